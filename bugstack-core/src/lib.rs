@@ -1,0 +1,42 @@
+//! # bugstack-core
+//!
+//! The shared vocabulary of bugstack: the [`Event`] model, [`fingerprint`]ing
+//! ("is this the same bug?"), windowed grouping ([`Aggregator`]), secret
+//! [`Scrubber`], payload [`Shape`]s and the SDK → collector wire format
+//! ([`encode_batch`] / [`decode_batch`]).
+//!
+//! **Architecture invariant:** this crate does no runtime I/O and spawns
+//! nothing. It reads the clock only in [`Timestamp::now`]. Everything here is
+//! a pure function of its inputs, so the SDK's worker, the collector and the
+//! fix engine agree on what an event is and which group it belongs to.
+//!
+//! ```
+//! use bugstack_core::{Event, EventKind, Level, Timestamp, Batch, encode_batch, decode_batch, ContentEncoding, DecodeLimits};
+//! let event = Event::new(EventKind::Panic, Level::Fatal, "attempt to divide by zero", Timestamp::now());
+//! let body = encode_batch(&Batch::new(Timestamp::now(), vec![event])).unwrap();
+//! let batch = decode_batch(&body, ContentEncoding::Gzip, &DecodeLimits::default()).unwrap();
+//! assert_eq!(batch.events.len(), 1);
+//! ```
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+pub mod aggregate;
+mod error;
+pub mod event;
+pub mod fingerprint;
+pub mod scrub;
+pub mod shape;
+mod timestamp;
+pub mod wire;
+
+pub use aggregate::{Added, Aggregator, AggregatorConfig};
+pub use error::Error;
+pub use event::{
+    Breadcrumb, ChainLink, Event, EventKind, Frame, Level, Location, RequestContext, Runtime, ServiceInfo, ThreadInfo,
+    SCHEMA_VERSION,
+};
+pub use fingerprint::{fingerprint, normalize_message, Fingerprint};
+pub use scrub::{ScrubConfig, Scrubber, REDACTED};
+pub use shape::{Shape, ShapeLimits};
+pub use timestamp::Timestamp;
+pub use wire::{decode_batch, encode_batch, Batch, ClientStats, ContentEncoding, DecodeLimits, SdkInfo, EVENTS_PATH};
