@@ -1,2 +1,51 @@
-//! bugstack-fix: see the crate's issue; filled in by its own change.
+//! # bugstack-fix
+//!
+//! The fix engine: from an [`Incident`] and a git repository to a validated,
+//! explained patch delivered as a pull request. Each stage is a trait, so a
+//! team can embed the engine in its own tooling and replace any stage:
+//!
+//! | stage | trait | built in |
+//! |---|---|---|
+//! | context | [`ContextBuilder`] | `syn`-based Rust context at the event's release |
+//! | generate | [`FixGenerator`] (+ [`LanguageModel`]) | offline templates; LLM over OpenAI-compatible or Anthropic APIs |
+//! | validate | [`Validator`] | the project's checks in an isolated git worktree |
+//! | score | [`score()`] | documented formula over reported signals |
+//! | deploy | [`Deployer`] | local forge (bare remote) and GitHub |
+//!
+//! The [`Pipeline`] runs them with the retry budget from the repository's
+//! [`Policy`] (`bugstack.toml`) and reports [`Progress`] to an [`Observer`].
+//! Every stage's output is plain serde data, recorded in the [`FixReport`].
+//!
+//! **Trust boundary:** event data is untrusted. It reaches prompts only as
+//! delimited data, and a patch may only touch paths the policy allows
+//! ([`Policy::check_patch`] runs before any candidate is validated).
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+pub mod context;
+pub mod deploy;
+mod error;
+pub mod generate;
+pub mod git;
+mod incident;
+pub mod model;
+pub mod patch;
+pub mod pipeline;
+pub mod policy;
+pub mod report;
+pub mod score;
+pub mod text;
+pub mod validate;
+
+pub use context::{ContextBuilder, FixContext, RepoFrame, RepoRef, Snippet, SnippetKind};
+pub use deploy::{Deployer, Deployment, PullRequestRef, PullRequestState};
+pub use error::{Error, Result};
+pub use generate::{Feedback, FixGenerator};
+pub use incident::Incident;
+pub use model::{ChatMessage, ChatRequest, ChatResponse, LanguageModel, ModelError, Role};
+pub use patch::{FileEdit, Patch, RegressionTest};
+pub use pipeline::{NoopObserver, Observer, Pipeline, Progress};
+pub use policy::{CheckSpec, Policy, PolicyViolation};
+pub use report::{Attempt, Decision, DecisionKind, FixReport};
+pub use score::{score, Confidence, Signal};
+pub use validate::{CheckResult, CheckStatus, RegressionResult, Validation, Validator};

@@ -1,0 +1,156 @@
+//! Stage 1, context: from an incident and a repository to the few pieces of
+//! source code that matter — the [`FixContext`].
+//!
+//! A [`ContextBuilder`] maps the event's frames to files of the repository at
+//! the event's release, then gathers the erroring function, the items it uses,
+//! the tests that exercise it and the manifest, ranked and cut to a token
+//! budget.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{Incident, Result};
+
+/// Which repository, and at which revision, to build context from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoRef {
+    /// The repository's root directory (its work tree is only read through
+    /// git objects, never modified).
+    pub root: PathBuf,
+    /// Git revision to read at (tag, branch or commit). `None`: use the
+    /// event's release when it names a revision, else `HEAD` with a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+impl RepoRef {
+    /// The repository at `root`, revision chosen from the event.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        RepoRef {
+            root: root.into(),
+            revision: None,
+        }
+    }
+
+    /// The same repository at an explicit revision.
+    pub fn at(mut self, revision: impl Into<String>) -> Self {
+        self.revision = Some(revision.into());
+        self
+    }
+}
+
+/// A stack frame mapped to a file of the repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoFrame {
+    /// Index of the frame in the event's `frames` (0 = innermost); `None`
+    /// for the panic location when it is not one of the frames.
+    pub frame_index: Option<usize>,
+    /// Path relative to the repository root, `/`-separated.
+    pub path: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// The frame's function path, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+}
+
+/// What a snippet is, which also orders snippets by importance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnippetKind {
+    /// The function the error arose in (with its enclosing impl header).
+    FailingFunction,
+    /// A function further up the stack.
+    Caller,
+    /// A function the failing function calls.
+    Callee,
+    /// A type (struct, enum, alias, trait) the failing function names.
+    Type,
+    /// A constant or static the failing function names.
+    Constant,
+    /// `use` declarations of the failing file.
+    Imports,
+    /// A test that exercises the failing function.
+    Test,
+    /// The crate manifest (`Cargo.toml`).
+    Manifest,
+}
+
+/// A piece of source code in the context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snippet {
+    /// What it is.
+    pub kind: SnippetKind,
+    /// Path relative to the repository root.
+    pub path: String,
+    /// First line (1-based, inclusive).
+    pub start_line: u32,
+    /// Last line (1-based, inclusive).
+    pub end_line: u32,
+    /// The item's name (`Cart::total`, `MAX_ITEMS`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// Why it was included, in a few words ("called at cart.rs:41").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// The source text of lines `start_line..=end_line`.
+    pub text: String,
+}
+
+/// Everything a generator needs, as plain data (recorded in the report, so a
+/// run can be replayed without the repository).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixContext {
+    /// The incident being fixed (untrusted event data inside).
+    pub incident: Incident,
+    /// The repository root.
+    pub repo_root: PathBuf,
+    /// The commit the context was read at (full id).
+    pub revision: String,
+    /// Frames that map to repository files, innermost first. The first one
+    /// is the fix target.
+    pub frames: Vec<RepoFrame>,
+    /// Ranked snippets, most important first, within the token budget.
+    pub snippets: Vec<Snippet>,
+    /// Full text at `revision` of the files the in-repo frames point into
+    /// (path → text), so generators can edit exact byte spans.
+    pub files: BTreeMap<String, String>,
+    /// Token budget the snippets were cut to.
+    pub token_budget: usize,
+    /// Estimated tokens the snippets use.
+    pub tokens_used: usize,
+    /// Things the user should know ("release unknown; used HEAD").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl FixContext {
+    /// The innermost in-repo frame: where the fix most likely goes.
+    pub fn target(&self) -> Option<&RepoFrame> {
+        self.frames.first()
+    }
+
+    /// The full text of a file in [`FixContext::files`].
+    pub fn file(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(String::as_str)
+    }
+}
+
+/// Rough token estimate for budgets: one token per ~4 bytes of source.
+pub fn estimate_tokens(text: &str) -> usize {
+    text.len().div_ceil(4)
+}
+
+/// Builds a [`FixContext`] for an incident in a repository.
+#[async_trait]
+pub trait ContextBuilder: Send + Sync {
+    /// Builds the context, or says why it cannot (no frame maps to the
+    /// repository, unknown revision, ...).
+    async fn build(&self, incident: &Incident, repo: &RepoRef) -> Result<FixContext>;
+}

@@ -1,0 +1,53 @@
+//! Stage 5, deploy: a branch, a pull request, and a merge only when policy
+//! allows.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{FixContext, FixReport, Policy, Result};
+
+/// State of a pull request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PullRequestState {
+    /// Open for review.
+    Open,
+    /// Merged.
+    Merged,
+    /// Closed without merging.
+    Closed,
+}
+
+/// A pull request as the pipeline knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequestRef {
+    /// Number on the forge.
+    pub number: u64,
+    /// Web or local address.
+    pub url: String,
+    /// Current state.
+    pub state: PullRequestState,
+}
+
+/// What deployment did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// The fix branch.
+    pub branch: String,
+    /// The fix commit.
+    pub commit: String,
+    /// The pull request.
+    pub pull_request: PullRequestRef,
+    /// Whether it was merged.
+    pub merged: bool,
+    /// Why it was or was not merged.
+    pub reason: String,
+}
+
+/// Delivers a validated fix.
+#[async_trait]
+pub trait Deployer: Send + Sync {
+    /// Creates the branch and pull request for `report`'s final patch and
+    /// merges it when `report.decision` says so and the forge agrees.
+    async fn deploy(&self, ctx: &FixContext, report: &FixReport, policy: &Policy) -> Result<Deployment>;
+}

@@ -1,0 +1,416 @@
+//! Patches: a unified diff plus what a reviewer and the scorer need to know
+//! about it.
+//!
+//! Diffs use git's format (`diff --git a/p b/p`, `--- a/p`, `+++ b/p`,
+//! `@@ -l,n +l,n @@` hunks), so `git apply` takes them as they are.
+//! [`apply_diff`] applies one strictly in memory (context must match), which
+//! is how a generator proves a diff applies before it leaves the generator.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// A regression test that comes with a patch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegressionTest {
+    /// File the test lives in (part of the diff).
+    pub path: String,
+    /// Test name as `cargo test` filters it (e.g. `cart::tests::empty_cart`).
+    pub name: String,
+}
+
+/// A candidate fix.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Patch {
+    /// The unified diff (git format).
+    pub diff: String,
+    /// Repository-relative paths the diff touches.
+    pub files: Vec<String>,
+    /// Lines added.
+    pub lines_added: u32,
+    /// Lines removed.
+    pub lines_removed: u32,
+    /// Which generator produced it (`template`, `llm:gpt-4o-mini`, ...).
+    pub generator: String,
+    /// The panic class the generator recognised (`unwrap-none`,
+    /// `index-oob`, ...), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// Root cause in plain words.
+    pub root_cause: String,
+    /// What the change does, in plain words.
+    pub explanation: String,
+    /// A regression test added by the patch, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression_test: Option<RegressionTest>,
+    /// The model's own confidence (0..=1), when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_confidence: Option<f64>,
+}
+
+impl Patch {
+    /// Added + removed lines.
+    pub fn changed_lines(&self) -> u32 {
+        self.lines_added + self.lines_removed
+    }
+
+    /// A patch from a ready diff: files and line counts are read from it.
+    pub fn from_diff(diff: impl Into<String>) -> Result<Patch> {
+        let diff = diff.into();
+        let parsed = parse_diff(&diff)?;
+        let mut p = Patch {
+            files: parsed.iter().map(|f| f.path().to_string()).collect(),
+            ..Patch::default()
+        };
+        for f in &parsed {
+            for h in &f.hunks {
+                for l in &h.lines {
+                    match l {
+                        HunkLine::Add(_) => p.lines_added += 1,
+                        HunkLine::Remove(_) => p.lines_removed += 1,
+                        HunkLine::Context(_) => {}
+                    }
+                }
+            }
+        }
+        p.diff = diff;
+        Ok(p)
+    }
+
+    /// A patch from whole-file edits: the diff is computed (3 lines of
+    /// context).
+    pub fn from_edits(edits: &[FileEdit]) -> Result<Patch> {
+        let mut diff = String::new();
+        for e in edits {
+            diff.push_str(&unified_diff(&e.path, &e.before, &e.after));
+        }
+        Patch::from_diff(diff)
+    }
+
+    /// This patch's diff applied to `files` (path → text); the touched files'
+    /// new text. Fails when a file is missing or a hunk's context does not
+    /// match.
+    pub fn apply_to(&self, files: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+        apply_diff(&self.diff, files)
+    }
+}
+
+/// One file's text before and after an edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEdit {
+    /// Repository-relative path.
+    pub path: String,
+    /// Text before.
+    pub before: String,
+    /// Text after.
+    pub after: String,
+}
+
+/// A git-format unified diff of one file (empty when the texts are equal).
+pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
+    if before == after {
+        return String::new();
+    }
+    let diff = similar::TextDiff::from_lines(before, after);
+    let body = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
+    format!("diff --git a/{path} b/{path}\n{body}")
+}
+
+/// A line of a hunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HunkLine {
+    /// Unchanged (` `), text without the marker and newline.
+    Context(String),
+    /// Removed (`-`).
+    Remove(String),
+    /// Added (`+`).
+    Add(String),
+}
+
+/// One `@@` hunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hunk {
+    /// 1-based first line in the old file (0 for an empty old file).
+    pub old_start: usize,
+    /// The hunk's lines.
+    pub lines: Vec<HunkLine>,
+    /// Whether the new side ends without a newline at end of file.
+    pub new_missing_newline: bool,
+}
+
+/// One file's part of a diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDiff {
+    /// Old path (`None` for a created file).
+    pub old_path: Option<String>,
+    /// New path (`None` for a deleted file).
+    pub new_path: Option<String>,
+    /// Hunks in order.
+    pub hunks: Vec<Hunk>,
+}
+
+impl FileDiff {
+    /// The path this diff is about (new path, else old path).
+    pub fn path(&self) -> &str {
+        self.new_path
+            .as_deref()
+            .or(self.old_path.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+fn strip_prefix_path(raw: &str) -> Option<String> {
+    let p = raw.split('\t').next().unwrap_or(raw).trim();
+    if p == "/dev/null" {
+        return None;
+    }
+    let p = p.strip_prefix("a/").or_else(|| p.strip_prefix("b/")).unwrap_or(p);
+    Some(p.to_string())
+}
+
+fn parse_range_start(spec: &str) -> Option<usize> {
+    spec.split(',').next()?.parse().ok()
+}
+
+/// Parses a unified diff (git format or plain `---`/`+++`). Rejects text
+/// that has no file header or no hunk, or a hunk with a bad line.
+pub fn parse_diff(diff: &str) -> Result<Vec<FileDiff>> {
+    let mut files: Vec<FileDiff> = Vec::new();
+    let mut lines = diff.lines().peekable();
+    while let Some(line) = lines.next() {
+        if let Some(old) = line.strip_prefix("--- ") {
+            let Some(new) = lines.next().and_then(|l| l.strip_prefix("+++ ")) else {
+                return Err(Error::PatchDoesNotApply(format!(
+                    "`--- {old}` is not followed by a `+++` line"
+                )));
+            };
+            files.push(FileDiff {
+                old_path: strip_prefix_path(old),
+                new_path: strip_prefix_path(new),
+                hunks: Vec::new(),
+            });
+        } else if let Some(rest) = line.strip_prefix("@@ ") {
+            let Some(file) = files.last_mut() else {
+                return Err(Error::PatchDoesNotApply("hunk before any file header".into()));
+            };
+            let old_spec = rest
+                .split_whitespace()
+                .next()
+                .and_then(|s| s.strip_prefix('-'))
+                .ok_or_else(|| Error::PatchDoesNotApply(format!("bad hunk header: {line}")))?;
+            let old_start = parse_range_start(old_spec)
+                .ok_or_else(|| Error::PatchDoesNotApply(format!("bad hunk header: {line}")))?;
+            let mut hunk = Hunk {
+                old_start,
+                lines: Vec::new(),
+                new_missing_newline: false,
+            };
+            while let Some(&next) = lines.peek() {
+                let parsed = match next.as_bytes().first() {
+                    Some(b' ') => HunkLine::Context(next[1..].to_string()),
+                    Some(b'-') if !next.starts_with("--- ") => HunkLine::Remove(next[1..].to_string()),
+                    Some(b'+') if !next.starts_with("+++ ") => HunkLine::Add(next[1..].to_string()),
+                    Some(b'\\') => {
+                        if matches!(hunk.lines.last(), Some(HunkLine::Add(_)) | Some(HunkLine::Context(_))) {
+                            hunk.new_missing_newline = true;
+                        }
+                        lines.next();
+                        continue;
+                    }
+                    // An empty line inside a hunk is an empty context line
+                    // (some tools strip the trailing space).
+                    None => HunkLine::Context(String::new()),
+                    _ => break,
+                };
+                hunk.lines.push(parsed);
+                lines.next();
+            }
+            if hunk.lines.is_empty() {
+                return Err(Error::PatchDoesNotApply(format!("empty hunk: {line}")));
+            }
+            file.hunks.push(hunk);
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::PatchDoesNotApply(
+            "no file header (`--- a/...` / `+++ b/...`) found".into(),
+        ));
+    }
+    if let Some(f) = files.iter().find(|f| f.hunks.is_empty()) {
+        return Err(Error::PatchDoesNotApply(format!("no hunk for {}", f.path())));
+    }
+    Ok(files)
+}
+
+/// Applies a diff to in-memory files (path → text) and returns the new text
+/// of every touched file (deleted files map to an empty string). Each hunk
+/// must match exactly; it may sit at a different line than its header says.
+pub fn apply_diff(diff: &str, files: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for fd in parse_diff(diff)? {
+        let original = match &fd.old_path {
+            None => String::new(),
+            Some(p) => out
+                .get(p)
+                .or_else(|| files.get(p))
+                .cloned()
+                .ok_or_else(|| Error::PatchDoesNotApply(format!("{p}: file not found")))?,
+        };
+        let ends_with_newline = original.is_empty() || original.ends_with('\n');
+        let mut current: Vec<String> = original.lines().map(str::to_string).collect();
+        let mut shift: isize = 0;
+        let mut missing_newline = !ends_with_newline;
+        for (i, hunk) in fd.hunks.iter().enumerate() {
+            let old: Vec<&str> = hunk
+                .lines
+                .iter()
+                .filter_map(|l| match l {
+                    HunkLine::Context(s) | HunkLine::Remove(s) => Some(s.as_str()),
+                    HunkLine::Add(_) => None,
+                })
+                .collect();
+            let new: Vec<String> = hunk
+                .lines
+                .iter()
+                .filter_map(|l| match l {
+                    HunkLine::Context(s) | HunkLine::Add(s) => Some(s.clone()),
+                    HunkLine::Remove(_) => None,
+                })
+                .collect();
+            let expected = (hunk.old_start.saturating_sub(1) as isize + shift).max(0) as usize;
+            let at = find_block(&current, &old, expected).ok_or_else(|| {
+                Error::PatchDoesNotApply(format!(
+                    "{}: hunk {} (at line {}) does not match the file",
+                    fd.path(),
+                    i + 1,
+                    hunk.old_start
+                ))
+            })?;
+            let touches_end = at + old.len() == current.len();
+            current.splice(at..at + old.len(), new.iter().cloned());
+            shift += new.len() as isize - old.len() as isize;
+            if touches_end {
+                missing_newline = hunk.new_missing_newline;
+            }
+        }
+        let mut text = current.join("\n");
+        if !current.is_empty() && !missing_newline {
+            text.push('\n');
+        }
+        if fd.new_path.is_none() {
+            text.clear();
+        }
+        out.insert(fd.path().to_string(), text);
+    }
+    Ok(out)
+}
+
+fn find_block(haystack: &[String], needle: &[&str], expected: usize) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(expected.min(haystack.len()));
+    }
+    if needle.len() > haystack.len() {
+        return None;
+    }
+    let last = haystack.len() - needle.len();
+    let matches = |at: usize| haystack[at..at + needle.len()].iter().zip(needle).all(|(a, b)| a == b);
+    let expected = expected.min(last);
+    (0..=last.max(expected)).find_map(|d| {
+        [expected.checked_sub(d), expected.checked_add(d).filter(|&p| p <= last)]
+            .into_iter()
+            .flatten()
+            .find(|&p| matches(p))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEFORE: &str = "fn a() {\n    let v = vec![1];\n    v[3]\n}\n\nfn b() {}\n";
+    const AFTER: &str = "fn a() {\n    let v = vec![1];\n    v.get(3).copied().unwrap_or_default()\n}\n\nfn b() {}\n";
+
+    fn files() -> BTreeMap<String, String> {
+        BTreeMap::from([("src/lib.rs".to_string(), BEFORE.to_string())])
+    }
+
+    #[test]
+    fn edits_round_trip_through_diff_and_apply() {
+        let p = Patch::from_edits(&[FileEdit {
+            path: "src/lib.rs".into(),
+            before: BEFORE.into(),
+            after: AFTER.into(),
+        }])
+        .unwrap();
+        assert!(
+            p.diff
+                .starts_with("diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n"),
+            "{}",
+            p.diff
+        );
+        assert_eq!(p.files, ["src/lib.rs"]);
+        assert_eq!((p.lines_added, p.lines_removed), (1, 1));
+        assert_eq!(p.apply_to(&files()).unwrap()["src/lib.rs"], AFTER);
+    }
+
+    #[test]
+    fn hunks_apply_at_an_offset() {
+        let p = Patch::from_edits(&[FileEdit {
+            path: "src/lib.rs".into(),
+            before: BEFORE.into(),
+            after: AFTER.into(),
+        }])
+        .unwrap();
+        let shifted = format!("// header\n// more\n{BEFORE}");
+        let out = p
+            .apply_to(&BTreeMap::from([("src/lib.rs".to_string(), shifted)]))
+            .unwrap();
+        assert!(out["src/lib.rs"].starts_with("// header\n// more\nfn a()"));
+        assert!(out["src/lib.rs"].contains("v.get(3)"));
+    }
+
+    #[test]
+    fn mismatched_context_is_rejected() {
+        let p = Patch::from_edits(&[FileEdit {
+            path: "src/lib.rs".into(),
+            before: BEFORE.into(),
+            after: AFTER.into(),
+        }])
+        .unwrap();
+        let other = BTreeMap::from([("src/lib.rs".to_string(), BEFORE.replace("v[3]", "v[4]"))]);
+        let err = p.apply_to(&other).unwrap_err();
+        assert!(err.to_string().contains("hunk 1"), "{err}");
+        let err = p.apply_to(&BTreeMap::new()).unwrap_err();
+        assert!(err.to_string().contains("file not found"), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_not_a_diff() {
+        for garbage in ["", "sure! here is the fix", "--- a/x\nnot plus", "--- a/x\n+++ b/x\n"] {
+            assert!(Patch::from_diff(garbage).is_err(), "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn new_files_and_missing_newline() {
+        let diff = "--- /dev/null\n+++ b/tests/new.rs\n@@ -0,0 +1,2 @@\n+#[test]\n+fn t() {}\n";
+        let out = apply_diff(diff, &BTreeMap::new()).unwrap();
+        assert_eq!(out["tests/new.rs"], "#[test]\nfn t() {}\n");
+        let p = Patch::from_edits(&[FileEdit {
+            path: "x".into(),
+            before: "a\nb".into(),
+            after: "a\nc".into(),
+        }])
+        .unwrap();
+        let out = p
+            .apply_to(&BTreeMap::from([("x".to_string(), "a\nb".to_string())]))
+            .unwrap();
+        assert_eq!(out["x"], "a\nc");
+    }
+}

@@ -1,0 +1,414 @@
+//! The pipeline: runs context → generate → validate (with retries) → score →
+//! deploy, and reports progress to an [`Observer`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bugstack_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::report::{Attempt, Decision, DecisionKind, FixReport, REPORT_VERSION};
+use crate::{
+    score, CheckResult, Confidence, ContextBuilder, Deployer, Feedback, FixGenerator, Incident, Patch, Policy, RepoRef,
+    Result, Validation, Validator,
+};
+
+/// Most bytes of failure output fed back to the generator per attempt.
+pub const FEEDBACK_BYTES: usize = 8 * 1024;
+
+/// Something the pipeline did, for progress display and logs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Progress {
+    /// Context building started.
+    ContextStarted,
+    /// Context is ready.
+    ContextBuilt {
+        /// Snippets kept.
+        snippets: usize,
+        /// Tokens they use.
+        tokens: usize,
+        /// Target file and line, when a frame mapped to the repository.
+        target: Option<String>,
+    },
+    /// An attempt started.
+    AttemptStarted {
+        /// Attempt number.
+        attempt: u32,
+    },
+    /// A candidate was generated.
+    PatchGenerated {
+        /// Attempt number.
+        attempt: u32,
+        /// Files touched.
+        files: Vec<String>,
+        /// Lines changed.
+        changed_lines: u32,
+    },
+    /// A candidate was rejected before validation.
+    PatchRejected {
+        /// Attempt number.
+        attempt: u32,
+        /// Why.
+        reason: String,
+    },
+    /// A check finished.
+    CheckFinished {
+        /// Attempt number.
+        attempt: u32,
+        /// The result.
+        check: CheckResult,
+    },
+    /// Validation finished.
+    Validated {
+        /// Attempt number.
+        attempt: u32,
+        /// Whether the candidate passed.
+        passed: bool,
+    },
+    /// The accepted candidate was scored.
+    Scored {
+        /// The score.
+        score: f64,
+    },
+    /// The decision was made.
+    Decided {
+        /// It.
+        decision: Decision,
+    },
+    /// Deployment finished.
+    Deployed {
+        /// Pull request number.
+        pull_request: u64,
+        /// Whether it was merged.
+        merged: bool,
+    },
+    /// Deployment failed.
+    DeployFailed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Receives [`Progress`] from a running pipeline.
+pub trait Observer: Send + Sync {
+    /// Called for every progress event, in order.
+    fn on_progress(&self, progress: &Progress);
+}
+
+impl<F: Fn(&Progress) + Send + Sync> Observer for F {
+    fn on_progress(&self, progress: &Progress) {
+        self(progress)
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoopObserver;
+
+impl Observer for NoopObserver {
+    fn on_progress(&self, _: &Progress) {}
+}
+
+/// The fix pipeline: any stage can be replaced.
+///
+/// ```no_run
+/// # async fn demo(ctx: std::sync::Arc<dyn bugstack_fix::ContextBuilder>,
+/// #   generator: std::sync::Arc<dyn bugstack_fix::FixGenerator>,
+/// #   validator: std::sync::Arc<dyn bugstack_fix::Validator>,
+/// #   incident: bugstack_fix::Incident) -> bugstack_fix::Result<()> {
+/// use bugstack_fix::{Pipeline, Policy, RepoRef};
+/// let pipeline = Pipeline::new(ctx, generator, validator)
+///     .with_observer(|p: &bugstack_fix::Progress| eprintln!("{p:?}"));
+/// let report = pipeline.run(&incident, &RepoRef::new("."), &Policy::default()).await?;
+/// println!("{}", report.to_json());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Pipeline {
+    context: Arc<dyn ContextBuilder>,
+    generator: Arc<dyn FixGenerator>,
+    validator: Arc<dyn Validator>,
+    deployer: Option<Arc<dyn Deployer>>,
+    observer: Arc<dyn Observer>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("generator", &self.generator.name())
+            .field("deploys", &self.deployer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// A pipeline that does not deploy (add a deployer with
+    /// [`Pipeline::with_deployer`]).
+    pub fn new(
+        context: Arc<dyn ContextBuilder>,
+        generator: Arc<dyn FixGenerator>,
+        validator: Arc<dyn Validator>,
+    ) -> Self {
+        Pipeline {
+            context,
+            generator,
+            validator,
+            deployer: None,
+            observer: Arc::new(NoopObserver),
+        }
+    }
+
+    /// Deploys decided fixes with `deployer`.
+    pub fn with_deployer(mut self, deployer: Arc<dyn Deployer>) -> Self {
+        self.deployer = Some(deployer);
+        self
+    }
+
+    /// Sends progress to `observer`.
+    pub fn with_observer(mut self, observer: impl Observer + 'static) -> Self {
+        self.observer = Arc::new(observer);
+        self
+    }
+
+    fn emit(&self, p: Progress) {
+        self.observer.on_progress(&p);
+    }
+
+    /// Runs the pipeline for one incident. `Err` only when no context could
+    /// be built; every later failure is recorded in the report.
+    pub async fn run(&self, incident: &Incident, repo: &RepoRef, policy: &Policy) -> Result<FixReport> {
+        let started_at = Timestamp::now();
+        let mut stage_ms = BTreeMap::new();
+
+        self.emit(Progress::ContextStarted);
+        let t = Instant::now();
+        let ctx = self.context.build(incident, repo).await?;
+        stage_ms.insert("context".to_string(), elapsed_ms(t));
+        self.emit(Progress::ContextBuilt {
+            snippets: ctx.snippets.len(),
+            tokens: ctx.tokens_used,
+            target: ctx.target().map(|f| format!("{}:{}", f.path, f.line)),
+        });
+
+        let mut attempts: Vec<Attempt> = Vec::new();
+        let mut feedback: Vec<Feedback> = Vec::new();
+        let mut accepted: Option<(Patch, Validation)> = None;
+        let mut validator_broken: Option<String> = None;
+        let (mut gen_ms, mut val_ms) = (0u64, 0u64);
+        for number in 1..=policy.retry_limit.saturating_add(1) {
+            self.emit(Progress::AttemptStarted { attempt: number });
+            let t_attempt = Instant::now();
+            let t = Instant::now();
+            let generated = self.generator.generate(&ctx, &feedback).await;
+            gen_ms += elapsed_ms(t);
+            let checked = match generated {
+                Ok(p) => match check_candidate(&ctx, policy, &p) {
+                    Ok(()) => Ok(p),
+                    Err(reason) => Err((Some(p), reason)),
+                },
+                Err(e) => Err((None, e.to_string())),
+            };
+            let patch = match checked {
+                Ok(p) => p,
+                Err((patch, reason)) => {
+                    self.emit(Progress::PatchRejected {
+                        attempt: number,
+                        reason: reason.clone(),
+                    });
+                    feedback.push(Feedback {
+                        attempt: number,
+                        patch: patch.clone(),
+                        failure: reason.clone(),
+                    });
+                    attempts.push(Attempt {
+                        number,
+                        patch,
+                        rejected: Some(reason),
+                        validation: None,
+                        duration_ms: elapsed_ms(t_attempt),
+                    });
+                    continue;
+                }
+            };
+            self.emit(Progress::PatchGenerated {
+                attempt: number,
+                files: patch.files.clone(),
+                changed_lines: patch.changed_lines(),
+            });
+            let t = Instant::now();
+            let validated = self.validator.validate(&ctx, &patch, policy).await;
+            val_ms += elapsed_ms(t);
+            match validated {
+                Ok(validation) => {
+                    for c in &validation.checks {
+                        self.emit(Progress::CheckFinished {
+                            attempt: number,
+                            check: c.clone(),
+                        });
+                    }
+                    let passed = validation.passed();
+                    self.emit(Progress::Validated {
+                        attempt: number,
+                        passed,
+                    });
+                    attempts.push(Attempt {
+                        number,
+                        patch: Some(patch.clone()),
+                        rejected: None,
+                        validation: Some(validation.clone()),
+                        duration_ms: elapsed_ms(t_attempt),
+                    });
+                    if passed {
+                        accepted = Some((patch, validation));
+                        break;
+                    }
+                    feedback.push(Feedback {
+                        attempt: number,
+                        failure: validation.failure_summary(FEEDBACK_BYTES),
+                        patch: Some(patch),
+                    });
+                }
+                Err(e) => {
+                    let reason = format!("validation could not run: {e}");
+                    attempts.push(Attempt {
+                        number,
+                        patch: Some(patch),
+                        rejected: Some(reason.clone()),
+                        validation: None,
+                        duration_ms: elapsed_ms(t_attempt),
+                    });
+                    validator_broken = Some(reason);
+                    break;
+                }
+            }
+        }
+        stage_ms.insert("generate".to_string(), gen_ms);
+        stage_ms.insert("validate".to_string(), val_ms);
+
+        let confidence: Option<Confidence> = accepted
+            .as_ref()
+            .map(|(p, v)| score::score(&ctx, p, v, attempts.len() as u32));
+        if let Some(c) = &confidence {
+            self.emit(Progress::Scored { score: c.score });
+        }
+        let decision = decide(
+            policy,
+            accepted.as_ref().map(|(p, _)| p),
+            confidence.as_ref(),
+            &attempts,
+            validator_broken,
+        );
+        self.emit(Progress::Decided {
+            decision: decision.clone(),
+        });
+
+        let mut report = FixReport {
+            report_version: REPORT_VERSION,
+            incident: incident.clone(),
+            context: ctx,
+            generator: self.generator.name(),
+            attempts,
+            fix: accepted.map(|(p, _)| p),
+            confidence,
+            decision,
+            deployment: None,
+            deploy_error: None,
+            started_at,
+            finished_at: started_at,
+            stage_ms,
+        };
+
+        if report.decision.kind != DecisionKind::NoFix {
+            if let Some(deployer) = &self.deployer {
+                let t = Instant::now();
+                match deployer.deploy(&report.context, &report, policy).await {
+                    Ok(d) => {
+                        self.emit(Progress::Deployed {
+                            pull_request: d.pull_request.number,
+                            merged: d.merged,
+                        });
+                        report.deployment = Some(d);
+                    }
+                    Err(e) => {
+                        self.emit(Progress::DeployFailed { reason: e.to_string() });
+                        report.deploy_error = Some(e.to_string());
+                    }
+                }
+                report.stage_ms.insert("deploy".to_string(), elapsed_ms(t));
+            }
+        }
+        report.finished_at = Timestamp::now();
+        Ok(report)
+    }
+}
+
+/// Policy check and in-memory apply check of a fresh candidate; the reason
+/// on failure.
+fn check_candidate(ctx: &crate::FixContext, policy: &Policy, patch: &Patch) -> std::result::Result<(), String> {
+    if let Err(v) = policy.check_patch(patch) {
+        return Err(format!("rejected by policy: {v}"));
+    }
+    // Files the context does not carry (a new test file) are checked by the
+    // validator's `git apply`; the ones it carries must apply here.
+    let known = patch.files.iter().all(|f| ctx.files.contains_key(f));
+    if known {
+        patch.apply_to(&ctx.files).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// What to do with the result, by policy: merge only with auto-merge on, a
+/// validated patch, and confidence at or above the threshold.
+pub fn decide(
+    policy: &Policy,
+    fix: Option<&Patch>,
+    confidence: Option<&Confidence>,
+    attempts: &[Attempt],
+    validator_broken: Option<String>,
+) -> Decision {
+    let (Some(patch), Some(confidence)) = (fix, confidence) else {
+        let reason = validator_broken.unwrap_or_else(|| {
+            let last = attempts
+                .last()
+                .and_then(|a| a.rejected.clone().or_else(|| Some("a check failed".into())))
+                .unwrap_or_else(|| "no attempt was made".into());
+            format!(
+                "no candidate passed the checks in {} attempt(s); last: {last}",
+                attempts.len()
+            )
+        });
+        return Decision {
+            kind: DecisionKind::NoFix,
+            reason,
+        };
+    };
+    let review = |reason: String| Decision {
+        kind: DecisionKind::Review,
+        reason,
+    };
+    if !policy.auto_merge {
+        return review("auto_merge is off in bugstack.toml: left for review".into());
+    }
+    if confidence.score < policy.confidence_threshold {
+        return review(format!(
+            "confidence {:.2} is below the threshold {:.2}: left for review",
+            confidence.score, policy.confidence_threshold
+        ));
+    }
+    if let Err(v) = policy.check_patch(patch) {
+        return review(format!("policy: {v}"));
+    }
+    Decision {
+        kind: DecisionKind::AutoMerge,
+        reason: format!(
+            "all checks green, confidence {:.2} ≥ threshold {:.2}, auto_merge on",
+            confidence.score, policy.confidence_threshold
+        ),
+    }
+}
+
+fn elapsed_ms(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+}

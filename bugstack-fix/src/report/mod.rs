@@ -1,0 +1,102 @@
+//! The fix report: what a run did, as JSON for machines and as the pull
+//! request body for people.
+
+use std::collections::BTreeMap;
+
+use bugstack_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::{Confidence, Deployment, FixContext, Incident, Patch, Validation};
+
+/// Version of the report's JSON layout.
+pub const REPORT_VERSION: u32 = 1;
+
+/// One attempt at a fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1-based attempt number.
+    pub number: u32,
+    /// The candidate, when the generator produced one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Patch>,
+    /// Why the candidate went no further than generation (generator error,
+    /// policy violation, does not apply), when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+    /// The checks' results, when it was validated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Validation>,
+    /// Wall time of the attempt.
+    pub duration_ms: u64,
+}
+
+impl Attempt {
+    /// Whether this attempt produced a validated fix.
+    pub fn succeeded(&self) -> bool {
+        self.patch.is_some() && self.validation.as_ref().is_some_and(Validation::passed)
+    }
+}
+
+/// What the pipeline decided to do with its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    /// Open a pull request and merge it (policy allows).
+    AutoMerge,
+    /// Open a pull request and leave it for review.
+    Review,
+    /// No validated fix: nothing to deliver.
+    NoFix,
+}
+
+/// The decision and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// What.
+    pub kind: DecisionKind,
+    /// Why, in plain words.
+    pub reason: String,
+}
+
+/// Everything one pipeline run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixReport {
+    /// [`REPORT_VERSION`].
+    pub report_version: u32,
+    /// The incident.
+    pub incident: Incident,
+    /// The context the generator saw.
+    pub context: FixContext,
+    /// The generator used.
+    pub generator: String,
+    /// Every attempt, in order.
+    pub attempts: Vec<Attempt>,
+    /// The accepted patch (the last attempt's, when it succeeded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Patch>,
+    /// Its confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+    /// What to do with it.
+    pub decision: Decision,
+    /// What deployment did, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<Deployment>,
+    /// Why deployment failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_error: Option<String>,
+    /// When the run started.
+    pub started_at: Timestamp,
+    /// When it ended.
+    pub finished_at: Timestamp,
+    /// Wall time per stage (`context`, `generate`, `validate`, `deploy`).
+    pub stage_ms: BTreeMap<String, u64>,
+}
+
+impl FixReport {
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize report: {e}\"}}"))
+    }
+}

@@ -1,0 +1,178 @@
+//! Stage 4, score: a confidence in [0, 1] from explicit, reported signals.
+//!
+//! The formula is a sum of contributions, clamped to [0, 1]; every signal
+//! is listed in the report with its observed value and contribution:
+//!
+//! | signal | observed | contribution |
+//! |---|---|---|
+//! | `checks_green` | every check passed (none blames the fix) | +0.35, else the total is capped at 0.20 |
+//! | `attempts` | attempts needed | 1: +0.10, 2: +0.05, more: 0 |
+//! | `patch_size` | changed lines | ≤4: +0.10, ≤10: +0.06, ≤20: +0.03, more: 0 |
+//! | `touches_panic_line` | the patch changes the innermost in-repo frame's line (or inserts just above it) | +0.15 |
+//! | `known_safe_template` | produced by the offline template generator for a recognised panic class | +0.15 |
+//! | `regression_test` | a test that fails on the base and passes with the fix | fail→pass: +0.15; present otherwise: −0.10; none: 0 |
+//! | `files_touched` | files changed | 1: +0.05, 2: +0.02, more: 0 |
+//! | `model_rating` | the model's own confidence c | +0.20 × (c − 0.5), i.e. −0.10..+0.10 |
+//!
+//! A one-attempt template fix of a two-line change at the panic site scores
+//! 0.90; an LLM fix needing a retry, with no regression test, ~0.6.
+
+use serde::{Deserialize, Serialize};
+
+use crate::patch::{parse_diff, HunkLine};
+use crate::{FixContext, Patch, Validation};
+
+/// One signal and what it contributed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// Signal name (see the module docs).
+    pub name: String,
+    /// What was observed, in words (`"2 attempts"`).
+    pub observed: String,
+    /// Contribution to the score.
+    pub contribution: f64,
+}
+
+/// The score and how it was reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Confidence {
+    /// The score in [0, 1].
+    pub score: f64,
+    /// Every signal, in the order of the table above.
+    pub signals: Vec<Signal>,
+}
+
+/// The generator name the offline template generator reports.
+pub const TEMPLATE_GENERATOR: &str = "template";
+
+/// Scores an accepted candidate.
+pub fn score(ctx: &FixContext, patch: &Patch, validation: &Validation, attempts: u32) -> Confidence {
+    let mut signals = Vec::new();
+    let mut push = |name: &str, observed: String, contribution: f64| {
+        signals.push(Signal {
+            name: name.into(),
+            observed,
+            contribution,
+        })
+    };
+    let green = validation.passed();
+    push(
+        "checks_green",
+        if green {
+            "all checks passed".into()
+        } else {
+            "a check failed".into()
+        },
+        if green { 0.35 } else { 0.0 },
+    );
+    push(
+        "attempts",
+        format!("{attempts} attempt(s)"),
+        match attempts {
+            0 | 1 => 0.10,
+            2 => 0.05,
+            _ => 0.0,
+        },
+    );
+    let changed = patch.changed_lines();
+    push(
+        "patch_size",
+        format!("{changed} changed line(s)"),
+        match changed {
+            0..=4 => 0.10,
+            5..=10 => 0.06,
+            11..=20 => 0.03,
+            _ => 0.0,
+        },
+    );
+    let at_panic = touches_panic_line(ctx, patch);
+    push(
+        "touches_panic_line",
+        if at_panic {
+            "changes the panicking line".into()
+        } else {
+            "does not change the panicking line".into()
+        },
+        if at_panic { 0.15 } else { 0.0 },
+    );
+    let template = patch.generator == TEMPLATE_GENERATOR && patch.class.is_some();
+    push(
+        "known_safe_template",
+        match (&patch.class, template) {
+            (Some(c), true) => format!("template for {c}"),
+            _ => format!("generator {}", patch.generator),
+        },
+        if template { 0.15 } else { 0.0 },
+    );
+    let (observed, c) = match (&validation.regression, &patch.regression_test) {
+        (Some(r), _) if r.fails_on_base && r.passes_with_fix => {
+            (format!("{} fails on base, passes with fix", r.name), 0.15)
+        }
+        (Some(r), _) => (
+            format!(
+                "{}: fails on base {}, passes with fix {}",
+                r.name, r.fails_on_base, r.passes_with_fix
+            ),
+            -0.10,
+        ),
+        (None, Some(t)) => (format!("{} was not run", t.name), -0.10),
+        (None, None) => ("none".into(), 0.0),
+    };
+    push("regression_test", observed, c);
+    let files = patch.files.len();
+    push(
+        "files_touched",
+        format!("{files} file(s)"),
+        match files {
+            0 | 1 => 0.05,
+            2 => 0.02,
+            _ => 0.0,
+        },
+    );
+    if let Some(c) = patch.model_confidence {
+        let c = c.clamp(0.0, 1.0);
+        push("model_rating", format!("{c:.2}"), 0.20 * (c - 0.5));
+    }
+    let mut total: f64 = signals.iter().map(|s| s.contribution).sum();
+    if !green {
+        total = total.min(0.20);
+    }
+    Confidence {
+        score: (total.clamp(0.0, 1.0) * 1000.0).round() / 1000.0,
+        signals,
+    }
+}
+
+/// Whether the patch removes the target frame's line, or adds lines within
+/// the three lines above it (a guard before the panicking statement).
+pub fn touches_panic_line(ctx: &FixContext, patch: &Patch) -> bool {
+    let Some(target) = ctx.target() else {
+        return false;
+    };
+    let Ok(files) = parse_diff(&patch.diff) else {
+        return false;
+    };
+    let target_line = target.line as usize;
+    files.iter().filter(|f| f.path() == target.path).any(|f| {
+        f.hunks.iter().any(|h| {
+            let mut old_line = h.old_start.max(1);
+            for l in &h.lines {
+                match l {
+                    HunkLine::Context(_) => old_line += 1,
+                    HunkLine::Remove(_) => {
+                        if old_line == target_line {
+                            return true;
+                        }
+                        old_line += 1;
+                    }
+                    HunkLine::Add(_) => {
+                        if old_line <= target_line && target_line - old_line <= 3 {
+                            return true;
+                        }
+                    }
+                }
+            }
+            false
+        })
+    })
+}
