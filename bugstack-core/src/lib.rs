@@ -39,4 +39,7 @@ pub use fingerprint::{fingerprint, normalize_message, Fingerprint};
 pub use scrub::{ScrubConfig, Scrubber, REDACTED};
 pub use shape::{Shape, ShapeLimits};
 pub use timestamp::Timestamp;
-pub use wire::{decode_batch, encode_batch, Batch, ClientStats, ContentEncoding, DecodeLimits, SdkInfo, EVENTS_PATH};
+pub use wire::{
+    decode_batch, encode_batch, gunzip_limited, gzip as gzip_bytes, Batch, ClientStats, ContentEncoding, DecodeLimits,
+    SdkInfo, EVENTS_PATH,
+};
