@@ -1,6 +1,6 @@
-//! The `bugstack` command-line program (collector, fix jobs, demo).
+//! The `bugstack` command-line program: collector, incident store, fix jobs.
+//! See `bugstack --help` and `docs/cli.md`.
 
-fn main() {
-    eprintln!("bugstack: the command-line program is not built yet (see issue \"The bugstack binary\").");
-    std::process::exit(2);
+fn main() -> std::process::ExitCode {
+    bugstack::cli::main()
 }

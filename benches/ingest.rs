@@ -1,0 +1,2 @@
+//! Collector ingest throughput (placeholder until the bench is written).
+fn main() {}

@@ -1,0 +1,165 @@
+//! Command-line arguments (clap derive).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const ABOUT: &str = "bugstack: a self-healing codebase for Rust services.
+
+Collects errors from services using bugstack-sdk, groups them into incidents,
+and (with the fix pipeline) turns each into a validated fix pull request.";
+
+const EXAMPLES: &str = "Examples:
+  bugstack init                              write a commented bugstack.toml here
+  bugstack serve                             collector on 127.0.0.1:7878, data in .bugstack/
+  bugstack serve --listen 0.0.0.0:7878 --data /var/lib/bugstack
+  bugstack incidents                         list incidents (same --data as serve)
+  bugstack show 3 --json                     one incident as JSON
+  bugstack prs                               local-forge pull requests
+
+Environment: BUGSTACK_DATA, BUGSTACK_LISTEN, BUGSTACK_TOKEN, BUGSTACK_REPO.
+Precedence: flags > environment > bugstack.toml > defaults.
+Exit codes: 0 ok, 1 error, 2 usage / not available yet, 3 not found.";
+
+/// The `bugstack` command line.
+#[derive(Debug, Parser)]
+#[command(name = "bugstack", version, about = ABOUT, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented bugstack.toml (the repository's fix policy) with safe defaults.
+    #[command(after_help = "Examples:\n  bugstack init\n  bugstack init --dir ../shop --force")]
+    Init(InitArgs),
+    /// Run the collector: accept events from SDKs, store incidents, queue fix jobs.
+    #[command(after_help = "Examples:
+  bugstack serve
+  bugstack serve --listen 127.0.0.1:0 --data /tmp/bs     (port 0: any free port, printed on start)
+  BUGSTACK_TOKEN=s3cret bugstack serve --repo ../shop
+
+The first start without --token / BUGSTACK_TOKEN generates a token, stores it in
+DIR/token and prints it once; services send it as BUGSTACK_TOKEN.
+Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
+    Serve(ServeArgs),
+    /// List incidents, most recently seen first.
+    #[command(after_help = "Examples:\n  bugstack incidents\n  bugstack incidents --json | jq '.[0].count'")]
+    Incidents(ListArgs),
+    /// Show one incident: counts, releases, the representative event, jobs, runs, PRs.
+    #[command(after_help = "Examples:\n  bugstack show 1\n  bugstack show 1 --json")]
+    Show(ShowArgs),
+    /// Run the fix pipeline on one incident and print the report (needs the fix pipeline).
+    #[command(after_help = "Examples:\n  bugstack fix 1 --repo ../shop\n  bugstack fix 1 --repo ../shop --json")]
+    Fix(FixArgs),
+    /// List the local forge's pull requests, newest first.
+    #[command(after_help = "Examples:\n  bugstack prs\n  bugstack prs --json")]
+    Prs(ListArgs),
+    /// Run the offline end-to-end demo (needs the fix pipeline).
+    #[command(after_help = "Example:\n  bugstack demo")]
+    Demo,
+}
+
+/// The data directory option shared by every command that uses the store.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Data directory holding the store (bugstack.db) and the token [default: .bugstack]
+    #[arg(long, env = "BUGSTACK_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+/// `bugstack init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Repository root to write bugstack.toml into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite an existing bugstack.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `bugstack serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "BUGSTACK_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub listen: SocketAddr,
+    /// Data directory.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Repository the fix jobs work on (its bugstack.toml is checked on start).
+    #[arg(long, env = "BUGSTACK_REPO", value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Run fix jobs automatically as incidents arrive (needs the fix pipeline).
+    #[arg(long)]
+    pub auto_fix: bool,
+    /// Accepted bearer token (default: the one stored in DIR/token, generated on first start).
+    #[arg(long, env = "BUGSTACK_TOKEN", value_name = "T", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Largest accepted request body, compressed.
+    #[arg(long, env = "BUGSTACK_MAX_BODY_BYTES", value_name = "N", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Largest accepted request body after decompression.
+    #[arg(long, env = "BUGSTACK_MAX_DECOMPRESSED_BYTES", value_name = "N", default_value_t = 16 * 1024 * 1024)]
+    pub max_decompressed_bytes: usize,
+    /// Most events accepted in one batch.
+    #[arg(long, env = "BUGSTACK_MAX_EVENTS", value_name = "N", default_value_t = 1000)]
+    pub max_events: usize,
+    /// Fix jobs run at the same time.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+    /// Seconds a fix job's lease lasts without a heartbeat; a crashed worker's
+    /// job is claimed again after this.
+    #[arg(long, value_name = "SECS", default_value_t = 60, hide = true)]
+    pub job_lease_secs: u64,
+    /// TESTING ONLY: run fix jobs with a test double instead of the pipeline.
+    /// `sleep-ms=N` logs start/finish lines to DIR/test-runner.log, sleeps N ms,
+    /// and records "no fix" with a report that says it came from the test double.
+    #[arg(long, value_name = "SPEC", hide = true)]
+    pub test_job_runner: Option<String>,
+}
+
+/// `bugstack incidents` / `bugstack prs`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Data directory.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print JSON (stable, documented in docs/cli.md) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bugstack show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Incident id (from `bugstack incidents`).
+    pub id: i64,
+    /// Data directory.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print JSON (stable, documented in docs/cli.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bugstack fix`.
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Incident id.
+    pub id: i64,
+    /// Repository to fix.
+    #[arg(long, env = "BUGSTACK_REPO", value_name = "PATH")]
+    pub repo: PathBuf,
+    /// Data directory.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,129 @@
+//! The `bugstack` command line: argument parsing, dispatch, exit codes.
+//!
+//! Exit codes (also in `docs/cli.md`): 0 success; 1 runtime error (store,
+//! I/O, network); 2 usage error or a command that is not available yet;
+//! 3 the incident or pull request asked for does not exist.
+
+mod args;
+mod output;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, ServeArgs, ShowArgs};
+pub use output::sanitize;
+pub use serve::{resolve_token, TOKEN_FILE};
+
+use crate::store::{IncidentStore, SqliteStore};
+use crate::{Error, Result};
+
+/// The default data directory, relative to the current directory.
+pub const DEFAULT_DATA_DIR: &str = ".bugstack";
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: a runtime error (store, I/O, network).
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code: a usage error, or a command that is not available yet.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the incident or pull request asked for does not exist.
+pub const EXIT_NOT_FOUND: u8 = 3;
+
+/// Parses the process arguments, runs the command, prints any error as one
+/// line plus a hint, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("error: {e}");
+            if let Some(hint) = hint(&e) {
+                eprintln!("  hint: {hint}");
+            }
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// The exit code for an error.
+pub fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::IncidentNotFound(_) | Error::PullRequestNotFound(_) => EXIT_NOT_FOUND,
+        Error::NeedsPipeline(_) | Error::Config(_) => EXIT_USAGE,
+        _ => EXIT_ERROR,
+    }
+}
+
+fn hint(e: &Error) -> Option<&'static str> {
+    Some(match e {
+        Error::IncidentNotFound(_) => "list incidents with `bugstack incidents` (same --data / BUGSTACK_DATA as serve)",
+        Error::PullRequestNotFound(_) => "list pull requests with `bugstack prs`",
+        Error::NeedsPipeline(_) => {
+            "the collector, store and read commands work today: `bugstack serve`, `incidents`, `show`, `prs`"
+        }
+        Error::SchemaTooNew { .. } => "this data directory was written by a newer bugstack; upgrade this binary",
+        Error::Sqlite(_) => "is another program holding the database? check --data / BUGSTACK_DATA and disk space",
+        Error::Policy(_) => "fix bugstack.toml in the repository (`bugstack init` writes a commented template)",
+        Error::Io { .. } => "check the path exists and is writable",
+        _ => return None,
+    })
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Init(a) => init(&a),
+        Command::Serve(a) => serve::serve(a),
+        Command::Incidents(a) => {
+            let store = open_existing(&a.data)?;
+            output::incidents(&store.incidents()?, a.json)
+        }
+        Command::Show(a) => {
+            let store = open_existing(&a.data)?;
+            output::show(&store.incident_detail(a.id)?, a.json)
+        }
+        Command::Prs(a) => {
+            let store = open_existing(&a.data)?;
+            output::prs(&store.pull_requests()?, a.json)
+        }
+        Command::Fix(_) => Err(Error::NeedsPipeline("`bugstack fix`")),
+        Command::Demo => Err(Error::NeedsPipeline("`bugstack demo`")),
+    }
+}
+
+/// The data directory chosen by `--data` / `BUGSTACK_DATA`, else `.bugstack`.
+pub fn data_dir(args: &DataArgs) -> PathBuf {
+    args.data.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+}
+
+/// Opens the store of a data directory that must already exist (read
+/// commands never create an empty store by mistake).
+fn open_existing(args: &DataArgs) -> Result<SqliteStore> {
+    let dir = data_dir(args);
+    if !dir.join(crate::store::DB_FILE).is_file() {
+        return Err(Error::Config(format!(
+            "no bugstack store in {} (run `bugstack serve --data {}` first, or point --data / BUGSTACK_DATA at it)",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    SqliteStore::open(&dir)
+}
+
+fn init(args: &InitArgs) -> Result<()> {
+    let dir: &Path = &args.dir;
+    let path = dir.join(bugstack_fix::policy::POLICY_FILE);
+    if path.exists() && !args.force {
+        return Err(Error::Config(format!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir.display(), e))?;
+    std::fs::write(&path, bugstack_fix::policy::TEMPLATE).map_err(|e| Error::io("cannot write", path.display(), e))?;
+    println!("bugstack: wrote {} (safe defaults: no auto-merge)", path.display());
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! Human and JSON output of the read commands.
+//!
+//! Event text is attacker-controlled: before it reaches a terminal every
+//! control character (including ESC, so no terminal escape sequences) is
+//! replaced by `?` ([`sanitize`]). JSON output is escaped by serde.
+
+use serde::Serialize;
+
+use crate::store::{IncidentDetail, IncidentRecord, PullRequest};
+use crate::Result;
+
+/// `s` with control characters replaced by `?` and cut to `max` characters
+/// (an ellipsis marks the cut).
+pub fn sanitize(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if s.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Prints the incident list.
+pub(crate) fn incidents(list: &[IncidentRecord], json: bool) -> Result<()> {
+    if json {
+        return print_json(list);
+    }
+    if list.is_empty() {
+        println!("no incidents yet");
+        return Ok(());
+    }
+    println!(
+        "{:>5}  {:<12}  {:>9}  {:<24}  {:<7}  TITLE",
+        "ID", "STATUS", "COUNT", "LAST SEEN", "KIND"
+    );
+    for i in list {
+        println!(
+            "{:>5}  {:<12}  {:>9}  {:<24}  {:<7}  {}",
+            i.id,
+            i.status.as_str(),
+            i.count,
+            i.last_seen.to_string(),
+            sanitize(&i.kind, 7),
+            sanitize(&i.title, 80)
+        );
+    }
+    Ok(())
+}
+
+/// Prints one incident.
+pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
+    if json {
+        return print_json(d);
+    }
+    let i = &d.incident;
+    println!("incident {}: {}", i.id, sanitize(&i.title, 200));
+    println!("  status       {}", i.status);
+    println!("  fingerprint  {}", i.fingerprint);
+    println!("  kind/level   {} / {}", sanitize(&i.kind, 20), sanitize(&i.level, 20));
+    println!("  count        {}", i.count);
+    println!("  first seen   {}", i.first_seen);
+    println!("  last seen    {}", i.last_seen);
+    if !i.releases.is_empty() {
+        let rels: Vec<String> = i.releases.iter().map(|r| sanitize(r, 40)).collect();
+        println!("  releases     {}", rels.join(", "));
+    }
+    if let Some(r) = &i.fixed_in_release {
+        println!("  fixed in     {}", sanitize(r, 40));
+    }
+    let e = &d.representative;
+    println!("  message      {}", sanitize(&e.message, 500));
+    if let Some(loc) = &e.location {
+        println!("  location     {}:{}", sanitize(&loc.file, 200), loc.line);
+    }
+    let frames: Vec<_> = e.in_app_frames().take(8).collect();
+    if !frames.is_empty() {
+        println!("  in-app frames (innermost first):");
+        for f in frames {
+            let func = f.function.as_deref().unwrap_or("?");
+            let file = f.file.as_deref().unwrap_or("?");
+            let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
+            println!("    {}  {}{}", sanitize(func, 120), sanitize(file, 120), line);
+        }
+    }
+    println!("  samples      {} recent events kept", d.samples.len());
+    for j in &d.jobs {
+        println!(
+            "  job {}       {} (attempt {}/{}){}",
+            j.id,
+            j.state,
+            j.attempts,
+            j.max_attempts,
+            j.last_error
+                .as_deref()
+                .map(|e| format!(": {}", sanitize(e, 200)))
+                .unwrap_or_default()
+        );
+    }
+    for r in &d.runs {
+        println!(
+            "  run {}       attempt {}: {} at {}",
+            r.id, r.attempt, r.outcome, r.finished_at
+        );
+    }
+    for p in &d.pull_requests {
+        println!("  PR #{}       {} {}", p.number, p.state, sanitize(&p.title, 100));
+    }
+    Ok(())
+}
+
+/// Prints the pull requests.
+pub(crate) fn prs(list: &[PullRequest], json: bool) -> Result<()> {
+    if json {
+        return print_json(list);
+    }
+    if list.is_empty() {
+        println!("no pull requests yet");
+        return Ok(());
+    }
+    println!(
+        "{:>5}  {:<7}  {:>8}  {:<16}  {:<32}  TITLE",
+        "PR", "STATE", "INCIDENT", "DECISION", "BRANCH"
+    );
+    for p in list {
+        println!(
+            "{:>5}  {:<7}  {:>8}  {:<16}  {:<32}  {}",
+            format!("#{}", p.number),
+            p.state.as_str(),
+            p.incident_id,
+            sanitize(&p.decision, 16),
+            sanitize(&p.branch, 32),
+            sanitize(&p.title, 80)
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_strips_terminal_escapes_and_cuts() {
+        assert_eq!(sanitize("a\x1b[31mred\nb", 100), "a?[31mred?b");
+        assert_eq!(sanitize("abcdef", 3), "abc…");
+        assert_eq!(sanitize("héllo", 5), "héllo");
+    }
+}

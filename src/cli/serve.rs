@@ -1,0 +1,173 @@
+//! `bugstack serve`: the collector plus, when enabled, the fix-job loop.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bugstack_core::DecodeLimits;
+use tokio::sync::{watch, Notify};
+
+use super::args::ServeArgs;
+use super::data_dir;
+use crate::collector::{generate_token, router, CollectorState};
+use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig, SleepRunner};
+use crate::store::{IncidentStore, SqliteStore};
+use crate::{Error, Result};
+
+/// The token file's name inside the data directory.
+pub const TOKEN_FILE: &str = "token";
+
+/// The token to accept: `given` (from `--token` / `BUGSTACK_TOKEN`), else the
+/// one stored in `dir/token`, else a new one that is stored there (mode 0600)
+/// and returned with `true` so the caller prints it once.
+pub fn resolve_token(given: Option<&str>, dir: &Path) -> Result<(String, bool)> {
+    if let Some(t) = given {
+        let t = t.trim();
+        if t.is_empty() {
+            return Err(Error::Config("--token / BUGSTACK_TOKEN is empty".into()));
+        }
+        return Ok((t.to_string(), false));
+    }
+    let path = dir.join(TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => return Ok((s.trim().to_string(), false)),
+        Ok(_) => {
+            return Err(Error::Config(format!(
+                "{} is empty; delete it to generate a new token or pass --token",
+                path.display()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("cannot read", path.display(), e)),
+    }
+    let token = generate_token()?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(&path)
+        .map_err(|e| Error::io("cannot create", path.display(), e))?;
+    f.write_all(token.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io("cannot write", path.display(), e))?;
+    Ok((token, true))
+}
+
+fn test_runner(spec: &str, dir: &Path) -> Result<Arc<dyn FixJobRunner>> {
+    let ms = spec
+        .strip_prefix("sleep-ms=")
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| Error::Config(format!("--test-job-runner {spec:?}: expected sleep-ms=N")))?;
+    Ok(Arc::new(SleepRunner {
+        delay: Duration::from_millis(ms),
+        log: dir.join("test-runner.log"),
+    }))
+}
+
+/// Runs `bugstack serve` until Ctrl-C or SIGTERM.
+pub(crate) fn serve(args: ServeArgs) -> Result<()> {
+    let dir: PathBuf = data_dir(&args.data);
+    let runner = match (&args.test_job_runner, args.auto_fix) {
+        (Some(spec), _) => Some(test_runner(spec, &dir)?),
+        (None, true) => return Err(Error::NeedsPipeline("`serve --auto-fix`")),
+        (None, false) => None,
+    };
+    if let Some(repo) = &args.repo {
+        if !repo.is_dir() {
+            return Err(Error::Config(format!("--repo {}: not a directory", repo.display())));
+        }
+        bugstack_fix::Policy::load(repo)?;
+    }
+    let store: Arc<dyn IncidentStore> = Arc::new(SqliteStore::open(&dir)?);
+    let (token, generated) = resolve_token(args.token.as_deref(), &dir)?;
+    let limits = DecodeLimits {
+        max_compressed_bytes: args.max_body_bytes,
+        max_decompressed_bytes: args.max_decompressed_bytes,
+        max_events: args.max_events,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start the async runtime", "tokio", e))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| Error::io("cannot listen on", args.listen, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("cannot read the address of", args.listen, e))?;
+        println!("bugstack: store {}", dir.join(crate::store::DB_FILE).display());
+        if generated {
+            println!(
+                "bugstack: generated a collector token (shown once, stored in {}):",
+                dir.join(TOKEN_FILE).display()
+            );
+            println!("  BUGSTACK_TOKEN={token}");
+        } else if args.token.is_none() {
+            println!("bugstack: using the token stored in {}", dir.join(TOKEN_FILE).display());
+        }
+        let wake = Arc::new(Notify::new());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let job_loop = runner.map(|runner| {
+            let config = JobLoopConfig {
+                concurrency: args.jobs.max(1),
+                lease: Duration::from_secs(args.job_lease_secs.max(1)),
+                poll: Duration::from_millis(500),
+                ..JobLoopConfig::default()
+            };
+            println!(
+                "bugstack: fix jobs: {} runner, {} at a time, worker {}",
+                runner.name(),
+                config.concurrency,
+                config.worker_id
+            );
+            tokio::spawn(run_job_loop(store.clone(), runner, config, wake.clone(), stop_rx))
+        });
+        let state = CollectorState {
+            store,
+            token: token.into(),
+            limits,
+            jobs_enqueued: wake,
+        };
+        println!("bugstack: listening on http://{addr}");
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| Error::io("server failed on", addr, e))?;
+        let _ = stop_tx.send(true);
+        if let Some(h) = job_loop {
+            let _ = h.await;
+        }
+        println!("bugstack: stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    println!("bugstack: shutting down");
+}

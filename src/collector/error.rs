@@ -1,0 +1,97 @@
+//! The collector's JSON error responses.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+/// An error answered to an API client as
+/// `{"error": "<kind>", "message": "<what was wrong>"}` with a fitting status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable kind (see `docs/collector.md`).
+    pub kind: &'static str,
+    /// What was wrong, for a person.
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// 401: missing or wrong token.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 413: the body is over a size limit.
+    pub fn too_large(kind: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, kind, message)
+    }
+
+    /// 400: the request is not valid.
+    pub fn bad_request(kind: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, kind, message)
+    }
+
+    /// 404: no such thing.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 503: the store failed; the sender should retry later.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", message)
+    }
+}
+
+impl From<bugstack_core::Error> for ApiError {
+    fn from(e: bugstack_core::Error) -> Self {
+        use bugstack_core::Error as E;
+        let message = e.to_string();
+        match e {
+            E::BodyTooLarge { .. } => Self::too_large("payload_too_large", message),
+            E::DecompressedTooLarge { .. } => Self::too_large("decompressed_too_large", message),
+            E::TooManyEvents { .. } => Self::too_large("too_many_events", message),
+            E::Gzip(_) => Self::bad_request("bad_gzip", message),
+            E::MalformedJson { .. } => Self::bad_request("malformed", message),
+            E::MissingSchemaVersion | E::UnsupportedSchemaVersion { .. } => {
+                Self::bad_request("unsupported_schema", message)
+            }
+            E::UnsupportedEncoding(_) => Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding", message),
+            _ => Self::bad_request("bad_request", message),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            self.status,
+            Json(Body {
+                error: self.kind,
+                message: &self.message,
+            }),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}

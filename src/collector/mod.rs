@@ -1,0 +1,49 @@
+//! The collector: the HTTP API that services' SDKs post events to.
+//!
+//! | route | auth | what |
+//! |---|---|---|
+//! | `POST /v1/events` | bearer | ingest a batch (wire format of `bugstack-core`) |
+//! | `GET /v1/incidents` | bearer | all incidents, most recently seen first |
+//! | `GET /v1/incidents/{id}` | bearer | one incident with samples, jobs, runs, PRs |
+//! | `GET /healthz` | none | liveness: `{"status":"ok"}` |
+//!
+//! Every error is JSON: `{"error": "<kind>", "message": "<what was wrong>"}`
+//! (see [`ApiError`]). A batch is committed to the store in one transaction
+//! *before* the 2xx is sent, so an acknowledged event is durable.
+
+mod auth;
+mod error;
+mod routes;
+
+use std::sync::Arc;
+
+use bugstack_core::DecodeLimits;
+use tokio::sync::Notify;
+
+pub use auth::{generate_token, token_matches};
+pub use error::ApiError;
+pub use routes::router;
+
+use crate::store::IncidentStore;
+
+/// What the collector's handlers share.
+#[derive(Clone)]
+pub struct CollectorState {
+    /// The incident store.
+    pub store: Arc<dyn IncidentStore>,
+    /// The accepted bearer token.
+    pub token: Arc<str>,
+    /// Size and count limits for request bodies.
+    pub limits: DecodeLimits,
+    /// Woken when a batch enqueues fix jobs, so the job loop need not poll.
+    pub jobs_enqueued: Arc<Notify>,
+}
+
+impl std::fmt::Debug for CollectorState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token.
+        f.debug_struct("CollectorState")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,156 @@
+//! The collector's routes and handlers.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bugstack_core::{decode_batch, ContentEncoding, Timestamp, EVENTS_PATH};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{json, Value};
+
+use super::{token_matches, ApiError, CollectorState};
+use crate::store::{IncidentDetail, IncidentRecord};
+use crate::Error;
+
+/// The collector's routes over `state`.
+pub fn router(state: CollectorState) -> Router {
+    Router::new()
+        .route(EVENTS_PATH, post(post_events))
+        .route("/v1/incidents", get(list_incidents))
+        .route("/v1/incidents/{id}", get(show_incident))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; the API is POST /v1/events, GET /v1/incidents[/{id}], GET /healthz")
+}
+
+fn authorize(state: &CollectorState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::unauthorized(
+            "missing Authorization header; send `Authorization: Bearer <token>` (BUGSTACK_TOKEN)",
+        ));
+    };
+    let ok = value.to_str().map(|v| token_matches(v, &state.token)).unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized(
+            "the bearer token is not accepted; use the token `bugstack serve` printed (BUGSTACK_TOKEN)",
+        ))
+    }
+}
+
+/// Runs blocking store work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<Result<T, Error>, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("store task failed: {e}")))
+}
+
+async fn post_events(
+    State(state): State<CollectorState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let encoding = match headers.get(header::CONTENT_ENCODING) {
+        None => ContentEncoding::Identity,
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| ApiError::bad_request("bad_request", "Content-Encoding header is not ASCII"))?;
+            ContentEncoding::from_header(Some(v))?
+        }
+    };
+    let limit = state.limits.max_compressed_bytes;
+    // Refuse a declared oversize body before reading any of it.
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > u64::try_from(limit).unwrap_or(u64::MAX) {
+            return Err(ApiError::too_large(
+                "payload_too_large",
+                format!("request body is {len} bytes, over the limit of {limit} bytes"),
+            ));
+        }
+    }
+    // A chunked body is cut off as soon as it passes the limit.
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return Err(ApiError::too_large(
+                "payload_too_large",
+                format!("request body is over the limit of {limit} bytes"),
+            ))
+        }
+        Err(e) => {
+            return Err(ApiError::bad_request(
+                "bad_request",
+                format!("could not read the body: {e}"),
+            ))
+        }
+    };
+    let limits = state.limits;
+    // Inflating and parsing is CPU work: keep it off the async workers.
+    let batch = tokio::task::spawn_blocking(move || decode_batch(&bytes, encoding, &limits))
+        .await
+        .map_err(|e| ApiError::unavailable(format!("decode task failed: {e}")))??;
+    let store = state.store.clone();
+    let events = batch.events;
+    let summary = blocking(move || store.ingest(&events, Timestamp::now()))
+        .await?
+        .map_err(|e| {
+            eprintln!("bugstack: could not store a batch: {e}");
+            ApiError::unavailable("the incident store could not save the batch; retry later")
+        })?;
+    if summary.jobs_enqueued > 0 {
+        state.jobs_enqueued.notify_one();
+    }
+    Ok(Json(json!({
+        "accepted_events": summary.events,
+        "accepted_occurrences": summary.occurrences,
+        "new_incidents": summary.new_incidents,
+        "regressed": summary.regressed,
+    })))
+}
+
+async fn list_incidents(
+    State(state): State<CollectorState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<IncidentRecord>>, ApiError> {
+    authorize(&state, &headers)?;
+    let store = state.store.clone();
+    let list = blocking(move || store.incidents())
+        .await?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    Ok(Json(list))
+}
+
+async fn show_incident(
+    State(state): State<CollectorState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    authorize(&state, &headers)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("bad_request", "incident id must be a number, e.g. /v1/incidents/1"))?;
+    let store = state.store.clone();
+    match blocking(move || store.incident_detail(id)).await? {
+        Ok(detail) => Ok(Json(detail)),
+        Err(Error::IncidentNotFound(id)) => Err(ApiError::not_found(format!("no incident with id {id}"))),
+        Err(e) => Err(ApiError::unavailable(e.to_string())),
+    }
+}

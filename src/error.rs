@@ -1,0 +1,104 @@
+//! The package's error type.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::store::{JobState, Status};
+
+/// Everything that can go wrong in the `bugstack` package (store, collector,
+/// jobs, CLI). Messages say what was wrong and, where it helps, what to do.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The SQLite store failed.
+    #[error("store error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The store's file was written by a newer bugstack.
+    #[error("the store at {path} has schema version {found}, newer than this bugstack supports ({supported}); upgrade bugstack")]
+    SchemaTooNew {
+        /// The database file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// No incident has this id.
+    #[error("no incident with id {0}")]
+    IncidentNotFound(i64),
+    /// No pull request has this number.
+    #[error("no pull request #{0}")]
+    PullRequestNotFound(i64),
+    /// No fix job has this id.
+    #[error("no fix job with id {0}")]
+    JobNotFound(i64),
+    /// A status change that the incident lifecycle does not allow.
+    #[error("incident {id} cannot go from {from} to {to}")]
+    IllegalTransition {
+        /// The incident.
+        id: i64,
+        /// Its current status.
+        from: Status,
+        /// The requested status.
+        to: Status,
+    },
+    /// A job was finished by a worker that no longer holds its lease (the
+    /// lease expired and the job was claimed again, or it was already done).
+    #[error("fix job {job} is no longer leased to {owner} (state {state})")]
+    LeaseLost {
+        /// The job.
+        job: i64,
+        /// The worker that tried to finish it.
+        owner: String,
+        /// The job's state now.
+        state: JobState,
+    },
+    /// A value read back from the store is not what this build wrote.
+    #[error("corrupt store value in {column}: {value:?}")]
+    Corrupt {
+        /// Table and column.
+        column: &'static str,
+        /// The value found.
+        value: String,
+    },
+    /// JSON could not be encoded or decoded.
+    #[error("JSON error: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A file or socket operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done ("cannot create", "cannot read", ...).
+        what: &'static str,
+        /// The path or address involved.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A feature needs the fix pipeline, which this build cannot run yet.
+    #[error("not available yet: {0} needs the fix pipeline (bugstack-fix), which is not wired into this build")]
+    NeedsPipeline(&'static str),
+    /// Invalid configuration or command-line input.
+    #[error("{0}")]
+    Config(String),
+    /// The fix engine rejected the repository policy.
+    #[error("invalid policy: {0}")]
+    Policy(#[from] bugstack_fix::Error),
+    /// A background task failed to complete.
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done and to which path.
+    pub fn io(what: &'static str, path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        Error::Io {
+            what,
+            path: path.to_string(),
+            source,
+        }
+    }
+}
+
+/// The package's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

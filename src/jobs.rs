@@ -1,0 +1,241 @@
+//! The fix-job loop: claims queued fix jobs from the store and runs them
+//! through a [`FixJobRunner`], at most `concurrency` at a time.
+//!
+//! Exactly-once mechanics, all enforced by the store:
+//! - a claim is one atomic `UPDATE ... RETURNING` that leases the job to this
+//!   worker until `now + lease`; no other worker can claim it meanwhile;
+//! - while a job runs, a heartbeat renews the lease every `lease / 3`; if a
+//!   renewal fails (the lease was lost, e.g. the process stalled past it) the
+//!   run is abandoned at once rather than finished twice;
+//! - finishing (outcome or error) is accepted only from the lease holder, in
+//!   the same transaction that records the run and moves the incident on;
+//! - a worker that dies (`kill -9`, power cut) leaves its job `running` with a
+//!   lease that expires; after that any worker — e.g. the restarted collector —
+//!   claims it again as a new attempt. A job that exhausts its attempts fails.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bugstack_core::Timestamp;
+use tokio::sync::{watch, Notify, Semaphore};
+
+use crate::store::{ClaimedJob, FixOutcome, IncidentStore, JobState};
+use crate::{Error, Result};
+
+/// Runs one fix job: the bugstack-fix pipeline in production, a test double in tests.
+#[async_trait]
+pub trait FixJobRunner: Send + Sync {
+    /// A short name for logs (`pipeline`, `test-sleep`, ...).
+    fn name(&self) -> &str;
+
+    /// Fixes the job's incident. `Ok` is a finished run (even "no fix
+    /// found"); `Err` is a failed attempt that is retried while attempts remain.
+    async fn run(&self, job: &ClaimedJob) -> Result<FixOutcome>;
+}
+
+/// Settings of the job loop.
+#[derive(Debug, Clone)]
+pub struct JobLoopConfig {
+    /// This worker's lease-owner id (unique per process).
+    pub worker_id: String,
+    /// Jobs run at the same time.
+    pub concurrency: usize,
+    /// How long a claim lasts without a heartbeat.
+    pub lease: Duration,
+    /// How often to look for jobs when not woken.
+    pub poll: Duration,
+    /// Back-off before a failed attempt is retried.
+    pub retry_after: Duration,
+}
+
+impl Default for JobLoopConfig {
+    fn default() -> Self {
+        JobLoopConfig {
+            worker_id: worker_id(),
+            concurrency: 2,
+            lease: Duration::from_secs(60),
+            poll: Duration::from_secs(2),
+            retry_after: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A lease-owner id unique to this process: `<pid>-<random>`.
+pub fn worker_id() -> String {
+    let mut buf = [0u8; 4];
+    let suffix = match getrandom::getrandom(&mut buf) {
+        Ok(()) => buf.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        Err(_) => format!("{}", Timestamp::now().as_millis()),
+    };
+    format!("worker-{}-{suffix}", std::process::id())
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// Claims and runs jobs until `shutdown` turns `true`. Wakes on `wake` (a
+/// batch enqueued jobs) or every `config.poll`.
+pub async fn run_job_loop(
+    store: Arc<dyn IncidentStore>,
+    runner: Arc<dyn FixJobRunner>,
+    config: JobLoopConfig,
+    wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = shutdown.changed() => break,
+        };
+        let (s, owner, lease) = (store.clone(), config.worker_id.clone(), config.lease);
+        match blocking(move || s.claim_job(&owner, lease, Timestamp::now())).await {
+            Ok(Some(job)) => {
+                let (store, runner, config) = (store.clone(), runner.clone(), config.clone());
+                running.spawn(async move {
+                    run_one(store, runner, &config, job).await;
+                    drop(permit);
+                });
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("bugstack: could not claim a fix job: {e}"),
+        }
+        drop(permit);
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(config.poll) => {}
+            _ = shutdown.changed() => break,
+        }
+        while running.try_join_next().is_some() {}
+    }
+    // Running jobs are abandoned on shutdown: their leases expire and they
+    // are claimed again by the next start.
+    running.abort_all();
+}
+
+/// Runs one claimed job to its end, keeping its lease alive meanwhile.
+pub async fn run_one(
+    store: Arc<dyn IncidentStore>,
+    runner: Arc<dyn FixJobRunner>,
+    config: &JobLoopConfig,
+    job: ClaimedJob,
+) {
+    let (job_id, incident_id, attempt) = (job.job.id, job.incident.id, job.job.attempts);
+    println!(
+        "bugstack: fix job {job_id} for incident {incident_id}: attempt {attempt}/{} started ({})",
+        job.job.max_attempts,
+        runner.name()
+    );
+    let heartbeat = {
+        let (store, owner, lease) = (store.clone(), config.worker_id.clone(), config.lease);
+        async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let (s, o) = (store.clone(), owner.clone());
+                if let Err(e) = blocking(move || s.renew_lease(job_id, &o, lease, Timestamp::now())).await {
+                    return e;
+                }
+            }
+        }
+    };
+    let result = tokio::select! {
+        r = runner.run(&job) => r,
+        lost = heartbeat => {
+            eprintln!("bugstack: fix job {job_id}: abandoned, its lease could not be renewed: {lost}");
+            return;
+        }
+    };
+    let (owner, retry_after) = (config.worker_id.clone(), config.retry_after);
+    match result {
+        Ok(outcome) => {
+            let name = outcome.name();
+            match blocking(move || store.complete_job(job_id, &owner, &outcome, Timestamp::now())).await {
+                Ok(run) => println!(
+                    "bugstack: fix job {job_id} for incident {incident_id}: {name} (run {})",
+                    run.id
+                ),
+                Err(e) => eprintln!("bugstack: fix job {job_id}: result not recorded: {e}"),
+            }
+        }
+        Err(err) => {
+            let msg = err.to_string();
+            let m = msg.clone();
+            match blocking(move || store.fail_job(job_id, &owner, &m, retry_after, Timestamp::now())).await {
+                Ok(JobState::Queued) => {
+                    eprintln!("bugstack: fix job {job_id} attempt {attempt} failed, will retry: {msg}")
+                }
+                Ok(state) => eprintln!("bugstack: fix job {job_id} attempt {attempt} failed ({state}): {msg}"),
+                Err(e) => eprintln!("bugstack: fix job {job_id}: failure not recorded: {e}"),
+            }
+        }
+    }
+}
+
+/// A test double for [`FixJobRunner`], reachable from the binary only through
+/// the hidden `serve --test-job-runner` flag, used by the end-to-end tests to
+/// exercise claiming, crashes and retries without the real pipeline.
+///
+/// It appends `start job=<id> incident=<id> attempt=<n> pid=<pid>` to its log
+/// file, sleeps, appends `finish ...`, and reports
+/// [`FixOutcome::NoFix`] with a report saying that it is a test runner. It
+/// never proposes or merges anything.
+#[derive(Debug, Clone)]
+pub struct SleepRunner {
+    /// How long each run takes.
+    pub delay: Duration,
+    /// Where the start/finish lines go.
+    pub log: PathBuf,
+}
+
+impl SleepRunner {
+    fn log_line(&self, line: &str) -> Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(|e| Error::io("cannot open", self.log.display(), e))?;
+        writeln!(f, "{line}").map_err(|e| Error::io("cannot write", self.log.display(), e))?;
+        f.sync_all()
+            .map_err(|e| Error::io("cannot sync", self.log.display(), e))
+    }
+}
+
+#[async_trait]
+impl FixJobRunner for SleepRunner {
+    fn name(&self) -> &str {
+        "test-sleep"
+    }
+
+    async fn run(&self, job: &ClaimedJob) -> Result<FixOutcome> {
+        let tag = format!(
+            "job={} incident={} attempt={} pid={}",
+            job.job.id,
+            job.incident.id,
+            job.job.attempts,
+            std::process::id()
+        );
+        self.log_line(&format!("start {tag}"))?;
+        tokio::time::sleep(self.delay).await;
+        self.log_line(&format!("finish {tag}"))?;
+        Ok(FixOutcome::NoFix {
+            reason: "test runner: no fix attempted".into(),
+            report: serde_json::json!({
+                "runner": "test-sleep",
+                "note": "produced by the test double behind `serve --test-job-runner`, not by the fix pipeline",
+                "incident": job.incident.id,
+                "attempt": job.job.attempts,
+            }),
+        })
+    }
+}

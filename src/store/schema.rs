@@ -1,0 +1,136 @@
+//! Versioned schema migrations, tracked in SQLite's `PRAGMA user_version`.
+//!
+//! `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`. Each runs in
+//! its own transaction together with the version bump, so a crash mid-upgrade
+//! leaves the previous version intact. Migrations are append-only: never edit
+//! one that has shipped, add a new one.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::{Error, Result};
+
+/// The migrations, oldest first.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: incidents, samples, releases, jobs, runs, pull requests, totals.
+    r#"
+    CREATE TABLE incidents (
+        id               INTEGER PRIMARY KEY,
+        fingerprint      TEXT    NOT NULL UNIQUE,
+        title            TEXT    NOT NULL,
+        kind             TEXT    NOT NULL,
+        level            TEXT    NOT NULL,
+        status           TEXT    NOT NULL,
+        count            INTEGER NOT NULL,
+        first_seen       INTEGER NOT NULL,
+        last_seen        INTEGER NOT NULL,
+        fixed_in_release TEXT,
+        representative   TEXT    NOT NULL,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+    );
+    CREATE INDEX incidents_last_seen ON incidents(last_seen);
+
+    CREATE TABLE incident_releases (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        release     TEXT    NOT NULL,
+        count       INTEGER NOT NULL,
+        first_seen  INTEGER NOT NULL,
+        last_seen   INTEGER NOT NULL,
+        seq         INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, release)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE releases_with_fix (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        release     TEXT    NOT NULL,
+        PRIMARY KEY (incident_id, release)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE event_samples (
+        id          INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        received_at INTEGER NOT NULL,
+        event       TEXT    NOT NULL
+    );
+    CREATE INDEX event_samples_incident ON event_samples(incident_id, id);
+
+    CREATE TABLE fix_jobs (
+        id               INTEGER PRIMARY KEY,
+        incident_id      INTEGER NOT NULL REFERENCES incidents(id),
+        state            TEXT    NOT NULL,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        max_attempts     INTEGER NOT NULL,
+        lease_owner      TEXT,
+        lease_expires_at INTEGER,
+        not_before       INTEGER NOT NULL,
+        last_error       TEXT,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+    );
+    -- At most one live (queued or running) job per incident.
+    CREATE UNIQUE INDEX fix_jobs_one_live ON fix_jobs(incident_id) WHERE state IN ('queued', 'running');
+    CREATE INDEX fix_jobs_runnable ON fix_jobs(state, not_before);
+
+    CREATE TABLE pull_requests (
+        number      INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        title       TEXT    NOT NULL,
+        body        TEXT    NOT NULL,
+        branch      TEXT    NOT NULL,
+        state       TEXT    NOT NULL,
+        decision    TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+
+    CREATE TABLE fix_runs (
+        id          INTEGER PRIMARY KEY,
+        job_id      INTEGER NOT NULL REFERENCES fix_jobs(id),
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        attempt     INTEGER NOT NULL,
+        worker      TEXT    NOT NULL,
+        outcome     TEXT    NOT NULL,
+        report      TEXT    NOT NULL,
+        finished_at INTEGER NOT NULL,
+        pr_number   INTEGER REFERENCES pull_requests(number)
+    );
+    CREATE INDEX fix_runs_incident ON fix_runs(incident_id, id);
+
+    CREATE TABLE ingest_totals (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        batches     INTEGER NOT NULL,
+        events      INTEGER NOT NULL,
+        occurrences INTEGER NOT NULL
+    );
+    INSERT INTO ingest_totals (id, batches, events, occurrences) VALUES (1, 0, 0, 0);
+    "#,
+];
+
+/// The schema version this build writes.
+pub(crate) fn latest_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Brings the database up to [`latest_version`], refusing a newer one.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let latest = latest_version();
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > latest {
+            return Err(Error::SchemaTooNew {
+                path: path.to_path_buf(),
+                found: version,
+                supported: latest,
+            });
+        }
+        let Some(sql) = usize::try_from(version).ok().and_then(|v| MIGRATIONS.get(v)) else {
+            return Ok(());
+        };
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+}

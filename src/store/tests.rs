@@ -1,0 +1,405 @@
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use bugstack_core::{Event, EventKind, Level, Timestamp};
+use rusqlite::Connection;
+
+use super::*;
+use crate::Error;
+
+fn store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path()).unwrap();
+    (dir, s)
+}
+
+fn ev(msg: &str, release: Option<&str>, at: u64) -> Event {
+    let mut e = Event::new(EventKind::Panic, Level::Fatal, msg, Timestamp::from_millis(at));
+    e.release = release.map(str::to_string);
+    e
+}
+
+const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+const LEASE: Duration = Duration::from_secs(60);
+
+fn pr() -> NewPullRequest {
+    NewPullRequest {
+        title: "Fix division by zero".into(),
+        body: "body".into(),
+        branch: "bugstack/fix-1".into(),
+        decision: "open-for-review".into(),
+    }
+}
+
+fn proposed() -> FixOutcome {
+    FixOutcome::Proposed {
+        pr: pr(),
+        report: serde_json::json!({"k": 1}),
+    }
+}
+
+#[test]
+fn migrations_are_versioned_and_idempotent() {
+    let (dir, s) = store();
+    assert_eq!(s.schema_version().unwrap(), schema::latest_version());
+    drop(s);
+    let again = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(again.schema_version().unwrap(), schema::latest_version());
+    drop(again);
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    match SqliteStore::open(dir.path()) {
+        Err(Error::SchemaTooNew { found: 99, .. }) => {}
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+#[test]
+fn store_runs_in_wal_with_full_sync() {
+    let (_dir, s) = store();
+    let (mode, sync) = s.durability().unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(sync, 2, "synchronous=FULL");
+}
+
+#[test]
+fn ingest_groups_by_fingerprint_and_counts_occurrences() {
+    let (_dir, s) = store();
+    let mut agg = ev("divide by zero", Some("1.0"), 10);
+    agg.count = 5;
+    agg.last_seen = Some(Timestamp::from_millis(50));
+    let batch = vec![
+        ev("divide by zero", Some("1.0"), 20),
+        agg,
+        ev("index out of bounds", None, 30),
+    ];
+    let sum = s.ingest(&batch, T0).unwrap();
+    assert_eq!((sum.events, sum.occurrences, sum.jobs_enqueued), (3, 7, 2));
+    assert_eq!(sum.new_incidents.len(), 2);
+    let list = s.incidents().unwrap();
+    assert_eq!(list.len(), 2);
+    let div = list.iter().find(|i| i.title == "divide by zero").unwrap();
+    assert_eq!(div.count, 6);
+    assert_eq!(div.status, Status::Open);
+    assert_eq!(div.first_seen, Timestamp::from_millis(10));
+    assert_eq!(div.last_seen, Timestamp::from_millis(50));
+    assert_eq!(div.releases, vec!["1.0".to_string()]);
+    assert_eq!(div.fingerprint, batch[0].fingerprint_or_compute());
+    // A second batch adds to the same incident, a new release is recorded after the first.
+    s.ingest(&[ev("divide by zero", Some("1.1"), 60)], T0).unwrap();
+    let div = s.incident(div.id).unwrap();
+    assert_eq!(div.count, 7);
+    assert_eq!(div.releases, vec!["1.0".to_string(), "1.1".to_string()]);
+    let t = s.totals().unwrap();
+    assert_eq!((t.batches, t.events, t.occurrences, t.incidents), (2, 4, 8, 2));
+}
+
+#[test]
+fn a_sent_fingerprint_is_used_as_is() {
+    let (_dir, s) = store();
+    let mut a = ev("one message", None, 1);
+    let mut b = ev("a different message", None, 2);
+    let fp = bugstack_core::Fingerprint::from_parts(["custom"]);
+    a.fingerprint = Some(fp.clone());
+    b.fingerprint = Some(fp.clone());
+    s.ingest(&[a, b], T0).unwrap();
+    let list = s.incidents().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].fingerprint, fp);
+    assert_eq!(list[0].count, 2);
+}
+
+#[test]
+fn samples_are_bounded_to_the_most_recent() {
+    let (_dir, s) = store();
+    for batch in 0..3 {
+        let events: Vec<Event> = (0..15)
+            .map(|i| {
+                let mut e = ev("boom", None, batch * 100 + i);
+                e.tags.insert("n".into(), format!("{}", batch * 100 + i));
+                e
+            })
+            .collect();
+        s.ingest(&events, T0).unwrap();
+    }
+    let id = s.incidents().unwrap()[0].id;
+    let d = s.incident_detail(id).unwrap();
+    assert_eq!(d.samples.len(), SAMPLE_SIZE);
+    assert_eq!(d.samples[0].tags["n"], "214", "newest first");
+    assert_eq!(d.samples[SAMPLE_SIZE - 1].tags["n"], "110");
+    assert_eq!(
+        d.representative.tags["n"], "0",
+        "the first event stays the representative"
+    );
+    assert_eq!(d.incident.count, 45);
+}
+
+#[test]
+fn many_occurrences_of_one_bug_enqueue_exactly_one_job() {
+    let (_dir, s) = store();
+    for i in 0..50 {
+        let events: Vec<Event> = (0..10).map(|j| ev("same bug", None, i * 10 + j)).collect();
+        s.ingest(&events, T0).unwrap();
+    }
+    let jobs = s.jobs().unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].state, JobState::Queued);
+    assert_eq!(s.incidents().unwrap()[0].count, 500);
+}
+
+#[test]
+fn illegal_transitions_are_errors() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", None, 1)], T0).unwrap();
+    let id = s.incidents().unwrap()[0].id;
+    match s.transition(id, Status::FixProposed) {
+        Err(Error::IllegalTransition {
+            from: Status::Open,
+            to: Status::FixProposed,
+            ..
+        }) => {}
+        other => panic!("expected IllegalTransition, got {other:?}"),
+    }
+    assert!(s.transition(id, Status::Fixed).is_err());
+    assert!(matches!(
+        s.transition(999, Status::Ignored),
+        Err(Error::IncidentNotFound(999))
+    ));
+    // Ignoring cancels the queued job; reopening queues a new one.
+    assert_eq!(s.transition(id, Status::Ignored).unwrap().status, Status::Ignored);
+    assert_eq!(s.jobs().unwrap()[0].state, JobState::Cancelled);
+    assert!(s.claim_job("w", LEASE, T0).unwrap().is_none());
+    s.transition(id, Status::Open).unwrap();
+    assert_eq!(s.jobs().unwrap().len(), 2);
+    assert!(s.claim_job("w", LEASE, Timestamp::now()).unwrap().is_some());
+    assert_eq!(s.incident(id).unwrap().status, Status::Fixing);
+}
+
+#[test]
+fn every_lifecycle_edge_is_listed() {
+    use Status::*;
+    let allowed: Vec<(Status, Status)> = Status::ALL
+        .iter()
+        .flat_map(|&a| Status::ALL.iter().map(move |&b| (a, b)))
+        .filter(|(a, b)| a.can_become(*b))
+        .collect();
+    assert_eq!(
+        allowed,
+        vec![
+            (Open, Fixing),
+            (Open, Ignored),
+            (Fixing, Open),
+            (Fixing, FixProposed),
+            (FixProposed, Open),
+            (FixProposed, Fixed),
+            (Fixed, Regressed),
+            (Regressed, Fixing),
+            (Regressed, Ignored),
+            (Ignored, Open),
+        ]
+    );
+}
+
+#[test]
+fn concurrent_claims_from_two_connections_get_the_job_once() {
+    let (dir, s) = store();
+    s.ingest(&[ev("x", None, 1)], T0).unwrap();
+    drop(s);
+    let workers = 4;
+    let barrier = Arc::new(Barrier::new(workers));
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
+            let (barrier, path) = (barrier.clone(), dir.path().to_path_buf());
+            std::thread::spawn(move || {
+                // Each worker has its own store, as separate processes would.
+                let s = SqliteStore::open(&path).unwrap();
+                barrier.wait();
+                s.claim_job(&format!("w{w}"), LEASE, T0).unwrap().map(|c| c.job.id)
+            })
+        })
+        .collect();
+    let claimed: Vec<i64> = handles.into_iter().filter_map(|h| h.join().unwrap()).collect();
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+}
+
+#[test]
+fn an_expired_lease_is_reclaimed_and_the_old_owner_cannot_finish() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", None, 1)], T0).unwrap();
+    let first = s.claim_job("dead", LEASE, T0).unwrap().unwrap();
+    assert_eq!(first.job.attempts, 1);
+    assert_eq!(first.incident.status, Status::Fixing);
+    // Not claimable while the lease holds.
+    assert!(s
+        .claim_job("other", LEASE, T0.saturating_add(LEASE / 2))
+        .unwrap()
+        .is_none());
+    // Renewal keeps it.
+    s.renew_lease(first.job.id, "dead", LEASE, T0.saturating_add(LEASE / 2))
+        .unwrap();
+    assert!(s.claim_job("other", LEASE, T0.saturating_add(LEASE)).unwrap().is_none());
+    // Expired: claimed again as a new attempt.
+    let later = T0.saturating_add(LEASE * 2);
+    let second = s.claim_job("other", LEASE, later).unwrap().unwrap();
+    assert_eq!((second.job.id, second.job.attempts), (first.job.id, 2));
+    assert_eq!(second.job.lease_owner.as_deref(), Some("other"));
+    // The first owner can neither renew nor finish.
+    assert!(matches!(
+        s.renew_lease(first.job.id, "dead", LEASE, later),
+        Err(Error::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        s.complete_job(first.job.id, "dead", &proposed(), later),
+        Err(Error::LeaseLost { .. })
+    ));
+    let run = s.complete_job(second.job.id, "other", &proposed(), later).unwrap();
+    assert_eq!((run.attempt, run.outcome.as_str()), (2, "proposed"));
+    // Finishing twice is refused.
+    assert!(matches!(
+        s.complete_job(second.job.id, "other", &proposed(), later),
+        Err(Error::LeaseLost {
+            state: JobState::Done,
+            ..
+        })
+    ));
+    assert_eq!(s.runs(first.incident.id).unwrap().len(), 1);
+    assert_eq!(s.pull_requests().unwrap().len(), 1);
+}
+
+#[test]
+fn a_crash_looping_job_fails_after_its_attempts() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", None, 1)], T0).unwrap();
+    let mut now = T0;
+    for attempt in 1..=DEFAULT_MAX_ATTEMPTS {
+        let c = s.claim_job("w", LEASE, now).unwrap().unwrap();
+        assert_eq!(c.job.attempts, attempt);
+        now = now.saturating_add(LEASE * 2); // the worker "dies"
+    }
+    assert!(s.claim_job("w", LEASE, now).unwrap().is_none());
+    let job = &s.jobs().unwrap()[0];
+    assert_eq!(job.state, JobState::Failed);
+    assert!(job.last_error.as_deref().unwrap().contains("gave up"));
+    assert_eq!(s.incidents().unwrap()[0].status, Status::Open);
+}
+
+#[test]
+fn failed_attempts_are_retried_after_a_delay_then_fail() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", None, 1)], T0).unwrap();
+    let retry = Duration::from_secs(30);
+    let mut now = T0;
+    for attempt in 1..=DEFAULT_MAX_ATTEMPTS {
+        let c = s.claim_job("w", LEASE, now).unwrap().unwrap();
+        let state = s.fail_job(c.job.id, "w", "checks failed", retry, now).unwrap();
+        if attempt < DEFAULT_MAX_ATTEMPTS {
+            assert_eq!(state, JobState::Queued);
+            assert!(
+                s.claim_job("w", LEASE, now).unwrap().is_none(),
+                "not before the retry delay"
+            );
+            assert_eq!(s.incidents().unwrap()[0].status, Status::Fixing);
+        } else {
+            assert_eq!(state, JobState::Failed);
+        }
+        now = now.saturating_add(retry);
+    }
+    let id = s.incidents().unwrap()[0].id;
+    assert_eq!(s.incident(id).unwrap().status, Status::Open);
+    let runs = s.runs(id).unwrap();
+    assert_eq!(runs.len(), DEFAULT_MAX_ATTEMPTS as usize);
+    assert!(runs
+        .iter()
+        .all(|r| r.outcome == "error" && r.report["error"] == "checks failed"));
+}
+
+#[test]
+fn merge_fixes_and_a_release_with_the_fix_regresses() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", Some("1.0"), 1)], T0).unwrap();
+    let c = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    let id = c.incident.id;
+    s.complete_job(c.job.id, "w", &proposed(), T0).unwrap();
+    assert_eq!(s.incident(id).unwrap().status, Status::FixProposed);
+    let prs = s.pull_requests().unwrap();
+    assert_eq!(prs[0].state, PrState::Open);
+    let merged = s.merge_pull_request(prs[0].number, "1.1", T0).unwrap();
+    assert_eq!(merged.state, PrState::Merged);
+    assert!(s.merge_pull_request(prs[0].number, "1.1", T0).is_err(), "merging twice");
+    let inc = s.incident(id).unwrap();
+    assert_eq!(
+        (inc.status, inc.fixed_in_release.as_deref()),
+        (Status::Fixed, Some("1.1"))
+    );
+    // An old deployment still running 1.0, or an event with no release: still fixed.
+    let sum = s.ingest(&[ev("x", Some("1.0"), 2), ev("x", None, 3)], T0).unwrap();
+    assert!(sum.regressed.is_empty());
+    assert_eq!(s.incident(id).unwrap().status, Status::Fixed);
+    // A later release declared to contain the fix: regression, and a new fix job.
+    s.add_release_with_fix(id, "1.2").unwrap();
+    let sum = s.ingest(&[ev("x", Some("1.2"), 4)], T0).unwrap();
+    assert_eq!(sum.regressed, vec![id]);
+    assert_eq!(sum.jobs_enqueued, 1);
+    let inc = s.incident(id).unwrap();
+    assert_eq!(inc.status, Status::Regressed);
+    assert_eq!(inc.count, 4);
+    assert_eq!(inc.releases_with_fix, vec!["1.1".to_string(), "1.2".to_string()]);
+    let again = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    assert_eq!(again.incident.status, Status::Fixing);
+}
+
+#[test]
+fn the_fixing_release_itself_regresses_and_a_merged_outcome_is_fixed_at_once() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", Some("1.0"), 1)], T0).unwrap();
+    let c = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    let outcome = FixOutcome::Merged {
+        pr: pr(),
+        release: "abc123".into(),
+        report: serde_json::json!({}),
+    };
+    s.complete_job(c.job.id, "w", &outcome, T0).unwrap();
+    assert_eq!(s.incident(c.incident.id).unwrap().status, Status::Fixed);
+    assert_eq!(s.pull_requests().unwrap()[0].state, PrState::Merged);
+    let sum = s.ingest(&[ev("x", Some("abc123"), 2)], T0).unwrap();
+    assert_eq!(sum.regressed, vec![c.incident.id]);
+}
+
+#[test]
+fn closing_a_pr_reopens_and_no_fix_reopens() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", None, 1), ev("y", None, 1)], T0).unwrap();
+    let a = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    s.complete_job(a.job.id, "w", &proposed(), T0).unwrap();
+    let n = s.pull_requests().unwrap()[0].number;
+    assert_eq!(s.close_pull_request(n, T0).unwrap().state, PrState::Closed);
+    assert_eq!(s.incident(a.incident.id).unwrap().status, Status::Open);
+    assert!(matches!(
+        s.close_pull_request(42, T0),
+        Err(Error::PullRequestNotFound(42))
+    ));
+    let b = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    let nofix = FixOutcome::NoFix {
+        reason: "no template".into(),
+        report: serde_json::json!({"decision": "no-fix"}),
+    };
+    let run = s.complete_job(b.job.id, "w", &nofix, T0).unwrap();
+    assert_eq!(run.report["decision"], "no-fix");
+    assert_eq!(s.incident(b.incident.id).unwrap().status, Status::Open);
+    let d = s.incident_detail(b.incident.id).unwrap();
+    assert_eq!(d.runs.len(), 1);
+    assert_eq!(d.jobs[0].state, JobState::Done);
+}
+
+#[test]
+fn hostile_counts_and_text_are_stored_safely() {
+    let (_dir, s) = store();
+    let mut e = ev("'); DROP TABLE incidents; --\u{1b}[2J", None, u64::MAX);
+    e.count = u64::MAX;
+    s.ingest(&[e.clone(), e], T0).unwrap();
+    let i = &s.incidents().unwrap()[0];
+    assert_eq!(i.count, 2 * u64::from(u32::MAX));
+    assert!(i.title.starts_with("'); DROP TABLE"));
+    assert_eq!(s.totals().unwrap().incidents, 1);
+}

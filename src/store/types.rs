@@ -1,0 +1,421 @@
+//! The records the store keeps and returns.
+
+use std::fmt;
+use std::str::FromStr;
+
+use bugstack_core::{Event, Fingerprint, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Where an incident is in its life (see the [module docs](super)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Seen, no fix under way.
+    Open,
+    /// A fix job is running.
+    Fixing,
+    /// A fix pull request is open.
+    FixProposed,
+    /// The fix merged (in `fixed_in_release`).
+    Fixed,
+    /// Seen again in a release that contains the fix.
+    Regressed,
+    /// A person decided not to fix it.
+    Ignored,
+}
+
+impl Status {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Status; 6] = [
+        Status::Open,
+        Status::Fixing,
+        Status::FixProposed,
+        Status::Fixed,
+        Status::Regressed,
+        Status::Ignored,
+    ];
+
+    /// The name used in the store, the JSON output and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Fixing => "fixing",
+            Status::FixProposed => "fix-proposed",
+            Status::Fixed => "fixed",
+            Status::Regressed => "regressed",
+            Status::Ignored => "ignored",
+        }
+    }
+
+    /// Whether the lifecycle allows going from `self` to `to`.
+    pub fn can_become(self, to: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, to),
+            (Open, Fixing)
+                | (Open, Ignored)
+                | (Fixing, FixProposed)
+                | (Fixing, Open)
+                | (FixProposed, Fixed)
+                | (FixProposed, Open)
+                | (Fixed, Regressed)
+                | (Regressed, Fixing)
+                | (Regressed, Ignored)
+                | (Ignored, Open)
+        )
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| Error::Corrupt {
+                column: "incidents.status",
+                value: s.to_string(),
+            })
+    }
+}
+
+/// State of a fix job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for a worker (possibly until its retry time).
+    Queued,
+    /// Leased to a worker until `lease_expires_at`.
+    Running,
+    /// Finished with an outcome (see the job's run).
+    Done,
+    /// Gave up after its attempts ran out.
+    Failed,
+    /// Dropped because its incident no longer wants a fix (e.g. ignored).
+    Cancelled,
+}
+
+impl JobState {
+    /// The name used in the store and the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Done,
+            JobState::Failed,
+            JobState::Cancelled,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| Error::Corrupt {
+            column: "fix_jobs.state",
+            value: s.to_string(),
+        })
+    }
+}
+
+/// State of a local-forge pull request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrState {
+    /// Waiting for review or merge.
+    Open,
+    /// Merged into the base branch.
+    Merged,
+    /// Closed without merging.
+    Closed,
+}
+
+impl PrState {
+    /// The name used in the store and the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrState::Open => "open",
+            PrState::Merged => "merged",
+            PrState::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for PrState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PrState {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        [PrState::Open, PrState::Merged, PrState::Closed]
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| Error::Corrupt {
+                column: "pull_requests.state",
+                value: s.to_string(),
+            })
+    }
+}
+
+/// One incident: a group of occurrences sharing a fingerprint.
+///
+/// `title` and everything from the events is attacker-controlled text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentRecord {
+    /// The store's id.
+    pub id: i64,
+    /// The grouping fingerprint.
+    pub fingerprint: Fingerprint,
+    /// The first line of the first event's message (at most 100 characters).
+    pub title: String,
+    /// Event kind (`panic`, `error`, ...), from the first event.
+    pub kind: String,
+    /// Event level, from the first event.
+    pub level: String,
+    /// Lifecycle status.
+    pub status: Status,
+    /// Occurrences seen (sum of the events' counts).
+    pub count: u64,
+    /// First occurrence.
+    pub first_seen: Timestamp,
+    /// Latest occurrence.
+    pub last_seen: Timestamp,
+    /// Releases the incident was seen in, in order of first sighting.
+    pub releases: Vec<String>,
+    /// The release the fix merged in, once fixed.
+    pub fixed_in_release: Option<String>,
+    /// Releases known to contain the fix (occurrences from them are regressions).
+    pub releases_with_fix: Vec<String>,
+}
+
+/// An incident with everything the store knows about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentDetail {
+    /// The incident.
+    #[serde(flatten)]
+    pub incident: IncidentRecord,
+    /// The first event seen (the one fixes are made from).
+    pub representative: Event,
+    /// The most recent raw events, newest first (at most [`super::SAMPLE_SIZE`]).
+    pub samples: Vec<Event>,
+    /// Its fix jobs, oldest first.
+    pub jobs: Vec<FixJob>,
+    /// Its fix runs, oldest first.
+    pub runs: Vec<FixRun>,
+    /// Its pull requests, newest first.
+    pub pull_requests: Vec<PullRequest>,
+}
+
+/// What one [`super::IncidentStore::ingest`] call did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestSummary {
+    /// Events recorded.
+    pub events: u64,
+    /// Occurrences recorded (sum of counts).
+    pub occurrences: u64,
+    /// Incidents created by this batch.
+    pub new_incidents: Vec<i64>,
+    /// Incidents that regressed in this batch.
+    pub regressed: Vec<i64>,
+    /// Fix jobs enqueued by this batch.
+    pub jobs_enqueued: u64,
+}
+
+/// Totals of everything ingested.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Batches accepted.
+    pub batches: u64,
+    /// Events accepted.
+    pub events: u64,
+    /// Occurrences accepted.
+    pub occurrences: u64,
+    /// Incidents.
+    pub incidents: u64,
+}
+
+/// A fix job: at most one queued or running per incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixJob {
+    /// The store's id.
+    pub id: i64,
+    /// The incident to fix.
+    pub incident_id: i64,
+    /// State.
+    pub state: JobState,
+    /// Attempts started so far (a claim is an attempt, even if it crashed).
+    pub attempts: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+    /// The worker holding the lease, while running.
+    pub lease_owner: Option<String>,
+    /// When the lease runs out, while running.
+    pub lease_expires_at: Option<Timestamp>,
+    /// Not claimed before this time (retry back-off).
+    pub not_before: Timestamp,
+    /// The last attempt's error, if it failed.
+    pub last_error: Option<String>,
+    /// When it was enqueued.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// A job leased to a worker, with what the worker needs to run it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedJob {
+    /// The job (state `running`, lease held by the claimant).
+    pub job: FixJob,
+    /// Its incident (status `fixing`).
+    pub incident: IncidentRecord,
+    /// The incident's representative event.
+    pub event: Event,
+}
+
+impl ClaimedJob {
+    /// The incident as the fix pipeline takes it.
+    pub fn pipeline_incident(&self) -> bugstack_fix::Incident {
+        bugstack_fix::Incident {
+            id: self.incident.id.to_string(),
+            fingerprint: self.incident.fingerprint.clone(),
+            event: self.event.clone(),
+            count: self.incident.count,
+            first_seen: self.incident.first_seen,
+            last_seen: self.incident.last_seen,
+        }
+    }
+}
+
+/// A pull request a fix run opened on the local forge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPullRequest {
+    /// Title.
+    pub title: String,
+    /// Body (the human report).
+    pub body: String,
+    /// The fix branch.
+    pub branch: String,
+    /// The pipeline's decision (`merge`, `open-for-review`, ...).
+    pub decision: String,
+}
+
+/// What a fix run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum FixOutcome {
+    /// No acceptable fix; the incident goes back to `open`.
+    NoFix {
+        /// Why.
+        reason: String,
+        /// The machine-readable report.
+        report: serde_json::Value,
+    },
+    /// A pull request is open for review; the incident is `fix-proposed`.
+    Proposed {
+        /// The pull request.
+        pr: NewPullRequest,
+        /// The machine-readable report.
+        report: serde_json::Value,
+    },
+    /// The pull request merged; the incident is `fixed` in `release`.
+    Merged {
+        /// The pull request.
+        pr: NewPullRequest,
+        /// The release that contains the fix.
+        release: String,
+        /// The machine-readable report.
+        report: serde_json::Value,
+    },
+}
+
+impl FixOutcome {
+    /// The short name stored with the run (`no-fix`, `proposed`, `merged`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FixOutcome::NoFix { .. } => "no-fix",
+            FixOutcome::Proposed { .. } => "proposed",
+            FixOutcome::Merged { .. } => "merged",
+        }
+    }
+
+    /// The report.
+    pub fn report(&self) -> &serde_json::Value {
+        match self {
+            FixOutcome::NoFix { report, .. }
+            | FixOutcome::Proposed { report, .. }
+            | FixOutcome::Merged { report, .. } => report,
+        }
+    }
+}
+
+/// One execution of a fix job that reached an end (an outcome or an error).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixRun {
+    /// The store's id.
+    pub id: i64,
+    /// The job.
+    pub job_id: i64,
+    /// The incident.
+    pub incident_id: i64,
+    /// Which attempt of the job this was (1-based).
+    pub attempt: u32,
+    /// The worker that ran it.
+    pub worker: String,
+    /// `no-fix`, `proposed`, `merged` or `error`.
+    pub outcome: String,
+    /// The machine-readable report (for `error`: `{"error": "..."}`).
+    pub report: serde_json::Value,
+    /// When it finished.
+    pub finished_at: Timestamp,
+    /// The pull request it opened, if any.
+    pub pr_number: Option<i64>,
+}
+
+/// A local-forge pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// Number (1, 2, ...).
+    pub number: i64,
+    /// The incident it fixes.
+    pub incident_id: i64,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// The fix branch.
+    pub branch: String,
+    /// State.
+    pub state: PrState,
+    /// The pipeline's decision.
+    pub decision: String,
+    /// When it was opened.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
