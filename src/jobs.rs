@@ -239,3 +239,109 @@ impl FixJobRunner for SleepRunner {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use bugstack_core::{Event, EventKind, Level};
+
+    use super::*;
+    use crate::store::{SqliteStore, Status};
+
+    /// Fails each incident's first attempt, then finds no fix; tracks concurrency.
+    struct Flaky {
+        calls: AtomicUsize,
+        now: AtomicUsize,
+        max: AtomicUsize,
+        failed_once: std::sync::Mutex<std::collections::HashSet<i64>>,
+    }
+
+    #[async_trait]
+    impl FixJobRunner for Flaky {
+        fn name(&self) -> &str {
+            "flaky"
+        }
+        async fn run(&self, job: &ClaimedJob) -> Result<FixOutcome> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let cur = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(cur, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            if self.failed_once.lock().unwrap().insert(job.incident.id) {
+                return Err(Error::Task("simulated check failure".into()));
+            }
+            Ok(FixOutcome::NoFix {
+                reason: "none".into(),
+                report: serde_json::json!({"incident": job.incident.id}),
+            })
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_are_retried_bounded_and_finished_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let events: Vec<Event> = (0..5)
+            .map(|i| {
+                Event::new(
+                    EventKind::Panic,
+                    Level::Fatal,
+                    format!("bug number {i} in module {i}x"),
+                    Timestamp::now(),
+                )
+            })
+            .map(|mut e| {
+                e.fingerprint_parts = vec![e.message.clone()];
+                e
+            })
+            .collect();
+        store.ingest(&events, Timestamp::now()).unwrap();
+        assert_eq!(store.jobs().unwrap().len(), 5);
+        let runner = Arc::new(Flaky {
+            calls: AtomicUsize::new(0),
+            now: AtomicUsize::new(0),
+            max: AtomicUsize::new(0),
+            failed_once: Default::default(),
+        });
+        let config = JobLoopConfig {
+            concurrency: 2,
+            lease: Duration::from_secs(10),
+            poll: Duration::from_millis(20),
+            retry_after: Duration::from_millis(10),
+            ..JobLoopConfig::default()
+        };
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let handle = tokio::spawn(run_job_loop(
+            store.clone(),
+            runner.clone(),
+            config,
+            Arc::new(Notify::new()),
+            stop_rx,
+        ));
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while store.jobs().unwrap().iter().any(|j| j.state != JobState::Done) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "jobs did not finish: {:?}",
+                store.jobs().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop_tx.send(true).unwrap();
+        handle.await.unwrap();
+        assert_eq!(
+            runner.calls.load(Ordering::SeqCst),
+            10,
+            "each incident: one failure, one success"
+        );
+        assert!(runner.max.load(Ordering::SeqCst) <= 2, "concurrency bound");
+        for i in store.incidents().unwrap() {
+            assert_eq!(i.status, Status::Open);
+            let runs = store.runs(i.id).unwrap();
+            let outcomes: Vec<&str> = runs.iter().map(|r| r.outcome.as_str()).collect();
+            assert_eq!(outcomes, vec!["error", "no-fix"]);
+            assert_eq!(runs[1].attempt, 2);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Every bad request gets the right status and a JSON error body, and loses
+//! nothing: the store holds exactly the good batches afterwards.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+fn read_response(s: &mut TcpStream) -> String {
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).expect("collector answered");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+fn error_of(resp: reqwest::blocking::Response) -> (u16, String, String) {
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().expect("error body is JSON");
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_string(),
+        body["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn bad_requests_get_clear_json_errors_and_lose_nothing() {
+    let dir = tempdir();
+    let data = data_path(&dir);
+    // Small limits so the oversize cases are cheap.
+    let server = Server::start_with_token(
+        &data,
+        &[
+            "--max-body-bytes",
+            "65536",
+            "--max-decompressed-bytes",
+            "262144",
+            "--max-events",
+            "100",
+        ],
+    );
+    let c = client();
+    let good = gz_batch(vec![event("good", Some("1.0")), event("good", Some("1.0"))]);
+
+    // healthz needs no token.
+    let h: Value = c.get(server.url("/healthz")).send().unwrap().json().unwrap();
+    assert_eq!(h["status"], "ok");
+
+    // Missing and wrong tokens: 401 before anything else.
+    let r = c.post(server.url("/v1/events")).body(good.clone()).send().unwrap();
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let (s, kind, msg) = error_of(r);
+    assert_eq!((s, kind.as_str()), (401, "unauthorized"));
+    assert!(msg.contains("missing Authorization"), "{msg}");
+    let r = c
+        .post(server.url("/v1/events"))
+        .bearer_auth("test-token-0123456788")
+        .header("content-encoding", "gzip")
+        .body(good.clone())
+        .send()
+        .unwrap();
+    let (s, kind, msg) = error_of(r);
+    assert_eq!((s, kind.as_str()), (401, "unauthorized"));
+    assert!(msg.contains("not accepted") && !msg.contains(TOKEN), "{msg}");
+    let r = c.get(server.url("/v1/incidents")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 401, "the read API needs the token too");
+
+    // Oversize (declared length): 413.
+    let (s, kind, msg) = error_of(post(&c, &server, vec![0u8; 70_000]));
+    assert_eq!((s, kind.as_str()), (413, "payload_too_large"));
+    assert!(msg.contains("65536"), "{msg}");
+
+    // Oversize without a length (chunked): cut off at the limit, 413.
+    let mut tcp = TcpStream::connect(&server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        tcp,
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+    for _ in 0..3 {
+        // The server may answer and close before all chunks are written.
+        let _ = write!(tcp, "9c40\r\n{}\r\n", "x".repeat(40_000));
+    }
+    let text = read_response(&mut tcp);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("payload_too_large"), "{text}");
+
+    // Gzip bomb: 64 MiB of zeros in a few KiB; 413 without inflating it.
+    let bomb = bugstack::core::wire::gzip(&vec![0u8; 64 * 1024 * 1024]).unwrap();
+    assert!(bomb.len() < 65536);
+    let (s, kind, msg) = error_of(post(&c, &server, bomb));
+    assert_eq!((s, kind.as_str()), (413, "decompressed_too_large"));
+    assert!(msg.contains("262144"), "{msg}");
+
+    // Too many events: 413.
+    let many = gz_batch((0..101).map(|_| event("many", None)).collect());
+    let (s, kind, msg) = error_of(post(&c, &server, many));
+    assert_eq!((s, kind.as_str()), (413, "too_many_events"));
+    assert!(msg.contains("101") && msg.contains("100"), "{msg}");
+
+    // Not gzip at all: 400.
+    let (s, kind, _) = error_of(post(&c, &server, b"plain text, not gzip".to_vec()));
+    assert_eq!((s, kind.as_str()), (400, "bad_gzip"));
+
+    // Malformed JSON: 400 saying where.
+    let bad = bugstack::core::wire::gzip(br#"{"schema_version": 1, "events": [ {"#).unwrap();
+    let (s, kind, msg) = error_of(post(&c, &server, bad));
+    assert_eq!((s, kind.as_str()), (400, "malformed"));
+    assert!(msg.contains("line 1"), "{msg}");
+
+    // A valid JSON batch with an invalid event names the field.
+    let bad_event = br#"{"schema_version":1,"sent_at":"2026-01-01T00:00:00Z","events":[{"kind":"panic","level":"fatal","timestamp":"2026-01-01T00:00:00Z"}]}"#;
+    let r = c
+        .post(server.url("/v1/events"))
+        .bearer_auth(TOKEN)
+        .body(bad_event.to_vec())
+        .send()
+        .unwrap();
+    let (s, kind, msg) = error_of(r);
+    assert_eq!((s, kind.as_str()), (400, "malformed"));
+    assert!(msg.contains("message"), "{msg}");
+
+    // Unknown and missing schema versions: 400.
+    let future =
+        bugstack::core::wire::gzip(br#"{"schema_version": 99, "sent_at":"2026-01-01T00:00:00Z", "events": []}"#)
+            .unwrap();
+    let (s, kind, msg) = error_of(post(&c, &server, future));
+    assert_eq!((s, kind.as_str()), (400, "unsupported_schema"));
+    assert!(msg.contains("99"), "{msg}");
+    let none = bugstack::core::wire::gzip(br#"{"events": []}"#).unwrap();
+    let (s, kind, _) = error_of(post(&c, &server, none));
+    assert_eq!((s, kind.as_str()), (400, "unsupported_schema"));
+
+    // Unsupported content encoding: 415.
+    let r = c
+        .post(server.url("/v1/events"))
+        .bearer_auth(TOKEN)
+        .header("content-encoding", "br")
+        .body(good.clone())
+        .send()
+        .unwrap();
+    let (s, kind, msg) = error_of(r);
+    assert_eq!((s, kind.as_str()), (415, "unsupported_encoding"));
+    assert!(msg.contains("br"), "{msg}");
+
+    // Read API errors.
+    let get = |path: &str| c.get(server.url(path)).bearer_auth(TOKEN).send().unwrap();
+    let (s, kind, _) = error_of(get("/v1/incidents/999"));
+    assert_eq!((s, kind.as_str()), (404, "not_found"));
+    let (s, kind, _) = error_of(get("/v1/incidents/abc"));
+    assert_eq!((s, kind.as_str()), (400, "bad_request"));
+    let (s, kind, _) = error_of(get("/nope"));
+    assert_eq!((s, kind.as_str()), (404, "not_found"));
+
+    // Nothing above was stored; the good batch is, exactly.
+    let listed: Vec<Value> = get("/v1/incidents").json().unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    let r = post(&c, &server, good);
+    assert_eq!(r.status().as_u16(), 200);
+    let ack: Value = r.json().unwrap();
+    assert_eq!(
+        (ack["accepted_events"].as_u64(), ack["accepted_occurrences"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let listed: Vec<Value> = get("/v1/incidents").json().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["count"], 2);
+    assert_eq!(listed[0]["status"], "open");
+    assert_eq!(listed[0]["releases"], serde_json::json!(["1.0"]));
+    let id = listed[0]["id"].as_i64().unwrap();
+    let detail: Value = get(&format!("/v1/incidents/{id}")).json().unwrap();
+    assert_eq!(detail["samples"].as_array().unwrap().len(), 2);
+    assert_eq!(detail["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(detail["jobs"][0]["state"], "queued");
+}
+
+/// A declared oversize body is refused from its headers: the collector
+/// answers 413 while the client has sent only a few bytes of it.
+#[test]
+fn oversize_is_refused_before_the_body_is_read() {
+    let dir = tempdir();
+    let server = Server::start_with_token(&data_path(&dir), &["--max-body-bytes", "1024"]);
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Encoding: gzip\r\nContent-Length: 104857600\r\n\r\n"
+    )
+    .unwrap();
+    s.write_all(&[0u8; 100]).unwrap();
+    // The remaining ~100 MB are never sent; the answer must still come.
+    let text = read_response(&mut s);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("payload_too_large"), "{text}");
+}

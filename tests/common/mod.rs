@@ -1,0 +1,166 @@
+//! Helpers for the end-to-end tests: run the real `bugstack` binary.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bugstack::core::{encode_batch, Batch, Event, EventKind, Level, Timestamp};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_bugstack");
+pub const TOKEN: &str = "test-token-0123456789";
+
+/// A running `bugstack serve`.
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    pub stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts `bugstack serve --listen 127.0.0.1:0 --data DIR` plus `extra`
+    /// and waits for the bound address on stdout.
+    pub fn start(data: &Path, extra: &[&str]) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .env_remove("BUGSTACK_TOKEN")
+            .env_remove("BUGSTACK_DATA")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("spawn bugstack serve");
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("bugstack: listening on http://") {
+                    let _ = tx.send(addr.to_string());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("serve did not print its address; stdout: {:?}", lines.lock().unwrap());
+            }
+        };
+        Server {
+            child,
+            addr,
+            stdout: lines,
+        }
+    }
+
+    /// Starts with the test token.
+    pub fn start_with_token(data: &Path, extra: &[&str]) -> Server {
+        let mut args = vec!["--token", TOKEN];
+        args.extend_from_slice(extra);
+        Server::start(data, &args)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// `kill -9`.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn stdout_text(&self) -> String {
+        self.stdout.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// An event whose group is `group` (via fingerprint parts).
+pub fn event(group: &str, release: Option<&str>) -> Event {
+    let mut e = Event::new(
+        EventKind::Panic,
+        Level::Fatal,
+        format!("attempt to divide by zero in {group}"),
+        Timestamp::now(),
+    );
+    e.fingerprint_parts = vec![group.to_string()];
+    e.release = release.map(str::to_string);
+    e
+}
+
+pub fn gz_batch(events: Vec<Event>) -> Vec<u8> {
+    encode_batch(&Batch::new(Timestamp::now(), events)).unwrap()
+}
+
+/// POSTs a gzip'd body with the test token.
+pub fn post(client: &reqwest::blocking::Client, server: &Server, body: Vec<u8>) -> reqwest::blocking::Response {
+    client
+        .post(server.url("/v1/events"))
+        .bearer_auth(TOKEN)
+        .header("content-encoding", "gzip")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .unwrap()
+}
+
+/// Runs the binary with `args` (no BUGSTACK_* from the environment).
+pub fn bugstack(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("BUGSTACK_TOKEN")
+        .env_remove("BUGSTACK_DATA")
+        .output()
+        .unwrap()
+}
+
+/// `bugstack incidents --json --data DIR`, parsed.
+pub fn incidents_json(data: &Path) -> Vec<serde_json::Value> {
+    let out = bugstack(&["incidents", "--json", "--data", data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `bugstack show ID --json --data DIR`, parsed.
+pub fn show_json(data: &Path, id: i64) -> serde_json::Value {
+    let out = bugstack(&["show", &id.to_string(), "--json", "--data", data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Waits until `f` holds, panicking with `what` after `timeout`.
+pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub fn data_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("data")
+}
