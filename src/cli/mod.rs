@@ -1,7 +1,8 @@
 //! The `bugstack` command line: argument parsing, dispatch, exit codes.
 //!
 //! Exit codes (also in `docs/cli.md`): 0 success; 1 runtime error (store,
-//! I/O, network); 2 usage error or a command that is not available yet;
+//! I/O, network); 2 usage or configuration error, or a command that is not
+//! available yet;
 //! 3 the incident or pull request asked for does not exist.
 
 mod args;
@@ -52,7 +53,7 @@ pub fn main() -> ExitCode {
 pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::IncidentNotFound(_) | Error::PullRequestNotFound(_) => EXIT_NOT_FOUND,
-        Error::NeedsPipeline(_) | Error::Config(_) => EXIT_USAGE,
+        Error::NeedsPipeline(_) | Error::Config(_) | Error::Policy(_) => EXIT_USAGE,
         _ => EXIT_ERROR,
     }
 }

@@ -1,0 +1,223 @@
+//! The command line: help, init, read commands, exit codes, token handling.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use bugstack::core::Timestamp;
+use bugstack::store::{FixOutcome, IncidentStore, NewPullRequest, SqliteStore};
+use common::*;
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn help_explains_every_command_with_examples() {
+    let out = bugstack(&["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for cmd in ["init", "serve", "incidents", "show", "fix", "prs", "demo"] {
+        assert!(help.contains(cmd), "{cmd} missing from --help");
+        let sub = bugstack(&[cmd, "--help"]);
+        assert!(sub.status.success(), "{cmd} --help");
+        let sub = text(&sub.stdout);
+        assert!(sub.contains("Example"), "{cmd} --help has no examples:\n{sub}");
+    }
+    assert!(help.contains("Exit codes"));
+    let serve = text(&bugstack(&["serve", "--help"]).stdout);
+    assert!(serve.contains("BUGSTACK_DATA") && serve.contains("BUGSTACK_TOKEN"));
+    assert!(!serve.contains("test-job-runner"), "the test double stays hidden");
+}
+
+#[test]
+fn init_writes_a_policy_the_fix_engine_accepts_and_never_overwrites_silently() {
+    let dir = tempdir();
+    let d = dir.path().to_str().unwrap();
+    let out = bugstack(&["init", "--dir", d]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(dir.path().join("bugstack.toml")).unwrap();
+    assert!(written.contains("auto_merge = false") && written.contains('#'));
+    let policy = bugstack::fix::Policy::from_toml_str(&written).unwrap();
+    assert!(!policy.auto_merge);
+    let again = bugstack(&["init", "--dir", d]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("--force"));
+    assert!(bugstack(&["init", "--dir", d, "--force"]).status.success());
+}
+
+#[test]
+fn pipeline_commands_say_they_are_not_available_yet() {
+    let dir = tempdir();
+    for args in [
+        vec!["fix", "1", "--repo", dir.path().to_str().unwrap()],
+        vec!["demo"],
+        vec!["serve", "--auto-fix", "--data", dir.path().to_str().unwrap()],
+    ] {
+        let out = bugstack(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with("error: not available yet"), "{err}");
+        assert!(err.contains("hint:"), "{err}");
+    }
+}
+
+#[test]
+fn read_commands_report_missing_store_and_unknown_ids() {
+    let dir = tempdir();
+    let data = data_path(&dir);
+    let d = data.to_str().unwrap();
+    let out = bugstack(&["incidents", "--data", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no bugstack store in"));
+    assert!(!data.exists(), "a read command must not create a store");
+    SqliteStore::open(&data).unwrap();
+    let out = bugstack(&["show", "999", "--data", d]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no incident with id 999") && err.contains("hint:"),
+        "{err}"
+    );
+    let out = bugstack(&["show", "abc", "--data", d]);
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
+}
+
+#[test]
+fn incidents_show_and_prs_read_the_store() {
+    let dir = tempdir();
+    let data = data_path(&dir);
+    {
+        let store = SqliteStore::open(&data).unwrap();
+        let mut hostile = event("hostile", Some("2.0"));
+        hostile.message = "boom \u{1b}[2J\u{1b}]0;pwned\u{7} end".into();
+        store.ingest(&[hostile.clone(), hostile], Timestamp::now()).unwrap();
+        let job = store
+            .claim_job("w", Duration::from_secs(60), Timestamp::now())
+            .unwrap()
+            .unwrap();
+        let outcome = FixOutcome::Proposed {
+            pr: NewPullRequest {
+                title: "Fix: boom".into(),
+                body: "Root cause: ...".into(),
+                branch: "bugstack/fix-abc".into(),
+                decision: "open-for-review".into(),
+            },
+            report: serde_json::json!({"decision": "open-for-review"}),
+        };
+        store.complete_job(job.job.id, "w", &outcome, Timestamp::now()).unwrap();
+    }
+    // BUGSTACK_DATA works like --data.
+    let out = Command::new(BIN)
+        .args(["incidents"])
+        .env("BUGSTACK_DATA", &data)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains("fix-proposed") && listing.contains("boom"),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains('\u{1b}') && !listing.contains('\u{7}'),
+        "terminal escapes are neutralized"
+    );
+
+    let list = incidents_json(&data);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["count"], 2);
+    assert_eq!(list[0]["status"], "fix-proposed");
+    assert_eq!(list[0]["releases"], serde_json::json!(["2.0"]));
+
+    let show = bugstack(&["show", "1", "--data", data.to_str().unwrap()]);
+    let show = text(&show.stdout);
+    assert!(
+        show.contains("status       fix-proposed") && show.contains("PR #1"),
+        "{show}"
+    );
+    assert!(!show.contains('\u{1b}'));
+    let detail = show_json(&data, 1);
+    assert_eq!(detail["runs"][0]["outcome"], "proposed");
+    assert_eq!(detail["representative"]["release"], "2.0");
+
+    let prs = bugstack(&["prs", "--json", "--data", data.to_str().unwrap()]);
+    let prs: serde_json::Value = serde_json::from_slice(&prs.stdout).unwrap();
+    assert_eq!(prs[0]["number"], 1);
+    assert_eq!(prs[0]["state"], "open");
+    assert_eq!(prs[0]["branch"], "bugstack/fix-abc");
+    let prs = text(&bugstack(&["prs", "--data", data.to_str().unwrap()]).stdout);
+    assert!(prs.contains("#1") && prs.contains("Fix: boom"), "{prs}");
+}
+
+#[test]
+fn serve_generates_a_token_once_and_stops_cleanly_on_sigterm() {
+    let dir = tempdir();
+    let data = data_path(&dir);
+    let server = Server::start(&data, &[]);
+    let out = server.stdout_text();
+    let token = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("BUGSTACK_TOKEN="))
+        .expect("token printed on first start")
+        .to_string();
+    assert_eq!(token.len(), 64);
+    let file = data.join("token");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), token);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let send = |server: &Server, tok: &str| {
+        client()
+            .post(server.url("/v1/events"))
+            .bearer_auth(tok)
+            .header("content-encoding", "gzip")
+            .body(gz_batch(vec![event("tok", None)]))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(send(&server, &token), 200);
+    assert_eq!(send(&server, TOKEN), 401);
+    server.kill9();
+
+    let mut server = Server::start(&data, &[]);
+    let out = server.stdout_text();
+    assert!(!out.contains("BUGSTACK_TOKEN="), "printed only once: {out}");
+    assert!(out.contains("using the token stored in"), "{out}");
+    assert_eq!(send(&server, &token), 200);
+
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    wait_until(Duration::from_secs(5), "the stop line", || {
+        server.stdout_text().contains("bugstack: stopped")
+    });
+    let list = incidents_json(&data);
+    assert_eq!(list[0]["count"], 2);
+}
+
+#[test]
+fn serve_checks_the_repository_policy_on_start() {
+    let dir = tempdir();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("bugstack.toml"), "auto_merge = false\nautomerge = true\n").unwrap();
+    let out = bugstack(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data_path(&dir).to_str().unwrap(),
+        "--repo",
+        repo.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("automerge") && err.contains("hint:"), "{err}");
+}
