@@ -8,6 +8,9 @@
 //!
 //! Run: `cargo bench -p bugstack --bench ingest -- --warm-up-time 1 --measurement-time 2`
 
+// criterion_group!/criterion_main! generate undocumented items.
+#![allow(missing_docs)]
+
 use bugstack::core::{
     decode_batch, encode_batch, Batch, ContentEncoding, DecodeLimits, Event, EventKind, Level, Timestamp,
 };
