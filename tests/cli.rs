@@ -181,7 +181,7 @@ fn serve_generates_a_token_once_and_stops_cleanly_on_sigterm() {
             .status()
             .as_u16()
     };
-    assert_eq!(send(&server, &token), 200);
+    assert_eq!(send(&server, &token), 202);
     assert_eq!(send(&server, TOKEN), 401);
     server.kill9();
 
@@ -189,7 +189,7 @@ fn serve_generates_a_token_once_and_stops_cleanly_on_sigterm() {
     let out = server.stdout_text();
     assert!(!out.contains("BUGSTACK_TOKEN="), "printed only once: {out}");
     assert!(out.contains("using the token stored in"), "{out}");
-    assert_eq!(send(&server, &token), 200);
+    assert_eq!(send(&server, &token), 202);
 
     let pid = server.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());

@@ -70,7 +70,7 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
 
     // Oversize (declared length): 413.
     let (s, kind, msg) = error_of(post(&c, &server, vec![0u8; 70_000]));
-    assert_eq!((s, kind.as_str()), (413, "payload_too_large"));
+    assert_eq!((s, kind.as_str()), (413, "too_large"));
     assert!(msg.contains("65536"), "{msg}");
 
     // Oversize without a length (chunked): cut off at the limit, 413.
@@ -87,19 +87,19 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
     }
     let text = read_response(&mut tcp);
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
-    assert!(text.contains("payload_too_large"), "{text}");
+    assert!(text.contains("too_large"), "{text}");
 
     // Gzip bomb: 64 MiB of zeros in a few KiB; 413 without inflating it.
     let bomb = bugstack::core::wire::gzip(&vec![0u8; 64 * 1024 * 1024]).unwrap();
     assert!(bomb.len() < 65536);
     let (s, kind, msg) = error_of(post(&c, &server, bomb));
-    assert_eq!((s, kind.as_str()), (413, "decompressed_too_large"));
+    assert_eq!((s, kind.as_str()), (413, "too_large"));
     assert!(msg.contains("262144"), "{msg}");
 
     // Too many events: 413.
     let many = gz_batch((0..101).map(|_| event("many", None)).collect());
     let (s, kind, msg) = error_of(post(&c, &server, many));
-    assert_eq!((s, kind.as_str()), (413, "too_many_events"));
+    assert_eq!((s, kind.as_str()), (413, "too_large"));
     assert!(msg.contains("101") && msg.contains("100"), "{msg}");
 
     // Not gzip at all: 400.
@@ -160,10 +160,10 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
     let listed: Vec<Value> = get("/v1/incidents").json().unwrap();
     assert!(listed.is_empty(), "{listed:?}");
     let r = post(&c, &server, good);
-    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.status().as_u16(), 202);
     let ack: Value = r.json().unwrap();
     assert_eq!(
-        (ack["accepted_events"].as_u64(), ack["accepted_occurrences"].as_u64()),
+        (ack["accepted"].as_u64(), ack["occurrences"].as_u64()),
         (Some(2), Some(2))
     );
     let listed: Vec<Value> = get("/v1/incidents").json().unwrap();
@@ -195,5 +195,5 @@ fn oversize_is_refused_before_the_body_is_read() {
     // The remaining ~100 MB are never sent; the answer must still come.
     let text = read_response(&mut s);
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
-    assert!(text.contains("payload_too_large"), "{text}");
+    assert!(text.contains("too_large"), "{text}");
 }

@@ -45,7 +45,7 @@ fn eight_clients_ten_thousand_events_each_all_accounted_for() {
                         .body(gz_batch(events))
                         .send()
                         .unwrap();
-                    assert_eq!(resp.status().as_u16(), 200, "{:?}", resp.text());
+                    assert_eq!(resp.status().as_u16(), 202, "{:?}", resp.text());
                     acked += BATCH;
                 }
                 acked
@@ -130,5 +130,5 @@ fn kill_9_mid_load_loses_no_acknowledged_event() {
     }
     // The restarted collector keeps accepting.
     let r = post(&client(), &server, gz_batch(vec![event("client0", None)]));
-    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.status().as_u16(), 202);
 }

@@ -25,7 +25,7 @@ fn a_job_interrupted_by_a_crash_completes_exactly_once_after_restart() {
     let data = data_path(&dir);
     let server = Server::start_with_token(&data, &["--test-job-runner", "sleep-ms=60000", "--job-lease-secs", "2"]);
     let r = post(&client(), &server, gz_batch(vec![event("crashy", Some("1.0"))]));
-    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.status().as_u16(), 202);
     wait_until(Duration::from_secs(20), "the job to start", || {
         log_lines(&data).iter().any(|l| l.starts_with("start "))
     });

@@ -38,9 +38,9 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
-    /// 413: the body is over a size limit.
-    pub fn too_large(kind: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, kind, message)
+    /// 413 `too_large`: the body is over a size or event-count limit.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
     }
 
     /// 400: the request is not valid.
@@ -64,9 +64,9 @@ impl From<bugstack_core::Error> for ApiError {
         use bugstack_core::Error as E;
         let message = e.to_string();
         match e {
-            E::BodyTooLarge { .. } => Self::too_large("payload_too_large", message),
-            E::DecompressedTooLarge { .. } => Self::too_large("decompressed_too_large", message),
-            E::TooManyEvents { .. } => Self::too_large("too_many_events", message),
+            E::BodyTooLarge { .. } | E::DecompressedTooLarge { .. } | E::TooManyEvents { .. } => {
+                Self::too_large(message)
+            }
             E::Gzip(_) => Self::bad_request("bad_gzip", message),
             E::MalformedJson { .. } => Self::bad_request("malformed", message),
             E::MissingSchemaVersion | E::UnsupportedSchemaVersion { .. } => {

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bugstack_core::{decode_batch, ContentEncoding, Timestamp, EVENTS_PATH};
@@ -61,7 +61,7 @@ async fn post_events(
     State(state): State<CollectorState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&state, &headers)?;
     let encoding = match headers.get(header::CONTENT_ENCODING) {
         None => ContentEncoding::Identity,
@@ -80,20 +80,18 @@ async fn post_events(
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > u64::try_from(limit).unwrap_or(u64::MAX) {
-            return Err(ApiError::too_large(
-                "payload_too_large",
-                format!("request body is {len} bytes, over the limit of {limit} bytes"),
-            ));
+            return Err(ApiError::too_large(format!(
+                "request body is {len} bytes, over the limit of {limit} bytes"
+            )));
         }
     }
     // A chunked body is cut off as soon as it passes the limit.
     let bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(ApiError::too_large(
-                "payload_too_large",
-                format!("request body is over the limit of {limit} bytes"),
-            ))
+            return Err(ApiError::too_large(format!(
+                "request body is over the limit of {limit} bytes"
+            )))
         }
         Err(e) => {
             return Err(ApiError::bad_request(
@@ -118,12 +116,16 @@ async fn post_events(
     if summary.jobs_enqueued > 0 {
         state.jobs_enqueued.notify_one();
     }
-    Ok(Json(json!({
-        "accepted_events": summary.events,
-        "accepted_occurrences": summary.occurrences,
-        "new_incidents": summary.new_incidents,
-        "regressed": summary.regressed,
-    })))
+    // 202: stored durably; fixing happens later.
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "accepted": summary.events,
+            "occurrences": summary.occurrences,
+            "new_incidents": summary.new_incidents,
+            "regressed": summary.regressed,
+        })),
+    ))
 }
 
 async fn list_incidents(
