@@ -15,6 +15,7 @@ pub use bugstack_sdk as sdk;
 pub mod cli;
 pub mod collector;
 mod error;
+pub mod fix_runner;
 pub mod jobs;
 pub mod store;
 
