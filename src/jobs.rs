@@ -101,9 +101,9 @@ pub async fn run_job_loop(
         let (s, owner, lease) = (store.clone(), config.worker_id.clone(), config.lease);
         match blocking(move || s.claim_job(&owner, lease, Timestamp::now())).await {
             Ok(Some(job)) => {
-                let (store, runner, config) = (store.clone(), runner.clone(), config.clone());
+                let (store, runner, config, stop) = (store.clone(), runner.clone(), config.clone(), shutdown.clone());
                 running.spawn(async move {
-                    run_one(store, runner, &config, job).await;
+                    run_one(store, runner, &config, job, stop).await;
                     drop(permit);
                 });
                 continue;
@@ -119,17 +119,19 @@ pub async fn run_job_loop(
         }
         while running.try_join_next().is_some() {}
     }
-    // Running jobs are abandoned on shutdown: their leases expire and they
-    // are claimed again by the next start.
-    running.abort_all();
+    // Running jobs see the shutdown too and hand their jobs back to the queue.
+    while running.join_next().await.is_some() {}
 }
 
-/// Runs one claimed job to its end, keeping its lease alive meanwhile.
+/// Runs one claimed job to its end, keeping its lease alive meanwhile. If
+/// `shutdown` turns `true` first, the run is dropped and the job handed back
+/// to the queue ([`IncidentStore::release_job`]).
 pub async fn run_one(
     store: Arc<dyn IncidentStore>,
     runner: Arc<dyn FixJobRunner>,
     config: &JobLoopConfig,
     job: ClaimedJob,
+    mut shutdown: watch::Receiver<bool>,
 ) {
     let (job_id, incident_id, attempt) = (job.job.id, job.incident.id, job.job.attempts);
     println!(
@@ -153,6 +155,14 @@ pub async fn run_one(
         r = runner.run(&job) => r,
         lost = heartbeat => {
             eprintln!("bugstack: fix job {job_id}: abandoned, its lease could not be renewed: {lost}");
+            return;
+        }
+        () = async { drop(shutdown.wait_for(|stop| *stop).await) } => {
+            let (s, o) = (store.clone(), config.worker_id.clone());
+            match blocking(move || s.release_job(job_id, &o, Timestamp::now())).await {
+                Ok(()) => println!("bugstack: fix job {job_id}: interrupted by shutdown, back in the queue"),
+                Err(e) => eprintln!("bugstack: fix job {job_id}: interrupted by shutdown, not released: {e}"),
+            }
             return;
         }
     };

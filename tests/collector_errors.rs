@@ -197,3 +197,32 @@ fn oversize_is_refused_before_the_body_is_read() {
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("too_large"), "{text}");
 }
+
+/// Load shedding and slow bodies: with one batch allowed in flight, a second
+/// concurrent batch gets 429 + Retry-After; the stalled one gets 408 when its
+/// body does not arrive in time; then batches are accepted again.
+#[test]
+fn overload_is_429_and_a_stalled_body_is_408() {
+    let dir = tempdir();
+    let server = Server::start_with_token(&data_path(&dir), &["--max-inflight", "1", "--body-timeout-secs", "2"]);
+    let mut slow = TcpStream::connect(&server.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        slow,
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 1000\r\n\r\n{{\"schema"
+    )
+    .unwrap();
+    let c = client();
+    let body = gz_batch(vec![event("shed", None)]);
+    wait_until(Duration::from_secs(10), "the slow request to hold the slot", || {
+        post(&c, &server, body.clone()).status().as_u16() == 429
+    });
+    let r = post(&c, &server, body.clone());
+    assert_eq!(r.headers()["retry-after"], "1");
+    let (s, kind, _) = error_of(r);
+    assert_eq!((s, kind.as_str()), (429, "overloaded"));
+    let text = read_response(&mut slow);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"timeout\""), "{text}");
+    assert_eq!(post(&c, &server, body).status().as_u16(), 202);
+}

@@ -69,3 +69,39 @@ fn a_job_interrupted_by_a_crash_completes_exactly_once_after_restart() {
     assert_eq!(runs[0]["report"]["runner"], "test-sleep");
     assert_eq!(detail["status"], "open", "no fix found: back to open");
 }
+
+/// A graceful stop (SIGTERM) hands a running job back to the queue at once:
+/// the next start runs it without waiting for the lease, and the interrupted
+/// attempt is not counted.
+#[test]
+fn sigterm_hands_a_running_job_back_without_waiting_for_its_lease() {
+    let dir = tempdir();
+    let data = data_path(&dir);
+    let mut server = Server::start_with_token(&data, &["--test-job-runner", "sleep-ms=60000"]);
+    let r = post(&client(), &server, gz_batch(vec![event("graceful", None)]));
+    assert_eq!(r.status().as_u16(), 202);
+    wait_until(Duration::from_secs(20), "the job to start", || {
+        log_lines(&data).iter().any(|l| l.starts_with("start "))
+    });
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(server.child.wait().unwrap().success());
+    let job = &show_json(&data, 1)["jobs"][0];
+    assert_eq!(
+        (job["state"].as_str(), job["attempts"].as_u64()),
+        (Some("queued"), Some(0))
+    );
+
+    // The default lease is 60 s; the job must not wait for it.
+    let _server = Server::start_with_token(&data, &["--test-job-runner", "sleep-ms=10"]);
+    wait_until(Duration::from_secs(15), "the job to finish", || {
+        show_json(&data, 1)["jobs"][0]["state"] == "done"
+    });
+    let runs = show_json(&data, 1)["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["attempt"], 1);
+}

@@ -110,6 +110,12 @@ pub struct ServeArgs {
     /// Most events accepted in one batch.
     #[arg(long, env = "BUGSTACK_MAX_EVENTS", value_name = "N", default_value_t = 1000)]
     pub max_events: usize,
+    /// Batches received and stored at once; more get 429 + Retry-After.
+    #[arg(long, env = "BUGSTACK_MAX_INFLIGHT", value_name = "N", default_value_t = crate::collector::DEFAULT_MAX_INFLIGHT)]
+    pub max_inflight: usize,
+    /// Seconds a client may take to send one request body (408 after).
+    #[arg(long, value_name = "SECS", default_value_t = crate::collector::DEFAULT_BODY_TIMEOUT.as_secs())]
+    pub body_timeout_secs: u64,
     /// Fix jobs run at the same time.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub jobs: usize,

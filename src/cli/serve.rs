@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bugstack_core::DecodeLimits;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Notify, Semaphore};
 
 use super::args::ServeArgs;
 use super::data_dir;
@@ -133,6 +133,8 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             token: token.into(),
             limits,
             jobs_enqueued: wake,
+            inflight: Arc::new(Semaphore::new(args.max_inflight.max(1))),
+            body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
         };
         println!("bugstack: listening on http://{addr}");
         axum::serve(listener, router(state))

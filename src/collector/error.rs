@@ -53,6 +53,24 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// 429: too many batches in flight; retry after a second.
+    pub fn overloaded() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "overloaded",
+            "the collector is handling as many batches as it allows; retry after 1 second",
+        )
+    }
+
+    /// 408: the body did not arrive in time.
+    pub fn body_timeout(secs: u64) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request body did not arrive within {secs} seconds"),
+        )
+    }
+
     /// 503: the store failed; the sender should retry later.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", message)
@@ -91,6 +109,10 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
     }

@@ -7,6 +7,11 @@
 //! | `GET /v1/incidents/{id}` | bearer | one incident with samples, jobs, runs, PRs |
 //! | `GET /healthz` | none | liveness: `{"status":"ok"}` |
 //!
+//! Load shedding: at most [`CollectorState::inflight`] batches are received
+//! and stored at once; beyond that the answer is `429` with `Retry-After: 1`
+//! (the SDK retries). A body that takes longer than
+//! [`CollectorState::body_timeout`] to arrive gets `408`.
+//!
 //! Every error is JSON: `{"error": "<kind>", "message": "<what was wrong>"}`
 //! (see [`ApiError`]). A batch is committed to the store in one transaction
 //! *before* the 2xx is sent, so an acknowledged event is durable.
@@ -16,9 +21,10 @@ mod error;
 mod routes;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bugstack_core::DecodeLimits;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 pub use auth::{generate_token, token_matches};
 pub use error::ApiError;
@@ -37,7 +43,18 @@ pub struct CollectorState {
     pub limits: DecodeLimits,
     /// Woken when a batch enqueues fix jobs, so the job loop need not poll.
     pub jobs_enqueued: Arc<Notify>,
+    /// Batches being received or stored at once; when none is free the
+    /// collector sheds load with `429 Too Many Requests` and `Retry-After`.
+    pub inflight: Arc<Semaphore>,
+    /// Longest time a client may take to send a batch's body (`408` after).
+    pub body_timeout: Duration,
 }
+
+/// Default number of batches handled at once before answering 429.
+pub const DEFAULT_MAX_INFLIGHT: usize = 64;
+
+/// Default time allowed for receiving one request body.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for CollectorState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -72,6 +72,12 @@ async fn post_events(
             ContentEncoding::from_header(Some(v))?
         }
     };
+    // Shed load before reading the body; the permit is held until the batch is stored.
+    let _permit = state
+        .inflight
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::overloaded())?;
     let limit = state.limits.max_compressed_bytes;
     // Refuse a declared oversize body before reading any of it.
     if let Some(len) = headers
@@ -86,7 +92,11 @@ async fn post_events(
         }
     }
     // A chunked body is cut off as soon as it passes the limit.
-    let bytes = match Limited::new(body, limit).collect().await {
+    let read = tokio::time::timeout(state.body_timeout, Limited::new(body, limit).collect());
+    let Ok(read) = read.await else {
+        return Err(ApiError::body_timeout(state.body_timeout.as_secs()));
+    };
+    let bytes = match read {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
             return Err(ApiError::too_large(format!(

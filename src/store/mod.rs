@@ -102,6 +102,11 @@ pub trait IncidentStore: Send + Sync {
     /// back to `open`). Returns the job's new state.
     fn fail_job(&self, job: i64, owner: &str, error: &str, retry_after: Duration, now: Timestamp) -> Result<JobState>;
 
+    /// Hands a job `owner` holds back to the queue without counting the
+    /// attempt (a graceful shutdown interrupted it), so the next start runs it
+    /// at once instead of waiting for the lease to expire.
+    fn release_job(&self, job: i64, owner: &str, now: Timestamp) -> Result<()>;
+
     /// All fix jobs, oldest first.
     fn jobs(&self) -> Result<Vec<FixJob>>;
 

@@ -938,6 +938,19 @@ impl IncidentStore for SqliteStore {
         Ok(state)
     }
 
+    fn release_job(&self, job: i64, owner: &str, now: Timestamp) -> Result<()> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        held_job(&tx, job, owner)?;
+        tx.execute(
+            "UPDATE fix_jobs SET state = 'queued', attempts = max(attempts - 1, 0), lease_owner = NULL,
+                 lease_expires_at = NULL, not_before = ?2, updated_at = ?2 WHERE id = ?1",
+            params![job, ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn jobs(&self) -> Result<Vec<FixJob>> {
         Self::jobs_in(&lock(&self.reader), None)
     }

@@ -403,3 +403,18 @@ fn hostile_counts_and_text_are_stored_safely() {
     assert!(i.title.starts_with("'); DROP TABLE"));
     assert_eq!(s.totals().unwrap().incidents, 1);
 }
+
+#[test]
+fn a_released_job_is_claimable_at_once_without_losing_an_attempt() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", None, 1)], T0).unwrap();
+    let c = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    assert!(matches!(
+        s.release_job(c.job.id, "other", T0),
+        Err(Error::LeaseLost { .. })
+    ));
+    s.release_job(c.job.id, "w", T0).unwrap();
+    let again = s.claim_job("w2", LEASE, T0).unwrap().unwrap();
+    assert_eq!((again.job.id, again.job.attempts), (c.job.id, 1));
+    assert_eq!(again.incident.status, Status::Fixing);
+}
