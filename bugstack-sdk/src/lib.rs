@@ -1,2 +1,271 @@
-//! bugstack-sdk: see the crate's issue; filled in by its own change.
+//! # bugstack-sdk
+//!
+//! In-process error capture for Rust services. The calling thread only
+//! records what it must (message, location, *unresolved* stack addresses,
+//! thread, request context) and `try_send`s it onto a bounded queue; one
+//! background worker thread resolves symbols, scrubs secrets, fingerprints,
+//! aggregates identical occurrences, batches, gzips and delivers them to the
+//! bugstack collector. Nothing on the calling thread blocks, grows without
+//! bound, or can panic the host; every dropped occurrence is counted
+//! ([`stats`]) and reported in the next batch.
+//!
+//! ## Setup (four lines)
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! let _guard = bugstack_sdk::init(bugstack_sdk::Options::default().release(bugstack_sdk::release_name!()));
+//! # let err = std::io::Error::other("boom");
+//! bugstack_sdk::capture_error(&err);
+//! bugstack_sdk::capture_message("cache rebuilt from scratch", bugstack_sdk::Level::Warning);
+//! let delivered: bool = bugstack_sdk::flush(Duration::from_secs(5));
+//! ```
+//!
+//! `Options::default()` reads `BUGSTACK_ENDPOINT`, `BUGSTACK_TOKEN`,
+//! `BUGSTACK_RELEASE`, `BUGSTACK_ENVIRONMENT` and `BUGSTACK_SERVICE`. With no
+//! endpoint, [`init`] returns a disabled guard and every call is a no-op.
+//! Dropping the guard flushes with a short timeout
+//! ([`Options::flush_timeout`]).
+//!
+//! ## Features
+//!
+//! - `tracing`: [`tracing::BugstackLayer`], turning `error!` events into
+//!   bugstack events (span fields as tags) and lower-level ones into breadcrumbs.
+//! - `tower` (and `axum` for route templates): [`tower::RequestContextLayer`],
+//!   which attaches the request's method, route, path, scrubbed headers and
+//!   (opt-in) JSON payload shape to every event captured inside its handler.
+//! - `anyhow`: [`capture_anyhow`], which reports the stack the `anyhow::Error`
+//!   carries instead of the capture site's.
+//!
+//! ## Where the stack comes from
+//!
+//! [`capture_error`] records the stack of the *capture site*. When the error
+//! carries its own `std::backtrace::Backtrace`, pass it to
+//! [`capture_error_with_backtrace`] (std has no stable way to ask an error
+//! for it: `std::error::request_ref` is unstable). `anyhow::Error` exposes
+//! its backtrace, so [`capture_anyhow`] uses it automatically. A std
+//! backtrace can only be read through its `Debug` output, which resolves its
+//! symbols on the calling thread: that path costs what resolution costs
+//! (milliseconds), unlike the default path.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod breadcrumbs;
+mod capture;
+mod client;
+mod context;
+mod diag;
+mod error;
+mod hook;
+mod options;
+mod process;
+mod spool;
+mod stats;
+mod symbolize;
+mod transport;
+mod worker;
+
+// (tower: in progress)
+// pub mod tower;
+// (tracing: in progress)
+// pub mod tracing;
+
+use std::time::Duration;
+
+pub use breadcrumbs::add_breadcrumb;
+pub use bugstack_core::{Breadcrumb, Event, Level, RequestContext};
+pub use client::Guard;
+pub use context::{current_request, with_request};
+pub use error::Error;
+pub use options::{BeforeSend, Options, ENV_VARS};
+pub use stats::Stats;
+
+use bugstack_core::EventKind;
+use capture::{error_chain, RawEvent, RawFrames};
+
+/// `"<crate name>@<crate version>"` of the crate that invokes it, for
+/// [`Options::release`].
+///
+/// ```
+/// assert_eq!(bugstack_sdk::release_name!(), concat!("bugstack_sdk@", env!("CARGO_PKG_VERSION")).replace('_', "-"));
+/// ```
+#[macro_export]
+macro_rules! release_name {
+    () => {
+        concat!(env!("CARGO_PKG_NAME"), "@", env!("CARGO_PKG_VERSION"))
+    };
+}
+
+/// Starts the SDK. Never fails and never panics: with no endpoint, or when
+/// the options are invalid (logged to stderr when [`Options::debug`] is on),
+/// it returns a disabled guard. An unusable spool directory does not disable
+/// the SDK: it then runs without a spool. Use [`try_init`] to see errors.
+///
+/// ```
+/// let guard = bugstack_sdk::init(bugstack_sdk::Options::new());
+/// assert!(!guard.is_enabled()); // no endpoint: a no-op
+/// ```
+pub fn init(options: Options) -> Guard {
+    let debug = options.debug;
+    match client::try_init(options.clone()) {
+        Ok(g) => g,
+        Err(Error::Spool { path, source }) => {
+            if debug {
+                eprintln!(
+                    "[bugstack] spool directory {} unusable ({source}); running without a spool",
+                    path.display()
+                );
+            }
+            let mut options = options;
+            options.spool_dir = None;
+            init(options)
+        }
+        Err(e) => {
+            if debug {
+                eprintln!("[bugstack] disabled: {e}");
+            }
+            Guard::disabled()
+        }
+    }
+}
+
+/// Starts the SDK, reporting invalid options (endpoint, sample rate, scrub
+/// patterns, spool directory) as an [`Error`].
+///
+/// ```
+/// let err = bugstack_sdk::try_init(bugstack_sdk::Options::new().endpoint("ftp://nope")).unwrap_err();
+/// assert!(err.to_string().contains("endpoint"));
+/// ```
+pub fn try_init(options: Options) -> Result<Guard, Error> {
+    client::try_init(options)
+}
+
+/// Whether the SDK is initialized and enabled.
+pub fn is_enabled() -> bool {
+    client::with_client(|_| ()).is_some()
+}
+
+/// Captures an error: its `Display`, its `source()` chain with type names, and
+/// the stack at this call (resolved later, on the worker).
+///
+/// ```
+/// let err = "x".parse::<u32>().unwrap_err();
+/// bugstack_sdk::capture_error(&err); // a no-op until `init`
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
+/// bugstack_sdk::capture_error(&*boxed);
+/// ```
+pub fn capture_error<E: std::error::Error + ?Sized + 'static>(err: &E) {
+    client::with_client(|client| {
+        if !client.admit() {
+            return;
+        }
+        let chain = error_chain(err);
+        let message = chain.first().map(|l| l.message.clone()).unwrap_or_default();
+        let mut raw = RawEvent::new(
+            EventKind::Error,
+            Level::Error,
+            message,
+            RawFrames::Unresolved(backtrace::Backtrace::new_unresolved()),
+        );
+        raw.chain = chain;
+        capture::submit(client, raw);
+    });
+}
+
+/// Captures an error with the stack it carries (e.g. a
+/// `std::backtrace::Backtrace` field captured where the error arose) instead
+/// of the capture site's. A backtrace that was not captured (`RUST_BACKTRACE`
+/// unset) falls back to the capture site's stack. Reading a std backtrace
+/// resolves its symbols on this thread (see the crate docs).
+///
+/// ```
+/// let bt = std::backtrace::Backtrace::force_capture();
+/// let err = std::io::Error::other("disk full");
+/// bugstack_sdk::capture_error_with_backtrace(&err, &bt);
+/// ```
+pub fn capture_error_with_backtrace<E: std::error::Error + ?Sized + 'static>(
+    err: &E,
+    backtrace: &std::backtrace::Backtrace,
+) {
+    client::with_client(|client| {
+        if !client.admit() {
+            return;
+        }
+        let chain = error_chain(err);
+        let message = chain.first().map(|l| l.message.clone()).unwrap_or_default();
+        let mut raw = RawEvent::new(EventKind::Error, Level::Error, message, frames_of(backtrace));
+        raw.chain = chain;
+        capture::submit(client, raw);
+    });
+}
+
+fn frames_of(backtrace: &std::backtrace::Backtrace) -> RawFrames {
+    if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+        RawFrames::StdDebug(capture::cut(format!("{backtrace:?}"), 256 * 1024))
+    } else {
+        RawFrames::Unresolved(::backtrace::Backtrace::new_unresolved())
+    }
+}
+
+/// Captures an `anyhow::Error`: its chain, and the backtrace it carries when
+/// one was captured (`RUST_BACKTRACE`/`RUST_LIB_BACKTRACE`), else the stack
+/// at this call.
+///
+/// ```
+/// let err = anyhow::anyhow!("payment declined").context("checkout failed");
+/// bugstack_sdk::capture_anyhow(&err);
+/// ```
+#[cfg(feature = "anyhow")]
+pub fn capture_anyhow(err: &anyhow::Error) {
+    client::with_client(|client| {
+        if !client.admit() {
+            return;
+        }
+        let e: &(dyn std::error::Error + Send + Sync + 'static) = err.as_ref();
+        let chain = error_chain(e);
+        let message = chain.first().map(|l| l.message.clone()).unwrap_or_default();
+        let mut raw = RawEvent::new(EventKind::Error, Level::Error, message, frames_of(err.backtrace()));
+        raw.chain = chain;
+        capture::submit(client, raw);
+    });
+}
+
+/// Captures a plain message at `level`, with the stack at this call.
+///
+/// ```
+/// bugstack_sdk::capture_message("inventory sync skipped", bugstack_sdk::Level::Warning);
+/// ```
+pub fn capture_message(message: &str, level: Level) {
+    client::with_client(|client| {
+        if !client.admit() {
+            return;
+        }
+        let raw = RawEvent::new(
+            EventKind::Message,
+            level,
+            message.to_string(),
+            RawFrames::Unresolved(backtrace::Backtrace::new_unresolved()),
+        );
+        capture::submit(client, raw);
+    });
+}
+
+/// Delivers everything captured so far (including spooled batches). Returns
+/// true when it all went out within `timeout`, false otherwise (it stays
+/// queued or spooled for later). True when the SDK is not initialized.
+///
+/// ```
+/// assert!(bugstack_sdk::flush(std::time::Duration::from_millis(10)));
+/// ```
+pub fn flush(timeout: Duration) -> bool {
+    client::with_client(|c| c.flush(timeout)).unwrap_or(true)
+}
+
+/// The current client's counters (all zero when not initialized).
+///
+/// ```
+/// let s = bugstack_sdk::stats();
+/// assert_eq!(s.dropped_queue_full, 0);
+/// ```
+pub fn stats() -> Stats {
+    client::with_client(|c| c.stats()).unwrap_or_default()
+}

@@ -1,0 +1,305 @@
+//! The process-wide client: set by `init`, read lock-free by every capture.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use bugstack_core::{AggregatorConfig, ScrubConfig, Scrubber, ServiceInfo};
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use crate::capture::RawEvent;
+use crate::diag::DebugLog;
+use crate::options::Options;
+use crate::process::{runtime_info, Outcome, Processor};
+use crate::spool::Spool;
+use crate::stats::{Counters, Stats};
+use crate::symbolize::{InApp, Resolver};
+use crate::transport::events_url;
+use crate::worker::{Control, WorkerConfig};
+use crate::Error;
+
+static CLIENT: ArcSwapOption<Client> = ArcSwapOption::const_empty();
+
+/// The state captures need: the queue's sending side and the counters.
+pub(crate) struct Client {
+    events: Sender<RawEvent>,
+    control: Sender<Control>,
+    pub(crate) counters: Arc<Counters>,
+    sample_rate: f64,
+    queue_capacity: usize,
+    /// Set when panics are written straight to the spool (`panic = "abort"`).
+    sync_panics: Option<(Arc<Processor>, Arc<Spool>)>,
+    pub(crate) log: Arc<DebugLog>,
+}
+
+/// Runs `f` with the current client, if the SDK is initialized.
+pub(crate) fn with_client<R>(f: impl FnOnce(&Client) -> R) -> Option<R> {
+    let guard = CLIENT.load();
+    guard.as_deref().map(f)
+}
+
+impl Client {
+    /// Counts a capture and decides whether sampling keeps it.
+    pub(crate) fn admit(&self) -> bool {
+        Counters::add(&self.counters.captured, 1);
+        if self.sample_rate < 1.0 && fastrand::f64() >= self.sample_rate {
+            Counters::add(&self.counters.dropped_filtered, 1);
+            return false;
+        }
+        true
+    }
+
+    /// Hands an occurrence to the worker; a full queue drops and counts it.
+    pub(crate) fn enqueue(&self, raw: RawEvent) {
+        match self.events.try_send(raw) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                Counters::add(&self.counters.dropped_queue_full, 1)
+            }
+        }
+    }
+
+    /// Whether panics must be persisted on the panicking thread.
+    pub(crate) fn persists_panics(&self) -> bool {
+        self.sync_panics.is_some()
+    }
+
+    /// Processes and spools a panic on the calling thread (no network, no
+    /// `before_send`). Falls back to the queue when the spool cannot be written.
+    pub(crate) fn persist_now(&self, raw: RawEvent) {
+        let Some((processor, spool)) = &self.sync_panics else {
+            return self.enqueue(raw);
+        };
+        let mut resolver = Resolver::default();
+        let Outcome::Keep(event) = processor.process(raw, &mut resolver, false) else {
+            return;
+        };
+        match spool.write(std::slice::from_ref(&*event)) {
+            Ok(w) => {
+                Counters::add(&self.counters.dropped_spool_full, w.dropped);
+                if w.stored {
+                    Counters::add(&self.counters.spooled, event.count.max(1));
+                }
+            }
+            Err(e) => self.log.log(|| format!("could not spool a panic: {e}")),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let mut s = self.counters.snapshot();
+        s.queued = self.events.len() as u64;
+        s.queue_capacity = self.queue_capacity as u64;
+        s
+    }
+
+    /// Asks the worker to deliver everything; true when it all went out.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let (reply, answer) = bounded(1);
+        if self.control.try_send(Control::Flush { deadline, reply }).is_err() {
+            return false;
+        }
+        answer
+            .recv_deadline(deadline + Duration::from_millis(50))
+            .unwrap_or(false)
+    }
+}
+
+/// Keeps the SDK running; dropping it flushes (bounded by
+/// [`Options::flush_timeout`]) and stops the worker. A disabled guard (no
+/// endpoint, or a setup error) does nothing.
+#[must_use = "dropping the guard shuts the SDK down"]
+pub struct Guard {
+    client: Option<Arc<Client>>,
+    done: Option<Receiver<()>>,
+    flush_timeout: Duration,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard").field("enabled", &self.is_enabled()).finish()
+    }
+}
+
+impl Guard {
+    pub(crate) fn disabled() -> Self {
+        Guard {
+            client: None,
+            done: None,
+            flush_timeout: Duration::ZERO,
+        }
+    }
+
+    /// Whether this guard runs a client (false: no endpoint, or setup failed).
+    pub fn is_enabled(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// Delivers everything captured so far; true when it all went out
+    /// within `timeout`. Same as [`flush`](crate::flush) for this guard's client.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.client.as_ref().is_none_or(|c| c.flush(timeout))
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let deadline = Instant::now() + self.flush_timeout;
+        let delivered = client.flush(self.flush_timeout);
+        if !delivered {
+            let spooled = client.counters.spooled.load(Relaxed);
+            client
+                .log
+                .log(|| format!("shutting down with {spooled} occurrences undelivered"));
+        }
+        // Uninstall only if no later `init` replaced this client.
+        let current = CLIENT.load_full();
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &client)) {
+            CLIENT.store(None);
+        }
+        let _ = client.control.try_send(Control::Shutdown);
+        if let Some(done) = self.done.take() {
+            let _ = done.recv_deadline(deadline.max(Instant::now() + Duration::from_millis(100)));
+        }
+    }
+}
+
+/// The name under the executable's file stem (`my-svc-0a1b2c3d4e5f6a7b` →
+/// `my_svc`), the default in-app prefix.
+fn exe_crate_name() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let stem = exe.file_stem()?.to_str()?.to_string();
+    let name = match stem.rsplit_once('-') {
+        Some((head, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => head.to_string(),
+        _ => stem,
+    };
+    Some(name.replace('-', "_"))
+}
+
+/// `name@version` → (`name`, `version`).
+fn split_release(release: &str) -> Option<(&str, &str)> {
+    let (name, version) = release.split_once('@')?;
+    (!name.is_empty() && !version.is_empty()).then_some((name, version))
+}
+
+/// See [`crate::try_init`].
+pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
+    let Some(endpoint) = options.endpoint.clone() else {
+        return Ok(Guard::disabled());
+    };
+    let url = events_url(&endpoint)?;
+    if !(0.0..=1.0).contains(&options.sample_rate) || options.sample_rate.is_nan() {
+        return Err(Error::InvalidOption {
+            name: "sample_rate",
+            reason: format!("{} is not within 0.0..=1.0", options.sample_rate),
+        });
+    }
+    let scrubber = Scrubber::new(&ScrubConfig {
+        extra_patterns: options.scrub_patterns.clone(),
+        extra_headers: options.scrub_headers.clone(),
+    })?;
+    let spool = match &options.spool_dir {
+        Some(dir) => Some(Arc::new(Spool::open(dir, options.max_spool_bytes)?)),
+        None => None,
+    };
+    let release_parts = options.release.as_deref().and_then(split_release);
+    let mut prefixes = options.in_app_prefixes.clone();
+    if prefixes.is_empty() {
+        if let Some((name, _)) = release_parts {
+            prefixes.push(name.replace('-', "_"));
+        }
+        if let Some(name) = exe_crate_name() {
+            if !prefixes.contains(&name) {
+                prefixes.push(name);
+            }
+        }
+    }
+    let service = ServiceInfo {
+        name: options
+            .service_name
+            .clone()
+            .or_else(|| release_parts.map(|(n, _)| n.to_string())),
+        version: options
+            .service_version
+            .clone()
+            .or_else(|| release_parts.map(|(_, v)| v.to_string())),
+    };
+    let processor = Arc::new(Processor {
+        release: options.release.clone(),
+        environment: options.environment.clone(),
+        service: (service.name.is_some() || service.version.is_some()).then_some(service),
+        runtime: runtime_info(),
+        in_app: InApp::new(prefixes),
+        scrubber,
+        before_send: options.before_send.clone(),
+        max_frames: options.max_frames,
+    });
+    crate::breadcrumbs::set_capacity(options.max_breadcrumbs);
+    let log = Arc::new(DebugLog::new(options.debug));
+    let counters = Arc::new(Counters::default());
+    let (events_tx, events_rx) = bounded(options.queue_capacity);
+    let (control_tx, control_rx) = bounded(16);
+    let (done_tx, done_rx) = bounded(1);
+    let cfg = WorkerConfig {
+        events: events_rx,
+        control: control_rx,
+        done: done_tx,
+        counters: Arc::clone(&counters),
+        processor: Arc::clone(&processor),
+        spool: spool.clone(),
+        log: Arc::clone(&log),
+        url,
+        token: options.token.clone(),
+        request_timeout: options.request_timeout,
+        aggregation: AggregatorConfig {
+            window: options.aggregation_window,
+            max_groups: options.max_groups,
+        },
+        max_batch_events: options.max_batch_events,
+        max_pending_events: options.max_pending_events as u64,
+    };
+    std::thread::Builder::new()
+        .name("bugstack-worker".into())
+        .spawn(move || crate::worker::run(cfg))
+        .map_err(Error::Worker)?;
+    let sync_panics = match (&spool, options.persist_panics_synchronously) {
+        (Some(spool), true) => Some((processor, Arc::clone(spool))),
+        _ => None,
+    };
+    let client = Arc::new(Client {
+        events: events_tx,
+        control: control_tx,
+        counters,
+        sample_rate: options.sample_rate,
+        queue_capacity: options.queue_capacity,
+        sync_panics,
+        log,
+    });
+    CLIENT.store(Some(Arc::clone(&client)));
+    if options.install_panic_hook {
+        crate::hook::install();
+    }
+    Ok(Guard {
+        client: Some(client),
+        done: Some(done_rx),
+        flush_timeout: options.flush_timeout,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_and_exe_names() {
+        assert_eq!(split_release("shop@1.2.3"), Some(("shop", "1.2.3")));
+        assert_eq!(split_release("1.2.3"), None);
+        assert_eq!(split_release("@1"), None);
+        let name = exe_crate_name().unwrap();
+        assert_eq!(name, "bugstack_sdk", "unit test binary is named after the crate");
+    }
+}

@@ -1,0 +1,253 @@
+//! The disk spool: batches that could not be delivered, kept as files until
+//! they are (in this process or after a restart).
+//!
+//! Each file holds one JSON array of events and is named
+//! `{millis:013}-{pid}-{seq:08}-n{occurrences}.json`, so the oldest sort
+//! first and a file's occurrences are known without reading it. Files are
+//! written to a `.tmp` name and renamed into place, so a crash mid-write
+//! never leaves a half file under a real name. The total size is bounded:
+//! the oldest files are deleted (and their occurrences counted) to make room.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use bugstack_core::{Event, Timestamp};
+
+use crate::Error;
+
+/// One spooled batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SpoolFile {
+    pub(crate) path: PathBuf,
+    pub(crate) occurrences: u64,
+    pub(crate) bytes: u64,
+}
+
+/// What a write did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// Occurrences deleted (oldest files, or the new batch itself when it
+    /// alone is over the bound) to keep the spool bounded.
+    pub(crate) dropped: u64,
+    /// Whether the new batch was stored.
+    pub(crate) stored: bool,
+}
+
+/// A bounded directory of undelivered batches.
+#[derive(Debug)]
+pub(crate) struct Spool {
+    dir: PathBuf,
+    max_bytes: u64,
+    seq: AtomicU64,
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> Error {
+    Error::Spool {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Spool {
+    /// Opens (creating it if needed) a spool directory and checks that it is writable.
+    pub(crate) fn open(dir: &Path, max_bytes: u64) -> Result<Self, Error> {
+        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let probe = dir.join(format!(".probe-{}.tmp", std::process::id()));
+        fs::write(&probe, b"ok").map_err(|e| io_err(dir, e))?;
+        let _ = fs::remove_file(&probe);
+        Ok(Spool {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            seq: AtomicU64::new(0),
+        })
+    }
+
+    /// The spooled batches, oldest first. Unreadable entries are skipped.
+    pub(crate) fn list(&self) -> Vec<SpoolFile> {
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<SpoolFile> = rd
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let occurrences = parse_name(&name)?;
+                let bytes = entry.metadata().ok()?.len();
+                Some(SpoolFile {
+                    path: entry.path(),
+                    occurrences,
+                    bytes,
+                })
+            })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files
+    }
+
+    /// Occurrences currently spooled.
+    pub(crate) fn occurrences(&self) -> u64 {
+        self.list().iter().map(|f| f.occurrences).sum()
+    }
+
+    /// Writes one batch atomically, first deleting the oldest files as needed
+    /// to stay within the size bound.
+    pub(crate) fn write(&self, events: &[Event]) -> Result<Written, Error> {
+        let occurrences: u64 = events.iter().map(|e| e.count.max(1)).sum();
+        let body = serde_json::to_vec(events).map_err(|e| io_err(&self.dir, std::io::Error::other(e)))?;
+        let size = body.len() as u64;
+        if size > self.max_bytes {
+            return Ok(Written {
+                dropped: occurrences,
+                stored: false,
+            });
+        }
+        let mut dropped = 0;
+        let existing = self.list();
+        let mut total: u64 = existing.iter().map(|f| f.bytes).sum();
+        for old in &existing {
+            if total + size <= self.max_bytes {
+                break;
+            }
+            if fs::remove_file(&old.path).is_ok() {
+                dropped += old.occurrences;
+                total = total.saturating_sub(old.bytes);
+            }
+        }
+        let name = format!(
+            "{:013}-{}-{:08}-n{}.json",
+            Timestamp::now().as_millis(),
+            std::process::id(),
+            self.seq.fetch_add(1, Relaxed),
+            occurrences
+        );
+        let path = self.dir.join(&name);
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(&body)?;
+            f.sync_all()?;
+            fs::rename(&tmp, &path)
+        };
+        if let Err(e) = write() {
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err(&path, e));
+        }
+        Ok(Written { dropped, stored: true })
+    }
+
+    /// Reads a spooled batch. A corrupt file is renamed to `*.corrupt` (kept
+    /// for inspection, never retried) and reported as an error.
+    pub(crate) fn read(&self, file: &SpoolFile) -> Result<Vec<Event>, Error> {
+        let bytes = fs::read(&file.path).map_err(|e| io_err(&file.path, e))?;
+        match serde_json::from_slice(&bytes) {
+            Ok(events) => Ok(events),
+            Err(e) => {
+                let _ = fs::rename(&file.path, file.path.with_extension("corrupt"));
+                Err(io_err(
+                    &file.path,
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                ))
+            }
+        }
+    }
+
+    /// Deletes a delivered batch.
+    pub(crate) fn remove(&self, file: &SpoolFile) {
+        let _ = fs::remove_file(&file.path);
+    }
+}
+
+/// The occurrence count in a spool file name, or `None` for other files.
+fn parse_name(name: &str) -> Option<u64> {
+    let stem = name.strip_suffix(".json")?;
+    if name.starts_with('.') {
+        return None;
+    }
+    let (_, n) = stem.rsplit_once("-n")?;
+    n.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bugstack_core::{EventKind, Level};
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "bugstack-spool-{tag}-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    fn events(n: usize, count: u64) -> Vec<Event> {
+        (0..n)
+            .map(|i| {
+                let mut e = Event::new(EventKind::Error, Level::Error, format!("e{i}"), Timestamp::now());
+                e.count = count;
+                e
+            })
+            .collect()
+    }
+
+    #[test]
+    fn round_trip_in_order() {
+        let dir = tmpdir("rt");
+        let s = Spool::open(&dir, 1 << 20).unwrap();
+        s.write(&events(2, 3)).unwrap();
+        s.write(&events(1, 1)).unwrap();
+        let files = s.list();
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].occurrences, 6);
+        assert_eq!(s.occurrences(), 7);
+        assert_eq!(s.read(&files[0]).unwrap().len(), 2);
+        s.remove(&files[0]);
+        assert_eq!(s.list().len(), 1);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bounded_size_drops_oldest_and_counts() {
+        let dir = tmpdir("bound");
+        let one = serde_json::to_vec(&events(1, 5)).unwrap().len() as u64;
+        let s = Spool::open(&dir, one * 3 + one / 2).unwrap();
+        let mut dropped = 0;
+        for _ in 0..10 {
+            let w = s.write(&events(1, 5)).unwrap();
+            assert!(w.stored);
+            dropped += w.dropped;
+        }
+        assert_eq!(s.list().len(), 3);
+        assert_eq!(dropped, 7 * 5);
+        let big = s.write(&events(50, 1)).unwrap();
+        assert!(!big.stored);
+        assert_eq!(big.dropped, 50);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn corrupt_and_temporary_files_are_not_replayed() {
+        let dir = tmpdir("corrupt");
+        let s = Spool::open(&dir, 1 << 20).unwrap();
+        fs::write(dir.join("0000000000001-1-00000000-n4.json"), b"{not json").unwrap();
+        fs::write(dir.join(".0000000000002-1-00000001-n1.json.tmp"), b"[]").unwrap();
+        let files = s.list();
+        assert_eq!(files.len(), 1);
+        assert!(s.read(&files[0]).is_err());
+        assert!(s.list().is_empty(), "corrupt file set aside");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn unwritable_directory_is_an_error() {
+        let file = tmpdir("file");
+        fs::write(&file, b"x").unwrap();
+        let err = Spool::open(&file.join("sub"), 10).unwrap_err();
+        assert!(err.to_string().contains("spool directory"), "{err}");
+        let _ = fs::remove_file(&file);
+    }
+}

@@ -1,0 +1,349 @@
+//! The one background worker thread: resolves, scrubs, aggregates, batches
+//! and delivers; spools what cannot be delivered and replays it later.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bugstack_core::{Added, Aggregator, AggregatorConfig, Event, Timestamp};
+use crossbeam_channel::{select, Receiver, Sender};
+use reqwest::Url;
+
+use crate::capture::RawEvent;
+use crate::diag::DebugLog;
+use crate::process::{Outcome, Processor};
+use crate::spool::Spool;
+use crate::stats::Counters;
+use crate::symbolize::Resolver;
+use crate::transport::{backoff, Sent, Transport};
+
+thread_local! {
+    static SDK_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the current thread is the SDK's worker (whose panics the hook
+/// must not capture, or a bug there could feed itself).
+pub(crate) fn on_sdk_thread() -> bool {
+    SDK_THREAD.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Messages from the API to the worker.
+pub(crate) enum Control {
+    /// Deliver everything queued, aggregated and spooled before `deadline`;
+    /// answer whether everything was delivered.
+    Flush { deadline: Instant, reply: Sender<bool> },
+    /// Stop after the current message.
+    Shutdown,
+}
+
+/// Everything the worker needs, moved onto its thread.
+pub(crate) struct WorkerConfig {
+    pub(crate) events: Receiver<RawEvent>,
+    pub(crate) control: Receiver<Control>,
+    pub(crate) done: Sender<()>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) processor: Arc<Processor>,
+    pub(crate) spool: Option<Arc<Spool>>,
+    pub(crate) log: Arc<DebugLog>,
+    pub(crate) url: Url,
+    pub(crate) token: Option<String>,
+    pub(crate) request_timeout: Duration,
+    pub(crate) aggregation: AggregatorConfig,
+    pub(crate) max_batch_events: usize,
+    pub(crate) max_pending_events: u64,
+}
+
+/// Undelivered batches: on disk when there is a spool, else (or when the
+/// disk fails) in a bounded memory buffer.
+struct Outbox {
+    memory: VecDeque<Vec<Event>>,
+    memory_occurrences: u64,
+    max_memory: u64,
+    spool: Option<Arc<Spool>>,
+}
+
+fn occurrences(events: &[Event]) -> u64 {
+    events.iter().map(|e| e.count.max(1)).sum()
+}
+
+struct Worker {
+    cfg: WorkerConfig,
+    transport: Transport,
+    resolver: Resolver,
+    aggregator: Aggregator,
+    ready: Vec<Event>,
+    outbox: Outbox,
+    failures: u32,
+    next_attempt: Instant,
+}
+
+/// Runs the worker until shutdown or until every sender is gone.
+pub(crate) fn run(cfg: WorkerConfig) {
+    let _ = SDK_THREAD.try_with(|c| c.set(true));
+    let (transport, err) = Transport::new(cfg.url.clone(), cfg.token.clone(), cfg.request_timeout);
+    if let Some(e) = err {
+        cfg.log.log(|| e);
+    }
+    let done = cfg.done.clone();
+    let mut w = Worker {
+        aggregator: Aggregator::new(cfg.aggregation),
+        outbox: Outbox {
+            memory: VecDeque::new(),
+            memory_occurrences: 0,
+            max_memory: cfg.max_pending_events,
+            spool: cfg.spool.clone(),
+        },
+        cfg,
+        transport,
+        resolver: Resolver::default(),
+        ready: Vec::new(),
+        failures: 0,
+        next_attempt: Instant::now(),
+    };
+    w.update_spooled();
+    loop {
+        let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.step()));
+        match step {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(_) => w.cfg.log.log(|| "internal error in the worker; continuing".to_string()),
+        }
+    }
+    let _ = done.try_send(());
+}
+
+impl Worker {
+    /// One turn of the loop; false to stop.
+    fn step(&mut self) -> bool {
+        let wait = self.next_wake();
+        let keep_going = select! {
+            recv(self.cfg.events) -> msg => match msg {
+                Ok(raw) => {
+                    self.ingest(raw);
+                    // Take what else is already queued in one go.
+                    for _ in 0..1024 {
+                        match self.cfg.events.try_recv() {
+                            Ok(raw) => self.ingest(raw),
+                            Err(_) => break,
+                        }
+                    }
+                    true
+                }
+                Err(_) => false,
+            },
+            recv(self.cfg.control) -> msg => match msg {
+                Ok(Control::Flush { deadline, reply }) => {
+                    let ok = self.flush(deadline);
+                    let _ = reply.try_send(ok);
+                    true
+                }
+                Ok(Control::Shutdown) | Err(_) => false,
+            },
+            default(wait) => true,
+        };
+        if keep_going {
+            self.tick();
+        }
+        keep_going
+    }
+
+    fn next_wake(&self) -> Duration {
+        let mut wait = Duration::from_secs(1);
+        if let Some(end) = self.aggregator.window_end() {
+            wait = wait.min(end.saturating_since(Timestamp::now()));
+        }
+        if self.has_pending() {
+            wait = wait.min(self.next_attempt.saturating_duration_since(Instant::now()));
+        }
+        wait.max(Duration::from_millis(1))
+    }
+
+    /// Whether anything waits for delivery (the spool count includes files
+    /// written by the panic hook on other threads).
+    fn has_pending(&self) -> bool {
+        !self.outbox.memory.is_empty() || self.cfg.counters.spooled.load(Relaxed) > 0
+    }
+
+    fn ingest(&mut self, raw: RawEvent) {
+        match self.cfg.processor.process(raw, &mut self.resolver, true) {
+            Outcome::Filtered => Counters::add(&self.cfg.counters.dropped_filtered, 1),
+            Outcome::Keep(event) => {
+                if let Added::Overflow(event) = self.aggregator.add(*event) {
+                    // Past the group cap: sent on its own, never dropped.
+                    self.ready.push(*event);
+                }
+            }
+        }
+        if self.ready.len() >= self.cfg.max_batch_events {
+            let ready = std::mem::take(&mut self.ready);
+            self.deliver(ready, None);
+        }
+    }
+
+    fn tick(&mut self) {
+        if self.aggregator.is_due(Timestamp::now()) {
+            let drained = self.aggregator.drain();
+            self.ready.extend(drained);
+            let ready = std::mem::take(&mut self.ready);
+            self.deliver(ready, None);
+        }
+        if self.has_pending() && Instant::now() >= self.next_attempt {
+            self.replay(None);
+        }
+    }
+
+    fn flush(&mut self, deadline: Instant) -> bool {
+        while let Ok(raw) = self.cfg.events.try_recv() {
+            self.ingest(raw);
+        }
+        let drained = self.aggregator.drain();
+        self.ready.extend(drained);
+        let ready = std::mem::take(&mut self.ready);
+        self.deliver(ready, Some(deadline));
+        loop {
+            if self.replay(Some(deadline)) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline || self.next_attempt >= deadline {
+                return false;
+            }
+            std::thread::sleep(self.next_attempt.saturating_duration_since(now));
+        }
+    }
+
+    fn timeout(deadline: Option<Instant>) -> Option<Duration> {
+        deadline.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// Sends one batch; on a retryable failure schedules the next attempt.
+    fn send(&mut self, events: &[Event], deadline: Option<Instant>) -> Sent {
+        let stats = self.cfg.counters.snapshot().to_client_stats();
+        let timeout = Self::timeout(deadline).map(|t| t.min(self.cfg.request_timeout));
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Sent::Retry {
+                retry_after: None,
+                reason: "flush deadline reached".into(),
+            };
+        }
+        let outcome = self.transport.send(events, stats, timeout);
+        let n = occurrences(events);
+        match &outcome {
+            Sent::Ok => {
+                Counters::add(&self.cfg.counters.sent, n);
+                self.failures = 0;
+                self.next_attempt = Instant::now();
+            }
+            Sent::Retry { retry_after, reason } => {
+                Counters::add(&self.cfg.counters.failed_requests, 1);
+                self.failures = self.failures.saturating_add(1);
+                let delay = retry_after.unwrap_or_else(|| backoff(self.failures));
+                self.next_attempt = Instant::now() + delay;
+                let failures = self.failures;
+                self.cfg
+                    .log
+                    .log(|| format!("delivery failed ({reason}); attempt {failures}, retrying in {delay:?}"));
+            }
+            Sent::Rejected { reason } => {
+                Counters::add(&self.cfg.counters.rejected, n);
+                self.cfg
+                    .log
+                    .log(|| format!("collector rejected a batch of {n} occurrences for good: {reason}"));
+            }
+        }
+        outcome
+    }
+
+    /// Delivers fresh events in batches; what fails goes to the outbox.
+    fn deliver(&mut self, events: Vec<Event>, deadline: Option<Instant>) {
+        for chunk in events.chunks(self.cfg.max_batch_events.max(1)) {
+            let backing_off = deadline.is_none() && self.failures > 0 && Instant::now() < self.next_attempt;
+            if backing_off {
+                self.push_outbox(chunk);
+                continue;
+            }
+            if let Sent::Retry { .. } = self.send(chunk, deadline) {
+                self.push_outbox(chunk);
+            }
+        }
+        self.update_spooled();
+    }
+
+    fn push_outbox(&mut self, events: &[Event]) {
+        if let Some(spool) = &self.outbox.spool {
+            match spool.write(events) {
+                Ok(w) => {
+                    Counters::add(&self.cfg.counters.dropped_spool_full, w.dropped);
+                    return;
+                }
+                Err(e) => self
+                    .cfg
+                    .log
+                    .log(|| format!("could not spool a batch, keeping it in memory: {e}")),
+            }
+        }
+        let n = occurrences(events);
+        self.outbox.memory.push_back(events.to_vec());
+        self.outbox.memory_occurrences += n;
+        while self.outbox.memory_occurrences > self.outbox.max_memory && self.outbox.memory.len() > 1 {
+            if let Some(old) = self.outbox.memory.pop_front() {
+                let m = occurrences(&old);
+                self.outbox.memory_occurrences -= m;
+                Counters::add(&self.cfg.counters.dropped_spool_full, m);
+            }
+        }
+    }
+
+    /// Sends the outbox, oldest first, until it is empty (true) or an attempt
+    /// fails (false).
+    fn replay(&mut self, deadline: Option<Instant>) -> bool {
+        let done = self.replay_inner(deadline);
+        self.update_spooled();
+        done
+    }
+
+    fn replay_inner(&mut self, deadline: Option<Instant>) -> bool {
+        while let Some(batch) = self.outbox.memory.front().cloned() {
+            match self.send(&batch, deadline) {
+                Sent::Retry { .. } => return false,
+                Sent::Ok | Sent::Rejected { .. } => {
+                    self.outbox.memory.pop_front();
+                    self.outbox.memory_occurrences -= occurrences(&batch);
+                }
+            }
+        }
+        let Some(spool) = self.outbox.spool.clone() else {
+            return true;
+        };
+        loop {
+            let Some(file) = spool.list().into_iter().next() else {
+                return true;
+            };
+            let events = match spool.read(&file) {
+                Ok(events) => events,
+                Err(e) => {
+                    self.cfg.log.log(|| format!("skipping a spooled batch: {e}"));
+                    continue;
+                }
+            };
+            for chunk in events.chunks(self.cfg.max_batch_events.max(1)) {
+                if let Sent::Retry { .. } = self.send(chunk, deadline) {
+                    // Chunks sent before this one may go again on the next
+                    // attempt: a duplicate beats a loss.
+                    return false;
+                }
+            }
+            spool.remove(&file);
+        }
+    }
+
+    fn update_spooled(&self) {
+        let disk = self.outbox.spool.as_ref().map_or(0, |s| s.occurrences());
+        self.cfg
+            .counters
+            .spooled
+            .store(disk + self.outbox.memory_occurrences, Relaxed);
+    }
+}
