@@ -418,3 +418,63 @@ fn a_released_job_is_claimable_at_once_without_losing_an_attempt() {
     assert_eq!((again.job.id, again.job.attempts), (c.job.id, 1));
     assert_eq!(again.incident.status, Status::Fixing);
 }
+
+mod properties {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever the batches, every occurrence is counted exactly once, in
+        /// the incident of its fingerprint, with one job per incident and a
+        /// bounded sample.
+        #[test]
+        fn ingest_accounts_for_every_occurrence(
+            batches in prop::collection::vec(
+                prop::collection::vec((0u8..6, 1u64..50, prop::option::of(0u8..3)), 0..40),
+                1..6,
+            )
+        ) {
+            let (_dir, s) = store();
+            let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+            let mut releases: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for batch in &batches {
+                let events: Vec<Event> = batch
+                    .iter()
+                    .map(|(group, count, rel)| {
+                        let mut e = ev(&format!("bug in module_{group}"), None, u64::from(*group));
+                        e.fingerprint_parts = vec![format!("g{group}")];
+                        e.count = *count;
+                        e.release = rel.map(|r| format!("1.{r}"));
+                        e
+                    })
+                    .collect();
+                for e in &events {
+                    let fp = e.fingerprint_or_compute().to_string();
+                    *expected.entry(fp.clone()).or_default() += e.count;
+                    if let Some(r) = &e.release {
+                        releases.entry(fp).or_default().insert(r.clone());
+                    }
+                }
+                let sum = s.ingest(&events, T0).unwrap();
+                prop_assert_eq!(sum.occurrences, events.iter().map(|e| e.count).sum::<u64>());
+            }
+            let list = s.incidents().unwrap();
+            let got: BTreeMap<String, u64> = list.iter().map(|i| (i.fingerprint.to_string(), i.count)).collect();
+            prop_assert_eq!(&got, &expected);
+            for i in &list {
+                let want: BTreeSet<String> = releases.get(i.fingerprint.as_str()).cloned().unwrap_or_default();
+                prop_assert_eq!(i.releases.iter().cloned().collect::<BTreeSet<_>>(), want);
+                prop_assert!(s.incident_detail(i.id).unwrap().samples.len() <= SAMPLE_SIZE);
+            }
+            prop_assert_eq!(s.jobs().unwrap().len(), expected.len());
+            let t = s.totals().unwrap();
+            prop_assert_eq!(t.occurrences, expected.values().sum::<u64>());
+            prop_assert_eq!(t.batches as usize, batches.len());
+        }
+    }
+}
