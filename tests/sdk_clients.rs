@@ -1,0 +1,125 @@
+//! Real SDK clients against the real collector: 8 processes using
+//! `bugstack-sdk` capture 10,000 occurrences each from 4 threads; after they
+//! flush, the store holds exactly the occurrences each SDK says the collector
+//! acknowledged (its `sent` counter), in that client's incidents.
+//!
+//! The test binary re-runs itself as the client processes (the SDK is one
+//! global per process); `BUGSTACK_TEST_SDK_CLIENT` selects that role and is
+//! read only here, never by the product.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Duration;
+
+use bugstack::sdk::{Level, Options};
+use common::*;
+
+const CLIENTS: [&str; 8] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+const KINDS: [&str; 4] = ["red", "green", "blue", "amber"];
+const PER_CLIENT: usize = 10_000;
+const ROLE: &str = "BUGSTACK_TEST_SDK_CLIENT";
+const TEST: &str = "sdk_clients_under_load_every_acknowledged_occurrence_is_stored";
+
+fn run_client(name: &str) {
+    let guard = bugstack::sdk::init(Options::default().release("1.0.0").queue_capacity(PER_CLIENT));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let name = name.to_string();
+            std::thread::spawn(move || {
+                for i in 0..PER_CLIENT / 4 {
+                    let kind = KINDS[(t + i) % KINDS.len()];
+                    bugstack::sdk::capture_message(&format!("sdk client {name} failed: {kind}"), Level::Error);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(bugstack::sdk::flush(Duration::from_secs(60)), "flush timed out");
+    let s = bugstack::sdk::stats();
+    println!(
+        "SDK_STATS {name} captured={} sent={} spooled={} rejected={} dropped={}",
+        s.captured,
+        s.sent,
+        s.spooled,
+        s.rejected,
+        s.dropped_queue_full + s.dropped_filtered + s.dropped_spool_full
+    );
+    drop(guard);
+}
+
+fn field(line: &str, key: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{key} missing in {line}"))
+}
+
+#[test]
+fn sdk_clients_under_load_every_acknowledged_occurrence_is_stored() {
+    if let Ok(name) = std::env::var(ROLE) {
+        run_client(&name);
+        return;
+    }
+    let dir = tempdir();
+    let data = data_path(&dir);
+    let server = Server::start_with_token(&data, &[]);
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = CLIENTS
+        .iter()
+        .map(|name| {
+            Command::new(&exe)
+                .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
+                .env(ROLE, name)
+                .env("BUGSTACK_ENDPOINT", format!("http://{}", server.addr))
+                .env("BUGSTACK_TOKEN", TOKEN)
+                .env_remove("BUGSTACK_RELEASE")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // All eight run at once; collect them afterwards.
+    let children: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let mut sent: BTreeMap<&str, u64> = BTreeMap::new();
+    for (name, out) in CLIENTS.iter().zip(&children) {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "client {name}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find_map(|l| l.find(&format!("SDK_STATS {name} ")).map(|at| &l[at..]))
+            .unwrap_or_else(|| panic!("client {name} printed no stats: {stdout}"));
+        assert_eq!(field(line, "captured"), PER_CLIENT as u64, "{line}");
+        assert_eq!((field(line, "spooled"), field(line, "rejected")), (0, 0), "{line}");
+        assert_eq!(
+            field(line, "sent") + field(line, "dropped"),
+            PER_CLIENT as u64,
+            "{line}"
+        );
+        sent.insert(name, field(line, "sent"));
+    }
+    let mut stored: BTreeMap<&str, u64> = BTreeMap::new();
+    for i in incidents_json(&data) {
+        let title = i["title"].as_str().unwrap();
+        let name = CLIENTS
+            .iter()
+            .find(|n| title.starts_with(&format!("sdk client {n} failed")))
+            .unwrap_or_else(|| panic!("unexpected incident {title}"));
+        *stored.entry(name).or_default() += i["count"].as_u64().unwrap();
+        assert_eq!(i["releases"], serde_json::json!(["1.0.0"]));
+    }
+    assert_eq!(
+        stored, sent,
+        "stored occurrences per client == acknowledged by the collector"
+    );
+    assert!(sent.values().sum::<u64>() > 0);
+    drop(server);
+}
