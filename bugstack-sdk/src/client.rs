@@ -40,9 +40,15 @@ pub(crate) fn with_client<R>(f: impl FnOnce(&Client) -> R) -> Option<R> {
 }
 
 impl Client {
-    /// Counts a capture and decides whether sampling keeps it.
+    /// Counts a capture and decides whether it goes ahead: not when sampling
+    /// drops it, and not when the queue is already full (then it is dropped
+    /// and counted before any work is spent on it).
     pub(crate) fn admit(&self) -> bool {
         Counters::add(&self.counters.captured, 1);
+        if self.events.is_full() {
+            Counters::add(&self.counters.dropped_queue_full, 1);
+            return false;
+        }
         if self.sample_rate < 1.0 && fastrand::f64() >= self.sample_rate {
             Counters::add(&self.counters.dropped_filtered, 1);
             return false;
@@ -148,7 +154,6 @@ impl Drop for Guard {
         let Some(client) = self.client.take() else {
             return;
         };
-        let deadline = Instant::now() + self.flush_timeout;
         let delivered = client.flush(self.flush_timeout);
         if !delivered {
             let spooled = client.counters.spooled.load(Relaxed);
@@ -161,9 +166,13 @@ impl Drop for Guard {
         if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &client)) {
             CLIENT.store(None);
         }
-        let _ = client.control.try_send(Control::Shutdown);
+        let _ = client
+            .control
+            .send_timeout(Control::Shutdown, Duration::from_millis(100));
+        // The worker spools what is left (no network), bounded by a second
+        // `flush_timeout`.
         if let Some(done) = self.done.take() {
-            let _ = done.recv_deadline(deadline.max(Instant::now() + Duration::from_millis(100)));
+            let _ = done.recv_timeout(self.flush_timeout.max(Duration::from_millis(100)));
         }
     }
 }

@@ -103,6 +103,9 @@ pub(crate) fn run(cfg: WorkerConfig) {
         next_attempt: Instant::now(),
     };
     w.update_spooled();
+    // Load debug info now, on this thread, so the first real event is not
+    // delayed by it (the calling threads never pay for it).
+    let _ = w.resolver.resolve(&backtrace::Backtrace::new_unresolved());
     loop {
         let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.step()));
         match step {
@@ -139,7 +142,10 @@ impl Worker {
                     let _ = reply.try_send(ok);
                     true
                 }
-                Ok(Control::Shutdown) | Err(_) => false,
+                Ok(Control::Shutdown) | Err(_) => {
+                    self.persist_all();
+                    false
+                }
             },
             default(wait) => true,
         };
@@ -147,6 +153,27 @@ impl Worker {
             self.tick();
         }
         keep_going
+    }
+
+    /// At shutdown: everything still queued or aggregated goes to the outbox
+    /// (the spool, when there is one) without touching the network.
+    fn persist_all(&mut self) {
+        while let Ok(raw) = self.cfg.events.try_recv() {
+            self.ingest(raw);
+        }
+        let drained = self.aggregator.drain();
+        self.ready.extend(drained);
+        let ready = std::mem::take(&mut self.ready);
+        for chunk in ready.chunks(self.cfg.max_batch_events.max(1)) {
+            self.push_outbox(chunk);
+        }
+        self.update_spooled();
+        if self.outbox.spool.is_none() && self.outbox.memory_occurrences > 0 {
+            let n = self.outbox.memory_occurrences;
+            self.cfg
+                .log
+                .log(|| format!("{n} undelivered occurrences lost at shutdown (no spool directory)"));
+        }
     }
 
     fn next_wake(&self) -> Duration {

@@ -1,0 +1,82 @@
+//! Delivery failures: a collector returning 500 then recovering loses
+//! nothing; 429 + Retry-After is honoured; a rejected token is not retried.
+mod common;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bugstack_sdk::{Level, Options};
+use common::{Collector, Mode};
+
+/// The SDK is process-global: these tests take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn options(c: &Collector) -> Options {
+    Options::new()
+        .endpoint(&c.endpoint)
+        .token(&c.token)
+        .aggregation_window(Duration::from_secs(60))
+        .flush_timeout(Duration::from_millis(100))
+}
+
+#[test]
+fn collector_returning_500_then_recovering_loses_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let collector = Collector::start("tok-500");
+    collector.set_mode(Mode::Fail500);
+    let guard = bugstack_sdk::init(options(&collector));
+    for i in 0..30 {
+        bugstack_sdk::capture_message(&format!("job {i} failed"), Level::Error);
+        bugstack_sdk::capture_error(&std::io::Error::other(format!("kind {}", i % 3 == 0)));
+    }
+    // (The first flush also waits for the worker to load debug info.)
+    assert!(!bugstack_sdk::flush(Duration::from_secs(3)), "collector is down");
+    let s = bugstack_sdk::stats();
+    assert!(s.failed_requests >= 1, "{s:?}");
+    assert_eq!(s.spooled, 60, "kept for later: {s:?}");
+    assert_eq!(collector.occurrences(), 0);
+
+    collector.set_mode(Mode::Accept);
+    assert!(bugstack_sdk::flush(Duration::from_secs(30)));
+    assert_eq!(collector.occurrences(), 60);
+    let s = bugstack_sdk::stats();
+    assert_eq!((s.sent, s.spooled, s.dropped_spool_full), (60, 0, 0), "{s:?}");
+    let reported = collector.batches().last().unwrap().stats.unwrap();
+    assert!(reported.captured == 60, "{reported:?}");
+    drop(guard);
+}
+
+#[test]
+fn too_many_requests_honours_retry_after() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let collector = Collector::start("tok-429");
+    collector.set_mode(Mode::TooMany(1));
+    let guard = bugstack_sdk::init(options(&collector).aggregation_window(Duration::from_millis(1)));
+    bugstack_sdk::capture_message("rate limited", Level::Error);
+    assert!(collector.wait_for(Duration::from_secs(10), |c| c.requests() >= 1));
+    let first = Instant::now();
+    collector.set_mode(Mode::Accept);
+    assert!(collector.wait_for(Duration::from_secs(10), |c| c.occurrences() == 1));
+    assert!(
+        first.elapsed() >= Duration::from_millis(800),
+        "retried only after Retry-After (1 s): {:?}",
+        first.elapsed()
+    );
+    assert_eq!(collector.requests(), 2, "one 429, then one accepted retry");
+    drop(guard);
+}
+
+#[test]
+fn rejected_token_is_counted_and_not_retried() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let collector = Collector::start("tok-right");
+    let guard = bugstack_sdk::init(options(&collector).token("tok-wrong"));
+    bugstack_sdk::capture_message("nobody will see this", Level::Error);
+    assert!(bugstack_sdk::flush(Duration::from_secs(10)), "nothing left to retry");
+    assert_eq!(collector.unauthorized(), 1);
+    assert!(bugstack_sdk::flush(Duration::from_millis(300)));
+    assert_eq!(collector.requests(), 1, "a 401 is not retried");
+    let s = bugstack_sdk::stats();
+    assert_eq!((s.rejected, s.sent, s.spooled), (1, 0, 0), "{s:?}");
+    drop(guard);
+}
