@@ -1,7 +1,9 @@
 //! Command-line arguments (clap derive).
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -98,9 +100,10 @@ pub struct ServeArgs {
     /// Run fix jobs automatically as incidents arrive (needs the fix pipeline).
     #[arg(long)]
     pub auto_fix: bool,
-    /// Accepted bearer token (default: the one stored in DIR/token, generated on first start).
+    /// Accepted bearer token (default: the one stored in DIR/token, generated on
+    /// first start). Prefer BUGSTACK_TOKEN: a flag is visible in `ps`.
     #[arg(long, env = "BUGSTACK_TOKEN", value_name = "T", hide_env_values = true)]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Largest accepted request body, compressed.
     #[arg(long, env = "BUGSTACK_MAX_BODY_BYTES", value_name = "N", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -168,4 +171,47 @@ pub struct FixArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A secret from the command line or environment; its `Debug` output is
+/// redacted so it never reaches a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn the_token_is_redacted_in_debug_output() {
+        let cli = Cli::try_parse_from(["bugstack", "serve", "--token", "hunter2-secret"]).unwrap();
+        let dbg = format!("{cli:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(args.token.unwrap().expose(), "hunter2-secret");
+    }
 }

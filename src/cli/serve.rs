@@ -8,7 +8,7 @@ use std::time::Duration;
 use bugstack_core::DecodeLimits;
 use tokio::sync::{watch, Notify, Semaphore};
 
-use super::args::ServeArgs;
+use super::args::{Secret, ServeArgs};
 use super::data_dir;
 use crate::collector::{generate_token, router, CollectorState};
 use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig, SleepRunner};
@@ -84,7 +84,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         bugstack_fix::Policy::load(repo)?;
     }
     let store: Arc<dyn IncidentStore> = Arc::new(SqliteStore::open(&dir)?);
-    let (token, generated) = resolve_token(args.token.as_deref(), &dir)?;
+    let (token, generated) = resolve_token(args.token.as_ref().map(Secret::expose), &dir)?;
     let limits = DecodeLimits {
         max_compressed_bytes: args.max_body_bytes,
         max_decompressed_bytes: args.max_decompressed_bytes,
