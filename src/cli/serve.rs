@@ -135,6 +135,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             jobs_enqueued: wake,
             inflight: Arc::new(Semaphore::new(args.max_inflight.max(1))),
             body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+            decode_slots: Arc::new(Semaphore::new(crate::collector::default_decode_slots())),
         };
         println!("bugstack: listening on http://{addr}");
         axum::serve(listener, router(state))

@@ -10,7 +10,9 @@
 //! Load shedding: at most [`CollectorState::inflight`] batches are received
 //! and stored at once; beyond that the answer is `429` with `Retry-After: 1`
 //! (the SDK retries). A body that takes longer than
-//! [`CollectorState::body_timeout`] to arrive gets `408`.
+//! [`CollectorState::body_timeout`] to arrive gets `408`. Of the batches in
+//! flight, only [`CollectorState::decode_slots`] are inflated at once, which
+//! bounds memory whatever the number of clients.
 //!
 //! Every error is JSON: `{"error": "<kind>", "message": "<what was wrong>"}`
 //! (see [`ApiError`]). A batch is committed to the store in one transaction
@@ -48,10 +50,20 @@ pub struct CollectorState {
     pub inflight: Arc<Semaphore>,
     /// Longest time a client may take to send a batch's body (`408` after).
     pub body_timeout: Duration,
+    /// Batches inflated, parsed and stored at once (the others wait for a
+    /// slot). Bounds memory to about `slots × max_decompressed_bytes`
+    /// whatever `inflight` is; one per core is plenty since the work is CPU
+    /// and a single store writer.
+    pub decode_slots: Arc<Semaphore>,
 }
 
 /// Default number of batches handled at once before answering 429.
 pub const DEFAULT_MAX_INFLIGHT: usize = 64;
+
+/// Default number of batches decoded at once: the machine's parallelism.
+pub fn default_decode_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
 
 /// Default time allowed for receiving one request body.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -111,7 +111,15 @@ async fn post_events(
         }
     };
     let limits = state.limits;
-    // Inflating and parsing is CPU work: keep it off the async workers.
+    // Inflating and parsing is CPU work and can take up to the decompressed
+    // limit in memory: at most `decode_slots` batches are inflated and held
+    // at once (the rest wait here), off the async workers.
+    let _slot = state
+        .decode_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::unavailable("the collector is shutting down"))?;
     let batch = tokio::task::spawn_blocking(move || decode_batch(&bytes, encoding, &limits))
         .await
         .map_err(|e| ApiError::unavailable(format!("decode task failed: {e}")))??;
