@@ -5,6 +5,26 @@
 //! - [`sdk`]: in-process capture for services.
 //! - [`fix`]: the context → generate → validate → deploy pipeline.
 //! - [`store`]: the incident store ([`store::IncidentStore`], SQLite by default).
+//! - [`collector`]: the HTTP API SDKs post events to (`bugstack serve`).
+//! - [`jobs`]: the fix-job loop (durable leases, bounded concurrency) and the
+//!   [`jobs::FixJobRunner`] seam; [`fix_runner`] plugs the bugstack-fix pipeline in.
+//! - [`cli`]: the `bugstack` command line.
+//!
+//! ```
+//! use std::time::Duration;
+//! use bugstack::core::{Event, EventKind, Level, Timestamp};
+//! use bugstack::store::{IncidentStore, SqliteStore, Status};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = SqliteStore::open(dir.path())?;
+//! let boom = Event::new(EventKind::Panic, Level::Fatal, "attempt to divide by zero", Timestamp::now());
+//! // 500 occurrences of one bug: one incident, one fix job.
+//! let summary = store.ingest(&vec![boom; 500], Timestamp::now())?;
+//! assert_eq!((summary.occurrences, summary.jobs_enqueued), (500, 1));
+//! let job = store.claim_job("worker-1", Duration::from_secs(60), Timestamp::now())?.expect("a queued job");
+//! assert_eq!(job.incident.status, Status::Fixing);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
