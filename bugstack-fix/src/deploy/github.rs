@@ -226,8 +226,8 @@ fn timestamp(s: Option<&str>) -> Timestamp {
 impl From<GhPull> for PullRequest {
     fn from(p: GhPull) -> Self {
         let state = match (p.state.as_str(), p.merged_at.is_some()) {
-            (_, true) => PullRequestState::Merged,
             ("open", _) => PullRequestState::Open,
+            (_, true) => PullRequestState::Merged,
             _ => PullRequestState::Closed,
         };
         PullRequest {
