@@ -12,6 +12,7 @@ pub mod forge;
 pub mod github;
 pub mod local;
 pub mod message;
+mod setup;
 pub mod store;
 pub mod vcs;
 
@@ -19,6 +20,7 @@ pub use deployer::{BodyRenderer, ForgeDeployer};
 pub use forge::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
 pub use github::{GitHubConfig, GitHubForge, Token};
 pub use local::LocalForge;
+pub use setup::{forge_from_policy, local_remote_path};
 pub use store::{JsonPullRequestStore, PullRequestStore};
 pub use vcs::{fix_branch_name, CommitIdentity, Person, Vcs};
 
