@@ -341,3 +341,42 @@ async fn an_unknown_remote_is_a_clear_error() {
         .unwrap_err();
     assert!(err.to_string().contains("nowhere"), "{err}");
 }
+
+#[tokio::test]
+async fn commits_someone_added_to_the_fix_branch_are_never_overwritten() {
+    let fx = Fixture::conventional();
+    let (deployer, _) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let first = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    // A reviewer pushes a commit of their own onto the fix branch.
+    let other = fx.tmp.path().join("reviewer");
+    git(
+        fx.tmp.path(),
+        &["clone", "-q", fx.remote.to_str().unwrap(), other.to_str().unwrap()],
+    );
+    git(&other, &["checkout", "-q", &first.branch]);
+    std::fs::write(other.join("src/cart.rs"), format!("{AFTER}// reviewed\n")).unwrap();
+    git(&other, &["commit", "-qam", "Tweak the fix"]);
+    git(&other, &["push", "-q", "origin", &first.branch]);
+    let reviewed = fx.remote_tip(&first.branch).unwrap();
+
+    let ctx = context(&fx, 2);
+    let err = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("bugstack did not make"), "{err}");
+    assert_eq!(fx.remote_tip(&first.branch).unwrap(), reviewed);
+    assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+}

@@ -328,7 +328,9 @@ impl Vcs {
 
     /// Pushes `commit` to `refs/heads/<branch>` on `remote`, with a lease on
     /// the value the remote had when we looked (so a concurrent push is never
-    /// overwritten). Only fix branches can be pushed this way. Returns
+    /// overwritten). Only fix branches can be pushed this way, and only over
+    /// a commit bugstack made (one carrying the fingerprint trailer): a
+    /// branch someone added commits to is left alone, with an error. Returns
     /// whether anything changed on the remote.
     pub async fn push_fix_branch(&self, remote: &str, branch: &str, commit: &str) -> Result<bool> {
         ensure_fix_branch(branch)?;
@@ -336,12 +338,38 @@ impl Vcs {
         if current.as_deref() == Some(commit) {
             return Ok(false);
         }
+        if let Some(tip) = &current {
+            if !self.made_by_bugstack(remote, tip).await? {
+                return Err(Error::Deploy(format!(
+                    "{branch} on {remote} is at {tip}, a commit bugstack did not make; not overwriting it \
+                     (delete the branch or let its pull request be reviewed)"
+                )));
+            }
+        }
         let refname = format!("refs/heads/{branch}");
         let lease = format!("--force-with-lease={refname}:{}", current.unwrap_or_default());
         self.git(&["push", "--porcelain", &lease, remote, &format!("{commit}:{refname}")])
             .await
             .map_err(|e| Error::Deploy(format!("pushing {branch} to {remote}: {e}")))?;
         Ok(true)
+    }
+}
+
+impl Vcs {
+    /// Whether `commit` (fetched from `remote` when missing here) carries the
+    /// fingerprint trailer of a bugstack fix commit.
+    async fn made_by_bugstack(&self, remote: &str, commit: &str) -> Result<bool> {
+        let object = format!("{commit}^{{commit}}");
+        let present = git_raw(&self.root, &["cat-file", "-e", &object], &[], None)
+            .await?
+            .success;
+        if !present {
+            self.git(&["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, commit])
+                .await?;
+        }
+        let message = self.git(&["log", "-1", "--format=%B", commit]).await?;
+        let trailer = format!("\n{}: ", super::message::FINGERPRINT_TRAILER);
+        Ok(message.contains(&trailer))
     }
 }
 
