@@ -380,3 +380,62 @@ async fn commits_someone_added_to_the_fix_branch_are_never_overwritten() {
     assert_eq!(fx.remote_tip(&first.branch).unwrap(), reviewed);
     assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
 }
+
+#[tokio::test]
+async fn a_fix_branch_the_user_has_checked_out_is_not_moved() {
+    let fx = Fixture::conventional();
+    let (deployer, forge) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let first = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    // The user looks at the fix in a work tree of their own.
+    let look = fx.tmp.path().join("look");
+    git(
+        &fx.repo,
+        &["worktree", "add", "-q", look.to_str().unwrap(), &first.branch],
+    );
+    let mut revised = cart_patch();
+    revised = Patch::from_edits(&[FileEdit {
+        path: "src/cart.rs".into(),
+        before: BEFORE.into(),
+        after: AFTER.replace("items.iter()", "items.iter().copied()"),
+    }])
+    .map(|p| Patch {
+        root_cause: revised.root_cause.clone(),
+        ..p
+    })
+    .unwrap();
+    let ctx = context(&fx, 2);
+    let second = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, revised, DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(second.commit, first.commit);
+    assert_eq!(
+        git(&fx.repo, &["rev-parse", &first.branch]),
+        first.commit,
+        "checked-out branch kept"
+    );
+    assert_eq!(git(&look, &["status", "--porcelain"]), "");
+    assert_eq!(
+        fx.remote_tip(&first.branch).unwrap(),
+        second.commit,
+        "the revision is still pushed"
+    );
+    assert!(
+        second.reason.starts_with("reused open pull request #1"),
+        "{}",
+        second.reason
+    );
+    assert_eq!(forge.store().get(1).unwrap().unwrap().head_sha, second.commit);
+}

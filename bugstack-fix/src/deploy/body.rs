@@ -47,7 +47,7 @@ pub fn plain_body(report: &FixReport) -> String {
         let _ = writeln!(
             s,
             "- location: `{}:{}`",
-            super::message::one_line(&frame.path),
+            super::message::one_line(&frame.path).replace('`', "'"),
             frame.line
         );
     }

@@ -162,6 +162,7 @@ impl Deployer for ForgeDeployer {
             })?,
         };
 
+        let mut reused = true;
         let mut pr = match self.forge.find_open_pull_request(&branch).await? {
             Some(pr) => {
                 self.forge
@@ -182,6 +183,7 @@ impl Deployer for ForgeDeployer {
                         decision: Some(report.decision.clone()),
                     })
                     .await?;
+                reused = opened.already_existed;
                 if opened.already_existed {
                     self.forge
                         .comment(
@@ -199,7 +201,10 @@ impl Deployer for ForgeDeployer {
         };
         // What we pushed is the head the merge must match.
         pr.head_sha = commit.clone();
-        let (merged, reason) = self.decide_merge(&pr, report, policy).await?;
+        let (merged, mut reason) = self.decide_merge(&pr, report, policy).await?;
+        if reused {
+            reason = format!("reused open pull request #{} for this fingerprint; {reason}", pr.number);
+        }
         let mut pull_request = pr.to_ref();
         if merged {
             pull_request.state = PullRequestState::Merged;

@@ -269,6 +269,12 @@ impl Vcs {
         Ok(out.success.then_some(out.stdout))
     }
 
+    /// Whether `refname` is checked out in any work tree of the repository.
+    pub async fn checked_out(&self, refname: &str) -> Result<bool> {
+        let out = self.git(&["worktree", "list", "--porcelain"]).await?;
+        Ok(out.lines().any(|l| l.strip_prefix("branch ") == Some(refname)))
+    }
+
     /// `(tree, parents)` of a commit.
     pub async fn commit_shape(&self, commit: &str) -> Result<(String, Vec<String>)> {
         let tree = self.git(&["rev-parse", &format!("{commit}^{{tree}}")]).await?;
@@ -280,7 +286,8 @@ impl Vcs {
     /// Creates or moves the fix branch `branch` to a commit of `base` plus
     /// `patch`, and returns the commit. When the branch already holds exactly
     /// that change on that base, its commit is kept (a re-run does not
-    /// rewrite the branch).
+    /// rewrite the branch); when the branch is checked out in a work tree it
+    /// is not moved (the commit is still returned, for pushing).
     pub async fn prepare_fix_branch(
         &self,
         branch: &str,
@@ -301,6 +308,11 @@ impl Vcs {
         }
         let commit = self.commit_tree(&tree, &base, message, identity).await?;
         let refname = format!("refs/heads/{branch}");
+        if self.checked_out(&refname).await? {
+            // Someone is looking at the branch in a work tree: moving it would
+            // change what they see. The commit is pushed all the same.
+            return Ok(commit);
+        }
         let expected = old.unwrap_or_default();
         self.git(&["update-ref", "-m", "bugstack: fix branch", &refname, &commit, &expected])
             .await?;
