@@ -400,16 +400,11 @@ async fn a_fix_branch_the_user_has_checked_out_is_not_moved() {
         &fx.repo,
         &["worktree", "add", "-q", look.to_str().unwrap(), &first.branch],
     );
-    let mut revised = cart_patch();
-    revised = Patch::from_edits(&[FileEdit {
+    let revised = Patch::from_edits(&[FileEdit {
         path: "src/cart.rs".into(),
         before: BEFORE.into(),
         after: AFTER.replace("items.iter()", "items.iter().copied()"),
     }])
-    .map(|p| Patch {
-        root_cause: revised.root_cause.clone(),
-        ..p
-    })
     .unwrap();
     let ctx = context(&fx, 2);
     let second = deployer
