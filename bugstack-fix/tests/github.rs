@@ -573,3 +573,29 @@ async fn an_unexpected_answer_is_an_error_naming_the_endpoint() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn failing_side_steps_keep_the_pr_and_say_why() {
+    let r = run(DecisionKind::AutoMerge, |req, n| {
+        match (req.method.as_str(), req.route()) {
+            ("POST", "labels") => reply(403, json!({ "message": "Resource not accessible by integration" })),
+            ("GET", "status") => reply(500, json!({ "message": "Server Error" })),
+            _ => happy(req, n),
+        }
+    })
+    .await;
+    let d = r.result.unwrap();
+    assert_eq!(d.pull_request.number, 7);
+    assert!(!d.merged);
+    assert!(
+        d.reason.contains("not merged") && d.reason.contains("500"),
+        "{}",
+        d.reason
+    );
+    assert!(
+        d.reason.contains("labels not added") && d.reason.contains("Resource not accessible"),
+        "{}",
+        d.reason
+    );
+    assert!(!r.server.keys().contains(&"PUT merge".to_string()));
+}

@@ -20,6 +20,18 @@ pub type BodyRenderer = Arc<dyn Fn(&FixReport) -> String + Send + Sync>;
 const STYLE_SAMPLE: usize = 30;
 
 /// Delivers fixes through a [`Forge`].
+///
+/// ```no_run
+/// # async fn demo(pipeline: bugstack_fix::Pipeline) -> bugstack_fix::Result<()> {
+/// use std::sync::Arc;
+/// use bugstack_fix::deploy::{ForgeDeployer, LocalForge};
+///
+/// // Branches go to a bare repository, pull requests to ./.bugstack/pulls.json.
+/// let forge = LocalForge::with_json_store("/srv/git/shop.git", ".bugstack")?;
+/// let deployer = ForgeDeployer::with_plain_body(Arc::new(forge));
+/// let pipeline = pipeline.with_deployer(Arc::new(deployer));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct ForgeDeployer {
     forge: Arc<dyn Forge>,
@@ -162,14 +174,12 @@ impl Deployer for ForgeDeployer {
             })?,
         };
 
-        let mut reused = true;
-        let mut pr = match self.forge.find_open_pull_request(&branch).await? {
-            Some(pr) => {
-                self.forge
-                    .comment(pr.number, &Self::occurrence_comment(report, &branch, &commit))
-                    .await?;
-                pr
-            }
+        // From here on the pull request exists: a failing side step (comment,
+        // labels, CI, merge) is reported in the reason instead of losing it.
+        let mut notes = Vec::new();
+        let comment = Self::occurrence_comment(report, &branch, &commit);
+        let (mut pr, reused) = match self.forge.find_open_pull_request(&branch).await? {
+            Some(pr) => (pr, true),
             None => {
                 let title = message.lines().next().unwrap_or_default().to_string();
                 let opened = self
@@ -183,27 +193,34 @@ impl Deployer for ForgeDeployer {
                         decision: Some(report.decision.clone()),
                     })
                     .await?;
-                reused = opened.already_existed;
-                if opened.already_existed {
-                    self.forge
-                        .comment(
-                            opened.pull_request.number,
-                            &Self::occurrence_comment(report, &branch, &commit),
-                        )
-                        .await?;
-                } else if !policy.forge.labels.is_empty() {
-                    self.forge
+                if !opened.already_existed && !policy.forge.labels.is_empty() {
+                    if let Err(e) = self
+                        .forge
                         .add_labels(opened.pull_request.number, &policy.forge.labels)
-                        .await?;
+                        .await
+                    {
+                        notes.push(format!("labels not added: {e}"));
+                    }
                 }
-                opened.pull_request
+                (opened.pull_request, opened.already_existed)
             }
         };
+        if reused {
+            if let Err(e) = self.forge.comment(pr.number, &comment).await {
+                notes.push(format!("occurrence comment not posted: {e}"));
+            }
+        }
         // What we pushed is the head the merge must match.
         pr.head_sha = commit.clone();
-        let (merged, mut reason) = self.decide_merge(&pr, report, policy).await?;
+        let (merged, mut reason) = match self.decide_merge(&pr, report, policy).await {
+            Ok(decided) => decided,
+            Err(e) => (false, format!("not merged: {e}; left open for review")),
+        };
         if reused {
             reason = format!("reused open pull request #{} for this fingerprint; {reason}", pr.number);
+        }
+        for note in notes {
+            reason.push_str(&format!(" ({note})"));
         }
         let mut pull_request = pr.to_ref();
         if merged {
