@@ -434,3 +434,22 @@ async fn a_fix_branch_the_user_has_checked_out_is_not_moved() {
     );
     assert_eq!(forge.store().get(1).unwrap().unwrap().head_sha, second.commit);
 }
+
+#[tokio::test]
+async fn an_unknown_release_commit_is_a_clear_error() {
+    let fx = Fixture::conventional();
+    let (deployer, _) = deployer(&fx);
+    let mut ctx = context(&fx, 1);
+    ctx.revision = "0123456789abcdef0123456789abcdef01234567".into();
+    let err = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Repo(_)), "{err}");
+    assert!(err.to_string().contains("0123456789abcdef"), "{err}");
+    assert_eq!(fx.remote_tip(&fix_branch_name(&ctx.incident.fingerprint)), None);
+}

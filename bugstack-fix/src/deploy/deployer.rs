@@ -158,10 +158,11 @@ impl Deployer for ForgeDeployer {
         }
         let vcs = Vcs::new(&ctx.repo_root);
         let branch = fix_branch_name(&ctx.incident.fingerprint);
-        let style = CommitStyle::detect(&vcs.recent_subjects(&ctx.revision, STYLE_SAMPLE).await?);
+        let release = vcs.resolve_commit(&ctx.revision).await?;
+        let style = CommitStyle::detect(&vcs.recent_subjects(&release, STYLE_SAMPLE).await?);
         let message = fix_commit_message(&style, ctx, patch);
         let commit = vcs
-            .prepare_fix_branch(&branch, &ctx.revision, patch, &message, &self.identity)
+            .prepare_fix_branch(&branch, &release, patch, &message, &self.identity)
             .await?;
         let remote = policy.forge.remote.as_str();
         vcs.push_fix_branch(remote, &branch, &commit).await?;
