@@ -6,6 +6,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::{FixContext, FixReport, Policy, Result};
 
+pub mod body;
+mod deployer;
+pub mod forge;
+pub mod github;
+pub mod local;
+pub mod message;
+mod setup;
+pub mod store;
+pub mod vcs;
+
+pub use deployer::{BodyRenderer, ForgeDeployer};
+pub use forge::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
+pub use github::{GitHubConfig, GitHubForge, Token};
+pub use local::LocalForge;
+pub use setup::{forge_from_policy, local_remote_path};
+pub use store::{JsonPullRequestStore, PullRequestStore};
+pub use vcs::{fix_branch_name, CommitIdentity, Person, Vcs};
+
 /// State of a pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

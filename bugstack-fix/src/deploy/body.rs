@@ -1,0 +1,97 @@
+//! A built-in pull request body, used when no richer renderer is plugged
+//! into the [`super::ForgeDeployer`] (the validator's Markdown report is the
+//! intended one).
+//!
+//! Event text is untrusted: it only appears inside code fences longer than
+//! any backtick run it contains, so it can neither break out of the fence
+//! nor mention anyone.
+
+use std::fmt::Write as _;
+
+use crate::FixReport;
+
+/// A fenced code block holding `text` verbatim.
+pub fn fenced(text: &str, lang: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    let newline = if text.ends_with('\n') { "" } else { "\n" };
+    format!("{fence}{lang}\n{text}{newline}{fence}\n")
+}
+
+/// The built-in body: incident, root cause, patch, checks, confidence and
+/// decision.
+pub fn plain_body(report: &FixReport) -> String {
+    let mut s = String::new();
+    let inc = &report.incident;
+    let _ = writeln!(
+        s,
+        "## bugstack fix for incident {}\n",
+        super::message::one_line(&inc.id)
+    );
+    s.push_str("**Error** (as reported by the service; untrusted data):\n\n");
+    s.push_str(&fenced(&crate::text::trim_middle(&inc.event.message, 2000), "text"));
+    let _ = writeln!(
+        s,
+        "\n- occurrences: {}\n- first seen: {}\n- last seen: {}\n- fingerprint: `{}`",
+        inc.count,
+        inc.first_seen,
+        inc.last_seen,
+        inc.fingerprint.as_str()
+    );
+    if let Some(frame) = report.context.target() {
+        let _ = writeln!(
+            s,
+            "- location: `{}:{}`",
+            super::message::one_line(&frame.path).replace('`', "'"),
+            frame.line
+        );
+    }
+    if let Some(fix) = &report.fix {
+        let _ = writeln!(s, "\n### Root cause\n\n{}\n", fix.root_cause.trim());
+        let _ = writeln!(s, "### Fix\n\n{}\n", fix.explanation.trim());
+        s.push_str(&fenced(&fix.diff, "diff"));
+    }
+    if let Some(attempt) = report.attempts.last() {
+        if let Some(v) = &attempt.validation {
+            s.push_str("\n### Checks\n\n| check | result | base |\n|---|---|---|\n");
+            for c in &v.checks {
+                let _ = writeln!(
+                    s,
+                    "| {} | {:?} | {} |",
+                    super::message::one_line(&c.name),
+                    c.status,
+                    c.base_status.map(|b| format!("{b:?}")).unwrap_or_else(|| "-".into())
+                );
+            }
+        }
+    }
+    if let Some(conf) = &report.confidence {
+        let _ = writeln!(s, "\n### Confidence: {:.2}\n", conf.score);
+        for sig in &conf.signals {
+            let _ = writeln!(s, "- {}: {} ({:+.2})", sig.name, sig.observed, sig.contribution);
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n### Decision: {:?}\n\n{}",
+        report.decision.kind, report.decision.reason
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_outgrow_backticks_in_the_text() {
+        let f = fenced("a ``` b ```` c", "text");
+        assert!(f.starts_with("`````text\n") && f.ends_with("\n`````\n"), "{f}");
+        assert_eq!(fenced("x", ""), "```\nx\n```\n");
+    }
+}

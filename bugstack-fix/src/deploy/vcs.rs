@@ -1,0 +1,421 @@
+//! Git operations for deployment: the fix branch and its push.
+//!
+//! The fix commit is built with plumbing only — the release commit's tree is
+//! read into a *temporary* index (`GIT_INDEX_FILE`), the patch is applied to
+//! it with `git apply --cached`, and `write-tree` / `commit-tree` /
+//! `update-ref` make the commit and the branch. The user's working tree, index
+//! and `HEAD` are never touched.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use bugstack_core::Fingerprint;
+use tokio::process::Command;
+
+use crate::{Error, Patch, Result};
+
+/// Every fix branch starts with this; bugstack only ever rewrites branches
+/// that do.
+pub const FIX_BRANCH_PREFIX: &str = "bugstack/fix-";
+
+/// The fix branch for a fingerprint: `bugstack/fix-<short fingerprint>`.
+pub fn fix_branch_name(fingerprint: &Fingerprint) -> String {
+    format!("{FIX_BRANCH_PREFIX}{}", fingerprint.short())
+}
+
+/// A name and e-mail address for commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// Name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+}
+
+impl Person {
+    /// `bugstack <bugstack@localhost>`.
+    pub fn bugstack() -> Self {
+        Person {
+            name: "bugstack".into(),
+            email: "bugstack@localhost".into(),
+        }
+    }
+}
+
+/// Author and committer of fix commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitIdentity {
+    /// The author.
+    pub author: Person,
+    /// The committer.
+    pub committer: Person,
+}
+
+impl Default for CommitIdentity {
+    fn default() -> Self {
+        CommitIdentity {
+            author: Person::bugstack(),
+            committer: Person::bugstack(),
+        }
+    }
+}
+
+impl CommitIdentity {
+    /// From `GIT_AUTHOR_NAME` / `GIT_AUTHOR_EMAIL` / `GIT_COMMITTER_NAME` /
+    /// `GIT_COMMITTER_EMAIL`, each falling back to `bugstack <bugstack@localhost>`
+    /// (the user's git configuration is not consulted).
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Like [`CommitIdentity::from_env`] with a custom variable lookup.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |k: &str, default: String| {
+            lookup(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .unwrap_or(default)
+        };
+        let d = Person::bugstack();
+        CommitIdentity {
+            author: Person {
+                name: get("GIT_AUTHOR_NAME", d.name.clone()),
+                email: get("GIT_AUTHOR_EMAIL", d.email.clone()),
+            },
+            committer: Person {
+                name: get("GIT_COMMITTER_NAME", d.name),
+                email: get("GIT_COMMITTER_EMAIL", d.email),
+            },
+        }
+    }
+
+    pub(crate) fn envs(&self) -> Vec<(&'static str, OsString)> {
+        vec![
+            ("GIT_AUTHOR_NAME", self.author.name.clone().into()),
+            ("GIT_AUTHOR_EMAIL", self.author.email.clone().into()),
+            ("GIT_COMMITTER_NAME", self.committer.name.clone().into()),
+            ("GIT_COMMITTER_EMAIL", self.committer.email.clone().into()),
+        ]
+    }
+}
+
+/// What a git process did.
+#[derive(Debug, Clone)]
+pub(crate) struct GitOutput {
+    pub(crate) success: bool,
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Runs `git -C dir args` with extra environment and optional stdin; never
+/// fails on a non-zero exit (the caller decides).
+pub(crate) async fn git_raw(
+    dir: &Path,
+    args: &[&str],
+    envs: &[(&str, OsString)],
+    stdin: Option<&[u8]>,
+) -> Result<GitOutput> {
+    use tokio::io::AsyncWriteExt;
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_PAGER", "cat")
+        .env("LC_ALL", "C")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_OBJECT_DIRECTORY")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let what = || format!("running git {}", args.join(" "));
+    let mut child = cmd.spawn().map_err(|e| Error::io(what(), e))?;
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(input)
+            .await
+            .map_err(|e| Error::io("writing to git's stdin", e))?;
+    }
+    let out = child.wait_with_output().await.map_err(|e| Error::io(what(), e))?;
+    Ok(GitOutput {
+        success: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).trim_end().to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    })
+}
+
+/// Like [`git_raw`], but a non-zero exit is an [`Error::Git`].
+pub(crate) async fn git_ok(
+    dir: &Path,
+    args: &[&str],
+    envs: &[(&str, OsString)],
+    stdin: Option<&[u8]>,
+) -> Result<String> {
+    let out = git_raw(dir, args, envs, stdin).await?;
+    if !out.success {
+        return Err(Error::Git {
+            command: args.join(" "),
+            dir: dir.to_path_buf(),
+            stderr: out.stderr,
+        });
+    }
+    Ok(out.stdout)
+}
+
+/// Deployment's view of the user's repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vcs {
+    root: PathBuf,
+}
+
+impl Vcs {
+    /// The repository at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Vcs { root: root.into() }
+    }
+
+    /// The repository's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    async fn git(&self, args: &[&str]) -> Result<String> {
+        git_ok(&self.root, args, &[], None).await
+    }
+
+    /// The full id of the commit `rev` names.
+    pub async fn resolve_commit(&self, rev: &str) -> Result<String> {
+        self.git(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
+            .await
+            .map_err(|_| Error::Repo(format!("no commit named {rev:?} in {}", self.root.display())))
+    }
+
+    /// Subjects of up to `n` recent non-merge commits reachable from `rev`,
+    /// newest first.
+    pub async fn recent_subjects(&self, rev: &str, n: usize) -> Result<Vec<String>> {
+        let out = self
+            .git(&["log", "--no-merges", &format!("-n{n}"), "--format=%s", rev, "--"])
+            .await?;
+        Ok(out.lines().map(str::to_string).collect())
+    }
+
+    /// The tree of `base` with `patch` applied, written to the object
+    /// database through a temporary index.
+    pub async fn patched_tree(&self, base: &str, patch: &Patch) -> Result<String> {
+        if let Some(bad) = patch.files.iter().find(|p| !crate::policy::is_inside_repository(p)) {
+            return Err(Error::PatchDoesNotApply(format!("{bad} is outside the repository")));
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix("bugstack-index-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a temporary index directory", e))?;
+        let env = [("GIT_INDEX_FILE", tmp.path().join("index").into_os_string())];
+        git_ok(&self.root, &["read-tree", base], &env, None).await?;
+        let applied = git_raw(
+            &self.root,
+            &["apply", "--cached", "--whitespace=nowarn", "-"],
+            &env,
+            Some(patch.diff.as_bytes()),
+        )
+        .await?;
+        if !applied.success {
+            return Err(Error::PatchDoesNotApply(format!(
+                "git apply on {base}: {}",
+                applied.stderr
+            )));
+        }
+        git_ok(&self.root, &["write-tree"], &env, None).await
+    }
+
+    /// A commit of `tree` on top of `parent` with `message`.
+    pub async fn commit_tree(
+        &self,
+        tree: &str,
+        parent: &str,
+        message: &str,
+        identity: &CommitIdentity,
+    ) -> Result<String> {
+        git_ok(
+            &self.root,
+            &["commit-tree", tree, "-p", parent, "-F", "-"],
+            &identity.envs(),
+            Some(message.as_bytes()),
+        )
+        .await
+    }
+
+    /// The commit a local branch points at, when it exists.
+    pub async fn branch_tip(&self, branch: &str) -> Result<Option<String>> {
+        let out = git_raw(
+            &self.root,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("refs/heads/{branch}^{{commit}}"),
+            ],
+            &[],
+            None,
+        )
+        .await?;
+        Ok(out.success.then_some(out.stdout))
+    }
+
+    /// Whether `refname` is checked out in any work tree of the repository.
+    pub async fn checked_out(&self, refname: &str) -> Result<bool> {
+        let out = self.git(&["worktree", "list", "--porcelain"]).await?;
+        Ok(out.lines().any(|l| l.strip_prefix("branch ") == Some(refname)))
+    }
+
+    /// `(tree, parents)` of a commit.
+    pub async fn commit_shape(&self, commit: &str) -> Result<(String, Vec<String>)> {
+        let tree = self.git(&["rev-parse", &format!("{commit}^{{tree}}")]).await?;
+        let line = self.git(&["rev-list", "--parents", "-n1", commit]).await?;
+        let parents = line.split_whitespace().skip(1).map(str::to_string).collect();
+        Ok((tree, parents))
+    }
+
+    /// Creates or moves the fix branch `branch` to a commit of `base` plus
+    /// `patch`, and returns the commit. When the branch already holds exactly
+    /// that change on that base, its commit is kept (a re-run does not
+    /// rewrite the branch); when the branch is checked out in a work tree it
+    /// is not moved (the commit is still returned, for pushing).
+    pub async fn prepare_fix_branch(
+        &self,
+        branch: &str,
+        base: &str,
+        patch: &Patch,
+        message: &str,
+        identity: &CommitIdentity,
+    ) -> Result<String> {
+        ensure_fix_branch(branch)?;
+        let base = self.resolve_commit(base).await?;
+        let tree = self.patched_tree(&base, patch).await?;
+        let old = self.branch_tip(branch).await?;
+        if let Some(old) = &old {
+            let (old_tree, parents) = self.commit_shape(old).await?;
+            if old_tree == tree && parents == [base.clone()] {
+                return Ok(old.clone());
+            }
+        }
+        let commit = self.commit_tree(&tree, &base, message, identity).await?;
+        let refname = format!("refs/heads/{branch}");
+        if self.checked_out(&refname).await? {
+            // Someone is looking at the branch in a work tree: moving it would
+            // change what they see. The commit is pushed all the same.
+            return Ok(commit);
+        }
+        let expected = old.unwrap_or_default();
+        self.git(&["update-ref", "-m", "bugstack: fix branch", &refname, &commit, &expected])
+            .await?;
+        Ok(commit)
+    }
+
+    /// The commit `branch` points at on `remote` (a remote name, URL or
+    /// path), when it exists there.
+    pub async fn remote_branch(&self, remote: &str, branch: &str) -> Result<Option<String>> {
+        let out = self
+            .git(&["ls-remote", "--refs", remote, &format!("refs/heads/{branch}")])
+            .await?;
+        Ok(out.split_whitespace().next().map(str::to_string))
+    }
+
+    /// The branch the remote's `HEAD` points at (its default branch).
+    pub async fn remote_default_branch(&self, remote: &str) -> Result<Option<String>> {
+        let out = self.git(&["ls-remote", "--symref", remote, "HEAD"]).await?;
+        Ok(out.lines().find_map(|l| {
+            l.strip_prefix("ref: refs/heads/")
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_string)
+        }))
+    }
+
+    /// Pushes `commit` to `refs/heads/<branch>` on `remote`, with a lease on
+    /// the value the remote had when we looked (so a concurrent push is never
+    /// overwritten). Only fix branches can be pushed this way, and only over
+    /// a commit bugstack made (one carrying the fingerprint trailer): a
+    /// branch someone added commits to is left alone, with an error. Returns
+    /// whether anything changed on the remote.
+    pub async fn push_fix_branch(&self, remote: &str, branch: &str, commit: &str) -> Result<bool> {
+        ensure_fix_branch(branch)?;
+        let current = self.remote_branch(remote, branch).await?;
+        if current.as_deref() == Some(commit) {
+            return Ok(false);
+        }
+        if let Some(tip) = &current {
+            if !self.made_by_bugstack(remote, tip).await? {
+                return Err(Error::Deploy(format!(
+                    "{branch} on {remote} is at {tip}, a commit bugstack did not make; not overwriting it \
+                     (delete the branch or let its pull request be reviewed)"
+                )));
+            }
+        }
+        let refname = format!("refs/heads/{branch}");
+        let lease = format!("--force-with-lease={refname}:{}", current.unwrap_or_default());
+        self.git(&["push", "--porcelain", &lease, remote, &format!("{commit}:{refname}")])
+            .await
+            .map_err(|e| Error::Deploy(format!("pushing {branch} to {remote}: {e}")))?;
+        Ok(true)
+    }
+}
+
+impl Vcs {
+    /// Whether `commit` (fetched from `remote` when missing here) carries the
+    /// fingerprint trailer of a bugstack fix commit.
+    async fn made_by_bugstack(&self, remote: &str, commit: &str) -> Result<bool> {
+        let object = format!("{commit}^{{commit}}");
+        let present = git_raw(&self.root, &["cat-file", "-e", &object], &[], None)
+            .await?
+            .success;
+        if !present {
+            self.git(&["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, commit])
+                .await?;
+        }
+        let message = self.git(&["log", "-1", "--format=%B", commit]).await?;
+        let trailer = format!("\n{}: ", super::message::FINGERPRINT_TRAILER);
+        Ok(message.contains(&trailer))
+    }
+}
+
+fn ensure_fix_branch(branch: &str) -> Result<()> {
+    let rest = branch.strip_prefix(FIX_BRANCH_PREFIX).unwrap_or_default();
+    if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(Error::Deploy(format!(
+            "refusing to write branch {branch:?}: bugstack only writes {FIX_BRANCH_PREFIX}<fingerprint> branches"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_falls_back_to_bugstack() {
+        let id = CommitIdentity::from_lookup(|k| (k == "GIT_AUTHOR_NAME").then(|| "Ada".to_string()));
+        assert_eq!(id.author.name, "Ada");
+        assert_eq!(id.author.email, "bugstack@localhost");
+        assert_eq!(id.committer, Person::bugstack());
+    }
+
+    #[test]
+    fn only_fix_branches_are_written() {
+        assert!(ensure_fix_branch("bugstack/fix-0123456789ab").is_ok());
+        for bad in ["main", "bugstack/fix-", "bugstack/fix-x/../main", "bugstack/fix-a b"] {
+            assert!(ensure_fix_branch(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            fix_branch_name(&Fingerprint::from_hex("0123456789abcdef0123")),
+            "bugstack/fix-0123456789ab"
+        );
+    }
+}

@@ -1,0 +1,455 @@
+//! The local forge end to end, with real git: a repository, a bare remote,
+//! the fix branch, the recorded pull request and the merge.
+
+mod deploy_support;
+
+use std::sync::Arc;
+
+use bugstack_fix::deploy::{fix_branch_name, ForgeDeployer, LocalForge};
+use bugstack_fix::{DecisionKind, Deployer, Error, FileEdit, Patch, Policy, PullRequestState};
+use deploy_support::*;
+
+fn deployer(fx: &Fixture) -> (ForgeDeployer, Arc<LocalForge>) {
+    let forge = Arc::new(LocalForge::with_json_store(&fx.remote, fx.store_dir()).unwrap());
+    let d = ForgeDeployer::with_plain_body(forge.clone());
+    (d, forge)
+}
+
+#[tokio::test]
+async fn auto_merge_pushes_the_branch_records_the_pr_and_merges_it() {
+    let fx = Fixture::conventional();
+    fx.make_dirty();
+    let before = fx.snapshot();
+    let ctx = context(&fx, 3);
+    let report = report(&ctx, cart_patch(), DecisionKind::AutoMerge, true);
+    let (deployer, forge) = deployer(&fx);
+
+    let d = deployer.deploy(&ctx, &report, &Policy::default()).await.unwrap();
+
+    let branch = fix_branch_name(&ctx.incident.fingerprint);
+    assert_eq!(d.branch, branch);
+    assert!(branch.starts_with("bugstack/fix-") && branch.len() == "bugstack/fix-".len() + 12);
+    // The branch: in the user's repository and on the remote, one commit on
+    // top of the release holding exactly the patched file.
+    assert_eq!(git(&fx.repo, &["rev-parse", &format!("refs/heads/{branch}")]), d.commit);
+    assert_eq!(git(&fx.repo, &["rev-parse", &format!("{}^", d.commit)]), fx.release);
+    assert_eq!(
+        git(&fx.repo, &["show", &format!("{}:src/cart.rs", d.commit)]),
+        AFTER.trim_end()
+    );
+    assert_eq!(
+        git(&fx.repo, &["diff", "--name-only", &fx.release, &d.commit]),
+        "src/cart.rs"
+    );
+    // Message in the repository's style, with the trailer.
+    let msg = message(&fx.repo, &d.commit);
+    let subject = msg.lines().next().unwrap();
+    assert_eq!(subject, "fix(cart): avoid index-oob panic in cart::total");
+    assert!(msg.contains("Root cause: `total` indexes"), "{msg}");
+    assert!(msg.contains("\nBugstack-Incident: 42\n"), "{msg}");
+    assert_eq!(
+        git(&fx.repo, &["log", "-1", "--format=%an <%ae>", &d.commit]),
+        "bugstack <bugstack@localhost>"
+    );
+    // The pull request, recorded.
+    let pulls = forge.store().list().unwrap();
+    assert_eq!(pulls.len(), 1);
+    let pr = &pulls[0];
+    assert_eq!(
+        (pr.number, pr.branch.as_str(), pr.base.as_str()),
+        (1, branch.as_str(), "main")
+    );
+    assert_eq!(pr.title, subject);
+    assert_eq!(pr.head_sha, d.commit);
+    assert!(
+        pr.body.contains("index out of bounds") && pr.body.contains("```diff"),
+        "{}",
+        pr.body
+    );
+    assert_eq!(pr.decision.as_ref().unwrap().kind, DecisionKind::AutoMerge);
+    assert_eq!(pr.labels, ["bugstack"]);
+    let on_disk = std::fs::read_to_string(fx.store_dir().join("pulls.json")).unwrap();
+    assert!(on_disk.contains(&d.commit));
+    // Merged on the remote's base branch (a fast-forward here).
+    assert!(d.merged, "{}", d.reason);
+    assert_eq!(d.pull_request.state, PullRequestState::Merged);
+    assert_eq!(pr.state, PullRequestState::Merged);
+    assert_eq!(fx.remote_tip("main").unwrap(), d.commit);
+    assert_eq!(fx.remote_tip(&branch).unwrap(), d.commit);
+    assert!(d.reason.starts_with("merged as "), "{}", d.reason);
+    // The user's work tree, index, HEAD and main: byte-identical.
+    assert_eq!(fx.snapshot(), before);
+}
+
+#[tokio::test]
+async fn a_strict_decision_stays_open_and_a_second_run_reuses_the_pr() {
+    let fx = Fixture::conventional();
+    fx.make_dirty();
+    let before = fx.snapshot();
+    let (deployer, forge) = deployer(&fx);
+    let ctx = context(&fx, 3);
+    let first = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    assert!(!first.merged);
+    assert_eq!(first.pull_request.state, PullRequestState::Open);
+    assert!(
+        first.reason.contains("left open for review: auto_merge is off"),
+        "{}",
+        first.reason
+    );
+    assert_eq!(fx.remote_tip("main").unwrap(), fx.release, "base must not move");
+    assert_eq!(fx.remote_tip(&first.branch).unwrap(), first.commit);
+
+    // The same fingerprint again, more occurrences: same PR, a comment, same commit.
+    let ctx = context(&fx, 7);
+    let second = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.pull_request.number, first.pull_request.number);
+    assert_eq!(second.commit, first.commit, "an identical fix keeps its commit");
+    let pulls = forge.store().list().unwrap();
+    assert_eq!(pulls.len(), 1, "one fix per fingerprint");
+    assert_eq!(pulls[0].comments.len(), 1);
+    assert!(
+        pulls[0].comments[0].body.contains("7 occurrence(s)"),
+        "{}",
+        pulls[0].comments[0].body
+    );
+    assert_eq!(pulls[0].state, PullRequestState::Open);
+    assert_eq!(fx.snapshot(), before);
+}
+
+#[tokio::test]
+async fn a_revised_fix_moves_the_reused_pr_head() {
+    let fx = Fixture::conventional();
+    let (deployer, forge) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let first = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    let mut revised = Patch::from_edits(&[FileEdit {
+        path: "src/cart.rs".into(),
+        before: BEFORE.into(),
+        after: AFTER
+            .replace("items.iter()", "items.iter().copied().map(u32::from)")
+            .replace("sum::<u32>()", "sum()"),
+    }])
+    .unwrap();
+    revised.generator = "template".into();
+    let ctx = context(&fx, 2);
+    let second = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, revised, DecisionKind::AutoMerge, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(second.commit, first.commit);
+    assert_eq!(second.pull_request.number, first.pull_request.number);
+    assert_eq!(
+        fx.remote_tip(&second.branch).unwrap(),
+        second.commit,
+        "force-with-lease push"
+    );
+    assert!(second.merged, "{}", second.reason);
+    assert_eq!(fx.remote_tip("main").unwrap(), second.commit);
+    let pr = forge.store().get(first.pull_request.number).unwrap().unwrap();
+    assert_eq!(pr.head_sha, second.commit);
+    assert_eq!(pr.state, PullRequestState::Merged);
+}
+
+#[tokio::test]
+async fn plain_capitalised_history_gives_a_plain_capitalised_subject() {
+    let fx = Fixture::new(&[
+        "Add cart totals",
+        "Reject empty orders",
+        "Bump dependencies",
+        "Explain totals",
+    ]);
+    let (deployer, _) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let d = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    let msg = message(&fx.repo, &d.commit);
+    assert_eq!(msg.lines().next().unwrap(), "Avoid index-oob panic in cart::total");
+}
+
+#[tokio::test]
+async fn a_conflicting_base_leaves_the_pr_open_with_the_reason() {
+    let fx = Fixture::conventional();
+    // Someone else changes the same line on the remote's main after the release.
+    let other = fx.tmp.path().join("other");
+    git(
+        fx.tmp.path(),
+        &["clone", "-q", fx.remote.to_str().unwrap(), other.to_str().unwrap()],
+    );
+    std::fs::write(other.join("src/cart.rs"), BEFORE.replace("items[0]", "items[0usize]")).unwrap();
+    git(&other, &["commit", "-qam", "fix(cart): explicit index"]);
+    git(&other, &["push", "-q", "origin", "main"]);
+    let moved_main = fx.remote_tip("main").unwrap();
+
+    let (deployer, forge) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let d = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    assert!(!d.merged);
+    assert!(
+        d.reason.contains("merge conflict with main in: src/cart.rs"),
+        "{}",
+        d.reason
+    );
+    assert_eq!(fx.remote_tip("main").unwrap(), moved_main);
+    assert_eq!(forge.store().list().unwrap()[0].state, PullRequestState::Open);
+}
+
+#[tokio::test]
+async fn a_moved_base_without_conflict_gets_a_squash_commit() {
+    let fx = Fixture::conventional();
+    let other = fx.tmp.path().join("other");
+    git(
+        fx.tmp.path(),
+        &["clone", "-q", fx.remote.to_str().unwrap(), other.to_str().unwrap()],
+    );
+    std::fs::write(other.join("README.md"), "shop\n").unwrap();
+    git(&other, &["add", "README.md"]);
+    git(&other, &["commit", "-qm", "docs: readme"]);
+    git(&other, &["push", "-q", "origin", "main"]);
+    let moved_main = fx.remote_tip("main").unwrap();
+
+    let (deployer, _) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let d = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    assert!(d.merged, "{}", d.reason);
+    let main = fx.remote_tip("main").unwrap();
+    assert_eq!(git(&fx.remote, &["rev-parse", &format!("{main}^")]), moved_main);
+    assert_eq!(
+        git(&fx.remote, &["rev-list", "--count", "--parents", "-n1", &main]),
+        "1"
+    );
+    assert_eq!(
+        git(&fx.remote, &["show", &format!("{main}:src/cart.rs")]),
+        AFTER.trim_end()
+    );
+    assert_eq!(git(&fx.remote, &["show", &format!("{main}:README.md")]), "shop");
+    assert!(git(&fx.remote, &["log", "-1", "--format=%s", &main]).ends_with("(#1)"));
+}
+
+#[tokio::test]
+async fn red_validation_is_red_ci_and_blocks_the_merge() {
+    let fx = Fixture::conventional();
+    let (deployer, _) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let d = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, false),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    assert!(!d.merged);
+    assert!(
+        d.reason.contains("CI failed") && d.reason.contains("test"),
+        "{}",
+        d.reason
+    );
+    assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+}
+
+#[tokio::test]
+async fn a_patch_that_does_not_apply_is_an_error_and_touches_nothing() {
+    let fx = Fixture::conventional();
+    fx.make_dirty();
+    let before = fx.snapshot();
+    let (deployer, forge) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let bad = Patch::from_edits(&[FileEdit {
+        path: "src/cart.rs".into(),
+        before: BEFORE.replace("items[0]", "items[9]"),
+        after: AFTER.into(),
+    }])
+    .unwrap();
+    let err = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, bad, DecisionKind::AutoMerge, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PatchDoesNotApply(_)), "{err}");
+    assert_eq!(fx.snapshot(), before);
+    assert_eq!(git(&fx.repo, &["branch", "--list", "bugstack/*"]), "");
+    assert_eq!(fx.remote_tip(&fix_branch_name(&ctx.incident.fingerprint)), None);
+    assert!(forge.store().list().unwrap().is_empty());
+
+    // No fix at all, or a no-fix decision: a clear error.
+    let mut no_fix = report(&ctx, cart_patch(), DecisionKind::NoFix, true);
+    let err = deployer.deploy(&ctx, &no_fix, &Policy::default()).await.unwrap_err();
+    assert!(err.to_string().contains("no-fix"), "{err}");
+    no_fix.fix = None;
+    let err = deployer.deploy(&ctx, &no_fix, &Policy::default()).await.unwrap_err();
+    assert!(err.to_string().contains("no validated fix"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unknown_remote_is_a_clear_error() {
+    let fx = Fixture::conventional();
+    let (deployer, _) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let mut policy = Policy::default();
+    policy.forge.remote = "nowhere".into();
+    let err = deployer
+        .deploy(&ctx, &report(&ctx, cart_patch(), DecisionKind::Review, true), &policy)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("nowhere"), "{err}");
+}
+
+#[tokio::test]
+async fn commits_someone_added_to_the_fix_branch_are_never_overwritten() {
+    let fx = Fixture::conventional();
+    let (deployer, _) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let first = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    // A reviewer pushes a commit of their own onto the fix branch.
+    let other = fx.tmp.path().join("reviewer");
+    git(
+        fx.tmp.path(),
+        &["clone", "-q", fx.remote.to_str().unwrap(), other.to_str().unwrap()],
+    );
+    git(&other, &["checkout", "-q", &first.branch]);
+    std::fs::write(other.join("src/cart.rs"), format!("{AFTER}// reviewed\n")).unwrap();
+    git(&other, &["commit", "-qam", "Tweak the fix"]);
+    git(&other, &["push", "-q", "origin", &first.branch]);
+    let reviewed = fx.remote_tip(&first.branch).unwrap();
+
+    let ctx = context(&fx, 2);
+    let err = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("bugstack did not make"), "{err}");
+    assert_eq!(fx.remote_tip(&first.branch).unwrap(), reviewed);
+    assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+}
+
+#[tokio::test]
+async fn a_fix_branch_the_user_has_checked_out_is_not_moved() {
+    let fx = Fixture::conventional();
+    let (deployer, forge) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let first = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    // The user looks at the fix in a work tree of their own.
+    let look = fx.tmp.path().join("look");
+    git(
+        &fx.repo,
+        &["worktree", "add", "-q", look.to_str().unwrap(), &first.branch],
+    );
+    let revised = Patch::from_edits(&[FileEdit {
+        path: "src/cart.rs".into(),
+        before: BEFORE.into(),
+        after: AFTER.replace("items.iter()", "items.iter().copied()"),
+    }])
+    .unwrap();
+    let ctx = context(&fx, 2);
+    let second = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, revised, DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(second.commit, first.commit);
+    assert_eq!(
+        git(&fx.repo, &["rev-parse", &first.branch]),
+        first.commit,
+        "checked-out branch kept"
+    );
+    assert_eq!(git(&look, &["status", "--porcelain"]), "");
+    assert_eq!(
+        fx.remote_tip(&first.branch).unwrap(),
+        second.commit,
+        "the revision is still pushed"
+    );
+    assert!(
+        second.reason.starts_with("reused open pull request #1"),
+        "{}",
+        second.reason
+    );
+    assert_eq!(forge.store().get(1).unwrap().unwrap().head_sha, second.commit);
+}
+
+#[tokio::test]
+async fn an_unknown_release_commit_is_a_clear_error() {
+    let fx = Fixture::conventional();
+    let (deployer, _) = deployer(&fx);
+    let mut ctx = context(&fx, 1);
+    ctx.revision = "0123456789abcdef0123456789abcdef01234567".into();
+    let err = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::Review, true),
+            &Policy::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Repo(_)), "{err}");
+    assert!(err.to_string().contains("0123456789abcdef"), "{err}");
+    assert_eq!(fx.remote_tip(&fix_branch_name(&ctx.incident.fingerprint)), None);
+}

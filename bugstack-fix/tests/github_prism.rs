@@ -1,0 +1,315 @@
+//! GitHub conformance: the GitHub forge against Prism serving GitHub's
+//! official OpenAPI description (`@octokit/openapi`), so a request that does
+//! not match GitHub's API (path, query, body) gets a 422 and fails the test.
+//!
+//! The description is trimmed to the operations the forge uses (plus the
+//! components they reference), `nullable` without `type` is stripped (else
+//! Prism silently stops validating), and `application/vnd.github+json` is
+//! aliased to `application/json` in every response (else Prism answers
+//! GitHub's own media type with 406). One Prism per test binary, killed
+//! with its process group on drop. Without `.peers` the test is skipped
+//! with a notice, unless `CI` is set.
+
+mod deploy_support;
+
+use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bugstack_fix::deploy::{Forge, ForgeDeployer, GitHubConfig, GitHubForge, Token};
+use bugstack_fix::policy::ForgeKind;
+use bugstack_fix::{DecisionKind, Deployer, Policy};
+use deploy_support::*;
+use serde_json::{json, Map, Value};
+
+/// The operations the GitHub forge calls.
+const OPERATIONS: &[(&str, &[&str])] = &[
+    ("/repos/{owner}/{repo}/pulls", &["get", "post"]),
+    ("/repos/{owner}/{repo}/issues/{issue_number}/labels", &["post"]),
+    ("/repos/{owner}/{repo}/issues/{issue_number}/comments", &["post"]),
+    ("/repos/{owner}/{repo}/commits/{ref}/status", &["get"]),
+    ("/repos/{owner}/{repo}/commits/{ref}/check-runs", &["get"]),
+    ("/repos/{owner}/{repo}/pulls/{pull_number}/merge", &["put"]),
+];
+
+fn peers() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.peers");
+    if dir.join("node_modules/.bin/prism").exists() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{} is missing and CI is set: run scripts/test-peers.sh", dir.display());
+    }
+    eprintln!("SKIPPED: GitHub conformance needs Prism in .peers: run scripts/test-peers.sh");
+    None
+}
+
+fn collect_refs(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("$ref", Value::String(r)) => {
+                        out.insert(r.clone());
+                    }
+                    _ => collect_refs(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+/// Prism trap 1: `nullable` on a schema without `type` turns validation off.
+fn strip_untyped_nullable(v: &mut Value) -> usize {
+    let mut n = 0;
+    match v {
+        Value::Object(m) => {
+            if m.contains_key("nullable") && !m.contains_key("type") {
+                m.remove("nullable");
+                n += 1;
+            }
+            n += m.values_mut().map(strip_untyped_nullable).sum::<usize>();
+        }
+        Value::Array(a) => n += a.iter_mut().map(strip_untyped_nullable).sum::<usize>(),
+        _ => {}
+    }
+    n
+}
+
+/// Prism trap 3: serve GitHub's media type wherever JSON is served.
+fn alias_media_type(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Object(content)) = m.get_mut("content") {
+                if content.keys().all(|k| k.contains('/')) {
+                    if let Some(json) = content.get("application/json").cloned() {
+                        content.insert("application/vnd.github+json".into(), json);
+                    }
+                }
+            }
+            m.values_mut().for_each(alias_media_type);
+        }
+        Value::Array(a) => a.iter_mut().for_each(alias_media_type),
+        _ => {}
+    }
+}
+
+fn trimmed_spec(full: &Value) -> Value {
+    let mut paths = Map::new();
+    for (path, methods) in OPERATIONS {
+        let item = full["paths"][*path]
+            .as_object()
+            .unwrap_or_else(|| panic!("{path} not in spec"));
+        let kept: Map<String, Value> = item
+            .iter()
+            .filter(|(k, _)| methods.contains(&k.as_str()) || k.as_str() == "parameters")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert!(kept.len() > methods.len() - 1, "{path}: methods missing");
+        paths.insert(path.to_string(), Value::Object(kept));
+    }
+    let paths = Value::Object(paths);
+    let mut todo = BTreeSet::new();
+    collect_refs(&paths, &mut todo);
+    let mut seen = BTreeSet::new();
+    let mut components: Map<String, Value> = Map::new();
+    while let Some(r) = todo.pop_first() {
+        if !seen.insert(r.clone()) {
+            continue;
+        }
+        let parts: Vec<&str> = r.trim_start_matches("#/").splitn(3, '/').collect();
+        let [_, kind, name] = parts[..] else {
+            panic!("unexpected $ref {r}")
+        };
+        let def = full["components"][kind][name].clone();
+        assert!(!def.is_null(), "dangling $ref {r}");
+        collect_refs(&def, &mut todo);
+        components
+            .entry(kind.to_string())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .unwrap()
+            .insert(name.to_string(), def);
+    }
+    let mut spec = json!({
+        "openapi": full["openapi"],
+        "info": full["info"],
+        "servers": [{ "url": "/" }],
+        "paths": paths,
+        "components": components,
+    });
+    strip_untyped_nullable(&mut spec);
+    alias_media_type(&mut spec);
+    spec
+}
+
+/// A running Prism; killed (with its process group) on drop.
+struct Prism {
+    child: Child,
+    url: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Prism {
+    async fn start(peers: &Path) -> Prism {
+        let full: Value = serde_json::from_slice(
+            &std::fs::read(peers.join("node_modules/@octokit/openapi/generated/api.github.com.json")).unwrap(),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("github.json");
+        std::fs::write(&spec, serde_json::to_vec(&trimmed_spec(&full)).unwrap()).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.path().join("prism.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(peers.join("node_modules/.bin/prism"))
+            .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .arg(&spec)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut prism = Prism {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        };
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(status) = prism.child.try_wait().unwrap() {
+                panic!("prism exited with {status}: {}", prism.log_text());
+            }
+            let probe = http
+                .get(format!("{}/repos/octo/shop/commits/abc/status", prism.url))
+                .header("accept", "application/json")
+                .send()
+                .await;
+            if probe.is_ok_and(|r| r.status().is_success()) {
+                return prism;
+            }
+            assert!(Instant::now() < deadline, "prism not ready: {}", prism.log_text());
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn policy(url: &str) -> Policy {
+    let mut p = Policy::default();
+    p.forge.kind = ForgeKind::Github;
+    p.forge.repository = Some("octo/shop".into());
+    p.forge.api_url = Some(url.to_string());
+    p.forge.ci_timeout_secs = 5;
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_forge_conforms_to_the_official_openapi_description() {
+    let Some(peers) = peers() else { return };
+    let prism = Prism::start(&peers).await;
+    let http = reqwest::Client::new();
+
+    // 1. Validation is on: requests that break GitHub's API get 422.
+    let bad = http
+        .post(format!("{}/repos/octo/shop/pulls", prism.url))
+        .header("accept", "application/vnd.github+json")
+        .json(&json!({ "title": "no head", "base": "main" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422, "missing `head` must be rejected");
+    let why = bad.headers()["sl-violations"].to_str().unwrap().to_string();
+    assert!(why.contains("head"), "{why}");
+    let bad = http
+        .put(format!("{}/repos/octo/shop/pulls/7/merge", prism.url))
+        .header("accept", "application/vnd.github+json")
+        .json(&json!({ "merge_method": "bogus" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422, "an unknown merge_method must be rejected");
+
+    // 2. The whole deployment, auto-merge: every request the forge makes is
+    //    valid (a 422 would surface as an error).
+    let fx = Fixture::conventional();
+    let policy = policy(&prism.url);
+    let forge = Arc::new(
+        GitHubForge::new(
+            GitHubConfig::from_forge_config(&policy.forge).unwrap(),
+            Token::new("ghp_conformance"),
+        )
+        .unwrap(),
+    );
+    let deployer = ForgeDeployer::with_plain_body(forge.clone())
+        .with_ci_polling(Duration::from_millis(50), Duration::from_millis(200));
+    let ctx = context(&fx, 2);
+    let d = deployer
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
+            &policy,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nprism log:\n{}", prism.log_text()));
+    // Prism's examples: PR #1347, combined status success, a neutral check
+    // run, and a successful merge.
+    assert_eq!(d.pull_request.number, 1347);
+    assert!(d.merged, "{}", d.reason);
+    assert_eq!(fx.remote_tip(&d.branch).unwrap(), d.commit);
+
+    // 3. Each operation on its own, including the ones a first deployment
+    //    does not need (comment on a reused PR).
+    let pr = forge.find_open_pull_request("new-topic").await.unwrap().unwrap();
+    assert_eq!(pr.number, 1347);
+    assert!(forge.find_open_pull_request(&d.branch).await.unwrap().is_none());
+    forge.comment(1347, "seen again: 3 occurrences").await.unwrap();
+    forge
+        .add_labels(1347, &["bugstack".to_string(), "bug".to_string()])
+        .await
+        .unwrap();
+    let report = report(&ctx, cart_patch(), DecisionKind::AutoMerge, true);
+    assert_eq!(
+        forge.ci_status(&d.commit, &report).await.unwrap(),
+        bugstack_fix::deploy::CiStatus::Success
+    );
+    for method in [
+        bugstack_fix::policy::MergeMethod::Squash,
+        bugstack_fix::policy::MergeMethod::Merge,
+        bugstack_fix::policy::MergeMethod::Rebase,
+    ] {
+        let out = forge.merge(&pr, method).await.unwrap();
+        assert!(
+            matches!(out, bugstack_fix::deploy::MergeOutcome::Merged { .. }),
+            "{out:?}"
+        );
+    }
+    let log = prism.log_text();
+    assert!(!log.contains("ghp_conformance"), "token leaked into the mock's log");
+}
