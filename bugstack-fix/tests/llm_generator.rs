@@ -459,3 +459,27 @@ async fn new_test_files_are_created_with_dev_null_headers() {
         .contains("diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs"));
     assert_eq!(patch.regression_test.unwrap().path, "tests/empty_cart.rs");
 }
+
+#[tokio::test]
+async fn a_slow_server_times_out_without_retry() {
+    let server = Server::start(vec![
+        openai_answer(&reply_with(GOOD_DIFF), "stop").delayed(Duration::from_secs(3)),
+        openai_answer(&reply_with(GOOD_DIFF), "stop"),
+    ])
+    .await;
+    let model = OpenAiCompatible::new(&server.url, "m")
+        .unwrap()
+        .with_retry(fast_retry())
+        .with_timeout(Duration::from_millis(300))
+        .unwrap();
+    let err = LlmGenerator::new(Arc::new(model), Policy::default())
+        .generate(&context("boom"), &[])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert_eq!(
+        server.received().len(),
+        1,
+        "a timed-out request may still run on the server: not retried"
+    );
+}

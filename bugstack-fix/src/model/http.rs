@@ -263,7 +263,8 @@ pub(crate) async fn post_json(
                 (error, asked)
             }
             Err(e) => {
-                let error = ModelError::Transport(redact(&error_chain(&e), &secrets));
+                let what = if e.is_timeout() { "timed out: " } else { "" };
+                let error = ModelError::Transport(redact(&format!("{what}{}", error_chain(&e)), &secrets));
                 if !e.is_connect() {
                     return Err(error);
                 }

@@ -55,6 +55,7 @@ pub struct Scripted {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Scripted {
@@ -63,6 +64,7 @@ impl Scripted {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.to_string(),
+            delay: None,
         }
     }
 
@@ -71,7 +73,13 @@ impl Scripted {
             status,
             headers: Vec::new(),
             body: body.to_string(),
+            delay: None,
         }
+    }
+
+    pub fn delayed(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -135,7 +143,7 @@ impl Server {
         let s = state.clone();
         let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let s = s.clone();
-            async move { handle(&s, method, uri, headers, body) }
+            async move { handle(&s, method, uri, headers, body).await }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -156,7 +164,7 @@ impl Server {
     }
 }
 
-fn handle(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     state.received.lock().unwrap().push(Recorded {
         method: method.to_string(),
@@ -170,6 +178,9 @@ fn handle(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Byt
     let Some(next) = state.script.lock().unwrap().pop_front() else {
         return (StatusCode::IM_A_TEAPOT, "script exhausted").into_response();
     };
+    if let Some(d) = next.delay {
+        tokio::time::sleep(d).await;
+    }
     let mut resp = (StatusCode::from_u16(next.status).unwrap(), next.body).into_response();
     for (k, v) in next.headers {
         resp.headers_mut().insert(
