@@ -483,3 +483,47 @@ async fn a_slow_server_times_out_without_retry() {
         "a timed-out request may still run on the server: not retried"
     );
 }
+
+#[tokio::test]
+async fn files_outside_the_context_are_read_from_git_at_the_revision() {
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C"])
+            .arg(repo.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(&["init", "-q"]);
+    std::fs::create_dir_all(repo.path().join("src")).unwrap();
+    std::fs::create_dir_all(repo.path().join("tests")).unwrap();
+    std::fs::write(repo.path().join("src/lib.rs"), LIB_RS).unwrap();
+    std::fs::write(
+        repo.path().join("tests/cart.rs"),
+        "use shop::Cart;\n\n#[test]\nfn one() {\n    assert_eq!(Cart { items: vec![1] }.first_price(), 1);\n}\n",
+    )
+    .unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    let revision = git(&["rev-parse", "HEAD"]).trim().to_string();
+    // The work tree moves on; the revision is what counts.
+    std::fs::write(repo.path().join("tests/cart.rs"), "// rewritten\n").unwrap();
+
+    let diff = "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -7 +7 @@\n-        self.items[0]\n+        self.items.first().copied().unwrap_or(0)\n\
+--- a/tests/cart.rs\n+++ b/tests/cart.rs\n@@ -5,2 +5,7 @@\n     assert_eq!(Cart { items: vec![1] }.first_price(), 1);\n }\n+\n+#[test]\n\
++fn empty() {\n+    assert_eq!(Cart { items: vec![] }.first_price(), 0);\n+}\n";
+    let answer = reply_with(diff)
+        .replace("<test_path>src/lib.rs", "<test_path>tests/cart.rs")
+        .replace("tests::first_price_of_empty_cart_is_zero", "empty");
+    let server = Server::start(vec![openai_answer(&answer, "stop")]).await;
+    let mut ctx = context("boom");
+    ctx.repo_root = repo.path().to_path_buf();
+    ctx.revision = revision;
+    let patch = generator(&server).generate(&ctx, &[]).await.unwrap();
+    assert_eq!(patch.files, ["src/lib.rs", "tests/cart.rs"]);
+    assert!(patch.diff.contains("diff --git a/tests/cart.rs b/tests/cart.rs"));
+    assert!(patch.diff.contains("+fn empty() {"));
+}
