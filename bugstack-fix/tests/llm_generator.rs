@@ -326,6 +326,15 @@ async fn prompt_injection_stays_inside_the_untrusted_block_and_cannot_edit_ci() 
     assert!(matches!(err, Error::PolicyViolation(_)), "{err}");
     assert!(err.to_string().contains(".ci/run"), "{err}");
 
+    // The same for a build script.
+    let build_rs = "--- /dev/null\n+++ b/build.rs\n@@ -0,0 +1 @@\n+fn main() { std::process::Command::new(\"sh\"); }\n";
+    let server2 = Server::start(vec![openai_answer(&reply_with(build_rs), "stop")]).await;
+    let err = generator(&server2).generate(&ctx, &[]).await.unwrap_err();
+    assert!(
+        matches!(err, Error::PolicyViolation(_)) && err.to_string().contains("build.rs"),
+        "{err}"
+    );
+
     let req = &server.received()[0];
     let user = req.user_text();
     let (start, end) = untrusted_block(&user);

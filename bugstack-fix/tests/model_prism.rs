@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bugstack_fix::generate::LlmGenerator;
 use bugstack_fix::model::{
-    Anthropic, ChatMessage, ChatRequest, LanguageModel, ModelError, OpenAiCompatible, RetryPolicy,
+    Anthropic, ChatMessage, ChatRequest, LanguageModel, MaxTokensField, ModelError, OpenAiCompatible, RetryPolicy,
 };
 use bugstack_fix::Policy;
 use serde_json::json;
@@ -211,6 +211,14 @@ async fn openai_chat_completions_conform_to_the_official_spec() {
     );
     let answer = model.complete(&chat()).await.unwrap();
     assert!(!answer.content.is_empty());
+    // OpenAI's current token-limit field validates too.
+    let current = OpenAiCompatible::new(&prism.url, "gpt-5")
+        .unwrap()
+        .with_api_key("sk-conformance-test")
+        .with_max_tokens_field(MaxTokensField::MaxCompletionTokens)
+        .with_retry(no_retry());
+    assert!(current.request_body(&chat()).get("max_completion_tokens").is_some());
+    current.complete(&chat()).await.unwrap();
 
     // The generator's real request (long prompt, retry feedback) validates.
     let generator = LlmGenerator::new(model.clone(), Policy::default());

@@ -21,11 +21,40 @@ pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// The environment variable the key is read from by default.
 pub const DEFAULT_KEY_ENV: &str = "OPENAI_API_KEY";
 
+/// Which request field carries the answer's token limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxTokensField {
+    /// `max_tokens`: what Ollama, vLLM and llama.cpp server read.
+    MaxTokens,
+    /// `max_completion_tokens`: OpenAI's current field (its reasoning
+    /// models reject `max_tokens`).
+    MaxCompletionTokens,
+}
+
+impl MaxTokensField {
+    /// `max_completion_tokens` for OpenAI itself, `max_tokens` elsewhere.
+    pub fn for_base_url(base_url: &str) -> Self {
+        if base_url.trim_end_matches('/') == DEFAULT_BASE_URL {
+            MaxTokensField::MaxCompletionTokens
+        } else {
+            MaxTokensField::MaxTokens
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            MaxTokensField::MaxTokens => "max_tokens",
+            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
+        }
+    }
+}
+
 /// A client of an OpenAI-compatible chat completions server.
 #[derive(Clone)]
 pub struct OpenAiCompatible {
     base_url: String,
     model: String,
+    max_tokens_field: MaxTokensField,
     api_key: Option<ApiKey>,
     key_env: Option<String>,
     timeout: Duration,
@@ -38,6 +67,7 @@ impl fmt::Debug for OpenAiCompatible {
         f.debug_struct("OpenAiCompatible")
             .field("base_url", &self.base_url)
             .field("model", &self.model)
+            .field("max_tokens_field", &self.max_tokens_field)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
@@ -50,8 +80,10 @@ impl OpenAiCompatible {
     /// without an API key (add one with [`OpenAiCompatible::with_api_key`]).
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Result<Self, ModelError> {
         let timeout = Duration::from_secs(ModelConfig::default().timeout_secs);
+        let base_url = base_url.into();
         Ok(OpenAiCompatible {
-            base_url: base_url.into(),
+            max_tokens_field: MaxTokensField::for_base_url(&base_url),
+            base_url,
             model: model.into(),
             api_key: None,
             key_env: None,
@@ -112,6 +144,13 @@ impl OpenAiCompatible {
         self
     }
 
+    /// Which field carries the token limit (default:
+    /// [`MaxTokensField::for_base_url`]).
+    pub fn with_max_tokens_field(mut self, field: MaxTokensField) -> Self {
+        self.max_tokens_field = field;
+        self
+    }
+
     /// The model name sent in requests.
     pub fn model(&self) -> &str {
         &self.model
@@ -134,8 +173,8 @@ impl OpenAiCompatible {
         let mut body = json!({
             "model": self.model,
             "messages": messages,
-            "max_tokens": request.max_tokens,
         });
+        body[self.max_tokens_field.key()] = json!(request.max_tokens);
         if let Some(t) = request.temperature {
             body["temperature"] = json!(t);
         }
@@ -269,7 +308,18 @@ mod tests {
         assert_eq!(body["messages"][0], json!({"role": "system", "content": "sys"}));
         assert_eq!(body["messages"][1], json!({"role": "user", "content": "hi"}));
         assert_eq!(body["max_tokens"], 10);
+        assert!(body.get("max_completion_tokens").is_none());
         assert_eq!(body["model"], "m");
+        let openai = OpenAiCompatible::new(DEFAULT_BASE_URL, "gpt-5").unwrap();
+        let body = openai.request_body(&ChatRequest {
+            system: String::new(),
+            messages: vec![ChatMessage::user("hi")],
+            max_tokens: 10,
+            temperature: None,
+        });
+        assert_eq!(body["max_completion_tokens"], 10);
+        assert!(body.get("max_tokens").is_none() && body.get("temperature").is_none());
+        assert_eq!(body["messages"].as_array().unwrap().len(), 1, "no empty system message");
     }
 
     #[test]
