@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{FixContext, Patch, Result};
 
+pub mod llm;
+
+pub use llm::LlmGenerator;
+
 /// What an earlier attempt produced and why it failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feedback {

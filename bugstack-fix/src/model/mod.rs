@@ -6,6 +6,16 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub mod anthropic;
+mod config;
+pub mod http;
+pub mod openai;
+
+pub use anthropic::Anthropic;
+pub use config::{from_config, from_config_with_env};
+pub use http::{ApiKey, RetryPolicy};
+pub use openai::{MaxTokensField, OpenAiCompatible};
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,0 +1,256 @@
+//! Anthropic Messages (`POST {base_url}/v1/messages`, `x-api-key`,
+//! `anthropic-version: 2023-06-01`, `max_tokens` required, `system` as a
+//! top-level field).
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{json, Value};
+
+use super::http::{self, ApiKey, Endpoint, RetryPolicy};
+use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
+use crate::policy::ModelConfig;
+
+/// Anthropic's API base URL (the path `/v1/messages` is appended).
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+/// The model used when `[model] model` is unset.
+pub const DEFAULT_MODEL: &str = "claude-sonnet-4-5";
+/// The environment variable the key is read from by default.
+pub const DEFAULT_KEY_ENV: &str = "ANTHROPIC_API_KEY";
+/// The API version sent in `anthropic-version`.
+pub const API_VERSION: &str = "2023-06-01";
+
+/// A client of Anthropic's Messages API.
+#[derive(Clone)]
+pub struct Anthropic {
+    base_url: String,
+    model: String,
+    api_key: ApiKey,
+    key_env: Option<String>,
+    timeout: Duration,
+    retry: RetryPolicy,
+    client: reqwest::Client,
+}
+
+impl fmt::Debug for Anthropic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Anthropic")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &"[redacted]")
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl Anthropic {
+    /// A client for `model` with `api_key`, at Anthropic's URL (change it
+    /// with [`Anthropic::with_base_url`]).
+    pub fn new(model: impl Into<String>, api_key: impl Into<String>) -> Result<Self, ModelError> {
+        let timeout = Duration::from_secs(ModelConfig::default().timeout_secs);
+        Ok(Anthropic {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            model: model.into(),
+            api_key: ApiKey::new(api_key),
+            key_env: None,
+            timeout,
+            retry: RetryPolicy::default(),
+            client: http::client(timeout)?,
+        })
+    }
+
+    /// From `[model]` in `bugstack.toml`, reading the key from the process
+    /// environment.
+    pub fn from_config(config: &ModelConfig) -> Result<Self, ModelError> {
+        Self::from_config_with_env(config, |name| std::env::var(name).ok())
+    }
+
+    /// From `[model]`, reading environment variables through `env`. The key
+    /// (from `api_key_env`, default `ANTHROPIC_API_KEY`) is required.
+    pub fn from_config_with_env(
+        config: &ModelConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ModelError> {
+        let var = config.api_key_env.as_deref().unwrap_or(DEFAULT_KEY_ENV);
+        let key = env(var)
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| ModelError::MissingApiKey(var.to_string()))?;
+        let model = config.model.clone().unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        let mut client = Anthropic::new(model, key.trim())?.with_timeout(Duration::from_secs(config.timeout_secs))?;
+        if let Some(url) = &config.base_url {
+            client.base_url = url.clone();
+        }
+        client.key_env = Some(var.to_string());
+        Ok(client)
+    }
+
+    /// Another base URL (a proxy, a test server).
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// Per-request timeout (connect timeout: the same, at most 10 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, ModelError> {
+        self.timeout = timeout;
+        self.client = http::client(timeout)?;
+        Ok(self)
+    }
+
+    /// How failed calls are retried.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The model name sent in requests.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The API base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The JSON body sent for `request`.
+    pub fn request_body(&self, request: &ChatRequest) -> Value {
+        let messages: Vec<Value> = request
+            .messages
+            .iter()
+            .map(|m| json!({"role": m.role, "content": m.content}))
+            .collect();
+        let mut body = json!({
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "messages": messages,
+        });
+        if !request.system.is_empty() {
+            body["system"] = json!(request.system);
+        }
+        if let Some(t) = request.temperature {
+            body["temperature"] = json!(t);
+        }
+        body
+    }
+}
+
+/// Reads a Messages answer: its text blocks, joined, strictly.
+pub fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
+    let invalid = |what: &str| ModelError::InvalidResponse(format!("message {what}"));
+    if let Some(t) = body.get("type").and_then(Value::as_str) {
+        if t != "message" {
+            return Err(invalid(&format!("has type {t:?}, expected \"message\"")));
+        }
+    }
+    let blocks = body
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("has no `content` array"))?;
+    let texts: Vec<&str> = blocks
+        .iter()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+        .filter_map(|b| b.get("text").and_then(Value::as_str))
+        .collect();
+    let content = texts.concat();
+    if content.trim().is_empty() {
+        return Err(invalid("has no text block"));
+    }
+    let usage = body.get("usage").map(|u| Usage {
+        input_tokens: u.get("input_tokens").and_then(Value::as_u64).unwrap_or(0),
+        output_tokens: u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0),
+    });
+    Ok(ChatResponse {
+        content,
+        model: body.get("model").and_then(Value::as_str).map(str::to_string),
+        finish_reason: body.get("stop_reason").and_then(Value::as_str).map(str::to_string),
+        usage,
+    })
+}
+
+#[async_trait]
+impl LanguageModel for Anthropic {
+    fn name(&self) -> String {
+        format!("anthropic:{}", self.model)
+    }
+
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        let mut headers = HeaderMap::new();
+        let mut key = HeaderValue::from_str(self.api_key.expose()).map_err(|_| {
+            ModelError::Transport("the API key contains characters not allowed in an HTTP header".into())
+        })?;
+        key.set_sensitive(true);
+        headers.insert("x-api-key", key);
+        headers.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
+        let url = http::join_url(&self.base_url, "v1/messages");
+        let endpoint = Endpoint {
+            url: &url,
+            key_env: Some(self.key_env.as_deref().unwrap_or(DEFAULT_KEY_ENV)),
+            key: Some(&self.api_key),
+        };
+        let body = http::post_json(
+            &self.client,
+            &self.retry,
+            endpoint,
+            headers,
+            &self.request_body(request),
+        )
+        .await?;
+        parse_response(&body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ChatMessage;
+
+    #[test]
+    fn config_requires_a_key() {
+        let cfg = ModelConfig::default();
+        let err = Anthropic::from_config_with_env(&cfg, |_| None).unwrap_err();
+        assert!(err.to_string().contains("ANTHROPIC_API_KEY"), "{err}");
+        let c = Anthropic::from_config_with_env(&cfg, |_| Some("sk-ant-secret".into())).unwrap();
+        assert_eq!(c.base_url(), DEFAULT_BASE_URL);
+        assert_eq!(c.name(), format!("anthropic:{DEFAULT_MODEL}"));
+        assert!(!format!("{c:?}").contains("sk-ant-secret"));
+    }
+
+    #[test]
+    fn system_is_top_level_and_max_tokens_present() {
+        let c = Anthropic::new("claude", "k").unwrap();
+        let body = c.request_body(&ChatRequest {
+            system: "sys".into(),
+            messages: vec![ChatMessage::user("hi")],
+            max_tokens: 99,
+            temperature: None,
+        });
+        assert_eq!(body["system"], "sys");
+        assert_eq!(body["max_tokens"], 99);
+        assert_eq!(body["messages"], json!([{"role": "user", "content": "hi"}]));
+        assert!(body.get("temperature").is_none());
+    }
+
+    #[test]
+    fn strict_parsing() {
+        let ok = json!({"type": "message", "model": "claude", "content": [{"type": "text", "text": "a"},
+            {"type": "tool_use", "id": "x"}, {"type": "text", "text": "b"}], "stop_reason": "end_turn",
+            "usage": {"input_tokens": 5, "output_tokens": 2}});
+        let r = parse_response(&ok).unwrap();
+        assert_eq!(r.content, "ab");
+        assert_eq!(r.finish_reason.as_deref(), Some("end_turn"));
+        for bad in [
+            json!({}),
+            json!({"type": "error", "content": []}),
+            json!({"content": []}),
+            json!({"content": [{"type": "tool_use"}]}),
+            json!({"content": "text"}),
+        ] {
+            let e = parse_response(&bad).unwrap_err();
+            assert!(matches!(e, ModelError::InvalidResponse(_)), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! OpenAI-compatible chat completions (`POST {base_url}/chat/completions`):
+//! OpenAI itself, and the servers that speak its protocol — Ollama
+//! (`http://localhost:11434/v1`), vLLM (`http://host:8000/v1`), llama.cpp
+//! server (`http://host:8080/v1`), ...
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use serde_json::{json, Value};
+
+use super::http::{self, ApiKey, Endpoint, RetryPolicy};
+use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
+use crate::policy::ModelConfig;
+
+/// OpenAI's API base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// The model used when `[model] model` is unset.
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+/// The environment variable the key is read from by default.
+pub const DEFAULT_KEY_ENV: &str = "OPENAI_API_KEY";
+
+/// Which request field carries the answer's token limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxTokensField {
+    /// `max_tokens`: what Ollama, vLLM and llama.cpp server read.
+    MaxTokens,
+    /// `max_completion_tokens`: OpenAI's current field (its reasoning
+    /// models reject `max_tokens`).
+    MaxCompletionTokens,
+}
+
+impl MaxTokensField {
+    /// `max_completion_tokens` for OpenAI itself, `max_tokens` elsewhere.
+    pub fn for_base_url(base_url: &str) -> Self {
+        if base_url.trim_end_matches('/') == DEFAULT_BASE_URL {
+            MaxTokensField::MaxCompletionTokens
+        } else {
+            MaxTokensField::MaxTokens
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            MaxTokensField::MaxTokens => "max_tokens",
+            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
+        }
+    }
+}
+
+/// A client of an OpenAI-compatible chat completions server.
+#[derive(Clone)]
+pub struct OpenAiCompatible {
+    base_url: String,
+    model: String,
+    max_tokens_field: MaxTokensField,
+    api_key: Option<ApiKey>,
+    key_env: Option<String>,
+    timeout: Duration,
+    retry: RetryPolicy,
+    client: reqwest::Client,
+}
+
+impl fmt::Debug for OpenAiCompatible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiCompatible")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("max_tokens_field", &self.max_tokens_field)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl OpenAiCompatible {
+    /// A client for `model` at `base_url` (e.g. `http://localhost:11434/v1`),
+    /// without an API key (add one with [`OpenAiCompatible::with_api_key`]).
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Result<Self, ModelError> {
+        let timeout = Duration::from_secs(ModelConfig::default().timeout_secs);
+        let base_url = base_url.into();
+        Ok(OpenAiCompatible {
+            max_tokens_field: MaxTokensField::for_base_url(&base_url),
+            base_url,
+            model: model.into(),
+            api_key: None,
+            key_env: None,
+            timeout,
+            retry: RetryPolicy::default(),
+            client: http::client(timeout)?,
+        })
+    }
+
+    /// From `[model]` in `bugstack.toml`, reading the key from the process
+    /// environment. See [`OpenAiCompatible::from_config_with_env`].
+    pub fn from_config(config: &ModelConfig) -> Result<Self, ModelError> {
+        Self::from_config_with_env(config, |name| std::env::var(name).ok())
+    }
+
+    /// From `[model]`, reading environment variables through `env`. The key
+    /// comes from `api_key_env` (default `OPENAI_API_KEY`). It is required
+    /// for OpenAI itself and when `api_key_env` is set explicitly; a local
+    /// server at another `base_url` (Ollama, ...) may go without.
+    pub fn from_config_with_env(
+        config: &ModelConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ModelError> {
+        let base_url = config.base_url.clone().unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        let model = config.model.clone().unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        let var = config.api_key_env.as_deref().unwrap_or(DEFAULT_KEY_ENV);
+        let key = env(var).filter(|k| !k.trim().is_empty());
+        let key_required = config.api_key_env.is_some() || base_url.trim_end_matches('/') == DEFAULT_BASE_URL;
+        let mut client =
+            OpenAiCompatible::new(base_url, model)?.with_timeout(Duration::from_secs(config.timeout_secs))?;
+        match key {
+            Some(k) => {
+                client.api_key = Some(ApiKey::new(k.trim()));
+                client.key_env = Some(var.to_string());
+            }
+            None if key_required => return Err(ModelError::MissingApiKey(var.to_string())),
+            None => {}
+        }
+        Ok(client)
+    }
+
+    /// Sends `key` as a bearer token.
+    pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// Per-request timeout (connect timeout: the same, at most 10 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, ModelError> {
+        self.timeout = timeout;
+        self.client = http::client(timeout)?;
+        Ok(self)
+    }
+
+    /// How failed calls are retried.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Which field carries the token limit (default:
+    /// [`MaxTokensField::for_base_url`]).
+    pub fn with_max_tokens_field(mut self, field: MaxTokensField) -> Self {
+        self.max_tokens_field = field;
+        self
+    }
+
+    /// The model name sent in requests.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The API base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The JSON body sent for `request`.
+    pub fn request_body(&self, request: &ChatRequest) -> Value {
+        let mut messages = Vec::with_capacity(request.messages.len() + 1);
+        if !request.system.is_empty() {
+            messages.push(json!({"role": "system", "content": request.system}));
+        }
+        for m in &request.messages {
+            messages.push(json!({"role": m.role, "content": m.content}));
+        }
+        let mut body = json!({
+            "model": self.model,
+            "messages": messages,
+        });
+        body[self.max_tokens_field.key()] = json!(request.max_tokens);
+        if let Some(t) = request.temperature {
+            body["temperature"] = json!(t);
+        }
+        body
+    }
+}
+
+/// Reads a chat completions answer: the first choice's text, strictly.
+pub fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
+    let invalid = |what: &str| ModelError::InvalidResponse(format!("chat completion {what}"));
+    let choice = body
+        .get("choices")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("has no `choices` array"))?
+        .first()
+        .ok_or_else(|| invalid("has an empty `choices` array"))?;
+    let message = choice
+        .get("message")
+        .ok_or_else(|| invalid("choice has no `message`"))?;
+    let content = match message.get("content") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::String(_)) => return Err(invalid("has an empty answer")),
+        Some(Value::Array(parts)) => {
+            let text: String = parts
+                .iter()
+                .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect();
+            if text.trim().is_empty() {
+                return Err(invalid("has no text part"));
+            }
+            text
+        }
+        _ => {
+            let refusal = message.get("refusal").and_then(Value::as_str);
+            return Err(match refusal {
+                Some(r) => invalid(&format!("was refused by the model: {r}")),
+                None => invalid("has no text content"),
+            });
+        }
+    };
+    let usage = body.get("usage").map(|u| Usage {
+        input_tokens: u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
+        output_tokens: u.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0),
+    });
+    Ok(ChatResponse {
+        content,
+        model: body.get("model").and_then(Value::as_str).map(str::to_string),
+        finish_reason: choice.get("finish_reason").and_then(Value::as_str).map(str::to_string),
+        usage,
+    })
+}
+
+#[async_trait]
+impl LanguageModel for OpenAiCompatible {
+    fn name(&self) -> String {
+        format!("openai:{}", self.model)
+    }
+
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        let mut headers = HeaderMap::new();
+        if let Some(key) = &self.api_key {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
+                ModelError::Transport("the API key contains characters not allowed in an HTTP header".into())
+            })?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        let url = http::join_url(&self.base_url, "chat/completions");
+        let endpoint = Endpoint {
+            url: &url,
+            key_env: self.key_env.as_deref(),
+            key: self.api_key.as_ref(),
+        };
+        let body = http::post_json(
+            &self.client,
+            &self.retry,
+            endpoint,
+            headers,
+            &self.request_body(request),
+        )
+        .await?;
+        parse_response(&body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ChatMessage;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn config_keys() {
+        let cfg = ModelConfig::default();
+        let err = OpenAiCompatible::from_config_with_env(&cfg, env(&[])).unwrap_err();
+        assert!(err.to_string().contains("OPENAI_API_KEY"), "{err}");
+        let c = OpenAiCompatible::from_config_with_env(&cfg, env(&[("OPENAI_API_KEY", "sk-live-xyz")])).unwrap();
+        assert_eq!(c.base_url(), DEFAULT_BASE_URL);
+        assert_eq!(c.model(), DEFAULT_MODEL);
+        assert!(!format!("{c:?}").contains("sk-live-xyz"));
+        // A local server needs no key.
+        let local = ModelConfig {
+            base_url: Some("http://localhost:11434/v1".into()),
+            model: Some("llama3.2".into()),
+            ..ModelConfig::default()
+        };
+        let c = OpenAiCompatible::from_config_with_env(&local, env(&[])).unwrap();
+        assert_eq!(c.name(), "openai:llama3.2");
+        // ... unless a key variable is named explicitly.
+        let named = ModelConfig {
+            api_key_env: Some("VLLM_KEY".into()),
+            ..local
+        };
+        let err = OpenAiCompatible::from_config_with_env(&named, env(&[])).unwrap_err();
+        assert!(err.to_string().contains("VLLM_KEY"), "{err}");
+    }
+
+    #[test]
+    fn body_has_system_first() {
+        let c = OpenAiCompatible::new("http://x/v1", "m").unwrap();
+        let body = c.request_body(&ChatRequest {
+            system: "sys".into(),
+            messages: vec![ChatMessage::user("hi")],
+            max_tokens: 10,
+            temperature: Some(0.0),
+        });
+        assert_eq!(body["messages"][0], json!({"role": "system", "content": "sys"}));
+        assert_eq!(body["messages"][1], json!({"role": "user", "content": "hi"}));
+        assert_eq!(body["max_tokens"], 10);
+        assert!(body.get("max_completion_tokens").is_none());
+        assert_eq!(body["model"], "m");
+        let openai = OpenAiCompatible::new(DEFAULT_BASE_URL, "gpt-5").unwrap();
+        let body = openai.request_body(&ChatRequest {
+            system: String::new(),
+            messages: vec![ChatMessage::user("hi")],
+            max_tokens: 10,
+            temperature: None,
+        });
+        assert_eq!(body["max_completion_tokens"], 10);
+        assert!(body.get("max_tokens").is_none() && body.get("temperature").is_none());
+        assert_eq!(body["messages"].as_array().unwrap().len(), 1, "no empty system message");
+    }
+
+    #[test]
+    fn strict_parsing() {
+        let ok = json!({"model": "m", "choices": [{"message": {"role": "assistant", "content": "hey"},
+            "finish_reason": "stop"}], "usage": {"prompt_tokens": 3, "completion_tokens": 1}});
+        let r = parse_response(&ok).unwrap();
+        assert_eq!(r.content, "hey");
+        assert_eq!(r.finish_reason.as_deref(), Some("stop"));
+        assert_eq!(r.usage.unwrap().input_tokens, 3);
+        for bad in [
+            json!({}),
+            json!({"choices": []}),
+            json!({"choices": [{}]}),
+            json!({"choices": [{"message": {"content": null}}]}),
+            json!({"choices": [{"message": {"content": "  "}}]}),
+            json!({"choices": [{"message": {"content": null, "refusal": "no"}}]}),
+        ] {
+            let e = parse_response(&bad).unwrap_err();
+            assert!(matches!(e, ModelError::InvalidResponse(_)), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Test support: a scripted HTTP server on 127.0.0.1 that records every
+//! request and answers from a script, and a hand-built `FixContext`.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use bugstack_core::{Breadcrumb, ChainLink, Event, EventKind, Level, RequestContext, Timestamp};
+use bugstack_fix::{FixContext, Incident, RepoFrame, Snippet, SnippetKind};
+use serde_json::{json, Value};
+
+/// One request the server received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Value,
+}
+
+impl Recorded {
+    /// The user message's text (OpenAI or Anthropic body).
+    pub fn user_text(&self) -> String {
+        self.body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["role"] == "user")
+            .filter_map(|m| m["content"].as_str())
+            .collect()
+    }
+
+    /// The system prompt (OpenAI system message or Anthropic `system`).
+    pub fn system_text(&self) -> String {
+        if let Some(s) = self.body["system"].as_str() {
+            return s.to_string();
+        }
+        self.body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["role"] == "system")
+            .filter_map(|m| m["content"].as_str())
+            .collect()
+    }
+}
+
+/// A scripted answer.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub delay: Option<std::time::Duration>,
+}
+
+impl Scripted {
+    pub fn json(status: u16, body: Value) -> Self {
+        Scripted {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string(),
+            delay: None,
+        }
+    }
+
+    pub fn raw(status: u16, body: &str) -> Self {
+        Scripted {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+            delay: None,
+        }
+    }
+
+    pub fn delayed(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// An OpenAI chat completion answering `content`.
+pub fn openai_answer(content: &str, finish_reason: &str) -> Scripted {
+    Scripted::json(
+        200,
+        json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "scripted-model",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
+        }),
+    )
+}
+
+/// An Anthropic message answering `content`.
+pub fn anthropic_answer(content: &str, stop_reason: &str) -> Scripted {
+    Scripted::json(
+        200,
+        json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "scripted-claude",
+            "content": [{"type": "text", "text": content}],
+            "stop_reason": stop_reason, "stop_sequence": null,
+            "usage": {"input_tokens": 100, "output_tokens": 50}
+        }),
+    )
+}
+
+#[derive(Default)]
+struct State {
+    script: Mutex<VecDeque<Scripted>>,
+    received: Mutex<Vec<Recorded>>,
+}
+
+/// The server. Dropping it stops it.
+pub struct Server {
+    pub url: String,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Server {
+    /// Starts a server answering with `script`, in order; once the script
+    /// is used up it answers 418 (not retried), so a test sees the overrun.
+    pub async fn start(script: Vec<Scripted>) -> Server {
+        let state = Arc::new(State {
+            script: Mutex::new(script.into()),
+            received: Mutex::new(Vec::new()),
+        });
+        let s = state.clone();
+        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let s = s.clone();
+            async move { handle(&s, method, uri, headers, body).await }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Server { url, state, task }
+    }
+
+    /// Requests received so far.
+    pub fn received(&self) -> Vec<Recorded> {
+        self.state.received.lock().unwrap().clone()
+    }
+
+    /// Scripted answers not used yet.
+    pub fn remaining(&self) -> usize {
+        self.state.script.lock().unwrap().len()
+    }
+}
+
+async fn handle(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    state.received.lock().unwrap().push(Recorded {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect(),
+        body,
+    });
+    let Some(next) = state.script.lock().unwrap().pop_front() else {
+        return (StatusCode::IM_A_TEAPOT, "script exhausted").into_response();
+    };
+    if let Some(d) = next.delay {
+        tokio::time::sleep(d).await;
+    }
+    let mut resp = (StatusCode::from_u16(next.status).unwrap(), next.body).into_response();
+    for (k, v) in next.headers {
+        resp.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            axum::http::HeaderValue::from_str(&v).unwrap(),
+        );
+    }
+    resp
+}
+
+/// The buggy library every generator test fixes.
+pub const LIB_RS: &str = "\
+pub struct Cart {
+    pub items: Vec<u32>,
+}
+
+impl Cart {
+    pub fn first_price(&self) -> u32 {
+        self.items[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_price_of_one() {
+        assert_eq!(Cart { items: vec![3] }.first_price(), 3);
+    }
+}
+";
+
+/// A good fix of `LIB_RS`, with its regression test (a git diff).
+pub const GOOD_DIFF: &str = "\
+diff --git a/src/lib.rs b/src/lib.rs
+index 1234567..89abcde 100644
+--- a/src/lib.rs
++++ b/src/lib.rs
+@@ -5,6 +5,6 @@ pub struct Cart {
+ impl Cart {
+     pub fn first_price(&self) -> u32 {
+-        self.items[0]
++        self.items.first().copied().unwrap_or(0)
+     }
+ }
+ 
+@@ -16,4 +16,9 @@ mod tests {
+     fn first_price_of_one() {
+         assert_eq!(Cart { items: vec![3] }.first_price(), 3);
+     }
++
++    #[test]
++    fn first_price_of_empty_cart_is_zero() {
++        assert_eq!(Cart { items: vec![] }.first_price(), 0);
++    }
+ }
+";
+
+/// A well-formed reply carrying `diff`.
+pub fn reply_with(diff: &str) -> String {
+    format!(
+        "Here is the fix.\n\n<root_cause>`first_price` indexes element 0 of a possibly empty vector.</root_cause>\n\
+<explanation>Use `first()` and fall back to 0 for an empty cart.</explanation>\n\
+<test_path>src/lib.rs</test_path>\n<test_name>tests::first_price_of_empty_cart_is_zero</test_name>\n\
+<confidence>0.85</confidence>\n<diff>\n```diff\n{diff}```\n</diff>\n"
+    )
+}
+
+/// A context for `LIB_RS` whose event says `message`.
+pub fn context(message: &str) -> FixContext {
+    let mut event = Event::new(EventKind::Panic, Level::Fatal, message, Timestamp::now());
+    event.chain = vec![ChainLink {
+        type_name: Some("core::panic".into()),
+        message: message.into(),
+    }];
+    event.request = Some(RequestContext {
+        method: Some("GET".into()),
+        route: Some("/cart/{id}/first".into()),
+        ..RequestContext::default()
+    });
+    event.breadcrumbs = vec![Breadcrumb {
+        timestamp: Timestamp::now(),
+        level: Level::Info,
+        category: Some("shop::http".into()),
+        message: "loading cart 42".into(),
+    }];
+    event.tags.insert("region".into(), "eu-1".into());
+    event.release = Some("v1.2.3".into());
+    FixContext {
+        incident: Incident::from_event("1", event),
+        repo_root: PathBuf::from("/nonexistent/repo"),
+        revision: "0123456789abcdef0123456789abcdef01234567".into(),
+        frames: vec![RepoFrame {
+            frame_index: Some(0),
+            path: "src/lib.rs".into(),
+            line: 7,
+            column: Some(9),
+            function: Some("shop::Cart::first_price".into()),
+        }],
+        snippets: vec![Snippet {
+            kind: SnippetKind::FailingFunction,
+            path: "src/lib.rs".into(),
+            start_line: 5,
+            end_line: 9,
+            item: Some("Cart::first_price".into()),
+            reason: "panicked here".into(),
+            text: LIB_RS.lines().skip(4).take(5).collect::<Vec<_>>().join("\n") + "\n",
+        }],
+        files: BTreeMap::from([("src/lib.rs".to_string(), LIB_RS.to_string())]),
+        token_budget: 6000,
+        tokens_used: 40,
+        warnings: Vec::new(),
+    }
+}
