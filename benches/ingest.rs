@@ -5,6 +5,8 @@
 //! commit it to SQLite in one transaction (WAL, `synchronous=FULL`: one fsync
 //! per batch). The two halves are also measured alone. Each iteration is one
 //! batch on one thread, so the throughput criterion prints is per core.
+//! `collector_commit` shows the fixed cost of a commit (one fsync) and how
+//! group commit amortizes it over concurrent batches.
 //!
 //! Run: `cargo bench -p bugstack --bench ingest -- --warm-up-time 1 --measurement-time 2`
 
@@ -76,6 +78,34 @@ fn bench_ingest(c: &mut Criterion) {
             let batch = decode_batch(&body, ContentEncoding::Gzip, &limits).expect("decode");
             store.ingest(&batch.events, Timestamp::now()).expect("ingest")
         })
+    });
+    group.finish();
+
+    // The fixed cost of one commit (dominated by the WAL fsync of
+    // synchronous=FULL): a batch of one event.
+    let one = decode_batch(
+        &encode_batch(&batch(1)).expect("encode"),
+        ContentEncoding::Gzip,
+        &limits,
+    )
+    .expect("decode")
+    .events;
+    let mut group = c.benchmark_group("collector_commit");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(20);
+    group.bench_function("one_event_batch", |b| {
+        b.iter(|| store.ingest(&one, Timestamp::now()).expect("ingest"))
+    });
+    group.finish();
+
+    // Group commit (what the collector's committer does under concurrent
+    // load): 16 one-event batches in one transaction.
+    let sixteen: Vec<_> = (0..16).map(|_| one.clone()).collect();
+    let mut group = c.benchmark_group("collector_commit");
+    group.throughput(Throughput::Elements(16));
+    group.sample_size(20);
+    group.bench_function("sixteen_one_event_batches_grouped", |b| {
+        b.iter(|| store.ingest_batches(&sixteen, Timestamp::now()).expect("ingest"))
     });
     group.finish();
 }

@@ -64,10 +64,10 @@ mod symbolize;
 mod transport;
 mod worker;
 
-// (tower: in progress)
-// pub mod tower;
-// (tracing: in progress)
-// pub mod tracing;
+#[cfg(feature = "tower")]
+pub mod tower;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 use std::time::Duration;
 
@@ -245,6 +245,31 @@ pub fn capture_message(message: &str, level: Level) {
             message.to_string(),
             RawFrames::Unresolved(backtrace::Backtrace::new_unresolved()),
         );
+        capture::submit(client, raw);
+    });
+}
+
+/// Captures an event with tags (the `tracing` layer's path).
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+pub(crate) fn capture_with_tags(
+    kind: EventKind,
+    level: Level,
+    message: String,
+    tags: std::collections::BTreeMap<String, String>,
+    location: Option<bugstack_core::Location>,
+) {
+    client::with_client(|client| {
+        if !client.admit() {
+            return;
+        }
+        let mut raw = RawEvent::new(
+            kind,
+            level,
+            message,
+            RawFrames::Unresolved(backtrace::Backtrace::new_unresolved()),
+        );
+        raw.tags = tags;
+        raw.location = location;
         capture::submit(client, raw);
     });
 }

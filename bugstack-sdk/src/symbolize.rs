@@ -49,6 +49,7 @@ const MACHINERY: &[&str] = &[
     "core::panicking::",
     "anyhow::",
     "std::backtrace::Backtrace::",
+    "std::backtrace_rs::",
     "<anyhow::",
 ];
 

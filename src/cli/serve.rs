@@ -10,7 +10,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 use super::args::{Secret, ServeArgs};
 use super::data_dir;
-use crate::collector::{generate_token, router, CollectorState};
+use crate::collector::{generate_token, router, CollectorState, Committer};
 use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig, SleepRunner};
 use crate::store::{IncidentStore, SqliteStore};
 use crate::{Error, Result};
@@ -129,6 +129,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             tokio::spawn(run_job_loop(store.clone(), runner, config, wake.clone(), stop_rx))
         });
         let state = CollectorState {
+            committer: Committer::start(store.clone())?,
             store,
             token: token.into(),
             limits,

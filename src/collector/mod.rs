@@ -11,14 +11,16 @@
 //! and stored at once; beyond that the answer is `429` with `Retry-After: 1`
 //! (the SDK retries). A body that takes longer than
 //! [`CollectorState::body_timeout`] to arrive gets `408`. Of the batches in
-//! flight, only [`CollectorState::decode_slots`] are inflated at once, which
-//! bounds memory whatever the number of clients.
+//! flight, only [`CollectorState::decode_slots`] are inflated and held at
+//! once, which bounds memory whatever the number of clients. Decoded batches
+//! are written by the [`Committer`], many per transaction.
 //!
 //! Every error is JSON: `{"error": "<kind>", "message": "<what was wrong>"}`
 //! (see [`ApiError`]). A batch is committed to the store in one transaction
 //! *before* the 2xx is sent, so an acknowledged event is durable.
 
 mod auth;
+mod commit;
 mod error;
 mod routes;
 
@@ -29,6 +31,7 @@ use bugstack_core::DecodeLimits;
 use tokio::sync::{Notify, Semaphore};
 
 pub use auth::{generate_token, token_matches};
+pub use commit::{Committer, MAX_GROUP_EVENTS};
 pub use error::ApiError;
 pub use routes::router;
 
@@ -37,8 +40,10 @@ use crate::store::IncidentStore;
 /// What the collector's handlers share.
 #[derive(Clone)]
 pub struct CollectorState {
-    /// The incident store.
+    /// The incident store (read API).
     pub store: Arc<dyn IncidentStore>,
+    /// Writes ingested batches to the store with group commit.
+    pub committer: Committer,
     /// The accepted bearer token.
     pub token: Arc<str>,
     /// Size and count limits for request bodies.
@@ -50,19 +55,19 @@ pub struct CollectorState {
     pub inflight: Arc<Semaphore>,
     /// Longest time a client may take to send a batch's body (`408` after).
     pub body_timeout: Duration,
-    /// Batches inflated, parsed and stored at once (the others wait for a
-    /// slot). Bounds memory to about `slots × max_decompressed_bytes`
-    /// whatever `inflight` is; one per core is plenty since the work is CPU
-    /// and a single store writer.
+    /// Batches inflated, parsed and waiting for their commit at once (the
+    /// others wait for a slot). Bounds memory to about
+    /// `slots × max_decompressed_bytes` whatever `inflight` is, while letting
+    /// several batches share one commit.
     pub decode_slots: Arc<Semaphore>,
 }
 
 /// Default number of batches handled at once before answering 429.
 pub const DEFAULT_MAX_INFLIGHT: usize = 64;
 
-/// Default number of batches decoded at once: the machine's parallelism.
+/// Default number of batches decoded and committed at once: 4 per core, at least 8.
 pub fn default_decode_slots() -> usize {
-    std::thread::available_parallelism().map_or(2, usize::from)
+    (std::thread::available_parallelism().map_or(2, usize::from) * 4).max(8)
 }
 
 /// Default time allowed for receiving one request body.

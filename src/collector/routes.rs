@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bugstack_core::{decode_batch, ContentEncoding, Timestamp, EVENTS_PATH};
+use bugstack_core::{decode_batch, ContentEncoding, EVENTS_PATH};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{json, Value};
 
@@ -113,7 +113,7 @@ async fn post_events(
     let limits = state.limits;
     // Inflating and parsing is CPU work and can take up to the decompressed
     // limit in memory: at most `decode_slots` batches are inflated and held
-    // at once (the rest wait here), off the async workers.
+    // until committed at once (the rest wait here), off the async workers.
     let _slot = state
         .decode_slots
         .clone()
@@ -123,14 +123,9 @@ async fn post_events(
     let batch = tokio::task::spawn_blocking(move || decode_batch(&bytes, encoding, &limits))
         .await
         .map_err(|e| ApiError::unavailable(format!("decode task failed: {e}")))??;
-    let store = state.store.clone();
-    let events = batch.events;
-    let summary = blocking(move || store.ingest(&events, Timestamp::now()))
-        .await?
-        .map_err(|e| {
-            eprintln!("bugstack: could not store a batch: {e}");
-            ApiError::unavailable("the incident store could not save the batch; retry later")
-        })?;
+    let summary = state.committer.commit(batch.events).await.map_err(|_| {
+        ApiError::unavailable("the incident store could not save the batch; nothing was stored, retry later")
+    })?;
     if summary.jobs_enqueued > 0 {
         state.jobs_enqueued.notify_one();
     }

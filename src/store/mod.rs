@@ -64,6 +64,14 @@ pub trait IncidentStore: Send + Sync {
     /// incident seen in a release containing its fix becomes `regressed`.
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary>;
 
+    /// Records several batches in **one** transaction (group commit: one
+    /// durable write for all of them), as if each were passed to
+    /// [`IncidentStore::ingest`] in order. All are stored or none is. The
+    /// default calls `ingest` per batch (one transaction each).
+    fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+        batches.iter().map(|b| self.ingest(b, received_at)).collect()
+    }
+
     /// All incidents, most recently seen first.
     fn incidents(&self) -> Result<Vec<IncidentRecord>>;
 

@@ -475,6 +475,106 @@ fn held_job(tx: &Transaction<'_>, job: i64, owner: &str) -> Result<(i64, i64, i6
     Ok((incident, attempts, max))
 }
 
+/// Records one batch inside `tx` (see [`IncidentStore::ingest`]).
+fn ingest_in(tx: &Transaction<'_>, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
+    let groups = group_events(events);
+    let now = ms(received_at);
+    let mut summary = IngestSummary::default();
+    for g in &groups {
+        let existing: Option<(i64, String)> = tx
+            .prepare_cached("SELECT id, status FROM incidents WHERE fingerprint = ?1")?
+            .query_row([g.fingerprint.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let id = match existing {
+            None => {
+                let id: i64 = tx
+                    .prepare_cached(
+                        "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
+                             last_seen, representative, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id",
+                    )?
+                    .query_row(
+                        params![
+                            g.fingerprint.as_str(),
+                            title_of(&g.first.message),
+                            g.first.kind.as_str(),
+                            g.first.level.as_str(),
+                            g.count,
+                            g.first_seen,
+                            g.last_seen,
+                            serde_json::to_string(g.first)?,
+                            now
+                        ],
+                        |r| r.get(0),
+                    )?;
+                summary.new_incidents.push(id);
+                if enqueue_job(tx, id, received_at)? {
+                    summary.jobs_enqueued += 1;
+                }
+                id
+            }
+            Some((id, status)) => {
+                tx.prepare_cached(
+                    "UPDATE incidents SET count = count + ?2, first_seen = min(first_seen, ?3),
+                         last_seen = max(last_seen, ?4), updated_at = ?5 WHERE id = ?1",
+                )?
+                .execute(params![id, g.count, g.first_seen, g.last_seen, now])?;
+                if status.parse::<Status>()? == Status::Fixed {
+                    let mut regressed = false;
+                    for (rel, ..) in &g.releases {
+                        let hit: Option<i64> = tx
+                            .prepare_cached("SELECT 1 FROM releases_with_fix WHERE incident_id = ?1 AND release = ?2")?
+                            .query_row(params![id, rel], |r| r.get(0))
+                            .optional()?;
+                        regressed |= hit.is_some();
+                    }
+                    if regressed {
+                        set_status(tx, id, Status::Regressed, received_at)?;
+                        summary.regressed.push(id);
+                        if enqueue_job(tx, id, received_at)? {
+                            summary.jobs_enqueued += 1;
+                        }
+                    }
+                }
+                id
+            }
+        };
+        for (rel, count, first, last) in &g.releases {
+            tx.prepare_cached(
+                "INSERT INTO incident_releases (incident_id, release, count, first_seen, last_seen, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5,
+                         (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_releases WHERE incident_id = ?1))
+                 ON CONFLICT (incident_id, release) DO UPDATE SET count = count + excluded.count,
+                     first_seen = min(first_seen, excluded.first_seen),
+                     last_seen = max(last_seen, excluded.last_seen)",
+            )?
+            .execute(params![id, rel, count, first, last])?;
+        }
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO event_samples (incident_id, received_at, event) VALUES (?1, ?2, ?3)")?;
+            for e in &g.recent {
+                insert.execute(params![id, now, serde_json::to_string(e)?])?;
+            }
+        }
+        tx.prepare_cached(
+            "DELETE FROM event_samples WHERE incident_id = ?1 AND id <= (SELECT id FROM event_samples
+                 WHERE incident_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+        )?
+        .execute(params![id, SAMPLE_SIZE])?;
+        summary.occurrences = summary.occurrences.saturating_add(u64_of(g.count));
+    }
+    summary.events = u64::try_from(events.len()).unwrap_or(u64::MAX);
+    tx.execute(
+        "UPDATE ingest_totals SET batches = batches + 1, events = events + ?1, occurrences = occurrences + ?2",
+        params![
+            count_i64(summary.events),
+            i64::try_from(summary.occurrences).unwrap_or(i64::MAX)
+        ],
+    )?;
+    Ok(summary)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store in data directory `dir`
     /// (`dir/bugstack.db`), applying pending migrations.
@@ -596,108 +696,22 @@ impl SqliteStore {
 
 impl IncidentStore for SqliteStore {
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
-        let groups = group_events(events);
-        let now = ms(received_at);
-        let mut summary = IngestSummary::default();
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for g in &groups {
-            let existing: Option<(i64, String)> = tx
-                .prepare_cached("SELECT id, status FROM incidents WHERE fingerprint = ?1")?
-                .query_row([g.fingerprint.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let id = match existing {
-                None => {
-                    let id: i64 = tx
-                        .prepare_cached(
-                            "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
-                                 last_seen, representative, created_at, updated_at)
-                             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id",
-                        )?
-                        .query_row(
-                            params![
-                                g.fingerprint.as_str(),
-                                title_of(&g.first.message),
-                                g.first.kind.as_str(),
-                                g.first.level.as_str(),
-                                g.count,
-                                g.first_seen,
-                                g.last_seen,
-                                serde_json::to_string(g.first)?,
-                                now
-                            ],
-                            |r| r.get(0),
-                        )?;
-                    summary.new_incidents.push(id);
-                    if enqueue_job(&tx, id, received_at)? {
-                        summary.jobs_enqueued += 1;
-                    }
-                    id
-                }
-                Some((id, status)) => {
-                    tx.prepare_cached(
-                        "UPDATE incidents SET count = count + ?2, first_seen = min(first_seen, ?3),
-                             last_seen = max(last_seen, ?4), updated_at = ?5 WHERE id = ?1",
-                    )?
-                    .execute(params![id, g.count, g.first_seen, g.last_seen, now])?;
-                    if status.parse::<Status>()? == Status::Fixed {
-                        let mut regressed = false;
-                        for (rel, ..) in &g.releases {
-                            let hit: Option<i64> = tx
-                                .prepare_cached(
-                                    "SELECT 1 FROM releases_with_fix WHERE incident_id = ?1 AND release = ?2",
-                                )?
-                                .query_row(params![id, rel], |r| r.get(0))
-                                .optional()?;
-                            regressed |= hit.is_some();
-                        }
-                        if regressed {
-                            set_status(&tx, id, Status::Regressed, received_at)?;
-                            summary.regressed.push(id);
-                            if enqueue_job(&tx, id, received_at)? {
-                                summary.jobs_enqueued += 1;
-                            }
-                        }
-                    }
-                    id
-                }
-            };
-            for (rel, count, first, last) in &g.releases {
-                tx.prepare_cached(
-                    "INSERT INTO incident_releases (incident_id, release, count, first_seen, last_seen, seq)
-                     VALUES (?1, ?2, ?3, ?4, ?5,
-                             (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_releases WHERE incident_id = ?1))
-                     ON CONFLICT (incident_id, release) DO UPDATE SET count = count + excluded.count,
-                         first_seen = min(first_seen, excluded.first_seen),
-                         last_seen = max(last_seen, excluded.last_seen)",
-                )?
-                .execute(params![id, rel, count, first, last])?;
-            }
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO event_samples (incident_id, received_at, event) VALUES (?1, ?2, ?3)",
-                )?;
-                for e in &g.recent {
-                    insert.execute(params![id, now, serde_json::to_string(e)?])?;
-                }
-            }
-            tx.prepare_cached(
-                "DELETE FROM event_samples WHERE incident_id = ?1 AND id <= (SELECT id FROM event_samples
-                     WHERE incident_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-            )?
-            .execute(params![id, SAMPLE_SIZE])?;
-            summary.occurrences = summary.occurrences.saturating_add(u64_of(g.count));
-        }
-        summary.events = u64::try_from(events.len()).unwrap_or(u64::MAX);
-        tx.execute(
-            "UPDATE ingest_totals SET batches = batches + 1, events = events + ?1, occurrences = occurrences + ?2",
-            params![
-                count_i64(summary.events),
-                i64::try_from(summary.occurrences).unwrap_or(i64::MAX)
-            ],
-        )?;
+        let summary = ingest_in(&tx, events, received_at)?;
         tx.commit()?;
         Ok(summary)
+    }
+
+    fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let summaries = batches
+            .iter()
+            .map(|events| ingest_in(&tx, events, received_at))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(summaries)
     }
 
     fn incidents(&self) -> Result<Vec<IncidentRecord>> {

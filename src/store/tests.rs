@@ -478,3 +478,25 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn ingest_batches_is_one_transaction_with_per_batch_summaries() {
+    let (_dir, s) = store();
+    let batches = vec![
+        vec![ev("a", None, 1), ev("a", None, 2)],
+        vec![ev("a", None, 3), ev("b", None, 4)],
+        Vec::new(),
+    ];
+    let sums = s.ingest_batches(&batches, T0).unwrap();
+    assert_eq!(sums.len(), 3);
+    assert_eq!((sums[0].occurrences, sums[0].new_incidents.len()), (2, 1));
+    assert_eq!(
+        (sums[1].occurrences, sums[1].new_incidents.len()),
+        (2, 1),
+        "only b is new in batch 2"
+    );
+    assert_eq!(sums[2].events, 0);
+    let t = s.totals().unwrap();
+    assert_eq!((t.batches, t.events, t.occurrences, t.incidents), (3, 4, 4, 2));
+    assert_eq!(s.jobs().unwrap().len(), 2);
+}
