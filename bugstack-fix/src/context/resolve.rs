@@ -86,6 +86,8 @@ enum Target {
 /// Resolution steps one build may spend (bounds pathological glob cycles).
 const STEP_BUDGET: usize = 20_000;
 const MAX_DEPTH: u8 = 8;
+/// Files larger than this are only parsed when a frame points into them.
+pub(crate) const LARGE_FILE: usize = 256 * 1024;
 
 /// Everything read at one commit during one context build.
 pub(crate) struct Session {
@@ -140,8 +142,21 @@ impl Session {
         self.reader.read(path)
     }
 
-    /// A tracked file, parsed (once).
+    /// A tracked file, parsed (once), unless it is larger than
+    /// [`LARGE_FILE`] (generated tables: slow to parse, too big for a
+    /// context) — then `None`.
     pub(crate) fn parse(&mut self, path: &str) -> Result<Option<Rc<Parsed>>> {
+        if let Some(hit) = self.parsed.get(path) {
+            return Ok(hit.clone());
+        }
+        if self.text(path)?.is_some_and(|t| t.len() > LARGE_FILE) {
+            return Ok(None);
+        }
+        self.parse_any(path)
+    }
+
+    /// A tracked file, parsed (once), whatever its size.
+    pub(crate) fn parse_any(&mut self, path: &str) -> Result<Option<Rc<Parsed>>> {
         if let Some(hit) = self.parsed.get(path) {
             return Ok(hit.clone());
         }

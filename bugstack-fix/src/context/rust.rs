@@ -376,7 +376,7 @@ fn target_snippets(
     cands: &mut Vec<Candidate>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<TargetFn>> {
-    let Some(parsed) = s.parse(&target.path)? else {
+    let Some(parsed) = s.parse_any(&target.path)? else {
         warnings.push(format!("{} is not UTF-8 text; no snippet for it", target.path));
         return Ok(None);
     };
@@ -433,27 +433,24 @@ fn target_snippets(
         item_start: Some(f.start),
     });
 
-    // Imports of the file (and of the inline module the function is in).
+    // Imports of the file (and of the inline module the function is in), one
+    // snippet per block of `use` lines.
     let mut use_lines = syntax::use_lines(&ast.items);
     if !f.module.is_empty() {
         if let Some(items) = syntax::module_items(ast, &f.module) {
             use_lines.extend(syntax::use_lines(items));
         }
     }
-    if let (Some(first), Some(last)) = (use_lines.first(), use_lines.last()) {
-        let text: String = use_lines
-            .iter()
-            .map(|(a, b)| syntax::line_range(&parsed.text, *a, *b))
-            .collect();
+    for (first, last) in use_blocks(&use_lines) {
         cands.push(Candidate {
             snippet: Snippet {
                 kind: SnippetKind::Imports,
                 path: target.path.clone(),
-                start_line: first.0,
-                end_line: last.1,
+                start_line: first,
+                end_line: last,
                 item: None,
                 reason: format!("imports of {}", target.path),
-                text,
+                text: syntax::line_range(&parsed.text, first, last),
             },
             distance: 0,
             item_start: None,
@@ -476,6 +473,21 @@ fn target_snippets(
         path: target.path.clone(),
         start: f.start,
     }))
+}
+
+/// Groups `use` item line ranges into blocks: items at most one line apart
+/// (a blank line) share a block.
+fn use_blocks(lines: &[(u32, u32)]) -> Vec<(u32, u32)> {
+    let mut sorted = lines.to_vec();
+    sorted.sort_unstable();
+    let mut blocks: Vec<(u32, u32)> = Vec::new();
+    for (a, b) in sorted {
+        match blocks.last_mut() {
+            Some(last) if a <= last.1 + 2 => last.1 = last.1.max(b),
+            _ => blocks.push((a, b)),
+        }
+    }
+    blocks
 }
 
 /// Definitions of the functions, types and constants `f` names.
@@ -714,7 +726,9 @@ fn caller_snippets(
     }
     let mut warned: HashSet<String> = HashSet::new();
     for (distance, frame) in frames.iter().enumerate().skip(1).take(MAX_CALLERS) {
-        let Some(parsed) = s.parse(&frame.path)? else { continue };
+        let Some(parsed) = s.parse_any(&frame.path)? else {
+            continue;
+        };
         let at = format!("{}:{}", frame.path, frame.line);
         let (snippet, item_start) = match parsed.ast.as_ref() {
             Some(ast) => {
