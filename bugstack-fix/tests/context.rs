@@ -98,7 +98,8 @@ fn total_with_code() {
 
 const TAX_TOML: &str = "[package]\nname = \"tax\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
 const TAX_LIB: &str = "/// VAT rate of a country, in percent.\npub fn rate(country: &str) -> u64 {\n    \
-if country == \"fr\" { 120 } else { 100 }\n}\n";
+if country == \"fr\" { 120 } else { 100 }\n}\n\n#[cfg(test)]\nmod tests;\n";
+const TAX_TESTS: &str = "use super::rate;\n\n#[test]\nfn french_rate() {\n    assert_eq!(rate(\"fr\"), 120);\n}\n";
 
 /// A two-crate workspace (shop depends on tax by path), one commit tagged `v1.2.0`.
 fn workspace() -> (Repo, String) {
@@ -111,6 +112,7 @@ fn workspace() -> (Repo, String) {
     repo.write("crates/shop/tests/checkout.rs", SHOP_IT);
     repo.write("crates/tax/Cargo.toml", TAX_TOML);
     repo.write("crates/tax/src/lib.rs", TAX_LIB);
+    repo.write("crates/tax/src/tests.rs", TAX_TESTS);
     let commit = repo.commit("shop 1.2.0");
     repo.git(&["tag", "v1.2.0"]);
     (repo, commit)
@@ -206,6 +208,30 @@ fn absolute_and_workspace_paths_map_registry_and_std_frames_do_not() {
         .all(|s| !s.path.contains(".cargo") && !s.path.contains("rustc")));
     assert_eq!(ctx.files.keys().collect::<Vec<_>>(), vec!["crates/shop/src/cart.rs"]);
     assert_eq!(ctx.file("crates/shop/src/cart.rs"), Some(CART_V1));
+}
+
+#[test]
+fn path_dependency_frames_map_and_tests_in_a_tests_module_file_are_found() {
+    let (repo, _) = workspace();
+    let mut frames = std_frames();
+    // rustc records a path dependency's files through the dependent's directory.
+    frames.push(frame(
+        "tax::rate",
+        "/home/ci/build/crates/shop/../tax/src/lib.rs",
+        3,
+        true,
+    ));
+    let ctx = build(&repo, &incident("boom", None, frames, Some("1.2.0")));
+    assert_eq!(ctx.frames[0].path, "crates/tax/src/lib.rs");
+    assert_eq!(ctx.snippets[0].item.as_deref(), Some("rate"));
+    let test = snippet(&ctx, SnippetKind::Test, "french_rate");
+    assert_eq!(test.path, "crates/tax/src/tests.rs");
+    let manifest = ctx
+        .snippets
+        .iter()
+        .find(|s| s.kind == SnippetKind::Manifest)
+        .expect("manifest");
+    assert_eq!(manifest.path, "crates/tax/Cargo.toml");
 }
 
 #[test]
@@ -557,4 +583,75 @@ fn a_file_that_does_not_parse_degrades_to_a_line_window_with_a_warning() {
         ctx.warnings
     );
     assert_eq!(ctx.file("src/lib.rs"), Some(text.as_str()));
+}
+
+const AREA: &str = r#"use super::*;
+use super::kinds::SIDES as S;
+use crate::util::clamp;
+
+pub struct Area;
+
+impl Area {
+    pub fn of(kind: Kind, side: f64) -> f64 {
+        let n = S[kind as usize]; // TARGET
+        let a = clamp(side) * side / n as f64;
+        match kind {
+            Kind::Square => a,
+            Kind::Circle => Self::pi() * a,
+        }
+    }
+
+    fn pi() -> f64 {
+        3.14
+    }
+}
+"#;
+
+#[test]
+fn resolution_follows_mod_rs_path_attributes_globs_re_exports_and_renames() {
+    let repo = Repo::new();
+    repo.write(
+        "Cargo.toml",
+        "[package]\nname = \"geo\"\nversion = \"0.1.0\"\nedition = \"2018\"\n",
+    );
+    repo.write(
+        "src/lib.rs",
+        "pub mod shapes;\n#[path = \"util_impl.rs\"]\nmod util;\npub use shapes::area::Area;\n",
+    );
+    repo.write("src/util_impl.rs", "pub fn clamp(x: f64) -> f64 {\n    x.max(0.0)\n}\n");
+    repo.write(
+        "src/shapes/mod.rs",
+        "pub mod area;\npub mod kinds;\npub use self::kinds::Kind;\n",
+    );
+    repo.write(
+        "src/shapes/kinds.rs",
+        "#[derive(Clone, Copy)]\npub enum Kind {\n    Square,\n    Circle,\n}\n\npub const SIDES: [u32; 2] = [4, 0];\n",
+    );
+    repo.write("src/shapes/area.rs", AREA);
+    repo.commit("geo");
+    let frames = vec![frame(
+        "geo::shapes::area::Area::of",
+        "/build/geo/src/shapes/area.rs",
+        line_of(AREA, "// TARGET"),
+        true,
+    )];
+    let ctx = build(&repo, &incident("attempt to divide by zero", None, frames, None));
+    assert_eq!(ctx.snippets[0].item.as_deref(), Some("Area::of"));
+    // `Kind` through the glob `use super::*` and the `pub use` in shapes/mod.rs.
+    assert_eq!(snippet(&ctx, SnippetKind::Type, "Kind").path, "src/shapes/kinds.rs");
+    // `S` is `SIDES` renamed.
+    assert_eq!(
+        snippet(&ctx, SnippetKind::Constant, "SIDES").text,
+        "pub const SIDES: [u32; 2] = [4, 0];\n"
+    );
+    // `mod util;` with `#[path = "util_impl.rs"]`.
+    assert_eq!(snippet(&ctx, SnippetKind::Callee, "clamp").path, "src/util_impl.rs");
+    // `Self::pi()`.
+    assert!(snippet(&ctx, SnippetKind::Callee, "Area::pi").text.contains("3.14"));
+    let imports = ctx
+        .snippets
+        .iter()
+        .find(|s| s.kind == SnippetKind::Imports)
+        .expect("imports");
+    assert_eq!((imports.start_line, imports.end_line), (1, 3));
 }

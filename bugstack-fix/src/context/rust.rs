@@ -541,9 +541,16 @@ fn used_items(
         if count >= MAX_METHOD_CALLEES {
             break;
         }
+        // Only methods of a type the function is about (its `Self`, or a
+        // type it names): `.len()` on a `&str` is not `Name::len`.
         let local = fns
             .iter()
-            .filter(|g| g.ident == *m && g.self_ty.is_some() && !g.is_test && g.start != f.start)
+            .filter(|g| g.ident == *m && !g.is_test && g.start != f.start)
+            .filter(|g| {
+                g.self_ty.as_ref().is_some_and(|t| {
+                    Some(t) == f.self_ty.as_ref() || type_files.iter().any(|(n, p)| n == t && *p == scope.id.file)
+                })
+            })
             .min_by_key(|g| g.self_ty != f.self_ty);
         if let Some(g) = local {
             if emitted.insert((scope.id.file.clone(), g.start)) {

@@ -415,3 +415,57 @@ pub(crate) fn line_range(text: &str, start: u32, end: u32) -> String {
 pub(crate) fn line_count(text: &str) -> u32 {
     text.split_inclusive('\n').count() as u32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn use_trees_flatten_to_names_in_scope() {
+        let file: syn::File =
+            syn::parse_str("use a::{b::{self, C as D}, e::*};\nuse crate::f::G;\nuse h as i;\n").expect("parses");
+        let got: Vec<(String, String)> = use_entries(&file.items)
+            .into_iter()
+            .map(|e| (e.alias, e.path.join("::")))
+            .collect();
+        let want = [
+            ("b", "a::b"),
+            ("D", "a::b::C"),
+            ("*", "a::e"),
+            ("G", "crate::f::G"),
+            ("i", "h"),
+        ];
+        assert_eq!(
+            got,
+            want.iter()
+                .map(|(a, p)| (a.to_string(), p.to_string()))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn innermost_function_covers_methods_trait_defaults_nested_fns_and_closures() {
+        let src = "trait T {\n    fn d(&self) -> u32 {\n        1\n    }\n}\n\
+                   fn outer() {\n    fn inner() {\n        let c = || 2;\n    }\n    inner();\n}\n";
+        let file = syn::parse_file(src).expect("parses");
+        let fns = functions(&file);
+        let at = |line| enclosing_fn(&fns, line).map(|f| f.qualified.clone());
+        assert_eq!(at(3).as_deref(), Some("T::d"));
+        assert_eq!(at(8).as_deref(), Some("inner"));
+        assert_eq!(at(10).as_deref(), Some("outer"));
+        assert_eq!(at(5), None);
+        let d = fns.iter().find(|f| f.ident == "d").expect("d");
+        assert_eq!(d.header, Some((1, 1)));
+    }
+
+    #[test]
+    fn calls_are_found_inside_macro_arguments() {
+        let file = syn::parse_file("#[test]\nfn t() {\n    assert_eq!(total(&[1]), 1);\n}\n").expect("parses");
+        let fns = functions(&file);
+        assert!(fns[0].is_test);
+        let block = fns[0].block.expect("body");
+        assert!(calls_name(block, "total"));
+        assert!(!calls_name(block, "other"));
+        assert_eq!(line_range("a\nb\r\nc\n", 2, 3), "b\r\nc\n");
+    }
+}
