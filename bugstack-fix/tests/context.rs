@@ -418,6 +418,10 @@ fn reads_the_release_not_the_moved_on_or_dirty_work_tree() {
     assert_eq!(ctx.revision, v2);
     assert!(ctx.snippets[0].text.contains("FIXED-V2"));
 
+    // So does a `package@version` release (as Sentry-style SDKs send it).
+    let ctx = build(&repo, &shop_incident(Some("shop@1.3.0")));
+    assert_eq!(ctx.revision, v2);
+
     // A commit id prefix works as a release.
     let ctx = build(&repo, &shop_incident(Some(&v1[..10])));
     assert_eq!(ctx.revision, v1);
@@ -494,6 +498,21 @@ fn clear_errors_for_unknown_revision_non_repository_and_unmapped_frames() {
         matches!(&err, Error::Context(m) if m.contains("maps to a file")),
         "{err}"
     );
+}
+
+#[test]
+fn a_root_inside_the_work_tree_reads_the_whole_repository() {
+    let (repo, commit) = workspace();
+    let sub = repo.path().join("crates/shop");
+    let ctx = RustContextBuilder::new()
+        .build_blocking(&shop_incident(Some("1.2.0")), &RepoRef::new(&sub))
+        .expect("builds");
+    assert_eq!(ctx.revision, commit);
+    assert_eq!(ctx.repo_root.canonicalize().ok(), repo.path().canonicalize().ok());
+    assert_eq!(ctx.frames[0].path, "crates/shop/src/cart.rs");
+    // Without the subdirectory case the root is kept as given.
+    let ctx = build(&repo, &shop_incident(Some("1.2.0")));
+    assert_eq!(ctx.repo_root, repo.path());
 }
 
 const SINGLE_LIB: &str = "pub mod orders;\n";

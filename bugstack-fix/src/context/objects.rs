@@ -62,6 +62,18 @@ pub(crate) fn plain_revision(rev: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '+' | '-' | '@'))
 }
 
+/// The top level of the work tree containing `root`, when it is not `root`
+/// itself (compared after resolving symlinks).
+pub(crate) fn toplevel(root: &Path) -> Option<PathBuf> {
+    let out = run_git(root, &["rev-parse", "--show-toplevel"]).ok()?;
+    let top = PathBuf::from(String::from_utf8_lossy(&out).trim());
+    let same = match (top.canonicalize(), root.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => true,
+    };
+    (!same).then_some(top)
+}
+
 /// The full commit id `rev` names, if any.
 pub(crate) fn resolve_commit(root: &Path, rev: &str) -> Option<String> {
     let spec = format!("{rev}^{{commit}}");

@@ -160,9 +160,12 @@ impl RustContextBuilder {
                 ranked.omitted
             ));
         }
+        // Paths are relative to the top level of the work tree; when `root`
+        // is a directory inside it, the context names the top level.
+        let repo_root = objects::toplevel(root).unwrap_or_else(|| repo.root.clone());
         Ok(FixContext {
             incident: incident.clone(),
-            repo_root: repo.root.clone(),
+            repo_root,
             revision: commit,
             frames,
             snippets: ranked.snippets,
