@@ -385,6 +385,12 @@ fn budget_cuts_low_ranked_snippets_and_windows_an_oversized_function() {
     assert!(tiny.tokens_used <= 40);
     let panic_line = line_of(CART_V1, "PANIC-V1");
     assert!(first.start_line <= panic_line && panic_line <= first.end_line);
+    // Only lines of the function itself, not of the impl around it.
+    assert!(
+        first.start_line >= line_of(CART_V1, "/// The total after"),
+        "{}",
+        first.start_line
+    );
     let expected: String = CART_V1
         .split_inclusive('\n')
         .skip(first.start_line as usize - 1)
@@ -673,4 +679,40 @@ fn resolution_follows_mod_rs_path_attributes_globs_re_exports_and_renames() {
         .find(|s| s.kind == SnippetKind::Imports)
         .expect("imports");
     assert_eq!((imports.start_line, imports.end_line), (1, 3));
+}
+
+#[test]
+fn large_generated_files_are_not_parsed_for_resolution_but_frames_into_them_work() {
+    let repo = Repo::new();
+    repo.write(
+        "Cargo.toml",
+        "[package]\nname = \"tables\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    repo.write(
+        "src/lib.rs",
+        "mod table;\nmod small;\n\npub fn lookup(i: usize) -> u32 {\n    table::TABLE[i] + small::OFFSET\n}\n",
+    );
+    repo.write("src/small.rs", "pub const OFFSET: u32 = 1;\n");
+    let mut table = String::from("pub static TABLE: [u32; 17000] = [\n");
+    for i in 0..17_000 {
+        table.push_str(&format!("    0x{i:04x}_0000,\n"));
+    }
+    table.push_str("];\n\npub fn entry(i: usize) -> u32 {\n    TABLE[i]\n}\n");
+    assert!(table.len() > 256 * 1024);
+    repo.write("src/table.rs", &table);
+    repo.commit("tables");
+
+    let frames = vec![frame("tables::lookup", "src/lib.rs", 5, true)];
+    let ctx = build(&repo, &incident("index out of bounds", None, frames, None));
+    assert_eq!(snippet(&ctx, SnippetKind::Constant, "OFFSET").path, "src/small.rs");
+    assert!(
+        !ctx.snippets.iter().any(|s| s.path == "src/table.rs"),
+        "{:?}",
+        kinds(&ctx)
+    );
+
+    let line = line_of(&table, "    TABLE[i]");
+    let frames = vec![frame("tables::table::entry", "src/table.rs", line, true)];
+    let ctx = build(&repo, &incident("index out of bounds", None, frames, None));
+    assert_eq!(ctx.snippets[0].item.as_deref(), Some("entry"));
 }

@@ -810,7 +810,8 @@ fn fit_failing_function(
         return;
     }
     let lines: Vec<&str> = file.split_inclusive('\n').collect();
-    let (first, last) = (c.snippet.start_line as usize, c.snippet.end_line as usize);
+    let first = c.item_start.unwrap_or(c.snippet.start_line).max(c.snippet.start_line) as usize;
+    let last = c.snippet.end_line as usize;
     let centre = (target.line as usize).clamp(first.max(1), last.min(lines.len()).max(1));
     let Some(centre_line) = lines.get(centre - 1) else {
         return;
