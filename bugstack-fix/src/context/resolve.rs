@@ -99,6 +99,39 @@ pub(crate) struct Session {
     steps: usize,
 }
 
+/// Primitive types and the prelude's most common names: never items of the
+/// repository, so not worth a lookup.
+fn is_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "bool"
+            | "char"
+            | "str"
+            | "u8"
+            | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "usize"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+            | "isize"
+            | "f32"
+            | "f64"
+            | "Some"
+            | "None"
+            | "Ok"
+            | "Err"
+            | "Option"
+            | "Vec"
+            | "String"
+            | "Box"
+    )
+}
+
 fn parent_dir(path: &str) -> &str {
     path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
 }
@@ -402,6 +435,7 @@ impl Session {
                 return self.walk(target, rest, depth);
             }
             "Self" | "std" | "core" | "alloc" => None,
+            name if segs.len() == 1 && is_builtin(name) => None,
             name => self.step(scope, name, depth)?,
         };
         self.walk(start, &segs[1..], depth)
