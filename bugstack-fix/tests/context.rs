@@ -716,3 +716,29 @@ fn large_generated_files_are_not_parsed_for_resolution_but_frames_into_them_work
     let ctx = build(&repo, &incident("index out of bounds", None, frames, None));
     assert_eq!(ctx.snippets[0].item.as_deref(), Some("entry"));
 }
+
+#[test]
+fn an_ambiguous_relative_location_follows_the_frame_that_mapped() {
+    let repo = Repo::new();
+    for (dir, name) in [("svc-a", "orders"), ("svc-b", "payments")] {
+        repo.write(
+            &format!("{dir}/Cargo.toml"),
+            &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+        );
+        repo.write(
+            &format!("{dir}/src/lib.rs"),
+            &format!("pub fn {name}(v: &[u32]) -> u32 {{\n    v[3] // {name}\n}}\n"),
+        );
+    }
+    repo.commit("two services");
+    let mut frames = std_frames();
+    frames.push(frame("payments::payments", "/ci/checkout/svc-b/src/lib.rs", 2, true));
+    let ctx = build(
+        &repo,
+        &incident("index out of bounds", Some(("src/lib.rs", 2)), frames, None),
+    );
+    assert_eq!(ctx.frames.len(), 1, "{:?}", ctx.frames);
+    assert_eq!(ctx.frames[0].path, "svc-b/src/lib.rs");
+    assert_eq!(ctx.frames[0].frame_index, Some(2));
+    assert_eq!(ctx.snippets[0].item.as_deref(), Some("payments"));
+}

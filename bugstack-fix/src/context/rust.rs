@@ -309,9 +309,20 @@ fn map_frames(index: &FileIndex, event: &Event) -> Vec<RepoFrame> {
             .frames
             .iter()
             .find(|f| f.file.as_deref() == Some(loc.file.as_str()))
+            .or_else(|| event.frames.iter().find(|f| f.in_app && f.function.is_some()))
             .and_then(|f| f.function.as_deref())
             .and_then(function_crate);
-        if let Some(path) = index.map(&loc.file, hint) {
+        // A relative location (`src/lib.rs`) that is not a tracked path but
+        // a suffix of several is the file a frame already mapped to, if any.
+        let normalized = loc.file.replace('\\', "/");
+        let normalized = normalized.trim_start_matches("./");
+        let relative = !normalized.starts_with('/') && !normalized.contains(':');
+        let suffix = format!("/{normalized}");
+        let from_frames = out
+            .iter()
+            .find(|f| relative && !index.contains(normalized) && f.path.ends_with(&suffix))
+            .map(|f| f.path.clone());
+        if let Some(path) = from_frames.or_else(|| index.map(&loc.file, hint)) {
             match out.iter().position(|f| f.path == path && f.line == loc.line) {
                 Some(i) => {
                     let mut f = out.remove(i);
