@@ -493,6 +493,16 @@ fn clear_errors_for_unknown_revision_non_repository_and_unmapped_frames() {
         matches!(&err, Error::Repo(m) if m.contains("not a git repository")),
         "{err}"
     );
+    let err = RustContextBuilder::new()
+        .build_blocking(&shop_incident(None), &RepoRef::new(plain.path().join("missing")))
+        .expect_err("no such directory");
+    assert!(matches!(&err, Error::Repo(m) if m.contains("not a directory")), "{err}");
+
+    let empty = Repo::new();
+    let err = RustContextBuilder::new()
+        .build_blocking(&shop_incident(None), &RepoRef::new(empty.path()))
+        .expect_err("no commits");
+    assert!(matches!(&err, Error::Repo(m) if m.contains("no commit")), "{err}");
 
     let mut frames = std_frames();
     frames.push(frame("other::run", "/home/ci/build/other/src/run.rs", 3, true));
