@@ -37,7 +37,7 @@ pub mod score;
 pub mod text;
 pub mod validate;
 
-pub use context::{ContextBuilder, FixContext, RepoFrame, RepoRef, Snippet, SnippetKind};
+pub use context::{ContextBuilder, FixContext, RepoFrame, RepoRef, RustContextBuilder, Snippet, SnippetKind};
 pub use deploy::{Deployer, Deployment, PullRequestRef, PullRequestState};
 pub use error::{Error, Result};
 pub use generate::{Feedback, FixGenerator, LlmGenerator};

@@ -14,6 +14,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Incident, Result};
 
+mod objects;
+mod paths;
+mod rank;
+mod resolve;
+mod rust;
+mod syntax;
+
+pub use rust::{RustContextBuilder, DEFAULT_MAX_FILES, DEFAULT_TOKEN_BUDGET};
+
 /// Which repository, and at which revision, to build context from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepoRef {
