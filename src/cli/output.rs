@@ -93,8 +93,8 @@ pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
     println!("  samples      {} recent events kept", d.samples.len());
     for j in &d.jobs {
         println!(
-            "  job {}       {} (attempt {}/{}){}",
-            j.id,
+            "  {:<13}{} (attempt {}/{}){}",
+            format!("job {}", j.id),
             j.state,
             j.attempts,
             j.max_attempts,
@@ -111,7 +111,12 @@ pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
         );
     }
     for p in &d.pull_requests {
-        println!("  PR #{}       {} {}", p.number, p.state, sanitize(&p.title, 100));
+        println!(
+            "  {:<13}{} {}",
+            format!("PR #{}", p.number),
+            p.state,
+            sanitize(&p.title, 100)
+        );
     }
     Ok(())
 }

@@ -128,6 +128,11 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             );
             tokio::spawn(run_job_loop(store.clone(), runner, config, wake.clone(), stop_rx))
         });
+        if job_loop.is_none() {
+            println!(
+                "bugstack: fix jobs are queued, one per incident, but not run: this build has no fix pipeline yet"
+            );
+        }
         let state = CollectorState {
             committer: Committer::start(store.clone())?,
             store,
