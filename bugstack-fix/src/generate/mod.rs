@@ -3,10 +3,14 @@
 //! A [`FixGenerator`] receives the feedback of earlier failed attempts (the
 //! patch and the trimmed output of the check that failed) so it can revise.
 
+pub mod template;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::{FixContext, Patch, Result};
+
+pub use template::TemplateGenerator;
 
 /// What an earlier attempt produced and why it failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
