@@ -171,7 +171,7 @@ mod tests {
     fn offsets_count_chars_not_bytes() {
         let s = Source::new("é = 1;\r\n\tlet x = 2;\n");
         assert_eq!(s.offset(LineColumn { line: 1, column: 1 }), Some(2));
-        assert_eq!(s.offset(LineColumn { line: 2, column: 1 }), Some(9));
+        assert_eq!(s.offset(LineColumn { line: 2, column: 1 }), Some(10));
         assert_eq!(s.line(1), "é = 1;");
         assert_eq!(s.newline(), "\r\n");
         assert_eq!(s.indent_unit(), "\t");
