@@ -40,7 +40,7 @@ pub mod validate;
 pub use context::{ContextBuilder, FixContext, RepoFrame, RepoRef, RustContextBuilder, Snippet, SnippetKind};
 pub use deploy::{Deployer, Deployment, PullRequestRef, PullRequestState};
 pub use error::{Error, Result};
-pub use generate::{Feedback, FixGenerator, LlmGenerator};
+pub use generate::{Feedback, FixGenerator, LlmGenerator, TemplateGenerator};
 pub use incident::Incident;
 pub use model::{ChatMessage, ChatRequest, ChatResponse, LanguageModel, ModelError, Role};
 pub use patch::{FileEdit, Patch, RegressionTest};

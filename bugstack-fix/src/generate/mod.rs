@@ -3,6 +3,8 @@
 //! A [`FixGenerator`] receives the feedback of earlier failed attempts (the
 //! patch and the trimmed output of the check that failed) so it can revise.
 
+pub mod template;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +13,7 @@ use crate::{FixContext, Patch, Result};
 pub mod llm;
 
 pub use llm::LlmGenerator;
+pub use template::TemplateGenerator;
 
 /// What an earlier attempt produced and why it failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,171 @@
+//! Panic classes, recognised from the panic message (the syntax at the
+//! panic location confirms them; see `locate`).
+
+use std::fmt;
+
+/// A panic class the template generator knows how to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PanicClass {
+    /// `Option::unwrap()` / `Option::expect()` on `None`.
+    UnwrapNone,
+    /// `Result::unwrap()` / `Result::expect()` on `Err`.
+    UnwrapErr,
+    /// `x.parse::<T>().unwrap()` on input that does not parse.
+    ParseUnwrap,
+    /// `v[i]` with `i >= v.len()`.
+    IndexOob,
+    /// `&v[a..b]` with a range outside the slice (or `a > b`).
+    SliceRange,
+    /// Integer division by zero.
+    DivZero,
+    /// Integer remainder by zero.
+    RemZero,
+    /// Integer add / subtract / multiply / divide overflow.
+    Overflow(OverflowOp),
+    /// `&s[a..b]` on a `str` where a bound is not on a char boundary.
+    CharBoundary,
+}
+
+/// Which arithmetic operation overflowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OverflowOp {
+    /// `+` / `+=`.
+    Add,
+    /// `-` / `-=`.
+    Sub,
+    /// `*` / `*=`.
+    Mul,
+    /// `/` / `/=` (`MIN / -1`).
+    Div,
+}
+
+impl OverflowOp {
+    /// The method suffix (`add`, `sub`, ...).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            OverflowOp::Add => "add",
+            OverflowOp::Sub => "sub",
+            OverflowOp::Mul => "mul",
+            OverflowOp::Div => "div",
+        }
+    }
+}
+
+impl PanicClass {
+    /// The class's name in patches and reports (`unwrap-none`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            PanicClass::UnwrapNone => "unwrap-none",
+            PanicClass::UnwrapErr => "unwrap-err",
+            PanicClass::ParseUnwrap => "parse-unwrap",
+            PanicClass::IndexOob => "index-oob",
+            PanicClass::SliceRange => "slice-range",
+            PanicClass::DivZero => "div-zero",
+            PanicClass::RemZero => "rem-zero",
+            PanicClass::Overflow(_) => "overflow",
+            PanicClass::CharBoundary => "char-boundary",
+        }
+    }
+
+    /// The class a panic message names, when it names one. `expect()` with a
+    /// custom message names none: the syntax at the location decides then.
+    pub fn from_message(message: &str) -> Option<PanicClass> {
+        let m = message.trim();
+        let class = if m.starts_with("called `Option::unwrap()` on a `None` value") {
+            PanicClass::UnwrapNone
+        } else if m.starts_with("called `Result::unwrap()` on an `Err` value") {
+            PanicClass::UnwrapErr
+        } else if m.starts_with("index out of bounds: the len is") {
+            PanicClass::IndexOob
+        } else if m.contains("is not a char boundary") {
+            PanicClass::CharBoundary
+        } else if (m.starts_with("range end index") || m.starts_with("range start index"))
+            && m.contains("out of range for slice of length")
+            || m.starts_with("slice index starts at")
+            || (m.starts_with("byte index") && m.contains("is out of bounds of"))
+            || (m.starts_with("begin <= end") && m.contains("when slicing"))
+        {
+            PanicClass::SliceRange
+        } else if m.starts_with("attempt to divide by zero") {
+            PanicClass::DivZero
+        } else if m.starts_with("attempt to calculate the remainder with a divisor of zero") {
+            PanicClass::RemZero
+        } else if m.starts_with("attempt to add with overflow") {
+            PanicClass::Overflow(OverflowOp::Add)
+        } else if m.starts_with("attempt to subtract with overflow") {
+            PanicClass::Overflow(OverflowOp::Sub)
+        } else if m.starts_with("attempt to multiply with overflow") {
+            PanicClass::Overflow(OverflowOp::Mul)
+        } else if m.starts_with("attempt to divide with overflow") {
+            PanicClass::Overflow(OverflowOp::Div)
+        } else {
+            return None;
+        };
+        Some(class)
+    }
+
+    /// Whether the fix is about a value that may be missing (`unwrap`-like).
+    pub(crate) fn is_unwrap(self) -> bool {
+        matches!(
+            self,
+            PanicClass::UnwrapNone | PanicClass::UnwrapErr | PanicClass::ParseUnwrap
+        )
+    }
+
+    /// Whether the fix is about an index or a range into a collection.
+    pub(crate) fn is_index(self) -> bool {
+        matches!(
+            self,
+            PanicClass::IndexOob | PanicClass::SliceRange | PanicClass::CharBoundary
+        )
+    }
+}
+
+impl fmt::Display for PanicClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_map_to_classes() {
+        let cases = [
+            ("called `Option::unwrap()` on a `None` value", Some("unwrap-none")),
+            (
+                "called `Result::unwrap()` on an `Err` value: ParseIntError { kind: InvalidDigit }",
+                Some("unwrap-err"),
+            ),
+            (
+                "index out of bounds: the len is 7 but the index is 7",
+                Some("index-oob"),
+            ),
+            (
+                "range end index 100 out of range for slice of length 89",
+                Some("slice-range"),
+            ),
+            ("slice index starts at 4 but ends at 2", Some("slice-range")),
+            ("byte index 9 is out of bounds of `abc`", Some("slice-range")),
+            (
+                "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
+                Some("char-boundary"),
+            ),
+            ("attempt to divide by zero", Some("div-zero")),
+            (
+                "attempt to calculate the remainder with a divisor of zero",
+                Some("rem-zero"),
+            ),
+            ("attempt to subtract with overflow", Some("overflow")),
+            ("attempt to add with overflow", Some("overflow")),
+            ("attempt to multiply with overflow", Some("overflow")),
+            ("config file missing", None),
+            ("", None),
+        ];
+        for (m, want) in cases {
+            assert_eq!(PanicClass::from_message(m).map(PanicClass::name), want, "{m}");
+        }
+    }
+}

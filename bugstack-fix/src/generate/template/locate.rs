@@ -1,0 +1,298 @@
+//! Finds the panicking expression at a line:column in a parsed file, with
+//! its ancestors (enclosing statement and function).
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+use syn::{BinOp, Block, Expr, Signature, Stmt};
+
+use super::class::{OverflowOp, PanicClass};
+use super::source::Source;
+
+/// A syntax node on the path from the file root to the target.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Node<'ast> {
+    /// A function (free fn, method, trait default method) and its body.
+    Fn(&'ast Signature, Option<&'ast Block>),
+    /// An item that is not a function (const, static): no `return` there.
+    Item,
+    /// A block.
+    Block,
+    /// A statement.
+    Stmt(&'ast Stmt),
+    /// An expression.
+    Expr(&'ast Expr),
+}
+
+/// The kind of expression that can raise a class of panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Unwrap,
+    Index,
+    Binary(&'static [BinKind]),
+}
+
+/// Binary operators of interest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BinKind {
+    Div,
+    Rem,
+    Add,
+    Sub,
+    Mul,
+}
+
+fn bin_kind(op: &BinOp) -> Option<BinKind> {
+    Some(match op {
+        BinOp::Div(_) | BinOp::DivAssign(_) => BinKind::Div,
+        BinOp::Rem(_) | BinOp::RemAssign(_) => BinKind::Rem,
+        BinOp::Add(_) | BinOp::AddAssign(_) => BinKind::Add,
+        BinOp::Sub(_) | BinOp::SubAssign(_) => BinKind::Sub,
+        BinOp::Mul(_) | BinOp::MulAssign(_) => BinKind::Mul,
+        _ => return None,
+    })
+}
+
+fn want(class: Option<PanicClass>) -> Want {
+    match class {
+        None | Some(PanicClass::UnwrapNone | PanicClass::UnwrapErr | PanicClass::ParseUnwrap) => Want::Unwrap,
+        Some(PanicClass::IndexOob | PanicClass::SliceRange | PanicClass::CharBoundary) => Want::Index,
+        Some(PanicClass::DivZero | PanicClass::Overflow(OverflowOp::Div)) => Want::Binary(&[BinKind::Div]),
+        Some(PanicClass::RemZero) => Want::Binary(&[BinKind::Rem]),
+        Some(PanicClass::Overflow(OverflowOp::Add)) => Want::Binary(&[BinKind::Add]),
+        Some(PanicClass::Overflow(OverflowOp::Sub)) => Want::Binary(&[BinKind::Sub]),
+        Some(PanicClass::Overflow(OverflowOp::Mul)) => Want::Binary(&[BinKind::Mul]),
+    }
+}
+
+/// Spans of an expression that rustc may point a panic at.
+fn anchors(e: &Expr) -> Vec<Span> {
+    let mut v = vec![e.span()];
+    match e {
+        Expr::MethodCall(m) => v.push(m.method.span()),
+        Expr::Index(i) => v.push(i.bracket_token.span.open()),
+        Expr::Binary(b) => v.push(b.op.span()),
+        _ => {}
+    }
+    v
+}
+
+struct Finder<'ast, 's> {
+    src: &'s Source<'s>,
+    line: usize,
+    want: Want,
+    stack: Vec<Node<'ast>>,
+    found: Vec<(&'ast Expr, Vec<Node<'ast>>)>,
+}
+
+impl Finder<'_, '_> {
+    fn matches(&self, e: &Expr) -> bool {
+        match (self.want, e) {
+            (Want::Unwrap, Expr::MethodCall(m)) => m.method == "unwrap" || m.method == "expect",
+            (Want::Index, Expr::Index(_)) => true,
+            (Want::Binary(kinds), Expr::Binary(b)) => bin_kind(&b.op).is_some_and(|k| kinds.contains(&k)),
+            _ => false,
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Finder<'ast, '_> {
+    fn visit_item_fn(&mut self, i: &'ast syn::ItemFn) {
+        self.stack.push(Node::Fn(&i.sig, Some(&i.block)));
+        visit::visit_item_fn(self, i);
+        self.stack.pop();
+    }
+    fn visit_impl_item_fn(&mut self, i: &'ast syn::ImplItemFn) {
+        self.stack.push(Node::Fn(&i.sig, Some(&i.block)));
+        visit::visit_impl_item_fn(self, i);
+        self.stack.pop();
+    }
+    fn visit_trait_item_fn(&mut self, i: &'ast syn::TraitItemFn) {
+        self.stack.push(Node::Fn(&i.sig, i.default.as_ref()));
+        visit::visit_trait_item_fn(self, i);
+        self.stack.pop();
+    }
+    fn visit_item_const(&mut self, i: &'ast syn::ItemConst) {
+        self.stack.push(Node::Item);
+        visit::visit_item_const(self, i);
+        self.stack.pop();
+    }
+    fn visit_item_static(&mut self, i: &'ast syn::ItemStatic) {
+        self.stack.push(Node::Item);
+        visit::visit_item_static(self, i);
+        self.stack.pop();
+    }
+    fn visit_block(&mut self, b: &'ast Block) {
+        self.stack.push(Node::Block);
+        visit::visit_block(self, b);
+        self.stack.pop();
+    }
+    fn visit_stmt(&mut self, s: &'ast Stmt) {
+        self.stack.push(Node::Stmt(s));
+        visit::visit_stmt(self, s);
+        self.stack.pop();
+    }
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        // Skip whole expressions that do not reach the target line.
+        let span = e.span();
+        if span.start().line > self.line || span.end().line < self.line {
+            return;
+        }
+        self.stack.push(Node::Expr(e));
+        if self.matches(e) && anchors(e).iter().any(|a| a.start().line == self.line) {
+            self.found.push((e, self.stack.clone()));
+        }
+        visit::visit_expr(self, e);
+        self.stack.pop();
+    }
+    fn visit_macro(&mut self, _m: &'ast syn::Macro) {}
+}
+
+/// The panicking expression and where it sits.
+#[derive(Debug)]
+pub(crate) struct Located<'ast> {
+    /// The expression (method call, index or binary expression).
+    pub(crate) expr: &'ast Expr,
+    /// Ancestors from the file root; the last one is `expr` itself.
+    pub(crate) path: Vec<Node<'ast>>,
+}
+
+/// Finds the expression of `class` (an `unwrap`/`expect` call when the
+/// class is unknown) at `line:column` (1-based, as rustc reports them).
+pub(crate) fn locate<'ast>(
+    file: &'ast syn::File,
+    src: &Source<'_>,
+    class: Option<PanicClass>,
+    line: usize,
+    column: Option<usize>,
+) -> Option<Located<'ast>> {
+    let mut f = Finder {
+        src,
+        line,
+        want: want(class),
+        stack: Vec::new(),
+        found: Vec::new(),
+    };
+    f.visit_file(file);
+    let found = std::mem::take(&mut f.found);
+    let _ = f.src;
+    let rank = |e: &Expr| -> (u8, usize) {
+        let Some(col) = column else {
+            return (2, 0);
+        };
+        let anchors = anchors(e);
+        if anchors
+            .iter()
+            .any(|a| a.start().line == line && src.report_columns(a.start()).contains(&col))
+        {
+            return (0, 0);
+        }
+        let span = e.span();
+        let (s, end) = (span.start(), span.end());
+        let start_col = if s.line == line { src.report_columns(s)[0] } else { 0 };
+        let end_col = if end.line == line {
+            src.report_columns(end)[0]
+        } else {
+            usize::MAX
+        };
+        if start_col <= col && col <= end_col {
+            let width = src.range(span).map_or(usize::MAX, |r| r.len());
+            return (1, width);
+        }
+        (2, 0)
+    };
+    let (expr, path) = found.into_iter().min_by_key(|(e, _)| rank(e))?;
+    Some(Located { expr, path })
+}
+
+impl<'ast> Located<'ast> {
+    /// The innermost enclosing function's signature, and whether a `return`
+    /// or `?` at the target returns from it (false inside a closure or an
+    /// async block, or outside any function).
+    pub(crate) fn function(&self) -> (Option<(&'ast Signature, Option<&'ast Block>)>, bool) {
+        let mut can_return = true;
+        for n in self.path.iter().rev() {
+            match n {
+                Node::Fn(sig, block) => return (Some((sig, *block)), can_return),
+                Node::Item => return (None, false),
+                Node::Expr(Expr::Closure(_) | Expr::Async(_)) => can_return = false,
+                _ => {}
+            }
+        }
+        (None, false)
+    }
+
+    /// The expression directly containing the target, if any.
+    pub(crate) fn parent_expr(&self) -> Option<&'ast Expr> {
+        match self.path.get(self.path.len().checked_sub(2)?) {
+            Some(Node::Expr(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The innermost statement containing the target, and whether the
+    /// target is evaluated exactly once, unconditionally, whenever that
+    /// statement runs (so a guard placed before it checks exactly the
+    /// panicking evaluation).
+    pub(crate) fn statement(&self) -> Option<(&'ast Stmt, bool)> {
+        let at = self.path.iter().rposition(|n| matches!(n, Node::Stmt(_)))?;
+        let Node::Stmt(stmt) = self.path[at] else {
+            return None;
+        };
+        let mut safe = true;
+        for pair in self.path[at..].windows(2) {
+            let child = pair[1];
+            let child_is = |e: &Expr| matches!(child, Node::Expr(c) if std::ptr::eq(c, e));
+            safe &= match pair[0] {
+                Node::Stmt(Stmt::Local(l)) => !l
+                    .init
+                    .as_ref()
+                    .and_then(|i| i.diverge.as_ref())
+                    .is_some_and(|(_, d)| child_is(d)),
+                Node::Stmt(_) => true,
+                Node::Expr(Expr::If(i)) => child_is(&i.cond),
+                Node::Expr(Expr::Binary(b)) if matches!(b.op, BinOp::And(_) | BinOp::Or(_)) => child_is(&b.left),
+                Node::Expr(Expr::Match(m)) => child_is(&m.expr),
+                Node::Expr(Expr::ForLoop(f)) => child_is(&f.expr),
+                Node::Expr(
+                    Expr::While(_)
+                    | Expr::Loop(_)
+                    | Expr::Closure(_)
+                    | Expr::Async(_)
+                    | Expr::Block(_)
+                    | Expr::Unsafe(_)
+                    | Expr::TryBlock(_)
+                    | Expr::Const(_),
+                ) => false,
+                Node::Expr(_) => true,
+                Node::Block | Node::Fn(..) | Node::Item => false,
+            };
+        }
+        Some((stmt, safe))
+    }
+}
+
+/// Identifiers used anywhere inside a node (to pick fresh names).
+#[derive(Default)]
+pub(crate) struct Idents(pub(crate) std::collections::HashSet<String>);
+
+impl<'ast> Visit<'ast> for Idents {
+    fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+        self.0.insert(i.to_string());
+    }
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        fn walk(ts: proc_macro2::TokenStream, out: &mut std::collections::HashSet<String>) {
+            for t in ts {
+                match t {
+                    proc_macro2::TokenTree::Ident(i) => {
+                        out.insert(i.to_string());
+                    }
+                    proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
+                    _ => {}
+                }
+            }
+        }
+        walk(m.tokens.clone(), &mut self.0);
+        visit::visit_macro(self, m);
+    }
+}

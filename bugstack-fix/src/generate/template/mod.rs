@@ -1,0 +1,242 @@
+//! The offline template generator: recognises common Rust panic classes and
+//! writes the minimal fix that fits the enclosing function's signature.
+//!
+//! It needs no model and sends no code anywhere. From the panic message and
+//! the syntax tree at the target frame's `line:column` it finds the
+//! panicking expression (an `unwrap()`/`expect()`, an index or slice, a
+//! division or an arithmetic operation), then lists the fixes that fit the
+//! function, best first (see [`strategy`](self) docs in the source): `?`
+//! when the function returns `Option`/`Result` with a compatible error, else
+//! `.get()`, `checked_*`/`saturating_*`, `is_char_boundary` or an early
+//! return of the return type's natural empty value. Edits replace exact
+//! byte spans of the syntax tree, so the rest of the file is byte-identical;
+//! inserted lines take their neighbours' indentation and the file's line
+//! endings.
+//!
+//! On a retry the [`Feedback`] lists patches that failed their checks: the
+//! generator skips every strategy whose patch was already tried and offers
+//! the next one (e.g. `?` did not compile → early return).
+
+mod class;
+mod locate;
+mod signature;
+mod source;
+mod strategy;
+
+use async_trait::async_trait;
+use syn::spanned::Spanned;
+
+pub use class::{OverflowOp, PanicClass};
+
+use crate::patch::{FileEdit, Patch};
+use crate::score::TEMPLATE_GENERATOR;
+use crate::{Error, Feedback, FixContext, FixGenerator, Result};
+
+use source::Source;
+
+/// The offline template generator (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TemplateGenerator;
+
+impl TemplateGenerator {
+    /// A template generator.
+    pub fn new() -> Self {
+        TemplateGenerator
+    }
+
+    /// Every fix that fits the panic in `ctx`, best first. Errors when the
+    /// panic is not recognised or no fix fits the site safely.
+    pub fn candidates(&self, ctx: &FixContext) -> Result<Vec<Patch>> {
+        let target = ctx
+            .target()
+            .ok_or_else(|| Error::Generate("the context has no in-repository frame to fix".into()))?;
+        let text = ctx.file(&target.path).ok_or_else(|| {
+            Error::Generate(format!(
+                "the context does not hold the text of {} (the target frame's file)",
+                target.path
+            ))
+        })?;
+        let message = ctx.incident.event.message.as_str();
+        let line = target.line as usize;
+        let column = target.column.map(|c| c as usize);
+        let src = Source::new(text);
+        let file = syn::parse_file(text)
+            .map_err(|e| Error::Generate(format!("{} does not parse as Rust: {e}", target.path)))?;
+        let hint = PanicClass::from_message(message);
+        let loc = locate::locate(&file, &src, hint, line, column).ok_or_else(|| {
+            Error::Generate(match hint {
+                Some(c) => format!(
+                    "the panic looks like {c}, but no matching expression is at {}:{line} \
+                     (inside a macro call, or the file changed since the release)",
+                    target.path
+                ),
+                None => format!(
+                    "unrecognised panic ({:?}) with no `unwrap()`/`expect()` at {}:{line}",
+                    cut(message, 120),
+                    target.path
+                ),
+            })
+        })?;
+        let class = refine(hint, loc.expr, message).ok_or_else(|| {
+            Error::Generate(format!(
+                "unrecognised panic message {:?}: it does not match the `expect()` at {}:{line}",
+                cut(message, 120),
+                target.path
+            ))
+        })?;
+        let site = strategy::Site::new(&src, class, &loc);
+        let root_cause = root_cause(&src, class, loc.expr, &site.fn_name, &target.path, line, message);
+        let mut patches = Vec::new();
+        for c in site.candidates() {
+            let Some(after) = source::apply_edits(text, &c.edits) else {
+                continue;
+            };
+            if syn::parse_file(&after).is_err() {
+                continue;
+            }
+            let mut p = Patch::from_edits(&[FileEdit {
+                path: target.path.clone(),
+                before: text.to_string(),
+                after,
+            }])?;
+            p.generator = TEMPLATE_GENERATOR.into();
+            p.class = Some(class.name().into());
+            p.root_cause = root_cause.clone();
+            p.explanation = format!("{} (template strategy: {})", c.explanation, c.strategy);
+            if !patches.iter().any(|q: &Patch| q.diff == p.diff) {
+                patches.push(p);
+            }
+        }
+        if patches.is_empty() {
+            return Err(Error::Generate(format!(
+                "recognised {class} in `{}` at {}:{line}, but no template fix fits this site safely",
+                site.fn_name, target.path
+            )));
+        }
+        Ok(patches)
+    }
+
+    /// The best candidate that was not already tried in `feedback`.
+    pub fn generate_now(&self, ctx: &FixContext, feedback: &[Feedback]) -> Result<Patch> {
+        let all = self.candidates(ctx)?;
+        let total = all.len();
+        let tried = |p: &Patch| {
+            feedback
+                .iter()
+                .any(|f| f.patch.as_ref().is_some_and(|q| q.diff.trim_end() == p.diff.trim_end()))
+        };
+        all.into_iter().find(|p| !tried(p)).ok_or_else(|| {
+            Error::Generate(format!(
+                "all {total} template strategies for this panic were already tried and failed their checks"
+            ))
+        })
+    }
+}
+
+#[async_trait]
+impl FixGenerator for TemplateGenerator {
+    fn name(&self) -> String {
+        TEMPLATE_GENERATOR.into()
+    }
+
+    async fn generate(&self, ctx: &FixContext, feedback: &[Feedback]) -> Result<Patch> {
+        self.generate_now(ctx, feedback)
+    }
+}
+
+/// The class, confirmed (or decided, for `expect` with a custom message)
+/// by the expression found.
+fn refine(hint: Option<PanicClass>, expr: &syn::Expr, message: &str) -> Option<PanicClass> {
+    let is_parse = |m: &syn::ExprMethodCall| matches!(&*m.receiver, syn::Expr::MethodCall(r) if r.method == "parse");
+    match (hint, expr) {
+        (Some(PanicClass::UnwrapErr), syn::Expr::MethodCall(m)) if is_parse(m) => Some(PanicClass::ParseUnwrap),
+        (Some(c), _) => Some(c),
+        (None, syn::Expr::MethodCall(m)) if m.method == "expect" => {
+            let Some(syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s), ..
+            })) = m.args.first()
+            else {
+                return None;
+            };
+            let lit = s.value();
+            if message == lit {
+                Some(PanicClass::UnwrapNone)
+            } else if message.starts_with(&format!("{lit}: ")) {
+                Some(if is_parse(m) {
+                    PanicClass::ParseUnwrap
+                } else {
+                    PanicClass::UnwrapErr
+                })
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+fn cut(s: &str, n: usize) -> String {
+    let mut t: String = s.chars().take(n).collect();
+    if s.chars().count() > n {
+        t.push('…');
+    }
+    t
+}
+
+fn root_cause(
+    src: &Source<'_>,
+    class: PanicClass,
+    expr: &syn::Expr,
+    fn_name: &str,
+    path: &str,
+    line: usize,
+    message: &str,
+) -> String {
+    let code = |e: &syn::Expr| {
+        let t = src.slice(e.span()).unwrap_or_default();
+        let one = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        format!("`{}`", cut(&one, 60))
+    };
+    let whole = code(expr);
+    let at = format!("in `{fn_name}` ({path}:{line})");
+    let what = match (class, expr) {
+        (PanicClass::UnwrapNone, syn::Expr::MethodCall(m)) => format!(
+            "{} was `None` {at}, and `.{}()` panicked on it: the code assumed a value is always there",
+            code(&m.receiver),
+            m.method
+        ),
+        (PanicClass::UnwrapErr, syn::Expr::MethodCall(m)) => format!(
+            "{} returned an error {at}, and `.{}()` panicked on it instead of handling it",
+            code(&m.receiver),
+            m.method
+        ),
+        (PanicClass::ParseUnwrap, syn::Expr::MethodCall(m)) => format!(
+            "{} failed on input that does not parse {at}, and `.{}()` panicked instead of handling the parse error",
+            code(&m.receiver),
+            m.method
+        ),
+        (PanicClass::IndexOob, _) => {
+            format!("{whole} {at} indexed past the end: the index was not less than the length")
+        }
+        (PanicClass::SliceRange, _) => format!("{whole} {at} sliced with a range outside the bounds of the data"),
+        (PanicClass::CharBoundary, _) => {
+            format!("{whole} {at} sliced a string at a byte offset inside a multi-byte character")
+        }
+        (PanicClass::DivZero, _) => format!("{whole} {at} divided by zero"),
+        (PanicClass::RemZero, _) => format!("{whole} {at} took a remainder with a divisor of zero"),
+        (PanicClass::Overflow(op), _) => format!(
+            "{whole} {at} overflowed its integer type ({} out of range)",
+            match op {
+                OverflowOp::Add => "the sum was",
+                OverflowOp::Sub => "the difference was",
+                OverflowOp::Mul => "the product was",
+                OverflowOp::Div => "the quotient was",
+            }
+        ),
+        _ => format!("{whole} {at} panicked"),
+    };
+    format!(
+        "{what}. Panic: {}",
+        cut(message.lines().next().unwrap_or_default(), 160)
+    )
+}
