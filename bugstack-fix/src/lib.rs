@@ -49,3 +49,4 @@ pub use policy::{CheckSpec, Policy, PolicyViolation};
 pub use report::{Attempt, Decision, DecisionKind, FixReport};
 pub use score::{score, Confidence, Signal};
 pub use validate::{CheckResult, CheckStatus, RegressionResult, Validation, Validator};
+pub use validate::{ValidatorOptions, WorktreeValidator};

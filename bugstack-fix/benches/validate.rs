@@ -1,0 +1,3 @@
+//! Cold validation vs. a retry (filled in below).
+
+fn main() {}
