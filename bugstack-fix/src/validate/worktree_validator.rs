@@ -276,7 +276,7 @@ impl WorktreeValidator {
             if let Some(reason) = skip_reason {
                 results.push(CheckResult {
                     name: check.name.clone(),
-                    command: check.command.clone(),
+                    command: self.scrubber.scrub_str(&check.command).into_owned(),
                     status: CheckStatus::Skipped,
                     base_status,
                     exit_code: None,
@@ -295,7 +295,7 @@ impl WorktreeValidator {
                 .await?;
             let result = CheckResult {
                 name: check.name.clone(),
-                command: check.command.clone(),
+                command: self.scrubber.scrub_str(&check.command).into_owned(),
                 status: run.status,
                 base_status,
                 exit_code: run.exit_code,
