@@ -489,3 +489,36 @@ async fn regression_test_with_a_bad_name_is_not_run() {
     assert!(r.output.contains("not run"));
     s.assert_clean();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validations_sharing_a_target_dir_take_turns() {
+    let s = setup(ValidatorOptions {
+        judge_against_base: false,
+        ..ValidatorOptions::default()
+    });
+    let log = s.work.path().join("log");
+    let p = policy(vec![check(
+        "turns",
+        &format!("echo start >> {0}; sleep 1; echo end >> {0}", log.display()),
+    )]);
+    let ctx = s.ctx();
+    let (a, b) = (
+        edit(&LIB.replace("bug()", "fixed()")),
+        edit(&LIB.replace("bug()", "other()")),
+    );
+    let (ra, rb) = tokio::join!(s.validator.validate(&ctx, &a, &p), s.validator.validate(&ctx, &b, &p));
+    assert!(ra.unwrap().passed() && rb.unwrap().passed());
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines, ["start", "end", "start", "end"], "validations overlapped");
+    assert!(s
+        .work
+        .path()
+        .join("target")
+        .join(bugstack_fix::validate::TARGET_LOCK_FILE)
+        .exists());
+    s.assert_clean();
+}

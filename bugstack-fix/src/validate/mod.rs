@@ -5,7 +5,7 @@ pub mod regression;
 pub mod worktree;
 mod worktree_validator;
 
-pub use worktree_validator::{ValidatorOptions, WorktreeValidator, APPLY_CHECK, DEFAULT_SECRET_ENV};
+pub use worktree_validator::{ValidatorOptions, WorktreeValidator, APPLY_CHECK, DEFAULT_SECRET_ENV, TARGET_LOCK_FILE};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -17,7 +17,9 @@
 //! Checks run with `sh -c` in the worktree root, each in its own process
 //! group ([`run_command`]); `CARGO_TARGET_DIR` points every run — base and
 //! every attempt — at one shared directory so a retry rebuilds
-//! incrementally. Secrets never reach a check: the forge token and model API
+//! incrementally; validations sharing a target directory take turns on a
+//! file lock ([`TARGET_LOCK_FILE`]), since cargo would otherwise mix the
+//! artifacts of two checkouts. Secrets never reach a check: the forge token and model API
 //! key variables named by the policy (plus [`ValidatorOptions::secret_env`])
 //! are removed from its environment, and its output is scrubbed.
 //!
@@ -33,6 +35,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bugstack_core::Scrubber;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 
 use crate::git::Git;
 use crate::policy::is_inside_repository;
@@ -336,6 +340,35 @@ fn cargo_test(name: &str) -> CommandLine {
     CommandLine::Argv(vec!["cargo".into(), "test".into(), name.into()])
 }
 
+/// Name of the lock file in the shared target directory.
+pub const TARGET_LOCK_FILE: &str = ".bugstack-validate.lock";
+
+/// Takes the shared target directory for one validation.
+///
+/// Cargo names a workspace's artifacts relative to the workspace root, so
+/// two checkouts building into one target directory at the same time would
+/// run each other's code. Validations sharing a target directory (in this
+/// process or another) therefore take turns, on an advisory `flock`.
+async fn lock_target_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
+    let path = dir.join(TARGET_LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((f, Errno::EWOULDBLOCK)) => {
+                file = f;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err((_, e)) => return Err(Error::Validate(format!("cannot lock {}: {e}", path.display()))),
+        }
+    }
+}
+
 /// FNV-1a of a path: a stable, short directory-name suffix.
 fn path_hash(p: &Path) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -370,6 +403,7 @@ impl Validator for WorktreeValidator {
             .unwrap_or_else(|| WorktreeValidator::default_work_root(&repo));
         std::fs::create_dir_all(&target_dir)
             .map_err(|e| Error::io(format!("creating target dir {}", target_dir.display()), e))?;
+        let _target_lock = lock_target_dir(&target_dir).await?;
         let mut remove: Vec<String> = DEFAULT_SECRET_ENV.iter().map(|s| s.to_string()).collect();
         remove.push(policy.forge.token_env.clone());
         remove.extend(policy.model.api_key_env.clone());
