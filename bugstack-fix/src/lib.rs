@@ -46,6 +46,8 @@ pub use model::{ChatMessage, ChatRequest, ChatResponse, LanguageModel, ModelErro
 pub use patch::{FileEdit, Patch, RegressionTest};
 pub use pipeline::{NoopObserver, Observer, Pipeline, Progress};
 pub use policy::{CheckSpec, Policy, PolicyViolation};
+pub use report::markdown::render_markdown;
 pub use report::{Attempt, Decision, DecisionKind, FixReport};
 pub use score::{score, Confidence, Signal};
 pub use validate::{CheckResult, CheckStatus, RegressionResult, Validation, Validator};
+pub use validate::{ValidatorOptions, WorktreeValidator};

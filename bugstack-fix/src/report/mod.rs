@@ -1,6 +1,8 @@
 //! The fix report: what a run did, as JSON for machines and as the pull
 //! request body for people.
 
+pub mod markdown;
+
 use std::collections::BTreeMap;
 
 use bugstack_core::Timestamp;

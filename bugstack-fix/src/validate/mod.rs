@@ -1,5 +1,12 @@
 //! Stage 3, validate: prove a candidate with the project's own checks.
 
+pub mod process;
+pub mod regression;
+pub mod worktree;
+mod worktree_validator;
+
+pub use worktree_validator::{ValidatorOptions, WorktreeValidator, APPLY_CHECK, DEFAULT_SECRET_ENV, TARGET_LOCK_FILE};
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 

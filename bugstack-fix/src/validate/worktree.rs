@@ -1,0 +1,135 @@
+//! Isolated, detached git worktrees that always go away.
+//!
+//! A [`Worktree`] is created with `git worktree add --detach` in a directory
+//! outside the user's working tree, with hooks disabled (a repository's
+//! `post-checkout` hook must not run on our behalf). It is removed with
+//! `git worktree remove --force` and `git worktree prune` by
+//! [`Worktree::remove`], or — when a check panics, the validation future is
+//! dropped, or an error returns early — by its `Drop`.
+//!
+//! Worktrees are placed in numbered *slots* under a work root
+//! (`slot-0`, `slot-1`, …): a validation claims the first free slot, so
+//! consecutive attempts build at the same absolute path and the shared
+//! target directory's incremental caches stay valid.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use crate::git::Git;
+use crate::{Error, Result};
+
+/// Slots tried before falling back to a unique directory name.
+const SLOTS: usize = 8;
+
+/// Git options that keep repository hooks from running in our worktrees.
+const NO_HOOKS: [&str; 2] = ["-c", "core.hooksPath=/dev/null"];
+
+/// A detached worktree of a repository, removed on [`Worktree::remove`] or
+/// drop.
+#[derive(Debug)]
+pub struct Worktree {
+    repo: PathBuf,
+    path: PathBuf,
+    removed: bool,
+}
+
+impl Worktree {
+    /// Checks out `commit` of the repository at `repo` into a free slot
+    /// under `work_root`, detached.
+    pub async fn create(repo: &Path, work_root: &Path, commit: &str) -> Result<Worktree> {
+        std::fs::create_dir_all(work_root)
+            .map_err(|e| Error::io(format!("creating worktree root {}", work_root.display()), e))?;
+        let path = claim_slot(work_root)?;
+        // From here on the guard owns the directory, so every exit cleans up.
+        let guard = Worktree {
+            repo: repo.to_path_buf(),
+            path,
+            removed: false,
+        };
+        let path_str = guard.path.to_string_lossy().into_owned();
+        let mut args: Vec<&str> = NO_HOOKS.to_vec();
+        args.extend(["worktree", "add", "--detach", "--quiet", &path_str, commit]);
+        Git::new(repo).run(&args).await?;
+        Ok(guard)
+    }
+
+    /// The worktree's root directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Applies a git-format diff with `git apply`; `Err(message)` with git's
+    /// explanation when it does not apply.
+    pub async fn apply(&self, diff: &str) -> std::result::Result<(), String> {
+        let mut args: Vec<&str> = NO_HOOKS.to_vec();
+        args.extend(["apply", "--whitespace=nowarn", "-"]);
+        match Git::new(&self.path).run_with_input(&args, diff.as_bytes()).await {
+            Ok(_) => Ok(()),
+            Err(Error::Git { stderr, .. }) => Err(stderr),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Removes the worktree (and prunes git's record of it).
+    pub async fn remove(mut self) -> Result<()> {
+        self.removed = true;
+        let path_str = self.path.to_string_lossy().into_owned();
+        let removed = Git::new(&self.repo)
+            .run(&["worktree", "remove", "--force", "--force", &path_str])
+            .await;
+        let leftover = self.path.exists() && std::fs::remove_dir_all(&self.path).is_err();
+        let _ = Git::new(&self.repo).run(&["worktree", "prune"]).await;
+        match removed {
+            Err(e) if leftover => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    fn remove_blocking(&self) {
+        let git = |args: &[&str]| {
+            let _ = std::process::Command::new("git")
+                .arg("-C")
+                .arg(&self.repo)
+                .args(args)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        };
+        let path_str = self.path.to_string_lossy().into_owned();
+        git(&["worktree", "remove", "--force", "--force", &path_str]);
+        if self.path.exists() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+        git(&["worktree", "prune"]);
+    }
+}
+
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        if !self.removed {
+            self.removed = true;
+            self.remove_blocking();
+        }
+    }
+}
+
+/// Creates (atomically) the first free slot directory under `root`.
+fn claim_slot(root: &Path) -> Result<PathBuf> {
+    for i in 0..SLOTS {
+        let p = root.join(format!("slot-{i}"));
+        match std::fs::create_dir(&p) {
+            Ok(()) => return Ok(p),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(format!("creating {}", p.display()), e)),
+        }
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let p = root.join(format!("wt-{}-{nanos}", std::process::id()));
+    std::fs::create_dir(&p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?;
+    Ok(p)
+}

@@ -1,0 +1,503 @@
+//! [`WorktreeValidator`]: the built-in [`Validator`].
+//!
+//! For each candidate:
+//!
+//! 1. **Base**: every check not yet cached for this repository, commit and
+//!    check runs on the base commit in a fresh worktree (and, when the patch
+//!    brings a regression test, `cargo test <name>` with only the test's
+//!    hunks applied). Results are cached in the validator, so retries never
+//!    re-run base checks.
+//! 2. **Candidate**: a fresh worktree at the same commit, `git apply` of the
+//!    patch (a patch that does not apply is a failed `apply` check, so the
+//!    pipeline can retry with git's message), then each check with its
+//!    timeout, judged against the base: `only_if_base_passes` checks are
+//!    `Skipped` when the base fails them, and a failure the base already had
+//!    is reported but not blamed ([`CheckResult::blames_fix`]).
+//!
+//! Checks run with `sh -c` in the worktree root, each in its own process
+//! group ([`run_command`]); `CARGO_TARGET_DIR` points every run — base and
+//! every attempt — at one shared directory so a retry rebuilds
+//! incrementally; validations sharing a target directory take turns on a
+//! file lock ([`TARGET_LOCK_FILE`]), since cargo would otherwise mix the
+//! artifacts of two checkouts. Secrets never reach a check: the forge token and model API
+//! key variables named by the policy (plus [`ValidatorOptions::secret_env`])
+//! are removed from its environment, and its output is scrubbed.
+//!
+//! The user's working tree is never touched: worktrees live under
+//! [`ValidatorOptions::work_root`] and are removed whatever happens
+//! ([`Worktree`]).
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bugstack_core::Scrubber;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::git::Git;
+use crate::policy::is_inside_repository;
+use crate::validate::process::{run_command, CommandLine, CommandRun, RunSpec};
+use crate::validate::regression::{is_valid_test_name, test_only_diff, tests_passed};
+use crate::validate::worktree::Worktree;
+use crate::{
+    CheckResult, CheckSpec, CheckStatus, Error, FixContext, Patch, Policy, RegressionResult, Result, Validation,
+    Validator,
+};
+
+/// Name of the pseudo-check reported when a patch does not apply.
+pub const APPLY_CHECK: &str = "apply";
+
+/// Environment variables always removed from checks' environments.
+pub const DEFAULT_SECRET_ENV: &[&str] = &[
+    "BUGSTACK_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+];
+
+/// Options of a [`WorktreeValidator`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorOptions {
+    /// The `CARGO_TARGET_DIR` shared by the base and every attempt. `None`:
+    /// a directory per repository under the system temp dir
+    /// ([`WorktreeValidator::default_target_dir`]).
+    pub target_dir: Option<PathBuf>,
+    /// Where worktrees are created. `None`: a directory per repository under
+    /// the system temp dir.
+    pub work_root: Option<PathBuf>,
+    /// Most bytes of output kept per check (head and tail).
+    pub max_output_bytes: usize,
+    /// Run each check on the base commit too and judge against it.
+    pub judge_against_base: bool,
+    /// After a check blames the fix, report the remaining checks as
+    /// `Skipped` instead of running them.
+    pub stop_at_first_failure: bool,
+    /// Extra environment variables removed from checks (besides
+    /// [`DEFAULT_SECRET_ENV`] and the ones the policy names).
+    pub secret_env: Vec<String>,
+    /// Timeout of each regression-test run.
+    pub regression_timeout: Duration,
+}
+
+impl Default for ValidatorOptions {
+    fn default() -> Self {
+        ValidatorOptions {
+            target_dir: None,
+            work_root: None,
+            max_output_bytes: 16 * 1024,
+            judge_against_base: true,
+            stop_at_first_failure: true,
+            secret_env: Vec::new(),
+            regression_timeout: Duration::from_secs(900),
+        }
+    }
+}
+
+/// Validates candidates in isolated git worktrees (see the module docs).
+#[derive(Debug, Default)]
+pub struct WorktreeValidator {
+    options: ValidatorOptions,
+    base_cache: Mutex<HashMap<String, CommandRun>>,
+    scrubber: Scrubber,
+}
+
+/// Per-run settings shared by every command of one validation.
+struct Env {
+    repo: PathBuf,
+    work_root: PathBuf,
+    commit: String,
+    vars: Vec<(OsString, OsString)>,
+    remove: Vec<String>,
+    max_output: usize,
+}
+
+impl WorktreeValidator {
+    /// A validator with `options`.
+    pub fn new(options: ValidatorOptions) -> Self {
+        WorktreeValidator {
+            options,
+            base_cache: Mutex::new(HashMap::new()),
+            scrubber: Scrubber::default(),
+        }
+    }
+
+    /// Its options.
+    pub fn options(&self) -> &ValidatorOptions {
+        &self.options
+    }
+
+    /// The default shared target directory for a repository:
+    /// `<temp>/bugstack-target-<hash of the repository path>`.
+    pub fn default_target_dir(repo_root: &Path) -> PathBuf {
+        std::env::temp_dir().join(format!("bugstack-target-{}", path_hash(repo_root)))
+    }
+
+    /// The default worktree root for a repository.
+    pub fn default_work_root(repo_root: &Path) -> PathBuf {
+        std::env::temp_dir().join(format!("bugstack-worktrees-{}", path_hash(repo_root)))
+    }
+
+    /// Number of cached base results (for tests and diagnostics).
+    pub fn cached_base_results(&self) -> usize {
+        self.base_cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    fn cached(&self, key: &str) -> Option<CommandRun> {
+        self.base_cache.lock().ok()?.get(key).cloned()
+    }
+
+    fn store(&self, key: String, run: CommandRun) {
+        if let Ok(mut c) = self.base_cache.lock() {
+            c.insert(key, run);
+        }
+    }
+
+    async fn run(&self, env: &Env, dir: &Path, command: CommandLine, timeout: Duration) -> Result<CommandRun> {
+        let mut run = run_command(RunSpec {
+            command: &command,
+            dir,
+            timeout,
+            env: &env.vars,
+            env_remove: &env.remove,
+            max_output: env.max_output,
+        })
+        .await?;
+        run.output = self.scrubber.scrub_str(&run.output).into_owned();
+        Ok(run)
+    }
+
+    /// Runs the base checks (and the regression test on the base) that are
+    /// not cached yet, in one base worktree.
+    async fn run_base(
+        &self,
+        env: &Env,
+        missing: &[(String, CheckSpec)],
+        regression: Option<(String, String, String)>,
+    ) -> Result<()> {
+        if missing.is_empty() && regression.is_none() {
+            return Ok(());
+        }
+        let wt = Worktree::create(&env.repo, &env.work_root, &env.commit).await?;
+        let result = async {
+            for (key, check) in missing {
+                let run = self
+                    .run(
+                        env,
+                        wt.path(),
+                        CommandLine::Shell(check.command.clone()),
+                        Duration::from_secs(check.timeout_secs),
+                    )
+                    .await?;
+                self.store(key.clone(), run);
+            }
+            if let Some((key, test_diff, name)) = regression {
+                let run = if !test_diff.is_empty() {
+                    match wt.apply(&test_diff).await {
+                        Ok(()) => None,
+                        Err(msg) => Some(CommandRun {
+                            status: CheckStatus::Skipped,
+                            exit_code: None,
+                            duration_ms: 0,
+                            output: format!("the test's hunks do not apply to the base commit: {msg}"),
+                        }),
+                    }
+                } else {
+                    None
+                };
+                let run = match run {
+                    Some(r) => r,
+                    None => {
+                        self.run(env, wt.path(), cargo_test(&name), self.options.regression_timeout)
+                            .await?
+                    }
+                };
+                self.store(key, run);
+            }
+            Ok::<(), Error>(())
+        }
+        .await;
+        let removed = wt.remove().await;
+        result.and(removed)
+    }
+
+    async fn run_candidate(
+        &self,
+        env: &Env,
+        patch: &Patch,
+        checks: &[(String, CheckSpec)],
+        regression: Option<&str>,
+    ) -> Result<(Validation, Option<CommandRun>)> {
+        let wt = Worktree::create(&env.repo, &env.work_root, &env.commit).await?;
+        let result = self.candidate_in(&wt, env, patch, checks, regression).await;
+        let removed = wt.remove().await;
+        let validation = result?;
+        removed?;
+        Ok(validation)
+    }
+
+    async fn candidate_in(
+        &self,
+        wt: &Worktree,
+        env: &Env,
+        patch: &Patch,
+        checks: &[(String, CheckSpec)],
+        regression: Option<&str>,
+    ) -> Result<(Validation, Option<CommandRun>)> {
+        if let Err(msg) = wt.apply(&patch.diff).await {
+            let validation = Validation {
+                checks: vec![apply_failure(format!(
+                    "the patch does not apply to the base commit:\n{msg}"
+                ))],
+                regression: None,
+            };
+            return Ok((validation, None));
+        }
+        let mut results = Vec::new();
+        let mut blamed = false;
+        for (key, check) in checks {
+            let base = if self.options.judge_against_base {
+                self.cached(key)
+            } else {
+                None
+            };
+            let base_status = base.as_ref().map(|b| b.status);
+            let skip_reason = if check.only_if_base_passes && base_status.is_some_and(|s| s != CheckStatus::Passed) {
+                Some(format!(
+                    "skipped: the base commit does not pass `{}` ({:?}), so it is not required",
+                    check.command,
+                    base_status.unwrap_or(CheckStatus::Skipped)
+                ))
+            } else if blamed && self.options.stop_at_first_failure {
+                Some("skipped: an earlier check failed".to_string())
+            } else {
+                None
+            };
+            if let Some(reason) = skip_reason {
+                results.push(CheckResult {
+                    name: check.name.clone(),
+                    command: self.scrubber.scrub_str(&check.command).into_owned(),
+                    status: CheckStatus::Skipped,
+                    base_status,
+                    exit_code: None,
+                    duration_ms: 0,
+                    output: reason,
+                });
+                continue;
+            }
+            let run = self
+                .run(
+                    env,
+                    wt.path(),
+                    CommandLine::Shell(check.command.clone()),
+                    Duration::from_secs(check.timeout_secs),
+                )
+                .await?;
+            let result = CheckResult {
+                name: check.name.clone(),
+                command: self.scrubber.scrub_str(&check.command).into_owned(),
+                status: run.status,
+                base_status,
+                exit_code: run.exit_code,
+                duration_ms: run.duration_ms,
+                output: run.output,
+            };
+            blamed |= result.blames_fix();
+            results.push(result);
+        }
+        let regression_run = match regression {
+            Some(name) => Some(
+                self.run(env, wt.path(), cargo_test(name), self.options.regression_timeout)
+                    .await?,
+            ),
+            None => None,
+        };
+        let validation = Validation {
+            checks: results,
+            regression: None,
+        };
+        Ok((validation, regression_run))
+    }
+}
+
+fn apply_failure(output: String) -> CheckResult {
+    CheckResult {
+        name: APPLY_CHECK.into(),
+        command: "git apply".into(),
+        status: CheckStatus::Failed,
+        base_status: None,
+        exit_code: None,
+        duration_ms: 0,
+        output,
+    }
+}
+
+fn cargo_test(name: &str) -> CommandLine {
+    CommandLine::Argv(vec!["cargo".into(), "test".into(), name.into()])
+}
+
+/// Name of the lock file in the shared target directory.
+pub const TARGET_LOCK_FILE: &str = ".bugstack-validate.lock";
+
+/// Takes the shared target directory for one validation.
+///
+/// Cargo names a workspace's artifacts relative to the workspace root, so
+/// two checkouts building into one target directory at the same time would
+/// run each other's code. Validations sharing a target directory (in this
+/// process or another) therefore take turns, on an advisory `flock`.
+async fn lock_target_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
+    let path = dir.join(TARGET_LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((f, Errno::EWOULDBLOCK)) => {
+                file = f;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err((_, e)) => return Err(Error::Validate(format!("cannot lock {}: {e}", path.display()))),
+        }
+    }
+}
+
+/// FNV-1a of a path: a stable, short directory-name suffix.
+fn path_hash(p: &Path) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in p.to_string_lossy().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[async_trait]
+impl Validator for WorktreeValidator {
+    async fn validate(&self, ctx: &FixContext, patch: &Patch, policy: &Policy) -> Result<Validation> {
+        let repo = std::fs::canonicalize(&ctx.repo_root)
+            .map_err(|e| Error::io(format!("opening repository {}", ctx.repo_root.display()), e))?;
+        let commit = Git::new(&repo).resolve_commit(&ctx.revision).await?;
+        if let Some(bad) = patch.files.iter().find(|f| !is_inside_repository(f)) {
+            return Ok(Validation {
+                checks: vec![apply_failure(format!("{bad} is outside the repository's files"))],
+                regression: None,
+            });
+        }
+        let target_dir = self
+            .options
+            .target_dir
+            .clone()
+            .unwrap_or_else(|| WorktreeValidator::default_target_dir(&repo));
+        let work_root = self
+            .options
+            .work_root
+            .clone()
+            .unwrap_or_else(|| WorktreeValidator::default_work_root(&repo));
+        std::fs::create_dir_all(&target_dir)
+            .map_err(|e| Error::io(format!("creating target dir {}", target_dir.display()), e))?;
+        let _target_lock = lock_target_dir(&target_dir).await?;
+        let mut remove: Vec<String> = DEFAULT_SECRET_ENV.iter().map(|s| s.to_string()).collect();
+        remove.push(policy.forge.token_env.clone());
+        remove.extend(policy.model.api_key_env.clone());
+        remove.extend(self.options.secret_env.iter().cloned());
+        let env = Env {
+            repo: repo.clone(),
+            work_root,
+            commit: commit.clone(),
+            vars: vec![
+                ("CARGO_TARGET_DIR".into(), target_dir.into_os_string()),
+                ("CARGO_TERM_COLOR".into(), "never".into()),
+            ],
+            remove,
+            max_output: self.options.max_output_bytes,
+        };
+
+        let repo_key = repo.to_string_lossy().into_owned();
+        let checks: Vec<(String, CheckSpec)> = policy
+            .effective_checks()
+            .into_iter()
+            .map(|c| {
+                let key = [
+                    repo_key.as_str(),
+                    &commit,
+                    &c.name,
+                    &c.command,
+                    &c.timeout_secs.to_string(),
+                ]
+                .join("\0");
+                (key, c)
+            })
+            .collect();
+        let missing: Vec<(String, CheckSpec)> = if self.options.judge_against_base {
+            checks
+                .iter()
+                .filter(|(k, _)| self.cached(k).is_none())
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let regression = patch.regression_test.as_ref().map(|t| {
+            let test_diff = test_only_diff(&patch.diff, &t.path, &t.name);
+            let key = [repo_key.as_str(), &commit, "\u{1}regression", &t.name, &test_diff].join("\0");
+            (key, test_diff, t.name.clone())
+        });
+        let valid_name = patch
+            .regression_test
+            .as_ref()
+            .map_or(true, |t| is_valid_test_name(&t.name));
+        let base_regression = regression
+            .clone()
+            .filter(|(k, _, _)| valid_name && self.cached(k).is_none());
+        self.run_base(&env, &missing, base_regression).await?;
+
+        let run_name = patch
+            .regression_test
+            .as_ref()
+            .filter(|_| valid_name)
+            .map(|t| t.name.as_str());
+        let (mut validation, with_fix) = self.run_candidate(&env, patch, &checks, run_name).await?;
+        let applied = !validation.checks.iter().any(|c| c.name == APPLY_CHECK);
+        if let (Some(test), Some((key, _, _)), true) = (&patch.regression_test, regression, applied) {
+            validation.regression = Some(match with_fix {
+                Some(run) => self.regression_result(&test.name, self.cached(&key), run),
+                None => RegressionResult {
+                    name: test.name.clone(),
+                    fails_on_base: false,
+                    passes_with_fix: false,
+                    output: "not run: the test name is not a Rust test path".into(),
+                },
+            });
+        }
+        Ok(validation)
+    }
+}
+
+impl WorktreeValidator {
+    fn regression_result(&self, name: &str, base: Option<CommandRun>, with_fix: CommandRun) -> RegressionResult {
+        let fails_on_base = base
+            .as_ref()
+            .is_some_and(|b| matches!(b.status, CheckStatus::Failed | CheckStatus::TimedOut));
+        let passes_with_fix = with_fix.status == CheckStatus::Passed && tests_passed(&with_fix.output) >= 1;
+        let base_out = base.map(|b| b.output).unwrap_or_else(|| "(not run)".into());
+        let half = self.options.max_output_bytes / 2;
+        RegressionResult {
+            name: name.to_string(),
+            fails_on_base,
+            passes_with_fix,
+            output: format!(
+                "on the base commit with only the test added:\n{}\n\nwith the fix:\n{}",
+                crate::text::trim_middle(&base_out, half),
+                crate::text::trim_middle(&with_fix.output, half)
+            ),
+        }
+    }
+}

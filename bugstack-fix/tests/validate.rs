@@ -1,0 +1,524 @@
+//! WorktreeValidator behaviour with small shell checks on throwaway git
+//! repositories: judging against the base, timeouts that kill whole process
+//! groups, patches that do not apply, bounded output, cleanup in every case,
+//! and a user working tree that stays byte-identical.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bugstack_core::{Event, EventKind, Level, Timestamp};
+use bugstack_fix::validate::worktree::Worktree;
+use bugstack_fix::validate::APPLY_CHECK;
+use bugstack_fix::{
+    CheckSpec, CheckStatus, FileEdit, FixContext, Incident, Patch, Policy, RegressionTest, Validator, ValidatorOptions,
+    WorktreeValidator,
+};
+use tempfile::TempDir;
+
+const LIB: &str = "fn total() {\n    keep();\n    bug();\n}\n";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A repository with one commit of `files`, plus a user's uncommitted edit
+/// and an untracked file, which validation must never touch.
+fn repo(files: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    for (k, v) in [
+        ("user.name", "t"),
+        ("user.email", "t@example.invalid"),
+        ("commit.gpgsign", "false"),
+    ] {
+        git(dir.path(), &["config", k, v]);
+    }
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "base"]);
+    std::fs::write(dir.path().join("README"), "user's uncommitted edit\n").unwrap();
+    std::fs::write(dir.path().join("notes.untracked"), "user's untracked file\n").unwrap();
+    dir
+}
+
+fn base_files() -> Vec<(&'static str, &'static str)> {
+    vec![("src/lib.txt", LIB), ("README", "readme\n")]
+}
+
+fn ctx(repo: &Path) -> FixContext {
+    let event = Event::new(
+        EventKind::Panic,
+        Level::Fatal,
+        "boom",
+        Timestamp::from_millis(1_700_000_000_000),
+    );
+    FixContext {
+        incident: Incident::from_event("1", event),
+        repo_root: repo.to_path_buf(),
+        revision: git(repo, &["rev-parse", "HEAD"]),
+        frames: Vec::new(),
+        snippets: Vec::new(),
+        files: BTreeMap::new(),
+        token_budget: 0,
+        tokens_used: 0,
+        warnings: Vec::new(),
+    }
+}
+
+fn check(name: &str, command: &str) -> CheckSpec {
+    CheckSpec::new(name, command)
+}
+
+fn policy(checks: Vec<CheckSpec>) -> Policy {
+    Policy {
+        checks,
+        ..Policy::default()
+    }
+}
+
+fn edit(after: &str) -> Patch {
+    Patch::from_edits(&[FileEdit {
+        path: "src/lib.txt".into(),
+        before: LIB.into(),
+        after: after.into(),
+    }])
+    .unwrap()
+}
+
+struct Setup {
+    repo: TempDir,
+    work: TempDir,
+    validator: WorktreeValidator,
+    before: Snapshot,
+}
+
+type Snapshot = (BTreeMap<PathBuf, Vec<u8>>, String, String);
+
+/// Every file of the working tree (not `.git`), byte for byte, plus git's
+/// view of its status and HEAD.
+fn snapshot(root: &Path) -> Snapshot {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if p.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut files = BTreeMap::new();
+    walk(root, root, &mut files);
+    (
+        files,
+        git(root, &["status", "--porcelain", "--untracked-files=all"]),
+        git(root, &["rev-parse", "HEAD"]),
+    )
+}
+
+fn setup(options: ValidatorOptions) -> Setup {
+    let repo = repo(&base_files());
+    let work = TempDir::new().unwrap();
+    let validator = WorktreeValidator::new(ValidatorOptions {
+        work_root: Some(work.path().join("worktrees")),
+        target_dir: Some(work.path().join("target")),
+        ..options
+    });
+    let before = snapshot(repo.path());
+    Setup {
+        repo,
+        work,
+        validator,
+        before,
+    }
+}
+
+impl Setup {
+    fn ctx(&self) -> FixContext {
+        ctx(self.repo.path())
+    }
+
+    /// No worktree left (on disk or in git's list), user tree untouched.
+    fn assert_clean(&self) {
+        let list = git(self.repo.path(), &["worktree", "list", "--porcelain"]);
+        assert_eq!(list.matches("worktree ").count(), 1, "leftover worktree:\n{list}");
+        let root = self.work.path().join("worktrees");
+        let left: Vec<_> = std::fs::read_dir(&root)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "leftover directories: {left:?}");
+        assert!(
+            snapshot(self.repo.path()) == self.before,
+            "the user's working tree changed"
+        );
+    }
+}
+
+fn is_dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // A zombie waiting for a reaper is dead too.
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn wait_dead(pid: u32) -> bool {
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        if is_dead(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[tokio::test]
+async fn passing_fix_passes_and_records_base_status() {
+    let s = setup(ValidatorOptions::default());
+    let p = policy(vec![
+        check("fixed", "grep -q fixed src/lib.txt"),
+        check("readme", "test -f README"),
+    ]);
+    let v = s
+        .validator
+        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
+        .await
+        .unwrap();
+    assert!(v.passed(), "{v:#?}");
+    assert_eq!(v.checks[0].status, CheckStatus::Passed);
+    assert_eq!(v.checks[0].base_status, Some(CheckStatus::Failed));
+    assert_eq!(v.checks[1].status, CheckStatus::Passed);
+    assert_eq!(v.checks[1].base_status, Some(CheckStatus::Passed));
+    assert_eq!(v.checks[0].exit_code, Some(0));
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn breaking_a_check_the_base_passes_is_blamed() {
+    let s = setup(ValidatorOptions::default());
+    let p = policy(vec![check("keep", "grep -q keep src/lib.txt"), check("later", "true")]);
+    let v = s
+        .validator
+        .validate(&s.ctx(), &edit(&LIB.replace("keep()", "drop()")), &p)
+        .await
+        .unwrap();
+    assert!(!v.passed());
+    assert_eq!(v.checks[0].status, CheckStatus::Failed);
+    assert_eq!(v.checks[0].base_status, Some(CheckStatus::Passed));
+    assert!(v.checks[0].blames_fix());
+    assert_eq!(v.checks[0].exit_code, Some(1));
+    assert_eq!(v.checks[1].status, CheckStatus::Skipped, "stop at first failure");
+    assert!(v.failure_summary(1000).contains("grep -q keep"));
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn failure_the_base_already_had_is_reported_not_blamed() {
+    let s = setup(ValidatorOptions::default());
+    let p = policy(vec![
+        check("flaky", "echo 'legacy failure'; grep -q never-there src/lib.txt"),
+        check("fixed", "grep -q fixed src/lib.txt"),
+    ]);
+    let v = s
+        .validator
+        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
+        .await
+        .unwrap();
+    assert_eq!(v.checks[0].status, CheckStatus::Failed);
+    assert_eq!(v.checks[0].base_status, Some(CheckStatus::Failed));
+    assert!(!v.checks[0].blames_fix());
+    assert!(v.checks[0].output.contains("legacy failure"));
+    assert_eq!(
+        v.checks[1].status,
+        CheckStatus::Passed,
+        "not stopped: the failure is not the fix's"
+    );
+    assert!(v.passed(), "{v:#?}");
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn lint_the_base_fails_is_skipped() {
+    let s = setup(ValidatorOptions::default());
+    let lint = CheckSpec {
+        only_if_base_passes: true,
+        ..check("lint", "grep -q lint-clean src/lib.txt")
+    };
+    let p = policy(vec![check("ok", "true"), lint]);
+    let v = s
+        .validator
+        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
+        .await
+        .unwrap();
+    assert_eq!(v.checks[1].status, CheckStatus::Skipped);
+    assert_eq!(v.checks[1].base_status, Some(CheckStatus::Failed));
+    assert!(v.checks[1].output.contains("base commit does not pass"));
+    assert!(v.passed());
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn hanging_check_is_killed_with_its_process_group() {
+    let s = setup(ValidatorOptions {
+        judge_against_base: false,
+        ..ValidatorOptions::default()
+    });
+    let pidfile = s.work.path().join("grandchild.pid");
+    let hang = CheckSpec {
+        timeout_secs: 2,
+        ..check(
+            "hang",
+            &format!("echo started; sleep 600 & echo $! > {}; wait", pidfile.display()),
+        )
+    };
+    let t = Instant::now();
+    let v = s
+        .validator
+        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &policy(vec![hang]))
+        .await
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    let c = &v.checks[0];
+    assert_eq!(c.status, CheckStatus::TimedOut, "{c:#?}");
+    assert!(c.blames_fix());
+    assert!(c.output.contains("started") && c.output.contains("killed with its process group"));
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    assert!(wait_dead(pid), "grandchild sleep {pid} survived the timeout");
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn cancelled_validation_kills_its_checks_and_removes_the_worktree() {
+    let s = setup(ValidatorOptions {
+        judge_against_base: false,
+        ..ValidatorOptions::default()
+    });
+    let pidfile = s.work.path().join("cancelled.pid");
+    let p = policy(vec![check(
+        "hang",
+        &format!("sleep 600 & echo $! > {}; wait", pidfile.display()),
+    )]);
+    let ctx = s.ctx();
+    let patch = edit(&LIB.replace("bug()", "fixed()"));
+    let r = tokio::time::timeout(Duration::from_secs(2), s.validator.validate(&ctx, &patch, &p)).await;
+    assert!(r.is_err(), "the check should still be running");
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    assert!(wait_dead(pid), "check {pid} survived cancellation");
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn patch_that_does_not_apply_is_a_clear_failed_result() {
+    let s = setup(ValidatorOptions::default());
+    let stale = Patch::from_edits(&[FileEdit {
+        path: "src/lib.txt".into(),
+        before: "fn total() {\n    other();\n}\n".into(),
+        after: "fn total() {\n    fixed();\n}\n".into(),
+    }])
+    .unwrap();
+    let v = s
+        .validator
+        .validate(&s.ctx(), &stale, &policy(vec![check("ok", "true")]))
+        .await
+        .unwrap();
+    assert_eq!(v.checks.len(), 1);
+    assert_eq!(v.checks[0].name, APPLY_CHECK);
+    assert_eq!(v.checks[0].status, CheckStatus::Failed);
+    assert!(v.checks[0].blames_fix() && !v.passed());
+    assert!(v.checks[0].output.contains("does not apply"), "{}", v.checks[0].output);
+    assert!(v.checks[0].output.contains("src/lib.txt"), "{}", v.checks[0].output);
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn unknown_revision_is_an_error_and_leaves_nothing() {
+    let s = setup(ValidatorOptions::default());
+    let mut ctx = s.ctx();
+    ctx.revision = "0000000000000000000000000000000000000bad".into();
+    let err = s
+        .validator
+        .validate(
+            &ctx,
+            &edit(&LIB.replace("bug()", "fixed()")),
+            &policy(vec![check("ok", "true")]),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no commit named"), "{err}");
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn worktree_guard_removes_the_worktree_when_dropped() {
+    let s = setup(ValidatorOptions::default());
+    let root = s.work.path().join("worktrees");
+    let head = git(s.repo.path(), &["rev-parse", "HEAD"]);
+    let wt = Worktree::create(s.repo.path(), &root, &head).await.unwrap();
+    let path = wt.path().to_path_buf();
+    assert!(path.join("src/lib.txt").exists());
+    std::fs::write(path.join("scratch"), "dirty").unwrap();
+    assert!(git(s.repo.path(), &["worktree", "list"]).contains(path.to_str().unwrap()));
+    drop(wt);
+    assert!(!path.exists());
+    s.assert_clean();
+    // A second worktree reuses the freed slot: same path, so builds stay incremental.
+    let wt = Worktree::create(s.repo.path(), &root, &head).await.unwrap();
+    assert_eq!(wt.path(), path);
+    wt.remove().await.unwrap();
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn output_is_bounded_head_and_tail() {
+    let s = setup(ValidatorOptions {
+        max_output_bytes: 4096,
+        judge_against_base: false,
+        ..ValidatorOptions::default()
+    });
+    // ~30 MB of output between a first and a last line.
+    let noisy = "echo FIRST-LINE; yes 'noise noise noise' | head -c 30000000; echo; echo LAST-LINE; exit 3";
+    let v = s
+        .validator
+        .validate(
+            &s.ctx(),
+            &edit(&LIB.replace("bug()", "fixed()")),
+            &policy(vec![check("noisy", noisy)]),
+        )
+        .await
+        .unwrap();
+    let c = &v.checks[0];
+    assert_eq!((c.status, c.exit_code), (CheckStatus::Failed, Some(3)));
+    assert!(c.output.len() <= 4096 + 100, "{} bytes kept", c.output.len());
+    assert!(c.output.starts_with("FIRST-LINE"), "{}", &c.output[..50]);
+    assert!(c.output.trim_end().ends_with("LAST-LINE"));
+    assert!(c.output.contains("bytes of output dropped"));
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn base_results_are_cached_across_retries() {
+    let s = setup(ValidatorOptions::default());
+    let counter = s.work.path().join("runs");
+    let p = policy(vec![check(
+        "count",
+        &format!("echo run >> {}; grep -q fixed src/lib.txt", counter.display()),
+    )]);
+    let ctx = s.ctx();
+    let first = s
+        .validator
+        .validate(&ctx, &edit(&LIB.replace("bug()", "wrong()")), &p)
+        .await
+        .unwrap();
+    assert!(!first.passed());
+    let second = s
+        .validator
+        .validate(&ctx, &edit(&LIB.replace("bug()", "fixed()")), &p)
+        .await
+        .unwrap();
+    assert!(second.passed());
+    assert_eq!(second.checks[0].base_status, Some(CheckStatus::Failed));
+    let runs = std::fs::read_to_string(&counter).unwrap().lines().count();
+    assert_eq!(runs, 3, "1 base run + 2 candidate runs");
+    assert_eq!(s.validator.cached_base_results(), 1);
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn checks_share_the_target_dir_and_never_see_secrets() {
+    let s = setup(ValidatorOptions {
+        judge_against_base: false,
+        secret_env: vec!["MY_VALIDATE_SECRET".into()],
+        ..ValidatorOptions::default()
+    });
+    std::env::set_var("MY_VALIDATE_SECRET", "hunter2-validate-secret");
+    let mut p = policy(vec![check(
+        "env",
+        "echo \"target=$CARGO_TARGET_DIR\"; echo \"value=${MY_VALIDATE_SECRET:-unset}\"",
+    )]);
+    p.forge.token_env = "MY_VALIDATE_SECRET".into();
+    let v = s
+        .validator
+        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
+        .await
+        .unwrap();
+    let out = &v.checks[0].output;
+    assert!(
+        out.contains(&format!("target={}", s.work.path().join("target").display())),
+        "{out}"
+    );
+    assert!(out.contains("value=unset"), "{out}");
+    assert!(!out.contains("hunter2"));
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn regression_test_with_a_bad_name_is_not_run() {
+    let s = setup(ValidatorOptions::default());
+    let mut patch = edit(&LIB.replace("bug()", "fixed()"));
+    patch.regression_test = Some(RegressionTest {
+        path: "src/lib.txt".into(),
+        name: "x; touch /tmp/pwned".into(),
+    });
+    let v = s
+        .validator
+        .validate(&s.ctx(), &patch, &policy(vec![check("ok", "true")]))
+        .await
+        .unwrap();
+    let r = v.regression.unwrap();
+    assert!(!r.fails_on_base && !r.passes_with_fix);
+    assert!(r.output.contains("not run"));
+    s.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validations_sharing_a_target_dir_take_turns() {
+    let s = setup(ValidatorOptions {
+        judge_against_base: false,
+        ..ValidatorOptions::default()
+    });
+    let log = s.work.path().join("log");
+    let p = policy(vec![check(
+        "turns",
+        &format!("echo start >> {0}; sleep 1; echo end >> {0}", log.display()),
+    )]);
+    let ctx = s.ctx();
+    let (a, b) = (
+        edit(&LIB.replace("bug()", "fixed()")),
+        edit(&LIB.replace("bug()", "other()")),
+    );
+    let (ra, rb) = tokio::join!(s.validator.validate(&ctx, &a, &p), s.validator.validate(&ctx, &b, &p));
+    assert!(ra.unwrap().passed() && rb.unwrap().passed());
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines, ["start", "end", "start", "end"], "validations overlapped");
+    assert!(s
+        .work
+        .path()
+        .join("target")
+        .join(bugstack_fix::validate::TARGET_LOCK_FILE)
+        .exists());
+    s.assert_clean();
+}
