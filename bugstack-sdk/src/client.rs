@@ -23,7 +23,9 @@ static CLIENT: ArcSwapOption<Client> = ArcSwapOption::const_empty();
 
 /// The state captures need: the queue's sending side and the counters.
 pub(crate) struct Client {
-    events: Sender<RawEvent>,
+    /// Boxed so a queue slot is one pointer: the queue's own memory stays
+    /// small whatever its capacity.
+    events: Sender<Box<RawEvent>>,
     control: Sender<Control>,
     pub(crate) counters: Arc<Counters>,
     sample_rate: f64,
@@ -58,7 +60,7 @@ impl Client {
 
     /// Hands an occurrence to the worker; a full queue drops and counts it.
     pub(crate) fn enqueue(&self, raw: RawEvent) {
-        match self.events.try_send(raw) {
+        match self.events.try_send(Box::new(raw)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 Counters::add(&self.counters.dropped_queue_full, 1)

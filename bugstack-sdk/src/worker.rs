@@ -40,7 +40,7 @@ pub(crate) enum Control {
 
 /// Everything the worker needs, moved onto its thread.
 pub(crate) struct WorkerConfig {
-    pub(crate) events: Receiver<RawEvent>,
+    pub(crate) events: Receiver<Box<RawEvent>>,
     pub(crate) control: Receiver<Control>,
     pub(crate) done: Sender<()>,
     pub(crate) counters: Arc<Counters>,
@@ -124,11 +124,11 @@ impl Worker {
         let keep_going = select! {
             recv(self.cfg.events) -> msg => match msg {
                 Ok(raw) => {
-                    self.ingest(raw);
+                    self.ingest(*raw);
                     // Take what else is already queued in one go.
                     for _ in 0..1024 {
                         match self.cfg.events.try_recv() {
-                            Ok(raw) => self.ingest(raw),
+                            Ok(raw) => self.ingest(*raw),
                             Err(_) => break,
                         }
                     }
@@ -159,7 +159,7 @@ impl Worker {
     /// (the spool, when there is one) without touching the network.
     fn persist_all(&mut self) {
         while let Ok(raw) = self.cfg.events.try_recv() {
-            self.ingest(raw);
+            self.ingest(*raw);
         }
         let drained = self.aggregator.drain();
         self.ready.extend(drained);
@@ -223,7 +223,7 @@ impl Worker {
 
     fn flush(&mut self, deadline: Instant) -> bool {
         while let Ok(raw) = self.cfg.events.try_recv() {
-            self.ingest(raw);
+            self.ingest(*raw);
         }
         let drained = self.aggregator.drain();
         self.ready.extend(drained);
