@@ -25,6 +25,10 @@ pub struct PipelineRunner {
     pub repo: PathBuf,
     /// The repository's policy (`bugstack.toml`).
     pub policy: Policy,
+    /// Whether the pipeline's forge records its pull requests in this store
+    /// (the local forge over [`crate::store::SqliteStore`]); then a run links
+    /// that record, otherwise (GitHub) it records the pull request itself.
+    pub forge_records_in_store: bool,
 }
 
 #[async_trait]
@@ -40,7 +44,7 @@ impl FixJobRunner for PipelineRunner {
             .run(&incident, &RepoRef::new(&self.repo), &self.policy)
             .await
             .map_err(|e| Error::Task(format!("fix pipeline failed: {e}")))?;
-        outcome_from_report(&report)
+        outcome_from_report(&report, self.forge_records_in_store)
     }
 }
 
@@ -49,10 +53,15 @@ impl FixJobRunner for PipelineRunner {
 /// - deployed and merged → [`FixOutcome::Merged`], the fixing release being
 ///   the fix commit;
 /// - deployed, not merged → [`FixOutcome::Proposed`];
+/// - in both deployed cases, when `forge_records_in_store` (the local forge
+///   over this store: [`bugstack_fix::deploy::PullRequestStore`] is
+///   implemented by [`crate::store::SqliteStore`]) the pull request is already
+///   recorded and the run links it by number; otherwise (GitHub) the run
+///   records it with the forge's URL;
 /// - a fix whose deployment failed → an error, so the job is retried;
 /// - a fix with no deployer configured → [`FixOutcome::NoFix`] saying so (the
 ///   patch is in the report).
-pub fn outcome_from_report(report: &FixReport) -> Result<FixOutcome> {
+pub fn outcome_from_report(report: &FixReport, forge_records_in_store: bool) -> Result<FixOutcome> {
     let json = serde_json::to_value(report)?;
     if report.decision.kind == DecisionKind::NoFix || report.fix.is_none() {
         return Ok(FixOutcome::NoFix {
@@ -70,6 +79,14 @@ pub fn outcome_from_report(report: &FixReport) -> Result<FixOutcome> {
         });
     };
     let pr = NewPullRequest {
+        // The forge recorded it in our store when it opened it (local forge
+        // over this store's PullRequestStore); link that record.
+        number: if forge_records_in_store {
+            i64::try_from(d.pull_request.number).ok()
+        } else {
+            None
+        },
+        url: d.pull_request.url.clone(),
         title: format!("bugstack: fix {}", report.incident.title()),
         body: pr_body(report),
         branch: d.branch.clone(),
@@ -194,13 +211,17 @@ mod tests {
         }
     }
 
+    fn outcome_from_report_t(r: &FixReport) -> Result<FixOutcome> {
+        outcome_from_report(r, false)
+    }
+
     #[test]
     fn reports_map_to_outcomes() {
-        let o = outcome_from_report(&report(DecisionKind::NoFix, false, None, None)).unwrap();
+        let o = outcome_from_report_t(&report(DecisionKind::NoFix, false, None, None)).unwrap();
         assert!(matches!(&o, FixOutcome::NoFix { reason, .. } if reason == "because"));
         assert_eq!(o.report()["decision"]["kind"], "no_fix");
 
-        let o = outcome_from_report(&report(DecisionKind::Review, true, Some(deployment(false)), None)).unwrap();
+        let o = outcome_from_report_t(&report(DecisionKind::Review, true, Some(deployment(false)), None)).unwrap();
         match o {
             FixOutcome::Proposed { pr, .. } => {
                 assert_eq!(
@@ -213,13 +234,13 @@ mod tests {
             other => panic!("expected Proposed, got {other:?}"),
         }
 
-        let o = outcome_from_report(&report(DecisionKind::AutoMerge, true, Some(deployment(true)), None)).unwrap();
+        let o = outcome_from_report_t(&report(DecisionKind::AutoMerge, true, Some(deployment(true)), None)).unwrap();
         assert!(matches!(&o, FixOutcome::Merged { release, .. } if release == "c0ffee"));
 
-        let e = outcome_from_report(&report(DecisionKind::Review, true, None, Some("push rejected"))).unwrap_err();
+        let e = outcome_from_report_t(&report(DecisionKind::Review, true, None, Some("push rejected"))).unwrap_err();
         assert!(e.to_string().contains("push rejected"));
 
-        let o = outcome_from_report(&report(DecisionKind::Review, true, None, None)).unwrap();
+        let o = outcome_from_report_t(&report(DecisionKind::Review, true, None, None)).unwrap();
         assert!(matches!(&o, FixOutcome::NoFix { reason, .. } if reason.contains("no deployer")));
     }
 
@@ -275,6 +296,7 @@ mod tests {
             pipeline: Pipeline::new(Arc::new(Ctx), Arc::new(NoIdea), Arc::new(NeverCalled)),
             repo: dir.path().to_path_buf(),
             policy: Policy::default(),
+            forge_records_in_store: true,
         };
         let outcome = runner.run(&job).await.unwrap();
         assert_eq!(outcome.name(), "no-fix");

@@ -103,6 +103,7 @@ fn incidents_show_and_prs_read_the_store() {
                 body: "Root cause: ...".into(),
                 branch: "bugstack/fix-abc".into(),
                 decision: "open-for-review".into(),
+                ..Default::default()
             },
             report: serde_json::json!({"decision": "open-for-review"}),
         };

@@ -37,6 +37,7 @@ fn a_fixed_incident_regresses_only_in_a_release_with_the_fix() {
                 body: "...".into(),
                 branch: "bugstack/fix-checkout".into(),
                 decision: "review".into(),
+                ..Default::default()
             },
             report: serde_json::json!({}),
         };

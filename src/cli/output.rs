@@ -139,7 +139,7 @@ pub(crate) fn prs(list: &[PullRequest], json: bool) -> Result<()> {
             "{:>5}  {:<7}  {:>8}  {:<16}  {:<32}  {}",
             format!("#{}", p.number),
             p.state.as_str(),
-            p.incident_id,
+            p.incident_id.map_or_else(|| "-".to_string(), |i| i.to_string()),
             sanitize(&p.decision, 16),
             sanitize(&p.branch, 32),
             sanitize(&p.title, 80)

@@ -4,10 +4,14 @@
 //! its own transaction together with the version bump, so a crash mid-upgrade
 //! leaves the previous version intact. Migrations are append-only: never edit
 //! one that has shipped, add a new one.
+//!
+//! They run with foreign-key enforcement off (SQLite's documented way to
+//! rebuild a table), and each is checked with `PRAGMA foreign_key_check`
+//! before it commits; the store turns enforcement on afterwards.
 
 use std::path::Path;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::{Error, Result};
 
@@ -106,6 +110,33 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO ingest_totals (id, batches, events, occurrences) VALUES (1, 0, 0, 0);
     "#,
+    // 2: pull requests as the local forge keeps them (bugstack_fix's
+    // PullRequestStore): the forge opens them mid-run, before the run links
+    // them to their incident, so incident_id becomes nullable; plus url, base,
+    // head sha and the forge's own record (decision, labels, comments, merge
+    // commit) as JSON. SQLite cannot relax NOT NULL in place: rebuild.
+    r#"
+    CREATE TABLE pull_requests_new (
+        number      INTEGER PRIMARY KEY,
+        incident_id INTEGER REFERENCES incidents(id),
+        title       TEXT    NOT NULL,
+        body        TEXT    NOT NULL,
+        branch      TEXT    NOT NULL,
+        state       TEXT    NOT NULL,
+        decision    TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        url         TEXT    NOT NULL DEFAULT '',
+        base        TEXT    NOT NULL DEFAULT '',
+        head_sha    TEXT    NOT NULL DEFAULT '',
+        forge       TEXT    NOT NULL DEFAULT '{}'
+    );
+    INSERT INTO pull_requests_new (number, incident_id, title, body, branch, state, decision, created_at, updated_at)
+        SELECT number, incident_id, title, body, branch, state, decision, created_at, updated_at FROM pull_requests;
+    DROP TABLE pull_requests;
+    ALTER TABLE pull_requests_new RENAME TO pull_requests;
+    CREATE INDEX pull_requests_branch ON pull_requests(branch, state);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -130,6 +161,13 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             return Ok(());
         };
         tx.execute_batch(sql)?;
+        let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
+        if let Some(table) = broken {
+            return Err(Error::Config(format!(
+                "schema migration {} would leave a dangling reference in table {table}; the store was not changed",
+                version + 1
+            )));
+        }
         tx.pragma_update(None, "user_version", version + 1)?;
         tx.commit()?;
     }

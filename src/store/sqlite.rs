@@ -42,8 +42,8 @@ const MAX_EVENT_COUNT: u64 = u32::MAX as u64;
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
+    pub(super) writer: Mutex<Connection>,
+    pub(super) reader: Mutex<Connection>,
 }
 
 const INCIDENT_COLUMNS: &str = "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, i.first_seen, \
@@ -56,15 +56,16 @@ const INCIDENT_COLUMNS: &str = "i.id, i.fingerprint, i.title, i.kind, i.level, i
 const JOB_COLUMNS: &str = "id, incident_id, state, attempts, max_attempts, lease_owner, lease_expires_at, not_before, \
      last_error, created_at, updated_at";
 
-const PR_COLUMNS: &str = "number, incident_id, title, body, branch, state, decision, created_at, updated_at";
+pub(super) const PR_COLUMNS: &str =
+    "number, incident_id, title, body, branch, state, decision, created_at, updated_at, url, base, head_sha, forge";
 
 const RUN_COLUMNS: &str = "id, job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number";
 
-fn ms(t: Timestamp) -> i64 {
+pub(super) fn ms(t: Timestamp) -> i64 {
     i64::try_from(t.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn ts(v: i64) -> Timestamp {
+pub(super) fn ts(v: i64) -> Timestamp {
     Timestamp::from_millis(u64::try_from(v).unwrap_or(0))
 }
 
@@ -94,7 +95,7 @@ fn title_of(message: &str) -> String {
     t
 }
 
-fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+pub(super) fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock leaves the connection usable: an open
     // transaction is rolled back when its guard is dropped.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -109,7 +110,6 @@ fn configure(conn: &Connection) -> Result<()> {
         )));
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }
 
@@ -219,20 +219,39 @@ impl RawJob {
     }
 }
 
-struct RawPr {
-    number: i64,
-    incident_id: i64,
-    title: String,
-    body: String,
-    branch: String,
-    state: String,
-    decision: String,
-    created_at: i64,
-    updated_at: i64,
+/// What the local forge records about a pull request beyond the columns
+/// (stored as JSON in `pull_requests.forge`).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct ForgeExtra {
+    #[serde(default)]
+    pub(super) decision: Option<bugstack_fix::Decision>,
+    #[serde(default)]
+    pub(super) labels: Vec<String>,
+    #[serde(default)]
+    pub(super) comments: Vec<bugstack_fix::deploy::Comment>,
+    #[serde(default)]
+    pub(super) merge_commit: Option<String>,
+}
+
+#[derive(Clone)]
+pub(super) struct RawPr {
+    pub(super) number: i64,
+    pub(super) incident_id: Option<i64>,
+    pub(super) title: String,
+    pub(super) body: String,
+    pub(super) branch: String,
+    pub(super) state: String,
+    pub(super) decision: String,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+    pub(super) url: String,
+    pub(super) base: String,
+    pub(super) head_sha: String,
+    pub(super) forge: String,
 }
 
 impl RawPr {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+    pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(RawPr {
             number: r.get(0)?,
             incident_id: r.get(1)?,
@@ -243,10 +262,19 @@ impl RawPr {
             decision: r.get(6)?,
             created_at: r.get(7)?,
             updated_at: r.get(8)?,
+            url: r.get(9)?,
+            base: r.get(10)?,
+            head_sha: r.get(11)?,
+            forge: r.get(12)?,
         })
     }
 
-    fn into_pr(self) -> Result<PullRequest> {
+    pub(super) fn extra(&self) -> Result<ForgeExtra> {
+        Ok(serde_json::from_str(&self.forge)?)
+    }
+
+    pub(super) fn into_pr(self) -> Result<PullRequest> {
+        let extra = self.extra()?;
         Ok(PullRequest {
             number: self.number,
             incident_id: self.incident_id,
@@ -255,6 +283,10 @@ impl RawPr {
             branch: self.branch,
             state: self.state.parse()?,
             decision: self.decision,
+            url: self.url,
+            base: self.base,
+            head_sha: self.head_sha,
+            merge_commit: extra.merge_commit,
             created_at: ts(self.created_at),
             updated_at: ts(self.updated_at),
         })
@@ -361,7 +393,7 @@ fn group_events(events: &[Event]) -> Vec<Group<'_>> {
     groups
 }
 
-fn status_of(tx: &Transaction<'_>, id: i64) -> Result<Status> {
+pub(super) fn status_of(tx: &Transaction<'_>, id: i64) -> Result<Status> {
     let s: Option<String> = tx
         .query_row("SELECT status FROM incidents WHERE id = ?1", [id], |r| r.get(0))
         .optional()?;
@@ -369,7 +401,7 @@ fn status_of(tx: &Transaction<'_>, id: i64) -> Result<Status> {
 }
 
 /// Moves incident `id` to `to` inside `tx`, enforcing the lifecycle.
-fn set_status(tx: &Transaction<'_>, id: i64, to: Status, now: Timestamp) -> Result<()> {
+pub(super) fn set_status(tx: &Transaction<'_>, id: i64, to: Status, now: Timestamp) -> Result<()> {
     let from = status_of(tx, id)?;
     if !from.can_become(to) {
         return Err(Error::IllegalTransition { id, from, to });
@@ -392,9 +424,22 @@ fn enqueue_job(tx: &Transaction<'_>, incident: i64, now: Timestamp) -> Result<bo
 }
 
 fn insert_pr(tx: &Transaction<'_>, incident: i64, pr: &NewPullRequest, state: PrState, now: Timestamp) -> Result<i64> {
+    if let Some(number) = pr.number {
+        // The run's forge already recorded it here: link it to the incident.
+        let n = tx.execute(
+            "UPDATE pull_requests SET incident_id = ?2, decision = ?3, updated_at = ?5,
+                 state = CASE WHEN ?4 = 'merged' THEN 'merged' ELSE state END
+             WHERE number = ?1 AND (incident_id IS NULL OR incident_id = ?2)",
+            params![number, incident, pr.decision, state.as_str(), ms(now)],
+        )?;
+        if n == 0 {
+            return Err(Error::PullRequestNotFound(number));
+        }
+        return Ok(number);
+    }
     Ok(tx.query_row(
-        "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING number",
+        "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at, updated_at, url)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING number",
         params![
             incident,
             pr.title,
@@ -402,13 +447,14 @@ fn insert_pr(tx: &Transaction<'_>, incident: i64, pr: &NewPullRequest, state: Pr
             pr.branch,
             state.as_str(),
             pr.decision,
-            ms(now)
+            ms(now),
+            pr.url
         ],
         |r| r.get(0),
     )?)
 }
 
-fn mark_fixed(tx: &Transaction<'_>, incident: i64, release: &str, now: Timestamp) -> Result<()> {
+pub(super) fn mark_fixed(tx: &Transaction<'_>, incident: i64, release: &str, now: Timestamp) -> Result<()> {
     set_status(tx, incident, Status::Fixed, now)?;
     tx.execute(
         "UPDATE incidents SET fixed_in_release = ?2 WHERE id = ?1",
@@ -587,7 +633,10 @@ impl SqliteStore {
     pub fn open_file(path: &Path) -> Result<Self> {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
+        // Migrations run with foreign keys off (table rebuilds), then on.
+        writer.pragma_update(None, "foreign_keys", "OFF")?;
         schema::migrate(&mut writer, path)?;
+        writer.pragma_update(None, "foreign_keys", "ON")?;
         let reader = Connection::open(path)?;
         configure(&reader)?;
         Ok(SqliteStore {
@@ -654,8 +703,8 @@ impl SqliteStore {
             .collect()
     }
 
-    fn pr_state(tx: &Transaction<'_>, number: i64) -> Result<(i64, PrState)> {
-        let row: Option<(i64, String)> = tx
+    fn pr_state(tx: &Transaction<'_>, number: i64) -> Result<(Option<i64>, PrState)> {
+        let row: Option<(Option<i64>, String)> = tx
             .query_row(
                 "SELECT incident_id, state FROM pull_requests WHERE number = ?1",
                 [number],
@@ -680,9 +729,11 @@ impl SqliteStore {
             "UPDATE pull_requests SET state = ?2, updated_at = ?3 WHERE number = ?1",
             params![number, to.as_str(), ms(now)],
         )?;
-        match release {
-            Some(release) => mark_fixed(&tx, incident, release, now)?,
-            None => set_status(&tx, incident, Status::Open, now)?,
+        if let Some(incident) = incident {
+            match release {
+                Some(release) => mark_fixed(&tx, incident, release, now)?,
+                None => set_status(&tx, incident, Status::Open, now)?,
+            }
         }
         let raw = tx.query_row(
             &format!("SELECT {PR_COLUMNS} FROM pull_requests WHERE number = ?1"),

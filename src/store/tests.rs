@@ -28,6 +28,7 @@ fn pr() -> NewPullRequest {
         body: "body".into(),
         branch: "bugstack/fix-1".into(),
         decision: "open-for-review".into(),
+        ..Default::default()
     }
 }
 

@@ -312,9 +312,17 @@ impl ClaimedJob {
     }
 }
 
-/// A pull request a fix run opened on the local forge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The pull request a fix run produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewPullRequest {
+    /// The number of a pull request the run's forge already recorded in this
+    /// store (through [`bugstack_fix::deploy::PullRequestStore`]): the run
+    /// links it to the incident instead of recording a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<i64>,
+    /// Where the forge says it lives (e.g. a GitHub URL), when known.
+    #[serde(default)]
+    pub url: String,
     /// Title.
     pub title: String,
     /// Body (the human report).
@@ -402,8 +410,8 @@ pub struct FixRun {
 pub struct PullRequest {
     /// Number (1, 2, ...).
     pub number: i64,
-    /// The incident it fixes.
-    pub incident_id: i64,
+    /// The incident it fixes (`None` while the run that opened it is still going).
+    pub incident_id: Option<i64>,
     /// Title.
     pub title: String,
     /// Body.
@@ -414,6 +422,14 @@ pub struct PullRequest {
     pub state: PrState,
     /// The pipeline's decision.
     pub decision: String,
+    /// Where the forge says it lives.
+    pub url: String,
+    /// The branch it targets.
+    pub base: String,
+    /// The fix commit.
+    pub head_sha: String,
+    /// The commit the merge produced, once merged.
+    pub merge_commit: Option<String>,
     /// When it was opened.
     pub created_at: Timestamp,
     /// Last change.
