@@ -2,13 +2,16 @@
 //! an error), attached to the next captured events.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
 use bugstack_core::{Breadcrumb, Level, Timestamp};
 
 static RING: Mutex<VecDeque<Breadcrumb>> = Mutex::new(VecDeque::new());
 static CAPACITY: AtomicUsize = AtomicUsize::new(32);
+/// Whether the ring has ever held a breadcrumb: captures skip the ring (and
+/// its mutex) entirely until then.
+static USED: AtomicBool = AtomicBool::new(false);
 /// Longest breadcrumb message kept, in bytes.
 const MAX_MESSAGE: usize = 512;
 
@@ -37,6 +40,7 @@ pub fn add_breadcrumb(level: Level, category: Option<&str>, message: &str) {
         Ok(r) => r,
         Err(poisoned) => poisoned.into_inner(),
     };
+    USED.store(true, Relaxed);
     while ring.len() >= cap {
         ring.pop_front();
     }
@@ -46,6 +50,9 @@ pub fn add_breadcrumb(level: Level, category: Option<&str>, message: &str) {
 /// A copy of the ring, oldest first. Never blocks: when another thread holds
 /// the ring at this instant, the event goes without breadcrumbs.
 pub(crate) fn snapshot() -> Vec<Breadcrumb> {
+    if !USED.load(Relaxed) {
+        return Vec::new();
+    }
     match RING.try_lock() {
         Ok(ring) if !ring.is_empty() => ring.iter().cloned().collect(),
         _ => Vec::new(),

@@ -28,8 +28,9 @@ pub(crate) enum Sent {
         retry_after: Option<Duration>,
         reason: String,
     },
-    /// Rejected for good (4xx other than 408/429, or the batch cannot be encoded).
-    Rejected { reason: String },
+    /// Rejected for good (4xx other than 408/429, or the batch cannot be
+    /// encoded); `too_large` for 413, where a smaller batch may pass.
+    Rejected { reason: String, too_large: bool },
 }
 
 /// Validates and normalizes an endpoint into the events URL.
@@ -114,7 +115,12 @@ impl Transport {
         batch.stats = Some(stats);
         let body = match encode_batch(&batch) {
             Ok(b) => b,
-            Err(e) => return Sent::Rejected { reason: e.to_string() },
+            Err(e) => {
+                return Sent::Rejected {
+                    reason: e.to_string(),
+                    too_large: false,
+                }
+            }
         };
         let mut req = http
             .post(self.url.clone())
@@ -157,6 +163,7 @@ fn classify(status: StatusCode, retry_after: Option<Duration>) -> Sent {
     } else {
         Sent::Rejected {
             reason: format!("collector answered {status}"),
+            too_large: status == StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 }

@@ -245,8 +245,24 @@ impl Worker {
         deadline.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    /// Sends one batch; on a retryable failure schedules the next attempt.
+    /// Sends one batch; a batch the collector finds too large (413) is split
+    /// in halves and sent again, so only a single oversize event is ever rejected.
     fn send(&mut self, events: &[Event], deadline: Option<Instant>) -> Sent {
+        let outcome = self.send_once(events, deadline);
+        match outcome {
+            Sent::Rejected { too_large: true, .. } if events.len() > 1 => {
+                let (a, b) = events.split_at(events.len() / 2);
+                match self.send(a, deadline) {
+                    retry @ Sent::Retry { .. } => retry,
+                    _ => self.send(b, deadline),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Sends one batch as is; on a retryable failure schedules the next attempt.
+    fn send_once(&mut self, events: &[Event], deadline: Option<Instant>) -> Sent {
         let stats = self.cfg.counters.snapshot().to_client_stats();
         let timeout = Self::timeout(deadline).map(|t| t.min(self.cfg.request_timeout));
         if timeout.is_some_and(|t| t.is_zero()) {
@@ -273,7 +289,8 @@ impl Worker {
                     .log
                     .log(|| format!("delivery failed ({reason}); attempt {failures}, retrying in {delay:?}"));
             }
-            Sent::Rejected { reason } => {
+            Sent::Rejected { too_large: true, .. } if events.len() > 1 => {}
+            Sent::Rejected { reason, .. } => {
                 Counters::add(&self.cfg.counters.rejected, n);
                 self.cfg
                     .log

@@ -80,3 +80,23 @@ fn rejected_token_is_counted_and_not_retried() {
     assert_eq!((s.rejected, s.sent, s.spooled), (1, 0, 0), "{s:?}");
     drop(guard);
 }
+
+#[test]
+fn oversize_batches_are_split_not_dropped() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let collector = Collector::start("tok-413");
+    collector.set_mode(Mode::MaxEvents(3));
+    let guard = bugstack_sdk::init(options(&collector));
+    let words = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+    ];
+    for w in words {
+        bugstack_sdk::capture_message(&format!("{w} failed"), Level::Error);
+    }
+    assert!(bugstack_sdk::flush(Duration::from_secs(20)));
+    assert_eq!(collector.occurrences(), 10);
+    assert!(collector.batches().iter().all(|b| b.events.len() <= 3));
+    let s = bugstack_sdk::stats();
+    assert_eq!((s.sent, s.rejected), (10, 0), "{s:?}");
+    drop(guard);
+}

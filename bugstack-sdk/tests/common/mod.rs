@@ -20,6 +20,8 @@ pub enum Mode {
     Hang,
     /// 429 with `Retry-After: {0}`.
     TooMany(u32),
+    /// 413 for batches of more than this many events, else like `Accept`.
+    MaxEvents(usize),
 }
 
 pub struct Collector {
@@ -175,9 +177,12 @@ fn handle(mut req: tiny_http::Request, st: &State, token: &str) {
             let _ = req.respond(tiny_http::Response::empty(429).with_header(h));
             return;
         }
-        Mode::Accept => {}
+        Mode::Accept | Mode::MaxEvents(_) => {}
     }
     match decode_batch(&body, encoding, &DecodeLimits::default()) {
+        Ok(batch) if matches!(mode, Mode::MaxEvents(n) if batch.events.len() > n) => {
+            let _ = req.respond(tiny_http::Response::from_string("too many events").with_status_code(413));
+        }
         Ok(batch) => {
             let json = bugstack_core::wire::gunzip_limited(&body, 64 << 20).unwrap();
             st.bodies.lock().unwrap().push(String::from_utf8(json).unwrap());
