@@ -115,8 +115,16 @@ impl Client {
 }
 
 /// Keeps the SDK running; dropping it flushes (bounded by
-/// [`Options::flush_timeout`]) and stops the worker. A disabled guard (no
-/// endpoint, or a setup error) does nothing.
+/// [`Options::flush_timeout`]), then lets the worker spool what is left
+/// (bounded by a second `flush_timeout`) and stop. Dropping it blocks the
+/// dropping thread for at most those two timeouts; inside an async runtime,
+/// drop it at the end of `main` or from `spawn_blocking`. A disabled guard
+/// (no endpoint, or a setup error) does nothing.
+///
+/// ```
+/// let guard = bugstack_sdk::init(bugstack_sdk::Options::new());
+/// assert!(guard.flush(std::time::Duration::from_millis(10)));
+/// ```
 #[must_use = "dropping the guard shuts the SDK down"]
 pub struct Guard {
     client: Option<Arc<Client>>,
