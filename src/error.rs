@@ -84,6 +84,9 @@ pub enum Error {
     /// The fix engine rejected the repository policy.
     #[error("invalid policy: {0}")]
     Policy(#[from] bugstack_fix::Error),
+    /// The fix pipeline could not be set up or failed to run.
+    #[error("fix pipeline: {0}")]
+    Pipeline(String),
     /// A background task failed to complete.
     #[error("background task failed: {0}")]
     Task(String),

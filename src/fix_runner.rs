@@ -2,19 +2,62 @@
 //! [`PipelineRunner`] runs a [`bugstack_fix::Pipeline`] on a claimed job and
 //! turns its [`FixReport`] into the store's [`FixOutcome`].
 //!
-//! The CLI does not build a pipeline yet (its stages are still being written),
-//! so `serve --auto-fix`, `fix` and `demo` report "not available yet"; once the
-//! stages exist, building a `Pipeline` and handing it to [`PipelineRunner`] is
-//! all `serve --auto-fix` needs.
+//! [`build_pipeline`] assembles the built-in stages the way `bugstack fix`
+//! and `serve --auto-fix` use them: the Rust context builder, the offline
+//! template generator, the worktree validator, and the forge the policy names
+//! (the local forge records its pull requests in the incident store).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use bugstack_fix::{DecisionKind, FixReport, Pipeline, Policy, RepoRef};
+use bugstack_fix::deploy::{forge_from_policy, ForgeDeployer, PullRequestStore};
+use bugstack_fix::policy::{ForgeKind, ModelBackend};
+use bugstack_fix::{
+    render_markdown, DecisionKind, FixReport, Observer, Pipeline, Policy, RepoRef, RustContextBuilder,
+    TemplateGenerator, ValidatorOptions, WorktreeValidator,
+};
 
 use crate::jobs::FixJobRunner;
-use crate::store::{ClaimedJob, FixOutcome, NewPullRequest};
+use crate::store::{ClaimedJob, FixOutcome, NewPullRequest, SqliteStore};
 use crate::{Error, Result};
+
+/// The pipeline for `repo` under `policy`: Rust context, offline template
+/// generator, worktree validation with the policy's checks, and delivery to
+/// the policy's forge (a local forge keeps its pull requests in `store`).
+/// `observer` receives progress. Only the `offline` model backend is wired
+/// into the binary so far; others are refused with a clear error.
+pub async fn build_pipeline(
+    repo: &Path,
+    policy: &Policy,
+    store: Arc<SqliteStore>,
+    observer: impl Observer + 'static,
+) -> Result<PipelineRunner> {
+    if policy.model.backend != ModelBackend::Offline {
+        return Err(Error::Config(format!(
+            "model backend {:?} is not wired into the bugstack binary yet; set [model] backend = \"offline\" in bugstack.toml",
+            policy.model.backend
+        )));
+    }
+    let prs: Arc<dyn PullRequestStore> = store;
+    let forge = forge_from_policy(policy, repo, prs)
+        .await
+        .map_err(|e| Error::Pipeline(e.to_string()))?;
+    let deployer = ForgeDeployer::new(forge, Arc::new(render_markdown));
+    let pipeline = Pipeline::new(
+        Arc::new(RustContextBuilder::new()),
+        Arc::new(TemplateGenerator::new()),
+        Arc::new(WorktreeValidator::new(ValidatorOptions::default())),
+    )
+    .with_deployer(Arc::new(deployer))
+    .with_observer(observer);
+    Ok(PipelineRunner {
+        pipeline,
+        repo: repo.to_path_buf(),
+        policy: policy.clone(),
+        forge_records_in_store: policy.forge.kind == ForgeKind::Local,
+    })
+}
 
 /// Runs fix jobs through the bugstack-fix pipeline against one repository.
 #[derive(Debug, Clone)]
@@ -38,13 +81,18 @@ impl FixJobRunner for PipelineRunner {
     }
 
     async fn run(&self, job: &ClaimedJob) -> Result<FixOutcome> {
-        let incident = job.pipeline_incident();
-        let report = self
-            .pipeline
-            .run(&incident, &RepoRef::new(&self.repo), &self.policy)
-            .await
-            .map_err(|e| Error::Task(format!("fix pipeline failed: {e}")))?;
+        let report = self.report(job).await?;
         outcome_from_report(&report, self.forge_records_in_store)
+    }
+}
+
+impl PipelineRunner {
+    /// Runs the pipeline on the job's incident and returns its full report.
+    pub async fn report(&self, job: &ClaimedJob) -> Result<FixReport> {
+        self.pipeline
+            .run(&job.pipeline_incident(), &RepoRef::new(&self.repo), &self.policy)
+            .await
+            .map_err(|e| Error::Pipeline(e.to_string()))
     }
 }
 

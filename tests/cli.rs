@@ -48,19 +48,31 @@ fn init_writes_a_policy_the_fix_engine_accepts_and_never_overwrites_silently() {
 }
 
 #[test]
-fn pipeline_commands_say_they_are_not_available_yet() {
+fn demo_is_not_available_yet_and_fix_commands_check_their_input() {
     let dir = tempdir();
-    for args in [
-        vec!["fix", "1", "--repo", dir.path().to_str().unwrap()],
-        vec!["demo"],
-        vec!["serve", "--auto-fix", "--data", dir.path().to_str().unwrap()],
-    ] {
-        let out = bugstack(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = text(&out.stderr);
-        assert!(err.starts_with("error: not available yet"), "{err}");
-        assert!(err.contains("hint:"), "{err}");
-    }
+    let out = bugstack(&["demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error: not available yet") && err.contains("hint:"),
+        "{err}"
+    );
+
+    let d = data_path(&dir);
+    let out = bugstack(&["serve", "--auto-fix", "--data", d.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--auto-fix needs the repository"));
+
+    SqliteStore::open(&d).unwrap();
+    let out = bugstack(&[
+        "fix",
+        "9",
+        "--repo",
+        dir.path().to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
 
 #[test]

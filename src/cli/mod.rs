@@ -6,6 +6,7 @@
 //! 3 the incident or pull request asked for does not exist.
 
 mod args;
+mod fix;
 mod output;
 mod serve;
 
@@ -63,12 +64,13 @@ fn hint(e: &Error) -> Option<&'static str> {
         Error::IncidentNotFound(_) => "list incidents with `bugstack incidents` (same --data / BUGSTACK_DATA as serve)",
         Error::PullRequestNotFound(_) => "list pull requests with `bugstack prs`",
         Error::NeedsPipeline(_) => {
-            "the collector, store and read commands work today: `bugstack serve`, `incidents`, `show`, `prs`"
+            "the collector, store, fix and read commands work today: `bugstack serve`, `fix`, `incidents`, `show`, `prs`"
         }
         Error::SchemaTooNew { .. } => "this data directory was written by a newer bugstack; upgrade this binary",
         Error::Sqlite(_) => "is another program holding the database? check --data / BUGSTACK_DATA and disk space",
         Error::Policy(_) => "fix bugstack.toml in the repository (`bugstack init` writes a commented template)",
         Error::Io { .. } => "check the path exists and is writable",
+        Error::Pipeline(_) => "the run is recorded: `bugstack show ID` lists it with its error",
         _ => return None,
     })
 }
@@ -90,7 +92,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let store = open_existing(&a.data)?;
             output::prs(&store.pull_requests()?, a.json)
         }
-        Command::Fix(_) => Err(Error::NeedsPipeline("`bugstack fix`")),
+        Command::Fix(a) => fix::fix(a),
         Command::Demo => Err(Error::NeedsPipeline("`bugstack demo`")),
     }
 }
@@ -102,7 +104,7 @@ pub fn data_dir(args: &DataArgs) -> PathBuf {
 
 /// Opens the store of a data directory that must already exist (read
 /// commands never create an empty store by mistake).
-fn open_existing(args: &DataArgs) -> Result<SqliteStore> {
+pub(crate) fn open_existing(args: &DataArgs) -> Result<SqliteStore> {
     let dir = data_dir(args);
     if !dir.join(crate::store::DB_FILE).is_file() {
         return Err(Error::Config(format!(

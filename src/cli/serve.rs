@@ -11,6 +11,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use super::args::{Secret, ServeArgs};
 use super::data_dir;
 use crate::collector::{generate_token, router, CollectorState, Committer};
+use crate::fix_runner::build_pipeline;
 use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig, SleepRunner};
 use crate::store::{IncidentStore, SqliteStore};
 use crate::{Error, Result};
@@ -72,18 +73,14 @@ fn test_runner(spec: &str, dir: &Path) -> Result<Arc<dyn FixJobRunner>> {
 /// Runs `bugstack serve` until Ctrl-C or SIGTERM.
 pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let dir: PathBuf = data_dir(&args.data);
-    let runner = match (&args.test_job_runner, args.auto_fix) {
-        (Some(spec), _) => Some(test_runner(spec, &dir)?),
-        (None, true) => return Err(Error::NeedsPipeline("`serve --auto-fix`")),
-        (None, false) => None,
-    };
-    if let Some(repo) = &args.repo {
-        if !repo.is_dir() {
-            return Err(Error::Config(format!("--repo {}: not a directory", repo.display())));
-        }
-        bugstack_fix::Policy::load(repo)?;
+    let policy = args.repo.as_deref().map(super::fix::load_policy).transpose()?;
+    if args.auto_fix && policy.is_none() {
+        return Err(Error::Config(
+            "--auto-fix needs the repository to fix: pass --repo PATH (or set BUGSTACK_REPO)".into(),
+        ));
     }
-    let store: Arc<dyn IncidentStore> = Arc::new(SqliteStore::open(&dir)?);
+    let sqlite = Arc::new(SqliteStore::open(&dir)?);
+    let store: Arc<dyn IncidentStore> = sqlite.clone();
     let (token, generated) = resolve_token(args.token.as_ref().map(Secret::expose), &dir)?;
     let limits = DecodeLimits {
         max_compressed_bytes: args.max_body_bytes,
@@ -95,6 +92,14 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", "tokio", e))?;
     runtime.block_on(async move {
+        let runner: Option<Arc<dyn FixJobRunner>> = match (&args.test_job_runner, &policy, &args.repo) {
+            (Some(spec), _, _) => Some(test_runner(spec, &dir)?),
+            (None, Some(policy), Some(repo)) if args.auto_fix => {
+                let observer = |p: &bugstack_fix::Progress| println!("bugstack: {}", super::fix::progress_line(p));
+                Some(Arc::new(build_pipeline(repo, policy, sqlite, observer).await?))
+            }
+            _ => None,
+        };
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| Error::io("cannot listen on", args.listen, e))?;

@@ -96,6 +96,12 @@ pub trait IncidentStore: Send + Sync {
     /// two workers never get the same job; the incident moves to `fixing`.
     fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>>;
 
+    /// Claims the fix job of one incident for `owner` (what `bugstack fix ID`
+    /// does): its queued job, or its running job whose lease expired, or — when
+    /// it has none and is `open` or `regressed` — a new one. Refused while
+    /// another worker holds the job, or when the incident is not fixable now.
+    fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob>;
+
     /// Extends the lease of a job `owner` is running
     /// ([`Error::LeaseLost`](crate::Error::LeaseLost) when it no longer holds it).
     fn renew_lease(&self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<()>;

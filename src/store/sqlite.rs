@@ -918,6 +918,61 @@ impl IncidentStore for SqliteStore {
         }
     }
 
+    fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let status = status_of(&tx, incident)?;
+        let live: Option<(i64, String, Option<String>, Option<i64>)> = tx
+            .query_row(
+                "SELECT id, state, lease_owner, lease_expires_at FROM fix_jobs
+                 WHERE incident_id = ?1 AND state IN ('queued', 'running')",
+                [incident],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let job_id = match live {
+            Some((_, state, Some(holder), Some(until))) if state == "running" && until > ms(now) => {
+                return Err(Error::Config(format!(
+                    "incident {incident} is being fixed right now by {holder}; try again when it finishes"
+                )))
+            }
+            Some((id, ..)) => id,
+            None if matches!(status, Status::Open | Status::Regressed) => {
+                enqueue_job(&tx, incident, now)?;
+                tx.last_insert_rowid()
+            }
+            None => {
+                return Err(Error::Config(format!(
+                    "incident {incident} is {status}; only an open or regressed incident can be fixed"
+                )))
+            }
+        };
+        let raw = tx.query_row(
+            &format!(
+                "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?2,
+                     lease_expires_at = ?3, updated_at = ?4, max_attempts = max(max_attempts, attempts + 1)
+                 WHERE id = ?1 RETURNING {JOB_COLUMNS}"
+            ),
+            params![job_id, owner, after(now, lease), ms(now)],
+            RawJob::from_row,
+        )?;
+        let job = raw.into_job()?;
+        if matches!(status, Status::Open | Status::Regressed) {
+            set_status(&tx, incident, Status::Fixing, now)?;
+        }
+        let record = Self::incident_in(&tx, incident)?;
+        let event: String = tx.query_row("SELECT representative FROM incidents WHERE id = ?1", [incident], |r| {
+            r.get(0)
+        })?;
+        let event = serde_json::from_str(&event)?;
+        tx.commit()?;
+        Ok(ClaimedJob {
+            job,
+            incident: record,
+            event,
+        })
+    }
+
     fn renew_lease(&self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<()> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

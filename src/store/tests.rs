@@ -501,3 +501,41 @@ fn ingest_batches_is_one_transaction_with_per_batch_summaries() {
     assert_eq!((t.batches, t.events, t.occurrences, t.incidents), (3, 4, 4, 2));
     assert_eq!(s.jobs().unwrap().len(), 2);
 }
+
+#[test]
+fn an_incident_job_is_claimed_by_id_once_and_recreated_when_needed() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", None, 1), ev("y", None, 1)], T0).unwrap();
+    let y = s.incidents().unwrap().into_iter().find(|i| i.title == "y").unwrap().id;
+    let c = s.claim_incident_job(y, "cli", LEASE, T0).unwrap();
+    assert_eq!(
+        (c.incident.id, c.incident.status, c.job.attempts),
+        (y, Status::Fixing, 1)
+    );
+    // Held: neither the CLI nor the job loop gets it again.
+    assert!(s
+        .claim_incident_job(y, "other", LEASE, T0)
+        .unwrap_err()
+        .to_string()
+        .contains("right now"));
+    let next = s.claim_job("loop", LEASE, T0).unwrap().unwrap();
+    assert_ne!(next.incident.id, y);
+    // After a no-fix run the incident is open with no live job: a new job is made.
+    let nofix = FixOutcome::NoFix {
+        reason: "none".into(),
+        report: serde_json::json!({}),
+    };
+    s.complete_job(c.job.id, "cli", &nofix, T0).unwrap();
+    let again = s.claim_incident_job(y, "cli", LEASE, T0).unwrap();
+    assert_ne!(again.job.id, c.job.id);
+    s.complete_job(again.job.id, "cli", &proposed(), T0).unwrap();
+    assert!(s
+        .claim_incident_job(y, "cli", LEASE, T0)
+        .unwrap_err()
+        .to_string()
+        .contains("fix-proposed"));
+    assert!(matches!(
+        s.claim_incident_job(99, "cli", LEASE, T0),
+        Err(Error::IncidentNotFound(99))
+    ));
+}

@@ -1,0 +1,155 @@
+//! `bugstack fix ID --repo PATH`: run the fix pipeline on one incident now.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bugstack_core::Timestamp;
+use bugstack_fix::{FixReport, Policy, Progress};
+
+use super::args::FixArgs;
+use super::{open_existing, sanitize};
+use crate::fix_runner::{build_pipeline, outcome_from_report};
+use crate::jobs::worker_id;
+use crate::store::{FixOutcome, IncidentStore, SqliteStore};
+use crate::{Error, Result};
+
+/// How long the command holds the incident's job (a run builds and tests
+/// the repository, which can take a while; the job loop never steals it
+/// meanwhile).
+const CLI_LEASE: Duration = Duration::from_secs(6 * 3600);
+
+/// One plain progress line for a pipeline event (event text sanitized).
+pub(crate) fn progress_line(p: &Progress) -> String {
+    match p {
+        Progress::ContextStarted => "building the code context".into(),
+        Progress::ContextBuilt {
+            snippets,
+            tokens,
+            target,
+        } => format!(
+            "context: {snippets} snippets, ~{tokens} tokens, target {}",
+            target.as_deref().map_or_else(|| "unknown".into(), |t| sanitize(t, 120))
+        ),
+        Progress::AttemptStarted { attempt } => format!("attempt {attempt}: generating a patch"),
+        Progress::PatchGenerated {
+            attempt,
+            files,
+            changed_lines,
+        } => format!(
+            "attempt {attempt}: patch changes {changed_lines} lines in {}",
+            sanitize(&files.join(", "), 200)
+        ),
+        Progress::PatchRejected { attempt, reason } => {
+            format!("attempt {attempt}: patch rejected: {}", sanitize(reason, 200))
+        }
+        Progress::CheckFinished { attempt, check } => format!(
+            "attempt {attempt}: check {} {:?} in {} ms",
+            sanitize(&check.name, 40),
+            check.status,
+            check.duration_ms
+        ),
+        Progress::Validated { attempt, passed } => {
+            format!(
+                "attempt {attempt}: {}",
+                if *passed { "validated" } else { "checks failed" }
+            )
+        }
+        Progress::Scored { score } => format!("confidence {score:.2}"),
+        Progress::Decided { decision } => {
+            format!("decision: {:?}: {}", decision.kind, sanitize(&decision.reason, 200))
+        }
+        Progress::Deployed { pull_request, merged } => format!(
+            "pull request #{pull_request} {}",
+            if *merged { "merged" } else { "opened for review" }
+        ),
+        Progress::DeployFailed { reason } => format!("delivery failed: {}", sanitize(reason, 200)),
+    }
+}
+
+/// Loads the repository's policy, checking the path first.
+pub(crate) fn load_policy(repo: &Path) -> Result<Policy> {
+    if !repo.is_dir() {
+        return Err(Error::Config(format!("--repo {}: not a directory", repo.display())));
+    }
+    Ok(Policy::load(repo)?)
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+}
+
+pub(crate) fn fix(args: FixArgs) -> Result<()> {
+    let store = Arc::new(open_existing(&args.data)?);
+    store.incident(args.id)?;
+    let policy = load_policy(&args.repo)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start the async runtime", "tokio", e))?;
+    runtime.block_on(run(args, policy, store))
+}
+
+async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<()> {
+    let runner = build_pipeline(&args.repo, &policy, store.clone(), |p: &Progress| {
+        eprintln!("bugstack: {}", progress_line(p));
+    })
+    .await?;
+    let owner = format!("cli-{}", worker_id());
+    let (s, o, id) = (store.clone(), owner.clone(), args.id);
+    let job = blocking(move || s.claim_incident_job(id, &o, CLI_LEASE, Timestamp::now())).await?;
+    eprintln!(
+        "bugstack: fixing incident {id} in {} (job {}, attempt {})",
+        args.repo.display(),
+        job.job.id,
+        job.job.attempts
+    );
+    let job_id = job.job.id;
+    let result = runner
+        .report(&job)
+        .await
+        .and_then(|report| outcome_from_report(&report, runner.forge_records_in_store).map(|o| (report, o)));
+    let (report, outcome) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let (s, o, msg) = (store.clone(), owner.clone(), e.to_string());
+            blocking(move || s.fail_job(job_id, &o, &msg, Duration::ZERO, Timestamp::now())).await?;
+            return Err(e);
+        }
+    };
+    let (s, o, out) = (store.clone(), owner, outcome.clone());
+    let run = blocking(move || s.complete_job(job_id, &o, &out, Timestamp::now())).await?;
+    let incident = store.incident(id)?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print_summary(&report, &outcome, run.pr_number, &incident.status.to_string());
+        println!("full report: bugstack show {id} --json (runs[{}].report)", run.id);
+    }
+    Ok(())
+}
+
+fn print_summary(report: &FixReport, outcome: &FixOutcome, pr: Option<i64>, status: &str) {
+    println!(
+        "decision: {:?}: {}",
+        report.decision.kind,
+        sanitize(&report.decision.reason, 300)
+    );
+    if let Some(c) = &report.confidence {
+        println!("confidence: {:.2}", c.score);
+    }
+    if let Some(fix) = &report.fix {
+        println!("root cause: {}", sanitize(&fix.root_cause, 300));
+        println!("changed: {}", sanitize(&fix.files.join(", "), 300));
+    }
+    match (outcome, pr) {
+        (FixOutcome::Merged { release, .. }, Some(n)) => {
+            println!("pull request #{n}: merged in {}", sanitize(release, 80))
+        }
+        (FixOutcome::Proposed { .. }, Some(n)) => println!("pull request #{n}: open for review (bugstack prs)"),
+        _ => {}
+    }
+    println!("incident status: {status}");
+}

@@ -1,0 +1,206 @@
+//! `bugstack fix ID --repo PATH` and `serve --auto-fix` run the real
+//! bugstack-fix pipeline (Rust context, offline template generator, checks in
+//! a git worktree, local forge over the incident store) on a real crate with a
+//! latent divide-by-zero, in a real git repository with a bare remote.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use bugstack::core::{Event, EventKind, Frame, Level, Location, Timestamp};
+use bugstack::store::{IncidentStore, SqliteStore};
+use common::*;
+use serde_json::Value;
+
+const LIB: &str = "//! Stock arithmetic.
+
+/// How many times the stock on hand covers what was sold.
+pub fn restock_ratio(on_hand: u32, sold: u32) -> u32 {
+    on_hand / sold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_of_stock_to_sales() {
+        assert_eq!(restock_ratio(10, 2), 5);
+    }
+}
+";
+
+const POLICY: &str = r#"auto_merge = false
+retry_limit = 1
+
+[[checks]]
+name = "build"
+command = "cargo build --offline"
+timeout_secs = 300
+
+[[checks]]
+name = "test"
+command = "cargo test --offline"
+timeout_secs = 300
+"#;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The crate, committed and pushed to `remote.git`; returns (root, remote, release).
+fn repo(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let root = dir.join("inventory");
+    let remote = dir.join("remote.git");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"inventory\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("src/lib.rs"), LIB).unwrap();
+    std::fs::write(root.join("bugstack.toml"), POLICY).unwrap();
+    std::fs::write(root.join(".gitignore"), "/target\nCargo.lock\n").unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "."]);
+    git(&root, &["commit", "-q", "-m", "Add restock ratio"]);
+    git(dir, &["init", "-q", "--bare", "-b", "main", "remote.git"]);
+    git(&root, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    git(&root, &["push", "-q", "origin", "main"]);
+    let release = git(&root, &["rev-parse", "HEAD"]);
+    (root, remote, release)
+}
+
+/// The panic as the SDK reports it.
+fn panic_event(release: &str) -> Event {
+    let mut e = Event::new(
+        EventKind::Panic,
+        Level::Fatal,
+        "attempt to divide by zero",
+        Timestamp::now(),
+    );
+    e.release = Some(release.to_string());
+    e.location = Some(Location {
+        file: "src/lib.rs".into(),
+        line: 5,
+        column: Some(5),
+    });
+    e.frames = vec![
+        Frame {
+            function: Some("inventory::restock_ratio".into()),
+            module: Some("inventory".into()),
+            file: Some("/build/inventory/src/lib.rs".into()),
+            line: Some(5),
+            column: Some(5),
+            in_app: true,
+            address: None,
+        },
+        Frame {
+            function: Some("core::panicking::panic_const::panic_const_div_by_zero".into()),
+            file: Some("/rustc/abc/library/core/src/panicking.rs".into()),
+            line: Some(175),
+            ..Frame::default()
+        },
+    ];
+    e
+}
+
+fn prs_json(data: &Path) -> Vec<Value> {
+    let out = bugstack(&["prs", "--json", "--data", data.to_str().unwrap()]);
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn fix_runs_the_pipeline_and_records_the_pull_request() {
+    let dir = tempdir();
+    let (root, remote, release) = repo(dir.path());
+    let data = data_path(&dir);
+    {
+        let store = SqliteStore::open(&data).unwrap();
+        store.ingest(&vec![panic_event(&release); 3], Timestamp::now()).unwrap();
+    }
+    let out = bugstack(&[
+        "fix",
+        "1",
+        "--repo",
+        root.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("check test"), "progress lines: {stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["decision"]["kind"], "review", "{report}");
+    assert_eq!(report["deployment"]["pull_request"]["number"], 1);
+    let branch = report["deployment"]["branch"].as_str().unwrap().to_string();
+
+    // The pull request is in the store, linked to the incident; the branch is on the remote.
+    let prs = prs_json(&data);
+    assert_eq!(prs.len(), 1);
+    assert_eq!(
+        (prs[0]["number"].as_i64(), prs[0]["incident_id"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(prs[0]["state"], "open");
+    assert_eq!(prs[0]["branch"], branch.as_str());
+    assert!(git(&remote, &["branch", "--list"]).contains(&branch));
+    let d = show_json(&data, 1);
+    assert_eq!(d["status"], "fix-proposed");
+    assert_eq!(d["runs"][0]["outcome"], "proposed");
+    assert_eq!(d["runs"][0]["pr_number"], 1);
+    assert_eq!(d["jobs"][0]["state"], "done");
+    // Nothing left to fix: a second run is refused with a clear error.
+    let again = bugstack(&[
+        "fix",
+        "1",
+        "--repo",
+        root.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("fix-proposed"));
+}
+
+#[test]
+fn serve_auto_fix_turns_a_posted_panic_into_a_pull_request() {
+    let dir = tempdir();
+    let (root, _remote, release) = repo(dir.path());
+    let data = data_path(&dir);
+    let server = Server::start_with_token(&data, &["--auto-fix", "--repo", root.to_str().unwrap()]);
+    let r = post(&client(), &server, gz_batch(vec![panic_event(&release); 5]));
+    assert_eq!(r.status().as_u16(), 202);
+    wait_until(Duration::from_secs(150), "the fix job to finish", || {
+        show_json(&data, 1)["jobs"][0]["state"] == "done"
+    });
+    let d = show_json(&data, 1);
+    assert_eq!(d["status"], "fix-proposed", "{d}");
+    assert_eq!(d["runs"][0]["report"]["decision"]["kind"], "review");
+    let prs = prs_json(&data);
+    assert_eq!((prs.len(), prs[0]["incident_id"].as_i64()), (1, Some(1)));
+    assert!(
+        server.stdout_text().contains("pull request #1 opened for review"),
+        "{}",
+        server.stdout_text()
+    );
+}
