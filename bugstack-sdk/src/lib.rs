@@ -55,6 +55,8 @@ mod client;
 mod context;
 mod diag;
 mod error;
+#[cfg(target_os = "linux")]
+mod exe_symbols;
 mod hook;
 mod options;
 mod process;

@@ -74,9 +74,16 @@ struct Sym {
 }
 
 /// Resolves addresses, caching the result per instruction address.
+///
+/// On Linux, addresses inside the executable are resolved with `addr2line`
+/// (no lock shared with the calling threads); others, and every address
+/// elsewhere, through `backtrace` (which takes its process-wide lock, once
+/// per uncached address).
 #[derive(Default)]
 pub(crate) struct Resolver {
     cache: HashMap<usize, Arc<[Sym]>>,
+    #[cfg(target_os = "linux")]
+    exe: Option<Option<crate::exe_symbols::ExeSymbols>>,
 }
 
 impl Resolver {
@@ -88,7 +95,7 @@ impl Resolver {
             let syms = match self.cache.get(&ip) {
                 Some(s) => Arc::clone(s),
                 None => {
-                    let s = resolve_one(frame);
+                    let s = self.resolve_exe(ip).unwrap_or_else(|| resolve_one(frame));
                     if self.cache.len() >= CACHE_LIMIT {
                         self.cache.clear();
                     }
@@ -119,6 +126,33 @@ impl Resolver {
             }
         }
         out
+    }
+
+    #[cfg(target_os = "linux")]
+    fn resolve_exe(&mut self, ip: usize) -> Option<Arc<[Sym]>> {
+        let exe = self
+            .exe
+            .get_or_insert_with(crate::exe_symbols::ExeSymbols::open)
+            .as_ref()?;
+        let syms = exe.resolve(ip as u64)?;
+        if syms.is_empty() {
+            return None;
+        }
+        Some(
+            syms.into_iter()
+                .map(|s| Sym {
+                    function: s.function,
+                    file: s.file,
+                    line: s.line,
+                    column: s.column,
+                })
+                .collect(),
+        )
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn resolve_exe(&mut self, _ip: usize) -> Option<Arc<[Sym]>> {
+        None
     }
 
     /// Number of cached addresses.
