@@ -75,9 +75,9 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A feature needs the fix pipeline, which this build cannot run yet.
-    #[error("not available yet: {0} needs the fix pipeline (bugstack-fix), which is not wired into this build")]
-    NeedsPipeline(&'static str),
+    /// A command this version of bugstack does not have yet.
+    #[error("not available yet: {0} is not built into this version of bugstack")]
+    NotAvailable(&'static str),
     /// Invalid configuration or command-line input.
     #[error("{0}")]
     Config(String),

@@ -55,13 +55,13 @@ Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
     /// Show one incident: counts, releases, the representative event, jobs, runs, PRs.
     #[command(after_help = "Examples:\n  bugstack show 1\n  bugstack show 1 --json")]
     Show(ShowArgs),
-    /// Run the fix pipeline on one incident and print the report (needs the fix pipeline).
+    /// Run the fix pipeline on one incident now and print the report.
     #[command(after_help = "Examples:\n  bugstack fix 1 --repo ../shop\n  bugstack fix 1 --repo ../shop --json")]
     Fix(FixArgs),
     /// List the local forge's pull requests, newest first.
     #[command(after_help = "Examples:\n  bugstack prs\n  bugstack prs --json")]
     Prs(ListArgs),
-    /// Run the offline end-to-end demo (needs the fix pipeline).
+    /// Run the offline end-to-end demo (not available yet).
     #[command(after_help = "Example:\n  bugstack demo")]
     Demo,
 }
@@ -97,7 +97,7 @@ pub struct ServeArgs {
     /// Repository the fix jobs work on (its bugstack.toml is checked on start).
     #[arg(long, env = "BUGSTACK_REPO", value_name = "PATH")]
     pub repo: Option<PathBuf>,
-    /// Run fix jobs automatically as incidents arrive (needs the fix pipeline).
+    /// Run fix jobs automatically as incidents arrive (needs --repo).
     #[arg(long)]
     pub auto_fix: bool,
     /// Accepted bearer token (default: the one stored in DIR/token, generated on

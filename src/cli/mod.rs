@@ -54,7 +54,7 @@ pub fn main() -> ExitCode {
 pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::IncidentNotFound(_) | Error::PullRequestNotFound(_) => EXIT_NOT_FOUND,
-        Error::NeedsPipeline(_) | Error::Config(_) | Error::Policy(_) => EXIT_USAGE,
+        Error::NotAvailable(_) | Error::Config(_) | Error::Policy(_) => EXIT_USAGE,
         _ => EXIT_ERROR,
     }
 }
@@ -63,8 +63,8 @@ fn hint(e: &Error) -> Option<&'static str> {
     Some(match e {
         Error::IncidentNotFound(_) => "list incidents with `bugstack incidents` (same --data / BUGSTACK_DATA as serve)",
         Error::PullRequestNotFound(_) => "list pull requests with `bugstack prs`",
-        Error::NeedsPipeline(_) => {
-            "the collector, store, fix and read commands work today: `bugstack serve`, `fix`, `incidents`, `show`, `prs`"
+        Error::NotAvailable(_) => {
+            "until then: `bugstack serve --auto-fix --repo PATH`, `bugstack fix ID --repo PATH`, `incidents`, `show`, `prs`"
         }
         Error::SchemaTooNew { .. } => "this data directory was written by a newer bugstack; upgrade this binary",
         Error::Sqlite(_) => "is another program holding the database? check --data / BUGSTACK_DATA and disk space",
@@ -93,7 +93,7 @@ pub fn run(cli: Cli) -> Result<()> {
             output::prs(&store.pull_requests()?, a.json)
         }
         Command::Fix(a) => fix::fix(a),
-        Command::Demo => Err(Error::NeedsPipeline("`bugstack demo`")),
+        Command::Demo => Err(Error::NotAvailable("`bugstack demo`")),
     }
 }
 
