@@ -67,6 +67,10 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 /// The crate, committed and pushed to `remote.git`; returns (root, remote, release).
 fn repo(dir: &Path) -> (PathBuf, PathBuf, String) {
+    repo_with_policy(dir, POLICY)
+}
+
+fn repo_with_policy(dir: &Path, policy: &str) -> (PathBuf, PathBuf, String) {
     let root = dir.join("inventory");
     let remote = dir.join("remote.git");
     std::fs::create_dir_all(root.join("src")).unwrap();
@@ -76,7 +80,7 @@ fn repo(dir: &Path) -> (PathBuf, PathBuf, String) {
     )
     .unwrap();
     std::fs::write(root.join("src/lib.rs"), LIB).unwrap();
-    std::fs::write(root.join("bugstack.toml"), POLICY).unwrap();
+    std::fs::write(root.join("bugstack.toml"), policy).unwrap();
     std::fs::write(root.join(".gitignore"), "/target\nCargo.lock\n").unwrap();
     git(&root, &["init", "-q", "-b", "main"]);
     git(&root, &["add", "."]);
@@ -203,4 +207,61 @@ fn serve_auto_fix_turns_a_posted_panic_into_a_pull_request() {
         "{}",
         server.stdout_text()
     );
+}
+
+/// The whole loop through the real pipeline: an auto-merged fix marks the
+/// incident fixed in the merge commit, and the same panic reported from that
+/// commit reopens it as regressed with a new fix job.
+#[test]
+fn an_auto_merged_fix_closes_the_loop_and_a_recurrence_regresses() {
+    let dir = tempdir();
+    let permissive = POLICY.replace("auto_merge = false", "auto_merge = true\nconfidence_threshold = 0.0");
+    let (root, remote, release) = repo_with_policy(dir.path(), &permissive);
+    let data = data_path(&dir);
+    {
+        let store = SqliteStore::open(&data).unwrap();
+        store.ingest(&[panic_event(&release)], Timestamp::now()).unwrap();
+    }
+    let out = bugstack(&[
+        "fix",
+        "1",
+        "--repo",
+        root.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("merged in"), "{stdout}");
+    let d = show_json(&data, 1);
+    assert_eq!(d["status"], "fixed", "{d}");
+    let fixed_in = d["fixed_in_release"].as_str().unwrap().to_string();
+    assert_eq!(
+        git(&remote, &["rev-parse", "main"]),
+        fixed_in,
+        "the fixing release is the merge commit"
+    );
+    let prs = prs_json(&data);
+    assert_eq!(
+        (prs[0]["state"].as_str(), prs[0]["merge_commit"].as_str()),
+        (Some("merged"), Some(fixed_in.as_str()))
+    );
+
+    // The old release still panicking is not a regression; the fixed one is.
+    let server = Server::start_with_token(&data, &[]);
+    let ack: Value = post(&client(), &server, gz_batch(vec![panic_event(&release)]))
+        .json()
+        .unwrap();
+    assert_eq!(ack["regressed"], serde_json::json!([]));
+    let ack: Value = post(&client(), &server, gz_batch(vec![panic_event(&fixed_in)]))
+        .json()
+        .unwrap();
+    assert_eq!(ack["regressed"], serde_json::json!([1]));
+    let d = show_json(&data, 1);
+    assert_eq!(d["status"], "regressed");
+    assert_eq!(d["jobs"].as_array().unwrap().len(), 2);
 }
