@@ -42,7 +42,7 @@ pub async fn build_pipeline(
     let prs: Arc<dyn PullRequestStore> = store;
     let forge = forge_from_policy(policy, repo, prs)
         .await
-        .map_err(|e| Error::Pipeline(e.to_string()))?;
+        .map_err(|e| Error::Config(format!("cannot set up the forge for {}: {e}", repo.display())))?;
     let deployer = ForgeDeployer::new(forge, Arc::new(render_markdown));
     let pipeline = Pipeline::new(
         Arc::new(RustContextBuilder::new()),

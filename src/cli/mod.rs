@@ -70,7 +70,7 @@ fn hint(e: &Error) -> Option<&'static str> {
         Error::Sqlite(_) => "is another program holding the database? check --data / BUGSTACK_DATA and disk space",
         Error::Policy(_) => "fix bugstack.toml in the repository (`bugstack init` writes a commented template)",
         Error::Io { .. } => "check the path exists and is writable",
-        Error::Pipeline(_) => "the run is recorded: `bugstack show ID` lists it with its error",
+        Error::Pipeline(_) => "the failed attempt is recorded with its error: see `bugstack show ID`",
         _ => return None,
     })
 }
