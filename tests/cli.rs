@@ -63,16 +63,35 @@ fn demo_is_not_available_yet_and_fix_commands_check_their_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--auto-fix needs the repository"));
 
-    SqliteStore::open(&d).unwrap();
-    let out = bugstack(&[
-        "fix",
-        "9",
-        "--repo",
-        dir.path().to_str().unwrap(),
-        "--data",
-        d.to_str().unwrap(),
-    ]);
+    let store = SqliteStore::open(&d).unwrap();
+    let fix = |id: &str| {
+        bugstack(&[
+            "fix",
+            id,
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--data",
+            d.to_str().unwrap(),
+        ])
+    };
+    let out = fix("9");
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+
+    // A repository without a remote for the local forge: a clear error, and
+    // the incident's job is left untouched.
+    store.ingest(&[event("nofix", None)], Timestamp::now()).unwrap();
+    let out = fix("1");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot set up the forge"),
+        "{}",
+        text(&out.stderr)
+    );
+    let job = &show_json(&d, 1)["jobs"][0];
+    assert_eq!(
+        (job["state"].as_str(), job["attempts"].as_u64()),
+        (Some("queued"), Some(0))
+    );
 }
 
 #[test]
