@@ -14,10 +14,9 @@ use crate::jobs::worker_id;
 use crate::store::{FixOutcome, IncidentStore, SqliteStore};
 use crate::{Error, Result};
 
-/// How long the command holds the incident's job (a run builds and tests
-/// the repository, which can take a while; the job loop never steals it
-/// meanwhile).
-const CLI_LEASE: Duration = Duration::from_secs(6 * 3600);
+/// The lease on the incident's job; a heartbeat renews it every third of it
+/// while the run goes on, so a crashed `bugstack fix` frees the job quickly.
+const CLI_LEASE: Duration = Duration::from_secs(60);
 
 /// One plain progress line for a pipeline event (event text sanitized).
 pub(crate) fn progress_line(p: &Progress) -> String {
@@ -107,10 +106,23 @@ async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<(
         job.job.attempts
     );
     let job_id = job.job.id;
+    let heartbeat = {
+        let (s, o) = (store.clone(), owner.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CLI_LEASE / 3).await;
+                let (s, o) = (s.clone(), o.clone());
+                if let Err(e) = blocking(move || s.renew_lease(job_id, &o, CLI_LEASE, Timestamp::now())).await {
+                    eprintln!("bugstack: could not renew the job's lease: {e}");
+                }
+            }
+        })
+    };
     let result = runner
         .report(&job)
         .await
         .and_then(|report| outcome_from_report(&report, runner.forge_records_in_store).map(|o| (report, o)));
+    heartbeat.abort();
     let (report, outcome) = match result {
         Ok(r) => r,
         Err(e) => {
