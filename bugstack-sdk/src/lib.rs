@@ -277,8 +277,12 @@ pub(crate) fn capture_with_tags(
 }
 
 /// Delivers everything captured so far (including spooled batches). Returns
-/// true when it all went out within `timeout`, false otherwise (it stays
-/// queued or spooled for later). True when the SDK is not initialized.
+/// true when it all went out within `timeout` (batches the collector rejected
+/// for good, e.g. 401, count as done: see [`Stats::rejected`]); false
+/// otherwise — what was not delivered stays queued or spooled for later, or,
+/// if the spool had to drop it, is counted in [`Stats::dropped_spool_full`].
+/// A collector that stays down makes `flush` retry (with backoff) until
+/// `timeout`. True when the SDK is not initialized.
 ///
 /// ```
 /// assert!(bugstack_sdk::flush(std::time::Duration::from_millis(10)));

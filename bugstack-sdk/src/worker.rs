@@ -221,7 +221,16 @@ impl Worker {
         }
     }
 
+    /// True when everything captured so far was delivered (or rejected for
+    /// good by the collector); false when something is still pending, or
+    /// was dropped to keep the spool bounded during this flush.
     fn flush(&mut self, deadline: Instant) -> bool {
+        let dropped_before = self.cfg.counters.dropped_spool_full.load(Relaxed);
+        let delivered = self.flush_inner(deadline);
+        delivered && self.cfg.counters.dropped_spool_full.load(Relaxed) == dropped_before
+    }
+
+    fn flush_inner(&mut self, deadline: Instant) -> bool {
         while let Ok(raw) = self.cfg.events.try_recv() {
             self.ingest(*raw);
         }

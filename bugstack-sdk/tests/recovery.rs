@@ -31,6 +31,11 @@ fn collector_returning_500_then_recovering_loses_nothing() {
     }
     // (The first flush also waits for the worker to load debug info.)
     assert!(!bugstack_sdk::flush(Duration::from_secs(3)), "collector is down");
+    // (Under load the worker may still be warming up: wait for it, bounded.)
+    let end = Instant::now() + Duration::from_secs(60);
+    while bugstack_sdk::stats().spooled < 60 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let s = bugstack_sdk::stats();
     assert!(s.failed_requests >= 1, "{s:?}");
     assert_eq!(s.spooled, 60, "kept for later: {s:?}");
@@ -99,4 +104,41 @@ fn oversize_batches_are_split_not_dropped() {
     let s = bugstack_sdk::stats();
     assert_eq!((s.sent, s.rejected), (10, 0), "{s:?}");
     drop(guard);
+}
+
+#[test]
+fn spool_stays_bounded_and_counts_what_it_drops() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("bugstack-bounded-spool-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let max = 40_000u64;
+    let collector = Collector::start("tok-spool-bound");
+    collector.set_mode(Mode::Fail500);
+    let guard = bugstack_sdk::init(options(&collector).spool_dir(&dir).max_spool_bytes(max).max_frames(4));
+    let spool_bytes = || -> u64 {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let words = ["alpha", "bravo", "charlie", "delta", "echo"];
+    for round in ["north", "south", "east", "west", "up", "down", "left", "right"] {
+        for w in words {
+            bugstack_sdk::capture_message(&format!("{w} {round} failed"), Level::Error);
+        }
+        assert!(!bugstack_sdk::flush(Duration::from_millis(300)));
+        assert!(spool_bytes() <= max, "spool over its bound: {}", spool_bytes());
+    }
+    let s = bugstack_sdk::stats();
+    assert!(s.dropped_spool_full > 0, "oldest batches dropped and counted: {s:?}");
+    collector.set_mode(Mode::Accept);
+    assert!(bugstack_sdk::flush(Duration::from_secs(30)));
+    let s = bugstack_sdk::stats();
+    assert_eq!(s.captured, 40);
+    assert_eq!(collector.occurrences() + s.dropped_spool_full, 40, "{s:?}");
+    assert_eq!(s.spooled, 0);
+    drop(guard);
+    let _ = std::fs::remove_dir_all(&dir);
 }
