@@ -36,6 +36,17 @@
 //! - `anyhow`: [`capture_anyhow`], which reports the stack the `anyhow::Error`
 //!   carries instead of the capture site's.
 //!
+//! ## Locks
+//!
+//! The SDK takes no lock on the calling thread: the client is read through
+//! `arc-swap`, counters are relaxed atomics, the queue is a lock-free bounded
+//! channel. Walking the stack (`backtrace::Backtrace::new_unresolved`) does
+//! take the `backtrace` crate's process-wide lock for the few microseconds of
+//! the walk (its only lock-free walker is `unsafe`). The worker does not
+//! contend for it: on Linux it resolves the executable's addresses with
+//! `addr2line`, and goes through `backtrace` only for shared-library
+//! addresses, once each (results are cached).
+//!
 //! ## Where the stack comes from
 //!
 //! [`capture_error`] records the stack of the *capture site*. When the error

@@ -276,6 +276,9 @@ impl Options {
     /// (resolving symbols on the panicking thread, no network) instead of
     /// queueing it. Default: on when built with `panic = "abort"`, where the
     /// process dies right after the hook and the worker never sees the queue.
+    /// Needs a [`spool_dir`](Options::spool_dir) (without one, panics are
+    /// queued as usual). `before_send` does not run on this path: a panic
+    /// inside a panic hook would abort the process at once.
     pub fn persist_panics_synchronously(mut self, on: bool) -> Self {
         self.persist_panics_synchronously = on;
         self

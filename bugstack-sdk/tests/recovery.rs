@@ -58,10 +58,10 @@ fn too_many_requests_honours_retry_after() {
     collector.set_mode(Mode::TooMany(1));
     let guard = bugstack_sdk::init(options(&collector).aggregation_window(Duration::from_millis(1)));
     bugstack_sdk::capture_message("rate limited", Level::Error);
-    assert!(collector.wait_for(Duration::from_secs(10), |c| c.requests() >= 1));
+    assert!(collector.wait_for(Duration::from_secs(60), |c| c.requests() >= 1));
     let first = Instant::now();
     collector.set_mode(Mode::Accept);
-    assert!(collector.wait_for(Duration::from_secs(10), |c| c.occurrences() == 1));
+    assert!(collector.wait_for(Duration::from_secs(60), |c| c.occurrences() == 1));
     assert!(
         first.elapsed() >= Duration::from_millis(800),
         "retried only after Retry-After (1 s): {:?}",
