@@ -713,7 +713,23 @@ fn postfix(e: &Expr, text: &str) -> String {
 /// `text` of `e` as an operand of a comparison (parenthesised when needed).
 fn binary_operand(e: &Expr, text: &str) -> String {
     match e {
-        Expr::Binary(_) | Expr::Cast(_) | Expr::Range(_) | Expr::Closure(_) | Expr::Assign(_) => format!("({text})"),
+        // Arithmetic, bit operations and casts bind tighter than `==`/`>=`.
+        Expr::Binary(b)
+            if matches!(
+                b.op,
+                BinOp::And(_)
+                    | BinOp::Or(_)
+                    | BinOp::Eq(_)
+                    | BinOp::Lt(_)
+                    | BinOp::Le(_)
+                    | BinOp::Ne(_)
+                    | BinOp::Ge(_)
+                    | BinOp::Gt(_)
+            ) || is_assign_op(&b.op) =>
+        {
+            format!("({text})")
+        }
+        Expr::Range(_) | Expr::Closure(_) | Expr::Assign(_) | Expr::Let(_) => format!("({text})"),
         _ => text.to_string(),
     }
 }
