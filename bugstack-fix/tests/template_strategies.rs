@@ -321,7 +321,29 @@ fn unrecognised_or_unfixable_panics_are_clear_errors() {
         .unwrap_err()
         .to_string()
         .contains("no in-repository frame"));
-    // Inside a macro the tokens are opaque: refuse rather than guess.
-    let src = "fn f(v: &[u32]) {\n    println!(\"{}\", v[9]);\n}\n";
-    assert!(g.candidates(&context(PATH, src, 2, Some(20), OOB)).is_err());
+    // Inside a non-standard macro the tokens are opaque: refuse rather than guess.
+    let src = "fn f(v: &[u32]) {\n    my_log!(\"{}\", v[9]);\n}\n";
+    let e = g.candidates(&context(PATH, src, 2, Some(19), OOB)).unwrap_err();
+    assert!(e.to_string().contains("inside a macro call"), "{e}");
+}
+
+#[test]
+fn panics_inside_standard_macro_arguments_are_fixed() {
+    let src = "pub fn preview(s: &str, n: usize) -> String {\n    format!(\"{}…\", &s[..n])\n}\n";
+    let msg = "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`";
+    let out = fix(src, 2, "s[", msg);
+    assert!(out.contains("    while !s.is_char_boundary(end) {\n"), "{out}");
+    assert!(out.contains("    format!(\"{}…\", &s[..end])\n"), "{out}");
+    let src = "fn show(v: &[u32], i: usize) {\n    println!(\"{} items, item {}\", v.len(), v[i]);\n}\n";
+    let out = fix(src, 2, "v[i]", OOB);
+    assert!(
+        out.contains("    if i >= v.len() {\n        return;\n    }\n    println!"),
+        "{out}"
+    );
+    // An assertion message is only evaluated when the assertion fails: no
+    // guard before the statement.
+    let src = "fn check(ok: bool, v: &[u32], i: usize) {\n    assert!(ok, \"{}\", v[i]);\n}\n";
+    for p in patches(src, 2, "v[i]", OOB) {
+        assert!(!p.diff.contains("return;"), "{}", p.diff);
+    }
 }

@@ -63,7 +63,8 @@ impl TemplateGenerator {
         let file = syn::parse_file(text)
             .map_err(|e| Error::Generate(format!("{} does not parse as Rust: {e}", target.path)))?;
         let hint = PanicClass::from_message(message);
-        let loc = locate::locate(&file, &src, hint, line, column).ok_or_else(|| {
+        let macros = locate::MacroArgs::collect(&file);
+        let loc = locate::locate(&file, &macros, &src, hint, line, column).ok_or_else(|| {
             Error::Generate(match hint {
                 Some(c) => format!(
                     "the panic looks like {c}, but no matching expression is at {}:{line} \
