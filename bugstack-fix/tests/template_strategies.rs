@@ -347,3 +347,41 @@ fn panics_inside_standard_macro_arguments_are_fixed() {
         assert!(!p.diff.contains("return;"), "{}", p.diff);
     }
 }
+
+#[test]
+fn never_crashes_and_every_candidate_parses_at_any_location() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panics/src");
+    let messages = [
+        NONE,
+        ERR,
+        OOB,
+        "range end index 9 out of range for slice of length 4",
+        "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
+        "attempt to divide by zero",
+        "attempt to calculate the remainder with a divisor of zero",
+        "attempt to subtract with overflow",
+        "attempt to add with overflow",
+        "attempt to multiply with overflow",
+        "totally unknown",
+    ];
+    let g = TemplateGenerator::new();
+    let mut fixed = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let src = std::fs::read_to_string(&path).unwrap();
+        for line in 1..=src.lines().count() as u32 + 1 {
+            for column in [None, Some(9), Some(200)] {
+                for msg in messages {
+                    if let Ok(ps) = g.candidates(&context(PATH, &src, line, column, msg)) {
+                        for p in ps {
+                            let out = apply(&src, &p);
+                            assert!(syn::parse_file(&out).is_ok(), "{}", p.diff);
+                            fixed += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(fixed > 50, "{fixed}");
+}
