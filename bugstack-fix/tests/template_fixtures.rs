@@ -119,6 +119,16 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
         if !applied.status.success() {
             return Err(format!("git apply failed: {}\n{}", text(&applied), patch.diff));
         }
+        // The fixture is rustfmt-clean; the fix keeps it so.
+        let fmt = Command::new("rustfmt")
+            .args(["--check", "--edition", "2021", &path])
+            .current_dir(&dir)
+            .output();
+        if let Ok(fmt) = fmt {
+            if !fmt.status.success() {
+                return Err(format!("patched file is not rustfmt-clean:\n{}", text(&fmt)));
+            }
+        }
         let after = cargo(&dir, &target, &["test"]);
         if after.status.success() {
             if !patch.explanation.contains(&format!("strategy: {strategy}")) || attempt != attempts {

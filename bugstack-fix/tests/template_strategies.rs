@@ -91,7 +91,7 @@ fn unwrap_none_in_result_fn_uses_ok_or_when_the_error_is_writable() {
         "fn port(v: &[&str]) -> Result<u16, String> {\n    let p = v.first().unwrap();\n    Ok(p.len() as u16)\n}\n";
     let out = fix(src, 2, "unwrap", NONE);
     assert!(
-        out.contains("let p = v.first().ok_or_else(|| \"`v.first()` returned no value\".to_string())?;"),
+        out.contains("let p = v.first().ok_or_else(|| \"`first()` returned no value\".to_string())?;"),
         "{out}"
     );
 }
@@ -364,7 +364,7 @@ fn never_crashes_and_every_candidate_parses_at_any_location() {
         "attempt to multiply with overflow",
         "totally unknown",
     ];
-    let g = TemplateGenerator::new();
+    let g = TemplateGenerator::new().without_rustfmt();
     let mut fixed = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -384,4 +384,29 @@ fn never_crashes_and_every_candidate_parses_at_any_location() {
         }
     }
     assert!(fixed > 50, "{fixed}");
+}
+
+#[test]
+fn a_rustfmt_clean_file_stays_rustfmt_clean() {
+    // The `ok_or_else(..)?` replacement pushes the line past 100 columns;
+    // rustfmt wraps it as `cargo fmt --check` expects.
+    let src = "pub fn first_port(ports: &[&str]) -> Result<usize, String> {\n    let port = ports.iter().map(|p| p.len()).filter(|n| *n > 2).max().unwrap();\n    Ok(port)\n}\n";
+    let ctx = context(PATH, src, 2, Some(col(src, 2, "unwrap")), NONE);
+    let formatted = &TemplateGenerator::new().candidates(&ctx).unwrap()[0];
+    let raw = &TemplateGenerator::new().without_rustfmt().candidates(&ctx).unwrap()[0];
+    let raw_text = apply(src, raw);
+    assert!(raw_text.lines().any(|l| l.len() > 100), "{raw_text}");
+    let check = std::process::Command::new("rustfmt").arg("--version").output();
+    if !check.is_ok_and(|o| o.status.success()) {
+        println!("SKIPPED: rustfmt is not installed");
+        return;
+    }
+    let text = apply(src, formatted);
+    assert!(text.lines().all(|l| l.len() <= 100), "{text}");
+    assert!(text.contains("        .ok_or_else(|| "), "{text}");
+    assert!(
+        text.starts_with("pub fn first_port(ports: &[&str]) -> Result<usize, String> {\n    let port = ports\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("    Ok(port)\n}\n"), "{text}");
 }

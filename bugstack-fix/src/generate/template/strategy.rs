@@ -277,8 +277,8 @@ impl<'a, 'ast> Site<'a, 'ast> {
         let method = m.method.to_string();
         let msg = match m.args.first() {
             Some(Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. })) => s.value(),
-            _ if none => format!("`{}` returned no value", short(recv)),
-            _ => format!("`{}` failed", short(recv)),
+            _ if none => format!("{} returned no value", describe(&m.receiver, recv)),
+            _ => format!("{} failed", describe(&m.receiver, recv)),
         };
         let q = |text: &str, strategy: &'static str, explanation: String| Candidate {
             strategy,
@@ -757,6 +757,22 @@ fn unparen(text: &str) -> &str {
         }
     }
     t
+}
+
+/// A short name for the value an expression produces, for error messages:
+/// the last call of a chain (`` `max()` ``), else the code cut short.
+fn describe(e: &Expr, text: &str) -> String {
+    match e {
+        Expr::MethodCall(m) => format!("`{}()`", m.method),
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => format!(
+                "`{}()`",
+                p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+            ),
+            _ => format!("`{}`", short(text)),
+        },
+        _ => format!("`{}`", short(text)),
+    }
 }
 
 /// Code cut to one line of at most 60 chars, for explanations.
