@@ -156,8 +156,7 @@ fn anchors(e: &Expr) -> Vec<Span> {
     v
 }
 
-struct Finder<'ast, 's> {
-    src: &'s Source<'s>,
+struct Finder<'ast> {
     macros: &'ast MacroArgs,
     line: usize,
     want: Want,
@@ -165,7 +164,7 @@ struct Finder<'ast, 's> {
     found: Vec<(&'ast Expr, Vec<Node<'ast>>)>,
 }
 
-impl Finder<'_, '_> {
+impl Finder<'_> {
     fn matches(&self, e: &Expr) -> bool {
         match (self.want, e) {
             (Want::Unwrap, Expr::MethodCall(m)) => m.method == "unwrap" || m.method == "expect",
@@ -176,7 +175,7 @@ impl Finder<'_, '_> {
     }
 }
 
-impl<'ast> Visit<'ast> for Finder<'ast, '_> {
+impl<'ast> Visit<'ast> for Finder<'ast> {
     fn visit_item_fn(&mut self, i: &'ast syn::ItemFn) {
         self.stack.push(Node::Fn(&i.sig, Some(&i.block)));
         visit::visit_item_fn(self, i);
@@ -257,7 +256,6 @@ pub(crate) fn locate<'ast>(
     column: Option<usize>,
 ) -> Option<Located<'ast>> {
     let mut f = Finder {
-        src,
         macros,
         line,
         want: want(class),
@@ -266,7 +264,6 @@ pub(crate) fn locate<'ast>(
     };
     f.visit_file(file);
     let found = std::mem::take(&mut f.found);
-    let _ = f.src;
     let rank = |e: &Expr| -> (u8, usize) {
         let Some(col) = column else {
             return (2, 0);

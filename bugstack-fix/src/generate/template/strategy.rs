@@ -447,6 +447,10 @@ impl<'a, 'ast> Site<'a, 'ast> {
     /// For a `str` range: moves each bound down to the nearest char
     /// boundary before slicing (keeps "at most N bytes" contracts).
     fn floor_bounds(&self, recv: &str, r: &'ast syn::ExprRange) -> Option<Candidate> {
+        // `..=end` needs `end + 1` on a boundary: not this template's shape.
+        if matches!(r.limits, syn::RangeLimits::Closed(_)) {
+            return None;
+        }
         let (at, indent) = self.guard_point()?;
         let nl = self.nl;
         let inner = format!("{indent}{}", self.unit);
