@@ -362,6 +362,7 @@ fn never_crashes_and_every_candidate_parses_at_any_location() {
         "attempt to subtract with overflow",
         "attempt to add with overflow",
         "attempt to multiply with overflow",
+        "attempt to negate with overflow",
         "totally unknown",
     ];
     let g = TemplateGenerator::new().without_rustfmt();
@@ -409,4 +410,13 @@ fn a_rustfmt_clean_file_stays_rustfmt_clean() {
         "{text}"
     );
     assert!(text.ends_with("    Ok(port)\n}\n"), "{text}");
+}
+
+#[test]
+fn negation_overflow_saturates_or_propagates() {
+    let msg = "attempt to negate with overflow";
+    let src = "fn flip(x: i32) -> i32 {\n    let y = -x;\n    y\n}\n";
+    assert_eq!(fix(src, 2, "-x", msg), src.replace("-x;", "x.saturating_neg();"));
+    let src = "fn flip(x: i32) -> Option<i32> {\n    let y = -x;\n    Some(y)\n}\n";
+    assert_eq!(fix(src, 2, "-x", msg), src.replace("-x;", "x.checked_neg()?;"));
 }

@@ -109,6 +109,7 @@ enum Want {
     Unwrap,
     Index,
     Binary(&'static [BinKind]),
+    Neg,
 }
 
 /// Binary operators of interest.
@@ -141,6 +142,7 @@ fn want(class: Option<PanicClass>) -> Want {
         Some(PanicClass::Overflow(OverflowOp::Add)) => Want::Binary(&[BinKind::Add]),
         Some(PanicClass::Overflow(OverflowOp::Sub)) => Want::Binary(&[BinKind::Sub]),
         Some(PanicClass::Overflow(OverflowOp::Mul)) => Want::Binary(&[BinKind::Mul]),
+        Some(PanicClass::Overflow(OverflowOp::Neg)) => Want::Neg,
     }
 }
 
@@ -170,6 +172,7 @@ impl Finder<'_> {
             (Want::Unwrap, Expr::MethodCall(m)) => m.method == "unwrap" || m.method == "expect",
             (Want::Index, Expr::Index(_)) => true,
             (Want::Binary(kinds), Expr::Binary(b)) => bin_kind(&b.op).is_some_and(|k| kinds.contains(&k)),
+            (Want::Neg, Expr::Unary(u)) => matches!(u.op, syn::UnOp::Neg(_)),
             _ => false,
         }
     }

@@ -257,6 +257,7 @@ fn root_cause(
                 OverflowOp::Sub => "the difference was",
                 OverflowOp::Mul => "the product was",
                 OverflowOp::Div => "the quotient was",
+                OverflowOp::Neg => "the negation was",
             }
         ),
         _ => format!("{whole} {at} panicked"),

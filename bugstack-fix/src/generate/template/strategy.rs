@@ -263,6 +263,7 @@ impl<'a, 'ast> Site<'a, 'ast> {
             (c, Expr::Index(i)) if c.is_index() => self.index(i),
             (PanicClass::DivZero | PanicClass::RemZero, Expr::Binary(b)) => self.div(b),
             (PanicClass::Overflow(op), Expr::Binary(b)) => self.overflow(b, op),
+            (PanicClass::Overflow(OverflowOp::Neg), Expr::Unary(u)) => self.negate(u),
             _ => None,
         };
         out.unwrap_or_default().into_iter().flatten().collect()
@@ -534,6 +535,36 @@ impl<'a, 'ast> Site<'a, 'ast> {
                 explanation: format!("Replaces {what} with `{method}(..).unwrap_or(0)`: a zero divisor now gives 0 instead of panicking."),
             }));
         }
+        Some(out)
+    }
+
+    fn negate(&self, u: &'ast syn::ExprUnary) -> Option<Vec<Option<Candidate>>> {
+        if is_untyped_int(&u.expr) {
+            return Some(Vec::new());
+        }
+        let operand = postfix(&u.expr, self.text(&*u.expr)?);
+        let target = self.range(self.loc.expr)?;
+        let what = format!("`{}`", short(self.text(self.loc.expr)?));
+        let f = &self.fn_name;
+        let mut out = Vec::new();
+        if self.can_return && self.ret == ReturnKind::Option {
+            out.push(Some(Candidate {
+                strategy: "question-mark",
+                edits: vec![Edit::replace(target.clone(), format!("{operand}.checked_neg()?"))],
+                explanation: format!("Replaces {what} with `checked_neg()?`: `{f}` returns an `Option`, so negating the minimum value now makes it return `None` instead of panicking."),
+            }));
+        }
+        out.push(Some(Candidate {
+            strategy: "saturating",
+            edits: vec![Edit::replace(target, format!("{operand}.saturating_neg()"))],
+            explanation: format!("Replaces {what} with `saturating_neg()`: negating the type's minimum now gives its maximum instead of overflowing and panicking."),
+        }));
+        out.push(self.let_else(
+            &format!("{operand}.checked_neg()"),
+            "Some",
+            None,
+            &format!("{what} would overflow"),
+        ));
         Some(out)
     }
 
