@@ -166,7 +166,16 @@ impl FixGenerator for TemplateGenerator {
     }
 
     async fn generate(&self, ctx: &FixContext, feedback: &[Feedback]) -> Result<Patch> {
-        self.generate_now(ctx, feedback)
+        // Parsing and the rustfmt pass block: keep them off the async
+        // workers when running on tokio; inline on any other executor.
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return self.generate_now(ctx, feedback);
+        };
+        let (me, ctx, feedback) = (*self, ctx.clone(), feedback.to_vec());
+        handle
+            .spawn_blocking(move || me.generate_now(&ctx, &feedback))
+            .await
+            .map_err(|e| Error::Generate(format!("the template generator task failed: {e}")))?
     }
 }
 
