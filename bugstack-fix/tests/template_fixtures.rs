@@ -12,22 +12,26 @@ mod template_support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use bugstack_fix::{FixGenerator, TemplateGenerator};
+use bugstack_fix::{Feedback, FixGenerator, TemplateGenerator};
 use template_support::{context, parse_panic};
 
-/// (module / repro name, expected class, expected strategy named in the
-/// explanation).
-const FIXTURES: &[(&str, &str, &str)] = &[
-    ("unwrap_none", "unwrap-none", "let-else-return"),
-    ("unwrap_err", "unwrap-err", "question-mark"),
-    ("parse_unwrap", "parse-unwrap", "let-else-return"),
-    ("index_oob", "index-oob", "guard-return"),
-    ("slice_range", "slice-range", "question-mark"),
-    ("char_boundary", "char-boundary", "floor-char-boundary"),
-    ("div_zero", "div-zero", "guard-return"),
-    ("rem_zero", "rem-zero", "question-mark"),
-    ("overflow_sub", "overflow", "saturating"),
-    ("overflow_add", "overflow", "saturating"),
+/// (module / repro name, expected class, strategy of the accepted patch,
+/// attempts it takes). `retry_err`'s first candidate (`?` into an error type
+/// without `From<ParseIntError>`) does not compile; the compiler output goes
+/// back as feedback and the second candidate (an early return of the error
+/// the function already returns) passes.
+const FIXTURES: &[(&str, &str, &str, u32)] = &[
+    ("unwrap_none", "unwrap-none", "let-else-return", 1),
+    ("unwrap_err", "unwrap-err", "question-mark", 1),
+    ("parse_unwrap", "parse-unwrap", "let-else-return", 1),
+    ("retry_err", "parse-unwrap", "let-else-return", 2),
+    ("index_oob", "index-oob", "guard-return", 1),
+    ("slice_range", "slice-range", "question-mark", 1),
+    ("char_boundary", "char-boundary", "floor-char-boundary", 1),
+    ("div_zero", "div-zero", "guard-return", 1),
+    ("rem_zero", "rem-zero", "question-mark", 1),
+    ("overflow_sub", "overflow", "saturating", 1),
+    ("overflow_add", "overflow", "saturating", 1),
 ];
 
 fn fixture_dir() -> PathBuf {
@@ -72,7 +76,7 @@ fn text(o: &Output) -> String {
 }
 
 /// Runs one fixture end to end; `Err` says which step failed and why.
-async fn run(tmp: &Path, name: &str, class: &str, strategy: &str) -> Result<String, String> {
+async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32) -> Result<String, String> {
     let dir = tmp.join(name);
     let target = tmp.join("target");
     copy_dir(&fixture_dir(), &dir);
@@ -92,45 +96,68 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str) -> Result<Stri
         parse_panic(&out).ok_or_else(|| format!("no panic location in the repro output:\n{out}"))?;
     let source = std::fs::read_to_string(dir.join(&path)).map_err(|e| format!("{path}: {e}"))?;
     let ctx = context(&path, &source, line, Some(column), &message);
-    let patch = TemplateGenerator::new()
-        .generate(&ctx, &[])
-        .await
-        .map_err(|e| format!("no patch for {path}:{line}:{column} {message:?}: {e}"))?;
-    if patch.class.as_deref() != Some(class) {
-        return Err(format!("class {:?}, expected {class}", patch.class));
+    let generator = TemplateGenerator::new();
+    let mut feedback: Vec<Feedback> = Vec::new();
+    for attempt in 1..=3u32 {
+        let patch = generator
+            .generate(&ctx, &feedback)
+            .await
+            .map_err(|e| format!("attempt {attempt}: no patch for {path}:{line}:{column} {message:?}: {e}"))?;
+        if patch.class.as_deref() != Some(class) {
+            return Err(format!("class {:?}, expected {class}", patch.class));
+        }
+        if patch.root_cause.is_empty() || patch.explanation.is_empty() || patch.files != [path.clone()] {
+            return Err(format!("bad metadata: {patch:?}"));
+        }
+        std::fs::write(dir.join(&path), &source).unwrap();
+        std::fs::write(dir.join("fix.diff"), &patch.diff).unwrap();
+        let applied = Command::new("git")
+            .args(["apply", "fix.diff"])
+            .current_dir(&dir)
+            .output()
+            .expect("git runs");
+        if !applied.status.success() {
+            return Err(format!("git apply failed: {}\n{}", text(&applied), patch.diff));
+        }
+        // The fixture is rustfmt-clean; the fix keeps it so.
+        let fmt = Command::new("rustfmt")
+            .args(["--check", "--edition", "2021", &path])
+            .current_dir(&dir)
+            .output();
+        if let Ok(fmt) = fmt {
+            if !fmt.status.success() {
+                return Err(format!("patched file is not rustfmt-clean:\n{}", text(&fmt)));
+            }
+        }
+        let after = cargo(&dir, &target, &["test"]);
+        if after.status.success() {
+            if !patch.explanation.contains(&format!("strategy: {strategy}")) || attempt != attempts {
+                return Err(format!(
+                    "passed at attempt {attempt} with {}, expected {strategy} at attempt {attempts}",
+                    patch.explanation
+                ));
+            }
+            return Ok(patch.diff);
+        }
+        println!("{name}: attempt {attempt} failed its checks:\n{}", patch.diff);
+        feedback.push(Feedback {
+            attempt,
+            patch: Some(patch),
+            failure: bugstack_fix::text::trim_middle(&text(&after), 4000),
+        });
     }
-    if !patch.explanation.contains(&format!("strategy: {strategy}")) {
-        return Err(format!("expected strategy {strategy}: {}", patch.explanation));
-    }
-    if patch.root_cause.is_empty() || patch.files != [path.clone()] {
-        return Err(format!("bad metadata: {patch:?}"));
-    }
-    std::fs::write(dir.join("fix.diff"), &patch.diff).unwrap();
-    let applied = Command::new("git")
-        .args(["apply", "fix.diff"])
-        .current_dir(&dir)
-        .output()
-        .expect("git runs");
-    if !applied.status.success() {
-        return Err(format!("git apply failed: {}\n{}", text(&applied), patch.diff));
-    }
-    let after = cargo(&dir, &target, &["test"]);
-    if !after.status.success() {
-        return Err(format!(
-            "cargo test fails after the fix:\n{}\n{}",
-            patch.diff,
-            text(&after)
-        ));
-    }
-    Ok(patch.diff)
+    Err(format!(
+        "cargo test still fails after 3 attempts:\n{}",
+        feedback.last().map(|f| f.failure.as_str()).unwrap_or_default()
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn every_panic_class_is_fixed_in_a_real_crate() {
     let tmp = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for (name, class, strategy) in FIXTURES {
-        match run(tmp.path(), name, class, strategy).await {
+    for &(name, class, strategy, attempts) in FIXTURES {
+        match run(tmp.path(), name, class, strategy, attempts).await {
             Ok(diff) => println!("PASS {name:<14} {class:<14} {strategy}\n{diff}"),
             Err(e) => {
                 println!("FAIL {name:<14} {class:<14} {e}");

@@ -37,6 +37,8 @@ pub enum OverflowOp {
     Mul,
     /// `/` / `/=` (`MIN / -1`).
     Div,
+    /// Unary `-` (`-MIN`).
+    Neg,
 }
 
 impl OverflowOp {
@@ -47,6 +49,7 @@ impl OverflowOp {
             OverflowOp::Sub => "sub",
             OverflowOp::Mul => "mul",
             OverflowOp::Div => "div",
+            OverflowOp::Neg => "neg",
         }
     }
 }
@@ -98,6 +101,8 @@ impl PanicClass {
             PanicClass::Overflow(OverflowOp::Mul)
         } else if m.starts_with("attempt to divide with overflow") {
             PanicClass::Overflow(OverflowOp::Div)
+        } else if m.starts_with("attempt to negate with overflow") {
+            PanicClass::Overflow(OverflowOp::Neg)
         } else {
             return None;
         };
@@ -161,6 +166,7 @@ mod tests {
             ("attempt to subtract with overflow", Some("overflow")),
             ("attempt to add with overflow", Some("overflow")),
             ("attempt to multiply with overflow", Some("overflow")),
+            ("attempt to negate with overflow", Some("overflow")),
             ("config file missing", None),
             ("", None),
         ];

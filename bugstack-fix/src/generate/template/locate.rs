@@ -22,6 +22,85 @@ pub(crate) enum Node<'ast> {
     Stmt(&'ast Stmt),
     /// An expression.
     Expr(&'ast Expr),
+    /// An argument of a macro call: whether the macro always evaluates it
+    /// (`format!`, `vec!`, `assert_eq!`'s operands) or maybe not (a panic
+    /// message, `debug_assert!`, unknown macros).
+    MacroArg(bool),
+}
+
+/// Arguments of standard macro calls that are plain comma-separated
+/// expressions (`format!`, `println!`, `vec!`, `assert_eq!`, ...), parsed so panics
+/// inside them can be located and fixed. Keyed by the macro path's start.
+#[derive(Default)]
+pub(crate) struct MacroArgs {
+    map: std::collections::HashMap<(usize, usize), (String, Vec<Expr>)>,
+}
+
+fn macro_key(m: &syn::Macro) -> (usize, usize) {
+    let s = m.path.span().start();
+    (s.line, s.column)
+}
+
+impl MacroArgs {
+    /// Parses the arguments of every macro call in `file` (nested ones too).
+    pub(crate) fn collect(file: &syn::File) -> Self {
+        let mut me = MacroArgs::default();
+        me.visit_file(file);
+        me
+    }
+
+    fn get(&self, m: &syn::Macro) -> Option<&(String, Vec<Expr>)> {
+        self.map.get(&macro_key(m))
+    }
+}
+
+impl<'ast> Visit<'ast> for MacroArgs {
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        use syn::parse::Parser;
+        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+        const STD: &[&str] = &[
+            "format",
+            "print",
+            "println",
+            "eprint",
+            "eprintln",
+            "write",
+            "writeln",
+            "format_args",
+            "vec",
+            "assert",
+            "assert_eq",
+            "assert_ne",
+            "debug_assert",
+            "debug_assert_eq",
+            "debug_assert_ne",
+            "panic",
+            "dbg",
+        ];
+        // Other macros may not treat their tokens as expressions: opaque.
+        let known = m.path.segments.last().is_some_and(|s| STD.iter().any(|n| s.ident == n));
+        if !known {
+            return;
+        }
+        if let Ok(args) = parser.parse2(m.tokens.clone()) {
+            let args: Vec<Expr> = args.into_iter().collect();
+            for a in &args {
+                self.visit_expr(a);
+            }
+            let name = m.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+            self.map.insert(macro_key(m), (name, args));
+        }
+    }
+}
+
+/// Whether macro `name` always evaluates its argument number `i`.
+fn evaluates_always(name: &str, i: usize) -> bool {
+    match name {
+        "format" | "print" | "println" | "eprint" | "eprintln" | "write" | "writeln" | "format_args" | "vec" => true,
+        "assert" => i == 0,
+        "assert_eq" | "assert_ne" => i < 2,
+        _ => false,
+    }
 }
 
 /// The kind of expression that can raise a class of panic.
@@ -30,6 +109,7 @@ enum Want {
     Unwrap,
     Index,
     Binary(&'static [BinKind]),
+    Neg,
 }
 
 /// Binary operators of interest.
@@ -62,6 +142,7 @@ fn want(class: Option<PanicClass>) -> Want {
         Some(PanicClass::Overflow(OverflowOp::Add)) => Want::Binary(&[BinKind::Add]),
         Some(PanicClass::Overflow(OverflowOp::Sub)) => Want::Binary(&[BinKind::Sub]),
         Some(PanicClass::Overflow(OverflowOp::Mul)) => Want::Binary(&[BinKind::Mul]),
+        Some(PanicClass::Overflow(OverflowOp::Neg)) => Want::Neg,
     }
 }
 
@@ -77,26 +158,27 @@ fn anchors(e: &Expr) -> Vec<Span> {
     v
 }
 
-struct Finder<'ast, 's> {
-    src: &'s Source<'s>,
+struct Finder<'ast> {
+    macros: &'ast MacroArgs,
     line: usize,
     want: Want,
     stack: Vec<Node<'ast>>,
     found: Vec<(&'ast Expr, Vec<Node<'ast>>)>,
 }
 
-impl Finder<'_, '_> {
+impl Finder<'_> {
     fn matches(&self, e: &Expr) -> bool {
         match (self.want, e) {
             (Want::Unwrap, Expr::MethodCall(m)) => m.method == "unwrap" || m.method == "expect",
             (Want::Index, Expr::Index(_)) => true,
             (Want::Binary(kinds), Expr::Binary(b)) => bin_kind(&b.op).is_some_and(|k| kinds.contains(&k)),
+            (Want::Neg, Expr::Unary(u)) => matches!(u.op, syn::UnOp::Neg(_)),
             _ => false,
         }
     }
 }
 
-impl<'ast> Visit<'ast> for Finder<'ast, '_> {
+impl<'ast> Visit<'ast> for Finder<'ast> {
     fn visit_item_fn(&mut self, i: &'ast syn::ItemFn) {
         self.stack.push(Node::Fn(&i.sig, Some(&i.block)));
         visit::visit_item_fn(self, i);
@@ -145,7 +227,16 @@ impl<'ast> Visit<'ast> for Finder<'ast, '_> {
         visit::visit_expr(self, e);
         self.stack.pop();
     }
-    fn visit_macro(&mut self, _m: &'ast syn::Macro) {}
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        let macros = self.macros;
+        if let Some((name, args)) = macros.get(m) {
+            for (i, a) in args.iter().enumerate() {
+                self.stack.push(Node::MacroArg(evaluates_always(name, i)));
+                self.visit_expr(a);
+                self.stack.pop();
+            }
+        }
+    }
 }
 
 /// The panicking expression and where it sits.
@@ -161,13 +252,14 @@ pub(crate) struct Located<'ast> {
 /// class is unknown) at `line:column` (1-based, as rustc reports them).
 pub(crate) fn locate<'ast>(
     file: &'ast syn::File,
+    macros: &'ast MacroArgs,
     src: &Source<'_>,
     class: Option<PanicClass>,
     line: usize,
     column: Option<usize>,
 ) -> Option<Located<'ast>> {
     let mut f = Finder {
-        src,
+        macros,
         line,
         want: want(class),
         stack: Vec::new(),
@@ -175,7 +267,6 @@ pub(crate) fn locate<'ast>(
     };
     f.visit_file(file);
     let found = std::mem::take(&mut f.found);
-    let _ = f.src;
     let rank = |e: &Expr| -> (u8, usize) {
         let Some(col) = column else {
             return (2, 0);
@@ -265,6 +356,7 @@ impl<'ast> Located<'ast> {
                     | Expr::Const(_),
                 ) => false,
                 Node::Expr(_) => true,
+                Node::MacroArg(always) => always,
                 Node::Block | Node::Fn(..) | Node::Item => false,
             };
         }

@@ -5,19 +5,21 @@
 //! the syntax tree at the target frame's `line:column` it finds the
 //! panicking expression (an `unwrap()`/`expect()`, an index or slice, a
 //! division or an arithmetic operation), then lists the fixes that fit the
-//! function, best first (see [`strategy`](self) docs in the source): `?`
+//! function, best first: `?`
 //! when the function returns `Option`/`Result` with a compatible error, else
 //! `.get()`, `checked_*`/`saturating_*`, `is_char_boundary` or an early
 //! return of the return type's natural empty value. Edits replace exact
 //! byte spans of the syntax tree, so the rest of the file is byte-identical;
 //! inserted lines take their neighbours' indentation and the file's line
-//! endings.
+//! endings, and a file that was rustfmt-clean stays rustfmt-clean (the
+//! edited text goes through `rustfmt` when it is installed).
 //!
 //! On a retry the [`Feedback`] lists patches that failed their checks: the
 //! generator skips every strategy whose patch was already tried and offers
 //! the next one (e.g. `?` did not compile → early return).
 
 mod class;
+mod format;
 mod locate;
 mod signature;
 mod source;
@@ -35,13 +37,29 @@ use crate::{Error, Feedback, FixContext, FixGenerator, Result};
 use source::Source;
 
 /// The offline template generator (see the module docs).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TemplateGenerator;
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateGenerator {
+    rustfmt: bool,
+}
+
+impl Default for TemplateGenerator {
+    fn default() -> Self {
+        TemplateGenerator::new()
+    }
+}
 
 impl TemplateGenerator {
-    /// A template generator.
+    /// A template generator that keeps rustfmt-clean files rustfmt-clean
+    /// (runs `rustfmt` when it is installed).
     pub fn new() -> Self {
-        TemplateGenerator
+        TemplateGenerator { rustfmt: true }
+    }
+
+    /// The same generator without the rustfmt pass: edits are kept exactly
+    /// as the templates write them (neighbours' indentation, file's line
+    /// endings).
+    pub fn without_rustfmt(self) -> Self {
+        TemplateGenerator { rustfmt: false }
     }
 
     /// Every fix that fits the panic in `ctx`, best first. Errors when the
@@ -63,7 +81,8 @@ impl TemplateGenerator {
         let file = syn::parse_file(text)
             .map_err(|e| Error::Generate(format!("{} does not parse as Rust: {e}", target.path)))?;
         let hint = PanicClass::from_message(message);
-        let loc = locate::locate(&file, &src, hint, line, column).ok_or_else(|| {
+        let macros = locate::MacroArgs::collect(&file);
+        let loc = locate::locate(&file, &macros, &src, hint, line, column).ok_or_else(|| {
             Error::Generate(match hint {
                 Some(c) => format!(
                     "the panic looks like {c}, but no matching expression is at {}:{line} \
@@ -86,13 +105,20 @@ impl TemplateGenerator {
         })?;
         let site = strategy::Site::new(&src, class, &loc);
         let root_cause = root_cause(&src, class, loc.expr, &site.fn_name, &target.path, line, message);
+        let candidates = site.candidates();
+        let rustfmt = (self.rustfmt && !candidates.is_empty())
+            .then(|| format::Rustfmt::for_file(&ctx.repo_root, &target.path, src.newline() == "\r\n"))
+            .filter(|f| f.is_clean(text));
         let mut patches = Vec::new();
-        for c in site.candidates() {
-            let Some(after) = source::apply_edits(text, &c.edits) else {
+        for c in candidates {
+            let Some(mut after) = source::apply_edits(text, &c.edits) else {
                 continue;
             };
             if syn::parse_file(&after).is_err() {
                 continue;
+            }
+            if let Some(formatted) = rustfmt.as_ref().and_then(|f| f.run(&after)) {
+                after = formatted;
             }
             let mut p = Patch::from_edits(&[FileEdit {
                 path: target.path.clone(),
@@ -140,7 +166,16 @@ impl FixGenerator for TemplateGenerator {
     }
 
     async fn generate(&self, ctx: &FixContext, feedback: &[Feedback]) -> Result<Patch> {
-        self.generate_now(ctx, feedback)
+        // Parsing and the rustfmt pass block: keep them off the async
+        // workers when running on tokio; inline on any other executor.
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return self.generate_now(ctx, feedback);
+        };
+        let (me, ctx, feedback) = (*self, ctx.clone(), feedback.to_vec());
+        handle
+            .spawn_blocking(move || me.generate_now(&ctx, &feedback))
+            .await
+            .map_err(|e| Error::Generate(format!("the template generator task failed: {e}")))?
     }
 }
 
@@ -231,6 +266,7 @@ fn root_cause(
                 OverflowOp::Sub => "the difference was",
                 OverflowOp::Mul => "the product was",
                 OverflowOp::Div => "the quotient was",
+                OverflowOp::Neg => "the negation was",
             }
         ),
         _ => format!("{whole} {at} panicked"),

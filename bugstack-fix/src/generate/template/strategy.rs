@@ -263,6 +263,7 @@ impl<'a, 'ast> Site<'a, 'ast> {
             (c, Expr::Index(i)) if c.is_index() => self.index(i),
             (PanicClass::DivZero | PanicClass::RemZero, Expr::Binary(b)) => self.div(b),
             (PanicClass::Overflow(op), Expr::Binary(b)) => self.overflow(b, op),
+            (PanicClass::Overflow(OverflowOp::Neg), Expr::Unary(u)) => self.negate(u),
             _ => None,
         };
         out.unwrap_or_default().into_iter().flatten().collect()
@@ -277,8 +278,8 @@ impl<'a, 'ast> Site<'a, 'ast> {
         let method = m.method.to_string();
         let msg = match m.args.first() {
             Some(Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. })) => s.value(),
-            _ if none => format!("`{}` returned no value", short(recv)),
-            _ => format!("`{}` failed", short(recv)),
+            _ if none => format!("{} returned no value", describe(&m.receiver, recv)),
+            _ => format!("{} failed", describe(&m.receiver, recv)),
         };
         let q = |text: &str, strategy: &'static str, explanation: String| Candidate {
             strategy,
@@ -447,6 +448,10 @@ impl<'a, 'ast> Site<'a, 'ast> {
     /// For a `str` range: moves each bound down to the nearest char
     /// boundary before slicing (keeps "at most N bytes" contracts).
     fn floor_bounds(&self, recv: &str, r: &'ast syn::ExprRange) -> Option<Candidate> {
+        // `..=end` needs `end + 1` on a boundary: not this template's shape.
+        if matches!(r.limits, syn::RangeLimits::Closed(_)) {
+            return None;
+        }
         let (at, indent) = self.guard_point()?;
         let nl = self.nl;
         let inner = format!("{indent}{}", self.unit);
@@ -530,6 +535,36 @@ impl<'a, 'ast> Site<'a, 'ast> {
                 explanation: format!("Replaces {what} with `{method}(..).unwrap_or(0)`: a zero divisor now gives 0 instead of panicking."),
             }));
         }
+        Some(out)
+    }
+
+    fn negate(&self, u: &'ast syn::ExprUnary) -> Option<Vec<Option<Candidate>>> {
+        if is_untyped_int(&u.expr) {
+            return Some(Vec::new());
+        }
+        let operand = postfix(&u.expr, self.text(&*u.expr)?);
+        let target = self.range(self.loc.expr)?;
+        let what = format!("`{}`", short(self.text(self.loc.expr)?));
+        let f = &self.fn_name;
+        let mut out = Vec::new();
+        if self.can_return && self.ret == ReturnKind::Option {
+            out.push(Some(Candidate {
+                strategy: "question-mark",
+                edits: vec![Edit::replace(target.clone(), format!("{operand}.checked_neg()?"))],
+                explanation: format!("Replaces {what} with `checked_neg()?`: `{f}` returns an `Option`, so negating the minimum value now makes it return `None` instead of panicking."),
+            }));
+        }
+        out.push(Some(Candidate {
+            strategy: "saturating",
+            edits: vec![Edit::replace(target, format!("{operand}.saturating_neg()"))],
+            explanation: format!("Replaces {what} with `saturating_neg()`: negating the type's minimum now gives its maximum instead of overflowing and panicking."),
+        }));
+        out.push(self.let_else(
+            &format!("{operand}.checked_neg()"),
+            "Some",
+            None,
+            &format!("{what} would overflow"),
+        ));
         Some(out)
     }
 
@@ -713,7 +748,23 @@ fn postfix(e: &Expr, text: &str) -> String {
 /// `text` of `e` as an operand of a comparison (parenthesised when needed).
 fn binary_operand(e: &Expr, text: &str) -> String {
     match e {
-        Expr::Binary(_) | Expr::Cast(_) | Expr::Range(_) | Expr::Closure(_) | Expr::Assign(_) => format!("({text})"),
+        // Arithmetic, bit operations and casts bind tighter than `==`/`>=`.
+        Expr::Binary(b)
+            if matches!(
+                b.op,
+                BinOp::And(_)
+                    | BinOp::Or(_)
+                    | BinOp::Eq(_)
+                    | BinOp::Lt(_)
+                    | BinOp::Le(_)
+                    | BinOp::Ne(_)
+                    | BinOp::Ge(_)
+                    | BinOp::Gt(_)
+            ) || is_assign_op(&b.op) =>
+        {
+            format!("({text})")
+        }
+        Expr::Range(_) | Expr::Closure(_) | Expr::Assign(_) | Expr::Let(_) => format!("({text})"),
         _ => text.to_string(),
     }
 }
@@ -741,6 +792,22 @@ fn unparen(text: &str) -> &str {
         }
     }
     t
+}
+
+/// A short name for the value an expression produces, for error messages:
+/// the last call of a chain (`` `max()` ``), else the code cut short.
+fn describe(e: &Expr, text: &str) -> String {
+    match e {
+        Expr::MethodCall(m) => format!("`{}()`", m.method),
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => format!(
+                "`{}()`",
+                p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+            ),
+            _ => format!("`{}`", short(text)),
+        },
+        _ => format!("`{}`", short(text)),
+    }
 }
 
 /// Code cut to one line of at most 60 chars, for explanations.

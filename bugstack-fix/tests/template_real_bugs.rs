@@ -1,0 +1,191 @@
+//! The template generator on real panic bugs from published crates
+//! (`/work/shared/real-bugs`, outside this repository; skipped with a notice
+//! when absent). For each case: copy `crate/` to a temp dir, build the
+//! context by hand from `cases.json`'s panic location and message, generate
+//! and `git apply` a patch, then run the case's `repro.rs` and its
+//! `suite_command`. A fix that moves the panic to another recognised panic
+//! is followed by one more round (as the pipeline would, on the new
+//! incident), up to 3 rounds. Prints a table; a miss does not fail the test
+//! (the set measures the generator, it does not tune it), but a generator
+//! crash or a patch that does not apply does. It takes ~1 minute (the cases
+//! build their registry dependencies once into `CARGO_TARGET_TMPDIR`); set
+//! `BUGSTACK_SKIP_REAL_BUGS=1` to skip it.
+
+mod template_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bugstack_fix::{Feedback, FixGenerator, TemplateGenerator};
+use template_support::{context, parse_panic};
+
+fn real_bugs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/real-bugs")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == ".git" {
+            continue;
+        }
+        let dest = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+fn sh(dir: &Path, target: &Path, cmd: &str) -> Output {
+    Command::new("sh")
+        .args(["-c", cmd])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_TERM_COLOR", "never")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("sh runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+struct Row {
+    name: String,
+    class: String,
+    generated: String,
+    rounds: usize,
+    repro: bool,
+    suite: bool,
+}
+
+async fn run_case(tmp: &Path, case: &serde_json::Value) -> Row {
+    let s = |k: &str| case[k].as_str().unwrap_or_default().to_string();
+    let name = s("name");
+    let case_dir = real_bugs().join("cases").join(&name);
+    let dir = tmp.join(&name);
+    // One persistent target dir for every case: reruns reuse the compiled
+    // registry dependencies.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("template-real-bugs");
+    copy_dir(&case_dir.join("crate"), &dir);
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    std::fs::copy(case_dir.join("repro.rs"), dir.join("tests/repro.rs")).unwrap();
+    let mut row = Row {
+        name: name.clone(),
+        class: s("class"),
+        generated: String::new(),
+        rounds: 0,
+        repro: false,
+        suite: false,
+    };
+    let loc = s("panic_location");
+    let mut parts = loc.rsplitn(3, ':');
+    let column: u32 = parts.next().and_then(|c| c.parse().ok()).unwrap();
+    let line: u32 = parts.next().and_then(|c| c.parse().ok()).unwrap();
+    let mut panic = (parts.next().unwrap().to_string(), line, column, s("panic_message"));
+    let generator = TemplateGenerator::new();
+    for round in 1..=3 {
+        let (path, line, column, message) = panic.clone();
+        let source = std::fs::read_to_string(dir.join(&path)).unwrap();
+        let ctx = context(&path, &source, line, Some(column), &message);
+        let patch = match generator.generate(&ctx, &[] as &[Feedback]).await {
+            Ok(p) => p,
+            Err(e) => {
+                row.generated = format!("{} round {round}: no patch: {e}", row.generated);
+                return row;
+            }
+        };
+        row.rounds = round;
+        row.generated.push_str(&format!(
+            "[{path}:{line} {} {}] ",
+            patch.class.as_deref().unwrap_or("?"),
+            patch
+                .explanation
+                .rsplit("strategy: ")
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(')')
+        ));
+        println!("--- {name} round {round}: {}\n{}", patch.root_cause, patch.diff);
+        let diff = dir.join(format!("fix{round}.diff"));
+        std::fs::write(&diff, &patch.diff).unwrap();
+        let applied = sh(&dir, &target, &format!("git apply {}", diff.display()));
+        assert!(
+            applied.status.success(),
+            "{name}: patch does not apply: {}",
+            text(&applied)
+        );
+        let repro = sh(&dir, &target, "cargo test --test repro");
+        if repro.status.success() {
+            row.repro = true;
+            break;
+        }
+        let out = text(&repro);
+        match parse_panic(&out) {
+            Some(next) if next != panic && !next.0.starts_with('/') => {
+                println!(
+                    "{name}: round {round} moved the panic to {}:{}: {}",
+                    next.0, next.1, next.3
+                );
+                panic = next;
+            }
+            _ => {
+                println!(
+                    "{name}: repro still fails:\n{}",
+                    out.lines().rev().take(25).collect::<Vec<_>>().join("\n")
+                );
+                return row;
+            }
+        }
+    }
+    if row.repro {
+        let suite = sh(&dir, &target, &s("suite_command"));
+        row.suite = suite.status.success();
+        if !row.suite {
+            println!("{name}: suite fails:\n{}", text(&suite));
+        }
+    }
+    row
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn template_generator_on_real_bugs() {
+    if std::env::var_os("BUGSTACK_SKIP_REAL_BUGS").is_some() {
+        println!("SKIPPED: BUGSTACK_SKIP_REAL_BUGS is set");
+        return;
+    }
+    let root = real_bugs();
+    let Ok(cases) = std::fs::read_to_string(root.join("cases.json")) else {
+        println!("SKIPPED: {} is absent (the real-bug study set)", root.display());
+        return;
+    };
+    let cases: Vec<serde_json::Value> = serde_json::from_str(&cases).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rows = Vec::new();
+    for case in &cases {
+        rows.push(run_case(tmp.path(), case).await);
+    }
+    println!("\n| case | class | rounds | repro passes | suite passes | patches |");
+    println!("|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            r.name, r.class, r.rounds, r.repro, r.suite, r.generated
+        );
+    }
+    let first_round = rows.iter().filter(|r| r.repro && r.suite && r.rounds == 1).count();
+    let total = rows.iter().filter(|r| r.repro && r.suite).count();
+    println!(
+        "\n{total}/{} real bugs fixed ({first_round} with a single patch)",
+        rows.len()
+    );
+}
