@@ -310,6 +310,12 @@ impl WorktreeValidator {
             results.push(result);
         }
         let regression_run = match regression {
+            Some(_) if blamed => Some(CommandRun {
+                status: CheckStatus::Skipped,
+                exit_code: None,
+                duration_ms: 0,
+                output: "not run: a check failed with the fix".into(),
+            }),
             Some(name) => Some(
                 self.run(env, wt.path(), cargo_test(name), self.options.regression_timeout)
                     .await?,
