@@ -522,3 +522,29 @@ async fn validations_sharing_a_target_dir_take_turns() {
         .exists());
     s.assert_clean();
 }
+
+#[tokio::test]
+async fn patch_creating_a_file_from_plain_edits_applies() {
+    let s = setup(ValidatorOptions::default());
+    let patch = Patch::from_edits(&[
+        FileEdit {
+            path: "src/lib.txt".into(),
+            before: LIB.into(),
+            after: LIB.replace("bug()", "fixed()"),
+        },
+        FileEdit {
+            path: "tests/new_test.txt".into(),
+            before: String::new(),
+            after: "a new test\n".into(),
+        },
+    ])
+    .unwrap();
+    assert!(patch.diff.contains("--- a/tests/new_test.txt"), "{}", patch.diff);
+    let p = policy(vec![check(
+        "new",
+        "grep -q 'a new test' tests/new_test.txt && grep -q fixed src/lib.txt",
+    )]);
+    let v = s.validator.validate(&s.ctx(), &patch, &p).await.unwrap();
+    assert!(v.passed(), "{v:#?}");
+    s.assert_clean();
+}

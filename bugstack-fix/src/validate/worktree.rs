@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use crate::git::Git;
+use crate::patch::{parse_diff, HunkLine};
+use crate::policy::is_inside_repository;
+use crate::validate::regression::file_sections;
 use crate::{Error, Result};
 
 /// Slots tried before falling back to a unique directory name.
@@ -59,8 +62,11 @@ impl Worktree {
     }
 
     /// Applies a git-format diff with `git apply`; `Err(message)` with git's
-    /// explanation when it does not apply.
+    /// explanation when it does not apply. A file section that only adds
+    /// lines to a file that does not exist (`--- a/new.rs`, `@@ -0,0 …`, as
+    /// plain diff tools write a created file) is applied as a file creation.
     pub async fn apply(&self, diff: &str) -> std::result::Result<(), String> {
+        let diff = mark_created_files(diff, &self.path);
         let mut args: Vec<&str> = NO_HOOKS.to_vec();
         args.extend(["apply", "--whitespace=nowarn", "-"]);
         match Git::new(&self.path).run_with_input(&args, diff.as_bytes()).await {
@@ -113,6 +119,43 @@ impl Drop for Worktree {
             self.remove_blocking();
         }
     }
+}
+
+/// Rewrites sections that create a file without saying so (old path given,
+/// every hunk `-0,0` and only additions, file absent under `root`) into git's
+/// creation form (`--- /dev/null`, `new file mode`).
+fn mark_created_files(diff: &str, root: &Path) -> String {
+    file_sections(diff)
+        .into_iter()
+        .map(|section| {
+            let Ok(files) = parse_diff(&section) else {
+                return section;
+            };
+            let Some(f) = files.first() else { return section };
+            let creates = f.old_path.is_some()
+                && f.new_path.is_some()
+                && f.hunks
+                    .iter()
+                    .all(|h| h.old_start == 0 && h.lines.iter().all(|l| matches!(l, HunkLine::Add(_))));
+            if !creates || !is_inside_repository(f.path()) || root.join(f.path()).exists() {
+                return section;
+            }
+            let mut out = String::with_capacity(section.len() + 32);
+            let mut header_done = false;
+            for line in section.split_inclusive('\n') {
+                if !header_done && line.starts_with("--- ") {
+                    out.push_str("--- /dev/null\n");
+                    header_done = true;
+                    continue;
+                }
+                out.push_str(line);
+                if !header_done && line.starts_with("diff --git ") && !section.contains("\nnew file mode ") {
+                    out.push_str("new file mode 100644\n");
+                }
+            }
+            out
+        })
+        .collect()
 }
 
 /// Creates (atomically) the first free slot directory under `root`.
