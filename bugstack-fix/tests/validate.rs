@@ -159,8 +159,9 @@ impl Setup {
         let list = git(self.repo.path(), &["worktree", "list", "--porcelain"]);
         assert_eq!(list.matches("worktree ").count(), 1, "leftover worktree:\n{list}");
         let root = self.work.path().join("worktrees");
+        // Slot lock files stay; no worktree directory may.
         let left: Vec<_> = std::fs::read_dir(&root)
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect())
             .unwrap_or_default();
         assert!(left.is_empty(), "leftover directories: {left:?}");
         assert!(
@@ -546,5 +547,40 @@ async fn patch_creating_a_file_from_plain_edits_applies() {
     )]);
     let v = s.validator.validate(&s.ctx(), &patch, &p).await.unwrap();
     assert!(v.passed(), "{v:#?}");
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn a_slot_left_by_a_crashed_run_is_reclaimed() {
+    let s = setup(ValidatorOptions::default());
+    let root = s.work.path().join("worktrees");
+    std::fs::create_dir_all(&root).unwrap();
+    // What a run killed with SIGKILL leaves: a registered worktree in slot-0
+    // and its (unlocked) lock file.
+    let stale = root.join("slot-0");
+    git(
+        s.repo.path(),
+        &[
+            "worktree",
+            "add",
+            "--detach",
+            "--quiet",
+            stale.to_str().unwrap(),
+            "HEAD",
+        ],
+    );
+    std::fs::write(root.join("slot-0.lock"), "").unwrap();
+    std::fs::write(stale.join("half-built"), "x").unwrap();
+    let p = policy(vec![check("where", "pwd")]);
+    let v = s
+        .validator
+        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
+        .await
+        .unwrap();
+    assert!(
+        v.checks[0].output.trim_end().ends_with("slot-0"),
+        "{}",
+        v.checks[0].output
+    );
     s.assert_clean();
 }

@@ -10,10 +10,15 @@
 //! Worktrees are placed in numbered *slots* under a work root
 //! (`slot-0`, `slot-1`, …): a validation claims the first free slot, so
 //! consecutive attempts build at the same absolute path and the shared
-//! target directory's incremental caches stay valid.
+//! target directory's incremental caches stay valid. A slot is held with an
+//! advisory lock, so a slot left behind by a crashed process is recognised
+//! and reclaimed.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+
+use nix::fcntl::{Flock, FlockArg};
 
 use crate::git::Git;
 use crate::patch::{parse_diff, HunkLine};
@@ -34,6 +39,8 @@ pub struct Worktree {
     repo: PathBuf,
     path: PathBuf,
     removed: bool,
+    /// Held while the slot is in use (released last, after removal).
+    _slot_lock: Option<Flock<File>>,
 }
 
 impl Worktree {
@@ -42,12 +49,13 @@ impl Worktree {
     pub async fn create(repo: &Path, work_root: &Path, commit: &str) -> Result<Worktree> {
         std::fs::create_dir_all(work_root)
             .map_err(|e| Error::io(format!("creating worktree root {}", work_root.display()), e))?;
-        let path = claim_slot(work_root)?;
+        let (path, slot_lock) = claim_slot(repo, work_root)?;
         // From here on the guard owns the directory, so every exit cleans up.
         let guard = Worktree {
             repo: repo.to_path_buf(),
             path,
             removed: false,
+            _slot_lock: slot_lock,
         };
         let path_str = guard.path.to_string_lossy().into_owned();
         let mut args: Vec<&str> = NO_HOOKS.to_vec();
@@ -158,12 +166,36 @@ fn mark_created_files(diff: &str, root: &Path) -> String {
         .collect()
 }
 
-/// Creates (atomically) the first free slot directory under `root`.
-fn claim_slot(root: &Path) -> Result<PathBuf> {
+/// Claims the first free slot under `root`: a slot is free when no live
+/// process holds its lock file (`slot-N.lock`, an advisory `flock` released
+/// by the kernel when its holder dies). A slot directory left behind by a
+/// crashed process is removed (and unregistered from `repo`) before reuse.
+/// When every slot is busy, a uniquely named directory is used instead.
+fn claim_slot(repo: &Path, root: &Path) -> Result<(PathBuf, Option<Flock<File>>)> {
     for i in 0..SLOTS {
+        let lock_path = root.join(format!("slot-{i}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
+        let Ok(lock) = Flock::lock(file, FlockArg::LockExclusiveNonblock) else {
+            continue;
+        };
         let p = root.join(format!("slot-{i}"));
+        if p.exists() {
+            // A crashed run's leftover (nobody holds its lock): dropping a
+            // guard for it removes it.
+            drop(Worktree {
+                repo: repo.to_path_buf(),
+                path: p.clone(),
+                removed: false,
+                _slot_lock: None,
+            });
+        }
         match std::fs::create_dir(&p) {
-            Ok(()) => return Ok(p),
+            Ok(()) => return Ok((p, Some(lock))),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(Error::io(format!("creating {}", p.display()), e)),
         }
@@ -174,5 +206,5 @@ fn claim_slot(root: &Path) -> Result<PathBuf> {
         .unwrap_or_default();
     let p = root.join(format!("wt-{}-{nanos}", std::process::id()));
     std::fs::create_dir(&p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?;
-    Ok(p)
+    Ok((p, None))
 }
