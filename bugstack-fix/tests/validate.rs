@@ -321,8 +321,17 @@ async fn cancelled_validation_kills_its_checks_and_removes_the_worktree() {
     )]);
     let ctx = s.ctx();
     let patch = edit(&LIB.replace("bug()", "fixed()"));
-    let r = tokio::time::timeout(Duration::from_secs(2), s.validator.validate(&ctx, &patch, &p)).await;
-    assert!(r.is_err(), "the check should still be running");
+    // Cancel (drop the future) once the check's grandchild is running.
+    let started = async {
+        while std::fs::read_to_string(&pidfile).map_or(true, |t| !t.ends_with('\n')) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        r = s.validator.validate(&ctx, &patch, &p) => panic!("the check should still be running: {r:?}"),
+        () = started => {}
+        () = tokio::time::sleep(Duration::from_secs(60)) => panic!("the check never started"),
+    }
     let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
     assert!(wait_dead(pid), "check {pid} survived cancellation");
     s.assert_clean();
