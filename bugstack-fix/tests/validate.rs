@@ -593,3 +593,21 @@ async fn a_slot_left_by_a_crashed_run_is_reclaimed() {
     );
     s.assert_clean();
 }
+
+#[tokio::test]
+async fn validator_error_mid_run_still_cleans_up() {
+    let s = setup(ValidatorOptions {
+        judge_against_base: false,
+        ..ValidatorOptions::default()
+    });
+    // The first check deletes the worktree, so the second cannot even start:
+    // validation cannot run, and must still leave nothing behind.
+    let p = policy(vec![check("vandal", "rm -rf \"$(pwd)\""), check("after", "true")]);
+    let err = s
+        .validator
+        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("starting `true`"), "{err}");
+    s.assert_clean();
+}
