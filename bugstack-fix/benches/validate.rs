@@ -117,6 +117,8 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3)
         .max(1);
+    // The fixture's dependencies come from the local registry cache.
+    std::env::set_var("CARGO_NET_OFFLINE", "true");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

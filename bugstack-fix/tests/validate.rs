@@ -159,8 +159,9 @@ impl Setup {
         let list = git(self.repo.path(), &["worktree", "list", "--porcelain"]);
         assert_eq!(list.matches("worktree ").count(), 1, "leftover worktree:\n{list}");
         let root = self.work.path().join("worktrees");
+        // Slot lock files stay; no worktree directory may.
         let left: Vec<_> = std::fs::read_dir(&root)
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect())
             .unwrap_or_default();
         assert!(left.is_empty(), "leftover directories: {left:?}");
         assert!(
@@ -320,8 +321,17 @@ async fn cancelled_validation_kills_its_checks_and_removes_the_worktree() {
     )]);
     let ctx = s.ctx();
     let patch = edit(&LIB.replace("bug()", "fixed()"));
-    let r = tokio::time::timeout(Duration::from_secs(2), s.validator.validate(&ctx, &patch, &p)).await;
-    assert!(r.is_err(), "the check should still be running");
+    // Cancel (drop the future) once the check's grandchild is running.
+    let started = async {
+        while std::fs::read_to_string(&pidfile).map_or(true, |t| !t.ends_with('\n')) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        r = s.validator.validate(&ctx, &patch, &p) => panic!("the check should still be running: {r:?}"),
+        () = started => {}
+        () = tokio::time::sleep(Duration::from_secs(60)) => panic!("the check never started"),
+    }
     let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
     assert!(wait_dead(pid), "check {pid} survived cancellation");
     s.assert_clean();
@@ -520,5 +530,84 @@ async fn validations_sharing_a_target_dir_take_turns() {
         .join("target")
         .join(bugstack_fix::validate::TARGET_LOCK_FILE)
         .exists());
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn patch_creating_a_file_from_plain_edits_applies() {
+    let s = setup(ValidatorOptions::default());
+    let patch = Patch::from_edits(&[
+        FileEdit {
+            path: "src/lib.txt".into(),
+            before: LIB.into(),
+            after: LIB.replace("bug()", "fixed()"),
+        },
+        FileEdit {
+            path: "tests/new_test.txt".into(),
+            before: String::new(),
+            after: "a new test\n".into(),
+        },
+    ])
+    .unwrap();
+    assert!(patch.diff.contains("--- a/tests/new_test.txt"), "{}", patch.diff);
+    let p = policy(vec![check(
+        "new",
+        "grep -q 'a new test' tests/new_test.txt && grep -q fixed src/lib.txt",
+    )]);
+    let v = s.validator.validate(&s.ctx(), &patch, &p).await.unwrap();
+    assert!(v.passed(), "{v:#?}");
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn a_slot_left_by_a_crashed_run_is_reclaimed() {
+    let s = setup(ValidatorOptions::default());
+    let root = s.work.path().join("worktrees");
+    std::fs::create_dir_all(&root).unwrap();
+    // What a run killed with SIGKILL leaves: a registered worktree in slot-0
+    // and its (unlocked) lock file.
+    let stale = root.join("slot-0");
+    git(
+        s.repo.path(),
+        &[
+            "worktree",
+            "add",
+            "--detach",
+            "--quiet",
+            stale.to_str().unwrap(),
+            "HEAD",
+        ],
+    );
+    std::fs::write(root.join("slot-0.lock"), "").unwrap();
+    std::fs::write(stale.join("half-built"), "x").unwrap();
+    let p = policy(vec![check("where", "pwd")]);
+    let v = s
+        .validator
+        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
+        .await
+        .unwrap();
+    assert!(
+        v.checks[0].output.trim_end().ends_with("slot-0"),
+        "{}",
+        v.checks[0].output
+    );
+    s.assert_clean();
+}
+
+#[tokio::test]
+async fn validator_error_mid_run_still_cleans_up() {
+    let s = setup(ValidatorOptions {
+        judge_against_base: false,
+        ..ValidatorOptions::default()
+    });
+    // The first check deletes the worktree, so the second cannot even start:
+    // validation cannot run, and must still leave nothing behind.
+    let p = policy(vec![check("vandal", "rm -rf \"$(pwd)\""), check("after", "true")]);
+    let err = s
+        .validator
+        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("starting `true`"), "{err}");
     s.assert_clean();
 }

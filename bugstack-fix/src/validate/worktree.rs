@@ -10,12 +10,20 @@
 //! Worktrees are placed in numbered *slots* under a work root
 //! (`slot-0`, `slot-1`, …): a validation claims the first free slot, so
 //! consecutive attempts build at the same absolute path and the shared
-//! target directory's incremental caches stay valid.
+//! target directory's incremental caches stay valid. A slot is held with an
+//! advisory lock, so a slot left behind by a crashed process is recognised
+//! and reclaimed.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use nix::fcntl::{Flock, FlockArg};
+
 use crate::git::Git;
+use crate::patch::{parse_diff, HunkLine};
+use crate::policy::is_inside_repository;
+use crate::validate::regression::file_sections;
 use crate::{Error, Result};
 
 /// Slots tried before falling back to a unique directory name.
@@ -31,6 +39,8 @@ pub struct Worktree {
     repo: PathBuf,
     path: PathBuf,
     removed: bool,
+    /// Held while the slot is in use (released last, after removal).
+    _slot_lock: Option<Flock<File>>,
 }
 
 impl Worktree {
@@ -39,12 +49,13 @@ impl Worktree {
     pub async fn create(repo: &Path, work_root: &Path, commit: &str) -> Result<Worktree> {
         std::fs::create_dir_all(work_root)
             .map_err(|e| Error::io(format!("creating worktree root {}", work_root.display()), e))?;
-        let path = claim_slot(work_root)?;
+        let (path, slot_lock) = claim_slot(repo, work_root)?;
         // From here on the guard owns the directory, so every exit cleans up.
         let guard = Worktree {
             repo: repo.to_path_buf(),
             path,
             removed: false,
+            _slot_lock: slot_lock,
         };
         let path_str = guard.path.to_string_lossy().into_owned();
         let mut args: Vec<&str> = NO_HOOKS.to_vec();
@@ -59,8 +70,11 @@ impl Worktree {
     }
 
     /// Applies a git-format diff with `git apply`; `Err(message)` with git's
-    /// explanation when it does not apply.
+    /// explanation when it does not apply. A file section that only adds
+    /// lines to a file that does not exist (`--- a/new.rs`, `@@ -0,0 …`, as
+    /// plain diff tools write a created file) is applied as a file creation.
     pub async fn apply(&self, diff: &str) -> std::result::Result<(), String> {
+        let diff = mark_created_files(diff, &self.path);
         let mut args: Vec<&str> = NO_HOOKS.to_vec();
         args.extend(["apply", "--whitespace=nowarn", "-"]);
         match Git::new(&self.path).run_with_input(&args, diff.as_bytes()).await {
@@ -115,12 +129,73 @@ impl Drop for Worktree {
     }
 }
 
-/// Creates (atomically) the first free slot directory under `root`.
-fn claim_slot(root: &Path) -> Result<PathBuf> {
+/// Rewrites sections that create a file without saying so (old path given,
+/// every hunk `-0,0` and only additions, file absent under `root`) into git's
+/// creation form (`--- /dev/null`, `new file mode`).
+fn mark_created_files(diff: &str, root: &Path) -> String {
+    file_sections(diff)
+        .into_iter()
+        .map(|section| {
+            let Ok(files) = parse_diff(&section) else {
+                return section;
+            };
+            let Some(f) = files.first() else { return section };
+            let creates = f.old_path.is_some()
+                && f.new_path.is_some()
+                && f.hunks
+                    .iter()
+                    .all(|h| h.old_start == 0 && h.lines.iter().all(|l| matches!(l, HunkLine::Add(_))));
+            if !creates || !is_inside_repository(f.path()) || root.join(f.path()).exists() {
+                return section;
+            }
+            let mut out = String::with_capacity(section.len() + 32);
+            let mut header_done = false;
+            for line in section.split_inclusive('\n') {
+                if !header_done && line.starts_with("--- ") {
+                    out.push_str("--- /dev/null\n");
+                    header_done = true;
+                    continue;
+                }
+                out.push_str(line);
+                if !header_done && line.starts_with("diff --git ") && !section.contains("\nnew file mode ") {
+                    out.push_str("new file mode 100644\n");
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// Claims the first free slot under `root`: a slot is free when no live
+/// process holds its lock file (`slot-N.lock`, an advisory `flock` released
+/// by the kernel when its holder dies). A slot directory left behind by a
+/// crashed process is removed (and unregistered from `repo`) before reuse.
+/// When every slot is busy, a uniquely named directory is used instead.
+fn claim_slot(repo: &Path, root: &Path) -> Result<(PathBuf, Option<Flock<File>>)> {
     for i in 0..SLOTS {
+        let lock_path = root.join(format!("slot-{i}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
+        let Ok(lock) = Flock::lock(file, FlockArg::LockExclusiveNonblock) else {
+            continue;
+        };
         let p = root.join(format!("slot-{i}"));
+        if p.exists() {
+            // A crashed run's leftover (nobody holds its lock): dropping a
+            // guard for it removes it.
+            drop(Worktree {
+                repo: repo.to_path_buf(),
+                path: p.clone(),
+                removed: false,
+                _slot_lock: None,
+            });
+        }
         match std::fs::create_dir(&p) {
-            Ok(()) => return Ok(p),
+            Ok(()) => return Ok((p, Some(lock))),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(Error::io(format!("creating {}", p.display()), e)),
         }
@@ -131,5 +206,5 @@ fn claim_slot(root: &Path) -> Result<PathBuf> {
         .unwrap_or_default();
     let p = root.join(format!("wt-{}-{nanos}", std::process::id()));
     std::fs::create_dir(&p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?;
-    Ok(p)
+    Ok((p, None))
 }

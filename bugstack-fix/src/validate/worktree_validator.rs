@@ -27,7 +27,7 @@
 //! [`ValidatorOptions::work_root`] and are removed whatever happens
 //! ([`Worktree`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -102,8 +102,32 @@ impl Default for ValidatorOptions {
 #[derive(Debug, Default)]
 pub struct WorktreeValidator {
     options: ValidatorOptions,
-    base_cache: Mutex<HashMap<String, CommandRun>>,
+    base_cache: Mutex<BaseCache>,
     scrubber: Scrubber,
+}
+
+/// Most base results kept; the oldest go first (a long-running server sees
+/// many revisions).
+const BASE_CACHE_ENTRIES: usize = 512;
+
+/// Base-commit results by repository, commit and check.
+#[derive(Debug, Default)]
+struct BaseCache {
+    runs: HashMap<String, CommandRun>,
+    order: VecDeque<String>,
+}
+
+impl BaseCache {
+    fn insert(&mut self, key: String, run: CommandRun) {
+        if self.runs.insert(key.clone(), run).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > BASE_CACHE_ENTRIES {
+            if let Some(old) = self.order.pop_front() {
+                self.runs.remove(&old);
+            }
+        }
+    }
 }
 
 /// Per-run settings shared by every command of one validation.
@@ -121,7 +145,7 @@ impl WorktreeValidator {
     pub fn new(options: ValidatorOptions) -> Self {
         WorktreeValidator {
             options,
-            base_cache: Mutex::new(HashMap::new()),
+            base_cache: Mutex::new(BaseCache::default()),
             scrubber: Scrubber::default(),
         }
     }
@@ -144,11 +168,11 @@ impl WorktreeValidator {
 
     /// Number of cached base results (for tests and diagnostics).
     pub fn cached_base_results(&self) -> usize {
-        self.base_cache.lock().map(|c| c.len()).unwrap_or(0)
+        self.base_cache.lock().map(|c| c.runs.len()).unwrap_or(0)
     }
 
     fn cached(&self, key: &str) -> Option<CommandRun> {
-        self.base_cache.lock().ok()?.get(key).cloned()
+        self.base_cache.lock().ok()?.runs.get(key).cloned()
     }
 
     fn store(&self, key: String, run: CommandRun) {
@@ -310,6 +334,12 @@ impl WorktreeValidator {
             results.push(result);
         }
         let regression_run = match regression {
+            Some(_) if blamed => Some(CommandRun {
+                status: CheckStatus::Skipped,
+                exit_code: None,
+                duration_ms: 0,
+                output: "not run: a check failed with the fix".into(),
+            }),
             Some(name) => Some(
                 self.run(env, wt.path(), cargo_test(name), self.options.regression_timeout)
                     .await?,
@@ -499,5 +529,28 @@ impl WorktreeValidator {
                 crate::text::trim_middle(&with_fix.output, half)
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_cache_is_bounded_oldest_first() {
+        let run = CommandRun {
+            status: CheckStatus::Passed,
+            exit_code: Some(0),
+            duration_ms: 1,
+            output: String::new(),
+        };
+        let mut c = BaseCache::default();
+        for i in 0..BASE_CACHE_ENTRIES + 10 {
+            c.insert(format!("k{i}"), run.clone());
+        }
+        assert_eq!(c.runs.len(), BASE_CACHE_ENTRIES);
+        assert!(!c.runs.contains_key("k0") && c.runs.contains_key(&format!("k{}", BASE_CACHE_ENTRIES + 9)));
+        c.insert("k20".into(), run);
+        assert_eq!(c.order.len(), BASE_CACHE_ENTRIES);
     }
 }
