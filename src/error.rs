@@ -78,6 +78,9 @@ pub enum Error {
     /// A feature needs the fix pipeline, which this build cannot run yet.
     #[error("not available yet: {0} needs the fix pipeline (bugstack-fix), which is not wired into this build")]
     NeedsPipeline(&'static str),
+    /// The fix pipeline ran but produced no deliverable fix (`bugstack fix`).
+    #[error("no fix: {0}")]
+    NoFix(String),
     /// Invalid configuration or command-line input.
     #[error("{0}")]
     Config(String),

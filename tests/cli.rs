@@ -48,19 +48,25 @@ fn init_writes_a_policy_the_fix_engine_accepts_and_never_overwrites_silently() {
 }
 
 #[test]
-fn pipeline_commands_say_they_are_not_available_yet() {
+fn pipeline_commands_explain_missing_inputs() {
     let dir = tempdir();
-    for args in [
-        vec!["fix", "1", "--repo", dir.path().to_str().unwrap()],
-        vec!["demo"],
-        vec!["serve", "--auto-fix", "--data", dir.path().to_str().unwrap()],
-    ] {
-        let out = bugstack(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = text(&out.stderr);
-        assert!(err.starts_with("error: not available yet"), "{err}");
-        assert!(err.contains("hint:"), "{err}");
-    }
+    let d = dir.path().to_str().unwrap();
+    // serve --auto-fix needs a repository.
+    let out = bugstack(&["serve", "--auto-fix", "--data", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--auto-fix needs --repo"),
+        "{}",
+        text(&out.stderr)
+    );
+    // fix needs a store.
+    let out = bugstack(&["fix", "1", "--repo", d, "--data", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no bugstack store in"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -22,7 +22,7 @@ const EXAMPLES: &str = "Examples:
 
 Environment: BUGSTACK_DATA, BUGSTACK_LISTEN, BUGSTACK_TOKEN, BUGSTACK_REPO.
 Precedence: flags > environment > bugstack.toml > defaults.
-Exit codes: 0 ok, 1 error, 2 usage / not available yet, 3 not found.";
+Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 `fix` found no fix.";
 
 /// The `bugstack` command line.
 #[derive(Debug, Parser)]
@@ -55,15 +55,17 @@ Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
     /// Show one incident: counts, releases, the representative event, jobs, runs, PRs.
     #[command(after_help = "Examples:\n  bugstack show 1\n  bugstack show 1 --json")]
     Show(ShowArgs),
-    /// Run the fix pipeline on one incident and print the report (needs the fix pipeline).
+    /// Run the fix pipeline on one incident and print the report (exit 4: no fix).
     #[command(after_help = "Examples:\n  bugstack fix 1 --repo ../shop\n  bugstack fix 1 --repo ../shop --json")]
     Fix(FixArgs),
     /// List the local forge's pull requests, newest first.
     #[command(after_help = "Examples:\n  bugstack prs\n  bugstack prs --json")]
     Prs(ListArgs),
-    /// Run the offline end-to-end demo (needs the fix pipeline).
-    #[command(after_help = "Example:\n  bugstack demo")]
-    Demo,
+    /// Run the offline end-to-end demo: error → incident → validated fix → merged PR → error gone.
+    #[command(
+        after_help = "Examples:\n  bugstack demo\n  bugstack demo --keep --failing-requests 500\n\nSee docs/demo.md."
+    )]
+    Demo(crate::demo::DemoArgs),
 }
 
 /// The data directory option shared by every command that uses the store.
@@ -97,7 +99,7 @@ pub struct ServeArgs {
     /// Repository the fix jobs work on (its bugstack.toml is checked on start).
     #[arg(long, env = "BUGSTACK_REPO", value_name = "PATH")]
     pub repo: Option<PathBuf>,
-    /// Run fix jobs automatically as incidents arrive (needs the fix pipeline).
+    /// Run fix jobs automatically as incidents arrive (needs --repo).
     #[arg(long)]
     pub auto_fix: bool,
     /// Accepted bearer token (default: the one stored in DIR/token, generated on

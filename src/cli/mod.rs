@@ -32,6 +32,8 @@ pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: the incident or pull request asked for does not exist.
 pub const EXIT_NOT_FOUND: u8 = 3;
+/// Exit code: `bugstack fix` ran the pipeline but produced no fix.
+pub const EXIT_NO_FIX: u8 = 4;
 
 /// Parses the process arguments, runs the command, prints any error as one
 /// line plus a hint, and returns the exit code.
@@ -54,6 +56,7 @@ pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::IncidentNotFound(_) | Error::PullRequestNotFound(_) => EXIT_NOT_FOUND,
         Error::NeedsPipeline(_) | Error::Config(_) | Error::Policy(_) => EXIT_USAGE,
+        Error::NoFix(_) => EXIT_NO_FIX,
         _ => EXIT_ERROR,
     }
 }
@@ -69,6 +72,7 @@ fn hint(e: &Error) -> Option<&'static str> {
         Error::Sqlite(_) => "is another program holding the database? check --data / BUGSTACK_DATA and disk space",
         Error::Policy(_) => "fix bugstack.toml in the repository (`bugstack init` writes a commented template)",
         Error::Io { .. } => "check the path exists and is writable",
+        Error::NoFix(_) => "the report (path above) lists each attempt and why it failed",
         _ => return None,
     })
 }
@@ -90,8 +94,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let store = open_existing(&a.data)?;
             output::prs(&store.pull_requests()?, a.json)
         }
-        Command::Fix(_) => Err(Error::NeedsPipeline("`bugstack fix`")),
-        Command::Demo => Err(Error::NeedsPipeline("`bugstack demo`")),
+        Command::Fix(a) => crate::fixer::fix(&a),
+        Command::Demo(a) => crate::demo::run(&a),
     }
 }
 

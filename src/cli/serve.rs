@@ -74,7 +74,13 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let dir: PathBuf = data_dir(&args.data);
     let runner = match (&args.test_job_runner, args.auto_fix) {
         (Some(spec), _) => Some(test_runner(spec, &dir)?),
-        (None, true) => return Err(Error::NeedsPipeline("`serve --auto-fix`")),
+        (None, true) => {
+            let repo = args
+                .repo
+                .as_ref()
+                .ok_or_else(|| Error::Config("--auto-fix needs --repo PATH (or BUGSTACK_REPO)".into()))?;
+            Some(crate::fixer::runner_for_serve(repo, &dir)?)
+        }
         (None, false) => None,
     };
     if let Some(repo) = &args.repo {
@@ -130,7 +136,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         });
         if job_loop.is_none() {
             println!(
-                "bugstack: fix jobs are queued, one per incident, but not run: this build has no fix pipeline yet"
+                "bugstack: fix jobs are queued, one per incident, but not run (start with --auto-fix --repo PATH to run them)"
             );
         }
         let state = CollectorState {
