@@ -72,6 +72,9 @@ fn hint(e: &Error) -> Option<&'static str> {
         Error::Sqlite(_) => "is another program holding the database? check --data / BUGSTACK_DATA and disk space",
         Error::Policy(_) => "fix bugstack.toml in the repository (`bugstack init` writes a commented template)",
         Error::Io { .. } => "check the path exists and is writable",
+        Error::Config(m) if m.ends_with("not a git repository") => {
+            "bugstack fixes committed code: point --repo at a git clone (or `git init` and commit)"
+        }
         Error::NoFix(_) => "the report (path above) lists each attempt and why it failed",
         _ => return None,
     })

@@ -83,7 +83,7 @@ pub fn check_repo(repo: &Path) -> Result<()> {
         .map_err(|e| Error::io("cannot run git in", repo.display(), e))?;
     if !out.status.success() || String::from_utf8_lossy(&out.stdout).trim() != "true" {
         return Err(Error::Config(format!(
-            "--repo {}: not a git repository (bugstack fixes committed code: run `git init` and commit, or point --repo at a clone)",
+            "--repo {}: not a git repository",
             repo.display()
         )));
     }
