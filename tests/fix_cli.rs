@@ -201,3 +201,27 @@ fn fix_rejects_unknown_incidents_and_non_git_repositories() {
     // Nothing changed in the store.
     assert_eq!(show_json(&data, 1)["status"], "open");
 }
+
+#[test]
+fn serve_auto_fix_runs_the_pipeline_on_a_new_incident() {
+    let dir = tempdir();
+    let (repo, commit) = fixture(dir.path());
+    let data = dir.path().join("data");
+    let server = Server::start_with_token(&data, &["--auto-fix", "--repo", repo.to_str().unwrap()]);
+    let res = post(&client(), &server, gz_batch(vec![panic_event(&commit); 25]));
+    assert!(res.status().is_success(), "{}", res.status());
+    wait_until(std::time::Duration::from_secs(120), "the fix job", || {
+        show_json(&data, 1)["status"] == "fix-proposed"
+    });
+    let shown = show_json(&data, 1);
+    let runs = shown["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{shown}");
+    assert_eq!(runs[0]["outcome"], "proposed");
+    assert_eq!(runs[0]["report"]["decision"]["kind"], "review");
+    assert_eq!(shown["pull_requests"][0]["state"], "open");
+    assert!(
+        server.stdout_text().contains("fix report for incident 1"),
+        "{}",
+        server.stdout_text()
+    );
+}
