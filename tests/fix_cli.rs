@@ -225,3 +225,32 @@ fn serve_auto_fix_runs_the_pipeline_on_a_new_incident() {
         server.stdout_text()
     );
 }
+
+#[test]
+fn fix_without_a_candidate_exits_4_and_reopens_the_incident() {
+    let dir = tempdir();
+    let (repo, commit) = fixture(dir.path());
+    let data = dir.path().join("data");
+    let mut e = panic_event(&commit);
+    e.message = "the flux capacitor is out of jigawatts".into();
+    SqliteStore::open(&data)
+        .unwrap()
+        .ingest(&[e], Timestamp::now())
+        .unwrap();
+    let out = run(&[
+        "fix",
+        "1",
+        "--repo",
+        repo.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("error: no fix: incident 1:") && err.contains("hint:"),
+        "{err}"
+    );
+    assert_eq!(show_json(&data, 1)["status"], "open");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("decision    NoFix"));
+}
