@@ -435,6 +435,7 @@ fn fix(
     let options = FixerOptions {
         target_dir: Some(target.to_path_buf()),
         judge_against_base: Some(false),
+        ..FixerOptions::default()
     };
     let observer = |p: &bugstack_fix::Progress| println!("      {}", progress_line(p));
     let ran = runtime.block_on(async {

@@ -48,13 +48,28 @@ pub const REPORTS_DIR: &str = "reports";
 pub const TARGET_DIR: &str = "target";
 
 /// How the pipeline is built, besides the policy.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct FixerOptions {
+    /// Where the local forge records pull requests (default: a
+    /// [`JsonPullRequestStore`] in `<data>/forge`). The incident store, once it
+    /// implements [`PullRequestStore`], goes here so `bugstack prs` shows the
+    /// forge's own records.
+    pub pr_store: Option<Arc<dyn PullRequestStore>>,
     /// `CARGO_TARGET_DIR` of every validation (default `<data>/target`).
     pub target_dir: Option<PathBuf>,
     /// Run every check on the base commit too (see [`ValidatorOptions`]).
     /// `None`: the validator's default (on).
     pub judge_against_base: Option<bool>,
+}
+
+impl std::fmt::Debug for FixerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixerOptions")
+            .field("pr_store", &self.pr_store.is_some())
+            .field("target_dir", &self.target_dir)
+            .field("judge_against_base", &self.judge_against_base)
+            .finish()
+    }
 }
 
 /// A pipeline built for one repository, with its policy.
@@ -123,8 +138,10 @@ pub async fn build_pipeline(
         vopts.judge_against_base = judge;
     }
     let forge_err = |e: bugstack_fix::Error| Error::Config(format!("forge (bugstack.toml [forge]): {e}"));
-    let prs: Arc<dyn PullRequestStore> =
-        Arc::new(JsonPullRequestStore::open(data_dir.join(FORGE_DIR)).map_err(forge_err)?);
+    let prs: Arc<dyn PullRequestStore> = match &options.pr_store {
+        Some(s) => s.clone(),
+        None => Arc::new(JsonPullRequestStore::open(data_dir.join(FORGE_DIR)).map_err(forge_err)?),
+    };
     let forge = forge_from_policy(&policy, &repo, prs).await.map_err(forge_err)?;
     let deployer = ForgeDeployer::new(forge, Arc::new(render_markdown))
         .with_ci_polling(Duration::from_millis(200), Duration::from_secs(5));
