@@ -278,3 +278,38 @@ pub fn progress_line(p: &bugstack_fix::Progress) -> String {
         P::DeployFailed { reason } => format!("deploy failed: {}", crate::cli::sanitize(reason, 300)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generator_follows_the_model_backend() {
+        let offline = Policy::default();
+        assert_eq!(generator_for(&offline).unwrap().name(), "template");
+        let mut llm = Policy::default();
+        llm.model.backend = ModelBackend::Openai;
+        llm.model.model = Some("m".into());
+        llm.model.api_key_env = Some("BUGSTACK_TEST_SURELY_UNSET_KEY".into());
+        let err = generator_for(&llm).err().expect("no API key: an error");
+        assert!(matches!(err, Error::Config(ref m) if m.starts_with("[model]")), "{err}");
+    }
+
+    #[test]
+    fn a_directory_that_is_not_a_git_repository_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = check_repo(dir.path()).unwrap_err().to_string();
+        assert!(err.ends_with("not a git repository"), "{err}");
+        let err = check_repo(&dir.path().join("missing")).unwrap_err().to_string();
+        assert!(err.contains("not a directory"), "{err}");
+    }
+
+    #[test]
+    fn progress_lines_strip_control_characters() {
+        let line = progress_line(&bugstack_fix::Progress::PatchRejected {
+            attempt: 2,
+            reason: "bad\x1b[2Jthing".into(),
+        });
+        assert_eq!(line, "attempt 2: rejected: bad?[2Jthing");
+    }
+}
