@@ -34,8 +34,10 @@ pub use bugstack_sdk as sdk;
 
 pub mod cli;
 pub mod collector;
+pub mod demo;
 mod error;
 pub mod fix_runner;
+pub mod fixer;
 pub mod jobs;
 pub mod store;
 

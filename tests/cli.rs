@@ -48,16 +48,8 @@ fn init_writes_a_policy_the_fix_engine_accepts_and_never_overwrites_silently() {
 }
 
 #[test]
-fn demo_is_not_available_yet_and_fix_commands_check_their_input() {
+fn fix_commands_check_their_input() {
     let dir = tempdir();
-    let out = bugstack(&["demo"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
-    assert!(
-        err.starts_with("error: not available yet") && err.contains("hint:"),
-        "{err}"
-    );
-
     let d = data_path(&dir);
     let out = bugstack(&["serve", "--auto-fix", "--data", d.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));

@@ -22,7 +22,7 @@ const EXAMPLES: &str = "Examples:
 
 Environment: BUGSTACK_DATA, BUGSTACK_LISTEN, BUGSTACK_TOKEN, BUGSTACK_REPO.
 Precedence: flags > environment > bugstack.toml > defaults.
-Exit codes: 0 ok, 1 error, 2 usage / not available yet, 3 not found.";
+Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 `fix` found no fix.";
 
 /// The `bugstack` command line.
 #[derive(Debug, Parser)]
@@ -61,9 +61,11 @@ Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
     /// List the local forge's pull requests, newest first.
     #[command(after_help = "Examples:\n  bugstack prs\n  bugstack prs --json")]
     Prs(ListArgs),
-    /// Run the offline end-to-end demo (not available yet).
-    #[command(after_help = "Example:\n  bugstack demo")]
-    Demo,
+    /// Run the offline end-to-end demo: error → incident → validated fix → merged PR → error gone.
+    #[command(
+        after_help = "Examples:\n  bugstack demo\n  bugstack demo --keep --failing-requests 500\n\nSee docs/demo.md."
+    )]
+    Demo(crate::demo::DemoArgs),
 }
 
 /// The data directory option shared by every command that uses the store.

@@ -33,6 +33,8 @@ pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: the incident or pull request asked for does not exist.
 pub const EXIT_NOT_FOUND: u8 = 3;
+/// Exit code: `bugstack fix` ran the pipeline but produced no fix.
+pub const EXIT_NO_FIX: u8 = 4;
 
 /// Parses the process arguments, runs the command, prints any error as one
 /// line plus a hint, and returns the exit code.
@@ -55,6 +57,7 @@ pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::IncidentNotFound(_) | Error::PullRequestNotFound(_) => EXIT_NOT_FOUND,
         Error::NotAvailable(_) | Error::Config(_) | Error::Policy(_) => EXIT_USAGE,
+        Error::NoFix(_) => EXIT_NO_FIX,
         _ => EXIT_ERROR,
     }
 }
@@ -71,6 +74,10 @@ fn hint(e: &Error) -> Option<&'static str> {
         Error::Policy(_) => "fix bugstack.toml in the repository (`bugstack init` writes a commented template)",
         Error::Io { .. } => "check the path exists and is writable",
         Error::Pipeline(_) => "the failed attempt is recorded with its error: see `bugstack show ID`",
+        Error::Config(m) if m.ends_with("not a git repository") => {
+            "bugstack fixes committed code: point --repo at a git clone (or `git init` and commit)"
+        }
+        Error::NoFix(_) => "the report (path above) lists each attempt and why it failed",
         _ => return None,
     })
 }
@@ -93,7 +100,7 @@ pub fn run(cli: Cli) -> Result<()> {
             output::prs(&store.pull_requests()?, a.json)
         }
         Command::Fix(a) => fix::fix(a),
-        Command::Demo => Err(Error::NotAvailable("`bugstack demo`")),
+        Command::Demo(a) => crate::demo::run(&a),
     }
 }
 

@@ -135,7 +135,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         });
         if job_loop.is_none() {
             println!(
-                "bugstack: fix jobs are queued, one per incident, but not run: this build has no fix pipeline yet"
+                "bugstack: fix jobs are queued, one per incident, but not run (start with --auto-fix --repo PATH to run them)"
             );
         }
         let state = CollectorState {
