@@ -121,6 +121,23 @@ pub(crate) fn prepare(shop: &Path, sdk: &Path, base: &Path) -> Result<DemoRepo> 
     let ignore = root.join(".gitignore");
     std::fs::write(&ignore, "/target\n").map_err(|e| Error::io("cannot write", ignore.display(), e))?;
 
+    // The shop's Cargo.lock was written against the SDK of its time; let
+    // cargo bring it up to date with this checkout's SDK before the release
+    // is committed, so every later build can be `--locked`.
+    let status = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["metadata", "--format-version", "1", "--quiet"])
+        .current_dir(&root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| Error::io("cannot run cargo metadata in", root.display(), e))?;
+    if !status.success() {
+        return Err(Error::Config(format!(
+            "cargo could not resolve the shop's dependencies in {} ({status})",
+            root.display()
+        )));
+    }
+
     git(&root, &["init", "--quiet", "--initial-branch=main"])?;
     git(&root, &["add", "--all"])?;
     git(&root, &["commit", "--quiet", "-m", "shop: the demo service"])?;

@@ -1,5 +1,6 @@
-//! The fix pipeline as the `bugstack` binary builds it from a repository's
-//! `bugstack.toml`, and the job runner that drives it.
+//! The fix pipeline as `bugstack demo` builds it from a repository's
+//! `bugstack.toml` (`bugstack fix` and `serve --auto-fix` use
+//! [`crate::fix_runner`], which records runs and pull requests in the store).
 //!
 //! [`build_pipeline`] assembles the stages the policy names:
 //!
@@ -14,21 +15,12 @@
 //! ([`JsonPullRequestStore`]); the run that opened one records it in the
 //! incident store too (`bugstack prs`).
 //!
-//! [`RepoFixer`] is the [`FixJobRunner`] of `serve --auto-fix` and `demo`:
-//! it runs the pipeline on a claimed job, writes the report to
-//! `<data>/reports/<incident>-<attempt>.{json,md}` and returns the store
-//! outcome (no fix → `open`, PR left for review → `fix-proposed`, merged →
-//! `fixed` in the fix commit).
-
-mod command;
-
-pub use command::fix;
+//! Reports are written to `<data>/reports/<run>.{json,md}` by [`write_report`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bugstack_fix::deploy::{forge_from_policy, ForgeDeployer, JsonPullRequestStore, PullRequestStore};
 use bugstack_fix::policy::ModelBackend;
 use bugstack_fix::{
@@ -36,8 +28,6 @@ use bugstack_fix::{
     RustContextBuilder, TemplateGenerator, ValidatorOptions, WorktreeValidator,
 };
 
-use crate::jobs::FixJobRunner;
-use crate::store::{ClaimedJob, FixOutcome};
 use crate::{Error, Result};
 
 /// Where the local forge's pull request file lives, inside the data directory.
@@ -189,45 +179,6 @@ pub fn write_report(data_dir: &Path, report: &FixReport, run: &str) -> Result<(P
     std::fs::write(&json, report.to_json()).map_err(|e| Error::io("cannot write", json.display(), e))?;
     std::fs::write(&md, render_markdown(report)).map_err(|e| Error::io("cannot write", md.display(), e))?;
     Ok((json, md))
-}
-
-/// The [`FixJobRunner`] that runs the real pipeline (see the module docs).
-#[derive(Debug, Clone)]
-pub struct RepoFixer {
-    /// The pipeline and where it works.
-    pub pipeline: RepoPipeline,
-}
-
-#[async_trait]
-impl FixJobRunner for RepoFixer {
-    fn name(&self) -> &str {
-        "pipeline"
-    }
-
-    async fn run(&self, job: &ClaimedJob) -> Result<FixOutcome> {
-        let report = self.pipeline.run(&job.pipeline_incident()).await?;
-        let (json, _) = self
-            .pipeline
-            .write_report(&report, &format!("job{}-attempt{}", job.job.id, job.job.attempts))?;
-        println!(
-            "bugstack: fix report for incident {}: {}",
-            job.incident.id,
-            json.display()
-        );
-        crate::fix_runner::outcome_from_report(&report, false)
-    }
-}
-
-/// Builds a [`RepoFixer`] for `serve --auto-fix` (on its own short-lived
-/// runtime, before the server's starts).
-pub fn runner_for_serve(repo: &Path, data_dir: &Path) -> Result<Arc<dyn FixJobRunner>> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("cannot start the async runtime", "tokio", e))?;
-    let observer = |p: &bugstack_fix::Progress| println!("bugstack: fix: {}", progress_line(p));
-    let pipeline = rt.block_on(build_pipeline(repo, data_dir, &FixerOptions::default(), observer))?;
-    Ok(Arc::new(RepoFixer { pipeline }))
 }
 
 /// One human line for a pipeline progress event.
