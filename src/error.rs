@@ -78,9 +78,6 @@ pub enum Error {
     /// A command this version of bugstack does not have yet.
     #[error("not available yet: {0} is not built into this version of bugstack")]
     NotAvailable(&'static str),
-    /// The fix pipeline ran but produced no deliverable fix (`bugstack fix`).
-    #[error("no fix: {0}")]
-    NoFix(String),
     /// Invalid configuration or command-line input.
     #[error("{0}")]
     Config(String),

@@ -29,12 +29,10 @@ pub const DEFAULT_DATA_DIR: &str = ".bugstack";
 pub const EXIT_OK: u8 = 0;
 /// Exit code: a runtime error (store, I/O, network).
 pub const EXIT_ERROR: u8 = 1;
-/// Exit code: a usage error, or a command that is not available yet.
+/// Exit code: a usage or configuration error.
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: the incident or pull request asked for does not exist.
 pub const EXIT_NOT_FOUND: u8 = 3;
-/// Exit code: `bugstack fix` ran the pipeline but produced no fix.
-pub const EXIT_NO_FIX: u8 = 4;
 
 /// Parses the process arguments, runs the command, prints any error as one
 /// line plus a hint, and returns the exit code.
@@ -57,7 +55,6 @@ pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::IncidentNotFound(_) | Error::PullRequestNotFound(_) => EXIT_NOT_FOUND,
         Error::NotAvailable(_) | Error::Config(_) | Error::Policy(_) => EXIT_USAGE,
-        Error::NoFix(_) => EXIT_NO_FIX,
         _ => EXIT_ERROR,
     }
 }
@@ -77,7 +74,6 @@ fn hint(e: &Error) -> Option<&'static str> {
         Error::Config(m) if m.ends_with("not a git repository") => {
             "bugstack fixes committed code: point --repo at a git clone (or `git init` and commit)"
         }
-        Error::NoFix(_) => "the report (path above) lists each attempt and why it failed",
         _ => return None,
     })
 }
