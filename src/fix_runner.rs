@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bugstack_fix::deploy::{forge_from_policy, ForgeDeployer, PullRequestStore};
-use bugstack_fix::policy::{ForgeKind, ModelBackend};
+use bugstack_fix::policy::ForgeKind;
 use bugstack_fix::{
     render_markdown, DecisionKind, FixReport, Observer, Pipeline, Policy, RepoRef, RustContextBuilder,
-    TemplateGenerator, ValidatorOptions, WorktreeValidator,
+    ValidatorOptions, WorktreeValidator,
 };
 
 use crate::jobs::FixJobRunner;
@@ -25,20 +25,16 @@ use crate::{Error, Result};
 /// The pipeline for `repo` under `policy`: Rust context, offline template
 /// generator, worktree validation with the policy's checks, and delivery to
 /// the policy's forge (a local forge keeps its pull requests in `store`).
-/// `observer` receives progress. Only the `offline` model backend is wired
-/// into the binary so far; others are refused with a clear error.
+/// The generator follows `[model] backend` ([`crate::fixer::generator_for`]:
+/// offline templates, or the LLM generator over the configured model).
+/// `observer` receives progress.
 pub async fn build_pipeline(
     repo: &Path,
     policy: &Policy,
     store: Arc<SqliteStore>,
     observer: impl Observer + 'static,
 ) -> Result<PipelineRunner> {
-    if policy.model.backend != ModelBackend::Offline {
-        return Err(Error::Config(format!(
-            "model backend {:?} is not wired into the bugstack binary yet; set [model] backend = \"offline\" in bugstack.toml",
-            policy.model.backend
-        )));
-    }
+    let generator = crate::fixer::generator_for(policy)?;
     let prs: Arc<dyn PullRequestStore> = store;
     let forge = forge_from_policy(policy, repo, prs)
         .await
@@ -46,7 +42,7 @@ pub async fn build_pipeline(
     let deployer = ForgeDeployer::new(forge, Arc::new(render_markdown));
     let pipeline = Pipeline::new(
         Arc::new(RustContextBuilder::new()),
-        Arc::new(TemplateGenerator::new()),
+        generator,
         Arc::new(WorktreeValidator::new(ValidatorOptions::default())),
     )
     .with_deployer(Arc::new(deployer))
