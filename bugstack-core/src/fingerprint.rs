@@ -134,8 +134,9 @@ regex!(CLOSURE_INDEX, r"\{closure#\d+\}");
 pub fn normalize_message(msg: &str) -> String {
     let s = UUID.replace_all(msg, "<uuid>");
     let s = TEMP_PATH.replace_all(&s, "<tmp>");
-    let s = DOUBLE_QUOTED.replace_all(&s, "\"<str>\"");
-    let s = SINGLE_QUOTED.replace_all(&s, "$1'<str>'");
+    // Ids and numbers before quoted values: a replacement like `<n>` can
+    // make a following quote an opening one, and that must be settled in
+    // this pass for normalization to be idempotent.
     let s = HEX_PREFIXED.replace_all(&s, "<hex>");
     let s = HEX_LONG.replace_all(&s, |c: &Captures<'_>| {
         if c[0].bytes().any(|b| b.is_ascii_digit()) {
@@ -145,6 +146,8 @@ pub fn normalize_message(msg: &str) -> String {
         }
     });
     let s = NUMBER.replace_all(&s, "<n>");
+    let s = DOUBLE_QUOTED.replace_all(&s, "\"<str>\"");
+    let s = SINGLE_QUOTED.replace_all(&s, "$1'<str>'");
     s.trim().to_string()
 }
 
@@ -271,6 +274,7 @@ mod tests {
             ),
             ("overflow in u32 add", "overflow in u32 add"),
             ("deadbeefcafe is a word", "deadbeefcafe is a word"),
+            ("7'' then 𑛐''", "<n>'<str>' then <n>'<str>'"),
         ];
         for (input, want) in cases {
             assert_eq!(normalize_message(input), want, "input: {input}");

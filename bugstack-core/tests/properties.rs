@@ -86,7 +86,7 @@ fn event() -> impl Strategy<Value = Event> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn batches_round_trip_through_the_wire(events in prop::collection::vec(event(), 0..8), sent in 0u64..4_000_000_000_000) {
@@ -142,6 +142,12 @@ proptest! {
 
     #[test]
     fn normalization_is_idempotent(msg in any::<String>()) {
+        let once = normalize_message(&msg);
+        prop_assert_eq!(normalize_message(&once), once);
+    }
+
+    #[test]
+    fn normalization_is_idempotent_on_tricky_text(msg in "[0-9a-fxAB'\"<>` _./:\\-é𑛐٣]{0,32}") {
         let once = normalize_message(&msg);
         prop_assert_eq!(normalize_message(&once), once);
     }
