@@ -383,6 +383,25 @@ fn fn_text(text: &str, f: &FnInfo<'_>) -> (u32, String) {
     }
 }
 
+/// A line window around the target, standing in for the failing function
+/// when the file does not parse or the line is outside any function.
+fn window_candidate(text: &str, target: &RepoFrame, reason: String) -> Candidate {
+    let (start, end, text) = window(text, target.line, TARGET_WINDOW);
+    Candidate {
+        snippet: Snippet {
+            kind: SnippetKind::FailingFunction,
+            path: target.path.clone(),
+            start_line: start,
+            end_line: end,
+            item: None,
+            reason,
+            text,
+        },
+        distance: 0,
+        item_start: None,
+    }
+}
+
 /// The failing function and everything gathered around it.
 fn target_snippets(
     s: &mut Session,
@@ -397,39 +416,17 @@ fn target_snippets(
     let at = format!("{}:{}", target.path, target.line);
     let Some(ast) = parsed.ast.as_ref() else {
         warnings.push(parse_warning(&target.path, &parsed));
-        let (start, end, text) = window(&parsed.text, target.line, TARGET_WINDOW);
-        cands.push(Candidate {
-            snippet: Snippet {
-                kind: SnippetKind::FailingFunction,
-                path: target.path.clone(),
-                start_line: start,
-                end_line: end,
-                item: None,
-                reason: format!("lines around {at} (file does not parse)"),
-                text,
-            },
-            distance: 0,
-            item_start: None,
-        });
+        cands.push(window_candidate(
+            &parsed.text,
+            target,
+            format!("lines around {at} (file does not parse)"),
+        ));
         return Ok(None);
     };
     let fns = syntax::functions(ast);
     let Some(f) = syntax::enclosing_fn(&fns, target.line) else {
         warnings.push(format!("{at} is not inside a function; using a line window"));
-        let (start, end, text) = window(&parsed.text, target.line, TARGET_WINDOW);
-        cands.push(Candidate {
-            snippet: Snippet {
-                kind: SnippetKind::FailingFunction,
-                path: target.path.clone(),
-                start_line: start,
-                end_line: end,
-                item: None,
-                reason: format!("lines around {at}"),
-                text,
-            },
-            distance: 0,
-            item_start: None,
-        });
+        cands.push(window_candidate(&parsed.text, target, format!("lines around {at}")));
         return Ok(None);
     };
     let (start, text) = fn_text(&parsed.text, f);
