@@ -352,24 +352,25 @@ impl Policy {
         }
     }
 
-    fn excluded_set(&self) -> Vec<(String, GlobSet)> {
-        self.excluded_paths
-            .iter()
-            .filter_map(|g| {
-                let glob = Glob::new(g).ok()?;
-                let set = GlobSetBuilder::new().add(glob).build().ok()?;
-                Some((g.clone(), set))
-            })
-            .collect()
+    fn excluded(&self) -> ExcludedPaths {
+        let mut builder = GlobSetBuilder::new();
+        let mut globs = Vec::new();
+        for g in &self.excluded_paths {
+            if let Ok(glob) = Glob::new(g) {
+                builder.add(glob);
+                globs.push(g.clone());
+            }
+        }
+        ExcludedPaths {
+            set: builder.build().unwrap_or_else(|_| GlobSet::empty()),
+            globs,
+        }
     }
 
     /// Whether `path` (repository-relative) matches an excluded glob; the
     /// glob when it does.
     pub fn excluded_glob(&self, path: &str) -> Option<String> {
-        self.excluded_set()
-            .into_iter()
-            .find(|(_, set)| set.is_match(path))
-            .map(|(g, _)| g)
+        self.excluded().first_match(path).map(str::to_string)
     }
 
     /// Checks a patch against the policy: every path inside the repository
@@ -378,15 +379,15 @@ impl Policy {
         if patch.files.is_empty() || patch.changed_lines() == 0 {
             return Err(PolicyViolation::Empty);
         }
-        let excluded = self.excluded_set();
+        let excluded = self.excluded();
         for path in &patch.files {
             if !is_inside_repository(path) {
                 return Err(PolicyViolation::OutsideRepository { path: path.clone() });
             }
-            if let Some((glob, _)) = excluded.iter().find(|(_, set)| set.is_match(path)) {
+            if let Some(glob) = excluded.first_match(path) {
                 return Err(PolicyViolation::ExcludedPath {
                     path: path.clone(),
-                    glob: glob.clone(),
+                    glob: glob.to_string(),
                 });
             }
         }
@@ -397,6 +398,20 @@ impl Policy {
             });
         }
         Ok(())
+    }
+}
+
+/// The excluded-path globs compiled into one set.
+struct ExcludedPaths {
+    set: GlobSet,
+    /// The globs in the set, in the policy's order (index = match index).
+    globs: Vec<String>,
+}
+
+impl ExcludedPaths {
+    /// The first glob (in the policy's order) that matches `path`.
+    fn first_match(&self, path: &str) -> Option<&str> {
+        self.set.matches(path).into_iter().min().map(|i| self.globs[i].as_str())
     }
 }
 
