@@ -18,8 +18,8 @@ const MAX_CHAIN: usize = 16;
 
 /// Stack frames as captured.
 pub(crate) enum RawFrames {
-    /// Return addresses from `backtrace::Backtrace::new_unresolved`.
-    Unresolved(backtrace::Backtrace),
+    /// Return addresses of the capturing thread's stack ([`crate::stack::walk`]).
+    Unresolved(Box<[usize]>),
     /// The `Debug` rendering of a `std::backtrace::Backtrace` that an error
     /// carried (std offers no stable API to its frames).
     StdDebug(String),
@@ -33,7 +33,7 @@ pub(crate) struct RawEvent {
     pub(crate) chain: Vec<ChainLink>,
     pub(crate) location: Option<Location>,
     pub(crate) frames: RawFrames,
-    pub(crate) thread: ThreadInfo,
+    pub(crate) thread: Arc<ThreadInfo>,
     pub(crate) timestamp: Timestamp,
     pub(crate) request: Option<Arc<RequestContext>>,
     pub(crate) tags: BTreeMap<String, String>,
@@ -66,7 +66,17 @@ pub(crate) fn cut(mut s: String, max: usize) -> String {
     s
 }
 
-fn current_thread() -> ThreadInfo {
+/// The calling thread's name and id, built once per thread (a thread's name
+/// never changes) and shared by every event it captures.
+fn current_thread() -> Arc<ThreadInfo> {
+    thread_local! {
+        static THREAD: Arc<ThreadInfo> = Arc::new(thread_info());
+    }
+    // During thread teardown the cache may be gone: build it afresh.
+    THREAD.try_with(Arc::clone).unwrap_or_else(|_| Arc::new(thread_info()))
+}
+
+fn thread_info() -> ThreadInfo {
     let t = std::thread::current();
     ThreadInfo {
         name: t.name().map(str::to_string),

@@ -55,7 +55,7 @@ fn on_panic(message: &str, location: Option<Location>) {
             EventKind::Panic,
             Level::Fatal,
             message.to_string(),
-            RawFrames::Unresolved(backtrace::Backtrace::new_unresolved()),
+            RawFrames::Unresolved(crate::stack::walk()),
         );
         raw.location = location;
         if client.persists_panics() {

@@ -1,6 +1,8 @@
 //! Turning a [`RawEvent`] into a wire [`Event`] on the worker thread:
 //! symbols, in-app marking, service and runtime info, scrubbing, `before_send`.
 
+use std::sync::Arc;
+
 use bugstack_core::{Event, Runtime, Scrubber, ServiceInfo};
 
 use crate::capture::{RawEvent, RawFrames};
@@ -53,7 +55,7 @@ impl Processor {
         event.chain = raw.chain;
         event.location = raw.location;
         event.frames = finish_frames(frames, &self.in_app, self.max_frames);
-        event.thread = Some(raw.thread);
+        event.thread = Some(Arc::unwrap_or_clone(raw.thread));
         event.release = self.release.clone();
         event.environment = self.environment.clone();
         event.runtime = Some(self.runtime.clone());

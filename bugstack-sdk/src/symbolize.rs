@@ -87,15 +87,14 @@ pub(crate) struct Resolver {
 }
 
 impl Resolver {
-    /// Frames for an unresolved backtrace, innermost first.
-    pub(crate) fn resolve(&mut self, bt: &backtrace::Backtrace) -> Vec<Frame> {
-        let mut out = Vec::with_capacity(bt.frames().len());
-        for frame in bt.frames() {
-            let ip = frame.ip() as usize;
+    /// Frames for the return addresses of a stack walk, innermost first.
+    pub(crate) fn resolve(&mut self, ips: &[usize]) -> Vec<Frame> {
+        let mut out = Vec::with_capacity(ips.len());
+        for &ip in ips {
             let syms = match self.cache.get(&ip) {
                 Some(s) => Arc::clone(s),
                 None => {
-                    let s = self.resolve_exe(ip).unwrap_or_else(|| resolve_one(frame));
+                    let s = self.resolve_exe(ip).unwrap_or_else(|| resolve_one(ip));
                     if self.cache.len() >= CACHE_LIMIT {
                         self.cache.clear();
                     }
@@ -162,22 +161,18 @@ impl Resolver {
     }
 }
 
-fn resolve_one(frame: &backtrace::BacktraceFrame) -> Arc<[Sym]> {
-    // Resolving a one-frame `Backtrace` applies the return-address adjustment
-    // that `BacktraceFrame` knows about (ip - 1 for callers).
-    let mut single = backtrace::Backtrace::from(vec![frame.clone()]);
-    single.resolve();
+fn resolve_one(ip: usize) -> Arc<[Sym]> {
+    // `backtrace::resolve` looks up `ip - 1`: a return address points after
+    // the call, and the call is the line wanted.
     let mut syms = Vec::new();
-    for f in single.frames() {
-        for s in f.symbols() {
-            syms.push(Sym {
-                function: s.name().map(|n| format!("{n:#}")),
-                file: s.filename().map(|p| p.to_string_lossy().into_owned()),
-                line: s.lineno(),
-                column: s.colno(),
-            });
-        }
-    }
+    backtrace::resolve(ip as *mut std::ffi::c_void, |s| {
+        syms.push(Sym {
+            function: s.name().map(|n| format!("{n:#}")),
+            file: s.filename().map(|p| p.to_string_lossy().into_owned()),
+            line: s.lineno(),
+            column: s.colno(),
+        });
+    });
     syms.into()
 }
 
@@ -383,7 +378,7 @@ mod tests {
 
     #[test]
     fn resolves_a_real_backtrace_and_caches_addresses() {
-        let bt = backtrace::Backtrace::new_unresolved();
+        let bt = crate::stack::walk();
         let mut r = Resolver::default();
         let frames = r.resolve(&bt);
         assert!(frames.iter().any(|f| f

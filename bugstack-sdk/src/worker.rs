@@ -103,9 +103,11 @@ pub(crate) fn run(cfg: WorkerConfig) {
         next_attempt: Instant::now(),
     };
     w.update_spooled();
-    // Load debug info now, on this thread, so the first real event is not
-    // delayed by it (the calling threads never pay for it).
-    let _ = w.resolver.resolve(&backtrace::Backtrace::new_unresolved());
+    // Read the unwind tables for the fast stack walk, and load debug info,
+    // now, on this thread, so the first real event is not delayed by it
+    // (the calling threads never pay for either).
+    crate::stack::prepare();
+    let _ = w.resolver.resolve(&crate::stack::walk());
     loop {
         let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.step()));
         match step {

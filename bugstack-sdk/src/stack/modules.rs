@@ -1,0 +1,193 @@
+//! The loaded modules (executable and shared libraries) and their unwind
+//! tables, read from `/proc/self/maps` and the module files: no `unsafe`, no
+//! reads of process memory.
+
+use std::fs::File;
+use std::ops::Range;
+
+use framehop::ExplicitModuleSectionInfo;
+use object::read::ReadCache;
+use object::{Object, ObjectSection, ObjectSegment};
+
+/// One executable mapping of a module file and the unwind data for it.
+pub(super) struct LoadedModule {
+    /// The module file's path.
+    pub(super) path: String,
+    /// Where its code is mapped.
+    pub(super) code: Range<u64>,
+    /// Load bias: runtime address minus the address in the file.
+    pub(super) bias: u64,
+    /// The sections framehop unwinds with.
+    pub(super) sections: ExplicitModuleSectionInfo<Vec<u8>>,
+}
+
+/// One line of `/proc/self/maps` that maps code from a file.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct CodeMapping {
+    pub(super) range: Range<u64>,
+    pub(super) offset: u64,
+    pub(super) path: String,
+}
+
+/// The executable, file-backed mappings in a `/proc/<pid>/maps` text.
+pub(super) fn code_mappings(maps: &str) -> Vec<CodeMapping> {
+    let mut out = Vec::new();
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms), Some(offset), Some(_dev), Some(_inode)) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) else {
+            continue;
+        };
+        // The path is the rest of the line (it may contain spaces).
+        let path = fields.collect::<Vec<_>>().join(" ");
+        if !perms.contains('x') || !path.starts_with('/') || path.ends_with(" (deleted)") {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end), Ok(offset)) = (
+            u64::from_str_radix(start, 16),
+            u64::from_str_radix(end, 16),
+            u64::from_str_radix(offset, 16),
+        ) else {
+            continue;
+        };
+        if start < end {
+            out.push(CodeMapping {
+                range: start..end,
+                offset,
+                path,
+            });
+        }
+    }
+    out
+}
+
+/// Reads the unwind sections of every code mapping's file. Mappings whose
+/// file cannot be read or parsed, or has no `.eh_frame`, are left out (the
+/// fast walker then does not know their addresses and falls back).
+pub(super) fn load() -> Vec<LoadedModule> {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return Vec::new();
+    };
+    code_mappings(&maps).into_iter().filter_map(|m| load_one(&m)).collect()
+}
+
+fn load_one(m: &CodeMapping) -> Option<LoadedModule> {
+    let file = File::open(&m.path).ok()?;
+    // `ReadCache` reads only the headers and the sections asked for, not the
+    // whole file (a service's binary with debug info can be large).
+    let cache = ReadCache::new(file);
+    let obj = object::File::parse(&cache).ok()?;
+    let bias = load_bias(&obj, m)?;
+    let section = |name: &str| {
+        let s = obj.section_by_name(name)?;
+        let range = s.address()..s.address().checked_add(s.size())?;
+        Some((range, s.data().ok()?.to_vec()))
+    };
+    let (eh_frame_svma, eh_frame) = section(".eh_frame")?;
+    let eh_frame_hdr = section(".eh_frame_hdr");
+    let got = obj.section_by_name(".got").and_then(|s| {
+        let end = s.address().checked_add(s.size())?;
+        Some(s.address()..end)
+    });
+    let text = obj.section_by_name(".text").and_then(|s| {
+        let end = s.address().checked_add(s.size())?;
+        Some(s.address()..end)
+    });
+    let (eh_frame_hdr_svma, eh_frame_hdr) = match eh_frame_hdr {
+        Some((r, d)) => (Some(r), Some(d)),
+        None => (None, None),
+    };
+    Some(LoadedModule {
+        path: m.path.clone(),
+        code: m.range.clone(),
+        bias,
+        sections: ExplicitModuleSectionInfo {
+            base_svma: 0,
+            text_svma: text,
+            got_svma: got,
+            eh_frame_svma: Some(eh_frame_svma),
+            eh_frame: Some(eh_frame),
+            eh_frame_hdr_svma,
+            eh_frame_hdr,
+            ..Default::default()
+        },
+    })
+}
+
+/// Runtime address minus file address, from the segment that holds the
+/// mapping's file offset. A segment is mapped from its page-aligned file
+/// offset, so the mapping's offset may sit just below the segment's own, and
+/// inside the file range of the segment before it: the segment starting
+/// last at or before the offset is the one mapped.
+fn load_bias<'d, R: object::ReadRef<'d>>(obj: &object::File<'d, R>, m: &CodeMapping) -> Option<u64> {
+    const PAGE: u64 = 4096;
+    let seg = obj
+        .segments()
+        .filter(|seg| {
+            let (file_start, file_size) = seg.file_range();
+            file_start & !(PAGE - 1) <= m.offset && file_start.checked_add(file_size).is_some_and(|end| m.offset < end)
+        })
+        .max_by_key(|seg| seg.file_range().0)?;
+    // runtime(m.offset) = m.range.start; the file address of m.offset is
+    // the segment's address - (the segment's file offset - m.offset).
+    let (file_start, _) = seg.file_range();
+    Some(
+        m.range
+            .start
+            .wrapping_sub(seg.address().wrapping_add(m.offset).wrapping_sub(file_start)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_code_mappings_only() {
+        let maps = "\
+55d0c0a00000-55d0c0a1b000 r--p 00000000 08:01 123 /srv/shop/bin/shop
+55d0c0a1b000-55d0c0a79000 r-xp 0001a000 08:01 123 /srv/shop/bin/shop
+7f00aa000000-7f00aa021000 rw-p 00000000 00:00 0
+7f00ab015000-7f00ab16b000 r-xp 00026000 08:01 456 /usr/lib/x86_64-linux-gnu/libc.so.6
+7f00ab200000-7f00ab201000 r-xp 00000000 08:01 789 /opt/my plugins/libp.so
+7f00ab300000-7f00ab301000 r-xp 00000000 08:01 790 /tmp/gone.so (deleted)
+7ffc1e5f2000-7ffc1e5f4000 r-xp 00000000 00:00 0 [vdso]
+";
+        let m = code_mappings(maps);
+        assert_eq!(m.len(), 3, "{m:?}");
+        assert_eq!(m[0].range, 0x55d0c0a1b000..0x55d0c0a79000);
+        assert_eq!(m[0].offset, 0x1a000);
+        assert_eq!(m[0].path, "/srv/shop/bin/shop");
+        assert_eq!(m[2].path, "/opt/my plugins/libp.so");
+    }
+
+    #[test]
+    fn loads_this_process_with_the_bias_of_its_code() {
+        let modules = load();
+        let this = modules
+            .iter()
+            .find(|m| {
+                m.code
+                    .contains(&(loads_this_process_with_the_bias_of_its_code as *const () as usize as u64))
+            })
+            .expect("the test binary is among the modules");
+        // The function's file address is inside `.text` once the bias is taken off.
+        let f = loads_this_process_with_the_bias_of_its_code as *const () as usize as u64;
+        let text = this.sections.text_svma.clone().expect(".text");
+        assert!(
+            text.contains(&(f - this.bias)),
+            "{:#x} - {:#x} not in {text:x?}",
+            f,
+            this.bias
+        );
+        assert!(modules.iter().any(|m| m.path.contains("libc")), "libc is loaded");
+    }
+}
