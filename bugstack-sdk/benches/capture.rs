@@ -83,33 +83,43 @@ fn cpu(iters: u64, f: impl Fn()) -> Duration {
     start.elapsed()
 }
 
-/// Wall time for `iters` captures spread over `threads` threads.
+/// CPU time the capturing threads spent, summed, and the captures they made,
+/// per thread count (read by the summary).
+static THREAD_CPU: std::sync::Mutex<[(Duration, u64); 2]> = std::sync::Mutex::new([(Duration::ZERO, 0); 2]);
+
+/// Wall time for `iters` captures spread over `threads` threads: from the
+/// first thread's start to the last one's end, as the threads themselves
+/// read the clock (the coordinating thread may not be scheduled promptly on
+/// a busy machine). Each thread's CPU time is added to [`THREAD_CPU`].
 fn threaded(iters: u64, threads: u64) -> Duration {
     let mut total = Duration::ZERO;
     let mut left = iters;
     while left > 0 {
         let n = left.min(CHUNK);
         let per = n.div_ceil(threads);
-        let barrier = Arc::new(Barrier::new(threads as usize + 1));
+        let barrier = Arc::new(Barrier::new(threads as usize));
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 let b = Arc::clone(&barrier);
                 std::thread::spawn(move || {
                     let err = SaveError(DbError);
                     b.wait();
+                    let (start, cpu) = (Instant::now(), ThreadTime::now());
                     for _ in 0..per {
                         bugstack_sdk::capture_error(black_box(&err));
                     }
-                    b.wait();
+                    (start, Instant::now(), cpu.elapsed())
                 })
             })
             .collect();
-        barrier.wait();
-        let start = Instant::now();
-        barrier.wait();
-        total += start.elapsed();
-        for h in handles {
-            let _ = h.join();
+        let spans: Vec<_> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
+        if let (Some(first), Some(last)) = (spans.iter().map(|s| s.0).min(), spans.iter().map(|s| s.1).max()) {
+            total += last.duration_since(first);
+        }
+        if let Ok(mut acc) = THREAD_CPU.lock() {
+            let slot = &mut acc[usize::from(threads > 1)];
+            slot.0 += spans.iter().map(|s| s.2).sum::<Duration>();
+            slot.1 += per * threads;
         }
         left -= n;
         wait_drained();
@@ -298,7 +308,7 @@ fn main() {
     );
     let (i_ours, i_theirs) = (m("init", "bugstack"), m("init", "sentry"));
     println!("\n== bugstack vs sentry (calling-thread CPU time; medians) ==");
-    println!("floor: Backtrace::new_unresolved      {}", show(floor));
+    println!("reference: Backtrace::new_unresolved  {} (the issue's floor; our walk does less)", show(floor));
     println!(
         "capture_error, 2-level chain + stack  bugstack {} | sentry {} | sentry/bugstack = {}",
         show(ours),
@@ -313,12 +323,26 @@ fn main() {
         show(shook),
         ratio(shook, noop)
     );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu_per = |i: usize| {
+        THREAD_CPU
+            .lock()
+            .ok()
+            .and_then(|a| (a[i].1 > 0).then(|| a[i].0.as_nanos() as f64 / a[i].1 as f64))
+    };
     println!(
-        "throughput                            1 thread {} /capture | 4 threads {} /capture wall | scaling {} on {} cores",
+        "throughput                            1 thread {} /capture | 4 threads {} /capture wall | scaling {} on {} cores (ideal {}×)",
         show(t1),
         show(t4),
         ratio(t1, t4),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        cores,
+        cores.min(4)
+    );
+    println!(
+        "CPU per capture (no lock: flat)      1 thread {} | 4 threads {} | 4 threads / 1 thread = {}",
+        show(cpu_per(0)),
+        show(cpu_per(1)),
+        ratio(cpu_per(1), cpu_per(0))
     );
     println!(
         "init (steady)                         bugstack {} | sentry {} | sentry/bugstack = {}",
