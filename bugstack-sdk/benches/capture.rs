@@ -308,7 +308,10 @@ fn main() {
     );
     let (i_ours, i_theirs) = (m("init", "bugstack"), m("init", "sentry"));
     println!("\n== bugstack vs sentry (calling-thread CPU time; medians) ==");
-    println!("reference: Backtrace::new_unresolved  {} (the issue's floor; our walk does less)", show(floor));
+    println!(
+        "reference: Backtrace::new_unresolved  {} (the issue's floor; our walk does less)",
+        show(floor)
+    );
     println!(
         "capture_error, 2-level chain + stack  bugstack {} | sentry {} | sentry/bugstack = {}",
         show(ours),
