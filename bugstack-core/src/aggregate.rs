@@ -106,6 +106,34 @@ impl Aggregator {
         Added::NewGroup
     }
 
+    /// Folds one more occurrence at `at` into this window's group for `fp`,
+    /// exactly as [`Aggregator::add`] would fold an event with that
+    /// fingerprint; `false`, changing nothing, when the window has no such
+    /// group (it was drained, or never opened). Lets a caller that knows an
+    /// occurrence repeats an earlier one skip building its event.
+    ///
+    /// ```
+    /// use bugstack_core::{Aggregator, AggregatorConfig, Event, EventKind, Level, Timestamp};
+    /// let mut agg = Aggregator::new(AggregatorConfig::default());
+    /// let mut e = Event::new(EventKind::Panic, Level::Fatal, "boom", Timestamp::from_millis(10));
+    /// let fp = bugstack_core::fingerprint(&e);
+    /// assert!(!agg.add_repeat(&fp, Timestamp::from_millis(5)), "no group yet");
+    /// e.fingerprint = Some(fp.clone());
+    /// agg.add(e);
+    /// assert!(agg.add_repeat(&fp, Timestamp::from_millis(20)));
+    /// let out = agg.drain();
+    /// assert_eq!((out[0].count, out[0].last_seen), (2, Some(Timestamp::from_millis(20))));
+    /// ```
+    pub fn add_repeat(&mut self, fp: &Fingerprint, at: Timestamp) -> bool {
+        let Some(group) = self.index.get(fp).and_then(|&i| self.groups.get_mut(i)) else {
+            return false;
+        };
+        group.count = group.count.saturating_add(1);
+        group.first_seen = Some(group.first_seen().min(at));
+        group.last_seen = Some(group.last_seen().max(at));
+        true
+    }
+
     /// Whether the current window has ended at `now` (and so should be drained).
     pub fn is_due(&self, now: Timestamp) -> bool {
         self.window_start

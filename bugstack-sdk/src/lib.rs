@@ -78,6 +78,7 @@ mod exe_symbols;
 mod hook;
 mod options;
 mod process;
+mod repeats;
 mod spool;
 mod stack;
 mod stats;

@@ -14,6 +14,7 @@ use reqwest::Url;
 use crate::capture::RawEvent;
 use crate::diag::DebugLog;
 use crate::process::{Outcome, Processor};
+use crate::repeats::Repeats;
 use crate::spool::Spool;
 use crate::stats::Counters;
 use crate::symbolize::Resolver;
@@ -73,6 +74,8 @@ struct Worker {
     transport: Transport,
     resolver: Resolver,
     aggregator: Aggregator,
+    /// Occurrences already in this window's groups (see [`Repeats`]).
+    repeats: Repeats,
     ready: Vec<Event>,
     outbox: Outbox,
     failures: u32,
@@ -98,6 +101,7 @@ pub(crate) fn run(cfg: WorkerConfig) {
         cfg,
         transport,
         resolver: Resolver::default(),
+        repeats: Repeats::new(),
         ready: Vec::new(),
         failures: 0,
         next_attempt: Instant::now(),
@@ -163,7 +167,7 @@ impl Worker {
         while let Ok(raw) = self.cfg.events.try_recv() {
             self.ingest(*raw);
         }
-        let drained = self.aggregator.drain();
+        let drained = self.drain_groups();
         self.ready.extend(drained);
         let ready = std::mem::take(&mut self.ready);
         for chunk in ready.chunks(self.cfg.max_batch_events.max(1)) {
@@ -196,12 +200,29 @@ impl Worker {
     }
 
     fn ingest(&mut self, raw: RawEvent) {
+        // A repeat of an occurrence already in this window's groups is
+        // folded into its group as is (no `before_send` to run).
+        let key = self.cfg.processor.before_send.is_none().then(|| self.repeats.key(&raw));
+        if let Some(fp) = key.and_then(|k| self.repeats.get(k)) {
+            if self.aggregator.add_repeat(fp, raw.timestamp) {
+                return;
+            }
+        }
         match self.cfg.processor.process(raw, &mut self.resolver, true) {
             Outcome::Filtered => Counters::add(&self.cfg.counters.dropped_filtered, 1),
-            Outcome::Keep(event) => {
-                if let Added::Overflow(event) = self.aggregator.add(*event) {
-                    // Past the group cap: sent on its own, never dropped.
-                    self.ready.push(*event);
+            Outcome::Keep(mut event) => {
+                let fp = bugstack_core::fingerprint(&event);
+                event.fingerprint = Some(fp.clone());
+                match self.aggregator.add(*event) {
+                    Added::Overflow(event) => {
+                        // Past the group cap: sent on its own, never dropped.
+                        self.ready.push(*event);
+                    }
+                    Added::NewGroup | Added::Merged => {
+                        if let Some(k) = key {
+                            self.repeats.remember(k, fp);
+                        }
+                    }
                 }
             }
         }
@@ -211,9 +232,16 @@ impl Worker {
         }
     }
 
+    /// The window's groups, handed over for delivery: repeats of them can no
+    /// longer be folded in.
+    fn drain_groups(&mut self) -> Vec<Event> {
+        self.repeats.forget_all();
+        self.aggregator.drain()
+    }
+
     fn tick(&mut self) {
         if self.aggregator.is_due(Timestamp::now()) {
-            let drained = self.aggregator.drain();
+            let drained = self.drain_groups();
             self.ready.extend(drained);
             let ready = std::mem::take(&mut self.ready);
             self.deliver(ready, None);
@@ -236,7 +264,7 @@ impl Worker {
         while let Ok(raw) = self.cfg.events.try_recv() {
             self.ingest(*raw);
         }
-        let drained = self.aggregator.drain();
+        let drained = self.drain_groups();
         self.ready.extend(drained);
         let ready = std::mem::take(&mut self.ready);
         self.deliver(ready, Some(deadline));
