@@ -30,8 +30,7 @@ impl ExeSymbols {
     /// possible (not Linux, no `/proc`, not ELF64 little-endian, ...).
     pub(crate) fn open() -> Option<Self> {
         let exe = std::fs::read_link("/proc/self/exe").ok()?;
-        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-        let (ranges, base) = exe_mappings(&maps, &exe)?;
+        let (ranges, base) = exe_mappings(crate::maps::current(), &exe)?;
         let linked_at = first_load_vaddr(&exe)?;
         let loader = addr2line::Loader::new(&exe).ok()?;
         Some(ExeSymbols {
@@ -86,36 +85,10 @@ impl ExeSymbols {
 
 /// The address ranges where `exe` is mapped, and the start of the mapping of
 /// its file offset 0.
-fn exe_mappings(maps: &str, exe: &Path) -> Option<(Vec<(u64, u64)>, u64)> {
-    let mut ranges = Vec::new();
-    let mut base = None;
-    for line in maps.lines() {
-        let mut parts = line.splitn(6, ' ');
-        let (Some(range), Some(_perms), Some(offset), Some(_dev), Some(_inode), Some(path)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            continue;
-        };
-        if Path::new(path.trim()) != exe {
-            continue;
-        }
-        let Some((s, e)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(s), Ok(e)) = (u64::from_str_radix(s, 16), u64::from_str_radix(e, 16)) else {
-            continue;
-        };
-        ranges.push((s, e));
-        if u64::from_str_radix(offset, 16) == Ok(0) {
-            base = Some(base.map_or(s, |b: u64| b.min(s)));
-        }
-    }
-    Some((ranges, base?))
+fn exe_mappings(maps: Vec<crate::maps::Mapping>, exe: &Path) -> Option<(Vec<(u64, u64)>, u64)> {
+    let mine: Vec<_> = maps.into_iter().filter(|m| Path::new(&m.path) == exe).collect();
+    let base = mine.iter().filter(|m| m.offset == 0).map(|m| m.range.start).min()?;
+    Some((mine.iter().map(|m| (m.range.start, m.range.end)).collect(), base))
 }
 
 /// The virtual address of the `PT_LOAD` segment at file offset 0 (ELF64 LE),
@@ -190,9 +163,9 @@ mod tests {
         let maps = "55d0a0000000-55d0a0010000 r--p 00000000 08:01 123 /srv/app\n\
                     55d0a0010000-55d0a0020000 r-xp 00010000 08:01 123 /srv/app\n\
                     7f0000000000-7f0000001000 r-xp 00000000 08:01 456 /usr/lib/libc.so.6\n";
-        let (ranges, base) = exe_mappings(maps, Path::new("/srv/app")).unwrap();
+        let (ranges, base) = exe_mappings(crate::maps::parse(maps), Path::new("/srv/app")).unwrap();
         assert_eq!(ranges.len(), 2);
         assert_eq!(base, 0x55d0a0000000);
-        assert!(exe_mappings(maps, Path::new("/other")).is_none());
+        assert!(exe_mappings(crate::maps::parse(maps), Path::new("/other")).is_none());
     }
 }

@@ -76,6 +76,8 @@ mod error;
 #[cfg(target_os = "linux")]
 mod exe_symbols;
 mod hook;
+#[cfg(target_os = "linux")]
+mod maps;
 mod options;
 mod process;
 mod repeats;

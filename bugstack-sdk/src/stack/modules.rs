@@ -9,6 +9,8 @@ use framehop::ExplicitModuleSectionInfo;
 use object::read::ReadCache;
 use object::{Object, ObjectSection, ObjectSegment};
 
+use crate::maps::Mapping;
+
 /// One executable mapping of a module file and the unwind data for it.
 pub(super) struct LoadedModule {
     /// The module file's path.
@@ -21,65 +23,18 @@ pub(super) struct LoadedModule {
     pub(super) sections: ExplicitModuleSectionInfo<Vec<u8>>,
 }
 
-/// One line of `/proc/self/maps` that maps code from a file.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct CodeMapping {
-    pub(super) range: Range<u64>,
-    pub(super) offset: u64,
-    pub(super) path: String,
-}
-
-/// The executable, file-backed mappings in a `/proc/<pid>/maps` text.
-pub(super) fn code_mappings(maps: &str) -> Vec<CodeMapping> {
-    let mut out = Vec::new();
-    for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(range), Some(perms), Some(offset), Some(_dev), Some(_inode)) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) else {
-            continue;
-        };
-        // The path is the rest of the line (it may contain spaces).
-        let path = fields.collect::<Vec<_>>().join(" ");
-        if !perms.contains('x') || !path.starts_with('/') || path.ends_with(" (deleted)") {
-            continue;
-        }
-        let Some((start, end)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end), Ok(offset)) = (
-            u64::from_str_radix(start, 16),
-            u64::from_str_radix(end, 16),
-            u64::from_str_radix(offset, 16),
-        ) else {
-            continue;
-        };
-        if start < end {
-            out.push(CodeMapping {
-                range: start..end,
-                offset,
-                path,
-            });
-        }
-    }
-    out
-}
-
-/// Reads the unwind sections of every code mapping's file. Mappings whose
+/// Reads the unwind sections of the file of every executable mapping. Mappings whose
 /// file cannot be read or parsed, or has no `.eh_frame`, are left out (the
 /// fast walker then does not know their addresses and falls back).
 pub(super) fn load() -> Vec<LoadedModule> {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return Vec::new();
-    };
-    code_mappings(&maps).into_iter().filter_map(|m| load_one(&m)).collect()
+    crate::maps::current()
+        .into_iter()
+        .filter(|m| m.executable && m.is_file())
+        .filter_map(|m| load_one(&m))
+        .collect()
 }
 
-fn load_one(m: &CodeMapping) -> Option<LoadedModule> {
+fn load_one(m: &Mapping) -> Option<LoadedModule> {
     let file = File::open(&m.path).ok()?;
     // `ReadCache` reads only the headers and the sections asked for, not the
     // whole file (a service's binary with debug info can be large).
@@ -127,7 +82,7 @@ fn load_one(m: &CodeMapping) -> Option<LoadedModule> {
 /// offset, so the mapping's offset may sit just below the segment's own, and
 /// inside the file range of the segment before it: the segment starting
 /// last at or before the offset is the one mapped.
-fn load_bias<'d, R: object::ReadRef<'d>>(obj: &object::File<'d, R>, m: &CodeMapping) -> Option<u64> {
+fn load_bias<'d, R: object::ReadRef<'d>>(obj: &object::File<'d, R>, m: &Mapping) -> Option<u64> {
     const PAGE: u64 = 4096;
     let seg = obj
         .segments()
@@ -149,25 +104,6 @@ fn load_bias<'d, R: object::ReadRef<'d>>(obj: &object::File<'d, R>, m: &CodeMapp
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_code_mappings_only() {
-        let maps = "\
-55d0c0a00000-55d0c0a1b000 r--p 00000000 08:01 123 /srv/shop/bin/shop
-55d0c0a1b000-55d0c0a79000 r-xp 0001a000 08:01 123 /srv/shop/bin/shop
-7f00aa000000-7f00aa021000 rw-p 00000000 00:00 0
-7f00ab015000-7f00ab16b000 r-xp 00026000 08:01 456 /usr/lib/x86_64-linux-gnu/libc.so.6
-7f00ab200000-7f00ab201000 r-xp 00000000 08:01 789 /opt/my plugins/libp.so
-7f00ab300000-7f00ab301000 r-xp 00000000 08:01 790 /tmp/gone.so (deleted)
-7ffc1e5f2000-7ffc1e5f4000 r-xp 00000000 00:00 0 [vdso]
-";
-        let m = code_mappings(maps);
-        assert_eq!(m.len(), 3, "{m:?}");
-        assert_eq!(m[0].range, 0x55d0c0a1b000..0x55d0c0a79000);
-        assert_eq!(m[0].offset, 0x1a000);
-        assert_eq!(m[0].path, "/srv/shop/bin/shop");
-        assert_eq!(m[2].path, "/opt/my plugins/libp.so");
-    }
 
     #[test]
     fn loads_this_process_with_the_bias_of_its_code() {
