@@ -125,6 +125,15 @@ pub(super) fn walk(buf: &mut [usize], own_frame: usize) -> Option<usize> {
         .flatten()
 }
 
+/// Drops this thread's rule cache (after a panic inside a walk).
+pub(super) fn reset_thread() {
+    let _ = CACHE.try_with(|cell| {
+        if let Ok(mut slot) = cell.try_borrow_mut() {
+            *slot = None;
+        }
+    });
+}
+
 /// `rip`, `rsp` and `rbp` where this is inlined.
 #[inline(always)]
 #[allow(unsafe_code)]

@@ -56,9 +56,17 @@ pub(crate) fn prepare() {
     fast::prepare();
 }
 
+/// The fast walk, never unwinding into the host: a panic inside it (a bug
+/// in the unwinder on unexpected unwind data) falls back to the system
+/// walk and resets this thread's rule cache. (A walk re-entered from the
+/// panic hook while that panic is raised finds the cache borrowed and uses
+/// the system walk.)
 #[cfg(all(feature = "fast-unwind", target_os = "linux", target_arch = "x86_64"))]
 fn fast_walk(buf: &mut [usize], own_frame: usize) -> Option<usize> {
-    fast::walk(buf, own_frame)
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fast::walk(buf, own_frame))).unwrap_or_else(|_| {
+        fast::reset_thread();
+        None
+    })
 }
 
 #[cfg(not(all(feature = "fast-unwind", target_os = "linux", target_arch = "x86_64")))]
