@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -47,6 +48,65 @@ fn init_writes_a_policy_the_fix_engine_accepts_and_never_overwrites_silently() {
     assert!(bugstack(&["init", "--dir", d, "--force"]).status.success());
 }
 
+/// A small committed crate in `dir/calc` with a latent divide-by-zero
+/// (line 3) and a policy whose check would fail loudly if it ever ran; with
+/// `remote`, pushed to a bare `dir/calc.git` added as `origin`.
+fn calc_repo(dir: &Path, remote: bool) -> PathBuf {
+    let root = dir.join("calc");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"calc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "/// Average of `total` over `parts`.\npub fn average(total: u64, parts: u64) -> u64 {\n    total / parts\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("bugstack.toml"),
+        "retry_limit = 1\n\n[[checks]]\nname = \"never\"\ncommand = \"false\"\n",
+    )
+    .unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "."]);
+    git(&root, &["commit", "-q", "-m", "calc"]);
+    if remote {
+        git(dir, &["init", "-q", "--bare", "-b", "main", "calc.git"]);
+        let remote = dir.join("calc.git");
+        git(&root, &["remote", "add", "origin", remote.to_str().unwrap()]);
+        git(&root, &["push", "-q", "origin", "main"]);
+    }
+    root
+}
+
+/// `bugstack fix ID --repo REPO --data DATA` plus `extra`.
+fn fix(id: &str, repo: &Path, data: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "fix",
+        id,
+        "--repo",
+        repo.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    bugstack(&args)
+}
+
+/// The incident's only job is still queued with no attempt consumed.
+fn assert_job_untouched(data: &Path) {
+    let d = show_json(data, 1);
+    let job = &d["jobs"][0];
+    assert_eq!(
+        (job["state"].as_str(), job["attempts"].as_u64(), d["status"].as_str()),
+        (Some("queued"), Some(0), Some("open")),
+        "{d}"
+    );
+    assert_eq!(d["runs"], serde_json::json!([]));
+}
+
 #[test]
 fn fix_commands_check_their_input() {
     let dir = tempdir();
@@ -56,34 +116,51 @@ fn fix_commands_check_their_input() {
     assert!(text(&out.stderr).contains("--auto-fix needs the repository"));
 
     let store = SqliteStore::open(&d).unwrap();
-    let fix = |id: &str| {
-        bugstack(&[
-            "fix",
-            id,
-            "--repo",
-            dir.path().to_str().unwrap(),
-            "--data",
-            d.to_str().unwrap(),
-        ])
-    };
-    let out = fix("9");
+    let out = fix("9", dir.path(), &d, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    store.ingest(&[event("nofix", None)], Timestamp::now()).unwrap();
+
+    // A directory that is not a git repository: refused before the job is
+    // claimed, with a hint, by `fix` and by `serve --auto-fix` alike.
+    let plain = dir.path().join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let out = fix("1", &plain, &d, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error: --repo ") && err.contains("not a git repository"),
+        "{err}"
+    );
+    assert!(err.contains("hint: bugstack fixes committed code"), "{err}");
+    assert_job_untouched(&d);
+    let out = bugstack(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--auto-fix",
+        "--repo",
+        plain.to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a git repository"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A repository without a remote for the local forge: a clear error, and
     // the incident's job is left untouched.
-    store.ingest(&[event("nofix", None)], Timestamp::now()).unwrap();
-    let out = fix("1");
+    let repo = calc_repo(dir.path(), false);
+    let out = fix("1", &repo, &d, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("cannot set up the forge"),
         "{}",
         text(&out.stderr)
     );
-    let job = &show_json(&d, 1)["jobs"][0];
-    assert_eq!(
-        (job["state"].as_str(), job["attempts"].as_u64()),
-        (Some("queued"), Some(0))
-    );
+    assert_job_untouched(&d);
 }
 
 #[test]
