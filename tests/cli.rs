@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use bugstack::core::Timestamp;
+use bugstack::core::{Location, Timestamp};
 use bugstack::store::{FixOutcome, IncidentStore, NewPullRequest, SqliteStore};
 use common::*;
 
@@ -161,6 +161,82 @@ fn fix_commands_check_their_input() {
         text(&out.stderr)
     );
     assert_job_untouched(&d);
+}
+
+/// The offline template generator has no fix for a panic it does not
+/// recognise: the run still completes (exit 0, docs/cli.md), records a
+/// `no-fix` run, opens no pull request, changes no branch, and the incident
+/// is `open` again — so it can be fixed again later.
+#[test]
+fn fix_without_a_candidate_records_no_fix_and_reopens_the_incident() {
+    let dir = tempdir();
+    let repo = calc_repo(dir.path(), true);
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    let data = data_path(&dir);
+    let mut e = event("flux", Some(&head));
+    e.message = "the flux capacitor is out of jigawatts".into();
+    e.location = Some(Location {
+        file: "src/lib.rs".into(),
+        line: 3,
+        column: Some(5),
+    });
+    SqliteStore::open(&data)
+        .unwrap()
+        .ingest(&[e], Timestamp::now())
+        .unwrap();
+
+    let out = fix("1", &repo, &data, &[]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("decision: NoFix: "), "{stdout}");
+    assert!(stdout.contains("incident status: open"), "{stdout}");
+    assert!(
+        stdout.contains("full report: bugstack show 1 --json (the run with \"id\": 1 in \"runs\")"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("pull request"), "{stdout}");
+    assert!(stderr.contains("attempt 2: patch rejected: "), "{stderr}");
+    assert!(
+        !stderr.contains("check never"),
+        "no candidate, nothing validated: {stderr}"
+    );
+
+    let d = show_json(&data, 1);
+    assert_eq!(d["status"], "open", "{d}");
+    assert_eq!(
+        (d["jobs"][0]["state"].as_str(), d["jobs"][0]["attempts"].as_u64()),
+        (Some("done"), Some(1))
+    );
+    let run = &d["runs"][0];
+    assert_eq!(run["outcome"], "no-fix");
+    assert_eq!(run["pr_number"], serde_json::Value::Null);
+    assert_eq!(run["report"]["decision"]["kind"], "no_fix");
+    assert_eq!(
+        run["report"]["attempts"].as_array().unwrap().len(),
+        2,
+        "1 + retry_limit"
+    );
+    assert_eq!(d["pull_requests"], serde_json::json!([]));
+    let remote = dir.path().join("calc.git");
+    assert_eq!(git(&remote, &["branch", "--format=%(refname:short)"]), "main");
+    assert_eq!(git(&repo, &["rev-parse", "HEAD"]), head);
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+
+    // Open again: another run is accepted, as a new job, and says the same.
+    let out = fix("1", &repo, &data, &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["decision"]["kind"], "no_fix");
+    let d = show_json(&data, 1);
+    assert_eq!(
+        (
+            d["status"].as_str(),
+            d["jobs"].as_array().unwrap().len(),
+            d["runs"].as_array().unwrap().len()
+        ),
+        (Some("open"), 2, 2),
+        "{d}"
+    );
 }
 
 #[test]

@@ -95,7 +95,10 @@ async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<(
         println!("{}", report.to_json());
     } else {
         print_summary(&report, &outcome, run.pr_number, &incident.status.to_string());
-        println!("full report: bugstack show {id} --json (runs[{}].report)", run.id);
+        println!(
+            "full report: bugstack show {id} --json (the run with \"id\": {} in \"runs\")",
+            run.id
+        );
     }
     Ok(())
 }
