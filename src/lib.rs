@@ -7,7 +7,10 @@
 //! - [`store`]: the incident store ([`store::IncidentStore`], SQLite by default).
 //! - [`collector`]: the HTTP API SDKs post events to (`bugstack serve`).
 //! - [`jobs`]: the fix-job loop (durable leases, bounded concurrency) and the
-//!   [`jobs::FixJobRunner`] seam; [`fix_runner`] plugs the bugstack-fix pipeline in.
+//!   [`jobs::FixJobRunner`] seam; [`fix_runner`] assembles the bugstack-fix
+//!   pipeline (for `bugstack fix`, `serve --auto-fix` and `bugstack demo`) and
+//!   plugs it in.
+//! - [`demo`]: `bugstack demo`, the offline end-to-end loop.
 //! - [`cli`]: the `bugstack` command line.
 //!
 //! ```
@@ -37,7 +40,6 @@ pub mod collector;
 pub mod demo;
 mod error;
 pub mod fix_runner;
-pub mod fixer;
 pub mod jobs;
 pub mod store;
 

@@ -2,10 +2,11 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use bugstack::core::Timestamp;
+use bugstack::core::{Location, Timestamp};
 use bugstack::store::{FixOutcome, IncidentStore, NewPullRequest, SqliteStore};
 use common::*;
 
@@ -47,6 +48,65 @@ fn init_writes_a_policy_the_fix_engine_accepts_and_never_overwrites_silently() {
     assert!(bugstack(&["init", "--dir", d, "--force"]).status.success());
 }
 
+/// A small committed crate in `dir/calc` with a latent divide-by-zero
+/// (line 3) and a policy whose check would fail loudly if it ever ran; with
+/// `remote`, pushed to a bare `dir/calc.git` added as `origin`.
+fn calc_repo(dir: &Path, remote: bool) -> PathBuf {
+    let root = dir.join("calc");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"calc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "/// Average of `total` over `parts`.\npub fn average(total: u64, parts: u64) -> u64 {\n    total / parts\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("bugstack.toml"),
+        "retry_limit = 1\n\n[[checks]]\nname = \"never\"\ncommand = \"false\"\n",
+    )
+    .unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "."]);
+    git(&root, &["commit", "-q", "-m", "calc"]);
+    if remote {
+        git(dir, &["init", "-q", "--bare", "-b", "main", "calc.git"]);
+        let remote = dir.join("calc.git");
+        git(&root, &["remote", "add", "origin", remote.to_str().unwrap()]);
+        git(&root, &["push", "-q", "origin", "main"]);
+    }
+    root
+}
+
+/// `bugstack fix ID --repo REPO --data DATA` plus `extra`.
+fn fix(id: &str, repo: &Path, data: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "fix",
+        id,
+        "--repo",
+        repo.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    bugstack(&args)
+}
+
+/// The incident's only job is still queued with no attempt consumed.
+fn assert_job_untouched(data: &Path) {
+    let d = show_json(data, 1);
+    let job = &d["jobs"][0];
+    assert_eq!(
+        (job["state"].as_str(), job["attempts"].as_u64(), d["status"].as_str()),
+        (Some("queued"), Some(0), Some("open")),
+        "{d}"
+    );
+    assert_eq!(d["runs"], serde_json::json!([]));
+}
+
 #[test]
 fn fix_commands_check_their_input() {
     let dir = tempdir();
@@ -56,33 +116,126 @@ fn fix_commands_check_their_input() {
     assert!(text(&out.stderr).contains("--auto-fix needs the repository"));
 
     let store = SqliteStore::open(&d).unwrap();
-    let fix = |id: &str| {
-        bugstack(&[
-            "fix",
-            id,
-            "--repo",
-            dir.path().to_str().unwrap(),
-            "--data",
-            d.to_str().unwrap(),
-        ])
-    };
-    let out = fix("9");
+    let out = fix("9", dir.path(), &d, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    store.ingest(&[event("nofix", None)], Timestamp::now()).unwrap();
+
+    // A directory that is not a git repository: refused before the job is
+    // claimed, with a hint, by `fix` and by `serve --auto-fix` alike.
+    let plain = dir.path().join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let out = fix("1", &plain, &d, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error: --repo ") && err.contains("not a git repository"),
+        "{err}"
+    );
+    assert!(err.contains("hint: bugstack fixes committed code"), "{err}");
+    assert_job_untouched(&d);
+    let out = bugstack(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--auto-fix",
+        "--repo",
+        plain.to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a git repository"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A repository without a remote for the local forge: a clear error, and
     // the incident's job is left untouched.
-    store.ingest(&[event("nofix", None)], Timestamp::now()).unwrap();
-    let out = fix("1");
+    let repo = calc_repo(dir.path(), false);
+    let out = fix("1", &repo, &d, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("cannot set up the forge"),
         "{}",
         text(&out.stderr)
     );
-    let job = &show_json(&d, 1)["jobs"][0];
+    assert_job_untouched(&d);
+}
+
+/// The offline template generator has no fix for a panic it does not
+/// recognise: the run still completes (exit 0, docs/cli.md), records a
+/// `no-fix` run, opens no pull request, changes no branch, and the incident
+/// is `open` again — so it can be fixed again later.
+#[test]
+fn fix_without_a_candidate_records_no_fix_and_reopens_the_incident() {
+    let dir = tempdir();
+    let repo = calc_repo(dir.path(), true);
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    let data = data_path(&dir);
+    let mut e = event("flux", Some(&head));
+    e.message = "the flux capacitor is out of jigawatts".into();
+    e.location = Some(Location {
+        file: "src/lib.rs".into(),
+        line: 3,
+        column: Some(5),
+    });
+    SqliteStore::open(&data)
+        .unwrap()
+        .ingest(&[e], Timestamp::now())
+        .unwrap();
+
+    let out = fix("1", &repo, &data, &[]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("decision: NoFix: "), "{stdout}");
+    assert!(stdout.contains("incident status: open"), "{stdout}");
+    assert!(
+        stdout.contains("full report: bugstack show 1 --json (the run with \"id\": 1 in \"runs\")"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("pull request"), "{stdout}");
+    assert!(stderr.contains("attempt 2: patch rejected: "), "{stderr}");
+    assert!(
+        !stderr.contains("check never"),
+        "no candidate, nothing validated: {stderr}"
+    );
+
+    let d = show_json(&data, 1);
+    assert_eq!(d["status"], "open", "{d}");
     assert_eq!(
-        (job["state"].as_str(), job["attempts"].as_u64()),
-        (Some("queued"), Some(0))
+        (d["jobs"][0]["state"].as_str(), d["jobs"][0]["attempts"].as_u64()),
+        (Some("done"), Some(1))
+    );
+    let run = &d["runs"][0];
+    assert_eq!(run["outcome"], "no-fix");
+    assert_eq!(run["pr_number"], serde_json::Value::Null);
+    assert_eq!(run["report"]["decision"]["kind"], "no_fix");
+    assert_eq!(
+        run["report"]["attempts"].as_array().unwrap().len(),
+        2,
+        "1 + retry_limit"
+    );
+    assert_eq!(d["pull_requests"], serde_json::json!([]));
+    let remote = dir.path().join("calc.git");
+    assert_eq!(git(&remote, &["branch", "--format=%(refname:short)"]), "main");
+    assert_eq!(git(&repo, &["rev-parse", "HEAD"]), head);
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+
+    // Open again: another run is accepted, as a new job, and says the same.
+    let out = fix("1", &repo, &data, &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["decision"]["kind"], "no_fix");
+    let d = show_json(&data, 1);
+    assert_eq!(
+        (
+            d["status"].as_str(),
+            d["jobs"].as_array().unwrap().len(),
+            d["runs"].as_array().unwrap().len()
+        ),
+        (Some("open"), 2, 2),
+        "{d}"
     );
 }
 

@@ -17,6 +17,7 @@ fn the_demo_runs_the_whole_loop() {
             "200",
             "--healthy-requests",
             "30",
+            "--keep",
             "--report-dir",
         ])
         .arg(reports.path())
@@ -26,6 +27,14 @@ fn the_demo_runs_the_whole_loop() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // `--keep` keeps the work dir (repository, remote, store) for the checks
+    // below; it is removed when this guard drops.
+    let kept = Kept(
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("kept "))
+            .map(std::path::PathBuf::from),
+    );
     assert!(
         out.status.success(),
         "demo failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
@@ -55,11 +64,42 @@ fn the_demo_runs_the_whole_loop() {
     assert!(stdout.contains("incident 1 is fixed in "), "{stdout}");
     assert!(stdout.contains("(empty cart) → 200 "), "{stdout}");
     assert!(stdout.contains("incident 1: status fixed"), "{stdout}");
+    let last: Vec<&str> = stdout.trim_end().lines().rev().take(2).collect();
     assert!(
-        stdout.contains("timeline:") && stdout.trim_end().ends_with("demo: OK"),
+        stdout.contains("timeline:") && last[1] == "demo: OK" && last[0].starts_with("kept "),
         "{stdout}"
     );
+    // The pull request lives in the demo's store, linked to the incident,
+    // like any `bugstack fix` run's; no separate forge records.
+    assert!(stdout.contains("(in the store, `bugstack prs`: merged)"), "{stdout}");
+    let work = kept.0.as_deref().unwrap_or_else(|| panic!("no kept line:\n{stdout}"));
+    let data = work.join("data");
+    let prs = common::bugstack(&["prs", "--json", "--data", data.to_str().unwrap()]);
+    assert!(prs.status.success(), "{}", String::from_utf8_lossy(&prs.stderr));
+    let prs: serde_json::Value = serde_json::from_slice(&prs.stdout).unwrap();
+    assert_eq!(prs.as_array().map(Vec::len), Some(1), "{prs}");
+    assert_eq!(
+        (
+            prs[0]["number"].as_i64(),
+            prs[0]["incident_id"].as_i64(),
+            prs[0]["state"].as_str()
+        ),
+        (Some(1), Some(1), Some("merged")),
+        "{prs}"
+    );
+    assert!(!data.join("forge").exists(), "no pulls.json beside the store");
     // The report survives the cleanup.
     let files: Vec<_> = std::fs::read_dir(reports.path().join("reports")).unwrap().collect();
     assert_eq!(files.len(), 2, "json + md");
+}
+
+/// Removes the demo's kept work directory.
+struct Kept(Option<std::path::PathBuf>);
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }

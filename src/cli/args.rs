@@ -22,7 +22,7 @@ const EXAMPLES: &str = "Examples:
 
 Environment: BUGSTACK_DATA, BUGSTACK_LISTEN, BUGSTACK_TOKEN, BUGSTACK_REPO.
 Precedence: flags > environment > bugstack.toml > defaults.
-Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 `fix` found no fix.";
+Exit codes: 0 ok (also `fix` finding no fix: see its decision), 1 error, 2 usage, 3 not found.";
 
 /// The `bugstack` command line.
 #[derive(Debug, Parser)]

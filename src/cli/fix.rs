@@ -9,7 +9,7 @@ use bugstack_fix::{FixReport, Policy, Progress};
 
 use super::args::FixArgs;
 use super::{open_existing, sanitize};
-use crate::fix_runner::{build_pipeline, outcome_from_report};
+use crate::fix_runner::{build_pipeline, outcome_from_report, progress_line, PipelineOptions};
 use crate::jobs::worker_id;
 use crate::store::{FixOutcome, IncidentStore, SqliteStore};
 use crate::{Error, Result};
@@ -17,54 +17,6 @@ use crate::{Error, Result};
 /// The lease on the incident's job; a heartbeat renews it every third of it
 /// while the run goes on, so a crashed `bugstack fix` frees the job quickly.
 const CLI_LEASE: Duration = Duration::from_secs(60);
-
-/// One plain progress line for a pipeline event (event text sanitized).
-pub(crate) fn progress_line(p: &Progress) -> String {
-    match p {
-        Progress::ContextStarted => "building the code context".into(),
-        Progress::ContextBuilt {
-            snippets,
-            tokens,
-            target,
-        } => format!(
-            "context: {snippets} snippets, ~{tokens} tokens, target {}",
-            target.as_deref().map_or_else(|| "unknown".into(), |t| sanitize(t, 120))
-        ),
-        Progress::AttemptStarted { attempt } => format!("attempt {attempt}: generating a patch"),
-        Progress::PatchGenerated {
-            attempt,
-            files,
-            changed_lines,
-        } => format!(
-            "attempt {attempt}: patch changes {changed_lines} lines in {}",
-            sanitize(&files.join(", "), 200)
-        ),
-        Progress::PatchRejected { attempt, reason } => {
-            format!("attempt {attempt}: patch rejected: {}", sanitize(reason, 200))
-        }
-        Progress::CheckFinished { attempt, check } => format!(
-            "attempt {attempt}: check {} {:?} in {} ms",
-            sanitize(&check.name, 40),
-            check.status,
-            check.duration_ms
-        ),
-        Progress::Validated { attempt, passed } => {
-            format!(
-                "attempt {attempt}: {}",
-                if *passed { "validated" } else { "checks failed" }
-            )
-        }
-        Progress::Scored { score } => format!("confidence {score:.2}"),
-        Progress::Decided { decision } => {
-            format!("decision: {:?}: {}", decision.kind, sanitize(&decision.reason, 200))
-        }
-        Progress::Deployed { pull_request, merged } => format!(
-            "pull request #{pull_request} {}",
-            if *merged { "merged" } else { "opened for review" }
-        ),
-        Progress::DeployFailed { reason } => format!("delivery failed: {}", sanitize(reason, 200)),
-    }
-}
 
 /// Loads the repository's policy, checking the path first.
 pub(crate) fn load_policy(repo: &Path) -> Result<Policy> {
@@ -92,9 +44,14 @@ pub(crate) fn fix(args: FixArgs) -> Result<()> {
 }
 
 async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<()> {
-    let runner = build_pipeline(&args.repo, &policy, store.clone(), |p: &Progress| {
-        eprintln!("bugstack: {}", progress_line(p));
-    })
+    let observer = |p: &Progress| eprintln!("bugstack: {}", progress_line(p));
+    let runner = build_pipeline(
+        &args.repo,
+        &policy,
+        store.clone(),
+        &PipelineOptions::default(),
+        observer,
+    )
     .await?;
     let owner = format!("cli-{}", worker_id());
     let (s, o, id) = (store.clone(), owner.clone(), args.id);
@@ -138,7 +95,10 @@ async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<(
         println!("{}", report.to_json());
     } else {
         print_summary(&report, &outcome, run.pr_number, &incident.status.to_string());
-        println!("full report: bugstack show {id} --json (runs[{}].report)", run.id);
+        println!(
+            "full report: bugstack show {id} --json (the run with \"id\": {} in \"runs\")",
+            run.id
+        );
     }
     Ok(())
 }

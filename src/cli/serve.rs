@@ -11,7 +11,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use super::args::{Secret, ServeArgs};
 use super::data_dir;
 use crate::collector::{generate_token, router, CollectorState, Committer};
-use crate::fix_runner::build_pipeline;
+use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
 use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig, SleepRunner};
 use crate::store::{IncidentStore, SqliteStore};
 use crate::{Error, Result};
@@ -95,8 +95,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         let runner: Option<Arc<dyn FixJobRunner>> = match (&args.test_job_runner, &policy, &args.repo) {
             (Some(spec), _, _) => Some(test_runner(spec, &dir)?),
             (None, Some(policy), Some(repo)) if args.auto_fix => {
-                let observer = |p: &bugstack_fix::Progress| println!("bugstack: {}", super::fix::progress_line(p));
-                Some(Arc::new(build_pipeline(repo, policy, sqlite, observer).await?))
+                let observer = |p: &bugstack_fix::Progress| println!("bugstack: {}", progress_line(p));
+                let options = PipelineOptions::default();
+                Some(Arc::new(build_pipeline(repo, policy, sqlite, &options, observer).await?))
             }
             _ => None,
         };

@@ -13,7 +13,9 @@
 //!    each of which panics;
 //! 5. wait for the SDK's batches and show the single incident and its count;
 //! 6. run the fix pipeline (context, template generator, build + test in a
-//!    worktree, score, local PR, auto-merge) as the incident's fix job;
+//!    worktree, score, local PR, auto-merge) as the incident's fix job — the
+//!    same assembly as `bugstack fix` ([`crate::fix_runner::build_pipeline`]),
+//!    so the pull request is recorded in the store (`bugstack prs`);
 //! 7. pull the merged commit, rebuild, restart, replay the failing request:
 //!    it answers 200 and the incident is `fixed`.
 //!
@@ -33,7 +35,7 @@ use clap::Args;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::collector::{generate_token, router, CollectorState, Committer};
-use crate::fixer::{build_pipeline, progress_line, write_report, FixerOptions};
+use crate::fix_runner::{build_pipeline, outcome_from_report, progress_line, write_report, PipelineOptions};
 use crate::store::{FixOutcome, IncidentStore, SqliteStore, Status};
 use crate::{Error, Result};
 
@@ -283,17 +285,7 @@ impl Demo<'_> {
         let repo_root = repo.root.clone();
         let (pr, fix_commit) = self.timeline.stage(
             "fix: context → template fix → build + test in a worktree → local PR → auto-merge",
-            || {
-                fix(
-                    &runtime,
-                    store.as_ref(),
-                    &repo_root,
-                    &data,
-                    &fix_target,
-                    &report_dir,
-                    incident,
-                )
-            },
+            || fix(&runtime, &store, &repo_root, &fix_target, &report_dir, incident),
         )?;
 
         self.shop = None;
@@ -411,13 +403,15 @@ fn wait_for_incident(store: &dyn IncidentStore, expected: u64) -> Result<i64> {
     }
 }
 
-/// Runs the incident's fix job through the pipeline; the PR number and the
-/// fix commit.
+/// Runs the incident's fix job through the pipeline `bugstack fix` and
+/// `serve --auto-fix` use ([`build_pipeline`]; the local forge records the
+/// pull request in `store`), with the demo's options: validation builds in
+/// the shared `target` dir and skips the base-commit run. Writes the report
+/// to `report_dir/reports`. The PR number and the fix commit.
 fn fix(
     runtime: &tokio::runtime::Runtime,
-    store: &SqliteStore,
+    store: &Arc<SqliteStore>,
     repo: &Path,
-    data: &Path,
     target: &Path,
     report_dir: &Path,
     incident: i64,
@@ -432,36 +426,29 @@ fn fix(
             job.incident.id
         )));
     }
-    let options = FixerOptions {
+    let options = PipelineOptions {
         target_dir: Some(target.to_path_buf()),
-        judge_against_base: Some(false),
-        ..FixerOptions::default()
+        judge_against_base: false,
+        ci_polling: Some((Duration::from_millis(200), Duration::from_secs(5))),
     };
     let observer = |p: &bugstack_fix::Progress| println!("      {}", progress_line(p));
     let ran = runtime.block_on(async {
-        let pipeline = build_pipeline(repo, data, &options, observer).await?;
-        pipeline.run(&job.pipeline_incident()).await
+        let policy = bugstack_fix::Policy::load(repo)?;
+        let runner = build_pipeline(repo, &policy, store.clone(), &options, observer).await?;
+        let report = runner.report(&job).await?;
+        Ok::<_, Error>((report, runner.forge_records_in_store))
     });
-    let report = match ran {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = store.fail_job(job.job.id, &owner, &e.to_string(), Duration::ZERO, Timestamp::now());
-            return Err(e);
-        }
+    let fail = |e: Error| {
+        let _ = store.fail_job(job.job.id, &owner, &e.to_string(), Duration::ZERO, Timestamp::now());
+        e
     };
-    let run_name = format!("{}", Timestamp::now().as_millis());
-    let (json, md) = write_report(report_dir, &report, &run_name)?;
-    let outcome = crate::fix_runner::outcome_from_report(&report, false);
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(e) => {
-            let _ = store.fail_job(job.job.id, &owner, &e.to_string(), Duration::ZERO, Timestamp::now());
-            return Err(e);
-        }
-    };
-    let run = store.complete_job(job.job.id, &owner, &outcome, Timestamp::now())?;
+    let (report, forge_records_in_store) = ran.map_err(fail)?;
+    // The report is kept whatever the outcome, so a failed run can be read.
+    let (json, md) = write_report(report_dir, &report, &Timestamp::now().as_millis().to_string()).map_err(fail)?;
     println!("      report {}", json.display());
     println!("             {}", md.display());
+    let outcome = outcome_from_report(&report, forge_records_in_store).map_err(fail)?;
+    let run = store.complete_job(job.job.id, &owner, &outcome, Timestamp::now())?;
     let FixOutcome::Merged { release, .. } = &outcome else {
         return Err(Error::Task(format!(
             "the fix was not merged ({}): {}",
@@ -477,10 +464,9 @@ fn fix(
     let prs = store.pull_requests()?;
     let stored = prs.iter().find(|p| Some(p.number) == run.pr_number);
     println!(
-        "      pull request #{number} merged into main as {} (stored as PR #{}, {})",
+        "      pull request #{number} merged into main as {} (in the store, `bugstack prs`: {})",
         short(release),
-        stored.map_or(0, |p| p.number),
-        stored.map_or("?", |p| p.state.as_str())
+        stored.map_or("missing", |p| p.state.as_str())
     );
     let now = store.incident(incident)?;
     println!(
@@ -488,6 +474,11 @@ fn fix(
         now.status,
         now.fixed_in_release.as_deref().map(short).unwrap_or("?")
     );
+    if stored.is_none() {
+        return Err(Error::Task(format!(
+            "pull request #{number} is not in the store (bugstack prs)"
+        )));
+    }
     if now.status != Status::Fixed {
         return Err(Error::Task(format!("incident {incident} is {}, not fixed", now.status)));
     }

@@ -134,6 +134,27 @@ pub fn bugstack(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs `git -C dir args` with a fixed identity; its trimmed stdout (panics
+/// when git fails).
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// `bugstack incidents --json --data DIR`, parsed.
 pub fn incidents_json(data: &Path) -> Vec<serde_json::Value> {
     let out = bugstack(&["incidents", "--json", "--data", data.to_str().unwrap()]);

@@ -1,55 +1,150 @@
-//! The seam between the job loop and the bugstack-fix pipeline:
-//! [`PipelineRunner`] runs a [`bugstack_fix::Pipeline`] on a claimed job and
-//! turns its [`FixReport`] into the store's [`FixOutcome`].
+//! The one assembly of the bugstack-fix pipeline, used by `bugstack fix`,
+//! `serve --auto-fix` and `bugstack demo`, and the seam between the job loop
+//! and it: [`PipelineRunner`] runs a [`bugstack_fix::Pipeline`] on a claimed
+//! job and turns its [`FixReport`] into the store's [`FixOutcome`].
 //!
-//! [`build_pipeline`] assembles the built-in stages the way `bugstack fix`
-//! and `serve --auto-fix` use them: the Rust context builder, the offline
-//! template generator, the worktree validator, and the forge the policy names
-//! (the local forge records its pull requests in the incident store).
+//! [`build_pipeline`] assembles the stages the repository's `bugstack.toml`
+//! names:
+//!
+//! | stage | implementation |
+//! |---|---|
+//! | context | [`RustContextBuilder`] |
+//! | generate | [`generator_for`]: `[model] backend = "offline"`: [`TemplateGenerator`]; `openai` / `anthropic`: [`LlmGenerator`] over [`bugstack_fix::model::from_config`] |
+//! | validate | [`WorktreeValidator`]: the policy's checks in a git worktree; `CARGO_TARGET_DIR` and base-commit judging from [`PipelineOptions`] |
+//! | deploy | [`ForgeDeployer`] over the policy's forge ([`forge_from_policy`]), pull request body = [`render_markdown`]; the local forge records its pull requests in the incident store ([`SqliteStore`] implements [`PullRequestStore`]), so `bugstack prs` lists every run's |
+//!
+//! [`progress_line`] turns the pipeline's progress events into plain lines
+//! and [`write_report`] writes a report as `<dir>/reports/<incident>-<run>.{json,md}`.
+
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bugstack_fix::deploy::{forge_from_policy, ForgeDeployer, PullRequestStore};
-use bugstack_fix::policy::ForgeKind;
+use bugstack_fix::policy::{ForgeKind, ModelBackend};
 use bugstack_fix::{
-    render_markdown, DecisionKind, FixReport, Observer, Pipeline, Policy, RepoRef, RustContextBuilder,
-    ValidatorOptions, WorktreeValidator,
+    render_markdown, DecisionKind, FixGenerator, FixReport, LlmGenerator, Observer, Pipeline, Policy, RepoRef,
+    RustContextBuilder, TemplateGenerator, ValidatorOptions, WorktreeValidator,
 };
+
+pub use report::{progress_line, write_report, REPORTS_DIR};
 
 use crate::jobs::FixJobRunner;
 use crate::store::{ClaimedJob, FixOutcome, NewPullRequest, SqliteStore};
 use crate::{Error, Result};
 
-/// The pipeline for `repo` under `policy`: Rust context, offline template
-/// generator, worktree validation with the policy's checks, and delivery to
-/// the policy's forge (a local forge keeps its pull requests in `store`).
-/// The generator follows `[model] backend` ([`crate::fixer::generator_for`]:
-/// offline templates, or the LLM generator over the configured model).
-/// `observer` receives progress.
+/// How [`build_pipeline`] sets up validation and delivery, besides the
+/// policy. The default is what `bugstack fix` and `serve --auto-fix` use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineOptions {
+    /// `CARGO_TARGET_DIR` of every validation (base commit and candidates).
+    /// `None` (default): the validator's own, one directory per repository
+    /// under the system temp dir ([`WorktreeValidator::default_target_dir`]),
+    /// kept between runs so later validations build warm.
+    pub target_dir: Option<PathBuf>,
+    /// Run every check on the base commit too, so a check that already fails
+    /// there is not blamed on the fix (default `true`). The demo turns it off
+    /// to halve its validation time.
+    pub judge_against_base: bool,
+    /// How the deployer polls the forge's CI before an auto-merge: the first
+    /// wait and the longest one (it doubles in between). `None` (default): the
+    /// deployer's 5 s and 60 s, suited to a hosted CI; the local forge answers
+    /// at once from the validation, so this only matters for GitHub.
+    pub ci_polling: Option<(Duration, Duration)>,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            target_dir: None,
+            judge_against_base: true,
+            ci_polling: None,
+        }
+    }
+}
+
+impl PipelineOptions {
+    /// The validator's options these translate to.
+    pub fn validator_options(&self) -> ValidatorOptions {
+        ValidatorOptions {
+            target_dir: self.target_dir.clone(),
+            judge_against_base: self.judge_against_base,
+            ..ValidatorOptions::default()
+        }
+    }
+}
+
+/// Checks that `repo` is a directory inside a git work tree; the error says
+/// which one is missing (`bugstack fix` fixes committed code).
+pub fn check_repo(repo: &Path) -> Result<()> {
+    if !repo.is_dir() {
+        return Err(Error::Config(format!("--repo {}: not a directory", repo.display())));
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .output()
+        .map_err(|e| Error::io("cannot run git in", repo.display(), e))?;
+    if !out.status.success() || String::from_utf8_lossy(&out.stdout).trim() != "true" {
+        return Err(Error::Config(format!(
+            "--repo {}: not a git repository",
+            repo.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The generator `[model] backend` names: offline templates, or the LLM
+/// generator over the configured model (a missing key or model is a
+/// configuration error).
+pub fn generator_for(policy: &Policy) -> Result<Arc<dyn FixGenerator>> {
+    Ok(match policy.model.backend {
+        ModelBackend::Offline => Arc::new(TemplateGenerator::new()),
+        ModelBackend::Openai | ModelBackend::Anthropic => {
+            let model = bugstack_fix::model::from_config(&policy.model)
+                .map_err(|e| Error::Config(format!("[model] in bugstack.toml: {e}")))?
+                .ok_or_else(|| Error::Config("[model]: the backend needs a model".into()))?;
+            Arc::new(LlmGenerator::new(model, policy.clone()))
+        }
+    })
+}
+
+/// The pipeline for `repo` under `policy` (see the module docs): `repo` must
+/// be a git work tree ([`check_repo`]); a local forge keeps its pull requests
+/// in `store`; `options` sets the validation target dir, base-commit judging
+/// and CI polling. `observer` receives progress.
 pub async fn build_pipeline(
     repo: &Path,
     policy: &Policy,
     store: Arc<SqliteStore>,
+    options: &PipelineOptions,
     observer: impl Observer + 'static,
 ) -> Result<PipelineRunner> {
-    let generator = crate::fixer::generator_for(policy)?;
+    check_repo(repo)?;
+    let repo = std::fs::canonicalize(repo).map_err(|e| Error::io("cannot resolve", repo.display(), e))?;
+    let generator = generator_for(policy)?;
     let prs: Arc<dyn PullRequestStore> = store;
-    let forge = forge_from_policy(policy, repo, prs)
+    let forge = forge_from_policy(policy, &repo, prs)
         .await
         .map_err(|e| Error::Config(format!("cannot set up the forge for {}: {e}", repo.display())))?;
-    let deployer = ForgeDeployer::new(forge, Arc::new(render_markdown));
+    let mut deployer = ForgeDeployer::new(forge, Arc::new(render_markdown));
+    if let Some((initial, max)) = options.ci_polling {
+        deployer = deployer.with_ci_polling(initial, max);
+    }
     let pipeline = Pipeline::new(
         Arc::new(RustContextBuilder::new()),
         generator,
-        Arc::new(WorktreeValidator::new(ValidatorOptions::default())),
+        Arc::new(WorktreeValidator::new(options.validator_options())),
     )
     .with_deployer(Arc::new(deployer))
     .with_observer(observer);
     Ok(PipelineRunner {
         pipeline,
-        repo: repo.to_path_buf(),
+        repo,
         policy: policy.clone(),
         forge_records_in_store: policy.forge.kind == ForgeKind::Local,
     })
@@ -60,7 +155,7 @@ pub async fn build_pipeline(
 pub struct PipelineRunner {
     /// The configured pipeline (context, generator, validator, deployer).
     pub pipeline: Pipeline,
-    /// The repository to fix.
+    /// The repository to fix (absolute).
     pub repo: PathBuf,
     /// The repository's policy (`bugstack.toml`).
     pub policy: Policy,
@@ -286,6 +381,53 @@ mod tests {
 
         let o = outcome_from_report_t(&report(DecisionKind::Review, true, None, None)).unwrap();
         assert!(matches!(&o, FixOutcome::NoFix { reason, .. } if reason.contains("no deployer")));
+    }
+
+    #[test]
+    fn the_generator_follows_the_model_backend() {
+        let offline = Policy::default();
+        assert_eq!(generator_for(&offline).unwrap().name(), "template");
+        let mut llm = Policy::default();
+        llm.model.backend = ModelBackend::Openai;
+        llm.model.model = Some("m".into());
+        llm.model.api_key_env = Some("BUGSTACK_TEST_SURELY_UNSET_KEY".into());
+        let err = generator_for(&llm).err().expect("no API key: an error");
+        assert!(matches!(err, Error::Config(ref m) if m.starts_with("[model]")), "{err}");
+    }
+
+    #[test]
+    fn a_directory_that_is_not_a_git_repository_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = check_repo(dir.path()).unwrap_err().to_string();
+        assert!(err.ends_with("not a git repository"), "{err}");
+        let err = check_repo(&dir.path().join("missing")).unwrap_err().to_string();
+        assert!(err.contains("not a directory"), "{err}");
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(["init", "-q"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        check_repo(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn default_options_keep_the_validator_and_deployer_defaults() {
+        let o = PipelineOptions::default();
+        assert_eq!(o.validator_options().target_dir, None);
+        assert!(o.validator_options().judge_against_base);
+        assert_eq!(o.ci_polling, None);
+        let demo = PipelineOptions {
+            target_dir: Some(PathBuf::from("/t")),
+            judge_against_base: false,
+            ci_polling: Some((Duration::from_millis(200), Duration::from_secs(5))),
+        };
+        let v = demo.validator_options();
+        assert_eq!(
+            (v.target_dir.as_deref(), v.judge_against_base),
+            (Some(Path::new("/t")), false)
+        );
     }
 
     struct Ctx;
