@@ -263,6 +263,13 @@ pub fn apply_diff(diff: &str, files: &BTreeMap<String, String>) -> Result<BTreeM
                 .ok_or_else(|| Error::PatchDoesNotApply(format!("{p}: file not found")))?,
         };
         let ends_with_newline = original.is_empty() || original.ends_with('\n');
+        // Lines are matched without their endings; the result keeps the
+        // file's own (`\r\n` when its first line has it), so a patched CRLF
+        // file stays CRLF, as `git apply` leaves it.
+        let eol = match original.split_once('\n') {
+            Some((first, _)) if first.ends_with('\r') => "\r\n",
+            _ => "\n",
+        };
         let mut current: Vec<String> = original.lines().map(str::to_string).collect();
         let mut shift: isize = 0;
         let mut missing_newline = !ends_with_newline;
@@ -299,9 +306,9 @@ pub fn apply_diff(diff: &str, files: &BTreeMap<String, String>) -> Result<BTreeM
                 missing_newline = hunk.new_missing_newline;
             }
         }
-        let mut text = current.join("\n");
+        let mut text = current.join(eol);
         if !current.is_empty() && !missing_newline {
-            text.push('\n');
+            text.push_str(eol);
         }
         if fd.new_path.is_none() {
             text.clear();
@@ -332,6 +339,25 @@ fn find_block(haystack: &[String], needle: &[&str], expected: usize) -> Option<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_files_keep_their_line_endings() {
+        let before = "fn a() {\r\n    1 / 0\r\n}\r\n";
+        let lf_before = before.replace("\r\n", "\n");
+        let lf_after = lf_before.replace("1 / 0", "0");
+        // A diff written with LF endings (what a model or `unified_diff` on
+        // normalized text produces) applies to the CRLF file and keeps CRLF.
+        let diff = unified_diff("src/a.rs", &lf_before, &lf_after);
+        let files = BTreeMap::from([("src/a.rs".to_string(), before.to_string())]);
+        let out = apply_diff(&diff, &files).unwrap();
+        assert_eq!(out["src/a.rs"], "fn a() {\r\n    0\r\n}\r\n");
+        // A diff with CRLF endings applies the same way.
+        let out = apply_diff(&diff.replace('\n', "\r\n"), &files).unwrap();
+        assert_eq!(out["src/a.rs"], "fn a() {\r\n    0\r\n}\r\n");
+        // LF files stay LF.
+        let files = BTreeMap::from([("src/a.rs".to_string(), lf_before.clone())]);
+        assert_eq!(apply_diff(&diff, &files).unwrap()["src/a.rs"], lf_after);
+    }
 
     const BEFORE: &str = "fn a() {\n    let v = vec![1];\n    v[3]\n}\n\nfn b() {}\n";
     const AFTER: &str = "fn a() {\n    let v = vec![1];\n    v.get(3).copied().unwrap_or_default()\n}\n\nfn b() {}\n";
