@@ -328,14 +328,43 @@ impl Vcs {
         Ok(out.split_whitespace().next().map(str::to_string))
     }
 
-    /// The branch the remote's `HEAD` points at (its default branch).
+    /// The remote's default branch: the branch its `HEAD` points at; when
+    /// the remote does not say (its `HEAD` names a branch that does not
+    /// exist), the one this clone recorded for it (`refs/remotes/<remote>/HEAD`,
+    /// set by `git clone`); else the branch checked out here, when the
+    /// remote has it. `None` when none of these tells.
     pub async fn remote_default_branch(&self, remote: &str) -> Result<Option<String>> {
         let out = self.git(&["ls-remote", "--symref", remote, "HEAD"]).await?;
-        Ok(out.lines().find_map(|l| {
+        let advertised = out.lines().find_map(|l| {
             l.strip_prefix("ref: refs/heads/")
                 .and_then(|rest| rest.split_whitespace().next())
                 .map(str::to_string)
-        }))
+        });
+        if advertised.is_some() {
+            return Ok(advertised);
+        }
+        let tracked = format!("refs/remotes/{remote}/HEAD");
+        let recorded = git_raw(&self.root, &["symbolic-ref", "--quiet", "--short", &tracked], &[], None).await?;
+        if let Some(branch) = recorded
+            .success
+            .then(|| {
+                recorded
+                    .stdout
+                    .trim()
+                    .strip_prefix(&format!("{remote}/"))
+                    .map(str::to_string)
+            })
+            .flatten()
+            .filter(|b| !b.is_empty())
+        {
+            return Ok(Some(branch));
+        }
+        let current = git_raw(&self.root, &["symbolic-ref", "--quiet", "--short", "HEAD"], &[], None).await?;
+        let current = current.stdout.trim();
+        if current.is_empty() || self.remote_branch(remote, current).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(current.to_string()))
     }
 
     /// Pushes `commit` to `refs/heads/<branch>` on `remote`, with a lease on
@@ -405,6 +434,48 @@ mod tests {
         assert_eq!(id.author.name, "Ada");
         assert_eq!(id.author.email, "bugstack@localhost");
         assert_eq!(id.committer, Person::bugstack());
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@t")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@t")
+            .status()
+            .expect("git")
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    #[tokio::test]
+    async fn default_branch_falls_back_when_the_remote_head_dangles() {
+        let dir = tempfile::tempdir().unwrap();
+        // The bare remote's HEAD names `trunk`, which was never pushed.
+        git(dir.path(), &["init", "-q", "--bare", "-b", "trunk", "remote.git"]);
+        git(dir.path(), &["init", "-q", "-b", "main", "work"]);
+        let work = dir.path().join("work");
+        git(&work, &["commit", "-q", "--allow-empty", "-m", "init"]);
+        git(&work, &["remote", "add", "origin", "../remote.git"]);
+        let vcs = Vcs::new(&work);
+        // Nothing on the remote yet: nothing tells.
+        git(&work, &["checkout", "-q", "-b", "feature"]);
+        assert_eq!(vcs.remote_default_branch("origin").await.unwrap(), None);
+        // The checked-out branch, once the remote has it.
+        git(&work, &["push", "-q", "origin", "feature", "main"]);
+        assert_eq!(
+            vcs.remote_default_branch("origin").await.unwrap().as_deref(),
+            Some("feature")
+        );
+        // What the clone recorded beats the checked-out branch.
+        git(&work, &["remote", "set-head", "origin", "main"]);
+        assert_eq!(
+            vcs.remote_default_branch("origin").await.unwrap().as_deref(),
+            Some("main")
+        );
     }
 
     #[test]
