@@ -87,8 +87,8 @@ pub(super) fn walk(buf: &mut [usize], own_frame: usize) -> Option<usize> {
     };
     CACHE
         .try_with(|cell| {
-            // A walk re-entered on this thread (it cannot happen: nothing
-            // here captures) would find the cache borrowed: fall back.
+            // A walk re-entered on this thread (from the panic hook, should
+            // the unwinder panic mid-walk) finds the cache borrowed: fall back.
             let mut slot = cell.try_borrow_mut().ok()?;
             let cache = slot.get_or_insert_with(|| Box::new(CacheX86_64::new()));
             let mut regs = UnwindRegsX86_64::new(pc, sp, bp);
