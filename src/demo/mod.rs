@@ -53,7 +53,7 @@ pub struct DemoArgs {
     #[arg(long, value_name = "DIR", env = "BUGSTACK_DEMO_TARGET_DIR")]
     pub target_dir: Option<PathBuf>,
     /// Where the fix report is written (kept after the demo)
-    /// as DIR/reports/<incident>-<run>.{json,md} [default: <system temp>/bugstack-demo].
+    /// as DIR/reports/INCIDENT-RUN.{json,md} [default: TMPDIR/bugstack-demo].
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
     /// Requests that hit the bug.
