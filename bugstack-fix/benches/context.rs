@@ -8,31 +8,19 @@
 // criterion_group!/criterion_main! generate undocumented items.
 #![allow(missing_docs)]
 
-use std::fmt::Write as _;
-use std::path::Path;
-use std::process::Command;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use bugstack_core::{Event, EventKind, Frame, Level, Location, Timestamp};
+use std::fmt::Write as _;
+
+use bugstack_core::{Frame, Location};
 use bugstack_fix::{Incident, RepoRef, RustContextBuilder, SnippetKind};
 use criterion::{criterion_group, criterion_main, Criterion};
+use support::{panic_event, Repo};
 
 const MODULES: usize = 20;
 const FILES_PER_MODULE: usize = 48;
 const DEPTH: usize = 24;
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// The source of module `m{m}::f{f}`; `run_{m}_{f}` calls the next file's
 /// `run`, so frames can chain through the crate.
@@ -100,12 +88,8 @@ fn file_source(m: usize, f: usize) -> String {
 }
 
 /// Writes and commits the repository; returns the files the frames go through.
-fn generate(dir: &Path) -> Vec<(String, u32)> {
-    let write = |rel: &str, text: &str| {
-        let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    };
+fn generate(repo: &Repo) -> Vec<(String, u32)> {
+    let write = |rel: &str, text: &str| repo.write(rel, text);
     write(
         "Cargo.toml",
         "[package]\nname = \"ledger\"\nversion = \"1.0.0\"\nedition = \"2021\"\n",
@@ -134,22 +118,8 @@ fn generate(dir: &Path) -> Vec<(String, u32)> {
         t += 1;
         files += 1;
     }
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["add", "-A"]);
-    git(
-        dir,
-        &[
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=bench@example.invalid",
-            "commit",
-            "-q",
-            "-m",
-            "ledger 1.0.0",
-        ],
-    );
-    git(dir, &["tag", "v1.0.0"]);
+    repo.commit("ledger 1.0.0");
+    repo.git(&["tag", "v1.0.0"]);
     // The panic: `mean` of the innermost step divides by zero; each outer
     // frame is the `run_*` of the previous file.
     let mean_line = |src: &str| src.lines().position(|l| l.contains("total / n")).expect("line") as u32 + 1;
@@ -174,12 +144,7 @@ fn generate(dir: &Path) -> Vec<(String, u32)> {
 }
 
 fn incident(stack: &[(String, u32)]) -> Incident {
-    let mut event = Event::new(
-        EventKind::Panic,
-        Level::Fatal,
-        "attempt to divide by zero",
-        Timestamp::from_millis(0),
-    );
+    let mut event = panic_event("attempt to divide by zero");
     event.release = Some("1.0.0".into());
     event.frames.push(Frame {
         function: Some("core::panicking::panic_const::panic_const_div_by_zero".into()),
@@ -210,8 +175,8 @@ fn incident(stack: &[(String, u32)]) -> Incident {
 }
 
 fn bench(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let stack = generate(dir.path());
+    let dir = Repo::new();
+    let stack = generate(&dir);
     let inc = incident(&stack);
     let repo = RepoRef::new(dir.path());
     let builder = RustContextBuilder::new();

@@ -13,92 +13,13 @@
 //! `cargo bench -p bugstack-fix --bench validate` (`BENCH_ITERS=n` to change
 //! the iteration count, default 3).
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
-use bugstack_core::{Event, EventKind, Level, Timestamp};
-use bugstack_fix::{FixContext, Incident, Patch, Policy, Validator, ValidatorOptions, WorktreeValidator};
-
-const FIX: &str = r#"diff --git a/src/cart.rs b/src/cart.rs
---- a/src/cart.rs
-+++ b/src/cart.rs
-@@ -47,6 +47,9 @@
- 
-     /// Average price per unit, in cents.
-     pub fn average_unit_cents(&self) -> u64 {
-+        if self.units() == 0 {
-+            return 0;
-+        }
-         self.subtotal_cents() / self.units()
-     }
- }
-"#;
-
-const REVISED_FIX: &str = r#"diff --git a/src/cart.rs b/src/cart.rs
---- a/src/cart.rs
-+++ b/src/cart.rs
-@@ -47,6 +47,6 @@
- 
-     /// Average price per unit, in cents.
-     pub fn average_unit_cents(&self) -> u64 {
--        self.subtotal_cents() / self.units()
-+        self.subtotal_cents().checked_div(self.units()).unwrap_or(0)
-     }
- }
-"#;
-
-fn run(dir: &Path, program: &str, args: &[&str]) {
-    let out = Command::new(program).current_dir(dir).args(args).output();
-    match out {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => panic!("{program} {args:?}: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => panic!("{program}: {e}"),
-    }
-}
-
-fn fixture_repo(into: &Path) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/validate-service");
-    run(
-        Path::new("."),
-        "cp",
-        &["-r", &format!("{}/.", src.display()), &into.display().to_string()],
-    );
-    let _ = std::fs::remove_dir_all(into.join("target"));
-    run(into, "git", &["init", "-q", "-b", "main"]);
-    run(into, "git", &["config", "user.name", "bench"]);
-    run(into, "git", &["config", "user.email", "bench@example.invalid"]);
-    run(into, "git", &["config", "commit.gpgsign", "false"]);
-    run(into, "git", &["add", "-A"]);
-    run(into, "git", &["commit", "-q", "-m", "service"]);
-}
-
-fn ctx(repo: &Path) -> FixContext {
-    let head = Command::new("git")
-        .current_dir(repo)
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    let event = Event::new(
-        EventKind::Panic,
-        Level::Fatal,
-        "attempt to divide by zero",
-        Timestamp::now(),
-    );
-    FixContext {
-        incident: Incident::from_event("bench", event),
-        repo_root: repo.to_path_buf(),
-        revision: head,
-        frames: Vec::new(),
-        snippets: Vec::new(),
-        files: BTreeMap::new(),
-        token_budget: 0,
-        tokens_used: 0,
-        warnings: Vec::new(),
-    }
-}
+use bugstack_fix::{Patch, Policy, Validator};
+use support::{head_context, service_average_edit, validator, Repo, SERVICE_AVERAGE_GUARDED};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -125,20 +46,17 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let policy = Policy::default();
-    let fix = Patch::from_diff(FIX).expect("fix diff");
-    let revised = Patch::from_diff(REVISED_FIX).expect("revised diff");
+    let fix = Patch::from_edits(&[service_average_edit(SERVICE_AVERAGE_GUARDED)]).expect("fix");
+    let revised = Patch::from_edits(&[service_average_edit(
+        "        self.subtotal_cents().checked_div(self.units()).unwrap_or(0)\n",
+    )])
+    .expect("revised fix");
     let (mut cold, mut retry) = (Vec::new(), Vec::new());
     for i in 0..iters {
-        let tmp = tempfile::TempDir::new().expect("temp dir");
-        let repo = tmp.path().join("repo");
-        std::fs::create_dir_all(&repo).expect("repo dir");
-        fixture_repo(&repo);
-        let validator = WorktreeValidator::new(ValidatorOptions {
-            target_dir: Some(tmp.path().join("target")),
-            work_root: Some(tmp.path().join("worktrees")),
-            ..ValidatorOptions::default()
-        });
-        let ctx = ctx(&repo);
+        let repo = Repo::from_fixture("validate-service", "service");
+        let work = tempfile::TempDir::new().expect("temp dir");
+        let validator = validator(work.path());
+        let ctx = head_context(repo.path(), "attempt to divide by zero");
         rt.block_on(async {
             let t = Instant::now();
             let v = validator.validate(&ctx, &fix, &policy).await.expect("cold validation");

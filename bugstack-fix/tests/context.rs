@@ -1,9 +1,10 @@
 //! The Rust context builder against real git repositories made in temp dirs.
 
-mod context_support;
+mod support;
 
 use bugstack_fix::{ContextBuilder, Error, FixContext, RepoRef, RustContextBuilder, SnippetKind};
-use context_support::{frame, incident, line_of, std_frames, Repo};
+use support::rust_context::{frame, incident, line_of, std_frames};
+use support::Repo;
 
 const WORKSPACE_TOML: &str = "[workspace]\nmembers = [\"crates/shop\", \"crates/tax\"]\nresolver = \"2\"\n";
 

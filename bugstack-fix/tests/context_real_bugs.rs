@@ -4,35 +4,19 @@
 //! this project) and an event is built from its recorded `panic_location`.
 //! Skipped, with a notice, when the folder is absent.
 
-mod context_support;
+mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bugstack_fix::{RepoRef, RustContextBuilder, SnippetKind};
-use context_support::{frame, incident, std_frames, Repo};
+use support::rust_context::{frame, incident, std_frames};
+use support::{copy_dir, Repo};
 
 fn real_bugs_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("BUGSTACK_REAL_BUGS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/work/shared/real-bugs"));
     dir.join("cases.json").is_file().then_some(dir)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let name = entry.file_name();
-        if name == "target" || name == ".git" {
-            continue;
-        }
-        let ty = entry.file_type().expect("file type");
-        if ty.is_dir() {
-            copy_tree(&entry.path(), &to.join(&name));
-        } else if ty.is_file() {
-            std::fs::copy(entry.path(), to.join(&name)).expect("copy");
-        }
-    }
 }
 
 /// The function each known case panics in (found by reading the source).
@@ -67,7 +51,11 @@ fn real_panics_target_the_right_file_line_and_function() {
         let (file, line): (&str, u32) = (file.expect("file"), line.expect("line").parse().expect("line number"));
 
         let repo = Repo::new();
-        copy_tree(&dir.join("cases").join(name).join("crate"), repo.path());
+        copy_dir(
+            &dir.join("cases").join(name).join("crate"),
+            repo.path(),
+            &["target", ".git"],
+        );
         let commit = repo.commit(&format!("{krate} {version}"));
         repo.git(&["tag", &format!("v{version}")]);
 

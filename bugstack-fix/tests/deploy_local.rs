@@ -1,18 +1,61 @@
 //! The local forge end to end, with real git: a repository, a bare remote,
 //! the fix branch, the recorded pull request and the merge.
 
-mod deploy_support;
+mod support;
 
 use std::sync::Arc;
 
 use bugstack_fix::deploy::{fix_branch_name, ForgeDeployer, LocalForge};
-use bugstack_fix::{DecisionKind, Deployer, Error, FileEdit, Patch, Policy, PullRequestState};
-use deploy_support::*;
+use bugstack_fix::{DecisionKind, Deployer, Deployment, Error, FixContext, Patch, Policy, PullRequestState};
+use support::deploy::*;
+use support::git;
 
 fn deployer(fx: &Fixture) -> (ForgeDeployer, Arc<LocalForge>) {
     let forge = Arc::new(LocalForge::with_json_store(&fx.remote, fx.store_dir()).unwrap());
     let d = ForgeDeployer::with_plain_body(forge.clone());
     (d, forge)
+}
+
+/// Someone else clones the remote, commits `text` as `path` on `branch`
+/// with `subject`, and pushes it; returns the branch's new tip.
+fn push_as_someone_else(fx: &Fixture, branch: &str, path: &str, text: &str, subject: &str) -> String {
+    let other = fx.tmp.path().join("other");
+    git(
+        fx.tmp.path(),
+        &["clone", "-q", fx.remote.to_str().unwrap(), other.to_str().unwrap()],
+    );
+    git(&other, &["checkout", "-q", branch]);
+    std::fs::write(other.join(path), text).unwrap();
+    git(&other, &["add", path]);
+    git(&other, &["commit", "-qm", subject]);
+    git(&other, &["push", "-q", "origin", branch]);
+    fx.remote_tip(branch).unwrap()
+}
+
+/// Deploys `patch` for `ctx`, validated green or red, under the default
+/// policy.
+async fn deploy_for(
+    deployer: &ForgeDeployer,
+    ctx: &FixContext,
+    patch: Patch,
+    kind: DecisionKind,
+    green: bool,
+) -> bugstack_fix::Result<Deployment> {
+    deployer
+        .deploy(ctx, &report(ctx, patch, kind, green), &Policy::default())
+        .await
+}
+
+/// Deploys `patch`, validated green, under the default policy, for the
+/// fixture's incident seen `count` times.
+async fn deploy(
+    deployer: &ForgeDeployer,
+    fx: &Fixture,
+    count: u64,
+    patch: Patch,
+    kind: DecisionKind,
+) -> bugstack_fix::Result<Deployment> {
+    deploy_for(deployer, &context(fx, count), patch, kind, true).await
 }
 
 #[tokio::test]
@@ -87,13 +130,7 @@ async fn a_strict_decision_stays_open_and_a_second_run_reuses_the_pr() {
     fx.make_dirty();
     let before = fx.snapshot();
     let (deployer, forge) = deployer(&fx);
-    let ctx = context(&fx, 3);
-    let first = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::Review, true),
-            &Policy::default(),
-        )
+    let first = deploy(&deployer, &fx, 3, cart_patch(), DecisionKind::Review)
         .await
         .unwrap();
     assert!(!first.merged);
@@ -107,13 +144,7 @@ async fn a_strict_decision_stays_open_and_a_second_run_reuses_the_pr() {
     assert_eq!(fx.remote_tip(&first.branch).unwrap(), first.commit);
 
     // The same fingerprint again, more occurrences: same PR, a comment, same commit.
-    let ctx = context(&fx, 7);
-    let second = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::Review, true),
-            &Policy::default(),
-        )
+    let second = deploy(&deployer, &fx, 7, cart_patch(), DecisionKind::Review)
         .await
         .unwrap();
     assert_eq!(second.pull_request.number, first.pull_request.number);
@@ -134,31 +165,16 @@ async fn a_strict_decision_stays_open_and_a_second_run_reuses_the_pr() {
 async fn a_revised_fix_moves_the_reused_pr_head() {
     let fx = Fixture::conventional();
     let (deployer, forge) = deployer(&fx);
-    let ctx = context(&fx, 1);
-    let first = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::Review, true),
-            &Policy::default(),
-        )
+    let first = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::Review)
         .await
         .unwrap();
-    let mut revised = Patch::from_edits(&[FileEdit {
-        path: "src/cart.rs".into(),
-        before: BEFORE.into(),
-        after: AFTER
+    let mut revised = cart_edit(
+        &AFTER
             .replace("items.iter()", "items.iter().copied().map(u32::from)")
             .replace("sum::<u32>()", "sum()"),
-    }])
-    .unwrap();
+    );
     revised.generator = "template".into();
-    let ctx = context(&fx, 2);
-    let second = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, revised, DecisionKind::AutoMerge, true),
-            &Policy::default(),
-        )
+    let second = deploy(&deployer, &fx, 2, revised, DecisionKind::AutoMerge)
         .await
         .unwrap();
     assert_ne!(second.commit, first.commit);
@@ -184,13 +200,7 @@ async fn plain_capitalised_history_gives_a_plain_capitalised_subject() {
         "Explain totals",
     ]);
     let (deployer, _) = deployer(&fx);
-    let ctx = context(&fx, 1);
-    let d = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::Review, true),
-            &Policy::default(),
-        )
+    let d = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::Review)
         .await
         .unwrap();
     let msg = message(&fx.repo, &d.commit);
@@ -201,24 +211,16 @@ async fn plain_capitalised_history_gives_a_plain_capitalised_subject() {
 async fn a_conflicting_base_leaves_the_pr_open_with_the_reason() {
     let fx = Fixture::conventional();
     // Someone else changes the same line on the remote's main after the release.
-    let other = fx.tmp.path().join("other");
-    git(
-        fx.tmp.path(),
-        &["clone", "-q", fx.remote.to_str().unwrap(), other.to_str().unwrap()],
+    let moved_main = push_as_someone_else(
+        &fx,
+        "main",
+        "src/cart.rs",
+        &BEFORE.replace("items[0]", "items[0usize]"),
+        "fix(cart): explicit index",
     );
-    std::fs::write(other.join("src/cart.rs"), BEFORE.replace("items[0]", "items[0usize]")).unwrap();
-    git(&other, &["commit", "-qam", "fix(cart): explicit index"]);
-    git(&other, &["push", "-q", "origin", "main"]);
-    let moved_main = fx.remote_tip("main").unwrap();
 
     let (deployer, forge) = deployer(&fx);
-    let ctx = context(&fx, 1);
-    let d = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
-            &Policy::default(),
-        )
+    let d = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::AutoMerge)
         .await
         .unwrap();
     assert!(!d.merged);
@@ -234,25 +236,10 @@ async fn a_conflicting_base_leaves_the_pr_open_with_the_reason() {
 #[tokio::test]
 async fn a_moved_base_without_conflict_gets_a_squash_commit() {
     let fx = Fixture::conventional();
-    let other = fx.tmp.path().join("other");
-    git(
-        fx.tmp.path(),
-        &["clone", "-q", fx.remote.to_str().unwrap(), other.to_str().unwrap()],
-    );
-    std::fs::write(other.join("README.md"), "shop\n").unwrap();
-    git(&other, &["add", "README.md"]);
-    git(&other, &["commit", "-qm", "docs: readme"]);
-    git(&other, &["push", "-q", "origin", "main"]);
-    let moved_main = fx.remote_tip("main").unwrap();
+    let moved_main = push_as_someone_else(&fx, "main", "README.md", "shop\n", "docs: readme");
 
     let (deployer, _) = deployer(&fx);
-    let ctx = context(&fx, 1);
-    let d = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
-            &Policy::default(),
-        )
+    let d = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::AutoMerge)
         .await
         .unwrap();
     assert!(d.merged, "{}", d.reason);
@@ -275,12 +262,7 @@ async fn red_validation_is_red_ci_and_blocks_the_merge() {
     let fx = Fixture::conventional();
     let (deployer, _) = deployer(&fx);
     let ctx = context(&fx, 1);
-    let d = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, false),
-            &Policy::default(),
-        )
+    let d = deploy_for(&deployer, &ctx, cart_patch(), DecisionKind::AutoMerge, false)
         .await
         .unwrap();
     assert!(!d.merged);
@@ -299,18 +281,8 @@ async fn a_patch_that_does_not_apply_is_an_error_and_touches_nothing() {
     let before = fx.snapshot();
     let (deployer, forge) = deployer(&fx);
     let ctx = context(&fx, 1);
-    let bad = Patch::from_edits(&[FileEdit {
-        path: "src/cart.rs".into(),
-        before: BEFORE.replace("items[0]", "items[9]"),
-        after: AFTER.into(),
-    }])
-    .unwrap();
-    let err = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, bad, DecisionKind::AutoMerge, true),
-            &Policy::default(),
-        )
+    let bad = support::edit_patch("src/cart.rs", &BEFORE.replace("items[0]", "items[9]"), AFTER);
+    let err = deploy_for(&deployer, &ctx, bad, DecisionKind::AutoMerge, true)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::PatchDoesNotApply(_)), "{err}");
@@ -346,34 +318,19 @@ async fn an_unknown_remote_is_a_clear_error() {
 async fn commits_someone_added_to_the_fix_branch_are_never_overwritten() {
     let fx = Fixture::conventional();
     let (deployer, _) = deployer(&fx);
-    let ctx = context(&fx, 1);
-    let first = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::Review, true),
-            &Policy::default(),
-        )
+    let first = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::Review)
         .await
         .unwrap();
     // A reviewer pushes a commit of their own onto the fix branch.
-    let other = fx.tmp.path().join("reviewer");
-    git(
-        fx.tmp.path(),
-        &["clone", "-q", fx.remote.to_str().unwrap(), other.to_str().unwrap()],
+    let reviewed = push_as_someone_else(
+        &fx,
+        &first.branch,
+        "src/cart.rs",
+        &format!("{AFTER}// reviewed\n"),
+        "Tweak the fix",
     );
-    git(&other, &["checkout", "-q", &first.branch]);
-    std::fs::write(other.join("src/cart.rs"), format!("{AFTER}// reviewed\n")).unwrap();
-    git(&other, &["commit", "-qam", "Tweak the fix"]);
-    git(&other, &["push", "-q", "origin", &first.branch]);
-    let reviewed = fx.remote_tip(&first.branch).unwrap();
 
-    let ctx = context(&fx, 2);
-    let err = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
-            &Policy::default(),
-        )
+    let err = deploy(&deployer, &fx, 2, cart_patch(), DecisionKind::AutoMerge)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("bugstack did not make"), "{err}");
@@ -385,13 +342,7 @@ async fn commits_someone_added_to_the_fix_branch_are_never_overwritten() {
 async fn a_fix_branch_the_user_has_checked_out_is_not_moved() {
     let fx = Fixture::conventional();
     let (deployer, forge) = deployer(&fx);
-    let ctx = context(&fx, 1);
-    let first = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::Review, true),
-            &Policy::default(),
-        )
+    let first = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::Review)
         .await
         .unwrap();
     // The user looks at the fix in a work tree of their own.
@@ -400,21 +351,8 @@ async fn a_fix_branch_the_user_has_checked_out_is_not_moved() {
         &fx.repo,
         &["worktree", "add", "-q", look.to_str().unwrap(), &first.branch],
     );
-    let revised = Patch::from_edits(&[FileEdit {
-        path: "src/cart.rs".into(),
-        before: BEFORE.into(),
-        after: AFTER.replace("items.iter()", "items.iter().copied()"),
-    }])
-    .unwrap();
-    let ctx = context(&fx, 2);
-    let second = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, revised, DecisionKind::Review, true),
-            &Policy::default(),
-        )
-        .await
-        .unwrap();
+    let revised = cart_edit(&AFTER.replace("items.iter()", "items.iter().copied()"));
+    let second = deploy(&deployer, &fx, 2, revised, DecisionKind::Review).await.unwrap();
     assert_ne!(second.commit, first.commit);
     assert_eq!(
         git(&fx.repo, &["rev-parse", &first.branch]),
@@ -441,12 +379,7 @@ async fn an_unknown_release_commit_is_a_clear_error() {
     let (deployer, _) = deployer(&fx);
     let mut ctx = context(&fx, 1);
     ctx.revision = "0123456789abcdef0123456789abcdef01234567".into();
-    let err = deployer
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::Review, true),
-            &Policy::default(),
-        )
+    let err = deploy_for(&deployer, &ctx, cart_patch(), DecisionKind::Review, true)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Repo(_)), "{err}");

@@ -2,7 +2,7 @@
 //! generation and validation (their real implementations live elsewhere),
 //! the real local forge chosen from the policy, real git.
 
-mod deploy_support;
+mod support;
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use bugstack_fix::{
     CheckStatus, ContextBuilder, DecisionKind, Feedback, FixContext, FixGenerator, Incident, Patch, Pipeline, Policy,
     PullRequestState, RepoRef, Result, Validation, Validator,
 };
-use deploy_support::*;
+use support::deploy::*;
 
 struct FixedContext(FixContext);
 
@@ -109,7 +109,7 @@ async fn the_users_work_tree_is_untouched_by_a_pipeline_run() {
 #[tokio::test]
 async fn a_local_forge_needs_a_local_remote() {
     let fx = Fixture::conventional();
-    deploy_support::git(&fx.repo, &["remote", "add", "web", "https://example.invalid/shop.git"]);
+    support::git(&fx.repo, &["remote", "add", "web", "https://example.invalid/shop.git"]);
     let mut policy = Policy::default();
     policy.forge.remote = "web".into();
     let store = Arc::new(JsonPullRequestStore::open(fx.store_dir()).unwrap());

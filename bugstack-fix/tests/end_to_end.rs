@@ -4,20 +4,22 @@
 //! auto-merge under a permissive policy; left open under a strict one. The
 //! user's work tree is byte-identical afterwards.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use bugstack_core::{Event, EventKind, Frame, Level, Location, Timestamp};
+use bugstack_core::{Frame, Location};
 use bugstack_fix::deploy::{ForgeDeployer, LocalForge};
 use bugstack_fix::report::markdown::render_markdown;
 use bugstack_fix::validate::{ValidatorOptions, WorktreeValidator};
 use bugstack_fix::{
-    CheckSpec, DecisionKind, Feedback, FileEdit, FixContext, FixGenerator, Incident, Patch, Pipeline, Policy, Progress,
+    DecisionKind, Feedback, FileEdit, FixContext, FixGenerator, Incident, Patch, Pipeline, Policy, Progress,
     PullRequestState, RepoRef, RustContextBuilder, TemplateGenerator,
 };
+use support::{git, panic_event, push_to_new_remote, slow_check, snapshot, write_file};
 
 const LIB: &str = "//! Stock arithmetic.
 
@@ -39,25 +41,6 @@ mod tests {
 
 const PANIC_LINE: u32 = 5;
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 struct Repo {
     _dir: tempfile::TempDir,
     root: PathBuf,
@@ -71,25 +54,25 @@ fn repo() -> Repo {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("inventory");
     let remote = dir.path().join("remote.git");
-    std::fs::create_dir_all(root.join("src")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[package]\nname = \"inventory\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("src/lib.rs"), LIB).unwrap();
-    std::fs::write(root.join("README.md"), "inventory\n").unwrap();
-    std::fs::write(root.join(".gitignore"), "/target\nCargo.lock\n").unwrap();
+    for (path, text) in [
+        (
+            "Cargo.toml",
+            "[package]\nname = \"inventory\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        ),
+        ("src/lib.rs", LIB),
+        ("README.md", "inventory\n"),
+        (".gitignore", "/target\nCargo.lock\n"),
+    ] {
+        write_file(&root, path, text);
+    }
     git(&root, &["init", "-q", "-b", "main"]);
     git(&root, &["add", "."]);
     git(&root, &["commit", "-q", "-m", "Add restock ratio"]);
-    git(dir.path(), &["init", "-q", "--bare", "-b", "main", "remote.git"]);
-    git(&root, &["remote", "add", "origin", remote.to_str().unwrap()]);
-    git(&root, &["push", "-q", "origin", "main"]);
+    push_to_new_remote(&root, &remote);
     let release = git(&root, &["rev-parse", "HEAD"]);
     // The user is in the middle of something: neither may be touched.
-    std::fs::write(root.join("README.md"), "inventory\n\nwork in progress\n").unwrap();
-    std::fs::write(root.join("notes.txt"), "untracked\n").unwrap();
+    write_file(&root, "README.md", "inventory\n\nwork in progress\n");
+    write_file(&root, "notes.txt", "untracked\n");
     Repo {
         _dir: dir,
         root,
@@ -99,12 +82,7 @@ fn repo() -> Repo {
 }
 
 fn incident(release: &str) -> Incident {
-    let mut e = Event::new(
-        EventKind::Panic,
-        Level::Fatal,
-        "attempt to divide by zero",
-        Timestamp::from_millis(1_000),
-    );
+    let mut e = panic_event("attempt to divide by zero");
     e.release = Some(release.to_string());
     e.location = Some(Location {
         file: "src/lib.rs".into(),
@@ -130,31 +108,6 @@ fn incident(release: &str) -> Incident {
     ];
     e.count = 500;
     Incident::from_event("7", e)
-}
-
-/// The work tree as the user sees it: every file outside `.git`, plus the
-/// index, HEAD and `git status`.
-fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().to_string();
-            if rel == ".git" || rel == "target" {
-                continue;
-            }
-            if path.is_dir() {
-                walk(&path, root, out);
-            } else {
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out.insert(".git/index".into(), std::fs::read(root.join(".git/index")).unwrap());
-    out.insert(".git/HEAD".into(), std::fs::read(root.join(".git/HEAD")).unwrap());
-    out.insert("(status)".into(), git(root, &["status", "--porcelain"]).into_bytes());
-    out
 }
 
 /// First a candidate that compiles but breaks the crate's test; then the
@@ -196,14 +149,8 @@ fn policy(threshold: f64) -> Policy {
         confidence_threshold: threshold,
         retry_limit: 2,
         checks: vec![
-            CheckSpec {
-                timeout_secs: 300,
-                ..CheckSpec::new("build", "cargo build --offline")
-            },
-            CheckSpec {
-                timeout_secs: 300,
-                ..CheckSpec::new("test", "cargo test --offline")
-            },
+            slow_check("build", "cargo build --offline"),
+            slow_check("test", "cargo test --offline"),
         ],
         ..Policy::default()
     }

@@ -2,7 +2,7 @@
 //! GitHub's REST protocol (axum on 127.0.0.1:0, every request recorded).
 //! Pushes go to a real local bare remote.
 
-mod deploy_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -15,8 +15,8 @@ use axum::response::Response;
 use bugstack_fix::deploy::{ForgeDeployer, GitHubConfig, GitHubForge, Token};
 use bugstack_fix::policy::ForgeKind;
 use bugstack_fix::{DecisionKind, Deployer, Deployment, Policy, Result};
-use deploy_support::*;
 use serde_json::{json, Value};
+use support::deploy::*;
 
 const TOKEN: &str = "ghp_test_token_1234567890";
 

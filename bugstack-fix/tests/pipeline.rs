@@ -2,16 +2,17 @@
 //! retries carry failure output back, policy violations never reach the
 //! validator, and the decision follows policy.
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use bugstack_core::{Event, EventKind, Level, Timestamp};
 use bugstack_fix::{
-    CheckResult, CheckStatus, ContextBuilder, DecisionKind, Deployer, Deployment, Feedback, FileEdit, FixContext,
-    FixGenerator, FixReport, Incident, Patch, Policy, Progress, PullRequestRef, PullRequestState, RepoFrame, RepoRef,
-    Result, Validation, Validator,
+    CheckResult, CheckStatus, ContextBuilder, DecisionKind, Deployer, Deployment, Feedback, FixContext, FixGenerator,
+    FixReport, Incident, Patch, Policy, Progress, PullRequestRef, PullRequestState, RepoRef, Result, Validation,
+    Validator,
 };
+use support::{context_at, edit_patch, panic_event, target_frame};
 
 const FILE: &str = "pub fn first(v: &[u32]) -> u32 {\n    v[0]\n}\n";
 
@@ -20,23 +21,13 @@ struct FixedContext;
 #[async_trait]
 impl ContextBuilder for FixedContext {
     async fn build(&self, incident: &Incident, repo: &RepoRef) -> Result<FixContext> {
-        Ok(FixContext {
-            incident: incident.clone(),
-            repo_root: repo.root.clone(),
-            revision: "0".repeat(40),
-            frames: vec![RepoFrame {
-                frame_index: Some(0),
-                path: "src/lib.rs".into(),
-                line: 2,
-                column: Some(5),
-                function: Some("demo::first".into()),
-            }],
-            snippets: vec![],
-            files: BTreeMap::from([("src/lib.rs".to_string(), FILE.to_string())]),
-            token_budget: 1000,
-            tokens_used: 0,
-            warnings: vec![],
-        })
+        Ok(context_at(
+            incident.clone(),
+            repo.root.clone(),
+            "0".repeat(40),
+            target_frame("src/lib.rs", 2, Some(5), Some("demo::first")),
+            FILE,
+        ))
     }
 }
 
@@ -117,25 +108,14 @@ impl Deployer for RecordingDeployer {
 }
 
 fn edit(after: &str) -> Patch {
-    let mut p = Patch::from_edits(&[FileEdit {
-        path: "src/lib.rs".into(),
-        before: FILE.into(),
-        after: after.into(),
-    }])
-    .unwrap();
+    let mut p = edit_patch("src/lib.rs", FILE, after);
     p.generator = "template".into();
     p.class = Some("index-oob".into());
     p
 }
 
 fn incident() -> Incident {
-    let e = Event::new(
-        EventKind::Panic,
-        Level::Fatal,
-        "index out of bounds: the len is 0 but the index is 0",
-        Timestamp::from_millis(1),
-    );
-    Incident::from_event("1", e)
+    Incident::from_event("1", panic_event("index out of bounds: the len is 0 but the index is 0"))
 }
 
 fn patches() -> Vec<Patch> {

@@ -3,62 +3,43 @@
 //! token or scrubbed value ever appears — also when the report carries real
 //! check output from the WorktreeValidator.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
+mod support;
 
-use bugstack_core::{ChainLink, Event, EventKind, Level, Location, RequestContext, Scrubber, Timestamp};
+use std::collections::BTreeMap;
+
+use bugstack_core::{Event, Location, Scrubber, Timestamp};
 use bugstack_fix::report::REPORT_VERSION;
 use bugstack_fix::{
-    render_markdown, score, Attempt, CheckResult, CheckSpec, CheckStatus, Decision, DecisionKind, FileEdit, FixContext,
-    FixReport, Incident, Patch, Policy, RegressionResult, RepoFrame, Validation, Validator, ValidatorOptions,
-    WorktreeValidator,
+    render_markdown, score, Attempt, CheckResult, CheckSpec, CheckStatus, Decision, DecisionKind, FixContext,
+    FixReport, Incident, Patch, Policy, RegressionResult, Validation, Validator,
 };
+use support::{context_at, described, edit_patch, request_panic_event, target_frame, validator, Repo, T0};
 
 const BEFORE: &str = "fn average(v: &[u64]) -> u64 {\n    v.iter().sum::<u64>() / v.len() as u64\n}\n";
 const AFTER: &str =
     "fn average(v: &[u64]) -> u64 {\n    if v.is_empty() {\n        return 0;\n    }\n    v.iter().sum::<u64>() / v.len() as u64\n}\n";
 
 fn event(message: &str) -> Event {
-    let mut e = Event::new(
-        EventKind::Panic,
-        Level::Fatal,
-        message,
-        Timestamp::from_millis(1_700_000_000_000),
-    );
+    let mut e = request_panic_event(message, "core::panicking::Panic", "POST", "/carts/{id}/checkout");
     e.location = Some(Location {
         file: "src/cart.rs".into(),
         line: 2,
         column: Some(5),
     });
-    e.chain = vec![ChainLink {
-        type_name: Some("core::panicking::Panic".into()),
-        message: message.into(),
-    }];
-    e.request = Some(RequestContext {
-        method: Some("POST".into()),
-        route: Some("/carts/{id}/checkout".into()),
-        ..RequestContext::default()
-    });
     e.release = Some("shop@1.4.2".into());
     e.count = 17;
-    e.first_seen = Some(Timestamp::from_millis(1_700_000_000_000));
+    e.first_seen = Some(T0);
     e.last_seen = Some(Timestamp::from_millis(1_700_003_600_000));
     e
 }
 
 fn patch() -> Patch {
-    let mut p = Patch::from_edits(&[FileEdit {
-        path: "src/cart.rs".into(),
-        before: BEFORE.into(),
-        after: AFTER.into(),
-    }])
-    .unwrap();
-    p.generator = "template".into();
-    p.class = Some("divide-by-zero".into());
-    p.root_cause = "`average` divides by the length of an empty slice.".into();
-    p.explanation = "Return 0 for an empty cart before dividing.".into();
-    p
+    described(
+        edit_patch("src/cart.rs", BEFORE, AFTER),
+        "divide-by-zero",
+        "`average` divides by the length of an empty slice.",
+        "Return 0 for an empty cart before dividing.",
+    )
 }
 
 fn check(name: &str, status: CheckStatus, base: CheckStatus, output: &str) -> CheckResult {
@@ -76,21 +57,14 @@ fn check(name: &str, status: CheckStatus, base: CheckStatus, output: &str) -> Ch
 fn report(event: Event, failing_output: &str, passing: Validation) -> FixReport {
     let incident = Incident::from_event("42", event);
     let ctx = FixContext {
-        incident: incident.clone(),
-        repo_root: "/repo".into(),
-        revision: "0123456789abcdef0123456789abcdef01234567".into(),
-        frames: vec![RepoFrame {
-            frame_index: Some(0),
-            path: "src/cart.rs".into(),
-            line: 2,
-            column: Some(5),
-            function: Some("shop::cart::average".into()),
-        }],
-        snippets: Vec::new(),
-        files: BTreeMap::from([("src/cart.rs".to_string(), BEFORE.to_string())]),
-        token_budget: 1000,
         tokens_used: 10,
-        warnings: Vec::new(),
+        ..context_at(
+            incident.clone(),
+            "/repo",
+            "0123456789abcdef0123456789abcdef01234567",
+            target_frame("src/cart.rs", 2, Some(5), Some("shop::cart::average")),
+            BEFORE,
+        )
     };
     let fix = patch();
     let confidence = score(&ctx, &fix, &passing, 2);
@@ -266,16 +240,6 @@ fn huge_outputs_are_cut_to_fit_a_pull_request() {
     assert!(md.contains("### Decision"));
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[tokio::test]
 async fn no_token_or_scrubbed_value_ever_appears() {
     const TOKEN: &str = "ghp_R3p0rtT0k3nAbCdEfGhIjKlMnOpQrStUv12";
@@ -294,25 +258,9 @@ async fn no_token_or_scrubbed_value_ever_appears() {
     Scrubber::default().scrub_event(&mut ev);
 
     // Real check output from a check that tries to print every secret it can.
-    let repo = tempfile::TempDir::new().unwrap();
-    git(repo.path(), &["init", "-q"]);
-    for (k, v) in [
-        ("user.name", "t"),
-        ("user.email", "t@example.invalid"),
-        ("commit.gpgsign", "false"),
-    ] {
-        git(repo.path(), &["config", k, v]);
-    }
-    std::fs::create_dir_all(repo.path().join("src")).unwrap();
-    std::fs::write(repo.path().join("src/cart.rs"), BEFORE).unwrap();
-    git(repo.path(), &["add", "-A"]);
-    git(repo.path(), &["commit", "-q", "-m", "base"]);
+    let repo = Repo::with_files(&[("src/cart.rs", BEFORE)], "base");
     let work = tempfile::TempDir::new().unwrap();
-    let validator = WorktreeValidator::new(ValidatorOptions {
-        work_root: Some(work.path().join("wt")),
-        target_dir: Some(work.path().join("target")),
-        ..ValidatorOptions::default()
-    });
+    let validator = validator(work.path());
     let mut policy = Policy {
         checks: vec![CheckSpec::new(
             "leak",
@@ -325,7 +273,7 @@ async fn no_token_or_scrubbed_value_ever_appears() {
     policy.model.api_key_env = Some("BUGSTACK_REPORT_TEST_MODEL_KEY".into());
     let mut r = report(ev, "", green());
     r.context.repo_root = repo.path().to_path_buf();
-    r.context.revision = git(repo.path(), &["rev-parse", "HEAD"]);
+    r.context.revision = repo.head();
     let validation = validator.validate(&r.context, &patch(), &policy).await.unwrap();
     assert_eq!(validation.checks[0].status, CheckStatus::Failed);
     r.attempts[0].validation = Some(validation);

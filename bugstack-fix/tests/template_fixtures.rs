@@ -7,13 +7,14 @@
 //! The fixture (`tests/fixtures/panics`) is dependency-free and every copy
 //! builds into one shared `CARGO_TARGET_DIR` inside a temp dir, sequentially.
 
-mod template_support;
+mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use bugstack_fix::{Feedback, FixGenerator, TemplateGenerator};
-use template_support::{context, parse_panic};
+use support::template::{context, output_text, parse_panic, run_in};
+use support::{copy_dir, fixture_dir};
 
 /// (module / repro name, expected class, strategy of the accepted patch,
 /// attempts it takes). `retry_err`'s first candidate (`?` into an error type
@@ -34,52 +35,17 @@ const FIXTURES: &[(&str, &str, &str, u32)] = &[
     ("overflow_add", "overflow", "saturating", 1),
 ];
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panics")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" || name == "Cargo.lock" {
-            continue;
-        }
-        let dest = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
+/// `cargo <args> --offline` in `dir`, building into `target`.
 fn cargo(dir: &Path, target: &Path, args: &[&str]) -> Output {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .arg("--offline")
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_TERM_COLOR", "never")
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("cargo runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_in(Command::new(cargo).args(args).arg("--offline"), dir, target)
 }
 
 /// Runs one fixture end to end; `Err` says which step failed and why.
 async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32) -> Result<String, String> {
     let dir = tmp.join(name);
     let target = tmp.join("target");
-    copy_dir(&fixture_dir(), &dir);
+    copy_dir(&fixture_dir("panics"), &dir, &["target", "Cargo.lock"]);
     std::fs::create_dir_all(dir.join("tests")).unwrap();
     std::fs::copy(
         dir.join("repros").join(format!("{name}.rs")),
@@ -91,7 +57,7 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
     if before.status.success() {
         return Err("the repro does not panic before the fix".into());
     }
-    let out = text(&before);
+    let out = output_text(&before);
     let (path, line, column, message) =
         parse_panic(&out).ok_or_else(|| format!("no panic location in the repro output:\n{out}"))?;
     let source = std::fs::read_to_string(dir.join(&path)).map_err(|e| format!("{path}: {e}"))?;
@@ -117,7 +83,7 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
             .output()
             .expect("git runs");
         if !applied.status.success() {
-            return Err(format!("git apply failed: {}\n{}", text(&applied), patch.diff));
+            return Err(format!("git apply failed: {}\n{}", output_text(&applied), patch.diff));
         }
         // The fixture is rustfmt-clean; the fix keeps it so.
         let fmt = Command::new("rustfmt")
@@ -126,7 +92,7 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
             .output();
         if let Ok(fmt) = fmt {
             if !fmt.status.success() {
-                return Err(format!("patched file is not rustfmt-clean:\n{}", text(&fmt)));
+                return Err(format!("patched file is not rustfmt-clean:\n{}", output_text(&fmt)));
             }
         }
         let after = cargo(&dir, &target, &["test"]);
@@ -143,7 +109,7 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
         feedback.push(Feedback {
             attempt,
             patch: Some(patch),
-            failure: bugstack_fix::text::trim_middle(&text(&after), 4000),
+            failure: bugstack_fix::text::trim_middle(&output_text(&after), 4000),
         });
     }
     Err(format!(

@@ -11,52 +11,22 @@
 //! build their registry dependencies once into `CARGO_TARGET_TMPDIR`); set
 //! `BUGSTACK_SKIP_REAL_BUGS=1` to skip it.
 
-mod template_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use bugstack_fix::{Feedback, FixGenerator, TemplateGenerator};
-use template_support::{context, parse_panic};
+use support::copy_dir;
+use support::template::{context, output_text, parse_panic, run_in};
 
 fn real_bugs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/real-bugs")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" || name == ".git" {
-            continue;
-        }
-        let dest = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
+/// `sh -c cmd` in `dir`, building into `target`.
 fn sh(dir: &Path, target: &Path, cmd: &str) -> Output {
-    Command::new("sh")
-        .args(["-c", cmd])
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_TERM_COLOR", "never")
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("sh runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    run_in(Command::new("sh").args(["-c", cmd]), dir, target)
 }
 
 struct Row {
@@ -76,7 +46,7 @@ async fn run_case(tmp: &Path, case: &serde_json::Value) -> Row {
     // One persistent target dir for every case: reruns reuse the compiled
     // registry dependencies.
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("template-real-bugs");
-    copy_dir(&case_dir.join("crate"), &dir);
+    copy_dir(&case_dir.join("crate"), &dir, &["target", ".git"]);
     std::fs::create_dir_all(dir.join("tests")).unwrap();
     std::fs::copy(case_dir.join("repro.rs"), dir.join("tests/repro.rs")).unwrap();
     let mut row = Row {
@@ -122,14 +92,14 @@ async fn run_case(tmp: &Path, case: &serde_json::Value) -> Row {
         assert!(
             applied.status.success(),
             "{name}: patch does not apply: {}",
-            text(&applied)
+            output_text(&applied)
         );
         let repro = sh(&dir, &target, "cargo test --test repro");
         if repro.status.success() {
             row.repro = true;
             break;
         }
-        let out = text(&repro);
+        let out = output_text(&repro);
         match parse_panic(&out) {
             Some(next) if next != panic && !next.0.starts_with('/') => {
                 println!(
@@ -151,7 +121,7 @@ async fn run_case(tmp: &Path, case: &serde_json::Value) -> Row {
         let suite = sh(&dir, &target, &s("suite_command"));
         row.suite = suite.status.success();
         if !row.suite {
-            println!("{name}: suite fails:\n{}", text(&suite));
+            println!("{name}: suite fails:\n{}", output_text(&suite));
         }
     }
     row

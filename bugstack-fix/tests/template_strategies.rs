@@ -3,12 +3,12 @@
 //! signature, edits touch only the panicking span, and retries move on to
 //! the next strategy.
 
-mod template_support;
+mod support;
 
 use std::collections::BTreeMap;
 
 use bugstack_fix::{Feedback, FixGenerator, Patch, TemplateGenerator};
-use template_support::context;
+use support::template::context;
 
 const PATH: &str = "src/lib.rs";
 

@@ -3,78 +3,32 @@
 //! groups, patches that do not apply, bounded output, cleanup in every case,
 //! and a user working tree that stays byte-identical.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
+
 use std::time::{Duration, Instant};
 
-use bugstack_core::{Event, EventKind, Level, Timestamp};
 use bugstack_fix::validate::worktree::Worktree;
 use bugstack_fix::validate::APPLY_CHECK;
 use bugstack_fix::{
-    CheckSpec, CheckStatus, FileEdit, FixContext, Incident, Patch, Policy, RegressionTest, Validator, ValidatorOptions,
-    WorktreeValidator,
+    CheckSpec, CheckStatus, FileEdit, FixContext, Patch, Policy, RegressionTest, Validation, Validator,
+    ValidatorOptions, WorktreeValidator,
 };
+use support::{edit_patch, head_context, snapshot, work_dir_options, worktree_root, Repo, Snapshot};
 use tempfile::TempDir;
 
 const LIB: &str = "fn total() {\n    keep();\n    bug();\n}\n";
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// A repository with one commit of `files`, plus a user's uncommitted edit
 /// and an untracked file, which validation must never touch.
-fn repo(files: &[(&str, &str)]) -> TempDir {
-    let dir = TempDir::new().unwrap();
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    for (k, v) in [
-        ("user.name", "t"),
-        ("user.email", "t@example.invalid"),
-        ("commit.gpgsign", "false"),
-    ] {
-        git(dir.path(), &["config", k, v]);
-    }
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "base"]);
-    std::fs::write(dir.path().join("README"), "user's uncommitted edit\n").unwrap();
-    std::fs::write(dir.path().join("notes.untracked"), "user's untracked file\n").unwrap();
-    dir
+fn repo(files: &[(&str, &str)]) -> Repo {
+    let repo = Repo::with_files(files, "base");
+    repo.write("README", "user's uncommitted edit\n");
+    repo.write("notes.untracked", "user's untracked file\n");
+    repo
 }
 
 fn base_files() -> Vec<(&'static str, &'static str)> {
     vec![("src/lib.txt", LIB), ("README", "readme\n")]
-}
-
-fn ctx(repo: &Path) -> FixContext {
-    let event = Event::new(
-        EventKind::Panic,
-        Level::Fatal,
-        "boom",
-        Timestamp::from_millis(1_700_000_000_000),
-    );
-    FixContext {
-        incident: Incident::from_event("1", event),
-        repo_root: repo.to_path_buf(),
-        revision: git(repo, &["rev-parse", "HEAD"]),
-        frames: Vec::new(),
-        snippets: Vec::new(),
-        files: BTreeMap::new(),
-        token_budget: 0,
-        tokens_used: 0,
-        warnings: Vec::new(),
-    }
 }
 
 fn check(name: &str, command: &str) -> CheckSpec {
@@ -82,64 +36,37 @@ fn check(name: &str, command: &str) -> CheckSpec {
 }
 
 fn policy(checks: Vec<CheckSpec>) -> Policy {
-    Policy {
-        checks,
-        ..Policy::default()
-    }
+    support::policy_with_checks(checks)
 }
 
 fn edit(after: &str) -> Patch {
-    Patch::from_edits(&[FileEdit {
-        path: "src/lib.txt".into(),
-        before: LIB.into(),
-        after: after.into(),
-    }])
-    .unwrap()
+    edit_patch("src/lib.txt", LIB, after)
+}
+
+/// The fix: `bug()` becomes `fixed()`.
+fn fixed() -> Patch {
+    edit(&LIB.replace("bug()", "fixed()"))
+}
+
+/// Default options, but checks are not judged against the base commit.
+fn not_judged() -> ValidatorOptions {
+    ValidatorOptions {
+        judge_against_base: false,
+        ..ValidatorOptions::default()
+    }
 }
 
 struct Setup {
-    repo: TempDir,
+    repo: Repo,
     work: TempDir,
     validator: WorktreeValidator,
     before: Snapshot,
 }
 
-type Snapshot = (BTreeMap<PathBuf, Vec<u8>>, String, String);
-
-/// Every file of the working tree (not `.git`), byte for byte, plus git's
-/// view of its status and HEAD.
-fn snapshot(root: &Path) -> Snapshot {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let e = e.unwrap();
-            let p = e.path();
-            if p.file_name().is_some_and(|n| n == ".git") {
-                continue;
-            }
-            if e.file_type().unwrap().is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut files = BTreeMap::new();
-    walk(root, root, &mut files);
-    (
-        files,
-        git(root, &["status", "--porcelain", "--untracked-files=all"]),
-        git(root, &["rev-parse", "HEAD"]),
-    )
-}
-
 fn setup(options: ValidatorOptions) -> Setup {
     let repo = repo(&base_files());
     let work = TempDir::new().unwrap();
-    let validator = WorktreeValidator::new(ValidatorOptions {
-        work_root: Some(work.path().join("worktrees")),
-        target_dir: Some(work.path().join("target")),
-        ..options
-    });
+    let validator = WorktreeValidator::new(work_dir_options(work.path(), options));
     let before = snapshot(repo.path());
     Setup {
         repo,
@@ -151,14 +78,20 @@ fn setup(options: ValidatorOptions) -> Setup {
 
 impl Setup {
     fn ctx(&self) -> FixContext {
-        ctx(self.repo.path())
+        head_context(self.repo.path(), "boom")
+    }
+
+    /// Validates `patch` under `policy` for [`Setup::ctx`]; panics when
+    /// validation cannot run.
+    async fn validate(&self, patch: &Patch, policy: &Policy) -> Validation {
+        self.validator.validate(&self.ctx(), patch, policy).await.unwrap()
     }
 
     /// No worktree left (on disk or in git's list), user tree untouched.
     fn assert_clean(&self) {
-        let list = git(self.repo.path(), &["worktree", "list", "--porcelain"]);
+        let list = self.repo.git(&["worktree", "list", "--porcelain"]);
         assert_eq!(list.matches("worktree ").count(), 1, "leftover worktree:\n{list}");
-        let root = self.work.path().join("worktrees");
+        let root = worktree_root(self.work.path());
         // Slot lock files stay; no worktree directory may.
         let left: Vec<_> = std::fs::read_dir(&root)
             .map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect())
@@ -200,11 +133,7 @@ async fn passing_fix_passes_and_records_base_status() {
         check("fixed", "grep -q fixed src/lib.txt"),
         check("readme", "test -f README"),
     ]);
-    let v = s
-        .validator
-        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
-        .await
-        .unwrap();
+    let v = s.validate(&fixed(), &p).await;
     assert!(v.passed(), "{v:#?}");
     assert_eq!(v.checks[0].status, CheckStatus::Passed);
     assert_eq!(v.checks[0].base_status, Some(CheckStatus::Failed));
@@ -218,11 +147,7 @@ async fn passing_fix_passes_and_records_base_status() {
 async fn breaking_a_check_the_base_passes_is_blamed() {
     let s = setup(ValidatorOptions::default());
     let p = policy(vec![check("keep", "grep -q keep src/lib.txt"), check("later", "true")]);
-    let v = s
-        .validator
-        .validate(&s.ctx(), &edit(&LIB.replace("keep()", "drop()")), &p)
-        .await
-        .unwrap();
+    let v = s.validate(&edit(&LIB.replace("keep()", "drop()")), &p).await;
     assert!(!v.passed());
     assert_eq!(v.checks[0].status, CheckStatus::Failed);
     assert_eq!(v.checks[0].base_status, Some(CheckStatus::Passed));
@@ -240,11 +165,7 @@ async fn failure_the_base_already_had_is_reported_not_blamed() {
         check("flaky", "echo 'legacy failure'; grep -q never-there src/lib.txt"),
         check("fixed", "grep -q fixed src/lib.txt"),
     ]);
-    let v = s
-        .validator
-        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
-        .await
-        .unwrap();
+    let v = s.validate(&fixed(), &p).await;
     assert_eq!(v.checks[0].status, CheckStatus::Failed);
     assert_eq!(v.checks[0].base_status, Some(CheckStatus::Failed));
     assert!(!v.checks[0].blames_fix());
@@ -266,11 +187,7 @@ async fn lint_the_base_fails_is_skipped() {
         ..check("lint", "grep -q lint-clean src/lib.txt")
     };
     let p = policy(vec![check("ok", "true"), lint]);
-    let v = s
-        .validator
-        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
-        .await
-        .unwrap();
+    let v = s.validate(&fixed(), &p).await;
     assert_eq!(v.checks[1].status, CheckStatus::Skipped);
     assert_eq!(v.checks[1].base_status, Some(CheckStatus::Failed));
     assert!(v.checks[1].output.contains("base commit does not pass"));
@@ -280,10 +197,7 @@ async fn lint_the_base_fails_is_skipped() {
 
 #[tokio::test]
 async fn hanging_check_is_killed_with_its_process_group() {
-    let s = setup(ValidatorOptions {
-        judge_against_base: false,
-        ..ValidatorOptions::default()
-    });
+    let s = setup(not_judged());
     let pidfile = s.work.path().join("grandchild.pid");
     let hang = CheckSpec {
         timeout_secs: 2,
@@ -293,11 +207,7 @@ async fn hanging_check_is_killed_with_its_process_group() {
         )
     };
     let t = Instant::now();
-    let v = s
-        .validator
-        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &policy(vec![hang]))
-        .await
-        .unwrap();
+    let v = s.validate(&fixed(), &policy(vec![hang])).await;
     assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
     let c = &v.checks[0];
     assert_eq!(c.status, CheckStatus::TimedOut, "{c:#?}");
@@ -310,17 +220,14 @@ async fn hanging_check_is_killed_with_its_process_group() {
 
 #[tokio::test]
 async fn cancelled_validation_kills_its_checks_and_removes_the_worktree() {
-    let s = setup(ValidatorOptions {
-        judge_against_base: false,
-        ..ValidatorOptions::default()
-    });
+    let s = setup(not_judged());
     let pidfile = s.work.path().join("cancelled.pid");
     let p = policy(vec![check(
         "hang",
         &format!("sleep 600 & echo $! > {}; wait", pidfile.display()),
     )]);
     let ctx = s.ctx();
-    let patch = edit(&LIB.replace("bug()", "fixed()"));
+    let patch = fixed();
     // Cancel (drop the future) once the check's grandchild is running.
     let started = async {
         while std::fs::read_to_string(&pidfile).map_or(true, |t| !t.ends_with('\n')) {
@@ -340,17 +247,12 @@ async fn cancelled_validation_kills_its_checks_and_removes_the_worktree() {
 #[tokio::test]
 async fn patch_that_does_not_apply_is_a_clear_failed_result() {
     let s = setup(ValidatorOptions::default());
-    let stale = Patch::from_edits(&[FileEdit {
-        path: "src/lib.txt".into(),
-        before: "fn total() {\n    other();\n}\n".into(),
-        after: "fn total() {\n    fixed();\n}\n".into(),
-    }])
-    .unwrap();
-    let v = s
-        .validator
-        .validate(&s.ctx(), &stale, &policy(vec![check("ok", "true")]))
-        .await
-        .unwrap();
+    let stale = edit_patch(
+        "src/lib.txt",
+        "fn total() {\n    other();\n}\n",
+        "fn total() {\n    fixed();\n}\n",
+    );
+    let v = s.validate(&stale, &policy(vec![check("ok", "true")])).await;
     assert_eq!(v.checks.len(), 1);
     assert_eq!(v.checks[0].name, APPLY_CHECK);
     assert_eq!(v.checks[0].status, CheckStatus::Failed);
@@ -367,11 +269,7 @@ async fn unknown_revision_is_an_error_and_leaves_nothing() {
     ctx.revision = "0000000000000000000000000000000000000bad".into();
     let err = s
         .validator
-        .validate(
-            &ctx,
-            &edit(&LIB.replace("bug()", "fixed()")),
-            &policy(vec![check("ok", "true")]),
-        )
+        .validate(&ctx, &fixed(), &policy(vec![check("ok", "true")]))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no commit named"), "{err}");
@@ -381,13 +279,13 @@ async fn unknown_revision_is_an_error_and_leaves_nothing() {
 #[tokio::test]
 async fn worktree_guard_removes_the_worktree_when_dropped() {
     let s = setup(ValidatorOptions::default());
-    let root = s.work.path().join("worktrees");
-    let head = git(s.repo.path(), &["rev-parse", "HEAD"]);
+    let root = worktree_root(s.work.path());
+    let head = s.repo.head();
     let wt = Worktree::create(s.repo.path(), &root, &head).await.unwrap();
     let path = wt.path().to_path_buf();
     assert!(path.join("src/lib.txt").exists());
     std::fs::write(path.join("scratch"), "dirty").unwrap();
-    assert!(git(s.repo.path(), &["worktree", "list"]).contains(path.to_str().unwrap()));
+    assert!(s.repo.git(&["worktree", "list"]).contains(path.to_str().unwrap()));
     drop(wt);
     assert!(!path.exists());
     s.assert_clean();
@@ -402,20 +300,11 @@ async fn worktree_guard_removes_the_worktree_when_dropped() {
 async fn output_is_bounded_head_and_tail() {
     let s = setup(ValidatorOptions {
         max_output_bytes: 4096,
-        judge_against_base: false,
-        ..ValidatorOptions::default()
+        ..not_judged()
     });
     // ~30 MB of output between a first and a last line.
     let noisy = "echo FIRST-LINE; yes 'noise noise noise' | head -c 30000000; echo; echo LAST-LINE; exit 3";
-    let v = s
-        .validator
-        .validate(
-            &s.ctx(),
-            &edit(&LIB.replace("bug()", "fixed()")),
-            &policy(vec![check("noisy", noisy)]),
-        )
-        .await
-        .unwrap();
+    let v = s.validate(&fixed(), &policy(vec![check("noisy", noisy)])).await;
     let c = &v.checks[0];
     assert_eq!((c.status, c.exit_code), (CheckStatus::Failed, Some(3)));
     assert!(c.output.len() <= 4096 + 100, "{} bytes kept", c.output.len());
@@ -440,11 +329,7 @@ async fn base_results_are_cached_across_retries() {
         .await
         .unwrap();
     assert!(!first.passed());
-    let second = s
-        .validator
-        .validate(&ctx, &edit(&LIB.replace("bug()", "fixed()")), &p)
-        .await
-        .unwrap();
+    let second = s.validator.validate(&ctx, &fixed(), &p).await.unwrap();
     assert!(second.passed());
     assert_eq!(second.checks[0].base_status, Some(CheckStatus::Failed));
     let runs = std::fs::read_to_string(&counter).unwrap().lines().count();
@@ -456,9 +341,8 @@ async fn base_results_are_cached_across_retries() {
 #[tokio::test]
 async fn checks_share_the_target_dir_and_never_see_secrets() {
     let s = setup(ValidatorOptions {
-        judge_against_base: false,
         secret_env: vec!["MY_VALIDATE_SECRET".into()],
-        ..ValidatorOptions::default()
+        ..not_judged()
     });
     std::env::set_var("MY_VALIDATE_SECRET", "hunter2-validate-secret");
     let mut p = policy(vec![check(
@@ -466,11 +350,7 @@ async fn checks_share_the_target_dir_and_never_see_secrets() {
         "echo \"target=$CARGO_TARGET_DIR\"; echo \"value=${MY_VALIDATE_SECRET:-unset}\"",
     )]);
     p.forge.token_env = "MY_VALIDATE_SECRET".into();
-    let v = s
-        .validator
-        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
-        .await
-        .unwrap();
+    let v = s.validate(&fixed(), &p).await;
     let out = &v.checks[0].output;
     assert!(
         out.contains(&format!("target={}", s.work.path().join("target").display())),
@@ -484,16 +364,12 @@ async fn checks_share_the_target_dir_and_never_see_secrets() {
 #[tokio::test]
 async fn regression_test_with_a_bad_name_is_not_run() {
     let s = setup(ValidatorOptions::default());
-    let mut patch = edit(&LIB.replace("bug()", "fixed()"));
+    let mut patch = fixed();
     patch.regression_test = Some(RegressionTest {
         path: "src/lib.txt".into(),
         name: "x; touch /tmp/pwned".into(),
     });
-    let v = s
-        .validator
-        .validate(&s.ctx(), &patch, &policy(vec![check("ok", "true")]))
-        .await
-        .unwrap();
+    let v = s.validate(&patch, &policy(vec![check("ok", "true")])).await;
     let r = v.regression.unwrap();
     assert!(!r.fails_on_base && !r.passes_with_fix);
     assert!(r.output.contains("not run"));
@@ -502,20 +378,14 @@ async fn regression_test_with_a_bad_name_is_not_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validations_sharing_a_target_dir_take_turns() {
-    let s = setup(ValidatorOptions {
-        judge_against_base: false,
-        ..ValidatorOptions::default()
-    });
+    let s = setup(not_judged());
     let log = s.work.path().join("log");
     let p = policy(vec![check(
         "turns",
         &format!("echo start >> {0}; sleep 1; echo end >> {0}", log.display()),
     )]);
     let ctx = s.ctx();
-    let (a, b) = (
-        edit(&LIB.replace("bug()", "fixed()")),
-        edit(&LIB.replace("bug()", "other()")),
-    );
+    let (a, b) = (fixed(), edit(&LIB.replace("bug()", "other()")));
     let (ra, rb) = tokio::join!(s.validator.validate(&ctx, &a, &p), s.validator.validate(&ctx, &b, &p));
     assert!(ra.unwrap().passed() && rb.unwrap().passed());
     let lines: Vec<String> = std::fs::read_to_string(&log)
@@ -554,7 +424,7 @@ async fn patch_creating_a_file_from_plain_edits_applies() {
         "new",
         "grep -q 'a new test' tests/new_test.txt && grep -q fixed src/lib.txt",
     )]);
-    let v = s.validator.validate(&s.ctx(), &patch, &p).await.unwrap();
+    let v = s.validate(&patch, &p).await;
     assert!(v.passed(), "{v:#?}");
     s.assert_clean();
 }
@@ -562,30 +432,23 @@ async fn patch_creating_a_file_from_plain_edits_applies() {
 #[tokio::test]
 async fn a_slot_left_by_a_crashed_run_is_reclaimed() {
     let s = setup(ValidatorOptions::default());
-    let root = s.work.path().join("worktrees");
+    let root = worktree_root(s.work.path());
     std::fs::create_dir_all(&root).unwrap();
     // What a run killed with SIGKILL leaves: a registered worktree in slot-0
     // and its (unlocked) lock file.
     let stale = root.join("slot-0");
-    git(
-        s.repo.path(),
-        &[
-            "worktree",
-            "add",
-            "--detach",
-            "--quiet",
-            stale.to_str().unwrap(),
-            "HEAD",
-        ],
-    );
+    s.repo.git(&[
+        "worktree",
+        "add",
+        "--detach",
+        "--quiet",
+        stale.to_str().unwrap(),
+        "HEAD",
+    ]);
     std::fs::write(root.join("slot-0.lock"), "").unwrap();
     std::fs::write(stale.join("half-built"), "x").unwrap();
     let p = policy(vec![check("where", "pwd")]);
-    let v = s
-        .validator
-        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
-        .await
-        .unwrap();
+    let v = s.validate(&fixed(), &p).await;
     assert!(
         v.checks[0].output.trim_end().ends_with("slot-0"),
         "{}",
@@ -596,18 +459,11 @@ async fn a_slot_left_by_a_crashed_run_is_reclaimed() {
 
 #[tokio::test]
 async fn validator_error_mid_run_still_cleans_up() {
-    let s = setup(ValidatorOptions {
-        judge_against_base: false,
-        ..ValidatorOptions::default()
-    });
+    let s = setup(not_judged());
     // The first check deletes the worktree, so the second cannot even start:
     // validation cannot run, and must still leave nothing behind.
     let p = policy(vec![check("vandal", "rm -rf \"$(pwd)\""), check("after", "true")]);
-    let err = s
-        .validator
-        .validate(&s.ctx(), &edit(&LIB.replace("bug()", "fixed()")), &p)
-        .await
-        .unwrap_err();
+    let err = s.validator.validate(&s.ctx(), &fixed(), &p).await.unwrap_err();
     assert!(err.to_string().contains("starting `true`"), "{err}");
     s.assert_clean();
 }

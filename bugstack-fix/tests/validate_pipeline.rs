@@ -3,29 +3,18 @@
 //! the generator, the revised candidate passes, and the Markdown report
 //! shows both attempts. Context and generator are tiny test doubles.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use bugstack_core::{Event, EventKind, Level, Timestamp};
 use bugstack_fix::{
     render_markdown, CheckSpec, ContextBuilder, DecisionKind, Feedback, FileEdit, FixContext, FixGenerator, Incident,
-    Patch, Policy, RepoFrame, RepoRef, Result, ValidatorOptions, WorktreeValidator,
+    Patch, Policy, RepoRef, Result,
 };
+use support::{context_at, git, panic_event, target_frame, validator, Repo};
 
 const LIB: &str = "fn total() {\n    keep();\n    bug();\n}\n";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 struct Ctx;
 
@@ -33,21 +22,15 @@ struct Ctx;
 impl ContextBuilder for Ctx {
     async fn build(&self, incident: &Incident, repo: &RepoRef) -> Result<FixContext> {
         Ok(FixContext {
-            incident: incident.clone(),
-            repo_root: repo.root.clone(),
-            revision: git(&repo.root, &["rev-parse", "HEAD"]),
-            frames: vec![RepoFrame {
-                frame_index: Some(0),
-                path: "src/lib.txt".into(),
-                line: 3,
-                column: None,
-                function: Some("total".into()),
-            }],
-            snippets: Vec::new(),
-            files: BTreeMap::from([("src/lib.txt".to_string(), LIB.to_string())]),
             token_budget: 100,
             tokens_used: 10,
-            warnings: Vec::new(),
+            ..context_at(
+                incident.clone(),
+                repo.root.clone(),
+                git(&repo.root, &["rev-parse", "HEAD"]),
+                target_frame("src/lib.txt", 3, None, Some("total")),
+                LIB,
+            )
         })
     }
 }
@@ -85,25 +68,9 @@ impl FixGenerator for TwoTries {
 
 #[tokio::test]
 async fn failed_check_output_drives_a_successful_retry() {
-    let repo = tempfile::TempDir::new().unwrap();
-    git(repo.path(), &["init", "-q"]);
-    for (k, v) in [
-        ("user.name", "t"),
-        ("user.email", "t@example.invalid"),
-        ("commit.gpgsign", "false"),
-    ] {
-        git(repo.path(), &["config", k, v]);
-    }
-    std::fs::create_dir_all(repo.path().join("src")).unwrap();
-    std::fs::write(repo.path().join("src/lib.txt"), LIB).unwrap();
-    git(repo.path(), &["add", "-A"]);
-    git(repo.path(), &["commit", "-q", "-m", "base"]);
+    let repo = Repo::with_files(&[("src/lib.txt", LIB)], "base");
     let work = tempfile::TempDir::new().unwrap();
-    let validator = Arc::new(WorktreeValidator::new(ValidatorOptions {
-        work_root: Some(work.path().join("wt")),
-        target_dir: Some(work.path().join("target")),
-        ..ValidatorOptions::default()
-    }));
+    let validator = Arc::new(validator(work.path()));
     let generator = Arc::new(TwoTries::default());
     let policy = Policy {
         checks: vec![
@@ -115,12 +82,7 @@ async fn failed_check_output_drives_a_successful_retry() {
         ..Policy::default()
     };
     let pipeline = bugstack_fix::Pipeline::new(Arc::new(Ctx), generator.clone(), validator);
-    let event = Event::new(
-        EventKind::Panic,
-        Level::Fatal,
-        "bug() panicked",
-        Timestamp::from_millis(1_700_000_000_000),
-    );
+    let event = panic_event("bug() panicked");
     let report = pipeline
         .run(&Incident::from_event("7", event), &RepoRef::new(repo.path()), &policy)
         .await
@@ -142,9 +104,6 @@ async fn failed_check_output_drives_a_successful_retry() {
     assert!(md.contains("keep() is gone"), "{md}");
     assert!(md.contains("### Decision: auto-merge"), "{md}");
 
-    assert_eq!(
-        git(repo.path(), &["status", "--porcelain", "--untracked-files=all"]),
-        ""
-    );
-    assert_eq!(git(repo.path(), &["worktree", "list"]).lines().count(), 1);
+    assert_eq!(repo.git(&["status", "--porcelain", "--untracked-files=all"]), "");
+    assert_eq!(repo.git(&["worktree", "list"]).lines().count(), 1);
 }

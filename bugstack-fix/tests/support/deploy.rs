@@ -1,47 +1,22 @@
-//! Shared fixtures for the deploy and GitHub tests: a real git repository
-//! with a bare remote, and hand-built contexts and reports.
-#![allow(dead_code)]
+//! The deploy and forge tests' fixture: a real git repository whose `main`
+//! is pushed to a bare remote, the fix of its `src/cart.rs`, and hand-built
+//! contexts and reports.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use bugstack_core::{Event, EventKind, Fingerprint, Level, Timestamp};
+use bugstack_core::{Fingerprint, Timestamp};
 use bugstack_fix::{
-    CheckResult, CheckStatus, Decision, DecisionKind, FileEdit, FixContext, FixReport, Incident, Patch, RepoFrame,
-    Validation,
+    CheckResult, CheckStatus, Decision, DecisionKind, FixContext, FixReport, Incident, Patch, Validation,
 };
 
+use super::{context_at, described, edit_patch, git, git_output, panic_event, push_to_new_remote, target_frame, T0};
+
+/// The fixture's `src/cart.rs` at the release: panics on an empty cart.
 pub(crate) const BEFORE: &str =
     "pub fn total(items: &[u32]) -> u32 {\n    let first = items[0];\n    first + items[1..].iter().sum::<u32>()\n}\n";
+/// The fixed `src/cart.rs`.
 pub(crate) const AFTER: &str = "pub fn total(items: &[u32]) -> u32 {\n    items.iter().sum::<u32>()\n}\n";
-
-/// Runs git in `dir` with a fixed identity; panics with stderr on failure.
-pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Dev",
-            "-c",
-            "user.email=dev@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
 
 /// A repository (`repo`) whose `main` is pushed to a bare `remote`.
 pub(crate) struct Fixture {
@@ -73,12 +48,7 @@ impl Fixture {
             git(&repo, &["add", "NOTES.md"]);
             git(&repo, &["commit", "-q", "-m", s]);
         }
-        git(
-            tmp.path(),
-            &["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()],
-        );
-        git(&repo, &["remote", "add", "origin", remote.to_str().unwrap()]);
-        git(&repo, &["push", "-q", "origin", "main"]);
+        push_to_new_remote(&repo, &remote);
         let release = git(&repo, &["rev-parse", "HEAD"]);
         Fixture {
             tmp,
@@ -98,6 +68,7 @@ impl Fixture {
         ])
     }
 
+    /// Where a local forge keeps its pull requests.
     pub(crate) fn store_dir(&self) -> PathBuf {
         self.tmp.path().join("store")
     }
@@ -111,76 +82,41 @@ impl Fixture {
         std::fs::write(self.repo.join("untracked.txt"), "mine\n").unwrap();
     }
 
-    /// Every file of the work tree (outside `.git`) with its bytes, plus the
-    /// index file, `HEAD` and the checked-out branch's commit.
-    pub(crate) fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        walk(&self.repo, &self.repo, &mut out);
-        out.insert(
-            ".git/index".into(),
-            std::fs::read(self.repo.join(".git/index")).unwrap(),
-        );
-        out.insert(".git/HEAD".into(), std::fs::read(self.repo.join(".git/HEAD")).unwrap());
-        out.insert("main".into(), git(&self.repo, &["rev-parse", "main"]).into_bytes());
-        out.insert(
-            "status".into(),
-            git(&self.repo, &["status", "--porcelain=v1", "--untracked-files=all"]).into_bytes(),
-        );
-        out
+    /// The user's work tree, index and `HEAD` (see [`super::snapshot`]).
+    pub(crate) fn snapshot(&self) -> super::Snapshot {
+        super::snapshot(&self.repo)
     }
 
     /// The commit `branch` points at in the bare remote, if any.
     pub(crate) fn remote_tip(&self, branch: &str) -> Option<String> {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(&self.remote)
-            .args(["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")])
-            .output()
-            .unwrap();
+        let out = git_output(
+            &self.remote,
+            &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")],
+        );
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let path = entry.path();
-        if path.file_name().is_some_and(|n| n == ".git") {
-            continue;
-        }
-        if path.is_dir() {
-            walk(root, &path, out);
-        } else {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().to_string();
-            out.insert(rel, std::fs::read(&path).unwrap());
-        }
-    }
+/// A patch of the fixture's `src/cart.rs` from [`BEFORE`] to `after`.
+pub(crate) fn cart_edit(after: &str) -> Patch {
+    edit_patch("src/cart.rs", BEFORE, after)
 }
 
 /// The fix for the fixture's `src/cart.rs`.
 pub(crate) fn cart_patch() -> Patch {
-    let mut p = Patch::from_edits(&[FileEdit {
-        path: "src/cart.rs".into(),
-        before: BEFORE.into(),
-        after: AFTER.into(),
-    }])
-    .unwrap();
-    p.generator = "template".into();
-    p.class = Some("index-oob".into());
-    p.root_cause = "`total` indexes `items[0]` without checking that the cart has items.".into();
-    p.explanation = "Sum all items instead of splitting off the first one.".into();
-    p
+    described(
+        cart_edit(AFTER),
+        "index-oob",
+        "`total` indexes `items[0]` without checking that the cart has items.",
+        "Sum all items instead of splitting off the first one.",
+    )
 }
 
+/// The fixture's panic, seen `count` times.
 pub(crate) fn incident(count: u64) -> Incident {
-    let mut event = Event::new(
-        EventKind::Panic,
-        Level::Fatal,
-        "index out of bounds: the len is 0 but the index is 0",
-        Timestamp::from_millis(1_700_000_000_000),
-    );
+    let mut event = panic_event("index out of bounds: the len is 0 but the index is 0");
     event.count = count;
     event.fingerprint = Some(Fingerprint::from_parts([
         "panic",
@@ -190,26 +126,18 @@ pub(crate) fn incident(count: u64) -> Incident {
     Incident::from_event("42", event)
 }
 
+/// The context of [`incident`]`(count)` at the fixture's release.
 pub(crate) fn context(fx: &Fixture, count: u64) -> FixContext {
-    FixContext {
-        incident: incident(count),
-        repo_root: fx.repo.clone(),
-        revision: fx.release.clone(),
-        frames: vec![RepoFrame {
-            frame_index: Some(0),
-            path: "src/cart.rs".into(),
-            line: 2,
-            column: Some(17),
-            function: Some("shop::cart::total".into()),
-        }],
-        snippets: Vec::new(),
-        files: BTreeMap::from([("src/cart.rs".to_string(), BEFORE.to_string())]),
-        token_budget: 1000,
-        tokens_used: 0,
-        warnings: Vec::new(),
-    }
+    context_at(
+        incident(count),
+        fx.repo.clone(),
+        fx.release.clone(),
+        target_frame("src/cart.rs", 2, Some(17), Some("shop::cart::total")),
+        BEFORE,
+    )
 }
 
+/// A cargo check `name` that ended `status` (and passed on the base).
 pub(crate) fn check(name: &str, status: CheckStatus) -> CheckResult {
     CheckResult {
         name: name.into(),
@@ -263,7 +191,7 @@ pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: 
         },
         deployment: None,
         deploy_error: None,
-        started_at: Timestamp::from_millis(1_700_000_000_000),
+        started_at: T0,
         finished_at: Timestamp::from_millis(1_700_000_001_000),
         stage_ms: BTreeMap::new(),
     }

@@ -1,49 +1,50 @@
-//! Test support: a scripted HTTP server on 127.0.0.1 that records every
-//! request and answers from a script, and a hand-built `FixContext`.
-#![allow(dead_code, unreachable_pub, missing_docs)]
+//! The model and LLM generator tests' helpers: a scripted HTTP server on
+//! 127.0.0.1 that records every request and answers from a script, the
+//! buggy library every generator test fixes, and a hand-built `FixContext`
+//! for it.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use bugstack_core::{Breadcrumb, ChainLink, Event, EventKind, Level, RequestContext, Timestamp};
-use bugstack_fix::{FixContext, Incident, RepoFrame, Snippet, SnippetKind};
+use bugstack_core::{Breadcrumb, Level, Timestamp};
+use bugstack_fix::{FixContext, Incident, Snippet, SnippetKind};
 use serde_json::{json, Value};
+
+use super::{context_at, request_panic_event, target_frame};
 
 /// One request the server received.
 #[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub headers: BTreeMap<String, String>,
-    pub body: Value,
+pub(crate) struct Recorded {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: Value,
 }
 
 impl Recorded {
     /// The user message's text (OpenAI or Anthropic body).
-    pub fn user_text(&self) -> String {
-        self.body["messages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m["role"] == "user")
-            .filter_map(|m| m["content"].as_str())
-            .collect()
+    pub(crate) fn user_text(&self) -> String {
+        self.messages_text("user")
     }
 
     /// The system prompt (OpenAI system message or Anthropic `system`).
-    pub fn system_text(&self) -> String {
-        if let Some(s) = self.body["system"].as_str() {
-            return s.to_string();
+    pub(crate) fn system_text(&self) -> String {
+        match self.body["system"].as_str() {
+            Some(s) => s.to_string(),
+            None => self.messages_text("system"),
         }
+    }
+
+    /// The text of every message of `role`, concatenated.
+    fn messages_text(&self, role: &str) -> String {
         self.body["messages"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|m| m["role"] == "system")
+            .filter(|m| m["role"] == role)
             .filter_map(|m| m["content"].as_str())
             .collect()
     }
@@ -51,15 +52,16 @@ impl Recorded {
 
 /// A scripted answer.
 #[derive(Debug, Clone)]
-pub struct Scripted {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-    pub delay: Option<std::time::Duration>,
+pub(crate) struct Scripted {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+    pub(crate) delay: Option<std::time::Duration>,
 }
 
 impl Scripted {
-    pub fn json(status: u16, body: Value) -> Self {
+    /// `status` with `body` as JSON.
+    pub(crate) fn json(status: u16, body: Value) -> Self {
         Scripted {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
@@ -68,7 +70,8 @@ impl Scripted {
         }
     }
 
-    pub fn raw(status: u16, body: &str) -> Self {
+    /// `status` with `body` as is, no content type.
+    pub(crate) fn raw(status: u16, body: &str) -> Self {
         Scripted {
             status,
             headers: Vec::new(),
@@ -77,19 +80,21 @@ impl Scripted {
         }
     }
 
-    pub fn delayed(mut self, delay: std::time::Duration) -> Self {
+    /// This answer, sent after `delay`.
+    pub(crate) fn delayed(mut self, delay: std::time::Duration) -> Self {
         self.delay = Some(delay);
         self
     }
 
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    /// This answer with one more header.
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 }
 
 /// An OpenAI chat completion answering `content`.
-pub fn openai_answer(content: &str, finish_reason: &str) -> Scripted {
+pub(crate) fn openai_answer(content: &str, finish_reason: &str) -> Scripted {
     Scripted::json(
         200,
         json!({
@@ -101,7 +106,7 @@ pub fn openai_answer(content: &str, finish_reason: &str) -> Scripted {
 }
 
 /// An Anthropic message answering `content`.
-pub fn anthropic_answer(content: &str, stop_reason: &str) -> Scripted {
+pub(crate) fn anthropic_answer(content: &str, stop_reason: &str) -> Scripted {
     Scripted::json(
         200,
         json!({
@@ -120,8 +125,8 @@ struct State {
 }
 
 /// The server. Dropping it stops it.
-pub struct Server {
-    pub url: String,
+pub(crate) struct Server {
+    pub(crate) url: String,
     state: Arc<State>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -135,7 +140,7 @@ impl Drop for Server {
 impl Server {
     /// Starts a server answering with `script`, in order; once the script
     /// is used up it answers 418 (not retried), so a test sees the overrun.
-    pub async fn start(script: Vec<Scripted>) -> Server {
+    pub(crate) async fn start(script: Vec<Scripted>) -> Server {
         let state = Arc::new(State {
             script: Mutex::new(script.into()),
             received: Mutex::new(Vec::new()),
@@ -154,12 +159,12 @@ impl Server {
     }
 
     /// Requests received so far.
-    pub fn received(&self) -> Vec<Recorded> {
+    pub(crate) fn received(&self) -> Vec<Recorded> {
         self.state.received.lock().unwrap().clone()
     }
 
     /// Scripted answers not used yet.
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.state.script.lock().unwrap().len()
     }
 }
@@ -192,7 +197,7 @@ async fn handle(state: &State, method: Method, uri: Uri, headers: HeaderMap, bod
 }
 
 /// The buggy library every generator test fixes.
-pub const LIB_RS: &str = "\
+pub(crate) const LIB_RS: &str = "\
 pub struct Cart {
     pub items: Vec<u32>,
 }
@@ -215,7 +220,7 @@ mod tests {
 ";
 
 /// A good fix of `LIB_RS`, with its regression test (a git diff).
-pub const GOOD_DIFF: &str = "\
+pub(crate) const GOOD_DIFF: &str = "\
 diff --git a/src/lib.rs b/src/lib.rs
 index 1234567..89abcde 100644
 --- a/src/lib.rs
@@ -241,7 +246,7 @@ index 1234567..89abcde 100644
 ";
 
 /// A well-formed reply carrying `diff`.
-pub fn reply_with(diff: &str) -> String {
+pub(crate) fn reply_with(diff: &str) -> String {
     format!(
         "Here is the fix.\n\n<root_cause>`first_price` indexes element 0 of a possibly empty vector.</root_cause>\n\
 <explanation>Use `first()` and fall back to 0 for an empty cart.</explanation>\n\
@@ -251,17 +256,8 @@ pub fn reply_with(diff: &str) -> String {
 }
 
 /// A context for `LIB_RS` whose event says `message`.
-pub fn context(message: &str) -> FixContext {
-    let mut event = Event::new(EventKind::Panic, Level::Fatal, message, Timestamp::now());
-    event.chain = vec![ChainLink {
-        type_name: Some("core::panic".into()),
-        message: message.into(),
-    }];
-    event.request = Some(RequestContext {
-        method: Some("GET".into()),
-        route: Some("/cart/{id}/first".into()),
-        ..RequestContext::default()
-    });
+pub(crate) fn context(message: &str) -> FixContext {
+    let mut event = request_panic_event(message, "core::panic", "GET", "/cart/{id}/first");
     event.breadcrumbs = vec![Breadcrumb {
         timestamp: Timestamp::now(),
         level: Level::Info,
@@ -271,16 +267,6 @@ pub fn context(message: &str) -> FixContext {
     event.tags.insert("region".into(), "eu-1".into());
     event.release = Some("v1.2.3".into());
     FixContext {
-        incident: Incident::from_event("1", event),
-        repo_root: PathBuf::from("/nonexistent/repo"),
-        revision: "0123456789abcdef0123456789abcdef01234567".into(),
-        frames: vec![RepoFrame {
-            frame_index: Some(0),
-            path: "src/lib.rs".into(),
-            line: 7,
-            column: Some(9),
-            function: Some("shop::Cart::first_price".into()),
-        }],
         snippets: vec![Snippet {
             kind: SnippetKind::FailingFunction,
             path: "src/lib.rs".into(),
@@ -290,9 +276,14 @@ pub fn context(message: &str) -> FixContext {
             reason: "panicked here".into(),
             text: LIB_RS.lines().skip(4).take(5).collect::<Vec<_>>().join("\n") + "\n",
         }],
-        files: BTreeMap::from([("src/lib.rs".to_string(), LIB_RS.to_string())]),
         token_budget: 6000,
         tokens_used: 40,
-        warnings: Vec::new(),
+        ..context_at(
+            Incident::from_event("1", event),
+            "/nonexistent/repo",
+            "0123456789abcdef0123456789abcdef01234567",
+            target_frame("src/lib.rs", 7, Some(9), Some("shop::Cart::first_price")),
+            LIB_RS,
+        )
     }
 }
