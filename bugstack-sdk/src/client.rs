@@ -27,6 +27,8 @@ pub(crate) struct Client {
     /// small whatever its capacity.
     events: Sender<Box<RawEvent>>,
     control: Sender<Control>,
+    /// Wakes the worker when the event queue is half full.
+    wake: Sender<()>,
     pub(crate) counters: Arc<Counters>,
     sample_rate: f64,
     queue_capacity: usize,
@@ -59,9 +61,17 @@ impl Client {
     }
 
     /// Hands an occurrence to the worker; a full queue drops and counts it.
+    /// The worker polls the queue; it is woken only when the queue is half
+    /// full (see `worker::IDLE_POLL`).
     pub(crate) fn enqueue(&self, raw: RawEvent) {
         match self.events.try_send(Box::new(raw)) {
-            Ok(()) => {}
+            Ok(()) => {
+                if self.events.len() * 2 >= self.events.capacity().unwrap_or(usize::MAX) {
+                    // Capacity 1: while a wake is pending this is one failed
+                    // `try_send`, no syscall.
+                    let _ = self.wake.try_send(());
+                }
+            }
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 Counters::add(&self.counters.dropped_queue_full, 1)
             }
@@ -262,10 +272,12 @@ pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
     let counters = Arc::new(Counters::default());
     let (events_tx, events_rx) = bounded(options.queue_capacity);
     let (control_tx, control_rx) = bounded(16);
+    let (wake_tx, wake_rx) = bounded(1);
     let (done_tx, done_rx) = bounded(1);
     let cfg = WorkerConfig {
         events: events_rx,
         control: control_rx,
+        wake: wake_rx,
         done: done_tx,
         counters: Arc::clone(&counters),
         processor: Arc::clone(&processor),
@@ -292,6 +304,7 @@ pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
     let client = Arc::new(Client {
         events: events_tx,
         control: control_tx,
+        wake: wake_tx,
         counters,
         sample_rate: options.sample_rate,
         queue_capacity: options.queue_capacity,

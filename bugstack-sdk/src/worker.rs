@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bugstack_core::{Added, Aggregator, AggregatorConfig, Event, Timestamp};
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
 use reqwest::Url;
 
 use crate::capture::RawEvent;
@@ -39,10 +39,22 @@ pub(crate) enum Control {
     Shutdown,
 }
 
+/// How often an idle worker looks at the event queue. Capturing threads do
+/// not wake the worker for each event — a wake is a syscall on the host's
+/// thread — so an event waits at most this long (its aggregation window is
+/// seconds anyway), unless the queue is half full.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+/// How often a worker that just received events looks again.
+const BUSY_POLL: Duration = Duration::from_millis(1);
+/// Most events taken from the queue in one turn.
+const DRAIN_MAX: usize = 4096;
+
 /// Everything the worker needs, moved onto its thread.
 pub(crate) struct WorkerConfig {
     pub(crate) events: Receiver<Box<RawEvent>>,
     pub(crate) control: Receiver<Control>,
+    /// Capturing threads' "the queue is half full" (capacity 1).
+    pub(crate) wake: Receiver<()>,
     pub(crate) done: Sender<()>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) processor: Arc<Processor>,
@@ -126,22 +138,26 @@ pub(crate) fn run(cfg: WorkerConfig) {
 impl Worker {
     /// One turn of the loop; false to stop.
     fn step(&mut self) -> bool {
-        let wait = self.next_wake();
-        let keep_going = select! {
-            recv(self.cfg.events) -> msg => match msg {
+        // Take what is queued. The worker never blocks on the event queue:
+        // a receiver blocked there would make every `try_send` on the
+        // capturing threads wake it with a syscall.
+        let mut taken = 0;
+        while taken < DRAIN_MAX {
+            match self.cfg.events.try_recv() {
                 Ok(raw) => {
                     self.ingest(*raw);
-                    // Take what else is already queued in one go.
-                    for _ in 0..1024 {
-                        match self.cfg.events.try_recv() {
-                            Ok(raw) => self.ingest(*raw),
-                            Err(_) => break,
-                        }
-                    }
-                    true
+                    taken += 1;
                 }
-                Err(_) => false,
-            },
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.persist_all();
+                    return false;
+                }
+            }
+        }
+        let poll = if taken > 0 { BUSY_POLL } else { IDLE_POLL };
+        let wait = self.next_wake().min(poll);
+        let keep_going = select! {
             recv(self.cfg.control) -> msg => match msg {
                 Ok(Control::Flush { deadline, reply }) => {
                     let ok = self.flush(deadline);
@@ -153,6 +169,7 @@ impl Worker {
                     false
                 }
             },
+            recv(self.cfg.wake) -> _ => true,
             default(wait) => true,
         };
         if keep_going {
