@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use bugstack_fix::{Feedback, FixGenerator, TemplateGenerator};
-use support::template::{context, output_text, parse_panic, run_in};
+use support::template::{context, first_src_frame, output_text, parse_panic, run_in};
 use support::{copy_dir, fixture_dir};
 
 /// (module / repro name, expected class, strategy of the accepted patch,
@@ -33,6 +33,8 @@ const FIXTURES: &[(&str, &str, &str, u32)] = &[
     ("rem_zero", "rem-zero", "question-mark", 1),
     ("overflow_sub", "overflow", "saturating", 1),
     ("overflow_add", "overflow", "saturating", 1),
+    ("missing_key", "missing-key", "guard-return", 1),
+    ("duration_sub", "overflow", "saturating", 1),
 ];
 
 /// `cargo <args> --offline` in `dir`, building into `target`.
@@ -53,13 +55,25 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
     )
     .unwrap();
 
-    let before = cargo(&dir, &target, &["test", "--test", "repro"]);
+    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let before = run_in(
+        Command::new(cargo_bin)
+            .args(["test", "--test", "repro", "--offline"])
+            .env("RUST_BACKTRACE", "1"),
+        &dir,
+        &target,
+    );
     if before.status.success() {
         return Err("the repro does not panic before the fix".into());
     }
     let out = output_text(&before);
-    let (path, line, column, message) =
+    let (mut path, mut line, mut column, message) =
         parse_panic(&out).ok_or_else(|| format!("no panic location in the repro output:\n{out}"))?;
+    if !dir.join(&path).is_file() {
+        // Raised inside the standard library: the crate's first frame.
+        (path, line, column) =
+            first_src_frame(&out).ok_or_else(|| format!("no frame in src/ in the repro output:\n{out}"))?;
+    }
     let source = std::fs::read_to_string(dir.join(&path)).map_err(|e| format!("{path}: {e}"))?;
     let ctx = context(&path, &source, line, Some(column), &message);
     let generator = TemplateGenerator::new();

@@ -207,6 +207,39 @@ fn division_by_zero_choice_follows_the_signature() {
 }
 
 #[test]
+fn a_missing_map_key_uses_get_or_a_contains_key_guard() {
+    let msg = "no entry found for key";
+    let src = "fn price(m: &HashMap<String, u32>, k: &str) -> Option<u32> {\n    let p = m[k] + 1;\n    Some(p)\n}\n";
+    let p = &patches(src, 2, "m[k]", msg)[0];
+    assert_eq!(p.class.as_deref(), Some("missing-key"));
+    assert!(p.root_cause.contains("not in the map"), "{}", p.root_cause);
+    assert_eq!(apply(src, p), src.replace("m[k] + 1", "*m.get(k)? + 1"));
+    let src = "fn price(m: &BTreeMap<u64, u32>, id: u64) -> u32 {\n    let p = m[&id] + 1;\n    p\n}\n";
+    assert_eq!(
+        fix(src, 2, "m[&id]", msg),
+        "fn price(m: &BTreeMap<u64, u32>, id: u64) -> u32 {\n    if !m.contains_key(&id) {\n        return 0;\n    }\n    let p = m[&id] + 1;\n    p\n}\n"
+    );
+}
+
+#[test]
+fn a_str_range_past_the_end_is_a_slice_range() {
+    // The message current Rust gives for `&s[..n]` with `n > s.len()`.
+    let msg = "end byte index 5 is out of bounds of `ab`";
+    let src = "fn head(s: &str, n: usize) -> Option<&str> {\n    let h = &s[..n];\n    Some(h)\n}\n";
+    assert_eq!(fix(src, 2, "s[", msg), src.replace("&s[..n]", "s.get(..n)?"));
+}
+
+#[test]
+fn duration_underflow_saturates() {
+    let msg = "overflow when subtracting durations";
+    let src = "fn left(total: Duration, used: Duration) -> Duration {\n    total - used\n}\n";
+    assert_eq!(
+        fix(src, 2, "total", msg),
+        src.replace("total - used", "total.saturating_sub(used)")
+    );
+}
+
+#[test]
 fn overflow_saturates_and_handles_compound_assignment() {
     let src = "fn span(len: usize) -> usize {\n    let r = (len / 2) - 1;\n    r\n}\n";
     let out = fix(src, 2, "(len", "attempt to subtract with overflow");

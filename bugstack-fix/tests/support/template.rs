@@ -37,15 +37,34 @@ pub(crate) fn parse_panic(stderr: &str) -> Option<(String, u32, u32, String)> {
     Some((path, line, column, message))
 }
 
-/// Runs `cmd` in `dir`, building into `target`, without colours or
-/// backtraces; its output.
+/// Runs `cmd` in `dir`, building into `target`, without colours (and
+/// without backtraces unless `cmd` asks for them); its output.
 pub(crate) fn run_in(cmd: &mut Command, dir: &Path, target: &Path) -> Output {
+    if !cmd.get_envs().any(|(k, _)| k == "RUST_BACKTRACE") {
+        cmd.env("RUST_BACKTRACE", "0");
+    }
     cmd.current_dir(dir)
         .env("CARGO_TARGET_DIR", target)
         .env("CARGO_TERM_COLOR", "never")
-        .env("RUST_BACKTRACE", "0")
         .output()
         .expect("the command runs")
+}
+
+/// The first frame of a printed backtrace (`RUST_BACKTRACE=1`) in the
+/// crate's own `src/`: `(path, line, column)`. Where a panic raised inside
+/// the standard library (`Duration - Duration`, ...) is fixed, as the
+/// context builder picks the first in-app frame of a captured event.
+pub(crate) fn first_src_frame(output: &str) -> Option<(String, u32, u32)> {
+    output.lines().find_map(|l| {
+        let loc = l.trim().strip_prefix("at ./")?;
+        if !loc.starts_with("src/") {
+            return None;
+        }
+        let mut parts = loc.rsplitn(3, ':');
+        let column = parts.next()?.trim().parse().ok()?;
+        let line = parts.next()?.trim().parse().ok()?;
+        Some((parts.next()?.to_string(), line, column))
+    })
 }
 
 /// A command's standard output followed by its standard error.

@@ -16,6 +16,8 @@ pub enum PanicClass {
     IndexOob,
     /// `&v[a..b]` with a range outside the slice (or `a > b`).
     SliceRange,
+    /// `map[&key]` (`HashMap`, `BTreeMap`) with a key that is not in the map.
+    MissingKey,
     /// Integer division by zero.
     DivZero,
     /// Integer remainder by zero.
@@ -63,6 +65,7 @@ impl PanicClass {
             PanicClass::ParseUnwrap => "parse-unwrap",
             PanicClass::IndexOob => "index-oob",
             PanicClass::SliceRange => "slice-range",
+            PanicClass::MissingKey => "missing-key",
             PanicClass::DivZero => "div-zero",
             PanicClass::RemZero => "rem-zero",
             PanicClass::Overflow(_) => "overflow",
@@ -85,19 +88,26 @@ impl PanicClass {
         } else if (m.starts_with("range end index") || m.starts_with("range start index"))
             && m.contains("out of range for slice of length")
             || m.starts_with("slice index starts at")
-            || (m.starts_with("byte index") && m.contains("is out of bounds of"))
+            || ((m.starts_with("byte index") || m.starts_with("start byte index") || m.starts_with("end byte index"))
+                && m.contains("is out of bounds of"))
             || (m.starts_with("begin <= end") && m.contains("when slicing"))
         {
             PanicClass::SliceRange
+        } else if m.starts_with("no entry found for key") {
+            PanicClass::MissingKey
         } else if m.starts_with("attempt to divide by zero") {
             PanicClass::DivZero
         } else if m.starts_with("attempt to calculate the remainder with a divisor of zero") {
             PanicClass::RemZero
-        } else if m.starts_with("attempt to add with overflow") {
+        } else if m.starts_with("attempt to add with overflow") || m.starts_with("overflow when adding duration") {
             PanicClass::Overflow(OverflowOp::Add)
-        } else if m.starts_with("attempt to subtract with overflow") {
+        } else if m.starts_with("attempt to subtract with overflow")
+            || m.starts_with("overflow when subtracting duration")
+        {
             PanicClass::Overflow(OverflowOp::Sub)
-        } else if m.starts_with("attempt to multiply with overflow") {
+        } else if m.starts_with("attempt to multiply with overflow")
+            || m.starts_with("overflow when multiplying duration")
+        {
             PanicClass::Overflow(OverflowOp::Mul)
         } else if m.starts_with("attempt to divide with overflow") {
             PanicClass::Overflow(OverflowOp::Div)
@@ -121,7 +131,7 @@ impl PanicClass {
     pub(crate) fn is_index(self) -> bool {
         matches!(
             self,
-            PanicClass::IndexOob | PanicClass::SliceRange | PanicClass::CharBoundary
+            PanicClass::IndexOob | PanicClass::SliceRange | PanicClass::CharBoundary | PanicClass::MissingKey
         )
     }
 }
@@ -154,6 +164,13 @@ mod tests {
             ),
             ("slice index starts at 4 but ends at 2", Some("slice-range")),
             ("byte index 9 is out of bounds of `abc`", Some("slice-range")),
+            // Since Rust 1.80 or so the bound is named.
+            ("end byte index 5 is out of bounds of `ab`", Some("slice-range")),
+            ("start byte index 7 is out of bounds of `ab`", Some("slice-range")),
+            ("no entry found for key", Some("missing-key")),
+            ("overflow when subtracting durations", Some("overflow")),
+            ("overflow when adding durations", Some("overflow")),
+            ("overflow when multiplying duration by scalar", Some("overflow")),
             (
                 "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
                 Some("char-boundary"),

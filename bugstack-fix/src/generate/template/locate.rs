@@ -136,7 +136,9 @@ fn bin_kind(op: &BinOp) -> Option<BinKind> {
 fn want(class: Option<PanicClass>) -> Want {
     match class {
         None | Some(PanicClass::UnwrapNone | PanicClass::UnwrapErr | PanicClass::ParseUnwrap) => Want::Unwrap,
-        Some(PanicClass::IndexOob | PanicClass::SliceRange | PanicClass::CharBoundary) => Want::Index,
+        Some(PanicClass::IndexOob | PanicClass::SliceRange | PanicClass::CharBoundary | PanicClass::MissingKey) => {
+            Want::Index
+        }
         Some(PanicClass::DivZero | PanicClass::Overflow(OverflowOp::Div)) => Want::Binary(&[BinKind::Div]),
         Some(PanicClass::RemZero) => Want::Binary(&[BinKind::Rem]),
         Some(PanicClass::Overflow(OverflowOp::Add)) => Want::Binary(&[BinKind::Add]),

@@ -3,11 +3,12 @@
 //!
 //! It needs no model and sends no code anywhere. From the panic message and
 //! the syntax tree at the target frame's `line:column` it finds the
-//! panicking expression (an `unwrap()`/`expect()`, an index or slice, a
-//! division or an arithmetic operation), then lists the fixes that fit the
+//! panicking expression (an `unwrap()`/`expect()`, an index or slice, a map
+//! lookup by key, a division or an arithmetic operation — `Duration`'s
+//! included), then lists the fixes that fit the
 //! function, best first: `?`
 //! when the function returns `Option`/`Result` with a compatible error, else
-//! `.get()`, `checked_*`/`saturating_*`, `is_char_boundary` or an early
+//! `.get()`, `checked_*`/`saturating_*`, `is_char_boundary`, `contains_key` or an early
 //! return of the return type's natural empty value. Edits replace exact
 //! byte spans of the syntax tree, so the rest of the file is byte-identical;
 //! inserted lines take their neighbours' indentation and the file's line
@@ -254,6 +255,7 @@ fn root_cause(
             format!("{whole} {at} indexed past the end: the index was not less than the length")
         }
         (PanicClass::SliceRange, _) => format!("{whole} {at} sliced with a range outside the bounds of the data"),
+        (PanicClass::MissingKey, _) => format!("{whole} {at} looked up a key that is not in the map"),
         (PanicClass::CharBoundary, _) => {
             format!("{whole} {at} sliced a string at a byte offset inside a multi-byte character")
         }

@@ -376,21 +376,26 @@ impl<'a, 'ast> Site<'a, 'ast> {
         let access = |suffix: &str| format!("{star}{recv}.{method}({idx}){suffix}");
         let edit = |text: String| vec![Edit::replace(replace.clone(), text)];
         let what = format!("`{}[{}]`", short(base), short(idx));
+        let (miss, missing) = if self.class == PanicClass::MissingKey {
+            ("a missing key", "key not found")
+        } else {
+            ("an out-of-range index", "index out of range")
+        };
         let f = &self.fn_name;
         let mut out = Vec::new();
         if self.can_return && self.ret == ReturnKind::Option {
             out.push(Some(Candidate {
                 strategy: "question-mark",
                 edits: edit(access("?")),
-                explanation: format!("Replaces {what} with `.{method}(..)?`: `{f}` returns an `Option`, so an out-of-range index now makes it return `None` instead of panicking."),
+                explanation: format!("Replaces {what} with `.{method}(..)?`: `{f}` returns an `Option`, so {miss} now makes it return `None` instead of panicking."),
             }));
         }
         if self.can_return {
-            if let Some(s) = self.ret.ok_or_suffix("index out of range") {
+            if let Some(s) = self.ret.ok_or_suffix(missing) {
                 out.push(Some(Candidate {
                     strategy: "question-mark",
                     edits: edit(access(&format!("{s}?"))),
-                    explanation: format!("Replaces {what} with `.{method}(..){s}?`: `{f}` returns a `Result`, so an out-of-range index now becomes an error for the caller instead of a panic."),
+                    explanation: format!("Replaces {what} with `.{method}(..){s}?`: `{f}` returns a `Result`, so {miss} now becomes an error for the caller instead of a panic."),
                 }));
             }
         }
@@ -420,10 +425,12 @@ impl<'a, 'ast> Site<'a, 'ast> {
                     }
                 }
                 (PanicClass::IndexOob, None) => format!("{} >= {recv}.len()", binary_operand(&ix.index, idx)),
+                (PanicClass::MissingKey, _) => format!("!{recv}.contains_key({idx})"),
                 _ => format!("{recv}.get({idx}).is_none()"),
             };
             let why = match self.class {
                 PanicClass::CharBoundary => format!("a bound of {what} is not on a char boundary"),
+                PanicClass::MissingKey => format!("the map has no entry for the key of {what}"),
                 _ => format!("{what} would be out of range"),
             };
             out.push(self.guard(&cond, &why));
@@ -439,7 +446,7 @@ impl<'a, 'ast> Site<'a, 'ast> {
             out.push(Some(Candidate {
                 strategy: "get-or-default",
                 edits: edit(text),
-                explanation: format!("Replaces {what} with `.{method}(..)` and falls back to the default (empty) value when the index is out of range, instead of panicking."),
+                explanation: format!("Replaces {what} with `.{method}(..)` and falls back to the default (empty) value for {miss}, instead of panicking."),
             }));
         }
         Some(out)
