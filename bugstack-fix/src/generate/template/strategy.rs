@@ -7,9 +7,10 @@
 //! | unwrap-none | `?` (fn returns `Option`) · `.ok_or(..)?` (fn returns `Result` with a writable error) · `let Some(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
 //! | unwrap-err, parse-unwrap | `?` / `.map_err(..)?` (fn returns `Result`) · `.ok()?` (fn returns `Option`) · `let Ok(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
 //! | index-oob, slice-range | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if .. { return <empty>; }` · `.get(..)` with a default |
+//! | missing-key (`map[&k]`) | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if !map.contains_key(..) { return <empty>; }` · `.get(..)` with a default |
 //! | char-boundary | `.get(..)?` · `.get(..).ok_or(..)?` · move the bound down to a char boundary · `is_char_boundary` guard · `.get(..)` with a default |
 //! | div-zero, rem-zero | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · guard `if d == 0 { return <empty>; }` · `checked_*(..).unwrap_or(0)` |
-//! | overflow | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · `saturating_*` · `let Some(..) = checked_*(..) else { return <empty>; }` |
+//! | overflow (integers, and `Duration` `+ - *`) | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · `saturating_*` · `let Some(..) = checked_*(..) else { return <empty>; }` |
 //!
 //! `<empty>` is the return type's natural empty value (`()`, `None`, `0`,
 //! `0.0`, `false`, `String::new()`, ...) or, in a `Result` function whose
