@@ -35,6 +35,7 @@ const FIXTURES: &[(&str, &str, &str, u32)] = &[
     ("overflow_add", "overflow", "saturating", 1),
     ("missing_key", "missing-key", "guard-return", 1),
     ("duration_sub", "overflow", "saturating", 1),
+    ("vec_position", "vec-position", "guard-return", 1),
 ];
 
 /// `cargo <args> --offline` in `dir`, building into `target`.

@@ -222,6 +222,35 @@ fn a_missing_map_key_uses_get_or_a_contains_key_guard() {
 }
 
 #[test]
+fn a_vec_position_past_the_end_is_guarded() {
+    let msg = "removal index (is 3) should be < len (is 1)";
+    let src = "fn pop_at(v: &mut Vec<u32>, i: usize) -> u32 {\n    let x = v.remove(i);\n    x\n}\n";
+    let p = &patches(src, 2, "v.remove", msg)[0];
+    assert_eq!(p.class.as_deref(), Some("vec-position"));
+    assert_eq!(
+        apply(src, p),
+        "fn pop_at(v: &mut Vec<u32>, i: usize) -> u32 {\n    if i >= v.len() {\n        return 0;\n    }\n    let x = v.remove(i);\n    x\n}\n"
+    );
+    let msg = "insertion index (is 3) should be <= len (is 1)";
+    let src = "fn put(v: &mut Vec<u32>, i: usize) {\n    v.insert(i + 1, 7);\n}\n";
+    assert_eq!(
+        fix(src, 2, "v.insert", msg),
+        "fn put(v: &mut Vec<u32>, i: usize) {\n    if i + 1 > v.len() {\n        return;\n    }\n    v.insert(i + 1, 7);\n}\n"
+    );
+    // A position with side effects would run twice: no guard.
+    let src = "fn pop_next(v: &mut Vec<u32>, it: &mut std::ops::Range<usize>) -> u32 {\n    v.remove(it.next().unwrap_or(0))\n}\n";
+    let ctx = context(
+        PATH,
+        src,
+        2,
+        Some(col(src, 2, "v.remove")),
+        "removal index (is 3) should be < len (is 1)",
+    );
+    let err = TemplateGenerator::new().candidates(&ctx).unwrap_err().to_string();
+    assert!(err.contains("no template fix fits this site safely"), "{err}");
+}
+
+#[test]
 fn a_str_range_past_the_end_is_a_slice_range() {
     // The message current Rust gives for `&s[..n]` with `n > s.len()`.
     let msg = "end byte index 5 is out of bounds of `ab`";

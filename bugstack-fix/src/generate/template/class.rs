@@ -18,6 +18,9 @@ pub enum PanicClass {
     SliceRange,
     /// `map[&key]` (`HashMap`, `BTreeMap`) with a key that is not in the map.
     MissingKey,
+    /// `Vec::remove` / `swap_remove` (index `>= len`) or `Vec::insert`
+    /// (index `> len`).
+    VecPosition,
     /// Integer division by zero.
     DivZero,
     /// Integer remainder by zero.
@@ -66,6 +69,7 @@ impl PanicClass {
             PanicClass::IndexOob => "index-oob",
             PanicClass::SliceRange => "slice-range",
             PanicClass::MissingKey => "missing-key",
+            PanicClass::VecPosition => "vec-position",
             PanicClass::DivZero => "div-zero",
             PanicClass::RemZero => "rem-zero",
             PanicClass::Overflow(_) => "overflow",
@@ -95,6 +99,11 @@ impl PanicClass {
             PanicClass::SliceRange
         } else if m.starts_with("no entry found for key") {
             PanicClass::MissingKey
+        } else if (m.starts_with("removal index") || m.starts_with("swap_remove index"))
+            && m.contains("should be < len")
+            || m.starts_with("insertion index") && m.contains("should be <= len")
+        {
+            PanicClass::VecPosition
         } else if m.starts_with("attempt to divide by zero") {
             PanicClass::DivZero
         } else if m.starts_with("attempt to calculate the remainder with a divisor of zero") {
@@ -168,6 +177,9 @@ mod tests {
             ("end byte index 5 is out of bounds of `ab`", Some("slice-range")),
             ("start byte index 7 is out of bounds of `ab`", Some("slice-range")),
             ("no entry found for key", Some("missing-key")),
+            ("removal index (is 3) should be < len (is 1)", Some("vec-position")),
+            ("swap_remove index (is 3) should be < len (is 1)", Some("vec-position")),
+            ("insertion index (is 3) should be <= len (is 1)", Some("vec-position")),
             ("overflow when subtracting durations", Some("overflow")),
             ("overflow when adding durations", Some("overflow")),
             ("overflow when multiplying duration by scalar", Some("overflow")),

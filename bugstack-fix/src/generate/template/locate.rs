@@ -108,6 +108,8 @@ fn evaluates_always(name: &str, i: usize) -> bool {
 enum Want {
     Unwrap,
     Index,
+    /// A call of one of these methods.
+    Call(&'static [&'static str]),
     Binary(&'static [BinKind]),
     Neg,
 }
@@ -139,6 +141,7 @@ fn want(class: Option<PanicClass>) -> Want {
         Some(PanicClass::IndexOob | PanicClass::SliceRange | PanicClass::CharBoundary | PanicClass::MissingKey) => {
             Want::Index
         }
+        Some(PanicClass::VecPosition) => Want::Call(&["remove", "swap_remove", "insert"]),
         Some(PanicClass::DivZero | PanicClass::Overflow(OverflowOp::Div)) => Want::Binary(&[BinKind::Div]),
         Some(PanicClass::RemZero) => Want::Binary(&[BinKind::Rem]),
         Some(PanicClass::Overflow(OverflowOp::Add)) => Want::Binary(&[BinKind::Add]),
@@ -173,6 +176,7 @@ impl Finder<'_> {
         match (self.want, e) {
             (Want::Unwrap, Expr::MethodCall(m)) => m.method == "unwrap" || m.method == "expect",
             (Want::Index, Expr::Index(_)) => true,
+            (Want::Call(methods), Expr::MethodCall(m)) => methods.iter().any(|n| m.method == n),
             (Want::Binary(kinds), Expr::Binary(b)) => bin_kind(&b.op).is_some_and(|k| kinds.contains(&k)),
             (Want::Neg, Expr::Unary(u)) => matches!(u.op, syn::UnOp::Neg(_)),
             _ => false,

@@ -4,8 +4,8 @@
 //! It needs no model and sends no code anywhere. From the panic message and
 //! the syntax tree at the target frame's `line:column` it finds the
 //! panicking expression (an `unwrap()`/`expect()`, an index or slice, a map
-//! lookup by key, a division or an arithmetic operation — `Duration`'s
-//! included), then lists the fixes that fit the
+//! lookup by key, a `Vec::remove`/`insert` position, a division or an
+//! arithmetic operation — `Duration`'s included), then lists the fixes that fit the
 //! function, best first: `?`
 //! when the function returns `Option`/`Result` with a compatible error, else
 //! `.get()`, `checked_*`/`saturating_*`, `is_char_boundary`, `contains_key` or an early
@@ -256,6 +256,7 @@ fn root_cause(
         }
         (PanicClass::SliceRange, _) => format!("{whole} {at} sliced with a range outside the bounds of the data"),
         (PanicClass::MissingKey, _) => format!("{whole} {at} looked up a key that is not in the map"),
+        (PanicClass::VecPosition, _) => format!("{whole} {at} was given a position past the end of the vector"),
         (PanicClass::CharBoundary, _) => {
             format!("{whole} {at} sliced a string at a byte offset inside a multi-byte character")
         }

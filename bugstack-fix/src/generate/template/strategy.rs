@@ -7,6 +7,7 @@
 //! | unwrap-none | `?` (fn returns `Option`) · `.ok_or(..)?` (fn returns `Result` with a writable error) · `let Some(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
 //! | unwrap-err, parse-unwrap | `?` / `.map_err(..)?` (fn returns `Result`) · `.ok()?` (fn returns `Option`) · `let Ok(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
 //! | index-oob, slice-range | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if .. { return <empty>; }` · `.get(..)` with a default |
+//! | vec-position (`Vec::remove`/`swap_remove`/`insert`) | guard `if i >= v.len() { return <empty>; }` (`>` for `insert`) |
 //! | missing-key (`map[&k]`) | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if !map.contains_key(..) { return <empty>; }` · `.get(..)` with a default |
 //! | char-boundary | `.get(..)?` · `.get(..).ok_or(..)?` · move the bound down to a char boundary · `is_char_boundary` guard · `.get(..)` with a default |
 //! | div-zero, rem-zero | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · guard `if d == 0 { return <empty>; }` · `checked_*(..).unwrap_or(0)` |
@@ -262,6 +263,7 @@ impl<'a, 'ast> Site<'a, 'ast> {
         let out = match (self.class, self.loc.expr) {
             (c, Expr::MethodCall(m)) if c.is_unwrap() => self.unwrap(m),
             (c, Expr::Index(i)) if c.is_index() => self.index(i),
+            (PanicClass::VecPosition, Expr::MethodCall(m)) => self.vec_position(m),
             (PanicClass::DivZero | PanicClass::RemZero, Expr::Binary(b)) => self.div(b),
             (PanicClass::Overflow(op), Expr::Binary(b)) => self.overflow(b, op),
             (PanicClass::Overflow(OverflowOp::Neg), Expr::Unary(u)) => self.negate(u),
@@ -451,6 +453,24 @@ impl<'a, 'ast> Site<'a, 'ast> {
             }));
         }
         Some(out)
+    }
+
+    /// `v.remove(i)` / `v.swap_remove(i)` / `v.insert(i, x)` with a position
+    /// past the end: a guard before the statement.
+    fn vec_position(&self, m: &'ast syn::ExprMethodCall) -> Option<Vec<Option<Candidate>>> {
+        let index = m.args.first()?;
+        if !is_pure(&m.receiver) || !is_pure(index) {
+            return None;
+        }
+        let recv = postfix(&m.receiver, self.text(&*m.receiver)?);
+        let idx = binary_operand(index, self.text(index)?);
+        let (cond, bound) = if m.method == "insert" {
+            (format!("{idx} > {recv}.len()"), "after the end")
+        } else {
+            (format!("{idx} >= {recv}.len()"), "at or after the end")
+        };
+        let why = format!("the position passed to `{}` is {bound} of `{}`", m.method, short(&recv));
+        Some(vec![self.guard(&cond, &why)])
     }
 
     /// For a `str` range: moves each bound down to the nearest char
