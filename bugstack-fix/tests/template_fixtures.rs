@@ -36,6 +36,7 @@ const FIXTURES: &[(&str, &str, &str, u32)] = &[
     ("missing_key", "missing-key", "guard-return", 1),
     ("duration_sub", "overflow", "saturating", 1),
     ("vec_position", "vec-position", "guard-return", 1),
+    ("shift_overflow", "overflow", "checked-or-zero", 1),
 ];
 
 /// `cargo <args> --offline` in `dir`, building into `target`.
@@ -76,7 +77,9 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
             first_src_frame(&out).ok_or_else(|| format!("no frame in src/ in the repro output:\n{out}"))?;
     }
     let source = std::fs::read_to_string(dir.join(&path)).map_err(|e| format!("{path}: {e}"))?;
-    let ctx = context(&path, &source, line, Some(column), &message);
+    let mut ctx = context(&path, &source, line, Some(column), &message);
+    // The crate under repair: rustfmt follows its configuration (none: the defaults).
+    ctx.repo_root = dir.clone();
     let generator = TemplateGenerator::new();
     let mut feedback: Vec<Feedback> = Vec::new();
     for attempt in 1..=3u32 {

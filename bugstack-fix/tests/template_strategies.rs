@@ -251,6 +251,29 @@ fn a_vec_position_past_the_end_is_guarded() {
 }
 
 #[test]
+fn shifts_by_the_bit_width_use_checked_shifts() {
+    let src = "fn scale(x: u32, by: u32) -> u32 {\n    x << by\n}\n";
+    let p = &patches(src, 2, "x <<", "attempt to shift left with overflow")[0];
+    assert_eq!(p.class.as_deref(), Some("overflow"));
+    assert!(p.root_cause.contains("shifted left by at least"), "{}", p.root_cause);
+    assert_eq!(
+        apply(src, p),
+        src.replace(
+            "x << by",
+            "u32::try_from(by).ok().and_then(|n| x.checked_shl(n)).unwrap_or(0)"
+        )
+    );
+    let src = "fn scale(x: u32, by: usize) -> Option<u32> {\n    Some(x >> by)\n}\n";
+    assert_eq!(
+        fix(src, 2, "x >>", "attempt to shift right with overflow"),
+        src.replace("x >> by", "u32::try_from(by).ok().and_then(|n| x.checked_shr(n))?")
+    );
+    let src = "fn grow(mut x: u64, by: u8) -> u64 {\n    x <<= by;\n    x\n}\n";
+    assert!(fix(src, 2, "x <<=", "attempt to shift left with overflow")
+        .contains("    x = u32::try_from(by).ok().and_then(|n| x.checked_shl(n)).unwrap_or(0);\n"));
+}
+
+#[test]
 fn a_str_range_past_the_end_is_a_slice_range() {
     // The message current Rust gives for `&s[..n]` with `n > s.len()`.
     let msg = "end byte index 5 is out of bounds of `ab`";

@@ -44,6 +44,10 @@ pub enum OverflowOp {
     Div,
     /// Unary `-` (`-MIN`).
     Neg,
+    /// `<<` / `<<=` by at least the type's bit width.
+    Shl,
+    /// `>>` / `>>=` by at least the type's bit width.
+    Shr,
 }
 
 impl OverflowOp {
@@ -55,6 +59,8 @@ impl OverflowOp {
             OverflowOp::Mul => "mul",
             OverflowOp::Div => "div",
             OverflowOp::Neg => "neg",
+            OverflowOp::Shl => "shl",
+            OverflowOp::Shr => "shr",
         }
     }
 }
@@ -122,6 +128,10 @@ impl PanicClass {
             PanicClass::Overflow(OverflowOp::Div)
         } else if m.starts_with("attempt to negate with overflow") {
             PanicClass::Overflow(OverflowOp::Neg)
+        } else if m.starts_with("attempt to shift left with overflow") {
+            PanicClass::Overflow(OverflowOp::Shl)
+        } else if m.starts_with("attempt to shift right with overflow") {
+            PanicClass::Overflow(OverflowOp::Shr)
         } else {
             return None;
         };
@@ -196,6 +206,8 @@ mod tests {
             ("attempt to add with overflow", Some("overflow")),
             ("attempt to multiply with overflow", Some("overflow")),
             ("attempt to negate with overflow", Some("overflow")),
+            ("attempt to shift left with overflow", Some("overflow")),
+            ("attempt to shift right with overflow", Some("overflow")),
             ("config file missing", None),
             ("", None),
         ];

@@ -17,6 +17,11 @@ use std::process::{Command, Stdio};
 pub(crate) struct Rustfmt {
     edition: String,
     config_dir: Option<PathBuf>,
+    /// Where rustfmt runs: the file's directory, so that it finds the
+    /// project's configuration the way `cargo fmt` does (formatting stdin,
+    /// rustfmt looks for `rustfmt.toml` from its working directory up —
+    /// not from bugstack's own).
+    work_dir: Option<PathBuf>,
     crlf: bool,
 }
 
@@ -38,7 +43,13 @@ impl Rustfmt {
             .into_iter()
             .find(|p| p.is_file())
             .map(|_| repo_root.to_path_buf());
+        let work_dir = repo_root
+            .join(file)
+            .parent()
+            .filter(|d| d.is_dir())
+            .map(Path::to_path_buf);
         Rustfmt {
+            work_dir,
             edition: edition.unwrap_or_else(|| "2021".into()),
             config_dir,
             crlf,
@@ -51,6 +62,9 @@ impl Rustfmt {
         cmd.args(["--emit", "stdout", "--edition", &self.edition]);
         if let Some(dir) = &self.config_dir {
             cmd.arg("--config-path").arg(dir);
+        }
+        if let Some(dir) = &self.work_dir {
+            cmd.current_dir(dir);
         }
         if self.crlf {
             cmd.args(["--config", "newline_style=Windows"]);
@@ -105,10 +119,38 @@ mod tests {
     }
 
     #[test]
+    fn follows_the_repositorys_configuration_not_bugstacks() {
+        // A line that fits rustfmt's defaults' chain width only under a
+        // wider `max_width` (like the one of the directory tests run in).
+        let long = "fn f(x: u32, by: usize) -> u32 {\n    u32::try_from(by).ok().and_then(|n| x.checked_shl(n)).unwrap_or(0)\n}\n";
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(repo.path().join("src")).unwrap();
+        std::fs::write(
+            repo.path().join("Cargo.toml"),
+            "[package]\nname = \"x\"\nedition = \"2021\"\n",
+        )
+        .unwrap();
+        std::fs::write(repo.path().join("src/lib.rs"), long).unwrap();
+        let fmt = Rustfmt::for_file(repo.path(), "src/lib.rs", false);
+        let Some(out) = fmt.run(long) else {
+            eprintln!("SKIPPED: rustfmt is not installed");
+            return;
+        };
+        assert!(
+            out.contains("        .and_then(|n| x.checked_shl(n))\n"),
+            "defaults wrap the chain: {out}"
+        );
+        std::fs::write(repo.path().join("rustfmt.toml"), "max_width = 120\n").unwrap();
+        let fmt = Rustfmt::for_file(repo.path(), "src/lib.rs", false);
+        assert_eq!(fmt.run(long).as_deref(), Some(long), "the repository's width is used");
+    }
+
+    #[test]
     fn formats_only_clean_files() {
         let fmt = Rustfmt {
             edition: "2021".into(),
             config_dir: None,
+            work_dir: None,
             crlf: false,
         };
         if fmt.run("fn a() {}\n").is_none() {

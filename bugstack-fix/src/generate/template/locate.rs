@@ -122,6 +122,8 @@ enum BinKind {
     Add,
     Sub,
     Mul,
+    Shl,
+    Shr,
 }
 
 fn bin_kind(op: &BinOp) -> Option<BinKind> {
@@ -131,6 +133,8 @@ fn bin_kind(op: &BinOp) -> Option<BinKind> {
         BinOp::Add(_) | BinOp::AddAssign(_) => BinKind::Add,
         BinOp::Sub(_) | BinOp::SubAssign(_) => BinKind::Sub,
         BinOp::Mul(_) | BinOp::MulAssign(_) => BinKind::Mul,
+        BinOp::Shl(_) | BinOp::ShlAssign(_) => BinKind::Shl,
+        BinOp::Shr(_) | BinOp::ShrAssign(_) => BinKind::Shr,
         _ => return None,
     })
 }
@@ -148,6 +152,8 @@ fn want(class: Option<PanicClass>) -> Want {
         Some(PanicClass::Overflow(OverflowOp::Sub)) => Want::Binary(&[BinKind::Sub]),
         Some(PanicClass::Overflow(OverflowOp::Mul)) => Want::Binary(&[BinKind::Mul]),
         Some(PanicClass::Overflow(OverflowOp::Neg)) => Want::Neg,
+        Some(PanicClass::Overflow(OverflowOp::Shl)) => Want::Binary(&[BinKind::Shl]),
+        Some(PanicClass::Overflow(OverflowOp::Shr)) => Want::Binary(&[BinKind::Shr]),
     }
 }
 

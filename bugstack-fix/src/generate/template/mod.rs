@@ -262,6 +262,10 @@ fn root_cause(
         }
         (PanicClass::DivZero, _) => format!("{whole} {at} divided by zero"),
         (PanicClass::RemZero, _) => format!("{whole} {at} took a remainder with a divisor of zero"),
+        (PanicClass::Overflow(op @ (OverflowOp::Shl | OverflowOp::Shr)), _) => format!(
+            "{whole} {at} shifted {} by at least its type's bit width",
+            if op == OverflowOp::Shl { "left" } else { "right" }
+        ),
         (PanicClass::Overflow(op), _) => format!(
             "{whole} {at} overflowed its integer type ({} out of range)",
             match op {
@@ -270,6 +274,7 @@ fn root_cause(
                 OverflowOp::Mul => "the product was",
                 OverflowOp::Div => "the quotient was",
                 OverflowOp::Neg => "the negation was",
+                OverflowOp::Shl | OverflowOp::Shr => "the shift was",
             }
         ),
         _ => format!("{whole} {at} panicked"),

@@ -11,6 +11,7 @@
 //! | missing-key (`map[&k]`) | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if !map.contains_key(..) { return <empty>; }` · `.get(..)` with a default |
 //! | char-boundary | `.get(..)?` · `.get(..).ok_or(..)?` · move the bound down to a char boundary · `is_char_boundary` guard · `.get(..)` with a default |
 //! | div-zero, rem-zero | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · guard `if d == 0 { return <empty>; }` · `checked_*(..).unwrap_or(0)` |
+//! | overflow, shifts (`<<`, `>>`) | `checked_sh*(..)?` · `checked_sh*(..).unwrap_or(0)` (the amount through `u32::try_from`) |
 //! | overflow (integers, and `Duration` `+ - *`) | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · `saturating_*` · `let Some(..) = checked_*(..) else { return <empty>; }` |
 //!
 //! `<empty>` is the return type's natural empty value (`()`, `None`, `0`,
@@ -455,6 +456,43 @@ impl<'a, 'ast> Site<'a, 'ast> {
         Some(out)
     }
 
+    /// `x << n` / `x >> n` with `n` at least the bit width: `checked_sh*`
+    /// takes a `u32`, so the amount goes through `u32::try_from` (any
+    /// integer type, no truncation); every bit shifted out leaves 0.
+    fn shift(
+        &self,
+        b: &'ast syn::ExprBinary,
+        op: OverflowOp,
+        lhs: String,
+        rhs: &str,
+        place: &str,
+        compound: bool,
+    ) -> Option<Vec<Option<Candidate>>> {
+        let name = op.name();
+        let checked = format!(
+            "u32::try_from({}).ok().and_then(|n| {lhs}.checked_{name}(n))",
+            unparen(rhs)
+        );
+        let assign = |value: String| if compound { format!("{place} = {value}") } else { value };
+        let target = self.range(b)?;
+        let f = &self.fn_name;
+        let what = format!("`{}`", short(self.text(b)?));
+        let mut out = Vec::new();
+        if self.can_return && self.ret == ReturnKind::Option {
+            out.push(Some(Candidate {
+                strategy: "question-mark",
+                edits: vec![Edit::replace(target.clone(), assign(format!("{checked}?")))],
+                explanation: format!("Replaces {what} with `checked_{name}(..)?`: `{f}` returns an `Option`, so a shift by the bit width or more now makes it return `None` instead of panicking."),
+            }));
+        }
+        out.push(Some(Candidate {
+            strategy: "checked-or-zero",
+            edits: vec![Edit::replace(target, assign(format!("{checked}.unwrap_or(0)")))],
+            explanation: format!("Replaces {what} with `checked_{name}(..).unwrap_or(0)`: shifting by the bit width or more shifts every bit out, so the result is 0 instead of a panic."),
+        }));
+        Some(out)
+    }
+
     /// `v.remove(i)` / `v.swap_remove(i)` / `v.insert(i, x)` with a position
     /// past the end: a guard before the statement.
     fn vec_position(&self, m: &'ast syn::ExprMethodCall) -> Option<Vec<Option<Candidate>>> {
@@ -614,6 +652,9 @@ impl<'a, 'ast> Site<'a, 'ast> {
         let rhs = self.text(right)?;
         let place = self.text(&*b.left)?;
         let name = op.name();
+        if matches!(op, OverflowOp::Shl | OverflowOp::Shr) {
+            return self.shift(b, op, postfix(left, lhs), rhs, place, compound);
+        }
         let call = |kind: &str, suffix: &str| {
             let call = format!("{}.{kind}_{name}({}){suffix}", postfix(left, lhs), unparen(rhs));
             if compound {
