@@ -66,7 +66,7 @@ impl Client {
     pub(crate) fn enqueue(&self, raw: RawEvent) {
         match self.events.try_send(Box::new(raw)) {
             Ok(()) => {
-                if self.events.len() * 2 >= self.events.capacity().unwrap_or(usize::MAX) {
+                if self.events.len() * 2 >= self.queue_capacity {
                     // Capacity 1: while a wake is pending this is one failed
                     // `try_send`, no syscall.
                     let _ = self.wake.try_send(());

@@ -141,20 +141,10 @@ impl Worker {
         // Take what is queued. The worker never blocks on the event queue:
         // a receiver blocked there would make every `try_send` on the
         // capturing threads wake it with a syscall.
-        let mut taken = 0;
-        while taken < DRAIN_MAX {
-            match self.cfg.events.try_recv() {
-                Ok(raw) => {
-                    self.ingest(*raw);
-                    taken += 1;
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    self.persist_all();
-                    return false;
-                }
-            }
-        }
+        let Some(taken) = self.take_queued(DRAIN_MAX) else {
+            self.persist_all();
+            return false;
+        };
         let poll = if taken > 0 { BUSY_POLL } else { IDLE_POLL };
         let wait = self.next_wake().min(poll);
         let keep_going = select! {
@@ -178,12 +168,27 @@ impl Worker {
         keep_going
     }
 
+    /// Ingests up to `max` queued occurrences; how many, or `None` when
+    /// every sender is gone (the SDK was dropped).
+    fn take_queued(&mut self, max: usize) -> Option<usize> {
+        let mut taken = 0;
+        while taken < max {
+            match self.cfg.events.try_recv() {
+                Ok(raw) => {
+                    self.ingest(*raw);
+                    taken += 1;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return None,
+            }
+        }
+        Some(taken)
+    }
+
     /// At shutdown: everything still queued or aggregated goes to the outbox
     /// (the spool, when there is one) without touching the network.
     fn persist_all(&mut self) {
-        while let Ok(raw) = self.cfg.events.try_recv() {
-            self.ingest(*raw);
-        }
+        let _ = self.take_queued(usize::MAX);
         let drained = self.drain_groups();
         self.ready.extend(drained);
         let ready = std::mem::take(&mut self.ready);
@@ -278,9 +283,7 @@ impl Worker {
     }
 
     fn flush_inner(&mut self, deadline: Instant) -> bool {
-        while let Ok(raw) = self.cfg.events.try_recv() {
-            self.ingest(*raw);
-        }
+        let _ = self.take_queued(usize::MAX);
         let drained = self.drain_groups();
         self.ready.extend(drained);
         let ready = std::mem::take(&mut self.ready);

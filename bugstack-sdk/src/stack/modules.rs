@@ -41,37 +41,23 @@ fn load_one(m: &Mapping) -> Option<LoadedModule> {
     let cache = ReadCache::new(file);
     let obj = object::File::parse(&cache).ok()?;
     let bias = load_bias(&obj, m)?;
-    let section = |name: &str| {
+    let range = |name: &str| {
         let s = obj.section_by_name(name)?;
-        let range = s.address()..s.address().checked_add(s.size())?;
-        Some((range, s.data().ok()?.to_vec()))
+        Some(s.address()..s.address().checked_add(s.size())?)
     };
-    let (eh_frame_svma, eh_frame) = section(".eh_frame")?;
-    let eh_frame_hdr = section(".eh_frame_hdr");
-    let got = obj.section_by_name(".got").and_then(|s| {
-        let end = s.address().checked_add(s.size())?;
-        Some(s.address()..end)
-    });
-    let text = obj.section_by_name(".text").and_then(|s| {
-        let end = s.address().checked_add(s.size())?;
-        Some(s.address()..end)
-    });
-    let (eh_frame_hdr_svma, eh_frame_hdr) = match eh_frame_hdr {
-        Some((r, d)) => (Some(r), Some(d)),
-        None => (None, None),
-    };
+    let data = |name: &str| Some(obj.section_by_name(name)?.data().ok()?.to_vec());
     Some(LoadedModule {
         path: m.path.clone(),
         code: m.range.clone(),
         bias,
         sections: ExplicitModuleSectionInfo {
             base_svma: 0,
-            text_svma: text,
-            got_svma: got,
-            eh_frame_svma: Some(eh_frame_svma),
-            eh_frame: Some(eh_frame),
-            eh_frame_hdr_svma,
-            eh_frame_hdr,
+            text_svma: range(".text"),
+            got_svma: range(".got"),
+            eh_frame_svma: Some(range(".eh_frame")?),
+            eh_frame: Some(data(".eh_frame")?),
+            eh_frame_hdr_svma: range(".eh_frame_hdr"),
+            eh_frame_hdr: data(".eh_frame_hdr"),
             ..Default::default()
         },
     })
