@@ -39,10 +39,18 @@ const FIXTURES: &[(&str, &str, &str, u32)] = &[
     ("shift_overflow", "overflow", "checked-or-zero", 1),
 ];
 
-/// `cargo <args> --offline` in `dir`, building into `target`.
+/// `cargo <args> --offline` in `dir`, building into `target`, with short
+/// backtraces (a panic raised inside std is located by the crate's frame).
 fn cargo(dir: &Path, target: &Path, args: &[&str]) -> Output {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run_in(Command::new(cargo).args(args).arg("--offline"), dir, target)
+    run_in(
+        Command::new(cargo)
+            .args(args)
+            .arg("--offline")
+            .env("RUST_BACKTRACE", "1"),
+        dir,
+        target,
+    )
 }
 
 /// Runs one fixture end to end; `Err` says which step failed and why.
@@ -57,14 +65,7 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
     )
     .unwrap();
 
-    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let before = run_in(
-        Command::new(cargo_bin)
-            .args(["test", "--test", "repro", "--offline"])
-            .env("RUST_BACKTRACE", "1"),
-        &dir,
-        &target,
-    );
+    let before = cargo(&dir, &target, &["test", "--test", "repro"]);
     if before.status.success() {
         return Err("the repro does not panic before the fix".into());
     }

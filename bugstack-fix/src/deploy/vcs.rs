@@ -343,28 +343,27 @@ impl Vcs {
         if advertised.is_some() {
             return Ok(advertised);
         }
-        let tracked = format!("refs/remotes/{remote}/HEAD");
-        let recorded = git_raw(&self.root, &["symbolic-ref", "--quiet", "--short", &tracked], &[], None).await?;
-        if let Some(branch) = recorded
-            .success
-            .then(|| {
-                recorded
-                    .stdout
-                    .trim()
-                    .strip_prefix(&format!("{remote}/"))
-                    .map(str::to_string)
-            })
-            .flatten()
+        let tracked = self.symbolic_ref(&format!("refs/remotes/{remote}/HEAD")).await?;
+        let prefix = format!("{remote}/");
+        if let Some(branch) = tracked
+            .as_deref()
+            .and_then(|t| t.strip_prefix(&prefix))
             .filter(|b| !b.is_empty())
         {
-            return Ok(Some(branch));
+            return Ok(Some(branch.to_string()));
         }
-        let current = git_raw(&self.root, &["symbolic-ref", "--quiet", "--short", "HEAD"], &[], None).await?;
-        let current = current.stdout.trim();
-        if current.is_empty() || self.remote_branch(remote, current).await?.is_none() {
+        let Some(current) = self.symbolic_ref("HEAD").await? else {
             return Ok(None);
-        }
-        Ok(Some(current.to_string()))
+        };
+        Ok(self.remote_branch(remote, &current).await?.map(|_| current))
+    }
+
+    /// The short name of the ref `name` points to; `None` when it is not a
+    /// symbolic ref (or does not exist).
+    async fn symbolic_ref(&self, name: &str) -> Result<Option<String>> {
+        let out = git_raw(&self.root, &["symbolic-ref", "--quiet", "--short", name], &[], None).await?;
+        let target = out.stdout.trim();
+        Ok((out.success && !target.is_empty()).then(|| target.to_string()))
     }
 
     /// Pushes `commit` to `refs/heads/<branch>` on `remote`, with a lease on
