@@ -159,6 +159,7 @@ impl ContextBuilder for InMemoryContext {
             .clone()
             .ok_or_else(|| bugstack_fix::Error::Context("the event has no location".into()))?;
         Ok(FixContext {
+            base: None,
             incident: incident.clone(),
             repo_root: repo.root.clone(),
             revision: "in-memory".into(),
@@ -206,7 +207,9 @@ impl Validator for TargetLineCheck {
             }
         };
         Ok(Validation {
+            sandbox: None,
             checks: vec![CheckResult {
+                verdict: None,
                 name: "no-unwrap-on-failing-line".into(),
                 command: "(in memory)".into(),
                 status,

@@ -8,6 +8,7 @@ use std::time::Instant;
 use bugstack_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::policy::SandboxMode;
 use crate::report::{Attempt, Decision, DecisionKind, FixReport, REPORT_VERSION};
 use crate::{
     score, CheckResult, Confidence, ContextBuilder, Deployer, Feedback, FixGenerator, Incident, Patch, Policy, RepoRef,
@@ -295,7 +296,7 @@ impl Pipeline {
         }
         let decision = decide(
             policy,
-            accepted.as_ref().map(|(p, _)| p),
+            accepted.as_ref(),
             confidence.as_ref(),
             &attempts,
             validator_broken,
@@ -320,6 +321,9 @@ impl Pipeline {
             stage_ms,
         };
 
+        if report.decision.kind == DecisionKind::AutoMerge {
+            self.recheck_base(&mut report, policy).await;
+        }
         if report.decision.kind != DecisionKind::NoFix {
             if let Some(deployer) = &self.deployer {
                 let t = Instant::now();
@@ -344,6 +348,83 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// Before an auto-merge: when the base branch moved since the fix was
+    /// validated, validates it again on the new tip (recorded as one more
+    /// attempt). A fix that no longer passes there is not delivered; when
+    /// the deployer cannot be asked, the fix is left for review.
+    async fn recheck_base(&self, report: &mut FixReport, policy: &Policy) {
+        let Some(deployer) = &self.deployer else { return };
+        let validated = report.context.validation_commit().to_string();
+        let tip = match deployer.current_base(&report.context, policy).await {
+            Ok(Some(tip)) if tip != validated => tip,
+            Ok(_) => return,
+            Err(e) => {
+                report.decision = Decision {
+                    kind: DecisionKind::Review,
+                    reason: format!(
+                        "cannot tell whether the base branch moved since validation ({e}): left for review"
+                    ),
+                };
+                return;
+            }
+        };
+        let Some(patch) = report.fix.clone() else { return };
+        let mut ctx = report.context.clone();
+        ctx.base = Some(tip.clone());
+        let number = report.attempts.len() as u32 + 1;
+        self.emit(Progress::AttemptStarted { attempt: number });
+        let t = Instant::now();
+        let validated_again = self.validator.validate(&ctx, &patch, policy).await;
+        let (validation, problem) = match validated_again {
+            Ok(v) if v.passed() => (Some(v), None),
+            Ok(v) => (Some(v), Some("the fix fails its checks there".to_string())),
+            Err(e) => (None, Some(format!("validation could not run there: {e}"))),
+        };
+        if let Some(v) = &validation {
+            for c in &v.checks {
+                self.emit(Progress::CheckFinished {
+                    attempt: number,
+                    check: c.clone(),
+                });
+            }
+            self.emit(Progress::Validated {
+                attempt: number,
+                passed: problem.is_none(),
+            });
+        }
+        report.attempts.push(Attempt {
+            number,
+            patch: Some(patch),
+            rejected: problem
+                .as_ref()
+                .map(|p| format!("re-validated on the moved base {tip}: {p}")),
+            validation,
+            duration_ms: elapsed_ms(t),
+        });
+        match problem {
+            None => {
+                report.context = ctx;
+                report.decision.reason = format!(
+                    "{}; validated again on the base branch's new tip {tip}",
+                    report.decision.reason
+                );
+            }
+            Some(p) => {
+                report.decision = Decision {
+                    kind: DecisionKind::NoFix,
+                    reason: format!(
+                        "the base branch moved from {validated} to {tip} after validation, and {p}: not delivered"
+                    ),
+                };
+            }
+        }
+        self.emit(Progress::Decided {
+            decision: report.decision.clone(),
+        });
+    }
+}
+
 /// Policy check and in-memory apply check of a fresh candidate; the reason
 /// on failure.
 fn check_candidate(ctx: &crate::FixContext, policy: &Policy, patch: &Patch) -> std::result::Result<(), String> {
@@ -360,15 +441,16 @@ fn check_candidate(ctx: &crate::FixContext, policy: &Policy, patch: &Patch) -> s
 }
 
 /// What to do with the result, by policy: merge only with auto-merge on, a
-/// validated patch, and confidence at or above the threshold.
+/// validated patch whose checks ran in the sandbox (unless the policy turned
+/// the sandbox off), and confidence at or above the threshold.
 pub fn decide(
     policy: &Policy,
-    fix: Option<&Patch>,
+    fix: Option<&(Patch, Validation)>,
     confidence: Option<&Confidence>,
     attempts: &[Attempt],
     validator_broken: Option<String>,
 ) -> Decision {
-    let (Some(patch), Some(confidence)) = (fix, confidence) else {
+    let (Some((patch, validation)), Some(confidence)) = (fix, confidence) else {
         let reason = validator_broken.unwrap_or_else(|| {
             let last = attempts
                 .last()
@@ -390,6 +472,15 @@ pub fn decide(
     };
     if !policy.auto_merge {
         return review("auto_merge is off in bugstack.toml: left for review".into());
+    }
+    if policy.sandbox != SandboxMode::Off && !validation.confined() {
+        let why = validation.sandbox.as_ref().map_or_else(
+            || "the validator did not say where they ran".to_string(),
+            |s| s.detail.clone(),
+        );
+        return review(format!(
+            "the checks did not run in a sandbox ({why}): auto-merge refused, left for review"
+        ));
     }
     if confidence.score < policy.confidence_threshold {
         return review(format!(

@@ -27,8 +27,15 @@ auto_merge = false
 retry_limit = 2
 # Patches changing more lines (added + removed) are rejected.
 max_changed_lines = 40
-# Globs of paths a patch may never touch.
-excluded_paths = [".ci/**", ".github/**", "**/build.rs", "**/Cargo.toml", "Cargo.lock", ".cargo/**"]
+# Globs of paths a patch may never touch, besides the protected ones that are
+# always refused (bugstack.toml, rust-toolchain*, .cargo/**, **/build.rs,
+# **/Cargo.toml, Cargo.lock, .github/**, .ci/**; see docs/policy.md).
+excluded_paths = ["clippy.toml", ".clippy.toml", "rustfmt.toml", ".rustfmt.toml", ".config/**"]
+# Protected globs this repository lets patches touch anyway (never bugstack.toml).
+# allow_protected = ["**/Cargo.toml"]
+# Checks run inside a sandbox (bubblewrap, no network, read-only system).
+# "off" runs them with your rights: unsafe with auto_merge, see docs/security.md.
+sandbox = "bubblewrap"
 
 # Checks run on every candidate, in an isolated worktree. With none listed,
 # the Rust defaults run: cargo build, cargo test, and cargo clippy / cargo fmt
@@ -67,6 +74,51 @@ pub enum ModelBackend {
     Openai,
     /// Anthropic's Messages API.
     Anthropic,
+}
+
+/// Paths a patch may never touch, whatever `excluded_paths` says. A
+/// repository's own policy may allow some of them again with
+/// `allow_protected`, except [`POLICY_FILE`], which no patch ever changes.
+pub const PROTECTED_PATHS: &[&str] = &[
+    POLICY_FILE,
+    "rust-toolchain",
+    "rust-toolchain.toml",
+    ".cargo/**",
+    "**/build.rs",
+    "**/Cargo.toml",
+    "Cargo.lock",
+    ".github/**",
+    ".ci/**",
+];
+
+/// Where checks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxMode {
+    /// Inside bubblewrap: no network, a read-only system, an empty `HOME`, a
+    /// reduced environment, resource limits. Where it cannot start, checks
+    /// still run (with a plain warning) but auto-merge is refused.
+    #[default]
+    Bubblewrap,
+    /// No sandbox: checks run with bugstack's own rights, and auto-merge is
+    /// allowed anyway. Unsafe: a patch's code runs unconfined.
+    Off,
+}
+
+/// How a check's result is judged against the base commit's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Judge {
+    /// From the command: `cargo test …` → `tests`; `cargo build|check|clippy
+    /// …` → `diagnostics`; anything else → `exit_code`.
+    #[default]
+    Auto,
+    /// Test by test (libtest's per-test lines; `--no-fail-fast` is added).
+    Tests,
+    /// New compiler diagnostics (cargo's JSON messages; `--message-format=json` is added).
+    Diagnostics,
+    /// The exit code alone.
+    ExitCode,
 }
 
 /// `[model]`: the language model used by the LLM generator.
@@ -179,6 +231,13 @@ pub struct CheckSpec {
     /// may not be clean for).
     #[serde(default)]
     pub only_if_base_passes: bool,
+    /// How the result is judged against the base commit's.
+    #[serde(default, skip_serializing_if = "is_auto")]
+    pub judge: Judge,
+}
+
+fn is_auto(j: &Judge) -> bool {
+    *j == Judge::Auto
 }
 
 fn default_check_timeout() -> u64 {
@@ -193,6 +252,7 @@ impl CheckSpec {
             command: command.into(),
             timeout_secs: default_check_timeout(),
             only_if_base_passes: false,
+            judge: Judge::Auto,
         }
     }
 
@@ -214,6 +274,16 @@ impl CheckSpec {
     }
 }
 
+/// The default `excluded_paths`: the checks' own configuration, so a patch
+/// cannot loosen the lints that judge it.
+pub const DEFAULT_EXCLUDED_PATHS: &[&str] = &[
+    "clippy.toml",
+    ".clippy.toml",
+    "rustfmt.toml",
+    ".rustfmt.toml",
+    ".config/**",
+];
+
 /// The whole `bugstack.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -226,8 +296,13 @@ pub struct Policy {
     pub retry_limit: u32,
     /// Most changed lines (added + removed) in a patch.
     pub max_changed_lines: u32,
-    /// Globs of paths a patch may never touch.
+    /// Globs of paths a patch may never touch (besides [`PROTECTED_PATHS`]).
     pub excluded_paths: Vec<String>,
+    /// Globs of [`PROTECTED_PATHS`] this repository lets patches touch
+    /// (never [`POLICY_FILE`]).
+    pub allow_protected: Vec<String>,
+    /// Where checks run.
+    pub sandbox: SandboxMode,
     /// Checks to run (empty: [`CheckSpec::rust_defaults`]).
     pub checks: Vec<CheckSpec>,
     /// The language model.
@@ -243,16 +318,9 @@ impl Default for Policy {
             auto_merge: false,
             retry_limit: 2,
             max_changed_lines: 40,
-            excluded_paths: [
-                ".ci/**",
-                ".github/**",
-                "**/build.rs",
-                "**/Cargo.toml",
-                "Cargo.lock",
-                ".cargo/**",
-            ]
-            .map(String::from)
-            .to_vec(),
+            excluded_paths: DEFAULT_EXCLUDED_PATHS.iter().map(|s| s.to_string()).collect(),
+            allow_protected: Vec::new(),
+            sandbox: SandboxMode::Bubblewrap,
             checks: Vec::new(),
             model: ModelConfig::default(),
             forge: ForgeConfig::default(),
@@ -271,6 +339,23 @@ pub enum PolicyViolation {
         path: String,
         /// The glob it matched.
         glob: String,
+    },
+    /// It touches a protected path ([`PROTECTED_PATHS`]).
+    #[error("{path} is protected ({glob:?}): bugstack never patches it")]
+    ProtectedPath {
+        /// The path.
+        path: String,
+        /// The protected glob it matched.
+        glob: String,
+    },
+    /// It creates a symbolic link, changes a file mode, or carries a binary
+    /// change: nothing a reviewer can read as source.
+    #[error("{path}: {what} is not allowed in a fix")]
+    UnsafeChange {
+        /// The path.
+        path: String,
+        /// What the diff does (`a symbolic link`, `mode 100755`, `a binary patch`).
+        what: String,
     },
     /// It touches a path outside the repository or inside `.git`.
     #[error("{path} is outside the repository's files")]
@@ -322,6 +407,27 @@ impl Policy {
         }
     }
 
+    /// Reads `bugstack.toml` as committed at `commit` (the base branch's
+    /// tip): the policy that governs a fix is never the working tree's, the
+    /// event's release's, or a patch's. The defaults when the commit has no
+    /// such file.
+    pub async fn load_at(repo_root: &Path, commit: &str) -> Result<Policy> {
+        let git = crate::git::Git::new(repo_root);
+        let object = format!("{commit}:{POLICY_FILE}");
+        if git.run(&["cat-file", "-e", &object]).await.is_err() {
+            git.resolve_commit(commit).await?;
+            return Ok(Policy::default());
+        }
+        let text = git.read_file(commit, POLICY_FILE).await?;
+        Policy::from_toml_str(&text).map_err(|e| match e {
+            Error::Policy { reason, .. } => Error::Policy {
+                path: Some(Path::new(&format!("{commit}:{POLICY_FILE}")).to_path_buf()),
+                reason,
+            },
+            other => other,
+        })
+    }
+
     fn validate(&self) -> std::result::Result<(), String> {
         if !(0.0..=1.0).contains(&self.confidence_threshold) {
             return Err(format!(
@@ -331,6 +437,14 @@ impl Policy {
         }
         for g in &self.excluded_paths {
             Glob::new(g).map_err(|e| format!("excluded_paths: bad glob {g:?}: {e}"))?;
+        }
+        for g in &self.allow_protected {
+            let glob = Glob::new(g).map_err(|e| format!("allow_protected: bad glob {g:?}: {e}"))?;
+            if glob.compile_matcher().is_match(POLICY_FILE) {
+                return Err(format!(
+                    "allow_protected: {g:?} would let a patch rewrite {POLICY_FILE}, which is never allowed"
+                ));
+            }
         }
         for c in &self.checks {
             if c.command.trim().is_empty() {
@@ -353,36 +467,60 @@ impl Policy {
     }
 
     fn excluded(&self) -> ExcludedPaths {
-        let mut builder = GlobSetBuilder::new();
-        let mut globs = Vec::new();
-        for g in &self.excluded_paths {
-            if let Ok(glob) = Glob::new(g) {
-                builder.add(glob);
-                globs.push(g.clone());
-            }
-        }
-        ExcludedPaths {
-            set: builder.build().unwrap_or_else(|_| GlobSet::empty()),
-            globs,
-        }
+        let (set, globs) = glob_set(self.excluded_paths.iter().map(String::as_str));
+        ExcludedPaths { set, globs }
     }
 
-    /// Whether `path` (repository-relative) matches an excluded glob; the
-    /// glob when it does.
+    /// Whether a patch may not touch `path` (repository-relative): the
+    /// protected or excluded glob it matches.
     pub fn excluded_glob(&self, path: &str) -> Option<String> {
-        self.excluded().first_match(path).map(str::to_string)
+        self.protected()
+            .refused(path)
+            .or_else(|| self.excluded().first_match(path).map(str::to_string))
     }
 
-    /// Checks a patch against the policy: every path inside the repository
-    /// and not excluded, size within the limit, not empty.
+    /// Every glob a patch may not touch: the protected ones the repository
+    /// does not allow, then `excluded_paths`.
+    pub fn refused_globs(&self) -> Vec<String> {
+        let protected = self.protected();
+        let mut out: Vec<String> = PROTECTED_PATHS
+            .iter()
+            .filter(|g| **g == POLICY_FILE || !protected.allowed.1.iter().any(|a| a == *g))
+            .map(|g| g.to_string())
+            .collect();
+        out.extend(self.excluded_paths.iter().cloned());
+        out
+    }
+
+    /// Checks a patch against the policy: every path the diff names (not
+    /// only [`Patch::files`]: renames, copies and quoted names count too)
+    /// inside the repository, neither protected ([`PROTECTED_PATHS`], less
+    /// `allow_protected`) nor excluded; no symbolic link, mode change or
+    /// binary patch; size within the limit; not empty.
     pub fn check_patch(&self, patch: &Patch) -> std::result::Result<(), PolicyViolation> {
         if patch.files.is_empty() || patch.changed_lines() == 0 {
             return Err(PolicyViolation::Empty);
         }
+        let headers = diff_headers(&patch.diff);
+        if let Some((path, what)) = headers.unsafe_changes.first() {
+            return Err(PolicyViolation::UnsafeChange {
+                path: path.clone(),
+                what: what.clone(),
+            });
+        }
         let excluded = self.excluded();
-        for path in &patch.files {
+        let protected = self.protected();
+        let mut paths: Vec<&String> = patch.files.iter().collect();
+        paths.extend(headers.paths.iter());
+        for path in paths {
             if !is_inside_repository(path) {
                 return Err(PolicyViolation::OutsideRepository { path: path.clone() });
+            }
+            if let Some(glob) = protected.refused(path) {
+                return Err(PolicyViolation::ProtectedPath {
+                    path: path.clone(),
+                    glob,
+                });
             }
             if let Some(glob) = excluded.first_match(path) {
                 return Err(PolicyViolation::ExcludedPath {
@@ -399,6 +537,209 @@ impl Policy {
         }
         Ok(())
     }
+
+    fn protected(&self) -> ProtectedPaths {
+        ProtectedPaths {
+            protected: glob_set(PROTECTED_PATHS.iter().copied()),
+            allowed: glob_set(self.allow_protected.iter().map(String::as_str)),
+        }
+    }
+}
+
+fn glob_set<'a>(globs: impl Iterator<Item = &'a str>) -> (GlobSet, Vec<String>) {
+    let mut builder = GlobSetBuilder::new();
+    let mut kept = Vec::new();
+    for g in globs {
+        if let Ok(glob) = Glob::new(g) {
+            builder.add(glob);
+            kept.push(g.to_string());
+        }
+    }
+    (builder.build().unwrap_or_else(|_| GlobSet::empty()), kept)
+}
+
+/// [`PROTECTED_PATHS`] less what the repository allows.
+struct ProtectedPaths {
+    protected: (GlobSet, Vec<String>),
+    allowed: (GlobSet, Vec<String>),
+}
+
+impl ProtectedPaths {
+    /// The protected glob `path` matches, unless the repository allows it;
+    /// [`POLICY_FILE`] (in any letter case, at any depth) always.
+    fn refused(&self, path: &str) -> Option<String> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if name.eq_ignore_ascii_case(POLICY_FILE) {
+            return Some(POLICY_FILE.to_string());
+        }
+        let hit = self.protected.0.matches(path).into_iter().min()?;
+        if self.allowed.0.is_match(path) {
+            return None;
+        }
+        Some(self.protected.1[hit].clone())
+    }
+}
+
+/// What a diff's header lines say, read the way `git apply` reads them.
+#[derive(Debug, Default)]
+struct DiffHeaders {
+    /// Every path named by `diff --git`, `---`/`+++`, `rename`/`copy` lines.
+    paths: Vec<String>,
+    /// (path, what) for symbolic links, mode changes and binary patches.
+    unsafe_changes: Vec<(String, String)>,
+}
+
+fn diff_headers(diff: &str) -> DiffHeaders {
+    let mut out = DiffHeaders::default();
+    let lines: Vec<&str> = diff.lines().collect();
+    let mut current = String::new();
+    for (i, raw) in lines.iter().enumerate() {
+        let line = raw.trim_end_matches('\r');
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            let names = git_header_names(rest);
+            current = names.last().cloned().unwrap_or_default();
+            out.paths.extend(names);
+        } else if let Some(p) = line
+            .strip_prefix("--- ")
+            .filter(|_| lines.get(i + 1).is_some_and(|n| n.starts_with("+++ ")))
+        {
+            out.paths.extend(header_path(p));
+        } else if let Some(p) = line.strip_prefix("+++ ") {
+            if let Some(p) = header_path(p) {
+                current = p.clone();
+                out.paths.push(p);
+            }
+        } else if let Some(p) = ["rename from ", "rename to ", "copy from ", "copy to "]
+            .iter()
+            .find_map(|k| line.strip_prefix(k))
+        {
+            out.paths.push(unquote(p));
+        } else if let Some(mode) = ["new file mode ", "deleted file mode ", "new mode ", "old mode "]
+            .iter()
+            .find_map(|k| line.strip_prefix(k))
+        {
+            let mode = mode.trim();
+            let plain = mode == "100644" || (line.starts_with("deleted") && mode == "100755");
+            if !plain && !line.starts_with("old mode") {
+                let what = if mode == "120000" {
+                    "a symbolic link".to_string()
+                } else if mode == "160000" {
+                    "a submodule".to_string()
+                } else {
+                    format!("mode {mode}")
+                };
+                out.unsafe_changes.push((current.clone(), what));
+            }
+        } else if line == "GIT binary patch" || (line.starts_with("Binary files ") && line.ends_with(" differ")) {
+            out.unsafe_changes.push((current.clone(), "a binary patch".into()));
+        }
+    }
+    out
+}
+
+/// A `---`/`+++` path without its `a/`/`b/` prefix; `None` for `/dev/null`.
+fn header_path(raw: &str) -> Option<String> {
+    let raw = raw.split('\t').next().unwrap_or(raw).trim();
+    let p = unquote(raw);
+    if p == "/dev/null" {
+        return None;
+    }
+    Some(strip_side(&p).to_string())
+}
+
+fn strip_side(p: &str) -> &str {
+    p.strip_prefix("a/").or_else(|| p.strip_prefix("b/")).unwrap_or(p)
+}
+
+/// The two names of a `diff --git` line. Unquoted names may contain spaces,
+/// so every split at ` b/` is taken (checking too many paths only ever
+/// refuses more).
+fn git_header_names(rest: &str) -> Vec<String> {
+    if rest.starts_with('"') {
+        let mut names = Vec::new();
+        let mut rest = rest;
+        while let Some((name, after)) = take_quoted(rest) {
+            names.push(strip_side(&name).to_string());
+            rest = after.trim_start();
+            if !rest.starts_with('"') {
+                if !rest.is_empty() {
+                    names.push(strip_side(&unquote(rest)).to_string());
+                }
+                break;
+            }
+        }
+        return names;
+    }
+    let mut names = Vec::new();
+    for (i, _) in rest.match_indices(" b/") {
+        names.push(strip_side(&rest[..i]).to_string());
+        let second = &rest[i + 1..];
+        names.push(strip_side(&unquote(second)).to_string());
+    }
+    if names.is_empty() {
+        names.push(strip_side(rest).to_string());
+    }
+    names
+}
+
+/// A C-quoted name at the start of `s` (as git writes and `git apply`
+/// reads them) and the text after it.
+fn take_quoted(s: &str) -> Option<(String, &str)> {
+    let body = s.strip_prefix('"')?;
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, '"') => return Some((c_unescape(&body[..i]), &body[i + 1..])),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `s` unquoted when it is a C-quoted string, else as it is.
+fn unquote(s: &str) -> String {
+    let s = s.trim();
+    match take_quoted(s) {
+        Some((name, _)) => name,
+        None => s.to_string(),
+    }
+}
+
+fn c_unescape(s: &str) -> String {
+    let mut bytes = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' || i + 1 == b.len() {
+            bytes.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let c = b[i + 1];
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|x| (b'0'..=b'7').contains(x)));
+        if let Some(d) = octal {
+            let v = d.iter().fold(0u32, |acc, x| acc * 8 + u32::from(x - b'0'));
+            bytes.push(u8::try_from(v).unwrap_or(b'?'));
+            i += 4;
+            continue;
+        }
+        bytes.push(match c {
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'a' => 7,
+            b'b' => 8,
+            b'f' => 12,
+            b'v' => 11,
+            other => other,
+        });
+        i += 2;
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// The excluded-path globs compiled into one set.
@@ -479,7 +820,14 @@ mod tests {
             "crates/x/build.rs",
             "Cargo.toml",
             "Cargo.lock",
+            "bugstack.toml",
+            "rust-toolchain.toml",
+            ".cargo/config.toml",
         ] {
+            let v = p.check_patch(&patch(&["src/lib.rs", bad], 1, 1)).unwrap_err();
+            assert!(matches!(v, PolicyViolation::ProtectedPath { .. }), "{bad}: {v}");
+        }
+        for bad in ["clippy.toml", ".config/nextest.toml", "rustfmt.toml"] {
             let v = p.check_patch(&patch(&["src/lib.rs", bad], 1, 1)).unwrap_err();
             assert!(matches!(v, PolicyViolation::ExcludedPath { .. }), "{bad}: {v}");
         }
@@ -490,6 +838,74 @@ mod tests {
         let v = p.check_patch(&patch(&["src/lib.rs"], 30, 11)).unwrap_err();
         assert_eq!(v, PolicyViolation::TooManyLines { changed: 41, limit: 40 });
         assert_eq!(p.check_patch(&patch(&[], 0, 0)).unwrap_err(), PolicyViolation::Empty);
+    }
+
+    fn diff_patch(diff: &str) -> Patch {
+        Patch {
+            diff: diff.to_string(),
+            files: vec!["src/lib.rs".into()],
+            lines_added: 1,
+            lines_removed: 1,
+            ..Patch::default()
+        }
+    }
+
+    #[test]
+    fn excluded_paths_do_not_loosen_protection() {
+        let p = Policy::from_toml_str("excluded_paths = []").unwrap();
+        let v = p.check_patch(&patch(&["Cargo.toml"], 1, 1)).unwrap_err();
+        assert!(matches!(v, PolicyViolation::ProtectedPath { .. }), "{v}");
+        let p = Policy::from_toml_str("allow_protected = [\"**/Cargo.toml\"]").unwrap();
+        assert!(p.check_patch(&patch(&["crates/a/Cargo.toml"], 1, 1)).is_ok());
+        assert!(p.check_patch(&patch(&["Cargo.lock"], 1, 1)).is_err());
+        assert!(!p.refused_globs().contains(&"**/Cargo.toml".to_string()));
+        for allow in ["bugstack.toml", "*.toml", "**", "bugstack.*"] {
+            let err = Policy::from_toml_str(&format!("allow_protected = [{allow:?}]")).unwrap_err();
+            assert!(err.to_string().contains("never allowed"), "{allow}: {err}");
+        }
+        let p = Policy::from_toml_str("allow_protected = [\"*.lock\"]").unwrap();
+        for bad in ["BUGSTACK.TOML", "sub/bugstack.toml"] {
+            let v = p.check_patch(&patch(&[bad], 1, 1)).unwrap_err();
+            assert!(matches!(v, PolicyViolation::ProtectedPath { .. }), "{bad}: {v}");
+        }
+    }
+
+    #[test]
+    fn every_path_the_diff_names_is_checked() {
+        let p = Policy::default();
+        let cases = [
+            // `files` says src/lib.rs, the diff renames the policy away.
+            "diff --git a/bugstack.toml b/src/lib.rs\nsimilarity index 90%\nrename from bugstack.toml\nrename to src/lib.rs\n",
+            // A C-quoted name that git apply unquotes to bugstack.toml.
+            "diff --git \"a/bugstack\\056toml\" \"b/bugstack\\056toml\"\n--- \"a/bugstack\\056toml\"\n+++ \"b/bugstack\\056toml\"\n@@ -1 +1 @@\n-a\n+b\n",
+            "--- a/src/lib.rs\n+++ b/Cargo.toml\n@@ -1 +1 @@\n-a\n+b\n",
+            "diff --git a/.github/x.yml b/.github/x.yml\nnew file mode 100644\n",
+        ];
+        for diff in cases {
+            let v = p.check_patch(&diff_patch(diff)).unwrap_err();
+            assert!(matches!(v, PolicyViolation::ProtectedPath { .. }), "{diff}: {v}");
+        }
+        let link = "diff --git a/src/key.rs b/src/key.rs\nnew file mode 120000\n--- /dev/null\n+++ b/src/key.rs\n@@ -0,0 +1 @@\n+/root/.ssh/id_rsa\n";
+        let v = p.check_patch(&diff_patch(link)).unwrap_err();
+        assert_eq!(
+            v,
+            PolicyViolation::UnsafeChange {
+                path: "src/key.rs".into(),
+                what: "a symbolic link".into()
+            }
+        );
+        let exec = "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n";
+        assert!(matches!(
+            p.check_patch(&diff_patch(exec)).unwrap_err(),
+            PolicyViolation::UnsafeChange { .. }
+        ));
+        let bin = "diff --git a/src/x.bin b/src/x.bin\nGIT binary patch\nliteral 1\n";
+        assert!(matches!(
+            p.check_patch(&diff_patch(bin)).unwrap_err(),
+            PolicyViolation::UnsafeChange { .. }
+        ));
+        let ok = "diff --git a/src/a b.rs b/src/a b.rs\n--- a/src/a b.rs\n+++ b/src/a b.rs\n@@ -1 +1 @@\n-a\n+b\n";
+        assert!(p.check_patch(&diff_patch(ok)).is_ok());
     }
 
     #[test]

@@ -14,8 +14,16 @@
 //! | `files_touched` | files changed | 1: +0.05, 2: +0.02, more: 0 |
 //! | `model_rating` | the model's own confidence c | +0.20 × (c − 0.5), i.e. −0.10..+0.10 |
 //!
+//! **Untrusted signals are capped.** `touches_panic_line` reads the event's
+//! frames (sent by whoever triggered the error) and `model_rating` is the
+//! model's word about itself (steerable by the same text): together they add
+//! at most [`UNTRUSTED_CAP`] (their negative contributions count in full).
+//! Without a regression test that fails on the base and passes with the fix,
+//! an LLM fix tops out at 0.70 — below the default threshold of 0.8 — however
+//! its untrusted signals read.
+//!
 //! A one-attempt template fix of a two-line change at the panic site scores
-//! 0.90; an LLM fix needing a retry, with no regression test, ~0.6.
+//! 0.85; an LLM fix needing a retry, with no regression test, ~0.6.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +39,14 @@ pub struct Signal {
     pub observed: String,
     /// Contribution to the score.
     pub contribution: f64,
+    /// Read from untrusted input (the event, the model's self-rating):
+    /// its positive part is capped with the other untrusted signals'.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub untrusted: bool,
 }
+
+/// Most the untrusted signals together add to a score.
+pub const UNTRUSTED_CAP: f64 = 0.10;
 
 /// The score and how it was reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +56,9 @@ pub struct Confidence {
     /// Every signal, in the order of the table above.
     pub signals: Vec<Signal>,
 }
+
+/// The signals read from untrusted input.
+const UNTRUSTED_SIGNALS: &[&str] = &["touches_panic_line", "model_rating"];
 
 /// The generator name the offline template generator reports.
 pub const TEMPLATE_GENERATOR: &str = "template";
@@ -53,6 +71,7 @@ pub fn score(ctx: &FixContext, patch: &Patch, validation: &Validation, attempts:
             name: name.into(),
             observed,
             contribution,
+            untrusted: UNTRUSTED_SIGNALS.contains(&name),
         })
     };
     let green = validation.passed();
@@ -133,7 +152,9 @@ pub fn score(ctx: &FixContext, patch: &Patch, validation: &Validation, attempts:
         let c = c.clamp(0.0, 1.0);
         push("model_rating", format!("{c:.2}"), 0.20 * (c - 0.5));
     }
-    let mut total: f64 = signals.iter().map(|s| s.contribution).sum();
+    let trusted: f64 = signals.iter().filter(|s| !s.untrusted).map(|s| s.contribution).sum();
+    let untrusted: f64 = signals.iter().filter(|s| s.untrusted).map(|s| s.contribution).sum();
+    let mut total = trusted + untrusted.min(UNTRUSTED_CAP);
     if !green {
         total = total.min(0.20);
     }

@@ -41,6 +41,7 @@ struct GreenValidator;
 impl Validator for GreenValidator {
     async fn validate(&self, _: &FixContext, _: &Patch, _: &Policy) -> Result<Validation> {
         Ok(Validation {
+            sandbox: None,
             checks: vec![check("build", CheckStatus::Passed), check("test", CheckStatus::Passed)],
             regression: None,
         })

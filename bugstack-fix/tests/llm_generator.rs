@@ -68,7 +68,9 @@ impl Validator for FailsOnce {
             CheckStatus::Passed
         };
         Ok(Validation {
+            sandbox: None,
             checks: vec![CheckResult {
+                verdict: None,
                 name: "test".into(),
                 command: "cargo test".into(),
                 status,

@@ -64,7 +64,9 @@ impl Validator for Judge {
         *self.calls.lock().unwrap() += 1;
         let ok = patch.diff.contains("unwrap_or");
         Ok(Validation {
+            sandbox: None,
             checks: vec![CheckResult {
+                verdict: None,
                 name: "test".into(),
                 command: "cargo test".into(),
                 status: if ok { CheckStatus::Passed } else { CheckStatus::Failed },

@@ -44,6 +44,7 @@ fn patch() -> Patch {
 
 fn check(name: &str, status: CheckStatus, base: CheckStatus, output: &str) -> CheckResult {
     CheckResult {
+        verdict: None,
         name: name.into(),
         command: format!("cargo {name}"),
         status,
@@ -57,6 +58,7 @@ fn check(name: &str, status: CheckStatus, base: CheckStatus, output: &str) -> Ch
 fn report(event: Event, failing_output: &str, passing: Validation) -> FixReport {
     let incident = Incident::from_event("42", event);
     let ctx = FixContext {
+        base: None,
         tokens_used: 10,
         ..context_at(
             incident.clone(),
@@ -69,6 +71,7 @@ fn report(event: Event, failing_output: &str, passing: Validation) -> FixReport 
     let fix = patch();
     let confidence = score(&ctx, &fix, &passing, 2);
     let failed = Validation {
+        sandbox: None,
         checks: vec![
             check("build", CheckStatus::Passed, CheckStatus::Passed, "Compiling shop"),
             check("test", CheckStatus::Failed, CheckStatus::Passed, failing_output),
@@ -112,6 +115,7 @@ fn report(event: Event, failing_output: &str, passing: Validation) -> FixReport 
 
 fn green() -> Validation {
     Validation {
+        sandbox: None,
         checks: vec![
             check("build", CheckStatus::Passed, CheckStatus::Passed, "Compiling shop"),
             check(

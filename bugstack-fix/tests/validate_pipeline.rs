@@ -22,6 +22,7 @@ struct Ctx;
 impl ContextBuilder for Ctx {
     async fn build(&self, incident: &Incident, repo: &RepoRef) -> Result<FixContext> {
         Ok(FixContext {
+            base: None,
             token_budget: 100,
             tokens_used: 10,
             ..context_at(

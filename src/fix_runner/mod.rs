@@ -295,6 +295,7 @@ mod tests {
 
     fn context() -> FixContext {
         FixContext {
+            base: None,
             incident: incident(),
             repo_root: PathBuf::from("/repo"),
             revision: "HEAD".into(),

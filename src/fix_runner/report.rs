@@ -120,6 +120,7 @@ mod tests {
             report_version: 1,
             incident: Incident::from_event("../7", event),
             context: bugstack_fix::FixContext {
+                base: None,
                 incident: Incident::from_event(
                     "7",
                     Event::new(EventKind::Panic, Level::Fatal, "x", Timestamp::from_millis(1)),

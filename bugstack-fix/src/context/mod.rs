@@ -33,6 +33,12 @@ pub struct RepoRef {
     /// event's release when it names a revision, else `HEAD` with a warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// The commit a fix is validated on and merged into: the base branch's
+    /// tip, resolved by the caller after fetching (see
+    /// [`crate::deploy::resolve_base`]). `None`: the context's revision. The
+    /// event never chooses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
 }
 
 impl RepoRef {
@@ -41,7 +47,14 @@ impl RepoRef {
         RepoRef {
             root: root.into(),
             revision: None,
+            base: None,
         }
+    }
+
+    /// The same repository, fixes validated on and merged into `commit`.
+    pub fn with_base(mut self, commit: impl Into<String>) -> Self {
+        self.base = Some(commit.into());
+        self
     }
 
     /// The same repository at an explicit revision.
@@ -122,6 +135,10 @@ pub struct FixContext {
     pub repo_root: PathBuf,
     /// The commit the context was read at (full id).
     pub revision: String,
+    /// The commit the fix is validated on and merged into (full id), when
+    /// it is not `revision` ([`RepoRef::base`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
     /// Frames that map to repository files, innermost first. The first one
     /// is the fix target.
     pub frames: Vec<RepoFrame>,
@@ -140,6 +157,12 @@ pub struct FixContext {
 }
 
 impl FixContext {
+    /// The commit a candidate is applied to, validated on and committed
+    /// onto: [`FixContext::base`], else [`FixContext::revision`].
+    pub fn validation_commit(&self) -> &str {
+        self.base.as_deref().unwrap_or(&self.revision)
+    }
+
     /// The innermost in-repo frame: where the fix most likely goes.
     pub fn target(&self) -> Option<&RepoFrame> {
         self.frames.first()

@@ -83,6 +83,38 @@ pub(crate) fn resolve_commit(root: &Path, rev: &str) -> Option<String> {
 }
 
 /// Every file tracked at `commit`, relative to the repository's top level.
+/// The commit a release name stands for: a tag (`refs/tags/<name>`) or a
+/// commit id (full or abbreviated, at least 7 hex digits, one commit only).
+/// Never a branch or a remote-tracking ref: an event's release must not
+/// pick a moving line of history.
+pub(crate) fn resolve_release(root: &Path, name: &str) -> Option<String> {
+    if !plain_revision(name) {
+        return None;
+    }
+    if let Some(c) = resolve_commit(root, &format!("refs/tags/{name}")) {
+        return Some(c);
+    }
+    let hex = name.len() >= 7 && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex {
+        return None;
+    }
+    let out = run_git(root, &["rev-parse", "--disambiguate", &name.to_ascii_lowercase()]).ok()?;
+    let text = String::from_utf8_lossy(&out);
+    let commits: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|id| {
+            run_git(root, &["cat-file", "-t", id])
+                .map(|t| String::from_utf8_lossy(&t).trim() == "commit")
+                .unwrap_or(false)
+        })
+        .collect();
+    match commits.as_slice() {
+        [one] => Some(one.to_string()),
+        _ => None,
+    }
+}
+
 pub(crate) fn list_files(root: &Path, commit: &str) -> Result<Vec<String>> {
     let out = run_git(root, &["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit])?;
     Ok(out

@@ -163,10 +163,20 @@ impl RustContextBuilder {
         // Paths are relative to the top level of the work tree; when `root`
         // is a directory inside it, the context names the top level.
         let repo_root = objects::toplevel(root).unwrap_or_else(|| repo.root.clone());
+        let base = match &repo.base {
+            Some(b) if objects::plain_revision(b) => Some(
+                objects::resolve_commit(root, b)
+                    .ok_or_else(|| Error::Repo(format!("base {} is unknown in {}", quote(b), root.display())))?,
+            ),
+            Some(b) => return Err(Error::Repo(format!("{} is not a plain git revision name", quote(b)))),
+            None => None,
+        }
+        .filter(|b| *b != commit);
         Ok(FixContext {
             incident: incident.clone(),
             repo_root,
             revision: commit,
+            base,
             frames,
             snippets: ranked.snippets,
             files,
@@ -261,14 +271,14 @@ fn resolve_revision(root: &Path, incident: &Incident, repo: &RepoRef, warnings: 
     match incident.release() {
         Some(release) => {
             let tried = release_candidates(release, &crate_names(&incident.event));
-            for cand in tried.iter().filter(|c| objects::plain_revision(c)) {
-                if let Some(commit) = objects::resolve_commit(root, cand) {
+            for cand in &tried {
+                if let Some(commit) = objects::resolve_release(root, cand) {
                     return Ok(commit);
                 }
             }
             warnings.push(format!(
-                "release {} names no tag or commit of the repository (tried {} names); context read at HEAD, \
-                 which may differ from the code that failed",
+                "release {} names no tag or commit of the repository (tried {} names; branches are never \
+                 used); context read at HEAD, which may differ from the code that failed",
                 quote(release),
                 tried.len()
             ));

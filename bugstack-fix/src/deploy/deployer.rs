@@ -110,9 +110,27 @@ impl ForgeDeployer {
         )
     }
 
-    async fn decide_merge(&self, pr: &PullRequest, report: &FixReport, policy: &Policy) -> Result<(bool, String)> {
+    async fn decide_merge(
+        &self,
+        ctx: &FixContext,
+        pr: &PullRequest,
+        report: &FixReport,
+        policy: &Policy,
+    ) -> Result<(bool, String)> {
         if report.decision.kind != DecisionKind::AutoMerge {
             return Ok((false, format!("left open for review: {}", report.decision.reason)));
+        }
+        let validated = ctx.validation_commit();
+        if let Some(tip) = self.current_base(ctx, policy).await? {
+            if tip != validated {
+                return Ok((
+                    false,
+                    format!(
+                        "not merged: the base branch moved to {tip} after the fix was validated on {validated}; \
+                         left open for review"
+                    ),
+                ));
+            }
         }
         let timeout = Duration::from_secs(policy.forge.ci_timeout_secs);
         match self.wait_for_ci(&pr.head_sha, report, timeout).await? {
@@ -145,6 +163,11 @@ impl ForgeDeployer {
 
 #[async_trait]
 impl Deployer for ForgeDeployer {
+    async fn current_base(&self, ctx: &FixContext, policy: &Policy) -> Result<Option<String>> {
+        let base = super::resolve_base(&ctx.repo_root, &policy.forge).await?;
+        Ok(base.warnings.is_empty().then_some(base.commit))
+    }
+
     async fn deploy(&self, ctx: &FixContext, report: &FixReport, policy: &Policy) -> Result<Deployment> {
         let patch = report
             .fix
@@ -158,7 +181,9 @@ impl Deployer for ForgeDeployer {
         }
         let vcs = Vcs::new(&ctx.repo_root);
         let branch = fix_branch_name(&ctx.incident.fingerprint);
-        let release = vcs.resolve_commit(&ctx.revision).await?;
+        // The commit the fix was validated on: the merged tree is the
+        // validated tree (never the event's release).
+        let release = vcs.resolve_commit(ctx.validation_commit()).await?;
         let style = CommitStyle::detect(&vcs.recent_subjects(&release, STYLE_SAMPLE).await?);
         let message = fix_commit_message(&style, ctx, patch);
         let commit = vcs
@@ -213,7 +238,7 @@ impl Deployer for ForgeDeployer {
         }
         // What we pushed is the head the merge must match.
         pr.head_sha = commit.clone();
-        let (merged, mut reason) = match self.decide_merge(&pr, report, policy).await {
+        let (merged, mut reason) = match self.decide_merge(ctx, &pr, report, policy).await {
             Ok(decided) => decided,
             Err(e) => (false, format!("not merged: {e}; left open for review")),
         };

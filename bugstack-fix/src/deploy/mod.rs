@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{FixContext, FixReport, Policy, Result};
 
+mod base;
 pub mod body;
 mod deployer;
 pub mod forge;
@@ -16,6 +17,7 @@ mod setup;
 pub mod store;
 pub mod vcs;
 
+pub use base::{resolve_base, BaseRef};
 pub use deployer::{BodyRenderer, ForgeDeployer};
 pub use forge::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
 pub use github::{GitHubConfig, GitHubForge, Token};
@@ -68,4 +70,14 @@ pub trait Deployer: Send + Sync {
     /// Creates the branch and pull request for `report`'s final patch and
     /// merges it when `report.decision` says so and the forge agrees.
     async fn deploy(&self, ctx: &FixContext, report: &FixReport, policy: &Policy) -> Result<Deployment>;
+
+    /// The commit a fix for `ctx` would merge into now (the base branch's
+    /// tip, freshly fetched), when this deployer can tell. Before an
+    /// auto-merge the pipeline compares it with the commit the fix was
+    /// validated on ([`FixContext::validation_commit`]) and validates again
+    /// on the new tip when the base moved. The default: it cannot tell.
+    async fn current_base(&self, ctx: &FixContext, policy: &Policy) -> Result<Option<String>> {
+        let _ = (ctx, policy);
+        Ok(None)
+    }
 }

@@ -1,9 +1,16 @@
 //! Stage 3, validate: prove a candidate with the project's own checks.
 
+pub mod diagnostics;
+mod judge;
+pub mod libtest;
 pub mod process;
 pub mod regression;
+pub mod sandbox;
 pub mod worktree;
 mod worktree_validator;
+
+pub use libtest::TestJudgement;
+pub use sandbox::SandboxReport;
 
 pub use worktree_validator::{ValidatorOptions, WorktreeValidator, APPLY_CHECK, DEFAULT_SECRET_ENV, TARGET_LOCK_FILE};
 
@@ -45,13 +52,40 @@ pub struct CheckResult {
     pub duration_ms: u64,
     /// Combined stdout/stderr, trimmed (head and tail kept).
     pub output: String,
+    /// The judgement, when the check was judged test by test or by new
+    /// compiler errors rather than by its exit code alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+/// How a check was judged against the base commit, beyond exit codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// `tests` or `diagnostics`.
+    pub judged_by: String,
+    /// Whether the check blames the fix.
+    pub blamed: bool,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// Test by test, for `tests`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestJudgement>,
+    /// Compiler errors the base does not have, for `diagnostics`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_errors: Vec<String>,
 }
 
 impl CheckResult {
-    /// Whether this check holds the candidate back: it did not pass, and the
-    /// base commit did (or was not run). Failures the base already had are
-    /// reported, not blamed on the fix.
+    /// Whether this check holds the candidate back. With a [`Verdict`], its
+    /// word: a test that passed on the base and fails, times out or is gone,
+    /// or a new compiler error, blames the fix even when the base failed the
+    /// command too. Without one (exit-code judgement): it did not pass, and
+    /// the base commit did (or was not run); failures the base already had
+    /// are reported, not blamed on the fix.
     pub fn blames_fix(&self) -> bool {
+        if let Some(v) = &self.verdict {
+            return v.blamed;
+        }
         matches!(self.status, CheckStatus::Failed | CheckStatus::TimedOut)
             && !matches!(self.base_status, Some(CheckStatus::Failed | CheckStatus::TimedOut))
     }
@@ -78,9 +112,18 @@ pub struct Validation {
     /// The regression test's outcome, when the patch has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression: Option<RegressionResult>,
+    /// Where the checks ran; `None` when the validator does not say (then
+    /// the checks count as unconfined).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxReport>,
 }
 
 impl Validation {
+    /// Whether the checks ran inside a sandbox.
+    pub fn confined(&self) -> bool {
+        self.sandbox.as_ref().is_some_and(SandboxReport::confined)
+    }
+
     /// Whether no check blames the fix (and at least one check ran).
     pub fn passed(&self) -> bool {
         self.checks.iter().any(|c| c.status == CheckStatus::Passed) && !self.checks.iter().any(CheckResult::blames_fix)
@@ -90,10 +133,19 @@ impl Validation {
     pub fn failure_summary(&self, max_bytes: usize) -> String {
         let mut s = String::new();
         for c in self.checks.iter().filter(|c| c.blames_fix()) {
-            s.push_str(&format!(
-                "check `{}` ({}) {:?}:\n{}\n",
-                c.name, c.command, c.status, c.output
-            ));
+            s.push_str(&format!("check `{}` ({}) {:?}:\n", c.name, c.command, c.status));
+            if let Some(v) = &c.verdict {
+                s.push_str(&format!("{}\n", v.reason));
+                if let Some(t) = &v.tests {
+                    for line in t.broken.iter().chain(&t.new_failures) {
+                        s.push_str(&format!("- {line}\n"));
+                    }
+                }
+                for e in &v.new_errors {
+                    s.push_str(&format!("- {e}\n"));
+                }
+            }
+            s.push_str(&format!("{}\n", c.output));
         }
         crate::text::trim_middle(&s, max_bytes)
     }

@@ -21,8 +21,13 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+use super::diagnostics::{DiagnosticTally, Shown};
+use super::libtest::TestTally;
 use crate::validate::CheckStatus;
 use crate::{Error, Result};
+
+/// Longest line handed to a parser; a longer one is cut there.
+const MAX_LINE: usize = 64 * 1024;
 
 /// How long output readers may keep going after the command ended (a
 /// process that escaped the group could hold the pipes open forever).
@@ -39,6 +44,23 @@ pub enum CommandLine {
 }
 
 impl CommandLine {
+    /// The same command with its stderr sent to its stdout, so the two
+    /// arrive in the order they were written (cargo reports which test
+    /// binary runs on stderr, libtest its tests on stdout).
+    pub fn merged_output(&self) -> CommandLine {
+        match self {
+            CommandLine::Shell(s) => CommandLine::Shell(format!("exec 2>&1\n{s}")),
+            CommandLine::Argv(argv) => {
+                let mut a: Vec<String> = ["sh", "-c", "exec 2>&1; exec \"$@\"", "sh"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                a.extend(argv.iter().cloned());
+                CommandLine::Argv(a)
+            }
+        }
+    }
+
     /// The command as a person would type it.
     pub fn display(&self) -> String {
         match self {
@@ -63,6 +85,21 @@ pub struct RunSpec<'a> {
     pub env_remove: &'a [String],
     /// Most bytes of output kept (head and tail).
     pub max_output: usize,
+    /// What to read from the output, line by line, as it streams.
+    pub parse: Parse,
+}
+
+/// What [`run_command`] reads from a command's output as it streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Parse {
+    /// Nothing: the output is only kept (bounded).
+    #[default]
+    Raw,
+    /// libtest's per-test lines ([`TestTally`]).
+    Tests,
+    /// cargo's JSON messages ([`DiagnosticTally`]); they are shown as their
+    /// rendered text.
+    Diagnostics,
 }
 
 /// How a command ended.
@@ -76,6 +113,69 @@ pub struct CommandRun {
     pub duration_ms: u64,
     /// Combined stdout and stderr, bounded (head and tail kept).
     pub output: String,
+    /// Every test result, with [`Parse::Tests`].
+    pub tests: Option<TestTally>,
+    /// Every compiler error, with [`Parse::Diagnostics`].
+    pub diagnostics: Option<DiagnosticTally>,
+}
+
+impl CommandRun {
+    /// A run that did not happen, with `status` and why.
+    pub fn not_run(status: CheckStatus, output: impl Into<String>) -> CommandRun {
+        CommandRun {
+            status,
+            exit_code: None,
+            duration_ms: 0,
+            output: output.into(),
+            tests: None,
+            diagnostics: None,
+        }
+    }
+}
+
+/// The output kept so far and what was read from it.
+#[derive(Debug)]
+struct Collected {
+    out: BoundedOutput,
+    tests: Option<TestTally>,
+    diagnostics: Option<DiagnosticTally>,
+}
+
+impl Collected {
+    fn new(max: usize, parse: Parse) -> Self {
+        Collected {
+            out: BoundedOutput::new(max),
+            tests: (parse == Parse::Tests).then(TestTally::default),
+            diagnostics: (parse == Parse::Diagnostics).then(DiagnosticTally::default),
+        }
+    }
+
+    fn parses(&self) -> bool {
+        self.tests.is_some() || self.diagnostics.is_some()
+    }
+
+    /// One whole line (with its newline, when it had one).
+    fn line(&mut self, raw: &[u8]) {
+        let text = String::from_utf8_lossy(raw);
+        let bare = text.trim_end_matches('\n');
+        if let Some(t) = &mut self.tests {
+            t.line(bare);
+        }
+        if let Some(d) = &mut self.diagnostics {
+            match d.line(bare) {
+                Shown::Line => {}
+                Shown::Nothing => return,
+                Shown::Text(rendered) => {
+                    self.out.push(rendered.as_bytes());
+                    if !rendered.ends_with('\n') {
+                        self.out.push(b"\n");
+                    }
+                    return;
+                }
+            }
+        }
+        self.out.push(raw);
+    }
 }
 
 /// A byte buffer that keeps the first `head_cap` bytes and the last
@@ -176,16 +276,32 @@ pub fn kill_group(pgid: i32) {
     }
 }
 
-async fn pump<R: AsyncRead + Unpin>(mut reader: R, buf: Arc<Mutex<BoundedOutput>>) {
+async fn pump<R: AsyncRead + Unpin>(mut reader: R, buf: Arc<Mutex<Collected>>) {
     let mut chunk = vec![0u8; 8192];
+    let parses = buf.lock().map(|b| b.parses()).unwrap_or(false);
+    let mut partial: Vec<u8> = Vec::new();
     loop {
         match reader.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if let Ok(mut b) = buf.lock() {
-                    b.push(&chunk[..n]);
+                let Ok(mut b) = buf.lock() else { break };
+                if !parses {
+                    b.out.push(&chunk[..n]);
+                    continue;
+                }
+                for piece in chunk[..n].split_inclusive(|c| *c == b'\n') {
+                    partial.extend_from_slice(piece);
+                    if piece.ends_with(b"\n") || partial.len() >= MAX_LINE {
+                        b.line(&partial);
+                        partial.clear();
+                    }
                 }
             }
+        }
+    }
+    if !partial.is_empty() {
+        if let Ok(mut b) = buf.lock() {
+            b.line(&partial);
         }
     }
 }
@@ -231,7 +347,7 @@ pub async fn run_command(spec: RunSpec<'_>) -> Result<CommandRun> {
     let mut killer = GroupKiller {
         pgid: child.id().and_then(|id| i32::try_from(id).ok()),
     };
-    let buf = Arc::new(Mutex::new(BoundedOutput::new(spec.max_output)));
+    let buf = Arc::new(Mutex::new(Collected::new(spec.max_output, spec.parse)));
     let mut readers = tokio::task::JoinSet::new();
     if let Some(out) = child.stdout.take() {
         readers.spawn(pump(out, buf.clone()));
@@ -270,7 +386,10 @@ pub async fn run_command(spec: RunSpec<'_>) -> Result<CommandRun> {
     if drained.is_err() {
         readers.abort_all();
     }
-    let mut output = buf.lock().map(|b| b.text()).unwrap_or_default();
+    let (mut output, tests, diagnostics) = match buf.lock() {
+        Ok(mut b) => (b.out.text(), b.tests.take(), b.diagnostics.take()),
+        Err(_) => (String::new(), None, None),
+    };
     if status == CheckStatus::TimedOut {
         output.push_str(&format!(
             "\n[bugstack: killed with its process group after {}s timeout]\n",
@@ -282,6 +401,8 @@ pub async fn run_command(spec: RunSpec<'_>) -> Result<CommandRun> {
         exit_code,
         duration_ms,
         output,
+        tests,
+        diagnostics,
     })
 }
 

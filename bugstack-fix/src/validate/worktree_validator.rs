@@ -39,9 +39,11 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::git::Git;
-use crate::policy::is_inside_repository;
-use crate::validate::process::{run_command, CommandLine, CommandRun, RunSpec};
+use crate::policy::{is_inside_repository, SandboxMode};
+use crate::validate::judge::{plan, verdict};
+use crate::validate::process::{run_command, CommandLine, CommandRun, Parse, RunSpec};
 use crate::validate::regression::{is_valid_test_name, test_only_diff, tests_passed};
+use crate::validate::sandbox::{Bubblewrap, Limits, SandboxReport, SandboxSpec};
 use crate::validate::worktree::Worktree;
 use crate::{
     CheckResult, CheckSpec, CheckStatus, Error, FixContext, Patch, Policy, RegressionResult, Result, Validation,
@@ -82,6 +84,13 @@ pub struct ValidatorOptions {
     pub secret_env: Vec<String>,
     /// Timeout of each regression-test run.
     pub regression_timeout: Duration,
+    /// Directories the sandbox hides from checks besides `HOME` (bugstack's
+    /// data directory).
+    pub hidden_paths: Vec<PathBuf>,
+    /// Resource limits of sandboxed checks.
+    pub limits: Limits,
+    /// Timeout of the `cargo fetch` run on the base before sandboxed checks.
+    pub fetch_timeout: Duration,
 }
 
 impl Default for ValidatorOptions {
@@ -94,6 +103,9 @@ impl Default for ValidatorOptions {
             stop_at_first_failure: true,
             secret_env: Vec::new(),
             regression_timeout: Duration::from_secs(900),
+            hidden_paths: Vec::new(),
+            limits: Limits::default(),
+            fetch_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -104,6 +116,7 @@ pub struct WorktreeValidator {
     options: ValidatorOptions,
     base_cache: Mutex<BaseCache>,
     scrubber: Scrubber,
+    sandbox: tokio::sync::OnceCell<std::result::Result<Bubblewrap, String>>,
 }
 
 /// Most base results kept; the oldest go first (a long-running server sees
@@ -134,10 +147,12 @@ impl BaseCache {
 struct Env {
     repo: PathBuf,
     work_root: PathBuf,
+    target_dir: PathBuf,
     commit: String,
     vars: Vec<(OsString, OsString)>,
     remove: Vec<String>,
     max_output: usize,
+    sandbox: Option<Bubblewrap>,
 }
 
 impl WorktreeValidator {
@@ -147,6 +162,7 @@ impl WorktreeValidator {
             options,
             base_cache: Mutex::new(BaseCache::default()),
             scrubber: Scrubber::default(),
+            sandbox: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -181,7 +197,63 @@ impl WorktreeValidator {
         }
     }
 
-    async fn run(&self, env: &Env, dir: &Path, command: CommandLine, timeout: Duration) -> Result<CommandRun> {
+    /// Where checks run under `mode`: the sandbox, or why there is none.
+    async fn sandbox_for(&self, mode: SandboxMode) -> (Option<Bubblewrap>, SandboxReport) {
+        if mode == SandboxMode::Off {
+            return (
+                None,
+                SandboxReport {
+                    kind: "none".into(),
+                    detail: "sandbox = \"off\" in bugstack.toml: checks ran with bugstack's own rights".into(),
+                },
+            );
+        }
+        match self.sandbox.get_or_init(Bubblewrap::detect).await {
+            Ok(bw) => (
+                Some(bw.clone()),
+                SandboxReport {
+                    kind: "bubblewrap".into(),
+                    detail: bw.describe(),
+                },
+            ),
+            Err(why) => (
+                None,
+                SandboxReport {
+                    kind: "none".into(),
+                    detail: format!("no sandbox could start, checks ran unconfined and auto-merge is refused: {why}"),
+                },
+            ),
+        }
+    }
+
+    /// Runs one command of a validation in `dir` (a worktree): inside the
+    /// sandbox when there is one, its output read as `parse` says.
+    async fn run(
+        &self,
+        env: &Env,
+        dir: &Path,
+        command: CommandLine,
+        timeout: Duration,
+        parse: Parse,
+    ) -> Result<CommandRun> {
+        let command = if parse == Parse::Raw {
+            command
+        } else {
+            command.merged_output()
+        };
+        let command = match &env.sandbox {
+            Some(bw) => bw.wrap(
+                &command,
+                &SandboxSpec {
+                    writable: &[dir, env.target_dir.as_path()],
+                    hidden: &self.options.hidden_paths,
+                    env: &env.vars,
+                    dir,
+                    limits: self.options.limits,
+                },
+            ),
+            None => command,
+        };
         let mut run = run_command(RunSpec {
             command: &command,
             dir,
@@ -189,10 +261,37 @@ impl WorktreeValidator {
             env: &env.vars,
             env_remove: &env.remove,
             max_output: env.max_output,
+            parse,
         })
         .await?;
         run.output = self.scrubber.scrub_str(&run.output).into_owned();
         Ok(run)
+    }
+
+    /// `cargo fetch` in the base worktree, outside the sandbox (which has no
+    /// network), once per repository and commit; a failure is kept as a
+    /// note (the offline checks then say what is missing).
+    async fn fetch_dependencies(&self, env: &Env, dir: &Path) -> Result<()> {
+        if env.sandbox.is_none() || !dir.join("Cargo.toml").is_file() {
+            return Ok(());
+        }
+        let key = [env.repo.to_string_lossy().as_ref(), &env.commit, "\u{1}fetch"].join("\0");
+        if self.cached(&key).is_some() {
+            return Ok(());
+        }
+        let fetch = CommandLine::Argv(vec!["cargo".into(), "fetch".into()]);
+        let run = run_command(RunSpec {
+            command: &fetch,
+            dir,
+            timeout: self.options.fetch_timeout,
+            env: &env.vars,
+            env_remove: &env.remove,
+            max_output: env.max_output,
+            parse: Parse::Raw,
+        })
+        .await?;
+        self.store(key, run);
+        Ok(())
     }
 
     /// Runs the base checks (and the regression test on the base) that are
@@ -208,13 +307,16 @@ impl WorktreeValidator {
         }
         let wt = Worktree::create(&env.repo, &env.work_root, &env.commit).await?;
         let result = async {
+            self.fetch_dependencies(env, wt.path()).await?;
             for (key, check) in missing {
+                let planned = plan(check);
                 let run = self
                     .run(
                         env,
                         wt.path(),
-                        CommandLine::Shell(check.command.clone()),
+                        CommandLine::Shell(planned.command),
                         Duration::from_secs(check.timeout_secs),
+                        planned.parse,
                     )
                     .await?;
                 self.store(key.clone(), run);
@@ -223,12 +325,10 @@ impl WorktreeValidator {
                 let run = if !test_diff.is_empty() {
                     match wt.apply(&test_diff).await {
                         Ok(()) => None,
-                        Err(msg) => Some(CommandRun {
-                            status: CheckStatus::Skipped,
-                            exit_code: None,
-                            duration_ms: 0,
-                            output: format!("the test's hunks do not apply to the base commit: {msg}"),
-                        }),
+                        Err(msg) => Some(CommandRun::not_run(
+                            CheckStatus::Skipped,
+                            format!("the test's hunks do not apply to the base commit: {msg}"),
+                        )),
                     }
                 } else {
                     None
@@ -236,8 +336,14 @@ impl WorktreeValidator {
                 let run = match run {
                     Some(r) => r,
                     None => {
-                        self.run(env, wt.path(), cargo_test(&name), self.options.regression_timeout)
-                            .await?
+                        self.run(
+                            env,
+                            wt.path(),
+                            cargo_test(&name),
+                            self.options.regression_timeout,
+                            Parse::Raw,
+                        )
+                        .await?
                     }
                 };
                 self.store(key, run);
@@ -278,6 +384,7 @@ impl WorktreeValidator {
                     "the patch does not apply to the base commit:\n{msg}"
                 ))],
                 regression: None,
+                sandbox: None,
             };
             return Ok((validation, None));
         }
@@ -310,45 +417,55 @@ impl WorktreeValidator {
                     exit_code: None,
                     duration_ms: 0,
                     output: reason,
+                    verdict: None,
                 });
                 continue;
             }
+            let planned = plan(check);
             let run = self
                 .run(
                     env,
                     wt.path(),
-                    CommandLine::Shell(check.command.clone()),
+                    CommandLine::Shell(planned.command.clone()),
                     Duration::from_secs(check.timeout_secs),
+                    planned.parse,
                 )
                 .await?;
+            let verdict = verdict(base.as_ref(), &run);
             let result = CheckResult {
                 name: check.name.clone(),
-                command: self.scrubber.scrub_str(&check.command).into_owned(),
+                command: self.scrubber.scrub_str(&planned.command).into_owned(),
                 status: run.status,
                 base_status,
                 exit_code: run.exit_code,
                 duration_ms: run.duration_ms,
                 output: run.output,
+                verdict,
             };
             blamed |= result.blames_fix();
             results.push(result);
         }
         let regression_run = match regression {
-            Some(_) if blamed => Some(CommandRun {
-                status: CheckStatus::Skipped,
-                exit_code: None,
-                duration_ms: 0,
-                output: "not run: a check failed with the fix".into(),
-            }),
+            Some(_) if blamed => Some(CommandRun::not_run(
+                CheckStatus::Skipped,
+                "not run: a check failed with the fix",
+            )),
             Some(name) => Some(
-                self.run(env, wt.path(), cargo_test(name), self.options.regression_timeout)
-                    .await?,
+                self.run(
+                    env,
+                    wt.path(),
+                    cargo_test(name),
+                    self.options.regression_timeout,
+                    Parse::Raw,
+                )
+                .await?,
             ),
             None => None,
         };
         let validation = Validation {
             checks: results,
             regression: None,
+            sandbox: None,
         };
         Ok((validation, regression_run))
     }
@@ -363,6 +480,7 @@ fn apply_failure(output: String) -> CheckResult {
         exit_code: None,
         duration_ms: 0,
         output,
+        verdict: None,
     }
 }
 
@@ -414,13 +532,15 @@ impl Validator for WorktreeValidator {
     async fn validate(&self, ctx: &FixContext, patch: &Patch, policy: &Policy) -> Result<Validation> {
         let repo = std::fs::canonicalize(&ctx.repo_root)
             .map_err(|e| Error::io(format!("opening repository {}", ctx.repo_root.display()), e))?;
-        let commit = Git::new(&repo).resolve_commit(&ctx.revision).await?;
+        let commit = Git::new(&repo).resolve_commit(ctx.validation_commit()).await?;
         if let Some(bad) = patch.files.iter().find(|f| !is_inside_repository(f)) {
             return Ok(Validation {
                 checks: vec![apply_failure(format!("{bad} is outside the repository's files"))],
                 regression: None,
+                sandbox: None,
             });
         }
+        let (sandbox, sandbox_report) = self.sandbox_for(policy.sandbox).await;
         let target_dir = self
             .options
             .target_dir
@@ -441,6 +561,7 @@ impl Validator for WorktreeValidator {
         let env = Env {
             repo: repo.clone(),
             work_root,
+            target_dir: target_dir.clone(),
             commit: commit.clone(),
             vars: vec![
                 ("CARGO_TARGET_DIR".into(), target_dir.into_os_string()),
@@ -448,6 +569,7 @@ impl Validator for WorktreeValidator {
             ],
             remove,
             max_output: self.options.max_output_bytes,
+            sandbox,
         };
 
         let repo_key = repo.to_string_lossy().into_owned();
@@ -495,6 +617,7 @@ impl Validator for WorktreeValidator {
             .filter(|_| valid_name)
             .map(|t| t.name.as_str());
         let (mut validation, with_fix) = self.run_candidate(&env, patch, &checks, run_name).await?;
+        validation.sandbox = Some(sandbox_report);
         let applied = !validation.checks.iter().any(|c| c.name == APPLY_CHECK);
         if let (Some(test), Some((key, _, _)), true) = (&patch.regression_test, regression, applied) {
             validation.regression = Some(match with_fix {
@@ -538,12 +661,7 @@ mod tests {
 
     #[test]
     fn base_cache_is_bounded_oldest_first() {
-        let run = CommandRun {
-            status: CheckStatus::Passed,
-            exit_code: Some(0),
-            duration_ms: 1,
-            output: String::new(),
-        };
+        let run = CommandRun::not_run(CheckStatus::Passed, "");
         let mut c = BaseCache::default();
         for i in 0..BASE_CACHE_ENTRIES + 10 {
             c.insert(format!("k{i}"), run.clone());

@@ -140,6 +140,7 @@ pub(crate) fn context(fx: &Fixture, count: u64) -> FixContext {
 /// A cargo check `name` that ended `status` (and passed on the base).
 pub(crate) fn check(name: &str, status: CheckStatus) -> CheckResult {
     CheckResult {
+        verdict: None,
         name: name.into(),
         command: format!("cargo {name}"),
         status,
@@ -154,6 +155,7 @@ pub(crate) fn check(name: &str, status: CheckStatus) -> CheckResult {
 /// `kind` as the decision.
 pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: bool) -> FixReport {
     let validation = Validation {
+        sandbox: None,
         checks: vec![
             check("build", CheckStatus::Passed),
             check(

@@ -251,6 +251,7 @@ pub(crate) fn bare_context(
     revision: impl Into<String>,
 ) -> FixContext {
     FixContext {
+        base: None,
         incident,
         repo_root: repo_root.into(),
         revision: revision.into(),
@@ -292,6 +293,7 @@ pub(crate) fn context_at(
     text: &str,
 ) -> FixContext {
     FixContext {
+        base: None,
         files: BTreeMap::from([(target.path.clone(), text.to_string())]),
         frames: vec![target],
         token_budget: 1000,

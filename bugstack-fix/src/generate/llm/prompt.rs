@@ -44,11 +44,7 @@ and adding the regression test (a #[test] fn that fails without the fix and pass
 /// The system prompt: who the model is, the rules, the policy limits and the
 /// reply format. Trusted text only.
 pub fn system_prompt(policy: &Policy) -> String {
-    let excluded = if policy.excluded_paths.is_empty() {
-        "(none)".to_string()
-    } else {
-        policy.excluded_paths.join(", ")
-    };
+    let excluded = policy.refused_globs().join(", ");
     format!(
         "You are bugstack, an automated repair engine for Rust services. You fix one production error \
 with the smallest correct change to the repository's source code.\n\n\
