@@ -207,7 +207,10 @@ impl Validator for TargetLineCheck {
             }
         };
         Ok(Validation {
-            sandbox: None,
+            sandbox: Some(bugstack_fix::validate::SandboxReport {
+                kind: "in-process".into(),
+                detail: "the patch is applied in memory: no code from it runs".into(),
+            }),
             checks: vec![CheckResult {
                 verdict: None,
                 name: "no-unwrap-on-failing-line".into(),

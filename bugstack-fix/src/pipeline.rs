@@ -59,7 +59,7 @@ pub enum Progress {
         /// Attempt number.
         attempt: u32,
         /// The result.
-        check: CheckResult,
+        check: Box<CheckResult>,
     },
     /// Validation finished.
     Validated {
@@ -246,7 +246,7 @@ impl Pipeline {
                     for c in &validation.checks {
                         self.emit(Progress::CheckFinished {
                             attempt: number,
-                            check: c.clone(),
+                            check: Box::new(c.clone()),
                         });
                     }
                     let passed = validation.passed();
@@ -385,7 +385,7 @@ impl Pipeline {
             for c in &v.checks {
                 self.emit(Progress::CheckFinished {
                     attempt: number,
-                    check: c.clone(),
+                    check: Box::new(c.clone()),
                 });
             }
             self.emit(Progress::Validated {

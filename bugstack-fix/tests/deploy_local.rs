@@ -224,8 +224,10 @@ async fn a_conflicting_base_leaves_the_pr_open_with_the_reason() {
         .await
         .unwrap();
     assert!(!d.merged);
+    // The fix was validated on the old tip: merging it into the moved base
+    // would merge a tree nobody validated.
     assert!(
-        d.reason.contains("merge conflict with main in: src/cart.rs"),
+        d.reason.contains(&format!("the base branch moved to {moved_main}")),
         "{}",
         d.reason
     );
@@ -234,7 +236,7 @@ async fn a_conflicting_base_leaves_the_pr_open_with_the_reason() {
 }
 
 #[tokio::test]
-async fn a_moved_base_without_conflict_gets_a_squash_commit() {
+async fn a_moved_base_is_never_merged_unvalidated_and_the_fix_merges_onto_the_tip_it_was_validated_on() {
     let fx = Fixture::conventional();
     let moved_main = push_as_someone_else(&fx, "main", "README.md", "shop\n", "docs: readme");
 
@@ -242,19 +244,33 @@ async fn a_moved_base_without_conflict_gets_a_squash_commit() {
     let d = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::AutoMerge)
         .await
         .unwrap();
+    assert!(!d.merged, "{}", d.reason);
+    assert!(d.reason.contains("the base branch moved"), "{}", d.reason);
+    assert_eq!(fx.remote_tip("main").unwrap(), moved_main);
+
+    // Validated on the new tip (as the pipeline does when the base moved):
+    // the fix commit sits on it and the merge is that very tree.
+    let base = bugstack_fix::deploy::resolve_base(&fx.repo, &Policy::default().forge)
+        .await
+        .unwrap();
+    assert_eq!(base.commit, moved_main);
+    let mut ctx = context(&fx, 1);
+    ctx.base = Some(base.commit);
+    let d = deploy_for(&deployer, &ctx, cart_patch(), DecisionKind::AutoMerge, true)
+        .await
+        .unwrap();
     assert!(d.merged, "{}", d.reason);
     let main = fx.remote_tip("main").unwrap();
     assert_eq!(git(&fx.remote, &["rev-parse", &format!("{main}^")]), moved_main);
-    assert_eq!(
-        git(&fx.remote, &["rev-list", "--count", "--parents", "-n1", &main]),
-        "1"
-    );
     assert_eq!(
         git(&fx.remote, &["show", &format!("{main}:src/cart.rs")]),
         AFTER.trim_end()
     );
     assert_eq!(git(&fx.remote, &["show", &format!("{main}:README.md")]), "shop");
-    assert!(git(&fx.remote, &["log", "-1", "--format=%s", &main]).ends_with("(#1)"));
+    assert_eq!(
+        git(&fx.remote, &["rev-parse", &format!("{main}^{{tree}}")]),
+        git(&fx.repo, &["rev-parse", &format!("{}^{{tree}}", d.commit)])
+    );
 }
 
 #[tokio::test]

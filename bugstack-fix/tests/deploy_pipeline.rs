@@ -41,7 +41,10 @@ struct GreenValidator;
 impl Validator for GreenValidator {
     async fn validate(&self, _: &FixContext, _: &Patch, _: &Policy) -> Result<Validation> {
         Ok(Validation {
-            sandbox: None,
+            sandbox: Some(bugstack_fix::validate::SandboxReport {
+                kind: "test-double".into(),
+                detail: "no code runs".into(),
+            }),
             checks: vec![check("build", CheckStatus::Passed), check("test", CheckStatus::Passed)],
             regression: None,
         })

@@ -68,7 +68,10 @@ impl Validator for FailsOnce {
             CheckStatus::Passed
         };
         Ok(Validation {
-            sandbox: None,
+            sandbox: Some(bugstack_fix::validate::SandboxReport {
+                kind: "test-double".into(),
+                detail: "no code runs".into(),
+            }),
             checks: vec![CheckResult {
                 verdict: None,
                 name: "test".into(),

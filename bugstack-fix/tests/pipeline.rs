@@ -64,7 +64,10 @@ impl Validator for Judge {
         *self.calls.lock().unwrap() += 1;
         let ok = patch.diff.contains("unwrap_or");
         Ok(Validation {
-            sandbox: None,
+            sandbox: Some(bugstack_fix::validate::SandboxReport {
+                kind: "test-double".into(),
+                detail: "no code runs".into(),
+            }),
             checks: vec![CheckResult {
                 verdict: None,
                 name: "test".into(),
@@ -174,7 +177,7 @@ async fn retries_carry_failures_back_and_policy_rejects_before_validation() {
     // Each retry saw every earlier failure, including the check output.
     let seen = generator.seen.lock().unwrap();
     assert!(seen[0].is_empty());
-    assert!(seen[1][0].failure.contains("excluded path"));
+    assert!(seen[1][0].failure.contains("is protected"), "{:?}", seen[1]);
     assert!(seen[2][1].failure.contains("mismatched types"), "{:?}", seen[2]);
     assert!(report.fix.as_ref().unwrap().diff.contains("unwrap_or(0)"));
     assert!(progress

@@ -49,7 +49,10 @@ async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<(
         &args.repo,
         &policy,
         store.clone(),
-        &PipelineOptions::default(),
+        &PipelineOptions {
+            hidden_paths: std::fs::canonicalize(super::data_dir(&args.data)).into_iter().collect(),
+            ..PipelineOptions::default()
+        },
         observer,
     )
     .await?;

@@ -96,7 +96,10 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             (Some(spec), _, _) => Some(test_runner(spec, &dir)?),
             (None, Some(policy), Some(repo)) if args.auto_fix => {
                 let observer = |p: &bugstack_fix::Progress| println!("bugstack: {}", progress_line(p));
-                let options = PipelineOptions::default();
+                let options = PipelineOptions {
+                    hidden_paths: std::fs::canonicalize(&dir).into_iter().collect(),
+                    ..PipelineOptions::default()
+                };
                 Some(Arc::new(build_pipeline(repo, policy, sqlite, &options, observer).await?))
             }
             _ => None,

@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bugstack_fix::deploy::{forge_from_policy, ForgeDeployer, PullRequestStore};
-use bugstack_fix::policy::{ForgeKind, ModelBackend};
+use bugstack_fix::deploy::{forge_from_policy, resolve_base, ForgeDeployer, PullRequestStore};
+use bugstack_fix::policy::{ForgeKind, ModelBackend, POLICY_FILE};
 use bugstack_fix::{
     render_markdown, DecisionKind, FixGenerator, FixReport, LlmGenerator, Observer, Pipeline, Policy, RepoRef,
     RustContextBuilder, TemplateGenerator, ValidatorOptions, WorktreeValidator,
@@ -54,6 +54,9 @@ pub struct PipelineOptions {
     /// deployer's 5 s and 60 s, suited to a hosted CI; the local forge answers
     /// at once from the validation, so this only matters for GitHub.
     pub ci_polling: Option<(Duration, Duration)>,
+    /// Directories the checks' sandbox hides (bugstack's data directory:
+    /// the store and its tokens are never visible to a patch's code).
+    pub hidden_paths: Vec<PathBuf>,
 }
 
 impl Default for PipelineOptions {
@@ -62,6 +65,7 @@ impl Default for PipelineOptions {
             target_dir: None,
             judge_against_base: true,
             ci_polling: None,
+            hidden_paths: Vec::new(),
         }
     }
 }
@@ -72,6 +76,7 @@ impl PipelineOptions {
         ValidatorOptions {
             target_dir: self.target_dir.clone(),
             judge_against_base: self.judge_against_base,
+            hidden_paths: self.hidden_paths.clone(),
             ..ValidatorOptions::default()
         }
     }
@@ -179,11 +184,36 @@ impl FixJobRunner for PipelineRunner {
 
 impl PipelineRunner {
     /// Runs the pipeline on the job's incident and returns its full report.
+    ///
+    /// The remote is fetched first and the base branch's tip resolved
+    /// ([`resolve_base`]): the fix is validated on that tip and committed onto
+    /// it, and the policy that governs the run is the one committed there
+    /// ([`Policy::load_at`]), never the working tree's or the event's
+    /// release's. The event's release only chooses where the context is read.
     pub async fn report(&self, job: &ClaimedJob) -> Result<FixReport> {
-        self.pipeline
-            .run(&job.pipeline_incident(), &RepoRef::new(&self.repo), &self.policy)
+        let fail = |e: bugstack_fix::Error| Error::Pipeline(e.to_string());
+        let mut base = resolve_base(&self.repo, &self.policy.forge).await.map_err(fail)?;
+        let mut policy = Policy::load_at(&self.repo, &base.commit).await.map_err(fail)?;
+        if policy.forge.remote != self.policy.forge.remote || policy.forge.base_branch != self.policy.forge.base_branch
+        {
+            base = resolve_base(&self.repo, &policy.forge).await.map_err(fail)?;
+            policy = Policy::load_at(&self.repo, &base.commit).await.map_err(fail)?;
+        }
+        let mut warnings = base.warnings.clone();
+        if policy.model != self.policy.model {
+            warnings.push(format!(
+                "[model] in {POLICY_FILE} on {} differs from the one bugstack started with; restart it to use the new one",
+                base.branch
+            ));
+        }
+        let repo = RepoRef::new(&self.repo).with_base(base.commit.clone());
+        let mut report = self
+            .pipeline
+            .run(&job.pipeline_incident(), &repo, &policy)
             .await
-            .map_err(|e| Error::Pipeline(e.to_string()))
+            .map_err(fail)?;
+        report.context.warnings.extend(warnings);
+        Ok(report)
     }
 }
 
@@ -423,6 +453,7 @@ mod tests {
             target_dir: Some(PathBuf::from("/t")),
             judge_against_base: false,
             ci_polling: Some((Duration::from_millis(200), Duration::from_secs(5))),
+            hidden_paths: Vec::new(),
         };
         let v = demo.validator_options();
         assert_eq!(

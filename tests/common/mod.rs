@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use bugstack::core::{encode_batch, Batch, Event, EventKind, Level, Timestamp};
 
+pub mod inventory;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_bugstack");
 pub const TOKEN: &str = "test-token-0123456789";
 

@@ -155,7 +155,10 @@ pub(crate) fn check(name: &str, status: CheckStatus) -> CheckResult {
 /// `kind` as the decision.
 pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: bool) -> FixReport {
     let validation = Validation {
-        sandbox: None,
+        sandbox: Some(bugstack_fix::validate::SandboxReport {
+            kind: "test-double".into(),
+            detail: "no code runs".into(),
+        }),
         checks: vec![
             check("build", CheckStatus::Passed),
             check(

@@ -1,0 +1,219 @@
+//! The `inventory` crate the fix-pipeline tests heal: a latent
+//! divide-by-zero in a real git repository with a bare remote, the panic as
+//! the SDK reports it, and a scripted OpenAI-compatible model server.
+
+use std::path::{Path, PathBuf};
+
+use bugstack::core::{Event, EventKind, Frame, Level, Location, Timestamp};
+
+use super::git;
+
+pub const LIB: &str = "//! Stock arithmetic.
+
+/// How many times the stock on hand covers what was sold.
+pub fn restock_ratio(on_hand: u32, sold: u32) -> u32 {
+    on_hand / sold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_of_stock_to_sales() {
+        assert_eq!(restock_ratio(10, 2), 5);
+    }
+}
+";
+
+pub const POLICY: &str = r#"auto_merge = false
+retry_limit = 1
+
+[[checks]]
+name = "build"
+command = "cargo build --offline"
+timeout_secs = 300
+
+[[checks]]
+name = "test"
+command = "cargo test --offline"
+timeout_secs = 300
+"#;
+
+/// The crate, committed and pushed to `remote.git`; returns (root, remote, release).
+pub fn repo(dir: &Path) -> (PathBuf, PathBuf, String) {
+    repo_with_policy(dir, POLICY)
+}
+
+pub fn repo_with_policy(dir: &Path, policy: &str) -> (PathBuf, PathBuf, String) {
+    repo_with(dir, LIB, policy)
+}
+
+/// The crate with `lib` as its `src/lib.rs` and `policy` as its
+/// `bugstack.toml`, committed and pushed; returns (root, remote, release).
+pub fn repo_with(dir: &Path, lib: &str, policy: &str) -> (PathBuf, PathBuf, String) {
+    let root = dir.join("inventory");
+    let remote = dir.join("remote.git");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"inventory\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("src/lib.rs"), lib).unwrap();
+    std::fs::write(root.join("bugstack.toml"), policy).unwrap();
+    std::fs::write(root.join(".gitignore"), "/target\nCargo.lock\n").unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "."]);
+    git(&root, &["commit", "-q", "-m", "Add restock ratio"]);
+    git(dir, &["init", "-q", "--bare", "-b", "main", "remote.git"]);
+    git(&root, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    git(&root, &["push", "-q", "origin", "main"]);
+    let release = git(&root, &["rev-parse", "HEAD"]);
+    (root, remote, release)
+}
+
+/// The panic as the SDK reports it.
+pub fn panic_event(release: &str) -> Event {
+    let mut e = Event::new(
+        EventKind::Panic,
+        Level::Fatal,
+        "attempt to divide by zero",
+        Timestamp::now(),
+    );
+    e.release = Some(release.to_string());
+    e.location = Some(Location {
+        file: "src/lib.rs".into(),
+        line: 5,
+        column: Some(5),
+    });
+    e.frames = vec![
+        Frame {
+            function: Some("inventory::restock_ratio".into()),
+            module: Some("inventory".into()),
+            file: Some("/build/inventory/src/lib.rs".into()),
+            line: Some(5),
+            column: Some(5),
+            in_app: true,
+            address: None,
+        },
+        Frame {
+            function: Some("core::panicking::panic_const::panic_const_div_by_zero".into()),
+            file: Some("/rustc/abc/library/core/src/panicking.rs".into()),
+            line: Some(175),
+            ..Frame::default()
+        },
+    ];
+    e
+}
+
+/// The model's fix of `LIB`, with its regression test.
+pub const MODEL_DIFF: &str = "\
+diff --git a/src/lib.rs b/src/lib.rs
+--- a/src/lib.rs
++++ b/src/lib.rs
+@@ -2,5 +2,5 @@
+ 
+ /// How many times the stock on hand covers what was sold.
+ pub fn restock_ratio(on_hand: u32, sold: u32) -> u32 {
+-    on_hand / sold
++    on_hand.checked_div(sold).unwrap_or(0)
+ }
+@@ -14,3 +14,8 @@ mod tests {
+         assert_eq!(restock_ratio(10, 2), 5);
+     }
++
++    #[test]
++    fn ratio_without_sales_is_zero() {
++        assert_eq!(restock_ratio(10, 0), 0);
++    }
+ }
+";
+
+/// One request as the scripted model server received it.
+pub struct ModelRequest {
+    /// Request line and headers.
+    pub head: String,
+    /// The body.
+    pub body: String,
+}
+
+/// A local OpenAI-compatible server answering every `POST
+/// /v1/chat/completions` with `reply` as the assistant's message; records
+/// what it received. (One request per connection: it answers
+/// `Connection: close`.)
+pub fn scripted_model(reply: &str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<ModelRequest>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = received.clone();
+    let body = serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "scripted-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
+    })
+    .to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            let mut request_body = vec![0; len];
+            let _ = reader.read_exact(&mut request_body);
+            log.lock().unwrap().push(ModelRequest {
+                head,
+                body: String::from_utf8_lossy(&request_body).into_owned(),
+            });
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, received)
+}
+
+/// The scripted model's answer: `diff` (with the regression test
+/// `test_name` in `src/lib.rs`) in the reply format the LLM generator reads.
+pub fn model_reply(diff: &str, test_name: &str) -> String {
+    format!(
+        "<root_cause>`restock_ratio` divides by `sold`, which is 0 for an item never sold.</root_cause>\n\
+<explanation>Use `checked_div` and report a ratio of 0 when nothing was sold.</explanation>\n\
+<test_path>src/lib.rs</test_path>\n<test_name>{test_name}</test_name>\n\
+<confidence>0.99</confidence>\n<diff>\n```diff\n{diff}```\n</diff>\n"
+    )
+}
+
+/// The policy's `[model]` table for the scripted server at `url`.
+pub fn model_table(url: &str) -> String {
+    format!("\n[model]\nbackend = \"openai\"\nmodel = \"scripted-model\"\nbase_url = \"{url}\"\n")
+}
+
+/// The diff (as `git diff` writes it) that turns `path` of the repository
+/// at `root` into `text`; the work tree is left as it was.
+pub fn diff_to(root: &Path, path: &str, text: &str) -> String {
+    let file = root.join(path);
+    let before = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text).unwrap();
+    let diff = git(root, &["diff", "--", path]);
+    std::fs::write(&file, before).unwrap();
+    format!("{diff}\n")
+}
