@@ -8,6 +8,9 @@
 //!   come from its cache and the candidate rebuilds incrementally in the
 //!   shared target dir, at the same worktree path.
 //!
+//! Each is measured twice: with the checks in the sandbox (bubblewrap, the
+//! default) and with `sandbox = "off"`, to report what the sandbox costs.
+//!
 //! A custom harness (`harness = false`): each iteration is seconds long, so
 //! a few iterations are measured and the medians compared. Run with
 //! `cargo bench -p bugstack-fix --bench validate` (`BENCH_ITERS=n` to change
@@ -18,6 +21,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use bugstack_fix::policy::SandboxMode;
 use bugstack_fix::{Patch, Policy, Validator};
 use support::{head_context, service_average_edit, validator, Repo, SERVICE_AVERAGE_GUARDED};
 
@@ -45,46 +49,64 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let policy = Policy::default();
     let fix = Patch::from_edits(&[service_average_edit(SERVICE_AVERAGE_GUARDED)]).expect("fix");
     let revised = Patch::from_edits(&[service_average_edit(
         "        self.subtotal_cents().checked_div(self.units()).unwrap_or(0)\n",
     )])
     .expect("revised fix");
-    let (mut cold, mut retry) = (Vec::new(), Vec::new());
-    for i in 0..iters {
-        let repo = Repo::from_fixture("validate-service", "service");
-        let work = tempfile::TempDir::new().expect("temp dir");
-        let validator = validator(work.path());
-        let ctx = head_context(repo.path(), "attempt to divide by zero");
-        rt.block_on(async {
-            let t = Instant::now();
-            let v = validator.validate(&ctx, &fix, &policy).await.expect("cold validation");
-            let c = t.elapsed();
-            assert!(v.passed(), "cold validation failed: {v:#?}");
-            let t = Instant::now();
-            let v = validator
-                .validate(&ctx, &revised, &policy)
-                .await
-                .expect("retry validation");
-            let r = t.elapsed();
-            assert!(v.passed(), "retry validation failed: {v:#?}");
-            println!(
-                "iteration {}: cold {:>6.2} s, retry {:>6.2} s, ratio {:.1}x",
-                i + 1,
-                c.as_secs_f64(),
-                r.as_secs_f64(),
-                c.as_secs_f64() / r.as_secs_f64()
-            );
-            cold.push(c);
-            retry.push(r);
-        });
+    let mut medians = Vec::new();
+    for (label, sandbox) in [("sandboxed", SandboxMode::Bubblewrap), ("unsandboxed", SandboxMode::Off)] {
+        let policy = Policy {
+            sandbox,
+            ..Policy::default()
+        };
+        let (mut cold, mut retry) = (Vec::new(), Vec::new());
+        for i in 0..iters {
+            let repo = Repo::from_fixture("validate-service", "service");
+            let work = tempfile::TempDir::new().expect("temp dir");
+            let validator = validator(work.path());
+            let ctx = head_context(repo.path(), "attempt to divide by zero");
+            rt.block_on(async {
+                let t = Instant::now();
+                let v = validator.validate(&ctx, &fix, &policy).await.expect("cold validation");
+                let c = t.elapsed();
+                assert!(v.passed(), "cold validation failed: {v:#?}");
+                let t = Instant::now();
+                let v = validator
+                    .validate(&ctx, &revised, &policy)
+                    .await
+                    .expect("retry validation");
+                let r = t.elapsed();
+                assert!(v.passed(), "retry validation failed: {v:#?}");
+                println!(
+                    "{label} iteration {}: cold {:>6.2} s, retry {:>6.2} s, ratio {:.1}x ({})",
+                    i + 1,
+                    c.as_secs_f64(),
+                    r.as_secs_f64(),
+                    c.as_secs_f64() / r.as_secs_f64(),
+                    v.sandbox.as_ref().map_or("?", |s| s.kind.as_str())
+                );
+                cold.push(c);
+                retry.push(r);
+            });
+        }
+        medians.push((label, median(cold), median(retry)));
     }
-    let (c, r) = (median(cold), median(retry));
-    println!(
-        "validate/cold   median {:.2} s\nvalidate/retry  median {:.2} s\nretry is {:.1}x faster than cold (target: >= 5x)",
-        c.as_secs_f64(),
-        r.as_secs_f64(),
-        c.as_secs_f64() / r.as_secs_f64()
-    );
+    for (label, c, r) in &medians {
+        println!(
+            "validate/{label}/cold   median {:.2} s\nvalidate/{label}/retry  median {:.2} s\nretry is {:.1}x faster than cold (target: >= 5x)",
+            c.as_secs_f64(),
+            r.as_secs_f64(),
+            c.as_secs_f64() / r.as_secs_f64()
+        );
+    }
+    if let [(_, sc, sr), (_, uc, ur)] = medians.as_slice() {
+        println!(
+            "sandbox cost: cold {:+.2} s ({:.2}x), retry {:+.2} s ({:.2}x)",
+            sc.as_secs_f64() - uc.as_secs_f64(),
+            sc.as_secs_f64() / uc.as_secs_f64(),
+            sr.as_secs_f64() - ur.as_secs_f64(),
+            sr.as_secs_f64() / ur.as_secs_f64()
+        );
+    }
 }

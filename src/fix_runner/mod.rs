@@ -497,6 +497,20 @@ mod tests {
     #[tokio::test]
     async fn the_runner_drives_the_pipeline_and_stores_its_report() {
         let dir = tempfile::tempdir().unwrap();
+        // A repository with one commit on `main` and no remote: the base is
+        // the local branch.
+        for args in [
+            &["init", "-q", "-b", "main"][..],
+            &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "init"][..],
+        ] {
+            let st = std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(args)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
         let store = crate::store::SqliteStore::open(dir.path()).unwrap();
         use crate::store::IncidentStore;
         let e = Event::new(
