@@ -501,7 +501,17 @@ mod tests {
         // the local branch.
         for args in [
             &["init", "-q", "-b", "main"][..],
-            &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "init"][..],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "init",
+            ][..],
         ] {
             let st = std::process::Command::new("git")
                 .arg("-C")
