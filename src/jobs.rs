@@ -214,10 +214,10 @@ impl SleepRunner {
             .create(true)
             .append(true)
             .open(&self.log)
-            .map_err(|e| Error::io("cannot open", self.log.display(), e))?;
-        writeln!(f, "{line}").map_err(|e| Error::io("cannot write", self.log.display(), e))?;
+            .map_err(|e| Error::io(format!("cannot open {}", self.log.display()), e))?;
+        writeln!(f, "{line}").map_err(|e| Error::io(format!("cannot write {}", self.log.display()), e))?;
         f.sync_all()
-            .map_err(|e| Error::io("cannot sync", self.log.display(), e))
+            .map_err(|e| Error::io(format!("cannot sync {}", self.log.display()), e))
     }
 }
 

@@ -39,7 +39,7 @@ pub(crate) fn fix(args: FixArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::io("cannot start the async runtime", "tokio", e))?;
+        .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
     runtime.block_on(run(args, policy, store))
 }
 

@@ -40,7 +40,7 @@ pub fn resolve_token(given: Option<&str>, dir: &Path) -> Result<(String, bool)> 
             )))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("cannot read", path.display(), e)),
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     }
     let token = generate_token()?;
     let mut opts = std::fs::OpenOptions::new();
@@ -52,10 +52,10 @@ pub fn resolve_token(given: Option<&str>, dir: &Path) -> Result<(String, bool)> 
     }
     let mut f = opts
         .open(&path)
-        .map_err(|e| Error::io("cannot create", path.display(), e))?;
+        .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
     f.write_all(token.as_bytes())
         .and_then(|()| f.sync_all())
-        .map_err(|e| Error::io("cannot write", path.display(), e))?;
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     Ok((token, true))
 }
 
@@ -90,7 +90,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::io("cannot start the async runtime", "tokio", e))?;
+        .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
     runtime.block_on(async move {
         let runner: Option<Arc<dyn FixJobRunner>> = match (&args.test_job_runner, &policy, &args.repo) {
             (Some(spec), _, _) => Some(test_runner(spec, &dir)?),
@@ -103,10 +103,10 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         };
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .map_err(|e| Error::io("cannot listen on", args.listen, e))?;
+            .map_err(|e| Error::io(format!("cannot listen on {}", args.listen), e))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| Error::io("cannot read the address of", args.listen, e))?;
+            .map_err(|e| Error::io(format!("cannot read the address of {}", args.listen), e))?;
         println!("bugstack: store {}", dir.join(crate::store::DB_FILE).display());
         if generated {
             println!(
@@ -153,7 +153,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         axum::serve(listener, router(state))
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(|e| Error::io("server failed on", addr, e))?;
+            .map_err(|e| Error::io(format!("server failed on {addr}"), e))?;
         let _ = stop_tx.send(true);
         if let Some(h) = job_loop {
             let _ = h.await;

@@ -80,7 +80,7 @@ fn default_target_dir() -> PathBuf {
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
-    std::fs::canonicalize(p).map_err(|e| Error::io("cannot find", p.display(), e))
+    std::fs::canonicalize(p).map_err(|e| Error::io(format!("cannot find {}", p.display()), e))
 }
 
 fn secs(d: Duration) -> String {
@@ -131,7 +131,8 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     )?;
     let sdk = absolute(&checkout().join("bugstack-sdk"))?;
     let target_dir = args.target_dir.clone().unwrap_or_else(default_target_dir);
-    std::fs::create_dir_all(&target_dir).map_err(|e| Error::io("cannot create", target_dir.display(), e))?;
+    std::fs::create_dir_all(&target_dir)
+        .map_err(|e| Error::io(format!("cannot create {}", target_dir.display()), e))?;
     let target_dir = absolute(&target_dir)?;
     let report_dir = args
         .report_dir
@@ -142,8 +143,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         .tempdir()
         .map_err(|e| {
             Error::io(
-                "cannot create a temporary directory in",
-                std::env::temp_dir().display(),
+                format!(
+                    "cannot create a temporary directory in {}",
+                    std::env::temp_dir().display()
+                ),
                 e,
             )
         })?;
@@ -212,7 +215,7 @@ impl Demo<'_> {
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| Error::io("cannot start the async runtime", "tokio", e))?;
+            .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
         let data = base.join("data");
         let (store, endpoint, token) = self.timeline.stage("start the collector (in-process, SQLite)", || {
             let store = Arc::new(SqliteStore::open(&data)?);
@@ -230,10 +233,10 @@ impl Demo<'_> {
             };
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-                .map_err(|e| Error::io("cannot listen on", "127.0.0.1:0", e))?;
+                .map_err(|e| Error::io("cannot listen on 127.0.0.1:0", e))?;
             let addr = listener
                 .local_addr()
-                .map_err(|e| Error::io("cannot read the address of", "the collector", e))?;
+                .map_err(|e| Error::io("cannot read the address of the collector", e))?;
             runtime.spawn(async move {
                 if let Err(e) = axum::serve(listener, router(state)).await {
                     eprintln!("bugstack demo: the collector stopped: {e}");

@@ -88,12 +88,9 @@ pub fn check_repo(repo: &Path) -> Result<()> {
         .arg(repo)
         .args(["rev-parse", "--is-inside-work-tree"])
         .output()
-        .map_err(|e| Error::io("cannot run git in", repo.display(), e))?;
+        .map_err(|e| Error::io(format!("cannot run git in {}", repo.display()), e))?;
     if !out.status.success() || String::from_utf8_lossy(&out.stdout).trim() != "true" {
-        return Err(Error::Config(format!(
-            "--repo {}: not a git repository",
-            repo.display()
-        )));
+        return Err(Error::NotAGitRepository(repo.to_path_buf()));
     }
     Ok(())
 }
@@ -125,7 +122,7 @@ pub async fn build_pipeline(
     observer: impl Observer + 'static,
 ) -> Result<PipelineRunner> {
     check_repo(repo)?;
-    let repo = std::fs::canonicalize(repo).map_err(|e| Error::io("cannot resolve", repo.display(), e))?;
+    let repo = std::fs::canonicalize(repo).map_err(|e| Error::io(format!("cannot resolve {}", repo.display()), e))?;
     let generator = generator_for(policy)?;
     let prs: Arc<dyn PullRequestStore> = store;
     let forge = forge_from_policy(policy, &repo, prs)
@@ -398,7 +395,9 @@ mod tests {
     #[test]
     fn a_directory_that_is_not_a_git_repository_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let err = check_repo(dir.path()).unwrap_err().to_string();
+        let err = check_repo(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::NotAGitRepository(_)), "{err}");
+        let err = err.to_string();
         assert!(err.ends_with("not a git repository"), "{err}");
         let err = check_repo(&dir.path().join("missing")).unwrap_err().to_string();
         assert!(err.contains("not a directory"), "{err}");

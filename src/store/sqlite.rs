@@ -625,7 +625,8 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in data directory `dir`
     /// (`dir/bugstack.db`), applying pending migrations.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create data directory", dir.display(), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create data directory {}", dir.display()), e))?;
         Self::open_file(&dir.join(DB_FILE))
     }
 
