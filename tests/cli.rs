@@ -32,6 +32,25 @@ fn help_explains_every_command_with_examples() {
     assert!(!serve.contains("test-job-runner"), "the test double stays hidden");
 }
 
+/// A release build (no `test-support` feature) has no test double at all.
+#[cfg(not(feature = "test-support"))]
+#[test]
+fn a_release_build_refuses_the_test_job_runner_flag() {
+    let dir = tempdir();
+    let data = data_path(&dir);
+    let out = bugstack(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().unwrap(),
+        "--test-job-runner",
+        "sleep-ms=1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--test-job-runner"), "{}", text(&out.stderr));
+}
+
 #[test]
 fn init_writes_a_policy_the_fix_engine_accepts_and_never_overwrites_silently() {
     let dir = tempdir();

@@ -12,7 +12,7 @@ use super::args::{Secret, ServeArgs};
 use super::data_dir;
 use crate::collector::{generate_token, router, CollectorState, Committer};
 use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
-use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig, SleepRunner};
+use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig};
 use crate::store::{IncidentStore, SqliteStore};
 use crate::{Error, Result};
 
@@ -59,15 +59,19 @@ pub fn resolve_token(given: Option<&str>, dir: &Path) -> Result<(String, bool)> 
     Ok((token, true))
 }
 
-fn test_runner(spec: &str, dir: &Path) -> Result<Arc<dyn FixJobRunner>> {
-    let ms = spec
-        .strip_prefix("sleep-ms=")
-        .and_then(|v| v.parse::<u64>().ok())
-        .ok_or_else(|| Error::Config(format!("--test-job-runner {spec:?}: expected sleep-ms=N")))?;
-    Ok(Arc::new(SleepRunner {
-        delay: Duration::from_millis(ms),
-        log: dir.join("test-runner.log"),
-    }))
+/// The test double `--test-job-runner` asks for, if any (feature `test-support`).
+#[cfg(feature = "test-support")]
+fn test_runner(args: &ServeArgs, dir: &Path) -> Result<Option<Arc<dyn FixJobRunner>>> {
+    let Some(spec) = &args.test_job_runner else {
+        return Ok(None);
+    };
+    Ok(Some(Arc::new(crate::jobs::SleepRunner::from_spec(spec, dir)?)))
+}
+
+/// Without the `test-support` feature there is no test double.
+#[cfg(not(feature = "test-support"))]
+fn test_runner(_: &ServeArgs, _: &Path) -> Result<Option<Arc<dyn FixJobRunner>>> {
+    Ok(None)
 }
 
 /// Runs `bugstack serve` until Ctrl-C or SIGTERM.
@@ -92,8 +96,8 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
     runtime.block_on(async move {
-        let runner: Option<Arc<dyn FixJobRunner>> = match (&args.test_job_runner, &policy, &args.repo) {
-            (Some(spec), _, _) => Some(test_runner(spec, &dir)?),
+        let runner: Option<Arc<dyn FixJobRunner>> = match (test_runner(&args, &dir)?, &policy, &args.repo) {
+            (Some(test_double), _, _) => Some(test_double),
             (None, Some(policy), Some(repo)) if args.auto_fix => {
                 let observer = |p: &bugstack_fix::Progress| println!("bugstack: {}", progress_line(p));
                 let options = PipelineOptions::default();
