@@ -65,7 +65,7 @@ Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
     #[command(
         after_help = "Examples:\n  bugstack demo\n  bugstack demo --keep --failing-requests 500\n\nSee docs/demo.md."
     )]
-    Demo(crate::demo::DemoArgs),
+    Demo(super::demo::DemoArgs),
 }
 
 /// The data directory option shared by every command that uses the store.

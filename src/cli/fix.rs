@@ -8,10 +8,11 @@ use bugstack_core::Timestamp;
 use bugstack_fix::{FixReport, Policy, Progress};
 
 use super::args::FixArgs;
-use super::{open_existing, sanitize};
+use super::open_existing;
 use crate::fix_runner::{build_pipeline, outcome_from_report, progress_line, PipelineOptions};
 use crate::jobs::worker_id;
 use crate::store::{FixOutcome, IncidentStore, SqliteStore};
+use crate::terminal::sanitize;
 use crate::{Error, Result};
 
 /// The lease on the incident's job; a heartbeat renews it every third of it

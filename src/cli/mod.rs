@@ -5,6 +5,7 @@
 //! request asked for does not exist.
 
 mod args;
+mod demo;
 mod fix;
 mod output;
 mod serve;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, Secret, ServeArgs, ShowArgs};
-pub use output::sanitize;
+pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_token, TOKEN_FILE};
 
 use crate::store::{IncidentStore, SqliteStore};
@@ -92,7 +93,7 @@ pub fn run(cli: Cli) -> Result<()> {
             output::prs(&store.pull_requests()?, a.json)
         }
         Command::Fix(a) => fix::fix(a),
-        Command::Demo(a) => crate::demo::run(&a),
+        Command::Demo(a) => demo::run(&a),
     }
 }
 

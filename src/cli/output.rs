@@ -1,27 +1,13 @@
 //! Human and JSON output of the read commands.
 //!
-//! Event text is attacker-controlled: before it reaches a terminal every
-//! control character (including ESC, so no terminal escape sequences) is
-//! replaced by `?` ([`sanitize`]). JSON output is escaped by serde.
+//! Event text is attacker-controlled: it reaches the terminal only through
+//! [`sanitize`]. JSON output is escaped by serde.
 
 use serde::Serialize;
 
 use crate::store::{IncidentDetail, IncidentRecord, PullRequest};
+use crate::terminal::sanitize;
 use crate::Result;
-
-/// `s` with control characters replaced by `?` and cut to `max` characters
-/// (an ellipsis marks the cut).
-pub fn sanitize(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if s.chars().count() > max {
-        out.push('…');
-    }
-    out
-}
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
@@ -146,16 +132,4 @@ pub(crate) fn prs(list: &[PullRequest], json: bool) -> Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sanitize_strips_terminal_escapes_and_cuts() {
-        assert_eq!(sanitize("a\x1b[31mred\nb", 100), "a?[31mred?b");
-        assert_eq!(sanitize("abcdef", 3), "abc…");
-        assert_eq!(sanitize("héllo", 5), "héllo");
-    }
 }

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bugstack_core::DecodeLimits;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{watch, Notify};
 
 use super::args::{Secret, ServeArgs};
 use super::data_dir;
-use crate::collector::{generate_token, router, CollectorState, Committer};
+use crate::collector::{generate_token, router, CollectorLimits, CollectorState};
 use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
 use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig};
 use crate::store::{IncidentStore, SqliteStore};
@@ -86,10 +86,14 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let sqlite = Arc::new(SqliteStore::open(&dir)?);
     let store: Arc<dyn IncidentStore> = sqlite.clone();
     let (token, generated) = resolve_token(args.token.as_ref().map(Secret::expose), &dir)?;
-    let limits = DecodeLimits {
-        max_compressed_bytes: args.max_body_bytes,
-        max_decompressed_bytes: args.max_decompressed_bytes,
-        max_events: args.max_events,
+    let limits = CollectorLimits {
+        decode: DecodeLimits {
+            max_compressed_bytes: args.max_body_bytes,
+            max_decompressed_bytes: args.max_decompressed_bytes,
+            max_events: args.max_events,
+        },
+        max_inflight: args.max_inflight,
+        body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -143,16 +147,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
                 "bugstack: fix jobs are queued, one per incident, but not run (start with --auto-fix --repo PATH to run them)"
             );
         }
-        let state = CollectorState {
-            committer: Committer::start(store.clone())?,
-            store,
-            token: token.into(),
-            limits,
-            jobs_enqueued: wake,
-            inflight: Arc::new(Semaphore::new(args.max_inflight.max(1))),
-            body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
-            decode_slots: Arc::new(Semaphore::new(crate::collector::default_decode_slots())),
-        };
+        let state = CollectorState::new(store, token, &limits, wake)?;
         println!("bugstack: listening on http://{addr}");
         axum::serve(listener, router(state))
             .with_graceful_shutdown(shutdown_signal())

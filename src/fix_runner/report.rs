@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use bugstack_fix::{render_markdown, FixReport, Progress};
 
-use crate::cli::sanitize;
+use crate::terminal::sanitize;
 use crate::{Error, Result};
 
 /// Where [`write_report`] puts reports, inside the directory it is given.

@@ -30,13 +30,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bugstack_core::{DecodeLimits, Timestamp};
+use bugstack_core::Timestamp;
 use clap::Args;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
-use crate::collector::{generate_token, router, CollectorState, Committer};
+use crate::collector::{generate_token, router, CollectorLimits, CollectorState};
 use crate::fix_runner::{build_pipeline, outcome_from_report, progress_line, write_report, PipelineOptions};
 use crate::store::{FixOutcome, IncidentStore, SqliteStore, Status};
+use crate::terminal::sanitize;
 use crate::{Error, Result};
 
 pub use repo::DEMO_POLICY;
@@ -122,7 +123,7 @@ impl Timeline {
 }
 
 /// Runs the demo; `Err` names the stage that failed.
-pub fn run(args: &DemoArgs) -> Result<()> {
+pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     let shop_dir = absolute(
         &args
             .shop_dir
@@ -221,16 +222,12 @@ impl Demo<'_> {
             let store = Arc::new(SqliteStore::open(&data)?);
             let token = generate_token()?;
             let dyn_store: Arc<dyn IncidentStore> = store.clone();
-            let state = CollectorState {
-                committer: Committer::start(dyn_store.clone())?,
-                store: dyn_store,
-                token: token.clone().into(),
-                limits: DecodeLimits::default(),
-                jobs_enqueued: Arc::new(Notify::new()),
-                inflight: Arc::new(Semaphore::new(crate::collector::DEFAULT_MAX_INFLIGHT)),
-                body_timeout: crate::collector::DEFAULT_BODY_TIMEOUT,
-                decode_slots: Arc::new(Semaphore::new(crate::collector::default_decode_slots())),
-            };
+            let state = CollectorState::new(
+                dyn_store,
+                token.clone(),
+                &CollectorLimits::default(),
+                Arc::new(Notify::new()),
+            )?;
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
                 .map_err(|e| Error::io("cannot listen on 127.0.0.1:0", e))?;
@@ -387,12 +384,12 @@ fn wait_for_incident(store: &dyn IncidentStore, expected: u64) -> Result<i64> {
             println!(
                 "      incident {}: {} — count {} (status {})",
                 i.id,
-                crate::cli::sanitize(&i.title, 100),
+                sanitize(&i.title, 100),
                 i.count,
                 i.status
             );
             if let Some(loc) = &d.representative.location {
-                println!("      at {}:{}", crate::cli::sanitize(&loc.file, 200), loc.line);
+                println!("      at {}:{}", sanitize(&loc.file, 200), loc.line);
             }
             if i.count < expected {
                 return Err(Error::Task(format!(
