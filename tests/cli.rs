@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bugstack::core::{Location, Timestamp};
-use bugstack::store::{FixOutcome, IncidentStore, NewPullRequest, SqliteStore};
+use bugstack::store::{FixOutcome, IncidentStore, RunPullRequest, SqliteStore};
 use common::*;
 
 fn text(b: &[u8]) -> String {
@@ -293,7 +293,7 @@ fn incidents_show_and_prs_read_the_store() {
             .unwrap()
             .unwrap();
         let outcome = FixOutcome::Proposed {
-            pr: NewPullRequest {
+            pr: RunPullRequest {
                 title: "Fix: boom".into(),
                 body: "Root cause: ...".into(),
                 branch: "bugstack/fix-abc".into(),

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::store::{IncidentDetail, IncidentRecord, PullRequest};
+use crate::store::{pull_request_state_name, IncidentDetail, IncidentRecord, PullRequestRecord};
 use crate::terminal::sanitize;
 use crate::Result;
 
@@ -100,7 +100,7 @@ pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
         println!(
             "  {:<13}{} {}",
             format!("PR #{}", p.number),
-            p.state,
+            pull_request_state_name(p.state),
             sanitize(&p.title, 100)
         );
     }
@@ -108,7 +108,7 @@ pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
 }
 
 /// Prints the pull requests.
-pub(crate) fn prs(list: &[PullRequest], json: bool) -> Result<()> {
+pub(crate) fn prs(list: &[PullRequestRecord], json: bool) -> Result<()> {
     if json {
         return print_json(list);
     }
@@ -124,7 +124,7 @@ pub(crate) fn prs(list: &[PullRequest], json: bool) -> Result<()> {
         println!(
             "{:>5}  {:<7}  {:>8}  {:<16}  {:<32}  {}",
             format!("#{}", p.number),
-            p.state.as_str(),
+            pull_request_state_name(p.state),
             p.incident_id.map_or_else(|| "-".to_string(), |i| i.to_string()),
             sanitize(&p.decision, 16),
             sanitize(&p.branch, 32),

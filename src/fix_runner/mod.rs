@@ -33,7 +33,7 @@ use bugstack_fix::{
 pub use report::{progress_line, write_report, REPORTS_DIR};
 
 use crate::jobs::FixJobRunner;
-use crate::store::{ClaimedJob, FixOutcome, NewPullRequest, SqliteStore};
+use crate::store::{ClaimedJob, FixOutcome, RunPullRequest, SqliteStore};
 use crate::{Error, Result};
 
 /// How [`build_pipeline`] sets up validation and delivery, besides the
@@ -220,7 +220,7 @@ pub fn outcome_from_report(report: &FixReport, forge_records_in_store: bool) -> 
             report: json,
         });
     };
-    let pr = NewPullRequest {
+    let pr = RunPullRequest {
         // The forge recorded it in our store when it opened it (local forge
         // over this store's PullRequestStore); link that record.
         number: if forge_records_in_store {

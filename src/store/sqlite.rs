@@ -21,12 +21,13 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use bugstack_core::{Event, Fingerprint, Timestamp};
+use bugstack_fix::PullRequestState;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::schema;
 use super::types::{
-    ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestSummary, JobState, NewPullRequest,
-    PrState, PullRequest, Status, Totals,
+    parse_pull_request_state, pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail,
+    IncidentRecord, IngestSummary, JobState, PullRequestRecord, RunPullRequest, Status, Totals,
 };
 use super::{IncidentStore, DEFAULT_MAX_ATTEMPTS, SAMPLE_SIZE};
 use crate::{Error, Result};
@@ -273,15 +274,15 @@ impl RawPr {
         Ok(serde_json::from_str(&self.forge)?)
     }
 
-    pub(super) fn into_pr(self) -> Result<PullRequest> {
+    pub(super) fn into_record(self) -> Result<PullRequestRecord> {
         let extra = self.extra()?;
-        Ok(PullRequest {
+        Ok(PullRequestRecord {
             number: self.number,
             incident_id: self.incident_id,
             title: self.title,
             body: self.body,
             branch: self.branch,
-            state: self.state.parse()?,
+            state: parse_pull_request_state(&self.state)?,
             decision: self.decision,
             url: self.url,
             base: self.base,
@@ -423,14 +424,20 @@ fn enqueue_job(tx: &Transaction<'_>, incident: i64, now: Timestamp) -> Result<bo
     Ok(n > 0)
 }
 
-fn insert_pr(tx: &Transaction<'_>, incident: i64, pr: &NewPullRequest, state: PrState, now: Timestamp) -> Result<i64> {
+fn insert_pr(
+    tx: &Transaction<'_>,
+    incident: i64,
+    pr: &RunPullRequest,
+    state: PullRequestState,
+    now: Timestamp,
+) -> Result<i64> {
     if let Some(number) = pr.number {
         // The run's forge already recorded it here: link it to the incident.
         let n = tx.execute(
             "UPDATE pull_requests SET incident_id = ?2, decision = ?3, updated_at = ?5,
                  state = CASE WHEN ?4 = 'merged' THEN 'merged' ELSE state END
              WHERE number = ?1 AND (incident_id IS NULL OR incident_id = ?2)",
-            params![number, incident, pr.decision, state.as_str(), ms(now)],
+            params![number, incident, pr.decision, pull_request_state_name(state), ms(now)],
         )?;
         if n == 0 {
             return Err(Error::PullRequestNotFound(number));
@@ -445,7 +452,7 @@ fn insert_pr(tx: &Transaction<'_>, incident: i64, pr: &NewPullRequest, state: Pr
             pr.title,
             pr.body,
             pr.branch,
-            state.as_str(),
+            pull_request_state_name(state),
             pr.decision,
             ms(now),
             pr.url
@@ -687,12 +694,13 @@ impl SqliteStore {
             .collect()
     }
 
-    fn prs_in(conn: &Connection, incident: Option<i64>) -> Result<Vec<PullRequest>> {
+    fn prs_in(conn: &Connection, incident: Option<i64>) -> Result<Vec<PullRequestRecord>> {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {PR_COLUMNS} FROM pull_requests WHERE ?1 IS NULL OR incident_id = ?1 ORDER BY number DESC"
         ))?;
         let rows = stmt.query_map([incident], RawPr::from_row)?;
-        rows.map(|r| r.map_err(Error::from).and_then(RawPr::into_pr)).collect()
+        rows.map(|r| r.map_err(Error::from).and_then(RawPr::into_record))
+            .collect()
     }
 
     fn runs_in(conn: &Connection, incident: i64) -> Result<Vec<FixRun>> {
@@ -704,7 +712,7 @@ impl SqliteStore {
             .collect()
     }
 
-    fn pr_state(tx: &Transaction<'_>, number: i64) -> Result<(Option<i64>, PrState)> {
+    fn pr_state(tx: &Transaction<'_>, number: i64) -> Result<(Option<i64>, PullRequestState)> {
         let row: Option<(Option<i64>, String)> = tx
             .query_row(
                 "SELECT incident_id, state FROM pull_requests WHERE number = ?1",
@@ -713,22 +721,33 @@ impl SqliteStore {
             )
             .optional()?;
         let (incident, state) = row.ok_or(Error::PullRequestNotFound(number))?;
-        Ok((incident, state.parse()?))
+        Ok((incident, parse_pull_request_state(&state)?))
     }
 
-    fn set_pr_state(&self, number: i64, to: PrState, release: Option<&str>, now: Timestamp) -> Result<PullRequest> {
+    fn set_pr_state(
+        &self,
+        number: i64,
+        to: PullRequestState,
+        release: Option<&str>,
+        now: Timestamp,
+    ) -> Result<PullRequestRecord> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (incident, state) = Self::pr_state(&tx, number)?;
-        if state != PrState::Open {
+        if state != PullRequestState::Open {
             return Err(Error::Config(format!(
-                "pull request #{number} is {state}, only an open pull request can be {}",
-                if to == PrState::Merged { "merged" } else { "closed" }
+                "pull request #{number} is {}, only an open pull request can be {}",
+                pull_request_state_name(state),
+                if to == PullRequestState::Merged {
+                    "merged"
+                } else {
+                    "closed"
+                }
             )));
         }
         tx.execute(
             "UPDATE pull_requests SET state = ?2, updated_at = ?3 WHERE number = ?1",
-            params![number, to.as_str(), ms(now)],
+            params![number, pull_request_state_name(to), ms(now)],
         )?;
         if let Some(incident) = incident {
             match release {
@@ -742,7 +761,7 @@ impl SqliteStore {
             RawPr::from_row,
         )?;
         tx.commit()?;
-        raw.into_pr()
+        raw.into_record()
     }
 }
 
@@ -1001,12 +1020,12 @@ impl IncidentStore for SqliteStore {
                 None
             }
             FixOutcome::Proposed { pr, .. } => {
-                let n = insert_pr(&tx, incident, pr, PrState::Open, now)?;
+                let n = insert_pr(&tx, incident, pr, PullRequestState::Open, now)?;
                 set_status(&tx, incident, Status::FixProposed, now)?;
                 Some(n)
             }
             FixOutcome::Merged { pr, release, .. } => {
-                let n = insert_pr(&tx, incident, pr, PrState::Merged, now)?;
+                let n = insert_pr(&tx, incident, pr, PullRequestState::Merged, now)?;
                 set_status(&tx, incident, Status::FixProposed, now)?;
                 mark_fixed(&tx, incident, release, now)?;
                 Some(n)
@@ -1080,16 +1099,16 @@ impl IncidentStore for SqliteStore {
         Self::runs_in(&lock(&self.reader), incident)
     }
 
-    fn pull_requests(&self) -> Result<Vec<PullRequest>> {
+    fn pull_requests(&self) -> Result<Vec<PullRequestRecord>> {
         Self::prs_in(&lock(&self.reader), None)
     }
 
-    fn merge_pull_request(&self, number: i64, release: &str, now: Timestamp) -> Result<PullRequest> {
-        self.set_pr_state(number, PrState::Merged, Some(release), now)
+    fn merge_pull_request(&self, number: i64, release: &str, now: Timestamp) -> Result<PullRequestRecord> {
+        self.set_pr_state(number, PullRequestState::Merged, Some(release), now)
     }
 
-    fn close_pull_request(&self, number: i64, now: Timestamp) -> Result<PullRequest> {
-        self.set_pr_state(number, PrState::Closed, None, now)
+    fn close_pull_request(&self, number: i64, now: Timestamp) -> Result<PullRequestRecord> {
+        self.set_pr_state(number, PullRequestState::Closed, None, now)
     }
 
     fn totals(&self) -> Result<Totals> {

@@ -36,7 +36,7 @@ use tokio::sync::Notify;
 
 use crate::collector::{generate_token, router, CollectorLimits, CollectorState};
 use crate::fix_runner::{build_pipeline, outcome_from_report, progress_line, write_report, PipelineOptions};
-use crate::store::{FixOutcome, IncidentStore, SqliteStore, Status};
+use crate::store::{pull_request_state_name, FixOutcome, IncidentStore, SqliteStore, Status};
 use crate::terminal::sanitize;
 use crate::{Error, Result};
 
@@ -466,7 +466,7 @@ fn fix(
     println!(
         "      pull request #{number} merged into main as {} (in the store, `bugstack prs`: {})",
         short(release),
-        stored.map_or("missing", |p| p.state.as_str())
+        stored.map_or("missing", |p| pull_request_state_name(p.state))
     );
     let now = store.incident(incident)?;
     println!(
