@@ -28,7 +28,6 @@
 //! enqueues a new fix job). Occurrences from other releases, or without a
 //! release, only update the counts: they are old deployments still running.
 
-mod forge;
 mod schema;
 mod sqlite;
 mod types;

@@ -5,8 +5,8 @@
 //! requests in the same `pull_requests` table that `bugstack prs` reads.
 //!
 //! A pull request the forge opens during a fix run has no incident yet; the
-//! run links it when it finishes ([`super::IncidentStore::complete_job`] with
-//! [`super::RunPullRequest::number`]). Once linked, a forge update that merges
+//! run links it when it finishes ([`IncidentStore::complete_job`](crate::store::IncidentStore::complete_job) with
+//! [`RunPullRequest::number`](crate::store::RunPullRequest::number)). Once linked, a forge update that merges
 //! or closes it moves the incident on in the same transaction (merged:
 //! `fix-proposed → fixed` in the merge commit; closed: `fix-proposed → open`),
 //! so a pull request reviewed and merged later still closes the loop.
@@ -14,11 +14,13 @@
 use bugstack_core::Timestamp;
 use bugstack_fix::deploy::{NewPullRequest, PullRequest, PullRequestStore};
 use bugstack_fix::{DecisionKind, PullRequestState};
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::sqlite::{lock, mark_fixed, ms, set_status, status_of, ts, ForgeExtra, RawPr, PR_COLUMNS};
-use super::types::parse_pull_request_state;
-use super::{pull_request_state_name, SqliteStore, Status};
+use super::lifecycle::{mark_fixed, set_status, status_of};
+use super::rows::{ms, ts, ForgeExtra, RawPr, PR_COLUMNS};
+use super::SqliteStore;
+use crate::store::types::parse_pull_request_state;
+use crate::store::{pull_request_state_name, Status};
 
 fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
     bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
@@ -54,17 +56,11 @@ fn to_forge(raw: RawPr) -> crate::Result<PullRequest> {
     })
 }
 
-fn get_in(tx: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawPr>> {
+fn get_in(conn: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawPr>> {
     let Ok(number) = i64::try_from(number) else {
         return Ok(None);
     };
-    Ok(tx
-        .query_row(
-            &format!("SELECT {PR_COLUMNS} FROM pull_requests WHERE number = ?1"),
-            [number],
-            RawPr::from_row,
-        )
-        .optional()?)
+    super::rows::pull_request(conn, number)
 }
 
 /// Moves a linked incident on when its pull request leaves `open`.
@@ -93,9 +89,7 @@ fn follow_pr(
 
 impl PullRequestStore for SqliteStore {
     fn create(&self, new: &NewPullRequest, url_for: &dyn Fn(u64) -> String) -> bugstack_fix::Result<PullRequest> {
-        let run = || -> crate::Result<PullRequest> {
-            let mut conn = lock(&self.writer);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             let extra = ForgeExtra {
                 decision: new.decision.clone(),
                 ..ForgeExtra::default()
@@ -123,24 +117,19 @@ impl PullRequestStore for SqliteStore {
                 params![number, url],
             )?;
             let raw =
-                get_in(&tx, u64::try_from(number).unwrap_or(0))?.ok_or(crate::Error::PullRequestNotFound(number))?;
-            let pr = to_forge(raw)?;
-            tx.commit()?;
-            Ok(pr)
-        };
-        run().map_err(fix_err)
+                get_in(tx, u64::try_from(number).unwrap_or(0))?.ok_or(crate::Error::PullRequestNotFound(number))?;
+            to_forge(raw)
+        })
+        .map_err(fix_err)
     }
 
     fn get(&self, number: u64) -> bugstack_fix::Result<Option<PullRequest>> {
-        let conn = lock(&self.reader);
-        get_in(&conn, number)
-            .and_then(|raw| raw.map(to_forge).transpose())
+        self.read(|conn| get_in(conn, number)?.map(to_forge).transpose())
             .map_err(fix_err)
     }
 
     fn find_open(&self, branch: &str) -> bugstack_fix::Result<Option<PullRequest>> {
-        let run = || -> crate::Result<Option<PullRequest>> {
-            let conn = lock(&self.reader);
+        self.read(|conn| {
             let raw = conn
                 .query_row(
                     &format!(
@@ -152,15 +141,13 @@ impl PullRequestStore for SqliteStore {
                 )
                 .optional()?;
             raw.map(to_forge).transpose()
-        };
-        run().map_err(fix_err)
+        })
+        .map_err(fix_err)
     }
 
     fn update(&self, number: u64, change: &mut dyn FnMut(&mut PullRequest)) -> bugstack_fix::Result<PullRequest> {
-        let mut run = || -> crate::Result<PullRequest> {
-            let mut conn = lock(&self.writer);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let raw = get_in(&tx, number)?
+        self.write(|tx| {
+            let raw = get_in(tx, number)?
                 .ok_or_else(|| crate::Error::PullRequestNotFound(i64::try_from(number).unwrap_or(i64::MAX)))?;
             let before = parse_pull_request_state(&raw.state)?;
             let mut pr = to_forge(raw.clone())?;
@@ -190,21 +177,19 @@ impl PullRequestStore for SqliteStore {
                     serde_json::to_string(&extra)?
                 ],
             )?;
-            follow_pr(&tx, &raw, before, &pr, now)?;
-            tx.commit()?;
+            follow_pr(tx, &raw, before, &pr, now)?;
             Ok(pr)
-        };
-        run().map_err(fix_err)
+        })
+        .map_err(fix_err)
     }
 
     fn list(&self) -> bugstack_fix::Result<Vec<PullRequest>> {
-        let run = || -> crate::Result<Vec<PullRequest>> {
-            let conn = lock(&self.reader);
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!("SELECT {PR_COLUMNS} FROM pull_requests ORDER BY number"))?;
             let rows = stmt.query_map([], RawPr::from_row)?;
             rows.map(|r| r.map_err(crate::Error::from).and_then(to_forge)).collect()
-        };
-        run().map_err(fix_err)
+        })
+        .map_err(fix_err)
     }
 }
 
