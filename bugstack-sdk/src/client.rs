@@ -78,13 +78,9 @@ impl Client {
         }
     }
 
-    /// Whether panics must be persisted on the panicking thread.
-    pub(crate) fn persists_panics(&self) -> bool {
-        self.sync_panics.is_some()
-    }
-
     /// Processes and spools a panic on the calling thread (no network, no
-    /// `before_send`). Falls back to the queue when the spool cannot be written.
+    /// `before_send`) when the client persists panics synchronously; else,
+    /// like any capture, queues it.
     pub(crate) fn persist_now(&self, raw: RawEvent) {
         let Some((processor, spool)) = &self.sync_panics else {
             return self.enqueue(raw);
