@@ -53,7 +53,7 @@ impl RawEvent {
             frames,
             thread: current_thread(),
             timestamp: Timestamp::now(),
-            request: crate::context::current_request(),
+            request: crate::request_context::current_request(),
             tags: BTreeMap::new(),
             breadcrumbs: crate::breadcrumbs::snapshot(),
         }

@@ -11,7 +11,7 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use crate::capture::RawEvent;
 use crate::diag::DebugLog;
 use crate::options::Options;
-use crate::process::{runtime_info, Outcome, Processor};
+use crate::prepare::{runtime_info, Prepared, Preparer};
 use crate::spool::Spool;
 use crate::stats::{Counters, Stats};
 use crate::symbolize::{InApp, Resolver};
@@ -33,7 +33,7 @@ pub(crate) struct Client {
     sample_rate: f64,
     queue_capacity: usize,
     /// Set when panics are written straight to the spool (`panic = "abort"`).
-    sync_panics: Option<(Arc<Processor>, Arc<Spool>)>,
+    sync_panics: Option<(Arc<Preparer>, Arc<Spool>)>,
     pub(crate) log: Arc<DebugLog>,
 }
 
@@ -82,11 +82,11 @@ impl Client {
     /// `before_send`) when the client persists panics synchronously; else,
     /// like any capture, queues it.
     pub(crate) fn persist_now(&self, raw: RawEvent) {
-        let Some((processor, spool)) = &self.sync_panics else {
+        let Some((preparer, spool)) = &self.sync_panics else {
             return self.enqueue(raw);
         };
         let mut resolver = Resolver::default();
-        let Outcome::Keep(event) = processor.process(raw, &mut resolver, false) else {
+        let Prepared::Keep(event) = preparer.prepare(raw, &mut resolver, false) else {
             return;
         };
         match spool.write(std::slice::from_ref(&*event)) {
@@ -253,7 +253,7 @@ pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
             .clone()
             .or_else(|| release_parts.map(|(_, v)| v.to_string())),
     };
-    let processor = Arc::new(Processor {
+    let preparer = Arc::new(Preparer {
         release: options.release.clone(),
         environment: options.environment.clone(),
         service: (service.name.is_some() || service.version.is_some()).then_some(service),
@@ -276,7 +276,7 @@ pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
         wake: wake_rx,
         done: done_tx,
         counters: Arc::clone(&counters),
-        processor: Arc::clone(&processor),
+        preparer: Arc::clone(&preparer),
         spool: spool.clone(),
         log: Arc::clone(&log),
         url,
@@ -294,7 +294,7 @@ pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
         .spawn(move || crate::worker::run(cfg))
         .map_err(Error::Worker)?;
     let sync_panics = match (&spool, options.persist_panics_synchronously) {
-        (Some(spool), true) => Some((processor, Arc::clone(spool))),
+        (Some(spool), true) => Some((preparer, Arc::clone(spool))),
         _ => None,
     };
     let client = Arc::new(Client {

@@ -70,7 +70,6 @@
 mod breadcrumbs;
 mod capture;
 mod client;
-mod context;
 mod diag;
 mod error;
 #[cfg(target_os = "linux")]
@@ -79,8 +78,9 @@ mod hook;
 #[cfg(target_os = "linux")]
 mod maps;
 mod options;
-mod process;
+mod prepare;
 mod repeats;
+mod request_context;
 mod spool;
 mod stack;
 mod stats;
@@ -98,9 +98,9 @@ use std::time::Duration;
 pub use breadcrumbs::add_breadcrumb;
 pub use bugstack_core::{Breadcrumb, Event, Level, RequestContext};
 pub use client::Guard;
-pub use context::{current_request, with_request};
 pub use error::Error;
 pub use options::{BeforeSend, Options, ENV_VARS};
+pub use request_context::{current_request, with_request};
 pub use stats::Stats;
 
 use bugstack_core::EventKind;
