@@ -17,7 +17,7 @@ use bugstack_fix::{DecisionKind, PullRequestState};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::lifecycle::{mark_fixed, set_status, status_of};
-use super::rows::{ms, ts, ForgeExtra, RawPr, PR_COLUMNS};
+use super::rows::{all_rows, ms, ts, ForgeExtra, RawPr, PR_COLUMNS};
 use super::SqliteStore;
 use crate::store::types::parse_pull_request_state;
 use crate::store::{pull_request_state_name, Status};
@@ -185,9 +185,13 @@ impl PullRequestStore for SqliteStore {
 
     fn list(&self) -> bugstack_fix::Result<Vec<PullRequest>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!("SELECT {PR_COLUMNS} FROM pull_requests ORDER BY number"))?;
-            let rows = stmt.query_map([], RawPr::from_row)?;
-            rows.map(|r| r.map_err(crate::Error::from).and_then(to_forge)).collect()
+            all_rows(
+                conn,
+                &format!("SELECT {PR_COLUMNS} FROM pull_requests ORDER BY number"),
+                [],
+                RawPr::from_row,
+                to_forge,
+            )
         })
         .map_err(fix_err)
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bugstack_core::{Event, Fingerprint, Timestamp};
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Params, Row};
 
 use crate::store::types::{
     parse_pull_request_state, FixJob, FixRun, IncidentDetail, IncidentRecord, PullRequestRecord, Totals,
@@ -275,14 +275,29 @@ impl RawRun {
     }
 }
 
+/// Every row `sql` returns for `params`, read with `from_row` and converted
+/// with `convert`.
+pub(super) fn all_rows<Raw, T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    from_row: fn(&Row<'_>) -> rusqlite::Result<Raw>,
+    convert: fn(Raw) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, from_row)?;
+    rows.map(|r| r.map_err(Error::from).and_then(convert)).collect()
+}
+
 /// All incidents, most recently seen first.
 pub(super) fn incidents(conn: &Connection) -> Result<Vec<IncidentRecord>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents i ORDER BY i.last_seen DESC, i.id DESC"
-    ))?;
-    let rows = stmt.query_map([], RawIncident::from_row)?;
-    rows.map(|r| r.map_err(Error::from).and_then(RawIncident::into_record))
-        .collect()
+    all_rows(
+        conn,
+        &format!("SELECT {INCIDENT_COLUMNS} FROM incidents i ORDER BY i.last_seen DESC, i.id DESC"),
+        [],
+        RawIncident::from_row,
+        RawIncident::into_record,
+    )
 }
 
 /// Incident `id`.
@@ -330,32 +345,35 @@ pub(super) fn incident_detail(conn: &mut Connection, id: i64) -> Result<Incident
 
 /// The fix jobs of `incident` (all when `None`), oldest first.
 pub(super) fn jobs(conn: &Connection, incident: Option<i64>) -> Result<Vec<FixJob>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {JOB_COLUMNS} FROM fix_jobs WHERE ?1 IS NULL OR incident_id = ?1 ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([incident], RawJob::from_row)?;
-    rows.map(|r| r.map_err(Error::from).and_then(RawJob::into_job))
-        .collect()
+    all_rows(
+        conn,
+        &format!("SELECT {JOB_COLUMNS} FROM fix_jobs WHERE ?1 IS NULL OR incident_id = ?1 ORDER BY id"),
+        [incident],
+        RawJob::from_row,
+        RawJob::into_job,
+    )
 }
 
 /// The fix runs of `incident`, oldest first.
 pub(super) fn runs(conn: &Connection, incident: i64) -> Result<Vec<FixRun>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {RUN_COLUMNS} FROM fix_runs WHERE incident_id = ?1 ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([incident], RawRun::from_row)?;
-    rows.map(|r| r.map_err(Error::from).and_then(RawRun::into_run))
-        .collect()
+    all_rows(
+        conn,
+        &format!("SELECT {RUN_COLUMNS} FROM fix_runs WHERE incident_id = ?1 ORDER BY id"),
+        [incident],
+        RawRun::from_row,
+        RawRun::into_run,
+    )
 }
 
 /// The pull requests of `incident` (all when `None`), newest first.
 pub(super) fn pull_requests(conn: &Connection, incident: Option<i64>) -> Result<Vec<PullRequestRecord>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {PR_COLUMNS} FROM pull_requests WHERE ?1 IS NULL OR incident_id = ?1 ORDER BY number DESC"
-    ))?;
-    let rows = stmt.query_map([incident], RawPr::from_row)?;
-    rows.map(|r| r.map_err(Error::from).and_then(RawPr::into_record))
-        .collect()
+    all_rows(
+        conn,
+        &format!("SELECT {PR_COLUMNS} FROM pull_requests WHERE ?1 IS NULL OR incident_id = ?1 ORDER BY number DESC"),
+        [incident],
+        RawPr::from_row,
+        RawPr::into_record,
+    )
 }
 
 /// Pull request `number`'s row, if there is one.
