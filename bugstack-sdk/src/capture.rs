@@ -41,6 +41,8 @@ pub(crate) struct RawEvent {
 }
 
 impl RawEvent {
+    /// An occurrence of `kind` at `level` on the calling thread, now, with
+    /// its breadcrumbs and request context; `message` is cut to [`MAX_MESSAGE`].
     pub(crate) fn new(kind: EventKind, level: Level, message: String, frames: RawFrames) -> Self {
         RawEvent {
             kind,
@@ -51,10 +53,19 @@ impl RawEvent {
             frames,
             thread: current_thread(),
             timestamp: Timestamp::now(),
-            request: crate::context::current_request(),
+            request: crate::request_context::current_request(),
             tags: BTreeMap::new(),
             breadcrumbs: crate::breadcrumbs::snapshot(),
         }
+    }
+
+    /// An error occurrence: its `chain` ([`error_chain`]), the outermost
+    /// link's message as the event's.
+    pub(crate) fn error(chain: Vec<ChainLink>, frames: RawFrames) -> Self {
+        let message = chain.first().map(|l| l.message.clone()).unwrap_or_default();
+        let mut raw = RawEvent::new(EventKind::Error, Level::Error, message, frames);
+        raw.chain = chain;
+        raw
     }
 }
 
@@ -167,9 +178,27 @@ pub(crate) fn error_chain<E: std::error::Error + ?Sized + 'static>(err: &E) -> V
     chain
 }
 
-/// Hands a recorded occurrence to `client`'s worker, or drops and counts it.
-pub(crate) fn submit(client: &Client, raw: RawEvent) {
-    client.enqueue(raw);
+/// Records one occurrence with the current client, if the SDK is
+/// initialized: the capture is counted, sampling or a full queue may drop it
+/// before any work is spent on it, and only then is it built with `build`
+/// (on the calling thread: the cheap part) and handed to the worker.
+pub(crate) fn record(build: impl FnOnce() -> RawEvent) {
+    with_admitted_client(|client| client.enqueue(build()));
+}
+
+/// [`record`] for a panic, from the panic hook: when the client persists
+/// panics synchronously (a `panic = "abort"` host) it is processed and
+/// spooled on the panicking thread, else queued like any capture.
+pub(crate) fn record_panic(build: impl FnOnce() -> RawEvent) {
+    with_admitted_client(|client| client.persist_now(build()));
+}
+
+fn with_admitted_client(f: impl FnOnce(&Client)) {
+    crate::client::with_client(|client| {
+        if client.admit() {
+            f(client);
+        }
+    });
 }
 
 #[cfg(test)]

@@ -218,7 +218,9 @@ where
                 }
                 _ => req,
             };
-            crate::context::TASK_REQUEST.scope(Arc::new(ctx), inner.call(req)).await
+            crate::request_context::TASK_REQUEST
+                .scope(Arc::new(ctx), inner.call(req))
+                .await
         })
     }
 }

@@ -65,7 +65,7 @@ Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
     #[command(
         after_help = "Examples:\n  bugstack demo\n  bugstack demo --keep --failing-requests 500\n\nSee docs/demo.md."
     )]
-    Demo(crate::demo::DemoArgs),
+    Demo(super::demo::DemoArgs),
 }
 
 /// The data directory option shared by every command that uses the store.
@@ -128,9 +128,11 @@ pub struct ServeArgs {
     /// job is claimed again after this.
     #[arg(long, value_name = "SECS", default_value_t = 60, hide = true)]
     pub job_lease_secs: u64,
-    /// TESTING ONLY: run fix jobs with a test double instead of the pipeline.
+    /// TESTING ONLY (feature `test-support`, not in a release build): run fix
+    /// jobs with a test double instead of the pipeline.
     /// `sleep-ms=N` logs start/finish lines to DIR/test-runner.log, sleeps N ms,
     /// and records "no fix" with a report that says it came from the test double.
+    #[cfg(feature = "test-support")]
     #[arg(long, value_name = "SPEC", hide = true)]
     pub test_job_runner: Option<String>,
 }

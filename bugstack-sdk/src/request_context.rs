@@ -1,5 +1,6 @@
-//! The request being handled on the current task or thread, attached to
-//! every event captured while it is set.
+//! Request context: the request being handled on the current task or
+//! thread, attached to every event captured while it is set. (Not the code
+//! context the fix engine builds.)
 //!
 //! The [`tower`](crate::tower) layer sets it for async handlers with a tokio
 //! task-local (so it follows the request's future across `.await` points and

@@ -24,7 +24,7 @@ pub(crate) fn build(repo: &Path, target_dir: &Path) -> Result<PathBuf> {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .status()
-        .map_err(|e| Error::io("cannot run cargo in", repo.display(), e))?;
+        .map_err(|e| Error::io(format!("cannot run cargo in {}", repo.display()), e))?;
     if !status.success() {
         return Err(Error::Task(format!(
             "cargo build of the shop in {} failed ({status})",
@@ -64,7 +64,8 @@ pub(crate) struct Shop {
 impl Shop {
     /// Starts `bin` and waits for its `listening on ADDR` line.
     pub(crate) fn start(bin: &Path, env: &ShopEnv) -> Result<Shop> {
-        let log = std::fs::File::create(&env.log).map_err(|e| Error::io("cannot create", env.log.display(), e))?;
+        let log = std::fs::File::create(&env.log)
+            .map_err(|e| Error::io(format!("cannot create {}", env.log.display()), e))?;
         let mut child = Command::new(bin)
             .env("SHOP_ADDR", "127.0.0.1:0")
             .env("BUGSTACK_ENDPOINT", &env.endpoint)
@@ -76,7 +77,7 @@ impl Shop {
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
-            .map_err(|e| Error::io("cannot start", bin.display(), e))?;
+            .map_err(|e| Error::io(format!("cannot start {}", bin.display()), e))?;
         let Some(stdout) = child.stdout.take() else {
             let _ = child.kill();
             let _ = child.wait();

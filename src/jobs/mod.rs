@@ -13,8 +13,6 @@
 //!   lease that expires; after that any worker — e.g. the restarted collector —
 //!   claims it again as a new attempt. A job that exhausts its attempts fails.
 
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +22,11 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::store::{ClaimedJob, FixOutcome, IncidentStore, JobState};
 use crate::{Error, Result};
+
+#[cfg(feature = "test-support")]
+mod sleep_runner;
+#[cfg(feature = "test-support")]
+pub use sleep_runner::SleepRunner;
 
 /// Runs one fix job: the bugstack-fix pipeline in production, a test double in tests.
 #[async_trait]
@@ -189,64 +192,6 @@ pub async fn run_one(
                 Err(e) => eprintln!("bugstack: fix job {job_id}: failure not recorded: {e}"),
             }
         }
-    }
-}
-
-/// A test double for [`FixJobRunner`], reachable from the binary only through
-/// the hidden `serve --test-job-runner` flag, used by the end-to-end tests to
-/// exercise claiming, crashes and retries without the real pipeline.
-///
-/// It appends `start job=<id> incident=<id> attempt=<n> pid=<pid>` to its log
-/// file, sleeps, appends `finish ...`, and reports
-/// [`FixOutcome::NoFix`] with a report saying that it is a test runner. It
-/// never proposes or merges anything.
-#[derive(Debug, Clone)]
-pub struct SleepRunner {
-    /// How long each run takes.
-    pub delay: Duration,
-    /// Where the start/finish lines go.
-    pub log: PathBuf,
-}
-
-impl SleepRunner {
-    fn log_line(&self, line: &str) -> Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .map_err(|e| Error::io("cannot open", self.log.display(), e))?;
-        writeln!(f, "{line}").map_err(|e| Error::io("cannot write", self.log.display(), e))?;
-        f.sync_all()
-            .map_err(|e| Error::io("cannot sync", self.log.display(), e))
-    }
-}
-
-#[async_trait]
-impl FixJobRunner for SleepRunner {
-    fn name(&self) -> &str {
-        "test-sleep"
-    }
-
-    async fn run(&self, job: &ClaimedJob) -> Result<FixOutcome> {
-        let tag = format!(
-            "job={} incident={} attempt={} pid={}",
-            job.job.id,
-            job.incident.id,
-            job.job.attempts,
-            std::process::id()
-        );
-        self.log_line(&format!("start {tag}"))?;
-        tokio::time::sleep(self.delay).await;
-        self.log_line(&format!("finish {tag}"))?;
-        Ok(FixOutcome::NoFix {
-            reason: "test runner: no fix attempted".into(),
-            report: serde_json::json!({
-                "runner": "test-sleep",
-                "note": "produced by the test double behind `serve --test-job-runner`, not by the fix pipeline",
-                "incident": job.incident.id,
-                "attempt": job.job.attempts,
-            }),
-        })
     }
 }
 

@@ -53,7 +53,7 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String> {
         ])
         .args(args)
         .output()
-        .map_err(|e| Error::io("cannot run git in", dir.display(), e))?;
+        .map_err(|e| Error::io(format!("cannot run git in {}", dir.display()), e))?;
     if !out.status.success() {
         return Err(Error::Config(format!(
             "git {} in {} failed: {}",
@@ -67,11 +67,11 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String> {
 
 /// Copies `from` into `to` recursively, skipping `target/` and `.git/`.
 fn copy_tree(from: &Path, to: &Path) -> Result<usize> {
-    std::fs::create_dir_all(to).map_err(|e| Error::io("cannot create", to.display(), e))?;
+    std::fs::create_dir_all(to).map_err(|e| Error::io(format!("cannot create {}", to.display()), e))?;
     let mut files = 0;
-    let entries = std::fs::read_dir(from).map_err(|e| Error::io("cannot read", from.display(), e))?;
+    let entries = std::fs::read_dir(from).map_err(|e| Error::io(format!("cannot read {}", from.display()), e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| Error::io("cannot read", from.display(), e))?;
+        let entry = entry.map_err(|e| Error::io(format!("cannot read {}", from.display()), e))?;
         let name = entry.file_name();
         if name == "target" || name == ".git" {
             continue;
@@ -79,11 +79,11 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize> {
         let (src, dst) = (entry.path(), to.join(&name));
         let kind = entry
             .file_type()
-            .map_err(|e| Error::io("cannot stat", src.display(), e))?;
+            .map_err(|e| Error::io(format!("cannot stat {}", src.display()), e))?;
         if kind.is_dir() {
             files += copy_tree(&src, &dst)?;
         } else if kind.is_file() {
-            std::fs::copy(&src, &dst).map_err(|e| Error::io("cannot copy", src.display(), e))?;
+            std::fs::copy(&src, &dst).map_err(|e| Error::io(format!("cannot copy {}", src.display()), e))?;
             files += 1;
         }
     }
@@ -112,14 +112,15 @@ pub(crate) fn prepare(shop: &Path, sdk: &Path, base: &Path) -> Result<DemoRepo> 
     let root = base.join("shop");
     let files = copy_tree(shop, &root)?;
     let manifest = root.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).map_err(|e| Error::io("cannot read", manifest.display(), e))?;
+    let text =
+        std::fs::read_to_string(&manifest).map_err(|e| Error::io(format!("cannot read {}", manifest.display()), e))?;
     let sdk_path = sdk.display().to_string().replace('\\', "/");
     let rewritten = text.replace("path = \"../../bugstack-sdk\"", &format!("path = {:?}", sdk_path));
-    std::fs::write(&manifest, rewritten).map_err(|e| Error::io("cannot write", manifest.display(), e))?;
+    std::fs::write(&manifest, rewritten).map_err(|e| Error::io(format!("cannot write {}", manifest.display()), e))?;
     let policy = root.join(bugstack_fix::policy::POLICY_FILE);
-    std::fs::write(&policy, DEMO_POLICY).map_err(|e| Error::io("cannot write", policy.display(), e))?;
+    std::fs::write(&policy, DEMO_POLICY).map_err(|e| Error::io(format!("cannot write {}", policy.display()), e))?;
     let ignore = root.join(".gitignore");
-    std::fs::write(&ignore, "/target\n").map_err(|e| Error::io("cannot write", ignore.display(), e))?;
+    std::fs::write(&ignore, "/target\n").map_err(|e| Error::io(format!("cannot write {}", ignore.display()), e))?;
 
     // The shop's Cargo.lock was written against the SDK of its time; let
     // cargo bring it up to date with this checkout's SDK before the release
@@ -130,7 +131,7 @@ pub(crate) fn prepare(shop: &Path, sdk: &Path, base: &Path) -> Result<DemoRepo> 
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .status()
-        .map_err(|e| Error::io("cannot run cargo metadata in", root.display(), e))?;
+        .map_err(|e| Error::io(format!("cannot run cargo metadata in {}", root.display()), e))?;
     if !status.success() {
         return Err(Error::Config(format!(
             "cargo could not resolve the shop's dependencies in {} ({status})",

@@ -30,13 +30,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bugstack_core::{DecodeLimits, Timestamp};
+use bugstack_core::Timestamp;
 use clap::Args;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
-use crate::collector::{generate_token, router, CollectorState, Committer};
+use crate::collector::{generate_token, router, CollectorLimits, CollectorState};
 use crate::fix_runner::{build_pipeline, outcome_from_report, progress_line, write_report, PipelineOptions};
-use crate::store::{FixOutcome, IncidentStore, SqliteStore, Status};
+use crate::store::{pull_request_state_name, FixOutcome, IncidentStore, SqliteStore, Status};
+use crate::terminal::sanitize;
 use crate::{Error, Result};
 
 pub use repo::DEMO_POLICY;
@@ -80,7 +81,7 @@ fn default_target_dir() -> PathBuf {
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
-    std::fs::canonicalize(p).map_err(|e| Error::io("cannot find", p.display(), e))
+    std::fs::canonicalize(p).map_err(|e| Error::io(format!("cannot find {}", p.display()), e))
 }
 
 fn secs(d: Duration) -> String {
@@ -122,7 +123,7 @@ impl Timeline {
 }
 
 /// Runs the demo; `Err` names the stage that failed.
-pub fn run(args: &DemoArgs) -> Result<()> {
+pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     let shop_dir = absolute(
         &args
             .shop_dir
@@ -131,7 +132,8 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     )?;
     let sdk = absolute(&checkout().join("bugstack-sdk"))?;
     let target_dir = args.target_dir.clone().unwrap_or_else(default_target_dir);
-    std::fs::create_dir_all(&target_dir).map_err(|e| Error::io("cannot create", target_dir.display(), e))?;
+    std::fs::create_dir_all(&target_dir)
+        .map_err(|e| Error::io(format!("cannot create {}", target_dir.display()), e))?;
     let target_dir = absolute(&target_dir)?;
     let report_dir = args
         .report_dir
@@ -142,8 +144,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         .tempdir()
         .map_err(|e| {
             Error::io(
-                "cannot create a temporary directory in",
-                std::env::temp_dir().display(),
+                format!(
+                    "cannot create a temporary directory in {}",
+                    std::env::temp_dir().display()
+                ),
                 e,
             )
         })?;
@@ -212,28 +216,24 @@ impl Demo<'_> {
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| Error::io("cannot start the async runtime", "tokio", e))?;
+            .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
         let data = base.join("data");
         let (store, endpoint, token) = self.timeline.stage("start the collector (in-process, SQLite)", || {
             let store = Arc::new(SqliteStore::open(&data)?);
             let token = generate_token()?;
             let dyn_store: Arc<dyn IncidentStore> = store.clone();
-            let state = CollectorState {
-                committer: Committer::start(dyn_store.clone())?,
-                store: dyn_store,
-                token: token.clone().into(),
-                limits: DecodeLimits::default(),
-                jobs_enqueued: Arc::new(Notify::new()),
-                inflight: Arc::new(Semaphore::new(crate::collector::DEFAULT_MAX_INFLIGHT)),
-                body_timeout: crate::collector::DEFAULT_BODY_TIMEOUT,
-                decode_slots: Arc::new(Semaphore::new(crate::collector::default_decode_slots())),
-            };
+            let state = CollectorState::new(
+                dyn_store,
+                token.clone(),
+                &CollectorLimits::default(),
+                Arc::new(Notify::new()),
+            )?;
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-                .map_err(|e| Error::io("cannot listen on", "127.0.0.1:0", e))?;
+                .map_err(|e| Error::io("cannot listen on 127.0.0.1:0", e))?;
             let addr = listener
                 .local_addr()
-                .map_err(|e| Error::io("cannot read the address of", "the collector", e))?;
+                .map_err(|e| Error::io("cannot read the address of the collector", e))?;
             runtime.spawn(async move {
                 if let Err(e) = axum::serve(listener, router(state)).await {
                     eprintln!("bugstack demo: the collector stopped: {e}");
@@ -384,12 +384,12 @@ fn wait_for_incident(store: &dyn IncidentStore, expected: u64) -> Result<i64> {
             println!(
                 "      incident {}: {} — count {} (status {})",
                 i.id,
-                crate::cli::sanitize(&i.title, 100),
+                sanitize(&i.title, 100),
                 i.count,
                 i.status
             );
             if let Some(loc) = &d.representative.location {
-                println!("      at {}:{}", crate::cli::sanitize(&loc.file, 200), loc.line);
+                println!("      at {}:{}", sanitize(&loc.file, 200), loc.line);
             }
             if i.count < expected {
                 return Err(Error::Task(format!(
@@ -467,7 +467,7 @@ fn fix(
     println!(
         "      pull request #{number} merged into main as {} (in the store, `bugstack prs`: {})",
         short(release),
-        stored.map_or("missing", |p| p.state.as_str())
+        stored.map_or("missing", |p| pull_request_state_name(p.state))
     );
     let now = store.incident(incident)?;
     println!(

@@ -5,30 +5,25 @@
 //! requests in the same `pull_requests` table that `bugstack prs` reads.
 //!
 //! A pull request the forge opens during a fix run has no incident yet; the
-//! run links it when it finishes ([`super::IncidentStore::complete_job`] with
-//! [`super::NewPullRequest::number`]). Once linked, a forge update that merges
+//! run links it when it finishes ([`IncidentStore::complete_job`](crate::store::IncidentStore::complete_job) with
+//! [`RunPullRequest::number`](crate::store::RunPullRequest::number)). Once linked, a forge update that merges
 //! or closes it moves the incident on in the same transaction (merged:
 //! `fix-proposed → fixed` in the merge commit; closed: `fix-proposed → open`),
 //! so a pull request reviewed and merged later still closes the loop.
 
 use bugstack_core::Timestamp;
-use bugstack_fix::deploy::{NewPullRequest as ForgeNew, PullRequest as ForgePr, PullRequestStore};
+use bugstack_fix::deploy::{NewPullRequest, PullRequest, PullRequestStore};
 use bugstack_fix::{DecisionKind, PullRequestState};
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::sqlite::{lock, mark_fixed, ms, set_status, status_of, ts, ForgeExtra, RawPr, PR_COLUMNS};
-use super::{PrState, SqliteStore, Status};
+use super::lifecycle::{mark_fixed, set_status, status_of};
+use super::rows::{all_rows, ms, ts, ForgeExtra, RawPr, PR_COLUMNS};
+use super::SqliteStore;
+use crate::store::types::parse_pull_request_state;
+use crate::store::{pull_request_state_name, Status};
 
 fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
     bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
-}
-
-fn state_name(s: PullRequestState) -> &'static str {
-    match s {
-        PullRequestState::Open => PrState::Open.as_str(),
-        PullRequestState::Merged => PrState::Merged.as_str(),
-        PullRequestState::Closed => PrState::Closed.as_str(),
-    }
 }
 
 fn decision_name(d: Option<&bugstack_fix::Decision>) -> &'static str {
@@ -40,14 +35,10 @@ fn decision_name(d: Option<&bugstack_fix::Decision>) -> &'static str {
     }
 }
 
-fn to_forge(raw: RawPr) -> crate::Result<ForgePr> {
+fn to_forge(raw: RawPr) -> crate::Result<PullRequest> {
     let extra = raw.extra()?;
-    let state = match raw.state.parse::<PrState>()? {
-        PrState::Open => PullRequestState::Open,
-        PrState::Merged => PullRequestState::Merged,
-        PrState::Closed => PullRequestState::Closed,
-    };
-    Ok(ForgePr {
+    let state = parse_pull_request_state(&raw.state)?;
+    Ok(PullRequest {
         number: u64::try_from(raw.number).unwrap_or(0),
         url: raw.url,
         title: raw.title,
@@ -65,25 +56,25 @@ fn to_forge(raw: RawPr) -> crate::Result<ForgePr> {
     })
 }
 
-fn get_in(tx: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawPr>> {
+fn get_in(conn: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawPr>> {
     let Ok(number) = i64::try_from(number) else {
         return Ok(None);
     };
-    Ok(tx
-        .query_row(
-            &format!("SELECT {PR_COLUMNS} FROM pull_requests WHERE number = ?1"),
-            [number],
-            RawPr::from_row,
-        )
-        .optional()?)
+    super::rows::pull_request(conn, number)
 }
 
 /// Moves a linked incident on when its pull request leaves `open`.
-fn follow_pr(tx: &Transaction<'_>, raw: &RawPr, before: PrState, after: &ForgePr, now: Timestamp) -> crate::Result<()> {
+fn follow_pr(
+    tx: &Transaction<'_>,
+    raw: &RawPr,
+    before: PullRequestState,
+    after: &PullRequest,
+    now: Timestamp,
+) -> crate::Result<()> {
     let Some(incident) = raw.incident_id else {
         return Ok(());
     };
-    if before != PrState::Open || status_of(tx, incident)? != Status::FixProposed {
+    if before != PullRequestState::Open || status_of(tx, incident)? != Status::FixProposed {
         return Ok(());
     }
     match after.state {
@@ -97,10 +88,8 @@ fn follow_pr(tx: &Transaction<'_>, raw: &RawPr, before: PrState, after: &ForgePr
 }
 
 impl PullRequestStore for SqliteStore {
-    fn create(&self, new: &ForgeNew, url_for: &dyn Fn(u64) -> String) -> bugstack_fix::Result<ForgePr> {
-        let run = || -> crate::Result<ForgePr> {
-            let mut conn = lock(&self.writer);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    fn create(&self, new: &NewPullRequest, url_for: &dyn Fn(u64) -> String) -> bugstack_fix::Result<PullRequest> {
+        self.write(|tx| {
             let extra = ForgeExtra {
                 decision: new.decision.clone(),
                 ..ForgeExtra::default()
@@ -128,24 +117,19 @@ impl PullRequestStore for SqliteStore {
                 params![number, url],
             )?;
             let raw =
-                get_in(&tx, u64::try_from(number).unwrap_or(0))?.ok_or(crate::Error::PullRequestNotFound(number))?;
-            let pr = to_forge(raw)?;
-            tx.commit()?;
-            Ok(pr)
-        };
-        run().map_err(fix_err)
+                get_in(tx, u64::try_from(number).unwrap_or(0))?.ok_or(crate::Error::PullRequestNotFound(number))?;
+            to_forge(raw)
+        })
+        .map_err(fix_err)
     }
 
-    fn get(&self, number: u64) -> bugstack_fix::Result<Option<ForgePr>> {
-        let conn = lock(&self.reader);
-        get_in(&conn, number)
-            .and_then(|raw| raw.map(to_forge).transpose())
+    fn get(&self, number: u64) -> bugstack_fix::Result<Option<PullRequest>> {
+        self.read(|conn| get_in(conn, number)?.map(to_forge).transpose())
             .map_err(fix_err)
     }
 
-    fn find_open(&self, branch: &str) -> bugstack_fix::Result<Option<ForgePr>> {
-        let run = || -> crate::Result<Option<ForgePr>> {
-            let conn = lock(&self.reader);
+    fn find_open(&self, branch: &str) -> bugstack_fix::Result<Option<PullRequest>> {
+        self.read(|conn| {
             let raw = conn
                 .query_row(
                     &format!(
@@ -157,17 +141,15 @@ impl PullRequestStore for SqliteStore {
                 )
                 .optional()?;
             raw.map(to_forge).transpose()
-        };
-        run().map_err(fix_err)
+        })
+        .map_err(fix_err)
     }
 
-    fn update(&self, number: u64, change: &mut dyn FnMut(&mut ForgePr)) -> bugstack_fix::Result<ForgePr> {
-        let mut run = || -> crate::Result<ForgePr> {
-            let mut conn = lock(&self.writer);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let raw = get_in(&tx, number)?
+    fn update(&self, number: u64, change: &mut dyn FnMut(&mut PullRequest)) -> bugstack_fix::Result<PullRequest> {
+        self.write(|tx| {
+            let raw = get_in(tx, number)?
                 .ok_or_else(|| crate::Error::PullRequestNotFound(i64::try_from(number).unwrap_or(i64::MAX)))?;
-            let before: PrState = raw.state.parse()?;
+            let before = parse_pull_request_state(&raw.state)?;
             let mut pr = to_forge(raw.clone())?;
             change(&mut pr);
             pr.number = number;
@@ -187,7 +169,7 @@ impl PullRequestStore for SqliteStore {
                     pr.title,
                     pr.body,
                     pr.branch,
-                    state_name(pr.state),
+                    pull_request_state_name(pr.state),
                     ms(now),
                     pr.url,
                     pr.base,
@@ -195,21 +177,23 @@ impl PullRequestStore for SqliteStore {
                     serde_json::to_string(&extra)?
                 ],
             )?;
-            follow_pr(&tx, &raw, before, &pr, now)?;
-            tx.commit()?;
+            follow_pr(tx, &raw, before, &pr, now)?;
             Ok(pr)
-        };
-        run().map_err(fix_err)
+        })
+        .map_err(fix_err)
     }
 
-    fn list(&self) -> bugstack_fix::Result<Vec<ForgePr>> {
-        let run = || -> crate::Result<Vec<ForgePr>> {
-            let conn = lock(&self.reader);
-            let mut stmt = conn.prepare_cached(&format!("SELECT {PR_COLUMNS} FROM pull_requests ORDER BY number"))?;
-            let rows = stmt.query_map([], RawPr::from_row)?;
-            rows.map(|r| r.map_err(crate::Error::from).and_then(to_forge)).collect()
-        };
-        run().map_err(fix_err)
+    fn list(&self) -> bugstack_fix::Result<Vec<PullRequest>> {
+        self.read(|conn| {
+            all_rows(
+                conn,
+                &format!("SELECT {PR_COLUMNS} FROM pull_requests ORDER BY number"),
+                [],
+                RawPr::from_row,
+                to_forge,
+            )
+        })
+        .map_err(fix_err)
     }
 }
 
@@ -222,10 +206,10 @@ mod tests {
     use rusqlite::Connection;
 
     use super::*;
-    use crate::store::{schema, FixOutcome, IncidentStore, NewPullRequest, DB_FILE};
+    use crate::store::{schema, FixOutcome, IncidentStore, RunPullRequest, DB_FILE};
 
-    fn forge_new(branch: &str) -> ForgeNew {
-        ForgeNew {
+    fn forge_new(branch: &str) -> NewPullRequest {
+        NewPullRequest {
             title: "Fix: divide by zero".into(),
             body: "Root cause: ...".into(),
             branch: branch.into(),
@@ -287,7 +271,7 @@ mod tests {
         assert_eq!(view.len(), 2);
         assert_eq!(
             (view[1].number, view[1].incident_id, view[1].state),
-            (1, None, PrState::Closed)
+            (1, None, PullRequestState::Closed)
         );
         assert_eq!(view[0].decision, "review");
     }
@@ -302,10 +286,10 @@ mod tests {
 
     fn proposed(number: u64) -> FixOutcome {
         FixOutcome::Proposed {
-            pr: NewPullRequest {
+            pr: RunPullRequest {
                 number: Some(i64::try_from(number).unwrap()),
                 decision: "review".into(),
-                ..NewPullRequest::default()
+                ..RunPullRequest::default()
             },
             report: serde_json::json!({}),
         }
@@ -339,7 +323,7 @@ mod tests {
         let view = &IncidentStore::pull_requests(&s).unwrap()[0];
         assert_eq!(
             (view.state, view.merge_commit.as_deref()),
-            (PrState::Merged, Some("abc123"))
+            (PullRequestState::Merged, Some("abc123"))
         );
         // A later comment changes nothing.
         s.update(1, &mut |p| p.labels.push("merged".into())).unwrap();

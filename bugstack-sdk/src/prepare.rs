@@ -1,5 +1,6 @@
-//! Turning a [`RawEvent`] into a wire [`Event`] on the worker thread:
-//! symbols, in-app marking, service and runtime info, scrubbing, `before_send`.
+//! Preparing an occurrence for delivery: turning a [`RawEvent`] into a wire
+//! [`Event`] on the worker thread (symbols, in-app marking, service and
+//! runtime info, scrubbing, `before_send`).
 
 use std::sync::Arc;
 
@@ -9,8 +10,8 @@ use crate::capture::{RawEvent, RawFrames};
 use crate::options::BeforeSend;
 use crate::symbolize::{finish_frames, parse_std_backtrace, InApp, Resolver};
 
-/// What the worker (and the synchronous panic path) needs to build events.
-pub(crate) struct Processor {
+/// What the worker (and the synchronous panic path) needs to prepare events.
+pub(crate) struct Preparer {
     pub(crate) release: Option<String>,
     pub(crate) environment: Option<String>,
     pub(crate) service: Option<ServiceInfo>,
@@ -34,18 +35,18 @@ pub(crate) fn runtime_info() -> Runtime {
     }
 }
 
-/// What `before_send` did.
-pub(crate) enum Outcome {
+/// A prepared occurrence, or what `before_send` did with it.
+pub(crate) enum Prepared {
     /// Keep this event.
     Keep(Box<Event>),
     /// `before_send` dropped it.
     Filtered,
 }
 
-impl Processor {
+impl Preparer {
     /// Builds, scrubs and filters one event. `run_before_send` is false on
     /// the panic-hook path, where a panicking hook would abort the process.
-    pub(crate) fn process(&self, raw: RawEvent, resolver: &mut Resolver, run_before_send: bool) -> Outcome {
+    pub(crate) fn prepare(&self, raw: RawEvent, resolver: &mut Resolver, run_before_send: bool) -> Prepared {
         let frames = match &raw.frames {
             RawFrames::Unresolved(bt) => resolver.resolve(bt),
             RawFrames::StdDebug(s) => parse_std_backtrace(s),
@@ -65,20 +66,20 @@ impl Processor {
         event.breadcrumbs = raw.breadcrumbs;
         self.scrubber.scrub_event(&mut event);
         if !run_before_send {
-            return Outcome::Keep(Box::new(event));
+            return Prepared::Keep(Box::new(event));
         }
         let Some(hook) = &self.before_send else {
-            return Outcome::Keep(Box::new(event));
+            return Prepared::Keep(Box::new(event));
         };
         let backup = event.clone();
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(event))) {
             Ok(Some(mut e)) => {
                 // The hook may have added text: scrub again.
                 self.scrubber.scrub_event(&mut e);
-                Outcome::Keep(Box::new(e))
+                Prepared::Keep(Box::new(e))
             }
-            Ok(None) => Outcome::Filtered,
-            Err(_) => Outcome::Keep(Box::new(backup)),
+            Ok(None) => Prepared::Filtered,
+            Err(_) => Prepared::Keep(Box::new(backup)),
         }
     }
 }
