@@ -2,7 +2,7 @@
 //!
 //! The shared vocabulary of bugstack: the [`Event`] model, [`fingerprint`]ing
 //! ("is this the same bug?"), windowed grouping ([`Aggregator`]), secret
-//! [`Scrubber`], payload [`Shape`]s and the SDK → collector wire format
+//! [`Scrubber`], redacted [`Secret`]s, payload [`Shape`]s and the SDK → collector wire format
 //! ([`encode_batch`] / [`decode_batch`]).
 //!
 //! **Architecture invariant:** this crate does no runtime I/O and spawns
@@ -25,6 +25,7 @@ mod error;
 pub mod event;
 pub mod fingerprint;
 pub mod scrub;
+mod secret;
 pub mod shape;
 mod timestamp;
 pub mod wire;
@@ -37,6 +38,7 @@ pub use event::{
 };
 pub use fingerprint::{fingerprint, normalize_message, Fingerprint};
 pub use scrub::{ScrubConfig, Scrubber, REDACTED};
+pub use secret::Secret;
 pub use shape::{Shape, ShapeLimits};
 pub use timestamp::Timestamp;
 pub use wire::{

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, Secret, ServeArgs, ShowArgs};
+pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, ServeArgs, ShowArgs};
 pub use output::sanitize;
 pub use serve::{resolve_token, TOKEN_FILE};
 
