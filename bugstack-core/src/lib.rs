@@ -2,8 +2,9 @@
 //!
 //! The shared vocabulary of bugstack: the [`Event`] model, [`fingerprint`]ing
 //! ("is this the same bug?"), windowed grouping ([`Aggregator`]), secret
-//! [`Scrubber`], redacted [`Secret`]s, payload [`Shape`]s and the SDK → collector wire format
-//! ([`encode_batch`] / [`decode_batch`]).
+//! [`Scrubber`], redacted [`Secret`]s, payload [`Shape`]s, the SDK → collector
+//! wire format ([`encode_batch`] / [`decode_batch`]) and cutting [`text`] to a
+//! budget.
 //!
 //! **Architecture invariant:** this crate does no runtime I/O and spawns
 //! nothing. It reads the clock only in [`Timestamp::now`]. Everything here is
@@ -27,6 +28,7 @@ pub mod fingerprint;
 pub mod scrub;
 mod secret;
 pub mod shape;
+pub mod text;
 mod timestamp;
 pub mod wire;
 

@@ -127,7 +127,7 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
         feedback.push(Feedback {
             attempt,
             patch: Some(patch),
-            failure: bugstack_fix::text::trim_middle(&output_text(&after), 4000),
+            failure: bugstack_core::text::trim_middle(&output_text(&after), 4000),
         });
     }
     Err(format!(

@@ -153,7 +153,7 @@ impl ApiResponse {
     /// GitHub's `message` plus any `errors[].message`.
     fn message(&self) -> String {
         let Ok(v) = serde_json::from_str::<Value>(&self.body) else {
-            return crate::text::trim_middle(self.body.trim(), 300);
+            return bugstack_core::text::trim_middle(self.body.trim(), 300);
         };
         let mut parts: Vec<String> = v
             .get("message")
@@ -168,7 +168,7 @@ impl ApiResponse {
                     .filter_map(|e| e.get("message").and_then(Value::as_str).map(str::to_string)),
             );
         }
-        crate::text::trim_middle(&parts.join(": "), 300)
+        bugstack_core::text::trim_middle(&parts.join(": "), 300)
     }
 }
 

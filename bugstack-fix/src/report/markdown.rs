@@ -28,8 +28,8 @@
 use bugstack_core::Scrubber;
 
 use crate::report::{Attempt, DecisionKind, FixReport, REPORT_VERSION};
-use crate::text::trim_middle;
 use crate::{CheckResult, CheckStatus, Validation};
+use bugstack_core::text::{self, trim_middle};
 
 /// Most characters of a rendered body (GitHub rejects bodies over 65 536).
 pub const MAX_BODY_CHARS: usize = 60_000;
@@ -92,11 +92,7 @@ fn strip_controls(text: &str) -> String {
 /// docs). Newlines become spaces; long text is cut.
 pub fn escape_inline(text: &str) -> String {
     let text = strip_controls(text);
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut cut: String = flat.chars().take(INLINE_CHARS).collect();
-    if flat.chars().count() > INLINE_CHARS {
-        cut.push('…');
-    }
+    let cut = text::ellipsize(&text::one_line(&text), INLINE_CHARS + 1);
     let chars: Vec<char> = cut.chars().collect();
     // A leading "1." or "1)" would start an ordered list.
     let digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();

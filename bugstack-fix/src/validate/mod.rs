@@ -95,7 +95,7 @@ impl Validation {
                 c.name, c.command, c.status, c.output
             ));
         }
-        crate::text::trim_middle(&s, max_bytes)
+        bugstack_core::text::trim_middle(&s, max_bytes)
     }
 }
 

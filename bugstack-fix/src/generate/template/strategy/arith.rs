@@ -1,9 +1,10 @@
 //! Arithmetic families: division or remainder by zero, integer and
 //! `Duration` overflow, negation and shift overflow.
 
-use super::expr::{binary_operand, is_assign_op, is_pure, is_untyped_int, postfix, short, unparen};
+use super::expr::{binary_operand, is_assign_op, is_pure, is_untyped_int, postfix, unparen};
 use super::{Candidate, Site};
 use crate::generate::template::class::{OverflowOp, PanicClass};
+use crate::generate::template::short;
 use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Edit;
 

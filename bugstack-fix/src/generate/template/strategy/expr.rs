@@ -3,6 +3,8 @@
 
 use syn::{BinOp, Expr, Lit};
 
+use crate::generate::template::short;
+
 pub(super) fn is_assign_op(op: &BinOp) -> bool {
     matches!(
         op,
@@ -137,18 +139,6 @@ pub(super) fn describe(e: &Expr, text: &str) -> String {
     }
 }
 
-/// Code cut to one line of at most 60 chars, for explanations.
-pub(super) fn short(code: &str) -> String {
-    let one: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() > 60 {
-        let mut s: String = one.chars().take(57).collect();
-        s.push_str("...");
-        s
-    } else {
-        one
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +147,5 @@ mod tests {
     fn helpers() {
         assert_eq!(unparen("(m * 60)"), "m * 60");
         assert_eq!(unparen("(a) + (b)"), "(a) + (b)");
-        assert_eq!(short("a\n   .b()"), "a .b()");
     }
 }

@@ -6,9 +6,10 @@ use std::ops::Range;
 
 use syn::{Expr, Lit};
 
-use super::expr::{binary_operand, is_assign_op, is_pure, postfix, short, unparen};
+use super::expr::{binary_operand, is_assign_op, is_pure, postfix, unparen};
 use super::{Candidate, Site};
 use crate::generate::template::class::PanicClass;
+use crate::generate::template::short;
 use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Edit;
 

@@ -2,9 +2,10 @@
 
 use syn::{Expr, Lit};
 
-use super::expr::{describe, short};
+use super::expr::describe;
 use super::{Candidate, Site};
 use crate::generate::template::class::PanicClass;
+use crate::generate::template::short;
 use crate::generate::template::signature::{ErrKind, ReturnKind};
 use crate::generate::template::source::Edit;
 
