@@ -171,6 +171,15 @@ impl Git {
             .map_err(|_| Error::Repo(format!("no commit named {rev:?} in {}", self.root.display())))
     }
 
+    /// The commit the local branch `branch` points at, when it exists.
+    pub async fn branch_tip(&self, branch: &str) -> Result<Option<String>> {
+        let spec = format!("refs/heads/{branch}^{{commit}}");
+        let out = self
+            .output(&["rev-parse", "--verify", "--quiet", &spec], &[], None)
+            .await?;
+        Ok(out.success.then_some(out.stdout))
+    }
+
     /// The top-level directory of the work tree containing `root`.
     pub async fn toplevel(&self) -> Result<PathBuf> {
         self.run(&["rev-parse", "--show-toplevel"]).await.map(PathBuf::from)

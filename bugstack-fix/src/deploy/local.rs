@@ -71,19 +71,7 @@ impl LocalForge {
     }
 
     async fn tip(&self, branch: &str) -> Result<Option<String>> {
-        let out = Git::new(&self.remote)
-            .output(
-                &[
-                    "rev-parse",
-                    "--verify",
-                    "--quiet",
-                    &format!("refs/heads/{branch}^{{commit}}"),
-                ],
-                &[],
-                None,
-            )
-            .await?;
-        Ok(out.success.then_some(out.stdout))
+        Git::new(&self.remote).branch_tip(branch).await
     }
 }
 

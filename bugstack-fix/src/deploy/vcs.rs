@@ -183,19 +183,7 @@ impl Vcs {
 
     /// The commit a local branch points at, when it exists.
     pub async fn branch_tip(&self, branch: &str) -> Result<Option<String>> {
-        let out = Git::new(&self.root)
-            .output(
-                &[
-                    "rev-parse",
-                    "--verify",
-                    "--quiet",
-                    &format!("refs/heads/{branch}^{{commit}}"),
-                ],
-                &[],
-                None,
-            )
-            .await?;
-        Ok(out.success.then_some(out.stdout))
+        Git::new(&self.root).branch_tip(branch).await
     }
 
     /// Whether `refname` is checked out in any work tree of the repository.
