@@ -51,6 +51,21 @@ pub(super) fn fn_text(text: &str, f: &FnInfo<'_>) -> (u32, String) {
     }
 }
 
+/// The function `g` of the file `path` (whose text is `text`) as a snippet
+/// of `kind`: its lines, under its `impl` header when it has one.
+pub(super) fn fn_snippet(kind: SnippetKind, path: &str, text: &str, g: &FnInfo<'_>, reason: String) -> Snippet {
+    let (start, text) = fn_text(text, g);
+    Snippet {
+        kind,
+        path: path.to_string(),
+        start_line: start,
+        end_line: g.end,
+        item: Some(g.qualified.clone()),
+        reason,
+        text,
+    }
+}
+
 /// A line window around the target, standing in for the failing function
 /// when the file does not parse or the line is outside any function.
 fn window_candidate(text: &str, target: &RepoFrame, reason: String) -> Candidate {
@@ -97,17 +112,14 @@ pub(super) fn target_snippets(
         cands.push(window_candidate(&parsed.text, target, format!("lines around {at}")));
         return Ok(None);
     };
-    let (start, text) = fn_text(&parsed.text, f);
     cands.push(Candidate {
-        snippet: Snippet {
-            kind: SnippetKind::FailingFunction,
-            path: target.path.clone(),
-            start_line: start,
-            end_line: f.end,
-            item: Some(f.qualified.clone()),
-            reason: format!("the error arose at {at}"),
-            text,
-        },
+        snippet: fn_snippet(
+            SnippetKind::FailingFunction,
+            &target.path,
+            &parsed.text,
+            f,
+            format!("the error arose at {at}"),
+        ),
         distance: 0,
         item_start: Some(f.start),
     });
@@ -195,16 +207,13 @@ pub(super) fn caller_snippets(
                         if !seen.insert((frame.path.clone(), g.start)) {
                             continue;
                         }
-                        let (start, text) = fn_text(&parsed.text, g);
-                        let snippet = Snippet {
-                            kind: SnippetKind::Caller,
-                            path: frame.path.clone(),
-                            start_line: start,
-                            end_line: g.end,
-                            item: Some(g.qualified.clone()),
-                            reason: format!("caller {distance} frame(s) up, at {at}"),
-                            text,
-                        };
+                        let snippet = fn_snippet(
+                            SnippetKind::Caller,
+                            &frame.path,
+                            &parsed.text,
+                            g,
+                            format!("caller {distance} frame(s) up, at {at}"),
+                        );
                         (snippet, Some(g.start))
                     }
                     None => continue,

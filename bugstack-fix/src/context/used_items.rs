@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use super::rank::Candidate;
 use super::resolve::{Found, Parsed, Scope, Session};
-use super::snippets::fn_text;
+use super::snippets::fn_snippet;
 use super::syntax::{self, DefKind, FnInfo, Uses};
 use super::{Snippet, SnippetKind};
 use crate::Result;
@@ -154,17 +154,8 @@ fn method_snippet(s: &mut Session, file: &str, ty: &str, name: &str, who: &str) 
 
 /// The function `g` of `file` (whose text is `text`), called by `who`.
 fn callee_snippet(file: &str, text: &str, g: &FnInfo<'_>, who: &str) -> Candidate {
-    let (start, text) = fn_text(text, g);
     Candidate {
-        snippet: Snippet {
-            kind: SnippetKind::Callee,
-            path: file.to_string(),
-            start_line: start,
-            end_line: g.end,
-            item: Some(g.qualified.clone()),
-            reason: format!("called by {who}"),
-            text,
-        },
+        snippet: fn_snippet(SnippetKind::Callee, file, text, g, format!("called by {who}")),
         distance: 1,
         item_start: Some(g.start),
     }
