@@ -55,7 +55,10 @@ fn main() {
     )])
     .expect("revised fix");
     let mut medians = Vec::new();
-    for (label, sandbox) in [("sandboxed", SandboxMode::Bubblewrap), ("unsandboxed", SandboxMode::Off)] {
+    for (label, sandbox) in [
+        ("sandboxed", SandboxMode::Bubblewrap),
+        ("unsandboxed", SandboxMode::Off),
+    ] {
         let policy = Policy {
             sandbox,
             ..Policy::default()

@@ -34,7 +34,6 @@ pub mod pipeline;
 pub mod policy;
 pub mod report;
 pub mod score;
-pub mod text;
 pub mod validate;
 
 pub use context::{ContextBuilder, FixContext, RepoFrame, RepoRef, RustContextBuilder, Snippet, SnippetKind};

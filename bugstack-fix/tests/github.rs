@@ -12,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
-use bugstack_fix::deploy::{ForgeDeployer, GitHubConfig, GitHubForge, Token};
+use bugstack_fix::deploy::{ForgeDeployer, GitHubConfig, GitHubForge};
 use bugstack_fix::policy::ForgeKind;
 use bugstack_fix::{DecisionKind, Deployer, Deployment, Policy, Result};
 use serde_json::{json, Value};
@@ -210,7 +210,7 @@ async fn run_with(
     tweak(&mut policy);
     let forge = GitHubForge::new(
         GitHubConfig::from_forge_config(&policy.forge).unwrap(),
-        Token::new(TOKEN),
+        bugstack_core::Secret::new(TOKEN),
     )
     .unwrap();
     let deployer = ForgeDeployer::with_plain_body(Arc::new(forge))

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bugstack_fix::deploy::{Forge, ForgeDeployer, GitHubConfig, GitHubForge, Token};
+use bugstack_fix::deploy::{Forge, ForgeDeployer, GitHubConfig, GitHubForge};
 use bugstack_fix::policy::ForgeKind;
 use bugstack_fix::{DecisionKind, Deployer, Policy};
 use serde_json::{json, Map, Value};
@@ -193,7 +193,7 @@ async fn github_forge_conforms_to_the_official_openapi_description() {
     let forge = Arc::new(
         GitHubForge::new(
             GitHubConfig::from_forge_config(&policy.forge).unwrap(),
-            Token::new("ghp_conformance"),
+            bugstack_core::Secret::new("ghp_conformance"),
         )
         .unwrap(),
     );

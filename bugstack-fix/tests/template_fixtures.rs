@@ -96,9 +96,8 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
         }
         std::fs::write(dir.join(&path), &source).unwrap();
         std::fs::write(dir.join("fix.diff"), &patch.diff).unwrap();
-        let applied = Command::new("git")
+        let applied = bugstack_fix::git::command(&dir)
             .args(["apply", "fix.diff"])
-            .current_dir(&dir)
             .output()
             .expect("git runs");
         if !applied.status.success() {
@@ -128,7 +127,7 @@ async fn run(tmp: &Path, name: &str, class: &str, strategy: &str, attempts: u32)
         feedback.push(Feedback {
             attempt,
             patch: Some(patch),
-            failure: bugstack_fix::text::trim_middle(&output_text(&after), 4000),
+            failure: bugstack_core::text::trim_middle(&output_text(&after), 4000),
         });
     }
     Err(format!(

@@ -321,9 +321,8 @@ fn git_apply(src: &str, p: &Patch) -> String {
     std::fs::create_dir_all(dir.path().join("src")).unwrap();
     std::fs::write(dir.path().join(PATH), src).unwrap();
     std::fs::write(dir.path().join("fix.diff"), &p.diff).unwrap();
-    let out = std::process::Command::new("git")
+    let out = bugstack_fix::git::command(dir.path())
         .args(["apply", "--unsafe-paths", "fix.diff"])
-        .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(

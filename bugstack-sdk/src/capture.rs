@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use bugstack_core::{Breadcrumb, ChainLink, EventKind, Level, Location, RequestContext, ThreadInfo, Timestamp};
+use bugstack_core::{text, Breadcrumb, ChainLink, EventKind, Level, Location, RequestContext, ThreadInfo, Timestamp};
 
 use crate::client::Client;
 
@@ -47,7 +47,7 @@ impl RawEvent {
         RawEvent {
             kind,
             level,
-            message: cut(message, MAX_MESSAGE),
+            message: text::truncate_owned(message, MAX_MESSAGE),
             chain: Vec::new(),
             location: None,
             frames,
@@ -67,14 +67,6 @@ impl RawEvent {
         raw.chain = chain;
         raw
     }
-}
-
-pub(crate) fn cut(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let keep = crate::breadcrumbs::truncate(&s, max).len();
-        s.truncate(keep);
-    }
-    s
 }
 
 /// The calling thread's name and id, built once per thread (a thread's name
@@ -109,7 +101,7 @@ impl fmt::Write for Bounded {
             self.out.push_str(s);
             Ok(())
         } else {
-            self.out.push_str(crate::breadcrumbs::truncate(s, room));
+            self.out.push_str(text::truncate(s, room));
             Err(fmt::Error)
         }
     }

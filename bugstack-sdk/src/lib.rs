@@ -201,7 +201,10 @@ pub fn capture_error_with_backtrace<E: std::error::Error + ?Sized + 'static>(
 
 fn frames_of(backtrace: &std::backtrace::Backtrace) -> RawFrames {
     if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
-        RawFrames::StdDebug(capture::cut(format!("{backtrace:?}"), 256 * 1024))
+        RawFrames::StdDebug(bugstack_core::text::truncate_owned(
+            format!("{backtrace:?}"),
+            256 * 1024,
+        ))
     } else {
         RawFrames::Unresolved(crate::stack::walk())
     }

@@ -1,10 +1,9 @@
 //! Command-line arguments (clap derive).
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 
+use bugstack_core::Secret;
 use clap::{Args, Parser, Subcommand};
 
 const ABOUT: &str = "bugstack: a self-healing codebase for Rust services.
@@ -175,31 +174,6 @@ pub struct FixArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-/// A secret from the command line or environment; its `Debug` output is
-/// redacted so it never reaches a log by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Secret(s.to_string()))
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, Secret, ServeArgs, ShowArgs};
+pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, ServeArgs, ShowArgs};
 pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_token, TOKEN_FILE};
 

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bugstack_core::DecodeLimits;
+use bugstack_core::{DecodeLimits, Secret};
 use tokio::sync::{watch, Notify};
 
-use super::args::{Secret, ServeArgs};
+use super::args::ServeArgs;
 use super::data_dir;
 use crate::collector::{generate_token, router, CollectorLimits, CollectorState};
 use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};

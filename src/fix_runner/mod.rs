@@ -88,9 +88,7 @@ pub fn check_repo(repo: &Path) -> Result<()> {
     if !repo.is_dir() {
         return Err(Error::Config(format!("--repo {}: not a directory", repo.display())));
     }
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(repo)
+    let out = bugstack_fix::git::command(repo)
         .args(["rev-parse", "--is-inside-work-tree"])
         .output()
         .map_err(|e| Error::io(format!("cannot run git in {}", repo.display()), e))?;
@@ -438,9 +436,7 @@ mod tests {
         assert!(err.ends_with("not a git repository"), "{err}");
         let err = check_repo(&dir.path().join("missing")).unwrap_err().to_string();
         assert!(err.contains("not a directory"), "{err}");
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir.path())
+        let out = bugstack_fix::git::command(dir.path())
             .args(["init", "-q"])
             .output()
             .unwrap();
@@ -575,7 +571,17 @@ mod tests {
         // the local branch.
         for args in [
             &["init", "-q", "-b", "main"][..],
-            &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "init"][..],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "init",
+            ][..],
         ] {
             let st = std::process::Command::new("git")
                 .arg("-C")

@@ -14,12 +14,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Incident, Result};
 
+mod frames;
 mod objects;
 mod paths;
 mod rank;
 mod resolve;
+mod revision;
 mod rust;
+mod snippets;
 mod syntax;
+mod test_snippets;
+mod used_items;
 
 pub use rust::{RustContextBuilder, DEFAULT_MAX_FILES, DEFAULT_TOKEN_BUDGET};
 

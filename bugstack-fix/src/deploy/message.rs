@@ -9,6 +9,7 @@
 //! Event text is untrusted: everything taken from it is flattened to one
 //! line, stripped of control characters and cut to length.
 
+use bugstack_core::text::{ellipsize, one_line};
 use serde::{Deserialize, Serialize};
 
 use crate::{FixContext, Patch};
@@ -153,7 +154,7 @@ impl CommitStyle {
             (SubjectPrefix::Area, None) => String::new(),
         };
         let budget = MAX_SUBJECT_CHARS.saturating_sub(prefix.chars().count());
-        format!("{prefix}{}", cut(&text, budget))
+        format!("{prefix}{}", ellipsize(&text, budget))
     }
 }
 
@@ -163,27 +164,6 @@ fn capitalise(s: &str) -> String {
         Some(c) => c.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
-}
-
-/// `s` on one line: control characters become spaces, runs of whitespace
-/// collapse.
-pub fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn cut(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max_chars.saturating_sub(1)).collect();
-    out = out.trim_end().to_string();
-    out.push('…');
-    out
 }
 
 /// A scope for the subject from the fixed file: its stem, or for
@@ -237,7 +217,7 @@ pub fn fix_commit_message(style: &CommitStyle, ctx: &FixContext, patch: &Patch) 
     body.push_str(&format!(
         "The service reported {} occurrence(s) of: {}\n",
         incident.count,
-        cut(&one_line(&incident.title()), 200)
+        ellipsize(&one_line(&incident.title()), 200)
     ));
     if let Some(frame) = ctx.target() {
         body.push_str(&format!("at {}:{}.\n", one_line(&frame.path), frame.line));

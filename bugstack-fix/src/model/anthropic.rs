@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 
-use super::http::{self, ApiKey, Endpoint, RetryPolicy};
+use bugstack_core::Secret;
+
+use super::http::{self, Endpoint, RetryPolicy};
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
 use crate::policy::ModelConfig;
 
@@ -27,7 +29,7 @@ pub const API_VERSION: &str = "2023-06-01";
 pub struct Anthropic {
     base_url: String,
     model: String,
-    api_key: ApiKey,
+    api_key: Secret,
     key_env: Option<String>,
     timeout: Duration,
     retry: RetryPolicy,
@@ -54,7 +56,7 @@ impl Anthropic {
         Ok(Anthropic {
             base_url: DEFAULT_BASE_URL.to_string(),
             model: model.into(),
-            api_key: ApiKey::new(api_key),
+            api_key: Secret::new(api_key),
             key_env: None,
             timeout,
             retry: RetryPolicy::default(),
@@ -76,10 +78,10 @@ impl Anthropic {
     ) -> Result<Self, ModelError> {
         let var = config.api_key_env.as_deref().unwrap_or(DEFAULT_KEY_ENV);
         let key = env(var)
-            .filter(|k| !k.trim().is_empty())
+            .and_then(|k| Secret::non_empty(&k))
             .ok_or_else(|| ModelError::MissingApiKey(var.to_string()))?;
         let model = config.model.clone().unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        let mut client = Anthropic::new(model, key.trim())?.with_timeout(Duration::from_secs(config.timeout_secs))?;
+        let mut client = Anthropic::new(model, key.expose())?.with_timeout(Duration::from_secs(config.timeout_secs))?;
         if let Some(url) = &config.base_url {
             client.base_url = url.clone();
         }

@@ -13,7 +13,7 @@ pub mod openai;
 
 pub use anthropic::Anthropic;
 pub use config::{from_config, from_config_with_env};
-pub use http::{ApiKey, RetryPolicy};
+pub use http::RetryPolicy;
 pub use openai::{MaxTokensField, OpenAiCompatible};
 
 /// Who wrote a message.

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use serde_json::{json, Value};
 
-use super::http::{self, ApiKey, Endpoint, RetryPolicy};
+use bugstack_core::Secret;
+
+use super::http::{self, Endpoint, RetryPolicy};
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
 use crate::policy::ModelConfig;
 
@@ -55,7 +57,7 @@ pub struct OpenAiCompatible {
     base_url: String,
     model: String,
     max_tokens_field: MaxTokensField,
-    api_key: Option<ApiKey>,
+    api_key: Option<Secret>,
     key_env: Option<String>,
     timeout: Duration,
     retry: RetryPolicy,
@@ -110,13 +112,13 @@ impl OpenAiCompatible {
         let base_url = config.base_url.clone().unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
         let model = config.model.clone().unwrap_or_else(|| DEFAULT_MODEL.to_string());
         let var = config.api_key_env.as_deref().unwrap_or(DEFAULT_KEY_ENV);
-        let key = env(var).filter(|k| !k.trim().is_empty());
+        let key = env(var).and_then(|k| Secret::non_empty(&k));
         let key_required = config.api_key_env.is_some() || base_url.trim_end_matches('/') == DEFAULT_BASE_URL;
         let mut client =
             OpenAiCompatible::new(base_url, model)?.with_timeout(Duration::from_secs(config.timeout_secs))?;
         match key {
             Some(k) => {
-                client.api_key = Some(ApiKey::new(k.trim()));
+                client.api_key = Some(k);
                 client.key_env = Some(var.to_string());
             }
             None if key_required => return Err(ModelError::MissingApiKey(var.to_string())),
@@ -127,7 +129,7 @@ impl OpenAiCompatible {
 
     /// Sends `key` as a bearer token.
     pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(ApiKey::new(key));
+        self.api_key = Some(Secret::new(key));
         self
     }
 

@@ -147,7 +147,7 @@ impl Validation {
             }
             s.push_str(&format!("{}\n", c.output));
         }
-        crate::text::trim_middle(&s, max_bytes)
+        bugstack_core::text::trim_middle(&s, max_bytes)
     }
 }
 

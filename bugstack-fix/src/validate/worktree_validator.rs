@@ -648,8 +648,8 @@ impl WorktreeValidator {
             passes_with_fix,
             output: format!(
                 "on the base commit with only the test added:\n{}\n\nwith the fix:\n{}",
-                crate::text::trim_middle(&base_out, half),
-                crate::text::trim_middle(&with_fix.output, half)
+                bugstack_core::text::trim_middle(&base_out, half),
+                bugstack_core::text::trim_middle(&with_fix.output, half)
             ),
         }
     }

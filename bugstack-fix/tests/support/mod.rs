@@ -20,7 +20,7 @@ pub(crate) mod template;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use bugstack_core::{ChainLink, Event, EventKind, Level, RequestContext, Timestamp};
 use bugstack_fix::{
@@ -41,19 +41,16 @@ const GIT_SETTINGS: [(&str, &str); 4] = [
     ("tag.gpgsign", "false"),
 ];
 
-/// `git -C dir args` with [`GIT_SETTINGS`], no system config, no prompts and
-/// no inherited `GIT_DIR` / `GIT_INDEX_FILE`; its output, whatever the exit.
+/// `git -C dir args` as bugstack runs git ([`bugstack_fix::git::command`]:
+/// no prompts, no inherited `GIT_DIR` / `GIT_INDEX_FILE`, ...) with
+/// [`GIT_SETTINGS`] and no system config; its output, whatever the exit.
 pub(crate) fn git_output(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir);
+    let mut cmd = bugstack_fix::git::command(dir);
     for (key, value) in GIT_SETTINGS {
         cmd.arg("-c").arg(format!("{key}={value}"));
     }
     cmd.args(args)
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
         .output()
         .expect("git runs")
 }

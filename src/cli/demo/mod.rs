@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bugstack_core::text::short_id;
 use bugstack_core::Timestamp;
 use clap::Args;
 use tokio::sync::Notify;
@@ -260,7 +261,11 @@ impl Demo<'_> {
             .timeline
             .stage("start the shop with the SDK pointed at the collector", || {
                 let shop = service::Shop::start(&bin, &env)?;
-                println!("      shop on http://{} (release {})", shop.addr, short(&repo.commit));
+                println!(
+                    "      shop on http://{} (release {})",
+                    shop.addr,
+                    short_id(&repo.commit)
+                );
                 Ok(shop)
             })?;
         self.shop = Some(shop);
@@ -295,8 +300,8 @@ impl Demo<'_> {
                 let head = repo::pull(&repo)?;
                 println!(
                     "      main is now {} (fix {}, PR #{pr})",
-                    short(&head),
-                    short(&fix_commit)
+                    short_id(&head),
+                    short_id(&fix_commit)
                 );
                 if head != fix_commit {
                     store.add_release_with_fix(incident, &head)?;
@@ -311,7 +316,7 @@ impl Demo<'_> {
         };
         let shop = self.timeline.stage("restart the shop at the merged commit", || {
             let shop = service::Shop::start(&bin, &env)?;
-            println!("      shop on http://{} (release {})", shop.addr, short(&head));
+            println!("      shop on http://{} (release {})", shop.addr, short_id(&head));
             Ok(shop)
         })?;
         self.shop = Some(shop);
@@ -324,10 +329,6 @@ impl Demo<'_> {
         })?;
         Ok(())
     }
-}
-
-fn short(commit: &str) -> &str {
-    &commit[..12.min(commit.len())]
 }
 
 /// Sends the traffic; the number of requests that failed.
@@ -466,14 +467,14 @@ fn fix(
     let stored = prs.iter().find(|p| Some(p.number) == run.pr_number);
     println!(
         "      pull request #{number} merged into main as {} (in the store, `bugstack prs`: {})",
-        short(release),
+        short_id(release),
         stored.map_or("missing", |p| pull_request_state_name(p.state))
     );
     let now = store.incident(incident)?;
     println!(
         "      incident {incident} is {} in {}",
         now.status,
-        now.fixed_in_release.as_deref().map(short).unwrap_or("?")
+        now.fixed_in_release.as_deref().map(short_id).unwrap_or("?")
     );
     if stored.is_none() {
         return Err(Error::Task(format!(
@@ -503,7 +504,7 @@ fn replay(shop: &service::Shop, store: &dyn IncidentStore, incident: i64) -> Res
     println!(
         "      incident {incident}: status {}, fixed in {}",
         i.status,
-        i.fixed_in_release.as_deref().map(short).unwrap_or("?")
+        i.fixed_in_release.as_deref().map(short_id).unwrap_or("?")
     );
     if i.status != Status::Fixed {
         return Err(Error::Task(format!("incident {incident} is {}, not fixed", i.status)));

@@ -2,7 +2,6 @@
 //! a local bare remote as `origin`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::{Error, Result};
 
@@ -38,9 +37,7 @@ ci_timeout_secs = 60
 /// Runs `git` in `dir` with a fixed identity and no user configuration
 /// influence on commits; stdout, trimmed.
 pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
+    let out = bugstack_fix::git::command(dir)
         .args([
             "-c",
             "user.name=bugstack demo",

@@ -25,6 +25,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bugstack_core::text::short_id;
 
 use crate::git::Git;
 use crate::model::{ChatMessage, ChatRequest, LanguageModel};
@@ -133,7 +134,7 @@ impl LlmGenerator {
                     .map_err(|_| {
                         Error::PatchDoesNotApply(format!(
                             "{old}: not a file of the repository at {}",
-                            short(&ctx.revision)
+                            short_id(&ctx.revision)
                         ))
                     })?;
                 files.insert(old.clone(), text);
@@ -185,10 +186,6 @@ impl LlmGenerator {
         patch.model_confidence = Some(reply.confidence);
         Ok(patch)
     }
-}
-
-fn short(rev: &str) -> &str {
-    rev.get(..12).unwrap_or(rev)
 }
 
 /// A git diff creating `path` with `text`.

@@ -12,8 +12,8 @@
 
 use serde_json::{json, Value};
 
-use crate::text::trim_middle;
 use crate::{Feedback, FixContext, Policy};
+use bugstack_core::text::trim_middle;
 
 /// The marker words around the untrusted block.
 pub const UNTRUSTED_MARKER: &str = "UNTRUSTED EVENT DATA";
