@@ -35,8 +35,14 @@ fn check(name: &str, command: &str) -> CheckSpec {
     CheckSpec::new(name, command)
 }
 
+/// These tests watch the checks' processes and files from outside (pid
+/// files, grandchildren), so their checks run unsandboxed; the sandbox has
+/// its own cases in the root `tests/adversarial.rs`.
 fn policy(checks: Vec<CheckSpec>) -> Policy {
-    support::policy_with_checks(checks)
+    Policy {
+        sandbox: bugstack_fix::policy::SandboxMode::Off,
+        ..support::policy_with_checks(checks)
+    }
 }
 
 fn edit(after: &str) -> Patch {
