@@ -28,7 +28,7 @@ use async_trait::async_trait;
 use super::frames::{map_frames, no_frame_message};
 use super::objects;
 use super::paths::FileIndex;
-use super::rank::{rank_and_cut, Candidate};
+use super::rank::{rank_and_cut, SnippetCandidate};
 use super::resolve::Session;
 use super::revision::resolve_revision;
 use super::snippets::{caller_snippets, fit_failing_function, target_snippets};
@@ -118,7 +118,7 @@ impl RustContextBuilder {
         caller_snippets(&mut session, &frames, target_fn.as_ref(), &mut cands, &mut warnings)?;
         if let Some(krate) = session.crate_of(&frames[0].path)? {
             if let Some(text) = session.text(&krate.manifest)? {
-                cands.push(Candidate {
+                cands.push(SnippetCandidate {
                     snippet: Snippet {
                         kind: SnippetKind::Manifest,
                         path: krate.manifest.clone(),
