@@ -14,7 +14,8 @@
 //!   repository and no cargo run (the built-in ones read the repository with
 //!   git and run the project's checks in a worktree).
 //!
-//! Run it with `cargo run -p bugstack-fix --example custom_backend`.
+//! Run it with `cargo run -p bugstack-fix --example custom_backend`; the
+//! fix crate's tests run [`run`] too.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -256,8 +257,10 @@ fn summarise(report: &FixReport) {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Runs the incident through two pipelines (the custom generator, then the
+/// custom model behind the built-in LLM generator) and returns their
+/// reports; an error when either produced no fix.
+pub(crate) async fn run() -> Result<[FixReport; 2], Box<dyn std::error::Error>> {
     let mut event = Event::new(
         EventKind::Panic,
         Level::Fatal,
@@ -280,8 +283,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Arc::new(TargetLineCheck),
     )
     .with_observer(PrintProgress);
-    let report = pipeline.run(&incident, &repo, &policy).await?;
-    summarise(&report);
+    let rule = pipeline.run(&incident, &repo, &policy).await?;
+    summarise(&rule);
 
     println!("2. A custom LanguageModel behind the built-in LLM generator:");
     let calls = AtomicU32::new(0);
@@ -296,14 +299,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Arc::new(TargetLineCheck),
     )
     .with_observer(PrintProgress);
-    let report = pipeline.run(&incident, &repo, &policy).await?;
-    summarise(&report);
+    let llm = pipeline.run(&incident, &repo, &policy).await?;
+    summarise(&llm);
     println!(
         "  (the full machine-readable report is {} bytes of JSON)",
-        report.to_json().len()
+        llm.to_json().len()
     );
-    if report.fix.is_none() {
+    if rule.fix.is_none() {
+        return Err("the rule pipeline produced no fix".into());
+    }
+    if llm.fix.is_none() {
         return Err("the LLM pipeline produced no fix".into());
     }
-    Ok(())
+    Ok([rule, llm])
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    run().await.map(|_| ())
 }

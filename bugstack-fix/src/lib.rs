@@ -19,6 +19,18 @@
 //! **Trust boundary:** event data is untrusted. It reaches prompts only as
 //! delimited data, and a patch may only touch paths the policy allows
 //! ([`Policy::check_patch`] runs before any candidate is validated).
+//!
+//! ## Custom stages
+//!
+//! Each stage trait documents its contract and an example implementation:
+//! [`ContextBuilder`], [`FixGenerator`], [`LanguageModel`], [`Validator`],
+//! [`Deployer`] and [`deploy::Forge`]. The example below
+//! (`bugstack-fix/examples/custom_backend.rs`, run it with
+//! `cargo run -p bugstack-fix --example custom_backend`) plugs a custom
+//! context builder, generator, model and validator into [`Pipeline`]s and
+//! runs them offline:
+//!
+#![doc = concat!("```no_run\n", include_str!("../examples/custom_backend.rs"), "```")]
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
