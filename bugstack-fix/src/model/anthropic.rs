@@ -26,7 +26,7 @@ pub const API_VERSION: &str = "2023-06-01";
 
 /// A client of Anthropic's Messages API.
 #[derive(Clone)]
-pub struct Anthropic {
+pub struct AnthropicModel {
     base_url: String,
     model: String,
     api_key: Secret,
@@ -36,9 +36,9 @@ pub struct Anthropic {
     client: reqwest::Client,
 }
 
-impl fmt::Debug for Anthropic {
+impl fmt::Debug for AnthropicModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Anthropic")
+        f.debug_struct("AnthropicModel")
             .field("base_url", &self.base_url)
             .field("model", &self.model)
             .field("api_key", &"[redacted]")
@@ -48,12 +48,12 @@ impl fmt::Debug for Anthropic {
     }
 }
 
-impl Anthropic {
+impl AnthropicModel {
     /// A client for `model` with `api_key`, at Anthropic's URL (change it
-    /// with [`Anthropic::with_base_url`]).
+    /// with [`AnthropicModel::with_base_url`]).
     pub fn new(model: impl Into<String>, api_key: impl Into<String>) -> Result<Self, ModelError> {
         let timeout = Duration::from_secs(ModelConfig::default().timeout_secs);
-        Ok(Anthropic {
+        Ok(AnthropicModel {
             base_url: DEFAULT_BASE_URL.to_string(),
             model: model.into(),
             api_key: Secret::new(api_key),
@@ -81,7 +81,8 @@ impl Anthropic {
             .and_then(|k| Secret::non_empty(&k))
             .ok_or_else(|| ModelError::MissingApiKey(var.to_string()))?;
         let model = config.model.clone().unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        let mut client = Anthropic::new(model, key.expose())?.with_timeout(Duration::from_secs(config.timeout_secs))?;
+        let mut client =
+            AnthropicModel::new(model, key.expose())?.with_timeout(Duration::from_secs(config.timeout_secs))?;
         if let Some(url) = &config.base_url {
             client.base_url = url.clone();
         }
@@ -174,7 +175,7 @@ pub fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
 }
 
 #[async_trait]
-impl LanguageModel for Anthropic {
+impl LanguageModel for AnthropicModel {
     fn name(&self) -> String {
         format!("anthropic:{}", self.model)
     }
@@ -213,9 +214,9 @@ mod tests {
     #[test]
     fn config_requires_a_key() {
         let cfg = ModelConfig::default();
-        let err = Anthropic::from_config_with_env(&cfg, |_| None).unwrap_err();
+        let err = AnthropicModel::from_config_with_env(&cfg, |_| None).unwrap_err();
         assert!(err.to_string().contains("ANTHROPIC_API_KEY"), "{err}");
-        let c = Anthropic::from_config_with_env(&cfg, |_| Some("sk-ant-secret".into())).unwrap();
+        let c = AnthropicModel::from_config_with_env(&cfg, |_| Some("sk-ant-secret".into())).unwrap();
         assert_eq!(c.base_url(), DEFAULT_BASE_URL);
         assert_eq!(c.name(), format!("anthropic:{DEFAULT_MODEL}"));
         assert!(!format!("{c:?}").contains("sk-ant-secret"));
@@ -223,7 +224,7 @@ mod tests {
 
     #[test]
     fn system_is_top_level_and_max_tokens_present() {
-        let c = Anthropic::new("claude", "k").unwrap();
+        let c = AnthropicModel::new("claude", "k").unwrap();
         let body = c.request_body(&ChatRequest {
             system: "sys".into(),
             messages: vec![ChatMessage::user("hi")],

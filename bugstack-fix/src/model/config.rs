@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Anthropic, LanguageModel, ModelError, OpenAiCompatible};
+use super::{AnthropicModel, LanguageModel, ModelError, OpenAiCompatibleModel};
 use crate::policy::{ModelBackend, ModelConfig};
 
 /// The language model `[model]` configures, its key read from the process
@@ -18,8 +18,8 @@ pub fn from_config_with_env(
 ) -> Result<Option<Arc<dyn LanguageModel>>, ModelError> {
     Ok(match config.backend {
         ModelBackend::Offline => None,
-        ModelBackend::Openai => Some(Arc::new(OpenAiCompatible::from_config_with_env(config, env)?)),
-        ModelBackend::Anthropic => Some(Arc::new(Anthropic::from_config_with_env(config, env)?)),
+        ModelBackend::Openai => Some(Arc::new(OpenAiCompatibleModel::from_config_with_env(config, env)?)),
+        ModelBackend::Anthropic => Some(Arc::new(AnthropicModel::from_config_with_env(config, env)?)),
     })
 }
 

@@ -11,10 +11,10 @@ mod config;
 pub mod http;
 pub mod openai;
 
-pub use anthropic::Anthropic;
+pub use anthropic::AnthropicModel;
 pub use config::{from_config, from_config_with_env};
 pub use http::RetryPolicy;
-pub use openai::{MaxTokensField, OpenAiCompatible};
+pub use openai::{MaxTokensField, OpenAiCompatibleModel};
 
 /// A chat model: one request in, one answer out. Implement it to put any
 /// backend behind the [`LlmGenerator`](crate::LlmGenerator) (a company
@@ -22,8 +22,8 @@ pub use openai::{MaxTokensField, OpenAiCompatible};
 ///
 /// The generator writes the prompt, parses the answer strictly and checks
 /// the diff in it; a model only carries text. The built-in backends are
-/// [`OpenAiCompatible`] (OpenAI and every server speaking its chat
-/// completions API: Ollama, vLLM, llama.cpp, ...) and [`Anthropic`].
+/// [`OpenAiCompatibleModel`] (OpenAI and every server speaking its chat
+/// completions API: Ollama, vLLM, llama.cpp, ...) and [`AnthropicModel`].
 ///
 /// # Contract
 ///
