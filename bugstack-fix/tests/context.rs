@@ -343,7 +343,7 @@ fn snippets_are_ranked_failing_callers_callees_types_imports_tests_manifest() {
         assert!(order.contains(&k), "{k:?} missing from {order:?}");
     }
     assert!(ctx.tokens_used <= ctx.token_budget);
-    assert_eq!(ctx.token_budget, bugstack_fix::context::DEFAULT_TOKEN_BUDGET);
+    assert_eq!(ctx.token_budget, bugstack_fix::RustContextBuilder::DEFAULT_TOKEN_BUDGET);
     assert_eq!(
         ctx.tokens_used,
         ctx.snippets

@@ -129,7 +129,8 @@ fn init(args: &InitArgs) -> Result<()> {
         )));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir.display(), e))?;
-    std::fs::write(&path, bugstack_fix::policy::TEMPLATE).map_err(|e| Error::io("cannot write", path.display(), e))?;
+    std::fs::write(&path, bugstack_fix::policy::POLICY_TEMPLATE)
+        .map_err(|e| Error::io("cannot write", path.display(), e))?;
     println!("bugstack: wrote {} (safe defaults: no auto-merge)", path.display());
     Ok(())
 }

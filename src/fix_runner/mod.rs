@@ -9,7 +9,7 @@
 //! | stage | implementation |
 //! |---|---|
 //! | context | [`RustContextBuilder`] |
-//! | generate | [`generator_for`]: `[model] backend = "offline"`: [`TemplateGenerator`]; `openai` / `anthropic`: [`LlmGenerator`] over [`bugstack_fix::model::from_config`] |
+//! | generate | [`generator_for`]: `[model] backend = "offline"`: [`TemplateGenerator`]; `openai` / `anthropic`: [`LlmGenerator`] over [`ModelConfig::language_model`](bugstack_fix::policy::ModelConfig::language_model) |
 //! | validate | [`WorktreeValidator`]: the policy's checks in a git worktree; `CARGO_TARGET_DIR` and base-commit judging from [`PipelineOptions`] |
 //! | deploy | [`ForgeDeployer`] over the policy's forge ([`forge_from_policy`]), pull request body = [`render_markdown`]; the local forge records its pull requests in the incident store ([`SqliteStore`] implements [`PullRequestStore`]), so `bugstack prs` lists every run's |
 //!
@@ -103,7 +103,9 @@ pub fn generator_for(policy: &Policy) -> Result<Arc<dyn FixGenerator>> {
     Ok(match policy.model.backend {
         ModelBackend::Offline => Arc::new(TemplateGenerator::new()),
         ModelBackend::Openai | ModelBackend::Anthropic => {
-            let model = bugstack_fix::model::from_config(&policy.model)
+            let model = policy
+                .model
+                .language_model()
                 .map_err(|e| Error::Config(format!("[model] in bugstack.toml: {e}")))?
                 .ok_or_else(|| Error::Config("[model]: the backend needs a model".into()))?;
             Arc::new(LlmGenerator::new(model, policy.clone()))

@@ -26,7 +26,7 @@ mod syntax;
 mod test_snippets;
 mod used_items;
 
-pub use rust::{RustContextBuilder, DEFAULT_MAX_FILES, DEFAULT_TOKEN_BUDGET};
+pub use rust::RustContextBuilder;
 
 /// Stage 1: the few pieces of a repository that matter for an incident.
 ///

@@ -36,11 +36,6 @@ use super::syntax;
 use super::{ContextBuilder, FixContext, RepoRef, Snippet, SnippetKind};
 use crate::{Error, Incident, Result};
 
-/// Default token budget of [`RustContextBuilder`].
-pub const DEFAULT_TOKEN_BUDGET: usize = 6000;
-/// Default number of full files kept in [`FixContext::files`].
-pub const DEFAULT_MAX_FILES: usize = 4;
-
 /// Builds a [`FixContext`] for Rust code with `syn`, reading the repository
 /// through git at the event's release.
 #[derive(Debug, Clone)]
@@ -52,8 +47,8 @@ pub struct RustContextBuilder {
 impl Default for RustContextBuilder {
     fn default() -> Self {
         RustContextBuilder {
-            token_budget: DEFAULT_TOKEN_BUDGET,
-            max_files: DEFAULT_MAX_FILES,
+            token_budget: RustContextBuilder::DEFAULT_TOKEN_BUDGET,
+            max_files: RustContextBuilder::DEFAULT_MAX_FILES,
         }
     }
 }
@@ -77,8 +72,13 @@ impl ContextBuilder for RustContextBuilder {
 }
 
 impl RustContextBuilder {
-    /// A builder with the default budget ([`DEFAULT_TOKEN_BUDGET`] tokens,
-    /// [`DEFAULT_MAX_FILES`] full files).
+    /// Default token budget of [`RustContextBuilder`].
+    pub const DEFAULT_TOKEN_BUDGET: usize = 6000;
+    /// Default number of full files kept in [`FixContext::files`].
+    pub const DEFAULT_MAX_FILES: usize = 4;
+
+    /// A builder with the default budget ([`RustContextBuilder::DEFAULT_TOKEN_BUDGET`] tokens,
+    /// [`RustContextBuilder::DEFAULT_MAX_FILES`] full files).
     pub fn new() -> Self {
         Self::default()
     }

@@ -12,7 +12,6 @@ pub mod http;
 pub mod openai;
 
 pub use anthropic::AnthropicModel;
-pub use config::{from_config, from_config_with_env};
 pub use http::RetryPolicy;
 pub use openai::{MaxTokensField, OpenAiCompatibleModel};
 

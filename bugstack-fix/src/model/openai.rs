@@ -16,13 +16,6 @@ use super::http::{self, Endpoint, RetryPolicy};
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
 use crate::policy::ModelConfig;
 
-/// OpenAI's API base URL.
-pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-/// The model used when `[model] model` is unset.
-pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
-/// The environment variable the key is read from by default.
-pub const DEFAULT_KEY_ENV: &str = "OPENAI_API_KEY";
-
 /// Which request field carries the answer's token limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MaxTokensField {
@@ -36,7 +29,7 @@ pub enum MaxTokensField {
 impl MaxTokensField {
     /// `max_completion_tokens` for OpenAI itself, `max_tokens` elsewhere.
     pub fn for_base_url(base_url: &str) -> Self {
-        if base_url.trim_end_matches('/') == DEFAULT_BASE_URL {
+        if base_url.trim_end_matches('/') == OpenAiCompatibleModel::DEFAULT_BASE_URL {
             MaxTokensField::MaxCompletionTokens
         } else {
             MaxTokensField::MaxTokens
@@ -78,6 +71,13 @@ impl fmt::Debug for OpenAiCompatibleModel {
 }
 
 impl OpenAiCompatibleModel {
+    /// OpenAI's API base URL.
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.openai.com/v1";
+    /// The model used when `[model] model` is unset.
+    pub const DEFAULT_MODEL: &'static str = "gpt-4o-mini";
+    /// The environment variable the key is read from by default.
+    pub const DEFAULT_KEY_ENV: &'static str = "OPENAI_API_KEY";
+
     /// A client for `model` at `base_url` (e.g. `http://localhost:11434/v1`),
     /// without an API key (add one with [`OpenAiCompatibleModel::with_api_key`]).
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Result<Self, ModelError> {
@@ -109,11 +109,21 @@ impl OpenAiCompatibleModel {
         config: &ModelConfig,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ModelError> {
-        let base_url = config.base_url.clone().unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let model = config.model.clone().unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        let var = config.api_key_env.as_deref().unwrap_or(DEFAULT_KEY_ENV);
+        let base_url = config
+            .base_url
+            .clone()
+            .unwrap_or_else(|| OpenAiCompatibleModel::DEFAULT_BASE_URL.to_string());
+        let model = config
+            .model
+            .clone()
+            .unwrap_or_else(|| OpenAiCompatibleModel::DEFAULT_MODEL.to_string());
+        let var = config
+            .api_key_env
+            .as_deref()
+            .unwrap_or(OpenAiCompatibleModel::DEFAULT_KEY_ENV);
         let key = env(var).and_then(|k| Secret::non_empty(&k));
-        let key_required = config.api_key_env.is_some() || base_url.trim_end_matches('/') == DEFAULT_BASE_URL;
+        let key_required =
+            config.api_key_env.is_some() || base_url.trim_end_matches('/') == OpenAiCompatibleModel::DEFAULT_BASE_URL;
         let mut client =
             OpenAiCompatibleModel::new(base_url, model)?.with_timeout(Duration::from_secs(config.timeout_secs))?;
         match key {
@@ -278,8 +288,8 @@ mod tests {
         let err = OpenAiCompatibleModel::from_config_with_env(&cfg, env(&[])).unwrap_err();
         assert!(err.to_string().contains("OPENAI_API_KEY"), "{err}");
         let c = OpenAiCompatibleModel::from_config_with_env(&cfg, env(&[("OPENAI_API_KEY", "sk-live-xyz")])).unwrap();
-        assert_eq!(c.base_url(), DEFAULT_BASE_URL);
-        assert_eq!(c.model(), DEFAULT_MODEL);
+        assert_eq!(c.base_url(), OpenAiCompatibleModel::DEFAULT_BASE_URL);
+        assert_eq!(c.model(), OpenAiCompatibleModel::DEFAULT_MODEL);
         assert!(!format!("{c:?}").contains("sk-live-xyz"));
         // A local server needs no key.
         let local = ModelConfig {
@@ -312,7 +322,7 @@ mod tests {
         assert_eq!(body["max_tokens"], 10);
         assert!(body.get("max_completion_tokens").is_none());
         assert_eq!(body["model"], "m");
-        let openai = OpenAiCompatibleModel::new(DEFAULT_BASE_URL, "gpt-5").unwrap();
+        let openai = OpenAiCompatibleModel::new(OpenAiCompatibleModel::DEFAULT_BASE_URL, "gpt-5").unwrap();
         let body = openai.request_body(&ChatRequest {
             system: String::new(),
             messages: vec![ChatMessage::user("hi")],
