@@ -23,12 +23,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bugstack_core::{Event, EventKind, Level, Location, Timestamp};
-use bugstack_fix::generate::LlmGenerator;
-use bugstack_fix::model::{ChatRequest, ChatResponse, LanguageModel, ModelError};
-use bugstack_fix::patch::unified_diff;
 use bugstack_fix::{
-    CheckResult, CheckStatus, ContextBuilder, Feedback, FileEdit, FixContext, FixGenerator, FixReport, Incident,
-    Observer, Patch, Pipeline, Policy, Progress, RepoFrame, RepoRef, Snippet, SnippetKind, Validation, Validator,
+    unified_diff, ChatRequest, ChatResponse, CheckResult, CheckStatus, ContextBuilder, Feedback, FileEdit, FixContext,
+    FixGenerator, FixReport, Incident, LanguageModel, LlmGenerator, ModelError, Observer, Patch, Pipeline, Policy,
+    Progress, RepoFrame, RepoRef, Snippet, SnippetKind, Validation, Validator,
 };
 
 /// The (tiny) repository being fixed.

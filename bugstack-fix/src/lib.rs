@@ -24,7 +24,7 @@
 //!
 //! Each stage trait documents its contract and an example implementation:
 //! [`ContextBuilder`], [`FixGenerator`], [`LanguageModel`], [`Validator`],
-//! [`Deployer`] and [`deploy::Forge`]. The example below
+//! [`Deployer`] and [`Forge`]. The example below
 //! (`bugstack-fix/examples/custom_backend.rs`, run it with
 //! `cargo run -p bugstack-fix --example custom_backend`) plugs a custom
 //! context builder, generator, model and validator into [`Pipeline`]s and
@@ -34,31 +34,48 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
-pub mod context;
-pub mod deploy;
+mod context;
+mod deploy;
 mod error;
-pub mod generate;
+mod generate;
 pub mod git;
 mod incident;
-pub mod model;
-pub mod patch;
-pub mod pipeline;
-pub mod policy;
-pub mod report;
-pub mod score;
-pub mod validate;
+mod model;
+mod patch;
+mod pipeline;
+mod policy;
+mod report;
+mod score;
+mod validate;
 
-pub use context::{ContextBuilder, FixContext, RepoFrame, RepoRef, RustContextBuilder, Snippet, SnippetKind};
-pub use deploy::{Deployer, Deployment, PullRequestRef, PullRequestState};
+pub use context::{
+    estimate_tokens, ContextBuilder, FixContext, RepoFrame, RepoRef, RustContextBuilder, Snippet, SnippetKind,
+};
+pub use deploy::{
+    fix_branch_name, forge_from_policy, local_remote_path, token_from_env, BodyRenderer, CiStatus, Comment,
+    CommitIdentity, Deployer, Deployment, Forge, ForgeDeployer, GitHubConfig, GitHubForge, JsonPullRequestStore,
+    LocalForge, MergeOutcome, NewPullRequest, Opened, Person, PullRequest, PullRequestRef, PullRequestState,
+    PullRequestStore, Vcs, FIX_BRANCH_PREFIX,
+};
 pub use error::{Error, Result};
+pub use generate::template::{OverflowOp, PanicClass};
 pub use generate::{Feedback, FixGenerator, LlmGenerator, TemplateGenerator};
 pub use incident::Incident;
-pub use model::{ChatMessage, ChatRequest, ChatResponse, LanguageModel, ModelError, Role};
-pub use patch::{FileEdit, Patch, RegressionTest};
+pub use model::{
+    AnthropicModel, ChatMessage, ChatRequest, ChatResponse, LanguageModel, MaxTokensField, ModelError,
+    OpenAiCompatibleModel, RetryPolicy, Role, Usage,
+};
+pub use patch::{unified_diff, FileEdit, Patch, RegressionTest};
 pub use pipeline::{NoopObserver, Observer, Pipeline, Progress};
-pub use policy::{CheckSpec, Policy, PolicyViolation};
-pub use report::markdown::render_markdown;
-pub use report::{Attempt, Decision, DecisionKind, FixReport};
+pub use policy::{
+    CheckSpec, ForgeConfig, ForgeKind, MergeMethod, ModelBackend, ModelConfig, Policy, PolicyViolation, POLICY_FILE,
+    POLICY_TEMPLATE,
+};
+pub use report::markdown::{render_markdown, MAX_BODY_CHARS};
+pub use report::{Attempt, Decision, DecisionKind, FixReport, REPORT_VERSION};
 pub use score::{score, Confidence, Signal};
-pub use validate::{CheckResult, CheckStatus, RegressionResult, Validation, Validator};
-pub use validate::{ValidatorOptions, WorktreeValidator};
+pub use validate::worktree::Worktree;
+pub use validate::{
+    CheckResult, CheckStatus, RegressionResult, Validation, Validator, ValidatorOptions, WorktreeValidator,
+    APPLY_CHECK, DEFAULT_SECRET_ENV, TARGET_LOCK_FILE,
+};

@@ -417,7 +417,7 @@ impl ExcludedPaths {
 
 /// Whether a patch path stays inside the repository's files: relative, no
 /// `..` component, not inside `.git`.
-pub fn is_inside_repository(path: &str) -> bool {
+pub(crate) fn is_inside_repository(path: &str) -> bool {
     let p = path.replace('\\', "/");
     !p.is_empty() && !p.starts_with('/') && !p.contains(':') && !p.split('/').any(|c| c == ".." || c == ".git")
 }

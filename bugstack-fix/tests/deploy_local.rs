@@ -5,8 +5,10 @@ mod support;
 
 use std::sync::Arc;
 
-use bugstack_fix::deploy::{fix_branch_name, ForgeDeployer, LocalForge};
-use bugstack_fix::{DecisionKind, Deployer, Deployment, Error, FixContext, Patch, Policy, PullRequestState};
+use bugstack_fix::{
+    fix_branch_name, DecisionKind, Deployer, Deployment, Error, FixContext, ForgeDeployer, LocalForge, Patch, Policy,
+    PullRequestState,
+};
 use support::deploy::*;
 use support::git;
 

@@ -7,10 +7,10 @@ mod support;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bugstack_fix::deploy::{forge_from_policy, ForgeDeployer, JsonPullRequestStore, PullRequestStore};
 use bugstack_fix::{
-    CheckStatus, ContextBuilder, DecisionKind, Feedback, FixContext, FixGenerator, Incident, Patch, Pipeline, Policy,
-    PullRequestState, RepoRef, Result, Validation, Validator,
+    forge_from_policy, CheckStatus, ContextBuilder, DecisionKind, Feedback, FixContext, FixGenerator, ForgeDeployer,
+    Incident, JsonPullRequestStore, Patch, Pipeline, Policy, PullRequestState, PullRequestStore, RepoRef, Result,
+    Validation, Validator,
 };
 use support::deploy::*;
 

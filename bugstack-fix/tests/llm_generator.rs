@@ -9,11 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bugstack_fix::generate::LlmGenerator;
-use bugstack_fix::model::{AnthropicModel, OpenAiCompatibleModel, RetryPolicy};
 use bugstack_fix::{
-    CheckResult, CheckStatus, ContextBuilder, DecisionKind, Error, FixContext, FixGenerator, Incident, Patch, Pipeline,
-    Policy, RepoRef, Validation, Validator,
+    AnthropicModel, CheckResult, CheckStatus, ContextBuilder, DecisionKind, Error, FixContext, FixGenerator, Incident,
+    LlmGenerator, OpenAiCompatibleModel, Patch, Pipeline, Policy, RepoRef, RetryPolicy, Validation, Validator,
 };
 use support::model::*;
 

@@ -3,8 +3,10 @@
 //! `ANTHROPIC_API_KEY`; models from `OPENAI_MODEL` / `ANTHROPIC_MODEL`) and
 //! prints that it was skipped otherwise.
 
-use bugstack_fix::model::{AnthropicModel, ChatMessage, ChatRequest, LanguageModel, ModelError, OpenAiCompatibleModel};
-use bugstack_fix::policy::{ModelBackend, ModelConfig};
+use bugstack_fix::{
+    AnthropicModel, ChatMessage, ChatRequest, LanguageModel, ModelBackend, ModelConfig, ModelError,
+    OpenAiCompatibleModel,
+};
 
 fn ping() -> ChatRequest {
     ChatRequest {

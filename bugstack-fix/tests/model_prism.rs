@@ -10,12 +10,10 @@ mod support;
 
 use std::sync::Arc;
 
-use bugstack_fix::generate::LlmGenerator;
-use bugstack_fix::model::{
-    AnthropicModel, ChatMessage, ChatRequest, LanguageModel, MaxTokensField, ModelError, OpenAiCompatibleModel,
-    RetryPolicy,
+use bugstack_fix::{
+    AnthropicModel, ChatMessage, ChatRequest, LanguageModel, LlmGenerator, MaxTokensField, ModelError,
+    OpenAiCompatibleModel, Policy, RetryPolicy,
 };
-use bugstack_fix::Policy;
 use serde_json::json;
 use support::prism::{peers, Prism};
 

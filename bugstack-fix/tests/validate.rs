@@ -7,11 +7,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use bugstack_fix::validate::worktree::Worktree;
-use bugstack_fix::validate::APPLY_CHECK;
 use bugstack_fix::{
     CheckSpec, CheckStatus, FileEdit, FixContext, Patch, Policy, RegressionTest, Validation, Validator,
-    ValidatorOptions, WorktreeValidator,
+    ValidatorOptions, Worktree, WorktreeValidator, APPLY_CHECK,
 };
 use support::{edit_patch, head_context, snapshot, work_dir_options, worktree_root, Repo, Snapshot};
 use tempfile::TempDir;
@@ -398,7 +396,7 @@ async fn validations_sharing_a_target_dir_take_turns() {
         .work
         .path()
         .join("target")
-        .join(bugstack_fix::validate::TARGET_LOCK_FILE)
+        .join(bugstack_fix::TARGET_LOCK_FILE)
         .exists());
     s.assert_clean();
 }

@@ -9,7 +9,7 @@
 //! | stage | implementation |
 //! |---|---|
 //! | context | [`RustContextBuilder`] |
-//! | generate | [`generator_for`]: `[model] backend = "offline"`: [`TemplateGenerator`]; `openai` / `anthropic`: [`LlmGenerator`] over [`ModelConfig::language_model`](bugstack_fix::policy::ModelConfig::language_model) |
+//! | generate | [`generator_for`]: `[model] backend = "offline"`: [`TemplateGenerator`]; `openai` / `anthropic`: [`LlmGenerator`] over [`ModelConfig::language_model`](bugstack_fix::ModelConfig::language_model) |
 //! | validate | [`WorktreeValidator`]: the policy's checks in a git worktree; `CARGO_TARGET_DIR` and base-commit judging from [`PipelineOptions`] |
 //! | deploy | [`ForgeDeployer`] over the policy's forge ([`forge_from_policy`]), pull request body = [`render_markdown`]; the local forge records its pull requests in the incident store ([`SqliteStore`] implements [`PullRequestStore`]), so `bugstack prs` lists every run's |
 //!
@@ -23,11 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bugstack_fix::deploy::{forge_from_policy, ForgeDeployer, PullRequestStore};
-use bugstack_fix::policy::{ForgeKind, ModelBackend};
 use bugstack_fix::{
-    render_markdown, DecisionKind, FixGenerator, FixReport, LlmGenerator, Observer, Pipeline, Policy, RepoRef,
-    RustContextBuilder, TemplateGenerator, ValidatorOptions, WorktreeValidator,
+    forge_from_policy, render_markdown, DecisionKind, FixGenerator, FixReport, ForgeDeployer, ForgeKind, LlmGenerator,
+    ModelBackend, Observer, Pipeline, Policy, PullRequestStore, RepoRef, RustContextBuilder, TemplateGenerator,
+    ValidatorOptions, WorktreeValidator,
 };
 
 pub use report::{progress_line, write_report, REPORTS_DIR};
@@ -193,7 +192,7 @@ impl PipelineRunner {
 ///   the fix commit;
 /// - deployed, not merged → [`FixOutcome::Proposed`];
 /// - in both deployed cases, when `forge_records_in_store` (the local forge
-///   over this store: [`bugstack_fix::deploy::PullRequestStore`] is
+///   over this store: [`bugstack_fix::PullRequestStore`] is
 ///   implemented by [`crate::store::SqliteStore`]) the pull request is already
 ///   recorded and the run links it by number; otherwise (GitHub) the run
 ///   records it with the forge's URL;

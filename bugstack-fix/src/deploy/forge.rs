@@ -7,16 +7,16 @@ use serde::{Deserialize, Serialize};
 use crate::policy::MergeMethod;
 use crate::{Decision, FixReport, PullRequestRef, PullRequestState, Result};
 
-/// Where pull requests live: the [`ForgeDeployer`](crate::deploy::ForgeDeployer)'s
+/// Where pull requests live: the [`ForgeDeployer`](crate::ForgeDeployer)'s
 /// view of a code host.
 ///
 /// The deployer pushes the fix branch with git, then asks the forge to find
 /// or open the pull request, label and comment on it, report CI for the
 /// head commit and, when policy allows, merge it. Object-safe: held as
 /// `Arc<dyn Forge>`. The built-in forges are
-/// [`LocalForge`](crate::deploy::LocalForge) (a bare repository, pull
-/// requests in a [`PullRequestStore`](crate::deploy::PullRequestStore)) and
-/// [`GitHubForge`](crate::deploy::GitHubForge) (REST v3).
+/// [`LocalForge`](crate::LocalForge) (a bare repository, pull
+/// requests in a [`PullRequestStore`](crate::PullRequestStore)) and
+/// [`GitHubForge`](crate::GitHubForge) (REST v3).
 ///
 /// # Contract
 ///
@@ -42,8 +42,8 @@ use crate::{Decision, FixReport, PullRequestRef, PullRequestState, Result};
 ///
 /// use async_trait::async_trait;
 /// use bugstack_core::Timestamp;
-/// use bugstack_fix::deploy::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
-/// use bugstack_fix::policy::MergeMethod;
+/// use bugstack_fix::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
+/// use bugstack_fix::MergeMethod;
 /// use bugstack_fix::{Error, FixReport, PullRequestState, Result};
 ///
 /// #[derive(Default)]
@@ -118,7 +118,7 @@ use crate::{Decision, FixReport, PullRequestRef, PullRequestState, Result};
 /// [The custom-stages example](crate#custom-stages)
 /// (`bugstack-fix/examples/custom_backend.rs`) shows custom stages plugged
 /// into a [`Pipeline`](crate::Pipeline); a forge goes in through
-/// [`ForgeDeployer::new`](crate::deploy::ForgeDeployer::new).
+/// [`ForgeDeployer::new`](crate::ForgeDeployer::new).
 #[async_trait]
 pub trait Forge: Send + Sync {
     /// Short name for reports (`local`, `github`).

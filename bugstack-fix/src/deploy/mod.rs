@@ -6,15 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::{FixContext, FixReport, Policy, Result};
 
-pub mod body;
+pub(crate) mod body;
 mod deployer;
-pub mod forge;
-pub mod github;
-pub mod local;
-pub mod message;
+pub(crate) mod forge;
+pub(crate) mod github;
+pub(crate) mod local;
+pub(crate) mod message;
 mod setup;
-pub mod store;
-pub mod vcs;
+pub(crate) mod store;
+pub(crate) mod vcs;
 
 pub use deployer::{BodyRenderer, ForgeDeployer};
 pub use forge::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
@@ -22,7 +22,7 @@ pub use github::{token_from_env, GitHubConfig, GitHubForge};
 pub use local::LocalForge;
 pub use setup::{forge_from_policy, local_remote_path};
 pub use store::{JsonPullRequestStore, PullRequestStore};
-pub use vcs::{fix_branch_name, CommitIdentity, Person, Vcs};
+pub use vcs::{fix_branch_name, CommitIdentity, Person, Vcs, FIX_BRANCH_PREFIX};
 
 /// State of a pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,14 +3,14 @@
 //! A [`FixGenerator`] receives the feedback of earlier failed attempts (the
 //! patch and the trimmed output of the check that failed) so it can revise.
 
-pub mod template;
+pub(crate) mod template;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::{FixContext, Patch, Result};
 
-pub mod llm;
+pub(crate) mod llm;
 
 pub use llm::LlmGenerator;
 pub use template::TemplateGenerator;

@@ -145,7 +145,7 @@ impl AnthropicModel {
 }
 
 /// Reads a Messages answer: its text blocks, joined, strictly.
-pub fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
+pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
     let invalid = |what: &str| ModelError::InvalidResponse(format!("message {what}"));
     if let Some(t) = body.get("type").and_then(Value::as_str) {
         if t != "message" {

@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub mod anthropic;
+pub(crate) mod anthropic;
 mod config;
-pub mod http;
-pub mod openai;
+pub(crate) mod http;
+pub(crate) mod openai;
 
 pub use anthropic::AnthropicModel;
 pub use http::RetryPolicy;
@@ -46,7 +46,7 @@ pub use openai::{MaxTokensField, OpenAiCompatibleModel};
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use bugstack_fix::model::{ChatRequest, ChatResponse, LanguageModel, ModelError};
+/// use bugstack_fix::{ChatRequest, ChatResponse, LanguageModel, ModelError};
 ///
 /// struct Scripted(fn(&ChatRequest) -> String);
 ///

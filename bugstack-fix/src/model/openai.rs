@@ -195,7 +195,7 @@ impl OpenAiCompatibleModel {
 }
 
 /// Reads a chat completions answer: the first choice's text, strictly.
-pub fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
+pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
     let invalid = |what: &str| ModelError::InvalidResponse(format!("chat completion {what}"));
     let choice = body
         .get("choices")

@@ -1,8 +1,8 @@
 //! Stage 3, validate: prove a candidate with the project's own checks.
 
-pub mod process;
-pub mod regression;
-pub mod worktree;
+pub(crate) mod process;
+pub(crate) mod regression;
+pub(crate) mod worktree;
 mod worktree_validator;
 
 pub use worktree_validator::{ValidatorOptions, WorktreeValidator, APPLY_CHECK, DEFAULT_SECRET_ENV, TARGET_LOCK_FILE};

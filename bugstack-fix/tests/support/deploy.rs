@@ -168,7 +168,7 @@ pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: 
         regression: None,
     };
     FixReport {
-        report_version: bugstack_fix::report::REPORT_VERSION,
+        report_version: bugstack_fix::REPORT_VERSION,
         incident: ctx.incident.clone(),
         context: ctx.clone(),
         generator: "template".into(),

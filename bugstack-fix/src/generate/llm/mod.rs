@@ -17,8 +17,8 @@
 //! files, so its headers and hunk counts are exactly what `git apply`
 //! expects, whatever small mistakes the model made in them.
 
-pub mod prompt;
-pub mod reply;
+pub(crate) mod prompt;
+pub(crate) mod reply;
 
 use std::collections::BTreeMap;
 use std::fmt;
