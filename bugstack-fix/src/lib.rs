@@ -6,11 +6,14 @@
 //!
 //! | stage | trait | built in |
 //! |---|---|---|
-//! | context | [`ContextBuilder`] | `syn`-based Rust context at the event's release |
-//! | generate | [`FixGenerator`] (+ [`LanguageModel`]) | offline templates; LLM over OpenAI-compatible or Anthropic APIs |
-//! | validate | [`Validator`] | the project's checks in an isolated git worktree |
+//! | context | [`ContextBuilder`] | [`RustContextBuilder`]: `syn`-based Rust context at the event's release |
+//! | generate | [`FixGenerator`] (+ [`LanguageModel`]) | [`TemplateGenerator`]: offline templates; [`LlmGenerator`] over [`OpenAiCompatibleModel`] or [`AnthropicModel`] |
+//! | validate | [`Validator`] | [`WorktreeValidator`]: the project's checks in an isolated git worktree |
 //! | score | [`score()`] | documented formula over reported signals |
-//! | deploy | [`Deployer`] | local forge (bare remote) and GitHub |
+//! | deploy | [`Deployer`] (+ [`Forge`]) | [`ForgeDeployer`] over [`LocalForge`] (bare remote) or [`GitHubForge`] |
+//!
+//! Every public item is at the crate root, under one path; the one module
+//! is [`git`], the runner every git process of bugstack goes through.
 //!
 //! The [`Pipeline`] runs them with the retry budget from the repository's
 //! [`Policy`] (`bugstack.toml`) and reports [`Progress`] to an [`Observer`].
