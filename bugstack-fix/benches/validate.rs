@@ -13,7 +13,7 @@
 //! `cargo bench -p bugstack-fix --bench validate` (`BENCH_ITERS=n` to change
 //! the iteration count, default 3).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! The Rust context builder against real git repositories made in temp dirs.
 
-mod support;
+use crate::support;
 
 use bugstack_fix::{ContextBuilder, Error, FixContext, RepoRef, RustContextBuilder, SnippetKind};
 use support::rust_context::{frame, incident, line_of, std_frames};

@@ -10,7 +10,7 @@
 //! with its process group on drop. Without `.peers` the test is skipped
 //! with a notice, unless `CI` is set.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! generation and validation (their real implementations live elsewhere),
 //! the real local forge chosen from the policy, real git.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@
 //! the tests print a SKIPPED line and pass, except under `CI`, where they
 //! fail.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

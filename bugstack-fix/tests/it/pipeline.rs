@@ -2,7 +2,7 @@
 //! retries carry failure output back, policy violations never reach the
 //! validator, and the decision follows policy.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 

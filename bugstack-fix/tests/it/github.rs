@@ -2,7 +2,7 @@
 //! GitHub's REST protocol (axum on 127.0.0.1:0, every request recorded).
 //! Pushes go to a real local bare remote.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

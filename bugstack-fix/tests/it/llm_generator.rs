@@ -2,7 +2,7 @@
 //! and Anthropic protocols: prompts, strict reply parsing, retries with
 //! feedback through the real `Pipeline`, and the trust boundary.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;

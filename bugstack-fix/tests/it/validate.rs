@@ -3,7 +3,7 @@
 //! groups, patches that do not apply, bounded output, cleanup in every case,
 //! and a user working tree that stays byte-identical.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -1,13 +1,13 @@
 //! The custom-stages example (`examples/custom_backend.rs`, shown in the
 //! crate docs) runs, and both of its pipelines fix the incident.
 
-#[path = "../examples/custom_backend.rs"]
+#[path = "../../examples/custom_backend.rs"]
 #[allow(dead_code)] // its `main` is for `cargo run --example custom_backend`
-mod custom_backend;
+mod example;
 
 #[tokio::test]
 async fn the_custom_backend_example_fixes_the_incident_both_ways() {
-    let [rule, llm] = custom_backend::run().await.expect("the example runs");
+    let [rule, llm] = example::run().await.expect("the example runs");
     assert_eq!(rule.generator, "rule:unwrap-to-default");
     assert_eq!(llm.generator, "llm:in-process:scripted-expert");
     let (Some(by_rule), Some(by_llm)) = (&rule.fix, &llm.fix) else {

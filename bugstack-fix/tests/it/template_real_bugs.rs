@@ -12,7 +12,7 @@
 //! registry dependencies once into `CARGO_TARGET_TMPDIR`); set
 //! `BUGSTACK_SKIP_REAL_BUGS=1` to skip it.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

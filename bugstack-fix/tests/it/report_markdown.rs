@@ -3,7 +3,7 @@
 //! token or scrubbed value ever appears — also when the report carries real
 //! check output from the WorktreeValidator.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! The local forge end to end, with real git: a repository, a bare remote,
 //! the fix branch, the recorded pull request and the merge.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 //! Skipped, with a notice, when the folder is absent (a failure under
 //! `CI=true`).
 
-mod support;
+use crate::support;
 
 use bugstack_fix::{RepoRef, RustContextBuilder, SnippetKind};
 use support::rust_context::{frame, incident, std_frames};

@@ -4,7 +4,7 @@
 //! auto-merge under a permissive policy; left open under a strict one. The
 //! user's work tree is byte-identical afterwards.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
