@@ -1,6 +1,6 @@
 //! # bugstack-core
 //!
-//! The shared vocabulary of bugstack: the [`Event`] model, [`fingerprint`]ing
+//! The shared vocabulary of bugstack: the [`Event`] model, [`fingerprint`](mod@fingerprint)ing
 //! ("is this the same bug?"), windowed grouping ([`Aggregator`]), secret
 //! [`Scrubber`], redacted [`Secret`]s, payload [`Shape`]s, the SDK → collector
 //! wire format ([`encode_batch`] / [`decode_batch`]) and cutting [`text`] to a

@@ -118,7 +118,7 @@ pub(crate) fn open_existing(args: &DataArgs) -> Result<SqliteStore> {
 
 fn init(args: &InitArgs) -> Result<()> {
     let dir: &Path = &args.dir;
-    let path = dir.join(bugstack_fix::policy::POLICY_FILE);
+    let path = dir.join(bugstack_fix::POLICY_FILE);
     if path.exists() && !args.force {
         return Err(Error::Config(format!(
             "{} already exists; pass --force to overwrite it",
@@ -126,7 +126,7 @@ fn init(args: &InitArgs) -> Result<()> {
         )));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    std::fs::write(&path, bugstack_fix::policy::TEMPLATE)
+    std::fs::write(&path, bugstack_fix::POLICY_TEMPLATE)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     println!("bugstack: wrote {} (safe defaults: no auto-merge)", path.display());
     Ok(())

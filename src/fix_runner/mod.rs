@@ -9,7 +9,7 @@
 //! | stage | implementation |
 //! |---|---|
 //! | context | [`context_builder_for`]: [`RustContextBuilder`] cut to `[model] context_tokens` |
-//! | generate | [`generator_for`]: `[model] backend = "offline"`: [`TemplateGenerator`]; `openai` / `anthropic`: [`LlmGenerator`] over [`bugstack_fix::model::from_config`] |
+//! | generate | [`generator_for`]: `[model] backend = "offline"`: [`TemplateGenerator`]; `openai` / `anthropic`: [`LlmGenerator`] over [`ModelConfig::language_model`](bugstack_fix::ModelConfig::language_model) |
 //! | validate | [`WorktreeValidator`]: the policy's checks in a git worktree; `CARGO_TARGET_DIR` and base-commit judging from [`PipelineOptions`] |
 //! | deploy | [`ForgeDeployer`] over the policy's forge ([`forge_from_policy`]), pull request body = [`render_markdown`]; the local forge records its pull requests in the incident store ([`SqliteStore`] implements [`PullRequestStore`]), so `bugstack prs` lists every run's |
 //!
@@ -23,11 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bugstack_fix::deploy::{forge_from_policy, resolve_base, ForgeDeployer, PullRequestStore};
-use bugstack_fix::policy::{ForgeKind, ModelBackend, POLICY_FILE};
 use bugstack_fix::{
-    render_markdown, DecisionKind, FixGenerator, FixReport, LlmGenerator, Observer, Pipeline, Policy, RepoRef,
-    RustContextBuilder, TemplateGenerator, ValidatorOptions, WorktreeValidator,
+    forge_from_policy, render_markdown, resolve_base, DecisionKind, FixGenerator, FixReport, ForgeDeployer, ForgeKind,
+    LlmGenerator, ModelBackend, Observer, Pipeline, Policy, PullRequestStore, RepoRef, RustContextBuilder,
+    TemplateGenerator, ValidatorOptions, WorktreeValidator, POLICY_FILE,
 };
 
 pub use report::{progress_line, write_report, REPORTS_DIR};
@@ -111,7 +110,9 @@ pub fn generator_for(policy: &Policy) -> Result<Arc<dyn FixGenerator>> {
     Ok(match policy.model.backend {
         ModelBackend::Offline => Arc::new(TemplateGenerator::new()),
         ModelBackend::Openai | ModelBackend::Anthropic => {
-            let model = bugstack_fix::model::from_config(&policy.model)
+            let model = policy
+                .model
+                .language_model()
                 .map_err(|e| Error::Config(format!("[model] in bugstack.toml: {e}")))?
                 .ok_or_else(|| Error::Config("[model]: the backend needs a model".into()))?;
             Arc::new(LlmGenerator::new(model, policy.clone()))
@@ -224,7 +225,7 @@ impl PipelineRunner {
 ///   the fix commit;
 /// - deployed, not merged → [`FixOutcome::Proposed`];
 /// - in both deployed cases, when `forge_records_in_store` (the local forge
-///   over this store: [`bugstack_fix::deploy::PullRequestStore`] is
+///   over this store: [`bugstack_fix::PullRequestStore`] is
 ///   implemented by [`crate::store::SqliteStore`]) the pull request is already
 ///   recorded and the run links it by number; otherwise (GitHub) the run
 ///   records it with the forge's URL;
@@ -498,7 +499,7 @@ mod tests {
         let repo = RepoRef::new(dir.path());
         let mut policy = Policy::default();
         let full = context_builder_for(&policy).build_blocking(&incident, &repo).unwrap();
-        assert_eq!(full.token_budget, bugstack_fix::context::DEFAULT_TOKEN_BUDGET);
+        assert_eq!(full.token_budget, RustContextBuilder::DEFAULT_TOKEN_BUDGET);
         policy.model.context_tokens = 30;
         let tiny = context_builder_for(&policy).build_blocking(&incident, &repo).unwrap();
         assert_eq!(tiny.token_budget, 30);

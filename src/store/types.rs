@@ -301,7 +301,7 @@ impl ClaimedJob {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunPullRequest {
     /// The number of a pull request the run's forge already recorded in this
-    /// store (through [`bugstack_fix::deploy::PullRequestStore`]): the run
+    /// store (through [`bugstack_fix::PullRequestStore`]): the run
     /// links it to the incident instead of recording a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<i64>,

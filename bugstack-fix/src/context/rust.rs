@@ -28,18 +28,13 @@ use async_trait::async_trait;
 use super::frames::{map_frames, no_frame_message};
 use super::objects;
 use super::paths::FileIndex;
-use super::rank::{rank_and_cut, Candidate};
+use super::rank::{rank_and_cut, SnippetCandidate};
 use super::resolve::Session;
 use super::revision::resolve_revision;
 use super::snippets::{caller_snippets, fit_failing_function, target_snippets};
 use super::syntax;
 use super::{ContextBuilder, FixContext, RepoRef, Snippet, SnippetKind};
 use crate::{Error, Incident, Result};
-
-/// Default token budget of [`RustContextBuilder`].
-pub const DEFAULT_TOKEN_BUDGET: usize = 6000;
-/// Default number of full files kept in [`FixContext::files`].
-pub const DEFAULT_MAX_FILES: usize = 4;
 
 /// Builds a [`FixContext`] for Rust code with `syn`, reading the repository
 /// through git at the event's release.
@@ -52,8 +47,8 @@ pub struct RustContextBuilder {
 impl Default for RustContextBuilder {
     fn default() -> Self {
         RustContextBuilder {
-            token_budget: DEFAULT_TOKEN_BUDGET,
-            max_files: DEFAULT_MAX_FILES,
+            token_budget: RustContextBuilder::DEFAULT_TOKEN_BUDGET,
+            max_files: RustContextBuilder::DEFAULT_MAX_FILES,
         }
     }
 }
@@ -77,8 +72,13 @@ impl ContextBuilder for RustContextBuilder {
 }
 
 impl RustContextBuilder {
-    /// A builder with the default budget ([`DEFAULT_TOKEN_BUDGET`] tokens,
-    /// [`DEFAULT_MAX_FILES`] full files).
+    /// Default token budget of [`RustContextBuilder`].
+    pub const DEFAULT_TOKEN_BUDGET: usize = 6000;
+    /// Default number of full files kept in [`FixContext::files`].
+    pub const DEFAULT_MAX_FILES: usize = 4;
+
+    /// A builder with the default budget ([`RustContextBuilder::DEFAULT_TOKEN_BUDGET`] tokens,
+    /// [`RustContextBuilder::DEFAULT_MAX_FILES`] full files).
     pub fn new() -> Self {
         Self::default()
     }
@@ -118,7 +118,7 @@ impl RustContextBuilder {
         caller_snippets(&mut session, &frames, target_fn.as_ref(), &mut cands, &mut warnings)?;
         if let Some(krate) = session.crate_of(&frames[0].path)? {
             if let Some(text) = session.text(&krate.manifest)? {
-                cands.push(Candidate {
+                cands.push(SnippetCandidate {
                     snippet: Snippet {
                         kind: SnippetKind::Manifest,
                         path: krate.manifest.clone(),

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::rank::Candidate;
+use super::rank::SnippetCandidate;
 use super::resolve::{ModId, Parsed, Scope, Session};
 use super::syntax::{self, FnInfo};
 use super::test_snippets::test_snippets;
@@ -68,9 +68,9 @@ pub(super) fn fn_snippet(kind: SnippetKind, path: &str, text: &str, g: &FnInfo<'
 
 /// A line window around the target, standing in for the failing function
 /// when the file does not parse or the line is outside any function.
-fn window_candidate(text: &str, target: &RepoFrame, reason: String) -> Candidate {
+fn window_candidate(text: &str, target: &RepoFrame, reason: String) -> SnippetCandidate {
     let (start, end, text) = window(text, target.line, TARGET_WINDOW);
-    Candidate {
+    SnippetCandidate {
         snippet: Snippet {
             kind: SnippetKind::FailingFunction,
             path: target.path.clone(),
@@ -89,7 +89,7 @@ fn window_candidate(text: &str, target: &RepoFrame, reason: String) -> Candidate
 pub(super) fn target_snippets(
     s: &mut Session,
     target: &RepoFrame,
-    cands: &mut Vec<Candidate>,
+    cands: &mut Vec<SnippetCandidate>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<TargetFn>> {
     let Some(parsed) = s.parse_any(&target.path)? else {
@@ -112,7 +112,7 @@ pub(super) fn target_snippets(
         cands.push(window_candidate(&parsed.text, target, format!("lines around {at}")));
         return Ok(None);
     };
-    cands.push(Candidate {
+    cands.push(SnippetCandidate {
         snippet: fn_snippet(
             SnippetKind::FailingFunction,
             &target.path,
@@ -133,7 +133,7 @@ pub(super) fn target_snippets(
         }
     }
     for (first, last) in use_blocks(&use_lines) {
-        cands.push(Candidate {
+        cands.push(SnippetCandidate {
             snippet: Snippet {
                 kind: SnippetKind::Imports,
                 path: target.path.clone(),
@@ -186,7 +186,7 @@ pub(super) fn caller_snippets(
     s: &mut Session,
     frames: &[RepoFrame],
     target: Option<&TargetFn>,
-    cands: &mut Vec<Candidate>,
+    cands: &mut Vec<SnippetCandidate>,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
     let mut seen: HashSet<(String, u32)> = HashSet::new();
@@ -236,7 +236,7 @@ pub(super) fn caller_snippets(
                 (snippet, None)
             }
         };
-        cands.push(Candidate {
+        cands.push(SnippetCandidate {
             snippet,
             distance,
             item_start,
@@ -248,7 +248,7 @@ pub(super) fn caller_snippets(
 /// When the failing function alone exceeds the budget, replaces it by the
 /// lines of the file around the target line (within the function) that fit.
 pub(super) fn fit_failing_function(
-    cands: &mut [Candidate],
+    cands: &mut [SnippetCandidate],
     file: Option<&str>,
     budget: usize,
     target: &RepoFrame,

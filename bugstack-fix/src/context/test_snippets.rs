@@ -1,6 +1,6 @@
 //! Tests calling the failing function.
 
-use super::rank::Candidate;
+use super::rank::SnippetCandidate;
 use super::resolve::{Scope, Session};
 use super::syntax::{self, DefKind, FnInfo};
 use super::{Snippet, SnippetKind};
@@ -9,8 +9,8 @@ use crate::Result;
 const MAX_TESTS: usize = 6;
 const MAX_TEST_FILES: usize = 64;
 
-fn test_candidate(path: &str, text: &str, g: &FnInfo<'_>, why: String) -> Candidate {
-    Candidate {
+fn test_candidate(path: &str, text: &str, g: &FnInfo<'_>, why: String) -> SnippetCandidate {
+    SnippetCandidate {
         snippet: Snippet {
             kind: SnippetKind::Test,
             path: path.to_string(),
@@ -34,7 +34,7 @@ pub(super) fn test_snippets(
     ast: &syn::File,
     f: &FnInfo<'_>,
     fns: &[FnInfo<'_>],
-    cands: &mut Vec<Candidate>,
+    cands: &mut Vec<SnippetCandidate>,
 ) -> Result<()> {
     let name = f.ident.as_str();
     let mut found = 0;

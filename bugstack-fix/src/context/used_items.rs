@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use super::rank::Candidate;
+use super::rank::SnippetCandidate;
 use super::resolve::{Found, Parsed, Scope, Session};
 use super::snippets::fn_snippet;
 use super::syntax::{self, DefKind, FnInfo, Uses};
@@ -21,7 +21,7 @@ pub(super) fn used_items(
     parsed: &Rc<Parsed>,
     f: &FnInfo<'_>,
     fns: &[FnInfo<'_>],
-    cands: &mut Vec<Candidate>,
+    cands: &mut Vec<SnippetCandidate>,
 ) -> Result<()> {
     let uses = Uses::of(f);
     let mut items = UsedItems {
@@ -54,7 +54,7 @@ struct UsedItems<'u, 'ast> {
     s: &'u mut Session,
     scope: &'u Scope,
     f: &'u FnInfo<'ast>,
-    cands: &'u mut Vec<Candidate>,
+    cands: &'u mut Vec<SnippetCandidate>,
     /// `(file, line)` of every item given a snippet (the failing function's
     /// own start included).
     emitted: HashSet<(String, u32)>,
@@ -130,7 +130,7 @@ impl UsedItems<'_, '_> {
 
     /// Adds `c` unless a snippet starting at the same line of the same file
     /// was added; whether it was.
-    fn push_new(&mut self, c: Candidate) -> bool {
+    fn push_new(&mut self, c: SnippetCandidate) -> bool {
         let new = self.emitted.insert((c.snippet.path.clone(), c.snippet.start_line));
         if new {
             self.cands.push(c);
@@ -140,7 +140,7 @@ impl UsedItems<'_, '_> {
 }
 
 /// The method `name` of type `ty` defined in `file`, as a callee snippet.
-fn method_snippet(s: &mut Session, file: &str, ty: &str, name: &str, who: &str) -> Result<Option<Candidate>> {
+fn method_snippet(s: &mut Session, file: &str, ty: &str, name: &str, who: &str) -> Result<Option<SnippetCandidate>> {
     let Some(parsed) = s.parse(file)? else { return Ok(None) };
     let Some(ast) = parsed.ast.as_ref() else {
         return Ok(None);
@@ -153,15 +153,15 @@ fn method_snippet(s: &mut Session, file: &str, ty: &str, name: &str, who: &str) 
 }
 
 /// The function `g` of `file` (whose text is `text`), called by `who`.
-fn callee_snippet(file: &str, text: &str, g: &FnInfo<'_>, who: &str) -> Candidate {
-    Candidate {
+fn callee_snippet(file: &str, text: &str, g: &FnInfo<'_>, who: &str) -> SnippetCandidate {
+    SnippetCandidate {
         snippet: fn_snippet(SnippetKind::Callee, file, text, g, format!("called by {who}")),
         distance: 1,
         item_start: Some(g.start),
     }
 }
 
-fn item_snippet(s: &mut Session, found: &Found, who: &str) -> Result<Option<Candidate>> {
+fn item_snippet(s: &mut Session, found: &Found, who: &str) -> Result<Option<SnippetCandidate>> {
     let (kind, reason, distance) = match found.kind {
         DefKind::Fn => (SnippetKind::Callee, format!("called by {who}"), 1),
         DefKind::Type => (SnippetKind::Type, format!("named by {who}"), 0),
@@ -171,7 +171,7 @@ fn item_snippet(s: &mut Session, found: &Found, who: &str) -> Result<Option<Cand
     let Some(text) = s.text(&found.file)? else {
         return Ok(None);
     };
-    Ok(Some(Candidate {
+    Ok(Some(SnippetCandidate {
         snippet: Snippet {
             kind,
             path: found.file.clone(),

@@ -13,7 +13,7 @@ use bugstack_core::text::one_line;
 use crate::FixReport;
 
 /// A fenced code block holding `text` verbatim.
-pub fn fenced(text: &str, lang: &str) -> String {
+pub(crate) fn fenced(text: &str, lang: &str) -> String {
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -27,7 +27,7 @@ pub fn fenced(text: &str, lang: &str) -> String {
 
 /// The built-in body: incident, root cause, patch, checks, confidence and
 /// decision.
-pub fn plain_body(report: &FixReport) -> String {
+pub(crate) fn plain_body(report: &FixReport) -> String {
     let mut s = String::new();
     let inc = &report.incident;
     let _ = writeln!(s, "## bugstack fix for incident {}\n", one_line(&inc.id));

@@ -29,15 +29,6 @@ use super::forge::{CiStatus, Forge, MergeOutcome, NewPullRequest, Opened, PullRe
 use crate::policy::{ForgeConfig, MergeMethod};
 use crate::{Error, FixReport, PullRequestState, Result};
 
-/// The public GitHub API.
-pub const DEFAULT_API_URL: &str = "https://api.github.com";
-
-/// GitHub's JSON media type (the default `Accept`).
-pub const GITHUB_MEDIA_TYPE: &str = "application/vnd.github+json";
-
-/// The REST API version requested.
-pub const API_VERSION: &str = "2022-11-28";
-
 /// The GitHub token from environment variable `var`, trimmed; a clear
 /// error naming the variable (never a value) when it is unset or empty.
 pub fn token_from_env(var: &str) -> Result<Secret> {
@@ -60,7 +51,7 @@ pub struct GitHubConfig {
     pub owner: String,
     /// Repository name.
     pub repo: String,
-    /// `Accept` header (default [`GITHUB_MEDIA_TYPE`]).
+    /// `Accept` header (default [`GitHubForge::MEDIA_TYPE`]).
     pub accept: String,
     /// `User-Agent` header.
     pub user_agent: String,
@@ -78,10 +69,10 @@ impl GitHubConfig {
     /// Defaults for `owner/repo` on the public API.
     pub fn new(owner: impl Into<String>, repo: impl Into<String>) -> Self {
         GitHubConfig {
-            api_url: DEFAULT_API_URL.into(),
+            api_url: GitHubForge::DEFAULT_API_URL.into(),
             owner: owner.into(),
             repo: repo.into(),
-            accept: GITHUB_MEDIA_TYPE.into(),
+            accept: GitHubForge::MEDIA_TYPE.into(),
             user_agent: format!("bugstack/{}", env!("CARGO_PKG_VERSION")),
             token_env: "GITHUB_TOKEN".into(),
             max_rate_limit_wait: Duration::from_secs(300),
@@ -294,6 +285,13 @@ fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, now: SystemTime) -> 
 }
 
 impl GitHubForge {
+    /// The public GitHub API.
+    pub const DEFAULT_API_URL: &'static str = "https://api.github.com";
+    /// GitHub's JSON media type (the default `Accept`).
+    pub const MEDIA_TYPE: &'static str = "application/vnd.github+json";
+    /// The REST API version requested.
+    pub const API_VERSION: &'static str = "2022-11-28";
+
     /// A client for `cfg` authenticating with `token`.
     pub fn new(cfg: GitHubConfig, token: Secret) -> Result<Self> {
         let http = reqwest::Client::builder()
@@ -371,7 +369,7 @@ impl GitHubForge {
                 .request(method.clone(), &url)
                 .header(ACCEPT, &self.cfg.accept)
                 .header(USER_AGENT, &self.cfg.user_agent)
-                .header("X-GitHub-Api-Version", API_VERSION);
+                .header("X-GitHub-Api-Version", GitHubForge::API_VERSION);
             let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.token.expose())).map_err(|_| {
                 Error::Deploy(format!(
                     "the token in {} is not a valid header value",

@@ -70,7 +70,7 @@ impl RetryPolicy {
 
 /// The delay a server asks for: `retry-after-ms` (OpenAI), else
 /// `Retry-After` as seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
@@ -90,7 +90,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to seconds since
 /// the Unix epoch.
-pub fn parse_http_date(s: &str) -> Option<u64> {
+pub(crate) fn parse_http_date(s: &str) -> Option<u64> {
     let rest = s.split_once(", ")?.1;
     let parts: Vec<&str> = rest.split_whitespace().collect();
     let [day, month, year, time, "GMT"] = parts.as_slice() else {
@@ -124,7 +124,7 @@ pub fn parse_http_date(s: &str) -> Option<u64> {
 }
 
 /// `text` with every occurrence of each secret replaced by `[redacted]`.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
+pub(crate) fn redact(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_string();
     for s in secrets.iter().filter(|s| s.len() >= 4) {
         out = out.replace(*s, "[redacted]");
@@ -155,7 +155,7 @@ fn error_text(body: &str) -> String {
 }
 
 /// Whether a status is worth retrying.
-pub fn is_retryable(status: StatusCode) -> bool {
+pub(crate) fn is_retryable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 

@@ -90,7 +90,7 @@ fn strip_controls(text: &str) -> String {
 
 /// Escapes one line of untrusted text for inline Markdown (see the module
 /// docs). Newlines become spaces; long text is cut.
-pub fn escape_inline(text: &str) -> String {
+pub(crate) fn escape_inline(text: &str) -> String {
     let text = strip_controls(text);
     let cut = text::ellipsize(&text::one_line(&text), INLINE_CHARS + 1);
     let chars: Vec<char> = cut.chars().collect();
@@ -124,7 +124,7 @@ pub fn escape_inline(text: &str) -> String {
 }
 
 /// Untrusted text in a fenced code block that it cannot close.
-pub fn code_block(text: &str, lang: &str) -> String {
+pub(crate) fn code_block(text: &str, lang: &str) -> String {
     let text = strip_controls(text);
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat((longest + 1).max(3));

@@ -114,7 +114,7 @@ pub(crate) fn prepare(shop: &Path, sdk: &Path, base: &Path) -> Result<DemoRepo> 
     let sdk_path = sdk.display().to_string().replace('\\', "/");
     let rewritten = text.replace("path = \"../../bugstack-sdk\"", &format!("path = {:?}", sdk_path));
     std::fs::write(&manifest, rewritten).map_err(|e| Error::io(format!("cannot write {}", manifest.display()), e))?;
-    let policy = root.join(bugstack_fix::policy::POLICY_FILE);
+    let policy = root.join(bugstack_fix::POLICY_FILE);
     std::fs::write(&policy, DEMO_POLICY).map_err(|e| Error::io(format!("cannot write {}", policy.display()), e))?;
     let ignore = root.join(".gitignore");
     std::fs::write(&ignore, "/target\n").map_err(|e| Error::io(format!("cannot write {}", ignore.display()), e))?;

@@ -1,6 +1,6 @@
 //! The local forge's pull requests live in the incident store:
 //! [`SqliteStore`] implements bugstack-fix's
-//! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore), so a
+//! [`PullRequestStore`](bugstack_fix::PullRequestStore), so a
 //! `LocalForge` built over it records, comments on, labels and merges pull
 //! requests in the same `pull_requests` table that `bugstack prs` reads.
 //!
@@ -12,8 +12,7 @@
 //! so a pull request reviewed and merged later still closes the loop.
 
 use bugstack_core::Timestamp;
-use bugstack_fix::deploy::{NewPullRequest, PullRequest, PullRequestStore};
-use bugstack_fix::{DecisionKind, PullRequestState};
+use bugstack_fix::{DecisionKind, NewPullRequest, PullRequest, PullRequestState, PullRequestStore};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::lifecycle::{mark_fixed, set_status, status_of};
@@ -202,7 +201,7 @@ mod tests {
     use std::time::Duration;
 
     use bugstack_core::{Event, EventKind, Level};
-    use bugstack_fix::deploy::Comment;
+    use bugstack_fix::Comment;
     use rusqlite::Connection;
 
     use super::*;

@@ -166,7 +166,7 @@ pub(super) struct ForgeExtra {
     #[serde(default)]
     pub(super) labels: Vec<String>,
     #[serde(default)]
-    pub(super) comments: Vec<bugstack_fix::deploy::Comment>,
+    pub(super) comments: Vec<bugstack_fix::Comment>,
     #[serde(default)]
     pub(super) merge_commit: Option<String>,
 }

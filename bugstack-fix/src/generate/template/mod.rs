@@ -107,12 +107,12 @@ impl TemplateGenerator {
         })?;
         let site = strategy::Site::new(&src, class, &loc);
         let root_cause = root_cause(&src, class, loc.expr, &site.fn_name, &target.path, line, message);
-        let candidates = site.candidates();
-        let rustfmt = (self.rustfmt && !candidates.is_empty())
+        let fixes = site.fixes();
+        let rustfmt = (self.rustfmt && !fixes.is_empty())
             .then(|| format::Rustfmt::for_file(&ctx.repo_root, &target.path, src.newline() == "\r\n"))
             .filter(|f| f.is_clean(text));
         let mut patches = Vec::new();
-        for c in candidates {
+        for c in fixes {
             let Some(mut after) = source::apply_edits(text, &c.edits) else {
                 continue;
             };

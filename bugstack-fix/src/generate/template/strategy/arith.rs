@@ -2,14 +2,14 @@
 //! `Duration` overflow, negation and shift overflow.
 
 use super::expr::{binary_operand, is_assign_op, is_pure, is_untyped_int, postfix, unparen};
-use super::{Candidate, Site};
+use super::{Site, StrategyFix};
 use crate::generate::template::class::{OverflowOp, PanicClass};
 use crate::generate::template::short;
 use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Edit;
 
 impl<'ast> Site<'_, 'ast> {
-    pub(super) fn div(&self, b: &'ast syn::ExprBinary) -> Option<Vec<Option<Candidate>>> {
+    pub(super) fn div(&self, b: &'ast syn::ExprBinary) -> Option<Vec<Option<StrategyFix>>> {
         let rem = self.class == PanicClass::RemZero;
         let method = if rem { "checked_rem" } else { "checked_div" };
         let lhs = self.text(&*b.left)?;
@@ -31,7 +31,7 @@ impl<'ast> Site<'_, 'ast> {
         };
         let mut out = Vec::new();
         if typed_lhs && self.can_return && self.ret == ReturnKind::Option {
-            out.push(Some(Candidate {
+            out.push(Some(StrategyFix {
                 strategy: "question-mark",
                 edits: vec![Edit::replace(target.clone(), call("?"))],
                 explanation: format!("Replaces {what} with `{method}(..)?`: `{f}` returns an `Option`, so a zero divisor now makes it return `None` instead of panicking."),
@@ -39,7 +39,7 @@ impl<'ast> Site<'_, 'ast> {
         }
         if typed_lhs && self.can_return {
             if let Some(s) = self.ret.ok_or_suffix(&format!("{op_words} by zero")) {
-                out.push(Some(Candidate {
+                out.push(Some(StrategyFix {
                     strategy: "question-mark",
                     edits: vec![Edit::replace(target.clone(), call(&format!("{s}?")))],
                     explanation: format!("Replaces {what} with `{method}(..){s}?`: `{f}` returns a `Result`, so a zero divisor now becomes an error for the caller instead of a panic."),
@@ -53,7 +53,7 @@ impl<'ast> Site<'_, 'ast> {
             ));
         }
         if typed_lhs {
-            out.push(Some(Candidate {
+            out.push(Some(StrategyFix {
                 strategy: "checked-or-zero",
                 edits: vec![Edit::replace(target, call(".unwrap_or(0)"))],
                 explanation: format!("Replaces {what} with `{method}(..).unwrap_or(0)`: a zero divisor now gives 0 instead of panicking."),
@@ -62,7 +62,7 @@ impl<'ast> Site<'_, 'ast> {
         Some(out)
     }
 
-    pub(super) fn negate(&self, u: &'ast syn::ExprUnary) -> Option<Vec<Option<Candidate>>> {
+    pub(super) fn negate(&self, u: &'ast syn::ExprUnary) -> Option<Vec<Option<StrategyFix>>> {
         if is_untyped_int(&u.expr) {
             return Some(Vec::new());
         }
@@ -72,13 +72,13 @@ impl<'ast> Site<'_, 'ast> {
         let f = &self.fn_name;
         let mut out = Vec::new();
         if self.can_return && self.ret == ReturnKind::Option {
-            out.push(Some(Candidate {
+            out.push(Some(StrategyFix {
                 strategy: "question-mark",
                 edits: vec![Edit::replace(target.clone(), format!("{operand}.checked_neg()?"))],
                 explanation: format!("Replaces {what} with `checked_neg()?`: `{f}` returns an `Option`, so negating the minimum value now makes it return `None` instead of panicking."),
             }));
         }
-        out.push(Some(Candidate {
+        out.push(Some(StrategyFix {
             strategy: "saturating",
             edits: vec![Edit::replace(target, format!("{operand}.saturating_neg()"))],
             explanation: format!("Replaces {what} with `saturating_neg()`: negating the type's minimum now gives its maximum instead of overflowing and panicking."),
@@ -92,7 +92,7 @@ impl<'ast> Site<'_, 'ast> {
         Some(out)
     }
 
-    pub(super) fn overflow(&self, b: &'ast syn::ExprBinary, op: OverflowOp) -> Option<Vec<Option<Candidate>>> {
+    pub(super) fn overflow(&self, b: &'ast syn::ExprBinary, op: OverflowOp) -> Option<Vec<Option<StrategyFix>>> {
         let compound = is_assign_op(&b.op);
         if compound && !is_pure(&b.left) {
             return Some(Vec::new());
@@ -126,7 +126,7 @@ impl<'ast> Site<'_, 'ast> {
         let what = format!("`{}`", short(self.text(self.loc.expr)?));
         let mut out = Vec::new();
         if self.can_return && self.ret == ReturnKind::Option {
-            out.push(Some(Candidate {
+            out.push(Some(StrategyFix {
                 strategy: "question-mark",
                 edits: vec![Edit::replace(target.clone(), call("checked", "?"))],
                 explanation: format!("Replaces {what} with `checked_{name}(..)?`: `{f}` returns an `Option`, so an overflow now makes it return `None` instead of panicking."),
@@ -134,7 +134,7 @@ impl<'ast> Site<'_, 'ast> {
         }
         if self.can_return {
             if let Some(s) = self.ret.ok_or_suffix("arithmetic overflow") {
-                out.push(Some(Candidate {
+                out.push(Some(StrategyFix {
                     strategy: "question-mark",
                     edits: vec![Edit::replace(target.clone(), call("checked", &format!("{s}?")))],
                     explanation: format!("Replaces {what} with `checked_{name}(..){s}?`: `{f}` returns a `Result`, so an overflow now becomes an error for the caller instead of a panic."),
@@ -145,7 +145,7 @@ impl<'ast> Site<'_, 'ast> {
             OverflowOp::Sub => "at zero (or the type's minimum)",
             _ => "at the type's bounds",
         };
-        out.push(Some(Candidate {
+        out.push(Some(StrategyFix {
             strategy: "saturating",
             edits: vec![Edit::replace(target, call("saturating", ""))],
             explanation: format!("Replaces {what} with `saturating_{name}(..)`: the result now stops {clamp} instead of overflowing and panicking."),
@@ -171,7 +171,7 @@ impl<'ast> Site<'_, 'ast> {
         rhs: &str,
         place: &str,
         compound: bool,
-    ) -> Option<Vec<Option<Candidate>>> {
+    ) -> Option<Vec<Option<StrategyFix>>> {
         let name = op.name();
         let checked = format!(
             "u32::try_from({}).ok().and_then(|n| {lhs}.checked_{name}(n))",
@@ -183,13 +183,13 @@ impl<'ast> Site<'_, 'ast> {
         let what = format!("`{}`", short(self.text(b)?));
         let mut out = Vec::new();
         if self.can_return && self.ret == ReturnKind::Option {
-            out.push(Some(Candidate {
+            out.push(Some(StrategyFix {
                 strategy: "question-mark",
                 edits: vec![Edit::replace(target.clone(), assign(format!("{checked}?")))],
                 explanation: format!("Replaces {what} with `checked_{name}(..)?`: `{f}` returns an `Option`, so a shift by the bit width or more now makes it return `None` instead of panicking."),
             }));
         }
-        out.push(Some(Candidate {
+        out.push(Some(StrategyFix {
             strategy: "checked-or-zero",
             edits: vec![Edit::replace(target, assign(format!("{checked}.unwrap_or(0)")))],
             explanation: format!("Replaces {what} with `checked_{name}(..).unwrap_or(0)`: shifting by the bit width or more shifts every bit out, so the result is 0 instead of a panic."),

@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Pat, Stmt};
 
-use super::{Candidate, Site};
+use super::{Site, StrategyFix};
 use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Edit;
 
@@ -87,12 +87,12 @@ impl Site<'_, '_> {
     }
 
     /// `if cond { return ..; }` before the statement.
-    pub(super) fn guard(&self, cond: &str, why: &str) -> Option<Candidate> {
+    pub(super) fn guard(&self, cond: &str, why: &str) -> Option<StrategyFix> {
         let (at, indent) = self.guard_point()?;
         let inner = format!("{indent}{}", self.unit);
         let (ret, words) = self.early_return(&inner)?;
         let nl = self.nl;
-        Some(Candidate {
+        Some(StrategyFix {
             strategy: "guard-return",
             edits: vec![Edit::insert(
                 at,
@@ -107,7 +107,7 @@ impl Site<'_, '_> {
     /// target is a `let` initializer, else in a new binding before the
     /// statement that replaces the target. `ctor` is `Some` or `Ok`;
     /// `assign_to` wraps the replacement as `place = value`.
-    pub(super) fn let_else(&self, opt: &str, ctor: &str, assign_to: Option<&str>, why: &str) -> Option<Candidate> {
+    pub(super) fn let_else(&self, opt: &str, ctor: &str, assign_to: Option<&str>, why: &str) -> Option<StrategyFix> {
         let target = self.loc.expr;
         let nl = self.nl;
         let (stmt, _) = self.stmt?;
@@ -132,7 +132,7 @@ impl Site<'_, '_> {
                         p => format!("{ctor}({})", self.text(p)?),
                     };
                     let range = self.src.offset(start)?..self.range(local)?.end;
-                    return Some(Candidate {
+                    return Some(StrategyFix {
                         strategy: "let-else-return",
                         edits: vec![Edit::replace(
                             range,
@@ -153,7 +153,7 @@ impl Site<'_, '_> {
             Some(place) => format!("{place} = {name}"),
             None => name.clone(),
         };
-        Some(Candidate {
+        Some(StrategyFix {
             strategy: "let-else-return",
             edits: vec![
                 Edit::insert(

@@ -7,7 +7,7 @@ use std::ops::Range;
 use syn::{Expr, Lit};
 
 use super::expr::{binary_operand, is_assign_op, is_pure, postfix, unparen};
-use super::{Candidate, Site};
+use super::{Site, StrategyFix};
 use crate::generate::template::class::PanicClass;
 use crate::generate::template::short;
 use crate::generate::template::signature::ReturnKind;
@@ -51,7 +51,7 @@ impl IndexSite<'_> {
 }
 
 impl<'ast> Site<'_, 'ast> {
-    pub(super) fn index(&self, ix: &'ast syn::ExprIndex) -> Option<Vec<Option<Candidate>>> {
+    pub(super) fn index(&self, ix: &'ast syn::ExprIndex) -> Option<Vec<Option<StrategyFix>>> {
         let base = self.text(&*ix.expr)?;
         let idx = self.text(&*ix.index)?;
         let site = IndexSite {
@@ -110,7 +110,7 @@ impl<'ast> Site<'_, 'ast> {
 
     /// `.get(..)?` (the function returns `Option`) and `.get(..).ok_or(..)?`
     /// (it returns a `Result` with a writable error).
-    fn index_question_marks(&self, site: &IndexSite<'_>) -> Vec<Option<Candidate>> {
+    fn index_question_marks(&self, site: &IndexSite<'_>) -> Vec<Option<StrategyFix>> {
         let (what, miss, method) = (&site.what, site.miss, site.access.method);
         let missing = if self.class == PanicClass::MissingKey {
             "key not found"
@@ -120,7 +120,7 @@ impl<'ast> Site<'_, 'ast> {
         let f = &self.fn_name;
         let mut out = Vec::new();
         if self.can_return && self.ret == ReturnKind::Option {
-            out.push(Some(Candidate {
+            out.push(Some(StrategyFix {
                 strategy: "question-mark",
                 edits: site.edit(site.access("?")),
                 explanation: format!("Replaces {what} with `.{method}(..)?`: `{f}` returns an `Option`, so {miss} now makes it return `None` instead of panicking."),
@@ -128,7 +128,7 @@ impl<'ast> Site<'_, 'ast> {
         }
         if self.can_return {
             if let Some(s) = self.ret.ok_or_suffix(missing) {
-                out.push(Some(Candidate {
+                out.push(Some(StrategyFix {
                     strategy: "question-mark",
                     edits: site.edit(site.access(&format!("{s}?"))),
                     explanation: format!("Replaces {what} with `.{method}(..){s}?`: `{f}` returns a `Result`, so {miss} now becomes an error for the caller instead of a panic."),
@@ -140,7 +140,7 @@ impl<'ast> Site<'_, 'ast> {
 
     /// A guard before the statement, checking exactly what the indexing
     /// would panic on (only when index and indexed value are pure).
-    fn index_guard(&self, site: &IndexSite<'_>, index: &Expr, range: Option<&syn::ExprRange>) -> Option<Candidate> {
+    fn index_guard(&self, site: &IndexSite<'_>, index: &Expr, range: Option<&syn::ExprRange>) -> Option<StrategyFix> {
         let (recv, idx, what) = (&site.recv, site.idx, &site.what);
         let cond = match (self.class, range) {
             (PanicClass::CharBoundary, Some(r)) => {
@@ -170,7 +170,7 @@ impl<'ast> Site<'_, 'ast> {
 
     /// `.get(..)` falling back to the default value, when the element is
     /// borrowed or copied out.
-    fn index_fallback(&self, site: &IndexSite<'_>) -> Option<Candidate> {
+    fn index_fallback(&self, site: &IndexSite<'_>) -> Option<StrategyFix> {
         let (recv, idx, method) = (&site.recv, site.idx, site.access.method);
         let text = if site.access.by_ref {
             format!("{recv}.{method}({idx}).unwrap_or_default()")
@@ -179,7 +179,7 @@ impl<'ast> Site<'_, 'ast> {
         } else {
             return None;
         };
-        Some(Candidate {
+        Some(StrategyFix {
             strategy: "get-or-default",
             edits: site.edit(text),
             explanation: format!(
@@ -191,7 +191,7 @@ impl<'ast> Site<'_, 'ast> {
 
     /// `v.remove(i)` / `v.swap_remove(i)` / `v.insert(i, x)` with a position
     /// past the end: a guard before the statement.
-    pub(super) fn vec_position(&self, m: &'ast syn::ExprMethodCall) -> Option<Vec<Option<Candidate>>> {
+    pub(super) fn vec_position(&self, m: &'ast syn::ExprMethodCall) -> Option<Vec<Option<StrategyFix>>> {
         let index = m.args.first()?;
         if !is_pure(&m.receiver) || !is_pure(index) {
             return None;
@@ -209,7 +209,7 @@ impl<'ast> Site<'_, 'ast> {
 
     /// For a `str` range: moves each bound down to the nearest char
     /// boundary before slicing (keeps "at most N bytes" contracts).
-    fn floor_bounds(&self, recv: &str, r: &'ast syn::ExprRange) -> Option<Candidate> {
+    fn floor_bounds(&self, recv: &str, r: &'ast syn::ExprRange) -> Option<StrategyFix> {
         // `..=end` needs `end + 1` on a boundary: not this template's shape.
         if matches!(r.limits, syn::RangeLimits::Closed(_)) {
             return None;
@@ -240,7 +240,7 @@ impl<'ast> Site<'_, 'ast> {
             return None;
         }
         edits.push(Edit::insert(at, insert));
-        Some(Candidate {
+        Some(StrategyFix {
             strategy: "floor-char-boundary",
             edits,
             explanation: "Moves the slice bounds down to the nearest char boundary before slicing, so the string is cut before the multi-byte character instead of panicking.".into(),

@@ -42,9 +42,9 @@ use super::locate::{Idents, Located};
 use super::signature::ReturnKind;
 use super::source::{Edit, Source};
 
-/// One way to fix the panic.
+/// One way to fix the panic: a strategy's edits and their explanation.
 #[derive(Debug, Clone)]
-pub(crate) struct Candidate {
+pub(crate) struct StrategyFix {
     /// Short strategy name (`question-mark`, `guard-return`, ...).
     pub(crate) strategy: &'static str,
     /// Byte-span edits on the original file.
@@ -116,8 +116,8 @@ impl<'a, 'ast> Site<'a, 'ast> {
             .unwrap_or_else(|| base.into())
     }
 
-    /// All fitting candidates, best first.
-    pub(crate) fn candidates(&self) -> Vec<Candidate> {
+    /// Every strategy's fix that fits the site, best first.
+    pub(crate) fn fixes(&self) -> Vec<StrategyFix> {
         let out = match (self.class, self.loc.expr) {
             (c, Expr::MethodCall(m)) if c.is_unwrap() => self.unwrap(m),
             (c, Expr::Index(i)) if c.is_index() => self.index(i),

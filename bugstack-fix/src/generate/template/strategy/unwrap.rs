@@ -3,14 +3,14 @@
 use syn::{Expr, Lit};
 
 use super::expr::describe;
-use super::{Candidate, Site};
+use super::{Site, StrategyFix};
 use crate::generate::template::class::PanicClass;
 use crate::generate::template::short;
 use crate::generate::template::signature::{ErrKind, ReturnKind};
 use crate::generate::template::source::Edit;
 
 impl<'ast> Site<'_, 'ast> {
-    pub(super) fn unwrap(&self, m: &'ast syn::ExprMethodCall) -> Option<Vec<Option<Candidate>>> {
+    pub(super) fn unwrap(&self, m: &'ast syn::ExprMethodCall) -> Option<Vec<Option<StrategyFix>>> {
         let none = self.class == PanicClass::UnwrapNone;
         let recv = self.text(&*m.receiver)?;
         let call_end = self.range(m)?.end;
@@ -22,12 +22,12 @@ impl<'ast> Site<'_, 'ast> {
             _ if none => format!("{} returned no value", describe(&m.receiver, recv)),
             _ => format!("{} failed", describe(&m.receiver, recv)),
         };
-        let q = |text: &str, strategy: &'static str, explanation: String| Candidate {
+        let q = |text: &str, strategy: &'static str, explanation: String| StrategyFix {
             strategy,
             edits: vec![Edit::replace(recv_end..call_end, text)],
             explanation,
         };
-        let dot = |text: String, strategy: &'static str, explanation: String| Candidate {
+        let dot = |text: String, strategy: &'static str, explanation: String| StrategyFix {
             strategy,
             edits: vec![Edit::replace(dot_start..call_end, text)],
             explanation,

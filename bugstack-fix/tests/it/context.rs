@@ -1,6 +1,6 @@
 //! The Rust context builder against real git repositories made in temp dirs.
 
-mod support;
+use crate::support;
 
 use bugstack_fix::{ContextBuilder, Error, FixContext, RepoRef, RustContextBuilder, SnippetKind};
 use support::rust_context::{frame, incident, line_of, std_frames};
@@ -343,12 +343,12 @@ fn snippets_are_ranked_failing_callers_callees_types_imports_tests_manifest() {
         assert!(order.contains(&k), "{k:?} missing from {order:?}");
     }
     assert!(ctx.tokens_used <= ctx.token_budget);
-    assert_eq!(ctx.token_budget, bugstack_fix::context::DEFAULT_TOKEN_BUDGET);
+    assert_eq!(ctx.token_budget, bugstack_fix::RustContextBuilder::DEFAULT_TOKEN_BUDGET);
     assert_eq!(
         ctx.tokens_used,
         ctx.snippets
             .iter()
-            .map(|s| bugstack_fix::context::estimate_tokens(&s.text))
+            .map(|s| bugstack_fix::estimate_tokens(&s.text))
             .sum::<usize>()
     );
 }
@@ -358,7 +358,7 @@ fn budget_cuts_low_ranked_snippets_and_windows_an_oversized_function() {
     let (repo, _) = workspace();
     let inc = shop_incident(Some("1.2.0"));
     let full = build(&repo, &inc);
-    let failing_tokens = bugstack_fix::context::estimate_tokens(&full.snippets[0].text);
+    let failing_tokens = bugstack_fix::estimate_tokens(&full.snippets[0].text);
     let budget = failing_tokens + 60;
     let cut = RustContextBuilder::new()
         .with_token_budget(budget)

@@ -2,18 +2,16 @@
 //! and Anthropic protocols: prompts, strict reply parsing, retries with
 //! feedback through the real `Pipeline`, and the trust boundary.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bugstack_fix::generate::LlmGenerator;
-use bugstack_fix::model::{Anthropic, OpenAiCompatible, RetryPolicy};
 use bugstack_fix::{
-    CheckResult, CheckStatus, ContextBuilder, DecisionKind, Error, FixContext, FixGenerator, Incident, Patch, Pipeline,
-    Policy, RepoRef, Validation, Validator,
+    AnthropicModel, CheckResult, CheckStatus, ContextBuilder, DecisionKind, Error, FixContext, FixGenerator, Incident,
+    LlmGenerator, OpenAiCompatibleModel, Patch, Pipeline, Policy, RepoRef, RetryPolicy, Validation, Validator,
 };
 use support::model::*;
 
@@ -28,9 +26,9 @@ fn fast_retry() -> RetryPolicy {
     }
 }
 
-fn openai(server: &Server) -> Arc<OpenAiCompatible> {
+fn openai(server: &Server) -> Arc<OpenAiCompatibleModel> {
     Arc::new(
-        OpenAiCompatible::new(&server.url, "scripted-model")
+        OpenAiCompatibleModel::new(&server.url, "scripted-model")
             .unwrap()
             .with_api_key("sk-test-0123456789")
             .with_retry(fast_retry()),
@@ -68,7 +66,7 @@ impl Validator for FailsOnce {
             CheckStatus::Passed
         };
         Ok(Validation {
-            sandbox: Some(bugstack_fix::validate::SandboxReport {
+            sandbox: Some(bugstack_fix::SandboxReport {
                 kind: "test-double".into(),
                 detail: "no code runs".into(),
             }),
@@ -371,7 +369,7 @@ async fn anthropic_backend_speaks_messages() {
     ])
     .await;
     let model = Arc::new(
-        Anthropic::new("scripted-claude", key)
+        AnthropicModel::new("scripted-claude", key)
             .unwrap()
             .with_base_url(&server.url)
             .with_retry(fast_retry()),
@@ -400,7 +398,7 @@ async fn anthropic_backend_speaks_messages() {
     .await;
     let g = LlmGenerator::new(
         Arc::new(
-            Anthropic::new("c", key)
+            AnthropicModel::new("c", key)
                 .unwrap()
                 .with_base_url(&server.url)
                 .with_retry(fast_retry()),
@@ -420,7 +418,7 @@ async fn anthropic_backend_speaks_messages() {
 #[tokio::test]
 async fn local_servers_get_no_authorization_header() {
     let server = Server::start(vec![openai_answer(&reply_with(GOOD_DIFF), "stop")]).await;
-    let model = Arc::new(OpenAiCompatible::new(format!("{}/v1/", server.url), "llama3.2").unwrap());
+    let model = Arc::new(OpenAiCompatibleModel::new(format!("{}/v1/", server.url), "llama3.2").unwrap());
     LlmGenerator::new(model, Policy::default())
         .generate(&context("boom"), &[])
         .await
@@ -437,7 +435,7 @@ async fn connection_refused_is_retried_then_reported() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let model = OpenAiCompatible::new(url, "m")
+    let model = OpenAiCompatibleModel::new(url, "m")
         .unwrap()
         .with_api_key("sk-test-0123456789")
         .with_retry(fast_retry());
@@ -481,7 +479,7 @@ async fn a_slow_server_times_out_without_retry() {
         openai_answer(&reply_with(GOOD_DIFF), "stop"),
     ])
     .await;
-    let model = OpenAiCompatible::new(&server.url, "m")
+    let model = OpenAiCompatibleModel::new(&server.url, "m")
         .unwrap()
         .with_retry(fast_retry())
         .with_timeout(Duration::from_millis(300))

@@ -10,16 +10,14 @@
 //! with its process group on drop. Without `.peers` the test is skipped
 //! with a notice, unless `CI` is set.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bugstack_fix::deploy::{Forge, ForgeDeployer, GitHubConfig, GitHubForge};
-use bugstack_fix::policy::ForgeKind;
-use bugstack_fix::{DecisionKind, Deployer, Policy};
+use bugstack_fix::{DecisionKind, Deployer, Forge, ForgeDeployer, ForgeKind, GitHubConfig, GitHubForge, Policy};
 use serde_json::{json, Map, Value};
 use support::deploy::*;
 use support::prism::{peers, Prism};
@@ -227,18 +225,15 @@ async fn github_forge_conforms_to_the_official_openapi_description() {
     let report = report(&ctx, cart_patch(), DecisionKind::AutoMerge, true);
     assert_eq!(
         forge.ci_status(&d.commit, &report).await.unwrap(),
-        bugstack_fix::deploy::CiStatus::Success
+        bugstack_fix::CiStatus::Success
     );
     for method in [
-        bugstack_fix::policy::MergeMethod::Squash,
-        bugstack_fix::policy::MergeMethod::Merge,
-        bugstack_fix::policy::MergeMethod::Rebase,
+        bugstack_fix::MergeMethod::Squash,
+        bugstack_fix::MergeMethod::Merge,
+        bugstack_fix::MergeMethod::Rebase,
     ] {
         let out = forge.merge(&pr, method).await.unwrap();
-        assert!(
-            matches!(out, bugstack_fix::deploy::MergeOutcome::Merged { .. }),
-            "{out:?}"
-        );
+        assert!(matches!(out, bugstack_fix::MergeOutcome::Merged { .. }), "{out:?}");
     }
     let log = prism.log_text();
     assert!(!log.contains("ghp_conformance"), "token leaked into the mock's log");

@@ -6,15 +6,14 @@
 //! the tests print a SKIPPED line and pass, except under `CI`, where they
 //! fail.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 
-use bugstack_fix::generate::LlmGenerator;
-use bugstack_fix::model::{
-    Anthropic, ChatMessage, ChatRequest, LanguageModel, MaxTokensField, ModelError, OpenAiCompatible, RetryPolicy,
+use bugstack_fix::{
+    AnthropicModel, ChatMessage, ChatRequest, LanguageModel, LlmGenerator, MaxTokensField, ModelError,
+    OpenAiCompatibleModel, Policy, RetryPolicy,
 };
-use bugstack_fix::Policy;
 use serde_json::json;
 use support::prism::{peers, Prism};
 
@@ -120,7 +119,7 @@ async fn openai_chat_completions_conform_to_the_official_spec() {
 
     // Our plain request: 200, and the answer parses.
     let model = Arc::new(
-        OpenAiCompatible::new(&prism.url, "gpt-4o-mini")
+        OpenAiCompatibleModel::new(&prism.url, "gpt-4o-mini")
             .unwrap()
             .with_api_key("sk-conformance-test")
             .with_retry(no_retry()),
@@ -128,7 +127,7 @@ async fn openai_chat_completions_conform_to_the_official_spec() {
     let answer = model.complete(&chat()).await.unwrap();
     assert!(!answer.content.is_empty());
     // OpenAI's current token-limit field validates too.
-    let current = OpenAiCompatible::new(&prism.url, "gpt-5")
+    let current = OpenAiCompatibleModel::new(&prism.url, "gpt-5")
         .unwrap()
         .with_api_key("sk-conformance-test")
         .with_max_tokens_field(MaxTokensField::MaxCompletionTokens)
@@ -166,7 +165,7 @@ async fn openai_chat_completions_conform_to_the_official_spec() {
     .await;
 
     // No key: the mock enforces the bearer scheme, and we report a 401.
-    let keyless = OpenAiCompatible::new(&prism.url, "gpt-4o-mini")
+    let keyless = OpenAiCompatibleModel::new(&prism.url, "gpt-4o-mini")
         .unwrap()
         .with_retry(no_retry());
     let err = keyless.complete(&chat()).await.unwrap_err();
@@ -180,7 +179,7 @@ async fn anthropic_messages_conform_to_the_official_spec() {
     };
 
     let model = Arc::new(
-        Anthropic::new("claude-sonnet-4-5", "sk-ant-conformance")
+        AnthropicModel::new("claude-sonnet-4-5", "sk-ant-conformance")
             .unwrap()
             .with_base_url(&prism.url)
             .with_retry(no_retry()),

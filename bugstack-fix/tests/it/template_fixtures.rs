@@ -7,7 +7,7 @@
 //! The fixture (`tests/fixtures/panics`) is dependency-free and every copy
 //! builds into one shared `CARGO_TARGET_DIR` inside a temp dir, sequentially.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

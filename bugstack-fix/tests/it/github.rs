@@ -2,7 +2,7 @@
 //! GitHub's REST protocol (axum on 127.0.0.1:0, every request recorded).
 //! Pushes go to a real local bare remote.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -12,9 +12,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
-use bugstack_fix::deploy::{ForgeDeployer, GitHubConfig, GitHubForge};
-use bugstack_fix::policy::ForgeKind;
-use bugstack_fix::{DecisionKind, Deployer, Deployment, Policy, Result};
+use bugstack_fix::{
+    DecisionKind, Deployer, Deployment, ForgeDeployer, ForgeKind, GitHubConfig, GitHubForge, Policy, Result,
+};
 use serde_json::{json, Value};
 use support::deploy::*;
 

@@ -3,7 +3,7 @@
 //! signature, edits touch only the panicking span, and retries move on to
 //! the next strategy.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

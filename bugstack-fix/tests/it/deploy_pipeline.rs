@@ -2,15 +2,15 @@
 //! generation and validation (their real implementations live elsewhere),
 //! the real local forge chosen from the policy, real git.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bugstack_fix::deploy::{forge_from_policy, ForgeDeployer, JsonPullRequestStore, PullRequestStore};
 use bugstack_fix::{
-    CheckStatus, ContextBuilder, DecisionKind, Feedback, FixContext, FixGenerator, Incident, Patch, Pipeline, Policy,
-    PullRequestState, RepoRef, Result, Validation, Validator,
+    forge_from_policy, CheckStatus, ContextBuilder, DecisionKind, Feedback, FixContext, FixGenerator, ForgeDeployer,
+    Incident, JsonPullRequestStore, Patch, Pipeline, Policy, PullRequestState, PullRequestStore, RepoRef, Result,
+    Validation, Validator,
 };
 use support::deploy::*;
 
@@ -41,7 +41,7 @@ struct GreenValidator;
 impl Validator for GreenValidator {
     async fn validate(&self, _: &FixContext, _: &Patch, _: &Policy) -> Result<Validation> {
         Ok(Validation {
-            sandbox: Some(bugstack_fix::validate::SandboxReport {
+            sandbox: Some(bugstack_fix::SandboxReport {
                 kind: "test-double".into(),
                 detail: "no code runs".into(),
             }),

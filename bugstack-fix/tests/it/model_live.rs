@@ -3,8 +3,10 @@
 //! `ANTHROPIC_API_KEY`; models from `OPENAI_MODEL` / `ANTHROPIC_MODEL`) and
 //! prints that it was skipped otherwise.
 
-use bugstack_fix::model::{Anthropic, ChatMessage, ChatRequest, LanguageModel, ModelError, OpenAiCompatible};
-use bugstack_fix::policy::{ModelBackend, ModelConfig};
+use bugstack_fix::{
+    AnthropicModel, ChatMessage, ChatRequest, LanguageModel, ModelBackend, ModelConfig, ModelError,
+    OpenAiCompatibleModel,
+};
 
 fn ping() -> ChatRequest {
     ChatRequest {
@@ -47,7 +49,7 @@ async fn openai_live() {
     if !key_in_env("OPENAI_API_KEY") {
         return;
     }
-    let model = OpenAiCompatible::from_config(&config(ModelBackend::Openai, "OPENAI_MODEL")).unwrap();
+    let model = OpenAiCompatibleModel::from_config(&config(ModelBackend::Openai, "OPENAI_MODEL")).unwrap();
     let bad_key = "sk-bugstack-invalid-key-000";
     let bad = model.clone().with_api_key(bad_key);
     assert_pongs_and_a_bad_key_is_refused(&model, &bad, bad_key).await;
@@ -58,8 +60,8 @@ async fn anthropic_live() {
     if !key_in_env("ANTHROPIC_API_KEY") {
         return;
     }
-    let model = Anthropic::from_config(&config(ModelBackend::Anthropic, "ANTHROPIC_MODEL")).unwrap();
+    let model = AnthropicModel::from_config(&config(ModelBackend::Anthropic, "ANTHROPIC_MODEL")).unwrap();
     let bad_key = "sk-ant-bugstack-invalid-000";
-    let bad = Anthropic::new(model.model(), bad_key).unwrap();
+    let bad = AnthropicModel::new(model.model(), bad_key).unwrap();
     assert_pongs_and_a_bad_key_is_refused(&model, &bad, bad_key).await;
 }

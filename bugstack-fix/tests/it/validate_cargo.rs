@@ -3,7 +3,7 @@
 //! a fix whose regression test fails on the base and passes with the fix,
 //! then a retry-style second candidate that breaks a passing test (blamed).
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

@@ -3,18 +3,20 @@
 //! fixture crate under `tests/fixtures/`), work-tree snapshots, panic events
 //! and fix contexts, patches, and validator and policy setup.
 //!
-//! A test includes it with `mod support;`, a bench with
-//! `#[path = "../tests/support/mod.rs"] mod support;`. What only some tests
+//! The test binary (`tests/it/main.rs`) declares it once, and its modules
+//! `use crate::support;`; a bench includes it with
+//! `#[path = "../tests/it/support/mod.rs"] mod support;`. What only some tests
 //! need lives in submodules: [`deploy`] (a repository with a bare remote,
 //! hand-built reports), [`rust_context`] (stack frames for the context
 //! builder), [`template`] (running fixture crates for the template
-//! generator), [`model`] (a scripted model server) and [`prism`] (the Prism
-//! conformance peer).
+//! generator), [`model`] (a scripted model server), [`prism`] (the Prism
+//! conformance peer) and [`real_bugs`] (the study set of real panics).
 #![allow(dead_code)]
 
 pub(crate) mod deploy;
 pub(crate) mod model;
 pub(crate) mod prism;
+pub(crate) mod real_bugs;
 pub(crate) mod rust_context;
 pub(crate) mod template;
 

@@ -1,12 +1,14 @@
 //! The local forge end to end, with real git: a repository, a bare remote,
 //! the fix branch, the recorded pull request and the merge.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 
-use bugstack_fix::deploy::{fix_branch_name, ForgeDeployer, LocalForge};
-use bugstack_fix::{DecisionKind, Deployer, Deployment, Error, FixContext, Patch, Policy, PullRequestState};
+use bugstack_fix::{
+    fix_branch_name, DecisionKind, Deployer, Deployment, Error, FixContext, ForgeDeployer, LocalForge, Patch, Policy,
+    PullRequestState,
+};
 use support::deploy::*;
 use support::git;
 
@@ -250,7 +252,7 @@ async fn a_moved_base_is_never_merged_unvalidated_and_the_fix_merges_onto_the_ti
 
     // Validated on the new tip (as the pipeline does when the base moved):
     // the fix commit sits on it and the merge is that very tree.
-    let base = bugstack_fix::deploy::resolve_base(&fx.repo, &Policy::default().forge)
+    let base = bugstack_fix::resolve_base(&fx.repo, &Policy::default().forge)
         .await
         .unwrap();
     assert_eq!(base.commit, moved_main);

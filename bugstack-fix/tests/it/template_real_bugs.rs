@@ -1,28 +1,32 @@
-//! The template generator on real panic bugs from published crates
-//! (`/work/shared/real-bugs`, outside this repository; skipped with a notice
-//! when absent). For each case: copy `crate/` to a temp dir, build the
-//! context by hand from `cases.json`'s panic location and message, generate
-//! and `git apply` a patch, then run the case's `repro.rs` and its
-//! `suite_command`. A fix that moves the panic to another recognised panic
-//! is followed by one more round (as the pipeline would, on the new
-//! incident), up to 3 rounds. Prints a table; a miss does not fail the test
-//! (the set measures the generator, it does not tune it), but a generator
-//! crash or a patch that does not apply does. It takes ~1 minute (the cases
-//! build their registry dependencies once into `CARGO_TARGET_TMPDIR`); set
+//! The template generator on real panic bugs from published crates (the
+//! study set found by [`support::real_bugs::dir`]; skipped with a notice
+//! when absent, a failure under `CI=true`). For each case: copy `crate/` to
+//! a temp dir, build the context by hand from `cases.json`'s panic location
+//! and message, generate and `git apply` a patch, then run the case's
+//! `repro.rs` and its `suite_command`. A fix that moves the panic to another
+//! recognised panic is followed by one more round (as the pipeline would,
+//! on the new incident), up to 3 rounds. Prints a table, and fails when
+//! fewer cases are fixed than today's floor ([`FIXED_FLOOR`],
+//! [`SINGLE_PATCH_FLOOR`]: a regression), when the generator crashes or
+//! when a patch does not apply. It takes ~1 minute (the cases build their
+//! registry dependencies once into `CARGO_TARGET_TMPDIR`); set
 //! `BUGSTACK_SKIP_REAL_BUGS=1` to skip it.
 
-mod support;
+use crate::support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use bugstack_fix::{Feedback, FixGenerator, TemplateGenerator};
-use support::copy_dir;
 use support::template::{context, output_text, parse_panic, run_in};
+use support::{copy_dir, real_bugs};
 
-fn real_bugs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/real-bugs")
-}
+/// Cases fixed (repro and suite pass) today: all five of the study set.
+const FIXED_FLOOR: usize = 5;
+
+/// Cases fixed by a single patch today (clokwerk's remainder by zero moves
+/// to a second site and takes two rounds).
+const SINGLE_PATCH_FLOOR: usize = 4;
 
 /// `sh -c cmd` in `dir`, building into `target`.
 fn sh(dir: &Path, target: &Path, cmd: &str) -> Output {
@@ -38,10 +42,10 @@ struct Row {
     suite: bool,
 }
 
-async fn run_case(tmp: &Path, case: &serde_json::Value) -> Row {
+async fn run_case(set_dir: &Path, tmp: &Path, case: &serde_json::Value) -> Row {
     let s = |k: &str| case[k].as_str().unwrap_or_default().to_string();
     let name = s("name");
-    let case_dir = real_bugs().join("cases").join(&name);
+    let case_dir = set_dir.join("cases").join(&name);
     let dir = tmp.join(&name);
     // One persistent target dir for every case: reruns reuse the compiled
     // registry dependencies.
@@ -133,16 +137,14 @@ async fn template_generator_on_real_bugs() {
         println!("SKIPPED: BUGSTACK_SKIP_REAL_BUGS is set");
         return;
     }
-    let root = real_bugs();
-    let Ok(cases) = std::fs::read_to_string(root.join("cases.json")) else {
-        println!("SKIPPED: {} is absent (the real-bug study set)", root.display());
+    let Some(root) = real_bugs::dir() else {
         return;
     };
-    let cases: Vec<serde_json::Value> = serde_json::from_str(&cases).unwrap();
+    let cases = real_bugs::cases(&root);
     let tmp = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
     for case in &cases {
-        rows.push(run_case(tmp.path(), case).await);
+        rows.push(run_case(&root, tmp.path(), case).await);
     }
     println!("\n| case | class | rounds | repro passes | suite passes | patches |");
     println!("|---|---|---|---|---|---|");
@@ -157,5 +159,10 @@ async fn template_generator_on_real_bugs() {
     println!(
         "\n{total}/{} real bugs fixed ({first_round} with a single patch)",
         rows.len()
+    );
+    assert!(
+        total >= FIXED_FLOOR && first_round >= SINGLE_PATCH_FLOOR,
+        "{total} real bugs fixed ({first_round} with a single patch); today's floor is {FIXED_FLOOR} \
+         ({SINGLE_PATCH_FLOOR} with a single patch)"
     );
 }

@@ -1,23 +1,15 @@
-//! The context builder on real panics from published crates
-//! (`/work/shared/real-bugs`, or `$BUGSTACK_REAL_BUGS`). Each case's
+//! The context builder on real panics from published crates (the study set
+//! found by [`support::real_bugs::dir`]). Each case's
 //! `crate/` is copied into a temp git repository (nothing is copied into
 //! this project) and an event is built from its recorded `panic_location`.
-//! Skipped, with a notice, when the folder is absent.
+//! Skipped, with a notice, when the folder is absent (a failure under
+//! `CI=true`).
 
-mod support;
-
-use std::path::PathBuf;
+use crate::support;
 
 use bugstack_fix::{RepoRef, RustContextBuilder, SnippetKind};
 use support::rust_context::{frame, incident, std_frames};
-use support::{copy_dir, Repo};
-
-fn real_bugs_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("BUGSTACK_REAL_BUGS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/real-bugs"));
-    dir.join("cases.json").is_file().then_some(dir)
-}
+use support::{copy_dir, real_bugs, Repo};
 
 /// The function each known case panics in (found by reading the source).
 fn expected_function(case: &str) -> Option<&'static str> {
@@ -33,13 +25,10 @@ fn expected_function(case: &str) -> Option<&'static str> {
 
 #[test]
 fn real_panics_target_the_right_file_line_and_function() {
-    let Some(dir) = real_bugs_dir() else {
-        println!("SKIPPED: real-bugs folder not found (set BUGSTACK_REAL_BUGS or provide /work/shared/real-bugs)");
+    let Some(dir) = real_bugs::dir() else {
         return;
     };
-    let cases: Vec<serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).expect("cases.json"))
-            .expect("cases.json parses");
+    let cases = real_bugs::cases(&dir);
     assert!(!cases.is_empty());
     for case in &cases {
         let name = case["name"].as_str().expect("name");

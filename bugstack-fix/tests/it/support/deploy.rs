@@ -155,7 +155,7 @@ pub(crate) fn check(name: &str, status: CheckStatus) -> CheckResult {
 /// `kind` as the decision.
 pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: bool) -> FixReport {
     let validation = Validation {
-        sandbox: Some(bugstack_fix::validate::SandboxReport {
+        sandbox: Some(bugstack_fix::SandboxReport {
             kind: "test-double".into(),
             detail: "no code runs".into(),
         }),
@@ -173,7 +173,7 @@ pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: 
         regression: None,
     };
     FixReport {
-        report_version: bugstack_fix::report::REPORT_VERSION,
+        report_version: bugstack_fix::REPORT_VERSION,
         incident: ctx.incident.clone(),
         context: ctx.clone(),
         generator: "template".into(),

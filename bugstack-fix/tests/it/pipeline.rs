@@ -2,7 +2,7 @@
 //! retries carry failure output back, policy violations never reach the
 //! validator, and the decision follows policy.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 
@@ -64,7 +64,7 @@ impl Validator for Judge {
         *self.calls.lock().unwrap() += 1;
         let ok = patch.diff.contains("unwrap_or");
         Ok(Validation {
-            sandbox: Some(bugstack_fix::validate::SandboxReport {
+            sandbox: Some(bugstack_fix::SandboxReport {
                 kind: "test-double".into(),
                 detail: "no code runs".into(),
             }),

@@ -3,7 +3,7 @@
 //! the generator, the revised candidate passes, and the Markdown report
 //! shows both attempts. Context and generator are tiny test doubles.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 

@@ -3,15 +3,13 @@
 //! groups, patches that do not apply, bounded output, cleanup in every case,
 //! and a user working tree that stays byte-identical.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
-use bugstack_fix::validate::worktree::Worktree;
-use bugstack_fix::validate::APPLY_CHECK;
 use bugstack_fix::{
     CheckSpec, CheckStatus, FileEdit, FixContext, Patch, Policy, RegressionTest, Validation, Validator,
-    ValidatorOptions, WorktreeValidator,
+    ValidatorOptions, Worktree, WorktreeValidator, APPLY_CHECK,
 };
 use support::{edit_patch, head_context, snapshot, work_dir_options, worktree_root, Repo, Snapshot};
 use tempfile::TempDir;
@@ -40,7 +38,7 @@ fn check(name: &str, command: &str) -> CheckSpec {
 /// its own cases in the root `tests/adversarial.rs`.
 fn policy(checks: Vec<CheckSpec>) -> Policy {
     Policy {
-        sandbox: bugstack_fix::policy::SandboxMode::Off,
+        sandbox: bugstack_fix::SandboxMode::Off,
         ..support::policy_with_checks(checks)
     }
 }
@@ -404,7 +402,7 @@ async fn validations_sharing_a_target_dir_take_turns() {
         .work
         .path()
         .join("target")
-        .join(bugstack_fix::validate::TARGET_LOCK_FILE)
+        .join(bugstack_fix::TARGET_LOCK_FILE)
         .exists());
     s.assert_clean();
 }

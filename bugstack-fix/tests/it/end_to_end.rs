@@ -4,7 +4,7 @@
 //! auto-merge under a permissive policy; left open under a strict one. The
 //! user's work tree is byte-identical afterwards.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,12 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bugstack_core::{Frame, Location};
-use bugstack_fix::deploy::{ForgeDeployer, LocalForge};
-use bugstack_fix::report::markdown::render_markdown;
-use bugstack_fix::validate::{ValidatorOptions, WorktreeValidator};
 use bugstack_fix::{
-    DecisionKind, Feedback, FileEdit, FixContext, FixGenerator, Incident, Patch, Pipeline, Policy, Progress,
-    PullRequestState, RepoRef, RustContextBuilder, TemplateGenerator,
+    render_markdown, DecisionKind, Feedback, FileEdit, FixContext, FixGenerator, ForgeDeployer, Incident, LocalForge,
+    Patch, Pipeline, Policy, Progress, PullRequestState, RepoRef, RustContextBuilder, TemplateGenerator,
+    ValidatorOptions, WorktreeValidator,
 };
 use support::{git, panic_event, push_to_new_remote, slow_check, snapshot, write_file};
 

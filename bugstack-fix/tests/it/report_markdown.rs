@@ -3,15 +3,14 @@
 //! token or scrubbed value ever appears — also when the report carries real
 //! check output from the WorktreeValidator.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 
 use bugstack_core::{Event, Location, Scrubber, Timestamp};
-use bugstack_fix::report::REPORT_VERSION;
 use bugstack_fix::{
     render_markdown, score, Attempt, CheckResult, CheckSpec, CheckStatus, Decision, DecisionKind, FixContext,
-    FixReport, Incident, Patch, Policy, RegressionResult, Validation, Validator,
+    FixReport, Incident, Patch, Policy, RegressionResult, Validation, Validator, REPORT_VERSION,
 };
 use support::{context_at, described, edit_patch, request_panic_event, target_frame, validator, Repo, T0};
 
@@ -235,11 +234,7 @@ fn huge_outputs_are_cut_to_fit_a_pull_request() {
     let mut passing = green();
     passing.checks[2].output = huge.clone();
     let md = render_markdown(&report(event("boom"), &huge, passing));
-    assert!(
-        md.chars().count() <= bugstack_fix::report::markdown::MAX_BODY_CHARS,
-        "{}",
-        md.len()
-    );
+    assert!(md.chars().count() <= bugstack_fix::MAX_BODY_CHARS, "{}", md.len());
     outside_fences(&md);
     assert!(md.contains("### Decision"));
 }
