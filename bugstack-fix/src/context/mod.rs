@@ -80,6 +80,7 @@ pub use rust::RustContextBuilder;
 ///             incident: incident.clone(),
 ///             repo_root: repo.root.clone(),
 ///             revision: "in-memory".into(),
+///             base: repo.base.clone(),
 ///             frames: vec![RepoFrame {
 ///                 frame_index: None,
 ///                 path: self.path.clone(),

@@ -186,7 +186,7 @@ impl Validation {
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use bugstack_fix::{CheckResult, CheckStatus, FixContext, Patch, Policy, Result, Validation, Validator};
+/// use bugstack_fix::{CheckResult, CheckStatus, FixContext, Patch, Policy, Result, SandboxReport, Validation, Validator};
 ///
 /// struct NoUnwrapOnTargetLine;
 ///
@@ -210,8 +210,14 @@ impl Validation {
 ///                 exit_code: None,
 ///                 duration_ms: 0,
 ///                 output,
+///                 verdict: None,
 ///             }],
 ///             regression: None,
+///             // Nothing from the patch runs: it is read in memory.
+///             sandbox: Some(SandboxReport {
+///                 kind: "in-process".into(),
+///                 detail: "the patch is read in memory; no code from it runs".into(),
+///             }),
 ///         })
 ///     }
 /// }

@@ -21,6 +21,7 @@ mod report_markdown;
 mod template_fixtures;
 mod template_real_bugs;
 mod template_strategies;
+mod trust;
 mod validate;
 mod validate_cargo;
 mod validate_pipeline;
