@@ -66,21 +66,21 @@ pub enum Error {
     #[error("JSON error: {0}")]
     Json(#[from] serde_json::Error),
     /// A file or socket operation failed.
-    #[error("{what} {path}: {source}")]
+    #[error("{context}: {source}")]
     Io {
-        /// What was being done ("cannot create", "cannot read", ...).
-        what: &'static str,
-        /// The path or address involved.
-        path: String,
+        /// What was being done, and to which path or address ("cannot
+        /// create /var/lib/bugstack", ...).
+        context: String,
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A command this version of bugstack does not have yet.
-    #[error("not available yet: {0} is not built into this version of bugstack")]
-    NotAvailable(&'static str),
     /// Invalid configuration or command-line input.
     #[error("{0}")]
     Config(String),
+    /// The repository to fix (`--repo`) is a directory but not inside a git
+    /// work tree (bugstack fixes committed code).
+    #[error("--repo {}: not a git repository", .0.display())]
+    NotAGitRepository(PathBuf),
     /// The fix engine rejected the repository policy.
     #[error("invalid policy: {0}")]
     Policy(#[from] bugstack_fix::Error),
@@ -93,11 +93,11 @@ pub enum Error {
 }
 
 impl Error {
-    /// Wraps an I/O error with what was being done and to which path.
-    pub fn io(what: &'static str, path: impl std::fmt::Display, source: std::io::Error) -> Self {
+    /// An [`Error::Io`] with what was being done, naming the path or
+    /// address involved (the same shape as `bugstack_fix::Error::io`).
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
-            what,
-            path: path.to_string(),
+            context: context.into(),
             source,
         }
     }

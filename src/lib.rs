@@ -10,8 +10,9 @@
 //!   [`jobs::FixJobRunner`] seam; [`fix_runner`] assembles the bugstack-fix
 //!   pipeline (for `bugstack fix`, `serve --auto-fix` and `bugstack demo`) and
 //!   plugs it in.
-//! - [`demo`]: `bugstack demo`, the offline end-to-end loop.
-//! - [`cli`]: the `bugstack` command line.
+//! - [`cli`]: the `bugstack` command line, one module per command
+//!   (`bugstack demo`, the offline end-to-end loop, included).
+//! - [`terminal`]: terminal-safe text (event text is attacker-controlled).
 //!
 //! ```
 //! use std::time::Duration;
@@ -37,10 +38,10 @@ pub use bugstack_sdk as sdk;
 
 pub mod cli;
 pub mod collector;
-pub mod demo;
 mod error;
 pub mod fix_runner;
 pub mod jobs;
 pub mod store;
+pub mod terminal;
 
 pub use error::{Error, Result};

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bugstack::core::{Location, Timestamp};
-use bugstack::store::{FixOutcome, IncidentStore, NewPullRequest, SqliteStore};
+use bugstack::store::{FixOutcome, IncidentStore, RunPullRequest, SqliteStore};
 use common::*;
 
 fn text(b: &[u8]) -> String {
@@ -30,6 +30,25 @@ fn help_explains_every_command_with_examples() {
     let serve = text(&bugstack(&["serve", "--help"]).stdout);
     assert!(serve.contains("BUGSTACK_DATA") && serve.contains("BUGSTACK_TOKEN"));
     assert!(!serve.contains("test-job-runner"), "the test double stays hidden");
+}
+
+/// A release build (no `test-support` feature) has no test double at all.
+#[cfg(not(feature = "test-support"))]
+#[test]
+fn a_release_build_refuses_the_test_job_runner_flag() {
+    let dir = tempdir();
+    let data = data_path(&dir);
+    let out = bugstack(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().unwrap(),
+        "--test-job-runner",
+        "sleep-ms=1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--test-job-runner"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -274,7 +293,7 @@ fn incidents_show_and_prs_read_the_store() {
             .unwrap()
             .unwrap();
         let outcome = FixOutcome::Proposed {
-            pr: NewPullRequest {
+            pr: RunPullRequest {
                 title: "Fix: boom".into(),
                 body: "Root cause: ...".into(),
                 branch: "bugstack/fix-abc".into(),

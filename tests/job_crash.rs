@@ -1,7 +1,8 @@
 //! A fix job interrupted by `kill -9` of the collector is claimed again after
 //! restart (once its lease expires) and completed exactly once.
 //!
-//! Uses the hidden `serve --test-job-runner sleep-ms=N` test double (see
+//! Uses the hidden `serve --test-job-runner sleep-ms=N` test double (feature
+//! `test-support`, required by this test target; see
 //! `bugstack::jobs::SleepRunner`): it logs start/finish lines and records
 //! "no fix"; the claim/lease/complete mechanics are the real ones.
 

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use bugstack::core::Timestamp;
-use bugstack::store::{FixOutcome, IncidentStore, NewPullRequest, SqliteStore};
+use bugstack::store::{FixOutcome, IncidentStore, RunPullRequest, SqliteStore};
 use common::*;
 use serde_json::Value;
 
@@ -32,7 +32,7 @@ fn a_fixed_incident_regresses_only_in_a_release_with_the_fix() {
             .unwrap();
         assert_eq!(job.incident.id, id);
         let outcome = FixOutcome::Proposed {
-            pr: NewPullRequest {
+            pr: RunPullRequest {
                 title: "Fix checkout".into(),
                 body: "...".into(),
                 branch: "bugstack/fix-checkout".into(),

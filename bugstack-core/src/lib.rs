@@ -1,9 +1,10 @@
 //! # bugstack-core
 //!
-//! The shared vocabulary of bugstack: the [`Event`] model, [`fingerprint`]ing
+//! The shared vocabulary of bugstack: the [`Event`] model, [`fingerprint`](mod@fingerprint)ing
 //! ("is this the same bug?"), windowed grouping ([`Aggregator`]), secret
-//! [`Scrubber`], payload [`Shape`]s and the SDK → collector wire format
-//! ([`encode_batch`] / [`decode_batch`]).
+//! [`Scrubber`], redacted [`Secret`]s, payload [`Shape`]s, the SDK → collector
+//! wire format ([`encode_batch`] / [`decode_batch`]) and cutting [`text`] to a
+//! budget.
 //!
 //! **Architecture invariant:** this crate does no runtime I/O and spawns
 //! nothing. It reads the clock only in [`Timestamp::now`]. Everything here is
@@ -25,7 +26,9 @@ mod error;
 pub mod event;
 pub mod fingerprint;
 pub mod scrub;
+mod secret;
 pub mod shape;
+pub mod text;
 mod timestamp;
 pub mod wire;
 
@@ -37,6 +40,7 @@ pub use event::{
 };
 pub use fingerprint::{fingerprint, normalize_message, Fingerprint};
 pub use scrub::{ScrubConfig, Scrubber, REDACTED};
+pub use secret::Secret;
 pub use shape::{Shape, ShapeLimits};
 pub use timestamp::Timestamp;
 pub use wire::{

@@ -16,12 +16,12 @@
 //! `cargo bench -p bugstack-fix --bench validate` (`BENCH_ITERS=n` to change
 //! the iteration count, default 3).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
 
-use bugstack_fix::policy::SandboxMode;
+use bugstack_fix::SandboxMode;
 use bugstack_fix::{Patch, Policy, Validator};
 use support::{head_context, service_average_edit, validator, Repo, SERVICE_AVERAGE_GUARDED};
 

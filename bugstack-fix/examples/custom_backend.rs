@@ -14,7 +14,8 @@
 //!   repository and no cargo run (the built-in ones read the repository with
 //!   git and run the project's checks in a worktree).
 //!
-//! Run it with `cargo run -p bugstack-fix --example custom_backend`.
+//! Run it with `cargo run -p bugstack-fix --example custom_backend`; the
+//! fix crate's tests run [`run`] too.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -22,12 +23,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bugstack_core::{Event, EventKind, Level, Location, Timestamp};
-use bugstack_fix::generate::LlmGenerator;
-use bugstack_fix::model::{ChatRequest, ChatResponse, LanguageModel, ModelError};
-use bugstack_fix::patch::unified_diff;
 use bugstack_fix::{
-    CheckResult, CheckStatus, ContextBuilder, Feedback, FileEdit, FixContext, FixGenerator, FixReport, Incident,
-    Observer, Patch, Pipeline, Policy, Progress, RepoFrame, RepoRef, Snippet, SnippetKind, Validation, Validator,
+    unified_diff, ChatRequest, ChatResponse, CheckResult, CheckStatus, ContextBuilder, Feedback, FileEdit, FixContext,
+    FixGenerator, FixReport, Incident, LanguageModel, LlmGenerator, ModelError, Observer, Patch, Pipeline, Policy,
+    Progress, RepoFrame, RepoRef, Snippet, SnippetKind, Validation, Validator,
 };
 
 /// The (tiny) repository being fixed.
@@ -207,7 +206,7 @@ impl Validator for TargetLineCheck {
             }
         };
         Ok(Validation {
-            sandbox: Some(bugstack_fix::validate::SandboxReport {
+            sandbox: Some(bugstack_fix::SandboxReport {
                 kind: "in-process".into(),
                 detail: "the patch is applied in memory: no code from it runs".into(),
             }),
@@ -262,8 +261,10 @@ fn summarise(report: &FixReport) {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Runs the incident through two pipelines (the custom generator, then the
+/// custom model behind the built-in LLM generator) and returns their
+/// reports; an error when either produced no fix.
+pub(crate) async fn run() -> Result<[FixReport; 2], Box<dyn std::error::Error>> {
     let mut event = Event::new(
         EventKind::Panic,
         Level::Fatal,
@@ -286,8 +287,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Arc::new(TargetLineCheck),
     )
     .with_observer(PrintProgress);
-    let report = pipeline.run(&incident, &repo, &policy).await?;
-    summarise(&report);
+    let rule = pipeline.run(&incident, &repo, &policy).await?;
+    summarise(&rule);
 
     println!("2. A custom LanguageModel behind the built-in LLM generator:");
     let calls = AtomicU32::new(0);
@@ -302,14 +303,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Arc::new(TargetLineCheck),
     )
     .with_observer(PrintProgress);
-    let report = pipeline.run(&incident, &repo, &policy).await?;
-    summarise(&report);
+    let llm = pipeline.run(&incident, &repo, &policy).await?;
+    summarise(&llm);
     println!(
         "  (the full machine-readable report is {} bytes of JSON)",
-        report.to_json().len()
+        llm.to_json().len()
     );
-    if report.fix.is_none() {
+    if rule.fix.is_none() {
+        return Err("the rule pipeline produced no fix".into());
+    }
+    if llm.fix.is_none() {
         return Err("the LLM pipeline produced no fix".into());
     }
-    Ok(())
+    Ok([rule, llm])
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    run().await.map(|_| ())
 }

@@ -6,11 +6,14 @@
 //!
 //! | stage | trait | built in |
 //! |---|---|---|
-//! | context | [`ContextBuilder`] | `syn`-based Rust context at the event's release |
-//! | generate | [`FixGenerator`] (+ [`LanguageModel`]) | offline templates; LLM over OpenAI-compatible or Anthropic APIs |
-//! | validate | [`Validator`] | the project's checks in an isolated git worktree |
+//! | context | [`ContextBuilder`] | [`RustContextBuilder`]: `syn`-based Rust context at the event's release |
+//! | generate | [`FixGenerator`] (+ [`LanguageModel`]) | [`TemplateGenerator`]: offline templates; [`LlmGenerator`] over [`OpenAiCompatibleModel`] or [`AnthropicModel`] |
+//! | validate | [`Validator`] | [`WorktreeValidator`]: the project's checks in an isolated git worktree |
 //! | score | [`score()`] | documented formula over reported signals |
-//! | deploy | [`Deployer`] | local forge (bare remote) and GitHub |
+//! | deploy | [`Deployer`] (+ [`Forge`]) | [`ForgeDeployer`] over [`LocalForge`] (bare remote) or [`GitHubForge`] |
+//!
+//! Every public item is at the crate root, under one path; the one module
+//! is [`git`], the runner every git process of bugstack goes through.
 //!
 //! The [`Pipeline`] runs them with the retry budget from the repository's
 //! [`Policy`] (`bugstack.toml`) and reports [`Progress`] to an [`Observer`].
@@ -19,35 +22,66 @@
 //! **Trust boundary:** event data is untrusted. It reaches prompts only as
 //! delimited data, and a patch may only touch paths the policy allows
 //! ([`Policy::check_patch`] runs before any candidate is validated).
+//!
+//! ## Custom stages
+//!
+//! Each stage trait documents its contract and an example implementation:
+//! [`ContextBuilder`], [`FixGenerator`], [`LanguageModel`], [`Validator`],
+//! [`Deployer`] and [`Forge`]. The example below
+//! (`bugstack-fix/examples/custom_backend.rs`, run it with
+//! `cargo run -p bugstack-fix --example custom_backend`) plugs a custom
+//! context builder, generator, model and validator into [`Pipeline`]s and
+//! runs them offline:
+//!
+#![doc = concat!("```no_run\n", include_str!("../examples/custom_backend.rs"), "```")]
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
-pub mod context;
-pub mod deploy;
+mod context;
+mod deploy;
 mod error;
-pub mod generate;
+mod generate;
 pub mod git;
 mod incident;
-pub mod model;
-pub mod patch;
-pub mod pipeline;
-pub mod policy;
-pub mod report;
-pub mod score;
-pub mod text;
-pub mod validate;
+mod model;
+mod patch;
+mod pipeline;
+mod policy;
+mod report;
+mod score;
+mod validate;
 
-pub use context::{ContextBuilder, FixContext, RepoFrame, RepoRef, RustContextBuilder, Snippet, SnippetKind};
-pub use deploy::{Deployer, Deployment, PullRequestRef, PullRequestState};
+pub use context::{
+    estimate_tokens, ContextBuilder, FixContext, RepoFrame, RepoRef, RustContextBuilder, Snippet, SnippetKind,
+};
+pub use deploy::{
+    fix_branch_name, forge_from_policy, local_remote_path, token_from_env, BodyRenderer, CiStatus, Comment,
+    CommitIdentity, Deployer, Deployment, Forge, ForgeDeployer, GitHubConfig, GitHubForge, JsonPullRequestStore,
+    LocalForge, MergeOutcome, NewPullRequest, Opened, Person, PullRequest, PullRequestRef, PullRequestState,
+    PullRequestStore, Vcs, FIX_BRANCH_PREFIX,
+};
+pub use deploy::{resolve_base, BaseRef};
 pub use error::{Error, Result};
+pub use generate::template::{OverflowOp, PanicClass};
 pub use generate::{Feedback, FixGenerator, LlmGenerator, TemplateGenerator};
 pub use incident::Incident;
-pub use model::{ChatMessage, ChatRequest, ChatResponse, LanguageModel, ModelError, Role};
-pub use patch::{FileEdit, Patch, RegressionTest};
+pub use model::{
+    AnthropicModel, ChatMessage, ChatRequest, ChatResponse, LanguageModel, MaxTokensField, ModelError,
+    OpenAiCompatibleModel, RetryPolicy, Role, Usage,
+};
+pub use patch::{unified_diff, FileEdit, Patch, RegressionTest};
 pub use pipeline::{NoopObserver, Observer, Pipeline, Progress};
-pub use policy::{CheckSpec, Policy, PolicyViolation};
-pub use report::markdown::render_markdown;
-pub use report::{Attempt, Decision, DecisionKind, FixReport};
-pub use score::{score, Confidence, Signal};
-pub use validate::{CheckResult, CheckStatus, RegressionResult, Validation, Validator};
-pub use validate::{ValidatorOptions, WorktreeValidator};
+pub use policy::{
+    CheckSpec, ForgeConfig, ForgeKind, MergeMethod, ModelBackend, ModelConfig, Policy, PolicyViolation, POLICY_FILE,
+    POLICY_TEMPLATE,
+};
+pub use policy::{Judge, SandboxMode, DEFAULT_EXCLUDED_PATHS, PROTECTED_PATHS};
+pub use report::markdown::{render_markdown, MAX_BODY_CHARS};
+pub use report::{Attempt, Decision, DecisionKind, FixReport, REPORT_VERSION};
+pub use score::{score, Confidence, Signal, UNTRUSTED_CAP};
+pub use validate::worktree::Worktree;
+pub use validate::{
+    CheckResult, CheckStatus, RegressionResult, Validation, Validator, ValidatorOptions, WorktreeValidator,
+    APPLY_CHECK, DEFAULT_SECRET_ENV, TARGET_LOCK_FILE,
+};
+pub use validate::{SandboxLimits, SandboxReport, TestJudgement, Verdict};

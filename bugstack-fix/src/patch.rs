@@ -124,7 +124,7 @@ pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
 
 /// A line of a hunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HunkLine {
+pub(crate) enum HunkLine {
     /// Unchanged (` `), text without the marker and newline.
     Context(String),
     /// Removed (`-`).
@@ -135,7 +135,7 @@ pub enum HunkLine {
 
 /// One `@@` hunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hunk {
+pub(crate) struct Hunk {
     /// 1-based first line in the old file (0 for an empty old file).
     pub old_start: usize,
     /// The hunk's lines.
@@ -146,7 +146,7 @@ pub struct Hunk {
 
 /// One file's part of a diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileDiff {
+pub(crate) struct FileDiff {
     /// Old path (`None` for a created file).
     pub old_path: Option<String>,
     /// New path (`None` for a deleted file).
@@ -157,7 +157,7 @@ pub struct FileDiff {
 
 impl FileDiff {
     /// The path this diff is about (new path, else old path).
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.new_path
             .as_deref()
             .or(self.old_path.as_deref())
@@ -180,7 +180,7 @@ fn parse_range_start(spec: &str) -> Option<usize> {
 
 /// Parses a unified diff (git format or plain `---`/`+++`). Rejects text
 /// that has no file header or no hunk, or a hunk with a bad line.
-pub fn parse_diff(diff: &str) -> Result<Vec<FileDiff>> {
+pub(crate) fn parse_diff(diff: &str) -> Result<Vec<FileDiff>> {
     let mut files: Vec<FileDiff> = Vec::new();
     let mut lines = diff.lines().peekable();
     while let Some(line) = lines.next() {
@@ -251,7 +251,7 @@ pub fn parse_diff(diff: &str) -> Result<Vec<FileDiff>> {
 /// Applies a diff to in-memory files (path → text) and returns the new text
 /// of every touched file (deleted files map to an empty string). Each hunk
 /// must match exactly; it may sit at a different line than its header says.
-pub fn apply_diff(diff: &str, files: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+pub(crate) fn apply_diff(diff: &str, files: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for fd in parse_diff(diff)? {
         let original = match &fd.old_path {

@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// Most bytes of failure output fed back to the generator per attempt.
-pub const FEEDBACK_BYTES: usize = 8 * 1024;
+pub(crate) const FEEDBACK_BYTES: usize = 8 * 1024;
 
 /// Something the pipeline did, for progress display and logs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -443,7 +443,7 @@ fn check_candidate(ctx: &crate::FixContext, policy: &Policy, patch: &Patch) -> s
 /// What to do with the result, by policy: merge only with auto-merge on, a
 /// validated patch whose checks ran in the sandbox (unless the policy turned
 /// the sandbox off), and confidence at or above the threshold.
-pub fn decide(
+pub(crate) fn decide(
     policy: &Policy,
     fix: Option<&(Patch, Validation)>,
     confidence: Option<&Confidence>,

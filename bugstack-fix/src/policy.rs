@@ -16,7 +16,7 @@ use crate::{Error, Patch, Result};
 pub const POLICY_FILE: &str = "bugstack.toml";
 
 /// The commented template `bugstack init` writes (it parses to the defaults).
-pub const TEMPLATE: &str = r#"# bugstack policy: how fixes for this repository are made, checked and merged.
+pub const POLICY_TEMPLATE: &str = r#"# bugstack policy: how fixes for this repository are made, checked and merged.
 # Every key is optional; unknown keys are rejected. Schema: docs/policy.md
 
 # Auto-merge only at or above this confidence score (0.0 - 1.0).
@@ -758,7 +758,7 @@ impl ExcludedPaths {
 
 /// Whether a patch path stays inside the repository's files: relative, no
 /// `..` component, not inside `.git`.
-pub fn is_inside_repository(path: &str) -> bool {
+pub(crate) fn is_inside_repository(path: &str) -> bool {
     let p = path.replace('\\', "/");
     !p.is_empty() && !p.starts_with('/') && !p.contains(':') && !p.split('/').any(|c| c == ".." || c == ".git")
 }
@@ -778,7 +778,7 @@ mod tests {
 
     #[test]
     fn template_parses_to_defaults() {
-        assert_eq!(Policy::from_toml_str(TEMPLATE).unwrap(), Policy::default());
+        assert_eq!(Policy::from_toml_str(POLICY_TEMPLATE).unwrap(), Policy::default());
         assert_eq!(Policy::from_toml_str("").unwrap(), Policy::default());
         assert!(!Policy::default().auto_merge);
     }

@@ -61,7 +61,7 @@ pub struct Confidence {
 const UNTRUSTED_SIGNALS: &[&str] = &["touches_panic_line", "model_rating"];
 
 /// The generator name the offline template generator reports.
-pub const TEMPLATE_GENERATOR: &str = "template";
+pub(crate) const TEMPLATE_GENERATOR: &str = "template";
 
 /// Scores an accepted candidate.
 pub fn score(ctx: &FixContext, patch: &Patch, validation: &Validation, attempts: u32) -> Confidence {
@@ -166,7 +166,7 @@ pub fn score(ctx: &FixContext, patch: &Patch, validation: &Validation, attempts:
 
 /// Whether the patch removes the target frame's line, or adds lines within
 /// the three lines above it (a guard before the panicking statement).
-pub fn touches_panic_line(ctx: &FixContext, patch: &Patch) -> bool {
+pub(crate) fn touches_panic_line(ctx: &FixContext, patch: &Patch) -> bool {
     let Some(target) = ctx.target() else {
         return false;
     };

@@ -34,7 +34,7 @@ pub fn add_breadcrumb(level: Level, category: Option<&str>, message: &str) {
         timestamp: Timestamp::now(),
         level,
         category: category.map(str::to_string),
-        message: truncate(message, MAX_MESSAGE).to_string(),
+        message: bugstack_core::text::truncate(message, MAX_MESSAGE).to_string(),
     };
     let mut ring = match RING.lock() {
         Ok(r) => r,
@@ -56,27 +56,5 @@ pub(crate) fn snapshot() -> Vec<Breadcrumb> {
     match RING.try_lock() {
         Ok(ring) if !ring.is_empty() => ring.iter().cloned().collect(),
         _ => Vec::new(),
-    }
-}
-
-pub(crate) fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncation_respects_char_boundaries() {
-        assert_eq!(truncate("héllo", 2), "h");
-        assert_eq!(truncate("abc", 10), "abc");
     }
 }

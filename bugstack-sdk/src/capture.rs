@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use bugstack_core::{Breadcrumb, ChainLink, EventKind, Level, Location, RequestContext, ThreadInfo, Timestamp};
+use bugstack_core::{text, Breadcrumb, ChainLink, EventKind, Level, Location, RequestContext, ThreadInfo, Timestamp};
 
 use crate::client::Client;
 
@@ -41,29 +41,32 @@ pub(crate) struct RawEvent {
 }
 
 impl RawEvent {
+    /// An occurrence of `kind` at `level` on the calling thread, now, with
+    /// its breadcrumbs and request context; `message` is cut to [`MAX_MESSAGE`].
     pub(crate) fn new(kind: EventKind, level: Level, message: String, frames: RawFrames) -> Self {
         RawEvent {
             kind,
             level,
-            message: cut(message, MAX_MESSAGE),
+            message: text::truncate_owned(message, MAX_MESSAGE),
             chain: Vec::new(),
             location: None,
             frames,
             thread: current_thread(),
             timestamp: Timestamp::now(),
-            request: crate::context::current_request(),
+            request: crate::request_context::current_request(),
             tags: BTreeMap::new(),
             breadcrumbs: crate::breadcrumbs::snapshot(),
         }
     }
-}
 
-pub(crate) fn cut(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let keep = crate::breadcrumbs::truncate(&s, max).len();
-        s.truncate(keep);
+    /// An error occurrence: its `chain` ([`error_chain`]), the outermost
+    /// link's message as the event's.
+    pub(crate) fn error(chain: Vec<ChainLink>, frames: RawFrames) -> Self {
+        let message = chain.first().map(|l| l.message.clone()).unwrap_or_default();
+        let mut raw = RawEvent::new(EventKind::Error, Level::Error, message, frames);
+        raw.chain = chain;
+        raw
     }
-    s
 }
 
 /// The calling thread's name and id, built once per thread (a thread's name
@@ -98,7 +101,7 @@ impl fmt::Write for Bounded {
             self.out.push_str(s);
             Ok(())
         } else {
-            self.out.push_str(crate::breadcrumbs::truncate(s, room));
+            self.out.push_str(text::truncate(s, room));
             Err(fmt::Error)
         }
     }
@@ -167,9 +170,27 @@ pub(crate) fn error_chain<E: std::error::Error + ?Sized + 'static>(err: &E) -> V
     chain
 }
 
-/// Hands a recorded occurrence to `client`'s worker, or drops and counts it.
-pub(crate) fn submit(client: &Client, raw: RawEvent) {
-    client.enqueue(raw);
+/// Records one occurrence with the current client, if the SDK is
+/// initialized: the capture is counted, sampling or a full queue may drop it
+/// before any work is spent on it, and only then is it built with `build`
+/// (on the calling thread: the cheap part) and handed to the worker.
+pub(crate) fn record(build: impl FnOnce() -> RawEvent) {
+    with_admitted_client(|client| client.enqueue(build()));
+}
+
+/// [`record`] for a panic, from the panic hook: when the client persists
+/// panics synchronously (a `panic = "abort"` host) it is processed and
+/// spooled on the panicking thread, else queued like any capture.
+pub(crate) fn record_panic(build: impl FnOnce() -> RawEvent) {
+    with_admitted_client(|client| client.persist_now(build()));
+}
+
+fn with_admitted_client(f: impl FnOnce(&Client)) {
+    crate::client::with_client(|client| {
+        if client.admit() {
+            f(client);
+        }
+    });
 }
 
 #[cfg(test)]

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use bugstack_core::{AggregatorConfig, ScrubConfig, Scrubber, ServiceInfo};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use reqwest::Url;
 
 use crate::capture::RawEvent;
 use crate::diag::DebugLog;
 use crate::options::Options;
-use crate::process::{runtime_info, Outcome, Processor};
+use crate::prepare::{runtime_info, Prepared, Preparer};
 use crate::spool::Spool;
 use crate::stats::{Counters, Stats};
 use crate::symbolize::{InApp, Resolver};
@@ -33,7 +34,7 @@ pub(crate) struct Client {
     sample_rate: f64,
     queue_capacity: usize,
     /// Set when panics are written straight to the spool (`panic = "abort"`).
-    sync_panics: Option<(Arc<Processor>, Arc<Spool>)>,
+    sync_panics: Option<(Arc<Preparer>, Arc<Spool>)>,
     pub(crate) log: Arc<DebugLog>,
 }
 
@@ -78,19 +79,15 @@ impl Client {
         }
     }
 
-    /// Whether panics must be persisted on the panicking thread.
-    pub(crate) fn persists_panics(&self) -> bool {
-        self.sync_panics.is_some()
-    }
-
     /// Processes and spools a panic on the calling thread (no network, no
-    /// `before_send`). Falls back to the queue when the spool cannot be written.
+    /// `before_send`) when the client persists panics synchronously; else,
+    /// like any capture, queues it.
     pub(crate) fn persist_now(&self, raw: RawEvent) {
-        let Some((processor, spool)) = &self.sync_panics else {
+        let Some((preparer, spool)) = &self.sync_panics else {
             return self.enqueue(raw);
         };
         let mut resolver = Resolver::default();
-        let Outcome::Keep(event) = processor.process(raw, &mut resolver, false) else {
+        let Prepared::Keep(event) = preparer.prepare(raw, &mut resolver, false) else {
             return;
         };
         match spool.write(std::slice::from_ref(&*event)) {
@@ -215,27 +212,87 @@ fn split_release(release: &str) -> Option<(&str, &str)> {
     (!name.is_empty() && !version.is_empty()).then_some((name, version))
 }
 
-/// See [`crate::try_init`].
+/// See [`crate::try_init`]: checks the options, builds what the worker and
+/// the panic path share, starts the worker, then installs the client (and
+/// the panic hook).
 pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
-    let Some(endpoint) = options.endpoint.clone() else {
+    let Some(endpoint) = options.endpoint.as_deref() else {
         return Ok(Guard::disabled());
     };
-    let url = events_url(&endpoint)?;
-    if !(0.0..=1.0).contains(&options.sample_rate) || options.sample_rate.is_nan() {
-        return Err(Error::InvalidOption {
-            name: "sample_rate",
-            reason: format!("{} is not within 0.0..=1.0", options.sample_rate),
-        });
-    }
+    let url = events_url(endpoint)?;
+    check_sample_rate(options.sample_rate)?;
     let scrubber = Scrubber::new(&ScrubConfig {
         extra_patterns: options.scrub_patterns.clone(),
         extra_headers: options.scrub_headers.clone(),
     })?;
-    let spool = match &options.spool_dir {
-        Some(dir) => Some(Arc::new(Spool::open(dir, options.max_spool_bytes)?)),
-        None => None,
+    let spool = open_spool(&options)?;
+    let preparer = Arc::new(preparer(&options, scrubber));
+    crate::breadcrumbs::set_capacity(options.max_breadcrumbs);
+    let log = Arc::new(DebugLog::new(options.debug));
+    let counters = Arc::new(Counters::default());
+    let worker = start_worker(&options, url, &preparer, spool.clone(), &counters, &log)?;
+    let sync_panics = match (spool, options.persist_panics_synchronously) {
+        (Some(spool), true) => Some((preparer, spool)),
+        _ => None,
     };
+    let client = Arc::new(Client {
+        events: worker.events,
+        control: worker.control,
+        wake: worker.wake,
+        counters,
+        sample_rate: options.sample_rate,
+        queue_capacity: options.queue_capacity,
+        sync_panics,
+        log,
+    });
+    CLIENT.store(Some(Arc::clone(&client)));
+    if options.install_panic_hook {
+        crate::hook::install();
+    }
+    Ok(Guard {
+        client: Some(client),
+        done: Some(worker.done),
+        flush_timeout: options.flush_timeout,
+    })
+}
+
+fn check_sample_rate(rate: f64) -> Result<(), Error> {
+    if !(0.0..=1.0).contains(&rate) || rate.is_nan() {
+        return Err(Error::InvalidOption {
+            name: "sample_rate",
+            reason: format!("{rate} is not within 0.0..=1.0"),
+        });
+    }
+    Ok(())
+}
+
+/// The spool in [`Options::spool_dir`], if one is configured.
+fn open_spool(options: &Options) -> Result<Option<Arc<Spool>>, Error> {
+    match &options.spool_dir {
+        Some(dir) => Ok(Some(Arc::new(Spool::open(dir, options.max_spool_bytes)?))),
+        None => Ok(None),
+    }
+}
+
+/// What prepares every event: the options' release, environment, limits and
+/// `before_send`, the service, the runtime, in-app prefixes and `scrubber`.
+fn preparer(options: &Options, scrubber: Scrubber) -> Preparer {
     let release_parts = options.release.as_deref().and_then(split_release);
+    Preparer {
+        release: options.release.clone(),
+        environment: options.environment.clone(),
+        service: service_info(options, release_parts),
+        runtime: runtime_info(),
+        in_app: InApp::new(in_app_prefixes(options, release_parts)),
+        scrubber,
+        before_send: options.before_send.clone(),
+        max_frames: options.max_frames,
+    }
+}
+
+/// The configured in-app prefixes; by default the release's crate name and
+/// the executable's.
+fn in_app_prefixes(options: &Options, release_parts: Option<(&str, &str)>) -> Vec<String> {
     let mut prefixes = options.in_app_prefixes.clone();
     if prefixes.is_empty() {
         if let Some((name, _)) = release_parts {
@@ -247,6 +304,12 @@ pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
             }
         }
     }
+    prefixes
+}
+
+/// The service's name and version: the configured ones, by default the
+/// release's (`name@version`); `None` when neither is known.
+fn service_info(options: &Options, release_parts: Option<(&str, &str)>) -> Option<ServiceInfo> {
     let service = ServiceInfo {
         name: options
             .service_name
@@ -257,19 +320,28 @@ pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
             .clone()
             .or_else(|| release_parts.map(|(_, v)| v.to_string())),
     };
-    let processor = Arc::new(Processor {
-        release: options.release.clone(),
-        environment: options.environment.clone(),
-        service: (service.name.is_some() || service.version.is_some()).then_some(service),
-        runtime: runtime_info(),
-        in_app: InApp::new(prefixes),
-        scrubber,
-        before_send: options.before_send.clone(),
-        max_frames: options.max_frames,
-    });
-    crate::breadcrumbs::set_capacity(options.max_breadcrumbs);
-    let log = Arc::new(DebugLog::new(options.debug));
-    let counters = Arc::new(Counters::default());
+    (service.name.is_some() || service.version.is_some()).then_some(service)
+}
+
+/// The client's ends of the worker's channels.
+struct WorkerChannels {
+    events: Sender<Box<RawEvent>>,
+    control: Sender<Control>,
+    wake: Sender<()>,
+    /// Signalled when the worker has stopped.
+    done: Receiver<()>,
+}
+
+/// Starts the worker thread (`bugstack-worker`) that prepares, aggregates
+/// and delivers events to `url`.
+fn start_worker(
+    options: &Options,
+    url: Url,
+    preparer: &Arc<Preparer>,
+    spool: Option<Arc<Spool>>,
+    counters: &Arc<Counters>,
+    log: &Arc<DebugLog>,
+) -> Result<WorkerChannels, Error> {
     let (events_tx, events_rx) = bounded(options.queue_capacity);
     let (control_tx, control_rx) = bounded(16);
     let (wake_tx, wake_rx) = bounded(1);
@@ -279,10 +351,10 @@ pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
         control: control_rx,
         wake: wake_rx,
         done: done_tx,
-        counters: Arc::clone(&counters),
-        processor: Arc::clone(&processor),
-        spool: spool.clone(),
-        log: Arc::clone(&log),
+        counters: Arc::clone(counters),
+        preparer: Arc::clone(preparer),
+        spool,
+        log: Arc::clone(log),
         url,
         token: options.token.clone(),
         request_timeout: options.request_timeout,
@@ -297,28 +369,11 @@ pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
         .name("bugstack-worker".into())
         .spawn(move || crate::worker::run(cfg))
         .map_err(Error::Worker)?;
-    let sync_panics = match (&spool, options.persist_panics_synchronously) {
-        (Some(spool), true) => Some((processor, Arc::clone(spool))),
-        _ => None,
-    };
-    let client = Arc::new(Client {
+    Ok(WorkerChannels {
         events: events_tx,
         control: control_tx,
         wake: wake_tx,
-        counters,
-        sample_rate: options.sample_rate,
-        queue_capacity: options.queue_capacity,
-        sync_panics,
-        log,
-    });
-    CLIENT.store(Some(Arc::clone(&client)));
-    if options.install_panic_hook {
-        crate::hook::install();
-    }
-    Ok(Guard {
-        client: Some(client),
-        done: Some(done_rx),
-        flush_timeout: options.flush_timeout,
+        done: done_rx,
     })
 }
 

@@ -47,10 +47,7 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
 
 /// Records one panic. Must not panic: a panic inside a panic hook aborts.
 fn on_panic(message: &str, location: Option<Location>) {
-    crate::client::with_client(|client| {
-        if !client.admit() {
-            return;
-        }
+    crate::capture::record_panic(|| {
         let mut raw = RawEvent::new(
             EventKind::Panic,
             Level::Fatal,
@@ -58,10 +55,6 @@ fn on_panic(message: &str, location: Option<Location>) {
             RawFrames::Unresolved(crate::stack::walk()),
         );
         raw.location = location;
-        if client.persists_panics() {
-            client.persist_now(raw);
-        } else {
-            client.enqueue(raw);
-        }
+        raw
     });
 }

@@ -70,7 +70,6 @@
 mod breadcrumbs;
 mod capture;
 mod client;
-mod context;
 mod diag;
 mod error;
 #[cfg(target_os = "linux")]
@@ -79,8 +78,9 @@ mod hook;
 #[cfg(target_os = "linux")]
 mod maps;
 mod options;
-mod process;
+mod prepare;
 mod repeats;
+mod request_context;
 mod spool;
 mod stack;
 mod stats;
@@ -98,9 +98,9 @@ use std::time::Duration;
 pub use breadcrumbs::add_breadcrumb;
 pub use bugstack_core::{Breadcrumb, Event, Level, RequestContext};
 pub use client::Guard;
-pub use context::{current_request, with_request};
 pub use error::Error;
 pub use options::{BeforeSend, Options, ENV_VARS};
+pub use request_context::{current_request, with_request};
 pub use stats::Stats;
 
 use bugstack_core::EventKind;
@@ -178,21 +178,7 @@ pub fn is_enabled() -> bool {
 /// bugstack_sdk::capture_error(&*boxed);
 /// ```
 pub fn capture_error<E: std::error::Error + ?Sized + 'static>(err: &E) {
-    client::with_client(|client| {
-        if !client.admit() {
-            return;
-        }
-        let chain = error_chain(err);
-        let message = chain.first().map(|l| l.message.clone()).unwrap_or_default();
-        let mut raw = RawEvent::new(
-            EventKind::Error,
-            Level::Error,
-            message,
-            RawFrames::Unresolved(crate::stack::walk()),
-        );
-        raw.chain = chain;
-        capture::submit(client, raw);
-    });
+    capture::record(|| RawEvent::error(error_chain(err), RawFrames::Unresolved(crate::stack::walk())));
 }
 
 /// Captures an error with the stack it carries (e.g. a
@@ -210,21 +196,15 @@ pub fn capture_error_with_backtrace<E: std::error::Error + ?Sized + 'static>(
     err: &E,
     backtrace: &std::backtrace::Backtrace,
 ) {
-    client::with_client(|client| {
-        if !client.admit() {
-            return;
-        }
-        let chain = error_chain(err);
-        let message = chain.first().map(|l| l.message.clone()).unwrap_or_default();
-        let mut raw = RawEvent::new(EventKind::Error, Level::Error, message, frames_of(backtrace));
-        raw.chain = chain;
-        capture::submit(client, raw);
-    });
+    capture::record(|| RawEvent::error(error_chain(err), frames_of(backtrace)));
 }
 
 fn frames_of(backtrace: &std::backtrace::Backtrace) -> RawFrames {
     if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
-        RawFrames::StdDebug(capture::cut(format!("{backtrace:?}"), 256 * 1024))
+        RawFrames::StdDebug(bugstack_core::text::truncate_owned(
+            format!("{backtrace:?}"),
+            256 * 1024,
+        ))
     } else {
         RawFrames::Unresolved(crate::stack::walk())
     }
@@ -240,17 +220,8 @@ fn frames_of(backtrace: &std::backtrace::Backtrace) -> RawFrames {
 /// ```
 #[cfg(feature = "anyhow")]
 pub fn capture_anyhow(err: &anyhow::Error) {
-    client::with_client(|client| {
-        if !client.admit() {
-            return;
-        }
-        let e: &(dyn std::error::Error + Send + Sync + 'static) = err.as_ref();
-        let chain = error_chain(e);
-        let message = chain.first().map(|l| l.message.clone()).unwrap_or_default();
-        let mut raw = RawEvent::new(EventKind::Error, Level::Error, message, frames_of(err.backtrace()));
-        raw.chain = chain;
-        capture::submit(client, raw);
-    });
+    let e: &(dyn std::error::Error + Send + Sync + 'static) = err.as_ref();
+    capture::record(|| RawEvent::error(error_chain(e), frames_of(err.backtrace())));
 }
 
 /// Captures a plain message at `level`, with the stack at this call.
@@ -259,17 +230,13 @@ pub fn capture_anyhow(err: &anyhow::Error) {
 /// bugstack_sdk::capture_message("inventory sync skipped", bugstack_sdk::Level::Warning);
 /// ```
 pub fn capture_message(message: &str, level: Level) {
-    client::with_client(|client| {
-        if !client.admit() {
-            return;
-        }
-        let raw = RawEvent::new(
+    capture::record(|| {
+        RawEvent::new(
             EventKind::Message,
             level,
             message.to_string(),
             RawFrames::Unresolved(crate::stack::walk()),
-        );
-        capture::submit(client, raw);
+        )
     });
 }
 
@@ -282,14 +249,11 @@ pub(crate) fn capture_with_tags(
     tags: std::collections::BTreeMap<String, String>,
     location: Option<bugstack_core::Location>,
 ) {
-    client::with_client(|client| {
-        if !client.admit() {
-            return;
-        }
+    capture::record(|| {
         let mut raw = RawEvent::new(kind, level, message, RawFrames::Unresolved(crate::stack::walk()));
         raw.tags = tags;
         raw.location = location;
-        capture::submit(client, raw);
+        raw
     });
 }
 

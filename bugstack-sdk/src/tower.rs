@@ -134,7 +134,7 @@ fn context_of<B>(req: &Request<B>, config: &Config) -> RequestContext {
             } else {
                 String::from_utf8_lossy(value.as_bytes()).into_owned()
             };
-            headers.insert(name, crate::capture::cut(value, 1024));
+            headers.insert(name, bugstack_core::text::truncate_owned(value, 1024));
         }
     }
     let path = req
@@ -218,7 +218,9 @@ where
                 }
                 _ => req,
             };
-            crate::context::TASK_REQUEST.scope(Arc::new(ctx), inner.call(req)).await
+            crate::request_context::TASK_REQUEST
+                .scope(Arc::new(ctx), inner.call(req))
+                .await
         })
     }
 }

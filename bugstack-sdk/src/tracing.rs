@@ -92,7 +92,7 @@ struct Collect {
 
 impl Collect {
     fn put(&mut self, field: &Field, value: String) {
-        let value = crate::capture::cut(value, MAX_VALUE);
+        let value = bugstack_core::text::truncate_owned(value, MAX_VALUE);
         if field.name() == "message" {
             self.message = Some(value);
         } else if self.fields.len() < MAX_TAGS {
@@ -103,7 +103,7 @@ impl Collect {
 
 impl Visit for Collect {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, crate::breadcrumbs::truncate(value, MAX_VALUE).to_string());
+        self.put(field, bugstack_core::text::truncate(value, MAX_VALUE).to_string());
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {

@@ -13,7 +13,7 @@ use reqwest::Url;
 
 use crate::capture::RawEvent;
 use crate::diag::DebugLog;
-use crate::process::{Outcome, Processor};
+use crate::prepare::{Prepared, Preparer};
 use crate::repeats::Repeats;
 use crate::spool::Spool;
 use crate::stats::Counters;
@@ -57,7 +57,7 @@ pub(crate) struct WorkerConfig {
     pub(crate) wake: Receiver<()>,
     pub(crate) done: Sender<()>,
     pub(crate) counters: Arc<Counters>,
-    pub(crate) processor: Arc<Processor>,
+    pub(crate) preparer: Arc<Preparer>,
     pub(crate) spool: Option<Arc<Spool>>,
     pub(crate) log: Arc<DebugLog>,
     pub(crate) url: Url,
@@ -224,15 +224,15 @@ impl Worker {
     fn ingest(&mut self, raw: RawEvent) {
         // A repeat of an occurrence already in this window's groups is
         // folded into its group as is (no `before_send` to run).
-        let key = self.cfg.processor.before_send.is_none().then(|| self.repeats.key(&raw));
+        let key = self.cfg.preparer.before_send.is_none().then(|| self.repeats.key(&raw));
         if let Some(fp) = key.and_then(|k| self.repeats.get(k)) {
             if self.aggregator.add_repeat(fp, raw.timestamp) {
                 return;
             }
         }
-        match self.cfg.processor.process(raw, &mut self.resolver, true) {
-            Outcome::Filtered => Counters::add(&self.cfg.counters.dropped_filtered, 1),
-            Outcome::Keep(mut event) => {
+        match self.cfg.preparer.prepare(raw, &mut self.resolver, true) {
+            Prepared::Filtered => Counters::add(&self.cfg.counters.dropped_filtered, 1),
+            Prepared::Keep(mut event) => {
                 let fp = bugstack_core::fingerprint(&event);
                 event.fingerprint = Some(fp.clone());
                 match self.aggregator.add(*event) {

@@ -1,10 +1,9 @@
 //! Command-line arguments (clap derive).
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 
+use bugstack_core::Secret;
 use clap::{Args, Parser, Subcommand};
 
 const ABOUT: &str = "bugstack: a self-healing codebase for Rust services.
@@ -65,7 +64,7 @@ Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
     #[command(
         after_help = "Examples:\n  bugstack demo\n  bugstack demo --keep --failing-requests 500\n\nSee docs/demo.md."
     )]
-    Demo(crate::demo::DemoArgs),
+    Demo(super::demo::DemoArgs),
 }
 
 /// The data directory option shared by every command that uses the store.
@@ -128,9 +127,11 @@ pub struct ServeArgs {
     /// job is claimed again after this.
     #[arg(long, value_name = "SECS", default_value_t = 60, hide = true)]
     pub job_lease_secs: u64,
-    /// TESTING ONLY: run fix jobs with a test double instead of the pipeline.
+    /// TESTING ONLY (feature `test-support`, not in a release build): run fix
+    /// jobs with a test double instead of the pipeline.
     /// `sleep-ms=N` logs start/finish lines to DIR/test-runner.log, sleeps N ms,
     /// and records "no fix" with a report that says it came from the test double.
+    #[cfg(feature = "test-support")]
     #[arg(long, value_name = "SPEC", hide = true)]
     pub test_job_runner: Option<String>,
 }
@@ -173,31 +174,6 @@ pub struct FixArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-/// A secret from the command line or environment; its `Debug` output is
-/// redacted so it never reaches a log by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Secret(s.to_string()))
-    }
 }
 
 #[cfg(test)]

@@ -8,10 +8,11 @@ use bugstack_core::Timestamp;
 use bugstack_fix::{FixReport, Policy, Progress};
 
 use super::args::FixArgs;
-use super::{open_existing, sanitize};
+use super::open_existing;
 use crate::fix_runner::{build_pipeline, outcome_from_report, progress_line, PipelineOptions};
 use crate::jobs::worker_id;
 use crate::store::{FixOutcome, IncidentStore, SqliteStore};
+use crate::terminal::sanitize;
 use crate::{Error, Result};
 
 /// The lease on the incident's job; a heartbeat renews it every third of it
@@ -39,7 +40,7 @@ pub(crate) fn fix(args: FixArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::io("cannot start the async runtime", "tokio", e))?;
+        .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
     runtime.block_on(run(args, policy, store))
 }
 

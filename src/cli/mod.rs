@@ -1,11 +1,11 @@
 //! The `bugstack` command line: argument parsing, dispatch, exit codes.
 //!
 //! Exit codes (also in `docs/cli.md`): 0 success; 1 runtime error (store,
-//! I/O, network); 2 usage or configuration error, or a command that is not
-//! available yet;
-//! 3 the incident or pull request asked for does not exist.
+//! I/O, network); 2 usage or configuration error; 3 the incident or pull
+//! request asked for does not exist.
 
 mod args;
+mod demo;
 mod fix;
 mod output;
 mod serve;
@@ -15,8 +15,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, Secret, ServeArgs, ShowArgs};
-pub use output::sanitize;
+pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, ServeArgs, ShowArgs};
+pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_token, TOKEN_FILE};
 
 use crate::store::{IncidentStore, SqliteStore};
@@ -54,7 +54,7 @@ pub fn main() -> ExitCode {
 pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::IncidentNotFound(_) | Error::PullRequestNotFound(_) => EXIT_NOT_FOUND,
-        Error::NotAvailable(_) | Error::Config(_) | Error::Policy(_) => EXIT_USAGE,
+        Error::Config(_) | Error::NotAGitRepository(_) | Error::Policy(_) => EXIT_USAGE,
         _ => EXIT_ERROR,
     }
 }
@@ -63,15 +63,12 @@ fn hint(e: &Error) -> Option<&'static str> {
     Some(match e {
         Error::IncidentNotFound(_) => "list incidents with `bugstack incidents` (same --data / BUGSTACK_DATA as serve)",
         Error::PullRequestNotFound(_) => "list pull requests with `bugstack prs`",
-        Error::NotAvailable(_) => {
-            "until then: `bugstack serve --auto-fix --repo PATH`, `bugstack fix ID --repo PATH`, `incidents`, `show`, `prs`"
-        }
         Error::SchemaTooNew { .. } => "this data directory was written by a newer bugstack; upgrade this binary",
         Error::Sqlite(_) => "is another program holding the database? check --data / BUGSTACK_DATA and disk space",
         Error::Policy(_) => "fix bugstack.toml in the repository (`bugstack init` writes a commented template)",
         Error::Io { .. } => "check the path exists and is writable",
         Error::Pipeline(_) => "the failed attempt is recorded with its error: see `bugstack show ID`",
-        Error::Config(m) if m.ends_with("not a git repository") => {
+        Error::NotAGitRepository(_) => {
             "bugstack fixes committed code: point --repo at a git clone (or `git init` and commit)"
         }
         _ => return None,
@@ -96,7 +93,7 @@ pub fn run(cli: Cli) -> Result<()> {
             output::prs(&store.pull_requests()?, a.json)
         }
         Command::Fix(a) => fix::fix(a),
-        Command::Demo(a) => crate::demo::run(&a),
+        Command::Demo(a) => demo::run(&a),
     }
 }
 
@@ -121,15 +118,16 @@ pub(crate) fn open_existing(args: &DataArgs) -> Result<SqliteStore> {
 
 fn init(args: &InitArgs) -> Result<()> {
     let dir: &Path = &args.dir;
-    let path = dir.join(bugstack_fix::policy::POLICY_FILE);
+    let path = dir.join(bugstack_fix::POLICY_FILE);
     if path.exists() && !args.force {
         return Err(Error::Config(format!(
             "{} already exists; pass --force to overwrite it",
             path.display()
         )));
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir.display(), e))?;
-    std::fs::write(&path, bugstack_fix::policy::TEMPLATE).map_err(|e| Error::io("cannot write", path.display(), e))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    std::fs::write(&path, bugstack_fix::POLICY_TEMPLATE)
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     println!("bugstack: wrote {} (safe defaults: no auto-merge)", path.display());
     Ok(())
 }

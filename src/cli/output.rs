@@ -1,27 +1,13 @@
 //! Human and JSON output of the read commands.
 //!
-//! Event text is attacker-controlled: before it reaches a terminal every
-//! control character (including ESC, so no terminal escape sequences) is
-//! replaced by `?` ([`sanitize`]). JSON output is escaped by serde.
+//! Event text is attacker-controlled: it reaches the terminal only through
+//! [`sanitize`]. JSON output is escaped by serde.
 
 use serde::Serialize;
 
-use crate::store::{IncidentDetail, IncidentRecord, PullRequest};
+use crate::store::{pull_request_state_name, IncidentDetail, IncidentRecord, PullRequestRecord};
+use crate::terminal::sanitize;
 use crate::Result;
-
-/// `s` with control characters replaced by `?` and cut to `max` characters
-/// (an ellipsis marks the cut).
-pub fn sanitize(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if s.chars().count() > max {
-        out.push('…');
-    }
-    out
-}
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
@@ -114,7 +100,7 @@ pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
         println!(
             "  {:<13}{} {}",
             format!("PR #{}", p.number),
-            p.state,
+            pull_request_state_name(p.state),
             sanitize(&p.title, 100)
         );
     }
@@ -122,7 +108,7 @@ pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
 }
 
 /// Prints the pull requests.
-pub(crate) fn prs(list: &[PullRequest], json: bool) -> Result<()> {
+pub(crate) fn prs(list: &[PullRequestRecord], json: bool) -> Result<()> {
     if json {
         return print_json(list);
     }
@@ -138,7 +124,7 @@ pub(crate) fn prs(list: &[PullRequest], json: bool) -> Result<()> {
         println!(
             "{:>5}  {:<7}  {:>8}  {:<16}  {:<32}  {}",
             format!("#{}", p.number),
-            p.state.as_str(),
+            pull_request_state_name(p.state),
             p.incident_id.map_or_else(|| "-".to_string(), |i| i.to_string()),
             sanitize(&p.decision, 16),
             sanitize(&p.branch, 32),
@@ -146,16 +132,4 @@ pub(crate) fn prs(list: &[PullRequest], json: bool) -> Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sanitize_strips_terminal_escapes_and_cuts() {
-        assert_eq!(sanitize("a\x1b[31mred\nb", 100), "a?[31mred?b");
-        assert_eq!(sanitize("abcdef", 3), "abc…");
-        assert_eq!(sanitize("héllo", 5), "héllo");
-    }
 }

@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bugstack_core::DecodeLimits;
-use tokio::sync::{watch, Notify, Semaphore};
+use bugstack_core::{DecodeLimits, Secret};
+use tokio::sync::{watch, Notify};
 
-use super::args::{Secret, ServeArgs};
+use super::args::ServeArgs;
 use super::data_dir;
-use crate::collector::{generate_token, router, CollectorState, Committer};
+use crate::collector::{generate_token, router, CollectorLimits, CollectorState};
 use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
-use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig, SleepRunner};
+use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig};
 use crate::store::{IncidentStore, SqliteStore};
 use crate::{Error, Result};
 
@@ -40,7 +40,7 @@ pub fn resolve_token(given: Option<&str>, dir: &Path) -> Result<(String, bool)> 
             )))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("cannot read", path.display(), e)),
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     }
     let token = generate_token()?;
     let mut opts = std::fs::OpenOptions::new();
@@ -52,22 +52,26 @@ pub fn resolve_token(given: Option<&str>, dir: &Path) -> Result<(String, bool)> 
     }
     let mut f = opts
         .open(&path)
-        .map_err(|e| Error::io("cannot create", path.display(), e))?;
+        .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
     f.write_all(token.as_bytes())
         .and_then(|()| f.sync_all())
-        .map_err(|e| Error::io("cannot write", path.display(), e))?;
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     Ok((token, true))
 }
 
-fn test_runner(spec: &str, dir: &Path) -> Result<Arc<dyn FixJobRunner>> {
-    let ms = spec
-        .strip_prefix("sleep-ms=")
-        .and_then(|v| v.parse::<u64>().ok())
-        .ok_or_else(|| Error::Config(format!("--test-job-runner {spec:?}: expected sleep-ms=N")))?;
-    Ok(Arc::new(SleepRunner {
-        delay: Duration::from_millis(ms),
-        log: dir.join("test-runner.log"),
-    }))
+/// The test double `--test-job-runner` asks for, if any (feature `test-support`).
+#[cfg(feature = "test-support")]
+fn test_runner(args: &ServeArgs, dir: &Path) -> Result<Option<Arc<dyn FixJobRunner>>> {
+    let Some(spec) = &args.test_job_runner else {
+        return Ok(None);
+    };
+    Ok(Some(Arc::new(crate::jobs::SleepRunner::from_spec(spec, dir)?)))
+}
+
+/// Without the `test-support` feature there is no test double.
+#[cfg(not(feature = "test-support"))]
+fn test_runner(_: &ServeArgs, _: &Path) -> Result<Option<Arc<dyn FixJobRunner>>> {
+    Ok(None)
 }
 
 /// Runs `bugstack serve` until Ctrl-C or SIGTERM.
@@ -82,18 +86,22 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let sqlite = Arc::new(SqliteStore::open(&dir)?);
     let store: Arc<dyn IncidentStore> = sqlite.clone();
     let (token, generated) = resolve_token(args.token.as_ref().map(Secret::expose), &dir)?;
-    let limits = DecodeLimits {
-        max_compressed_bytes: args.max_body_bytes,
-        max_decompressed_bytes: args.max_decompressed_bytes,
-        max_events: args.max_events,
+    let limits = CollectorLimits {
+        decode: DecodeLimits {
+            max_compressed_bytes: args.max_body_bytes,
+            max_decompressed_bytes: args.max_decompressed_bytes,
+            max_events: args.max_events,
+        },
+        max_inflight: args.max_inflight,
+        body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::io("cannot start the async runtime", "tokio", e))?;
+        .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
     runtime.block_on(async move {
-        let runner: Option<Arc<dyn FixJobRunner>> = match (&args.test_job_runner, &policy, &args.repo) {
-            (Some(spec), _, _) => Some(test_runner(spec, &dir)?),
+        let runner: Option<Arc<dyn FixJobRunner>> = match (test_runner(&args, &dir)?, &policy, &args.repo) {
+            (Some(test_double), _, _) => Some(test_double),
             (None, Some(policy), Some(repo)) if args.auto_fix => {
                 let observer = |p: &bugstack_fix::Progress| println!("bugstack: {}", progress_line(p));
                 let options = PipelineOptions {
@@ -106,10 +114,10 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         };
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .map_err(|e| Error::io("cannot listen on", args.listen, e))?;
+            .map_err(|e| Error::io(format!("cannot listen on {}", args.listen), e))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| Error::io("cannot read the address of", args.listen, e))?;
+            .map_err(|e| Error::io(format!("cannot read the address of {}", args.listen), e))?;
         println!("bugstack: store {}", dir.join(crate::store::DB_FILE).display());
         if generated {
             println!(
@@ -142,21 +150,12 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
                 "bugstack: fix jobs are queued, one per incident, but not run (start with --auto-fix --repo PATH to run them)"
             );
         }
-        let state = CollectorState {
-            committer: Committer::start(store.clone())?,
-            store,
-            token: token.into(),
-            limits,
-            jobs_enqueued: wake,
-            inflight: Arc::new(Semaphore::new(args.max_inflight.max(1))),
-            body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
-            decode_slots: Arc::new(Semaphore::new(crate::collector::default_decode_slots())),
-        };
+        let state = CollectorState::new(store, token, &limits, wake)?;
         println!("bugstack: listening on http://{addr}");
         axum::serve(listener, router(state))
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(|e| Error::io("server failed on", addr, e))?;
+            .map_err(|e| Error::io(format!("server failed on {addr}"), e))?;
         let _ = stop_tx.send(true);
         if let Some(h) = job_loop {
             let _ = h.await;

@@ -46,7 +46,7 @@ impl Committer {
         std::thread::Builder::new()
             .name("bugstack-committer".into())
             .spawn(move || run(store.as_ref(), &rx))
-            .map_err(|e| Error::io("cannot start", "the committer thread", e))?;
+            .map_err(|e| Error::io("cannot start the committer thread", e))?;
         Ok(Committer { queue })
     }
 

@@ -36,6 +36,7 @@ pub use error::ApiError;
 pub use routes::router;
 
 use crate::store::IncidentStore;
+use crate::Result;
 
 /// What the collector's handlers share.
 #[derive(Clone)]
@@ -60,6 +61,51 @@ pub struct CollectorState {
     /// `slots × max_decompressed_bytes` whatever `inflight` is, while letting
     /// several batches share one commit.
     pub decode_slots: Arc<Semaphore>,
+}
+
+/// The collector's limits: `serve`'s flags, or the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectorLimits {
+    /// Size and count limits for request bodies.
+    pub decode: DecodeLimits,
+    /// Batches received or stored at once (at least 1); more get `429`.
+    pub max_inflight: usize,
+    /// Longest time a client may take to send a batch's body (`408` after).
+    pub body_timeout: Duration,
+}
+
+impl Default for CollectorLimits {
+    fn default() -> Self {
+        CollectorLimits {
+            decode: DecodeLimits::default(),
+            max_inflight: DEFAULT_MAX_INFLIGHT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+        }
+    }
+}
+
+impl CollectorState {
+    /// The state of a collector over `store` that accepts `token`: starts
+    /// the [`Committer`] and sizes the load-shedding semaphores from
+    /// `limits` ([`default_decode_slots`] decode slots). `jobs_enqueued` is
+    /// notified when a batch enqueues fix jobs.
+    pub fn new(
+        store: Arc<dyn IncidentStore>,
+        token: impl Into<Arc<str>>,
+        limits: &CollectorLimits,
+        jobs_enqueued: Arc<Notify>,
+    ) -> Result<Self> {
+        Ok(CollectorState {
+            committer: Committer::start(store.clone())?,
+            store,
+            token: token.into(),
+            limits: limits.decode,
+            jobs_enqueued,
+            inflight: Arc::new(Semaphore::new(limits.max_inflight.max(1))),
+            body_timeout: limits.body_timeout,
+            decode_slots: Arc::new(Semaphore::new(default_decode_slots())),
+        })
+    }
 }
 
 /// Default number of batches handled at once before answering 429.

@@ -8,8 +8,8 @@
 //!
 //! | stage | implementation |
 //! |---|---|
-//! | context | [`RustContextBuilder`] |
-//! | generate | [`generator_for`]: `[model] backend = "offline"`: [`TemplateGenerator`]; `openai` / `anthropic`: [`LlmGenerator`] over [`bugstack_fix::model::from_config`] |
+//! | context | [`context_builder_for`]: [`RustContextBuilder`] cut to `[model] context_tokens` |
+//! | generate | [`generator_for`]: `[model] backend = "offline"`: [`TemplateGenerator`]; `openai` / `anthropic`: [`LlmGenerator`] over [`ModelConfig::language_model`](bugstack_fix::ModelConfig::language_model) |
 //! | validate | [`WorktreeValidator`]: the policy's checks in a git worktree; `CARGO_TARGET_DIR` and base-commit judging from [`PipelineOptions`] |
 //! | deploy | [`ForgeDeployer`] over the policy's forge ([`forge_from_policy`]), pull request body = [`render_markdown`]; the local forge records its pull requests in the incident store ([`SqliteStore`] implements [`PullRequestStore`]), so `bugstack prs` lists every run's |
 //!
@@ -23,17 +23,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bugstack_fix::deploy::{forge_from_policy, resolve_base, ForgeDeployer, PullRequestStore};
-use bugstack_fix::policy::{ForgeKind, ModelBackend, POLICY_FILE};
 use bugstack_fix::{
-    render_markdown, DecisionKind, FixGenerator, FixReport, LlmGenerator, Observer, Pipeline, Policy, RepoRef,
-    RustContextBuilder, TemplateGenerator, ValidatorOptions, WorktreeValidator,
+    forge_from_policy, render_markdown, resolve_base, DecisionKind, FixGenerator, FixReport, ForgeDeployer, ForgeKind,
+    LlmGenerator, ModelBackend, Observer, Pipeline, Policy, PullRequestStore, RepoRef, RustContextBuilder,
+    TemplateGenerator, ValidatorOptions, WorktreeValidator, POLICY_FILE,
 };
 
 pub use report::{progress_line, write_report, REPORTS_DIR};
 
 use crate::jobs::FixJobRunner;
-use crate::store::{ClaimedJob, FixOutcome, NewPullRequest, SqliteStore};
+use crate::store::{ClaimedJob, FixOutcome, RunPullRequest, SqliteStore};
 use crate::{Error, Result};
 
 /// How [`build_pipeline`] sets up validation and delivery, besides the
@@ -88,19 +87,20 @@ pub fn check_repo(repo: &Path) -> Result<()> {
     if !repo.is_dir() {
         return Err(Error::Config(format!("--repo {}: not a directory", repo.display())));
     }
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(repo)
+    let out = bugstack_fix::git::command(repo)
         .args(["rev-parse", "--is-inside-work-tree"])
         .output()
-        .map_err(|e| Error::io("cannot run git in", repo.display(), e))?;
+        .map_err(|e| Error::io(format!("cannot run git in {}", repo.display()), e))?;
     if !out.status.success() || String::from_utf8_lossy(&out.stdout).trim() != "true" {
-        return Err(Error::Config(format!(
-            "--repo {}: not a git repository",
-            repo.display()
-        )));
+        return Err(Error::NotAGitRepository(repo.to_path_buf()));
     }
     Ok(())
+}
+
+/// The context builder the policy configures: [`RustContextBuilder`] with
+/// `[model] context_tokens` as its token budget.
+pub fn context_builder_for(policy: &Policy) -> RustContextBuilder {
+    RustContextBuilder::new().with_token_budget(policy.model.context_tokens)
 }
 
 /// The generator `[model] backend` names: offline templates, or the LLM
@@ -110,7 +110,9 @@ pub fn generator_for(policy: &Policy) -> Result<Arc<dyn FixGenerator>> {
     Ok(match policy.model.backend {
         ModelBackend::Offline => Arc::new(TemplateGenerator::new()),
         ModelBackend::Openai | ModelBackend::Anthropic => {
-            let model = bugstack_fix::model::from_config(&policy.model)
+            let model = policy
+                .model
+                .language_model()
                 .map_err(|e| Error::Config(format!("[model] in bugstack.toml: {e}")))?
                 .ok_or_else(|| Error::Config("[model]: the backend needs a model".into()))?;
             Arc::new(LlmGenerator::new(model, policy.clone()))
@@ -130,7 +132,7 @@ pub async fn build_pipeline(
     observer: impl Observer + 'static,
 ) -> Result<PipelineRunner> {
     check_repo(repo)?;
-    let repo = std::fs::canonicalize(repo).map_err(|e| Error::io("cannot resolve", repo.display(), e))?;
+    let repo = std::fs::canonicalize(repo).map_err(|e| Error::io(format!("cannot resolve {}", repo.display()), e))?;
     let generator = generator_for(policy)?;
     let prs: Arc<dyn PullRequestStore> = store;
     let forge = forge_from_policy(policy, &repo, prs)
@@ -141,7 +143,7 @@ pub async fn build_pipeline(
         deployer = deployer.with_ci_polling(initial, max);
     }
     let pipeline = Pipeline::new(
-        Arc::new(RustContextBuilder::new()),
+        Arc::new(context_builder_for(policy)),
         generator,
         Arc::new(WorktreeValidator::new(options.validator_options())),
     )
@@ -223,7 +225,7 @@ impl PipelineRunner {
 ///   the fix commit;
 /// - deployed, not merged → [`FixOutcome::Proposed`];
 /// - in both deployed cases, when `forge_records_in_store` (the local forge
-///   over this store: [`bugstack_fix::deploy::PullRequestStore`] is
+///   over this store: [`bugstack_fix::PullRequestStore`] is
 ///   implemented by [`crate::store::SqliteStore`]) the pull request is already
 ///   recorded and the run links it by number; otherwise (GitHub) the run
 ///   records it with the forge's URL;
@@ -247,7 +249,7 @@ pub fn outcome_from_report(report: &FixReport, forge_records_in_store: bool) -> 
             report: json,
         });
     };
-    let pr = NewPullRequest {
+    let pr = RunPullRequest {
         // The forge recorded it in our store when it opened it (local forge
         // over this store's PullRequestStore); link that record.
         number: if forge_records_in_store {
@@ -429,18 +431,87 @@ mod tests {
     #[test]
     fn a_directory_that_is_not_a_git_repository_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let err = check_repo(dir.path()).unwrap_err().to_string();
+        let err = check_repo(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::NotAGitRepository(_)), "{err}");
+        let err = err.to_string();
         assert!(err.ends_with("not a git repository"), "{err}");
         let err = check_repo(&dir.path().join("missing")).unwrap_err().to_string();
         assert!(err.contains("not a directory"), "{err}");
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir.path())
+        let out = bugstack_fix::git::command(dir.path())
             .args(["init", "-q"])
             .output()
             .unwrap();
         assert!(out.status.success());
         check_repo(dir.path()).unwrap();
+    }
+
+    /// A committed crate whose failing function has a caller and a test, so
+    /// the full context has more than one snippet.
+    fn crate_with_a_divide_by_zero(dir: &Path) -> Incident {
+        let lib = "//! Stock arithmetic.\n\n\
+            /// How many times the stock on hand covers what was sold.\n\
+            pub fn restock_ratio(on_hand: u32, sold: u32) -> u32 {\n    on_hand / sold\n}\n\n\
+            /// The ratio of every item, for the weekly report.\n\
+            pub fn weekly(items: &[(u32, u32)]) -> Vec<u32> {\n    \
+            items.iter().map(|&(on_hand, sold)| restock_ratio(on_hand, sold)).collect()\n}\n\n\
+            #[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    \
+            fn ratio_of_stock_to_sales() {\n        assert_eq!(restock_ratio(10, 2), 5);\n    }\n}\n";
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"inventory\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("src/lib.rs"), lib).unwrap();
+        for args in [
+            &["init", "-q"][..],
+            &["add", "."],
+            &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "lib"],
+        ] {
+            let out = std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        let mut event = Event::new(
+            EventKind::Panic,
+            Level::Fatal,
+            "attempt to divide by zero",
+            Timestamp::from_millis(1),
+        );
+        event.frames = vec![bugstack_core::Frame {
+            function: Some("inventory::restock_ratio".into()),
+            file: Some("/build/inventory/src/lib.rs".into()),
+            line: Some(5),
+            in_app: true,
+            ..bugstack_core::Frame::default()
+        }];
+        Incident::from_event("1", event)
+    }
+
+    #[test]
+    fn the_context_budget_is_the_policys_context_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let incident = crate_with_a_divide_by_zero(dir.path());
+        let repo = RepoRef::new(dir.path());
+        let mut policy = Policy::default();
+        let full = context_builder_for(&policy).build_blocking(&incident, &repo).unwrap();
+        assert_eq!(full.token_budget, RustContextBuilder::DEFAULT_TOKEN_BUDGET);
+        policy.model.context_tokens = 30;
+        let tiny = context_builder_for(&policy).build_blocking(&incident, &repo).unwrap();
+        assert_eq!(tiny.token_budget, 30);
+        assert!(tiny.tokens_used <= 30, "{} tokens used", tiny.tokens_used);
+        assert!(
+            tiny.snippets.len() < full.snippets.len() && tiny.tokens_used < full.tokens_used,
+            "a 30-token budget keeps less than the default: {} snippets / {} tokens vs {} / {}",
+            tiny.snippets.len(),
+            tiny.tokens_used,
+            full.snippets.len(),
+            full.tokens_used
+        );
     }
 
     #[test]

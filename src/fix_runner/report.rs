@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use bugstack_fix::{render_markdown, FixReport, Progress};
 
-use crate::cli::sanitize;
+use crate::terminal::sanitize;
 use crate::{Error, Result};
 
 /// Where [`write_report`] puts reports, inside the directory it is given.
@@ -17,15 +17,15 @@ pub const REPORTS_DIR: &str = "reports";
 /// stem become `_`.
 pub fn write_report(dir: &Path, report: &FixReport, run: &str) -> Result<(PathBuf, PathBuf)> {
     let dir = dir.join(REPORTS_DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", dir.display(), e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     let stem: String = format!("{}-{run}", report.incident.id)
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
         .collect();
     let json = dir.join(format!("{stem}.json"));
     let md = dir.join(format!("{stem}.md"));
-    std::fs::write(&json, report.to_json()).map_err(|e| Error::io("cannot write", json.display(), e))?;
-    std::fs::write(&md, render_markdown(report)).map_err(|e| Error::io("cannot write", md.display(), e))?;
+    std::fs::write(&json, report.to_json()).map_err(|e| Error::io(format!("cannot write {}", json.display()), e))?;
+    std::fs::write(&md, render_markdown(report)).map_err(|e| Error::io(format!("cannot write {}", md.display()), e))?;
     Ok((json, md))
 }
 

@@ -28,7 +28,6 @@
 //! enqueues a new fix job). Occurrences from other releases, or without a
 //! release, only update the counts: they are old deployments still running.
 
-mod forge;
 mod schema;
 mod sqlite;
 mod types;
@@ -37,10 +36,11 @@ use std::time::Duration;
 
 use bugstack_core::{Event, Timestamp};
 
+pub use bugstack_fix::PullRequestState;
 pub use sqlite::{SqliteStore, DB_FILE};
 pub use types::{
-    ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestSummary, JobState, NewPullRequest,
-    PrState, PullRequest, Status, Totals,
+    pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestSummary,
+    JobState, PullRequestRecord, RunPullRequest, Status, Totals,
 };
 
 use crate::Result;
@@ -129,15 +129,15 @@ pub trait IncidentStore: Send + Sync {
     fn runs(&self, incident: i64) -> Result<Vec<FixRun>>;
 
     /// All local-forge pull requests, newest first.
-    fn pull_requests(&self) -> Result<Vec<PullRequest>>;
+    fn pull_requests(&self) -> Result<Vec<PullRequestRecord>>;
 
     /// Marks an open pull request merged: its incident moves from
     /// `fix-proposed` to `fixed` with `release` as the fixing release.
-    fn merge_pull_request(&self, number: i64, release: &str, now: Timestamp) -> Result<PullRequest>;
+    fn merge_pull_request(&self, number: i64, release: &str, now: Timestamp) -> Result<PullRequestRecord>;
 
     /// Marks an open pull request closed unmerged: its incident moves from
     /// `fix-proposed` back to `open`.
-    fn close_pull_request(&self, number: i64, now: Timestamp) -> Result<PullRequest>;
+    fn close_pull_request(&self, number: i64, now: Timestamp) -> Result<PullRequestRecord>;
 
     /// Totals of everything ingested so far.
     fn totals(&self) -> Result<Totals>;

@@ -22,8 +22,8 @@ fn ev(msg: &str, release: Option<&str>, at: u64) -> Event {
 const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 const LEASE: Duration = Duration::from_secs(60);
 
-fn pr() -> NewPullRequest {
-    NewPullRequest {
+fn pr() -> RunPullRequest {
+    RunPullRequest {
         title: "Fix division by zero".into(),
         body: "body".into(),
         branch: "bugstack/fix-1".into(),
@@ -324,9 +324,9 @@ fn merge_fixes_and_a_release_with_the_fix_regresses() {
     s.complete_job(c.job.id, "w", &proposed(), T0).unwrap();
     assert_eq!(s.incident(id).unwrap().status, Status::FixProposed);
     let prs = s.pull_requests().unwrap();
-    assert_eq!(prs[0].state, PrState::Open);
+    assert_eq!(prs[0].state, PullRequestState::Open);
     let merged = s.merge_pull_request(prs[0].number, "1.1", T0).unwrap();
-    assert_eq!(merged.state, PrState::Merged);
+    assert_eq!(merged.state, PullRequestState::Merged);
     assert!(s.merge_pull_request(prs[0].number, "1.1", T0).is_err(), "merging twice");
     let inc = s.incident(id).unwrap();
     assert_eq!(
@@ -362,7 +362,7 @@ fn the_fixing_release_itself_regresses_and_a_merged_outcome_is_fixed_at_once() {
     };
     s.complete_job(c.job.id, "w", &outcome, T0).unwrap();
     assert_eq!(s.incident(c.incident.id).unwrap().status, Status::Fixed);
-    assert_eq!(s.pull_requests().unwrap()[0].state, PrState::Merged);
+    assert_eq!(s.pull_requests().unwrap()[0].state, PullRequestState::Merged);
     let sum = s.ingest(&[ev("x", Some("abc123"), 2)], T0).unwrap();
     assert_eq!(sum.regressed, vec![c.incident.id]);
 }
@@ -374,7 +374,7 @@ fn closing_a_pr_reopens_and_no_fix_reopens() {
     let a = s.claim_job("w", LEASE, T0).unwrap().unwrap();
     s.complete_job(a.job.id, "w", &proposed(), T0).unwrap();
     let n = s.pull_requests().unwrap()[0].number;
-    assert_eq!(s.close_pull_request(n, T0).unwrap().state, PrState::Closed);
+    assert_eq!(s.close_pull_request(n, T0).unwrap().state, PullRequestState::Closed);
     assert_eq!(s.incident(a.incident.id).unwrap().status, Status::Open);
     assert!(matches!(
         s.close_pull_request(42, T0),

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use bugstack_core::{Event, Fingerprint, Timestamp};
+use bugstack_fix::PullRequestState;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -141,46 +142,29 @@ impl FromStr for JobState {
     }
 }
 
-/// State of a local-forge pull request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrState {
-    /// Waiting for review or merge.
-    Open,
-    /// Merged into the base branch.
-    Merged,
-    /// Closed without merging.
-    Closed,
-}
-
-impl PrState {
-    /// The name used in the store and the JSON output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PrState::Open => "open",
-            PrState::Merged => "merged",
-            PrState::Closed => "closed",
-        }
+/// The name of a pull request state in the store, the JSON output and the
+/// CLI (`open`, `merged`, `closed`: its serde name).
+pub fn pull_request_state_name(state: PullRequestState) -> &'static str {
+    match state {
+        PullRequestState::Open => "open",
+        PullRequestState::Merged => "merged",
+        PullRequestState::Closed => "closed",
     }
 }
 
-impl fmt::Display for PrState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PrState {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        [PrState::Open, PrState::Merged, PrState::Closed]
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| Error::Corrupt {
-                column: "pull_requests.state",
-                value: s.to_string(),
-            })
-    }
+/// The pull request state a stored name stands for.
+pub(crate) fn parse_pull_request_state(s: &str) -> Result<PullRequestState, Error> {
+    [
+        PullRequestState::Open,
+        PullRequestState::Merged,
+        PullRequestState::Closed,
+    ]
+    .into_iter()
+    .find(|st| pull_request_state_name(*st) == s)
+    .ok_or_else(|| Error::Corrupt {
+        column: "pull_requests.state",
+        value: s.to_string(),
+    })
 }
 
 /// One incident: a group of occurrences sharing a fingerprint.
@@ -229,7 +213,7 @@ pub struct IncidentDetail {
     /// Its fix runs, oldest first.
     pub runs: Vec<FixRun>,
     /// Its pull requests, newest first.
-    pub pull_requests: Vec<PullRequest>,
+    pub pull_requests: Vec<PullRequestRecord>,
 }
 
 /// What one [`super::IncidentStore::ingest`] call did.
@@ -312,11 +296,12 @@ impl ClaimedJob {
     }
 }
 
-/// The pull request a fix run produced.
+/// The pull request a fix run produced, as the run reports it to the store
+/// (the forge's own view is [`bugstack_fix::deploy::PullRequest`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewPullRequest {
+pub struct RunPullRequest {
     /// The number of a pull request the run's forge already recorded in this
-    /// store (through [`bugstack_fix::deploy::PullRequestStore`]): the run
+    /// store (through [`bugstack_fix::PullRequestStore`]): the run
     /// links it to the incident instead of recording a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<i64>,
@@ -347,14 +332,14 @@ pub enum FixOutcome {
     /// A pull request is open for review; the incident is `fix-proposed`.
     Proposed {
         /// The pull request.
-        pr: NewPullRequest,
+        pr: RunPullRequest,
         /// The machine-readable report.
         report: serde_json::Value,
     },
     /// The pull request merged; the incident is `fixed` in `release`.
     Merged {
         /// The pull request.
-        pr: NewPullRequest,
+        pr: RunPullRequest,
         /// The release that contains the fix.
         release: String,
         /// The machine-readable report.
@@ -405,9 +390,11 @@ pub struct FixRun {
     pub pr_number: Option<i64>,
 }
 
-/// A local-forge pull request.
+/// A pull request row of the store: what the local forge recorded (through
+/// [`bugstack_fix::deploy::PullRequestStore`]) or a run reported, linked to
+/// its incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PullRequest {
+pub struct PullRequestRecord {
     /// Number (1, 2, ...).
     pub number: i64,
     /// The incident it fixes (`None` while the run that opened it is still going).
@@ -419,7 +406,7 @@ pub struct PullRequest {
     /// The fix branch.
     pub branch: String,
     /// State.
-    pub state: PrState,
+    pub state: PullRequestState,
     /// The pipeline's decision.
     pub decision: String,
     /// Where the forge says it lives.

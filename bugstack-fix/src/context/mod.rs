@@ -14,14 +14,100 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Incident, Result};
 
+mod frames;
 mod objects;
 mod paths;
 mod rank;
 mod resolve;
+mod revision;
 mod rust;
+mod snippets;
 mod syntax;
+mod test_snippets;
+mod used_items;
 
-pub use rust::{RustContextBuilder, DEFAULT_MAX_FILES, DEFAULT_TOKEN_BUDGET};
+pub use rust::RustContextBuilder;
+
+/// Stage 1: the few pieces of a repository that matter for an incident.
+///
+/// A context builder reads the repository at the revision that failed and
+/// returns a [`FixContext`]: the event's frames mapped to files of the
+/// repository (the fix target first), ranked source snippets cut to a token
+/// budget, and the full text of the files a fix may edit. The context is
+/// plain data, recorded in the report, so a run can be replayed without the
+/// repository. The built-in builder is [`RustContextBuilder`].
+///
+/// # Contract
+///
+/// - **Read, never write.** The repository's work tree, index and refs are
+///   left as they are (the built-in builder reads git objects at the
+///   event's release, not the work tree).
+/// - **The target comes first.** [`FixContext::frames`]`[0]` is where the
+///   fix most likely goes, and [`FixContext::files`] holds the full text of
+///   each file a generator may edit (generators edit exact byte spans).
+/// - **Event data is untrusted.** File paths, function names and release
+///   names come from production: never hand them to a shell or to git as
+///   options.
+/// - **An error stops the run.** Return one when no useful context exists
+///   (no frame maps to the repository, unknown revision); the pipeline
+///   records it as the run's outcome.
+/// - **Don't block the executor.** Run git and parsing on a blocking thread
+///   (`tokio::task::spawn_blocking`).
+///
+/// # Example
+///
+/// A builder serving one file from memory (a test double, or code that does
+/// not live in a git repository):
+///
+/// ```
+/// use std::collections::BTreeMap;
+///
+/// use async_trait::async_trait;
+/// use bugstack_fix::{ContextBuilder, Error, FixContext, Incident, RepoFrame, RepoRef, Result};
+///
+/// struct OneFile {
+///     path: String,
+///     text: String,
+/// }
+///
+/// #[async_trait]
+/// impl ContextBuilder for OneFile {
+///     async fn build(&self, incident: &Incident, repo: &RepoRef) -> Result<FixContext> {
+///         let location = incident.event.location.as_ref()
+///             .filter(|l| l.file.ends_with(&self.path))
+///             .ok_or_else(|| Error::Context(format!("the panic is not in {}", self.path)))?;
+///         Ok(FixContext {
+///             incident: incident.clone(),
+///             repo_root: repo.root.clone(),
+///             revision: "in-memory".into(),
+///             base: repo.base.clone(),
+///             frames: vec![RepoFrame {
+///                 frame_index: None,
+///                 path: self.path.clone(),
+///                 line: location.line,
+///                 column: location.column,
+///                 function: None,
+///             }],
+///             snippets: Vec::new(),
+///             files: BTreeMap::from([(self.path.clone(), self.text.clone())]),
+///             token_budget: 0,
+///             tokens_used: 0,
+///             warnings: Vec::new(),
+///         })
+///     }
+/// }
+/// ```
+///
+/// [The custom-stages example](crate#custom-stages)
+/// (`bugstack-fix/examples/custom_backend.rs`) runs such a builder in a
+/// [`Pipeline`](crate::Pipeline) with a custom generator, model and
+/// validator.
+#[async_trait]
+pub trait ContextBuilder: Send + Sync {
+    /// Builds the context, or says why it cannot (no frame maps to the
+    /// repository, unknown revision, ...).
+    async fn build(&self, incident: &Incident, repo: &RepoRef) -> Result<FixContext>;
+}
 
 /// Which repository, and at which revision, to build context from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,12 +263,4 @@ impl FixContext {
 /// Rough token estimate for budgets: one token per ~4 bytes of source.
 pub fn estimate_tokens(text: &str) -> usize {
     text.len().div_ceil(4)
-}
-
-/// Builds a [`FixContext`] for an incident in a repository.
-#[async_trait]
-pub trait ContextBuilder: Send + Sync {
-    /// Builds the context, or says why it cannot (no frame maps to the
-    /// repository, unknown revision, ...).
-    async fn build(&self, incident: &Incident, repo: &RepoRef) -> Result<FixContext>;
 }

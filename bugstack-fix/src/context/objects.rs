@@ -9,43 +9,16 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
-use crate::{Error, Result};
-
-fn git(root: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C")
-        .arg(root)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_PAGER", "cat")
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// Runs a short git command and returns its stdout, or git's stderr as the error.
-pub(crate) fn run_git(root: &Path, args: &[&str]) -> Result<Vec<u8>> {
-    let out = git(root)
-        .args(args)
-        .output()
-        .map_err(|e| Error::io(format!("running git {}", args.join(" ")), e))?;
-    if !out.status.success() {
-        return Err(Error::Git {
-            command: args.join(" "),
-            dir: root.to_path_buf(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(out.stdout)
-}
+use crate::{git, Error, Result};
 
 /// Checks that `root` is inside a git work tree with at least one commit.
 pub(crate) fn check_repository(root: &Path) -> Result<()> {
     if !root.is_dir() {
         return Err(Error::Repo(format!("{} is not a directory", root.display())));
     }
-    run_git(root, &["rev-parse", "--git-dir"])
+    git::run_blocking(root, &["rev-parse", "--git-dir"])
         .map_err(|_| Error::Repo(format!("{} is not a git repository", root.display())))?;
     Ok(())
 }
@@ -65,7 +38,7 @@ pub(crate) fn plain_revision(rev: &str) -> bool {
 /// The top level of the work tree containing `root`, when it is not `root`
 /// itself (compared after resolving symlinks).
 pub(crate) fn toplevel(root: &Path) -> Option<PathBuf> {
-    let out = run_git(root, &["rev-parse", "--show-toplevel"]).ok()?;
+    let out = git::run_blocking(root, &["rev-parse", "--show-toplevel"]).ok()?;
     let top = PathBuf::from(String::from_utf8_lossy(&out).trim());
     let same = match (top.canonicalize(), root.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
@@ -77,12 +50,11 @@ pub(crate) fn toplevel(root: &Path) -> Option<PathBuf> {
 /// The full commit id `rev` names, if any.
 pub(crate) fn resolve_commit(root: &Path, rev: &str) -> Option<String> {
     let spec = format!("{rev}^{{commit}}");
-    let out = run_git(root, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec]).ok()?;
+    let out = git::run_blocking(root, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec]).ok()?;
     let id = String::from_utf8_lossy(&out).trim().to_string();
     (!id.is_empty()).then_some(id)
 }
 
-/// Every file tracked at `commit`, relative to the repository's top level.
 /// The commit a release name stands for: a tag (`refs/tags/<name>`) or a
 /// commit id (full or abbreviated, at least 7 hex digits, one commit only).
 /// Never a branch or a remote-tracking ref: an event's release must not
@@ -98,13 +70,13 @@ pub(crate) fn resolve_release(root: &Path, name: &str) -> Option<String> {
     if !hex {
         return None;
     }
-    let out = run_git(root, &["rev-parse", "--disambiguate", &name.to_ascii_lowercase()]).ok()?;
+    let out = git::run_blocking(root, &["rev-parse", "--disambiguate", &name.to_ascii_lowercase()]).ok()?;
     let text = String::from_utf8_lossy(&out);
     let commits: Vec<&str> = text
         .lines()
         .map(str::trim)
         .filter(|id| {
-            run_git(root, &["cat-file", "-t", id])
+            git::run_blocking(root, &["cat-file", "-t", id])
                 .map(|t| String::from_utf8_lossy(&t).trim() == "commit")
                 .unwrap_or(false)
         })
@@ -115,8 +87,9 @@ pub(crate) fn resolve_release(root: &Path, name: &str) -> Option<String> {
     }
 }
 
+/// Every file tracked at `commit`, relative to the repository's top level.
 pub(crate) fn list_files(root: &Path, commit: &str) -> Result<Vec<String>> {
-    let out = run_git(root, &["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit])?;
+    let out = git::run_blocking(root, &["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit])?;
     Ok(out
         .split(|b| *b == 0)
         .filter(|p| !p.is_empty())
@@ -149,7 +122,7 @@ impl BlobReader {
 
     fn start(&mut self) -> Result<&mut (Child, ChildStdin, BufReader<ChildStdout>)> {
         if self.child.is_none() {
-            let mut child = git(&self.root)
+            let mut child = git::command(&self.root)
                 .args(["cat-file", "--batch"])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())

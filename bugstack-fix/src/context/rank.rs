@@ -10,7 +10,7 @@
 use super::{estimate_tokens, Snippet, SnippetKind};
 
 /// A snippet waiting to be ranked.
-pub(crate) struct Candidate {
+pub(crate) struct SnippetCandidate {
     /// The snippet.
     pub(crate) snippet: Snippet,
     /// Frame distance from the failing function (0 for the function itself
@@ -45,7 +45,7 @@ pub(crate) struct Ranked {
 
 /// Sorts `candidates` by importance, drops ones covered by a more important
 /// snippet of the same file, and keeps what fits in `budget` tokens.
-pub(crate) fn rank_and_cut(mut candidates: Vec<Candidate>, budget: usize) -> Ranked {
+pub(crate) fn rank_and_cut(mut candidates: Vec<SnippetCandidate>, budget: usize) -> Ranked {
     // A stable sort keeps discovery order within equal keys.
     candidates.sort_by_key(|c| (group(c.snippet.kind), c.distance, c.snippet.kind));
     let mut kept: Vec<Snippet> = Vec::new();
@@ -100,32 +100,32 @@ mod tests {
     #[test]
     fn orders_dedupes_and_cuts() {
         let cands = vec![
-            Candidate {
+            SnippetCandidate {
                 snippet: snip(SnippetKind::Manifest, "Cargo.toml", (1, 5), 40),
                 distance: 0,
                 item_start: None,
             },
-            Candidate {
+            SnippetCandidate {
                 snippet: snip(SnippetKind::Caller, "src/b.rs", (1, 9), 40),
                 distance: 2,
                 item_start: None,
             },
-            Candidate {
+            SnippetCandidate {
                 snippet: snip(SnippetKind::Type, "src/a.rs", (1, 3), 40),
                 distance: 0,
                 item_start: None,
             },
-            Candidate {
+            SnippetCandidate {
                 snippet: snip(SnippetKind::Callee, "src/a.rs", (20, 30), 40),
                 distance: 1,
                 item_start: None,
             },
-            Candidate {
+            SnippetCandidate {
                 snippet: snip(SnippetKind::FailingFunction, "src/a.rs", (10, 40), 40),
                 distance: 0,
                 item_start: None,
             },
-            Candidate {
+            SnippetCandidate {
                 snippet: snip(SnippetKind::Test, "tests/t.rs", (1, 9), 4000),
                 distance: 0,
                 item_start: None,

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::vcs::{git_raw, Vcs};
+use super::vcs::Vcs;
+use crate::git::{Git, GitOutput};
 use crate::policy::ForgeConfig;
 use crate::{Error, Result};
 
@@ -83,6 +84,15 @@ pub async fn resolve_base(repo_root: &Path, forge: &ForgeConfig) -> Result<BaseR
         commit,
         warnings,
     })
+}
+
+async fn git_raw(
+    root: &Path,
+    args: &[&str],
+    envs: &[(&str, std::ffi::OsString)],
+    stdin: Option<&[u8]>,
+) -> Result<GitOutput> {
+    Git::new(root).output(args, envs, stdin).await
 }
 
 async fn current_branch(repo_root: &Path) -> Result<Option<String>> {

@@ -8,10 +8,12 @@
 
 use std::fmt::Write as _;
 
+use bugstack_core::text::one_line;
+
 use crate::FixReport;
 
 /// A fenced code block holding `text` verbatim.
-pub fn fenced(text: &str, lang: &str) -> String {
+pub(crate) fn fenced(text: &str, lang: &str) -> String {
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -25,16 +27,15 @@ pub fn fenced(text: &str, lang: &str) -> String {
 
 /// The built-in body: incident, root cause, patch, checks, confidence and
 /// decision.
-pub fn plain_body(report: &FixReport) -> String {
+pub(crate) fn plain_body(report: &FixReport) -> String {
     let mut s = String::new();
     let inc = &report.incident;
-    let _ = writeln!(
-        s,
-        "## bugstack fix for incident {}\n",
-        super::message::one_line(&inc.id)
-    );
+    let _ = writeln!(s, "## bugstack fix for incident {}\n", one_line(&inc.id));
     s.push_str("**Error** (as reported by the service; untrusted data):\n\n");
-    s.push_str(&fenced(&crate::text::trim_middle(&inc.event.message, 2000), "text"));
+    s.push_str(&fenced(
+        &bugstack_core::text::trim_middle(&inc.event.message, 2000),
+        "text",
+    ));
     let _ = writeln!(
         s,
         "\n- occurrences: {}\n- first seen: {}\n- last seen: {}\n- fingerprint: `{}`",
@@ -47,7 +48,7 @@ pub fn plain_body(report: &FixReport) -> String {
         let _ = writeln!(
             s,
             "- location: `{}:{}`",
-            super::message::one_line(&frame.path).replace('`', "'"),
+            one_line(&frame.path).replace('`', "'"),
             frame.line
         );
     }
@@ -63,7 +64,7 @@ pub fn plain_body(report: &FixReport) -> String {
                 let _ = writeln!(
                     s,
                     "| {} | {:?} | {} |",
-                    super::message::one_line(&c.name),
+                    one_line(&c.name),
                     c.status,
                     c.base_status.map(|b| format!("{b:?}")).unwrap_or_else(|| "-".into())
                 );

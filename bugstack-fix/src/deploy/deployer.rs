@@ -24,7 +24,7 @@ const STYLE_SAMPLE: usize = 30;
 /// ```no_run
 /// # async fn demo(pipeline: bugstack_fix::Pipeline) -> bugstack_fix::Result<()> {
 /// use std::sync::Arc;
-/// use bugstack_fix::deploy::{ForgeDeployer, LocalForge};
+/// use bugstack_fix::{ForgeDeployer, LocalForge};
 ///
 /// // Branches go to a bare repository, pull requests to ./.bugstack/pulls.json.
 /// let forge = LocalForge::with_json_store("/srv/git/shop.git", ".bugstack")?;
@@ -62,7 +62,10 @@ impl ForgeDeployer {
         }
     }
 
-    /// A deployer with the built-in body ([`super::body::plain_body`]).
+    /// A deployer with the built-in plain body (incident, root cause, patch,
+    /// checks, confidence and decision; event text fenced). For the full
+    /// report, pass [`render_markdown`](crate::render_markdown) to
+    /// [`ForgeDeployer::new`].
     pub fn with_plain_body(forge: Arc<dyn Forge>) -> Self {
         Self::new(forge, Arc::new(super::body::plain_body))
     }

@@ -7,6 +7,146 @@ use serde::{Deserialize, Serialize};
 use crate::policy::MergeMethod;
 use crate::{Decision, FixReport, PullRequestRef, PullRequestState, Result};
 
+/// Where pull requests live: the [`ForgeDeployer`](crate::ForgeDeployer)'s
+/// view of a code host.
+///
+/// The deployer pushes the fix branch with git, then asks the forge to find
+/// or open the pull request, label and comment on it, report CI for the
+/// head commit and, when policy allows, merge it. Object-safe: held as
+/// `Arc<dyn Forge>`. The built-in forges are
+/// [`LocalForge`](crate::LocalForge) (a bare repository, pull
+/// requests in a [`PullRequestStore`](crate::PullRequestStore)) and
+/// [`GitHubForge`](crate::GitHubForge) (REST v3).
+///
+/// # Contract
+///
+/// - **One open pull request per branch.** [`Forge::open_pull_request`]
+///   returns the existing one (`already_existed`) rather than a duplicate,
+///   so a re-run converges.
+/// - **Merge only the reviewed head.** [`Forge::merge`] merges only while
+///   the pull request's head is still [`PullRequest::head_sha`]; a refusal
+///   (conflict, head moved, branch protection) is
+///   `Ok(`[`MergeOutcome::NotMerged`]`)`, not an error.
+/// - **CI is one look.** [`Forge::ci_status`] answers for the commit right
+///   now; the deployer does the waiting and polling.
+/// - **Errors name the forge's complaint** and never carry credentials
+///   (hold tokens as [`bugstack_core::Secret`]).
+///
+/// # Example
+///
+/// A forge that keeps pull requests in memory and never merges (for tests,
+/// or a dry run in front of a real host):
+///
+/// ```
+/// use std::sync::Mutex;
+///
+/// use async_trait::async_trait;
+/// use bugstack_core::Timestamp;
+/// use bugstack_fix::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
+/// use bugstack_fix::MergeMethod;
+/// use bugstack_fix::{Error, FixReport, PullRequestState, Result};
+///
+/// #[derive(Default)]
+/// struct InMemory(Mutex<Vec<PullRequest>>);
+///
+/// impl InMemory {
+///     fn with<T>(&self, number: u64, f: impl FnOnce(&mut PullRequest) -> T) -> Result<T> {
+///         let mut prs = self.0.lock().map_err(|_| Error::Deploy("lock poisoned".into()))?;
+///         let pr = prs.iter_mut().find(|p| p.number == number)
+///             .ok_or_else(|| Error::Deploy(format!("no pull request #{number}")))?;
+///         Ok(f(pr))
+///     }
+/// }
+///
+/// #[async_trait]
+/// impl Forge for InMemory {
+///     fn name(&self) -> &str {
+///         "in-memory"
+///     }
+///
+///     async fn find_open_pull_request(&self, branch: &str) -> Result<Option<PullRequest>> {
+///         let prs = self.0.lock().map_err(|_| Error::Deploy("lock poisoned".into()))?;
+///         Ok(prs.iter().find(|p| p.branch == branch && p.state == PullRequestState::Open).cloned())
+///     }
+///
+///     async fn open_pull_request(&self, new: &NewPullRequest) -> Result<Opened> {
+///         if let Some(pull_request) = self.find_open_pull_request(&new.branch).await? {
+///             return Ok(Opened { pull_request, already_existed: true });
+///         }
+///         let mut prs = self.0.lock().map_err(|_| Error::Deploy("lock poisoned".into()))?;
+///         let number = prs.len() as u64 + 1;
+///         let now = Timestamp::now();
+///         let pr = PullRequest {
+///             number,
+///             url: format!("memory://pulls/{number}"),
+///             title: new.title.clone(),
+///             body: new.body.clone(),
+///             branch: new.branch.clone(),
+///             base: new.base.clone(),
+///             head_sha: new.head_sha.clone(),
+///             state: PullRequestState::Open,
+///             decision: new.decision.clone(),
+///             labels: Vec::new(),
+///             comments: Vec::new(),
+///             merge_commit: None,
+///             created_at: now,
+///             updated_at: now,
+///         };
+///         prs.push(pr.clone());
+///         Ok(Opened { pull_request: pr, already_existed: false })
+///     }
+///
+///     async fn comment(&self, number: u64, body: &str) -> Result<()> {
+///         self.with(number, |pr| pr.comments.push(Comment { at: Timestamp::now(), body: body.into() }))
+///     }
+///
+///     async fn add_labels(&self, number: u64, labels: &[String]) -> Result<()> {
+///         self.with(number, |pr| pr.labels.extend_from_slice(labels))
+///     }
+///
+///     async fn ci_status(&self, _head_sha: &str, report: &FixReport) -> Result<CiStatus> {
+///         // No CI here: the report's own validation is the verdict.
+///         Ok(if report.fix.is_some() { CiStatus::Success } else { CiStatus::Failure("no fix".into()) })
+///     }
+///
+///     async fn merge(&self, _pr: &PullRequest, _method: MergeMethod) -> Result<MergeOutcome> {
+///         Ok(MergeOutcome::NotMerged { reason: "this forge never merges".into() })
+///     }
+/// }
+/// ```
+///
+/// [The custom-stages example](crate#custom-stages)
+/// (`bugstack-fix/examples/custom_backend.rs`) shows custom stages plugged
+/// into a [`Pipeline`](crate::Pipeline); a forge goes in through
+/// [`ForgeDeployer::new`](crate::ForgeDeployer::new).
+#[async_trait]
+pub trait Forge: Send + Sync {
+    /// Short name for reports (`local`, `github`).
+    fn name(&self) -> &str;
+
+    /// The open pull request whose head is `branch`, when there is one.
+    async fn find_open_pull_request(&self, branch: &str) -> Result<Option<PullRequest>>;
+
+    /// Opens a pull request. When the forge says one is already open for
+    /// the branch, that one is returned.
+    async fn open_pull_request(&self, new: &NewPullRequest) -> Result<Opened>;
+
+    /// Comments on pull request `number`.
+    async fn comment(&self, number: u64, body: &str) -> Result<()>;
+
+    /// Adds labels to pull request `number`.
+    async fn add_labels(&self, number: u64, labels: &[String]) -> Result<()>;
+
+    /// The CI verdict for `head_sha` right now (one look, no waiting).
+    /// `report` is the run that produced the commit (the local forge's CI
+    /// *is* the report's validation).
+    async fn ci_status(&self, head_sha: &str, report: &FixReport) -> Result<CiStatus>;
+
+    /// Merges `pr` with `method` only if its head is still `pr.head_sha`.
+    /// A refusal is `Ok(MergeOutcome::NotMerged)`, not an error.
+    async fn merge(&self, pr: &PullRequest, method: MergeMethod) -> Result<MergeOutcome>;
+}
+
 /// A pull request to open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewPullRequest {
@@ -118,33 +258,4 @@ pub enum MergeOutcome {
         /// Why, in the forge's words.
         reason: String,
     },
-}
-
-/// A place pull requests live. Object-safe: held as `Arc<dyn Forge>`.
-#[async_trait]
-pub trait Forge: Send + Sync {
-    /// Short name for reports (`local`, `github`).
-    fn name(&self) -> &str;
-
-    /// The open pull request whose head is `branch`, when there is one.
-    async fn find_open_pull_request(&self, branch: &str) -> Result<Option<PullRequest>>;
-
-    /// Opens a pull request. When the forge says one is already open for
-    /// the branch, that one is returned.
-    async fn open_pull_request(&self, new: &NewPullRequest) -> Result<Opened>;
-
-    /// Comments on pull request `number`.
-    async fn comment(&self, number: u64, body: &str) -> Result<()>;
-
-    /// Adds labels to pull request `number`.
-    async fn add_labels(&self, number: u64, labels: &[String]) -> Result<()>;
-
-    /// The CI verdict for `head_sha` right now (one look, no waiting).
-    /// `report` is the run that produced the commit (the local forge's CI
-    /// *is* the report's validation).
-    async fn ci_status(&self, head_sha: &str, report: &FixReport) -> Result<CiStatus>;
-
-    /// Merges `pr` with `method` only if its head is still `pr.head_sha`.
-    /// A refusal is `Ok(MergeOutcome::NotMerged)`, not an error.
-    async fn merge(&self, pr: &PullRequest, method: MergeMethod) -> Result<MergeOutcome>;
 }

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use bugstack_core::Timestamp;
+use bugstack_core::{Secret, Timestamp};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -29,41 +29,17 @@ use super::forge::{CiStatus, Forge, MergeOutcome, NewPullRequest, Opened, PullRe
 use crate::policy::{ForgeConfig, MergeMethod};
 use crate::{Error, FixReport, PullRequestState, Result};
 
-/// The public GitHub API.
-pub const DEFAULT_API_URL: &str = "https://api.github.com";
-
-/// GitHub's JSON media type (the default `Accept`).
-pub const GITHUB_MEDIA_TYPE: &str = "application/vnd.github+json";
-
-/// The REST API version requested.
-pub const API_VERSION: &str = "2022-11-28";
-
-/// A forge token. Its `Debug` output is redacted.
-#[derive(Clone)]
-pub struct Token(String);
-
-impl Token {
-    /// Wraps a token.
-    pub fn new(token: impl Into<String>) -> Self {
-        Token(token.into())
-    }
-
-    /// Reads the token from environment variable `var`; a clear error naming
-    /// the variable (never a value) when it is unset or empty.
-    pub fn from_env(var: &str) -> Result<Self> {
-        match std::env::var(var) {
-            Ok(t) if !t.trim().is_empty() => Ok(Token(t.trim().to_string())),
-            _ => Err(Error::Deploy(format!(
+/// The GitHub token from environment variable `var`, trimmed; a clear
+/// error naming the variable (never a value) when it is unset or empty.
+pub fn token_from_env(var: &str) -> Result<Secret> {
+    std::env::var(var)
+        .ok()
+        .and_then(|t| Secret::non_empty(&t))
+        .ok_or_else(|| {
+            Error::Deploy(format!(
                 "no GitHub token: set the environment variable {var} (forge.token_env in bugstack.toml)"
-            ))),
-        }
-    }
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token([redacted])")
-    }
+            ))
+        })
 }
 
 /// Where and how to talk to GitHub.
@@ -75,7 +51,7 @@ pub struct GitHubConfig {
     pub owner: String,
     /// Repository name.
     pub repo: String,
-    /// `Accept` header (default [`GITHUB_MEDIA_TYPE`]).
+    /// `Accept` header (default [`GitHubForge::MEDIA_TYPE`]).
     pub accept: String,
     /// `User-Agent` header.
     pub user_agent: String,
@@ -93,10 +69,10 @@ impl GitHubConfig {
     /// Defaults for `owner/repo` on the public API.
     pub fn new(owner: impl Into<String>, repo: impl Into<String>) -> Self {
         GitHubConfig {
-            api_url: DEFAULT_API_URL.into(),
+            api_url: GitHubForge::DEFAULT_API_URL.into(),
             owner: owner.into(),
             repo: repo.into(),
-            accept: GITHUB_MEDIA_TYPE.into(),
+            accept: GitHubForge::MEDIA_TYPE.into(),
             user_agent: format!("bugstack/{}", env!("CARGO_PKG_VERSION")),
             token_env: "GITHUB_TOKEN".into(),
             max_rate_limit_wait: Duration::from_secs(300),
@@ -139,7 +115,7 @@ fn valid_name(s: &str) -> bool {
 pub struct GitHubForge {
     http: reqwest::Client,
     cfg: GitHubConfig,
-    token: Token,
+    token: Secret,
     blocked_until: Mutex<Option<SystemTime>>,
 }
 
@@ -168,7 +144,7 @@ impl ApiResponse {
     /// GitHub's `message` plus any `errors[].message`.
     fn message(&self) -> String {
         let Ok(v) = serde_json::from_str::<Value>(&self.body) else {
-            return crate::text::trim_middle(self.body.trim(), 300);
+            return bugstack_core::text::trim_middle(self.body.trim(), 300);
         };
         let mut parts: Vec<String> = v
             .get("message")
@@ -183,7 +159,7 @@ impl ApiResponse {
                     .filter_map(|e| e.get("message").and_then(Value::as_str).map(str::to_string)),
             );
         }
-        crate::text::trim_middle(&parts.join(": "), 300)
+        bugstack_core::text::trim_middle(&parts.join(": "), 300)
     }
 }
 
@@ -309,8 +285,15 @@ fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, now: SystemTime) -> 
 }
 
 impl GitHubForge {
+    /// The public GitHub API.
+    pub const DEFAULT_API_URL: &'static str = "https://api.github.com";
+    /// GitHub's JSON media type (the default `Accept`).
+    pub const MEDIA_TYPE: &'static str = "application/vnd.github+json";
+    /// The REST API version requested.
+    pub const API_VERSION: &'static str = "2022-11-28";
+
     /// A client for `cfg` authenticating with `token`.
-    pub fn new(cfg: GitHubConfig, token: Token) -> Result<Self> {
+    pub fn new(cfg: GitHubConfig, token: Secret) -> Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(cfg.request_timeout)
             .build()
@@ -326,7 +309,7 @@ impl GitHubForge {
     /// From `[forge]` in `bugstack.toml`, the token read from `forge.token_env`.
     pub fn from_forge_config(forge: &ForgeConfig) -> Result<Self> {
         let cfg = GitHubConfig::from_forge_config(forge)?;
-        let token = Token::from_env(&cfg.token_env)?;
+        let token = token_from_env(&cfg.token_env)?;
         Self::new(cfg, token)
     }
 
@@ -386,8 +369,8 @@ impl GitHubForge {
                 .request(method.clone(), &url)
                 .header(ACCEPT, &self.cfg.accept)
                 .header(USER_AGENT, &self.cfg.user_agent)
-                .header("X-GitHub-Api-Version", API_VERSION);
-            let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.token.0)).map_err(|_| {
+                .header("X-GitHub-Api-Version", GitHubForge::API_VERSION);
+            let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.token.expose())).map_err(|_| {
                 Error::Deploy(format!(
                     "the token in {} is not a valid header value",
                     self.cfg.token_env
@@ -680,7 +663,7 @@ mod tests {
 
     #[test]
     fn tokens_are_redacted_and_repositories_checked() {
-        let forge = GitHubForge::new(GitHubConfig::new("o", "r"), Token::new("ghp_secret123")).unwrap();
+        let forge = GitHubForge::new(GitHubConfig::new("o", "r"), Secret::new("ghp_secret123")).unwrap();
         assert!(!format!("{forge:?}").contains("ghp_secret123"));
         let mut cfg = ForgeConfig {
             repository: Some("owner/name".into()),
@@ -691,7 +674,7 @@ mod tests {
             cfg.repository = Some(bad.into());
             assert!(GitHubConfig::from_forge_config(&cfg).is_err(), "{bad}");
         }
-        let err = Token::from_env("BUGSTACK_TEST_SURELY_UNSET_TOKEN").unwrap_err();
+        let err = token_from_env("BUGSTACK_TEST_SURELY_UNSET_TOKEN").unwrap_err();
         assert!(err.to_string().contains("BUGSTACK_TEST_SURELY_UNSET_TOKEN"), "{err}");
     }
 }

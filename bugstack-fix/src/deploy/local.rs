@@ -13,7 +13,8 @@ use bugstack_core::Timestamp;
 
 use super::forge::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
 use super::store::{JsonPullRequestStore, PullRequestStore};
-use super::vcs::{git_ok, git_raw, CommitIdentity};
+use super::vcs::CommitIdentity;
+use crate::git::Git;
 use crate::policy::MergeMethod;
 use crate::{Error, FixReport, PullRequestState, Result};
 
@@ -70,19 +71,7 @@ impl LocalForge {
     }
 
     async fn tip(&self, branch: &str) -> Result<Option<String>> {
-        let out = git_raw(
-            &self.remote,
-            &[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                &format!("refs/heads/{branch}^{{commit}}"),
-            ],
-            &[],
-            None,
-        )
-        .await?;
-        Ok(out.success.then_some(out.stdout))
+        Git::new(&self.remote).branch_tip(branch).await
     }
 }
 
@@ -212,26 +201,27 @@ impl Forge for LocalForge {
         let Some(base) = self.tip(&pr.base).await? else {
             return not_merged(format!("base branch {} does not exist", pr.base));
         };
-        let fast_forward = git_raw(&self.remote, &["merge-base", "--is-ancestor", &base, &head], &[], None)
+        let fast_forward = Git::new(&self.remote)
+            .output(&["merge-base", "--is-ancestor", &base, &head], &[], None)
             .await?
             .success;
         let new_tip = if fast_forward {
             head.clone()
         } else {
-            let merged = git_raw(
-                &self.remote,
-                &[
-                    "merge-tree",
-                    "--write-tree",
-                    "--name-only",
-                    "--no-messages",
-                    &base,
-                    &head,
-                ],
-                &[],
-                None,
-            )
-            .await?;
+            let merged = Git::new(&self.remote)
+                .output(
+                    &[
+                        "merge-tree",
+                        "--write-tree",
+                        "--name-only",
+                        "--no-messages",
+                        &base,
+                        &head,
+                    ],
+                    &[],
+                    None,
+                )
+                .await?;
             if merged.code == Some(1) {
                 let files: Vec<&str> = merged.stdout.lines().skip(1).filter(|l| !l.is_empty()).collect();
                 return not_merged(format!(
@@ -266,16 +256,18 @@ impl Forge for LocalForge {
             args.extend(["-F".to_string(), "-".to_string()]);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let env = self.identity.envs();
-            git_ok(&self.remote, &args, &env, Some(message.as_bytes())).await?
+            Git::new(&self.remote)
+                .run_with(&args, &env, Some(message.as_bytes()))
+                .await?
         };
         let refname = format!("refs/heads/{}", pr.base);
-        let moved = git_raw(
-            &self.remote,
-            &["update-ref", "-m", "bugstack: merge", &refname, &new_tip, &base],
-            &[],
-            None,
-        )
-        .await?;
+        let moved = Git::new(&self.remote)
+            .output(
+                &["update-ref", "-m", "bugstack: merge", &refname, &new_tip, &base],
+                &[],
+                None,
+            )
+            .await?;
         if !moved.success {
             return not_merged(format!("{} moved during the merge: {}", pr.base, moved.stderr));
         }

@@ -9,18 +9,19 @@
 //! Event text is untrusted: everything taken from it is flattened to one
 //! line, stripped of control characters and cut to length.
 
+use bugstack_core::text::{ellipsize, one_line};
 use serde::{Deserialize, Serialize};
 
 use crate::{FixContext, Patch};
 
 /// The trailer naming the incident a fix commit belongs to.
-pub const INCIDENT_TRAILER: &str = "Bugstack-Incident";
+pub(crate) const INCIDENT_TRAILER: &str = "Bugstack-Incident";
 
 /// The trailer carrying the incident's fingerprint.
-pub const FINGERPRINT_TRAILER: &str = "Bugstack-Fingerprint";
+pub(crate) const FINGERPRINT_TRAILER: &str = "Bugstack-Fingerprint";
 
 /// Longest subject written (git's customary limit).
-pub const MAX_SUBJECT_CHARS: usize = 72;
+pub(crate) const MAX_SUBJECT_CHARS: usize = 72;
 
 const CONVENTIONAL_TYPES: &[&str] = &[
     "feat", "fix", "chore", "docs", "doc", "refactor", "test", "tests", "perf", "build", "ci", "style", "revert",
@@ -29,7 +30,7 @@ const CONVENTIONAL_TYPES: &[&str] = &[
 /// How subjects start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SubjectPrefix {
+pub(crate) enum SubjectPrefix {
     /// No prefix: `Fix panic in cart`.
     None,
     /// Conventional commits: `fix: ...`, or `fix(scope): ...` when most
@@ -44,7 +45,7 @@ pub enum SubjectPrefix {
 
 /// The habits of a repository's commit subjects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommitStyle {
+pub(crate) struct CommitStyle {
     /// How subjects start.
     pub prefix: SubjectPrefix,
     /// Whether the first word (after any prefix) is capitalised.
@@ -91,7 +92,7 @@ impl CommitStyle {
     /// Measures the style of `subjects` (most recent first). Each habit is
     /// adopted when at least half of the subjects show it; no subjects give
     /// [`CommitStyle::default`].
-    pub fn detect<S: AsRef<str>>(subjects: &[S]) -> CommitStyle {
+    pub(crate) fn detect<S: AsRef<str>>(subjects: &[S]) -> CommitStyle {
         let subjects: Vec<&str> = subjects
             .iter()
             .map(|s| s.as_ref().trim())
@@ -135,7 +136,7 @@ impl CommitStyle {
 
     /// A subject in this style: `summary` (lower-case first word, no period)
     /// with the prefix for `scope`, cut to [`MAX_SUBJECT_CHARS`].
-    pub fn subject(&self, scope: Option<&str>, summary: &str) -> String {
+    pub(crate) fn subject(&self, scope: Option<&str>, summary: &str) -> String {
         let summary = one_line(summary);
         let mut text = if self.capitalised {
             capitalise(&summary)
@@ -153,7 +154,7 @@ impl CommitStyle {
             (SubjectPrefix::Area, None) => String::new(),
         };
         let budget = MAX_SUBJECT_CHARS.saturating_sub(prefix.chars().count());
-        format!("{prefix}{}", cut(&text, budget))
+        format!("{prefix}{}", ellipsize(&text, budget))
     }
 }
 
@@ -165,30 +166,9 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// `s` on one line: control characters become spaces, runs of whitespace
-/// collapse.
-pub fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn cut(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max_chars.saturating_sub(1)).collect();
-    out = out.trim_end().to_string();
-    out.push('…');
-    out
-}
-
 /// A scope for the subject from the fixed file: its stem, or for
 /// `lib.rs`/`main.rs`/`mod.rs` the enclosing directory (skipping `src`).
-pub fn scope_for(path: &str) -> Option<String> {
+pub(crate) fn scope_for(path: &str) -> Option<String> {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let (file, dirs) = parts.split_last()?;
     let stem = file.rsplit_once('.').map_or(*file, |(s, _)| s);
@@ -225,7 +205,7 @@ fn summary(ctx: &FixContext, patch: &Patch) -> String {
 
 /// The fix commit's message: a subject in `style`, a body with the root
 /// cause and the change, and trailers naming the incident.
-pub fn fix_commit_message(style: &CommitStyle, ctx: &FixContext, patch: &Patch) -> String {
+pub(crate) fn fix_commit_message(style: &CommitStyle, ctx: &FixContext, patch: &Patch) -> String {
     let scope = ctx
         .target()
         .map(|f| f.path.as_str())
@@ -237,7 +217,7 @@ pub fn fix_commit_message(style: &CommitStyle, ctx: &FixContext, patch: &Patch) 
     body.push_str(&format!(
         "The service reported {} occurrence(s) of: {}\n",
         incident.count,
-        cut(&one_line(&incident.title()), 200)
+        ellipsize(&one_line(&incident.title()), 200)
     ));
     if let Some(frame) = ctx.target() {
         body.push_str(&format!("at {}:{}.\n", one_line(&frame.path), frame.line));

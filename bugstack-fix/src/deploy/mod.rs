@@ -7,24 +7,24 @@ use serde::{Deserialize, Serialize};
 use crate::{FixContext, FixReport, Policy, Result};
 
 mod base;
-pub mod body;
+pub(crate) mod body;
 mod deployer;
-pub mod forge;
-pub mod github;
-pub mod local;
-pub mod message;
+pub(crate) mod forge;
+pub(crate) mod github;
+pub(crate) mod local;
+pub(crate) mod message;
 mod setup;
-pub mod store;
-pub mod vcs;
+pub(crate) mod store;
+pub(crate) mod vcs;
 
 pub use base::{resolve_base, BaseRef};
 pub use deployer::{BodyRenderer, ForgeDeployer};
 pub use forge::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
-pub use github::{GitHubConfig, GitHubForge, Token};
+pub use github::{token_from_env, GitHubConfig, GitHubForge};
 pub use local::LocalForge;
 pub use setup::{forge_from_policy, local_remote_path};
 pub use store::{JsonPullRequestStore, PullRequestStore};
-pub use vcs::{fix_branch_name, CommitIdentity, Person, Vcs};
+pub use vcs::{fix_branch_name, CommitIdentity, Person, Vcs, FIX_BRANCH_PREFIX};
 
 /// State of a pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +64,61 @@ pub struct Deployment {
     pub reason: String,
 }
 
-/// Delivers a validated fix.
+/// Stage 5: delivers a decided fix (a branch, a pull request, a merge only
+/// when policy allows).
+///
+/// The pipeline calls a deployer (when it has one, see
+/// [`Pipeline::with_deployer`](crate::Pipeline::with_deployer)) once per run
+/// whose decision is not [`NoFix`](crate::DecisionKind::NoFix), with the
+/// finished report: its [`fix`](FixReport::fix) and
+/// [`decision`](FixReport::decision). The built-in deployer is
+/// [`ForgeDeployer`], over a [`Forge`] ([`LocalForge`], [`GitHubForge`]).
+///
+/// # Contract
+///
+/// - **Never touch the user's checkout.** Build the fix commit without the
+///   working tree, index or `HEAD` (the built-in deployer commits through a
+///   temporary index), on a branch of its own.
+/// - **Merge only when told.** Merge only when the decision is
+///   [`AutoMerge`](crate::DecisionKind::AutoMerge) and the forge agrees
+///   (CI green, head unchanged); otherwise leave the pull request for
+///   review. [`Deployment::merged`] and [`Deployment::reason`] say which.
+/// - **Re-runs converge.** Deploying the same fix again reuses its branch
+///   and pull request instead of opening another.
+/// - **Untrusted text stays quoted.** The report carries event data: a pull
+///   request body escapes it (see [`render_markdown`](crate::render_markdown)).
+/// - **An error is recorded, not fatal.** The report keeps it as
+///   [`FixReport::deploy_error`]; the run's decision stands.
+///
+/// # Example
+///
+/// A deployer that only prints what it would deliver (a dry run):
+///
+/// ```
+/// use async_trait::async_trait;
+/// use bugstack_fix::{Deployer, Deployment, Error, FixContext, FixReport, Policy, PullRequestRef, PullRequestState, Result};
+///
+/// struct DryRun;
+///
+/// #[async_trait]
+/// impl Deployer for DryRun {
+///     async fn deploy(&self, _ctx: &FixContext, report: &FixReport, _policy: &Policy) -> Result<Deployment> {
+///         let fix = report.fix.as_ref().ok_or_else(|| Error::Deploy("the report has no fix".into()))?;
+///         println!("would open a pull request with:\n{}", fix.diff);
+///         Ok(Deployment {
+///             branch: "dry-run".into(),
+///             commit: String::new(),
+///             pull_request: PullRequestRef { number: 0, url: "(dry run)".into(), state: PullRequestState::Open },
+///             merged: false,
+///             reason: "dry run: nothing delivered".into(),
+///         })
+///     }
+/// }
+/// ```
+///
+/// [The custom-stages example](crate#custom-stages)
+/// (`bugstack-fix/examples/custom_backend.rs`) shows the other stages
+/// plugged into a [`Pipeline`](crate::Pipeline).
 #[async_trait]
 pub trait Deployer: Send + Sync {
     /// Creates the branch and pull request for `report`'s final patch and

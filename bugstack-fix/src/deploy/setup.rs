@@ -7,14 +7,16 @@ use super::forge::Forge;
 use super::github::GitHubForge;
 use super::local::LocalForge;
 use super::store::PullRequestStore;
-use super::vcs::git_raw;
+use crate::git::Git;
 use crate::policy::ForgeKind;
 use crate::{Error, Policy, Result};
 
 /// The local directory a remote (name, path or `file://` URL) points at, as
 /// seen from the repository at `repo_root`.
 pub async fn local_remote_path(repo_root: &Path, remote: &str) -> Result<PathBuf> {
-    let out = git_raw(repo_root, &["remote", "get-url", remote], &[], None).await?;
+    let out = Git::new(repo_root)
+        .output(&["remote", "get-url", remote], &[], None)
+        .await?;
     let url = if out.success { out.stdout } else { remote.to_string() };
     let path = PathBuf::from(url.strip_prefix("file://").unwrap_or(&url));
     let path = if path.is_relative() { repo_root.join(path) } else { path };

@@ -8,11 +8,10 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use bugstack_core::Fingerprint;
-use tokio::process::Command;
 
+use crate::git::Git;
 use crate::{Error, Patch, Result};
 
 /// Every fix branch starts with this; bugstack only ever rewrites branches
@@ -100,76 +99,6 @@ impl CommitIdentity {
     }
 }
 
-/// What a git process did.
-#[derive(Debug, Clone)]
-pub(crate) struct GitOutput {
-    pub(crate) success: bool,
-    pub(crate) code: Option<i32>,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-}
-
-/// Runs `git -C dir args` with extra environment and optional stdin; never
-/// fails on a non-zero exit (the caller decides).
-pub(crate) async fn git_raw(
-    dir: &Path,
-    args: &[&str],
-    envs: &[(&str, OsString)],
-    stdin: Option<&[u8]>,
-) -> Result<GitOutput> {
-    use tokio::io::AsyncWriteExt;
-    let mut cmd = Command::new("git");
-    cmd.arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_PAGER", "cat")
-        .env("LC_ALL", "C")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_OBJECT_DIRECTORY")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let what = || format!("running git {}", args.join(" "));
-    let mut child = cmd.spawn().map_err(|e| Error::io(what(), e))?;
-    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(input)
-            .await
-            .map_err(|e| Error::io("writing to git's stdin", e))?;
-    }
-    let out = child.wait_with_output().await.map_err(|e| Error::io(what(), e))?;
-    Ok(GitOutput {
-        success: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).trim_end().to_string(),
-        stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-    })
-}
-
-/// Like [`git_raw`], but a non-zero exit is an [`Error::Git`].
-pub(crate) async fn git_ok(
-    dir: &Path,
-    args: &[&str],
-    envs: &[(&str, OsString)],
-    stdin: Option<&[u8]>,
-) -> Result<String> {
-    let out = git_raw(dir, args, envs, stdin).await?;
-    if !out.success {
-        return Err(Error::Git {
-            command: args.join(" "),
-            dir: dir.to_path_buf(),
-            stderr: out.stderr,
-        });
-    }
-    Ok(out.stdout)
-}
-
 /// Deployment's view of the user's repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vcs {
@@ -188,7 +117,7 @@ impl Vcs {
     }
 
     async fn git(&self, args: &[&str]) -> Result<String> {
-        git_ok(&self.root, args, &[], None).await
+        Git::new(&self.root).run(args).await
     }
 
     /// The full id of the commit `rev` names.
@@ -218,21 +147,21 @@ impl Vcs {
             .tempdir()
             .map_err(|e| Error::io("creating a temporary index directory", e))?;
         let env = [("GIT_INDEX_FILE", tmp.path().join("index").into_os_string())];
-        git_ok(&self.root, &["read-tree", base], &env, None).await?;
-        let applied = git_raw(
-            &self.root,
-            &["apply", "--cached", "--whitespace=nowarn", "-"],
-            &env,
-            Some(patch.diff.as_bytes()),
-        )
-        .await?;
+        Git::new(&self.root).run_with(&["read-tree", base], &env, None).await?;
+        let applied = Git::new(&self.root)
+            .output(
+                &["apply", "--cached", "--whitespace=nowarn", "-"],
+                &env,
+                Some(patch.diff.as_bytes()),
+            )
+            .await?;
         if !applied.success {
             return Err(Error::PatchDoesNotApply(format!(
                 "git apply on {base}: {}",
                 applied.stderr
             )));
         }
-        git_ok(&self.root, &["write-tree"], &env, None).await
+        Git::new(&self.root).run_with(&["write-tree"], &env, None).await
     }
 
     /// A commit of `tree` on top of `parent` with `message`.
@@ -243,30 +172,18 @@ impl Vcs {
         message: &str,
         identity: &CommitIdentity,
     ) -> Result<String> {
-        git_ok(
-            &self.root,
-            &["commit-tree", tree, "-p", parent, "-F", "-"],
-            &identity.envs(),
-            Some(message.as_bytes()),
-        )
-        .await
+        Git::new(&self.root)
+            .run_with(
+                &["commit-tree", tree, "-p", parent, "-F", "-"],
+                &identity.envs(),
+                Some(message.as_bytes()),
+            )
+            .await
     }
 
     /// The commit a local branch points at, when it exists.
     pub async fn branch_tip(&self, branch: &str) -> Result<Option<String>> {
-        let out = git_raw(
-            &self.root,
-            &[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                &format!("refs/heads/{branch}^{{commit}}"),
-            ],
-            &[],
-            None,
-        )
-        .await?;
-        Ok(out.success.then_some(out.stdout))
+        Git::new(&self.root).branch_tip(branch).await
     }
 
     /// Whether `refname` is checked out in any work tree of the repository.
@@ -361,7 +278,9 @@ impl Vcs {
     /// The short name of the ref `name` points to; `None` when it is not a
     /// symbolic ref (or does not exist).
     async fn symbolic_ref(&self, name: &str) -> Result<Option<String>> {
-        let out = git_raw(&self.root, &["symbolic-ref", "--quiet", "--short", name], &[], None).await?;
+        let out = Git::new(&self.root)
+            .output(&["symbolic-ref", "--quiet", "--short", name], &[], None)
+            .await?;
         let target = out.stdout.trim();
         Ok((out.success && !target.is_empty()).then(|| target.to_string()))
     }
@@ -400,7 +319,8 @@ impl Vcs {
     /// fingerprint trailer of a bugstack fix commit.
     async fn made_by_bugstack(&self, remote: &str, commit: &str) -> Result<bool> {
         let object = format!("{commit}^{{commit}}");
-        let present = git_raw(&self.root, &["cat-file", "-e", &object], &[], None)
+        let present = Git::new(&self.root)
+            .output(&["cat-file", "-e", &object], &[], None)
             .await?
             .success;
         if !present {
@@ -436,9 +356,7 @@ mod tests {
     }
 
     fn git(dir: &Path, args: &[&str]) {
-        let ok = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
+        let ok = crate::git::command(dir)
             .args(args)
             .env("GIT_AUTHOR_NAME", "t")
             .env("GIT_AUTHOR_EMAIL", "t@t")

@@ -9,34 +9,27 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 
-use super::http::{self, ApiKey, Endpoint, RetryPolicy};
+use bugstack_core::Secret;
+
+use super::http::{self, Endpoint, RetryPolicy};
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
 use crate::policy::ModelConfig;
 
-/// Anthropic's API base URL (the path `/v1/messages` is appended).
-pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
-/// The model used when `[model] model` is unset.
-pub const DEFAULT_MODEL: &str = "claude-sonnet-4-5";
-/// The environment variable the key is read from by default.
-pub const DEFAULT_KEY_ENV: &str = "ANTHROPIC_API_KEY";
-/// The API version sent in `anthropic-version`.
-pub const API_VERSION: &str = "2023-06-01";
-
 /// A client of Anthropic's Messages API.
 #[derive(Clone)]
-pub struct Anthropic {
+pub struct AnthropicModel {
     base_url: String,
     model: String,
-    api_key: ApiKey,
+    api_key: Secret,
     key_env: Option<String>,
     timeout: Duration,
     retry: RetryPolicy,
     client: reqwest::Client,
 }
 
-impl fmt::Debug for Anthropic {
+impl fmt::Debug for AnthropicModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Anthropic")
+        f.debug_struct("AnthropicModel")
             .field("base_url", &self.base_url)
             .field("model", &self.model)
             .field("api_key", &"[redacted]")
@@ -46,15 +39,24 @@ impl fmt::Debug for Anthropic {
     }
 }
 
-impl Anthropic {
+impl AnthropicModel {
+    /// Anthropic's API base URL (the path `/v1/messages` is appended).
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.anthropic.com";
+    /// The model used when `[model] model` is unset.
+    pub const DEFAULT_MODEL: &'static str = "claude-sonnet-4-5";
+    /// The environment variable the key is read from by default.
+    pub const DEFAULT_KEY_ENV: &'static str = "ANTHROPIC_API_KEY";
+    /// The API version sent in `anthropic-version`.
+    pub const API_VERSION: &'static str = "2023-06-01";
+
     /// A client for `model` with `api_key`, at Anthropic's URL (change it
-    /// with [`Anthropic::with_base_url`]).
+    /// with [`AnthropicModel::with_base_url`]).
     pub fn new(model: impl Into<String>, api_key: impl Into<String>) -> Result<Self, ModelError> {
         let timeout = Duration::from_secs(ModelConfig::default().timeout_secs);
-        Ok(Anthropic {
-            base_url: DEFAULT_BASE_URL.to_string(),
+        Ok(AnthropicModel {
+            base_url: AnthropicModel::DEFAULT_BASE_URL.to_string(),
             model: model.into(),
-            api_key: ApiKey::new(api_key),
+            api_key: Secret::new(api_key),
             key_env: None,
             timeout,
             retry: RetryPolicy::default(),
@@ -74,12 +76,16 @@ impl Anthropic {
         config: &ModelConfig,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ModelError> {
-        let var = config.api_key_env.as_deref().unwrap_or(DEFAULT_KEY_ENV);
+        let var = config.api_key_env.as_deref().unwrap_or(AnthropicModel::DEFAULT_KEY_ENV);
         let key = env(var)
-            .filter(|k| !k.trim().is_empty())
+            .and_then(|k| Secret::non_empty(&k))
             .ok_or_else(|| ModelError::MissingApiKey(var.to_string()))?;
-        let model = config.model.clone().unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        let mut client = Anthropic::new(model, key.trim())?.with_timeout(Duration::from_secs(config.timeout_secs))?;
+        let model = config
+            .model
+            .clone()
+            .unwrap_or_else(|| AnthropicModel::DEFAULT_MODEL.to_string());
+        let mut client =
+            AnthropicModel::new(model, key.expose())?.with_timeout(Duration::from_secs(config.timeout_secs))?;
         if let Some(url) = &config.base_url {
             client.base_url = url.clone();
         }
@@ -139,7 +145,7 @@ impl Anthropic {
 }
 
 /// Reads a Messages answer: its text blocks, joined, strictly.
-pub fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
+pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
     let invalid = |what: &str| ModelError::InvalidResponse(format!("message {what}"));
     if let Some(t) = body.get("type").and_then(Value::as_str) {
         if t != "message" {
@@ -172,7 +178,7 @@ pub fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
 }
 
 #[async_trait]
-impl LanguageModel for Anthropic {
+impl LanguageModel for AnthropicModel {
     fn name(&self) -> String {
         format!("anthropic:{}", self.model)
     }
@@ -184,11 +190,14 @@ impl LanguageModel for Anthropic {
         })?;
         key.set_sensitive(true);
         headers.insert("x-api-key", key);
-        headers.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
+        headers.insert(
+            "anthropic-version",
+            HeaderValue::from_static(AnthropicModel::API_VERSION),
+        );
         let url = http::join_url(&self.base_url, "v1/messages");
         let endpoint = Endpoint {
             url: &url,
-            key_env: Some(self.key_env.as_deref().unwrap_or(DEFAULT_KEY_ENV)),
+            key_env: Some(self.key_env.as_deref().unwrap_or(AnthropicModel::DEFAULT_KEY_ENV)),
             key: Some(&self.api_key),
         };
         let body = http::post_json(
@@ -211,17 +220,17 @@ mod tests {
     #[test]
     fn config_requires_a_key() {
         let cfg = ModelConfig::default();
-        let err = Anthropic::from_config_with_env(&cfg, |_| None).unwrap_err();
+        let err = AnthropicModel::from_config_with_env(&cfg, |_| None).unwrap_err();
         assert!(err.to_string().contains("ANTHROPIC_API_KEY"), "{err}");
-        let c = Anthropic::from_config_with_env(&cfg, |_| Some("sk-ant-secret".into())).unwrap();
-        assert_eq!(c.base_url(), DEFAULT_BASE_URL);
-        assert_eq!(c.name(), format!("anthropic:{DEFAULT_MODEL}"));
+        let c = AnthropicModel::from_config_with_env(&cfg, |_| Some("sk-ant-secret".into())).unwrap();
+        assert_eq!(c.base_url(), AnthropicModel::DEFAULT_BASE_URL);
+        assert_eq!(c.name(), format!("anthropic:{}", AnthropicModel::DEFAULT_MODEL));
         assert!(!format!("{c:?}").contains("sk-ant-secret"));
     }
 
     #[test]
     fn system_is_top_level_and_max_tokens_present() {
-        let c = Anthropic::new("claude", "k").unwrap();
+        let c = AnthropicModel::new("claude", "k").unwrap();
         let body = c.request_body(&ChatRequest {
             system: "sys".into(),
             messages: vec![ChatMessage::user("hi")],

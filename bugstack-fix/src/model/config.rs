@@ -1,26 +1,31 @@
-//! Picks the backend `[model]` in `bugstack.toml` names.
+//! Picks the backend `[model]` in `bugstack.toml` names
+//! ([`ModelConfig::language_model`]).
 
 use std::sync::Arc;
 
-use super::{Anthropic, LanguageModel, ModelError, OpenAiCompatible};
+use super::{AnthropicModel, LanguageModel, ModelError, OpenAiCompatibleModel};
 use crate::policy::{ModelBackend, ModelConfig};
 
-/// The language model `[model]` configures, its key read from the process
-/// environment; `None` for the offline backend (no model).
-pub fn from_config(config: &ModelConfig) -> Result<Option<Arc<dyn LanguageModel>>, ModelError> {
-    from_config_with_env(config, |name| std::env::var(name).ok())
-}
+impl ModelConfig {
+    /// The language model this `[model]` section configures, its key read
+    /// from the process environment; `None` for the offline backend (no
+    /// model).
+    pub fn language_model(&self) -> Result<Option<Arc<dyn LanguageModel>>, ModelError> {
+        self.language_model_with_env(|name| std::env::var(name).ok())
+    }
 
-/// [`from_config`], reading environment variables through `env`.
-pub fn from_config_with_env(
-    config: &ModelConfig,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Option<Arc<dyn LanguageModel>>, ModelError> {
-    Ok(match config.backend {
-        ModelBackend::Offline => None,
-        ModelBackend::Openai => Some(Arc::new(OpenAiCompatible::from_config_with_env(config, env)?)),
-        ModelBackend::Anthropic => Some(Arc::new(Anthropic::from_config_with_env(config, env)?)),
-    })
+    /// [`ModelConfig::language_model`], reading environment variables
+    /// through `env`.
+    pub fn language_model_with_env(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Arc<dyn LanguageModel>>, ModelError> {
+        Ok(match self.backend {
+            ModelBackend::Offline => None,
+            ModelBackend::Openai => Some(Arc::new(OpenAiCompatibleModel::from_config_with_env(self, env)?)),
+            ModelBackend::Anthropic => Some(Arc::new(AnthropicModel::from_config_with_env(self, env)?)),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -30,19 +35,21 @@ mod tests {
     #[test]
     fn backend_by_name() {
         let env = |_: &str| Some("k-123456".to_string());
-        assert!(from_config_with_env(&ModelConfig::default(), env).unwrap().is_none());
+        assert!(ModelConfig::default().language_model_with_env(env).unwrap().is_none());
         let cfg = |backend| ModelConfig {
             backend,
             model: Some("m".into()),
             ..ModelConfig::default()
         };
-        let m = from_config_with_env(&cfg(ModelBackend::Openai), env).unwrap().unwrap();
+        let m = cfg(ModelBackend::Openai).language_model_with_env(env).unwrap().unwrap();
         assert_eq!(m.name(), "openai:m");
-        let m = from_config_with_env(&cfg(ModelBackend::Anthropic), env)
+        let m = cfg(ModelBackend::Anthropic)
+            .language_model_with_env(env)
             .unwrap()
             .unwrap();
         assert_eq!(m.name(), "anthropic:m");
-        let err = from_config_with_env(&cfg(ModelBackend::Anthropic), |_| None)
+        let err = cfg(ModelBackend::Anthropic)
+            .language_model_with_env(|_| None)
             .err()
             .unwrap();
         assert!(matches!(err, ModelError::MissingApiKey(_)));

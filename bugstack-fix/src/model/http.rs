@@ -8,44 +8,17 @@
 //! Error messages never contain the API key: the server's error text is
 //! scrubbed of it before it is put in a [`ModelError`].
 
-use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
+use bugstack_core::Secret;
+
 use super::ModelError;
 
 /// Longest server error text kept in an error message.
 const MAX_ERROR_TEXT: usize = 500;
-
-/// An API key. Its `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        ApiKey(key.into())
-    }
-
-    /// The key itself, for the request header only.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey([redacted])")
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// How failed calls are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +70,7 @@ impl RetryPolicy {
 
 /// The delay a server asks for: `retry-after-ms` (OpenAI), else
 /// `Retry-After` as seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
@@ -117,7 +90,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to seconds since
 /// the Unix epoch.
-pub fn parse_http_date(s: &str) -> Option<u64> {
+pub(crate) fn parse_http_date(s: &str) -> Option<u64> {
     let rest = s.split_once(", ")?.1;
     let parts: Vec<&str> = rest.split_whitespace().collect();
     let [day, month, year, time, "GMT"] = parts.as_slice() else {
@@ -151,7 +124,7 @@ pub fn parse_http_date(s: &str) -> Option<u64> {
 }
 
 /// `text` with every occurrence of each secret replaced by `[redacted]`.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
+pub(crate) fn redact(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_string();
     for s in secrets.iter().filter(|s| s.len() >= 4) {
         out = out.replace(*s, "[redacted]");
@@ -182,7 +155,7 @@ fn error_text(body: &str) -> String {
 }
 
 /// Whether a status is worth retrying.
-pub fn is_retryable(status: StatusCode) -> bool {
+pub(crate) fn is_retryable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
@@ -194,7 +167,7 @@ pub(crate) struct Endpoint<'a> {
     /// The environment variable the key came from, for the 401 hint.
     pub(crate) key_env: Option<&'a str>,
     /// The key, to scrub from error text.
-    pub(crate) key: Option<&'a ApiKey>,
+    pub(crate) key: Option<&'a Secret>,
 }
 
 /// POSTs `body` as JSON with `headers`, retrying per `retry`; the parsed
@@ -206,7 +179,7 @@ pub(crate) async fn post_json(
     headers: HeaderMap,
     body: &serde_json::Value,
 ) -> Result<serde_json::Value, ModelError> {
-    let secrets: Vec<&str> = endpoint.key.map(ApiKey::expose).into_iter().collect();
+    let secrets: Vec<&str> = endpoint.key.map(Secret::expose).into_iter().collect();
     let mut attempt: u32 = 0;
     loop {
         let sent = client
@@ -314,7 +287,7 @@ mod tests {
 
     #[test]
     fn key_is_never_formatted() {
-        let k = ApiKey::new("sk-secret-123");
+        let k = Secret::new("sk-secret-123");
         assert!(!format!("{k:?}").contains("secret"));
         assert!(!format!("{k}").contains("secret"));
         assert_eq!(

@@ -6,15 +6,82 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub mod anthropic;
+pub(crate) mod anthropic;
 mod config;
-pub mod http;
-pub mod openai;
+pub(crate) mod http;
+pub(crate) mod openai;
 
-pub use anthropic::Anthropic;
-pub use config::{from_config, from_config_with_env};
-pub use http::{ApiKey, RetryPolicy};
-pub use openai::{MaxTokensField, OpenAiCompatible};
+pub use anthropic::AnthropicModel;
+pub use http::RetryPolicy;
+pub use openai::{MaxTokensField, OpenAiCompatibleModel};
+
+/// A chat model: one request in, one answer out. Implement it to put any
+/// backend behind the [`LlmGenerator`](crate::LlmGenerator) (a company
+/// gateway, a local inference library, a recorded replay).
+///
+/// The generator writes the prompt, parses the answer strictly and checks
+/// the diff in it; a model only carries text. The built-in backends are
+/// [`OpenAiCompatibleModel`] (OpenAI and every server speaking its chat
+/// completions API: Ollama, vLLM, llama.cpp, ...) and [`AnthropicModel`].
+///
+/// # Contract
+///
+/// - **One call, one answer.** Send [`ChatRequest::system`] as the system
+///   instructions and the messages in order; return the text of one
+///   answer. Respect [`ChatRequest::max_tokens`], and say when the answer
+///   was cut off (`finish_reason` `length` or `max_tokens`): the generator
+///   discards a partial answer.
+/// - **Retry inside, fail clearly.** Transient failures (timeouts, 429, 5xx)
+///   may be retried by the backend itself (see [`RetryPolicy`]); what is
+///   left is a [`ModelError`], which fails the attempt with its message.
+/// - **Keep secrets out of messages.** A [`ModelError`] ends up in reports
+///   and pull requests: never put an API key in it (hold keys as
+///   [`bugstack_core::Secret`]).
+/// - **The prompt holds untrusted data** (the event, inside a marked data
+///   block): don't log it where it could be mistaken for instructions.
+///
+/// # Example
+///
+/// A model that answers from a function:
+///
+/// ```
+/// use async_trait::async_trait;
+/// use bugstack_fix::{ChatRequest, ChatResponse, LanguageModel, ModelError};
+///
+/// struct Scripted(fn(&ChatRequest) -> String);
+///
+/// #[async_trait]
+/// impl LanguageModel for Scripted {
+///     fn name(&self) -> String {
+///         "scripted".into()
+///     }
+///
+///     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+///         if request.messages.is_empty() {
+///             return Err(ModelError::InvalidResponse("nothing to answer".into()));
+///         }
+///         Ok(ChatResponse {
+///             content: (self.0)(request),
+///             model: Some(self.name()),
+///             finish_reason: Some("stop".into()),
+///             usage: None,
+///         })
+///     }
+/// }
+/// ```
+///
+/// [The custom-stages example](crate#custom-stages)
+/// (`bugstack-fix/examples/custom_backend.rs`) drives such a model through
+/// the [`LlmGenerator`](crate::LlmGenerator) in a
+/// [`Pipeline`](crate::Pipeline), feedback and retry included.
+#[async_trait]
+pub trait LanguageModel: Send + Sync {
+    /// A short name for reports (`openai:gpt-4o-mini`).
+    fn name(&self) -> String;
+
+    /// Sends one request and returns the answer.
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError>;
+}
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,14 +180,4 @@ pub enum ModelError {
     /// The server's answer is not what the protocol says.
     #[error("model server sent an invalid response: {0}")]
     InvalidResponse(String),
-}
-
-/// A chat model. Implement this to plug in any backend.
-#[async_trait]
-pub trait LanguageModel: Send + Sync {
-    /// A short name for reports (`openai:gpt-4o-mini`).
-    fn name(&self) -> String;
-
-    /// Sends one request and returns the answer.
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError>;
 }

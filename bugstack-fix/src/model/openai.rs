@@ -10,16 +10,11 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use serde_json::{json, Value};
 
-use super::http::{self, ApiKey, Endpoint, RetryPolicy};
+use bugstack_core::Secret;
+
+use super::http::{self, Endpoint, RetryPolicy};
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
 use crate::policy::ModelConfig;
-
-/// OpenAI's API base URL.
-pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-/// The model used when `[model] model` is unset.
-pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
-/// The environment variable the key is read from by default.
-pub const DEFAULT_KEY_ENV: &str = "OPENAI_API_KEY";
 
 /// Which request field carries the answer's token limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +29,7 @@ pub enum MaxTokensField {
 impl MaxTokensField {
     /// `max_completion_tokens` for OpenAI itself, `max_tokens` elsewhere.
     pub fn for_base_url(base_url: &str) -> Self {
-        if base_url.trim_end_matches('/') == DEFAULT_BASE_URL {
+        if base_url.trim_end_matches('/') == OpenAiCompatibleModel::DEFAULT_BASE_URL {
             MaxTokensField::MaxCompletionTokens
         } else {
             MaxTokensField::MaxTokens
@@ -51,20 +46,20 @@ impl MaxTokensField {
 
 /// A client of an OpenAI-compatible chat completions server.
 #[derive(Clone)]
-pub struct OpenAiCompatible {
+pub struct OpenAiCompatibleModel {
     base_url: String,
     model: String,
     max_tokens_field: MaxTokensField,
-    api_key: Option<ApiKey>,
+    api_key: Option<Secret>,
     key_env: Option<String>,
     timeout: Duration,
     retry: RetryPolicy,
     client: reqwest::Client,
 }
 
-impl fmt::Debug for OpenAiCompatible {
+impl fmt::Debug for OpenAiCompatibleModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiCompatible")
+        f.debug_struct("OpenAiCompatibleModel")
             .field("base_url", &self.base_url)
             .field("model", &self.model)
             .field("max_tokens_field", &self.max_tokens_field)
@@ -75,13 +70,20 @@ impl fmt::Debug for OpenAiCompatible {
     }
 }
 
-impl OpenAiCompatible {
+impl OpenAiCompatibleModel {
+    /// OpenAI's API base URL.
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.openai.com/v1";
+    /// The model used when `[model] model` is unset.
+    pub const DEFAULT_MODEL: &'static str = "gpt-4o-mini";
+    /// The environment variable the key is read from by default.
+    pub const DEFAULT_KEY_ENV: &'static str = "OPENAI_API_KEY";
+
     /// A client for `model` at `base_url` (e.g. `http://localhost:11434/v1`),
-    /// without an API key (add one with [`OpenAiCompatible::with_api_key`]).
+    /// without an API key (add one with [`OpenAiCompatibleModel::with_api_key`]).
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Result<Self, ModelError> {
         let timeout = Duration::from_secs(ModelConfig::default().timeout_secs);
         let base_url = base_url.into();
-        Ok(OpenAiCompatible {
+        Ok(OpenAiCompatibleModel {
             max_tokens_field: MaxTokensField::for_base_url(&base_url),
             base_url,
             model: model.into(),
@@ -94,7 +96,7 @@ impl OpenAiCompatible {
     }
 
     /// From `[model]` in `bugstack.toml`, reading the key from the process
-    /// environment. See [`OpenAiCompatible::from_config_with_env`].
+    /// environment. See [`OpenAiCompatibleModel::from_config_with_env`].
     pub fn from_config(config: &ModelConfig) -> Result<Self, ModelError> {
         Self::from_config_with_env(config, |name| std::env::var(name).ok())
     }
@@ -107,16 +109,26 @@ impl OpenAiCompatible {
         config: &ModelConfig,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ModelError> {
-        let base_url = config.base_url.clone().unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let model = config.model.clone().unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        let var = config.api_key_env.as_deref().unwrap_or(DEFAULT_KEY_ENV);
-        let key = env(var).filter(|k| !k.trim().is_empty());
-        let key_required = config.api_key_env.is_some() || base_url.trim_end_matches('/') == DEFAULT_BASE_URL;
+        let base_url = config
+            .base_url
+            .clone()
+            .unwrap_or_else(|| OpenAiCompatibleModel::DEFAULT_BASE_URL.to_string());
+        let model = config
+            .model
+            .clone()
+            .unwrap_or_else(|| OpenAiCompatibleModel::DEFAULT_MODEL.to_string());
+        let var = config
+            .api_key_env
+            .as_deref()
+            .unwrap_or(OpenAiCompatibleModel::DEFAULT_KEY_ENV);
+        let key = env(var).and_then(|k| Secret::non_empty(&k));
+        let key_required =
+            config.api_key_env.is_some() || base_url.trim_end_matches('/') == OpenAiCompatibleModel::DEFAULT_BASE_URL;
         let mut client =
-            OpenAiCompatible::new(base_url, model)?.with_timeout(Duration::from_secs(config.timeout_secs))?;
+            OpenAiCompatibleModel::new(base_url, model)?.with_timeout(Duration::from_secs(config.timeout_secs))?;
         match key {
             Some(k) => {
-                client.api_key = Some(ApiKey::new(k.trim()));
+                client.api_key = Some(k);
                 client.key_env = Some(var.to_string());
             }
             None if key_required => return Err(ModelError::MissingApiKey(var.to_string())),
@@ -127,7 +139,7 @@ impl OpenAiCompatible {
 
     /// Sends `key` as a bearer token.
     pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(ApiKey::new(key));
+        self.api_key = Some(Secret::new(key));
         self
     }
 
@@ -183,7 +195,7 @@ impl OpenAiCompatible {
 }
 
 /// Reads a chat completions answer: the first choice's text, strictly.
-pub fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
+pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
     let invalid = |what: &str| ModelError::InvalidResponse(format!("chat completion {what}"));
     let choice = body
         .get("choices")
@@ -229,7 +241,7 @@ pub fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
 }
 
 #[async_trait]
-impl LanguageModel for OpenAiCompatible {
+impl LanguageModel for OpenAiCompatibleModel {
     fn name(&self) -> String {
         format!("openai:{}", self.model)
     }
@@ -273,11 +285,11 @@ mod tests {
     #[test]
     fn config_keys() {
         let cfg = ModelConfig::default();
-        let err = OpenAiCompatible::from_config_with_env(&cfg, env(&[])).unwrap_err();
+        let err = OpenAiCompatibleModel::from_config_with_env(&cfg, env(&[])).unwrap_err();
         assert!(err.to_string().contains("OPENAI_API_KEY"), "{err}");
-        let c = OpenAiCompatible::from_config_with_env(&cfg, env(&[("OPENAI_API_KEY", "sk-live-xyz")])).unwrap();
-        assert_eq!(c.base_url(), DEFAULT_BASE_URL);
-        assert_eq!(c.model(), DEFAULT_MODEL);
+        let c = OpenAiCompatibleModel::from_config_with_env(&cfg, env(&[("OPENAI_API_KEY", "sk-live-xyz")])).unwrap();
+        assert_eq!(c.base_url(), OpenAiCompatibleModel::DEFAULT_BASE_URL);
+        assert_eq!(c.model(), OpenAiCompatibleModel::DEFAULT_MODEL);
         assert!(!format!("{c:?}").contains("sk-live-xyz"));
         // A local server needs no key.
         let local = ModelConfig {
@@ -285,20 +297,20 @@ mod tests {
             model: Some("llama3.2".into()),
             ..ModelConfig::default()
         };
-        let c = OpenAiCompatible::from_config_with_env(&local, env(&[])).unwrap();
+        let c = OpenAiCompatibleModel::from_config_with_env(&local, env(&[])).unwrap();
         assert_eq!(c.name(), "openai:llama3.2");
         // ... unless a key variable is named explicitly.
         let named = ModelConfig {
             api_key_env: Some("VLLM_KEY".into()),
             ..local
         };
-        let err = OpenAiCompatible::from_config_with_env(&named, env(&[])).unwrap_err();
+        let err = OpenAiCompatibleModel::from_config_with_env(&named, env(&[])).unwrap_err();
         assert!(err.to_string().contains("VLLM_KEY"), "{err}");
     }
 
     #[test]
     fn body_has_system_first() {
-        let c = OpenAiCompatible::new("http://x/v1", "m").unwrap();
+        let c = OpenAiCompatibleModel::new("http://x/v1", "m").unwrap();
         let body = c.request_body(&ChatRequest {
             system: "sys".into(),
             messages: vec![ChatMessage::user("hi")],
@@ -310,7 +322,7 @@ mod tests {
         assert_eq!(body["max_tokens"], 10);
         assert!(body.get("max_completion_tokens").is_none());
         assert_eq!(body["model"], "m");
-        let openai = OpenAiCompatible::new(DEFAULT_BASE_URL, "gpt-5").unwrap();
+        let openai = OpenAiCompatibleModel::new(OpenAiCompatibleModel::DEFAULT_BASE_URL, "gpt-5").unwrap();
         let body = openai.request_body(&ChatRequest {
             system: String::new(),
             messages: vec![ChatMessage::user("hi")],

@@ -16,7 +16,7 @@ const MAX_DIAGNOSTICS: usize = 10_000;
 
 /// Errors of one run, counted by key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DiagnosticTally {
+pub(crate) struct DiagnosticTally {
     /// Error count by key.
     pub errors: BTreeMap<String, u32>,
     /// JSON messages read.
@@ -25,7 +25,7 @@ pub struct DiagnosticTally {
 
 /// What a line of output becomes.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Shown {
+pub(crate) enum Shown {
     /// Keep the line as it is (not a cargo JSON message).
     Line,
     /// Show this text instead (a diagnostic's rendered form).
@@ -66,7 +66,7 @@ struct Span {
 
 impl DiagnosticTally {
     /// Reads one line of output; says what to show in its place.
-    pub fn line(&mut self, line: &str) -> Shown {
+    pub(crate) fn line(&mut self, line: &str) -> Shown {
         let trimmed = line.trim();
         if !trimmed.starts_with('{') || !trimmed.contains("\"reason\"") {
             return Shown::Line;
@@ -102,7 +102,7 @@ impl DiagnosticTally {
 }
 
 /// Errors the candidate has more of than the base (most 50).
-pub fn new_errors(base: &DiagnosticTally, cand: &DiagnosticTally) -> Vec<String> {
+pub(super) fn new_errors(base: &DiagnosticTally, cand: &DiagnosticTally) -> Vec<String> {
     cand.errors
         .iter()
         .filter(|(k, n)| base.errors.get(*k).copied().unwrap_or(0) < **n)

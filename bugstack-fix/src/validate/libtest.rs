@@ -26,7 +26,7 @@ const MAX_TESTS: usize = 200_000;
 
 /// How many times a test (one key) passed, failed or was ignored in a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcomes {
+pub(crate) struct Outcomes {
     /// `... ok`
     pub passed: u32,
     /// `... FAILED`
@@ -37,7 +37,7 @@ pub struct Outcomes {
 
 /// Every test result of one `cargo test` run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TestTally {
+pub(crate) struct TestTally {
     /// Results by `binary :: test name`.
     pub tests: BTreeMap<String, Outcomes>,
     /// `passed` summed over libtest's `test result:` lines.
@@ -55,7 +55,7 @@ pub struct TestTally {
 
 impl TestTally {
     /// Reads one line of output (without its newline).
-    pub fn line(&mut self, line: &str) {
+    pub(crate) fn line(&mut self, line: &str) {
         let line = line.trim_end_matches('\r');
         let trimmed = line.trim_start();
         if let Some(rest) = trimmed.strip_prefix("Running ") {
@@ -109,12 +109,12 @@ impl TestTally {
     /// Whether the per-test lines agree with libtest's summaries (same
     /// number of passes and failures) and nothing was cut. A run whose
     /// lines and summaries disagree cannot be judged test by test.
-    pub fn consistent(&self) -> bool {
+    pub(crate) fn consistent(&self) -> bool {
         !self.overflowed && self.lines_passed == self.summary_passed && self.lines_failed == self.summary_failed
     }
 
     /// Whether any test result was seen.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.tests.is_empty()
     }
 }
@@ -183,7 +183,7 @@ const MAX_LISTED: usize = 50;
 
 /// Compares the candidate's tally with the base's. `timed_out`: the
 /// candidate's run was killed at its timeout, so a missing test "timed out".
-pub fn judge(base: &TestTally, cand: &TestTally, timed_out: bool) -> TestJudgement {
+pub(super) fn judge(base: &TestTally, cand: &TestTally, timed_out: bool) -> TestJudgement {
     let mut j = TestJudgement {
         passed_on_base: base.tests.values().map(|o| u64::from(o.passed)).sum(),
         passed_with_fix: cand.tests.values().map(|o| u64::from(o.passed)).sum(),

@@ -1,16 +1,16 @@
 //! Stage 3, validate: prove a candidate with the project's own checks.
 
-pub mod diagnostics;
+mod diagnostics;
 mod judge;
-pub mod libtest;
-pub mod process;
-pub mod regression;
-pub mod sandbox;
-pub mod worktree;
+mod libtest;
+pub(crate) mod process;
+pub(crate) mod regression;
+mod sandbox;
+pub(crate) mod worktree;
 mod worktree_validator;
 
 pub use libtest::TestJudgement;
-pub use sandbox::SandboxReport;
+pub use sandbox::{SandboxLimits, SandboxReport};
 
 pub use worktree_validator::{ValidatorOptions, WorktreeValidator, APPLY_CHECK, DEFAULT_SECRET_ENV, TARGET_LOCK_FILE};
 
@@ -147,11 +147,85 @@ impl Validation {
             }
             s.push_str(&format!("{}\n", c.output));
         }
-        crate::text::trim_middle(&s, max_bytes)
+        bugstack_core::text::trim_middle(&s, max_bytes)
     }
 }
 
-/// Applies a candidate somewhere isolated and runs the checks.
+/// Stage 3: proves a candidate with the project's own checks.
+///
+/// The pipeline validates every candidate that passed the policy's patch
+/// checks. A [`Validation`] that [passed](Validation::passed) makes the
+/// candidate the fix; otherwise the failing checks' output goes back to the
+/// generator as feedback for the next attempt. The built-in validator is
+/// [`WorktreeValidator`] (a detached git worktree per attempt, each check in
+/// its own process group with a timeout).
+///
+/// # Contract
+///
+/// - **Isolated.** Apply the patch somewhere of its own (a worktree, a
+///   container, memory), never to the user's working tree, and clean up
+///   whatever happens.
+/// - **The policy's checks**, in order ([`Policy::effective_checks`]): one
+///   [`CheckResult`] each, output trimmed (head and tail kept).
+/// - **Judged against the base.** Set [`CheckResult::base_status`] when the
+///   check was also run without the patch: a failure the base commit
+///   already had is reported, not blamed on the fix
+///   ([`CheckResult::blames_fix`]).
+/// - **The regression test**, when the patch has one: whether it fails on
+///   the base and passes with the fix ([`Validation::regression`]).
+/// - **Failing checks are results, not errors.** Return `Err` only when
+///   validation could not run at all; the pipeline then stops retrying, as
+///   every further attempt would fail the same way.
+/// - **No secrets in checks.** The project's commands run code from the
+///   patch: keep forge tokens and model keys out of their environment.
+///
+/// # Example
+///
+/// A validator that checks a candidate in memory (the failing line no longer
+/// unwraps), for tests of the other stages:
+///
+/// ```
+/// use async_trait::async_trait;
+/// use bugstack_fix::{CheckResult, CheckStatus, FixContext, Patch, Policy, Result, SandboxReport, Validation, Validator};
+///
+/// struct NoUnwrapOnTargetLine;
+///
+/// #[async_trait]
+/// impl Validator for NoUnwrapOnTargetLine {
+///     async fn validate(&self, ctx: &FixContext, patch: &Patch, _policy: &Policy) -> Result<Validation> {
+///         let target = ctx.target().expect("the context has a target");
+///         let (status, output) = match patch.apply_to(&ctx.files) {
+///             Err(e) => (CheckStatus::Failed, e.to_string()),
+///             Ok(files) => match files[&target.path].lines().nth(target.line as usize - 1) {
+///                 Some(line) if !line.contains(".unwrap()") => (CheckStatus::Passed, line.trim().to_string()),
+///                 other => (CheckStatus::Failed, format!("still unwraps: {other:?}")),
+///             },
+///         };
+///         Ok(Validation {
+///             checks: vec![CheckResult {
+///                 name: "no-unwrap".into(),
+///                 command: "(in memory)".into(),
+///                 status,
+///                 base_status: Some(CheckStatus::Failed),
+///                 exit_code: None,
+///                 duration_ms: 0,
+///                 output,
+///                 verdict: None,
+///             }],
+///             regression: None,
+///             // Nothing from the patch runs: it is read in memory.
+///             sandbox: Some(SandboxReport {
+///                 kind: "in-process".into(),
+///                 detail: "the patch is read in memory; no code from it runs".into(),
+///             }),
+///         })
+///     }
+/// }
+/// ```
+///
+/// [The custom-stages example](crate#custom-stages)
+/// (`bugstack-fix/examples/custom_backend.rs`) runs such a validator in a
+/// [`Pipeline`](crate::Pipeline).
 #[async_trait]
 pub trait Validator: Send + Sync {
     /// Validates `patch` against the repository state of `ctx` under

@@ -35,7 +35,7 @@ const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CommandLine {
+pub(crate) enum CommandLine {
     /// A shell command, run as `sh -c <command>`.
     Shell(String),
     /// A program and its arguments, run without a shell (for arguments that
@@ -47,7 +47,7 @@ impl CommandLine {
     /// The same command with its stderr sent to its stdout, so the two
     /// arrive in the order they were written (cargo reports which test
     /// binary runs on stderr, libtest its tests on stdout).
-    pub fn merged_output(&self) -> CommandLine {
+    pub(crate) fn merged_output(&self) -> CommandLine {
         match self {
             CommandLine::Shell(s) => CommandLine::Shell(format!("exec 2>&1\n{s}")),
             CommandLine::Argv(argv) => {
@@ -62,7 +62,7 @@ impl CommandLine {
     }
 
     /// The command as a person would type it.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self {
             CommandLine::Shell(s) => s.clone(),
             CommandLine::Argv(a) => a.join(" "),
@@ -72,7 +72,7 @@ impl CommandLine {
 
 /// How to run a command.
 #[derive(Debug, Clone)]
-pub struct RunSpec<'a> {
+pub(crate) struct RunSpec<'a> {
     /// The command.
     pub command: &'a CommandLine,
     /// Working directory.
@@ -91,7 +91,7 @@ pub struct RunSpec<'a> {
 
 /// What [`run_command`] reads from a command's output as it streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Parse {
+pub(crate) enum Parse {
     /// Nothing: the output is only kept (bounded).
     #[default]
     Raw,
@@ -104,7 +104,7 @@ pub enum Parse {
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandRun {
+pub(crate) struct CommandRun {
     /// Passed, failed or timed out.
     pub status: CheckStatus,
     /// Exit code, when the process exited normally.
@@ -121,7 +121,7 @@ pub struct CommandRun {
 
 impl CommandRun {
     /// A run that did not happen, with `status` and why.
-    pub fn not_run(status: CheckStatus, output: impl Into<String>) -> CommandRun {
+    pub(crate) fn not_run(status: CheckStatus, output: impl Into<String>) -> CommandRun {
         CommandRun {
             status,
             exit_code: None,
@@ -181,7 +181,7 @@ impl Collected {
 /// A byte buffer that keeps the first `head_cap` bytes and the last
 /// `tail_cap` bytes written to it, and counts what it dropped in between.
 #[derive(Debug)]
-pub struct BoundedOutput {
+pub(crate) struct BoundedOutput {
     head: Vec<u8>,
     tail: VecDeque<u8>,
     head_cap: usize,
@@ -192,7 +192,7 @@ pub struct BoundedOutput {
 impl BoundedOutput {
     /// A buffer holding at most `max_bytes` (a third head, the rest tail:
     /// errors and test summaries are usually at the end).
-    pub fn new(max_bytes: usize) -> Self {
+    pub(crate) fn new(max_bytes: usize) -> Self {
         let head_cap = max_bytes / 3;
         BoundedOutput {
             head: Vec::new(),
@@ -204,7 +204,7 @@ impl BoundedOutput {
     }
 
     /// Appends bytes.
-    pub fn push(&mut self, mut bytes: &[u8]) {
+    pub(crate) fn push(&mut self, mut bytes: &[u8]) {
         if self.head.len() < self.head_cap {
             let n = (self.head_cap - self.head.len()).min(bytes.len());
             self.head.extend_from_slice(&bytes[..n]);
@@ -223,17 +223,19 @@ impl BoundedOutput {
     }
 
     /// Bytes held right now (never more than the budget).
-    pub fn held(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
         self.head.len() + self.tail.len()
     }
 
     /// Bytes dropped from the middle.
-    pub fn dropped(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn dropped(&self) -> u64 {
         self.dropped
     }
 
     /// The kept text (lossy UTF-8), with a marker where bytes were dropped.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let head = String::from_utf8_lossy(&self.head);
         let (a, b) = self.tail.as_slices();
         let mut tail_bytes = Vec::with_capacity(a.len() + b.len());
@@ -270,7 +272,7 @@ impl Drop for GroupKiller {
 
 /// Sends SIGKILL to every process of group `pgid` (no error when the group
 /// is already gone).
-pub fn kill_group(pgid: i32) {
+pub(crate) fn kill_group(pgid: i32) {
     if pgid > 1 {
         let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
     }
@@ -308,7 +310,7 @@ async fn pump<R: AsyncRead + Unpin>(mut reader: R, buf: Arc<Mutex<Collected>>) {
 
 /// Runs a command in its own process group (see the module docs). `Err`
 /// only when it cannot be started; a non-zero exit or a timeout is a result.
-pub async fn run_command(spec: RunSpec<'_>) -> Result<CommandRun> {
+pub(crate) async fn run_command(spec: RunSpec<'_>) -> Result<CommandRun> {
     let mut cmd = match spec.command {
         CommandLine::Shell(s) => {
             let mut c = Command::new("sh");

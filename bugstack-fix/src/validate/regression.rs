@@ -5,7 +5,7 @@ use crate::patch::parse_diff;
 
 /// Whether `name` is safe to hand to `cargo test` as a filter: a Rust path
 /// (`cart::tests::empty_cart`), never an option or shell syntax.
-pub fn is_valid_test_name(name: &str) -> bool {
+pub(crate) fn is_valid_test_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && name.len() <= 200
@@ -13,7 +13,7 @@ pub fn is_valid_test_name(name: &str) -> bool {
 }
 
 /// Splits a diff into its per-file sections, each text kept byte for byte.
-pub fn file_sections(diff: &str) -> Vec<String> {
+pub(crate) fn file_sections(diff: &str) -> Vec<String> {
     let lines: Vec<&str> = diff.split_inclusive('\n').collect();
     let mut sections = Vec::new();
     let mut cur = String::new();
@@ -48,7 +48,7 @@ pub fn file_sections(diff: &str) -> Vec<String> {
 /// next to the fixed code), only the hunks whose added lines mention the
 /// test (its last path segment, `#[test]` or `mod tests`) are kept. Empty
 /// when the diff does not touch `test_path`.
-pub fn test_only_diff(diff: &str, test_path: &str, test_name: &str) -> String {
+pub(crate) fn test_only_diff(diff: &str, test_path: &str, test_name: &str) -> String {
     let short = test_name.rsplit("::").next().unwrap_or(test_name);
     let mut out = String::new();
     for section in file_sections(diff) {
@@ -93,7 +93,7 @@ fn split_hunks(section: &str) -> (String, Vec<String>) {
 }
 
 /// Tests `cargo test` reports as passed, summed over its test binaries.
-pub fn tests_passed(output: &str) -> u64 {
+pub(crate) fn tests_passed(output: &str) -> u64 {
     output
         .lines()
         .filter_map(|l| l.trim().strip_prefix("test result: ok. "))

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::process::CommandLine;
 
 /// Variables passed into the sandbox when set.
-pub const ENV_ALLOWLIST: &[&str] = &[
+pub(super) const ENV_ALLOWLIST: &[&str] = &[
     "PATH",
     "LANG",
     "LC_ALL",
@@ -52,11 +52,11 @@ pub const ENV_ALLOWLIST: &[&str] = &[
 
 /// Prefixes of variables passed into the sandbox (`CARGO_PROFILE_DEV_DEBUG`,
 /// `RUST_BACKTRACE`, `CARGO_TERM_COLOR`).
-pub const ENV_PREFIXES: &[&str] = &["RUST_", "CARGO_BUILD_", "CARGO_PROFILE_", "CARGO_TERM_"];
+pub(super) const ENV_PREFIXES: &[&str] = &["RUST_", "CARGO_BUILD_", "CARGO_PROFILE_", "CARGO_TERM_"];
 
 /// Resource limits of a sandboxed check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct SandboxLimits {
     /// Address space of each process, in bytes (`RLIMIT_AS`).
     pub address_space: u64,
     /// Processes (and threads) of the user (`RLIMIT_NPROC`).
@@ -65,9 +65,9 @@ pub struct Limits {
     pub file_size: u64,
 }
 
-impl Default for Limits {
+impl Default for SandboxLimits {
     fn default() -> Self {
-        Limits {
+        SandboxLimits {
             address_space: 16 << 30,
             processes: 8192,
             file_size: 8 << 30,
@@ -93,14 +93,14 @@ impl SandboxReport {
 
 /// A sandbox that can start here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bubblewrap {
+pub(super) struct Bubblewrap {
     bwrap: PathBuf,
     prlimit: Option<PathBuf>,
 }
 
 /// What one sandboxed command may see.
 #[derive(Debug, Clone)]
-pub struct SandboxSpec<'a> {
+pub(super) struct SandboxSpec<'a> {
     /// Directories bound read-write (the worktree, the target directory).
     pub writable: &'a [&'a Path],
     /// Directories replaced by empty ones (bugstack's data directory).
@@ -110,13 +110,13 @@ pub struct SandboxSpec<'a> {
     /// Working directory inside.
     pub dir: &'a Path,
     /// Resource limits.
-    pub limits: Limits,
+    pub limits: SandboxLimits,
 }
 
 impl Bubblewrap {
     /// Finds `bwrap` and checks that it can start a sandbox with every
     /// namespace here; the reason when it cannot.
-    pub async fn detect() -> std::result::Result<Bubblewrap, String> {
+    pub(super) async fn detect() -> std::result::Result<Bubblewrap, String> {
         let Some(bwrap) = find_program("bwrap") else {
             return Err("bubblewrap (`bwrap`) is not installed (Debian/Ubuntu: apt-get install bubblewrap)".into());
         };
@@ -154,7 +154,7 @@ impl Bubblewrap {
     }
 
     /// A one-line description for the report.
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         format!(
             "{}: no network, read-only system, empty HOME, allowlisted environment{}",
             self.bwrap.display(),
@@ -167,7 +167,7 @@ impl Bubblewrap {
     }
 
     /// `command` wrapped to run inside the sandbox.
-    pub fn wrap(&self, command: &CommandLine, spec: &SandboxSpec<'_>) -> CommandLine {
+    pub(super) fn wrap(&self, command: &CommandLine, spec: &SandboxSpec<'_>) -> CommandLine {
         let mut a: Vec<String> = vec![self.bwrap.to_string_lossy().into_owned()];
         let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
         push(&["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
@@ -262,7 +262,7 @@ fn sandbox_env(home: Option<&Path>, toolchain: &[PathBuf], extra: &[(OsString, O
 }
 
 /// `name` on `PATH`.
-pub fn find_program(name: &str) -> Option<PathBuf> {
+pub(super) fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
@@ -283,7 +283,7 @@ mod tests {
             hidden: &[PathBuf::from("/srv/bugstack-data")],
             env: &[("CARGO_TARGET_DIR".into(), "/tmp/t".into())],
             dir: wt,
-            limits: Limits::default(),
+            limits: SandboxLimits::default(),
         };
         let CommandLine::Argv(argv) = bw.wrap(&CommandLine::Shell("cargo test".into()), &spec) else {
             panic!("argv expected");

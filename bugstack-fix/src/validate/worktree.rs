@@ -101,12 +101,8 @@ impl Worktree {
 
     fn remove_blocking(&self) {
         let git = |args: &[&str]| {
-            let _ = std::process::Command::new("git")
-                .arg("-C")
-                .arg(&self.repo)
+            let _ = crate::git::command(&self.repo)
                 .args(args)
-                .env("GIT_TERMINAL_PROMPT", "0")
-                .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();

@@ -43,7 +43,7 @@ use crate::policy::{is_inside_repository, SandboxMode};
 use crate::validate::judge::{plan, verdict};
 use crate::validate::process::{run_command, CommandLine, CommandRun, Parse, RunSpec};
 use crate::validate::regression::{is_valid_test_name, test_only_diff, tests_passed};
-use crate::validate::sandbox::{Bubblewrap, Limits, SandboxReport, SandboxSpec};
+use crate::validate::sandbox::{Bubblewrap, SandboxLimits, SandboxReport, SandboxSpec};
 use crate::validate::worktree::Worktree;
 use crate::{
     CheckResult, CheckSpec, CheckStatus, Error, FixContext, Patch, Policy, RegressionResult, Result, Validation,
@@ -88,7 +88,7 @@ pub struct ValidatorOptions {
     /// data directory).
     pub hidden_paths: Vec<PathBuf>,
     /// Resource limits of sandboxed checks.
-    pub limits: Limits,
+    pub limits: SandboxLimits,
     /// Timeout of the `cargo fetch` run on the base before sandboxed checks.
     pub fetch_timeout: Duration,
 }
@@ -104,7 +104,7 @@ impl Default for ValidatorOptions {
             secret_env: Vec::new(),
             regression_timeout: Duration::from_secs(900),
             hidden_paths: Vec::new(),
-            limits: Limits::default(),
+            limits: SandboxLimits::default(),
             fetch_timeout: Duration::from_secs(600),
         }
     }
@@ -648,8 +648,8 @@ impl WorktreeValidator {
             passes_with_fix,
             output: format!(
                 "on the base commit with only the test added:\n{}\n\nwith the fix:\n{}",
-                crate::text::trim_middle(&base_out, half),
-                crate::text::trim_middle(&with_fix.output, half)
+                bugstack_core::text::trim_middle(&base_out, half),
+                bugstack_core::text::trim_middle(&with_fix.output, half)
             ),
         }
     }

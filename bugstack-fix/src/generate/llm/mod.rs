@@ -17,25 +17,20 @@
 //! files, so its headers and hunk counts are exactly what `git apply`
 //! expects, whatever small mistakes the model made in them.
 
-pub mod prompt;
-pub mod reply;
+pub(crate) mod prompt;
+pub(crate) mod reply;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bugstack_core::text::short_id;
 
 use crate::git::Git;
 use crate::model::{ChatMessage, ChatRequest, LanguageModel};
 use crate::patch::{parse_diff, unified_diff, RegressionTest};
 use crate::{Error, Feedback, FixContext, FixGenerator, Patch, Policy, Result};
-
-/// Default cap of the answer's length.
-pub const DEFAULT_MAX_TOKENS: u32 = 4096;
-/// Default bytes of earlier attempts' diffs and failure output in a retry
-/// prompt.
-pub const DEFAULT_FEEDBACK_BUDGET: usize = 12 * 1024;
 
 /// Generates fixes with a language model.
 pub struct LlmGenerator {
@@ -58,15 +53,21 @@ impl fmt::Debug for LlmGenerator {
 }
 
 impl LlmGenerator {
+    /// Default cap of the answer's length.
+    pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+    /// Default bytes of earlier attempts' diffs and failure output in a retry
+    /// prompt.
+    pub const DEFAULT_FEEDBACK_BUDGET: usize = 12 * 1024;
+
     /// A generator asking `model`, enforcing `policy` (the repository's
     /// `bugstack.toml`) on every candidate.
     pub fn new(model: Arc<dyn LanguageModel>, policy: Policy) -> Self {
         LlmGenerator {
             model,
             policy,
-            max_tokens: DEFAULT_MAX_TOKENS,
+            max_tokens: LlmGenerator::DEFAULT_MAX_TOKENS,
             temperature: Some(0.2),
-            feedback_budget: DEFAULT_FEEDBACK_BUDGET,
+            feedback_budget: LlmGenerator::DEFAULT_FEEDBACK_BUDGET,
         }
     }
 
@@ -133,7 +134,7 @@ impl LlmGenerator {
                     .map_err(|_| {
                         Error::PatchDoesNotApply(format!(
                             "{old}: not a file of the repository at {}",
-                            short(&ctx.revision)
+                            short_id(&ctx.revision)
                         ))
                     })?;
                 files.insert(old.clone(), text);
@@ -185,10 +186,6 @@ impl LlmGenerator {
         patch.model_confidence = Some(reply.confidence);
         Ok(patch)
     }
-}
-
-fn short(rev: &str) -> &str {
-    rev.get(..12).unwrap_or(rev)
 }
 
 /// A git diff creating `path` with `text`.

@@ -12,11 +12,11 @@
 
 use serde_json::{json, Value};
 
-use crate::text::trim_middle;
 use crate::{Feedback, FixContext, Policy};
+use bugstack_core::text::trim_middle;
 
 /// The marker words around the untrusted block.
-pub const UNTRUSTED_MARKER: &str = "UNTRUSTED EVENT DATA";
+pub(crate) const UNTRUSTED_MARKER: &str = "UNTRUSTED EVENT DATA";
 
 /// Most earlier attempts shown in a retry prompt (the latest ones).
 const MAX_FEEDBACK_ATTEMPTS: usize = 3;
@@ -28,7 +28,7 @@ const MAX_EVENT_STRING: usize = 2000;
 
 /// The reply format the model is asked for (also documented in
 /// `docs/models.md`).
-pub const REPLY_FORMAT: &str = "\
+pub(crate) const REPLY_FORMAT: &str = "\
 Reply with exactly these six tagged sections, each once, and nothing else that matters:
 <root_cause>Why the error happens, in one to three plain sentences.</root_cause>
 <explanation>What your change does, in one to three plain sentences.</explanation>
@@ -43,7 +43,7 @@ and adding the regression test (a #[test] fn that fails without the fix and pass
 
 /// The system prompt: who the model is, the rules, the policy limits and the
 /// reply format. Trusted text only.
-pub fn system_prompt(policy: &Policy) -> String {
+pub(crate) fn system_prompt(policy: &Policy) -> String {
     let excluded = policy.refused_globs().join(", ");
     format!(
         "You are bugstack, an automated repair engine for Rust services. You fix one production error \
@@ -67,7 +67,7 @@ surrounding code style.\n\
 }
 
 /// The event's untrusted fields as a JSON document.
-pub fn event_document(ctx: &FixContext) -> Value {
+pub(crate) fn event_document(ctx: &FixContext) -> Value {
     let e = &ctx.incident.event;
     let s = |t: &str| trim_middle(t, MAX_EVENT_STRING);
     let chain: Vec<Value> = e
@@ -119,7 +119,7 @@ pub fn event_document(ctx: &FixContext) -> Value {
 
 /// `data` made safe to put inside the untrusted block: no code fences, and
 /// the marker words broken so the data cannot fake the block's end.
-pub fn neutralise(data: &str) -> String {
+pub(crate) fn neutralise(data: &str) -> String {
     let no_fences = data.replace("```", "'''").replace("~~~", "---");
     // ASCII lowercasing keeps byte offsets, so matches index the original.
     let lower = no_fences.to_ascii_lowercase();
@@ -136,7 +136,7 @@ pub fn neutralise(data: &str) -> String {
 }
 
 /// A Markdown code fence longer than any backtick run in `text`.
-pub fn fence(text: &str, info: &str) -> String {
+pub(crate) fn fence(text: &str, info: &str) -> String {
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -154,7 +154,7 @@ pub fn fence(text: &str, info: &str) -> String {
 
 /// The user message: the untrusted event block, the source, and the
 /// earlier attempts (trimmed to `feedback_budget` bytes in total).
-pub fn user_prompt(ctx: &FixContext, feedback: &[Feedback], feedback_budget: usize, nonce: &str) -> String {
+pub(crate) fn user_prompt(ctx: &FixContext, feedback: &[Feedback], feedback_budget: usize, nonce: &str) -> String {
     let mut p = String::new();
     p.push_str("# The production error\n\n");
     p.push_str(&format!(

@@ -5,7 +5,7 @@ use crate::{Error, Result};
 
 /// The parts of a well-formed reply.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// `<root_cause>`.
     pub root_cause: String,
     /// `<explanation>`.
@@ -50,7 +50,7 @@ fn required(text: &str, name: &str) -> Result<(String, String)> {
 
 /// Parses a reply strictly: every section present exactly once and closed,
 /// non-empty, the confidence a number in 0..=1, the diff a unified diff.
-pub fn parse_reply(text: &str) -> Result<Reply> {
+pub(crate) fn parse_reply(text: &str) -> Result<Reply> {
     if text.trim().is_empty() {
         return Err(bad("the answer is empty"));
     }
@@ -121,7 +121,7 @@ fn strip_code_fence(diff: &str) -> String {
 
 /// A repository-relative path from a diff header or a reply: no `a/`, `b/`
 /// or `./` prefix, no timestamp suffix, `/`-separated.
-pub fn normalise_path(raw: &str) -> String {
+pub(crate) fn normalise_path(raw: &str) -> String {
     let p = raw.split('\t').next().unwrap_or(raw).trim().replace('\\', "/");
     let p = p
         .strip_prefix("a/")
@@ -135,7 +135,7 @@ pub fn normalise_path(raw: &str) -> String {
 /// `--- /dev/null`, `+++ b/P`) whatever prefix style the model used, and
 /// drops git's extended header lines (`index`, modes), which the model
 /// cannot get right anyway. Hunk lines are kept as they are.
-pub fn normalise_diff(diff: &str) -> String {
+pub(crate) fn normalise_diff(diff: &str) -> String {
     let lines: Vec<&str> = diff.lines().collect();
     let mut out = String::with_capacity(diff.len() + 64);
     let mut i = 0;

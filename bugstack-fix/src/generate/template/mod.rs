@@ -27,6 +27,7 @@ mod source;
 mod strategy;
 
 use async_trait::async_trait;
+use bugstack_core::text::{ellipsize, one_line};
 use syn::spanned::Spanned;
 
 pub use class::{OverflowOp, PanicClass};
@@ -92,7 +93,7 @@ impl TemplateGenerator {
                 ),
                 None => format!(
                     "unrecognised panic ({:?}) with no `unwrap()`/`expect()` at {}:{line}",
-                    cut(message, 120),
+                    ellipsize(message, 121),
                     target.path
                 ),
             })
@@ -100,18 +101,18 @@ impl TemplateGenerator {
         let class = refine(hint, loc.expr, message).ok_or_else(|| {
             Error::Generate(format!(
                 "unrecognised panic message {:?}: it does not match the `expect()` at {}:{line}",
-                cut(message, 120),
+                ellipsize(message, 121),
                 target.path
             ))
         })?;
         let site = strategy::Site::new(&src, class, &loc);
         let root_cause = root_cause(&src, class, loc.expr, &site.fn_name, &target.path, line, message);
-        let candidates = site.candidates();
-        let rustfmt = (self.rustfmt && !candidates.is_empty())
+        let fixes = site.fixes();
+        let rustfmt = (self.rustfmt && !fixes.is_empty())
             .then(|| format::Rustfmt::for_file(&ctx.repo_root, &target.path, src.newline() == "\r\n"))
             .filter(|f| f.is_clean(text));
         let mut patches = Vec::new();
-        for c in candidates {
+        for c in fixes {
             let Some(mut after) = source::apply_edits(text, &c.edits) else {
                 continue;
             };
@@ -211,12 +212,9 @@ fn refine(hint: Option<PanicClass>, expr: &syn::Expr, message: &str) -> Option<P
     }
 }
 
-fn cut(s: &str, n: usize) -> String {
-    let mut t: String = s.chars().take(n).collect();
-    if s.chars().count() > n {
-        t.push('…');
-    }
-    t
+/// Code cut to one line of at most 60 chars, for explanations.
+fn short(code: &str) -> String {
+    ellipsize(&one_line(code), 60)
 }
 
 fn root_cause(
@@ -228,11 +226,7 @@ fn root_cause(
     line: usize,
     message: &str,
 ) -> String {
-    let code = |e: &syn::Expr| {
-        let t = src.slice(e.span()).unwrap_or_default();
-        let one = t.split_whitespace().collect::<Vec<_>>().join(" ");
-        format!("`{}`", cut(&one, 60))
-    };
+    let code = |e: &syn::Expr| format!("`{}`", short(src.slice(e.span()).unwrap_or_default()));
     let whole = code(expr);
     let at = format!("in `{fn_name}` ({path}:{line})");
     let what = match (class, expr) {
@@ -281,6 +275,6 @@ fn root_cause(
     };
     format!(
         "{what}. Panic: {}",
-        cut(message.lines().next().unwrap_or_default(), 160)
+        ellipsize(message.lines().next().unwrap_or_default(), 161)
     )
 }

@@ -1,0 +1,199 @@
+//! Arithmetic families: division or remainder by zero, integer and
+//! `Duration` overflow, negation and shift overflow.
+
+use super::expr::{binary_operand, is_assign_op, is_pure, is_untyped_int, postfix, unparen};
+use super::{Site, StrategyFix};
+use crate::generate::template::class::{OverflowOp, PanicClass};
+use crate::generate::template::short;
+use crate::generate::template::signature::ReturnKind;
+use crate::generate::template::source::Edit;
+
+impl<'ast> Site<'_, 'ast> {
+    pub(super) fn div(&self, b: &'ast syn::ExprBinary) -> Option<Vec<Option<StrategyFix>>> {
+        let rem = self.class == PanicClass::RemZero;
+        let method = if rem { "checked_rem" } else { "checked_div" };
+        let lhs = self.text(&*b.left)?;
+        let rhs = self.text(&*b.right)?;
+        let compound = is_assign_op(&b.op);
+        let target = self.range(self.loc.expr)?;
+        let f = &self.fn_name;
+        let what = format!("`{}`", short(self.text(self.loc.expr)?));
+        let op_words = if rem { "remainder" } else { "division" };
+        // An unsuffixed literal receiver has no type for method lookup.
+        let typed_lhs = !is_untyped_int(&b.left) && (!compound || is_pure(&b.left));
+        let call = |suffix: &str| {
+            let call = format!("{}.{method}({}){suffix}", postfix(&b.left, lhs), unparen(rhs));
+            if compound {
+                format!("{lhs} = {call}")
+            } else {
+                call
+            }
+        };
+        let mut out = Vec::new();
+        if typed_lhs && self.can_return && self.ret == ReturnKind::Option {
+            out.push(Some(StrategyFix {
+                strategy: "question-mark",
+                edits: vec![Edit::replace(target.clone(), call("?"))],
+                explanation: format!("Replaces {what} with `{method}(..)?`: `{f}` returns an `Option`, so a zero divisor now makes it return `None` instead of panicking."),
+            }));
+        }
+        if typed_lhs && self.can_return {
+            if let Some(s) = self.ret.ok_or_suffix(&format!("{op_words} by zero")) {
+                out.push(Some(StrategyFix {
+                    strategy: "question-mark",
+                    edits: vec![Edit::replace(target.clone(), call(&format!("{s}?")))],
+                    explanation: format!("Replaces {what} with `{method}(..){s}?`: `{f}` returns a `Result`, so a zero divisor now becomes an error for the caller instead of a panic."),
+                }));
+            }
+        }
+        if is_pure(&b.right) {
+            out.push(self.guard(
+                &format!("{} == 0", binary_operand(&b.right, rhs)),
+                &format!("the divisor `{}` is zero", short(unparen(rhs))),
+            ));
+        }
+        if typed_lhs {
+            out.push(Some(StrategyFix {
+                strategy: "checked-or-zero",
+                edits: vec![Edit::replace(target, call(".unwrap_or(0)"))],
+                explanation: format!("Replaces {what} with `{method}(..).unwrap_or(0)`: a zero divisor now gives 0 instead of panicking."),
+            }));
+        }
+        Some(out)
+    }
+
+    pub(super) fn negate(&self, u: &'ast syn::ExprUnary) -> Option<Vec<Option<StrategyFix>>> {
+        if is_untyped_int(&u.expr) {
+            return Some(Vec::new());
+        }
+        let operand = postfix(&u.expr, self.text(&*u.expr)?);
+        let target = self.range(self.loc.expr)?;
+        let what = format!("`{}`", short(self.text(self.loc.expr)?));
+        let f = &self.fn_name;
+        let mut out = Vec::new();
+        if self.can_return && self.ret == ReturnKind::Option {
+            out.push(Some(StrategyFix {
+                strategy: "question-mark",
+                edits: vec![Edit::replace(target.clone(), format!("{operand}.checked_neg()?"))],
+                explanation: format!("Replaces {what} with `checked_neg()?`: `{f}` returns an `Option`, so negating the minimum value now makes it return `None` instead of panicking."),
+            }));
+        }
+        out.push(Some(StrategyFix {
+            strategy: "saturating",
+            edits: vec![Edit::replace(target, format!("{operand}.saturating_neg()"))],
+            explanation: format!("Replaces {what} with `saturating_neg()`: negating the type's minimum now gives its maximum instead of overflowing and panicking."),
+        }));
+        out.push(self.let_else(
+            &format!("{operand}.checked_neg()"),
+            "Some",
+            None,
+            &format!("{what} would overflow"),
+        ));
+        Some(out)
+    }
+
+    pub(super) fn overflow(&self, b: &'ast syn::ExprBinary, op: OverflowOp) -> Option<Vec<Option<StrategyFix>>> {
+        let compound = is_assign_op(&b.op);
+        if compound && !is_pure(&b.left) {
+            return Some(Vec::new());
+        }
+        let (mut left, mut right) = (&*b.left, &*b.right);
+        if is_untyped_int(left) {
+            // `1 + x` has no receiver type; addition and multiplication
+            // commute, the others cannot be rewritten safely.
+            if compound || !matches!(op, OverflowOp::Add | OverflowOp::Mul) || is_untyped_int(right) {
+                return Some(Vec::new());
+            }
+            std::mem::swap(&mut left, &mut right);
+        }
+        let lhs = self.text(left)?;
+        let rhs = self.text(right)?;
+        let place = self.text(&*b.left)?;
+        let name = op.name();
+        if matches!(op, OverflowOp::Shl | OverflowOp::Shr) {
+            return self.shift(b, op, postfix(left, lhs), rhs, place, compound);
+        }
+        let call = |kind: &str, suffix: &str| {
+            let call = format!("{}.{kind}_{name}({}){suffix}", postfix(left, lhs), unparen(rhs));
+            if compound {
+                format!("{place} = {call}")
+            } else {
+                call
+            }
+        };
+        let target = self.range(self.loc.expr)?;
+        let f = &self.fn_name;
+        let what = format!("`{}`", short(self.text(self.loc.expr)?));
+        let mut out = Vec::new();
+        if self.can_return && self.ret == ReturnKind::Option {
+            out.push(Some(StrategyFix {
+                strategy: "question-mark",
+                edits: vec![Edit::replace(target.clone(), call("checked", "?"))],
+                explanation: format!("Replaces {what} with `checked_{name}(..)?`: `{f}` returns an `Option`, so an overflow now makes it return `None` instead of panicking."),
+            }));
+        }
+        if self.can_return {
+            if let Some(s) = self.ret.ok_or_suffix("arithmetic overflow") {
+                out.push(Some(StrategyFix {
+                    strategy: "question-mark",
+                    edits: vec![Edit::replace(target.clone(), call("checked", &format!("{s}?")))],
+                    explanation: format!("Replaces {what} with `checked_{name}(..){s}?`: `{f}` returns a `Result`, so an overflow now becomes an error for the caller instead of a panic."),
+                }));
+            }
+        }
+        let clamp = match op {
+            OverflowOp::Sub => "at zero (or the type's minimum)",
+            _ => "at the type's bounds",
+        };
+        out.push(Some(StrategyFix {
+            strategy: "saturating",
+            edits: vec![Edit::replace(target, call("saturating", ""))],
+            explanation: format!("Replaces {what} with `saturating_{name}(..)`: the result now stops {clamp} instead of overflowing and panicking."),
+        }));
+        let checked = format!("{}.checked_{name}({})", postfix(left, lhs), unparen(rhs));
+        out.push(self.let_else(
+            &checked,
+            "Some",
+            compound.then_some(place),
+            &format!("{what} would overflow"),
+        ));
+        Some(out)
+    }
+
+    /// `x << n` / `x >> n` with `n` at least the bit width: `checked_sh*`
+    /// takes a `u32`, so the amount goes through `u32::try_from` (any
+    /// integer type, no truncation); every bit shifted out leaves 0.
+    fn shift(
+        &self,
+        b: &'ast syn::ExprBinary,
+        op: OverflowOp,
+        lhs: String,
+        rhs: &str,
+        place: &str,
+        compound: bool,
+    ) -> Option<Vec<Option<StrategyFix>>> {
+        let name = op.name();
+        let checked = format!(
+            "u32::try_from({}).ok().and_then(|n| {lhs}.checked_{name}(n))",
+            unparen(rhs)
+        );
+        let assign = |value: String| if compound { format!("{place} = {value}") } else { value };
+        let target = self.range(b)?;
+        let f = &self.fn_name;
+        let what = format!("`{}`", short(self.text(b)?));
+        let mut out = Vec::new();
+        if self.can_return && self.ret == ReturnKind::Option {
+            out.push(Some(StrategyFix {
+                strategy: "question-mark",
+                edits: vec![Edit::replace(target.clone(), assign(format!("{checked}?")))],
+                explanation: format!("Replaces {what} with `checked_{name}(..)?`: `{f}` returns an `Option`, so a shift by the bit width or more now makes it return `None` instead of panicking."),
+            }));
+        }
+        out.push(Some(StrategyFix {
+            strategy: "checked-or-zero",
+            edits: vec![Edit::replace(target, assign(format!("{checked}.unwrap_or(0)")))],
+            explanation: format!("Replaces {what} with `checked_{name}(..).unwrap_or(0)`: shifting by the bit width or more shifts every bit out, so the result is 0 instead of a panic."),
+        }));
+        Some(out)
+    }
+}

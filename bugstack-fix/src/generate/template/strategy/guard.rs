@@ -1,0 +1,246 @@
+//! The early-return shapes every family shares: a guard before the
+//! statement, and a `let .. else` binding, both returning the function's
+//! natural empty value (or an error it already returns).
+
+use std::collections::HashSet;
+
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Expr, Pat, Stmt};
+
+use super::{Site, StrategyFix};
+use crate::generate::template::signature::ReturnKind;
+use crate::generate::template::source::Edit;
+
+impl Site<'_, '_> {
+    /// `return <empty>;` when the function has an obvious value to return,
+    /// with the words for the explanation.
+    fn early_return(&self, indent: &str) -> Option<(String, String)> {
+        if !self.can_return {
+            return None;
+        }
+        if let Some(v) = self.ret.empty_value() {
+            return Some(if v.is_empty() {
+                ("return;".into(), format!("`{}` returns early", self.fn_name))
+            } else {
+                (format!("return {v};"), format!("`{}` returns `{v}`", self.fn_name))
+            });
+        }
+        if let ReturnKind::Result(_) = self.ret {
+            let (text, from_indent) = self.existing_err()?;
+            let text = reindent(&text, &from_indent, indent, self.nl);
+            return Some((
+                format!("return {text};"),
+                format!(
+                    "`{}` returns the same error it already returns for invalid input",
+                    self.fn_name
+                ),
+            ));
+        }
+        None
+    }
+
+    /// An `Err(..)` the function already returns, when it only names the
+    /// function's parameters (so it is valid at any point of the body), with
+    /// the indentation of the line it starts on.
+    fn existing_err(&self) -> Option<(String, String)> {
+        let (sig, body) = (self.sig?, self.body?);
+        let params: HashSet<String> = sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Receiver(_) => Some("self".to_string()),
+                syn::FnArg::Typed(t) => match &*t.pat {
+                    Pat::Ident(i) => Some(i.ident.to_string()),
+                    _ => None,
+                },
+            })
+            .collect();
+        let mut finder = ErrReturns::default();
+        finder.visit_block(body);
+        finder.found.into_iter().find_map(|e| {
+            let mut names = LocalNames::default();
+            names.visit_expr(e);
+            if !names.0.iter().all(|n| params.contains(n)) {
+                return None;
+            }
+            let start = e.span().start();
+            Some((self.text(e)?.to_string(), self.src.indent_of(start.line).to_string()))
+        })
+    }
+
+    /// The statement to put a guard before, when a guard there checks
+    /// exactly the panicking evaluation: (insert offset, indentation).
+    pub(super) fn guard_point(&self) -> Option<(usize, String)> {
+        let (stmt, safe) = self.stmt?;
+        if !safe {
+            return None;
+        }
+        let start = stmt.span().start();
+        if !self.src.first_on_line(start) {
+            return None;
+        }
+        Some((
+            self.src.line_start(start.line)?,
+            self.src.indent_of(start.line).to_string(),
+        ))
+    }
+
+    /// `if cond { return ..; }` before the statement.
+    pub(super) fn guard(&self, cond: &str, why: &str) -> Option<StrategyFix> {
+        let (at, indent) = self.guard_point()?;
+        let inner = format!("{indent}{}", self.unit);
+        let (ret, words) = self.early_return(&inner)?;
+        let nl = self.nl;
+        Some(StrategyFix {
+            strategy: "guard-return",
+            edits: vec![Edit::insert(
+                at,
+                format!("{indent}if {cond} {{{nl}{inner}{ret}{nl}{indent}}}{nl}"),
+            )],
+            explanation: format!("Adds a guard before the statement: when {why}, {words} instead of panicking."),
+        })
+    }
+
+    /// Binds `opt` (an `Option`/`Result` expression standing for the target)
+    /// with `let Some(..) = opt else { return ..; }`: in place when the
+    /// target is a `let` initializer, else in a new binding before the
+    /// statement that replaces the target. `ctor` is `Some` or `Ok`;
+    /// `assign_to` wraps the replacement as `place = value`.
+    pub(super) fn let_else(&self, opt: &str, ctor: &str, assign_to: Option<&str>, why: &str) -> Option<StrategyFix> {
+        let target = self.loc.expr;
+        let nl = self.nl;
+        let (stmt, _) = self.stmt?;
+        if let (Stmt::Local(local), None) = (stmt, assign_to) {
+            if let Some(init) = &local.init {
+                if std::ptr::eq(&*init.expr, target) && init.diverge.is_none() && local.attrs.is_empty() {
+                    let start = local.let_token.span.start();
+                    if !self.src.first_on_line(start) {
+                        return None;
+                    }
+                    let indent = self.src.indent_of(start.line).to_string();
+                    let inner = format!("{indent}{}", self.unit);
+                    let (ret, words) = self.early_return(&inner)?;
+                    let pat = match &local.pat {
+                        Pat::Type(pt) => format!(
+                            "{ctor}({}): {}<{}{}>",
+                            self.text(&pt.pat)?,
+                            if ctor == "Some" { "Option" } else { "Result" },
+                            self.text(&pt.ty)?,
+                            if ctor == "Some" { "" } else { ", _" }
+                        ),
+                        p => format!("{ctor}({})", self.text(p)?),
+                    };
+                    let range = self.src.offset(start)?..self.range(local)?.end;
+                    return Some(StrategyFix {
+                        strategy: "let-else-return",
+                        edits: vec![Edit::replace(
+                            range,
+                            format!("let {pat} = {opt} else {{{nl}{inner}{ret}{nl}{indent}}};"),
+                        )],
+                        explanation: format!(
+                            "Binds the value with `let {ctor}(..) = .. else {{ .. }}`: when {why}, {words} instead of panicking."
+                        ),
+                    });
+                }
+            }
+        }
+        let (at, indent) = self.guard_point()?;
+        let inner = format!("{indent}{}", self.unit);
+        let (ret, words) = self.early_return(&inner)?;
+        let name = self.fresh("value");
+        let replacement = match assign_to {
+            Some(place) => format!("{place} = {name}"),
+            None => name.clone(),
+        };
+        Some(StrategyFix {
+            strategy: "let-else-return",
+            edits: vec![
+                Edit::insert(
+                    at,
+                    format!("{indent}let {ctor}({name}) = {opt} else {{{nl}{inner}{ret}{nl}{indent}}};{nl}"),
+                ),
+                Edit::replace(self.range(target)?, replacement),
+            ],
+            explanation: format!(
+                "Binds the value first with `let {ctor}({name}) = .. else {{ .. }}`: when {why}, {words} instead of panicking."
+            ),
+        })
+    }
+}
+
+/// `Err(..)` expressions in `return Err(..)`, outside closures and nested
+/// items, in source order.
+#[derive(Default)]
+struct ErrReturns<'ast> {
+    found: Vec<&'ast Expr>,
+}
+
+impl<'ast> Visit<'ast> for ErrReturns<'ast> {
+    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+        if let Some(e) = &r.expr {
+            if let Expr::Call(c) = &**e {
+                if matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Err")) {
+                    self.found.push(e);
+                }
+            }
+        }
+        syn::visit::visit_expr_return(self, r);
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Single-segment lower-case paths (local variables) an expression names;
+/// any macro makes it unusable (its tokens are opaque).
+#[derive(Default)]
+struct LocalNames(HashSet<String>);
+
+impl<'ast> Visit<'ast> for LocalNames {
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if p.qself.is_none() && p.path.segments.len() == 1 {
+            let name = p.path.segments[0].ident.to_string();
+            if name.starts_with(|c: char| c.is_lowercase() || c == '_') {
+                self.0.insert(name);
+            }
+        }
+        syn::visit::visit_expr_path(self, p);
+    }
+    fn visit_macro(&mut self, _: &'ast syn::Macro) {
+        self.0.insert("<macro>".into());
+    }
+}
+
+/// Re-indents a multi-line snippet from `from` to `to` (first line as is).
+fn reindent(text: &str, from: &str, to: &str, nl: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if i > 0 {
+            out.push_str(nl);
+            match line.strip_prefix(from) {
+                Some(rest) => {
+                    out.push_str(to);
+                    out.push_str(rest);
+                }
+                None => out.push_str(line),
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reindents_continuation_lines() {
+        assert_eq!(
+            reindent("Err(X {\n\t\t\ta: 1,\n\t\t})", "\t\t", "\t\t\t", "\n"),
+            "Err(X {\n\t\t\t\ta: 1,\n\t\t\t})"
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Fix strategies: for the located panic, every fix that fits, best first.
+//!
+//! Order per class (a strategy is skipped when it does not fit the site):
+//!
+//! | class | strategies, in order |
+//! |---|---|
+//! | unwrap-none | `?` (fn returns `Option`) · `.ok_or(..)?` (fn returns `Result` with a writable error) · `let Some(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
+//! | unwrap-err, parse-unwrap | `?` / `.map_err(..)?` (fn returns `Result`) · `.ok()?` (fn returns `Option`) · `let Ok(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
+//! | index-oob, slice-range | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if .. { return <empty>; }` · `.get(..)` with a default |
+//! | vec-position (`Vec::remove`/`swap_remove`/`insert`) | guard `if i >= v.len() { return <empty>; }` (`>` for `insert`) |
+//! | missing-key (`map[&k]`) | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if !map.contains_key(..) { return <empty>; }` · `.get(..)` with a default |
+//! | char-boundary | `.get(..)?` · `.get(..).ok_or(..)?` · move the bound down to a char boundary · `is_char_boundary` guard · `.get(..)` with a default |
+//! | div-zero, rem-zero | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · guard `if d == 0 { return <empty>; }` · `checked_*(..).unwrap_or(0)` |
+//! | overflow, shifts (`<<`, `>>`) | `checked_sh*(..)?` · `checked_sh*(..).unwrap_or(0)` (the amount through `u32::try_from`) |
+//! | overflow (integers, and `Duration` `+ - *`) | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · `saturating_*` · `let Some(..) = checked_*(..) else { return <empty>; }` |
+//!
+//! `<empty>` is the return type's natural empty value (`()`, `None`, `0`,
+//! `0.0`, `false`, `String::new()`, ...) or, in a `Result` function whose
+//! error type cannot be written down, an `Err(..)` the function already
+//! returns elsewhere (when it only uses the function's parameters).
+//!
+//! One file per family: [`unwrap`] (unwrap-none, unwrap-err, parse-unwrap),
+//! [`index`] (index-oob, slice-range, missing-key, char-boundary,
+//! vec-position), [`arith`] (div-zero, rem-zero, overflow); the shapes they
+//! share (guard, `let .. else`) are in [`guard`], expression helpers in
+//! [`expr`].
+
+mod arith;
+mod expr;
+mod guard;
+mod index;
+mod unwrap;
+
+use std::collections::HashSet;
+
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Expr, Signature, Stmt};
+
+use super::class::{OverflowOp, PanicClass};
+use super::locate::{Idents, Located};
+use super::signature::ReturnKind;
+use super::source::{Edit, Source};
+
+/// One way to fix the panic: a strategy's edits and their explanation.
+#[derive(Debug, Clone)]
+pub(crate) struct StrategyFix {
+    /// Short strategy name (`question-mark`, `guard-return`, ...).
+    pub(crate) strategy: &'static str,
+    /// Byte-span edits on the original file.
+    pub(crate) edits: Vec<Edit>,
+    /// What the change does, in plain words.
+    pub(crate) explanation: String,
+}
+
+/// Everything the strategies need about the site.
+pub(crate) struct Site<'a, 'ast> {
+    pub(crate) src: &'a Source<'a>,
+    pub(crate) class: PanicClass,
+    pub(crate) loc: &'a Located<'ast>,
+    pub(crate) ret: ReturnKind,
+    pub(crate) can_return: bool,
+    pub(crate) fn_name: String,
+    sig: Option<&'ast Signature>,
+    body: Option<&'ast syn::Block>,
+    stmt: Option<(&'ast Stmt, bool)>,
+    nl: &'static str,
+    unit: String,
+    idents: HashSet<String>,
+}
+
+impl<'a, 'ast> Site<'a, 'ast> {
+    pub(crate) fn new(src: &'a Source<'a>, class: PanicClass, loc: &'a Located<'ast>) -> Self {
+        let (func, can_return) = loc.function();
+        let sig = func.map(|(s, _)| s);
+        let body = func.and_then(|(_, b)| b);
+        let mut idents = Idents::default();
+        if let Some(b) = body {
+            idents.visit_block(b);
+        }
+        if let Some(s) = sig {
+            idents.visit_signature(s);
+        }
+        Site {
+            src,
+            class,
+            loc,
+            ret: sig.map_or(ReturnKind::Other, |s| ReturnKind::of(&s.output)),
+            can_return: can_return && sig.is_some(),
+            fn_name: sig.map_or_else(|| "(no function)".into(), |s| s.ident.to_string()),
+            sig,
+            body,
+            stmt: loc.statement(),
+            nl: src.newline(),
+            unit: src.indent_unit(),
+            idents: idents.0,
+        }
+    }
+
+    fn text(&self, n: &impl Spanned) -> Option<&'a str> {
+        self.src.slice(n.span())
+    }
+
+    fn range(&self, n: &impl Spanned) -> Option<std::ops::Range<usize>> {
+        self.src.range(n.span())
+    }
+
+    /// A name not used in the function.
+    fn fresh(&self, base: &str) -> String {
+        if !self.idents.contains(base) {
+            return base.into();
+        }
+        (1..)
+            .map(|i| format!("{base}_{i}"))
+            .find(|n| !self.idents.contains(n))
+            .unwrap_or_else(|| base.into())
+    }
+
+    /// Every strategy's fix that fits the site, best first.
+    pub(crate) fn fixes(&self) -> Vec<StrategyFix> {
+        let out = match (self.class, self.loc.expr) {
+            (c, Expr::MethodCall(m)) if c.is_unwrap() => self.unwrap(m),
+            (c, Expr::Index(i)) if c.is_index() => self.index(i),
+            (PanicClass::VecPosition, Expr::MethodCall(m)) => self.vec_position(m),
+            (PanicClass::DivZero | PanicClass::RemZero, Expr::Binary(b)) => self.div(b),
+            (PanicClass::Overflow(op), Expr::Binary(b)) => self.overflow(b, op),
+            (PanicClass::Overflow(OverflowOp::Neg), Expr::Unary(u)) => self.negate(u),
+            _ => None,
+        };
+        out.unwrap_or_default().into_iter().flatten().collect()
+    }
+}

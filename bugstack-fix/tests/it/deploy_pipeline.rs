@@ -1,0 +1,125 @@
+//! The deployer inside the lead's [`Pipeline`]: stage doubles for context,
+//! generation and validation (their real implementations live elsewhere),
+//! the real local forge chosen from the policy, real git.
+
+use crate::support;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bugstack_fix::{
+    forge_from_policy, CheckStatus, ContextBuilder, DecisionKind, Feedback, FixContext, FixGenerator, ForgeDeployer,
+    Incident, JsonPullRequestStore, Patch, Pipeline, Policy, PullRequestState, PullRequestStore, RepoRef, Result,
+    Validation, Validator,
+};
+use support::deploy::*;
+
+struct FixedContext(FixContext);
+
+#[async_trait]
+impl ContextBuilder for FixedContext {
+    async fn build(&self, _: &Incident, _: &RepoRef) -> Result<FixContext> {
+        Ok(self.0.clone())
+    }
+}
+
+struct FixedGenerator;
+
+#[async_trait]
+impl FixGenerator for FixedGenerator {
+    fn name(&self) -> String {
+        "template".into()
+    }
+    async fn generate(&self, _: &FixContext, _: &[Feedback]) -> Result<Patch> {
+        Ok(cart_patch())
+    }
+}
+
+struct GreenValidator;
+
+#[async_trait]
+impl Validator for GreenValidator {
+    async fn validate(&self, _: &FixContext, _: &Patch, _: &Policy) -> Result<Validation> {
+        Ok(Validation {
+            sandbox: Some(bugstack_fix::SandboxReport {
+                kind: "test-double".into(),
+                detail: "no code runs".into(),
+            }),
+            checks: vec![check("build", CheckStatus::Passed), check("test", CheckStatus::Passed)],
+            regression: None,
+        })
+    }
+}
+
+async fn run(fx: &Fixture, policy: &Policy) -> (bugstack_fix::FixReport, Arc<JsonPullRequestStore>) {
+    let store = Arc::new(JsonPullRequestStore::open(fx.store_dir()).unwrap());
+    let forge = forge_from_policy(policy, &fx.repo, store.clone()).await.unwrap();
+    let ctx = context(fx, 5);
+    let pipeline = Pipeline::new(
+        Arc::new(FixedContext(ctx.clone())),
+        Arc::new(FixedGenerator),
+        Arc::new(GreenValidator),
+    )
+    .with_deployer(Arc::new(ForgeDeployer::with_plain_body(forge)));
+    let report = pipeline
+        .run(&ctx.incident, &RepoRef::new(&fx.repo).at(&fx.release), policy)
+        .await
+        .unwrap();
+    (report, store)
+}
+
+#[tokio::test]
+async fn a_permissive_policy_merges_and_a_strict_one_leaves_the_pr_open() {
+    let fx = Fixture::conventional();
+    let permissive = Policy::from_toml_str("auto_merge = true\nconfidence_threshold = 0.5\n").unwrap();
+    let (report, store) = run(&fx, &permissive).await;
+    assert_eq!(
+        report.decision.kind,
+        DecisionKind::AutoMerge,
+        "{}",
+        report.decision.reason
+    );
+    let d = report
+        .deployment
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:?}", report.deploy_error));
+    assert!(d.merged, "{}", d.reason);
+    assert_eq!(fx.remote_tip("main").unwrap(), d.commit);
+    assert_eq!(store.list().unwrap()[0].state, PullRequestState::Merged);
+    assert!(report.stage_ms.contains_key("deploy"));
+
+    let fx = Fixture::conventional();
+    let strict = Policy::default();
+    let (report, store) = run(&fx, &strict).await;
+    assert_eq!(report.decision.kind, DecisionKind::Review);
+    let d = report.deployment.unwrap();
+    assert!(!d.merged);
+    assert!(d.reason.contains("auto_merge is off"), "{}", d.reason);
+    assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+    assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
+}
+
+#[tokio::test]
+async fn the_users_work_tree_is_untouched_by_a_pipeline_run() {
+    let fx = Fixture::conventional();
+    fx.make_dirty();
+    let before = fx.snapshot();
+    let policy = Policy::from_toml_str("auto_merge = true\nconfidence_threshold = 0.5\n").unwrap();
+    let (report, _) = run(&fx, &policy).await;
+    assert!(report.deployment.unwrap().merged);
+    assert_eq!(fx.snapshot(), before);
+}
+
+#[tokio::test]
+async fn a_local_forge_needs_a_local_remote() {
+    let fx = Fixture::conventional();
+    support::git(&fx.repo, &["remote", "add", "web", "https://example.invalid/shop.git"]);
+    let mut policy = Policy::default();
+    policy.forge.remote = "web".into();
+    let store = Arc::new(JsonPullRequestStore::open(fx.store_dir()).unwrap());
+    let err = match forge_from_policy(&policy, &fx.repo, store).await {
+        Ok(_) => panic!("a web remote is not a local forge"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("web") && err.contains("example.invalid"), "{err}");
+}

@@ -1,0 +1,506 @@
+//! Unit-level tests of the template generator's strategy choice: the same
+//! panic gets a different fix depending on the enclosing function's
+//! signature, edits touch only the panicking span, and retries move on to
+//! the next strategy.
+
+use crate::support;
+
+use std::collections::BTreeMap;
+
+use bugstack_fix::{Feedback, FixGenerator, Patch, TemplateGenerator};
+use support::template::context;
+
+const PATH: &str = "src/lib.rs";
+
+/// 1-based column of `needle` on 1-based `line` of `src`.
+fn col(src: &str, line: u32, needle: &str) -> u32 {
+    let l = src.lines().nth(line as usize - 1).unwrap();
+    l[..l
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not on line {line}: {l:?}"))]
+        .chars()
+        .count() as u32
+        + 1
+}
+
+fn patches(src: &str, line: u32, needle: &str, msg: &str) -> Vec<Patch> {
+    let ctx = context(PATH, src, line, Some(col(src, line, needle)), msg);
+    TemplateGenerator::new().candidates(&ctx).unwrap()
+}
+
+fn apply(src: &str, p: &Patch) -> String {
+    p.apply_to(&BTreeMap::from([(PATH.to_string(), src.to_string())]))
+        .unwrap()[PATH]
+        .clone()
+}
+
+/// The best fix's new file text.
+fn fix(src: &str, line: u32, needle: &str, msg: &str) -> String {
+    let p = &patches(src, line, needle, msg)[0];
+    apply(src, p)
+}
+
+const NONE: &str = "called `Option::unwrap()` on a `None` value";
+const ERR: &str = "called `Result::unwrap()` on an `Err` value: ParseIntError { kind: InvalidDigit }";
+
+#[test]
+fn unwrap_none_in_option_fn_propagates_with_question_mark() {
+    let src = "fn first_even(v: &[u32]) -> Option<u32> {\n    let x = v.iter().find(|n| *n % 2 == 0).unwrap();\n    Some(*x)\n}\n";
+    let out = fix(src, 2, "unwrap", NONE);
+    assert_eq!(out, src.replace(".unwrap();", "?;"));
+    let p = &patches(src, 2, "unwrap", NONE)[0];
+    assert_eq!(p.class.as_deref(), Some("unwrap-none"));
+    assert_eq!(p.generator, "template");
+    assert!(p.root_cause.contains("was `None` in `first_even`"), "{}", p.root_cause);
+    assert!(p.explanation.contains("returns an `Option`"), "{}", p.explanation);
+}
+
+#[test]
+fn unwrap_none_in_u32_fn_returns_zero_early() {
+    let src = "fn first_even(v: &[u32]) -> u32 {\n    let x = v.iter().find(|n| *n % 2 == 0).unwrap();\n    *x\n}\n";
+    let out = fix(src, 2, "unwrap", NONE);
+    assert_eq!(
+        out,
+        "fn first_even(v: &[u32]) -> u32 {\n    let Some(x) = v.iter().find(|n| *n % 2 == 0) else {\n        return 0;\n    };\n    *x\n}\n"
+    );
+}
+
+#[test]
+fn unwrap_none_in_unit_fn_returns_and_keeps_type_annotation() {
+    let src = "fn log_first(v: &[u32]) {\n    let x: &u32 = v.first().unwrap();\n    println!(\"{x}\");\n}\n";
+    let out = fix(src, 2, "unwrap", NONE);
+    assert!(
+        out.contains("    let Some(x): Option<&u32> = v.first() else {\n        return;\n    };\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unwrap_none_nested_in_expression_binds_before_the_statement() {
+    let src = "fn total(m: &std::collections::HashMap<u32, u32>) -> u32 {\n    let t = 1 + m.get(&3).unwrap() * 2;\n    t\n}\n";
+    let out = fix(src, 2, "unwrap", NONE);
+    assert_eq!(
+        out,
+        "fn total(m: &std::collections::HashMap<u32, u32>) -> u32 {\n    let Some(value) = m.get(&3) else {\n        return 0;\n    };\n    let t = 1 + value * 2;\n    t\n}\n"
+    );
+}
+
+#[test]
+fn unwrap_none_in_result_fn_uses_ok_or_when_the_error_is_writable() {
+    let src =
+        "fn port(v: &[&str]) -> Result<u16, String> {\n    let p = v.first().unwrap();\n    Ok(p.len() as u16)\n}\n";
+    let out = fix(src, 2, "unwrap", NONE);
+    assert!(
+        out.contains("let p = v.first().ok_or_else(|| \"`first()` returned no value\".to_string())?;"),
+        "{out}"
+    );
+}
+
+#[test]
+fn result_fn_with_opaque_error_reuses_an_existing_error_return() {
+    let src = "enum E { Empty }\nfn head(v: &[u8]) -> Result<u8, E> {\n    if v.len() > 100 {\n        return Err(E::Empty);\n    }\n    let h = v.first().unwrap();\n    Ok(*h)\n}\n";
+    let out = fix(src, 6, "unwrap", NONE);
+    assert!(
+        out.contains("    let Some(h) = v.first() else {\n        return Err(E::Empty);\n    };\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unwrap_inside_a_closure_cannot_return_and_falls_back_to_default() {
+    let src = "fn sum(v: &[&str]) -> u32 {\n    v.iter().map(|x| x.parse::<u32>().unwrap()).sum()\n}\n";
+    let ps = patches(src, 2, "unwrap", ERR);
+    assert_eq!(ps[0].class.as_deref(), Some("parse-unwrap"));
+    assert!(apply(src, &ps[0]).contains("x.parse::<u32>().unwrap_or_default()"));
+    assert_eq!(ps.len(), 1, "no `?` or early return from inside a closure");
+}
+
+#[test]
+fn parse_unwrap_in_result_fn_propagates() {
+    let src = "fn parse(s: &str) -> Result<u32, Box<dyn std::error::Error>> {\n    let n = s.trim().parse::<u32>().unwrap();\n    Ok(n)\n}\n";
+    assert_eq!(fix(src, 2, "unwrap", ERR), src.replace(".unwrap();", "?;"));
+    let s2 = src.replace("Box<dyn std::error::Error>", "String");
+    assert!(fix(&s2, 2, "unwrap", ERR).contains(".parse::<u32>().map_err(|e| e.to_string())?;"));
+    let s3 = src
+        .replace("Result<u32, Box<dyn std::error::Error>>", "Option<u32>")
+        .replace("Ok(n)", "Some(n)");
+    assert!(fix(&s3, 2, "unwrap", ERR).contains(".parse::<u32>().ok()?;"));
+}
+
+#[test]
+fn expect_with_a_custom_message_is_recognised_from_the_syntax() {
+    let src = "fn name(v: &[String]) -> Option<usize> {\n    let n = v.first().expect(\"names are never empty\");\n    Some(n.len())\n}\n";
+    let ps = patches(src, 2, "expect", "names are never empty");
+    assert_eq!(ps[0].class.as_deref(), Some("unwrap-none"));
+    assert!(apply(src, &ps[0]).contains("let n = v.first()?;"));
+    let ctx = context(PATH, src, 2, Some(col(src, 2, "expect")), "something else entirely");
+    let err = TemplateGenerator::new().candidates(&ctx).unwrap_err();
+    assert!(err.to_string().contains("unrecognised panic message"), "{err}");
+}
+
+const OOB: &str = "index out of bounds: the len is 3 but the index is 3";
+
+#[test]
+fn index_in_option_fn_uses_get_question_mark() {
+    let src = "fn at(v: &[u32], i: usize) -> Option<u32> {\n    let x = v[i] + 1;\n    Some(x)\n}\n";
+    assert_eq!(fix(src, 2, "v[i]", OOB), src.replace("v[i] + 1", "*v.get(i)? + 1"));
+}
+
+#[test]
+fn index_in_u32_fn_guards_with_an_early_return() {
+    let src = "fn at(v: &[u32], i: usize) -> u32 {\n    let x = v[i] + 1;\n    x\n}\n";
+    assert_eq!(
+        fix(src, 2, "v[i]", OOB),
+        "fn at(v: &[u32], i: usize) -> u32 {\n    if i >= v.len() {\n        return 0;\n    }\n    let x = v[i] + 1;\n    x\n}\n"
+    );
+}
+
+#[test]
+fn index_in_a_branch_is_not_guarded_before_the_statement() {
+    // A guard before the `let` would return even when the branch is not taken.
+    let src = "fn at(v: &[u32], i: usize, b: bool) -> u32 {\n    let x = if b { 0 } else { 1 } + if b { v[i] } else { 0 };\n    x\n}\n";
+    let ps = patches(src, 2, "v[i]", OOB);
+    for p in &ps {
+        assert!(!p.diff.contains("if i >= v.len()"), "{}", p.diff);
+    }
+    assert!(apply(src, &ps[0]).contains("v.get(i).copied().unwrap_or_default()"));
+}
+
+#[test]
+fn slice_range_in_option_fn_uses_get() {
+    let src = "fn head(buf: &[u8], n: usize) -> Option<u8> {\n    let s = &buf[..n];\n    s.first().copied()\n}\n";
+    let msg = "range end index 9 out of range for slice of length 4";
+    assert_eq!(fix(src, 2, "buf[", msg), src.replace("&buf[..n]", "buf.get(..n)?"));
+    let src2 = "fn head(buf: &[u8], n: usize) -> usize {\n    let s = &buf[..n];\n    s.len()\n}\n";
+    assert!(fix(src2, 2, "buf[", msg).contains("    if buf.get(..n).is_none() {\n        return 0;\n    }\n"));
+}
+
+#[test]
+fn char_boundary_in_string_fn_moves_the_bound_to_a_boundary() {
+    let src = "pub fn preview(s: &str, n: usize) -> String {\n    s[..n].to_string()\n}\n";
+    let msg = "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`";
+    let out = fix(src, 2, "s[", msg);
+    assert_eq!(
+        out,
+        "pub fn preview(s: &str, n: usize) -> String {\n    let mut end = n;\n    while !s.is_char_boundary(end) {\n        end -= 1;\n    }\n    s[..end].to_string()\n}\n"
+    );
+    let ps = patches(src, 2, "s[", msg);
+    assert_eq!(ps[0].class.as_deref(), Some("char-boundary"));
+    assert!(ps.iter().any(|p| apply(src, p).contains("if !s.is_char_boundary(n) {")));
+}
+
+#[test]
+fn division_by_zero_choice_follows_the_signature() {
+    let msg = "attempt to divide by zero";
+    let src = "fn avg(total: u32, n: u32) -> u32 {\n    let a = total / n;\n    a\n}\n";
+    assert!(fix(src, 2, "total /", msg).contains("    if n == 0 {\n        return 0;\n    }\n    let a = total / n;"));
+    let src = "fn avg(total: u32, n: u32) -> Option<u32> {\n    let a = total / n;\n    Some(a)\n}\n";
+    assert!(fix(src, 2, "total /", msg).contains("let a = total.checked_div(n)?;"));
+    let src = "struct D;\nimpl D {\n    fn avg(&self, total: u32, n: u32) -> D {\n        let _a = total % (n * 2);\n        D\n    }\n}\n";
+    let out = fix(
+        src,
+        4,
+        "total %",
+        "attempt to calculate the remainder with a divisor of zero",
+    );
+    assert!(out.contains("let _a = total.checked_rem(n * 2).unwrap_or(0);"), "{out}");
+}
+
+#[test]
+fn a_missing_map_key_uses_get_or_a_contains_key_guard() {
+    let msg = "no entry found for key";
+    let src = "fn price(m: &HashMap<String, u32>, k: &str) -> Option<u32> {\n    let p = m[k] + 1;\n    Some(p)\n}\n";
+    let p = &patches(src, 2, "m[k]", msg)[0];
+    assert_eq!(p.class.as_deref(), Some("missing-key"));
+    assert!(p.root_cause.contains("not in the map"), "{}", p.root_cause);
+    assert_eq!(apply(src, p), src.replace("m[k] + 1", "*m.get(k)? + 1"));
+    let src = "fn price(m: &BTreeMap<u64, u32>, id: u64) -> u32 {\n    let p = m[&id] + 1;\n    p\n}\n";
+    assert_eq!(
+        fix(src, 2, "m[&id]", msg),
+        "fn price(m: &BTreeMap<u64, u32>, id: u64) -> u32 {\n    if !m.contains_key(&id) {\n        return 0;\n    }\n    let p = m[&id] + 1;\n    p\n}\n"
+    );
+}
+
+#[test]
+fn a_vec_position_past_the_end_is_guarded() {
+    let msg = "removal index (is 3) should be < len (is 1)";
+    let src = "fn pop_at(v: &mut Vec<u32>, i: usize) -> u32 {\n    let x = v.remove(i);\n    x\n}\n";
+    let p = &patches(src, 2, "v.remove", msg)[0];
+    assert_eq!(p.class.as_deref(), Some("vec-position"));
+    assert_eq!(
+        apply(src, p),
+        "fn pop_at(v: &mut Vec<u32>, i: usize) -> u32 {\n    if i >= v.len() {\n        return 0;\n    }\n    let x = v.remove(i);\n    x\n}\n"
+    );
+    let msg = "insertion index (is 3) should be <= len (is 1)";
+    let src = "fn put(v: &mut Vec<u32>, i: usize) {\n    v.insert(i + 1, 7);\n}\n";
+    assert_eq!(
+        fix(src, 2, "v.insert", msg),
+        "fn put(v: &mut Vec<u32>, i: usize) {\n    if i + 1 > v.len() {\n        return;\n    }\n    v.insert(i + 1, 7);\n}\n"
+    );
+    // A position with side effects would run twice: no guard.
+    let src = "fn pop_next(v: &mut Vec<u32>, it: &mut std::ops::Range<usize>) -> u32 {\n    v.remove(it.next().unwrap_or(0))\n}\n";
+    let ctx = context(
+        PATH,
+        src,
+        2,
+        Some(col(src, 2, "v.remove")),
+        "removal index (is 3) should be < len (is 1)",
+    );
+    let err = TemplateGenerator::new().candidates(&ctx).unwrap_err().to_string();
+    assert!(err.contains("no template fix fits this site safely"), "{err}");
+}
+
+#[test]
+fn shifts_by_the_bit_width_use_checked_shifts() {
+    let src = "fn scale(x: u32, by: u32) -> u32 {\n    x << by\n}\n";
+    let p = &patches(src, 2, "x <<", "attempt to shift left with overflow")[0];
+    assert_eq!(p.class.as_deref(), Some("overflow"));
+    assert!(p.root_cause.contains("shifted left by at least"), "{}", p.root_cause);
+    assert_eq!(
+        apply(src, p),
+        src.replace(
+            "x << by",
+            "u32::try_from(by).ok().and_then(|n| x.checked_shl(n)).unwrap_or(0)"
+        )
+    );
+    let src = "fn scale(x: u32, by: usize) -> Option<u32> {\n    Some(x >> by)\n}\n";
+    assert_eq!(
+        fix(src, 2, "x >>", "attempt to shift right with overflow"),
+        src.replace("x >> by", "u32::try_from(by).ok().and_then(|n| x.checked_shr(n))?")
+    );
+    let src = "fn grow(mut x: u64, by: u8) -> u64 {\n    x <<= by;\n    x\n}\n";
+    assert!(fix(src, 2, "x <<=", "attempt to shift left with overflow")
+        .contains("    x = u32::try_from(by).ok().and_then(|n| x.checked_shl(n)).unwrap_or(0);\n"));
+}
+
+#[test]
+fn a_str_range_past_the_end_is_a_slice_range() {
+    // The message current Rust gives for `&s[..n]` with `n > s.len()`.
+    let msg = "end byte index 5 is out of bounds of `ab`";
+    let src = "fn head(s: &str, n: usize) -> Option<&str> {\n    let h = &s[..n];\n    Some(h)\n}\n";
+    assert_eq!(fix(src, 2, "s[", msg), src.replace("&s[..n]", "s.get(..n)?"));
+}
+
+#[test]
+fn duration_underflow_saturates() {
+    let msg = "overflow when subtracting durations";
+    let src = "fn left(total: Duration, used: Duration) -> Duration {\n    total - used\n}\n";
+    assert_eq!(
+        fix(src, 2, "total", msg),
+        src.replace("total - used", "total.saturating_sub(used)")
+    );
+}
+
+#[test]
+fn overflow_saturates_and_handles_compound_assignment() {
+    let src = "fn span(len: usize) -> usize {\n    let r = (len / 2) - 1;\n    r\n}\n";
+    let out = fix(src, 2, "(len", "attempt to subtract with overflow");
+    assert_eq!(out, src.replace("(len / 2) - 1", "(len / 2).saturating_sub(1)"));
+    let src = "fn sum(v: &[u8]) -> u8 {\n    let mut t = 0u8;\n    for x in v {\n        t += *x;\n    }\n    t\n}\n";
+    assert!(fix(src, 4, "t +=", "attempt to add with overflow").contains("        t = t.saturating_add(*x);\n"));
+    let src = "fn sum(a: u8, b: u8) -> Option<u8> {\n    Some(a * b)\n}\n";
+    assert!(fix(src, 2, "a *", "attempt to multiply with overflow").contains("Some(a.checked_mul(b)?)"));
+    // An untyped literal on the left is swapped for a commutative operator.
+    let src = "fn inc(a: u8) -> u8 {\n    1 + a\n}\n";
+    assert!(fix(src, 2, "1 +", "attempt to add with overflow").contains("    a.saturating_add(1)\n"));
+}
+
+#[test]
+fn the_expression_at_the_column_wins_among_several_on_the_line() {
+    let src = "fn f(a: u32, b: u32, c: u32) -> u32 {\n    a / b + c / a\n}\n";
+    let out = fix(src, 2, "c /", "attempt to divide by zero");
+    assert!(out.contains("    if a == 0 {\n"), "{out}");
+    let out = fix(src, 2, "a /", "attempt to divide by zero");
+    assert!(out.contains("    if b == 0 {\n"), "{out}");
+}
+
+/// Applies a patch with `git apply` (byte-exact, keeps CRLF) to a copy of
+/// `src` in a temp dir and returns the new text.
+fn git_apply(src: &str, p: &Patch) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join(PATH), src).unwrap();
+    std::fs::write(dir.path().join("fix.diff"), &p.diff).unwrap();
+    let out = bugstack_fix::git::command(dir.path())
+        .args(["apply", "--unsafe-paths", "fix.diff"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        p.diff
+    );
+    std::fs::read_to_string(dir.path().join(PATH)).unwrap()
+}
+
+#[test]
+fn untouched_bytes_and_crlf_and_tabs_are_preserved() {
+    let src = "// header  \r\nfn at(v: &[u32], i: usize) -> u32 {\r\n\tlet  x =   v[i];\r\n\tx\r\n}\r\n\r\n/// trailing\r\nfn other() {}\r\n";
+    let p = &patches(src, 3, "v[i]", OOB)[0];
+    let out = git_apply(src, p);
+    assert_eq!(
+        out,
+        "// header  \r\nfn at(v: &[u32], i: usize) -> u32 {\r\n\tif i >= v.len() {\r\n\t\treturn 0;\r\n\t}\r\n\tlet  x =   v[i];\r\n\tx\r\n}\r\n\r\n/// trailing\r\nfn other() {}\r\n"
+    );
+    // Everything outside the inserted lines is byte-identical.
+    let inserted = "\tif i >= v.len() {\r\n\t\treturn 0;\r\n\t}\r\n";
+    assert_eq!(out.replacen(inserted, "", 1), src);
+    // rustc counts a tab as 4 columns: column 5 is `let` after one tab.
+    let ctx = context(PATH, src, 3, Some(14), OOB);
+    assert!(TemplateGenerator::new().candidates(&ctx).is_ok());
+}
+
+#[test]
+fn a_replacement_changes_only_the_panicking_span() {
+    let src = "use std::fmt;  // keep   this\n\nfn at(v: &[u32], i: usize) -> Option<u32> {\n    let x   =   v[i]  ;   // odd spacing\n    Some(x)\n}\n";
+    let out = fix(src, 4, "v[i]", OOB);
+    assert_eq!(out, src.replacen("v[i]", "*v.get(i)?", 1));
+}
+
+#[tokio::test]
+async fn retries_skip_strategies_already_tried() {
+    let src = "fn at(v: &[u32], i: usize) -> u32 {\n    let x = v[i] + 1;\n    x\n}\n";
+    let ctx = context(PATH, src, 2, Some(col(src, 2, "v[i]")), OOB);
+    let g = TemplateGenerator::new();
+    assert_eq!(g.name(), "template");
+    let first = g.generate(&ctx, &[]).await.unwrap();
+    assert!(first.diff.contains("if i >= v.len()"));
+    let fb = |n: u32, p: &Patch| Feedback {
+        attempt: n,
+        patch: Some(p.clone()),
+        failure: "error[E0308]: mismatched types".into(),
+    };
+    let second = g.generate(&ctx, &[fb(1, &first)]).await.unwrap();
+    assert_ne!(second.diff, first.diff);
+    assert!(second.diff.contains("unwrap_or_default"), "{}", second.diff);
+    let err = g.generate(&ctx, &[fb(1, &first), fb(2, &second)]).await.unwrap_err();
+    assert!(err.to_string().contains("already tried"), "{err}");
+}
+
+#[test]
+fn unrecognised_or_unfixable_panics_are_clear_errors() {
+    let src = "fn f(v: &[u32]) -> u32 {\n    v[0]\n}\n";
+    let g = TemplateGenerator::new();
+    let e = g
+        .candidates(&context(PATH, src, 2, Some(5), "database is on fire"))
+        .unwrap_err();
+    assert!(e.to_string().contains("unrecognised panic"), "{e}");
+    let e = g
+        .candidates(&context(PATH, src, 2, Some(5), "attempt to divide by zero"))
+        .unwrap_err();
+    assert!(e.to_string().contains("no matching expression"), "{e}");
+    let e = g.candidates(&context(PATH, "fn (", 1, Some(1), OOB)).unwrap_err();
+    assert!(e.to_string().contains("does not parse"), "{e}");
+    let mut ctx = context(PATH, src, 2, Some(5), OOB);
+    ctx.files.clear();
+    assert!(g
+        .candidates(&ctx)
+        .unwrap_err()
+        .to_string()
+        .contains("does not hold the text"));
+    ctx.frames.clear();
+    assert!(g
+        .candidates(&ctx)
+        .unwrap_err()
+        .to_string()
+        .contains("no in-repository frame"));
+    // Inside a non-standard macro the tokens are opaque: refuse rather than guess.
+    let src = "fn f(v: &[u32]) {\n    my_log!(\"{}\", v[9]);\n}\n";
+    let e = g.candidates(&context(PATH, src, 2, Some(19), OOB)).unwrap_err();
+    assert!(e.to_string().contains("inside a macro call"), "{e}");
+}
+
+#[test]
+fn panics_inside_standard_macro_arguments_are_fixed() {
+    let src = "pub fn preview(s: &str, n: usize) -> String {\n    format!(\"{}…\", &s[..n])\n}\n";
+    let msg = "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`";
+    let out = fix(src, 2, "s[", msg);
+    assert!(out.contains("    while !s.is_char_boundary(end) {\n"), "{out}");
+    assert!(out.contains("    format!(\"{}…\", &s[..end])\n"), "{out}");
+    let src = "fn show(v: &[u32], i: usize) {\n    println!(\"{} items, item {}\", v.len(), v[i]);\n}\n";
+    let out = fix(src, 2, "v[i]", OOB);
+    assert!(
+        out.contains("    if i >= v.len() {\n        return;\n    }\n    println!"),
+        "{out}"
+    );
+    // An assertion message is only evaluated when the assertion fails: no
+    // guard before the statement.
+    let src = "fn check(ok: bool, v: &[u32], i: usize) {\n    assert!(ok, \"{}\", v[i]);\n}\n";
+    for p in patches(src, 2, "v[i]", OOB) {
+        assert!(!p.diff.contains("return;"), "{}", p.diff);
+    }
+}
+
+#[test]
+fn never_crashes_and_every_candidate_parses_at_any_location() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panics/src");
+    let messages = [
+        NONE,
+        ERR,
+        OOB,
+        "range end index 9 out of range for slice of length 4",
+        "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
+        "attempt to divide by zero",
+        "attempt to calculate the remainder with a divisor of zero",
+        "attempt to subtract with overflow",
+        "attempt to add with overflow",
+        "attempt to multiply with overflow",
+        "attempt to negate with overflow",
+        "totally unknown",
+    ];
+    let g = TemplateGenerator::new().without_rustfmt();
+    let mut fixed = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let src = std::fs::read_to_string(&path).unwrap();
+        for line in 1..=src.lines().count() as u32 + 1 {
+            for column in [None, Some(9)] {
+                for msg in messages {
+                    if let Ok(ps) = g.candidates(&context(PATH, &src, line, column, msg)) {
+                        for p in ps {
+                            let out = apply(&src, &p);
+                            assert!(syn::parse_file(&out).is_ok(), "{}", p.diff);
+                            fixed += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(fixed > 50, "{fixed}");
+}
+
+#[test]
+fn a_rustfmt_clean_file_stays_rustfmt_clean() {
+    // The `ok_or_else(..)?` replacement pushes the line past 100 columns;
+    // rustfmt wraps it as `cargo fmt --check` expects.
+    let src = "pub fn first_port(ports: &[&str]) -> Result<usize, String> {\n    let port = ports.iter().map(|p| p.len()).filter(|n| *n > 2).max().unwrap();\n    Ok(port)\n}\n";
+    let ctx = context(PATH, src, 2, Some(col(src, 2, "unwrap")), NONE);
+    let formatted = &TemplateGenerator::new().candidates(&ctx).unwrap()[0];
+    let raw = &TemplateGenerator::new().without_rustfmt().candidates(&ctx).unwrap()[0];
+    let raw_text = apply(src, raw);
+    assert!(raw_text.lines().any(|l| l.len() > 100), "{raw_text}");
+    let check = std::process::Command::new("rustfmt").arg("--version").output();
+    if !check.is_ok_and(|o| o.status.success()) {
+        println!("SKIPPED: rustfmt is not installed");
+        return;
+    }
+    let text = apply(src, formatted);
+    assert!(text.lines().all(|l| l.len() <= 100), "{text}");
+    assert!(text.contains("        .ok_or_else(|| "), "{text}");
+    assert!(
+        text.starts_with("pub fn first_port(ports: &[&str]) -> Result<usize, String> {\n    let port = ports\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("    Ok(port)\n}\n"), "{text}");
+}
+
+#[test]
+fn negation_overflow_saturates_or_propagates() {
+    let msg = "attempt to negate with overflow";
+    let src = "fn flip(x: i32) -> i32 {\n    let y = -x;\n    y\n}\n";
+    assert_eq!(fix(src, 2, "-x", msg), src.replace("-x;", "x.saturating_neg();"));
+    let src = "fn flip(x: i32) -> Option<i32> {\n    let y = -x;\n    Some(y)\n}\n";
+    assert_eq!(fix(src, 2, "-x", msg), src.replace("-x;", "x.checked_neg()?;"));
+}

@@ -1,0 +1,384 @@
+//! The local forge's pull requests live in the incident store:
+//! [`SqliteStore`] implements bugstack-fix's
+//! [`PullRequestStore`](bugstack_fix::PullRequestStore), so a
+//! `LocalForge` built over it records, comments on, labels and merges pull
+//! requests in the same `pull_requests` table that `bugstack prs` reads.
+//!
+//! A pull request the forge opens during a fix run has no incident yet; the
+//! run links it when it finishes ([`IncidentStore::complete_job`](crate::store::IncidentStore::complete_job) with
+//! [`RunPullRequest::number`](crate::store::RunPullRequest::number)). Once linked, a forge update that merges
+//! or closes it moves the incident on in the same transaction (merged:
+//! `fix-proposed → fixed` in the merge commit; closed: `fix-proposed → open`),
+//! so a pull request reviewed and merged later still closes the loop.
+
+use bugstack_core::Timestamp;
+use bugstack_fix::{DecisionKind, NewPullRequest, PullRequest, PullRequestState, PullRequestStore};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::lifecycle::{mark_fixed, set_status, status_of};
+use super::rows::{all_rows, ms, ts, ForgeExtra, RawPr, PR_COLUMNS};
+use super::SqliteStore;
+use crate::store::types::parse_pull_request_state;
+use crate::store::{pull_request_state_name, Status};
+
+fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
+    bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
+}
+
+fn decision_name(d: Option<&bugstack_fix::Decision>) -> &'static str {
+    match d.map(|d| d.kind) {
+        Some(DecisionKind::AutoMerge) => "auto-merge",
+        Some(DecisionKind::Review) => "review",
+        Some(DecisionKind::NoFix) => "no-fix",
+        None => "",
+    }
+}
+
+fn to_forge(raw: RawPr) -> crate::Result<PullRequest> {
+    let extra = raw.extra()?;
+    let state = parse_pull_request_state(&raw.state)?;
+    Ok(PullRequest {
+        number: u64::try_from(raw.number).unwrap_or(0),
+        url: raw.url,
+        title: raw.title,
+        body: raw.body,
+        branch: raw.branch,
+        base: raw.base,
+        head_sha: raw.head_sha,
+        state,
+        decision: extra.decision,
+        labels: extra.labels,
+        comments: extra.comments,
+        merge_commit: extra.merge_commit,
+        created_at: ts(raw.created_at),
+        updated_at: ts(raw.updated_at),
+    })
+}
+
+fn get_in(conn: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawPr>> {
+    let Ok(number) = i64::try_from(number) else {
+        return Ok(None);
+    };
+    super::rows::pull_request(conn, number)
+}
+
+/// Moves a linked incident on when its pull request leaves `open`.
+fn follow_pr(
+    tx: &Transaction<'_>,
+    raw: &RawPr,
+    before: PullRequestState,
+    after: &PullRequest,
+    now: Timestamp,
+) -> crate::Result<()> {
+    let Some(incident) = raw.incident_id else {
+        return Ok(());
+    };
+    if before != PullRequestState::Open || status_of(tx, incident)? != Status::FixProposed {
+        return Ok(());
+    }
+    match after.state {
+        PullRequestState::Merged => {
+            let release = after.merge_commit.as_deref().unwrap_or(&after.head_sha);
+            mark_fixed(tx, incident, release, now)
+        }
+        PullRequestState::Closed => set_status(tx, incident, Status::Open, now),
+        PullRequestState::Open => Ok(()),
+    }
+}
+
+impl PullRequestStore for SqliteStore {
+    fn create(&self, new: &NewPullRequest, url_for: &dyn Fn(u64) -> String) -> bugstack_fix::Result<PullRequest> {
+        self.write(|tx| {
+            let extra = ForgeExtra {
+                decision: new.decision.clone(),
+                ..ForgeExtra::default()
+            };
+            let now = ms(Timestamp::now());
+            let number: i64 = tx.query_row(
+                "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at, updated_at,
+                     base, head_sha, forge)
+                 VALUES (NULL, ?1, ?2, ?3, 'open', ?4, ?5, ?5, ?6, ?7, ?8) RETURNING number",
+                params![
+                    new.title,
+                    new.body,
+                    new.branch,
+                    decision_name(new.decision.as_ref()),
+                    now,
+                    new.base,
+                    new.head_sha,
+                    serde_json::to_string(&extra)?
+                ],
+                |r| r.get(0),
+            )?;
+            let url = url_for(u64::try_from(number).unwrap_or(0));
+            tx.execute(
+                "UPDATE pull_requests SET url = ?2 WHERE number = ?1",
+                params![number, url],
+            )?;
+            let raw =
+                get_in(tx, u64::try_from(number).unwrap_or(0))?.ok_or(crate::Error::PullRequestNotFound(number))?;
+            to_forge(raw)
+        })
+        .map_err(fix_err)
+    }
+
+    fn get(&self, number: u64) -> bugstack_fix::Result<Option<PullRequest>> {
+        self.read(|conn| get_in(conn, number)?.map(to_forge).transpose())
+            .map_err(fix_err)
+    }
+
+    fn find_open(&self, branch: &str) -> bugstack_fix::Result<Option<PullRequest>> {
+        self.read(|conn| {
+            let raw = conn
+                .query_row(
+                    &format!(
+                        "SELECT {PR_COLUMNS} FROM pull_requests WHERE branch = ?1 AND state = 'open'
+                         ORDER BY number DESC LIMIT 1"
+                    ),
+                    [branch],
+                    RawPr::from_row,
+                )
+                .optional()?;
+            raw.map(to_forge).transpose()
+        })
+        .map_err(fix_err)
+    }
+
+    fn update(&self, number: u64, change: &mut dyn FnMut(&mut PullRequest)) -> bugstack_fix::Result<PullRequest> {
+        self.write(|tx| {
+            let raw = get_in(tx, number)?
+                .ok_or_else(|| crate::Error::PullRequestNotFound(i64::try_from(number).unwrap_or(i64::MAX)))?;
+            let before = parse_pull_request_state(&raw.state)?;
+            let mut pr = to_forge(raw.clone())?;
+            change(&mut pr);
+            pr.number = number;
+            let now = Timestamp::now();
+            pr.updated_at = now;
+            let extra = ForgeExtra {
+                decision: pr.decision.clone(),
+                labels: pr.labels.clone(),
+                comments: pr.comments.clone(),
+                merge_commit: pr.merge_commit.clone(),
+            };
+            tx.execute(
+                "UPDATE pull_requests SET title = ?2, body = ?3, branch = ?4, state = ?5, updated_at = ?6, url = ?7,
+                     base = ?8, head_sha = ?9, forge = ?10 WHERE number = ?1",
+                params![
+                    raw.number,
+                    pr.title,
+                    pr.body,
+                    pr.branch,
+                    pull_request_state_name(pr.state),
+                    ms(now),
+                    pr.url,
+                    pr.base,
+                    pr.head_sha,
+                    serde_json::to_string(&extra)?
+                ],
+            )?;
+            follow_pr(tx, &raw, before, &pr, now)?;
+            Ok(pr)
+        })
+        .map_err(fix_err)
+    }
+
+    fn list(&self) -> bugstack_fix::Result<Vec<PullRequest>> {
+        self.read(|conn| {
+            all_rows(
+                conn,
+                &format!("SELECT {PR_COLUMNS} FROM pull_requests ORDER BY number"),
+                [],
+                RawPr::from_row,
+                to_forge,
+            )
+        })
+        .map_err(fix_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bugstack_core::{Event, EventKind, Level};
+    use bugstack_fix::Comment;
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::store::{schema, FixOutcome, IncidentStore, RunPullRequest, DB_FILE};
+
+    fn forge_new(branch: &str) -> NewPullRequest {
+        NewPullRequest {
+            title: "Fix: divide by zero".into(),
+            body: "Root cause: ...".into(),
+            branch: branch.into(),
+            base: "main".into(),
+            head_sha: "1111".into(),
+            decision: Some(bugstack_fix::Decision {
+                kind: DecisionKind::Review,
+                reason: "below threshold".into(),
+            }),
+        }
+    }
+
+    fn url(n: u64) -> String {
+        format!("local://pulls/{n}")
+    }
+
+    #[test]
+    fn the_store_keeps_the_forge_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let a = s.create(&forge_new("bugstack/fix-a"), &url).unwrap();
+        let b = s.create(&forge_new("bugstack/fix-b"), &url).unwrap();
+        assert_eq!((a.number, b.number), (1, 2));
+        assert_eq!(a.url, "local://pulls/1");
+        assert_eq!(a.state, PullRequestState::Open);
+        assert_eq!(a.decision.as_ref().unwrap().kind, DecisionKind::Review);
+        assert_eq!(s.get(2).unwrap().unwrap(), b);
+        assert!(s.get(3).unwrap().is_none());
+        assert_eq!(s.find_open("bugstack/fix-b").unwrap().unwrap().number, 2);
+        assert!(s.find_open("bugstack/fix-c").unwrap().is_none());
+        let updated = s
+            .update(1, &mut |p| {
+                p.number = 99; // the store keeps the number
+                p.labels.push("bugstack".into());
+                p.comments.push(Comment {
+                    at: Timestamp::from_millis(5),
+                    body: "checks passed".into(),
+                });
+                p.head_sha = "2222".into();
+            })
+            .unwrap();
+        assert_eq!(updated.number, 1);
+        let again = s.get(1).unwrap().unwrap();
+        assert_eq!(again.labels, vec!["bugstack".to_string()]);
+        assert_eq!(again.comments[0].body, "checks passed");
+        assert_eq!(again.head_sha, "2222");
+        assert!(again.updated_at >= a.updated_at);
+        s.update(1, &mut |p| p.state = PullRequestState::Closed).unwrap();
+        assert!(s.find_open("bugstack/fix-a").unwrap().is_none());
+        let all = s.list().unwrap();
+        assert_eq!(all.iter().map(|p| p.number).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(s
+            .update(7, &mut |_| {})
+            .unwrap_err()
+            .to_string()
+            .contains("no pull request #7"));
+        // The CLI view sees the same records.
+        let view = IncidentStore::pull_requests(&s).unwrap();
+        assert_eq!(view.len(), 2);
+        assert_eq!(
+            (view[1].number, view[1].incident_id, view[1].state),
+            (1, None, PullRequestState::Closed)
+        );
+        assert_eq!(view[0].decision, "review");
+    }
+
+    fn claimed(s: &SqliteStore, msg: &str) -> crate::store::ClaimedJob {
+        let e = Event::new(EventKind::Panic, Level::Fatal, msg, Timestamp::now());
+        s.ingest(&[e], Timestamp::now()).unwrap();
+        s.claim_job("w", Duration::from_secs(60), Timestamp::now())
+            .unwrap()
+            .unwrap()
+    }
+
+    fn proposed(number: u64) -> FixOutcome {
+        FixOutcome::Proposed {
+            pr: RunPullRequest {
+                number: Some(i64::try_from(number).unwrap()),
+                decision: "review".into(),
+                ..RunPullRequest::default()
+            },
+            report: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn a_forge_pull_request_is_linked_by_the_run_and_its_merge_fixes_the_incident() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let job = claimed(&s, "boom");
+        // Mid-run, the forge opens the pull request: no incident yet.
+        let pr = s.create(&forge_new("bugstack/fix-boom"), &url).unwrap();
+        assert_eq!(IncidentStore::pull_requests(&s).unwrap()[0].incident_id, None);
+        s.complete_job(job.job.id, "w", &proposed(pr.number), Timestamp::now())
+            .unwrap();
+        let view = &IncidentStore::pull_requests(&s).unwrap()[0];
+        assert_eq!((view.number, view.incident_id), (1, Some(job.incident.id)));
+        assert_eq!(s.incident(job.incident.id).unwrap().status, Status::FixProposed);
+        assert_eq!(s.runs(job.incident.id).unwrap()[0].pr_number, Some(1));
+        // Reviewed and merged later through the forge: the incident is fixed.
+        s.update(1, &mut |p| {
+            p.state = PullRequestState::Merged;
+            p.merge_commit = Some("abc123".into());
+        })
+        .unwrap();
+        let inc = s.incident(job.incident.id).unwrap();
+        assert_eq!(
+            (inc.status, inc.fixed_in_release.as_deref()),
+            (Status::Fixed, Some("abc123"))
+        );
+        let view = &IncidentStore::pull_requests(&s).unwrap()[0];
+        assert_eq!(
+            (view.state, view.merge_commit.as_deref()),
+            (PullRequestState::Merged, Some("abc123"))
+        );
+        // A later comment changes nothing.
+        s.update(1, &mut |p| p.labels.push("merged".into())).unwrap();
+        assert_eq!(s.incident(job.incident.id).unwrap().status, Status::Fixed);
+    }
+
+    #[test]
+    fn a_closed_forge_pull_request_reopens_and_unknown_numbers_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let job = claimed(&s, "boom");
+        assert!(matches!(
+            s.complete_job(job.job.id, "w", &proposed(5), Timestamp::now()),
+            Err(crate::Error::PullRequestNotFound(5))
+        ));
+        let pr = s.create(&forge_new("bugstack/fix-boom"), &url).unwrap();
+        s.complete_job(job.job.id, "w", &proposed(pr.number), Timestamp::now())
+            .unwrap();
+        s.update(pr.number, &mut |p| p.state = PullRequestState::Closed)
+            .unwrap();
+        assert_eq!(s.incident(job.incident.id).unwrap().status, Status::Open);
+    }
+
+    #[test]
+    fn migration_2_keeps_version_1_pull_requests_and_their_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO incidents (id, fingerprint, title, kind, level, status, count, first_seen, last_seen,
+                     representative, created_at, updated_at)
+                 VALUES (1, 'f', 't', 'panic', 'fatal', 'fix-proposed', 3, 0, 0,
+                     '{\"kind\":\"panic\",\"level\":\"fatal\",\"message\":\"t\",\"timestamp\":\"2026-01-01T00:00:00Z\"}', 0, 0);
+                 INSERT INTO fix_jobs (id, incident_id, state, attempts, max_attempts, not_before, created_at, updated_at)
+                 VALUES (1, 1, 'done', 1, 3, 0, 0, 0);
+                 INSERT INTO pull_requests (number, incident_id, title, body, branch, state, decision, created_at, updated_at)
+                 VALUES (1, 1, 'Fix t', 'body', 'bugstack/fix-f', 'open', 'review', 0, 0);
+                 INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)
+                 VALUES (1, 1, 1, 'w', 'proposed', '{}', 0, 1);",
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 2);
+        let view = &IncidentStore::pull_requests(&s).unwrap()[0];
+        assert_eq!(
+            (view.number, view.incident_id, view.branch.as_str()),
+            (1, Some(1), "bugstack/fix-f")
+        );
+        assert_eq!(s.runs(1).unwrap()[0].pr_number, Some(1));
+        let forge = s.get(1).unwrap().unwrap();
+        assert_eq!((forge.state, forge.url.as_str()), (PullRequestState::Open, ""));
+        s.update(1, &mut |p| p.state = PullRequestState::Merged).unwrap();
+        assert_eq!(s.incident(1).unwrap().status, Status::Fixed);
+    }
+}

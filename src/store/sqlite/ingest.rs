@@ -1,0 +1,226 @@
+//! Recording batches of events: grouping by fingerprint, creating or
+//! updating incidents, regressions, releases, the bounded sample and the
+//! totals (see [`IncidentStore::ingest`](crate::store::IncidentStore::ingest)).
+
+use std::collections::{HashMap, VecDeque};
+
+use bugstack_core::{Event, Fingerprint, Timestamp};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::jobs::enqueue_job;
+use super::lifecycle::set_status;
+use super::rows::{ms, u64_of};
+use crate::store::{IngestSummary, Status, SAMPLE_SIZE};
+use crate::Result;
+
+/// Largest count one event may add (larger claimed counts are clamped, so a
+/// hostile sender cannot overflow the totals).
+const MAX_EVENT_COUNT: u64 = u32::MAX as u64;
+
+fn count_i64(c: u64) -> i64 {
+    i64::try_from(c.min(MAX_EVENT_COUNT)).unwrap_or(i64::MAX)
+}
+
+/// The first line of a message, cut to 100 characters.
+fn title_of(message: &str) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    let mut t: String = first.chars().take(100).collect();
+    if first.chars().count() > 100 {
+        t.push('…');
+    }
+    t
+}
+
+/// One fingerprint's share of an ingested batch.
+struct Group<'a> {
+    fingerprint: Fingerprint,
+    first: &'a Event,
+    count: i64,
+    first_seen: i64,
+    last_seen: i64,
+    /// (release, count, first_seen, last_seen), in order of appearance.
+    releases: Vec<(&'a str, i64, i64, i64)>,
+    /// The most recent events, oldest first (at most SAMPLE_SIZE).
+    recent: VecDeque<&'a Event>,
+}
+
+fn group_events(events: &[Event]) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut index: HashMap<Fingerprint, usize> = HashMap::new();
+    for e in events {
+        let fp = e.fingerprint_or_compute();
+        let count = count_i64(e.count);
+        let (first_seen, last_seen) = (ms(e.first_seen()), ms(e.last_seen()));
+        let i = match index.get(&fp) {
+            Some(&i) => i,
+            None => {
+                index.insert(fp.clone(), groups.len());
+                groups.push(Group {
+                    fingerprint: fp,
+                    first: e,
+                    count: 0,
+                    first_seen,
+                    last_seen,
+                    releases: Vec::new(),
+                    recent: VecDeque::new(),
+                });
+                groups.len() - 1
+            }
+        };
+        let Some(g) = groups.get_mut(i) else { continue };
+        g.count = g.count.saturating_add(count);
+        g.first_seen = g.first_seen.min(first_seen);
+        g.last_seen = g.last_seen.max(last_seen);
+        if let Some(rel) = e.release.as_deref() {
+            match g.releases.iter_mut().find(|r| r.0 == rel) {
+                Some(r) => {
+                    r.1 = r.1.saturating_add(count);
+                    r.2 = r.2.min(first_seen);
+                    r.3 = r.3.max(last_seen);
+                }
+                None => g.releases.push((rel, count, first_seen, last_seen)),
+            }
+        }
+        if g.recent.len() == SAMPLE_SIZE {
+            g.recent.pop_front();
+        }
+        g.recent.push_back(e);
+    }
+    groups
+}
+
+/// Records one batch inside `tx`: each group updates (or creates) its
+/// incident, then its releases and samples; the totals count the batch.
+pub(super) fn ingest_in(tx: &Transaction<'_>, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
+    let mut summary = IngestSummary::default();
+    for g in &group_events(events) {
+        let id = match find_incident(tx, &g.fingerprint)? {
+            None => {
+                let id = create_incident(tx, g, received_at)?;
+                summary.new_incidents.push(id);
+                if enqueue_job(tx, id, received_at)? {
+                    summary.jobs_enqueued += 1;
+                }
+                id
+            }
+            Some((id, status)) => {
+                add_occurrences(tx, id, g, received_at)?;
+                if status == Status::Fixed && seen_in_a_release_with_the_fix(tx, id, g)? {
+                    set_status(tx, id, Status::Regressed, received_at)?;
+                    summary.regressed.push(id);
+                    if enqueue_job(tx, id, received_at)? {
+                        summary.jobs_enqueued += 1;
+                    }
+                }
+                id
+            }
+        };
+        record_releases(tx, id, g)?;
+        record_samples(tx, id, g, received_at)?;
+        summary.occurrences = summary.occurrences.saturating_add(u64_of(g.count));
+    }
+    summary.events = u64::try_from(events.len()).unwrap_or(u64::MAX);
+    add_to_totals(tx, &summary)?;
+    Ok(summary)
+}
+
+/// The id and status of the incident with `fingerprint`, if there is one.
+fn find_incident(tx: &Transaction<'_>, fingerprint: &Fingerprint) -> Result<Option<(i64, Status)>> {
+    let row: Option<(i64, String)> = tx
+        .prepare_cached("SELECT id, status FROM incidents WHERE fingerprint = ?1")?
+        .query_row([fingerprint.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(id, status)| Ok((id, status.parse()?))).transpose()
+}
+
+/// A new `open` incident for the group, its first event the representative.
+fn create_incident(tx: &Transaction<'_>, g: &Group<'_>, received_at: Timestamp) -> Result<i64> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
+                 last_seen, representative, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id",
+        )?
+        .query_row(
+            params![
+                g.fingerprint.as_str(),
+                title_of(&g.first.message),
+                g.first.kind.as_str(),
+                g.first.level.as_str(),
+                g.count,
+                g.first_seen,
+                g.last_seen,
+                serde_json::to_string(g.first)?,
+                ms(received_at)
+            ],
+            |r| r.get(0),
+        )?)
+}
+
+/// Adds the group's occurrences to incident `id`'s count and time span.
+fn add_occurrences(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE incidents SET count = count + ?2, first_seen = min(first_seen, ?3),
+             last_seen = max(last_seen, ?4), updated_at = ?5 WHERE id = ?1",
+    )?
+    .execute(params![id, g.count, g.first_seen, g.last_seen, ms(received_at)])?;
+    Ok(())
+}
+
+/// Whether one of the group's releases is known to contain incident `id`'s fix.
+fn seen_in_a_release_with_the_fix(tx: &Transaction<'_>, id: i64, g: &Group<'_>) -> Result<bool> {
+    for (rel, ..) in &g.releases {
+        let hit: Option<i64> = tx
+            .prepare_cached("SELECT 1 FROM releases_with_fix WHERE incident_id = ?1 AND release = ?2")?
+            .query_row(params![id, rel], |r| r.get(0))
+            .optional()?;
+        if hit.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Adds the group's releases to incident `id`'s, in order of first sighting.
+fn record_releases(tx: &Transaction<'_>, id: i64, g: &Group<'_>) -> Result<()> {
+    for (rel, count, first, last) in &g.releases {
+        tx.prepare_cached(
+            "INSERT INTO incident_releases (incident_id, release, count, first_seen, last_seen, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5,
+                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_releases WHERE incident_id = ?1))
+             ON CONFLICT (incident_id, release) DO UPDATE SET count = count + excluded.count,
+                 first_seen = min(first_seen, excluded.first_seen),
+                 last_seen = max(last_seen, excluded.last_seen)",
+        )?
+        .execute(params![id, rel, count, first, last])?;
+    }
+    Ok(())
+}
+
+/// Adds the group's recent events to incident `id`'s sample and drops all
+/// but the [`SAMPLE_SIZE`] most recent.
+fn record_samples(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
+    let mut insert =
+        tx.prepare_cached("INSERT INTO event_samples (incident_id, received_at, event) VALUES (?1, ?2, ?3)")?;
+    for e in &g.recent {
+        insert.execute(params![id, ms(received_at), serde_json::to_string(e)?])?;
+    }
+    tx.prepare_cached(
+        "DELETE FROM event_samples WHERE incident_id = ?1 AND id <= (SELECT id FROM event_samples
+             WHERE incident_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+    )?
+    .execute(params![id, SAMPLE_SIZE])?;
+    Ok(())
+}
+
+/// Counts the batch in the ingest totals.
+fn add_to_totals(tx: &Transaction<'_>, summary: &IngestSummary) -> Result<()> {
+    tx.execute(
+        "UPDATE ingest_totals SET batches = batches + 1, events = events + ?1, occurrences = occurrences + ?2",
+        params![
+            count_i64(summary.events),
+            i64::try_from(summary.occurrences).unwrap_or(i64::MAX)
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! Durable fix jobs: enqueueing, leases (claim, renew, release) and
+//! finishing (an outcome or a failed attempt, each recorded as a run).
+
+use std::time::Duration;
+
+use bugstack_core::Timestamp;
+use bugstack_fix::PullRequestState;
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::lifecycle::{mark_fixed, set_status, status_of};
+use super::pulls::record_run_pull_request;
+use super::rows::{after, ms, RawJob, RawRun, JOB_COLUMNS, RUN_COLUMNS};
+use crate::store::{ClaimedJob, FixJob, FixOutcome, FixRun, JobState, Status, DEFAULT_MAX_ATTEMPTS};
+use crate::{Error, Result};
+
+/// Enqueues a fix job for `incident` unless one is already queued or running.
+pub(super) fn enqueue_job(tx: &Transaction<'_>, incident: i64, now: Timestamp) -> Result<bool> {
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO fix_jobs (incident_id, state, attempts, max_attempts, not_before, created_at, updated_at)
+         VALUES (?1, 'queued', 0, ?2, ?3, ?3, ?3)",
+        params![incident, DEFAULT_MAX_ATTEMPTS, ms(now)],
+    )?;
+    Ok(n > 0)
+}
+
+/// See [`IncidentStore::claim_job`](crate::store::IncidentStore::claim_job).
+pub(super) fn claim_next(
+    tx: &Transaction<'_>,
+    owner: &str,
+    lease: Duration,
+    now: Timestamp,
+) -> Result<Option<ClaimedJob>> {
+    loop {
+        let raw = tx
+            .query_row(
+                &format!(
+                    "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,
+                         lease_expires_at = ?2, updated_at = ?3
+                     WHERE id = (SELECT id FROM fix_jobs
+                                 WHERE (state = 'queued' AND not_before <= ?3)
+                                    OR (state = 'running' AND lease_expires_at <= ?3)
+                                 ORDER BY id LIMIT 1)
+                     RETURNING {JOB_COLUMNS}"
+                ),
+                params![owner, after(now, lease), ms(now)],
+                RawJob::from_row,
+            )
+            .optional()?;
+        let Some(raw) = raw else {
+            return Ok(None);
+        };
+        let job = raw.into_job()?;
+        if job.attempts > job.max_attempts {
+            give_up(tx, &job, now)?;
+            continue;
+        }
+        match status_of(tx, job.incident_id)? {
+            Status::Open | Status::Regressed => set_status(tx, job.incident_id, Status::Fixing, now)?,
+            // Retry after a failed attempt or a crashed worker.
+            Status::Fixing => {}
+            // The incident no longer wants a fix.
+            _ => {
+                tx.execute(
+                    "UPDATE fix_jobs SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
+                     WHERE id = ?1",
+                    [job.id],
+                )?;
+                continue;
+            }
+        }
+        return claimed(tx, job).map(Some);
+    }
+}
+
+/// Fails a job whose workers kept dying (or losing the lease) rather than
+/// crash-loop; its incident goes back to `open`.
+fn give_up(tx: &Transaction<'_>, job: &FixJob, now: Timestamp) -> Result<()> {
+    tx.execute(
+        "UPDATE fix_jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
+             last_error = ?2 WHERE id = ?1",
+        params![
+            job.id,
+            format!(
+                "gave up after {} attempts: the worker stopped before finishing (crash or lost lease)",
+                job.max_attempts
+            )
+        ],
+    )?;
+    if status_of(tx, job.incident_id)? == Status::Fixing {
+        set_status(tx, job.incident_id, Status::Open, now)?;
+    }
+    Ok(())
+}
+
+/// A claimed job with its incident and representative event.
+fn claimed(tx: &Transaction<'_>, job: FixJob) -> Result<ClaimedJob> {
+    let incident = super::rows::incident(tx, job.incident_id)?;
+    let event = super::rows::representative(tx, job.incident_id)?;
+    Ok(ClaimedJob { job, incident, event })
+}
+
+/// See [`IncidentStore::claim_incident_job`](crate::store::IncidentStore::claim_incident_job).
+pub(super) fn claim_incident(
+    tx: &Transaction<'_>,
+    incident: i64,
+    owner: &str,
+    lease: Duration,
+    now: Timestamp,
+) -> Result<ClaimedJob> {
+    let status = status_of(tx, incident)?;
+    let live: Option<(i64, String, Option<String>, Option<i64>)> = tx
+        .query_row(
+            "SELECT id, state, lease_owner, lease_expires_at FROM fix_jobs
+             WHERE incident_id = ?1 AND state IN ('queued', 'running')",
+            [incident],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let job_id = match live {
+        Some((_, state, Some(holder), Some(until))) if state == "running" && until > ms(now) => {
+            return Err(Error::Config(format!(
+                "incident {incident} is being fixed right now by {holder}; try again when it finishes"
+            )))
+        }
+        Some((id, ..)) => id,
+        None if matches!(status, Status::Open | Status::Regressed) => {
+            enqueue_job(tx, incident, now)?;
+            tx.last_insert_rowid()
+        }
+        None => {
+            return Err(Error::Config(format!(
+                "incident {incident} is {status}; only an open or regressed incident can be fixed"
+            )))
+        }
+    };
+    let raw = tx.query_row(
+        &format!(
+            "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?2,
+                 lease_expires_at = ?3, updated_at = ?4, max_attempts = max(max_attempts, attempts + 1)
+             WHERE id = ?1 RETURNING {JOB_COLUMNS}"
+        ),
+        params![job_id, owner, after(now, lease), ms(now)],
+        RawJob::from_row,
+    )?;
+    let job = raw.into_job()?;
+    if matches!(status, Status::Open | Status::Regressed) {
+        set_status(tx, incident, Status::Fixing, now)?;
+    }
+    claimed(tx, job)
+}
+
+/// Checks that `owner` holds the lease of running job `job`, returning
+/// (incident id, attempts, max attempts) — or [`Error::LeaseLost`].
+fn held_job(tx: &Transaction<'_>, job: i64, owner: &str) -> Result<(i64, i64, i64)> {
+    let row: Option<(i64, i64, i64, String, Option<String>)> = tx
+        .query_row(
+            "SELECT incident_id, attempts, max_attempts, state, lease_owner FROM fix_jobs WHERE id = ?1",
+            [job],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let (incident, attempts, max, state, lease_owner) = row.ok_or(Error::JobNotFound(job))?;
+    let state: JobState = state.parse()?;
+    if state != JobState::Running || lease_owner.as_deref() != Some(owner) {
+        return Err(Error::LeaseLost {
+            job,
+            owner: owner.to_string(),
+            state,
+        });
+    }
+    Ok((incident, attempts, max))
+}
+
+/// See [`IncidentStore::renew_lease`](crate::store::IncidentStore::renew_lease).
+pub(super) fn renew(tx: &Transaction<'_>, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<()> {
+    held_job(tx, job, owner)?;
+    tx.execute(
+        "UPDATE fix_jobs SET lease_expires_at = ?2, updated_at = ?3 WHERE id = ?1",
+        params![job, after(now, lease), ms(now)],
+    )?;
+    Ok(())
+}
+
+/// See [`IncidentStore::complete_job`](crate::store::IncidentStore::complete_job).
+pub(super) fn complete(
+    tx: &Transaction<'_>,
+    job: i64,
+    owner: &str,
+    outcome: &FixOutcome,
+    now: Timestamp,
+) -> Result<FixRun> {
+    let (incident, attempts, _) = held_job(tx, job, owner)?;
+    tx.execute(
+        "UPDATE fix_jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL,
+             updated_at = ?2 WHERE id = ?1",
+        params![job, ms(now)],
+    )?;
+    let pr_number = match outcome {
+        FixOutcome::NoFix { .. } => {
+            set_status(tx, incident, Status::Open, now)?;
+            None
+        }
+        FixOutcome::Proposed { pr, .. } => {
+            let n = record_run_pull_request(tx, incident, pr, PullRequestState::Open, now)?;
+            set_status(tx, incident, Status::FixProposed, now)?;
+            Some(n)
+        }
+        FixOutcome::Merged { pr, release, .. } => {
+            let n = record_run_pull_request(tx, incident, pr, PullRequestState::Merged, now)?;
+            set_status(tx, incident, Status::FixProposed, now)?;
+            mark_fixed(tx, incident, release, now)?;
+            Some(n)
+        }
+    };
+    let run = Run {
+        job,
+        incident,
+        attempt: attempts,
+        worker: owner,
+        outcome: outcome.name(),
+        report: outcome.report(),
+        pr_number,
+    };
+    run.insert(tx, now)
+}
+
+/// See [`IncidentStore::fail_job`](crate::store::IncidentStore::fail_job).
+pub(super) fn fail(
+    tx: &Transaction<'_>,
+    job: i64,
+    owner: &str,
+    error: &str,
+    retry_after: Duration,
+    now: Timestamp,
+) -> Result<JobState> {
+    let (incident, attempts, max) = held_job(tx, job, owner)?;
+    let state = if attempts < max {
+        JobState::Queued
+    } else {
+        JobState::Failed
+    };
+    tx.execute(
+        "UPDATE fix_jobs SET state = ?2, lease_owner = NULL, lease_expires_at = NULL, last_error = ?3,
+             not_before = ?4, updated_at = ?5 WHERE id = ?1",
+        params![job, state.as_str(), error, after(now, retry_after), ms(now)],
+    )?;
+    if state == JobState::Failed {
+        set_status(tx, incident, Status::Open, now)?;
+    }
+    let run = Run {
+        job,
+        incident,
+        attempt: attempts,
+        worker: owner,
+        outcome: "error",
+        report: &serde_json::json!({ "error": error }),
+        pr_number: None,
+    };
+    run.insert(tx, now)?;
+    Ok(state)
+}
+
+/// See [`IncidentStore::release_job`](crate::store::IncidentStore::release_job).
+pub(super) fn release(tx: &Transaction<'_>, job: i64, owner: &str, now: Timestamp) -> Result<()> {
+    held_job(tx, job, owner)?;
+    tx.execute(
+        "UPDATE fix_jobs SET state = 'queued', attempts = max(attempts - 1, 0), lease_owner = NULL,
+             lease_expires_at = NULL, not_before = ?2, updated_at = ?2 WHERE id = ?1",
+        params![job, ms(now)],
+    )?;
+    Ok(())
+}
+
+/// A fix run to record: one attempt of a job that reached an end.
+struct Run<'a> {
+    job: i64,
+    incident: i64,
+    attempt: i64,
+    worker: &'a str,
+    outcome: &'a str,
+    report: &'a serde_json::Value,
+    pr_number: Option<i64>,
+}
+
+impl Run<'_> {
+    /// Records the run, finished `now`.
+    fn insert(&self, tx: &Transaction<'_>, now: Timestamp) -> Result<FixRun> {
+        let raw = tx.query_row(
+            &format!(
+                "INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING {RUN_COLUMNS}"
+            ),
+            params![
+                self.job,
+                self.incident,
+                self.attempt,
+                self.worker,
+                self.outcome,
+                serde_json::to_string(self.report)?,
+                ms(now),
+                self.pr_number
+            ],
+            RawRun::from_row,
+        )?;
+        raw.into_run()
+    }
+}

@@ -1,0 +1,223 @@
+//! The embedded store: one SQLite file in the data directory.
+//!
+//! ## Durability
+//!
+//! The database runs in WAL mode with `synchronous=FULL`: every commit
+//! fsyncs the write-ahead log before it returns, so a batch the collector
+//! acknowledged survives `kill -9` of the collector *and* a power cut or OS
+//! crash. (`NORMAL` would survive a process crash but could lose the last
+//! commits on power loss, and an acknowledged event must never be lost.)
+//! The cost is one fsync per committed batch, which is why the collector
+//! commits a whole batch in one transaction rather than event by event.
+//!
+//! Writes go through one connection behind a mutex (SQLite has one writer at
+//! a time anyway) and start `BEGIN IMMEDIATE` so they never fail half-way on a
+//! lock upgrade; reads use a second connection and, thanks to WAL, never wait
+//! for the writer. A busy timeout lets the CLI read while `serve` writes.
+//!
+//! The module is split by what the code does: `rows` (rows, conversions,
+//! reads), `ingest` (recording batches), `lifecycle` (status changes),
+//! `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
+//! `forge` (the local forge's [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)).
+
+mod forge;
+mod ingest;
+mod jobs;
+mod lifecycle;
+mod pulls;
+mod rows;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use bugstack_core::{Event, Timestamp};
+use bugstack_fix::PullRequestState;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::schema;
+use super::types::{
+    ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestSummary, JobState, PullRequestRecord,
+    Status, Totals,
+};
+use super::IncidentStore;
+use crate::{Error, Result};
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "bugstack.db";
+
+/// The SQLite implementation of [`IncidentStore`].
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock leaves the connection usable: an open
+    // transaction is rolled back when its guard is dropped.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Config(format!(
+            "the store could not switch to WAL mode (got {mode}); is the data directory on a network filesystem?"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in data directory `dir`
+    /// (`dir/bugstack.db`), applying pending migrations.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create data directory {}", dir.display()), e))?;
+        Self::open_file(&dir.join(DB_FILE))
+    }
+
+    /// Opens (creating if needed) the store in the database file `path`.
+    pub fn open_file(path: &Path) -> Result<Self> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        // Migrations run with foreign keys off (table rebuilds), then on.
+        writer.pragma_update(None, "foreign_keys", "OFF")?;
+        schema::migrate(&mut writer, path)?;
+        writer.pragma_update(None, "foreign_keys", "ON")?;
+        let reader = Connection::open(path)?;
+        configure(&reader)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(lock(&self.reader).query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// The writer connection's journal mode and `synchronous` level
+    /// (`("wal", 2)`: WAL with FULL sync).
+    pub fn durability(&self) -> Result<(String, i64)> {
+        let conn = lock(&self.writer);
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        Ok((mode, sync))
+    }
+
+    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE` on the writer),
+    /// committed when `f` succeeds and rolled back when it fails.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on the reader connection.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&lock(&self.reader))
+    }
+}
+
+impl IncidentStore for SqliteStore {
+    fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
+        self.write(|tx| ingest::ingest_in(tx, events, received_at))
+    }
+
+    fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+        self.write(|tx| {
+            batches
+                .iter()
+                .map(|events| ingest::ingest_in(tx, events, received_at))
+                .collect()
+        })
+    }
+
+    fn incidents(&self) -> Result<Vec<IncidentRecord>> {
+        self.read(rows::incidents)
+    }
+
+    fn incident(&self, id: i64) -> Result<IncidentRecord> {
+        self.read(|conn| rows::incident(conn, id))
+    }
+
+    fn incident_detail(&self, id: i64) -> Result<IncidentDetail> {
+        rows::incident_detail(&mut lock(&self.reader), id)
+    }
+
+    fn transition(&self, id: i64, to: Status) -> Result<IncidentRecord> {
+        if to == Status::Fixed {
+            return Err(Error::Config(
+                "an incident becomes fixed when its pull request merges (it needs the fixing release)".into(),
+            ));
+        }
+        let now = Timestamp::now();
+        self.write(|tx| lifecycle::transition(tx, id, to, now))
+    }
+
+    fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()> {
+        self.write(|tx| lifecycle::add_release_with_fix(tx, id, release))
+    }
+
+    fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>> {
+        self.write(|tx| jobs::claim_next(tx, owner, lease, now))
+    }
+
+    fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {
+        self.write(|tx| jobs::claim_incident(tx, incident, owner, lease, now))
+    }
+
+    fn renew_lease(&self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<()> {
+        self.write(|tx| jobs::renew(tx, job, owner, lease, now))
+    }
+
+    fn complete_job(&self, job: i64, owner: &str, outcome: &FixOutcome, now: Timestamp) -> Result<FixRun> {
+        self.write(|tx| jobs::complete(tx, job, owner, outcome, now))
+    }
+
+    fn fail_job(&self, job: i64, owner: &str, error: &str, retry_after: Duration, now: Timestamp) -> Result<JobState> {
+        self.write(|tx| jobs::fail(tx, job, owner, error, retry_after, now))
+    }
+
+    fn release_job(&self, job: i64, owner: &str, now: Timestamp) -> Result<()> {
+        self.write(|tx| jobs::release(tx, job, owner, now))
+    }
+
+    fn jobs(&self) -> Result<Vec<FixJob>> {
+        self.read(|conn| rows::jobs(conn, None))
+    }
+
+    fn runs(&self, incident: i64) -> Result<Vec<FixRun>> {
+        self.read(|conn| rows::runs(conn, incident))
+    }
+
+    fn pull_requests(&self) -> Result<Vec<PullRequestRecord>> {
+        self.read(|conn| rows::pull_requests(conn, None))
+    }
+
+    fn merge_pull_request(&self, number: i64, release: &str, now: Timestamp) -> Result<PullRequestRecord> {
+        self.write(|tx| pulls::set_state(tx, number, PullRequestState::Merged, Some(release), now))
+    }
+
+    fn close_pull_request(&self, number: i64, now: Timestamp) -> Result<PullRequestRecord> {
+        self.write(|tx| pulls::set_state(tx, number, PullRequestState::Closed, None, now))
+    }
+
+    fn totals(&self) -> Result<Totals> {
+        self.read(rows::totals)
+    }
+}
