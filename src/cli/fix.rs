@@ -51,7 +51,7 @@ async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<(
         &policy,
         store.clone(),
         &PipelineOptions {
-            hidden_paths: std::fs::canonicalize(super::data_dir(&args.data)).into_iter().collect(),
+            data_dir: std::fs::canonicalize(super::data_dir(&args.data)).ok(),
             ..PipelineOptions::default()
         },
         observer,

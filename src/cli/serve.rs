@@ -105,7 +105,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             (None, Some(policy), Some(repo)) if args.auto_fix => {
                 let observer = |p: &bugstack_fix::Progress| println!("bugstack: {}", progress_line(p));
                 let options = PipelineOptions {
-                    hidden_paths: std::fs::canonicalize(&dir).into_iter().collect(),
+                    data_dir: std::fs::canonicalize(&dir).ok(),
                     ..PipelineOptions::default()
                 };
                 Some(Arc::new(build_pipeline(repo, policy, sqlite, &options, observer).await?))

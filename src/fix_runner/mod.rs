@@ -41,8 +41,9 @@ use crate::{Error, Result};
 pub struct PipelineOptions {
     /// `CARGO_TARGET_DIR` of every validation (base commit and candidates).
     /// `None` (default): the validator's own, one directory per repository
-    /// under the system temp dir ([`WorktreeValidator::default_target_dir`]),
-    /// kept between runs so later validations build warm.
+    /// in its private state directory (under `data_dir` when set; see
+    /// [`WorktreeValidator::default_target_dir`]), kept between runs so later
+    /// validations build warm.
     pub target_dir: Option<PathBuf>,
     /// Run every check on the base commit too, so a check that already fails
     /// there is not blamed on the fix (default `true`). The demo turns it off
@@ -53,9 +54,12 @@ pub struct PipelineOptions {
     /// deployer's 5 s and 60 s, suited to a hosted CI; the local forge answers
     /// at once from the validation, so this only matters for GitHub.
     pub ci_polling: Option<(Duration, Duration)>,
-    /// Directories the checks' sandbox hides (bugstack's data directory:
-    /// the store and its tokens are never visible to a patch's code).
-    pub hidden_paths: Vec<PathBuf>,
+    /// bugstack's data directory (absolute): hidden from the checks' sandbox
+    /// (the store and its tokens are never visible to a patch's code), and
+    /// home of the validation state (`<data>/validate`: shared target
+    /// directories and worktrees, 0700, aged out). `None`: the validator's
+    /// defaults.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for PipelineOptions {
@@ -64,7 +68,7 @@ impl Default for PipelineOptions {
             target_dir: None,
             judge_against_base: true,
             ci_polling: None,
-            hidden_paths: Vec::new(),
+            data_dir: None,
         }
     }
 }
@@ -75,7 +79,8 @@ impl PipelineOptions {
         ValidatorOptions {
             target_dir: self.target_dir.clone(),
             judge_against_base: self.judge_against_base,
-            hidden_paths: self.hidden_paths.clone(),
+            hidden_paths: self.data_dir.iter().cloned().collect(),
+            state_dir: self.data_dir.as_ref().map(|d| d.join("validate")),
             ..ValidatorOptions::default()
         }
     }
@@ -524,7 +529,7 @@ mod tests {
             target_dir: Some(PathBuf::from("/t")),
             judge_against_base: false,
             ci_polling: Some((Duration::from_millis(200), Duration::from_secs(5))),
-            hidden_paths: Vec::new(),
+            data_dir: None,
         };
         let v = demo.validator_options();
         assert_eq!(

@@ -2,28 +2,17 @@
 //! into the [`super::ForgeDeployer`] (the validator's Markdown report is the
 //! intended one).
 //!
-//! Event text is untrusted: it only appears inside code fences longer than
-//! any backtick run it contains, so it can neither break out of the fence
-//! nor mention anyone.
+//! Event text, and everything a model wrote from it, is untrusted: it only
+//! appears inside code fences longer than any backtick run it contains, or
+//! escaped the way the Markdown report escapes prose (no mentions, links,
+//! HTML or list markers), so it can neither break out nor mention anyone.
 
 use std::fmt::Write as _;
 
 use bugstack_core::text::one_line;
 
+use crate::report::markdown::{code_block as fenced, escape_prose};
 use crate::FixReport;
-
-/// A fenced code block holding `text` verbatim.
-pub(crate) fn fenced(text: &str, lang: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    let fence = "`".repeat((longest + 1).max(3));
-    let newline = if text.ends_with('\n') { "" } else { "\n" };
-    format!("{fence}{lang}\n{text}{newline}{fence}\n")
-}
 
 /// The built-in body: incident, root cause, patch, checks, confidence and
 /// decision.
@@ -53,8 +42,8 @@ pub(crate) fn plain_body(report: &FixReport) -> String {
         );
     }
     if let Some(fix) = &report.fix {
-        let _ = writeln!(s, "\n### Root cause\n\n{}\n", fix.root_cause.trim());
-        let _ = writeln!(s, "### Fix\n\n{}\n", fix.explanation.trim());
+        let _ = writeln!(s, "\n### Root cause\n\n{}\n", escape_prose(fix.root_cause.trim()));
+        let _ = writeln!(s, "### Fix\n\n{}\n", escape_prose(fix.explanation.trim()));
         s.push_str(&fenced(&fix.diff, "diff"));
     }
     if let Some(attempt) = report.attempts.last() {
@@ -74,13 +63,20 @@ pub(crate) fn plain_body(report: &FixReport) -> String {
     if let Some(conf) = &report.confidence {
         let _ = writeln!(s, "\n### Confidence: {:.2}\n", conf.score);
         for sig in &conf.signals {
-            let _ = writeln!(s, "- {}: {} ({:+.2})", sig.name, sig.observed, sig.contribution);
+            let _ = writeln!(
+                s,
+                "- {}: {} ({:+.2})",
+                escape_prose(&sig.name),
+                escape_prose(&sig.observed),
+                sig.contribution
+            );
         }
     }
     let _ = writeln!(
         s,
         "\n### Decision: {:?}\n\n{}",
-        report.decision.kind, report.decision.reason
+        report.decision.kind,
+        escape_prose(&report.decision.reason)
     );
     s
 }
@@ -94,5 +90,16 @@ mod tests {
         let f = fenced("a ``` b ```` c", "text");
         assert!(f.starts_with("`````text\n") && f.ends_with("\n`````\n"), "{f}");
         assert_eq!(fenced("x", ""), "```\nx\n```\n");
+    }
+
+    #[test]
+    fn model_prose_cannot_mention_link_or_inject_html() {
+        let hostile = "cc @octocat, see [here](https://evil.example) <img src=x onerror=alert(1)>\n1. merge me";
+        let out = escape_prose(hostile);
+        assert!(!out.contains("@octocat"), "{out}");
+        assert!(!out.contains("](https://"), "{out}");
+        assert!(!out.contains("<img"), "{out}");
+        assert!(!out.contains("\n1. "), "{out}");
+        assert_eq!(out.lines().count(), 2, "line breaks are kept: {out}");
     }
 }

@@ -236,6 +236,8 @@ struct GhStatus {
 struct GhCombinedStatus {
     #[serde(default)]
     statuses: Vec<GhStatus>,
+    #[serde(default)]
+    total_count: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,7 +252,12 @@ struct GhCheckRun {
 struct GhCheckRuns {
     #[serde(default)]
     check_runs: Vec<GhCheckRun>,
+    #[serde(default)]
+    total_count: usize,
 }
+
+/// Most pages of statuses or check runs read for one commit (100 each).
+const MAX_CI_PAGES: usize = 10;
 
 #[derive(Debug, Deserialize)]
 struct GhMerge {
@@ -505,21 +512,41 @@ impl Forge for GitHubForge {
     }
 
     async fn ci_status(&self, head_sha: &str, _report: &FixReport) -> Result<CiStatus> {
+        // Both lists are paginated: a commit with more than one page of
+        // statuses or check runs must not be judged on the first page alone.
         let status_path = self.repo_path(&format!("/commits/{head_sha}/status"));
-        let resp = self.request(Method::GET, &status_path, &[], None).await?;
-        if resp.status != StatusCode::OK {
-            return Err(Self::unexpected("GET", &status_path, &resp));
+        let mut statuses = Vec::new();
+        for page in 1..=MAX_CI_PAGES {
+            let page = page.to_string();
+            let q = [("per_page", "100"), ("page", page.as_str())];
+            let resp = self.request(Method::GET, &status_path, &q, None).await?;
+            if resp.status != StatusCode::OK {
+                return Err(Self::unexpected("GET", &status_path, &resp));
+            }
+            let combined: GhCombinedStatus = resp.json("the combined commit status")?;
+            let last = combined.statuses.is_empty();
+            statuses.extend(combined.statuses);
+            if last || statuses.len() >= combined.total_count {
+                break;
+            }
         }
-        let combined: GhCombinedStatus = resp.json("the combined commit status")?;
         let runs_path = self.repo_path(&format!("/commits/{head_sha}/check-runs"));
-        let resp = self
-            .request(Method::GET, &runs_path, &[("per_page", "100")], None)
-            .await?;
-        if resp.status != StatusCode::OK {
-            return Err(Self::unexpected("GET", &runs_path, &resp));
+        let mut runs = Vec::new();
+        for page in 1..=MAX_CI_PAGES {
+            let page = page.to_string();
+            let q = [("per_page", "100"), ("page", page.as_str())];
+            let resp = self.request(Method::GET, &runs_path, &q, None).await?;
+            if resp.status != StatusCode::OK {
+                return Err(Self::unexpected("GET", &runs_path, &resp));
+            }
+            let page: GhCheckRuns = resp.json("the check runs")?;
+            let last = page.check_runs.is_empty();
+            runs.extend(page.check_runs);
+            if last || runs.len() >= page.total_count {
+                break;
+            }
         }
-        let runs: GhCheckRuns = resp.json("the check runs")?;
-        Ok(combine_ci(&combined.statuses, &runs.check_runs))
+        Ok(combine_ci(&statuses, &runs))
     }
 
     async fn merge(&self, pr: &PullRequest, method: MergeMethod) -> Result<MergeOutcome> {

@@ -68,24 +68,28 @@ impl RetryPolicy {
     }
 }
 
+/// The longest delay a server can ask for; larger values are clamped (a
+/// hostile or broken `retry-after-ms: 1e300` must not panic or stall).
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// The delay a server asks for: `retry-after-ms` (OpenAI), else
-/// `Retry-After` as seconds or as an HTTP date.
+/// `Retry-After` as seconds or as an HTTP date; at most [`MAX_RETRY_AFTER`].
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .filter(|ms| !ms.is_nan() && *ms >= 0.0)
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(Duration::try_from_secs_f64(ms / 1000.0).map_or(MAX_RETRY_AFTER, |d| d.min(MAX_RETRY_AFTER)));
     }
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     let at = parse_http_date(value)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(at.saturating_sub(now)))
+    Some(Duration::from_secs(at.saturating_sub(now)).min(MAX_RETRY_AFTER))
 }
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to seconds since
@@ -284,6 +288,19 @@ pub(crate) fn join_url(base: &str, path: &str) -> String {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn hostile_retry_after_values_are_clamped_not_panics() {
+        for v in ["1e300", "inf", "18446744073709551615000"] {
+            let mut h = HeaderMap::new();
+            h.insert("retry-after-ms", HeaderValue::from_str(v).unwrap());
+            assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER), "{v}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("retry-after-ms", HeaderValue::from_static("NaN"));
+        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("99999999"));
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+    }
 
     #[test]
     fn key_is_never_formatted() {

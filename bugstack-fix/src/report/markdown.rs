@@ -460,6 +460,12 @@ impl Renderer<'_> {
     }
 }
 
+/// Untrusted prose (a model's root cause, a reason): every line escaped
+/// like [`escape_inline`], without its length cut; line breaks kept.
+pub(crate) fn escape_prose(text: &str) -> String {
+    text.lines().map(escape_inline_long).collect::<Vec<_>>().join("\n")
+}
+
 /// Single-line escaping without the length cut (for prose lines).
 fn escape_inline_long(line: &str) -> String {
     line.chars()

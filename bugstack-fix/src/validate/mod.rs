@@ -6,6 +6,7 @@ mod libtest;
 pub(crate) mod process;
 pub(crate) mod regression;
 mod sandbox;
+mod state_dir;
 pub(crate) mod worktree;
 mod worktree_validator;
 

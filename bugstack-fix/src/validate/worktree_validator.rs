@@ -44,6 +44,7 @@ use crate::validate::judge::{plan, verdict};
 use crate::validate::process::{run_command, CommandLine, CommandRun, Parse, RunSpec};
 use crate::validate::regression::{is_valid_test_name, test_only_diff, tests_passed};
 use crate::validate::sandbox::{Bubblewrap, SandboxLimits, SandboxReport, SandboxSpec};
+use crate::validate::state_dir::{age_out, default_state_dir, ensure_private_dir};
 use crate::validate::worktree::Worktree;
 use crate::{
     CheckResult, CheckSpec, CheckStatus, Error, FixContext, Patch, Policy, RegressionResult, Result, Validation,
@@ -66,12 +67,18 @@ pub const DEFAULT_SECRET_ENV: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatorOptions {
     /// The `CARGO_TARGET_DIR` shared by the base and every attempt. `None`:
-    /// a directory per repository under the system temp dir
-    /// ([`WorktreeValidator::default_target_dir`]).
+    /// `target-<hash of the repository path>` in the state directory.
     pub target_dir: Option<PathBuf>,
-    /// Where worktrees are created. `None`: a directory per repository under
-    /// the system temp dir.
+    /// Where worktrees are created. `None`: `worktrees-<hash>` in the state
+    /// directory.
     pub work_root: Option<PathBuf>,
+    /// The private directory (0700, owned by this user) holding default
+    /// target directories and worktrees. `None`: the user's cache directory
+    /// (`$XDG_CACHE_HOME/bugstack/validate`, `~/.cache/bugstack/validate`).
+    pub state_dir: Option<PathBuf>,
+    /// Default target directories and worktrees unused for longer than this
+    /// are removed when a validation starts.
+    pub max_age: Duration,
     /// Most bytes of output kept per check (head and tail).
     pub max_output_bytes: usize,
     /// Run each check on the base commit too and judge against it.
@@ -98,6 +105,8 @@ impl Default for ValidatorOptions {
         ValidatorOptions {
             target_dir: None,
             work_root: None,
+            state_dir: None,
+            max_age: Duration::from_secs(14 * 24 * 3600),
             max_output_bytes: 16 * 1024,
             judge_against_base: true,
             stop_at_first_failure: true,
@@ -171,15 +180,21 @@ impl WorktreeValidator {
         &self.options
     }
 
+    /// The private directory holding default target directories and
+    /// worktrees ([`ValidatorOptions::state_dir`]).
+    pub fn state_dir(&self) -> PathBuf {
+        self.options.state_dir.clone().unwrap_or_else(default_state_dir)
+    }
+
     /// The default shared target directory for a repository:
-    /// `<temp>/bugstack-target-<hash of the repository path>`.
-    pub fn default_target_dir(repo_root: &Path) -> PathBuf {
-        std::env::temp_dir().join(format!("bugstack-target-{}", path_hash(repo_root)))
+    /// `target-<hash of the repository path>` in the state directory.
+    pub fn default_target_dir(&self, repo_root: &Path) -> PathBuf {
+        self.state_dir().join(format!("target-{}", path_hash(repo_root)))
     }
 
     /// The default worktree root for a repository.
-    pub fn default_work_root(repo_root: &Path) -> PathBuf {
-        std::env::temp_dir().join(format!("bugstack-worktrees-{}", path_hash(repo_root)))
+    pub fn default_work_root(&self, repo_root: &Path) -> PathBuf {
+        self.state_dir().join(format!("worktrees-{}", path_hash(repo_root)))
     }
 
     /// Number of cached base results (for tests and diagnostics).
@@ -507,7 +522,12 @@ async fn lock_target_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => return Ok(lock),
+            Ok(lock) => {
+                // The lock file's time is the target directory's last use
+                // (see `state_dir::age_out`).
+                let _ = lock.set_modified(std::time::SystemTime::now());
+                return Ok(lock);
+            }
             Err((f, Errno::EWOULDBLOCK)) => {
                 file = f;
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -541,16 +561,21 @@ impl Validator for WorktreeValidator {
             });
         }
         let (sandbox, sandbox_report) = self.sandbox_for(policy.sandbox).await;
+        if self.options.target_dir.is_none() || self.options.work_root.is_none() {
+            let state = self.state_dir();
+            ensure_private_dir(&state)?;
+            age_out(&state, self.options.max_age, std::time::SystemTime::now());
+        }
         let target_dir = self
             .options
             .target_dir
             .clone()
-            .unwrap_or_else(|| WorktreeValidator::default_target_dir(&repo));
+            .unwrap_or_else(|| self.default_target_dir(&repo));
         let work_root = self
             .options
             .work_root
             .clone()
-            .unwrap_or_else(|| WorktreeValidator::default_work_root(&repo));
+            .unwrap_or_else(|| self.default_work_root(&repo));
         std::fs::create_dir_all(&target_dir)
             .map_err(|e| Error::io(format!("creating target dir {}", target_dir.display()), e))?;
         let _target_lock = lock_target_dir(&target_dir).await?;

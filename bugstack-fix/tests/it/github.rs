@@ -319,6 +319,32 @@ async fn red_ci_leaves_the_pr_open_with_the_reason() {
 }
 
 #[tokio::test]
+async fn a_failure_on_the_second_page_of_check_runs_blocks_the_merge() {
+    let r = run(DecisionKind::AutoMerge, |req, n| {
+        match (req.method.as_str(), req.route()) {
+            ("GET", "check-runs") if req.query.contains("page=2") => reply(
+                200,
+                json!({ "total_count": 101, "check_runs": [
+                    { "name": "late-test", "status": "completed", "conclusion": "failure" }
+                ] }),
+            ),
+            ("GET", "check-runs") => {
+                let runs: Vec<Value> = (0..100)
+                    .map(|i| json!({ "name": format!("job-{i}"), "status": "completed", "conclusion": "success" }))
+                    .collect();
+                reply(200, json!({ "total_count": 101, "check_runs": runs }))
+            }
+            _ => happy(req, n),
+        }
+    })
+    .await;
+    let d = r.result.unwrap();
+    assert!(!d.merged, "{}", d.reason);
+    assert!(d.reason.contains("check late-test failure"), "{}", d.reason);
+    assert!(!r.server.keys().contains(&"PUT merge".to_string()));
+}
+
+#[tokio::test]
 async fn pending_ci_times_out_and_leaves_the_pr_open() {
     let r = run_with(
         DecisionKind::AutoMerge,

@@ -431,7 +431,7 @@ fn fix(
         target_dir: Some(target.to_path_buf()),
         judge_against_base: false,
         ci_polling: Some((Duration::from_millis(200), Duration::from_secs(5))),
-        hidden_paths: Vec::new(),
+        data_dir: None,
     };
     let observer = |p: &bugstack_fix::Progress| println!("      {}", progress_line(p));
     let ran = runtime.block_on(async {
