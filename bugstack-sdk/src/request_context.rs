@@ -15,15 +15,43 @@ thread_local! {
     static THREAD_REQUEST: RefCell<Option<Arc<RequestContext>>> = const { RefCell::new(None) };
 }
 
+/// What the tower layer scopes a request's future with: its context and
+/// its breadcrumbs.
+#[cfg(feature = "tower")]
+pub(crate) struct TaskScope {
+    pub(crate) request: Arc<RequestContext>,
+    pub(crate) crumbs: RefCell<crate::breadcrumbs::Ring>,
+}
+
+#[cfg(feature = "tower")]
+impl TaskScope {
+    pub(crate) fn new(request: Arc<RequestContext>) -> Self {
+        TaskScope {
+            request,
+            crumbs: RefCell::new(crate::breadcrumbs::Ring::new()),
+        }
+    }
+}
+
 #[cfg(feature = "tower")]
 tokio::task_local! {
-    pub(crate) static TASK_REQUEST: Arc<RequestContext>;
+    pub(crate) static TASK_SCOPE: TaskScope;
+}
+
+/// Runs `f` on the current request task's breadcrumb ring; `None` outside
+/// a task scope (or when the ring is in use further up this call).
+#[cfg(feature = "tower")]
+pub(crate) fn with_task_ring<R>(f: impl FnOnce(&mut crate::breadcrumbs::Ring) -> R) -> Option<R> {
+    TASK_SCOPE
+        .try_with(|scope| scope.crumbs.try_borrow_mut().ok().map(|mut ring| f(&mut ring)))
+        .ok()
+        .flatten()
 }
 
 /// The request context in scope on this task or thread, if any.
 pub fn current_request() -> Option<Arc<RequestContext>> {
     #[cfg(feature = "tower")]
-    if let Ok(ctx) = TASK_REQUEST.try_with(Arc::clone) {
+    if let Ok(ctx) = TASK_SCOPE.try_with(|s| Arc::clone(&s.request)) {
         return Some(ctx);
     }
     THREAD_REQUEST
@@ -32,10 +60,11 @@ pub fn current_request() -> Option<Arc<RequestContext>> {
         .flatten()
 }
 
-struct Restore(Option<Arc<RequestContext>>);
+struct Restore(Option<Arc<RequestContext>>, crate::breadcrumbs::Ring);
 
 impl Drop for Restore {
     fn drop(&mut self) {
+        crate::breadcrumbs::swap_thread_ring(&mut self.1);
         let prev = self.0.take();
         let _ = THREAD_REQUEST.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut() {
@@ -47,7 +76,8 @@ impl Drop for Restore {
 
 /// Runs `f` with `ctx` as the current request on this thread (synchronous
 /// code; async code should use the tower layer). Events captured inside
-/// carry it. The previous context is restored afterwards, even on panic.
+/// carry it, and the breadcrumbs recorded inside (and only those). The
+/// previous context and breadcrumbs are restored afterwards, even on panic.
 ///
 /// ```
 /// use bugstack_sdk::RequestContext;
@@ -64,6 +94,8 @@ pub fn with_request<R>(ctx: RequestContext, f: impl FnOnce() -> R) -> R {
         .ok()
         .flatten()
         .flatten();
-    let _restore = Restore(prev);
+    let mut outer_crumbs = crate::breadcrumbs::Ring::new();
+    crate::breadcrumbs::swap_thread_ring(&mut outer_crumbs);
+    let _restore = Restore(prev, outer_crumbs);
     f()
 }

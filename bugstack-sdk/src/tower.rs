@@ -218,9 +218,8 @@ where
                 }
                 _ => req,
             };
-            crate::request_context::TASK_REQUEST
-                .scope(Arc::new(ctx), inner.call(req))
-                .await
+            let scope = crate::request_context::TaskScope::new(Arc::new(ctx));
+            crate::request_context::TASK_SCOPE.scope(scope, inner.call(req)).await
         })
     }
 }
