@@ -11,6 +11,20 @@ use std::sync::Arc;
 
 use bugstack_core::RequestContext;
 
+/// Where a request's context comes from: a ready [`RequestContext`], or
+/// the parts the tower layer kept, turned into strings (and sensitive
+/// headers redacted) only when an event is prepared.
+pub(crate) trait RequestSource: Send + Sync {
+    /// The context, built now.
+    fn context(&self) -> RequestContext;
+}
+
+impl RequestSource for RequestContext {
+    fn context(&self) -> RequestContext {
+        self.clone()
+    }
+}
+
 thread_local! {
     static THREAD_REQUEST: RefCell<Option<Arc<RequestContext>>> = const { RefCell::new(None) };
 }
@@ -19,13 +33,13 @@ thread_local! {
 /// its breadcrumbs.
 #[cfg(feature = "tower")]
 pub(crate) struct TaskScope {
-    pub(crate) request: Arc<RequestContext>,
+    pub(crate) request: Arc<dyn RequestSource>,
     pub(crate) crumbs: RefCell<crate::breadcrumbs::Ring>,
 }
 
 #[cfg(feature = "tower")]
 impl TaskScope {
-    pub(crate) fn new(request: Arc<RequestContext>) -> Self {
+    pub(crate) fn new(request: Arc<dyn RequestSource>) -> Self {
         TaskScope {
             request,
             crumbs: RefCell::new(crate::breadcrumbs::Ring::new()),
@@ -48,16 +62,30 @@ pub(crate) fn with_task_ring<R>(f: impl FnOnce(&mut crate::breadcrumbs::Ring) ->
         .flatten()
 }
 
-/// The request context in scope on this task or thread, if any.
+/// The request context in scope on this task or thread, if any (built
+/// on each call from what the tower layer kept).
 pub fn current_request() -> Option<Arc<RequestContext>> {
     #[cfg(feature = "tower")]
-    if let Ok(ctx) = TASK_SCOPE.try_with(|s| Arc::clone(&s.request)) {
-        return Some(ctx);
+    if let Ok(ctx) = TASK_SCOPE.try_with(|s| s.request.context()) {
+        return Some(Arc::new(ctx));
     }
+    thread_request()
+}
+
+fn thread_request() -> Option<Arc<RequestContext>> {
     THREAD_REQUEST
         .try_with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
         .ok()
         .flatten()
+}
+
+/// The request in scope, unbuilt (the capture path: one `Arc` clone).
+pub(crate) fn current_source() -> Option<Arc<dyn RequestSource>> {
+    #[cfg(feature = "tower")]
+    if let Ok(source) = TASK_SCOPE.try_with(|s| Arc::clone(&s.request)) {
+        return Some(source);
+    }
+    thread_request().map(|r| r as Arc<dyn RequestSource>)
 }
 
 struct Restore(Option<Arc<RequestContext>>, crate::breadcrumbs::Ring);
