@@ -1,26 +1,129 @@
-//! A bounded ring of recent breadcrumbs (lower-level events recorded before
-//! an error), attached to the next captured events.
+//! Bounded rings of recent breadcrumbs (lower-level events recorded before
+//! an error), attached to the events captured in the same scope.
+//!
+//! A breadcrumb belongs to the request or thread that recorded it: inside
+//! the [`tower`](crate::tower) layer's scope it goes to that request's ring
+//! (a tokio task-local, like the request context), inside
+//! [`with_request`](crate::with_request) to that call's ring, and otherwise
+//! to the recording thread's ring (a thread-local). Nothing is shared
+//! between threads, so recording takes no lock; an error captured in one
+//! request never carries another's breadcrumbs.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
 
 use bugstack_core::{Breadcrumb, Level, Timestamp};
 
-static RING: Mutex<VecDeque<Breadcrumb>> = Mutex::new(VecDeque::new());
 static CAPACITY: AtomicUsize = AtomicUsize::new(32);
-/// Whether the ring has ever held a breadcrumb: captures skip the ring (and
-/// its mutex) entirely until then.
+/// Whether any breadcrumb was ever recorded: captures skip the rings
+/// entirely until then.
 static USED: AtomicBool = AtomicBool::new(false);
 /// Longest breadcrumb message kept, in bytes.
 const MAX_MESSAGE: usize = 512;
+/// Longest category kept, in bytes.
+const MAX_CATEGORY: usize = 128;
+
+thread_local! {
+    static THREAD_RING: RefCell<Ring> = const { RefCell::new(Ring::new()) };
+}
 
 pub(crate) fn set_capacity(n: usize) {
     CAPACITY.store(n, Relaxed);
 }
 
-/// Records a breadcrumb (the oldest one goes when the ring is full). Messages
-/// longer than 512 bytes are cut. Scrubbing happens later, on the worker.
+/// One scope's breadcrumbs, oldest first, at most the configured capacity.
+#[derive(Debug, Default)]
+pub(crate) struct Ring {
+    crumbs: VecDeque<Breadcrumb>,
+}
+
+impl Ring {
+    /// An empty ring (allocates on the first breadcrumb).
+    pub(crate) const fn new() -> Self {
+        Ring {
+            crumbs: VecDeque::new(),
+        }
+    }
+
+    fn push(&mut self, cap: usize, level: Level, category: Option<&str>, message: &str) {
+        let category = category.map(|c| bugstack_core::text::truncate(c, MAX_CATEGORY));
+        let message = bugstack_core::text::truncate(message, MAX_MESSAGE);
+        // Past capacity, the oldest breadcrumb's buffers are reused.
+        let mut crumb = if self.crumbs.len() >= cap {
+            while self.crumbs.len() > cap {
+                self.crumbs.pop_front();
+            }
+            self.crumbs.pop_front()
+        } else {
+            None
+        };
+        match &mut crumb {
+            Some(c) => {
+                c.timestamp = Timestamp::now();
+                c.level = level;
+                c.message.clear();
+                c.message.push_str(message);
+                match (&mut c.category, category) {
+                    (Some(old), Some(new)) => {
+                        old.clear();
+                        old.push_str(new);
+                    }
+                    (slot, new) => *slot = new.map(str::to_string),
+                }
+            }
+            None => {
+                crumb = Some(Breadcrumb {
+                    timestamp: Timestamp::now(),
+                    level,
+                    category: category.map(str::to_string),
+                    message: message.to_string(),
+                })
+            }
+        }
+        self.crumbs.extend(crumb);
+    }
+
+    fn snapshot(&self) -> Vec<Breadcrumb> {
+        self.crumbs.iter().cloned().collect()
+    }
+}
+
+/// Runs `f` on the ring of the current scope: the request's (task-local)
+/// when there is one, else the thread's. `None` during thread teardown or
+/// re-entrance.
+fn with_ring<R>(f: impl FnOnce(&mut Ring) -> R) -> Option<R> {
+    let mut f = Some(f);
+    #[cfg(feature = "tower")]
+    {
+        let in_task = crate::request_context::with_task_ring(|ring| f.take().map(|f| f(ring)));
+        if let Some(r) = in_task {
+            return r;
+        }
+    }
+    THREAD_RING
+        .try_with(|ring| {
+            let mut ring = ring.try_borrow_mut().ok()?;
+            f.take().map(|f| f(&mut ring))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Swaps the thread's ring with `ring` (for [`with_request`](crate::with_request)'s scope).
+pub(crate) fn swap_thread_ring(ring: &mut Ring) {
+    let _ = THREAD_RING.try_with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut() {
+            std::mem::swap(&mut *r, ring);
+        }
+    });
+}
+
+/// Records a breadcrumb in the current request's ring (the `tower` layer's
+/// or [`with_request`](crate::with_request)'s scope), else in this thread's
+/// (the oldest one goes when the ring is full, `Options::max_breadcrumbs`).
+/// Messages longer than 512 bytes are cut. Takes no lock. Scrubbing happens
+/// later, on the worker.
 ///
 /// ```
 /// bugstack_sdk::add_breadcrumb(bugstack_sdk::Level::Info, Some("db"), "connection pool at 90%");
@@ -30,31 +133,60 @@ pub fn add_breadcrumb(level: Level, category: Option<&str>, message: &str) {
     if cap == 0 {
         return;
     }
-    let crumb = Breadcrumb {
-        timestamp: Timestamp::now(),
-        level,
-        category: category.map(str::to_string),
-        message: bugstack_core::text::truncate(message, MAX_MESSAGE).to_string(),
-    };
-    let mut ring = match RING.lock() {
-        Ok(r) => r,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    USED.store(true, Relaxed);
-    while ring.len() >= cap {
-        ring.pop_front();
+    if !USED.load(Relaxed) {
+        USED.store(true, Relaxed);
     }
-    ring.push_back(crumb);
+    with_ring(|ring| ring.push(cap, level, category, message));
 }
 
-/// A copy of the ring, oldest first. Never blocks: when another thread holds
-/// the ring at this instant, the event goes without breadcrumbs.
+/// A copy of the current scope's ring, oldest first.
 pub(crate) fn snapshot() -> Vec<Breadcrumb> {
     if !USED.load(Relaxed) {
         return Vec::new();
     }
-    match RING.try_lock() {
-        Ok(ring) if !ring.is_empty() => ring.iter().cloned().collect(),
-        _ => Vec::new(),
+    with_ring(|ring| ring.snapshot()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages() -> Vec<String> {
+        snapshot().into_iter().map(|b| b.message).collect()
+    }
+
+    #[test]
+    fn each_thread_keeps_its_own_bounded_ring() {
+        add_breadcrumb(Level::Info, Some("main"), "on the test thread");
+        let other = std::thread::spawn(|| {
+            let before = messages();
+            for i in 0..100 {
+                add_breadcrumb(Level::Info, Some("cat"), &format!("other {i}"));
+            }
+            (before, messages())
+        })
+        .join()
+        .unwrap();
+        assert!(other.0.is_empty(), "a new thread starts empty: {:?}", other.0);
+        let cap = CAPACITY.load(Relaxed);
+        assert_eq!(other.1.len(), cap, "bounded");
+        assert_eq!(other.1.last().map(String::as_str), Some("other 99"));
+        assert_eq!(other.1[0], format!("other {}", 100 - cap));
+        let mine = messages();
+        assert!(mine.contains(&"on the test thread".to_string()));
+        assert!(!mine.iter().any(|m| m.starts_with("other")), "{mine:?}");
+    }
+
+    #[test]
+    fn a_request_scope_has_its_own_ring() {
+        add_breadcrumb(Level::Info, None, "before the request");
+        let inside = crate::with_request(Default::default(), || {
+            add_breadcrumb(Level::Warning, None, "in the request");
+            messages()
+        });
+        assert_eq!(inside, ["in the request"]);
+        let after = messages();
+        assert!(after.contains(&"before the request".to_string()), "{after:?}");
+        assert!(!after.contains(&"in the request".to_string()), "{after:?}");
     }
 }

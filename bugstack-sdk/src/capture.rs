@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use bugstack_core::{text, Breadcrumb, ChainLink, EventKind, Level, Location, RequestContext, ThreadInfo, Timestamp};
+use bugstack_core::{text, Breadcrumb, ChainLink, EventKind, Level, Location, ThreadInfo, Timestamp};
 
 use crate::client::Client;
+use crate::request_context::RequestSource;
 
 /// Longest message or chain link kept, in bytes.
 pub(crate) const MAX_MESSAGE: usize = 8 * 1024;
@@ -35,7 +36,8 @@ pub(crate) struct RawEvent {
     pub(crate) frames: RawFrames,
     pub(crate) thread: Arc<ThreadInfo>,
     pub(crate) timestamp: Timestamp,
-    pub(crate) request: Option<Arc<RequestContext>>,
+    /// Built into a [`RequestContext`] on the worker, not here.
+    pub(crate) request: Option<Arc<dyn RequestSource>>,
     pub(crate) tags: BTreeMap<String, String>,
     pub(crate) breadcrumbs: Vec<Breadcrumb>,
 }
@@ -53,7 +55,7 @@ impl RawEvent {
             frames,
             thread: current_thread(),
             timestamp: Timestamp::now(),
-            request: crate::request_context::current_request(),
+            request: crate::request_context::current_source(),
             tags: BTreeMap::new(),
             breadcrumbs: crate::breadcrumbs::snapshot(),
         }

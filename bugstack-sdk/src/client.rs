@@ -266,12 +266,22 @@ fn check_sample_rate(rate: f64) -> Result<(), Error> {
     Ok(())
 }
 
-/// The spool in [`Options::spool_dir`], if one is configured.
+/// The spool ([`Options::spool_dir`]), unless it is off.
 fn open_spool(options: &Options) -> Result<Option<Arc<Spool>>, Error> {
-    match &options.spool_dir {
-        Some(dir) => Ok(Some(Arc::new(Spool::open(dir, options.max_spool_bytes)?))),
+    match options.spool.dir_for(&spool_service_name(options)) {
+        Some(dir) => Ok(Some(Arc::new(Spool::open(&dir, options.max_spool_bytes)?))),
         None => Ok(None),
     }
+}
+
+/// The name the default spool directory is named after: the service's,
+/// else the release's crate name, else the executable's.
+fn spool_service_name(options: &Options) -> String {
+    let release_parts = options.release.as_deref().and_then(split_release);
+    service_info(options, release_parts)
+        .and_then(|s| s.name)
+        .or_else(exe_crate_name)
+        .unwrap_or_else(|| "default".to_string())
 }
 
 /// What prepares every event: the options' release, environment, limits and
@@ -388,5 +398,20 @@ mod tests {
         assert_eq!(split_release("@1"), None);
         let name = exe_crate_name().unwrap();
         assert_eq!(name, "bugstack_sdk", "unit test binary is named after the crate");
+    }
+
+    #[test]
+    fn default_spool_is_named_after_the_service() {
+        let home = |k: &str| (k == "HOME").then(|| "/home/ada".to_string());
+        let base = std::path::Path::new("/home/ada/.local/state/bugstack");
+        let o = Options::from_lookup(home).service("shop", None);
+        assert_eq!(o.spool.dir_for(&spool_service_name(&o)), Some(base.join("shop")));
+        let o = Options::from_lookup(home).release("cart-api@1.0.0");
+        assert_eq!(o.spool.dir_for(&spool_service_name(&o)), Some(base.join("cart-api")));
+        let o = Options::from_lookup(home);
+        assert_eq!(
+            o.spool.dir_for(&spool_service_name(&o)),
+            Some(base.join("bugstack_sdk"))
+        );
     }
 }

@@ -139,9 +139,7 @@ pub fn init(options: Options) -> Guard {
                     path.display()
                 );
             }
-            let mut options = options;
-            options.spool_dir = None;
-            init(options)
+            init(options.no_spool())
         }
         Err(e) => {
             if debug {

@@ -14,20 +14,89 @@ use bugstack_core::Event;
 /// kept unchanged.
 pub type BeforeSend = Arc<dyn Fn(Event) -> Option<Event> + Send + Sync>;
 
-/// The environment variables [`Options::default`] reads.
-pub const ENV_VARS: [&str; 5] = [
+/// The environment variables [`Options::default`] reads. (It also reads
+/// `XDG_STATE_HOME`, `HOME` and `TMPDIR` to place the default spool.)
+pub const ENV_VARS: [&str; 6] = [
     "BUGSTACK_ENDPOINT",
     "BUGSTACK_TOKEN",
     "BUGSTACK_RELEASE",
     "BUGSTACK_ENVIRONMENT",
     "BUGSTACK_SERVICE",
+    "BUGSTACK_SPOOL_DIR",
 ];
+
+/// Where undelivered batches are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SpoolSetting {
+    /// No spool: undelivered batches wait in memory and are lost at exit.
+    Off,
+    /// This directory.
+    Dir(PathBuf),
+    /// `<base>/<service>`, the service's name known only at `init`.
+    PerService(PathBuf),
+}
+
+impl SpoolSetting {
+    /// The default spool, from `lookup(variable)`: `BUGSTACK_SPOOL_DIR`
+    /// (`off` disables it), else `$XDG_STATE_HOME/bugstack/<service>`, else
+    /// `$HOME/.local/state/bugstack/<service>`, else
+    /// `<temp dir>/bugstack/<service>`. Relative `XDG_STATE_HOME` and `HOME`
+    /// are ignored (the XDG spec says so).
+    pub(crate) fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Self {
+        if let Some(dir) = non_empty(lookup("BUGSTACK_SPOOL_DIR")) {
+            if dir.eq_ignore_ascii_case("off") {
+                return SpoolSetting::Off;
+            }
+            return SpoolSetting::Dir(PathBuf::from(dir));
+        }
+        let absolute = |name: &str| non_empty(lookup(name)).map(PathBuf::from).filter(|p| p.is_absolute());
+        let base = if let Some(state) = absolute("XDG_STATE_HOME") {
+            state.join("bugstack")
+        } else if let Some(home) = absolute("HOME") {
+            home.join(".local").join("state").join("bugstack")
+        } else {
+            absolute("TMPDIR").unwrap_or_else(std::env::temp_dir).join("bugstack")
+        };
+        SpoolSetting::PerService(base)
+    }
+
+    /// The directory for a service called `service` (`None` when off).
+    pub(crate) fn dir_for(&self, service: &str) -> Option<PathBuf> {
+        match self {
+            SpoolSetting::Off => None,
+            SpoolSetting::Dir(dir) => Some(dir.clone()),
+            SpoolSetting::PerService(base) => Some(base.join(path_component(service))),
+        }
+    }
+}
+
+/// `name` as one safe path component: letters, digits, `-`, `_` and `.`
+/// kept, anything else `_`; never empty, `.` or `..`.
+fn path_component(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        "default".to_string()
+    } else {
+        s
+    }
+}
 
 /// Configuration of the SDK, builder style.
 ///
 /// [`Options::default`] reads `BUGSTACK_ENDPOINT`, `BUGSTACK_TOKEN`,
-/// `BUGSTACK_RELEASE`, `BUGSTACK_ENVIRONMENT` and `BUGSTACK_SERVICE`;
-/// [`Options::new`] reads nothing. With no endpoint, [`init`](crate::init)
+/// `BUGSTACK_RELEASE`, `BUGSTACK_ENVIRONMENT`, `BUGSTACK_SERVICE` and
+/// `BUGSTACK_SPOOL_DIR`, and spools by default (see [`Options::spool_dir`]);
+/// [`Options::new`] reads nothing and has no spool. With no endpoint, [`init`](crate::init)
 /// returns a disabled guard and every capture is a no-op.
 ///
 /// ```
@@ -58,7 +127,7 @@ pub struct Options {
     pub(crate) scrub_patterns: Vec<String>,
     pub(crate) scrub_headers: Vec<String>,
     pub(crate) before_send: Option<BeforeSend>,
-    pub(crate) spool_dir: Option<PathBuf>,
+    pub(crate) spool: SpoolSetting,
     pub(crate) max_spool_bytes: u64,
     pub(crate) max_pending_events: usize,
     pub(crate) debug: bool,
@@ -84,7 +153,7 @@ impl fmt::Debug for Options {
             .field("queue_capacity", &self.queue_capacity)
             .field("sample_rate", &self.sample_rate)
             .field("in_app_prefixes", &self.in_app_prefixes)
-            .field("spool_dir", &self.spool_dir)
+            .field("spool", &self.spool)
             .field("debug", &self.debug)
             .finish_non_exhaustive()
     }
@@ -103,14 +172,18 @@ fn non_empty(v: Option<String>) -> Option<String> {
 
 impl Options {
     /// Options with every setting at its built-in default and nothing read
-    /// from the environment (no endpoint: disabled).
+    /// from the environment (no endpoint: disabled; no spool unless
+    /// [`spool_dir`](Options::spool_dir) sets one).
     pub fn new() -> Self {
-        Options::from_lookup(|_| None)
+        Options::from_lookup(|_| None).no_spool()
     }
 
-    /// Options whose endpoint, token, release, environment and service name
-    /// come from `lookup(variable name)` ([`ENV_VARS`]); empty values count as
-    /// unset. [`Options::default`] is `from_lookup` over the process environment.
+    /// Options whose endpoint, token, release, environment, service name and
+    /// spool directory come from `lookup(variable name)` ([`ENV_VARS`]);
+    /// empty values count as unset. The spool is on by default: see
+    /// [`Options::spool_dir`] for where it goes (`XDG_STATE_HOME`, `HOME`
+    /// and `TMPDIR` are read through `lookup` too). [`Options::default`] is
+    /// `from_lookup` over the process environment.
     ///
     /// ```
     /// let o = bugstack_sdk::Options::from_lookup(|k| match k {
@@ -121,6 +194,7 @@ impl Options {
     /// assert_eq!(o.endpoint_str(), Some("http://collector:7878"));
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let spool = SpoolSetting::from_lookup(&lookup);
         Options {
             endpoint: non_empty(lookup("BUGSTACK_ENDPOINT")),
             token: non_empty(lookup("BUGSTACK_TOKEN")),
@@ -134,7 +208,7 @@ impl Options {
             scrub_patterns: Vec::new(),
             scrub_headers: Vec::new(),
             before_send: None,
-            spool_dir: None,
+            spool,
             max_spool_bytes: 16 * 1024 * 1024,
             max_pending_events: 10_000,
             debug: false,
@@ -237,12 +311,43 @@ impl Options {
         self
     }
 
-    /// A directory where batches that could not be delivered are kept (and
-    /// sent after a restart). Without one, undelivered batches are kept in
-    /// memory (bounded) and lost at exit.
+    /// The directory where batches that could not be delivered are kept
+    /// (and sent after a restart, by this or another process of the
+    /// service). Created `0700`, its files `0600` (Unix).
+    ///
+    /// [`Options::default`] spools to `$BUGSTACK_SPOOL_DIR` when set (`off`
+    /// disables the spool), else to a per-user state directory:
+    /// `$XDG_STATE_HOME/bugstack/<service>`, else
+    /// `~/.local/state/bugstack/<service>`, else
+    /// `<temp dir>/bugstack/<service>`, where `<service>` is the service's
+    /// name (the configured one, else the release's crate name, else the
+    /// executable's). [`Options::new`] has no spool. Without one,
+    /// undelivered batches are kept in memory (bounded) and lost at exit.
     pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.spool_dir = Some(dir.into());
+        self.spool = SpoolSetting::Dir(dir.into());
         self
+    }
+
+    /// No spool: undelivered batches are kept in memory (bounded by
+    /// [`max_pending_events`](Options::max_pending_events)) and lost at exit.
+    pub fn no_spool(mut self) -> Self {
+        self.spool = SpoolSetting::Off;
+        self
+    }
+
+    /// The spool directory `init` would use for a service called `service`
+    /// (`None`: no spool).
+    ///
+    /// ```
+    /// let o = bugstack_sdk::Options::from_lookup(|k| (k == "HOME").then(|| "/home/ada".to_string()));
+    /// assert_eq!(
+    ///     o.spool_dir_for("shop").as_deref(),
+    ///     Some(std::path::Path::new("/home/ada/.local/state/bugstack/shop"))
+    /// );
+    /// assert_eq!(bugstack_sdk::Options::new().spool_dir_for("shop"), None);
+    /// ```
+    pub fn spool_dir_for(&self, service: &str) -> Option<PathBuf> {
+        self.spool.dir_for(service)
     }
 
     /// Bound on the spool's total size in bytes (default 16 MiB); past it the
@@ -348,6 +453,72 @@ mod tests {
         assert_eq!(o.release.as_deref(), Some("shop@1.2.3"));
         assert_eq!(o.environment.as_deref(), Some("prod"));
         assert_eq!(o.service_name, None);
+    }
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| vars.iter().find(|(name, _)| *name == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn spool_is_on_by_default_in_a_per_user_state_directory() {
+        let p = |s: &str| Some(PathBuf::from(s));
+        let all = [
+            ("XDG_STATE_HOME", "/state"),
+            ("HOME", "/home/ada"),
+            ("TMPDIR", "/scratch"),
+        ];
+        assert_eq!(
+            Options::from_lookup(lookup(&all)).spool_dir_for("shop"),
+            p("/state/bugstack/shop")
+        );
+        let no_xdg = [("HOME", "/home/ada"), ("TMPDIR", "/scratch")];
+        assert_eq!(
+            Options::from_lookup(lookup(&no_xdg)).spool_dir_for("shop"),
+            p("/home/ada/.local/state/bugstack/shop")
+        );
+        // Relative values are ignored, as the XDG spec says.
+        let relative = [("XDG_STATE_HOME", "state"), ("HOME", "home"), ("TMPDIR", "/scratch")];
+        assert_eq!(
+            Options::from_lookup(lookup(&relative)).spool_dir_for("shop"),
+            p("/scratch/bugstack/shop")
+        );
+        assert_eq!(
+            Options::from_lookup(|_| None).spool_dir_for("shop"),
+            Some(std::env::temp_dir().join("bugstack").join("shop"))
+        );
+        // The service name is one path component, whatever it contains.
+        assert_eq!(
+            Options::from_lookup(lookup(&all)).spool_dir_for("../../etc/x y"),
+            p("/state/bugstack/.._.._etc_x_y")
+        );
+        assert_eq!(
+            Options::from_lookup(lookup(&all)).spool_dir_for(".."),
+            p("/state/bugstack/default")
+        );
+    }
+
+    #[test]
+    fn spool_dir_variable_sets_or_disables_it() {
+        let set = [("BUGSTACK_SPOOL_DIR", " /var/spool/shop "), ("HOME", "/home/ada")];
+        assert_eq!(
+            Options::from_lookup(lookup(&set)).spool_dir_for("shop"),
+            Some(PathBuf::from("/var/spool/shop"))
+        );
+        for off in ["off", "OFF", "Off"] {
+            let vars = [("BUGSTACK_SPOOL_DIR", off), ("HOME", "/home/ada")];
+            assert_eq!(Options::from_lookup(lookup(&vars)).spool_dir_for("shop"), None, "{off}");
+        }
+        let empty = [("BUGSTACK_SPOOL_DIR", ""), ("HOME", "/home/ada")];
+        assert_eq!(
+            Options::from_lookup(lookup(&empty)).spool_dir_for("shop"),
+            Some(PathBuf::from("/home/ada/.local/state/bugstack/shop"))
+        );
+        // Builders override the environment; `new` reads nothing and has no spool.
+        let o = Options::from_lookup(lookup(&set)).no_spool();
+        assert_eq!(o.spool_dir_for("shop"), None);
+        let o = Options::from_lookup(lookup(&set)).spool_dir("/elsewhere");
+        assert_eq!(o.spool_dir_for("shop"), Some(PathBuf::from("/elsewhere")));
+        assert_eq!(Options::new().spool_dir_for("shop"), None);
     }
 
     #[test]

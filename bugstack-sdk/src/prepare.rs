@@ -61,7 +61,7 @@ impl Preparer {
         event.environment = self.environment.clone();
         event.runtime = Some(self.runtime.clone());
         event.service = self.service.clone();
-        event.request = raw.request.map(|r| (*r).clone());
+        event.request = raw.request.map(|r| r.context());
         event.tags = raw.tags;
         event.breadcrumbs = raw.breadcrumbs;
         self.scrubber.scrub_event(&mut event);

@@ -11,31 +11,88 @@ use std::sync::Arc;
 
 use bugstack_core::RequestContext;
 
+/// Where a request's context comes from: a ready [`RequestContext`], or
+/// the parts the tower layer kept, turned into strings (and sensitive
+/// headers redacted) only when an event is prepared.
+pub(crate) trait RequestSource: Send + Sync {
+    /// The context, built now.
+    fn context(&self) -> RequestContext;
+}
+
+impl RequestSource for RequestContext {
+    fn context(&self) -> RequestContext {
+        self.clone()
+    }
+}
+
 thread_local! {
     static THREAD_REQUEST: RefCell<Option<Arc<RequestContext>>> = const { RefCell::new(None) };
 }
 
+/// What the tower layer scopes a request's future with: its context and
+/// its breadcrumbs.
 #[cfg(feature = "tower")]
-tokio::task_local! {
-    pub(crate) static TASK_REQUEST: Arc<RequestContext>;
+pub(crate) struct TaskScope {
+    pub(crate) request: Arc<dyn RequestSource>,
+    pub(crate) crumbs: RefCell<crate::breadcrumbs::Ring>,
 }
 
-/// The request context in scope on this task or thread, if any.
+#[cfg(feature = "tower")]
+impl TaskScope {
+    pub(crate) fn new(request: Arc<dyn RequestSource>) -> Self {
+        TaskScope {
+            request,
+            crumbs: RefCell::new(crate::breadcrumbs::Ring::new()),
+        }
+    }
+}
+
+#[cfg(feature = "tower")]
+tokio::task_local! {
+    pub(crate) static TASK_SCOPE: TaskScope;
+}
+
+/// Runs `f` on the current request task's breadcrumb ring; `None` outside
+/// a task scope (or when the ring is in use further up this call).
+#[cfg(feature = "tower")]
+pub(crate) fn with_task_ring<R>(f: impl FnOnce(&mut crate::breadcrumbs::Ring) -> R) -> Option<R> {
+    TASK_SCOPE
+        .try_with(|scope| scope.crumbs.try_borrow_mut().ok().map(|mut ring| f(&mut ring)))
+        .ok()
+        .flatten()
+}
+
+/// The request context in scope on this task or thread, if any (built
+/// on each call from what the tower layer kept).
 pub fn current_request() -> Option<Arc<RequestContext>> {
     #[cfg(feature = "tower")]
-    if let Ok(ctx) = TASK_REQUEST.try_with(Arc::clone) {
-        return Some(ctx);
+    if let Ok(ctx) = TASK_SCOPE.try_with(|s| s.request.context()) {
+        return Some(Arc::new(ctx));
     }
+    thread_request()
+}
+
+fn thread_request() -> Option<Arc<RequestContext>> {
     THREAD_REQUEST
         .try_with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
         .ok()
         .flatten()
 }
 
-struct Restore(Option<Arc<RequestContext>>);
+/// The request in scope, unbuilt (the capture path: one `Arc` clone).
+pub(crate) fn current_source() -> Option<Arc<dyn RequestSource>> {
+    #[cfg(feature = "tower")]
+    if let Ok(source) = TASK_SCOPE.try_with(|s| Arc::clone(&s.request)) {
+        return Some(source);
+    }
+    thread_request().map(|r| r as Arc<dyn RequestSource>)
+}
+
+struct Restore(Option<Arc<RequestContext>>, crate::breadcrumbs::Ring);
 
 impl Drop for Restore {
     fn drop(&mut self) {
+        crate::breadcrumbs::swap_thread_ring(&mut self.1);
         let prev = self.0.take();
         let _ = THREAD_REQUEST.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut() {
@@ -47,7 +104,8 @@ impl Drop for Restore {
 
 /// Runs `f` with `ctx` as the current request on this thread (synchronous
 /// code; async code should use the tower layer). Events captured inside
-/// carry it. The previous context is restored afterwards, even on panic.
+/// carry it, and the breadcrumbs recorded inside (and only those). The
+/// previous context and breadcrumbs are restored afterwards, even on panic.
 ///
 /// ```
 /// use bugstack_sdk::RequestContext;
@@ -64,6 +122,8 @@ pub fn with_request<R>(ctx: RequestContext, f: impl FnOnce() -> R) -> R {
         .ok()
         .flatten()
         .flatten();
-    let _restore = Restore(prev);
+    let mut outer_crumbs = crate::breadcrumbs::Ring::new();
+    crate::breadcrumbs::swap_thread_ring(&mut outer_crumbs);
+    let _restore = Restore(prev, outer_crumbs);
     f()
 }

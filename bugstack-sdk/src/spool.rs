@@ -7,11 +7,17 @@
 //! written to a `.tmp` name and renamed into place, so a crash mid-write
 //! never leaves a half file under a real name. The total size is bounded:
 //! the oldest files are deleted (and their occurrences counted) to make room.
+//! The directory is created `0700` and the files `0600` (Unix): events hold
+//! request data. An entry that cannot be read (a directory under a batch's
+//! name, no permission, invalid JSON) is set aside — renamed, else removed,
+//! else skipped for the rest of the process — and never retried.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
 
 use bugstack_core::{Event, Timestamp};
 
@@ -41,6 +47,41 @@ pub(crate) struct Spool {
     dir: PathBuf,
     max_bytes: u64,
     seq: AtomicU64,
+    /// Unreadable entries that could be neither renamed nor removed: left
+    /// out of [`Spool::list`]. Only the worker (and the synchronous panic
+    /// path) touch the spool, never a capture.
+    skipped: Mutex<HashSet<PathBuf>>,
+}
+
+/// Creates `dir` (and missing parents) `0700`, and makes `dir` itself `0700`.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir)?;
+        let mode = fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode != 0o700 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)
+}
+
+/// Creates `path` for writing, `0600`, failing if it exists.
+fn create_private_file(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 fn io_err(path: &Path, source: std::io::Error) -> Error {
@@ -53,14 +94,16 @@ fn io_err(path: &Path, source: std::io::Error) -> Error {
 impl Spool {
     /// Opens (creating it if needed) a spool directory and checks that it is writable.
     pub(crate) fn open(dir: &Path, max_bytes: u64) -> Result<Self, Error> {
-        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-        let probe = dir.join(format!(".probe-{}.tmp", std::process::id()));
-        fs::write(&probe, b"ok").map_err(|e| io_err(dir, e))?;
+        create_private_dir(dir).map_err(|e| io_err(dir, e))?;
+        let probe = dir.join(format!(".probe-{}-{}.tmp", std::process::id(), fastrand::u64(..)));
+        let written = create_private_file(&probe).and_then(|mut f| f.write_all(b"ok"));
         let _ = fs::remove_file(&probe);
+        written.map_err(|e| io_err(dir, e))?;
         Ok(Spool {
             dir: dir.to_path_buf(),
             max_bytes,
             seq: AtomicU64::new(0),
+            skipped: Mutex::new(HashSet::new()),
         })
     }
 
@@ -69,8 +112,13 @@ impl Spool {
         let Ok(rd) = fs::read_dir(&self.dir) else {
             return Vec::new();
         };
+        let skipped = match self.skipped.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
         let mut files: Vec<SpoolFile> = rd
             .filter_map(Result::ok)
+            .filter(|entry| !skipped.contains(&entry.path()))
             .filter_map(|entry| {
                 let name = entry.file_name().into_string().ok()?;
                 let occurrences = parse_name(&name)?;
@@ -125,7 +173,7 @@ impl Spool {
         let path = self.dir.join(&name);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let write = || -> std::io::Result<()> {
-            let mut f = fs::File::create(&tmp)?;
+            let mut f = create_private_file(&tmp)?;
             f.write_all(&body)?;
             f.sync_all()?;
             fs::rename(&tmp, &path)
@@ -137,20 +185,39 @@ impl Spool {
         Ok(Written { dropped, stored: true })
     }
 
-    /// Reads a spooled batch. A corrupt file is renamed to `*.corrupt` (kept
-    /// for inspection, never retried) and reported as an error.
+    /// Reads a spooled batch. An entry that cannot be read or parsed is
+    /// set aside ([`Spool::quarantine`]; never retried) and reported as an
+    /// error: its occurrences are lost.
     pub(crate) fn read(&self, file: &SpoolFile) -> Result<Vec<Event>, Error> {
-        let bytes = fs::read(&file.path).map_err(|e| io_err(&file.path, e))?;
-        match serde_json::from_slice(&bytes) {
-            Ok(events) => Ok(events),
-            Err(e) => {
-                let _ = fs::rename(&file.path, file.path.with_extension("corrupt"));
-                Err(io_err(
-                    &file.path,
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                ))
-            }
+        let parsed = fs::read(&file.path).and_then(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        });
+        parsed.map_err(|e| {
+            self.quarantine(file, &e);
+            io_err(&file.path, e)
+        })
+    }
+
+    /// Sets an unusable entry aside so that it is never listed again:
+    /// renamed to `*.corrupt` (invalid JSON) or `*.unreadable` (kept for
+    /// inspection), else removed, else skipped until the process ends.
+    fn quarantine(&self, file: &SpoolFile, error: &std::io::Error) {
+        let ext = if error.kind() == std::io::ErrorKind::InvalidData {
+            "corrupt"
+        } else {
+            "unreadable"
+        };
+        if fs::rename(&file.path, file.path.with_extension(ext)).is_ok()
+            || fs::remove_file(&file.path).is_ok()
+            || fs::remove_dir_all(&file.path).is_ok()
+        {
+            return;
         }
+        let mut skipped = match self.skipped.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        skipped.insert(file.path.clone());
     }
 
     /// Deletes a delivered batch.
@@ -239,6 +306,60 @@ mod tests {
         assert_eq!(files.len(), 1);
         assert!(s.read(&files[0]).is_err());
         assert!(s.list().is_empty(), "corrupt file set aside");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_entry_that_cannot_be_read_is_set_aside() {
+        let dir = tmpdir("unreadable");
+        let s = Spool::open(&dir, 1 << 20).unwrap();
+        // A directory where a batch file is expected (`read` fails: EISDIR).
+        fs::create_dir(dir.join("0000000000001-1-00000000-n4.json")).unwrap();
+        s.write(&events(1, 2)).unwrap();
+        let files = s.list();
+        assert_eq!(files.len(), 2);
+        assert!(s.read(&files[0]).is_err());
+        let files = s.list();
+        assert_eq!(files.len(), 1, "set aside: {files:?}");
+        assert_eq!(s.read(&files[0]).unwrap().len(), 1);
+        assert!(dir.join("0000000000001-1-00000000-n4.unreadable").is_dir());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_entry_that_cannot_be_moved_is_skipped() {
+        let dir = tmpdir("skip");
+        let s = Spool::open(&dir, 1 << 20).unwrap();
+        let file = SpoolFile {
+            path: dir.join("0000000000001-1-00000000-n4.json"),
+            occurrences: 4,
+            bytes: 0,
+        };
+        // Nothing there: neither rename nor removal can succeed.
+        s.quarantine(&file, &std::io::Error::other("gone"));
+        fs::write(&file.path, b"[]").unwrap();
+        assert!(s.list().is_empty(), "skipped for the rest of the process");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn directory_is_private_and_files_too() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tmpdir("mode");
+        fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        let nested = dir.join("a").join("b");
+        let s = Spool::open(&nested, 1 << 20).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&nested), 0o700);
+        assert_eq!(mode(&dir.join("a")), 0o700, "created parents too");
+        s.write(&events(1, 1)).unwrap();
+        let files = s.list();
+        assert_eq!(mode(&files[0].path), 0o600);
+        // An existing, wider directory is narrowed.
+        Spool::open(&dir, 1 << 20).unwrap();
+        assert_eq!(mode(&dir), 0o700);
         let _ = fs::remove_dir_all(&dir);
     }
 

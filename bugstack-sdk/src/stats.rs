@@ -22,6 +22,9 @@ pub struct Stats {
     pub dropped_filtered: u64,
     /// Dropped because the spool (or the in-memory pending buffer) was full, oldest first.
     pub dropped_spool_full: u64,
+    /// Lost in spooled batches that could not be read back (a corrupt or
+    /// unreadable file, set aside and never retried).
+    pub spool_quarantined: u64,
     /// Rejected by the collector with a non-retryable status (4xx other than 408/429).
     pub rejected: u64,
     /// Waiting in the spool (or the in-memory pending buffer) for delivery.
@@ -56,6 +59,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_queue_full: AtomicU64,
     pub(crate) dropped_filtered: AtomicU64,
     pub(crate) dropped_spool_full: AtomicU64,
+    pub(crate) spool_quarantined: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) spooled: AtomicU64,
     pub(crate) sent: AtomicU64,
@@ -73,6 +77,7 @@ impl Counters {
             dropped_queue_full: self.dropped_queue_full.load(Relaxed),
             dropped_filtered: self.dropped_filtered.load(Relaxed),
             dropped_spool_full: self.dropped_spool_full.load(Relaxed),
+            spool_quarantined: self.spool_quarantined.load(Relaxed),
             rejected: self.rejected.load(Relaxed),
             spooled: self.spooled.load(Relaxed),
             sent: self.sent.load(Relaxed),

@@ -25,6 +25,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bugstack_core::{RequestContext, Scrubber, Shape, ShapeLimits, REDACTED};
+
+use crate::request_context::{RequestSource, TaskScope, TASK_SCOPE};
 use bytes::Bytes;
 use http::Request;
 use http_body_util::BodyExt;
@@ -122,44 +124,70 @@ fn strip_query_values(path_and_query: &str) -> String {
     format!("{path}?{}", pairs.join("&"))
 }
 
-fn context_of<B>(req: &Request<B>, config: &Config) -> RequestContext {
-    let mut headers = BTreeMap::new();
-    if config.headers {
-        // Name-based redaction only (cheap); values are regex-scrubbed on the worker.
-        let scrubber = Scrubber::default();
-        for (name, value) in req.headers() {
-            let name = name.as_str().to_string();
-            let value = if scrubber.is_sensitive_name(&name) {
-                REDACTED.to_string()
-            } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
-            };
-            headers.insert(name, bugstack_core::text::truncate_owned(value, 1024));
+/// What the layer keeps of a request: cheap clones only (the method, the
+/// URI, the matched route, the header map). Strings, truncation and
+/// redaction happen in [`RequestSource::context`], on the worker, and only
+/// when an event is captured.
+struct HttpRequest {
+    method: http::Method,
+    uri: http::Uri,
+    #[cfg(feature = "axum")]
+    route: Option<axum::extract::MatchedPath>,
+    headers: Option<http::HeaderMap>,
+    payload_shape: Option<Shape>,
+}
+
+impl HttpRequest {
+    fn of<B>(req: &Request<B>, config: &Config) -> Self {
+        HttpRequest {
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            #[cfg(feature = "axum")]
+            route: req.extensions().get::<axum::extract::MatchedPath>().cloned(),
+            headers: config.headers.then(|| req.headers().clone()),
+            payload_shape: None,
         }
     }
-    let path = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.uri().path().to_string(), |pq| strip_query_values(pq.as_str()));
-    RequestContext {
-        method: Some(req.method().as_str().to_string()),
-        route: route_of(req),
-        path: Some(path),
-        headers,
-        payload_shape: None,
+
+    #[cfg(feature = "axum")]
+    fn route(&self) -> Option<String> {
+        self.route.as_ref().map(|m| m.as_str().to_string())
+    }
+
+    #[cfg(not(feature = "axum"))]
+    fn route(&self) -> Option<String> {
+        None
     }
 }
 
-#[cfg(feature = "axum")]
-fn route_of<B>(req: &Request<B>) -> Option<String> {
-    req.extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|m| m.as_str().to_string())
-}
-
-#[cfg(not(feature = "axum"))]
-fn route_of<B>(_req: &Request<B>) -> Option<String> {
-    None
+impl RequestSource for HttpRequest {
+    fn context(&self) -> RequestContext {
+        let mut headers = BTreeMap::new();
+        if let Some(map) = &self.headers {
+            // Name-based redaction here; values are regex-scrubbed with the rest of the event.
+            let scrubber = Scrubber::default();
+            for (name, value) in map {
+                let name = name.as_str().to_string();
+                let value = if scrubber.is_sensitive_name(&name) {
+                    REDACTED.to_string()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
+                headers.insert(name, bugstack_core::text::truncate_owned(value, 1024));
+            }
+        }
+        let path = self
+            .uri
+            .path_and_query()
+            .map_or_else(|| self.uri.path().to_string(), |pq| strip_query_values(pq.as_str()));
+        RequestContext {
+            method: Some(self.method.as_str().to_string()),
+            route: self.route(),
+            path: Some(path),
+            headers,
+            payload_shape: self.payload_shape.clone(),
+        }
+    }
 }
 
 fn wants_shape<B>(req: &Request<B>, max: usize) -> bool {
@@ -200,7 +228,7 @@ where
         if !crate::is_enabled() {
             return Box::pin(inner.call(req));
         }
-        let mut ctx = context_of(&req, &config);
+        let mut kept = HttpRequest::of(&req, &config);
         Box::pin(async move {
             let req = match config.max_payload {
                 Some(max) if wants_shape(&req, max) => {
@@ -212,15 +240,13 @@ where
                         Err(_) => Bytes::new(),
                     };
                     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-                        ctx.payload_shape = Some(Shape::of(&value, &config.shape_limits));
+                        kept.payload_shape = Some(Shape::of(&value, &config.shape_limits));
                     }
                     Request::from_parts(parts, B::from(bytes))
                 }
                 _ => req,
             };
-            crate::request_context::TASK_REQUEST
-                .scope(Arc::new(ctx), inner.call(req))
-                .await
+            TASK_SCOPE.scope(TaskScope::new(Arc::new(kept)), inner.call(req)).await
         })
     }
 }
@@ -247,7 +273,8 @@ mod tests {
             .header("Accept", "application/json")
             .body(())
             .unwrap();
-        let ctx = context_of(&req, &RequestContextLayer::new().config);
+        let kept = HttpRequest::of(&req, &RequestContextLayer::new().config);
+        let ctx = kept.context();
         assert_eq!(ctx.headers["authorization"], REDACTED);
         assert_eq!(ctx.headers["accept"], "application/json");
         assert_eq!(ctx.path.as_deref(), Some("/login?token=[redacted]"));

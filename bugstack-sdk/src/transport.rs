@@ -168,10 +168,21 @@ fn classify(status: StatusCode, retry_after: Option<Duration>) -> Sent {
     }
 }
 
-/// `Retry-After` in delay-seconds form (an HTTP date falls back to backoff).
+/// `Retry-After` in delay-seconds form, fractions accepted, clamped to
+/// [`MAX_RETRY_AFTER`] (`1e300` and `inf` included: `Duration::from_secs_f64`
+/// would panic on them). NaN, negative values and an HTTP date give `None`
+/// (backoff applies).
 pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
-    let secs: u64 = v.trim().parse().ok()?;
-    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+    let secs: f64 = v.trim().parse().ok()?;
+    if secs.is_nan() || secs < 0.0 {
+        return None;
+    }
+    let max = MAX_RETRY_AFTER.as_secs_f64();
+    Some(if secs >= max {
+        MAX_RETRY_AFTER
+    } else {
+        Duration::from_secs_f64(secs)
+    })
 }
 
 /// The delay before retry number `failures` (1-based): exponential from
@@ -234,6 +245,14 @@ mod tests {
         assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after("99999"), Some(MAX_RETRY_AFTER));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("0.25"), Some(Duration::from_millis(250)));
+        for huge in ["1e300", "inf", "+infinity", "1e309", "18446744073709551616"] {
+            assert_eq!(parse_retry_after(huge), Some(MAX_RETRY_AFTER), "{huge}");
+        }
+        for bad in ["NaN", "-1", "-inf", "-0.5", ""] {
+            assert_eq!(parse_retry_after(bad), None, "{bad}");
+        }
+        assert_eq!(parse_retry_after("-0"), Some(Duration::ZERO));
         for n in 1..40 {
             let d = backoff(n);
             let full = BACKOFF_BASE.saturating_mul(1u32 << (n - 1).min(16)).min(BACKOFF_MAX);

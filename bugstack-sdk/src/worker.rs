@@ -427,7 +427,11 @@ impl Worker {
             let events = match spool.read(&file) {
                 Ok(events) => events,
                 Err(e) => {
-                    self.cfg.log.log(|| format!("skipping a spooled batch: {e}"));
+                    // Set aside by `read`: never listed again, so no spin.
+                    Counters::add(&self.cfg.counters.spool_quarantined, file.occurrences);
+                    self.cfg
+                        .log
+                        .log(|| format!("set aside an unreadable spooled batch: {e}"));
                     continue;
                 }
             };

@@ -142,3 +142,33 @@ fn spool_stays_bounded_and_counts_what_it_drops() {
     drop(guard);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn unreadable_spool_entry_is_set_aside_and_the_rest_delivered() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let collector = Collector::start("tok-quarantine");
+    let spool = std::env::temp_dir().join(format!("bugstack-quarantine-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&spool);
+    std::fs::create_dir_all(&spool).unwrap();
+    // Oldest first: a directory under a batch's name, then invalid JSON.
+    std::fs::create_dir(spool.join("0000000000001-1-00000000-n4.json")).unwrap();
+    std::fs::write(spool.join("0000000000002-1-00000001-n3.json"), b"{not json").unwrap();
+    let guard = bugstack_sdk::init(options(&collector).spool_dir(&spool));
+    bugstack_sdk::capture_message("after the bad entries", Level::Error);
+    // Before the fix, the worker retried the directory forever and this
+    // flush never came back: run it where a hang is a failure, not a stall.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(bugstack_sdk::flush(Duration::from_secs(10)));
+    });
+    let flushed = rx.recv_timeout(Duration::from_secs(30));
+    assert_eq!(flushed, Ok(true), "flush returned and delivered everything");
+    let s = bugstack_sdk::stats();
+    assert_eq!(s.spool_quarantined, 7, "{s:?}");
+    assert_eq!(s.spooled, 0, "{s:?}");
+    assert!(collector.events().iter().any(|e| e.message == "after the bad entries"));
+    drop(guard);
+    assert!(spool.join("0000000000001-1-00000000-n4.unreadable").is_dir());
+    assert!(spool.join("0000000000002-1-00000001-n3.corrupt").is_file());
+    let _ = std::fs::remove_dir_all(&spool);
+}

@@ -44,8 +44,9 @@ fn secrets_never_reach_the_collector() {
         headers,
         payload_shape: None,
     };
-    bugstack_sdk::add_breadcrumb(Level::Info, Some("auth"), "retrying with password=crumb-secret-111");
     bugstack_sdk::with_request(ctx, || {
+        // Inside the request's scope: its events carry it.
+        bugstack_sdk::add_breadcrumb(Level::Info, Some("auth"), "retrying with password=crumb-secret-111");
         bugstack_sdk::capture_message(
             "login failed for alice@example.com with password=hunter2-secret and key sk-proj-abcdefghijklmnop1234 on ACCT-123456",
             Level::Error,

@@ -53,6 +53,27 @@ fn child() {
             assert!(guard.is_enabled());
             panic!("fatal in abort mode");
         }
+        "default-options" => {
+            // What `Options::default()` gives a service, with the process
+            // environment replaced by these variables (no spool configured).
+            let endpoint = std::env::var("CHILD_ENDPOINT").unwrap();
+            let state = std::env::var("CHILD_STATE_HOME").unwrap();
+            let guard = bugstack_sdk::init(
+                Options::from_lookup(|k| match k {
+                    "BUGSTACK_ENDPOINT" => Some(endpoint.clone()),
+                    "BUGSTACK_TOKEN" => Some("tok-spool".into()),
+                    "BUGSTACK_SERVICE" => Some("checkout".into()),
+                    "XDG_STATE_HOME" => Some(state.clone()),
+                    _ => None,
+                })
+                .request_timeout(Duration::from_millis(500))
+                .flush_timeout(Duration::from_secs(10)),
+            );
+            assert!(guard.is_enabled());
+            for i in 0..5 {
+                bugstack_sdk::capture_error(&std::io::Error::other(format!("charge {i} failed")));
+            }
+        }
         "replay" => {
             let guard = bugstack_sdk::init(child_options());
             assert!(bugstack_sdk::flush(Duration::from_secs(20)), "spool replayed");
@@ -68,6 +89,7 @@ fn run_child(role: &str, endpoint: &str, spool: &Path) -> std::process::ExitStat
         .env("BUGSTACK_CHILD", role)
         .env("CHILD_ENDPOINT", endpoint)
         .env("CHILD_SPOOL", spool)
+        .env("CHILD_STATE_HOME", spool)
         .status()
         .unwrap()
 }
@@ -112,6 +134,29 @@ fn collector_down_across_a_restart_loses_nothing() {
     assert!(events.iter().any(|e| e.message == "worker thread died"));
     assert_eq!(spooled_files(&spool), 0, "delivered files are removed");
     let _ = std::fs::remove_dir_all(&spool);
+}
+
+#[test]
+fn default_options_spool_to_the_state_directory_and_lose_nothing() {
+    let state = temp_spool("default");
+    assert!(run_child("default-options", &dead_endpoint(), &state).success());
+    let spool = state.join("bugstack").join("checkout");
+    assert!(
+        spooled_files(&spool) >= 1,
+        "undelivered batches are in {}",
+        spool.display()
+    );
+
+    let collector = Collector::start("tok-spool");
+    assert!(run_child("replay", &collector.endpoint, &spool).success());
+    let errors: u64 = collector
+        .events()
+        .iter()
+        .filter(|e| e.kind == EventKind::Error)
+        .map(|e| e.count)
+        .sum();
+    assert_eq!(errors, 5);
+    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]

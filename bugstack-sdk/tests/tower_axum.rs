@@ -15,8 +15,11 @@ use common::Collector;
 use tower::ServiceExt;
 
 async fn checkout(Path(id): Path<u32>, Json(_body): Json<serde_json::Value>) -> StatusCode {
+    bugstack_sdk::add_breadcrumb(bugstack_sdk::Level::Info, Some("cart"), &format!("cart {id} loaded"));
     tokio::task::yield_now().await;
     tokio::time::sleep(Duration::from_millis(2)).await;
+    // Other requests record theirs meanwhile, possibly on this same thread.
+    tracing::info!("cart {id} priced");
     tokio::task::yield_now().await;
     bugstack_sdk::capture_error(&std::io::Error::other(format!("checkout of cart {id} failed")));
     StatusCode::INTERNAL_SERVER_ERROR
@@ -113,6 +116,12 @@ async fn handler_events_carry_their_own_request_context() {
             "context of this very request"
         );
         assert_eq!(req.headers["authorization"], "[redacted]");
+        let crumbs: Vec<&str> = e.breadcrumbs.iter().map(|b| b.message.as_str()).collect();
+        assert_eq!(
+            crumbs,
+            [format!("cart {id} loaded"), format!("cart {id} priced")],
+            "this request's breadcrumbs, and only those"
+        );
         match req.payload_shape.as_ref().expect("shape recorded") {
             Shape::Object { fields, .. } => assert!(fields.contains_key("items") && fields.contains_key("coupon")),
             other => panic!("unexpected shape {other:?}"),
