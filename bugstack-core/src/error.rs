@@ -68,6 +68,12 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A fingerprint is not exactly 64 lowercase hex digits.
+    #[error("fingerprint must be exactly 64 lowercase hex digits (a SHA-256 as bugstack computes it), got {input:?}")]
+    InvalidFingerprint {
+        /// The input (cut to 80 characters).
+        input: String,
+    },
     /// An extra scrub pattern is not a valid regex.
     #[error("invalid scrub pattern {pattern:?}: {reason}")]
     InvalidScrubPattern {

@@ -77,9 +77,14 @@ impl Level {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainLink {
     /// The error's type name (`std::any::type_name`), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub type_name: Option<String>,
     /// The error's `Display` output.
+    #[serde(deserialize_with = "crate::bounded::message")]
     pub message: String,
 }
 
@@ -88,6 +93,7 @@ pub struct ChainLink {
 pub struct Location {
     /// Source file path as the compiler recorded it (may be relative to the
     /// crate root, absolute, or inside the cargo registry).
+    #[serde(deserialize_with = "crate::bounded::field")]
     pub file: String,
     /// 1-based line.
     pub line: u32,
@@ -102,14 +108,26 @@ pub struct Location {
 pub struct Frame {
     /// Demangled function path without the hash suffix, e.g.
     /// `shop::cart::Cart::total`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub function: Option<String>,
     /// Module path of the function, e.g. `shop::cart` (derived from the
     /// function path when the SDK could not do better).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub module: Option<String>,
     /// Source file of the frame, when debug info has it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub file: Option<String>,
     /// 1-based line, when debug info has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,11 +137,15 @@ pub struct Frame {
     pub column: Option<u32>,
     /// Whether the frame belongs to the application (as opposed to the
     /// standard library or a dependency), as judged by the SDK.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub in_app: bool,
     /// Instruction address in hex (`0x...`), for frames that could not be
     /// symbolicated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub address: Option<String>,
 }
 
@@ -131,10 +153,18 @@ pub struct Frame {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ThreadInfo {
     /// The thread's name (`main`, `tokio-runtime-worker`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub name: Option<String>,
     /// The thread's id as `std::thread::ThreadId`'s debug output.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub id: Option<String>,
 }
 
@@ -142,16 +172,32 @@ pub struct ThreadInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Runtime {
     /// `rustc --version` at build time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub rustc_version: Option<String>,
     /// Target triple at build time, e.g. `x86_64-unknown-linux-gnu`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub target: Option<String>,
     /// Operating system (`std::env::consts::OS`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub os: Option<String>,
     /// CPU architecture (`std::env::consts::ARCH`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub arch: Option<String>,
 }
 
@@ -159,10 +205,18 @@ pub struct Runtime {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ServiceInfo {
     /// Service name, e.g. `shop`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub name: Option<String>,
     /// Service version, e.g. `1.4.2`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub version: Option<String>,
 }
 
@@ -170,16 +224,28 @@ pub struct ServiceInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RequestContext {
     /// HTTP method, e.g. `POST`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub method: Option<String>,
     /// Route template, e.g. `/carts/{id}/checkout` (never the concrete path).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub route: Option<String>,
     /// URL path; query values are removed (`?page=[redacted]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub path: Option<String>,
     /// Request headers after scrubbing, names lowercased.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "headers")]
     pub headers: BTreeMap<String, String>,
     /// The JSON body's shape: types and keys, never values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,14 +261,64 @@ pub struct Breadcrumb {
     /// Its level.
     pub level: Level,
     /// Category, e.g. the `tracing` target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounded::opt_field"
+    )]
     pub category: Option<String>,
     /// Its message.
+    #[serde(deserialize_with = "crate::bounded::message")]
     pub message: String,
 }
 
+/// What the decoder cut from an event to keep it within the
+/// [`limits`](crate::limits): how many elements past each cap were skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Omitted {
+    /// Frames past [`MAX_FRAMES`](crate::limits::MAX_FRAMES) (the outermost).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub frames: u64,
+    /// Chain links past [`MAX_CHAIN`](crate::limits::MAX_CHAIN) (the innermost causes).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub chain: u64,
+    /// Breadcrumbs past [`MAX_BREADCRUMBS`](crate::limits::MAX_BREADCRUMBS) (the oldest).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub breadcrumbs: u64,
+    /// Tags past [`MAX_TAGS`](crate::limits::MAX_TAGS).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tags: u64,
+}
+
+impl Omitted {
+    /// Whether nothing was cut.
+    pub fn is_empty(&self) -> bool {
+        *self == Omitted::default()
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn headers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    crate::bounded::limited_map(d, crate::limits::MAX_HEADERS, "request.headers")
+}
+
 /// One occurrence of an error, or an aggregated group of identical ones.
+///
+/// Deserializing enforces the [`limits`](crate::limits) as it reads (see
+/// `event_repr`): what is cut is counted in [`Event::omitted`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "crate::event_repr::EventRepr")]
 pub struct Event {
     /// Version of the event model this event follows ([`SCHEMA_VERSION`]).
     #[serde(default = "default_schema_version")]
@@ -260,7 +376,7 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Fingerprint>,
     /// Number of occurrences this event stands for (1 for a single occurrence).
-    #[serde(default = "one")]
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub count: u64,
     /// First occurrence in the group (absent: `timestamp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,13 +384,16 @@ pub struct Event {
     /// Last occurrence in the group (absent: `timestamp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<Timestamp>,
+    /// What the decoder cut to keep the event within the limits.
+    #[serde(default, skip_serializing_if = "Omitted::is_empty")]
+    pub omitted: Omitted,
 }
 
-fn default_schema_version() -> u32 {
+pub(crate) fn default_schema_version() -> u32 {
     SCHEMA_VERSION
 }
 
-fn one() -> u64 {
+pub(crate) fn one() -> u64 {
     1
 }
 
@@ -305,6 +424,7 @@ impl Event {
             count: 1,
             first_seen: None,
             last_seen: None,
+            omitted: Omitted::default(),
         }
     }
 
@@ -369,6 +489,21 @@ mod tests {
             !s.contains("frames") && !s.contains("tags") && !s.contains("request"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn defaults_that_say_nothing_are_not_serialized_and_still_decode() {
+        assert_eq!(serde_json::to_string(&Frame::default()).unwrap(), "{}");
+        let e = Event::new(EventKind::Message, Level::Info, "hi", Timestamp::from_millis(0));
+        let s = serde_json::to_string(&e).unwrap();
+        assert!(
+            !s.contains("count") && !s.contains("omitted") && !s.contains("in_app"),
+            "{s}"
+        );
+        let back: Event = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, e);
+        let f: Frame = serde_json::from_str(r#"{"in_app":true}"#).unwrap();
+        assert!(f.in_app);
     }
 
     #[test]

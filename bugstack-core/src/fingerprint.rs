@@ -25,9 +25,27 @@ use sha2::{Digest, Sha256};
 use crate::Event;
 
 /// A grouping fingerprint: 64 lowercase hex digits of a SHA-256.
+///
+/// Deserializing checks the form: anything but exactly 64 lowercase hex
+/// digits is an error, so a client-sent fingerprint is checked, never trusted
+/// as is (it names git branches and store rows).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct Fingerprint(String);
+
+impl TryFrom<String> for Fingerprint {
+    type Error = crate::Error;
+
+    fn try_from(s: String) -> Result<Self, crate::Error> {
+        Fingerprint::parse(&s)
+    }
+}
+
+impl From<Fingerprint> for String {
+    fn from(f: Fingerprint) -> String {
+        f.0
+    }
+}
 
 impl Fingerprint {
     /// The fingerprint of the given parts (length-prefixed, so `["ab","c"]`
@@ -63,7 +81,21 @@ impl Fingerprint {
         self.0.get(..12).unwrap_or(&self.0)
     }
 
-    /// Wraps an existing fingerprint string (e.g. read back from a store).
+    /// Parses an untrusted fingerprint: exactly 64 lowercase hex digits, else
+    /// [`Error::InvalidFingerprint`](crate::Error::InvalidFingerprint).
+    pub fn parse(s: &str) -> Result<Self, crate::Error> {
+        if s.len() == 64 && s.bytes().all(|b| HEX.contains(&b)) {
+            Ok(Fingerprint(s.to_owned()))
+        } else {
+            Err(crate::Error::InvalidFingerprint {
+                input: crate::text::ellipsize(s, 80),
+            })
+        }
+    }
+
+    /// Wraps a fingerprint string this system produced itself (e.g. read
+    /// back from its own store) without checking it; untrusted input goes
+    /// through [`Fingerprint::parse`] (as deserialization does).
     pub fn from_hex(s: impl Into<String>) -> Self {
         Fingerprint(s.into())
     }
@@ -420,6 +452,26 @@ mod tests {
     }
 
     #[test]
+    fn only_64_lowercase_hex_digits_parse() {
+        let ok = "0123456789abcdef".repeat(4);
+        assert!(Fingerprint::parse(&ok).is_ok());
+        for bad in [
+            String::new(),
+            "0123456789ABCDEF".repeat(4),
+            "0123456789abcdef".repeat(3),
+            format!("{ok}0"),
+            format!("{}g", &ok[..63]),
+            "../../refs/heads/main".to_string(),
+        ] {
+            let err = Fingerprint::parse(&bad).unwrap_err().to_string();
+            assert!(err.contains("64 lowercase hex digits"), "{bad}: {err}");
+            let json = format!("{bad:?}");
+            let de = serde_json::from_str::<Fingerprint>(&json).unwrap_err().to_string();
+            assert!(de.contains("64 lowercase hex digits"), "{bad}: {de}");
+        }
+    }
+
+    #[test]
     fn parts_are_length_prefixed_and_hex_is_stable() {
         assert_ne!(
             Fingerprint::from_parts(["ab", "c"]),
@@ -432,6 +484,7 @@ mod tests {
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_eq!(fp.short().len(), 12);
+        assert_eq!(Fingerprint::parse(fp.as_str()).unwrap(), fp);
         // Pinned: a change here regroups every stored incident; bump the version prefix instead.
         assert_eq!(
             Fingerprint::from_parts(["x"]),

@@ -22,9 +22,12 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod aggregate;
+mod bounded;
 mod error;
 pub mod event;
+mod event_repr;
 pub mod fingerprint;
+pub mod limits;
 pub mod scrub;
 mod secret;
 pub mod shape;
@@ -35,8 +38,8 @@ pub mod wire;
 pub use aggregate::{Added, Aggregator, AggregatorConfig};
 pub use error::Error;
 pub use event::{
-    Breadcrumb, ChainLink, Event, EventKind, Frame, Level, Location, RequestContext, Runtime, ServiceInfo, ThreadInfo,
-    SCHEMA_VERSION,
+    Breadcrumb, ChainLink, Event, EventKind, Frame, Level, Location, Omitted, RequestContext, Runtime, ServiceInfo,
+    ThreadInfo, SCHEMA_VERSION,
 };
 pub use fingerprint::{fingerprint, normalize_message, Fingerprint};
 pub use scrub::{ScrubConfig, Scrubber, REDACTED};

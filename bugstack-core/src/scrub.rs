@@ -5,10 +5,16 @@
 //!   `token`, `secret`, `password`, `auth`, `session`, `csrf`, `signature`,
 //!   `credential` or `private` have their value replaced by [`REDACTED`].
 //! - **Text** (messages, error chain, tags, breadcrumbs, header values):
-//!   bearer/basic tokens, passwords in URLs (`postgres://user:pw@host`),
-//!   `password=`/`token=`/`api_key=`-style pairs, well-known API key shapes
-//!   (OpenAI/Anthropic `sk-…`, GitHub `ghp_…`/`github_pat_…`, AWS `AKIA…`,
-//!   Slack `xox?-…`, Google `AIza…`), JWTs, and e-mail addresses.
+//!   PEM private key blocks, `Cookie:`/`Authorization:` lines, bearer/basic
+//!   tokens, passwords in URLs (`postgres://user:pw@host`, `redis://:pw@host`),
+//!   pairs whose name contains a secret word — `password=`, `DB_PASSWORD=`,
+//!   `SECRET_KEY: …`, `"password": "…"`, `aws_secret_access_key=`,
+//!   `GITHUB_TOKEN=`, `STRIPE_API_KEY=` —, well-known API key shapes
+//!   (OpenAI/Anthropic `sk-…`, Stripe `sk_live_…`/`rk_live_…`, GitHub
+//!   `ghp_…`/`github_pat_…`, AWS `AKIA…`, Slack `xox?-…`, Google `AIza…`),
+//!   JWTs, and e-mail addresses.
+//! - **Events**: [`Scrubber::scrub_event`] applies all of it to every
+//!   free-text field of an event.
 //! - **URL paths**: query values are removed (`/search?q=[redacted]`).
 //! - Extra regexes from [`ScrubConfig::extra_patterns`]; matches become
 //!   [`REDACTED`].
@@ -19,7 +25,7 @@ use std::collections::BTreeMap;
 use once_cell::sync::Lazy;
 use regex::Regex;
 
-use crate::{Error, Event};
+use crate::{Error, Event, Shape};
 
 /// What a scrubbed value is replaced with.
 pub const REDACTED: &str = "[redacted]";
@@ -58,22 +64,44 @@ fn rule(re: &str, replacement: &'static str) -> Rule {
     }
 }
 
+/// Words that make a `name=value` / `"name": "value"` pair secret, wherever
+/// they appear in the name (`DB_PASSWORD`, `aws_secret_access_key`,
+/// `STRIPE_API_KEY`, `GITHUB_TOKEN`, `SECRET_KEY`, ...).
+const SECRET_NAME_WORDS: &str =
+    r"password|passwd|pwd|secret|api[_\-]?key|access[_\-]?key|private[_\-]?key|token|credential";
+
 static BUILTIN_RULES: Lazy<Vec<Rule>> = Lazy::new(|| {
     vec![
-        // scheme://user:password@host — keep the user, drop the password.
-        rule(r"(?i)\b([a-z][a-z0-9+.\-]*://[^:/@\s]+):[^@\s/]+@", "${1}:[redacted]@"),
+        // PEM private keys, whole blocks (or to the end of a cut text).
+        rule(
+            r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)",
+            "[redacted]",
+        ),
+        // Cookie and Authorization header lines: the whole value.
+        rule(
+            r"(?im)\b((?:set-)?cookie\s*:\s*|(?:proxy-)?authorization\s*:\s*(?:(?:bearer|basic|digest|token|negotiate)\s+)?)[^\r\n]+",
+            "${1}[redacted]",
+        ),
+        // scheme://user:password@host (user may be empty, as in
+        // redis://:pw@host) — keep the user, drop the password.
+        rule(r"(?i)\b([a-z][a-z0-9+.\-]*://[^:/@\s]*):[^@\s/]+@", "${1}:[redacted]@"),
         // Authorization schemes followed by a credential.
         rule(
             r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9\-._~+/]{6,}=*",
             "${1} [redacted]",
         ),
-        // key=value / key: value pairs with a secret-sounding key.
-        rule(
-            r#"(?i)\b((?:password|passwd|pwd|secret|client_secret|api[_\-]?key|access[_\-]?key|access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|token)\s*[=:]\s*"?)[^\s"&,;]+"#,
-            "${1}[redacted]",
-        ),
+        // name=value, name: value, "name": "value" with a secret-sounding
+        // name; a quoted value is redacted whole (spaces included).
+        Rule {
+            re: Regex::new(&format!(
+                r#"(?i)((?:{SECRET_NAME_WORDS})[A-Za-z0-9_.\-]*["']?\s*[=:]\s*)(?:"[^"\r\n]*"?|'[^'\r\n]*'?|[^\s"'&,;]+)"#
+            ))
+            .expect("static scrub regex compiles"),
+            replacement: "${1}[redacted]",
+        },
         // Well-known API key shapes.
         rule(r"\bsk-[A-Za-z0-9_\-]{16,}", "[redacted]"),
+        rule(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}", "[redacted]"),
         rule(r"\bgh[pousr]_[A-Za-z0-9]{20,}", "[redacted]"),
         rule(r"\bgithub_pat_[A-Za-z0-9_]{20,}", "[redacted]"),
         rule(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", "[redacted]"),
@@ -196,27 +224,63 @@ impl Scrubber {
         out
     }
 
-    /// Scrubs every free-text and header field of an event in place.
+    /// Scrubs an event in place: its message, the error chain's messages,
+    /// breadcrumbs (messages and categories), tag keys and values (a value
+    /// under a sensitive key is redacted whole), `fingerprint_parts`, and
+    /// the request (headers, path, route, and the payload shape's keys).
+    ///
+    /// The SDK calls it before an event leaves the process and the collector
+    /// again on ingest (an SDK may be old, misconfigured or hostile), so it is
+    /// idempotent in effect: scrubbing twice leaks nothing scrubbing once did
+    /// not.
     pub fn scrub_event(&self, event: &mut Event) {
         self.scrub_string(&mut event.message);
         for link in &mut event.chain {
             self.scrub_string(&mut link.message);
         }
-        for (k, v) in event.tags.iter_mut() {
-            if self.is_sensitive_name(k) {
-                *v = REDACTED.to_string();
+        let tags = std::mem::take(&mut event.tags);
+        for (k, mut v) in tags {
+            if self.is_sensitive_name(&k) {
+                v = REDACTED.to_string();
             } else {
-                self.scrub_string(v);
+                self.scrub_string(&mut v);
             }
+            event.tags.insert(self.scrub_str(&k).into_owned(), v);
         }
         for b in &mut event.breadcrumbs {
             self.scrub_string(&mut b.message);
+            if let Some(c) = &mut b.category {
+                self.scrub_string(c);
+            }
+        }
+        for p in &mut event.fingerprint_parts {
+            self.scrub_string(p);
         }
         if let Some(req) = &mut event.request {
             self.scrub_headers(&mut req.headers);
             if let Some(p) = &req.path {
                 req.path = Some(self.scrub_path(p));
             }
+            if let Some(r) = &mut req.route {
+                self.scrub_string(r);
+            }
+            if let Some(shape) = &mut req.payload_shape {
+                self.scrub_shape_keys(shape);
+            }
+        }
+    }
+
+    fn scrub_shape_keys(&self, shape: &mut Shape) {
+        match shape {
+            Shape::Object { fields, .. } => {
+                let old = std::mem::take(fields);
+                for (k, mut v) in old {
+                    self.scrub_shape_keys(&mut v);
+                    fields.insert(self.scrub_str(&k).into_owned(), v);
+                }
+            }
+            Shape::Array { items: Some(items) } => self.scrub_shape_keys(items),
+            _ => {}
         }
     }
 }
@@ -369,6 +433,64 @@ mod tests {
         let json = serde_json::to_string(&e).unwrap();
         for secret in ["bob@example.com", "pw123", "abcdef", "xyz789", "sid=1"] {
             assert!(!json.contains(secret), "{secret} leaked: {json}");
+        }
+    }
+
+    #[test]
+    fn issue_14_shapes_are_caught() {
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7bq9\nQ2xYz==\n-----END RSA PRIVATE KEY-----";
+        for (text, secret) in [
+            (
+                r#"config {"user": "app", "password": "correct horse"}"#,
+                "correct horse",
+            ),
+            ("env DB_PASSWORD=hunter22 loaded", "hunter22"),
+            ("SECRET_KEY=django-insecure-abc", "django-insecure-abc"),
+            ("STRIPE_SECRET: whsecabc123", "whsecabc123"),
+            ("GITHUB_TOKEN=gho16charsxyz", "gho16charsxyz"),
+            ("API_KEY='k 1 2 3'", "k 1 2 3"),
+            (
+                "charge failed with sk_live_51HxYzAbCdEf0123",
+                "sk_live_51HxYzAbCdEf0123",
+            ),
+            (&format!("loaded key\n{pem}\nok"), "MIIEpAIBAAKCAQEA7bq9"),
+            ("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG", "wJalrXUtnFEMI"),
+            ("cannot connect to redis://:s3cretpw@cache:6379/0", "s3cretpw"),
+            (
+                "request headers:\nCookie: sid=abc123; theme=dark\nAccept: */*",
+                "abc123",
+            ),
+        ] {
+            let out = s(text);
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+        }
+        assert!(s("loaded key\n-----BEGIN PRIVATE KEY-----\nMIIE").ends_with("loaded key\n[redacted]"));
+        assert!(s("request headers:\nCookie: sid=abc\nAccept: */*").contains("Accept: */*"));
+    }
+
+    #[test]
+    fn scrub_event_covers_every_text_field() {
+        let mut e = Event::new(EventKind::Error, Level::Error, "m", Timestamp::from_millis(0));
+        e.breadcrumbs.push(crate::Breadcrumb {
+            timestamp: Timestamp::from_millis(0),
+            level: Level::Info,
+            category: Some("db password=leak1".into()),
+            message: "token=leak2".into(),
+        });
+        e.tags.insert("DB_PASSWORD=leak3".into(), "x".into());
+        e.fingerprint_parts.push("tenant api_key=leak4".into());
+        e.request = Some(RequestContext {
+            route: Some("/u/password=leak5".into()),
+            payload_shape: Some(Shape::Object {
+                fields: BTreeMap::from([("sk_live_leak6leak6leak6".to_string(), Shape::String)]),
+                omitted_keys: 0,
+            }),
+            ..Default::default()
+        });
+        Scrubber::default().scrub_event(&mut e);
+        let json = serde_json::to_string(&e).unwrap();
+        for leak in ["leak1", "leak2", "leak3", "leak4", "leak5", "leak6"] {
+            assert!(!json.contains(leak), "{leak} leaked: {json}");
         }
     }
 

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The shape of a JSON value. Keys are kept, values never are.
 ///
@@ -15,7 +16,11 @@ use serde::{Deserialize, Serialize};
 /// let json = serde_json::to_string(&shape).unwrap();
 /// assert!(json.contains("sku") && !json.contains("A-1"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Deserializing enforces [`ShapeLimits::default`] as it reads: levels past
+/// `max_depth` become [`Shape::Truncated`] (skipped unread), keys past
+/// `max_keys` are counted in `omitted_keys`, long keys are cut.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Shape {
     /// `null`.
@@ -100,6 +105,172 @@ impl Shape {
                 }
             }
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Shape {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ShapeSeed { depth: 0 }.deserialize(d)
+    }
+}
+
+/// A shape at `depth` (the root is 0).
+struct ShapeSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ShapeSeed {
+    type Value = Shape;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Shape, D::Error> {
+        if self.depth >= ShapeLimits::default().max_depth {
+            IgnoredAny::deserialize(d)?;
+            return Ok(Shape::Truncated);
+        }
+        d.deserialize_map(self)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ShapeType {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+    Truncated,
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum ShapeKey {
+    Type,
+    Items,
+    Fields,
+    OmittedKeys,
+    #[serde(other)]
+    Other,
+}
+
+/// An optional nested shape (`items`).
+struct ItemsSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed {
+    type Value = Option<Box<Shape>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed {
+    type Value = Option<Box<Shape>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a shape or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        ShapeSeed { depth: self.depth }
+            .deserialize(d)
+            .map(|s| Some(Box::new(s)))
+    }
+}
+
+/// An object's `fields` at `depth` (their shapes are one level deeper).
+struct FieldsSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldsSeed {
+    type Value = (BTreeMap<String, Shape>, usize);
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldsSeed {
+    type Value = (BTreeMap<String, Shape>, usize);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object of shapes")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let limits = ShapeLimits::default();
+        let mut fields = BTreeMap::new();
+        let mut omitted = 0usize;
+        loop {
+            if fields.len() < limits.max_keys {
+                let Some(key) = map.next_key::<crate::bounded::Field>()? else {
+                    break;
+                };
+                let key: String = key.0.chars().take(limits.max_key_len).collect();
+                let shape = map.next_value_seed(ShapeSeed { depth: self.depth + 1 })?;
+                fields.insert(key, shape);
+            } else {
+                if map.next_key::<IgnoredAny>()?.is_none() {
+                    break;
+                }
+                map.next_value::<IgnoredAny>()?;
+                omitted += 1;
+            }
+        }
+        Ok((fields, omitted))
+    }
+}
+
+impl<'de> Visitor<'de> for ShapeSeed {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a shape object with a \"type\"")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+        let mut ty = None;
+        let mut items = None;
+        let mut fields = None;
+        let mut omitted_keys = 0usize;
+        while let Some(key) = map.next_key::<ShapeKey>()? {
+            match key {
+                ShapeKey::Type => ty = Some(map.next_value::<ShapeType>()?),
+                ShapeKey::Items => items = map.next_value_seed(ItemsSeed { depth: self.depth + 1 })?,
+                ShapeKey::Fields => fields = Some(map.next_value_seed(FieldsSeed { depth: self.depth })?),
+                ShapeKey::OmittedKeys => omitted_keys = map.next_value::<usize>()?,
+                ShapeKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(match ty.ok_or_else(|| de::Error::missing_field("type"))? {
+            ShapeType::Null => Shape::Null,
+            ShapeType::Bool => Shape::Bool,
+            ShapeType::Number => Shape::Number,
+            ShapeType::String => Shape::String,
+            ShapeType::Truncated => Shape::Truncated,
+            ShapeType::Array => Shape::Array { items },
+            ShapeType::Object => {
+                let (fields, cut) = fields.ok_or_else(|| de::Error::missing_field("fields"))?;
+                Shape::Object {
+                    fields,
+                    omitted_keys: omitted_keys.saturating_add(cut),
+                }
+            }
+        })
     }
 }
 

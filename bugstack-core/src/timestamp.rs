@@ -12,7 +12,8 @@ use crate::Error;
 ///
 /// Serialized as an RFC 3339 string with millisecond precision and a `Z` offset
 /// (`"2026-11-24T16:18:20.123Z"`); parsing also accepts other offsets and any
-/// number of fractional digits (kept to the millisecond).
+/// 1 to 9 fractional digits (kept to the millisecond) and offsets `Z`,
+/// `+hh:mm` and `-hh:mm`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(u64);
 
@@ -144,11 +145,16 @@ impl FromStr for Timestamp {
             if n == 0 {
                 return Err(bad(input, "empty fraction"));
             }
-            let mut scaled = 0u64;
-            for (i, c) in frac.bytes().take(3).enumerate() {
-                scaled += u64::from(c - b'0') * 10u64.pow(2 - i as u32);
+            if n > 9 {
+                return Err(bad(input, "more than 9 fractional digits"));
             }
-            millis = scaled;
+            // Only the fraction's digits (never the offset after them), kept
+            // to the millisecond: ".5" is 500 ms, ".05" 50 ms, ".0509" 50 ms.
+            millis = frac.as_bytes()[..n]
+                .iter()
+                .chain(std::iter::repeat(&b'0'))
+                .take(3)
+                .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
             rest = &frac[n..];
         }
         let offset_secs: i64 = match rest {
@@ -213,6 +219,21 @@ mod tests {
     }
 
     #[test]
+    fn short_fractions_before_an_offset() {
+        let cases = [
+            ("2026-01-01T10:00:00.5+01:00", "2026-01-01T09:00:00.500Z"),
+            ("2026-01-01T10:00:00.05-02:30", "2026-01-01T12:30:00.050Z"),
+            ("2026-01-01T10:00:00.123456789Z", "2026-01-01T10:00:00.123Z"),
+            ("2026-01-01T10:00:00.9z", "2026-01-01T10:00:00.900Z"),
+            ("2026-01-01T10:00:00+00:00", "2026-01-01T10:00:00.000Z"),
+            ("2026-01-01T00:30:00.1+01:00", "2025-12-31T23:30:00.100Z"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(input.parse::<Timestamp>().unwrap().to_string(), want, "{input}");
+        }
+    }
+
+    #[test]
     fn rejects_garbage_with_a_reason() {
         for s in [
             "",
@@ -222,6 +243,10 @@ mod tests {
             "2026-11-24T16:18:20",
             "2026-11-24T16:18:20.Z",
             "1969-12-31T23:59:59Z",
+            "2026-11-24T16:18:20.1234567890Z",
+            "2026-11-24T16:18:20.5+1:00",
+            "2026-11-24T16:18:20.5+01:0x",
+            "2026-11-24T16:18:20.5+0100",
         ] {
             let err = s.parse::<Timestamp>().unwrap_err();
             assert!(err.to_string().contains("timestamp"), "{s}: {err}");

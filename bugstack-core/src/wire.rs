@@ -5,8 +5,10 @@
 //! is a gzip'd JSON [`Batch`]. [`decode_batch`] is safe on hostile input: it
 //! checks the compressed size, inflates at most
 //! [`DecodeLimits::max_decompressed_bytes`] (+1 byte to detect overflow, so a
-//! gzip bomb never allocates past the limit), then checks the schema version,
-//! the JSON, and the event count — each failure a distinct [`Error`].
+//! gzip bomb never allocates past the limit), then checks the schema version
+//! and the event count in a first pass that builds nothing, then parses the
+//! events with every repeated part capped as it is read ([`crate::limits`]) —
+//! each failure a distinct [`Error`].
 
 use std::io::{Read, Write};
 
@@ -162,9 +164,37 @@ pub fn gunzip_limited(body: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// A first pass over the body that builds nothing: the version, and how
+/// many events there are (counted as [`serde::de::IgnoredAny`]), so a batch
+/// over [`DecodeLimits::max_events`] is refused before any event is built.
 #[derive(Deserialize)]
 struct VersionProbe {
     schema_version: Option<serde_json::Value>,
+    #[serde(default)]
+    events: EventCount,
+}
+
+#[derive(Default)]
+struct EventCount(usize);
+
+impl<'de> Deserialize<'de> for EventCount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Counter;
+        impl<'de> serde::de::Visitor<'de> for Counter {
+            type Value = EventCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of events")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<EventCount, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(EventCount(n))
+            }
+        }
+        d.deserialize_seq(Counter)
+    }
 }
 
 /// Decodes a request body into a [`Batch`], enforcing `limits`.
@@ -198,14 +228,15 @@ pub fn decode_batch(body: &[u8], encoding: ContentEncoding, limits: &DecodeLimit
             }
         },
     }
-    let batch: Batch = serde_json::from_slice(json).map_err(malformed)?;
-    if batch.events.len() > limits.max_events {
+    if probe.events.0 > limits.max_events {
         return Err(Error::TooManyEvents {
-            count: batch.events.len(),
+            count: probe.events.0,
             limit: limits.max_events,
         });
     }
-    Ok(batch)
+    // Each event's repeated parts and strings are capped as they are read
+    // (`crate::limits`), so memory stays proportional to the kept data.
+    serde_json::from_slice(json).map_err(malformed)
 }
 
 fn malformed(e: serde_json::Error) -> Error {

@@ -86,6 +86,7 @@ impl From<bugstack_core::Error> for ApiError {
                 Self::too_large(message)
             }
             E::Gzip(_) => Self::bad_request("bad_gzip", message),
+            E::InvalidFingerprint { .. } => Self::bad_request("bad_fingerprint", message),
             E::MalformedJson { .. } => Self::bad_request("malformed", message),
             E::MissingSchemaVersion | E::UnsupportedSchemaVersion { .. } => {
                 Self::bad_request("unsupported_schema", message)
@@ -115,5 +116,45 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bugstack_core::{decode_batch, ContentEncoding, DecodeLimits};
+
+    #[test]
+    fn a_malformed_client_fingerprint_is_a_400_saying_why() {
+        let body = br#"{"schema_version":1,"sent_at":"2026-01-01T00:00:00Z","events":[{"kind":"panic","level":"fatal","message":"m","timestamp":"2026-01-01T00:00:00Z","fingerprint":"../../refs/heads/main"}]}"#;
+        let err: ApiError = decode_batch(body, ContentEncoding::Identity, &DecodeLimits::default())
+            .unwrap_err()
+            .into();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(
+            err.message
+                .contains("fingerprint must be exactly 64 lowercase hex digits"),
+            "{}",
+            err.message
+        );
+        let err: ApiError = bugstack_core::Fingerprint::parse("ABC").unwrap_err().into();
+        assert_eq!((err.status, err.kind), (StatusCode::BAD_REQUEST, "bad_fingerprint"));
+    }
+
+    #[test]
+    fn a_field_over_its_limit_is_a_400_naming_it() {
+        let parts = vec!["\"p\""; 17].join(",");
+        let body = format!(
+            r#"{{"schema_version":1,"sent_at":"2026-01-01T00:00:00Z","events":[{{"kind":"panic","level":"fatal","message":"m","timestamp":"2026-01-01T00:00:00Z","fingerprint_parts":[{parts}]}}]}}"#
+        );
+        let err: ApiError = decode_batch(body.as_bytes(), ContentEncoding::Identity, &DecodeLimits::default())
+            .unwrap_err()
+            .into();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(
+            err.message.contains("fingerprint_parts: more than 16"),
+            "{}",
+            err.message
+        );
     }
 }
