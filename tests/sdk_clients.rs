@@ -23,7 +23,12 @@ const ROLE: &str = "BUGSTACK_TEST_SDK_CLIENT";
 const TEST: &str = "sdk_clients_under_load_every_acknowledged_occurrence_is_stored";
 
 fn run_client(name: &str) {
-    let guard = bugstack::sdk::init(Options::default().release("1.0.0").queue_capacity(PER_CLIENT));
+    let guard = bugstack::sdk::init(
+        Options::default()
+            .no_spool()
+            .release("1.0.0")
+            .queue_capacity(PER_CLIENT),
+    );
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let name = name.to_string();

@@ -72,6 +72,8 @@ impl Shop {
             .env("BUGSTACK_TOKEN", &env.token)
             .env("BUGSTACK_RELEASE", &env.release)
             .env("BUGSTACK_ENVIRONMENT", "demo")
+            // The demo shop is thrown away with its collector: nothing to replay later.
+            .env("BUGSTACK_SPOOL_DIR", "off")
             .env_remove("BUGSTACK_SERVICE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
