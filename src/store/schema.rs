@@ -137,6 +137,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE pull_requests_new RENAME TO pull_requests;
     CREATE INDEX pull_requests_branch ON pull_requests(branch, state);
     "#,
+    // 3: the next release's `seq` of an incident is `MAX(seq) + 1`; without
+    // this index every new release scanned all of the incident's releases
+    // (quadratic ingest in the number of distinct releases).
+    r#"
+    CREATE INDEX incident_releases_seq ON incident_releases(incident_id, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

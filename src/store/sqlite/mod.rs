@@ -16,10 +16,11 @@
 //! for the writer. A busy timeout lets the CLI read while `serve` writes.
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
-//! reads), `ingest` (recording batches), `lifecycle` (status changes),
+//! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
 //! `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
 //! `forge` (the local forge's [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)).
 
+mod files;
 mod forge;
 mod ingest;
 mod jobs;
@@ -74,15 +75,18 @@ fn configure(conn: &Connection) -> Result<()> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the store in data directory `dir`
-    /// (`dir/bugstack.db`), applying pending migrations.
+    /// (`dir/bugstack.db`), applying pending migrations. On Unix the
+    /// directory is made `0700` (created so, or tightened).
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create data directory {}", dir.display()), e))?;
+        files::prepare_dir(dir)?;
         Self::open_file(&dir.join(DB_FILE))
     }
 
-    /// Opens (creating if needed) the store in the database file `path`.
+    /// Opens (creating if needed) the store in the database file `path`. On
+    /// Unix the file and its `-wal` / `-shm` companions are `0600` (created
+    /// so, or tightened).
     pub fn open_file(path: &Path) -> Result<Self> {
+        files::prepare_db_file(path)?;
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         // Migrations run with foreign keys off (table rebuilds), then on.
