@@ -15,6 +15,9 @@
 //! once, which bounds memory whatever the number of clients. Decoded batches
 //! are written by the [`Committer`], many per transaction.
 //!
+//! Every event is scrubbed ([`scrub_event`]) before it is stored, whatever
+//! the sender did.
+//!
 //! Every error is JSON: `{"error": "<kind>", "message": "<what was wrong>"}`
 //! (see [`ApiError`]). A batch is committed to the store in one transaction
 //! *before* the 2xx is sent, so an acknowledged event is durable.
@@ -23,17 +26,19 @@ mod auth;
 mod commit;
 mod error;
 mod routes;
+mod sanitize;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bugstack_core::DecodeLimits;
+use bugstack_core::{DecodeLimits, Scrubber};
 use tokio::sync::{Notify, Semaphore};
 
 pub use auth::{generate_token, token_matches};
 pub use commit::{Committer, MAX_GROUP_EVENTS};
 pub use error::ApiError;
 pub use routes::router;
+pub use sanitize::scrub_event;
 
 use crate::store::IncidentStore;
 use crate::Result;
@@ -61,6 +66,8 @@ pub struct CollectorState {
     /// `slots × max_decompressed_bytes` whatever `inflight` is, while letting
     /// several batches share one commit.
     pub decode_slots: Arc<Semaphore>,
+    /// Applied to every event before it is stored ([`scrub_event`]).
+    pub scrubber: Arc<Scrubber>,
 }
 
 /// The collector's limits: `serve`'s flags, or the defaults.
@@ -104,6 +111,7 @@ impl CollectorState {
             inflight: Arc::new(Semaphore::new(limits.max_inflight.max(1))),
             body_timeout: limits.body_timeout,
             decode_slots: Arc::new(Semaphore::new(default_decode_slots())),
+            scrubber: Arc::new(Scrubber::default()),
         })
     }
 }

@@ -120,9 +120,16 @@ async fn post_events(
         .acquire_owned()
         .await
         .map_err(|_| ApiError::unavailable("the collector is shutting down"))?;
-    let batch = tokio::task::spawn_blocking(move || decode_batch(&bytes, encoding, &limits))
-        .await
-        .map_err(|e| ApiError::unavailable(format!("decode task failed: {e}")))??;
+    let scrubber = state.scrubber.clone();
+    let batch = tokio::task::spawn_blocking(move || {
+        let mut batch = decode_batch(&bytes, encoding, &limits)?;
+        for e in &mut batch.events {
+            super::scrub_event(&scrubber, e);
+        }
+        Ok::<_, bugstack_core::Error>(batch)
+    })
+    .await
+    .map_err(|e| ApiError::unavailable(format!("decode task failed: {e}")))??;
     let summary = state.committer.commit(batch.events).await.map_err(|_| {
         ApiError::unavailable("the incident store could not save the batch; nothing was stored, retry later")
     })?;
