@@ -84,6 +84,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         ));
     }
     let sqlite = Arc::new(SqliteStore::open(&dir)?);
+    sqlite.set_max_queued_jobs(args.max_queued_jobs);
     let store: Arc<dyn IncidentStore> = sqlite.clone();
     let (token, generated) = resolve_token(args.token.as_ref().map(Secret::expose), &dir)?;
     let limits = CollectorLimits {

@@ -37,7 +37,7 @@ use std::time::Duration;
 use bugstack_core::{Event, Timestamp};
 
 pub use bugstack_fix::PullRequestState;
-pub use sqlite::{SqliteStore, DB_FILE};
+pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
     pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestSummary,
     JobState, PullRequestRecord, RunPullRequest, Status, Totals,
@@ -90,9 +90,9 @@ pub trait IncidentStore: Send + Sync {
     /// occurrence from it is a regression.
     fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()>;
 
-    /// Claims the oldest runnable fix job for `owner` for `lease`: a queued
-    /// job whose retry time has come, or a running job whose lease expired
-    /// (its worker died). The claim is one atomic `UPDATE ... RETURNING`, so
+    /// Claims the runnable fix job of the most frequent incident (oldest
+    /// first among equals) for `owner` for `lease`: a queued job whose retry
+    /// time has come, or a running job whose lease expired (its worker died). The claim is one atomic `UPDATE ... RETURNING`, so
     /// two workers never get the same job; the incident moves to `fixing`.
     fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>>;
 

@@ -143,6 +143,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX incident_releases_seq ON incident_releases(incident_id, seq);
     "#,
+    // 4: the fix-job queue is capped; an incident that wants a fix while the
+    // queue is full waits with `fix_wanted = 1` and is queued, most frequent
+    // first, when there is room.
+    r#"
+    ALTER TABLE incidents ADD COLUMN fix_wanted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX incidents_fix_wanted ON incidents(count) WHERE fix_wanted = 1;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use bugstack_core::{Event, Fingerprint, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::jobs::enqueue_job;
+use super::jobs::enqueue_capped;
 use super::lifecycle::set_status;
 use super::rows::{ms, u64_of};
 use crate::store::{IngestSummary, Status, SAMPLE_SIZE};
@@ -104,15 +104,22 @@ fn group_events(events: &[Event]) -> Vec<Group<'_>> {
 }
 
 /// Records one batch inside `tx`: each group updates (or creates) its
-/// incident, then its releases and samples; the totals count the batch.
-pub(super) fn ingest_in(tx: &Transaction<'_>, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
+/// incident, then its releases and samples; the totals count the batch. At
+/// most `max_queued_jobs` fix jobs are queued at once (see
+/// [`enqueue_capped`]).
+pub(super) fn ingest_in(
+    tx: &Transaction<'_>,
+    events: &[Event],
+    received_at: Timestamp,
+    max_queued_jobs: usize,
+) -> Result<IngestSummary> {
     let mut summary = IngestSummary::default();
     for g in &group_events(events) {
         let id = match find_incident(tx, &g.fingerprint)? {
             None => {
                 let id = create_incident(tx, g, received_at)?;
                 summary.new_incidents.push(id);
-                if enqueue_job(tx, id, received_at)? {
+                if enqueue_capped(tx, id, received_at, max_queued_jobs)? {
                     summary.jobs_enqueued += 1;
                 }
                 id
@@ -122,7 +129,7 @@ pub(super) fn ingest_in(tx: &Transaction<'_>, events: &[Event], received_at: Tim
                 if status == Status::Fixed && seen_in_a_release_with_the_fix(tx, id, g)? {
                     set_status(tx, id, Status::Regressed, received_at)?;
                     summary.regressed.push(id);
-                    if enqueue_job(tx, id, received_at)? {
+                    if enqueue_capped(tx, id, received_at, max_queued_jobs)? {
                         summary.jobs_enqueued += 1;
                     }
                 }

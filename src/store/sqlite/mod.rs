@@ -29,6 +29,7 @@ mod pulls;
 mod rows;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -44,6 +45,9 @@ use super::types::{
 use super::IncidentStore;
 use crate::{Error, Result};
 
+/// Default cap on fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`]).
+pub const DEFAULT_MAX_QUEUED_JOBS: usize = 20;
+
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "bugstack.db";
 
@@ -53,6 +57,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// Most fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`]).
+    max_queued_jobs: AtomicUsize,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -99,7 +105,20 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            max_queued_jobs: AtomicUsize::new(DEFAULT_MAX_QUEUED_JOBS),
         })
+    }
+
+    /// Caps the fix jobs queued at once (at least 1; default
+    /// [`DEFAULT_MAX_QUEUED_JOBS`]). A new or regressed incident beyond the
+    /// cap waits and is queued when there is room, the most frequent first,
+    /// so a flood of distinct fingerprints cannot queue a flood of jobs.
+    pub fn set_max_queued_jobs(&self, cap: usize) {
+        self.max_queued_jobs.store(cap.max(1), Ordering::Relaxed);
+    }
+
+    fn job_cap(&self) -> usize {
+        self.max_queued_jobs.load(Ordering::Relaxed)
     }
 
     /// The database file.
@@ -139,14 +158,16 @@ impl SqliteStore {
 
 impl IncidentStore for SqliteStore {
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
-        self.write(|tx| ingest::ingest_in(tx, events, received_at))
+        let cap = self.job_cap();
+        self.write(|tx| ingest::ingest_in(tx, events, received_at, cap))
     }
 
     fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+        let cap = self.job_cap();
         self.write(|tx| {
             batches
                 .iter()
-                .map(|events| ingest::ingest_in(tx, events, received_at))
+                .map(|events| ingest::ingest_in(tx, events, received_at, cap))
                 .collect()
         })
     }
@@ -178,7 +199,8 @@ impl IncidentStore for SqliteStore {
     }
 
     fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>> {
-        self.write(|tx| jobs::claim_next(tx, owner, lease, now))
+        let cap = self.job_cap();
+        self.write(|tx| jobs::claim_next(tx, owner, lease, now, cap))
     }
 
     fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {
