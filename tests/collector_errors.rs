@@ -340,3 +340,54 @@ fn secrets_in_raw_events_are_scrubbed_on_ingest() {
     }
     assert!(detail.contains("[redacted]"), "{detail}");
 }
+
+/// A token's events create at most `--max-new-incidents-per-hour`
+/// incidents; events of further new fingerprints are still counted, in one
+/// clearly titled overflow incident of that token (without a fix job), and
+/// known incidents keep counting normally.
+#[test]
+fn new_incidents_over_the_token_quota_go_to_one_overflow_incident() {
+    let dir = tempdir();
+    let server = Server::start_with_token(&data_path(&dir), &["--max-new-incidents-per-hour", "5"]);
+    let c = client();
+    let first: Vec<_> = (0..3).map(|i| event(&format!("bug-{i}"), None)).collect();
+    let ack: Value = post(&c, &server, gz_batch(first)).json().unwrap();
+    assert_eq!(ack["over_quota"], 0);
+    let flood: Vec<_> = (0..20).map(|i| event(&format!("bug-{i}"), None)).collect();
+    let ack: Value = post(&c, &server, gz_batch(flood)).json().unwrap();
+    assert_eq!(ack["new_incidents"].as_array().unwrap().len(), 2);
+    assert_eq!(ack["over_quota"], 15);
+    assert_eq!(ack["occurrences"], 20);
+    let listed: Vec<Value> = c
+        .get(server.url("/v1/incidents"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .map(|v| v.get("incidents").cloned().unwrap_or(v))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(listed.len(), 6, "{listed:#?}");
+    let overflow: Vec<&Value> = listed
+        .iter()
+        .filter(|i| i["title"].as_str().unwrap().starts_with("Quota exceeded"))
+        .collect();
+    assert_eq!(overflow.len(), 1);
+    assert_eq!(overflow[0]["count"], 15);
+    let total: u64 = listed.iter().map(|i| i["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 23, "every event is counted");
+    let id = overflow[0]["id"].as_i64().unwrap();
+    let detail: Value = c
+        .get(server.url(&format!("/v1/incidents/{id}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        detail["jobs"].as_array().unwrap().is_empty(),
+        "no fix job for the overflow"
+    );
+}

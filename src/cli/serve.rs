@@ -95,6 +95,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         },
         max_inflight: args.max_inflight,
         body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+        new_incidents_per_hour: args.max_new_incidents_per_hour,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

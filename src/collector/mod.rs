@@ -34,13 +34,13 @@ use std::time::Duration;
 use bugstack_core::{DecodeLimits, Scrubber};
 use tokio::sync::{Notify, Semaphore};
 
-pub use auth::{generate_token, token_matches};
+pub use auth::{generate_token, token_id, token_matches};
 pub use commit::{Committer, MAX_GROUP_EVENTS};
 pub use error::ApiError;
 pub use routes::router;
 pub use sanitize::scrub_event;
 
-use crate::store::IncidentStore;
+use crate::store::{IncidentQuota, IncidentStore, DEFAULT_NEW_INCIDENTS_PER_HOUR};
 use crate::Result;
 
 /// What the collector's handlers share.
@@ -68,6 +68,8 @@ pub struct CollectorState {
     pub decode_slots: Arc<Semaphore>,
     /// Applied to every event before it is stored ([`scrub_event`]).
     pub scrubber: Arc<Scrubber>,
+    /// The token's quota on new incidents (keyed by [`token_id`]).
+    pub quota: IncidentQuota,
 }
 
 /// The collector's limits: `serve`'s flags, or the defaults.
@@ -79,6 +81,9 @@ pub struct CollectorLimits {
     pub max_inflight: usize,
     /// Longest time a client may take to send a batch's body (`408` after).
     pub body_timeout: Duration,
+    /// Most incidents one token's events may create in an hour; events of
+    /// further new fingerprints are counted in its overflow incident.
+    pub new_incidents_per_hour: u32,
 }
 
 impl Default for CollectorLimits {
@@ -87,6 +92,7 @@ impl Default for CollectorLimits {
             decode: DecodeLimits::default(),
             max_inflight: DEFAULT_MAX_INFLIGHT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            new_incidents_per_hour: DEFAULT_NEW_INCIDENTS_PER_HOUR,
         }
     }
 }
@@ -102,10 +108,15 @@ impl CollectorState {
         limits: &CollectorLimits,
         jobs_enqueued: Arc<Notify>,
     ) -> Result<Self> {
+        let token: Arc<str> = token.into();
         Ok(CollectorState {
             committer: Committer::start(store.clone())?,
             store,
-            token: token.into(),
+            quota: IncidentQuota {
+                source: token_id(&token),
+                new_incidents_per_hour: limits.new_incidents_per_hour.max(1),
+            },
+            token,
             limits: limits.decode,
             jobs_enqueued,
             inflight: Arc::new(Semaphore::new(limits.max_inflight.max(1))),

@@ -130,9 +130,13 @@ async fn post_events(
     })
     .await
     .map_err(|e| ApiError::unavailable(format!("decode task failed: {e}")))??;
-    let summary = state.committer.commit(batch.events).await.map_err(|_| {
-        ApiError::unavailable("the incident store could not save the batch; nothing was stored, retry later")
-    })?;
+    let summary = state
+        .committer
+        .commit(batch.events, Some(state.quota.clone()))
+        .await
+        .map_err(|_| {
+            ApiError::unavailable("the incident store could not save the batch; nothing was stored, retry later")
+        })?;
     if summary.jobs_enqueued > 0 {
         state.jobs_enqueued.notify_one();
     }
@@ -144,6 +148,7 @@ async fn post_events(
             "occurrences": summary.occurrences,
             "new_incidents": summary.new_incidents,
             "regressed": summary.regressed,
+            "over_quota": summary.over_quota,
         })),
     ))
 }

@@ -39,14 +39,17 @@ use bugstack_core::{Event, Timestamp};
 pub use bugstack_fix::PullRequestState;
 pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
-    pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestSummary,
-    JobState, PullRequestRecord, RunPullRequest, Status, Totals,
+    pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentQuota, IncidentRecord,
+    IngestBatch, IngestSummary, JobState, PullRequestRecord, RunPullRequest, Status, Totals,
 };
 
 use crate::Result;
 
 /// How many raw events are kept per incident (the most recent ones).
 pub const SAMPLE_SIZE: usize = 20;
+
+/// Default cap on new incidents per hour per token (`serve --max-new-incidents-per-hour`).
+pub const DEFAULT_NEW_INCIDENTS_PER_HOUR: u32 = 100;
 
 /// Default number of attempts a fix job gets (a crash mid-run counts as one).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -72,6 +75,13 @@ pub trait IncidentStore: Send + Sync {
     fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
         batches.iter().map(|b| self.ingest(b, received_at)).collect()
     }
+
+    /// Records several batches in one transaction like
+    /// [`IncidentStore::ingest_batches`], each under its sender's
+    /// [`IncidentQuota`] when it has one: a new fingerprint over the quota
+    /// does not create an incident; its events are counted in the sender's
+    /// overflow incident.
+    fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>>;
 
     /// All incidents, most recently seen first.
     fn incidents(&self) -> Result<Vec<IncidentRecord>>;

@@ -150,6 +150,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE incidents ADD COLUMN fix_wanted INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX incidents_fix_wanted ON incidents(count) WHERE fix_wanted = 1;
     "#,
+    // 5: new incidents per hour are capped per sender: `source` names the
+    // token whose batch created the incident (NULL: stored locally, or the
+    // sender's quota-overflow incident).
+    r#"
+    ALTER TABLE incidents ADD COLUMN source TEXT;
+    CREATE INDEX incidents_source_created ON incidents(source, created_at) WHERE source IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -229,6 +229,30 @@ pub struct IngestSummary {
     pub regressed: Vec<i64>,
     /// Fix jobs enqueued by this batch.
     pub jobs_enqueued: u64,
+    /// Events of new fingerprints over the sender's new-incident quota,
+    /// counted in its quota-overflow incident instead.
+    #[serde(default)]
+    pub over_quota: u64,
+}
+
+/// A sender's cap on the incidents its events may create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentQuota {
+    /// Who sent the batch: a stable, non-secret name of its token.
+    pub source: String,
+    /// Most incidents the sender's events may create in any hour; events of
+    /// further new fingerprints are counted in one overflow incident per
+    /// sender (no fix job).
+    pub new_incidents_per_hour: u32,
+}
+
+/// A batch to ingest, with its sender's quota (`None`: trusted, no quota).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestBatch {
+    /// The events.
+    pub events: Vec<Event>,
+    /// The sender's quota.
+    pub quota: Option<IncidentQuota>,
 }
 
 /// Totals of everything ingested.

@@ -9,8 +9,9 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::jobs::enqueue_capped;
 use super::lifecycle::set_status;
+use super::quota::{find_overflow, overflow_fingerprint, overflow_title, set_source, QuotaState};
 use super::rows::{ms, u64_of};
-use crate::store::{IngestSummary, Status, SAMPLE_SIZE};
+use crate::store::{IncidentQuota, IngestSummary, Status, SAMPLE_SIZE};
 use crate::Result;
 
 /// Largest count one event may add (larger claimed counts are clamped, so a
@@ -107,17 +108,45 @@ fn group_events(events: &[Event]) -> Vec<Group<'_>> {
 /// incident, then its releases and samples; the totals count the batch. At
 /// most `max_queued_jobs` fix jobs are queued at once (see
 /// [`enqueue_capped`]).
+///
+/// With a `quota`, a new fingerprint over the sender's quota creates no
+/// incident: its events are counted in the sender's overflow incident.
 pub(super) fn ingest_in(
     tx: &Transaction<'_>,
     events: &[Event],
     received_at: Timestamp,
     max_queued_jobs: usize,
+    quota: Option<&IncidentQuota>,
 ) -> Result<IngestSummary> {
     let mut summary = IngestSummary::default();
+    let mut quota = quota.map(QuotaState::new);
     for g in &group_events(events) {
         let id = match find_incident(tx, &g.fingerprint)? {
+            None if match quota.as_mut() {
+                Some(q) => !q.admit(tx, received_at)?,
+                None => false,
+            } =>
+            {
+                let Some(q) = quota.as_ref().map(QuotaState::quota) else {
+                    continue;
+                };
+                summary.over_quota = summary.over_quota.saturating_add(u64_of(g.count));
+                match find_overflow(tx, &q.source)? {
+                    Some(id) => {
+                        add_occurrences(tx, id, g, received_at)?;
+                        id
+                    }
+                    None => {
+                        let title = overflow_title(&q.source, q.new_incidents_per_hour);
+                        create_incident(tx, g, &overflow_fingerprint(&q.source), &title, received_at)?
+                    }
+                }
+            }
             None => {
-                let id = create_incident(tx, g, received_at)?;
+                let id = create_incident(tx, g, &g.fingerprint, &title_of(&g.first.message), received_at)?;
+                if let Some(q) = &quota {
+                    set_source(tx, id, &q.quota().source)?;
+                }
                 summary.new_incidents.push(id);
                 if enqueue_capped(tx, id, received_at, max_queued_jobs)? {
                     summary.jobs_enqueued += 1;
@@ -154,8 +183,15 @@ fn find_incident(tx: &Transaction<'_>, fingerprint: &Fingerprint) -> Result<Opti
     row.map(|(id, status)| Ok((id, status.parse()?))).transpose()
 }
 
-/// A new `open` incident for the group, its first event the representative.
-fn create_incident(tx: &Transaction<'_>, g: &Group<'_>, received_at: Timestamp) -> Result<i64> {
+/// A new `open` incident for the group with `fingerprint` and `title`, its
+/// first event the representative.
+fn create_incident(
+    tx: &Transaction<'_>,
+    g: &Group<'_>,
+    fingerprint: &Fingerprint,
+    title: &str,
+    received_at: Timestamp,
+) -> Result<i64> {
     Ok(tx
         .prepare_cached(
             "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
@@ -164,8 +200,8 @@ fn create_incident(tx: &Transaction<'_>, g: &Group<'_>, received_at: Timestamp) 
         )?
         .query_row(
             params![
-                g.fingerprint.as_str(),
-                title_of(&g.first.message),
+                fingerprint.as_str(),
+                title,
                 g.first.kind.as_str(),
                 g.first.level.as_str(),
                 g.count,

@@ -17,7 +17,7 @@
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
 //! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
-//! `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
+//! `quota` (new incidents per sender), `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
 //! `forge` (the local forge's [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)).
 
 mod files;
@@ -26,6 +26,7 @@ mod ingest;
 mod jobs;
 mod lifecycle;
 mod pulls;
+mod quota;
 mod rows;
 
 use std::path::{Path, PathBuf};
@@ -39,8 +40,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::schema;
 use super::types::{
-    ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestSummary, JobState, PullRequestRecord,
-    Status, Totals,
+    ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestBatch, IngestSummary, JobState,
+    PullRequestRecord, Status, Totals,
 };
 use super::IncidentStore;
 use crate::{Error, Result};
@@ -159,7 +160,7 @@ impl SqliteStore {
 impl IncidentStore for SqliteStore {
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
         let cap = self.job_cap();
-        self.write(|tx| ingest::ingest_in(tx, events, received_at, cap))
+        self.write(|tx| ingest::ingest_in(tx, events, received_at, cap, None))
     }
 
     fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
@@ -167,7 +168,17 @@ impl IncidentStore for SqliteStore {
         self.write(|tx| {
             batches
                 .iter()
-                .map(|events| ingest::ingest_in(tx, events, received_at, cap))
+                .map(|events| ingest::ingest_in(tx, events, received_at, cap, None))
+                .collect()
+        })
+    }
+
+    fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+        let cap = self.job_cap();
+        self.write(|tx| {
+            batches
+                .iter()
+                .map(|b| ingest::ingest_in(tx, &b.events, received_at, cap, b.quota.as_ref()))
                 .collect()
         })
     }
