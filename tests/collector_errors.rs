@@ -157,8 +157,8 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
     assert_eq!((s, kind.as_str()), (404, "not_found"));
 
     // Nothing above was stored; the good batch is, exactly.
-    let listed: Vec<Value> = get("/v1/incidents").json().unwrap();
-    assert!(listed.is_empty(), "{listed:?}");
+    let listed: Value = get("/v1/incidents").json().unwrap();
+    assert!(listed["incidents"].as_array().unwrap().is_empty(), "{listed:?}");
     let r = post(&c, &server, good);
     assert_eq!(r.status().as_u16(), 202);
     let ack: Value = r.json().unwrap();
@@ -166,7 +166,9 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
         (ack["accepted"].as_u64(), ack["occurrences"].as_u64()),
         (Some(2), Some(2))
     );
-    let listed: Vec<Value> = get("/v1/incidents").json().unwrap();
+    let page: Value = get("/v1/incidents").json().unwrap();
+    assert_eq!(page["next"], Value::Null);
+    let listed = page["incidents"].as_array().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["count"], 2);
     assert_eq!(listed[0]["status"], "open");
@@ -390,4 +392,49 @@ fn new_incidents_over_the_token_quota_go_to_one_overflow_incident() {
         detail["jobs"].as_array().unwrap().is_empty(),
         "no fix job for the overflow"
     );
+}
+
+/// `GET /v1/incidents` is paginated: `?limit=` (default 50, at most 500) and
+/// the `next_cursor` / `next` of the previous page; every incident is listed
+/// once, most recently seen first.
+#[test]
+fn the_incident_list_is_paginated() {
+    let dir = tempdir();
+    let server = Server::start_with_token(&data_path(&dir), &[]);
+    let c = client();
+    let events: Vec<_> = (0..7).map(|i| event(&format!("page-{i}"), None)).collect();
+    assert_eq!(post(&c, &server, gz_batch(events)).status().as_u16(), 202);
+    let get = |path: &str| c.get(server.url(path)).bearer_auth(TOKEN).send().unwrap();
+    let mut ids = Vec::new();
+    let mut path = "/v1/incidents?limit=3".to_string();
+    let mut pages = 0;
+    loop {
+        let page: Value = get(&path).json().unwrap();
+        pages += 1;
+        ids.extend(
+            page["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_i64().unwrap()),
+        );
+        match page["next"].as_str() {
+            Some(next) => {
+                assert!(next.contains(page["next_cursor"].as_str().unwrap()));
+                path = next.to_string();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted, (1..=7).collect::<Vec<_>>(), "{ids:?}");
+    let all: Value = get("/v1/incidents").json().unwrap();
+    assert_eq!(all["incidents"].as_array().unwrap().len(), 7);
+    for bad in ["limit=0", "limit=501", "limit=x", "cursor=nope"] {
+        let (s, kind, _) = error_of(get(&format!("/v1/incidents?{bad}")));
+        assert_eq!((s, kind.as_str()), (400, "bad_request"), "{bad}");
+    }
 }

@@ -3,7 +3,7 @@
 //! | route | auth | what |
 //! |---|---|---|
 //! | `POST /v1/events` | bearer | ingest a batch (wire format of `bugstack-core`) |
-//! | `GET /v1/incidents` | bearer | all incidents, most recently seen first |
+//! | `GET /v1/incidents?limit=&cursor=` | bearer | a page of incidents, most recently seen first, and the `next` page's cursor |
 //! | `GET /v1/incidents/{id}` | bearer | one incident with samples, jobs, runs, PRs |
 //! | `GET /healthz` | none | liveness: `{"status":"ok"}` |
 //!
@@ -37,7 +37,7 @@ use tokio::sync::{Notify, Semaphore};
 pub use auth::{generate_token, token_id, token_matches};
 pub use commit::{Committer, MAX_GROUP_EVENTS};
 pub use error::ApiError;
-pub use routes::router;
+pub use routes::{router, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 pub use sanitize::scrub_event;
 
 use crate::store::{IncidentQuota, IncidentStore, DEFAULT_NEW_INCIDENTS_PER_HOUR};

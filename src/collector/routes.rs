@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bugstack_core::{decode_batch, ContentEncoding, EVENTS_PATH};
@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{json, Value};
 
 use super::{token_matches, ApiError, CollectorState};
-use crate::store::{IncidentDetail, IncidentRecord};
+use crate::store::{IncidentCursor, IncidentDetail};
 use crate::Error;
 
 /// The collector's routes over `state`.
@@ -153,16 +153,68 @@ async fn post_events(
     ))
 }
 
+/// Incidents listed per page when `?limit=` is not given.
+pub const DEFAULT_PAGE_LIMIT: usize = 50;
+
+/// Most incidents one page may list.
+pub const MAX_PAGE_LIMIT: usize = 500;
+
+/// `?limit=N&cursor=C` of `GET /v1/incidents` (unknown parameters ignored).
+fn page_params(query: Option<&str>) -> Result<(usize, Option<IncidentCursor>), ApiError> {
+    let mut limit = DEFAULT_PAGE_LIMIT;
+    let mut cursor = None;
+    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "limit" => {
+                limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "bad_request",
+                            format!("limit must be a number from 1 to {MAX_PAGE_LIMIT}, got {value:?}"),
+                        )
+                    })?;
+            }
+            "cursor" => {
+                cursor = Some(
+                    value
+                        .parse::<IncidentCursor>()
+                        .map_err(|e| ApiError::bad_request("bad_request", e.to_string()))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok((limit, cursor))
+}
+
 async fn list_incidents(
     State(state): State<CollectorState>,
     headers: HeaderMap,
-) -> Result<Json<Vec<IncidentRecord>>, ApiError> {
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
+    let (limit, after) = page_params(uri.query())?;
     let store = state.store.clone();
-    let list = blocking(move || store.incidents())
+    // One more than asked tells whether there is a next page.
+    let mut list = blocking(move || store.incidents_page(limit + 1, after))
         .await?
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    Ok(Json(list))
+    let more = list.len() > limit;
+    list.truncate(limit);
+    let next_cursor = list
+        .last()
+        .filter(|_| more)
+        .map(|r| IncidentCursor::after(r).to_string());
+    let next = next_cursor
+        .as_ref()
+        .map(|c| format!("/v1/incidents?limit={limit}&cursor={c}"));
+    Ok(Json(
+        json!({ "incidents": list, "next_cursor": next_cursor, "next": next }),
+    ))
 }
 
 async fn show_incident(

@@ -39,8 +39,8 @@ use bugstack_core::{Event, Timestamp};
 pub use bugstack_fix::PullRequestState;
 pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
-    pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentQuota, IncidentRecord,
-    IngestBatch, IngestSummary, JobState, PullRequestRecord, RunPullRequest, Status, Totals,
+    pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentQuota,
+    IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, RunPullRequest, Status, Totals,
 };
 
 use crate::Result;
@@ -85,6 +85,11 @@ pub trait IncidentStore: Send + Sync {
 
     /// All incidents, most recently seen first.
     fn incidents(&self) -> Result<Vec<IncidentRecord>>;
+
+    /// At most `limit` incidents, most recently seen first, starting after
+    /// `after` (from the start when `None`): one page of
+    /// [`IncidentStore::incidents`].
+    fn incidents_page(&self, limit: usize, after: Option<IncidentCursor>) -> Result<Vec<IncidentRecord>>;
 
     /// One incident.
     fn incident(&self, id: i64) -> Result<IncidentRecord>;

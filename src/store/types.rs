@@ -235,6 +235,49 @@ pub struct IngestSummary {
     pub over_quota: u64,
 }
 
+/// Where a page of incidents (most recently seen first) continues: after
+/// the incident with this `last_seen` and `id`. Written `<last_seen ms>.<id>`
+/// (opaque to API clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IncidentCursor {
+    /// The last listed incident's `last_seen`, in milliseconds.
+    pub last_seen_ms: u64,
+    /// The last listed incident's id.
+    pub id: i64,
+}
+
+impl IncidentCursor {
+    /// The cursor continuing after `record`.
+    pub fn after(record: &IncidentRecord) -> Self {
+        IncidentCursor {
+            last_seen_ms: record.last_seen.as_millis(),
+            id: record.id,
+        }
+    }
+}
+
+impl fmt::Display for IncidentCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.last_seen_ms, self.id)
+    }
+}
+
+impl FromStr for IncidentCursor {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = || {
+            Error::Config(format!(
+                "not an incident cursor: {s:?} (use the `next_cursor` of a previous page)"
+            ))
+        };
+        let (seen, id) = s.split_once('.').ok_or_else(bad)?;
+        Ok(IncidentCursor {
+            last_seen_ms: seen.parse().map_err(|_| bad())?,
+            id: id.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
 /// A sender's cap on the incidents its events may create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncidentQuota {

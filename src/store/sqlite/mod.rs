@@ -40,8 +40,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::schema;
 use super::types::{
-    ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestBatch, IngestSummary, JobState,
-    PullRequestRecord, Status, Totals,
+    ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, IngestBatch, IngestSummary,
+    JobState, PullRequestRecord, Status, Totals,
 };
 use super::IncidentStore;
 use crate::{Error, Result};
@@ -185,6 +185,10 @@ impl IncidentStore for SqliteStore {
 
     fn incidents(&self) -> Result<Vec<IncidentRecord>> {
         self.read(rows::incidents)
+    }
+
+    fn incidents_page(&self, limit: usize, after: Option<IncidentCursor>) -> Result<Vec<IncidentRecord>> {
+        self.read(|conn| rows::incidents_page(conn, limit, after))
     }
 
     fn incident(&self, id: i64) -> Result<IncidentRecord> {
