@@ -438,3 +438,48 @@ fn the_incident_list_is_paginated() {
         assert_eq!((s, kind.as_str()), (400, "bad_request"), "{bad}");
     }
 }
+
+/// A 40 MiB body is answered with a 413 the client can read, even by a
+/// client that sends the whole body before reading (as Python's urllib
+/// does): the collector answers, keeps reading and discarding the body for a
+/// bounded amount, then closes, so the answer is not destroyed by a reset.
+#[test]
+fn a_40_mib_body_gets_a_readable_413() {
+    let dir = tempdir();
+    let server = Server::start_with_token(&data_path(&dir), &[]);
+    let body = vec![b'x'; 40 * 1024 * 1024];
+    // Declared length, whole body written before reading.
+    let mut tcp = TcpStream::connect(&server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        tcp,
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    tcp.write_all(&body)
+        .expect("the collector keeps reading the refused body");
+    let text = read_response(&mut tcp);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.to_ascii_lowercase().contains("connection: close"), "{text}");
+    assert!(text.contains("too_large"), "{text}");
+    // Chunked, whole body written before reading.
+    let mut tcp = TcpStream::connect(&server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        tcp,
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+    for chunk in body.chunks(1024 * 1024) {
+        write!(tcp, "{:x}\r\n", chunk.len()).unwrap();
+        tcp.write_all(chunk).unwrap();
+        tcp.write_all(b"\r\n").unwrap();
+    }
+    tcp.write_all(b"0\r\n\r\n").unwrap();
+    let text = read_response(&mut tcp);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    // reqwest reads the status too.
+    let r = post(&client(), &server, body);
+    assert_eq!(r.status().as_u16(), 413);
+}

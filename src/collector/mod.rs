@@ -37,7 +37,7 @@ use tokio::sync::{Notify, Semaphore};
 pub use auth::{generate_token, token_id, token_matches};
 pub use commit::{Committer, MAX_GROUP_EVENTS};
 pub use error::ApiError;
-pub use routes::{router, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+pub use routes::{router, DEFAULT_PAGE_LIMIT, MAX_DRAINS, MAX_DRAIN_BYTES, MAX_PAGE_LIMIT};
 pub use sanitize::scrub_event;
 
 use crate::store::{IncidentQuota, IncidentStore, DEFAULT_NEW_INCIDENTS_PER_HOUR};
@@ -70,6 +70,8 @@ pub struct CollectorState {
     pub scrubber: Arc<Scrubber>,
     /// The token's quota on new incidents (keyed by [`token_id`]).
     pub quota: IncidentQuota,
+    /// Refused bodies being drained after their `413` ([`MAX_DRAINS`]).
+    pub drains: Arc<Semaphore>,
 }
 
 /// The collector's limits: `serve`'s flags, or the defaults.
@@ -123,6 +125,7 @@ impl CollectorState {
             body_timeout: limits.body_timeout,
             decode_slots: Arc::new(Semaphore::new(default_decode_slots())),
             scrubber: Arc::new(Scrubber::default()),
+            drains: Arc::new(Semaphore::new(MAX_DRAINS)),
         })
     }
 }

@@ -1,12 +1,13 @@
 //! The collector's routes and handlers.
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bugstack_core::{decode_batch, ContentEncoding, EVENTS_PATH};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde_json::{json, Value};
 
 use super::{token_matches, ApiError, CollectorState};
@@ -86,24 +87,27 @@ async fn post_events(
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > u64::try_from(limit).unwrap_or(u64::MAX) {
+            drain_in_background(&state, &headers, body);
             return Err(ApiError::too_large(format!(
                 "request body is {len} bytes, over the limit of {limit} bytes"
             )));
         }
     }
     // A chunked body is cut off as soon as it passes the limit.
-    let read = tokio::time::timeout(state.body_timeout, Limited::new(body, limit).collect());
+    let mut body = body;
+    let read = tokio::time::timeout(state.body_timeout, read_limited(&mut body, limit));
     let Ok(read) = read.await else {
         return Err(ApiError::body_timeout(state.body_timeout.as_secs()));
     };
     let bytes = match read {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+        Ok(bytes) => bytes,
+        Err(ReadError::TooLarge) => {
+            drain_in_background(&state, &headers, body);
             return Err(ApiError::too_large(format!(
                 "request body is over the limit of {limit} bytes"
-            )))
+            )));
         }
-        Err(e) => {
+        Err(ReadError::Body(e)) => {
             return Err(ApiError::bad_request(
                 "bad_request",
                 format!("could not read the body: {e}"),
@@ -189,6 +193,69 @@ fn page_params(query: Option<&str>) -> Result<(usize, Option<IncidentCursor>), A
         }
     }
     Ok((limit, cursor))
+}
+
+/// Why a body could not be read.
+enum ReadError {
+    /// It passed the limit (the rest is unread).
+    TooLarge,
+    /// The connection failed.
+    Body(axum::Error),
+}
+
+/// Reads `body` up to `limit` bytes, leaving the rest unread when it is longer.
+async fn read_limited(body: &mut Body, limit: usize) -> Result<Bytes, ReadError> {
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(ReadError::Body)?;
+        if let Some(data) = frame.data_ref() {
+            if buf.len().saturating_add(data.len()) > limit {
+                return Err(ReadError::TooLarge);
+            }
+            buf.extend_from_slice(data);
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Most bytes of a refused body read and discarded after the `413`.
+pub const MAX_DRAIN_BYTES: usize = 64 * 1024 * 1024;
+
+/// Refused bodies drained at once (beyond, the connection is just closed).
+pub const MAX_DRAINS: usize = 8;
+
+/// Keeps reading (and discarding) a refused body for a while after its
+/// `413`, so a client that sends its whole body before reading the answer
+/// (Python's urllib, many others) gets the `413` instead of a connection
+/// reset: closing a socket with unread data makes the kernel send RST,
+/// which destroys the answer in flight. Bounded: at most [`MAX_DRAIN_BYTES`]
+/// within the body timeout, [`MAX_DRAINS`] at once. Skipped for a client
+/// that asked `Expect: 100-continue` (it waits for the answer before sending).
+fn drain_in_background(state: &CollectorState, headers: &HeaderMap, mut body: Body) {
+    let expects_continue = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if expects_continue {
+        return;
+    }
+    let Ok(permit) = state.drains.clone().try_acquire_owned() else {
+        return;
+    };
+    let timeout = state.body_timeout;
+    tokio::spawn(async move {
+        let _permit = permit;
+        let mut left = MAX_DRAIN_BYTES;
+        let _ = tokio::time::timeout(timeout, async {
+            while let Some(Ok(frame)) = body.frame().await {
+                let n = frame.data_ref().map_or(0, Bytes::len);
+                if n >= left {
+                    break;
+                }
+                left -= n;
+            }
+        })
+        .await;
+    });
 }
 
 async fn list_incidents(
