@@ -601,3 +601,47 @@ fn queued_fix_jobs_are_capped_and_the_most_frequent_are_served_first() {
     }
     assert_eq!(claimed, 60, "waiting incidents keep being served");
 }
+
+/// The per-sender quota counts the incidents created in the last hour only;
+/// the overflow incident collects the rest and cannot be fixed.
+#[test]
+fn the_new_incident_quota_slides_over_an_hour() {
+    let (_dir, s) = store();
+    let quota = IncidentQuota {
+        source: "abc".into(),
+        new_incidents_per_hour: 2,
+    };
+    let batch = |names: &[&str]| IngestBatch {
+        events: names
+            .iter()
+            .map(|n| {
+                let mut e = ev(n, None, 1_000);
+                e.fingerprint_parts = vec![n.to_string()];
+                e
+            })
+            .collect(),
+        quota: Some(quota.clone()),
+    };
+    let first = s.ingest_with_quotas(&[batch(&["a", "b", "c"])], T0).unwrap();
+    assert_eq!((first[0].new_incidents.len(), first[0].over_quota), (2, 1));
+    let later = T0.saturating_add(Duration::from_secs(30 * 60));
+    let second = s.ingest_with_quotas(&[batch(&["d"])], later).unwrap();
+    assert_eq!((second[0].new_incidents.len(), second[0].over_quota), (0, 1));
+    let next_hour = T0.saturating_add(Duration::from_secs(61 * 60));
+    let third = s.ingest_with_quotas(&[batch(&["e", "f", "g"])], next_hour).unwrap();
+    assert_eq!((third[0].new_incidents.len(), third[0].over_quota), (2, 1));
+    let list = s.incidents().unwrap();
+    let overflow: Vec<_> = list.iter().filter(|i| i.title.starts_with("Quota exceeded")).collect();
+    assert_eq!(overflow.len(), 1);
+    assert_eq!(overflow[0].count, 3);
+    assert!(matches!(
+        s.claim_incident_job(overflow[0].id, "w", LEASE, next_hour),
+        Err(Error::Config(_))
+    ));
+    // Local ingest (no quota) is not limited.
+    s.ingest(
+        &(0..10).map(|i| ev(&format!("local {i}"), None, 1)).collect::<Vec<_>>(),
+        T0,
+    )
+    .unwrap();
+}

@@ -190,6 +190,11 @@ pub(super) fn claim_incident(
     now: Timestamp,
 ) -> Result<ClaimedJob> {
     let status = status_of(tx, incident)?;
+    if super::quota::is_overflow(tx, incident)? {
+        return Err(Error::Config(format!(
+            "incident {incident} counts the events over a token's new-incident quota; it is not a bug to fix"
+        )));
+    }
     let live: Option<(i64, String, Option<String>, Option<i64>)> = tx
         .query_row(
             "SELECT id, state, lease_owner, lease_expires_at FROM fix_jobs

@@ -75,3 +75,12 @@ pub(super) fn find_overflow(tx: &Transaction<'_>, source: &str) -> Result<Option
         .query_row([overflow_fingerprint(source).as_str()], |r| r.get(0))
         .optional()?)
 }
+
+/// Whether incident `id` is a sender's overflow incident.
+pub(super) fn is_overflow(tx: &Transaction<'_>, id: i64) -> Result<bool> {
+    let fp: Option<String> = tx
+        .prepare_cached("SELECT fingerprint FROM incidents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(fp.is_some_and(|f| f.starts_with("quota-overflow:")))
+}
