@@ -157,8 +157,8 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
     assert_eq!((s, kind.as_str()), (404, "not_found"));
 
     // Nothing above was stored; the good batch is, exactly.
-    let listed: Vec<Value> = get("/v1/incidents").json().unwrap();
-    assert!(listed.is_empty(), "{listed:?}");
+    let listed: Value = get("/v1/incidents").json().unwrap();
+    assert!(listed["incidents"].as_array().unwrap().is_empty(), "{listed:?}");
     let r = post(&c, &server, good);
     assert_eq!(r.status().as_u16(), 202);
     let ack: Value = r.json().unwrap();
@@ -166,7 +166,9 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
         (ack["accepted"].as_u64(), ack["occurrences"].as_u64()),
         (Some(2), Some(2))
     );
-    let listed: Vec<Value> = get("/v1/incidents").json().unwrap();
+    let page: Value = get("/v1/incidents").json().unwrap();
+    assert_eq!(page["next"], Value::Null);
+    let listed = page["incidents"].as_array().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["count"], 2);
     assert_eq!(listed[0]["status"], "open");
@@ -226,4 +228,254 @@ fn overload_is_429_and_a_stalled_body_is_408() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("\"timeout\""), "{text}");
     assert_eq!(post(&c, &server, body).status().as_u16(), 202);
+}
+
+/// The collector scrubs every event it stores, whatever the sender did: a
+/// raw event (another SDK, or an attacker holding the SDK token) carrying
+/// secrets is stored without them — in the incident, its samples and the
+/// database files on disk.
+#[test]
+fn secrets_in_raw_events_are_scrubbed_on_ingest() {
+    let dir = tempdir();
+    let data = data_path(&dir);
+    let server = Server::start_with_token(&data, &[]);
+    let c = client();
+    // (shape, text, secret). Caught by today's scrubber:
+    let caught = [
+        ("key=value", "login failed: password=hunter2pw", "hunter2pw"),
+        (
+            "URL password",
+            "connect postgres://app:pgsecret9@db:5432/x",
+            "pgsecret9",
+        ),
+        (
+            "bearer",
+            "upstream said: Authorization: Bearer abcdef0123456789tok",
+            "abcdef0123456789tok",
+        ),
+        (
+            "OpenAI key",
+            "key sk-proj0123456789abcdefXYZ",
+            "sk-proj0123456789abcdefXYZ",
+        ),
+    ];
+    // The seven shapes the issue found stored verbatim.
+    let shapes = [
+        (
+            "JSON password",
+            r#"body {"user": "a", "password": "hunter2"}"#,
+            "hunter2",
+        ),
+        ("env password", "DB_PASSWORD=envsecret77 in env", "envsecret77"),
+        (
+            "Stripe key",
+            "stripe sk_live_51Habcdefghijklmnop",
+            "sk_live_51Habcdefghijklmnop",
+        ),
+        (
+            "PEM key",
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
+            "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+        ),
+        (
+            "AWS secret",
+            "aws_secret_access_key=wJalrXUtnFEMIK7MDENGbPxRfiCYzz",
+            "wJalrXUtnFEMIK7MDENGbPxRfiCYzz",
+        ),
+        ("redis password", "redis://:redispw42@cache:6379", "redispw42"),
+        ("Cookie line", "request had\nCookie: sid=cookiesecret5", "cookiesecret5"),
+    ];
+    let mut e = event("secrets", Some("1.0"));
+    let all: Vec<_> = caught.iter().chain(shapes.iter()).collect();
+    e.message = all.iter().map(|(_, text, _)| *text).collect::<Vec<_>>().join("\n");
+    e.tags.insert("note".into(), "password=tagsecret1".into());
+    e.fingerprint_parts = vec!["password=partsecret1".into()];
+    let mut headers = std::collections::BTreeMap::new();
+    headers.insert("Cookie".to_string(), "sid=headercookie1".to_string());
+    headers.insert("X-Api-Key".to_string(), "headerkey1".to_string());
+    e.request = Some(bugstack::core::RequestContext {
+        method: Some("POST".into()),
+        path: Some("/login?token=querysecret1".into()),
+        headers,
+        ..Default::default()
+    });
+    assert_eq!(post(&c, &server, gz_batch(vec![e])).status().as_u16(), 202);
+
+    let get = |path: &str| -> String {
+        c.get(server.url(path))
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let detail = get("/v1/incidents/1");
+    let list = get("/v1/incidents");
+    drop(server);
+    let mut on_disk = Vec::new();
+    for name in ["bugstack.db", "bugstack.db-wal"] {
+        if let Ok(bytes) = std::fs::read(data.join(name)) {
+            on_disk.extend(bytes);
+        }
+    }
+    let on_disk = String::from_utf8_lossy(&on_disk);
+    let stored = |needle: &str| detail.contains(needle) || list.contains(needle) || on_disk.contains(needle);
+    let always = [
+        "tagsecret1",
+        "partsecret1",
+        "headercookie1",
+        "headerkey1",
+        "querysecret1",
+    ];
+    for (shape, _, secret) in caught.iter() {
+        assert!(!stored(secret), "{shape}: {secret} was stored");
+    }
+    for secret in always {
+        assert!(!stored(secret), "{secret} was stored");
+    }
+    for (shape, _, secret) in shapes.iter() {
+        assert!(!stored(secret), "{shape}: {secret} was stored");
+    }
+    assert!(detail.contains("[redacted]"), "{detail}");
+}
+
+/// A token's events create at most `--max-new-incidents-per-hour`
+/// incidents; events of further new fingerprints are still counted, in one
+/// clearly titled overflow incident of that token (without a fix job), and
+/// known incidents keep counting normally.
+#[test]
+fn new_incidents_over_the_token_quota_go_to_one_overflow_incident() {
+    let dir = tempdir();
+    let server = Server::start_with_token(&data_path(&dir), &["--max-new-incidents-per-hour", "5"]);
+    let c = client();
+    let first: Vec<_> = (0..3).map(|i| event(&format!("bug-{i}"), None)).collect();
+    let ack: Value = post(&c, &server, gz_batch(first)).json().unwrap();
+    assert_eq!(ack["over_quota"], 0);
+    let flood: Vec<_> = (0..20).map(|i| event(&format!("bug-{i}"), None)).collect();
+    let ack: Value = post(&c, &server, gz_batch(flood)).json().unwrap();
+    assert_eq!(ack["new_incidents"].as_array().unwrap().len(), 2);
+    assert_eq!(ack["over_quota"], 15);
+    assert_eq!(ack["occurrences"], 20);
+    let listed: Vec<Value> = c
+        .get(server.url("/v1/incidents"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .map(|v| v.get("incidents").cloned().unwrap_or(v))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(listed.len(), 6, "{listed:#?}");
+    let overflow: Vec<&Value> = listed
+        .iter()
+        .filter(|i| i["title"].as_str().unwrap().starts_with("Quota exceeded"))
+        .collect();
+    assert_eq!(overflow.len(), 1);
+    assert_eq!(overflow[0]["count"], 15);
+    let total: u64 = listed.iter().map(|i| i["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 23, "every event is counted");
+    let id = overflow[0]["id"].as_i64().unwrap();
+    let detail: Value = c
+        .get(server.url(&format!("/v1/incidents/{id}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        detail["jobs"].as_array().unwrap().is_empty(),
+        "no fix job for the overflow"
+    );
+}
+
+/// `GET /v1/incidents` is paginated: `?limit=` (default 50, at most 500) and
+/// the `next_cursor` / `next` of the previous page; every incident is listed
+/// once, most recently seen first.
+#[test]
+fn the_incident_list_is_paginated() {
+    let dir = tempdir();
+    let server = Server::start_with_token(&data_path(&dir), &[]);
+    let c = client();
+    let events: Vec<_> = (0..7).map(|i| event(&format!("page-{i}"), None)).collect();
+    assert_eq!(post(&c, &server, gz_batch(events)).status().as_u16(), 202);
+    let get = |path: &str| c.get(server.url(path)).bearer_auth(TOKEN).send().unwrap();
+    let mut ids = Vec::new();
+    let mut path = "/v1/incidents?limit=3".to_string();
+    let mut pages = 0;
+    loop {
+        let page: Value = get(&path).json().unwrap();
+        pages += 1;
+        ids.extend(
+            page["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_i64().unwrap()),
+        );
+        match page["next"].as_str() {
+            Some(next) => {
+                assert!(next.contains(page["next_cursor"].as_str().unwrap()));
+                path = next.to_string();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted, (1..=7).collect::<Vec<_>>(), "{ids:?}");
+    let all: Value = get("/v1/incidents").json().unwrap();
+    assert_eq!(all["incidents"].as_array().unwrap().len(), 7);
+    for bad in ["limit=0", "limit=501", "limit=x", "cursor=nope"] {
+        let (s, kind, _) = error_of(get(&format!("/v1/incidents?{bad}")));
+        assert_eq!((s, kind.as_str()), (400, "bad_request"), "{bad}");
+    }
+}
+
+/// A 40 MiB body is answered with a 413 the client can read, even by a
+/// client that sends the whole body before reading (as Python's urllib
+/// does): the collector answers, keeps reading and discarding the body for a
+/// bounded amount, then closes, so the answer is not destroyed by a reset.
+#[test]
+fn a_40_mib_body_gets_a_readable_413() {
+    let dir = tempdir();
+    let server = Server::start_with_token(&data_path(&dir), &[]);
+    let body = vec![b'x'; 40 * 1024 * 1024];
+    // Declared length, whole body written before reading.
+    let mut tcp = TcpStream::connect(&server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        tcp,
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    tcp.write_all(&body)
+        .expect("the collector keeps reading the refused body");
+    let text = read_response(&mut tcp);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.to_ascii_lowercase().contains("connection: close"), "{text}");
+    assert!(text.contains("too_large"), "{text}");
+    // Chunked, whole body written before reading.
+    let mut tcp = TcpStream::connect(&server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        tcp,
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+    for chunk in body.chunks(1024 * 1024) {
+        write!(tcp, "{:x}\r\n", chunk.len()).unwrap();
+        tcp.write_all(chunk).unwrap();
+        tcp.write_all(b"\r\n").unwrap();
+    }
+    tcp.write_all(b"0\r\n\r\n").unwrap();
+    let text = read_response(&mut tcp);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    // reqwest reads the status too.
+    let r = post(&client(), &server, body);
+    assert_eq!(r.status().as_u16(), 413);
 }

@@ -132,3 +132,92 @@ fn kill_9_mid_load_loses_no_acknowledged_event() {
     let r = post(&client(), &server, gz_batch(vec![event("client0", None)]));
     assert_eq!(r.status().as_u16(), 202);
 }
+
+/// Peak resident memory (`VmHWM`) of process `pid`, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// One event with `frames` empty frames `{}`, gzip'd: a few KiB on the
+/// wire, millions of structs once parsed.
+fn empty_frames_bomb(frames: usize) -> Vec<u8> {
+    let mut json = String::from(
+        r#"{"schema_version":1,"sent_at":"2026-01-01T00:00:00Z","events":[{"kind":"panic","level":"fatal","message":"bomb","timestamp":"2026-01-01T00:00:00Z","frames":["#,
+    );
+    json.push_str(&"{},".repeat(frames - 1));
+    json.push_str("{}]}]}");
+    bugstack::core::wire::gzip(json.as_bytes()).unwrap()
+}
+
+/// 16 clients send adversarial bodies (≈ 4 KiB of gzip: one event with 1.5
+/// million empty frames) while a normal client keeps sending: the normal
+/// client's events are all counted, and the collector's peak RSS stays
+/// under 512 MiB.
+#[test]
+#[cfg(target_os = "linux")]
+fn adversarial_bodies_do_not_starve_normal_clients_or_blow_memory() {
+    const NORMAL_BATCHES: usize = 40;
+    let dir = tempdir();
+    let data = data_path(&dir);
+    let server = Server::start_with_token(&data, &[]);
+    let bomb = Arc::new(empty_frames_bomb(1_500_000));
+    eprintln!("adversarial body: {} bytes of gzip", bomb.len());
+    let stop = Arc::new(AtomicBool::new(false));
+    let attackers: Vec<_> = (0..16)
+        .map(|_| {
+            let (bomb, stop, url) = (bomb.clone(), stop.clone(), server.url("/v1/events"));
+            std::thread::spawn(move || {
+                let c = client();
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = c
+                        .post(&url)
+                        .bearer_auth(TOKEN)
+                        .header("content-encoding", "gzip")
+                        .body(bomb.as_ref().clone())
+                        .send();
+                }
+            })
+        })
+        .collect();
+    // The normal client retries (as the SDK does) until accepted, for at
+    // most two minutes overall.
+    let c = client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut accepted = 0;
+    let body = gz_batch(vec![event("normal", None)]);
+    while accepted < NORMAL_BATCHES && std::time::Instant::now() < deadline {
+        let ok = c
+            .post(server.url("/v1/events"))
+            .bearer_auth(TOKEN)
+            .header("content-encoding", "gzip")
+            .body(body.clone())
+            .send()
+            .is_ok_and(|r| r.status().as_u16() == 202);
+        if ok {
+            accepted += 1;
+        } else {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let peak = peak_rss_kib(server.child.id());
+    stop.store(true, Ordering::Relaxed);
+    for a in attackers {
+        a.join().unwrap();
+    }
+    println!(
+        "collector peak RSS under attack: {} MiB; normal batches accepted: {accepted}/{NORMAL_BATCHES}",
+        peak / 1024
+    );
+    assert_eq!(accepted, NORMAL_BATCHES, "the normal client was starved");
+    let normal = incidents_json(&data)
+        .into_iter()
+        .find(|i| i["title"].as_str().unwrap().contains("normal"))
+        .unwrap();
+    assert_eq!(normal["count"].as_u64(), Some(NORMAL_BATCHES as u64));
+    assert!(peak < 512 * 1024, "peak RSS {} MiB", peak / 1024);
+}

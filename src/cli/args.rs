@@ -120,6 +120,14 @@ pub struct ServeArgs {
     /// Seconds a client may take to send one request body (408 after).
     #[arg(long, value_name = "SECS", default_value_t = crate::collector::DEFAULT_BODY_TIMEOUT.as_secs())]
     pub body_timeout_secs: u64,
+    /// Most incidents the token's events may create in any hour; events of
+    /// further new fingerprints are counted in one overflow incident.
+    #[arg(long, env = "BUGSTACK_MAX_NEW_INCIDENTS_PER_HOUR", value_name = "N", default_value_t = crate::store::DEFAULT_NEW_INCIDENTS_PER_HOUR)]
+    pub max_new_incidents_per_hour: u32,
+    /// Most fix jobs queued at once; beyond it new incidents wait and are
+    /// queued as jobs finish, the most frequent first.
+    #[arg(long, env = "BUGSTACK_MAX_QUEUED_JOBS", value_name = "N", default_value_t = crate::store::DEFAULT_MAX_QUEUED_JOBS)]
+    pub max_queued_jobs: usize,
     /// Fix jobs run at the same time.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub jobs: usize,

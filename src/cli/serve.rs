@@ -84,6 +84,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         ));
     }
     let sqlite = Arc::new(SqliteStore::open(&dir)?);
+    sqlite.set_max_queued_jobs(args.max_queued_jobs);
     let store: Arc<dyn IncidentStore> = sqlite.clone();
     let (token, generated) = resolve_token(args.token.as_ref().map(Secret::expose), &dir)?;
     let limits = CollectorLimits {
@@ -94,6 +95,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         },
         max_inflight: args.max_inflight,
         body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+        new_incidents_per_hour: args.max_new_incidents_per_hour,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

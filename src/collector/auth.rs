@@ -18,6 +18,18 @@ pub fn token_matches(header: &str, token: &str) -> bool {
     bool::from(presented.ct_eq(token.as_bytes()))
 }
 
+/// A stable, non-secret name for `token` (the first 12 hex digits of its
+/// SHA-256): what quotas and the overflow incident are keyed by. It cannot
+/// be turned back into the token (a random token has 256 bits).
+pub fn token_id(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A new random token: 32 bytes from the OS, as 64 hex digits.
 pub fn generate_token() -> Result<String> {
     let mut buf = [0u8; 32];

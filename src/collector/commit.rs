@@ -6,7 +6,7 @@
 //! second whatever their size. Here a request hands its decoded batch to the
 //! committer and waits; the committer takes the first waiting batch plus all
 //! others already queued (up to a bound), stores them with
-//! [`IncidentStore::ingest_batches`] — one transaction, one fsync — and only
+//! [`IncidentStore::ingest_with_quotas`] — one transaction, one fsync — and only
 //! then answers each request, so every `202` still means "on disk".
 
 use std::sync::mpsc;
@@ -15,14 +15,14 @@ use std::sync::Arc;
 use bugstack_core::{Event, Timestamp};
 use tokio::sync::oneshot;
 
-use crate::store::{IncidentStore, IngestSummary};
+use crate::store::{IncidentQuota, IncidentStore, IngestBatch, IngestSummary};
 use crate::{Error, Result};
 
 /// Most events committed in one group.
 pub const MAX_GROUP_EVENTS: usize = 20_000;
 
 struct Pending {
-    events: Vec<Event>,
+    batch: IngestBatch,
     reply: oneshot::Sender<Result<IngestSummary, String>>,
 }
 
@@ -50,13 +50,16 @@ impl Committer {
         Ok(Committer { queue })
     }
 
-    /// Stores `events` as one batch, grouped with whatever else is waiting,
-    /// and returns once it is durable. `Err` carries the store's error
-    /// message; nothing of the batch is stored then.
-    pub async fn commit(&self, events: Vec<Event>) -> Result<IngestSummary, String> {
+    /// Stores `events` as one batch under the sender's `quota`, grouped
+    /// with whatever else is waiting, and returns once it is durable. `Err`
+    /// carries the store's error message; nothing of the batch is stored then.
+    pub async fn commit(&self, events: Vec<Event>, quota: Option<IncidentQuota>) -> Result<IngestSummary, String> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Pending { events, reply })
+            .send(Pending {
+                batch: IngestBatch { events, quota },
+                reply,
+            })
             .map_err(|_| "the committer has stopped".to_string())?;
         answer.await.map_err(|_| "the committer has stopped".to_string())?
     }
@@ -64,19 +67,19 @@ impl Committer {
 
 fn run(store: &dyn IncidentStore, rx: &mpsc::Receiver<Pending>) {
     while let Ok(first) = rx.recv() {
-        let mut size = first.events.len();
+        let mut size = first.batch.events.len();
         let mut group = vec![first];
         while size < MAX_GROUP_EVENTS {
             match rx.try_recv() {
                 Ok(p) => {
-                    size += p.events.len();
+                    size += p.batch.events.len();
                     group.push(p);
                 }
                 Err(_) => break,
             }
         }
-        let batches: Vec<Vec<Event>> = group.iter_mut().map(|p| std::mem::take(&mut p.events)).collect();
-        match store.ingest_batches(&batches, Timestamp::now()) {
+        let batches: Vec<IngestBatch> = group.iter_mut().map(|p| std::mem::take(&mut p.batch)).collect();
+        match store.ingest_with_quotas(&batches, Timestamp::now()) {
             Ok(summaries) => {
                 for (p, s) in group.into_iter().zip(summaries) {
                     // The request may have gone away; its batch is stored anyway.
@@ -116,7 +119,7 @@ mod tests {
                         format!("bug {}", i % 3),
                         Timestamp::now(),
                     );
-                    c.commit(vec![e; 10]).await
+                    c.commit(vec![e; 10], None).await
                 })
             })
             .collect();

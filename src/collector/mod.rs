@@ -3,7 +3,7 @@
 //! | route | auth | what |
 //! |---|---|---|
 //! | `POST /v1/events` | bearer | ingest a batch (wire format of `bugstack-core`) |
-//! | `GET /v1/incidents` | bearer | all incidents, most recently seen first |
+//! | `GET /v1/incidents?limit=&cursor=` | bearer | a page of incidents, most recently seen first, and the `next` page's cursor |
 //! | `GET /v1/incidents/{id}` | bearer | one incident with samples, jobs, runs, PRs |
 //! | `GET /healthz` | none | liveness: `{"status":"ok"}` |
 //!
@@ -15,6 +15,9 @@
 //! once, which bounds memory whatever the number of clients. Decoded batches
 //! are written by the [`Committer`], many per transaction.
 //!
+//! Every event is scrubbed ([`scrub_event`]) before it is stored, whatever
+//! the sender did.
+//!
 //! Every error is JSON: `{"error": "<kind>", "message": "<what was wrong>"}`
 //! (see [`ApiError`]). A batch is committed to the store in one transaction
 //! *before* the 2xx is sent, so an acknowledged event is durable.
@@ -23,19 +26,21 @@ mod auth;
 mod commit;
 mod error;
 mod routes;
+mod sanitize;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bugstack_core::DecodeLimits;
+use bugstack_core::{DecodeLimits, Scrubber};
 use tokio::sync::{Notify, Semaphore};
 
-pub use auth::{generate_token, token_matches};
+pub use auth::{generate_token, token_id, token_matches};
 pub use commit::{Committer, MAX_GROUP_EVENTS};
 pub use error::ApiError;
-pub use routes::router;
+pub use routes::{router, DEFAULT_PAGE_LIMIT, MAX_DRAINS, MAX_DRAIN_BYTES, MAX_PAGE_LIMIT};
+pub use sanitize::scrub_event;
 
-use crate::store::IncidentStore;
+use crate::store::{IncidentQuota, IncidentStore, DEFAULT_NEW_INCIDENTS_PER_HOUR};
 use crate::Result;
 
 /// What the collector's handlers share.
@@ -61,6 +66,12 @@ pub struct CollectorState {
     /// `slots × max_decompressed_bytes` whatever `inflight` is, while letting
     /// several batches share one commit.
     pub decode_slots: Arc<Semaphore>,
+    /// Applied to every event before it is stored ([`scrub_event`]).
+    pub scrubber: Arc<Scrubber>,
+    /// The token's quota on new incidents (keyed by [`token_id`]).
+    pub quota: IncidentQuota,
+    /// Refused bodies being drained after their `413` ([`MAX_DRAINS`]).
+    pub drains: Arc<Semaphore>,
 }
 
 /// The collector's limits: `serve`'s flags, or the defaults.
@@ -72,6 +83,9 @@ pub struct CollectorLimits {
     pub max_inflight: usize,
     /// Longest time a client may take to send a batch's body (`408` after).
     pub body_timeout: Duration,
+    /// Most incidents one token's events may create in an hour; events of
+    /// further new fingerprints are counted in its overflow incident.
+    pub new_incidents_per_hour: u32,
 }
 
 impl Default for CollectorLimits {
@@ -80,6 +94,7 @@ impl Default for CollectorLimits {
             decode: DecodeLimits::default(),
             max_inflight: DEFAULT_MAX_INFLIGHT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            new_incidents_per_hour: DEFAULT_NEW_INCIDENTS_PER_HOUR,
         }
     }
 }
@@ -95,15 +110,22 @@ impl CollectorState {
         limits: &CollectorLimits,
         jobs_enqueued: Arc<Notify>,
     ) -> Result<Self> {
+        let token: Arc<str> = token.into();
         Ok(CollectorState {
             committer: Committer::start(store.clone())?,
             store,
-            token: token.into(),
+            quota: IncidentQuota {
+                source: token_id(&token),
+                new_incidents_per_hour: limits.new_incidents_per_hour.max(1),
+            },
+            token,
             limits: limits.decode,
             jobs_enqueued,
             inflight: Arc::new(Semaphore::new(limits.max_inflight.max(1))),
             body_timeout: limits.body_timeout,
             decode_slots: Arc::new(Semaphore::new(default_decode_slots())),
+            scrubber: Arc::new(Scrubber::default()),
+            drains: Arc::new(Semaphore::new(MAX_DRAINS)),
         })
     }
 }

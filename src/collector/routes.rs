@@ -1,16 +1,17 @@
 //! The collector's routes and handlers.
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bugstack_core::{decode_batch, ContentEncoding, EVENTS_PATH};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde_json::{json, Value};
 
 use super::{token_matches, ApiError, CollectorState};
-use crate::store::{IncidentDetail, IncidentRecord};
+use crate::store::{IncidentCursor, IncidentDetail};
 use crate::Error;
 
 /// The collector's routes over `state`.
@@ -86,24 +87,27 @@ async fn post_events(
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > u64::try_from(limit).unwrap_or(u64::MAX) {
+            drain_in_background(&state, &headers, body);
             return Err(ApiError::too_large(format!(
                 "request body is {len} bytes, over the limit of {limit} bytes"
             )));
         }
     }
     // A chunked body is cut off as soon as it passes the limit.
-    let read = tokio::time::timeout(state.body_timeout, Limited::new(body, limit).collect());
+    let mut body = body;
+    let read = tokio::time::timeout(state.body_timeout, read_limited(&mut body, limit));
     let Ok(read) = read.await else {
         return Err(ApiError::body_timeout(state.body_timeout.as_secs()));
     };
     let bytes = match read {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+        Ok(bytes) => bytes,
+        Err(ReadError::TooLarge) => {
+            drain_in_background(&state, &headers, body);
             return Err(ApiError::too_large(format!(
                 "request body is over the limit of {limit} bytes"
-            )))
+            )));
         }
-        Err(e) => {
+        Err(ReadError::Body(e)) => {
             return Err(ApiError::bad_request(
                 "bad_request",
                 format!("could not read the body: {e}"),
@@ -120,12 +124,23 @@ async fn post_events(
         .acquire_owned()
         .await
         .map_err(|_| ApiError::unavailable("the collector is shutting down"))?;
-    let batch = tokio::task::spawn_blocking(move || decode_batch(&bytes, encoding, &limits))
+    let scrubber = state.scrubber.clone();
+    let batch = tokio::task::spawn_blocking(move || {
+        let mut batch = decode_batch(&bytes, encoding, &limits)?;
+        for e in &mut batch.events {
+            super::scrub_event(&scrubber, e);
+        }
+        Ok::<_, bugstack_core::Error>(batch)
+    })
+    .await
+    .map_err(|e| ApiError::unavailable(format!("decode task failed: {e}")))??;
+    let summary = state
+        .committer
+        .commit(batch.events, Some(state.quota.clone()))
         .await
-        .map_err(|e| ApiError::unavailable(format!("decode task failed: {e}")))??;
-    let summary = state.committer.commit(batch.events).await.map_err(|_| {
-        ApiError::unavailable("the incident store could not save the batch; nothing was stored, retry later")
-    })?;
+        .map_err(|_| {
+            ApiError::unavailable("the incident store could not save the batch; nothing was stored, retry later")
+        })?;
     if summary.jobs_enqueued > 0 {
         state.jobs_enqueued.notify_one();
     }
@@ -137,20 +152,136 @@ async fn post_events(
             "occurrences": summary.occurrences,
             "new_incidents": summary.new_incidents,
             "regressed": summary.regressed,
+            "over_quota": summary.over_quota,
         })),
     ))
+}
+
+/// Incidents listed per page when `?limit=` is not given.
+pub const DEFAULT_PAGE_LIMIT: usize = 50;
+
+/// Most incidents one page may list.
+pub const MAX_PAGE_LIMIT: usize = 500;
+
+/// `?limit=N&cursor=C` of `GET /v1/incidents` (unknown parameters ignored).
+fn page_params(query: Option<&str>) -> Result<(usize, Option<IncidentCursor>), ApiError> {
+    let mut limit = DEFAULT_PAGE_LIMIT;
+    let mut cursor = None;
+    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "limit" => {
+                limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "bad_request",
+                            format!("limit must be a number from 1 to {MAX_PAGE_LIMIT}, got {value:?}"),
+                        )
+                    })?;
+            }
+            "cursor" => {
+                cursor = Some(
+                    value
+                        .parse::<IncidentCursor>()
+                        .map_err(|e| ApiError::bad_request("bad_request", e.to_string()))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok((limit, cursor))
+}
+
+/// Why a body could not be read.
+enum ReadError {
+    /// It passed the limit (the rest is unread).
+    TooLarge,
+    /// The connection failed.
+    Body(axum::Error),
+}
+
+/// Reads `body` up to `limit` bytes, leaving the rest unread when it is longer.
+async fn read_limited(body: &mut Body, limit: usize) -> Result<Bytes, ReadError> {
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(ReadError::Body)?;
+        if let Some(data) = frame.data_ref() {
+            if buf.len().saturating_add(data.len()) > limit {
+                return Err(ReadError::TooLarge);
+            }
+            buf.extend_from_slice(data);
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Most bytes of a refused body read and discarded after the `413`.
+pub const MAX_DRAIN_BYTES: usize = 64 * 1024 * 1024;
+
+/// Refused bodies drained at once (beyond, the connection is just closed).
+pub const MAX_DRAINS: usize = 8;
+
+/// Keeps reading (and discarding) a refused body for a while after its
+/// `413`, so a client that sends its whole body before reading the answer
+/// (Python's urllib, many others) gets the `413` instead of a connection
+/// reset: closing a socket with unread data makes the kernel send RST,
+/// which destroys the answer in flight. Bounded: at most [`MAX_DRAIN_BYTES`]
+/// within the body timeout, [`MAX_DRAINS`] at once. Skipped for a client
+/// that asked `Expect: 100-continue` (it waits for the answer before sending).
+fn drain_in_background(state: &CollectorState, headers: &HeaderMap, mut body: Body) {
+    let expects_continue = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if expects_continue {
+        return;
+    }
+    let Ok(permit) = state.drains.clone().try_acquire_owned() else {
+        return;
+    };
+    let timeout = state.body_timeout;
+    tokio::spawn(async move {
+        let _permit = permit;
+        let mut left = MAX_DRAIN_BYTES;
+        let _ = tokio::time::timeout(timeout, async {
+            while let Some(Ok(frame)) = body.frame().await {
+                let n = frame.data_ref().map_or(0, Bytes::len);
+                if n >= left {
+                    break;
+                }
+                left -= n;
+            }
+        })
+        .await;
+    });
 }
 
 async fn list_incidents(
     State(state): State<CollectorState>,
     headers: HeaderMap,
-) -> Result<Json<Vec<IncidentRecord>>, ApiError> {
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
+    let (limit, after) = page_params(uri.query())?;
     let store = state.store.clone();
-    let list = blocking(move || store.incidents())
+    // One more than asked tells whether there is a next page.
+    let mut list = blocking(move || store.incidents_page(limit + 1, after))
         .await?
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    Ok(Json(list))
+    let more = list.len() > limit;
+    list.truncate(limit);
+    let next_cursor = list
+        .last()
+        .filter(|_| more)
+        .map(|r| IncidentCursor::after(r).to_string());
+    let next = next_cursor
+        .as_ref()
+        .map(|c| format!("/v1/incidents?limit={limit}&cursor={c}"));
+    Ok(Json(
+        json!({ "incidents": list, "next_cursor": next_cursor, "next": next }),
+    ))
 }
 
 async fn show_incident(

@@ -37,16 +37,19 @@ use std::time::Duration;
 use bugstack_core::{Event, Timestamp};
 
 pub use bugstack_fix::PullRequestState;
-pub use sqlite::{SqliteStore, DB_FILE};
+pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
-    pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestSummary,
-    JobState, PullRequestRecord, RunPullRequest, Status, Totals,
+    pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentQuota,
+    IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, RunPullRequest, Status, Totals,
 };
 
 use crate::Result;
 
 /// How many raw events are kept per incident (the most recent ones).
 pub const SAMPLE_SIZE: usize = 20;
+
+/// Default cap on new incidents per hour per token (`serve --max-new-incidents-per-hour`).
+pub const DEFAULT_NEW_INCIDENTS_PER_HOUR: u32 = 100;
 
 /// Default number of attempts a fix job gets (a crash mid-run counts as one).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -73,8 +76,20 @@ pub trait IncidentStore: Send + Sync {
         batches.iter().map(|b| self.ingest(b, received_at)).collect()
     }
 
+    /// Records several batches in one transaction like
+    /// [`IncidentStore::ingest_batches`], each under its sender's
+    /// [`IncidentQuota`] when it has one: a new fingerprint over the quota
+    /// does not create an incident; its events are counted in the sender's
+    /// overflow incident.
+    fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>>;
+
     /// All incidents, most recently seen first.
     fn incidents(&self) -> Result<Vec<IncidentRecord>>;
+
+    /// At most `limit` incidents, most recently seen first, starting after
+    /// `after` (from the start when `None`): one page of
+    /// [`IncidentStore::incidents`].
+    fn incidents_page(&self, limit: usize, after: Option<IncidentCursor>) -> Result<Vec<IncidentRecord>>;
 
     /// One incident.
     fn incident(&self, id: i64) -> Result<IncidentRecord>;
@@ -90,9 +105,9 @@ pub trait IncidentStore: Send + Sync {
     /// occurrence from it is a regression.
     fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()>;
 
-    /// Claims the oldest runnable fix job for `owner` for `lease`: a queued
-    /// job whose retry time has come, or a running job whose lease expired
-    /// (its worker died). The claim is one atomic `UPDATE ... RETURNING`, so
+    /// Claims the runnable fix job of the most frequent incident (oldest
+    /// first among equals) for `owner` for `lease`: a queued job whose retry
+    /// time has come, or a running job whose lease expired (its worker died). The claim is one atomic `UPDATE ... RETURNING`, so
     /// two workers never get the same job; the incident moves to `fixing`.
     fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>>;
 

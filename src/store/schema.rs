@@ -137,6 +137,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE pull_requests_new RENAME TO pull_requests;
     CREATE INDEX pull_requests_branch ON pull_requests(branch, state);
     "#,
+    // 3: the next release's `seq` of an incident is `MAX(seq) + 1`; without
+    // this index every new release scanned all of the incident's releases
+    // (quadratic ingest in the number of distinct releases).
+    r#"
+    CREATE INDEX incident_releases_seq ON incident_releases(incident_id, seq);
+    "#,
+    // 4: the fix-job queue is capped; an incident that wants a fix while the
+    // queue is full waits with `fix_wanted = 1` and is queued, most frequent
+    // first, when there is room.
+    r#"
+    ALTER TABLE incidents ADD COLUMN fix_wanted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX incidents_fix_wanted ON incidents(count) WHERE fix_wanted = 1;
+    "#,
+    // 5: new incidents per hour are capped per sender: `source` names the
+    // token whose batch created the incident (NULL: stored locally, or the
+    // sender's quota-overflow incident).
+    r#"
+    ALTER TABLE incidents ADD COLUMN source TEXT;
+    CREATE INDEX incidents_source_created ON incidents(source, created_at) WHERE source IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

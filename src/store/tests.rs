@@ -539,3 +539,109 @@ fn an_incident_job_is_claimed_by_id_once_and_recreated_when_needed() {
         Err(Error::IncidentNotFound(99))
     ));
 }
+
+/// 2,000 distinct fingerprints (one attacker holding the SDK token) queue
+/// at most the cap of fix jobs, not 2,000; the rest wait and are queued as
+/// jobs are claimed, the most frequent incidents first.
+#[test]
+fn queued_fix_jobs_are_capped_and_the_most_frequent_are_served_first() {
+    let (_dir, s) = store();
+    s.set_max_queued_jobs(20);
+    let ev = |msg: &str, _: Option<&str>, at: u64| {
+        let mut e = ev(msg, None, at);
+        e.fingerprint_parts = vec![msg.to_string()];
+        e
+    };
+    let mut events: Vec<Event> = (0..2000).map(|i| ev(&format!("flood {i}"), None, 1_000)).collect();
+    // Incident "flood 1500" is seen 50 times, "flood 1999" 30 times.
+    for _ in 0..49 {
+        events.push(ev("flood 1500", None, 1_000));
+    }
+    for _ in 0..29 {
+        events.push(ev("flood 1999", None, 1_000));
+    }
+    for chunk in events.chunks(500) {
+        s.ingest(chunk, T0).unwrap();
+    }
+    assert_eq!(s.totals().unwrap().incidents, 2000);
+    let queued = s.jobs().unwrap().iter().filter(|j| j.state == JobState::Queued).count();
+    assert_eq!(queued, 20, "the queue is capped");
+    let first = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    assert_eq!(first.incident.title, "flood 1500");
+    let second = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    assert_eq!(second.incident.title, "flood 1999");
+    let queued = s.jobs().unwrap().iter().filter(|j| j.state == JobState::Queued).count();
+    assert_eq!(queued, 20, "still at the cap after the claims");
+    // An incident ignored while waiting is not queued later.
+    let waiting = s
+        .incidents()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.title == "flood 1990")
+        .unwrap();
+    assert!(s.incident_detail(waiting.id).unwrap().jobs.is_empty());
+    s.transition(waiting.id, Status::Ignored).unwrap();
+    let mut claimed = 2;
+    while let Some(job) = s.claim_job("w", LEASE, T0).unwrap() {
+        assert_ne!(job.incident.id, waiting.id);
+        s.complete_job(
+            job.job.id,
+            "w",
+            &FixOutcome::NoFix {
+                reason: "test".into(),
+                report: serde_json::json!({}),
+            },
+            T0,
+        )
+        .unwrap();
+        claimed += 1;
+        if claimed == 60 {
+            break;
+        }
+    }
+    assert_eq!(claimed, 60, "waiting incidents keep being served");
+}
+
+/// The per-sender quota counts the incidents created in the last hour only;
+/// the overflow incident collects the rest and cannot be fixed.
+#[test]
+fn the_new_incident_quota_slides_over_an_hour() {
+    let (_dir, s) = store();
+    let quota = IncidentQuota {
+        source: "abc".into(),
+        new_incidents_per_hour: 2,
+    };
+    let batch = |names: &[&str]| IngestBatch {
+        events: names
+            .iter()
+            .map(|n| {
+                let mut e = ev(n, None, 1_000);
+                e.fingerprint_parts = vec![n.to_string()];
+                e
+            })
+            .collect(),
+        quota: Some(quota.clone()),
+    };
+    let first = s.ingest_with_quotas(&[batch(&["a", "b", "c"])], T0).unwrap();
+    assert_eq!((first[0].new_incidents.len(), first[0].over_quota), (2, 1));
+    let later = T0.saturating_add(Duration::from_secs(30 * 60));
+    let second = s.ingest_with_quotas(&[batch(&["d"])], later).unwrap();
+    assert_eq!((second[0].new_incidents.len(), second[0].over_quota), (0, 1));
+    let next_hour = T0.saturating_add(Duration::from_secs(61 * 60));
+    let third = s.ingest_with_quotas(&[batch(&["e", "f", "g"])], next_hour).unwrap();
+    assert_eq!((third[0].new_incidents.len(), third[0].over_quota), (2, 1));
+    let list = s.incidents().unwrap();
+    let overflow: Vec<_> = list.iter().filter(|i| i.title.starts_with("Quota exceeded")).collect();
+    assert_eq!(overflow.len(), 1);
+    assert_eq!(overflow[0].count, 3);
+    assert!(matches!(
+        s.claim_incident_job(overflow[0].id, "w", LEASE, next_hour),
+        Err(Error::Config(_))
+    ));
+    // Local ingest (no quota) is not limited.
+    s.ingest(
+        &(0..10).map(|i| ev(&format!("local {i}"), None, 1)).collect::<Vec<_>>(),
+        T0,
+    )
+    .unwrap();
+}

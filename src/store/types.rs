@@ -229,6 +229,73 @@ pub struct IngestSummary {
     pub regressed: Vec<i64>,
     /// Fix jobs enqueued by this batch.
     pub jobs_enqueued: u64,
+    /// Events of new fingerprints over the sender's new-incident quota,
+    /// counted in its quota-overflow incident instead.
+    #[serde(default)]
+    pub over_quota: u64,
+}
+
+/// Where a page of incidents (most recently seen first) continues: after
+/// the incident with this `last_seen` and `id`. Written `<last_seen ms>.<id>`
+/// (opaque to API clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IncidentCursor {
+    /// The last listed incident's `last_seen`, in milliseconds.
+    pub last_seen_ms: u64,
+    /// The last listed incident's id.
+    pub id: i64,
+}
+
+impl IncidentCursor {
+    /// The cursor continuing after `record`.
+    pub fn after(record: &IncidentRecord) -> Self {
+        IncidentCursor {
+            last_seen_ms: record.last_seen.as_millis(),
+            id: record.id,
+        }
+    }
+}
+
+impl fmt::Display for IncidentCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.last_seen_ms, self.id)
+    }
+}
+
+impl FromStr for IncidentCursor {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = || {
+            Error::Config(format!(
+                "not an incident cursor: {s:?} (use the `next_cursor` of a previous page)"
+            ))
+        };
+        let (seen, id) = s.split_once('.').ok_or_else(bad)?;
+        Ok(IncidentCursor {
+            last_seen_ms: seen.parse().map_err(|_| bad())?,
+            id: id.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// A sender's cap on the incidents its events may create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentQuota {
+    /// Who sent the batch: a stable, non-secret name of its token.
+    pub source: String,
+    /// Most incidents the sender's events may create in any hour; events of
+    /// further new fingerprints are counted in one overflow incident per
+    /// sender (no fix job).
+    pub new_incidents_per_hour: u32,
+}
+
+/// A batch to ingest, with its sender's quota (`None`: trusted, no quota).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestBatch {
+    /// The events.
+    pub events: Vec<Event>,
+    /// The sender's quota.
+    pub quota: Option<IncidentQuota>,
 }
 
 /// Totals of everything ingested.

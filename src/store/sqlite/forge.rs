@@ -369,7 +369,7 @@ mod tests {
             .unwrap();
         }
         let s = SqliteStore::open(dir.path()).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 2);
+        assert_eq!(s.schema_version().unwrap(), schema::latest_version());
         let view = &IncidentStore::pull_requests(&s).unwrap()[0];
         assert_eq!(
             (view.number, view.incident_id, view.branch.as_str()),

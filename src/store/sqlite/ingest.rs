@@ -7,15 +7,23 @@ use std::collections::{HashMap, VecDeque};
 use bugstack_core::{Event, Fingerprint, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::jobs::enqueue_job;
+use super::jobs::enqueue_capped;
 use super::lifecycle::set_status;
+use super::quota::{find_overflow, overflow_fingerprint, overflow_title, set_source, QuotaState};
 use super::rows::{ms, u64_of};
-use crate::store::{IngestSummary, Status, SAMPLE_SIZE};
+use crate::store::{IncidentQuota, IngestSummary, Status, SAMPLE_SIZE};
 use crate::Result;
 
 /// Largest count one event may add (larger claimed counts are clamped, so a
 /// hostile sender cannot overflow the totals).
 const MAX_EVENT_COUNT: u64 = u32::MAX as u64;
+
+/// `column + ?n` saturating at `i64::MAX` (SQLite turns an overflowing
+/// integer sum into a REAL, which the store would then fail to read back).
+/// `?n` must not be negative.
+pub(super) fn saturating_add_sql(column: &str, param: &str) -> String {
+    format!("CASE WHEN {column} > 9223372036854775807 - {param} THEN 9223372036854775807 ELSE {column} + {param} END")
+}
 
 fn count_i64(c: u64) -> i64 {
     i64::try_from(c.min(MAX_EVENT_COUNT)).unwrap_or(i64::MAX)
@@ -40,6 +48,9 @@ struct Group<'a> {
     last_seen: i64,
     /// (release, count, first_seen, last_seen), in order of appearance.
     releases: Vec<(&'a str, i64, i64, i64)>,
+    /// Where each release is in `releases` (linear, not quadratic, in the
+    /// number of distinct releases).
+    release_index: HashMap<&'a str, usize>,
     /// The most recent events, oldest first (at most SAMPLE_SIZE).
     recent: VecDeque<&'a Event>,
 }
@@ -62,6 +73,7 @@ fn group_events(events: &[Event]) -> Vec<Group<'_>> {
                     first_seen,
                     last_seen,
                     releases: Vec::new(),
+                    release_index: HashMap::new(),
                     recent: VecDeque::new(),
                 });
                 groups.len() - 1
@@ -72,13 +84,16 @@ fn group_events(events: &[Event]) -> Vec<Group<'_>> {
         g.first_seen = g.first_seen.min(first_seen);
         g.last_seen = g.last_seen.max(last_seen);
         if let Some(rel) = e.release.as_deref() {
-            match g.releases.iter_mut().find(|r| r.0 == rel) {
+            match g.release_index.get(rel).and_then(|&i| g.releases.get_mut(i)) {
                 Some(r) => {
                     r.1 = r.1.saturating_add(count);
                     r.2 = r.2.min(first_seen);
                     r.3 = r.3.max(last_seen);
                 }
-                None => g.releases.push((rel, count, first_seen, last_seen)),
+                None => {
+                    g.release_index.insert(rel, g.releases.len());
+                    g.releases.push((rel, count, first_seen, last_seen));
+                }
             }
         }
         if g.recent.len() == SAMPLE_SIZE {
@@ -90,15 +105,50 @@ fn group_events(events: &[Event]) -> Vec<Group<'_>> {
 }
 
 /// Records one batch inside `tx`: each group updates (or creates) its
-/// incident, then its releases and samples; the totals count the batch.
-pub(super) fn ingest_in(tx: &Transaction<'_>, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
+/// incident, then its releases and samples; the totals count the batch. At
+/// most `max_queued_jobs` fix jobs are queued at once (see
+/// [`enqueue_capped`]).
+///
+/// With a `quota`, a new fingerprint over the sender's quota creates no
+/// incident: its events are counted in the sender's overflow incident.
+pub(super) fn ingest_in(
+    tx: &Transaction<'_>,
+    events: &[Event],
+    received_at: Timestamp,
+    max_queued_jobs: usize,
+    quota: Option<&IncidentQuota>,
+) -> Result<IngestSummary> {
     let mut summary = IngestSummary::default();
+    let mut quota = quota.map(QuotaState::new);
     for g in &group_events(events) {
         let id = match find_incident(tx, &g.fingerprint)? {
+            None if match quota.as_mut() {
+                Some(q) => !q.admit(tx, received_at)?,
+                None => false,
+            } =>
+            {
+                let Some(q) = quota.as_ref().map(QuotaState::quota) else {
+                    continue;
+                };
+                summary.over_quota = summary.over_quota.saturating_add(u64_of(g.count));
+                match find_overflow(tx, &q.source)? {
+                    Some(id) => {
+                        add_occurrences(tx, id, g, received_at)?;
+                        id
+                    }
+                    None => {
+                        let title = overflow_title(&q.source, q.new_incidents_per_hour);
+                        create_incident(tx, g, &overflow_fingerprint(&q.source), &title, received_at)?
+                    }
+                }
+            }
             None => {
-                let id = create_incident(tx, g, received_at)?;
+                let id = create_incident(tx, g, &g.fingerprint, &title_of(&g.first.message), received_at)?;
+                if let Some(q) = &quota {
+                    set_source(tx, id, &q.quota().source)?;
+                }
                 summary.new_incidents.push(id);
-                if enqueue_job(tx, id, received_at)? {
+                if enqueue_capped(tx, id, received_at, max_queued_jobs)? {
                     summary.jobs_enqueued += 1;
                 }
                 id
@@ -108,7 +158,7 @@ pub(super) fn ingest_in(tx: &Transaction<'_>, events: &[Event], received_at: Tim
                 if status == Status::Fixed && seen_in_a_release_with_the_fix(tx, id, g)? {
                     set_status(tx, id, Status::Regressed, received_at)?;
                     summary.regressed.push(id);
-                    if enqueue_job(tx, id, received_at)? {
+                    if enqueue_capped(tx, id, received_at, max_queued_jobs)? {
                         summary.jobs_enqueued += 1;
                     }
                 }
@@ -133,8 +183,15 @@ fn find_incident(tx: &Transaction<'_>, fingerprint: &Fingerprint) -> Result<Opti
     row.map(|(id, status)| Ok((id, status.parse()?))).transpose()
 }
 
-/// A new `open` incident for the group, its first event the representative.
-fn create_incident(tx: &Transaction<'_>, g: &Group<'_>, received_at: Timestamp) -> Result<i64> {
+/// A new `open` incident for the group with `fingerprint` and `title`, its
+/// first event the representative.
+fn create_incident(
+    tx: &Transaction<'_>,
+    g: &Group<'_>,
+    fingerprint: &Fingerprint,
+    title: &str,
+    received_at: Timestamp,
+) -> Result<i64> {
     Ok(tx
         .prepare_cached(
             "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
@@ -143,8 +200,8 @@ fn create_incident(tx: &Transaction<'_>, g: &Group<'_>, received_at: Timestamp) 
         )?
         .query_row(
             params![
-                g.fingerprint.as_str(),
-                title_of(&g.first.message),
+                fingerprint.as_str(),
+                title,
                 g.first.kind.as_str(),
                 g.first.level.as_str(),
                 g.count,
@@ -159,10 +216,11 @@ fn create_incident(tx: &Transaction<'_>, g: &Group<'_>, received_at: Timestamp) 
 
 /// Adds the group's occurrences to incident `id`'s count and time span.
 fn add_occurrences(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE incidents SET count = count + ?2, first_seen = min(first_seen, ?3),
+    tx.prepare_cached(&format!(
+        "UPDATE incidents SET count = {}, first_seen = min(first_seen, ?3),
              last_seen = max(last_seen, ?4), updated_at = ?5 WHERE id = ?1",
-    )?
+        saturating_add_sql("count", "?2")
+    ))?
     .execute(params![id, g.count, g.first_seen, g.last_seen, ms(received_at)])?;
     Ok(())
 }
@@ -181,18 +239,26 @@ fn seen_in_a_release_with_the_fix(tx: &Transaction<'_>, id: i64, g: &Group<'_>) 
     Ok(false)
 }
 
+/// Inserts or updates one release of an incident: `?1` incident, `?2`
+/// release, `?3` count, `?4` first seen, `?5` last seen. The next `seq` is
+/// read from the `incident_releases_seq` index (one lookup, whatever the
+/// number of releases).
+/// (The count saturates like [`saturating_add_sql`].)
+pub(super) const RECORD_RELEASE_SQL: &str =
+    "INSERT INTO incident_releases (incident_id, release, count, first_seen, last_seen, seq)
+     VALUES (?1, ?2, ?3, ?4, ?5,
+             (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_releases WHERE incident_id = ?1))
+     ON CONFLICT (incident_id, release) DO UPDATE SET
+         count = CASE WHEN count > 9223372036854775807 - excluded.count THEN 9223372036854775807
+                      ELSE count + excluded.count END,
+         first_seen = min(first_seen, excluded.first_seen),
+         last_seen = max(last_seen, excluded.last_seen)";
+
 /// Adds the group's releases to incident `id`'s, in order of first sighting.
 fn record_releases(tx: &Transaction<'_>, id: i64, g: &Group<'_>) -> Result<()> {
     for (rel, count, first, last) in &g.releases {
-        tx.prepare_cached(
-            "INSERT INTO incident_releases (incident_id, release, count, first_seen, last_seen, seq)
-             VALUES (?1, ?2, ?3, ?4, ?5,
-                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_releases WHERE incident_id = ?1))
-             ON CONFLICT (incident_id, release) DO UPDATE SET count = count + excluded.count,
-                 first_seen = min(first_seen, excluded.first_seen),
-                 last_seen = max(last_seen, excluded.last_seen)",
-        )?
-        .execute(params![id, rel, count, first, last])?;
+        tx.prepare_cached(RECORD_RELEASE_SQL)?
+            .execute(params![id, rel, count, first, last])?;
     }
     Ok(())
 }
@@ -216,11 +282,109 @@ fn record_samples(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Tim
 /// Counts the batch in the ingest totals.
 fn add_to_totals(tx: &Transaction<'_>, summary: &IngestSummary) -> Result<()> {
     tx.execute(
-        "UPDATE ingest_totals SET batches = batches + 1, events = events + ?1, occurrences = occurrences + ?2",
+        &format!(
+            "UPDATE ingest_totals SET batches = {}, events = {}, occurrences = {}",
+            saturating_add_sql("batches", "1"),
+            saturating_add_sql("events", "?1"),
+            saturating_add_sql("occurrences", "?2")
+        ),
         params![
             count_i64(summary.events),
             i64::try_from(summary.occurrences).unwrap_or(i64::MAX)
         ],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use bugstack_core::{EventKind, Level};
+    use rusqlite::{Connection, StatementStatus};
+
+    use super::*;
+    use crate::store::{IncidentStore, SqliteStore, DB_FILE};
+
+    fn ev(group: &str, release: &str) -> Event {
+        let mut e = Event::new(EventKind::Panic, Level::Fatal, "boom", Timestamp::from_millis(1_000));
+        e.fingerprint_parts = vec![group.to_string()];
+        e.release = Some(release.to_string());
+        e
+    }
+
+    /// SQLite VM steps one new release of incident `id` costs.
+    fn steps_for_a_new_release(conn: &Connection, id: i64, release: &str) -> i32 {
+        let mut st = conn.prepare(RECORD_RELEASE_SQL).unwrap();
+        st.reset_status(StatementStatus::VmStep);
+        st.execute(params![id, release, 1, 1, 1]).unwrap();
+        st.get_status(StatementStatus::VmStep)
+    }
+
+    /// Ingest is linear in the number of distinct releases: recording a new
+    /// release costs the same number of SQLite steps whether the incident
+    /// has 10 releases or 3,000 (before the `incident_releases_seq` index the
+    /// `MAX(seq)` lookup scanned them all, so the cost grew with the count).
+    #[test]
+    fn a_new_release_costs_the_same_whatever_the_number_of_releases() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        s.ingest(
+            &(0..10).map(|r| ev("g", &format!("r{r}"))).collect::<Vec<_>>(),
+            Timestamp::now(),
+        )
+        .unwrap();
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let few = steps_for_a_new_release(&conn, 1, "few");
+        for chunk in 0..3 {
+            let batch: Vec<Event> = (0..1000).map(|r| ev("g", &format!("r{chunk}-{r}"))).collect();
+            s.ingest(&batch, Timestamp::now()).unwrap();
+        }
+        let many = steps_for_a_new_release(&conn, 1, "many");
+        assert!(many <= few + 10, "{few} steps with 11 releases, {many} with 3,011");
+        let seq: i64 = conn
+            .query_row(
+                "SELECT seq FROM incident_releases WHERE incident_id = 1 AND release = 'many'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(seq, 3012);
+    }
+
+    /// Counts saturate at `i64::MAX` instead of turning into REALs the store
+    /// can no longer read.
+    #[test]
+    fn counts_saturate_instead_of_overflowing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        s.ingest(&[ev("g", "1.0")], Timestamp::now()).unwrap();
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let near = i64::MAX - 5;
+        conn.execute("UPDATE incidents SET count = ?1", [near]).unwrap();
+        conn.execute("UPDATE incident_releases SET count = ?1", [near]).unwrap();
+        conn.execute(
+            "UPDATE ingest_totals SET batches = ?1, events = ?1, occurrences = ?1",
+            [near],
+        )
+        .unwrap();
+        let mut e = ev("g", "1.0");
+        e.count = 1000;
+        s.ingest(&[e.clone(), e], Timestamp::now()).unwrap();
+        let types: (String, String, String) = conn
+            .query_row(
+                "SELECT typeof(i.count), typeof(r.count), typeof(t.occurrences)
+                 FROM incidents i, incident_releases r, ingest_totals t",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(types, ("integer".into(), "integer".into(), "integer".into()));
+        let i = &s.incidents().unwrap()[0];
+        assert_eq!(i.count, u64::try_from(i64::MAX).unwrap());
+        let totals = s.totals().unwrap();
+        assert_eq!(totals.occurrences, u64::try_from(i64::MAX).unwrap());
+        assert_eq!(totals.batches, u64::try_from(near + 1).unwrap());
+        // Still readable and still saturated after more.
+        s.ingest(&[ev("g", "1.0")], Timestamp::now()).unwrap();
+        assert_eq!(s.incident(i.id).unwrap().count, u64::try_from(i64::MAX).unwrap());
+    }
 }

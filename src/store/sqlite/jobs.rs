@@ -23,23 +23,105 @@ pub(super) fn enqueue_job(tx: &Transaction<'_>, incident: i64, now: Timestamp) -
     Ok(n > 0)
 }
 
-/// See [`IncidentStore::claim_job`](crate::store::IncidentStore::claim_job).
+/// Jobs waiting in the queue.
+fn queued_jobs(tx: &Transaction<'_>) -> Result<usize> {
+    let n: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM fix_jobs WHERE state = 'queued'")?
+        .query_row([], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Enqueues a fix job for `incident` if fewer than `cap` jobs are queued;
+/// otherwise the incident waits (`fix_wanted`) for [`fill_queue`]. Whether a
+/// job was queued now.
+pub(super) fn enqueue_capped(tx: &Transaction<'_>, incident: i64, now: Timestamp, cap: usize) -> Result<bool> {
+    if queued_jobs(tx)? < cap {
+        return enqueue_job(tx, incident, now);
+    }
+    tx.prepare_cached("UPDATE incidents SET fix_wanted = 1 WHERE id = ?1")?
+        .execute([incident])?;
+    Ok(false)
+}
+
+/// Queues jobs for waiting incidents (`fix_wanted`) while fewer than `cap`
+/// are queued, the most frequent first; a waiting incident that no longer
+/// wants a fix (ignored, or fixed by hand) just stops waiting.
+fn fill_queue(tx: &Transaction<'_>, now: Timestamp, cap: usize) -> Result<()> {
+    let room = cap.saturating_sub(queued_jobs(tx)?);
+    if room == 0 {
+        return Ok(());
+    }
+    let waiting: Vec<(i64, String)> = tx
+        .prepare_cached("SELECT id, status FROM incidents WHERE fix_wanted = 1 ORDER BY count DESC, id LIMIT ?1")?
+        .query_map([i64::try_from(room).unwrap_or(i64::MAX)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, status) in waiting {
+        stop_waiting(tx, id, &status, now)?;
+    }
+    Ok(())
+}
+
+/// Takes incident `id` (with `status`) off the waiting list, queuing its job
+/// if it still wants a fix.
+fn stop_waiting(tx: &Transaction<'_>, id: i64, status: &str, now: Timestamp) -> Result<()> {
+    tx.prepare_cached("UPDATE incidents SET fix_wanted = 0 WHERE id = ?1")?
+        .execute([id])?;
+    if matches!(status.parse()?, Status::Open | Status::Regressed) {
+        enqueue_job(tx, id, now)?;
+    }
+    Ok(())
+}
+
+/// When the most frequent waiting incident is more frequent than every
+/// queued one, queues its job too (the claim that follows takes it at once,
+/// so the queue is back at its cap when the transaction commits).
+fn promote_most_frequent(tx: &Transaction<'_>, now: Timestamp) -> Result<()> {
+    let top: Option<(i64, String, i64)> = tx
+        .prepare_cached(
+            "SELECT id, status, count FROM incidents WHERE fix_wanted = 1
+             AND status IN ('open', 'regressed') ORDER BY count DESC, id LIMIT 1",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((id, status, count)) = top else {
+        return Ok(());
+    };
+    let best_queued: Option<i64> = tx
+        .prepare_cached(
+            "SELECT MAX(i.count) FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
+             WHERE j.state = 'queued' AND j.not_before <= ?1",
+        )?
+        .query_row([ms(now)], |r| r.get(0))?;
+    if best_queued.is_none_or(|best| count > best) {
+        stop_waiting(tx, id, &status, now)?;
+    }
+    Ok(())
+}
+
+/// See [`IncidentStore::claim_job`](crate::store::IncidentStore::claim_job):
+/// the queue is first topped up to `cap` from the waiting incidents, then
+/// the runnable job of the most frequent incident is claimed.
 pub(super) fn claim_next(
     tx: &Transaction<'_>,
     owner: &str,
     lease: Duration,
     now: Timestamp,
+    cap: usize,
 ) -> Result<Option<ClaimedJob>> {
+    fill_queue(tx, now, cap)?;
+    promote_most_frequent(tx, now)?;
     loop {
         let raw = tx
             .query_row(
                 &format!(
                     "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,
                          lease_expires_at = ?2, updated_at = ?3
-                     WHERE id = (SELECT id FROM fix_jobs
-                                 WHERE (state = 'queued' AND not_before <= ?3)
-                                    OR (state = 'running' AND lease_expires_at <= ?3)
-                                 ORDER BY id LIMIT 1)
+                     WHERE id = (SELECT j.id FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
+                                 WHERE (j.state = 'queued' AND j.not_before <= ?3)
+                                    OR (j.state = 'running' AND j.lease_expires_at <= ?3)
+                                 ORDER BY i.count DESC, j.id LIMIT 1)
                      RETURNING {JOB_COLUMNS}"
                 ),
                 params![owner, after(now, lease), ms(now)],
@@ -108,6 +190,11 @@ pub(super) fn claim_incident(
     now: Timestamp,
 ) -> Result<ClaimedJob> {
     let status = status_of(tx, incident)?;
+    if super::quota::is_overflow(tx, incident)? {
+        return Err(Error::Config(format!(
+            "incident {incident} counts the events over a token's new-incident quota; it is not a bug to fix"
+        )));
+    }
     let live: Option<(i64, String, Option<String>, Option<i64>)> = tx
         .query_row(
             "SELECT id, state, lease_owner, lease_expires_at FROM fix_jobs

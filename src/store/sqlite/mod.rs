@@ -16,18 +16,21 @@
 //! for the writer. A busy timeout lets the CLI read while `serve` writes.
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
-//! reads), `ingest` (recording batches), `lifecycle` (status changes),
-//! `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
+//! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
+//! `quota` (new incidents per sender), `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
 //! `forge` (the local forge's [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)).
 
+mod files;
 mod forge;
 mod ingest;
 mod jobs;
 mod lifecycle;
 mod pulls;
+mod quota;
 mod rows;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -37,11 +40,14 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::schema;
 use super::types::{
-    ClaimedJob, FixJob, FixOutcome, FixRun, IncidentDetail, IncidentRecord, IngestSummary, JobState, PullRequestRecord,
-    Status, Totals,
+    ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, IngestBatch, IngestSummary,
+    JobState, PullRequestRecord, Status, Totals,
 };
 use super::IncidentStore;
 use crate::{Error, Result};
+
+/// Default cap on fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`]).
+pub const DEFAULT_MAX_QUEUED_JOBS: usize = 20;
 
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "bugstack.db";
@@ -52,6 +58,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// Most fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`]).
+    max_queued_jobs: AtomicUsize,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -74,15 +82,18 @@ fn configure(conn: &Connection) -> Result<()> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the store in data directory `dir`
-    /// (`dir/bugstack.db`), applying pending migrations.
+    /// (`dir/bugstack.db`), applying pending migrations. On Unix the
+    /// directory is made `0700` (created so, or tightened).
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create data directory {}", dir.display()), e))?;
+        files::prepare_dir(dir)?;
         Self::open_file(&dir.join(DB_FILE))
     }
 
-    /// Opens (creating if needed) the store in the database file `path`.
+    /// Opens (creating if needed) the store in the database file `path`. On
+    /// Unix the file and its `-wal` / `-shm` companions are `0600` (created
+    /// so, or tightened).
     pub fn open_file(path: &Path) -> Result<Self> {
+        files::prepare_db_file(path)?;
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         // Migrations run with foreign keys off (table rebuilds), then on.
@@ -95,7 +106,20 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            max_queued_jobs: AtomicUsize::new(DEFAULT_MAX_QUEUED_JOBS),
         })
+    }
+
+    /// Caps the fix jobs queued at once (at least 1; default
+    /// [`DEFAULT_MAX_QUEUED_JOBS`]). A new or regressed incident beyond the
+    /// cap waits and is queued when there is room, the most frequent first,
+    /// so a flood of distinct fingerprints cannot queue a flood of jobs.
+    pub fn set_max_queued_jobs(&self, cap: usize) {
+        self.max_queued_jobs.store(cap.max(1), Ordering::Relaxed);
+    }
+
+    fn job_cap(&self) -> usize {
+        self.max_queued_jobs.load(Ordering::Relaxed)
     }
 
     /// The database file.
@@ -135,20 +159,36 @@ impl SqliteStore {
 
 impl IncidentStore for SqliteStore {
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
-        self.write(|tx| ingest::ingest_in(tx, events, received_at))
+        let cap = self.job_cap();
+        self.write(|tx| ingest::ingest_in(tx, events, received_at, cap, None))
     }
 
     fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+        let cap = self.job_cap();
         self.write(|tx| {
             batches
                 .iter()
-                .map(|events| ingest::ingest_in(tx, events, received_at))
+                .map(|events| ingest::ingest_in(tx, events, received_at, cap, None))
+                .collect()
+        })
+    }
+
+    fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+        let cap = self.job_cap();
+        self.write(|tx| {
+            batches
+                .iter()
+                .map(|b| ingest::ingest_in(tx, &b.events, received_at, cap, b.quota.as_ref()))
                 .collect()
         })
     }
 
     fn incidents(&self) -> Result<Vec<IncidentRecord>> {
         self.read(rows::incidents)
+    }
+
+    fn incidents_page(&self, limit: usize, after: Option<IncidentCursor>) -> Result<Vec<IncidentRecord>> {
+        self.read(|conn| rows::incidents_page(conn, limit, after))
     }
 
     fn incident(&self, id: i64) -> Result<IncidentRecord> {
@@ -174,7 +214,8 @@ impl IncidentStore for SqliteStore {
     }
 
     fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>> {
-        self.write(|tx| jobs::claim_next(tx, owner, lease, now))
+        let cap = self.job_cap();
+        self.write(|tx| jobs::claim_next(tx, owner, lease, now, cap))
     }
 
     fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use bugstack_core::{Event, Fingerprint, Timestamp};
-use rusqlite::{Connection, OptionalExtension, Params, Row};
+use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 
 use crate::store::types::{
-    parse_pull_request_state, FixJob, FixRun, IncidentDetail, IncidentRecord, PullRequestRecord, Totals,
+    parse_pull_request_state, FixJob, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, PullRequestRecord, Totals,
 };
 use crate::{Error, Result};
 
@@ -298,6 +298,35 @@ pub(super) fn incidents(conn: &Connection) -> Result<Vec<IncidentRecord>> {
         RawIncident::from_row,
         RawIncident::into_record,
     )
+}
+
+/// At most `limit` incidents after `after`, most recently seen first (the
+/// `incidents_last_seen` index serves the order and the start).
+pub(super) fn incidents_page(
+    conn: &Connection,
+    limit: usize,
+    after: Option<IncidentCursor>,
+) -> Result<Vec<IncidentRecord>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    match after {
+        None => all_rows(
+            conn,
+            &format!("SELECT {INCIDENT_COLUMNS} FROM incidents i ORDER BY i.last_seen DESC, i.id DESC LIMIT ?1"),
+            [limit],
+            RawIncident::from_row,
+            RawIncident::into_record,
+        ),
+        Some(c) => all_rows(
+            conn,
+            &format!(
+                "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE (i.last_seen, i.id) < (?2, ?3)
+                 ORDER BY i.last_seen DESC, i.id DESC LIMIT ?1"
+            ),
+            params![limit, i64::try_from(c.last_seen_ms).unwrap_or(i64::MAX), c.id],
+            RawIncident::from_row,
+            RawIncident::into_record,
+        ),
+    }
 }
 
 /// Incident `id`.
