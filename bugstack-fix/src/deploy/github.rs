@@ -358,6 +358,32 @@ impl GitHubForge {
         Ok(())
     }
 
+    /// Every item of a paginated list (100 a page, at most [`MAX_CI_PAGES`]
+    /// pages): `split` takes a page apart into its items and the total count.
+    async fn all_pages<P: serde::de::DeserializeOwned, T>(
+        &self,
+        path: &str,
+        what: &str,
+        split: impl Fn(P) -> (Vec<T>, usize),
+    ) -> Result<Vec<T>> {
+        let mut all = Vec::new();
+        for page in 1..=MAX_CI_PAGES {
+            let page = page.to_string();
+            let q = [("per_page", "100"), ("page", page.as_str())];
+            let resp = self.request(Method::GET, path, &q, None).await?;
+            if resp.status != StatusCode::OK {
+                return Err(Self::unexpected("GET", path, &resp));
+            }
+            let (items, total) = split(resp.json(what)?);
+            let last = items.is_empty();
+            all.extend(items);
+            if last || all.len() >= total {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
     /// Sends one request (retrying after rate limits) and reads the answer.
     /// 401 is an error here; other statuses are for the caller.
     async fn request(
@@ -515,37 +541,17 @@ impl Forge for GitHubForge {
         // Both lists are paginated: a commit with more than one page of
         // statuses or check runs must not be judged on the first page alone.
         let status_path = self.repo_path(&format!("/commits/{head_sha}/status"));
-        let mut statuses = Vec::new();
-        for page in 1..=MAX_CI_PAGES {
-            let page = page.to_string();
-            let q = [("per_page", "100"), ("page", page.as_str())];
-            let resp = self.request(Method::GET, &status_path, &q, None).await?;
-            if resp.status != StatusCode::OK {
-                return Err(Self::unexpected("GET", &status_path, &resp));
-            }
-            let combined: GhCombinedStatus = resp.json("the combined commit status")?;
-            let last = combined.statuses.is_empty();
-            statuses.extend(combined.statuses);
-            if last || statuses.len() >= combined.total_count {
-                break;
-            }
-        }
+        let statuses = self
+            .all_pages(&status_path, "the combined commit status", |p: GhCombinedStatus| {
+                (p.statuses, p.total_count)
+            })
+            .await?;
         let runs_path = self.repo_path(&format!("/commits/{head_sha}/check-runs"));
-        let mut runs = Vec::new();
-        for page in 1..=MAX_CI_PAGES {
-            let page = page.to_string();
-            let q = [("per_page", "100"), ("page", page.as_str())];
-            let resp = self.request(Method::GET, &runs_path, &q, None).await?;
-            if resp.status != StatusCode::OK {
-                return Err(Self::unexpected("GET", &runs_path, &resp));
-            }
-            let page: GhCheckRuns = resp.json("the check runs")?;
-            let last = page.check_runs.is_empty();
-            runs.extend(page.check_runs);
-            if last || runs.len() >= page.total_count {
-                break;
-            }
-        }
+        let runs = self
+            .all_pages(&runs_path, "the check runs", |p: GhCheckRuns| {
+                (p.check_runs, p.total_count)
+            })
+            .await?;
         Ok(combine_ci(&statuses, &runs))
     }
 
