@@ -102,7 +102,7 @@ fn check_limits(e: &Event) -> Result<(), TestCaseError> {
     prop_assert!(e
         .frames
         .iter()
-        .all(|f| f.function.as_ref().map_or(true, |s| s.len() <= MAX_FIELD_BYTES)));
+        .all(|f| f.function.as_ref().is_none_or(|s| s.len() <= MAX_FIELD_BYTES)));
     if let Some(fp) = &e.fingerprint {
         prop_assert!(
             fp.as_str().len() == 64

@@ -92,7 +92,7 @@ pub(crate) fn verdict(base: Option<&CommandRun>, cand: &CommandRun) -> Option<Ve
     if let Some(tally) = &cand.tests {
         let base_tally = base.and_then(|b| b.tests.as_ref());
         let judged = base_tally.map(|b| judge_tests(b, tally, cand.status == CheckStatus::TimedOut));
-        let consistent = tally.consistent() && base_tally.map_or(true, |b| b.consistent());
+        let consistent = tally.consistent() && base_tally.is_none_or(|b| b.consistent());
         let base_failed = base.is_some_and(failed);
         let (blamed, reason) = match &judged {
             _ if !consistent => (

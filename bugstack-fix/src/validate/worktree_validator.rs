@@ -630,7 +630,7 @@ impl Validator for WorktreeValidator {
         let valid_name = patch
             .regression_test
             .as_ref()
-            .map_or(true, |t| is_valid_test_name(&t.name));
+            .is_none_or(|t| is_valid_test_name(&t.name));
         let base_regression = regression
             .clone()
             .filter(|(k, _, _)| valid_name && self.cached(k).is_none());

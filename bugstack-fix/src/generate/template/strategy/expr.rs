@@ -42,7 +42,7 @@ pub(super) fn is_pure(e: &Expr) -> bool {
         Expr::Cast(c) => is_pure(&c.expr),
         Expr::Binary(b) => !is_assign_op(&b.op) && is_pure(&b.left) && is_pure(&b.right),
         Expr::Index(i) => is_pure(&i.expr) && is_pure(&i.index),
-        Expr::Range(r) => r.start.as_deref().map_or(true, is_pure) && r.end.as_deref().map_or(true, is_pure),
+        Expr::Range(r) => r.start.as_deref().is_none_or(is_pure) && r.end.as_deref().is_none_or(is_pure),
         Expr::MethodCall(m) => {
             const PURE: &[&str] = &[
                 "len", "is_empty", "as_bytes", "as_str", "as_slice", "as_ref", "capacity", "abs",
