@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::vcs::Vcs;
-use crate::git::{Git, GitOutput};
+use crate::git::Git;
 use crate::policy::ForgeConfig;
 use crate::{Error, Result};
 
@@ -30,22 +30,24 @@ pub struct BaseRef {
 /// such remote uses the branch checked out here. Each fallback is a warning.
 pub async fn resolve_base(repo_root: &Path, forge: &ForgeConfig) -> Result<BaseRef> {
     let vcs = Vcs::new(repo_root);
+    let git = Git::new(repo_root);
     let remote = forge.remote.as_str();
     let mut warnings = Vec::new();
-    let has_remote = git_raw(repo_root, &["remote", "get-url", "--", remote], &[], None)
+    let has_remote = git
+        .output(&["remote", "get-url", "--", remote], &[], None)
         .await?
         .success;
     let branch = match (&forge.base_branch, has_remote) {
         (Some(b), _) => b.clone(),
         (None, true) => match vcs.remote_default_branch(remote).await {
             Ok(Some(b)) => b,
-            Ok(None) | Err(_) => current_branch(repo_root).await?.ok_or_else(|| {
+            Ok(None) | Err(_) => vcs.symbolic_ref("HEAD").await?.ok_or_else(|| {
                 Error::Deploy(format!(
                     "cannot tell the default branch of remote {remote:?}; set forge.base_branch in bugstack.toml"
                 ))
             })?,
         },
-        (None, false) => current_branch(repo_root).await?.ok_or_else(|| {
+        (None, false) => vcs.symbolic_ref("HEAD").await?.ok_or_else(|| {
             Error::Deploy(format!(
                 "no remote {remote:?} and no branch checked out: set forge.base_branch in bugstack.toml"
             ))
@@ -57,7 +59,9 @@ pub async fn resolve_base(repo_root: &Path, forge: &ForgeConfig) -> Result<BaseR
     let tracking = format!("refs/remotes/{remote}/{branch}");
     if has_remote {
         let spec = format!("+refs/heads/{branch}:{tracking}");
-        let fetched = git_raw(repo_root, &["fetch", "--quiet", "--no-tags", remote, &spec], &[], None).await?;
+        let fetched = git
+            .output(&["fetch", "--quiet", "--no-tags", remote, &spec], &[], None)
+            .await?;
         if !fetched.success {
             warnings.push(format!(
                 "could not fetch {branch} from {remote} ({}); using the last fetched state",
@@ -84,20 +88,6 @@ pub async fn resolve_base(repo_root: &Path, forge: &ForgeConfig) -> Result<BaseR
         commit,
         warnings,
     })
-}
-
-async fn git_raw(
-    root: &Path,
-    args: &[&str],
-    envs: &[(&str, std::ffi::OsString)],
-    stdin: Option<&[u8]>,
-) -> Result<GitOutput> {
-    Git::new(root).output(args, envs, stdin).await
-}
-
-async fn current_branch(repo_root: &Path) -> Result<Option<String>> {
-    let out = git_raw(repo_root, &["symbolic-ref", "--quiet", "--short", "HEAD"], &[], None).await?;
-    Ok((out.success && !out.stdout.trim().is_empty()).then(|| out.stdout.trim().to_string()))
 }
 
 fn valid_branch_name(b: &str) -> bool {

@@ -277,7 +277,7 @@ impl Vcs {
 
     /// The short name of the ref `name` points to; `None` when it is not a
     /// symbolic ref (or does not exist).
-    async fn symbolic_ref(&self, name: &str) -> Result<Option<String>> {
+    pub(crate) async fn symbolic_ref(&self, name: &str) -> Result<Option<String>> {
         let out = Git::new(&self.root)
             .output(&["symbolic-ref", "--quiet", "--short", name], &[], None)
             .await?;
