@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::git_vcs::GitVcs;
 use super::vcs::Vcs;
 use crate::git::Git;
 use crate::policy::ForgeConfig;
@@ -29,7 +30,7 @@ pub struct BaseRef {
 /// last fetched, else the local branch of that name. A repository with no
 /// such remote uses the branch checked out here. Each fallback is a warning.
 pub async fn resolve_base(repo_root: &Path, forge: &ForgeConfig) -> Result<BaseRef> {
-    let vcs = Vcs::new(repo_root);
+    let vcs = GitVcs::new(repo_root);
     let git = Git::new(repo_root);
     let remote = forge.remote.as_str();
     let mut warnings = Vec::new();

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::forge::{CiStatus, Forge, MergeOutcome, NewPullRequest, PullRequest};
+use super::git_vcs::GitVcs;
 use super::message::{fix_commit_message, CommitStyle};
 use super::vcs::{fix_branch_name, CommitIdentity, Vcs};
 use crate::{DecisionKind, Deployer, Deployment, Error, FixContext, FixReport, Policy, PullRequestState, Result};
@@ -39,6 +40,7 @@ pub struct ForgeDeployer {
     identity: CommitIdentity,
     poll_initial: Duration,
     poll_max: Duration,
+    vcs: Option<Arc<dyn Vcs>>,
 }
 
 impl std::fmt::Debug for ForgeDeployer {
@@ -59,6 +61,7 @@ impl ForgeDeployer {
             identity: CommitIdentity::from_env(),
             poll_initial: Duration::from_secs(5),
             poll_max: Duration::from_secs(60),
+            vcs: None,
         }
     }
 
@@ -74,6 +77,21 @@ impl ForgeDeployer {
     pub fn with_identity(mut self, identity: CommitIdentity) -> Self {
         self.identity = identity;
         self
+    }
+
+    /// Works on the repository through `vcs` (default: a [`GitVcs`] at the
+    /// fix context's `repo_root`).
+    pub fn with_vcs(mut self, vcs: Arc<dyn Vcs>) -> Self {
+        self.vcs = Some(vcs);
+        self
+    }
+
+    /// The repository backend for a fix in `ctx`.
+    fn vcs(&self, ctx: &FixContext) -> Arc<dyn Vcs> {
+        match &self.vcs {
+            Some(vcs) => Arc::clone(vcs),
+            None => Arc::new(GitVcs::new(&ctx.repo_root)),
+        }
     }
 
     /// CI polling: first wait `initial`, doubling up to `max` between looks
@@ -167,7 +185,7 @@ impl ForgeDeployer {
 #[async_trait]
 impl Deployer for ForgeDeployer {
     async fn current_base(&self, ctx: &FixContext, policy: &Policy) -> Result<Option<String>> {
-        let base = super::resolve_base(&ctx.repo_root, &policy.forge).await?;
+        let base = self.vcs(ctx).base(&policy.forge).await?;
         Ok(base.warnings.is_empty().then_some(base.commit))
     }
 
@@ -182,7 +200,7 @@ impl Deployer for ForgeDeployer {
                 report.decision.reason
             )));
         }
-        let vcs = Vcs::new(&ctx.repo_root);
+        let vcs = self.vcs(ctx);
         let branch = fix_branch_name(&ctx.incident.fingerprint);
         // The commit the fix was validated on: the merged tree is the
         // validated tree (never the event's release).

@@ -404,3 +404,107 @@ async fn an_unknown_release_commit_is_a_clear_error() {
     assert!(err.to_string().contains("0123456789abcdef"), "{err}");
     assert_eq!(fx.remote_tip(&fix_branch_name(&ctx.incident.fingerprint)), None);
 }
+
+/// A [`Vcs`] backend that records each call and delegates to git, with a
+/// base tip that can be overridden (as another backend's view would be).
+struct RecordingVcs {
+    git: bugstack_fix::GitVcs,
+    calls: std::sync::Mutex<Vec<&'static str>>,
+    base_tip: Option<String>,
+}
+
+impl RecordingVcs {
+    fn record(&self, call: &'static str) {
+        self.calls.lock().unwrap().push(call);
+    }
+}
+
+#[async_trait::async_trait]
+impl bugstack_fix::Vcs for RecordingVcs {
+    async fn base(&self, forge: &bugstack_fix::ForgeConfig) -> bugstack_fix::Result<bugstack_fix::BaseRef> {
+        self.record("base");
+        let mut base = self.git.base(forge).await?;
+        if let Some(tip) = &self.base_tip {
+            base.commit = tip.clone();
+        }
+        Ok(base)
+    }
+    async fn resolve_commit(&self, rev: &str) -> bugstack_fix::Result<String> {
+        self.record("resolve_commit");
+        self.git.resolve_commit(rev).await
+    }
+    async fn recent_subjects(&self, rev: &str, n: usize) -> bugstack_fix::Result<Vec<String>> {
+        self.record("recent_subjects");
+        self.git.recent_subjects(rev, n).await
+    }
+    async fn prepare_fix_branch(
+        &self,
+        branch: &str,
+        base: &str,
+        patch: &Patch,
+        message: &str,
+        identity: &bugstack_fix::CommitIdentity,
+    ) -> bugstack_fix::Result<String> {
+        self.record("prepare_fix_branch");
+        self.git
+            .prepare_fix_branch(branch, base, patch, message, identity)
+            .await
+    }
+    async fn remote_default_branch(&self, remote: &str) -> bugstack_fix::Result<Option<String>> {
+        self.record("remote_default_branch");
+        self.git.remote_default_branch(remote).await
+    }
+    async fn push_fix_branch(&self, remote: &str, branch: &str, commit: &str) -> bugstack_fix::Result<bool> {
+        self.record("push_fix_branch");
+        self.git.push_fix_branch(remote, branch, commit).await
+    }
+}
+
+#[tokio::test]
+async fn the_deployer_works_through_the_vcs_it_is_given() {
+    use bugstack_fix::Vcs as _;
+    let fx = Fixture::conventional();
+    let ctx = context(&fx, 3);
+    let vcs = Arc::new(RecordingVcs {
+        git: bugstack_fix::GitVcs::new(&fx.repo),
+        calls: Default::default(),
+        base_tip: None,
+    });
+    let (deployer, _forge) = deployer(&fx);
+    let deployer = deployer.with_vcs(vcs.clone());
+
+    let d = deploy_for(&deployer, &ctx, cart_patch(), DecisionKind::AutoMerge, true)
+        .await
+        .unwrap();
+
+    assert!(d.merged, "{}", d.reason);
+    let calls = vcs.calls.lock().unwrap().clone();
+    for call in ["resolve_commit", "prepare_fix_branch", "push_fix_branch", "base"] {
+        assert!(calls.contains(&call), "{call} not called: {calls:?}");
+    }
+    // The push went through the backend: the remote has the branch.
+    assert_eq!(fx.remote_tip(&d.branch).unwrap(), d.commit);
+    assert_eq!(vcs.git.resolve_commit("HEAD").await.unwrap(), fx.release);
+}
+
+#[tokio::test]
+async fn a_backend_whose_base_moved_keeps_the_fix_from_merging() {
+    let fx = Fixture::conventional();
+    let ctx = context(&fx, 3);
+    let vcs = Arc::new(RecordingVcs {
+        git: bugstack_fix::GitVcs::new(&fx.repo),
+        calls: Default::default(),
+        base_tip: Some("0".repeat(40)),
+    });
+    let (deployer, forge) = deployer(&fx);
+    let deployer = deployer.with_vcs(vcs);
+
+    let d = deploy_for(&deployer, &ctx, cart_patch(), DecisionKind::AutoMerge, true)
+        .await
+        .unwrap();
+
+    assert!(!d.merged);
+    assert!(d.reason.contains("base branch moved"), "{}", d.reason);
+    assert_eq!(forge.store().list().unwrap()[0].state, PullRequestState::Open);
+    assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+}
