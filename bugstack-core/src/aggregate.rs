@@ -84,7 +84,7 @@ impl Aggregator {
         let fp = match &event.fingerprint {
             Some(fp) => fp.clone(),
             None => {
-                let fp = crate::fingerprint::fingerprint(&event);
+                let fp = crate::fingerprint(&event);
                 event.fingerprint = Some(fp.clone());
                 fp
             }

@@ -450,9 +450,7 @@ impl Event {
 
     /// The event's fingerprint: the stored one, or one computed now.
     pub fn fingerprint_or_compute(&self) -> Fingerprint {
-        self.fingerprint
-            .clone()
-            .unwrap_or_else(|| crate::fingerprint::fingerprint(self))
+        self.fingerprint.clone().unwrap_or_else(|| crate::fingerprint(self))
     }
 }
 

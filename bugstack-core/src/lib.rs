@@ -27,6 +27,7 @@ mod error;
 pub mod event;
 mod event_repr;
 pub mod fingerprint;
+mod grouping;
 pub mod limits;
 pub mod scrub;
 mod secret;
@@ -41,7 +42,8 @@ pub use event::{
     Breadcrumb, ChainLink, Event, EventKind, Frame, Level, Location, Omitted, RequestContext, Runtime, ServiceInfo,
     ThreadInfo, SCHEMA_VERSION,
 };
-pub use fingerprint::{fingerprint, normalize_message, Fingerprint};
+pub use fingerprint::Fingerprint;
+pub use grouping::{fingerprint, normalize_message};
 pub use scrub::{ScrubConfig, Scrubber, REDACTED};
 pub use secret::Secret;
 pub use shape::{Shape, ShapeLimits};

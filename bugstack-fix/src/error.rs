@@ -1,10 +1,10 @@
-//! The crate's error type.
+//! The crate's error types: [`Error`], and [`PolicyViolation`] (why a
+//! patch breaks policy).
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-use crate::policy::PolicyViolation;
 
 /// Everything that can go wrong in the fix pipeline. Messages say what was
 /// wrong and, where it helps, what to do about it.
@@ -78,3 +78,51 @@ impl Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a patch breaks policy.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "violation", rename_all = "snake_case")]
+pub enum PolicyViolation {
+    /// It touches a path matching an excluded glob.
+    #[error("{path} matches excluded path {glob:?}")]
+    ExcludedPath {
+        /// The path.
+        path: String,
+        /// The glob it matched.
+        glob: String,
+    },
+    /// It touches a protected path ([`PROTECTED_PATHS`](crate::PROTECTED_PATHS)).
+    #[error("{path} is protected ({glob:?}): bugstack never patches it")]
+    ProtectedPath {
+        /// The path.
+        path: String,
+        /// The protected glob it matched.
+        glob: String,
+    },
+    /// It creates a symbolic link, changes a file mode, or carries a binary
+    /// change: nothing a reviewer can read as source.
+    #[error("{path}: {what} is not allowed in a fix")]
+    UnsafeChange {
+        /// The path.
+        path: String,
+        /// What the diff does (`a symbolic link`, `mode 100755`, `a binary patch`).
+        what: String,
+    },
+    /// It touches a path outside the repository or inside `.git`.
+    #[error("{path} is outside the repository's files")]
+    OutsideRepository {
+        /// The path.
+        path: String,
+    },
+    /// It changes too many lines.
+    #[error("{changed} changed lines, over the limit of {limit}")]
+    TooManyLines {
+        /// Lines added + removed.
+        changed: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// It changes nothing.
+    #[error("the patch changes nothing")]
+    Empty,
+}

@@ -56,28 +56,26 @@ pub use context::{
 };
 pub use deploy::{
     fix_branch_name, forge_from_policy, local_remote_path, token_from_env, BodyRenderer, CiStatus, Comment,
-    CommitIdentity, Deployer, Deployment, Forge, ForgeDeployer, GitHubConfig, GitHubForge, GitVcs,
-    JsonPullRequestStore, LocalForge, MergeOutcome, NewPullRequest, Opened, Person, PullRequest, PullRequestRef,
-    PullRequestState, PullRequestStore, Vcs, FIX_BRANCH_PREFIX,
+    CommitIdentity, Deployer, Forge, ForgeDeployer, GitHubConfig, GitHubForge, GitVcs, JsonPullRequestStore,
+    LocalForge, MergeOutcome, NewPullRequest, Opened, Person, PullRequest, PullRequestStore, Vcs, FIX_BRANCH_PREFIX,
 };
 pub use deploy::{resolve_base, BaseRef};
-pub use error::{Error, Result};
+pub use error::{Error, PolicyViolation, Result};
 pub use generate::template::{OverflowOp, PanicClass};
 pub use generate::{Feedback, FixGenerator, LlmGenerator, TemplateGenerator};
 pub use incident::Incident;
 pub use model::{
-    AnthropicModel, ChatMessage, ChatRequest, ChatResponse, LanguageModel, MaxTokensField, ModelError,
-    OpenAiCompatibleModel, RetryPolicy, Role, Usage,
+    AnthropicModel, ChatMessage, ChatRequest, ChatResponse, LanguageModel, MaxTokensField, ModelBackend, ModelConfig,
+    ModelError, OpenAiCompatibleModel, RetryPolicy, Role, Usage,
 };
 pub use patch::{unified_diff, FileEdit, Patch, RegressionTest};
 pub use pipeline::{NoopObserver, Observer, Pipeline, Progress};
-pub use policy::{
-    CheckSpec, ForgeConfig, ForgeKind, MergeMethod, ModelBackend, ModelConfig, Policy, PolicyViolation, POLICY_FILE,
-    POLICY_TEMPLATE,
-};
+pub use policy::{CheckSpec, ForgeConfig, ForgeKind, MergeMethod, Policy, POLICY_FILE, POLICY_TEMPLATE};
 pub use policy::{Judge, SandboxMode, DEFAULT_EXCLUDED_PATHS, PROTECTED_PATHS};
 pub use report::markdown::{render_markdown, MAX_BODY_CHARS};
-pub use report::{Attempt, Decision, DecisionKind, FixReport, REPORT_VERSION};
+pub use report::{
+    Attempt, Decision, DecisionKind, Deployment, FixReport, PullRequestRef, PullRequestState, REPORT_VERSION,
+};
 pub use score::{score, Confidence, Signal, UNTRUSTED_CAP};
 pub use validate::worktree::Worktree;
 pub use validate::{

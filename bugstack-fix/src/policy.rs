@@ -8,9 +8,9 @@ use std::path::Path;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
-use crate::{Error, Patch, Result};
+use crate::model::ModelConfig;
+use crate::{Error, Patch, PolicyViolation, Result};
 
 /// The policy file's name, at the repository root.
 pub const POLICY_FILE: &str = "bugstack.toml";
@@ -62,20 +62,6 @@ kind = "local"
 # merge_method = "squash"
 "#;
 
-/// Which model backend generates fixes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ModelBackend {
-    /// The offline template generator: no model, no code sent anywhere.
-    #[default]
-    Offline,
-    /// An OpenAI-compatible chat completions server (OpenAI, Ollama, vLLM,
-    /// llama.cpp server, ...).
-    Openai,
-    /// Anthropic's Messages API.
-    Anthropic,
-}
-
 /// Paths a patch may never touch, whatever `excluded_paths` says. A
 /// repository's own policy may allow some of them again with
 /// `allow_protected`, except [`POLICY_FILE`], which no patch ever changes.
@@ -119,37 +105,6 @@ pub enum Judge {
     Diagnostics,
     /// The exit code alone.
     ExitCode,
-}
-
-/// `[model]`: the language model used by the LLM generator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ModelConfig {
-    /// The backend.
-    pub backend: ModelBackend,
-    /// Model name.
-    pub model: Option<String>,
-    /// Base URL of the API (defaults to the vendor's).
-    pub base_url: Option<String>,
-    /// Environment variable holding the API key (never the key itself).
-    pub api_key_env: Option<String>,
-    /// Per-request timeout.
-    pub timeout_secs: u64,
-    /// Most tokens of context sent to the model.
-    pub context_tokens: usize,
-}
-
-impl Default for ModelConfig {
-    fn default() -> Self {
-        ModelConfig {
-            backend: ModelBackend::Offline,
-            model: None,
-            base_url: None,
-            api_key_env: None,
-            timeout_secs: 120,
-            context_tokens: 6000,
-        }
-    }
 }
 
 /// Where fixes are delivered.
@@ -326,54 +281,6 @@ impl Default for Policy {
             forge: ForgeConfig::default(),
         }
     }
-}
-
-/// Why a patch breaks policy.
-#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
-#[serde(tag = "violation", rename_all = "snake_case")]
-pub enum PolicyViolation {
-    /// It touches a path matching an excluded glob.
-    #[error("{path} matches excluded path {glob:?}")]
-    ExcludedPath {
-        /// The path.
-        path: String,
-        /// The glob it matched.
-        glob: String,
-    },
-    /// It touches a protected path ([`PROTECTED_PATHS`]).
-    #[error("{path} is protected ({glob:?}): bugstack never patches it")]
-    ProtectedPath {
-        /// The path.
-        path: String,
-        /// The protected glob it matched.
-        glob: String,
-    },
-    /// It creates a symbolic link, changes a file mode, or carries a binary
-    /// change: nothing a reviewer can read as source.
-    #[error("{path}: {what} is not allowed in a fix")]
-    UnsafeChange {
-        /// The path.
-        path: String,
-        /// What the diff does (`a symbolic link`, `mode 100755`, `a binary patch`).
-        what: String,
-    },
-    /// It touches a path outside the repository or inside `.git`.
-    #[error("{path} is outside the repository's files")]
-    OutsideRepository {
-        /// The path.
-        path: String,
-    },
-    /// It changes too many lines.
-    #[error("{changed} changed lines, over the limit of {limit}")]
-    TooManyLines {
-        /// Lines added + removed.
-        changed: u32,
-        /// The limit.
-        limit: u32,
-    },
-    /// It changes nothing.
-    #[error("the patch changes nothing")]
-    Empty,
 }
 
 impl Policy {

@@ -1,10 +1,8 @@
 //! Stage 5, deploy: a branch, a pull request, and a merge only when policy
 //! allows.
 
+use crate::{Deployment, FixContext, FixReport, Policy, Result};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-
-use crate::{FixContext, FixReport, Policy, Result};
 
 mod base;
 pub(crate) mod body;
@@ -27,44 +25,6 @@ pub use local::LocalForge;
 pub use setup::{forge_from_policy, local_remote_path};
 pub use store::{JsonPullRequestStore, PullRequestStore};
 pub use vcs::{fix_branch_name, CommitIdentity, Person, Vcs, FIX_BRANCH_PREFIX};
-
-/// State of a pull request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PullRequestState {
-    /// Open for review.
-    Open,
-    /// Merged.
-    Merged,
-    /// Closed without merging.
-    Closed,
-}
-
-/// A pull request as the pipeline knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PullRequestRef {
-    /// Number on the forge.
-    pub number: u64,
-    /// Web or local address.
-    pub url: String,
-    /// Current state.
-    pub state: PullRequestState,
-}
-
-/// What deployment did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deployment {
-    /// The fix branch.
-    pub branch: String,
-    /// The fix commit.
-    pub commit: String,
-    /// The pull request.
-    pub pull_request: PullRequestRef,
-    /// Whether it was merged.
-    pub merged: bool,
-    /// Why it was or was not merged.
-    pub reason: String,
-}
 
 /// Stage 5: delivers a decided fix (a branch, a pull request, a merge only
 /// when policy allows).

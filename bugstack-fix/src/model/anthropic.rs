@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use bugstack_core::Secret;
 
 use super::http::{self, Endpoint, RetryPolicy};
+use super::ModelConfig;
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
-use crate::policy::ModelConfig;
 
 /// A client of Anthropic's Messages API.
 #[derive(Clone)]

@@ -1,10 +1,56 @@
-//! Picks the backend `[model]` in `bugstack.toml` names
+//! `[model]` in `bugstack.toml` ([`ModelConfig`]) and the backend it names
 //! ([`ModelConfig::language_model`]).
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::{AnthropicModel, LanguageModel, ModelError, OpenAiCompatibleModel};
-use crate::policy::{ModelBackend, ModelConfig};
+
+/// Which model backend generates fixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelBackend {
+    /// The offline template generator: no model, no code sent anywhere.
+    #[default]
+    Offline,
+    /// An OpenAI-compatible chat completions server (OpenAI, Ollama, vLLM,
+    /// llama.cpp server, ...).
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+}
+
+/// `[model]`: the language model used by the LLM generator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// The backend.
+    pub backend: ModelBackend,
+    /// Model name.
+    pub model: Option<String>,
+    /// Base URL of the API (defaults to the vendor's).
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key (never the key itself).
+    pub api_key_env: Option<String>,
+    /// Per-request timeout.
+    pub timeout_secs: u64,
+    /// Most tokens of context sent to the model.
+    pub context_tokens: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            backend: ModelBackend::Offline,
+            model: None,
+            base_url: None,
+            api_key_env: None,
+            timeout_secs: 120,
+            context_tokens: 6000,
+        }
+    }
+}
 
 impl ModelConfig {
     /// The language model this `[model]` section configures, its key read

@@ -12,6 +12,7 @@ pub(crate) mod http;
 pub(crate) mod openai;
 
 pub use anthropic::AnthropicModel;
+pub use config::{ModelBackend, ModelConfig};
 pub use http::RetryPolicy;
 pub use openai::{MaxTokensField, OpenAiCompatibleModel};
 

@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use bugstack_core::Secret;
 
 use super::http::{self, Endpoint, RetryPolicy};
+use super::ModelConfig;
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
-use crate::policy::ModelConfig;
 
 /// Which request field carries the answer's token limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,14 +1,17 @@
 //! The fix report: what a run did, as JSON for machines and as the pull
 //! request body for people.
 
+mod deployment;
 pub(crate) mod markdown;
+
+pub use deployment::{Deployment, PullRequestRef, PullRequestState};
 
 use std::collections::BTreeMap;
 
 use bugstack_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{Confidence, Deployment, FixContext, Incident, Patch, Validation};
+use crate::{Confidence, FixContext, Incident, Patch, Validation};
 
 /// Version of the report's JSON layout.
 pub const REPORT_VERSION: u32 = 1;
