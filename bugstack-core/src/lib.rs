@@ -43,7 +43,7 @@ pub use event::{
     ThreadInfo, SCHEMA_VERSION,
 };
 pub use fingerprint::{fingerprint, normalize_message, Fingerprint};
-pub use release::{Dependency, ReleaseAnnouncement};
+pub use release::{dependencies_on_stack, Dependency, ReleaseAnnouncement};
 pub use scrub::{ScrubConfig, Scrubber, REDACTED};
 pub use secret::Secret;
 pub use shape::{Shape, ShapeLimits};

@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::bounded::{self, Capped, Keep};
 use crate::limits::{MAX_DEPENDENCIES, MAX_DEPENDENCY_FIELD_BYTES};
-use crate::Timestamp;
+use crate::{Frame, Timestamp};
 
 /// One resolved dependency: a package name and the exact version a service
 /// was built with.
@@ -70,6 +70,59 @@ fn dependencies<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Capped<Depende
         }
     }
     Option::<Seq>::deserialize(d).map(|o| o.map(|s| s.0))
+}
+
+/// The dependencies among `dependencies` whose code is on the stack
+/// `frames`, in order of first appearance (innermost first), each once.
+///
+/// A frame names a dependency when its file lies in Cargo's registry
+/// checkout of exactly that package (`…/registry/src/<index>/NAME-VERSION/…`),
+/// or else when its function path starts with the dependency's crate name
+/// (`tokio::…`, `<tokio::… as …>::…`; every locked version of that crate
+/// then matches, since the path does not say which one ran).
+pub fn dependencies_on_stack(frames: &[Frame], dependencies: &[Dependency]) -> Vec<Dependency> {
+    let mut out: Vec<Dependency> = Vec::new();
+    let mut push = |d: &Dependency| {
+        if !out.contains(d) {
+            out.push(d.clone());
+        }
+    };
+    for f in frames {
+        if let Some(dir) = f.file.as_deref().and_then(registry_package_dir) {
+            if let Some(d) = dependencies.iter().find(|d| {
+                dir.strip_prefix(d.name.as_ref())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|v| v == d.version)
+            }) {
+                push(d);
+                continue;
+            }
+        }
+        if let Some(krate) = f.function.as_deref().and_then(first_path_segment) {
+            for d in dependencies.iter().filter(|d| d.crate_name() == krate) {
+                push(d);
+            }
+        }
+    }
+    out
+}
+
+/// `NAME-VERSION` of a path under `…/registry/src/<index>/NAME-VERSION/…`.
+fn registry_package_dir(file: &str) -> Option<&str> {
+    let at = file.find("/registry/src/").or_else(|| file.find("\\registry\\src\\"))?;
+    let rest = &file[at + "/registry/src/".len()..];
+    let mut parts = rest.split(['/', '\\']);
+    let _index = parts.next()?;
+    parts.next().filter(|p| !p.is_empty())
+}
+
+/// The crate a function path starts in: `tokio` for `tokio::runtime::…`
+/// and for `<tokio::net::TcpStream as Read>::read`.
+fn first_path_segment(function: &str) -> Option<&str> {
+    let f = function.trim_start_matches('<');
+    let end = f.find("::")?;
+    let seg = &f[..end];
+    (!seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(seg)
 }
 
 /// "This release is live": sent by an SDK once per process start.
@@ -173,6 +226,42 @@ mod tests {
         let a: ReleaseAnnouncement = serde_json::from_str(&long).unwrap();
         let name = &a.dependencies.unwrap()[0].name;
         assert!(name.len() <= MAX_DEPENDENCY_FIELD_BYTES && name.ends_with(crate::limits::CUT_MARKER));
+    }
+
+    #[test]
+    fn dependencies_on_the_stack_by_registry_path_or_crate_name() {
+        let deps = [
+            Dependency::new("serde-json", "1.0.1"),
+            Dependency::new("syn", "1.0.109"),
+            Dependency::new("syn", "2.0.100"),
+            Dependency::new("tokio", "1.48.0"),
+            Dependency::new("unused", "0.1.0"),
+        ];
+        let frame = |function: &str, file: Option<&str>| Frame {
+            function: Some(function.into()),
+            file: file.map(str::to_string),
+            ..Frame::default()
+        };
+        let frames = [
+            frame("shop::cart::total", Some("src/cart.rs")),
+            frame(
+                "syn::parse::parse",
+                Some("/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/syn-2.0.100/src/parse.rs"),
+            ),
+            frame(
+                "<serde_json::de::Deserializer<R> as serde::Deserializer>::deserialize_any",
+                None,
+            ),
+            frame("tokio::runtime::task::harness::poll_future", None),
+            frame("tokio::runtime::park::block_on", None),
+            frame("std::rt::lang_start", None),
+        ];
+        let on = dependencies_on_stack(&frames, &deps);
+        assert_eq!(on, [deps[2].clone(), deps[0].clone(), deps[3].clone()]);
+        // Without the path, a name matches every locked version.
+        let on = dependencies_on_stack(&[frame("syn::parse::parse", None)], &deps);
+        assert_eq!(on, [deps[1].clone(), deps[2].clone()]);
+        assert!(dependencies_on_stack(&frames, &[]).is_empty());
     }
 
     #[test]

@@ -40,8 +40,8 @@ pub use bugstack_fix::PullRequestState;
 pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
     pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentQuota,
-    IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseRecord, RunPullRequest, Status,
-    Totals,
+    IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseRecord, RunPullRequest,
+    StackDependencies, Status, Totals,
 };
 
 use crate::Result;

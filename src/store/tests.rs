@@ -693,3 +693,24 @@ fn releases_are_upserted_as_announced() {
     let names: Vec<String> = s.releases().unwrap().into_iter().map(|r| r.name).collect();
     assert_eq!(names, ["shop@2", "shop@1"], "most recently live first");
 }
+
+/// A claimed job carries the versions of the crates on its stack, from its
+/// latest release's announced dependencies, into the pipeline's incident.
+#[test]
+fn a_claimed_job_carries_the_crates_on_its_stack() {
+    use bugstack_core::{Dependency, Frame};
+    let (_dir, s) = store();
+    let deps = [Dependency::new("tokio", "1.48.0"), Dependency::new("serde", "1.0.0")];
+    s.record_release_seen("shop@1", T0, Some(&deps)).unwrap();
+    let mut e = ev("boom", Some("shop@1"), 1_000);
+    e.frames = vec![Frame {
+        function: Some("tokio::runtime::block_on".into()),
+        ..Frame::default()
+    }];
+    s.ingest(&[e], T0).unwrap();
+    let job = s.claim_job("w", LEASE, T0).unwrap().expect("a job");
+    let incident = job.pipeline_incident();
+    assert_eq!(incident.stack_dependencies, [deps[0].clone()]);
+    let detail = s.incident_detail(job.incident.id).unwrap();
+    assert_eq!(detail.stack_dependencies.unwrap().release, "shop@1");
+}

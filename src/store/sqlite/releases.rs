@@ -1,11 +1,11 @@
 //! Releases announced live by SDKs (see
 //! [`IncidentStore::record_release_seen`](crate::store::IncidentStore::record_release_seen)).
 
-use bugstack_core::{Dependency, Timestamp};
+use bugstack_core::{dependencies_on_stack, Dependency, Event, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::rows::{ms, ts};
-use crate::store::ReleaseRecord;
+use crate::store::{ReleaseRecord, StackDependencies};
 use crate::Result;
 
 const COLUMNS: &str = "name, first_live_at, last_live_at, dependencies";
@@ -79,4 +79,27 @@ pub(super) fn releases(conn: &Connection) -> Result<Vec<ReleaseRecord>> {
         .query_map([], RawRelease::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     raw.into_iter().map(RawRelease::into_record).collect()
+}
+
+/// The crates on `event`'s stack with their versions, from the latest of
+/// `releases` (in order of first sighting) that announced a dependency list.
+pub(super) fn stack_dependencies(
+    conn: &Connection,
+    releases: &[String],
+    event: &Event,
+) -> Result<Option<StackDependencies>> {
+    for name in releases.iter().rev() {
+        let Some(ReleaseRecord {
+            dependencies: Some(deps),
+            ..
+        }) = release(conn, name)?
+        else {
+            continue;
+        };
+        return Ok(Some(StackDependencies {
+            release: name.clone(),
+            dependencies: dependencies_on_stack(&event.frames, &deps),
+        }));
+    }
+    Ok(None)
 }
