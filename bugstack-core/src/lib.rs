@@ -29,6 +29,7 @@ mod event_repr;
 pub mod fingerprint;
 mod grouping;
 pub mod limits;
+pub mod release;
 pub mod scrub;
 mod secret;
 pub mod shape;
@@ -44,6 +45,7 @@ pub use event::{
 };
 pub use fingerprint::Fingerprint;
 pub use grouping::{fingerprint, normalize_message};
+pub use release::{dependencies_on_stack, Dependency, ReleaseAnnouncement};
 pub use scrub::{ScrubConfig, Scrubber, REDACTED};
 pub use secret::Secret;
 pub use shape::{Shape, ShapeLimits};

@@ -1,6 +1,6 @@
 //! The pipeline's input: an incident, i.e. one group of identical errors.
 
-use bugstack_core::{Event, Fingerprint, Timestamp};
+use bugstack_core::{Dependency, Event, Fingerprint, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// One group of occurrences of the same bug, as the pipeline sees it.
@@ -23,6 +23,12 @@ pub struct Incident {
     pub first_seen: Timestamp,
     /// Latest occurrence.
     pub last_seen: Timestamp,
+    /// The crates on the failing stack and their versions, from the
+    /// dependency list the release announced
+    /// ([`bugstack_core::dependencies_on_stack`]); empty when unknown.
+    /// Sent by the service, so untrusted like the event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack_dependencies: Vec<Dependency>,
 }
 
 impl Incident {
@@ -35,6 +41,7 @@ impl Incident {
             first_seen: event.first_seen(),
             last_seen: event.last_seen(),
             event,
+            stack_dependencies: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
-use bugstack_core::{AggregatorConfig, ScrubConfig, Scrubber, ServiceInfo};
+use bugstack_core::{AggregatorConfig, ReleaseAnnouncement, ScrubConfig, Scrubber, ServiceInfo, Timestamp};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use reqwest::Url;
 
@@ -90,7 +90,7 @@ impl Client {
         let Prepared::Keep(event) = preparer.prepare(raw, &mut resolver, false) else {
             return;
         };
-        match spool.write(std::slice::from_ref(&*event)) {
+        match spool.write(std::slice::from_ref(&*event), None) {
             Ok(w) => {
                 Counters::add(&self.counters.dropped_spool_full, w.dropped);
                 if w.stored {
@@ -342,6 +342,21 @@ struct WorkerChannels {
     done: Receiver<()>,
 }
 
+/// This process's release announcement (sent once, see
+/// [`WorkerConfig::announcement`]): the release, when one is configured,
+/// with the dependencies the options carry (at most the decoders' cap).
+fn announcement(options: &Options, started_at: Timestamp) -> Option<ReleaseAnnouncement> {
+    let name = options.release.clone()?;
+    let mut a = ReleaseAnnouncement::new(name, started_at);
+    a.dependencies = options.dependencies.map(|deps| {
+        deps.iter()
+            .take(bugstack_core::limits::MAX_DEPENDENCIES)
+            .cloned()
+            .collect()
+    });
+    Some(a)
+}
+
 /// Starts the worker thread (`bugstack-worker`) that prepares, aggregates
 /// and delivers events to `url`.
 fn start_worker(
@@ -374,6 +389,7 @@ fn start_worker(
         },
         max_batch_events: options.max_batch_events,
         max_pending_events: options.max_pending_events as u64,
+        announcement: announcement(options, Timestamp::now()),
     };
     std::thread::Builder::new()
         .name("bugstack-worker".into())

@@ -96,7 +96,7 @@ pub mod tracing;
 use std::time::Duration;
 
 pub use breadcrumbs::add_breadcrumb;
-pub use bugstack_core::{Breadcrumb, Event, Level, RequestContext};
+pub use bugstack_core::{Breadcrumb, Dependency, Event, Level, RequestContext};
 pub use client::Guard;
 pub use error::Error;
 pub use options::{BeforeSend, Options, ENV_VARS};
@@ -117,6 +117,32 @@ macro_rules! release_name {
     () => {
         concat!(env!("CARGO_PKG_NAME"), "@", env!("CARGO_PKG_VERSION"))
     };
+}
+
+/// The resolved dependencies of the crate that invokes it, for
+/// [`Options::dependencies`]: the name and version of every package in the
+/// nearest `Cargo.lock` at or above its `CARGO_MANIFEST_DIR` (a workspace
+/// member finds the workspace's lock) that comes from a registry or git —
+/// the workspace's own packages are the service itself and are left out.
+/// Read at build time into a `&'static [Dependency]`; the crate is rebuilt
+/// whenever the lock changes. No `Cargo.lock` is a compile error saying so.
+///
+/// ```
+/// let deps: &'static [bugstack_sdk::Dependency] = bugstack_sdk::dependencies!();
+/// assert!(deps.iter().any(|d| d.name == "serde_json"));
+/// assert!(!deps.iter().any(|d| d.name == "bugstack-sdk"), "workspace members are left out");
+/// ```
+#[macro_export]
+macro_rules! dependencies {
+    () => {
+        $crate::__private::dependencies_in!($crate)
+    };
+}
+
+/// What the SDK's macros expand to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use bugstack_sdk_macros::dependencies_in;
 }
 
 /// Starts the SDK. Never fails and never panics: with no endpoint, or when

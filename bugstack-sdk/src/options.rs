@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bugstack_core::Event;
+use bugstack_core::{Dependency, Event};
 
 /// A hook run on the worker thread on every event just before it is
 /// aggregated: return `None` to drop the event (counted as filtered), or the
@@ -140,6 +140,7 @@ pub struct Options {
     pub(crate) max_batch_events: usize,
     pub(crate) max_frames: usize,
     pub(crate) max_breadcrumbs: usize,
+    pub(crate) dependencies: Option<&'static [Dependency]>,
 }
 
 impl fmt::Debug for Options {
@@ -221,6 +222,7 @@ impl Options {
             max_batch_events: 200,
             max_frames: 128,
             max_breadcrumbs: 32,
+            dependencies: None,
         }
     }
 
@@ -239,6 +241,24 @@ impl Options {
     /// The project token sent as `Authorization: Bearer <token>`.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = non_empty(Some(token.into()));
+        self
+    }
+
+    /// The service's resolved dependencies, sent once per process start
+    /// with the release announcement (so it needs a
+    /// [`release`](Options::release)): the collector stores them with the
+    /// release, `bugstack show` lists the versions of the crates on an
+    /// incident's stack, and the fix engine sees them. Embed them at build
+    /// time with [`dependencies!`](crate::dependencies):
+    ///
+    /// ```
+    /// let options = bugstack_sdk::Options::new()
+    ///     .release(bugstack_sdk::release_name!())
+    ///     .dependencies(bugstack_sdk::dependencies!());
+    /// # let _ = options;
+    /// ```
+    pub fn dependencies(mut self, dependencies: &'static [Dependency]) -> Self {
+        self.dependencies = Some(dependencies);
         self
     }
 
@@ -421,15 +441,19 @@ impl Options {
         self
     }
 
-    /// Most stack frames kept per event (default 128).
+    /// Most stack frames kept per event (default 128), from 1 to
+    /// [`bugstack_core::limits::MAX_FRAMES`] (256): a larger value is
+    /// clamped to it, since the collector would cut the rest anyway.
     pub fn max_frames(mut self, n: usize) -> Self {
-        self.max_frames = n.max(1);
+        self.max_frames = n.clamp(1, bugstack_core::limits::MAX_FRAMES);
         self
     }
 
-    /// Size of the breadcrumb ring (default 32).
+    /// Size of the breadcrumb ring (default 32), at most
+    /// [`bugstack_core::limits::MAX_BREADCRUMBS`] (100): a larger value is
+    /// clamped to it, since the collector would cut the rest anyway.
     pub fn max_breadcrumbs(mut self, n: usize) -> Self {
-        self.max_breadcrumbs = n;
+        self.max_breadcrumbs = n.min(bugstack_core::limits::MAX_BREADCRUMBS);
         self
     }
 }
@@ -519,6 +543,17 @@ mod tests {
         let o = Options::from_lookup(lookup(&set)).spool_dir("/elsewhere");
         assert_eq!(o.spool_dir_for("shop"), Some(PathBuf::from("/elsewhere")));
         assert_eq!(Options::new().spool_dir_for("shop"), None);
+    }
+
+    #[test]
+    fn frame_and_breadcrumb_caps_are_clamped_to_the_decoders_limits() {
+        use bugstack_core::limits::{MAX_BREADCRUMBS, MAX_FRAMES};
+        let o = Options::new().max_frames(10_000).max_breadcrumbs(10_000);
+        assert_eq!((o.max_frames, o.max_breadcrumbs), (MAX_FRAMES, MAX_BREADCRUMBS));
+        let o = Options::new().max_frames(0).max_breadcrumbs(0);
+        assert_eq!((o.max_frames, o.max_breadcrumbs), (1, 0));
+        let o = Options::new().max_frames(64).max_breadcrumbs(50);
+        assert_eq!((o.max_frames, o.max_breadcrumbs), (64, 50));
     }
 
     #[test]

@@ -29,17 +29,17 @@ thread_local! {
     static THREAD_REQUEST: RefCell<Option<Arc<RequestContext>>> = const { RefCell::new(None) };
 }
 
-/// What the tower layer scopes a request's future with: its context and
-/// its breadcrumbs.
+/// What the tower layer scopes a request's future with: the parts of the
+/// request it kept (inline: no allocation per request) and its breadcrumbs.
 #[cfg(feature = "tower")]
 pub(crate) struct TaskScope {
-    pub(crate) request: Arc<dyn RequestSource>,
+    pub(crate) request: crate::tower::HttpRequest,
     pub(crate) crumbs: RefCell<crate::breadcrumbs::Ring>,
 }
 
 #[cfg(feature = "tower")]
 impl TaskScope {
-    pub(crate) fn new(request: Arc<dyn RequestSource>) -> Self {
+    pub(crate) fn new(request: crate::tower::HttpRequest) -> Self {
         TaskScope {
             request,
             crumbs: RefCell::new(crate::breadcrumbs::Ring::new()),
@@ -79,10 +79,11 @@ fn thread_request() -> Option<Arc<RequestContext>> {
         .flatten()
 }
 
-/// The request in scope, unbuilt (the capture path: one `Arc` clone).
+/// The request in scope, unbuilt (the capture path: cheap clones of the
+/// kept parts, handed to the worker, which builds the strings).
 pub(crate) fn current_source() -> Option<Arc<dyn RequestSource>> {
     #[cfg(feature = "tower")]
-    if let Ok(source) = TASK_SCOPE.try_with(|s| Arc::clone(&s.request)) {
+    if let Ok(source) = TASK_SCOPE.try_with(|s| Arc::new(s.request.clone()) as Arc<dyn RequestSource>) {
         return Some(source);
     }
     thread_request().map(|r| r as Arc<dyn RequestSource>)

@@ -1,7 +1,10 @@
 //! The disk spool: batches that could not be delivered, kept as files until
 //! they are (in this process or after a restart).
 //!
-//! Each file holds one JSON array of events and is named
+//! Each file holds one batch — `{"events": [...], "release": {...}}`, the
+//! release announcement present when the batch carried the process's (see
+//! `docs/wire-format.md`); a plain JSON array of events, as older versions
+//! wrote, is read too — and is named
 //! `{millis:013}-{pid}-{seq:08}-n{occurrences}.json`, so the oldest sort
 //! first and a file's occurrences are known without reading it. Files are
 //! written to a `.tmp` name and renamed into place, so a crash mid-write
@@ -19,7 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
-use bugstack_core::{Event, Timestamp};
+use bugstack_core::{Event, ReleaseAnnouncement, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
@@ -29,6 +33,36 @@ pub(crate) struct SpoolFile {
     pub(crate) path: PathBuf,
     pub(crate) occurrences: u64,
     pub(crate) bytes: u64,
+}
+
+/// A spooled batch: its events and the release announcement it carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct SpooledBatch {
+    pub(crate) events: Vec<Event>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) release: Option<ReleaseAnnouncement>,
+}
+
+/// What a spool file may hold: the current object, or an older version's
+/// bare array of events.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OnDisk {
+    Batch {
+        events: Vec<Event>,
+        #[serde(default)]
+        release: Option<ReleaseAnnouncement>,
+    },
+    Events(Vec<Event>),
+}
+
+impl From<OnDisk> for SpooledBatch {
+    fn from(d: OnDisk) -> Self {
+        match d {
+            OnDisk::Batch { events, release } => SpooledBatch { events, release },
+            OnDisk::Events(events) => SpooledBatch { events, release: None },
+        }
+    }
 }
 
 /// What a write did.
@@ -139,11 +173,19 @@ impl Spool {
         self.list().iter().map(|f| f.occurrences).sum()
     }
 
-    /// Writes one batch atomically, first deleting the oldest files as needed
-    /// to stay within the size bound.
-    pub(crate) fn write(&self, events: &[Event]) -> Result<Written, Error> {
+    /// Writes one batch atomically (with the release announcement it
+    /// carries, if any), first deleting the oldest files as needed to stay
+    /// within the size bound.
+    pub(crate) fn write(&self, events: &[Event], release: Option<&ReleaseAnnouncement>) -> Result<Written, Error> {
         let occurrences: u64 = events.iter().map(|e| e.count.max(1)).sum();
-        let body = serde_json::to_vec(events).map_err(|e| io_err(&self.dir, std::io::Error::other(e)))?;
+        #[derive(Serialize)]
+        struct Borrowed<'a> {
+            events: &'a [Event],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            release: Option<&'a ReleaseAnnouncement>,
+        }
+        let body = serde_json::to_vec(&Borrowed { events, release })
+            .map_err(|e| io_err(&self.dir, std::io::Error::other(e)))?;
         let size = body.len() as u64;
         if size > self.max_bytes {
             return Ok(Written {
@@ -188,9 +230,11 @@ impl Spool {
     /// Reads a spooled batch. An entry that cannot be read or parsed is
     /// set aside ([`Spool::quarantine`]; never retried) and reported as an
     /// error: its occurrences are lost.
-    pub(crate) fn read(&self, file: &SpoolFile) -> Result<Vec<Event>, Error> {
+    pub(crate) fn read(&self, file: &SpoolFile) -> Result<SpooledBatch, Error> {
         let parsed = fs::read(&file.path).and_then(|bytes| {
-            serde_json::from_slice(&bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+            serde_json::from_slice::<OnDisk>(&bytes)
+                .map(SpooledBatch::from)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
         });
         parsed.map_err(|e| {
             self.quarantine(file, &e);
@@ -265,32 +309,52 @@ mod tests {
     fn round_trip_in_order() {
         let dir = tmpdir("rt");
         let s = Spool::open(&dir, 1 << 20).unwrap();
-        s.write(&events(2, 3)).unwrap();
-        s.write(&events(1, 1)).unwrap();
+        s.write(&events(2, 3), None).unwrap();
+        s.write(&events(1, 1), None).unwrap();
         let files = s.list();
         assert_eq!(files.len(), 2);
         assert_eq!(files[0].occurrences, 6);
         assert_eq!(s.occurrences(), 7);
-        assert_eq!(s.read(&files[0]).unwrap().len(), 2);
+        assert_eq!(s.read(&files[0]).unwrap().events.len(), 2);
         s.remove(&files[0]);
         assert_eq!(s.list().len(), 1);
         let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
+    fn a_release_announcement_is_kept_and_old_bare_arrays_still_read() {
+        let dir = tmpdir("release");
+        let s = Spool::open(&dir, 1 << 20).unwrap();
+        let a = ReleaseAnnouncement::new("shop@1", Timestamp::from_millis(3));
+        s.write(&[], Some(&a)).unwrap();
+        let old = serde_json::to_vec(&events(1, 2)).unwrap();
+        fs::write(dir.join("9999999999999-1-00000000-n2.json"), old).unwrap();
+        let files = s.list();
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].occurrences, 0);
+        let first = s.read(&files[0]).unwrap();
+        assert_eq!((first.events.len(), first.release), (0, Some(a)));
+        let second = s.read(&files[1]).unwrap();
+        assert_eq!((second.events.len(), second.release), (1, None));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn bounded_size_drops_oldest_and_counts() {
         let dir = tmpdir("bound");
-        let one = serde_json::to_vec(&events(1, 5)).unwrap().len() as u64;
+        let one = serde_json::to_vec(&serde_json::json!({ "events": events(1, 5) }))
+            .unwrap()
+            .len() as u64;
         let s = Spool::open(&dir, one * 3 + one / 2).unwrap();
         let mut dropped = 0;
         for _ in 0..10 {
-            let w = s.write(&events(1, 5)).unwrap();
+            let w = s.write(&events(1, 5), None).unwrap();
             assert!(w.stored);
             dropped += w.dropped;
         }
         assert_eq!(s.list().len(), 3);
         assert_eq!(dropped, 7 * 5);
-        let big = s.write(&events(50, 1)).unwrap();
+        let big = s.write(&events(50, 1), None).unwrap();
         assert!(!big.stored);
         assert_eq!(big.dropped, 50);
         let _ = fs::remove_dir_all(&dir);
@@ -315,13 +379,13 @@ mod tests {
         let s = Spool::open(&dir, 1 << 20).unwrap();
         // A directory where a batch file is expected (`read` fails: EISDIR).
         fs::create_dir(dir.join("0000000000001-1-00000000-n4.json")).unwrap();
-        s.write(&events(1, 2)).unwrap();
+        s.write(&events(1, 2), None).unwrap();
         let files = s.list();
         assert_eq!(files.len(), 2);
         assert!(s.read(&files[0]).is_err());
         let files = s.list();
         assert_eq!(files.len(), 1, "set aside: {files:?}");
-        assert_eq!(s.read(&files[0]).unwrap().len(), 1);
+        assert_eq!(s.read(&files[0]).unwrap().events.len(), 1);
         assert!(dir.join("0000000000001-1-00000000-n4.unreadable").is_dir());
         let _ = fs::remove_dir_all(&dir);
     }
@@ -354,7 +418,7 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&nested), 0o700);
         assert_eq!(mode(&dir.join("a")), 0o700, "created parents too");
-        s.write(&events(1, 1)).unwrap();
+        s.write(&events(1, 1), None).unwrap();
         let files = s.list();
         assert_eq!(mode(&files[0].path), 0o600);
         // An existing, wider directory is narrowed.

@@ -105,8 +105,49 @@ pub struct RequestContextService<S> {
     config: Arc<Config>,
 }
 
-/// The boxed future of [`RequestContextService`].
-pub type ResponseFuture<R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send>>;
+pin_project_lite::pin_project! {
+    /// The future of [`RequestContextService`]: the inner service's future,
+    /// run inside the request's task-local scope — no allocation of its
+    /// own. Only with [`RequestContextLayer::with_payload_shape`], whose
+    /// body read needs its own state, is it boxed.
+    pub struct ResponseFuture<F, R, E> {
+        #[pin]
+        state: State<F, R, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F, R, E> {
+        // The SDK is off: the inner future as is.
+        Plain { #[pin] fut: F },
+        // The inner future in the request's scope.
+        Scoped { #[pin] fut: tokio::task::futures::TaskLocalFuture<TaskScope, F> },
+        // Reading the body for its shape first (opt-in).
+        Boxed { fut: Pin<Box<dyn Future<Output = Result<R, E>> + Send>> },
+    }
+}
+
+impl<F, R, E> Future for ResponseFuture<F, R, E>
+where
+    F: Future<Output = Result<R, E>>,
+{
+    type Output = Result<R, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Plain { fut } => fut.poll(cx),
+            StateProj::Scoped { fut } => fut.poll(cx),
+            StateProj::Boxed { fut } => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, R, E> std::fmt::Debug for ResponseFuture<F, R, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
 
 /// The path with every query value replaced (no regex work here: the worker
 /// scrubs the rest when an event is actually sent).
@@ -128,7 +169,8 @@ fn strip_query_values(path_and_query: &str) -> String {
 /// URI, the matched route, the header map). Strings, truncation and
 /// redaction happen in [`RequestSource::context`], on the worker, and only
 /// when an event is captured.
-struct HttpRequest {
+#[derive(Clone)]
+pub(crate) struct HttpRequest {
     method: http::Method,
     uri: http::Uri,
     #[cfg(feature = "axum")]
@@ -215,7 +257,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Response, S::Error>;
+    type Future = ResponseFuture<S::Future, S::Response, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -226,28 +268,35 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         if !crate::is_enabled() {
-            return Box::pin(inner.call(req));
+            return ResponseFuture {
+                state: State::Plain { fut: inner.call(req) },
+            };
         }
         let mut kept = HttpRequest::of(&req, &config);
-        Box::pin(async move {
-            let req = match config.max_payload {
-                Some(max) if wants_shape(&req, max) => {
-                    let (parts, body) = req.into_parts();
-                    // A body that fails to read reaches the handler empty,
-                    // as it would have failed there too.
-                    let bytes = match http_body_util::Limited::new(body, max).collect().await {
-                        Ok(collected) => collected.to_bytes(),
-                        Err(_) => Bytes::new(),
-                    };
-                    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-                        kept.payload_shape = Some(Shape::of(&value, &config.shape_limits));
-                    }
-                    Request::from_parts(parts, B::from(bytes))
-                }
-                _ => req,
+        let Some(max) = config.max_payload.filter(|&max| wants_shape(&req, max)) else {
+            return ResponseFuture {
+                state: State::Scoped {
+                    fut: TASK_SCOPE.scope(TaskScope::new(kept), inner.call(req)),
+                },
             };
-            TASK_SCOPE.scope(TaskScope::new(Arc::new(kept)), inner.call(req)).await
-        })
+        };
+        let fut = Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            // A body that fails to read reaches the handler empty, as it
+            // would have failed there too.
+            let bytes = match http_body_util::Limited::new(body, max).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(_) => Bytes::new(),
+            };
+            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                kept.payload_shape = Some(Shape::of(&value, &config.shape_limits));
+            }
+            let req = Request::from_parts(parts, B::from(bytes));
+            TASK_SCOPE.scope(TaskScope::new(kept), inner.call(req)).await
+        });
+        ResponseFuture {
+            state: State::Boxed { fut },
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bugstack_core::{encode_batch, Batch, ClientStats, Event, SdkInfo, Timestamp, EVENTS_PATH};
+use bugstack_core::{encode_batch, Batch, ClientStats, Event, ReleaseAnnouncement, SdkInfo, Timestamp, EVENTS_PATH};
 use reqwest::blocking::Client as HttpClient;
 use reqwest::{StatusCode, Url};
 
@@ -99,8 +99,15 @@ impl Transport {
         )
     }
 
-    /// Posts `events` as one gzip'd batch carrying `stats`.
-    pub(crate) fn send(&self, events: &[Event], stats: ClientStats, timeout: Option<Duration>) -> Sent {
+    /// Posts `events` as one gzip'd batch carrying `stats` and, when given,
+    /// a release announcement.
+    pub(crate) fn send(
+        &self,
+        events: &[Event],
+        release: Option<&ReleaseAnnouncement>,
+        stats: ClientStats,
+        timeout: Option<Duration>,
+    ) -> Sent {
         let Some(http) = &self.http else {
             return Sent::Retry {
                 retry_after: None,
@@ -113,6 +120,7 @@ impl Transport {
             version: env!("CARGO_PKG_VERSION").into(),
         });
         batch.stats = Some(stats);
+        batch.release = release.cloned();
         let body = match encode_batch(&batch) {
             Ok(b) => b,
             Err(e) => {

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bugstack_core::{Added, Aggregator, AggregatorConfig, Event, Timestamp};
+use bugstack_core::{Added, Aggregator, AggregatorConfig, Event, ReleaseAnnouncement, Timestamp};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
 use reqwest::Url;
 
@@ -66,6 +66,10 @@ pub(crate) struct WorkerConfig {
     pub(crate) aggregation: AggregatorConfig,
     pub(crate) max_batch_events: usize,
     pub(crate) max_pending_events: u64,
+    /// This process's release announcement: carried by every batch sent
+    /// (and spooled) until one is accepted — at start, in a batch of its
+    /// own — then never again. `None` when no release is configured.
+    pub(crate) announcement: Option<ReleaseAnnouncement>,
 }
 
 /// Undelivered batches: on disk when there is a spool, else (or when the
@@ -92,6 +96,8 @@ struct Worker {
     outbox: Outbox,
     failures: u32,
     next_attempt: Instant,
+    /// The release announcement not yet accepted by the collector.
+    announcement: Option<ReleaseAnnouncement>,
 }
 
 /// Runs the worker until shutdown or until every sender is gone.
@@ -102,7 +108,9 @@ pub(crate) fn run(cfg: WorkerConfig) {
         cfg.log.log(|| e);
     }
     let done = cfg.done.clone();
+    let announcement = cfg.announcement.clone();
     let mut w = Worker {
+        announcement,
         aggregator: Aggregator::new(cfg.aggregation),
         outbox: Outbox {
             memory: VecDeque::new(),
@@ -195,6 +203,17 @@ impl Worker {
         for chunk in ready.chunks(self.cfg.max_batch_events.max(1)) {
             self.push_outbox(chunk);
         }
+        if ready.is_empty() {
+            // Nothing else to spool: the announcement alone, so the next
+            // start delivers it (a duplicate of a later one is harmless).
+            if let (Some(spool), Some(a)) = (&self.outbox.spool, &self.announcement) {
+                if let Err(e) = spool.write(&[], Some(a)) {
+                    self.cfg
+                        .log
+                        .log(|| format!("could not spool the release announcement: {e}"));
+                }
+            }
+        }
         self.update_spooled();
         if self.outbox.spool.is_none() && self.outbox.memory_occurrences > 0 {
             let n = self.outbox.memory_occurrences;
@@ -271,6 +290,18 @@ impl Worker {
         if self.has_pending() && Instant::now() >= self.next_attempt {
             self.replay(None);
         }
+        if self.announcement.is_some() && Instant::now() >= self.next_attempt {
+            self.announce(None);
+        }
+    }
+
+    /// Sends the release announcement in a batch of its own, if it is still
+    /// pending; false when the attempt must be retried.
+    fn announce(&mut self, deadline: Option<Instant>) -> bool {
+        if self.announcement.is_none() {
+            return true;
+        }
+        !matches!(self.send_once(&[], None, deadline), Sent::Retry { .. })
     }
 
     /// True when everything captured so far was delivered (or rejected for
@@ -289,7 +320,7 @@ impl Worker {
         let ready = std::mem::take(&mut self.ready);
         self.deliver(ready, Some(deadline));
         loop {
-            if self.replay(Some(deadline)) {
+            if self.replay(Some(deadline)) && self.announce(Some(deadline)) {
                 return true;
             }
             let now = Instant::now();
@@ -305,23 +336,32 @@ impl Worker {
     }
 
     /// Sends one batch; a batch the collector finds too large (413) is split
-    /// in halves and sent again, so only a single oversize event is ever rejected.
-    fn send(&mut self, events: &[Event], deadline: Option<Instant>) -> Sent {
-        let outcome = self.send_once(events, deadline);
+    /// in halves and sent again, so only a single oversize event is ever
+    /// rejected. `spooled` is the announcement a spooled batch carries.
+    fn send(&mut self, events: &[Event], spooled: Option<&ReleaseAnnouncement>, deadline: Option<Instant>) -> Sent {
+        let outcome = self.send_once(events, spooled, deadline);
         match outcome {
             Sent::Rejected { too_large: true, .. } if events.len() > 1 => {
                 let (a, b) = events.split_at(events.len() / 2);
-                match self.send(a, deadline) {
+                match self.send(a, spooled, deadline) {
                     retry @ Sent::Retry { .. } => retry,
-                    _ => self.send(b, deadline),
+                    _ => self.send(b, spooled, deadline),
                 }
             }
             other => other,
         }
     }
 
-    /// Sends one batch as is; on a retryable failure schedules the next attempt.
-    fn send_once(&mut self, events: &[Event], deadline: Option<Instant>) -> Sent {
+    /// Sends one batch as is; on a retryable failure schedules the next
+    /// attempt. The batch carries `spooled` (a spooled batch's
+    /// announcement), else this process's pending announcement, which is
+    /// done with once the batch is accepted (or rejected for good with it).
+    fn send_once(
+        &mut self,
+        events: &[Event],
+        spooled: Option<&ReleaseAnnouncement>,
+        deadline: Option<Instant>,
+    ) -> Sent {
         let stats = self.cfg.counters.snapshot().to_client_stats();
         let timeout = Self::timeout(deadline).map(|t| t.min(self.cfg.request_timeout));
         if timeout.is_some_and(|t| t.is_zero()) {
@@ -330,8 +370,16 @@ impl Worker {
                 reason: "flush deadline reached".into(),
             };
         }
-        let outcome = self.transport.send(events, stats, timeout);
+        let own = if spooled.is_none() {
+            self.announcement.take()
+        } else {
+            None
+        };
+        let outcome = self.transport.send(events, spooled.or(own.as_ref()), stats, timeout);
         let n = occurrences(events);
+        if matches!(outcome, Sent::Retry { .. } | Sent::Rejected { too_large: true, .. }) {
+            self.announcement = self.announcement.take().or(own);
+        }
         match &outcome {
             Sent::Ok => {
                 Counters::add(&self.cfg.counters.sent, n);
@@ -367,7 +415,7 @@ impl Worker {
                 self.push_outbox(chunk);
                 continue;
             }
-            if let Sent::Retry { .. } = self.send(chunk, deadline) {
+            if let Sent::Retry { .. } = self.send(chunk, None, deadline) {
                 self.push_outbox(chunk);
             }
         }
@@ -376,7 +424,8 @@ impl Worker {
 
     fn push_outbox(&mut self, events: &[Event]) {
         if let Some(spool) = &self.outbox.spool {
-            match spool.write(events) {
+            // The pending announcement goes along, so it survives a restart.
+            match spool.write(events, self.announcement.as_ref()) {
                 Ok(w) => {
                     Counters::add(&self.cfg.counters.dropped_spool_full, w.dropped);
                     return;
@@ -409,7 +458,7 @@ impl Worker {
 
     fn replay_inner(&mut self, deadline: Option<Instant>) -> bool {
         while let Some(batch) = self.outbox.memory.front().cloned() {
-            match self.send(&batch, deadline) {
+            match self.send(&batch, None, deadline) {
                 Sent::Retry { .. } => return false,
                 Sent::Ok | Sent::Rejected { .. } => {
                     self.outbox.memory.pop_front();
@@ -424,8 +473,8 @@ impl Worker {
             let Some(file) = spool.list().into_iter().next() else {
                 return true;
             };
-            let events = match spool.read(&file) {
-                Ok(events) => events,
+            let batch = match spool.read(&file) {
+                Ok(batch) => batch,
                 Err(e) => {
                     // Set aside by `read`: never listed again, so no spin.
                     Counters::add(&self.cfg.counters.spool_quarantined, file.occurrences);
@@ -435,8 +484,14 @@ impl Worker {
                     continue;
                 }
             };
-            for chunk in events.chunks(self.cfg.max_batch_events.max(1)) {
-                if let Sent::Retry { .. } = self.send(chunk, deadline) {
+            if batch.events.is_empty() && batch.release.is_some() {
+                // A spooled announcement alone.
+                if let Sent::Retry { .. } = self.send(&[], batch.release.as_ref(), deadline) {
+                    return false;
+                }
+            }
+            for chunk in batch.events.chunks(self.cfg.max_batch_events.max(1)) {
+                if let Sent::Retry { .. } = self.send(chunk, batch.release.as_ref(), deadline) {
                     // Chunks sent before this one may go again on the next
                     // attempt: a duplicate beats a loss.
                     return false;

@@ -62,6 +62,7 @@ fn panics_and_errors_from_four_threads_arrive_aggregated_and_authenticated() {
             .endpoint(&collector.endpoint)
             .token(&collector.token)
             .release("loopback@1.2.3")
+            .dependencies(bugstack_sdk::dependencies!())
             .environment("test")
             .queue_capacity(8192)
             .aggregation_window(Duration::from_secs(120)),
@@ -97,6 +98,15 @@ fn panics_and_errors_from_four_threads_arrive_aggregated_and_authenticated() {
     );
     assert_eq!(collector.unauthorized(), 0);
     assert_eq!(collector.bad_encoding(), 0, "gzip + application/json");
+    // The release is announced once, in the first batch, with the lock's
+    // dependencies.
+    let batches = collector.batches();
+    let announced: Vec<_> = batches.iter().filter_map(|b| b.release.as_ref()).collect();
+    assert_eq!(announced.len(), 1, "announced once");
+    assert!(batches[0].release.is_some(), "in the first batch");
+    assert_eq!(announced[0].name, "loopback@1.2.3");
+    let deps = announced[0].dependencies.as_ref().expect("dependencies sent");
+    assert!(deps.iter().any(|d| d.name == "crossbeam-channel"), "{deps:?}");
     let events = collector.events();
     let panics: Vec<_> = events.iter().filter(|e| e.kind == EventKind::Panic).collect();
     let errors: Vec<_> = events.iter().filter(|e| e.kind == EventKind::Error).collect();
@@ -104,7 +114,7 @@ fn panics_and_errors_from_four_threads_arrive_aggregated_and_authenticated() {
     assert_eq!(errors.iter().map(|e| e.count).sum::<u64>(), 2000);
     assert_eq!(panics.len(), 1, "identical panics are one event: {panics:#?}");
     assert_eq!(errors.len(), 1, "identical errors are one event");
-    assert!(collector.requests() <= 5, "{} requests", collector.requests());
+    assert!(collector.requests() <= 6, "{} requests", collector.requests());
 
     let p = panics[0];
     assert_eq!(p.message, "order 1 not found");

@@ -76,6 +76,14 @@ pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
             println!("    {}  {}{}", sanitize(func, 120), sanitize(file, 120), line);
         }
     }
+    if let Some(s) = &d.stack_dependencies {
+        if !s.dependencies.is_empty() {
+            println!("  crates on the stack (release {}):", sanitize(&s.release, 40));
+            for dep in &s.dependencies {
+                println!("    {} {}", sanitize(&dep.name, 64), sanitize(&dep.version, 64));
+            }
+        }
+    }
     println!("  samples      {} recent events kept", d.samples.len());
     for j in &d.jobs {
         println!(

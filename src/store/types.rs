@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use bugstack_core::{Event, Fingerprint, Timestamp};
+use bugstack_core::{Dependency, Event, Fingerprint, ReleaseAnnouncement, Timestamp};
 use bugstack_fix::PullRequestState;
 use serde::{Deserialize, Serialize};
 
@@ -214,6 +214,10 @@ pub struct IncidentDetail {
     pub runs: Vec<FixRun>,
     /// Its pull requests, newest first.
     pub pull_requests: Vec<PullRequestRecord>,
+    /// The versions of the crates on its stack, when a release it was seen
+    /// in announced its dependencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_dependencies: Option<StackDependencies>,
 }
 
 /// What one [`super::IncidentStore::ingest`] call did.
@@ -296,6 +300,33 @@ pub struct IngestBatch {
     pub events: Vec<Event>,
     /// The sender's quota.
     pub quota: Option<IncidentQuota>,
+    /// The sender's release announcement, recorded with the batch
+    /// ([`IncidentStore::record_release_seen`](super::IncidentStore::record_release_seen)).
+    pub release: Option<ReleaseAnnouncement>,
+}
+
+/// The versions of the crates on an incident's stack, from the dependency
+/// list its release announced ([`bugstack_core::dependencies_on_stack`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackDependencies {
+    /// The release whose list was used: the incident's latest release that
+    /// announced one.
+    pub release: String,
+    /// The crates on the representative event's stack, innermost first.
+    pub dependencies: Vec<Dependency>,
+}
+
+/// A release an SDK announced live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseRecord {
+    /// The release (version, tag or commit), as events carry it.
+    pub name: String,
+    /// When it was first announced live.
+    pub first_live_at: Timestamp,
+    /// When it was last announced live.
+    pub last_live_at: Timestamp,
+    /// Its resolved dependencies, as last sent (`None`: never sent).
+    pub dependencies: Option<Vec<Dependency>>,
 }
 
 /// Totals of everything ingested.
@@ -347,6 +378,8 @@ pub struct ClaimedJob {
     pub incident: IncidentRecord,
     /// The incident's representative event.
     pub event: Event,
+    /// The versions of the crates on its stack, when known.
+    pub stack_dependencies: Option<StackDependencies>,
 }
 
 impl ClaimedJob {
@@ -359,6 +392,11 @@ impl ClaimedJob {
             count: self.incident.count,
             first_seen: self.incident.first_seen,
             last_seen: self.incident.last_seen,
+            stack_dependencies: self
+                .stack_dependencies
+                .as_ref()
+                .map(|s| s.dependencies.clone())
+                .unwrap_or_default(),
         }
     }
 }

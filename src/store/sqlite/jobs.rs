@@ -178,7 +178,13 @@ fn give_up(tx: &Transaction<'_>, job: &FixJob, now: Timestamp) -> Result<()> {
 fn claimed(tx: &Transaction<'_>, job: FixJob) -> Result<ClaimedJob> {
     let incident = super::rows::incident(tx, job.incident_id)?;
     let event = super::rows::representative(tx, job.incident_id)?;
-    Ok(ClaimedJob { job, incident, event })
+    let stack_dependencies = super::releases::stack_dependencies(tx, &incident.releases, &event)?;
+    Ok(ClaimedJob {
+        job,
+        incident,
+        event,
+        stack_dependencies,
+    })
 }
 
 /// See [`IncidentStore::claim_incident_job`](crate::store::IncidentStore::claim_incident_job).

@@ -17,7 +17,7 @@
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
 //! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
-//! `quota` (new incidents per sender), `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
+//! `quota` (new incidents per sender), `releases` (releases announced live), `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
 //! `forge` (the local forge's [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)).
 
 mod files;
@@ -27,6 +27,7 @@ mod jobs;
 mod lifecycle;
 mod pulls;
 mod quota;
+mod releases;
 mod rows;
 
 use std::path::{Path, PathBuf};
@@ -34,14 +35,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use bugstack_core::{Event, Timestamp};
+use bugstack_core::{Dependency, Event, Timestamp};
 use bugstack_fix::PullRequestState;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::schema;
 use super::types::{
     ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, IngestBatch, IngestSummary,
-    JobState, PullRequestRecord, Status, Totals,
+    JobState, PullRequestRecord, ReleaseRecord, Status, Totals,
 };
 use super::IncidentStore;
 use crate::{Error, Result};
@@ -178,7 +179,12 @@ impl IncidentStore for SqliteStore {
         self.write(|tx| {
             batches
                 .iter()
-                .map(|b| ingest::ingest_in(tx, &b.events, received_at, cap, b.quota.as_ref()))
+                .map(|b| {
+                    if let Some(r) = &b.release {
+                        releases::record_seen(tx, &r.name, received_at, r.dependencies.as_deref())?;
+                    }
+                    ingest::ingest_in(tx, &b.events, received_at, cap, b.quota.as_ref())
+                })
                 .collect()
         })
     }
@@ -260,5 +266,17 @@ impl IncidentStore for SqliteStore {
 
     fn totals(&self) -> Result<Totals> {
         self.read(rows::totals)
+    }
+
+    fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()> {
+        self.write(|tx| releases::record_seen(tx, name, at, dependencies))
+    }
+
+    fn release(&self, name: &str) -> Result<Option<ReleaseRecord>> {
+        self.read(|conn| releases::release(conn, name))
+    }
+
+    fn releases(&self) -> Result<Vec<ReleaseRecord>> {
+        self.read(releases::releases)
     }
 }

@@ -360,6 +360,7 @@ pub(super) fn incident_detail(conn: &mut Connection, id: i64) -> Result<Incident
         rows.map(|r| Ok(serde_json::from_str(&r?)?))
             .collect::<Result<Vec<Event>>>()?
     };
+    let stack_dependencies = super::releases::stack_dependencies(&tx, &incident.releases, &representative)?;
     let detail = IncidentDetail {
         incident,
         representative,
@@ -367,6 +368,7 @@ pub(super) fn incident_detail(conn: &mut Connection, id: i64) -> Result<Incident
         jobs: jobs(&tx, Some(id))?,
         runs: runs(&tx, id)?,
         pull_requests: pull_requests(&tx, Some(id))?,
+        stack_dependencies,
     };
     tx.commit()?;
     Ok(detail)

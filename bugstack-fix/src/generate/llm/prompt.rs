@@ -101,6 +101,15 @@ pub(crate) fn event_document(ctx: &FixContext) -> Value {
         })
     });
     let tags: serde_json::Map<String, Value> = e.tags.iter().map(|(k, v)| (s(k), Value::String(s(v)))).collect();
+    // The versions the service was built with (from its release's
+    // announced dependency list): what a fix must be written against.
+    let crates: Vec<Value> = ctx
+        .incident
+        .stack_dependencies
+        .iter()
+        .take(MAX_FRAMES)
+        .map(|d| json!({"name": s(&d.name), "version": s(&d.version)}))
+        .collect();
     json!({
         "kind": e.kind.as_str(),
         "level": e.level.as_str(),
@@ -114,6 +123,7 @@ pub(crate) fn event_document(ctx: &FixContext) -> Value {
         "release": e.release.as_deref().map(s),
         "environment": e.environment.as_deref().map(s),
         "occurrences": ctx.incident.count,
+        "crates_on_the_failing_stack_and_their_versions": crates,
     })
 }
 
@@ -237,6 +247,38 @@ mod tests {
         assert!(!n.contains("```") && !n.contains("~~~"));
         assert!(!n.to_ascii_lowercase().contains("untrusted event data"), "{n}");
         assert!(n.contains("untrusted_Event_DATA"));
+    }
+
+    #[test]
+    fn the_crates_on_the_stack_are_in_the_untrusted_block_with_their_versions() {
+        use bugstack_core::{Dependency, Event, EventKind, Level, Timestamp};
+        let mut incident = crate::Incident::from_event(
+            "1",
+            Event::new(EventKind::Panic, Level::Fatal, "boom", Timestamp::from_millis(1)),
+        );
+        incident.stack_dependencies = vec![Dependency::new("tokio", "1.48.0")];
+        let ctx = FixContext {
+            incident,
+            repo_root: std::path::PathBuf::from("/repo"),
+            revision: "abc".into(),
+            base: None,
+            frames: Vec::new(),
+            snippets: Vec::new(),
+            files: Default::default(),
+            token_budget: 0,
+            tokens_used: 0,
+            warnings: Vec::new(),
+        };
+        let doc = event_document(&ctx);
+        assert_eq!(
+            doc["crates_on_the_failing_stack_and_their_versions"],
+            serde_json::json!([{"name": "tokio", "version": "1.48.0"}])
+        );
+        let p = user_prompt(&ctx, &[], 1000, "n0nce");
+        let start = p.find(&format!("BEGIN {UNTRUSTED_MARKER} n0nce\n")).unwrap();
+        let end = p.find(&format!("END {UNTRUSTED_MARKER} n0nce\n")).unwrap();
+        let at = p.find("1.48.0").unwrap();
+        assert!(start < at && at < end, "inside the data block");
     }
 
     #[test]
