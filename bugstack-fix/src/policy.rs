@@ -10,6 +10,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::lifecycle_policy::{ReleasePatterns, Triggers, VerifyConfig};
 use crate::{Error, Patch, Result};
 
 /// The policy file's name, at the repository root.
@@ -60,6 +61,24 @@ kind = "local"
 # repository = "owner/name"               # github only
 # labels = ["bugstack"]
 # merge_method = "squash"
+
+[triggers]
+# The least level that gets a fix job; warnings and messages are recorded
+# and counted, never fixed.
+# level = "error"
+# kinds = ["panic", "error"]
+# min_count = 1
+# skip_environments = ["dev"]
+# max_queued_jobs = 20
+
+[verify]
+# A fixed incident becomes verified when a live release containing the fix
+# stays silent this long.
+# window = "30m"
+
+[releases]
+# Release names mapped to git refs, when they are not a commit or a tag.
+# "shop@{version}" = "v{version}"
 "#;
 
 /// Which model backend generates fixes.
@@ -309,6 +328,12 @@ pub struct Policy {
     pub model: ModelConfig,
     /// The forge.
     pub forge: ForgeConfig,
+    /// Which incidents get a fix job (`[triggers]`).
+    pub triggers: Triggers,
+    /// When a fixed incident is verified (`[verify]`).
+    pub verify: VerifyConfig,
+    /// Release names mapped to git refs (`[releases]`).
+    pub releases: ReleasePatterns,
 }
 
 impl Default for Policy {
@@ -324,6 +349,9 @@ impl Default for Policy {
             checks: Vec::new(),
             model: ModelConfig::default(),
             forge: ForgeConfig::default(),
+            triggers: Triggers::default(),
+            verify: VerifyConfig::default(),
+            releases: ReleasePatterns::default(),
         }
     }
 }
@@ -446,6 +474,9 @@ impl Policy {
                 ));
             }
         }
+        self.triggers.validate()?;
+        crate::lifecycle_policy::parse_duration(&self.verify.window).map_err(|e| format!("verify.window: {e}"))?;
+        self.releases.validate()?;
         for c in &self.checks {
             if c.command.trim().is_empty() {
                 return Err(format!("checks: check {:?} has an empty command", c.name));

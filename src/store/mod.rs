@@ -39,8 +39,9 @@ use bugstack_core::{Event, Timestamp};
 pub use bugstack_fix::PullRequestState;
 pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
-    pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentQuota,
-    IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, RunPullRequest, Status, Totals,
+    pull_request_state_name, Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail,
+    IncidentQuota, IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseCheck,
+    ReleaseVerdict, ReleaseVerdictRecord, RunPullRequest, Status, TimelineEntry, Totals, BUGSTACK_ACTOR, FORGE_ACTOR,
 };
 
 use crate::Result;
@@ -98,8 +99,45 @@ pub trait IncidentStore: Send + Sync {
     /// runs and pull requests.
     fn incident_detail(&self, id: i64) -> Result<IncidentDetail>;
 
-    /// Moves an incident to `to`, if the lifecycle allows it.
-    fn transition(&self, id: i64, to: Status) -> Result<IncidentRecord>;
+    /// A person's status change: moves an incident to `to`, if the
+    /// lifecycle allows it, recorded in its timeline with `cause`. Ignoring
+    /// cancels its live fix job; reopening (`open`) queues one. `fixed` is
+    /// refused here (see [`IncidentStore::resolve`]).
+    fn transition(&self, id: i64, to: Status, cause: &Cause) -> Result<IncidentRecord>;
+
+    /// Queues a fix job for an `open` or `regressed` incident now (past the
+    /// queue cap and the triggers: a person asked), or makes its queued job
+    /// runnable now; recorded in its timeline. Refused while a job runs.
+    fn retry(&self, id: i64, cause: &Cause, now: Timestamp) -> Result<FixJob>;
+
+    /// A fix made by hand: an `open` or `regressed` incident becomes
+    /// `fixed` in `release` (a commit, tag or release name, resolved to the
+    /// fix commit by the release checks); its live job is cancelled.
+    fn resolve(&self, id: i64, release: &str, cause: &Cause, now: Timestamp) -> Result<IncidentRecord>;
+
+    /// An incident's status changes, oldest first.
+    fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>>;
+
+    /// At most `limit` releases of `fixed` or `verified` incidents not yet
+    /// classified against the fix (or classified `unknown` at least
+    /// `recheck_unknown_after` ago), the most recently seen first.
+    fn releases_to_check(
+        &self,
+        limit: usize,
+        recheck_unknown_after: Duration,
+        now: Timestamp,
+    ) -> Result<Vec<ReleaseCheck>>;
+
+    /// Records the commit a fixed incident's `fixed_in_release` resolved
+    /// to (kept if one is already known).
+    fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()>;
+
+    /// Records how a release relates to a fixed incident's fix. A release
+    /// containing the fix joins its releases with the fix; when the incident
+    /// was seen in it, the incident becomes `regressed` (recorded by
+    /// [`BUGSTACK_ACTOR`]) with a new fix job, and this returns `true`.
+    /// Ignored (`false`) when the incident is no longer fixed.
+    fn record_release_verdict(&self, incident: i64, verdict: &ReleaseVerdictRecord) -> Result<bool>;
 
     /// Declares that `release` contains the fix of a fixed incident, so an
     /// occurrence from it is a regression.

@@ -154,7 +154,7 @@ fn illegal_transitions_are_errors() {
     let (_dir, s) = store();
     s.ingest(&[ev("x", None, 1)], T0).unwrap();
     let id = s.incidents().unwrap()[0].id;
-    match s.transition(id, Status::FixProposed) {
+    match s.transition(id, Status::FixProposed, &Cause::new("tester", "test")) {
         Err(Error::IllegalTransition {
             from: Status::Open,
             to: Status::FixProposed,
@@ -162,16 +162,21 @@ fn illegal_transitions_are_errors() {
         }) => {}
         other => panic!("expected IllegalTransition, got {other:?}"),
     }
-    assert!(s.transition(id, Status::Fixed).is_err());
+    assert!(s.transition(id, Status::Fixed, &Cause::new("tester", "test")).is_err());
     assert!(matches!(
-        s.transition(999, Status::Ignored),
+        s.transition(999, Status::Ignored, &Cause::new("tester", "test")),
         Err(Error::IncidentNotFound(999))
     ));
     // Ignoring cancels the queued job; reopening queues a new one.
-    assert_eq!(s.transition(id, Status::Ignored).unwrap().status, Status::Ignored);
+    assert_eq!(
+        s.transition(id, Status::Ignored, &Cause::new("tester", "test"))
+            .unwrap()
+            .status,
+        Status::Ignored
+    );
     assert_eq!(s.jobs().unwrap()[0].state, JobState::Cancelled);
     assert!(s.claim_job("w", LEASE, T0).unwrap().is_none());
-    s.transition(id, Status::Open).unwrap();
+    s.transition(id, Status::Open, &Cause::new("tester", "test")).unwrap();
     assert_eq!(s.jobs().unwrap().len(), 2);
     assert!(s.claim_job("w", LEASE, Timestamp::now()).unwrap().is_some());
     assert_eq!(s.incident(id).unwrap().status, Status::Fixing);
@@ -189,13 +194,17 @@ fn every_lifecycle_edge_is_listed() {
         allowed,
         vec![
             (Open, Fixing),
+            (Open, Fixed),
             (Open, Ignored),
             (Fixing, Open),
             (Fixing, FixProposed),
             (FixProposed, Open),
             (FixProposed, Fixed),
+            (Fixed, Verified),
             (Fixed, Regressed),
+            (Verified, Regressed),
             (Regressed, Fixing),
+            (Regressed, Fixed),
             (Regressed, Ignored),
             (Ignored, Open),
         ]
@@ -580,7 +589,8 @@ fn queued_fix_jobs_are_capped_and_the_most_frequent_are_served_first() {
         .find(|i| i.title == "flood 1990")
         .unwrap();
     assert!(s.incident_detail(waiting.id).unwrap().jobs.is_empty());
-    s.transition(waiting.id, Status::Ignored).unwrap();
+    s.transition(waiting.id, Status::Ignored, &Cause::new("tester", "test"))
+        .unwrap();
     let mut claimed = 2;
     while let Some(job) = s.claim_job("w", LEASE, T0).unwrap() {
         assert_ne!(job.incident.id, waiting.id);

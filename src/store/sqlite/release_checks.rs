@@ -1,0 +1,151 @@
+//! Releases classified against a fix by git ancestry: which releases of
+//! fixed incidents still need a check, and recording a check's verdict (a
+//! release containing the fix that the incident was seen in makes it
+//! `regressed`). The git work happens outside the store, in the serve
+//! process's background task (`crate::release_check`).
+
+use std::time::Duration;
+
+use bugstack_core::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::jobs::enqueue_capped;
+use super::lifecycle::{set_status, status_of};
+use super::rows::{ms, ts};
+use crate::store::{Cause, ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
+use crate::{Error, Result};
+
+/// See [`IncidentStore::releases_to_check`](crate::store::IncidentStore::releases_to_check).
+pub(super) fn releases_to_check(
+    conn: &Connection,
+    limit: usize,
+    recheck_unknown_after: Duration,
+    now: Timestamp,
+) -> Result<Vec<ReleaseCheck>> {
+    let recheck_before = ms(now).saturating_sub(i64::try_from(recheck_unknown_after.as_millis()).unwrap_or(i64::MAX));
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.id, r.release, i.fix_commit, i.fixed_in_release
+         FROM incidents i
+         JOIN incident_releases r ON r.incident_id = i.id
+         LEFT JOIN release_verdicts v ON v.incident_id = i.id AND v.release = r.release
+         WHERE i.status IN ('fixed', 'verified')
+           AND (v.release IS NULL OR (v.verdict = 'unknown' AND v.checked_at <= ?1))
+         ORDER BY r.last_seen DESC, i.id
+         LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![recheck_before, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+        Ok(ReleaseCheck {
+            incident_id: r.get(0)?,
+            release: r.get(1)?,
+            fix_commit: r.get(2)?,
+            fixed_in_release: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit).
+pub(super) fn record_fix_commit(tx: &Transaction<'_>, id: i64, commit: &str) -> Result<()> {
+    let status = status_of(tx, id)?;
+    if !status.is_fixed() {
+        return Err(Error::Config(format!(
+            "incident {id} is {status}; only a fixed incident has a fix commit"
+        )));
+    }
+    tx.execute(
+        "UPDATE incidents SET fix_commit = ?2 WHERE id = ?1 AND fix_commit IS NULL",
+        params![id, commit],
+    )?;
+    Ok(())
+}
+
+/// See [`IncidentStore::record_release_verdict`](crate::store::IncidentStore::record_release_verdict):
+/// a release containing the fix joins the incident's releases with the fix
+/// (so later occurrences from it regress at ingest, by name), and makes a
+/// fixed or verified incident seen in it `regressed` with a fix job (at
+/// most `max_queued_jobs` queued).
+pub(super) fn record_release_verdict(
+    tx: &Transaction<'_>,
+    incident: i64,
+    v: &ReleaseVerdictRecord,
+    max_queued_jobs: usize,
+) -> Result<bool> {
+    let status = status_of(tx, incident)?;
+    if !status.is_fixed() {
+        // Fixed again (or regressed) since the check started: it no longer applies.
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO release_verdicts (incident_id, release, verdict, commit_sha, note, checked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (incident_id, release) DO UPDATE SET verdict = excluded.verdict,
+             commit_sha = excluded.commit_sha, note = excluded.note, checked_at = excluded.checked_at",
+        params![
+            incident,
+            v.release,
+            v.verdict.as_str(),
+            v.commit,
+            v.note,
+            ms(v.checked_at)
+        ],
+    )?;
+    if v.verdict != ReleaseVerdict::ContainsFix {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO releases_with_fix (incident_id, release) VALUES (?1, ?2)",
+        params![incident, v.release],
+    )?;
+    let seen: Option<i64> = tx
+        .query_row(
+            "SELECT 1 FROM incident_releases WHERE incident_id = ?1 AND release = ?2",
+            params![incident, v.release],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if seen.is_none() {
+        return Ok(false);
+    }
+    let commit = v.commit.as_deref().unwrap_or("?");
+    let cause = Cause::bugstack(format!(
+        "seen again in release {} (commit {}), which contains the fix",
+        v.release,
+        short(commit)
+    ));
+    set_status(tx, incident, Status::Regressed, v.checked_at, &cause)?;
+    enqueue_capped(tx, incident, v.checked_at, max_queued_jobs)?;
+    Ok(true)
+}
+
+/// A commit id cut to 12 characters for messages.
+pub(super) fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+/// Incident `id`'s release classifications, in order of the check.
+pub(super) fn verdicts(conn: &Connection, id: i64) -> Result<Vec<ReleaseVerdictRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT release, verdict, commit_sha, note, checked_at FROM release_verdicts
+         WHERE incident_id = ?1 ORDER BY checked_at, release",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (release, verdict, commit, note, at) = row?;
+        Ok(ReleaseVerdictRecord {
+            release,
+            verdict: verdict.parse()?,
+            commit,
+            note,
+            checked_at: ts(at),
+        })
+    })
+    .collect()
+}
