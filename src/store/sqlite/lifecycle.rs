@@ -127,12 +127,12 @@ pub(super) fn transition(
 pub(super) fn retry(tx: &Transaction<'_>, id: i64, now: Timestamp, cause: &Cause) -> Result<FixJob> {
     let status = status_of(tx, id)?;
     if !matches!(status, Status::Open | Status::Regressed) {
-        return Err(Error::Config(format!(
+        return Err(Error::Refused(format!(
             "incident {id} is {status}; only an open or regressed incident can be retried"
         )));
     }
     if super::quota::is_overflow(tx, id)? {
-        return Err(Error::Config(format!(
+        return Err(Error::Refused(format!(
             "incident {id} counts the events over a token's new-incident quota; it is not a bug to fix"
         )));
     }
@@ -145,7 +145,7 @@ pub(super) fn retry(tx: &Transaction<'_>, id: i64, now: Timestamp, cause: &Cause
         .optional()?;
     let job = match live {
         Some((_, state)) if state == "running" => {
-            return Err(Error::Config(format!(
+            return Err(Error::Refused(format!(
                 "incident {id} has a fix job running right now; wait for it to finish"
             )))
         }
