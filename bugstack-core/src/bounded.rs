@@ -45,7 +45,8 @@ impl Visitor<'_> for StrVisitor {
     }
 }
 
-fn bounded_string<'de, D: Deserializer<'de>>(d: D, max: usize) -> Result<String, D::Error> {
+/// A string cut to `max` bytes (ending with [`CUT_MARKER`] when cut).
+pub(crate) fn bounded_string<'de, D: Deserializer<'de>>(d: D, max: usize) -> Result<String, D::Error> {
     d.deserialize_str(StrVisitor { max })
 }
 

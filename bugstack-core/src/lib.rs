@@ -28,6 +28,7 @@ pub mod event;
 mod event_repr;
 pub mod fingerprint;
 pub mod limits;
+pub mod release;
 pub mod scrub;
 mod secret;
 pub mod shape;
@@ -42,6 +43,7 @@ pub use event::{
     ThreadInfo, SCHEMA_VERSION,
 };
 pub use fingerprint::{fingerprint, normalize_message, Fingerprint};
+pub use release::{Dependency, ReleaseAnnouncement};
 pub use scrub::{ScrubConfig, Scrubber, REDACTED};
 pub use secret::Secret;
 pub use shape::{Shape, ShapeLimits};

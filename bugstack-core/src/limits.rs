@@ -22,6 +22,8 @@
 //! | other strings | [`MAX_FIELD_BYTES`] | cut, ends with `…` |
 //! | `payload_shape` | [`ShapeLimits::default`](crate::ShapeLimits) | cut: deeper levels become `truncated`, extra keys counted in `omitted_keys`, long keys cut |
 //! | JSON nesting | 128 levels (`serde_json`'s limit) | rejected |
+//! | `release.dependencies` | [`MAX_DEPENDENCIES`] | cut: the first kept, counted in `omitted_dependencies` |
+//! | dependency names and versions | [`MAX_DEPENDENCY_FIELD_BYTES`] | cut, ends with `…` |
 
 /// Most stack frames kept per event (the SDK's own upper bound).
 pub const MAX_FRAMES: usize = 256;
@@ -49,6 +51,13 @@ pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 
 /// Longest other string (names, paths, tag and header values, ...) kept, in bytes.
 pub const MAX_FIELD_BYTES: usize = 2 * 1024;
+
+/// Most dependencies kept in one release announcement (a large workspace
+/// resolves about 1,000 packages).
+pub const MAX_DEPENDENCIES: usize = 4096;
+
+/// Longest dependency name or version kept, in bytes.
+pub const MAX_DEPENDENCY_FIELD_BYTES: usize = 128;
 
 /// What marks a string cut by the decoder.
 pub const CUT_MARKER: &str = "…";

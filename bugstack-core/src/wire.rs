@@ -17,7 +17,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Event, Timestamp, SCHEMA_VERSION};
+use crate::{Error, Event, ReleaseAnnouncement, Timestamp, SCHEMA_VERSION};
 
 /// The path events are posted to, relative to the endpoint.
 pub const EVENTS_PATH: &str = "/v1/events";
@@ -73,6 +73,10 @@ pub struct Batch {
     /// The sender's delivery counters, when it reports them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<ClientStats>,
+    /// The sender's release announcement: present in the first batch a
+    /// process sends after it starts (optional; see [`ReleaseAnnouncement`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseAnnouncement>,
 }
 
 impl Batch {
@@ -84,6 +88,7 @@ impl Batch {
             events,
             sdk: None,
             stats: None,
+            release: None,
         }
     }
 
@@ -373,6 +378,29 @@ mod tests {
         };
         let err = decode_batch(&body, ContentEncoding::Gzip, &limits).unwrap_err();
         assert!(matches!(err, Error::TooManyEvents { count: 11, limit: 10 }), "{err}");
+    }
+
+    #[test]
+    fn a_release_announcement_travels_and_old_batches_still_decode() {
+        let mut b = batch(1);
+        let mut a = ReleaseAnnouncement::new("shop@1.4.2", Timestamp::from_millis(7));
+        a.dependencies = Some(vec![crate::Dependency::new("tokio", "1.48.0")]);
+        b.release = Some(a.clone());
+        let back = decode_batch(
+            &encode_batch(&b).unwrap(),
+            ContentEncoding::Gzip,
+            &DecodeLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(back.release, Some(a));
+        // A batch from before the field existed.
+        let old = br#"{"schema_version":1,"sent_at":"2026-01-01T00:00:00Z","events":[]}"#;
+        let back = decode_batch(old, ContentEncoding::Identity, &DecodeLimits::default()).unwrap();
+        assert_eq!(back.release, None);
+        // A bad announcement is a malformed batch naming the field.
+        let bad = br#"{"schema_version":1,"sent_at":"2026-01-01T00:00:00Z","events":[],"release":{"name":"x","started_at":"2026-01-01T00:00:00Z","dependencies":[{"name":"a"}]}}"#;
+        let err = decode_batch(bad, ContentEncoding::Identity, &DecodeLimits::default()).unwrap_err();
+        assert!(err.to_string().contains("version"), "{err}");
     }
 
     #[test]

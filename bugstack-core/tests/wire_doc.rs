@@ -28,6 +28,9 @@ fn documented_example_decodes_gzipped_and_plain() {
     assert_eq!(req.route.as_deref(), Some("/carts/{id}/checkout"));
     assert!(matches!(req.payload_shape, Some(Shape::Object { .. })));
     assert_eq!(plain.stats.unwrap().captured, 2000);
+    let release = plain.release.as_ref().unwrap();
+    assert_eq!(release.name, "shop@1.4.2");
+    assert_eq!(release.dependencies.as_ref().unwrap()[1].version, "1.48.0");
 }
 
 #[test]

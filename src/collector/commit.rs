@@ -12,7 +12,7 @@
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use bugstack_core::{Event, Timestamp};
+use bugstack_core::{Event, ReleaseAnnouncement, Timestamp};
 use tokio::sync::oneshot;
 
 use crate::store::{IncidentQuota, IncidentStore, IngestBatch, IngestSummary};
@@ -50,14 +50,20 @@ impl Committer {
         Ok(Committer { queue })
     }
 
-    /// Stores `events` as one batch under the sender's `quota`, grouped
-    /// with whatever else is waiting, and returns once it is durable. `Err`
+    /// Stores `events` (and the sender's `release` announcement, when it
+    /// sent one) as one batch under the sender's `quota`, grouped with
+    /// whatever else is waiting, and returns once it is durable. `Err`
     /// carries the store's error message; nothing of the batch is stored then.
-    pub async fn commit(&self, events: Vec<Event>, quota: Option<IncidentQuota>) -> Result<IngestSummary, String> {
+    pub async fn commit(
+        &self,
+        events: Vec<Event>,
+        quota: Option<IncidentQuota>,
+        release: Option<ReleaseAnnouncement>,
+    ) -> Result<IngestSummary, String> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Pending {
-                batch: IngestBatch { events, quota },
+                batch: IngestBatch { events, quota, release },
                 reply,
             })
             .map_err(|_| "the committer has stopped".to_string())?;
@@ -119,7 +125,7 @@ mod tests {
                         format!("bug {}", i % 3),
                         Timestamp::now(),
                     );
-                    c.commit(vec![e; 10], None).await
+                    c.commit(vec![e; 10], None, None).await
                 })
             })
             .collect();

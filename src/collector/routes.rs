@@ -136,7 +136,7 @@ async fn post_events(
     .map_err(|e| ApiError::unavailable(format!("decode task failed: {e}")))??;
     let summary = state
         .committer
-        .commit(batch.events, Some(state.quota.clone()))
+        .commit(batch.events, Some(state.quota.clone()), batch.release)
         .await
         .map_err(|_| {
             ApiError::unavailable("the incident store could not save the batch; nothing was stored, retry later")

@@ -34,14 +34,15 @@ mod types;
 
 use std::time::Duration;
 
-use bugstack_core::{Event, Timestamp};
+use bugstack_core::{Dependency, Event, Timestamp};
 
 pub use bugstack_fix::PullRequestState;
 pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
     pull_request_state_name, Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail,
     IncidentQuota, IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseCheck,
-    ReleaseVerdict, ReleaseVerdictRecord, RunPullRequest, Status, TimelineEntry, Totals, BUGSTACK_ACTOR, FORGE_ACTOR,
+    ReleaseRecord, ReleaseVerdict, ReleaseVerdictRecord, RunPullRequest, Status, TimelineEntry, Totals, BUGSTACK_ACTOR,
+    FORGE_ACTOR,
 };
 
 use crate::Result;
@@ -194,6 +195,19 @@ pub trait IncidentStore: Send + Sync {
 
     /// Totals of everything ingested so far.
     fn totals(&self) -> Result<Totals>;
+
+    /// Records that release `name` was announced live at `at`: created with
+    /// `first_live_at = last_live_at = at` when new; otherwise
+    /// `first_live_at` is kept (an earlier `at` moves it back) and
+    /// `last_live_at` moves forward to `at` (never back). `dependencies`
+    /// replace the stored list when `Some`; `None` keeps it.
+    fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()>;
+
+    /// One release, if it was ever announced.
+    fn release(&self, name: &str) -> Result<Option<ReleaseRecord>>;
+
+    /// Every announced release, most recently live first.
+    fn releases(&self) -> Result<Vec<ReleaseRecord>>;
 }
 
 #[cfg(test)]

@@ -157,7 +157,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE incidents ADD COLUMN source TEXT;
     CREATE INDEX incidents_source_created ON incidents(source, created_at) WHERE source IS NOT NULL;
     "#,
-    // 6: the lifecycle after the merge. Every status change is recorded
+    // 6: releases announced live by SDKs (one announcement per process
+    // start): when each was first and last seen live, and its resolved
+    // dependency list (JSON `[{"name", "version"}]`, NULL when never sent).
+    r#"
+    CREATE TABLE releases (
+        name          TEXT    PRIMARY KEY,
+        first_live_at INTEGER NOT NULL,
+        last_live_at  INTEGER NOT NULL,
+        dependencies  TEXT
+    );
+    "#,
+    // 7: the lifecycle after the merge. Every status change is recorded
     // with who and why (`incident_timeline`); a fixed incident keeps its fix
     // commit and when it was fixed; each release it is seen in (or that is
     // live) is classified once against the fix by git ancestry

@@ -631,6 +631,7 @@ fn the_new_incident_quota_slides_over_an_hour() {
             })
             .collect(),
         quota: Some(quota.clone()),
+        release: None,
     };
     let first = s.ingest_with_quotas(&[batch(&["a", "b", "c"])], T0).unwrap();
     assert_eq!((first[0].new_incidents.len(), first[0].over_quota), (2, 1));
@@ -654,4 +655,51 @@ fn the_new_incident_quota_slides_over_an_hour() {
         T0,
     )
     .unwrap();
+}
+
+/// A release announcement is upserted: first_live_at kept, last_live_at
+/// moved forward, dependencies replaced only when sent; it travels with an
+/// ingested batch in the same transaction.
+#[test]
+fn releases_are_upserted_as_announced() {
+    use bugstack_core::{Dependency, ReleaseAnnouncement};
+    let (_dir, s) = store();
+    assert_eq!(s.release("shop@1").unwrap(), None);
+    let v1 = [Dependency::new("serde", "1.0.1"), Dependency::new("tokio", "1.40.0")];
+    let t1 = T0.saturating_add(Duration::from_secs(60));
+    let t2 = T0.saturating_add(Duration::from_secs(120));
+    s.record_release_seen("shop@1", t1, Some(&v1)).unwrap();
+    s.record_release_seen("shop@1", t2, None).unwrap();
+    let r = s.release("shop@1").unwrap().unwrap();
+    assert_eq!((r.first_live_at, r.last_live_at), (t1, t2));
+    assert_eq!(r.dependencies.as_deref(), Some(&v1[..]), "None keeps the list");
+    // An older announcement arriving late moves neither end the wrong way.
+    s.record_release_seen("shop@1", T0, None).unwrap();
+    let r = s.release("shop@1").unwrap().unwrap();
+    assert_eq!((r.first_live_at, r.last_live_at), (T0, t2));
+    let v2 = [Dependency::new("serde", "1.0.2")];
+    s.record_release_seen("shop@1", t2, Some(&v2)).unwrap();
+    assert_eq!(
+        s.release("shop@1").unwrap().unwrap().dependencies.as_deref(),
+        Some(&v2[..])
+    );
+
+    let mut announcement = ReleaseAnnouncement::new("shop@2", T0);
+    announcement.dependencies = Some(vec![Dependency::new("axum", "0.8.0")]);
+    let later = T0.saturating_add(Duration::from_secs(600));
+    let batch = IngestBatch {
+        events: vec![ev("boom", Some("shop@2"), 1_000)],
+        quota: None,
+        release: Some(announcement),
+    };
+    s.ingest_with_quotas(&[batch], later).unwrap();
+    let r = s.release("shop@2").unwrap().unwrap();
+    assert_eq!(
+        (r.first_live_at, r.last_live_at),
+        (later, later),
+        "the collector's clock"
+    );
+    assert_eq!(r.dependencies.unwrap()[0].name, "axum");
+    let names: Vec<String> = s.releases().unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["shop@2", "shop@1"], "most recently live first");
 }

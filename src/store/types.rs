@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use bugstack_core::{Event, Fingerprint, Timestamp};
+use bugstack_core::{Dependency, Event, Fingerprint, ReleaseAnnouncement, Timestamp};
 use bugstack_fix::PullRequestState;
 use serde::{Deserialize, Serialize};
 
@@ -450,6 +450,22 @@ pub struct IngestBatch {
     pub events: Vec<Event>,
     /// The sender's quota.
     pub quota: Option<IncidentQuota>,
+    /// The sender's release announcement, recorded with the batch
+    /// ([`IncidentStore::record_release_seen`](super::IncidentStore::record_release_seen)).
+    pub release: Option<ReleaseAnnouncement>,
+}
+
+/// A release an SDK announced live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseRecord {
+    /// The release (version, tag or commit), as events carry it.
+    pub name: String,
+    /// When it was first announced live.
+    pub first_live_at: Timestamp,
+    /// When it was last announced live.
+    pub last_live_at: Timestamp,
+    /// Its resolved dependencies, as last sent (`None`: never sent).
+    pub dependencies: Option<Vec<Dependency>>,
 }
 
 /// Totals of everything ingested.

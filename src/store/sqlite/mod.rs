@@ -17,7 +17,7 @@
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
 //! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
-//! `quota` (new incidents per sender), `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
+//! `quota` (new incidents per sender), `releases` (releases announced live), `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
 //! `forge` (the local forge's [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)).
 
 mod files;
@@ -28,20 +28,22 @@ mod lifecycle;
 mod pulls;
 mod quota;
 mod release_checks;
+mod releases;
 mod rows;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
-use bugstack_core::{Event, Timestamp};
+use bugstack_core::{Dependency, Event, Timestamp};
 use bugstack_fix::{PullRequestState, Triggers};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::schema;
 use super::types::{
     Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, IngestBatch,
-    IngestSummary, JobState, PullRequestRecord, ReleaseCheck, ReleaseVerdictRecord, Status, TimelineEntry, Totals,
+    IngestSummary, JobState, PullRequestRecord, ReleaseCheck, ReleaseRecord, ReleaseVerdictRecord, Status,
+    TimelineEntry, Totals,
 };
 use super::IncidentStore;
 use crate::{Error, Result};
@@ -195,7 +197,12 @@ impl IncidentStore for SqliteStore {
         self.write(|tx| {
             batches
                 .iter()
-                .map(|b| ingest::ingest_in(tx, &b.events, received_at, &triggers, b.quota.as_ref()))
+                .map(|b| {
+                    if let Some(r) = &b.release {
+                        releases::record_seen(tx, &r.name, received_at, r.dependencies.as_deref())?;
+                    }
+                    ingest::ingest_in(tx, &b.events, received_at, &triggers, b.quota.as_ref())
+                })
                 .collect()
         })
     }
@@ -310,5 +317,17 @@ impl IncidentStore for SqliteStore {
 
     fn totals(&self) -> Result<Totals> {
         self.read(rows::totals)
+    }
+
+    fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()> {
+        self.write(|tx| releases::record_seen(tx, name, at, dependencies))
+    }
+
+    fn release(&self, name: &str) -> Result<Option<ReleaseRecord>> {
+        self.read(|conn| releases::release(conn, name))
+    }
+
+    fn releases(&self) -> Result<Vec<ReleaseRecord>> {
+        self.read(releases::releases)
     }
 }
