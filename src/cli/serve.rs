@@ -164,7 +164,11 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
                     &policy.forge.remote,
                     policy.releases.clone(),
                 );
-                let checker = ReleaseChecker::new(store.clone(), resolver, ReleaseCheckConfig::default());
+                let config = ReleaseCheckConfig {
+                    verify_window: args.verify_window.unwrap_or_else(|| policy.verify.window()),
+                    ..ReleaseCheckConfig::default()
+                };
+                let checker = ReleaseChecker::new(store.clone(), resolver, config);
                 println!("bugstack: releases of fixed incidents are checked against the fix in {}", repo.display());
                 Some(tokio::spawn(run_release_checks(checker, wake.clone(), stop_rx.clone())))
             }

@@ -19,6 +19,12 @@
 //!    counted and leaves it `fixed`; an unknown one is noted (shown by
 //!    `bugstack show`) and checked again after `recheck_unknown_after`.
 //!
+//! 5. verifies ([`IncidentStore::verify_fixed`]): a `fixed` incident with a
+//!    live release (announced by an SDK) containing its fix that sent no
+//!    occurrence for `verify_window` becomes `verified`.
+//!
+//! Live releases announced since the fix are classified too (step 1), so
+//! a release the incident was never seen in can verify it.
 //! Each verdict is cached in the store per incident and release, so a
 //! release is classified once per fix.
 
@@ -46,6 +52,9 @@ pub struct ReleaseCheckConfig {
     pub poll: Duration,
     /// When an `unknown` release is looked up again.
     pub recheck_unknown_after: Duration,
+    /// How long a live release containing the fix must stay silent for
+    /// the incident to be verified (`[verify] window`).
+    pub verify_window: Duration,
 }
 
 impl Default for ReleaseCheckConfig {
@@ -54,6 +63,7 @@ impl Default for ReleaseCheckConfig {
             batch: 50,
             poll: Duration::from_secs(1),
             recheck_unknown_after: Duration::from_secs(300),
+            verify_window: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -65,6 +75,8 @@ pub struct PassSummary {
     pub checked: usize,
     /// Incidents that became `regressed`.
     pub regressed: Vec<i64>,
+    /// Incidents that became `verified`.
+    pub verified: Vec<i64>,
 }
 
 /// Classifies releases against fixes for one store and repository.
@@ -97,9 +109,20 @@ impl ReleaseChecker {
         let (batch, recheck) = (self.config.batch, self.config.recheck_unknown_after);
         let checks = blocking(move || store.releases_to_check(batch, recheck, now)).await?;
         let mut summary = PassSummary::default();
-        if checks.is_empty() {
-            return Ok(summary);
+        if !checks.is_empty() {
+            self.classify_all(checks, &mut summary).await?;
         }
+        let store = self.store.clone();
+        let window = self.config.verify_window;
+        summary.verified = blocking(move || store.verify_fixed(window, now)).await?;
+        for id in &summary.verified {
+            println!("bugstack: incident {id} verified: a live release with the fix stayed silent");
+        }
+        Ok(summary)
+    }
+
+    /// Classifies `checks` after one fetch.
+    async fn classify_all(&self, checks: Vec<ReleaseCheck>, summary: &mut PassSummary) -> Result<()> {
         let fetch_note = self.resolver.fetch().await.err();
         let mut cache: HashMap<String, Resolution> = HashMap::new();
         for check in checks {
@@ -117,7 +140,7 @@ impl ReleaseChecker {
                 summary.regressed.push(incident);
             }
         }
-        Ok(summary)
+        Ok(())
     }
 
     /// Resolves `name`, once per pass.

@@ -140,6 +140,14 @@ pub trait IncidentStore: Send + Sync {
     /// Ignored (`false`) when the incident is no longer fixed.
     fn record_release_verdict(&self, incident: i64, verdict: &ReleaseVerdictRecord) -> Result<bool>;
 
+    /// Verification: every `fixed` incident with a live release (announced
+    /// by an SDK: [`IncidentStore::record_release_seen`]) that contains its
+    /// fix and has sent no occurrence of it for `window` since it went live
+    /// (or since the fix, if later) becomes `verified`, recorded by
+    /// [`BUGSTACK_ACTOR`]. Returns the verified incidents. (An occurrence
+    /// from such a release makes it `regressed` instead, at ingest.)
+    fn verify_fixed(&self, window: Duration, now: Timestamp) -> Result<Vec<i64>>;
+
     /// Declares that `release` contains the fix of a fixed incident, so an
     /// occurrence from it is a regression.
     fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()>;

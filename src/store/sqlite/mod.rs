@@ -266,6 +266,10 @@ impl IncidentStore for SqliteStore {
         self.write(|tx| release_checks::record_release_verdict(tx, incident, verdict, cap))
     }
 
+    fn verify_fixed(&self, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
+        self.write(|tx| release_checks::verify_fixed(tx, window, now))
+    }
+
     fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()> {
         self.write(|tx| lifecycle::add_release_with_fix(tx, id, release))
     }

@@ -23,14 +23,24 @@ pub(super) fn releases_to_check(
     now: Timestamp,
 ) -> Result<Vec<ReleaseCheck>> {
     let recheck_before = ms(now).saturating_sub(i64::try_from(recheck_unknown_after.as_millis()).unwrap_or(i64::MAX));
+    // The releases the incident was seen in, and the releases announced
+    // live since it was fixed (for verification).
     let mut stmt = conn.prepare_cached(
-        "SELECT i.id, r.release, i.fix_commit, i.fixed_in_release
-         FROM incidents i
-         JOIN incident_releases r ON r.incident_id = i.id
-         LEFT JOIN release_verdicts v ON v.incident_id = i.id AND v.release = r.release
-         WHERE i.status IN ('fixed', 'verified')
-           AND (v.release IS NULL OR (v.verdict = 'unknown' AND v.checked_at <= ?1))
-         ORDER BY r.last_seen DESC, i.id
+        "SELECT id, release, fix_commit, fixed_in_release, MAX(seen) AS seen FROM (
+             SELECT i.id, r.release, i.fix_commit, i.fixed_in_release, r.last_seen AS seen
+             FROM incidents i
+             JOIN incident_releases r ON r.incident_id = i.id
+             WHERE i.status IN ('fixed', 'verified')
+             UNION ALL
+             SELECT i.id, l.name, i.fix_commit, i.fixed_in_release, l.last_live_at AS seen
+             FROM incidents i
+             JOIN releases l ON l.last_live_at >= i.fixed_at
+             WHERE i.status IN ('fixed', 'verified')
+         ) c
+         WHERE NOT EXISTS (SELECT 1 FROM release_verdicts v WHERE v.incident_id = c.id AND v.release = c.release
+                           AND (v.verdict != 'unknown' OR v.checked_at > ?1))
+         GROUP BY id, release
+         ORDER BY seen DESC, id
          LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![recheck_before, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
@@ -148,4 +158,37 @@ pub(super) fn verdicts(conn: &Connection, id: i64) -> Result<Vec<ReleaseVerdictR
         })
     })
     .collect()
+}
+
+/// See [`IncidentStore::verify_fixed`](crate::store::IncidentStore::verify_fixed).
+pub(super) fn verify_fixed(tx: &Transaction<'_>, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    let due: Vec<(i64, String, i64)> = tx
+        .prepare_cached(
+            "SELECT i.id, l.name, max(l.first_live_at, i.fixed_at) AS since
+             FROM incidents i
+             JOIN release_verdicts v ON v.incident_id = i.id AND v.verdict = 'contains-fix'
+             JOIN releases l ON l.name = v.release
+             WHERE i.status = 'fixed'
+               AND max(l.first_live_at, i.fixed_at) <= ?1 - ?2
+               AND NOT EXISTS (SELECT 1 FROM incident_releases r
+                               WHERE r.incident_id = i.id AND r.release = l.name)
+             ORDER BY i.id, since",
+        )?
+        .query_map(params![ms(now), window_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut verified = Vec::new();
+    for (id, release, since) in due {
+        if verified.contains(&id) {
+            continue;
+        }
+        let cause = Cause::bugstack(format!(
+            "release {release} contains the fix, live since {}, and sent no occurrence for {}s",
+            ts(since),
+            window.as_secs()
+        ));
+        set_status(tx, id, Status::Verified, now, &cause)?;
+        verified.push(id);
+    }
+    Ok(verified)
 }
