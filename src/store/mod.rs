@@ -130,7 +130,8 @@ pub trait IncidentStore: Send + Sync {
     ) -> Result<Vec<ReleaseCheck>>;
 
     /// Records the commit a fixed incident's `fixed_in_release` resolved
-    /// to (kept if one is already known).
+    /// to (kept if one is already known; nothing when the incident is no
+    /// longer fixed).
     fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()>;
 
     /// Records how a release relates to a fixed incident's fix. A release

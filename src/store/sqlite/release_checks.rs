@@ -13,7 +13,7 @@ use super::jobs::enqueue_capped;
 use super::lifecycle::{set_status, status_of};
 use super::rows::{ms, ts};
 use crate::store::{Cause, ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
-use crate::{Error, Result};
+use crate::Result;
 
 /// See [`IncidentStore::releases_to_check`](crate::store::IncidentStore::releases_to_check).
 pub(super) fn releases_to_check(
@@ -56,11 +56,9 @@ pub(super) fn releases_to_check(
 
 /// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit).
 pub(super) fn record_fix_commit(tx: &Transaction<'_>, id: i64, commit: &str) -> Result<()> {
-    let status = status_of(tx, id)?;
-    if !status.is_fixed() {
-        return Err(Error::Config(format!(
-            "incident {id} is {status}; only a fixed incident has a fix commit"
-        )));
+    if !status_of(tx, id)?.is_fixed() {
+        // Regressed (or reopened) since the check started: nothing to record.
+        return Ok(());
     }
     tx.execute(
         "UPDATE incidents SET fix_commit = ?2 WHERE id = ?1 AND fix_commit IS NULL",
