@@ -9,24 +9,34 @@
 //! ## Incident lifecycle
 //!
 //! ```text
-//! open ──► fixing ──► fix-proposed ──► fixed ──► regressed ──► fixing ...
-//!   │        │             │                        │
-//!   │        └──► open     └──► open (PR closed)    └──► ignored
-//!   └──► ignored ──► open
+//! open ──► fixing ──► fix-proposed ──► fixed ──► verified
+//!  │ ▲       │             │            │  │        │
+//!  │ │       └──► open     └──► open    │  └──► regressed ◄──┘
+//!  │ │                  (PR closed)     │         │  ├──► fixing ...
+//!  │ │                                  │         │  └──► ignored
+//!  │ └── ignored ◄── (ignore)           └─────────┴── (resolve: fixed by hand)
 //! ```
 //!
 //! [`Status::can_become`] is the whole rule; anything else is
-//! [`Error::IllegalTransition`](crate::Error::IllegalTransition).
+//! [`Error::IllegalTransition`](crate::Error::IllegalTransition). Every
+//! status change goes through one function that also records it in the
+//! incident's timeline ([`TimelineEntry`]: when, from, to, who, why; see
+//! [`IncidentStore::timeline`]). `docs/lifecycle.md` has each edge.
 //!
 //! ## Regressions
 //!
 //! When a fix merges, the incident records the fixing release
-//! (`fixed_in_release`) and that release joins its set of *releases that
-//! contain the fix*; later releases can be added with
-//! [`IncidentStore::add_release_with_fix`]. An occurrence of a `fixed`
-//! incident whose `release` is in that set reopens it as `regressed` (and
-//! enqueues a new fix job). Occurrences from other releases, or without a
-//! release, only update the counts: they are old deployments still running.
+//! (`fixed_in_release`), the fix commit when known, and that release becomes
+//! its one *release that contains the fix*; more can be added with
+//! [`IncidentStore::add_release_with_fix`]. An occurrence of a `fixed` or
+//! `verified` incident whose `release` is in that set makes it `regressed`
+//! at ingest (and enqueues a new fix job). Other releases are classified
+//! outside ingest by git ancestry (`crate::release_check`, through
+//! [`IncidentStore::releases_to_check`] and
+//! [`IncidentStore::record_release_verdict`]): one containing the fix
+//! regresses the incident and joins the set; older or unknown ones are only
+//! counted. Which incidents get a fix job at all is the policy's
+//! `[triggers]` ([`SqliteStore::set_triggers`]).
 
 mod schema;
 mod sqlite;
