@@ -118,7 +118,8 @@ pub trait IncidentStore: Send + Sync {
 
     /// Queues a fix job for an `open` or `regressed` incident now (past the
     /// queue cap and the triggers: a person asked), or makes its queued job
-    /// runnable now; recorded in its timeline. Refused while a job runs.
+    /// runnable now (also a job waiting to retry a failed attempt); recorded
+    /// in its timeline. Refused while a job runs.
     fn retry(&self, id: i64, cause: &Cause, now: Timestamp) -> Result<FixJob>;
 
     /// A fix made by hand: an `open` or `regressed` incident becomes

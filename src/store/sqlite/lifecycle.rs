@@ -122,11 +122,13 @@ pub(super) fn transition(
 }
 
 /// See [`IncidentStore::retry`](crate::store::IncidentStore::retry): a
-/// queued job becomes runnable now, or a new one is queued (past the cap
-/// and the triggers: a person asked).
+/// queued job (also one waiting for its retry time after a failed
+/// attempt, its incident still `fixing`) becomes runnable now, or a new one
+/// is queued (past the cap and the triggers: a person asked).
 pub(super) fn retry(tx: &Transaction<'_>, id: i64, now: Timestamp, cause: &Cause) -> Result<FixJob> {
     let status = status_of(tx, id)?;
-    if !matches!(status, Status::Open | Status::Regressed) {
+    // `fixing` with a queued job: a failed attempt waiting for its retry time.
+    if !matches!(status, Status::Open | Status::Regressed | Status::Fixing) {
         return Err(Error::Refused(format!(
             "incident {id} is {status}; only an open or regressed incident can be retried"
         )));
@@ -156,9 +158,14 @@ pub(super) fn retry(tx: &Transaction<'_>, id: i64, now: Timestamp, cause: &Cause
             )?;
             job
         }
-        None => {
+        None if status != Status::Fixing => {
             enqueue_job(tx, id, now)?;
             tx.last_insert_rowid()
+        }
+        None => {
+            return Err(Error::Refused(format!(
+                "incident {id} is being fixed right now; wait for its job to finish"
+            )))
         }
     };
     tx.execute("UPDATE incidents SET fix_wanted = 0 WHERE id = ?1", [id])?;
