@@ -158,10 +158,14 @@ pub(super) fn verdicts(conn: &Connection, id: i64) -> Result<Vec<ReleaseVerdictR
     .collect()
 }
 
-/// See [`IncidentStore::verify_fixed`](crate::store::IncidentStore::verify_fixed).
-pub(super) fn verify_fixed(tx: &Transaction<'_>, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
+/// The (incident, live release, silent since) due for verification.
+pub(super) fn due_for_verification(
+    conn: &Connection,
+    window: Duration,
+    now: Timestamp,
+) -> Result<Vec<(i64, String, i64)>> {
     let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-    let due: Vec<(i64, String, i64)> = tx
+    let due = conn
         .prepare_cached(
             "SELECT i.id, l.name, max(l.first_live_at, i.fixed_at) AS since
              FROM incidents i
@@ -175,6 +179,12 @@ pub(super) fn verify_fixed(tx: &Transaction<'_>, window: Duration, now: Timestam
         )?
         .query_map(params![ms(now), window_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
+    Ok(due)
+}
+
+/// See [`IncidentStore::verify_fixed`](crate::store::IncidentStore::verify_fixed).
+pub(super) fn verify_fixed(tx: &Transaction<'_>, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
+    let due = due_for_verification(tx, window, now)?;
     let mut verified = Vec::new();
     for (id, release, since) in due {
         if verified.contains(&id) {
