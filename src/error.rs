@@ -43,6 +43,10 @@ pub enum Error {
         /// The requested status.
         to: Status,
     },
+    /// A control the incident's current state refuses (retrying an
+    /// incident that is fixed, or whose job is running).
+    #[error("{0}")]
+    Refused(String),
     /// A job was finished by a worker that no longer holds its lease (the
     /// lease expired and the job was claimed again, or it was already done).
     #[error("fix job {job} is no longer leased to {owner} (state {state})")]

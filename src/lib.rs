@@ -10,6 +10,8 @@
 //!   [`jobs::FixJobRunner`] seam; [`fix_runner`] assembles the bugstack-fix
 //!   pipeline (for `bugstack fix`, `serve --auto-fix` and `bugstack demo`) and
 //!   plugs it in.
+//! - [`release_check`]: after the merge, the releases a fixed incident is
+//!   seen in, classified against its fix by git ancestry (regressions).
 //! - [`cli`]: the `bugstack` command line, one module per command
 //!   (`bugstack demo`, the offline end-to-end loop, included).
 //! - [`terminal`]: terminal-safe text (event text is attacker-controlled).
@@ -41,6 +43,7 @@ pub mod collector;
 mod error;
 pub mod fix_runner;
 pub mod jobs;
+pub mod release_check;
 pub mod store;
 pub mod terminal;
 

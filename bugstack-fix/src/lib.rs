@@ -43,6 +43,7 @@ mod error;
 mod generate;
 pub mod git;
 mod incident;
+mod lifecycle_policy;
 mod model;
 mod patch;
 mod pipeline;
@@ -64,6 +65,9 @@ pub use error::{Error, PolicyViolation, Result};
 pub use generate::template::{OverflowOp, PanicClass};
 pub use generate::{Feedback, FixGenerator, LlmGenerator, TemplateGenerator};
 pub use incident::Incident;
+pub use lifecycle_policy::{
+    parse_duration, ReleasePatterns, Triggers, VerifyConfig, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_VERIFY_WINDOW,
+};
 pub use model::{
     AnthropicModel, ChatMessage, ChatRequest, ChatResponse, LanguageModel, MaxTokensField, ModelBackend, ModelConfig,
     ModelError, OpenAiCompatibleModel, RetryPolicy, Role, Usage,

@@ -9,6 +9,7 @@ use std::path::Path;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::lifecycle_policy::{ReleasePatterns, Triggers, VerifyConfig};
 use crate::model::ModelConfig;
 use crate::{Error, Patch, PolicyViolation, Result};
 
@@ -60,6 +61,24 @@ kind = "local"
 # repository = "owner/name"               # github only
 # labels = ["bugstack"]
 # merge_method = "squash"
+
+[triggers]
+# The least level that gets a fix job; warnings and messages are recorded
+# and counted, never fixed.
+# level = "error"
+# kinds = ["panic", "error"]
+# min_count = 1
+# skip_environments = ["dev"]
+# max_queued_jobs = 20
+
+[verify]
+# A fixed incident becomes verified when a live release containing the fix
+# stays silent this long.
+# window = "30m"
+
+[releases]
+# Release names mapped to git refs, when they are not a commit or a tag.
+# "shop@{version}" = "v{version}"
 "#;
 
 /// Paths a patch may never touch, whatever `excluded_paths` says. A
@@ -264,6 +283,12 @@ pub struct Policy {
     pub model: ModelConfig,
     /// The forge.
     pub forge: ForgeConfig,
+    /// Which incidents get a fix job (`[triggers]`).
+    pub triggers: Triggers,
+    /// When a fixed incident is verified (`[verify]`).
+    pub verify: VerifyConfig,
+    /// Release names mapped to git refs (`[releases]`).
+    pub releases: ReleasePatterns,
 }
 
 impl Default for Policy {
@@ -279,6 +304,9 @@ impl Default for Policy {
             checks: Vec::new(),
             model: ModelConfig::default(),
             forge: ForgeConfig::default(),
+            triggers: Triggers::default(),
+            verify: VerifyConfig::default(),
+            releases: ReleasePatterns::default(),
         }
     }
 }
@@ -353,6 +381,9 @@ impl Policy {
                 ));
             }
         }
+        self.triggers.validate()?;
+        crate::lifecycle_policy::parse_duration(&self.verify.window).map_err(|e| format!("verify.window: {e}"))?;
+        self.releases.validate()?;
         for c in &self.checks {
             if c.command.trim().is_empty() {
                 return Err(format!("checks: check {:?} has an empty command", c.name));

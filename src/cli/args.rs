@@ -57,6 +57,28 @@ Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
     /// Run the fix pipeline on one incident now and print the report.
     #[command(after_help = "Examples:\n  bugstack fix 1 --repo ../shop\n  bugstack fix 1 --repo ../shop --json")]
     Fix(FixArgs),
+    /// Ignore an incident: no fix job (its queued or running job is cancelled).
+    #[command(after_help = "Examples:
+  bugstack ignore 3 --reason \"third-party outage, not our bug\"
+  bugstack ignore 3 --actor alice --json
+
+Allowed from open or regressed (docs/lifecycle.md); `bugstack reopen` undoes it.")]
+    Ignore(ControlArgs),
+    /// Reopen an ignored incident: back to open, with a fix job queued.
+    #[command(after_help = "Examples:\n  bugstack reopen 3 --reason \"it is ours after all\"")]
+    Reopen(ControlArgs),
+    /// Queue a fix job for an open or regressed incident now (past the queue cap and triggers).
+    #[command(after_help = "Examples:\n  bugstack retry 3\n  bugstack retry 3 --reason \"model key fixed\" --json")]
+    Retry(ControlArgs),
+    /// Mark an open or regressed incident fixed by hand, in the release that contains the fix.
+    #[command(after_help = "Examples:
+  bugstack resolve 3 --release v1.4.2 --reason \"fixed in #812\"
+  bugstack resolve 3 --release 9fceb02 --json
+
+The release is a commit (full or abbreviated), a tag or a release name mapped by
+[releases] in bugstack.toml; `serve --repo` resolves it to the fix commit, and a later
+release containing that commit that sends the error again makes the incident regressed.")]
+    Resolve(ResolveArgs),
     /// List the local forge's pull requests, newest first.
     #[command(after_help = "Examples:\n  bugstack prs\n  bugstack prs --json")]
     Prs(ListArgs),
@@ -125,9 +147,15 @@ pub struct ServeArgs {
     #[arg(long, env = "BUGSTACK_MAX_NEW_INCIDENTS_PER_HOUR", value_name = "N", default_value_t = crate::store::DEFAULT_NEW_INCIDENTS_PER_HOUR)]
     pub max_new_incidents_per_hour: u32,
     /// Most fix jobs queued at once; beyond it new incidents wait and are
-    /// queued as jobs finish, the most frequent first.
-    #[arg(long, env = "BUGSTACK_MAX_QUEUED_JOBS", value_name = "N", default_value_t = crate::store::DEFAULT_MAX_QUEUED_JOBS)]
-    pub max_queued_jobs: usize,
+    /// queued as jobs finish, the most frequent first [default: `[triggers]
+    /// max_queued_jobs` of the repository's bugstack.toml, else 20]
+    #[arg(long, env = "BUGSTACK_MAX_QUEUED_JOBS", value_name = "N")]
+    pub max_queued_jobs: Option<usize>,
+    /// How long a live release containing a fix must stay silent before the
+    /// incident is verified, e.g. "30m", "90s" [default: `[verify] window`
+    /// of the repository's bugstack.toml, else 30m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+    pub verify_window: Option<std::time::Duration>,
     /// Fix jobs run at the same time.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub jobs: usize,
@@ -142,6 +170,11 @@ pub struct ServeArgs {
     #[cfg(feature = "test-support")]
     #[arg(long, value_name = "SPEC", hide = true)]
     pub test_job_runner: Option<String>,
+}
+
+/// Parses `--verify-window`.
+fn parse_window(text: &str) -> Result<std::time::Duration, String> {
+    bugstack_fix::parse_duration(text)
 }
 
 /// `bugstack incidents` / `bugstack prs`.
@@ -164,6 +197,47 @@ pub struct ShowArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Print JSON (stable, documented in docs/cli.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bugstack ignore` / `reopen` / `retry`.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// Incident id.
+    pub id: i64,
+    /// Data directory.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Why (recorded in the incident's timeline).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Who (recorded in the incident's timeline) [default: $USER, else cli]
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Print the incident and the recorded change as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bugstack resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Incident id.
+    pub id: i64,
+    /// The release that contains the fix: a commit, a tag, or a release name.
+    #[arg(long, value_name = "R")]
+    pub release: String,
+    /// Data directory.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Why (recorded in the incident's timeline).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Who (recorded in the incident's timeline) [default: $USER, else cli]
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Print the incident and the recorded change as JSON.
     #[arg(long)]
     pub json: bool,
 }

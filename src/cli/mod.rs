@@ -5,6 +5,7 @@
 //! request asked for does not exist.
 
 mod args;
+mod control;
 mod demo;
 mod fix;
 mod output;
@@ -15,7 +16,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, ServeArgs, ShowArgs};
+pub use args::{Cli, Command, ControlArgs, DataArgs, FixArgs, InitArgs, ListArgs, ResolveArgs, ServeArgs, ShowArgs};
+pub use control::DEFAULT_ACTOR;
 pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_token, TOKEN_FILE};
 
@@ -63,6 +65,9 @@ fn hint(e: &Error) -> Option<&'static str> {
     Some(match e {
         Error::IncidentNotFound(_) => "list incidents with `bugstack incidents` (same --data / BUGSTACK_DATA as serve)",
         Error::PullRequestNotFound(_) => "list pull requests with `bugstack prs`",
+        Error::IllegalTransition { .. } => {
+            "see the incident's status and timeline with `bugstack show ID`; the allowed changes are in docs/lifecycle.md"
+        }
         Error::SchemaTooNew { .. } => "this data directory was written by a newer bugstack; upgrade this binary",
         Error::Sqlite(_) => "is another program holding the database? check --data / BUGSTACK_DATA and disk space",
         Error::Policy(_) => "fix bugstack.toml in the repository (`bugstack init` writes a commented template)",
@@ -92,6 +97,10 @@ pub fn run(cli: Cli) -> Result<()> {
             let store = open_existing(&a.data)?;
             output::prs(&store.pull_requests()?, a.json)
         }
+        Command::Ignore(a) => control::run(control::Control::Ignore, &a),
+        Command::Reopen(a) => control::run(control::Control::Reopen, &a),
+        Command::Retry(a) => control::run(control::Control::Retry, &a),
+        Command::Resolve(a) => control::resolve(&a),
         Command::Fix(a) => fix::fix(a),
         Command::Demo(a) => demo::run(&a),
     }

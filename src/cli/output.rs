@@ -61,6 +61,21 @@ pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
     if let Some(r) = &i.fixed_in_release {
         println!("  fixed in     {}", sanitize(r, 40));
     }
+    if let Some(c) = &i.fix_commit {
+        println!("  fix commit   {}", sanitize(c, 64));
+    }
+    for v in &d.release_checks {
+        println!(
+            "  release      {}: {}{} — {}",
+            sanitize(&v.release, 40),
+            v.verdict,
+            v.commit
+                .as_deref()
+                .map(|c| format!(" (commit {})", sanitize(c.get(..12).unwrap_or(c), 12)))
+                .unwrap_or_default(),
+            sanitize(&v.note, 200)
+        );
+    }
     let e = &d.representative;
     println!("  message      {}", sanitize(&e.message, 500));
     if let Some(loc) = &e.location {
@@ -111,6 +126,23 @@ pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
             pull_request_state_name(p.state),
             sanitize(&p.title, 100)
         );
+    }
+    if !d.timeline.is_empty() {
+        println!("  timeline:");
+        for t in &d.timeline {
+            let change = match t.from {
+                None => format!("→ {}", t.to),
+                Some(from) if from == t.to => format!("{} (no change)", t.to),
+                Some(from) => format!("{from} → {}", t.to),
+            };
+            println!(
+                "    {}  {:<26} by {}: {}",
+                t.at,
+                change,
+                sanitize(&t.actor, 40),
+                sanitize(&t.reason, 200)
+            );
+        }
     }
     Ok(())
 }

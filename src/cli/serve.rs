@@ -13,6 +13,7 @@ use super::data_dir;
 use crate::collector::{generate_token, router, CollectorLimits, CollectorState};
 use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
 use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig};
+use crate::release_check::{run_release_checks, ReleaseCheckConfig, ReleaseChecker, ReleaseResolver};
 use crate::store::{IncidentStore, SqliteStore};
 use crate::{Error, Result};
 
@@ -84,7 +85,11 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         ));
     }
     let sqlite = Arc::new(SqliteStore::open(&dir)?);
-    sqlite.set_max_queued_jobs(args.max_queued_jobs);
+    let mut triggers = policy.as_ref().map(|p| p.triggers.clone()).unwrap_or_default();
+    if let Some(cap) = args.max_queued_jobs {
+        triggers.max_queued_jobs = cap;
+    }
+    sqlite.set_triggers(triggers);
     let store: Arc<dyn IncidentStore> = sqlite.clone();
     let (token, generated) = resolve_token(args.token.as_ref().map(Secret::expose), &dir)?;
     let limits = CollectorLimits {
@@ -145,13 +150,30 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
                 config.concurrency,
                 config.worker_id
             );
-            tokio::spawn(run_job_loop(store.clone(), runner, config, wake.clone(), stop_rx))
+            tokio::spawn(run_job_loop(store.clone(), runner, config, wake.clone(), stop_rx.clone()))
         });
         if job_loop.is_none() {
             println!(
                 "bugstack: fix jobs are queued, one per incident, but not run (start with --auto-fix --repo PATH to run them)"
             );
         }
+        let release_checks = match (&args.repo, &policy) {
+            (Some(repo), Some(policy)) => {
+                let resolver = ReleaseResolver::new(
+                    bugstack_fix::git::Git::new(repo),
+                    &policy.forge.remote,
+                    policy.releases.clone(),
+                );
+                let config = ReleaseCheckConfig {
+                    verify_window: args.verify_window.unwrap_or_else(|| policy.verify.window()),
+                    ..ReleaseCheckConfig::default()
+                };
+                let checker = ReleaseChecker::new(store.clone(), resolver, config);
+                println!("bugstack: releases of fixed incidents are checked against the fix in {}", repo.display());
+                Some(tokio::spawn(run_release_checks(checker, wake.clone(), stop_rx.clone())))
+            }
+            _ => None,
+        };
         let state = CollectorState::new(store, token, &limits, wake)?;
         println!("bugstack: listening on http://{addr}");
         axum::serve(listener, router(state))
@@ -160,6 +182,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             .map_err(|e| Error::io(format!("server failed on {addr}"), e))?;
         let _ = stop_tx.send(true);
         if let Some(h) = job_loop {
+            let _ = h.await;
+        }
+        if let Some(h) = release_checks {
             let _ = h.await;
         }
         println!("bugstack: stopped");

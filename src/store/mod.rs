@@ -9,24 +9,34 @@
 //! ## Incident lifecycle
 //!
 //! ```text
-//! open ──► fixing ──► fix-proposed ──► fixed ──► regressed ──► fixing ...
-//!   │        │             │                        │
-//!   │        └──► open     └──► open (PR closed)    └──► ignored
-//!   └──► ignored ──► open
+//! open ──► fixing ──► fix-proposed ──► fixed ──► verified
+//!  │ ▲       │             │            │  │        │
+//!  │ │       └──► open     └──► open    │  └──► regressed ◄──┘
+//!  │ │                  (PR closed)     │         │  ├──► fixing ...
+//!  │ │                                  │         │  └──► ignored
+//!  │ └── ignored ◄── (ignore)           └─────────┴── (resolve: fixed by hand)
 //! ```
 //!
 //! [`Status::can_become`] is the whole rule; anything else is
-//! [`Error::IllegalTransition`](crate::Error::IllegalTransition).
+//! [`Error::IllegalTransition`](crate::Error::IllegalTransition). Every
+//! status change goes through one function that also records it in the
+//! incident's timeline ([`TimelineEntry`]: when, from, to, who, why; see
+//! [`IncidentStore::timeline`]). `docs/lifecycle.md` has each edge.
 //!
 //! ## Regressions
 //!
 //! When a fix merges, the incident records the fixing release
-//! (`fixed_in_release`) and that release joins its set of *releases that
-//! contain the fix*; later releases can be added with
-//! [`IncidentStore::add_release_with_fix`]. An occurrence of a `fixed`
-//! incident whose `release` is in that set reopens it as `regressed` (and
-//! enqueues a new fix job). Occurrences from other releases, or without a
-//! release, only update the counts: they are old deployments still running.
+//! (`fixed_in_release`), the fix commit when known, and that release becomes
+//! its one *release that contains the fix*; more can be added with
+//! [`IncidentStore::add_release_with_fix`]. An occurrence of a `fixed` or
+//! `verified` incident whose `release` is in that set makes it `regressed`
+//! at ingest (and enqueues a new fix job). Other releases are classified
+//! outside ingest by git ancestry (`crate::release_check`, through
+//! [`IncidentStore::releases_to_check`] and
+//! [`IncidentStore::record_release_verdict`]): one containing the fix
+//! regresses the incident and joins the set; older or unknown ones are only
+//! counted. Which incidents get a fix job at all is the policy's
+//! `[triggers]` ([`SqliteStore::set_triggers`]).
 
 mod schema;
 mod sqlite;
@@ -39,9 +49,10 @@ use bugstack_core::{Dependency, Event, Timestamp};
 pub use bugstack_fix::PullRequestState;
 pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
-    pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentQuota,
-    IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseRecord, RunPullRequest,
-    StackDependencies, Status, Totals,
+    pull_request_state_name, Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail,
+    IncidentQuota, IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseCheck,
+    ReleaseRecord, ReleaseVerdict, ReleaseVerdictRecord, RunPullRequest, StackDependencies, Status, TimelineEntry,
+    Totals, BUGSTACK_ACTOR, FORGE_ACTOR,
 };
 
 use crate::Result;
@@ -99,8 +110,55 @@ pub trait IncidentStore: Send + Sync {
     /// runs and pull requests.
     fn incident_detail(&self, id: i64) -> Result<IncidentDetail>;
 
-    /// Moves an incident to `to`, if the lifecycle allows it.
-    fn transition(&self, id: i64, to: Status) -> Result<IncidentRecord>;
+    /// A person's status change: moves an incident to `to`, if the
+    /// lifecycle allows it, recorded in its timeline with `cause`. Ignoring
+    /// cancels its live fix job; reopening (`open`) queues one. `fixed` is
+    /// refused here (see [`IncidentStore::resolve`]).
+    fn transition(&self, id: i64, to: Status, cause: &Cause) -> Result<IncidentRecord>;
+
+    /// Queues a fix job for an `open` or `regressed` incident now (past the
+    /// queue cap and the triggers: a person asked), or makes its queued job
+    /// runnable now (also a job waiting to retry a failed attempt); recorded
+    /// in its timeline. Refused while a job runs.
+    fn retry(&self, id: i64, cause: &Cause, now: Timestamp) -> Result<FixJob>;
+
+    /// A fix made by hand: an `open` or `regressed` incident becomes
+    /// `fixed` in `release` (a commit, tag or release name, resolved to the
+    /// fix commit by the release checks); its live job is cancelled.
+    fn resolve(&self, id: i64, release: &str, cause: &Cause, now: Timestamp) -> Result<IncidentRecord>;
+
+    /// An incident's status changes, oldest first.
+    fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>>;
+
+    /// At most `limit` releases of `fixed` or `verified` incidents not yet
+    /// classified against the fix (or classified `unknown` at least
+    /// `recheck_unknown_after` ago), the most recently seen first.
+    fn releases_to_check(
+        &self,
+        limit: usize,
+        recheck_unknown_after: Duration,
+        now: Timestamp,
+    ) -> Result<Vec<ReleaseCheck>>;
+
+    /// Records the commit a fixed incident's `fixed_in_release` resolved
+    /// to (kept if one is already known; nothing when the incident is no
+    /// longer fixed).
+    fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()>;
+
+    /// Records how a release relates to a fixed incident's fix. A release
+    /// containing the fix joins its releases with the fix; when the incident
+    /// was seen in it, the incident becomes `regressed` (recorded by
+    /// [`BUGSTACK_ACTOR`]) with a new fix job, and this returns `true`.
+    /// Ignored (`false`) when the incident is no longer fixed.
+    fn record_release_verdict(&self, incident: i64, verdict: &ReleaseVerdictRecord) -> Result<bool>;
+
+    /// Verification: every `fixed` incident with a live release (announced
+    /// by an SDK: [`IncidentStore::record_release_seen`]) that contains its
+    /// fix and has sent no occurrence of it for `window` since it went live
+    /// (or since the fix, if later) becomes `verified`, recorded by
+    /// [`BUGSTACK_ACTOR`]. Returns the verified incidents. (An occurrence
+    /// from such a release makes it `regressed` instead, at ingest.)
+    fn verify_fixed(&self, window: Duration, now: Timestamp) -> Result<Vec<i64>>;
 
     /// Declares that `release` contains the fix of a fixed incident, so an
     /// occurrence from it is a regression.

@@ -168,6 +168,35 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         dependencies  TEXT
     );
     "#,
+    // 7: the lifecycle after the merge. Every status change is recorded
+    // with who and why (`incident_timeline`); a fixed incident keeps its fix
+    // commit and when it was fixed; each release it is seen in (or that is
+    // live) is classified once against the fix by git ancestry
+    // (`release_verdicts`, cleared when the incident is fixed again).
+    r#"
+    CREATE TABLE incident_timeline (
+        id          INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        at          INTEGER NOT NULL,
+        from_status TEXT,
+        to_status   TEXT    NOT NULL,
+        actor       TEXT    NOT NULL,
+        reason      TEXT    NOT NULL
+    );
+    CREATE INDEX incident_timeline_incident ON incident_timeline(incident_id, id);
+    ALTER TABLE incidents ADD COLUMN fix_commit TEXT;
+    ALTER TABLE incidents ADD COLUMN fixed_at INTEGER;
+    CREATE TABLE release_verdicts (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        release     TEXT    NOT NULL,
+        verdict     TEXT    NOT NULL,
+        commit_sha  TEXT,
+        note        TEXT    NOT NULL,
+        checked_at  INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, release)
+    ) WITHOUT ROWID;
+    CREATE INDEX incidents_fixed ON incidents(id) WHERE status IN ('fixed', 'verified');
+    "#,
 ];
 
 /// The schema version this build writes.

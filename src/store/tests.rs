@@ -154,7 +154,7 @@ fn illegal_transitions_are_errors() {
     let (_dir, s) = store();
     s.ingest(&[ev("x", None, 1)], T0).unwrap();
     let id = s.incidents().unwrap()[0].id;
-    match s.transition(id, Status::FixProposed) {
+    match s.transition(id, Status::FixProposed, &Cause::new("tester", "test")) {
         Err(Error::IllegalTransition {
             from: Status::Open,
             to: Status::FixProposed,
@@ -162,16 +162,21 @@ fn illegal_transitions_are_errors() {
         }) => {}
         other => panic!("expected IllegalTransition, got {other:?}"),
     }
-    assert!(s.transition(id, Status::Fixed).is_err());
+    assert!(s.transition(id, Status::Fixed, &Cause::new("tester", "test")).is_err());
     assert!(matches!(
-        s.transition(999, Status::Ignored),
+        s.transition(999, Status::Ignored, &Cause::new("tester", "test")),
         Err(Error::IncidentNotFound(999))
     ));
     // Ignoring cancels the queued job; reopening queues a new one.
-    assert_eq!(s.transition(id, Status::Ignored).unwrap().status, Status::Ignored);
+    assert_eq!(
+        s.transition(id, Status::Ignored, &Cause::new("tester", "test"))
+            .unwrap()
+            .status,
+        Status::Ignored
+    );
     assert_eq!(s.jobs().unwrap()[0].state, JobState::Cancelled);
     assert!(s.claim_job("w", LEASE, T0).unwrap().is_none());
-    s.transition(id, Status::Open).unwrap();
+    s.transition(id, Status::Open, &Cause::new("tester", "test")).unwrap();
     assert_eq!(s.jobs().unwrap().len(), 2);
     assert!(s.claim_job("w", LEASE, Timestamp::now()).unwrap().is_some());
     assert_eq!(s.incident(id).unwrap().status, Status::Fixing);
@@ -189,13 +194,17 @@ fn every_lifecycle_edge_is_listed() {
         allowed,
         vec![
             (Open, Fixing),
+            (Open, Fixed),
             (Open, Ignored),
             (Fixing, Open),
             (Fixing, FixProposed),
             (FixProposed, Open),
             (FixProposed, Fixed),
+            (Fixed, Verified),
             (Fixed, Regressed),
+            (Verified, Regressed),
             (Regressed, Fixing),
+            (Regressed, Fixed),
             (Regressed, Ignored),
             (Ignored, Open),
         ]
@@ -580,7 +589,8 @@ fn queued_fix_jobs_are_capped_and_the_most_frequent_are_served_first() {
         .find(|i| i.title == "flood 1990")
         .unwrap();
     assert!(s.incident_detail(waiting.id).unwrap().jobs.is_empty());
-    s.transition(waiting.id, Status::Ignored).unwrap();
+    s.transition(waiting.id, Status::Ignored, &Cause::new("tester", "test"))
+        .unwrap();
     let mut claimed = 2;
     while let Some(job) = s.claim_job("w", LEASE, T0).unwrap() {
         assert_ne!(job.incident.id, waiting.id);
@@ -713,4 +723,161 @@ fn a_claimed_job_carries_the_crates_on_its_stack() {
     assert_eq!(incident.stack_dependencies, [deps[0].clone()]);
     let detail = s.incident_detail(job.incident.id).unwrap();
     assert_eq!(detail.stack_dependencies.unwrap().release, "shop@1");
+}
+
+fn tester() -> Cause {
+    Cause::new("tester", "test")
+}
+
+#[test]
+fn triggers_decide_which_incidents_get_a_job_and_min_count_queues_it_later() {
+    let (_dir, s) = store();
+    s.set_triggers(bugstack_fix::Triggers {
+        min_count: 3,
+        skip_environments: vec!["dev".into()],
+        ..bugstack_fix::Triggers::default()
+    });
+    let mut warn = Event::new(EventKind::Message, Level::Warning, "disk full", T0);
+    warn.fingerprint_parts = vec!["w".into()];
+    let mut dev = ev("dev only", None, 1);
+    dev.environment = Some("dev".into());
+    let first = s.ingest(&[warn.clone(), dev.clone(), ev("boom", None, 1)], T0).unwrap();
+    assert_eq!(first.jobs_enqueued, 0, "below min_count, a warning, a dev event");
+    let second = s.ingest(&[ev("boom", None, 2), dev.clone(), warn.clone()], T0).unwrap();
+    assert_eq!(second.jobs_enqueued, 0);
+    let third = s.ingest(&[ev("boom", None, 3), dev.clone(), dev, warn], T0).unwrap();
+    assert_eq!(third.jobs_enqueued, 1, "the third panic reaches min_count");
+    let jobs = s.jobs().unwrap();
+    assert_eq!(jobs.len(), 1);
+    let boom = s.incident(jobs[0].incident_id).unwrap();
+    assert_eq!((boom.title.as_str(), boom.count), ("boom", 3));
+    // More occurrences queue no more jobs, and the job's end does not requeue one.
+    s.ingest(&[ev("boom", None, 4)], T0).unwrap();
+    assert_eq!(s.jobs().unwrap().len(), 1);
+}
+
+#[test]
+fn a_release_containing_the_fix_regresses_and_a_silent_live_one_verifies() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("a", Some("1.0"), 1), ev("b", Some("1.0"), 1)], T0)
+        .unwrap();
+    let (a, b) = (1, 2);
+    for id in [a, b] {
+        s.resolve(id, "v2", &tester(), T0).unwrap();
+    }
+    assert_eq!(
+        s.incident(a).unwrap().fix_commit,
+        None,
+        "a release name: resolved later"
+    );
+    s.record_fix_commit(a, "f1x").unwrap();
+    assert_eq!(s.incident(a).unwrap().fix_commit.as_deref(), Some("f1x"));
+
+    // b is seen in 1.0 (older) and 3.0 (contains the fix).
+    let later = T0.saturating_add(Duration::from_secs(1));
+    s.ingest(&[ev("b", Some("3.0"), 2)], later).unwrap();
+    let todo = s.releases_to_check(10, Duration::from_secs(300), later).unwrap();
+    let mut names: Vec<(i64, &str)> = todo.iter().map(|c| (c.incident_id, c.release.as_str())).collect();
+    names.sort();
+    assert_eq!(names, vec![(a, "1.0"), (b, "1.0"), (b, "3.0")]);
+    let verdict = |release: &str, v: ReleaseVerdict| ReleaseVerdictRecord {
+        release: release.into(),
+        verdict: v,
+        commit: Some("c0ffee".into()),
+        note: "n".into(),
+        checked_at: later,
+    };
+    assert!(!s
+        .record_release_verdict(b, &verdict("1.0", ReleaseVerdict::Older))
+        .unwrap());
+    assert_eq!(s.incident(b).unwrap().status, Status::Fixed);
+    assert!(s
+        .record_release_verdict(b, &verdict("3.0", ReleaseVerdict::ContainsFix))
+        .unwrap());
+    let inc = s.incident(b).unwrap();
+    assert_eq!(inc.status, Status::Regressed);
+    assert!(inc.releases_with_fix.contains(&"3.0".to_string()));
+    let last = s.timeline(b).unwrap().pop().unwrap();
+    assert_eq!(
+        (last.from, last.to, last.actor.as_str()),
+        (Some(Status::Fixed), Status::Regressed, "bugstack")
+    );
+    assert_eq!(
+        s.jobs()
+            .unwrap()
+            .iter()
+            .filter(|j| j.incident_id == b && j.state == JobState::Queued)
+            .count(),
+        1
+    );
+    // A verdict for an incident no longer fixed is ignored.
+    assert!(!s
+        .record_release_verdict(b, &verdict("4.0", ReleaseVerdict::ContainsFix))
+        .unwrap());
+
+    // a: release 3.0 goes live after the fix and contains it; silent for the window → verified.
+    s.record_release_seen("3.0", later, None).unwrap();
+    let todo = s.releases_to_check(10, Duration::from_secs(300), later).unwrap();
+    assert!(
+        todo.iter().any(|c| c.incident_id == a && c.release == "3.0"),
+        "{todo:?}"
+    );
+    assert!(!s
+        .record_release_verdict(a, &verdict("3.0", ReleaseVerdict::ContainsFix))
+        .unwrap());
+    let window = Duration::from_secs(60);
+    assert_eq!(
+        s.verify_fixed(window, later.saturating_add(Duration::from_secs(59)))
+            .unwrap(),
+        Vec::<i64>::new()
+    );
+    assert_eq!(s.verify_fixed(window, later.saturating_add(window)).unwrap(), vec![a]);
+    assert_eq!(s.incident(a).unwrap().status, Status::Verified);
+    // It comes back from that release: regressed at ingest.
+    let back = s.ingest(&[ev("a", Some("3.0"), 5)], later).unwrap();
+    assert_eq!(back.regressed, vec![a]);
+}
+
+#[test]
+fn a_new_fix_forgets_the_releases_of_the_old_one() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", Some("1.0"), 1)], T0).unwrap();
+    s.resolve(1, "1.1", &tester(), T0).unwrap();
+    s.ingest(&[ev("x", Some("1.1"), 2)], T0).unwrap();
+    assert_eq!(s.incident(1).unwrap().status, Status::Regressed);
+    s.resolve(1, "1.2", &tester(), T0).unwrap();
+    let again = s.ingest(&[ev("x", Some("1.1"), 3)], T0).unwrap();
+    assert_eq!(
+        again.regressed,
+        Vec::<i64>::new(),
+        "1.1 is an old deployment of the first fix"
+    );
+    assert_eq!(s.incident(1).unwrap().releases_with_fix, vec!["1.2".to_string()]);
+}
+
+#[test]
+fn retry_queues_a_job_now_and_is_refused_when_it_cannot_run() {
+    let (_dir, s) = store();
+    s.ingest(&[ev("x", None, 1)], T0).unwrap();
+    let c = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    assert!(
+        matches!(s.retry(1, &tester(), T0), Err(Error::Refused(_))),
+        "a job is running"
+    );
+    s.fail_job(c.job.id, "w", "boom", Duration::from_secs(3600), T0)
+        .unwrap();
+    // Back in the queue, an hour away (the incident still `fixing`): runnable now.
+    assert!(s.claim_job("w", LEASE, T0).unwrap().is_none());
+    let job = s.retry(1, &tester(), T0).unwrap();
+    assert_eq!((job.id, job.not_before), (c.job.id, T0));
+    assert_eq!(s.claim_job("w", LEASE, T0).unwrap().unwrap().job.id, c.job.id);
+    let (_dir2, s) = store();
+    s.ingest(&[ev("y", None, 1)], T0).unwrap();
+    s.transition(1, Status::Ignored, &tester()).unwrap();
+    assert!(matches!(s.retry(1, &tester(), T0), Err(Error::Refused(_))));
+    s.transition(1, Status::Open, &tester()).unwrap();
+    let job = s.retry(1, &tester(), T0).unwrap();
+    assert_eq!((job.state, job.not_before), (JobState::Queued, T0));
+    assert_eq!(s.timeline(1).unwrap().len(), 4, "created, ignored, reopened, retried");
+    assert!(matches!(s.timeline(99), Err(Error::IncidentNotFound(99))));
 }

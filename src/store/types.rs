@@ -21,6 +21,9 @@ pub enum Status {
     FixProposed,
     /// The fix merged (in `fixed_in_release`).
     Fixed,
+    /// A release containing the fix is live and the fingerprint stayed
+    /// silent from it for the verification window.
+    Verified,
     /// Seen again in a release that contains the fix.
     Regressed,
     /// A person decided not to fix it.
@@ -29,11 +32,12 @@ pub enum Status {
 
 impl Status {
     /// Every status, in lifecycle order.
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Open,
         Status::Fixing,
         Status::FixProposed,
         Status::Fixed,
+        Status::Verified,
         Status::Regressed,
         Status::Ignored,
     ];
@@ -45,27 +49,39 @@ impl Status {
             Status::Fixing => "fixing",
             Status::FixProposed => "fix-proposed",
             Status::Fixed => "fixed",
+            Status::Verified => "verified",
             Status::Regressed => "regressed",
             Status::Ignored => "ignored",
         }
     }
 
-    /// Whether the lifecycle allows going from `self` to `to`.
+    /// Whether the lifecycle allows going from `self` to `to` (the edges
+    /// of docs/lifecycle.md).
     pub fn can_become(self, to: Status) -> bool {
         use Status::*;
         matches!(
             (self, to),
             (Open, Fixing)
                 | (Open, Ignored)
+                | (Open, Fixed)
                 | (Fixing, FixProposed)
                 | (Fixing, Open)
                 | (FixProposed, Fixed)
                 | (FixProposed, Open)
+                | (Fixed, Verified)
                 | (Fixed, Regressed)
+                | (Verified, Regressed)
                 | (Regressed, Fixing)
                 | (Regressed, Ignored)
+                | (Regressed, Fixed)
                 | (Ignored, Open)
         )
+    }
+
+    /// Whether the incident's fix has merged (`fixed` or `verified`): an
+    /// occurrence from a release containing the fix is a regression.
+    pub fn is_fixed(self) -> bool {
+        matches!(self, Status::Fixed | Status::Verified)
     }
 }
 
@@ -196,6 +212,10 @@ pub struct IncidentRecord {
     pub fixed_in_release: Option<String>,
     /// Releases known to contain the fix (occurrences from them are regressions).
     pub releases_with_fix: Vec<String>,
+    /// The commit of the fix (the merge or squash commit), once known: set
+    /// when the fix merges, or resolved from `fixed_in_release` later.
+    #[serde(default)]
+    pub fix_commit: Option<String>,
 }
 
 /// An incident with everything the store knows about it.
@@ -218,6 +238,140 @@ pub struct IncidentDetail {
     /// in announced its dependencies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_dependencies: Option<StackDependencies>,
+    /// Every status change, oldest first.
+    #[serde(default)]
+    pub timeline: Vec<TimelineEntry>,
+    /// How each release it was seen in relates to the fix (once fixed),
+    /// in order of the check.
+    #[serde(default)]
+    pub release_checks: Vec<ReleaseVerdictRecord>,
+}
+
+/// The actor recorded for the changes bugstack makes on its own (a
+/// regression found at ingest or by ancestry, a verification).
+pub const BUGSTACK_ACTOR: &str = "bugstack";
+
+/// The actor recorded for a change that follows a pull request's state on
+/// the forge (merged, closed unmerged).
+pub const FORGE_ACTOR: &str = "forge";
+
+/// Who makes a status change, and why: recorded in the incident's timeline.
+///
+/// `reason` may quote event data (a release name): it is untrusted text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cause {
+    /// Who: a person (`--actor`, `$USER`), a fix worker's id, `forge`, or
+    /// [`BUGSTACK_ACTOR`].
+    pub actor: String,
+    /// Why, in a few words.
+    pub reason: String,
+}
+
+impl Cause {
+    /// A change by `actor` for `reason`.
+    pub fn new(actor: impl Into<String>, reason: impl Into<String>) -> Self {
+        Cause {
+            actor: actor.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A change bugstack makes on its own ([`BUGSTACK_ACTOR`]).
+    pub fn bugstack(reason: impl Into<String>) -> Self {
+        Cause::new(BUGSTACK_ACTOR, reason)
+    }
+}
+
+/// One status change of an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// When.
+    pub at: Timestamp,
+    /// The status before (`None`: the incident was created).
+    pub from: Option<Status>,
+    /// The status after (equal to `from` for a control that changes no
+    /// status, such as `retry`).
+    pub to: Status,
+    /// Who ([`Cause::actor`]).
+    pub actor: String,
+    /// Why ([`Cause::reason`]).
+    pub reason: String,
+}
+
+/// How a release relates to an incident's fix, found by git ancestry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseVerdict {
+    /// The release's commit has the fix commit as an ancestor.
+    ContainsFix,
+    /// The release's commit is older than the fix (or on another line).
+    Older,
+    /// The release (or the fix's release) does not resolve to a commit.
+    Unknown,
+}
+
+impl ReleaseVerdict {
+    /// The name used in the store and the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseVerdict::ContainsFix => "contains-fix",
+            ReleaseVerdict::Older => "older",
+            ReleaseVerdict::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for ReleaseVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReleaseVerdict {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        [
+            ReleaseVerdict::ContainsFix,
+            ReleaseVerdict::Older,
+            ReleaseVerdict::Unknown,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| Error::Corrupt {
+            column: "release_verdicts.verdict",
+            value: s.to_string(),
+        })
+    }
+}
+
+/// A release of a fixed incident still to be classified (see
+/// [`super::IncidentStore::releases_to_check`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseCheck {
+    /// The incident.
+    pub incident_id: i64,
+    /// The release to classify (untrusted: it comes from events).
+    pub release: String,
+    /// The incident's fix commit, when known.
+    pub fix_commit: Option<String>,
+    /// The release the fix merged in (resolved to the fix commit when that
+    /// is not known yet).
+    pub fixed_in_release: Option<String>,
+}
+
+/// The classification of one release for one incident's fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseVerdictRecord {
+    /// The release.
+    pub release: String,
+    /// How it relates to the fix.
+    pub verdict: ReleaseVerdict,
+    /// The commit it resolved to, if it did.
+    pub commit: Option<String>,
+    /// What was found (e.g. why it is unknown).
+    pub note: String,
+    /// When it was checked.
+    pub checked_at: Timestamp,
 }
 
 /// What one [`super::IncidentStore::ingest`] call did.

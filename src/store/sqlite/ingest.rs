@@ -7,11 +7,13 @@ use std::collections::{HashMap, VecDeque};
 use bugstack_core::{Event, Fingerprint, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use bugstack_fix::Triggers;
+
 use super::jobs::enqueue_capped;
-use super::lifecycle::set_status;
+use super::lifecycle::{record, set_status};
 use super::quota::{find_overflow, overflow_fingerprint, overflow_title, set_source, QuotaState};
 use super::rows::{ms, u64_of};
-use crate::store::{IncidentQuota, IngestSummary, Status, SAMPLE_SIZE};
+use crate::store::{Cause, IncidentQuota, IngestSummary, Status, SAMPLE_SIZE};
 use crate::Result;
 
 /// Largest count one event may add (larger claimed counts are clamped, so a
@@ -105,9 +107,12 @@ fn group_events(events: &[Event]) -> Vec<Group<'_>> {
 }
 
 /// Records one batch inside `tx`: each group updates (or creates) its
-/// incident, then its releases and samples; the totals count the batch. At
-/// most `max_queued_jobs` fix jobs are queued at once (see
-/// [`enqueue_capped`]).
+/// incident, then its releases and samples; the totals count the batch.
+/// A new incident gets a fix job only when its first event passes the
+/// `triggers` (kind, level, environment) and its count reaches
+/// `triggers.min_count` (an incident reaching it later gets its job then);
+/// a regression always gets one. At most `triggers.max_queued_jobs` fix
+/// jobs are queued at once (see [`enqueue_capped`]).
 ///
 /// With a `quota`, a new fingerprint over the sender's quota creates no
 /// incident: its events are counted in the sender's overflow incident.
@@ -115,9 +120,10 @@ pub(super) fn ingest_in(
     tx: &Transaction<'_>,
     events: &[Event],
     received_at: Timestamp,
-    max_queued_jobs: usize,
+    triggers: &Triggers,
     quota: Option<&IncidentQuota>,
 ) -> Result<IngestSummary> {
+    let max_queued_jobs = triggers.max_queued_jobs;
     let mut summary = IngestSummary::default();
     let mut quota = quota.map(QuotaState::new);
     for g in &group_events(events) {
@@ -138,7 +144,10 @@ pub(super) fn ingest_in(
                     }
                     None => {
                         let title = overflow_title(&q.source, q.new_incidents_per_hour);
-                        create_incident(tx, g, &overflow_fingerprint(&q.source), &title, received_at)?
+                        let id = create_incident(tx, g, &overflow_fingerprint(&q.source), &title, received_at)?;
+                        let cause = Cause::bugstack("counts the events of new fingerprints over a token's quota");
+                        record(tx, id, None, Status::Open, received_at, &cause)?;
+                        id
                     }
                 }
             }
@@ -148,19 +157,37 @@ pub(super) fn ingest_in(
                     set_source(tx, id, &q.quota().source)?;
                 }
                 summary.new_incidents.push(id);
-                if enqueue_capped(tx, id, received_at, max_queued_jobs)? {
+                let wanted = triggers.wants_fix(g.first);
+                let reason = match (wanted, triggers.count_reached(u64_of(g.count))) {
+                    (false, _) => "first seen (below the fix triggers: recorded and counted, no fix job)",
+                    (true, false) => "first seen (a fix job once it reaches the triggers' min_count)",
+                    (true, true) => "first seen",
+                };
+                record(tx, id, None, Status::Open, received_at, &Cause::bugstack(reason))?;
+                if wanted
+                    && triggers.count_reached(u64_of(g.count))
+                    && enqueue_capped(tx, id, received_at, max_queued_jobs)?
+                {
                     summary.jobs_enqueued += 1;
                 }
                 id
             }
-            Some((id, status)) => {
+            Some(found) => {
+                let id = found.id;
                 add_occurrences(tx, id, g, received_at)?;
-                if status == Status::Fixed && seen_in_a_release_with_the_fix(tx, id, g)? {
-                    set_status(tx, id, Status::Regressed, received_at)?;
-                    summary.regressed.push(id);
-                    if enqueue_capped(tx, id, received_at, max_queued_jobs)? {
-                        summary.jobs_enqueued += 1;
+                if found.status.is_fixed() {
+                    if let Some(rel) = seen_in_a_release_with_the_fix(tx, id, g)? {
+                        let cause = Cause::bugstack(format!("seen again in release {rel}, which contains the fix"));
+                        set_status(tx, id, Status::Regressed, received_at, &cause)?;
+                        summary.regressed.push(id);
+                        if enqueue_capped(tx, id, received_at, max_queued_jobs)? {
+                            summary.jobs_enqueued += 1;
+                        }
                     }
+                } else if reaches_min_count(tx, &found, g, triggers)?
+                    && enqueue_capped(tx, id, received_at, max_queued_jobs)?
+                {
+                    summary.jobs_enqueued += 1;
                 }
                 id
             }
@@ -174,13 +201,59 @@ pub(super) fn ingest_in(
     Ok(summary)
 }
 
-/// The id and status of the incident with `fingerprint`, if there is one.
-fn find_incident(tx: &Transaction<'_>, fingerprint: &Fingerprint) -> Result<Option<(i64, Status)>> {
-    let row: Option<(i64, String)> = tx
-        .prepare_cached("SELECT id, status FROM incidents WHERE fingerprint = ?1")?
-        .query_row([fingerprint.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+/// What ingest needs to know of an existing incident.
+struct Found {
+    id: i64,
+    status: Status,
+    /// Occurrences before this batch.
+    count: i64,
+    /// Its first event's kind and level.
+    kind: String,
+    level: String,
+}
+
+/// The incident with `fingerprint`, if there is one.
+fn find_incident(tx: &Transaction<'_>, fingerprint: &Fingerprint) -> Result<Option<Found>> {
+    let row: Option<(i64, String, i64, String, String)> = tx
+        .prepare_cached("SELECT id, status, count, kind, level FROM incidents WHERE fingerprint = ?1")?
+        .query_row([fingerprint.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?;
-    row.map(|(id, status)| Ok((id, status.parse()?))).transpose()
+    row.map(|(id, status, count, kind, level)| {
+        Ok(Found {
+            id,
+            status: status.parse()?,
+            count,
+            kind,
+            level,
+        })
+    })
+    .transpose()
+}
+
+/// Whether this batch brings an `open` incident that never had a fix job
+/// to the triggers' `min_count` (its kind, level and the batch's
+/// environment passing the triggers).
+fn reaches_min_count(tx: &Transaction<'_>, found: &Found, g: &Group<'_>, triggers: &Triggers) -> Result<bool> {
+    let before = u64_of(found.count);
+    let after = before.saturating_add(u64_of(g.count));
+    if found.status != Status::Open || triggers.count_reached(before) || !triggers.count_reached(after) {
+        return Ok(false);
+    }
+    let (Ok(kind), Ok(level)) = (
+        serde_json::from_value(serde_json::Value::String(found.kind.clone())),
+        serde_json::from_value(serde_json::Value::String(found.level.clone())),
+    ) else {
+        return Ok(false);
+    };
+    if !triggers.wants(kind, level, g.first.environment.as_deref()) || super::quota::is_overflow(tx, found.id)? {
+        return Ok(false);
+    }
+    let jobs: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM fix_jobs WHERE incident_id = ?1")?
+        .query_row([found.id], |r| r.get(0))?;
+    Ok(jobs == 0)
 }
 
 /// A new `open` incident for the group with `fingerprint` and `title`, its
@@ -225,18 +298,20 @@ fn add_occurrences(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Ti
     Ok(())
 }
 
-/// Whether one of the group's releases is known to contain incident `id`'s fix.
-fn seen_in_a_release_with_the_fix(tx: &Transaction<'_>, id: i64, g: &Group<'_>) -> Result<bool> {
+/// The first of the group's releases known by name to contain incident
+/// `id`'s fix (releases named otherwise are classified by git ancestry
+/// after ingest, outside this transaction).
+fn seen_in_a_release_with_the_fix<'g>(tx: &Transaction<'_>, id: i64, g: &Group<'g>) -> Result<Option<&'g str>> {
     for (rel, ..) in &g.releases {
         let hit: Option<i64> = tx
             .prepare_cached("SELECT 1 FROM releases_with_fix WHERE incident_id = ?1 AND release = ?2")?
             .query_row(params![id, rel], |r| r.get(0))
             .optional()?;
         if hit.is_some() {
-            return Ok(true);
+            return Ok(Some(rel));
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// Inserts or updates one release of an incident: `?1` incident, `?2`

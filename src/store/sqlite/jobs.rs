@@ -10,8 +10,16 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::lifecycle::{mark_fixed, set_status, status_of};
 use super::pulls::record_run_pull_request;
 use super::rows::{after, ms, RawJob, RawRun, JOB_COLUMNS, RUN_COLUMNS};
-use crate::store::{ClaimedJob, FixJob, FixOutcome, FixRun, JobState, Status, DEFAULT_MAX_ATTEMPTS};
+use crate::store::{Cause, ClaimedJob, FixJob, FixOutcome, FixRun, JobState, Status, DEFAULT_MAX_ATTEMPTS};
 use crate::{Error, Result};
+
+/// `release` as a fix commit when it is a full commit id (what the pipeline
+/// reports for a merge: the merge or squash commit); `None` for a release
+/// name, which is resolved to its commit later.
+pub(super) fn commit_of(release: &str) -> Option<&str> {
+    let hex = release.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && matches!(release.len(), 40 | 64)).then_some(release)
+}
 
 /// Enqueues a fix job for `incident` unless one is already queued or running.
 pub(super) fn enqueue_job(tx: &Transaction<'_>, incident: i64, now: Timestamp) -> Result<bool> {
@@ -137,7 +145,13 @@ pub(super) fn claim_next(
             continue;
         }
         match status_of(tx, job.incident_id)? {
-            Status::Open | Status::Regressed => set_status(tx, job.incident_id, Status::Fixing, now)?,
+            Status::Open | Status::Regressed => set_status(
+                tx,
+                job.incident_id,
+                Status::Fixing,
+                now,
+                &Cause::new(owner, format!("fix job {} claimed", job.id)),
+            )?,
             // Retry after a failed attempt or a crashed worker.
             Status::Fixing => {}
             // The incident no longer wants a fix.
@@ -169,7 +183,11 @@ fn give_up(tx: &Transaction<'_>, job: &FixJob, now: Timestamp) -> Result<()> {
         ],
     )?;
     if status_of(tx, job.incident_id)? == Status::Fixing {
-        set_status(tx, job.incident_id, Status::Open, now)?;
+        let cause = Cause::bugstack(format!(
+            "fix job {} gave up after {} attempts (the worker stopped before finishing)",
+            job.id, job.max_attempts
+        ));
+        set_status(tx, job.incident_id, Status::Open, now, &cause)?;
     }
     Ok(())
 }
@@ -237,7 +255,8 @@ pub(super) fn claim_incident(
     )?;
     let job = raw.into_job()?;
     if matches!(status, Status::Open | Status::Regressed) {
-        set_status(tx, incident, Status::Fixing, now)?;
+        let cause = Cause::new(owner, format!("fix job {} claimed", job.id));
+        set_status(tx, incident, Status::Fixing, now, &cause)?;
     }
     claimed(tx, job)
 }
@@ -289,19 +308,23 @@ pub(super) fn complete(
         params![job, ms(now)],
     )?;
     let pr_number = match outcome {
-        FixOutcome::NoFix { .. } => {
-            set_status(tx, incident, Status::Open, now)?;
+        FixOutcome::NoFix { reason, .. } => {
+            let cause = Cause::new(owner, format!("no fix: {reason}"));
+            set_status(tx, incident, Status::Open, now, &cause)?;
             None
         }
         FixOutcome::Proposed { pr, .. } => {
             let n = record_run_pull_request(tx, incident, pr, PullRequestState::Open, now)?;
-            set_status(tx, incident, Status::FixProposed, now)?;
+            let cause = Cause::new(owner, format!("pull request #{n} opened for review"));
+            set_status(tx, incident, Status::FixProposed, now, &cause)?;
             Some(n)
         }
         FixOutcome::Merged { pr, release, .. } => {
             let n = record_run_pull_request(tx, incident, pr, PullRequestState::Merged, now)?;
-            set_status(tx, incident, Status::FixProposed, now)?;
-            mark_fixed(tx, incident, release, now)?;
+            let cause = Cause::new(owner, format!("pull request #{n} opened"));
+            set_status(tx, incident, Status::FixProposed, now, &cause)?;
+            let cause = Cause::new(owner, format!("pull request #{n} merged at {release}"));
+            mark_fixed(tx, incident, release, commit_of(release), now, &cause)?;
             Some(n)
         }
     };
@@ -338,7 +361,11 @@ pub(super) fn fail(
         params![job, state.as_str(), error, after(now, retry_after), ms(now)],
     )?;
     if state == JobState::Failed {
-        set_status(tx, incident, Status::Open, now)?;
+        let cause = Cause::new(
+            owner,
+            format!("fix job {job} failed after {attempts} attempts: {error}"),
+        );
+        set_status(tx, incident, Status::Open, now, &cause)?;
     }
     let run = Run {
         job,

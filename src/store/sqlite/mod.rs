@@ -27,28 +27,30 @@ mod jobs;
 mod lifecycle;
 mod pulls;
 mod quota;
+mod release_checks;
 mod releases;
 mod rows;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use bugstack_core::{Dependency, Event, Timestamp};
-use bugstack_fix::PullRequestState;
+use bugstack_fix::{PullRequestState, Triggers};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::schema;
 use super::types::{
-    ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, IngestBatch, IngestSummary,
-    JobState, PullRequestRecord, ReleaseRecord, Status, Totals,
+    Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, IngestBatch,
+    IngestSummary, JobState, PullRequestRecord, ReleaseCheck, ReleaseRecord, ReleaseVerdictRecord, Status,
+    TimelineEntry, Totals,
 };
 use super::IncidentStore;
 use crate::{Error, Result};
 
-/// Default cap on fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`]).
-pub const DEFAULT_MAX_QUEUED_JOBS: usize = 20;
+/// Default cap on fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`];
+/// `[triggers] max_queued_jobs` in `bugstack.toml`).
+pub const DEFAULT_MAX_QUEUED_JOBS: usize = bugstack_fix::DEFAULT_MAX_QUEUED_JOBS;
 
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "bugstack.db";
@@ -59,8 +61,9 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
-    /// Most fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`]).
-    max_queued_jobs: AtomicUsize,
+    /// Which incidents get a fix job, and the queue's cap
+    /// ([`SqliteStore::set_triggers`]).
+    triggers: RwLock<Triggers>,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -107,8 +110,23 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
-            max_queued_jobs: AtomicUsize::new(DEFAULT_MAX_QUEUED_JOBS),
+            triggers: RwLock::new(Triggers::default()),
         })
+    }
+
+    /// Sets which incidents get a fix job (`[triggers]`: level, kinds,
+    /// minimum count, environments left alone, queue cap). Default:
+    /// [`Triggers::default`], errors and panics at once.
+    pub fn set_triggers(&self, triggers: Triggers) {
+        let cap = triggers.max_queued_jobs.max(1);
+        *self.triggers.write().unwrap_or_else(|p| p.into_inner()) = Triggers {
+            max_queued_jobs: cap,
+            ..triggers
+        };
+    }
+
+    fn triggers(&self) -> Triggers {
+        self.triggers.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Caps the fix jobs queued at once (at least 1; default
@@ -116,11 +134,11 @@ impl SqliteStore {
     /// cap waits and is queued when there is room, the most frequent first,
     /// so a flood of distinct fingerprints cannot queue a flood of jobs.
     pub fn set_max_queued_jobs(&self, cap: usize) {
-        self.max_queued_jobs.store(cap.max(1), Ordering::Relaxed);
+        self.triggers.write().unwrap_or_else(|p| p.into_inner()).max_queued_jobs = cap.max(1);
     }
 
     fn job_cap(&self) -> usize {
-        self.max_queued_jobs.load(Ordering::Relaxed)
+        self.triggers.read().unwrap_or_else(|p| p.into_inner()).max_queued_jobs
     }
 
     /// The database file.
@@ -160,22 +178,22 @@ impl SqliteStore {
 
 impl IncidentStore for SqliteStore {
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
-        let cap = self.job_cap();
-        self.write(|tx| ingest::ingest_in(tx, events, received_at, cap, None))
+        let triggers = self.triggers();
+        self.write(|tx| ingest::ingest_in(tx, events, received_at, &triggers, None))
     }
 
     fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
-        let cap = self.job_cap();
+        let triggers = self.triggers();
         self.write(|tx| {
             batches
                 .iter()
-                .map(|events| ingest::ingest_in(tx, events, received_at, cap, None))
+                .map(|events| ingest::ingest_in(tx, events, received_at, &triggers, None))
                 .collect()
         })
     }
 
     fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
-        let cap = self.job_cap();
+        let triggers = self.triggers();
         self.write(|tx| {
             batches
                 .iter()
@@ -183,7 +201,7 @@ impl IncidentStore for SqliteStore {
                     if let Some(r) = &b.release {
                         releases::record_seen(tx, &r.name, received_at, r.dependencies.as_deref())?;
                     }
-                    ingest::ingest_in(tx, &b.events, received_at, cap, b.quota.as_ref())
+                    ingest::ingest_in(tx, &b.events, received_at, &triggers, b.quota.as_ref())
                 })
                 .collect()
         })
@@ -205,14 +223,59 @@ impl IncidentStore for SqliteStore {
         rows::incident_detail(&mut lock(&self.reader), id)
     }
 
-    fn transition(&self, id: i64, to: Status) -> Result<IncidentRecord> {
+    fn transition(&self, id: i64, to: Status, cause: &Cause) -> Result<IncidentRecord> {
         if to == Status::Fixed {
             return Err(Error::Config(
-                "an incident becomes fixed when its pull request merges (it needs the fixing release)".into(),
+                "an incident becomes fixed when its pull request merges, or by hand with `bugstack resolve ID --release R` (it needs the fixing release)".into(),
             ));
         }
         let now = Timestamp::now();
-        self.write(|tx| lifecycle::transition(tx, id, to, now))
+        self.write(|tx| lifecycle::transition(tx, id, to, now, cause))
+    }
+
+    fn retry(&self, id: i64, cause: &Cause, now: Timestamp) -> Result<FixJob> {
+        self.write(|tx| lifecycle::retry(tx, id, now, cause))
+    }
+
+    fn resolve(&self, id: i64, release: &str, cause: &Cause, now: Timestamp) -> Result<IncidentRecord> {
+        self.write(|tx| lifecycle::resolve(tx, id, release, now, cause))
+    }
+
+    fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>> {
+        self.read(|conn| {
+            rows::incident(conn, id)?;
+            lifecycle::timeline(conn, id)
+        })
+    }
+
+    fn releases_to_check(
+        &self,
+        limit: usize,
+        recheck_unknown_after: Duration,
+        now: Timestamp,
+    ) -> Result<Vec<ReleaseCheck>> {
+        self.read(|conn| release_checks::releases_to_check(conn, limit, recheck_unknown_after, now))
+    }
+
+    fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {
+        self.write(|tx| release_checks::record_fix_commit(tx, id, commit))
+    }
+
+    fn record_release_verdict(&self, incident: i64, verdict: &ReleaseVerdictRecord) -> Result<bool> {
+        let cap = self.job_cap();
+        self.write(|tx| release_checks::record_release_verdict(tx, incident, verdict, cap))
+    }
+
+    fn verify_fixed(&self, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
+        // Nothing due most of the time: found on the reader, without taking
+        // the writer (this runs every poll of `serve`'s release checks).
+        if self
+            .read(|conn| release_checks::due_for_verification(conn, window, now))?
+            .is_empty()
+        {
+            return Ok(Vec::new());
+        }
+        self.write(|tx| release_checks::verify_fixed(tx, window, now))
     }
 
     fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()> {

@@ -6,10 +6,11 @@ use bugstack_core::Timestamp;
 use bugstack_fix::PullRequestState;
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::jobs::commit_of;
 use super::lifecycle::{mark_fixed, set_status};
 use super::rows::ms;
 use crate::store::types::parse_pull_request_state;
-use crate::store::{pull_request_state_name, PullRequestRecord, RunPullRequest, Status};
+use crate::store::{pull_request_state_name, Cause, PullRequestRecord, RunPullRequest, Status, FORGE_ACTOR};
 use crate::{Error, Result};
 
 /// Records the pull request a run of `incident`'s job produced, in `state`,
@@ -88,8 +89,14 @@ pub(super) fn set_state(
     )?;
     if let Some(incident) = incident {
         match release {
-            Some(release) => mark_fixed(tx, incident, release, now)?,
-            None => set_status(tx, incident, Status::Open, now)?,
+            Some(release) => {
+                let cause = Cause::new(FORGE_ACTOR, format!("pull request #{number} merged in {release}"));
+                mark_fixed(tx, incident, release, commit_of(release), now, &cause)?
+            }
+            None => {
+                let cause = Cause::new(FORGE_ACTOR, format!("pull request #{number} closed unmerged"));
+                set_status(tx, incident, Status::Open, now, &cause)?
+            }
         }
     }
     super::rows::pull_request(tx, number)?

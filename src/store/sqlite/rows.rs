@@ -16,7 +16,7 @@ const INCIDENT_COLUMNS: &str = "i.id, i.fingerprint, i.title, i.kind, i.level, i
      (SELECT json_group_array(release) FROM (SELECT release FROM incident_releases r \
         WHERE r.incident_id = i.id ORDER BY r.seq)), \
      (SELECT json_group_array(release) FROM (SELECT release FROM releases_with_fix w \
-        WHERE w.incident_id = i.id ORDER BY w.release))";
+        WHERE w.incident_id = i.id ORDER BY w.release)), i.fix_commit";
 
 pub(super) const JOB_COLUMNS: &str = "id, incident_id, state, attempts, max_attempts, lease_owner, lease_expires_at, \
      not_before, last_error, created_at, updated_at";
@@ -64,6 +64,7 @@ struct RawIncident {
     fixed_in_release: Option<String>,
     releases: Option<String>,
     releases_with_fix: Option<String>,
+    fix_commit: Option<String>,
 }
 
 impl RawIncident {
@@ -81,6 +82,7 @@ impl RawIncident {
             fixed_in_release: r.get(9)?,
             releases: r.get(10)?,
             releases_with_fix: r.get(11)?,
+            fix_commit: r.get(12)?,
         })
     }
 
@@ -104,6 +106,7 @@ impl RawIncident {
             releases: list(self.releases)?,
             fixed_in_release: self.fixed_in_release,
             releases_with_fix: list(self.releases_with_fix)?,
+            fix_commit: self.fix_commit,
         })
     }
 }
@@ -369,6 +372,8 @@ pub(super) fn incident_detail(conn: &mut Connection, id: i64) -> Result<Incident
         runs: runs(&tx, id)?,
         pull_requests: pull_requests(&tx, Some(id))?,
         stack_dependencies,
+        timeline: super::lifecycle::timeline(&tx, id)?,
+        release_checks: super::release_checks::verdicts(&tx, id)?,
     };
     tx.commit()?;
     Ok(detail)

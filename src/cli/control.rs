@@ -1,0 +1,114 @@
+//! The people's controls over an incident's lifecycle: `bugstack ignore`,
+//! `reopen`, `retry` and `resolve`. Each is a change recorded in the
+//! incident's timeline with who (`--actor`, else `$USER`, else `cli`) and
+//! why (`--reason`).
+
+use bugstack_core::Timestamp;
+use serde::Serialize;
+
+use super::args::{ControlArgs, ResolveArgs};
+use super::open_existing;
+use crate::store::{Cause, FixJob, IncidentRecord, IncidentStore, Status, TimelineEntry};
+use crate::terminal::sanitize;
+use crate::Result;
+
+/// The actor recorded when `--actor` is not given and `$USER` is unset.
+pub const DEFAULT_ACTOR: &str = "cli";
+
+/// What a control prints with `--json`.
+#[derive(Debug, Serialize)]
+struct ControlOutput<'a> {
+    /// The incident after the change.
+    incident: &'a IncidentRecord,
+    /// The timeline entry the change recorded.
+    change: Option<&'a TimelineEntry>,
+    /// The fix job `retry` queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job: Option<&'a FixJob>,
+}
+
+/// Who and why, from `--actor` / `$USER` and `--reason`.
+fn cause(actor: Option<&str>, reason: Option<&str>, default_reason: &str) -> Cause {
+    let actor = actor
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| DEFAULT_ACTOR.to_string());
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(default_reason);
+    Cause::new(actor, reason)
+}
+
+/// Which control to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// `bugstack ignore`: open or regressed → ignored (its job cancelled).
+    Ignore,
+    /// `bugstack reopen`: ignored → open (a fix job queued).
+    Reopen,
+    /// `bugstack retry`: a fix job for an open or regressed incident, now.
+    Retry,
+}
+
+/// Runs `ignore`, `reopen` or `retry`.
+pub(crate) fn run(control: Control, args: &ControlArgs) -> Result<()> {
+    let store = open_existing(&args.data)?;
+    let now = Timestamp::now();
+    let (incident, job) = match control {
+        Control::Ignore => {
+            let c = cause(args.actor.as_deref(), args.reason.as_deref(), "ignored from the CLI");
+            (store.transition(args.id, Status::Ignored, &c)?, None)
+        }
+        Control::Reopen => {
+            let c = cause(args.actor.as_deref(), args.reason.as_deref(), "reopened from the CLI");
+            (store.transition(args.id, Status::Open, &c)?, None)
+        }
+        Control::Retry => {
+            let c = cause(
+                args.actor.as_deref(),
+                args.reason.as_deref(),
+                "retry requested from the CLI",
+            );
+            let job = store.retry(args.id, &c, now)?;
+            (store.incident(args.id)?, Some(job))
+        }
+    };
+    report(&store, &incident, job.as_ref(), args.json)
+}
+
+/// Runs `resolve`.
+pub(crate) fn resolve(args: &ResolveArgs) -> Result<()> {
+    let store = open_existing(&args.data)?;
+    let c = cause(args.actor.as_deref(), args.reason.as_deref(), "fixed by hand");
+    let incident = store.resolve(args.id, &args.release, &c, Timestamp::now())?;
+    report(&store, &incident, None, args.json)
+}
+
+/// Prints the change just made (the incident's last timeline entry).
+fn report(store: &dyn IncidentStore, incident: &IncidentRecord, job: Option<&FixJob>, json: bool) -> Result<()> {
+    let timeline = store.timeline(incident.id)?;
+    let change = timeline.last();
+    if json {
+        let out = ControlOutput { incident, change, job };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if let Some(c) = change {
+        let from = c.from.map_or_else(|| "new".to_string(), |f| f.to_string());
+        println!(
+            "incident {}: {} → {} (by {}: {})",
+            incident.id,
+            from,
+            c.to,
+            sanitize(&c.actor, 60),
+            sanitize(&c.reason, 200)
+        );
+    }
+    if let Some(j) = job {
+        println!("  fix job {} queued, runnable now", j.id);
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Releases classified against a fix by git ancestry: which releases of
+//! fixed incidents still need a check, and recording a check's verdict (a
+//! release containing the fix that the incident was seen in makes it
+//! `regressed`). The git work happens outside the store, in the serve
+//! process's background task (`crate::release_check`).
+
+use std::time::Duration;
+
+use bugstack_core::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::jobs::enqueue_capped;
+use super::lifecycle::{set_status, status_of};
+use super::rows::{ms, ts};
+use crate::store::{Cause, ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
+use crate::Result;
+
+/// See [`IncidentStore::releases_to_check`](crate::store::IncidentStore::releases_to_check).
+pub(super) fn releases_to_check(
+    conn: &Connection,
+    limit: usize,
+    recheck_unknown_after: Duration,
+    now: Timestamp,
+) -> Result<Vec<ReleaseCheck>> {
+    let recheck_before = ms(now).saturating_sub(i64::try_from(recheck_unknown_after.as_millis()).unwrap_or(i64::MAX));
+    // The releases the incident was seen in, and the releases announced
+    // live since it was fixed (for verification).
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, release, fix_commit, fixed_in_release, MAX(seen) AS seen FROM (
+             SELECT i.id, r.release, i.fix_commit, i.fixed_in_release, r.last_seen AS seen
+             FROM incidents i
+             JOIN incident_releases r ON r.incident_id = i.id
+             WHERE i.status IN ('fixed', 'verified')
+             UNION ALL
+             SELECT i.id, l.name, i.fix_commit, i.fixed_in_release, l.last_live_at AS seen
+             FROM incidents i
+             JOIN releases l ON l.last_live_at >= i.fixed_at
+             WHERE i.status IN ('fixed', 'verified')
+         ) c
+         WHERE NOT EXISTS (SELECT 1 FROM release_verdicts v WHERE v.incident_id = c.id AND v.release = c.release
+                           AND (v.verdict != 'unknown' OR v.checked_at > ?1))
+         GROUP BY id, release
+         ORDER BY seen DESC, id
+         LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![recheck_before, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+        Ok(ReleaseCheck {
+            incident_id: r.get(0)?,
+            release: r.get(1)?,
+            fix_commit: r.get(2)?,
+            fixed_in_release: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit).
+pub(super) fn record_fix_commit(tx: &Transaction<'_>, id: i64, commit: &str) -> Result<()> {
+    if !status_of(tx, id)?.is_fixed() {
+        // Regressed (or reopened) since the check started: nothing to record.
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE incidents SET fix_commit = ?2 WHERE id = ?1 AND fix_commit IS NULL",
+        params![id, commit],
+    )?;
+    Ok(())
+}
+
+/// See [`IncidentStore::record_release_verdict`](crate::store::IncidentStore::record_release_verdict):
+/// a release containing the fix joins the incident's releases with the fix
+/// (so later occurrences from it regress at ingest, by name), and makes a
+/// fixed or verified incident seen in it `regressed` with a fix job (at
+/// most `max_queued_jobs` queued).
+pub(super) fn record_release_verdict(
+    tx: &Transaction<'_>,
+    incident: i64,
+    v: &ReleaseVerdictRecord,
+    max_queued_jobs: usize,
+) -> Result<bool> {
+    let status = status_of(tx, incident)?;
+    if !status.is_fixed() {
+        // Fixed again (or regressed) since the check started: it no longer applies.
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO release_verdicts (incident_id, release, verdict, commit_sha, note, checked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (incident_id, release) DO UPDATE SET verdict = excluded.verdict,
+             commit_sha = excluded.commit_sha, note = excluded.note, checked_at = excluded.checked_at",
+        params![
+            incident,
+            v.release,
+            v.verdict.as_str(),
+            v.commit,
+            v.note,
+            ms(v.checked_at)
+        ],
+    )?;
+    if v.verdict != ReleaseVerdict::ContainsFix {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO releases_with_fix (incident_id, release) VALUES (?1, ?2)",
+        params![incident, v.release],
+    )?;
+    let seen: Option<i64> = tx
+        .query_row(
+            "SELECT 1 FROM incident_releases WHERE incident_id = ?1 AND release = ?2",
+            params![incident, v.release],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if seen.is_none() {
+        return Ok(false);
+    }
+    let commit = v.commit.as_deref().unwrap_or("?");
+    let cause = Cause::bugstack(format!(
+        "seen again in release {} (commit {}), which contains the fix",
+        v.release,
+        short(commit)
+    ));
+    set_status(tx, incident, Status::Regressed, v.checked_at, &cause)?;
+    enqueue_capped(tx, incident, v.checked_at, max_queued_jobs)?;
+    Ok(true)
+}
+
+/// A commit id cut to 12 characters for messages.
+pub(super) fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+/// Incident `id`'s release classifications, in order of the check.
+pub(super) fn verdicts(conn: &Connection, id: i64) -> Result<Vec<ReleaseVerdictRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT release, verdict, commit_sha, note, checked_at FROM release_verdicts
+         WHERE incident_id = ?1 ORDER BY checked_at, release",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (release, verdict, commit, note, at) = row?;
+        Ok(ReleaseVerdictRecord {
+            release,
+            verdict: verdict.parse()?,
+            commit,
+            note,
+            checked_at: ts(at),
+        })
+    })
+    .collect()
+}
+
+/// The (incident, live release, silent since) due for verification.
+pub(super) fn due_for_verification(
+    conn: &Connection,
+    window: Duration,
+    now: Timestamp,
+) -> Result<Vec<(i64, String, i64)>> {
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    let due = conn
+        .prepare_cached(
+            "SELECT i.id, l.name, max(l.first_live_at, i.fixed_at) AS since
+             FROM incidents i
+             JOIN release_verdicts v ON v.incident_id = i.id AND v.verdict = 'contains-fix'
+             JOIN releases l ON l.name = v.release
+             WHERE i.status = 'fixed'
+               AND max(l.first_live_at, i.fixed_at) <= ?1 - ?2
+               AND NOT EXISTS (SELECT 1 FROM incident_releases r
+                               WHERE r.incident_id = i.id AND r.release = l.name)
+             ORDER BY i.id, since",
+        )?
+        .query_map(params![ms(now), window_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(due)
+}
+
+/// See [`IncidentStore::verify_fixed`](crate::store::IncidentStore::verify_fixed).
+pub(super) fn verify_fixed(tx: &Transaction<'_>, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
+    let due = due_for_verification(tx, window, now)?;
+    let mut verified = Vec::new();
+    for (id, release, since) in due {
+        if verified.contains(&id) {
+            continue;
+        }
+        let cause = Cause::bugstack(format!(
+            "release {release} contains the fix, live since {}, and sent no occurrence for {}s",
+            ts(since),
+            window.as_secs()
+        ));
+        set_status(tx, id, Status::Verified, now, &cause)?;
+        verified.push(id);
+    }
+    Ok(verified)
+}
