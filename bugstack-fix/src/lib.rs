@@ -69,8 +69,8 @@ pub use model::{
     AnthropicModel, ChatMessage, ChatRequest, ChatResponse, LanguageModel, MaxTokensField, ModelError,
     OpenAiCompatibleModel, RetryPolicy, Role, Usage,
 };
-pub use patch::{unified_diff, FileEdit, Patch, RegressionTest};
-pub use pipeline::{NoopObserver, Observer, Pipeline, Progress};
+pub use patch::{patch_hash, unified_diff, FileEdit, Patch, RegressionTest};
+pub use pipeline::{NoopObserver, Observer, Pipeline, Progress, MAX_REPEATS_SKIPPED};
 pub use policy::{
     CheckSpec, ForgeConfig, ForgeKind, MergeMethod, ModelBackend, ModelConfig, Policy, PolicyViolation, POLICY_FILE,
     POLICY_TEMPLATE,

@@ -139,6 +139,7 @@ pub async fn build_pipeline(
     check_repo(repo)?;
     let repo = std::fs::canonicalize(repo).map_err(|e| Error::io(format!("cannot resolve {}", repo.display()), e))?;
     let generator = generator_for(policy)?;
+    let store_for_rejections = store.clone();
     let prs: Arc<dyn PullRequestStore> = store;
     let forge = forge_from_policy(policy, &repo, prs)
         .await
@@ -159,6 +160,7 @@ pub async fn build_pipeline(
         repo,
         policy: policy.clone(),
         forge_records_in_store: policy.forge.kind == ForgeKind::Local,
+        rejected_from: Some(store_for_rejections),
     })
 }
 
@@ -175,6 +177,10 @@ pub struct PipelineRunner {
     /// (the local forge over [`crate::store::SqliteStore`]); then a run links
     /// that record, otherwise (GitHub) it records the pull request itself.
     pub forge_records_in_store: bool,
+    /// Where the patches a person rejected for an incident are remembered
+    /// (pull requests closed unmerged); a run never proposes one of them
+    /// again ([`Pipeline::run_excluding`]). `None`: nothing is excluded.
+    pub rejected_from: Option<Arc<SqliteStore>>,
 }
 
 #[async_trait]
@@ -214,9 +220,19 @@ impl PipelineRunner {
             ));
         }
         let repo = RepoRef::new(&self.repo).with_base(base.commit.clone());
+        let rejected = match &self.rejected_from {
+            Some(store) => {
+                let store = store.clone();
+                let id = job.incident.id;
+                tokio::task::spawn_blocking(move || store.rejected_patches(id))
+                    .await
+                    .map_err(|e| Error::Task(format!("reading the rejected patches: {e}")))??
+            }
+            None => std::collections::BTreeSet::new(),
+        };
         let mut report = self
             .pipeline
-            .run(&job.pipeline_incident(), &repo, &policy)
+            .run_excluding(&job.pipeline_incident(), &repo, &policy, &rejected)
             .await
             .map_err(fail)?;
         report.context.warnings.extend(warnings);
@@ -272,6 +288,13 @@ pub fn outcome_from_report(report: &FixReport, forge_records_in_store: bool) -> 
             DecisionKind::NoFix => "no-fix",
         }
         .into(),
+        // A remote forge's number, so its merge or close can be synced.
+        forge_number: if forge_records_in_store {
+            None
+        } else {
+            i64::try_from(d.pull_request.number).ok()
+        },
+        patch_hash: report.fix.as_ref().map(bugstack_fix::Patch::normalized_hash),
     };
     Ok(if d.merged {
         FixOutcome::Merged {
@@ -615,6 +638,7 @@ mod tests {
             repo: dir.path().to_path_buf(),
             policy: Policy::default(),
             forge_records_in_store: true,
+            rejected_from: None,
         };
         let outcome = runner.run(&job).await.unwrap();
         assert_eq!(outcome.name(), "no-fix");

@@ -37,7 +37,7 @@ use std::time::Duration;
 use bugstack_core::{Event, Timestamp};
 
 pub use bugstack_fix::PullRequestState;
-pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
+pub use sqlite::{ForgeChange, ForgePullRequest, ForgeSync, SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
     pull_request_state_name, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentQuota,
     IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, RunPullRequest, Status, Totals,

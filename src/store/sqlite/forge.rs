@@ -81,7 +81,10 @@ fn follow_pr(
             let release = after.merge_commit.as_deref().unwrap_or(&after.head_sha);
             mark_fixed(tx, incident, release, now)
         }
-        PullRequestState::Closed => set_status(tx, incident, Status::Open, now),
+        PullRequestState::Closed => {
+            set_status(tx, incident, Status::Open, now)?;
+            super::forge_sync::reject_patch(tx, raw.number, now)
+        }
         PullRequestState::Open => Ok(()),
     }
 }

@@ -17,11 +17,13 @@
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
 //! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
-//! `quota` (new incidents per sender), `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
-//! `forge` (the local forge's [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)).
+//! `quota` (new incidents per sender), `jobs` (fix-job leases and runs), `pulls` (the store's pull requests),
+//! `forge` (the local forge's [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and
+//! `forge_sync` (pull requests kept in step with a remote forge, rejected patches).
 
 mod files;
 mod forge;
+mod forge_sync;
 mod ingest;
 mod jobs;
 mod lifecycle;
@@ -45,6 +47,7 @@ use super::types::{
 };
 use super::IncidentStore;
 use crate::{Error, Result};
+pub use forge_sync::{ForgeChange, ForgePullRequest, ForgeSync};
 
 /// Default cap on fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`]).
 pub const DEFAULT_MAX_QUEUED_JOBS: usize = 20;

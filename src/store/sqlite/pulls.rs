@@ -34,9 +34,10 @@ pub(super) fn record_run_pull_request(
         if n == 0 {
             return Err(Error::PullRequestNotFound(number));
         }
+        super::forge_sync::record_run_fields(tx, number, pr)?;
         return Ok(number);
     }
-    Ok(tx.query_row(
+    let number = tx.query_row(
         "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at, updated_at, url)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING number",
         params![
@@ -50,7 +51,9 @@ pub(super) fn record_run_pull_request(
             pr.url
         ],
         |r| r.get(0),
-    )?)
+    )?;
+    super::forge_sync::record_run_fields(tx, number, pr)?;
+    Ok(number)
 }
 
 /// Moves open pull request `number` to `to` (merged in `release`, or
@@ -89,7 +92,10 @@ pub(super) fn set_state(
     if let Some(incident) = incident {
         match release {
             Some(release) => mark_fixed(tx, incident, release, now)?,
-            None => set_status(tx, incident, Status::Open, now)?,
+            None => {
+                set_status(tx, incident, Status::Open, now)?;
+                super::forge_sync::reject_patch(tx, number, now)?;
+            }
         }
     }
     super::rows::pull_request(tx, number)?
