@@ -57,8 +57,8 @@ pub use context::{
 pub use deploy::{
     fix_branch_name, forge_from_policy, local_remote_path, token_from_env, BodyRenderer, CiStatus, Comment,
     CommitIdentity, Deployer, Deployment, Forge, ForgeDeployer, GitHubConfig, GitHubForge, JsonPullRequestStore,
-    LocalForge, MergeOutcome, NewPullRequest, Opened, Person, PullRequest, PullRequestRef, PullRequestState,
-    PullRequestStore, Vcs, FIX_BRANCH_PREFIX,
+    LocalForge, MergeOutcome, NewPullRequest, Opened, Person, PullRequest, PullRequestPoll, PullRequestRef,
+    PullRequestState, PullRequestStore, Vcs, FIX_BRANCH_PREFIX,
 };
 pub use deploy::{resolve_base, BaseRef};
 pub use error::{Error, Result};

@@ -128,6 +128,11 @@ pub struct ServeArgs {
     /// queued as jobs finish, the most frequent first.
     #[arg(long, env = "BUGSTACK_MAX_QUEUED_JOBS", value_name = "N", default_value_t = crate::store::DEFAULT_MAX_QUEUED_JOBS)]
     pub max_queued_jobs: usize,
+    /// Seconds between two looks at the open fix pull requests on GitHub
+    /// (conditional requests: an unchanged one costs no rate limit); 0 turns
+    /// polling off. Only when the repository's forge is GitHub.
+    #[arg(long, env = "BUGSTACK_FORGE_POLL_SECS", value_name = "SECS", default_value_t = crate::forge_sync::DEFAULT_POLL_SECS)]
+    pub forge_poll_secs: u64,
     /// Fix jobs run at the same time.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub jobs: usize,

@@ -20,7 +20,7 @@ pub(crate) mod vcs;
 pub use base::{resolve_base, BaseRef};
 pub use deployer::{BodyRenderer, ForgeDeployer};
 pub use forge::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
-pub use github::{token_from_env, GitHubConfig, GitHubForge};
+pub use github::{token_from_env, GitHubConfig, GitHubForge, PullRequestPoll};
 pub use local::LocalForge;
 pub use setup::{forge_from_policy, local_remote_path};
 pub use store::{JsonPullRequestStore, PullRequestStore};
