@@ -90,6 +90,13 @@ pub enum Error {
     /// A background task failed to complete.
     #[error("background task failed: {0}")]
     Task(String),
+    /// A valid request that cannot be done in the current state (a pull
+    /// request already merged or closed); the message says why.
+    #[error("{0}")]
+    Refused(String),
+    /// The forge (GitHub, the local forge's remote) failed or refused.
+    #[error("forge: {0}")]
+    Forge(String),
 }
 
 impl Error {

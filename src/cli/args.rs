@@ -55,8 +55,23 @@ Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
     #[command(after_help = "Examples:\n  bugstack show 1\n  bugstack show 1 --json")]
     Show(ShowArgs),
     /// Run the fix pipeline on one incident now and print the report.
-    #[command(after_help = "Examples:\n  bugstack fix 1 --repo ../shop\n  bugstack fix 1 --repo ../shop --json")]
+    #[command(
+        after_help = "Examples:\n  bugstack fix 1 --repo ../shop\n  bugstack fix 1 --repo ../shop --json\n  bugstack fix 1 --repo ../shop --dry-run     (no push, no pull request)"
+    )]
     Fix(FixArgs),
+    /// Merge a fix pull request (local forge: in its bare remote; GitHub: through its API).
+    #[command(after_help = "Examples:
+  bugstack merge 3 --repo ../shop
+  bugstack merge 3 --repo ../shop --reason \"reviewed, LGTM\" --json
+
+The number is the one `bugstack prs` shows. Exit codes: 3 unknown pull request,
+1 already merged or closed (the reason is printed).")]
+    Merge(PullRequestArgs),
+    /// Close a fix pull request unmerged; its incident reopens and the patch is never proposed again.
+    #[command(after_help = "Examples:
+  bugstack close 3 --reason \"wrong fix: the divisor is never zero here\"
+  bugstack close 3 --repo ../shop --json      (GitHub: --repo names the forge)")]
+    Close(PullRequestArgs),
     /// List the local forge's pull requests, newest first.
     #[command(after_help = "Examples:\n  bugstack prs\n  bugstack prs --json")]
     Prs(ListArgs),
@@ -173,6 +188,29 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
+/// `bugstack merge` / `bugstack close`.
+#[derive(Debug, Args)]
+pub struct PullRequestArgs {
+    /// Pull request number (from `bugstack prs`).
+    pub number: i64,
+    /// The repository whose bugstack.toml names the forge (needed to merge on
+    /// the local forge, and for any pull request on GitHub).
+    #[arg(long, env = "BUGSTACK_REPO", value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Who does it (recorded with the change) [default: $USER].
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Why (recorded with the change).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Data directory.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `bugstack fix`.
 #[derive(Debug, Args)]
 pub struct FixArgs {
@@ -187,6 +225,16 @@ pub struct FixArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Build the context, generate and validate, then stop: nothing is
+    /// pushed, no pull request is opened, the incident does not change.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Who runs it (recorded with the run) [default: $USER].
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Why (recorded with the run).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[cfg(test)]

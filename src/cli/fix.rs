@@ -44,7 +44,71 @@ pub(crate) fn fix(args: FixArgs) -> Result<()> {
     runtime.block_on(run(args, policy, store))
 }
 
+/// `bugstack fix ID --dry-run`: context, generate, validate, and the report;
+/// no job is claimed, nothing is pushed, no pull request is opened, and the
+/// incident does not change.
+async fn dry_run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<()> {
+    let observer = |p: &Progress| eprintln!("bugstack: {}", progress_line(p));
+    let runner = build_pipeline(
+        &args.repo,
+        &policy,
+        store.clone(),
+        &PipelineOptions {
+            data_dir: std::fs::canonicalize(super::data_dir(&args.data)).ok(),
+            deliver: false,
+            ..PipelineOptions::default()
+        },
+        observer,
+    )
+    .await?;
+    let (s, id) = (store.clone(), args.id);
+    let detail = blocking(move || s.incident_detail(id)).await?;
+    let incident = bugstack_fix::Incident {
+        id: detail.incident.id.to_string(),
+        fingerprint: detail.incident.fingerprint.clone(),
+        event: detail.representative.clone(),
+        count: detail.incident.count,
+        first_seen: detail.incident.first_seen,
+        last_seen: detail.incident.last_seen,
+    };
+    let actor = super::pulls::actor_or_user(args.actor.as_deref());
+    eprintln!(
+        "bugstack: dry run of incident {id} in {} by {}{}",
+        args.repo.display(),
+        sanitize(&actor, 80),
+        args.reason
+            .as_deref()
+            .map(|r| format!(": {}", sanitize(r, 200)))
+            .unwrap_or_default()
+    );
+    let report = runner.report_for(&incident, id).await?;
+    if args.json {
+        println!("{}", report.to_json());
+        return Ok(());
+    }
+    println!(
+        "decision (not acted on): {:?}: {}",
+        report.decision.kind,
+        sanitize(&report.decision.reason, 300)
+    );
+    if let Some(c) = &report.confidence {
+        println!("confidence: {:.2}", c.score);
+    }
+    if let Some(fix) = &report.fix {
+        println!("root cause: {}", sanitize(&fix.root_cause, 300));
+        println!("changed: {}", sanitize(&fix.files.join(", "), 300));
+        for line in fix.diff.lines().take(400) {
+            println!("{}", sanitize(line, 300));
+        }
+    }
+    println!("dry run: nothing pushed, no pull request opened, incident {id} unchanged");
+    Ok(())
+}
+
 async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<()> {
+    if args.dry_run {
+        return dry_run(args, policy, store).await;
+    }
     let observer = |p: &Progress| eprintln!("bugstack: {}", progress_line(p));
     let runner = build_pipeline(
         &args.repo,

@@ -8,6 +8,7 @@ mod args;
 mod demo;
 mod fix;
 mod output;
+mod pulls;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, ServeArgs, ShowArgs};
+pub use args::{Cli, Command, DataArgs, FixArgs, InitArgs, ListArgs, PullRequestArgs, ServeArgs, ShowArgs};
 pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_token, TOKEN_FILE};
 
@@ -68,6 +69,8 @@ fn hint(e: &Error) -> Option<&'static str> {
         Error::Policy(_) => "fix bugstack.toml in the repository (`bugstack init` writes a commented template)",
         Error::Io { .. } => "check the path exists and is writable",
         Error::Pipeline(_) => "the failed attempt is recorded with its error: see `bugstack show ID`",
+        Error::Refused(_) => "see the pull requests and their states with `bugstack prs`",
+        Error::Forge(_) => "check [forge] in bugstack.toml, the token variable it names, and the remote",
         Error::NotAGitRepository(_) => {
             "bugstack fixes committed code: point --repo at a git clone (or `git init` and commit)"
         }
@@ -93,6 +96,8 @@ pub fn run(cli: Cli) -> Result<()> {
             output::prs(&store.pull_requests()?, a.json)
         }
         Command::Fix(a) => fix::fix(a),
+        Command::Merge(a) => pulls::run(&a, pulls::Action::Merge),
+        Command::Close(a) => pulls::run(&a, pulls::Action::Close),
         Command::Demo(a) => demo::run(&a),
     }
 }

@@ -60,6 +60,10 @@ pub struct PipelineOptions {
     /// directories and worktrees, 0700, aged out). `None`: the validator's
     /// defaults.
     pub data_dir: Option<PathBuf>,
+    /// Deliver the fix: push its branch, open the pull request, merge when
+    /// policy allows (default `true`). `false` is `bugstack fix --dry-run`:
+    /// the pipeline has no deployer and the forge is never contacted.
+    pub deliver: bool,
 }
 
 impl Default for PipelineOptions {
@@ -69,6 +73,7 @@ impl Default for PipelineOptions {
             judge_against_base: true,
             ci_polling: None,
             data_dir: None,
+            deliver: true,
         }
     }
 }
@@ -140,21 +145,23 @@ pub async fn build_pipeline(
     let repo = std::fs::canonicalize(repo).map_err(|e| Error::io(format!("cannot resolve {}", repo.display()), e))?;
     let generator = generator_for(policy)?;
     let store_for_rejections = store.clone();
-    let prs: Arc<dyn PullRequestStore> = store;
-    let forge = forge_from_policy(policy, &repo, prs)
-        .await
-        .map_err(|e| Error::Config(format!("cannot set up the forge for {}: {e}", repo.display())))?;
-    let mut deployer = ForgeDeployer::new(forge, Arc::new(render_markdown));
-    if let Some((initial, max)) = options.ci_polling {
-        deployer = deployer.with_ci_polling(initial, max);
-    }
-    let pipeline = Pipeline::new(
+    let mut pipeline = Pipeline::new(
         Arc::new(context_builder_for(policy)),
         generator,
         Arc::new(WorktreeValidator::new(options.validator_options())),
     )
-    .with_deployer(Arc::new(deployer))
     .with_observer(observer);
+    if options.deliver {
+        let prs: Arc<dyn PullRequestStore> = store;
+        let forge = forge_from_policy(policy, &repo, prs)
+            .await
+            .map_err(|e| Error::Config(format!("cannot set up the forge for {}: {e}", repo.display())))?;
+        let mut deployer = ForgeDeployer::new(forge, Arc::new(render_markdown));
+        if let Some((initial, max)) = options.ci_polling {
+            deployer = deployer.with_ci_polling(initial, max);
+        }
+        pipeline = pipeline.with_deployer(Arc::new(deployer));
+    }
     Ok(PipelineRunner {
         pipeline,
         repo,
@@ -204,6 +211,13 @@ impl PipelineRunner {
     /// ([`Policy::load_at`]), never the working tree's or the event's
     /// release's. The event's release only chooses where the context is read.
     pub async fn report(&self, job: &ClaimedJob) -> Result<FixReport> {
+        self.report_for(&job.pipeline_incident(), job.incident.id).await
+    }
+
+    /// [`PipelineRunner::report`] for `incident` (the store's incident `id`)
+    /// without a claimed job: what `bugstack fix --dry-run` runs, with a
+    /// pipeline built with [`PipelineOptions::deliver`] off.
+    pub async fn report_for(&self, incident: &bugstack_fix::Incident, id: i64) -> Result<FixReport> {
         let fail = |e: bugstack_fix::Error| Error::Pipeline(e.to_string());
         let mut base = resolve_base(&self.repo, &self.policy.forge).await.map_err(fail)?;
         let mut policy = Policy::load_at(&self.repo, &base.commit).await.map_err(fail)?;
@@ -223,7 +237,6 @@ impl PipelineRunner {
         let rejected = match &self.rejected_from {
             Some(store) => {
                 let store = store.clone();
-                let id = job.incident.id;
                 tokio::task::spawn_blocking(move || store.rejected_patches(id))
                     .await
                     .map_err(|e| Error::Task(format!("reading the rejected patches: {e}")))??
@@ -232,7 +245,7 @@ impl PipelineRunner {
         };
         let mut report = self
             .pipeline
-            .run_excluding(&job.pipeline_incident(), &repo, &policy, &rejected)
+            .run_excluding(incident, &repo, &policy, &rejected)
             .await
             .map_err(fail)?;
         report.context.warnings.extend(warnings);
@@ -553,6 +566,7 @@ mod tests {
             judge_against_base: false,
             ci_polling: Some((Duration::from_millis(200), Duration::from_secs(5))),
             data_dir: None,
+            deliver: true,
         };
         let v = demo.validator_options();
         assert_eq!(

@@ -432,6 +432,7 @@ fn fix(
         judge_against_base: false,
         ci_polling: Some((Duration::from_millis(200), Duration::from_secs(5))),
         data_dir: None,
+        ..PipelineOptions::default()
     };
     let observer = |p: &bugstack_fix::Progress| println!("      {}", progress_line(p));
     let ran = runtime.block_on(async {
