@@ -60,7 +60,7 @@ pub use deploy::{
     LocalForge, MergeOutcome, NewPullRequest, Opened, Person, PullRequest, PullRequestPoll, PullRequestRef,
     PullRequestState, PullRequestStore, Vcs, FIX_BRANCH_PREFIX,
 };
-pub use deploy::{resolve_base, BaseRef};
+pub use deploy::{resolve_base, BaseRef, DeployRun, MAX_DEPLOY_OUTPUT};
 pub use error::{Error, Result};
 pub use generate::template::{OverflowOp, PanicClass};
 pub use generate::{Feedback, FixGenerator, LlmGenerator, TemplateGenerator};
@@ -72,8 +72,8 @@ pub use model::{
 pub use patch::{patch_hash, unified_diff, FileEdit, Patch, RegressionTest};
 pub use pipeline::{NoopObserver, Observer, Pipeline, Progress, MAX_REPEATS_SKIPPED};
 pub use policy::{
-    CheckSpec, ForgeConfig, ForgeKind, MergeMethod, ModelBackend, ModelConfig, Policy, PolicyViolation, POLICY_FILE,
-    POLICY_TEMPLATE,
+    CheckSpec, DeployConfig, ForgeConfig, ForgeKind, MergeMethod, ModelBackend, ModelConfig, Policy, PolicyViolation,
+    POLICY_FILE, POLICY_TEMPLATE,
 };
 pub use policy::{Judge, SandboxMode, DEFAULT_EXCLUDED_PATHS, PROTECTED_PATHS};
 pub use report::markdown::{render_markdown, MAX_BODY_CHARS};

@@ -60,6 +60,12 @@ kind = "local"
 # repository = "owner/name"               # github only
 # labels = ["bugstack"]
 # merge_method = "squash"
+
+# A command run after an auto-merge, in this checkout (not sandboxed: it is
+# yours, like this file), with BUGSTACK_MERGE_COMMIT set. Absent: nothing runs.
+# [deploy]
+# command = "./scripts/deploy.sh"
+# timeout_secs = 600
 "#;
 
 /// Which model backend generates fixes.
@@ -309,6 +315,27 @@ pub struct Policy {
     pub model: ModelConfig,
     /// The forge.
     pub forge: ForgeConfig,
+    /// The command run after an auto-merge (`[deploy]`); `None`: nothing
+    /// runs (the forge's own CD deploys).
+    pub deploy: Option<DeployConfig>,
+}
+
+/// `[deploy]`: the project's own deploy command, run after bugstack merged a
+/// fix, in the repository checkout (not the checks' sandbox: it is trusted
+/// as the policy is, both read from the base branch's tip).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// Run as `sh -c <command>` with `BUGSTACK_MERGE_COMMIT`,
+    /// `BUGSTACK_BRANCH`, `BUGSTACK_BASE_BRANCH` and `BUGSTACK_PR_NUMBER` set.
+    pub command: String,
+    /// Killed (its whole process group) after this long.
+    #[serde(default = "default_deploy_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_deploy_timeout() -> u64 {
+    600
 }
 
 impl Default for Policy {
@@ -324,6 +351,7 @@ impl Default for Policy {
             checks: Vec::new(),
             model: ModelConfig::default(),
             forge: ForgeConfig::default(),
+            deploy: None,
         }
     }
 }
@@ -444,6 +472,14 @@ impl Policy {
                 return Err(format!(
                     "allow_protected: {g:?} would let a patch rewrite {POLICY_FILE}, which is never allowed"
                 ));
+            }
+        }
+        if let Some(d) = &self.deploy {
+            if d.command.trim().is_empty() {
+                return Err("deploy: command is empty (remove [deploy] to run nothing)".into());
+            }
+            if d.timeout_secs == 0 {
+                return Err("deploy: timeout_secs = 0".into());
             }
         }
         for c in &self.checks {

@@ -191,5 +191,23 @@ fn print_summary(report: &FixReport, outcome: &FixOutcome, pr: Option<i64>, stat
         (FixOutcome::Proposed { .. }, Some(n)) => println!("pull request #{n}: open for review (bugstack prs)"),
         _ => {}
     }
+    if let Some(run) = report.deployment.as_ref().and_then(|d| d.deploy_command.as_ref()) {
+        println!(
+            "deploy command: {} ({})",
+            if run.success {
+                "succeeded"
+            } else {
+                "FAILED, not retried"
+            },
+            match (run.timed_out, run.exit_code) {
+                (true, _) => "timed out".to_string(),
+                (false, Some(code)) => format!("exit {code}"),
+                (false, None) => "did not run".to_string(),
+            }
+        );
+        for line in run.output.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev() {
+            println!("  {}", sanitize(line, 300));
+        }
+    }
     println!("incident status: {status}");
 }

@@ -421,6 +421,8 @@ mod tests {
             },
             merged,
             reason: "policy".into(),
+            merge_commit: None,
+            deploy_command: None,
         }
     }
 

@@ -8,6 +8,7 @@ use crate::{FixContext, FixReport, Policy, Result};
 
 mod base;
 pub(crate) mod body;
+pub(crate) mod command;
 mod deployer;
 pub(crate) mod forge;
 pub(crate) mod github;
@@ -18,6 +19,7 @@ pub(crate) mod store;
 pub(crate) mod vcs;
 
 pub use base::{resolve_base, BaseRef};
+pub use command::{DeployRun, MAX_DEPLOY_OUTPUT};
 pub use deployer::{BodyRenderer, ForgeDeployer};
 pub use forge::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
 pub use github::{token_from_env, GitHubConfig, GitHubForge, PullRequestPoll};
@@ -62,6 +64,12 @@ pub struct Deployment {
     pub merged: bool,
     /// Why it was or was not merged.
     pub reason: String,
+    /// The commit the merge produced on the base branch, when merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_commit: Option<String>,
+    /// What the `[deploy]` command did after the merge, when one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_command: Option<DeployRun>,
 }
 
 /// Stage 5: delivers a decided fix (a branch, a pull request, a merge only
@@ -111,6 +119,8 @@ pub struct Deployment {
 ///             pull_request: PullRequestRef { number: 0, url: "(dry run)".into(), state: PullRequestState::Open },
 ///             merged: false,
 ///             reason: "dry run: nothing delivered".into(),
+///             merge_commit: None,
+///             deploy_command: None,
 ///         })
 ///     }
 /// }

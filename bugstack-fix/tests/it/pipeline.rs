@@ -108,6 +108,8 @@ impl Deployer for RecordingDeployer {
             },
             merged,
             reason: report.decision.reason.clone(),
+            merge_commit: None,
+            deploy_command: None,
         })
     }
 }
