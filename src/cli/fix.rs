@@ -9,7 +9,7 @@ use bugstack_fix::{FixReport, Policy, Progress};
 
 use super::args::FixArgs;
 use super::open_existing;
-use crate::fix_runner::{build_pipeline, outcome_from_report, progress_line, PipelineOptions};
+use crate::fix_runner::{build_pipeline, outcome_from_report, PipelineOptions, StageDisplay, Stream};
 use crate::jobs::worker_id;
 use crate::store::{FixOutcome, IncidentStore, SqliteStore};
 use crate::terminal::sanitize;
@@ -48,7 +48,9 @@ pub(crate) fn fix(args: FixArgs) -> Result<()> {
 /// no job is claimed, nothing is pushed, no pull request is opened, and the
 /// incident does not change.
 async fn dry_run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<()> {
-    let observer = |p: &Progress| eprintln!("bugstack: {}", progress_line(p));
+    let display = StageDisplay::new(Stream::Stderr, "bugstack: ");
+    let shown = display.clone();
+    let observer = move |p: &Progress| shown.show(p);
     let runner = build_pipeline(
         &args.repo,
         &policy,
@@ -81,7 +83,9 @@ async fn dry_run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Resu
             .map(|r| format!(": {}", sanitize(r, 200)))
             .unwrap_or_default()
     );
-    let report = runner.report_for(&incident, id).await?;
+    let report = runner.report_for(&incident, id).await;
+    display.finish();
+    let report = report?;
     if args.json {
         println!("{}", report.to_json());
         return Ok(());
@@ -109,7 +113,9 @@ async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<(
     if args.dry_run {
         return dry_run(args, policy, store).await;
     }
-    let observer = |p: &Progress| eprintln!("bugstack: {}", progress_line(p));
+    let display = StageDisplay::new(Stream::Stderr, "bugstack: ");
+    let shown = display.clone();
+    let observer = move |p: &Progress| shown.show(p);
     let runner = build_pipeline(
         &args.repo,
         &policy,
@@ -147,6 +153,7 @@ async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<(
         .report(&job)
         .await
         .and_then(|report| outcome_from_report(&report, runner.forge_records_in_store).map(|o| (report, o)));
+    display.finish();
     heartbeat.abort();
     let (report, outcome) = match result {
         Ok(r) => r,

@@ -13,9 +13,11 @@
 //! | validate | [`WorktreeValidator`]: the policy's checks in a git worktree; `CARGO_TARGET_DIR` and base-commit judging from [`PipelineOptions`] |
 //! | deploy | [`ForgeDeployer`] over the policy's forge ([`forge_from_policy`]), pull request body = [`render_markdown`]; the local forge records its pull requests in the incident store ([`SqliteStore`] implements [`PullRequestStore`]), so `bugstack prs` lists every run's |
 //!
-//! [`progress_line`] turns the pipeline's progress events into plain lines
+//! [`progress_line`] turns the pipeline's progress events into plain lines,
+//! [`StageDisplay`] shows them live on a terminal (plain lines otherwise),
 //! and [`write_report`] writes a report as `<dir>/reports/<incident>-<run>.{json,md}`.
 
+mod display;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +31,7 @@ use bugstack_fix::{
     TemplateGenerator, ValidatorOptions, WorktreeValidator, POLICY_FILE,
 };
 
+pub use display::{StageDisplay, Stream};
 pub use report::{progress_line, write_report, REPORTS_DIR};
 
 use crate::jobs::FixJobRunner;
