@@ -259,7 +259,8 @@ impl PipelineRunner {
 /// The store outcome of a pipeline report:
 /// - no fix → [`FixOutcome::NoFix`] with the decision's reason;
 /// - deployed and merged → [`FixOutcome::Merged`], the fixing release being
-///   the fix commit;
+///   the commit the merge produced on the base branch (the fix commit when
+///   the forge did not say);
 /// - deployed, not merged → [`FixOutcome::Proposed`];
 /// - in both deployed cases, when `forge_records_in_store` (the local forge
 ///   over this store: [`bugstack_fix::PullRequestStore`] is
@@ -315,7 +316,9 @@ pub fn outcome_from_report(report: &FixReport, forge_records_in_store: bool) -> 
     Ok(if d.merged {
         FixOutcome::Merged {
             pr,
-            release: d.commit.clone(),
+            // The commit on the base branch (a squash or merge commit when
+            // the merge was not a fast-forward), else the fix commit.
+            release: d.merge_commit.clone().unwrap_or_else(|| d.commit.clone()),
             report: json,
         }
     } else {
@@ -454,6 +457,13 @@ mod tests {
 
         let o = outcome_from_report_t(&report(DecisionKind::AutoMerge, true, Some(deployment(true)), None)).unwrap();
         assert!(matches!(&o, FixOutcome::Merged { release, .. } if release == "c0ffee"));
+        let mut squashed = deployment(true);
+        squashed.merge_commit = Some("5eed".into());
+        let o = outcome_from_report_t(&report(DecisionKind::AutoMerge, true, Some(squashed), None)).unwrap();
+        assert!(
+            matches!(&o, FixOutcome::Merged { release, .. } if release == "5eed"),
+            "{o:?}"
+        );
 
         let e = outcome_from_report_t(&report(DecisionKind::Review, true, None, Some("push rejected"))).unwrap_err();
         assert!(e.to_string().contains("push rejected"));
