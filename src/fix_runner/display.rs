@@ -120,7 +120,7 @@ impl StageDisplay {
             Progress::ContextBuilt { .. } => self.stage(Some(format!("✓ {text}")), None),
             Progress::PatchGenerated { attempt, .. } => self.stage(
                 Some(format!("✓ {text}")),
-                Some(format!("attempt {attempt}: validating (the checks run in a sandbox)")),
+                Some(format!("attempt {attempt}: validating (running the checks)")),
             ),
             Progress::PatchRejected { .. } | Progress::DeployFailed { .. } => {
                 self.stage(Some(format!("✗ {text}")), None)
