@@ -43,8 +43,9 @@ pub enum Error {
         /// The requested status.
         to: Status,
     },
-    /// A control the incident's current state refuses (retrying an
-    /// incident that is fixed, or whose job is running).
+    /// A valid request the current state refuses (retrying an incident
+    /// that is fixed or whose job is running, merging a pull request already
+    /// merged or closed); the message says why.
     #[error("{0}")]
     Refused(String),
     /// A job was finished by a worker that no longer holds its lease (the
@@ -94,6 +95,9 @@ pub enum Error {
     /// A background task failed to complete.
     #[error("background task failed: {0}")]
     Task(String),
+    /// The forge (GitHub, the local forge's remote) failed or refused.
+    #[error("forge: {0}")]
+    Forge(String),
 }
 
 impl Error {

@@ -42,6 +42,7 @@ pub mod cli;
 pub mod collector;
 mod error;
 pub mod fix_runner;
+pub mod forge_sync;
 pub mod jobs;
 pub mod release_check;
 pub mod store;

@@ -45,7 +45,14 @@ fn a_fixed_incident_regresses_only_in_a_release_with_the_fix() {
             .complete_job(job.job.id, "pipeline", &outcome, Timestamp::now())
             .unwrap();
         let pr = store.pull_requests().unwrap()[0].number;
-        store.merge_pull_request(pr, "1.1", Timestamp::now()).unwrap();
+        store
+            .merge_pull_request(
+                pr,
+                "1.1",
+                &bugstack::store::Cause::new("tester", "test"),
+                Timestamp::now(),
+            )
+            .unwrap();
     }
     assert_eq!(show_json(&data, id)["status"], "fixed");
 

@@ -58,9 +58,10 @@ pub use context::{
 pub use deploy::{
     fix_branch_name, forge_from_policy, local_remote_path, token_from_env, BodyRenderer, CiStatus, Comment,
     CommitIdentity, Deployer, Forge, ForgeDeployer, GitHubConfig, GitHubForge, GitVcs, JsonPullRequestStore,
-    LocalForge, MergeOutcome, NewPullRequest, Opened, Person, PullRequest, PullRequestStore, Vcs, FIX_BRANCH_PREFIX,
+    LocalForge, MergeOutcome, NewPullRequest, Opened, Person, PullRequest, PullRequestPoll, PullRequestStore, Vcs,
+    FIX_BRANCH_PREFIX,
 };
-pub use deploy::{resolve_base, BaseRef};
+pub use deploy::{resolve_base, BaseRef, MAX_DEPLOY_OUTPUT};
 pub use error::{Error, PolicyViolation, Result};
 pub use generate::template::{OverflowOp, PanicClass};
 pub use generate::{Feedback, FixGenerator, LlmGenerator, TemplateGenerator};
@@ -72,13 +73,13 @@ pub use model::{
     AnthropicModel, ChatMessage, ChatRequest, ChatResponse, LanguageModel, MaxTokensField, ModelBackend, ModelConfig,
     ModelError, OpenAiCompatibleModel, RetryPolicy, Role, Usage,
 };
-pub use patch::{unified_diff, FileEdit, Patch, RegressionTest};
-pub use pipeline::{NoopObserver, Observer, Pipeline, Progress};
-pub use policy::{CheckSpec, ForgeConfig, ForgeKind, MergeMethod, Policy, POLICY_FILE, POLICY_TEMPLATE};
+pub use patch::{patch_hash, unified_diff, FileEdit, Patch, RegressionTest};
+pub use pipeline::{NoopObserver, Observer, Pipeline, Progress, MAX_REPEATS_SKIPPED};
+pub use policy::{CheckSpec, DeployConfig, ForgeConfig, ForgeKind, MergeMethod, Policy, POLICY_FILE, POLICY_TEMPLATE};
 pub use policy::{Judge, SandboxMode, DEFAULT_EXCLUDED_PATHS, PROTECTED_PATHS};
 pub use report::markdown::{render_markdown, MAX_BODY_CHARS};
 pub use report::{
-    Attempt, Decision, DecisionKind, Deployment, FixReport, PullRequestRef, PullRequestState, REPORT_VERSION,
+    Attempt, Decision, DecisionKind, DeployRun, Deployment, FixReport, PullRequestRef, PullRequestState, REPORT_VERSION,
 };
 pub use score::{score, Confidence, Signal, UNTRUSTED_CAP};
 pub use validate::worktree::Worktree;

@@ -89,12 +89,38 @@ impl Patch {
         Patch::from_diff(diff)
     }
 
+    /// The hash of this patch's normalised diff ([`patch_hash`]): the same
+    /// change proposed twice has the same hash.
+    pub fn normalized_hash(&self) -> String {
+        patch_hash(&self.diff)
+    }
+
     /// This patch's diff applied to `files` (path → text); the touched files'
     /// new text. Fails when a file is missing or a hunk's context does not
     /// match.
     pub fn apply_to(&self, files: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
         apply_diff(&self.diff, files)
     }
+}
+
+/// The hash (SHA-256, lowercase hex) of a diff after normalisation, so the
+/// same change hashes the same however it was rendered: line endings become
+/// `\n`, trailing whitespace and blank lines go, `index` lines (blob ids)
+/// are dropped, and hunk headers lose their line numbers (`@@`), so the
+/// change is recognised after the file moved under it.
+pub fn patch_hash(diff: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for line in diff.lines() {
+        let line = line.trim_end();
+        if line.is_empty() || line.starts_with("index ") {
+            continue;
+        }
+        let line = if line.starts_with("@@") { "@@" } else { line };
+        h.update(line.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One file's text before and after an edit.
@@ -338,6 +364,18 @@ fn find_block(haystack: &[String], needle: &[&str], expected: usize) -> Option<u
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn patch_hashes_ignore_rendering_but_not_the_change() {
+        let a = "diff --git a/src/x.rs b/src/x.rs\nindex 111..222 100644\n--- a/src/x.rs\n+++ b/src/x.rs\n\
+                 @@ -1,2 +1,2 @@\n fn f() {\n-    a / b\n+    a.checked_div(b)\n";
+        let moved = "diff --git a/src/x.rs b/src/x.rs\r\nindex 333..444 100644\r\n--- a/src/x.rs\r\n\
+                     +++ b/src/x.rs\r\n@@ -10,2 +10,2 @@ mod m\r\n fn f() {  \r\n-    a / b\r\n+    a.checked_div(b)\r\n\r\n";
+        assert_eq!(super::patch_hash(a), super::patch_hash(moved));
+        assert_eq!(super::patch_hash(a).len(), 64);
+        let other = a.replace("checked_div", "saturating_div");
+        assert_ne!(super::patch_hash(a), super::patch_hash(&other));
+    }
+
     use super::*;
 
     #[test]

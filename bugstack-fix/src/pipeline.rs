@@ -1,7 +1,7 @@
 //! The pipeline: runs context → generate → validate (with retries) → score →
 //! deploy, and reports progress to an [`Observer`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,6 +17,10 @@ use crate::{
 
 /// Most bytes of failure output fed back to the generator per attempt.
 pub(crate) const FEEDBACK_BYTES: usize = 8 * 1024;
+
+/// Most candidates [`Pipeline::run_excluding`] skips in one run as repeats
+/// of rejected patches before it stops asking the generator.
+pub const MAX_REPEATS_SKIPPED: usize = 8;
 
 /// Something the pipeline did, for progress display and logs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,6 +184,23 @@ impl Pipeline {
     /// Runs the pipeline for one incident. `Err` only when no context could
     /// be built; every later failure is recorded in the report.
     pub async fn run(&self, incident: &Incident, repo: &RepoRef, policy: &Policy) -> Result<FixReport> {
+        self.run_excluding(incident, repo, policy, &BTreeSet::new()).await
+    }
+
+    /// [`Pipeline::run`], skipping every candidate whose
+    /// [`Patch::normalized_hash`] is in `rejected` (patches a person already
+    /// turned down for this incident: their pull request was closed
+    /// unmerged). A skipped candidate is recorded as a rejected attempt with
+    /// the reason, fed back so the generator tries its next strategy, and
+    /// does not count against the policy's retry budget (at most
+    /// [`MAX_REPEATS_SKIPPED`] are skipped in one run).
+    pub async fn run_excluding(
+        &self,
+        incident: &Incident,
+        repo: &RepoRef,
+        policy: &Policy,
+        rejected: &BTreeSet<String>,
+    ) -> Result<FixReport> {
         let started_at = Timestamp::now();
         let mut stage_ms = BTreeMap::new();
 
@@ -198,19 +219,37 @@ impl Pipeline {
         let mut accepted: Option<(Patch, Validation)> = None;
         let mut validator_broken: Option<String> = None;
         let (mut gen_ms, mut val_ms) = (0u64, 0u64);
-        for number in 1..=policy.retry_limit.saturating_add(1) {
+        let budget = policy.retry_limit.saturating_add(1);
+        let (mut counted, mut skipped, mut number) = (0u32, 0usize, 0u32);
+        while counted < budget {
+            number += 1;
             self.emit(Progress::AttemptStarted { attempt: number });
             let t_attempt = Instant::now();
             let t = Instant::now();
             let generated = self.generator.generate(&ctx, &feedback).await;
             gen_ms += elapsed_ms(t);
+            let mut repeat = false;
             let checked = match generated {
+                Ok(p) if rejected.contains(&p.normalized_hash()) => {
+                    repeat = true;
+                    let reason = format!(
+                        "the same patch (hash {}) was proposed before and its pull request was closed unmerged: \
+                         not proposed again",
+                        &p.normalized_hash()[..12]
+                    );
+                    Err((Some(p), reason))
+                }
                 Ok(p) => match check_candidate(&ctx, policy, &p) {
                     Ok(()) => Ok(p),
                     Err(reason) => Err((Some(p), reason)),
                 },
                 Err(e) => Err((None, e.to_string())),
             };
+            if repeat {
+                skipped += 1;
+            } else {
+                counted += 1;
+            }
             let patch = match checked {
                 Ok(p) => p,
                 Err((patch, reason)) => {
@@ -230,6 +269,9 @@ impl Pipeline {
                         validation: None,
                         duration_ms: elapsed_ms(t_attempt),
                     });
+                    if skipped >= MAX_REPEATS_SKIPPED {
+                        break;
+                    }
                     continue;
                 }
             };

@@ -79,6 +79,12 @@ kind = "local"
 [releases]
 # Release names mapped to git refs, when they are not a commit or a tag.
 # "shop@{version}" = "v{version}"
+
+# A command run after an auto-merge, in this checkout (not sandboxed: it is
+# yours, like this file), with BUGSTACK_MERGE_COMMIT set. Absent: nothing runs.
+# [deploy]
+# command = "./scripts/deploy.sh"
+# timeout_secs = 600
 "#;
 
 /// Paths a patch may never touch, whatever `excluded_paths` says. A
@@ -289,6 +295,27 @@ pub struct Policy {
     pub verify: VerifyConfig,
     /// Release names mapped to git refs (`[releases]`).
     pub releases: ReleasePatterns,
+    /// The command run after an auto-merge (`[deploy]`); `None`: nothing
+    /// runs (the forge's own CD deploys).
+    pub deploy: Option<DeployConfig>,
+}
+
+/// `[deploy]`: the project's own deploy command, run after bugstack merged a
+/// fix, in the repository checkout (not the checks' sandbox: it is trusted
+/// as the policy is, both read from the base branch's tip).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// Run as `sh -c <command>` with `BUGSTACK_MERGE_COMMIT`,
+    /// `BUGSTACK_BRANCH`, `BUGSTACK_BASE_BRANCH` and `BUGSTACK_PR_NUMBER` set.
+    pub command: String,
+    /// Killed (its whole process group) after this long.
+    #[serde(default = "default_deploy_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_deploy_timeout() -> u64 {
+    600
 }
 
 impl Default for Policy {
@@ -307,6 +334,7 @@ impl Default for Policy {
             triggers: Triggers::default(),
             verify: VerifyConfig::default(),
             releases: ReleasePatterns::default(),
+            deploy: None,
         }
     }
 }
@@ -384,6 +412,14 @@ impl Policy {
         self.triggers.validate()?;
         crate::lifecycle_policy::parse_duration(&self.verify.window).map_err(|e| format!("verify.window: {e}"))?;
         self.releases.validate()?;
+        if let Some(d) = &self.deploy {
+            if d.command.trim().is_empty() {
+                return Err("deploy: command is empty (remove [deploy] to run nothing)".into());
+            }
+            if d.timeout_secs == 0 {
+                return Err("deploy: timeout_secs = 0".into());
+            }
+        }
         for c in &self.checks {
             if c.command.trim().is_empty() {
                 return Err(format!("checks: check {:?} has an empty command", c.name));

@@ -55,7 +55,9 @@ Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
     #[command(after_help = "Examples:\n  bugstack show 1\n  bugstack show 1 --json")]
     Show(ShowArgs),
     /// Run the fix pipeline on one incident now and print the report.
-    #[command(after_help = "Examples:\n  bugstack fix 1 --repo ../shop\n  bugstack fix 1 --repo ../shop --json")]
+    #[command(
+        after_help = "Examples:\n  bugstack fix 1 --repo ../shop\n  bugstack fix 1 --repo ../shop --json\n  bugstack fix 1 --repo ../shop --dry-run     (no push, no pull request)"
+    )]
     Fix(FixArgs),
     /// Ignore an incident: no fix job (its queued or running job is cancelled).
     #[command(after_help = "Examples:
@@ -79,6 +81,19 @@ The release is a commit (full or abbreviated), a tag or a release name mapped by
 [releases] in bugstack.toml; `serve --repo` resolves it to the fix commit, and a later
 release containing that commit that sends the error again makes the incident regressed.")]
     Resolve(ResolveArgs),
+    /// Merge a fix pull request (local forge: in its bare remote; GitHub: through its API).
+    #[command(after_help = "Examples:
+  bugstack merge 3 --repo ../shop
+  bugstack merge 3 --repo ../shop --reason \"reviewed, LGTM\" --json
+
+The number is the one `bugstack prs` shows. Exit codes: 3 unknown pull request,
+1 already merged or closed (the reason is printed).")]
+    Merge(PullRequestArgs),
+    /// Close a fix pull request unmerged; its incident reopens and the patch is never proposed again.
+    #[command(after_help = "Examples:
+  bugstack close 3 --reason \"wrong fix: the divisor is never zero here\"
+  bugstack close 3 --repo ../shop --json      (GitHub: --repo names the forge)")]
+    Close(PullRequestArgs),
     /// List the local forge's pull requests, newest first.
     #[command(after_help = "Examples:\n  bugstack prs\n  bugstack prs --json")]
     Prs(ListArgs),
@@ -156,6 +171,11 @@ pub struct ServeArgs {
     /// of the repository's bugstack.toml, else 30m]
     #[arg(long, value_name = "DURATION", value_parser = parse_window)]
     pub verify_window: Option<std::time::Duration>,
+    /// Seconds between two looks at the open fix pull requests on GitHub
+    /// (conditional requests: an unchanged one costs no rate limit); 0 turns
+    /// polling off. Only when the repository's forge is GitHub.
+    #[arg(long, env = "BUGSTACK_FORGE_POLL_SECS", value_name = "SECS", default_value_t = crate::forge_sync::DEFAULT_POLL_SECS)]
+    pub forge_poll_secs: u64,
     /// Fix jobs run at the same time.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub jobs: usize,
@@ -242,6 +262,29 @@ pub struct ResolveArgs {
     pub json: bool,
 }
 
+/// `bugstack merge` / `bugstack close`.
+#[derive(Debug, Args)]
+pub struct PullRequestArgs {
+    /// Pull request number (from `bugstack prs`).
+    pub number: i64,
+    /// The repository whose bugstack.toml names the forge (needed to merge on
+    /// the local forge, and for any pull request on GitHub).
+    #[arg(long, env = "BUGSTACK_REPO", value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Who does it (recorded with the change) [default: $USER].
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Why (recorded with the change).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Data directory.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `bugstack fix`.
 #[derive(Debug, Args)]
 pub struct FixArgs {
@@ -256,6 +299,16 @@ pub struct FixArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Build the context, generate and validate, then stop: nothing is
+    /// pushed, no pull request is opened, the incident does not change.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Who runs it (recorded with the run) [default: $USER].
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Why (recorded with the run).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[cfg(test)]

@@ -15,6 +15,16 @@ use crate::Result;
 /// The actor recorded when `--actor` is not given and `$USER` is unset.
 pub const DEFAULT_ACTOR: &str = "cli";
 
+/// Who acts: `--actor`, else `$USER`, else [`DEFAULT_ACTOR`].
+pub(crate) fn actor_or_user(actor: Option<&str>) -> String {
+    actor
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| DEFAULT_ACTOR.to_string())
+}
+
 /// What a control prints with `--json`.
 #[derive(Debug, Serialize)]
 struct ControlOutput<'a> {
@@ -28,13 +38,8 @@ struct ControlOutput<'a> {
 }
 
 /// Who and why, from `--actor` / `$USER` and `--reason`.
-fn cause(actor: Option<&str>, reason: Option<&str>, default_reason: &str) -> Cause {
-    let actor = actor
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(str::to_string)
-        .or_else(|| std::env::var("USER").ok().filter(|u| !u.trim().is_empty()))
-        .unwrap_or_else(|| DEFAULT_ACTOR.to_string());
+pub(crate) fn cause(actor: Option<&str>, reason: Option<&str>, default_reason: &str) -> Cause {
+    let actor = actor_or_user(actor);
     let reason = reason
         .map(str::trim)
         .filter(|r| !r.is_empty())

@@ -9,7 +9,7 @@ use bugstack_fix::{FixReport, Policy, Progress};
 
 use super::args::FixArgs;
 use super::open_existing;
-use crate::fix_runner::{build_pipeline, outcome_from_report, progress_line, PipelineOptions};
+use crate::fix_runner::{build_pipeline, outcome_from_report, PipelineOptions, StageDisplay, Stream};
 use crate::jobs::worker_id;
 use crate::store::{FixOutcome, IncidentStore, SqliteStore};
 use crate::terminal::sanitize;
@@ -44,8 +44,79 @@ pub(crate) fn fix(args: FixArgs) -> Result<()> {
     runtime.block_on(run(args, policy, store))
 }
 
+/// `bugstack fix ID --dry-run`: context, generate, validate, and the report;
+/// no job is claimed, nothing is pushed, no pull request is opened, and the
+/// incident does not change.
+async fn dry_run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<()> {
+    let display = StageDisplay::new(Stream::Stderr, "bugstack: ");
+    let shown = display.clone();
+    let observer = move |p: &Progress| shown.show(p);
+    let runner = build_pipeline(
+        &args.repo,
+        &policy,
+        store.clone(),
+        &PipelineOptions {
+            data_dir: std::fs::canonicalize(super::data_dir(&args.data)).ok(),
+            deliver: false,
+            ..PipelineOptions::default()
+        },
+        observer,
+    )
+    .await?;
+    let (s, id) = (store.clone(), args.id);
+    let detail = blocking(move || s.incident_detail(id)).await?;
+    let incident = bugstack_fix::Incident {
+        id: detail.incident.id.to_string(),
+        fingerprint: detail.incident.fingerprint.clone(),
+        event: detail.representative.clone(),
+        count: detail.incident.count,
+        first_seen: detail.incident.first_seen,
+        last_seen: detail.incident.last_seen,
+        stack_dependencies: detail.stack_dependencies.map(|s| s.dependencies).unwrap_or_default(),
+    };
+    let actor = super::control::actor_or_user(args.actor.as_deref());
+    eprintln!(
+        "bugstack: dry run of incident {id} in {} by {}{}",
+        args.repo.display(),
+        sanitize(&actor, 80),
+        args.reason
+            .as_deref()
+            .map(|r| format!(": {}", sanitize(r, 200)))
+            .unwrap_or_default()
+    );
+    let report = runner.report_for(&incident, id).await;
+    display.finish();
+    let report = report?;
+    if args.json {
+        println!("{}", report.to_json());
+        return Ok(());
+    }
+    println!(
+        "decision (not acted on): {:?}: {}",
+        report.decision.kind,
+        sanitize(&report.decision.reason, 300)
+    );
+    if let Some(c) = &report.confidence {
+        println!("confidence: {:.2}", c.score);
+    }
+    if let Some(fix) = &report.fix {
+        println!("root cause: {}", sanitize(&fix.root_cause, 300));
+        println!("changed: {}", sanitize(&fix.files.join(", "), 300));
+        for line in fix.diff.lines().take(400) {
+            println!("{}", sanitize(line, 300));
+        }
+    }
+    println!("dry run: nothing pushed, no pull request opened, incident {id} unchanged");
+    Ok(())
+}
+
 async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<()> {
-    let observer = |p: &Progress| eprintln!("bugstack: {}", progress_line(p));
+    if args.dry_run {
+        return dry_run(args, policy, store).await;
+    }
+    let display = StageDisplay::new(Stream::Stderr, "bugstack: ");
+    let shown = display.clone();
+    let observer = move |p: &Progress| shown.show(p);
     let runner = build_pipeline(
         &args.repo,
         &policy,
@@ -83,6 +154,7 @@ async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<(
         .report(&job)
         .await
         .and_then(|report| outcome_from_report(&report, runner.forge_records_in_store).map(|o| (report, o)));
+    display.finish();
     heartbeat.abort();
     let (report, outcome) = match result {
         Ok(r) => r,
@@ -126,6 +198,24 @@ fn print_summary(report: &FixReport, outcome: &FixOutcome, pr: Option<i64>, stat
         }
         (FixOutcome::Proposed { .. }, Some(n)) => println!("pull request #{n}: open for review (bugstack prs)"),
         _ => {}
+    }
+    if let Some(run) = report.deployment.as_ref().and_then(|d| d.deploy_command.as_ref()) {
+        println!(
+            "deploy command: {} ({})",
+            if run.success {
+                "succeeded"
+            } else {
+                "FAILED, not retried"
+            },
+            match (run.timed_out, run.exit_code) {
+                (true, _) => "timed out".to_string(),
+                (false, Some(code)) => format!("exit {code}"),
+                (false, None) => "did not run".to_string(),
+            }
+        );
+        for line in run.output.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev() {
+            println!("  {}", sanitize(line, 300));
+        }
     }
     println!("incident status: {status}");
 }

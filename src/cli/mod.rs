@@ -9,6 +9,7 @@ mod control;
 mod demo;
 mod fix;
 mod output;
+mod pulls;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -16,7 +17,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, ControlArgs, DataArgs, FixArgs, InitArgs, ListArgs, ResolveArgs, ServeArgs, ShowArgs};
+pub use args::{
+    Cli, Command, ControlArgs, DataArgs, FixArgs, InitArgs, ListArgs, PullRequestArgs, ResolveArgs, ServeArgs, ShowArgs,
+};
 pub use control::DEFAULT_ACTOR;
 pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_token, TOKEN_FILE};
@@ -73,6 +76,8 @@ fn hint(e: &Error) -> Option<&'static str> {
         Error::Policy(_) => "fix bugstack.toml in the repository (`bugstack init` writes a commented template)",
         Error::Io { .. } => "check the path exists and is writable",
         Error::Pipeline(_) => "the failed attempt is recorded with its error: see `bugstack show ID`",
+        Error::Refused(_) => "see the incident with `bugstack show ID` and the pull requests with `bugstack prs`",
+        Error::Forge(_) => "check [forge] in bugstack.toml, the token variable it names, and the remote",
         Error::NotAGitRepository(_) => {
             "bugstack fixes committed code: point --repo at a git clone (or `git init` and commit)"
         }
@@ -102,6 +107,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Retry(a) => control::run(control::Control::Retry, &a),
         Command::Resolve(a) => control::resolve(&a),
         Command::Fix(a) => fix::fix(a),
+        Command::Merge(a) => pulls::run(&a, pulls::Action::Merge),
+        Command::Close(a) => pulls::run(&a, pulls::Action::Close),
         Command::Demo(a) => demo::run(&a),
     }
 }

@@ -10,7 +10,10 @@ use tokio::sync::{watch, Notify};
 
 use super::args::ServeArgs;
 use super::data_dir;
-use crate::collector::{generate_token, router, CollectorLimits, CollectorState};
+use crate::collector::{
+    forge_hook_router, generate_token, router, CollectorLimits, CollectorState, ForgeHookState, FORGE_HOOK_PATH,
+    WEBHOOK_SECRET_ENV,
+};
 use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
 use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig};
 use crate::release_check::{run_release_checks, ReleaseCheckConfig, ReleaseChecker, ReleaseResolver};
@@ -115,7 +118,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
                     data_dir: std::fs::canonicalize(&dir).ok(),
                     ..PipelineOptions::default()
                 };
-                Some(Arc::new(build_pipeline(repo, policy, sqlite, &options, observer).await?))
+                Some(Arc::new(build_pipeline(repo, policy, sqlite.clone(), &options, observer).await?))
             }
             _ => None,
         };
@@ -137,6 +140,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         }
         let wake = Arc::new(Notify::new());
         let (stop_tx, stop_rx) = watch::channel(false);
+        let poller = start_poller(&args, policy.as_ref(), &sqlite, stop_rx.clone());
         let job_loop = runner.map(|runner| {
             let config = JobLoopConfig {
                 concurrency: args.jobs.max(1),
@@ -174,9 +178,17 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             }
             _ => None,
         };
+        let hook = ForgeHookState {
+            store: sqlite.clone(),
+            secret: std::env::var(WEBHOOK_SECRET_ENV).ok().and_then(|s| Secret::non_empty(&s)),
+            max_body_bytes: args.max_body_bytes,
+        };
+        if hook.secret.is_some() {
+            println!("bugstack: GitHub webhook on POST {FORGE_HOOK_PATH} (signed with {WEBHOOK_SECRET_ENV})");
+        }
         let state = CollectorState::new(store, token, &limits, wake)?;
         println!("bugstack: listening on http://{addr}");
-        axum::serve(listener, router(state))
+        axum::serve(listener, router(state).merge(forge_hook_router(hook)))
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| Error::io(format!("server failed on {addr}"), e))?;
@@ -187,9 +199,45 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         if let Some(h) = release_checks {
             let _ = h.await;
         }
+        if let Some(h) = poller {
+            let _ = h.await;
+        }
         println!("bugstack: stopped");
         Ok(())
     })
+}
+
+/// Starts polling GitHub for the fix pull requests' state when the
+/// repository's forge is GitHub and polling is on; a missing token is a
+/// warning (the webhook may still keep incidents in step).
+fn start_poller(
+    args: &ServeArgs,
+    policy: Option<&bugstack_fix::Policy>,
+    store: &Arc<SqliteStore>,
+    stop: watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let policy = policy?;
+    if policy.forge.kind != bugstack_fix::ForgeKind::Github || args.forge_poll_secs == 0 {
+        return None;
+    }
+    match bugstack_fix::GitHubForge::from_forge_config(&policy.forge) {
+        Ok(forge) => {
+            println!(
+                "bugstack: polling GitHub every {}s for merged or closed fix pull requests",
+                args.forge_poll_secs
+            );
+            Some(tokio::spawn(crate::forge_sync::run_poller(
+                store.clone(),
+                Arc::new(forge),
+                Duration::from_secs(args.forge_poll_secs),
+                stop,
+            )))
+        }
+        Err(e) => {
+            eprintln!("bugstack: not polling GitHub: {e}");
+            None
+        }
+    }
 }
 
 async fn shutdown_signal() {

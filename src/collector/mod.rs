@@ -25,6 +25,7 @@
 mod auth;
 mod commit;
 mod error;
+mod forge_hook;
 mod routes;
 mod sanitize;
 
@@ -37,6 +38,9 @@ use tokio::sync::{Notify, Semaphore};
 pub use auth::{generate_token, token_id, token_matches};
 pub use commit::{Committer, MAX_GROUP_EVENTS};
 pub use error::ApiError;
+pub use forge_hook::{
+    forge_hook_router, hmac_sha256, signature_matches, ForgeHookState, FORGE_HOOK_PATH, WEBHOOK_SECRET_ENV,
+};
 pub use routes::{router, DEFAULT_PAGE_LIMIT, MAX_DRAINS, MAX_DRAIN_BYTES, MAX_PAGE_LIMIT};
 pub use sanitize::scrub_event;
 

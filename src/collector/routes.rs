@@ -30,7 +30,9 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::not_found("no such route; the API is POST /v1/events, GET /v1/incidents[/{id}], GET /healthz")
+    ApiError::not_found(
+        "no such route; the API is POST /v1/events, GET /v1/incidents[/{id}], GET /healthz, POST /v1/forge/github",
+    )
 }
 
 fn authorize(state: &CollectorState, headers: &HeaderMap) -> Result<(), ApiError> {

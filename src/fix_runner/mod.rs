@@ -13,9 +13,11 @@
 //! | validate | [`WorktreeValidator`]: the policy's checks in a git worktree; `CARGO_TARGET_DIR` and base-commit judging from [`PipelineOptions`] |
 //! | deploy | [`ForgeDeployer`] over the policy's forge ([`forge_from_policy`]), pull request body = [`render_markdown`]; the local forge records its pull requests in the incident store ([`SqliteStore`] implements [`PullRequestStore`]), so `bugstack prs` lists every run's |
 //!
-//! [`progress_line`] turns the pipeline's progress events into plain lines
+//! [`progress_line`] turns the pipeline's progress events into plain lines,
+//! [`StageDisplay`] shows them live on a terminal (plain lines otherwise),
 //! and [`write_report`] writes a report as `<dir>/reports/<incident>-<run>.{json,md}`.
 
+mod display;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +31,7 @@ use bugstack_fix::{
     TemplateGenerator, ValidatorOptions, WorktreeValidator, POLICY_FILE,
 };
 
+pub use display::{StageDisplay, Stream};
 pub use report::{progress_line, write_report, REPORTS_DIR};
 
 use crate::jobs::FixJobRunner;
@@ -60,6 +63,10 @@ pub struct PipelineOptions {
     /// directories and worktrees, 0700, aged out). `None`: the validator's
     /// defaults.
     pub data_dir: Option<PathBuf>,
+    /// Deliver the fix: push its branch, open the pull request, merge when
+    /// policy allows (default `true`). `false` is `bugstack fix --dry-run`:
+    /// the pipeline has no deployer and the forge is never contacted.
+    pub deliver: bool,
 }
 
 impl Default for PipelineOptions {
@@ -69,6 +76,7 @@ impl Default for PipelineOptions {
             judge_against_base: true,
             ci_polling: None,
             data_dir: None,
+            deliver: true,
         }
     }
 }
@@ -139,26 +147,30 @@ pub async fn build_pipeline(
     check_repo(repo)?;
     let repo = std::fs::canonicalize(repo).map_err(|e| Error::io(format!("cannot resolve {}", repo.display()), e))?;
     let generator = generator_for(policy)?;
-    let prs: Arc<dyn PullRequestStore> = store;
-    let forge = forge_from_policy(policy, &repo, prs)
-        .await
-        .map_err(|e| Error::Config(format!("cannot set up the forge for {}: {e}", repo.display())))?;
-    let mut deployer = ForgeDeployer::new(forge, Arc::new(render_markdown));
-    if let Some((initial, max)) = options.ci_polling {
-        deployer = deployer.with_ci_polling(initial, max);
-    }
-    let pipeline = Pipeline::new(
+    let store_for_rejections = store.clone();
+    let mut pipeline = Pipeline::new(
         Arc::new(context_builder_for(policy)),
         generator,
         Arc::new(WorktreeValidator::new(options.validator_options())),
     )
-    .with_deployer(Arc::new(deployer))
     .with_observer(observer);
+    if options.deliver {
+        let prs: Arc<dyn PullRequestStore> = store;
+        let forge = forge_from_policy(policy, &repo, prs)
+            .await
+            .map_err(|e| Error::Config(format!("cannot set up the forge for {}: {e}", repo.display())))?;
+        let mut deployer = ForgeDeployer::new(forge, Arc::new(render_markdown));
+        if let Some((initial, max)) = options.ci_polling {
+            deployer = deployer.with_ci_polling(initial, max);
+        }
+        pipeline = pipeline.with_deployer(Arc::new(deployer));
+    }
     Ok(PipelineRunner {
         pipeline,
         repo,
         policy: policy.clone(),
         forge_records_in_store: policy.forge.kind == ForgeKind::Local,
+        rejected_from: Some(store_for_rejections),
     })
 }
 
@@ -175,6 +187,10 @@ pub struct PipelineRunner {
     /// (the local forge over [`crate::store::SqliteStore`]); then a run links
     /// that record, otherwise (GitHub) it records the pull request itself.
     pub forge_records_in_store: bool,
+    /// Where the patches a person rejected for an incident are remembered
+    /// (pull requests closed unmerged); a run never proposes one of them
+    /// again ([`Pipeline::run_excluding`]). `None`: nothing is excluded.
+    pub rejected_from: Option<Arc<SqliteStore>>,
 }
 
 #[async_trait]
@@ -198,6 +214,13 @@ impl PipelineRunner {
     /// ([`Policy::load_at`]), never the working tree's or the event's
     /// release's. The event's release only chooses where the context is read.
     pub async fn report(&self, job: &ClaimedJob) -> Result<FixReport> {
+        self.report_for(&job.pipeline_incident(), job.incident.id).await
+    }
+
+    /// [`PipelineRunner::report`] for `incident` (the store's incident `id`)
+    /// without a claimed job: what `bugstack fix --dry-run` runs, with a
+    /// pipeline built with [`PipelineOptions::deliver`] off.
+    pub async fn report_for(&self, incident: &bugstack_fix::Incident, id: i64) -> Result<FixReport> {
         let fail = |e: bugstack_fix::Error| Error::Pipeline(e.to_string());
         let mut base = resolve_base(&self.repo, &self.policy.forge).await.map_err(fail)?;
         let mut policy = Policy::load_at(&self.repo, &base.commit).await.map_err(fail)?;
@@ -214,9 +237,18 @@ impl PipelineRunner {
             ));
         }
         let repo = RepoRef::new(&self.repo).with_base(base.commit.clone());
+        let rejected = match &self.rejected_from {
+            Some(store) => {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || store.rejected_patches(id))
+                    .await
+                    .map_err(|e| Error::Task(format!("reading the rejected patches: {e}")))??
+            }
+            None => std::collections::BTreeSet::new(),
+        };
         let mut report = self
             .pipeline
-            .run(&job.pipeline_incident(), &repo, &policy)
+            .run_excluding(incident, &repo, &policy, &rejected)
             .await
             .map_err(fail)?;
         report.context.warnings.extend(warnings);
@@ -227,7 +259,8 @@ impl PipelineRunner {
 /// The store outcome of a pipeline report:
 /// - no fix → [`FixOutcome::NoFix`] with the decision's reason;
 /// - deployed and merged → [`FixOutcome::Merged`], the fixing release being
-///   the fix commit;
+///   the commit the merge produced on the base branch (the fix commit when
+///   the forge did not say);
 /// - deployed, not merged → [`FixOutcome::Proposed`];
 /// - in both deployed cases, when `forge_records_in_store` (the local forge
 ///   over this store: [`bugstack_fix::PullRequestStore`] is
@@ -272,11 +305,20 @@ pub fn outcome_from_report(report: &FixReport, forge_records_in_store: bool) -> 
             DecisionKind::NoFix => "no-fix",
         }
         .into(),
+        // A remote forge's number, so its merge or close can be synced.
+        forge_number: if forge_records_in_store {
+            None
+        } else {
+            i64::try_from(d.pull_request.number).ok()
+        },
+        patch_hash: report.fix.as_ref().map(bugstack_fix::Patch::normalized_hash),
     };
     Ok(if d.merged {
         FixOutcome::Merged {
             pr,
-            release: d.commit.clone(),
+            // The commit on the base branch (a squash or merge commit when
+            // the merge was not a fast-forward), else the fix commit.
+            release: d.merge_commit.clone().unwrap_or_else(|| d.commit.clone()),
             report: json,
         }
     } else {
@@ -385,6 +427,8 @@ mod tests {
             },
             merged,
             reason: "policy".into(),
+            merge_commit: None,
+            deploy_command: None,
         }
     }
 
@@ -413,6 +457,13 @@ mod tests {
 
         let o = outcome_from_report_t(&report(DecisionKind::AutoMerge, true, Some(deployment(true)), None)).unwrap();
         assert!(matches!(&o, FixOutcome::Merged { release, .. } if release == "c0ffee"));
+        let mut squashed = deployment(true);
+        squashed.merge_commit = Some("5eed".into());
+        let o = outcome_from_report_t(&report(DecisionKind::AutoMerge, true, Some(squashed), None)).unwrap();
+        assert!(
+            matches!(&o, FixOutcome::Merged { release, .. } if release == "5eed"),
+            "{o:?}"
+        );
 
         let e = outcome_from_report_t(&report(DecisionKind::Review, true, None, Some("push rejected"))).unwrap_err();
         assert!(e.to_string().contains("push rejected"));
@@ -530,6 +581,7 @@ mod tests {
             judge_against_base: false,
             ci_polling: Some((Duration::from_millis(200), Duration::from_secs(5))),
             data_dir: None,
+            deliver: true,
         };
         let v = demo.validator_options();
         assert_eq!(
@@ -615,6 +667,7 @@ mod tests {
             repo: dir.path().to_path_buf(),
             policy: Policy::default(),
             forge_records_in_store: true,
+            rejected_from: None,
         };
         let outcome = runner.run(&job).await.unwrap();
         assert_eq!(outcome.name(), "no-fix");

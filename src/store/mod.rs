@@ -47,7 +47,7 @@ use std::time::Duration;
 use bugstack_core::{Dependency, Event, Timestamp};
 
 pub use bugstack_fix::PullRequestState;
-pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
+pub use sqlite::{ForgeChange, ForgePullRequest, ForgeSync, SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
     pull_request_state_name, Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail,
     IncidentQuota, IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseCheck,
@@ -206,12 +206,20 @@ pub trait IncidentStore: Send + Sync {
     fn pull_requests(&self) -> Result<Vec<PullRequestRecord>>;
 
     /// Marks an open pull request merged: its incident moves from
-    /// `fix-proposed` to `fixed` with `release` as the fixing release.
-    fn merge_pull_request(&self, number: i64, release: &str, now: Timestamp) -> Result<PullRequestRecord>;
+    /// `fix-proposed` to `fixed` with `release` as the fixing release, the
+    /// change recorded in its timeline as `cause`'s.
+    fn merge_pull_request(
+        &self,
+        number: i64,
+        release: &str,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Result<PullRequestRecord>;
 
     /// Marks an open pull request closed unmerged: its incident moves from
-    /// `fix-proposed` back to `open`.
-    fn close_pull_request(&self, number: i64, now: Timestamp) -> Result<PullRequestRecord>;
+    /// `fix-proposed` back to `open` (recorded as `cause`'s), and its patch
+    /// is remembered as rejected for the incident.
+    fn close_pull_request(&self, number: i64, cause: &Cause, now: Timestamp) -> Result<PullRequestRecord>;
 
     /// Totals of everything ingested so far.
     fn totals(&self) -> Result<Totals>;

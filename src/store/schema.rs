@@ -197,6 +197,24 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX incidents_fixed ON incidents(id) WHERE status IN ('fixed', 'verified');
     "#,
+    // 8: pull requests synced from a remote forge: its own number for the
+    // pull request (GitHub's, not the store's), the ETag of its last answer
+    // (conditional polling) and the hash of the proposed patch; a pull
+    // request closed unmerged rejects its patch for the incident, so the same
+    // patch is never proposed again.
+    r#"
+    ALTER TABLE pull_requests ADD COLUMN forge_number INTEGER;
+    ALTER TABLE pull_requests ADD COLUMN etag TEXT;
+    ALTER TABLE pull_requests ADD COLUMN patch_hash TEXT;
+    CREATE INDEX pull_requests_forge_number ON pull_requests(forge_number) WHERE forge_number IS NOT NULL;
+    CREATE TABLE rejected_patches (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        patch_hash  TEXT    NOT NULL,
+        pr_number   INTEGER REFERENCES pull_requests(number),
+        rejected_at INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, patch_hash)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -334,9 +334,12 @@ fn merge_fixes_and_a_release_with_the_fix_regresses() {
     assert_eq!(s.incident(id).unwrap().status, Status::FixProposed);
     let prs = s.pull_requests().unwrap();
     assert_eq!(prs[0].state, PullRequestState::Open);
-    let merged = s.merge_pull_request(prs[0].number, "1.1", T0).unwrap();
+    let merged = s.merge_pull_request(prs[0].number, "1.1", &tester(), T0).unwrap();
     assert_eq!(merged.state, PullRequestState::Merged);
-    assert!(s.merge_pull_request(prs[0].number, "1.1", T0).is_err(), "merging twice");
+    assert!(
+        s.merge_pull_request(prs[0].number, "1.1", &tester(), T0).is_err(),
+        "merging twice"
+    );
     let inc = s.incident(id).unwrap();
     assert_eq!(
         (inc.status, inc.fixed_in_release.as_deref()),
@@ -383,10 +386,13 @@ fn closing_a_pr_reopens_and_no_fix_reopens() {
     let a = s.claim_job("w", LEASE, T0).unwrap().unwrap();
     s.complete_job(a.job.id, "w", &proposed(), T0).unwrap();
     let n = s.pull_requests().unwrap()[0].number;
-    assert_eq!(s.close_pull_request(n, T0).unwrap().state, PullRequestState::Closed);
+    assert_eq!(
+        s.close_pull_request(n, &tester(), T0).unwrap().state,
+        PullRequestState::Closed
+    );
     assert_eq!(s.incident(a.incident.id).unwrap().status, Status::Open);
     assert!(matches!(
-        s.close_pull_request(42, T0),
+        s.close_pull_request(42, &tester(), T0),
         Err(Error::PullRequestNotFound(42))
     ));
     let b = s.claim_job("w", LEASE, T0).unwrap().unwrap();

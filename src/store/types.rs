@@ -276,6 +276,18 @@ impl Cause {
         }
     }
 
+    /// The same actor, with `what` happened in front of the reason ("pull
+    /// request #3 closed unmerged: wrong fix").
+    pub fn explained(&self, what: impl Into<String>) -> Self {
+        let what = what.into();
+        let reason = if self.reason.is_empty() {
+            what
+        } else {
+            format!("{what}: {}", self.reason)
+        };
+        Cause::new(self.actor.clone(), reason)
+    }
+
     /// A change bugstack makes on its own ([`BUGSTACK_ACTOR`]).
     pub fn bugstack(reason: impl Into<String>) -> Self {
         Cause::new(BUGSTACK_ACTOR, reason)
@@ -575,6 +587,15 @@ pub struct RunPullRequest {
     pub branch: String,
     /// The pipeline's decision (`merge`, `open-for-review`, ...).
     pub decision: String,
+    /// The pull request's number on a remote forge (GitHub), which the
+    /// store's own number is not; `None` for the local forge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge_number: Option<i64>,
+    /// The hash of the proposed patch ([`bugstack_fix::patch_hash`]): when
+    /// the pull request is closed unmerged, the patch is remembered as
+    /// rejected for the incident and never proposed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_hash: Option<String>,
 }
 
 /// What a fix run produced.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use super::command::{run_deploy_command, Merged};
 use super::forge::{CiStatus, Forge, MergeOutcome, NewPullRequest, PullRequest};
 use super::git_vcs::GitVcs;
 use super::message::{fix_commit_message, CommitStyle};
@@ -137,15 +138,15 @@ impl ForgeDeployer {
         pr: &PullRequest,
         report: &FixReport,
         policy: &Policy,
-    ) -> Result<(bool, String)> {
+    ) -> Result<(Option<String>, String)> {
         if report.decision.kind != DecisionKind::AutoMerge {
-            return Ok((false, format!("left open for review: {}", report.decision.reason)));
+            return Ok((None, format!("left open for review: {}", report.decision.reason)));
         }
         let validated = ctx.validation_commit();
         if let Some(tip) = self.current_base(ctx, policy).await? {
             if tip != validated {
                 return Ok((
-                    false,
+                    None,
                     format!(
                         "not merged: the base branch moved to {tip} after the fix was validated on {validated}; \
                          left open for review"
@@ -158,13 +159,13 @@ impl ForgeDeployer {
             CiStatus::Success => {}
             CiStatus::Failure(why) => {
                 return Ok((
-                    false,
+                    None,
                     format!("not merged: CI failed for {}: {why}; left open for review", pr.head_sha),
                 ))
             }
             CiStatus::Pending(why) => {
                 return Ok((
-                    false,
+                    None,
                     format!(
                         "not merged: CI for {} did not finish green within {}s ({why}); left open for review",
                         pr.head_sha, policy.forge.ci_timeout_secs
@@ -174,10 +175,10 @@ impl ForgeDeployer {
         }
         Ok(match self.forge.merge(pr, policy.forge.merge_method).await? {
             MergeOutcome::Merged { sha } => (
-                true,
+                Some(sha.clone()),
                 format!("merged as {sha} after green CI: {}", report.decision.reason),
             ),
-            MergeOutcome::NotMerged { reason } => (false, format!("not merged: {reason}; left open for review")),
+            MergeOutcome::NotMerged { reason } => (None, format!("not merged: {reason}; left open for review")),
         })
     }
 }
@@ -259,9 +260,38 @@ impl Deployer for ForgeDeployer {
         }
         // What we pushed is the head the merge must match.
         pr.head_sha = commit.clone();
-        let (merged, mut reason) = match self.decide_merge(ctx, &pr, report, policy).await {
+        let (merge_commit, mut reason) = match self.decide_merge(ctx, &pr, report, policy).await {
             Ok(decided) => decided,
-            Err(e) => (false, format!("not merged: {e}; left open for review")),
+            Err(e) => (None, format!("not merged: {e}; left open for review")),
+        };
+        let merged = merge_commit.is_some();
+        // The project's own deploy command, after a merge bugstack made.
+        let deploy_command = match (&merge_commit, &policy.deploy) {
+            (Some(commit), Some(cfg)) => {
+                let run = run_deploy_command(
+                    cfg,
+                    &ctx.repo_root,
+                    Merged {
+                        commit,
+                        branch: &branch,
+                        base: &pr.base,
+                        pull_request: pr.number,
+                    },
+                )
+                .await;
+                if !run.success {
+                    notes.push(format!(
+                        "the deploy command failed ({}); it is not retried",
+                        match (run.timed_out, run.exit_code) {
+                            (true, _) => format!("killed after {}s", cfg.timeout_secs),
+                            (false, Some(code)) => format!("exit {code}"),
+                            (false, None) => "did not run".to_string(),
+                        }
+                    ));
+                }
+                Some(run)
+            }
+            _ => None,
         };
         if reused {
             reason = format!("reused open pull request #{} for this fingerprint; {reason}", pr.number);
@@ -279,6 +309,8 @@ impl Deployer for ForgeDeployer {
             pull_request,
             merged,
             reason,
+            merge_commit,
+            deploy_command,
         })
     }
 }

@@ -5,7 +5,10 @@
 //! `GET /repos/{o}/{r}/commits/{sha}/status`, `GET
 //! /repos/{o}/{r}/commits/{sha}/check-runs` and `PUT
 //! /repos/{o}/{r}/pulls/{n}/merge` (with `sha`, so a moved head is never
-//! merged; no admin override, so branch protection always applies).
+//! merged; no admin override, so branch protection always applies); for
+//! keeping incidents in step, `GET /repos/{o}/{r}/pulls/{n}` with
+//! `If-None-Match` ([`GitHubForge::poll_pull_request`]) and `PATCH
+//! /repos/{o}/{r}/pulls/{n}` (`bugstack close`).
 //!
 //! Rate limits are honoured: a response with `x-ratelimit-remaining: 0`
 //! holds further requests until `x-ratelimit-reset`; a 403/429 with
@@ -111,6 +114,20 @@ fn valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// What [`GitHubForge::poll_pull_request`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullRequestPoll {
+    /// Unchanged since the answer whose ETag was sent.
+    NotModified,
+    /// The pull request now, and the ETag to send next time.
+    Current {
+        /// The pull request.
+        pull_request: Box<PullRequest>,
+        /// The answer's `ETag`, when GitHub sent one.
+        etag: Option<String>,
+    },
+}
+
 /// GitHub pull requests through the REST API.
 pub struct GitHubForge {
     http: reqwest::Client,
@@ -133,6 +150,8 @@ impl std::fmt::Debug for GitHubForge {
 struct ApiResponse {
     status: StatusCode,
     body: String,
+    /// The `ETag` header, when the answer had one.
+    etag: Option<String>,
 }
 
 impl ApiResponse {
@@ -185,6 +204,8 @@ struct GhPull {
     state: String,
     #[serde(default)]
     merged_at: Option<String>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
     head: GhRef,
     base: GhRef,
     #[serde(default)]
@@ -218,7 +239,12 @@ impl From<GhPull> for PullRequest {
             decision: None,
             labels: p.labels.into_iter().map(|l| l.name).collect(),
             comments: Vec::new(),
-            merge_commit: None,
+            // For an open pull request GitHub names its test merge here.
+            merge_commit: if state == PullRequestState::Merged {
+                p.merge_commit_sha
+            } else {
+                None
+            },
             created_at: timestamp(p.created_at.as_deref()),
             updated_at: timestamp(p.updated_at.as_deref()),
         }
@@ -393,6 +419,19 @@ impl GitHubForge {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<ApiResponse> {
+        self.request_conditional(method, path, query, body, None).await
+    }
+
+    /// [`Self::request`] with `If-None-Match: etag` when given (a `304`
+    /// answer does not count against GitHub's rate limit).
+    async fn request_conditional(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        if_none_match: Option<&str>,
+    ) -> Result<ApiResponse> {
         let url = format!("{}{path}", self.cfg.api_url);
         let mut retries = 0;
         loop {
@@ -411,6 +450,9 @@ impl GitHubForge {
             })?;
             auth.set_sensitive(true);
             req = req.header(AUTHORIZATION, auth);
+            if let Some(etag) = if_none_match {
+                req = req.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
             if !query.is_empty() {
                 req = req.query(query);
             }
@@ -446,7 +488,15 @@ impl GitHubForge {
                     self.hold_until(Some(UNIX_EPOCH + Duration::from_secs(reset)));
                 }
             }
-            let resp = ApiResponse { status, body: text };
+            let etag = headers
+                .get(reqwest::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let resp = ApiResponse {
+                status,
+                body: text,
+                etag,
+            };
             if status == StatusCode::UNAUTHORIZED {
                 return Err(Error::Deploy(format!(
                     "GitHub rejected the token from {} (401 {}): check that it is valid and not expired",
@@ -456,6 +506,41 @@ impl GitHubForge {
             }
             return Ok(resp);
         }
+    }
+
+    /// Pull request `number` as GitHub has it now, asked conditionally:
+    /// with the `etag` of an earlier answer, an unchanged pull request is
+    /// [`PullRequestPoll::NotModified`] (GitHub's `304`, which spares the
+    /// rate limit). A merged one carries its merge commit
+    /// ([`PullRequest::merge_commit`]).
+    pub async fn poll_pull_request(&self, number: u64, etag: Option<&str>) -> Result<PullRequestPoll> {
+        let path = self.repo_path(&format!("/pulls/{number}"));
+        let resp = self.request_conditional(Method::GET, &path, &[], None, etag).await?;
+        match resp.status {
+            StatusCode::NOT_MODIFIED => Ok(PullRequestPoll::NotModified),
+            StatusCode::OK => {
+                let pr: GhPull = resp.json("reading a pull request")?;
+                Ok(PullRequestPoll::Current {
+                    pull_request: Box::new(pr.into()),
+                    etag: resp.etag,
+                })
+            }
+            _ => Err(Self::unexpected("GET", &path, &resp)),
+        }
+    }
+
+    /// Closes pull request `number` without merging it
+    /// (`PATCH /repos/{o}/{r}/pulls/{n}` with `state: closed`).
+    pub async fn close_pull_request(&self, number: u64) -> Result<PullRequest> {
+        let path = self.repo_path(&format!("/pulls/{number}"));
+        let resp = self
+            .request(Method::PATCH, &path, &[], Some(&json!({ "state": "closed" })))
+            .await?;
+        if resp.status != StatusCode::OK {
+            return Err(Self::unexpected("PATCH", &path, &resp));
+        }
+        let pr: GhPull = resp.json("closing a pull request")?;
+        Ok(pr.into())
     }
 
     fn unexpected(method: &str, path: &str, resp: &ApiResponse) -> Error {

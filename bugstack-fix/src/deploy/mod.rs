@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 mod base;
 pub(crate) mod body;
+pub(crate) mod command;
 mod deployer;
 pub(crate) mod forge;
 mod git_vcs;
@@ -17,10 +18,11 @@ pub(crate) mod store;
 pub(crate) mod vcs;
 
 pub use base::{resolve_base, BaseRef};
+pub use command::MAX_DEPLOY_OUTPUT;
 pub use deployer::{BodyRenderer, ForgeDeployer};
 pub use forge::{CiStatus, Comment, Forge, MergeOutcome, NewPullRequest, Opened, PullRequest};
 pub use git_vcs::GitVcs;
-pub use github::{token_from_env, GitHubConfig, GitHubForge};
+pub use github::{token_from_env, GitHubConfig, GitHubForge, PullRequestPoll};
 pub use local::LocalForge;
 pub use setup::{forge_from_policy, local_remote_path};
 pub use store::{JsonPullRequestStore, PullRequestStore};
@@ -73,6 +75,8 @@ pub use vcs::{fix_branch_name, CommitIdentity, Person, Vcs, FIX_BRANCH_PREFIX};
 ///             pull_request: PullRequestRef { number: 0, url: "(dry run)".into(), state: PullRequestState::Open },
 ///             merged: false,
 ///             reason: "dry run: nothing delivered".into(),
+///             merge_commit: None,
+///             deploy_command: None,
 ///         })
 ///     }
 /// }

@@ -39,4 +39,27 @@ pub struct Deployment {
     pub merged: bool,
     /// Why it was or was not merged.
     pub reason: String,
+    /// The commit the merge produced on the base branch, when merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_commit: Option<String>,
+    /// What the `[deploy]` command did after the merge, when one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_command: Option<DeployRun>,
+}
+
+/// What the deploy command did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployRun {
+    /// The command, as configured.
+    pub command: String,
+    /// Whether it exited 0 in time.
+    pub success: bool,
+    /// Its exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// Whether it was killed at its timeout.
+    pub timed_out: bool,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// Combined stdout and stderr, trimmed and scrubbed.
+    pub output: String,
 }

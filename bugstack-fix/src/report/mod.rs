@@ -4,7 +4,7 @@
 mod deployment;
 pub(crate) mod markdown;
 
-pub use deployment::{Deployment, PullRequestRef, PullRequestState};
+pub use deployment::{DeployRun, Deployment, PullRequestRef, PullRequestState};
 
 use std::collections::BTreeMap;
 

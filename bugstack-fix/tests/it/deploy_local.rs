@@ -508,3 +508,76 @@ async fn a_backend_whose_base_moved_keeps_the_fix_from_merging() {
     assert_eq!(forge.store().list().unwrap()[0].state, PullRequestState::Open);
     assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
 }
+
+#[tokio::test]
+async fn the_deploy_command_runs_after_an_auto_merge_in_the_checkout_and_a_failure_is_reported() {
+    let fx = Fixture::conventional();
+    let (dep, _) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let mut policy = Policy {
+        deploy: Some(bugstack_fix::DeployConfig {
+            command:
+                "echo \"deploying $BUGSTACK_MERGE_COMMIT from $BUGSTACK_BRANCH #$BUGSTACK_PR_NUMBER to \
+                      $BUGSTACK_BASE_BRANCH\"; pwd > deployed-from; echo token=ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+                    .into(),
+            timeout_secs: 30,
+        }),
+        ..Policy::default()
+    };
+    let d = dep
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
+            &policy,
+        )
+        .await
+        .unwrap();
+    assert!(d.merged, "{}", d.reason);
+    let merge = d.merge_commit.clone().expect("the merge commit");
+    assert_eq!(fx.remote_tip("main").unwrap(), merge);
+    let run = d.deploy_command.as_ref().expect("the deploy command ran");
+    assert!(run.success, "{run:?}");
+    assert!(
+        run.output
+            .contains(&format!("deploying {merge} from {} #1 to main", d.branch)),
+        "{}",
+        run.output
+    );
+    assert!(!run.output.contains("ghp_abcdefghij"), "scrubbed: {}", run.output);
+    // In the repository checkout, not a sandbox or worktree.
+    let from = std::fs::read_to_string(ctx.repo_root.join("deployed-from")).unwrap();
+    assert_eq!(
+        std::fs::canonicalize(from.trim()).unwrap(),
+        std::fs::canonicalize(&ctx.repo_root).unwrap()
+    );
+
+    // No merge: nothing runs. A failing command: reported, not retried.
+    let fx = Fixture::conventional();
+    let (dep, _) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let review = dep
+        .deploy(&ctx, &report(&ctx, cart_patch(), DecisionKind::Review, true), &policy)
+        .await
+        .unwrap();
+    assert!(!review.merged && review.deploy_command.is_none());
+    let fx = Fixture::conventional();
+    let (dep, _) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    policy.deploy = Some(bugstack_fix::DeployConfig {
+        command: "echo rollout refused >&2; exit 7".into(),
+        timeout_secs: 30,
+    });
+    let d = dep
+        .deploy(
+            &ctx,
+            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
+            &policy,
+        )
+        .await
+        .unwrap();
+    assert!(d.merged);
+    let run = d.deploy_command.unwrap();
+    assert_eq!((run.success, run.exit_code), (false, Some(7)));
+    assert!(run.output.contains("rollout refused"), "{}", run.output);
+    assert!(d.reason.contains("deploy command failed (exit 7)"), "{}", d.reason);
+}

@@ -30,6 +30,7 @@ const OPERATIONS: &[(&str, &[&str])] = &[
     ("/repos/{owner}/{repo}/commits/{ref}/status", &["get"]),
     ("/repos/{owner}/{repo}/commits/{ref}/check-runs", &["get"]),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/merge", &["put"]),
+    ("/repos/{owner}/{repo}/pulls/{pull_number}", &["get", "patch"]),
 ];
 
 fn collect_refs(v: &Value, out: &mut BTreeSet<String>) {
@@ -235,6 +236,33 @@ async fn github_forge_conforms_to_the_official_openapi_description() {
         let out = forge.merge(&pr, method).await.unwrap();
         assert!(matches!(out, bugstack_fix::MergeOutcome::Merged { .. }), "{out:?}");
     }
+
+    // 4. Keeping incidents in step: the conditional poll of one pull request
+    //    (with and without an ETag) and closing one are valid requests.
+    let bad = http
+        .patch(format!("{}/repos/octo/shop/pulls/1347", prism.url))
+        .header("accept", "application/vnd.github+json")
+        .json(&json!({ "state": "bogus" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422, "an unknown pull request state must be rejected");
+    for etag in [None, Some("\"an-etag\"")] {
+        let polled = forge
+            .poll_pull_request(1347, etag)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\nprism log:\n{}", prism.log_text()));
+        let bugstack_fix::PullRequestPoll::Current { pull_request, .. } = polled else {
+            panic!("Prism always answers 200")
+        };
+        assert_eq!(pull_request.number, 1347);
+    }
+    let closed = forge
+        .close_pull_request(1347)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nprism log:\n{}", prism.log_text()));
+    assert_eq!(closed.number, 1347);
+
     let log = prism.log_text();
     assert!(!log.contains("ghp_conformance"), "token leaked into the mock's log");
 }

@@ -108,6 +108,8 @@ impl Deployer for RecordingDeployer {
             },
             merged,
             reason: report.decision.reason.clone(),
+            merge_commit: None,
+            deploy_command: None,
         })
     }
 }
@@ -239,4 +241,57 @@ async fn exhausted_retries_mean_no_fix_and_no_deployment() {
     assert!(deployer.0.lock().unwrap().is_empty());
     let json = report.to_json();
     assert!(json.contains("\"no_fix\""), "{json}");
+}
+
+#[tokio::test]
+async fn a_patch_rejected_before_is_skipped_without_costing_an_attempt() {
+    // The passing patch was proposed before and its pull request closed:
+    // with a budget of two attempts it is skipped, the reason recorded, and
+    // the generator asked again (here: out of ideas, so no fix).
+    let rejected: std::collections::BTreeSet<String> =
+        [edit(&FILE.replace("v[0]", "v.first().copied().unwrap_or(0)")).normalized_hash()].into();
+    let mut scripted = patches();
+    scripted.remove(0); // fails the check, then the rejected one
+    scripted.push(edit(&FILE.replace("v[0]", "v.get(0).copied().unwrap_or(0)"))); // a new one that passes
+    let generator = Arc::new(Scripted {
+        patches: scripted,
+        seen: Mutex::new(vec![]),
+    });
+    let judge = Arc::new(Judge { calls: Mutex::new(0) });
+    let pipeline = bugstack_fix::Pipeline::new(Arc::new(FixedContext), generator.clone(), judge.clone());
+    let policy = Policy {
+        retry_limit: 1,
+        ..Policy::default()
+    };
+    let report = pipeline
+        .run_excluding(&incident(), &RepoRef::new("/nonexistent"), &policy, &rejected)
+        .await
+        .unwrap();
+    assert_eq!(report.attempts.len(), 3, "{:#?}", report.attempts);
+    let why = report.attempts[1].rejected.as_deref().unwrap();
+    assert!(
+        why.contains("closed unmerged") && why.contains("not proposed again"),
+        "{why}"
+    );
+    assert_eq!(
+        *judge.calls.lock().unwrap(),
+        2,
+        "the repeat never reached the validator"
+    );
+    let fix = report.fix.as_ref().expect("the new candidate passed");
+    assert!(fix.diff.contains("v.get(0)"), "{}", fix.diff);
+    // The generator was told about the repeat, so it moves on.
+    let told = generator.seen.lock().unwrap()[2][1].failure.clone();
+    assert!(told.contains("closed unmerged"), "{told}");
+    // Without the rejection the same script's old patch is taken.
+    let generator = Arc::new(Scripted {
+        patches: generator.patches.clone(),
+        seen: Mutex::new(vec![]),
+    });
+    let pipeline = bugstack_fix::Pipeline::new(Arc::new(FixedContext), generator, judge);
+    let report = pipeline
+        .run(&incident(), &RepoRef::new("/nonexistent"), &policy)
+        .await
+        .unwrap();
+    assert!(report.fix.unwrap().diff.contains("v.first().copied()"));
 }

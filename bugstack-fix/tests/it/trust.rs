@@ -118,6 +118,8 @@ impl Deployer for Forge {
             },
             merged: report.decision.kind == DecisionKind::AutoMerge,
             reason: report.decision.reason.clone(),
+            merge_commit: None,
+            deploy_command: None,
         })
     }
 

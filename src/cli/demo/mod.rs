@@ -36,7 +36,7 @@ use clap::Args;
 use tokio::sync::Notify;
 
 use crate::collector::{generate_token, router, CollectorLimits, CollectorState};
-use crate::fix_runner::{build_pipeline, outcome_from_report, progress_line, write_report, PipelineOptions};
+use crate::fix_runner::{build_pipeline, outcome_from_report, write_report, PipelineOptions, StageDisplay, Stream};
 use crate::store::{pull_request_state_name, FixOutcome, IncidentStore, SqliteStore, Status};
 use crate::terminal::sanitize;
 use crate::{Error, Result};
@@ -432,14 +432,18 @@ fn fix(
         judge_against_base: false,
         ci_polling: Some((Duration::from_millis(200), Duration::from_secs(5))),
         data_dir: None,
+        ..PipelineOptions::default()
     };
-    let observer = |p: &bugstack_fix::Progress| println!("      {}", progress_line(p));
+    let display = StageDisplay::new(Stream::Stdout, "      ");
+    let shown = display.clone();
+    let observer = move |p: &bugstack_fix::Progress| shown.show(p);
     let ran = runtime.block_on(async {
         let policy = bugstack_fix::Policy::load(repo)?;
         let runner = build_pipeline(repo, &policy, store.clone(), &options, observer).await?;
         let report = runner.report(&job).await?;
         Ok::<_, Error>((report, runner.forge_records_in_store))
     });
+    display.finish();
     let fail = |e: Error| {
         let _ = store.fail_job(job.job.id, &owner, &e.to_string(), Duration::ZERO, Timestamp::now());
         e

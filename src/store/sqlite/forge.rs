@@ -86,7 +86,8 @@ fn follow_pr(
         }
         PullRequestState::Closed => {
             let cause = Cause::new(FORGE_ACTOR, format!("pull request #{number} closed unmerged"));
-            set_status(tx, incident, Status::Open, now, &cause)
+            set_status(tx, incident, Status::Open, now, &cause)?;
+            super::forge_sync::reject_patch(tx, raw.number, now)
         }
         PullRequestState::Open => Ok(()),
     }

@@ -17,11 +17,15 @@
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
 //! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
-//! `quota` (new incidents per sender), `releases` (releases announced live), `jobs` (fix-job leases and runs), `pulls` (the store's pull requests) and
-//! `forge` (the local forge's [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)).
+//! `quota` (new incidents per sender), `releases` (releases announced live), `release_checks` (verdicts,
+//! verification), `jobs` (fix-job leases and runs),
+//! `pulls` (the store's pull requests), `forge` (the local forge's
+//! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
+//! remote forge, rejected patches).
 
 mod files;
 mod forge;
+mod forge_sync;
 mod ingest;
 mod jobs;
 mod lifecycle;
@@ -47,6 +51,7 @@ use super::types::{
 };
 use super::IncidentStore;
 use crate::{Error, Result};
+pub use forge_sync::{ForgeChange, ForgePullRequest, ForgeSync};
 
 /// Default cap on fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`];
 /// `[triggers] max_queued_jobs` in `bugstack.toml`).
@@ -319,12 +324,18 @@ impl IncidentStore for SqliteStore {
         self.read(|conn| rows::pull_requests(conn, None))
     }
 
-    fn merge_pull_request(&self, number: i64, release: &str, now: Timestamp) -> Result<PullRequestRecord> {
-        self.write(|tx| pulls::set_state(tx, number, PullRequestState::Merged, Some(release), now))
+    fn merge_pull_request(
+        &self,
+        number: i64,
+        release: &str,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Result<PullRequestRecord> {
+        self.write(|tx| pulls::set_state(tx, number, PullRequestState::Merged, Some(release), cause, now))
     }
 
-    fn close_pull_request(&self, number: i64, now: Timestamp) -> Result<PullRequestRecord> {
-        self.write(|tx| pulls::set_state(tx, number, PullRequestState::Closed, None, now))
+    fn close_pull_request(&self, number: i64, cause: &Cause, now: Timestamp) -> Result<PullRequestRecord> {
+        self.write(|tx| pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now))
     }
 
     fn totals(&self) -> Result<Totals> {

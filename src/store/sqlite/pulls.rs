@@ -10,7 +10,7 @@ use super::jobs::commit_of;
 use super::lifecycle::{mark_fixed, set_status};
 use super::rows::ms;
 use crate::store::types::parse_pull_request_state;
-use crate::store::{pull_request_state_name, Cause, PullRequestRecord, RunPullRequest, Status, FORGE_ACTOR};
+use crate::store::{pull_request_state_name, Cause, PullRequestRecord, RunPullRequest, Status};
 use crate::{Error, Result};
 
 /// Records the pull request a run of `incident`'s job produced, in `state`,
@@ -35,9 +35,10 @@ pub(super) fn record_run_pull_request(
         if n == 0 {
             return Err(Error::PullRequestNotFound(number));
         }
+        super::forge_sync::record_run_fields(tx, number, pr)?;
         return Ok(number);
     }
-    Ok(tx.query_row(
+    let number = tx.query_row(
         "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at, updated_at, url)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING number",
         params![
@@ -51,16 +52,20 @@ pub(super) fn record_run_pull_request(
             pr.url
         ],
         |r| r.get(0),
-    )?)
+    )?;
+    super::forge_sync::record_run_fields(tx, number, pr)?;
+    Ok(number)
 }
 
 /// Moves open pull request `number` to `to` (merged in `release`, or
-/// closed) and its incident with it: fixed in `release`, or back to `open`.
+/// closed) and its incident with it: fixed in `release`, or back to `open`,
+/// the change recorded as `cause`'s.
 pub(super) fn set_state(
     tx: &Transaction<'_>,
     number: i64,
     to: PullRequestState,
     release: Option<&str>,
+    cause: &Cause,
     now: Timestamp,
 ) -> Result<PullRequestRecord> {
     let row: Option<(Option<i64>, String)> = tx
@@ -90,12 +95,13 @@ pub(super) fn set_state(
     if let Some(incident) = incident {
         match release {
             Some(release) => {
-                let cause = Cause::new(FORGE_ACTOR, format!("pull request #{number} merged in {release}"));
+                let cause = cause.explained(format!("pull request #{number} merged in {release}"));
                 mark_fixed(tx, incident, release, commit_of(release), now, &cause)?
             }
             None => {
-                let cause = Cause::new(FORGE_ACTOR, format!("pull request #{number} closed unmerged"));
-                set_status(tx, incident, Status::Open, now, &cause)?
+                let cause = cause.explained(format!("pull request #{number} closed unmerged"));
+                set_status(tx, incident, Status::Open, now, &cause)?;
+                super::forge_sync::reject_patch(tx, number, now)?;
             }
         }
     }

@@ -1,0 +1,317 @@
+//! What keeping pull requests in step with a remote forge (GitHub) needs
+//! from the store: the forge's own number and the last ETag of each pull
+//! request a run recorded (for conditional polling), a merge or close a
+//! person made on the forge, and the patches a closed pull request rejected
+//! (never proposed again for that incident).
+
+use std::collections::BTreeSet;
+
+use bugstack_core::Timestamp;
+use bugstack_fix::PullRequestState;
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+use super::rows::{ms, ForgeExtra};
+use super::{pulls, SqliteStore};
+use crate::store::{Cause, PullRequestRecord, RunPullRequest};
+use crate::Result;
+
+/// An open pull request that lives on a remote forge, as polling needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForgePullRequest {
+    /// The store's number (what `bugstack prs` shows).
+    pub number: i64,
+    /// The number on the forge.
+    pub forge_number: i64,
+    /// The ETag of the forge's last answer about it, if any.
+    pub etag: Option<String>,
+}
+
+/// What the forge said happened to a pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForgeChange {
+    /// Merged; the commit the merge produced on the base branch.
+    Merged {
+        /// The merge (or squash) commit.
+        commit: String,
+    },
+    /// Closed without merging.
+    Closed,
+}
+
+/// What [`SqliteStore::apply_forge_change`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForgeSync {
+    /// The pull request (and its incident) moved on.
+    Applied(PullRequestRecord),
+    /// It was already in that state: nothing changed.
+    Unchanged(PullRequestRecord),
+}
+
+/// Records the remote-forge fields a run reports with its pull request.
+pub(super) fn record_run_fields(tx: &Transaction<'_>, number: i64, pr: &RunPullRequest) -> Result<()> {
+    if pr.forge_number.is_none() && pr.patch_hash.is_none() {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE pull_requests SET forge_number = COALESCE(?2, forge_number), patch_hash = COALESCE(?3, patch_hash)
+         WHERE number = ?1",
+        params![number, pr.forge_number, pr.patch_hash],
+    )?;
+    Ok(())
+}
+
+/// Remembers pull request `number`'s patch as rejected for its incident
+/// (when it has both).
+pub(super) fn reject_patch(tx: &Transaction<'_>, number: i64, now: Timestamp) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO rejected_patches (incident_id, patch_hash, pr_number, rejected_at)
+         SELECT incident_id, patch_hash, number, ?2 FROM pull_requests
+         WHERE number = ?1 AND incident_id IS NOT NULL AND patch_hash IS NOT NULL",
+        params![number, ms(now)],
+    )?;
+    Ok(())
+}
+
+/// Keeps the merge commit in the pull request's forge record.
+pub(super) fn record_merge_commit(tx: &Transaction<'_>, number: i64, commit: &str) -> Result<()> {
+    let forge: Option<String> = tx
+        .query_row("SELECT forge FROM pull_requests WHERE number = ?1", [number], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(forge) = forge else { return Ok(()) };
+    let mut extra: ForgeExtra = serde_json::from_str(&forge)?;
+    extra.merge_commit = Some(commit.to_string());
+    tx.execute(
+        "UPDATE pull_requests SET forge = ?2 WHERE number = ?1",
+        params![number, serde_json::to_string(&extra)?],
+    )?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// The open pull requests that live on a remote forge (they have a
+    /// forge number), oldest first: what `serve` polls.
+    pub fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT number, forge_number, etag FROM pull_requests
+                 WHERE state = 'open' AND forge_number IS NOT NULL ORDER BY number",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(ForgePullRequest {
+                    number: r.get(0)?,
+                    forge_number: r.get(1)?,
+                    etag: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// The store's number of the pull request numbered `forge_number` on the
+    /// remote forge, if a run recorded one.
+    pub fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>> {
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT number FROM pull_requests WHERE forge_number = ?1 ORDER BY number DESC LIMIT 1",
+                    [forge_number],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+    }
+
+    /// The remote forge's number of the store's pull request `number`
+    /// (`None`: a local-forge pull request).
+    pub fn forge_number_of(&self, number: i64) -> Result<Option<i64>> {
+        self.read(|conn| {
+            let n: Option<Option<i64>> = conn
+                .query_row(
+                    "SELECT forge_number FROM pull_requests WHERE number = ?1",
+                    [number],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            n.ok_or(crate::Error::PullRequestNotFound(number))
+        })
+    }
+
+    /// Remembers the ETag of the forge's last answer about pull request `number`.
+    pub fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE pull_requests SET etag = ?2 WHERE number = ?1",
+                params![number, etag],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The hashes of the patches rejected for `incident` (their pull request
+    /// was closed unmerged).
+    pub fn rejected_patches(&self, incident: i64) -> Result<BTreeSet<String>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT patch_hash FROM rejected_patches WHERE incident_id = ?1")?;
+            let rows = stmt.query_map([incident], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<rusqlite::Result<BTreeSet<_>>>()?)
+        })
+    }
+
+    /// Applies what the forge says happened to pull request `number`
+    /// (merged in a commit, or closed unmerged) with the same effect as
+    /// [`IncidentStore::merge_pull_request`](crate::store::IncidentStore::merge_pull_request)
+    /// / [`close_pull_request`](crate::store::IncidentStore::close_pull_request),
+    /// plus the merge commit kept on the pull request. Idempotent: a pull
+    /// request already in that state is [`ForgeSync::Unchanged`] (a webhook
+    /// and the poller may both report the same merge).
+    pub fn apply_forge_change(
+        &self,
+        number: i64,
+        change: &ForgeChange,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Result<ForgeSync> {
+        self.write(|tx| {
+            let raw = super::rows::pull_request(tx, number)?.ok_or(crate::Error::PullRequestNotFound(number))?;
+            let want = match change {
+                ForgeChange::Merged { .. } => PullRequestState::Merged,
+                ForgeChange::Closed => PullRequestState::Closed,
+            };
+            if crate::store::types::parse_pull_request_state(&raw.state)? == want {
+                return Ok(ForgeSync::Unchanged(raw.into_record()?));
+            }
+            let record = match change {
+                ForgeChange::Merged { commit } => {
+                    pulls::set_state(tx, number, PullRequestState::Merged, Some(commit), cause, now)?;
+                    record_merge_commit(tx, number, commit)?;
+                    super::rows::pull_request(tx, number)?
+                        .ok_or(crate::Error::PullRequestNotFound(number))?
+                        .into_record()?
+                }
+                ForgeChange::Closed => pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now)?,
+            };
+            Ok(ForgeSync::Applied(record))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bugstack_core::{Event, EventKind, Level};
+
+    use super::*;
+    use crate::store::{FixOutcome, IncidentStore, Status};
+
+    /// An incident whose run proposed GitHub pull request `forge_number`
+    /// with patch `hash`; returns (incident, store number).
+    fn proposed(s: &SqliteStore, msg: &str, forge_number: i64, hash: &str) -> (i64, i64) {
+        let e = Event::new(EventKind::Panic, Level::Fatal, msg, Timestamp::now());
+        s.ingest(&[e], Timestamp::now()).unwrap();
+        let job = s
+            .claim_job("w", Duration::from_secs(60), Timestamp::now())
+            .unwrap()
+            .unwrap();
+        let outcome = FixOutcome::Proposed {
+            pr: RunPullRequest {
+                url: format!("https://github.com/o/r/pull/{forge_number}"),
+                title: "Fix".into(),
+                branch: format!("bugstack/fix-{forge_number}"),
+                decision: "review".into(),
+                forge_number: Some(forge_number),
+                patch_hash: Some(hash.into()),
+                ..RunPullRequest::default()
+            },
+            report: serde_json::json!({}),
+        };
+        let run = s.complete_job(job.job.id, "w", &outcome, Timestamp::now()).unwrap();
+        (job.incident.id, run.pr_number.unwrap())
+    }
+
+    #[test]
+    fn a_close_on_the_forge_reopens_and_rejects_the_patch_and_a_merge_fixes_at_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let (a, pa) = proposed(&s, "boom", 41, "hash-a");
+        let (b, pb) = proposed(&s, "bang", 42, "hash-b");
+        let open = s.forge_pull_requests().unwrap();
+        assert_eq!(
+            open.iter().map(|p| (p.number, p.forge_number)).collect::<Vec<_>>(),
+            vec![(pa, 41), (pb, 42)]
+        );
+        assert_eq!(s.pull_request_by_forge_number(42).unwrap(), Some(pb));
+        assert_eq!(s.pull_request_by_forge_number(7).unwrap(), None);
+        assert_eq!(s.forge_number_of(pa).unwrap(), Some(41));
+        s.set_pull_request_etag(pa, "W/\"abc\"").unwrap();
+        assert_eq!(s.forge_pull_requests().unwrap()[0].etag.as_deref(), Some("W/\"abc\""));
+
+        let closed = s
+            .apply_forge_change(
+                pa,
+                &ForgeChange::Closed,
+                &Cause::new("tester", "test"),
+                Timestamp::now(),
+            )
+            .unwrap();
+        assert!(matches!(closed, ForgeSync::Applied(ref r) if r.state == PullRequestState::Closed));
+        assert_eq!(s.incident(a).unwrap().status, Status::Open);
+        assert_eq!(s.rejected_patches(a).unwrap(), BTreeSet::from(["hash-a".to_string()]));
+        assert!(s.rejected_patches(b).unwrap().is_empty());
+        // Reported again (webhook and poller): nothing changes.
+        let again = s
+            .apply_forge_change(
+                pa,
+                &ForgeChange::Closed,
+                &Cause::new("tester", "test"),
+                Timestamp::now(),
+            )
+            .unwrap();
+        assert!(matches!(again, ForgeSync::Unchanged(_)));
+
+        let merge = ForgeChange::Merged {
+            commit: "c0ffee".into(),
+        };
+        let merged = s
+            .apply_forge_change(pb, &merge, &Cause::new("tester", "test"), Timestamp::now())
+            .unwrap();
+        let ForgeSync::Applied(record) = merged else {
+            panic!("expected a change")
+        };
+        assert_eq!(
+            (record.state, record.merge_commit.as_deref()),
+            (PullRequestState::Merged, Some("c0ffee"))
+        );
+        let inc = s.incident(b).unwrap();
+        assert_eq!(
+            (inc.status, inc.fixed_in_release.as_deref()),
+            (Status::Fixed, Some("c0ffee"))
+        );
+        assert!(
+            s.forge_pull_requests().unwrap().is_empty(),
+            "nothing open is left to poll"
+        );
+        assert!(matches!(
+            s.apply_forge_change(
+                99,
+                &ForgeChange::Closed,
+                &Cause::new("tester", "test"),
+                Timestamp::now()
+            ),
+            Err(crate::Error::PullRequestNotFound(99))
+        ));
+    }
+
+    #[test]
+    fn closing_by_hand_rejects_the_patch_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let (a, pa) = proposed(&s, "boom", 5, "hash-a");
+        s.close_pull_request(pa, &Cause::new("tester", "test"), Timestamp::now())
+            .unwrap();
+        assert_eq!(s.rejected_patches(a).unwrap().len(), 1);
+    }
+}
