@@ -69,7 +69,7 @@ pub use model::{
     AnthropicModel, ChatMessage, ChatRequest, ChatResponse, LanguageModel, MaxTokensField, ModelError,
     OpenAiCompatibleModel, RetryPolicy, Role, Usage,
 };
-pub use patch::{unified_diff, FileEdit, Patch, RegressionTest};
+pub use patch::{unified_diff, Candidate, FileEdit, Patch, RegressionTest};
 pub use pipeline::{NoopObserver, Observer, Pipeline, Progress};
 pub use policy::{
     CheckSpec, ForgeConfig, ForgeKind, MergeMethod, ModelBackend, ModelConfig, Policy, PolicyViolation, POLICY_FILE,
@@ -84,4 +84,4 @@ pub use validate::{
     CheckResult, CheckStatus, RegressionResult, Validation, Validator, ValidatorOptions, WorktreeValidator,
     APPLY_CHECK, DEFAULT_SECRET_ENV, TARGET_LOCK_FILE,
 };
-pub use validate::{SandboxLimits, SandboxReport, TestJudgement, Verdict};
+pub use validate::{CompilerSuggestion, SandboxLimits, SandboxReport, TestJudgement, Verdict};
