@@ -1,6 +1,7 @@
 //! The fix report: what a run did, as JSON for machines and as the pull
 //! request body for people.
 
+pub(crate) mod location;
 pub(crate) mod markdown;
 
 use std::collections::BTreeMap;

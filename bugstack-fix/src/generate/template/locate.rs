@@ -34,7 +34,22 @@ pub(crate) enum Node<'ast> {
 #[derive(Default)]
 pub(crate) struct MacroArgs {
     map: std::collections::HashMap<(usize, usize), (String, Vec<Expr>)>,
+    /// Macro calls written as statements (`panic!(..);`), as expressions,
+    /// so an explicit panic there can be located like any expression.
+    statements: std::collections::HashMap<(usize, usize), Expr>,
 }
+
+/// Macros that panic when they run (or when their assertion fails).
+pub(crate) const PANICKING: &[&str] = &[
+    "panic",
+    "unreachable",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+];
 
 fn macro_key(m: &syn::Macro) -> (usize, usize) {
     let s = m.path.span().start();
@@ -55,6 +70,16 @@ impl MacroArgs {
 }
 
 impl<'ast> Visit<'ast> for MacroArgs {
+    fn visit_stmt_macro(&mut self, s: &'ast syn::StmtMacro) {
+        self.statements.insert(
+            macro_key(&s.mac),
+            Expr::Macro(syn::ExprMacro {
+                attrs: Vec::new(),
+                mac: s.mac.clone(),
+            }),
+        );
+        visit::visit_stmt_macro(self, s);
+    }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         use syn::parse::Parser;
         let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
@@ -112,6 +137,8 @@ enum Want {
     Call(&'static [&'static str]),
     Binary(&'static [BinKind]),
     Neg,
+    /// A panicking macro call ([`PANICKING`]).
+    Macro,
 }
 
 /// Binary operators of interest.
@@ -154,6 +181,7 @@ fn want(class: Option<PanicClass>) -> Want {
         Some(PanicClass::Overflow(OverflowOp::Neg)) => Want::Neg,
         Some(PanicClass::Overflow(OverflowOp::Shl)) => Want::Binary(&[BinKind::Shl]),
         Some(PanicClass::Overflow(OverflowOp::Shr)) => Want::Binary(&[BinKind::Shr]),
+        Some(PanicClass::ExplicitPanic) => Want::Macro,
     }
 }
 
@@ -185,6 +213,12 @@ impl Finder<'_> {
             (Want::Call(methods), Expr::MethodCall(m)) => methods.iter().any(|n| m.method == n),
             (Want::Binary(kinds), Expr::Binary(b)) => bin_kind(&b.op).is_some_and(|k| kinds.contains(&k)),
             (Want::Neg, Expr::Unary(u)) => matches!(u.op, syn::UnOp::Neg(_)),
+            (Want::Macro, Expr::Macro(m)) => m
+                .mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| PANICKING.iter().any(|n| s.ident == n)),
             _ => false,
         }
     }
@@ -238,6 +272,13 @@ impl<'ast> Visit<'ast> for Finder<'ast> {
         }
         visit::visit_expr(self, e);
         self.stack.pop();
+    }
+    fn visit_stmt_macro(&mut self, s: &'ast syn::StmtMacro) {
+        let macros = self.macros;
+        match macros.statements.get(&macro_key(&s.mac)) {
+            Some(e) => self.visit_expr(e),
+            None => visit::visit_stmt_macro(self, s),
+        }
     }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         let macros = self.macros;

@@ -46,11 +46,11 @@ impl<'ast> Site<'_, 'ast> {
             }));
         }
         if typed_lhs && self.can_return {
-            if let Some(s) = self.ret.ok_or_suffix(&format!("{op_words} by zero")) {
+            if let Some((s, chosen)) = self.error_suffix(&format!("{op_words} by zero")) {
                 out.push(Some(StrategyFix {
                     strategy: "question-mark",
                     edits: vec![Edit::replace(target.clone(), call(&format!("{s}?")))],
-                    explanation: format!("Replaces {what} with `{method}(..){s}?`: `{f}` returns a `Result`, so a zero divisor now becomes an error for the caller instead of a panic."),
+                    explanation: format!("Replaces {what} with `{method}(..){s}?`: `{f}` returns a `Result`, so a zero divisor now becomes an error for the caller instead of a panic.{chosen}"),
                 }));
             }
         }
@@ -142,11 +142,11 @@ impl<'ast> Site<'_, 'ast> {
             }));
         }
         if self.can_return {
-            if let Some(s) = self.ret.ok_or_suffix("arithmetic overflow") {
+            if let Some((s, chosen)) = self.error_suffix("arithmetic overflow") {
                 out.push(Some(StrategyFix {
-                    strategy: "question-mark",
+                    strategy: "checked-error",
                     edits: vec![Edit::replace(target.clone(), call("checked", &format!("{s}?")))],
-                    explanation: format!("Replaces {what} with `checked_{name}(..){s}?`: `{f}` returns a `Result`, so an overflow now becomes an error for the caller instead of a panic."),
+                    explanation: format!("Replaces {what} with `checked_{name}(..){s}?`: `{f}` returns a `Result`, so an overflow now becomes an error for the caller instead of a panic (preferred to saturating, which would hide a wrong result).{chosen}"),
                 }));
             }
         }

@@ -26,6 +26,8 @@
 //! [`expr`].
 
 mod arith;
+mod error_choice;
+mod explicit;
 mod expr;
 mod guard;
 mod index;
@@ -67,10 +69,74 @@ pub(crate) struct Site<'a, 'ast> {
     nl: &'static str,
     unit: String,
     idents: HashSet<String>,
+    /// The parsed file (errors returned elsewhere in it, its error enum).
+    file: &'ast syn::File,
+    /// The words of the panic: its message and the failing expression
+    /// (see `error_choice`).
+    panic_words: std::collections::BTreeSet<String>,
+    /// The panic's own words in the source (an `expect` or `panic!`
+    /// text), for a new error value; never the event's message, which is
+    /// untrusted.
+    message: String,
+}
+
+/// The string literal an `expect(..)` call or a panicking macro carries.
+fn source_message(e: &Expr) -> Option<String> {
+    let lit = match e {
+        Expr::MethodCall(m) if m.method == "expect" => m.args.first()?,
+        Expr::Macro(m) => return macro_message(&m.mac),
+        _ => return None,
+    };
+    match lit {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s), ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+/// The format string of a `panic!`/`unreachable!`/`assert!` call, its
+/// `{..}` placeholders left out.
+pub(crate) fn macro_message(m: &syn::Macro) -> Option<String> {
+    use syn::parse::Parser;
+    let args = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated
+        .parse2(m.tokens.clone())
+        .ok()?;
+    let name = m.path.segments.last()?.ident.to_string();
+    let skip = match name.as_str() {
+        "assert" | "debug_assert" => 1,
+        "assert_eq" | "assert_ne" | "debug_assert_eq" | "debug_assert_ne" => 2,
+        _ => 0,
+    };
+    args.iter().skip(skip).find_map(|a| match a {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s), ..
+        }) => {
+            let text = s.value();
+            let mut out = String::new();
+            let mut depth = 0;
+            for c in text.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth > 0 => depth -= 1,
+                    c if depth == 0 => out.push(c),
+                    _ => {}
+                }
+            }
+            Some(out.split_whitespace().collect::<Vec<_>>().join(" "))
+        }
+        _ => None,
+    })
 }
 
 impl<'a, 'ast> Site<'a, 'ast> {
-    pub(crate) fn new(src: &'a Source<'a>, class: PanicClass, loc: &'a Located<'ast>) -> Self {
+    pub(crate) fn new(
+        src: &'a Source<'a>,
+        class: PanicClass,
+        loc: &'a Located<'ast>,
+        file: &'ast syn::File,
+        message: &str,
+    ) -> Self {
         let (func, can_return) = loc.function();
         let sig = func.map(|(s, _)| s);
         let body = func.and_then(|(_, b)| b);
@@ -81,10 +147,15 @@ impl<'a, 'ast> Site<'a, 'ast> {
         if let Some(s) = sig {
             idents.visit_signature(s);
         }
+        let mut panic_words = error_choice::words(message);
+        panic_words.extend(error_choice::words(src.slice(loc.expr.span()).unwrap_or_default()));
         Site {
             src,
             class,
             loc,
+            file,
+            panic_words,
+            message: source_message(loc.expr).unwrap_or_default(),
             ret: sig.map_or(ReturnKind::Other, |s| ReturnKind::of(&s.output)),
             can_return: can_return && sig.is_some(),
             fn_name: sig.map_or_else(|| "(no function)".into(), |s| s.ident.to_string()),
@@ -116,6 +187,16 @@ impl<'a, 'ast> Site<'a, 'ast> {
             .unwrap_or_else(|| base.into())
     }
 
+    /// The message a new error carries: the panic's first line, or the
+    /// class in words when the message is empty.
+    fn error_message(&self) -> String {
+        if self.message.is_empty() {
+            format!("{} in `{}`", self.class, self.fn_name)
+        } else {
+            bugstack_core::text::ellipsize(&self.message, 120)
+        }
+    }
+
     /// Every strategy's fix that fits the site, best first.
     pub(crate) fn fixes(&self) -> Vec<StrategyFix> {
         let out = match (self.class, self.loc.expr) {
@@ -125,6 +206,7 @@ impl<'a, 'ast> Site<'a, 'ast> {
             (PanicClass::DivZero | PanicClass::RemZero, Expr::Binary(b)) => self.div(b),
             (PanicClass::Overflow(op), Expr::Binary(b)) => self.overflow(b, op),
             (PanicClass::Overflow(OverflowOp::Neg), Expr::Unary(u)) => self.negate(u),
+            (PanicClass::ExplicitPanic, Expr::Macro(m)) => self.explicit(&m.mac),
             _ => None,
         };
         out.unwrap_or_default().into_iter().flatten().collect()
