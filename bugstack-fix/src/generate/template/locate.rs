@@ -139,6 +139,9 @@ enum Want {
     Neg,
     /// A panicking macro call ([`PANICKING`]).
     Macro,
+    /// A call of the function named in [`Finder::callee`] (a caller's
+    /// frame).
+    CallTo,
 }
 
 /// Binary operators of interest.
@@ -201,6 +204,8 @@ struct Finder<'ast> {
     macros: &'ast MacroArgs,
     line: usize,
     want: Want,
+    /// The called function's name, for [`Want::CallTo`].
+    callee: String,
     stack: Vec<Node<'ast>>,
     found: Vec<(&'ast Expr, Vec<Node<'ast>>)>,
 }
@@ -213,6 +218,10 @@ impl Finder<'_> {
             (Want::Call(methods), Expr::MethodCall(m)) => methods.iter().any(|n| m.method == n),
             (Want::Binary(kinds), Expr::Binary(b)) => bin_kind(&b.op).is_some_and(|k| kinds.contains(&k)),
             (Want::Neg, Expr::Unary(u)) => matches!(u.op, syn::UnOp::Neg(_)),
+            (Want::CallTo, Expr::MethodCall(m)) => m.method == self.callee,
+            (Want::CallTo, Expr::Call(c)) => {
+                matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == self.callee))
+            }
             (Want::Macro, Expr::Macro(m)) => m
                 .mac
                 .path
@@ -311,10 +320,36 @@ pub(crate) fn locate<'ast>(
     line: usize,
     column: Option<usize>,
 ) -> Option<Located<'ast>> {
+    find(file, macros, src, want(class), String::new(), line, column)
+}
+
+/// Finds a call of the function `callee` (a method or a path call) at
+/// `line:column`: where a caller's frame points.
+pub(crate) fn locate_call<'ast>(
+    file: &'ast syn::File,
+    macros: &'ast MacroArgs,
+    src: &Source<'_>,
+    callee: &str,
+    line: usize,
+    column: Option<usize>,
+) -> Option<Located<'ast>> {
+    find(file, macros, src, Want::CallTo, callee.to_string(), line, column)
+}
+
+fn find<'ast>(
+    file: &'ast syn::File,
+    macros: &'ast MacroArgs,
+    src: &Source<'_>,
+    want: Want,
+    callee: String,
+    line: usize,
+    column: Option<usize>,
+) -> Option<Located<'ast>> {
     let mut f = Finder {
         macros,
         line,
-        want: want(class),
+        want,
+        callee,
         stack: Vec::new(),
         found: Vec::new(),
     };

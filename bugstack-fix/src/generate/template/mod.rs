@@ -115,25 +115,41 @@ impl TemplateGenerator {
         })?;
         let site = strategy::Site::new(&src, class, &loc, &file, message);
         let root_cause = root_cause(&src, class, loc.expr, &site.fn_name, &target.path, line, message);
-        let fixes = site.fixes();
-        let rustfmt = (self.rustfmt && !fixes.is_empty())
-            .then(|| format::Rustfmt::for_file(&ctx.repo_root, &target.path, src.newline() == "\r\n"))
-            .filter(|f| f.is_clean(text));
+        let mut fixes: Vec<(String, &str, strategy::StrategyFix)> = site
+            .fixes()
+            .into_iter()
+            .map(|f| (target.path.clone(), text, f))
+            .collect();
+        // No error channel here: a guard one or more frames up, where an
+        // error can be returned, ranks before any default value.
+        if !site.has_error_channel() {
+            if let Some((path, caller_text, fix)) = caller_guard(ctx, &site, message) {
+                fixes.insert(0, (path, caller_text, fix));
+            }
+        }
         let mut patches: Vec<Patch> = Vec::new();
         let mut strategies: Vec<(&'static str, String)> = Vec::new();
-        for c in fixes {
-            let Some(mut after) = source::apply_edits(text, &c.edits) else {
+        let mut formatters = std::collections::HashMap::new();
+        for (path, before, c) in fixes {
+            let Some(mut after) = source::apply_edits(before, &c.edits) else {
                 continue;
             };
             if syn::parse_file(&after).is_err() {
                 continue;
             }
-            if let Some(formatted) = rustfmt.as_ref().and_then(|f| f.run(&after)) {
-                after = formatted;
+            if self.rustfmt {
+                // Once per file: a rustfmt-clean file stays clean.
+                let rustfmt = formatters.entry(path.clone()).or_insert_with(|| {
+                    let crlf = Source::new(before).newline() == "\r\n";
+                    Some(format::Rustfmt::for_file(&ctx.repo_root, &path, crlf)).filter(|f| f.is_clean(before))
+                });
+                if let Some(formatted) = rustfmt.as_ref().and_then(|f| f.run(&after)) {
+                    after = formatted;
+                }
             }
             let mut p = Patch::from_edits(&[FileEdit {
-                path: target.path.clone(),
-                before: text.to_string(),
+                path,
+                before: before.to_string(),
                 after,
             }])?;
             p.generator = TEMPLATE_GENERATOR.into();
@@ -214,6 +230,37 @@ impl FixGenerator for TemplateGenerator {
             .await
             .map_err(|e| Error::Generate(format!("the template generator task failed: {e}")))?
     }
+}
+
+/// A guard at the nearest in-app caller on the stack that can return an
+/// error, when the failing expression names only the failing function's
+/// parameters: (the caller's file, its text, the fix).
+fn caller_guard<'c>(
+    ctx: &'c FixContext,
+    site: &strategy::Site<'_, '_>,
+    message: &str,
+) -> Option<(String, &'c str, strategy::StrategyFix)> {
+    let failing = site.failing_condition()?;
+    for frame in ctx.frames.iter().skip(1) {
+        let Some(text) = ctx.file(&frame.path) else { continue };
+        let Ok(file) = syn::parse_file(text) else { continue };
+        let src = Source::new(text);
+        let macros = locate::MacroArgs::collect(&file);
+        let column = frame.column.map(|c| c as usize);
+        let Some(loc) = locate::locate_call(&file, &macros, &src, &failing.callee, frame.line as usize, column) else {
+            continue;
+        };
+        let caller = strategy::Site::new(&src, site.class, &loc, &file, message);
+        if let Some(fix) = caller.caller_guard(&failing) {
+            return Some((frame.path.clone(), text, fix));
+        }
+        if caller.has_error_channel() {
+            // The nearest caller that could return an error did not fit:
+            // guarding further up would skip it.
+            return None;
+        }
+    }
+    None
 }
 
 /// Marks candidate `index` as the chosen one, with why each was or was

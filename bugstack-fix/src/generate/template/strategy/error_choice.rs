@@ -120,6 +120,21 @@ fn push_word(out: &mut BTreeSet<String>, word: &str) {
     }
 }
 
+/// `text` without `Type::` path prefixes: `Error::InvalidToken` is judged
+/// by `InvalidToken`, as every variant shares the enum's name.
+fn without_type_paths(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text.split("::").enumerate() {
+        if i > 0 {
+            // Drop the identifier just before this `::`.
+            let keep = out.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_').len();
+            out.truncate(keep);
+        }
+        out.push_str(part);
+    }
+    out
+}
+
 /// Where an error value was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Origin {
@@ -162,7 +177,10 @@ impl Site<'_, '_> {
         let scored = found
             .iter()
             .map(|f| {
-                let shared: Vec<String> = words(&f.value).intersection(panic_words).cloned().collect();
+                let shared: Vec<String> = words(&without_type_paths(&f.value))
+                    .intersection(panic_words)
+                    .cloned()
+                    .collect();
                 (f, shared)
             })
             .max_by(|(a, sa), (b, sb)| {
@@ -415,5 +433,7 @@ mod tests {
         assert!(!w.contains("is"));
         assert_eq!(words("BadKeyLength").len(), 3);
         assert!(words("Error::Overflows").contains("overflow"));
+        assert_eq!(without_type_paths("StateError::Empty"), "Empty");
+        assert_eq!(without_type_paths("Err(crate::E::Bad(x))"), "Err(Bad(x))");
     }
 }

@@ -26,6 +26,7 @@
 //! [`expr`].
 
 mod arith;
+mod caller;
 mod error_choice;
 mod explicit;
 mod expr;
