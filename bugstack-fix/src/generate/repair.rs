@@ -57,6 +57,17 @@ pub(crate) fn repair(ctx: &FixContext, patch: &Patch, validation: &Validation) -
         {
             continue;
         }
+        // The edit must land on the text the compiler read (the worktree
+        // may differ from the context's files when the base moved).
+        let line_start = text[..s.byte_start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[s.byte_start..].find('\n').map_or(text.len(), |i| s.byte_start + i);
+        let line = text[line_start..line_end].trim_end_matches('\r');
+        if s.source_line
+            .as_deref()
+            .is_some_and(|l| l.trim_end_matches('\r') != line)
+        {
+            continue;
+        }
         let replacement = typed_replacement(text, s).unwrap_or_else(|| s.replacement.clone());
         let fixes = by_file.entry(path.as_str()).or_default();
         let fix = Fix {
@@ -246,6 +257,7 @@ mod tests {
             replacement: text.into(),
             applicability: applicability.into(),
             alternatives: 1,
+            source_line: None,
         }
     }
 

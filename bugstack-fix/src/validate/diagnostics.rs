@@ -51,6 +51,10 @@ pub struct CompilerSuggestion {
     /// How many suggestions the compiler offered for the same error (more
     /// than one: alternatives, e.g. two items to import).
     pub alternatives: usize,
+    /// The source line the edit starts on, as the compiler read it (to
+    /// check the edit lands on the same text it was suggested for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_line: Option<String>,
 }
 
 /// Errors of one run, counted by key.
@@ -120,6 +124,13 @@ struct Span {
     suggested_replacement: Option<String>,
     #[serde(default)]
     suggestion_applicability: Option<String>,
+    #[serde(default)]
+    text: Vec<SpanLine>,
+}
+
+#[derive(Deserialize)]
+struct SpanLine {
+    text: String,
 }
 
 impl DiagnosticTally {
@@ -188,6 +199,7 @@ impl DiagnosticTally {
                         .clone()
                         .unwrap_or_else(|| "Unspecified".into()),
                     alternatives,
+                    source_line: span.text.first().map(|l| l.text.clone()),
                 },
             ));
         }

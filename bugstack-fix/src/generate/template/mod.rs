@@ -15,6 +15,13 @@
 //! endings, and a file that was rustfmt-clean stays rustfmt-clean (the
 //! edited text goes through `rustfmt` when it is installed).
 //!
+//! Explicit panics (`panic!`, `unreachable!`, failed assertions) in a
+//! function returning `Result`/`Option` become its error or `None`; the
+//! error returned is chosen by the panic's words among the errors the code
+//! already returns; a site with no error channel is guarded at the nearest
+//! caller on the stack that has one. Every candidate is kept, ranked, in
+//! [`Patch::candidates`], with which one was chosen and why.
+//!
 //! On a retry the [`Feedback`] lists patches that failed their checks: the
 //! generator skips every strategy whose patch was already tried and offers
 //! the next one (e.g. `?` did not compile → early return).

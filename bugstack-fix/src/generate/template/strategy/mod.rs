@@ -4,26 +4,41 @@
 //!
 //! | class | strategies, in order |
 //! |---|---|
-//! | unwrap-none | `?` (fn returns `Option`) · `.ok_or(..)?` (fn returns `Result` with a writable error) · `let Some(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
-//! | unwrap-err, parse-unwrap | `?` / `.map_err(..)?` (fn returns `Result`) · `.ok()?` (fn returns `Option`) · `let Ok(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
-//! | index-oob, slice-range | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if .. { return <empty>; }` · `.get(..)` with a default |
+//! | unwrap-none | `?` (fn returns `Option`) · `.ok_or(<error>)?` (fn returns `Result`) · `let Some(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
+//! | unwrap-err, parse-unwrap | `.map_err(\|_\| <error>)?` (an existing error matches the panic's words) · `.map_err(..)?` / `?` (fn returns `Result`) · `.ok()?` (fn returns `Option`) · `let Ok(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
+//! | explicit-panic (`panic!`, `unreachable!`) | `return Err(<error>)` / `return None` in place of the macro |
+//! | explicit-panic (`assert!`, `assert_eq!`, `assert_ne!`) | `if <fails> { return Err(<error>); }` / `return None` in place of the assertion |
+//! | index-oob, slice-range | `.get(..)?` · `.get(..).ok_or(<error>)?` · guard `if .. { return <empty>; }` · `.get(..)` with a default |
 //! | vec-position (`Vec::remove`/`swap_remove`/`insert`) | guard `if i >= v.len() { return <empty>; }` (`>` for `insert`) |
-//! | missing-key (`map[&k]`) | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if !map.contains_key(..) { return <empty>; }` · `.get(..)` with a default |
-//! | char-boundary | `.get(..)?` · `.get(..).ok_or(..)?` · move the bound down to a char boundary · `is_char_boundary` guard · `.get(..)` with a default |
-//! | div-zero, rem-zero | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · guard `if d == 0 { return <empty>; }` · `checked_*(..).unwrap_or(0)` |
+//! | missing-key (`map[&k]`) | `.get(..)?` · `.get(..).ok_or(<error>)?` · guard `if !map.contains_key(..) { return <empty>; }` · `.get(..)` with a default |
+//! | char-boundary | `.get(..)?` · `.get(..).ok_or(<error>)?` · move the bound down to a char boundary · `is_char_boundary` guard · `.get(..)` with a default |
+//! | div-zero, rem-zero | `checked_*(..)?` · `checked_*(..).ok_or(<error>)?` · guard `if d == 0 { return <empty>; }` · `checked_*(..).unwrap_or(0)` |
 //! | overflow, shifts (`<<`, `>>`) | `checked_sh*(..)?` · `checked_sh*(..).unwrap_or(0)` (the amount through `u32::try_from`) |
-//! | overflow (integers, and `Duration` `+ - *`) | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · `saturating_*` · `let Some(..) = checked_*(..) else { return <empty>; }` |
+//! | overflow (integers, and `Duration` `+ - *`) | `checked_*(..)?` · `checked_*(..).ok_or(<error>)?` (the function can fail: preferred) · `saturating_*` (kept where it cannot) · `let Some(..) = checked_*(..) else { return <empty>; }` |
 //!
-//! `<empty>` is the return type's natural empty value (`()`, `None`, `0`,
-//! `0.0`, `false`, `String::new()`, ...) or, in a `Result` function whose
-//! error type cannot be written down, an `Err(..)` the function already
-//! returns elsewhere (when it only uses the function's parameters).
+//! `<error>` is the function's error chosen as a maintainer would
+//! ([`error_choice`]): the existing error whose variant or message shares
+//! the most words with the panic, nearest first; else a new error from the
+//! panic's own text when the error type can be written (`String`, `&str`,
+//! `Box<dyn Error>`, `anyhow`, `io`); else the nearest error the function
+//! returns. `<empty>` is the return type's natural empty value (`()`,
+//! `None`, `0`, `0.0`, `false`, `String::new()`, ...) or, in a `Result`
+//! function, `Err(<error>)`.
+//!
+//! A method call on an untyped integer binding (`let mut n = 0;`) writes
+//! the binding's type as the function gives it (E0689 otherwise).
+//!
+//! When the site's function has no error channel (it returns a plain
+//! value), a guard at the nearest in-app caller on the stack that returns
+//! `Result`/`Option` ([`caller`]) ranks first: the failing condition with
+//! the callee's parameters replaced by the caller's arguments.
 //!
 //! One file per family: [`unwrap`] (unwrap-none, unwrap-err, parse-unwrap),
 //! [`index`] (index-oob, slice-range, missing-key, char-boundary,
-//! vec-position), [`arith`] (div-zero, rem-zero, overflow); the shapes they
-//! share (guard, `let .. else`) are in [`guard`], expression helpers in
-//! [`expr`].
+//! vec-position), [`arith`] (div-zero, rem-zero, overflow), [`explicit`]
+//! (explicit panics), [`caller`] (guards up the stack); the shapes they
+//! share (guard, `let .. else`) are in [`guard`], the error choice in
+//! [`error_choice`], expression helpers in [`expr`].
 
 mod arith;
 mod caller;
