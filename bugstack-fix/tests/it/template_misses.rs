@@ -401,3 +401,40 @@ async fn e0689_is_repaired_from_the_compilers_suggestion_in_the_pipeline() {
     assert!(md.contains("| Location | src/lib.rs\\:4\\:15 |"), "{md}");
     assert!(!md.contains(&repo.path().display().to_string()), "{md}");
 }
+
+#[test]
+fn errors_from_elsewhere_in_the_file_must_be_of_the_functions_error_type() {
+    let src = "#[derive(Debug, PartialEq)]
+pub enum KeyError {
+    Missing,
+    InvalidKeyLength,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum OtherError {
+    InvalidKeyFormat,
+}
+
+pub fn other(s: &str) -> Result<(), OtherError> {
+    if s.is_empty() {
+        return Err(OtherError::InvalidKeyFormat);
+    }
+    Ok(())
+}
+
+pub fn check(v: Option<u8>) -> Result<u8, KeyError> {
+    let n = v.expect(\"key format is invalid\");
+    Ok(n)
+}
+";
+    // `OtherError::InvalidKeyFormat` shares more words, but is another
+    // function's error type.
+    let ps = candidates(src, "expect", "key format is invalid");
+    let fixed = apply(src, &ps[0]);
+    assert!(
+        fixed.contains("let n = v.ok_or(KeyError::InvalidKeyLength)?;"),
+        "{fixed}"
+    );
+    let tests = "\n#[test]\nfn t() { assert_eq!(check(None), Err(KeyError::InvalidKeyLength)); assert_eq!(other(\"\"), Err(OtherError::InvalidKeyFormat)); }\n";
+    test_with_rustc(&(fixed + tests)).unwrap();
+}

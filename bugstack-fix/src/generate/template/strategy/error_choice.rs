@@ -273,6 +273,7 @@ impl Site<'_, '_> {
                 }
             }
         }
+        let error_type = self.error_type_name();
         let mut v = ErrValues::default();
         v.visit_file(self.file);
         for e in v.found {
@@ -282,7 +283,7 @@ impl Site<'_, '_> {
             });
             let mut names = LocalNames::default();
             names.visit_expr(e);
-            if !inside && names.0.is_empty() {
+            if !inside && names.0.is_empty() && self.fits_elsewhere(e, error_type.as_deref()) {
                 self.push_found(&mut out, &mut seen, e, Origin::File);
             }
         }
@@ -308,6 +309,29 @@ impl Site<'_, '_> {
             }
         }
         out
+    }
+
+    /// Whether an error value from elsewhere in the file can be written in
+    /// this function: no `Self` (another impl's), and a `Type::Variant`
+    /// path only of the function's own error type.
+    fn fits_elsewhere(&self, e: &Expr, error_type: Option<&str>) -> bool {
+        let Some(text) = self.text(e) else { return false };
+        if text.contains("Self") {
+            return false;
+        }
+        let path = match e {
+            Expr::Path(p) => Some(&p.path),
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => Some(&p.path),
+                _ => None,
+            },
+            Expr::Struct(st) => Some(&st.path),
+            _ => None,
+        };
+        match (path, error_type) {
+            (Some(p), Some(t)) if p.segments.len() >= 2 => p.segments[p.segments.len() - 2].ident == t,
+            _ => true,
+        }
     }
 
     fn push_found(&self, out: &mut Vec<Found>, seen: &mut HashSet<String>, e: &Expr, origin: Origin) {
