@@ -43,7 +43,12 @@ pub(crate) fn repair(ctx: &FixContext, patch: &Patch, validation: &Validation) -
     if suggestions.is_empty() {
         return None;
     }
-    let after = patch.apply_to(&ctx.files).ok()?;
+    // Files the candidate adds (a regression test) start empty.
+    let mut base = ctx.files.clone();
+    for path in &patch.files {
+        base.entry(path.clone()).or_default();
+    }
+    let after = patch.apply_to(&base).ok()?;
     let mut by_file: BTreeMap<&str, Vec<Fix>> = BTreeMap::new();
     for s in suggestions {
         let Some(path) = patch.files.iter().find(|p| same_file(p, &s.file)) else {
@@ -100,7 +105,7 @@ pub(crate) fn repair(ctx: &FixContext, patch: &Patch, validation: &Validation) -
             continue;
         }
         applied.extend(fixes.into_iter().map(|f| f.why));
-        let before = ctx.files.get(path)?.clone();
+        let before = base.get(path)?.clone();
         edits.push(FileEdit {
             path: path.to_string(),
             before,
@@ -112,9 +117,10 @@ pub(crate) fn repair(ctx: &FixContext, patch: &Patch, validation: &Validation) -
         if edits.iter().any(|e| &e.path == path) {
             continue;
         }
+        // A file the candidate adds (a regression test) starts empty.
         edits.push(FileEdit {
             path: path.clone(),
-            before: ctx.files.get(path)?.clone(),
+            before: base.get(path)?.clone(),
             after: after.get(path)?.clone(),
         });
     }
@@ -129,6 +135,8 @@ pub(crate) fn repair(ctx: &FixContext, patch: &Patch, validation: &Validation) -
     repaired.class = patch.class.clone();
     repaired.root_cause = patch.root_cause.clone();
     repaired.candidates = patch.candidates.clone();
+    repaired.regression_test = patch.regression_test.clone();
+    repaired.model_confidence = patch.model_confidence;
     repaired.explanation = format!(
         "{} Compiler-guided repair: the candidate did not build, so rustc's suggestion(s) were applied: {}.",
         patch.explanation.trim_end(),
@@ -307,6 +315,101 @@ mod tests {
         assert!(same_file("crates/a/src/lib.rs", "src/lib.rs"));
         assert!(same_file("src/lib.rs", "/tmp/wt/src/lib.rs"));
         assert!(!same_file("src/lib.rs", "src/main.rs"));
+    }
+
+    fn ctx(files: &[(&str, &str)]) -> FixContext {
+        let event: bugstack_core::Event = serde_json::from_value(serde_json::json!({
+            "event_id": "e1", "timestamp": "2024-01-01T00:00:00Z", "kind": "panic", "level": "fatal",
+            "message": "attempt to multiply with overflow"
+        }))
+        .expect("a minimal event parses");
+        FixContext {
+            incident: crate::Incident::from_event("1", event),
+            repo_root: "/repo".into(),
+            revision: "0".repeat(40),
+            base: None,
+            frames: Vec::new(),
+            snippets: Vec::new(),
+            files: files.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect(),
+            token_budget: 0,
+            tokens_used: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn failed_build(suggestions: Vec<CompilerSuggestion>) -> Validation {
+        Validation {
+            checks: vec![crate::CheckResult {
+                name: "build".into(),
+                command: "cargo build --message-format=json".into(),
+                status: crate::CheckStatus::Failed,
+                base_status: Some(crate::CheckStatus::Passed),
+                exit_code: Some(101),
+                duration_ms: 1,
+                output: "error[E0689]".into(),
+                verdict: Some(crate::Verdict {
+                    judged_by: "diagnostics".into(),
+                    blamed: true,
+                    reason: "the command failed with the fix and passed on the base".into(),
+                    tests: None,
+                    new_errors: Vec::new(),
+                    suggestions,
+                }),
+            }],
+            regression: None,
+            sandbox: None,
+        }
+    }
+
+    #[test]
+    fn a_candidate_is_repaired_and_keeps_its_other_files() {
+        let before = "pub fn grow(n: u32) -> String {\n    let mut acc = 1;\n    for _ in 0..n {\n        acc = acc * 10;\n    }\n    acc.to_string()\n}\n";
+        let after = before.replace("acc * 10", "acc.saturating_mul(10)");
+        let test = "#[test]\nfn grows() {}\n";
+        let patch = Patch::from_edits(&[
+            FileEdit {
+                path: "src/lib.rs".into(),
+                before: before.into(),
+                after: after.clone(),
+            },
+            FileEdit {
+                path: "tests/regression.rs".into(),
+                before: String::new(),
+                after: test.into(),
+            },
+        ])
+        .unwrap();
+        let at = after.find("let mut acc").unwrap() + "let mut acc".len();
+        let mut s = suggestion(
+            "E0689",
+            "MaybeIncorrect",
+            "you must specify a type for this binding, like `i32`",
+            at,
+            at,
+            ": i32",
+        );
+        s.source_line = Some("    let mut acc = 1;".into());
+        let c = ctx(&[("src/lib.rs", before)]);
+        let repaired = repair(&c, &patch, &failed_build(vec![s.clone()])).expect("repaired");
+        let mut with_new = c.files.clone();
+        with_new.insert("tests/regression.rs".into(), String::new());
+        let files = repaired.apply_to(&with_new).unwrap();
+        assert!(
+            files["src/lib.rs"].contains("let mut acc: i32 = 1;"),
+            "{}",
+            repaired.diff
+        );
+        assert_eq!(files["tests/regression.rs"], test);
+        assert!(
+            repaired.explanation.contains("Compiler-guided repair"),
+            "{}",
+            repaired.explanation
+        );
+        // A suggestion for a line the candidate does not have is not applied.
+        s.source_line = Some("    let mut other = 1;".into());
+        assert!(repair(&c, &patch, &failed_build(vec![s])).is_none());
+        // Nothing to apply: no repair.
+        assert!(repair(&c, &patch, &failed_build(Vec::new())).is_none());
     }
 
     #[test]
