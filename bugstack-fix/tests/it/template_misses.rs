@@ -438,3 +438,54 @@ pub fn check(v: Option<u8>) -> Result<u8, KeyError> {
     let tests = "\n#[test]\nfn t() { assert_eq!(check(None), Err(KeyError::InvalidKeyLength)); assert_eq!(other(\"\"), Err(OtherError::InvalidKeyFormat)); }\n";
     test_with_rustc(&(fixed + tests)).unwrap();
 }
+
+#[test]
+fn the_guard_goes_up_through_callers_without_an_error_channel() {
+    let src = "#[derive(Debug, PartialEq)]
+pub enum EscapeError {
+    Empty,
+    EscapeOutOfBounds,
+}
+
+fn digit_at(bytes: &[u8], pos: usize) -> u8 {
+    bytes[pos].wrapping_sub(b'0')
+}
+
+fn escape_digit(s: &str, at: usize) -> u8 {
+    digit_at(s.as_bytes(), at + 1)
+}
+
+pub fn parse_escape(s: &str, pos: usize) -> Result<u8, EscapeError> {
+    if s.is_empty() {
+        return Err(EscapeError::Empty);
+    }
+    let d = escape_digit(s, pos);
+    Ok(d)
+}
+";
+    let (line, column) = at(src, "bytes[pos]");
+    let mut ctx = context(
+        PATH,
+        src,
+        line,
+        Some(column),
+        "index out of bounds: the len is 2 but the index is 2",
+    );
+    for (i, needle) in [(1, "digit_at(s."), (2, "escape_digit(s, pos)")] {
+        let (l, c) = at(src, needle);
+        let mut frame = target_frame(PATH, l, Some(c), None);
+        frame.frame_index = Some(i);
+        ctx.frames.push(frame);
+    }
+    let ps = TemplateGenerator::new().without_rustfmt().candidates(&ctx).unwrap();
+    assert_eq!(ps[0].candidates[0].strategy, "caller-guard", "{}", ps[0].explanation);
+    let fixed = apply(src, &ps[0]);
+    assert!(
+        fixed.contains(
+            "    if (pos + 1) >= s.as_bytes().len() {\n        return Err(EscapeError::EscapeOutOfBounds);\n    }\n    let d = escape_digit(s, pos);"
+        ),
+        "{fixed}"
+    );
+    let tests = "\n#[test]\nfn t() { assert_eq!(parse_escape(\"a\", 0), Err(EscapeError::EscapeOutOfBounds)); assert_eq!(parse_escape(\"a7\", 0), Ok(7)); }\n";
+    test_with_rustc(&(fixed + tests)).unwrap();
+}

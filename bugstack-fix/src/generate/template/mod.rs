@@ -247,7 +247,7 @@ fn caller_guard<'c>(
     site: &strategy::Site<'_, '_>,
     message: &str,
 ) -> Option<(String, &'c str, strategy::StrategyFix)> {
-    let failing = site.failing_condition()?;
+    let mut failing = site.failing_condition()?;
     for frame in ctx.frames.iter().skip(1) {
         let Some(text) = ctx.file(&frame.path) else { continue };
         let Ok(file) = syn::parse_file(text) else { continue };
@@ -266,6 +266,8 @@ fn caller_guard<'c>(
             // guarding further up would skip it.
             return None;
         }
+        // No error channel here either: carry the condition one frame up.
+        failing = caller.lifted(&failing)?;
     }
     None
 }

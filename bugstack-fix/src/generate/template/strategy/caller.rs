@@ -2,7 +2,9 @@
 //! out of bounds in a function returning a plain value), the nearest
 //! in-app caller on the stack that returns `Result` or `Option` checks the
 //! input before the call, with the condition derived from the failing
-//! expression, its parameters replaced by the caller's arguments.
+//! expression, its parameters replaced by the caller's arguments (frame by
+//! frame, through callers that have no error channel either, as long as
+//! the condition stays in their parameters).
 //!
 //! The callee's site gives the condition ([`Site::failing_condition`]); the
 //! caller's site, located at the call its frame points at, gives the guard
@@ -33,6 +35,8 @@ pub(crate) struct FailingCondition {
     pub(crate) callee: String,
     /// What fails, for the explanation.
     what: String,
+    /// The function the panic is in.
+    origin: String,
 }
 
 impl Site<'_, '_> {
@@ -111,6 +115,7 @@ impl Site<'_, '_> {
             params,
             callee: sig.ident.to_string(),
             what: format!("`{}`", short(self.text(e)?)),
+            origin: sig.ident.to_string(),
         })
     }
 
@@ -121,6 +126,55 @@ impl Site<'_, '_> {
         if !self.has_error_channel() {
             return None;
         }
+        let cond = self.substituted(failing)?;
+        let why = format!(
+            "the arguments would make {} in `{}` panic (it has no error channel of its own)",
+            failing.what, failing.origin
+        );
+        let mut fix = self.guard(&cond, &why)?;
+        fix.strategy = "caller-guard";
+        fix.explanation = format!(
+            "Guards the call of `{}` in `{}`, up the stack where an error can be returned: {}",
+            failing.callee, self.fn_name, fix.explanation
+        );
+        Some(fix)
+    }
+
+    /// At a caller with no error channel either: the failing condition in
+    /// terms of this caller's own parameters, to carry one frame further
+    /// up.
+    pub(crate) fn lifted(&self, failing: &FailingCondition) -> Option<FailingCondition> {
+        let cond = self.substituted(failing)?;
+        let params: Vec<String> = self
+            .sig?
+            .inputs
+            .iter()
+            .map(|a| match a {
+                FnArg::Receiver(_) => Some("self".to_string()),
+                FnArg::Typed(t) => match &*t.pat {
+                    Pat::Ident(i) => Some(i.ident.to_string()),
+                    _ => None,
+                },
+            })
+            .collect::<Option<_>>()?;
+        let parsed: Expr = syn::parse_str(&cond).ok()?;
+        let mut names = super::error_choice::LocalNames::default();
+        names.visit_expr(&parsed);
+        if !names.0.iter().all(|n| params.contains(n)) {
+            return None;
+        }
+        Some(FailingCondition {
+            cond,
+            params,
+            callee: self.sig?.ident.to_string(),
+            what: failing.what.clone(),
+            origin: failing.origin.clone(),
+        })
+    }
+
+    /// The failing condition with the callee's parameters replaced by this
+    /// call's arguments (each pure, so evaluating it twice changes nothing).
+    fn substituted(&self, failing: &FailingCondition) -> Option<String> {
         let args: Vec<&Expr> = match self.loc.expr {
             Expr::MethodCall(m) => std::iter::once(&*m.receiver).chain(m.args.iter()).collect(),
             Expr::Call(c) => c.args.iter().collect(),
@@ -128,16 +182,14 @@ impl Site<'_, '_> {
         };
         // A method called as `x.f(a)` maps `self` to `x`; `f(a)` has no
         // `self` unless called as `Type::f(x, a)`.
-        let params: &[String] = match (self.loc.expr, failing.params.first().map(String::as_str)) {
-            (Expr::MethodCall(_), Some("self")) => &failing.params,
-            (Expr::MethodCall(_), _) => return None,
-            _ => &failing.params,
-        };
-        if args.len() != params.len() {
+        if matches!(self.loc.expr, Expr::MethodCall(_)) && failing.params.first().map(String::as_str) != Some("self") {
+            return None;
+        }
+        if args.len() != failing.params.len() {
             return None;
         }
         let mut map = HashMap::new();
-        for (p, a) in params.iter().zip(&args) {
+        for (p, a) in failing.params.iter().zip(&args) {
             if !is_pure(a) {
                 return None;
             }
@@ -148,18 +200,7 @@ impl Site<'_, '_> {
             );
             map.insert(p.clone(), if simple { text.to_string() } else { format!("({text})") });
         }
-        let cond = substitute(&failing.cond, &map)?;
-        let why = format!(
-            "the arguments would make {} in `{}` panic (it has no error channel of its own)",
-            failing.what, failing.callee
-        );
-        let mut fix = self.guard(&cond, &why)?;
-        fix.strategy = "caller-guard";
-        fix.explanation = format!(
-            "Guards the call of `{}` in `{}`, one call up the stack, where an error can be returned: {}",
-            failing.callee, self.fn_name, fix.explanation
-        );
-        Some(fix)
+        substitute(&failing.cond, &map)
     }
 }
 
