@@ -73,7 +73,7 @@ pub use model::{
     AnthropicModel, ChatMessage, ChatRequest, ChatResponse, LanguageModel, MaxTokensField, ModelBackend, ModelConfig,
     ModelError, OpenAiCompatibleModel, RetryPolicy, Role, Usage,
 };
-pub use patch::{patch_hash, unified_diff, FileEdit, Patch, RegressionTest};
+pub use patch::{patch_hash, unified_diff, Candidate, FileEdit, Patch, RegressionTest};
 pub use pipeline::{NoopObserver, Observer, Pipeline, Progress, MAX_REPEATS_SKIPPED};
 pub use policy::{CheckSpec, DeployConfig, ForgeConfig, ForgeKind, MergeMethod, Policy, POLICY_FILE, POLICY_TEMPLATE};
 pub use policy::{Judge, SandboxMode, DEFAULT_EXCLUDED_PATHS, PROTECTED_PATHS};
@@ -87,4 +87,4 @@ pub use validate::{
     CheckResult, CheckStatus, RegressionResult, Validation, Validator, ValidatorOptions, WorktreeValidator,
     APPLY_CHECK, DEFAULT_SECRET_ENV, TARGET_LOCK_FILE,
 };
-pub use validate::{SandboxLimits, SandboxReport, TestJudgement, Verdict};
+pub use validate::{CompilerSuggestion, SandboxLimits, SandboxReport, TestJudgement, Verdict};

@@ -48,6 +48,27 @@ pub struct Patch {
     /// The model's own confidence (0..=1), when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_confidence: Option<f64>,
+    /// Every candidate the generator had for this site, best first, with
+    /// the one this patch is marked [`Candidate::chosen`] (empty when the
+    /// generator does not rank; the template generator does).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<Candidate>,
+}
+
+/// One candidate fix a generator considered for the site, in its ranking.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Candidate {
+    /// 1-based rank (1 = the generator's first choice).
+    pub rank: u32,
+    /// The strategy's short name (`checked-error`, `guard-return`, ...).
+    pub strategy: String,
+    /// What it does, in one sentence.
+    pub summary: String,
+    /// Whether this is the patch it is listed in.
+    pub chosen: bool,
+    /// Why it was or was not chosen (`first untried`, `tried in attempt 1:
+    /// failed its checks`).
+    pub note: String,
 }
 
 impl Patch {

@@ -218,6 +218,10 @@ impl Pipeline {
         let mut feedback: Vec<Feedback> = Vec::new();
         let mut accepted: Option<(Patch, Validation)> = None;
         let mut validator_broken: Option<String> = None;
+        // A candidate that did not build, mended with the compiler's
+        // suggestions: the next attempt validates it instead of asking the
+        // generator.
+        let mut repaired: Option<Patch> = None;
         let (mut gen_ms, mut val_ms) = (0u64, 0u64);
         let budget = policy.retry_limit.saturating_add(1);
         let (mut counted, mut skipped, mut number) = (0u32, 0usize, 0u32);
@@ -226,7 +230,10 @@ impl Pipeline {
             self.emit(Progress::AttemptStarted { attempt: number });
             let t_attempt = Instant::now();
             let t = Instant::now();
-            let generated = self.generator.generate(&ctx, &feedback).await;
+            let generated = match repaired.take() {
+                Some(p) => Ok(p),
+                None => self.generator.generate(&ctx, &feedback).await,
+            };
             gen_ms += elapsed_ms(t);
             let mut repeat = false;
             let checked = match generated {
@@ -307,6 +314,7 @@ impl Pipeline {
                         accepted = Some((patch, validation));
                         break;
                     }
+                    repaired = crate::generate::repair::repair(&ctx, &patch, &validation);
                     feedback.push(Feedback {
                         attempt: number,
                         failure: validation.failure_summary(FEEDBACK_BYTES),

@@ -3,6 +3,8 @@
 //! A [`FixGenerator`] receives the feedback of earlier failed attempts (the
 //! patch and the trimmed output of the check that failed) so it can revise.
 
+mod int_type;
+pub(crate) mod repair;
 pub(crate) mod template;
 
 use async_trait::async_trait;

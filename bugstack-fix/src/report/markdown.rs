@@ -232,7 +232,11 @@ impl Renderer<'_> {
             let col = loc.column.map(|c| format!(":{c}")).unwrap_or_default();
             self.line(&format!(
                 "| Location | {} |",
-                self.inline(&format!("{}:{}{col}", loc.file, loc.line))
+                self.inline(&format!(
+                    "{}:{}{col}",
+                    crate::report::location::display_path(&loc.file, &r.context),
+                    loc.line
+                ))
             ));
         }
         self.line(&format!("| Occurrences | {} |", inc.count));
@@ -315,10 +319,32 @@ impl Renderer<'_> {
                     .unwrap_or_default()
             ));
             self.line("");
+            self.candidates(p);
             let diff = self.block(&p.diff, "diff", self.diff_bytes);
             self.out.push_str(&diff);
             self.line("");
         }
+    }
+
+    /// The generator's ranked candidates for the site, which one this
+    /// patch is, and why.
+    fn candidates(&mut self, p: &crate::Patch) {
+        if p.candidates.is_empty() {
+            return;
+        }
+        self.line(&format!("**Candidates** ({}, ranked best first):", p.candidates.len()));
+        self.line("");
+        for c in &p.candidates {
+            let mark = if c.chosen { " ✅" } else { "" };
+            self.line(&format!(
+                "{}. {}{mark}: {} ({})",
+                c.rank,
+                self.inline(&c.strategy),
+                self.inline(&c.summary),
+                self.inline(&c.note)
+            ));
+        }
+        self.line("");
     }
 
     /// Every attempt with its checks.

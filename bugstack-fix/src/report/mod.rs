@@ -2,6 +2,7 @@
 //! request body for people.
 
 mod deployment;
+pub(crate) mod location;
 pub(crate) mod markdown;
 
 pub use deployment::{DeployRun, Deployment, PullRequestRef, PullRequestState};

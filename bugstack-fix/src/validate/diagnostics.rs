@@ -6,13 +6,56 @@
 //! lint or error code, message, primary file), so an error the base already
 //! had still matches after the patch moved it. A candidate is blamed for the
 //! errors the base does not have.
+//!
+//! The compiler's suggested edits for each error (`children[].spans[]`
+//! with a `suggested_replacement`) are kept too, keyed like the error, so
+//! compiler-guided repair can apply them to a candidate that does not
+//! build ([`CompilerSuggestion`]).
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Most distinct diagnostics kept.
 const MAX_DIAGNOSTICS: usize = 10_000;
+
+/// Most suggestions kept per run.
+const MAX_SUGGESTIONS: usize = 200;
+
+/// Longest suggested replacement kept (bytes).
+const MAX_REPLACEMENT: usize = 1_000;
+
+/// An edit the compiler suggests for one of its errors: replace
+/// `byte_start..byte_end` of `file` (as cargo names it, relative to the
+/// workspace root) with `replacement`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompilerSuggestion {
+    /// The error's code (`E0689`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The error's message.
+    pub error: String,
+    /// The suggestion's own message (`consider importing this struct`).
+    pub message: String,
+    /// The file the edit applies to.
+    pub file: String,
+    /// Start of the replaced bytes.
+    pub byte_start: usize,
+    /// End of the replaced bytes (equal to the start for an insertion).
+    pub byte_end: usize,
+    /// The text to put there.
+    pub replacement: String,
+    /// rustc's applicability (`MachineApplicable`, `MaybeIncorrect`,
+    /// `HasPlaceholders`, `Unspecified`).
+    pub applicability: String,
+    /// How many suggestions the compiler offered for the same error (more
+    /// than one: alternatives, e.g. two items to import).
+    pub alternatives: usize,
+    /// The source line the edit starts on, as the compiler read it (to
+    /// check the edit lands on the same text it was suggested for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_line: Option<String>,
+}
 
 /// Errors of one run, counted by key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,6 +64,8 @@ pub(crate) struct DiagnosticTally {
     pub errors: BTreeMap<String, u32>,
     /// JSON messages read.
     pub messages: u64,
+    /// The compiler's suggested edits, each with the key of its error.
+    pub suggestions: Vec<(String, CompilerSuggestion)>,
 }
 
 /// What a line of output becomes.
@@ -51,6 +96,15 @@ struct Diagnostic {
     code: Option<Code>,
     #[serde(default)]
     spans: Vec<Span>,
+    #[serde(default)]
+    children: Vec<Child>,
+}
+
+#[derive(Deserialize)]
+struct Child {
+    message: String,
+    #[serde(default)]
+    spans: Vec<Span>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +116,21 @@ struct Code {
 struct Span {
     file_name: String,
     is_primary: bool,
+    #[serde(default)]
+    byte_start: usize,
+    #[serde(default)]
+    byte_end: usize,
+    #[serde(default)]
+    suggested_replacement: Option<String>,
+    #[serde(default)]
+    suggestion_applicability: Option<String>,
+    #[serde(default)]
+    text: Vec<SpanLine>,
+}
+
+#[derive(Deserialize)]
+struct SpanLine {
+    text: String,
 }
 
 impl DiagnosticTally {
@@ -91,14 +160,60 @@ impl DiagnosticTally {
             let code = d.code.as_ref().map(|c| c.code.as_str()).unwrap_or("-");
             let key = format!("error[{code}] {file}: {}", d.message);
             if self.errors.contains_key(&key) || self.errors.len() < MAX_DIAGNOSTICS {
-                *self.errors.entry(key).or_default() += 1;
+                *self.errors.entry(key.clone()).or_default() += 1;
             }
+            self.keep_suggestions(&key, &d);
         }
         match d.rendered {
             Some(r) => Shown::Text(r),
             None => Shown::Nothing,
         }
     }
+}
+
+impl DiagnosticTally {
+    fn keep_suggestions(&mut self, key: &str, d: &Diagnostic) {
+        let offered: Vec<(&Child, &Span, &String)> = d
+            .children
+            .iter()
+            .flat_map(|c| c.spans.iter().map(move |s| (c, s)))
+            .filter_map(|(c, s)| s.suggested_replacement.as_ref().map(|r| (c, s, r)))
+            .collect();
+        let alternatives = offered.len();
+        for (child, span, replacement) in offered {
+            if self.suggestions.len() >= MAX_SUGGESTIONS || replacement.len() > MAX_REPLACEMENT {
+                continue;
+            }
+            self.suggestions.push((
+                key.to_string(),
+                CompilerSuggestion {
+                    code: d.code.as_ref().map(|c| c.code.clone()),
+                    error: d.message.clone(),
+                    message: child.message.clone(),
+                    file: span.file_name.clone(),
+                    byte_start: span.byte_start,
+                    byte_end: span.byte_end,
+                    replacement: replacement.clone(),
+                    applicability: span
+                        .suggestion_applicability
+                        .clone()
+                        .unwrap_or_else(|| "Unspecified".into()),
+                    alternatives,
+                    source_line: span.text.first().map(|l| l.text.clone()),
+                },
+            ));
+        }
+    }
+}
+
+/// The suggestions for the errors in `keys` (the new ones).
+pub(super) fn suggestions_for(tally: &DiagnosticTally, keys: &[String]) -> Vec<CompilerSuggestion> {
+    tally
+        .suggestions
+        .iter()
+        .filter(|(k, _)| keys.contains(k))
+        .map(|(_, s)| s.clone())
+        .collect()
 }
 
 /// Errors the candidate has more of than the base (most 50).
@@ -156,5 +271,37 @@ mod tests {
         assert!(new_errors(&base, &cand).is_empty());
         cand.line(&error("src/cart.rs", "mismatched types", "E0308"));
         assert_eq!(new_errors(&base, &cand), ["error[E0308] src/cart.rs: mismatched types"]);
+    }
+
+    #[test]
+    fn keeps_the_compilers_suggested_edits() {
+        let line = serde_json::json!({
+            "reason": "compiler-message",
+            "message": {
+                "rendered": "error[E0689]: can't call method",
+                "level": "error",
+                "message": "can't call method `saturating_mul` on ambiguous numeric type `{integer}`",
+                "code": {"code": "E0689"},
+                "spans": [{"file_name": "src/lib.rs", "is_primary": true, "byte_start": 80, "byte_end": 94}],
+                "children": [{
+                    "message": "you must specify a type for this binding, like `i32`",
+                    "spans": [{"file_name": "src/lib.rs", "is_primary": true, "byte_start": 52, "byte_end": 52,
+                               "suggested_replacement": ": i32", "suggestion_applicability": "MaybeIncorrect"}]
+                }]
+            }
+        })
+        .to_string();
+        let mut t = DiagnosticTally::default();
+        t.line(&line);
+        let keys: Vec<String> = t.errors.keys().cloned().collect();
+        let s = suggestions_for(&t, &keys);
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            (s[0].byte_start, s[0].byte_end, s[0].replacement.as_str()),
+            (52, 52, ": i32")
+        );
+        assert_eq!(s[0].code.as_deref(), Some("E0689"));
+        assert_eq!(s[0].applicability, "MaybeIncorrect");
+        assert!(suggestions_for(&t, &[]).is_empty());
     }
 }

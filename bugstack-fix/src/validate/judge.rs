@@ -3,7 +3,7 @@
 //! build|check|clippy`, by exit code for anything else (see
 //! [`crate::policy::Judge`]).
 
-use super::diagnostics::new_errors;
+use super::diagnostics::{new_errors, suggestions_for};
 use super::libtest::judge as judge_tests;
 use super::process::{CommandRun, Parse};
 use super::{CheckStatus, Verdict};
@@ -148,6 +148,7 @@ pub(crate) fn verdict(base: Option<&CommandRun>, cand: &CommandRun) -> Option<Ve
             reason,
             tests: judged,
             new_errors: Vec::new(),
+            suggestions: Vec::new(),
         });
     }
     if let Some(diags) = &cand.diagnostics {
@@ -158,6 +159,7 @@ pub(crate) fn verdict(base: Option<&CommandRun>, cand: &CommandRun) -> Option<Ve
                 reason: "no compiler error".into(),
                 tests: None,
                 new_errors: Vec::new(),
+                suggestions: Vec::new(),
             });
         }
         let base_failed = base.filter(|b| failed(b));
@@ -191,12 +193,23 @@ pub(crate) fn verdict(base: Option<&CommandRun>, cand: &CommandRun) -> Option<Ve
                 Vec::new(),
             ),
         };
+        // Without a base run every error is the candidate's own.
+        let keys: Vec<String> = if base_failed.is_some() {
+            new.clone()
+        } else {
+            diags.errors.keys().cloned().collect()
+        };
         return Some(Verdict {
             judged_by: "diagnostics".into(),
             blamed,
             reason,
             tests: None,
             new_errors: new,
+            suggestions: if blamed {
+                suggestions_for(diags, &keys)
+            } else {
+                Vec::new()
+            },
         });
     }
     None

@@ -10,6 +10,7 @@ mod state_dir;
 pub(crate) mod worktree;
 mod worktree_validator;
 
+pub use diagnostics::CompilerSuggestion;
 pub use libtest::TestJudgement;
 pub use sandbox::{SandboxLimits, SandboxReport};
 
@@ -74,6 +75,10 @@ pub struct Verdict {
     /// Compiler errors the base does not have, for `diagnostics`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub new_errors: Vec<String>,
+    /// The compiler's suggested edits for those errors, for
+    /// compiler-guided repair.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<CompilerSuggestion>,
 }
 
 impl CheckResult {

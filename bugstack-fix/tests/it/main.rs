@@ -19,6 +19,7 @@ mod model_prism;
 mod pipeline;
 mod report_markdown;
 mod template_fixtures;
+mod template_misses;
 mod template_real_bugs;
 mod template_strategies;
 mod trust;

@@ -99,7 +99,14 @@ fn unwrap_none_in_result_fn_uses_ok_or_when_the_error_is_writable() {
 #[test]
 fn result_fn_with_opaque_error_reuses_an_existing_error_return() {
     let src = "enum E { Empty }\nfn head(v: &[u8]) -> Result<u8, E> {\n    if v.len() > 100 {\n        return Err(E::Empty);\n    }\n    let h = v.first().unwrap();\n    Ok(*h)\n}\n";
-    let out = fix(src, 6, "unwrap", NONE);
+    let ps = patches(src, 6, "unwrap", NONE);
+    // First the function's error through `?`, then the early return.
+    assert!(
+        apply(src, &ps[0]).contains("    let h = v.first().ok_or(E::Empty)?;\n"),
+        "{}",
+        ps[0].diff
+    );
+    let out = apply(src, &ps[1]);
     assert!(
         out.contains("    let Some(h) = v.first() else {\n        return Err(E::Empty);\n    };\n"),
         "{out}"

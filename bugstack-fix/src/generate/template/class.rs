@@ -29,6 +29,9 @@ pub enum PanicClass {
     Overflow(OverflowOp),
     /// `&s[a..b]` on a `str` where a bound is not on a char boundary.
     CharBoundary,
+    /// An explicit panic: `panic!`, `unreachable!`, or a failed `assert!`,
+    /// `assert_eq!` or `assert_ne!`.
+    ExplicitPanic,
 }
 
 /// Which arithmetic operation overflowed.
@@ -80,6 +83,7 @@ impl PanicClass {
             PanicClass::RemZero => "rem-zero",
             PanicClass::Overflow(_) => "overflow",
             PanicClass::CharBoundary => "char-boundary",
+            PanicClass::ExplicitPanic => "explicit-panic",
         }
     }
 
@@ -103,6 +107,12 @@ impl PanicClass {
             || (m.starts_with("begin <= end") && m.contains("when slicing"))
         {
             PanicClass::SliceRange
+        } else if m.starts_with("internal error: entered unreachable code")
+            || m.starts_with("assertion failed: ")
+            || m.starts_with("assertion `left == right` failed")
+            || m.starts_with("assertion `left != right` failed")
+        {
+            PanicClass::ExplicitPanic
         } else if m.starts_with("no entry found for key") {
             PanicClass::MissingKey
         } else if (m.starts_with("removal index") || m.starts_with("swap_remove index"))
@@ -208,6 +218,15 @@ mod tests {
             ("attempt to negate with overflow", Some("overflow")),
             ("attempt to shift left with overflow", Some("overflow")),
             ("attempt to shift right with overflow", Some("overflow")),
+            (
+                "internal error: entered unreachable code: state",
+                Some("explicit-panic"),
+            ),
+            ("assertion failed: n > 0", Some("explicit-panic")),
+            (
+                "assertion `left == right` failed\n  left: 1\n right: 2",
+                Some("explicit-panic"),
+            ),
             ("config file missing", None),
             ("", None),
         ];

@@ -34,7 +34,22 @@ pub(crate) enum Node<'ast> {
 #[derive(Default)]
 pub(crate) struct MacroArgs {
     map: std::collections::HashMap<(usize, usize), (String, Vec<Expr>)>,
+    /// Macro calls written as statements (`panic!(..);`), as expressions,
+    /// so an explicit panic there can be located like any expression.
+    statements: std::collections::HashMap<(usize, usize), Expr>,
 }
+
+/// Macros that panic when they run (or when their assertion fails).
+pub(crate) const PANICKING: &[&str] = &[
+    "panic",
+    "unreachable",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+];
 
 fn macro_key(m: &syn::Macro) -> (usize, usize) {
     let s = m.path.span().start();
@@ -55,6 +70,16 @@ impl MacroArgs {
 }
 
 impl<'ast> Visit<'ast> for MacroArgs {
+    fn visit_stmt_macro(&mut self, s: &'ast syn::StmtMacro) {
+        self.statements.insert(
+            macro_key(&s.mac),
+            Expr::Macro(syn::ExprMacro {
+                attrs: Vec::new(),
+                mac: s.mac.clone(),
+            }),
+        );
+        visit::visit_stmt_macro(self, s);
+    }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         use syn::parse::Parser;
         let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
@@ -112,6 +137,11 @@ enum Want {
     Call(&'static [&'static str]),
     Binary(&'static [BinKind]),
     Neg,
+    /// A panicking macro call ([`PANICKING`]).
+    Macro,
+    /// A call of the function named in [`Finder::callee`] (a caller's
+    /// frame).
+    CallTo,
 }
 
 /// Binary operators of interest.
@@ -154,6 +184,7 @@ fn want(class: Option<PanicClass>) -> Want {
         Some(PanicClass::Overflow(OverflowOp::Neg)) => Want::Neg,
         Some(PanicClass::Overflow(OverflowOp::Shl)) => Want::Binary(&[BinKind::Shl]),
         Some(PanicClass::Overflow(OverflowOp::Shr)) => Want::Binary(&[BinKind::Shr]),
+        Some(PanicClass::ExplicitPanic) => Want::Macro,
     }
 }
 
@@ -173,6 +204,8 @@ struct Finder<'ast> {
     macros: &'ast MacroArgs,
     line: usize,
     want: Want,
+    /// The called function's name, for [`Want::CallTo`].
+    callee: String,
     stack: Vec<Node<'ast>>,
     found: Vec<(&'ast Expr, Vec<Node<'ast>>)>,
 }
@@ -185,6 +218,16 @@ impl Finder<'_> {
             (Want::Call(methods), Expr::MethodCall(m)) => methods.iter().any(|n| m.method == n),
             (Want::Binary(kinds), Expr::Binary(b)) => bin_kind(&b.op).is_some_and(|k| kinds.contains(&k)),
             (Want::Neg, Expr::Unary(u)) => matches!(u.op, syn::UnOp::Neg(_)),
+            (Want::CallTo, Expr::MethodCall(m)) => m.method == self.callee,
+            (Want::CallTo, Expr::Call(c)) => {
+                matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == self.callee))
+            }
+            (Want::Macro, Expr::Macro(m)) => m
+                .mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| PANICKING.iter().any(|n| s.ident == n)),
             _ => false,
         }
     }
@@ -239,6 +282,13 @@ impl<'ast> Visit<'ast> for Finder<'ast> {
         visit::visit_expr(self, e);
         self.stack.pop();
     }
+    fn visit_stmt_macro(&mut self, s: &'ast syn::StmtMacro) {
+        let macros = self.macros;
+        match macros.statements.get(&macro_key(&s.mac)) {
+            Some(e) => self.visit_expr(e),
+            None => visit::visit_stmt_macro(self, s),
+        }
+    }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         let macros = self.macros;
         if let Some((name, args)) = macros.get(m) {
@@ -270,10 +320,36 @@ pub(crate) fn locate<'ast>(
     line: usize,
     column: Option<usize>,
 ) -> Option<Located<'ast>> {
+    find(file, macros, src, want(class), String::new(), line, column)
+}
+
+/// Finds a call of the function `callee` (a method or a path call) at
+/// `line:column`: where a caller's frame points.
+pub(crate) fn locate_call<'ast>(
+    file: &'ast syn::File,
+    macros: &'ast MacroArgs,
+    src: &Source<'_>,
+    callee: &str,
+    line: usize,
+    column: Option<usize>,
+) -> Option<Located<'ast>> {
+    find(file, macros, src, Want::CallTo, callee.to_string(), line, column)
+}
+
+fn find<'ast>(
+    file: &'ast syn::File,
+    macros: &'ast MacroArgs,
+    src: &Source<'_>,
+    want: Want,
+    callee: String,
+    line: usize,
+    column: Option<usize>,
+) -> Option<Located<'ast>> {
     let mut f = Finder {
         macros,
         line,
-        want: want(class),
+        want,
+        callee,
         stack: Vec::new(),
         found: Vec::new(),
     };

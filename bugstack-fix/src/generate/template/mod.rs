@@ -15,6 +15,13 @@
 //! endings, and a file that was rustfmt-clean stays rustfmt-clean (the
 //! edited text goes through `rustfmt` when it is installed).
 //!
+//! Explicit panics (`panic!`, `unreachable!`, failed assertions) in a
+//! function returning `Result`/`Option` become its error or `None`; the
+//! error returned is chosen by the panic's words among the errors the code
+//! already returns; a site with no error channel is guarded at the nearest
+//! caller on the stack that has one. Every candidate is kept, ranked, in
+//! [`Patch::candidates`], with which one was chosen and why.
+//!
 //! On a retry the [`Feedback`] lists patches that failed their checks: the
 //! generator skips every strategy whose patch was already tried and offers
 //! the next one (e.g. `?` did not compile → early return).
@@ -32,7 +39,7 @@ use syn::spanned::Spanned;
 
 pub use class::{OverflowOp, PanicClass};
 
-use crate::patch::{FileEdit, Patch};
+use crate::patch::{Candidate, FileEdit, Patch};
 use crate::score::TEMPLATE_GENERATOR;
 use crate::{Error, Feedback, FixContext, FixGenerator, Result};
 
@@ -84,20 +91,28 @@ impl TemplateGenerator {
             .map_err(|e| Error::Generate(format!("{} does not parse as Rust: {e}", target.path)))?;
         let hint = PanicClass::from_message(message);
         let macros = locate::MacroArgs::collect(&file);
-        let loc = locate::locate(&file, &macros, &src, hint, line, column).ok_or_else(|| {
-            Error::Generate(match hint {
-                Some(c) => format!(
-                    "the panic looks like {c}, but no matching expression is at {}:{line} \
-                     (inside a macro call, or the file changed since the release)",
-                    target.path
-                ),
-                None => format!(
-                    "unrecognised panic ({:?}) with no `unwrap()`/`expect()` at {}:{line}",
-                    ellipsize(message, 121),
-                    target.path
-                ),
+        // A custom message with no `expect` at the line: an explicit panic
+        // (`panic!`, `unreachable!`, `assert!`) is looked for there.
+        let loc = locate::locate(&file, &macros, &src, hint, line, column)
+            .or_else(|| {
+                hint.is_none()
+                    .then(|| locate::locate(&file, &macros, &src, Some(PanicClass::ExplicitPanic), line, column))
+                    .flatten()
             })
-        })?;
+            .ok_or_else(|| {
+                Error::Generate(match hint {
+                    Some(c) => format!(
+                        "the panic looks like {c}, but no matching expression is at {}:{line} \
+                     (inside a macro call, or the file changed since the release)",
+                        target.path
+                    ),
+                    None => format!(
+                        "unrecognised panic ({:?}) with no `unwrap()`/`expect()` or panicking macro at {}:{line}",
+                        ellipsize(message, 121),
+                        target.path
+                    ),
+                })
+            })?;
         let class = refine(hint, loc.expr, message).ok_or_else(|| {
             Error::Generate(format!(
                 "unrecognised panic message {:?}: it does not match the `expect()` at {}:{line}",
@@ -105,26 +120,43 @@ impl TemplateGenerator {
                 target.path
             ))
         })?;
-        let site = strategy::Site::new(&src, class, &loc);
+        let site = strategy::Site::new(&src, class, &loc, &file, message);
         let root_cause = root_cause(&src, class, loc.expr, &site.fn_name, &target.path, line, message);
-        let fixes = site.fixes();
-        let rustfmt = (self.rustfmt && !fixes.is_empty())
-            .then(|| format::Rustfmt::for_file(&ctx.repo_root, &target.path, src.newline() == "\r\n"))
-            .filter(|f| f.is_clean(text));
-        let mut patches = Vec::new();
-        for c in fixes {
-            let Some(mut after) = source::apply_edits(text, &c.edits) else {
+        let mut fixes: Vec<(String, &str, strategy::StrategyFix)> = site
+            .fixes()
+            .into_iter()
+            .map(|f| (target.path.clone(), text, f))
+            .collect();
+        // No error channel here: a guard one or more frames up, where an
+        // error can be returned, ranks before any default value.
+        if !site.has_error_channel() {
+            if let Some((path, caller_text, fix)) = caller_guard(ctx, &site, message) {
+                fixes.insert(0, (path, caller_text, fix));
+            }
+        }
+        let mut patches: Vec<Patch> = Vec::new();
+        let mut strategies: Vec<(&'static str, String)> = Vec::new();
+        let mut formatters = std::collections::HashMap::new();
+        for (path, before, c) in fixes {
+            let Some(mut after) = source::apply_edits(before, &c.edits) else {
                 continue;
             };
             if syn::parse_file(&after).is_err() {
                 continue;
             }
-            if let Some(formatted) = rustfmt.as_ref().and_then(|f| f.run(&after)) {
-                after = formatted;
+            if self.rustfmt {
+                // Once per file: a rustfmt-clean file stays clean.
+                let rustfmt = formatters.entry(path.clone()).or_insert_with(|| {
+                    let crlf = Source::new(before).newline() == "\r\n";
+                    Some(format::Rustfmt::for_file(&ctx.repo_root, &path, crlf)).filter(|f| f.is_clean(before))
+                });
+                if let Some(formatted) = rustfmt.as_ref().and_then(|f| f.run(&after)) {
+                    after = formatted;
+                }
             }
             let mut p = Patch::from_edits(&[FileEdit {
-                path: target.path.clone(),
-                before: text.to_string(),
+                path,
+                before: before.to_string(),
                 after,
             }])?;
             p.generator = TEMPLATE_GENERATOR.into();
@@ -132,6 +164,7 @@ impl TemplateGenerator {
             p.root_cause = root_cause.clone();
             p.explanation = format!("{} (template strategy: {})", c.explanation, c.strategy);
             if !patches.iter().any(|q: &Patch| q.diff == p.diff) {
+                strategies.push((c.strategy, first_sentence(&c.explanation)));
                 patches.push(p);
             }
         }
@@ -141,23 +174,48 @@ impl TemplateGenerator {
                 site.fn_name, target.path
             )));
         }
+        let ranking: Vec<Candidate> = strategies
+            .into_iter()
+            .enumerate()
+            .map(|(i, (strategy, summary))| Candidate {
+                rank: i as u32 + 1,
+                strategy: strategy.into(),
+                summary,
+                chosen: false,
+                note: String::new(),
+            })
+            .collect();
+        for (i, p) in patches.iter_mut().enumerate() {
+            p.candidates = ranking.clone();
+            mark_chosen(&mut p.candidates, i, &[]);
+        }
         Ok(patches)
     }
 
-    /// The best candidate that was not already tried in `feedback`.
+    /// The best candidate that was not already tried in `feedback`, its
+    /// [`Patch::candidates`] saying which ones were tried and why this one
+    /// was chosen.
     pub fn generate_now(&self, ctx: &FixContext, feedback: &[Feedback]) -> Result<Patch> {
         let all = self.candidates(ctx)?;
         let total = all.len();
-        let tried = |p: &Patch| {
+        let tried_in = |p: &Patch| {
             feedback
                 .iter()
-                .any(|f| f.patch.as_ref().is_some_and(|q| q.diff.trim_end() == p.diff.trim_end()))
+                .find(|f| f.patch.as_ref().is_some_and(|q| q.diff.trim_end() == p.diff.trim_end()))
+                .map(|f| f.attempt)
         };
-        all.into_iter().find(|p| !tried(p)).ok_or_else(|| {
-            Error::Generate(format!(
+        let tried: Vec<Option<u32>> = all.iter().map(tried_in).collect();
+        let Some(index) = tried.iter().position(Option::is_none) else {
+            return Err(Error::Generate(format!(
                 "all {total} template strategies for this panic were already tried and failed their checks"
-            ))
-        })
+            )));
+        };
+        let mut chosen = all
+            .into_iter()
+            .nth(index)
+            .ok_or_else(|| Error::Generate("no candidate".into()))?;
+        mark_chosen(&mut chosen.candidates, index, &tried);
+        Ok(chosen)
     }
 }
 
@@ -181,6 +239,61 @@ impl FixGenerator for TemplateGenerator {
     }
 }
 
+/// A guard at the nearest in-app caller on the stack that can return an
+/// error, when the failing expression names only the failing function's
+/// parameters: (the caller's file, its text, the fix).
+fn caller_guard<'c>(
+    ctx: &'c FixContext,
+    site: &strategy::Site<'_, '_>,
+    message: &str,
+) -> Option<(String, &'c str, strategy::StrategyFix)> {
+    let mut failing = site.failing_condition()?;
+    for frame in ctx.frames.iter().skip(1) {
+        let Some(text) = ctx.file(&frame.path) else { continue };
+        let Ok(file) = syn::parse_file(text) else { continue };
+        let src = Source::new(text);
+        let macros = locate::MacroArgs::collect(&file);
+        let column = frame.column.map(|c| c as usize);
+        let Some(loc) = locate::locate_call(&file, &macros, &src, &failing.callee, frame.line as usize, column) else {
+            continue;
+        };
+        let caller = strategy::Site::new(&src, site.class, &loc, &file, message);
+        if let Some(fix) = caller.caller_guard(&failing) {
+            return Some((frame.path.clone(), text, fix));
+        }
+        if caller.has_error_channel() {
+            // The nearest caller that could return an error did not fit:
+            // guarding further up would skip it.
+            return None;
+        }
+        // No error channel here either: carry the condition one frame up.
+        failing = caller.lifted(&failing)?;
+    }
+    None
+}
+
+/// Marks candidate `index` as the chosen one, with why each was or was
+/// not chosen; `tried[i]` is the attempt candidate `i` already failed in.
+fn mark_chosen(ranking: &mut [Candidate], index: usize, tried: &[Option<u32>]) {
+    for (i, c) in ranking.iter_mut().enumerate() {
+        c.chosen = i == index;
+        c.note = match tried.get(i).copied().flatten() {
+            Some(a) => format!("tried in attempt {a}: failed its checks"),
+            None if i == index && index == 0 => "chosen: ranked first".into(),
+            None if i == index => "chosen: the best-ranked candidate not yet tried".into(),
+            None if i < index => "not chosen".into(),
+            None => "not tried: ranked below the chosen one".into(),
+        };
+    }
+}
+
+/// The first sentence of an explanation (up to `: ` or `. `), for the
+/// ranking.
+fn first_sentence(text: &str) -> String {
+    let end = text.find(". ").map_or(text.len(), |i| i + 1);
+    ellipsize(&one_line(&text[..end]), 200)
+}
+
 /// The class, confirmed (or decided, for `expect` with a custom message)
 /// by the expression found.
 fn refine(hint: Option<PanicClass>, expr: &syn::Expr, message: &str) -> Option<PanicClass> {
@@ -188,6 +301,7 @@ fn refine(hint: Option<PanicClass>, expr: &syn::Expr, message: &str) -> Option<P
     match (hint, expr) {
         (Some(PanicClass::UnwrapErr), syn::Expr::MethodCall(m)) if is_parse(m) => Some(PanicClass::ParseUnwrap),
         (Some(c), _) => Some(c),
+        (None, syn::Expr::Macro(_)) => Some(PanicClass::ExplicitPanic),
         (None, syn::Expr::MethodCall(m)) if m.method == "expect" => {
             let Some(syn::Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Str(s), ..
@@ -254,6 +368,9 @@ fn root_cause(
         (PanicClass::CharBoundary, _) => {
             format!("{whole} {at} sliced a string at a byte offset inside a multi-byte character")
         }
+        (PanicClass::ExplicitPanic, _) => format!(
+            "{whole} {at} panicked explicitly, on a case the code assumed could not happen, though the function has an error channel"
+        ),
         (PanicClass::DivZero, _) => format!("{whole} {at} divided by zero"),
         (PanicClass::RemZero, _) => format!("{whole} {at} took a remainder with a divisor of zero"),
         (PanicClass::Overflow(op @ (OverflowOp::Shl | OverflowOp::Shr)), _) => format!(

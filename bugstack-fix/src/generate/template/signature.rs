@@ -77,6 +77,25 @@ impl ReturnKind {
     }
 }
 
+impl ReturnKind {
+    /// A new `Err(..)` carrying `message`, when the error type is one whose
+    /// values can be written down.
+    pub(crate) fn err_value(&self, message: &str) -> Option<String> {
+        let ReturnKind::Result(err) = self else {
+            return None;
+        };
+        let lit = format!("{message:?}");
+        Some(match err {
+            ErrKind::String => format!("Err({lit}.to_string())"),
+            ErrKind::StaticStr => format!("Err({lit})"),
+            ErrKind::BoxDynError => format!("Err({lit}.into())"),
+            ErrKind::Anyhow => format!("Err(anyhow::anyhow!({}))", lit.replace('{', "{{").replace('}', "}}")),
+            ErrKind::Io => format!("Err(std::io::Error::new(std::io::ErrorKind::Other, {lit}))"),
+            ErrKind::Other => return None,
+        })
+    }
+}
+
 fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     match ty {
         Type::Path(p) if p.qself.is_none() => p.path.segments.last(),

@@ -3,10 +3,18 @@
 
 use super::expr::{binary_operand, is_assign_op, is_pure, is_untyped_int, postfix, unparen};
 use super::{Site, StrategyFix};
+use crate::generate::int_type;
 use crate::generate::template::class::{OverflowOp, PanicClass};
 use crate::generate::template::short;
 use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Edit;
+
+fn unparen_expr(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::Paren(p) => unparen_expr(&p.expr),
+        e => e,
+    }
+}
 
 impl<'ast> Site<'_, 'ast> {
     pub(super) fn div(&self, b: &'ast syn::ExprBinary) -> Option<Vec<Option<StrategyFix>>> {
@@ -38,11 +46,11 @@ impl<'ast> Site<'_, 'ast> {
             }));
         }
         if typed_lhs && self.can_return {
-            if let Some(s) = self.ret.ok_or_suffix(&format!("{op_words} by zero")) {
+            if let Some((s, chosen)) = self.error_suffix(&format!("{op_words} by zero")) {
                 out.push(Some(StrategyFix {
                     strategy: "question-mark",
                     edits: vec![Edit::replace(target.clone(), call(&format!("{s}?")))],
-                    explanation: format!("Replaces {what} with `{method}(..){s}?`: `{f}` returns a `Result`, so a zero divisor now becomes an error for the caller instead of a panic."),
+                    explanation: format!("Replaces {what} with `{method}(..){s}?`: `{f}` returns a `Result`, so a zero divisor now becomes an error for the caller instead of a panic.{chosen}"),
                 }));
             }
         }
@@ -59,6 +67,7 @@ impl<'ast> Site<'_, 'ast> {
                 explanation: format!("Replaces {what} with `{method}(..).unwrap_or(0)`: a zero divisor now gives 0 instead of panicking."),
             }));
         }
+        self.type_receiver(&b.left, &mut out);
         Some(out)
     }
 
@@ -133,11 +142,11 @@ impl<'ast> Site<'_, 'ast> {
             }));
         }
         if self.can_return {
-            if let Some(s) = self.ret.ok_or_suffix("arithmetic overflow") {
+            if let Some((s, chosen)) = self.error_suffix("arithmetic overflow") {
                 out.push(Some(StrategyFix {
-                    strategy: "question-mark",
+                    strategy: "checked-error",
                     edits: vec![Edit::replace(target.clone(), call("checked", &format!("{s}?")))],
-                    explanation: format!("Replaces {what} with `checked_{name}(..){s}?`: `{f}` returns a `Result`, so an overflow now becomes an error for the caller instead of a panic."),
+                    explanation: format!("Replaces {what} with `checked_{name}(..){s}?`: `{f}` returns a `Result`, so an overflow now becomes an error for the caller instead of a panic (preferred to saturating, which would hide a wrong result).{chosen}"),
                 }));
             }
         }
@@ -157,7 +166,40 @@ impl<'ast> Site<'_, 'ast> {
             compound.then_some(place),
             &format!("{what} would overflow"),
         ));
+        self.type_receiver(left, &mut out);
         Some(out)
+    }
+
+    /// A method call on `let mut n = 0;` does not compile until `n` has a
+    /// type (E0689): when the receiver is such a binding, every fix that
+    /// calls a method on it also writes the binding's type, as the function
+    /// gives it (its return type, a typed operand, ...). When the function
+    /// says nothing, the candidate is left as is and compiler-guided repair
+    /// takes rustc's suggestion.
+    fn type_receiver(&self, recv: &syn::Expr, fixes: &mut [Option<StrategyFix>]) {
+        let syn::Expr::Path(p) = unparen_expr(recv) else { return };
+        let (Some(name), Some(sig), Some(body)) = (p.path.get_ident(), self.sig, self.body) else {
+            return;
+        };
+        let name = name.to_string();
+        let Some(ident) = int_type::untyped_binding(body, &name) else {
+            return;
+        };
+        let Some(ty) = int_type::infer(sig, body, &name) else {
+            return;
+        };
+        let Some(at) = self.range(ident).map(|r| r.end) else {
+            return;
+        };
+        for f in fixes.iter_mut().flatten() {
+            if f.strategy == "guard-return" {
+                continue;
+            }
+            f.edits.push(Edit::insert(at, format!(": {ty}")));
+            f.explanation.push_str(&format!(
+                " The binding `{name}` is typed `{ty}` (as the function uses it), so the method call compiles."
+            ));
+        }
     }
 
     /// `x << n` / `x >> n` with `n` at least the bit width: `checked_sh*`

@@ -2,13 +2,11 @@
 //! statement, and a `let .. else` binding, both returning the function's
 //! natural empty value (or an error it already returns).
 
-use std::collections::HashSet;
-
 use syn::spanned::Spanned;
-use syn::visit::Visit;
-use syn::{Expr, Pat, Stmt};
+use syn::{Pat, Stmt};
 
 use super::{Site, StrategyFix};
+use crate::generate::template::short;
 use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Edit;
 
@@ -27,46 +25,20 @@ impl Site<'_, '_> {
             });
         }
         if let ReturnKind::Result(_) = self.ret {
-            let (text, from_indent) = self.existing_err()?;
-            let text = reindent(&text, &from_indent, indent, self.nl);
+            if let Some(chosen) = self.chosen_error() {
+                let text = reindent(&chosen.value, &chosen.indent, indent, self.nl);
+                return Some((
+                    format!("return Err({text});"),
+                    format!("`{}` returns `Err({})` ({})", self.fn_name, short(&text), chosen.why),
+                ));
+            }
+            let value = self.ret.err_value(&self.error_message())?;
             return Some((
-                format!("return {text};"),
-                format!(
-                    "`{}` returns the same error it already returns for invalid input",
-                    self.fn_name
-                ),
+                format!("return {value};"),
+                format!("`{}` returns a new error with the panic's message", self.fn_name),
             ));
         }
         None
-    }
-
-    /// An `Err(..)` the function already returns, when it only names the
-    /// function's parameters (so it is valid at any point of the body), with
-    /// the indentation of the line it starts on.
-    fn existing_err(&self) -> Option<(String, String)> {
-        let (sig, body) = (self.sig?, self.body?);
-        let params: HashSet<String> = sig
-            .inputs
-            .iter()
-            .filter_map(|a| match a {
-                syn::FnArg::Receiver(_) => Some("self".to_string()),
-                syn::FnArg::Typed(t) => match &*t.pat {
-                    Pat::Ident(i) => Some(i.ident.to_string()),
-                    _ => None,
-                },
-            })
-            .collect();
-        let mut finder = ErrReturns::default();
-        finder.visit_block(body);
-        finder.found.into_iter().find_map(|e| {
-            let mut names = LocalNames::default();
-            names.visit_expr(e);
-            if !names.0.iter().all(|n| params.contains(n)) {
-                return None;
-            }
-            let start = e.span().start();
-            Some((self.text(e)?.to_string(), self.src.indent_of(start.line).to_string()))
-        })
     }
 
     /// The statement to put a guard before, when a guard there checks
@@ -166,48 +138,6 @@ impl Site<'_, '_> {
                 "Binds the value first with `let {ctor}({name}) = .. else {{ .. }}`: when {why}, {words} instead of panicking."
             ),
         })
-    }
-}
-
-/// `Err(..)` expressions in `return Err(..)`, outside closures and nested
-/// items, in source order.
-#[derive(Default)]
-struct ErrReturns<'ast> {
-    found: Vec<&'ast Expr>,
-}
-
-impl<'ast> Visit<'ast> for ErrReturns<'ast> {
-    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
-        if let Some(e) = &r.expr {
-            if let Expr::Call(c) = &**e {
-                if matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Err")) {
-                    self.found.push(e);
-                }
-            }
-        }
-        syn::visit::visit_expr_return(self, r);
-    }
-    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
-}
-
-/// Single-segment lower-case paths (local variables) an expression names;
-/// any macro makes it unusable (its tokens are opaque).
-#[derive(Default)]
-struct LocalNames(HashSet<String>);
-
-impl<'ast> Visit<'ast> for LocalNames {
-    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-        if p.qself.is_none() && p.path.segments.len() == 1 {
-            let name = p.path.segments[0].ident.to_string();
-            if name.starts_with(|c: char| c.is_lowercase() || c == '_') {
-                self.0.insert(name);
-            }
-        }
-        syn::visit::visit_expr_path(self, p);
-    }
-    fn visit_macro(&mut self, _: &'ast syn::Macro) {
-        self.0.insert("<macro>".into());
     }
 }
 

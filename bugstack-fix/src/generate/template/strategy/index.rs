@@ -127,11 +127,11 @@ impl<'ast> Site<'_, 'ast> {
             }));
         }
         if self.can_return {
-            if let Some(s) = self.ret.ok_or_suffix(missing) {
+            if let Some((s, chosen)) = self.error_suffix(missing) {
                 out.push(Some(StrategyFix {
                     strategy: "question-mark",
                     edits: site.edit(site.access(&format!("{s}?"))),
-                    explanation: format!("Replaces {what} with `.{method}(..){s}?`: `{f}` returns a `Result`, so {miss} now becomes an error for the caller instead of a panic."),
+                    explanation: format!("Replaces {what} with `.{method}(..){s}?`: `{f}` returns a `Result`, so {miss} now becomes an error for the caller instead of a panic.{chosen}"),
                 }));
             }
         }

@@ -4,28 +4,46 @@
 //!
 //! | class | strategies, in order |
 //! |---|---|
-//! | unwrap-none | `?` (fn returns `Option`) · `.ok_or(..)?` (fn returns `Result` with a writable error) · `let Some(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
-//! | unwrap-err, parse-unwrap | `?` / `.map_err(..)?` (fn returns `Result`) · `.ok()?` (fn returns `Option`) · `let Ok(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
-//! | index-oob, slice-range | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if .. { return <empty>; }` · `.get(..)` with a default |
+//! | unwrap-none | `?` (fn returns `Option`) · `.ok_or(<error>)?` (fn returns `Result`) · `let Some(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
+//! | unwrap-err, parse-unwrap | `.map_err(\|_\| <error>)?` (an existing error matches the panic's words) · `.map_err(..)?` / `?` (fn returns `Result`) · `.ok()?` (fn returns `Option`) · `let Ok(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
+//! | explicit-panic (`panic!`, `unreachable!`) | `return Err(<error>)` / `return None` in place of the macro |
+//! | explicit-panic (`assert!`, `assert_eq!`, `assert_ne!`) | `if <fails> { return Err(<error>); }` / `return None` in place of the assertion |
+//! | index-oob, slice-range | `.get(..)?` · `.get(..).ok_or(<error>)?` · guard `if .. { return <empty>; }` · `.get(..)` with a default |
 //! | vec-position (`Vec::remove`/`swap_remove`/`insert`) | guard `if i >= v.len() { return <empty>; }` (`>` for `insert`) |
-//! | missing-key (`map[&k]`) | `.get(..)?` · `.get(..).ok_or(..)?` · guard `if !map.contains_key(..) { return <empty>; }` · `.get(..)` with a default |
-//! | char-boundary | `.get(..)?` · `.get(..).ok_or(..)?` · move the bound down to a char boundary · `is_char_boundary` guard · `.get(..)` with a default |
-//! | div-zero, rem-zero | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · guard `if d == 0 { return <empty>; }` · `checked_*(..).unwrap_or(0)` |
+//! | missing-key (`map[&k]`) | `.get(..)?` · `.get(..).ok_or(<error>)?` · guard `if !map.contains_key(..) { return <empty>; }` · `.get(..)` with a default |
+//! | char-boundary | `.get(..)?` · `.get(..).ok_or(<error>)?` · move the bound down to a char boundary · `is_char_boundary` guard · `.get(..)` with a default |
+//! | div-zero, rem-zero | `checked_*(..)?` · `checked_*(..).ok_or(<error>)?` · guard `if d == 0 { return <empty>; }` · `checked_*(..).unwrap_or(0)` |
 //! | overflow, shifts (`<<`, `>>`) | `checked_sh*(..)?` · `checked_sh*(..).unwrap_or(0)` (the amount through `u32::try_from`) |
-//! | overflow (integers, and `Duration` `+ - *`) | `checked_*(..)?` · `checked_*(..).ok_or(..)?` · `saturating_*` · `let Some(..) = checked_*(..) else { return <empty>; }` |
+//! | overflow (integers, and `Duration` `+ - *`) | `checked_*(..)?` · `checked_*(..).ok_or(<error>)?` (the function can fail: preferred) · `saturating_*` (kept where it cannot) · `let Some(..) = checked_*(..) else { return <empty>; }` |
 //!
-//! `<empty>` is the return type's natural empty value (`()`, `None`, `0`,
-//! `0.0`, `false`, `String::new()`, ...) or, in a `Result` function whose
-//! error type cannot be written down, an `Err(..)` the function already
-//! returns elsewhere (when it only uses the function's parameters).
+//! `<error>` is the function's error chosen as a maintainer would
+//! ([`error_choice`]): the existing error whose variant or message shares
+//! the most words with the panic, nearest first; else a new error from the
+//! panic's own text when the error type can be written (`String`, `&str`,
+//! `Box<dyn Error>`, `anyhow`, `io`); else the nearest error the function
+//! returns. `<empty>` is the return type's natural empty value (`()`,
+//! `None`, `0`, `0.0`, `false`, `String::new()`, ...) or, in a `Result`
+//! function, `Err(<error>)`.
+//!
+//! A method call on an untyped integer binding (`let mut n = 0;`) writes
+//! the binding's type as the function gives it (E0689 otherwise).
+//!
+//! When the site's function has no error channel (it returns a plain
+//! value), a guard at the nearest in-app caller on the stack that returns
+//! `Result`/`Option` ([`caller`]) ranks first: the failing condition with
+//! the callee's parameters replaced by the caller's arguments.
 //!
 //! One file per family: [`unwrap`] (unwrap-none, unwrap-err, parse-unwrap),
 //! [`index`] (index-oob, slice-range, missing-key, char-boundary,
-//! vec-position), [`arith`] (div-zero, rem-zero, overflow); the shapes they
-//! share (guard, `let .. else`) are in [`guard`], expression helpers in
-//! [`expr`].
+//! vec-position), [`arith`] (div-zero, rem-zero, overflow), [`explicit`]
+//! (explicit panics), [`caller`] (guards up the stack); the shapes they
+//! share (guard, `let .. else`) are in [`guard`], the error choice in
+//! [`error_choice`], expression helpers in [`expr`].
 
 mod arith;
+mod caller;
+mod error_choice;
+mod explicit;
 mod expr;
 mod guard;
 mod index;
@@ -67,10 +85,74 @@ pub(crate) struct Site<'a, 'ast> {
     nl: &'static str,
     unit: String,
     idents: HashSet<String>,
+    /// The parsed file (errors returned elsewhere in it, its error enum).
+    file: &'ast syn::File,
+    /// The words of the panic: its message and the failing expression
+    /// (see `error_choice`).
+    panic_words: std::collections::BTreeSet<String>,
+    /// The panic's own words in the source (an `expect` or `panic!`
+    /// text), for a new error value; never the event's message, which is
+    /// untrusted.
+    message: String,
+}
+
+/// The string literal an `expect(..)` call or a panicking macro carries.
+fn source_message(e: &Expr) -> Option<String> {
+    let lit = match e {
+        Expr::MethodCall(m) if m.method == "expect" => m.args.first()?,
+        Expr::Macro(m) => return macro_message(&m.mac),
+        _ => return None,
+    };
+    match lit {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s), ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+/// The format string of a `panic!`/`unreachable!`/`assert!` call, its
+/// `{..}` placeholders left out.
+pub(crate) fn macro_message(m: &syn::Macro) -> Option<String> {
+    use syn::parse::Parser;
+    let args = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated
+        .parse2(m.tokens.clone())
+        .ok()?;
+    let name = m.path.segments.last()?.ident.to_string();
+    let skip = match name.as_str() {
+        "assert" | "debug_assert" => 1,
+        "assert_eq" | "assert_ne" | "debug_assert_eq" | "debug_assert_ne" => 2,
+        _ => 0,
+    };
+    args.iter().skip(skip).find_map(|a| match a {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s), ..
+        }) => {
+            let text = s.value();
+            let mut out = String::new();
+            let mut depth = 0;
+            for c in text.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth > 0 => depth -= 1,
+                    c if depth == 0 => out.push(c),
+                    _ => {}
+                }
+            }
+            Some(out.split_whitespace().collect::<Vec<_>>().join(" "))
+        }
+        _ => None,
+    })
 }
 
 impl<'a, 'ast> Site<'a, 'ast> {
-    pub(crate) fn new(src: &'a Source<'a>, class: PanicClass, loc: &'a Located<'ast>) -> Self {
+    pub(crate) fn new(
+        src: &'a Source<'a>,
+        class: PanicClass,
+        loc: &'a Located<'ast>,
+        file: &'ast syn::File,
+        message: &str,
+    ) -> Self {
         let (func, can_return) = loc.function();
         let sig = func.map(|(s, _)| s);
         let body = func.and_then(|(_, b)| b);
@@ -81,10 +163,15 @@ impl<'a, 'ast> Site<'a, 'ast> {
         if let Some(s) = sig {
             idents.visit_signature(s);
         }
+        let mut panic_words = error_choice::words(message);
+        panic_words.extend(error_choice::words(src.slice(loc.expr.span()).unwrap_or_default()));
         Site {
             src,
             class,
             loc,
+            file,
+            panic_words,
+            message: source_message(loc.expr).unwrap_or_default(),
             ret: sig.map_or(ReturnKind::Other, |s| ReturnKind::of(&s.output)),
             can_return: can_return && sig.is_some(),
             fn_name: sig.map_or_else(|| "(no function)".into(), |s| s.ident.to_string()),
@@ -116,6 +203,16 @@ impl<'a, 'ast> Site<'a, 'ast> {
             .unwrap_or_else(|| base.into())
     }
 
+    /// The message a new error carries: the panic's first line, or the
+    /// class in words when the message is empty.
+    fn error_message(&self) -> String {
+        if self.message.is_empty() {
+            format!("{} in `{}`", self.class, self.fn_name)
+        } else {
+            bugstack_core::text::ellipsize(&self.message, 120)
+        }
+    }
+
     /// Every strategy's fix that fits the site, best first.
     pub(crate) fn fixes(&self) -> Vec<StrategyFix> {
         let out = match (self.class, self.loc.expr) {
@@ -125,6 +222,7 @@ impl<'a, 'ast> Site<'a, 'ast> {
             (PanicClass::DivZero | PanicClass::RemZero, Expr::Binary(b)) => self.div(b),
             (PanicClass::Overflow(op), Expr::Binary(b)) => self.overflow(b, op),
             (PanicClass::Overflow(OverflowOp::Neg), Expr::Unary(u)) => self.negate(u),
+            (PanicClass::ExplicitPanic, Expr::Macro(m)) => self.explicit(&m.mac),
             _ => None,
         };
         out.unwrap_or_default().into_iter().flatten().collect()

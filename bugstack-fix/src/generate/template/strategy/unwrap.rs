@@ -46,15 +46,24 @@ impl<'ast> Site<'_, 'ast> {
                     "question-mark",
                     format!("Replaces `.{method}()` with `.ok()?`: `{f}` returns an `Option`, so an error now makes it return `None` instead of panicking."),
                 ))),
-                (ReturnKind::Result(_), true) => out.push(self.ret.ok_or_suffix(&msg).map(|s| {
+                (ReturnKind::Result(_), true) => out.push(self.error_suffix(&msg).map(|(s, chosen)| {
                     dot(
                         format!("{s}?"),
                         "question-mark",
-                        format!("Replaces `.{method}()` with `{s}?`: `{f}` returns a `Result`, so a missing value now becomes an error the caller handles instead of a panic."),
+                        format!("Replaces `.{method}()` with `{s}?`: `{f}` returns a `Result`, so a missing value now becomes an error the caller handles instead of a panic.{chosen}"),
                     )
                 })),
                 (ReturnKind::Result(kind), false) => {
                     let words = format!("`{f}` returns a `Result`, so the error now goes to the caller instead of panicking.");
+                    // An existing error that names what failed reads better
+                    // than a conversion the error type may not have.
+                    if let Some(c) = self.chosen_error().filter(|c| c.matched && !c.value.contains('\n')) {
+                        out.push(Some(dot(
+                            format!(".map_err(|_| {})?", c.value),
+                            "map-err-existing",
+                            format!("Replaces `.{method}()` with `.map_err(|_| {})?`: {words} It returns `{}`: {}.", short(&c.value), short(&c.value), c.why),
+                        )));
+                    }
                     match kind {
                         ErrKind::String => out.push(Some(dot(
                             ".map_err(|e| e.to_string())?".into(),
