@@ -45,6 +45,12 @@ sandbox = "bubblewrap"
 # command = "cargo test"
 # timeout_secs = 900
 
+[reproduce]
+# Before any fix, search this long for an input that raises the same panic at
+# the same place; found, it becomes the fix's regression test. A fix for a
+# panic that was not reproduced is never auto-merged.
+budget = "60s"
+
 [model]
 # offline (templates, no code leaves the machine) | openai | anthropic
 backend = "offline"
@@ -151,6 +157,57 @@ impl Default for ModelConfig {
         }
     }
 }
+
+/// `[reproduce]`: the search for an input that reproduces the panic before
+/// any fix is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReproduceConfig {
+    /// Search at all (`false`: every fix is "not reproduced", so never
+    /// auto-merged).
+    pub enabled: bool,
+    /// How long the search may run, building aside: `"60s"`, `"2m"`,
+    /// `"500ms"`.
+    pub budget: String,
+}
+
+impl Default for ReproduceConfig {
+    fn default() -> Self {
+        ReproduceConfig {
+            enabled: true,
+            budget: "60s".into(),
+        }
+    }
+}
+
+impl ReproduceConfig {
+    /// The budget as a duration (the default, 60 s, when it does not parse;
+    /// [`Policy::from_toml_str`] rejects such a value).
+    pub fn budget(&self) -> std::time::Duration {
+        parse_duration(&self.budget).unwrap_or(std::time::Duration::from_secs(60))
+    }
+}
+
+/// `"60s"`, `"2m"`, `"500ms"`, `"1h"` or a bare number of seconds.
+fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let ms = match unit.trim() {
+        "ms" => n,
+        "" | "s" => n.checked_mul(1000)?,
+        "m" | "min" => n.checked_mul(60_000)?,
+        "h" => n.checked_mul(3_600_000)?,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_millis(ms))
+}
+
+/// The lowest `confidence_threshold` a policy may set: above
+/// [`NOT_REPRODUCED_CAP`](crate::NOT_REPRODUCED_CAP), so a fix whose panic
+/// was not reproduced is never auto-merged.
+pub const MIN_CONFIDENCE_THRESHOLD: f64 = 0.5;
 
 /// Where fixes are delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -305,6 +362,8 @@ pub struct Policy {
     pub sandbox: SandboxMode,
     /// Checks to run (empty: [`CheckSpec::rust_defaults`]).
     pub checks: Vec<CheckSpec>,
+    /// The search for a reproducing input.
+    pub reproduce: ReproduceConfig,
     /// The language model.
     pub model: ModelConfig,
     /// The forge.
@@ -322,6 +381,7 @@ impl Default for Policy {
             allow_protected: Vec::new(),
             sandbox: SandboxMode::Bubblewrap,
             checks: Vec::new(),
+            reproduce: ReproduceConfig::default(),
             model: ModelConfig::default(),
             forge: ForgeConfig::default(),
         }
@@ -434,6 +494,22 @@ impl Policy {
                 "confidence_threshold must be between 0 and 1, got {}",
                 self.confidence_threshold
             ));
+        }
+        if self.confidence_threshold < MIN_CONFIDENCE_THRESHOLD {
+            return Err(format!(
+                "confidence_threshold must be at least {MIN_CONFIDENCE_THRESHOLD} (a fix whose panic was not reproduced scores at most {}, and must never be auto-merged), got {}",
+                crate::NOT_REPRODUCED_CAP,
+                self.confidence_threshold
+            ));
+        }
+        match parse_duration(&self.reproduce.budget) {
+            Some(d) if !d.is_zero() => {}
+            _ => {
+                return Err(format!(
+                    "reproduce.budget: {:?} is not a duration like \"60s\", \"2m\" or \"500ms\"",
+                    self.reproduce.budget
+                ))
+            }
         }
         for g in &self.excluded_paths {
             Glob::new(g).map_err(|e| format!("excluded_paths: bad glob {g:?}: {e}"))?;
@@ -796,6 +872,13 @@ mod tests {
     #[test]
     fn bad_values_are_errors() {
         assert!(Policy::from_toml_str("confidence_threshold = 1.5").is_err());
+        let low = Policy::from_toml_str("confidence_threshold = 0.3").unwrap_err().to_string();
+        assert!(low.contains("at least 0.5"), "{low}");
+        assert!(Policy::from_toml_str("[reproduce]\nbudget = \"soon\"").is_err());
+        assert!(Policy::from_toml_str("[reproduce]\nbudget = \"0s\"").is_err());
+        let p = Policy::from_toml_str("[reproduce]\nbudget = \"2m\"").unwrap();
+        assert_eq!(p.reproduce.budget(), std::time::Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms"), Some(std::time::Duration::from_millis(500)));
         assert!(Policy::from_toml_str("excluded_paths = [\"a/{b\"]").is_err());
         assert!(Policy::from_toml_str("[[checks]]\nname = \"x\"\ncommand = \"\"\n").is_err());
     }
