@@ -74,13 +74,13 @@ pub use model::{
 pub use patch::{unified_diff, FileEdit, Patch, RegressionTest};
 pub use pipeline::{NoopObserver, Observer, Pipeline, Progress};
 pub use policy::{
-    CheckSpec, ForgeConfig, ForgeKind, MergeMethod, ModelBackend, ModelConfig, Policy, PolicyViolation, ReproduceConfig,
-    MIN_CONFIDENCE_THRESHOLD, POLICY_FILE, POLICY_TEMPLATE,
+    CheckSpec, ForgeConfig, ForgeKind, MergeMethod, ModelBackend, ModelConfig, Policy, PolicyViolation,
+    ReproduceConfig, MIN_CONFIDENCE_THRESHOLD, POLICY_FILE, POLICY_TEMPLATE,
 };
 pub use policy::{Judge, SandboxMode, DEFAULT_EXCLUDED_PATHS, PROTECTED_PATHS};
 pub use report::markdown::{render_markdown, MAX_BODY_CHARS};
-pub use reproduce::{Reproduction, ReproductionStatus, ReproductionTest};
 pub use report::{Attempt, Decision, DecisionKind, FixReport, REPORT_VERSION};
+pub use reproduce::{Reproduction, ReproductionStatus, ReproductionTest};
 pub use score::{score, Confidence, Signal, NOT_REPRODUCED_CAP, UNTRUSTED_CAP};
 pub use validate::worktree::Worktree;
 pub use validate::{

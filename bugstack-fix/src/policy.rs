@@ -872,7 +872,9 @@ mod tests {
     #[test]
     fn bad_values_are_errors() {
         assert!(Policy::from_toml_str("confidence_threshold = 1.5").is_err());
-        let low = Policy::from_toml_str("confidence_threshold = 0.3").unwrap_err().to_string();
+        let low = Policy::from_toml_str("confidence_threshold = 0.3")
+            .unwrap_err()
+            .to_string();
         assert!(low.contains("at least 0.5"), "{low}");
         assert!(Policy::from_toml_str("[reproduce]\nbudget = \"soon\"").is_err());
         assert!(Policy::from_toml_str("[reproduce]\nbudget = \"0s\"").is_err());

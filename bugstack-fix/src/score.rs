@@ -93,7 +93,12 @@ pub fn score(
         .test
         .as_ref()
         .filter(|_| reproduction.reproduced())
-        .filter(|t| patch.regression_test.as_ref().is_some_and(|r| r.name == t.name && r.path == t.path));
+        .filter(|t| {
+            patch
+                .regression_test
+                .as_ref()
+                .is_some_and(|r| r.name == t.name && r.path == t.path)
+        });
     let repro_lines = repro_test.map_or(0, |t| t.source.lines().count() as u32);
     let mut signals = Vec::new();
     let mut push = |name: &str, observed: String, contribution: f64| {

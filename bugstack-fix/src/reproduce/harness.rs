@@ -110,7 +110,11 @@ fn doc_code_blocks(file: &syn::File) -> Vec<String> {
     docs.visit_file(file);
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
-    for line in docs.0.iter().flat_map(|d| d.lines().map(str::to_string).collect::<Vec<_>>()) {
+    for line in docs
+        .0
+        .iter()
+        .flat_map(|d| d.lines().map(str::to_string).collect::<Vec<_>>())
+    {
         let t = line.trim_start();
         if t.starts_with("```") {
             match current.take() {
@@ -163,7 +167,15 @@ pub(crate) fn manifest(krate: &LibCrate) -> String {
 
 /// The search program: calls `callee` with generated inputs until a case
 /// panics at `at`, shrinks it, and prints it as Rust literals.
-pub(crate) fn search_source(callee: &Callee, at: &Location, seeds: &Seeds, budget: Duration) -> String {
+/// `needles`: the panic message must contain one of them (the class's
+/// wording, from bugstack's own table; empty: any panic at the location).
+pub(crate) fn search_source(
+    callee: &Callee,
+    at: &Location,
+    needles: &[&str],
+    seeds: &Seeds,
+    budget: Duration,
+) -> String {
     let n = callee.args.len();
     let vars: Vec<String> = (0..n).map(|i| format!("a{i}")).collect();
     let strategies: Vec<String> = callee
@@ -195,7 +207,8 @@ pub(crate) fn search_source(callee: &Callee, at: &Location, seeds: &Seeds, budge
     s.push_str("use std::sync::Mutex;\n\n");
     s.push_str("static HIT: Mutex<Option<(String, u32, String)>> = Mutex::new(None);\n");
     s.push_str(&format!("const FILE: &str = {file:?};\nconst LINE: u32 = {line};\n"));
-    s.push_str(&format!("const BUDGET_MS: u128 = {budget_ms};\n\n"));
+    s.push_str(&format!("const BUDGET_MS: u128 = {budget_ms};\n"));
+    s.push_str(&format!("const NEEDLES: &[&str] = &{needles:?};\n\n"));
     s.push_str(
         r#"fn at_location(file: &str, line: u32) -> bool {
     let file = file.replace('\\', "/");
@@ -215,7 +228,7 @@ fn search() {
         }
     }));
     let started = std::time::Instant::now();
-    let mut cases: u64 = 0;
+    let cases = std::cell::Cell::new(0u64);
 "#,
     );
     s.push_str(&format!("    let strategy = ({},);\n", strategies.join(",\n        ")));
@@ -235,7 +248,7 @@ fn search() {
         "        let outcome = runner.run(&strategy, |{tuple_pat}: {tuple_ty}| {{\n"
     ));
     s.push_str(
-        r#"            cases += 1;
+        r#"            cases.set(cases.get() + 1);
             if let Ok(mut h) = HIT.lock() {
                 *h = None;
             }
@@ -248,7 +261,7 @@ fn search() {
     s.push_str(
         r#"            if r.is_err() {
                 if let Some((f, l, m)) = HIT.lock().ok().and_then(|h| h.clone()) {
-                    if at_location(&f, l) {
+                    if at_location(&f, l) && (NEEDLES.is_empty() || NEEDLES.iter().any(|n| m.contains(n))) {
                         return Err(TestCaseError::fail(format!("{f}:{l}\t{m:?}")));
                     }
                 }
@@ -263,7 +276,7 @@ fn search() {
     s.push_str(&renders.join("\n"));
     s.push('\n');
     s.push_str(&format!(
-        "            println!(\"{PANIC}{{}}\", why.message());\n            println!(\"{DONE}reproduced\\t{{cases}}\");\n            return;\n        }}\n    }}\n    println!(\"{DONE}not-reproduced\\t{{cases}}\");\n}}\n"
+        "            println!(\"{PANIC}{{}}\", why.message());\n            println!(\"{DONE}reproduced\\t{{}}\", cases.get());\n            return;\n        }}\n    }}\n    println!(\"{DONE}not-reproduced\\t{{}}\", cases.get());\n}}\n"
     ));
     s
 }
@@ -295,12 +308,15 @@ pub(crate) enum Outcome {
 pub(crate) fn parse_output(output: &str, arity: usize) -> Result<Outcome, String> {
     let mut args = Vec::new();
     let mut panic = None;
+    // libtest's `test search ... ` may precede the first line.
+    let after = |line: &str, marker: &str| line.find(marker).map(|i| line[i + marker.len()..].to_string());
     for line in output.lines() {
-        if let Some(a) = line.strip_prefix(ARG) {
-            args.push(a.to_string());
-        } else if let Some(p) = line.strip_prefix(PANIC) {
-            panic = Some(p.to_string());
-        } else if let Some(d) = line.strip_prefix(DONE) {
+        if let Some(a) = after(line, ARG) {
+            args.push(a);
+        } else if let Some(p) = after(line, PANIC) {
+            panic = Some(p);
+        } else if let Some(d) = after(line, DONE) {
+            let d = d.as_str();
             let (what, cases) = d.split_once('\t').unwrap_or((d, "0"));
             let cases = cases.trim().parse().unwrap_or(0);
             if what == "not-reproduced" {
@@ -314,7 +330,10 @@ pub(crate) fn parse_output(output: &str, arity: usize) -> Result<Outcome, String
                 .map(|l| l.value())
                 .unwrap_or_else(|_| message.to_string());
             if args.len() != arity {
-                return Err(format!("the harness printed {} argument(s), expected {arity}", args.len()));
+                return Err(format!(
+                    "the harness printed {} argument(s), expected {arity}",
+                    args.len()
+                ));
             }
             if let Some(bad) = args.iter().find(|a| a.len() > MAX_INPUT_LEN || !is_plain_literal(a)) {
                 let shown: String = bad.chars().take(80).collect();
@@ -436,25 +455,33 @@ mod tests {
             file: "src/lib.rs\"); evil(); (\"".into(),
             line: 3,
         };
-        let src = search_source(&callee(), &at, &Seeds::default(), Duration::from_secs(5));
+        let src = search_source(&callee(), &at, &["x\"y"], &Seeds::default(), Duration::from_secs(5));
         let file = syn::parse_file(&src).unwrap_or_else(|e| panic!("{e}\n{src}"));
         assert!(!src.contains("evil(); (\""), "event text must be escaped:\n{src}");
         assert_eq!(file.items.iter().filter(|i| matches!(i, syn::Item::Fn(_))).count(), 3);
         let test = regression_source(&callee(), &["\"é\"".into(), "255".into()], "bugstack_repro_f_3", &at);
         syn::parse_file(&test).unwrap_or_else(|e| panic!("{e}\n{test}"));
-        assert!(test.contains("fixture::f(\"é\", 255)") && !test.contains("evil()"), "{test}");
+        assert!(
+            test.contains("fixture::f(\"é\", 255)") && !test.contains("evil()"),
+            "{test}"
+        );
     }
 
     #[test]
     fn seeds_come_from_code_and_doc_examples() {
-        let s = Seeds::collect(["/// ```\n/// # let x = 7;\n/// f(\"from docs\");\n/// ```\npub fn f() { g(\"in code\", 300); }"]);
-        assert!(s.strings.contains(&"from docs".to_string()) && s.strings.contains(&"in code".to_string()), "{s:?}");
+        let s = Seeds::collect([
+            "/// ```\n/// # let x = 7;\n/// f(\"from docs\");\n/// ```\npub fn f() { g(\"in code\", 300); }",
+        ]);
+        assert!(
+            s.strings.contains(&"from docs".to_string()) && s.strings.contains(&"in code".to_string()),
+            "{s:?}"
+        );
         assert!(s.ints.contains(&300) && s.ints.contains(&7), "{s:?}");
     }
 
     #[test]
     fn output_is_parsed_and_checked() {
-        let out = "noise\nBUGSTACK-REPRO-ARG\t\"é\"\nBUGSTACK-REPRO-ARG\t255\nBUGSTACK-REPRO-PANIC\tsrc/lib.rs:3\t\"byte index 1 is not a char boundary\"\nBUGSTACK-REPRO-DONE\treproduced\t41\n";
+        let out = "noise\ntest search ... BUGSTACK-REPRO-ARG\t\"é\"\nBUGSTACK-REPRO-ARG\t255\nBUGSTACK-REPRO-PANIC\tsrc/lib.rs:3\t\"byte index 1 is not a char boundary\"\nBUGSTACK-REPRO-DONE\treproduced\t41\n";
         assert_eq!(
             parse_output(out, 2),
             Ok(Outcome::Reproduced {
@@ -475,10 +502,27 @@ mod tests {
 
     #[test]
     fn plain_literals_only() {
-        for ok in ["\"a\"", "-5", "&[1, 2]", "vec![Some(1), None]", "shop::Cart { items: vec![] }", "f64::from_bits(0x0)", "&mut x::Y { a: String::from(\"b\") }"] {
+        for ok in [
+            "\"a\"",
+            "-5",
+            "&[1, 2]",
+            "vec![Some(1), None]",
+            "shop::Cart { items: vec![] }",
+            "f64::from_bits(0x0)",
+            "&mut x::Y { a: String::from(\"b\") }",
+        ] {
             assert!(is_plain_literal(ok), "{ok}");
         }
-        for bad in ["f()", "evil::from(1)", "{ 1 }", "|| 1", "x.y()", "unsafe { 1 }", "format!(\"{}\", 1)", "S { ..s() }"] {
+        for bad in [
+            "f()",
+            "evil::from(1)",
+            "{ 1 }",
+            "|| 1",
+            "x.y()",
+            "unsafe { 1 }",
+            "format!(\"{}\", 1)",
+            "S { ..s() }",
+        ] {
             assert!(!is_plain_literal(bad), "{bad}");
         }
     }

@@ -187,12 +187,13 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
     );
     sources.extend(ctx.file(&target.path).map(str::to_string));
     let seeds = Seeds::collect(sources.iter().map(String::as_str));
+    let expected = PanicClass::from_message(&ctx.incident.event.message);
     let dir = harness::HARNESS_DIR;
     let files = vec![
         (format!("{dir}/Cargo.toml"), harness::manifest(&krate)),
         (
             format!("{dir}/tests/{}.rs", harness::HARNESS_TEST),
-            harness::search_source(&callee, &at, &seeds, budget),
+            harness::search_source(&callee, &at, class_needles(expected), &seeds, budget),
         ),
         (format!("{dir}/src/lib.rs"), String::new()),
     ];
@@ -200,9 +201,43 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
         krate,
         callee,
         at,
-        expected: PanicClass::from_message(&ctx.incident.event.message),
+        expected,
         files,
     })
+}
+
+/// Words a panic message of `class` contains (what
+/// [`PanicClass::from_message`] keys on), so the search keeps only panics of
+/// the incident's class; empty for an unknown class.
+fn class_needles(class: Option<PanicClass>) -> &'static [&'static str] {
+    use crate::OverflowOp as Op;
+    match class {
+        None => &[],
+        Some(PanicClass::UnwrapNone) => &["on a `None` value"],
+        Some(PanicClass::UnwrapErr) => &["on an `Err` value"],
+        Some(PanicClass::ParseUnwrap) => &["on an `Err` value"],
+        Some(PanicClass::IndexOob) => &["index out of bounds"],
+        Some(PanicClass::SliceRange) => &[
+            "out of range for slice",
+            "slice index starts at",
+            "is out of bounds of",
+            "when slicing",
+        ],
+        Some(PanicClass::MissingKey) => &["no entry found for key"],
+        Some(PanicClass::VecPosition) => &["should be < len", "should be <= len"],
+        Some(PanicClass::DivZero) => &["attempt to divide by zero"],
+        Some(PanicClass::RemZero) => &["remainder with a divisor of zero"],
+        Some(PanicClass::CharBoundary) => &["is not a char boundary"],
+        Some(PanicClass::Overflow(op)) => match op {
+            Op::Add => &["attempt to add with overflow", "overflow when adding"],
+            Op::Sub => &["attempt to subtract with overflow", "overflow when subtracting"],
+            Op::Mul => &["attempt to multiply with overflow", "overflow when multiplying"],
+            Op::Div => &["attempt to divide with overflow"],
+            Op::Neg => &["attempt to negate with overflow"],
+            Op::Shl => &["attempt to shift left with overflow"],
+            Op::Shr => &["attempt to shift right with overflow"],
+        },
+    }
 }
 
 impl Plan {
@@ -302,7 +337,10 @@ mod tests {
         let p = r.attach(fix);
         assert_eq!(p.files, ["src/lib.rs", "tests/bugstack_repro_f_3.rs"]);
         assert_eq!((p.lines_added, p.lines_removed), (3, 1));
-        assert_eq!(p.regression_test.as_ref().map(|t| t.name.as_str()), Some("bugstack_repro_f_3"));
+        assert_eq!(
+            p.regression_test.as_ref().map(|t| t.name.as_str()),
+            Some("bugstack_repro_f_3")
+        );
         let parsed = Patch::from_diff(p.diff.clone()).unwrap();
         assert_eq!(parsed.files, p.files);
         assert_eq!(r.attach(p.clone()), p, "attached once");

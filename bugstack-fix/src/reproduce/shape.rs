@@ -305,7 +305,15 @@ mod tests {
         assert_eq!(shape("&[u8]"), Some(Shape::Slice(Box::new(Shape::Int("u8")))));
         assert_eq!(shape("Option<String>"), Some(Shape::Option(Box::new(Shape::String))));
         assert!(matches!(shape("&Cart"), Some(Shape::Ref { mutable: false, .. })));
-        for bad in ["&mut str", "Option<&str>", "Vec<&str>", "impl Fn()", "HashMap<u8, u8>", "Other", "(u8, u8)"] {
+        for bad in [
+            "&mut str",
+            "Option<&str>",
+            "Vec<&str>",
+            "impl Fn()",
+            "HashMap<u8, u8>",
+            "Other",
+            "(u8, u8)",
+        ] {
             assert_eq!(shape(bad), None, "{bad}");
         }
     }

@@ -51,7 +51,11 @@ pub(crate) fn lib_crate(root: &Path, file: &str) -> Result<LibCrate, String> {
             let value: toml::Value = text
                 .parse()
                 .map_err(|e| format!("{} does not parse: {e}", manifest.display()))?;
-            if let Some(package) = value.get("package").and_then(|p| p.get("name")).and_then(|n| n.as_str()) {
+            if let Some(package) = value
+                .get("package")
+                .and_then(|p| p.get("name"))
+                .and_then(|n| n.as_str())
+            {
                 let lib = value.get("lib");
                 let lib_name = lib
                     .and_then(|l| l.get("name"))
@@ -64,7 +68,9 @@ pub(crate) fn lib_crate(root: &Path, file: &str) -> Result<LibCrate, String> {
                     .unwrap_or("src/lib.rs")
                     .to_string();
                 if !root.join(d).join(&root_file).is_file() {
-                    return Err(format!("package {package:?} has no library target: only a library's public API can be called"));
+                    return Err(format!(
+                        "package {package:?} has no library target: only a library's public API can be called"
+                    ));
                 }
                 return Ok(LibCrate {
                     dir: d.to_string_lossy().into_owned(),
@@ -148,7 +154,9 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
                 })
             }
             syn::Item::Impl(imp) if imp.trait_.is_none() && imp.generics.params.is_empty() => {
-                let syn::Type::Path(tp) = &*imp.self_ty else { return None };
+                let syn::Type::Path(tp) = &*imp.self_ty else {
+                    return None;
+                };
                 let name = tp.path.segments.last()?.ident.to_string();
                 for ii in &imp.items {
                     if let syn::ImplItem::Fn(f) = ii {
@@ -231,18 +239,25 @@ impl<'a> Resolver<'a> {
         };
         let mut file = root_file;
         for (i, name) in path.iter().enumerate() {
-            let Some(parsed) = std::fs::read_to_string(&file).ok().and_then(|t| syn::parse_file(&t).ok()) else {
+            let Some(parsed) = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| syn::parse_file(&t).ok())
+            else {
                 return false;
             };
-            let public = parsed.items.iter().any(|it| {
-                matches!(it, syn::Item::Mod(m) if m.ident == name && matches!(m.vis, syn::Visibility::Public(_)))
-            });
+            let public = parsed.items.iter().any(
+                |it| matches!(it, syn::Item::Mod(m) if m.ident == name && matches!(m.vis, syn::Visibility::Public(_))),
+            );
             if !public {
                 return false;
             }
             let base: PathBuf = path[..=i].iter().collect();
             let flat = src.join(&base).with_extension("rs");
-            file = if flat.is_file() { flat } else { src.join(&base).join("mod.rs") };
+            file = if flat.is_file() {
+                flat
+            } else {
+                src.join(&base).join("mod.rs")
+            };
         }
         true
     }
@@ -251,7 +266,10 @@ impl<'a> Resolver<'a> {
     /// `pub use a::{Name, ..}` or a glob).
     fn root_reexports(&self, name: &str) -> bool {
         let root = self.crate_dir().join(&self.krate.root_file);
-        let Some(parsed) = std::fs::read_to_string(root).ok().and_then(|t| syn::parse_file(&t).ok()) else {
+        let Some(parsed) = std::fs::read_to_string(root)
+            .ok()
+            .and_then(|t| syn::parse_file(&t).ok())
+        else {
             return false;
         };
         fn leaf(tree: &syn::UseTree, name: &str) -> bool {
@@ -263,9 +281,9 @@ impl<'a> Resolver<'a> {
                 syn::UseTree::Glob(_) => false,
             }
         }
-        parsed.items.iter().any(|it| {
-            matches!(it, syn::Item::Use(u) if matches!(u.vis, syn::Visibility::Public(_)) && leaf(&u.tree, name))
-        })
+        parsed.items.iter().any(
+            |it| matches!(it, syn::Item::Use(u) if matches!(u.vis, syn::Visibility::Public(_)) && leaf(&u.tree, name)),
+        )
     }
 
     /// The public path of an item named `name` in module `module`.
@@ -288,7 +306,12 @@ impl<'a> Resolver<'a> {
         if f.sig.asyncness.is_some() || f.sig.unsafety.is_some() || f.sig.variadic.is_some() {
             return Err(format!("`{name}` is async, unsafe or variadic"));
         }
-        if f.sig.generics.params.iter().any(|p| !matches!(p, syn::GenericParam::Lifetime(_))) {
+        if f.sig
+            .generics
+            .params
+            .iter()
+            .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)))
+        {
             return Err(format!("`{name}` is generic"));
         }
         let owner = match &f.self_ty {
@@ -303,9 +326,9 @@ impl<'a> Resolver<'a> {
             let shape = match input {
                 syn::FnArg::Receiver(r) => {
                     let ty = f.self_ty.clone().ok_or("a receiver outside an impl")?;
-                    let s = self
-                        .struct_shape(&ty, 0)
-                        .ok_or_else(|| format!("cannot build a `{ty}` value (fields private, not Debug, or unsupported)"))?;
+                    let s = self.struct_shape(&ty, 0).ok_or_else(|| {
+                        format!("cannot build a `{ty}` value (fields private, not Debug, or unsupported)")
+                    })?;
                     match (&r.reference, r.mutability) {
                         (Some(_), m) => Shape::Ref {
                             inner: Box::new(Shape::Struct(s)),
@@ -402,7 +425,9 @@ impl<'a> Resolver<'a> {
             return None;
         }
         let default = derives("Default");
-        let syn::Fields::Named(named) = &s.fields else { return None };
+        let syn::Fields::Named(named) = &s.fields else {
+            return None;
+        };
         if named.named.len() > MAX_FIELDS {
             return None;
         }
@@ -431,7 +456,8 @@ impl<'a> Resolver<'a> {
 
 fn is_ident(s: &str) -> bool {
     let mut c = s.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_') && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
 fn quote_type(ty: &syn::Type) -> String {

@@ -264,6 +264,8 @@ pub trait Validator: Send + Sync {
     /// [`WorktreeValidator`] searches with a generated `proptest` harness.
     async fn reproduce(&self, ctx: &FixContext, policy: &Policy) -> Result<Reproduction> {
         let _ = (ctx, policy);
-        Ok(Reproduction::not_attempted("this validator does not search for a reproduction"))
+        Ok(Reproduction::not_attempted(
+            "this validator does not search for a reproduction",
+        ))
     }
 }

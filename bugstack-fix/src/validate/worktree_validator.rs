@@ -40,13 +40,13 @@ use nix::fcntl::{Flock, FlockArg};
 
 use crate::git::Git;
 use crate::policy::{is_inside_repository, SandboxMode};
+use crate::reproduce;
 use crate::validate::judge::{plan, verdict};
 use crate::validate::process::{run_command, CommandLine, CommandRun, Parse, RunSpec};
 use crate::validate::regression::{is_valid_test_name, test_only_diff, tests_passed};
 use crate::validate::sandbox::{Bubblewrap, SandboxLimits, SandboxReport, SandboxSpec};
 use crate::validate::state_dir::{age_out, default_state_dir, ensure_private_dir};
 use crate::validate::worktree::Worktree;
-use crate::reproduce;
 use crate::{
     CheckResult, CheckSpec, CheckStatus, Error, FixContext, Patch, Policy, RegressionResult, Reproduction, Result,
     Validation, Validator,
@@ -552,11 +552,7 @@ impl WorktreeValidator {
     /// The settings shared by every command of one validation (or search):
     /// repository, commit, sandbox, target directory (locked while the
     /// returned guard lives), environment.
-    async fn prepare(
-        &self,
-        ctx: &FixContext,
-        policy: &Policy,
-    ) -> Result<(Env, SandboxReport, Flock<std::fs::File>)> {
+    async fn prepare(&self, ctx: &FixContext, policy: &Policy) -> Result<(Env, SandboxReport, Flock<std::fs::File>)> {
         let repo = std::fs::canonicalize(&ctx.repo_root)
             .map_err(|e| Error::io(format!("opening repository {}", ctx.repo_root.display()), e))?;
         let commit = Git::new(&repo).resolve_commit(ctx.validation_commit()).await?;
@@ -739,16 +735,24 @@ impl WorktreeValidator {
                 bugstack_core::text::trim_middle(&fetch.output, 1024)
             ))));
         }
-        let cargo_test = |extra: &[&str]| {
-            let mut argv: Vec<String> = ["cargo", "test", "--offline", "--test", reproduce::harness::HARNESS_TEST]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            argv.extend(extra.iter().map(|s| s.to_string()));
-            CommandLine::Argv(argv)
+        let manifest = harness.join("Cargo.toml").to_string_lossy().into_owned();
+        // A shell line (the sandbox runs argv commands from elsewhere): the
+        // manifest is our own path, single-quoted.
+        let cargo_test = |extra: &str| {
+            CommandLine::Shell(format!(
+                "cargo test --offline --manifest-path '{}' --test {} {extra}",
+                manifest.replace('\'', "'\\''"),
+                reproduce::harness::HARNESS_TEST
+            ))
         };
         let build = self
-            .run(env, &harness, cargo_test(&["--no-run"]), self.options.regression_timeout, Parse::Raw)
+            .run(
+                env,
+                wt.path(),
+                cargo_test("--no-run"),
+                self.options.regression_timeout,
+                Parse::Raw,
+            )
             .await?;
         if build.status != CheckStatus::Passed {
             return Ok(with_call(Reproduction::not_reproduced(format!(
@@ -760,8 +764,8 @@ impl WorktreeValidator {
         let run = self
             .run(
                 env,
-                &harness,
-                cargo_test(&["--", "--nocapture", "--test-threads=1"]),
+                wt.path(),
+                cargo_test("-- --nocapture --test-threads=1"),
                 budget + SEARCH_GRACE,
                 Parse::Raw,
             )

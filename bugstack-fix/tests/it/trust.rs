@@ -245,9 +245,18 @@ fn untrusted_signals_cannot_carry_a_model_fix_over_the_default_threshold() {
         regression: None,
         sandbox: None,
     };
-    let c = score(&ctx, &patch, &green, 1);
+    let c = score(&ctx, &patch, &green, 1, &bugstack_fix::Reproduction::default());
     let untrusted: f64 = c.signals.iter().filter(|s| s.untrusted).map(|s| s.contribution).sum();
     assert!(untrusted > UNTRUSTED_CAP, "both untrusted signals fire: {c:?}");
-    assert!((c.score - 0.70).abs() < 1e-9, "{c:?}");
+    let sum: f64 = c
+        .signals
+        .iter()
+        .filter(|s| !s.untrusted)
+        .map(|s| s.contribution)
+        .sum::<f64>()
+        + UNTRUSTED_CAP;
+    assert!((sum - 0.70).abs() < 1e-9, "{c:?}");
+    // Not reproduced: capped below any threshold a policy may set.
+    assert!((c.score - bugstack_fix::NOT_REPRODUCED_CAP).abs() < 1e-9, "{c:?}");
     assert!(c.score < Policy::default().confidence_threshold);
 }
