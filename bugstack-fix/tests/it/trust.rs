@@ -65,7 +65,7 @@ struct Checks {
 
 #[async_trait]
 impl Validator for Checks {
-    async fn validate(&self, ctx: &FixContext, _: &Patch, _: &Policy) -> Result<Validation> {
+    async fn validate(&self, ctx: &FixContext, patch: &Patch, _: &Policy) -> Result<Validation> {
         let commit = ctx.validation_commit().to_string();
         self.commits.lock().unwrap().push(commit.clone());
         let ok = self.fails_on != Some(commit.as_str());
@@ -80,7 +80,7 @@ impl Validator for Checks {
                 output: String::new(),
                 verdict: None,
             }],
-            regression: None,
+            regression: crate::support::double_regression(patch, ok),
             sandbox: Some(match self.sandbox {
                 Some(kind) => SandboxReport {
                     kind: kind.into(),
@@ -92,6 +92,10 @@ impl Validator for Checks {
                 },
             }),
         })
+    }
+
+    async fn reproduce(&self, _: &FixContext, _: &Policy) -> Result<bugstack_fix::Reproduction> {
+        Ok(crate::support::double_reproduction())
     }
 }
 
