@@ -233,7 +233,11 @@ fn assert_failed_then_fixed(run: &Run) {
     assert_eq!(fix.files[0], "src/lib.rs");
     if r.reproduction.reproduced() {
         let test = r.reproduction.test.as_ref().unwrap();
-        assert_eq!(fix.files[1..], [test.path.clone()], "the reproduction's test is added");
+        assert_eq!(
+            fix.files[1..],
+            *std::slice::from_ref(&test.path),
+            "the reproduction's test is added"
+        );
         let regression = r.attempts[1].validation.as_ref().unwrap().regression.as_ref().unwrap();
         assert!(regression.fails_on_base && regression.passes_with_fix, "{regression:?}");
     } else {
