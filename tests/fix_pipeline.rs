@@ -108,7 +108,7 @@ fn serve_auto_fix_turns_a_posted_panic_into_a_pull_request() {
 #[test]
 fn an_auto_merged_fix_closes_the_loop_and_a_recurrence_regresses() {
     let dir = tempdir();
-    let permissive = POLICY.replace("auto_merge = false", "auto_merge = true\nconfidence_threshold = 0.0");
+    let permissive = POLICY.replace("auto_merge = false", "auto_merge = true\nconfidence_threshold = 0.5");
     let (root, remote, release) = repo_with_policy(dir.path(), &permissive);
     let data = data_path(&dir);
     {

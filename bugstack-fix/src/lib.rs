@@ -7,6 +7,7 @@
 //! | stage | trait | built in |
 //! |---|---|---|
 //! | context | [`ContextBuilder`] | [`RustContextBuilder`]: `syn`-based Rust context at the event's release |
+//! | reproduce | [`Validator::reproduce`] | [`WorktreeValidator`]: a generated `proptest` harness searches for the panic's input; found, it is the fix's regression test ([`Reproduction`]) |
 //! | generate | [`FixGenerator`] (+ [`LanguageModel`]) | [`TemplateGenerator`]: offline templates; [`LlmGenerator`] over [`OpenAiCompatibleModel`] or [`AnthropicModel`] |
 //! | validate | [`Validator`] | [`WorktreeValidator`]: the project's checks in an isolated git worktree |
 //! | score | [`score()`] | documented formula over reported signals |
@@ -49,6 +50,7 @@ mod patch;
 mod pipeline;
 mod policy;
 mod report;
+mod reproduce;
 mod score;
 mod validate;
 
@@ -75,13 +77,17 @@ pub use model::{
 };
 pub use patch::{patch_hash, unified_diff, Candidate, FileEdit, Patch, RegressionTest};
 pub use pipeline::{NoopObserver, Observer, Pipeline, Progress, MAX_REPEATS_SKIPPED};
-pub use policy::{CheckSpec, DeployConfig, ForgeConfig, ForgeKind, MergeMethod, Policy, POLICY_FILE, POLICY_TEMPLATE};
+pub use policy::{
+    CheckSpec, DeployConfig, ForgeConfig, ForgeKind, MergeMethod, Policy, ReproduceConfig, MIN_CONFIDENCE_THRESHOLD,
+    POLICY_FILE, POLICY_TEMPLATE,
+};
 pub use policy::{Judge, SandboxMode, DEFAULT_EXCLUDED_PATHS, PROTECTED_PATHS};
 pub use report::markdown::{render_markdown, MAX_BODY_CHARS};
 pub use report::{
     Attempt, Decision, DecisionKind, DeployRun, Deployment, FixReport, PullRequestRef, PullRequestState, REPORT_VERSION,
 };
-pub use score::{score, Confidence, Signal, UNTRUSTED_CAP};
+pub use reproduce::{Reproduction, ReproductionStatus, ReproductionTest};
+pub use score::{score, Confidence, Signal, NOT_REPRODUCED_CAP, UNTRUSTED_CAP};
 pub use validate::worktree::Worktree;
 pub use validate::{
     CheckResult, CheckStatus, RegressionResult, Validation, Validator, ValidatorOptions, WorktreeValidator,

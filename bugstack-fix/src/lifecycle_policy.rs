@@ -104,39 +104,47 @@ impl VerifyConfig {
     }
 }
 
-/// Parses a duration written as numbers with units, `s`, `m`, `h` or `d`:
-/// `"30m"`, `"90s"`, `"1h30m"`. A bare number is seconds.
+/// Parses a duration written as numbers with units, `ms`, `s`, `m`, `h` or
+/// `d`: `"30m"`, `"90s"`, `"1h30m"`, `"500ms"`. A bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let bad = || format!("{text:?} is not a duration (write e.g. \"30m\", \"90s\", \"2h\", \"1h30m\")");
+    let bad = || format!("{text:?} is not a duration (write e.g. \"30m\", \"90s\", \"2h\", \"1h30m\", \"500ms\")");
     if t.is_empty() {
         return Err(bad());
     }
     if let Ok(secs) = t.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    let mut total: u64 = 0;
+    let mut total_ms: u64 = 0;
     let mut number = String::new();
-    for c in t.chars() {
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
         if c.is_ascii_digit() {
             number.push(c);
             continue;
         }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
+        let unit_ms = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
             _ => return Err(bad()),
         };
         let n: u64 = number.parse().map_err(|_| bad())?;
-        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
+        total_ms = n
+            .checked_mul(unit_ms)
+            .and_then(|v| total_ms.checked_add(v))
+            .ok_or_else(bad)?;
         number.clear();
     }
     if !number.is_empty() {
         return Err(bad());
     }
-    Ok(Duration::from_secs(total))
+    Ok(Duration::from_millis(total_ms))
 }
 
 /// `[releases]`: release names mapped to git refs, e.g.

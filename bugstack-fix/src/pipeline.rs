@@ -1,5 +1,5 @@
-//! The pipeline: runs context → generate → validate (with retries) → score →
-//! deploy, and reports progress to an [`Observer`].
+//! The pipeline: runs context → reproduce → generate → validate (with
+//! retries) → score → deploy, and reports progress to an [`Observer`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use crate::policy::SandboxMode;
 use crate::report::{Attempt, Decision, DecisionKind, FixReport, REPORT_VERSION};
 use crate::{
     score, CheckResult, Confidence, ContextBuilder, Deployer, Feedback, FixGenerator, Incident, Patch, Policy, RepoRef,
-    Result, Validation, Validator,
+    Reproduction, ReproductionStatus, Result, Validation, Validator, MIN_CONFIDENCE_THRESHOLD,
 };
 
 /// Most bytes of failure output fed back to the generator per attempt.
@@ -36,6 +36,13 @@ pub enum Progress {
         tokens: usize,
         /// Target file and line, when a frame mapped to the repository.
         target: Option<String>,
+    },
+    /// The search for a reproducing input finished.
+    Reproduced {
+        /// Reproduced, not reproduced, or not attempted.
+        status: ReproductionStatus,
+        /// What reproduced it, or why nothing did.
+        detail: String,
     },
     /// An attempt started.
     AttemptStarted {
@@ -214,6 +221,14 @@ impl Pipeline {
             target: ctx.target().map(|f| format!("{}:{}", f.path, f.line)),
         });
 
+        let t = Instant::now();
+        let reproduction = self.reproduce(&ctx, policy).await;
+        stage_ms.insert("reproduce".to_string(), elapsed_ms(t));
+        self.emit(Progress::Reproduced {
+            status: reproduction.status,
+            detail: reproduction.detail.clone(),
+        });
+
         let mut attempts: Vec<Attempt> = Vec::new();
         let mut feedback: Vec<Feedback> = Vec::new();
         let mut accepted: Option<(Patch, Validation)> = None;
@@ -236,17 +251,19 @@ impl Pipeline {
             };
             gen_ms += elapsed_ms(t);
             let mut repeat = false;
-            let checked = match generated {
-                Ok(p) if rejected.contains(&p.normalized_hash()) => {
+            // A patch a person rejected is skipped whether or not the
+            // reproduction's regression test rides with it this time.
+            let checked = match generated.map(|p| (p.normalized_hash(), reproduction.attach(p))) {
+                Ok((bare, p)) if rejected.contains(&bare) || rejected.contains(&p.normalized_hash()) => {
                     repeat = true;
                     let reason = format!(
                         "the same patch (hash {}) was proposed before and its pull request was closed unmerged: \
                          not proposed again",
-                        &p.normalized_hash()[..12]
+                        &bare[..12]
                     );
                     Err((Some(p), reason))
                 }
-                Ok(p) => match check_candidate(&ctx, policy, &p) {
+                Ok((_, p)) => match check_candidate(&ctx, policy, &p) {
                     Ok(()) => Ok(p),
                     Err(reason) => Err((Some(p), reason)),
                 },
@@ -340,7 +357,7 @@ impl Pipeline {
 
         let confidence: Option<Confidence> = accepted
             .as_ref()
-            .map(|(p, v)| score::score(&ctx, p, v, attempts.len() as u32));
+            .map(|(p, v)| score::score(&ctx, p, v, attempts.len() as u32, &reproduction));
         if let Some(c) = &confidence {
             self.emit(Progress::Scored { score: c.score });
         }
@@ -360,6 +377,7 @@ impl Pipeline {
             incident: incident.clone(),
             context: ctx,
             generator: self.generator.name(),
+            reproduction,
             attempts,
             fix: accepted.map(|(p, _)| p),
             confidence,
@@ -399,6 +417,19 @@ impl Pipeline {
 }
 
 impl Pipeline {
+    /// The reproduction step, between context and generate: the validator's
+    /// search ([`Validator::reproduce`]) unless the policy turned it off; a
+    /// search that could not run is "not reproduced", with the reason.
+    async fn reproduce(&self, ctx: &crate::FixContext, policy: &Policy) -> Reproduction {
+        if !policy.reproduce.enabled {
+            return Reproduction::not_attempted("reproduce.enabled = false in bugstack.toml");
+        }
+        match self.validator.reproduce(ctx, policy).await {
+            Ok(r) => r,
+            Err(e) => Reproduction::not_reproduced(format!("the search could not run: {e}")),
+        }
+    }
+
     /// Before an auto-merge: when the base branch moved since the fix was
     /// validated, validates it again on the new tip (recorded as one more
     /// attempt). A fix that no longer passes there is not delivered; when
@@ -532,10 +563,18 @@ pub(crate) fn decide(
             "the checks did not run in a sandbox ({why}): auto-merge refused, left for review"
         ));
     }
-    if confidence.score < policy.confidence_threshold {
+    // A policy built in code skips `Policy::from_toml_str`'s floor: apply it here.
+    let threshold = policy.confidence_threshold.max(MIN_CONFIDENCE_THRESHOLD);
+    if confidence.score < threshold {
+        let not_reproduced = confidence
+            .signals
+            .iter()
+            .find(|s| s.name == "reproduction" && s.contribution <= 0.0)
+            .map(|s| format!(" ({})", s.observed))
+            .unwrap_or_default();
         return review(format!(
-            "confidence {:.2} is below the threshold {:.2}: left for review",
-            confidence.score, policy.confidence_threshold
+            "confidence {:.2} is below the threshold {:.2}{not_reproduced}: left for review",
+            confidence.score, threshold
         ));
     }
     if let Err(v) = policy.check_patch(patch) {
@@ -544,8 +583,8 @@ pub(crate) fn decide(
     Decision {
         kind: DecisionKind::AutoMerge,
         reason: format!(
-            "all checks green, confidence {:.2} ≥ threshold {:.2}, auto_merge on",
-            confidence.score, policy.confidence_threshold
+            "all checks green, reproduced and fixed, confidence {:.2} ≥ threshold {:.2}, auto_merge on",
+            confidence.score, threshold
         ),
     }
 }

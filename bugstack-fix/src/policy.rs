@@ -9,7 +9,7 @@ use std::path::Path;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::lifecycle_policy::{ReleasePatterns, Triggers, VerifyConfig};
+use crate::lifecycle_policy::{parse_duration, ReleasePatterns, Triggers, VerifyConfig};
 use crate::model::ModelConfig;
 use crate::{Error, Patch, PolicyViolation, Result};
 
@@ -45,6 +45,12 @@ sandbox = "bubblewrap"
 # name = "test"
 # command = "cargo test"
 # timeout_secs = 900
+
+[reproduce]
+# Before any fix, search this long for an input that raises the same panic at
+# the same place; found, it becomes the fix's regression test. A fix for a
+# panic that was not reproduced is never auto-merged.
+budget = "60s"
 
 [model]
 # offline (templates, no code leaves the machine) | openai | anthropic
@@ -131,6 +137,41 @@ pub enum Judge {
     /// The exit code alone.
     ExitCode,
 }
+
+/// `[reproduce]`: the search for an input that reproduces the panic before
+/// any fix is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReproduceConfig {
+    /// Search at all (`false`: every fix is "not reproduced", so never
+    /// auto-merged).
+    pub enabled: bool,
+    /// How long the search may run, building aside: `"60s"`, `"2m"`,
+    /// `"500ms"`.
+    pub budget: String,
+}
+
+impl Default for ReproduceConfig {
+    fn default() -> Self {
+        ReproduceConfig {
+            enabled: true,
+            budget: "60s".into(),
+        }
+    }
+}
+
+impl ReproduceConfig {
+    /// The budget as a duration (the default, 60 s, when it does not parse;
+    /// [`Policy::from_toml_str`] rejects such a value).
+    pub fn budget(&self) -> std::time::Duration {
+        parse_duration(&self.budget).unwrap_or(std::time::Duration::from_secs(60))
+    }
+}
+
+/// The lowest `confidence_threshold` a policy may set: above
+/// [`NOT_REPRODUCED_CAP`](crate::NOT_REPRODUCED_CAP), so a fix whose panic
+/// was not reproduced is never auto-merged.
+pub const MIN_CONFIDENCE_THRESHOLD: f64 = 0.5;
 
 /// Where fixes are delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -285,6 +326,8 @@ pub struct Policy {
     pub sandbox: SandboxMode,
     /// Checks to run (empty: [`CheckSpec::rust_defaults`]).
     pub checks: Vec<CheckSpec>,
+    /// The search for a reproducing input.
+    pub reproduce: ReproduceConfig,
     /// The language model.
     pub model: ModelConfig,
     /// The forge.
@@ -329,6 +372,7 @@ impl Default for Policy {
             allow_protected: Vec::new(),
             sandbox: SandboxMode::Bubblewrap,
             checks: Vec::new(),
+            reproduce: ReproduceConfig::default(),
             model: ModelConfig::default(),
             forge: ForgeConfig::default(),
             triggers: Triggers::default(),
@@ -397,6 +441,18 @@ impl Policy {
                 "confidence_threshold must be between 0 and 1, got {}",
                 self.confidence_threshold
             ));
+        }
+        if self.confidence_threshold < MIN_CONFIDENCE_THRESHOLD {
+            return Err(format!(
+                "confidence_threshold must be at least {MIN_CONFIDENCE_THRESHOLD} (a fix whose panic was not reproduced scores at most {}, and must never be auto-merged), got {}",
+                crate::NOT_REPRODUCED_CAP,
+                self.confidence_threshold
+            ));
+        }
+        match parse_duration(&self.reproduce.budget) {
+            Ok(d) if !d.is_zero() => {}
+            Ok(_) => return Err("reproduce.budget: 0 leaves no time to search; set enabled = false instead".into()),
+            Err(e) => return Err(format!("reproduce.budget: {e}")),
         }
         for g in &self.excluded_paths {
             Glob::new(g).map_err(|e| format!("excluded_paths: bad glob {g:?}: {e}"))?;
@@ -770,6 +826,15 @@ mod tests {
     #[test]
     fn bad_values_are_errors() {
         assert!(Policy::from_toml_str("confidence_threshold = 1.5").is_err());
+        let low = Policy::from_toml_str("confidence_threshold = 0.3")
+            .unwrap_err()
+            .to_string();
+        assert!(low.contains("at least 0.5"), "{low}");
+        assert!(Policy::from_toml_str("[reproduce]\nbudget = \"soon\"").is_err());
+        assert!(Policy::from_toml_str("[reproduce]\nbudget = \"0s\"").is_err());
+        let p = Policy::from_toml_str("[reproduce]\nbudget = \"2m\"").unwrap();
+        assert_eq!(p.reproduce.budget(), std::time::Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms"), Ok(std::time::Duration::from_millis(500)));
         assert!(Policy::from_toml_str("excluded_paths = [\"a/{b\"]").is_err());
         assert!(Policy::from_toml_str("[[checks]]\nname = \"x\"\ncommand = \"\"\n").is_err());
     }

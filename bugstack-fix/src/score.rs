@@ -13,6 +13,16 @@
 //! | `regression_test` | a test that fails on the base and passes with the fix | fail→pass: +0.15; present otherwise: −0.10; none: 0 |
 //! | `files_touched` | files changed | 1: +0.05, 2: +0.02, more: 0 |
 //! | `model_rating` | the model's own confidence c | +0.20 × (c − 0.5), i.e. −0.10..+0.10 |
+//! | `reproduction` | the search found an input raising the incident's panic, and its regression test fails on the base and passes with the fix | reproduced and fixed: +0.25; otherwise 0 and the total is capped at [`NOT_REPRODUCED_CAP`] |
+//!
+//! **Reproduced and fixed is the strongest signal.** Without it (nothing
+//! reproduced the panic, no search was made, or the reproduction's test did
+//! not fail on the base and pass with the fix) the score is capped at
+//! [`NOT_REPRODUCED_CAP`] = 0.45, below the lowest threshold a policy may set
+//! ([`MIN_CONFIDENCE_THRESHOLD`](crate::MIN_CONFIDENCE_THRESHOLD) = 0.5): such
+//! a fix can be proposed, never auto-merged. `patch_size` and `files_touched`
+//! do not count the reproduction's test file, and `regression_test` scores
+//! only a test the generator wrote (the reproduction's test scores here).
 //!
 //! **Untrusted signals are capped.** `touches_panic_line` reads the event's
 //! frames (sent by whoever triggered the error) and `model_rating` is the
@@ -23,12 +33,13 @@
 //! its untrusted signals read.
 //!
 //! A one-attempt template fix of a two-line change at the panic site scores
-//! 0.85; an LLM fix needing a retry, with no regression test, ~0.6.
+//! 1.0 when reproduced and fixed (0.85 before the cap, so 0.45 when not
+//! reproduced); a reproduced LLM fix needing a retry ~0.86.
 
 use serde::{Deserialize, Serialize};
 
 use crate::patch::{parse_diff, HunkLine};
-use crate::{FixContext, Patch, Validation};
+use crate::{FixContext, Patch, Reproduction, Validation};
 
 /// One signal and what it contributed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +59,12 @@ pub struct Signal {
 /// Most the untrusted signals together add to a score.
 pub const UNTRUSTED_CAP: f64 = 0.10;
 
+/// Most a fix scores when its panic was not reproduced and proven gone by
+/// the reproduction's regression test: below
+/// [`MIN_CONFIDENCE_THRESHOLD`](crate::MIN_CONFIDENCE_THRESHOLD), so never
+/// auto-merged.
+pub const NOT_REPRODUCED_CAP: f64 = 0.45;
+
 /// The score and how it was reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Confidence {
@@ -63,8 +80,26 @@ const UNTRUSTED_SIGNALS: &[&str] = &["touches_panic_line", "model_rating"];
 /// The generator name the offline template generator reports.
 pub(crate) const TEMPLATE_GENERATOR: &str = "template";
 
-/// Scores an accepted candidate.
-pub fn score(ctx: &FixContext, patch: &Patch, validation: &Validation, attempts: u32) -> Confidence {
+/// Scores an accepted candidate, `reproduction` being what the search
+/// before any fix found.
+pub fn score(
+    ctx: &FixContext,
+    patch: &Patch,
+    validation: &Validation,
+    attempts: u32,
+    reproduction: &Reproduction,
+) -> Confidence {
+    let repro_test = reproduction
+        .test
+        .as_ref()
+        .filter(|_| reproduction.reproduced())
+        .filter(|t| {
+            patch
+                .regression_test
+                .as_ref()
+                .is_some_and(|r| r.name == t.name && r.path == t.path)
+        });
+    let repro_lines = repro_test.map_or(0, |t| t.source.lines().count() as u32);
     let mut signals = Vec::new();
     let mut push = |name: &str, observed: String, contribution: f64| {
         signals.push(Signal {
@@ -93,7 +128,7 @@ pub fn score(ctx: &FixContext, patch: &Patch, validation: &Validation, attempts:
             _ => 0.0,
         },
     );
-    let changed = patch.changed_lines();
+    let changed = patch.changed_lines().saturating_sub(repro_lines);
     push(
         "patch_size",
         format!("{changed} changed line(s)"),
@@ -123,7 +158,13 @@ pub fn score(ctx: &FixContext, patch: &Patch, validation: &Validation, attempts:
         },
         if template { 0.15 } else { 0.0 },
     );
+    let proven = repro_test.is_some()
+        && validation
+            .regression
+            .as_ref()
+            .is_some_and(|r| r.fails_on_base && r.passes_with_fix);
     let (observed, c) = match (&validation.regression, &patch.regression_test) {
+        _ if repro_test.is_some() => ("the reproduction's test (see `reproduction`)".into(), 0.0),
         (Some(r), _) if r.fails_on_base && r.passes_with_fix => {
             (format!("{} fails on base, passes with fix", r.name), 0.15)
         }
@@ -138,7 +179,7 @@ pub fn score(ctx: &FixContext, patch: &Patch, validation: &Validation, attempts:
         (None, None) => ("none".into(), 0.0),
     };
     push("regression_test", observed, c);
-    let files = patch.files.len();
+    let files = patch.files.len() - usize::from(repro_test.is_some());
     push(
         "files_touched",
         format!("{files} file(s)"),
@@ -152,11 +193,30 @@ pub fn score(ctx: &FixContext, patch: &Patch, validation: &Validation, attempts:
         let c = c.clamp(0.0, 1.0);
         push("model_rating", format!("{c:.2}"), 0.20 * (c - 0.5));
     }
+    let repro_observed = match (proven, reproduction.input.as_deref()) {
+        (true, Some(input)) => format!("reproduced and fixed: `{input}` panics on the base, passes with the fix"),
+        (true, None) => "reproduced and fixed".to_string(),
+        (false, _) if repro_test.is_some() => {
+            "reproduced, but its test did not fail on the base and pass with the fix".to_string()
+        }
+        (false, _) => format!(
+            "not reproduced ({}): capped at {NOT_REPRODUCED_CAP}",
+            if reproduction.detail.is_empty() {
+                "no search was made"
+            } else {
+                reproduction.detail.as_str()
+            }
+        ),
+    };
+    push("reproduction", repro_observed, if proven { 0.25 } else { 0.0 });
     let trusted: f64 = signals.iter().filter(|s| !s.untrusted).map(|s| s.contribution).sum();
     let untrusted: f64 = signals.iter().filter(|s| s.untrusted).map(|s| s.contribution).sum();
     let mut total = trusted + untrusted.min(UNTRUSTED_CAP);
     if !green {
         total = total.min(0.20);
+    }
+    if !proven {
+        total = total.min(NOT_REPRODUCED_CAP);
     }
     Confidence {
         score: (total.clamp(0.0, 1.0) * 1000.0).round() / 1000.0,

@@ -117,7 +117,18 @@ impl StageDisplay {
         let text = progress_line(p);
         match p {
             Progress::ContextStarted | Progress::AttemptStarted { .. } => self.stage(None, Some(text)),
-            Progress::ContextBuilt { .. } => self.stage(Some(format!("✓ {text}")), None),
+            Progress::ContextBuilt { .. } => self.stage(
+                Some(format!("✓ {text}")),
+                Some("reproducing: searching for an input that raises the panic".into()),
+            ),
+            Progress::Reproduced { status, .. } => {
+                let mark = if *status == bugstack_fix::ReproductionStatus::Reproduced {
+                    "✓"
+                } else {
+                    "·"
+                };
+                self.stage(Some(format!("{mark} {text}")), None)
+            }
             Progress::PatchGenerated { attempt, .. } => self.stage(
                 Some(format!("✓ {text}")),
                 Some(format!("attempt {attempt}: validating (running the checks)")),
@@ -164,6 +175,14 @@ mod tests {
             snippets: 3,
             tokens: 120,
             target: Some("src/lib.rs:5".into()),
+        });
+        assert!(
+            live.current.lock().unwrap().is_some(),
+            "a spinner while the panic is searched for"
+        );
+        live.show(&Progress::Reproduced {
+            status: bugstack_fix::ReproductionStatus::NotReproduced,
+            detail: "no input found".into(),
         });
         assert!(live.current.lock().unwrap().is_none());
         live.show(&Progress::AttemptStarted { attempt: 1 });

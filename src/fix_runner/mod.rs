@@ -393,6 +393,7 @@ mod tests {
             incident: incident(),
             context: context(),
             generator: "template".into(),
+            reproduction: Default::default(),
             attempts: Vec::new(),
             fix: fix.then(|| Patch {
                 files: vec!["src/cart.rs".into()],

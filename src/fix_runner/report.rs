@@ -43,6 +43,9 @@ pub fn progress_line(p: &Progress) -> String {
             "context: {snippets} snippets, ~{tokens} tokens, target {}",
             target.as_deref().map_or_else(|| "unknown".into(), |t| sanitize(t, 200))
         ),
+        Progress::Reproduced { status, detail } => {
+            format!("reproduction: {status:?}: {}", sanitize(detail, 300))
+        }
         Progress::AttemptStarted { attempt } => format!("attempt {attempt}: generating a patch"),
         Progress::PatchGenerated {
             attempt,
@@ -135,6 +138,7 @@ mod tests {
                 warnings: Vec::new(),
             },
             generator: "template".into(),
+            reproduction: Default::default(),
             attempts: Vec::new(),
             fix: None,
             confidence: None,

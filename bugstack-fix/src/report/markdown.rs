@@ -28,7 +28,7 @@
 use bugstack_core::Scrubber;
 
 use crate::report::{Attempt, DecisionKind, FixReport, REPORT_VERSION};
-use crate::{CheckResult, CheckStatus, Validation};
+use crate::{CheckResult, CheckStatus, ReproductionStatus, Validation, NOT_REPRODUCED_CAP};
 use bugstack_core::text::{self, trim_middle};
 
 /// Most characters of a rendered body (GitHub rejects bodies over 65 536).
@@ -189,6 +189,7 @@ impl Renderer<'_> {
     fn render(mut self, r: &FixReport) -> String {
         self.title(r);
         self.incident(r);
+        self.reproduction(r);
         self.root_cause_and_fix(r);
         self.attempts(r);
         self.confidence(r);
@@ -275,6 +276,43 @@ impl Renderer<'_> {
             for w in &r.context.warnings {
                 self.line(&format!("- ⚠ {}", self.inline(w)));
             }
+            self.line("");
+        }
+    }
+
+    /// What the search for a reproducing input found: "reproduced" with the
+    /// input and the panic, or "not reproduced" and why.
+    fn reproduction(&mut self, r: &FixReport) {
+        let rep = &r.reproduction;
+        let heading = match rep.status {
+            ReproductionStatus::Reproduced => "### Reproduction: reproduced",
+            ReproductionStatus::NotReproduced => "### Reproduction: not reproduced",
+            ReproductionStatus::NotAttempted => "### Reproduction: not reproduced (no search was made)",
+        };
+        self.line(heading);
+        self.line("");
+        if !rep.detail.is_empty() {
+            let detail = self.prose(&rep.detail);
+            self.line(&detail);
+            self.line("");
+        }
+        if let Some(input) = &rep.input {
+            self.line("The reproducing call, found by search and shrunk:");
+            self.line("");
+            self.out.push_str(&code_block(&self.clean(input), "rust"));
+            self.line("");
+        }
+        if let Some(t) = &rep.test {
+            let path = self.inline(&t.path);
+            self.line(&format!(
+                "It is the fix's regression test, {path}: it fails on the base commit and must pass with the fix, within a timeout."
+            ));
+            self.line("");
+        }
+        if rep.status != ReproductionStatus::Reproduced {
+            self.line(&format!(
+                "Without a reproduction the confidence is capped at {NOT_REPRODUCED_CAP}: this fix is never auto-merged."
+            ));
             self.line("");
         }
     }

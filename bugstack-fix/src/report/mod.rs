@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use bugstack_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{Confidence, FixContext, Incident, Patch, Validation};
+use crate::{Confidence, FixContext, Incident, Patch, Reproduction, Validation};
 
 /// Version of the report's JSON layout.
 pub const REPORT_VERSION: u32 = 1;
@@ -75,6 +75,9 @@ pub struct FixReport {
     pub context: FixContext,
     /// The generator used.
     pub generator: String,
+    /// What the search for a reproducing input found, before any fix.
+    #[serde(default)]
+    pub reproduction: Reproduction,
     /// Every attempt, in order.
     pub attempts: Vec<Attempt>,
     /// The accepted patch (the last attempt's, when it succeeded).
@@ -95,7 +98,8 @@ pub struct FixReport {
     pub started_at: Timestamp,
     /// When it ended.
     pub finished_at: Timestamp,
-    /// Wall time per stage (`context`, `generate`, `validate`, `deploy`).
+    /// Wall time per stage (`context`, `reproduce`, `generate`, `validate`,
+    /// `deploy`).
     pub stage_ms: BTreeMap<String, u64>,
 }
 

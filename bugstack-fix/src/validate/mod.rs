@@ -19,7 +19,7 @@ pub use worktree_validator::{ValidatorOptions, WorktreeValidator, APPLY_CHECK, D
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{FixContext, Patch, Policy, Result};
+use crate::{FixContext, Patch, Policy, Reproduction, Result};
 
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,14 +130,34 @@ impl Validation {
         self.sandbox.as_ref().is_some_and(SandboxReport::confined)
     }
 
-    /// Whether no check blames the fix (and at least one check ran).
+    /// Whether no check blames the fix (and at least one check ran), and
+    /// the patch's regression test, when it has one that reproduces the bug
+    /// (fails on the base), passes with the fix: a candidate that still
+    /// panics on the reproducing input, panics elsewhere on it, or hangs,
+    /// has not fixed the bug.
     pub fn passed(&self) -> bool {
-        self.checks.iter().any(|c| c.status == CheckStatus::Passed) && !self.checks.iter().any(CheckResult::blames_fix)
+        self.checks.iter().any(|c| c.status == CheckStatus::Passed)
+            && !self.checks.iter().any(CheckResult::blames_fix)
+            && !self.regression_blames_fix()
+    }
+
+    /// Whether the regression test reproduces the bug on the base and does
+    /// not pass with the fix.
+    pub fn regression_blames_fix(&self) -> bool {
+        self.regression
+            .as_ref()
+            .is_some_and(|r| r.fails_on_base && !r.passes_with_fix)
     }
 
     /// The failing checks' output for a retry prompt, cut to `max_bytes`.
     pub fn failure_summary(&self, max_bytes: usize) -> String {
         let mut s = String::new();
+        if let Some(r) = self.regression.as_ref().filter(|_| self.regression_blames_fix()) {
+            s.push_str(&format!(
+                "regression test `{}` reproduces the bug and still fails with the fix (a panic on the reproducing input, at the same or a new place, or no return within its timeout):\n{}\n",
+                r.name, r.output
+            ));
+        }
         for c in self.checks.iter().filter(|c| c.blames_fix()) {
             s.push_str(&format!("check `{}` ({}) {:?}:\n", c.name, c.command, c.status));
             if let Some(v) = &c.verdict {
@@ -238,4 +258,19 @@ pub trait Validator: Send + Sync {
     /// `policy`'s checks. An `Err` means validation could not run at all; a
     /// failing check is an `Ok` with a failed [`CheckResult`].
     async fn validate(&self, ctx: &FixContext, patch: &Patch, policy: &Policy) -> Result<Validation>;
+
+    /// Searches, before any fix, for an input that raises `ctx`'s panic at
+    /// the same place, within `policy.reproduce`'s budget and in the same
+    /// confinement as the checks. The pipeline adds a found reproduction's
+    /// regression test to every candidate ([`Reproduction::attach`]).
+    ///
+    /// The default makes no search ([`Reproduction::not_attempted`]): fixes
+    /// are then scored "not reproduced" and never auto-merged.
+    /// [`WorktreeValidator`] searches with a generated `proptest` harness.
+    async fn reproduce(&self, ctx: &FixContext, policy: &Policy) -> Result<Reproduction> {
+        let _ = (ctx, policy);
+        Ok(Reproduction::not_attempted(
+            "this validator does not search for a reproduction",
+        ))
+    }
 }

@@ -40,6 +40,7 @@ use nix::fcntl::{Flock, FlockArg};
 
 use crate::git::Git;
 use crate::policy::{is_inside_repository, SandboxMode};
+use crate::reproduce;
 use crate::validate::judge::{plan, verdict};
 use crate::validate::process::{run_command, CommandLine, CommandRun, Parse, RunSpec};
 use crate::validate::regression::{is_valid_test_name, test_only_diff, tests_passed};
@@ -47,8 +48,8 @@ use crate::validate::sandbox::{Bubblewrap, SandboxLimits, SandboxReport, Sandbox
 use crate::validate::state_dir::{age_out, default_state_dir, ensure_private_dir};
 use crate::validate::worktree::Worktree;
 use crate::{
-    CheckResult, CheckSpec, CheckStatus, Error, FixContext, Patch, Policy, RegressionResult, Result, Validation,
-    Validator,
+    CheckResult, CheckSpec, CheckStatus, Error, FixContext, Patch, Policy, RegressionResult, Reproduction, Result,
+    Validation, Validator,
 };
 
 /// Name of the pseudo-check reported when a patch does not apply.
@@ -547,19 +548,14 @@ fn path_hash(p: &Path) -> String {
     format!("{h:016x}")
 }
 
-#[async_trait]
-impl Validator for WorktreeValidator {
-    async fn validate(&self, ctx: &FixContext, patch: &Patch, policy: &Policy) -> Result<Validation> {
+impl WorktreeValidator {
+    /// The settings shared by every command of one validation (or search):
+    /// repository, commit, sandbox, target directory (locked while the
+    /// returned guard lives), environment.
+    async fn prepare(&self, ctx: &FixContext, policy: &Policy) -> Result<(Env, SandboxReport, Flock<std::fs::File>)> {
         let repo = std::fs::canonicalize(&ctx.repo_root)
             .map_err(|e| Error::io(format!("opening repository {}", ctx.repo_root.display()), e))?;
         let commit = Git::new(&repo).resolve_commit(ctx.validation_commit()).await?;
-        if let Some(bad) = patch.files.iter().find(|f| !is_inside_repository(f)) {
-            return Ok(Validation {
-                checks: vec![apply_failure(format!("{bad} is outside the repository's files"))],
-                regression: None,
-                sandbox: None,
-            });
-        }
         let (sandbox, sandbox_report) = self.sandbox_for(policy.sandbox).await;
         if self.options.target_dir.is_none() || self.options.work_root.is_none() {
             let state = self.state_dir();
@@ -578,7 +574,7 @@ impl Validator for WorktreeValidator {
             .unwrap_or_else(|| self.default_work_root(&repo));
         std::fs::create_dir_all(&target_dir)
             .map_err(|e| Error::io(format!("creating target dir {}", target_dir.display()), e))?;
-        let _target_lock = lock_target_dir(&target_dir).await?;
+        let target_lock = lock_target_dir(&target_dir).await?;
         let mut remove: Vec<String> = DEFAULT_SECRET_ENV.iter().map(|s| s.to_string()).collect();
         remove.push(policy.forge.token_env.clone());
         remove.extend(policy.model.api_key_env.clone());
@@ -596,6 +592,22 @@ impl Validator for WorktreeValidator {
             max_output: self.options.max_output_bytes,
             sandbox,
         };
+        Ok((env, sandbox_report, target_lock))
+    }
+}
+
+#[async_trait]
+impl Validator for WorktreeValidator {
+    async fn validate(&self, ctx: &FixContext, patch: &Patch, policy: &Policy) -> Result<Validation> {
+        if let Some(bad) = patch.files.iter().find(|f| !is_inside_repository(f)) {
+            return Ok(Validation {
+                checks: vec![apply_failure(format!("{bad} is outside the repository's files"))],
+                regression: None,
+                sandbox: None,
+            });
+        }
+        let (env, sandbox_report, _target_lock) = self.prepare(ctx, policy).await?;
+        let (repo, commit) = (env.repo.clone(), env.commit.clone());
 
         let repo_key = repo.to_string_lossy().into_owned();
         let checks: Vec<(String, CheckSpec)> = policy
@@ -657,9 +669,116 @@ impl Validator for WorktreeValidator {
         }
         Ok(validation)
     }
+
+    async fn reproduce(&self, ctx: &FixContext, policy: &Policy) -> Result<Reproduction> {
+        let started = std::time::Instant::now();
+        let (env, _report, _target_lock) = self.prepare(ctx, policy).await?;
+        let wt = Worktree::create(&env.repo, &env.work_root, &env.commit).await?;
+        let result = self.reproduce_in(&wt, &env, ctx, policy).await;
+        let removed = wt.remove().await;
+        let mut reproduction = result?;
+        removed?;
+        reproduction.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(reproduction)
+    }
 }
 
+/// Time the search harness gets to start and report, beyond its budget.
+const SEARCH_GRACE: Duration = Duration::from_secs(30);
+
 impl WorktreeValidator {
+    /// Writes the search harness into the checkout `wt`, fetches its
+    /// dependencies (outside the sandbox, like the base's `cargo fetch`),
+    /// builds and runs it inside the sandbox within the policy's budget.
+    async fn reproduce_in(&self, wt: &Worktree, env: &Env, ctx: &FixContext, policy: &Policy) -> Result<Reproduction> {
+        let budget = policy.reproduce.budget();
+        let plan = match reproduce::plan(ctx, wt.path(), budget) {
+            Ok(p) => p,
+            Err(why) => return Ok(Reproduction::not_reproduced(why)),
+        };
+        let with_call = |r: Reproduction| Reproduction {
+            call: Some(plan.call().to_string()),
+            ..r
+        };
+        for (rel, text) in &plan.files {
+            let path = wt.path().join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+            }
+            std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        }
+        let harness = wt.path().join(reproduce::harness::HARNESS_DIR);
+        // The target's own lock file pins its dependencies; proptest is added.
+        let mut dir = Some(wt.path().join(plan.crate_dir()));
+        while let Some(d) = dir {
+            let lock = d.join("Cargo.lock");
+            if lock.is_file() {
+                std::fs::copy(&lock, harness.join("Cargo.lock"))
+                    .map_err(|e| Error::io(format!("copying {}", lock.display()), e))?;
+                break;
+            }
+            dir = d.parent().filter(|p| p.starts_with(wt.path())).map(Path::to_path_buf);
+        }
+        let fetch = run_command(RunSpec {
+            command: &CommandLine::Argv(vec!["cargo".into(), "fetch".into()]),
+            dir: &harness,
+            timeout: self.options.fetch_timeout,
+            env: &env.vars,
+            env_remove: &env.remove,
+            max_output: env.max_output,
+            parse: Parse::Raw,
+        })
+        .await?;
+        if fetch.status != CheckStatus::Passed {
+            return Ok(with_call(Reproduction::not_reproduced(format!(
+                "the harness's dependencies could not be fetched: {}",
+                bugstack_core::text::trim_middle(&fetch.output, 1024)
+            ))));
+        }
+        let manifest = harness.join("Cargo.toml").to_string_lossy().into_owned();
+        // A shell line (the sandbox runs argv commands from elsewhere): the
+        // manifest is our own path, single-quoted.
+        let cargo_test = |extra: &str| {
+            CommandLine::Shell(format!(
+                "cargo test --offline --manifest-path '{}' --test {} {extra}",
+                manifest.replace('\'', "'\\''"),
+                reproduce::harness::HARNESS_TEST
+            ))
+        };
+        let build = self
+            .run(
+                env,
+                wt.path(),
+                cargo_test("--no-run"),
+                self.options.regression_timeout,
+                Parse::Raw,
+            )
+            .await?;
+        if build.status != CheckStatus::Passed {
+            return Ok(with_call(Reproduction::not_reproduced(format!(
+                "the harness did not build ({:?}): {}",
+                build.status,
+                bugstack_core::text::trim_middle(&build.output, 2048)
+            ))));
+        }
+        let run = self
+            .run(
+                env,
+                wt.path(),
+                cargo_test("-- --nocapture --test-threads=1"),
+                budget + SEARCH_GRACE,
+                Parse::Raw,
+            )
+            .await?;
+        if run.status == CheckStatus::TimedOut {
+            return Ok(with_call(Reproduction::not_reproduced(format!(
+                "the search did not finish within {} s (a generated case may hang)",
+                (budget + SEARCH_GRACE).as_secs()
+            ))));
+        }
+        Ok(plan.conclude(wt.path(), &run.output))
+    }
+
     fn regression_result(&self, name: &str, base: Option<CommandRun>, with_fix: CommandRun) -> RegressionResult {
         let fails_on_base = base
             .as_ref()

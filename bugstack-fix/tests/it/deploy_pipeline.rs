@@ -39,15 +39,19 @@ struct GreenValidator;
 
 #[async_trait]
 impl Validator for GreenValidator {
-    async fn validate(&self, _: &FixContext, _: &Patch, _: &Policy) -> Result<Validation> {
+    async fn validate(&self, _: &FixContext, patch: &Patch, _: &Policy) -> Result<Validation> {
         Ok(Validation {
             sandbox: Some(bugstack_fix::SandboxReport {
                 kind: "test-double".into(),
                 detail: "no code runs".into(),
             }),
             checks: vec![check("build", CheckStatus::Passed), check("test", CheckStatus::Passed)],
-            regression: None,
+            regression: crate::support::double_regression(patch, true),
         })
+    }
+
+    async fn reproduce(&self, _: &FixContext, _: &Policy) -> Result<bugstack_fix::Reproduction> {
+        Ok(crate::support::double_reproduction())
     }
 }
 

@@ -141,8 +141,12 @@ impl FixGenerator for FailFirst {
     }
 }
 
-fn policy(threshold: f64) -> Policy {
+fn policy(threshold: f64, reproduce: bool) -> Policy {
     Policy {
+        reproduce: bugstack_fix::ReproduceConfig {
+            enabled: reproduce,
+            ..Default::default()
+        },
         auto_merge: true,
         confidence_threshold: threshold,
         retry_limit: 2,
@@ -162,7 +166,7 @@ struct Run {
     forge: Arc<LocalForge>,
 }
 
-async fn run(threshold: f64, target: &Path) -> Run {
+async fn run(threshold: f64, reproduce: bool, target: &Path) -> Run {
     let repo = repo();
     let before = snapshot(&repo.root);
     let generator = Arc::new(FailFirst {
@@ -189,7 +193,11 @@ async fn run(threshold: f64, target: &Path) -> Run {
     .with_deployer(Arc::new(deployer))
     .with_observer(move |p: &Progress| sink.lock().unwrap().push(p.clone()));
     let report = pipeline
-        .run(&incident(&repo.release), &RepoRef::new(&repo.root), &policy(threshold))
+        .run(
+            &incident(&repo.release),
+            &RepoRef::new(&repo.root),
+            &policy(threshold, reproduce),
+        )
         .await
         .expect("the pipeline runs");
     assert_eq!(snapshot(&repo.root), before, "the user's work tree changed");
@@ -222,7 +230,19 @@ fn assert_failed_then_fixed(run: &Run) {
     assert!(r.attempts[1].succeeded(), "{:#?}", r.attempts[1]);
     let fix = r.fix.as_ref().expect("a validated fix");
     assert_eq!(fix.generator, "template");
-    assert_eq!(fix.files, ["src/lib.rs"]);
+    assert_eq!(fix.files[0], "src/lib.rs");
+    if r.reproduction.reproduced() {
+        let test = r.reproduction.test.as_ref().unwrap();
+        assert_eq!(
+            fix.files[1..],
+            *std::slice::from_ref(&test.path),
+            "the reproduction's test is added"
+        );
+        let regression = r.attempts[1].validation.as_ref().unwrap().regression.as_ref().unwrap();
+        assert!(regression.fails_on_base && regression.passes_with_fix, "{regression:?}");
+    } else {
+        assert_eq!(fix.files.len(), 1);
+    }
     assert!(!fix.root_cause.is_empty());
     let confidence = r.confidence.as_ref().expect("scored");
     assert!(confidence
@@ -249,8 +269,14 @@ fn assert_failed_then_fixed(run: &Run) {
 async fn permissive_policy_merges_and_strict_policy_leaves_the_pr_open() {
     let target = tempfile::tempdir().unwrap();
 
-    let merged = run(0.5, target.path()).await;
+    let merged = run(0.5, true, target.path()).await;
     assert_failed_then_fixed(&merged);
+    assert_eq!(
+        merged.report.reproduction.input.as_deref(),
+        Some("inventory::restock_ratio(0, 0)"),
+        "{:?}",
+        merged.report.reproduction
+    );
     assert_eq!(
         merged.report.decision.kind,
         DecisionKind::AutoMerge,
@@ -285,8 +311,10 @@ async fn permissive_policy_merges_and_strict_policy_leaves_the_pr_open() {
         .unwrap()
         .expect("PR recorded");
     assert!(pr.body.contains("attempt to divide by zero"), "{}", pr.body);
+    assert!(pr.body.contains("### Reproduction: reproduced"), "{}", pr.body);
 
-    let strict = run(0.99, target.path()).await;
+    // Not reproduced (no search): capped below any threshold.
+    let strict = run(0.5, false, target.path()).await;
     assert_failed_then_fixed(&strict);
     assert_eq!(strict.report.decision.kind, DecisionKind::Review);
     assert!(

@@ -18,6 +18,7 @@ mod model_live;
 mod model_prism;
 mod pipeline;
 mod report_markdown;
+mod reproduce;
 mod template_fixtures;
 mod template_misses;
 mod template_real_bugs;

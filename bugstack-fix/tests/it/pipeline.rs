@@ -82,8 +82,12 @@ impl Validator for Judge {
                     "error[E0308]: mismatched types".into()
                 },
             }],
-            regression: None,
+            regression: crate::support::double_regression(patch, ok),
         })
+    }
+
+    async fn reproduce(&self, _: &FixContext, _: &Policy) -> Result<bugstack_fix::Reproduction> {
+        Ok(crate::support::double_reproduction())
     }
 }
 
@@ -207,15 +211,20 @@ async fn permissive_policy_merges_and_strict_policy_leaves_for_review() {
     assert_eq!(report.decision.kind, DecisionKind::AutoMerge, "{:?}", report.decision);
     assert!(report.deployment.as_ref().unwrap().merged);
 
+    // Without the search, nothing is reproduced: capped below any threshold.
     let strict = Policy {
         auto_merge: true,
-        confidence_threshold: 0.99,
+        confidence_threshold: 0.5,
+        reproduce: bugstack_fix::ReproduceConfig {
+            enabled: false,
+            ..Default::default()
+        },
         ..Policy::default()
     };
     let (report, _, _, _, _) = run(strict).await;
     assert_eq!(report.decision.kind, DecisionKind::Review);
     assert!(
-        report.decision.reason.contains("below the threshold"),
+        report.decision.reason.contains("below the threshold") && report.decision.reason.contains("not reproduced"),
         "{}",
         report.decision.reason
     );

@@ -68,7 +68,7 @@ fn report(event: Event, failing_output: &str, passing: Validation) -> FixReport 
         )
     };
     let fix = patch();
-    let confidence = score(&ctx, &fix, &passing, 2);
+    let confidence = score(&ctx, &fix, &passing, 2, &Default::default());
     let failed = Validation {
         sandbox: None,
         checks: vec![
@@ -82,6 +82,7 @@ fn report(event: Event, failing_output: &str, passing: Validation) -> FixReport 
         incident,
         context: ctx,
         generator: "template".into(),
+        reproduction: Default::default(),
         attempts: vec![
             Attempt {
                 number: 1,

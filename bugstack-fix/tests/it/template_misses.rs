@@ -304,6 +304,7 @@ fn the_pull_request_shows_locations_relative_to_the_repository() {
         incident: Incident::from_event("9", event),
         context: ctx,
         generator: "template".into(),
+        reproduction: Default::default(),
         attempts: Vec::new(),
         fix: None,
         confidence: None,

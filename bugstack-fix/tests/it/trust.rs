@@ -65,7 +65,7 @@ struct Checks {
 
 #[async_trait]
 impl Validator for Checks {
-    async fn validate(&self, ctx: &FixContext, _: &Patch, _: &Policy) -> Result<Validation> {
+    async fn validate(&self, ctx: &FixContext, patch: &Patch, _: &Policy) -> Result<Validation> {
         let commit = ctx.validation_commit().to_string();
         self.commits.lock().unwrap().push(commit.clone());
         let ok = self.fails_on != Some(commit.as_str());
@@ -80,7 +80,7 @@ impl Validator for Checks {
                 output: String::new(),
                 verdict: None,
             }],
-            regression: None,
+            regression: crate::support::double_regression(patch, ok),
             sandbox: Some(match self.sandbox {
                 Some(kind) => SandboxReport {
                     kind: kind.into(),
@@ -92,6 +92,10 @@ impl Validator for Checks {
                 },
             }),
         })
+    }
+
+    async fn reproduce(&self, _: &FixContext, _: &Policy) -> Result<bugstack_fix::Reproduction> {
+        Ok(crate::support::double_reproduction())
     }
 }
 
@@ -247,9 +251,18 @@ fn untrusted_signals_cannot_carry_a_model_fix_over_the_default_threshold() {
         regression: None,
         sandbox: None,
     };
-    let c = score(&ctx, &patch, &green, 1);
+    let c = score(&ctx, &patch, &green, 1, &bugstack_fix::Reproduction::default());
     let untrusted: f64 = c.signals.iter().filter(|s| s.untrusted).map(|s| s.contribution).sum();
     assert!(untrusted > UNTRUSTED_CAP, "both untrusted signals fire: {c:?}");
-    assert!((c.score - 0.70).abs() < 1e-9, "{c:?}");
+    let sum: f64 = c
+        .signals
+        .iter()
+        .filter(|s| !s.untrusted)
+        .map(|s| s.contribution)
+        .sum::<f64>()
+        + UNTRUSTED_CAP;
+    assert!((sum - 0.70).abs() < 1e-9, "{c:?}");
+    // Not reproduced: capped below any threshold a policy may set.
+    assert!((c.score - bugstack_fix::NOT_REPRODUCED_CAP).abs() < 1e-9, "{c:?}");
     assert!(c.score < Policy::default().confidence_threshold);
 }

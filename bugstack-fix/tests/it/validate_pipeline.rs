@@ -97,13 +97,19 @@ async fn failed_check_output_drives_a_successful_retry() {
     assert_eq!(seen.len(), 1);
     assert!(seen[0].failure.contains("keep() is gone"), "{}", seen[0].failure);
     assert!(report.attempts[1].succeeded());
-    assert_eq!(report.decision.kind, DecisionKind::AutoMerge, "{:?}", report.decision);
+    // `src/lib.txt` is no crate: nothing can be reproduced, so no auto-merge.
+    assert_eq!(report.decision.kind, DecisionKind::Review, "{:?}", report.decision);
+    assert!(
+        report.decision.reason.contains("not reproduced"),
+        "{:?}",
+        report.decision
+    );
 
     let md = render_markdown(&report);
     assert!(md.contains("#### Attempt 1: failed"), "{md}");
     assert!(md.contains("#### Attempt 2: passed (accepted)"), "{md}");
     assert!(md.contains("keep() is gone"), "{md}");
-    assert!(md.contains("### Decision: auto-merge"), "{md}");
+    assert!(md.contains("### Reproduction: not reproduced"), "{md}");
 
     assert_eq!(repo.git(&["status", "--porcelain", "--untracked-files=all"]), "");
     assert_eq!(repo.git(&["worktree", "list"]).lines().count(), 1);

@@ -177,6 +177,7 @@ pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: 
         incident: ctx.incident.clone(),
         context: ctx.clone(),
         generator: "template".into(),
+        reproduction: Default::default(),
         attempts: vec![bugstack_fix::Attempt {
             number: 1,
             patch: Some(patch.clone()),

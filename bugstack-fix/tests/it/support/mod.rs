@@ -376,3 +376,34 @@ pub(crate) fn service_average_edit(lines: &str) -> FileEdit {
         before,
     }
 }
+
+/// What a test-double validator's search reports: the panic reproduced by
+/// `fixture::f("é")`, its regression test a one-test file.
+pub(crate) fn double_reproduction() -> bugstack_fix::Reproduction {
+    bugstack_fix::Reproduction {
+        status: bugstack_fix::ReproductionStatus::Reproduced,
+        detail: "`fixture::f(\"é\")` panics at src/lib.rs:3 (test double)".into(),
+        call: Some("fixture::f".into()),
+        input: Some("fixture::f(\"é\")".into()),
+        panic: Some("src/lib.rs:3: byte index 1 is not a char boundary".into()),
+        test: Some(bugstack_fix::ReproductionTest {
+            path: "tests/bugstack_repro_double.rs".into(),
+            name: "bugstack_repro_double".into(),
+            source: "#[test]\nfn bugstack_repro_double() {}\n".into(),
+        }),
+        cases: 1,
+        duration_ms: 0,
+    }
+}
+
+/// The regression outcome a test double reports for `patch`: the
+/// reproduction's test (when the patch carries one) failed on the base, and
+/// passes with the fix when `passes`.
+pub(crate) fn double_regression(patch: &Patch, passes: bool) -> Option<bugstack_fix::RegressionResult> {
+    patch.regression_test.as_ref().map(|t| bugstack_fix::RegressionResult {
+        name: t.name.clone(),
+        fails_on_base: true,
+        passes_with_fix: passes,
+        output: "test double".into(),
+    })
+}

@@ -1,0 +1,529 @@
+//! The generated search harness (a crate of its own in the validation
+//! worktree, depending on the target crate by path and on `proptest`), the
+//! regression test a reproduction becomes, and reading the harness's output.
+//!
+//! **Trust:** the event only contributes structured facts here — the panic's
+//! file (a repository path), line and class — and every string that reaches
+//! generated code is written with `{:?}`. Function, type and field names come
+//! from the repository's source as `syn` parsed it. The shrunk input printed
+//! by the harness is parsed back with `syn` and must be a plain literal
+//! expression ([`is_plain_literal`]) before it is written into a test.
+
+use std::path::Path;
+use std::time::Duration;
+
+use syn::visit::Visit;
+
+use super::shape::Shape;
+use super::target::{Callee, LibCrate};
+
+/// The harness's directory inside the validation worktree (never part of a
+/// patch).
+pub(crate) const HARNESS_DIR: &str = ".bugstack-repro";
+/// The harness's test target.
+pub(crate) const HARNESS_TEST: &str = "search";
+/// Most seed strings (or integers) taken from the crate's tests and docs.
+const MAX_SEEDS: usize = 48;
+/// Longest seed string kept, in bytes.
+const MAX_SEED_LEN: usize = 200;
+/// Longest shrunk input written into a regression test, in bytes.
+const MAX_INPUT_LEN: usize = 4096;
+/// How long the regression test waits for the call to return.
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+const ARG: &str = "BUGSTACK-REPRO-ARG\t";
+const PANIC: &str = "BUGSTACK-REPRO-PANIC\t";
+const DONE: &str = "BUGSTACK-REPRO-DONE\t";
+
+/// Literals from the crate's own tests and docs, seeds for the search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Seeds {
+    /// String literals.
+    pub strings: Vec<String>,
+    /// Integer literals.
+    pub ints: Vec<i128>,
+}
+
+impl Seeds {
+    /// Reads the literals in `sources` (Rust files; code blocks of their doc
+    /// comments too), first come first kept.
+    pub(crate) fn collect<'a>(sources: impl IntoIterator<Item = &'a str>) -> Seeds {
+        let mut seeds = Seeds::default();
+        for text in sources {
+            let Ok(file) = syn::parse_file(text) else { continue };
+            seeds.visit_file(&file);
+            for block in doc_code_blocks(&file) {
+                if let Ok(b) = syn::parse_str::<syn::Block>(&format!("{{\n{block}\n}}")) {
+                    seeds.visit_block(&b);
+                }
+            }
+        }
+        seeds
+    }
+
+    fn full(&self) -> bool {
+        self.strings.len() >= MAX_SEEDS && self.ints.len() >= MAX_SEEDS
+    }
+}
+
+impl<'ast> Visit<'ast> for Seeds {
+    fn visit_lit_str(&mut self, l: &'ast syn::LitStr) {
+        let v = l.value();
+        if v.len() <= MAX_SEED_LEN && self.strings.len() < MAX_SEEDS && !self.strings.contains(&v) {
+            self.strings.push(v);
+        }
+    }
+
+    fn visit_lit_int(&mut self, l: &'ast syn::LitInt) {
+        if let Ok(v) = l.base10_parse::<i128>() {
+            if self.ints.len() < MAX_SEEDS && !self.ints.contains(&v) {
+                self.ints.push(v);
+            }
+        }
+    }
+
+    fn visit_item(&mut self, i: &'ast syn::Item) {
+        if !self.full() {
+            syn::visit::visit_item(self, i);
+        }
+    }
+}
+
+/// The code blocks of a file's doc comments, hidden lines (`# …`) shown.
+fn doc_code_blocks(file: &syn::File) -> Vec<String> {
+    struct Docs(Vec<String>);
+    impl<'ast> Visit<'ast> for Docs {
+        fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+            if let syn::Meta::NameValue(nv) = &a.meta {
+                if nv.path.is_ident("doc") {
+                    if let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s), ..
+                    }) = &nv.value
+                    {
+                        self.0.push(s.value());
+                    }
+                }
+            }
+        }
+    }
+    let mut docs = Docs(Vec::new());
+    docs.visit_file(file);
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in docs
+        .0
+        .iter()
+        .flat_map(|d| d.lines().map(str::to_string).collect::<Vec<_>>())
+    {
+        let t = line.trim_start();
+        if t.starts_with("```") {
+            match current.take() {
+                Some(b) => blocks.push(b),
+                None => current = Some(String::new()),
+            }
+            continue;
+        }
+        if let Some(b) = current.as_mut() {
+            let shown = t.strip_prefix("# ").unwrap_or(if t == "#" { "" } else { t });
+            b.push_str(shown);
+            b.push('\n');
+        }
+    }
+    blocks
+}
+
+/// Where the panic must happen for a run to count as a reproduction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Location {
+    /// Repository-relative file.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+}
+
+/// The harness crate's manifest.
+pub(crate) fn manifest(krate: &LibCrate) -> String {
+    let mut dep = toml::map::Map::new();
+    let path = if krate.dir.is_empty() {
+        "..".to_string()
+    } else {
+        format!("../{}", krate.dir)
+    };
+    dep.insert("path".into(), toml::Value::String(path));
+    let mut deps = toml::map::Map::new();
+    deps.insert(krate.package.clone(), toml::Value::Table(dep));
+    deps.insert("proptest".into(), toml::Value::String("1".into()));
+    let mut package = toml::map::Map::new();
+    package.insert("name".into(), toml::Value::String("bugstack-repro-harness".into()));
+    package.insert("version".into(), toml::Value::String("0.0.0".into()));
+    package.insert("edition".into(), toml::Value::String("2021".into()));
+    package.insert("publish".into(), toml::Value::Boolean(false));
+    let mut root = toml::map::Map::new();
+    root.insert("package".into(), toml::Value::Table(package));
+    root.insert("dependencies".into(), toml::Value::Table(deps));
+    root.insert("workspace".into(), toml::Value::Table(toml::map::Map::new()));
+    toml::to_string(&toml::Value::Table(root)).unwrap_or_default()
+}
+
+/// The search program: calls `callee` with generated inputs until a case
+/// panics at `at`, shrinks it, and prints it as Rust literals.
+/// `needles`: the panic message must contain one of them (the class's
+/// wording, from bugstack's own table; empty: any panic at the location).
+pub(crate) fn search_source(
+    callee: &Callee,
+    at: &Location,
+    needles: &[&str],
+    seeds: &Seeds,
+    budget: Duration,
+) -> String {
+    let n = callee.args.len();
+    let vars: Vec<String> = (0..n).map(|i| format!("a{i}")).collect();
+    let strategies: Vec<String> = callee
+        .args
+        .iter()
+        .map(|a| a.strategy(&seeds.ints, &seeds.strings))
+        .collect();
+    let passes: Vec<String> = callee.args.iter().zip(&vars).map(|(a, v)| a.pass(v)).collect();
+    let renders: Vec<String> = callee
+        .args
+        .iter()
+        .zip(&vars)
+        .map(|(a, v)| format!("        println!(\"{ARG}{{}}\", {});", a.render(&format!("(&{v})"), 0)))
+        .collect();
+    let tuple_pat = format!("({},)", vars.join(", "));
+    let tuple_ty = format!(
+        "({},)",
+        callee.args.iter().map(Shape::owned_type).collect::<Vec<_>>().join(", ")
+    );
+    let budget_ms = budget.as_millis();
+    let file = &at.file;
+    let line = at.line;
+    let path = &callee.path;
+    let mut s = String::new();
+    s.push_str("//! Generated by bugstack: searches for an input that panics at the incident's location.\n");
+    s.push_str("#![allow(unused_parens, clippy::all)]\n");
+    s.push_str("use proptest::prelude::*;\n");
+    s.push_str("use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};\n");
+    s.push_str("use std::sync::Mutex;\n\n");
+    s.push_str("static HIT: Mutex<Option<(String, u32, String)>> = Mutex::new(None);\n");
+    s.push_str(&format!("const FILE: &str = {file:?};\nconst LINE: u32 = {line};\n"));
+    s.push_str(&format!("const BUDGET_MS: u128 = {budget_ms};\n"));
+    s.push_str(&format!("const NEEDLES: &[&str] = &{needles:?};\n\n"));
+    s.push_str(
+        r#"fn at_location(file: &str, line: u32) -> bool {
+    let file = file.replace('\\', "/");
+    line == LINE && (file == FILE || file.ends_with(&format!("/{FILE}")) || FILE.ends_with(&format!("/{file}")))
+}
+
+fn payload(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()
+}
+
+#[test]
+fn search() {
+    std::panic::set_hook(Box::new(|info| {
+        let hit = info.location().map(|l| (l.file().to_string(), l.line(), payload(info.payload())));
+        if let Ok(mut h) = HIT.lock() {
+            *h = hit;
+        }
+    }));
+    let started = std::time::Instant::now();
+    let cases = std::cell::Cell::new(0u64);
+"#,
+    );
+    s.push_str(&format!("    let strategy = ({},);\n", strategies.join(",\n        ")));
+    s.push_str(
+        r#"    while started.elapsed().as_millis() < BUDGET_MS {
+        let mut runner = TestRunner::new(Config {
+            cases: 512,
+            failure_persistence: None,
+            max_shrink_time: 20_000,
+            max_shrink_iters: 100_000,
+            max_global_rejects: 1_000_000,
+            ..Config::default()
+        });
+"#,
+    );
+    s.push_str(&format!(
+        "        let outcome = runner.run(&strategy, |{tuple_pat}: {tuple_ty}| {{\n"
+    ));
+    s.push_str(
+        r#"            cases.set(cases.get() + 1);
+            if let Ok(mut h) = HIT.lock() {
+                *h = None;
+            }
+"#,
+    );
+    s.push_str(&format!(
+        "            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {{ let _ = {path}({}); }}));\n",
+        passes.join(", ")
+    ));
+    s.push_str(
+        r#"            if r.is_err() {
+                if let Some((f, l, m)) = HIT.lock().ok().and_then(|h| h.clone()) {
+                    if at_location(&f, l) && (NEEDLES.is_empty() || NEEDLES.iter().any(|n| m.contains(n))) {
+                        return Err(TestCaseError::fail(format!("{f}:{l}\t{m:?}")));
+                    }
+                }
+            }
+            Ok(())
+        });
+"#,
+    );
+    s.push_str(&format!(
+        "        if let Err(TestError::Fail(why, {tuple_pat})) = outcome {{\n"
+    ));
+    s.push_str(&renders.join("\n"));
+    s.push('\n');
+    s.push_str(&format!(
+        "            println!(\"{PANIC}{{}}\", why.message());\n            println!(\"{DONE}reproduced\\t{{}}\", cases.get());\n            return;\n        }}\n    }}\n    println!(\"{DONE}not-reproduced\\t{{}}\", cases.get());\n}}\n"
+    ));
+    s
+}
+
+/// What the harness printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// A case panicked at the location; its shrunk arguments as Rust
+    /// expressions, and the panic (`file:line`, message).
+    Reproduced {
+        /// One Rust expression per argument.
+        args: Vec<String>,
+        /// `file:line` of the panic.
+        at: String,
+        /// The panic message.
+        message: String,
+        /// Cases tried.
+        cases: u64,
+    },
+    /// The budget ran out first.
+    NotReproduced {
+        /// Cases tried.
+        cases: u64,
+    },
+}
+
+/// Reads the harness's output; `Err` when it did not finish or printed an
+/// input that is not a plain literal.
+pub(crate) fn parse_output(output: &str, arity: usize) -> Result<Outcome, String> {
+    let mut args = Vec::new();
+    let mut panic = None;
+    // libtest's `test search ... ` may precede the first line.
+    let after = |line: &str, marker: &str| line.find(marker).map(|i| line[i + marker.len()..].to_string());
+    for line in output.lines() {
+        if let Some(a) = after(line, ARG) {
+            args.push(a);
+        } else if let Some(p) = after(line, PANIC) {
+            panic = Some(p);
+        } else if let Some(d) = after(line, DONE) {
+            let d = d.as_str();
+            let (what, cases) = d.split_once('\t').unwrap_or((d, "0"));
+            let cases = cases.trim().parse().unwrap_or(0);
+            if what == "not-reproduced" {
+                return Ok(Outcome::NotReproduced { cases });
+            }
+            let Some(p) = panic else {
+                return Err("the harness reported a reproduction without its panic".into());
+            };
+            let (at, message) = p.split_once('\t').unwrap_or((p.as_str(), "\"\""));
+            let message = syn::parse_str::<syn::LitStr>(message)
+                .map(|l| l.value())
+                .unwrap_or_else(|_| message.to_string());
+            if args.len() != arity {
+                return Err(format!(
+                    "the harness printed {} argument(s), expected {arity}",
+                    args.len()
+                ));
+            }
+            if let Some(bad) = args.iter().find(|a| a.len() > MAX_INPUT_LEN || !is_plain_literal(a)) {
+                let shown: String = bad.chars().take(80).collect();
+                return Err(format!("the shrunk input is not a plain literal: {shown:?}"));
+            }
+            return Ok(Outcome::Reproduced {
+                args,
+                at: at.to_string(),
+                message,
+                cases,
+            });
+        }
+    }
+    Err("the harness did not finish (no result line)".into())
+}
+
+/// Whether `expr` is data only: literals, paths, `&`/`&mut`, unary minus,
+/// arrays, `vec![…]`, `Some(…)`/`String::from(…)`/`f64::from_bits(…)` calls
+/// and struct literals — nothing that runs code of its own.
+pub(crate) fn is_plain_literal(expr: &str) -> bool {
+    fn plain(e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Lit(_) | syn::Expr::Path(_) => true,
+            syn::Expr::Reference(r) => plain(&r.expr),
+            syn::Expr::Unary(u) => matches!(u.op, syn::UnOp::Neg(_)) && plain(&u.expr),
+            syn::Expr::Array(a) => a.elems.iter().all(plain),
+            syn::Expr::Paren(p) => plain(&p.expr),
+            syn::Expr::Call(c) => {
+                let callee_ok = matches!(&*c.func, syn::Expr::Path(p) if {
+                    let path: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                    matches!(path.join("::").as_str(), "Some" | "String::from" | "f32::from_bits" | "f64::from_bits")
+                });
+                callee_ok && c.args.iter().all(plain)
+            }
+            syn::Expr::Struct(s) => s.rest.is_none() && s.fields.iter().all(|f| plain(&f.expr)),
+            syn::Expr::Macro(m) => {
+                m.mac.path.is_ident("vec")
+                    && syn::parse2::<syn::ExprArray>(
+                        std::iter::once(proc_macro2::TokenTree::Group(proc_macro2::Group::new(
+                            proc_macro2::Delimiter::Bracket,
+                            m.mac.tokens.clone(),
+                        )))
+                        .collect(),
+                    )
+                    .is_ok_and(|a| a.elems.iter().all(plain))
+            }
+            _ => false,
+        }
+    }
+    syn::parse_str::<syn::Expr>(expr).is_ok_and(|e| plain(&e))
+}
+
+/// The regression test: a plain `#[test]` calling `callee` with the shrunk
+/// input on a thread, failing when the call panics or does not return
+/// within [`CALL_TIMEOUT`].
+pub(crate) fn regression_source(callee: &Callee, args: &[String], name: &str, at: &Location) -> String {
+    let shown_file: String = at
+        .file
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
+        .collect();
+    let secs = CALL_TIMEOUT.as_secs();
+    let call = format!("{}({})", callee.path, args.join(", "));
+    format!(
+        "//! Added by bugstack: the input that reproduced the panic at {shown_file}:{line} (found by search).\n\
+         //! Fails while the call panics, or when it does not return within {secs} s.\n\
+         #[test]\n\
+         fn {name}() {{\n\
+         \x20   let (done, finished) = std::sync::mpsc::channel();\n\
+         \x20   std::thread::spawn(move || {{\n\
+         \x20       let _ = {call};\n\
+         \x20       let _ = done.send(());\n\
+         \x20   }});\n\
+         \x20   match finished.recv_timeout(std::time::Duration::from_secs({secs})) {{\n\
+         \x20       Ok(()) => {{}}\n\
+         \x20       Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(\"no return within {secs} s on the reproducing input\"),\n\
+         \x20       Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!(\"panicked on the reproducing input\"),\n\
+         \x20   }}\n\
+         }}\n",
+        line = at.line,
+    )
+}
+
+/// A free name for the regression test file under the crate's `tests/`
+/// (`bugstack_repro_<fn>_<line>.rs`), and the test's name; `root` is the
+/// checkout, used to avoid existing files.
+pub(crate) fn regression_names(root: &Path, krate: &LibCrate, callee: &Callee, at: &Location) -> (String, String) {
+    let last = callee.path.rsplit("::").next().unwrap_or("call").to_ascii_lowercase();
+    let base = format!("bugstack_repro_{last}_{}", at.line);
+    let dir = if krate.dir.is_empty() {
+        "tests".to_string()
+    } else {
+        format!("{}/tests", krate.dir)
+    };
+    let mut name = base.clone();
+    let mut n = 2;
+    while root.join(&dir).join(format!("{name}.rs")).exists() {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    (format!("{dir}/{name}.rs"), name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn callee() -> Callee {
+        Callee {
+            path: "fixture::f".into(),
+            args: vec![Shape::Str, Shape::Int("u8")],
+            frame: 0,
+        }
+    }
+
+    #[test]
+    fn generated_sources_parse() {
+        let at = Location {
+            file: "src/lib.rs\"); evil(); (\"".into(),
+            line: 3,
+        };
+        let src = search_source(&callee(), &at, &["x\"y"], &Seeds::default(), Duration::from_secs(5));
+        let file = syn::parse_file(&src).unwrap_or_else(|e| panic!("{e}\n{src}"));
+        assert!(!src.contains("evil(); (\""), "event text must be escaped:\n{src}");
+        assert_eq!(file.items.iter().filter(|i| matches!(i, syn::Item::Fn(_))).count(), 3);
+        let test = regression_source(&callee(), &["\"é\"".into(), "255".into()], "bugstack_repro_f_3", &at);
+        syn::parse_file(&test).unwrap_or_else(|e| panic!("{e}\n{test}"));
+        assert!(
+            test.contains("fixture::f(\"é\", 255)") && !test.contains("evil()"),
+            "{test}"
+        );
+    }
+
+    #[test]
+    fn seeds_come_from_code_and_doc_examples() {
+        let s = Seeds::collect([
+            "/// ```\n/// # let x = 7;\n/// f(\"from docs\");\n/// ```\npub fn f() { g(\"in code\", 300); }",
+        ]);
+        assert!(
+            s.strings.contains(&"from docs".to_string()) && s.strings.contains(&"in code".to_string()),
+            "{s:?}"
+        );
+        assert!(s.ints.contains(&300) && s.ints.contains(&7), "{s:?}");
+    }
+
+    #[test]
+    fn output_is_parsed_and_checked() {
+        let out = "noise\ntest search ... BUGSTACK-REPRO-ARG\t\"é\"\nBUGSTACK-REPRO-ARG\t255\nBUGSTACK-REPRO-PANIC\tsrc/lib.rs:3\t\"byte index 1 is not a char boundary\"\nBUGSTACK-REPRO-DONE\treproduced\t41\n";
+        assert_eq!(
+            parse_output(out, 2),
+            Ok(Outcome::Reproduced {
+                args: vec!["\"é\"".into(), "255".into()],
+                at: "src/lib.rs:3".into(),
+                message: "byte index 1 is not a char boundary".into(),
+                cases: 41
+            })
+        );
+        assert_eq!(
+            parse_output("BUGSTACK-REPRO-DONE\tnot-reproduced\t9000\n", 1),
+            Ok(Outcome::NotReproduced { cases: 9000 })
+        );
+        let evil = out.replace("255", "{ std::process::exit(0) }");
+        assert!(parse_output(&evil, 2).is_err());
+        assert!(parse_output("", 1).is_err());
+    }
+
+    #[test]
+    fn plain_literals_only() {
+        for ok in [
+            "\"a\"",
+            "-5",
+            "&[1, 2]",
+            "vec![Some(1), None]",
+            "shop::Cart { items: vec![] }",
+            "f64::from_bits(0x0)",
+            "&mut x::Y { a: String::from(\"b\") }",
+        ] {
+            assert!(is_plain_literal(ok), "{ok}");
+        }
+        for bad in [
+            "f()",
+            "evil::from(1)",
+            "{ 1 }",
+            "|| 1",
+            "x.y()",
+            "unsafe { 1 }",
+            "format!(\"{}\", 1)",
+            "S { ..s() }",
+        ] {
+            assert!(!is_plain_literal(bad), "{bad}");
+        }
+    }
+}

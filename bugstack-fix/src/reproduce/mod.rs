@@ -1,0 +1,353 @@
+//! Reproduction by search, before any fix: find an input that raises the
+//! incident's panic — same class, same file and line — through the crate's
+//! public API, and turn it into the patch's regression test.
+//!
+//! From the [`FixContext`] (the panic's location and class, the in-repo
+//! frames, the files), [`plan`] picks the function to call — the failing
+//! function, or the nearest caller up the stack that the library's public
+//! API reaches with arguments a harness can build ([`shape`]) — and writes a
+//! small harness crate ([`harness`]) that depends on the target crate by
+//! path and on `proptest`. Its strategies start from boundary values (empty,
+//! zero, `MAX`, `MIN`, multibyte and long strings), the literals of the
+//! crate's own tests and doc examples, and mutations of these, then anything;
+//! proptest shrinks the first case that panics at the location. The
+//! validator runs it inside the checks' sandbox within the policy's budget
+//! (`[reproduce] budget`, see [`Validator::reproduce`](crate::Validator::reproduce)).
+//!
+//! A [`Reproduction`] that found the panic carries a plain `#[test]` with the
+//! shrunk input as literals; [`Reproduction::attach`] adds it to every
+//! candidate, so validation proves the fix on the failing input (fails on
+//! the base, passes with the fix, within a timeout).
+
+pub(crate) mod harness;
+pub(crate) mod shape;
+pub(crate) mod target;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::generate::template::PanicClass;
+use crate::{FixContext, Patch, RegressionTest};
+
+use harness::{Location, Outcome, Seeds};
+use target::{Callee, LibCrate};
+
+/// Whether the incident's panic was reproduced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReproductionStatus {
+    /// An input raised the same panic at the same place.
+    Reproduced,
+    /// The search ran (or could not be set up) and found nothing.
+    NotReproduced,
+    /// No search was made (the validator does not search, or the policy
+    /// turned it off).
+    #[default]
+    NotAttempted,
+}
+
+/// The reproduction's regression test: a file the patch adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReproductionTest {
+    /// Repository-relative path of the test file (new).
+    pub path: String,
+    /// The test's name (a `cargo test` filter).
+    pub name: String,
+    /// The file's text.
+    pub source: String,
+}
+
+/// What the search for a reproducing input found.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Reproduction {
+    /// Reproduced or not.
+    pub status: ReproductionStatus,
+    /// In one sentence: what reproduced it, or why nothing did.
+    pub detail: String,
+    /// The function the harness called (`my_crate::parse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    /// The shrunk reproducing call, as Rust (`my_crate::parse("é")`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    /// The reproduced panic: `file:line: message`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panic: Option<String>,
+    /// The regression test, when reproduced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<ReproductionTest>,
+    /// Cases the search tried.
+    #[serde(default)]
+    pub cases: u64,
+    /// Wall time of the search, building included.
+    #[serde(default)]
+    pub duration_ms: u64,
+}
+
+impl Reproduction {
+    /// No search was made, and why.
+    pub fn not_attempted(why: impl Into<String>) -> Self {
+        Reproduction {
+            status: ReproductionStatus::NotAttempted,
+            detail: why.into(),
+            ..Reproduction::default()
+        }
+    }
+
+    /// The search found nothing, and why.
+    pub fn not_reproduced(why: impl Into<String>) -> Self {
+        Reproduction {
+            status: ReproductionStatus::NotReproduced,
+            detail: why.into(),
+            ..Reproduction::default()
+        }
+    }
+
+    /// Whether an input reproduced the panic (and a test was written).
+    pub fn reproduced(&self) -> bool {
+        self.status == ReproductionStatus::Reproduced && self.test.is_some()
+    }
+
+    /// `patch` with the reproduction's regression test added (a new file)
+    /// and named as its [`Patch::regression_test`]; `patch` unchanged when
+    /// nothing was reproduced or the patch already writes that file.
+    pub fn attach(&self, patch: Patch) -> Patch {
+        let Some(test) = self.test.as_ref().filter(|_| self.reproduced()) else {
+            return patch;
+        };
+        if patch.files.iter().any(|f| f == &test.path) {
+            return patch;
+        }
+        let lines: Vec<&str> = test.source.lines().collect();
+        let mut diff = patch.diff.clone();
+        if !diff.is_empty() && !diff.ends_with('\n') {
+            diff.push('\n');
+        }
+        diff.push_str(&format!(
+            "diff --git a/{p} b/{p}\nnew file mode 100644\n--- /dev/null\n+++ b/{p}\n@@ -0,0 +1,{n} @@\n",
+            p = test.path,
+            n = lines.len()
+        ));
+        for l in &lines {
+            diff.push('+');
+            diff.push_str(l);
+            diff.push('\n');
+        }
+        let mut out = patch;
+        out.diff = diff;
+        out.files.push(test.path.clone());
+        out.lines_added += lines.len() as u32;
+        out.regression_test = Some(RegressionTest {
+            path: test.path.clone(),
+            name: test.name.clone(),
+        });
+        out
+    }
+}
+
+/// A harness ready to be written into a checkout and run.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    krate: LibCrate,
+    callee: Callee,
+    at: Location,
+    expected: Option<PanicClass>,
+    /// Files to write, relative to the checkout root.
+    pub files: Vec<(String, String)>,
+}
+
+/// Plans the search for `ctx`'s panic in the checkout at `root`; why not,
+/// when no function can be called.
+pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Plan, String> {
+    let target = ctx.target().ok_or("no frame maps to the repository")?;
+    let at = Location {
+        file: target.path.clone(),
+        line: target.line,
+    };
+    let krate = target::lib_crate(root, &target.path)?;
+    let callee = target::find_callee(ctx, root, &krate).map_err(|e| format!("no function to call: {e}"))?;
+    let mut sources: Vec<String> = Vec::new();
+    let tests_dir = root.join(&krate.dir).join("tests");
+    if let Ok(entries) = std::fs::read_dir(&tests_dir) {
+        let mut paths: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .collect();
+        paths.sort();
+        sources.extend(paths.iter().take(32).filter_map(|p| std::fs::read_to_string(p).ok()));
+    }
+    sources.extend(
+        ctx.snippets
+            .iter()
+            .filter(|s| s.kind == crate::SnippetKind::Test)
+            .map(|s| s.text.clone()),
+    );
+    sources.extend(ctx.file(&target.path).map(str::to_string));
+    let seeds = Seeds::collect(sources.iter().map(String::as_str));
+    let expected = PanicClass::from_message(&ctx.incident.event.message);
+    let dir = harness::HARNESS_DIR;
+    let files = vec![
+        (format!("{dir}/Cargo.toml"), harness::manifest(&krate)),
+        (
+            format!("{dir}/tests/{}.rs", harness::HARNESS_TEST),
+            harness::search_source(&callee, &at, class_needles(expected), &seeds, budget),
+        ),
+        (format!("{dir}/src/lib.rs"), String::new()),
+    ];
+    Ok(Plan {
+        krate,
+        callee,
+        at,
+        expected,
+        files,
+    })
+}
+
+/// Words a panic message of `class` contains (what
+/// [`PanicClass::from_message`] keys on), so the search keeps only panics of
+/// the incident's class; empty for an unknown class.
+fn class_needles(class: Option<PanicClass>) -> &'static [&'static str] {
+    use crate::OverflowOp as Op;
+    match class {
+        // An explicit panic's message is the program's own: any panic at the
+        // incident's location counts.
+        None | Some(PanicClass::ExplicitPanic) => &[],
+        Some(PanicClass::UnwrapNone) => &["on a `None` value"],
+        Some(PanicClass::UnwrapErr) => &["on an `Err` value"],
+        Some(PanicClass::ParseUnwrap) => &["on an `Err` value"],
+        Some(PanicClass::IndexOob) => &["index out of bounds"],
+        Some(PanicClass::SliceRange) => &[
+            "out of range for slice",
+            "slice index starts at",
+            "is out of bounds of",
+            "when slicing",
+        ],
+        Some(PanicClass::MissingKey) => &["no entry found for key"],
+        Some(PanicClass::VecPosition) => &["should be < len", "should be <= len"],
+        Some(PanicClass::DivZero) => &["attempt to divide by zero"],
+        Some(PanicClass::RemZero) => &["remainder with a divisor of zero"],
+        Some(PanicClass::CharBoundary) => &["is not a char boundary"],
+        Some(PanicClass::Overflow(op)) => match op {
+            Op::Add => &["attempt to add with overflow", "overflow when adding"],
+            Op::Sub => &["attempt to subtract with overflow", "overflow when subtracting"],
+            Op::Mul => &["attempt to multiply with overflow", "overflow when multiplying"],
+            Op::Div => &["attempt to divide with overflow"],
+            Op::Neg => &["attempt to negate with overflow"],
+            Op::Shl => &["attempt to shift left with overflow"],
+            Op::Shr => &["attempt to shift right with overflow"],
+        },
+    }
+}
+
+impl Plan {
+    /// The target crate's directory (relative), where its `Cargo.lock`
+    /// search starts.
+    pub(crate) fn crate_dir(&self) -> &str {
+        &self.krate.dir
+    }
+
+    /// The function called.
+    pub(crate) fn call(&self) -> &str {
+        &self.callee.path
+    }
+
+    /// The reproduction the harness's `output` shows; `root` is the
+    /// checkout (to name the test file).
+    pub(crate) fn conclude(&self, root: &Path, output: &str) -> Reproduction {
+        let outcome = match harness::parse_output(output, self.callee.args.len()) {
+            Ok(o) => o,
+            Err(e) => {
+                return Reproduction {
+                    call: Some(self.callee.path.clone()),
+                    ..Reproduction::not_reproduced(format!("the search failed: {e}"))
+                }
+            }
+        };
+        match outcome {
+            Outcome::NotReproduced { cases } => Reproduction {
+                call: Some(self.callee.path.clone()),
+                cases,
+                ..Reproduction::not_reproduced(format!(
+                    "no input among {cases} generated case(s) made `{}` panic at {}:{}",
+                    self.callee.path, self.at.file, self.at.line
+                ))
+            },
+            Outcome::Reproduced {
+                args,
+                at,
+                message,
+                cases,
+            } => {
+                let got = PanicClass::from_message(&message);
+                if let (Some(want), Some(got)) = (self.expected, got) {
+                    if want != got {
+                        return Reproduction {
+                            call: Some(self.callee.path.clone()),
+                            cases,
+                            ..Reproduction::not_reproduced(format!(
+                                "an input panicked at {at}, but as {} where the incident is {}",
+                                got.name(),
+                                want.name()
+                            ))
+                        };
+                    }
+                }
+                let (path, name) = harness::regression_names(root, &self.krate, &self.callee, &self.at);
+                let source = harness::regression_source(&self.callee, &args, &name, &self.at);
+                let input = format!("{}({})", self.callee.path, args.join(", "));
+                Reproduction {
+                    status: ReproductionStatus::Reproduced,
+                    detail: format!(
+                        "`{input}` panics at {at} (found in {cases} case(s){})",
+                        if self.callee.frame > 0 {
+                            format!(", called {} frame(s) up the stack", self.callee.frame)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    call: Some(self.callee.path.clone()),
+                    input: Some(input),
+                    panic: Some(format!("{at}: {message}")),
+                    test: Some(ReproductionTest { path, name, source }),
+                    cases,
+                    duration_ms: 0,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attach_adds_the_test_file_once() {
+        let r = Reproduction {
+            status: ReproductionStatus::Reproduced,
+            test: Some(ReproductionTest {
+                path: "tests/bugstack_repro_f_3.rs".into(),
+                name: "bugstack_repro_f_3".into(),
+                source: "#[test]\nfn bugstack_repro_f_3() {}\n".into(),
+            }),
+            ..Reproduction::default()
+        };
+        let fix = Patch::from_diff("--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1 +1 @@\n-a\n+b\n").unwrap();
+        let p = r.attach(fix);
+        assert_eq!(p.files, ["src/lib.rs", "tests/bugstack_repro_f_3.rs"]);
+        assert_eq!((p.lines_added, p.lines_removed), (3, 1));
+        assert_eq!(
+            p.regression_test.as_ref().map(|t| t.name.as_str()),
+            Some("bugstack_repro_f_3")
+        );
+        let parsed = Patch::from_diff(p.diff.clone()).unwrap();
+        assert_eq!(parsed.files, p.files);
+        assert_eq!(r.attach(p.clone()), p, "attached once");
+        let none = Reproduction::not_reproduced("x");
+        let fix = Patch::from_diff("--- a/a\n+++ b/a\n@@ -1 +1 @@\n-a\n+b\n").unwrap();
+        assert_eq!(none.attach(fix.clone()), fix);
+    }
+}

@@ -1,0 +1,331 @@
+//! Argument shapes: the types a generated harness knows how to produce,
+//! read from a function's signature with `syn`, and the Rust code of the
+//! proptest strategy and of the literal renderer for each.
+//!
+//! Everything spliced into generated code here comes from the repository's
+//! own source (type and field names parsed by `syn`) or from bugstack's own
+//! tables; literals are always written with `{:?}`.
+
+use std::fmt::Write as _;
+
+/// What an argument is, as far as the harness is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// A primitive integer (`u8` … `i128`, `usize`, `isize`).
+    Int(&'static str),
+    /// `f32` / `f64`.
+    Float(&'static str),
+    /// `bool`.
+    Bool,
+    /// `char`.
+    Char,
+    /// `&str`.
+    Str,
+    /// `String`.
+    String,
+    /// `&[T]`.
+    Slice(Box<Shape>),
+    /// `Vec<T>`.
+    Vec(Box<Shape>),
+    /// `Option<T>` of an owned `T`.
+    Option(Box<Shape>),
+    /// `&T` / `&mut T` of an owned `T`.
+    Ref {
+        /// The referenced shape.
+        inner: Box<Shape>,
+        /// `&mut`.
+        mutable: bool,
+    },
+    /// A public struct with public named fields (and `Debug`).
+    Struct(StructShape),
+}
+
+/// A struct the harness builds field by field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StructShape {
+    /// Its public path from the harness (`shop::cart::Cart`).
+    pub path: String,
+    /// Its fields, in order.
+    pub fields: Vec<(String, Shape)>,
+    /// It derives `Default` (its default value is a seed).
+    pub default: bool,
+}
+
+/// The integer types.
+pub(crate) const INTS: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+];
+
+/// Seed strings every search starts from: empty, blank, multibyte, long,
+/// control and punctuation characters.
+pub(crate) const BOUNDARY_STRINGS: &[&str] = &[
+    "",
+    " ",
+    "a",
+    "0",
+    "-1",
+    "é",
+    "日本語",
+    "🦀",
+    "a\u{301}",
+    "\0",
+    "\n",
+    "$",
+    "%",
+    "\\",
+    "{}",
+    "[",
+    "a=b&c",
+    "ab",
+    "aé",
+    "éa",
+];
+
+impl Shape {
+    /// The owned type a strategy yields for this shape.
+    pub(crate) fn owned_type(&self) -> String {
+        match self {
+            Shape::Int(t) | Shape::Float(t) => (*t).to_string(),
+            Shape::Bool => "bool".into(),
+            Shape::Char => "char".into(),
+            Shape::Str | Shape::String => "String".into(),
+            Shape::Slice(i) | Shape::Vec(i) => format!("Vec<{}>", i.owned_type()),
+            Shape::Option(i) => format!("Option<{}>", i.owned_type()),
+            Shape::Ref { inner, .. } => inner.owned_type(),
+            Shape::Struct(s) => s.path.clone(),
+        }
+    }
+
+    /// How a value of the owned type `var` is passed as this argument.
+    pub(crate) fn pass(&self, var: &str) -> String {
+        match self {
+            Shape::Str | Shape::Slice(_) => format!("&{var}"),
+            Shape::Ref { mutable: true, .. } => format!("&mut {var}"),
+            Shape::Ref { mutable: false, .. } => format!("&{var}"),
+            _ => format!("{var}.clone()"),
+        }
+    }
+
+    /// Code of a `BoxedStrategy<owned type>`: boundary values, the crate's
+    /// own literals (`ints`, `strings`) and mutations, then anything.
+    pub(crate) fn strategy(&self, ints: &[i128], strings: &[String]) -> String {
+        match self {
+            Shape::Int(t) => {
+                let lits: Vec<String> = ints.iter().map(|i| format!("{i}i128")).collect();
+                format!(
+                    "prop_oneof![4 => proptest::sample::select({{ let mut v: Vec<{t}> = vec![0, 1, 2, {t}::MAX, {t}::MIN, {t}::MAX - 1, {t}::MIN.wrapping_add(1)]; \
+                     v.extend([-1i128, 7, 10, 16, 100, 255, 256, 1000, 65535, 65536, {lits}].into_iter().filter_map(|x| {t}::try_from(x).ok())); v }}), \
+                     1 => any::<{t}>()].boxed()",
+                    lits = lits.join(", ")
+                )
+            }
+            Shape::Float(t) => format!(
+                "prop_oneof![3 => proptest::sample::select(vec![0.0, -0.0, 1.0, -1.0, 0.5, {t}::NAN, {t}::INFINITY, {t}::NEG_INFINITY, {t}::MAX, {t}::MIN, {t}::EPSILON, {t}::MIN_POSITIVE]), 1 => any::<{t}>()].boxed()"
+            ),
+            Shape::Bool => "any::<bool>().boxed()".into(),
+            Shape::Char => {
+                "prop_oneof![2 => proptest::sample::select(vec!['\\0', 'a', 'é', '日', '🦀', '$', '\\n']), 1 => any::<char>()].boxed()".into()
+            }
+            Shape::Str | Shape::String => {
+                let mut seeds = String::new();
+                for s in BOUNDARY_STRINGS.iter().map(|s| s.to_string()).chain(strings.iter().cloned()) {
+                    let _ = write!(seeds, "{s:?}.to_string(), ");
+                }
+                format!(
+                    "{{ let seeds: Vec<String> = vec![{seeds}\"a\".repeat(300), \"é\".repeat(100)]; \
+                     let pick = proptest::sample::select(seeds); \
+                     prop_oneof![\
+                     4 => pick.clone(), \
+                     2 => (pick.clone(), pick.clone()).prop_map(|(a, b)| a + &b), \
+                     2 => (pick.clone(), 0usize..64).prop_map(|(s, n)| s.chars().take(n).collect::<String>()), \
+                     2 => (pick.clone(), any::<char>(), 0usize..64).prop_map(|(s, c, n)| {{ let mut v: Vec<char> = s.chars().collect(); let at = n.min(v.len()); v.insert(at, c); v.into_iter().collect::<String>() }}), \
+                     1 => \"\\\\PC{{0,40}}\", \
+                     1 => any::<String>()].boxed() }}"
+                )
+            }
+            Shape::Slice(i) | Shape::Vec(i) => {
+                format!("proptest::collection::vec({}, 0..8).boxed()", i.strategy(ints, strings))
+            }
+            Shape::Option(i) => format!("proptest::option::of({}).boxed()", i.strategy(ints, strings)),
+            Shape::Ref { inner, .. } => inner.strategy(ints, strings),
+            Shape::Struct(s) => {
+                let names: Vec<String> = (0..s.fields.len()).map(|i| format!("f{i}")).collect();
+                let strategies: Vec<String> = s.fields.iter().map(|(_, f)| f.strategy(ints, strings)).collect();
+                let init: Vec<String> = s
+                    .fields
+                    .iter()
+                    .zip(&names)
+                    .map(|((field, _), var)| format!("{field}: {var}"))
+                    .collect();
+                let built = format!(
+                    "({},).prop_map(|({},)| {} {{ {} }}).boxed()",
+                    strategies.join(", "),
+                    names.join(", "),
+                    s.path,
+                    init.join(", ")
+                );
+                if s.default {
+                    format!(
+                        "prop_oneof![1 => proptest::strategy::LazyJust::new(<{} as Default>::default), 3 => {built}].boxed()",
+                        s.path
+                    )
+                } else {
+                    built
+                }
+            }
+        }
+    }
+
+    /// Code of an expression rendering `var` (a reference to the owned
+    /// value) as the Rust source of this argument, a `String`. `depth`
+    /// keeps nested closure variables apart.
+    pub(crate) fn render(&self, var: &str, depth: usize) -> String {
+        let x = format!("x{depth}");
+        match self {
+            Shape::Int(_) | Shape::Bool | Shape::Char | Shape::Str => format!("format!(\"{{:?}}\", {var})"),
+            Shape::Float(t) => format!("format!(\"{t}::from_bits({{:#x}})\", {var}.to_bits())"),
+            Shape::String => format!("format!(\"String::from({{:?}})\", {var})"),
+            Shape::Slice(i) | Shape::Vec(i) => {
+                let open = if matches!(self, Shape::Slice(_)) { "&[" } else { "vec![" };
+                format!(
+                    "format!(\"{open}{{}}]\", {var}.iter().map(|{x}| {}).collect::<Vec<String>>().join(\", \"))",
+                    i.render(&x, depth + 1)
+                )
+            }
+            Shape::Option(i) => format!(
+                "match {var} {{ Some({x}) => format!(\"Some({{}})\", {}), None => \"None\".to_string() }}",
+                i.render(&x, depth + 1)
+            ),
+            Shape::Ref { inner, mutable } => {
+                let amp = if *mutable { "&mut " } else { "&" };
+                format!("format!(\"{amp}{{}}\", {})", inner.render(var, depth))
+            }
+            Shape::Struct(s) => {
+                let mut parts = Vec::new();
+                for (field, f) in &s.fields {
+                    let field_var = format!("(&{var}.{field})");
+                    parts.push(format!(
+                        "format!(\"{field}: {{}}\", {})",
+                        f.render(&field_var, depth + 1)
+                    ));
+                }
+                format!(
+                    "format!(\"{} {{{{ {{}} }}}}\", [{}].join(\", \"))",
+                    s.path,
+                    parts.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// The shape of a type written in a signature, when the harness supports
+/// it; `lookup` resolves a struct name to its shape.
+pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<StructShape>) -> Option<Shape> {
+    match ty {
+        syn::Type::Reference(r) => {
+            let inner = match &*r.elem {
+                syn::Type::Path(p) if is_ident(p, "str") => return (r.mutability.is_none()).then_some(Shape::Str),
+                syn::Type::Slice(s) => {
+                    let elem = shape_of(&s.elem, lookup)?;
+                    return (r.mutability.is_none() && !matches!(elem, Shape::Ref { .. } | Shape::Str))
+                        .then(|| Shape::Slice(Box::new(elem)));
+                }
+                other => shape_of(other, lookup)?,
+            };
+            if matches!(inner, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
+                return None;
+            }
+            Some(Shape::Ref {
+                inner: Box::new(inner),
+                mutable: r.mutability.is_some(),
+            })
+        }
+        syn::Type::Paren(p) => shape_of(&p.elem, lookup),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            let name = last.ident.to_string();
+            let generic = match &last.arguments {
+                syn::PathArguments::None => None,
+                syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match a.args.first() {
+                    Some(syn::GenericArgument::Type(t)) => Some(t),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            match (name.as_str(), generic) {
+                (n, None) if INTS.contains(&n) => INTS.iter().find(|t| **t == n).map(|t| Shape::Int(t)),
+                ("f32", None) => Some(Shape::Float("f32")),
+                ("f64", None) => Some(Shape::Float("f64")),
+                ("bool", None) => Some(Shape::Bool),
+                ("char", None) => Some(Shape::Char),
+                ("String", None) => Some(Shape::String),
+                ("Vec", Some(t)) => {
+                    let inner = shape_of(t, lookup)?;
+                    owned(&inner).then(|| Shape::Vec(Box::new(inner)))
+                }
+                ("Option", Some(t)) => {
+                    let inner = shape_of(t, lookup)?;
+                    owned(&inner).then(|| Shape::Option(Box::new(inner)))
+                }
+                (n, None) => lookup(n).map(Shape::Struct),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn owned(s: &Shape) -> bool {
+    !matches!(s, Shape::Ref { .. } | Shape::Str | Shape::Slice(_))
+}
+
+fn is_ident(p: &syn::TypePath, name: &str) -> bool {
+    p.qself.is_none() && p.path.is_ident(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(src: &str) -> Option<Shape> {
+        let ty: syn::Type = syn::parse_str(src).unwrap();
+        shape_of(&ty, &mut |n| {
+            (n == "Cart").then(|| StructShape {
+                path: "shop::Cart".into(),
+                fields: vec![("n".into(), Shape::Int("u64"))],
+                default: true,
+            })
+        })
+    }
+
+    #[test]
+    fn supported_and_unsupported_types() {
+        assert_eq!(shape("&str"), Some(Shape::Str));
+        assert_eq!(shape("&[u8]"), Some(Shape::Slice(Box::new(Shape::Int("u8")))));
+        assert_eq!(shape("Option<String>"), Some(Shape::Option(Box::new(Shape::String))));
+        assert!(matches!(shape("&Cart"), Some(Shape::Ref { mutable: false, .. })));
+        for bad in [
+            "&mut str",
+            "Option<&str>",
+            "Vec<&str>",
+            "impl Fn()",
+            "HashMap<u8, u8>",
+            "Other",
+            "(u8, u8)",
+        ] {
+            assert_eq!(shape(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn rendered_code_parses() {
+        for s in ["&str", "String", "&[u8]", "Vec<Option<i32>>", "&Cart", "f64", "char"] {
+            let sh = shape(s).unwrap();
+            let strategy = sh.strategy(&[5, -3], &["it's \"quoted\"".into()]);
+            syn::parse_str::<syn::Expr>(&strategy).unwrap_or_else(|e| panic!("{s}: {e}\n{strategy}"));
+            let render = sh.render("(&a0)", 0);
+            syn::parse_str::<syn::Expr>(&render).unwrap_or_else(|e| panic!("{s}: {e}\n{render}"));
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! Reproduction by search, end to end through the Pipeline and the
+//! WorktreeValidator on small fixture crates: the search finds the panic's
+//! input through the public API, the input becomes the patch's regression
+//! test (fails on the base, passes with the fix, under a timeout), and a
+//! candidate that hangs or panics further on is blamed. Nothing reproduced:
+//! the fix is proposed with its confidence capped, "not reproduced".
+//!
+//! Each test builds `proptest` for its harness once into a target directory
+//! the tests share.
+
+use crate::support;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bugstack_fix::{
+    render_markdown, ContextBuilder, DecisionKind, Error, Feedback, FileEdit, FixContext, FixGenerator, FixReport,
+    Incident, Patch, Pipeline, Policy, RepoFrame, RepoRef, ReproductionStatus, Result, ValidatorOptions,
+    WorktreeValidator, NOT_REPRODUCED_CAP,
+};
+use support::{bare_context, git, panic_event, slow_check, Repo};
+
+const MANIFEST: &str =
+    "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n\n[workspace]\n";
+
+/// A context whose frames are `frames` (innermost first) in `path`.
+struct Frames {
+    path: &'static str,
+    text: &'static str,
+    frames: Vec<(u32, &'static str)>,
+}
+
+#[async_trait]
+impl ContextBuilder for Frames {
+    async fn build(&self, incident: &Incident, repo: &RepoRef) -> Result<FixContext> {
+        let mut ctx = bare_context(
+            incident.clone(),
+            repo.root.clone(),
+            git(&repo.root, &["rev-parse", "HEAD"]),
+        );
+        ctx.frames = self
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(i, (line, function))| RepoFrame {
+                frame_index: Some(i),
+                path: self.path.into(),
+                line: *line,
+                column: None,
+                function: Some((*function).into()),
+            })
+            .collect();
+        ctx.files.insert(self.path.into(), self.text.into());
+        Ok(ctx)
+    }
+}
+
+/// One candidate (a textual replacement in `src/lib.rs`), then no more
+/// ideas; keeps the feedback it was given.
+struct OneIdea {
+    before: &'static str,
+    from: &'static str,
+    to: &'static str,
+    seen: Mutex<Vec<Feedback>>,
+}
+
+impl OneIdea {
+    fn new(before: &'static str, from: &'static str, to: &'static str) -> Self {
+        assert!(before.contains(from), "the fixture contains {from:?}");
+        OneIdea {
+            before,
+            from,
+            to,
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl FixGenerator for OneIdea {
+    fn name(&self) -> String {
+        "template".into()
+    }
+
+    async fn generate(&self, _ctx: &FixContext, feedback: &[Feedback]) -> Result<Patch> {
+        *self.seen.lock().unwrap() = feedback.to_vec();
+        if !feedback.is_empty() {
+            return Err(Error::Generate("no other idea".into()));
+        }
+        let mut p = Patch::from_edits(&[FileEdit {
+            path: "src/lib.rs".into(),
+            before: self.before.into(),
+            after: self.before.replacen(self.from, self.to, 1),
+        }])?;
+        p.generator = "template".into();
+        p.class = Some("fixture".into());
+        p.root_cause = "the fixture's bug".into();
+        Ok(p)
+    }
+}
+
+/// A target directory shared by this module's tests (the harness's
+/// `proptest` is built once).
+fn shared_target() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reproduce-target")
+}
+
+fn policy(budget: &str) -> Policy {
+    let mut p = Policy {
+        checks: vec![slow_check("build", "cargo build")],
+        auto_merge: true,
+        confidence_threshold: 0.8,
+        retry_limit: 1,
+        ..Policy::default()
+    };
+    p.reproduce.budget = budget.into();
+    p
+}
+
+async fn run(
+    lib: &'static str,
+    frames: Vec<(u32, &'static str)>,
+    message: &str,
+    generator: Arc<OneIdea>,
+    budget: &str,
+) -> (FixReport, Repo) {
+    let repo = Repo::with_files(&[("Cargo.toml", MANIFEST), ("src/lib.rs", lib)], "base");
+    let work = tempfile::TempDir::new().unwrap();
+    let validator = WorktreeValidator::new(ValidatorOptions {
+        work_root: Some(work.path().join("worktrees")),
+        target_dir: Some(shared_target()),
+        ..ValidatorOptions::default()
+    });
+    let ctx = Frames {
+        path: "src/lib.rs",
+        text: lib,
+        frames,
+    };
+    let pipeline = Pipeline::new(Arc::new(ctx), generator, Arc::new(validator));
+    let report = pipeline
+        .run(
+            &Incident::from_event("1", panic_event(message)),
+            &RepoRef::new(repo.path()),
+            &policy(budget),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        "",
+        "the repository is untouched"
+    );
+    (report, repo)
+}
+
+/// (c) `fn f(s: &str) -> u8` slicing by byte index: the search finds a
+/// string whose first char is multibyte, the patch carries it as a plain
+/// `#[test]` that fails on the base and passes with the fix, and "reproduced
+/// and fixed" lifts the confidence to auto-merge.
+#[tokio::test]
+async fn a_found_reproduction_is_the_fixs_regression_test() {
+    const LIB: &str = "/// The first byte of `s`, or 0.\npub fn f(s: &str) -> u8 {\n    let head = &s[..1];\n    head.as_bytes()[0]\n}\n";
+    let fix = Arc::new(OneIdea::new(
+        LIB,
+        "    let head = &s[..1];\n    head.as_bytes()[0]",
+        "    s.as_bytes().first().copied().unwrap_or(0)",
+    ));
+    let (report, _repo) = run(
+        LIB,
+        vec![(3, "fixture::f")],
+        "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    let input = r.input.as_deref().unwrap();
+    assert!(input.starts_with("fixture::f(\""), "{input}");
+    assert!(r.panic.as_deref().unwrap().contains("is not a char boundary"), "{json}");
+    let test = r.test.as_ref().unwrap();
+    assert!(
+        test.source.contains("#[test]") && !test.source.contains("proptest"),
+        "{}",
+        test.source
+    );
+
+    let fix = report.fix.as_ref().expect("a fix");
+    assert!(
+        fix.files.contains(&test.path),
+        "the patch adds the test: {:?}",
+        fix.files
+    );
+    assert!(fix.diff.contains(input), "{}", fix.diff);
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{regression:?}");
+    let c = report.confidence.as_ref().unwrap();
+    let signal = c.signals.iter().find(|s| s.name == "reproduction").unwrap();
+    assert!(
+        signal.contribution > 0.0 && signal.observed.starts_with("reproduced and fixed"),
+        "{c:?}"
+    );
+    assert!(c.score >= 0.8, "{c:?}");
+    assert_eq!(report.decision.kind, DecisionKind::AutoMerge, "{:?}", report.decision);
+    assert!(render_markdown(&report).contains("### Reproduction: reproduced"));
+}
+
+/// (a) A char-boundary guard that returns 0 to a caller looping until the
+/// helper makes progress turns the panic into an infinite loop: the
+/// reproduction's test times out, the candidate is blamed, no fix is
+/// proposed. The search calls the nearest public caller (`units`): the
+/// helper is private.
+#[tokio::test]
+async fn a_fix_that_hangs_is_caught_by_the_reproductions_timeout() {
+    const LIB: &str = "/// Counts one-byte units of `s`.\npub fn units(s: &str) -> usize {\n    let mut at = 0;\n    let mut n = 0;\n    while at < s.len() {\n        at += advance(s, at);\n        n += 1;\n    }\n    n\n}\n\nfn advance(s: &str, at: usize) -> usize {\n    let unit = &s[at..at + 1];\n    unit.len()\n}\n";
+    let hang = Arc::new(OneIdea::new(
+        LIB,
+        "    let unit = &s[at..at + 1];",
+        "    let Some(unit) = s.get(at..at + 1) else { return 0 };",
+    ));
+    let (report, _repo) = run(
+        LIB,
+        vec![(13, "fixture::advance"), (6, "fixture::units")],
+        "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
+        hang.clone(),
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    assert_eq!(report.reproduction.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(report.reproduction.call.as_deref(), Some("fixture::units"), "{json}");
+    assert!(report.fix.is_none(), "a hang is not a fix: {json}");
+    assert_eq!(report.decision.kind, DecisionKind::NoFix, "{json}");
+    let v = report.attempts[0].validation.as_ref().unwrap();
+    assert!(!v.passed() && v.regression_blames_fix(), "{json}");
+    assert!(
+        v.regression.as_ref().unwrap().output.contains("no return within"),
+        "{json}"
+    );
+    let seen = hang.seen.lock().unwrap().clone();
+    assert!(
+        seen[0].failure.contains("still fails with the fix"),
+        "{}",
+        seen[0].failure
+    );
+}
+
+/// (b) Stopping the overflow at the panic line while the same input
+/// overflows two lines later is blamed: the reproducing input still panics.
+#[tokio::test]
+async fn a_fix_that_moves_the_panic_is_blamed() {
+    const LIB: &str = "/// Doubles `x` and pads it.\npub fn grow(x: u8) -> u8 {\n    let doubled = x * 2;\n    let padded = doubled + 10;\n    padded\n}\n";
+    let moved = Arc::new(OneIdea::new(LIB, "x * 2", "x.saturating_mul(2)"));
+    let (report, _repo) = run(
+        LIB,
+        vec![(3, "fixture::grow")],
+        "attempt to multiply with overflow",
+        moved.clone(),
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    assert_eq!(report.reproduction.status, ReproductionStatus::Reproduced, "{json}");
+    assert!(report.fix.is_none(), "{json}");
+    let v = report.attempts[0].validation.as_ref().unwrap();
+    assert!(v.regression_blames_fix(), "{json}");
+    assert!(v.regression.as_ref().unwrap().output.contains("panicked"), "{json}");
+    assert_eq!(report.attempts.len(), 2, "the next strategy was asked for: {json}");
+    assert!(!moved.seen.lock().unwrap().is_empty());
+}
+
+/// (d) Nothing reproduces within the budget: the fix is still proposed, the
+/// report says "not reproduced", and the confidence is capped below any
+/// threshold a policy may set.
+#[tokio::test]
+async fn nothing_reproduced_caps_the_confidence() {
+    const LIB: &str = "/// Checks a tag.\npub fn tag(n: u64) -> u64 {\n    if (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20) == 0x0bad_cafe {\n        panic!(\"impossible tag\");\n    }\n    n\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "panic!(\"impossible tag\");", "return 0;"));
+    let (report, _repo) = run(LIB, vec![(4, "fixture::tag")], "impossible tag", fix, "3s").await;
+    let json = report.to_json();
+    assert_eq!(report.reproduction.status, ReproductionStatus::NotReproduced, "{json}");
+    assert!(report.reproduction.cases > 0, "the search ran: {json}");
+    assert!(report.fix.is_some(), "{json}");
+    let c = report.confidence.as_ref().unwrap();
+    assert!(c.score <= NOT_REPRODUCED_CAP, "{c:?}");
+    assert_eq!(report.decision.kind, DecisionKind::Review, "{:?}", report.decision);
+    let md = render_markdown(&report);
+    assert!(md.contains("### Reproduction: not reproduced"), "{md}");
+}
+
+#[test]
+fn a_policy_cannot_set_the_threshold_below_the_cap() {
+    assert!(Policy::from_toml_str("confidence_threshold = 0.4\n").is_err());
+    assert!(Policy::from_toml_str("confidence_threshold = 0.5\n").is_ok());
+    const { assert!(bugstack_fix::MIN_CONFIDENCE_THRESHOLD > NOT_REPRODUCED_CAP) };
+}
