@@ -230,6 +230,29 @@ fn report_the_panic(
     }
 }
 
+/// What went wrong with the reproducer on the fix branch, first line first:
+/// a hang, a panic (its location and message), else the output's tail.
+pub fn summarize_failure(run: &process::Run) -> String {
+    let lines: Vec<&str> = run.output.lines().collect();
+    let first = if run.status == Status::TimedOut {
+        format!(
+            "the reproducer hangs (killed after {} s)",
+            check::REPRO_TIMEOUT.as_secs()
+        )
+    } else if let Some(i) = lines.iter().position(|l| l.contains("panicked at")) {
+        let at = lines[i].split("panicked at").nth(1).unwrap_or_default().trim();
+        format!(
+            "the reproducer still fails: panicked at {at} {}",
+            lines.get(i + 1).copied().unwrap_or_default()
+        )
+    } else if run.output.contains("error[") || run.output.contains("error: could not compile") {
+        "the reproducer does not compile against the fix".to_string()
+    } else {
+        "the reproducer fails".to_string()
+    };
+    format!("{first}\n{}", run.tail(25))
+}
+
 /// `+`/`-` lines of a git diff, outside files under `tests/`.
 pub fn non_test_lines(diff: &str) -> u32 {
     let mut in_test_file = false;
@@ -319,7 +342,7 @@ pub fn heal(settings: &Settings, case: &Case, buggy: &Source, work: &Path) -> Re
     let repro = check::run_repro(settings, case, &healed)?;
     run.repro_on_fix = Some(repro.status);
     if repro.status != Status::Passed {
-        run.failure = Some(repro.tail(25));
+        run.failure = Some(summarize_failure(&repro));
     }
     Ok(run)
 }

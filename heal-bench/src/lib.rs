@@ -148,12 +148,13 @@ fn run_case_in(settings: &Settings, case: &Case, work: &Path, report: &mut CaseR
             run.generator.as_deref().unwrap_or("?"),
             run.fix_class.as_deref().unwrap_or("?")
         ),
-        _ => format!(
-            "reproducer {:?}, suite {:?} on the fix branch: {}",
-            run.repro_on_fix,
-            run.suite_on_fix,
-            run.failure.as_deref().unwrap_or_default()
-        ),
+        _ => match (run.suite_on_fix, &run.failure) {
+            (Some(process::Status::Passed), Some(failure)) => failure.clone(),
+            (suite, failure) => format!(
+                "the suite {suite:?} on the fix branch: {}",
+                failure.as_deref().unwrap_or_default()
+            ),
+        },
     };
     report.heal = Some(run);
     Ok(())
