@@ -1,0 +1,6 @@
+use rust_decimal::prelude::*;
+
+#[test]
+fn repro() {
+    let _ = Decimal::ZERO.ln();
+}

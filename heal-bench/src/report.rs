@@ -1,0 +1,218 @@
+//! The benchmark's report: one entry per case, totals, a Markdown table.
+
+use serde::Serialize;
+
+use crate::check::CaseCheck;
+use crate::heal::HealRun;
+
+/// How a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A fix branch on which the case's reproducer passes (within its
+    /// timeout) and the crate's suite is green.
+    Healed,
+    /// A fix was proposed, but the reproducer still fails or hangs, or the
+    /// suite broke: the dangerous number.
+    ProposedNotHealed,
+    /// bugstack proposed no fix.
+    NoFix,
+    /// bugstack (or the harness around it) failed before deciding; counted
+    /// like a case not healed.
+    Error,
+    /// `--check-only`: the case is sound; it was not run through bugstack.
+    Checked,
+    /// The case itself is unsound (its reproducer does not panic on the
+    /// buggy release, or does not pass on the fixed one, or the suite is red
+    /// on the buggy release, or its source cannot be fetched); not counted.
+    Broken,
+}
+
+impl Outcome {
+    /// The label used in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Healed => "healed",
+            Outcome::ProposedNotHealed => "proposed, NOT healed",
+            Outcome::NoFix => "no fix",
+            Outcome::Error => "error",
+            Outcome::Checked => "checked",
+            Outcome::Broken => "broken case",
+        }
+    }
+}
+
+/// One case's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseReport {
+    /// The case's name.
+    pub name: String,
+    /// The crate.
+    #[serde(rename = "crate")]
+    pub krate: String,
+    /// Buggy release.
+    pub buggy: String,
+    /// Fixed release.
+    pub fixed: String,
+    /// Panic class.
+    pub class: String,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why, in a line or a few.
+    pub detail: String,
+    /// The case check, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<CaseCheck>,
+    /// What bugstack did, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heal: Option<HealRun>,
+    /// Upstream fix size: the recorded count, else the release diff of the
+    /// fix files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_fix_lines: Option<u32>,
+    /// `+`/`-` lines of the fix files between the two releases.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_release_diff_lines: Option<u32>,
+    /// Seconds checking the case took.
+    pub check_secs: f64,
+    /// Seconds the whole case took.
+    pub total_secs: f64,
+}
+
+/// Totals over a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    /// Cases run.
+    pub cases: usize,
+    /// Cases counted (not broken).
+    pub counted: usize,
+    /// Healed cases.
+    pub healed: usize,
+    /// Fixes proposed that do not heal.
+    pub proposed_not_healed: usize,
+    /// Cases with no fix proposed.
+    pub no_fix: usize,
+    /// Cases where bugstack failed before deciding.
+    pub errors: usize,
+    /// Broken cases (not counted).
+    pub broken: usize,
+    /// `healed / counted`, 0 when nothing counted.
+    pub heal_rate: f64,
+    /// Healed patches that carry their own regression test.
+    pub healed_with_regression_test: usize,
+    /// Wall time of the run in seconds.
+    pub wall_secs: f64,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// UTC date and time the run started (`date -u` form).
+    pub started: String,
+    /// The bugstack binary used.
+    pub bugstack: String,
+    /// Totals.
+    pub totals: Totals,
+    /// One entry per case.
+    pub cases: Vec<CaseReport>,
+}
+
+/// Totals of `cases`.
+pub fn totals(cases: &[CaseReport], wall_secs: f64) -> Totals {
+    let count = |o: Outcome| cases.iter().filter(|c| c.outcome == o).count();
+    let mut t = Totals {
+        cases: cases.len(),
+        healed: count(Outcome::Healed),
+        proposed_not_healed: count(Outcome::ProposedNotHealed),
+        no_fix: count(Outcome::NoFix),
+        errors: count(Outcome::Error),
+        broken: count(Outcome::Broken),
+        healed_with_regression_test: cases
+            .iter()
+            .filter(|c| c.outcome == Outcome::Healed)
+            .filter(|c| c.heal.as_ref().is_some_and(|h| h.has_regression_test))
+            .count(),
+        wall_secs,
+        ..Totals::default()
+    };
+    t.counted = t.cases - t.broken - count(Outcome::Checked);
+    if t.counted > 0 {
+        t.heal_rate = t.healed as f64 / t.counted as f64;
+    }
+    t
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The report as Markdown: a table per case and the totals.
+pub fn markdown(report: &BenchReport) -> String {
+    let t = &report.totals;
+    let mut out = format!(
+        "Run started {}; {} cases, {} counted ({} broken).\n\n\
+         | | count |\n|---|---|\n\
+         | **healed** | **{}** of {} ({:.0}%) |\n\
+         | proposed, NOT healed (the dangerous number) | {} |\n\
+         | no fix proposed | {} |\n| error before a decision | {} |\n\
+         | broken case (not counted) | {} |\n\
+         | healed patches carrying a regression test | {} of {} |\n\
+         | wall time | {:.0} s |\n\n\
+         | case | crate buggy→fixed | class | outcome | bugstack patch (lines) | upstream fix (lines) | fix s | total s |\n\
+         |---|---|---|---|---|---|---|---|\n",
+        report.started,
+        t.cases,
+        t.counted,
+        t.broken,
+        t.healed,
+        t.counted,
+        t.heal_rate * 100.0,
+        t.proposed_not_healed,
+        t.no_fix,
+        t.errors,
+        t.broken,
+        t.healed_with_regression_test,
+        t.healed,
+        t.wall_secs,
+    );
+    for c in &report.cases {
+        let patch = c
+            .heal
+            .as_ref()
+            .and_then(|h| h.patch_lines)
+            .map_or("–".to_string(), |n| n.to_string());
+        let upstream = match (c.upstream_fix_lines, c.upstream_release_diff_lines) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(n)) => format!("≤{n}"),
+            (None, None) => "–".into(),
+        };
+        let fix_secs = c
+            .heal
+            .as_ref()
+            .map_or("–".to_string(), |h| format!("{:.0}", h.fix_secs));
+        out.push_str(&format!(
+            "| {} | {} {}→{} | {} | {} | {} | {} | {} | {:.0} |\n",
+            cell(&c.name),
+            cell(&c.krate),
+            cell(&c.buggy),
+            cell(&c.fixed),
+            cell(&c.class),
+            c.outcome.label(),
+            patch,
+            upstream,
+            fix_secs,
+            c.total_secs,
+        ));
+    }
+    out.push_str("\nDetails:\n\n");
+    for c in &report.cases {
+        let first_line = c.detail.lines().next().unwrap_or_default();
+        out.push_str(&format!(
+            "- `{}` ({}): {}\n",
+            c.name,
+            c.outcome.label(),
+            cell(first_line)
+        ));
+    }
+    out
+}
