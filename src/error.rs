@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::store::{JobState, Status};
+use crate::status::{JobState, Status, UnknownValue};
 
 /// Everything that can go wrong in the `bugstack` package (store, collector,
 /// jobs, CLI). Messages say what was wrong and, where it helps, what to do.
@@ -113,3 +113,12 @@ impl Error {
 
 /// The package's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<UnknownValue> for Error {
+    fn from(e: UnknownValue) -> Self {
+        Error::Corrupt {
+            column: e.column,
+            value: e.value,
+        }
+    }
+}

@@ -45,6 +45,7 @@ pub mod fix_runner;
 pub mod forge_sync;
 pub mod jobs;
 pub mod release_check;
+mod status;
 pub mod store;
 pub mod terminal;
 

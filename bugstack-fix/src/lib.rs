@@ -46,6 +46,7 @@ pub mod git;
 mod incident;
 mod lifecycle_policy;
 mod model;
+mod panic_class;
 mod patch;
 mod pipeline;
 mod policy;
@@ -65,7 +66,6 @@ pub use deploy::{
 };
 pub use deploy::{resolve_base, BaseRef, MAX_DEPLOY_OUTPUT};
 pub use error::{Error, PolicyViolation, Result};
-pub use generate::template::{OverflowOp, PanicClass};
 pub use generate::{Feedback, FixGenerator, LlmGenerator, TemplateGenerator};
 pub use incident::Incident;
 pub use lifecycle_policy::{
@@ -75,6 +75,7 @@ pub use model::{
     AnthropicModel, ChatMessage, ChatRequest, ChatResponse, LanguageModel, MaxTokensField, ModelBackend, ModelConfig,
     ModelError, OpenAiCompatibleModel, RetryPolicy, Role, Usage,
 };
+pub use panic_class::{OverflowOp, PanicClass};
 pub use patch::{patch_hash, unified_diff, Candidate, FileEdit, Patch, RegressionTest};
 pub use pipeline::{NoopObserver, Observer, Pipeline, Progress, MAX_REPEATS_SKIPPED};
 pub use policy::{

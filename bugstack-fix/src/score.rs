@@ -38,6 +38,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::generate::template::TEMPLATE_GENERATOR;
 use crate::patch::{parse_diff, HunkLine};
 use crate::{FixContext, Patch, Reproduction, Validation};
 
@@ -76,9 +77,6 @@ pub struct Confidence {
 
 /// The signals read from untrusted input.
 const UNTRUSTED_SIGNALS: &[&str] = &["touches_panic_line", "model_rating"];
-
-/// The generator name the offline template generator reports.
-pub(crate) const TEMPLATE_GENERATOR: &str = "template";
 
 /// Scores an accepted candidate, `reproduction` being what the search
 /// before any fix found.

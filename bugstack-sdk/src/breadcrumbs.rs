@@ -9,84 +9,18 @@
 //! between threads, so recording takes no lock; an error captured in one
 //! request never carries another's breadcrumbs.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
-use bugstack_core::{Breadcrumb, Level, Timestamp};
+use bugstack_core::{Breadcrumb, Level};
+
+use crate::ring::{with_thread_ring, Ring};
 
 static CAPACITY: AtomicUsize = AtomicUsize::new(32);
 /// Whether any breadcrumb was ever recorded: captures skip the rings
 /// entirely until then.
 static USED: AtomicBool = AtomicBool::new(false);
-/// Longest breadcrumb message kept, in bytes.
-const MAX_MESSAGE: usize = 512;
-/// Longest category kept, in bytes.
-const MAX_CATEGORY: usize = 128;
-
-thread_local! {
-    static THREAD_RING: RefCell<Ring> = const { RefCell::new(Ring::new()) };
-}
-
 pub(crate) fn set_capacity(n: usize) {
     CAPACITY.store(n, Relaxed);
-}
-
-/// One scope's breadcrumbs, oldest first, at most the configured capacity.
-#[derive(Debug, Default)]
-pub(crate) struct Ring {
-    crumbs: VecDeque<Breadcrumb>,
-}
-
-impl Ring {
-    /// An empty ring (allocates on the first breadcrumb).
-    pub(crate) const fn new() -> Self {
-        Ring {
-            crumbs: VecDeque::new(),
-        }
-    }
-
-    fn push(&mut self, cap: usize, level: Level, category: Option<&str>, message: &str) {
-        let category = category.map(|c| bugstack_core::text::truncate(c, MAX_CATEGORY));
-        let message = bugstack_core::text::truncate(message, MAX_MESSAGE);
-        // Past capacity, the oldest breadcrumb's buffers are reused.
-        let mut crumb = if self.crumbs.len() >= cap {
-            while self.crumbs.len() > cap {
-                self.crumbs.pop_front();
-            }
-            self.crumbs.pop_front()
-        } else {
-            None
-        };
-        match &mut crumb {
-            Some(c) => {
-                c.timestamp = Timestamp::now();
-                c.level = level;
-                c.message.clear();
-                c.message.push_str(message);
-                match (&mut c.category, category) {
-                    (Some(old), Some(new)) => {
-                        old.clear();
-                        old.push_str(new);
-                    }
-                    (slot, new) => *slot = new.map(str::to_string),
-                }
-            }
-            None => {
-                crumb = Some(Breadcrumb {
-                    timestamp: Timestamp::now(),
-                    level,
-                    category: category.map(str::to_string),
-                    message: message.to_string(),
-                })
-            }
-        }
-        self.crumbs.extend(crumb);
-    }
-
-    fn snapshot(&self) -> Vec<Breadcrumb> {
-        self.crumbs.iter().cloned().collect()
-    }
 }
 
 /// Runs `f` on the ring of the current scope: the request's (task-local)
@@ -101,22 +35,7 @@ fn with_ring<R>(f: impl FnOnce(&mut Ring) -> R) -> Option<R> {
             return r;
         }
     }
-    THREAD_RING
-        .try_with(|ring| {
-            let mut ring = ring.try_borrow_mut().ok()?;
-            f.take().map(|f| f(&mut ring))
-        })
-        .ok()
-        .flatten()
-}
-
-/// Swaps the thread's ring with `ring` (for [`with_request`](crate::with_request)'s scope).
-pub(crate) fn swap_thread_ring(ring: &mut Ring) {
-    let _ = THREAD_RING.try_with(|r| {
-        if let Ok(mut r) = r.try_borrow_mut() {
-            std::mem::swap(&mut *r, ring);
-        }
-    });
+    with_thread_ring(|ring| f.take().map(|f| f(ring))).flatten()
 }
 
 /// Records a breadcrumb in the current request's ring (the `tower` layer's

@@ -1,7 +1,8 @@
 //! The hot path: what the calling thread records before handing an
 //! occurrence to the worker. Only cheap work happens here: the message, the
 //! error chain's `Display`s, the location, *unresolved* frame addresses, the
-//! thread, and the request context; then one `try_send`.
+//! thread, and the request context; then the client's one `try_send`
+//! ([`client::record`](crate::client::record)).
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -9,7 +10,6 @@ use std::sync::Arc;
 
 use bugstack_core::{text, Breadcrumb, ChainLink, EventKind, Level, Location, ThreadInfo, Timestamp};
 
-use crate::client::Client;
 use crate::request_context::RequestSource;
 
 /// Longest message or chain link kept, in bytes.
@@ -170,29 +170,6 @@ pub(crate) fn error_chain<E: std::error::Error + ?Sized + 'static>(err: &E) -> V
         source = s.source();
     }
     chain
-}
-
-/// Records one occurrence with the current client, if the SDK is
-/// initialized: the capture is counted, sampling or a full queue may drop it
-/// before any work is spent on it, and only then is it built with `build`
-/// (on the calling thread: the cheap part) and handed to the worker.
-pub(crate) fn record(build: impl FnOnce() -> RawEvent) {
-    with_admitted_client(|client| client.enqueue(build()));
-}
-
-/// [`record`] for a panic, from the panic hook: when the client persists
-/// panics synchronously (a `panic = "abort"` host) it is processed and
-/// spooled on the panicking thread, else queued like any capture.
-pub(crate) fn record_panic(build: impl FnOnce() -> RawEvent) {
-    with_admitted_client(|client| client.persist_now(build()));
-}
-
-fn with_admitted_client(f: impl FnOnce(&Client)) {
-    crate::client::with_client(|client| {
-        if client.admit() {
-            f(client);
-        }
-    });
 }
 
 #[cfg(test)]

@@ -146,6 +146,12 @@ impl std::fmt::Debug for Guard {
 }
 
 impl Guard {
+    /// Whether this guard holds a running client (not the disabled guard of
+    /// an `init` without an endpoint).
+    pub(crate) fn is_active(&self) -> bool {
+        self.client.is_some()
+    }
+
     pub(crate) fn disabled() -> Self {
         Guard {
             client: None,
@@ -213,8 +219,8 @@ fn split_release(release: &str) -> Option<(&str, &str)> {
 }
 
 /// See [`crate::try_init`]: checks the options, builds what the worker and
-/// the panic path share, starts the worker, then installs the client (and
-/// the panic hook).
+/// the panic path share, starts the worker, then installs the client (the
+/// crate root installs the panic hook after it).
 pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
     let Some(endpoint) = options.endpoint.as_deref() else {
         return Ok(Guard::disabled());
@@ -246,9 +252,6 @@ pub(crate) fn try_init(options: Options) -> Result<Guard, Error> {
         log,
     });
     CLIENT.store(Some(Arc::clone(&client)));
-    if options.install_panic_hook {
-        crate::hook::install();
-    }
     Ok(Guard {
         client: Some(client),
         done: Some(worker.done),
@@ -401,6 +404,29 @@ fn start_worker(
         wake: wake_tx,
         done: done_rx,
     })
+}
+
+/// Records one occurrence with the current client, if the SDK is
+/// initialized: the capture is counted, sampling or a full queue may drop it
+/// before any work is spent on it, and only then is it built with `build`
+/// (on the calling thread: the cheap part) and handed to the worker.
+pub(crate) fn record(build: impl FnOnce() -> RawEvent) {
+    with_admitted_client(|client| client.enqueue(build()));
+}
+
+/// [`record`] for a panic, from the panic hook: when the client persists
+/// panics synchronously (a `panic = "abort"` host) it is processed and
+/// spooled on the panicking thread, else queued like any capture.
+pub(crate) fn record_panic(build: impl FnOnce() -> RawEvent) {
+    with_admitted_client(|client| client.persist_now(build()));
+}
+
+fn with_admitted_client(f: impl FnOnce(&Client)) {
+    with_client(|client| {
+        if client.admit() {
+            f(client);
+        }
+    });
 }
 
 #[cfg(test)]

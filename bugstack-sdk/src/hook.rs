@@ -47,7 +47,7 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
 
 /// Records one panic. Must not panic: a panic inside a panic hook aborts.
 fn on_panic(message: &str, location: Option<Location>) {
-    crate::capture::record_panic(|| {
+    crate::client::record_panic(|| {
         let mut raw = RawEvent::new(
             EventKind::Panic,
             Level::Fatal,

@@ -81,6 +81,8 @@ mod options;
 mod prepare;
 mod repeats;
 mod request_context;
+mod request_source;
+mod ring;
 mod spool;
 mod stack;
 mod stats;
@@ -156,7 +158,7 @@ pub mod __private {
 /// ```
 pub fn init(options: Options) -> Guard {
     let debug = options.debug;
-    match client::try_init(options.clone()) {
+    match try_init(options.clone()) {
         Ok(g) => g,
         Err(Error::Spool { path, source }) => {
             if debug {
@@ -184,7 +186,12 @@ pub fn init(options: Options) -> Guard {
 /// assert!(err.to_string().contains("endpoint"));
 /// ```
 pub fn try_init(options: Options) -> Result<Guard, Error> {
-    client::try_init(options)
+    let install_hook = options.install_panic_hook;
+    let guard = client::try_init(options)?;
+    if install_hook && guard.is_active() {
+        hook::install();
+    }
+    Ok(guard)
 }
 
 /// Whether the SDK is initialized and enabled.
@@ -202,7 +209,7 @@ pub fn is_enabled() -> bool {
 /// bugstack_sdk::capture_error(&*boxed);
 /// ```
 pub fn capture_error<E: std::error::Error + ?Sized + 'static>(err: &E) {
-    capture::record(|| RawEvent::error(error_chain(err), RawFrames::Unresolved(crate::stack::walk())));
+    client::record(|| RawEvent::error(error_chain(err), RawFrames::Unresolved(crate::stack::walk())));
 }
 
 /// Captures an error with the stack it carries (e.g. a
@@ -220,7 +227,7 @@ pub fn capture_error_with_backtrace<E: std::error::Error + ?Sized + 'static>(
     err: &E,
     backtrace: &std::backtrace::Backtrace,
 ) {
-    capture::record(|| RawEvent::error(error_chain(err), frames_of(backtrace)));
+    client::record(|| RawEvent::error(error_chain(err), frames_of(backtrace)));
 }
 
 fn frames_of(backtrace: &std::backtrace::Backtrace) -> RawFrames {
@@ -245,7 +252,7 @@ fn frames_of(backtrace: &std::backtrace::Backtrace) -> RawFrames {
 #[cfg(feature = "anyhow")]
 pub fn capture_anyhow(err: &anyhow::Error) {
     let e: &(dyn std::error::Error + Send + Sync + 'static) = err.as_ref();
-    capture::record(|| RawEvent::error(error_chain(e), frames_of(err.backtrace())));
+    client::record(|| RawEvent::error(error_chain(e), frames_of(err.backtrace())));
 }
 
 /// Captures a plain message at `level`, with the stack at this call.
@@ -254,7 +261,7 @@ pub fn capture_anyhow(err: &anyhow::Error) {
 /// bugstack_sdk::capture_message("inventory sync skipped", bugstack_sdk::Level::Warning);
 /// ```
 pub fn capture_message(message: &str, level: Level) {
-    capture::record(|| {
+    client::record(|| {
         RawEvent::new(
             EventKind::Message,
             level,
@@ -273,7 +280,7 @@ pub(crate) fn capture_with_tags(
     tags: std::collections::BTreeMap<String, String>,
     location: Option<bugstack_core::Location>,
 ) {
-    capture::record(|| {
+    client::record(|| {
         let mut raw = RawEvent::new(kind, level, message, RawFrames::Unresolved(crate::stack::walk()));
         raw.tags = tags;
         raw.location = location;

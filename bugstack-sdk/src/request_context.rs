@@ -11,19 +11,8 @@ use std::sync::Arc;
 
 use bugstack_core::RequestContext;
 
-/// Where a request's context comes from: a ready [`RequestContext`], or
-/// the parts the tower layer kept, turned into strings (and sensitive
-/// headers redacted) only when an event is prepared.
-pub(crate) trait RequestSource: Send + Sync {
-    /// The context, built now.
-    fn context(&self) -> RequestContext;
-}
-
-impl RequestSource for RequestContext {
-    fn context(&self) -> RequestContext {
-        self.clone()
-    }
-}
+pub(crate) use crate::request_source::RequestSource;
+use crate::ring::{swap_thread_ring, Ring};
 
 thread_local! {
     static THREAD_REQUEST: RefCell<Option<Arc<RequestContext>>> = const { RefCell::new(None) };
@@ -33,16 +22,16 @@ thread_local! {
 /// request it kept (inline: no allocation per request) and its breadcrumbs.
 #[cfg(feature = "tower")]
 pub(crate) struct TaskScope {
-    pub(crate) request: crate::tower::HttpRequest,
-    pub(crate) crumbs: RefCell<crate::breadcrumbs::Ring>,
+    pub(crate) request: crate::request_source::HttpRequest,
+    pub(crate) crumbs: RefCell<Ring>,
 }
 
 #[cfg(feature = "tower")]
 impl TaskScope {
-    pub(crate) fn new(request: crate::tower::HttpRequest) -> Self {
+    pub(crate) fn new(request: crate::request_source::HttpRequest) -> Self {
         TaskScope {
             request,
-            crumbs: RefCell::new(crate::breadcrumbs::Ring::new()),
+            crumbs: RefCell::new(Ring::new()),
         }
     }
 }
@@ -55,7 +44,7 @@ tokio::task_local! {
 /// Runs `f` on the current request task's breadcrumb ring; `None` outside
 /// a task scope (or when the ring is in use further up this call).
 #[cfg(feature = "tower")]
-pub(crate) fn with_task_ring<R>(f: impl FnOnce(&mut crate::breadcrumbs::Ring) -> R) -> Option<R> {
+pub(crate) fn with_task_ring<R>(f: impl FnOnce(&mut Ring) -> R) -> Option<R> {
     TASK_SCOPE
         .try_with(|scope| scope.crumbs.try_borrow_mut().ok().map(|mut ring| f(&mut ring)))
         .ok()
@@ -89,11 +78,11 @@ pub(crate) fn current_source() -> Option<Arc<dyn RequestSource>> {
     thread_request().map(|r| r as Arc<dyn RequestSource>)
 }
 
-struct Restore(Option<Arc<RequestContext>>, crate::breadcrumbs::Ring);
+struct Restore(Option<Arc<RequestContext>>, Ring);
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        crate::breadcrumbs::swap_thread_ring(&mut self.1);
+        swap_thread_ring(&mut self.1);
         let prev = self.0.take();
         let _ = THREAD_REQUEST.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut() {
@@ -123,8 +112,8 @@ pub fn with_request<R>(ctx: RequestContext, f: impl FnOnce() -> R) -> R {
         .ok()
         .flatten()
         .flatten();
-    let mut outer_crumbs = crate::breadcrumbs::Ring::new();
-    crate::breadcrumbs::swap_thread_ring(&mut outer_crumbs);
+    let mut outer_crumbs = Ring::new();
+    swap_thread_ring(&mut outer_crumbs);
     let _restore = Restore(prev, outer_crumbs);
     f()
 }

@@ -18,15 +18,15 @@
 //! The body type must implement `From<Bytes>` (axum's `Body` does) so that a
 //! body read for its shape can be handed on to the handler.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bugstack_core::{RequestContext, Scrubber, Shape, ShapeLimits, REDACTED};
+use bugstack_core::{Shape, ShapeLimits};
 
-use crate::request_context::{RequestSource, TaskScope, TASK_SCOPE};
+use crate::request_context::{TaskScope, TASK_SCOPE};
+use crate::request_source::HttpRequest;
 use bytes::Bytes;
 use http::Request;
 use http_body_util::BodyExt;
@@ -149,89 +149,6 @@ impl<F, R, E> std::fmt::Debug for ResponseFuture<F, R, E> {
     }
 }
 
-/// The path with every query value replaced (no regex work here: the worker
-/// scrubs the rest when an event is actually sent).
-fn strip_query_values(path_and_query: &str) -> String {
-    let Some((path, query)) = path_and_query.split_once('?') else {
-        return path_and_query.to_string();
-    };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) => format!("{k}={REDACTED}"),
-            None => pair.to_string(),
-        })
-        .collect();
-    format!("{path}?{}", pairs.join("&"))
-}
-
-/// What the layer keeps of a request: cheap clones only (the method, the
-/// URI, the matched route, the header map). Strings, truncation and
-/// redaction happen in [`RequestSource::context`], on the worker, and only
-/// when an event is captured.
-#[derive(Clone)]
-pub(crate) struct HttpRequest {
-    method: http::Method,
-    uri: http::Uri,
-    #[cfg(feature = "axum")]
-    route: Option<axum::extract::MatchedPath>,
-    headers: Option<http::HeaderMap>,
-    payload_shape: Option<Shape>,
-}
-
-impl HttpRequest {
-    fn of<B>(req: &Request<B>, config: &Config) -> Self {
-        HttpRequest {
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            #[cfg(feature = "axum")]
-            route: req.extensions().get::<axum::extract::MatchedPath>().cloned(),
-            headers: config.headers.then(|| req.headers().clone()),
-            payload_shape: None,
-        }
-    }
-
-    #[cfg(feature = "axum")]
-    fn route(&self) -> Option<String> {
-        self.route.as_ref().map(|m| m.as_str().to_string())
-    }
-
-    #[cfg(not(feature = "axum"))]
-    fn route(&self) -> Option<String> {
-        None
-    }
-}
-
-impl RequestSource for HttpRequest {
-    fn context(&self) -> RequestContext {
-        let mut headers = BTreeMap::new();
-        if let Some(map) = &self.headers {
-            // Name-based redaction here; values are regex-scrubbed with the rest of the event.
-            let scrubber = Scrubber::default();
-            for (name, value) in map {
-                let name = name.as_str().to_string();
-                let value = if scrubber.is_sensitive_name(&name) {
-                    REDACTED.to_string()
-                } else {
-                    String::from_utf8_lossy(value.as_bytes()).into_owned()
-                };
-                headers.insert(name, bugstack_core::text::truncate_owned(value, 1024));
-            }
-        }
-        let path = self
-            .uri
-            .path_and_query()
-            .map_or_else(|| self.uri.path().to_string(), |pq| strip_query_values(pq.as_str()));
-        RequestContext {
-            method: Some(self.method.as_str().to_string()),
-            route: self.route(),
-            path: Some(path),
-            headers,
-            payload_shape: self.payload_shape.clone(),
-        }
-    }
-}
-
 fn wants_shape<B>(req: &Request<B>, max: usize) -> bool {
     let headers = req.headers();
     let json = headers
@@ -272,7 +189,7 @@ where
                 state: State::Plain { fut: inner.call(req) },
             };
         }
-        let mut kept = HttpRequest::of(&req, &config);
+        let mut kept = HttpRequest::of(&req, config.headers);
         let Some(max) = config.max_payload.filter(|&max| wants_shape(&req, max)) else {
             return ResponseFuture {
                 state: State::Scoped {
@@ -303,30 +220,17 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request_source::RequestSource;
 
     #[test]
-    fn query_values_are_stripped_without_regexes() {
-        assert_eq!(
-            strip_query_values("/a?x=1&y&z=secret"),
-            "/a?x=[redacted]&y&z=[redacted]"
-        );
-        assert_eq!(strip_query_values("/carts/42"), "/carts/42");
-    }
-
-    #[test]
-    fn sensitive_headers_are_redacted_in_the_layer() {
+    fn the_layer_keeps_headers_only_when_configured() {
         let req = Request::builder()
-            .method("POST")
-            .uri("/login?token=abc")
-            .header("Authorization", "Bearer xyz")
+            .uri("/x")
             .header("Accept", "application/json")
             .body(())
             .unwrap();
-        let kept = HttpRequest::of(&req, &RequestContextLayer::new().config);
-        let ctx = kept.context();
-        assert_eq!(ctx.headers["authorization"], REDACTED);
-        assert_eq!(ctx.headers["accept"], "application/json");
-        assert_eq!(ctx.path.as_deref(), Some("/login?token=[redacted]"));
-        assert_eq!(ctx.method.as_deref(), Some("POST"));
+        let with = RequestContextLayer::new();
+        assert_eq!(HttpRequest::of(&req, with.config.headers).context().headers.len(), 1);
+        assert!(HttpRequest::of(&req, false).context().headers.is_empty());
     }
 }

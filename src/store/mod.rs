@@ -52,7 +52,7 @@ pub use types::{
     pull_request_state_name, Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail,
     IncidentQuota, IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseCheck,
     ReleaseRecord, ReleaseVerdict, ReleaseVerdictRecord, RunPullRequest, StackDependencies, Status, TimelineEntry,
-    Totals, BUGSTACK_ACTOR, FORGE_ACTOR,
+    Totals, UnknownValue, BUGSTACK_ACTOR, FORGE_ACTOR,
 };
 
 use crate::Result;

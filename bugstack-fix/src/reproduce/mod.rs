@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::generate::template::PanicClass;
+use crate::panic_class::PanicClass;
 use crate::{FixContext, Patch, RegressionTest};
 
 use harness::{Location, Outcome, Seeds};

@@ -20,7 +20,7 @@ pub(super) fn status_of(tx: &Transaction<'_>, id: i64) -> Result<Status> {
     let s: Option<String> = tx
         .query_row("SELECT status FROM incidents WHERE id = ?1", [id], |r| r.get(0))
         .optional()?;
-    s.ok_or(Error::IncidentNotFound(id))?.parse()
+    Ok(s.ok_or(Error::IncidentNotFound(id))?.parse()?)
 }
 
 /// Appends a timeline entry for incident `id`: `from` → `to` by `cause`

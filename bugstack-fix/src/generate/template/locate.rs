@@ -6,8 +6,8 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{BinOp, Block, Expr, Signature, Stmt};
 
-use super::class::{OverflowOp, PanicClass};
 use super::source::Source;
+use crate::panic_class::{OverflowOp, PanicClass};
 
 /// A syntax node on the path from the file root to the target.
 #[derive(Debug, Clone, Copy)]

@@ -26,7 +26,6 @@
 //! generator skips every strategy whose patch was already tried and offers
 //! the next one (e.g. `?` did not compile → early return).
 
-mod class;
 mod format;
 mod locate;
 mod signature;
@@ -37,13 +36,15 @@ use async_trait::async_trait;
 use bugstack_core::text::{ellipsize, one_line};
 use syn::spanned::Spanned;
 
-pub use class::{OverflowOp, PanicClass};
+use crate::panic_class::{OverflowOp, PanicClass};
 
 use crate::patch::{Candidate, FileEdit, Patch};
-use crate::score::TEMPLATE_GENERATOR;
 use crate::{Error, Feedback, FixContext, FixGenerator, Result};
 
 use source::Source;
+
+/// The generator name the offline template generator reports.
+pub(crate) const TEMPLATE_GENERATOR: &str = "template";
 
 /// The offline template generator (see the module docs).
 #[derive(Debug, Clone, Copy)]

@@ -4,10 +4,10 @@
 use super::expr::{binary_operand, is_assign_op, is_pure, is_untyped_int, postfix, unparen};
 use super::{Site, StrategyFix};
 use crate::generate::int_type;
-use crate::generate::template::class::{OverflowOp, PanicClass};
 use crate::generate::template::short;
 use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Edit;
+use crate::panic_class::{OverflowOp, PanicClass};
 
 fn unparen_expr(e: &syn::Expr) -> &syn::Expr {
     match e {

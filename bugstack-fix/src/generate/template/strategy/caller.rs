@@ -19,10 +19,10 @@ use syn::{Expr, FnArg, Pat};
 
 use super::expr::{binary_operand, is_pure, postfix};
 use super::{Site, StrategyFix};
-use crate::generate::template::class::PanicClass;
 use crate::generate::template::short;
 use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Source;
+use crate::panic_class::PanicClass;
 
 /// What the callee panicked on, in terms of its parameters.
 #[derive(Debug, Clone)]

@@ -8,10 +8,10 @@ use syn::{Expr, Lit};
 
 use super::expr::{binary_operand, is_assign_op, is_pure, postfix, unparen};
 use super::{Site, StrategyFix};
-use crate::generate::template::class::PanicClass;
 use crate::generate::template::short;
 use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Edit;
+use crate::panic_class::PanicClass;
 
 /// How the indexed place is used, which decides the `get` form.
 struct Access {

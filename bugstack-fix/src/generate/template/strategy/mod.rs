@@ -55,10 +55,10 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Signature, Stmt};
 
-use super::class::{OverflowOp, PanicClass};
 use super::locate::{Idents, Located};
 use super::signature::ReturnKind;
 use super::source::{Edit, Source};
+use crate::panic_class::{OverflowOp, PanicClass};
 
 /// One way to fix the panic: a strategy's edits and their explanation.
 #[derive(Debug, Clone)]

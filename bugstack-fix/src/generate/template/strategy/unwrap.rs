@@ -4,10 +4,10 @@ use syn::{Expr, Lit};
 
 use super::expr::describe;
 use super::{Site, StrategyFix};
-use crate::generate::template::class::PanicClass;
 use crate::generate::template::short;
 use crate::generate::template::signature::{ErrKind, ReturnKind};
 use crate::generate::template::source::Edit;
+use crate::panic_class::PanicClass;
 
 impl<'ast> Site<'_, 'ast> {
     pub(super) fn unwrap(&self, m: &'ast syn::ExprMethodCall) -> Option<Vec<Option<StrategyFix>>> {

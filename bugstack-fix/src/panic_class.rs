@@ -1,5 +1,6 @@
 //! Panic classes, recognised from the panic message (the syntax at the
-//! panic location confirms them; see `locate`).
+//! panic location confirms them: the template generator's `locate`). A leaf
+//! shared by the generator, the reproduction search and the report.
 
 use std::fmt;
 
