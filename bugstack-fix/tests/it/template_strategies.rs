@@ -511,3 +511,23 @@ fn negation_overflow_saturates_or_propagates() {
     let src = "fn flip(x: i32) -> Option<i32> {\n    let y = -x;\n    Some(y)\n}\n";
     assert_eq!(fix(src, 2, "-x", msg), src.replace("-x;", "x.checked_neg()?;"));
 }
+
+/// In a file that computes with wrapping arithmetic (a hash), an overflow
+/// is meant to wrap: `wrapping_*` ranks first; elsewhere it is not offered.
+#[test]
+fn overflow_in_a_file_that_wraps_on_purpose_wraps() {
+    const ADD: &str = "attempt to add with overflow";
+    let src =
+        "fn round(acc: u32, lane: u32) -> u32 {\n    let acc = acc.wrapping_mul(2654435761);\n    acc + lane\n}\n";
+    let all = patches(src, 3, "acc + lane", ADD);
+    assert_eq!(apply(src, &all[0]), src.replace("acc + lane", "acc.wrapping_add(lane)"));
+    assert!(
+        all[0].explanation.contains("wrapping arithmetic"),
+        "{}",
+        all[0].explanation
+    );
+    let plain = "fn total(a: u32, b: u32) -> u32 {\n    a + b\n}\n";
+    let all = patches(plain, 2, "a + b", ADD);
+    assert!(all.iter().all(|p| !p.diff.contains("wrapping_")), "{:?}", all[0].diff);
+    assert!(apply(plain, &all[0]).contains("saturating_add"));
+}

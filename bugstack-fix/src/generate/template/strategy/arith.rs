@@ -9,6 +9,30 @@ use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Edit;
 use crate::panic_class::{OverflowOp, PanicClass};
 
+/// How often `file` computes with wrapping arithmetic: `wrapping_*` method
+/// calls and `Wrapping` paths. Code that wraps on purpose (hashes,
+/// checksums, PRNGs) says so this way; an overflow there is meant to wrap.
+fn wrapping_uses(file: &syn::File) -> usize {
+    struct Count(usize);
+    impl<'ast> syn::visit::Visit<'ast> for Count {
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            if m.method.to_string().starts_with("wrapping_") {
+                self.0 += 1;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_path(&mut self, p: &'ast syn::Path) {
+            if p.segments.last().is_some_and(|s| s.ident == "Wrapping") {
+                self.0 += 1;
+            }
+            syn::visit::visit_path(self, p);
+        }
+    }
+    let mut count = Count(0);
+    syn::visit::Visit::visit_file(&mut count, file);
+    count.0
+}
+
 fn unparen_expr(e: &syn::Expr) -> &syn::Expr {
     match e {
         syn::Expr::Paren(p) => unparen_expr(&p.expr),
@@ -134,6 +158,14 @@ impl<'ast> Site<'_, 'ast> {
         let f = &self.fn_name;
         let what = format!("`{}`", short(self.text(self.loc.expr)?));
         let mut out = Vec::new();
+        let wrapping = wrapping_uses(self.file);
+        if wrapping > 0 && matches!(op, OverflowOp::Add | OverflowOp::Sub | OverflowOp::Mul) {
+            out.push(Some(StrategyFix {
+                strategy: "wrapping",
+                edits: vec![Edit::replace(target.clone(), call("wrapping", ""))],
+                explanation: format!("Replaces {what} with `wrapping_{name}(..)`: the file already computes with wrapping arithmetic ({wrapping} use(s) of `wrapping_*` or `Wrapping`, as hashes and checksums do), so this operation wraps like the others instead of panicking in debug builds; release builds already wrapped, so their results do not change."),
+            }));
+        }
         if self.can_return && self.ret == ReturnKind::Option {
             out.push(Some(StrategyFix {
                 strategy: "question-mark",
