@@ -8,6 +8,6 @@
 # Crate sources are fetched by cargo (crates.io) at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --bin bugstack --bin heal-bench
+cargo build --quiet -p bugstack --bin bugstack -p heal-bench --bin heal-bench
 target="${CARGO_TARGET_DIR:-target}"
 exec "$target/debug/heal-bench" --bugstack "$target/debug/bugstack" "$@"
