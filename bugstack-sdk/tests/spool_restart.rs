@@ -36,7 +36,11 @@ fn child() {
     };
     match role.as_str() {
         "capture" => {
-            let guard = bugstack_sdk::init(child_options());
+            // A release with its dependency list: the announcement rides
+            // the first batch, which is spooled with it.
+            static DEPS: std::sync::OnceLock<Vec<bugstack_sdk::Dependency>> = std::sync::OnceLock::new();
+            let deps = DEPS.get_or_init(|| vec![bugstack_sdk::Dependency::new("serde", "1.0.210")]);
+            let guard = bugstack_sdk::init(child_options().release("shop@2.0.0").dependencies(deps.as_slice()));
             assert!(guard.is_enabled());
             for i in 0..10 {
                 bugstack_sdk::capture_error(&std::io::Error::other(format!("write {i} failed")));
@@ -132,6 +136,19 @@ fn collector_down_across_a_restart_loses_nothing() {
     assert_eq!(count(EventKind::Message), 10);
     assert_eq!(count(EventKind::Panic), 1);
     assert!(events.iter().any(|e| e.message == "worker thread died"));
+    // The release announcement was spooled with its batches (each batch
+    // carries it until one is accepted; the collector's upsert makes repeats
+    // harmless) and delivered by the next process, which announces no
+    // release of its own.
+    let announced: Vec<_> = collector.batches().into_iter().filter_map(|b| b.release).collect();
+    assert!(!announced.is_empty(), "the announcement survived the restart");
+    for a in &announced {
+        assert_eq!(a.name, "shop@2.0.0");
+        assert_eq!(
+            a.dependencies.as_deref(),
+            Some(&[bugstack_sdk::Dependency::new("serde", "1.0.210")][..])
+        );
+    }
     assert_eq!(spooled_files(&spool), 0, "delivered files are removed");
     let _ = std::fs::remove_dir_all(&spool);
 }
