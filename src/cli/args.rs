@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use bugstack_core::Secret;
 use clap::{Args, Parser, Subcommand};
 
+use crate::store::Cause;
+
 const ABOUT: &str = "bugstack: a self-healing codebase for Rust services.
 
 Collects errors from services using bugstack-sdk, groups them into incidents,
@@ -229,12 +231,9 @@ pub struct ControlArgs {
     /// Data directory.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Why (recorded in the incident's timeline).
-    #[arg(long, value_name = "TEXT")]
-    pub reason: Option<String>,
-    /// Who (recorded in the incident's timeline) [default: $USER, else cli]
-    #[arg(long, value_name = "NAME")]
-    pub actor: Option<String>,
+    /// Who and why.
+    #[command(flatten)]
+    pub who: ActorArgs,
     /// Print the incident and the recorded change as JSON.
     #[arg(long)]
     pub json: bool,
@@ -251,12 +250,9 @@ pub struct ResolveArgs {
     /// Data directory.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Why (recorded in the incident's timeline).
-    #[arg(long, value_name = "TEXT")]
-    pub reason: Option<String>,
-    /// Who (recorded in the incident's timeline) [default: $USER, else cli]
-    #[arg(long, value_name = "NAME")]
-    pub actor: Option<String>,
+    /// Who and why.
+    #[command(flatten)]
+    pub who: ActorArgs,
     /// Print the incident and the recorded change as JSON.
     #[arg(long)]
     pub json: bool,
@@ -271,12 +267,9 @@ pub struct PullRequestArgs {
     /// the local forge, and for any pull request on GitHub).
     #[arg(long, env = "BUGSTACK_REPO", value_name = "PATH")]
     pub repo: Option<PathBuf>,
-    /// Who does it (recorded with the change) [default: $USER].
-    #[arg(long, value_name = "NAME")]
-    pub actor: Option<String>,
-    /// Why (recorded with the change).
-    #[arg(long, value_name = "TEXT")]
-    pub reason: Option<String>,
+    /// Who and why.
+    #[command(flatten)]
+    pub who: ActorArgs,
     /// Data directory.
     #[command(flatten)]
     pub data: DataArgs,
@@ -303,12 +296,47 @@ pub struct FixArgs {
     /// pushed, no pull request is opened, the incident does not change.
     #[arg(long)]
     pub dry_run: bool,
-    /// Who runs it (recorded with the run) [default: $USER].
+    /// Who and why.
+    #[command(flatten)]
+    pub who: ActorArgs,
+}
+
+/// `--actor` and `--reason`: who makes a change and why, recorded in the
+/// incident's timeline (and on the pull request, for `merge`/`close`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ActorArgs {
+    /// Who [default: $USER, else cli]
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
-    /// Why (recorded with the run).
+    /// Why.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+}
+
+/// The actor recorded when `--actor` is not given and `$USER` is unset.
+pub const DEFAULT_ACTOR: &str = "cli";
+
+impl ActorArgs {
+    /// Who acts: `--actor`, else `$USER`, else [`DEFAULT_ACTOR`].
+    pub fn actor(&self) -> String {
+        self.actor
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .or_else(|| std::env::var("USER").ok().filter(|u| !u.trim().is_empty()))
+            .unwrap_or_else(|| DEFAULT_ACTOR.to_string())
+    }
+
+    /// `--reason`, when given and not blank.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref().map(str::trim).filter(|r| !r.is_empty())
+    }
+
+    /// Who and why, `default_reason` when no `--reason` is given.
+    pub fn cause(&self, default_reason: &str) -> Cause {
+        Cause::new(self.actor(), self.reason().unwrap_or(default_reason))
+    }
 }
 
 #[cfg(test)]

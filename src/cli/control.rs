@@ -8,22 +8,9 @@ use serde::Serialize;
 
 use super::args::{ControlArgs, ResolveArgs};
 use super::open_existing;
-use crate::store::{Cause, FixJob, IncidentRecord, IncidentStore, Status, TimelineEntry};
+use crate::store::{FixJob, IncidentRecord, IncidentStore, Status, TimelineEntry};
 use crate::terminal::sanitize;
 use crate::Result;
-
-/// The actor recorded when `--actor` is not given and `$USER` is unset.
-pub const DEFAULT_ACTOR: &str = "cli";
-
-/// Who acts: `--actor`, else `$USER`, else [`DEFAULT_ACTOR`].
-pub(crate) fn actor_or_user(actor: Option<&str>) -> String {
-    actor
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(str::to_string)
-        .or_else(|| std::env::var("USER").ok().filter(|u| !u.trim().is_empty()))
-        .unwrap_or_else(|| DEFAULT_ACTOR.to_string())
-}
 
 /// What a control prints with `--json`.
 #[derive(Debug, Serialize)]
@@ -35,16 +22,6 @@ struct ControlOutput<'a> {
     /// The fix job `retry` queued.
     #[serde(skip_serializing_if = "Option::is_none")]
     job: Option<&'a FixJob>,
-}
-
-/// Who and why, from `--actor` / `$USER` and `--reason`.
-pub(crate) fn cause(actor: Option<&str>, reason: Option<&str>, default_reason: &str) -> Cause {
-    let actor = actor_or_user(actor);
-    let reason = reason
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .unwrap_or(default_reason);
-    Cause::new(actor, reason)
 }
 
 /// Which control to run.
@@ -64,19 +41,15 @@ pub(crate) fn run(control: Control, args: &ControlArgs) -> Result<()> {
     let now = Timestamp::now();
     let (incident, job) = match control {
         Control::Ignore => {
-            let c = cause(args.actor.as_deref(), args.reason.as_deref(), "ignored from the CLI");
+            let c = args.who.cause("ignored from the CLI");
             (store.transition(args.id, Status::Ignored, &c)?, None)
         }
         Control::Reopen => {
-            let c = cause(args.actor.as_deref(), args.reason.as_deref(), "reopened from the CLI");
+            let c = args.who.cause("reopened from the CLI");
             (store.transition(args.id, Status::Open, &c)?, None)
         }
         Control::Retry => {
-            let c = cause(
-                args.actor.as_deref(),
-                args.reason.as_deref(),
-                "retry requested from the CLI",
-            );
+            let c = args.who.cause("retry requested from the CLI");
             let job = store.retry(args.id, &c, now)?;
             (store.incident(args.id)?, Some(job))
         }
@@ -87,7 +60,7 @@ pub(crate) fn run(control: Control, args: &ControlArgs) -> Result<()> {
 /// Runs `resolve`.
 pub(crate) fn resolve(args: &ResolveArgs) -> Result<()> {
     let store = open_existing(&args.data)?;
-    let c = cause(args.actor.as_deref(), args.reason.as_deref(), "fixed by hand");
+    let c = args.who.cause("fixed by hand");
     let incident = store.resolve(args.id, &args.release, &c, Timestamp::now())?;
     report(&store, &incident, None, args.json)
 }

@@ -74,13 +74,13 @@ async fn dry_run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Resu
         last_seen: detail.incident.last_seen,
         stack_dependencies: detail.stack_dependencies.map(|s| s.dependencies).unwrap_or_default(),
     };
-    let actor = super::control::actor_or_user(args.actor.as_deref());
+    let actor = args.who.actor();
     eprintln!(
         "bugstack: dry run of incident {id} in {} by {}{}",
         args.repo.display(),
         sanitize(&actor, 80),
-        args.reason
-            .as_deref()
+        args.who
+            .reason()
             .map(|r| format!(": {}", sanitize(r, 200)))
             .unwrap_or_default()
     );

@@ -18,9 +18,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{
-    Cli, Command, ControlArgs, DataArgs, FixArgs, InitArgs, ListArgs, PullRequestArgs, ResolveArgs, ServeArgs, ShowArgs,
+    ActorArgs, Cli, Command, ControlArgs, DataArgs, FixArgs, InitArgs, ListArgs, PullRequestArgs, ResolveArgs,
+    ServeArgs, ShowArgs, DEFAULT_ACTOR,
 };
-pub use control::DEFAULT_ACTOR;
 pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_token, TOKEN_FILE};
 

@@ -83,13 +83,13 @@ pub(crate) fn run(args: &PullRequestArgs, action: Action) -> Result<()> {
             action.verb()
         )));
     }
-    let cause = super::control::cause(args.actor.as_deref(), args.reason.as_deref(), "");
+    let cause = args.who.cause("");
     let actor = cause.actor.clone();
     let note = format!(
         "{} by {}{}",
         action.verb(),
         actor,
-        args.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+        args.who.reason().map(|r| format!(": {r}")).unwrap_or_default()
     );
     let forge_number = store.forge_number_of(record.number)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -120,7 +120,7 @@ pub(crate) fn run(args: &PullRequestArgs, action: Action) -> Result<()> {
         incident: after.incident_id,
         incident_status,
         actor,
-        reason: args.reason.clone(),
+        reason: args.who.reason().map(str::to_string),
         url: after.url.clone(),
     };
     if args.json {
