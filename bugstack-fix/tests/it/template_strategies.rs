@@ -531,3 +531,23 @@ fn overflow_in_a_file_that_wraps_on_purpose_wraps() {
     assert!(all.iter().all(|p| !p.diff.contains("wrapping_")), "{:?}", all[0].diff);
     assert!(apply(plain, &all[0]).contains("saturating_add"));
 }
+
+/// `(v << s) as i64 >> s` with `s` = 64: a 0 in place of the left shift
+/// would panic at the right shift next, so returning early ranks first.
+#[test]
+fn a_shift_whose_amount_shifts_again_returns_early() {
+    const SHL: &str = "attempt to shift left with overflow";
+    let src = "fn sign_extend(val: u64, nbytes: usize) -> i64 {\n    let shift = (8 - nbytes) * 8;\n    (val << shift) as i64 >> shift\n}\n";
+    let all = patches(src, 3, "val << shift", SHL);
+    let first = apply(src, &all[0]);
+    assert!(
+        first.contains("let Some(value) = u32::try_from(shift).ok().and_then(|n| val.checked_shl(n)) else {\n        return 0;\n    };\n    (value) as i64 >> shift"),
+        "{first}"
+    );
+    let single = "fn high(val: u64, shift: usize) -> u64 {\n    val << shift\n}\n";
+    let all = patches(single, 2, "val << shift", SHL);
+    assert!(
+        apply(single, &all[0]).contains(".unwrap_or(0)"),
+        "one shift: the 0 is the answer"
+    );
+}

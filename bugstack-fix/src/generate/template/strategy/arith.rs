@@ -263,11 +263,44 @@ impl<'ast> Site<'_, 'ast> {
                 explanation: format!("Replaces {what} with `checked_{name}(..)?`: `{f}` returns an `Option`, so a shift by the bit width or more now makes it return `None` instead of panicking."),
             }));
         }
-        out.push(Some(StrategyFix {
+        let or_zero = Some(StrategyFix {
             strategy: "checked-or-zero",
             edits: vec![Edit::replace(target, assign(format!("{checked}.unwrap_or(0)")))],
             explanation: format!("Replaces {what} with `checked_{name}(..).unwrap_or(0)`: shifting by the bit width or more shifts every bit out, so the result is 0 instead of a panic."),
-        }));
+        });
+        let early = self.let_else(
+            &checked,
+            "Some",
+            compound.then_some(place),
+            &format!("{what} would shift by the bit width or more"),
+        );
+        // The same amount shifting again in the statement (`(v << s) >> s`)
+        // would overflow next: returning early beats a 0 that panics there.
+        if self.shifts_again_by(rhs) {
+            out.extend([early, or_zero]);
+        } else {
+            out.extend([or_zero, early]);
+        }
         Some(out)
+    }
+
+    /// Whether the statement with the panicking shift shifts by `amount`
+    /// more than once (text match on the statement: `<<`/`>>`, then the
+    /// amount as a whole token).
+    fn shifts_again_by(&self, amount: &str) -> bool {
+        let Some(text) = self.stmt.and_then(|(stmt, _)| self.text(stmt)) else {
+            return false;
+        };
+        let amount = amount.trim();
+        let found = ["<<", ">>"]
+            .iter()
+            .flat_map(|op| text.match_indices(op).map(move |(i, _)| &text[i + op.len()..]))
+            .filter(|rest| {
+                let rest = rest.trim_start_matches('=').trim_start();
+                rest.strip_prefix(amount)
+                    .is_some_and(|after| !after.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+            })
+            .count();
+        found > 1
     }
 }

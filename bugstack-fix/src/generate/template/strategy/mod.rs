@@ -13,7 +13,7 @@
 //! | missing-key (`map[&k]`) | `.get(..)?` · `.get(..).ok_or(<error>)?` · guard `if !map.contains_key(..) { return <empty>; }` · `.get(..)` with a default |
 //! | char-boundary | `.get(..)?` · `.get(..).ok_or(<error>)?` · move the bound down to a char boundary · `is_char_boundary` guard · `.get(..)` with a default |
 //! | div-zero, rem-zero | `checked_*(..)?` · `checked_*(..).ok_or(<error>)?` · guard `if d == 0 { return <empty>; }` · `checked_*(..).unwrap_or(0)` |
-//! | overflow, shifts (`<<`, `>>`) | `checked_sh*(..)?` · `checked_sh*(..).unwrap_or(0)` (the amount through `u32::try_from`) |
+//! | overflow, shifts (`<<`, `>>`) | `checked_sh*(..)?` · `checked_sh*(..).unwrap_or(0)` (the amount through `u32::try_from`) · `let Some(..) = checked_sh*(..) else { return <empty>; }` (ranked before the 0 when the statement shifts by the same amount again) |
 //! | overflow (integers, and `Duration` `+ - *`) | `wrapping_*` (only where the file already computes with `wrapping_*` or `Wrapping`: a hash or checksum) · `checked_*(..)?` · `checked_*(..).ok_or(<error>)?` (the function can fail: preferred) · `saturating_*` (kept where it cannot) · `let Some(..) = checked_*(..) else { return <empty>; }` |
 //!
 //! `<error>` is the function's error chosen as a maintainer would
