@@ -13,7 +13,7 @@ use bugstack_core::Secret;
 
 use super::http::{self, Endpoint, RetryPolicy};
 use super::ModelConfig;
-use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
+use super::{ChatRequest, ChatResponse, LanguageModel, ModelError};
 
 /// A client of Anthropic's Messages API.
 #[derive(Clone)]
@@ -165,10 +165,7 @@ pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
     if content.trim().is_empty() {
         return Err(invalid("has no text block"));
     }
-    let usage = body.get("usage").map(|u| Usage {
-        input_tokens: u.get("input_tokens").and_then(Value::as_u64).unwrap_or(0),
-        output_tokens: u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0),
-    });
+    let usage = http::usage(body, "input_tokens", "output_tokens");
     Ok(ChatResponse {
         content,
         model: body.get("model").and_then(Value::as_str).map(str::to_string),
@@ -185,11 +182,7 @@ impl LanguageModel for AnthropicModel {
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         let mut headers = HeaderMap::new();
-        let mut key = HeaderValue::from_str(self.api_key.expose()).map_err(|_| {
-            ModelError::Transport("the API key contains characters not allowed in an HTTP header".into())
-        })?;
-        key.set_sensitive(true);
-        headers.insert("x-api-key", key);
+        headers.insert("x-api-key", http::secret_header(self.api_key.expose())?);
         headers.insert(
             "anthropic-version",
             HeaderValue::from_static(AnthropicModel::API_VERSION),

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::StatusCode;
 
 use bugstack_core::Secret;
@@ -282,6 +282,26 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, ModelError> {
 /// `base` without trailing slashes, joined with `path`.
 pub(crate) fn join_url(base: &str, path: &str) -> String {
     format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+}
+
+/// A header value holding a credential, marked sensitive (kept out of
+/// reqwest's `Debug` output).
+pub(crate) fn secret_header(value: &str) -> Result<HeaderValue, ModelError> {
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| ModelError::Transport("the API key contains characters not allowed in an HTTP header".into()))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// The token counts of an answer's `usage` object, under the vendor's
+/// field names (0 for a missing count).
+pub(crate) fn usage(body: &serde_json::Value, input: &str, output: &str) -> Option<super::Usage> {
+    let u = body.get("usage")?;
+    let count = |k: &str| u.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    Some(super::Usage {
+        input_tokens: count(input),
+        output_tokens: count(output),
+    })
 }
 
 #[cfg(test)]

@@ -7,14 +7,14 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use reqwest::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{json, Value};
 
 use bugstack_core::Secret;
 
 use super::http::{self, Endpoint, RetryPolicy};
 use super::ModelConfig;
-use super::{ChatRequest, ChatResponse, LanguageModel, ModelError, Usage};
+use super::{ChatRequest, ChatResponse, LanguageModel, ModelError};
 
 /// Which request field carries the answer's token limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,10 +228,7 @@ pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
             });
         }
     };
-    let usage = body.get("usage").map(|u| Usage {
-        input_tokens: u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
-        output_tokens: u.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0),
-    });
+    let usage = http::usage(body, "prompt_tokens", "completion_tokens");
     Ok(ChatResponse {
         content,
         model: body.get("model").and_then(Value::as_str).map(str::to_string),
@@ -249,11 +246,7 @@ impl LanguageModel for OpenAiCompatibleModel {
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         let mut headers = HeaderMap::new();
         if let Some(key) = &self.api_key {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
-                ModelError::Transport("the API key contains characters not allowed in an HTTP header".into())
-            })?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
+            headers.insert(AUTHORIZATION, http::secret_header(&format!("Bearer {}", key.expose()))?);
         }
         let url = http::join_url(&self.base_url, "chat/completions");
         let endpoint = Endpoint {
