@@ -365,8 +365,14 @@ async fn e0689_is_repaired_from_the_compilers_suggestion_in_the_pipeline() {
         "base",
     );
     let work = tempfile::tempdir().unwrap();
+    // Compiler-guided repair alone: no reproduction search (whose input,
+    // when found in time, would make the saturating loop's test time out).
     let policy = Policy {
         checks: vec![slow_check("build", "cargo build --offline")],
+        reproduce: bugstack_fix::ReproduceConfig {
+            enabled: false,
+            ..bugstack_fix::ReproduceConfig::default()
+        },
         ..Policy::default()
     };
     let pipeline = bugstack_fix::Pipeline::new(

@@ -551,3 +551,46 @@ fn a_shift_whose_amount_shifts_again_returns_early() {
         "one shift: the 0 is the answer"
     );
 }
+
+const REM_ZERO: &str = "attempt to calculate the remainder with a divisor of zero";
+
+/// `x % d == 0` is a divisibility test: only 0 is a multiple of 0.
+#[test]
+fn a_divisibility_test_by_zero_answers_by_convention() {
+    let src = "fn is_multiple_of(x: u64, d: u64) -> bool {\n    x % d == 0\n}\n";
+    let all = patches(src, 2, "x % d", REM_ZERO);
+    assert_eq!(
+        apply(src, &all[0]),
+        src.replace("x % d == 0", "x.checked_rem(d).map_or(x == 0, |r| r == 0)")
+    );
+    // Not a comparison with 0: no divisibility answer.
+    let src = "fn bucket(x: u64, d: u64) -> u64 {\n    x % d\n}\n";
+    assert!(patches(src, 2, "x % d", REM_ZERO)
+        .iter()
+        .all(|p| !p.diff.contains("map_or")));
+}
+
+/// A panic inside a `macro_rules!` expansion is reported at the macro's
+/// call; the frame's function names the method, and the fix edits the
+/// macro's body (every expansion at once).
+#[test]
+fn a_panic_in_a_macro_rules_expansion_is_fixed_in_the_macro() {
+    let src = "pub trait Integer {\n    fn is_multiple_of(&self, other: &Self) -> bool;\n}\n\nmacro_rules! impl_integer {\n    ($T:ty) => {\n        impl Integer for $T {\n            fn is_multiple_of(&self, other: &Self) -> bool {\n                *self % *other == 0\n            }\n        }\n    };\n}\n\nimpl_integer!(u32);\nimpl_integer!(u64);\n";
+    let mut ctx = support::template::context(PATH, src, 16, Some(1), REM_ZERO);
+    ctx.frames[0].function = Some("<u64 as demo::Integer>::is_multiple_of".into());
+    let all = TemplateGenerator::new().candidates(&ctx).unwrap();
+    let fixed = apply(src, &all[0]);
+    assert!(
+        fixed.contains("                (*self).checked_rem(*other).map_or(*self == 0, |r| r == 0)\n"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("impl_integer!(u64);"), "the calls are untouched");
+    assert!(
+        all[0].root_cause.contains("macro_rules! impl_integer"),
+        "{}",
+        all[0].root_cause
+    );
+    // Without the function's name, nothing says which expression panicked.
+    ctx.frames[0].function = None;
+    assert!(TemplateGenerator::new().candidates(&ctx).is_err());
+}

@@ -384,6 +384,187 @@ fn find<'ast>(
     Some(Located { expr, path })
 }
 
+/// The expansions of every `macro_rules!` rule in `file`, each parsed as
+/// items: a `$name` metavariable reads as the plain name, a `$(..)`
+/// repetition as one copy of its body. Spans stay the file's, so a fix
+/// located in an expansion edits the macro's body (every expansion at
+/// once). Rules whose expansion is not items (an expression macro) are
+/// left out.
+pub(crate) fn macro_expansions(file: &syn::File) -> Vec<Expansion> {
+    struct Rules(Vec<(String, proc_macro2::TokenStream)>);
+    impl<'ast> Visit<'ast> for Rules {
+        fn visit_item_macro(&mut self, i: &'ast syn::ItemMacro) {
+            if let (true, Some(name)) = (i.mac.path.is_ident("macro_rules"), &i.ident) {
+                let mut tokens = i.mac.tokens.clone().into_iter().peekable();
+                // (matcher) => {transcriber} ; ...
+                while let Some(tt) = tokens.next() {
+                    if let proc_macro2::TokenTree::Group(g) = &tt {
+                        if g.delimiter() != proc_macro2::Delimiter::None
+                            && tokens
+                                .peek()
+                                .is_some_and(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == '='))
+                        {
+                            tokens.next();
+                            tokens.next();
+                            if let Some(proc_macro2::TokenTree::Group(body)) = tokens.next() {
+                                self.0.push((name.to_string(), plain_metavariables(body.stream())));
+                            }
+                        }
+                    }
+                }
+            }
+            visit::visit_item_macro(self, i);
+        }
+    }
+    let mut rules = Rules(Vec::new());
+    rules.visit_file(file);
+    rules
+        .0
+        .into_iter()
+        .filter_map(|(macro_name, ts)| {
+            let file = syn::parse2::<syn::File>(ts).ok()?;
+            Some(Expansion { macro_name, file })
+        })
+        .collect()
+}
+
+/// One `macro_rules!` rule's expansion, parsed (see [`macro_expansions`]).
+pub(crate) struct Expansion {
+    /// The macro's name.
+    pub(crate) macro_name: String,
+    /// The rule's expansion as items, with the file's spans.
+    pub(crate) file: syn::File,
+}
+
+/// The name of the macro called on `line` of `file` at item level
+/// (`impl_ops!(u64);`): where rustc points a panic inside its expansion.
+pub(crate) fn macro_called_on(file: &syn::File, line: usize) -> Option<String> {
+    struct Calls<'l> {
+        line: usize,
+        found: &'l mut Option<String>,
+    }
+    impl<'ast> Visit<'ast> for Calls<'_> {
+        fn visit_item_macro(&mut self, i: &'ast syn::ItemMacro) {
+            let span = i.span();
+            if !i.mac.path.is_ident("macro_rules") && span.start().line <= self.line && self.line <= span.end().line {
+                if let Some(last) = i.mac.path.segments.last() {
+                    *self.found = Some(last.ident.to_string());
+                }
+            }
+        }
+    }
+    let mut found = None;
+    Calls {
+        line,
+        found: &mut found,
+    }
+    .visit_file(file);
+    found
+}
+
+/// `$name` → `name`, `$( .. ) sep? op` → `..` (once), recursively.
+fn plain_metavariables(ts: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let mut out = Vec::new();
+    let mut tokens = ts.into_iter().peekable();
+    while let Some(tt) = tokens.next() {
+        match tt {
+            TokenTree::Punct(p) if p.as_char() == '$' => match tokens.next() {
+                Some(TokenTree::Ident(i)) => out.push(TokenTree::Ident(i)),
+                Some(TokenTree::Group(g)) => {
+                    out.extend(plain_metavariables(g.stream()));
+                    // An optional separator, then the repetition operator.
+                    let is_op =
+                        |t: &TokenTree| matches!(t, TokenTree::Punct(p) if matches!(p.as_char(), '*' | '+' | '?'));
+                    if tokens.peek().is_some_and(|t| !is_op(t)) {
+                        tokens.next();
+                    }
+                    if tokens.peek().is_some_and(is_op) {
+                        tokens.next();
+                    }
+                }
+                Some(other) => out.push(other),
+                None => {}
+            },
+            TokenTree::Group(g) => {
+                let mut inner = Group::new(g.delimiter(), plain_metavariables(g.stream()));
+                inner.set_span(g.span());
+                out.push(TokenTree::Group(inner));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// In the expansions of `macro_name`, the line of the one expression of
+/// `class` inside the function named `function` (the frame's last path
+/// segment): (which expansion, the line). `None` when there is no such expression, or more
+/// than one on different lines (no way to tell which panicked).
+pub(crate) fn locate_in_expansions(
+    expansions: &[Expansion],
+    macro_name: &str,
+    class: Option<PanicClass>,
+    function: &str,
+) -> Option<(usize, usize)> {
+    struct InFn<'f> {
+        finder: Finder<'f>,
+        function: &'f str,
+        depth: usize,
+        lines: Vec<usize>,
+    }
+    impl<'ast> Visit<'ast> for InFn<'_> {
+        fn visit_item_fn(&mut self, i: &'ast syn::ItemFn) {
+            let hit = usize::from(i.sig.ident == self.function);
+            self.depth += hit;
+            visit::visit_item_fn(self, i);
+            self.depth -= hit;
+        }
+        fn visit_impl_item_fn(&mut self, i: &'ast syn::ImplItemFn) {
+            let hit = usize::from(i.sig.ident == self.function);
+            self.depth += hit;
+            visit::visit_impl_item_fn(self, i);
+            self.depth -= hit;
+        }
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            if self.depth > 0 && self.finder.matches(e) {
+                if let Some(a) = anchors(e).last() {
+                    self.lines.push(a.start().line);
+                }
+            }
+            visit::visit_expr(self, e);
+        }
+    }
+    let none = MacroArgs::default();
+    let mut hits = Vec::new();
+    for (i, e) in expansions
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.macro_name == macro_name)
+    {
+        let mut v = InFn {
+            finder: Finder {
+                macros: &none,
+                line: 0,
+                want: want(class),
+                callee: String::new(),
+                stack: Vec::new(),
+                found: Vec::new(),
+            },
+            function,
+            depth: 0,
+            lines: Vec::new(),
+        };
+        v.visit_file(&e.file);
+        hits.extend(v.lines.into_iter().map(|l| (i, l)));
+    }
+    hits.dedup_by_key(|h| h.1);
+    match hits.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
 impl<'ast> Located<'ast> {
     /// The innermost enclosing function's signature, and whether a `return`
     /// or `?` at the target returns from it (false inside a closure or an

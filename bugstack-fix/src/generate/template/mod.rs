@@ -43,6 +43,15 @@ use crate::{Error, Feedback, FixContext, FixGenerator, Result};
 
 use source::Source;
 
+/// The function's own name in a frame's function path
+/// (`<u64 as num_integer::Integer>::is_multiple_of` → `is_multiple_of`),
+/// closures and generic arguments left out.
+fn function_name(path: &str) -> Option<&str> {
+    path.rsplit("::")
+        .map(|seg| seg.split('<').next().unwrap_or(seg).trim())
+        .find(|seg| !seg.is_empty() && !seg.starts_with("{{") && seg.chars().all(|c| c.is_alphanumeric() || c == '_'))
+}
+
 /// The generator name the offline template generator reports.
 pub(crate) const TEMPLATE_GENERATOR: &str = "template";
 
@@ -91,20 +100,55 @@ impl TemplateGenerator {
         let file = syn::parse_file(text)
             .map_err(|e| Error::Generate(format!("{} does not parse as Rust: {e}", target.path)))?;
         let hint = PanicClass::from_message(message);
-        let macros = locate::MacroArgs::collect(&file);
         // A custom message with no `expect` at the line: an explicit panic
         // (`panic!`, `unreachable!`, `assert!`) is looked for there.
-        let loc = locate::locate(&file, &macros, &src, hint, line, column)
+        let find = |file: &syn::File, line: usize, column: Option<usize>| -> bool {
+            let macros = locate::MacroArgs::collect(file);
+            locate::locate(file, &macros, &src, hint, line, column).is_some()
+                || (hint.is_none()
+                    && locate::locate(file, &macros, &src, Some(PanicClass::ExplicitPanic), line, column).is_some())
+        };
+        // Not in the file's own code: inside a `macro_rules!` expansion,
+        // where rustc points at the body or at the macro's call.
+        let expansions = if find(&file, line, column) {
+            Vec::new()
+        } else {
+            locate::macro_expansions(&file)
+        };
+        let mut in_macro: Option<(String, usize)> = None;
+        let (parsed, line, column) = match expansions.iter().find(|e| find(&e.file, line, column)) {
+            Some(e) => {
+                in_macro = Some((e.macro_name.clone(), line));
+                (&e.file, line, column)
+            }
+            None => {
+                let called = locate::macro_called_on(&file, line);
+                let function = target.function.as_deref().and_then(function_name);
+                match called.as_deref().zip(function) {
+                    Some((name, f)) => match locate::locate_in_expansions(&expansions, name, hint, f) {
+                        Some((i, body_line)) => {
+                            in_macro = Some((name.to_string(), line));
+                            (&expansions[i].file, body_line, None)
+                        }
+                        None => (&file, line, column),
+                    },
+                    None => (&file, line, column),
+                }
+            }
+        };
+        let macros = locate::MacroArgs::collect(parsed);
+        let loc = locate::locate(parsed, &macros, &src, hint, line, column)
             .or_else(|| {
                 hint.is_none()
-                    .then(|| locate::locate(&file, &macros, &src, Some(PanicClass::ExplicitPanic), line, column))
+                    .then(|| locate::locate(parsed, &macros, &src, Some(PanicClass::ExplicitPanic), line, column))
                     .flatten()
             })
             .ok_or_else(|| {
                 Error::Generate(match hint {
                     Some(c) => format!(
                         "the panic looks like {c}, but no matching expression is at {}:{line} \
-                     (inside a macro call, or the file changed since the release)",
+                     (inside a macro call whose tokens cannot be read as code, or the file changed since the \
+                     release; a macro_rules! body the line calls was searched too)",
                         target.path
                     ),
                     None => format!(
@@ -121,8 +165,14 @@ impl TemplateGenerator {
                 target.path
             ))
         })?;
-        let site = strategy::Site::new(&src, class, &loc, &file, message);
-        let root_cause = root_cause(&src, class, loc.expr, &site.fn_name, &target.path, line, message);
+        let site = strategy::Site::new(&src, class, &loc, parsed, message);
+        let mut root_cause = root_cause(&src, class, loc.expr, &site.fn_name, &target.path, line, message);
+        if let Some((name, called_at)) = &in_macro {
+            root_cause.push_str(&format!(
+                " The expression is in the body of `macro_rules! {name}` (the panic was reported at line {called_at}); \
+                 the fix edits the macro, so every expansion gets it."
+            ));
+        }
         let mut fixes: Vec<(String, &str, strategy::StrategyFix)> = site
             .fixes()
             .into_iter()

@@ -62,6 +62,9 @@ impl<'ast> Site<'_, 'ast> {
             }
         };
         let mut out = Vec::new();
+        if rem && typed_lhs && !compound {
+            out.push(self.divisibility(b, lhs, rhs));
+        }
         if typed_lhs && self.can_return && self.ret == ReturnKind::Option {
             out.push(Some(StrategyFix {
                 strategy: "question-mark",
@@ -93,6 +96,41 @@ impl<'ast> Site<'_, 'ast> {
         }
         self.type_receiver(&b.left, &mut out);
         Some(out)
+    }
+
+    /// `x % d == 0` (or `!= 0`) is a divisibility test, and its answer for
+    /// `d == 0` is defined: only 0 is a multiple of 0. The comparison
+    /// becomes `x.checked_rem(d).map_or(x == 0, |r| r == 0)`.
+    fn divisibility(&self, b: &syn::ExprBinary, lhs: &str, rhs: &str) -> Option<StrategyFix> {
+        let syn::Expr::Binary(cmp) = self.loc.parent_expr()? else {
+            return None;
+        };
+        let eq = match cmp.op {
+            syn::BinOp::Eq(_) => "==",
+            syn::BinOp::Ne(_) => "!=",
+            _ => return None,
+        };
+        let zero = |e: &syn::Expr| matches!(unparen_expr(e), syn::Expr::Lit(l) if matches!(&l.lit, syn::Lit::Int(i) if i.base10_digits() == "0"));
+        let is_rem = |e: &syn::Expr| std::ptr::eq(unparen_expr(e), self.loc.expr);
+        if !((is_rem(&cmp.left) && zero(&cmp.right)) || (zero(&cmp.left) && is_rem(&cmp.right))) {
+            return None;
+        }
+        let range = self.range(cmp)?;
+        let x = postfix(&b.left, lhs);
+        let plain_x = unparen(lhs);
+        let d = unparen(rhs);
+        Some(StrategyFix {
+            strategy: "divisibility",
+            edits: vec![Edit::replace(
+                range,
+                format!("{x}.checked_rem({d}).map_or({plain_x} {eq} 0, |r| r {eq} 0)"),
+            )],
+            explanation: format!(
+                "Replaces the divisibility test `{}` with `checked_rem(..).map_or(..)`: by the usual convention only 0 is a multiple of 0, so a zero divisor now answers whether `{}` is 0 instead of panicking.",
+                short(self.text(cmp)?),
+                short(plain_x)
+            ),
+        })
     }
 
     pub(super) fn negate(&self, u: &'ast syn::ExprUnary) -> Option<Vec<Option<StrategyFix>>> {
