@@ -594,3 +594,20 @@ fn a_panic_in_a_macro_rules_expansion_is_fixed_in_the_macro() {
     ctx.frames[0].function = None;
     assert!(TemplateGenerator::new().candidates(&ctx).is_err());
 }
+
+/// The same subtraction on the next line overflows on the same input: the
+/// saturating fix changes both, and says so.
+#[test]
+fn the_same_overflow_on_the_next_line_gets_the_same_fix() {
+    const SUB: &str = "attempt to subtract with overflow";
+    let src = "fn lens(a: usize, b: usize, pre: usize, suf: usize) -> (usize, usize) {\n    let x = a - pre - suf;\n    let y = b - pre - suf;\n    (x, y)\n}\n";
+    let all = patches(src, 2, "- suf", SUB);
+    let fixed = apply(src, &all[0]);
+    assert!(fixed.contains("let x = (a - pre).saturating_sub(suf);"), "{fixed}");
+    assert!(fixed.contains("let y = (b - pre).saturating_sub(suf);"), "{fixed}");
+    assert!(all[0].explanation.contains("on line 3"), "{}", all[0].explanation);
+    // A different operand is a different computation: left alone.
+    let src = "fn lens(a: usize, pre: usize, suf: usize) -> (usize, usize) {\n    let x = a - suf;\n    let y = a - pre;\n    (x, y)\n}\n";
+    let fixed = apply(src, &patches(src, 2, "- suf", SUB)[0]);
+    assert!(fixed.contains("let y = a - pre;"), "{fixed}");
+}

@@ -1,6 +1,8 @@
 //! Arithmetic families: division or remainder by zero, integer and
 //! `Duration` overflow, negation and shift overflow.
 
+use syn::spanned::Spanned;
+
 use super::expr::{binary_operand, is_assign_op, is_pure, is_untyped_int, postfix, unparen};
 use super::{Site, StrategyFix};
 use crate::generate::int_type;
@@ -196,12 +198,41 @@ impl<'ast> Site<'_, 'ast> {
         let f = &self.fn_name;
         let what = format!("`{}`", short(self.text(self.loc.expr)?));
         let mut out = Vec::new();
+        // The same operation by the same operand in the next or previous
+        // statement overflows on the same input: it gets the same change.
+        let siblings = if compound {
+            Vec::new()
+        } else {
+            self.sibling_operations(b, rhs)
+        };
+        let with_siblings = |kind: &str, first: Edit| -> (Vec<Edit>, String) {
+            let mut edits = vec![first];
+            let mut lines = Vec::new();
+            for (range, left, line) in &siblings {
+                edits.push(Edit::replace(
+                    range.clone(),
+                    format!("{left}.{kind}_{name}({})", unparen(rhs)),
+                ));
+                lines.push(line.to_string());
+            }
+            let note = if lines.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " The same operation by `{}` on line {} gets the same change: it overflows on the same input.",
+                    short(unparen(rhs)),
+                    lines.join(", ")
+                )
+            };
+            (edits, note)
+        };
         let wrapping = wrapping_uses(self.file);
         if wrapping > 0 && matches!(op, OverflowOp::Add | OverflowOp::Sub | OverflowOp::Mul) {
+            let (edits, note) = with_siblings("wrapping", Edit::replace(target.clone(), call("wrapping", "")));
             out.push(Some(StrategyFix {
                 strategy: "wrapping",
-                edits: vec![Edit::replace(target.clone(), call("wrapping", ""))],
-                explanation: format!("Replaces {what} with `wrapping_{name}(..)`: the file already computes with wrapping arithmetic ({wrapping} use(s) of `wrapping_*` or `Wrapping`, as hashes and checksums do), so this operation wraps like the others instead of panicking in debug builds; release builds already wrapped, so their results do not change."),
+                edits,
+                explanation: format!("Replaces {what} with `wrapping_{name}(..)`: the file already computes with wrapping arithmetic ({wrapping} use(s) of `wrapping_*` or `Wrapping`, as hashes and checksums do), so this operation wraps like the others instead of panicking in debug builds; release builds already wrapped, so their results do not change.{note}"),
             }));
         }
         if self.can_return && self.ret == ReturnKind::Option {
@@ -224,10 +255,11 @@ impl<'ast> Site<'_, 'ast> {
             OverflowOp::Sub => "at zero (or the type's minimum)",
             _ => "at the type's bounds",
         };
+        let (edits, note) = with_siblings("saturating", Edit::replace(target, call("saturating", "")));
         out.push(Some(StrategyFix {
             strategy: "saturating",
-            edits: vec![Edit::replace(target, call("saturating", ""))],
-            explanation: format!("Replaces {what} with `saturating_{name}(..)`: the result now stops {clamp} instead of overflowing and panicking."),
+            edits,
+            explanation: format!("Replaces {what} with `saturating_{name}(..)`: the result now stops {clamp} instead of overflowing and panicking.{note}"),
         }));
         let checked = format!("{}.checked_{name}({})", postfix(left, lhs), unparen(rhs));
         out.push(self.let_else(
@@ -270,6 +302,52 @@ impl<'ast> Site<'_, 'ast> {
                 " The binding `{name}` is typed `{ty}` (as the function uses it), so the method call compiles."
             ));
         }
+    }
+
+    /// Binary operations like `b` (same operator, same right operand) in
+    /// the statements right before and after the panicking one, in the
+    /// same block of the function's body: (range, left operand as a
+    /// receiver, 1-based line).
+    fn sibling_operations(&self, b: &syn::ExprBinary, rhs: &str) -> Vec<(std::ops::Range<usize>, String, usize)> {
+        struct Same<'r> {
+            op: std::mem::Discriminant<syn::BinOp>,
+            rhs: &'r str,
+            found: Vec<&'r syn::ExprBinary>,
+        }
+        impl<'ast: 'r, 'r> syn::visit::Visit<'ast> for Same<'r> {
+            fn visit_expr_binary(&mut self, e: &'ast syn::ExprBinary) {
+                if std::mem::discriminant(&e.op) == self.op {
+                    self.found.push(e);
+                }
+                syn::visit::visit_expr_binary(self, e);
+            }
+            fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        }
+        let (Some(body), Some((stmt, _))) = (self.body, self.stmt) else {
+            return Vec::new();
+        };
+        let Some(at) = body.stmts.iter().position(|s| std::ptr::eq(s, stmt)) else {
+            return Vec::new();
+        };
+        let neighbours = [at.checked_sub(1), at.checked_add(1)];
+        let mut out = Vec::new();
+        for s in neighbours.into_iter().flatten().filter_map(|i| body.stmts.get(i)) {
+            let mut same = Same {
+                op: std::mem::discriminant(&b.op),
+                rhs: unparen(rhs),
+                found: Vec::new(),
+            };
+            syn::visit::Visit::visit_stmt(&mut same, s);
+            for e in same.found {
+                let (Some(r), Some(l), Some(range)) = (self.text(&*e.right), self.text(&*e.left), self.range(e)) else {
+                    continue;
+                };
+                if unparen(r) == same.rhs && !is_untyped_int(&e.left) {
+                    out.push((range, postfix(&e.left, l), e.span().start().line));
+                }
+            }
+        }
+        out
     }
 
     /// `x << n` / `x >> n` with `n` at least the bit width: `checked_sh*`
