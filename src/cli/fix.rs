@@ -91,17 +91,8 @@ async fn dry_run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Resu
         println!("{}", report.to_json());
         return Ok(());
     }
-    println!(
-        "decision (not acted on): {:?}: {}",
-        report.decision.kind,
-        sanitize(&report.decision.reason, 300)
-    );
-    if let Some(c) = &report.confidence {
-        println!("confidence: {:.2}", c.score);
-    }
+    print_decision(&report, "decision (not acted on)");
     if let Some(fix) = &report.fix {
-        println!("root cause: {}", sanitize(&fix.root_cause, 300));
-        println!("changed: {}", sanitize(&fix.files.join(", "), 300));
         for line in fix.diff.lines().take(400) {
             println!("{}", sanitize(line, 300));
         }
@@ -179,9 +170,11 @@ async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<(
     Ok(())
 }
 
-fn print_summary(report: &FixReport, outcome: &FixOutcome, pr: Option<i64>, status: &str) {
+/// The decision, the confidence, the root cause and the changed files
+/// (event-derived text made terminal-safe).
+fn print_decision(report: &FixReport, label: &str) {
     println!(
-        "decision: {:?}: {}",
+        "{label}: {:?}: {}",
         report.decision.kind,
         sanitize(&report.decision.reason, 300)
     );
@@ -192,6 +185,10 @@ fn print_summary(report: &FixReport, outcome: &FixOutcome, pr: Option<i64>, stat
         println!("root cause: {}", sanitize(&fix.root_cause, 300));
         println!("changed: {}", sanitize(&fix.files.join(", "), 300));
     }
+}
+
+fn print_summary(report: &FixReport, outcome: &FixOutcome, pr: Option<i64>, status: &str) {
+    print_decision(report, "decision");
     match (outcome, pr) {
         (FixOutcome::Merged { release, .. }, Some(n)) => {
             println!("pull request #{n}: merged in {}", sanitize(release, 80))

@@ -207,6 +207,10 @@ mod tests {
     use super::*;
     use crate::store::{FixOutcome, IncidentStore, Status};
 
+    fn tester() -> Cause {
+        Cause::new("tester", "test")
+    }
+
     /// An incident whose run proposed GitHub pull request `forge_number`
     /// with patch `hash`; returns (incident, store number).
     fn proposed(s: &SqliteStore, msg: &str, forge_number: i64, hash: &str) -> (i64, i64) {
@@ -249,35 +253,20 @@ mod tests {
         s.set_pull_request_etag(pa, "W/\"abc\"").unwrap();
         assert_eq!(s.forge_pull_requests().unwrap()[0].etag.as_deref(), Some("W/\"abc\""));
 
-        let closed = s
-            .apply_forge_change(
-                pa,
-                &ForgeChange::Closed,
-                &Cause::new("tester", "test"),
-                Timestamp::now(),
-            )
-            .unwrap();
+        let close = || s.apply_forge_change(pa, &ForgeChange::Closed, &tester(), Timestamp::now());
+        let closed = close().unwrap();
         assert!(matches!(closed, ForgeSync::Applied(ref r) if r.state == PullRequestState::Closed));
         assert_eq!(s.incident(a).unwrap().status, Status::Open);
         assert_eq!(s.rejected_patches(a).unwrap(), BTreeSet::from(["hash-a".to_string()]));
         assert!(s.rejected_patches(b).unwrap().is_empty());
         // Reported again (webhook and poller): nothing changes.
-        let again = s
-            .apply_forge_change(
-                pa,
-                &ForgeChange::Closed,
-                &Cause::new("tester", "test"),
-                Timestamp::now(),
-            )
-            .unwrap();
+        let again = close().unwrap();
         assert!(matches!(again, ForgeSync::Unchanged(_)));
 
         let merge = ForgeChange::Merged {
             commit: "c0ffee".into(),
         };
-        let merged = s
-            .apply_forge_change(pb, &merge, &Cause::new("tester", "test"), Timestamp::now())
-            .unwrap();
+        let merged = s.apply_forge_change(pb, &merge, &tester(), Timestamp::now()).unwrap();
         let ForgeSync::Applied(record) = merged else {
             panic!("expected a change")
         };
@@ -295,12 +284,7 @@ mod tests {
             "nothing open is left to poll"
         );
         assert!(matches!(
-            s.apply_forge_change(
-                99,
-                &ForgeChange::Closed,
-                &Cause::new("tester", "test"),
-                Timestamp::now()
-            ),
+            s.apply_forge_change(99, &ForgeChange::Closed, &tester(), Timestamp::now()),
             Err(crate::Error::PullRequestNotFound(99))
         ));
     }
@@ -310,8 +294,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(dir.path()).unwrap();
         let (a, pa) = proposed(&s, "boom", 5, "hash-a");
-        s.close_pull_request(pa, &Cause::new("tester", "test"), Timestamp::now())
-            .unwrap();
+        s.close_pull_request(pa, &tester(), Timestamp::now()).unwrap();
         assert_eq!(s.rejected_patches(a).unwrap().len(), 1);
     }
 }
