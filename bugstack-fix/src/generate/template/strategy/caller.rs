@@ -92,24 +92,7 @@ impl Site<'_, '_> {
             }
             _ => return None,
         };
-        let params: Vec<String> = sig
-            .inputs
-            .iter()
-            .map(|a| match a {
-                FnArg::Receiver(_) => Some("self".to_string()),
-                FnArg::Typed(t) => match &*t.pat {
-                    Pat::Ident(i) => Some(i.ident.to_string()),
-                    _ => None,
-                },
-            })
-            .collect::<Option<_>>()?;
-        // Every name the condition uses must be a parameter.
-        let parsed: Expr = syn::parse_str(&cond).ok()?;
-        let mut names = super::error_choice::LocalNames::default();
-        names.visit_expr(&parsed);
-        if !names.0.iter().all(|n| params.contains(n)) {
-            return None;
-        }
+        let params = params_of_condition(sig, &cond)?;
         Some(FailingCondition {
             cond,
             params,
@@ -145,24 +128,7 @@ impl Site<'_, '_> {
     /// up.
     pub(crate) fn lifted(&self, failing: &FailingCondition) -> Option<FailingCondition> {
         let cond = self.substituted(failing)?;
-        let params: Vec<String> = self
-            .sig?
-            .inputs
-            .iter()
-            .map(|a| match a {
-                FnArg::Receiver(_) => Some("self".to_string()),
-                FnArg::Typed(t) => match &*t.pat {
-                    Pat::Ident(i) => Some(i.ident.to_string()),
-                    _ => None,
-                },
-            })
-            .collect::<Option<_>>()?;
-        let parsed: Expr = syn::parse_str(&cond).ok()?;
-        let mut names = super::error_choice::LocalNames::default();
-        names.visit_expr(&parsed);
-        if !names.0.iter().all(|n| params.contains(n)) {
-            return None;
-        }
+        let params = params_of_condition(self.sig?, &cond)?;
         Some(FailingCondition {
             cond,
             params,
@@ -238,4 +204,25 @@ fn substitute(cond: &str, map: &HashMap<String, String>) -> Option<String> {
         out.replace_range(r, &t);
     }
     Some(out)
+}
+
+/// `sig`'s parameter names (`self` for a receiver), when every name
+/// `cond` uses is one of them: the condition can be checked where the
+/// function is called. `None` for a pattern parameter or a foreign name.
+fn params_of_condition(sig: &syn::Signature, cond: &str) -> Option<Vec<String>> {
+    let params: Vec<String> = sig
+        .inputs
+        .iter()
+        .map(|a| match a {
+            FnArg::Receiver(_) => Some("self".to_string()),
+            FnArg::Typed(t) => match &*t.pat {
+                Pat::Ident(i) => Some(i.ident.to_string()),
+                _ => None,
+            },
+        })
+        .collect::<Option<_>>()?;
+    let parsed: Expr = syn::parse_str(cond).ok()?;
+    let mut names = super::error_choice::LocalNames::default();
+    names.visit_expr(&parsed);
+    names.0.iter().all(|n| params.contains(n)).then_some(params)
 }
