@@ -71,7 +71,22 @@ pub(super) fn map_frames(index: &FileIndex, event: &Event) -> Vec<RepoFrame> {
                     out.insert(0, f);
                 }
                 None => {
-                    let function = out.iter().find(|f| f.path == path).and_then(|f| f.function.clone());
+                    // A frame in the same file names the function; else the
+                    // innermost frame that has no file of its own (code
+                    // expanded from a macro often has none) or this one.
+                    let function = out
+                        .iter()
+                        .find(|f| f.path == path)
+                        .and_then(|f| f.function.clone())
+                        .or_else(|| {
+                            event
+                                .frames
+                                .iter()
+                                .filter(|f| f.file.as_deref().is_none_or(|file| file == loc.file))
+                                .filter_map(|f| f.function.as_deref())
+                                .find(|name| !is_runtime_function(name))
+                                .map(str::to_string)
+                        });
                     out.insert(
                         0,
                         RepoFrame {
@@ -87,4 +102,13 @@ pub(super) fn map_frames(index: &FileIndex, event: &Event) -> Vec<RepoFrame> {
         }
     }
     out
+}
+
+/// The panic machinery and the standard library: never the failing
+/// function.
+fn is_runtime_function(name: &str) -> bool {
+    let name = name.trim_start_matches('<');
+    ["core::", "std::", "alloc::", "__rust", "rust_"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }

@@ -753,3 +753,42 @@ fn an_ambiguous_relative_location_follows_the_frame_that_mapped() {
     assert_eq!(ctx.frames[0].frame_index, Some(2));
     assert_eq!(ctx.snippets[0].item.as_deref(), Some("payments"));
 }
+
+/// Code expanded from a `macro_rules!` call often has no file of its own in
+/// the stack: the location names the file and line (the macro's call), and
+/// the innermost frame without a file names the function.
+#[test]
+fn a_location_without_a_mapped_frame_takes_the_function_of_a_fileless_frame() {
+    let repo = Repo::new();
+    repo.write(
+        "Cargo.toml",
+        "[package]\nname = \"ints\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    repo.write(
+        "src/lib.rs",
+        "pub trait Multiple {\n    fn is_multiple_of(&self, d: &Self) -> bool;\n}\n\nmacro_rules! imp {\n    ($T:ty) => {\n        impl Multiple for $T {\n            fn is_multiple_of(&self, d: &Self) -> bool {\n                *self % *d == 0\n            }\n        }\n    };\n}\n\nimp!(u32);\n",
+    );
+    repo.commit("macro");
+    let mut frames = std_frames();
+    frames.insert(
+        0,
+        bugstack_core::Frame {
+            function: Some("<u32 as ints::Multiple>::is_multiple_of".into()),
+            ..bugstack_core::Frame::default()
+        },
+    );
+    let ctx = build(
+        &repo,
+        &incident(
+            "attempt to calculate the remainder with a divisor of zero",
+            Some(("src/lib.rs", 15)),
+            frames,
+            None,
+        ),
+    );
+    assert_eq!(ctx.frames[0].line, 15);
+    assert_eq!(
+        ctx.frames[0].function.as_deref(),
+        Some("<u32 as ints::Multiple>::is_multiple_of")
+    );
+}
