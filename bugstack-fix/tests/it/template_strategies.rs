@@ -611,3 +611,22 @@ fn the_same_overflow_on_the_next_line_gets_the_same_fix() {
     let fixed = apply(src, &patches(src, 2, "- suf", SUB)[0]);
     assert!(fixed.contains("let y = a - pre;"), "{fixed}");
 }
+
+/// A sibling macro generating the same method for other types carries the
+/// same bug: it gets the same change, and the explanation says so.
+#[test]
+fn the_same_method_in_a_sibling_macro_gets_the_same_fix() {
+    let src = "pub trait Integer {\n    fn is_multiple_of(&self, other: &Self) -> bool;\n}\n\nmacro_rules! impl_unsigned {\n    ($T:ty) => {\n        impl Integer for $T {\n            fn is_multiple_of(&self, other: &Self) -> bool {\n                *self % *other == 0\n            }\n        }\n    };\n}\n\nmacro_rules! impl_signed {\n    ($T:ty) => {\n        impl Integer for $T {\n            fn is_multiple_of(&self, other: &Self) -> bool {\n                *self % *other == 0\n            }\n        }\n    };\n}\n\nimpl_unsigned!(u64);\nimpl_signed!(i64);\n";
+    let mut ctx = support::template::context(PATH, src, 25, Some(1), REM_ZERO);
+    ctx.frames[0].function = Some("<u64 as demo::Integer>::is_multiple_of".into());
+    let best = &TemplateGenerator::new().candidates(&ctx).unwrap()[0];
+    let fixed = apply(src, best);
+    assert_eq!(
+        fixed
+            .matches("(*self).checked_rem(*other).map_or(*self == 0, |r| r == 0)")
+            .count(),
+        2,
+        "{fixed}"
+    );
+    assert!(best.explanation.contains("1 other macro"), "{}", best.explanation);
+}

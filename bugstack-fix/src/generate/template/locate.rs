@@ -565,6 +565,47 @@ pub(crate) fn locate_in_expansions(
     }
 }
 
+/// The byte ranges (in `src`) of the bodies of every function named
+/// `function` in the expansions of macros other than `macro_name`: the
+/// same method a sibling macro generates for other types.
+pub(crate) fn twin_bodies(
+    expansions: &[Expansion],
+    macro_name: &str,
+    function: &str,
+    src: &Source<'_>,
+) -> Vec<std::ops::Range<usize>> {
+    struct Bodies<'f> {
+        function: &'f str,
+        spans: Vec<Span>,
+    }
+    impl<'ast> Visit<'ast> for Bodies<'_> {
+        fn visit_impl_item_fn(&mut self, i: &'ast syn::ImplItemFn) {
+            if i.sig.ident == self.function {
+                self.spans.push(i.block.span());
+            }
+        }
+        fn visit_item_fn(&mut self, i: &'ast syn::ItemFn) {
+            if i.sig.ident == self.function {
+                self.spans.push(i.block.span());
+            }
+        }
+    }
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for e in expansions.iter().filter(|e| e.macro_name != macro_name) {
+        let mut b = Bodies {
+            function,
+            spans: Vec::new(),
+        };
+        b.visit_file(&e.file);
+        for r in b.spans.into_iter().filter_map(|s| src.range(s)) {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
 impl<'ast> Located<'ast> {
     /// The innermost enclosing function's signature, and whether a `return`
     /// or `?` at the target returns from it (false inside a closure or an
