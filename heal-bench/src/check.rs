@@ -85,8 +85,9 @@ pub fn shows_the_panic(case: &Case, run: &Run) -> bool {
 /// The `(file, line)` the first panic in `output` is located at: the
 /// `panicked at FILE:LINE:COL:` location, or, when that is inside the
 /// standard library (`/rustc/…`, e.g. `str` slicing, which is not
-/// `#[track_caller]`), the first backtrace frame (`at FILE:LINE:COL`)
-/// outside it. A leading `./` is dropped.
+/// `#[track_caller]`) or a dependency (cargo's registry), the first
+/// backtrace frame (`at FILE:LINE:COL`) outside them. A leading `./` is
+/// dropped.
 pub fn panic_site(output: &str) -> Option<(String, String)> {
     fn file_line(location: &str) -> Option<(String, String)> {
         let mut parts = location.trim().trim_end_matches(':').rsplitn(3, ':');
@@ -99,14 +100,15 @@ pub fn panic_site(output: &str) -> Option<(String, String)> {
     let mut lines = output.lines().skip_while(|l| !l.contains("panicked at "));
     let first = lines.next()?;
     let at = &first[first.find("panicked at ")? + "panicked at ".len()..];
+    let foreign = |f: &str| f.starts_with("/rustc/") || f.contains("/.cargo/registry/") || f.contains("/.cargo/git/");
     let site = file_line(at)?;
-    if !site.0.starts_with("/rustc/") {
+    if !foreign(&site.0) {
         return Some(site);
     }
     lines
         .filter_map(|l| l.trim_start().strip_prefix("at "))
         .filter_map(file_line)
-        .find(|(f, _)| !f.starts_with("/rustc/"))
+        .find(|(f, _)| !foreign(f))
 }
 
 /// Checks `case` with the two releases' sources, in `work`.
@@ -186,6 +188,15 @@ stack backtrace:
              at ./src/compiler.rs:154:41
 ";
         assert_eq!(panic_site(out), Some(("src/compiler.rs".into(), "274".into())));
+        let dep = "thread 'repro' panicked at /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/arrayvec-0.5.2/src/array_string.rs:165:26:
+called `Result::unwrap()` on an `Err` value: CapacityError: insufficient capacity
+stack backtrace:
+   4: arrayvec::array_string::ArrayString<A>::push_str
+             at /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/arrayvec-0.5.2/src/array_string.rs:165:26
+   5: rust_decimal::str::to_str_internal
+             at ./src/str.rs:40:13
+";
+        assert_eq!(panic_site(dep), Some(("src/str.rs".into(), "40".into())));
         let run = Run {
             status: Status::Failed,
             output: out.into(),
