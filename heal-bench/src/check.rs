@@ -52,7 +52,9 @@ pub fn run_repro(settings: &Settings, case: &Case, dir: &Path) -> Result<Run> {
     }
     let command = format!("{} -- --nocapture", case.repro_command());
     let mut run = process::run(
-        shell(dir, &command, &[&env[..], &[("RUST_BACKTRACE", "0")]].concat()),
+        // A backtrace: a panic raised inside the standard library (slicing a
+        // `str`) is located at the crate's frame that called it.
+        shell(dir, &command, &[&env[..], &[("RUST_BACKTRACE", "1")]].concat()),
         &command,
         REPRO_TIMEOUT,
     )?;
@@ -70,11 +72,43 @@ pub fn run_suite(settings: &Settings, case: &Case, dir: &Path) -> Result<Run> {
 }
 
 /// Whether `run`'s output shows the case's panic: its message and its
-/// `file:line`.
+/// `file:line` (see [`panic_site`]).
 pub fn shows_the_panic(case: &Case, run: &Run) -> bool {
+    let Some((file, line)) = case.panic_location.rsplit_once(':') else {
+        return false;
+    };
     run.status == Status::Failed
         && run.output.contains(&case.panic_message)
-        && run.output.contains(&format!("{}:", case.panic_location))
+        && panic_site(&run.output).is_some_and(|(f, l)| l == line && (f == file || f.ends_with(&format!("/{file}"))))
+}
+
+/// The `(file, line)` the first panic in `output` is located at: the
+/// `panicked at FILE:LINE:COL:` location, or, when that is inside the
+/// standard library (`/rustc/…`, e.g. `str` slicing, which is not
+/// `#[track_caller]`) or a dependency (cargo's registry), the first
+/// backtrace frame (`at FILE:LINE:COL`) outside them. A leading `./` is
+/// dropped.
+pub fn panic_site(output: &str) -> Option<(String, String)> {
+    fn file_line(location: &str) -> Option<(String, String)> {
+        let mut parts = location.trim().trim_end_matches(':').rsplitn(3, ':');
+        let _column = parts.next()?;
+        let line = parts.next()?;
+        let file = parts.next()?;
+        line.parse::<u32>().ok()?;
+        Some((file.trim_start_matches("./").to_string(), line.to_string()))
+    }
+    let mut lines = output.lines().skip_while(|l| !l.contains("panicked at "));
+    let first = lines.next()?;
+    let at = &first[first.find("panicked at ")? + "panicked at ".len()..];
+    let foreign = |f: &str| f.starts_with("/rustc/") || f.contains("/.cargo/registry/") || f.contains("/.cargo/git/");
+    let site = file_line(at)?;
+    if !foreign(&site.0) {
+        return Some(site);
+    }
+    lines
+        .filter_map(|l| l.trim_start().strip_prefix("at "))
+        .filter_map(file_line)
+        .find(|(f, _)| !foreign(f))
 }
 
 /// Checks `case` with the two releases' sources, in `work`.
@@ -126,4 +160,71 @@ pub fn check(settings: &Settings, case: &Case, buggy: &Source, fixed: &Source, w
         ));
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_located_where_it_is_raised() {
+        let out = "thread 'repro' (9) panicked at src/buf/buf_impl.rs:90:24:\nattempt to shift left with overflow\n";
+        assert_eq!(panic_site(out), Some(("src/buf/buf_impl.rs".into(), "90".into())));
+    }
+
+    #[test]
+    fn a_panic_inside_the_standard_library_is_located_at_the_crate_frame_calling_it() {
+        let out = "thread 'repro' (2383) panicked at /rustc/5980/library/core/src/str/mod.rs:849:21:
+end byte index 8 is out of bounds of `{world}`
+stack backtrace:
+   0: __rustc::rust_begin_unwind
+             at /rustc/5980/library/std/src/panicking.rs:689:5
+   2: core::str::slice_error_fail_rt
+   4: core::str::<impl str>::split_at
+             at /rustc/5980/library/core/src/str/mod.rs:849:21
+   5: tinytemplate::compiler::TemplateCompiler::consume_text
+             at ./src/compiler.rs:274:53
+   6: tinytemplate::compiler::TemplateCompiler::compile
+             at ./src/compiler.rs:154:41
+";
+        assert_eq!(panic_site(out), Some(("src/compiler.rs".into(), "274".into())));
+        let dep = "thread 'repro' panicked at /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/arrayvec-0.5.2/src/array_string.rs:165:26:
+called `Result::unwrap()` on an `Err` value: CapacityError: insufficient capacity
+stack backtrace:
+   4: arrayvec::array_string::ArrayString<A>::push_str
+             at /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/arrayvec-0.5.2/src/array_string.rs:165:26
+   5: rust_decimal::str::to_str_internal
+             at ./src/str.rs:40:13
+";
+        assert_eq!(panic_site(dep), Some(("src/str.rs".into(), "40".into())));
+        let run = Run {
+            status: Status::Failed,
+            output: out.into(),
+            elapsed: Duration::ZERO,
+        };
+        let mut case = Case {
+            name: "t".into(),
+            krate: "t".into(),
+            buggy: "1".into(),
+            fixed: "2".into(),
+            class: "slice-range".into(),
+            panic_message: "is out of bounds of".into(),
+            panic_location: "src/compiler.rs:274".into(),
+            suite: "cargo test".into(),
+            features: vec![],
+            fix_files: vec!["src/compiler.rs".into()],
+            upstream_fix_lines: None,
+            source: String::new(),
+            notes: String::new(),
+            repro: String::new(),
+            dir: Default::default(),
+        };
+        assert!(shows_the_panic(&case, &run));
+        // A frame further up the stack is not the panic's location.
+        case.panic_location = "src/compiler.rs:154".into();
+        assert!(!shows_the_panic(&case, &run));
+        // Nor is the line number's prefix.
+        case.panic_location = "src/compiler.rs:27".into();
+        assert!(!shows_the_panic(&case, &run));
+    }
 }
