@@ -24,7 +24,9 @@ pub(super) fn hour_of(at: Timestamp, received_at: Timestamp) -> i64 {
 /// drops its hours older than the retention. Hours already past the
 /// retention are not written.
 pub(super) fn record_hours(tx: &Transaction<'_>, id: i64, hours: &[(i64, i64)], received_at: Timestamp) -> Result<()> {
-    let retention = i64::try_from(HISTOGRAM_RETENTION_HOURS).unwrap_or(i64::MAX).saturating_mul(HOUR_MS);
+    let retention = i64::try_from(HISTOGRAM_RETENTION_HOURS)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(HOUR_MS);
     let cutoff = hour_of(received_at, received_at).saturating_sub(retention);
     let sql = format!(
         "INSERT INTO incident_hours (incident_id, hour, count) VALUES (?1, ?2, ?3)
@@ -43,8 +45,8 @@ pub(super) fn record_hours(tx: &Transaction<'_>, id: i64, hours: &[(i64, i64)], 
 /// Incident `id`'s hours from the hour of `since` on, oldest first.
 pub(super) fn histogram(conn: &Connection, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
     let since = ms(since) - ms(since) % HOUR_MS;
-    let mut stmt =
-        conn.prepare_cached("SELECT hour, count FROM incident_hours WHERE incident_id = ?1 AND hour >= ?2 ORDER BY hour")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT hour, count FROM incident_hours WHERE incident_id = ?1 AND hour >= ?2 ORDER BY hour")?;
     let rows = stmt.query_map(params![id, since], |r| {
         Ok(HourCount {
             hour: ts(r.get(0)?),
@@ -136,7 +138,9 @@ mod tests {
         let store = SqliteStore::open(dir.path()).unwrap();
         let now = Timestamp::now();
         for word in ["alpha", "beta", "gamma", "delta", "omega"] {
-            store.ingest(&[event(&format!("disk full on {word}"), now)], now).unwrap();
+            store
+                .ingest(&[event(&format!("disk full on {word}"), now)], now)
+                .unwrap();
         }
         store.ingest(&[event("100% of 50_ items", now)], now).unwrap();
         let all = store.incidents().unwrap();

@@ -47,9 +47,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::schema;
 use super::types::{
     Cause, ClaimedJob, FixJob, FixOutcome, FixRun, HourCount, IncidentCursor, IncidentDetail, IncidentFilter,
-    IncidentRecord, IncidentSearch, IngestBatch,
-    IngestSummary, JobState, PullRequestRecord, ReleaseCheck, ReleaseRecord, ReleaseVerdictRecord, Status,
-    TimelineEntry, Totals,
+    IncidentRecord, IncidentSearch, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseCheck,
+    ReleaseRecord, ReleaseVerdictRecord, Status, TimelineEntry, Totals,
 };
 use super::IncidentStore;
 use crate::{Error, Result};

@@ -11,7 +11,8 @@ use crate::store::types::{
 };
 use crate::{Error, Result};
 
-pub(super) const INCIDENT_COLUMNS: &str = "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, i.first_seen, \
+pub(super) const INCIDENT_COLUMNS: &str =
+    "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, i.first_seen, \
      i.last_seen, i.fixed_in_release, \
      (SELECT json_group_array(release) FROM (SELECT release FROM incident_releases r \
         WHERE r.incident_id = i.id ORDER BY r.seq)), \
