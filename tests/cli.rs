@@ -392,7 +392,10 @@ fn serve_generates_a_token_once_and_stops_cleanly_on_sigterm() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&dash_file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&dash_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     assert!(out.contains(&format!("dashboard on http://{}/", server.addr)), "{out}");
     let read = |tok: &str| {

@@ -208,7 +208,9 @@ fn the_dashboard_in_a_real_browser() {
     let data = data_path(&dir);
     let server = Server::start_with_token(&data, &[]);
     assert!(
-        server.stdout_text().contains(&format!("dashboard on http://{}/", server.addr)),
+        server
+            .stdout_text()
+            .contains(&format!("dashboard on http://{}/", server.addr)),
         "{}",
         server.stdout_text()
     );
@@ -268,13 +270,19 @@ fn the_dashboard_in_a_real_browser() {
         .into_iter()
         .find(|c| c["name"] == "bugstack_session")
         .expect("a session cookie");
-    assert_eq!((cookie["httpOnly"].as_bool(), cookie["sameSite"].as_str()), (Some(true), Some("Strict")));
+    assert_eq!(
+        (cookie["httpOnly"].as_bool(), cookie["sameSite"].as_str()),
+        (Some(true), Some("Strict"))
+    );
 
     // The list: both incidents, with counts and sparklines.
     browser.click(&browser.find("header a.brand"));
     let table = browser.text_of("#incidents");
     assert!(table.contains(PANIC), "{table}");
-    assert!(table.contains("checkout failed <img src=x onerror=alert(1)>"), "{table}");
+    assert!(
+        table.contains("checkout failed <img src=x onerror=alert(1)>"),
+        "{table}"
+    );
     assert_eq!(browser.find_all("#incidents svg.spark").len(), 4);
     browser.screenshot(&shots.join("incidents.png"));
     // Filtering by text.
@@ -299,11 +307,17 @@ fn the_dashboard_in_a_real_browser() {
     // Through to the fix run and its diff.
     browser.click(&browser.find("a.run-link"));
     assert!(browser.title().starts_with("Run "), "{}", browser.title());
-    assert_eq!(browser.text_of("#fix-diff .d-add"), "+        self.items.get(n).copied()");
+    assert_eq!(
+        browser.text_of("#fix-diff .d-add"),
+        "+        self.items.get(n).copied()"
+    );
     assert_eq!(browser.text_of("#fix-diff .d-del"), "-        Some(self.items[n])");
     assert_eq!(browser.text_of("#confidence"), "0.42");
     let signals = browser.text_of("#signals");
-    assert!(signals.contains("checks_pass") && signals.contains("untrusted"), "{signals}");
+    assert!(
+        signals.contains("checks_pass") && signals.contains("untrusted"),
+        "{signals}"
+    );
     assert!(browser.text_of("#decision").contains("left for review"));
     assert_eq!(browser.find_all(".attempt").len(), 2);
     // The pull request's `javascript:` address is not a link.
@@ -314,7 +328,9 @@ fn the_dashboard_in_a_real_browser() {
 
     // The pull requests page.
     browser.goto(&server.url("/pulls"));
-    assert!(browser.text_of("#pulls").contains("Fix: index out of bounds in Cart::item"));
+    assert!(browser
+        .text_of("#pulls")
+        .contains("Fix: index out of bounds in Cart::item"));
     assert!(browser.find_all("#pulls a[href^=javascript]").is_empty());
     browser.screenshot(&shots.join("pulls.png"));
 
@@ -328,7 +344,9 @@ fn the_dashboard_in_a_real_browser() {
     assert_eq!(browser.dialog(), None, "a dialog opened: the payload ran");
     for tag in ["img", "script", "a"] {
         assert!(
-            browser.find_all(&format!("main #message {tag}, main h1 {tag}")).is_empty(),
+            browser
+                .find_all(&format!("main #message {tag}, main h1 {tag}"))
+                .is_empty(),
             "the payload made a <{tag}>"
         );
     }
@@ -375,7 +393,10 @@ fn the_dashboard_in_a_real_browser() {
     assert!(r.headers()["location"].to_str().unwrap().starts_with("/signin?next="));
     let r = plain.get(server.url("/")).bearer_auth(TOKEN).send().unwrap();
     assert_eq!(r.status().as_u16(), 403);
-    assert_eq!(plain.get(server.url("/v1/incidents")).send().unwrap().status().as_u16(), 401);
+    assert_eq!(
+        plain.get(server.url("/v1/incidents")).send().unwrap().status().as_u16(),
+        401
+    );
     let r = plain
         .get(server.url(&format!("/v1/incidents/{panic_id}/histogram")))
         .bearer_auth(DASHBOARD_TOKEN)

@@ -64,10 +64,17 @@ fn the_demo_runs_the_whole_loop() {
         .find_map(|l| l.strip_prefix("dashboard: ")?.split_whitespace().next())
         .unwrap_or_else(|| panic!("no dashboard address:\n{stdout}"));
     let client = common::client();
-    let page = client.get(format!("{url}incidents/1")).bearer_auth(token).send().unwrap();
+    let page = client
+        .get(format!("{url}incidents/1"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().unwrap();
-    assert!(html.contains("attempt to divide by zero") && html.contains("fixed"), "{html}");
+    assert!(
+        html.contains("attempt to divide by zero") && html.contains("fixed"),
+        "{html}"
+    );
     let anonymous = client.get(url).send().unwrap();
     assert!(anonymous.url().path().starts_with("/signin"), "{}", anonymous.url());
     // Ctrl-C (here SIGTERM) stops it cleanly.

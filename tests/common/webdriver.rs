@@ -121,7 +121,9 @@ impl Browser {
                 ],
             },
         } } });
-        let v = browser.raw("POST", "/session", Some(caps)).expect("new WebDriver session");
+        let v = browser
+            .raw("POST", "/session", Some(caps))
+            .expect("new WebDriver session");
         browser.session = v["sessionId"].as_str().expect("session id").to_string();
         browser
     }
@@ -216,7 +218,11 @@ impl Browser {
 
     /// Types `text` into the element.
     pub fn type_into(&self, e: &Element, text: &str) {
-        self.cmd("POST", &format!("/element/{}/value", e.0), Some(json!({ "text": text })));
+        self.cmd(
+            "POST",
+            &format!("/element/{}/value", e.0),
+            Some(json!({ "text": text })),
+        );
     }
 
     /// The text of an open alert/confirm/prompt dialog, if one is open.
