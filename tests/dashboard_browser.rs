@@ -393,6 +393,16 @@ fn the_dashboard_in_a_real_browser() {
     assert!(r.headers()["location"].to_str().unwrap().starts_with("/signin?next="));
     let r = plain.get(server.url("/")).bearer_auth(TOKEN).send().unwrap();
     assert_eq!(r.status().as_u16(), 403);
+    let r = plain.get(server.url("/")).bearer_auth("not-a-token").send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // The dashboard token as a bearer token opens the pages (for scripts).
+    let r = plain
+        .get(server.url("/pulls"))
+        .bearer_auth(DASHBOARD_TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().unwrap().contains("bugstack/fix-cart-item"));
     assert_eq!(
         plain.get(server.url("/v1/incidents")).send().unwrap().status().as_u16(),
         401

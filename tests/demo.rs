@@ -31,7 +31,8 @@ fn the_demo_runs_the_whole_loop() {
     // `--keep` keeps serving the dashboard after the demo: read up to that
     // line (or the end, when the demo failed).
     let mut lines = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+    let mut reader = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in reader.by_ref() {
         let line = line.unwrap();
         let serving = line.starts_with("serving the dashboard until Ctrl-C");
         lines.push(line);
@@ -39,6 +40,8 @@ fn the_demo_runs_the_whole_loop() {
             break;
         }
     }
+    // Keep reading what it prints while it serves and as it stops.
+    let rest = std::thread::spawn(move || reader.map_while(Result::ok).collect::<Vec<_>>());
     let stdout = lines.join("\n");
     // `--keep` keeps the work dir (repository, remote, store) for the checks
     // below; it is removed when this guard drops.
@@ -79,7 +82,9 @@ fn the_demo_runs_the_whole_loop() {
     assert!(anonymous.url().path().starts_with("/signin"), "{}", anonymous.url());
     // Ctrl-C (here SIGTERM) stops it cleanly.
     let status = serving.stop();
-    assert!(status.success(), "{status:?}");
+    let rest = rest.join().unwrap();
+    assert!(status.success(), "{status:?}: {rest:?}");
+    assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
 
     // One incident, counting every failing request.
     let line = stdout

@@ -144,9 +144,7 @@ pub(crate) fn viewer(state: &DashboardState, headers: &HeaderMap, uri: &Uri) -> 
         if token_matches(auth, &state.ingest_token) {
             return Err(Denied::Error(DashboardError::IngestToken));
         }
-        return Err(Denied::Error(DashboardError::Refused(
-            "the bearer token is not accepted; use the dashboard token".into(),
-        )));
+        return Err(Denied::Error(DashboardError::Unauthorized));
     }
     if let Some(id) = cookie(headers, SESSION_COOKIE) {
         if let Some(csrf) = state.sessions.csrf_of(id) {

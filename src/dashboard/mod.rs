@@ -157,6 +157,9 @@ pub enum DashboardError {
     /// The action is not allowed now (e.g. an illegal transition).
     #[error("{0}")]
     Refused(String),
+    /// A bearer token that is neither the dashboard's nor the ingest token.
+    #[error("the bearer token is not accepted; use the dashboard token ({DASHBOARD_TOKEN_ENV})")]
+    Unauthorized,
     /// A POST without the session's CSRF token.
     #[error("the form's CSRF token is missing or wrong; reload the page and try again")]
     Csrf,
@@ -186,6 +189,7 @@ impl DashboardError {
             DashboardError::NotFound(_) => StatusCode::NOT_FOUND,
             DashboardError::BadRequest(_) => StatusCode::BAD_REQUEST,
             DashboardError::Refused(_) => StatusCode::CONFLICT,
+            DashboardError::Unauthorized => StatusCode::UNAUTHORIZED,
             DashboardError::Csrf | DashboardError::IngestToken => StatusCode::FORBIDDEN,
             DashboardError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -197,6 +201,38 @@ impl IntoResponse for DashboardError {
         let status = self.status();
         (status, pages::error_page(status, &self.to_string())).into_response()
     }
+}
+
+/// The incidents page (`GET /`) for `filter`'s page as a signed-in viewer
+/// sees it at `now`: the store's reads and the rendering, without HTTP
+/// (what `benches/dashboard.rs` times).
+pub fn render_incidents_page(
+    store: &dyn IncidentStore,
+    filter: &crate::store::IncidentFilter,
+    now: bugstack_core::Timestamp,
+) -> Result<String, DashboardError> {
+    let viewer = auth::Viewer {
+        csrf: Some(String::new()),
+        session: None,
+    };
+    let data = pages::incidents::load_list(store, filter, now)?;
+    let page = filter.offset / PAGE_SIZE + 1;
+    let body = pages::incidents::render_list(&viewer, filter, page, &data, now);
+    Ok(pages::layout(Some(&viewer), "Incidents", body).0)
+}
+
+/// The page of incident `id` (`GET /incidents/{id}`) as a signed-in viewer
+/// sees it at `now`, without HTTP (what `benches/dashboard.rs` times).
+pub fn render_incident_page(
+    store: &dyn IncidentStore,
+    id: i64,
+    now: bugstack_core::Timestamp,
+) -> Result<String, DashboardError> {
+    let viewer = auth::Viewer {
+        csrf: Some(String::new()),
+        session: None,
+    };
+    Ok(pages::incident::page(store, &viewer, id, now, None)?.0)
 }
 
 /// Runs blocking store work off the async runtime.

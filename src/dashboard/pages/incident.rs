@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use bugstack_core::{Event, Timestamp};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use super::{ago, csrf_field, cut, external_link, layout, serde_name, status_badg
 use crate::dashboard::auth::{viewer, Viewer};
 use crate::dashboard::chart::{bars, buckets};
 use crate::dashboard::{blocking, DashboardError, DashboardState};
-use crate::store::{HourCount, IncidentDetail, JobState, Status};
+use crate::store::{HourCount, IncidentDetail, IncidentStore, JobState, Status};
 
 /// `?done=` after an action (what to confirm).
 #[derive(Debug, Default, Deserialize)]
@@ -35,17 +35,30 @@ pub(crate) async fn show(
         return DashboardError::BadRequest("an incident id is a number, e.g. /incidents/1".into()).into_response();
     };
     let store = state.store.clone();
-    let now = Timestamp::now();
-    let since = Timestamp::from_millis(now.as_millis().saturating_sub(14 * 86_400_000));
-    let loaded = blocking(move || Ok((store.incident_detail(id)?, store.histogram(id, since)?))).await;
-    match loaded {
-        Ok((detail, hours)) => {
-            let title = format!("#{} {}", detail.incident.id, cut(&detail.incident.title, 60));
-            let flash = flash.done.as_deref().and_then(flash_text);
-            layout(Some(&viewer), &title, render(&viewer, &detail, &hours, now, flash)).into_response()
-        }
+    let flash = flash.done.as_deref().and_then(flash_text);
+    match blocking(move || page(store.as_ref(), &viewer, id, Timestamp::now(), flash)).await {
+        Ok(html) => html.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// The whole page of incident `id` for `viewer` at `now`.
+pub(crate) fn page(
+    store: &dyn IncidentStore,
+    viewer: &Viewer,
+    id: i64,
+    now: Timestamp,
+    flash: Option<&str>,
+) -> Result<Html<String>, DashboardError> {
+    let since = Timestamp::from_millis(now.as_millis().saturating_sub(14 * 86_400_000));
+    let detail = store.incident_detail(id)?;
+    let hours = store.histogram(id, since)?;
+    let title = format!("#{} {}", detail.incident.id, cut(&detail.incident.title, 60));
+    Ok(layout(
+        Some(viewer),
+        &title,
+        render(viewer, &detail, &hours, now, flash),
+    ))
 }
 
 /// The confirmation for `?done=` (only known words: the query is not echoed).
