@@ -206,7 +206,10 @@ fn the_dashboard_in_a_real_browser() {
     let shots = screenshots();
     let dir = tempdir();
     let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    // A repository on the local forge, so the pull requests page can close
+    // (and merge) its pull requests.
+    let (root, _remote, _release) = common::inventory::repo(dir.path());
+    let server = Server::start_with_token(&data, &["--repo", root.to_str().unwrap()]);
     assert!(
         server
             .stdout_text()
@@ -333,6 +336,19 @@ fn the_dashboard_in_a_real_browser() {
         .contains("Fix: index out of bounds in Cart::item"));
     assert!(browser.find_all("#pulls a[href^=javascript]").is_empty());
     browser.screenshot(&shots.join("pulls.png"));
+    // Close it: the pull request is closed, its incident open again, by the
+    // dashboard.
+    browser.click(&browser.find("#close-1"));
+    assert!(browser.text_of("#flash").starts_with("Closed"));
+    assert!(browser.text_of("#pulls").contains("closed"));
+    assert!(browser.find_all("#close-1").is_empty(), "no Close on a closed pull request");
+    browser.goto(&server.url(&format!("/incidents/{panic_id}")));
+    assert_eq!(browser.text_of("#status"), "open");
+    let timeline = browser.text_of("#timeline");
+    assert!(
+        timeline.contains("dashboard") && timeline.contains("closed from the dashboard"),
+        "{timeline}"
+    );
 
     // The XSS payload: shown as text, nothing ran, no markup made.
     browser.goto(&server.url(&format!("/incidents/{xss_id}")));
