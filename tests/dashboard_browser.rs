@@ -259,10 +259,12 @@ fn the_dashboard_in_a_real_browser() {
     // A wrong token (the ingest token) is refused.
     browser.type_into(&browser.find("#token"), TOKEN);
     browser.click(&browser.find("#signin"));
+    browser.wait_for("#signin-error");
     assert!(browser.text_of("#signin-error").contains("ingest token"));
     // The dashboard token signs in, back to the page asked for.
     browser.type_into(&browser.find("#token"), DASHBOARD_TOKEN);
     browser.click(&browser.find("#signin"));
+    browser.wait_for("#incident-title");
     assert!(
         browser.url().ends_with(&format!("/incidents/{panic_id}")),
         "{}",
@@ -280,6 +282,7 @@ fn the_dashboard_in_a_real_browser() {
 
     // The list: both incidents, with counts and sparklines.
     browser.click(&browser.find("header a.brand"));
+    browser.wait_for("#incidents");
     let table = browser.text_of("#incidents");
     assert!(table.contains(PANIC), "{table}");
     assert!(
@@ -291,10 +294,12 @@ fn the_dashboard_in_a_real_browser() {
     // Filtering by text.
     browser.type_into(&browser.find("input[name=q]"), "bounds");
     browser.click(&browser.find(".filters button"));
+    browser.wait_url("q=bounds");
     assert_eq!(browser.find_all("#incidents tbody tr").len(), 1);
 
     // One incident: message, stack, request, environment, breadcrumbs, timeline.
     browser.click(&browser.find("a.incident-link"));
+    browser.wait_for("#message");
     assert_eq!(browser.text_of("#message"), PANIC);
     assert_eq!(browser.text_of("#status"), "fix-proposed");
     assert!(!browser.find_all("#stack tbody tr").is_empty());
@@ -309,6 +314,7 @@ fn the_dashboard_in_a_real_browser() {
 
     // Through to the fix run and its diff.
     browser.click(&browser.find("a.run-link"));
+    browser.wait_for("#fix-diff");
     assert!(browser.title().starts_with("Run "), "{}", browser.title());
     assert_eq!(
         browser.text_of("#fix-diff .d-add"),
@@ -339,9 +345,13 @@ fn the_dashboard_in_a_real_browser() {
     // Close it: the pull request is closed, its incident open again, by the
     // dashboard.
     browser.click(&browser.find("#close-1"));
+    browser.wait_for("#flash");
     assert!(browser.text_of("#flash").starts_with("Closed"));
     assert!(browser.text_of("#pulls").contains("closed"));
-    assert!(browser.find_all("#close-1").is_empty(), "no Close on a closed pull request");
+    assert!(
+        browser.find_all("#close-1").is_empty(),
+        "no Close on a closed pull request"
+    );
     browser.goto(&server.url(&format!("/incidents/{panic_id}")));
     assert_eq!(browser.text_of("#status"), "open");
     let timeline = browser.text_of("#timeline");
@@ -371,9 +381,11 @@ fn the_dashboard_in_a_real_browser() {
 
     // Ignore, then reopen: each recorded as the dashboard's.
     browser.click(&browser.find("#action-ignore"));
+    browser.wait_for("#action-reopen");
     assert_eq!(browser.text_of("#status"), "ignored");
     assert_eq!(browser.text_of("#flash"), "Ignored.");
     browser.click(&browser.find("#action-reopen"));
+    browser.wait_for("#action-ignore");
     assert_eq!(browser.text_of("#status"), "open");
     let actors: Vec<String> = browser
         .find_all("#timeline td.actor")
@@ -433,6 +445,7 @@ fn the_dashboard_in_a_real_browser() {
     assert_eq!(h["hours"][0]["count"], 1);
     // Signing out ends the session.
     browser.click(&browser.find("form.signout button"));
+    browser.wait_url("/signin");
     browser.goto(&server.url("/"));
     assert!(browser.url().contains("/signin"), "{}", browser.url());
     drop(server);

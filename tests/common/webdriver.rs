@@ -198,6 +198,30 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Waits (up to 15 s) until `ready` holds for the current page: after a
+    /// click that navigates, the next page may still be loading.
+    pub fn wait(&self, what: &str, ready: impl Fn(&Browser) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !ready(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what} on {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until an element matches `selector`.
+    pub fn wait_for(&self, selector: &str) {
+        self.wait(selector, |b| !b.find_all(selector).is_empty());
+    }
+
+    /// Waits until the address contains `part`.
+    pub fn wait_url(&self, part: &str) {
+        self.wait(part, |b| b.url().contains(part));
+    }
+
     /// The element's rendered text.
     pub fn text(&self, e: &Element) -> String {
         self.cmd("GET", &format!("/element/{}/text", e.0), None)
