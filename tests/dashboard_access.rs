@@ -202,3 +202,30 @@ fn secure_cookies_when_asked_and_tokens_must_differ() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("must differ"));
 }
+
+/// With `serve --repo` on a repository whose forge is GitHub, the in-app
+/// frames of an incident link to their lines at the event's release.
+#[test]
+fn in_app_frames_link_to_the_repository_on_github() {
+    let dir = tempdir();
+    let policy = "[forge]\nkind = \"github\"\nrepository = \"acme/inventory\"\n";
+    let (root, _remote, release) = common::inventory::repo_with_policy(dir.path(), policy);
+    let data = data_path(&dir);
+    let server = Server::start_with_token(&data, &["--repo", root.to_str().unwrap(), "--forge-poll-secs", "0"]);
+    let e = common::inventory::panic_event(&release);
+    assert_eq!(post(&client(), &server, gz_batch(vec![e])).status().as_u16(), 202);
+    let html = client()
+        .get(server.url("/incidents/1"))
+        .bearer_auth(DASHBOARD_TOKEN)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let link = format!("href=\"https://github.com/acme/inventory/blob/{release}/src/lib.rs#L5\"");
+    assert!(html.contains(&link), "{html}");
+    assert_eq!(
+        html.matches("https://github.com/acme/inventory/blob/").count(),
+        1,
+        "only the in-app frame"
+    );
+}

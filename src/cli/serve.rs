@@ -14,7 +14,7 @@ use crate::collector::{
     forge_hook_router, generate_token, router, CollectorLimits, CollectorState, ForgeHookState, FORGE_HOOK_PATH,
     WEBHOOK_SECRET_ENV,
 };
-use crate::dashboard::{dashboard_router, DashboardState, LocalForgeActions};
+use crate::dashboard::{dashboard_router, DashboardState, LocalForgeActions, SourceLinks};
 use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
 use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig};
 use crate::release_check::{run_release_checks, ReleaseCheckConfig, ReleaseChecker, ReleaseResolver};
@@ -235,6 +235,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             }),
             _ => None,
         };
+        dashboard.source_links = source_links(args.repo.as_deref(), policy.as_ref()).map(Arc::new);
         let state = CollectorState::new(store, token, &limits, wake)?.with_read_token(dashboard_token)?;
         println!("bugstack: dashboard on http://{addr}/ (sign in with the dashboard token)");
         println!("bugstack: listening on http://{addr}");
@@ -258,6 +259,29 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         println!("bugstack: stopped");
         Ok(())
     })
+}
+
+/// Links from the dashboard's stack frames to the repository's lines on
+/// GitHub, when the repository's forge is GitHub (`[forge] repository`);
+/// its files are listed once, now.
+fn source_links(repo: Option<&Path>, policy: Option<&bugstack_fix::Policy>) -> Option<SourceLinks> {
+    let (repo, policy) = (repo?, policy?);
+    if policy.forge.kind != bugstack_fix::ForgeKind::Github || policy.forge.api_url.is_some() {
+        return None;
+    }
+    let repository = policy.forge.repository.as_deref()?;
+    let files = match bugstack_fix::git::run_blocking(repo, &["ls-files", "-z"]) {
+        Ok(out) => out
+            .split(|b| *b == 0)
+            .filter(|f| !f.is_empty())
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect(),
+        Err(e) => {
+            eprintln!("bugstack: the dashboard will not link frames to the repository: {e}");
+            return None;
+        }
+    };
+    SourceLinks::github(repository, files)
 }
 
 /// Starts polling GitHub for the fix pull requests' state when the

@@ -66,6 +66,54 @@ pub struct LocalForgeActions {
     pub pulls: Arc<dyn PullRequestStore>,
 }
 
+/// Links from stack frames to the lines in the repository on GitHub: the
+/// repository's web address and its files (`git ls-files` when `serve`
+/// started), which frames are matched to by path suffix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLinks {
+    /// `https://github.com/OWNER/NAME`.
+    pub web: String,
+    /// The repository's files, relative to its root.
+    pub files: Vec<String>,
+}
+
+impl SourceLinks {
+    /// Links for the GitHub repository `owner/name` with `files`; `None`
+    /// when `repository` is not a plain `owner/name`.
+    pub fn github(repository: &str, files: Vec<String>) -> Option<Self> {
+        let ok = |p: &str| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                && p != ".."
+        };
+        let (owner, name) = repository.split_once('/')?;
+        (ok(owner) && ok(name)).then(|| SourceLinks {
+            web: format!("https://github.com/{owner}/{name}"),
+            files,
+        })
+    }
+
+    /// The address of `line` of the repository file a frame's `file` names
+    /// (the longest repository path it ends with), at `rev` (the event's
+    /// release: a commit or a tag); `None` when no repository file matches.
+    pub fn link(&self, file: &str, line: Option<u32>, rev: &str) -> Option<String> {
+        let file = file.replace('\\', "/");
+        let path = self
+            .files
+            .iter()
+            .filter(|f| file == **f || file.ends_with(&format!("/{f}")))
+            .max_by_key(|f| f.len())?;
+        let anchor = line.map(|l| format!("#L{l}")).unwrap_or_default();
+        Some(format!(
+            "{}/blob/{}/{}{anchor}",
+            self.web,
+            auth::percent_encode(rev),
+            auth::percent_encode(path)
+        ))
+    }
+}
+
 /// What the dashboard's handlers share.
 #[derive(Clone)]
 pub struct DashboardState {
@@ -82,6 +130,8 @@ pub struct DashboardState {
     /// Merging and closing local-forge pull requests, when `serve` knows the
     /// repository and its forge is the local one.
     pub local_forge: Option<LocalForgeActions>,
+    /// Links from frames to the repository's lines, when its forge is GitHub.
+    pub source_links: Option<Arc<SourceLinks>>,
 }
 
 impl DashboardState {
@@ -95,6 +145,7 @@ impl DashboardState {
             sessions: Arc::new(Sessions::default()),
             secure_cookies: false,
             local_forge: None,
+            source_links: None,
         }
     }
 }
@@ -232,7 +283,7 @@ pub fn render_incident_page(
         csrf: Some(String::new()),
         session: None,
     };
-    Ok(pages::incident::page(store, &viewer, id, now, None)?.0)
+    Ok(pages::incident::page(store, &viewer, id, now, None, None)?.0)
 }
 
 /// Runs blocking store work off the async runtime.
@@ -242,4 +293,37 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| DashboardError::Store(format!("store task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_link_to_repository_lines_by_path_suffix() {
+        let links = SourceLinks::github("acme/shop", vec!["src/cart.rs".into(), "src/lib.rs".into()]).unwrap();
+        assert_eq!(
+            links.link("/build/home/shop/src/cart.rs", Some(12), "v1.2").as_deref(),
+            Some("https://github.com/acme/shop/blob/v1.2/src/cart.rs#L12")
+        );
+        assert_eq!(
+            links.link("src/lib.rs", None, "abc").as_deref(),
+            Some("https://github.com/acme/shop/blob/abc/src/lib.rs")
+        );
+        assert_eq!(links.link("/rustc/x/library/core/src/option.rs", Some(1), "v1"), None);
+        assert_eq!(
+            links.link("/x/mysrc/cart.rs", Some(1), "v1"),
+            None,
+            "whole components only"
+        );
+        // A hostile release cannot leave the path.
+        let l = links.link("src/cart.rs", Some(1), "\"><script>?x#y").unwrap();
+        assert!(
+            l.starts_with("https://github.com/acme/shop/blob/%22%3E%3Cscript%3E%3Fx%23y/"),
+            "{l}"
+        );
+        for bad in ["acme", "acme/shop/x", "javascript:alert(1)/x", "../x"] {
+            assert_eq!(SourceLinks::github(bad, Vec::new()), None, "{bad}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{ago, csrf_field, cut, external_link, layout, serde_name, status_badge, when};
 use crate::dashboard::auth::{viewer, Viewer};
 use crate::dashboard::chart::{bars, buckets};
-use crate::dashboard::{blocking, DashboardError, DashboardState};
+use crate::dashboard::{blocking, DashboardError, DashboardState, SourceLinks};
 use crate::store::{HourCount, IncidentDetail, IncidentStore, JobState, Status};
 
 /// `?done=` after an action (what to confirm).
@@ -36,7 +36,8 @@ pub(crate) async fn show(
     };
     let store = state.store.clone();
     let flash = flash.done.as_deref().and_then(flash_text);
-    match blocking(move || page(store.as_ref(), &viewer, id, Timestamp::now(), flash)).await {
+    let links = state.source_links.clone();
+    match blocking(move || page(store.as_ref(), &viewer, id, Timestamp::now(), flash, links.as_deref())).await {
         Ok(html) => html.into_response(),
         Err(e) => e.into_response(),
     }
@@ -49,6 +50,7 @@ pub(crate) fn page(
     id: i64,
     now: Timestamp,
     flash: Option<&str>,
+    links: Option<&SourceLinks>,
 ) -> Result<Html<String>, DashboardError> {
     let since = Timestamp::from_millis(now.as_millis().saturating_sub(14 * 86_400_000));
     let detail = store.incident_detail(id)?;
@@ -57,7 +59,7 @@ pub(crate) fn page(
     Ok(layout(
         Some(viewer),
         &title,
-        render(viewer, &detail, &hours, now, flash),
+        render(viewer, &detail, &hours, now, flash, links),
     ))
 }
 
@@ -71,7 +73,14 @@ fn flash_text(done: &str) -> Option<&'static str> {
     })
 }
 
-fn render(viewer: &Viewer, d: &IncidentDetail, hours: &[HourCount], now: Timestamp, flash: Option<&str>) -> Markup {
+fn render(
+    viewer: &Viewer,
+    d: &IncidentDetail,
+    hours: &[HourCount],
+    now: Timestamp,
+    flash: Option<&str>,
+    links: Option<&SourceLinks>,
+) -> Markup {
     let i = &d.incident;
     let e = &d.representative;
     html! {
@@ -103,7 +112,7 @@ fn render(viewer: &Viewer, d: &IncidentDetail, hours: &[HourCount], now: Timesta
         @if let Some(l) = &e.location {
             p { "at " code { (l.file) ":" (l.line) @if let Some(c) = l.column { ":" (c) } } }
         }
-        (stack(e))
+        (stack(e, links))
         (request(e))
         (environment(e))
         (breadcrumbs(e))
@@ -144,7 +153,8 @@ fn controls(viewer: &Viewer, id: i64, status: Status) -> Markup {
     }
 }
 
-fn stack(e: &Event) -> Markup {
+fn stack(e: &Event, links: Option<&SourceLinks>) -> Markup {
+    let rev = e.release.as_deref().unwrap_or("HEAD");
     html! {
         @if !e.frames.is_empty() {
             h2 { "Stack" }
@@ -158,7 +168,11 @@ fn stack(e: &Event) -> Markup {
                             @if f.in_app { span.tag { "in app" } }
                         }
                         td { @if let Some(file) = &f.file {
-                            code { (file) @if let Some(l) = f.line { ":" (l) } }
+                            @let place = html! { code { (file) @if let Some(l) = f.line { ":" (l) } } };
+                            @match links.filter(|_| f.in_app).and_then(|l| l.link(file, f.line, rev)) {
+                                Some(url) => a.source href=(url) rel="noopener noreferrer" { (place) },
+                                None => (place),
+                            }
                         } @else if let Some(a) = &f.address { code.muted { (a) } } }
                     }
                 } }
