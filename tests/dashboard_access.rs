@@ -148,6 +148,28 @@ fn sessions_csrf_and_escaping_over_http() {
     // An action the lifecycle refuses says why.
     let r = form(&c, ignore, Some(&session), format!("csrf={csrf}"));
     assert_eq!(r.status().as_u16(), 409);
+    // Reopen (a fix job queued), then retry (runnable now): the dashboard's.
+    for action in ["reopen", "retry"] {
+        let r = form(
+            &c,
+            server.url(&format!("/incidents/1/{action}")),
+            Some(&session),
+            format!("csrf={csrf}"),
+        );
+        assert_eq!(r.status().as_u16(), 303, "{action}");
+    }
+    let detail = api("/v1/incidents/1");
+    assert_eq!(detail["status"], "open");
+    let last = detail["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["actor"].as_str(), last["reason"].as_str()),
+        (Some("dashboard"), Some("retry requested from the dashboard"))
+    );
+    assert!(detail["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|j| j["state"] == "queued"));
     // The CSRF token of one session does not serve a request without one.
     let r = form(&c, server.url("/incidents/1/reopen"), None, format!("csrf={csrf}"));
     assert_eq!(r.status().as_u16(), 303);
