@@ -6,6 +6,8 @@
 //! - [`fix`]: the context → generate → validate → deploy pipeline.
 //! - [`store`]: the incident store ([`store::IncidentStore`], SQLite by default).
 //! - [`collector`]: the HTTP API SDKs post events to (`bugstack serve`).
+//! - [`dashboard`]: the web pages `bugstack serve` shows (incidents, fix
+//!   runs, pull requests), behind their own token.
 //! - [`jobs`]: the fix-job loop (durable leases, bounded concurrency) and the
 //!   [`jobs::FixJobRunner`] seam; [`fix_runner`] assembles the bugstack-fix
 //!   pipeline (for `bugstack fix`, `serve --auto-fix` and `bugstack demo`) and
@@ -40,6 +42,7 @@ pub use bugstack_sdk as sdk;
 
 pub mod cli;
 pub mod collector;
+pub mod dashboard;
 mod error;
 pub mod fix_runner;
 pub mod forge_sync;

@@ -379,11 +379,41 @@ fn serve_generates_a_token_once_and_stops_cleanly_on_sigterm() {
     };
     assert_eq!(send(&server, &token), 202);
     assert_eq!(send(&server, TOKEN), 401);
+    // A dashboard token too, printed once, stored owner-only; it reads, the
+    // ingest token does not.
+    let dash = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("BUGSTACK_DASHBOARD_TOKEN="))
+        .expect("dashboard token printed on first start")
+        .to_string();
+    assert_ne!(dash, token);
+    let dash_file = data.join("dashboard-token");
+    assert_eq!(std::fs::read_to_string(&dash_file).unwrap(), dash);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&dash_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert!(out.contains(&format!("dashboard on http://{}/", server.addr)), "{out}");
+    let read = |tok: &str| {
+        client()
+            .get(server.url("/v1/incidents"))
+            .bearer_auth(tok)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!((read(&dash), read(&token)), (200, 403));
     server.kill9();
 
     let mut server = Server::start(&data, &[]);
     let out = server.stdout_text();
     assert!(!out.contains("BUGSTACK_TOKEN="), "printed only once: {out}");
+    assert!(!out.contains("BUGSTACK_DASHBOARD_TOKEN="), "printed only once: {out}");
     assert!(out.contains("using the token stored in"), "{out}");
     assert_eq!(send(&server, &token), 202);
 

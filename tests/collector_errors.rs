@@ -147,8 +147,11 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
     assert_eq!((s, kind.as_str()), (415, "unsupported_encoding"));
     assert!(msg.contains("br"), "{msg}");
 
-    // Read API errors.
-    let get = |path: &str| c.get(server.url(path)).bearer_auth(TOKEN).send().unwrap();
+    // Read API errors. The ingest token writes, never reads.
+    let (s, kind, msg) = error_of(c.get(server.url("/v1/incidents")).bearer_auth(TOKEN).send().unwrap());
+    assert_eq!((s, kind.as_str()), (403, "forbidden"), "{msg}");
+    assert!(msg.contains("dashboard token") && !msg.contains(TOKEN), "{msg}");
+    let get = |path: &str| c.get(server.url(path)).bearer_auth(DASHBOARD_TOKEN).send().unwrap();
     let (s, kind, _) = error_of(get("/v1/incidents/999"));
     assert_eq!((s, kind.as_str()), (404, "not_found"));
     let (s, kind, _) = error_of(get("/v1/incidents/abc"));
@@ -303,7 +306,7 @@ fn secrets_in_raw_events_are_scrubbed_on_ingest() {
 
     let get = |path: &str| -> String {
         c.get(server.url(path))
-            .bearer_auth(TOKEN)
+            .bearer_auth(DASHBOARD_TOKEN)
             .send()
             .unwrap()
             .text()
@@ -358,7 +361,7 @@ fn new_incidents_over_the_token_quota_go_to_one_overflow_incident() {
     assert_eq!(ack["occurrences"], 20);
     let listed: Vec<Value> = c
         .get(server.url("/v1/incidents"))
-        .bearer_auth(TOKEN)
+        .bearer_auth(DASHBOARD_TOKEN)
         .send()
         .unwrap()
         .json::<Value>()
@@ -379,7 +382,7 @@ fn new_incidents_over_the_token_quota_go_to_one_overflow_incident() {
     let id = overflow[0]["id"].as_i64().unwrap();
     let detail: Value = c
         .get(server.url(&format!("/v1/incidents/{id}")))
-        .bearer_auth(TOKEN)
+        .bearer_auth(DASHBOARD_TOKEN)
         .send()
         .unwrap()
         .json()
@@ -400,7 +403,7 @@ fn the_incident_list_is_paginated() {
     let c = client();
     let events: Vec<_> = (0..7).map(|i| event(&format!("page-{i}"), None)).collect();
     assert_eq!(post(&c, &server, gz_batch(events)).status().as_u16(), 202);
-    let get = |path: &str| c.get(server.url(path)).bearer_auth(TOKEN).send().unwrap();
+    let get = |path: &str| c.get(server.url(path)).bearer_auth(DASHBOARD_TOKEN).send().unwrap();
     let mut ids = Vec::new();
     let mut path = "/v1/incidents?limit=3".to_string();
     let mut pages = 0;

@@ -5,12 +5,13 @@
 
 mod common;
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
 
 #[test]
 fn the_demo_runs_the_whole_loop() {
     let reports = tempfile::tempdir().unwrap();
-    let out = Command::new(common::BIN)
+    let mut child = Command::new(common::BIN)
         .args([
             "demo",
             "--failing-requests",
@@ -23,10 +24,25 @@ fn the_demo_runs_the_whole_loop() {
         .arg(reports.path())
         .env_remove("BUGSTACK_TOKEN")
         .env_remove("BUGSTACK_DATA")
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // `--keep` keeps serving the dashboard after the demo: read up to that
+    // line (or the end, when the demo failed).
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in reader.by_ref() {
+        let line = line.unwrap();
+        let serving = line.starts_with("serving the dashboard until Ctrl-C");
+        lines.push(line);
+        if serving {
+            break;
+        }
+    }
+    // Keep reading what it prints while it serves and as it stops.
+    let rest = std::thread::spawn(move || reader.map_while(Result::ok).collect::<Vec<_>>());
+    let stdout = lines.join("\n");
     // `--keep` keeps the work dir (repository, remote, store) for the checks
     // below; it is removed when this guard drops.
     let kept = Kept(
@@ -35,10 +51,40 @@ fn the_demo_runs_the_whole_loop() {
             .find_map(|l| l.strip_prefix("kept "))
             .map(std::path::PathBuf::from),
     );
+    let serving = Serving(child);
     assert!(
-        out.status.success(),
-        "demo failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        stdout.contains("serving the dashboard until Ctrl-C"),
+        "demo failed\nstdout:\n{stdout}"
     );
+
+    // The dashboard is up, behind its token, showing the fixed incident.
+    let token = stdout
+        .lines()
+        .find_map(|l| l.split("(token ").nth(1)?.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no dashboard token:\n{stdout}"));
+    let url = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("dashboard: ")?.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no dashboard address:\n{stdout}"));
+    let client = common::client();
+    let page = client
+        .get(format!("{url}incidents/1"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().unwrap();
+    assert!(
+        html.contains("attempt to divide by zero") && html.contains("fixed"),
+        "{html}"
+    );
+    let anonymous = client.get(url).send().unwrap();
+    assert!(anonymous.url().path().starts_with("/signin"), "{}", anonymous.url());
+    // Ctrl-C (here SIGTERM) stops it cleanly.
+    let status = serving.stop();
+    let rest = rest.join().unwrap();
+    assert!(status.success(), "{status:?}: {rest:?}");
+    assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
 
     // One incident, counting every failing request.
     let line = stdout
@@ -64,9 +110,9 @@ fn the_demo_runs_the_whole_loop() {
     assert!(stdout.contains("incident 1 is fixed in "), "{stdout}");
     assert!(stdout.contains("(empty cart) → 200 "), "{stdout}");
     assert!(stdout.contains("incident 1: status fixed"), "{stdout}");
-    let last: Vec<&str> = stdout.trim_end().lines().rev().take(2).collect();
+    let last: Vec<&str> = stdout.trim_end().lines().rev().take(4).collect();
     assert!(
-        stdout.contains("timeline:") && last[1] == "demo: OK" && last[0].starts_with("kept "),
+        stdout.contains("timeline:") && last[3] == "demo: OK" && last[2].starts_with("kept "),
         "{stdout}"
     );
     // The pull request lives in the demo's store, linked to the incident,
@@ -101,5 +147,25 @@ impl Drop for Kept {
         if let Some(dir) = &self.0 {
             let _ = std::fs::remove_dir_all(dir);
         }
+    }
+}
+
+/// The demo still serving its dashboard; killed if the test fails first.
+struct Serving(Child);
+
+impl Serving {
+    /// Sends SIGTERM (what Ctrl-C does) and waits for the exit.
+    fn stop(mut self) -> ExitStatus {
+        let pid = self.0.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        self.0.wait().unwrap()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

@@ -144,6 +144,15 @@ pub struct ServeArgs {
     /// first start). Prefer BUGSTACK_TOKEN: a flag is visible in `ps`.
     #[arg(long, env = "BUGSTACK_TOKEN", value_name = "T", hide_env_values = true)]
     pub token: Option<Secret>,
+    /// The dashboard's token: signs in to the web pages and reads the API
+    /// (default: the one stored in DIR/dashboard-token, generated on first
+    /// start). Must differ from the ingest token, which can never read.
+    #[arg(long, env = "BUGSTACK_DASHBOARD_TOKEN", value_name = "T", hide_env_values = true)]
+    pub dashboard_token: Option<Secret>,
+    /// Mark the dashboard's session cookie `Secure`: set it when the
+    /// dashboard is reached over HTTPS (a TLS proxy in front of serve).
+    #[arg(long, env = "BUGSTACK_SECURE_COOKIES")]
+    pub secure_cookies: bool,
     /// Largest accepted request body, compressed.
     #[arg(long, env = "BUGSTACK_MAX_BODY_BYTES", value_name = "N", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

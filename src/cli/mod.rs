@@ -22,7 +22,7 @@ pub use args::{
     ServeArgs, ShowArgs, DEFAULT_ACTOR,
 };
 pub use demo::{DemoArgs, DEMO_POLICY};
-pub use serve::{resolve_token, TOKEN_FILE};
+pub use serve::{resolve_dashboard_token, resolve_token, DASHBOARD_TOKEN_FILE, TOKEN_FILE};
 
 use crate::store::{IncidentStore, SqliteStore};
 use crate::{Error, Result};

@@ -14,6 +14,7 @@ use crate::collector::{
     forge_hook_router, generate_token, router, CollectorLimits, CollectorState, ForgeHookState, FORGE_HOOK_PATH,
     WEBHOOK_SECRET_ENV,
 };
+use crate::dashboard::{dashboard_router, DashboardState, LocalForgeActions, SourceLinks};
 use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
 use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig};
 use crate::release_check::{run_release_checks, ReleaseCheckConfig, ReleaseChecker, ReleaseResolver};
@@ -23,18 +24,37 @@ use crate::{Error, Result};
 /// The token file's name inside the data directory.
 pub const TOKEN_FILE: &str = "token";
 
+/// The dashboard token file's name inside the data directory.
+pub const DASHBOARD_TOKEN_FILE: &str = "dashboard-token";
+
 /// The token to accept: `given` (from `--token` / `BUGSTACK_TOKEN`), else the
 /// one stored in `dir/token`, else a new one that is stored there (mode 0600)
 /// and returned with `true` so the caller prints it once.
 pub fn resolve_token(given: Option<&str>, dir: &Path) -> Result<(String, bool)> {
+    resolve_token_file(given, dir, TOKEN_FILE, "--token / BUGSTACK_TOKEN")
+}
+
+/// The dashboard token, as [`resolve_token`] does for the ingest token:
+/// `given` (`--dashboard-token` / `BUGSTACK_DASHBOARD_TOKEN`), else
+/// `dir/dashboard-token`, else a new one stored there (mode 0600).
+pub fn resolve_dashboard_token(given: Option<&str>, dir: &Path) -> Result<(String, bool)> {
+    resolve_token_file(
+        given,
+        dir,
+        DASHBOARD_TOKEN_FILE,
+        "--dashboard-token / BUGSTACK_DASHBOARD_TOKEN",
+    )
+}
+
+fn resolve_token_file(given: Option<&str>, dir: &Path, file: &str, flag: &str) -> Result<(String, bool)> {
     if let Some(t) = given {
         let t = t.trim();
         if t.is_empty() {
-            return Err(Error::Config("--token / BUGSTACK_TOKEN is empty".into()));
+            return Err(Error::Config(format!("{flag} is empty")));
         }
         return Ok((t.to_string(), false));
     }
-    let path = dir.join(TOKEN_FILE);
+    let path = dir.join(file);
     match std::fs::read_to_string(&path) {
         Ok(s) if !s.trim().is_empty() => return Ok((s.trim().to_string(), false)),
         Ok(_) => {
@@ -95,6 +115,13 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     sqlite.set_triggers(triggers);
     let store: Arc<dyn IncidentStore> = sqlite.clone();
     let (token, generated) = resolve_token(args.token.as_ref().map(Secret::expose), &dir)?;
+    let (dashboard_token, dashboard_generated) =
+        resolve_dashboard_token(args.dashboard_token.as_ref().map(Secret::expose), &dir)?;
+    if dashboard_token == token {
+        return Err(Error::Config(
+            "the dashboard token equals the ingest token; they must differ (the ingest token can never read)".into(),
+        ));
+    }
     let limits = CollectorLimits {
         decode: DecodeLimits {
             max_compressed_bytes: args.max_body_bytes,
@@ -186,9 +213,36 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         if hook.secret.is_some() {
             println!("bugstack: GitHub webhook on POST {FORGE_HOOK_PATH} (signed with {WEBHOOK_SECRET_ENV})");
         }
-        let state = CollectorState::new(store, token, &limits, wake)?;
+        if dashboard_generated {
+            println!(
+                "bugstack: generated a dashboard token (shown once, stored in {}):",
+                dir.join(DASHBOARD_TOKEN_FILE).display()
+            );
+            println!("  BUGSTACK_DASHBOARD_TOKEN={dashboard_token}");
+        } else if args.dashboard_token.is_none() {
+            println!(
+                "bugstack: using the dashboard token stored in {}",
+                dir.join(DASHBOARD_TOKEN_FILE).display()
+            );
+        }
+        let mut dashboard = DashboardState::new(store.clone(), dashboard_token.clone(), token.clone());
+        dashboard.secure_cookies = args.secure_cookies;
+        dashboard.local_forge = match (&args.repo, &policy) {
+            (Some(repo), Some(policy)) if policy.forge.kind == bugstack_fix::ForgeKind::Local => Some(LocalForgeActions {
+                repo: repo.clone(),
+                policy: policy.clone(),
+                pulls: sqlite.clone(),
+            }),
+            _ => None,
+        };
+        dashboard.source_links = source_links(args.repo.as_deref(), policy.as_ref()).map(Arc::new);
+        let state = CollectorState::new(store, token, &limits, wake)?.with_read_token(dashboard_token)?;
+        println!("bugstack: dashboard on http://{addr}/ (sign in with the dashboard token)");
         println!("bugstack: listening on http://{addr}");
-        axum::serve(listener, router(state).merge(forge_hook_router(hook)))
+        let app = router(state)
+            .merge(forge_hook_router(hook))
+            .merge(dashboard_router(dashboard));
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| Error::io(format!("server failed on {addr}"), e))?;
@@ -205,6 +259,29 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         println!("bugstack: stopped");
         Ok(())
     })
+}
+
+/// Links from the dashboard's stack frames to the repository's lines on
+/// GitHub, when the repository's forge is GitHub (`[forge] repository`);
+/// its files are listed once, now.
+fn source_links(repo: Option<&Path>, policy: Option<&bugstack_fix::Policy>) -> Option<SourceLinks> {
+    let (repo, policy) = (repo?, policy?);
+    if policy.forge.kind != bugstack_fix::ForgeKind::Github || policy.forge.api_url.is_some() {
+        return None;
+    }
+    let repository = policy.forge.repository.as_deref()?;
+    let files = match bugstack_fix::git::run_blocking(repo, &["ls-files", "-z"]) {
+        Ok(out) => out
+            .split(|b| *b == 0)
+            .filter(|f| !f.is_empty())
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect(),
+        Err(e) => {
+            eprintln!("bugstack: the dashboard will not link frames to the repository: {e}");
+            return None;
+        }
+    };
+    SourceLinks::github(repository, files)
 }
 
 /// Starts polling GitHub for the fix pull requests' state when the
@@ -240,7 +317,8 @@ fn start_poller(
     }
 }
 
-async fn shutdown_signal() {
+/// Waits for Ctrl-C or SIGTERM.
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

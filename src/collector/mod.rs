@@ -3,8 +3,9 @@
 //! | route | auth | what |
 //! |---|---|---|
 //! | `POST /v1/events` | bearer | ingest a batch (wire format of `bugstack-core`) |
-//! | `GET /v1/incidents?limit=&cursor=` | bearer | a page of incidents, most recently seen first, and the `next` page's cursor |
-//! | `GET /v1/incidents/{id}` | bearer | one incident with samples, jobs, runs, PRs |
+//! | `GET /v1/incidents?limit=&cursor=` | dashboard bearer | a page of incidents, most recently seen first, and the `next` page's cursor |
+//! | `GET /v1/incidents/{id}` | dashboard bearer | one incident with samples, jobs, runs, PRs |
+//! | `GET /v1/incidents/{id}/histogram?days=` | dashboard bearer | occurrences per hour (default 14 days, at most 15) |
 //! | `GET /healthz` | none | liveness: `{"status":"ok"}` |
 //!
 //! Load shedding: at most [`CollectorState::inflight`] batches are received
@@ -14,6 +15,10 @@
 //! flight, only [`CollectorState::decode_slots`] are inflated and held at
 //! once, which bounds memory whatever the number of clients. Decoded batches
 //! are written by the [`Committer`], many per transaction.
+//!
+//! The ingest token writes events and never reads them: the read routes
+//! want the dashboard token ([`CollectorState::with_read_token`]) and
+//! answer the ingest token with `403`.
 //!
 //! Every event is scrubbed ([`scrub_event`]) before it is stored, whatever
 //! the sender did.
@@ -41,7 +46,7 @@ pub use error::ApiError;
 pub use forge_hook::{
     forge_hook_router, hmac_sha256, signature_matches, ForgeHookState, FORGE_HOOK_PATH, WEBHOOK_SECRET_ENV,
 };
-pub use routes::{router, DEFAULT_PAGE_LIMIT, MAX_DRAINS, MAX_DRAIN_BYTES, MAX_PAGE_LIMIT};
+pub use routes::{router, DEFAULT_HISTOGRAM_DAYS, DEFAULT_PAGE_LIMIT, MAX_DRAINS, MAX_DRAIN_BYTES, MAX_PAGE_LIMIT};
 pub use sanitize::scrub_event;
 
 use crate::store::{IncidentQuota, IncidentStore, DEFAULT_NEW_INCIDENTS_PER_HOUR};
@@ -54,8 +59,11 @@ pub struct CollectorState {
     pub store: Arc<dyn IncidentStore>,
     /// Writes ingested batches to the store with group commit.
     pub committer: Committer,
-    /// The accepted bearer token.
+    /// The accepted bearer token (the SDK's ingest token: writes only).
     pub token: Arc<str>,
+    /// The token the read routes accept (the dashboard's); `None`: reads
+    /// are refused to everyone.
+    pub read_token: Option<Arc<str>>,
     /// Size and count limits for request bodies.
     pub limits: DecodeLimits,
     /// Woken when a batch enqueues fix jobs, so the job loop need not poll.
@@ -123,6 +131,7 @@ impl CollectorState {
                 new_incidents_per_hour: limits.new_incidents_per_hour.max(1),
             },
             token,
+            read_token: None,
             limits: limits.decode,
             jobs_enqueued,
             inflight: Arc::new(Semaphore::new(limits.max_inflight.max(1))),
@@ -131,6 +140,22 @@ impl CollectorState {
             scrubber: Arc::new(Scrubber::default()),
             drains: Arc::new(Semaphore::new(MAX_DRAINS)),
         })
+    }
+}
+
+impl CollectorState {
+    /// The same state, its read routes accepting `token` (which must not be
+    /// the ingest token: that one can never read).
+    pub fn with_read_token(mut self, token: impl Into<Arc<str>>) -> Result<Self> {
+        let token: Arc<str> = token.into();
+        if token.is_empty() || *token == *self.token {
+            return Err(crate::Error::Config(
+                "the dashboard token must be set and differ from the ingest token (the ingest token cannot read)"
+                    .into(),
+            ));
+        }
+        self.read_token = Some(token);
+        Ok(self)
     }
 }
 

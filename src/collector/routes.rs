@@ -20,6 +20,7 @@ pub fn router(state: CollectorState) -> Router {
         .route(EVENTS_PATH, post(post_events))
         .route("/v1/incidents", get(list_incidents))
         .route("/v1/incidents/{id}", get(show_incident))
+        .route("/v1/incidents/{id}/histogram", get(incident_histogram))
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .with_state(state)
@@ -49,6 +50,28 @@ fn authorize(state: &CollectorState, headers: &HeaderMap) -> Result<(), ApiError
             "the bearer token is not accepted; use the token `bugstack serve` printed (BUGSTACK_TOKEN)",
         ))
     }
+}
+
+/// Authorizes a read: the dashboard token only. The ingest token is
+/// recognised and refused (`403`): it writes events, it never reads them.
+fn authorize_read(state: &CollectorState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::unauthorized(
+            "missing Authorization header; reads need `Authorization: Bearer <dashboard token>` (BUGSTACK_DASHBOARD_TOKEN)",
+        ));
+    };
+    let value = value.to_str().unwrap_or_default();
+    if state.read_token.as_deref().is_some_and(|t| token_matches(value, t)) {
+        return Ok(());
+    }
+    if token_matches(value, &state.token) {
+        return Err(ApiError::forbidden(
+            "the ingest token can send events but cannot read them; use the dashboard token (BUGSTACK_DASHBOARD_TOKEN)",
+        ));
+    }
+    Err(ApiError::unauthorized(
+        "the bearer token is not accepted; reads need the dashboard token `bugstack serve` printed (BUGSTACK_DASHBOARD_TOKEN)",
+    ))
 }
 
 /// Runs blocking store work off the async runtime.
@@ -265,7 +288,7 @@ async fn list_incidents(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+    authorize_read(&state, &headers)?;
     let (limit, after) = page_params(uri.query())?;
     let store = state.store.clone();
     // One more than asked tells whether there is a next page.
@@ -291,13 +314,57 @@ async fn show_incident(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    authorize(&state, &headers)?;
+    authorize_read(&state, &headers)?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request("bad_request", "incident id must be a number, e.g. /v1/incidents/1"))?;
     let store = state.store.clone();
     match blocking(move || store.incident_detail(id)).await? {
         Ok(detail) => Ok(Json(detail)),
+        Err(Error::IncidentNotFound(id)) => Err(ApiError::not_found(format!("no incident with id {id}"))),
+        Err(e) => Err(ApiError::unavailable(e.to_string())),
+    }
+}
+
+/// Days of hourly counts `GET /v1/incidents/{id}/histogram` returns by default.
+pub const DEFAULT_HISTOGRAM_DAYS: u64 = 14;
+
+async fn incident_histogram(
+    State(state): State<CollectorState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    authorize_read(&state, &headers)?;
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::bad_request(
+            "bad_request",
+            "incident id must be a number, e.g. /v1/incidents/1/histogram",
+        )
+    })?;
+    let max_days = crate::store::HISTOGRAM_RETENTION_HOURS / 24;
+    let mut days = DEFAULT_HISTOGRAM_DAYS;
+    for pair in uri.query().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        if let Some(v) = pair.strip_prefix("days=") {
+            days = v
+                .parse::<u64>()
+                .ok()
+                .filter(|d| (1..=max_days).contains(d))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "bad_request",
+                        format!("days must be a number from 1 to {max_days}, got {v:?}"),
+                    )
+                })?;
+        }
+    }
+    let now = bugstack_core::Timestamp::now();
+    let since = bugstack_core::Timestamp::from_millis(now.as_millis().saturating_sub(days * 86_400_000));
+    let store = state.store.clone();
+    match blocking(move || store.histogram(id, since)).await? {
+        Ok(hours) => Ok(Json(
+            json!({ "incident": id, "days": days, "since": since, "hours": hours }),
+        )),
         Err(Error::IncidentNotFound(id)) => Err(ApiError::not_found(format!("no incident with id {id}"))),
         Err(e) => Err(ApiError::unavailable(e.to_string())),
     }

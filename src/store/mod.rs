@@ -54,11 +54,16 @@ pub use types::{
     ReleaseRecord, ReleaseVerdict, ReleaseVerdictRecord, RunPullRequest, StackDependencies, Status, TimelineEntry,
     Totals, UnknownValue, BUGSTACK_ACTOR, FORGE_ACTOR,
 };
+pub use types::{HourCount, IncidentFilter, IncidentSearch};
 
 use crate::Result;
 
 /// How many raw events are kept per incident (the most recent ones).
 pub const SAMPLE_SIZE: usize = 20;
+
+/// How long hourly occurrence counts are kept ([`IncidentStore::histogram`]):
+/// 15 days, one more than the longest chart (14 days).
+pub const HISTOGRAM_RETENTION_HOURS: u64 = 15 * 24;
 
 /// Default cap on new incidents per hour per token (`serve --max-new-incidents-per-hour`).
 pub const DEFAULT_NEW_INCIDENTS_PER_HOUR: u32 = 100;
@@ -236,6 +241,31 @@ pub trait IncidentStore: Send + Sync {
 
     /// Every announced release, most recently live first.
     fn releases(&self) -> Result<Vec<ReleaseRecord>>;
+
+    /// One page of the incidents matching `filter`, most recently seen
+    /// first, and how many match in all. The default filters
+    /// [`IncidentStore::incidents`] in memory; a store should answer it with
+    /// a query.
+    fn search_incidents(&self, filter: &IncidentFilter) -> Result<IncidentSearch> {
+        let matching: Vec<IncidentRecord> = self.incidents()?.into_iter().filter(|r| filter.matches(r)).collect();
+        let total = u64::try_from(matching.len()).unwrap_or(u64::MAX);
+        let incidents = matching.into_iter().skip(filter.offset).take(filter.limit).collect();
+        Ok(IncidentSearch { incidents, total })
+    }
+
+    /// Incident `id`'s occurrences per hour from the hour of `since` on,
+    /// oldest first; hours without occurrences are left out. Kept for
+    /// [`HISTOGRAM_RETENTION_HOURS`]. The default knows no counts (empty).
+    fn histogram(&self, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
+        let _ = (id, since);
+        Ok(Vec::new())
+    }
+
+    /// [`IncidentStore::histogram`] of several incidents at once (one query
+    /// for a page of the list), in the order of `ids`.
+    fn histograms(&self, ids: &[i64], since: Timestamp) -> Result<Vec<Vec<HourCount>>> {
+        ids.iter().map(|&id| self.histogram(id, since)).collect()
+    }
 }
 
 #[cfg(test)]

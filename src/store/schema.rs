@@ -215,6 +215,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (incident_id, patch_hash)
     ) WITHOUT ROWID;
     "#,
+    // 9: occurrences per incident per hour (the dashboard's sparklines and
+    // `GET /v1/incidents/{id}/histogram`), kept for `HISTOGRAM_RETENTION_HOURS`:
+    // ingest adds to the hour's row and drops the incident's rows past the
+    // retention in the same transaction.
+    r#"
+    CREATE TABLE incident_hours (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        hour        INTEGER NOT NULL,
+        count       INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, hour)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

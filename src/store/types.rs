@@ -555,3 +555,54 @@ pub struct PullRequestRecord {
     /// Last change.
     pub updated_at: Timestamp,
 }
+
+/// Occurrences of one incident in one hour (see
+/// [`super::IncidentStore::histogram`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourCount {
+    /// The start of the hour (UTC).
+    pub hour: Timestamp,
+    /// Occurrences in it.
+    pub count: u64,
+}
+
+/// Which incidents a listing shows (see
+/// [`super::IncidentStore::search_incidents`]): most recently seen first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentFilter {
+    /// Only incidents in this status.
+    pub status: Option<Status>,
+    /// Only incidents whose title, kind or level contains this text (ASCII
+    /// case-insensitive).
+    pub text: Option<String>,
+    /// Matching incidents skipped (the page's start).
+    pub offset: usize,
+    /// Most incidents returned.
+    pub limit: usize,
+}
+
+impl IncidentFilter {
+    /// Whether `record` matches the status and text (not the page).
+    pub fn matches(&self, record: &IncidentRecord) -> bool {
+        let status_ok = self.status.is_none_or(|s| s == record.status);
+        let text_ok = match self.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => true,
+            Some(t) => {
+                let t = t.to_ascii_lowercase();
+                [&record.title, &record.kind, &record.level]
+                    .iter()
+                    .any(|f| f.to_ascii_lowercase().contains(&t))
+            }
+        };
+        status_ok && text_ok
+    }
+}
+
+/// One page of [`IncidentFilter`]'s matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentSearch {
+    /// The page, most recently seen first.
+    pub incidents: Vec<IncidentRecord>,
+    /// How many incidents match in all.
+    pub total: u64,
+}

@@ -13,6 +13,8 @@ pub mod inventory;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_bugstack");
 pub const TOKEN: &str = "test-token-0123456789";
+/// The dashboard token `start_with_token` gives the server: the one that reads.
+pub const DASHBOARD_TOKEN: &str = "test-dashboard-token-9876543210";
 
 /// A running `bugstack serve`.
 pub struct Server {
@@ -30,6 +32,7 @@ impl Server {
             .arg(data)
             .args(extra)
             .env_remove("BUGSTACK_TOKEN")
+            .env_remove("BUGSTACK_DASHBOARD_TOKEN")
             .env_remove("BUGSTACK_DATA")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -61,9 +64,9 @@ impl Server {
         }
     }
 
-    /// Starts with the test token.
+    /// Starts with the test token and the test dashboard token.
     pub fn start_with_token(data: &Path, extra: &[&str]) -> Server {
-        let mut args = vec!["--token", TOKEN];
+        let mut args = vec!["--token", TOKEN, "--dashboard-token", DASHBOARD_TOKEN];
         args.extend_from_slice(extra);
         Server::start(data, &args)
     }

@@ -21,7 +21,10 @@
 //!
 //! A timeline of the stages closes the output. The service is killed and the
 //! temporary directory removed whatever happens (unless `--keep`); any failed
-//! stage makes the command exit non-zero. See `docs/demo.md`.
+//! stage makes the command exit non-zero. The collector serves the web
+//! dashboard too (its address and token are printed); with `--keep` it
+//! stays up after the demo until Ctrl-C, so the incident, the fix run and
+//! its pull request can be looked at. See `docs/demo.md`.
 
 mod repo;
 mod service;
@@ -36,6 +39,7 @@ use clap::Args;
 use tokio::sync::Notify;
 
 use crate::collector::{generate_token, router, CollectorLimits, CollectorState};
+use crate::dashboard::{dashboard_router, DashboardState, LocalForgeActions};
 use crate::fix_runner::{build_pipeline, outcome_from_report, write_report, PipelineOptions, StageDisplay, Stream};
 use crate::store::{pull_request_state_name, FixOutcome, IncidentStore, SqliteStore, Status};
 use crate::terminal::sanitize;
@@ -64,7 +68,8 @@ pub struct DemoArgs {
     /// Healthy requests sent alongside.
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub healthy_requests: usize,
-    /// Keep the temporary repository, remote and store (their path is printed).
+    /// Keep the temporary repository, remote and store (their path is
+    /// printed), and keep serving the dashboard after the demo until Ctrl-C.
     #[arg(long)]
     pub keep: bool,
 }
@@ -161,7 +166,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     );
     println!("  target dir {} (shared, kept between runs)", target_dir.display());
     println!();
-    let result = Demo {
+    let (result, dashboard) = Demo {
         args,
         base: base.clone(),
         target_dir,
@@ -172,15 +177,29 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
             total: 10,
         },
         shop: None,
+        dashboard: None,
     }
     .run(&shop_dir, &sdk);
     if args.keep {
         let kept = tmp.keep();
         println!("kept {}", kept.display());
+        if let Some(d) = dashboard {
+            println!("dashboard: {} (sign in with the dashboard token above)", d.url);
+            println!("serving the dashboard until Ctrl-C (--keep)");
+            d.runtime.block_on(super::serve::shutdown_signal());
+        }
     } else if let Err(e) = tmp.close() {
         eprintln!("bugstack demo: could not remove {}: {e}", base.display());
     }
     result
+}
+
+/// The collector and dashboard left running after the demo (`--keep`).
+struct RunningDashboard {
+    /// The runtime serving them.
+    runtime: tokio::runtime::Runtime,
+    /// The dashboard's address.
+    url: String,
 }
 
 struct Demo<'a> {
@@ -191,10 +210,12 @@ struct Demo<'a> {
     timeline: Timeline,
     /// The running shop (killed on drop, before the runtime and temp dir go).
     shop: Option<service::Shop>,
+    /// The collector's runtime and the dashboard's address, once started.
+    dashboard: Option<RunningDashboard>,
 }
 
 impl Demo<'_> {
-    fn run(mut self, shop_dir: &Path, sdk: &Path) -> Result<()> {
+    fn run(mut self, shop_dir: &Path, sdk: &Path) -> (Result<()>, Option<RunningDashboard>) {
         let result = self.stages(shop_dir, sdk);
         self.shop = None;
         self.timeline.print();
@@ -202,7 +223,7 @@ impl Demo<'_> {
             Ok(()) => println!("demo: OK"),
             Err(e) => println!("demo: FAILED: {e}"),
         }
-        result
+        (result, self.dashboard.take())
     }
 
     fn stages(&mut self, shop_dir: &Path, sdk: &Path) -> Result<()> {
@@ -219,16 +240,25 @@ impl Demo<'_> {
             .build()
             .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
         let data = base.join("data");
+        let repo_for_dashboard = repo.root.clone();
         let (store, endpoint, token) = self.timeline.stage("start the collector (in-process, SQLite)", || {
             let store = Arc::new(SqliteStore::open(&data)?);
             let token = generate_token()?;
+            let dashboard_token = generate_token()?;
             let dyn_store: Arc<dyn IncidentStore> = store.clone();
             let state = CollectorState::new(
-                dyn_store,
+                dyn_store.clone(),
                 token.clone(),
                 &CollectorLimits::default(),
                 Arc::new(Notify::new()),
-            )?;
+            )?
+            .with_read_token(dashboard_token.clone())?;
+            let mut dashboard = DashboardState::new(dyn_store, dashboard_token.clone(), token.clone());
+            dashboard.local_forge = Some(LocalForgeActions {
+                policy: bugstack_fix::Policy::load(&repo_for_dashboard)?,
+                repo: repo_for_dashboard.clone(),
+                pulls: store.clone(),
+            });
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
                 .map_err(|e| Error::io("cannot listen on 127.0.0.1:0", e))?;
@@ -236,11 +266,12 @@ impl Demo<'_> {
                 .local_addr()
                 .map_err(|e| Error::io("cannot read the address of the collector", e))?;
             runtime.spawn(async move {
-                if let Err(e) = axum::serve(listener, router(state)).await {
+                if let Err(e) = axum::serve(listener, router(state).merge(dashboard_router(dashboard))).await {
                     eprintln!("bugstack demo: the collector stopped: {e}");
                 }
             });
             println!("      collector on http://{addr}, store {}", store.path().display());
+            println!("      dashboard on http://{addr}/ (token {dashboard_token})");
             Ok((store, format!("http://{addr}"), token))
         })?;
 
@@ -327,6 +358,10 @@ impl Demo<'_> {
         self.timeline.stage("replay the failing request", || {
             replay(shop_ref, store.as_ref(), incident)
         })?;
+        self.dashboard = Some(RunningDashboard {
+            runtime,
+            url: format!("{endpoint}/"),
+        });
         Ok(())
     }
 }

@@ -55,9 +55,11 @@ struct Group<'a> {
     release_index: HashMap<&'a str, usize>,
     /// The most recent events, oldest first (at most SAMPLE_SIZE).
     recent: VecDeque<&'a Event>,
+    /// Occurrences per hour (hour start in ms, count), in order of appearance.
+    hours: Vec<(i64, i64)>,
 }
 
-fn group_events(events: &[Event]) -> Vec<Group<'_>> {
+fn group_events(events: &[Event], received_at: Timestamp) -> Vec<Group<'_>> {
     let mut groups: Vec<Group<'_>> = Vec::new();
     let mut index: HashMap<Fingerprint, usize> = HashMap::new();
     for e in events {
@@ -77,6 +79,7 @@ fn group_events(events: &[Event]) -> Vec<Group<'_>> {
                     releases: Vec::new(),
                     release_index: HashMap::new(),
                     recent: VecDeque::new(),
+                    hours: Vec::new(),
                 });
                 groups.len() - 1
             }
@@ -97,6 +100,11 @@ fn group_events(events: &[Event]) -> Vec<Group<'_>> {
                     g.releases.push((rel, count, first_seen, last_seen));
                 }
             }
+        }
+        let hour = super::hours::hour_of(e.last_seen(), received_at);
+        match g.hours.iter_mut().find(|(h, _)| *h == hour) {
+            Some(h) => h.1 = h.1.saturating_add(count),
+            None => g.hours.push((hour, count)),
         }
         if g.recent.len() == SAMPLE_SIZE {
             g.recent.pop_front();
@@ -126,7 +134,7 @@ pub(super) fn ingest_in(
     let max_queued_jobs = triggers.max_queued_jobs;
     let mut summary = IngestSummary::default();
     let mut quota = quota.map(QuotaState::new);
-    for g in &group_events(events) {
+    for g in &group_events(events, received_at) {
         let id = match find_incident(tx, &g.fingerprint)? {
             None if match quota.as_mut() {
                 Some(q) => !q.admit(tx, received_at)?,
@@ -194,6 +202,7 @@ pub(super) fn ingest_in(
         };
         record_releases(tx, id, g)?;
         record_samples(tx, id, g, received_at)?;
+        super::hours::record_hours(tx, id, &g.hours, received_at)?;
         summary.occurrences = summary.occurrences.saturating_add(u64_of(g.count));
     }
     summary.events = u64::try_from(events.len()).unwrap_or(u64::MAX);

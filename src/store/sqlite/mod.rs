@@ -17,7 +17,7 @@
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
 //! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
-//! `quota` (new incidents per sender), `releases` (releases announced live), `release_checks` (verdicts,
+//! `hours` (occurrences per hour, the incident list's search), `quota` (new incidents per sender), `releases` (releases announced live), `release_checks` (verdicts,
 //! verification), `jobs` (fix-job leases and runs),
 //! `pulls` (the store's pull requests), `forge` (the local forge's
 //! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
@@ -26,6 +26,7 @@
 mod files;
 mod forge;
 mod forge_sync;
+mod hours;
 mod ingest;
 mod jobs;
 mod lifecycle;
@@ -45,9 +46,9 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::schema;
 use super::types::{
-    Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, IngestBatch,
-    IngestSummary, JobState, PullRequestRecord, ReleaseCheck, ReleaseRecord, ReleaseVerdictRecord, Status,
-    TimelineEntry, Totals,
+    Cause, ClaimedJob, FixJob, FixOutcome, FixRun, HourCount, IncidentCursor, IncidentDetail, IncidentFilter,
+    IncidentRecord, IncidentSearch, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseCheck,
+    ReleaseRecord, ReleaseVerdictRecord, Status, TimelineEntry, Totals,
 };
 use super::IncidentStore;
 use crate::{Error, Result};
@@ -352,5 +353,20 @@ impl IncidentStore for SqliteStore {
 
     fn releases(&self) -> Result<Vec<ReleaseRecord>> {
         self.read(releases::releases)
+    }
+
+    fn search_incidents(&self, filter: &IncidentFilter) -> Result<IncidentSearch> {
+        self.read(|conn| hours::search(conn, filter))
+    }
+
+    fn histogram(&self, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
+        self.read(|conn| {
+            rows::incident(conn, id)?;
+            hours::histogram(conn, id, since)
+        })
+    }
+
+    fn histograms(&self, ids: &[i64], since: Timestamp) -> Result<Vec<Vec<HourCount>>> {
+        self.read(|conn| ids.iter().map(|&id| hours::histogram(conn, id, since)).collect())
     }
 }

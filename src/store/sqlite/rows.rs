@@ -11,7 +11,8 @@ use crate::store::types::{
 };
 use crate::{Error, Result};
 
-const INCIDENT_COLUMNS: &str = "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, i.first_seen, \
+pub(super) const INCIDENT_COLUMNS: &str =
+    "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, i.first_seen, \
      i.last_seen, i.fixed_in_release, \
      (SELECT json_group_array(release) FROM (SELECT release FROM incident_releases r \
         WHERE r.incident_id = i.id ORDER BY r.seq)), \
@@ -51,7 +52,7 @@ fn u32_of(v: i64) -> u32 {
 }
 
 /// Raw columns of an incident row, converted to a record with [`RawIncident::into_record`].
-struct RawIncident {
+pub(super) struct RawIncident {
     id: i64,
     fingerprint: String,
     title: String,
@@ -68,7 +69,7 @@ struct RawIncident {
 }
 
 impl RawIncident {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+    pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(RawIncident {
             id: r.get(0)?,
             fingerprint: r.get(1)?,
@@ -86,7 +87,7 @@ impl RawIncident {
         })
     }
 
-    fn into_record(self) -> Result<IncidentRecord> {
+    pub(super) fn into_record(self) -> Result<IncidentRecord> {
         let list = |s: Option<String>| -> Result<Vec<String>> {
             Ok(match s {
                 Some(s) => serde_json::from_str(&s)?,
