@@ -3,8 +3,8 @@
 //! forge's pull requests.
 //!
 //! [`IncidentStore`] is the seam: the collector, the job runner and the CLI
-//! only talk to the trait, so a server database (Postgres) can replace the
-//! embedded [`SqliteStore`] later.
+//! only talk to the trait, so the server database ([`PostgresStore`], many
+//! processes on one database) can replace the embedded [`SqliteStore`].
 //!
 //! ## Incident lifecycle
 //!
@@ -38,6 +38,9 @@
 //! counted. Which incidents get a fix job at all is the policy's
 //! `[triggers]` ([`SqliteStore::set_triggers`]).
 
+mod convert;
+mod grouping;
+pub mod postgres;
 mod schema;
 mod sqlite;
 mod types;
@@ -47,6 +50,7 @@ use std::time::Duration;
 use bugstack_core::{Dependency, Event, Timestamp};
 
 pub use bugstack_fix::PullRequestState;
+pub use self::postgres::{is_postgres_url, PostgresStore};
 pub use sqlite::{ForgeChange, ForgePullRequest, ForgeSync, SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
     pull_request_state_name, Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail,
