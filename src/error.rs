@@ -22,7 +22,9 @@ pub enum Error {
     #[error("{0}")]
     PostgresPool(String),
     /// The Postgres database was migrated by a newer bugstack.
-    #[error("the {database} has schema version {found}, newer than this bugstack supports ({supported}); upgrade bugstack")]
+    #[error(
+        "the {database} has schema version {found}, newer than this bugstack supports ({supported}); upgrade bugstack"
+    )]
     DatabaseSchemaTooNew {
         /// The database, as messages name it (no credentials).
         database: String,

@@ -39,4 +39,3 @@ pub(crate) struct ForgeExtra {
     #[serde(default)]
     pub(crate) merge_commit: Option<String>,
 }
-

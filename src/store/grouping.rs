@@ -93,4 +93,3 @@ pub(crate) fn group_events(events: &[Event]) -> Vec<Group<'_>> {
     }
     groups
 }
-

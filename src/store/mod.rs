@@ -49,8 +49,8 @@ use std::time::Duration;
 
 use bugstack_core::{Dependency, Event, Timestamp};
 
-pub use bugstack_fix::PullRequestState;
 pub use self::postgres::{is_postgres_url, PostgresStore};
+pub use bugstack_fix::PullRequestState;
 pub use sqlite::{ForgeChange, ForgePullRequest, ForgeSync, SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
     pull_request_state_name, Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail,
@@ -77,6 +77,17 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// Methods block (the SQLite implementation does file I/O): call them from
 /// `tokio::task::spawn_blocking` in async code.
 pub trait IncidentStore: Send + Sync {
+    /// Sets which incidents get a fix job (`[triggers]`: level, kinds,
+    /// minimum count, environments left alone, queue cap). Default:
+    /// [`Triggers::default`](bugstack_fix::Triggers::default), errors and
+    /// panics at once. Kept in memory: each process sets its own.
+    fn set_triggers(&self, triggers: bugstack_fix::Triggers);
+
+    /// Caps the fix jobs queued at once (at least 1; default
+    /// [`DEFAULT_MAX_QUEUED_JOBS`]). A new or regressed incident beyond the
+    /// cap waits and is queued when there is room, the most frequent first.
+    fn set_max_queued_jobs(&self, cap: usize);
+
     /// Records a batch of events: each is grouped by
     /// [`Event::fingerprint_or_compute`] into its incident (created `open`
     /// with one queued fix job when new), counts and releases are updated,

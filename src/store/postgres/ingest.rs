@@ -35,7 +35,9 @@ pub(super) fn ingest_in(
     let max_queued_jobs = triggers.max_queued_jobs;
     let mut summary = IngestSummary::default();
     let mut quota = quota.map(QuotaState::new);
-    for g in &group_events(events) {
+    let groups = group_events(events);
+    lock_fingerprints(tx, &groups, quota.as_ref().map(QuotaState::quota))?;
+    for g in &groups {
         let found = find_incident(tx, &g.fingerprint)?;
         let id = match found {
             None if match quota.as_mut() {
@@ -113,6 +115,28 @@ pub(super) fn ingest_in(
     summary.events = u64::try_from(events.len()).unwrap_or(u64::MAX);
     add_to_totals(tx, &summary)?;
     Ok(summary)
+}
+
+/// Takes a transaction advisory lock per fingerprint of the batch (and the
+/// sender's overflow incident), in sorted order: concurrent batches over the
+/// same fingerprints, whatever their order, then touch those incidents one
+/// after the other instead of deadlocking.
+fn lock_fingerprints(tx: &mut Transaction<'_>, groups: &[Group<'_>], quota: Option<&IncidentQuota>) -> Result<()> {
+    let mut keys: Vec<String> = groups.iter().map(|g| g.fingerprint.to_string()).collect();
+    if let Some(q) = quota {
+        keys.push(overflow_fingerprint(&q.source).to_string());
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    // `unnest` yields the array in order, so the locks are taken in order.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(f, 0)) FROM unnest($1::TEXT[]) AS f",
+        &[&keys],
+    )?;
+    Ok(())
 }
 
 /// Adds a group to an existing incident: counts, a regression when it is
@@ -259,7 +283,8 @@ fn seen_in_a_release_with_the_fix<'g>(tx: &mut Transaction<'_>, id: i64, g: &Gro
 /// Inserts or updates one release of an incident (`$1` incident, `$2`
 /// release, `$3` count, `$4` first seen, `$5` last seen); the count
 /// saturates.
-const RECORD_RELEASE_SQL: &str = "INSERT INTO incident_releases AS r (incident_id, release, count, first_seen, last_seen, seq)
+const RECORD_RELEASE_SQL: &str =
+    "INSERT INTO incident_releases AS r (incident_id, release, count, first_seen, last_seen, seq)
      VALUES ($1, $2, $3, $4, $5,
              (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_releases WHERE incident_id = $1))
      ON CONFLICT (incident_id, release) DO UPDATE SET
@@ -287,7 +312,7 @@ fn record_samples(tx: &mut Transaction<'_>, id: i64, g: &Group<'_>, received_at:
     let events = g
         .recent
         .iter()
-        .map(|e| serde_json::to_string(e))
+        .map(serde_json::to_string)
         .collect::<Result<Vec<String>, _>>()?;
     tx.execute(
         "INSERT INTO event_samples (incident_id, received_at, event)

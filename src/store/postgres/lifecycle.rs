@@ -157,9 +157,8 @@ pub(super) fn retry(tx: &mut Transaction<'_>, id: i64, now: Timestamp, cause: &C
             )?;
             job
         }
-        None if status != Status::Fixing => enqueue_job(tx, id, now)?.ok_or_else(|| {
-            Error::Refused(format!("incident {id} got a fix job from another process; try again"))
-        })?,
+        None if status != Status::Fixing => enqueue_job(tx, id, now)?
+            .ok_or_else(|| Error::Refused(format!("incident {id} got a fix job from another process; try again")))?,
         None => {
             return Err(Error::Refused(format!(
                 "incident {id} is being fixed right now; wait for its job to finish"

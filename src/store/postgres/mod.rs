@@ -71,7 +71,7 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many times a transaction Postgres aborted (deadlock, serialization
 /// failure) is run again before the error is returned.
-const MAX_RETRIES: u32 = 5;
+const MAX_RETRIES: u32 = 10;
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
@@ -123,9 +123,11 @@ impl PostgresStore {
     /// [`PostgresStore::connect`] with a pool of at most `pool_size`
     /// connections (at least 1).
     pub fn connect_with(url: &str, pool_size: u32) -> Result<Self> {
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|e| Error::Config(format!("not a Postgres URL ({e}); expected postgres://USER@HOST:PORT/DB")))?;
+        let config: postgres::Config = url.parse().map_err(|e| {
+            Error::Config(format!(
+                "not a Postgres URL ({e}); expected postgres://USER@HOST:PORT/DB"
+            ))
+        })?;
         let database = describe(&config);
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = r2d2::Pool::builder()
@@ -152,6 +154,11 @@ impl PostgresStore {
     /// The database, as messages name it (no credentials).
     pub fn database(&self) -> &str {
         &self.database
+    }
+
+    /// The schema version this build writes (the last migration's).
+    pub fn latest_schema_version() -> i64 {
+        schema::latest_version()
     }
 
     /// The schema version of the database.
@@ -204,7 +211,9 @@ impl PostgresStore {
             match result {
                 Err(Error::Postgres(e)) if attempt < MAX_RETRIES && is_retryable(&e) => {
                     attempt += 1;
-                    std::thread::sleep(Duration::from_millis(5 * u64::from(attempt)));
+                    // Back off a little longer each time, staggered by process.
+                    let jitter = u64::from(std::process::id() % 7);
+                    std::thread::sleep(Duration::from_millis(5 * u64::from(attempt) + jitter));
                 }
                 other => return other,
             }
@@ -236,6 +245,14 @@ fn is_retryable(e: &postgres::Error) -> bool {
 }
 
 impl IncidentStore for PostgresStore {
+    fn set_triggers(&self, triggers: Triggers) {
+        PostgresStore::set_triggers(self, triggers);
+    }
+
+    fn set_max_queued_jobs(&self, cap: usize) {
+        PostgresStore::set_max_queued_jobs(self, cap);
+    }
+
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
         let triggers = self.triggers();
         self.write(|tx| ingest::ingest_in(tx, events, received_at, &triggers, None))

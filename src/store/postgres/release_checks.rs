@@ -145,7 +145,7 @@ pub(super) fn due_for_verification(
              JOIN release_verdicts v ON v.incident_id = i.id AND v.verdict = 'contains-fix'
              JOIN releases l ON l.name = v.release
              WHERE i.status = 'fixed'
-               AND GREATEST(l.first_live_at, i.fixed_at) <= $1 - $2
+               AND GREATEST(l.first_live_at, i.fixed_at) <= $1::BIGINT - $2::BIGINT
                AND NOT EXISTS (SELECT 1 FROM incident_releases r
                                WHERE r.incident_id = i.id AND r.release = l.name)
              ORDER BY i.id, since",

@@ -196,7 +196,10 @@ pub(super) fn incidents_page(
 /// Incident `id`.
 pub(super) fn incident(tx: &mut Transaction<'_>, id: i64) -> Result<IncidentRecord> {
     let row = tx
-        .query_opt(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.id = $1"), &[&id])?
+        .query_opt(
+            &format!("SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.id = $1"),
+            &[&id],
+        )?
         .ok_or(Error::IncidentNotFound(id))?;
     incident_of(&row)
 }
@@ -281,9 +284,12 @@ pub(super) fn pull_requests(tx: &mut Transaction<'_>, incident: Option<i64>) -> 
 
 /// Pull request `number`'s row, if there is one.
 pub(super) fn pull_request(tx: &mut Transaction<'_>, number: i64) -> Result<Option<RawPr>> {
-    tx.query_opt(&format!("SELECT {PR_COLUMNS} FROM pull_requests WHERE number = $1"), &[&number])?
-        .map(|r| RawPr::from_row(&r))
-        .transpose()
+    tx.query_opt(
+        &format!("SELECT {PR_COLUMNS} FROM pull_requests WHERE number = $1"),
+        &[&number],
+    )?
+    .map(|r| RawPr::from_row(&r))
+    .transpose()
 }
 
 /// Totals of everything ingested.

@@ -175,7 +175,17 @@ fn start() -> Result<TestCluster, String> {
     let data = dir.join("data");
     let user = "bugstack";
     run(server_command(&bin.join("initdb"), as_root)
-        .args(["-A", "trust", "-U", user, "-E", "UTF8", "--no-locale", "--no-sync", "-D"])
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            user,
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+            "-D",
+        ])
         .arg(&data))?;
     let port = free_port()?;
     let options = format!(
@@ -265,6 +275,9 @@ fn watch(bin: &Path, dir: &Path, data: &Path, as_root: bool) {
         .stderr(Stdio::null())
         .spawn();
     if let Err(e) = spawned {
-        eprintln!("bugstack test cluster: cannot start its watcher ({e}); stop it with pg_ctl -D {}", data.display());
+        eprintln!(
+            "bugstack test cluster: cannot start its watcher ({e}); stop it with pg_ctl -D {}",
+            data.display()
+        );
     }
 }

@@ -182,6 +182,14 @@ impl SqliteStore {
 }
 
 impl IncidentStore for SqliteStore {
+    fn set_triggers(&self, triggers: Triggers) {
+        SqliteStore::set_triggers(self, triggers);
+    }
+
+    fn set_max_queued_jobs(&self, cap: usize) {
+        SqliteStore::set_max_queued_jobs(self, cap);
+    }
+
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
         let triggers = self.triggers();
         self.write(|tx| ingest::ingest_in(tx, events, received_at, &triggers, None))
