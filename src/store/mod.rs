@@ -253,5 +253,94 @@ pub trait IncidentStore: Send + Sync {
     fn releases(&self) -> Result<Vec<ReleaseRecord>>;
 }
 
+/// What `serve` needs of a store beyond [`IncidentStore`]: the local
+/// forge's pull requests ([`PullRequestStore`](bugstack_fix::PullRequestStore))
+/// and keeping pull requests in step with a remote forge (polling, the
+/// webhook, rejected patches). Implemented by [`SqliteStore`] and
+/// [`PostgresStore`] with the same semantics (their inherent methods of the
+/// same names).
+pub trait ForgeStore: IncidentStore + bugstack_fix::PullRequestStore + std::fmt::Debug {
+    /// This store as an [`IncidentStore`].
+    fn into_incident_store(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn IncidentStore>;
+
+    /// This store as the local forge's [`PullRequestStore`](bugstack_fix::PullRequestStore).
+    fn into_pull_request_store(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn bugstack_fix::PullRequestStore>;
+
+    /// The open pull requests that live on a remote forge (they have a
+    /// forge number), oldest first: what `serve` polls.
+    fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>>;
+
+    /// The store's number of the pull request numbered `forge_number` on the
+    /// remote forge, if a run recorded one.
+    fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>>;
+
+    /// The remote forge's number of the store's pull request `number`
+    /// (`None`: a local-forge pull request).
+    fn forge_number_of(&self, number: i64) -> Result<Option<i64>>;
+
+    /// Remembers the ETag of the forge's last answer about pull request `number`.
+    fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()>;
+
+    /// The hashes of the patches rejected for `incident` (their pull request
+    /// was closed unmerged).
+    fn rejected_patches(&self, incident: i64) -> Result<std::collections::BTreeSet<String>>;
+
+    /// Applies what the forge says happened to pull request `number`
+    /// (merged in a commit, or closed unmerged); idempotent.
+    fn apply_forge_change(&self, number: i64, change: &ForgeChange, cause: &Cause, now: Timestamp)
+        -> Result<ForgeSync>;
+}
+
+/// Implements [`ForgeStore`] for a store type by delegating to its inherent
+/// methods of the same names.
+macro_rules! forge_store_by_inherent_methods {
+    ($store:ty) => {
+        impl ForgeStore for $store {
+            fn into_incident_store(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn IncidentStore> {
+                self
+            }
+
+            fn into_pull_request_store(
+                self: std::sync::Arc<Self>,
+            ) -> std::sync::Arc<dyn bugstack_fix::PullRequestStore> {
+                self
+            }
+
+            fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
+                <$store>::forge_pull_requests(self)
+            }
+
+            fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>> {
+                <$store>::pull_request_by_forge_number(self, forge_number)
+            }
+
+            fn forge_number_of(&self, number: i64) -> Result<Option<i64>> {
+                <$store>::forge_number_of(self, number)
+            }
+
+            fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()> {
+                <$store>::set_pull_request_etag(self, number, etag)
+            }
+
+            fn rejected_patches(&self, incident: i64) -> Result<std::collections::BTreeSet<String>> {
+                <$store>::rejected_patches(self, incident)
+            }
+
+            fn apply_forge_change(
+                &self,
+                number: i64,
+                change: &ForgeChange,
+                cause: &Cause,
+                now: Timestamp,
+            ) -> Result<ForgeSync> {
+                <$store>::apply_forge_change(self, number, change, cause, now)
+            }
+        }
+    };
+}
+
+forge_store_by_inherent_methods!(SqliteStore);
+forge_store_by_inherent_methods!(PostgresStore);
+
 #[cfg(test)]
 mod tests;
