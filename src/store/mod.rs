@@ -67,6 +67,15 @@ pub const SAMPLE_SIZE: usize = 20;
 /// Default cap on new incidents per hour per token (`serve --max-new-incidents-per-hour`).
 pub const DEFAULT_NEW_INCIDENTS_PER_HOUR: u32 = 100;
 
+/// How long a batch's id is remembered (per sender): a retry of the same
+/// batch within this window is counted once. SDKs retry within minutes, and
+/// replay their spool after a restart; a key older than this is forgotten.
+pub const BATCH_KEY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Longest batch id the stores remember (longer ones are refused by the
+/// collector as malformed).
+pub const MAX_BATCH_ID_LEN: usize = bugstack_core::MAX_BATCH_ID_LEN;
+
 /// Default number of attempts a fix job gets (a crash mid-run counts as one).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
@@ -107,7 +116,9 @@ pub trait IncidentStore: Send + Sync {
     /// [`IncidentStore::ingest_batches`], each under its sender's
     /// [`IncidentQuota`] when it has one: a new fingerprint over the quota
     /// does not create an incident; its events are counted in the sender's
-    /// overflow incident.
+    /// overflow incident. A batch with a [`IngestBatch::batch_id`] its
+    /// sender (the quota's source) already used within [`BATCH_KEY_WINDOW`]
+    /// is not stored again: its summary says [`IngestSummary::duplicate`].
     fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>>;
 
     /// All incidents, most recently seen first.

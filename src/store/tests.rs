@@ -817,6 +817,7 @@ fn the_new_incident_quota_slides_over_an_hour(b: &Backend) {
             .collect(),
         quota: Some(quota.clone()),
         release: None,
+        batch_id: None,
     };
     let first = s.ingest_with_quotas(&[batch(&["a", "b", "c"])], T0).unwrap();
     assert_eq!((first[0].new_incidents.len(), first[0].over_quota), (2, 1));
@@ -875,6 +876,7 @@ fn releases_are_upserted_as_announced(b: &Backend) {
         events: vec![ev("boom", Some("shop@2"), 1_000)],
         quota: None,
         release: Some(announcement),
+        batch_id: None,
     };
     s.ingest_with_quotas(&[batch], later).unwrap();
     let r = s.release("shop@2").unwrap().unwrap();
@@ -906,6 +908,79 @@ fn a_claimed_job_carries_the_crates_on_its_stack(b: &Backend) {
     assert_eq!(incident.stack_dependencies, [deps[0].clone()]);
     let detail = s.incident_detail(job.incident.id).unwrap();
     assert_eq!(detail.stack_dependencies.unwrap().release, "shop@1");
+}
+
+/// A batch sent again with the same id (its 202 was lost) is counted once,
+/// within its sender's keys and the window; a batch without an id always
+/// counts.
+fn a_retried_batch_is_counted_once(b: &Backend) {
+    let s = b.open();
+    let batch = |id: Option<&str>, source: &str| IngestBatch {
+        events: vec![ev("x", Some("1.0"), 1), ev("y", None, 2)],
+        quota: Some(IncidentQuota {
+            source: source.into(),
+            new_incidents_per_hour: 100,
+        }),
+        release: None,
+        batch_id: id.map(str::to_string),
+    };
+    let first = s.ingest_with_quotas(&[batch(Some("b-1"), "a")], T0).unwrap();
+    assert_eq!((first[0].duplicate, first[0].occurrences), (false, 2));
+    // The retry, and in one group a new batch with its own retry.
+    let again = s
+        .ingest_with_quotas(
+            &[
+                batch(Some("b-1"), "a"),
+                batch(Some("b-2"), "a"),
+                batch(Some("b-2"), "a"),
+            ],
+            T0,
+        )
+        .unwrap();
+    let dup: Vec<(bool, u64)> = again.iter().map(|x| (x.duplicate, x.occurrences)).collect();
+    assert_eq!(dup, [(true, 0), (false, 2), (true, 0)]);
+    // Another sender's ids are its own; no id, no deduplication.
+    let other = s
+        .ingest_with_quotas(&[batch(Some("b-1"), "other"), batch(None, "a"), batch(None, "a")], T0)
+        .unwrap();
+    assert!(other.iter().all(|x| !x.duplicate));
+    let t = s.totals().unwrap();
+    assert_eq!((t.batches, t.occurrences), (5, 10), "each batch counted once");
+    assert_eq!(s.incidents().unwrap().iter().map(|i| i.count).sum::<u64>(), 10);
+    // Past the window the key is forgotten.
+    let later = T0.saturating_add(BATCH_KEY_WINDOW + Duration::from_secs(1));
+    let after = s.ingest_with_quotas(&[batch(Some("b-1"), "a")], later).unwrap();
+    assert!(!after[0].duplicate);
+}
+
+/// Copies of one batch reaching several collectors at once (each its own
+/// connection) are counted once.
+fn copies_of_a_batch_at_several_collectors_count_once(b: &Backend) {
+    let collectors = 4;
+    let barrier = Barrier::new(collectors);
+    let duplicates: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..collectors)
+            .map(|_| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let s = b.open();
+                    let batch = IngestBatch {
+                        events: vec![ev("x", Some("1.0"), 1)],
+                        quota: None,
+                        release: None,
+                        batch_id: Some("the-batch".into()),
+                    };
+                    barrier.wait();
+                    s.ingest_with_quotas(&[batch], T0).unwrap()[0].duplicate
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
+    });
+    assert_eq!(duplicates, collectors - 1);
+    let s = b.open();
+    assert_eq!(s.totals().unwrap().occurrences, 1);
+    assert_eq!(s.incidents().unwrap()[0].count, 1);
 }
 
 fn tester() -> Cause {
@@ -1088,4 +1163,6 @@ on_both_stores!(
     a_release_containing_the_fix_regresses_and_a_silent_live_one_verifies,
     a_new_fix_forgets_the_releases_of_the_old_one,
     retry_queues_a_job_now_and_is_refused_when_it_cannot_run,
+    a_retried_batch_is_counted_once,
+    copies_of_a_batch_at_several_collectors_count_once,
 );

@@ -31,6 +31,7 @@
 //! `jobs`, `pulls`, `forge` and `forge_sync`; `testing` starts a throwaway
 //! cluster for tests.
 
+mod batches;
 mod forge;
 mod forge_sync;
 mod ingest;
@@ -271,9 +272,21 @@ impl IncidentStore for PostgresStore {
     fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
         let triggers = self.triggers();
         self.write(|tx| {
+            if batches.iter().any(|b| b.batch_id.is_some()) {
+                batches::forget_old(tx, received_at)?;
+            }
             batches
                 .iter()
                 .map(|b| {
+                    if let Some(id) = &b.batch_id {
+                        let source = b.quota.as_ref().map_or("", |q| q.source.as_str());
+                        if !batches::remember(tx, source, id, received_at)? {
+                            return Ok(IngestSummary {
+                                duplicate: true,
+                                ..IngestSummary::default()
+                            });
+                        }
+                    }
                     if let Some(r) = &b.release {
                         releases::record_seen(tx, &r.name, received_at, r.dependencies.as_deref())?;
                     }

@@ -23,6 +23,7 @@
 //! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
 //! remote forge, rejected patches).
 
+mod batches;
 mod files;
 mod forge;
 mod forge_sync;
@@ -208,9 +209,21 @@ impl IncidentStore for SqliteStore {
     fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
         let triggers = self.triggers();
         self.write(|tx| {
+            if batches.iter().any(|b| b.batch_id.is_some()) {
+                batches::forget_old(tx, received_at)?;
+            }
             batches
                 .iter()
                 .map(|b| {
+                    if let Some(id) = &b.batch_id {
+                        let source = b.quota.as_ref().map_or("", |q| q.source.as_str());
+                        if !batches::remember(tx, source, id, received_at)? {
+                            return Ok(IngestSummary {
+                                duplicate: true,
+                                ..IngestSummary::default()
+                            });
+                        }
+                    }
                     if let Some(r) = &b.release {
                         releases::record_seen(tx, &r.name, received_at, r.dependencies.as_deref())?;
                     }
