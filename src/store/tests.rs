@@ -48,6 +48,15 @@ impl Backend {
         }
     }
 
+    /// A new handle on this backend's database as `serve` holds it (with
+    /// the local forge's pull requests and forge sync).
+    fn open_forge(&self) -> std::sync::Arc<dyn ForgeStore> {
+        match self {
+            Backend::Sqlite(dir) => std::sync::Arc::new(SqliteStore::open(dir.path()).unwrap()),
+            Backend::Postgres(db) => std::sync::Arc::new(db.store()),
+        }
+    }
+
     /// Another, empty database of the same kind.
     fn fresh(&self) -> Backend {
         match self {
@@ -983,6 +992,147 @@ fn copies_of_a_batch_at_several_collectors_count_once(b: &Backend) {
     assert_eq!(s.incidents().unwrap()[0].count, 1);
 }
 
+fn forge_new(branch: &str) -> bugstack_fix::NewPullRequest {
+    bugstack_fix::NewPullRequest {
+        title: "Fix: divide by zero".into(),
+        body: "Root cause: ...".into(),
+        branch: branch.into(),
+        base: "main".into(),
+        head_sha: "1111".into(),
+        decision: Some(bugstack_fix::Decision {
+            kind: bugstack_fix::DecisionKind::Review,
+            reason: "below threshold".into(),
+        }),
+    }
+}
+
+fn local_url(n: u64) -> String {
+    format!("local://pulls/{n}")
+}
+
+/// The local forge's contract (bugstack-fix's `PullRequestStore`): numbers,
+/// lookups, updates that keep the number, and the CLI's view of the same
+/// rows; a pull request the run links is fixed when the forge merges it.
+fn the_store_keeps_the_local_forge_contract(b: &Backend) {
+    use bugstack_fix::PullRequestStore;
+    let s = b.open_forge();
+    let a = s.create(&forge_new("bugstack/fix-a"), &local_url).unwrap();
+    let second = s.create(&forge_new("bugstack/fix-b"), &local_url).unwrap();
+    assert_eq!((a.number, second.number), (1, 2));
+    assert_eq!(a.url, "local://pulls/1");
+    assert_eq!(PullRequestStore::get(s.as_ref(), 2).unwrap().unwrap(), second);
+    assert!(PullRequestStore::get(s.as_ref(), 3).unwrap().is_none());
+    assert_eq!(s.find_open("bugstack/fix-b").unwrap().unwrap().number, 2);
+    let updated = s
+        .update(1, &mut |p| {
+            p.number = 99;
+            p.labels.push("bugstack".into());
+            p.head_sha = "2222".into();
+        })
+        .unwrap();
+    assert_eq!(updated.number, 1);
+    let again = PullRequestStore::get(s.as_ref(), 1).unwrap().unwrap();
+    assert_eq!(
+        (again.labels.clone(), again.head_sha.as_str()),
+        (vec!["bugstack".to_string()], "2222")
+    );
+    s.update(1, &mut |p| p.state = PullRequestState::Closed).unwrap();
+    assert!(s.find_open("bugstack/fix-a").unwrap().is_none());
+    assert_eq!(s.list().unwrap().len(), 2);
+    assert!(s
+        .update(7, &mut |_| {})
+        .unwrap_err()
+        .to_string()
+        .contains("no pull request #7"));
+    let view = IncidentStore::pull_requests(s.as_ref()).unwrap();
+    assert_eq!(
+        (view[1].number, view[1].incident_id, view[1].state),
+        (1, None, PullRequestState::Closed)
+    );
+
+    // A run links the forge's pull request; the forge's merge fixes the incident.
+    s.ingest(&[ev("boom", None, 1)], T0).unwrap();
+    let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    let outcome = FixOutcome::Proposed {
+        pr: RunPullRequest {
+            number: Some(2),
+            decision: "review".into(),
+            ..RunPullRequest::default()
+        },
+        report: serde_json::json!({}),
+    };
+    s.complete_job(job.job.id, "w", &outcome, T0).unwrap();
+    assert_eq!(s.incident(job.incident.id).unwrap().status, Status::FixProposed);
+    s.update(2, &mut |p| {
+        p.state = PullRequestState::Merged;
+        p.merge_commit = Some("abc123".into());
+    })
+    .unwrap();
+    let inc = s.incident(job.incident.id).unwrap();
+    assert_eq!(
+        (inc.status, inc.fixed_in_release.as_deref()),
+        (Status::Fixed, Some("abc123"))
+    );
+}
+
+/// Forge sync: a close on the forge reopens the incident and rejects the
+/// patch, a merge fixes it at its commit, a repeat changes nothing.
+fn forge_changes_move_incidents_and_reject_patches(b: &Backend) {
+    let s = b.open_forge();
+    let proposed = |msg: &str, forge_number: i64, hash: &str| {
+        s.ingest(&[ev(msg, None, 1)], T0).unwrap();
+        let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+        let outcome = FixOutcome::Proposed {
+            pr: RunPullRequest {
+                title: "Fix".into(),
+                branch: format!("bugstack/fix-{forge_number}"),
+                decision: "review".into(),
+                forge_number: Some(forge_number),
+                patch_hash: Some(hash.into()),
+                ..RunPullRequest::default()
+            },
+            report: serde_json::json!({}),
+        };
+        let run = s.complete_job(job.job.id, "w", &outcome, T0).unwrap();
+        (job.incident.id, run.pr_number.unwrap())
+    };
+    let (a, pa) = proposed("boom", 41, "hash-a");
+    let (bb, pb) = proposed("bang", 42, "hash-b");
+    let open: Vec<(i64, i64)> = s
+        .forge_pull_requests()
+        .unwrap()
+        .iter()
+        .map(|p| (p.number, p.forge_number))
+        .collect();
+    assert_eq!(open, vec![(pa, 41), (pb, 42)]);
+    assert_eq!(s.pull_request_by_forge_number(42).unwrap(), Some(pb));
+    assert_eq!(s.forge_number_of(pa).unwrap(), Some(41));
+    s.set_pull_request_etag(pa, "W/\"abc\"").unwrap();
+    assert_eq!(s.forge_pull_requests().unwrap()[0].etag.as_deref(), Some("W/\"abc\""));
+    let closed = s.apply_forge_change(pa, &ForgeChange::Closed, &tester(), T0).unwrap();
+    assert!(matches!(closed, ForgeSync::Applied(ref r) if r.state == PullRequestState::Closed));
+    assert_eq!(s.incident(a).unwrap().status, Status::Open);
+    assert_eq!(
+        s.rejected_patches(a).unwrap().into_iter().collect::<Vec<_>>(),
+        ["hash-a"]
+    );
+    let again = s.apply_forge_change(pa, &ForgeChange::Closed, &tester(), T0).unwrap();
+    assert!(matches!(again, ForgeSync::Unchanged(_)));
+    let merge = ForgeChange::Merged {
+        commit: "c0ffee".into(),
+    };
+    let ForgeSync::Applied(record) = s.apply_forge_change(pb, &merge, &tester(), T0).unwrap() else {
+        panic!("expected a change")
+    };
+    assert_eq!(record.merge_commit.as_deref(), Some("c0ffee"));
+    assert_eq!(s.incident(bb).unwrap().status, Status::Fixed);
+    assert!(s.forge_pull_requests().unwrap().is_empty());
+    assert!(matches!(
+        s.apply_forge_change(99, &ForgeChange::Closed, &tester(), T0),
+        Err(Error::PullRequestNotFound(99))
+    ));
+}
+
 fn tester() -> Cause {
     Cause::new("tester", "test")
 }
@@ -1165,4 +1315,6 @@ on_both_stores!(
     retry_queues_a_job_now_and_is_refused_when_it_cannot_run,
     a_retried_batch_is_counted_once,
     copies_of_a_batch_at_several_collectors_count_once,
+    the_store_keeps_the_local_forge_contract,
+    forge_changes_move_incidents_and_reject_patches,
 );

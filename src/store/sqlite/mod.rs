@@ -19,7 +19,8 @@
 //! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
 //! `quota` (new incidents per sender), `releases` (releases announced live), `release_checks` (verdicts,
 //! verification), `jobs` (fix-job leases and runs),
-//! `pulls` (the store's pull requests), `forge` (the local forge's
+//! `pulls` (the store's pull requests), `batches` (batch ids already
+//! stored: exactly-once counting), `forge` (the local forge's
 //! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
 //! remote forge, rejected patches).
 
