@@ -1,7 +1,8 @@
 //! `bugstack serve --store postgres://…`: several collectors and fix
 //! workers on one Postgres database, one of them `kill -9`ed mid-load.
-//! Every acknowledged occurrence is counted once, every incident gets one
-//! job, and each job runs to completion exactly once across the workers.
+//! Every acknowledged occurrence is counted once (a batch retried at another
+//! collector too), every incident gets one job, and each job runs to
+//! completion exactly once across the workers.
 //!
 //! Needs Postgres (a throwaway cluster, see
 //! `bugstack::store::postgres::testing`): skipped with a `SKIPPED` line
@@ -77,6 +78,21 @@ fn collectors_and_workers_share_one_postgres_and_count_and_fix_exactly_once() {
         assert_eq!(r.status().as_u16(), 202, "{}", r.text().unwrap_or_default());
         accepted += GROUPS as u64;
     }
+    // One batch retried at another collector (its 202 was lost): counted once.
+    let mut retried = bugstack::core::Batch::new(
+        bugstack::core::Timestamp::now(),
+        vec![event("pg-group-0", Some("1.0")), event("pg-group-1", None)],
+    );
+    retried.batch_id = Some("retried-batch".into());
+    let body = bugstack::core::encode_batch(&retried).unwrap();
+    let live: Vec<&Server> = servers.iter().flatten().collect();
+    let first: serde_json::Value = post(&client, live[0], body.clone()).json().unwrap();
+    let again: serde_json::Value = post(&client, live[1], body).json().unwrap();
+    assert_eq!(
+        (first["duplicate"].as_bool(), again["duplicate"].as_bool()),
+        (Some(false), Some(true))
+    );
+    accepted += 2;
     let store = db.store();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
