@@ -126,6 +126,28 @@ fn collectors_and_workers_share_one_postgres_and_count_and_fix_exactly_once() {
         .map(|i| store.runs(i.id).unwrap().len())
         .sum();
     assert_eq!(runs, GROUPS);
+    // The read commands take the same --store.
+    let out = bugstack(&["incidents", "--json", "--store", &db.url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.len(), GROUPS);
+}
+
+#[test]
+fn read_commands_never_make_an_empty_database_a_store() {
+    let Some(cluster) = testing::cluster("read_commands_never_make_an_empty_database_a_store") else {
+        return;
+    };
+    let mut admin = postgres::Client::connect(&format!("{}/postgres", cluster.base_url()), postgres::NoTls).unwrap();
+    admin.batch_execute("CREATE DATABASE empty_for_reads").unwrap();
+    let url = format!("{}/empty_for_reads", cluster.base_url());
+    let out = bugstack(&["incidents", "--store", &url]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no bugstack store in the Postgres database empty_for_reads"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -110,6 +110,11 @@ pub struct DataArgs {
     /// Data directory holding the store (bugstack.db) and the token [default: .bugstack]
     #[arg(long, env = "BUGSTACK_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// The store: a Postgres database (`postgres://USER:PASSWORD@HOST:PORT/DB`)
+    /// shared by several `serve` processes [default: SQLite in the data
+    /// directory]. Prefer BUGSTACK_STORE: a flag is visible in `ps`.
+    #[arg(long, env = "BUGSTACK_STORE", value_name = "URL", hide_env_values = true)]
+    pub store: Option<Secret>,
 }
 
 /// `bugstack init`.
@@ -135,11 +140,6 @@ pub struct ServeArgs {
     /// Repository the fix jobs work on (its bugstack.toml is checked on start).
     #[arg(long, env = "BUGSTACK_REPO", value_name = "PATH")]
     pub repo: Option<PathBuf>,
-    /// The store: a Postgres database (`postgres://USER:PASSWORD@HOST:PORT/DB`)
-    /// shared by several `serve` processes [default: SQLite in the data
-    /// directory]. Prefer BUGSTACK_STORE: a flag is visible in `ps`.
-    #[arg(long, env = "BUGSTACK_STORE", value_name = "URL", hide_env_values = true)]
-    pub store: Option<Secret>,
     /// Run fix jobs automatically as incidents arrive (needs --repo).
     #[arg(long)]
     pub auto_fix: bool,

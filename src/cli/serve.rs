@@ -116,7 +116,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             "--auto-fix needs the repository to fix: pass --repo PATH (or set BUGSTACK_REPO)".into(),
         ));
     }
-    let (forge_store, store_name) = open_store(args.store.as_ref(), &dir)?;
+    let (forge_store, store_name) = open_store(args.data.store.as_ref(), &dir)?;
     let mut triggers = policy.as_ref().map(|p| p.triggers.clone()).unwrap_or_default();
     if let Some(cap) = args.max_queued_jobs {
         triggers.max_queued_jobs = cap;

@@ -121,9 +121,20 @@ impl PostgresStore {
         Self::connect_with(url, DEFAULT_POOL_SIZE)
     }
 
+    /// Connects to a database that already holds a bugstack store (what
+    /// the read commands do: they never make an empty database a store by
+    /// mistake); pending migrations are applied.
+    pub fn connect_existing(url: &str) -> Result<Self> {
+        Self::connect_inner(url, DEFAULT_POOL_SIZE, false)
+    }
+
     /// [`PostgresStore::connect`] with a pool of at most `pool_size`
     /// connections (at least 1).
     pub fn connect_with(url: &str, pool_size: u32) -> Result<Self> {
+        Self::connect_inner(url, pool_size, true)
+    }
+
+    fn connect_inner(url: &str, pool_size: u32, create: bool) -> Result<Self> {
         let config: postgres::Config = url.parse().map_err(|e| {
             Error::Config(format!(
                 "not a Postgres URL ({e}); expected postgres://USER@HOST:PORT/DB"
@@ -147,6 +158,12 @@ impl PostgresStore {
             triggers: RwLock::new(Triggers::default()),
         };
         let mut conn = store.conn()?;
+        if !create && schema::version(&mut *conn)? == 0 {
+            return Err(Error::Config(format!(
+                "no bugstack store in the {} (run `bugstack serve --store URL` on it first)",
+                store.database
+            )));
+        }
         schema::migrate(&mut conn, &store.database)?;
         drop(conn);
         Ok(store)
