@@ -14,6 +14,25 @@ pub enum Error {
     /// The SQLite store failed.
     #[error("store error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The Postgres store failed.
+    #[error("Postgres store error: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// No connection to the Postgres store could be had (the server is
+    /// down or unreachable, or every pooled connection stayed busy).
+    #[error("{0}")]
+    PostgresPool(String),
+    /// The Postgres database was migrated by a newer bugstack.
+    #[error(
+        "the {database} has schema version {found}, newer than this bugstack supports ({supported}); upgrade bugstack"
+    )]
+    DatabaseSchemaTooNew {
+        /// The database, as messages name it (no credentials).
+        database: String,
+        /// The version found in the database.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
     /// The store's file was written by a newer bugstack.
     #[error("the store at {path} has schema version {found}, newer than this bugstack supports ({supported}); upgrade bugstack")]
     SchemaTooNew {

@@ -3,7 +3,7 @@
 //! asked for with `If-None-Match` (its stored ETag), so an unchanged one is a
 //! `304` that costs no rate limit and changes nothing. A merged one fixes its
 //! incident at the merge commit; a closed one reopens it and its patch is
-//! remembered as rejected ([`SqliteStore::apply_forge_change`]). The webhook
+//! remembered as rejected ([`ForgeStore::apply_forge_change`]). The webhook
 //! (`POST /v1/forge/github`, in the collector) does the same on push.
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use bugstack_fix::{GitHubForge, PullRequestPoll, PullRequestState};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::store::{Cause, ForgeChange, ForgeSync, SqliteStore, FORGE_ACTOR};
+use crate::store::{Cause, ForgeChange, ForgeStore, ForgeSync, FORGE_ACTOR};
 use crate::{Error, Result};
 
 /// Default seconds between two polls of GitHub (`serve --forge-poll-secs`).
@@ -43,7 +43,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 
 /// Asks GitHub once about every open pull request a run recorded there and
 /// applies what changed.
-pub async fn poll_once(store: &Arc<SqliteStore>, forge: &GitHubForge) -> Result<PollSummary> {
+pub async fn poll_once<S: ForgeStore + ?Sized + 'static>(store: &Arc<S>, forge: &GitHubForge) -> Result<PollSummary> {
     let open = {
         let store = store.clone();
         blocking(move || store.forge_pull_requests()).await?
@@ -106,7 +106,7 @@ pub async fn poll_once(store: &Arc<SqliteStore>, forge: &GitHubForge) -> Result<
 /// Polls every `interval` until `stop` turns true, printing one line per
 /// change or error (a quiet poll prints nothing).
 pub async fn run_poller(
-    store: Arc<SqliteStore>,
+    store: Arc<dyn ForgeStore>,
     forge: Arc<GitHubForge>,
     interval: Duration,
     mut stop: watch::Receiver<bool>,

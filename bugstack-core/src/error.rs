@@ -57,6 +57,14 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// The batch's `batch_id` is empty or too long.
+    #[error("batch_id is {len} bytes; it must be 1 to {limit} bytes")]
+    InvalidBatchId {
+        /// Its length.
+        len: usize,
+        /// The longest accepted.
+        limit: usize,
+    },
     /// A batch could not be encoded.
     #[error("could not encode batch: {0}")]
     Encode(String),

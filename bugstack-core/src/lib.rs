@@ -52,5 +52,5 @@ pub use shape::{Shape, ShapeLimits};
 pub use timestamp::Timestamp;
 pub use wire::{
     decode_batch, encode_batch, gunzip_limited, gzip as gzip_bytes, Batch, ClientStats, ContentEncoding, DecodeLimits,
-    SdkInfo, EVENTS_PATH,
+    SdkInfo, EVENTS_PATH, MAX_BATCH_ID_LEN,
 };

@@ -22,6 +22,9 @@ use crate::{Error, Event, ReleaseAnnouncement, Timestamp, SCHEMA_VERSION};
 /// The path events are posted to, relative to the endpoint.
 pub const EVENTS_PATH: &str = "/v1/events";
 
+/// Longest accepted [`Batch::batch_id`], in bytes.
+pub const MAX_BATCH_ID_LEN: usize = 128;
+
 /// Schema versions [`decode_batch`] accepts.
 pub const SUPPORTED_SCHEMA_VERSIONS: &[u32] = &[SCHEMA_VERSION];
 
@@ -77,6 +80,13 @@ pub struct Batch {
     /// process sends after it starts (optional; see [`ReleaseAnnouncement`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<ReleaseAnnouncement>,
+    /// The batch's idempotency key (optional; at most [`MAX_BATCH_ID_LEN`]
+    /// bytes): a sender that retries a batch (its answer was lost) sends it
+    /// again with the same id, and the collector counts it once. Unique per
+    /// sender; the SDK sets a random one and keeps it across its retries and
+    /// its disk spool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
 }
 
 impl Batch {
@@ -89,6 +99,7 @@ impl Batch {
             sdk: None,
             stats: None,
             release: None,
+            batch_id: None,
         }
     }
 
@@ -241,7 +252,16 @@ pub fn decode_batch(body: &[u8], encoding: ContentEncoding, limits: &DecodeLimit
     }
     // Each event's repeated parts and strings are capped as they are read
     // (`crate::limits`), so memory stays proportional to the kept data.
-    serde_json::from_slice(json).map_err(malformed)
+    let batch: Batch = serde_json::from_slice(json).map_err(malformed)?;
+    if let Some(id) = &batch.batch_id {
+        if id.is_empty() || id.len() > MAX_BATCH_ID_LEN {
+            return Err(Error::InvalidBatchId {
+                len: id.len(),
+                limit: MAX_BATCH_ID_LEN,
+            });
+        }
+    }
+    Ok(batch)
 }
 
 fn malformed(e: serde_json::Error) -> Error {

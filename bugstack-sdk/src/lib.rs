@@ -67,6 +67,7 @@
 #![deny(unsafe_code)] // the one exception: `stack` (the stack walk), each block argued there
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod batch_id;
 mod breadcrumbs;
 mod capture;
 mod client;

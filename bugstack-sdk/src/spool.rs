@@ -41,6 +41,10 @@ pub(crate) struct SpooledBatch {
     pub(crate) events: Vec<Event>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) release: Option<ReleaseAnnouncement>,
+    /// The batch's id (files of older versions have none: [`Spool::read`]
+    /// names them by their file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) batch_id: Option<String>,
 }
 
 /// What a spool file may hold: the current object, or an older version's
@@ -52,6 +56,8 @@ enum OnDisk {
         events: Vec<Event>,
         #[serde(default)]
         release: Option<ReleaseAnnouncement>,
+        #[serde(default)]
+        batch_id: Option<String>,
     },
     Events(Vec<Event>),
 }
@@ -59,8 +65,20 @@ enum OnDisk {
 impl From<OnDisk> for SpooledBatch {
     fn from(d: OnDisk) -> Self {
         match d {
-            OnDisk::Batch { events, release } => SpooledBatch { events, release },
-            OnDisk::Events(events) => SpooledBatch { events, release: None },
+            OnDisk::Batch {
+                events,
+                release,
+                batch_id,
+            } => SpooledBatch {
+                events,
+                release,
+                batch_id,
+            },
+            OnDisk::Events(events) => SpooledBatch {
+                events,
+                release: None,
+                batch_id: None,
+            },
         }
     }
 }
@@ -177,15 +195,31 @@ impl Spool {
     /// carries, if any), first deleting the oldest files as needed to stay
     /// within the size bound.
     pub(crate) fn write(&self, events: &[Event], release: Option<&ReleaseAnnouncement>) -> Result<Written, Error> {
+        self.write_with_id(events, release, &crate::batch_id::new())
+    }
+
+    /// [`Spool::write`] for a batch whose id is `batch_id` (kept in the
+    /// file, so a replay after a restart sends the same id).
+    pub(crate) fn write_with_id(
+        &self,
+        events: &[Event],
+        release: Option<&ReleaseAnnouncement>,
+        batch_id: &str,
+    ) -> Result<Written, Error> {
         let occurrences: u64 = events.iter().map(|e| e.count.max(1)).sum();
         #[derive(Serialize)]
         struct Borrowed<'a> {
             events: &'a [Event],
             #[serde(skip_serializing_if = "Option::is_none")]
             release: Option<&'a ReleaseAnnouncement>,
+            batch_id: &'a str,
         }
-        let body = serde_json::to_vec(&Borrowed { events, release })
-            .map_err(|e| io_err(&self.dir, std::io::Error::other(e)))?;
+        let body = serde_json::to_vec(&Borrowed {
+            events,
+            release,
+            batch_id,
+        })
+        .map_err(|e| io_err(&self.dir, std::io::Error::other(e)))?;
         let size = body.len() as u64;
         if size > self.max_bytes {
             return Ok(Written {
@@ -235,6 +269,15 @@ impl Spool {
             serde_json::from_slice::<OnDisk>(&bytes)
                 .map(SpooledBatch::from)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        });
+        // A file of an older version has no id: its name is unique and
+        // stable until it is delivered.
+        let parsed = parsed.map(|mut b| {
+            if b.batch_id.is_none() {
+                let name = file.path.file_name().map(|n| n.to_string_lossy().into_owned());
+                b.batch_id = Some(format!("spool-{}", name.unwrap_or_default()));
+            }
+            b
         });
         parsed.map_err(|e| {
             self.quarantine(file, &e);
@@ -340,9 +383,25 @@ mod tests {
     }
 
     #[test]
+    fn a_spooled_batch_keeps_its_id_and_an_old_file_gets_a_stable_one() {
+        let dir = tmpdir("ids");
+        let s = Spool::open(&dir, 1 << 20).unwrap();
+        s.write_with_id(&events(1, 1), None, "batch-7").unwrap();
+        let old = serde_json::to_vec(&events(1, 2)).unwrap();
+        fs::write(dir.join("9999999999999-1-00000000-n2.json"), old).unwrap();
+        let files = s.list();
+        assert_eq!(s.read(&files[0]).unwrap().batch_id.as_deref(), Some("batch-7"));
+        let legacy = s.read(&files[1]).unwrap().batch_id;
+        assert_eq!(legacy, s.read(&files[1]).unwrap().batch_id, "the same on every replay");
+        assert_eq!(legacy.as_deref(), Some("spool-9999999999999-1-00000000-n2.json"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn bounded_size_drops_oldest_and_counts() {
         let dir = tmpdir("bound");
-        let one = serde_json::to_vec(&serde_json::json!({ "events": events(1, 5) }))
+        // A file holds the batch's events and its id (32 hex digits).
+        let one = serde_json::to_vec(&serde_json::json!({ "events": events(1, 5), "batch_id": crate::batch_id::new() }))
             .unwrap()
             .len() as u64;
         let s = Spool::open(&dir, one * 3 + one / 2).unwrap();

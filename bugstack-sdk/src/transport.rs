@@ -99,11 +99,13 @@ impl Transport {
         )
     }
 
-    /// Posts `events` as one gzip'd batch carrying `stats` and, when given,
-    /// a release announcement.
+    /// Posts `events` as one gzip'd batch with id `batch_id` (the same on
+    /// every retry of that batch) carrying `stats` and, when given, a release
+    /// announcement.
     pub(crate) fn send(
         &self,
         events: &[Event],
+        batch_id: &str,
         release: Option<&ReleaseAnnouncement>,
         stats: ClientStats,
         timeout: Option<Duration>,
@@ -121,6 +123,7 @@ impl Transport {
         });
         batch.stats = Some(stats);
         batch.release = release.cloned();
+        batch.batch_id = Some(batch_id.to_string());
         let body = match encode_batch(&batch) {
             Ok(b) => b,
             Err(e) => {

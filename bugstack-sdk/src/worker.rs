@@ -75,7 +75,8 @@ pub(crate) struct WorkerConfig {
 /// Undelivered batches: on disk when there is a spool, else (or when the
 /// disk fails) in a bounded memory buffer.
 struct Outbox {
-    memory: VecDeque<Vec<Event>>,
+    /// Each batch with its id.
+    memory: VecDeque<(String, Vec<Event>)>,
     memory_occurrences: u64,
     max_memory: u64,
     spool: Option<Arc<Spool>>,
@@ -201,7 +202,8 @@ impl Worker {
         self.ready.extend(drained);
         let ready = std::mem::take(&mut self.ready);
         for chunk in ready.chunks(self.cfg.max_batch_events.max(1)) {
-            self.push_outbox(chunk);
+            // Never sent: a new batch with a new id.
+            self.push_outbox(chunk, &crate::batch_id::new());
         }
         if ready.is_empty() {
             // Nothing else to spool: the announcement alone, so the next
@@ -301,7 +303,10 @@ impl Worker {
         if self.announcement.is_none() {
             return true;
         }
-        !matches!(self.send_once(&[], None, deadline), Sent::Retry { .. })
+        !matches!(
+            self.send_once(&[], &crate::batch_id::new(), None, deadline),
+            Sent::Retry { .. }
+        )
     }
 
     /// True when everything captured so far was delivered (or rejected for
@@ -335,17 +340,24 @@ impl Worker {
         deadline.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    /// Sends one batch; a batch the collector finds too large (413) is split
-    /// in halves and sent again, so only a single oversize event is ever
-    /// rejected. `spooled` is the announcement a spooled batch carries.
-    fn send(&mut self, events: &[Event], spooled: Option<&ReleaseAnnouncement>, deadline: Option<Instant>) -> Sent {
-        let outcome = self.send_once(events, spooled, deadline);
+    /// Sends one batch with id `id`; a batch the collector finds too large
+    /// (413) is split in halves (ids derived from `id`) and sent again, so
+    /// only a single oversize event is ever rejected. `spooled` is the
+    /// announcement a spooled batch carries.
+    fn send(
+        &mut self,
+        events: &[Event],
+        id: &str,
+        spooled: Option<&ReleaseAnnouncement>,
+        deadline: Option<Instant>,
+    ) -> Sent {
+        let outcome = self.send_once(events, id, spooled, deadline);
         match outcome {
             Sent::Rejected { too_large: true, .. } if events.len() > 1 => {
                 let (a, b) = events.split_at(events.len() / 2);
-                match self.send(a, spooled, deadline) {
+                match self.send(a, &crate::batch_id::part(id, 0), spooled, deadline) {
                     retry @ Sent::Retry { .. } => retry,
-                    _ => self.send(b, spooled, deadline),
+                    _ => self.send(b, &crate::batch_id::part(id, 1), spooled, deadline),
                 }
             }
             other => other,
@@ -359,6 +371,7 @@ impl Worker {
     fn send_once(
         &mut self,
         events: &[Event],
+        id: &str,
         spooled: Option<&ReleaseAnnouncement>,
         deadline: Option<Instant>,
     ) -> Sent {
@@ -375,7 +388,9 @@ impl Worker {
         } else {
             None
         };
-        let outcome = self.transport.send(events, spooled.or(own.as_ref()), stats, timeout);
+        let outcome = self
+            .transport
+            .send(events, id, spooled.or(own.as_ref()), stats, timeout);
         let n = occurrences(events);
         if matches!(outcome, Sent::Retry { .. } | Sent::Rejected { too_large: true, .. }) {
             self.announcement = self.announcement.take().or(own);
@@ -411,21 +426,24 @@ impl Worker {
     fn deliver(&mut self, events: Vec<Event>, deadline: Option<Instant>) {
         for chunk in events.chunks(self.cfg.max_batch_events.max(1)) {
             let backing_off = deadline.is_none() && self.failures > 0 && Instant::now() < self.next_attempt;
+            // The id goes with the chunk wherever it waits: a retry of a
+            // batch that was in fact stored is counted once.
+            let id = crate::batch_id::new();
             if backing_off {
-                self.push_outbox(chunk);
+                self.push_outbox(chunk, &id);
                 continue;
             }
-            if let Sent::Retry { .. } = self.send(chunk, None, deadline) {
-                self.push_outbox(chunk);
+            if let Sent::Retry { .. } = self.send(chunk, &id, None, deadline) {
+                self.push_outbox(chunk, &id);
             }
         }
         self.update_spooled();
     }
 
-    fn push_outbox(&mut self, events: &[Event]) {
+    fn push_outbox(&mut self, events: &[Event], id: &str) {
         if let Some(spool) = &self.outbox.spool {
             // The pending announcement goes along, so it survives a restart.
-            match spool.write(events, self.announcement.as_ref()) {
+            match spool.write_with_id(events, self.announcement.as_ref(), id) {
                 Ok(w) => {
                     Counters::add(&self.cfg.counters.dropped_spool_full, w.dropped);
                     return;
@@ -437,10 +455,10 @@ impl Worker {
             }
         }
         let n = occurrences(events);
-        self.outbox.memory.push_back(events.to_vec());
+        self.outbox.memory.push_back((id.to_string(), events.to_vec()));
         self.outbox.memory_occurrences += n;
         while self.outbox.memory_occurrences > self.outbox.max_memory && self.outbox.memory.len() > 1 {
-            if let Some(old) = self.outbox.memory.pop_front() {
+            if let Some((_, old)) = self.outbox.memory.pop_front() {
                 let m = occurrences(&old);
                 self.outbox.memory_occurrences -= m;
                 Counters::add(&self.cfg.counters.dropped_spool_full, m);
@@ -457,8 +475,8 @@ impl Worker {
     }
 
     fn replay_inner(&mut self, deadline: Option<Instant>) -> bool {
-        while let Some(batch) = self.outbox.memory.front().cloned() {
-            match self.send(&batch, None, deadline) {
+        while let Some((id, batch)) = self.outbox.memory.front().cloned() {
+            match self.send(&batch, &id, None, deadline) {
                 Sent::Retry { .. } => return false,
                 Sent::Ok | Sent::Rejected { .. } => {
                     self.outbox.memory.pop_front();
@@ -484,14 +502,23 @@ impl Worker {
                     continue;
                 }
             };
+            let id = batch.batch_id.clone().unwrap_or_else(crate::batch_id::new);
             if batch.events.is_empty() && batch.release.is_some() {
                 // A spooled announcement alone.
-                if let Sent::Retry { .. } = self.send(&[], batch.release.as_ref(), deadline) {
+                if let Sent::Retry { .. } = self.send(&[], &id, batch.release.as_ref(), deadline) {
                     return false;
                 }
             }
-            for chunk in batch.events.chunks(self.cfg.max_batch_events.max(1)) {
-                if let Sent::Retry { .. } = self.send(chunk, batch.release.as_ref(), deadline) {
+            let chunks: Vec<&[Event]> = batch.events.chunks(self.cfg.max_batch_events.max(1)).collect();
+            for (i, chunk) in chunks.iter().enumerate() {
+                // One chunk keeps the batch's id; chunks get ids derived from
+                // it, the same on every replay.
+                let chunk_id = if chunks.len() == 1 {
+                    id.clone()
+                } else {
+                    crate::batch_id::part(&id, i)
+                };
+                if let Sent::Retry { .. } = self.send(chunk, &chunk_id, batch.release.as_ref(), deadline) {
                     // Chunks sent before this one may go again on the next
                     // attempt: a duplicate beats a loss.
                     return false;

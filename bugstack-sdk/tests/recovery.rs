@@ -51,6 +51,32 @@ fn collector_returning_500_then_recovering_loses_nothing() {
     drop(guard);
 }
 
+/// The collector stores a batch but its 202 is lost: the SDK retries, and
+/// every copy carries the same `batch_id`, so the collector counts it once.
+#[test]
+fn a_batch_whose_answer_was_lost_is_retried_with_the_same_id() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let collector = Collector::start("tok-lost");
+    collector.set_mode(Mode::StoreThen500);
+    let guard = bugstack_sdk::init(options(&collector).aggregation_window(Duration::from_millis(1)));
+    bugstack_sdk::capture_message("answer lost", Level::Error);
+    assert!(collector.wait_for(Duration::from_secs(60), |c| c.batches().len() >= 2));
+    collector.set_mode(Mode::Accept);
+    assert!(bugstack_sdk::flush(Duration::from_secs(30)));
+    let batches: Vec<_> = collector
+        .batches()
+        .into_iter()
+        .filter(|b| !b.events.is_empty())
+        .collect();
+    assert!(batches.len() >= 3, "stored twice without an answer, then accepted");
+    let id = batches[0].batch_id.clone().expect("the SDK sets a batch id");
+    assert!(
+        batches.iter().all(|b| b.batch_id.as_deref() == Some(id.as_str())),
+        "every copy has the first one's id"
+    );
+    drop(guard);
+}
+
 #[test]
 fn too_many_requests_honours_retry_after() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

@@ -112,6 +112,11 @@ pub struct DataArgs {
     /// Data directory holding the store (bugstack.db) and the token [default: .bugstack]
     #[arg(long, env = "BUGSTACK_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// The store: a Postgres database (`postgres://USER:PASSWORD@HOST:PORT/DB`)
+    /// shared by several `serve` processes [default: SQLite in the data
+    /// directory]. Prefer BUGSTACK_STORE: a flag is visible in `ps`.
+    #[arg(long, env = "BUGSTACK_STORE", value_name = "URL", hide_env_values = true)]
+    pub store: Option<Secret>,
 }
 
 /// `bugstack init`.

@@ -54,7 +54,7 @@ pub(crate) fn run(control: Control, args: &ControlArgs) -> Result<()> {
             (store.incident(args.id)?, Some(job))
         }
     };
-    report(&store, &incident, job.as_ref(), args.json)
+    report(store.into_incident_store().as_ref(), &incident, job.as_ref(), args.json)
 }
 
 /// Runs `resolve`.
@@ -62,7 +62,7 @@ pub(crate) fn resolve(args: &ResolveArgs) -> Result<()> {
     let store = open_existing(&args.data)?;
     let c = args.who.cause("fixed by hand");
     let incident = store.resolve(args.id, &args.release, &c, Timestamp::now())?;
-    report(&store, &incident, None, args.json)
+    report(store.into_incident_store().as_ref(), &incident, None, args.json)
 }
 
 /// Prints the change just made (the incident's last timeline entry).

@@ -11,7 +11,7 @@ use super::args::FixArgs;
 use super::open_existing;
 use crate::fix_runner::{build_pipeline, outcome_from_report, PipelineOptions, StageDisplay, Stream};
 use crate::jobs::worker_id;
-use crate::store::{FixOutcome, IncidentStore, SqliteStore};
+use crate::store::{FixOutcome, ForgeStore};
 use crate::terminal::sanitize;
 use crate::{Error, Result};
 
@@ -34,7 +34,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 pub(crate) fn fix(args: FixArgs) -> Result<()> {
-    let store = Arc::new(open_existing(&args.data)?);
+    let store = open_existing(&args.data)?;
     store.incident(args.id)?;
     let policy = load_policy(&args.repo)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -47,7 +47,7 @@ pub(crate) fn fix(args: FixArgs) -> Result<()> {
 /// `bugstack fix ID --dry-run`: context, generate, validate, and the report;
 /// no job is claimed, nothing is pushed, no pull request is opened, and the
 /// incident does not change.
-async fn dry_run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<()> {
+async fn dry_run(args: FixArgs, policy: Policy, store: Arc<dyn ForgeStore>) -> Result<()> {
     let display = StageDisplay::new(Stream::Stderr, "bugstack: ");
     let shown = display.clone();
     let observer = move |p: &Progress| shown.show(p);
@@ -101,7 +101,7 @@ async fn dry_run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Resu
     Ok(())
 }
 
-async fn run(args: FixArgs, policy: Policy, store: Arc<SqliteStore>) -> Result<()> {
+async fn run(args: FixArgs, policy: Policy, store: Arc<dyn ForgeStore>) -> Result<()> {
     if args.dry_run {
         return dry_run(args, policy, store).await;
     }

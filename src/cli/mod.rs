@@ -14,6 +14,7 @@ mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 
@@ -24,7 +25,7 @@ pub use args::{
 pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_dashboard_token, resolve_token, DASHBOARD_TOKEN_FILE, TOKEN_FILE};
 
-use crate::store::{IncidentStore, SqliteStore};
+use crate::store::{is_postgres_url, ForgeStore, PostgresStore, SqliteStore};
 use crate::{Error, Result};
 
 /// The default data directory, relative to the current directory.
@@ -118,9 +119,19 @@ pub fn data_dir(args: &DataArgs) -> PathBuf {
     args.data.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
 }
 
-/// Opens the store of a data directory that must already exist (read
+/// Opens the store that must already exist: the Postgres database of
+/// `--store` / `BUGSTACK_STORE`, else the data directory's SQLite file (read
 /// commands never create an empty store by mistake).
-pub(crate) fn open_existing(args: &DataArgs) -> Result<SqliteStore> {
+pub(crate) fn open_existing(args: &DataArgs) -> Result<Arc<dyn ForgeStore>> {
+    if let Some(url) = args.store.as_ref().map(bugstack_core::Secret::expose) {
+        if !is_postgres_url(url) {
+            return Err(Error::Config(
+                "--store / BUGSTACK_STORE takes a Postgres URL (postgres://USER:PASSWORD@HOST:PORT/DB); SQLite, the default, lives in --data"
+                    .into(),
+            ));
+        }
+        return Ok(Arc::new(PostgresStore::connect_existing(url)?));
+    }
     let dir = data_dir(args);
     if !dir.join(crate::store::DB_FILE).is_file() {
         return Err(Error::Config(format!(
@@ -129,7 +140,7 @@ pub(crate) fn open_existing(args: &DataArgs) -> Result<SqliteStore> {
             dir.display()
         )));
     }
-    SqliteStore::open(&dir)
+    Ok(Arc::new(SqliteStore::open(&dir)?))
 }
 
 fn init(args: &InitArgs) -> Result<()> {

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::args::PullRequestArgs;
 use super::fix::load_policy;
 use super::open_existing;
-use crate::store::{pull_request_state_name, Cause, ForgeChange, IncidentStore, PullRequestRecord, SqliteStore};
+use crate::store::{pull_request_state_name, Cause, ForgeChange, ForgeStore, PullRequestRecord};
 use crate::terminal::sanitize;
 use crate::{Error, Result};
 
@@ -69,7 +69,7 @@ fn policy_for(args: &PullRequestArgs, why: &str) -> Result<Policy> {
 }
 
 pub(crate) fn run(args: &PullRequestArgs, action: Action) -> Result<()> {
-    let store = Arc::new(open_existing(&args.data)?);
+    let store = open_existing(&args.data)?;
     let record = store
         .pull_requests()?
         .into_iter()
@@ -145,14 +145,14 @@ pub(crate) fn run(args: &PullRequestArgs, action: Action) -> Result<()> {
 /// [`PullRequestStore`]), close in the store; the note is a comment.
 async fn on_local(
     args: &PullRequestArgs,
-    store: &Arc<SqliteStore>,
+    store: &Arc<dyn ForgeStore>,
     record: &PullRequestRecord,
     action: Action,
     note: &str,
     cause: &Cause,
 ) -> Result<&'static str> {
     let number = u64::try_from(record.number).map_err(|_| Error::PullRequestNotFound(record.number))?;
-    let prs: Arc<dyn PullRequestStore> = store.clone();
+    let prs: Arc<dyn PullRequestStore> = store.clone().into_pull_request_store();
     match action {
         Action::Merge => {
             let policy = policy_for(args, "merging a local-forge pull request")?;
@@ -191,7 +191,7 @@ async fn on_local(
 /// the store follows; the note is a comment on GitHub.
 async fn on_github(
     args: &PullRequestArgs,
-    store: &Arc<SqliteStore>,
+    store: &Arc<dyn ForgeStore>,
     record: &PullRequestRecord,
     forge_number: i64,
     action: Action,

@@ -18,7 +18,7 @@ use crate::dashboard::{dashboard_router, DashboardState, LocalForgeActions, Sour
 use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
 use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig};
 use crate::release_check::{run_release_checks, ReleaseCheckConfig, ReleaseChecker, ReleaseResolver};
-use crate::store::{IncidentStore, SqliteStore};
+use crate::store::{is_postgres_url, ForgeStore, IncidentStore, PostgresStore, SqliteStore};
 use crate::{Error, Result};
 
 /// The token file's name inside the data directory.
@@ -98,6 +98,35 @@ fn test_runner(_: &ServeArgs, _: &Path) -> Result<Option<Arc<dyn FixJobRunner>>>
     Ok(None)
 }
 
+/// The store `serve` runs on, and how to name it: the Postgres database
+/// `url` names (`--store` / `BUGSTACK_STORE`), else SQLite in `dir`.
+fn open_store(url: Option<&Secret>, dir: &Path) -> Result<(Arc<dyn ForgeStore>, String)> {
+    match url.map(Secret::expose) {
+        Some(url) if is_postgres_url(url) => {
+            // The data directory still holds this process's token, reports
+            // and logs (owner-only, as the SQLite store makes it).
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
+                .map_err(|e| Error::io(format!("cannot create data directory {}", dir.display()), e))?;
+            let store = PostgresStore::connect(url)?;
+            let name = store.database().to_string();
+            Ok((Arc::new(store), name))
+        }
+        Some(_) => Err(Error::Config(
+            "--store / BUGSTACK_STORE takes a Postgres URL (postgres://USER:PASSWORD@HOST:PORT/DB); SQLite, the default, lives in --data"
+                .into(),
+        )),
+        None => Ok((
+            Arc::new(SqliteStore::open(dir)?),
+            dir.join(crate::store::DB_FILE).display().to_string(),
+        )),
+    }
+}
+
 /// Runs `bugstack serve` until Ctrl-C or SIGTERM.
 pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let dir: PathBuf = data_dir(&args.data);
@@ -107,13 +136,13 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             "--auto-fix needs the repository to fix: pass --repo PATH (or set BUGSTACK_REPO)".into(),
         ));
     }
-    let sqlite = Arc::new(SqliteStore::open(&dir)?);
+    let (forge_store, store_name) = open_store(args.data.store.as_ref(), &dir)?;
     let mut triggers = policy.as_ref().map(|p| p.triggers.clone()).unwrap_or_default();
     if let Some(cap) = args.max_queued_jobs {
         triggers.max_queued_jobs = cap;
     }
-    sqlite.set_triggers(triggers);
-    let store: Arc<dyn IncidentStore> = sqlite.clone();
+    forge_store.set_triggers(triggers);
+    let store: Arc<dyn IncidentStore> = forge_store.clone().into_incident_store();
     let (token, generated) = resolve_token(args.token.as_ref().map(Secret::expose), &dir)?;
     let (dashboard_token, dashboard_generated) =
         resolve_dashboard_token(args.dashboard_token.as_ref().map(Secret::expose), &dir)?;
@@ -145,7 +174,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
                     data_dir: std::fs::canonicalize(&dir).ok(),
                     ..PipelineOptions::default()
                 };
-                Some(Arc::new(build_pipeline(repo, policy, sqlite.clone(), &options, observer).await?))
+                Some(Arc::new(build_pipeline(repo, policy, forge_store.clone(), &options, observer).await?))
             }
             _ => None,
         };
@@ -155,7 +184,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io(format!("cannot read the address of {}", args.listen), e))?;
-        println!("bugstack: store {}", dir.join(crate::store::DB_FILE).display());
+        println!("bugstack: store {store_name}");
         if generated {
             println!(
                 "bugstack: generated a collector token (shown once, stored in {}):",
@@ -167,7 +196,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         }
         let wake = Arc::new(Notify::new());
         let (stop_tx, stop_rx) = watch::channel(false);
-        let poller = start_poller(&args, policy.as_ref(), &sqlite, stop_rx.clone());
+        let poller = start_poller(&args, policy.as_ref(), &forge_store, stop_rx.clone());
         let job_loop = runner.map(|runner| {
             let config = JobLoopConfig {
                 concurrency: args.jobs.max(1),
@@ -206,7 +235,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             _ => None,
         };
         let hook = ForgeHookState {
-            store: sqlite.clone(),
+            store: forge_store.clone(),
             secret: std::env::var(WEBHOOK_SECRET_ENV).ok().and_then(|s| Secret::non_empty(&s)),
             max_body_bytes: args.max_body_bytes,
         };
@@ -231,7 +260,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             (Some(repo), Some(policy)) if policy.forge.kind == bugstack_fix::ForgeKind::Local => Some(LocalForgeActions {
                 repo: repo.clone(),
                 policy: policy.clone(),
-                pulls: sqlite.clone(),
+                pulls: forge_store.clone().into_pull_request_store(),
             }),
             _ => None,
         };
@@ -290,7 +319,7 @@ fn source_links(repo: Option<&Path>, policy: Option<&bugstack_fix::Policy>) -> O
 fn start_poller(
     args: &ServeArgs,
     policy: Option<&bugstack_fix::Policy>,
-    store: &Arc<SqliteStore>,
+    store: &Arc<dyn ForgeStore>,
     stop: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let policy = policy?;

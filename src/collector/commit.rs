@@ -60,12 +60,22 @@ impl Committer {
         quota: Option<IncidentQuota>,
         release: Option<ReleaseAnnouncement>,
     ) -> Result<IngestSummary, String> {
+        self.commit_batch(IngestBatch {
+            events,
+            quota,
+            release,
+            batch_id: None,
+        })
+        .await
+    }
+
+    /// Stores `batch` as [`Committer::commit`] does, with its idempotency
+    /// key when it has one (a batch stored before under the same key and
+    /// sender is not stored again: [`IngestSummary::duplicate`]).
+    pub async fn commit_batch(&self, batch: IngestBatch) -> Result<IngestSummary, String> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Pending {
-                batch: IngestBatch { events, quota, release },
-                reply,
-            })
+            .send(Pending { batch, reply })
             .map_err(|_| "the committer has stopped".to_string())?;
         answer.await.map_err(|_| "the committer has stopped".to_string())?
     }

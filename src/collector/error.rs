@@ -93,7 +93,7 @@ impl From<bugstack_core::Error> for ApiError {
             }
             E::Gzip(_) => Self::bad_request("bad_gzip", message),
             E::InvalidFingerprint { .. } => Self::bad_request("bad_fingerprint", message),
-            E::MalformedJson { .. } => Self::bad_request("malformed", message),
+            E::MalformedJson { .. } | E::InvalidBatchId { .. } => Self::bad_request("malformed", message),
             E::MissingSchemaVersion | E::UnsupportedSchemaVersion { .. } => {
                 Self::bad_request("unsupported_schema", message)
             }

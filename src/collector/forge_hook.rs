@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::ApiError;
-use crate::store::{Cause, ForgeChange, ForgeSync, SqliteStore, FORGE_ACTOR};
+use crate::store::{Cause, ForgeChange, ForgeStore, ForgeSync, FORGE_ACTOR};
 
 /// The webhook's path.
 pub const FORGE_HOOK_PATH: &str = "/v1/forge/github";
@@ -37,7 +37,7 @@ pub const WEBHOOK_SECRET_ENV: &str = "BUGSTACK_GITHUB_WEBHOOK_SECRET";
 #[derive(Clone)]
 pub struct ForgeHookState {
     /// The store whose pull requests it updates.
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn ForgeStore>,
     /// The shared secret (`None`: the endpoint is off).
     pub secret: Option<Secret>,
     /// Largest accepted body.

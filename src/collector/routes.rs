@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 
 use super::{token_matches, ApiError, CollectorState};
-use crate::store::{IncidentCursor, IncidentDetail};
+use crate::store::{IncidentCursor, IncidentDetail, IngestBatch};
 use crate::Error;
 
 /// The collector's routes over `state`.
@@ -161,7 +161,12 @@ async fn post_events(
     .map_err(|e| ApiError::unavailable(format!("decode task failed: {e}")))??;
     let summary = state
         .committer
-        .commit(batch.events, Some(state.quota.clone()), batch.release)
+        .commit_batch(IngestBatch {
+            events: batch.events,
+            quota: Some(state.quota.clone()),
+            release: batch.release,
+            batch_id: batch.batch_id,
+        })
         .await
         .map_err(|_| {
             ApiError::unavailable("the incident store could not save the batch; nothing was stored, retry later")
@@ -178,6 +183,7 @@ async fn post_events(
             "new_incidents": summary.new_incidents,
             "regressed": summary.regressed,
             "over_quota": summary.over_quota,
+            "duplicate": summary.duplicate,
         })),
     ))
 }

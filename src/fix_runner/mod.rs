@@ -11,7 +11,7 @@
 //! | context | [`context_builder_for`]: [`RustContextBuilder`] cut to `[model] context_tokens` |
 //! | generate | [`generator_for`]: `[model] backend = "offline"`: [`TemplateGenerator`]; `openai` / `anthropic`: [`LlmGenerator`] over [`ModelConfig::language_model`](bugstack_fix::ModelConfig::language_model) |
 //! | validate | [`WorktreeValidator`]: the policy's checks in a git worktree; `CARGO_TARGET_DIR` and base-commit judging from [`PipelineOptions`] |
-//! | deploy | [`ForgeDeployer`] over the policy's forge ([`forge_from_policy`]), pull request body = [`render_markdown`]; the local forge records its pull requests in the incident store ([`SqliteStore`] implements [`PullRequestStore`]), so `bugstack prs` lists every run's |
+//! | deploy | [`ForgeDeployer`] over the policy's forge ([`forge_from_policy`]), pull request body = [`render_markdown`]; the local forge records its pull requests in the incident store ([`ForgeStore`]s — SQLite and Postgres — implement [`PullRequestStore`]), so `bugstack prs` lists every run's |
 //!
 //! [`progress_line`] turns the pipeline's progress events into plain lines,
 //! [`StageDisplay`] shows them live on a terminal (plain lines otherwise),
@@ -35,7 +35,7 @@ pub use display::{StageDisplay, Stream};
 pub use report::{progress_line, write_report, REPORTS_DIR};
 
 use crate::jobs::FixJobRunner;
-use crate::store::{ClaimedJob, FixOutcome, RunPullRequest, SqliteStore};
+use crate::store::{ClaimedJob, FixOutcome, ForgeStore, RunPullRequest};
 use crate::{Error, Result};
 
 /// How [`build_pipeline`] sets up validation and delivery, besides the
@@ -140,7 +140,7 @@ pub fn generator_for(policy: &Policy) -> Result<Arc<dyn FixGenerator>> {
 pub async fn build_pipeline(
     repo: &Path,
     policy: &Policy,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn ForgeStore>,
     options: &PipelineOptions,
     observer: impl Observer + 'static,
 ) -> Result<PipelineRunner> {
@@ -155,7 +155,7 @@ pub async fn build_pipeline(
     )
     .with_observer(observer);
     if options.deliver {
-        let prs: Arc<dyn PullRequestStore> = store;
+        let prs: Arc<dyn PullRequestStore> = store.into_pull_request_store();
         let forge = forge_from_policy(policy, &repo, prs)
             .await
             .map_err(|e| Error::Config(format!("cannot set up the forge for {}: {e}", repo.display())))?;
@@ -190,7 +190,7 @@ pub struct PipelineRunner {
     /// Where the patches a person rejected for an incident are remembered
     /// (pull requests closed unmerged); a run never proposes one of them
     /// again ([`Pipeline::run_excluding`]). `None`: nothing is excluded.
-    pub rejected_from: Option<Arc<SqliteStore>>,
+    pub rejected_from: Option<Arc<dyn ForgeStore>>,
 }
 
 #[async_trait]

@@ -3,8 +3,8 @@
 //! forge's pull requests.
 //!
 //! [`IncidentStore`] is the seam: the collector, the job runner and the CLI
-//! only talk to the trait, so a server database (Postgres) can replace the
-//! embedded [`SqliteStore`] later.
+//! only talk to the trait, so the server database ([`PostgresStore`], many
+//! processes on one database) can replace the embedded [`SqliteStore`].
 //!
 //! ## Incident lifecycle
 //!
@@ -38,6 +38,9 @@
 //! counted. Which incidents get a fix job at all is the policy's
 //! `[triggers]` ([`SqliteStore::set_triggers`]).
 
+mod convert;
+mod grouping;
+pub mod postgres;
 mod schema;
 mod sqlite;
 mod types;
@@ -46,6 +49,7 @@ use std::time::Duration;
 
 use bugstack_core::{Dependency, Event, Timestamp};
 
+pub use self::postgres::{is_postgres_url, PostgresStore};
 pub use bugstack_fix::PullRequestState;
 pub use sqlite::{ForgeChange, ForgePullRequest, ForgeSync, SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
@@ -68,6 +72,15 @@ pub const HISTOGRAM_RETENTION_HOURS: u64 = 15 * 24;
 /// Default cap on new incidents per hour per token (`serve --max-new-incidents-per-hour`).
 pub const DEFAULT_NEW_INCIDENTS_PER_HOUR: u32 = 100;
 
+/// How long a batch's id is remembered (per sender): a retry of the same
+/// batch within this window is counted once. SDKs retry within minutes, and
+/// replay their spool after a restart; a key older than this is forgotten.
+pub const BATCH_KEY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Longest batch id the stores remember (longer ones are refused by the
+/// collector as malformed).
+pub const MAX_BATCH_ID_LEN: usize = bugstack_core::MAX_BATCH_ID_LEN;
+
 /// Default number of attempts a fix job gets (a crash mid-run counts as one).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
@@ -78,6 +91,17 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// Methods block (the SQLite implementation does file I/O): call them from
 /// `tokio::task::spawn_blocking` in async code.
 pub trait IncidentStore: Send + Sync {
+    /// Sets which incidents get a fix job (`[triggers]`: level, kinds,
+    /// minimum count, environments left alone, queue cap). Default:
+    /// [`Triggers::default`](bugstack_fix::Triggers::default), errors and
+    /// panics at once. Kept in memory: each process sets its own.
+    fn set_triggers(&self, triggers: bugstack_fix::Triggers);
+
+    /// Caps the fix jobs queued at once (at least 1; default
+    /// [`DEFAULT_MAX_QUEUED_JOBS`]). A new or regressed incident beyond the
+    /// cap waits and is queued when there is room, the most frequent first.
+    fn set_max_queued_jobs(&self, cap: usize);
+
     /// Records a batch of events: each is grouped by
     /// [`Event::fingerprint_or_compute`] into its incident (created `open`
     /// with one queued fix job when new), counts and releases are updated,
@@ -97,7 +121,9 @@ pub trait IncidentStore: Send + Sync {
     /// [`IncidentStore::ingest_batches`], each under its sender's
     /// [`IncidentQuota`] when it has one: a new fingerprint over the quota
     /// does not create an incident; its events are counted in the sender's
-    /// overflow incident.
+    /// overflow incident. A batch with a [`IngestBatch::batch_id`] its
+    /// sender (the quota's source) already used within [`BATCH_KEY_WINDOW`]
+    /// is not stored again: its summary says [`IngestSummary::duplicate`].
     fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>>;
 
     /// All incidents, most recently seen first.
@@ -267,6 +293,95 @@ pub trait IncidentStore: Send + Sync {
         ids.iter().map(|&id| self.histogram(id, since)).collect()
     }
 }
+
+/// What `serve` needs of a store beyond [`IncidentStore`]: the local
+/// forge's pull requests ([`PullRequestStore`](bugstack_fix::PullRequestStore))
+/// and keeping pull requests in step with a remote forge (polling, the
+/// webhook, rejected patches). Implemented by [`SqliteStore`] and
+/// [`PostgresStore`] with the same semantics (their inherent methods of the
+/// same names).
+pub trait ForgeStore: IncidentStore + bugstack_fix::PullRequestStore + std::fmt::Debug {
+    /// This store as an [`IncidentStore`].
+    fn into_incident_store(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn IncidentStore>;
+
+    /// This store as the local forge's [`PullRequestStore`](bugstack_fix::PullRequestStore).
+    fn into_pull_request_store(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn bugstack_fix::PullRequestStore>;
+
+    /// The open pull requests that live on a remote forge (they have a
+    /// forge number), oldest first: what `serve` polls.
+    fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>>;
+
+    /// The store's number of the pull request numbered `forge_number` on the
+    /// remote forge, if a run recorded one.
+    fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>>;
+
+    /// The remote forge's number of the store's pull request `number`
+    /// (`None`: a local-forge pull request).
+    fn forge_number_of(&self, number: i64) -> Result<Option<i64>>;
+
+    /// Remembers the ETag of the forge's last answer about pull request `number`.
+    fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()>;
+
+    /// The hashes of the patches rejected for `incident` (their pull request
+    /// was closed unmerged).
+    fn rejected_patches(&self, incident: i64) -> Result<std::collections::BTreeSet<String>>;
+
+    /// Applies what the forge says happened to pull request `number`
+    /// (merged in a commit, or closed unmerged); idempotent.
+    fn apply_forge_change(&self, number: i64, change: &ForgeChange, cause: &Cause, now: Timestamp)
+        -> Result<ForgeSync>;
+}
+
+/// Implements [`ForgeStore`] for a store type by delegating to its inherent
+/// methods of the same names.
+macro_rules! forge_store_by_inherent_methods {
+    ($store:ty) => {
+        impl ForgeStore for $store {
+            fn into_incident_store(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn IncidentStore> {
+                self
+            }
+
+            fn into_pull_request_store(
+                self: std::sync::Arc<Self>,
+            ) -> std::sync::Arc<dyn bugstack_fix::PullRequestStore> {
+                self
+            }
+
+            fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
+                <$store>::forge_pull_requests(self)
+            }
+
+            fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>> {
+                <$store>::pull_request_by_forge_number(self, forge_number)
+            }
+
+            fn forge_number_of(&self, number: i64) -> Result<Option<i64>> {
+                <$store>::forge_number_of(self, number)
+            }
+
+            fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()> {
+                <$store>::set_pull_request_etag(self, number, etag)
+            }
+
+            fn rejected_patches(&self, incident: i64) -> Result<std::collections::BTreeSet<String>> {
+                <$store>::rejected_patches(self, incident)
+            }
+
+            fn apply_forge_change(
+                &self,
+                number: i64,
+                change: &ForgeChange,
+                cause: &Cause,
+                now: Timestamp,
+            ) -> Result<ForgeSync> {
+                <$store>::apply_forge_change(self, number, change, cause, now)
+            }
+        }
+    };
+}
+
+forge_store_by_inherent_methods!(SqliteStore);
+forge_store_by_inherent_methods!(PostgresStore);
 
 #[cfg(test)]
 mod tests;

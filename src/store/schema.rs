@@ -227,6 +227,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (incident_id, hour)
     ) WITHOUT ROWID;
     "#,
+    // 10: exactly-once counting: the ids of the batches each sender (the
+    // token's `source`, '' for local ingest) sent, kept for the batch-key
+    // window, so a retried batch is stored once.
+    r#"
+    CREATE TABLE batch_keys (
+        source      TEXT    NOT NULL,
+        batch_id    TEXT    NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (source, batch_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX batch_keys_received ON batch_keys(received_at);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,9 +1,17 @@
-use std::sync::{Arc, Barrier};
+//! The store suite: every test below that takes a [`Backend`] runs once on
+//! SQLite and once on Postgres (`on_both_stores!` at the end makes the
+//! `#[test]`s: `store::tests::sqlite::NAME` and `store::tests::postgres::NAME`).
+//! Postgres tests get a fresh database each, in one throwaway cluster per
+//! test process ([`testing`]); without Postgres installed they are
+//! skipped with a `SKIPPED` line, except under `CI`, where they fail.
+
+use std::sync::Barrier;
 use std::time::Duration;
 
 use bugstack_core::{Event, EventKind, Level, Timestamp};
 use rusqlite::Connection;
 
+use super::postgres::testing;
 use super::*;
 use crate::Error;
 
@@ -11,6 +19,75 @@ fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(dir.path()).unwrap();
     (dir, s)
+}
+
+/// The database a test runs on.
+enum Backend {
+    /// A SQLite store in a temporary data directory.
+    Sqlite(tempfile::TempDir),
+    /// A fresh database of the test cluster.
+    Postgres(testing::TestDatabase),
+}
+
+impl Backend {
+    fn sqlite() -> Self {
+        Backend::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    /// `None` when Postgres is missing (and `CI` is not set).
+    fn postgres(test: &str) -> Option<Self> {
+        testing::fresh_database(test).map(Backend::Postgres)
+    }
+
+    /// A new handle on this backend's database (its own connections, as
+    /// another process would have).
+    fn open(&self) -> Box<dyn IncidentStore> {
+        match self {
+            Backend::Sqlite(dir) => Box::new(SqliteStore::open(dir.path()).unwrap()),
+            Backend::Postgres(db) => Box::new(db.store()),
+        }
+    }
+
+    /// A new handle on this backend's database as `serve` holds it (with
+    /// the local forge's pull requests and forge sync).
+    fn open_forge(&self) -> std::sync::Arc<dyn ForgeStore> {
+        match self {
+            Backend::Sqlite(dir) => std::sync::Arc::new(SqliteStore::open(dir.path()).unwrap()),
+            Backend::Postgres(db) => std::sync::Arc::new(db.store()),
+        }
+    }
+
+    /// Another, empty database of the same kind.
+    fn fresh(&self) -> Backend {
+        match self {
+            Backend::Sqlite(_) => Backend::sqlite(),
+            Backend::Postgres(_) => Backend::postgres("fresh").expect("the cluster is running"),
+        }
+    }
+}
+
+/// Makes each named `fn(&Backend)` a `#[test]` on SQLite and on Postgres.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&super::Backend::sqlite());
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(b) = super::Backend::postgres(stringify!($name)) {
+                        super::$name(&b);
+                    }
+                }
+            )*
+        }
+    };
 }
 
 fn ev(msg: &str, release: Option<&str>, at: u64) -> Event {
@@ -65,8 +142,69 @@ fn store_runs_in_wal_with_full_sync() {
 }
 
 #[test]
-fn ingest_groups_by_fingerprint_and_counts_occurrences() {
-    let (_dir, s) = store();
+fn postgres_migrations_are_versioned_and_a_newer_schema_is_refused() {
+    let Some(db) = testing::fresh_database("postgres_migrations_are_versioned_and_a_newer_schema_is_refused") else {
+        return;
+    };
+    let s = db.store();
+    let latest = PostgresStore::latest_schema_version();
+    assert_eq!(s.schema_version().unwrap(), latest);
+    drop(s);
+    // Opening again applies nothing.
+    assert_eq!(db.store().schema_version().unwrap(), latest);
+    let mut admin = ::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap();
+    admin
+        .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
+        .unwrap();
+    match PostgresStore::connect(&db.url) {
+        Err(Error::DatabaseSchemaTooNew { found: 99, .. }) => {}
+        other => panic!("expected DatabaseSchemaTooNew, got {other:?}"),
+    }
+}
+
+/// Several collectors (each its own pool) ingest the same new fingerprints
+/// at once: one incident per fingerprint, every occurrence counted once,
+/// one job each.
+#[test]
+fn postgres_concurrent_collectors_create_one_incident_and_count_everything() {
+    let Some(db) = testing::fresh_database("postgres_concurrent_collectors_create_one_incident_and_count_everything")
+    else {
+        return;
+    };
+    let collectors = 4;
+    let barrier = Barrier::new(collectors);
+    std::thread::scope(|scope| {
+        for c in 0..collectors {
+            let (barrier, db) = (&barrier, &db);
+            scope.spawn(move || {
+                let s = db.store();
+                barrier.wait();
+                for round in 0..10u64 {
+                    // Each collector sends the groups in its own order.
+                    let events: Vec<Event> = (0..5)
+                        .map(|g| {
+                            let g = (g + c) % 5;
+                            let mut e = ev(&format!("bug {g}"), Some("1.0"), round);
+                            e.fingerprint_parts = vec![format!("bug {g}")];
+                            e
+                        })
+                        .collect();
+                    s.ingest(&events, T0).unwrap();
+                }
+            });
+        }
+    });
+    let s = db.store();
+    let list = s.incidents().unwrap();
+    assert_eq!(list.len(), 5);
+    assert!(list.iter().all(|i| i.count == 40), "{list:?}");
+    assert_eq!(s.jobs().unwrap().len(), 5);
+    let t = s.totals().unwrap();
+    assert_eq!((t.batches, t.events, t.occurrences), (40, 200, 200));
+}
+
+fn ingest_groups_by_fingerprint_and_counts_occurrences(b: &Backend) {
+    let s = b.open();
     let mut agg = ev("divide by zero", Some("1.0"), 10);
     agg.count = 5;
     agg.last_seen = Some(Timestamp::from_millis(50));
@@ -96,9 +234,8 @@ fn ingest_groups_by_fingerprint_and_counts_occurrences() {
     assert_eq!((t.batches, t.events, t.occurrences, t.incidents), (2, 4, 8, 2));
 }
 
-#[test]
-fn a_sent_fingerprint_is_used_as_is() {
-    let (_dir, s) = store();
+fn a_sent_fingerprint_is_used_as_is(b: &Backend) {
+    let s = b.open();
     let mut a = ev("one message", None, 1);
     let mut b = ev("a different message", None, 2);
     let fp = bugstack_core::Fingerprint::from_parts(["custom"]);
@@ -111,9 +248,8 @@ fn a_sent_fingerprint_is_used_as_is() {
     assert_eq!(list[0].count, 2);
 }
 
-#[test]
-fn samples_are_bounded_to_the_most_recent() {
-    let (_dir, s) = store();
+fn samples_are_bounded_to_the_most_recent(b: &Backend) {
+    let s = b.open();
     for batch in 0..3 {
         let events: Vec<Event> = (0..15)
             .map(|i| {
@@ -136,9 +272,8 @@ fn samples_are_bounded_to_the_most_recent() {
     assert_eq!(d.incident.count, 45);
 }
 
-#[test]
-fn many_occurrences_of_one_bug_enqueue_exactly_one_job() {
-    let (_dir, s) = store();
+fn many_occurrences_of_one_bug_enqueue_exactly_one_job(b: &Backend) {
+    let s = b.open();
     for i in 0..50 {
         let events: Vec<Event> = (0..10).map(|j| ev("same bug", None, i * 10 + j)).collect();
         s.ingest(&events, T0).unwrap();
@@ -149,9 +284,8 @@ fn many_occurrences_of_one_bug_enqueue_exactly_one_job() {
     assert_eq!(s.incidents().unwrap()[0].count, 500);
 }
 
-#[test]
-fn illegal_transitions_are_errors() {
-    let (_dir, s) = store();
+fn illegal_transitions_are_errors(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", None, 1)], T0).unwrap();
     let id = s.incidents().unwrap()[0].id;
     match s.transition(id, Status::FixProposed, &Cause::new("tester", "test")) {
@@ -211,31 +345,73 @@ fn every_lifecycle_edge_is_listed() {
     );
 }
 
-#[test]
-fn concurrent_claims_from_two_connections_get_the_job_once() {
-    let (dir, s) = store();
-    s.ingest(&[ev("x", None, 1)], T0).unwrap();
-    drop(s);
+fn concurrent_claims_from_two_connections_get_the_job_once(b: &Backend) {
+    b.open().ingest(&[ev("x", None, 1)], T0).unwrap();
     let workers = 4;
-    let barrier = Arc::new(Barrier::new(workers));
-    let handles: Vec<_> = (0..workers)
-        .map(|w| {
-            let (barrier, path) = (barrier.clone(), dir.path().to_path_buf());
-            std::thread::spawn(move || {
-                // Each worker has its own store, as separate processes would.
-                let s = SqliteStore::open(&path).unwrap();
-                barrier.wait();
-                s.claim_job(&format!("w{w}"), LEASE, T0).unwrap().map(|c| c.job.id)
+    let barrier = Barrier::new(workers);
+    let claimed: Vec<i64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    // Each worker has its own store, as separate processes would.
+                    let s = b.open();
+                    barrier.wait();
+                    s.claim_job(&format!("w{w}"), LEASE, T0).unwrap().map(|c| c.job.id)
+                })
             })
-        })
-        .collect();
-    let claimed: Vec<i64> = handles.into_iter().filter_map(|h| h.join().unwrap()).collect();
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().unwrap()).collect()
+    });
     assert_eq!(claimed.len(), 1, "{claimed:?}");
 }
 
-#[test]
-fn an_expired_lease_is_reclaimed_and_the_old_owner_cannot_finish() {
-    let (_dir, s) = store();
+/// Many workers with their own connections drain a queue of many jobs:
+/// every job is claimed exactly once (Postgres: `FOR UPDATE SKIP LOCKED`,
+/// no worker waits on another's claim; SQLite: one writer at a time).
+fn many_workers_claim_every_job_exactly_once(b: &Backend) {
+    let s = b.open();
+    s.set_max_queued_jobs(100);
+    let events: Vec<Event> = (0..30)
+        .map(|i| {
+            let mut e = ev(&format!("bug {i}"), None, 1);
+            e.fingerprint_parts = vec![format!("bug {i}")];
+            e
+        })
+        .collect();
+    s.ingest(&events, T0).unwrap();
+    let workers = 4;
+    let barrier = Barrier::new(workers);
+    let mut claimed: Vec<i64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let s = b.open();
+                    s.set_max_queued_jobs(100);
+                    barrier.wait();
+                    let mut mine = Vec::new();
+                    while let Some(c) = s.claim_job(&format!("w{w}"), LEASE, T0).unwrap() {
+                        mine.push(c.job.id);
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    claimed.sort_unstable();
+    let all: Vec<i64> = s.jobs().unwrap().iter().map(|j| j.id).collect();
+    assert_eq!(claimed, all, "each of the 30 jobs claimed once");
+    assert!(s
+        .jobs()
+        .unwrap()
+        .iter()
+        .all(|j| j.state == JobState::Running && j.attempts == 1));
+}
+
+fn an_expired_lease_is_reclaimed_and_the_old_owner_cannot_finish(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", None, 1)], T0).unwrap();
     let first = s.claim_job("dead", LEASE, T0).unwrap().unwrap();
     assert_eq!(first.job.attempts, 1);
@@ -277,9 +453,8 @@ fn an_expired_lease_is_reclaimed_and_the_old_owner_cannot_finish() {
     assert_eq!(s.pull_requests().unwrap().len(), 1);
 }
 
-#[test]
-fn a_crash_looping_job_fails_after_its_attempts() {
-    let (_dir, s) = store();
+fn a_crash_looping_job_fails_after_its_attempts(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", None, 1)], T0).unwrap();
     let mut now = T0;
     for attempt in 1..=DEFAULT_MAX_ATTEMPTS {
@@ -294,9 +469,8 @@ fn a_crash_looping_job_fails_after_its_attempts() {
     assert_eq!(s.incidents().unwrap()[0].status, Status::Open);
 }
 
-#[test]
-fn failed_attempts_are_retried_after_a_delay_then_fail() {
-    let (_dir, s) = store();
+fn failed_attempts_are_retried_after_a_delay_then_fail(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", None, 1)], T0).unwrap();
     let retry = Duration::from_secs(30);
     let mut now = T0;
@@ -324,9 +498,8 @@ fn failed_attempts_are_retried_after_a_delay_then_fail() {
         .all(|r| r.outcome == "error" && r.report["error"] == "checks failed"));
 }
 
-#[test]
-fn merge_fixes_and_a_release_with_the_fix_regresses() {
-    let (_dir, s) = store();
+fn merge_fixes_and_a_release_with_the_fix_regresses(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", Some("1.0"), 1)], T0).unwrap();
     let c = s.claim_job("w", LEASE, T0).unwrap().unwrap();
     let id = c.incident.id;
@@ -362,9 +535,8 @@ fn merge_fixes_and_a_release_with_the_fix_regresses() {
     assert_eq!(again.incident.status, Status::Fixing);
 }
 
-#[test]
-fn the_fixing_release_itself_regresses_and_a_merged_outcome_is_fixed_at_once() {
-    let (_dir, s) = store();
+fn the_fixing_release_itself_regresses_and_a_merged_outcome_is_fixed_at_once(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", Some("1.0"), 1)], T0).unwrap();
     let c = s.claim_job("w", LEASE, T0).unwrap().unwrap();
     let outcome = FixOutcome::Merged {
@@ -379,9 +551,8 @@ fn the_fixing_release_itself_regresses_and_a_merged_outcome_is_fixed_at_once() {
     assert_eq!(sum.regressed, vec![c.incident.id]);
 }
 
-#[test]
-fn closing_a_pr_reopens_and_no_fix_reopens() {
-    let (_dir, s) = store();
+fn closing_a_pr_reopens_and_no_fix_reopens(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", None, 1), ev("y", None, 1)], T0).unwrap();
     let a = s.claim_job("w", LEASE, T0).unwrap().unwrap();
     s.complete_job(a.job.id, "w", &proposed(), T0).unwrap();
@@ -408,9 +579,8 @@ fn closing_a_pr_reopens_and_no_fix_reopens() {
     assert_eq!(d.jobs[0].state, JobState::Done);
 }
 
-#[test]
-fn hostile_counts_and_text_are_stored_safely() {
-    let (_dir, s) = store();
+fn hostile_counts_and_text_are_stored_safely(b: &Backend) {
+    let s = b.open();
     let mut e = ev("'); DROP TABLE incidents; --\u{1b}[2J", None, u64::MAX);
     e.count = u64::MAX;
     s.ingest(&[e.clone(), e], T0).unwrap();
@@ -420,9 +590,8 @@ fn hostile_counts_and_text_are_stored_safely() {
     assert_eq!(s.totals().unwrap().incidents, 1);
 }
 
-#[test]
-fn a_released_job_is_claimable_at_once_without_losing_an_attempt() {
-    let (_dir, s) = store();
+fn a_released_job_is_claimable_at_once_without_losing_an_attempt(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", None, 1)], T0).unwrap();
     let c = s.claim_job("w", LEASE, T0).unwrap().unwrap();
     assert!(matches!(
@@ -439,65 +608,87 @@ mod properties {
     use std::collections::{BTreeMap, BTreeSet};
 
     use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
 
     use super::*;
+
+    /// Batches of (group, count, release) triples.
+    type Batches = Vec<Vec<(u8, u64, Option<u8>)>>;
+
+    fn batches() -> impl Strategy<Value = Batches> {
+        prop::collection::vec(
+            prop::collection::vec((0u8..6, 1u64..50, prop::option::of(0u8..3)), 0..40),
+            1..6,
+        )
+    }
+
+    /// Whatever the batches, every occurrence is counted exactly once, in
+    /// the incident of its fingerprint, with one job per incident and a
+    /// bounded sample.
+    fn ingest_accounts_for_every_occurrence(b: &Backend, batches: &Batches) -> Result<(), TestCaseError> {
+        let s = b.open();
+        let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+        let mut releases: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for batch in batches {
+            let events: Vec<Event> = batch
+                .iter()
+                .map(|(group, count, rel)| {
+                    let mut e = ev(&format!("bug in module_{group}"), None, u64::from(*group));
+                    e.fingerprint_parts = vec![format!("g{group}")];
+                    e.count = *count;
+                    e.release = rel.map(|r| format!("1.{r}"));
+                    e
+                })
+                .collect();
+            for e in &events {
+                let fp = e.fingerprint_or_compute().to_string();
+                *expected.entry(fp.clone()).or_default() += e.count;
+                if let Some(r) = &e.release {
+                    releases.entry(fp).or_default().insert(r.clone());
+                }
+            }
+            let sum = s.ingest(&events, T0).unwrap();
+            prop_assert_eq!(sum.occurrences, events.iter().map(|e| e.count).sum::<u64>());
+        }
+        let list = s.incidents().unwrap();
+        let got: BTreeMap<String, u64> = list.iter().map(|i| (i.fingerprint.to_string(), i.count)).collect();
+        prop_assert_eq!(&got, &expected);
+        for i in &list {
+            let want: BTreeSet<String> = releases.get(i.fingerprint.as_str()).cloned().unwrap_or_default();
+            prop_assert_eq!(i.releases.iter().cloned().collect::<BTreeSet<_>>(), want);
+            prop_assert!(s.incident_detail(i.id).unwrap().samples.len() <= SAMPLE_SIZE);
+        }
+        prop_assert_eq!(s.jobs().unwrap().len(), expected.len());
+        let t = s.totals().unwrap();
+        prop_assert_eq!(t.occurrences, expected.values().sum::<u64>());
+        prop_assert_eq!(t.batches as usize, batches.len());
+        Ok(())
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
-        /// Whatever the batches, every occurrence is counted exactly once, in
-        /// the incident of its fingerprint, with one job per incident and a
-        /// bounded sample.
         #[test]
-        fn ingest_accounts_for_every_occurrence(
-            batches in prop::collection::vec(
-                prop::collection::vec((0u8..6, 1u64..50, prop::option::of(0u8..3)), 0..40),
-                1..6,
-            )
-        ) {
-            let (_dir, s) = store();
-            let mut expected: BTreeMap<String, u64> = BTreeMap::new();
-            let mut releases: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            for batch in &batches {
-                let events: Vec<Event> = batch
-                    .iter()
-                    .map(|(group, count, rel)| {
-                        let mut e = ev(&format!("bug in module_{group}"), None, u64::from(*group));
-                        e.fingerprint_parts = vec![format!("g{group}")];
-                        e.count = *count;
-                        e.release = rel.map(|r| format!("1.{r}"));
-                        e
-                    })
-                    .collect();
-                for e in &events {
-                    let fp = e.fingerprint_or_compute().to_string();
-                    *expected.entry(fp.clone()).or_default() += e.count;
-                    if let Some(r) = &e.release {
-                        releases.entry(fp).or_default().insert(r.clone());
-                    }
-                }
-                let sum = s.ingest(&events, T0).unwrap();
-                prop_assert_eq!(sum.occurrences, events.iter().map(|e| e.count).sum::<u64>());
+        fn ingest_accounts_for_every_occurrence_on_sqlite(batches in batches()) {
+            ingest_accounts_for_every_occurrence(&Backend::sqlite(), &batches)?;
+        }
+    }
+
+    proptest! {
+        // A database per case: fewer cases keep the suite's time down.
+        #![proptest_config(ProptestConfig::with_cases(8))]
+
+        #[test]
+        fn ingest_accounts_for_every_occurrence_on_postgres(batches in batches()) {
+            if let Some(b) = Backend::postgres("ingest_accounts_for_every_occurrence") {
+                ingest_accounts_for_every_occurrence(&b, &batches)?;
             }
-            let list = s.incidents().unwrap();
-            let got: BTreeMap<String, u64> = list.iter().map(|i| (i.fingerprint.to_string(), i.count)).collect();
-            prop_assert_eq!(&got, &expected);
-            for i in &list {
-                let want: BTreeSet<String> = releases.get(i.fingerprint.as_str()).cloned().unwrap_or_default();
-                prop_assert_eq!(i.releases.iter().cloned().collect::<BTreeSet<_>>(), want);
-                prop_assert!(s.incident_detail(i.id).unwrap().samples.len() <= SAMPLE_SIZE);
-            }
-            prop_assert_eq!(s.jobs().unwrap().len(), expected.len());
-            let t = s.totals().unwrap();
-            prop_assert_eq!(t.occurrences, expected.values().sum::<u64>());
-            prop_assert_eq!(t.batches as usize, batches.len());
         }
     }
 }
 
-#[test]
-fn ingest_batches_is_one_transaction_with_per_batch_summaries() {
-    let (_dir, s) = store();
+fn ingest_batches_is_one_transaction_with_per_batch_summaries(b: &Backend) {
+    let s = b.open();
     let batches = vec![
         vec![ev("a", None, 1), ev("a", None, 2)],
         vec![ev("a", None, 3), ev("b", None, 4)],
@@ -517,9 +708,8 @@ fn ingest_batches_is_one_transaction_with_per_batch_summaries() {
     assert_eq!(s.jobs().unwrap().len(), 2);
 }
 
-#[test]
-fn an_incident_job_is_claimed_by_id_once_and_recreated_when_needed() {
-    let (_dir, s) = store();
+fn an_incident_job_is_claimed_by_id_once_and_recreated_when_needed(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", None, 1), ev("y", None, 1)], T0).unwrap();
     let y = s.incidents().unwrap().into_iter().find(|i| i.title == "y").unwrap().id;
     let c = s.claim_incident_job(y, "cli", LEASE, T0).unwrap();
@@ -558,9 +748,8 @@ fn an_incident_job_is_claimed_by_id_once_and_recreated_when_needed() {
 /// 2,000 distinct fingerprints (one attacker holding the SDK token) queue
 /// at most the cap of fix jobs, not 2,000; the rest wait and are queued as
 /// jobs are claimed, the most frequent incidents first.
-#[test]
-fn queued_fix_jobs_are_capped_and_the_most_frequent_are_served_first() {
-    let (_dir, s) = store();
+fn queued_fix_jobs_are_capped_and_the_most_frequent_are_served_first(b: &Backend) {
+    let s = b.open();
     s.set_max_queued_jobs(20);
     let ev = |msg: &str, _: Option<&str>, at: u64| {
         let mut e = ev(msg, None, at);
@@ -620,9 +809,8 @@ fn queued_fix_jobs_are_capped_and_the_most_frequent_are_served_first() {
 
 /// The per-sender quota counts the incidents created in the last hour only;
 /// the overflow incident collects the rest and cannot be fixed.
-#[test]
-fn the_new_incident_quota_slides_over_an_hour() {
-    let (_dir, s) = store();
+fn the_new_incident_quota_slides_over_an_hour(b: &Backend) {
+    let s = b.open();
     let quota = IncidentQuota {
         source: "abc".into(),
         new_incidents_per_hour: 2,
@@ -638,6 +826,7 @@ fn the_new_incident_quota_slides_over_an_hour() {
             .collect(),
         quota: Some(quota.clone()),
         release: None,
+        batch_id: None,
     };
     let first = s.ingest_with_quotas(&[batch(&["a", "b", "c"])], T0).unwrap();
     assert_eq!((first[0].new_incidents.len(), first[0].over_quota), (2, 1));
@@ -666,10 +855,9 @@ fn the_new_incident_quota_slides_over_an_hour() {
 /// A release announcement is upserted: first_live_at kept, last_live_at
 /// moved forward, dependencies replaced only when sent; it travels with an
 /// ingested batch in the same transaction.
-#[test]
-fn releases_are_upserted_as_announced() {
+fn releases_are_upserted_as_announced(b: &Backend) {
     use bugstack_core::{Dependency, ReleaseAnnouncement};
-    let (_dir, s) = store();
+    let s = b.open();
     assert_eq!(s.release("shop@1").unwrap(), None);
     let v1 = [Dependency::new("serde", "1.0.1"), Dependency::new("tokio", "1.40.0")];
     let t1 = T0.saturating_add(Duration::from_secs(60));
@@ -697,6 +885,7 @@ fn releases_are_upserted_as_announced() {
         events: vec![ev("boom", Some("shop@2"), 1_000)],
         quota: None,
         release: Some(announcement),
+        batch_id: None,
     };
     s.ingest_with_quotas(&[batch], later).unwrap();
     let r = s.release("shop@2").unwrap().unwrap();
@@ -712,10 +901,9 @@ fn releases_are_upserted_as_announced() {
 
 /// A claimed job carries the versions of the crates on its stack, from its
 /// latest release's announced dependencies, into the pipeline's incident.
-#[test]
-fn a_claimed_job_carries_the_crates_on_its_stack() {
+fn a_claimed_job_carries_the_crates_on_its_stack(b: &Backend) {
     use bugstack_core::{Dependency, Frame};
-    let (_dir, s) = store();
+    let s = b.open();
     let deps = [Dependency::new("tokio", "1.48.0"), Dependency::new("serde", "1.0.0")];
     s.record_release_seen("shop@1", T0, Some(&deps)).unwrap();
     let mut e = ev("boom", Some("shop@1"), 1_000);
@@ -731,13 +919,226 @@ fn a_claimed_job_carries_the_crates_on_its_stack() {
     assert_eq!(detail.stack_dependencies.unwrap().release, "shop@1");
 }
 
+/// A batch sent again with the same id (its 202 was lost) is counted once,
+/// within its sender's keys and the window; a batch without an id always
+/// counts.
+fn a_retried_batch_is_counted_once(b: &Backend) {
+    let s = b.open();
+    let batch = |id: Option<&str>, source: &str| IngestBatch {
+        events: vec![ev("x", Some("1.0"), 1), ev("y", None, 2)],
+        quota: Some(IncidentQuota {
+            source: source.into(),
+            new_incidents_per_hour: 100,
+        }),
+        release: None,
+        batch_id: id.map(str::to_string),
+    };
+    let first = s.ingest_with_quotas(&[batch(Some("b-1"), "a")], T0).unwrap();
+    assert_eq!((first[0].duplicate, first[0].occurrences), (false, 2));
+    // The retry, and in one group a new batch with its own retry.
+    let again = s
+        .ingest_with_quotas(
+            &[
+                batch(Some("b-1"), "a"),
+                batch(Some("b-2"), "a"),
+                batch(Some("b-2"), "a"),
+            ],
+            T0,
+        )
+        .unwrap();
+    let dup: Vec<(bool, u64)> = again.iter().map(|x| (x.duplicate, x.occurrences)).collect();
+    assert_eq!(dup, [(true, 0), (false, 2), (true, 0)]);
+    // Another sender's ids are its own; no id, no deduplication.
+    let other = s
+        .ingest_with_quotas(&[batch(Some("b-1"), "other"), batch(None, "a"), batch(None, "a")], T0)
+        .unwrap();
+    assert!(other.iter().all(|x| !x.duplicate));
+    let t = s.totals().unwrap();
+    assert_eq!((t.batches, t.occurrences), (5, 10), "each batch counted once");
+    assert_eq!(s.incidents().unwrap().iter().map(|i| i.count).sum::<u64>(), 10);
+    // Past the window the key is forgotten.
+    let later = T0.saturating_add(BATCH_KEY_WINDOW + Duration::from_secs(1));
+    let after = s.ingest_with_quotas(&[batch(Some("b-1"), "a")], later).unwrap();
+    assert!(!after[0].duplicate);
+}
+
+/// Copies of one batch reaching several collectors at once (each its own
+/// connection) are counted once.
+fn copies_of_a_batch_at_several_collectors_count_once(b: &Backend) {
+    let collectors = 4;
+    let barrier = Barrier::new(collectors);
+    let duplicates: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..collectors)
+            .map(|_| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let s = b.open();
+                    let batch = IngestBatch {
+                        events: vec![ev("x", Some("1.0"), 1)],
+                        quota: None,
+                        release: None,
+                        batch_id: Some("the-batch".into()),
+                    };
+                    barrier.wait();
+                    s.ingest_with_quotas(&[batch], T0).unwrap()[0].duplicate
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
+    });
+    assert_eq!(duplicates, collectors - 1);
+    let s = b.open();
+    assert_eq!(s.totals().unwrap().occurrences, 1);
+    assert_eq!(s.incidents().unwrap()[0].count, 1);
+}
+
+fn forge_new(branch: &str) -> bugstack_fix::NewPullRequest {
+    bugstack_fix::NewPullRequest {
+        title: "Fix: divide by zero".into(),
+        body: "Root cause: ...".into(),
+        branch: branch.into(),
+        base: "main".into(),
+        head_sha: "1111".into(),
+        decision: Some(bugstack_fix::Decision {
+            kind: bugstack_fix::DecisionKind::Review,
+            reason: "below threshold".into(),
+        }),
+    }
+}
+
+fn local_url(n: u64) -> String {
+    format!("local://pulls/{n}")
+}
+
+/// The local forge's contract (bugstack-fix's `PullRequestStore`): numbers,
+/// lookups, updates that keep the number, and the CLI's view of the same
+/// rows; a pull request the run links is fixed when the forge merges it.
+fn the_store_keeps_the_local_forge_contract(b: &Backend) {
+    use bugstack_fix::PullRequestStore;
+    let s = b.open_forge();
+    let a = s.create(&forge_new("bugstack/fix-a"), &local_url).unwrap();
+    let second = s.create(&forge_new("bugstack/fix-b"), &local_url).unwrap();
+    assert_eq!((a.number, second.number), (1, 2));
+    assert_eq!(a.url, "local://pulls/1");
+    assert_eq!(PullRequestStore::get(s.as_ref(), 2).unwrap().unwrap(), second);
+    assert!(PullRequestStore::get(s.as_ref(), 3).unwrap().is_none());
+    assert_eq!(s.find_open("bugstack/fix-b").unwrap().unwrap().number, 2);
+    let updated = s
+        .update(1, &mut |p| {
+            p.number = 99;
+            p.labels.push("bugstack".into());
+            p.head_sha = "2222".into();
+        })
+        .unwrap();
+    assert_eq!(updated.number, 1);
+    let again = PullRequestStore::get(s.as_ref(), 1).unwrap().unwrap();
+    assert_eq!(
+        (again.labels.clone(), again.head_sha.as_str()),
+        (vec!["bugstack".to_string()], "2222")
+    );
+    s.update(1, &mut |p| p.state = PullRequestState::Closed).unwrap();
+    assert!(s.find_open("bugstack/fix-a").unwrap().is_none());
+    assert_eq!(s.list().unwrap().len(), 2);
+    assert!(s
+        .update(7, &mut |_| {})
+        .unwrap_err()
+        .to_string()
+        .contains("no pull request #7"));
+    let view = IncidentStore::pull_requests(s.as_ref()).unwrap();
+    assert_eq!(
+        (view[1].number, view[1].incident_id, view[1].state),
+        (1, None, PullRequestState::Closed)
+    );
+
+    // A run links the forge's pull request; the forge's merge fixes the incident.
+    s.ingest(&[ev("boom", None, 1)], T0).unwrap();
+    let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    let outcome = FixOutcome::Proposed {
+        pr: RunPullRequest {
+            number: Some(2),
+            decision: "review".into(),
+            ..RunPullRequest::default()
+        },
+        report: serde_json::json!({}),
+    };
+    s.complete_job(job.job.id, "w", &outcome, T0).unwrap();
+    assert_eq!(s.incident(job.incident.id).unwrap().status, Status::FixProposed);
+    s.update(2, &mut |p| {
+        p.state = PullRequestState::Merged;
+        p.merge_commit = Some("abc123".into());
+    })
+    .unwrap();
+    let inc = s.incident(job.incident.id).unwrap();
+    assert_eq!(
+        (inc.status, inc.fixed_in_release.as_deref()),
+        (Status::Fixed, Some("abc123"))
+    );
+}
+
+/// Forge sync: a close on the forge reopens the incident and rejects the
+/// patch, a merge fixes it at its commit, a repeat changes nothing.
+fn forge_changes_move_incidents_and_reject_patches(b: &Backend) {
+    let s = b.open_forge();
+    let proposed = |msg: &str, forge_number: i64, hash: &str| {
+        s.ingest(&[ev(msg, None, 1)], T0).unwrap();
+        let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+        let outcome = FixOutcome::Proposed {
+            pr: RunPullRequest {
+                title: "Fix".into(),
+                branch: format!("bugstack/fix-{forge_number}"),
+                decision: "review".into(),
+                forge_number: Some(forge_number),
+                patch_hash: Some(hash.into()),
+                ..RunPullRequest::default()
+            },
+            report: serde_json::json!({}),
+        };
+        let run = s.complete_job(job.job.id, "w", &outcome, T0).unwrap();
+        (job.incident.id, run.pr_number.unwrap())
+    };
+    let (a, pa) = proposed("boom", 41, "hash-a");
+    let (bb, pb) = proposed("bang", 42, "hash-b");
+    let open: Vec<(i64, i64)> = s
+        .forge_pull_requests()
+        .unwrap()
+        .iter()
+        .map(|p| (p.number, p.forge_number))
+        .collect();
+    assert_eq!(open, vec![(pa, 41), (pb, 42)]);
+    assert_eq!(s.pull_request_by_forge_number(42).unwrap(), Some(pb));
+    assert_eq!(s.forge_number_of(pa).unwrap(), Some(41));
+    s.set_pull_request_etag(pa, "W/\"abc\"").unwrap();
+    assert_eq!(s.forge_pull_requests().unwrap()[0].etag.as_deref(), Some("W/\"abc\""));
+    let closed = s.apply_forge_change(pa, &ForgeChange::Closed, &tester(), T0).unwrap();
+    assert!(matches!(closed, ForgeSync::Applied(ref r) if r.state == PullRequestState::Closed));
+    assert_eq!(s.incident(a).unwrap().status, Status::Open);
+    assert_eq!(
+        s.rejected_patches(a).unwrap().into_iter().collect::<Vec<_>>(),
+        ["hash-a"]
+    );
+    let again = s.apply_forge_change(pa, &ForgeChange::Closed, &tester(), T0).unwrap();
+    assert!(matches!(again, ForgeSync::Unchanged(_)));
+    let merge = ForgeChange::Merged {
+        commit: "c0ffee".into(),
+    };
+    let ForgeSync::Applied(record) = s.apply_forge_change(pb, &merge, &tester(), T0).unwrap() else {
+        panic!("expected a change")
+    };
+    assert_eq!(record.merge_commit.as_deref(), Some("c0ffee"));
+    assert_eq!(s.incident(bb).unwrap().status, Status::Fixed);
+    assert!(s.forge_pull_requests().unwrap().is_empty());
+    assert!(matches!(
+        s.apply_forge_change(99, &ForgeChange::Closed, &tester(), T0),
+        Err(Error::PullRequestNotFound(99))
+    ));
+}
+
 fn tester() -> Cause {
     Cause::new("tester", "test")
 }
 
-#[test]
-fn triggers_decide_which_incidents_get_a_job_and_min_count_queues_it_later() {
-    let (_dir, s) = store();
+fn triggers_decide_which_incidents_get_a_job_and_min_count_queues_it_later(b: &Backend) {
+    let s = b.open();
     s.set_triggers(bugstack_fix::Triggers {
         min_count: 3,
         skip_environments: vec!["dev".into()],
@@ -762,9 +1163,8 @@ fn triggers_decide_which_incidents_get_a_job_and_min_count_queues_it_later() {
     assert_eq!(s.jobs().unwrap().len(), 1);
 }
 
-#[test]
-fn a_release_containing_the_fix_regresses_and_a_silent_live_one_verifies() {
-    let (_dir, s) = store();
+fn a_release_containing_the_fix_regresses_and_a_silent_live_one_verifies(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("a", Some("1.0"), 1), ev("b", Some("1.0"), 1)], T0)
         .unwrap();
     let (a, b) = (1, 2);
@@ -844,9 +1244,8 @@ fn a_release_containing_the_fix_regresses_and_a_silent_live_one_verifies() {
     assert_eq!(back.regressed, vec![a]);
 }
 
-#[test]
-fn a_new_fix_forgets_the_releases_of_the_old_one() {
-    let (_dir, s) = store();
+fn a_new_fix_forgets_the_releases_of_the_old_one(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", Some("1.0"), 1)], T0).unwrap();
     s.resolve(1, "1.1", &tester(), T0).unwrap();
     s.ingest(&[ev("x", Some("1.1"), 2)], T0).unwrap();
@@ -861,9 +1260,8 @@ fn a_new_fix_forgets_the_releases_of_the_old_one() {
     assert_eq!(s.incident(1).unwrap().releases_with_fix, vec!["1.2".to_string()]);
 }
 
-#[test]
-fn retry_queues_a_job_now_and_is_refused_when_it_cannot_run() {
-    let (_dir, s) = store();
+fn retry_queues_a_job_now_and_is_refused_when_it_cannot_run(b: &Backend) {
+    let s = b.open();
     s.ingest(&[ev("x", None, 1)], T0).unwrap();
     let c = s.claim_job("w", LEASE, T0).unwrap().unwrap();
     assert!(
@@ -877,7 +1275,8 @@ fn retry_queues_a_job_now_and_is_refused_when_it_cannot_run() {
     let job = s.retry(1, &tester(), T0).unwrap();
     assert_eq!((job.id, job.not_before), (c.job.id, T0));
     assert_eq!(s.claim_job("w", LEASE, T0).unwrap().unwrap().job.id, c.job.id);
-    let (_dir2, s) = store();
+    let b2 = b.fresh();
+    let s = b2.open();
     s.ingest(&[ev("y", None, 1)], T0).unwrap();
     s.transition(1, Status::Ignored, &tester()).unwrap();
     assert!(matches!(s.retry(1, &tester(), T0), Err(Error::Refused(_))));
@@ -887,3 +1286,35 @@ fn retry_queues_a_job_now_and_is_refused_when_it_cannot_run() {
     assert_eq!(s.timeline(1).unwrap().len(), 4, "created, ignored, reopened, retried");
     assert!(matches!(s.timeline(99), Err(Error::IncidentNotFound(99))));
 }
+
+on_both_stores!(
+    ingest_groups_by_fingerprint_and_counts_occurrences,
+    a_sent_fingerprint_is_used_as_is,
+    samples_are_bounded_to_the_most_recent,
+    many_occurrences_of_one_bug_enqueue_exactly_one_job,
+    illegal_transitions_are_errors,
+    concurrent_claims_from_two_connections_get_the_job_once,
+    many_workers_claim_every_job_exactly_once,
+    an_expired_lease_is_reclaimed_and_the_old_owner_cannot_finish,
+    a_crash_looping_job_fails_after_its_attempts,
+    failed_attempts_are_retried_after_a_delay_then_fail,
+    merge_fixes_and_a_release_with_the_fix_regresses,
+    the_fixing_release_itself_regresses_and_a_merged_outcome_is_fixed_at_once,
+    closing_a_pr_reopens_and_no_fix_reopens,
+    hostile_counts_and_text_are_stored_safely,
+    a_released_job_is_claimable_at_once_without_losing_an_attempt,
+    ingest_batches_is_one_transaction_with_per_batch_summaries,
+    an_incident_job_is_claimed_by_id_once_and_recreated_when_needed,
+    queued_fix_jobs_are_capped_and_the_most_frequent_are_served_first,
+    the_new_incident_quota_slides_over_an_hour,
+    releases_are_upserted_as_announced,
+    a_claimed_job_carries_the_crates_on_its_stack,
+    triggers_decide_which_incidents_get_a_job_and_min_count_queues_it_later,
+    a_release_containing_the_fix_regresses_and_a_silent_live_one_verifies,
+    a_new_fix_forgets_the_releases_of_the_old_one,
+    retry_queues_a_job_now_and_is_refused_when_it_cannot_run,
+    a_retried_batch_is_counted_once,
+    copies_of_a_batch_at_several_collectors_count_once,
+    the_store_keeps_the_local_forge_contract,
+    forge_changes_move_incidents_and_reject_patches,
+);

@@ -256,6 +256,10 @@ pub struct IngestSummary {
     /// counted in its quota-overflow incident instead.
     #[serde(default)]
     pub over_quota: u64,
+    /// The batch's id was already stored (a retry whose first answer was
+    /// lost): nothing was counted again.
+    #[serde(default)]
+    pub duplicate: bool,
 }
 
 /// Where a page of incidents (most recently seen first) continues: after
@@ -322,6 +326,10 @@ pub struct IngestBatch {
     /// The sender's release announcement, recorded with the batch
     /// ([`IncidentStore::record_release_seen`](super::IncidentStore::record_release_seen)).
     pub release: Option<ReleaseAnnouncement>,
+    /// The batch's idempotency key (the wire batch's `batch_id`): a batch
+    /// whose key the same sender used within
+    /// [`BATCH_KEY_WINDOW`](super::BATCH_KEY_WINDOW) is not stored again.
+    pub batch_id: Option<String>,
 }
 
 /// The versions of the crates on an incident's stack, from the dependency

@@ -22,6 +22,9 @@ pub enum Mode {
     TooMany(u32),
     /// 413 for batches of more than this many events, else like `Accept`.
     MaxEvents(usize),
+    /// Keeps valid batches like `Accept` but answers 500, as if the 202 was
+    /// lost on the way back.
+    StoreThen500,
 }
 
 pub struct Collector {
@@ -177,7 +180,7 @@ fn handle(mut req: tiny_http::Request, st: &State, token: &str) {
             let _ = req.respond(tiny_http::Response::empty(429).with_header(h));
             return;
         }
-        Mode::Accept | Mode::MaxEvents(_) => {}
+        Mode::Accept | Mode::MaxEvents(_) | Mode::StoreThen500 => {}
     }
     match decode_batch(&body, encoding, &DecodeLimits::default()) {
         Ok(batch) if matches!(mode, Mode::MaxEvents(n) if batch.events.len() > n) => {
@@ -187,7 +190,8 @@ fn handle(mut req: tiny_http::Request, st: &State, token: &str) {
             let json = bugstack_core::wire::gunzip_limited(&body, 64 << 20).unwrap();
             st.bodies.lock().unwrap().push(String::from_utf8(json).unwrap());
             st.batches.lock().unwrap().push(batch);
-            let _ = req.respond(tiny_http::Response::from_string("{}").with_status_code(202));
+            let status = if mode == Mode::StoreThen500 { 500 } else { 202 };
+            let _ = req.respond(tiny_http::Response::from_string("{}").with_status_code(status));
         }
         Err(e) => {
             let _ = req.respond(tiny_http::Response::from_string(e.to_string()).with_status_code(400));

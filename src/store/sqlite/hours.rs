@@ -6,19 +6,10 @@ use rusqlite::{params, Connection, Transaction};
 
 use super::ingest::saturating_add_sql;
 use super::rows::{all_rows, ms, ts, u64_of, RawIncident, INCIDENT_COLUMNS};
+use crate::store::grouping::{hour_of, HOUR_MS};
 use crate::store::types::{HourCount, IncidentFilter, IncidentSearch};
 use crate::store::HISTOGRAM_RETENTION_HOURS;
 use crate::Result;
-
-/// Milliseconds in an hour.
-const HOUR_MS: i64 = 3_600_000;
-
-/// The hour (its start, in milliseconds) an occurrence at `at` counts in:
-/// never after `received_at` (a sender's clock cannot write the future).
-pub(super) fn hour_of(at: Timestamp, received_at: Timestamp) -> i64 {
-    let at = ms(at).min(ms(received_at)).max(0);
-    at - at % HOUR_MS
-}
 
 /// Adds `hours` (hour start, occurrences) to incident `id`'s counts and
 /// drops its hours older than the retention. Hours already past the

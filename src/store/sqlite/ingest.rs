@@ -2,8 +2,6 @@
 //! updating incidents, regressions, releases, the bounded sample and the
 //! totals (see [`IncidentStore::ingest`](crate::store::IncidentStore::ingest)).
 
-use std::collections::{HashMap, VecDeque};
-
 use bugstack_core::{Event, Fingerprint, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -13,105 +11,15 @@ use super::jobs::enqueue_capped;
 use super::lifecycle::{record, set_status};
 use super::quota::{find_overflow, overflow_fingerprint, overflow_title, set_source, QuotaState};
 use super::rows::{ms, u64_of};
+use crate::store::grouping::{count_i64, group_events, title_of, Group};
 use crate::store::{Cause, IncidentQuota, IngestSummary, Status, SAMPLE_SIZE};
 use crate::Result;
-
-/// Largest count one event may add (larger claimed counts are clamped, so a
-/// hostile sender cannot overflow the totals).
-const MAX_EVENT_COUNT: u64 = u32::MAX as u64;
 
 /// `column + ?n` saturating at `i64::MAX` (SQLite turns an overflowing
 /// integer sum into a REAL, which the store would then fail to read back).
 /// `?n` must not be negative.
 pub(super) fn saturating_add_sql(column: &str, param: &str) -> String {
     format!("CASE WHEN {column} > 9223372036854775807 - {param} THEN 9223372036854775807 ELSE {column} + {param} END")
-}
-
-fn count_i64(c: u64) -> i64 {
-    i64::try_from(c.min(MAX_EVENT_COUNT)).unwrap_or(i64::MAX)
-}
-
-/// The first line of a message, cut to 100 characters.
-fn title_of(message: &str) -> String {
-    let first = message.lines().next().unwrap_or_default();
-    let mut t: String = first.chars().take(100).collect();
-    if first.chars().count() > 100 {
-        t.push('…');
-    }
-    t
-}
-
-/// One fingerprint's share of an ingested batch.
-struct Group<'a> {
-    fingerprint: Fingerprint,
-    first: &'a Event,
-    count: i64,
-    first_seen: i64,
-    last_seen: i64,
-    /// (release, count, first_seen, last_seen), in order of appearance.
-    releases: Vec<(&'a str, i64, i64, i64)>,
-    /// Where each release is in `releases` (linear, not quadratic, in the
-    /// number of distinct releases).
-    release_index: HashMap<&'a str, usize>,
-    /// The most recent events, oldest first (at most SAMPLE_SIZE).
-    recent: VecDeque<&'a Event>,
-    /// Occurrences per hour (hour start in ms, count), in order of appearance.
-    hours: Vec<(i64, i64)>,
-}
-
-fn group_events(events: &[Event], received_at: Timestamp) -> Vec<Group<'_>> {
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut index: HashMap<Fingerprint, usize> = HashMap::new();
-    for e in events {
-        let fp = e.fingerprint_or_compute();
-        let count = count_i64(e.count);
-        let (first_seen, last_seen) = (ms(e.first_seen()), ms(e.last_seen()));
-        let i = match index.get(&fp) {
-            Some(&i) => i,
-            None => {
-                index.insert(fp.clone(), groups.len());
-                groups.push(Group {
-                    fingerprint: fp,
-                    first: e,
-                    count: 0,
-                    first_seen,
-                    last_seen,
-                    releases: Vec::new(),
-                    release_index: HashMap::new(),
-                    recent: VecDeque::new(),
-                    hours: Vec::new(),
-                });
-                groups.len() - 1
-            }
-        };
-        let Some(g) = groups.get_mut(i) else { continue };
-        g.count = g.count.saturating_add(count);
-        g.first_seen = g.first_seen.min(first_seen);
-        g.last_seen = g.last_seen.max(last_seen);
-        if let Some(rel) = e.release.as_deref() {
-            match g.release_index.get(rel).and_then(|&i| g.releases.get_mut(i)) {
-                Some(r) => {
-                    r.1 = r.1.saturating_add(count);
-                    r.2 = r.2.min(first_seen);
-                    r.3 = r.3.max(last_seen);
-                }
-                None => {
-                    g.release_index.insert(rel, g.releases.len());
-                    g.releases.push((rel, count, first_seen, last_seen));
-                }
-            }
-        }
-        let hour = super::hours::hour_of(e.last_seen(), received_at);
-        match g.hours.iter_mut().find(|(h, _)| *h == hour) {
-            Some(h) => h.1 = h.1.saturating_add(count),
-            None => g.hours.push((hour, count)),
-        }
-        if g.recent.len() == SAMPLE_SIZE {
-            g.recent.pop_front();
-        }
-        g.recent.push_back(e);
-    }
-    groups
 }
 
 /// Records one batch inside `tx`: each group updates (or creates) its

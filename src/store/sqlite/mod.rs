@@ -19,10 +19,12 @@
 //! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
 //! `hours` (occurrences per hour, the incident list's search), `quota` (new incidents per sender), `releases` (releases announced live), `release_checks` (verdicts,
 //! verification), `jobs` (fix-job leases and runs),
-//! `pulls` (the store's pull requests), `forge` (the local forge's
+//! `pulls` (the store's pull requests), `batches` (batch ids already
+//! stored: exactly-once counting), `forge` (the local forge's
 //! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
 //! remote forge, rejected patches).
 
+mod batches;
 mod files;
 mod forge;
 mod forge_sync;
@@ -183,6 +185,14 @@ impl SqliteStore {
 }
 
 impl IncidentStore for SqliteStore {
+    fn set_triggers(&self, triggers: Triggers) {
+        SqliteStore::set_triggers(self, triggers);
+    }
+
+    fn set_max_queued_jobs(&self, cap: usize) {
+        SqliteStore::set_max_queued_jobs(self, cap);
+    }
+
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
         let triggers = self.triggers();
         self.write(|tx| ingest::ingest_in(tx, events, received_at, &triggers, None))
@@ -201,9 +211,21 @@ impl IncidentStore for SqliteStore {
     fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
         let triggers = self.triggers();
         self.write(|tx| {
+            if batches.iter().any(|b| b.batch_id.is_some()) {
+                batches::forget_old(tx, received_at)?;
+            }
             batches
                 .iter()
                 .map(|b| {
+                    if let Some(id) = &b.batch_id {
+                        let source = b.quota.as_ref().map_or("", |q| q.source.as_str());
+                        if !batches::remember(tx, source, id, received_at)? {
+                            return Ok(IngestSummary {
+                                duplicate: true,
+                                ..IngestSummary::default()
+                            });
+                        }
+                    }
                     if let Some(r) = &b.release {
                         releases::record_seen(tx, &r.name, received_at, r.dependencies.as_deref())?;
                     }

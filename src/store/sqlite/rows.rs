@@ -1,15 +1,15 @@
 //! Rows as SQLite returns them and the records they become, the conversions
 //! between store values and SQLite integers, and the read queries.
 
-use std::time::Duration;
-
-use bugstack_core::{Event, Fingerprint, Timestamp};
+use bugstack_core::{Event, Fingerprint};
 use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 
 use crate::store::types::{
     parse_pull_request_state, FixJob, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, PullRequestRecord, Totals,
 };
 use crate::{Error, Result};
+
+pub(super) use crate::store::convert::{after, ms, ts, u64_of, ForgeExtra};
 
 pub(super) const INCIDENT_COLUMNS: &str =
     "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, i.first_seen, \
@@ -27,25 +27,6 @@ pub(super) const PR_COLUMNS: &str =
 
 pub(super) const RUN_COLUMNS: &str =
     "id, job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number";
-
-/// A timestamp as stored (milliseconds since the epoch).
-pub(super) fn ms(t: Timestamp) -> i64 {
-    i64::try_from(t.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// A stored timestamp.
-pub(super) fn ts(v: i64) -> Timestamp {
-    Timestamp::from_millis(u64::try_from(v).unwrap_or(0))
-}
-
-/// `now + d`, as stored.
-pub(super) fn after(now: Timestamp, d: Duration) -> i64 {
-    ms(now.saturating_add(d))
-}
-
-pub(super) fn u64_of(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
 
 fn u32_of(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(0)
@@ -159,20 +140,6 @@ impl RawJob {
             updated_at: ts(self.updated_at),
         })
     }
-}
-
-/// What the local forge records about a pull request beyond the columns
-/// (stored as JSON in `pull_requests.forge`).
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-pub(super) struct ForgeExtra {
-    #[serde(default)]
-    pub(super) decision: Option<bugstack_fix::Decision>,
-    #[serde(default)]
-    pub(super) labels: Vec<String>,
-    #[serde(default)]
-    pub(super) comments: Vec<bugstack_fix::Comment>,
-    #[serde(default)]
-    pub(super) merge_commit: Option<String>,
 }
 
 /// Raw columns of a pull request row ([`PR_COLUMNS`]).

@@ -1,0 +1,159 @@
+//! What keeping pull requests in step with a remote forge needs from the
+//! store (the SQLite store's `forge_sync`, same types and rules): the
+//! forge's number and last ETag of each pull request, a merge or close made
+//! on the forge, and the patches a closed pull request rejected.
+
+use std::collections::BTreeSet;
+
+use bugstack_core::Timestamp;
+use bugstack_fix::PullRequestState;
+use postgres::Transaction;
+
+use super::rows::{ms, ForgeExtra};
+use super::{pulls, PostgresStore};
+use crate::store::types::parse_pull_request_state;
+use crate::store::{Cause, ForgeChange, ForgePullRequest, ForgeSync, RunPullRequest};
+use crate::{Error, Result};
+
+/// Records the remote-forge fields a run reports with its pull request.
+pub(super) fn record_run_fields(tx: &mut Transaction<'_>, number: i64, pr: &RunPullRequest) -> Result<()> {
+    if pr.forge_number.is_none() && pr.patch_hash.is_none() {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE pull_requests SET forge_number = COALESCE($2, forge_number), patch_hash = COALESCE($3, patch_hash)
+         WHERE number = $1",
+        &[&number, &pr.forge_number, &pr.patch_hash],
+    )?;
+    Ok(())
+}
+
+/// Remembers pull request `number`'s patch as rejected for its incident
+/// (when it has both).
+pub(super) fn reject_patch(tx: &mut Transaction<'_>, number: i64, now: Timestamp) -> Result<()> {
+    tx.execute(
+        "INSERT INTO rejected_patches (incident_id, patch_hash, pr_number, rejected_at)
+         SELECT incident_id, patch_hash, number, $2 FROM pull_requests
+         WHERE number = $1 AND incident_id IS NOT NULL AND patch_hash IS NOT NULL
+         ON CONFLICT DO NOTHING",
+        &[&number, &ms(now)],
+    )?;
+    Ok(())
+}
+
+/// Keeps the merge commit in the pull request's forge record.
+fn record_merge_commit(tx: &mut Transaction<'_>, number: i64, commit: &str) -> Result<()> {
+    let Some(row) = tx.query_opt("SELECT forge FROM pull_requests WHERE number = $1", &[&number])? else {
+        return Ok(());
+    };
+    let mut extra: ForgeExtra = serde_json::from_str(&row.try_get::<_, String>(0)?)?;
+    extra.merge_commit = Some(commit.to_string());
+    tx.execute(
+        "UPDATE pull_requests SET forge = $2 WHERE number = $1",
+        &[&number, &serde_json::to_string(&extra)?],
+    )?;
+    Ok(())
+}
+
+impl PostgresStore {
+    /// The open pull requests that live on a remote forge, oldest first.
+    pub fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
+        self.read(|tx| {
+            tx.query(
+                "SELECT number, forge_number, etag FROM pull_requests
+                 WHERE state = 'open' AND forge_number IS NOT NULL ORDER BY number",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(ForgePullRequest {
+                    number: r.try_get(0)?,
+                    forge_number: r.try_get(1)?,
+                    etag: r.try_get(2)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// The store's number of the pull request numbered `forge_number` on the
+    /// remote forge, if a run recorded one.
+    pub fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>> {
+        self.read(|tx| {
+            tx.query_opt(
+                "SELECT number FROM pull_requests WHERE forge_number = $1 ORDER BY number DESC LIMIT 1",
+                &[&forge_number],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()
+            .map_err(Into::into)
+        })
+    }
+
+    /// The remote forge's number of the store's pull request `number`
+    /// (`None`: a local-forge pull request).
+    pub fn forge_number_of(&self, number: i64) -> Result<Option<i64>> {
+        self.read(|tx| {
+            let row = tx
+                .query_opt("SELECT forge_number FROM pull_requests WHERE number = $1", &[&number])?
+                .ok_or(Error::PullRequestNotFound(number))?;
+            Ok(row.try_get(0)?)
+        })
+    }
+
+    /// Remembers the ETag of the forge's last answer about pull request `number`.
+    pub fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE pull_requests SET etag = $2 WHERE number = $1",
+                &[&number, &etag],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The hashes of the patches rejected for `incident`.
+    pub fn rejected_patches(&self, incident: i64) -> Result<BTreeSet<String>> {
+        self.read(|tx| {
+            tx.query(
+                "SELECT patch_hash FROM rejected_patches WHERE incident_id = $1",
+                &[&incident],
+            )?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+        })
+    }
+
+    /// Applies what the forge says happened to pull request `number`, as
+    /// the SQLite store's `apply_forge_change` does (idempotent).
+    pub fn apply_forge_change(
+        &self,
+        number: i64,
+        change: &ForgeChange,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Result<ForgeSync> {
+        self.write(|tx| {
+            let raw = super::rows::pull_request(tx, number)?.ok_or(Error::PullRequestNotFound(number))?;
+            let want = match change {
+                ForgeChange::Merged { .. } => PullRequestState::Merged,
+                ForgeChange::Closed => PullRequestState::Closed,
+            };
+            if parse_pull_request_state(&raw.state)? == want {
+                return Ok(ForgeSync::Unchanged(raw.into_record()?));
+            }
+            let record = match change {
+                ForgeChange::Merged { commit } => {
+                    pulls::set_state(tx, number, PullRequestState::Merged, Some(commit), cause, now)?;
+                    record_merge_commit(tx, number, commit)?;
+                    super::rows::pull_request(tx, number)?
+                        .ok_or(Error::PullRequestNotFound(number))?
+                        .into_record()?
+                }
+                ForgeChange::Closed => pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now)?,
+            };
+            Ok(ForgeSync::Applied(record))
+        })
+    }
+}

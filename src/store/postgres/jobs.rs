@@ -1,0 +1,433 @@
+//! Durable fix jobs shared by many workers: enqueueing, leases (claim,
+//! renew, release) and finishing, with the SQLite store's rules.
+//!
+//! A claim picks the runnable job of the most frequent incident with
+//! `FOR UPDATE OF j SKIP LOCKED`: a job another worker is claiming right now
+//! is skipped (that worker gets it), never waited for and never handed out
+//! twice. A running job whose lease expired is runnable again (its worker
+//! died), and the claim counts a new attempt. Finishing checks the lease
+//! with the job's row locked, so a worker that lost its lease cannot finish.
+
+use std::time::Duration;
+
+use bugstack_core::Timestamp;
+use bugstack_fix::PullRequestState;
+use postgres::Transaction;
+
+use super::lifecycle::{mark_fixed, set_status, status_of};
+use super::pulls::record_run_pull_request;
+use super::rows::{after, big, job_of, ms, run_of, JOB_COLUMNS, RUN_COLUMNS};
+use crate::store::{Cause, ClaimedJob, FixJob, FixOutcome, FixRun, JobState, Status, DEFAULT_MAX_ATTEMPTS};
+use crate::{Error, Result};
+
+/// `release` as a fix commit when it is a full commit id; `None` for a
+/// release name, which is resolved to its commit later.
+pub(super) fn commit_of(release: &str) -> Option<&str> {
+    let hex = release.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && matches!(release.len(), 40 | 64)).then_some(release)
+}
+
+/// Enqueues a fix job for `incident` unless one is already queued or
+/// running; the new job's id.
+pub(super) fn enqueue_job(tx: &mut Transaction<'_>, incident: i64, now: Timestamp) -> Result<Option<i64>> {
+    let max = i64::from(DEFAULT_MAX_ATTEMPTS);
+    // `WHERE NOT EXISTS` first, so the usual no-op takes no id from the
+    // sequence; `ON CONFLICT` for a concurrent enqueue.
+    tx.query_opt(
+        "INSERT INTO fix_jobs (incident_id, state, attempts, max_attempts, not_before, created_at, updated_at)
+         SELECT $1, 'queued', 0, $2, $3, $3, $3
+         WHERE NOT EXISTS (SELECT 1 FROM fix_jobs WHERE incident_id = $1 AND state IN ('queued', 'running'))
+         ON CONFLICT DO NOTHING RETURNING id",
+        &[&incident, &max, &ms(now)],
+    )?
+    .map(|r| r.try_get(0))
+    .transpose()
+    .map_err(Into::into)
+}
+
+/// Jobs waiting in the queue.
+fn queued_jobs(tx: &mut Transaction<'_>) -> Result<usize> {
+    let n: i64 = tx
+        .query_one("SELECT COUNT(*) FROM fix_jobs WHERE state = 'queued'", &[])?
+        .try_get(0)?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Enqueues a fix job for `incident` if fewer than `cap` jobs are queued;
+/// otherwise the incident waits (`fix_wanted`). Whether a job was queued
+/// now. (Writers at the same instant may each see room: the cap can be
+/// passed by the number of concurrent writers, never more.)
+pub(super) fn enqueue_capped(tx: &mut Transaction<'_>, incident: i64, now: Timestamp, cap: usize) -> Result<bool> {
+    if queued_jobs(tx)? < cap {
+        return Ok(enqueue_job(tx, incident, now)?.is_some());
+    }
+    tx.execute("UPDATE incidents SET fix_wanted = TRUE WHERE id = $1", &[&incident])?;
+    Ok(false)
+}
+
+/// Queues jobs for waiting incidents while fewer than `cap` are queued, the
+/// most frequent first (waiting rows another worker is promoting are
+/// skipped).
+fn fill_queue(tx: &mut Transaction<'_>, now: Timestamp, cap: usize) -> Result<()> {
+    let room = cap.saturating_sub(queued_jobs(tx)?);
+    if room == 0 {
+        return Ok(());
+    }
+    let waiting = tx.query(
+        "SELECT id, status FROM incidents WHERE fix_wanted ORDER BY count DESC, id LIMIT $1
+         FOR UPDATE SKIP LOCKED",
+        &[&big(room)],
+    )?;
+    for r in waiting {
+        stop_waiting(tx, r.try_get(0)?, &r.try_get::<_, String>(1)?, now)?;
+    }
+    Ok(())
+}
+
+/// Takes incident `id` (with `status`) off the waiting list, queuing its job
+/// if it still wants a fix.
+fn stop_waiting(tx: &mut Transaction<'_>, id: i64, status: &str, now: Timestamp) -> Result<()> {
+    tx.execute("UPDATE incidents SET fix_wanted = FALSE WHERE id = $1", &[&id])?;
+    if matches!(status.parse()?, Status::Open | Status::Regressed) {
+        enqueue_job(tx, id, now)?;
+    }
+    Ok(())
+}
+
+/// When the most frequent waiting incident is more frequent than every
+/// queued one, queues its job too.
+fn promote_most_frequent(tx: &mut Transaction<'_>, now: Timestamp) -> Result<()> {
+    let top = tx.query_opt(
+        "SELECT id, status, count FROM incidents WHERE fix_wanted
+         AND status IN ('open', 'regressed') ORDER BY count DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        &[],
+    )?;
+    let Some(top) = top else {
+        return Ok(());
+    };
+    let (id, status, count): (i64, String, i64) = (top.try_get(0)?, top.try_get(1)?, top.try_get(2)?);
+    let best_queued: Option<i64> = tx
+        .query_one(
+            "SELECT MAX(i.count) FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
+             WHERE j.state = 'queued' AND j.not_before <= $1",
+            &[&ms(now)],
+        )?
+        .try_get(0)?;
+    if best_queued.is_none_or(|best| count > best) {
+        stop_waiting(tx, id, &status, now)?;
+    }
+    Ok(())
+}
+
+/// See [`IncidentStore::claim_job`](crate::store::IncidentStore::claim_job).
+pub(super) fn claim_next(
+    tx: &mut Transaction<'_>,
+    owner: &str,
+    lease: Duration,
+    now: Timestamp,
+    cap: usize,
+) -> Result<Option<ClaimedJob>> {
+    fill_queue(tx, now, cap)?;
+    promote_most_frequent(tx, now)?;
+    loop {
+        let row = tx.query_opt(
+            &format!(
+                "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
+                     lease_expires_at = $2, updated_at = $3
+                 WHERE id = (SELECT j.id FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
+                             WHERE (j.state = 'queued' AND j.not_before <= $3)
+                                OR (j.state = 'running' AND j.lease_expires_at <= $3)
+                             ORDER BY i.count DESC, j.id LIMIT 1
+                             FOR UPDATE OF j SKIP LOCKED)
+                 RETURNING {JOB_COLUMNS}"
+            ),
+            &[&owner, &after(now, lease), &ms(now)],
+        )?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let job = job_of(&row)?;
+        if job.attempts > job.max_attempts {
+            give_up(tx, &job, now)?;
+            continue;
+        }
+        match status_of(tx, job.incident_id)? {
+            Status::Open | Status::Regressed => set_status(
+                tx,
+                job.incident_id,
+                Status::Fixing,
+                now,
+                &Cause::new(owner, format!("fix job {} claimed", job.id)),
+            )?,
+            // Retry after a failed attempt or a crashed worker.
+            Status::Fixing => {}
+            // The incident no longer wants a fix.
+            _ => {
+                tx.execute(
+                    "UPDATE fix_jobs SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
+                     WHERE id = $1",
+                    &[&job.id],
+                )?;
+                continue;
+            }
+        }
+        return claimed(tx, job).map(Some);
+    }
+}
+
+/// Fails a job whose workers kept dying rather than crash-loop; its
+/// incident goes back to `open`.
+fn give_up(tx: &mut Transaction<'_>, job: &FixJob, now: Timestamp) -> Result<()> {
+    let error = format!(
+        "gave up after {} attempts: the worker stopped before finishing (crash or lost lease)",
+        job.max_attempts
+    );
+    tx.execute(
+        "UPDATE fix_jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
+             last_error = $2 WHERE id = $1",
+        &[&job.id, &error],
+    )?;
+    if status_of(tx, job.incident_id)? == Status::Fixing {
+        let cause = Cause::bugstack(format!(
+            "fix job {} gave up after {} attempts (the worker stopped before finishing)",
+            job.id, job.max_attempts
+        ));
+        set_status(tx, job.incident_id, Status::Open, now, &cause)?;
+    }
+    Ok(())
+}
+
+/// A claimed job with its incident and representative event.
+fn claimed(tx: &mut Transaction<'_>, job: FixJob) -> Result<ClaimedJob> {
+    let incident = super::rows::incident(tx, job.incident_id)?;
+    let event = super::rows::representative(tx, job.incident_id)?;
+    let stack_dependencies = super::releases::stack_dependencies(tx, &incident.releases, &event)?;
+    Ok(ClaimedJob {
+        job,
+        incident,
+        event,
+        stack_dependencies,
+    })
+}
+
+/// See [`IncidentStore::claim_incident_job`](crate::store::IncidentStore::claim_incident_job).
+pub(super) fn claim_incident(
+    tx: &mut Transaction<'_>,
+    incident: i64,
+    owner: &str,
+    lease: Duration,
+    now: Timestamp,
+) -> Result<ClaimedJob> {
+    let status = status_of(tx, incident)?;
+    if super::quota::is_overflow(tx, incident)? {
+        return Err(Error::Config(format!(
+            "incident {incident} counts the events over a token's new-incident quota; it is not a bug to fix"
+        )));
+    }
+    let live = tx.query_opt(
+        "SELECT id, state, lease_owner, lease_expires_at FROM fix_jobs
+         WHERE incident_id = $1 AND state IN ('queued', 'running') FOR UPDATE",
+        &[&incident],
+    )?;
+    let live: Option<(i64, String, Option<String>, Option<i64>)> = live
+        .map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .transpose()?;
+    let job_id = match live {
+        Some((_, state, Some(holder), Some(until))) if state == "running" && until > ms(now) => {
+            return Err(Error::Config(format!(
+                "incident {incident} is being fixed right now by {holder}; try again when it finishes"
+            )))
+        }
+        Some((id, ..)) => id,
+        None if matches!(status, Status::Open | Status::Regressed) => {
+            enqueue_job(tx, incident, now)?.ok_or_else(|| {
+                Error::Config(format!(
+                    "incident {incident} got a fix job from another process; try again"
+                ))
+            })?
+        }
+        None => {
+            return Err(Error::Config(format!(
+                "incident {incident} is {status}; only an open or regressed incident can be fixed"
+            )))
+        }
+    };
+    let row = tx.query_one(
+        &format!(
+            "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = $2,
+                 lease_expires_at = $3, updated_at = $4, max_attempts = GREATEST(max_attempts, attempts + 1)
+             WHERE id = $1 RETURNING {JOB_COLUMNS}"
+        ),
+        &[&job_id, &owner, &after(now, lease), &ms(now)],
+    )?;
+    let job = job_of(&row)?;
+    if matches!(status, Status::Open | Status::Regressed) {
+        let cause = Cause::new(owner, format!("fix job {} claimed", job.id));
+        set_status(tx, incident, Status::Fixing, now, &cause)?;
+    }
+    claimed(tx, job)
+}
+
+/// Checks that `owner` holds the lease of running job `job` (its row
+/// locked), returning (incident id, attempts, max attempts) — or
+/// [`Error::LeaseLost`].
+fn held_job(tx: &mut Transaction<'_>, job: i64, owner: &str) -> Result<(i64, i64, i64)> {
+    let row = tx
+        .query_opt(
+            "SELECT incident_id, attempts, max_attempts, state, lease_owner FROM fix_jobs WHERE id = $1 FOR UPDATE",
+            &[&job],
+        )?
+        .ok_or(Error::JobNotFound(job))?;
+    let state: JobState = row.try_get::<_, String>(3)?.parse()?;
+    let lease_owner: Option<String> = row.try_get(4)?;
+    if state != JobState::Running || lease_owner.as_deref() != Some(owner) {
+        return Err(Error::LeaseLost {
+            job,
+            owner: owner.to_string(),
+            state,
+        });
+    }
+    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+}
+
+/// See [`IncidentStore::renew_lease`](crate::store::IncidentStore::renew_lease).
+pub(super) fn renew(tx: &mut Transaction<'_>, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<()> {
+    held_job(tx, job, owner)?;
+    tx.execute(
+        "UPDATE fix_jobs SET lease_expires_at = $2, updated_at = $3 WHERE id = $1",
+        &[&job, &after(now, lease), &ms(now)],
+    )?;
+    Ok(())
+}
+
+/// See [`IncidentStore::complete_job`](crate::store::IncidentStore::complete_job).
+pub(super) fn complete(
+    tx: &mut Transaction<'_>,
+    job: i64,
+    owner: &str,
+    outcome: &FixOutcome,
+    now: Timestamp,
+) -> Result<FixRun> {
+    let (incident, attempts, _) = held_job(tx, job, owner)?;
+    tx.execute(
+        "UPDATE fix_jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL,
+             updated_at = $2 WHERE id = $1",
+        &[&job, &ms(now)],
+    )?;
+    let pr_number = match outcome {
+        FixOutcome::NoFix { reason, .. } => {
+            let cause = Cause::new(owner, format!("no fix: {reason}"));
+            set_status(tx, incident, Status::Open, now, &cause)?;
+            None
+        }
+        FixOutcome::Proposed { pr, .. } => {
+            let n = record_run_pull_request(tx, incident, pr, PullRequestState::Open, now)?;
+            let cause = Cause::new(owner, format!("pull request #{n} opened for review"));
+            set_status(tx, incident, Status::FixProposed, now, &cause)?;
+            Some(n)
+        }
+        FixOutcome::Merged { pr, release, .. } => {
+            let n = record_run_pull_request(tx, incident, pr, PullRequestState::Merged, now)?;
+            let cause = Cause::new(owner, format!("pull request #{n} opened"));
+            set_status(tx, incident, Status::FixProposed, now, &cause)?;
+            let cause = Cause::new(owner, format!("pull request #{n} merged at {release}"));
+            mark_fixed(tx, incident, release, commit_of(release), now, &cause)?;
+            Some(n)
+        }
+    };
+    Run {
+        job,
+        incident,
+        attempt: attempts,
+        worker: owner,
+        outcome: outcome.name(),
+        report: outcome.report(),
+        pr_number,
+    }
+    .insert(tx, now)
+}
+
+/// See [`IncidentStore::fail_job`](crate::store::IncidentStore::fail_job).
+pub(super) fn fail(
+    tx: &mut Transaction<'_>,
+    job: i64,
+    owner: &str,
+    error: &str,
+    retry_after: Duration,
+    now: Timestamp,
+) -> Result<JobState> {
+    let (incident, attempts, max) = held_job(tx, job, owner)?;
+    let state = if attempts < max {
+        JobState::Queued
+    } else {
+        JobState::Failed
+    };
+    tx.execute(
+        "UPDATE fix_jobs SET state = $2, lease_owner = NULL, lease_expires_at = NULL, last_error = $3,
+             not_before = $4, updated_at = $5 WHERE id = $1",
+        &[&job, &state.as_str(), &error, &after(now, retry_after), &ms(now)],
+    )?;
+    if state == JobState::Failed {
+        let cause = Cause::new(
+            owner,
+            format!("fix job {job} failed after {attempts} attempts: {error}"),
+        );
+        set_status(tx, incident, Status::Open, now, &cause)?;
+    }
+    Run {
+        job,
+        incident,
+        attempt: attempts,
+        worker: owner,
+        outcome: "error",
+        report: &serde_json::json!({ "error": error }),
+        pr_number: None,
+    }
+    .insert(tx, now)?;
+    Ok(state)
+}
+
+/// See [`IncidentStore::release_job`](crate::store::IncidentStore::release_job).
+pub(super) fn release(tx: &mut Transaction<'_>, job: i64, owner: &str, now: Timestamp) -> Result<()> {
+    held_job(tx, job, owner)?;
+    tx.execute(
+        "UPDATE fix_jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
+             lease_expires_at = NULL, not_before = $2, updated_at = $2 WHERE id = $1",
+        &[&job, &ms(now)],
+    )?;
+    Ok(())
+}
+
+/// A fix run to record: one attempt of a job that reached an end.
+struct Run<'a> {
+    job: i64,
+    incident: i64,
+    attempt: i64,
+    worker: &'a str,
+    outcome: &'a str,
+    report: &'a serde_json::Value,
+    pr_number: Option<i64>,
+}
+
+impl Run<'_> {
+    /// Records the run, finished `now`.
+    fn insert(&self, tx: &mut Transaction<'_>, now: Timestamp) -> Result<FixRun> {
+        let row = tx.query_one(
+            &format!(
+                "INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {RUN_COLUMNS}"
+            ),
+            &[
+                &self.job,
+                &self.incident,
+                &self.attempt,
+                &self.worker,
+                &self.outcome,
+                &serde_json::to_string(self.report)?,
+                &ms(now),
+                &self.pr_number,
+            ],
+        )?;
+        run_of(&row)
+    }
+}

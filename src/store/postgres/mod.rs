@@ -1,0 +1,456 @@
+//! The server store: one Postgres database shared by any number of
+//! `bugstack serve` processes and fix workers.
+//!
+//! ## Connections
+//!
+//! The store holds an `r2d2` pool of synchronous `postgres` connections
+//! ([`PostgresStore::connect`]); every [`IncidentStore`] method checks one
+//! out for one transaction. Like the SQLite store, it blocks: call it from
+//! `tokio::task::spawn_blocking` in async code (the `postgres` client runs
+//! its own small runtime and must not be called on an async worker thread).
+//!
+//! ## Concurrency
+//!
+//! Transactions run at `READ COMMITTED` and lock what they change: an
+//! incident's row (`FOR UPDATE`) before its count or status moves, a job's
+//! row before its lease is checked. A new fingerprint is inserted with
+//! `ON CONFLICT DO NOTHING`, so two collectors seeing it at once create one
+//! incident. Fix jobs are claimed with `FOR UPDATE SKIP LOCKED` (see
+//! `jobs`). A transaction that Postgres aborts as a deadlock victim or a
+//! serialization failure is run again from the start, a few times, before
+//! the error is returned.
+//!
+//! ## Durability
+//!
+//! A commit returns once Postgres has flushed it (its default
+//! `synchronous_commit = on`), so a batch the collector acknowledged
+//! survives `kill -9` of the collector and of the database server.
+//!
+//! The module mirrors the SQLite store's split: `schema` (migrations),
+//! `rows`, `ingest`, `lifecycle`, `quota`, `releases`, `release_checks`,
+//! `jobs`, `pulls`, `forge` and `forge_sync`; `testing` starts a throwaway
+//! cluster for tests.
+
+mod batches;
+mod forge;
+mod forge_sync;
+mod ingest;
+mod jobs;
+mod lifecycle;
+mod pulls;
+mod quota;
+mod release_checks;
+mod releases;
+mod rows;
+mod schema;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use bugstack_core::{Dependency, Event, Timestamp};
+use bugstack_fix::{PullRequestState, Triggers};
+use postgres::error::SqlState;
+use postgres::{IsolationLevel, NoTls, Transaction};
+use r2d2_postgres::{r2d2, PostgresConnectionManager};
+
+use super::types::{
+    Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, IngestBatch,
+    IngestSummary, JobState, PullRequestRecord, ReleaseCheck, ReleaseRecord, ReleaseVerdictRecord, Status,
+    TimelineEntry, Totals,
+};
+use super::IncidentStore;
+use crate::{Error, Result};
+
+/// Connections the pool opens at most, by default (`?pool_size=` is not a
+/// Postgres parameter; use [`PostgresStore::connect_with`]).
+pub const DEFAULT_POOL_SIZE: u32 = 8;
+
+/// How long a method waits for a free connection before it fails.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many times a transaction Postgres aborted (deadlock, serialization
+/// failure) is run again before the error is returned.
+const MAX_RETRIES: u32 = 10;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// The Postgres implementation of [`IncidentStore`].
+pub struct PostgresStore {
+    pool: Pool,
+    /// The database as messages name it (never the password).
+    database: String,
+    /// Which incidents get a fix job, and the queue's cap.
+    triggers: RwLock<Triggers>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("database", &self.database)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `url` names a Postgres database (`postgres://` or
+/// `postgresql://`) rather than a SQLite data directory.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The database `config` names, for messages: `NAME on HOST:PORT`, without
+/// user or password.
+fn describe(config: &postgres::Config) -> String {
+    let db = config.get_dbname().unwrap_or("(default database)");
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("Postgres database {db} on {host}:{port}")
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:pass@host:port/db`)
+    /// with a pool of at most [`DEFAULT_POOL_SIZE`] connections and applies
+    /// pending migrations (refusing a schema newer than this build).
+    pub fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, DEFAULT_POOL_SIZE)
+    }
+
+    /// Connects to a database that already holds a bugstack store (what
+    /// the read commands do: they never make an empty database a store by
+    /// mistake); pending migrations are applied.
+    pub fn connect_existing(url: &str) -> Result<Self> {
+        Self::connect_inner(url, DEFAULT_POOL_SIZE, false)
+    }
+
+    /// [`PostgresStore::connect`] with a pool of at most `pool_size`
+    /// connections (at least 1).
+    pub fn connect_with(url: &str, pool_size: u32) -> Result<Self> {
+        Self::connect_inner(url, pool_size, true)
+    }
+
+    fn connect_inner(url: &str, pool_size: u32, create: bool) -> Result<Self> {
+        let config: postgres::Config = url.parse().map_err(|e| {
+            Error::Config(format!(
+                "not a Postgres URL ({e}); expected postgres://USER@HOST:PORT/DB"
+            ))
+        })?;
+        let database = describe(&config);
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(CHECKOUT_TIMEOUT)
+            // A broken connection is found when it fails (`has_broken`);
+            // no round trip on every checkout.
+            .test_on_check_out(false)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build(manager)
+            .map_err(|e| Error::PostgresPool(format!("cannot connect to the {database}: {e}")))?;
+        let store = PostgresStore {
+            pool,
+            database,
+            triggers: RwLock::new(Triggers::default()),
+        };
+        let mut conn = store.conn()?;
+        if !create && schema::version(&mut *conn)? == 0 {
+            return Err(Error::Config(format!(
+                "no bugstack store in the {} (run `bugstack serve --store URL` on it first)",
+                store.database
+            )));
+        }
+        schema::migrate(&mut conn, &store.database)?;
+        drop(conn);
+        Ok(store)
+    }
+
+    /// The database, as messages name it (no credentials).
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// The schema version this build writes (the last migration's).
+    pub fn latest_schema_version() -> i64 {
+        schema::latest_version()
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64> {
+        schema::version(&mut *self.conn()?)
+    }
+
+    /// Sets which incidents get a fix job (see the SQLite store's
+    /// `set_triggers`).
+    pub fn set_triggers(&self, triggers: Triggers) {
+        let cap = triggers.max_queued_jobs.max(1);
+        *self.triggers.write().unwrap_or_else(|p| p.into_inner()) = Triggers {
+            max_queued_jobs: cap,
+            ..triggers
+        };
+    }
+
+    /// Caps the fix jobs queued at once (at least 1).
+    pub fn set_max_queued_jobs(&self, cap: usize) {
+        self.triggers.write().unwrap_or_else(|p| p.into_inner()).max_queued_jobs = cap.max(1);
+    }
+
+    fn triggers(&self) -> Triggers {
+        self.triggers.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn job_cap(&self) -> usize {
+        self.triggers.read().unwrap_or_else(|p| p.into_inner()).max_queued_jobs
+    }
+
+    /// A pooled connection.
+    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+        self.pool
+            .get()
+            .map_err(|e| Error::PostgresPool(format!("no connection to the {}: {e}", self.database)))
+    }
+
+    /// Runs `f` in one read-write transaction, committed when `f` succeeds
+    /// and rolled back when it fails; run again (from the start) when
+    /// Postgres aborted it as a deadlock victim or serialization failure.
+    fn write<T>(&self, mut f: impl FnMut(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let mut attempt = 0;
+        loop {
+            let result = conn.transaction().map_err(Error::from).and_then(|mut tx| {
+                let out = f(&mut tx)?;
+                tx.commit()?;
+                Ok(out)
+            });
+            match result {
+                Err(Error::Postgres(e)) if attempt < MAX_RETRIES && is_retryable(&e) => {
+                    attempt += 1;
+                    // Back off a little longer each time, staggered by process.
+                    let jitter = u64::from(std::process::id() % 7);
+                    std::thread::sleep(Duration::from_millis(5 * u64::from(attempt) + jitter));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Runs `f` in one read-only `REPEATABLE READ` transaction (a
+    /// consistent snapshot of several reads).
+    fn read<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// Whether Postgres aborted the transaction in a way that running it again
+/// can fix.
+fn is_retryable(e: &postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    )
+}
+
+impl IncidentStore for PostgresStore {
+    fn set_triggers(&self, triggers: Triggers) {
+        PostgresStore::set_triggers(self, triggers);
+    }
+
+    fn set_max_queued_jobs(&self, cap: usize) {
+        PostgresStore::set_max_queued_jobs(self, cap);
+    }
+
+    fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
+        let triggers = self.triggers();
+        self.write(|tx| ingest::ingest_in(tx, events, received_at, &triggers, None))
+    }
+
+    fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+        let triggers = self.triggers();
+        self.write(|tx| {
+            batches
+                .iter()
+                .map(|events| ingest::ingest_in(tx, events, received_at, &triggers, None))
+                .collect()
+        })
+    }
+
+    fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+        let triggers = self.triggers();
+        self.write(|tx| {
+            if batches.iter().any(|b| b.batch_id.is_some()) {
+                batches::forget_old(tx, received_at)?;
+            }
+            batches
+                .iter()
+                .map(|b| {
+                    if let Some(id) = &b.batch_id {
+                        let source = b.quota.as_ref().map_or("", |q| q.source.as_str());
+                        if !batches::remember(tx, source, id, received_at)? {
+                            return Ok(IngestSummary {
+                                duplicate: true,
+                                ..IngestSummary::default()
+                            });
+                        }
+                    }
+                    if let Some(r) = &b.release {
+                        releases::record_seen(tx, &r.name, received_at, r.dependencies.as_deref())?;
+                    }
+                    ingest::ingest_in(tx, &b.events, received_at, &triggers, b.quota.as_ref())
+                })
+                .collect()
+        })
+    }
+
+    fn incidents(&self) -> Result<Vec<IncidentRecord>> {
+        self.read(rows::incidents)
+    }
+
+    fn incidents_page(&self, limit: usize, after: Option<IncidentCursor>) -> Result<Vec<IncidentRecord>> {
+        self.read(|tx| rows::incidents_page(tx, limit, after))
+    }
+
+    fn incident(&self, id: i64) -> Result<IncidentRecord> {
+        self.read(|tx| rows::incident(tx, id))
+    }
+
+    fn incident_detail(&self, id: i64) -> Result<IncidentDetail> {
+        self.read(|tx| rows::incident_detail(tx, id))
+    }
+
+    fn transition(&self, id: i64, to: Status, cause: &Cause) -> Result<IncidentRecord> {
+        if to == Status::Fixed {
+            return Err(Error::Config(
+                "an incident becomes fixed when its pull request merges, or by hand with `bugstack resolve ID --release R` (it needs the fixing release)".into(),
+            ));
+        }
+        let now = Timestamp::now();
+        self.write(|tx| lifecycle::transition(tx, id, to, now, cause))
+    }
+
+    fn retry(&self, id: i64, cause: &Cause, now: Timestamp) -> Result<FixJob> {
+        self.write(|tx| lifecycle::retry(tx, id, now, cause))
+    }
+
+    fn resolve(&self, id: i64, release: &str, cause: &Cause, now: Timestamp) -> Result<IncidentRecord> {
+        self.write(|tx| lifecycle::resolve(tx, id, release, now, cause))
+    }
+
+    fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>> {
+        self.read(|tx| {
+            rows::incident(tx, id)?;
+            lifecycle::timeline(tx, id)
+        })
+    }
+
+    fn releases_to_check(
+        &self,
+        limit: usize,
+        recheck_unknown_after: Duration,
+        now: Timestamp,
+    ) -> Result<Vec<ReleaseCheck>> {
+        self.read(|tx| release_checks::releases_to_check(tx, limit, recheck_unknown_after, now))
+    }
+
+    fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {
+        self.write(|tx| release_checks::record_fix_commit(tx, id, commit))
+    }
+
+    fn record_release_verdict(&self, incident: i64, verdict: &ReleaseVerdictRecord) -> Result<bool> {
+        let cap = self.job_cap();
+        self.write(|tx| release_checks::record_release_verdict(tx, incident, verdict, cap))
+    }
+
+    fn verify_fixed(&self, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
+        // Nothing due most of the time: found on a read-only snapshot first.
+        if self
+            .read(|tx| release_checks::due_for_verification(tx, window, now))?
+            .is_empty()
+        {
+            return Ok(Vec::new());
+        }
+        self.write(|tx| release_checks::verify_fixed(tx, window, now))
+    }
+
+    fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()> {
+        self.write(|tx| lifecycle::add_release_with_fix(tx, id, release))
+    }
+
+    fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>> {
+        let cap = self.job_cap();
+        self.write(|tx| jobs::claim_next(tx, owner, lease, now, cap))
+    }
+
+    fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {
+        self.write(|tx| jobs::claim_incident(tx, incident, owner, lease, now))
+    }
+
+    fn renew_lease(&self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<()> {
+        self.write(|tx| jobs::renew(tx, job, owner, lease, now))
+    }
+
+    fn complete_job(&self, job: i64, owner: &str, outcome: &FixOutcome, now: Timestamp) -> Result<FixRun> {
+        self.write(|tx| jobs::complete(tx, job, owner, outcome, now))
+    }
+
+    fn fail_job(&self, job: i64, owner: &str, error: &str, retry_after: Duration, now: Timestamp) -> Result<JobState> {
+        self.write(|tx| jobs::fail(tx, job, owner, error, retry_after, now))
+    }
+
+    fn release_job(&self, job: i64, owner: &str, now: Timestamp) -> Result<()> {
+        self.write(|tx| jobs::release(tx, job, owner, now))
+    }
+
+    fn jobs(&self) -> Result<Vec<FixJob>> {
+        self.read(|tx| rows::jobs(tx, None))
+    }
+
+    fn runs(&self, incident: i64) -> Result<Vec<FixRun>> {
+        self.read(|tx| rows::runs(tx, incident))
+    }
+
+    fn pull_requests(&self) -> Result<Vec<PullRequestRecord>> {
+        self.read(|tx| rows::pull_requests(tx, None))
+    }
+
+    fn merge_pull_request(
+        &self,
+        number: i64,
+        release: &str,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Result<PullRequestRecord> {
+        self.write(|tx| pulls::set_state(tx, number, PullRequestState::Merged, Some(release), cause, now))
+    }
+
+    fn close_pull_request(&self, number: i64, cause: &Cause, now: Timestamp) -> Result<PullRequestRecord> {
+        self.write(|tx| pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now))
+    }
+
+    fn totals(&self) -> Result<Totals> {
+        self.read(rows::totals)
+    }
+
+    fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()> {
+        self.write(|tx| releases::record_seen(tx, name, at, dependencies))
+    }
+
+    fn release(&self, name: &str) -> Result<Option<ReleaseRecord>> {
+        self.read(|tx| releases::release(tx, name))
+    }
+
+    fn releases(&self) -> Result<Vec<ReleaseRecord>> {
+        self.read(releases::releases)
+    }
+}

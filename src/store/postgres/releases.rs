@@ -1,0 +1,82 @@
+//! Releases announced live by SDKs (see
+//! [`IncidentStore::record_release_seen`](crate::store::IncidentStore::record_release_seen)).
+
+use bugstack_core::{dependencies_on_stack, Dependency, Event, Timestamp};
+use postgres::{Row, Transaction};
+
+use super::rows::{ms, ts};
+use crate::store::{ReleaseRecord, StackDependencies};
+use crate::Result;
+
+const COLUMNS: &str = "name, first_live_at, last_live_at, dependencies";
+
+/// Upserts one release: `first_live_at` kept (or moved back), `last_live_at`
+/// moved forward, dependencies replaced when `Some`.
+pub(super) fn record_seen(
+    tx: &mut Transaction<'_>,
+    name: &str,
+    at: Timestamp,
+    dependencies: Option<&[Dependency]>,
+) -> Result<()> {
+    let deps = dependencies.map(serde_json::to_string).transpose()?;
+    tx.execute(
+        "INSERT INTO releases AS l (name, first_live_at, last_live_at, dependencies) VALUES ($1, $2, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET
+             first_live_at = LEAST(l.first_live_at, excluded.first_live_at),
+             last_live_at  = GREATEST(l.last_live_at, excluded.last_live_at),
+             dependencies  = COALESCE(excluded.dependencies, l.dependencies)",
+        &[&name, &ms(at), &deps],
+    )?;
+    Ok(())
+}
+
+fn record_of(r: &Row) -> Result<ReleaseRecord> {
+    let dependencies: Option<String> = r.try_get(3)?;
+    Ok(ReleaseRecord {
+        name: r.try_get(0)?,
+        first_live_at: ts(r.try_get(1)?),
+        last_live_at: ts(r.try_get(2)?),
+        dependencies: dependencies.as_deref().map(serde_json::from_str).transpose()?,
+    })
+}
+
+/// One release by name.
+pub(super) fn release(tx: &mut Transaction<'_>, name: &str) -> Result<Option<ReleaseRecord>> {
+    tx.query_opt(&format!("SELECT {COLUMNS} FROM releases WHERE name = $1"), &[&name])?
+        .map(|r| record_of(&r))
+        .transpose()
+}
+
+/// Every release, most recently live first.
+pub(super) fn releases(tx: &mut Transaction<'_>) -> Result<Vec<ReleaseRecord>> {
+    tx.query(
+        &format!("SELECT {COLUMNS} FROM releases ORDER BY last_live_at DESC, name"),
+        &[],
+    )?
+    .iter()
+    .map(record_of)
+    .collect()
+}
+
+/// The crates on `event`'s stack with their versions, from the latest of
+/// `releases` (in order of first sighting) that announced a dependency list.
+pub(super) fn stack_dependencies(
+    tx: &mut Transaction<'_>,
+    releases: &[String],
+    event: &Event,
+) -> Result<Option<StackDependencies>> {
+    for name in releases.iter().rev() {
+        let Some(ReleaseRecord {
+            dependencies: Some(deps),
+            ..
+        }) = release(tx, name)?
+        else {
+            continue;
+        };
+        return Ok(Some(StackDependencies {
+            release: name.clone(),
+            dependencies: dependencies_on_stack(&event.frames, &deps),
+        }));
+    }
+    Ok(None)
+}
