@@ -184,10 +184,13 @@ fn adversarial_bodies_do_not_starve_normal_clients_or_blow_memory() {
             })
         })
         .collect();
-    // The normal client retries (as the SDK does) until accepted, for at
-    // most two minutes overall.
+    // The normal client retries (as the SDK does) until accepted. The
+    // decode slots are handed out in arrival order, so it gets its share of
+    // a debug-build collector's CPU: seconds on an idle machine, minutes on
+    // a loaded one (seen: 18 of 40 within two minutes while four builds
+    // shared the two cores). The deadline only bounds a real starvation.
     let c = client();
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let deadline = std::time::Instant::now() + Duration::from_secs(360);
     let mut accepted = 0;
     let body = gz_batch(vec![event("normal", None)]);
     while accepted < NORMAL_BATCHES && std::time::Instant::now() < deadline {
