@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bugstack::sdk::{Level, Options};
+use bugstack::sdk::Options;
 use bugstack::store::postgres::testing;
 use bugstack::store::{IncidentStore, JobState};
 use common::*;
@@ -193,7 +193,20 @@ const ROLE: &str = "BUGSTACK_TEST_PG_SDK_CLIENT";
 const SCALE_TEST: &str =
     "three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and_fix_exactly_once";
 
-/// One SDK client process: 10,000 captures from 4 threads over a few
+/// What an SDK client captures: an error (a kind the default `[triggers]`
+/// queue a fix job for; a message would only be counted).
+#[derive(Debug)]
+struct ClientError(String);
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// One SDK client process: 10,000 captured errors from 4 threads over a few
 /// seconds (so batches keep flowing while a collector dies), a short
 /// aggregation window (many small batches), then a flush and its counters.
 fn run_sdk_client(name: &str) {
@@ -211,7 +224,7 @@ fn run_sdk_client(name: &str) {
             std::thread::spawn(move || {
                 for i in 0..PER_CLIENT as usize / 4 {
                     let kind = SDK_KINDS[(t + i) % SDK_KINDS.len()];
-                    bugstack::sdk::capture_message(&format!("sdk client {name} failed: {kind}"), Level::Error);
+                    bugstack::sdk::capture_error(&ClientError(format!("sdk client {name} failed: {kind}")));
                     std::thread::sleep(Duration::from_millis(3));
                 }
             })
@@ -417,10 +430,18 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
     );
 
     // Every incident's fix job runs exactly once, across the two workers.
-    wait_until(Duration::from_secs(90), "every incident's fix job to finish", || {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
         let jobs = store.jobs().unwrap();
-        jobs.len() == incidents.len() && jobs.iter().all(|j| j.state == JobState::Done)
-    });
+        if jobs.len() == incidents.len() && jobs.iter().all(|j| j.state == JobState::Done) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for every incident's fix job to finish: {jobs:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     std::thread::sleep(Duration::from_secs(2));
     let mut finished_jobs = Vec::new();
     let mut per_worker = Vec::new();
