@@ -31,20 +31,17 @@ pub(super) fn record_hours(
         .filter(|(h, _)| *h >= cutoff)
         .map(|&(h, c)| (h, c.max(0)))
         .unzip();
-    if !starts.is_empty() {
-        tx.execute(
-            &format!(
-                "INSERT INTO incident_hours AS h (incident_id, hour, count)
-                 SELECT $1, u.hour, u.count FROM unnest($2::BIGINT[], $3::BIGINT[]) AS u(hour, count)
-                 ON CONFLICT (incident_id, hour) DO UPDATE SET count = {}",
-                saturating_add_sql("h.count", "excluded.count")
-            ),
-            &[&id, &starts, &counts],
-        )?;
-    }
+    // One round trip: the expired rows (before `cutoff`) and the upserted
+    // ones (from `cutoff` on) never meet.
     tx.execute(
-        "DELETE FROM incident_hours WHERE incident_id = $1 AND hour < $2",
-        &[&id, &cutoff],
+        &format!(
+            "WITH expired AS (DELETE FROM incident_hours WHERE incident_id = $1 AND hour < $4)
+             INSERT INTO incident_hours AS h (incident_id, hour, count)
+             SELECT $1, u.hour, u.count FROM unnest($2::BIGINT[], $3::BIGINT[]) AS u(hour, count)
+             ON CONFLICT (incident_id, hour) DO UPDATE SET count = {}",
+            saturating_add_sql("h.count", "excluded.count")
+        ),
+        &[&id, &starts, &counts, &cutoff],
     )?;
     Ok(())
 }
