@@ -149,7 +149,7 @@ fn main() {
     let sqlite =
         |_: usize| -> Arc<dyn IncidentStore> { Arc::new(SqliteStore::open(sqlite_dir.path()).expect("open SQLite")) };
     let one: Vec<_> = (0..1).map(sqlite).collect();
-    bench(&mut c, "sqlite_1", &one, &[shared.clone()]);
+    bench(&mut c, "sqlite_1", &one, std::slice::from_ref(&shared));
     let three: Vec<_> = (0..3).map(sqlite).collect();
     bench(&mut c, "sqlite_3", &three, &vec![shared.clone(); 3]);
 
@@ -178,7 +178,7 @@ fn main() {
         Arc::new(bugstack::store::PostgresStore::connect(&db.url).expect("connect Postgres"))
     };
     let one: Vec<_> = (0..1).map(pg).collect();
-    bench(&mut c, "postgres_1", &one, &[shared.clone()]);
+    bench(&mut c, "postgres_1", &one, std::slice::from_ref(&shared));
     let three: Vec<_> = (0..3).map(pg).collect();
     bench(&mut c, "postgres_3", &three, &vec![shared.clone(); 3]);
     bench(&mut c, "postgres_3_disjoint", &three, &disjoint);

@@ -307,6 +307,19 @@ fn copy_then_close(mut from: TcpStream, mut to: TcpStream) {
     let _ = to.shutdown(Shutdown::Both);
 }
 
+/// The SDK client processes, killed if the test fails before it has
+/// collected them.
+struct ClientProcesses(Vec<Option<std::process::Child>>);
+
+impl Drop for ClientProcesses {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 fn collector(url: &str, data: &std::path::Path) -> Server {
     Server::start_with_token(data, &["--store", url])
 }
@@ -351,21 +364,24 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
     let balancer = Balancer::start(collectors.iter().map(|c| c.addr.clone()).collect());
 
     let exe = std::env::current_exe().unwrap();
-    let clients: Vec<_> = SDK_CLIENTS
-        .iter()
-        .map(|name| {
-            Command::new(&exe)
-                .args(["--exact", SCALE_TEST, "--nocapture", "--test-threads=1"])
-                .env(ROLE, name)
-                .env("BUGSTACK_ENDPOINT", format!("http://{}", balancer.addr))
-                .env("BUGSTACK_TOKEN", TOKEN)
-                .env_remove("BUGSTACK_RELEASE")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let mut clients = ClientProcesses(
+        SDK_CLIENTS
+            .iter()
+            .map(|name| {
+                Command::new(&exe)
+                    .args(["--exact", SCALE_TEST, "--nocapture", "--test-threads=1"])
+                    .env(ROLE, name)
+                    .env("BUGSTACK_ENDPOINT", format!("http://{}", balancer.addr))
+                    .env("BUGSTACK_TOKEN", TOKEN)
+                    .env_remove("BUGSTACK_RELEASE")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .map(Some)
+                    .unwrap()
+            })
+            .collect(),
+    );
 
     // Mid-load: once a quarter of the occurrences are stored, one collector
     // dies (whatever it was receiving or committing) and is restarted.
@@ -381,7 +397,12 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
     collectors.push(restarted);
     balancer.set_backends(collectors.iter().map(|c| c.addr.clone()).collect());
 
-    let outputs: Vec<_> = clients.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let outputs: Vec<_> = clients
+        .0
+        .iter_mut()
+        .filter_map(Option::take)
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
     let mut sent: BTreeMap<&str, u64> = BTreeMap::new();
     let mut failed_requests = 0;
     for (name, out) in SDK_CLIENTS.iter().zip(&outputs) {
