@@ -10,8 +10,10 @@
 //! (a round-robin TCP balancer in the test, as a load balancer would be),
 //! one collector `kill -9`ed mid-load and restarted: the SDKs retry a batch
 //! whose answer was lost at another collector with the same `batch_id`, the
-//! store holds exactly the occurrences each SDK says were acknowledged, and
-//! each incident's fix job runs to completion exactly once.
+//! store holds exactly the occurrences each SDK says were acknowledged; one
+//! worker is `kill -9`ed in the middle of a job and restarted, that job is
+//! taken over once its lease expires, and each incident's fix job runs to
+//! completion exactly once.
 //!
 //! Needs Postgres (a throwaway cluster, see
 //! `bugstack::store::postgres::testing`): skipped with a `SKIPPED` line
@@ -331,9 +333,11 @@ fn pg_worker(url: &str, data: &std::path::Path) -> Worker {
             "--store",
             url,
             "--test-job-runner",
-            "sleep-ms=200",
+            "sleep-ms=600",
             "--job-lease-secs",
             "3",
+            "--jobs",
+            "1",
             "--poll-ms",
             "100",
         ],
@@ -360,7 +364,7 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
     let began = Instant::now();
     let dirs: Vec<_> = (0..6).map(|_| tempdir()).collect();
     let mut collectors: Vec<Server> = dirs[..3].iter().map(|d| collector(&db.url, &data_path(d))).collect();
-    let workers: Vec<Worker> = dirs[3..5].iter().map(|d| pg_worker(&db.url, &data_path(d))).collect();
+    let mut workers: Vec<Worker> = dirs[3..5].iter().map(|d| pg_worker(&db.url, &data_path(d))).collect();
     let balancer = Balancer::start(collectors.iter().map(|c| c.addr.clone()).collect());
 
     let exe = std::env::current_exe().unwrap();
@@ -382,6 +386,31 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
             })
             .collect(),
     );
+
+    // Early on, a worker dies just after it has started a job (600 ms of work,
+    // one at a time): that job stays leased to the dead worker until the
+    // lease (3 s) expires, then a live worker runs it as attempt 2.
+    let first_log = data_path(&dirs[3]);
+    let started = |log: &[String]| log.iter().filter(|l| l.starts_with("start ")).count();
+    let before = started(&runner_log(&first_log));
+    wait_until(Duration::from_secs(60), "the first worker to start another job", || {
+        started(&runner_log(&first_log)) > before
+    });
+    workers.remove(0).kill9();
+    let dead_log = runner_log(&first_log);
+    let in_hand = dead_log
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("start "))
+        .map(|l| kv(l, "job"))
+        .unwrap();
+    assert!(
+        !dead_log
+            .iter()
+            .any(|l| l.starts_with("finish ") && kv(l, "job") == in_hand),
+        "killed mid-job: {dead_log:?}"
+    );
+    workers.insert(0, pg_worker(&db.url, &first_log));
 
     // Mid-load: once a quarter of the occurrences are stored, one collector
     // dies (whatever it was receiving or committing) and is restarted.
@@ -487,6 +516,22 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
         per_worker.iter().all(|&n| n > 0),
         "both workers ran jobs: {per_worker:?}"
     );
+    let logs: Vec<String> = dirs[3..5].iter().flat_map(|d| runner_log(&data_path(d))).collect();
+    let taken_over: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.starts_with("finish ") && kv(l, "job") == in_hand)
+        .collect();
+    assert_eq!(taken_over.len(), 1, "{logs:?}");
+    assert_eq!(
+        kv(taken_over[0], "attempt"),
+        2,
+        "the dead worker's job, taken over: {logs:?}"
+    );
+    assert_eq!(
+        logs.iter().filter(|l| l.starts_with("start ")).count(),
+        incidents.len() + 1,
+        "every job started once, the dead worker's twice: {logs:?}"
+    );
     for i in &incidents {
         let runs = store.runs(i.id).unwrap();
         assert_eq!(runs.len(), 1, "one run for incident {}: {runs:?}", i.id);
@@ -501,7 +546,8 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
     }
     println!(
         "scale: {} occurrences from {} SDK clients through 3 collectors (one kill -9ed at {at_kill}, restarted), \
-         {} fix jobs on 2 workers {per_worker:?}, {failed_requests} failed requests retried, {:.1}s",
+         {} fix jobs on 2 workers {per_worker:?} (one kill -9ed in job {in_hand}, restarted), \
+         {failed_requests} failed requests retried, {:.1}s",
         PER_CLIENT * SDK_CLIENTS.len() as u64,
         SDK_CLIENTS.len(),
         incidents.len(),
