@@ -19,7 +19,7 @@ fn help_explains_every_command_with_examples() {
     let out = bugstack(&["--help"]);
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for cmd in ["init", "serve", "incidents", "show", "fix", "prs", "demo"] {
+    for cmd in ["init", "serve", "worker", "incidents", "show", "fix", "prs", "demo"] {
         assert!(help.contains(cmd), "{cmd} missing from --help");
         let sub = bugstack(&[cmd, "--help"]);
         assert!(sub.status.success(), "{cmd} --help");

@@ -102,6 +102,36 @@ fn serve_auto_fix_turns_a_posted_panic_into_a_pull_request() {
     );
 }
 
+/// `bugstack worker --repo` runs the real pipeline on the jobs a collector
+/// that only collects queued: the same pull request as `serve --auto-fix`,
+/// its progress printed by the worker.
+#[test]
+fn a_worker_turns_a_panic_a_collector_queued_into_a_pull_request() {
+    let dir = tempdir();
+    let (root, _remote, release) = repo(dir.path());
+    let data = data_path(&dir);
+    let server = Server::start_with_token(&data, &[]);
+    let r = post(&client(), &server, gz_batch(vec![panic_event(&release); 5]));
+    assert_eq!(r.status().as_u16(), 202);
+    let worker = Worker::start(&data, &["--repo", root.to_str().unwrap(), "--poll-ms", "100"]);
+    wait_until(Duration::from_secs(150), "the fix job to finish", || {
+        show_json(&data, 1)["jobs"][0]["state"] == "done"
+    });
+    let d = show_json(&data, 1);
+    assert_eq!(d["status"], "fix-proposed", "{d}");
+    assert_eq!(d["runs"][0]["report"]["decision"]["kind"], "review");
+    let prs = prs_json(&data);
+    assert_eq!((prs.len(), prs[0]["incident_id"].as_i64()), (1, Some(1)));
+    let out = worker.stdout_text();
+    assert!(out.contains("fix jobs: pipeline runner"), "{out}");
+    assert!(out.contains("pull request #1 opened for review"), "{out}");
+    assert!(
+        !server.stdout_text().contains("pull request #1"),
+        "the collector ran no job: {}",
+        server.stdout_text()
+    );
+}
+
 /// The whole loop through the real pipeline: an auto-merged fix marks the
 /// incident fixed in the merge commit, and the same panic reported from that
 /// commit reopens it as regressed with a new fix job.

@@ -4,6 +4,17 @@
 //! collector too), every incident gets one job, and each job runs to
 //! completion exactly once across the workers.
 //!
+//! At the issue's size (`three_collectors_two_workers_eight_sdk_clients_…`):
+//! three collectors and two `bugstack worker`s on one database, eight SDK
+//! client processes capturing 10,000 occurrences each through one address
+//! (a round-robin TCP balancer in the test, as a load balancer would be),
+//! one collector `kill -9`ed mid-load and restarted: the SDKs retry a batch
+//! whose answer was lost at another collector with the same `batch_id`, the
+//! store holds exactly the occurrences each SDK says were acknowledged; one
+//! worker is `kill -9`ed in the middle of a job and restarted, that job is
+//! taken over once its lease expires, and each incident's fix job runs to
+//! completion exactly once.
+//!
 //! Needs Postgres (a throwaway cluster, see
 //! `bugstack::store::postgres::testing`): skipped with a `SKIPPED` line
 //! without it, failed under `CI`. Uses the `serve --test-job-runner` test
@@ -11,8 +22,15 @@
 
 mod common;
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use bugstack::sdk::Options;
 use bugstack::store::postgres::testing;
 use bugstack::store::{IncidentStore, JobState};
 use common::*;
@@ -163,4 +181,378 @@ fn a_store_that_is_not_a_postgres_url_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("takes a Postgres URL"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// At the issue's size: 3 collectors, 2 workers, 8 SDK clients x 10,000.
+
+const SDK_CLIENTS: [&str; 8] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+const SDK_KINDS: [&str; 4] = ["red", "green", "blue", "amber"];
+const PER_CLIENT: u64 = 10_000;
+/// Selects the SDK client role when the test binary runs itself (read only
+/// here, never by the product).
+const ROLE: &str = "BUGSTACK_TEST_PG_SDK_CLIENT";
+const SCALE_TEST: &str =
+    "three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and_fix_exactly_once";
+
+/// What an SDK client captures: an error (a kind the default `[triggers]`
+/// queue a fix job for; a message would only be counted).
+#[derive(Debug)]
+struct ClientError(String);
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// One SDK client process: 10,000 captured errors from 4 threads over a few
+/// seconds (so batches keep flowing while a collector dies), a short
+/// aggregation window (many small batches), then a flush and its counters.
+fn run_sdk_client(name: &str) {
+    let guard = bugstack::sdk::init(
+        Options::default()
+            .no_spool()
+            .release("1.0.0")
+            .queue_capacity(PER_CLIENT as usize)
+            .aggregation_window(Duration::from_millis(50))
+            .request_timeout(Duration::from_secs(10)),
+    );
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let name = name.to_string();
+            std::thread::spawn(move || {
+                for i in 0..PER_CLIENT as usize / 4 {
+                    let kind = SDK_KINDS[(t + i) % SDK_KINDS.len()];
+                    bugstack::sdk::capture_error(&ClientError(format!("sdk client {name} failed: {kind}")));
+                    std::thread::sleep(Duration::from_millis(3));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(bugstack::sdk::flush(Duration::from_secs(90)), "flush timed out");
+    let s = bugstack::sdk::stats();
+    println!(
+        "SDK_STATS {name} captured={} sent={} spooled={} rejected={} dropped={} failed_requests={}",
+        s.captured,
+        s.sent,
+        s.spooled,
+        s.rejected,
+        s.dropped_queue_full + s.dropped_filtered + s.dropped_spool_full,
+        s.failed_requests
+    );
+    drop(guard);
+}
+
+/// A round-robin TCP balancer in front of the collectors: each client
+/// connection goes to the next collector that accepts one; when that
+/// collector dies, the client's connection is closed (its request fails and
+/// the SDK sends it again, to the next collector).
+struct Balancer {
+    addr: String,
+    backends: Arc<Mutex<Vec<String>>>,
+}
+
+impl Balancer {
+    fn start(backends: Vec<String>) -> Balancer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let backends = Arc::new(Mutex::new(backends));
+        let pool = backends.clone();
+        std::thread::spawn(move || {
+            let next = AtomicUsize::new(0);
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let candidates = pool.lock().unwrap().clone();
+                let start = next.fetch_add(1, Ordering::Relaxed);
+                let backend = (0..candidates.len())
+                    .find_map(|i| TcpStream::connect(&candidates[(start + i) % candidates.len()]).ok());
+                match backend {
+                    Some(backend) => pipe(client, backend),
+                    None => drop(client),
+                }
+            }
+        });
+        Balancer { addr, backends }
+    }
+
+    fn set_backends(&self, backends: Vec<String>) {
+        *self.backends.lock().unwrap() = backends;
+    }
+}
+
+/// Copies bytes both ways until either side ends, then closes both.
+fn pipe(a: TcpStream, b: TcpStream) {
+    let (a2, b2) = (a.try_clone().unwrap(), b.try_clone().unwrap());
+    std::thread::spawn(move || copy_then_close(a, b));
+    std::thread::spawn(move || copy_then_close(b2, a2));
+}
+
+fn copy_then_close(mut from: TcpStream, mut to: TcpStream) {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
+
+/// The SDK client processes, killed if the test fails before it has
+/// collected them.
+struct ClientProcesses(Vec<Option<std::process::Child>>);
+
+impl Drop for ClientProcesses {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn collector(url: &str, data: &std::path::Path) -> Server {
+    Server::start_with_token(data, &["--store", url])
+}
+
+fn pg_worker(url: &str, data: &std::path::Path) -> Worker {
+    Worker::start(
+        data,
+        &[
+            "--store",
+            url,
+            "--test-job-runner",
+            "sleep-ms=600",
+            "--job-lease-secs",
+            "3",
+            "--jobs",
+            "1",
+            "--poll-ms",
+            "100",
+        ],
+    )
+}
+
+/// `key=value` of a line.
+fn kv(line: &str, key: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{key} missing in {line}"))
+}
+
+#[test]
+fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and_fix_exactly_once() {
+    if let Ok(name) = std::env::var(ROLE) {
+        run_sdk_client(&name);
+        return;
+    }
+    let Some(db) = testing::fresh_database(SCALE_TEST) else {
+        return;
+    };
+    let began = Instant::now();
+    let dirs: Vec<_> = (0..6).map(|_| tempdir()).collect();
+    let mut collectors: Vec<Server> = dirs[..3].iter().map(|d| collector(&db.url, &data_path(d))).collect();
+    let mut workers: Vec<Worker> = dirs[3..5].iter().map(|d| pg_worker(&db.url, &data_path(d))).collect();
+    let balancer = Balancer::start(collectors.iter().map(|c| c.addr.clone()).collect());
+
+    let exe = std::env::current_exe().unwrap();
+    let mut clients = ClientProcesses(
+        SDK_CLIENTS
+            .iter()
+            .map(|name| {
+                Command::new(&exe)
+                    .args(["--exact", SCALE_TEST, "--nocapture", "--test-threads=1"])
+                    .env(ROLE, name)
+                    .env("BUGSTACK_ENDPOINT", format!("http://{}", balancer.addr))
+                    .env("BUGSTACK_TOKEN", TOKEN)
+                    .env_remove("BUGSTACK_RELEASE")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .map(Some)
+                    .unwrap()
+            })
+            .collect(),
+    );
+
+    // Early on, a worker dies just after it has started a job (600 ms of work,
+    // one at a time): that job stays leased to the dead worker until the
+    // lease (3 s) expires, then a live worker runs it as attempt 2.
+    let first_log = data_path(&dirs[3]);
+    let started = |log: &[String]| log.iter().filter(|l| l.starts_with("start ")).count();
+    let before = started(&runner_log(&first_log));
+    wait_until(Duration::from_secs(60), "the first worker to start another job", || {
+        started(&runner_log(&first_log)) > before
+    });
+    workers.remove(0).kill9();
+    let dead_log = runner_log(&first_log);
+    let in_hand = dead_log
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("start "))
+        .map(|l| kv(l, "job"))
+        .unwrap();
+    assert!(
+        !dead_log
+            .iter()
+            .any(|l| l.starts_with("finish ") && kv(l, "job") == in_hand),
+        "killed mid-job: {dead_log:?}"
+    );
+    workers.insert(0, pg_worker(&db.url, &first_log));
+
+    // Mid-load: once a quarter of the occurrences are stored, one collector
+    // dies (whatever it was receiving or committing) and is restarted.
+    let store = db.store();
+    let quarter = PER_CLIENT * SDK_CLIENTS.len() as u64 / 4;
+    wait_until(Duration::from_secs(90), "a quarter of the load to be stored", || {
+        store.totals().unwrap().occurrences >= quarter
+    });
+    let killed = collectors.remove(0);
+    let at_kill = store.totals().unwrap().occurrences;
+    killed.kill9();
+    let restarted = collector(&db.url, &data_path(&dirs[5]));
+    collectors.push(restarted);
+    balancer.set_backends(collectors.iter().map(|c| c.addr.clone()).collect());
+
+    let outputs: Vec<_> = clients
+        .0
+        .iter_mut()
+        .filter_map(Option::take)
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let mut sent: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut failed_requests = 0;
+    for (name, out) in SDK_CLIENTS.iter().zip(&outputs) {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "client {name}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find_map(|l| l.find(&format!("SDK_STATS {name} ")).map(|at| &l[at..]))
+            .unwrap_or_else(|| panic!("client {name} printed no stats: {stdout}"));
+        assert_eq!(kv(line, "captured"), PER_CLIENT, "{line}");
+        assert_eq!(
+            (kv(line, "spooled"), kv(line, "rejected"), kv(line, "dropped")),
+            (0, 0, 0),
+            "{line}"
+        );
+        assert_eq!(
+            kv(line, "sent"),
+            PER_CLIENT,
+            "every occurrence acknowledged in the end: {line}"
+        );
+        failed_requests += kv(line, "failed_requests");
+        sent.insert(name, kv(line, "sent"));
+    }
+
+    // Every acknowledged occurrence is counted exactly once, in its
+    // client's incidents.
+    let mut stored: BTreeMap<&str, u64> = BTreeMap::new();
+    let incidents = store.incidents().unwrap();
+    for i in &incidents {
+        let name = SDK_CLIENTS
+            .iter()
+            .find(|n| i.title.starts_with(&format!("sdk client {n} failed")))
+            .unwrap_or_else(|| panic!("unexpected incident {}", i.title));
+        *stored.entry(name).or_default() += i.count;
+        assert_eq!(i.releases, vec!["1.0.0".to_string()]);
+    }
+    assert_eq!(stored, sent, "stored occurrences per client == acknowledged to it");
+    assert_eq!(incidents.len(), SDK_CLIENTS.len() * SDK_KINDS.len());
+    assert_eq!(
+        store.totals().unwrap().occurrences,
+        PER_CLIENT * SDK_CLIENTS.len() as u64
+    );
+
+    // Every incident's fix job runs exactly once, across the two workers.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let jobs = store.jobs().unwrap();
+        if jobs.len() == incidents.len() && jobs.iter().all(|j| j.state == JobState::Done) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for every incident's fix job to finish: {jobs:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let mut finished_jobs = Vec::new();
+    let mut per_worker = Vec::new();
+    for d in &dirs[3..5] {
+        let finished: Vec<u64> = runner_log(&data_path(d))
+            .iter()
+            .filter(|l| l.starts_with("finish "))
+            .map(|l| kv(l, "job"))
+            .collect();
+        per_worker.push(finished.len());
+        finished_jobs.extend(finished);
+    }
+    finished_jobs.sort_unstable();
+    let total = finished_jobs.len();
+    finished_jobs.dedup();
+    assert_eq!(
+        (total, finished_jobs.len()),
+        (incidents.len(), incidents.len()),
+        "each job finished once, by one worker: {per_worker:?}"
+    );
+    assert!(
+        per_worker.iter().all(|&n| n > 0),
+        "both workers ran jobs: {per_worker:?}"
+    );
+    let logs: Vec<String> = dirs[3..5].iter().flat_map(|d| runner_log(&data_path(d))).collect();
+    let taken_over: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.starts_with("finish ") && kv(l, "job") == in_hand)
+        .collect();
+    assert_eq!(taken_over.len(), 1, "{logs:?}");
+    assert_eq!(
+        kv(taken_over[0], "attempt"),
+        2,
+        "the dead worker's job, taken over: {logs:?}"
+    );
+    assert_eq!(
+        logs.iter().filter(|l| l.starts_with("start ")).count(),
+        incidents.len() + 1,
+        "every job started once, the dead worker's twice: {logs:?}"
+    );
+    for i in &incidents {
+        let runs = store.runs(i.id).unwrap();
+        assert_eq!(runs.len(), 1, "one run for incident {}: {runs:?}", i.id);
+        assert_eq!(runs[0].outcome, "no-fix");
+    }
+    for w in &workers {
+        assert!(
+            w.stdout_text().contains("bugstack: store Postgres database"),
+            "{}",
+            w.stdout_text()
+        );
+    }
+    println!(
+        "scale: {} occurrences from {} SDK clients through 3 collectors (one kill -9ed at {at_kill}, restarted), \
+         {} fix jobs on 2 workers {per_worker:?} (one kill -9ed in job {in_hand}, restarted), \
+         {failed_requests} failed requests retried, {:.1}s",
+        PER_CLIENT * SDK_CLIENTS.len() as u64,
+        SDK_CLIENTS.len(),
+        incidents.len(),
+        began.elapsed().as_secs_f64()
+    );
+    drop(workers);
+    drop(collectors);
 }

@@ -17,6 +17,7 @@ const EXAMPLES: &str = "Examples:
   bugstack init                              write a commented bugstack.toml here
   bugstack serve                             collector on 127.0.0.1:7878, data in .bugstack/
   bugstack serve --listen 0.0.0.0:7878 --data /var/lib/bugstack
+  bugstack worker --repo ../shop             run fix jobs only, beside the collectors
   bugstack incidents                         list incidents (same --data as serve)
   bugstack show 3 --json                     one incident as JSON
   bugstack prs                               local-forge pull requests
@@ -50,6 +51,21 @@ The first start without --token / BUGSTACK_TOKEN generates a token, stores it in
 DIR/token and prints it once; services send it as BUGSTACK_TOKEN.
 Stop with Ctrl-C (or SIGTERM); acknowledged events are already on disk.")]
     Serve(ServeArgs),
+    /// Run fix jobs only (no collector): claim queued jobs from the shared store and fix them.
+    #[command(after_help = "Examples:
+  BUGSTACK_STORE=postgres://bugstack@db/bugstack bugstack worker --repo /srv/shop
+  bugstack worker --repo ../shop --jobs 4            (SQLite: the store in .bugstack/)
+
+Runs beside any number of `serve` processes (which then need no --auto-fix): a job is
+claimed with a lease (FOR UPDATE SKIP LOCKED on Postgres), kept alive by a heartbeat
+while it runs, and never run by two workers at once; the job of a worker that died is
+taken over by another once its lease (--job-lease-secs) expires. Prints each job's
+start, progress and outcome.
+
+Stop with Ctrl-C (or SIGTERM): running jobs are handed back to the queue at once,
+without counting the attempt, so another worker picks them up without waiting.
+The store must exist: start `bugstack serve` on it first. See docs/deploy.md.")]
+    Worker(WorkerArgs),
     /// List incidents, most recently seen first.
     #[command(after_help = "Examples:\n  bugstack incidents\n  bugstack incidents --json | jq '.[0].count'")]
     Incidents(ListArgs),
@@ -192,12 +208,21 @@ pub struct ServeArgs {
     /// polling off. Only when the repository's forge is GitHub.
     #[arg(long, env = "BUGSTACK_FORGE_POLL_SECS", value_name = "SECS", default_value_t = crate::forge_sync::DEFAULT_POLL_SECS)]
     pub forge_poll_secs: u64,
+    /// How fix jobs run (with --auto-fix).
+    #[command(flatten)]
+    pub fix: FixJobArgs,
+}
+
+/// How a process runs fix jobs: `serve --auto-fix` and `bugstack worker`.
+#[derive(Debug, Clone, Args)]
+pub struct FixJobArgs {
     /// Fix jobs run at the same time.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub jobs: usize,
-    /// Seconds a fix job's lease lasts without a heartbeat; a crashed worker's
-    /// job is claimed again after this.
-    #[arg(long, value_name = "SECS", default_value_t = 60, hide = true)]
+    /// Seconds a fix job's lease lasts without a heartbeat (renewed every
+    /// third of it while the job runs); a job whose worker died is claimed
+    /// again by another worker after this.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub job_lease_secs: u64,
     /// TESTING ONLY (feature `test-support`, not in a release build): run fix
     /// jobs with a test double instead of the pipeline.
@@ -206,6 +231,48 @@ pub struct ServeArgs {
     #[cfg(feature = "test-support")]
     #[arg(long, value_name = "SPEC", hide = true)]
     pub test_job_runner: Option<String>,
+}
+
+impl FixJobArgs {
+    /// Whether a test double runs the jobs (`--test-job-runner`, feature
+    /// `test-support`; always `false` without it).
+    #[cfg(feature = "test-support")]
+    pub fn has_test_runner(&self) -> bool {
+        self.test_job_runner.is_some()
+    }
+
+    /// Whether a test double runs the jobs: never without the
+    /// `test-support` feature.
+    #[cfg(not(feature = "test-support"))]
+    pub fn has_test_runner(&self) -> bool {
+        false
+    }
+}
+
+/// `bugstack worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The store the collectors write: a Postgres database (`--store` /
+    /// BUGSTACK_STORE) or the SQLite store in the data directory of the one
+    /// `serve` on this machine. It must exist already (a worker never
+    /// creates an empty store).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Repository the fix jobs work on (its bugstack.toml is checked on start).
+    #[arg(long, env = "BUGSTACK_REPO", value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Most fix jobs queued at once; a finished job makes room for waiting
+    /// incidents, the most frequent first [default: `[triggers]
+    /// max_queued_jobs` of the repository's bugstack.toml, else 20]
+    #[arg(long, env = "BUGSTACK_MAX_QUEUED_JOBS", value_name = "N")]
+    pub max_queued_jobs: Option<usize>,
+    /// Milliseconds between two looks for a runnable job while idle (a
+    /// worker is not told when a collector queues one).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub poll_ms: u64,
+    /// How fix jobs run.
+    #[command(flatten)]
+    pub fix: FixJobArgs,
 }
 
 /// Parses `--verify-window`.

@@ -8,9 +8,11 @@ mod args;
 mod control;
 mod demo;
 mod fix;
+mod fix_jobs;
 mod output;
 mod pulls;
 mod serve;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,8 +21,8 @@ use std::sync::Arc;
 use clap::Parser;
 
 pub use args::{
-    ActorArgs, Cli, Command, ControlArgs, DataArgs, FixArgs, InitArgs, ListArgs, PullRequestArgs, ResolveArgs,
-    ServeArgs, ShowArgs, DEFAULT_ACTOR,
+    ActorArgs, Cli, Command, ControlArgs, DataArgs, FixArgs, FixJobArgs, InitArgs, ListArgs, PullRequestArgs,
+    ResolveArgs, ServeArgs, ShowArgs, WorkerArgs, DEFAULT_ACTOR,
 };
 pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_dashboard_token, resolve_token, DASHBOARD_TOKEN_FILE, TOKEN_FILE};
@@ -91,6 +93,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init(a) => init(&a),
         Command::Serve(a) => serve::serve(a),
+        Command::Worker(a) => worker::worker(a),
         Command::Incidents(a) => {
             let store = open_existing(&a.data)?;
             output::incidents(&store.incidents()?, a.json)

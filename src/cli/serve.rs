@@ -10,13 +10,12 @@ use tokio::sync::{watch, Notify};
 
 use super::args::ServeArgs;
 use super::data_dir;
+use super::fix_jobs::{job_runner, prepare_data_dir, start_job_loop};
 use crate::collector::{
     forge_hook_router, generate_token, router, CollectorLimits, CollectorState, ForgeHookState, FORGE_HOOK_PATH,
     WEBHOOK_SECRET_ENV,
 };
 use crate::dashboard::{dashboard_router, DashboardState, LocalForgeActions, SourceLinks};
-use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
-use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig};
 use crate::release_check::{run_release_checks, ReleaseCheckConfig, ReleaseChecker, ReleaseResolver};
 use crate::store::{is_postgres_url, ForgeStore, IncidentStore, PostgresStore, SqliteStore};
 use crate::{Error, Result};
@@ -83,21 +82,6 @@ fn resolve_token_file(given: Option<&str>, dir: &Path, file: &str, flag: &str) -
     Ok((token, true))
 }
 
-/// The test double `--test-job-runner` asks for, if any (feature `test-support`).
-#[cfg(feature = "test-support")]
-fn test_runner(args: &ServeArgs, dir: &Path) -> Result<Option<Arc<dyn FixJobRunner>>> {
-    let Some(spec) = &args.test_job_runner else {
-        return Ok(None);
-    };
-    Ok(Some(Arc::new(crate::jobs::SleepRunner::from_spec(spec, dir)?)))
-}
-
-/// Without the `test-support` feature there is no test double.
-#[cfg(not(feature = "test-support"))]
-fn test_runner(_: &ServeArgs, _: &Path) -> Result<Option<Arc<dyn FixJobRunner>>> {
-    Ok(None)
-}
-
 /// The store `serve` runs on, and how to name it: the Postgres database
 /// `url` names (`--store` / `BUGSTACK_STORE`), else SQLite in `dir`.
 fn open_store(url: Option<&Secret>, dir: &Path) -> Result<(Arc<dyn ForgeStore>, String)> {
@@ -105,13 +89,7 @@ fn open_store(url: Option<&Secret>, dir: &Path) -> Result<(Arc<dyn ForgeStore>, 
         Some(url) if is_postgres_url(url) => {
             // The data directory still holds this process's token, reports
             // and logs (owner-only, as the SQLite store makes it).
-            let mut builder = std::fs::DirBuilder::new();
-            builder.recursive(true);
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-            builder
-                .create(dir)
-                .map_err(|e| Error::io(format!("cannot create data directory {}", dir.display()), e))?;
+            prepare_data_dir(dir)?;
             let store = PostgresStore::connect(url)?;
             let name = store.database().to_string();
             Ok((Arc::new(store), name))
@@ -166,18 +144,11 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
     runtime.block_on(async move {
-        let runner: Option<Arc<dyn FixJobRunner>> = match (test_runner(&args, &dir)?, &policy, &args.repo) {
-            (Some(test_double), _, _) => Some(test_double),
-            (None, Some(policy), Some(repo)) if args.auto_fix => {
-                let observer = |p: &bugstack_fix::Progress| println!("bugstack: {}", progress_line(p));
-                let options = PipelineOptions {
-                    data_dir: std::fs::canonicalize(&dir).ok(),
-                    ..PipelineOptions::default()
-                };
-                Some(Arc::new(build_pipeline(repo, policy, forge_store.clone(), &options, observer).await?))
-            }
+        let repo = match (&args.repo, &policy) {
+            (Some(repo), Some(policy)) if args.auto_fix => Some((repo.as_path(), policy)),
             _ => None,
         };
+        let runner = job_runner(&args.fix, repo, &forge_store, &dir).await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| Error::io(format!("cannot listen on {}", args.listen), e))?;
@@ -198,19 +169,8 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let poller = start_poller(&args, policy.as_ref(), &forge_store, stop_rx.clone());
         let job_loop = runner.map(|runner| {
-            let config = JobLoopConfig {
-                concurrency: args.jobs.max(1),
-                lease: Duration::from_secs(args.job_lease_secs.max(1)),
-                poll: Duration::from_millis(500),
-                ..JobLoopConfig::default()
-            };
-            println!(
-                "bugstack: fix jobs: {} runner, {} at a time, worker {}",
-                runner.name(),
-                config.concurrency,
-                config.worker_id
-            );
-            tokio::spawn(run_job_loop(store.clone(), runner, config, wake.clone(), stop_rx.clone()))
+            let poll = Duration::from_millis(500);
+            start_job_loop(store.clone(), runner, &args.fix, poll, wake.clone(), stop_rx.clone())
         });
         if job_loop.is_none() {
             println!(

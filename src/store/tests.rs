@@ -1287,6 +1287,158 @@ fn retry_queues_a_job_now_and_is_refused_when_it_cannot_run(b: &Backend) {
     assert!(matches!(s.timeline(99), Err(Error::IncidentNotFound(99))));
 }
 
+/// Hourly counts on both stores: occurrences add up per hour (a sender's
+/// clock in the future counts in the hour received), hours past the
+/// retention go at the next ingest, several incidents' hours come back in
+/// one call in the order asked, and an unknown incident is an error.
+fn hourly_counts_are_kept_per_incident_and_old_hours_dropped(b: &Backend) {
+    let s = b.open();
+    let t0 = Timestamp::from_millis(1_700_000_000_000 - 1_700_000_000_000 % 3_600_000);
+    let h = |n: u64| t0.saturating_add(Duration::from_secs(3600 * n));
+    let at = |msg: &str, t: Timestamp| Event::new(EventKind::Panic, Level::Error, msg, t);
+    s.ingest(&[at("boom", h(0)), at("boom", h(0)), at("other", h(1))], h(1))
+        .unwrap();
+    let mut later = at("boom", h(2));
+    later.count = 5;
+    s.ingest(&[later], h(2)).unwrap();
+    s.ingest(&[at("boom", h(100))], h(3)).unwrap();
+    let by_title = |t: &str| s.incidents().unwrap().into_iter().find(|i| i.title == t).unwrap().id;
+    let (boom, other) = (by_title("boom"), by_title("other"));
+    let pairs = |v: &[HourCount]| v.iter().map(|c| (c.hour, c.count)).collect::<Vec<_>>();
+    assert_eq!(
+        pairs(&s.histogram(boom, t0).unwrap()),
+        vec![(h(0), 2), (h(2), 5), (h(3), 1)]
+    );
+    // `since` counts from the start of its hour.
+    assert_eq!(
+        pairs(&s.histogram(boom, h(2).saturating_add(Duration::from_secs(60))).unwrap()),
+        vec![(h(2), 5), (h(3), 1)]
+    );
+    assert_eq!(
+        s.histograms(&[other, 999, boom], h(3)).unwrap(),
+        vec![vec![], vec![], vec![HourCount { hour: h(3), count: 1 }]],
+        "in the order of the ids; none for an unknown one"
+    );
+    assert_eq!(pairs(&s.histogram(other, t0).unwrap()), vec![(h(1), 1)]);
+    assert!(matches!(s.histogram(999, t0), Err(Error::IncidentNotFound(999))));
+    // Past the retention, the old hours go at the next ingest.
+    let far = h(HISTOGRAM_RETENTION_HOURS + 3);
+    s.ingest(&[at("boom", far)], far).unwrap();
+    assert_eq!(pairs(&s.histogram(boom, t0).unwrap()), vec![(h(3), 1), (far, 1)]);
+    // A retried batch adds nothing to the hours either.
+    let batch = |id: &str| IngestBatch {
+        events: vec![at("boom", far)],
+        quota: None,
+        batch_id: Some(id.to_string()),
+        release: None,
+    };
+    s.ingest_with_quotas(&[batch("b1"), batch("b1")], far).unwrap();
+    assert_eq!(pairs(&s.histogram(boom, far).unwrap()), vec![(far, 2)]);
+}
+
+/// Several writers adding to the same incident's hour at once lose no
+/// occurrence.
+fn concurrent_writers_add_to_one_hour(b: &Backend) {
+    let writers = 4;
+    let barrier = Barrier::new(writers);
+    std::thread::scope(|scope| {
+        for _ in 0..writers {
+            let barrier = &barrier;
+            scope.spawn(move || {
+                let s = b.open();
+                barrier.wait();
+                for _ in 0..10 {
+                    s.ingest(&[ev("hot", None, 1_700_000_000_000)], T0).unwrap();
+                }
+            });
+        }
+    });
+    let s = b.open();
+    let id = s.incidents().unwrap()[0].id;
+    let hours = s.histogram(id, Timestamp::from_millis(0)).unwrap();
+    assert_eq!(hours.iter().map(|c| c.count).sum::<u64>(), 40, "{hours:?}");
+    assert_eq!(hours.len(), 1);
+}
+
+/// The incident list's search: status and text filters (case-insensitive,
+/// LIKE's wildcards literal), the page and the total, most recently seen
+/// first.
+fn search_filters_by_status_and_text_and_pages(b: &Backend) {
+    let s = b.open();
+    for (n, word) in ["alpha", "beta", "gamma", "delta", "omega"].iter().enumerate() {
+        s.ingest(&[ev(&format!("disk full on {word}"), None, 1_000 + n as u64)], T0)
+            .unwrap();
+    }
+    s.ingest(&[ev("100% of 50_ items", None, 2_000)], T0).unwrap();
+    let all = s.incidents().unwrap();
+    let id = |t: &str| all.iter().find(|r| r.title == t).unwrap().id;
+    s.transition(id("disk full on alpha"), Status::Ignored, &tester())
+        .unwrap();
+    let page = s
+        .search_incidents(&IncidentFilter {
+            text: Some("  DISK ".into()),
+            limit: 2,
+            offset: 1,
+            ..IncidentFilter::default()
+        })
+        .unwrap();
+    assert_eq!(page.total, 5);
+    assert_eq!(
+        page.incidents.iter().map(|r| r.title.as_str()).collect::<Vec<_>>(),
+        vec!["disk full on delta", "disk full on gamma"],
+        "most recently seen first, after the first"
+    );
+    let ignored = s
+        .search_incidents(&IncidentFilter {
+            status: Some(Status::Ignored),
+            limit: 10,
+            ..IncidentFilter::default()
+        })
+        .unwrap();
+    assert_eq!(
+        ignored.incidents.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![id("disk full on alpha")]
+    );
+    let both = s
+        .search_incidents(&IncidentFilter {
+            status: Some(Status::Open),
+            text: Some("a".into()),
+            limit: 10,
+            ..IncidentFilter::default()
+        })
+        .unwrap();
+    assert_eq!(both.total, 5, "every open one: their kind, panic, has an a");
+    for (text, n) in [
+        ("100%", 1),
+        ("50_", 1),
+        ("%", 1),
+        ("_", 1),
+        ("\\", 0),
+        ("panic", 6),
+        ("FATAL", 6),
+    ] {
+        let found = s
+            .search_incidents(&IncidentFilter {
+                text: Some(text.into()),
+                limit: 10,
+                ..IncidentFilter::default()
+            })
+            .unwrap();
+        assert_eq!(found.total, n, "{text}");
+    }
+    let everything = s
+        .search_incidents(&IncidentFilter {
+            limit: 100,
+            ..IncidentFilter::default()
+        })
+        .unwrap();
+    assert_eq!(
+        everything.incidents,
+        s.incidents().unwrap(),
+        "no filter: the whole list in order"
+    );
+}
+
 on_both_stores!(
     ingest_groups_by_fingerprint_and_counts_occurrences,
     a_sent_fingerprint_is_used_as_is,
@@ -1317,4 +1469,7 @@ on_both_stores!(
     copies_of_a_batch_at_several_collectors_count_once,
     the_store_keeps_the_local_forge_contract,
     forge_changes_move_incidents_and_reject_patches,
+    hourly_counts_are_kept_per_incident_and_old_hours_dropped,
+    concurrent_writers_add_to_one_hour,
+    search_filters_by_status_and_text_and_pages,
 );

@@ -93,6 +93,82 @@ impl Drop for Server {
     }
 }
 
+/// A running `bugstack worker`.
+pub struct Worker {
+    pub child: Child,
+    pub stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl Worker {
+    /// Starts `bugstack worker --data DIR` plus `extra` and waits until it
+    /// says it is ready.
+    pub fn start(data: &Path, extra: &[&str]) -> Worker {
+        let mut child = Command::new(BIN)
+            .args(["worker", "--data"])
+            .arg(data)
+            .args(extra)
+            .env_remove("BUGSTACK_DATA")
+            .env_remove("BUGSTACK_STORE")
+            .env_remove("BUGSTACK_REPO")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn bugstack worker");
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.starts_with("bugstack: worker ready") {
+                    let _ = tx.send(());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("worker did not get ready; stdout: {:?}", lines.lock().unwrap());
+        }
+        Worker { child, stdout: lines }
+    }
+
+    /// `kill -9`.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for the exit; whether it exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.child.wait().unwrap().success()
+    }
+
+    pub fn stdout_text(&self) -> String {
+        self.stdout.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The test job runner's log lines in `data` (`start ...` / `finish ...`).
+pub fn runner_log(data: &Path) -> Vec<String> {
+    std::fs::read_to_string(data.join("test-runner.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 pub fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))

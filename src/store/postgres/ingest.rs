@@ -110,6 +110,7 @@ pub(super) fn ingest_in(
         };
         record_releases(tx, id, g)?;
         record_samples(tx, id, g, received_at)?;
+        super::hours::record_hours(tx, id, &g.hours, received_at)?;
         summary.occurrences = summary.occurrences.saturating_add(u64_of(g.count));
     }
     summary.events = u64::try_from(events.len()).unwrap_or(u64::MAX);

@@ -27,13 +27,15 @@
 //! survives `kill -9` of the collector and of the database server.
 //!
 //! The module mirrors the SQLite store's split: `schema` (migrations),
-//! `rows`, `ingest`, `lifecycle`, `quota`, `releases`, `release_checks`,
+//! `rows`, `ingest`, `hours` (occurrences per hour, the incident list's
+//! search), `lifecycle`, `quota`, `releases`, `release_checks`,
 //! `jobs`, `pulls`, `forge` and `forge_sync`; `testing` starts a throwaway
 //! cluster for tests.
 
 mod batches;
 mod forge;
 mod forge_sync;
+mod hours;
 mod ingest;
 mod jobs;
 mod lifecycle;
@@ -60,6 +62,7 @@ use super::types::{
     IngestSummary, JobState, PullRequestRecord, ReleaseCheck, ReleaseRecord, ReleaseVerdictRecord, Status,
     TimelineEntry, Totals,
 };
+use super::types::{HourCount, IncidentFilter, IncidentSearch};
 use super::IncidentStore;
 use crate::{Error, Result};
 
@@ -452,5 +455,20 @@ impl IncidentStore for PostgresStore {
 
     fn releases(&self) -> Result<Vec<ReleaseRecord>> {
         self.read(releases::releases)
+    }
+
+    fn search_incidents(&self, filter: &IncidentFilter) -> Result<IncidentSearch> {
+        self.read(|tx| hours::search(tx, filter))
+    }
+
+    fn histogram(&self, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
+        self.read(|tx| {
+            rows::incident(tx, id)?;
+            hours::histogram(tx, id, since)
+        })
+    }
+
+    fn histograms(&self, ids: &[i64], since: Timestamp) -> Result<Vec<Vec<HourCount>>> {
+        self.read(|tx| hours::histograms(tx, ids, since))
     }
 }

@@ -10,7 +10,7 @@
 //! refused, as SQLite's is.
 //!
 //! The tables mirror the SQLite store's (`crate::store::schema` after its
-//! migration 8): the same columns, timestamps as milliseconds since the
+//! migration 8; migration 2 adds its batch keys, 3 its hourly counts): the same columns, timestamps as milliseconds since the
 //! epoch in `BIGINT`, JSON as text. Release and name columns sort with the
 //! `C` collation, byte by byte like SQLite, whatever the database's locale.
 
@@ -181,6 +181,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source, batch_id)
     );
     CREATE INDEX batch_keys_received ON batch_keys(received_at);
+    "#,
+    // 3: occurrences per incident per hour (the dashboard's sparklines and
+    // `GET /v1/incidents/{id}/histogram`; SQLite's migration 9), kept for
+    // `HISTOGRAM_RETENTION_HOURS`: ingest adds to the hour's row and drops
+    // the incident's rows past the retention in the same transaction.
+    // Occurrences stored before this migration have no hourly counts.
+    r#"
+    CREATE TABLE incident_hours (
+        incident_id BIGINT NOT NULL REFERENCES incidents(id),
+        hour        BIGINT NOT NULL,
+        count       BIGINT NOT NULL,
+        PRIMARY KEY (incident_id, hour)
+    );
     "#,
 ];
 

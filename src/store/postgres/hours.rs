@@ -1,0 +1,125 @@
+//! Occurrences per incident per hour (`incident_hours`, migration 3): written
+//! in the ingest transaction, read for the dashboard's charts and the
+//! incident list's search — the SQLite store's `hours`, rule for rule.
+
+use bugstack_core::Timestamp;
+use postgres::Transaction;
+
+use super::ingest::saturating_add_sql;
+use super::rows::{big, incident_of, ms, ts, u64_of, INCIDENT_COLUMNS};
+use crate::store::grouping::{hour_of, HOUR_MS};
+use crate::store::types::{HourCount, IncidentFilter, IncidentSearch};
+use crate::store::HISTOGRAM_RETENTION_HOURS;
+use crate::Result;
+
+/// Adds `hours` (hour start, occurrences) to incident `id`'s counts and
+/// drops its hours older than the retention. Hours already past the
+/// retention are not written. The incident's row is locked by the caller,
+/// so concurrent collectors add to one hour's row one after the other.
+pub(super) fn record_hours(
+    tx: &mut Transaction<'_>,
+    id: i64,
+    hours: &[(i64, i64)],
+    received_at: Timestamp,
+) -> Result<()> {
+    let retention = i64::try_from(HISTOGRAM_RETENTION_HOURS)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(HOUR_MS);
+    let cutoff = hour_of(received_at, received_at).saturating_sub(retention);
+    let (starts, counts): (Vec<i64>, Vec<i64>) = hours
+        .iter()
+        .filter(|(h, _)| *h >= cutoff)
+        .map(|&(h, c)| (h, c.max(0)))
+        .unzip();
+    // One round trip: the expired rows (before `cutoff`) and the upserted
+    // ones (from `cutoff` on) never meet.
+    tx.execute(
+        &format!(
+            "WITH expired AS (DELETE FROM incident_hours WHERE incident_id = $1 AND hour < $4)
+             INSERT INTO incident_hours AS h (incident_id, hour, count)
+             SELECT $1, u.hour, u.count FROM unnest($2::BIGINT[], $3::BIGINT[]) AS u(hour, count)
+             ON CONFLICT (incident_id, hour) DO UPDATE SET count = {}",
+            saturating_add_sql("h.count", "excluded.count")
+        ),
+        &[&id, &starts, &counts, &cutoff],
+    )?;
+    Ok(())
+}
+
+/// The start (in ms) of the hour of `since`.
+fn hour_start(since: Timestamp) -> i64 {
+    ms(since) - ms(since) % HOUR_MS
+}
+
+/// Incident `id`'s hours from the hour of `since` on, oldest first.
+pub(super) fn histogram(tx: &mut Transaction<'_>, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
+    tx.query(
+        "SELECT hour, count FROM incident_hours WHERE incident_id = $1 AND hour >= $2 ORDER BY hour",
+        &[&id, &hour_start(since)],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(HourCount {
+            hour: ts(r.try_get(0)?),
+            count: u64_of(r.try_get(1)?),
+        })
+    })
+    .collect()
+}
+
+/// [`histogram`] of each of `ids` (one query), in the order of `ids`.
+pub(super) fn histograms(tx: &mut Transaction<'_>, ids: &[i64], since: Timestamp) -> Result<Vec<Vec<HourCount>>> {
+    let rows = tx.query(
+        "SELECT incident_id, hour, count FROM incident_hours
+         WHERE incident_id = ANY($1) AND hour >= $2 ORDER BY incident_id, hour",
+        &[&ids, &hour_start(since)],
+    )?;
+    let mut by_id: std::collections::HashMap<i64, Vec<HourCount>> = std::collections::HashMap::new();
+    for r in &rows {
+        by_id.entry(r.try_get(0)?).or_default().push(HourCount {
+            hour: ts(r.try_get(1)?),
+            count: u64_of(r.try_get(2)?),
+        });
+    }
+    Ok(ids
+        .iter()
+        .map(|id| by_id.get(id).cloned().unwrap_or_default())
+        .collect())
+}
+
+/// One page of the incidents matching `filter` and the number matching.
+/// The text matches title, kind or level with `ILIKE` (its wildcards in the
+/// text are literal): ASCII case-insensitive like SQLite's `LIKE`, and under
+/// a non-C database locale other letters fold too.
+pub(super) fn search(tx: &mut Transaction<'_>, filter: &IncidentFilter) -> Result<IncidentSearch> {
+    let status = filter.status.map(|s| s.to_string());
+    let text = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let condition = "($1::TEXT IS NULL OR i.status = $1) AND ($2::TEXT IS NULL OR i.title ILIKE $2 ESCAPE '\\' \
+                     OR i.kind ILIKE $2 ESCAPE '\\' OR i.level ILIKE $2 ESCAPE '\\')";
+    let total: i64 = tx
+        .query_one(
+            &format!("SELECT COUNT(*) FROM incidents i WHERE {condition}"),
+            &[&status, &text],
+        )?
+        .try_get(0)?;
+    let incidents = tx
+        .query(
+            &format!(
+                "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE {condition}
+                 ORDER BY i.last_seen DESC, i.id DESC LIMIT $3 OFFSET $4"
+            ),
+            &[&status, &text, &big(filter.limit), &big(filter.offset)],
+        )?
+        .iter()
+        .map(incident_of)
+        .collect::<Result<_>>()?;
+    Ok(IncidentSearch {
+        incidents,
+        total: u64_of(total),
+    })
+}
