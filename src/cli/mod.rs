@@ -59,7 +59,11 @@ pub fn main() -> ExitCode {
 /// The exit code for an error.
 pub fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::IncidentNotFound(_) | Error::PullRequestNotFound(_) => EXIT_NOT_FOUND,
+        Error::IncidentNotFound(_)
+        | Error::PullRequestNotFound(_)
+        | Error::ProjectNotFound(_)
+        | Error::NotInProject { .. } => EXIT_NOT_FOUND,
+        Error::ProjectExists(_) => EXIT_USAGE,
         Error::Config(_) | Error::NotAGitRepository(_) | Error::Policy(_) => EXIT_USAGE,
         _ => EXIT_ERROR,
     }
@@ -69,6 +73,8 @@ fn hint(e: &Error) -> Option<&'static str> {
     Some(match e {
         Error::IncidentNotFound(_) => "list incidents with `bugstack incidents` (same --data / BUGSTACK_DATA as serve)",
         Error::PullRequestNotFound(_) => "list pull requests with `bugstack prs`",
+        Error::ProjectNotFound(_) => "list the projects with `bugstack project list` (same --data / --store as serve)",
+        Error::ProjectExists(_) => "pick another name; `bugstack project list` shows the names taken",
         Error::IllegalTransition { .. } => {
             "see the incident's status and timeline with `bugstack show ID`; the allowed changes are in docs/lifecycle.md"
         }

@@ -41,6 +41,7 @@
 mod convert;
 mod grouping;
 pub mod postgres;
+mod projects;
 mod schema;
 mod sqlite;
 mod types;
@@ -51,6 +52,10 @@ use bugstack_core::{Dependency, Event, Timestamp};
 
 pub use self::postgres::{is_postgres_url, PostgresStore};
 pub use bugstack_fix::PullRequestState;
+pub use projects::{
+    hash_token, hashes_match, validate_project_name, ForgeSpec, NewProject, ProjectRecord, DEFAULT_PROJECT_ID,
+    DEFAULT_PROJECT_NAME, MAX_PROJECT_NAME_LEN,
+};
 pub use sqlite::{ForgeChange, ForgePullRequest, ForgeSync, SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
     pull_request_state_name, Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail,
@@ -102,6 +107,35 @@ pub trait IncidentStore: Send + Sync {
     /// cap waits and is queued when there is room, the most frequent first.
     fn set_max_queued_jobs(&self, cap: usize);
 
+    /// Sets the triggers of one project's incidents (its repository's
+    /// `[triggers]`), in place of [`IncidentStore::set_triggers`]' for that
+    /// project. The queue cap stays the store's
+    /// ([`IncidentStore::set_max_queued_jobs`]): the queue is shared. Kept
+    /// in memory: each process sets its own.
+    fn set_project_triggers(&self, project: i64, triggers: bugstack_fix::Triggers);
+
+    /// Adds a project ([`NewProject`]: its name, its token's hash, its
+    /// repository and forge). Refused when the name (or the token's hash)
+    /// is taken.
+    fn add_project(&self, project: &NewProject, now: Timestamp) -> Result<ProjectRecord>;
+
+    /// Every project, the default one first, then by name.
+    fn projects(&self) -> Result<Vec<ProjectRecord>>;
+
+    /// The project named `name`
+    /// ([`Error::ProjectNotFound`](crate::Error::ProjectNotFound) when there is none).
+    fn project_named(&self, name: &str) -> Result<ProjectRecord> {
+        self.projects()?
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| crate::Error::ProjectNotFound(name.to_string()))
+    }
+
+    /// The project whose ingest token has the hash `token_hash`
+    /// ([`hash_token`]), if any; the stored hash is compared in constant
+    /// time. (The default project's token is `serve`'s and is not stored.)
+    fn project_by_token_hash(&self, token_hash: &str) -> Result<Option<ProjectRecord>>;
+
     /// Records a batch of events: each is grouped by
     /// [`Event::fingerprint_or_compute`] into its incident (created `open`
     /// with one queued fix job when new), counts and releases are updated,
@@ -126,13 +160,18 @@ pub trait IncidentStore: Send + Sync {
     /// is not stored again: its summary says [`IngestSummary::duplicate`].
     fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>>;
 
-    /// All incidents, most recently seen first.
+    /// All incidents of every project, most recently seen first.
     fn incidents(&self) -> Result<Vec<IncidentRecord>>;
 
-    /// At most `limit` incidents, most recently seen first, starting after
-    /// `after` (from the start when `None`): one page of
-    /// [`IncidentStore::incidents`].
-    fn incidents_page(&self, limit: usize, after: Option<IncidentCursor>) -> Result<Vec<IncidentRecord>>;
+    /// At most `limit` incidents of `project` (every project's when
+    /// `None`), most recently seen first, starting after `after` (from the
+    /// start when `None`): one page of [`IncidentStore::incidents`].
+    fn incidents_page(
+        &self,
+        project: Option<i64>,
+        limit: usize,
+        after: Option<IncidentCursor>,
+    ) -> Result<Vec<IncidentRecord>>;
 
     /// One incident.
     fn incident(&self, id: i64) -> Result<IncidentRecord>;
@@ -199,7 +238,21 @@ pub trait IncidentStore: Send + Sync {
     /// first among equals) for `owner` for `lease`: a queued job whose retry
     /// time has come, or a running job whose lease expired (its worker died). The claim is one atomic `UPDATE ... RETURNING`, so
     /// two workers never get the same job; the incident moves to `fixing`.
-    fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>>;
+    /// Jobs of every project: [`IncidentStore::claim_project_job`] with `None`.
+    fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>> {
+        self.claim_project_job(None, owner, lease, now)
+    }
+
+    /// [`IncidentStore::claim_job`] among the jobs of `projects` only (a
+    /// worker claims the jobs of the projects whose repositories it has);
+    /// `None`: every project's.
+    fn claim_project_job(
+        &self,
+        projects: Option<&[i64]>,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<ClaimedJob>>;
 
     /// Claims the fix job of one incident for `owner` (what `bugstack fix ID`
     /// does): its queued job, or its running job whose lease expired, or — when

@@ -68,6 +68,7 @@ pub(crate) async fn list(
     };
     let page = params.page.unwrap_or(1).max(1);
     let filter = IncidentFilter {
+        project: None,
         status,
         text: params.q.clone().filter(|q| !q.trim().is_empty()),
         offset: (page - 1).saturating_mul(PAGE_SIZE),
