@@ -9,6 +9,7 @@ mod control;
 mod demo;
 mod fix;
 mod output;
+mod project;
 mod pulls;
 mod serve;
 
@@ -19,8 +20,8 @@ use std::sync::Arc;
 use clap::Parser;
 
 pub use args::{
-    ActorArgs, Cli, Command, ControlArgs, DataArgs, FixArgs, InitArgs, ListArgs, PullRequestArgs, ResolveArgs,
-    ServeArgs, ShowArgs, DEFAULT_ACTOR,
+    ActorArgs, Cli, Command, ControlArgs, DataArgs, FixArgs, InitArgs, ListArgs, ProjectAddArgs, ProjectArg,
+    ProjectArgs, ProjectCommand, ProjectListArgs, PullRequestArgs, ResolveArgs, ServeArgs, ShowArgs, DEFAULT_ACTOR,
 };
 pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_dashboard_token, resolve_token, DASHBOARD_TOKEN_FILE, TOKEN_FILE};
@@ -99,16 +100,37 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve::serve(a),
         Command::Incidents(a) => {
             let store = open_existing(&a.data)?;
-            output::incidents(&store.incidents()?, a.json)
+            let project = project::chosen(store.as_ref(), &a.project)?;
+            project::note_default(store.as_ref(), &a.project, &project)?;
+            let list: Vec<_> = store
+                .incidents()?
+                .into_iter()
+                .filter(|i| i.project == project.id)
+                .collect();
+            output::incidents(&list, a.json)
         }
         Command::Show(a) => {
             let store = open_existing(&a.data)?;
+            let project = project::chosen(store.as_ref(), &a.project)?;
+            project::incident_in(store.as_ref(), a.id, &project)?;
             output::show(&store.incident_detail(a.id)?, a.json)
         }
         Command::Prs(a) => {
             let store = open_existing(&a.data)?;
-            output::prs(&store.pull_requests()?, a.json)
+            let project = project::chosen(store.as_ref(), &a.project)?;
+            project::note_default(store.as_ref(), &a.project, &project)?;
+            let mut list = Vec::new();
+            for pr in store.pull_requests()? {
+                if project::pull_request_in(store.as_ref(), &pr, &project)? {
+                    list.push(pr);
+                }
+            }
+            output::prs(&list, a.json)
         }
+        Command::Project(a) => match &a.command {
+            ProjectCommand::Add(add) => project::add(add),
+            ProjectCommand::List(list) => project::list(list),
+        },
         Command::Ignore(a) => control::run(control::Control::Ignore, &a),
         Command::Reopen(a) => control::run(control::Control::Reopen, &a),
         Command::Retry(a) => control::run(control::Control::Retry, &a),

@@ -1,5 +1,6 @@
 //! `bugstack serve`: the collector plus, when enabled, the fix-job loop.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,9 +17,11 @@ use crate::collector::{
 };
 use crate::dashboard::{dashboard_router, DashboardState, LocalForgeActions, SourceLinks};
 use crate::fix_runner::{build_pipeline, progress_line, PipelineOptions};
-use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig};
+use crate::jobs::{run_job_loop, FixJobRunner, JobLoopConfig, ProjectRunners};
 use crate::release_check::{run_release_checks, ReleaseCheckConfig, ReleaseChecker, ReleaseResolver};
-use crate::store::{is_postgres_url, ForgeStore, IncidentStore, PostgresStore, SqliteStore};
+use crate::store::{
+    is_postgres_url, ForgeStore, IncidentStore, PostgresStore, ProjectRecord, SqliteStore, DEFAULT_PROJECT_ID,
+};
 use crate::{Error, Result};
 
 /// The token file's name inside the data directory.
@@ -127,16 +130,64 @@ fn open_store(url: Option<&Secret>, dir: &Path) -> Result<(Arc<dyn ForgeStore>, 
     }
 }
 
+/// A project (other than the default) whose repository is on this machine.
+struct ProjectCheckout {
+    project: ProjectRecord,
+    repo: PathBuf,
+    policy: bugstack_fix::Policy,
+}
+
+/// The added projects whose repositories are here, each with its policy
+/// (its `bugstack.toml` with its forge), their triggers set in the store.
+/// A project whose repository is elsewhere (a URL, another machine) or
+/// whose policy does not load is said so once: its events are collected
+/// under the default triggers, its fix jobs and release checks run wherever
+/// its repository is.
+fn project_checkouts(store: &dyn ForgeStore) -> Result<Vec<ProjectCheckout>> {
+    let mut here = Vec::new();
+    for project in store.projects()?.into_iter().filter(|p| !p.is_default()) {
+        let repo = PathBuf::from(project.repo.clone().unwrap_or_default());
+        let loaded = if repo.is_dir() {
+            super::project::policy_of(&repo, &project).map(Some)
+        } else {
+            Ok(None)
+        };
+        match loaded {
+            Ok(Some(policy)) => {
+                store.set_project_triggers(project.id, policy.triggers.clone());
+                here.push(ProjectCheckout { project, repo, policy });
+            }
+            Ok(None) => {
+                store.set_project_triggers(project.id, bugstack_fix::Triggers::default());
+                println!(
+                    "bugstack: project {}: repository {} is not on this machine (events are collected; fixes run where it is)",
+                    project.name,
+                    repo.display()
+                );
+            }
+            Err(e) => {
+                store.set_project_triggers(project.id, bugstack_fix::Triggers::default());
+                eprintln!(
+                    "bugstack: project {}: {e} (events are collected under the default triggers; no fixes here)",
+                    project.name
+                );
+            }
+        }
+    }
+    Ok(here)
+}
+
 /// Runs `bugstack serve` until Ctrl-C or SIGTERM.
 pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let dir: PathBuf = data_dir(&args.data);
     let policy = args.repo.as_deref().map(super::fix::load_policy).transpose()?;
-    if args.auto_fix && policy.is_none() {
+    let (forge_store, store_name) = open_store(args.data.store.as_ref(), &dir)?;
+    let projects = project_checkouts(forge_store.as_ref())?;
+    if args.auto_fix && policy.is_none() && projects.is_empty() {
         return Err(Error::Config(
             "--auto-fix needs the repository to fix: pass --repo PATH (or set BUGSTACK_REPO)".into(),
         ));
     }
-    let (forge_store, store_name) = open_store(args.data.store.as_ref(), &dir)?;
     let mut triggers = policy.as_ref().map(|p| p.triggers.clone()).unwrap_or_default();
     if let Some(cap) = args.max_queued_jobs {
         triggers.max_queued_jobs = cap;
@@ -166,18 +217,44 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
     runtime.block_on(async move {
-        let runner: Option<Arc<dyn FixJobRunner>> = match (test_runner(&args, &dir)?, &policy, &args.repo) {
-            (Some(test_double), _, _) => Some(test_double),
-            (None, Some(policy), Some(repo)) if args.auto_fix => {
-                let observer = |p: &bugstack_fix::Progress| println!("bugstack: {}", progress_line(p));
-                let options = PipelineOptions {
-                    data_dir: std::fs::canonicalize(&dir).ok(),
-                    ..PipelineOptions::default()
-                };
-                Some(Arc::new(build_pipeline(repo, policy, forge_store.clone(), &options, observer).await?))
-            }
-            _ => None,
-        };
+        // The test double runs every project's jobs; the pipeline runs those
+        // of the projects whose repositories are here, each in its own.
+        let (runner, claimed_projects): (Option<Arc<dyn FixJobRunner>>, Option<Vec<i64>>) =
+            match test_runner(&args, &dir)? {
+                Some(test_double) => (Some(test_double), None),
+                None if args.auto_fix => {
+                    let observer = |p: &bugstack_fix::Progress| println!("bugstack: {}", progress_line(p));
+                    let options = PipelineOptions {
+                        data_dir: std::fs::canonicalize(&dir).ok(),
+                        ..PipelineOptions::default()
+                    };
+                    let mut runners: BTreeMap<i64, Arc<dyn FixJobRunner>> = BTreeMap::new();
+                    if let (Some(policy), Some(repo)) = (&policy, &args.repo) {
+                        let pipeline = build_pipeline(repo, policy, forge_store.clone(), &options, observer).await?;
+                        runners.insert(DEFAULT_PROJECT_ID, Arc::new(pipeline));
+                    }
+                    for p in &projects {
+                        match build_pipeline(&p.repo, &p.policy, forge_store.clone(), &options, observer).await {
+                            Ok(pipeline) => {
+                                runners.insert(p.project.id, Arc::new(pipeline));
+                            }
+                            Err(e) => eprintln!("bugstack: project {}: its fix jobs do not run here: {e}", p.project.name),
+                        }
+                    }
+                    match runners.len() {
+                        0 => (None, None),
+                        1 if runners.contains_key(&DEFAULT_PROJECT_ID) => {
+                            (runners.remove(&DEFAULT_PROJECT_ID), Some(vec![DEFAULT_PROJECT_ID]))
+                        }
+                        _ => {
+                            let runners = ProjectRunners::new(runners);
+                            let claimed = runners.projects();
+                            (Some(Arc::new(runners)), Some(claimed))
+                        }
+                    }
+                }
+                None => (None, None),
+            };
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| Error::io(format!("cannot listen on {}", args.listen), e))?;
@@ -196,12 +273,13 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         }
         let wake = Arc::new(Notify::new());
         let (stop_tx, stop_rx) = watch::channel(false);
-        let poller = start_poller(&args, policy.as_ref(), &forge_store, stop_rx.clone());
+        let poller = start_poller(&args, policy.as_ref(), &forge_store, Some(DEFAULT_PROJECT_ID), stop_rx.clone());
         let job_loop = runner.map(|runner| {
             let config = JobLoopConfig {
                 concurrency: args.jobs.max(1),
                 lease: Duration::from_secs(args.job_lease_secs.max(1)),
                 poll: Duration::from_millis(500),
+                projects: claimed_projects,
                 ..JobLoopConfig::default()
             };
             println!(
@@ -228,12 +306,36 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
                     verify_window: args.verify_window.unwrap_or_else(|| policy.verify.window()),
                     ..ReleaseCheckConfig::default()
                 };
-                let checker = ReleaseChecker::new(store.clone(), resolver, config);
+                let checker = ReleaseChecker::new(store.clone(), resolver, config).for_project(DEFAULT_PROJECT_ID);
                 println!("bugstack: releases of fixed incidents are checked against the fix in {}", repo.display());
                 Some(tokio::spawn(run_release_checks(checker, wake.clone(), stop_rx.clone())))
             }
             _ => None,
         };
+        let mut project_tasks = Vec::new();
+        for p in &projects {
+            let resolver = ReleaseResolver::new(
+                bugstack_fix::git::Git::new(&p.repo),
+                &p.policy.forge.remote,
+                p.policy.releases.clone(),
+            );
+            let config = ReleaseCheckConfig {
+                verify_window: args.verify_window.unwrap_or_else(|| p.policy.verify.window()),
+                ..ReleaseCheckConfig::default()
+            };
+            let checker = ReleaseChecker::new(store.clone(), resolver, config).for_project(p.project.id);
+            project_tasks.push(tokio::spawn(run_release_checks(checker, wake.clone(), stop_rx.clone())));
+            if let Some(poller) = start_poller(&args, Some(&p.policy), &forge_store, Some(p.project.id), stop_rx.clone()) {
+                project_tasks.push(poller);
+            }
+        }
+        if !projects.is_empty() {
+            let names: Vec<&str> = projects.iter().map(|p| p.project.name.as_str()).collect();
+            println!(
+                "bugstack: projects with their repositories here (fix jobs, release checks): {}",
+                names.join(", ")
+            );
+        }
         let hook = ForgeHookState {
             store: forge_store.clone(),
             secret: std::env::var(WEBHOOK_SECRET_ENV).ok().and_then(|s| Secret::non_empty(&s)),
@@ -285,6 +387,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         if let Some(h) = poller {
             let _ = h.await;
         }
+        for h in project_tasks {
+            let _ = h.await;
+        }
         println!("bugstack: stopped");
         Ok(())
     })
@@ -320,6 +425,7 @@ fn start_poller(
     args: &ServeArgs,
     policy: Option<&bugstack_fix::Policy>,
     store: &Arc<dyn ForgeStore>,
+    project: Option<i64>,
     stop: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let policy = policy?;
@@ -335,6 +441,7 @@ fn start_poller(
             Some(tokio::spawn(crate::forge_sync::run_poller(
                 store.clone(),
                 Arc::new(forge),
+                project,
                 Duration::from_secs(args.forge_poll_secs),
                 stop,
             )))

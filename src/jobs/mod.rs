@@ -39,6 +39,43 @@ pub trait FixJobRunner: Send + Sync {
     async fn run(&self, job: &ClaimedJob) -> Result<FixOutcome>;
 }
 
+/// Runs each job with the runner of its incident's project (each project's
+/// pipeline works in that project's repository under its policy). A job of a
+/// project without a runner fails its attempt with a message saying so
+/// (the job loop claims only the projects in [`ProjectRunners::projects`]).
+pub struct ProjectRunners {
+    runners: std::collections::BTreeMap<i64, Arc<dyn FixJobRunner>>,
+}
+
+impl ProjectRunners {
+    /// The runners, by project id.
+    pub fn new(runners: std::collections::BTreeMap<i64, Arc<dyn FixJobRunner>>) -> Self {
+        ProjectRunners { runners }
+    }
+
+    /// The projects that have a runner (what the job loop should claim).
+    pub fn projects(&self) -> Vec<i64> {
+        self.runners.keys().copied().collect()
+    }
+}
+
+#[async_trait]
+impl FixJobRunner for ProjectRunners {
+    fn name(&self) -> &str {
+        "pipeline per project"
+    }
+
+    async fn run(&self, job: &ClaimedJob) -> Result<FixOutcome> {
+        match self.runners.get(&job.incident.project) {
+            Some(runner) => runner.run(job).await,
+            None => Err(Error::Pipeline(format!(
+                "no repository for project #{} on this worker (restart `bugstack serve` after `bugstack project add`)",
+                job.incident.project
+            ))),
+        }
+    }
+}
+
 /// Settings of the job loop.
 #[derive(Debug, Clone)]
 pub struct JobLoopConfig {
@@ -52,6 +89,9 @@ pub struct JobLoopConfig {
     pub poll: Duration,
     /// Back-off before a failed attempt is retried.
     pub retry_after: Duration,
+    /// Only the jobs of these projects are claimed (the projects whose
+    /// repositories this worker has); `None`: every project's.
+    pub projects: Option<Vec<i64>>,
 }
 
 impl Default for JobLoopConfig {
@@ -62,6 +102,7 @@ impl Default for JobLoopConfig {
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(2),
             retry_after: Duration::from_secs(30),
+            projects: None,
         }
     }
 }
@@ -101,8 +142,13 @@ pub async fn run_job_loop(
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = shutdown.changed() => break,
         };
-        let (s, owner, lease) = (store.clone(), config.worker_id.clone(), config.lease);
-        match blocking(move || s.claim_job(&owner, lease, Timestamp::now())).await {
+        let (s, owner, lease, projects) = (
+            store.clone(),
+            config.worker_id.clone(),
+            config.lease,
+            config.projects.clone(),
+        );
+        match blocking(move || s.claim_project_job(projects.as_deref(), &owner, lease, Timestamp::now())).await {
             Ok(Some(job)) => {
                 let (store, runner, config, stop) = (store.clone(), runner.clone(), config.clone(), shutdown.clone());
                 running.spawn(async move {

@@ -208,6 +208,19 @@ pub trait IncidentStore: Send + Sync {
         limit: usize,
         recheck_unknown_after: Duration,
         now: Timestamp,
+    ) -> Result<Vec<ReleaseCheck>> {
+        self.project_releases_to_check(None, limit, recheck_unknown_after, now)
+    }
+
+    /// [`IncidentStore::releases_to_check`] for the incidents of `project`
+    /// only (`None`: every project's): a project's releases are resolved in
+    /// its own repository.
+    fn project_releases_to_check(
+        &self,
+        project: Option<i64>,
+        limit: usize,
+        recheck_unknown_after: Duration,
+        now: Timestamp,
     ) -> Result<Vec<ReleaseCheck>>;
 
     /// Records the commit a fixed incident's `fixed_in_release` resolved

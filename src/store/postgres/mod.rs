@@ -402,13 +402,14 @@ impl IncidentStore for PostgresStore {
         })
     }
 
-    fn releases_to_check(
+    fn project_releases_to_check(
         &self,
+        project: Option<i64>,
         limit: usize,
         recheck_unknown_after: Duration,
         now: Timestamp,
     ) -> Result<Vec<ReleaseCheck>> {
-        self.read(|tx| release_checks::releases_to_check(tx, limit, recheck_unknown_after, now))
+        self.read(|tx| release_checks::releases_to_check(tx, project, limit, recheck_unknown_after, now))
     }
 
     fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {

@@ -325,13 +325,14 @@ impl IncidentStore for SqliteStore {
         })
     }
 
-    fn releases_to_check(
+    fn project_releases_to_check(
         &self,
+        project: Option<i64>,
         limit: usize,
         recheck_unknown_after: Duration,
         now: Timestamp,
     ) -> Result<Vec<ReleaseCheck>> {
-        self.read(|conn| release_checks::releases_to_check(conn, limit, recheck_unknown_after, now))
+        self.read(|conn| release_checks::releases_to_check(conn, project, limit, recheck_unknown_after, now))
     }
 
     fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {
