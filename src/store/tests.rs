@@ -1306,7 +1306,7 @@ fn project_batch(project: i64, token: &str, events: Vec<Event>) -> IngestBatch {
     IngestBatch {
         events,
         quota: Some(IncidentQuota {
-            source: crate::collector::token_id(token),
+            source: format!("token-{token}"),
             new_incidents_per_hour: 100,
         }),
         project: Some(project),
