@@ -6,6 +6,13 @@
 //! only talk to the trait, so the server database ([`PostgresStore`], many
 //! processes on one database) can replace the embedded [`SqliteStore`].
 //!
+//! ## Projects
+//!
+//! Every incident belongs to a project ([`ProjectRecord`]; a fix job to its
+//! incident's): fingerprints group per project, and reads, job claims and
+//! release checks can be limited to one. The default project
+//! ([`DEFAULT_PROJECT_ID`]) is `serve --repo`'s; see `projects`.
+//!
 //! ## Incident lifecycle
 //!
 //! ```text
