@@ -256,3 +256,56 @@ fn two_projects_on_one_serve_keep_incidents_tokens_and_policies_apart() {
     assert_eq!(ignored["incident"]["status"], "ignored");
     assert!(server.stdout_text().contains("projects with their repositories here"));
 }
+
+/// The same on one Postgres database shared by two collectors: a project
+/// added from any machine is accepted by every collector, and its token
+/// still writes only into it.
+#[test]
+fn projects_on_postgres_are_shared_by_every_collector() {
+    let Some(db) = bugstack::store::postgres::testing::fresh_database("projects_on_postgres") else {
+        return;
+    };
+    let dir = tempdir();
+    let shop_repo = repo(dir.path(), "shop", "");
+    let out = bugstack(&[
+        "project",
+        "add",
+        "shop",
+        "--repo",
+        shop_repo.to_str().unwrap(),
+        "--json",
+        "--store",
+        &db.url,
+    ]);
+    let added = json_of(&out);
+    let shop_token = added["token"].as_str().unwrap().to_string();
+    let (d1, d2) = (tempdir(), tempdir());
+    let one = Server::start_with_token(&data_path(&d1), &["--store", &db.url]);
+    let two = Server::start_with_token(&data_path(&d2), &["--store", &db.url]);
+    assert_eq!(post_with(&one, TOKEN, vec![event("boom", None)]).status().as_u16(), 202);
+    assert_eq!(
+        post_with(&two, &shop_token, vec![event("boom", None)])
+            .status()
+            .as_u16(),
+        202
+    );
+    assert_eq!(
+        post_with(&one, &shop_token, vec![event("boom", None)])
+            .status()
+            .as_u16(),
+        202
+    );
+    assert_eq!(get(&two, "/v1/incidents", &shop_token).status().as_u16(), 403);
+    let read = |project: &str| -> Vec<Value> {
+        let out = bugstack(&["incidents", "--project", project, "--json", "--store", &db.url]);
+        json_of(&out).as_array().unwrap().clone()
+    };
+    let shop = read("shop");
+    assert_eq!(shop.len(), 1);
+    assert_eq!(shop[0]["count"], 2, "both collectors counted into shop's incident");
+    let default = read("default");
+    assert_eq!(default.len(), 1);
+    assert_eq!(default[0]["count"], 1);
+    assert_ne!(shop[0]["id"], default[0]["id"]);
+    assert_eq!(shop[0]["fingerprint"], default[0]["fingerprint"]);
+}

@@ -225,6 +225,21 @@ async fn github_hook(State(state): State<ForgeHookState>, headers: HeaderMap, bo
     }
 }
 
+/// Whether the store's pull request `number` belongs to the default project
+/// (through its incident; one not linked to an incident yet counts as the
+/// default project's).
+fn of_default_project(store: &dyn ForgeStore, number: i64) -> crate::Result<bool> {
+    let incident = store
+        .pull_requests()?
+        .into_iter()
+        .find(|p| p.number == number)
+        .and_then(|p| p.incident_id);
+    Ok(match incident {
+        Some(id) => store.incident(id)?.project == crate::store::DEFAULT_PROJECT_ID,
+        None => true,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,19 +274,4 @@ mod tests {
         let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
     }
-}
-
-/// Whether the store's pull request `number` belongs to the default project
-/// (through its incident; one not linked to an incident yet counts as the
-/// default project's).
-fn of_default_project(store: &dyn ForgeStore, number: i64) -> crate::Result<bool> {
-    let incident = store
-        .pull_requests()?
-        .into_iter()
-        .find(|p| p.number == number)
-        .and_then(|p| p.incident_id);
-    Ok(match incident {
-        Some(id) => store.incident(id)?.project == crate::store::DEFAULT_PROJECT_ID,
-        None => true,
-    })
 }
