@@ -332,13 +332,16 @@ pub trait IncidentStore: Send + Sync {
     /// `first_live_at = last_live_at = at` when new; otherwise
     /// `first_live_at` is kept (an earlier `at` moves it back) and
     /// `last_live_at` moves forward to `at` (never back). `dependencies`
-    /// replace the stored list when `Some`; `None` keeps it.
+    /// replace the stored list when `Some`; `None` keeps it. Releases are a
+    /// project's (the same name in two projects is two releases): this
+    /// records one of the default project; a batch's announcement
+    /// ([`IngestBatch::release`]) is recorded in the batch's project.
     fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()>;
 
-    /// One release, if it was ever announced.
+    /// One release of the default project, if it was ever announced.
     fn release(&self, name: &str) -> Result<Option<ReleaseRecord>>;
 
-    /// Every announced release, most recently live first.
+    /// Every announced release (of every project), most recently live first.
     fn releases(&self) -> Result<Vec<ReleaseRecord>>;
 
     /// One page of the incidents matching `filter`, most recently seen

@@ -246,7 +246,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // one `serve --repo` serves with its own token, never stored): existing
     // incidents join it. The fingerprint is unique per project now, which
     // SQLite cannot change in place: rebuild `incidents` (same columns plus
-    // `project_id`, same ids, its indexes again).
+    // `project_id`, same ids, its indexes again). Releases announced live
+    // become a project's too (rebuilt with `project_id` in their key).
     r#"
     CREATE TABLE projects (
         id         INTEGER PRIMARY KEY,
@@ -292,6 +293,21 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX incidents_fix_wanted ON incidents(count) WHERE fix_wanted = 1;
     CREATE INDEX incidents_source_created ON incidents(source, created_at) WHERE source IS NOT NULL;
     CREATE INDEX incidents_fixed ON incidents(id) WHERE status IN ('fixed', 'verified');
+
+    -- Releases announced live are a project's: the same name in two
+    -- projects is two releases.
+    CREATE TABLE releases_new (
+        project_id    INTEGER NOT NULL REFERENCES projects(id),
+        name          TEXT    NOT NULL,
+        first_live_at INTEGER NOT NULL,
+        last_live_at  INTEGER NOT NULL,
+        dependencies  TEXT,
+        PRIMARY KEY (project_id, name)
+    );
+    INSERT INTO releases_new (project_id, name, first_live_at, last_live_at, dependencies)
+        SELECT 1, name, first_live_at, last_live_at, dependencies FROM releases;
+    DROP TABLE releases;
+    ALTER TABLE releases_new RENAME TO releases;
     "#,
 ];
 

@@ -1508,6 +1508,11 @@ fn existing_incidents_join_the_default_project_on_upgrade() {
             [],
         )
         .unwrap();
+        conn.execute(
+            "INSERT INTO releases (name, first_live_at, last_live_at) VALUES ('1.0', 5, 6)",
+            [],
+        )
+        .unwrap();
     }
     let s = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(s.schema_version().unwrap(), schema::latest_version());
@@ -1518,8 +1523,30 @@ fn existing_incidents_join_the_default_project_on_upgrade() {
     assert!(sum.new_incidents.is_empty());
     assert_eq!(s.incident(7).unwrap().count, 5);
     assert_eq!(s.jobs().unwrap()[0].incident_id, 7);
+    assert_eq!(
+        s.release("1.0").unwrap().unwrap().last_live_at,
+        Timestamp::from_millis(6)
+    );
     let shop = s.add_project(&new_project("shop", "t"), T0).unwrap();
     assert_eq!(shop.id, 2);
+}
+
+fn releases_announced_live_are_a_projects_own(b: &Backend) {
+    let s = b.open();
+    let shop = s.add_project(&new_project("shop", "tok-shop"), T0).unwrap();
+    let announce = |project: i64, deps: &'static str| {
+        let mut batch = project_batch(project, "t", vec![]);
+        let mut announcement = bugstack_core::ReleaseAnnouncement::new("1.0", T0);
+        announcement.dependencies = Some(vec![bugstack_core::Dependency::new(deps, "1.0.0")]);
+        batch.release = Some(announcement);
+        batch
+    };
+    s.ingest_with_quotas(&[announce(DEFAULT_PROJECT_ID, "serde"), announce(shop.id, "tokio")], T0)
+        .unwrap();
+    // Two releases named 1.0, one per project; the default project's is `release`'s.
+    assert_eq!(s.releases().unwrap().len(), 2);
+    let default = s.release("1.0").unwrap().unwrap();
+    assert_eq!(default.dependencies.unwrap()[0].name, "serde");
 }
 
 on_both_stores!(
@@ -1556,4 +1583,5 @@ on_both_stores!(
     fingerprints_group_per_project_and_reads_are_scoped,
     a_worker_claims_only_the_jobs_of_its_projects,
     each_project_keeps_its_own_triggers,
+    releases_announced_live_are_a_projects_own,
 );

@@ -204,7 +204,7 @@ fn give_up(tx: &mut Transaction<'_>, job: &FixJob, now: Timestamp) -> Result<()>
 fn claimed(tx: &mut Transaction<'_>, job: FixJob) -> Result<ClaimedJob> {
     let incident = super::rows::incident(tx, job.incident_id)?;
     let event = super::rows::representative(tx, job.incident_id)?;
-    let stack_dependencies = super::releases::stack_dependencies(tx, &incident.releases, &event)?;
+    let stack_dependencies = super::releases::stack_dependencies(tx, incident.project, &incident.releases, &event)?;
     Ok(ClaimedJob {
         job,
         incident,

@@ -346,7 +346,13 @@ impl IncidentStore for PostgresStore {
                         }
                     }
                     if let Some(r) = &b.release {
-                        releases::record_seen(tx, &r.name, received_at, r.dependencies.as_deref())?;
+                        releases::record_seen(
+                            tx,
+                            b.project.unwrap_or(DEFAULT_PROJECT_ID),
+                            &r.name,
+                            received_at,
+                            r.dependencies.as_deref(),
+                        )?;
                     }
                     let project = b.project.unwrap_or(DEFAULT_PROJECT_ID);
                     let triggers = self.triggers_for(project);
@@ -498,11 +504,11 @@ impl IncidentStore for PostgresStore {
     }
 
     fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()> {
-        self.write(|tx| releases::record_seen(tx, name, at, dependencies))
+        self.write(|tx| releases::record_seen(tx, DEFAULT_PROJECT_ID, name, at, dependencies))
     }
 
     fn release(&self, name: &str) -> Result<Option<ReleaseRecord>> {
-        self.read(|tx| releases::release(tx, name))
+        self.read(|tx| releases::release(tx, DEFAULT_PROJECT_ID, name))
     }
 
     fn releases(&self) -> Result<Vec<ReleaseRecord>> {

@@ -224,7 +224,8 @@ pub(super) fn incident_detail(tx: &mut Transaction<'_>, id: i64) -> Result<Incid
         .iter()
         .map(|r| Ok(serde_json::from_str(&r.try_get::<_, String>(0)?)?))
         .collect::<Result<Vec<Event>>>()?;
-    let stack_dependencies = super::releases::stack_dependencies(tx, &incident.releases, &representative)?;
+    let stack_dependencies =
+        super::releases::stack_dependencies(tx, incident.project, &incident.releases, &representative)?;
     Ok(IncidentDetail {
         jobs: jobs(tx, Some(id))?,
         runs: runs(tx, id)?,

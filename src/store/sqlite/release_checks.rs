@@ -35,7 +35,7 @@ pub(super) fn releases_to_check(
              UNION ALL
              SELECT i.id, l.name, i.fix_commit, i.fixed_in_release, l.last_live_at AS seen
              FROM incidents i
-             JOIN releases l ON l.last_live_at >= i.fixed_at
+             JOIN releases l ON l.project_id = i.project_id AND l.last_live_at >= i.fixed_at
              WHERE i.status IN ('fixed', 'verified') AND (?3 IS NULL OR i.project_id = ?3)
          ) c
          WHERE NOT EXISTS (SELECT 1 FROM release_verdicts v WHERE v.incident_id = c.id AND v.release = c.release
@@ -174,7 +174,7 @@ pub(super) fn due_for_verification(
             "SELECT i.id, l.name, max(l.first_live_at, i.fixed_at) AS since
              FROM incidents i
              JOIN release_verdicts v ON v.incident_id = i.id AND v.verdict = 'contains-fix'
-             JOIN releases l ON l.name = v.release
+             JOIN releases l ON l.project_id = i.project_id AND l.name = v.release
              WHERE i.status = 'fixed'
                AND max(l.first_live_at, i.fixed_at) <= ?1 - ?2
                AND NOT EXISTS (SELECT 1 FROM incident_releases r

@@ -336,7 +336,8 @@ pub(super) fn incident_detail(conn: &mut Connection, id: i64) -> Result<Incident
         rows.map(|r| Ok(serde_json::from_str(&r?)?))
             .collect::<Result<Vec<Event>>>()?
     };
-    let stack_dependencies = super::releases::stack_dependencies(&tx, &incident.releases, &representative)?;
+    let stack_dependencies =
+        super::releases::stack_dependencies(&tx, incident.project, &incident.releases, &representative)?;
     let detail = IncidentDetail {
         incident,
         representative,
