@@ -345,4 +345,74 @@ mod tests {
             assert_eq!(runs[1].attempt, 2);
         }
     }
+
+    /// Records which runner ran a job.
+    struct Named(&'static str, Arc<std::sync::Mutex<Vec<&'static str>>>);
+
+    #[async_trait]
+    impl FixJobRunner for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+
+        async fn run(&self, _job: &ClaimedJob) -> Result<FixOutcome> {
+            self.1.lock().unwrap().push(self.0);
+            Ok(FixOutcome::NoFix {
+                reason: "test".into(),
+                report: serde_json::json!({}),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn each_job_runs_with_its_projects_runner() {
+        use crate::store::{hash_token, IncidentQuota, IngestBatch, NewProject, SqliteStore, DEFAULT_PROJECT_ID};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let shop = store
+            .add_project(
+                &NewProject {
+                    name: "shop".into(),
+                    token_hash: hash_token("t"),
+                    repo: "/srv/shop".into(),
+                    forge: None,
+                },
+                Timestamp::now(),
+            )
+            .unwrap();
+        let batch = |project: i64| IngestBatch {
+            events: vec![bugstack_core::Event::new(
+                bugstack_core::EventKind::Panic,
+                bugstack_core::Level::Fatal,
+                "boom",
+                Timestamp::now(),
+            )],
+            quota: Some(IncidentQuota {
+                source: format!("s{project}"),
+                new_incidents_per_hour: 10,
+            }),
+            project: Some(project),
+            ..IngestBatch::default()
+        };
+        store
+            .ingest_with_quotas(&[batch(DEFAULT_PROJECT_ID), batch(shop.id)], Timestamp::now())
+            .unwrap();
+        let ran = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut runners: std::collections::BTreeMap<i64, Arc<dyn FixJobRunner>> = std::collections::BTreeMap::new();
+        runners.insert(shop.id, Arc::new(Named("shop", ran.clone())));
+        let runners = ProjectRunners::new(runners);
+        assert_eq!(runners.projects(), vec![shop.id]);
+        let lease = Duration::from_secs(60);
+        let job = store
+            .claim_project_job(Some(&[shop.id]), "w", lease, Timestamp::now())
+            .unwrap()
+            .unwrap();
+        assert!(runners.run(&job).await.is_ok());
+        assert_eq!(*ran.lock().unwrap(), vec!["shop"]);
+        // A job of a project without a runner fails its attempt, saying why.
+        let other = store.claim_job("w", lease, Timestamp::now()).unwrap().unwrap();
+        assert_eq!(other.incident.project, DEFAULT_PROJECT_ID);
+        let err = runners.run(&other).await.unwrap_err().to_string();
+        assert!(err.contains("no repository for project #1"), "{err}");
+    }
 }
