@@ -169,6 +169,14 @@ fn two_projects_on_one_serve_keep_incidents_tokens_and_policies_apart() {
     );
     assert_eq!(in_billing.status().as_u16(), 200);
 
+    // The dashboard lists one project with `?project=`.
+    let page = |q: &str| get(&server, &format!("/?{q}"), DASHBOARD_TOKEN);
+    let shop_page = page("project=shop").text().unwrap();
+    assert!(shop_page.contains("only-shop") && shop_page.contains("every project"));
+    assert!(!page("project=billing").text().unwrap().contains("only-shop"));
+    assert!(page("").text().unwrap().contains("only-shop"));
+    assert_eq!(page("project=nope").status().as_u16(), 404);
+
     // `project list` shows all three, never a token.
     let out = run(&data, &["project", "list", "--json"]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
