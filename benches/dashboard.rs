@@ -71,6 +71,7 @@ fn bench_pages(c: &mut Criterion) {
     let now = Timestamp::now();
     let mut group = c.benchmark_group("dashboard_10k_incidents");
     let filter = |status: Option<Status>, text: Option<&str>, page: usize| IncidentFilter {
+        project: None,
         status,
         text: text.map(str::to_string),
         offset: page * PAGE_SIZE,

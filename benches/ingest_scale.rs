@@ -93,6 +93,7 @@ fn collect(store: &dyn IncidentStore, body: &[u8]) {
         }),
         release: None,
         batch_id: Some(format!("bench-{id}")),
+        project: None,
     };
     store.ingest_with_quotas(&[batch], Timestamp::now()).expect("ingest");
 }

@@ -49,6 +49,23 @@ pub enum Error {
     /// No pull request has this number.
     #[error("no pull request #{0}")]
     PullRequestNotFound(i64),
+    /// No project has this name.
+    #[error("no project named {0:?}")]
+    ProjectNotFound(String),
+    /// `bugstack project add` with a name (or token) already taken.
+    #[error("a project named {0:?} already exists")]
+    ProjectExists(String),
+    /// An incident or pull request asked for under `--project` belongs to
+    /// another project.
+    #[error("{what} belongs to project {actual:?}, not {asked:?}; pass --project {actual}")]
+    NotInProject {
+        /// What was asked for ("incident 3", "pull request #2").
+        what: String,
+        /// The project it was asked under.
+        asked: String,
+        /// The project it belongs to.
+        actual: String,
+    },
     /// No fix job has this id.
     #[error("no fix job with id {0}")]
     JobNotFound(i64),

@@ -44,10 +44,22 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 /// Asks GitHub once about every open pull request a run recorded there and
 /// applies what changed.
 pub async fn poll_once<S: ForgeStore + ?Sized + 'static>(store: &Arc<S>, forge: &GitHubForge) -> Result<PollSummary> {
+    poll_project_once(store, forge, None).await
+}
+
+/// [`poll_once`] for the pull requests of `project` only (`None`: every
+/// project's): `forge` is that project's repository on GitHub, and another
+/// project's pull request numbers mean other pull requests.
+pub async fn poll_project_once<S: ForgeStore + ?Sized + 'static>(
+    store: &Arc<S>,
+    forge: &GitHubForge,
+    project: Option<i64>,
+) -> Result<PollSummary> {
     let open = {
         let store = store.clone();
         blocking(move || store.forge_pull_requests()).await?
     };
+    let open = open.into_iter().filter(|pr| project.is_none_or(|p| p == pr.project));
     let mut summary = PollSummary::default();
     for pr in open {
         summary.checked += 1;
@@ -108,11 +120,12 @@ pub async fn poll_once<S: ForgeStore + ?Sized + 'static>(store: &Arc<S>, forge: 
 pub async fn run_poller(
     store: Arc<dyn ForgeStore>,
     forge: Arc<GitHubForge>,
+    project: Option<i64>,
     interval: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        match poll_once(&store, &forge).await {
+        match poll_project_once(&store, &forge, project).await {
             Ok(s) => {
                 if s.merged + s.closed > 0 {
                     println!(

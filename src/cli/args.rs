@@ -21,8 +21,10 @@ const EXAMPLES: &str = "Examples:
   bugstack incidents                         list incidents (same --data as serve)
   bugstack show 3 --json                     one incident as JSON
   bugstack prs                               local-forge pull requests
+  bugstack project add shop --repo /srv/shop  another service on this bugstack (prints its token once)
+  bugstack incidents --project shop          that project's incidents
 
-Environment: BUGSTACK_DATA, BUGSTACK_LISTEN, BUGSTACK_TOKEN, BUGSTACK_REPO.
+Environment: BUGSTACK_DATA, BUGSTACK_LISTEN, BUGSTACK_TOKEN, BUGSTACK_REPO, BUGSTACK_PROJECT.
 Precedence: flags > environment > bugstack.toml > defaults.
 Exit codes: 0 ok (also `fix` finding no fix: see its decision), 1 error, 2 usage, 3 not found.";
 
@@ -67,7 +69,9 @@ without counting the attempt, so another worker picks them up without waiting.
 The store must exist: start `bugstack serve` on it first. See docs/deploy.md.")]
     Worker(WorkerArgs),
     /// List incidents, most recently seen first.
-    #[command(after_help = "Examples:\n  bugstack incidents\n  bugstack incidents --json | jq '.[0].count'")]
+    #[command(
+        after_help = "Examples:\n  bugstack incidents\n  bugstack incidents --project shop\n  bugstack incidents --json | jq '.[0].count'"
+    )]
     Incidents(ListArgs),
     /// Show one incident: counts, releases, the representative event, jobs, runs, PRs.
     #[command(after_help = "Examples:\n  bugstack show 1\n  bugstack show 1 --json")]
@@ -113,8 +117,21 @@ The number is the one `bugstack prs` shows. Exit codes: 3 unknown pull request,
   bugstack close 3 --repo ../shop --json      (GitHub: --repo names the forge)")]
     Close(PullRequestArgs),
     /// List the local forge's pull requests, newest first.
-    #[command(after_help = "Examples:\n  bugstack prs\n  bugstack prs --json")]
+    #[command(after_help = "Examples:\n  bugstack prs\n  bugstack prs --project shop --json")]
     Prs(ListArgs),
+    /// Projects: several services on one bugstack, each with its own token, repository, policy and forge.
+    #[command(after_help = "Examples:
+  bugstack project add shop --repo /srv/shop
+  bugstack project add billing --repo /srv/billing --forge github:acme/billing
+  bugstack project list
+
+A single `bugstack serve --repo PATH` is the default project (named `default`): its
+token is serve's own (--token / BUGSTACK_TOKEN), its repository serve's --repo.
+Each added project gets a token of its own, printed once by `project add` (only its
+hash is stored): the services of that project send it as BUGSTACK_TOKEN, and their
+events land in that project only. Read commands and controls take --project NAME
+(default: the default project). See docs/deploy.md#projects.")]
+    Project(ProjectArgs),
     /// Run the offline end-to-end demo: error → incident → validated fix → merged PR → error gone.
     #[command(
         after_help = "Examples:\n  bugstack demo\n  bugstack demo --keep --failing-requests 500\n\nSee docs/demo.md."
@@ -280,12 +297,81 @@ fn parse_window(text: &str) -> Result<std::time::Duration, String> {
     bugstack_fix::parse_duration(text)
 }
 
+/// `--project NAME`: the project a read command or control works in.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProjectArg {
+    /// The project to read or act in (`bugstack project list` names them)
+    /// [default: the default project, the one `serve --repo` serves]
+    #[arg(long, env = "BUGSTACK_PROJECT", value_name = "NAME")]
+    pub project: Option<String>,
+}
+
+/// `bugstack project`.
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ProjectCommand,
+}
+
+/// `bugstack project add` / `list`.
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Add a project and print its ingest token (once: only its hash is stored).
+    #[command(after_help = "Examples:
+  bugstack project add shop --repo /srv/shop
+  bugstack project add billing --repo /srv/billing --forge github:acme/billing --json
+
+The repository's bugstack.toml is its policy (checked now when the path is on this
+machine). --forge overrides the policy's [forge] kind (and GitHub repository).
+`serve` loads the projects when it starts: restart it after adding one to run that
+project's fix jobs and release checks (its events are accepted at once).")]
+    Add(ProjectAddArgs),
+    /// List the projects (never their tokens).
+    #[command(after_help = "Examples:\n  bugstack project list\n  bugstack project list --json")]
+    List(ProjectListArgs),
+}
+
+/// `bugstack project add`.
+#[derive(Debug, Args)]
+pub struct ProjectAddArgs {
+    /// The project's name: lowercase letters, digits, '-', '_' and '.'.
+    pub name: String,
+    /// Its repository: the checkout (path) its fix jobs run in, whose
+    /// bugstack.toml is its policy.
+    #[arg(long, value_name = "PATH")]
+    pub repo: String,
+    /// Its forge, overriding the policy's [forge]: `local` or `github:OWNER/NAME`.
+    #[arg(long, value_name = "FORGE")]
+    pub forge: Option<String>,
+    /// Data directory (or --store).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print the project and its token as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bugstack project list`.
+#[derive(Debug, Args)]
+pub struct ProjectListArgs {
+    /// Data directory (or --store).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `bugstack incidents` / `bugstack prs`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Data directory.
     #[command(flatten)]
     pub data: DataArgs,
+    /// The project.
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Print JSON (stable, documented in docs/cli.md) instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -299,6 +385,9 @@ pub struct ShowArgs {
     /// Data directory.
     #[command(flatten)]
     pub data: DataArgs,
+    /// The project.
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Print JSON (stable, documented in docs/cli.md).
     #[arg(long)]
     pub json: bool,
@@ -312,6 +401,9 @@ pub struct ControlArgs {
     /// Data directory.
     #[command(flatten)]
     pub data: DataArgs,
+    /// The project.
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Who and why.
     #[command(flatten)]
     pub who: ActorArgs,
@@ -331,6 +423,9 @@ pub struct ResolveArgs {
     /// Data directory.
     #[command(flatten)]
     pub data: DataArgs,
+    /// The project.
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Who and why.
     #[command(flatten)]
     pub who: ActorArgs,
@@ -354,6 +449,9 @@ pub struct PullRequestArgs {
     /// Data directory.
     #[command(flatten)]
     pub data: DataArgs,
+    /// The project.
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -370,6 +468,9 @@ pub struct FixArgs {
     /// Data directory.
     #[command(flatten)]
     pub data: DataArgs,
+    /// The project.
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -38,6 +38,8 @@ pub(crate) enum Control {
 /// Runs `ignore`, `reopen` or `retry`.
 pub(crate) fn run(control: Control, args: &ControlArgs) -> Result<()> {
     let store = open_existing(&args.data)?;
+    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    super::project::incident_in(store.as_ref(), args.id, &project)?;
     let now = Timestamp::now();
     let (incident, job) = match control {
         Control::Ignore => {
@@ -60,6 +62,8 @@ pub(crate) fn run(control: Control, args: &ControlArgs) -> Result<()> {
 /// Runs `resolve`.
 pub(crate) fn resolve(args: &ResolveArgs) -> Result<()> {
     let store = open_existing(&args.data)?;
+    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    super::project::incident_in(store.as_ref(), args.id, &project)?;
     let c = args.who.cause("fixed by hand");
     let incident = store.resolve(args.id, &args.release, &c, Timestamp::now())?;
     report(store.into_incident_store().as_ref(), &incident, None, args.json)

@@ -35,8 +35,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 
 pub(crate) fn fix(args: FixArgs) -> Result<()> {
     let store = open_existing(&args.data)?;
-    store.incident(args.id)?;
-    let policy = load_policy(&args.repo)?;
+    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    super::project::incident_in(store.as_ref(), args.id, &project)?;
+    let policy = super::project::policy_of(&args.repo, &project)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

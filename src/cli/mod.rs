@@ -10,6 +10,7 @@ mod demo;
 mod fix;
 mod fix_jobs;
 mod output;
+mod project;
 mod pulls;
 mod serve;
 mod worker;
@@ -21,8 +22,9 @@ use std::sync::Arc;
 use clap::Parser;
 
 pub use args::{
-    ActorArgs, Cli, Command, ControlArgs, DataArgs, FixArgs, FixJobArgs, InitArgs, ListArgs, PullRequestArgs,
-    ResolveArgs, ServeArgs, ShowArgs, WorkerArgs, DEFAULT_ACTOR,
+    ActorArgs, Cli, Command, ControlArgs, DataArgs, FixArgs, FixJobArgs, InitArgs, ListArgs, ProjectAddArgs,
+    ProjectArg, ProjectArgs, ProjectCommand, ProjectListArgs, PullRequestArgs, ResolveArgs, ServeArgs, ShowArgs,
+    WorkerArgs, DEFAULT_ACTOR,
 };
 pub use demo::{DemoArgs, DEMO_POLICY};
 pub use serve::{resolve_dashboard_token, resolve_token, DASHBOARD_TOKEN_FILE, TOKEN_FILE};
@@ -61,7 +63,11 @@ pub fn main() -> ExitCode {
 /// The exit code for an error.
 pub fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::IncidentNotFound(_) | Error::PullRequestNotFound(_) => EXIT_NOT_FOUND,
+        Error::IncidentNotFound(_)
+        | Error::PullRequestNotFound(_)
+        | Error::ProjectNotFound(_)
+        | Error::NotInProject { .. } => EXIT_NOT_FOUND,
+        Error::ProjectExists(_) => EXIT_USAGE,
         Error::Config(_) | Error::NotAGitRepository(_) | Error::Policy(_) => EXIT_USAGE,
         _ => EXIT_ERROR,
     }
@@ -71,6 +77,8 @@ fn hint(e: &Error) -> Option<&'static str> {
     Some(match e {
         Error::IncidentNotFound(_) => "list incidents with `bugstack incidents` (same --data / BUGSTACK_DATA as serve)",
         Error::PullRequestNotFound(_) => "list pull requests with `bugstack prs`",
+        Error::ProjectNotFound(_) => "list the projects with `bugstack project list` (same --data / --store as serve)",
+        Error::ProjectExists(_) => "pick another name; `bugstack project list` shows the names taken",
         Error::IllegalTransition { .. } => {
             "see the incident's status and timeline with `bugstack show ID`; the allowed changes are in docs/lifecycle.md"
         }
@@ -96,16 +104,37 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Worker(a) => worker::worker(a),
         Command::Incidents(a) => {
             let store = open_existing(&a.data)?;
-            output::incidents(&store.incidents()?, a.json)
+            let project = project::chosen(store.as_ref(), &a.project)?;
+            project::note_default(store.as_ref(), &a.project, &project)?;
+            let list: Vec<_> = store
+                .incidents()?
+                .into_iter()
+                .filter(|i| i.project == project.id)
+                .collect();
+            output::incidents(&list, a.json)
         }
         Command::Show(a) => {
             let store = open_existing(&a.data)?;
+            let project = project::chosen(store.as_ref(), &a.project)?;
+            project::incident_in(store.as_ref(), a.id, &project)?;
             output::show(&store.incident_detail(a.id)?, a.json)
         }
         Command::Prs(a) => {
             let store = open_existing(&a.data)?;
-            output::prs(&store.pull_requests()?, a.json)
+            let project = project::chosen(store.as_ref(), &a.project)?;
+            project::note_default(store.as_ref(), &a.project, &project)?;
+            let mut list = Vec::new();
+            for pr in store.pull_requests()? {
+                if project::pull_request_in(store.as_ref(), &pr, &project)? {
+                    list.push(pr);
+                }
+            }
+            output::prs(&list, a.json)
         }
+        Command::Project(a) => match &a.command {
+            ProjectCommand::Add(add) => project::add(add),
+            ProjectCommand::List(list) => project::list(list),
+        },
         Command::Ignore(a) => control::run(control::Control::Ignore, &a),
         Command::Reopen(a) => control::run(control::Control::Reopen, &a),
         Command::Retry(a) => control::run(control::Control::Retry, &a),

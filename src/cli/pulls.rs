@@ -16,7 +16,6 @@ use bugstack_fix::{
 use serde::Serialize;
 
 use super::args::PullRequestArgs;
-use super::fix::load_policy;
 use super::open_existing;
 use crate::store::{pull_request_state_name, Cause, ForgeChange, ForgeStore, PullRequestRecord};
 use crate::terminal::sanitize;
@@ -59,13 +58,15 @@ fn forge_err(e: bugstack_fix::Error) -> Error {
     Error::Forge(e.to_string())
 }
 
-fn policy_for(args: &PullRequestArgs, why: &str) -> Result<Policy> {
+/// The policy of `--repo`, with the project's forge when it has one.
+fn policy_for(args: &PullRequestArgs, store: &Arc<dyn ForgeStore>, why: &str) -> Result<Policy> {
     let repo = args.repo.as_deref().ok_or_else(|| {
         Error::Config(format!(
             "{why} needs the repository whose bugstack.toml names the forge: pass --repo PATH (or set BUGSTACK_REPO)"
         ))
     })?;
-    load_policy(repo)
+    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    super::project::policy_of(repo, &project)
 }
 
 pub(crate) fn run(args: &PullRequestArgs, action: Action) -> Result<()> {
@@ -75,6 +76,8 @@ pub(crate) fn run(args: &PullRequestArgs, action: Action) -> Result<()> {
         .into_iter()
         .find(|p| p.number == args.number)
         .ok_or(Error::PullRequestNotFound(args.number))?;
+    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    super::project::check_pull_request(store.as_ref(), &record, &project)?;
     if record.state != PullRequestState::Open {
         return Err(Error::Refused(format!(
             "pull request #{} is already {}; only an open pull request can be {}",
@@ -155,7 +158,7 @@ async fn on_local(
     let prs: Arc<dyn PullRequestStore> = store.clone().into_pull_request_store();
     match action {
         Action::Merge => {
-            let policy = policy_for(args, "merging a local-forge pull request")?;
+            let policy = policy_for(args, store, "merging a local-forge pull request")?;
             let repo = args.repo.as_deref().unwrap_or(std::path::Path::new("."));
             let remote = local_remote_path(repo, &policy.forge.remote).await.map_err(forge_err)?;
             let forge = LocalForge::new(remote, prs.clone());
@@ -198,7 +201,7 @@ async fn on_github(
     note: &str,
     cause: &Cause,
 ) -> Result<&'static str> {
-    let policy = policy_for(args, "a pull request on GitHub")?;
+    let policy = policy_for(args, store, "a pull request on GitHub")?;
     let forge = GitHubForge::from_forge_config(&policy.forge).map_err(forge_err)?;
     let number = u64::try_from(forge_number).map_err(|_| Error::PullRequestNotFound(record.number))?;
     let change = match action {

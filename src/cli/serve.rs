@@ -10,14 +10,14 @@ use tokio::sync::{watch, Notify};
 
 use super::args::ServeArgs;
 use super::data_dir;
-use super::fix_jobs::{job_runner, prepare_data_dir, start_job_loop};
+use super::fix_jobs::{job_runner, prepare_data_dir, project_checkouts, start_job_loop};
 use crate::collector::{
     forge_hook_router, generate_token, router, CollectorLimits, CollectorState, ForgeHookState, FORGE_HOOK_PATH,
     WEBHOOK_SECRET_ENV,
 };
 use crate::dashboard::{dashboard_router, DashboardState, LocalForgeActions, SourceLinks};
 use crate::release_check::{run_release_checks, ReleaseCheckConfig, ReleaseChecker, ReleaseResolver};
-use crate::store::{is_postgres_url, ForgeStore, IncidentStore, PostgresStore, SqliteStore};
+use crate::store::{is_postgres_url, ForgeStore, IncidentStore, PostgresStore, SqliteStore, DEFAULT_PROJECT_ID};
 use crate::{Error, Result};
 
 /// The token file's name inside the data directory.
@@ -109,12 +109,13 @@ fn open_store(url: Option<&Secret>, dir: &Path) -> Result<(Arc<dyn ForgeStore>, 
 pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let dir: PathBuf = data_dir(&args.data);
     let policy = args.repo.as_deref().map(super::fix::load_policy).transpose()?;
-    if args.auto_fix && policy.is_none() {
+    let (forge_store, store_name) = open_store(args.data.store.as_ref(), &dir)?;
+    let projects = project_checkouts(forge_store.as_ref())?;
+    if args.auto_fix && policy.is_none() && projects.is_empty() {
         return Err(Error::Config(
             "--auto-fix needs the repository to fix: pass --repo PATH (or set BUGSTACK_REPO)".into(),
         ));
     }
-    let (forge_store, store_name) = open_store(args.data.store.as_ref(), &dir)?;
     let mut triggers = policy.as_ref().map(|p| p.triggers.clone()).unwrap_or_default();
     if let Some(cap) = args.max_queued_jobs {
         triggers.max_queued_jobs = cap;
@@ -144,11 +145,12 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
     runtime.block_on(async move {
-        let repo = match (&args.repo, &policy) {
-            (Some(repo), Some(policy)) if args.auto_fix => Some((repo.as_path(), policy)),
-            _ => None,
+        let (default_repo, projects_here) = match (&args.repo, &policy) {
+            (Some(repo), Some(policy)) if args.auto_fix => (Some((repo.as_path(), policy)), projects.as_slice()),
+            _ if args.auto_fix => (None, projects.as_slice()),
+            _ => (None, &[][..]),
         };
-        let runner = job_runner(&args.fix, repo, &forge_store, &dir).await?;
+        let runner = job_runner(&args.fix, default_repo, projects_here, &forge_store, &dir).await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| Error::io(format!("cannot listen on {}", args.listen), e))?;
@@ -167,7 +169,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         }
         let wake = Arc::new(Notify::new());
         let (stop_tx, stop_rx) = watch::channel(false);
-        let poller = start_poller(&args, policy.as_ref(), &forge_store, stop_rx.clone());
+        let poller = start_poller(&args, policy.as_ref(), &forge_store, Some(DEFAULT_PROJECT_ID), stop_rx.clone());
         let job_loop = runner.map(|runner| {
             let poll = Duration::from_millis(500);
             start_job_loop(store.clone(), runner, &args.fix, poll, wake.clone(), stop_rx.clone())
@@ -188,12 +190,36 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
                     verify_window: args.verify_window.unwrap_or_else(|| policy.verify.window()),
                     ..ReleaseCheckConfig::default()
                 };
-                let checker = ReleaseChecker::new(store.clone(), resolver, config);
+                let checker = ReleaseChecker::new(store.clone(), resolver, config).for_project(DEFAULT_PROJECT_ID);
                 println!("bugstack: releases of fixed incidents are checked against the fix in {}", repo.display());
                 Some(tokio::spawn(run_release_checks(checker, wake.clone(), stop_rx.clone())))
             }
             _ => None,
         };
+        let mut project_tasks = Vec::new();
+        for p in &projects {
+            let resolver = ReleaseResolver::new(
+                bugstack_fix::git::Git::new(&p.repo),
+                &p.policy.forge.remote,
+                p.policy.releases.clone(),
+            );
+            let config = ReleaseCheckConfig {
+                verify_window: args.verify_window.unwrap_or_else(|| p.policy.verify.window()),
+                ..ReleaseCheckConfig::default()
+            };
+            let checker = ReleaseChecker::new(store.clone(), resolver, config).for_project(p.project.id);
+            project_tasks.push(tokio::spawn(run_release_checks(checker, wake.clone(), stop_rx.clone())));
+            if let Some(poller) = start_poller(&args, Some(&p.policy), &forge_store, Some(p.project.id), stop_rx.clone()) {
+                project_tasks.push(poller);
+            }
+        }
+        if !projects.is_empty() {
+            let names: Vec<&str> = projects.iter().map(|p| p.project.name.as_str()).collect();
+            println!(
+                "bugstack: projects with their repositories here (fix jobs, release checks): {}",
+                names.join(", ")
+            );
+        }
         let hook = ForgeHookState {
             store: forge_store.clone(),
             secret: std::env::var(WEBHOOK_SECRET_ENV).ok().and_then(|s| Secret::non_empty(&s)),
@@ -245,6 +271,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         if let Some(h) = poller {
             let _ = h.await;
         }
+        for h in project_tasks {
+            let _ = h.await;
+        }
         println!("bugstack: stopped");
         Ok(())
     })
@@ -280,6 +309,7 @@ fn start_poller(
     args: &ServeArgs,
     policy: Option<&bugstack_fix::Policy>,
     store: &Arc<dyn ForgeStore>,
+    project: Option<i64>,
     stop: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let policy = policy?;
@@ -295,6 +325,7 @@ fn start_poller(
             Some(tokio::spawn(crate::forge_sync::run_poller(
                 store.clone(),
                 Arc::new(forge),
+                project,
                 Duration::from_secs(args.forge_poll_secs),
                 stop,
             )))

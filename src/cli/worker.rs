@@ -12,7 +12,7 @@ use bugstack_core::Secret;
 use tokio::sync::{watch, Notify};
 
 use super::args::{DataArgs, WorkerArgs};
-use super::fix_jobs::{job_runner, prepare_data_dir, start_job_loop};
+use super::fix_jobs::{job_runner, prepare_data_dir, project_checkouts, start_job_loop};
 use super::serve::shutdown_signal;
 use super::{data_dir, open_existing};
 use crate::store::{is_postgres_url, ForgeStore, IncidentStore, PostgresStore};
@@ -41,12 +41,16 @@ fn open_store(data: &DataArgs, dir: &Path) -> Result<(Arc<dyn ForgeStore>, Strin
 pub(crate) fn worker(args: WorkerArgs) -> Result<()> {
     let dir = data_dir(&args.data);
     let policy = args.repo.as_deref().map(super::fix::load_policy).transpose()?;
-    if policy.is_none() && !args.fix.has_test_runner() {
+    let (forge_store, store_name) = open_store(&args.data, &dir)?;
+    // The added projects whose repositories are on this machine are fixed
+    // here too, each in its own checkout under its own policy.
+    let projects = project_checkouts(forge_store.as_ref())?;
+    if policy.is_none() && projects.is_empty() && !args.fix.has_test_runner() {
         return Err(Error::Config(
-            "bugstack worker needs the repository to fix: pass --repo PATH (or set BUGSTACK_REPO)".into(),
+            "bugstack worker needs the repository to fix: pass --repo PATH (or set BUGSTACK_REPO), or add a project whose repository is on this machine"
+                .into(),
         ));
     }
-    let (forge_store, store_name) = open_store(&args.data, &dir)?;
     let mut triggers = policy.as_ref().map(|p| p.triggers.clone()).unwrap_or_default();
     if let Some(cap) = args.max_queued_jobs {
         triggers.max_queued_jobs = cap;
@@ -59,12 +63,15 @@ pub(crate) fn worker(args: WorkerArgs) -> Result<()> {
         .map_err(|e| Error::io("cannot start the async runtime tokio", e))?;
     runtime.block_on(async move {
         let repo = args.repo.as_deref().zip(policy.as_ref());
-        let runner = job_runner(&args.fix, repo, &forge_store, &dir)
+        let runner = job_runner(&args.fix, repo, &projects, &forge_store, &dir)
             .await?
             .ok_or_else(|| Error::Config("bugstack worker has no fix runner: pass --repo PATH".into()))?;
         println!("bugstack: store {store_name}");
         if let Some(repo) = &args.repo {
             println!("bugstack: fixing {}", repo.display());
+        }
+        for p in &projects {
+            println!("bugstack: fixing project {} in {}", p.project.name, p.repo.display());
         }
         let (stop_tx, stop_rx) = watch::channel(false);
         let poll = Duration::from_millis(args.poll_ms.max(10));

@@ -18,6 +18,14 @@ pub fn token_matches(header: &str, token: &str) -> bool {
     bool::from(presented.ct_eq(token.as_bytes()))
 }
 
+/// The token an `Authorization` header value carries as a bearer token
+/// (`None` when it is not `Bearer <token>`).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, presented) = header.trim().split_once(' ')?;
+    let presented = presented.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !presented.is_empty()).then_some(presented)
+}
+
 /// A stable, non-secret name for `token` (the first 12 hex digits of its
 /// SHA-256): what quotas and the overflow incident are keyed by. It cannot
 /// be turned back into the token (a random token has 256 bits).
@@ -50,6 +58,15 @@ mod tests {
         assert!(!token_matches("Basic s3cret", "s3cret"));
         assert!(!token_matches("s3cret", "s3cret"));
         assert!(!token_matches("Bearer ", "s3cret"));
+    }
+
+    #[test]
+    fn bearer_tokens_are_extracted() {
+        assert_eq!(bearer_token("Bearer s3cret"), Some("s3cret"));
+        assert_eq!(bearer_token(" bearer  s3cret "), Some("s3cret"));
+        assert_eq!(bearer_token("Basic s3cret"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("s3cret"), None);
     }
 
     #[test]

@@ -65,6 +65,7 @@ impl Committer {
             quota,
             release,
             batch_id: None,
+            project: None,
         })
         .await
     }

@@ -195,6 +195,11 @@ async fn github_hook(State(state): State<ForgeHookState>, headers: HeaderMap, bo
         let Some(number) = store.pull_request_by_forge_number(forge_number)? else {
             return Ok(None);
         };
+        // The webhook is the default project's repository's: another
+        // project's pull request with the same number is another one.
+        if !of_default_project(store.as_ref(), number)? {
+            return Ok(None);
+        }
         let cause = Cause::new(FORGE_ACTOR, "GitHub webhook");
         store
             .apply_forge_change(number, &change, &cause, Timestamp::now())
@@ -218,6 +223,21 @@ async fn github_hook(State(state): State<ForgeHookState>, headers: HeaderMap, bo
         Ok(Err(e)) => ApiError::new(StatusCode::CONFLICT, "not_applied", e.to_string()).into_response(),
         Err(e) => ApiError::unavailable(format!("store task failed: {e}")).into_response(),
     }
+}
+
+/// Whether the store's pull request `number` belongs to the default project
+/// (through its incident; one not linked to an incident yet counts as the
+/// default project's).
+fn of_default_project(store: &dyn ForgeStore, number: i64) -> crate::Result<bool> {
+    let incident = store
+        .pull_requests()?
+        .into_iter()
+        .find(|p| p.number == number)
+        .and_then(|p| p.incident_id);
+    Ok(match incident {
+        Some(id) => store.incident(id)?.project == crate::store::DEFAULT_PROJECT_ID,
+        None => true,
+    })
 }
 
 #[cfg(test)]

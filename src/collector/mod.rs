@@ -2,9 +2,9 @@
 //!
 //! | route | auth | what |
 //! |---|---|---|
-//! | `POST /v1/events` | bearer | ingest a batch (wire format of `bugstack-core`) |
-//! | `GET /v1/incidents?limit=&cursor=` | dashboard bearer | a page of incidents, most recently seen first, and the `next` page's cursor |
-//! | `GET /v1/incidents/{id}` | dashboard bearer | one incident with samples, jobs, runs, PRs |
+//! | `POST /v1/events` | ingest bearer | ingest a batch (wire format of `bugstack-core`) into the token's project |
+//! | `GET /v1/incidents?limit=&cursor=&project=` | dashboard bearer | a page of incidents (of one project with `project=NAME`), most recently seen first, and the `next` page's cursor |
+//! | `GET /v1/incidents/{id}?project=` | dashboard bearer | one incident with samples, jobs, runs, PRs (`404` when not in `project`) |
 //! | `GET /v1/incidents/{id}/histogram?days=` | dashboard bearer | occurrences per hour (default 14 days, at most 15) |
 //! | `GET /healthz` | none | liveness: `{"status":"ok"}` |
 //!
@@ -18,7 +18,13 @@
 //!
 //! The ingest token writes events and never reads them: the read routes
 //! want the dashboard token ([`CollectorState::with_read_token`]) and
-//! answer the ingest token with `403`.
+//! answer an ingest token (the default project's or another project's)
+//! with `403`.
+//!
+//! Projects: `serve`'s token is the default project's; each project added
+//! with `bugstack project add` has its own ([`ProjectTokens`]). The token a
+//! batch comes with selects its project, so one project's token can never
+//! write into another's incidents.
 //!
 //! Every event is scrubbed ([`scrub_event`]) before it is stored, whatever
 //! the sender did.
@@ -31,6 +37,7 @@ mod auth;
 mod commit;
 mod error;
 mod forge_hook;
+mod projects;
 mod routes;
 mod sanitize;
 
@@ -40,12 +47,13 @@ use std::time::Duration;
 use bugstack_core::{DecodeLimits, Scrubber};
 use tokio::sync::{Notify, Semaphore};
 
-pub use auth::{generate_token, token_id, token_matches};
+pub use auth::{bearer_token, generate_token, token_id, token_matches};
 pub use commit::{Committer, MAX_GROUP_EVENTS};
 pub use error::ApiError;
 pub use forge_hook::{
     forge_hook_router, hmac_sha256, signature_matches, ForgeHookState, FORGE_HOOK_PATH, WEBHOOK_SECRET_ENV,
 };
+pub use projects::{ProjectTokens, Sender, MAX_REMEMBERED_TOKENS};
 pub use routes::{router, DEFAULT_HISTOGRAM_DAYS, DEFAULT_PAGE_LIMIT, MAX_DRAINS, MAX_DRAIN_BYTES, MAX_PAGE_LIMIT};
 pub use sanitize::scrub_event;
 
@@ -59,8 +67,11 @@ pub struct CollectorState {
     pub store: Arc<dyn IncidentStore>,
     /// Writes ingested batches to the store with group commit.
     pub committer: Committer,
-    /// The accepted bearer token (the SDK's ingest token: writes only).
+    /// The default project's ingest token (`serve`'s `--token`: writes only).
     pub token: Arc<str>,
+    /// The other projects' ingest tokens found so far (each selects its
+    /// project: a batch is stored in its token's project, never another).
+    pub project_tokens: ProjectTokens,
     /// The token the read routes accept (the dashboard's); `None`: reads
     /// are refused to everyone.
     pub read_token: Option<Arc<str>>,
@@ -80,7 +91,8 @@ pub struct CollectorState {
     pub decode_slots: Arc<Semaphore>,
     /// Applied to every event before it is stored ([`scrub_event`]).
     pub scrubber: Arc<Scrubber>,
-    /// The token's quota on new incidents (keyed by [`token_id`]).
+    /// The default token's quota on new incidents (keyed by [`token_id`]);
+    /// every project token gets the same limit under its own name.
     pub quota: IncidentQuota,
     /// Refused bodies being drained after their `413` ([`MAX_DRAINS`]).
     pub drains: Arc<Semaphore>,
@@ -131,6 +143,7 @@ impl CollectorState {
                 new_incidents_per_hour: limits.new_incidents_per_hour.max(1),
             },
             token,
+            project_tokens: ProjectTokens::default(),
             read_token: None,
             limits: limits.decode,
             jobs_enqueued,

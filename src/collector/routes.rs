@@ -10,8 +10,8 @@ use bugstack_core::{decode_batch, ContentEncoding, EVENTS_PATH};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 
-use super::{token_matches, ApiError, CollectorState};
-use crate::store::{IncidentCursor, IncidentDetail, IngestBatch};
+use super::{bearer_token, token_matches, ApiError, CollectorState, Sender};
+use crate::store::{IncidentCursor, IncidentDetail, IncidentQuota, IngestBatch};
 use crate::Error;
 
 /// The collector's routes over `state`.
@@ -36,25 +36,35 @@ async fn not_found() -> ApiError {
     )
 }
 
-fn authorize(state: &CollectorState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// Authorizes a write: the token must be a project's ingest token (the
+/// default project's, `serve`'s own, or one `bugstack project add` gave);
+/// the answer says which project the batch goes to.
+async fn authorize(state: &CollectorState, headers: &HeaderMap) -> Result<Sender, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::unauthorized(
             "missing Authorization header; send `Authorization: Bearer <token>` (BUGSTACK_TOKEN)",
         ));
     };
-    let ok = value.to_str().map(|v| token_matches(v, &state.token)).unwrap_or(false);
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorized(
-            "the bearer token is not accepted; use the token `bugstack serve` printed (BUGSTACK_TOKEN)",
-        ))
-    }
+    let presented = value.to_str().ok().and_then(bearer_token);
+    let sender = match presented {
+        Some(token) => state
+            .project_tokens
+            .sender(&state.store, &state.token, token)
+            .await
+            .map_err(|e| ApiError::unavailable(format!("cannot check the token: {e}")))?,
+        None => None,
+    };
+    sender.ok_or_else(|| {
+        ApiError::unauthorized(
+            "the bearer token is not accepted; use the token `bugstack serve` printed, or the one `bugstack project add` printed for the project (BUGSTACK_TOKEN)",
+        )
+    })
 }
 
-/// Authorizes a read: the dashboard token only. The ingest token is
-/// recognised and refused (`403`): it writes events, it never reads them.
-fn authorize_read(state: &CollectorState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// Authorizes a read: the dashboard token only. An ingest token (the
+/// default project's or another project's) is recognised and refused
+/// (`403`): it writes events, it never reads them.
+async fn authorize_read(state: &CollectorState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::unauthorized(
             "missing Authorization header; reads need `Authorization: Bearer <dashboard token>` (BUGSTACK_DASHBOARD_TOKEN)",
@@ -64,14 +74,43 @@ fn authorize_read(state: &CollectorState, headers: &HeaderMap) -> Result<(), Api
     if state.read_token.as_deref().is_some_and(|t| token_matches(value, t)) {
         return Ok(());
     }
-    if token_matches(value, &state.token) {
+    let ingest = match bearer_token(value) {
+        Some(token) => state
+            .project_tokens
+            .sender(&state.store, &state.token, token)
+            .await
+            .map_err(|e| ApiError::unavailable(format!("cannot check the token: {e}")))?,
+        None => None,
+    };
+    if ingest.is_some() {
         return Err(ApiError::forbidden(
-            "the ingest token can send events but cannot read them; use the dashboard token (BUGSTACK_DASHBOARD_TOKEN)",
+            "an ingest token can send events but cannot read them (not even its own project's); use the dashboard token (BUGSTACK_DASHBOARD_TOKEN)",
         ));
     }
     Err(ApiError::unauthorized(
         "the bearer token is not accepted; reads need the dashboard token `bugstack serve` printed (BUGSTACK_DASHBOARD_TOKEN)",
     ))
+}
+
+/// The project `?project=NAME` names (`None` without the parameter).
+async fn project_param(state: &CollectorState, query: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let Some(name) = query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("project="))
+    else {
+        return Ok(None);
+    };
+    let name = name.to_string();
+    let store = state.store.clone();
+    let lookup = name.clone();
+    match blocking(move || store.project_named(&lookup)).await? {
+        Ok(p) => Ok(Some(p.id)),
+        Err(Error::ProjectNotFound(_)) => Err(ApiError::not_found(format!(
+            "no project named {name:?} (`bugstack project list` shows them)"
+        ))),
+        Err(e) => Err(ApiError::unavailable(e.to_string())),
+    }
 }
 
 /// Runs blocking store work off the async runtime.
@@ -88,7 +127,7 @@ async fn post_events(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
+    let sender = authorize(&state, &headers).await?;
     let encoding = match headers.get(header::CONTENT_ENCODING) {
         None => ContentEncoding::Identity,
         Some(v) => {
@@ -163,9 +202,13 @@ async fn post_events(
         .committer
         .commit_batch(IngestBatch {
             events: batch.events,
-            quota: Some(state.quota.clone()),
+            quota: Some(IncidentQuota {
+                source: sender.source,
+                new_incidents_per_hour: state.quota.new_incidents_per_hour,
+            }),
             release: batch.release,
             batch_id: batch.batch_id,
+            project: Some(sender.project),
         })
         .await
         .map_err(|_| {
@@ -294,11 +337,12 @@ async fn list_incidents(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_read(&state, &headers)?;
+    authorize_read(&state, &headers).await?;
     let (limit, after) = page_params(uri.query())?;
+    let project = project_param(&state, uri.query()).await?;
     let store = state.store.clone();
     // One more than asked tells whether there is a next page.
-    let mut list = blocking(move || store.incidents_page(limit + 1, after))
+    let mut list = blocking(move || store.incidents_page(project, limit + 1, after))
         .await?
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let more = list.len() > limit;
@@ -307,9 +351,16 @@ async fn list_incidents(
         .last()
         .filter(|_| more)
         .map(|r| IncidentCursor::after(r).to_string());
+    let project_name = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("project="))
+        .map(|p| format!("&project={p}"))
+        .unwrap_or_default();
     let next = next_cursor
         .as_ref()
-        .map(|c| format!("/v1/incidents?limit={limit}&cursor={c}"));
+        .map(|c| format!("/v1/incidents?limit={limit}&cursor={c}{project_name}"));
     Ok(Json(
         json!({ "incidents": list, "next_cursor": next_cursor, "next": next }),
     ))
@@ -319,14 +370,17 @@ async fn show_incident(
     State(state): State<CollectorState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    uri: Uri,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    authorize_read(&state, &headers)?;
+    authorize_read(&state, &headers).await?;
+    let project = project_param(&state, uri.query()).await?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request("bad_request", "incident id must be a number, e.g. /v1/incidents/1"))?;
     let store = state.store.clone();
     match blocking(move || store.incident_detail(id)).await? {
-        Ok(detail) => Ok(Json(detail)),
+        Ok(detail) if project.is_none_or(|p| p == detail.incident.project) => Ok(Json(detail)),
+        Ok(_) => Err(ApiError::not_found(format!("no incident with id {id} in that project"))),
         Err(Error::IncidentNotFound(id)) => Err(ApiError::not_found(format!("no incident with id {id}"))),
         Err(e) => Err(ApiError::unavailable(e.to_string())),
     }
@@ -341,7 +395,7 @@ async fn incident_histogram(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_read(&state, &headers)?;
+    authorize_read(&state, &headers).await?;
     let id: i64 = id.parse().map_err(|_| {
         ApiError::bad_request(
             "bad_request",

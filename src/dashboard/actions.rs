@@ -132,6 +132,18 @@ async fn pull_action_inner(
             .ok_or_else(|| DashboardError::NotFound(format!("no pull request #{number}")))
     })
     .await?;
+    // The local forge here is the default project's repository; another
+    // project's pull request lives in its own.
+    if let Some(incident) = record.incident_id {
+        let store = state.store.clone();
+        let project = blocking(move || Ok(store.incident(incident)?.project)).await?;
+        if project != crate::store::DEFAULT_PROJECT_ID {
+            return Err(DashboardError::Refused(format!(
+                "pull request #{number} belongs to another project, whose repository is not the one this dashboard \
+                 merges in; use `bugstack merge {number} --project NAME --repo PATH` (or `bugstack close`)"
+            )));
+        }
+    }
     if record.state != PullRequestState::Open {
         return Err(DashboardError::Refused(format!(
             "pull request #{number} is already {}",

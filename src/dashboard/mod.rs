@@ -228,6 +228,7 @@ impl From<crate::Error> for DashboardError {
         match e {
             E::IncidentNotFound(id) => DashboardError::NotFound(format!("no incident with id {id}")),
             E::PullRequestNotFound(n) => DashboardError::NotFound(format!("no pull request #{n}")),
+            E::ProjectNotFound(name) => DashboardError::NotFound(format!("no project named {name:?}")),
             e @ (E::IllegalTransition { .. } | E::Refused(_) | E::Config(_)) => DashboardError::Refused(e.to_string()),
             other => DashboardError::Store(other.to_string()),
         }

@@ -39,6 +39,43 @@ pub trait FixJobRunner: Send + Sync {
     async fn run(&self, job: &ClaimedJob) -> Result<FixOutcome>;
 }
 
+/// Runs each job with the runner of its incident's project (each project's
+/// pipeline works in that project's repository under its policy). A job of a
+/// project without a runner fails its attempt with a message saying so
+/// (the job loop claims only the projects in [`ProjectRunners::projects`]).
+pub struct ProjectRunners {
+    runners: std::collections::BTreeMap<i64, Arc<dyn FixJobRunner>>,
+}
+
+impl ProjectRunners {
+    /// The runners, by project id.
+    pub fn new(runners: std::collections::BTreeMap<i64, Arc<dyn FixJobRunner>>) -> Self {
+        ProjectRunners { runners }
+    }
+
+    /// The projects that have a runner (what the job loop should claim).
+    pub fn projects(&self) -> Vec<i64> {
+        self.runners.keys().copied().collect()
+    }
+}
+
+#[async_trait]
+impl FixJobRunner for ProjectRunners {
+    fn name(&self) -> &str {
+        "pipeline per project"
+    }
+
+    async fn run(&self, job: &ClaimedJob) -> Result<FixOutcome> {
+        match self.runners.get(&job.incident.project) {
+            Some(runner) => runner.run(job).await,
+            None => Err(Error::Pipeline(format!(
+                "no repository for project #{} on this worker (restart `bugstack serve` after `bugstack project add`)",
+                job.incident.project
+            ))),
+        }
+    }
+}
+
 /// Settings of the job loop.
 #[derive(Debug, Clone)]
 pub struct JobLoopConfig {
@@ -52,6 +89,9 @@ pub struct JobLoopConfig {
     pub poll: Duration,
     /// Back-off before a failed attempt is retried.
     pub retry_after: Duration,
+    /// Only the jobs of these projects are claimed (the projects whose
+    /// repositories this worker has); `None`: every project's.
+    pub projects: Option<Vec<i64>>,
 }
 
 impl Default for JobLoopConfig {
@@ -62,6 +102,7 @@ impl Default for JobLoopConfig {
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(2),
             retry_after: Duration::from_secs(30),
+            projects: None,
         }
     }
 }
@@ -101,8 +142,13 @@ pub async fn run_job_loop(
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = shutdown.changed() => break,
         };
-        let (s, owner, lease) = (store.clone(), config.worker_id.clone(), config.lease);
-        match blocking(move || s.claim_job(&owner, lease, Timestamp::now())).await {
+        let (s, owner, lease, projects) = (
+            store.clone(),
+            config.worker_id.clone(),
+            config.lease,
+            config.projects.clone(),
+        );
+        match blocking(move || s.claim_project_job(projects.as_deref(), &owner, lease, Timestamp::now())).await {
             Ok(Some(job)) => {
                 let (store, runner, config, stop) = (store.clone(), runner.clone(), config.clone(), shutdown.clone());
                 running.spawn(async move {
@@ -298,5 +344,75 @@ mod tests {
             assert_eq!(outcomes, vec!["error", "no-fix"]);
             assert_eq!(runs[1].attempt, 2);
         }
+    }
+
+    /// Records which runner ran a job.
+    struct Named(&'static str, Arc<std::sync::Mutex<Vec<&'static str>>>);
+
+    #[async_trait]
+    impl FixJobRunner for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+
+        async fn run(&self, _job: &ClaimedJob) -> Result<FixOutcome> {
+            self.1.lock().unwrap().push(self.0);
+            Ok(FixOutcome::NoFix {
+                reason: "test".into(),
+                report: serde_json::json!({}),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn each_job_runs_with_its_projects_runner() {
+        use crate::store::{hash_token, IncidentQuota, IngestBatch, NewProject, SqliteStore, DEFAULT_PROJECT_ID};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let shop = store
+            .add_project(
+                &NewProject {
+                    name: "shop".into(),
+                    token_hash: hash_token("t"),
+                    repo: "/srv/shop".into(),
+                    forge: None,
+                },
+                Timestamp::now(),
+            )
+            .unwrap();
+        let batch = |project: i64| IngestBatch {
+            events: vec![bugstack_core::Event::new(
+                bugstack_core::EventKind::Panic,
+                bugstack_core::Level::Fatal,
+                "boom",
+                Timestamp::now(),
+            )],
+            quota: Some(IncidentQuota {
+                source: format!("s{project}"),
+                new_incidents_per_hour: 10,
+            }),
+            project: Some(project),
+            ..IngestBatch::default()
+        };
+        store
+            .ingest_with_quotas(&[batch(DEFAULT_PROJECT_ID), batch(shop.id)], Timestamp::now())
+            .unwrap();
+        let ran = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut runners: std::collections::BTreeMap<i64, Arc<dyn FixJobRunner>> = std::collections::BTreeMap::new();
+        runners.insert(shop.id, Arc::new(Named("shop", ran.clone())));
+        let runners = ProjectRunners::new(runners);
+        assert_eq!(runners.projects(), vec![shop.id]);
+        let lease = Duration::from_secs(60);
+        let job = store
+            .claim_project_job(Some(&[shop.id]), "w", lease, Timestamp::now())
+            .unwrap()
+            .unwrap();
+        assert!(runners.run(&job).await.is_ok());
+        assert_eq!(*ran.lock().unwrap(), vec!["shop"]);
+        // A job of a project without a runner fails its attempt, saying why.
+        let other = store.claim_job("w", lease, Timestamp::now()).unwrap().unwrap();
+        assert_eq!(other.incident.project, DEFAULT_PROJECT_ID);
+        let err = runners.run(&other).await.unwrap_err().to_string();
+        assert!(err.contains("no repository for project #1"), "{err}");
     }
 }

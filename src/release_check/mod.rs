@@ -84,6 +84,8 @@ pub struct ReleaseChecker {
     store: Arc<dyn IncidentStore>,
     resolver: ReleaseResolver,
     config: ReleaseCheckConfig,
+    /// Only this project's incidents (`None`: every project's).
+    project: Option<i64>,
 }
 
 /// Runs a blocking store call off the async runtime.
@@ -100,14 +102,22 @@ impl ReleaseChecker {
             store,
             resolver,
             config,
+            project: None,
         }
+    }
+
+    /// The same checker, classifying only the releases of `project`'s
+    /// incidents (whose repository the resolver reads).
+    pub fn for_project(mut self, project: i64) -> Self {
+        self.project = Some(project);
+        self
     }
 
     /// One pass (see the module docs).
     pub async fn pass(&self, now: Timestamp) -> Result<PassSummary> {
         let store = self.store.clone();
-        let (batch, recheck) = (self.config.batch, self.config.recheck_unknown_after);
-        let checks = blocking(move || store.releases_to_check(batch, recheck, now)).await?;
+        let (batch, recheck, project) = (self.config.batch, self.config.recheck_unknown_after, self.project);
+        let checks = blocking(move || store.project_releases_to_check(project, batch, recheck, now)).await?;
         let mut summary = PassSummary::default();
         if !checks.is_empty() {
             self.classify_all(checks, &mut summary).await?;

@@ -6,6 +6,13 @@
 //! only talk to the trait, so the server database ([`PostgresStore`], many
 //! processes on one database) can replace the embedded [`SqliteStore`].
 //!
+//! ## Projects
+//!
+//! Every incident belongs to a project ([`ProjectRecord`]; a fix job to its
+//! incident's): fingerprints group per project, and reads, job claims and
+//! release checks can be limited to one. The default project
+//! ([`DEFAULT_PROJECT_ID`]) is `serve --repo`'s; see `projects`.
+//!
 //! ## Incident lifecycle
 //!
 //! ```text
@@ -41,6 +48,7 @@
 mod convert;
 mod grouping;
 pub mod postgres;
+mod projects;
 mod schema;
 mod sqlite;
 mod types;
@@ -51,6 +59,10 @@ use bugstack_core::{Dependency, Event, Timestamp};
 
 pub use self::postgres::{is_postgres_url, PostgresStore};
 pub use bugstack_fix::PullRequestState;
+pub use projects::{
+    hash_token, hashes_match, validate_project_name, ForgeSpec, NewProject, ProjectRecord, DEFAULT_PROJECT_ID,
+    DEFAULT_PROJECT_NAME, MAX_PROJECT_NAME_LEN,
+};
 pub use sqlite::{ForgeChange, ForgePullRequest, ForgeSync, SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
     pull_request_state_name, Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail,
@@ -102,6 +114,35 @@ pub trait IncidentStore: Send + Sync {
     /// cap waits and is queued when there is room, the most frequent first.
     fn set_max_queued_jobs(&self, cap: usize);
 
+    /// Sets the triggers of one project's incidents (its repository's
+    /// `[triggers]`), in place of [`IncidentStore::set_triggers`]' for that
+    /// project. The queue cap stays the store's
+    /// ([`IncidentStore::set_max_queued_jobs`]): the queue is shared. Kept
+    /// in memory: each process sets its own.
+    fn set_project_triggers(&self, project: i64, triggers: bugstack_fix::Triggers);
+
+    /// Adds a project ([`NewProject`]: its name, its token's hash, its
+    /// repository and forge). Refused when the name (or the token's hash)
+    /// is taken.
+    fn add_project(&self, project: &NewProject, now: Timestamp) -> Result<ProjectRecord>;
+
+    /// Every project, the default one first, then by name.
+    fn projects(&self) -> Result<Vec<ProjectRecord>>;
+
+    /// The project named `name`
+    /// ([`Error::ProjectNotFound`](crate::Error::ProjectNotFound) when there is none).
+    fn project_named(&self, name: &str) -> Result<ProjectRecord> {
+        self.projects()?
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| crate::Error::ProjectNotFound(name.to_string()))
+    }
+
+    /// The project whose ingest token has the hash `token_hash`
+    /// ([`hash_token`]), if any; the stored hash is compared in constant
+    /// time. (The default project's token is `serve`'s and is not stored.)
+    fn project_by_token_hash(&self, token_hash: &str) -> Result<Option<ProjectRecord>>;
+
     /// Records a batch of events: each is grouped by
     /// [`Event::fingerprint_or_compute`] into its incident (created `open`
     /// with one queued fix job when new), counts and releases are updated,
@@ -126,13 +167,18 @@ pub trait IncidentStore: Send + Sync {
     /// is not stored again: its summary says [`IngestSummary::duplicate`].
     fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>>;
 
-    /// All incidents, most recently seen first.
+    /// All incidents of every project, most recently seen first.
     fn incidents(&self) -> Result<Vec<IncidentRecord>>;
 
-    /// At most `limit` incidents, most recently seen first, starting after
-    /// `after` (from the start when `None`): one page of
-    /// [`IncidentStore::incidents`].
-    fn incidents_page(&self, limit: usize, after: Option<IncidentCursor>) -> Result<Vec<IncidentRecord>>;
+    /// At most `limit` incidents of `project` (every project's when
+    /// `None`), most recently seen first, starting after `after` (from the
+    /// start when `None`): one page of [`IncidentStore::incidents`].
+    fn incidents_page(
+        &self,
+        project: Option<i64>,
+        limit: usize,
+        after: Option<IncidentCursor>,
+    ) -> Result<Vec<IncidentRecord>>;
 
     /// One incident.
     fn incident(&self, id: i64) -> Result<IncidentRecord>;
@@ -169,6 +215,19 @@ pub trait IncidentStore: Send + Sync {
         limit: usize,
         recheck_unknown_after: Duration,
         now: Timestamp,
+    ) -> Result<Vec<ReleaseCheck>> {
+        self.project_releases_to_check(None, limit, recheck_unknown_after, now)
+    }
+
+    /// [`IncidentStore::releases_to_check`] for the incidents of `project`
+    /// only (`None`: every project's): a project's releases are resolved in
+    /// its own repository.
+    fn project_releases_to_check(
+        &self,
+        project: Option<i64>,
+        limit: usize,
+        recheck_unknown_after: Duration,
+        now: Timestamp,
     ) -> Result<Vec<ReleaseCheck>>;
 
     /// Records the commit a fixed incident's `fixed_in_release` resolved
@@ -199,7 +258,21 @@ pub trait IncidentStore: Send + Sync {
     /// first among equals) for `owner` for `lease`: a queued job whose retry
     /// time has come, or a running job whose lease expired (its worker died). The claim is one atomic `UPDATE ... RETURNING`, so
     /// two workers never get the same job; the incident moves to `fixing`.
-    fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>>;
+    /// Jobs of every project: [`IncidentStore::claim_project_job`] with `None`.
+    fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>> {
+        self.claim_project_job(None, owner, lease, now)
+    }
+
+    /// [`IncidentStore::claim_job`] among the jobs of `projects` only (a
+    /// worker claims the jobs of the projects whose repositories it has);
+    /// `None`: every project's.
+    fn claim_project_job(
+        &self,
+        projects: Option<&[i64]>,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<ClaimedJob>>;
 
     /// Claims the fix job of one incident for `owner` (what `bugstack fix ID`
     /// does): its queued job, or its running job whose lease expired, or — when
@@ -259,13 +332,16 @@ pub trait IncidentStore: Send + Sync {
     /// `first_live_at = last_live_at = at` when new; otherwise
     /// `first_live_at` is kept (an earlier `at` moves it back) and
     /// `last_live_at` moves forward to `at` (never back). `dependencies`
-    /// replace the stored list when `Some`; `None` keeps it.
+    /// replace the stored list when `Some`; `None` keeps it. Releases are a
+    /// project's (the same name in two projects is two releases): this
+    /// records one of the default project; a batch's announcement
+    /// ([`IngestBatch::release`]) is recorded in the batch's project.
     fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()>;
 
-    /// One release, if it was ever announced.
+    /// One release of the default project, if it was ever announced.
     fn release(&self, name: &str) -> Result<Option<ReleaseRecord>>;
 
-    /// Every announced release, most recently live first.
+    /// Every announced release (of every project), most recently live first.
     fn releases(&self) -> Result<Vec<ReleaseRecord>>;
 
     /// One page of the incidents matching `filter`, most recently seen

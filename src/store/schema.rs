@@ -239,6 +239,76 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX batch_keys_received ON batch_keys(received_at);
     "#,
+    // 11: projects. One bugstack serves many services: a project has its
+    // own ingest token (only its SHA-256 is stored), repository and forge;
+    // every incident belongs to one (a fix job to its incident's), and
+    // fingerprints group per project. Project 1 is the default project (the
+    // one `serve --repo` serves with its own token, never stored): existing
+    // incidents join it. The fingerprint is unique per project now, which
+    // SQLite cannot change in place: rebuild `incidents` (same columns plus
+    // `project_id`, same ids, its indexes again). Releases announced live
+    // become a project's too (rebuilt with `project_id` in their key).
+    r#"
+    CREATE TABLE projects (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT    NOT NULL UNIQUE,
+        token_hash TEXT    UNIQUE,
+        repo       TEXT,
+        forge      TEXT,
+        created_at INTEGER NOT NULL
+    );
+    INSERT INTO projects (id, name, token_hash, repo, forge, created_at) VALUES (1, 'default', NULL, NULL, NULL, 0);
+
+    CREATE TABLE incidents_new (
+        id               INTEGER PRIMARY KEY,
+        project_id       INTEGER NOT NULL REFERENCES projects(id),
+        fingerprint      TEXT    NOT NULL,
+        title            TEXT    NOT NULL,
+        kind             TEXT    NOT NULL,
+        level            TEXT    NOT NULL,
+        status           TEXT    NOT NULL,
+        count            INTEGER NOT NULL,
+        first_seen       INTEGER NOT NULL,
+        last_seen        INTEGER NOT NULL,
+        fixed_in_release TEXT,
+        representative   TEXT    NOT NULL,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        fix_wanted       INTEGER NOT NULL DEFAULT 0,
+        source           TEXT,
+        fix_commit       TEXT,
+        fixed_at         INTEGER,
+        UNIQUE (project_id, fingerprint)
+    );
+    INSERT INTO incidents_new (id, project_id, fingerprint, title, kind, level, status, count, first_seen,
+            last_seen, fixed_in_release, representative, created_at, updated_at, fix_wanted, source,
+            fix_commit, fixed_at)
+        SELECT id, 1, fingerprint, title, kind, level, status, count, first_seen, last_seen,
+            fixed_in_release, representative, created_at, updated_at, fix_wanted, source, fix_commit, fixed_at
+        FROM incidents;
+    DROP TABLE incidents;
+    ALTER TABLE incidents_new RENAME TO incidents;
+    CREATE INDEX incidents_last_seen ON incidents(last_seen);
+    CREATE INDEX incidents_project_last_seen ON incidents(project_id, last_seen);
+    CREATE INDEX incidents_fix_wanted ON incidents(count) WHERE fix_wanted = 1;
+    CREATE INDEX incidents_source_created ON incidents(source, created_at) WHERE source IS NOT NULL;
+    CREATE INDEX incidents_fixed ON incidents(id) WHERE status IN ('fixed', 'verified');
+
+    -- Releases announced live are a project's: the same name in two
+    -- projects is two releases.
+    CREATE TABLE releases_new (
+        project_id    INTEGER NOT NULL REFERENCES projects(id),
+        name          TEXT    NOT NULL,
+        first_live_at INTEGER NOT NULL,
+        last_live_at  INTEGER NOT NULL,
+        dependencies  TEXT,
+        PRIMARY KEY (project_id, name)
+    );
+    INSERT INTO releases_new (project_id, name, first_live_at, last_live_at, dependencies)
+        SELECT 1, name, first_live_at, last_live_at, dependencies FROM releases;
+    DROP TABLE releases;
+    ALTER TABLE releases_new RENAME TO releases;
+    "#,
 ];
 
 /// The schema version this build writes.

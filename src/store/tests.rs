@@ -827,6 +827,7 @@ fn the_new_incident_quota_slides_over_an_hour(b: &Backend) {
         quota: Some(quota.clone()),
         release: None,
         batch_id: None,
+        project: None,
     };
     let first = s.ingest_with_quotas(&[batch(&["a", "b", "c"])], T0).unwrap();
     assert_eq!((first[0].new_incidents.len(), first[0].over_quota), (2, 1));
@@ -886,6 +887,7 @@ fn releases_are_upserted_as_announced(b: &Backend) {
         quota: None,
         release: Some(announcement),
         batch_id: None,
+        project: None,
     };
     s.ingest_with_quotas(&[batch], later).unwrap();
     let r = s.release("shop@2").unwrap().unwrap();
@@ -932,6 +934,7 @@ fn a_retried_batch_is_counted_once(b: &Backend) {
         }),
         release: None,
         batch_id: id.map(str::to_string),
+        project: None,
     };
     let first = s.ingest_with_quotas(&[batch(Some("b-1"), "a")], T0).unwrap();
     assert_eq!((first[0].duplicate, first[0].occurrences), (false, 2));
@@ -978,6 +981,7 @@ fn copies_of_a_batch_at_several_collectors_count_once(b: &Backend) {
                         quota: None,
                         release: None,
                         batch_id: Some("the-batch".into()),
+                        project: None,
                     };
                     barrier.wait();
                     s.ingest_with_quotas(&[batch], T0).unwrap()[0].duplicate
@@ -1331,6 +1335,7 @@ fn hourly_counts_are_kept_per_incident_and_old_hours_dropped(b: &Backend) {
         quota: None,
         batch_id: Some(id.to_string()),
         release: None,
+        project: None,
     };
     s.ingest_with_quotas(&[batch("b1"), batch("b1")], far).unwrap();
     assert_eq!(pairs(&s.histogram(boom, far).unwrap()), vec![(far, 2)]);
@@ -1439,6 +1444,264 @@ fn search_filters_by_status_and_text_and_pages(b: &Backend) {
     );
 }
 
+/// A project named `name` with token `token` (stored as its hash).
+fn new_project(name: &str, token: &str) -> NewProject {
+    NewProject {
+        name: name.into(),
+        token_hash: hash_token(token),
+        repo: format!("/srv/{name}"),
+        forge: None,
+    }
+}
+
+/// A batch of `project` sent with `token` (its quota under the token's name).
+fn project_batch(project: i64, token: &str, events: Vec<Event>) -> IngestBatch {
+    IngestBatch {
+        events,
+        quota: Some(IncidentQuota {
+            source: format!("token-{token}"),
+            new_incidents_per_hour: 100,
+        }),
+        project: Some(project),
+        ..IngestBatch::default()
+    }
+}
+
+fn projects_are_added_once_and_found_by_their_token_hash(b: &Backend) {
+    let s = b.open();
+    let default = s.projects().unwrap();
+    assert_eq!(default.len(), 1, "the default project is always there");
+    assert_eq!(
+        (default[0].id, default[0].name.as_str()),
+        (DEFAULT_PROJECT_ID, DEFAULT_PROJECT_NAME)
+    );
+    let shop = s.add_project(&new_project("shop", "tok-shop"), T0).unwrap();
+    let mut billing = new_project("billing", "tok-billing");
+    billing.forge = Some("github:acme/billing".into());
+    let billing = s.add_project(&billing, T0).unwrap();
+    assert_ne!(shop.id, DEFAULT_PROJECT_ID);
+    assert_eq!(shop.repo.as_deref(), Some("/srv/shop"));
+    assert_eq!(billing.forge.as_deref(), Some("github:acme/billing"));
+    let names: Vec<String> = s.projects().unwrap().into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["default", "billing", "shop"], "the default first, then by name");
+    // Found by the hash of its token, and only by it.
+    let found = s.project_by_token_hash(&hash_token("tok-shop")).unwrap().unwrap();
+    assert_eq!(found, shop);
+    assert_eq!(
+        s.project_by_token_hash(&hash_token("tok-billing")).unwrap().unwrap().id,
+        billing.id
+    );
+    assert!(s.project_by_token_hash(&hash_token("tok-sho")).unwrap().is_none());
+    assert!(
+        s.project_by_token_hash("tok-shop").unwrap().is_none(),
+        "the token itself is not stored"
+    );
+    // Another handle (process) sees them; names and tokens are unique.
+    let other = b.open();
+    assert_eq!(other.project_named("shop").unwrap(), shop);
+    assert!(matches!(other.project_named("nope"), Err(Error::ProjectNotFound(n)) if n == "nope"));
+    assert!(matches!(
+        other.add_project(&new_project("shop", "another"), T0),
+        Err(Error::ProjectExists(n)) if n == "shop"
+    ));
+    assert!(matches!(
+        other.add_project(&new_project("shop2", "tok-shop"), T0),
+        Err(Error::ProjectExists(_))
+    ));
+    assert!(matches!(
+        other.add_project(&new_project("default", "x"), T0),
+        Err(Error::ProjectExists(_))
+    ));
+    assert_eq!(s.projects().unwrap().len(), 3);
+}
+
+fn fingerprints_group_per_project_and_reads_are_scoped(b: &Backend) {
+    let s = b.open();
+    let shop = s.add_project(&new_project("shop", "tok-shop"), T0).unwrap();
+    // The same bug in the default project (local ingest and its token) and in shop.
+    s.ingest(&[ev("boom", Some("1.0"), 1)], T0).unwrap();
+    let summaries = s
+        .ingest_with_quotas(
+            &[
+                project_batch(DEFAULT_PROJECT_ID, "tok-default", vec![ev("boom", Some("1.0"), 2)]),
+                project_batch(
+                    shop.id,
+                    "tok-shop",
+                    vec![ev("boom", Some("1.0"), 3), ev("boom", None, 4)],
+                ),
+                project_batch(shop.id, "tok-shop", vec![ev("only in shop", None, 5)]),
+            ],
+            T0,
+        )
+        .unwrap();
+    assert_eq!(summaries[0].new_incidents.len(), 0, "the default project's boom exists");
+    assert_eq!(summaries[1].new_incidents.len(), 1, "shop's boom is its own incident");
+    assert_eq!(summaries[2].new_incidents.len(), 1);
+    let all = s.incidents().unwrap();
+    assert_eq!(all.len(), 3);
+    let booms: Vec<&IncidentRecord> = all.iter().filter(|r| r.title == "boom").collect();
+    assert_eq!(booms.len(), 2);
+    assert_eq!(booms[0].fingerprint, booms[1].fingerprint);
+    let of = |p: i64| booms.iter().find(|r| r.project == p).unwrap();
+    assert_eq!(of(DEFAULT_PROJECT_ID).count, 2);
+    assert_eq!(of(shop.id).count, 2);
+    // Both have a fix job of their own.
+    assert_eq!(s.jobs().unwrap().len(), 3);
+    // A page of one project holds only its incidents.
+    let page = s.incidents_page(Some(shop.id), 10, None).unwrap();
+    assert_eq!(page.len(), 2);
+    assert!(page.iter().all(|r| r.project == shop.id));
+    let first = s.incidents_page(Some(shop.id), 1, None).unwrap();
+    let rest = s
+        .incidents_page(Some(shop.id), 10, Some(IncidentCursor::after(&first[0])))
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(rest[0].project == shop.id && rest[0].id != first[0].id);
+    let default_page = s.incidents_page(Some(DEFAULT_PROJECT_ID), 10, None).unwrap();
+    assert_eq!(default_page.len(), 1);
+    assert_eq!(default_page[0].project, DEFAULT_PROJECT_ID);
+    assert_eq!(s.incidents_page(None, 10, None).unwrap().len(), 3);
+    // So does a search.
+    let found = s
+        .search_incidents(&IncidentFilter {
+            project: Some(shop.id),
+            text: Some("boom".into()),
+            limit: 10,
+            ..IncidentFilter::default()
+        })
+        .unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.incidents[0].project, shop.id);
+    // The incident's detail and a claimed job name the project.
+    assert_eq!(s.incident_detail(of(shop.id).id).unwrap().incident.project, shop.id);
+}
+
+fn a_worker_claims_only_the_jobs_of_its_projects(b: &Backend) {
+    let s = b.open();
+    let shop = s.add_project(&new_project("shop", "tok-shop"), T0).unwrap();
+    let billing = s.add_project(&new_project("billing", "tok-billing"), T0).unwrap();
+    s.ingest_with_quotas(
+        &[
+            project_batch(shop.id, "tok-shop", vec![ev("shop bug", None, 1)]),
+            project_batch(billing.id, "tok-billing", vec![ev("billing bug", None, 1); 5]),
+        ],
+        T0,
+    )
+    .unwrap();
+    assert!(s.claim_project_job(Some(&[]), "w", LEASE, T0).unwrap().is_none());
+    assert!(s
+        .claim_project_job(Some(&[DEFAULT_PROJECT_ID]), "w", LEASE, T0)
+        .unwrap()
+        .is_none());
+    // The more frequent billing bug would come first; shop's worker gets shop's.
+    let job = s.claim_project_job(Some(&[shop.id]), "w", LEASE, T0).unwrap().unwrap();
+    assert_eq!(
+        (job.incident.project, job.incident.title.as_str()),
+        (shop.id, "shop bug")
+    );
+    assert!(s.claim_project_job(Some(&[shop.id]), "w", LEASE, T0).unwrap().is_none());
+    let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    assert_eq!(job.incident.project, billing.id);
+}
+
+fn each_project_keeps_its_own_triggers(b: &Backend) {
+    let s = b.open();
+    let shop = s.add_project(&new_project("shop", "tok-shop"), T0).unwrap();
+    // shop's policy wants 3 occurrences first; the default project's queues at once.
+    s.set_project_triggers(
+        shop.id,
+        bugstack_fix::Triggers {
+            min_count: 3,
+            ..bugstack_fix::Triggers::default()
+        },
+    );
+    let sums = s
+        .ingest_with_quotas(
+            &[
+                project_batch(DEFAULT_PROJECT_ID, "tok-default", vec![ev("boom", None, 1)]),
+                project_batch(shop.id, "tok-shop", vec![ev("boom", None, 1)]),
+            ],
+            T0,
+        )
+        .unwrap();
+    assert_eq!((sums[0].jobs_enqueued, sums[1].jobs_enqueued), (1, 0));
+    let sums = s
+        .ingest_with_quotas(&[project_batch(shop.id, "tok-shop", vec![ev("boom", None, 2); 2])], T0)
+        .unwrap();
+    assert_eq!(
+        sums[0].jobs_enqueued, 1,
+        "shop's third occurrence reaches its min_count"
+    );
+}
+
+#[test]
+fn existing_incidents_join_the_default_project_on_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    {
+        // A store as the previous release left it (schema 10), with an incident.
+        let conn = Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..10] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 10).unwrap();
+        conn.execute(
+            "INSERT INTO incidents (id, fingerprint, title, kind, level, status, count, first_seen, last_seen,
+                 representative, created_at, updated_at)
+             VALUES (7, ?1, 'boom', 'panic', 'fatal', 'open', 4, 1, 2, ?2, 1, 2)",
+            rusqlite::params![
+                ev("boom", None, 1).fingerprint_or_compute().as_str(),
+                serde_json::to_string(&ev("boom", None, 1)).unwrap()
+            ],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO fix_jobs (incident_id, state, max_attempts, not_before, created_at, updated_at)
+             VALUES (7, 'queued', 3, 0, 1, 1)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO releases (name, first_live_at, last_live_at) VALUES ('1.0', 5, 6)",
+            [],
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(s.schema_version().unwrap(), schema::latest_version());
+    let old = s.incident(7).unwrap();
+    assert_eq!((old.project, old.count), (DEFAULT_PROJECT_ID, 4));
+    // Its fingerprint still groups in the default project, and the job is still there.
+    let sum = s.ingest(&[ev("boom", None, 3)], T0).unwrap();
+    assert!(sum.new_incidents.is_empty());
+    assert_eq!(s.incident(7).unwrap().count, 5);
+    assert_eq!(s.jobs().unwrap()[0].incident_id, 7);
+    assert_eq!(
+        s.release("1.0").unwrap().unwrap().last_live_at,
+        Timestamp::from_millis(6)
+    );
+    let shop = s.add_project(&new_project("shop", "t"), T0).unwrap();
+    assert_eq!(shop.id, 2);
+}
+
+fn releases_announced_live_are_a_projects_own(b: &Backend) {
+    let s = b.open();
+    let shop = s.add_project(&new_project("shop", "tok-shop"), T0).unwrap();
+    let announce = |project: i64, deps: &'static str| {
+        let mut batch = project_batch(project, "t", vec![]);
+        let mut announcement = bugstack_core::ReleaseAnnouncement::new("1.0", T0);
+        announcement.dependencies = Some(vec![bugstack_core::Dependency::new(deps, "1.0.0")]);
+        batch.release = Some(announcement);
+        batch
+    };
+    s.ingest_with_quotas(&[announce(DEFAULT_PROJECT_ID, "serde"), announce(shop.id, "tokio")], T0)
+        .unwrap();
+    // Two releases named 1.0, one per project; the default project's is `release`'s.
+    assert_eq!(s.releases().unwrap().len(), 2);
+    let default = s.release("1.0").unwrap().unwrap();
+    assert_eq!(default.dependencies.unwrap()[0].name, "serde");
+}
+
 on_both_stores!(
     ingest_groups_by_fingerprint_and_counts_occurrences,
     a_sent_fingerprint_is_used_as_is,
@@ -1472,4 +1735,9 @@ on_both_stores!(
     hourly_counts_are_kept_per_incident_and_old_hours_dropped,
     concurrent_writers_add_to_one_hour,
     search_filters_by_status_and_text_and_pages,
+    projects_are_added_once_and_found_by_their_token_hash,
+    fingerprints_group_per_project_and_reads_are_scoped,
+    a_worker_claims_only_the_jobs_of_its_projects,
+    each_project_keeps_its_own_triggers,
+    releases_announced_live_are_a_projects_own,
 );

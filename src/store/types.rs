@@ -69,6 +69,13 @@ pub struct IncidentRecord {
     /// when the fix merges, or resolved from `fixed_in_release` later.
     #[serde(default)]
     pub fix_commit: Option<String>,
+    /// The id of the project it belongs to ([`super::ProjectRecord`]).
+    #[serde(default = "default_project_id")]
+    pub project: i64,
+}
+
+fn default_project_id() -> i64 {
+    super::DEFAULT_PROJECT_ID
 }
 
 /// An incident with everything the store knows about it.
@@ -330,6 +337,9 @@ pub struct IngestBatch {
     /// whose key the same sender used within
     /// [`BATCH_KEY_WINDOW`](super::BATCH_KEY_WINDOW) is not stored again.
     pub batch_id: Option<String>,
+    /// The project the batch belongs to (chosen by the sender's token);
+    /// `None`: the default project.
+    pub project: Option<i64>,
 }
 
 /// The versions of the crates on an incident's stack, from the dependency
@@ -578,6 +588,8 @@ pub struct HourCount {
 /// [`super::IncidentStore::search_incidents`]): most recently seen first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IncidentFilter {
+    /// Only incidents of this project (`None`: every project's).
+    pub project: Option<i64>,
     /// Only incidents in this status.
     pub status: Option<Status>,
     /// Only incidents whose title, kind or level contains this text (ASCII
@@ -590,8 +602,9 @@ pub struct IncidentFilter {
 }
 
 impl IncidentFilter {
-    /// Whether `record` matches the status and text (not the page).
+    /// Whether `record` matches the project, status and text (not the page).
     pub fn matches(&self, record: &IncidentRecord) -> bool {
+        let project_ok = self.project.is_none_or(|p| p == record.project);
         let status_ok = self.status.is_none_or(|s| s == record.status);
         let text_ok = match self.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => true,
@@ -602,7 +615,7 @@ impl IncidentFilter {
                     .any(|f| f.to_ascii_lowercase().contains(&t))
             }
         };
-        status_ok && text_ok
+        project_ok && status_ok && text_ok
     }
 }
 

@@ -14,11 +14,12 @@ use super::{ago, layout, status_badge, when};
 use crate::dashboard::auth::{percent_encode, viewer, Viewer};
 use crate::dashboard::chart::{buckets, sparkline};
 use crate::dashboard::{blocking, DashboardError, DashboardState, PAGE_SIZE};
-use crate::store::{HourCount, IncidentFilter, IncidentSearch, IncidentStore, Status};
+use crate::store::{HourCount, IncidentFilter, IncidentSearch, IncidentStore, ProjectRecord, Status};
 
-/// `?status=&q=&page=`.
+/// `?project=&status=&q=&page=`.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ListParams {
+    project: Option<String>,
     status: Option<String>,
     q: Option<String>,
     page: Option<usize>,
@@ -30,6 +31,8 @@ pub(crate) struct ListData {
     pub(crate) search: IncidentSearch,
     /// Their hourly counts over the last 14 days, in the same order.
     pub(crate) hours: Vec<Vec<HourCount>>,
+    /// Every project (the filter offers them when there are several).
+    pub(crate) projects: Vec<ProjectRecord>,
 }
 
 /// Reads one page of the list (what the bench times with [`render_list`]).
@@ -45,7 +48,12 @@ pub(crate) fn load_list(
             .saturating_sub(Duration::from_secs(14 * 86_400).as_millis() as u64),
     );
     let hours = store.histograms(&ids, since)?;
-    Ok(ListData { search, hours })
+    let projects = store.projects()?;
+    Ok(ListData {
+        search,
+        hours,
+        projects,
+    })
 }
 
 /// `GET /`.
@@ -66,8 +74,19 @@ pub(crate) async fn list(
             Err(_) => return DashboardError::BadRequest(format!("no status {s:?}")).into_response(),
         },
     };
+    let project = match params.project.clone().filter(|p| !p.is_empty()) {
+        None => None,
+        Some(name) => {
+            let store = state.store.clone();
+            match blocking(move || Ok(store.project_named(&name)?)).await {
+                Ok(p) => Some(p.id),
+                Err(e) => return e.into_response(),
+            }
+        }
+    };
     let page = params.page.unwrap_or(1).max(1);
     let filter = IncidentFilter {
+        project,
         status,
         text: params.q.clone().filter(|q| !q.trim().is_empty()),
         offset: (page - 1).saturating_mul(PAGE_SIZE),
@@ -102,10 +121,30 @@ pub(crate) fn render_list(
         .unwrap_or(usize::MAX)
         .div_ceil(PAGE_SIZE)
         .max(1);
-    let link = |p: usize| format!("/?status={}&q={}&page={p}", percent_encode(&status), percent_encode(&q));
+    let project = filter
+        .project
+        .and_then(|id| data.projects.iter().find(|p| p.id == id))
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
+    let link = |p: usize| {
+        format!(
+            "/?project={}&status={}&q={}&page={p}",
+            percent_encode(&project),
+            percent_encode(&status),
+            percent_encode(&q)
+        )
+    };
     html! {
         h1 { "Incidents" }
         form.filters method="get" action="/" {
+            @if data.projects.len() > 1 {
+                select name="project" aria-label="project" {
+                    option value="" selected[project.is_empty()] { "every project" }
+                    @for p in &data.projects {
+                        option value=(p.name) selected[project == p.name] { (p.name) }
+                    }
+                }
+            }
             select name="status" aria-label="status" {
                 option value="" selected[status.is_empty()] { "any status" }
                 @for s in Status::ALL {

@@ -60,8 +60,9 @@ impl PostgresStore {
     pub fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
         self.read(|tx| {
             tx.query(
-                "SELECT number, forge_number, etag FROM pull_requests
-                 WHERE state = 'open' AND forge_number IS NOT NULL ORDER BY number",
+                "SELECT p.number, p.forge_number, p.etag, COALESCE(i.project_id, 1) FROM pull_requests p
+                 LEFT JOIN incidents i ON i.id = p.incident_id
+                 WHERE p.state = 'open' AND p.forge_number IS NOT NULL ORDER BY p.number",
                 &[],
             )?
             .iter()
@@ -70,6 +71,7 @@ impl PostgresStore {
                     number: r.try_get(0)?,
                     forge_number: r.try_get(1)?,
                     etag: r.try_get(2)?,
+                    project: r.try_get(3)?,
                 })
             })
             .collect()

@@ -100,20 +100,21 @@ pub(super) fn search(tx: &mut Transaction<'_>, filter: &IncidentFilter) -> Resul
         .filter(|t| !t.is_empty())
         .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     let condition = "($1::TEXT IS NULL OR i.status = $1) AND ($2::TEXT IS NULL OR i.title ILIKE $2 ESCAPE '\\' \
-                     OR i.kind ILIKE $2 ESCAPE '\\' OR i.level ILIKE $2 ESCAPE '\\')";
+                     OR i.kind ILIKE $2 ESCAPE '\\' OR i.level ILIKE $2 ESCAPE '\\') \
+                     AND ($3::BIGINT IS NULL OR i.project_id = $3)";
     let total: i64 = tx
         .query_one(
             &format!("SELECT COUNT(*) FROM incidents i WHERE {condition}"),
-            &[&status, &text],
+            &[&status, &text, &filter.project],
         )?
         .try_get(0)?;
     let incidents = tx
         .query(
             &format!(
                 "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE {condition}
-                 ORDER BY i.last_seen DESC, i.id DESC LIMIT $3 OFFSET $4"
+                 ORDER BY i.last_seen DESC, i.id DESC LIMIT $4 OFFSET $5"
             ),
-            &[&status, &text, &big(filter.limit), &big(filter.offset)],
+            &[&status, &text, &filter.project, &big(filter.limit), &big(filter.offset)],
         )?
         .iter()
         .map(incident_of)

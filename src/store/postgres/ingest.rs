@@ -23,10 +23,11 @@ pub(super) fn saturating_add_sql(column: &str, param: &str) -> String {
     format!("CASE WHEN {column} > 9223372036854775807 - {param} THEN 9223372036854775807 ELSE {column} + {param} END")
 }
 
-/// Records one batch inside `tx` (see the SQLite store's `ingest_in`, which
-/// this mirrors rule for rule).
+/// Records one batch of `project` inside `tx` (see the SQLite store's
+/// `ingest_in`, which this mirrors rule for rule).
 pub(super) fn ingest_in(
     tx: &mut Transaction<'_>,
+    project: i64,
     events: &[bugstack_core::Event],
     received_at: Timestamp,
     triggers: &Triggers,
@@ -36,9 +37,9 @@ pub(super) fn ingest_in(
     let mut summary = IngestSummary::default();
     let mut quota = quota.map(QuotaState::new);
     let groups = group_events(events, received_at);
-    lock_fingerprints(tx, &groups, quota.as_ref().map(QuotaState::quota))?;
+    lock_fingerprints(tx, project, &groups, quota.as_ref().map(QuotaState::quota))?;
     for g in &groups {
-        let found = find_incident(tx, &g.fingerprint)?;
+        let found = find_incident(tx, project, &g.fingerprint)?;
         let id = match found {
             None if match quota.as_mut() {
                 Some(q) => !q.admit(tx, received_at)?,
@@ -49,14 +50,14 @@ pub(super) fn ingest_in(
                     continue;
                 };
                 summary.over_quota = summary.over_quota.saturating_add(u64_of(g.count));
-                match find_overflow(tx, &q.source)? {
+                match find_overflow(tx, project, &q.source)? {
                     Some(id) => {
                         add_occurrences(tx, id, g, received_at)?;
                         id
                     }
                     None => {
                         let title = overflow_title(&q.source, q.new_incidents_per_hour);
-                        match create_incident(tx, g, &overflow_fingerprint(&q.source), &title, received_at)? {
+                        match create_incident(tx, project, g, &overflow_fingerprint(&q.source), &title, received_at)? {
                             Some(id) => {
                                 let cause =
                                     Cause::bugstack("counts the events of new fingerprints over a token's quota");
@@ -65,7 +66,7 @@ pub(super) fn ingest_in(
                             }
                             None => {
                                 // Created by another collector meanwhile.
-                                let id = find_overflow(tx, &q.source)?.ok_or(crate::Error::Corrupt {
+                                let id = find_overflow(tx, project, &q.source)?.ok_or(crate::Error::Corrupt {
                                     column: "incidents.fingerprint",
                                     value: overflow_fingerprint(&q.source).to_string(),
                                 })?;
@@ -76,7 +77,7 @@ pub(super) fn ingest_in(
                     }
                 }
             }
-            None => match create_incident(tx, g, &g.fingerprint, &title_of(&g.first.message), received_at)? {
+            None => match create_incident(tx, project, g, &g.fingerprint, &title_of(&g.first.message), received_at)? {
                 Some(id) => {
                     if let Some(q) = &quota {
                         set_source(tx, id, &q.quota().source)?;
@@ -99,7 +100,7 @@ pub(super) fn ingest_in(
                 }
                 // Another collector created it after our look-up: add to it.
                 None => {
-                    let found = find_incident(tx, &g.fingerprint)?.ok_or(crate::Error::Corrupt {
+                    let found = find_incident(tx, project, &g.fingerprint)?.ok_or(crate::Error::Corrupt {
                         column: "incidents.fingerprint",
                         value: g.fingerprint.to_string(),
                     })?;
@@ -122,10 +123,18 @@ pub(super) fn ingest_in(
 /// sender's overflow incident), in sorted order: concurrent batches over the
 /// same fingerprints, whatever their order, then touch those incidents one
 /// after the other instead of deadlocking.
-fn lock_fingerprints(tx: &mut Transaction<'_>, groups: &[Group<'_>], quota: Option<&IncidentQuota>) -> Result<()> {
-    let mut keys: Vec<String> = groups.iter().map(|g| g.fingerprint.to_string()).collect();
+///
+/// The keys name the project too: the same fingerprint in two projects is
+/// two incidents, which need not wait for each other.
+fn lock_fingerprints(
+    tx: &mut Transaction<'_>,
+    project: i64,
+    groups: &[Group<'_>],
+    quota: Option<&IncidentQuota>,
+) -> Result<()> {
+    let mut keys: Vec<String> = groups.iter().map(|g| format!("{project}:{}", g.fingerprint)).collect();
     if let Some(q) = quota {
-        keys.push(overflow_fingerprint(&q.source).to_string());
+        keys.push(format!("{project}:{}", overflow_fingerprint(&q.source)));
     }
     if keys.is_empty() {
         return Ok(());
@@ -181,12 +190,13 @@ struct Found {
     level: String,
 }
 
-/// The incident with `fingerprint`, if there is one, its row locked until
-/// the transaction ends.
-fn find_incident(tx: &mut Transaction<'_>, fingerprint: &Fingerprint) -> Result<Option<Found>> {
+/// The incident of `project` with `fingerprint`, if there is one, its row
+/// locked until the transaction ends.
+fn find_incident(tx: &mut Transaction<'_>, project: i64, fingerprint: &Fingerprint) -> Result<Option<Found>> {
     let row = tx.query_opt(
-        "SELECT id, status, count, kind, level FROM incidents WHERE fingerprint = $1 FOR UPDATE",
-        &[&fingerprint.as_str()],
+        "SELECT id, status, count, kind, level FROM incidents
+         WHERE project_id = $1 AND fingerprint = $2 FOR UPDATE",
+        &[&project, &fingerprint.as_str()],
     )?;
     row.map(|r| {
         Ok(Found {
@@ -223,10 +233,11 @@ fn reaches_min_count(tx: &mut Transaction<'_>, found: &Found, g: &Group<'_>, tri
     Ok(jobs == 0)
 }
 
-/// A new `open` incident for the group with `fingerprint` and `title`
-/// (`None` when another writer created that fingerprint first).
+/// A new `open` incident of `project` for the group with `fingerprint` and
+/// `title` (`None` when another writer created that fingerprint first).
 fn create_incident(
     tx: &mut Transaction<'_>,
+    project: i64,
     g: &Group<'_>,
     fingerprint: &Fingerprint,
     title: &str,
@@ -235,9 +246,9 @@ fn create_incident(
     let representative = serde_json::to_string(g.first)?;
     let row = tx.query_opt(
         "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
-             last_seen, representative, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $9)
-         ON CONFLICT (fingerprint) DO NOTHING RETURNING id",
+             last_seen, representative, created_at, updated_at, project_id)
+         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $9, $10)
+         ON CONFLICT (project_id, fingerprint) DO NOTHING RETURNING id",
         &[
             &fingerprint.as_str(),
             &title,
@@ -248,6 +259,7 @@ fn create_incident(
             &g.last_seen,
             &representative,
             &ms(received_at),
+            &project,
         ],
     )?;
     row.map(|r| r.try_get(0)).transpose().map_err(Into::into)

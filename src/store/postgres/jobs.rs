@@ -122,6 +122,7 @@ fn promote_most_frequent(tx: &mut Transaction<'_>, now: Timestamp) -> Result<()>
 /// See [`IncidentStore::claim_job`](crate::store::IncidentStore::claim_job).
 pub(super) fn claim_next(
     tx: &mut Transaction<'_>,
+    projects: Option<&[i64]>,
     owner: &str,
     lease: Duration,
     now: Timestamp,
@@ -129,19 +130,21 @@ pub(super) fn claim_next(
 ) -> Result<Option<ClaimedJob>> {
     fill_queue(tx, now, cap)?;
     promote_most_frequent(tx, now)?;
+    let projects: Option<Vec<i64>> = projects.map(<[i64]>::to_vec);
     loop {
         let row = tx.query_opt(
             &format!(
                 "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
                      lease_expires_at = $2, updated_at = $3
                  WHERE id = (SELECT j.id FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
-                             WHERE (j.state = 'queued' AND j.not_before <= $3)
-                                OR (j.state = 'running' AND j.lease_expires_at <= $3)
+                             WHERE ((j.state = 'queued' AND j.not_before <= $3)
+                                    OR (j.state = 'running' AND j.lease_expires_at <= $3))
+                               AND ($4::BIGINT[] IS NULL OR i.project_id = ANY($4))
                              ORDER BY i.count DESC, j.id LIMIT 1
                              FOR UPDATE OF j SKIP LOCKED)
                  RETURNING {JOB_COLUMNS}"
             ),
-            &[&owner, &after(now, lease), &ms(now)],
+            &[&owner, &after(now, lease), &ms(now), &projects],
         )?;
         let Some(row) = row else {
             return Ok(None);
@@ -201,7 +204,7 @@ fn give_up(tx: &mut Transaction<'_>, job: &FixJob, now: Timestamp) -> Result<()>
 fn claimed(tx: &mut Transaction<'_>, job: FixJob) -> Result<ClaimedJob> {
     let incident = super::rows::incident(tx, job.incident_id)?;
     let event = super::rows::representative(tx, job.incident_id)?;
-    let stack_dependencies = super::releases::stack_dependencies(tx, &incident.releases, &event)?;
+    let stack_dependencies = super::releases::stack_dependencies(tx, incident.project, &incident.releases, &event)?;
     Ok(ClaimedJob {
         job,
         incident,

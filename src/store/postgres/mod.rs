@@ -39,6 +39,7 @@ mod hours;
 mod ingest;
 mod jobs;
 mod lifecycle;
+mod projects;
 mod pulls;
 mod quota;
 mod release_checks;
@@ -48,6 +49,7 @@ mod schema;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
+use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -63,7 +65,7 @@ use super::types::{
     TimelineEntry, Totals,
 };
 use super::types::{HourCount, IncidentFilter, IncidentSearch};
-use super::IncidentStore;
+use super::{IncidentStore, NewProject, ProjectRecord, DEFAULT_PROJECT_ID};
 use crate::{Error, Result};
 
 /// Connections the pool opens at most, by default (`?pool_size=` is not a
@@ -86,6 +88,8 @@ pub struct PostgresStore {
     database: String,
     /// Which incidents get a fix job, and the queue's cap.
     triggers: RwLock<Triggers>,
+    /// Triggers of the projects that have their own.
+    project_triggers: RwLock<HashMap<i64, Triggers>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -159,6 +163,7 @@ impl PostgresStore {
             pool,
             database,
             triggers: RwLock::new(Triggers::default()),
+            project_triggers: RwLock::new(HashMap::new()),
         };
         let mut conn = store.conn()?;
         if !create && schema::version(&mut *conn)? == 0 {
@@ -204,6 +209,24 @@ impl PostgresStore {
 
     fn triggers(&self) -> Triggers {
         self.triggers.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The triggers of `project`'s incidents: its own when set, else the
+    /// store's; the queue cap is always the store's.
+    fn triggers_for(&self, project: i64) -> Triggers {
+        let global = self.triggers();
+        match self
+            .project_triggers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&project)
+        {
+            Some(own) => Triggers {
+                max_queued_jobs: global.max_queued_jobs,
+                ..own.clone()
+            },
+            None => global,
+        }
     }
 
     fn job_cap(&self) -> usize {
@@ -274,23 +297,41 @@ impl IncidentStore for PostgresStore {
         PostgresStore::set_max_queued_jobs(self, cap);
     }
 
+    fn set_project_triggers(&self, project: i64, triggers: Triggers) {
+        self.project_triggers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(project, triggers);
+    }
+
+    fn add_project(&self, project: &NewProject, now: Timestamp) -> Result<ProjectRecord> {
+        self.write(|tx| projects::add(tx, project, now))
+    }
+
+    fn projects(&self) -> Result<Vec<ProjectRecord>> {
+        self.read(projects::list)
+    }
+
+    fn project_by_token_hash(&self, token_hash: &str) -> Result<Option<ProjectRecord>> {
+        self.read(|tx| projects::by_token_hash(tx, token_hash))
+    }
+
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
-        let triggers = self.triggers();
-        self.write(|tx| ingest::ingest_in(tx, events, received_at, &triggers, None))
+        let triggers = self.triggers_for(DEFAULT_PROJECT_ID);
+        self.write(|tx| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
     }
 
     fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
-        let triggers = self.triggers();
+        let triggers = self.triggers_for(DEFAULT_PROJECT_ID);
         self.write(|tx| {
             batches
                 .iter()
-                .map(|events| ingest::ingest_in(tx, events, received_at, &triggers, None))
+                .map(|events| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
                 .collect()
         })
     }
 
     fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
-        let triggers = self.triggers();
         self.write(|tx| {
             if batches.iter().any(|b| b.batch_id.is_some()) {
                 batches::forget_old(tx, received_at)?;
@@ -308,9 +349,17 @@ impl IncidentStore for PostgresStore {
                         }
                     }
                     if let Some(r) = &b.release {
-                        releases::record_seen(tx, &r.name, received_at, r.dependencies.as_deref())?;
+                        releases::record_seen(
+                            tx,
+                            b.project.unwrap_or(DEFAULT_PROJECT_ID),
+                            &r.name,
+                            received_at,
+                            r.dependencies.as_deref(),
+                        )?;
                     }
-                    ingest::ingest_in(tx, &b.events, received_at, &triggers, b.quota.as_ref())
+                    let project = b.project.unwrap_or(DEFAULT_PROJECT_ID);
+                    let triggers = self.triggers_for(project);
+                    ingest::ingest_in(tx, project, &b.events, received_at, &triggers, b.quota.as_ref())
                 })
                 .collect()
         })
@@ -320,8 +369,13 @@ impl IncidentStore for PostgresStore {
         self.read(rows::incidents)
     }
 
-    fn incidents_page(&self, limit: usize, after: Option<IncidentCursor>) -> Result<Vec<IncidentRecord>> {
-        self.read(|tx| rows::incidents_page(tx, limit, after))
+    fn incidents_page(
+        &self,
+        project: Option<i64>,
+        limit: usize,
+        after: Option<IncidentCursor>,
+    ) -> Result<Vec<IncidentRecord>> {
+        self.read(|tx| rows::incidents_page(tx, project, limit, after))
     }
 
     fn incident(&self, id: i64) -> Result<IncidentRecord> {
@@ -357,13 +411,14 @@ impl IncidentStore for PostgresStore {
         })
     }
 
-    fn releases_to_check(
+    fn project_releases_to_check(
         &self,
+        project: Option<i64>,
         limit: usize,
         recheck_unknown_after: Duration,
         now: Timestamp,
     ) -> Result<Vec<ReleaseCheck>> {
-        self.read(|tx| release_checks::releases_to_check(tx, limit, recheck_unknown_after, now))
+        self.read(|tx| release_checks::releases_to_check(tx, project, limit, recheck_unknown_after, now))
     }
 
     fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {
@@ -390,9 +445,15 @@ impl IncidentStore for PostgresStore {
         self.write(|tx| lifecycle::add_release_with_fix(tx, id, release))
     }
 
-    fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>> {
+    fn claim_project_job(
+        &self,
+        projects: Option<&[i64]>,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<ClaimedJob>> {
         let cap = self.job_cap();
-        self.write(|tx| jobs::claim_next(tx, owner, lease, now, cap))
+        self.write(|tx| jobs::claim_next(tx, projects, owner, lease, now, cap))
     }
 
     fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {
@@ -446,11 +507,11 @@ impl IncidentStore for PostgresStore {
     }
 
     fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()> {
-        self.write(|tx| releases::record_seen(tx, name, at, dependencies))
+        self.write(|tx| releases::record_seen(tx, DEFAULT_PROJECT_ID, name, at, dependencies))
     }
 
     fn release(&self, name: &str) -> Result<Option<ReleaseRecord>> {
-        self.read(|tx| releases::release(tx, name))
+        self.read(|tx| releases::release(tx, DEFAULT_PROJECT_ID, name))
     }
 
     fn releases(&self) -> Result<Vec<ReleaseRecord>> {

@@ -78,10 +78,10 @@ pub(super) fn set_source(tx: &mut Transaction<'_>, id: i64, source: &str) -> Res
 }
 
 /// The id of `source`'s overflow incident, if it exists (its row locked).
-pub(super) fn find_overflow(tx: &mut Transaction<'_>, source: &str) -> Result<Option<i64>> {
+pub(super) fn find_overflow(tx: &mut Transaction<'_>, project: i64, source: &str) -> Result<Option<i64>> {
     tx.query_opt(
-        "SELECT id FROM incidents WHERE fingerprint = $1 FOR UPDATE",
-        &[&overflow_fingerprint(source).as_str()],
+        "SELECT id FROM incidents WHERE project_id = $1 AND fingerprint = $2 FOR UPDATE",
+        &[&project, &overflow_fingerprint(source).as_str()],
     )?
     .map(|r| r.try_get(0))
     .transpose()

@@ -14,18 +14,20 @@ const COLUMNS: &str = "name, first_live_at, last_live_at, dependencies";
 /// moved forward, dependencies replaced when `Some`.
 pub(super) fn record_seen(
     tx: &mut Transaction<'_>,
+    project: i64,
     name: &str,
     at: Timestamp,
     dependencies: Option<&[Dependency]>,
 ) -> Result<()> {
     let deps = dependencies.map(serde_json::to_string).transpose()?;
     tx.execute(
-        "INSERT INTO releases AS l (name, first_live_at, last_live_at, dependencies) VALUES ($1, $2, $2, $3)
-         ON CONFLICT (name) DO UPDATE SET
+        "INSERT INTO releases AS l (name, first_live_at, last_live_at, dependencies, project_id)
+         VALUES ($1, $2, $2, $3, $4)
+         ON CONFLICT (project_id, name) DO UPDATE SET
              first_live_at = LEAST(l.first_live_at, excluded.first_live_at),
              last_live_at  = GREATEST(l.last_live_at, excluded.last_live_at),
              dependencies  = COALESCE(excluded.dependencies, l.dependencies)",
-        &[&name, &ms(at), &deps],
+        &[&name, &ms(at), &deps, &project],
     )?;
     Ok(())
 }
@@ -41,10 +43,13 @@ fn record_of(r: &Row) -> Result<ReleaseRecord> {
 }
 
 /// One release by name.
-pub(super) fn release(tx: &mut Transaction<'_>, name: &str) -> Result<Option<ReleaseRecord>> {
-    tx.query_opt(&format!("SELECT {COLUMNS} FROM releases WHERE name = $1"), &[&name])?
-        .map(|r| record_of(&r))
-        .transpose()
+pub(super) fn release(tx: &mut Transaction<'_>, project: i64, name: &str) -> Result<Option<ReleaseRecord>> {
+    tx.query_opt(
+        &format!("SELECT {COLUMNS} FROM releases WHERE project_id = $1 AND name = $2"),
+        &[&project, &name],
+    )?
+    .map(|r| record_of(&r))
+    .transpose()
 }
 
 /// Every release, most recently live first.
@@ -62,6 +67,7 @@ pub(super) fn releases(tx: &mut Transaction<'_>) -> Result<Vec<ReleaseRecord>> {
 /// `releases` (in order of first sighting) that announced a dependency list.
 pub(super) fn stack_dependencies(
     tx: &mut Transaction<'_>,
+    project: i64,
     releases: &[String],
     event: &Event,
 ) -> Result<Option<StackDependencies>> {
@@ -69,7 +75,7 @@ pub(super) fn stack_dependencies(
         let Some(ReleaseRecord {
             dependencies: Some(deps),
             ..
-        }) = release(tx, name)?
+        }) = release(tx, project, name)?
         else {
             continue;
         };

@@ -19,7 +19,7 @@ pub(super) const INCIDENT_COLUMNS: &str = "i.id, i.fingerprint, i.title, i.kind,
      i.first_seen, i.last_seen, i.fixed_in_release, \
      ARRAY(SELECT r.release FROM incident_releases r WHERE r.incident_id = i.id ORDER BY r.seq), \
      ARRAY(SELECT w.release FROM releases_with_fix w WHERE w.incident_id = i.id ORDER BY w.release), \
-     i.fix_commit";
+     i.fix_commit, i.project_id";
 
 pub(super) const JOB_COLUMNS: &str = "id, incident_id, state, attempts, max_attempts, lease_owner, lease_expires_at, \
      not_before, last_error, created_at, updated_at";
@@ -56,6 +56,7 @@ pub(super) fn incident_of(r: &Row) -> Result<IncidentRecord> {
         releases: r.try_get(10)?,
         releases_with_fix: r.try_get(11)?,
         fix_commit: r.try_get(12)?,
+        project: r.try_get(13)?,
     })
 }
 
@@ -167,29 +168,27 @@ pub(super) fn incidents(tx: &mut Transaction<'_>) -> Result<Vec<IncidentRecord>>
     .collect()
 }
 
-/// At most `limit` incidents after `after`, most recently seen first.
+/// At most `limit` incidents of `project` (all when `None`) after `after`,
+/// most recently seen first.
 pub(super) fn incidents_page(
     tx: &mut Transaction<'_>,
+    project: Option<i64>,
     limit: usize,
     after: Option<IncidentCursor>,
 ) -> Result<Vec<IncidentRecord>> {
     let limit = big(limit);
-    let rows = match after {
-        None => tx.query(
-            &format!("SELECT {INCIDENT_COLUMNS} FROM incidents i ORDER BY i.last_seen DESC, i.id DESC LIMIT $1"),
-            &[&limit],
-        )?,
-        Some(c) => {
-            let seen = i64::try_from(c.last_seen_ms).unwrap_or(i64::MAX);
-            tx.query(
-                &format!(
-                    "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE (i.last_seen, i.id) < ($2, $3)
-                     ORDER BY i.last_seen DESC, i.id DESC LIMIT $1"
-                ),
-                &[&limit, &seen, &c.id],
-            )?
-        }
+    let (seen, id) = match after {
+        None => (i64::MAX, i64::MAX),
+        Some(c) => (i64::try_from(c.last_seen_ms).unwrap_or(i64::MAX), c.id),
     };
+    let rows = tx.query(
+        &format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i
+             WHERE ($4::BIGINT IS NULL OR i.project_id = $4) AND (i.last_seen, i.id) < ($2, $3)
+             ORDER BY i.last_seen DESC, i.id DESC LIMIT $1"
+        ),
+        &[&limit, &seen, &id, &project],
+    )?;
     rows.iter().map(incident_of).collect()
 }
 
@@ -225,7 +224,8 @@ pub(super) fn incident_detail(tx: &mut Transaction<'_>, id: i64) -> Result<Incid
         .iter()
         .map(|r| Ok(serde_json::from_str(&r.try_get::<_, String>(0)?)?))
         .collect::<Result<Vec<Event>>>()?;
-    let stack_dependencies = super::releases::stack_dependencies(tx, &incident.releases, &representative)?;
+    let stack_dependencies =
+        super::releases::stack_dependencies(tx, incident.project, &incident.releases, &representative)?;
     Ok(IncidentDetail {
         jobs: jobs(tx, Some(id))?,
         runs: runs(tx, id)?,

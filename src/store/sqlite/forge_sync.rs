@@ -25,6 +25,9 @@ pub struct ForgePullRequest {
     pub forge_number: i64,
     /// The ETag of the forge's last answer about it, if any.
     pub etag: Option<String>,
+    /// The project of its incident (each project's repository has its own
+    /// pull request numbers on the forge).
+    pub project: i64,
 }
 
 /// What the forge said happened to a pull request.
@@ -96,14 +99,16 @@ impl SqliteStore {
     pub fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
         self.read(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT number, forge_number, etag FROM pull_requests
-                 WHERE state = 'open' AND forge_number IS NOT NULL ORDER BY number",
+                "SELECT p.number, p.forge_number, p.etag, COALESCE(i.project_id, 1) FROM pull_requests p
+                 LEFT JOIN incidents i ON i.id = p.incident_id
+                 WHERE p.state = 'open' AND p.forge_number IS NOT NULL ORDER BY p.number",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(ForgePullRequest {
                     number: r.get(0)?,
                     forge_number: r.get(1)?,
                     etag: r.get(2)?,
+                    project: r.get(3)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -57,19 +57,22 @@ pub(super) fn search(conn: &Connection, filter: &IncidentFilter) -> Result<Incid
         .filter(|t| !t.is_empty())
         .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     let condition = "(?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR i.title LIKE ?2 ESCAPE '\\' \
-                     OR i.kind LIKE ?2 ESCAPE '\\' OR i.level LIKE ?2 ESCAPE '\\')";
+                     OR i.kind LIKE ?2 ESCAPE '\\' OR i.level LIKE ?2 ESCAPE '\\') \
+                     AND (?3 IS NULL OR i.project_id = ?3)";
+    let (limit, offset) = (
+        i64::try_from(filter.limit).unwrap_or(i64::MAX),
+        i64::try_from(filter.offset).unwrap_or(i64::MAX),
+    );
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM incidents i WHERE {condition}"))?
-        .query_row(params![status, text], |r| r.get(0))?;
-    let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
-    let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
+        .query_row(params![status, text, filter.project], |r| r.get(0))?;
     let incidents = all_rows(
         conn,
         &format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE {condition}
-             ORDER BY i.last_seen DESC, i.id DESC LIMIT ?3 OFFSET ?4"
+             ORDER BY i.last_seen DESC, i.id DESC LIMIT ?4 OFFSET ?5"
         ),
-        params![status, text, limit, offset],
+        params![status, text, filter.project, limit, offset],
         RawIncident::from_row,
         RawIncident::into_record,
     )?;

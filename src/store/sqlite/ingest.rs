@@ -32,8 +32,12 @@ pub(super) fn saturating_add_sql(column: &str, param: &str) -> String {
 ///
 /// With a `quota`, a new fingerprint over the sender's quota creates no
 /// incident: its events are counted in the sender's overflow incident.
+///
+/// Everything happens in `project`: its incidents are the only ones a
+/// fingerprint can match, and new incidents are created in it.
 pub(super) fn ingest_in(
     tx: &Transaction<'_>,
+    project: i64,
     events: &[Event],
     received_at: Timestamp,
     triggers: &Triggers,
@@ -43,7 +47,7 @@ pub(super) fn ingest_in(
     let mut summary = IngestSummary::default();
     let mut quota = quota.map(QuotaState::new);
     for g in &group_events(events, received_at) {
-        let id = match find_incident(tx, &g.fingerprint)? {
+        let id = match find_incident(tx, project, &g.fingerprint)? {
             None if match quota.as_mut() {
                 Some(q) => !q.admit(tx, received_at)?,
                 None => false,
@@ -53,14 +57,15 @@ pub(super) fn ingest_in(
                     continue;
                 };
                 summary.over_quota = summary.over_quota.saturating_add(u64_of(g.count));
-                match find_overflow(tx, &q.source)? {
+                match find_overflow(tx, project, &q.source)? {
                     Some(id) => {
                         add_occurrences(tx, id, g, received_at)?;
                         id
                     }
                     None => {
                         let title = overflow_title(&q.source, q.new_incidents_per_hour);
-                        let id = create_incident(tx, g, &overflow_fingerprint(&q.source), &title, received_at)?;
+                        let id =
+                            create_incident(tx, project, g, &overflow_fingerprint(&q.source), &title, received_at)?;
                         let cause = Cause::bugstack("counts the events of new fingerprints over a token's quota");
                         record(tx, id, None, Status::Open, received_at, &cause)?;
                         id
@@ -68,7 +73,7 @@ pub(super) fn ingest_in(
                 }
             }
             None => {
-                let id = create_incident(tx, g, &g.fingerprint, &title_of(&g.first.message), received_at)?;
+                let id = create_incident(tx, project, g, &g.fingerprint, &title_of(&g.first.message), received_at)?;
                 if let Some(q) = &quota {
                     set_source(tx, id, &q.quota().source)?;
                 }
@@ -129,11 +134,13 @@ struct Found {
     level: String,
 }
 
-/// The incident with `fingerprint`, if there is one.
-fn find_incident(tx: &Transaction<'_>, fingerprint: &Fingerprint) -> Result<Option<Found>> {
+/// The incident of `project` with `fingerprint`, if there is one.
+fn find_incident(tx: &Transaction<'_>, project: i64, fingerprint: &Fingerprint) -> Result<Option<Found>> {
     let row: Option<(i64, String, i64, String, String)> = tx
-        .prepare_cached("SELECT id, status, count, kind, level FROM incidents WHERE fingerprint = ?1")?
-        .query_row([fingerprint.as_str()], |r| {
+        .prepare_cached(
+            "SELECT id, status, count, kind, level FROM incidents WHERE project_id = ?1 AND fingerprint = ?2",
+        )?
+        .query_row(params![project, fingerprint.as_str()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?;
@@ -173,10 +180,11 @@ fn reaches_min_count(tx: &Transaction<'_>, found: &Found, g: &Group<'_>, trigger
     Ok(jobs == 0)
 }
 
-/// A new `open` incident for the group with `fingerprint` and `title`, its
-/// first event the representative.
+/// A new `open` incident of `project` for the group with `fingerprint` and
+/// `title`, its first event the representative.
 fn create_incident(
     tx: &Transaction<'_>,
+    project: i64,
     g: &Group<'_>,
     fingerprint: &Fingerprint,
     title: &str,
@@ -185,8 +193,8 @@ fn create_incident(
     Ok(tx
         .prepare_cached(
             "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
-                 last_seen, representative, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id",
+                 last_seen, representative, created_at, updated_at, project_id)
+             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?9, ?10) RETURNING id",
         )?
         .query_row(
             params![
@@ -198,7 +206,8 @@ fn create_incident(
                 g.first_seen,
                 g.last_seen,
                 serde_json::to_string(g.first)?,
-                ms(received_at)
+                ms(received_at),
+                project
             ],
             |r| r.get(0),
         )?)

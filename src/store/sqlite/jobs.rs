@@ -113,6 +113,7 @@ fn promote_most_frequent(tx: &Transaction<'_>, now: Timestamp) -> Result<()> {
 /// the runnable job of the most frequent incident is claimed.
 pub(super) fn claim_next(
     tx: &Transaction<'_>,
+    projects: Option<&[i64]>,
     owner: &str,
     lease: Duration,
     now: Timestamp,
@@ -120,6 +121,8 @@ pub(super) fn claim_next(
 ) -> Result<Option<ClaimedJob>> {
     fill_queue(tx, now, cap)?;
     promote_most_frequent(tx, now)?;
+    // The projects as a JSON array (`json_each`), NULL for all of them.
+    let projects = projects.map(serde_json::to_string).transpose()?;
     loop {
         let raw = tx
             .query_row(
@@ -127,12 +130,13 @@ pub(super) fn claim_next(
                     "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,
                          lease_expires_at = ?2, updated_at = ?3
                      WHERE id = (SELECT j.id FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
-                                 WHERE (j.state = 'queued' AND j.not_before <= ?3)
-                                    OR (j.state = 'running' AND j.lease_expires_at <= ?3)
+                                 WHERE ((j.state = 'queued' AND j.not_before <= ?3)
+                                        OR (j.state = 'running' AND j.lease_expires_at <= ?3))
+                                   AND (?4 IS NULL OR i.project_id IN (SELECT value FROM json_each(?4)))
                                  ORDER BY i.count DESC, j.id LIMIT 1)
                      RETURNING {JOB_COLUMNS}"
                 ),
-                params![owner, after(now, lease), ms(now)],
+                params![owner, after(now, lease), ms(now), projects],
                 RawJob::from_row,
             )
             .optional()?;
@@ -196,7 +200,7 @@ fn give_up(tx: &Transaction<'_>, job: &FixJob, now: Timestamp) -> Result<()> {
 fn claimed(tx: &Transaction<'_>, job: FixJob) -> Result<ClaimedJob> {
     let incident = super::rows::incident(tx, job.incident_id)?;
     let event = super::rows::representative(tx, job.incident_id)?;
-    let stack_dependencies = super::releases::stack_dependencies(tx, &incident.releases, &event)?;
+    let stack_dependencies = super::releases::stack_dependencies(tx, incident.project, &incident.releases, &event)?;
     Ok(ClaimedJob {
         job,
         incident,

@@ -32,12 +32,14 @@ mod hours;
 mod ingest;
 mod jobs;
 mod lifecycle;
+mod projects;
 mod pulls;
 mod quota;
 mod release_checks;
 mod releases;
 mod rows;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -52,7 +54,7 @@ use super::types::{
     IncidentRecord, IncidentSearch, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseCheck,
     ReleaseRecord, ReleaseVerdictRecord, Status, TimelineEntry, Totals,
 };
-use super::IncidentStore;
+use super::{IncidentStore, NewProject, ProjectRecord, DEFAULT_PROJECT_ID};
 use crate::{Error, Result};
 pub use forge_sync::{ForgeChange, ForgePullRequest, ForgeSync};
 
@@ -72,6 +74,9 @@ pub struct SqliteStore {
     /// Which incidents get a fix job, and the queue's cap
     /// ([`SqliteStore::set_triggers`]).
     triggers: RwLock<Triggers>,
+    /// Triggers of the projects that have their own
+    /// ([`IncidentStore::set_project_triggers`]).
+    project_triggers: RwLock<HashMap<i64, Triggers>>,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -119,6 +124,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             triggers: RwLock::new(Triggers::default()),
+            project_triggers: RwLock::new(HashMap::new()),
         })
     }
 
@@ -135,6 +141,24 @@ impl SqliteStore {
 
     fn triggers(&self) -> Triggers {
         self.triggers.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The triggers of `project`'s incidents: its own when set, else the
+    /// store's; the queue cap is always the store's.
+    fn triggers_for(&self, project: i64) -> Triggers {
+        let global = self.triggers();
+        match self
+            .project_triggers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&project)
+        {
+            Some(own) => Triggers {
+                max_queued_jobs: global.max_queued_jobs,
+                ..own.clone()
+            },
+            None => global,
+        }
     }
 
     /// Caps the fix jobs queued at once (at least 1; default
@@ -193,23 +217,41 @@ impl IncidentStore for SqliteStore {
         SqliteStore::set_max_queued_jobs(self, cap);
     }
 
+    fn set_project_triggers(&self, project: i64, triggers: Triggers) {
+        self.project_triggers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(project, triggers);
+    }
+
+    fn add_project(&self, project: &NewProject, now: Timestamp) -> Result<ProjectRecord> {
+        self.write(|tx| projects::add(tx, project, now))
+    }
+
+    fn projects(&self) -> Result<Vec<ProjectRecord>> {
+        self.read(projects::list)
+    }
+
+    fn project_by_token_hash(&self, token_hash: &str) -> Result<Option<ProjectRecord>> {
+        self.read(|conn| projects::by_token_hash(conn, token_hash))
+    }
+
     fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
-        let triggers = self.triggers();
-        self.write(|tx| ingest::ingest_in(tx, events, received_at, &triggers, None))
+        let triggers = self.triggers_for(DEFAULT_PROJECT_ID);
+        self.write(|tx| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
     }
 
     fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
-        let triggers = self.triggers();
+        let triggers = self.triggers_for(DEFAULT_PROJECT_ID);
         self.write(|tx| {
             batches
                 .iter()
-                .map(|events| ingest::ingest_in(tx, events, received_at, &triggers, None))
+                .map(|events| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
                 .collect()
         })
     }
 
     fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
-        let triggers = self.triggers();
         self.write(|tx| {
             if batches.iter().any(|b| b.batch_id.is_some()) {
                 batches::forget_old(tx, received_at)?;
@@ -227,9 +269,17 @@ impl IncidentStore for SqliteStore {
                         }
                     }
                     if let Some(r) = &b.release {
-                        releases::record_seen(tx, &r.name, received_at, r.dependencies.as_deref())?;
+                        releases::record_seen(
+                            tx,
+                            b.project.unwrap_or(DEFAULT_PROJECT_ID),
+                            &r.name,
+                            received_at,
+                            r.dependencies.as_deref(),
+                        )?;
                     }
-                    ingest::ingest_in(tx, &b.events, received_at, &triggers, b.quota.as_ref())
+                    let project = b.project.unwrap_or(DEFAULT_PROJECT_ID);
+                    let triggers = self.triggers_for(project);
+                    ingest::ingest_in(tx, project, &b.events, received_at, &triggers, b.quota.as_ref())
                 })
                 .collect()
         })
@@ -239,8 +289,13 @@ impl IncidentStore for SqliteStore {
         self.read(rows::incidents)
     }
 
-    fn incidents_page(&self, limit: usize, after: Option<IncidentCursor>) -> Result<Vec<IncidentRecord>> {
-        self.read(|conn| rows::incidents_page(conn, limit, after))
+    fn incidents_page(
+        &self,
+        project: Option<i64>,
+        limit: usize,
+        after: Option<IncidentCursor>,
+    ) -> Result<Vec<IncidentRecord>> {
+        self.read(|conn| rows::incidents_page(conn, project, limit, after))
     }
 
     fn incident(&self, id: i64) -> Result<IncidentRecord> {
@@ -276,13 +331,14 @@ impl IncidentStore for SqliteStore {
         })
     }
 
-    fn releases_to_check(
+    fn project_releases_to_check(
         &self,
+        project: Option<i64>,
         limit: usize,
         recheck_unknown_after: Duration,
         now: Timestamp,
     ) -> Result<Vec<ReleaseCheck>> {
-        self.read(|conn| release_checks::releases_to_check(conn, limit, recheck_unknown_after, now))
+        self.read(|conn| release_checks::releases_to_check(conn, project, limit, recheck_unknown_after, now))
     }
 
     fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {
@@ -310,9 +366,15 @@ impl IncidentStore for SqliteStore {
         self.write(|tx| lifecycle::add_release_with_fix(tx, id, release))
     }
 
-    fn claim_job(&self, owner: &str, lease: Duration, now: Timestamp) -> Result<Option<ClaimedJob>> {
+    fn claim_project_job(
+        &self,
+        projects: Option<&[i64]>,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<ClaimedJob>> {
         let cap = self.job_cap();
-        self.write(|tx| jobs::claim_next(tx, owner, lease, now, cap))
+        self.write(|tx| jobs::claim_next(tx, projects, owner, lease, now, cap))
     }
 
     fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {
@@ -366,11 +428,11 @@ impl IncidentStore for SqliteStore {
     }
 
     fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()> {
-        self.write(|tx| releases::record_seen(tx, name, at, dependencies))
+        self.write(|tx| releases::record_seen(tx, DEFAULT_PROJECT_ID, name, at, dependencies))
     }
 
     fn release(&self, name: &str) -> Result<Option<ReleaseRecord>> {
-        self.read(|conn| releases::release(conn, name))
+        self.read(|conn| releases::release(conn, DEFAULT_PROJECT_ID, name))
     }
 
     fn releases(&self) -> Result<Vec<ReleaseRecord>> {

@@ -69,10 +69,12 @@ pub(super) fn set_source(tx: &Transaction<'_>, id: i64, source: &str) -> Result<
 }
 
 /// The id of `source`'s overflow incident, if it exists.
-pub(super) fn find_overflow(tx: &Transaction<'_>, source: &str) -> Result<Option<i64>> {
+pub(super) fn find_overflow(tx: &Transaction<'_>, project: i64, source: &str) -> Result<Option<i64>> {
     Ok(tx
-        .prepare_cached("SELECT id FROM incidents WHERE fingerprint = ?1")?
-        .query_row([overflow_fingerprint(source).as_str()], |r| r.get(0))
+        .prepare_cached("SELECT id FROM incidents WHERE project_id = ?1 AND fingerprint = ?2")?
+        .query_row(rusqlite::params![project, overflow_fingerprint(source).as_str()], |r| {
+            r.get(0)
+        })
         .optional()?)
 }
 

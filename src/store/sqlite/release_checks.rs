@@ -18,6 +18,7 @@ use crate::Result;
 /// See [`IncidentStore::releases_to_check`](crate::store::IncidentStore::releases_to_check).
 pub(super) fn releases_to_check(
     conn: &Connection,
+    project: Option<i64>,
     limit: usize,
     recheck_unknown_after: Duration,
     now: Timestamp,
@@ -30,12 +31,12 @@ pub(super) fn releases_to_check(
              SELECT i.id, r.release, i.fix_commit, i.fixed_in_release, r.last_seen AS seen
              FROM incidents i
              JOIN incident_releases r ON r.incident_id = i.id
-             WHERE i.status IN ('fixed', 'verified')
+             WHERE i.status IN ('fixed', 'verified') AND (?3 IS NULL OR i.project_id = ?3)
              UNION ALL
              SELECT i.id, l.name, i.fix_commit, i.fixed_in_release, l.last_live_at AS seen
              FROM incidents i
-             JOIN releases l ON l.last_live_at >= i.fixed_at
-             WHERE i.status IN ('fixed', 'verified')
+             JOIN releases l ON l.project_id = i.project_id AND l.last_live_at >= i.fixed_at
+             WHERE i.status IN ('fixed', 'verified') AND (?3 IS NULL OR i.project_id = ?3)
          ) c
          WHERE NOT EXISTS (SELECT 1 FROM release_verdicts v WHERE v.incident_id = c.id AND v.release = c.release
                            AND (v.verdict != 'unknown' OR v.checked_at > ?1))
@@ -43,14 +44,17 @@ pub(super) fn releases_to_check(
          ORDER BY seen DESC, id
          LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![recheck_before, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-        Ok(ReleaseCheck {
-            incident_id: r.get(0)?,
-            release: r.get(1)?,
-            fix_commit: r.get(2)?,
-            fixed_in_release: r.get(3)?,
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![recheck_before, i64::try_from(limit).unwrap_or(i64::MAX), project],
+        |r| {
+            Ok(ReleaseCheck {
+                incident_id: r.get(0)?,
+                release: r.get(1)?,
+                fix_commit: r.get(2)?,
+                fixed_in_release: r.get(3)?,
+            })
+        },
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -170,7 +174,7 @@ pub(super) fn due_for_verification(
             "SELECT i.id, l.name, max(l.first_live_at, i.fixed_at) AS since
              FROM incidents i
              JOIN release_verdicts v ON v.incident_id = i.id AND v.verdict = 'contains-fix'
-             JOIN releases l ON l.name = v.release
+             JOIN releases l ON l.project_id = i.project_id AND l.name = v.release
              WHERE i.status = 'fixed'
                AND max(l.first_live_at, i.fixed_at) <= ?1 - ?2
                AND NOT EXISTS (SELECT 1 FROM incident_releases r

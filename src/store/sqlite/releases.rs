@@ -14,18 +14,20 @@ const COLUMNS: &str = "name, first_live_at, last_live_at, dependencies";
 /// moved forward, dependencies replaced when `Some`.
 pub(super) fn record_seen(
     conn: &Connection,
+    project: i64,
     name: &str,
     at: Timestamp,
     dependencies: Option<&[Dependency]>,
 ) -> Result<()> {
     let deps = dependencies.map(serde_json::to_string).transpose()?;
     conn.execute(
-        "INSERT INTO releases (name, first_live_at, last_live_at, dependencies) VALUES (?1, ?2, ?2, ?3)
-         ON CONFLICT(name) DO UPDATE SET
+        "INSERT INTO releases (name, first_live_at, last_live_at, dependencies, project_id)
+         VALUES (?1, ?2, ?2, ?3, ?4)
+         ON CONFLICT(project_id, name) DO UPDATE SET
              first_live_at = MIN(first_live_at, excluded.first_live_at),
              last_live_at  = MAX(last_live_at, excluded.last_live_at),
              dependencies  = COALESCE(excluded.dependencies, dependencies)",
-        params![name, ms(at), deps],
+        params![name, ms(at), deps, project],
     )?;
     Ok(())
 }
@@ -58,11 +60,11 @@ impl RawRelease {
     }
 }
 
-/// One release by name.
-pub(super) fn release(conn: &Connection, name: &str) -> Result<Option<ReleaseRecord>> {
+/// One release of `project` by name.
+pub(super) fn release(conn: &Connection, project: i64, name: &str) -> Result<Option<ReleaseRecord>> {
     conn.query_row(
-        &format!("SELECT {COLUMNS} FROM releases WHERE name = ?1"),
-        [name],
+        &format!("SELECT {COLUMNS} FROM releases WHERE project_id = ?1 AND name = ?2"),
+        params![project, name],
         RawRelease::from_row,
     )
     .optional()?
@@ -85,6 +87,7 @@ pub(super) fn releases(conn: &Connection) -> Result<Vec<ReleaseRecord>> {
 /// `releases` (in order of first sighting) that announced a dependency list.
 pub(super) fn stack_dependencies(
     conn: &Connection,
+    project: i64,
     releases: &[String],
     event: &Event,
 ) -> Result<Option<StackDependencies>> {
@@ -92,7 +95,7 @@ pub(super) fn stack_dependencies(
         let Some(ReleaseRecord {
             dependencies: Some(deps),
             ..
-        }) = release(conn, name)?
+        }) = release(conn, project, name)?
         else {
             continue;
         };

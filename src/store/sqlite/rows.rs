@@ -17,7 +17,7 @@ pub(super) const INCIDENT_COLUMNS: &str =
      (SELECT json_group_array(release) FROM (SELECT release FROM incident_releases r \
         WHERE r.incident_id = i.id ORDER BY r.seq)), \
      (SELECT json_group_array(release) FROM (SELECT release FROM releases_with_fix w \
-        WHERE w.incident_id = i.id ORDER BY w.release)), i.fix_commit";
+        WHERE w.incident_id = i.id ORDER BY w.release)), i.fix_commit, i.project_id";
 
 pub(super) const JOB_COLUMNS: &str = "id, incident_id, state, attempts, max_attempts, lease_owner, lease_expires_at, \
      not_before, last_error, created_at, updated_at";
@@ -47,6 +47,7 @@ pub(super) struct RawIncident {
     releases: Option<String>,
     releases_with_fix: Option<String>,
     fix_commit: Option<String>,
+    project: i64,
 }
 
 impl RawIncident {
@@ -65,6 +66,7 @@ impl RawIncident {
             releases: r.get(10)?,
             releases_with_fix: r.get(11)?,
             fix_commit: r.get(12)?,
+            project: r.get(13)?,
         })
     }
 
@@ -89,6 +91,7 @@ impl RawIncident {
             fixed_in_release: self.fixed_in_release,
             releases_with_fix: list(self.releases_with_fix)?,
             fix_commit: self.fix_commit,
+            project: self.project,
         })
     }
 }
@@ -271,33 +274,35 @@ pub(super) fn incidents(conn: &Connection) -> Result<Vec<IncidentRecord>> {
     )
 }
 
-/// At most `limit` incidents after `after`, most recently seen first (the
-/// `incidents_last_seen` index serves the order and the start).
+/// At most `limit` incidents of `project` (all when `None`) after `after`,
+/// most recently seen first (the `incidents_last_seen` and
+/// `incidents_project_last_seen` indexes serve the order and the start).
 pub(super) fn incidents_page(
     conn: &Connection,
+    project: Option<i64>,
     limit: usize,
     after: Option<IncidentCursor>,
 ) -> Result<Vec<IncidentRecord>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    match after {
-        None => all_rows(
-            conn,
-            &format!("SELECT {INCIDENT_COLUMNS} FROM incidents i ORDER BY i.last_seen DESC, i.id DESC LIMIT ?1"),
-            [limit],
-            RawIncident::from_row,
-            RawIncident::into_record,
+    let (seen, id) = match after {
+        None => (i64::MAX, i64::MAX),
+        Some(c) => (i64::try_from(c.last_seen_ms).unwrap_or(i64::MAX), c.id),
+    };
+    let project_sql = if project.is_some() {
+        "i.project_id = ?4 AND "
+    } else {
+        "?4 IS NULL AND "
+    };
+    all_rows(
+        conn,
+        &format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE {project_sql}(i.last_seen, i.id) < (?2, ?3)
+             ORDER BY i.last_seen DESC, i.id DESC LIMIT ?1"
         ),
-        Some(c) => all_rows(
-            conn,
-            &format!(
-                "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE (i.last_seen, i.id) < (?2, ?3)
-                 ORDER BY i.last_seen DESC, i.id DESC LIMIT ?1"
-            ),
-            params![limit, i64::try_from(c.last_seen_ms).unwrap_or(i64::MAX), c.id],
-            RawIncident::from_row,
-            RawIncident::into_record,
-        ),
-    }
+        params![limit, seen, id, project],
+        RawIncident::from_row,
+        RawIncident::into_record,
+    )
 }
 
 /// Incident `id`.
@@ -331,7 +336,8 @@ pub(super) fn incident_detail(conn: &mut Connection, id: i64) -> Result<Incident
         rows.map(|r| Ok(serde_json::from_str(&r?)?))
             .collect::<Result<Vec<Event>>>()?
     };
-    let stack_dependencies = super::releases::stack_dependencies(&tx, &incident.releases, &representative)?;
+    let stack_dependencies =
+        super::releases::stack_dependencies(&tx, incident.project, &incident.releases, &representative)?;
     let detail = IncidentDetail {
         incident,
         representative,
