@@ -41,15 +41,21 @@ fn open_store(data: &DataArgs, dir: &Path) -> Result<(Arc<dyn ForgeStore>, Strin
 pub(crate) fn worker(args: WorkerArgs) -> Result<()> {
     let dir = data_dir(&args.data);
     let policy = args.repo.as_deref().map(super::fix::load_policy).transpose()?;
-    let (forge_store, store_name) = open_store(&args.data, &dir)?;
+    let no_repo = || {
+        Error::Config(
+            "bugstack worker needs the repository to fix: pass --repo PATH (or set BUGSTACK_REPO), or add a project whose repository is on this machine"
+                .into(),
+        )
+    };
+    let needs_project = policy.is_none() && !args.fix.has_test_runner();
+    // Without --repo, the missing repository is the first thing to say.
+    let (forge_store, store_name) =
+        open_store(&args.data, &dir).map_err(|e| if needs_project { no_repo() } else { e })?;
     // The added projects whose repositories are on this machine are fixed
     // here too, each in its own checkout under its own policy.
     let projects = project_checkouts(forge_store.as_ref())?;
-    if policy.is_none() && projects.is_empty() && !args.fix.has_test_runner() {
-        return Err(Error::Config(
-            "bugstack worker needs the repository to fix: pass --repo PATH (or set BUGSTACK_REPO), or add a project whose repository is on this machine"
-                .into(),
-        ));
+    if needs_project && projects.is_empty() {
+        return Err(no_repo());
     }
     let mut triggers = policy.as_ref().map(|p| p.triggers.clone()).unwrap_or_default();
     if let Some(cap) = args.max_queued_jobs {
