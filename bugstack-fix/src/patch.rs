@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use bugstack_core::omit_empty;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -22,11 +23,13 @@ pub struct RegressionTest {
 }
 
 /// A candidate fix.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Patch {
     /// The unified diff (git format).
     pub diff: String,
     /// Repository-relative paths the diff touches.
+    #[serialize_always]
     pub files: Vec<String>,
     /// Lines added.
     pub lines_added: u32,
@@ -36,22 +39,18 @@ pub struct Patch {
     pub generator: String,
     /// The panic class the generator recognised (`unwrap-none`,
     /// `index-oob`, ...), when it did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
     /// Root cause in plain words.
     pub root_cause: String,
     /// What the change does, in plain words.
     pub explanation: String,
     /// A regression test added by the patch, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression_test: Option<RegressionTest>,
     /// The model's own confidence (0..=1), when it gave one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_confidence: Option<f64>,
     /// Every candidate the generator had for this site, best first, with
     /// the one this patch is marked [`Candidate::chosen`] (empty when the
     /// generator does not rank; the template generator does).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<Candidate>,
 }
 
