@@ -23,27 +23,13 @@ use std::time::{Duration, Instant};
 use cpu_time::ThreadTime;
 use criterion::Criterion;
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("connection reset by peer")]
 struct DbError;
-impl std::fmt::Display for DbError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection reset by peer")
-    }
-}
-impl std::error::Error for DbError {}
 
-#[derive(Debug)]
-struct SaveError(DbError);
-impl std::fmt::Display for SaveError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("could not save order")
-    }
-}
-impl std::error::Error for SaveError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
+#[derive(Debug, thiserror::Error)]
+#[error("could not save order")]
+struct SaveError(#[source] DbError);
 
 /// Captures per timed chunk (the queue holds more than this).
 const CHUNK: u64 = 2048;
