@@ -210,17 +210,7 @@ fn secure_cookies_when_asked_and_tokens_must_differ() {
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
     drop(server);
 
-    let out = bugstack(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        data.to_str().unwrap(),
-        "--token",
-        TOKEN,
-        "--dashboard-token",
-        TOKEN,
-    ]);
+    let out = serve_refusing(&data, &["--token", TOKEN, "--dashboard-token", TOKEN]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("must differ"));
 }
