@@ -64,23 +64,14 @@ impl Validator for Judge {
         *self.calls.lock().unwrap() += 1;
         let ok = patch.diff.contains("unwrap_or");
         Ok(Validation {
-            sandbox: Some(bugstack_fix::SandboxReport {
-                kind: "test-double".into(),
-                detail: "no code runs".into(),
-            }),
+            sandbox: support::double_sandbox(),
             checks: vec![CheckResult {
-                verdict: None,
-                name: "test".into(),
-                command: "cargo test".into(),
-                status: if ok { CheckStatus::Passed } else { CheckStatus::Failed },
-                base_status: Some(CheckStatus::Passed),
-                exit_code: Some(if ok { 0 } else { 101 }),
-                duration_ms: 1,
                 output: if ok {
                     "ok".into()
                 } else {
                     "error[E0308]: mismatched types".into()
                 },
+                ..support::check("test", if ok { CheckStatus::Passed } else { CheckStatus::Failed })
             }],
             regression: crate::support::double_regression(patch, ok),
         })
