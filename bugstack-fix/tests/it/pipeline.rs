@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bugstack_fix::{
     CheckResult, CheckStatus, ContextBuilder, DecisionKind, Deployer, Deployment, Feedback, FixContext, FixGenerator,
-    FixReport, Incident, Patch, Policy, Progress, PullRequestRef, PullRequestState, RepoRef, Result, Validation,
-    Validator,
+    FixReport, Incident, Patch, Policy, Progress, RepoRef, Result, Validation, Validator,
 };
 use support::{context_at, edit_patch, panic_event, target_frame};
 
@@ -88,24 +87,7 @@ struct RecordingDeployer(Mutex<Vec<DecisionKind>>);
 impl Deployer for RecordingDeployer {
     async fn deploy(&self, _: &FixContext, report: &FixReport, _: &Policy) -> Result<Deployment> {
         self.0.lock().unwrap().push(report.decision.kind);
-        let merged = report.decision.kind == DecisionKind::AutoMerge;
-        Ok(Deployment {
-            branch: "bugstack/fix-x".into(),
-            commit: "c".into(),
-            pull_request: PullRequestRef {
-                number: 1,
-                url: "local://1".into(),
-                state: if merged {
-                    PullRequestState::Merged
-                } else {
-                    PullRequestState::Open
-                },
-            },
-            merged,
-            reason: report.decision.reason.clone(),
-            merge_commit: None,
-            deploy_command: None,
-        })
+        Ok(support::double_deployment(report))
     }
 }
 

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bugstack_fix::{
     score, CheckStatus, ContextBuilder, DecisionKind, Deployer, Deployment, FixContext, FixGenerator, FixReport,
-    Incident, Patch, Pipeline, Policy, PullRequestRef, PullRequestState, RepoRef, Result, SandboxMode, SandboxReport,
-    Validation, Validator, UNTRUSTED_CAP,
+    Incident, Patch, Pipeline, Policy, RepoRef, Result, SandboxMode, SandboxReport, Validation, Validator,
+    UNTRUSTED_CAP,
 };
 use support::{context_at, edit_patch, panic_event, target_frame};
 
@@ -106,19 +106,7 @@ impl Deployer for Forge {
             .lock()
             .unwrap()
             .push((report.decision.kind, ctx.validation_commit().to_string()));
-        Ok(Deployment {
-            branch: "bugstack/fix-x".into(),
-            commit: "c".into(),
-            pull_request: PullRequestRef {
-                number: 1,
-                url: "local://1".into(),
-                state: PullRequestState::Open,
-            },
-            merged: report.decision.kind == DecisionKind::AutoMerge,
-            reason: report.decision.reason.clone(),
-            merge_commit: None,
-            deploy_command: None,
-        })
+        Ok(support::double_deployment(report))
     }
 
     async fn current_base(&self, _: &FixContext, _: &Policy) -> Result<Option<String>> {

@@ -400,6 +400,29 @@ pub(crate) fn double_sandbox() -> Option<bugstack_fix::SandboxReport> {
     })
 }
 
+/// What a test-double deployer reports for `report`: a pull request,
+/// merged when the decision is to auto-merge.
+pub(crate) fn double_deployment(report: &bugstack_fix::FixReport) -> bugstack_fix::Deployment {
+    let merged = report.decision.kind == bugstack_fix::DecisionKind::AutoMerge;
+    bugstack_fix::Deployment {
+        branch: "bugstack/fix-x".into(),
+        commit: "c".into(),
+        pull_request: bugstack_fix::PullRequestRef {
+            number: 1,
+            url: "local://1".into(),
+            state: if merged {
+                bugstack_fix::PullRequestState::Merged
+            } else {
+                bugstack_fix::PullRequestState::Open
+            },
+        },
+        merged,
+        reason: report.decision.reason.clone(),
+        merge_commit: None,
+        deploy_command: None,
+    }
+}
+
 /// What a test-double validator's search reports: the panic reproduced by
 /// `fixture::f("é")`, its regression test a one-test file.
 pub(crate) fn double_reproduction() -> bugstack_fix::Reproduction {
