@@ -39,9 +39,7 @@ fn form(c: &Client, url: String, cookie: Option<&str>, body: String) -> Response
 
 #[test]
 fn sessions_csrf_and_escaping_over_http() {
-    let dir = tempdir();
-    let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    let (_dir, _, server) = serve_fresh();
     let mut e = event("xss", Some("1.0"));
     e.message = XSS.into();
     assert_eq!(post(&client(), &server, gz_batch(vec![e])).status().as_u16(), 202);

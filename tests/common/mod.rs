@@ -221,6 +221,15 @@ pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// A server (with the test token) on a new data directory: the directory
+/// (keep it alive), the data path and the server.
+pub fn serve_fresh() -> (tempfile::TempDir, PathBuf, Server) {
+    let dir = tempdir();
+    let data = data_path(&dir);
+    let server = Server::start_with_token(&data, &[]);
+    (dir, data, server)
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
