@@ -23,13 +23,10 @@ use std::time::{Duration, Instant};
 use cpu_time::ThreadTime;
 use criterion::Criterion;
 
-#[derive(Debug, thiserror::Error)]
-#[error("connection reset by peer")]
-struct DbError;
+#[path = "../tests/common/errors.rs"]
+mod errors;
 
-#[derive(Debug, thiserror::Error)]
-#[error("could not save order")]
-struct SaveError(#[source] DbError);
+use errors::{DbError, SaveError};
 
 /// Captures per timed chunk (the queue holds more than this).
 const CHUNK: u64 = 2048;

@@ -6,17 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use bugstack_core::EventKind;
+use common::errors::{DbError, SaveError};
 use common::Collector;
 
 static PREVIOUS_HOOK_CALLS: AtomicUsize = AtomicUsize::new(0);
-
-#[derive(Debug, thiserror::Error)]
-#[error("connection reset by peer")]
-struct DbError;
-
-#[derive(Debug, thiserror::Error)]
-#[error("could not save order")]
-struct SaveError(#[source] DbError);
 
 #[inline(never)]
 fn find_order(id: u32) -> u32 {
