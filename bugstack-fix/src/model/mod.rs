@@ -9,6 +9,7 @@ use thiserror::Error;
 
 pub(crate) mod anthropic;
 mod config;
+mod connection;
 pub(crate) mod http;
 pub(crate) mod openai;
 
