@@ -190,6 +190,30 @@ pub(crate) struct Hunk {
     pub new_missing_newline: bool,
 }
 
+/// Which side of a hunk: the file before the change, or after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// Context and removed lines.
+    Old,
+    /// Context and added lines.
+    New,
+}
+
+impl Hunk {
+    /// The hunk's lines as they stand on `side`.
+    pub(crate) fn side(&self, side: Side) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter_map(|l| match (l, side) {
+                (HunkLine::Context(s), _) | (HunkLine::Remove(s), Side::Old) | (HunkLine::Add(s), Side::New) => {
+                    Some(s.as_str())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// One file's part of a diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FileDiff {
@@ -320,22 +344,8 @@ pub(crate) fn apply_diff(diff: &str, files: &BTreeMap<String, String>) -> Result
         let mut shift: isize = 0;
         let mut missing_newline = !ends_with_newline;
         for (i, hunk) in fd.hunks.iter().enumerate() {
-            let old: Vec<&str> = hunk
-                .lines
-                .iter()
-                .filter_map(|l| match l {
-                    HunkLine::Context(s) | HunkLine::Remove(s) => Some(s.as_str()),
-                    HunkLine::Add(_) => None,
-                })
-                .collect();
-            let new: Vec<String> = hunk
-                .lines
-                .iter()
-                .filter_map(|l| match l {
-                    HunkLine::Context(s) | HunkLine::Add(s) => Some(s.clone()),
-                    HunkLine::Remove(_) => None,
-                })
-                .collect();
+            let old = hunk.side(Side::Old);
+            let new = hunk.side(Side::New);
             let expected = (hunk.old_start.saturating_sub(1) as isize + shift).max(0) as usize;
             let at = find_block(&current, &old, expected).ok_or_else(|| {
                 Error::PatchDoesNotApply(format!(
@@ -346,7 +356,7 @@ pub(crate) fn apply_diff(diff: &str, files: &BTreeMap<String, String>) -> Result
                 ))
             })?;
             let touches_end = at + old.len() == current.len();
-            current.splice(at..at + old.len(), new.iter().cloned());
+            current.splice(at..at + old.len(), new.iter().map(|l| l.to_string()));
             shift += new.len() as isize - old.len() as isize;
             if touches_end {
                 missing_newline = hunk.new_missing_newline;
