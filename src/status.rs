@@ -7,6 +7,29 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// `Display` and `FromStr` for a unit enum through its `as_str` and `ALL`:
+/// it prints as its name, and parses from it; any other text is an
+/// [`UnknownValue`] of `column`.
+macro_rules! named_by_as_str {
+    ($ty:ident, $column:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                $ty::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| UnknownValue::new($column, s))
+            }
+        }
+    };
+}
+
 /// A state name this build does not know, read back from a column (a store
 /// written by another build, or edited by hand).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,21 +127,7 @@ impl Status {
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = UnknownValue;
-    fn from_str(s: &str) -> Result<Self, UnknownValue> {
-        Status::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| UnknownValue::new("incidents.status", s))
-    }
-}
+named_by_as_str!(Status, "incidents.status");
 
 /// State of a fix job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -137,6 +146,15 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// Every state, in a job's order.
+    pub const ALL: [JobState; 5] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Done,
+        JobState::Failed,
+        JobState::Cancelled,
+    ];
+
     /// The name used in the store and the JSON output.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -149,24 +167,4 @@ impl JobState {
     }
 }
 
-impl fmt::Display for JobState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for JobState {
-    type Err = UnknownValue;
-    fn from_str(s: &str) -> Result<Self, UnknownValue> {
-        [
-            JobState::Queued,
-            JobState::Running,
-            JobState::Done,
-            JobState::Failed,
-            JobState::Cancelled,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-        .ok_or_else(|| UnknownValue::new("fix_jobs.state", s))
-    }
-}
+named_by_as_str!(JobState, "fix_jobs.state");

@@ -38,15 +38,7 @@ fn help_explains_every_command_with_examples() {
 fn a_release_build_refuses_the_test_job_runner_flag() {
     let dir = tempdir();
     let data = data_path(&dir);
-    let out = bugstack(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        data.to_str().unwrap(),
-        "--test-job-runner",
-        "sleep-ms=1",
-    ]);
+    let out = serve_refusing(&data, &["--test-job-runner", "sleep-ms=1"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("--test-job-runner"), "{}", text(&out.stderr));
 }
@@ -100,20 +92,6 @@ fn calc_repo(dir: &Path, remote: bool) -> PathBuf {
     root
 }
 
-/// `bugstack fix ID --repo REPO --data DATA` plus `extra`.
-fn fix(id: &str, repo: &Path, data: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "fix",
-        id,
-        "--repo",
-        repo.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    bugstack(&args)
-}
-
 /// The incident's only job is still queued with no attempt consumed.
 fn assert_job_untouched(data: &Path) {
     let d = show_json(data, 1);
@@ -152,16 +130,7 @@ fn fix_commands_check_their_input() {
     );
     assert!(err.contains("hint: bugstack fixes committed code"), "{err}");
     assert_job_untouched(&d);
-    let out = bugstack(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--auto-fix",
-        "--repo",
-        plain.to_str().unwrap(),
-        "--data",
-        d.to_str().unwrap(),
-    ]);
+    let out = serve_refusing(&d, &["--auto-fix", "--repo", plain.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("not a git repository"),

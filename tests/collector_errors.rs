@@ -239,9 +239,7 @@ fn overload_is_429_and_a_stalled_body_is_408() {
 /// database files on disk.
 #[test]
 fn secrets_in_raw_events_are_scrubbed_on_ingest() {
-    let dir = tempdir();
-    let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    let (_dir, data, server) = serve_fresh();
     let c = client();
     // (shape, text, secret). Caught by today's scrubber:
     let caught = [

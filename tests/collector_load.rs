@@ -24,9 +24,7 @@ fn eight_clients_ten_thousand_events_each_all_accounted_for() {
     const EVENTS: usize = 10_000;
     const BATCH: usize = 500;
     const GROUPS: usize = 5;
-    let dir = tempdir();
-    let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    let (_dir, data, server) = serve_fresh();
     let addr = server.url("/v1/events");
     let handles: Vec<_> = (0..CLIENTS)
         .map(|c| {
@@ -71,9 +69,7 @@ fn eight_clients_ten_thousand_events_each_all_accounted_for() {
 fn kill_9_mid_load_loses_no_acknowledged_event() {
     const CLIENTS: usize = 4;
     const BATCH: usize = 200;
-    let dir = tempdir();
-    let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    let (_dir, data, server) = serve_fresh();
     let addr = server.url("/v1/events");
     let stop = Arc::new(AtomicBool::new(false));
     let handles: Vec<_> = (0..CLIENTS)
@@ -162,9 +158,7 @@ fn empty_frames_bomb(frames: usize) -> Vec<u8> {
 #[cfg(target_os = "linux")]
 fn adversarial_bodies_do_not_starve_normal_clients_or_blow_memory() {
     const NORMAL_BATCHES: usize = 40;
-    let dir = tempdir();
-    let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    let (_dir, data, server) = serve_fresh();
     let bomb = Arc::new(empty_frames_bomb(1_500_000));
     eprintln!("adversarial body: {} bytes of gzip", bomb.len());
     let stop = Arc::new(AtomicBool::new(false));

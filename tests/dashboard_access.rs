@@ -39,9 +39,7 @@ fn form(c: &Client, url: String, cookie: Option<&str>, body: String) -> Response
 
 #[test]
 fn sessions_csrf_and_escaping_over_http() {
-    let dir = tempdir();
-    let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    let (_dir, _, server) = serve_fresh();
     let mut e = event("xss", Some("1.0"));
     e.message = XSS.into();
     assert_eq!(post(&client(), &server, gz_batch(vec![e])).status().as_u16(), 202);
@@ -210,17 +208,7 @@ fn secure_cookies_when_asked_and_tokens_must_differ() {
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
     drop(server);
 
-    let out = bugstack(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        data.to_str().unwrap(),
-        "--token",
-        TOKEN,
-        "--dashboard-token",
-        TOKEN,
-    ]);
+    let out = serve_refusing(&data, &["--token", TOKEN, "--dashboard-token", TOKEN]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("must differ"));
 }

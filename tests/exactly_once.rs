@@ -18,9 +18,7 @@ fn batch_with_id(id: &str) -> Vec<u8> {
 
 #[test]
 fn a_batch_posted_twice_with_one_id_is_counted_once() {
-    let dir = tempdir();
-    let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    let (_dir, data, server) = serve_fresh();
     let client = client();
     let first = post(&client, &server, batch_with_id("b-1"));
     assert_eq!(first.status().as_u16(), 202);

@@ -14,24 +14,10 @@ use common::inventory::*;
 use common::*;
 use serde_json::Value;
 
-/// `bugstack fix 1 --repo ROOT --data DATA [EXTRA..]`.
-fn run_fix(root: &Path, data: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "fix",
-        "1",
-        "--repo",
-        root.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    bugstack(&args)
-}
-
 /// `bugstack fix 1 --repo ROOT --data DATA --json`, which must succeed:
 /// the report, and the progress lines (stderr).
 fn fix_incident_1(root: &Path, data: &Path) -> (Value, String) {
-    let out = run_fix(root, data, &["--json"]);
+    let out = fix("1", root, data, &["--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
     (serde_json::from_slice(&out.stdout).unwrap(), stderr)
@@ -74,7 +60,7 @@ fn fix_runs_the_pipeline_and_records_the_pull_request() {
     assert_eq!(d["runs"][0]["pr_number"], 1);
     assert_eq!(d["jobs"][0]["state"], "done");
     // Nothing left to fix: a second run is refused with a clear error.
-    let again = run_fix(&root, &data, &[]);
+    let again = fix("1", &root, &data, &[]);
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("fix-proposed"));
 }
@@ -145,7 +131,7 @@ fn an_auto_merged_fix_closes_the_loop_and_a_recurrence_regresses() {
         let store = SqliteStore::open(&data).unwrap();
         store.ingest(&[panic_event(&release)], Timestamp::now()).unwrap();
     }
-    let out = run_fix(&root, &data, &[]);
+    let out = fix("1", &root, &data, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

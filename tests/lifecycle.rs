@@ -13,9 +13,7 @@ use serde_json::Value;
 
 #[test]
 fn a_fixed_incident_regresses_only_in_a_release_with_the_fix() {
-    let dir = tempdir();
-    let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    let (_dir, data, server) = serve_fresh();
     let c = client();
     let r = post(&c, &server, gz_batch(vec![event("checkout", Some("1.0")); 3]));
     assert_eq!(r.status().as_u16(), 202);

@@ -96,14 +96,7 @@ fn a_descendant_commit_pushed_elsewhere_regresses_and_an_older_release_stays_fix
         .unwrap()
         .ingest(&[panic_event(&before_fix)], Timestamp::now())
         .unwrap();
-    let out = bugstack(&[
-        "fix",
-        "1",
-        "--repo",
-        root.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]);
+    let out = fix("1", &root, &data, &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let d = show_json(&data, 1);
     assert_eq!(d["status"], "fixed", "{d}");
@@ -145,18 +138,7 @@ fn a_descendant_commit_pushed_elsewhere_regresses_and_an_older_release_stays_fix
         "a new fix job: {d}"
     );
     // The timeline tells the whole story, with who and why.
-    let steps: Vec<(Option<&str>, &str, &str)> = d["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["from"].as_str(),
-                t["to"].as_str().unwrap(),
-                t["actor"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let steps = timeline_steps(&d);
     assert_eq!(
         steps.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>(),
         vec![
@@ -328,18 +310,7 @@ fn the_controls_work_and_are_recorded_in_the_timeline() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot go from fixed to fixed"));
 
     let d = show_json(&data, 1);
-    let steps: Vec<(Option<&str>, &str, &str)> = d["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["from"].as_str(),
-                t["to"].as_str().unwrap(),
-                t["actor"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let steps = timeline_steps(&d);
     assert_eq!(
         steps,
         vec![

@@ -18,9 +18,7 @@ fn announced(release: &str, deps: Option<Vec<Dependency>>, events: Vec<bugstack:
 
 #[test]
 fn announced_releases_are_stored_and_show_lists_the_crates_on_the_stack() {
-    let dir = tempdir();
-    let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    let (_dir, data, server) = serve_fresh();
     let c = client();
 
     // The announcement alone (a service that just started, no events yet).

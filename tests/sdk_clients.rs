@@ -69,9 +69,7 @@ fn sdk_clients_under_load_every_acknowledged_occurrence_is_stored() {
         run_client(&name);
         return;
     }
-    let dir = tempdir();
-    let data = data_path(&dir);
-    let server = Server::start_with_token(&data, &[]);
+    let (_dir, data, server) = serve_fresh();
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = CLIENTS
         .iter()

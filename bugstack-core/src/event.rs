@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Fingerprint, Shape, Timestamp};
+use crate::{omit_empty, Fingerprint, Shape, Timestamp};
 
 /// The version of the event model and of the batch wire format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -104,36 +104,23 @@ pub struct Location {
 
 /// One stack frame. Frames are ordered innermost first: `frames[0]` is where
 /// the error arose (for a panic, the frame that called `panic!`).
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Frame {
     /// Demangled function path without the hash suffix, e.g.
     /// `shop::cart::Cart::total`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub function: Option<String>,
     /// Module path of the function, e.g. `shop::cart` (derived from the
     /// function path when the SDK could not do better).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub module: Option<String>,
     /// Source file of the frame, when debug info has it.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub file: Option<String>,
     /// 1-based line, when debug info has it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
     /// 1-based column, when debug info has it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
     /// Whether the frame belongs to the application (as opposed to the
     /// standard library or a dependency), as judged by the SDK.
@@ -141,114 +128,69 @@ pub struct Frame {
     pub in_app: bool,
     /// Instruction address in hex (`0x...`), for frames that could not be
     /// symbolicated.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub address: Option<String>,
 }
 
 /// The thread an event happened on.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ThreadInfo {
     /// The thread's name (`main`, `tokio-runtime-worker`, ...).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub name: Option<String>,
     /// The thread's id as `std::thread::ThreadId`'s debug output.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub id: Option<String>,
 }
 
 /// The Rust toolchain and platform the service was built for and runs on.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Runtime {
     /// `rustc --version` at build time.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub rustc_version: Option<String>,
     /// Target triple at build time, e.g. `x86_64-unknown-linux-gnu`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub target: Option<String>,
     /// Operating system (`std::env::consts::OS`).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub os: Option<String>,
     /// CPU architecture (`std::env::consts::ARCH`).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub arch: Option<String>,
 }
 
 /// The service that produced the event.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ServiceInfo {
     /// Service name, e.g. `shop`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub name: Option<String>,
     /// Service version, e.g. `1.4.2`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub version: Option<String>,
 }
 
 /// The HTTP request being handled when the event happened.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RequestContext {
     /// HTTP method, e.g. `POST`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub method: Option<String>,
     /// Route template, e.g. `/carts/{id}/checkout` (never the concrete path).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub route: Option<String>,
     /// URL path; query values are removed (`?page=[redacted]`).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::bounded::opt_field"
-    )]
+    #[serde(deserialize_with = "crate::bounded::opt_field")]
     pub path: Option<String>,
     /// Request headers after scrubbing, names lowercased.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "headers")]
+    #[serde(deserialize_with = "headers")]
     pub headers: BTreeMap<String, String>,
     /// The JSON body's shape: types and keys, never values.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_shape: Option<Shape>,
 }
 
@@ -317,6 +259,7 @@ fn headers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, St
 ///
 /// Deserializing enforces the [`limits`](crate::limits) as it reads (see
 /// `event_repr`): what is cut is counted in [`Event::omitted`].
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "crate::event_repr::EventRepr")]
 pub struct Event {
@@ -324,7 +267,6 @@ pub struct Event {
     #[serde(default = "default_schema_version")]
     pub schema_version: u32,
     /// Unique id of this event (assigned by the SDK), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// What produced the event.
     pub kind: EventKind,
@@ -334,55 +276,40 @@ pub struct Event {
     pub message: String,
     /// The error's `source()` chain, outermost first (empty for panics and
     /// messages).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<ChainLink>,
     /// Where a panic was raised (`std::panic::Location`), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
     /// Stack frames, innermost first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<Frame>,
     /// The thread it happened on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread: Option<ThreadInfo>,
     /// When it happened (for an aggregate: the first occurrence).
     pub timestamp: Timestamp,
     /// Release of the service (a version, git tag or commit), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
     /// Deployment environment, e.g. `dev`, `staging`, `prod`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
     /// Toolchain and platform.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Runtime>,
     /// The service's name and version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceInfo>,
     /// The request being handled, when the event happened inside one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestContext>,
     /// Free-form key/value tags (e.g. `tracing` span fields).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
     /// Recent lower-level events, oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breadcrumbs: Vec<Breadcrumb>,
     /// User-supplied fingerprint parts that replace the default grouping
     /// (`"{{ default }}"` stands for the default parts). Empty = default.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fingerprint_parts: Vec<String>,
     /// The grouping fingerprint, computed by the SDK's worker or the collector.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Fingerprint>,
     /// Number of occurrences this event stands for (1 for a single occurrence).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub count: u64,
     /// First occurrence in the group (absent: `timestamp`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<Timestamp>,
     /// Last occurrence in the group (absent: `timestamp`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<Timestamp>,
     /// What the decoder cut to keep the event within the limits.
     #[serde(default, skip_serializing_if = "Omitted::is_empty")]

@@ -38,6 +38,13 @@ mod timestamp;
 pub mod wire;
 
 pub use aggregate::{Added, Aggregator, AggregatorConfig};
+/// Leaves every empty `Option`, `Vec` and `BTreeMap` field of a serde struct
+/// off the serialized form and reads a missing one as empty: it writes
+/// `#[serde(default, skip_serializing_if = "Option::is_none")]` (or
+/// `Vec::is_empty`, `BTreeMap::is_empty`) on each such field that does not
+/// already decide (`skip_serializing_if`, `skip`, `flatten`); a field marked
+/// `#[serialize_always]` is left as it is. Put it above `#[derive(...)]`.
+pub use bugstack_core_macros::omit_empty;
 pub use error::Error;
 pub use event::{
     Breadcrumb, ChainLink, Event, EventKind, Frame, Level, Location, Omitted, RequestContext, Runtime, ServiceInfo,

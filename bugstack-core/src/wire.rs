@@ -17,7 +17,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Event, ReleaseAnnouncement, Timestamp, SCHEMA_VERSION};
+use crate::{omit_empty, Error, Event, ReleaseAnnouncement, Timestamp, SCHEMA_VERSION};
 
 /// The path events are posted to, relative to the endpoint.
 pub const EVENTS_PATH: &str = "/v1/events";
@@ -62,6 +62,7 @@ pub struct ClientStats {
 }
 
 /// A batch of events: the body of one `POST /v1/events`.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
     /// Wire format version ([`SCHEMA_VERSION`]).
@@ -69,23 +70,20 @@ pub struct Batch {
     /// When the batch was sent.
     pub sent_at: Timestamp,
     /// The events, each one occurrence or one aggregated group.
+    #[serialize_always]
     pub events: Vec<Event>,
     /// The sending SDK, when it says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sdk: Option<SdkInfo>,
     /// The sender's delivery counters, when it reports them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<ClientStats>,
     /// The sender's release announcement: present in the first batch a
     /// process sends after it starts (optional; see [`ReleaseAnnouncement`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<ReleaseAnnouncement>,
     /// The batch's idempotency key (optional; at most [`MAX_BATCH_ID_LEN`]
     /// bytes): a sender that retries a batch (its answer was lost) sends it
     /// again with the same id, and the collector counts it once. Unique per
     /// sender; the SDK sets a random one and keeps it across its retries and
     /// its disk spool.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_id: Option<String>,
 }
 

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use bugstack_core::omit_empty;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -22,11 +23,13 @@ pub struct RegressionTest {
 }
 
 /// A candidate fix.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Patch {
     /// The unified diff (git format).
     pub diff: String,
     /// Repository-relative paths the diff touches.
+    #[serialize_always]
     pub files: Vec<String>,
     /// Lines added.
     pub lines_added: u32,
@@ -36,22 +39,18 @@ pub struct Patch {
     pub generator: String,
     /// The panic class the generator recognised (`unwrap-none`,
     /// `index-oob`, ...), when it did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
     /// Root cause in plain words.
     pub root_cause: String,
     /// What the change does, in plain words.
     pub explanation: String,
     /// A regression test added by the patch, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression_test: Option<RegressionTest>,
     /// The model's own confidence (0..=1), when it gave one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_confidence: Option<f64>,
     /// Every candidate the generator had for this site, best first, with
     /// the one this patch is marked [`Candidate::chosen`] (empty when the
     /// generator does not rank; the template generator does).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<Candidate>,
 }
 
@@ -191,6 +190,30 @@ pub(crate) struct Hunk {
     pub new_missing_newline: bool,
 }
 
+/// Which side of a hunk: the file before the change, or after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// Context and removed lines.
+    Old,
+    /// Context and added lines.
+    New,
+}
+
+impl Hunk {
+    /// The hunk's lines as they stand on `side`.
+    pub(crate) fn side(&self, side: Side) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter_map(|l| match (l, side) {
+                (HunkLine::Context(s), _) | (HunkLine::Remove(s), Side::Old) | (HunkLine::Add(s), Side::New) => {
+                    Some(s.as_str())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// One file's part of a diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FileDiff {
@@ -321,22 +344,8 @@ pub(crate) fn apply_diff(diff: &str, files: &BTreeMap<String, String>) -> Result
         let mut shift: isize = 0;
         let mut missing_newline = !ends_with_newline;
         for (i, hunk) in fd.hunks.iter().enumerate() {
-            let old: Vec<&str> = hunk
-                .lines
-                .iter()
-                .filter_map(|l| match l {
-                    HunkLine::Context(s) | HunkLine::Remove(s) => Some(s.as_str()),
-                    HunkLine::Add(_) => None,
-                })
-                .collect();
-            let new: Vec<String> = hunk
-                .lines
-                .iter()
-                .filter_map(|l| match l {
-                    HunkLine::Context(s) | HunkLine::Add(s) => Some(s.clone()),
-                    HunkLine::Remove(_) => None,
-                })
-                .collect();
+            let old = hunk.side(Side::Old);
+            let new = hunk.side(Side::New);
             let expected = (hunk.old_start.saturating_sub(1) as isize + shift).max(0) as usize;
             let at = find_block(&current, &old, expected).ok_or_else(|| {
                 Error::PatchDoesNotApply(format!(
@@ -347,7 +356,7 @@ pub(crate) fn apply_diff(diff: &str, files: &BTreeMap<String, String>) -> Result
                 ))
             })?;
             let touches_end = at + old.len() == current.len();
-            current.splice(at..at + old.len(), new.iter().cloned());
+            current.splice(at..at + old.len(), new.iter().map(|l| l.to_string()));
             shift += new.len() as isize - old.len() as isize;
             if touches_end {
                 missing_newline = hunk.new_missing_newline;

@@ -16,34 +16,19 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use cpu_time::ThreadTime;
 use criterion::Criterion;
 
-#[derive(Debug)]
-struct DbError;
-impl std::fmt::Display for DbError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection reset by peer")
-    }
-}
-impl std::error::Error for DbError {}
+mod criterion_results;
+#[path = "../tests/common/errors.rs"]
+mod errors;
 
-#[derive(Debug)]
-struct SaveError(DbError);
-impl std::fmt::Display for SaveError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("could not save order")
-    }
-}
-impl std::error::Error for SaveError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
+use criterion_results::{median_ns, output_dir};
+
+use errors::{DbError, SaveError};
 
 /// Captures per timed chunk (the queue holds more than this).
 const CHUNK: u64 = 2048;
@@ -178,24 +163,6 @@ fn caught_panic() {
     black_box(r.is_err());
 }
 
-fn output_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    // target/<profile>/deps/capture-<hash> → target/criterion
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.ancestors().nth(3).map(|t| t.join("criterion")))
-        .unwrap_or_else(|| PathBuf::from("target/criterion"))
-}
-
-fn median_ns(dir: &std::path::Path, group: &str, bench: &str) -> Option<f64> {
-    // `bench_function("group/bench")` is stored as `group_bench`.
-    let path = dir.join(format!("{group}_{bench}")).join("new").join("estimates.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
-
 fn fmt_ns(ns: f64) -> String {
     if ns >= 1e6 {
         format!("{:.2} ms", ns / 1e6)
@@ -289,7 +256,7 @@ fn main() {
     noop_hook();
     c.final_summary();
 
-    let m = |g: &str, b: &str| median_ns(&dir, g, b);
+    let m = |g: &str, b: &str| median_ns(&dir, &format!("{g}_{b}"));
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => format!("{:.1}×", a / b),
         _ => "n/a".into(),

@@ -22,7 +22,6 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +31,10 @@ use axum::routing::get;
 use axum::Router;
 use criterion::Criterion;
 use tower::ServiceExt;
+
+mod criterion_results;
+
+use criterion_results::{median_ns, output_dir};
 
 fn request() -> Request<Body> {
     Request::get("/carts/42/items?page=2")
@@ -67,22 +70,6 @@ impl sentry::Transport for NoopTransport {
     fn send_envelope(&self, envelope: sentry::Envelope) {
         black_box(envelope);
     }
-}
-
-fn output_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.ancestors().nth(3).map(|t| t.join("criterion")))
-        .unwrap_or_else(|| PathBuf::from("target/criterion"))
-}
-
-fn median_ns(dir: &std::path::Path, bench: &str) -> Option<f64> {
-    let path = dir.join("tower_layer").join(bench).join("new").join("estimates.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
 }
 
 fn main() {
@@ -131,7 +118,7 @@ fn main() {
     g.finish();
     c.final_summary();
 
-    let m = |name| median_ns(&dir, name);
+    let m = |name: &str| median_ns(&dir, &format!("tower_layer/{name}"));
     if let (Some(bare), Some(ours), Some(sentry), Some(sentry_tx)) =
         (m("bare"), m("bugstack"), m("sentry"), m("sentry_tx"))
     {

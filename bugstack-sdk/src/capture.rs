@@ -176,27 +176,13 @@ pub(crate) fn error_chain<E: std::error::Error + ?Sized + 'static>(err: &E) -> V
 mod tests {
     use super::*;
 
-    #[derive(Debug)]
+    #[derive(Debug, thiserror::Error)]
+    #[error("disk full")]
     struct Inner;
-    impl fmt::Display for Inner {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("disk full")
-        }
-    }
-    impl std::error::Error for Inner {}
 
-    #[derive(Debug)]
-    struct Outer(Inner);
-    impl fmt::Display for Outer {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("could not save cart")
-        }
-    }
-    impl std::error::Error for Outer {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            Some(&self.0)
-        }
-    }
+    #[derive(Debug, thiserror::Error)]
+    #[error("could not save cart")]
+    struct Outer(#[source] Inner);
 
     #[test]
     fn chain_is_walked_with_type_names() {

@@ -6,31 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use bugstack_core::EventKind;
+use common::errors::{DbError, SaveError};
 use common::Collector;
 
 static PREVIOUS_HOOK_CALLS: AtomicUsize = AtomicUsize::new(0);
-
-#[derive(Debug)]
-struct DbError;
-impl std::fmt::Display for DbError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection reset by peer")
-    }
-}
-impl std::error::Error for DbError {}
-
-#[derive(Debug)]
-struct SaveError(DbError);
-impl std::fmt::Display for SaveError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("could not save order")
-    }
-}
-impl std::error::Error for SaveError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
 
 #[inline(never)]
 fn find_order(id: u32) -> u32 {

@@ -8,14 +8,9 @@ use std::time::Duration;
 use bugstack_sdk::{Level, Options, RequestContext};
 use common::Collector;
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach postgres://app:Pa55w0rd-XYZ@db.internal/shop")]
 struct ConnectError;
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("cannot reach postgres://app:Pa55w0rd-XYZ@db.internal/shop")
-    }
-}
-impl std::error::Error for ConnectError {}
 
 #[test]
 fn secrets_never_reach_the_collector() {

@@ -4,14 +4,13 @@
 //! the CLI's `ignore`, `reopen`, `retry`, `merge` and `close` use).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use bugstack_core::Timestamp;
 use bugstack_fix::{local_remote_path, Comment, Forge, LocalForge, MergeOutcome, PullRequestState};
 use serde::Deserialize;
 
-use super::auth::{check_csrf, viewer};
+use super::auth::{check_csrf, Viewer};
 use super::{blocking, DashboardError, DashboardState, DASHBOARD_ACTOR};
 use crate::store::{Cause, Status};
 
@@ -37,15 +36,10 @@ impl ActionForm {
 /// `POST /incidents/{id}/{ignore|reopen|retry}`.
 pub(crate) async fn incident_action(
     State(state): State<DashboardState>,
-    headers: HeaderMap,
-    uri: Uri,
+    viewer: Viewer,
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let viewer = match viewer(&state, &headers, &uri) {
-        Ok(v) => v,
-        Err(d) => return d.into_response(),
-    };
     if let Err(e) = check_csrf(&viewer, form.csrf.as_deref()) {
         return e.into_response();
     }
@@ -83,15 +77,10 @@ pub(crate) async fn incident_action(
 /// `POST /pulls/{number}/{merge|close}` (local forge only).
 pub(crate) async fn pull_action(
     State(state): State<DashboardState>,
-    headers: HeaderMap,
-    uri: Uri,
+    viewer: Viewer,
     Path((number, action)): Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let viewer = match viewer(&state, &headers, &uri) {
-        Ok(v) => v,
-        Err(d) => return d.into_response(),
-    };
     if let Err(e) = check_csrf(&viewer, form.csrf.as_deref()) {
         return e.into_response();
     }

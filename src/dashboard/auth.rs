@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -168,6 +169,16 @@ pub(crate) fn check_csrf(viewer: &Viewer, presented: Option<&str>) -> Result<(),
     }
 }
 
+/// A handler's `viewer: Viewer` argument: the request's [`viewer`], or its
+/// [`Denied`] answer before the handler runs.
+impl FromRequestParts<DashboardState> for Viewer {
+    type Rejection = Denied;
+
+    async fn from_request_parts(parts: &mut Parts, state: &DashboardState) -> Result<Self, Denied> {
+        viewer(state, &parts.headers, &parts.uri)
+    }
+}
+
 /// Where to go after signing in: a path on this site only (never
 /// `//host` or a full URL: no open redirect).
 fn safe_next(next: Option<&str>) -> String {
@@ -249,14 +260,9 @@ pub(crate) struct CsrfForm {
 /// `POST /signout`: ends the session.
 pub(crate) async fn signout(
     State(state): State<DashboardState>,
-    headers: HeaderMap,
-    uri: Uri,
+    viewer: Viewer,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let viewer = match viewer(&state, &headers, &uri) {
-        Ok(v) => v,
-        Err(d) => return d.into_response(),
-    };
     if let Err(e) = check_csrf(&viewer, form.csrf.as_deref()) {
         return e.into_response();
     }

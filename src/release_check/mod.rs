@@ -198,13 +198,14 @@ impl ReleaseChecker {
             Some(f) => format!("{note} ({f})"),
             None => note,
         };
-        let unknown = |note: String, commit: Option<String>| ReleaseVerdictRecord {
+        let record = |verdict: ReleaseVerdict, note: String, commit: Option<String>| ReleaseVerdictRecord {
             release: check.release.clone(),
-            verdict: ReleaseVerdict::Unknown,
+            verdict,
             commit,
-            note: with_fetch(note),
+            note,
             checked_at: Timestamp::now(),
         };
+        let unknown = |note: String, commit: Option<String>| record(ReleaseVerdict::Unknown, with_fetch(note), commit);
         let fix = match self.fix_commit(check, cache).await? {
             Ok(fix) => fix,
             Err(why) => return Ok(unknown(why, None)),
@@ -215,20 +216,16 @@ impl ReleaseChecker {
         };
         let short_fix = fix.get(..12).unwrap_or(&fix);
         Ok(match self.resolver.contains(&commit, &fix).await {
-            Ok(true) => ReleaseVerdictRecord {
-                release: check.release.clone(),
-                verdict: ReleaseVerdict::ContainsFix,
-                note: format!("{how}; contains the fix commit {short_fix}"),
-                commit: Some(commit),
-                checked_at: Timestamp::now(),
-            },
-            Ok(false) => ReleaseVerdictRecord {
-                release: check.release.clone(),
-                verdict: ReleaseVerdict::Older,
-                note: format!("{how}; does not contain the fix commit {short_fix} (an older deployment)"),
-                commit: Some(commit),
-                checked_at: Timestamp::now(),
-            },
+            Ok(true) => record(
+                ReleaseVerdict::ContainsFix,
+                format!("{how}; contains the fix commit {short_fix}"),
+                Some(commit),
+            ),
+            Ok(false) => record(
+                ReleaseVerdict::Older,
+                format!("{how}; does not contain the fix commit {short_fix} (an older deployment)"),
+                Some(commit),
+            ),
             Err(why) => unknown(why, Some(commit)),
         })
     }

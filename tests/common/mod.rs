@@ -215,6 +215,44 @@ pub fn bugstack(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `bugstack fix ID --repo REPO --data DATA` plus `extra`.
+pub fn fix(id: &str, repo: &Path, data: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "fix",
+        id,
+        "--repo",
+        repo.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    bugstack(&args)
+}
+
+/// `bugstack serve --listen 127.0.0.1:0 --data DATA` plus `extra`, for the
+/// flags it refuses: the run's output once it has exited.
+pub fn serve_refusing(data: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--data", data.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    bugstack(&args)
+}
+
+/// An incident's timeline (from `show --json`) as (from, to, actor) steps.
+pub fn timeline_steps(detail: &serde_json::Value) -> Vec<(Option<&str>, &str, &str)> {
+    detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["from"].as_str(),
+                t["to"].as_str().unwrap(),
+                t["actor"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// Runs `git -C dir args` with a fixed identity; its trimmed stdout (panics
 /// when git fails).
 pub fn git(dir: &Path, args: &[&str]) -> String {
@@ -257,6 +295,15 @@ pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A server (with the test token) on a new data directory: the directory
+/// (keep it alive), the data path and the server.
+pub fn serve_fresh() -> (tempfile::TempDir, PathBuf, Server) {
+    let dir = tempdir();
+    let data = data_path(&dir);
+    let server = Server::start_with_token(&data, &[]);
+    (dir, data, server)
 }
 
 pub fn tempdir() -> tempfile::TempDir {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
+use bugstack_core::omit_empty;
 use serde::{Deserialize, Serialize};
 
 use crate::{Incident, Result};
@@ -110,6 +111,7 @@ pub trait ContextBuilder: Send + Sync {
 }
 
 /// Which repository, and at which revision, to build context from.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepoRef {
     /// The repository's root directory (its work tree is only read through
@@ -117,13 +119,11 @@ pub struct RepoRef {
     pub root: PathBuf,
     /// Git revision to read at (tag, branch or commit). `None`: use the
     /// event's release when it names a revision, else `HEAD` with a warning.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
     /// The commit a fix is validated on and merged into: the base branch's
     /// tip, resolved by the caller after fetching (see
     /// [`crate::deploy::resolve_base`]). `None`: the context's revision. The
     /// event never chooses it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
 }
 

@@ -85,51 +85,33 @@ pub(crate) fn rank_and_cut(mut candidates: Vec<SnippetCandidate>, budget: usize)
 mod tests {
     use super::*;
 
-    fn snip(kind: SnippetKind, path: &str, lines: (u32, u32), len: usize) -> Snippet {
-        Snippet {
-            kind,
-            path: path.into(),
-            start_line: lines.0,
-            end_line: lines.1,
-            item: None,
-            reason: String::new(),
-            text: "x".repeat(len),
+    /// A candidate of `len` characters at `lines` of `path`, `distance`
+    /// calls from the panic.
+    fn candidate(kind: SnippetKind, path: &str, lines: (u32, u32), len: usize, distance: usize) -> SnippetCandidate {
+        SnippetCandidate {
+            snippet: Snippet {
+                kind,
+                path: path.into(),
+                start_line: lines.0,
+                end_line: lines.1,
+                item: None,
+                reason: String::new(),
+                text: "x".repeat(len),
+            },
+            distance,
+            item_start: None,
         }
     }
 
     #[test]
     fn orders_dedupes_and_cuts() {
         let cands = vec![
-            SnippetCandidate {
-                snippet: snip(SnippetKind::Manifest, "Cargo.toml", (1, 5), 40),
-                distance: 0,
-                item_start: None,
-            },
-            SnippetCandidate {
-                snippet: snip(SnippetKind::Caller, "src/b.rs", (1, 9), 40),
-                distance: 2,
-                item_start: None,
-            },
-            SnippetCandidate {
-                snippet: snip(SnippetKind::Type, "src/a.rs", (1, 3), 40),
-                distance: 0,
-                item_start: None,
-            },
-            SnippetCandidate {
-                snippet: snip(SnippetKind::Callee, "src/a.rs", (20, 30), 40),
-                distance: 1,
-                item_start: None,
-            },
-            SnippetCandidate {
-                snippet: snip(SnippetKind::FailingFunction, "src/a.rs", (10, 40), 40),
-                distance: 0,
-                item_start: None,
-            },
-            SnippetCandidate {
-                snippet: snip(SnippetKind::Test, "tests/t.rs", (1, 9), 4000),
-                distance: 0,
-                item_start: None,
-            },
+            candidate(SnippetKind::Manifest, "Cargo.toml", (1, 5), 40, 0),
+            candidate(SnippetKind::Caller, "src/b.rs", (1, 9), 40, 2),
+            candidate(SnippetKind::Type, "src/a.rs", (1, 3), 40, 0),
+            candidate(SnippetKind::Callee, "src/a.rs", (20, 30), 40, 1),
+            candidate(SnippetKind::FailingFunction, "src/a.rs", (10, 40), 40, 0),
+            candidate(SnippetKind::Test, "tests/t.rs", (1, 9), 4000, 0),
         ];
         let r = rank_and_cut(cands, 50);
         let kinds: Vec<SnippetKind> = r.snippets.iter().map(|s| s.kind).collect();

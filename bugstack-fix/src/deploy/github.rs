@@ -396,10 +396,9 @@ impl GitHubForge {
         for page in 1..=MAX_CI_PAGES {
             let page = page.to_string();
             let q = [("per_page", "100"), ("page", page.as_str())];
-            let resp = self.request(Method::GET, path, &q, None).await?;
-            if resp.status != StatusCode::OK {
-                return Err(Self::unexpected("GET", path, &resp));
-            }
+            let resp = self
+                .request_expecting(Method::GET, path, &q, None, StatusCode::OK)
+                .await?;
             let (items, total) = split(resp.json(what)?);
             let last = items.is_empty();
             all.extend(items);
@@ -420,6 +419,24 @@ impl GitHubForge {
         body: Option<&Value>,
     ) -> Result<ApiResponse> {
         self.request_conditional(method, path, query, body, None).await
+    }
+
+    /// [`Self::request`] that must be answered `expected`; any other answer
+    /// is an [`Error::Deploy`] naming it.
+    async fn request_expecting(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        expected: StatusCode,
+    ) -> Result<ApiResponse> {
+        let verb = method.clone();
+        let resp = self.request(method, path, query, body).await?;
+        if resp.status != expected {
+            return Err(Self::unexpected(verb.as_str(), path, &resp));
+        }
+        Ok(resp)
     }
 
     /// [`Self::request`] with `If-None-Match: etag` when given (a `304`
@@ -534,11 +551,14 @@ impl GitHubForge {
     pub async fn close_pull_request(&self, number: u64) -> Result<PullRequest> {
         let path = self.repo_path(&format!("/pulls/{number}"));
         let resp = self
-            .request(Method::PATCH, &path, &[], Some(&json!({ "state": "closed" })))
+            .request_expecting(
+                Method::PATCH,
+                &path,
+                &[],
+                Some(&json!({ "state": "closed" })),
+                StatusCode::OK,
+            )
             .await?;
-        if resp.status != StatusCode::OK {
-            return Err(Self::unexpected("PATCH", &path, &resp));
-        }
         let pr: GhPull = resp.json("closing a pull request")?;
         Ok(pr.into())
     }
@@ -562,11 +582,14 @@ impl Forge for GitHubForge {
         let path = self.repo_path("/pulls");
         let head = format!("{}:{branch}", self.cfg.owner);
         let resp = self
-            .request(Method::GET, &path, &[("head", &head), ("state", "open")], None)
+            .request_expecting(
+                Method::GET,
+                &path,
+                &[("head", &head), ("state", "open")],
+                None,
+                StatusCode::OK,
+            )
             .await?;
-        if resp.status != StatusCode::OK {
-            return Err(Self::unexpected("GET", &path, &resp));
-        }
         let pulls: Vec<GhPull> = resp.json("listing pull requests")?;
         Ok(pulls
             .into_iter()
@@ -602,23 +625,27 @@ impl Forge for GitHubForge {
 
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
         let path = self.repo_path(&format!("/issues/{number}/comments"));
-        let resp = self
-            .request(Method::POST, &path, &[], Some(&json!({ "body": body })))
-            .await?;
-        if resp.status != StatusCode::CREATED {
-            return Err(Self::unexpected("POST", &path, &resp));
-        }
+        self.request_expecting(
+            Method::POST,
+            &path,
+            &[],
+            Some(&json!({ "body": body })),
+            StatusCode::CREATED,
+        )
+        .await?;
         Ok(())
     }
 
     async fn add_labels(&self, number: u64, labels: &[String]) -> Result<()> {
         let path = self.repo_path(&format!("/issues/{number}/labels"));
-        let resp = self
-            .request(Method::POST, &path, &[], Some(&json!({ "labels": labels })))
-            .await?;
-        if resp.status != StatusCode::OK {
-            return Err(Self::unexpected("POST", &path, &resp));
-        }
+        self.request_expecting(
+            Method::POST,
+            &path,
+            &[],
+            Some(&json!({ "labels": labels })),
+            StatusCode::OK,
+        )
+        .await?;
         Ok(())
     }
 

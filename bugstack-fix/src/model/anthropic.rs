@@ -11,31 +11,21 @@ use serde_json::{json, Value};
 
 use bugstack_core::Secret;
 
-use super::http::{self, Endpoint, RetryPolicy};
+use super::connection::{connection_methods, Connection};
+use super::http;
 use super::ModelConfig;
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError};
 
 /// A client of Anthropic's Messages API.
 #[derive(Clone)]
 pub struct AnthropicModel {
-    base_url: String,
-    model: String,
+    conn: Connection,
     api_key: Secret,
-    key_env: Option<String>,
-    timeout: Duration,
-    retry: RetryPolicy,
-    client: reqwest::Client,
 }
 
 impl fmt::Debug for AnthropicModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnthropicModel")
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .field("api_key", &"[redacted]")
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .finish()
+        self.conn.debug(f, "AnthropicModel", &[("api_key", &"[redacted]")])
     }
 }
 
@@ -52,15 +42,9 @@ impl AnthropicModel {
     /// A client for `model` with `api_key`, at Anthropic's URL (change it
     /// with [`AnthropicModel::with_base_url`]).
     pub fn new(model: impl Into<String>, api_key: impl Into<String>) -> Result<Self, ModelError> {
-        let timeout = Duration::from_secs(ModelConfig::default().timeout_secs);
         Ok(AnthropicModel {
-            base_url: AnthropicModel::DEFAULT_BASE_URL.to_string(),
-            model: model.into(),
+            conn: Connection::new(AnthropicModel::DEFAULT_BASE_URL.to_string(), model.into())?,
             api_key: Secret::new(api_key),
-            key_env: None,
-            timeout,
-            retry: RetryPolicy::default(),
-            client: http::client(timeout)?,
         })
     }
 
@@ -87,40 +71,19 @@ impl AnthropicModel {
         let mut client =
             AnthropicModel::new(model, key.expose())?.with_timeout(Duration::from_secs(config.timeout_secs))?;
         if let Some(url) = &config.base_url {
-            client.base_url = url.clone();
+            client.conn.base_url = url.clone();
         }
-        client.key_env = Some(var.to_string());
+        client.conn.key_env = Some(var.to_string());
         Ok(client)
     }
 
     /// Another base URL (a proxy, a test server).
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = base_url.into();
+        self.conn.base_url = base_url.into();
         self
     }
 
-    /// Per-request timeout (connect timeout: the same, at most 10 s).
-    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, ModelError> {
-        self.timeout = timeout;
-        self.client = http::client(timeout)?;
-        Ok(self)
-    }
-
-    /// How failed calls are retried.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The model name sent in requests.
-    pub fn model(&self) -> &str {
-        &self.model
-    }
-
-    /// The API base URL.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
+    connection_methods!();
 
     /// The JSON body sent for `request`.
     pub fn request_body(&self, request: &ChatRequest) -> Value {
@@ -130,7 +93,7 @@ impl AnthropicModel {
             .map(|m| json!({"role": m.role, "content": m.content}))
             .collect();
         let mut body = json!({
-            "model": self.model,
+            "model": self.conn.model,
             "max_tokens": request.max_tokens,
             "messages": messages,
         });
@@ -156,28 +119,18 @@ pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
         .get("content")
         .and_then(Value::as_array)
         .ok_or_else(|| invalid("has no `content` array"))?;
-    let texts: Vec<&str> = blocks
-        .iter()
-        .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
-        .filter_map(|b| b.get("text").and_then(Value::as_str))
-        .collect();
-    let content = texts.concat();
+    let content = http::text_parts(blocks);
     if content.trim().is_empty() {
         return Err(invalid("has no text block"));
     }
-    let usage = http::usage(body, "input_tokens", "output_tokens");
-    Ok(ChatResponse {
-        content,
-        model: body.get("model").and_then(Value::as_str).map(str::to_string),
-        finish_reason: body.get("stop_reason").and_then(Value::as_str).map(str::to_string),
-        usage,
-    })
+    let usage = ("input_tokens", "output_tokens");
+    Ok(http::chat_response(body, content, body.get("stop_reason"), usage))
 }
 
 #[async_trait]
 impl LanguageModel for AnthropicModel {
     fn name(&self) -> String {
-        format!("anthropic:{}", self.model)
+        format!("anthropic:{}", self.conn.model)
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
@@ -187,20 +140,17 @@ impl LanguageModel for AnthropicModel {
             "anthropic-version",
             HeaderValue::from_static(AnthropicModel::API_VERSION),
         );
-        let url = http::join_url(&self.base_url, "v1/messages");
-        let endpoint = Endpoint {
-            url: &url,
-            key_env: Some(self.key_env.as_deref().unwrap_or(AnthropicModel::DEFAULT_KEY_ENV)),
-            key: Some(&self.api_key),
-        };
-        let body = http::post_json(
-            &self.client,
-            &self.retry,
-            endpoint,
-            headers,
-            &self.request_body(request),
-        )
-        .await?;
+        let key_env = self.conn.key_env.as_deref().unwrap_or(AnthropicModel::DEFAULT_KEY_ENV);
+        let body = self
+            .conn
+            .post(
+                "v1/messages",
+                Some(&self.api_key),
+                Some(key_env),
+                headers,
+                &self.request_body(request),
+            )
+            .await?;
         parse_response(&body)
     }
 }

@@ -293,6 +293,34 @@ pub(crate) fn secret_header(value: &str) -> Result<HeaderValue, ModelError> {
     Ok(v)
 }
 
+/// The text of the parts of an answer typed `text`, joined (other parts,
+/// such as tool calls, are left out).
+pub(crate) fn text_parts(parts: &[serde_json::Value]) -> String {
+    parts
+        .iter()
+        .filter(|p| p.get("type").and_then(serde_json::Value::as_str) == Some("text"))
+        .filter_map(|p| p.get("text").and_then(serde_json::Value::as_str))
+        .collect()
+}
+
+/// The answer `content` of `body`, with the model it names, why it
+/// stopped (`finish_reason`, a string) and its token counts under the
+/// vendor's (input, output) names.
+pub(crate) fn chat_response(
+    body: &serde_json::Value,
+    content: String,
+    finish_reason: Option<&serde_json::Value>,
+    (input, output): (&str, &str),
+) -> super::ChatResponse {
+    let text = |v: Option<&serde_json::Value>| v.and_then(serde_json::Value::as_str).map(str::to_string);
+    super::ChatResponse {
+        content,
+        model: text(body.get("model")),
+        finish_reason: text(finish_reason),
+        usage: usage(body, input, output),
+    }
+}
+
 /// The token counts of an answer's `usage` object, under the vendor's
 /// field names (0 for a missing count).
 pub(crate) fn usage(body: &serde_json::Value, input: &str, output: &str) -> Option<super::Usage> {

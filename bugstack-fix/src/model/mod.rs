@@ -3,11 +3,13 @@
 //! completions, Anthropic Messages) live in submodules.
 
 use async_trait::async_trait;
+use bugstack_core::omit_empty;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub(crate) mod anthropic;
 mod config;
+mod connection;
 pub(crate) mod http;
 pub(crate) mod openai;
 
@@ -145,18 +147,16 @@ pub struct Usage {
 }
 
 /// A model's answer.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatResponse {
     /// The answer's text.
     pub content: String,
     /// The model that answered, as the server names it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Why it stopped (`stop`, `length`, `end_turn`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<String>,
     /// Token usage, when reported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
 }
 

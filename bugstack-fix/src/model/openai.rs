@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 
 use bugstack_core::Secret;
 
-use super::http::{self, Endpoint, RetryPolicy};
+use super::connection::{connection_methods, Connection};
+use super::http;
 use super::ModelConfig;
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError};
 
@@ -47,26 +48,19 @@ impl MaxTokensField {
 /// A client of an OpenAI-compatible chat completions server.
 #[derive(Clone)]
 pub struct OpenAiCompatibleModel {
-    base_url: String,
-    model: String,
+    conn: Connection,
     max_tokens_field: MaxTokensField,
     api_key: Option<Secret>,
-    key_env: Option<String>,
-    timeout: Duration,
-    retry: RetryPolicy,
-    client: reqwest::Client,
 }
 
 impl fmt::Debug for OpenAiCompatibleModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiCompatibleModel")
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .field("max_tokens_field", &self.max_tokens_field)
-            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .finish()
+        let api_key = self.api_key.as_ref().map(|_| "[redacted]");
+        self.conn.debug(
+            f,
+            "OpenAiCompatibleModel",
+            &[("max_tokens_field", &self.max_tokens_field), ("api_key", &api_key)],
+        )
     }
 }
 
@@ -81,17 +75,11 @@ impl OpenAiCompatibleModel {
     /// A client for `model` at `base_url` (e.g. `http://localhost:11434/v1`),
     /// without an API key (add one with [`OpenAiCompatibleModel::with_api_key`]).
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Result<Self, ModelError> {
-        let timeout = Duration::from_secs(ModelConfig::default().timeout_secs);
         let base_url = base_url.into();
         Ok(OpenAiCompatibleModel {
             max_tokens_field: MaxTokensField::for_base_url(&base_url),
-            base_url,
-            model: model.into(),
+            conn: Connection::new(base_url, model.into())?,
             api_key: None,
-            key_env: None,
-            timeout,
-            retry: RetryPolicy::default(),
-            client: http::client(timeout)?,
         })
     }
 
@@ -129,7 +117,7 @@ impl OpenAiCompatibleModel {
         match key {
             Some(k) => {
                 client.api_key = Some(k);
-                client.key_env = Some(var.to_string());
+                client.conn.key_env = Some(var.to_string());
             }
             None if key_required => return Err(ModelError::MissingApiKey(var.to_string())),
             None => {}
@@ -143,34 +131,13 @@ impl OpenAiCompatibleModel {
         self
     }
 
-    /// Per-request timeout (connect timeout: the same, at most 10 s).
-    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, ModelError> {
-        self.timeout = timeout;
-        self.client = http::client(timeout)?;
-        Ok(self)
-    }
-
-    /// How failed calls are retried.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
+    connection_methods!();
 
     /// Which field carries the token limit (default:
     /// [`MaxTokensField::for_base_url`]).
     pub fn with_max_tokens_field(mut self, field: MaxTokensField) -> Self {
         self.max_tokens_field = field;
         self
-    }
-
-    /// The model name sent in requests.
-    pub fn model(&self) -> &str {
-        &self.model
-    }
-
-    /// The API base URL.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
     }
 
     /// The JSON body sent for `request`.
@@ -183,7 +150,7 @@ impl OpenAiCompatibleModel {
             messages.push(json!({"role": m.role, "content": m.content}));
         }
         let mut body = json!({
-            "model": self.model,
+            "model": self.conn.model,
             "messages": messages,
         });
         body[self.max_tokens_field.key()] = json!(request.max_tokens);
@@ -210,11 +177,7 @@ pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::String(_)) => return Err(invalid("has an empty answer")),
         Some(Value::Array(parts)) => {
-            let text: String = parts
-                .iter()
-                .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .collect();
+            let text = http::text_parts(parts);
             if text.trim().is_empty() {
                 return Err(invalid("has no text part"));
             }
@@ -228,19 +191,14 @@ pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
             });
         }
     };
-    let usage = http::usage(body, "prompt_tokens", "completion_tokens");
-    Ok(ChatResponse {
-        content,
-        model: body.get("model").and_then(Value::as_str).map(str::to_string),
-        finish_reason: choice.get("finish_reason").and_then(Value::as_str).map(str::to_string),
-        usage,
-    })
+    let usage = ("prompt_tokens", "completion_tokens");
+    Ok(http::chat_response(body, content, choice.get("finish_reason"), usage))
 }
 
 #[async_trait]
 impl LanguageModel for OpenAiCompatibleModel {
     fn name(&self) -> String {
-        format!("openai:{}", self.model)
+        format!("openai:{}", self.conn.model)
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
@@ -248,20 +206,16 @@ impl LanguageModel for OpenAiCompatibleModel {
         if let Some(key) = &self.api_key {
             headers.insert(AUTHORIZATION, http::secret_header(&format!("Bearer {}", key.expose()))?);
         }
-        let url = http::join_url(&self.base_url, "chat/completions");
-        let endpoint = Endpoint {
-            url: &url,
-            key_env: self.key_env.as_deref(),
-            key: self.api_key.as_ref(),
-        };
-        let body = http::post_json(
-            &self.client,
-            &self.retry,
-            endpoint,
-            headers,
-            &self.request_body(request),
-        )
-        .await?;
+        let body = self
+            .conn
+            .post(
+                "chat/completions",
+                self.api_key.as_ref(),
+                self.conn.key_env.as_deref(),
+                headers,
+                &self.request_body(request),
+            )
+            .await?;
         parse_response(&body)
     }
 }

@@ -1,6 +1,7 @@
 //! What deployment did ([`Deployment`]), as the report records it: the
 //! deploy stage's output, plain data like the other stages' outputs.
 
+use bugstack_core::omit_empty;
 use serde::{Deserialize, Serialize};
 
 /// State of a pull request.
@@ -27,6 +28,7 @@ pub struct PullRequestRef {
 }
 
 /// What deployment did.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deployment {
     /// The fix branch.
@@ -40,10 +42,8 @@ pub struct Deployment {
     /// Why it was or was not merged.
     pub reason: String,
     /// The commit the merge produced on the base branch, when merged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge_commit: Option<String>,
     /// What the `[deploy]` command did after the merge, when one ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy_command: Option<DeployRun>,
 }
 

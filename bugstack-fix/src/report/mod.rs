@@ -9,7 +9,7 @@ pub use deployment::{DeployRun, Deployment, PullRequestRef, PullRequestState};
 
 use std::collections::BTreeMap;
 
-use bugstack_core::Timestamp;
+use bugstack_core::{omit_empty, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::{Confidence, FixContext, Incident, Patch, Reproduction, Validation};
@@ -18,19 +18,17 @@ use crate::{Confidence, FixContext, Incident, Patch, Reproduction, Validation};
 pub const REPORT_VERSION: u32 = 1;
 
 /// One attempt at a fix.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     /// 1-based attempt number.
     pub number: u32,
     /// The candidate, when the generator produced one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch: Option<Patch>,
     /// Why the candidate went no further than generation (generator error,
     /// policy violation, does not apply), when it did not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
     /// The checks' results, when it was validated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<Validation>,
     /// Wall time of the attempt.
     pub duration_ms: u64,
@@ -65,6 +63,7 @@ pub struct Decision {
 }
 
 /// Everything one pipeline run did.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FixReport {
     /// [`REPORT_VERSION`].
@@ -79,20 +78,17 @@ pub struct FixReport {
     #[serde(default)]
     pub reproduction: Reproduction,
     /// Every attempt, in order.
+    #[serialize_always]
     pub attempts: Vec<Attempt>,
     /// The accepted patch (the last attempt's, when it succeeded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<Patch>,
     /// Its confidence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<Confidence>,
     /// What to do with it.
     pub decision: Decision,
     /// What deployment did, when it ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<Deployment>,
     /// Why deployment failed, when it did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy_error: Option<String>,
     /// When the run started.
     pub started_at: Timestamp,
@@ -100,6 +96,7 @@ pub struct FixReport {
     pub finished_at: Timestamp,
     /// Wall time per stage (`context`, `reproduce`, `generate`, `validate`,
     /// `deploy`).
+    #[serialize_always]
     pub stage_ms: BTreeMap<String, u64>,
 }
 

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use bugstack_core::omit_empty;
 use serde::{Deserialize, Serialize};
 
 /// Most distinct diagnostics kept.
@@ -28,10 +29,10 @@ const MAX_REPLACEMENT: usize = 1_000;
 /// An edit the compiler suggests for one of its errors: replace
 /// `byte_start..byte_end` of `file` (as cargo names it, relative to the
 /// workspace root) with `replacement`.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompilerSuggestion {
     /// The error's code (`E0689`), when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// The error's message.
     pub error: String,
@@ -53,7 +54,6 @@ pub struct CompilerSuggestion {
     pub alternatives: usize,
     /// The source line the edit starts on, as the compiler read it (to
     /// check the edit lands on the same text it was suggested for).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_line: Option<String>,
 }
 

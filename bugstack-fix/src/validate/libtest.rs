@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 
+use bugstack_core::omit_empty;
 use serde::{Deserialize, Serialize};
 
 /// Most distinct tests tallied; past it the tally is marked incomplete.
@@ -159,18 +160,16 @@ fn count_before(text: &str, word: &str) -> u64 {
 }
 
 /// What per-test judgement found, for the report.
+#[omit_empty]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestJudgement {
     /// Tests that passed on the base and fail, time out or are gone with
     /// the fix (each with how).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub broken: Vec<String>,
     /// Tests that fail with the fix and did not exist on the base (or were
     /// not failing there).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub new_failures: Vec<String>,
     /// Tests that already failed on the base (reported, never blamed).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub already_failing: Vec<String>,
     /// Tests that passed on the base.
     pub passed_on_base: u64,

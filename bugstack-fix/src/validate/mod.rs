@@ -17,6 +17,7 @@ pub use sandbox::{SandboxLimits, SandboxReport};
 pub use worktree_validator::{ValidatorOptions, WorktreeValidator, APPLY_CHECK, DEFAULT_SECRET_ENV, TARGET_LOCK_FILE};
 
 use async_trait::async_trait;
+use bugstack_core::omit_empty;
 use serde::{Deserialize, Serialize};
 
 use crate::{FixContext, Patch, Policy, Reproduction, Result};
@@ -36,6 +37,7 @@ pub enum CheckStatus {
 }
 
 /// One check's result on a candidate, next to its result on the base commit.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// Check name.
@@ -45,10 +47,8 @@ pub struct CheckResult {
     /// Result with the patch applied.
     pub status: CheckStatus,
     /// Result on the base commit, when it was run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_status: Option<CheckStatus>,
     /// Exit code, when the process exited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     /// Wall time.
     pub duration_ms: u64,
@@ -56,11 +56,11 @@ pub struct CheckResult {
     pub output: String,
     /// The judgement, when the check was judged test by test or by new
     /// compiler errors rather than by its exit code alone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
 }
 
 /// How a check was judged against the base commit, beyond exit codes.
+#[omit_empty]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     /// `tests` or `diagnostics`.
@@ -70,14 +70,11 @@ pub struct Verdict {
     /// Why, in one sentence.
     pub reason: String,
     /// Test by test, for `tests`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<TestJudgement>,
     /// Compiler errors the base does not have, for `diagnostics`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub new_errors: Vec<String>,
     /// The compiler's suggested edits for those errors, for
     /// compiler-guided repair.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<CompilerSuggestion>,
 }
 

@@ -295,9 +295,16 @@ impl WorktreeValidator {
         if self.cached(&key).is_some() {
             return Ok(());
         }
-        let fetch = CommandLine::Argv(vec!["cargo".into(), "fetch".into()]);
-        let run = run_command(RunSpec {
-            command: &fetch,
+        let run = self.cargo_fetch(env, dir).await?;
+        self.store(key, run);
+        Ok(())
+    }
+
+    /// `cargo fetch` in `dir` with `env`, outside the sandbox (it needs the
+    /// network), within [`ValidatorOptions::fetch_timeout`].
+    async fn cargo_fetch(&self, env: &Env, dir: &Path) -> Result<CommandRun> {
+        run_command(RunSpec {
+            command: &CommandLine::Argv(vec!["cargo".into(), "fetch".into()]),
             dir,
             timeout: self.options.fetch_timeout,
             env: &env.vars,
@@ -305,9 +312,7 @@ impl WorktreeValidator {
             max_output: env.max_output,
             parse: Parse::Raw,
         })
-        .await?;
-        self.store(key, run);
-        Ok(())
+        .await
     }
 
     /// Runs the base checks (and the regression test on the base) that are
@@ -719,16 +724,7 @@ impl WorktreeValidator {
             }
             dir = d.parent().filter(|p| p.starts_with(wt.path())).map(Path::to_path_buf);
         }
-        let fetch = run_command(RunSpec {
-            command: &CommandLine::Argv(vec!["cargo".into(), "fetch".into()]),
-            dir: &harness,
-            timeout: self.options.fetch_timeout,
-            env: &env.vars,
-            env_remove: &env.remove,
-            max_output: env.max_output,
-            parse: Parse::Raw,
-        })
-        .await?;
+        let fetch = self.cargo_fetch(env, &harness).await?;
         if fetch.status != CheckStatus::Passed {
             return Ok(with_call(Reproduction::not_reproduced(format!(
                 "the harness's dependencies could not be fetched: {}",

@@ -419,6 +419,38 @@ impl RecordingVcs {
     }
 }
 
+/// The cart fix (one occurrence, green checks) deployed as `kind` under
+/// `policy` on a new fixture, which is returned to keep it alive.
+async fn deploy_cart_on_a_new_fixture(kind: DecisionKind, policy: &Policy) -> (Fixture, FixContext, Deployment) {
+    let fx = Fixture::conventional();
+    let (dep, _) = deployer(&fx);
+    let ctx = context(&fx, 1);
+    let d = dep
+        .deploy(&ctx, &report(&ctx, cart_patch(), kind, true), policy)
+        .await
+        .unwrap();
+    (fx, ctx, d)
+}
+
+/// Auto-merges the cart fix through a [`RecordingVcs`] over the fixture's
+/// repository (its base tip replaced by `base_tip`, when given).
+async fn deploy_through_recording_vcs(
+    fx: &Fixture,
+    base_tip: Option<String>,
+) -> (Deployment, Arc<RecordingVcs>, Arc<LocalForge>) {
+    let vcs = Arc::new(RecordingVcs {
+        git: bugstack_fix::GitVcs::new(&fx.repo),
+        calls: Default::default(),
+        base_tip,
+    });
+    let (deployer, forge) = deployer(fx);
+    let deployer = deployer.with_vcs(vcs.clone());
+    let d = deploy_for(&deployer, &context(fx, 3), cart_patch(), DecisionKind::AutoMerge, true)
+        .await
+        .unwrap();
+    (d, vcs, forge)
+}
+
 #[async_trait::async_trait]
 impl bugstack_fix::Vcs for RecordingVcs {
     async fn base(&self, forge: &bugstack_fix::ForgeConfig) -> bugstack_fix::Result<bugstack_fix::BaseRef> {
@@ -464,18 +496,7 @@ impl bugstack_fix::Vcs for RecordingVcs {
 async fn the_deployer_works_through_the_vcs_it_is_given() {
     use bugstack_fix::Vcs as _;
     let fx = Fixture::conventional();
-    let ctx = context(&fx, 3);
-    let vcs = Arc::new(RecordingVcs {
-        git: bugstack_fix::GitVcs::new(&fx.repo),
-        calls: Default::default(),
-        base_tip: None,
-    });
-    let (deployer, _forge) = deployer(&fx);
-    let deployer = deployer.with_vcs(vcs.clone());
-
-    let d = deploy_for(&deployer, &ctx, cart_patch(), DecisionKind::AutoMerge, true)
-        .await
-        .unwrap();
+    let (d, vcs, _forge) = deploy_through_recording_vcs(&fx, None).await;
 
     assert!(d.merged, "{}", d.reason);
     let calls = vcs.calls.lock().unwrap().clone();
@@ -490,18 +511,7 @@ async fn the_deployer_works_through_the_vcs_it_is_given() {
 #[tokio::test]
 async fn a_backend_whose_base_moved_keeps_the_fix_from_merging() {
     let fx = Fixture::conventional();
-    let ctx = context(&fx, 3);
-    let vcs = Arc::new(RecordingVcs {
-        git: bugstack_fix::GitVcs::new(&fx.repo),
-        calls: Default::default(),
-        base_tip: Some("0".repeat(40)),
-    });
-    let (deployer, forge) = deployer(&fx);
-    let deployer = deployer.with_vcs(vcs);
-
-    let d = deploy_for(&deployer, &ctx, cart_patch(), DecisionKind::AutoMerge, true)
-        .await
-        .unwrap();
+    let (d, _vcs, forge) = deploy_through_recording_vcs(&fx, Some("0".repeat(40))).await;
 
     assert!(!d.merged);
     assert!(d.reason.contains("base branch moved"), "{}", d.reason);
@@ -511,9 +521,6 @@ async fn a_backend_whose_base_moved_keeps_the_fix_from_merging() {
 
 #[tokio::test]
 async fn the_deploy_command_runs_after_an_auto_merge_in_the_checkout_and_a_failure_is_reported() {
-    let fx = Fixture::conventional();
-    let (dep, _) = deployer(&fx);
-    let ctx = context(&fx, 1);
     let mut policy = Policy {
         deploy: Some(bugstack_fix::DeployConfig {
             command:
@@ -524,14 +531,7 @@ async fn the_deploy_command_runs_after_an_auto_merge_in_the_checkout_and_a_failu
         }),
         ..Policy::default()
     };
-    let d = dep
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
-            &policy,
-        )
-        .await
-        .unwrap();
+    let (fx, ctx, d) = deploy_cart_on_a_new_fixture(DecisionKind::AutoMerge, &policy).await;
     assert!(d.merged, "{}", d.reason);
     let merge = d.merge_commit.clone().expect("the merge commit");
     assert_eq!(fx.remote_tip("main").unwrap(), merge);
@@ -552,29 +552,13 @@ async fn the_deploy_command_runs_after_an_auto_merge_in_the_checkout_and_a_failu
     );
 
     // No merge: nothing runs. A failing command: reported, not retried.
-    let fx = Fixture::conventional();
-    let (dep, _) = deployer(&fx);
-    let ctx = context(&fx, 1);
-    let review = dep
-        .deploy(&ctx, &report(&ctx, cart_patch(), DecisionKind::Review, true), &policy)
-        .await
-        .unwrap();
+    let (_fx, _, review) = deploy_cart_on_a_new_fixture(DecisionKind::Review, &policy).await;
     assert!(!review.merged && review.deploy_command.is_none());
-    let fx = Fixture::conventional();
-    let (dep, _) = deployer(&fx);
-    let ctx = context(&fx, 1);
     policy.deploy = Some(bugstack_fix::DeployConfig {
         command: "echo rollout refused >&2; exit 7".into(),
         timeout_secs: 30,
     });
-    let d = dep
-        .deploy(
-            &ctx,
-            &report(&ctx, cart_patch(), DecisionKind::AutoMerge, true),
-            &policy,
-        )
-        .await
-        .unwrap();
+    let (_fx, _, d) = deploy_cart_on_a_new_fixture(DecisionKind::AutoMerge, &policy).await;
     assert!(d.merged);
     let run = d.deploy_command.unwrap();
     assert_eq!((run.success, run.exit_code), (false, Some(7)));

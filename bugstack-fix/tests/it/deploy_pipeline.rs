@@ -41,10 +41,7 @@ struct GreenValidator;
 impl Validator for GreenValidator {
     async fn validate(&self, _: &FixContext, patch: &Patch, _: &Policy) -> Result<Validation> {
         Ok(Validation {
-            sandbox: Some(bugstack_fix::SandboxReport {
-                kind: "test-double".into(),
-                detail: "no code runs".into(),
-            }),
+            sandbox: support::double_sandbox(),
             checks: vec![check("build", CheckStatus::Passed), check("test", CheckStatus::Passed)],
             regression: crate::support::double_regression(patch, true),
         })

@@ -66,19 +66,10 @@ impl Validator for FailsOnce {
             CheckStatus::Passed
         };
         Ok(Validation {
-            sandbox: Some(bugstack_fix::SandboxReport {
-                kind: "test-double".into(),
-                detail: "no code runs".into(),
-            }),
+            sandbox: support::double_sandbox(),
             checks: vec![CheckResult {
-                verdict: None,
-                name: "test".into(),
-                command: "cargo test".into(),
-                status,
-                base_status: Some(CheckStatus::Passed),
-                exit_code: Some(if n == 0 { 101 } else { 0 }),
-                duration_ms: 5,
                 output: if n == 0 { CHECK_OUTPUT.into() } else { "ok".into() },
+                ..support::check("test", status)
             }],
             regression: None,
         })

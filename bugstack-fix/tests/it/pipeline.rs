@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bugstack_fix::{
     CheckResult, CheckStatus, ContextBuilder, DecisionKind, Deployer, Deployment, Feedback, FixContext, FixGenerator,
-    FixReport, Incident, Patch, Policy, Progress, PullRequestRef, PullRequestState, RepoRef, Result, Validation,
-    Validator,
+    FixReport, Incident, Patch, Policy, Progress, RepoRef, Result, Validation, Validator,
 };
 use support::{context_at, edit_patch, panic_event, target_frame};
 
@@ -64,23 +63,14 @@ impl Validator for Judge {
         *self.calls.lock().unwrap() += 1;
         let ok = patch.diff.contains("unwrap_or");
         Ok(Validation {
-            sandbox: Some(bugstack_fix::SandboxReport {
-                kind: "test-double".into(),
-                detail: "no code runs".into(),
-            }),
+            sandbox: support::double_sandbox(),
             checks: vec![CheckResult {
-                verdict: None,
-                name: "test".into(),
-                command: "cargo test".into(),
-                status: if ok { CheckStatus::Passed } else { CheckStatus::Failed },
-                base_status: Some(CheckStatus::Passed),
-                exit_code: Some(if ok { 0 } else { 101 }),
-                duration_ms: 1,
                 output: if ok {
                     "ok".into()
                 } else {
                     "error[E0308]: mismatched types".into()
                 },
+                ..support::check("test", if ok { CheckStatus::Passed } else { CheckStatus::Failed })
             }],
             regression: crate::support::double_regression(patch, ok),
         })
@@ -97,24 +87,7 @@ struct RecordingDeployer(Mutex<Vec<DecisionKind>>);
 impl Deployer for RecordingDeployer {
     async fn deploy(&self, _: &FixContext, report: &FixReport, _: &Policy) -> Result<Deployment> {
         self.0.lock().unwrap().push(report.decision.kind);
-        let merged = report.decision.kind == DecisionKind::AutoMerge;
-        Ok(Deployment {
-            branch: "bugstack/fix-x".into(),
-            commit: "c".into(),
-            pull_request: PullRequestRef {
-                number: 1,
-                url: "local://1".into(),
-                state: if merged {
-                    PullRequestState::Merged
-                } else {
-                    PullRequestState::Open
-                },
-            },
-            merged,
-            reason: report.decision.reason.clone(),
-            merge_commit: None,
-            deploy_command: None,
-        })
+        Ok(support::double_deployment(report))
     }
 }
 

@@ -74,6 +74,46 @@ fn test_with_rustc(src: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// `fixed` has `expected` in it, and compiles and passes `tests` appended to it.
+fn assert_fixed(fixed: String, expected: &str, tests: &str) {
+    assert!(fixed.contains(expected), "{fixed}");
+    test_with_rustc(&(fixed + tests)).unwrap();
+}
+
+/// The start of the two escape-parsing fixtures: an error type without a
+/// variant for the site's failure, and a helper that indexes.
+const ESCAPE_PRELUDE: &str = "#[derive(Debug, PartialEq)]
+pub enum EscapeError {
+    Empty,
+    EscapeOutOfBounds,
+}
+
+fn digit_at(bytes: &[u8], pos: usize) -> u8 {
+    bytes[pos].wrapping_sub(b'0')
+}
+";
+
+/// The template candidates for an escape fixture's panic at `bytes[pos]`,
+/// with a frame for each caller: (frame index, the text of its call, its
+/// function).
+fn escape_candidates(src: &str, callers: &[(usize, &str, Option<&str>)]) -> Vec<Patch> {
+    let (line, column) = at(src, "bytes[pos]");
+    let mut ctx = context(
+        PATH,
+        src,
+        line,
+        Some(column),
+        "index out of bounds: the len is 2 but the index is 2",
+    );
+    for &(index, call, function) in callers {
+        let (l, c) = at(src, call);
+        let mut frame = target_frame(PATH, l, Some(c), function);
+        frame.frame_index = Some(index);
+        ctx.frames.push(frame);
+    }
+    TemplateGenerator::new().without_rustfmt().candidates(&ctx).unwrap()
+}
+
 const TOTAL: &str = "pub fn total(base: u64, n: u32) -> u64 {
     let mut acc = 1;
     for _ in 0..n {
@@ -155,23 +195,15 @@ pub fn pair(v: &[u8]) -> Result<(u8, u8), String> {
         "assertion `left == right` failed\n  left: 3\n right: 2",
     );
     let fixed = apply(&fixed, &ps[0]);
-    assert!(fixed.contains("if v.len() != 2 {"), "{fixed}");
     let tests = "\n#[test]\nfn t() { assert_eq!(ratio(1, 0), None); assert!(pair(&[1]).is_err()); assert_eq!(pair(&[1, 2]), Ok((1, 2))); }\n";
-    test_with_rustc(&(fixed + tests)).unwrap();
+    assert_fixed(fixed, "if v.len() != 2 {", tests);
 }
 
 #[test]
 fn index_out_of_bounds_without_an_error_channel_is_guarded_one_call_up() {
-    let src = "#[derive(Debug, PartialEq)]
-pub enum EscapeError {
-    Empty,
-    EscapeOutOfBounds,
-}
-
-fn digit_at(bytes: &[u8], pos: usize) -> u8 {
-    bytes[pos].wrapping_sub(b'0')
-}
-
+    let src = &[
+        ESCAPE_PRELUDE,
+        "
 pub fn parse_escape(s: &str, pos: usize) -> Result<u8, EscapeError> {
     if s.is_empty() {
         return Err(EscapeError::Empty);
@@ -179,20 +211,10 @@ pub fn parse_escape(s: &str, pos: usize) -> Result<u8, EscapeError> {
     let d = digit_at(s.as_bytes(), pos + 1);
     Ok(d)
 }
-";
-    let (line, column) = at(src, "bytes[pos]");
-    let mut ctx = context(
-        PATH,
-        src,
-        line,
-        Some(column),
-        "index out of bounds: the len is 2 but the index is 2",
-    );
-    let (cline, ccol) = at(src, "digit_at(s");
-    let mut caller = target_frame(PATH, cline, Some(ccol), Some("parse_escape"));
-    caller.frame_index = Some(1);
-    ctx.frames.push(caller);
-    let ps = TemplateGenerator::new().without_rustfmt().candidates(&ctx).unwrap();
+",
+    ]
+    .concat();
+    let ps = escape_candidates(src, &[(1, "digit_at(s", Some("parse_escape"))]);
     assert!(ps[0].explanation.contains("caller-guard"), "{}", ps[0].explanation);
     let fixed = apply(src, &ps[0]);
     assert!(
@@ -438,26 +460,15 @@ pub fn check(v: Option<u8>) -> Result<u8, KeyError> {
     // function's error type.
     let ps = candidates(src, "expect", "key format is invalid");
     let fixed = apply(src, &ps[0]);
-    assert!(
-        fixed.contains("let n = v.ok_or(KeyError::InvalidKeyLength)?;"),
-        "{fixed}"
-    );
     let tests = "\n#[test]\nfn t() { assert_eq!(check(None), Err(KeyError::InvalidKeyLength)); assert_eq!(other(\"\"), Err(OtherError::InvalidKeyFormat)); }\n";
-    test_with_rustc(&(fixed + tests)).unwrap();
+    assert_fixed(fixed, "let n = v.ok_or(KeyError::InvalidKeyLength)?;", tests);
 }
 
 #[test]
 fn the_guard_goes_up_through_callers_without_an_error_channel() {
-    let src = "#[derive(Debug, PartialEq)]
-pub enum EscapeError {
-    Empty,
-    EscapeOutOfBounds,
-}
-
-fn digit_at(bytes: &[u8], pos: usize) -> u8 {
-    bytes[pos].wrapping_sub(b'0')
-}
-
+    let src = &[
+        ESCAPE_PRELUDE,
+        "
 fn escape_digit(s: &str, at: usize) -> u8 {
     digit_at(s.as_bytes(), at + 1)
 }
@@ -469,22 +480,10 @@ pub fn parse_escape(s: &str, pos: usize) -> Result<u8, EscapeError> {
     let d = escape_digit(s, pos);
     Ok(d)
 }
-";
-    let (line, column) = at(src, "bytes[pos]");
-    let mut ctx = context(
-        PATH,
-        src,
-        line,
-        Some(column),
-        "index out of bounds: the len is 2 but the index is 2",
-    );
-    for (i, needle) in [(1, "digit_at(s."), (2, "escape_digit(s, pos)")] {
-        let (l, c) = at(src, needle);
-        let mut frame = target_frame(PATH, l, Some(c), None);
-        frame.frame_index = Some(i);
-        ctx.frames.push(frame);
-    }
-    let ps = TemplateGenerator::new().without_rustfmt().candidates(&ctx).unwrap();
+",
+    ]
+    .concat();
+    let ps = escape_candidates(src, &[(1, "digit_at(s.", None), (2, "escape_digit(s, pos)", None)]);
     assert_eq!(ps[0].candidates[0].strategy, "caller-guard", "{}", ps[0].explanation);
     let fixed = apply(src, &ps[0]);
     assert!(

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bugstack_fix::{
-    score, CheckResult, CheckStatus, ContextBuilder, DecisionKind, Deployer, Deployment, FixContext, FixGenerator,
-    FixReport, Incident, Patch, Pipeline, Policy, PullRequestRef, PullRequestState, RepoRef, Result, SandboxMode,
-    SandboxReport, Validation, Validator, UNTRUSTED_CAP,
+    score, CheckStatus, ContextBuilder, DecisionKind, Deployer, Deployment, FixContext, FixGenerator, FixReport,
+    Incident, Patch, Pipeline, Policy, RepoRef, Result, SandboxMode, SandboxReport, Validation, Validator,
+    UNTRUSTED_CAP,
 };
 use support::{context_at, edit_patch, panic_event, target_frame};
 
@@ -70,16 +70,10 @@ impl Validator for Checks {
         self.commits.lock().unwrap().push(commit.clone());
         let ok = self.fails_on != Some(commit.as_str());
         Ok(Validation {
-            checks: vec![CheckResult {
-                name: "test".into(),
-                command: "cargo test".into(),
-                status: if ok { CheckStatus::Passed } else { CheckStatus::Failed },
-                base_status: Some(CheckStatus::Passed),
-                exit_code: Some(if ok { 0 } else { 101 }),
-                duration_ms: 1,
-                output: String::new(),
-                verdict: None,
-            }],
+            checks: vec![support::check(
+                "test",
+                if ok { CheckStatus::Passed } else { CheckStatus::Failed },
+            )],
             regression: crate::support::double_regression(patch, ok),
             sandbox: Some(match self.sandbox {
                 Some(kind) => SandboxReport {
@@ -112,19 +106,7 @@ impl Deployer for Forge {
             .lock()
             .unwrap()
             .push((report.decision.kind, ctx.validation_commit().to_string()));
-        Ok(Deployment {
-            branch: "bugstack/fix-x".into(),
-            commit: "c".into(),
-            pull_request: PullRequestRef {
-                number: 1,
-                url: "local://1".into(),
-                state: PullRequestState::Open,
-            },
-            merged: report.decision.kind == DecisionKind::AutoMerge,
-            reason: report.decision.reason.clone(),
-            merge_commit: None,
-            deploy_command: None,
-        })
+        Ok(support::double_deployment(report))
     }
 
     async fn current_base(&self, _: &FixContext, _: &Policy) -> Result<Option<String>> {
@@ -238,16 +220,7 @@ fn untrusted_signals_cannot_carry_a_model_fix_over_the_default_threshold() {
     patch.generator = "llm:openai:m".into();
     patch.model_confidence = Some(1.0);
     let green = Validation {
-        checks: vec![CheckResult {
-            name: "test".into(),
-            command: "cargo test".into(),
-            status: CheckStatus::Passed,
-            base_status: Some(CheckStatus::Passed),
-            exit_code: Some(0),
-            duration_ms: 1,
-            output: String::new(),
-            verdict: None,
-        }],
+        checks: vec![support::check("test", CheckStatus::Passed)],
         regression: None,
         sandbox: None,
     };

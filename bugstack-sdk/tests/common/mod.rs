@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod errors;
+
 use bugstack_core::{decode_batch, Batch, ContentEncoding, DecodeLimits, Event};
 
 /// How the collector answers.

@@ -1,36 +1,23 @@
 //! `GET /incidents/{id}`: one incident, everything the store knows of it.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use bugstack_core::{Event, Timestamp};
 use maud::{html, Markup};
-use serde::Deserialize;
 
-use super::{ago, csrf_field, cut, external_link, layout, serde_name, status_badge, when};
-use crate::dashboard::auth::{viewer, Viewer};
+use super::{ago, csrf_field, cut, external_link, layout, serde_name, status_badge, when, Flash};
+use crate::dashboard::auth::Viewer;
 use crate::dashboard::chart::{bars, buckets};
 use crate::dashboard::{blocking, DashboardError, DashboardState, SourceLinks};
 use crate::store::{HourCount, IncidentDetail, IncidentStore, JobState, Status};
 
-/// `?done=` after an action (what to confirm).
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct Flash {
-    done: Option<String>,
-}
-
 /// `GET /incidents/{id}`.
 pub(crate) async fn show(
     State(state): State<DashboardState>,
-    headers: HeaderMap,
-    uri: Uri,
+    viewer: Viewer,
     Path(id): Path<String>,
     Query(flash): Query<Flash>,
 ) -> Response {
-    let viewer = match viewer(&state, &headers, &uri) {
-        Ok(v) => v,
-        Err(d) => return d.into_response(),
-    };
     let Ok(id) = id.parse::<i64>() else {
         return DashboardError::BadRequest("an incident id is a number, e.g. /incidents/1".into()).into_response();
     };

@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use bugstack_core::Timestamp;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{ago, layout, status_badge, when};
-use crate::dashboard::auth::{percent_encode, viewer, Viewer};
+use crate::dashboard::auth::{percent_encode, Viewer};
 use crate::dashboard::chart::{buckets, sparkline};
 use crate::dashboard::{blocking, DashboardError, DashboardState, PAGE_SIZE};
 use crate::store::{HourCount, IncidentFilter, IncidentSearch, IncidentStore, ProjectRecord, Status};
@@ -59,14 +58,9 @@ pub(crate) fn load_list(
 /// `GET /`.
 pub(crate) async fn list(
     State(state): State<DashboardState>,
-    headers: HeaderMap,
-    uri: Uri,
+    viewer: Viewer,
     Query(params): Query<ListParams>,
 ) -> Response {
-    let viewer = match viewer(&state, &headers, &uri) {
-        Ok(v) => v,
-        Err(d) => return d.into_response(),
-    };
     let status = match params.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => match s.parse::<Status>() {

@@ -11,8 +11,15 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use bugstack_core::Timestamp;
 use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
 
 use super::auth::Viewer;
+
+/// `?done=` after an action: which one to confirm.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Flash {
+    done: Option<String>,
+}
 
 /// The stylesheet (served at `/dashboard.css`: the CSP allows no inline style).
 const CSS: &str = include_str!("dashboard.css");

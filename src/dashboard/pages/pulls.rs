@@ -2,34 +2,17 @@
 //! for the local forge's open ones.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use bugstack_fix::PullRequestState;
 use maud::{html, Markup};
-use serde::Deserialize;
 
-use super::{csrf_field, external_link, layout, status_badge, when};
-use crate::dashboard::auth::{viewer, Viewer};
+use super::{csrf_field, external_link, layout, status_badge, when, Flash};
+use crate::dashboard::auth::Viewer;
 use crate::dashboard::{blocking, DashboardState};
 use crate::store::{pull_request_state_name, PullRequestRecord};
 
-/// `?done=` after an action.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct Flash {
-    done: Option<String>,
-}
-
 /// `GET /pulls`.
-pub(crate) async fn list(
-    State(state): State<DashboardState>,
-    headers: HeaderMap,
-    uri: Uri,
-    Query(flash): Query<Flash>,
-) -> Response {
-    let viewer = match viewer(&state, &headers, &uri) {
-        Ok(v) => v,
-        Err(d) => return d.into_response(),
-    };
+pub(crate) async fn list(State(state): State<DashboardState>, viewer: Viewer, Query(flash): Query<Flash>) -> Response {
     let store = state.store.clone();
     let can_act = state.local_forge.is_some();
     let flash = match flash.done.as_deref() {

@@ -3,13 +3,12 @@
 //! the decision, the pull request.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use bugstack_fix::{Attempt, CheckResult, FixReport, Patch};
 use maud::{html, Markup};
 
 use super::{cut, external_link, layout, serde_name, status_badge, when};
-use crate::dashboard::auth::viewer;
+use crate::dashboard::auth::Viewer;
 use crate::dashboard::{blocking, diff, DashboardError, DashboardState};
 use crate::store::{FixRun, IncidentRecord, PullRequestRecord};
 
@@ -19,14 +18,9 @@ const OUTPUT_BYTES: usize = 4000;
 /// `GET /incidents/{id}/runs/{run}`.
 pub(crate) async fn show(
     State(state): State<DashboardState>,
-    headers: HeaderMap,
-    uri: Uri,
+    viewer: Viewer,
     Path((id, run)): Path<(String, String)>,
 ) -> Response {
-    let viewer = match viewer(&state, &headers, &uri) {
-        Ok(v) => v,
-        Err(d) => return d.into_response(),
-    };
     let (Ok(id), Ok(run_id)) = (id.parse::<i64>(), run.parse::<i64>()) else {
         return DashboardError::BadRequest("ids are numbers, e.g. /incidents/1/runs/1".into()).into_response();
     };

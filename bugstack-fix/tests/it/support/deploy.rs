@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bugstack_core::{Fingerprint, Timestamp};
-use bugstack_fix::{
-    CheckResult, CheckStatus, Decision, DecisionKind, FixContext, FixReport, Incident, Patch, Validation,
-};
+use bugstack_fix::{CheckStatus, Decision, DecisionKind, FixContext, FixReport, Incident, Patch, Validation};
 
-use super::{context_at, described, edit_patch, git, git_output, panic_event, push_to_new_remote, target_frame, T0};
+pub(crate) use super::check;
+use super::{
+    context_at, described, double_sandbox, edit_patch, git, git_output, panic_event, push_to_new_remote, target_frame,
+    T0,
+};
 
 /// The fixture's `src/cart.rs` at the release: panics on an empty cart.
 pub(crate) const BEFORE: &str =
@@ -137,28 +139,11 @@ pub(crate) fn context(fx: &Fixture, count: u64) -> FixContext {
     )
 }
 
-/// A cargo check `name` that ended `status` (and passed on the base).
-pub(crate) fn check(name: &str, status: CheckStatus) -> CheckResult {
-    CheckResult {
-        verdict: None,
-        name: name.into(),
-        command: format!("cargo {name}"),
-        status,
-        base_status: Some(CheckStatus::Passed),
-        exit_code: Some(if status == CheckStatus::Passed { 0 } else { 101 }),
-        duration_ms: 10,
-        output: String::new(),
-    }
-}
-
 /// A report for `ctx` whose fix is `patch`, validated green or red, with
 /// `kind` as the decision.
 pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: bool) -> FixReport {
     let validation = Validation {
-        sandbox: Some(bugstack_fix::SandboxReport {
-            kind: "test-double".into(),
-            detail: "no code runs".into(),
-        }),
+        sandbox: double_sandbox(),
         checks: vec![
             check("build", CheckStatus::Passed),
             check(

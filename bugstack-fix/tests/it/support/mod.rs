@@ -26,7 +26,8 @@ use std::process::Output;
 
 use bugstack_core::{ChainLink, Event, EventKind, Level, RequestContext, Timestamp};
 use bugstack_fix::{
-    CheckSpec, FileEdit, FixContext, Incident, Patch, Policy, RepoFrame, ValidatorOptions, WorktreeValidator,
+    CheckResult, CheckSpec, CheckStatus, FileEdit, FixContext, Incident, Patch, Policy, RepoFrame, ValidatorOptions,
+    WorktreeValidator,
 };
 use tempfile::TempDir;
 
@@ -374,6 +375,51 @@ pub(crate) fn service_average_edit(lines: &str) -> FileEdit {
         path: "src/cart.rs".into(),
         after: before.replace(SERVICE_AVERAGE, lines),
         before,
+    }
+}
+
+/// A cargo check `name` that ended `status` (and passed on the base).
+pub(crate) fn check(name: &str, status: CheckStatus) -> CheckResult {
+    CheckResult {
+        verdict: None,
+        name: name.into(),
+        command: format!("cargo {name}"),
+        status,
+        base_status: Some(CheckStatus::Passed),
+        exit_code: Some(if status == CheckStatus::Passed { 0 } else { 101 }),
+        duration_ms: 10,
+        output: String::new(),
+    }
+}
+
+/// Where a test-double validator says its checks ran: nowhere, no code runs.
+pub(crate) fn double_sandbox() -> Option<bugstack_fix::SandboxReport> {
+    Some(bugstack_fix::SandboxReport {
+        kind: "test-double".into(),
+        detail: "no code runs".into(),
+    })
+}
+
+/// What a test-double deployer reports for `report`: a pull request,
+/// merged when the decision is to auto-merge.
+pub(crate) fn double_deployment(report: &bugstack_fix::FixReport) -> bugstack_fix::Deployment {
+    let merged = report.decision.kind == bugstack_fix::DecisionKind::AutoMerge;
+    bugstack_fix::Deployment {
+        branch: "bugstack/fix-x".into(),
+        commit: "c".into(),
+        pull_request: bugstack_fix::PullRequestRef {
+            number: 1,
+            url: "local://1".into(),
+            state: if merged {
+                bugstack_fix::PullRequestState::Merged
+            } else {
+                bugstack_fix::PullRequestState::Open
+            },
+        },
+        merged,
+        reason: report.decision.reason.clone(),
+        merge_commit: None,
+        deploy_command: None,
     }
 }
 
