@@ -47,6 +47,8 @@
 
 mod convert;
 mod grouping;
+#[macro_use]
+mod shared_methods;
 pub mod postgres;
 mod projects;
 mod schema;

@@ -1,0 +1,250 @@
+//! The [`IncidentStore`](super::IncidentStore) methods both backends answer
+//! the same way: each is one call of the same-named function of the
+//! backend's own modules (`rows`, `jobs`, `lifecycle`, `ingest`, ...) in
+//! the backend's read or write transaction (`self.read`, `self.write`).
+//! A backend's `impl IncidentStore` invokes [`shared_store_methods!`] and
+//! writes only the methods where it differs. The paths in the macro resolve
+//! where it is invoked, so a backend must have those modules and helpers.
+
+/// Expands to the [`IncidentStore`](super::IncidentStore) methods shared by
+/// the SQLite and Postgres backends (see the module docs).
+macro_rules! shared_store_methods {
+    () => {
+        fn set_triggers(&self, triggers: Triggers) {
+            Self::set_triggers(self, triggers);
+        }
+
+        fn set_max_queued_jobs(&self, cap: usize) {
+            Self::set_max_queued_jobs(self, cap);
+        }
+
+        fn set_project_triggers(&self, project: i64, triggers: Triggers) {
+            self.project_triggers
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(project, triggers);
+        }
+
+        fn add_project(&self, project: &NewProject, now: Timestamp) -> Result<ProjectRecord> {
+            self.write(|tx| projects::add(tx, project, now))
+        }
+
+        fn projects(&self) -> Result<Vec<ProjectRecord>> {
+            self.read(projects::list)
+        }
+
+        fn project_by_token_hash(&self, token_hash: &str) -> Result<Option<ProjectRecord>> {
+            self.read(|tx| projects::by_token_hash(tx, token_hash))
+        }
+
+        fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
+            let triggers = self.triggers_for(DEFAULT_PROJECT_ID);
+            self.write(|tx| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
+        }
+
+        fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+            let triggers = self.triggers_for(DEFAULT_PROJECT_ID);
+            self.write(|tx| {
+                batches
+                    .iter()
+                    .map(|events| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
+                    .collect()
+            })
+        }
+
+        fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
+            self.write(|tx| {
+                if batches.iter().any(|b| b.batch_id.is_some()) {
+                    batches::forget_old(tx, received_at)?;
+                }
+                batches
+                    .iter()
+                    .map(|b| {
+                        if let Some(id) = &b.batch_id {
+                            let source = b.quota.as_ref().map_or("", |q| q.source.as_str());
+                            if !batches::remember(tx, source, id, received_at)? {
+                                return Ok(IngestSummary {
+                                    duplicate: true,
+                                    ..IngestSummary::default()
+                                });
+                            }
+                        }
+                        if let Some(r) = &b.release {
+                            releases::record_seen(
+                                tx,
+                                b.project.unwrap_or(DEFAULT_PROJECT_ID),
+                                &r.name,
+                                received_at,
+                                r.dependencies.as_deref(),
+                            )?;
+                        }
+                        let project = b.project.unwrap_or(DEFAULT_PROJECT_ID);
+                        let triggers = self.triggers_for(project);
+                        ingest::ingest_in(tx, project, &b.events, received_at, &triggers, b.quota.as_ref())
+                    })
+                    .collect()
+            })
+        }
+
+        fn incidents(&self) -> Result<Vec<IncidentRecord>> {
+            self.read(rows::incidents)
+        }
+
+        fn incidents_page(
+            &self,
+            project: Option<i64>,
+            limit: usize,
+            after: Option<IncidentCursor>,
+        ) -> Result<Vec<IncidentRecord>> {
+            self.read(|tx| rows::incidents_page(tx, project, limit, after))
+        }
+
+        fn incident(&self, id: i64) -> Result<IncidentRecord> {
+            self.read(|tx| rows::incident(tx, id))
+        }
+
+        fn transition(&self, id: i64, to: Status, cause: &Cause) -> Result<IncidentRecord> {
+            if to == Status::Fixed {
+                return Err(Error::Config(
+                    "an incident becomes fixed when its pull request merges, or by hand with `bugstack resolve ID --release R` (it needs the fixing release)".into(),
+                ));
+            }
+            let now = Timestamp::now();
+            self.write(|tx| lifecycle::transition(tx, id, to, now, cause))
+        }
+
+        fn retry(&self, id: i64, cause: &Cause, now: Timestamp) -> Result<FixJob> {
+            self.write(|tx| lifecycle::retry(tx, id, now, cause))
+        }
+
+        fn resolve(&self, id: i64, release: &str, cause: &Cause, now: Timestamp) -> Result<IncidentRecord> {
+            self.write(|tx| lifecycle::resolve(tx, id, release, now, cause))
+        }
+
+        fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>> {
+            self.read(|tx| {
+                rows::incident(tx, id)?;
+                lifecycle::timeline(tx, id)
+            })
+        }
+
+        fn project_releases_to_check(
+            &self,
+            project: Option<i64>,
+            limit: usize,
+            recheck_unknown_after: Duration,
+            now: Timestamp,
+        ) -> Result<Vec<ReleaseCheck>> {
+            self.read(|tx| release_checks::releases_to_check(tx, project, limit, recheck_unknown_after, now))
+        }
+
+        fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {
+            self.write(|tx| release_checks::record_fix_commit(tx, id, commit))
+        }
+
+        fn record_release_verdict(&self, incident: i64, verdict: &ReleaseVerdictRecord) -> Result<bool> {
+            let cap = self.job_cap();
+            self.write(|tx| release_checks::record_release_verdict(tx, incident, verdict, cap))
+        }
+
+        fn verify_fixed(&self, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
+            // Nothing due most of the time: found in a read first, without
+            // taking the writer (this runs every poll of `serve`'s release checks).
+            if self
+                .read(|tx| release_checks::due_for_verification(tx, window, now))?
+                .is_empty()
+            {
+                return Ok(Vec::new());
+            }
+            self.write(|tx| release_checks::verify_fixed(tx, window, now))
+        }
+
+        fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()> {
+            self.write(|tx| lifecycle::add_release_with_fix(tx, id, release))
+        }
+
+        fn claim_project_job(
+            &self,
+            projects: Option<&[i64]>,
+            owner: &str,
+            lease: Duration,
+            now: Timestamp,
+        ) -> Result<Option<ClaimedJob>> {
+            let cap = self.job_cap();
+            self.write(|tx| jobs::claim_next(tx, projects, owner, lease, now, cap))
+        }
+
+        fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {
+            self.write(|tx| jobs::claim_incident(tx, incident, owner, lease, now))
+        }
+
+        fn renew_lease(&self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<()> {
+            self.write(|tx| jobs::renew(tx, job, owner, lease, now))
+        }
+
+        fn complete_job(&self, job: i64, owner: &str, outcome: &FixOutcome, now: Timestamp) -> Result<FixRun> {
+            self.write(|tx| jobs::complete(tx, job, owner, outcome, now))
+        }
+
+        fn fail_job(&self, job: i64, owner: &str, error: &str, retry_after: Duration, now: Timestamp) -> Result<JobState> {
+            self.write(|tx| jobs::fail(tx, job, owner, error, retry_after, now))
+        }
+
+        fn release_job(&self, job: i64, owner: &str, now: Timestamp) -> Result<()> {
+            self.write(|tx| jobs::release(tx, job, owner, now))
+        }
+
+        fn jobs(&self) -> Result<Vec<FixJob>> {
+            self.read(|tx| rows::jobs(tx, None))
+        }
+
+        fn runs(&self, incident: i64) -> Result<Vec<FixRun>> {
+            self.read(|tx| rows::runs(tx, incident))
+        }
+
+        fn pull_requests(&self) -> Result<Vec<PullRequestRecord>> {
+            self.read(|tx| rows::pull_requests(tx, None))
+        }
+
+        fn merge_pull_request(
+            &self,
+            number: i64,
+            release: &str,
+            cause: &Cause,
+            now: Timestamp,
+        ) -> Result<PullRequestRecord> {
+            self.write(|tx| pulls::set_state(tx, number, PullRequestState::Merged, Some(release), cause, now))
+        }
+
+        fn close_pull_request(&self, number: i64, cause: &Cause, now: Timestamp) -> Result<PullRequestRecord> {
+            self.write(|tx| pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now))
+        }
+
+        fn totals(&self) -> Result<Totals> {
+            self.read(rows::totals)
+        }
+
+        fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()> {
+            self.write(|tx| releases::record_seen(tx, DEFAULT_PROJECT_ID, name, at, dependencies))
+        }
+
+        fn release(&self, name: &str) -> Result<Option<ReleaseRecord>> {
+            self.read(|tx| releases::release(tx, DEFAULT_PROJECT_ID, name))
+        }
+
+        fn releases(&self) -> Result<Vec<ReleaseRecord>> {
+            self.read(releases::releases)
+        }
+
+        fn search_incidents(&self, filter: &IncidentFilter) -> Result<IncidentSearch> {
+            self.read(|tx| hours::search(tx, filter))
+        }
+
+        fn histogram(&self, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
+            self.read(|tx| {
+                rows::incident(tx, id)?;
+                hours::histogram(tx, id, since)
+            })
+        }
+    };
+}
