@@ -13,41 +13,17 @@
 // criterion_group!/criterion_main! generate undocumented items.
 #![allow(missing_docs)]
 
-use bugstack::core::{
-    decode_batch, encode_batch, Batch, ContentEncoding, DecodeLimits, Event, EventKind, Level, Timestamp,
-};
+use bugstack::core::{decode_batch, encode_batch, Batch, ContentEncoding, DecodeLimits, Timestamp};
 use bugstack::store::{IncidentStore, SqliteStore};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-/// A realistic batch: `n` events over 10 groups, with frames and a request.
+#[path = "support/batch.rs"]
+mod batch;
+use batch::realistic_batch;
+
+/// A realistic batch of `n` events of the service `shop`.
 fn batch(n: usize) -> Batch {
-    let events = (0..n)
-        .map(|i| {
-            let mut e = Event::new(
-                EventKind::Panic,
-                Level::Fatal,
-                format!("attempt to divide by zero (cart {i})"),
-                Timestamp::now(),
-            );
-            e.release = Some("1.4.2".into());
-            e.frames = (0..12)
-                .map(|f| bugstack::core::Frame {
-                    function: Some(format!("shop::cart::module{}::function{f}", i % 10)),
-                    file: Some(format!("src/cart/module{}.rs", i % 10)),
-                    line: Some(40 + f),
-                    in_app: f < 4,
-                    ..Default::default()
-                })
-                .collect();
-            e.request = Some(bugstack::core::RequestContext {
-                method: Some("POST".into()),
-                route: Some("/carts/{id}/checkout".into()),
-                ..Default::default()
-            });
-            e
-        })
-        .collect();
-    Batch::new(Timestamp::now(), events)
+    realistic_batch(n, "shop")
 }
 
 fn bench_ingest(c: &mut Criterion) {

@@ -35,46 +35,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use bugstack::core::{
-    decode_batch, encode_batch, Batch, ContentEncoding, DecodeLimits, Event, EventKind, Level, Timestamp,
-};
+use bugstack::core::{decode_batch, encode_batch, ContentEncoding, DecodeLimits, Timestamp};
 use bugstack::store::postgres::testing;
 use bugstack::store::{IncidentQuota, IncidentStore, IngestBatch, SqliteStore};
 use criterion::{Criterion, Throughput};
 
+#[path = "support/batch.rs"]
+mod batch;
+use batch::realistic_batch;
+
 /// Events per batch.
 const N: usize = 500;
 
-/// A realistic batch: `n` events over 10 groups (named by `prefix`), with
-/// frames and a request (the shape of `benches/ingest.rs`).
+/// A realistic encoded batch of `n` events of the service `prefix`.
 fn batch(n: usize, prefix: &str) -> Vec<u8> {
-    let events = (0..n)
-        .map(|i| {
-            let mut e = Event::new(
-                EventKind::Panic,
-                Level::Fatal,
-                format!("attempt to divide by zero (cart {i})"),
-                Timestamp::now(),
-            );
-            e.release = Some("1.4.2".into());
-            e.frames = (0..12)
-                .map(|f| bugstack::core::Frame {
-                    function: Some(format!("{prefix}::cart::module{}::function{f}", i % 10)),
-                    file: Some(format!("src/cart/module{}.rs", i % 10)),
-                    line: Some(40 + f),
-                    in_app: f < 4,
-                    ..Default::default()
-                })
-                .collect();
-            e.request = Some(bugstack::core::RequestContext {
-                method: Some("POST".into()),
-                route: Some("/carts/{id}/checkout".into()),
-                ..Default::default()
-            });
-            e
-        })
-        .collect();
-    encode_batch(&Batch::new(Timestamp::now(), events)).expect("encode")
+    encode_batch(&realistic_batch(n, prefix)).expect("encode")
 }
 
 /// Unique batch ids for the whole run.
