@@ -296,7 +296,7 @@ impl Plan {
                     }
                 }
                 let (path, name) = harness::regression_names(root, &self.krate, &self.callee, &self.at);
-                let source = harness::regression_source(&self.callee, &args, &name, &self.at);
+                let source = harness::regression_source(&self.callee, &args, &name, &self.at, &self.krate.lib_name);
                 let input = format!("{}({})", self.callee.path, args.join(", "));
                 Reproduction {
                     status: ReproductionStatus::Reproduced,

@@ -38,6 +38,15 @@ pub(crate) enum Shape {
     },
     /// A public struct with public named fields (and `Debug`).
     Struct(StructShape),
+    /// A value of a public `Debug` type built by its zero-argument
+    /// constructor (`T::new()` or `T::default()`): a type whose fields are
+    /// private, a method's receiver most often.
+    Built {
+        /// The type's public path (`gimli::read::Abbreviations`).
+        path: String,
+        /// The constructor call (`gimli::read::Abbreviations::default()`).
+        expr: String,
+    },
 }
 
 /// A struct the harness builds field by field.
@@ -93,6 +102,27 @@ impl Shape {
             Shape::Option(i) => format!("Option<{}>", i.owned_type()),
             Shape::Ref { inner, .. } => inner.owned_type(),
             Shape::Struct(s) => s.path.clone(),
+            Shape::Built { path, .. } => path.clone(),
+        }
+    }
+
+    /// The Rust type this shape stands for, as a signature writes it
+    /// (`&[u8]`, `Option<String>`): the `Self` of a qualified trait call.
+    pub(crate) fn type_code(&self) -> String {
+        match self {
+            Shape::Int(t) | Shape::Float(t) => (*t).to_string(),
+            Shape::Bool => "bool".into(),
+            Shape::Char => "char".into(),
+            Shape::Str => "&str".into(),
+            Shape::String => "String".into(),
+            Shape::Slice(i) => format!("&[{}]", i.type_code()),
+            Shape::Vec(i) => format!("Vec<{}>", i.type_code()),
+            Shape::Option(i) => format!("Option<{}>", i.type_code()),
+            Shape::Ref { inner, mutable } => {
+                format!("&{}{}", if *mutable { "mut " } else { "" }, inner.type_code())
+            }
+            Shape::Struct(s) => s.path.clone(),
+            Shape::Built { path, .. } => path.clone(),
         }
     }
 
@@ -100,6 +130,11 @@ impl Shape {
     pub(crate) fn pass(&self, var: &str) -> String {
         match self {
             Shape::Str | Shape::Slice(_) => format!("&{var}"),
+            // A receiver `&mut self` whose `Self` is `&[T]` / `&str`.
+            Shape::Ref { inner, mutable } if matches!(**inner, Shape::Slice(_) | Shape::Str) => {
+                format!("&{}&{var}[..]", if *mutable { "mut " } else { "" })
+            }
+            Shape::Built { expr, .. } => expr.clone(),
             Shape::Ref { mutable: true, .. } => format!("&mut {var}"),
             Shape::Ref { mutable: false, .. } => format!("&{var}"),
             _ => format!("{var}.clone()"),
@@ -148,6 +183,7 @@ impl Shape {
             }
             Shape::Option(i) => format!("proptest::option::of({}).boxed()", i.strategy(ints, strings)),
             Shape::Ref { inner, .. } => inner.strategy(ints, strings),
+            Shape::Built { expr, .. } => format!("proptest::strategy::LazyJust::new(|| {expr}).boxed()"),
             Shape::Struct(s) => {
                 let names: Vec<String> = (0..s.fields.len()).map(|i| format!("f{i}")).collect();
                 let strategies: Vec<String> = s.fields.iter().map(|(_, f)| f.strategy(ints, strings)).collect();
@@ -198,8 +234,11 @@ impl Shape {
             ),
             Shape::Ref { inner, mutable } => {
                 let amp = if *mutable { "&mut " } else { "&" };
-                format!("format!(\"{amp}{{}}\", {})", inner.render(var, depth))
+                // `&mut &[1, 2][..]`: a `&mut &[T]` the literal coerces to.
+                let whole = if matches!(**inner, Shape::Slice(_)) { "[..]" } else { "" };
+                format!("format!(\"{amp}{{}}{whole}\", {})", inner.render(var, depth))
             }
+            Shape::Built { expr, .. } => format!("{expr:?}.to_string()"),
             Shape::Struct(s) => {
                 let mut parts = Vec::new();
                 for (field, f) in &s.fields {
@@ -220,8 +259,9 @@ impl Shape {
 }
 
 /// The shape of a type written in a signature, when the harness supports
-/// it; `lookup` resolves a struct name to its shape.
-pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<StructShape>) -> Option<Shape> {
+/// it; `lookup` resolves the crate's own type names (a struct built field
+/// by field, or a value built by its constructor).
+pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Shape>) -> Option<Shape> {
     match ty {
         syn::Type::Reference(r) => {
             let inner = match &*r.elem {
@@ -268,7 +308,7 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<St
                     let inner = shape_of(t, lookup)?;
                     owned(&inner).then(|| Shape::Option(Box::new(inner)))
                 }
-                (n, None) => lookup(n).map(Shape::Struct),
+                (n, None) => lookup(n),
                 _ => None,
             }
         }
@@ -291,10 +331,12 @@ mod tests {
     fn shape(src: &str) -> Option<Shape> {
         let ty: syn::Type = syn::parse_str(src).unwrap();
         shape_of(&ty, &mut |n| {
-            (n == "Cart").then(|| StructShape {
-                path: "shop::Cart".into(),
-                fields: vec![("n".into(), Shape::Int("u64"))],
-                default: true,
+            (n == "Cart").then(|| {
+                Shape::Struct(StructShape {
+                    path: "shop::Cart".into(),
+                    fields: vec![("n".into(), Shape::Int("u64"))],
+                    default: true,
+                })
             })
         })
     }

@@ -110,10 +110,19 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
         };
         match enclosing_fn(&file.items, frame.line, &module, true) {
             None => why.push(format!("{}:{}: no function there", frame.path, frame.line)),
-            Some(found) => match resolver.callee(&found, i) {
+            Some(found) => match resolver.callee(&found, i, &file.items) {
                 Ok(c) => return Ok(c),
                 Err(e) => why.push(format!("{}:{}: {e}", frame.path, frame.line)),
             },
+        }
+        // A trait method whose code a macro wrote (`impl_integer!(u32)`): the
+        // frame's function, `<u32 as my_crate::Integer>::lcm`, names the type
+        // and the trait, whose definition gives the signature.
+        if let Some(found) = frame.function.as_deref().and_then(|f| resolver.by_symbol(f)) {
+            match resolver.callee(&found, i, &[]) {
+                Ok(c) => return Ok(c),
+                Err(e) => why.push(format!("{}: {e}", frame.function.as_deref().unwrap_or_default())),
+            }
         }
     }
     if why.is_empty() {
@@ -128,10 +137,33 @@ struct FoundFn {
     module: Vec<String>,
     /// Every module up to it is `pub`.
     public_chain: bool,
-    /// The impl's self type, for an associated function or method.
-    self_ty: Option<String>,
+    /// What the function belongs to.
+    owner: Owner,
     sig: syn::Signature,
     public: bool,
+}
+
+/// What a found function belongs to.
+enum Owner {
+    /// Nothing: a free function.
+    Free,
+    /// An inherent impl of the type named.
+    Inherent(String),
+    /// `impl Trait for Type`: called as `<Type as Trait>::f`.
+    TraitImpl {
+        /// The implementing type, as written.
+        self_ty: syn::Type,
+        /// The trait, as written (resolved against the file's `use`s).
+        trait_: syn::Path,
+    },
+    /// A default method of the crate's trait named: called on a type of the
+    /// crate that implements it.
+    TraitDefault(String),
+}
+
+/// Whether every generic parameter is a lifetime.
+fn lifetimes_only(g: &syn::Generics) -> bool {
+    g.params.iter().all(|p| matches!(p, syn::GenericParam::Lifetime(_)))
 }
 
 fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) -> Option<FoundFn> {
@@ -148,25 +180,52 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
                 return Some(FoundFn {
                     module: module.to_vec(),
                     public_chain: chain,
-                    self_ty: None,
+                    owner: Owner::Free,
                     sig: f.sig.clone(),
                     public: matches!(f.vis, syn::Visibility::Public(_)),
                 })
             }
-            syn::Item::Impl(imp) if imp.trait_.is_none() && imp.generics.params.is_empty() => {
-                let syn::Type::Path(tp) = &*imp.self_ty else {
-                    return None;
+            syn::Item::Impl(imp) if lifetimes_only(&imp.generics) => {
+                let owner = match &imp.trait_ {
+                    None => {
+                        let syn::Type::Path(tp) = &*imp.self_ty else {
+                            return None;
+                        };
+                        Owner::Inherent(tp.path.segments.last()?.ident.to_string())
+                    }
+                    Some((None, path, _)) => Owner::TraitImpl {
+                        self_ty: (*imp.self_ty).clone(),
+                        trait_: path.clone(),
+                    },
+                    Some(_) => return None,
                 };
-                let name = tp.path.segments.last()?.ident.to_string();
+                let trait_impl = imp.trait_.is_some();
                 for ii in &imp.items {
                     if let syn::ImplItem::Fn(f) = ii {
                         if covers(f.span()) {
                             return Some(FoundFn {
                                 module: module.to_vec(),
                                 public_chain: chain,
-                                self_ty: Some(name),
+                                owner,
                                 sig: f.sig.clone(),
-                                public: matches!(f.vis, syn::Visibility::Public(_)),
+                                // A trait's methods are as public as the trait.
+                                public: trait_impl || matches!(f.vis, syn::Visibility::Public(_)),
+                            });
+                        }
+                    }
+                }
+                return None;
+            }
+            syn::Item::Trait(t) if t.generics.params.is_empty() => {
+                for ti in &t.items {
+                    if let syn::TraitItem::Fn(f) = ti {
+                        if f.default.is_some() && covers(f.span()) {
+                            return Some(FoundFn {
+                                module: module.to_vec(),
+                                public_chain: chain,
+                                owner: Owner::TraitDefault(t.ident.to_string()),
+                                sig: f.sig.clone(),
+                                public: matches!(t.vis, syn::Visibility::Public(_)),
                             });
                         }
                     }
@@ -183,6 +242,84 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
         }
     }
     None
+}
+
+/// Traits of the standard prelude, named without a path.
+const PRELUDE_TRAITS: &[&str] = &[
+    "Clone",
+    "Default",
+    "Drop",
+    "Eq",
+    "Extend",
+    "From",
+    "FromIterator",
+    "Into",
+    "IntoIterator",
+    "Iterator",
+    "Ord",
+    "PartialEq",
+    "PartialOrd",
+    "ToOwned",
+    "ToString",
+    "TryFrom",
+    "TryInto",
+];
+
+/// The full path a `use` item of `items` gives to `name`.
+fn used_path(items: &[syn::Item], name: &str) -> Option<Vec<String>> {
+    fn walk(tree: &syn::UseTree, prefix: &mut Vec<String>, name: &str) -> Option<Vec<String>> {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                let found = walk(&p.tree, prefix, name);
+                prefix.pop();
+                found
+            }
+            syn::UseTree::Name(n) if n.ident == name => {
+                let mut v = prefix.clone();
+                v.push(name.to_string());
+                Some(v)
+            }
+            syn::UseTree::Rename(r) if r.rename == name => {
+                let mut v = prefix.clone();
+                v.push(r.ident.to_string());
+                Some(v)
+            }
+            syn::UseTree::Group(g) => g.items.iter().find_map(|t| walk(t, prefix, name)),
+            _ => None,
+        }
+    }
+    items.iter().find_map(|it| match it {
+        syn::Item::Use(u) => walk(&u.tree, &mut Vec::new(), name),
+        _ => None,
+    })
+}
+
+/// `ty` with every `Self` replaced by `self_ty`.
+fn replace_self(ty: &syn::Type, self_ty: &syn::Type) -> Option<syn::Type> {
+    use quote::ToTokens;
+    fn walk(ts: proc_macro2::TokenStream, with: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+        ts.into_iter()
+            .flat_map(|tt| -> Vec<proc_macro2::TokenTree> {
+                match tt {
+                    proc_macro2::TokenTree::Ident(i) if i == "Self" => {
+                        // Parenthesised: `&Self` with `Self = &[u8]` stays one type.
+                        vec![proc_macro2::TokenTree::Group(proc_macro2::Group::new(
+                            proc_macro2::Delimiter::Parenthesis,
+                            with.clone(),
+                        ))]
+                    }
+                    proc_macro2::TokenTree::Group(g) => {
+                        let mut out = proc_macro2::Group::new(g.delimiter(), walk(g.stream(), with));
+                        out.set_span(g.span());
+                        vec![proc_macro2::TokenTree::Group(out)]
+                    }
+                    other => vec![other],
+                }
+            })
+            .collect()
+    }
+    syn::parse2(walk(ty.to_token_stream(), &self_ty.to_token_stream())).ok()
 }
 
 /// Resolves module paths, visibility and struct shapes in one crate.
@@ -298,7 +435,191 @@ impl<'a> Resolver<'a> {
             .then(|| format!("{}::{name}", self.krate.lib_name))
     }
 
-    fn callee(&mut self, f: &FoundFn, frame: usize) -> Result<Callee, String> {
+    /// The shape of the crate's type `name`: a struct built field by field,
+    /// or else a value built by its zero-argument constructor.
+    fn type_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
+        if let Some(s) = self.struct_shape(name, depth) {
+            return Some(Shape::Struct(s));
+        }
+        self.built_shape(name)
+    }
+
+    /// A value of the crate's public `Debug` type `name` made by
+    /// `Name::new()` (a public inherent function without arguments returning
+    /// `Self`) or `Name::default()` (derived or implemented).
+    fn built_shape(&mut self, name: &str) -> Option<Shape> {
+        let src_root = self.crate_dir();
+        let mut def = None;
+        let (mut debug, mut default, mut new) = (false, false, false);
+        let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name && l.arguments.is_none()));
+        for (path, file) in self.all_files() {
+            for it in &file.items {
+                match it {
+                    syn::Item::Struct(s) if s.ident == name => {
+                        let derives = |what: &str| {
+                            s.attrs.iter().any(|a| {
+                                a.path().is_ident("derive") && {
+                                    let mut hit = false;
+                                    let _ = a.parse_nested_meta(|m| {
+                                        hit |= m.path.segments.last().is_some_and(|l| l.ident == what);
+                                        Ok(())
+                                    });
+                                    hit
+                                }
+                            })
+                        };
+                        debug |= derives("Debug");
+                        default |= derives("Default");
+                        if matches!(s.vis, syn::Visibility::Public(_)) && lifetimes_only(&s.generics) && s.generics.params.is_empty() {
+                            def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
+                        }
+                    }
+                    syn::Item::Impl(imp) if imp.generics.params.is_empty() && names_it(&imp.self_ty) => match &imp.trait_ {
+                        Some((None, t, _)) => {
+                            let last = t.segments.last().map(|l| l.ident.to_string()).unwrap_or_default();
+                            debug |= last == "Debug";
+                            default |= last == "Default";
+                        }
+                        Some(_) => {}
+                        None => {
+                            new |= imp.items.iter().any(|ii| {
+                                matches!(ii, syn::ImplItem::Fn(f) if f.sig.ident == "new"
+                                    && matches!(f.vis, syn::Visibility::Public(_))
+                                    && f.sig.inputs.is_empty()
+                                    && f.sig.generics.params.is_empty()
+                                    && f.sig.asyncness.is_none()
+                                    && f.sig.unsafety.is_none()
+                                    && matches!(&f.sig.output, syn::ReturnType::Type(_, t) if matches!(&**t, syn::Type::Path(p) if p.path.is_ident("Self") || p.path.is_ident(name))))
+                            });
+                        }
+                    },
+                    _ => {}
+                }
+            }
+        }
+        let rel = def?;
+        if !debug || !(default || new) {
+            return None;
+        }
+        let repo_rel = if self.krate.dir.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.krate.dir)
+        };
+        let module = self.module_of(&repo_rel)?;
+        let path = self.public_path(&module, true, name)?;
+        let expr = format!("{path}::{}()", if default { "default" } else { "new" });
+        Some(Shape::Built { path, expr })
+    }
+
+    /// The shape of a type as a signature writes it, the crate's own types
+    /// included.
+    fn shape(&mut self, ty: &syn::Type, depth: usize) -> Option<Shape> {
+        shape_of(ty, &mut |n| self.type_shape(n, depth))
+    }
+
+    /// The crate's public trait named `name`: its public path and definition.
+    fn find_trait(&mut self, name: &str) -> Option<(String, syn::ItemTrait)> {
+        let src_root = self.crate_dir();
+        let (rel, def) = self.all_files().iter().find_map(|(path, file)| {
+            file.items.iter().find_map(|it| match it {
+                syn::Item::Trait(t) if t.ident == name && matches!(t.vis, syn::Visibility::Public(_)) => {
+                    let rel = path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned();
+                    Some((rel, t.clone()))
+                }
+                _ => None,
+            })
+        })?;
+        let repo_rel = if self.krate.dir.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.krate.dir)
+        };
+        let module = self.module_of(&repo_rel)?;
+        let path = self.public_path(&module, true, name)?;
+        Some((path, def))
+    }
+
+    /// The path a harness names trait `path` by, written in a file whose
+    /// items are `items`: a standard trait by its public path, the crate's
+    /// own by its public path.
+    fn trait_path(&mut self, path: &syn::Path, items: &[syn::Item]) -> Option<String> {
+        let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if path.segments.iter().any(|s| !s.arguments.is_none()) {
+            return None;
+        }
+        if segs.len() == 1 {
+            if let Some(full) = used_path(items, &segs[0]) {
+                segs = full;
+            } else if PRELUDE_TRAITS.contains(&segs[0].as_str()) {
+                return Some(segs[0].clone());
+            }
+        }
+        let first = segs.first()?.as_str();
+        if path.leading_colon.is_none() && matches!(first, "std" | "core" | "alloc") || path.leading_colon.is_some() && segs.len() > 1 {
+            return Some(segs.join("::"));
+        }
+        let last = segs.last()?.clone();
+        self.find_trait(&last).map(|(p, _)| p)
+    }
+
+    /// A function named by a frame's symbol `<Type as my_crate::Trait>::f`,
+    /// with the crate's own trait: its signature from the trait's definition.
+    fn by_symbol(&mut self, symbol: &str) -> Option<FoundFn> {
+        let expr: syn::ExprPath = syn::parse_str(symbol).ok()?;
+        let qself = expr.qself.as_ref()?;
+        let segs: Vec<String> = expr.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if qself.position + 1 != segs.len() || segs.first() != Some(&self.krate.lib_name) {
+            return None;
+        }
+        let method = segs.last()?;
+        let (trait_path, def) = self.find_trait(&segs[qself.position - 1])?;
+        if !def.generics.params.is_empty() {
+            return None;
+        }
+        let sig = def.items.iter().find_map(|ti| match ti {
+            syn::TraitItem::Fn(f) if f.sig.ident == method => Some(f.sig.clone()),
+            _ => None,
+        })?;
+        Some(FoundFn {
+            module: Vec::new(),
+            public_chain: true,
+            owner: Owner::TraitImpl {
+                self_ty: (*qself.ty).clone(),
+                trait_: syn::parse_str(&trait_path).ok()?,
+            },
+            sig,
+            public: true,
+        })
+    }
+
+    /// A type of the crate implementing its trait `name` (outside macros,
+    /// without type parameters) whose values the harness builds: generated
+    /// values first (`&[u8]`, a struct), then constructed ones.
+    fn implementor(&mut self, name: &str) -> Option<(syn::Type, Shape)> {
+        let mut types: Vec<syn::Type> = Vec::new();
+        for (_, file) in self.all_files() {
+            for it in &file.items {
+                if let syn::Item::Impl(imp) = it {
+                    let is_it = matches!(&imp.trait_, Some((None, p, _)) if p.segments.last().is_some_and(|l| l.ident == name));
+                    if is_it && lifetimes_only(&imp.generics) {
+                        types.push((*imp.self_ty).clone());
+                    }
+                }
+            }
+        }
+        let mut built = None;
+        for ty in types {
+            match self.shape(&ty, 0) {
+                Some(shape @ Shape::Built { .. }) => built = built.or(Some((ty, shape))),
+                Some(shape) => return Some((ty, shape)),
+                None => {}
+            }
+        }
+        built
+    }
+
+    fn callee(&mut self, f: &FoundFn, frame: usize, items: &[syn::Item]) -> Result<Callee, String> {
         let name = f.sig.ident.to_string();
         if !f.public {
             return Err(format!("`{name}` is not public"));
@@ -306,40 +627,70 @@ impl<'a> Resolver<'a> {
         if f.sig.asyncness.is_some() || f.sig.unsafety.is_some() || f.sig.variadic.is_some() {
             return Err(format!("`{name}` is async, unsafe or variadic"));
         }
-        if f.sig
-            .generics
-            .params
-            .iter()
-            .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)))
-        {
+        if !lifetimes_only(&f.sig.generics) {
             return Err(format!("`{name}` is generic"));
         }
-        let owner = match &f.self_ty {
-            None => self.public_path(&f.module, f.public_chain, &name),
-            Some(ty) => self
-                .public_path(&f.module, f.public_chain, ty)
-                .map(|p| format!("{p}::{name}")),
-        }
-        .ok_or_else(|| format!("`{name}` is not reachable from the crate root"))?;
+        let unreachable = || format!("`{name}` is not reachable from the crate root");
+        // The path called, and `Self` with its shape (for a method).
+        let (path, self_ty): (String, Option<(syn::Type, Option<Shape>)>) = match &f.owner {
+            Owner::Free => (
+                self.public_path(&f.module, f.public_chain, &name).ok_or_else(unreachable)?,
+                None,
+            ),
+            Owner::Inherent(ty) => {
+                let owner = self.public_path(&f.module, f.public_chain, ty).ok_or_else(unreachable)?;
+                let self_ty: syn::Type = syn::parse_str(ty).map_err(|e| e.to_string())?;
+                let shape = self.type_shape(ty, 0);
+                (format!("{owner}::{name}"), Some((self_ty, shape)))
+            }
+            Owner::TraitImpl { self_ty, trait_ } => {
+                let t = self
+                    .trait_path(trait_, items)
+                    .ok_or_else(|| format!("the trait of `{name}` is not reachable from the crate root"))?;
+                let Some(shape) = self.shape(self_ty, 0) else {
+                    return Err(format!(
+                        "cannot build a `{}` value (the implementing type)",
+                        quote_type(self_ty)
+                    ));
+                };
+                (format!("<{} as {t}>::{name}", shape.type_code()), Some((self_ty.clone(), Some(shape))))
+            }
+            Owner::TraitDefault(tr) => {
+                let t = self
+                    .public_path(&f.module, f.public_chain, tr)
+                    .ok_or_else(|| format!("the trait `{tr}` is not reachable from the crate root"))?;
+                let (ty, shape) = self
+                    .implementor(tr)
+                    .ok_or_else(|| format!("no type of the crate implementing `{tr}` can be built"))?;
+                (format!("<{} as {t}>::{name}", shape.type_code()), Some((ty, Some(shape))))
+            }
+        };
         let mut args = Vec::new();
         for input in &f.sig.inputs {
             let shape = match input {
                 syn::FnArg::Receiver(r) => {
-                    let ty = f.self_ty.clone().ok_or("a receiver outside an impl")?;
-                    let s = self.struct_shape(&ty, 0).ok_or_else(|| {
-                        format!("cannot build a `{ty}` value (fields private, not Debug, or unsupported)")
+                    let (ty, shape) = self_ty.as_ref().ok_or("a receiver outside an impl")?;
+                    let s = shape.clone().ok_or_else(|| {
+                        format!(
+                            "cannot build a `{}` value (fields private, not Debug, no constructor, or unsupported)",
+                            quote_type(ty)
+                        )
                     })?;
                     match (&r.reference, r.mutability) {
-                        (Some(_), m) => Shape::Ref {
-                            inner: Box::new(Shape::Struct(s)),
+                        (Some(_), m) if !matches!(s, Shape::Ref { .. }) => Shape::Ref {
+                            inner: Box::new(s),
                             mutable: m.is_some(),
                         },
-                        (None, _) => Shape::Struct(s),
+                        (None, _) if r.colon_token.is_none() => s,
+                        _ => return Err(format!("`{name}` takes an unsupported `self`")),
                     }
                 }
                 syn::FnArg::Typed(t) => {
-                    let ty = (*t.ty).clone();
-                    shape_of(&ty, &mut |n| self.struct_shape(n, 1)).ok_or_else(|| {
+                    let ty = match &self_ty {
+                        Some((st, _)) => replace_self(&t.ty, st).ok_or("a `Self` type that cannot be written")?,
+                        None => (*t.ty).clone(),
+                    };
+                    self.shape(&ty, 1).ok_or_else(|| {
                         let shown = quote_type(&ty);
                         format!("argument type `{shown}` is not one the harness generates")
                     })?
@@ -347,11 +698,7 @@ impl<'a> Resolver<'a> {
             };
             args.push(shape);
         }
-        Ok(Callee {
-            path: owner,
-            args,
-            frame,
-        })
+        Ok(Callee { path, args, frame })
     }
 
     fn all_files(&mut self) -> &[(PathBuf, syn::File)] {
@@ -437,7 +784,7 @@ impl<'a> Resolver<'a> {
                 return None;
             }
             let ident = f.ident.as_ref()?.to_string();
-            let shape = shape_of(&f.ty, &mut |n| self.struct_shape(n, depth + 1))?;
+            let shape = shape_of(&f.ty, &mut |n| self.struct_shape(n, depth + 1).map(Shape::Struct))?;
             if matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
                 return None;
             }
