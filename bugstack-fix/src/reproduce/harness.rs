@@ -410,13 +410,7 @@ pub(crate) fn is_plain_literal(expr: &str) -> bool {
 /// within [`CALL_TIMEOUT`].
 /// `lib_name` is the crate's: `extern crate` names it for crates of edition
 /// 2015 (and is harmless in later editions).
-pub(crate) fn regression_source(
-    callee: &Callee,
-    args: &[String],
-    name: &str,
-    at: &Location,
-    lib_name: &str,
-) -> String {
+pub(crate) fn regression_source(callee: &Callee, args: &[String], name: &str, at: &Location, lib_name: &str) -> String {
     let shown_file: String = at
         .file
         .chars()

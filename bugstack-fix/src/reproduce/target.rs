@@ -470,19 +470,23 @@ impl<'a> Resolver<'a> {
                         };
                         debug |= derives("Debug");
                         default |= derives("Default");
-                        if matches!(s.vis, syn::Visibility::Public(_)) && lifetimes_only(&s.generics) && s.generics.params.is_empty() {
+                        if matches!(s.vis, syn::Visibility::Public(_))
+                            && lifetimes_only(&s.generics)
+                            && s.generics.params.is_empty()
+                        {
                             def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
                         }
                     }
-                    syn::Item::Impl(imp) if imp.generics.params.is_empty() && names_it(&imp.self_ty) => match &imp.trait_ {
-                        Some((None, t, _)) => {
-                            let last = t.segments.last().map(|l| l.ident.to_string()).unwrap_or_default();
-                            debug |= last == "Debug";
-                            default |= last == "Default";
-                        }
-                        Some(_) => {}
-                        None => {
-                            new |= imp.items.iter().any(|ii| {
+                    syn::Item::Impl(imp) if imp.generics.params.is_empty() && names_it(&imp.self_ty) => {
+                        match &imp.trait_ {
+                            Some((None, t, _)) => {
+                                let last = t.segments.last().map(|l| l.ident.to_string()).unwrap_or_default();
+                                debug |= last == "Debug";
+                                default |= last == "Default";
+                            }
+                            Some(_) => {}
+                            None => {
+                                new |= imp.items.iter().any(|ii| {
                                 matches!(ii, syn::ImplItem::Fn(f) if f.sig.ident == "new"
                                     && matches!(f.vis, syn::Visibility::Public(_))
                                     && f.sig.inputs.is_empty()
@@ -491,8 +495,9 @@ impl<'a> Resolver<'a> {
                                     && f.sig.unsafety.is_none()
                                     && matches!(&f.sig.output, syn::ReturnType::Type(_, t) if matches!(&**t, syn::Type::Path(p) if p.path.is_ident("Self") || p.path.is_ident(name))))
                             });
+                            }
                         }
-                    },
+                    }
                     _ => {}
                 }
             }
@@ -556,7 +561,9 @@ impl<'a> Resolver<'a> {
             }
         }
         let first = segs.first()?.as_str();
-        if path.leading_colon.is_none() && matches!(first, "std" | "core" | "alloc") || path.leading_colon.is_some() && segs.len() > 1 {
+        if path.leading_colon.is_none() && matches!(first, "std" | "core" | "alloc")
+            || path.leading_colon.is_some() && segs.len() > 1
+        {
             return Some(segs.join("::"));
         }
         let last = segs.last()?.clone();
@@ -601,7 +608,8 @@ impl<'a> Resolver<'a> {
         for (_, file) in self.all_files() {
             for it in &file.items {
                 if let syn::Item::Impl(imp) = it {
-                    let is_it = matches!(&imp.trait_, Some((None, p, _)) if p.segments.last().is_some_and(|l| l.ident == name));
+                    let is_it =
+                        matches!(&imp.trait_, Some((None, p, _)) if p.segments.last().is_some_and(|l| l.ident == name));
                     if is_it && lifetimes_only(&imp.generics) {
                         types.push((*imp.self_ty).clone());
                     }
@@ -634,11 +642,14 @@ impl<'a> Resolver<'a> {
         // The path called, and `Self` with its shape (for a method).
         let (path, self_ty): (String, Option<(syn::Type, Option<Shape>)>) = match &f.owner {
             Owner::Free => (
-                self.public_path(&f.module, f.public_chain, &name).ok_or_else(unreachable)?,
+                self.public_path(&f.module, f.public_chain, &name)
+                    .ok_or_else(unreachable)?,
                 None,
             ),
             Owner::Inherent(ty) => {
-                let owner = self.public_path(&f.module, f.public_chain, ty).ok_or_else(unreachable)?;
+                let owner = self
+                    .public_path(&f.module, f.public_chain, ty)
+                    .ok_or_else(unreachable)?;
                 let self_ty: syn::Type = syn::parse_str(ty).map_err(|e| e.to_string())?;
                 let shape = self.type_shape(ty, 0);
                 (format!("{owner}::{name}"), Some((self_ty, shape)))
@@ -653,7 +664,10 @@ impl<'a> Resolver<'a> {
                         quote_type(self_ty)
                     ));
                 };
-                (format!("<{} as {t}>::{name}", shape.type_code()), Some((self_ty.clone(), Some(shape))))
+                (
+                    format!("<{} as {t}>::{name}", shape.type_code()),
+                    Some((self_ty.clone(), Some(shape))),
+                )
             }
             Owner::TraitDefault(tr) => {
                 let t = self
@@ -662,7 +676,10 @@ impl<'a> Resolver<'a> {
                 let (ty, shape) = self
                     .implementor(tr)
                     .ok_or_else(|| format!("no type of the crate implementing `{tr}` can be built"))?;
-                (format!("<{} as {t}>::{name}", shape.type_code()), Some((ty, Some(shape))))
+                (
+                    format!("<{} as {t}>::{name}", shape.type_code()),
+                    Some((ty, Some(shape))),
+                )
             }
         };
         let mut args = Vec::new();

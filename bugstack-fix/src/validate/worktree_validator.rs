@@ -671,10 +671,7 @@ impl Validator for WorktreeValidator {
             .filter(|(k, _, _)| valid_name && self.cached(k).is_none());
         self.run_base(&env, &missing, base_regression).await?;
 
-        let run_name = patch
-            .regression_test
-            .as_ref()
-            .filter(|_| valid_name);
+        let run_name = patch.regression_test.as_ref().filter(|_| valid_name);
         let (mut validation, with_fix) = self.run_candidate(&env, patch, &checks, run_name).await?;
         validation.sandbox = Some(sandbox_report);
         let applied = !validation.checks.iter().any(|c| c.name == APPLY_CHECK);

@@ -302,3 +302,105 @@ fn a_policy_cannot_set_the_threshold_below_the_cap() {
     assert!(Policy::from_toml_str("confidence_threshold = 0.5\n").is_ok());
     const { assert!(bugstack_fix::MIN_CONFIDENCE_THRESHOLD > NOT_REPRODUCED_CAP) };
 }
+
+/// The frame's function is a trait method a macro wrote
+/// (`<u32 as fixture::Per>::per`, from `per!(u32)`): no `fn` is at the
+/// frame's line, so the symbol names the type and the trait, and the trait's
+/// definition gives the signature. The crate's unit tests no longer compile,
+/// as with an old release under today's compiler: the regression test (an
+/// integration test file) is built and run alone, fails on the base and
+/// passes with the fix.
+#[tokio::test]
+async fn a_trait_method_written_by_a_macro_is_called_through_its_symbol() {
+    const LIB: &str = "/// Division.\npub trait Per {\n    /// `self` per `by`.\n    fn per(&self, by: &Self) -> Self;\n}\n\nfn div(a: u32, b: u32) -> u32 {\n    a / b\n}\n\nmacro_rules! per {\n    ($t:ty) => {\n        impl Per for $t {\n            fn per(&self, by: &Self) -> Self {\n                div(*self, *by)\n            }\n        }\n    };\n}\n\nper!(u32);\n\n#[cfg(test)]\nmod unit {\n    #[test]\n    fn stale() {\n        let _: u8 = \"no longer compiles\";\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "    a / b\n", "    a.checked_div(b).unwrap_or(0)\n"));
+    let (report, _repo) = run(
+        LIB,
+        vec![(8, "fixture::div"), (21, "<u32 as fixture::Per>::per")],
+        "attempt to divide by zero",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(r.call.as_deref(), Some("<u32 as fixture::Per>::per"), "{json}");
+    let test = r.test.as_ref().unwrap();
+    assert!(test.source.contains("extern crate fixture;"), "{}", test.source);
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_eq!(report.decision.kind, DecisionKind::AutoMerge, "{json}");
+}
+
+/// A trait's default method taking `&mut self` is called on a type of the
+/// crate implementing the trait whose values the harness builds (`&[u8]`):
+/// `<&[u8] as fixture::Take>::skip(&mut &[..][..], n)`.
+#[tokio::test]
+async fn a_default_trait_method_is_called_on_an_implementing_type() {
+    const LIB: &str = "/// A byte source.\npub trait Take {\n    /// Bytes left.\n    fn left(&self) -> usize;\n\n    /// Bytes left after skipping `n`.\n    fn skip(&mut self, n: usize) -> usize {\n        self.left() - n\n    }\n}\n\nimpl Take for &[u8] {\n    fn left(&self) -> usize {\n        self.len()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "self.left() - n", "self.left().saturating_sub(n)"));
+    let (report, _repo) = run(
+        LIB,
+        vec![(8, "fixture::Take::skip")],
+        "attempt to subtract with overflow",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(r.call.as_deref(), Some("<&[u8] as fixture::Take>::skip"), "{json}");
+    assert!(r.input.as_deref().unwrap().contains("(&mut &["), "{json}");
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// A method whose receiver has private fields: the value is built by the
+/// type's `Default` (derived), the receiver the crate's own users start from.
+#[tokio::test]
+async fn a_receiver_with_private_fields_is_built_by_its_constructor() {
+    const LIB: &str = "/// One-based codes.\n#[derive(Debug, Default)]\npub struct Codes {\n    list: Vec<u64>,\n}\n\nimpl Codes {\n    /// The code at one-based position `code`.\n    pub fn get(&self, code: u64) -> Option<u64> {\n        let at = code as usize - 1;\n        self.list.get(at).copied()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(
+        LIB,
+        "let at = code as usize - 1;",
+        "let at = (code as usize).checked_sub(1)?;",
+    ));
+    let (report, _repo) = run(
+        LIB,
+        vec![(10, "fixture::Codes::get")],
+        "attempt to subtract with overflow",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(
+        r.input.as_deref(),
+        Some("fixture::Codes::get(&fixture::Codes::default(), 0)"),
+        "{json}"
+    );
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
