@@ -125,6 +125,27 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
             }
         }
     }
+    // Frames the event names by function only (a binary with symbols but
+    // no line tables for the crate): the function is found by its path.
+    let in_app = ctx.incident.event.frames.iter().filter(|f| f.in_app);
+    for (i, frame) in in_app.enumerate() {
+        let Some(function) = frame.function.as_deref() else {
+            continue;
+        };
+        if ctx.frames.iter().any(|f| f.function.as_deref() == Some(function)) {
+            continue;
+        }
+        let found = match resolver.by_path(function) {
+            Some(found) => Some(found),
+            None => resolver.by_symbol(function).map(|f| (f, Vec::new())),
+        };
+        if let Some((found, items)) = found {
+            match resolver.callee(&found, i, &items) {
+                Ok(c) => return Ok(c),
+                Err(e) => why.push(format!("{function}: {e}")),
+            }
+        }
+    }
     if why.is_empty() {
         why.push("no in-repository frame".into());
     }
@@ -242,6 +263,66 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
         }
     }
     None
+}
+
+/// The function `names` (`[f]`, `[Type, f]`, `[Trait, f]`, inline modules
+/// first) among `items` of module `module`.
+fn named_fn(items: &[syn::Item], names: &[String], module: &[String], chain: bool) -> Option<FoundFn> {
+    let found = |owner: Owner, sig: &syn::Signature, public: bool| FoundFn {
+        module: module.to_vec(),
+        public_chain: chain,
+        owner,
+        sig: sig.clone(),
+        public,
+    };
+    let public = |v: &syn::Visibility| matches!(v, syn::Visibility::Public(_));
+    match names {
+        [f] => items.iter().find_map(|it| match it {
+            syn::Item::Fn(x) if x.sig.ident == f => Some(found(Owner::Free, &x.sig, public(&x.vis))),
+            _ => None,
+        }),
+        [ty, f] => items.iter().find_map(|it| match it {
+            syn::Item::Impl(imp) if imp.trait_.is_none() && lifetimes_only(&imp.generics) => {
+                let syn::Type::Path(tp) = &*imp.self_ty else {
+                    return None;
+                };
+                if tp.path.segments.last()?.ident != ty {
+                    return None;
+                }
+                imp.items.iter().find_map(|ii| match ii {
+                    syn::ImplItem::Fn(x) if x.sig.ident == f => {
+                        Some(found(Owner::Inherent(ty.clone()), &x.sig, public(&x.vis)))
+                    }
+                    _ => None,
+                })
+            }
+            syn::Item::Trait(t) if t.ident == ty && t.generics.params.is_empty() => {
+                t.items.iter().find_map(|ti| match ti {
+                    syn::TraitItem::Fn(x) if x.sig.ident == f && x.default.is_some() => {
+                        Some(found(Owner::TraitDefault(ty.clone()), &x.sig, public(&t.vis)))
+                    }
+                    _ => None,
+                })
+            }
+            syn::Item::Mod(m) if m.ident == ty => {
+                let (_, inner) = m.content.as_ref()?;
+                let mut path = module.to_vec();
+                path.push(ty.clone());
+                named_fn(inner, &names[1..], &path, chain && public(&m.vis))
+            }
+            _ => None,
+        }),
+        [m, more @ ..] if !more.is_empty() => items.iter().find_map(|it| match it {
+            syn::Item::Mod(x) if x.ident == m => {
+                let (_, inner) = x.content.as_ref()?;
+                let mut path = module.to_vec();
+                path.push(m.clone());
+                named_fn(inner, more, &path, chain && public(&x.vis))
+            }
+            _ => None,
+        }),
+        _ => None,
+    }
 }
 
 /// Traits of the standard prelude, named without a path.
@@ -568,6 +649,45 @@ impl<'a> Resolver<'a> {
         }
         let last = segs.last()?.clone();
         self.find_trait(&last).map(|(p, _)| p)
+    }
+
+    /// The file of the crate's module `module` (`[a, b]` → `src/a/b.rs` or
+    /// `src/a/b/mod.rs`; `[]` → the crate root).
+    fn module_file(&self, module: &[String]) -> Option<PathBuf> {
+        let root_file = self.crate_dir().join(&self.krate.root_file);
+        if module.is_empty() {
+            return Some(root_file);
+        }
+        let base: PathBuf = root_file.parent()?.join(module.iter().collect::<PathBuf>());
+        let flat = base.with_extension("rs");
+        if flat.is_file() {
+            return Some(flat);
+        }
+        let nested = base.join("mod.rs");
+        nested.is_file().then_some(nested)
+    }
+
+    /// A function named by a frame's path (`my_crate::a::Type::f`,
+    /// `my_crate::a::Trait::f`, `my_crate::a::f`), found in the module's
+    /// file; the file's items (for its `use`s).
+    fn by_path(&mut self, symbol: &str) -> Option<(FoundFn, Vec<syn::Item>)> {
+        let path: syn::Path = syn::parse_str(symbol).ok()?;
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if segs.len() < 2 || segs[0] != self.krate.lib_name {
+            return None;
+        }
+        let rest = &segs[1..];
+        for k in (0..rest.len()).rev() {
+            let Some(file) = self.module_file(&rest[..k]) else {
+                continue;
+            };
+            let parsed = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| syn::parse_file(&t).ok())?;
+            let found = named_fn(&parsed.items, &rest[k..], &rest[..k], true)?;
+            return Some((found, parsed.items));
+        }
+        None
     }
 
     /// A function named by a frame's symbol `<Type as my_crate::Trait>::f`,

@@ -125,6 +125,17 @@ async fn run(
     generator: Arc<OneIdea>,
     budget: &str,
 ) -> (FixReport, Repo) {
+    run_event(lib, frames, panic_event(message), generator, budget).await
+}
+
+/// [`run`] with the event given.
+async fn run_event(
+    lib: &'static str,
+    frames: Vec<(u32, &'static str)>,
+    event: bugstack_core::Event,
+    generator: Arc<OneIdea>,
+    budget: &str,
+) -> (FixReport, Repo) {
     let repo = Repo::with_files(&[("Cargo.toml", MANIFEST), ("src/lib.rs", lib)], "base");
     let work = tempfile::TempDir::new().unwrap();
     let validator = WorktreeValidator::new(ValidatorOptions {
@@ -140,7 +151,7 @@ async fn run(
     let pipeline = Pipeline::new(Arc::new(ctx), generator, Arc::new(validator));
     let report = pipeline
         .run(
-            &Incident::from_event("1", panic_event(message)),
+            &Incident::from_event("1", event),
             &RepoRef::new(repo.path()),
             &policy(budget),
         )
@@ -393,6 +404,46 @@ async fn a_receiver_with_private_fields_is_built_by_its_constructor() {
     assert_eq!(
         r.input.as_deref(),
         Some("fixture::Codes::get(&fixture::Codes::default(), 0)"),
+        "{json}"
+    );
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// Only the panic's own frame has a file and line (the binary has symbols
+/// but no line tables for the crate); the caller is named by the event's
+/// frame only (`fixture::Ring::at`): its definition is found by that path,
+/// and the search calls it.
+#[tokio::test]
+async fn a_frame_named_by_its_function_only_is_found_by_its_path() {
+    const LIB: &str = "/// A ring of slots.\n#[derive(Debug, Default)]\npub struct Ring {\n    slots: Vec<u32>,\n}\n\nfn wrap(i: usize, len: usize) -> usize {\n    i % len\n}\n\nimpl Ring {\n    /// The slot at `i`, wrapping around.\n    pub fn at(&self, i: usize) -> Option<u32> {\n        self.slots.get(wrap(i, self.slots.len())).copied()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(
+        LIB,
+        "    i % len\n",
+        "    i.checked_rem(len).unwrap_or(0)\n",
+    ));
+    let mut event = panic_event("attempt to calculate the remainder with a divisor of zero");
+    event.frames = ["fixture::wrap", "fixture::Ring::at", "host::main"]
+        .iter()
+        .map(|f| bugstack_core::Frame {
+            function: Some((*f).into()),
+            in_app: f.starts_with("fixture::"),
+            ..bugstack_core::Frame::default()
+        })
+        .collect();
+    let (report, _repo) = run_event(LIB, vec![(8, "fixture::wrap")], event, fix, "30s").await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(
+        r.input.as_deref(),
+        Some("fixture::Ring::at(&fixture::Ring::default(), 0)"),
         "{json}"
     );
     let regression = report.attempts[0]
