@@ -118,31 +118,33 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
         // A trait method whose code a macro wrote (`impl_integer!(u32)`): the
         // frame's function, `<u32 as my_crate::Integer>::lcm`, names the type
         // and the trait, whose definition gives the signature.
-        if let Some(found) = frame.function.as_deref().and_then(|f| resolver.by_symbol(f)) {
+        let symbols = frame.function.as_deref().map(callable_symbols).unwrap_or_default();
+        if let Some((symbol, found)) = symbols.iter().find_map(|f| Some((f, resolver.by_symbol(f)?))) {
             match resolver.callee(&found, i, &[]) {
                 Ok(c) => return Ok(c),
-                Err(e) => why.push(format!("{}: {e}", frame.function.as_deref().unwrap_or_default())),
+                Err(e) => why.push(format!("{symbol}: {e}")),
             }
         }
     }
     // Frames the event names by function only (a binary with symbols but
     // no line tables for the crate): the function is found by its path.
-    let in_app = ctx.incident.event.frames.iter().filter(|f| f.in_app);
-    for (i, frame) in in_app.enumerate() {
-        let Some(function) = frame.function.as_deref() else {
-            continue;
-        };
+    let mine = format!("{}::", krate.lib_name);
+    let named = ctx.incident.event.frames.iter().filter_map(|f| f.function.as_deref());
+    for (i, function) in named.filter(|f| f.contains(&mine)).enumerate() {
         if ctx.frames.iter().any(|f| f.function.as_deref() == Some(function)) {
             continue;
         }
-        let found = match resolver.by_path(function) {
-            Some(found) => Some(found),
-            None => resolver.by_symbol(function).map(|f| (f, Vec::new())),
-        };
-        if let Some((found, items)) = found {
-            match resolver.callee(&found, i, &items) {
-                Ok(c) => return Ok(c),
-                Err(e) => why.push(format!("{function}: {e}")),
+        for symbol in callable_symbols(function) {
+            let found = match resolver.by_path(&symbol) {
+                Some(found) => Some(found),
+                None => resolver.by_symbol(&symbol).map(|f| (f, Vec::new())),
+            };
+            if let Some((found, items)) = found {
+                match resolver.callee(&found, i, &items) {
+                    Ok(c) => return Ok(c),
+                    Err(e) => why.push(format!("{symbol}: {e}")),
+                }
+                break;
             }
         }
     }
@@ -150,6 +152,37 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
         why.push("no in-repository frame".into());
     }
     Err(why.join("; "))
+}
+
+/// The paths a frame's function may be called by, innermost first:
+/// closures (`{{closure}}`) and turbofish arguments dropped, then each
+/// enclosing item (`<f32 as m::Num>::from_str_radix::shift_char` →
+/// itself, then `<f32 as m::Num>::from_str_radix`), down to two segments.
+pub(crate) fn callable_symbols(function: &str) -> Vec<String> {
+    // Top-level `::`-separated segments (a `<..>` is one piece).
+    let mut segs: Vec<String> = Vec::new();
+    let (mut depth, mut cur) = (0i32, String::new());
+    let mut chars = function.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            ':' if depth == 0 && chars.peek() == Some(&':') => {
+                chars.next();
+                segs.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    segs.push(cur);
+    segs.retain(|s| !s.starts_with("{{") && !(s.starts_with('<') && !s.contains(" as ")) && !s.is_empty());
+    let mut out = Vec::new();
+    for n in (2..=segs.len()).rev() {
+        out.push(segs[..n].join("::"));
+    }
+    out
 }
 
 /// A function found at a line.
@@ -480,27 +513,30 @@ impl<'a> Resolver<'a> {
         true
     }
 
-    /// Whether the crate root re-exports `name` (`pub use a::b::Name;`,
-    /// `pub use a::{Name, ..}` or a glob).
-    fn root_reexports(&self, name: &str) -> bool {
-        let root = self.crate_dir().join(&self.krate.root_file);
-        let Some(parsed) = std::fs::read_to_string(root)
-            .ok()
+    /// Whether module `at` re-exports `name` of its descendant module
+    /// `from` (`pub use a::b::Name;`, `pub use a::{Name, ..}`, or a glob of
+    /// the module it is in: `pub use self::abbrev::*;`).
+    fn reexports(&self, at: &[String], name: &str, from: &[String]) -> bool {
+        let Some(parsed) = self
+            .module_file(at)
+            .and_then(|f| std::fs::read_to_string(f).ok())
             .and_then(|t| syn::parse_file(&t).ok())
         else {
             return false;
         };
-        fn leaf(tree: &syn::UseTree, name: &str) -> bool {
+        fn leaf(tree: &syn::UseTree, name: &str, home: Option<&String>, last: Option<String>) -> bool {
             match tree {
-                syn::UseTree::Path(p) => leaf(&p.tree, name),
+                syn::UseTree::Path(p) => leaf(&p.tree, name, home, Some(p.ident.to_string())),
                 syn::UseTree::Name(n) => n.ident == name,
                 syn::UseTree::Rename(r) => r.rename == name,
-                syn::UseTree::Group(g) => g.items.iter().any(|t| leaf(t, name)),
-                syn::UseTree::Glob(_) => false,
+                syn::UseTree::Group(g) => g.items.iter().any(|t| leaf(t, name, home, last.clone())),
+                syn::UseTree::Glob(_) => home.is_some() && last.as_ref() == home,
             }
         }
+        // A glob counts when it names the item's own module.
+        let home = from.last().filter(|_| from.len() == 1);
         parsed.items.iter().any(
-            |it| matches!(it, syn::Item::Use(u) if matches!(u.vis, syn::Visibility::Public(_)) && leaf(&u.tree, name)),
+            |it| matches!(it, syn::Item::Use(u) if matches!(u.vis, syn::Visibility::Public(_)) && leaf(&u.tree, name, home, None)),
         )
     }
 
@@ -512,8 +548,16 @@ impl<'a> Resolver<'a> {
             p.push(name.to_string());
             return Some(p.join("::"));
         }
-        self.root_reexports(name)
-            .then(|| format!("{}::{name}", self.krate.lib_name))
+        // Re-exported by an ancestor module whose path is public.
+        (0..module.len().max(1)).rev().find_map(|k| {
+            let k = k.min(module.len());
+            (self.public_modules(&module[..k]) && self.reexports(&module[..k], name, &module[k..])).then(|| {
+                let mut p = vec![self.krate.lib_name.clone()];
+                p.extend(module[..k].iter().cloned());
+                p.push(name.to_string());
+                p.join("::")
+            })
+        })
     }
 
     /// The shape of the crate's type `name`: a struct built field by field,
@@ -947,4 +991,22 @@ fn is_ident(s: &str) -> bool {
 fn quote_type(ty: &syn::Type) -> String {
     use quote::ToTokens;
     ty.to_token_stream().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::callable_symbols;
+
+    #[test]
+    fn symbols_drop_closures_and_walk_out_of_nested_items() {
+        assert_eq!(
+            callable_symbols("<f32 as num_traits::Num>::from_str_radix::slice_shift_char::{{closure}}"),
+            [
+                "<f32 as num_traits::Num>::from_str_radix::slice_shift_char",
+                "<f32 as num_traits::Num>::from_str_radix"
+            ]
+        );
+        assert_eq!(callable_symbols("a::b::f::<u8>::{{closure}}"), ["a::b::f", "a::b"]);
+        assert!(callable_symbols("main").is_empty());
+    }
 }

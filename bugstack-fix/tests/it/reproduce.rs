@@ -136,7 +136,23 @@ async fn run_event(
     generator: Arc<OneIdea>,
     budget: &str,
 ) -> (FixReport, Repo) {
-    let repo = Repo::with_files(&[("Cargo.toml", MANIFEST), ("src/lib.rs", lib)], "base");
+    run_files(lib, &[], ("src/lib.rs", lib), frames, event, generator, budget).await
+}
+
+/// [`run_event`] with more files in the crate (`path`, text); `frames` are in
+/// the file `at` (path, text).
+async fn run_files(
+    lib: &'static str,
+    more: &[(&str, &str)],
+    at: (&'static str, &'static str),
+    frames: Vec<(u32, &'static str)>,
+    event: bugstack_core::Event,
+    generator: Arc<OneIdea>,
+    budget: &str,
+) -> (FixReport, Repo) {
+    let mut files = vec![("Cargo.toml", MANIFEST), ("src/lib.rs", lib)];
+    files.extend_from_slice(more);
+    let repo = Repo::with_files(&files, "base");
     let work = tempfile::TempDir::new().unwrap();
     let validator = WorktreeValidator::new(ValidatorOptions {
         work_root: Some(work.path().join("worktrees")),
@@ -144,8 +160,8 @@ async fn run_event(
         ..ValidatorOptions::default()
     });
     let ctx = Frames {
-        path: "src/lib.rs",
-        text: lib,
+        path: at.0,
+        text: at.1,
         frames,
     };
     let pipeline = Pipeline::new(Arc::new(ctx), generator, Arc::new(validator));
@@ -418,8 +434,9 @@ async fn a_receiver_with_private_fields_is_built_by_its_constructor() {
 
 /// Only the panic's own frame has a file and line (the binary has symbols
 /// but no line tables for the crate); the caller is named by the event's
-/// frame only (`fixture::Ring::at`): its definition is found by that path,
-/// and the search calls it.
+/// frames only (`fixture::Ring::at::{{closure}}`, then `fixture::Ring::at`):
+/// the closure's enclosing method is found by its path, and the search
+/// calls it.
 #[tokio::test]
 async fn a_frame_named_by_its_function_only_is_found_by_its_path() {
     const LIB: &str = "/// A ring of slots.\n#[derive(Debug, Default)]\npub struct Ring {\n    slots: Vec<u32>,\n}\n\nfn wrap(i: usize, len: usize) -> usize {\n    i % len\n}\n\nimpl Ring {\n    /// The slot at `i`, wrapping around.\n    pub fn at(&self, i: usize) -> Option<u32> {\n        self.slots.get(wrap(i, self.slots.len())).copied()\n    }\n}\n";
@@ -429,14 +446,19 @@ async fn a_frame_named_by_its_function_only_is_found_by_its_path() {
         "    i.checked_rem(len).unwrap_or(0)\n",
     ));
     let mut event = panic_event("attempt to calculate the remainder with a divisor of zero");
-    event.frames = ["fixture::wrap", "fixture::Ring::at", "host::main"]
-        .iter()
-        .map(|f| bugstack_core::Frame {
-            function: Some((*f).into()),
-            in_app: f.starts_with("fixture::"),
-            ..bugstack_core::Frame::default()
-        })
-        .collect();
+    event.frames = [
+        "fixture::wrap",
+        "fixture::Ring::at::{{closure}}",
+        "fixture::Ring::at",
+        "host::main",
+    ]
+    .iter()
+    .map(|f| bugstack_core::Frame {
+        function: Some((*f).into()),
+        in_app: f.starts_with("fixture::"),
+        ..bugstack_core::Frame::default()
+    })
+    .collect();
     let (report, _repo) = run_event(LIB, vec![(8, "fixture::wrap")], event, fix, "30s").await;
     let json = report.to_json();
     let r = &report.reproduction;
@@ -454,4 +476,34 @@ async fn a_frame_named_by_its_function_only_is_found_by_its_path() {
         .as_ref()
         .unwrap();
     assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// The method's type lives in a private module the parent re-exports with a
+/// glob (`mod codes; pub use self::codes::*;` under `pub mod table`): the
+/// harness names it by the re-export, `fixture::table::Codes`.
+#[tokio::test]
+async fn a_type_re_exported_by_a_glob_is_named_by_its_public_path() {
+    const LIB: &str = "/// Tables.\npub mod table;\n";
+    const TABLE: &str = "//! Tables.\nmod codes;\npub use self::codes::*;\n";
+    const CODES: &str = "/// One-based codes.\n#[derive(Debug, Default)]\npub struct Codes {\n    list: Vec<u64>,\n}\n\nimpl Codes {\n    /// The code at one-based position `code`.\n    pub fn get(&self, code: u64) -> Option<u64> {\n        let at = code as usize - 1;\n        self.list.get(at).copied()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "/// Tables.", "/// The tables."));
+    let event = panic_event("attempt to subtract with overflow");
+    let (report, _repo) = run_files(
+        LIB,
+        &[("src/table/mod.rs", TABLE), ("src/table/codes.rs", CODES)],
+        ("src/table/codes.rs", CODES),
+        vec![(10, "fixture::table::codes::Codes::get")],
+        event,
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(
+        r.input.as_deref(),
+        Some("fixture::table::Codes::get(&fixture::table::Codes::default(), 0)"),
+        "{json}"
+    );
 }
