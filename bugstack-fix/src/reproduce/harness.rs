@@ -408,9 +408,18 @@ pub(crate) fn is_plain_literal(expr: &str) -> bool {
 /// The regression test: a plain `#[test]` calling `callee` with the shrunk
 /// input on a thread, failing when the call panics or does not return
 /// within [`CALL_TIMEOUT`].
-/// `lib_name` is the crate's: `extern crate` names it for crates of edition
-/// 2015 (and is harmless in later editions).
-pub(crate) fn regression_source(callee: &Callee, args: &[String], name: &str, at: &Location, lib_name: &str) -> String {
+/// `extern_crate`: the crate's name when its edition (2015) needs `extern
+/// crate` to name it. `in_module`: the test goes at the end of an existing
+/// test file, inside a module of its own name (so its `extern crate` and
+/// name clash with nothing there).
+pub(crate) fn regression_source(
+    callee: &Callee,
+    args: &[String],
+    name: &str,
+    at: &Location,
+    extern_crate: Option<&str>,
+    in_module: bool,
+) -> String {
     let shown_file: String = at
         .file
         .chars()
@@ -418,10 +427,11 @@ pub(crate) fn regression_source(callee: &Callee, args: &[String], name: &str, at
         .collect();
     let secs = CALL_TIMEOUT.as_secs();
     let call = format!("{}({})", callee.path, args.join(", "));
-    format!(
+    let extern_line = extern_crate.map_or_else(String::new, |c| format!("extern crate {c};\n\n"));
+    let test = format!(
         "//! Added by bugstack: the input that reproduced the panic at {shown_file}:{line} (found by search).\n\
          //! Fails while the call panics, or when it does not return within {secs} s.\n\
-         extern crate {lib_name};\n\n\
+         {extern_line}\
          #[test]\n\
          fn {name}() {{\n\
          \x20   let (done, finished) = std::sync::mpsc::channel();\n\
@@ -436,15 +446,47 @@ pub(crate) fn regression_source(callee: &Callee, args: &[String], name: &str, at
          \x20   }}\n\
          }}\n",
         line = at.line,
-    )
+    );
+    if !in_module {
+        return test;
+    }
+    let mut out = format!("\n#[allow(missing_docs)]\nmod {name} {{\n");
+    for l in test.lines() {
+        let l = l
+            .strip_prefix("//!")
+            .map_or_else(|| l.to_string(), |rest| format!("//{rest}"));
+        if l.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&format!("    {l}\n"));
+        }
+    }
+    out.push_str("}\n");
+    out
 }
 
 /// A free name for the regression test file under the crate's `tests/`
 /// (`bugstack_repro_<fn>_<line>.rs`), and the test's name; `root` is the
 /// checkout, used to avoid existing files.
+///
+/// A crate that lists its test targets (`autotests = false`): the file is
+/// its first test target's, the test goes at its end in a module of the
+/// test's name, and the name is `module::test`.
 pub(crate) fn regression_names(root: &Path, krate: &LibCrate, callee: &Callee, at: &Location) -> (String, String) {
     let last = callee.path.rsplit("::").next().unwrap_or("call").to_ascii_lowercase();
+    let last: String = last
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     let base = format!("bugstack_repro_{last}_{}", at.line);
+    if let Some(target) = &krate.test_target {
+        let path = if krate.dir.is_empty() {
+            target.clone()
+        } else {
+            format!("{}/{target}", krate.dir)
+        };
+        return (path, format!("{base}::{base}"));
+    }
     let dir = if krate.dir.is_empty() {
         "tests".to_string()
     } else {
@@ -486,9 +528,23 @@ mod tests {
             &["\"é\"".into(), "255".into()],
             "bugstack_repro_f_3",
             &at,
-            "fixture",
+            Some("fixture"),
+            false,
         );
         syn::parse_file(&test).unwrap_or_else(|e| panic!("{e}\n{test}"));
+        let appended = regression_source(
+            &callee(),
+            &["\"é\"".into(), "255".into()],
+            "bugstack_repro_f_3",
+            &at,
+            Some("fixture"),
+            true,
+        );
+        let file = syn::parse_file(&appended).unwrap_or_else(|e| panic!("{e}\n{appended}"));
+        assert!(
+            matches!(&file.items[..], [syn::Item::Mod(m)] if m.ident == "bugstack_repro_f_3"),
+            "{appended}"
+        );
         assert!(
             test.contains("fixture::f(\"é\", 255)") && !test.contains("evil()"),
             "{test}"

@@ -20,6 +20,14 @@ pub(crate) struct LibCrate {
     pub lib_name: String,
     /// The library's root file, relative to the crate directory.
     pub root_file: String,
+    /// The package is of edition 2015 (tests name the crate with `extern
+    /// crate`).
+    pub edition_2015: bool,
+    /// With `autotests = false` (as crates.io normalises manifests), the
+    /// first `[[test]]` target whose file is `tests/<name>.rs`: a new file
+    /// under `tests/` would not be built, so the regression test goes into
+    /// that one (relative to the crate directory).
+    pub test_target: Option<String>,
 }
 
 /// The function the harness calls.
@@ -72,17 +80,50 @@ pub(crate) fn lib_crate(root: &Path, file: &str) -> Result<LibCrate, String> {
                         "package {package:?} has no library target: only a library's public API can be called"
                     ));
                 }
+                let package_table = value.get("package");
+                let edition_2015 = package_table
+                    .and_then(|p| p.get("edition"))
+                    .and_then(|e| e.as_str())
+                    .is_none_or(|e| e == "2015");
+                let autotests = package_table
+                    .and_then(|p| p.get("autotests"))
+                    .and_then(|a| a.as_bool())
+                    .unwrap_or(true);
+                let test_target = if autotests {
+                    None
+                } else {
+                    explicit_test_target(&value, &root.join(d))
+                };
                 return Ok(LibCrate {
                     dir: d.to_string_lossy().into_owned(),
                     package: package.to_string(),
                     lib_name,
                     root_file,
+                    edition_2015,
+                    test_target,
                 });
             }
         }
         dir = d.parent();
     }
     Err(format!("no Cargo.toml with a [package] above {file}"))
+}
+
+/// The first `[[test]]` of `manifest` whose file is `tests/<name>.rs`, exists
+/// under `dir`, and is not switched off by a `#![cfg(..)]`.
+fn explicit_test_target(manifest: &toml::Value, dir: &Path) -> Option<String> {
+    manifest.get("test")?.as_array()?.iter().find_map(|t| {
+        let name = t.get("name")?.as_str()?;
+        let path = t
+            .get("path")
+            .and_then(|p| p.as_str())
+            .map_or_else(|| format!("tests/{name}.rs"), str::to_string);
+        if path != format!("tests/{name}.rs") || t.get("required-features").is_some() {
+            return None;
+        }
+        let text = std::fs::read_to_string(dir.join(&path)).ok()?;
+        (!text.contains("#![cfg")).then_some(path)
+    })
 }
 
 /// The function to call: walks the context's frames from the panic outward

@@ -354,7 +354,11 @@ async fn a_trait_method_written_by_a_macro_is_called_through_its_symbol() {
     assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
     assert_eq!(r.call.as_deref(), Some("<u32 as fixture::Per>::per"), "{json}");
     let test = r.test.as_ref().unwrap();
-    assert!(test.source.contains("extern crate fixture;"), "{}", test.source);
+    assert!(
+        !test.source.contains("extern crate"),
+        "edition 2021 names the crate without it: {}",
+        test.source
+    );
     let regression = report.attempts[0]
         .validation
         .as_ref()
@@ -506,4 +510,47 @@ async fn a_type_re_exported_by_a_glob_is_named_by_its_public_path() {
         Some("fixture::table::Codes::get(&fixture::table::Codes::default(), 0)"),
         "{json}"
     );
+}
+
+/// A crate listing its test targets (`autotests = false`, as crates.io
+/// normalises manifests) would not build a new file under `tests/`: the
+/// regression test goes at the end of its first test target's file, in a
+/// module of its own, and is run as `cargo test --test api <module>::<test>`;
+/// it fails on the base and passes with the fix.
+#[tokio::test]
+async fn with_listed_test_targets_the_regression_test_joins_an_existing_one() {
+    const MANIFEST_LISTED: &str = "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\nautotests = false\n\n[[test]]\nname = \"api\"\npath = \"tests/api.rs\"\n\n[dependencies]\n\n[workspace]\n";
+    const API: &str = "//! The API's tests.\nuse fixture::Codes;\n\n#[test]\nfn empty() {\n    assert_eq!(Codes::default().get(1), None);\n}\n";
+    const LIB: &str = "/// One-based codes.\n#[derive(Debug, Default)]\npub struct Codes {\n    list: Vec<u64>,\n}\n\nimpl Codes {\n    /// The code at one-based position `code`.\n    pub fn get(&self, code: u64) -> Option<u64> {\n        let at = code as usize - 1;\n        self.list.get(at).copied()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(
+        LIB,
+        "let at = code as usize - 1;",
+        "let at = (code as usize).checked_sub(1)?;",
+    ));
+    let (report, _repo) = run_files(
+        LIB,
+        &[("Cargo.toml", MANIFEST_LISTED), ("tests/api.rs", API)],
+        ("src/lib.rs", LIB),
+        vec![(10, "fixture::Codes::get")],
+        panic_event("attempt to subtract with overflow"),
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    let test = r.test.as_ref().unwrap();
+    assert_eq!(test.path, "tests/api.rs", "{json}");
+    assert_eq!(test.name, "bugstack_repro_get_10::bugstack_repro_get_10", "{json}");
+    let fix = report.fix.as_ref().expect("a fix");
+    assert!(!fix.diff.contains("new file mode"), "{}", fix.diff);
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
 }
