@@ -218,7 +218,9 @@ pub(crate) fn callable_symbols(function: &str) -> Vec<String> {
         cur.push(c);
     }
     segs.push(cur);
-    segs.retain(|s| !s.starts_with("{{") && !(s.starts_with('<') && !s.contains(" as ")) && !s.is_empty());
+    // Closures and turbofish arguments go; a qualified head (`<A as B>`) stays.
+    let keep = |s: &String| !s.is_empty() && !s.starts_with("{{") && (!s.starts_with('<') || s.contains(" as "));
+    segs.retain(keep);
     let mut out = Vec::new();
     for n in (2..=segs.len()).rev() {
         out.push(segs[..n].join("::"));
@@ -247,7 +249,7 @@ enum Owner {
     /// `impl Trait for Type`: called as `<Type as Trait>::f`.
     TraitImpl {
         /// The implementing type, as written.
-        self_ty: syn::Type,
+        self_ty: Box<syn::Type>,
         /// The trait, as written (resolved against the file's `use`s).
         trait_: syn::Path,
     },
@@ -289,7 +291,7 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
                         Owner::Inherent(tp.path.segments.last()?.ident.to_string())
                     }
                     Some((None, path, _)) => Owner::TraitImpl {
-                        self_ty: (*imp.self_ty).clone(),
+                        self_ty: imp.self_ty.clone(),
                         trait_: path.clone(),
                     },
                     Some(_) => return None,
@@ -797,7 +799,7 @@ impl<'a> Resolver<'a> {
             module: Vec::new(),
             public_chain: true,
             owner: Owner::TraitImpl {
-                self_ty: (*qself.ty).clone(),
+                self_ty: qself.ty.clone(),
                 trait_: syn::parse_str(&trait_path).ok()?,
             },
             sig,
@@ -871,7 +873,7 @@ impl<'a> Resolver<'a> {
                 };
                 (
                     format!("<{} as {t}>::{name}", shape.type_code()),
-                    Some((self_ty.clone(), Some(shape))),
+                    Some(((**self_ty).clone(), Some(shape))),
                 )
             }
             Owner::TraitDefault(tr) => {
