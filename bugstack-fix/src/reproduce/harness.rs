@@ -42,6 +42,9 @@ pub(crate) struct Seeds {
     pub strings: Vec<String>,
     /// Integer literals.
     pub ints: Vec<i128>,
+    /// Integer literals the sources pass to that function, per argument
+    /// position (the receiver first for a method call), first come first.
+    pub args: Vec<Vec<i128>>,
 }
 
 impl Seeds {
@@ -58,6 +61,28 @@ impl Seeds {
                 }
             }
         }
+        seeds
+    }
+
+    /// [`Seeds::collect`], also recording the integer literals passed at
+    /// each argument of calls to `callee` (a function's or method's name).
+    pub(crate) fn collect_for<'a>(sources: impl IntoIterator<Item = &'a str>, callee: &str) -> Seeds {
+        let mut seeds = Seeds::default();
+        let other = Seeds::collect(sources.into_iter().inspect(|text| {
+            let Ok(file) = syn::parse_file(text) else { return };
+            let mut calls = CallArgs {
+                name: callee,
+                args: &mut seeds.args,
+            };
+            calls.visit_file(&file);
+            for block in doc_code_blocks(&file) {
+                if let Ok(b) = syn::parse_str::<syn::Block>(&format!("{{\n{block}\n}}")) {
+                    calls.visit_block(&b);
+                }
+            }
+        }));
+        seeds.strings = other.strings;
+        seeds.ints = other.ints;
         seeds
     }
 
@@ -87,6 +112,85 @@ impl<'ast> Visit<'ast> for Seeds {
             syn::visit::visit_item(self, i);
         }
     }
+
+    // `assert_eq!(f("x"), 3)`: the literals of tests are mostly inside macros.
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if let Some(args) = macro_exprs(m) {
+            for e in &args {
+                self.visit_expr(e);
+            }
+        }
+    }
+}
+
+/// Collects the integer literals passed to calls of the function `name`.
+struct CallArgs<'s> {
+    name: &'s str,
+    args: &'s mut Vec<Vec<i128>>,
+}
+
+impl CallArgs<'_> {
+    fn record(&mut self, position: usize, e: &syn::Expr) {
+        let Some(v) = int_literal(e) else { return };
+        if self.args.len() <= position {
+            self.args.resize_with(position + 1, Vec::new);
+        }
+        let slot = &mut self.args[position];
+        if slot.len() < MAX_SEEDS && !slot.contains(&v) {
+            slot.push(v);
+        }
+    }
+}
+
+/// The value of an integer literal, through `&`, `-`, parentheses and `as`.
+fn int_literal(e: &syn::Expr) -> Option<i128> {
+    match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i), ..
+        }) => i.base10_parse().ok(),
+        syn::Expr::Reference(r) => int_literal(&r.expr),
+        syn::Expr::Paren(p) => int_literal(&p.expr),
+        syn::Expr::Cast(c) => int_literal(&c.expr),
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => int_literal(&u.expr).map(|v| -v),
+        _ => None,
+    }
+}
+
+impl<'ast> Visit<'ast> for CallArgs<'_> {
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if matches!(&*c.func, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|l| l.ident == self.name)) {
+            for (i, a) in c.args.iter().enumerate() {
+                self.record(i, a);
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if m.method == self.name {
+            self.record(0, &m.receiver);
+            for (i, a) in m.args.iter().enumerate() {
+                self.record(i + 1, a);
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if let Some(args) = macro_exprs(m) {
+            for e in &args {
+                self.visit_expr(e);
+            }
+        }
+    }
+}
+
+/// The arguments of a macro call written like a function's
+/// (`assert_eq!(f(1), 2)`, `vec![..]`), when they parse as expressions.
+fn macro_exprs(m: &syn::Macro) -> Option<Vec<syn::Expr>> {
+    use syn::parse::Parser;
+    let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+    parser.parse2(m.tokens.clone()).ok().map(|p| p.into_iter().collect())
 }
 
 /// The code blocks of a file's doc comments, hidden lines (`# …`) shown.
@@ -181,7 +285,11 @@ pub(crate) fn search_source(
     let strategies: Vec<String> = callee
         .args
         .iter()
-        .map(|a| a.strategy(&seeds.ints, &seeds.strings))
+        .enumerate()
+        .map(|(i, a)| {
+            let first = seeds.args.get(i).map(Vec::as_slice).unwrap_or_default();
+            a.strategy_preferring(first, &seeds.ints, &seeds.strings)
+        })
         .collect();
     let passes: Vec<String> = callee.args.iter().zip(&vars).map(|(a, v)| a.pass(v)).collect();
     let renders: Vec<String> = callee
@@ -561,6 +669,16 @@ mod tests {
             "{s:?}"
         );
         assert!(s.ints.contains(&300) && s.ints.contains(&7), "{s:?}");
+    }
+
+    #[test]
+    fn the_functions_own_calls_give_its_preferred_arguments() {
+        let s = Seeds::collect_for(
+            ["/// ```\n/// assert_eq!(m::parse(\"+7\", 10), Some(7));\n/// ```\npub fn parse() {}\nfn t() { let x = 3u8.parse(&-2); other(5, 6); }"],
+            "parse",
+        );
+        assert_eq!(s.args, vec![vec![3], vec![-2, 10]], "{s:?}");
+        assert!(s.strings.contains(&"+7".to_string()), "inside assert_eq!: {s:?}");
     }
 
     #[test]

@@ -195,7 +195,8 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
             .map(|s| s.text.clone()),
     );
     sources.extend(ctx.file(&target.path).map(str::to_string));
-    let seeds = Seeds::collect(sources.iter().map(String::as_str));
+    let name = callee.path.rsplit("::").next().unwrap_or_default();
+    let seeds = Seeds::collect_for(sources.iter().map(String::as_str), name);
     let expected = PanicClass::from_message(&ctx.incident.event.message);
     let dir = harness::HARNESS_DIR;
     let files = vec![

@@ -145,15 +145,7 @@ impl Shape {
     /// own literals (`ints`, `strings`) and mutations, then anything.
     pub(crate) fn strategy(&self, ints: &[i128], strings: &[String]) -> String {
         match self {
-            Shape::Int(t) => {
-                let lits: Vec<String> = ints.iter().map(|i| format!("{i}i128")).collect();
-                format!(
-                    "prop_oneof![4 => proptest::sample::select({{ let mut v: Vec<{t}> = vec![0, 1, 2, {t}::MAX, {t}::MIN, {t}::MAX - 1, {t}::MIN.wrapping_add(1)]; \
-                     v.extend([-1i128, 7, 10, 16, 100, 255, 256, 1000, 65535, 65536, {lits}].into_iter().filter_map(|x| {t}::try_from(x).ok())); v }}), \
-                     1 => any::<{t}>()].boxed()",
-                    lits = lits.join(", ")
-                )
-            }
+            Shape::Int(t) => int_strategy(t, &[], ints),
             Shape::Float(t) => format!(
                 "prop_oneof![3 => proptest::sample::select(vec![0.0, -0.0, 1.0, -1.0, 0.5, {t}::NAN, {t}::INFINITY, {t}::NEG_INFINITY, {t}::MAX, {t}::MIN, {t}::EPSILON, {t}::MIN_POSITIVE]), 1 => any::<{t}>()].boxed()"
             ),
@@ -212,6 +204,19 @@ impl Shape {
         }
     }
 
+    /// [`Shape::strategy`], with the integers `first` (the values the
+    /// crate's own calls of the function pass at this argument) tried before
+    /// any other: shrinking moves toward the front of the list, so a
+    /// reproducing input keeps a value the crate itself uses where the
+    /// argument does not matter to the panic (a radix of 10, not 0).
+    pub(crate) fn strategy_preferring(&self, first: &[i128], ints: &[i128], strings: &[String]) -> String {
+        match self {
+            Shape::Int(t) if !first.is_empty() => int_strategy(t, first, ints),
+            Shape::Ref { inner, .. } => inner.strategy_preferring(first, ints, strings),
+            _ => self.strategy(ints, strings),
+        }
+    }
+
     /// Code of an expression rendering `var` (a reference to the owned
     /// value) as the Rust source of this argument, a `String`. `depth`
     /// keeps nested closure variables apart.
@@ -256,6 +261,20 @@ impl Shape {
             }
         }
     }
+}
+
+/// The strategy of integer type `t`: the values `first`, boundary values,
+/// the crate's literals `ints`, then anything.
+fn int_strategy(t: &str, first: &[i128], ints: &[i128]) -> String {
+    let lits = |v: &[i128]| v.iter().map(|i| format!("{i}i128, ")).collect::<String>();
+    format!(
+        "prop_oneof![4 => proptest::sample::select({{ let mut v: Vec<{t}> = [{first}].into_iter().filter_map(|x: i128| {t}::try_from(x).ok()).collect(); \
+         v.extend([0, 1, 2, {t}::MAX, {t}::MIN, {t}::MAX - 1, {t}::MIN.wrapping_add(1)]); \
+         v.extend([-1i128, 7, 10, 16, 100, 255, 256, 1000, 65535, 65536, {lits}].into_iter().filter_map(|x| {t}::try_from(x).ok())); v }}), \
+         1 => any::<{t}>()].boxed()",
+        first = lits(first),
+        lits = lits(ints)
+    )
 }
 
 /// The shape of a type written in a signature, when the harness supports
@@ -366,6 +385,8 @@ mod tests {
             let sh = shape(s).unwrap();
             let strategy = sh.strategy(&[5, -3], &["it's \"quoted\"".into()]);
             syn::parse_str::<syn::Expr>(&strategy).unwrap_or_else(|e| panic!("{s}: {e}\n{strategy}"));
+            let preferring = sh.strategy_preferring(&[10, -1], &[5], &[]);
+            syn::parse_str::<syn::Expr>(&preferring).unwrap_or_else(|e| panic!("{s}: {e}\n{preferring}"));
             let render = sh.render("(&a0)", 0);
             syn::parse_str::<syn::Expr>(&render).unwrap_or_else(|e| panic!("{s}: {e}\n{render}"));
         }

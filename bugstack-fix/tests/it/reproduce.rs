@@ -554,3 +554,33 @@ async fn with_listed_test_targets_the_regression_test_joins_an_existing_one() {
         .unwrap();
     assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
 }
+
+/// An argument the panic does not depend on keeps the value the crate's own
+/// calls pass (the doc example's radix 10), not the smallest one shrinking
+/// reaches (0, which the function rejects further on): with the fix, the
+/// regression test passes.
+#[tokio::test]
+async fn an_argument_the_panic_ignores_keeps_the_crates_own_value() {
+    const LIB: &str = "/// Parses `s` in base `radix` after its first character.\n///\n/// ```\n/// assert_eq!(fixture::parse(\"+7\", 10), Some(7));\n/// ```\npub fn parse(s: &str, radix: u32) -> Option<u32> {\n    let rest = &s[1..];\n    assert!((2..=36).contains(&radix), \"radix out of range\");\n    u32::from_str_radix(rest, radix).ok()\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "&s[1..]", "s.get(1..).unwrap_or_default()"));
+    let (report, _repo) = run(
+        LIB,
+        vec![(7, "fixture::parse")],
+        "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert!(r.input.as_deref().unwrap().ends_with(", 10)"), "{json}");
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
