@@ -264,13 +264,15 @@ impl Shape {
 }
 
 /// The strategy of integer type `t`: the values `first`, boundary values,
-/// the crate's literals `ints`, then anything.
+/// the crate's literals `ints` and their distances from the type's maximum
+/// (`x + K` overflows from `MAX - K` on), then anything.
 fn int_strategy(t: &str, first: &[i128], ints: &[i128]) -> String {
     let lits = |v: &[i128]| v.iter().map(|i| format!("{i}i128, ")).collect::<String>();
     format!(
         "prop_oneof![4 => proptest::sample::select({{ let mut v: Vec<{t}> = [{first}].into_iter().filter_map(|x: i128| {t}::try_from(x).ok()).collect(); \
          v.extend([0, 1, 2, {t}::MAX, {t}::MIN, {t}::MAX - 1, {t}::MIN.wrapping_add(1)]); \
-         v.extend([-1i128, 7, 10, 16, 100, 255, 256, 1000, 65535, 65536, {lits}].into_iter().filter_map(|x| {t}::try_from(x).ok())); v }}), \
+         v.extend([-1i128, 7, 10, 16, 100, 255, 256, 1000, 65535, 65536, {lits}].into_iter().filter_map(|x| {t}::try_from(x).ok())); \
+         v.extend([{lits}].into_iter().filter_map(|x: i128| {t}::try_from(x).ok()).map(|x| {t}::MAX.wrapping_sub(x))); v }}), \
          1 => any::<{t}>()].boxed()",
         first = lits(first),
         lits = lits(ints)

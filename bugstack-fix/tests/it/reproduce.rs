@@ -584,3 +584,35 @@ async fn an_argument_the_panic_ignores_keeps_the_crates_own_value() {
         .unwrap();
     assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
 }
+
+/// `x + K` overflows only from `MAX - K` on, which random integers never
+/// hit: the search also tries the panicking file's constants' distances from
+/// the type's maximum.
+#[tokio::test]
+async fn an_overflow_past_a_constant_is_found_from_the_files_constants() {
+    const LIB: &str = "/// A mixing constant.\nconst K: u32 = 0x1656_67B1;\n\n/// Mixes `data`'s length into `seed`.\npub fn mix(seed: u32, data: &[u8]) -> u32 {\n    let acc = seed.wrapping_add(K);\n    acc + data.len() as u32\n}\n";
+    let fix = Arc::new(OneIdea::new(
+        LIB,
+        "acc + data.len() as u32",
+        "acc.wrapping_add(data.len() as u32)",
+    ));
+    let (report, _repo) = run(
+        LIB,
+        vec![(7, "fixture::mix")],
+        "attempt to add with overflow",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
