@@ -691,6 +691,39 @@ impl<'a> Resolver<'a> {
         shape_of(ty, &mut |n| self.type_shape(n, depth))
     }
 
+    /// The public path of the crate's type `ty` (a struct or enum named by
+    /// a path without generic arguments).
+    fn type_path(&mut self, ty: &syn::Type) -> Option<String> {
+        let syn::Type::Path(tp) = ty else { return None };
+        let last = tp.path.segments.last()?;
+        if tp.qself.is_some() || !last.arguments.is_none() {
+            return None;
+        }
+        let name = last.ident.to_string();
+        let src_root = self.crate_dir();
+        let rel = self.all_files().iter().find_map(|(path, file)| {
+            file.items.iter().find_map(|it| {
+                let public = match it {
+                    syn::Item::Struct(x) if x.ident == name => matches!(x.vis, syn::Visibility::Public(_)),
+                    syn::Item::Enum(x) if x.ident == name => matches!(x.vis, syn::Visibility::Public(_)),
+                    _ => return None,
+                };
+                public.then(|| {
+                    path.strip_prefix(&src_root)
+                        .ok()
+                        .map(|r| r.to_string_lossy().into_owned())
+                })?
+            })
+        })?;
+        let repo_rel = if self.krate.dir.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.krate.dir)
+        };
+        let module = self.module_of(&repo_rel)?;
+        self.public_path(&module, true, &name)
+    }
+
     /// The crate's public trait named `name`: its public path and definition.
     fn find_trait(&mut self, name: &str) -> Option<(String, syn::ItemTrait)> {
         let src_root = self.crate_dir();
@@ -865,16 +898,18 @@ impl<'a> Resolver<'a> {
                 let t = self
                     .trait_path(trait_, items)
                     .ok_or_else(|| format!("the trait of `{name}` is not reachable from the crate root"))?;
-                let Some(shape) = self.shape(self_ty, 0) else {
-                    return Err(format!(
-                        "cannot build a `{}` value (the implementing type)",
-                        quote_type(self_ty)
-                    ));
+                // A type the harness cannot build still names an associated
+                // function without a receiver (`<T as FromStr>::from_str`).
+                let (code, shape) = match self.shape(self_ty, 0) {
+                    Some(shape) => (shape.type_code(), Some(shape)),
+                    None => (
+                        self.type_path(self_ty).ok_or_else(|| {
+                            format!("the implementing type `{}` is not reachable", quote_type(self_ty))
+                        })?,
+                        None,
+                    ),
                 };
-                (
-                    format!("<{} as {t}>::{name}", shape.type_code()),
-                    Some(((**self_ty).clone(), Some(shape))),
-                )
+                (format!("<{code} as {t}>::{name}"), Some(((**self_ty).clone(), shape)))
             }
             Owner::TraitDefault(tr) => {
                 let t = self

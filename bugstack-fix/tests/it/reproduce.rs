@@ -616,3 +616,38 @@ async fn an_overflow_past_a_constant_is_found_from_the_files_constants() {
         .unwrap();
     assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
 }
+
+/// `impl FromStr for Pct` on a type the harness cannot build (a private
+/// field, no constructor): `from_str` takes no receiver, so it is called by
+/// the type's and the trait's public paths,
+/// `<fixture::Pct as std::str::FromStr>::from_str`, the trait's path read
+/// from the file's `use`.
+#[tokio::test]
+async fn a_standard_trait_function_without_receiver_is_called_by_its_paths() {
+    const LIB: &str = "use std::str::FromStr;\n\n/// A percentage.\n#[derive(Debug)]\npub struct Pct {\n    value: u8,\n}\n\nimpl FromStr for Pct {\n    type Err = ();\n\n    fn from_str(s: &str) -> Result<Self, ()> {\n        let digits = &s[..s.len() - 1];\n        digits.parse().map(|value| Pct { value }).map_err(|_| ())\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "s.len() - 1", "s.len().saturating_sub(1)"));
+    let (report, _repo) = run(
+        LIB,
+        vec![(13, "<fixture::Pct as core::str::traits::FromStr>::from_str")],
+        "attempt to subtract with overflow",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(
+        r.input.as_deref(),
+        Some("<fixture::Pct as std::str::FromStr>::from_str(\"\")"),
+        "{json}"
+    );
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
