@@ -517,16 +517,14 @@ pub(crate) fn is_plain_literal(expr: &str) -> bool {
 /// input on a thread, failing when the call panics or does not return
 /// within [`CALL_TIMEOUT`].
 /// `extern_crate`: the crate's name when its edition (2015) needs `extern
-/// crate` to name it. `in_module`: the test goes at the end of an existing
-/// test file, inside a module of its own name (so its `extern crate` and
-/// name clash with nothing there).
+/// crate` to name it.
 pub(crate) fn regression_source(
     callee: &Callee,
     args: &[String],
     name: &str,
     at: &Location,
     extern_crate: Option<&str>,
-    in_module: bool,
+    placement: Placement<'_>,
 ) -> String {
     let shown_file: String = at
         .file
@@ -534,7 +532,10 @@ pub(crate) fn regression_source(
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
         .collect();
     let secs = CALL_TIMEOUT.as_secs();
-    let call = format!("{}({})", callee.path, args.join(", "));
+    let mut call = format!("{}({})", callee.path, args.join(", "));
+    if let Placement::Module { unit: Some(lib) } = placement {
+        call = crate_relative(&call, lib);
+    }
     let extern_line = extern_crate.map_or_else(String::new, |c| format!("extern crate {c};\n\n"));
     let test = format!(
         "//! Added by bugstack: the input that reproduced the panic at {shown_file}:{line} (found by search).\n\
@@ -555,10 +556,18 @@ pub(crate) fn regression_source(
          }}\n",
         line = at.line,
     );
-    if !in_module {
-        return test;
-    }
-    let mut out = format!("\n#[allow(missing_docs)]\nmod {name} {{\n");
+    let unit = match placement {
+        Placement::File => return test,
+        Placement::Module { unit } => unit.is_some(),
+    };
+    let mut out = if unit {
+        // `std` by name: the library may be `#![no_std]`.
+        format!(
+            "\n#[cfg(test)]\n#[allow(missing_docs, unused_extern_crates)]\nmod {name} {{\n    extern crate std;\n\n"
+        )
+    } else {
+        format!("\n#[allow(missing_docs)]\nmod {name} {{\n")
+    };
     for l in test.lines() {
         let l = l
             .strip_prefix("//!")
@@ -571,6 +580,46 @@ pub(crate) fn regression_source(
     }
     out.push_str("}\n");
     out
+}
+
+/// Where a regression test goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement<'a> {
+    /// A new file of its own under `tests/`.
+    File,
+    /// At the end of an existing file, in a module of the test's name (so
+    /// its `extern crate` and name clash with nothing there): a test target
+    /// (`unit: None`), or the library's root file, as a `#[cfg(test)]` unit
+    /// test whose paths name the crate (`unit: Some(lib_name)`) `crate`.
+    Module {
+        /// The library's name, for a unit test in the library.
+        unit: Option<&'a str>,
+    },
+}
+
+/// `code` with every path starting with the crate's name `lib` starting
+/// with `crate` instead (literals untouched): the call as the library's own
+/// unit test writes it.
+fn crate_relative(code: &str, lib: &str) -> String {
+    fn walk(ts: proc_macro2::TokenStream, lib: &str) -> proc_macro2::TokenStream {
+        ts.into_iter()
+            .map(|tt| match tt {
+                proc_macro2::TokenTree::Ident(i) if i == lib => {
+                    proc_macro2::TokenTree::Ident(proc_macro2::Ident::new("crate", i.span()))
+                }
+                proc_macro2::TokenTree::Group(g) => {
+                    let mut out = proc_macro2::Group::new(g.delimiter(), walk(g.stream(), lib));
+                    out.set_span(g.span());
+                    proc_macro2::TokenTree::Group(out)
+                }
+                other => other,
+            })
+            .collect()
+    }
+    match code.parse::<proc_macro2::TokenStream>() {
+        Ok(ts) => walk(ts, lib).to_string(),
+        Err(_) => code.to_string(),
+    }
 }
 
 /// A free name for the regression test file under the crate's `tests/`
@@ -587,9 +636,16 @@ pub(crate) fn regression_names(root: &Path, krate: &LibCrate, callee: &Callee, a
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
     let base = format!("bugstack_repro_{last}_{}", at.line);
-    if let Some(target) = &krate.test_target {
+    // A new file under `tests/` is built only without `autotests = false`;
+    // else the first listed test target's file, else the library's root.
+    let listed = if krate.autotests {
+        None
+    } else {
+        Some(krate.test_target.clone().unwrap_or_else(|| krate.root_file.clone()))
+    };
+    if let Some(target) = listed {
         let path = if krate.dir.is_empty() {
-            target.clone()
+            target
         } else {
             format!("{}/{target}", krate.dir)
         };
@@ -637,7 +693,7 @@ mod tests {
             "bugstack_repro_f_3",
             &at,
             Some("fixture"),
-            false,
+            Placement::File,
         );
         syn::parse_file(&test).unwrap_or_else(|e| panic!("{e}\n{test}"));
         let appended = regression_source(
@@ -646,7 +702,20 @@ mod tests {
             "bugstack_repro_f_3",
             &at,
             Some("fixture"),
-            true,
+            Placement::Module { unit: None },
+        );
+        let unit = regression_source(
+            &callee(),
+            &["\"fixture::\"".into(), "255".into()],
+            "bugstack_repro_f_3",
+            &at,
+            None,
+            Placement::Module { unit: Some("fixture") },
+        );
+        syn::parse_file(&unit).unwrap_or_else(|e| panic!("{e}\n{unit}"));
+        assert!(
+            unit.contains("#[cfg(test)]") && unit.contains("crate :: f (\"fixture::\" , 255)"),
+            "{unit}"
         );
         let file = syn::parse_file(&appended).unwrap_or_else(|e| panic!("{e}\n{appended}"));
         assert!(

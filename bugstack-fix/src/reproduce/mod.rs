@@ -325,8 +325,17 @@ impl Plan {
                                 ..Reproduction::not_reproduced(format!("reproduced, but {path} cannot be read"))
                             };
                         };
-                        let added =
-                            harness::regression_source(&self.callee, &args, module, &self.at, extern_crate, true);
+                        // In the library itself (no test target to join), as
+                        // a unit test naming the crate `crate`.
+                        let unit = self.krate.test_target.is_none().then_some(self.krate.lib_name.as_str());
+                        let added = harness::regression_source(
+                            &self.callee,
+                            &args,
+                            module,
+                            &self.at,
+                            extern_crate.filter(|_| unit.is_none()),
+                            harness::Placement::Module { unit },
+                        );
                         let mut after = before.clone();
                         if !after.is_empty() && !after.ends_with('\n') {
                             after.push('\n');
@@ -336,7 +345,14 @@ impl Plan {
                         (added, Some(diff))
                     }
                     None => (
-                        harness::regression_source(&self.callee, &args, &name, &self.at, extern_crate, false),
+                        harness::regression_source(
+                            &self.callee,
+                            &args,
+                            &name,
+                            &self.at,
+                            extern_crate,
+                            harness::Placement::File,
+                        ),
                         None,
                     ),
                 };

@@ -28,6 +28,8 @@ pub(crate) struct LibCrate {
     /// under `tests/` would not be built, so the regression test goes into
     /// that one (relative to the crate directory).
     pub test_target: Option<String>,
+    /// Cargo builds every file under `tests/` (no `autotests = false`).
+    pub autotests: bool,
 }
 
 /// The function the harness calls.
@@ -101,6 +103,7 @@ pub(crate) fn lib_crate(root: &Path, file: &str) -> Result<LibCrate, String> {
                     root_file,
                     edition_2015,
                     test_target,
+                    autotests,
                 });
             }
         }

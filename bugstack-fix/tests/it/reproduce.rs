@@ -59,6 +59,7 @@ impl ContextBuilder for Frames {
 /// One candidate (a textual replacement in `src/lib.rs`), then no more
 /// ideas; keeps the feedback it was given.
 struct OneIdea {
+    path: &'static str,
     before: &'static str,
     from: &'static str,
     to: &'static str,
@@ -69,6 +70,7 @@ impl OneIdea {
     fn new(before: &'static str, from: &'static str, to: &'static str) -> Self {
         assert!(before.contains(from), "the fixture contains {from:?}");
         OneIdea {
+            path: "src/lib.rs",
             before,
             from,
             to,
@@ -89,7 +91,7 @@ impl FixGenerator for OneIdea {
             return Err(Error::Generate("no other idea".into()));
         }
         let mut p = Patch::from_edits(&[FileEdit {
-            path: "src/lib.rs".into(),
+            path: self.path.into(),
             before: self.before.into(),
             after: self.before.replacen(self.from, self.to, 1),
         }])?;
@@ -640,6 +642,54 @@ async fn a_standard_trait_function_without_receiver_is_called_by_its_paths() {
     assert_eq!(
         r.input.as_deref(),
         Some("<fixture::Pct as std::str::FromStr>::from_str(\"\")"),
+        "{json}"
+    );
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// A crate listing its test targets (`autotests = false`) without one the
+/// regression test can join: a new file under `tests/` would never be
+/// built, so the test goes at the end of the library's root file, a
+/// `#[cfg(test)]` unit test naming the crate `crate` (with `std` by name:
+/// the library is `#![no_std]`); it fails on the base and passes with the
+/// fix, which edits another file.
+#[tokio::test]
+async fn without_a_test_target_to_join_the_regression_test_is_a_unit_test() {
+    const MANIFEST_NO_TESTS: &str = "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\nautotests = false\n\n[dependencies]\n\n[workspace]\n";
+    const LIB: &str = "//! Bytes.\n#![no_std]\npub mod head;\n";
+    const HEAD: &str = "//! Heads.\n\n/// The first byte of `s`, or 0.\npub fn f(s: &str) -> u8 {\n    let head = &s[..1];\n    head.as_bytes()[0]\n}\n";
+    let fix = Arc::new(OneIdea {
+        path: "src/head.rs",
+        ..OneIdea::new(
+            HEAD,
+            "    let head = &s[..1];\n    head.as_bytes()[0]",
+            "    s.as_bytes().first().copied().unwrap_or(0)",
+        )
+    });
+    let (report, _repo) = run_files(
+        LIB,
+        &[("Cargo.toml", MANIFEST_NO_TESTS), ("src/head.rs", HEAD)],
+        ("src/head.rs", HEAD),
+        vec![(5, "fixture::head::f")],
+        panic_event("byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`"),
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    let test = r.test.as_ref().unwrap();
+    assert_eq!(test.path, "src/lib.rs", "{json}");
+    assert!(
+        test.source.contains("#[cfg(test)]") && test.source.contains("crate :: head :: f"),
         "{json}"
     );
     let regression = report.attempts[0]
