@@ -59,8 +59,16 @@ pub struct Settings {
 
 impl Settings {
     /// The environment of every cargo command of the cases.
+    ///
+    /// Dependencies resolve to versions the installed compiler supports
+    /// (`CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback`): a release's
+    /// newest compatible dependency may since require a newer compiler, and
+    /// the repository's lock file must build, as an application's does.
     pub fn cargo_env(&self) -> Vec<(&'static str, &str)> {
-        vec![("CARGO_TARGET_DIR", self.target_dir.to_str().unwrap_or("target"))]
+        vec![
+            ("CARGO_TARGET_DIR", self.target_dir.to_str().unwrap_or("target")),
+            ("CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS", "fallback"),
+        ]
     }
 
     /// The workspace's `Cargo.lock` (next to the SDK's directory).

@@ -42,6 +42,9 @@ pub(crate) struct Seeds {
     pub strings: Vec<String>,
     /// Integer literals.
     pub ints: Vec<i128>,
+    /// Integer literals the sources pass to that function, per argument
+    /// position (the receiver first for a method call), first come first.
+    pub args: Vec<Vec<i128>>,
 }
 
 impl Seeds {
@@ -58,6 +61,28 @@ impl Seeds {
                 }
             }
         }
+        seeds
+    }
+
+    /// [`Seeds::collect`], also recording the integer literals passed at
+    /// each argument of calls to `callee` (a function's or method's name).
+    pub(crate) fn collect_for<'a>(sources: impl IntoIterator<Item = &'a str>, callee: &str) -> Seeds {
+        let mut seeds = Seeds::default();
+        let other = Seeds::collect(sources.into_iter().inspect(|text| {
+            let Ok(file) = syn::parse_file(text) else { return };
+            let mut calls = CallArgs {
+                name: callee,
+                args: &mut seeds.args,
+            };
+            calls.visit_file(&file);
+            for block in doc_code_blocks(&file) {
+                if let Ok(b) = syn::parse_str::<syn::Block>(&format!("{{\n{block}\n}}")) {
+                    calls.visit_block(&b);
+                }
+            }
+        }));
+        seeds.strings = other.strings;
+        seeds.ints = other.ints;
         seeds
     }
 
@@ -87,6 +112,85 @@ impl<'ast> Visit<'ast> for Seeds {
             syn::visit::visit_item(self, i);
         }
     }
+
+    // `assert_eq!(f("x"), 3)`: the literals of tests are mostly inside macros.
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if let Some(args) = macro_exprs(m) {
+            for e in &args {
+                self.visit_expr(e);
+            }
+        }
+    }
+}
+
+/// Collects the integer literals passed to calls of the function `name`.
+struct CallArgs<'s> {
+    name: &'s str,
+    args: &'s mut Vec<Vec<i128>>,
+}
+
+impl CallArgs<'_> {
+    fn record(&mut self, position: usize, e: &syn::Expr) {
+        let Some(v) = int_literal(e) else { return };
+        if self.args.len() <= position {
+            self.args.resize_with(position + 1, Vec::new);
+        }
+        let slot = &mut self.args[position];
+        if slot.len() < MAX_SEEDS && !slot.contains(&v) {
+            slot.push(v);
+        }
+    }
+}
+
+/// The value of an integer literal, through `&`, `-`, parentheses and `as`.
+fn int_literal(e: &syn::Expr) -> Option<i128> {
+    match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i), ..
+        }) => i.base10_parse().ok(),
+        syn::Expr::Reference(r) => int_literal(&r.expr),
+        syn::Expr::Paren(p) => int_literal(&p.expr),
+        syn::Expr::Cast(c) => int_literal(&c.expr),
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => int_literal(&u.expr).map(|v| -v),
+        _ => None,
+    }
+}
+
+impl<'ast> Visit<'ast> for CallArgs<'_> {
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if matches!(&*c.func, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|l| l.ident == self.name)) {
+            for (i, a) in c.args.iter().enumerate() {
+                self.record(i, a);
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if m.method == self.name {
+            self.record(0, &m.receiver);
+            for (i, a) in m.args.iter().enumerate() {
+                self.record(i + 1, a);
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if let Some(args) = macro_exprs(m) {
+            for e in &args {
+                self.visit_expr(e);
+            }
+        }
+    }
+}
+
+/// The arguments of a macro call written like a function's
+/// (`assert_eq!(f(1), 2)`, `vec![..]`), when they parse as expressions.
+fn macro_exprs(m: &syn::Macro) -> Option<Vec<syn::Expr>> {
+    use syn::parse::Parser;
+    let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+    parser.parse2(m.tokens.clone()).ok().map(|p| p.into_iter().collect())
 }
 
 /// The code blocks of a file's doc comments, hidden lines (`# …`) shown.
@@ -181,7 +285,11 @@ pub(crate) fn search_source(
     let strategies: Vec<String> = callee
         .args
         .iter()
-        .map(|a| a.strategy(&seeds.ints, &seeds.strings))
+        .enumerate()
+        .map(|(i, a)| {
+            let first = seeds.args.get(i).map(Vec::as_slice).unwrap_or_default();
+            a.strategy_preferring(first, &seeds.ints, &seeds.strings)
+        })
         .collect();
     let passes: Vec<String> = callee.args.iter().zip(&vars).map(|(a, v)| a.pass(v)).collect();
     let renders: Vec<String> = callee
@@ -191,6 +299,11 @@ pub(crate) fn search_source(
         .map(|(a, v)| format!("        println!(\"{ARG}{{}}\", {});", a.render(&format!("(&{v})"), 0)))
         .collect();
     let tuple_pat = format!("({},)", vars.join(", "));
+    // `mut`: a `&mut` argument borrows the generated value mutably.
+    let mut_pat = format!(
+        "({},)",
+        vars.iter().map(|v| format!("mut {v}")).collect::<Vec<_>>().join(", ")
+    );
     let tuple_ty = format!(
         "({},)",
         callee.args.iter().map(Shape::owned_type).collect::<Vec<_>>().join(", ")
@@ -201,7 +314,7 @@ pub(crate) fn search_source(
     let path = &callee.path;
     let mut s = String::new();
     s.push_str("//! Generated by bugstack: searches for an input that panics at the incident's location.\n");
-    s.push_str("#![allow(unused_parens, clippy::all)]\n");
+    s.push_str("#![allow(unused_parens, unused_mut, clippy::all)]\n");
     s.push_str("use proptest::prelude::*;\n");
     s.push_str("use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};\n");
     s.push_str("use std::sync::Mutex;\n\n");
@@ -245,7 +358,7 @@ fn search() {
 "#,
     );
     s.push_str(&format!(
-        "        let outcome = runner.run(&strategy, |{tuple_pat}: {tuple_ty}| {{\n"
+        "        let outcome = runner.run(&strategy, |{mut_pat}: {tuple_ty}| {{\n"
     ));
     s.push_str(
         r#"            cases.set(cases.get() + 1);
@@ -361,6 +474,20 @@ pub(crate) fn is_plain_literal(expr: &str) -> bool {
             syn::Expr::Unary(u) => matches!(u.op, syn::UnOp::Neg(_)) && plain(&u.expr),
             syn::Expr::Array(a) => a.elems.iter().all(plain),
             syn::Expr::Paren(p) => plain(&p.expr),
+            // `&[1, 2][..]`: a whole-range index.
+            syn::Expr::Index(i) => {
+                plain(&i.expr) && matches!(&*i.index, syn::Expr::Range(r) if r.start.is_none() && r.end.is_none())
+            }
+            // A type's zero-argument constructor (`x::Y::new()`, `x::Y::default()`).
+            syn::Expr::Call(c)
+                if c.args.is_empty()
+                    && matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none()
+                        && p.path.segments.len() > 1
+                        && p.path.segments.iter().all(|s| s.arguments.is_none())
+                        && p.path.segments.last().is_some_and(|l| l.ident == "new" || l.ident == "default")) =>
+            {
+                true
+            }
             syn::Expr::Call(c) => {
                 let callee_ok = matches!(&*c.func, syn::Expr::Path(p) if {
                     let path: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
@@ -389,17 +516,31 @@ pub(crate) fn is_plain_literal(expr: &str) -> bool {
 /// The regression test: a plain `#[test]` calling `callee` with the shrunk
 /// input on a thread, failing when the call panics or does not return
 /// within [`CALL_TIMEOUT`].
-pub(crate) fn regression_source(callee: &Callee, args: &[String], name: &str, at: &Location) -> String {
+/// `extern_crate`: the crate's name when its edition (2015) needs `extern
+/// crate` to name it.
+pub(crate) fn regression_source(
+    callee: &Callee,
+    args: &[String],
+    name: &str,
+    at: &Location,
+    extern_crate: Option<&str>,
+    placement: Placement<'_>,
+) -> String {
     let shown_file: String = at
         .file
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
         .collect();
     let secs = CALL_TIMEOUT.as_secs();
-    let call = format!("{}({})", callee.path, args.join(", "));
-    format!(
+    let mut call = format!("{}({})", callee.path, args.join(", "));
+    if let Placement::Module { unit: Some(lib) } = placement {
+        call = crate_relative(&call, lib);
+    }
+    let extern_line = extern_crate.map_or_else(String::new, |c| format!("extern crate {c};\n\n"));
+    let test = format!(
         "//! Added by bugstack: the input that reproduced the panic at {shown_file}:{line} (found by search).\n\
          //! Fails while the call panics, or when it does not return within {secs} s.\n\
+         {extern_line}\
          #[test]\n\
          fn {name}() {{\n\
          \x20   let (done, finished) = std::sync::mpsc::channel();\n\
@@ -414,15 +555,102 @@ pub(crate) fn regression_source(callee: &Callee, args: &[String], name: &str, at
          \x20   }}\n\
          }}\n",
         line = at.line,
-    )
+    );
+    let unit = match placement {
+        Placement::File => return test,
+        Placement::Module { unit } => unit.is_some(),
+    };
+    let mut out = if unit {
+        // `std` by name: the library may be `#![no_std]`.
+        format!(
+            "\n#[cfg(test)]\n#[allow(missing_docs, unused_extern_crates)]\nmod {name} {{\n    extern crate std;\n\n"
+        )
+    } else {
+        format!("\n#[allow(missing_docs)]\nmod {name} {{\n")
+    };
+    for l in test.lines() {
+        let l = l
+            .strip_prefix("//!")
+            .map_or_else(|| l.to_string(), |rest| format!("//{rest}"));
+        if l.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&format!("    {l}\n"));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Where a regression test goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement<'a> {
+    /// A new file of its own under `tests/`.
+    File,
+    /// At the end of an existing file, in a module of the test's name (so
+    /// its `extern crate` and name clash with nothing there): a test target
+    /// (`unit: None`), or the library's root file, as a `#[cfg(test)]` unit
+    /// test whose paths name the crate (`unit: Some(lib_name)`) `crate`.
+    Module {
+        /// The library's name, for a unit test in the library.
+        unit: Option<&'a str>,
+    },
+}
+
+/// `code` with every path starting with the crate's name `lib` starting
+/// with `crate` instead (literals untouched): the call as the library's own
+/// unit test writes it.
+fn crate_relative(code: &str, lib: &str) -> String {
+    fn walk(ts: proc_macro2::TokenStream, lib: &str) -> proc_macro2::TokenStream {
+        ts.into_iter()
+            .map(|tt| match tt {
+                proc_macro2::TokenTree::Ident(i) if i == lib => {
+                    proc_macro2::TokenTree::Ident(proc_macro2::Ident::new("crate", i.span()))
+                }
+                proc_macro2::TokenTree::Group(g) => {
+                    let mut out = proc_macro2::Group::new(g.delimiter(), walk(g.stream(), lib));
+                    out.set_span(g.span());
+                    proc_macro2::TokenTree::Group(out)
+                }
+                other => other,
+            })
+            .collect()
+    }
+    match code.parse::<proc_macro2::TokenStream>() {
+        Ok(ts) => walk(ts, lib).to_string(),
+        Err(_) => code.to_string(),
+    }
 }
 
 /// A free name for the regression test file under the crate's `tests/`
 /// (`bugstack_repro_<fn>_<line>.rs`), and the test's name; `root` is the
 /// checkout, used to avoid existing files.
+///
+/// A crate that lists its test targets (`autotests = false`): the file is
+/// its first test target's, the test goes at its end in a module of the
+/// test's name, and the name is `module::test`.
 pub(crate) fn regression_names(root: &Path, krate: &LibCrate, callee: &Callee, at: &Location) -> (String, String) {
     let last = callee.path.rsplit("::").next().unwrap_or("call").to_ascii_lowercase();
+    let last: String = last
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     let base = format!("bugstack_repro_{last}_{}", at.line);
+    // A new file under `tests/` is built only without `autotests = false`;
+    // else the first listed test target's file, else the library's root.
+    let listed = if krate.autotests {
+        None
+    } else {
+        Some(krate.test_target.clone().unwrap_or_else(|| krate.root_file.clone()))
+    };
+    if let Some(target) = listed {
+        let path = if krate.dir.is_empty() {
+            target
+        } else {
+            format!("{}/{target}", krate.dir)
+        };
+        return (path, format!("{base}::{base}"));
+    }
     let dir = if krate.dir.is_empty() {
         "tests".to_string()
     } else {
@@ -459,8 +687,41 @@ mod tests {
         let file = syn::parse_file(&src).unwrap_or_else(|e| panic!("{e}\n{src}"));
         assert!(!src.contains("evil(); (\""), "event text must be escaped:\n{src}");
         assert_eq!(file.items.iter().filter(|i| matches!(i, syn::Item::Fn(_))).count(), 3);
-        let test = regression_source(&callee(), &["\"é\"".into(), "255".into()], "bugstack_repro_f_3", &at);
+        let test = regression_source(
+            &callee(),
+            &["\"é\"".into(), "255".into()],
+            "bugstack_repro_f_3",
+            &at,
+            Some("fixture"),
+            Placement::File,
+        );
         syn::parse_file(&test).unwrap_or_else(|e| panic!("{e}\n{test}"));
+        let appended = regression_source(
+            &callee(),
+            &["\"é\"".into(), "255".into()],
+            "bugstack_repro_f_3",
+            &at,
+            Some("fixture"),
+            Placement::Module { unit: None },
+        );
+        let unit = regression_source(
+            &callee(),
+            &["\"fixture::\"".into(), "255".into()],
+            "bugstack_repro_f_3",
+            &at,
+            None,
+            Placement::Module { unit: Some("fixture") },
+        );
+        syn::parse_file(&unit).unwrap_or_else(|e| panic!("{e}\n{unit}"));
+        assert!(
+            unit.contains("#[cfg(test)]") && unit.contains("crate :: f (\"fixture::\" , 255)"),
+            "{unit}"
+        );
+        let file = syn::parse_file(&appended).unwrap_or_else(|e| panic!("{e}\n{appended}"));
+        assert!(
+            matches!(&file.items[..], [syn::Item::Mod(m)] if m.ident == "bugstack_repro_f_3"),
+            "{appended}"
+        );
         assert!(
             test.contains("fixture::f(\"é\", 255)") && !test.contains("evil()"),
             "{test}"
@@ -477,6 +738,16 @@ mod tests {
             "{s:?}"
         );
         assert!(s.ints.contains(&300) && s.ints.contains(&7), "{s:?}");
+    }
+
+    #[test]
+    fn the_functions_own_calls_give_its_preferred_arguments() {
+        let s = Seeds::collect_for(
+            ["/// ```\n/// assert_eq!(m::parse(\"+7\", 10), Some(7));\n/// ```\npub fn parse() {}\nfn t() { let x = 3u8.parse(&-2); other(5, 6); }"],
+            "parse",
+        );
+        assert_eq!(s.args, vec![vec![3], vec![-2, 10]], "{s:?}");
+        assert!(s.strings.contains(&"+7".to_string()), "inside assert_eq!: {s:?}");
     }
 
     #[test]
@@ -510,6 +781,9 @@ mod tests {
             "shop::Cart { items: vec![] }",
             "f64::from_bits(0x0)",
             "&mut x::Y { a: String::from(\"b\") }",
+            "&mut &[1, 2][..]",
+            "gimli::Abbreviations::default()",
+            "x::Y::new()",
         ] {
             assert!(is_plain_literal(ok), "{ok}");
         }
@@ -522,6 +796,10 @@ mod tests {
             "unsafe { 1 }",
             "format!(\"{}\", 1)",
             "S { ..s() }",
+            "x::Y::new(1)",
+            "new()",
+            "x::run()",
+            "&[1, 2][f()..]",
         ] {
             assert!(!is_plain_literal(bad), "{bad}");
         }

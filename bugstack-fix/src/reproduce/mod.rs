@@ -55,8 +55,13 @@ pub struct ReproductionTest {
     pub path: String,
     /// The test's name (a `cargo test` filter).
     pub name: String,
-    /// The file's text.
+    /// The file's text; the text added at its end when the file exists
+    /// (see `diff`).
     pub source: String,
+    /// When the test goes at the end of an existing test file (a crate
+    /// listing its test targets): the file's diff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
 }
 
 /// What the search for a reproducing input found.
@@ -125,15 +130,19 @@ impl Reproduction {
         if !diff.is_empty() && !diff.ends_with('\n') {
             diff.push('\n');
         }
-        diff.push_str(&format!(
-            "diff --git a/{p} b/{p}\nnew file mode 100644\n--- /dev/null\n+++ b/{p}\n@@ -0,0 +1,{n} @@\n",
-            p = test.path,
-            n = lines.len()
-        ));
-        for l in &lines {
-            diff.push('+');
-            diff.push_str(l);
-            diff.push('\n');
+        if let Some(appended) = &test.diff {
+            diff.push_str(appended);
+        } else {
+            diff.push_str(&format!(
+                "diff --git a/{p} b/{p}\nnew file mode 100644\n--- /dev/null\n+++ b/{p}\n@@ -0,0 +1,{n} @@\n",
+                p = test.path,
+                n = lines.len()
+            ));
+            for l in &lines {
+                diff.push('+');
+                diff.push_str(l);
+                diff.push('\n');
+            }
         }
         let mut out = patch;
         out.diff = diff;
@@ -186,7 +195,16 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
             .map(|s| s.text.clone()),
     );
     sources.extend(ctx.file(&target.path).map(str::to_string));
-    let seeds = Seeds::collect(sources.iter().map(String::as_str));
+    let name = callee.path.rsplit("::").next().unwrap_or_default();
+    let mut seeds = Seeds::collect_for(sources.iter().map(String::as_str), name);
+    // The panicking file's own constants, whatever the cap left out: an
+    // overflow is often `x + K` for one of them.
+    let near = Seeds::collect(ctx.file(&target.path));
+    for v in near.ints {
+        if !seeds.ints.contains(&v) {
+            seeds.ints.push(v);
+        }
+    }
     let expected = PanicClass::from_message(&ctx.incident.event.message);
     let dir = harness::HARNESS_DIR;
     let files = vec![
@@ -296,7 +314,48 @@ impl Plan {
                     }
                 }
                 let (path, name) = harness::regression_names(root, &self.krate, &self.callee, &self.at);
-                let source = harness::regression_source(&self.callee, &args, &name, &self.at);
+                let extern_crate = self.krate.edition_2015.then_some(self.krate.lib_name.as_str());
+                let (source, diff) = match name.split_once("::") {
+                    // Appended to an existing test target, in a module.
+                    Some((module, _)) => {
+                        let Ok(before) = std::fs::read_to_string(root.join(&path)) else {
+                            return Reproduction {
+                                call: Some(self.callee.path.clone()),
+                                cases,
+                                ..Reproduction::not_reproduced(format!("reproduced, but {path} cannot be read"))
+                            };
+                        };
+                        // In the library itself (no test target to join), as
+                        // a unit test naming the crate `crate`.
+                        let unit = self.krate.test_target.is_none().then_some(self.krate.lib_name.as_str());
+                        let added = harness::regression_source(
+                            &self.callee,
+                            &args,
+                            module,
+                            &self.at,
+                            extern_crate.filter(|_| unit.is_none()),
+                            harness::Placement::Module { unit },
+                        );
+                        let mut after = before.clone();
+                        if !after.is_empty() && !after.ends_with('\n') {
+                            after.push('\n');
+                        }
+                        after.push_str(&added);
+                        let diff = crate::patch::unified_diff(&path, &before, &after);
+                        (added, Some(diff))
+                    }
+                    None => (
+                        harness::regression_source(
+                            &self.callee,
+                            &args,
+                            &name,
+                            &self.at,
+                            extern_crate,
+                            harness::Placement::File,
+                        ),
+                        None,
+                    ),
+                };
                 let input = format!("{}({})", self.callee.path, args.join(", "));
                 Reproduction {
                     status: ReproductionStatus::Reproduced,
@@ -311,7 +370,12 @@ impl Plan {
                     call: Some(self.callee.path.clone()),
                     input: Some(input),
                     panic: Some(format!("{at}: {message}")),
-                    test: Some(ReproductionTest { path, name, source }),
+                    test: Some(ReproductionTest {
+                        path,
+                        name,
+                        source,
+                        diff,
+                    }),
                     cases,
                     duration_ms: 0,
                 }
@@ -332,6 +396,7 @@ mod tests {
                 path: "tests/bugstack_repro_f_3.rs".into(),
                 name: "bugstack_repro_f_3".into(),
                 source: "#[test]\nfn bugstack_repro_f_3() {}\n".into(),
+                diff: None,
             }),
             ..Reproduction::default()
         };

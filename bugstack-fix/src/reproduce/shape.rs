@@ -38,6 +38,15 @@ pub(crate) enum Shape {
     },
     /// A public struct with public named fields (and `Debug`).
     Struct(StructShape),
+    /// A value of a public `Debug` type built by its zero-argument
+    /// constructor (`T::new()` or `T::default()`): a type whose fields are
+    /// private, a method's receiver most often.
+    Built {
+        /// The type's public path (`gimli::read::Abbreviations`).
+        path: String,
+        /// The constructor call (`gimli::read::Abbreviations::default()`).
+        expr: String,
+    },
 }
 
 /// A struct the harness builds field by field.
@@ -93,6 +102,27 @@ impl Shape {
             Shape::Option(i) => format!("Option<{}>", i.owned_type()),
             Shape::Ref { inner, .. } => inner.owned_type(),
             Shape::Struct(s) => s.path.clone(),
+            Shape::Built { path, .. } => path.clone(),
+        }
+    }
+
+    /// The Rust type this shape stands for, as a signature writes it
+    /// (`&[u8]`, `Option<String>`): the `Self` of a qualified trait call.
+    pub(crate) fn type_code(&self) -> String {
+        match self {
+            Shape::Int(t) | Shape::Float(t) => (*t).to_string(),
+            Shape::Bool => "bool".into(),
+            Shape::Char => "char".into(),
+            Shape::Str => "&str".into(),
+            Shape::String => "String".into(),
+            Shape::Slice(i) => format!("&[{}]", i.type_code()),
+            Shape::Vec(i) => format!("Vec<{}>", i.type_code()),
+            Shape::Option(i) => format!("Option<{}>", i.type_code()),
+            Shape::Ref { inner, mutable } => {
+                format!("&{}{}", if *mutable { "mut " } else { "" }, inner.type_code())
+            }
+            Shape::Struct(s) => s.path.clone(),
+            Shape::Built { path, .. } => path.clone(),
         }
     }
 
@@ -100,6 +130,11 @@ impl Shape {
     pub(crate) fn pass(&self, var: &str) -> String {
         match self {
             Shape::Str | Shape::Slice(_) => format!("&{var}"),
+            // A receiver `&mut self` whose `Self` is `&[T]` / `&str`.
+            Shape::Ref { inner, mutable } if matches!(**inner, Shape::Slice(_) | Shape::Str) => {
+                format!("&{}&{var}[..]", if *mutable { "mut " } else { "" })
+            }
+            Shape::Built { expr, .. } => expr.clone(),
             Shape::Ref { mutable: true, .. } => format!("&mut {var}"),
             Shape::Ref { mutable: false, .. } => format!("&{var}"),
             _ => format!("{var}.clone()"),
@@ -110,15 +145,7 @@ impl Shape {
     /// own literals (`ints`, `strings`) and mutations, then anything.
     pub(crate) fn strategy(&self, ints: &[i128], strings: &[String]) -> String {
         match self {
-            Shape::Int(t) => {
-                let lits: Vec<String> = ints.iter().map(|i| format!("{i}i128")).collect();
-                format!(
-                    "prop_oneof![4 => proptest::sample::select({{ let mut v: Vec<{t}> = vec![0, 1, 2, {t}::MAX, {t}::MIN, {t}::MAX - 1, {t}::MIN.wrapping_add(1)]; \
-                     v.extend([-1i128, 7, 10, 16, 100, 255, 256, 1000, 65535, 65536, {lits}].into_iter().filter_map(|x| {t}::try_from(x).ok())); v }}), \
-                     1 => any::<{t}>()].boxed()",
-                    lits = lits.join(", ")
-                )
-            }
+            Shape::Int(t) => int_strategy(t, &[], ints),
             Shape::Float(t) => format!(
                 "prop_oneof![3 => proptest::sample::select(vec![0.0, -0.0, 1.0, -1.0, 0.5, {t}::NAN, {t}::INFINITY, {t}::NEG_INFINITY, {t}::MAX, {t}::MIN, {t}::EPSILON, {t}::MIN_POSITIVE]), 1 => any::<{t}>()].boxed()"
             ),
@@ -148,6 +175,7 @@ impl Shape {
             }
             Shape::Option(i) => format!("proptest::option::of({}).boxed()", i.strategy(ints, strings)),
             Shape::Ref { inner, .. } => inner.strategy(ints, strings),
+            Shape::Built { expr, .. } => format!("proptest::strategy::LazyJust::new(|| {expr}).boxed()"),
             Shape::Struct(s) => {
                 let names: Vec<String> = (0..s.fields.len()).map(|i| format!("f{i}")).collect();
                 let strategies: Vec<String> = s.fields.iter().map(|(_, f)| f.strategy(ints, strings)).collect();
@@ -176,6 +204,19 @@ impl Shape {
         }
     }
 
+    /// [`Shape::strategy`], with the integers `first` (the values the
+    /// crate's own calls of the function pass at this argument) tried before
+    /// any other: shrinking moves toward the front of the list, so a
+    /// reproducing input keeps a value the crate itself uses where the
+    /// argument does not matter to the panic (a radix of 10, not 0).
+    pub(crate) fn strategy_preferring(&self, first: &[i128], ints: &[i128], strings: &[String]) -> String {
+        match self {
+            Shape::Int(t) if !first.is_empty() => int_strategy(t, first, ints),
+            Shape::Ref { inner, .. } => inner.strategy_preferring(first, ints, strings),
+            _ => self.strategy(ints, strings),
+        }
+    }
+
     /// Code of an expression rendering `var` (a reference to the owned
     /// value) as the Rust source of this argument, a `String`. `depth`
     /// keeps nested closure variables apart.
@@ -198,8 +239,11 @@ impl Shape {
             ),
             Shape::Ref { inner, mutable } => {
                 let amp = if *mutable { "&mut " } else { "&" };
-                format!("format!(\"{amp}{{}}\", {})", inner.render(var, depth))
+                // `&mut &[1, 2][..]`: a `&mut &[T]` the literal coerces to.
+                let whole = if matches!(**inner, Shape::Slice(_)) { "[..]" } else { "" };
+                format!("format!(\"{amp}{{}}{whole}\", {})", inner.render(var, depth))
             }
+            Shape::Built { expr, .. } => format!("{expr:?}.to_string()"),
             Shape::Struct(s) => {
                 let mut parts = Vec::new();
                 for (field, f) in &s.fields {
@@ -219,9 +263,26 @@ impl Shape {
     }
 }
 
+/// The strategy of integer type `t`: the values `first`, boundary values,
+/// the crate's literals `ints` and their distances from the type's maximum
+/// (`x + K` overflows from `MAX - K` on), then anything.
+fn int_strategy(t: &str, first: &[i128], ints: &[i128]) -> String {
+    let lits = |v: &[i128]| v.iter().map(|i| format!("{i}i128, ")).collect::<String>();
+    format!(
+        "prop_oneof![4 => proptest::sample::select({{ let mut v: Vec<{t}> = [{first}].into_iter().filter_map(|x: i128| {t}::try_from(x).ok()).collect(); \
+         v.extend([0, 1, 2, {t}::MAX, {t}::MIN, {t}::MAX - 1, {t}::MIN.wrapping_add(1)]); \
+         v.extend([-1i128, 7, 10, 16, 100, 255, 256, 1000, 65535, 65536, {lits}].into_iter().filter_map(|x| {t}::try_from(x).ok())); \
+         v.extend([{lits}].into_iter().filter_map(|x: i128| {t}::try_from(x).ok()).map(|x| {t}::MAX.wrapping_sub(x))); v }}), \
+         1 => any::<{t}>()].boxed()",
+        first = lits(first),
+        lits = lits(ints)
+    )
+}
+
 /// The shape of a type written in a signature, when the harness supports
-/// it; `lookup` resolves a struct name to its shape.
-pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<StructShape>) -> Option<Shape> {
+/// it; `lookup` resolves the crate's own type names (a struct built field
+/// by field, or a value built by its constructor).
+pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Shape>) -> Option<Shape> {
     match ty {
         syn::Type::Reference(r) => {
             let inner = match &*r.elem {
@@ -268,7 +329,7 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<St
                     let inner = shape_of(t, lookup)?;
                     owned(&inner).then(|| Shape::Option(Box::new(inner)))
                 }
-                (n, None) => lookup(n).map(Shape::Struct),
+                (n, None) => lookup(n),
                 _ => None,
             }
         }
@@ -291,10 +352,12 @@ mod tests {
     fn shape(src: &str) -> Option<Shape> {
         let ty: syn::Type = syn::parse_str(src).unwrap();
         shape_of(&ty, &mut |n| {
-            (n == "Cart").then(|| StructShape {
-                path: "shop::Cart".into(),
-                fields: vec![("n".into(), Shape::Int("u64"))],
-                default: true,
+            (n == "Cart").then(|| {
+                Shape::Struct(StructShape {
+                    path: "shop::Cart".into(),
+                    fields: vec![("n".into(), Shape::Int("u64"))],
+                    default: true,
+                })
             })
         })
     }
@@ -324,6 +387,8 @@ mod tests {
             let sh = shape(s).unwrap();
             let strategy = sh.strategy(&[5, -3], &["it's \"quoted\"".into()]);
             syn::parse_str::<syn::Expr>(&strategy).unwrap_or_else(|e| panic!("{s}: {e}\n{strategy}"));
+            let preferring = sh.strategy_preferring(&[10, -1], &[5], &[]);
+            syn::parse_str::<syn::Expr>(&preferring).unwrap_or_else(|e| panic!("{s}: {e}\n{preferring}"));
             let render = sh.render("(&a0)", 0);
             syn::parse_str::<syn::Expr>(&render).unwrap_or_else(|e| panic!("{s}: {e}\n{render}"));
         }

@@ -20,6 +20,16 @@ pub(crate) struct LibCrate {
     pub lib_name: String,
     /// The library's root file, relative to the crate directory.
     pub root_file: String,
+    /// The package is of edition 2015 (tests name the crate with `extern
+    /// crate`).
+    pub edition_2015: bool,
+    /// With `autotests = false` (as crates.io normalises manifests), the
+    /// first `[[test]]` target whose file is `tests/<name>.rs`: a new file
+    /// under `tests/` would not be built, so the regression test goes into
+    /// that one (relative to the crate directory).
+    pub test_target: Option<String>,
+    /// Cargo builds every file under `tests/` (no `autotests = false`).
+    pub autotests: bool,
 }
 
 /// The function the harness calls.
@@ -72,17 +82,51 @@ pub(crate) fn lib_crate(root: &Path, file: &str) -> Result<LibCrate, String> {
                         "package {package:?} has no library target: only a library's public API can be called"
                     ));
                 }
+                let package_table = value.get("package");
+                let edition_2015 = package_table
+                    .and_then(|p| p.get("edition"))
+                    .and_then(|e| e.as_str())
+                    .is_none_or(|e| e == "2015");
+                let autotests = package_table
+                    .and_then(|p| p.get("autotests"))
+                    .and_then(|a| a.as_bool())
+                    .unwrap_or(true);
+                let test_target = if autotests {
+                    None
+                } else {
+                    explicit_test_target(&value, &root.join(d))
+                };
                 return Ok(LibCrate {
                     dir: d.to_string_lossy().into_owned(),
                     package: package.to_string(),
                     lib_name,
                     root_file,
+                    edition_2015,
+                    test_target,
+                    autotests,
                 });
             }
         }
         dir = d.parent();
     }
     Err(format!("no Cargo.toml with a [package] above {file}"))
+}
+
+/// The first `[[test]]` of `manifest` whose file is `tests/<name>.rs`, exists
+/// under `dir`, and is not switched off by a `#![cfg(..)]`.
+fn explicit_test_target(manifest: &toml::Value, dir: &Path) -> Option<String> {
+    manifest.get("test")?.as_array()?.iter().find_map(|t| {
+        let name = t.get("name")?.as_str()?;
+        let path = t
+            .get("path")
+            .and_then(|p| p.as_str())
+            .map_or_else(|| format!("tests/{name}.rs"), str::to_string);
+        if path != format!("tests/{name}.rs") || t.get("required-features").is_some() {
+            return None;
+        }
+        let text = std::fs::read_to_string(dir.join(&path)).ok()?;
+        (!text.contains("#![cfg")).then_some(path)
+    })
 }
 
 /// The function to call: walks the context's frames from the panic outward
@@ -110,10 +154,42 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
         };
         match enclosing_fn(&file.items, frame.line, &module, true) {
             None => why.push(format!("{}:{}: no function there", frame.path, frame.line)),
-            Some(found) => match resolver.callee(&found, i) {
+            Some(found) => match resolver.callee(&found, i, &file.items) {
                 Ok(c) => return Ok(c),
                 Err(e) => why.push(format!("{}:{}: {e}", frame.path, frame.line)),
             },
+        }
+        // A trait method whose code a macro wrote (`impl_integer!(u32)`): the
+        // frame's function, `<u32 as my_crate::Integer>::lcm`, names the type
+        // and the trait, whose definition gives the signature.
+        let symbols = frame.function.as_deref().map(callable_symbols).unwrap_or_default();
+        if let Some((symbol, found)) = symbols.iter().find_map(|f| Some((f, resolver.by_symbol(f)?))) {
+            match resolver.callee(&found, i, &[]) {
+                Ok(c) => return Ok(c),
+                Err(e) => why.push(format!("{symbol}: {e}")),
+            }
+        }
+    }
+    // Frames the event names by function only (a binary with symbols but
+    // no line tables for the crate): the function is found by its path.
+    let mine = format!("{}::", krate.lib_name);
+    let named = ctx.incident.event.frames.iter().filter_map(|f| f.function.as_deref());
+    for (i, function) in named.filter(|f| f.contains(&mine)).enumerate() {
+        if ctx.frames.iter().any(|f| f.function.as_deref() == Some(function)) {
+            continue;
+        }
+        for symbol in callable_symbols(function) {
+            let found = match resolver.by_path(&symbol) {
+                Some(found) => Some(found),
+                None => resolver.by_symbol(&symbol).map(|f| (f, Vec::new())),
+            };
+            if let Some((found, items)) = found {
+                match resolver.callee(&found, i, &items) {
+                    Ok(c) => return Ok(c),
+                    Err(e) => why.push(format!("{symbol}: {e}")),
+                }
+                break;
+            }
         }
     }
     if why.is_empty() {
@@ -122,16 +198,72 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
     Err(why.join("; "))
 }
 
+/// The paths a frame's function may be called by, innermost first:
+/// closures (`{{closure}}`) and turbofish arguments dropped, then each
+/// enclosing item (`<f32 as m::Num>::from_str_radix::shift_char` →
+/// itself, then `<f32 as m::Num>::from_str_radix`), down to two segments.
+pub(crate) fn callable_symbols(function: &str) -> Vec<String> {
+    // Top-level `::`-separated segments (a `<..>` is one piece).
+    let mut segs: Vec<String> = Vec::new();
+    let (mut depth, mut cur) = (0i32, String::new());
+    let mut chars = function.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            ':' if depth == 0 && chars.peek() == Some(&':') => {
+                chars.next();
+                segs.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    segs.push(cur);
+    // Closures and turbofish arguments go; a qualified head (`<A as B>`) stays.
+    let keep = |s: &String| !s.is_empty() && !s.starts_with("{{") && (!s.starts_with('<') || s.contains(" as "));
+    segs.retain(keep);
+    let mut out = Vec::new();
+    for n in (2..=segs.len()).rev() {
+        out.push(segs[..n].join("::"));
+    }
+    out
+}
+
 /// A function found at a line.
 struct FoundFn {
     /// Module path inside the crate, public all the way.
     module: Vec<String>,
     /// Every module up to it is `pub`.
     public_chain: bool,
-    /// The impl's self type, for an associated function or method.
-    self_ty: Option<String>,
+    /// What the function belongs to.
+    owner: Owner,
     sig: syn::Signature,
     public: bool,
+}
+
+/// What a found function belongs to.
+enum Owner {
+    /// Nothing: a free function.
+    Free,
+    /// An inherent impl of the type named.
+    Inherent(String),
+    /// `impl Trait for Type`: called as `<Type as Trait>::f`.
+    TraitImpl {
+        /// The implementing type, as written.
+        self_ty: Box<syn::Type>,
+        /// The trait, as written (resolved against the file's `use`s).
+        trait_: syn::Path,
+    },
+    /// A default method of the crate's trait named: called on a type of the
+    /// crate that implements it.
+    TraitDefault(String),
+}
+
+/// Whether every generic parameter is a lifetime.
+fn lifetimes_only(g: &syn::Generics) -> bool {
+    g.params.iter().all(|p| matches!(p, syn::GenericParam::Lifetime(_)))
 }
 
 fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) -> Option<FoundFn> {
@@ -148,25 +280,52 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
                 return Some(FoundFn {
                     module: module.to_vec(),
                     public_chain: chain,
-                    self_ty: None,
+                    owner: Owner::Free,
                     sig: f.sig.clone(),
                     public: matches!(f.vis, syn::Visibility::Public(_)),
                 })
             }
-            syn::Item::Impl(imp) if imp.trait_.is_none() && imp.generics.params.is_empty() => {
-                let syn::Type::Path(tp) = &*imp.self_ty else {
-                    return None;
+            syn::Item::Impl(imp) if lifetimes_only(&imp.generics) => {
+                let owner = match &imp.trait_ {
+                    None => {
+                        let syn::Type::Path(tp) = &*imp.self_ty else {
+                            return None;
+                        };
+                        Owner::Inherent(tp.path.segments.last()?.ident.to_string())
+                    }
+                    Some((None, path, _)) => Owner::TraitImpl {
+                        self_ty: imp.self_ty.clone(),
+                        trait_: path.clone(),
+                    },
+                    Some(_) => return None,
                 };
-                let name = tp.path.segments.last()?.ident.to_string();
+                let trait_impl = imp.trait_.is_some();
                 for ii in &imp.items {
                     if let syn::ImplItem::Fn(f) = ii {
                         if covers(f.span()) {
                             return Some(FoundFn {
                                 module: module.to_vec(),
                                 public_chain: chain,
-                                self_ty: Some(name),
+                                owner,
                                 sig: f.sig.clone(),
-                                public: matches!(f.vis, syn::Visibility::Public(_)),
+                                // A trait's methods are as public as the trait.
+                                public: trait_impl || matches!(f.vis, syn::Visibility::Public(_)),
+                            });
+                        }
+                    }
+                }
+                return None;
+            }
+            syn::Item::Trait(t) if t.generics.params.is_empty() => {
+                for ti in &t.items {
+                    if let syn::TraitItem::Fn(f) = ti {
+                        if f.default.is_some() && covers(f.span()) {
+                            return Some(FoundFn {
+                                module: module.to_vec(),
+                                public_chain: chain,
+                                owner: Owner::TraitDefault(t.ident.to_string()),
+                                sig: f.sig.clone(),
+                                public: matches!(t.vis, syn::Visibility::Public(_)),
                             });
                         }
                     }
@@ -183,6 +342,144 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
         }
     }
     None
+}
+
+/// The function `names` (`[f]`, `[Type, f]`, `[Trait, f]`, inline modules
+/// first) among `items` of module `module`.
+fn named_fn(items: &[syn::Item], names: &[String], module: &[String], chain: bool) -> Option<FoundFn> {
+    let found = |owner: Owner, sig: &syn::Signature, public: bool| FoundFn {
+        module: module.to_vec(),
+        public_chain: chain,
+        owner,
+        sig: sig.clone(),
+        public,
+    };
+    let public = |v: &syn::Visibility| matches!(v, syn::Visibility::Public(_));
+    match names {
+        [f] => items.iter().find_map(|it| match it {
+            syn::Item::Fn(x) if x.sig.ident == f => Some(found(Owner::Free, &x.sig, public(&x.vis))),
+            _ => None,
+        }),
+        [ty, f] => items.iter().find_map(|it| match it {
+            syn::Item::Impl(imp) if imp.trait_.is_none() && lifetimes_only(&imp.generics) => {
+                let syn::Type::Path(tp) = &*imp.self_ty else {
+                    return None;
+                };
+                if tp.path.segments.last()?.ident != ty {
+                    return None;
+                }
+                imp.items.iter().find_map(|ii| match ii {
+                    syn::ImplItem::Fn(x) if x.sig.ident == f => {
+                        Some(found(Owner::Inherent(ty.clone()), &x.sig, public(&x.vis)))
+                    }
+                    _ => None,
+                })
+            }
+            syn::Item::Trait(t) if t.ident == ty && t.generics.params.is_empty() => {
+                t.items.iter().find_map(|ti| match ti {
+                    syn::TraitItem::Fn(x) if x.sig.ident == f && x.default.is_some() => {
+                        Some(found(Owner::TraitDefault(ty.clone()), &x.sig, public(&t.vis)))
+                    }
+                    _ => None,
+                })
+            }
+            syn::Item::Mod(m) if m.ident == ty => {
+                let (_, inner) = m.content.as_ref()?;
+                let mut path = module.to_vec();
+                path.push(ty.clone());
+                named_fn(inner, &names[1..], &path, chain && public(&m.vis))
+            }
+            _ => None,
+        }),
+        [m, more @ ..] if !more.is_empty() => items.iter().find_map(|it| match it {
+            syn::Item::Mod(x) if x.ident == m => {
+                let (_, inner) = x.content.as_ref()?;
+                let mut path = module.to_vec();
+                path.push(m.clone());
+                named_fn(inner, more, &path, chain && public(&x.vis))
+            }
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// Traits of the standard prelude, named without a path.
+const PRELUDE_TRAITS: &[&str] = &[
+    "Clone",
+    "Default",
+    "Drop",
+    "Eq",
+    "Extend",
+    "From",
+    "FromIterator",
+    "Into",
+    "IntoIterator",
+    "Iterator",
+    "Ord",
+    "PartialEq",
+    "PartialOrd",
+    "ToOwned",
+    "ToString",
+    "TryFrom",
+    "TryInto",
+];
+
+/// The full path a `use` item of `items` gives to `name`.
+fn used_path(items: &[syn::Item], name: &str) -> Option<Vec<String>> {
+    fn walk(tree: &syn::UseTree, prefix: &mut Vec<String>, name: &str) -> Option<Vec<String>> {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                let found = walk(&p.tree, prefix, name);
+                prefix.pop();
+                found
+            }
+            syn::UseTree::Name(n) if n.ident == name => {
+                let mut v = prefix.clone();
+                v.push(name.to_string());
+                Some(v)
+            }
+            syn::UseTree::Rename(r) if r.rename == name => {
+                let mut v = prefix.clone();
+                v.push(r.ident.to_string());
+                Some(v)
+            }
+            syn::UseTree::Group(g) => g.items.iter().find_map(|t| walk(t, prefix, name)),
+            _ => None,
+        }
+    }
+    items.iter().find_map(|it| match it {
+        syn::Item::Use(u) => walk(&u.tree, &mut Vec::new(), name),
+        _ => None,
+    })
+}
+
+/// `ty` with every `Self` replaced by `self_ty`.
+fn replace_self(ty: &syn::Type, self_ty: &syn::Type) -> Option<syn::Type> {
+    use quote::ToTokens;
+    fn walk(ts: proc_macro2::TokenStream, with: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+        ts.into_iter()
+            .flat_map(|tt| -> Vec<proc_macro2::TokenTree> {
+                match tt {
+                    proc_macro2::TokenTree::Ident(i) if i == "Self" => {
+                        // Parenthesised: `&Self` with `Self = &[u8]` stays one type.
+                        vec![proc_macro2::TokenTree::Group(proc_macro2::Group::new(
+                            proc_macro2::Delimiter::Parenthesis,
+                            with.clone(),
+                        ))]
+                    }
+                    proc_macro2::TokenTree::Group(g) => {
+                        let mut out = proc_macro2::Group::new(g.delimiter(), walk(g.stream(), with));
+                        out.set_span(g.span());
+                        vec![proc_macro2::TokenTree::Group(out)]
+                    }
+                    other => vec![other],
+                }
+            })
+            .collect()
+    }
+    syn::parse2(walk(ty.to_token_stream(), &self_ty.to_token_stream())).ok()
 }
 
 /// Resolves module paths, visibility and struct shapes in one crate.
@@ -262,27 +559,30 @@ impl<'a> Resolver<'a> {
         true
     }
 
-    /// Whether the crate root re-exports `name` (`pub use a::b::Name;`,
-    /// `pub use a::{Name, ..}` or a glob).
-    fn root_reexports(&self, name: &str) -> bool {
-        let root = self.crate_dir().join(&self.krate.root_file);
-        let Some(parsed) = std::fs::read_to_string(root)
-            .ok()
+    /// Whether module `at` re-exports `name` of its descendant module
+    /// `from` (`pub use a::b::Name;`, `pub use a::{Name, ..}`, or a glob of
+    /// the module it is in: `pub use self::abbrev::*;`).
+    fn reexports(&self, at: &[String], name: &str, from: &[String]) -> bool {
+        let Some(parsed) = self
+            .module_file(at)
+            .and_then(|f| std::fs::read_to_string(f).ok())
             .and_then(|t| syn::parse_file(&t).ok())
         else {
             return false;
         };
-        fn leaf(tree: &syn::UseTree, name: &str) -> bool {
+        fn leaf(tree: &syn::UseTree, name: &str, home: Option<&String>, last: Option<String>) -> bool {
             match tree {
-                syn::UseTree::Path(p) => leaf(&p.tree, name),
+                syn::UseTree::Path(p) => leaf(&p.tree, name, home, Some(p.ident.to_string())),
                 syn::UseTree::Name(n) => n.ident == name,
                 syn::UseTree::Rename(r) => r.rename == name,
-                syn::UseTree::Group(g) => g.items.iter().any(|t| leaf(t, name)),
-                syn::UseTree::Glob(_) => false,
+                syn::UseTree::Group(g) => g.items.iter().any(|t| leaf(t, name, home, last.clone())),
+                syn::UseTree::Glob(_) => home.is_some() && last.as_ref() == home,
             }
         }
+        // A glob counts when it names the item's own module.
+        let home = from.last().filter(|_| from.len() == 1);
         parsed.items.iter().any(
-            |it| matches!(it, syn::Item::Use(u) if matches!(u.vis, syn::Visibility::Public(_)) && leaf(&u.tree, name)),
+            |it| matches!(it, syn::Item::Use(u) if matches!(u.vis, syn::Visibility::Public(_)) && leaf(&u.tree, name, home, None)),
         )
     }
 
@@ -294,11 +594,283 @@ impl<'a> Resolver<'a> {
             p.push(name.to_string());
             return Some(p.join("::"));
         }
-        self.root_reexports(name)
-            .then(|| format!("{}::{name}", self.krate.lib_name))
+        // Re-exported by an ancestor module whose path is public.
+        (0..module.len().max(1)).rev().find_map(|k| {
+            let k = k.min(module.len());
+            (self.public_modules(&module[..k]) && self.reexports(&module[..k], name, &module[k..])).then(|| {
+                let mut p = vec![self.krate.lib_name.clone()];
+                p.extend(module[..k].iter().cloned());
+                p.push(name.to_string());
+                p.join("::")
+            })
+        })
     }
 
-    fn callee(&mut self, f: &FoundFn, frame: usize) -> Result<Callee, String> {
+    /// The shape of the crate's type `name`: a struct built field by field,
+    /// or else a value built by its zero-argument constructor.
+    fn type_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
+        if let Some(s) = self.struct_shape(name, depth) {
+            return Some(Shape::Struct(s));
+        }
+        self.built_shape(name)
+    }
+
+    /// A value of the crate's public `Debug` type `name` made by
+    /// `Name::new()` (a public inherent function without arguments returning
+    /// `Self`) or `Name::default()` (derived or implemented).
+    fn built_shape(&mut self, name: &str) -> Option<Shape> {
+        let src_root = self.crate_dir();
+        let mut def = None;
+        let (mut debug, mut default, mut new) = (false, false, false);
+        let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name && l.arguments.is_none()));
+        for (path, file) in self.all_files() {
+            for it in &file.items {
+                match it {
+                    syn::Item::Struct(s) if s.ident == name => {
+                        let derives = |what: &str| {
+                            s.attrs.iter().any(|a| {
+                                a.path().is_ident("derive") && {
+                                    let mut hit = false;
+                                    let _ = a.parse_nested_meta(|m| {
+                                        hit |= m.path.segments.last().is_some_and(|l| l.ident == what);
+                                        Ok(())
+                                    });
+                                    hit
+                                }
+                            })
+                        };
+                        debug |= derives("Debug");
+                        default |= derives("Default");
+                        if matches!(s.vis, syn::Visibility::Public(_))
+                            && lifetimes_only(&s.generics)
+                            && s.generics.params.is_empty()
+                        {
+                            def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
+                        }
+                    }
+                    syn::Item::Impl(imp) if imp.generics.params.is_empty() && names_it(&imp.self_ty) => {
+                        match &imp.trait_ {
+                            Some((None, t, _)) => {
+                                let last = t.segments.last().map(|l| l.ident.to_string()).unwrap_or_default();
+                                debug |= last == "Debug";
+                                default |= last == "Default";
+                            }
+                            Some(_) => {}
+                            None => {
+                                new |= imp.items.iter().any(|ii| {
+                                matches!(ii, syn::ImplItem::Fn(f) if f.sig.ident == "new"
+                                    && matches!(f.vis, syn::Visibility::Public(_))
+                                    && f.sig.inputs.is_empty()
+                                    && f.sig.generics.params.is_empty()
+                                    && f.sig.asyncness.is_none()
+                                    && f.sig.unsafety.is_none()
+                                    && matches!(&f.sig.output, syn::ReturnType::Type(_, t) if matches!(&**t, syn::Type::Path(p) if p.path.is_ident("Self") || p.path.is_ident(name))))
+                            });
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let rel = def?;
+        if !debug || !(default || new) {
+            return None;
+        }
+        let repo_rel = if self.krate.dir.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.krate.dir)
+        };
+        let module = self.module_of(&repo_rel)?;
+        let path = self.public_path(&module, true, name)?;
+        let expr = format!("{path}::{}()", if default { "default" } else { "new" });
+        Some(Shape::Built { path, expr })
+    }
+
+    /// The shape of a type as a signature writes it, the crate's own types
+    /// included.
+    fn shape(&mut self, ty: &syn::Type, depth: usize) -> Option<Shape> {
+        shape_of(ty, &mut |n| self.type_shape(n, depth))
+    }
+
+    /// The public path of the crate's type `ty` (a struct or enum named by
+    /// a path without generic arguments).
+    fn type_path(&mut self, ty: &syn::Type) -> Option<String> {
+        let syn::Type::Path(tp) = ty else { return None };
+        let last = tp.path.segments.last()?;
+        if tp.qself.is_some() || !last.arguments.is_none() {
+            return None;
+        }
+        let name = last.ident.to_string();
+        let src_root = self.crate_dir();
+        let rel = self.all_files().iter().find_map(|(path, file)| {
+            file.items.iter().find_map(|it| {
+                let public = match it {
+                    syn::Item::Struct(x) if x.ident == name => matches!(x.vis, syn::Visibility::Public(_)),
+                    syn::Item::Enum(x) if x.ident == name => matches!(x.vis, syn::Visibility::Public(_)),
+                    _ => return None,
+                };
+                public.then(|| {
+                    path.strip_prefix(&src_root)
+                        .ok()
+                        .map(|r| r.to_string_lossy().into_owned())
+                })?
+            })
+        })?;
+        let repo_rel = if self.krate.dir.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.krate.dir)
+        };
+        let module = self.module_of(&repo_rel)?;
+        self.public_path(&module, true, &name)
+    }
+
+    /// The crate's public trait named `name`: its public path and definition.
+    fn find_trait(&mut self, name: &str) -> Option<(String, syn::ItemTrait)> {
+        let src_root = self.crate_dir();
+        let (rel, def) = self.all_files().iter().find_map(|(path, file)| {
+            file.items.iter().find_map(|it| match it {
+                syn::Item::Trait(t) if t.ident == name && matches!(t.vis, syn::Visibility::Public(_)) => {
+                    let rel = path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned();
+                    Some((rel, t.clone()))
+                }
+                _ => None,
+            })
+        })?;
+        let repo_rel = if self.krate.dir.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.krate.dir)
+        };
+        let module = self.module_of(&repo_rel)?;
+        let path = self.public_path(&module, true, name)?;
+        Some((path, def))
+    }
+
+    /// The path a harness names trait `path` by, written in a file whose
+    /// items are `items`: a standard trait by its public path, the crate's
+    /// own by its public path.
+    fn trait_path(&mut self, path: &syn::Path, items: &[syn::Item]) -> Option<String> {
+        let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if path.segments.iter().any(|s| !s.arguments.is_none()) {
+            return None;
+        }
+        if segs.len() == 1 {
+            if let Some(full) = used_path(items, &segs[0]) {
+                segs = full;
+            } else if PRELUDE_TRAITS.contains(&segs[0].as_str()) {
+                return Some(segs[0].clone());
+            }
+        }
+        let first = segs.first()?.as_str();
+        if path.leading_colon.is_none() && matches!(first, "std" | "core" | "alloc")
+            || path.leading_colon.is_some() && segs.len() > 1
+        {
+            return Some(segs.join("::"));
+        }
+        let last = segs.last()?.clone();
+        self.find_trait(&last).map(|(p, _)| p)
+    }
+
+    /// The file of the crate's module `module` (`[a, b]` → `src/a/b.rs` or
+    /// `src/a/b/mod.rs`; `[]` → the crate root).
+    fn module_file(&self, module: &[String]) -> Option<PathBuf> {
+        let root_file = self.crate_dir().join(&self.krate.root_file);
+        if module.is_empty() {
+            return Some(root_file);
+        }
+        let base: PathBuf = root_file.parent()?.join(module.iter().collect::<PathBuf>());
+        let flat = base.with_extension("rs");
+        if flat.is_file() {
+            return Some(flat);
+        }
+        let nested = base.join("mod.rs");
+        nested.is_file().then_some(nested)
+    }
+
+    /// A function named by a frame's path (`my_crate::a::Type::f`,
+    /// `my_crate::a::Trait::f`, `my_crate::a::f`), found in the module's
+    /// file; the file's items (for its `use`s).
+    fn by_path(&mut self, symbol: &str) -> Option<(FoundFn, Vec<syn::Item>)> {
+        let path: syn::Path = syn::parse_str(symbol).ok()?;
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if segs.len() < 2 || segs[0] != self.krate.lib_name {
+            return None;
+        }
+        let rest = &segs[1..];
+        for k in (0..rest.len()).rev() {
+            let Some(file) = self.module_file(&rest[..k]) else {
+                continue;
+            };
+            let parsed = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| syn::parse_file(&t).ok())?;
+            let found = named_fn(&parsed.items, &rest[k..], &rest[..k], true)?;
+            return Some((found, parsed.items));
+        }
+        None
+    }
+
+    /// A function named by a frame's symbol `<Type as my_crate::Trait>::f`,
+    /// with the crate's own trait: its signature from the trait's definition.
+    fn by_symbol(&mut self, symbol: &str) -> Option<FoundFn> {
+        let expr: syn::ExprPath = syn::parse_str(symbol).ok()?;
+        let qself = expr.qself.as_ref()?;
+        let segs: Vec<String> = expr.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if qself.position + 1 != segs.len() || segs.first() != Some(&self.krate.lib_name) {
+            return None;
+        }
+        let method = segs.last()?;
+        let (trait_path, def) = self.find_trait(&segs[qself.position - 1])?;
+        if !def.generics.params.is_empty() {
+            return None;
+        }
+        let sig = def.items.iter().find_map(|ti| match ti {
+            syn::TraitItem::Fn(f) if f.sig.ident == method => Some(f.sig.clone()),
+            _ => None,
+        })?;
+        Some(FoundFn {
+            module: Vec::new(),
+            public_chain: true,
+            owner: Owner::TraitImpl {
+                self_ty: qself.ty.clone(),
+                trait_: syn::parse_str(&trait_path).ok()?,
+            },
+            sig,
+            public: true,
+        })
+    }
+
+    /// A type of the crate implementing its trait `name` (outside macros,
+    /// without type parameters) whose values the harness builds: generated
+    /// values first (`&[u8]`, a struct), then constructed ones.
+    fn implementor(&mut self, name: &str) -> Option<(syn::Type, Shape)> {
+        let mut types: Vec<syn::Type> = Vec::new();
+        for (_, file) in self.all_files() {
+            for it in &file.items {
+                if let syn::Item::Impl(imp) = it {
+                    let is_it =
+                        matches!(&imp.trait_, Some((None, p, _)) if p.segments.last().is_some_and(|l| l.ident == name));
+                    if is_it && lifetimes_only(&imp.generics) {
+                        types.push((*imp.self_ty).clone());
+                    }
+                }
+            }
+        }
+        let mut built = None;
+        for ty in types {
+            match self.shape(&ty, 0) {
+                Some(shape @ Shape::Built { .. }) => built = built.or(Some((ty, shape))),
+                Some(shape) => return Some((ty, shape)),
+                None => {}
+            }
+        }
+        built
+    }
+
+    fn callee(&mut self, f: &FoundFn, frame: usize, items: &[syn::Item]) -> Result<Callee, String> {
         let name = f.sig.ident.to_string();
         if !f.public {
             return Err(format!("`{name}` is not public"));
@@ -306,40 +878,81 @@ impl<'a> Resolver<'a> {
         if f.sig.asyncness.is_some() || f.sig.unsafety.is_some() || f.sig.variadic.is_some() {
             return Err(format!("`{name}` is async, unsafe or variadic"));
         }
-        if f.sig
-            .generics
-            .params
-            .iter()
-            .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)))
-        {
+        if !lifetimes_only(&f.sig.generics) {
             return Err(format!("`{name}` is generic"));
         }
-        let owner = match &f.self_ty {
-            None => self.public_path(&f.module, f.public_chain, &name),
-            Some(ty) => self
-                .public_path(&f.module, f.public_chain, ty)
-                .map(|p| format!("{p}::{name}")),
-        }
-        .ok_or_else(|| format!("`{name}` is not reachable from the crate root"))?;
+        let unreachable = || format!("`{name}` is not reachable from the crate root");
+        // The path called, and `Self` with its shape (for a method).
+        let (path, self_ty): (String, Option<(syn::Type, Option<Shape>)>) = match &f.owner {
+            Owner::Free => (
+                self.public_path(&f.module, f.public_chain, &name)
+                    .ok_or_else(unreachable)?,
+                None,
+            ),
+            Owner::Inherent(ty) => {
+                let owner = self
+                    .public_path(&f.module, f.public_chain, ty)
+                    .ok_or_else(unreachable)?;
+                let self_ty: syn::Type = syn::parse_str(ty).map_err(|e| e.to_string())?;
+                let shape = self.type_shape(ty, 0);
+                (format!("{owner}::{name}"), Some((self_ty, shape)))
+            }
+            Owner::TraitImpl { self_ty, trait_ } => {
+                let t = self
+                    .trait_path(trait_, items)
+                    .ok_or_else(|| format!("the trait of `{name}` is not reachable from the crate root"))?;
+                // A type the harness cannot build still names an associated
+                // function without a receiver (`<T as FromStr>::from_str`).
+                let (code, shape) = match self.shape(self_ty, 0) {
+                    Some(shape) => (shape.type_code(), Some(shape)),
+                    None => (
+                        self.type_path(self_ty).ok_or_else(|| {
+                            format!("the implementing type `{}` is not reachable", quote_type(self_ty))
+                        })?,
+                        None,
+                    ),
+                };
+                (format!("<{code} as {t}>::{name}"), Some(((**self_ty).clone(), shape)))
+            }
+            Owner::TraitDefault(tr) => {
+                let t = self
+                    .public_path(&f.module, f.public_chain, tr)
+                    .ok_or_else(|| format!("the trait `{tr}` is not reachable from the crate root"))?;
+                let (ty, shape) = self
+                    .implementor(tr)
+                    .ok_or_else(|| format!("no type of the crate implementing `{tr}` can be built"))?;
+                (
+                    format!("<{} as {t}>::{name}", shape.type_code()),
+                    Some((ty, Some(shape))),
+                )
+            }
+        };
         let mut args = Vec::new();
         for input in &f.sig.inputs {
             let shape = match input {
                 syn::FnArg::Receiver(r) => {
-                    let ty = f.self_ty.clone().ok_or("a receiver outside an impl")?;
-                    let s = self.struct_shape(&ty, 0).ok_or_else(|| {
-                        format!("cannot build a `{ty}` value (fields private, not Debug, or unsupported)")
+                    let (ty, shape) = self_ty.as_ref().ok_or("a receiver outside an impl")?;
+                    let s = shape.clone().ok_or_else(|| {
+                        format!(
+                            "cannot build a `{}` value (fields private, not Debug, no constructor, or unsupported)",
+                            quote_type(ty)
+                        )
                     })?;
                     match (&r.reference, r.mutability) {
-                        (Some(_), m) => Shape::Ref {
-                            inner: Box::new(Shape::Struct(s)),
+                        (Some(_), m) if !matches!(s, Shape::Ref { .. }) => Shape::Ref {
+                            inner: Box::new(s),
                             mutable: m.is_some(),
                         },
-                        (None, _) => Shape::Struct(s),
+                        (None, _) if r.colon_token.is_none() => s,
+                        _ => return Err(format!("`{name}` takes an unsupported `self`")),
                     }
                 }
                 syn::FnArg::Typed(t) => {
-                    let ty = (*t.ty).clone();
-                    shape_of(&ty, &mut |n| self.struct_shape(n, 1)).ok_or_else(|| {
+                    let ty = match &self_ty {
+                        Some((st, _)) => replace_self(&t.ty, st).ok_or("a `Self` type that cannot be written")?,
+                        None => (*t.ty).clone(),
+                    };
+                    self.shape(&ty, 1).ok_or_else(|| {
                         let shown = quote_type(&ty);
                         format!("argument type `{shown}` is not one the harness generates")
                     })?
@@ -347,11 +960,7 @@ impl<'a> Resolver<'a> {
             };
             args.push(shape);
         }
-        Ok(Callee {
-            path: owner,
-            args,
-            frame,
-        })
+        Ok(Callee { path, args, frame })
     }
 
     fn all_files(&mut self) -> &[(PathBuf, syn::File)] {
@@ -437,7 +1046,7 @@ impl<'a> Resolver<'a> {
                 return None;
             }
             let ident = f.ident.as_ref()?.to_string();
-            let shape = shape_of(&f.ty, &mut |n| self.struct_shape(n, depth + 1))?;
+            let shape = shape_of(&f.ty, &mut |n| self.struct_shape(n, depth + 1).map(Shape::Struct))?;
             if matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
                 return None;
             }
@@ -463,4 +1072,22 @@ fn is_ident(s: &str) -> bool {
 fn quote_type(ty: &syn::Type) -> String {
     use quote::ToTokens;
     ty.to_token_stream().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::callable_symbols;
+
+    #[test]
+    fn symbols_drop_closures_and_walk_out_of_nested_items() {
+        assert_eq!(
+            callable_symbols("<f32 as num_traits::Num>::from_str_radix::slice_shift_char::{{closure}}"),
+            [
+                "<f32 as num_traits::Num>::from_str_radix::slice_shift_char",
+                "<f32 as num_traits::Num>::from_str_radix"
+            ]
+        );
+        assert_eq!(callable_symbols("a::b::f::<u8>::{{closure}}"), ["a::b::f", "a::b"]);
+        assert!(callable_symbols("main").is_empty());
+    }
 }

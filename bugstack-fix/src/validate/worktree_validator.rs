@@ -48,8 +48,8 @@ use crate::validate::sandbox::{Bubblewrap, SandboxLimits, SandboxReport, Sandbox
 use crate::validate::state_dir::{age_out, default_state_dir, ensure_private_dir};
 use crate::validate::worktree::Worktree;
 use crate::{
-    CheckResult, CheckSpec, CheckStatus, Error, FixContext, Patch, Policy, RegressionResult, Reproduction, Result,
-    Validation, Validator,
+    CheckResult, CheckSpec, CheckStatus, Error, FixContext, Patch, Policy, RegressionResult, RegressionTest,
+    Reproduction, Result, Validation, Validator,
 };
 
 /// Name of the pseudo-check reported when a patch does not apply.
@@ -321,7 +321,7 @@ impl WorktreeValidator {
         &self,
         env: &Env,
         missing: &[(String, CheckSpec)],
-        regression: Option<(String, String, String)>,
+        regression: Option<(String, String, RegressionTest)>,
     ) -> Result<()> {
         if missing.is_empty() && regression.is_none() {
             return Ok(());
@@ -342,7 +342,7 @@ impl WorktreeValidator {
                     .await?;
                 self.store(key.clone(), run);
             }
-            if let Some((key, test_diff, name)) = regression {
+            if let Some((key, test_diff, test)) = regression {
                 let run = if !test_diff.is_empty() {
                     match wt.apply(&test_diff).await {
                         Ok(()) => None,
@@ -360,7 +360,7 @@ impl WorktreeValidator {
                         self.run(
                             env,
                             wt.path(),
-                            cargo_test(&name),
+                            regression_command(&test),
                             self.options.regression_timeout,
                             Parse::Raw,
                         )
@@ -381,7 +381,7 @@ impl WorktreeValidator {
         env: &Env,
         patch: &Patch,
         checks: &[(String, CheckSpec)],
-        regression: Option<&str>,
+        regression: Option<&RegressionTest>,
     ) -> Result<(Validation, Option<CommandRun>)> {
         let wt = Worktree::create(&env.repo, &env.work_root, &env.commit).await?;
         let result = self.candidate_in(&wt, env, patch, checks, regression).await;
@@ -397,7 +397,7 @@ impl WorktreeValidator {
         env: &Env,
         patch: &Patch,
         checks: &[(String, CheckSpec)],
-        regression: Option<&str>,
+        regression: Option<&RegressionTest>,
     ) -> Result<(Validation, Option<CommandRun>)> {
         if let Err(msg) = wt.apply(&patch.diff).await {
             let validation = Validation {
@@ -471,11 +471,11 @@ impl WorktreeValidator {
                 CheckStatus::Skipped,
                 "not run: a check failed with the fix",
             )),
-            Some(name) => Some(
+            Some(test) => Some(
                 self.run(
                     env,
                     wt.path(),
-                    cargo_test(name),
+                    regression_command(test),
                     self.options.regression_timeout,
                     Parse::Raw,
                 )
@@ -507,6 +507,29 @@ fn apply_failure(output: String) -> CheckResult {
 
 fn cargo_test(name: &str) -> CommandLine {
     CommandLine::Argv(vec!["cargo".into(), "test".into(), name.into()])
+}
+
+/// The command running a regression test: an integration test file
+/// (`[CRATE/]tests/NAME.rs`) is built and run alone (`cargo test --test
+/// NAME`), so a crate whose other test targets no longer compile (an old
+/// release's unit tests under today's compiler) can still be judged by it;
+/// any other test by name (`cargo test NAME`).
+pub(crate) fn regression_command(test: &RegressionTest) -> CommandLine {
+    let path = Path::new(&test.path);
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let dir = path.parent();
+    let in_tests = dir.and_then(Path::file_name).is_some_and(|d| d == "tests");
+    let plain_stem = !stem.is_empty() && stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !(in_tests && plain_stem && path.extension().is_some_and(|e| e == "rs")) {
+        return cargo_test(&test.name);
+    }
+    let mut argv: Vec<String> = vec!["cargo".into(), "test".into()];
+    if let Some(krate) = dir.and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()) {
+        argv.push("--manifest-path".into());
+        argv.push(krate.join("Cargo.toml").to_string_lossy().into_owned());
+    }
+    argv.extend(["--test".into(), stem.to_string(), test.name.clone()]);
+    CommandLine::Argv(argv)
 }
 
 /// Name of the lock file in the shared target directory.
@@ -642,7 +665,7 @@ impl Validator for WorktreeValidator {
         let regression = patch.regression_test.as_ref().map(|t| {
             let test_diff = test_only_diff(&patch.diff, &t.path, &t.name);
             let key = [repo_key.as_str(), &commit, "\u{1}regression", &t.name, &test_diff].join("\0");
-            (key, test_diff, t.name.clone())
+            (key, test_diff, t.clone())
         });
         let valid_name = patch
             .regression_test
@@ -653,11 +676,7 @@ impl Validator for WorktreeValidator {
             .filter(|(k, _, _)| valid_name && self.cached(k).is_none());
         self.run_base(&env, &missing, base_regression).await?;
 
-        let run_name = patch
-            .regression_test
-            .as_ref()
-            .filter(|_| valid_name)
-            .map(|t| t.name.as_str());
+        let run_name = patch.regression_test.as_ref().filter(|_| valid_name);
         let (mut validation, with_fix) = self.run_candidate(&env, patch, &checks, run_name).await?;
         validation.sandbox = Some(sandbox_report);
         let applied = !validation.checks.iter().any(|c| c.name == APPLY_CHECK);

@@ -59,6 +59,7 @@ impl ContextBuilder for Frames {
 /// One candidate (a textual replacement in `src/lib.rs`), then no more
 /// ideas; keeps the feedback it was given.
 struct OneIdea {
+    path: &'static str,
     before: &'static str,
     from: &'static str,
     to: &'static str,
@@ -69,6 +70,7 @@ impl OneIdea {
     fn new(before: &'static str, from: &'static str, to: &'static str) -> Self {
         assert!(before.contains(from), "the fixture contains {from:?}");
         OneIdea {
+            path: "src/lib.rs",
             before,
             from,
             to,
@@ -89,7 +91,7 @@ impl FixGenerator for OneIdea {
             return Err(Error::Generate("no other idea".into()));
         }
         let mut p = Patch::from_edits(&[FileEdit {
-            path: "src/lib.rs".into(),
+            path: self.path.into(),
             before: self.before.into(),
             after: self.before.replacen(self.from, self.to, 1),
         }])?;
@@ -125,7 +127,34 @@ async fn run(
     generator: Arc<OneIdea>,
     budget: &str,
 ) -> (FixReport, Repo) {
-    let repo = Repo::with_files(&[("Cargo.toml", MANIFEST), ("src/lib.rs", lib)], "base");
+    run_event(lib, frames, panic_event(message), generator, budget).await
+}
+
+/// [`run`] with the event given.
+async fn run_event(
+    lib: &'static str,
+    frames: Vec<(u32, &'static str)>,
+    event: bugstack_core::Event,
+    generator: Arc<OneIdea>,
+    budget: &str,
+) -> (FixReport, Repo) {
+    run_files(lib, &[], ("src/lib.rs", lib), frames, event, generator, budget).await
+}
+
+/// [`run_event`] with more files in the crate (`path`, text); `frames` are in
+/// the file `at` (path, text).
+async fn run_files(
+    lib: &'static str,
+    more: &[(&str, &str)],
+    at: (&'static str, &'static str),
+    frames: Vec<(u32, &'static str)>,
+    event: bugstack_core::Event,
+    generator: Arc<OneIdea>,
+    budget: &str,
+) -> (FixReport, Repo) {
+    let mut files = vec![("Cargo.toml", MANIFEST), ("src/lib.rs", lib)];
+    files.extend_from_slice(more);
+    let repo = Repo::with_files(&files, "base");
     let work = tempfile::TempDir::new().unwrap();
     let validator = WorktreeValidator::new(ValidatorOptions {
         work_root: Some(work.path().join("worktrees")),
@@ -133,14 +162,14 @@ async fn run(
         ..ValidatorOptions::default()
     });
     let ctx = Frames {
-        path: "src/lib.rs",
-        text: lib,
+        path: at.0,
+        text: at.1,
         frames,
     };
     let pipeline = Pipeline::new(Arc::new(ctx), generator, Arc::new(validator));
     let report = pipeline
         .run(
-            &Incident::from_event("1", panic_event(message)),
+            &Incident::from_event("1", event),
             &RepoRef::new(repo.path()),
             &policy(budget),
         )
@@ -301,4 +330,374 @@ fn a_policy_cannot_set_the_threshold_below_the_cap() {
     assert!(Policy::from_toml_str("confidence_threshold = 0.4\n").is_err());
     assert!(Policy::from_toml_str("confidence_threshold = 0.5\n").is_ok());
     const { assert!(bugstack_fix::MIN_CONFIDENCE_THRESHOLD > NOT_REPRODUCED_CAP) };
+}
+
+/// The frame's function is a trait method a macro wrote
+/// (`<u32 as fixture::Per>::per`, from `per!(u32)`): no `fn` is at the
+/// frame's line, so the symbol names the type and the trait, and the trait's
+/// definition gives the signature. The crate's unit tests no longer compile,
+/// as with an old release under today's compiler: the regression test (an
+/// integration test file) is built and run alone, fails on the base and
+/// passes with the fix.
+#[tokio::test]
+async fn a_trait_method_written_by_a_macro_is_called_through_its_symbol() {
+    const LIB: &str = "/// Division.\npub trait Per {\n    /// `self` per `by`.\n    fn per(&self, by: &Self) -> Self;\n}\n\nfn div(a: u32, b: u32) -> u32 {\n    a / b\n}\n\nmacro_rules! per {\n    ($t:ty) => {\n        impl Per for $t {\n            fn per(&self, by: &Self) -> Self {\n                div(*self, *by)\n            }\n        }\n    };\n}\n\nper!(u32);\n\n#[cfg(test)]\nmod unit {\n    #[test]\n    fn stale() {\n        let _: u8 = \"no longer compiles\";\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "    a / b\n", "    a.checked_div(b).unwrap_or(0)\n"));
+    let (report, _repo) = run(
+        LIB,
+        vec![(8, "fixture::div"), (21, "<u32 as fixture::Per>::per")],
+        "attempt to divide by zero",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(r.call.as_deref(), Some("<u32 as fixture::Per>::per"), "{json}");
+    let test = r.test.as_ref().unwrap();
+    assert!(
+        !test.source.contains("extern crate"),
+        "edition 2021 names the crate without it: {}",
+        test.source
+    );
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_eq!(report.decision.kind, DecisionKind::AutoMerge, "{json}");
+}
+
+/// A trait's default method taking `&mut self` is called on a type of the
+/// crate implementing the trait whose values the harness builds (`&[u8]`):
+/// `<&[u8] as fixture::Take>::skip(&mut &[..][..], n)`.
+#[tokio::test]
+async fn a_default_trait_method_is_called_on_an_implementing_type() {
+    const LIB: &str = "/// A byte source.\npub trait Take {\n    /// Bytes left.\n    fn left(&self) -> usize;\n\n    /// Bytes left after skipping `n`.\n    fn skip(&mut self, n: usize) -> usize {\n        self.left() - n\n    }\n}\n\nimpl Take for &[u8] {\n    fn left(&self) -> usize {\n        self.len()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "self.left() - n", "self.left().saturating_sub(n)"));
+    let (report, _repo) = run(
+        LIB,
+        vec![(8, "fixture::Take::skip")],
+        "attempt to subtract with overflow",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(r.call.as_deref(), Some("<&[u8] as fixture::Take>::skip"), "{json}");
+    assert!(r.input.as_deref().unwrap().contains("(&mut &["), "{json}");
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// A method whose receiver has private fields: the value is built by the
+/// type's `Default` (derived), the receiver the crate's own users start from.
+#[tokio::test]
+async fn a_receiver_with_private_fields_is_built_by_its_constructor() {
+    const LIB: &str = "/// One-based codes.\n#[derive(Debug, Default)]\npub struct Codes {\n    list: Vec<u64>,\n}\n\nimpl Codes {\n    /// The code at one-based position `code`.\n    pub fn get(&self, code: u64) -> Option<u64> {\n        let at = code as usize - 1;\n        self.list.get(at).copied()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(
+        LIB,
+        "let at = code as usize - 1;",
+        "let at = (code as usize).checked_sub(1)?;",
+    ));
+    let (report, _repo) = run(
+        LIB,
+        vec![(10, "fixture::Codes::get")],
+        "attempt to subtract with overflow",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(
+        r.input.as_deref(),
+        Some("fixture::Codes::get(&fixture::Codes::default(), 0)"),
+        "{json}"
+    );
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// Only the panic's own frame has a file and line (the binary has symbols
+/// but no line tables for the crate); the caller is named by the event's
+/// frames only (`fixture::Ring::at::{{closure}}`, then `fixture::Ring::at`):
+/// the closure's enclosing method is found by its path, and the search
+/// calls it.
+#[tokio::test]
+async fn a_frame_named_by_its_function_only_is_found_by_its_path() {
+    const LIB: &str = "/// A ring of slots.\n#[derive(Debug, Default)]\npub struct Ring {\n    slots: Vec<u32>,\n}\n\nfn wrap(i: usize, len: usize) -> usize {\n    i % len\n}\n\nimpl Ring {\n    /// The slot at `i`, wrapping around.\n    pub fn at(&self, i: usize) -> Option<u32> {\n        self.slots.get(wrap(i, self.slots.len())).copied()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(
+        LIB,
+        "    i % len\n",
+        "    i.checked_rem(len).unwrap_or(0)\n",
+    ));
+    let mut event = panic_event("attempt to calculate the remainder with a divisor of zero");
+    event.frames = [
+        "fixture::wrap",
+        "fixture::Ring::at::{{closure}}",
+        "fixture::Ring::at",
+        "host::main",
+    ]
+    .iter()
+    .map(|f| bugstack_core::Frame {
+        function: Some((*f).into()),
+        in_app: f.starts_with("fixture::"),
+        ..bugstack_core::Frame::default()
+    })
+    .collect();
+    let (report, _repo) = run_event(LIB, vec![(8, "fixture::wrap")], event, fix, "30s").await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(
+        r.input.as_deref(),
+        Some("fixture::Ring::at(&fixture::Ring::default(), 0)"),
+        "{json}"
+    );
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// The method's type lives in a private module the parent re-exports with a
+/// glob (`mod codes; pub use self::codes::*;` under `pub mod table`): the
+/// harness names it by the re-export, `fixture::table::Codes`.
+#[tokio::test]
+async fn a_type_re_exported_by_a_glob_is_named_by_its_public_path() {
+    const LIB: &str = "/// Tables.\npub mod table;\n";
+    const TABLE: &str = "//! Tables.\nmod codes;\npub use self::codes::*;\n";
+    const CODES: &str = "/// One-based codes.\n#[derive(Debug, Default)]\npub struct Codes {\n    list: Vec<u64>,\n}\n\nimpl Codes {\n    /// The code at one-based position `code`.\n    pub fn get(&self, code: u64) -> Option<u64> {\n        let at = code as usize - 1;\n        self.list.get(at).copied()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "/// Tables.", "/// The tables."));
+    let event = panic_event("attempt to subtract with overflow");
+    let (report, _repo) = run_files(
+        LIB,
+        &[("src/table/mod.rs", TABLE), ("src/table/codes.rs", CODES)],
+        ("src/table/codes.rs", CODES),
+        vec![(10, "fixture::table::codes::Codes::get")],
+        event,
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(
+        r.input.as_deref(),
+        Some("fixture::table::Codes::get(&fixture::table::Codes::default(), 0)"),
+        "{json}"
+    );
+}
+
+/// A crate listing its test targets (`autotests = false`, as crates.io
+/// normalises manifests) would not build a new file under `tests/`: the
+/// regression test goes at the end of its first test target's file, in a
+/// module of its own, and is run as `cargo test --test api <module>::<test>`;
+/// it fails on the base and passes with the fix.
+#[tokio::test]
+async fn with_listed_test_targets_the_regression_test_joins_an_existing_one() {
+    const MANIFEST_LISTED: &str = "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\nautotests = false\n\n[[test]]\nname = \"api\"\npath = \"tests/api.rs\"\n\n[dependencies]\n\n[workspace]\n";
+    const API: &str = "//! The API's tests.\nuse fixture::Codes;\n\n#[test]\nfn empty() {\n    assert_eq!(Codes::default().get(1), None);\n}\n";
+    const LIB: &str = "/// One-based codes.\n#[derive(Debug, Default)]\npub struct Codes {\n    list: Vec<u64>,\n}\n\nimpl Codes {\n    /// The code at one-based position `code`.\n    pub fn get(&self, code: u64) -> Option<u64> {\n        let at = code as usize - 1;\n        self.list.get(at).copied()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(
+        LIB,
+        "let at = code as usize - 1;",
+        "let at = (code as usize).checked_sub(1)?;",
+    ));
+    let (report, _repo) = run_files(
+        LIB,
+        &[("Cargo.toml", MANIFEST_LISTED), ("tests/api.rs", API)],
+        ("src/lib.rs", LIB),
+        vec![(10, "fixture::Codes::get")],
+        panic_event("attempt to subtract with overflow"),
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    let test = r.test.as_ref().unwrap();
+    assert_eq!(test.path, "tests/api.rs", "{json}");
+    assert_eq!(test.name, "bugstack_repro_get_10::bugstack_repro_get_10", "{json}");
+    let fix = report.fix.as_ref().expect("a fix");
+    assert!(!fix.diff.contains("new file mode"), "{}", fix.diff);
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// An argument the panic does not depend on keeps the value the crate's own
+/// calls pass (the doc example's radix 10), not the smallest one shrinking
+/// reaches (0, which the function rejects further on): with the fix, the
+/// regression test passes.
+#[tokio::test]
+async fn an_argument_the_panic_ignores_keeps_the_crates_own_value() {
+    const LIB: &str = "/// Parses `s` in base `radix` after its first character.\n///\n/// ```\n/// assert_eq!(fixture::parse(\"+7\", 10), Some(7));\n/// ```\npub fn parse(s: &str, radix: u32) -> Option<u32> {\n    let rest = &s[1..];\n    assert!((2..=36).contains(&radix), \"radix out of range\");\n    u32::from_str_radix(rest, radix).ok()\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "&s[1..]", "s.get(1..).unwrap_or_default()"));
+    let (report, _repo) = run(
+        LIB,
+        vec![(7, "fixture::parse")],
+        "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert!(r.input.as_deref().unwrap().ends_with(", 10)"), "{json}");
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// `x + K` overflows only from `MAX - K` on, which random integers never
+/// hit: the search also tries the panicking file's constants' distances from
+/// the type's maximum.
+#[tokio::test]
+async fn an_overflow_past_a_constant_is_found_from_the_files_constants() {
+    const LIB: &str = "/// A mixing constant.\nconst K: u32 = 0x1656_67B1;\n\n/// Mixes `data`'s length into `seed`.\npub fn mix(seed: u32, data: &[u8]) -> u32 {\n    let acc = seed.wrapping_add(K);\n    acc + data.len() as u32\n}\n";
+    let fix = Arc::new(OneIdea::new(
+        LIB,
+        "acc + data.len() as u32",
+        "acc.wrapping_add(data.len() as u32)",
+    ));
+    let (report, _repo) = run(
+        LIB,
+        vec![(7, "fixture::mix")],
+        "attempt to add with overflow",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// `impl FromStr for Pct` on a type the harness cannot build (a private
+/// field, no constructor): `from_str` takes no receiver, so it is called by
+/// the type's and the trait's public paths,
+/// `<fixture::Pct as std::str::FromStr>::from_str`, the trait's path read
+/// from the file's `use`.
+#[tokio::test]
+async fn a_standard_trait_function_without_receiver_is_called_by_its_paths() {
+    const LIB: &str = "use std::str::FromStr;\n\n/// A percentage.\n#[derive(Debug)]\npub struct Pct {\n    value: u8,\n}\n\nimpl FromStr for Pct {\n    type Err = ();\n\n    fn from_str(s: &str) -> Result<Self, ()> {\n        let digits = &s[..s.len() - 1];\n        digits.parse().map(|value| Pct { value }).map_err(|_| ())\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "s.len() - 1", "s.len().saturating_sub(1)"));
+    let (report, _repo) = run(
+        LIB,
+        vec![(13, "<fixture::Pct as core::str::traits::FromStr>::from_str")],
+        "attempt to subtract with overflow",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(
+        r.input.as_deref(),
+        Some("<fixture::Pct as std::str::FromStr>::from_str(\"\")"),
+        "{json}"
+    );
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+}
+
+/// A crate listing its test targets (`autotests = false`) without one the
+/// regression test can join: a new file under `tests/` would never be
+/// built, so the test goes at the end of the library's root file, a
+/// `#[cfg(test)]` unit test naming the crate `crate` (with `std` by name:
+/// the library is `#![no_std]`); it fails on the base and passes with the
+/// fix, which edits another file.
+#[tokio::test]
+async fn without_a_test_target_to_join_the_regression_test_is_a_unit_test() {
+    const MANIFEST_NO_TESTS: &str = "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\nautotests = false\n\n[dependencies]\n\n[workspace]\n";
+    const LIB: &str = "//! Bytes.\n#![no_std]\npub mod head;\n";
+    const HEAD: &str = "//! Heads.\n\n/// The first byte of `s`, or 0.\npub fn f(s: &str) -> u8 {\n    let head = &s[..1];\n    head.as_bytes()[0]\n}\n";
+    let fix = Arc::new(OneIdea {
+        path: "src/head.rs",
+        ..OneIdea::new(
+            HEAD,
+            "    let head = &s[..1];\n    head.as_bytes()[0]",
+            "    s.as_bytes().first().copied().unwrap_or(0)",
+        )
+    });
+    let (report, _repo) = run_files(
+        LIB,
+        &[("Cargo.toml", MANIFEST_NO_TESTS), ("src/head.rs", HEAD)],
+        ("src/head.rs", HEAD),
+        vec![(5, "fixture::head::f")],
+        panic_event("byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`"),
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    let test = r.test.as_ref().unwrap();
+    assert_eq!(test.path, "src/lib.rs", "{json}");
+    assert!(
+        test.source.contains("#[cfg(test)]") && test.source.contains("crate :: head :: f"),
+        "{json}"
+    );
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .unwrap()
+        .regression
+        .as_ref()
+        .unwrap();
+    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
 }

@@ -630,3 +630,15 @@ fn the_same_method_in_a_sibling_macro_gets_the_same_fix() {
     );
     assert!(best.explanation.contains("1 other macro"), "{}", best.explanation);
 }
+
+/// An `unreachable!()` in a `Result` function whose panic names no error:
+/// the error returned nearest to it is reused. An error returned several
+/// times counts where it is nearest (here `E::Invalid`, two lines above,
+/// though it is first returned far above), not where it first appears.
+#[test]
+fn an_error_returned_again_near_the_panic_counts_where_it_is_nearest() {
+    let src = "enum E { Invalid, Percent }\nfn pick(a: Option<u8>, b: Option<u8>, pct: bool) -> Result<u8, E> {\n    let a = a.ok_or(E::Invalid)?;\n    let r = match (a, b) {\n        (x, None) => x,\n        (x, Some(y)) => {\n            if pct {\n                return Err(E::Percent);\n            }\n            if x > y {\n                x\n            } else {\n                return Err(E::Invalid);\n            }\n        }\n        #[allow(unreachable_patterns)]\n        _ => unreachable!(),\n    };\n    Ok(r)\n}\n";
+    let ps = patches(src, 17, "unreachable", "internal error: entered unreachable code");
+    let out = apply(src, &ps[0]);
+    assert!(out.contains("_ => return Err(E::Invalid),"), "{out}");
+}

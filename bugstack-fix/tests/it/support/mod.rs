@@ -436,6 +436,7 @@ pub(crate) fn double_reproduction() -> bugstack_fix::Reproduction {
             path: "tests/bugstack_repro_double.rs".into(),
             name: "bugstack_repro_double".into(),
             source: "#[test]\nfn bugstack_repro_double() {}\n".into(),
+            diff: None,
         }),
         cases: 1,
         duration_ms: 0,

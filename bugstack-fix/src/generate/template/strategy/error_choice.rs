@@ -336,10 +336,19 @@ impl Site<'_, '_> {
 
     fn push_found(&self, out: &mut Vec<Found>, seen: &mut HashSet<String>, e: &Expr, origin: Origin) {
         let Some(text) = self.text(e) else { return };
+        let start = e.span().start();
         if !seen.insert(text.to_string()) {
+            // The same error returned again: it counts where it is nearest
+            // to the panic (its distance decides between errors).
+            let panic_line = self.loc.expr.span().start().line;
+            if let Some(f) = out.iter_mut().find(|f| f.value == text && f.origin == origin) {
+                if start.line.abs_diff(panic_line) < f.line.abs_diff(panic_line) {
+                    f.line = start.line;
+                    f.indent = self.src.indent_of(start.line).to_string();
+                }
+            }
             return;
         }
-        let start = e.span().start();
         out.push(Found {
             value: text.to_string(),
             indent: self.src.indent_of(start.line).to_string(),
