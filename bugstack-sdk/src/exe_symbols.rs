@@ -69,14 +69,20 @@ impl ExeSymbols {
             }
         }
         if out.iter().all(|s| s.function.is_none()) {
+            // Line tables without function names (`debug = "line-tables-only"`
+            // keeps no inlining): the symbol table names the function, and
+            // the line tables still say where in it the call is.
             if let Some(name) = self.loader.find_symbol(probe) {
                 let function = addr2line::demangle_auto(name.into(), None).into_owned();
-                out = vec![ExeSym {
-                    function: Some(function),
-                    file: None,
-                    line: None,
-                    column: None,
-                }];
+                match out.last_mut() {
+                    Some(outermost) => outermost.function = Some(function),
+                    None => out.push(ExeSym {
+                        function: Some(function),
+                        file: None,
+                        line: None,
+                        column: None,
+                    }),
+                }
             }
         }
         Some(out)
@@ -127,6 +133,43 @@ fn parse_first_load_vaddr(h: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A frame of this function resolves to its file and line, whatever
+    /// the debug info holds besides line tables (the workspace's test
+    /// profile is `debug = "line-tables-only"`, where the function's name
+    /// comes from the symbol table).
+    #[test]
+    #[inline(never)]
+    fn a_frame_keeps_its_file_and_line() {
+        let exe = ExeSymbols::open().expect("debug info of the test binary");
+        let bt = backtrace::Backtrace::new();
+        let here = bt
+            .frames()
+            .iter()
+            .find(|f| {
+                f.symbols().iter().any(|s| {
+                    s.name()
+                        .is_some_and(|n| format!("{n:#}").ends_with("a_frame_keeps_its_file_and_line"))
+                })
+            })
+            .expect("this function on the stack");
+        let syms = exe.resolve(here.ip() as u64).expect("inside the executable");
+        let outer = syms.last().expect("a symbol");
+        assert!(
+            outer
+                .function
+                .as_deref()
+                .is_some_and(|f| f.ends_with("a_frame_keeps_its_file_and_line")),
+            "{:?}",
+            outer.function
+        );
+        assert!(
+            syms.iter()
+                .any(|s| s.file.as_deref().is_some_and(|f| f.ends_with("exe_symbols.rs")) && s.line.is_some()),
+            "file and line kept: {:?}",
+            syms.iter().map(|s| (&s.function, &s.file, s.line)).collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn agrees_with_backtrace_on_this_stack() {
