@@ -210,20 +210,9 @@ fn oversize_is_refused_before_the_body_is_read() {
 fn overload_is_429_and_a_stalled_body_is_408() {
     let dir = tempdir();
     let server = Server::start_with_token(&data_path(&dir), &["--max-inflight", "1", "--body-timeout-secs", "15"]);
-    let mut slow = TcpStream::connect(&server.addr).unwrap();
-    slow.set_read_timeout(Some(Duration::from_secs(40))).unwrap();
-    write!(
-        slow,
-        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 1000\r\n\r\n{{\"schema"
-    )
-    .unwrap();
     let c = client();
     let body = gz_batch(vec![event("shed", None)]);
-    // (The slot is held until the 15 s body timeout; a loaded 2-core machine
-    // took more than 7 s of an 8 s timeout to show it.)
-    wait_until(Duration::from_secs(13), "the slow request to hold the slot", || {
-        post(&c, &server, body.clone()).status().as_u16() == 429
-    });
+    let mut slow = stalled_request_holding_the_slot(&server, &c, &body);
     let r = post(&c, &server, body.clone());
     assert_eq!(r.headers()["retry-after"], "1");
     let (s, kind, _) = error_of(r);
@@ -232,6 +221,48 @@ fn overload_is_429_and_a_stalled_body_is_408() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("\"timeout\""), "{text}");
     assert_eq!(post(&c, &server, body).status().as_u16(), 202);
+}
+
+/// Opens a request whose body stalls and returns it once it holds the one
+/// in-flight slot (a probe batch is shed with 429). The stalled request is
+/// itself shed when it reaches the collector while a probe holds the slot
+/// (a race a loaded machine loses often): it is then opened again.
+fn stalled_request_holding_the_slot(server: &Server, c: &reqwest::blocking::Client, body: &[u8]) -> TcpStream {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        let mut slow = TcpStream::connect(&server.addr).unwrap();
+        write!(
+            slow,
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 1000\r\n\r\n{{\"schema"
+        )
+        .unwrap();
+        slow.set_nonblocking(true).unwrap();
+        loop {
+            let status = post(c, server, body.to_vec()).status().as_u16();
+            if status == 429 {
+                slow.set_nonblocking(false).unwrap();
+                slow.set_read_timeout(Some(Duration::from_secs(40))).unwrap();
+                return slow;
+            }
+            last = format!("a probe got {status}");
+            let mut byte = [0u8; 1];
+            match slow.peek(&mut byte) {
+                // Answered already: the stalled request was shed itself.
+                Ok(_) => {
+                    last = "the stalled request was shed".into();
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("the stalled request's connection failed: {e}"),
+            }
+            if std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("no stalled request held the slot within 60 s (last: {last})");
 }
 
 /// The collector scrubs every event it stores, whatever the sender did: a

@@ -3,6 +3,7 @@
 mod diagnostics;
 mod judge;
 mod libtest;
+mod path_deps;
 pub(crate) mod process;
 pub(crate) mod regression;
 mod sandbox;

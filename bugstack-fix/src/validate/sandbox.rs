@@ -9,8 +9,10 @@
 //! - **a read-only file system** except the worktree, the shared target
 //!   directory and a private `/tmp`; `/run` (service sockets), `HOME` and the
 //!   paths in [`SandboxSpec::hidden`] are replaced by empty directories, with
-//!   only the toolchain (`RUSTUP_HOME`, `CARGO_HOME`, `PATH` entries) bound
-//!   back, read-only;
+//!   only the toolchain (`RUSTUP_HOME`, `CARGO_HOME`, `PATH` entries) and
+//!   the directories outside the repository that its manifests name (path
+//!   dependencies and their workspaces, see `path_deps`) bound back,
+//!   read-only;
 //! - **no capabilities**, its own PID, IPC and UTS namespaces, killed with
 //!   its parent;
 //! - **an environment reduced to an allowlist** ([`ENV_ALLOWLIST`],
@@ -105,6 +107,9 @@ pub(super) struct SandboxSpec<'a> {
     pub writable: &'a [&'a Path],
     /// Directories replaced by empty ones (bugstack's data directory).
     pub hidden: &'a [PathBuf],
+    /// Directories bound back read-only over the hidden ones (the
+    /// repository's outside path dependencies).
+    pub readable: &'a [PathBuf],
     /// Variables set inside (after the allowlist).
     pub env: &'a [(OsString, OsString)],
     /// Working directory inside.
@@ -188,6 +193,10 @@ impl Bubblewrap {
                 push(&["--ro-bind", &d, &d]);
             }
         }
+        for r in spec.readable.iter().filter(|r| r.is_absolute() && r.exists()) {
+            let r = r.to_string_lossy();
+            push(&["--ro-bind", &r, &r]);
+        }
         for w in spec.writable {
             let w = w.to_string_lossy();
             push(&["--bind", &w, &w]);
@@ -221,6 +230,15 @@ impl Bubblewrap {
         }
         CommandLine::Argv(a)
     }
+}
+
+/// The directories a sandbox replaces with empty ones, `hidden` among
+/// them: a directory holding one of these is never bound back.
+pub(super) fn hidden_roots(hidden: &[PathBuf]) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = ["/tmp", "/var/tmp", "/run"].iter().map(PathBuf::from).collect();
+    roots.extend(std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute()));
+    roots.extend(hidden.iter().filter(|p| p.is_absolute()).cloned());
+    roots
 }
 
 /// The toolchain's directories: `RUSTUP_HOME`, `CARGO_HOME` (defaults under
@@ -281,6 +299,7 @@ mod tests {
         let spec = SandboxSpec {
             writable: &[wt],
             hidden: &[PathBuf::from("/srv/bugstack-data")],
+            readable: &[],
             env: &[("CARGO_TARGET_DIR".into(), "/tmp/t".into())],
             dir: wt,
             limits: SandboxLimits::default(),
@@ -303,5 +322,38 @@ mod tests {
             assert!(joined.contains(needle), "{needle} missing in {joined}");
         }
         assert!(!joined.contains("BUGSTACK_TOKEN"));
+    }
+
+    #[test]
+    fn a_readable_directory_is_bound_back_over_the_hidden_ones() {
+        let bw = Bubblewrap {
+            bwrap: "/usr/bin/bwrap".into(),
+            prlimit: None,
+        };
+        let hidden = tempfile::tempdir().unwrap();
+        let lib = hidden.path().join("lib");
+        std::fs::create_dir(&lib).unwrap();
+        let wt = Path::new("/tmp/wt");
+        let spec = SandboxSpec {
+            writable: &[wt],
+            hidden: &[hidden.path().to_path_buf()],
+            readable: &[lib.clone(), PathBuf::from("relative")],
+            env: &[],
+            dir: wt,
+            limits: SandboxLimits::default(),
+        };
+        let CommandLine::Argv(argv) = bw.wrap(&CommandLine::Shell("cargo test".into()), &spec) else {
+            panic!("argv expected");
+        };
+        let joined = argv.join(" ");
+        let at = |needle: &str| {
+            joined
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle} missing in {joined}"))
+        };
+        let hide = at(&format!("--tmpfs {}", hidden.path().display()));
+        let show = at(&format!("--ro-bind {0} {0}", lib.display()));
+        assert!(hide < show && show < at("--bind /tmp/wt /tmp/wt"), "{joined}");
+        assert!(!joined.contains("relative"), "{joined}");
     }
 }

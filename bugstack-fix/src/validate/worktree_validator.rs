@@ -42,9 +42,10 @@ use crate::git::Git;
 use crate::policy::{is_inside_repository, SandboxMode};
 use crate::reproduce;
 use crate::validate::judge::{plan, verdict};
+use crate::validate::path_deps;
 use crate::validate::process::{run_command, CommandLine, CommandRun, Parse, RunSpec};
 use crate::validate::regression::{is_valid_test_name, test_only_diff, tests_passed};
-use crate::validate::sandbox::{Bubblewrap, SandboxLimits, SandboxReport, SandboxSpec};
+use crate::validate::sandbox::{hidden_roots, Bubblewrap, SandboxLimits, SandboxReport, SandboxSpec};
 use crate::validate::state_dir::{age_out, default_state_dir, ensure_private_dir};
 use crate::validate::worktree::Worktree;
 use crate::{
@@ -163,6 +164,9 @@ struct Env {
     remove: Vec<String>,
     max_output: usize,
     sandbox: Option<Bubblewrap>,
+    /// Directories outside the repository its build reads, bound back
+    /// read-only into the sandbox ([`path_deps`]).
+    readable: Vec<PathBuf>,
 }
 
 impl WorktreeValidator {
@@ -263,6 +267,7 @@ impl WorktreeValidator {
                 &SandboxSpec {
                     writable: &[dir, env.target_dir.as_path()],
                     hidden: &self.options.hidden_paths,
+                    readable: &env.readable,
                     env: &env.vars,
                     dir,
                     limits: self.options.limits,
@@ -583,8 +588,13 @@ impl WorktreeValidator {
     async fn prepare(&self, ctx: &FixContext, policy: &Policy) -> Result<(Env, SandboxReport, Flock<std::fs::File>)> {
         let repo = std::fs::canonicalize(&ctx.repo_root)
             .map_err(|e| Error::io(format!("opening repository {}", ctx.repo_root.display()), e))?;
-        let commit = Git::new(&repo).resolve_commit(ctx.validation_commit()).await?;
+        let git = Git::new(&repo);
+        let commit = git.resolve_commit(ctx.validation_commit()).await?;
         let (sandbox, sandbox_report) = self.sandbox_for(policy.sandbox).await;
+        let readable = match sandbox {
+            Some(_) => path_deps::outside_dirs(&git, &repo, &commit, &hidden_roots(&self.options.hidden_paths)).await,
+            None => Vec::new(),
+        };
         if self.options.target_dir.is_none() || self.options.work_root.is_none() {
             let state = self.state_dir();
             ensure_private_dir(&state)?;
@@ -619,6 +629,7 @@ impl WorktreeValidator {
             remove,
             max_output: self.options.max_output_bytes,
             sandbox,
+            readable,
         };
         Ok((env, sandbox_report, target_lock))
     }
