@@ -120,6 +120,21 @@ fn policy(budget: &str) -> Policy {
     p
 }
 
+/// The first attempt's regression test failed on the base and passed with
+/// the fix (the input found is proven by the validator).
+fn assert_regression_proven(report: &FixReport) {
+    let regression = report.attempts[0]
+        .validation
+        .as_ref()
+        .and_then(|v| v.regression.as_ref())
+        .unwrap_or_else(|| panic!("no regression check: {}", report.to_json()));
+    assert!(
+        regression.fails_on_base && regression.passes_with_fix,
+        "{}",
+        report.to_json()
+    );
+}
+
 async fn run(
     lib: &'static str,
     frames: Vec<(u32, &'static str)>,
@@ -361,14 +376,7 @@ async fn a_trait_method_written_by_a_macro_is_called_through_its_symbol() {
         "edition 2021 names the crate without it: {}",
         test.source
     );
-    let regression = report.attempts[0]
-        .validation
-        .as_ref()
-        .unwrap()
-        .regression
-        .as_ref()
-        .unwrap();
-    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_regression_proven(&report);
     assert_eq!(report.decision.kind, DecisionKind::AutoMerge, "{json}");
 }
 
@@ -392,14 +400,7 @@ async fn a_default_trait_method_is_called_on_an_implementing_type() {
     assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
     assert_eq!(r.call.as_deref(), Some("<&[u8] as fixture::Take>::skip"), "{json}");
     assert!(r.input.as_deref().unwrap().contains("(&mut &["), "{json}");
-    let regression = report.attempts[0]
-        .validation
-        .as_ref()
-        .unwrap()
-        .regression
-        .as_ref()
-        .unwrap();
-    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_regression_proven(&report);
 }
 
 /// A method whose receiver has private fields: the value is built by the
@@ -428,14 +429,7 @@ async fn a_receiver_with_private_fields_is_built_by_its_constructor() {
         Some("fixture::Codes::get(&fixture::Codes::default(), 0)"),
         "{json}"
     );
-    let regression = report.attempts[0]
-        .validation
-        .as_ref()
-        .unwrap()
-        .regression
-        .as_ref()
-        .unwrap();
-    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_regression_proven(&report);
 }
 
 /// Only the panic's own frame has a file and line (the binary has symbols
@@ -474,14 +468,7 @@ async fn a_frame_named_by_its_function_only_is_found_by_its_path() {
         Some("fixture::Ring::at(&fixture::Ring::default(), 0)"),
         "{json}"
     );
-    let regression = report.attempts[0]
-        .validation
-        .as_ref()
-        .unwrap()
-        .regression
-        .as_ref()
-        .unwrap();
-    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_regression_proven(&report);
 }
 
 /// The method's type lives in a private module the parent re-exports with a
@@ -547,14 +534,7 @@ async fn with_listed_test_targets_the_regression_test_joins_an_existing_one() {
     assert_eq!(test.name, "bugstack_repro_get_10::bugstack_repro_get_10", "{json}");
     let fix = report.fix.as_ref().expect("a fix");
     assert!(!fix.diff.contains("new file mode"), "{}", fix.diff);
-    let regression = report.attempts[0]
-        .validation
-        .as_ref()
-        .unwrap()
-        .regression
-        .as_ref()
-        .unwrap();
-    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_regression_proven(&report);
 }
 
 /// An argument the panic does not depend on keeps the value the crate's own
@@ -577,14 +557,7 @@ async fn an_argument_the_panic_ignores_keeps_the_crates_own_value() {
     let r = &report.reproduction;
     assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
     assert!(r.input.as_deref().unwrap().ends_with(", 10)"), "{json}");
-    let regression = report.attempts[0]
-        .validation
-        .as_ref()
-        .unwrap()
-        .regression
-        .as_ref()
-        .unwrap();
-    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_regression_proven(&report);
 }
 
 /// `x + K` overflows only from `MAX - K` on, which random integers never
@@ -609,14 +582,7 @@ async fn an_overflow_past_a_constant_is_found_from_the_files_constants() {
     let json = report.to_json();
     let r = &report.reproduction;
     assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
-    let regression = report.attempts[0]
-        .validation
-        .as_ref()
-        .unwrap()
-        .regression
-        .as_ref()
-        .unwrap();
-    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_regression_proven(&report);
 }
 
 /// `impl FromStr for Pct` on a type the harness cannot build (a private
@@ -644,14 +610,7 @@ async fn a_standard_trait_function_without_receiver_is_called_by_its_paths() {
         Some("<fixture::Pct as std::str::FromStr>::from_str(\"\")"),
         "{json}"
     );
-    let regression = report.attempts[0]
-        .validation
-        .as_ref()
-        .unwrap()
-        .regression
-        .as_ref()
-        .unwrap();
-    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_regression_proven(&report);
 }
 
 /// A crate listing its test targets (`autotests = false`) without one the
@@ -692,12 +651,5 @@ async fn without_a_test_target_to_join_the_regression_test_is_a_unit_test() {
         test.source.contains("#[cfg(test)]") && test.source.contains("crate :: head :: f"),
         "{json}"
     );
-    let regression = report.attempts[0]
-        .validation
-        .as_ref()
-        .unwrap()
-        .regression
-        .as_ref()
-        .unwrap();
-    assert!(regression.fails_on_base && regression.passes_with_fix, "{json}");
+    assert_regression_proven(&report);
 }
