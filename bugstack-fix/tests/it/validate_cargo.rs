@@ -11,8 +11,8 @@ use bugstack_fix::{
     CheckStatus, FileEdit, Patch, Policy, RegressionTest, Validator, ValidatorOptions, WorktreeValidator,
 };
 use support::{
-    head_context, policy_with_checks, service_average_edit, slow_check, work_dir_options, worktree_root, Repo,
-    SERVICE_AVERAGE_GUARDED,
+    edit_patch, head_context, policy_with_checks, service_average_edit, slow_check, work_dir_options, worktree_root,
+    write_file, Repo, SERVICE_AVERAGE_GUARDED,
 };
 use tempfile::TempDir;
 
@@ -98,4 +98,56 @@ async fn cargo_fix_passes_with_regression_fail_to_pass_then_a_breaking_candidate
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().is_dir());
     assert_eq!(dirs.count(), 0, "a worktree directory was left behind");
+}
+
+/// A path dependency outside the repository, in a workspace of its own
+/// (`version.workspace = true`) under a directory the sandbox hides
+/// (`/tmp`): it and its workspace are bound back read-only, and the project
+/// builds inside the sandbox. (Before, the checks failed at once: cargo saw
+/// an empty `/tmp`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_dependency_outside_the_repository_builds_in_the_sandbox() {
+    let outside = TempDir::new().unwrap();
+    write_file(
+        outside.path(),
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"lib\"]\nresolver = \"2\"\n\n[workspace.package]\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write_file(
+        outside.path(),
+        "lib/Cargo.toml",
+        "[package]\nname = \"outside-lib\"\nversion.workspace = true\nedition.workspace = true\n",
+    );
+    write_file(outside.path(), "lib/src/lib.rs", "pub fn one() -> u32 {\n    1\n}\n");
+    let lib = outside.path().join("lib").display().to_string();
+    let manifest = format!(
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\noutside-lib = {{ path = {lib:?} }}\n"
+    );
+    const BEFORE: &str = "pub fn two() -> u32 {\n    outside_lib::one() + 1\n}\n";
+    let repo = Repo::with_files(&[("Cargo.toml", &manifest), ("src/lib.rs", BEFORE)], "app");
+    let work = TempDir::new().unwrap();
+    let validator = WorktreeValidator::new(work_dir_options(work.path(), ValidatorOptions::default()));
+    let ctx = head_context(repo.path(), "attempt to add with overflow");
+    let patch = edit_patch(
+        "src/lib.rs",
+        BEFORE,
+        "pub fn two() -> u32 {\n    outside_lib::one().saturating_add(1)\n}\n",
+    );
+    let policy = policy_with_checks(vec![slow_check("build", "cargo build --offline")]);
+    let v = validator.validate(&ctx, &patch, &policy).await.unwrap();
+    let sandbox = v.sandbox.clone().expect("sandbox report");
+    if !sandbox.confined() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must sandbox the checks: {}",
+            sandbox.detail
+        );
+        eprintln!(
+            "SKIPPED: no sandbox here ({}); the case needs bubblewrap",
+            sandbox.detail
+        );
+        return;
+    }
+    assert!(v.passed(), "{v:#?}");
+    assert_eq!(v.checks[0].base_status, Some(CheckStatus::Passed), "{v:#?}");
 }
