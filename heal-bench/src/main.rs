@@ -70,13 +70,18 @@ fn run(args: Args) -> heal_bench::Result<ExitCode> {
             bugstack.display()
         )));
     }
+    // The cases run it from their own directories: a relative path
+    // (`--bugstack target/debug/bugstack`) would not be found there.
+    let bugstack = std::fs::canonicalize(&bugstack).map_err(heal_bench::Error::io(&bugstack))?;
     let work_dir = args
         .work_dir
         .unwrap_or_else(|| std::env::temp_dir().join(format!("heal-bench-{}", std::process::id())));
+    let work_dir = std::path::absolute(&work_dir).map_err(heal_bench::Error::io(&work_dir))?;
     let settings = Settings {
         bugstack,
         sdk_dir: heal_bench::default_sdk_dir(),
-        target_dir: args.target_dir.unwrap_or_else(|| target_root.join("heal-bench")),
+        target_dir: std::path::absolute(args.target_dir.unwrap_or_else(|| target_root.join("heal-bench")))
+            .map_err(heal_bench::Error::io(&target_root))?,
         work_dir: work_dir.clone(),
         jobs: args.jobs,
         check_only: args.check_only,

@@ -183,6 +183,34 @@ fn slice_range_in_option_fn_uses_get() {
 }
 
 #[test]
+fn split_at_past_the_end_clamps_the_position_then_guards() {
+    let src = "pub struct Cursor<'a> {\n    rest: &'a str,\n}\n\nimpl<'a> Cursor<'a> {\n    pub fn take(&mut self, skip: bool) -> &'a str {\n        let pos = self.rest.find('}').map_or(self.rest.len(), |p| p + usize::from(skip));\n        let (head, tail) = self.rest.split_at(pos + 1);\n        self.rest = tail;\n        head\n    }\n}\n";
+    let msg = "byte index 8 is out of bounds of `{world}`";
+    let ps = patches(src, 8, "split_at", msg);
+    assert_eq!(ps[0].class.as_deref(), Some("slice-range"));
+    assert!(
+        apply(src, &ps[0]).contains("let (head, tail) = self.rest.split_at((pos + 1).min(self.rest.len()));"),
+        "{}",
+        apply(src, &ps[0])
+    );
+    assert!(
+        ps.iter()
+            .any(|p| apply(src, p).contains("if pos + 1 > self.rest.len() {\n            return \"\";")),
+        "the guard is a later strategy"
+    );
+}
+
+#[test]
+fn split_at_inside_a_character_moves_the_position_to_a_boundary() {
+    let src = "pub fn halves(s: &str, n: usize) -> (String, String) {\n    let (a, b) = s.split_at(n);\n    (a.to_string(), b.to_string())\n}\n";
+    let msg = "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`";
+    assert_eq!(
+        fix(src, 2, "s.split_at", msg),
+        "pub fn halves(s: &str, n: usize) -> (String, String) {\n    let mut mid = n;\n    while !s.is_char_boundary(mid) {\n        mid -= 1;\n    }\n    let (a, b) = s.split_at(mid);\n    (a.to_string(), b.to_string())\n}\n"
+    );
+}
+
+#[test]
 fn char_boundary_in_string_fn_moves_the_bound_to_a_boundary() {
     let src = "pub fn preview(s: &str, n: usize) -> String {\n    s[..n].to_string()\n}\n";
     let msg = "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`";

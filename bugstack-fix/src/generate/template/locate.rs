@@ -169,6 +169,11 @@ fn bin_kind(op: &BinOp) -> Option<BinKind> {
     })
 }
 
+/// Methods that slice at a position and panic as indexing does when it is
+/// past the end or inside a character (`str::split_at`: "byte index 9 is
+/// out of bounds of …").
+pub(crate) const SPLITTING: &[&str] = &["split_at", "split_at_mut"];
+
 fn want(class: Option<PanicClass>) -> Want {
     match class {
         None | Some(PanicClass::UnwrapNone | PanicClass::UnwrapErr | PanicClass::ParseUnwrap) => Want::Unwrap,
@@ -215,6 +220,7 @@ impl Finder<'_> {
         match (self.want, e) {
             (Want::Unwrap, Expr::MethodCall(m)) => m.method == "unwrap" || m.method == "expect",
             (Want::Index, Expr::Index(_)) => true,
+            (Want::Index, Expr::MethodCall(m)) => SPLITTING.iter().any(|n| m.method == n),
             (Want::Call(methods), Expr::MethodCall(m)) => methods.iter().any(|n| m.method == n),
             (Want::Binary(kinds), Expr::Binary(b)) => bin_kind(&b.op).is_some_and(|k| kinds.contains(&k)),
             (Want::Neg, Expr::Unary(u)) => matches!(u.op, syn::UnOp::Neg(_)),

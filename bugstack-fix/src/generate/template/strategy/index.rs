@@ -207,6 +207,48 @@ impl<'ast> Site<'_, 'ast> {
         Some(vec![self.guard(&cond, &why)])
     }
 
+    /// `s.split_at(mid)` with `mid` past the end, or inside a character:
+    /// the position moved to where the split can happen (the end, or the
+    /// char boundary below), else a guard before the statement.
+    pub(super) fn split_position(&self, m: &'ast syn::ExprMethodCall) -> Option<Vec<Option<StrategyFix>>> {
+        let index = m.args.first()?;
+        if !is_pure(&m.receiver) || !is_pure(index) {
+            return None;
+        }
+        let recv = postfix(&m.receiver, self.text(&*m.receiver)?);
+        let idx = self.text(index)?;
+        let what = format!("`{}.{}({})`", short(&recv), m.method, short(idx));
+        let mut out = Vec::new();
+        if self.class == PanicClass::CharBoundary {
+            let (at, indent) = self.guard_point()?;
+            let (nl, unit) = (self.nl, &self.unit);
+            let name = self.fresh("mid");
+            out.push(Some(StrategyFix {
+                strategy: "floor-char-boundary",
+                edits: vec![
+                    Edit::insert(
+                        at,
+                        format!("{indent}let mut {name} = {idx};{nl}{indent}while !{recv}.is_char_boundary({name}) {{{nl}{indent}{unit}{name} -= 1;{nl}{indent}}}{nl}"),
+                    ),
+                    Edit::replace(self.range(index)?, name),
+                ],
+                explanation: format!("Moves the position of {what} down to the nearest char boundary (the end at most), so the string is split before the multi-byte character instead of panicking."),
+            }));
+        } else {
+            out.push(Some(StrategyFix {
+                strategy: "clamp-position",
+                edits: vec![Edit::replace(
+                    self.range(index)?,
+                    format!("{}.min({recv}.len())", postfix(index, idx)),
+                )],
+                explanation: format!("Clamps the position of {what} to the length, so a position past the end splits at the end (everything before, nothing after) instead of panicking."),
+            }));
+        }
+        let cond = format!("{} > {recv}.len()", binary_operand(index, idx));
+        out.push(self.guard(&cond, &format!("the position passed to {what} is past the end")));
+        Some(out)
+    }
+
     /// For a `str` range: moves each bound down to the nearest char
     /// boundary before slicing (keeps "at most N bytes" contracts).
     fn floor_bounds(&self, recv: &str, r: &'ast syn::ExprRange) -> Option<StrategyFix> {

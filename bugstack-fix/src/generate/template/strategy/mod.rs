@@ -55,7 +55,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Signature, Stmt};
 
-use super::locate::{Idents, Located};
+use super::locate::{Idents, Located, SPLITTING};
 use super::signature::ReturnKind;
 use super::source::{Edit, Source};
 use crate::panic_class::{OverflowOp, PanicClass};
@@ -219,6 +219,11 @@ impl<'a, 'ast> Site<'a, 'ast> {
             (c, Expr::MethodCall(m)) if c.is_unwrap() => self.unwrap(m),
             (c, Expr::Index(i)) if c.is_index() => self.index(i),
             (PanicClass::VecPosition, Expr::MethodCall(m)) => self.vec_position(m),
+            (PanicClass::SliceRange | PanicClass::CharBoundary | PanicClass::IndexOob, Expr::MethodCall(m))
+                if SPLITTING.iter().any(|n| m.method == n) =>
+            {
+                self.split_position(m)
+            }
             (PanicClass::DivZero | PanicClass::RemZero, Expr::Binary(b)) => self.div(b),
             (PanicClass::Overflow(op), Expr::Binary(b)) => self.overflow(b, op),
             (PanicClass::Overflow(OverflowOp::Neg), Expr::Unary(u)) => self.negate(u),
