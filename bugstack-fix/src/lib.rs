@@ -52,6 +52,7 @@ mod pipeline;
 mod policy;
 mod report;
 mod reproduce;
+mod rust_file;
 mod score;
 mod validate;
 

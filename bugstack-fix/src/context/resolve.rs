@@ -194,7 +194,7 @@ impl Session {
             return Ok(hit.clone());
         }
         let parsed = self.text(path)?.map(|text| {
-            let (ast, error) = match syn::parse_file(&text) {
+            let (ast, error) = match crate::rust_file::parse_file(&text) {
                 Ok(ast) => (Some(ast), None),
                 Err(e) => {
                     let at = e.span().start();

@@ -101,7 +101,7 @@ pub(crate) fn repair(ctx: &FixContext, patch: &Patch, validation: &Validation) -
         for f in fixes.iter().rev() {
             repaired.replace_range(f.start..f.end, &f.text);
         }
-        if syn::parse_file(&repaired).is_err() {
+        if !crate::rust_file::still_parses(text, &repaired) {
             continue;
         }
         applied.extend(fixes.into_iter().map(|f| f.why));
@@ -198,7 +198,7 @@ fn typed_replacement(text: &str, s: &CompilerSuggestion) -> Option<String> {
     if name.is_empty() {
         return None;
     }
-    let file = syn::parse_file(text).ok()?;
+    let file = crate::rust_file::parse_file(text).ok()?;
     let at = line_column(text, s.byte_start);
     let mut finder = EnclosingFn { at, found: None };
     finder.visit_file(&file);

@@ -53,7 +53,9 @@ impl Seeds {
     pub(crate) fn collect<'a>(sources: impl IntoIterator<Item = &'a str>) -> Seeds {
         let mut seeds = Seeds::default();
         for text in sources {
-            let Ok(file) = syn::parse_file(text) else { continue };
+            let Ok(file) = crate::rust_file::parse_file(text) else {
+                continue;
+            };
             seeds.visit_file(&file);
             for block in doc_code_blocks(&file) {
                 if let Ok(b) = syn::parse_str::<syn::Block>(&format!("{{\n{block}\n}}")) {
@@ -69,7 +71,9 @@ impl Seeds {
     pub(crate) fn collect_for<'a>(sources: impl IntoIterator<Item = &'a str>, callee: &str) -> Seeds {
         let mut seeds = Seeds::default();
         let other = Seeds::collect(sources.into_iter().inspect(|text| {
-            let Ok(file) = syn::parse_file(text) else { return };
+            let Ok(file) = crate::rust_file::parse_file(text) else {
+                return;
+            };
             let mut calls = CallArgs {
                 name: callee,
                 args: &mut seeds.args,

@@ -148,7 +148,7 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
             why.push(format!("{}: not in the library", frame.path));
             continue;
         };
-        let Ok(file) = syn::parse_file(&text) else {
+        let Ok(file) = crate::rust_file::parse_file(&text) else {
             why.push(format!("{}: does not parse", frame.path));
             continue;
         };
@@ -538,7 +538,7 @@ impl<'a> Resolver<'a> {
         for (i, name) in path.iter().enumerate() {
             let Some(parsed) = std::fs::read_to_string(&file)
                 .ok()
-                .and_then(|t| syn::parse_file(&t).ok())
+                .and_then(|t| crate::rust_file::parse_file(&t).ok())
             else {
                 return false;
             };
@@ -566,7 +566,7 @@ impl<'a> Resolver<'a> {
         let Some(parsed) = self
             .module_file(at)
             .and_then(|f| std::fs::read_to_string(f).ok())
-            .and_then(|t| syn::parse_file(&t).ok())
+            .and_then(|t| crate::rust_file::parse_file(&t).ok())
         else {
             return false;
         };
@@ -806,7 +806,7 @@ impl<'a> Resolver<'a> {
             };
             let parsed = std::fs::read_to_string(&file)
                 .ok()
-                .and_then(|t| syn::parse_file(&t).ok())?;
+                .and_then(|t| crate::rust_file::parse_file(&t).ok())?;
             let found = named_fn(&parsed.items, &rest[k..], &rest[..k], true)?;
             return Some((found, parsed.items));
         }
@@ -983,7 +983,10 @@ impl<'a> Resolver<'a> {
                     if p.is_dir() {
                         stack.push(p);
                     } else if p.extension().is_some_and(|x| x == "rs") {
-                        if let Some(f) = std::fs::read_to_string(&p).ok().and_then(|t| syn::parse_file(&t).ok()) {
+                        if let Some(f) = std::fs::read_to_string(&p)
+                            .ok()
+                            .and_then(|t| crate::rust_file::parse_file(&t).ok())
+                        {
                             out.push((p, f));
                         }
                     }

@@ -182,6 +182,19 @@ fn slice_range_in_option_fn_uses_get() {
     assert!(fix(src2, 2, "buf[", msg).contains("    if buf.get(..n).is_none() {\n        return 0;\n    }\n"));
 }
 
+/// A crate of the 2015 edition can hold an item `syn` 2 rejects (a bare
+/// `Fn(..) -> R` trait object); the rest of the file is still read and fixed.
+#[test]
+fn a_file_with_an_item_syn_rejects_still_gets_its_fix() {
+    let src = "pub type Formatter = Fn(&u32, &mut String) -> Result<(), ()>;\n\nfn at(v: &[u32], i: usize) -> Option<u32> {\n    let x = v[i] + 1;\n    Some(x)\n}\n";
+    let out = fix(src, 4, "v[", "index out of bounds: the len is 0 but the index is 0");
+    assert!(out.contains("let x = *v.get(i)? + 1;"), "{out}");
+    assert!(
+        out.starts_with("pub type Formatter = Fn(&u32, &mut String) -> Result<(), ()>;\n"),
+        "{out}"
+    );
+}
+
 #[test]
 fn split_at_past_the_end_clamps_the_position_then_guards() {
     let src = "pub struct Cursor<'a> {\n    rest: &'a str,\n}\n\nimpl<'a> Cursor<'a> {\n    pub fn take(&mut self, skip: bool) -> &'a str {\n        let pos = self.rest.find('}').map_or(self.rest.len(), |p| p + usize::from(skip));\n        let (head, tail) = self.rest.split_at(pos + 1);\n        self.rest = tail;\n        head\n    }\n}\n";

@@ -135,7 +135,7 @@ impl TemplateGenerator {
         let line = target.line as usize;
         let column = target.column.map(|c| c as usize);
         let src = Source::new(text);
-        let file = syn::parse_file(text)
+        let file = crate::rust_file::parse_file(text)
             .map_err(|e| Error::Generate(format!("{} does not parse as Rust: {e}", target.path)))?;
         let hint = PanicClass::from_message(message);
         // A custom message with no `expect` at the line: an explicit panic
@@ -234,7 +234,7 @@ impl TemplateGenerator {
             let Some(mut after) = source::apply_edits(before, &c.edits) else {
                 continue;
             };
-            if syn::parse_file(&after).is_err() {
+            if !crate::rust_file::still_parses(before, &after) {
                 continue;
             }
             if self.rustfmt {
@@ -343,7 +343,9 @@ fn caller_guard<'c>(
     let mut failing = site.failing_condition()?;
     for frame in ctx.frames.iter().skip(1) {
         let Some(text) = ctx.file(&frame.path) else { continue };
-        let Ok(file) = syn::parse_file(text) else { continue };
+        let Ok(file) = crate::rust_file::parse_file(text) else {
+            continue;
+        };
         let src = Source::new(text);
         let macros = locate::MacroArgs::collect(&file);
         let column = frame.column.map(|c| c as usize);
