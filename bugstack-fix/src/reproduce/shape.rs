@@ -102,7 +102,9 @@ impl Shape {
             Shape::Option(i) => format!("Option<{}>", i.owned_type()),
             Shape::Ref { inner, .. } => inner.owned_type(),
             Shape::Struct(s) => s.path.clone(),
-            Shape::Built { path, .. } => path.clone(),
+            // Built in place where it is passed ([`Shape::pass`]): the
+            // generated value is a placeholder, so the type needs no `Debug`.
+            Shape::Built { .. } => "()".into(),
         }
     }
 
@@ -135,6 +137,9 @@ impl Shape {
                 format!("&{}&{var}[..]", if *mutable { "mut " } else { "" })
             }
             Shape::Built { expr, .. } => expr.clone(),
+            Shape::Ref { inner, mutable } if matches!(**inner, Shape::Built { .. }) => {
+                format!("&{}{}", if *mutable { "mut " } else { "" }, inner.pass(var))
+            }
             Shape::Ref { mutable: true, .. } => format!("&mut {var}"),
             Shape::Ref { mutable: false, .. } => format!("&{var}"),
             _ => format!("{var}.clone()"),
@@ -175,7 +180,7 @@ impl Shape {
             }
             Shape::Option(i) => format!("proptest::option::of({}).boxed()", i.strategy(ints, strings)),
             Shape::Ref { inner, .. } => inner.strategy(ints, strings),
-            Shape::Built { expr, .. } => format!("proptest::strategy::LazyJust::new(|| {expr}).boxed()"),
+            Shape::Built { .. } => "proptest::strategy::Just(()).boxed()".into(),
             Shape::Struct(s) => {
                 let names: Vec<String> = (0..s.fields.len()).map(|i| format!("f{i}")).collect();
                 let strategies: Vec<String> = s.fields.iter().map(|(_, f)| f.strategy(ints, strings)).collect();

@@ -261,6 +261,16 @@ enum Owner {
     TraitDefault(String),
 }
 
+/// Whether a path segment's generic arguments are lifetimes only (or none):
+/// `Template<'a>`.
+fn lifetime_arguments_only(args: &syn::PathArguments) -> bool {
+    match args {
+        syn::PathArguments::None => true,
+        syn::PathArguments::AngleBracketed(a) => a.args.iter().all(|x| matches!(x, syn::GenericArgument::Lifetime(_))),
+        syn::PathArguments::Parenthesized(_) => false,
+    }
+}
+
 /// Whether every generic parameter is a lifetime.
 fn lifetimes_only(g: &syn::Generics) -> bool {
     g.params.iter().all(|p| matches!(p, syn::GenericParam::Lifetime(_)))
@@ -615,14 +625,15 @@ impl<'a> Resolver<'a> {
         self.built_shape(name)
     }
 
-    /// A value of the crate's public `Debug` type `name` made by
+    /// A value of the crate's public type `name` (lifetime parameters
+    /// allowed) made by
     /// `Name::new()` (a public inherent function without arguments returning
     /// `Self`) or `Name::default()` (derived or implemented).
     fn built_shape(&mut self, name: &str) -> Option<Shape> {
         let src_root = self.crate_dir();
         let mut def = None;
-        let (mut debug, mut default, mut new) = (false, false, false);
-        let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name && l.arguments.is_none()));
+        let (mut default, mut new) = (false, false);
+        let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name && lifetime_arguments_only(&l.arguments)));
         for (path, file) in self.all_files() {
             for it in &file.items {
                 match it {
@@ -639,20 +650,15 @@ impl<'a> Resolver<'a> {
                                 }
                             })
                         };
-                        debug |= derives("Debug");
                         default |= derives("Default");
-                        if matches!(s.vis, syn::Visibility::Public(_))
-                            && lifetimes_only(&s.generics)
-                            && s.generics.params.is_empty()
-                        {
+                        if matches!(s.vis, syn::Visibility::Public(_)) && lifetimes_only(&s.generics) {
                             def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
                         }
                     }
-                    syn::Item::Impl(imp) if imp.generics.params.is_empty() && names_it(&imp.self_ty) => {
+                    syn::Item::Impl(imp) if lifetimes_only(&imp.generics) && names_it(&imp.self_ty) => {
                         match &imp.trait_ {
                             Some((None, t, _)) => {
                                 let last = t.segments.last().map(|l| l.ident.to_string()).unwrap_or_default();
-                                debug |= last == "Debug";
                                 default |= last == "Default";
                             }
                             Some(_) => {}
@@ -664,7 +670,7 @@ impl<'a> Resolver<'a> {
                                     && f.sig.generics.params.is_empty()
                                     && f.sig.asyncness.is_none()
                                     && f.sig.unsafety.is_none()
-                                    && matches!(&f.sig.output, syn::ReturnType::Type(_, t) if matches!(&**t, syn::Type::Path(p) if p.path.is_ident("Self") || p.path.is_ident(name))))
+                                    && matches!(&f.sig.output, syn::ReturnType::Type(_, t) if matches!(&**t, syn::Type::Path(p) if p.path.is_ident("Self") || names_it(t))))
                             });
                             }
                         }
@@ -674,7 +680,7 @@ impl<'a> Resolver<'a> {
             }
         }
         let rel = def?;
-        if !debug || !(default || new) {
+        if !(default || new) {
             return None;
         }
         let repo_rel = if self.krate.dir.is_empty() {
@@ -934,7 +940,7 @@ impl<'a> Resolver<'a> {
                     let (ty, shape) = self_ty.as_ref().ok_or("a receiver outside an impl")?;
                     let s = shape.clone().ok_or_else(|| {
                         format!(
-                            "cannot build a `{}` value (fields private, not Debug, no constructor, or unsupported)",
+                            "cannot build a `{}` value (fields private, no `new()` or `Default`, or unsupported)",
                             quote_type(ty)
                         )
                     })?;

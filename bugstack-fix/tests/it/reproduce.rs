@@ -653,3 +653,33 @@ async fn without_a_test_target_to_join_the_regression_test_is_a_unit_test() {
     );
     assert_regression_proven(&report);
 }
+
+/// A receiver whose type borrows (`Book<'a>`), is not `Debug`, and is made
+/// by `new()` returning `Book<'a>` (a 2015-edition crate's style): built in
+/// place at the call, it needs no `Debug`.
+#[tokio::test]
+async fn a_receiver_with_a_lifetime_and_no_debug_is_built_in_place() {
+    const LIB: &str = "/// Pages.\npub struct Book<'a> {\n    pages: Vec<&'a str>,\n}\n\nimpl<'a> Book<'a> {\n    /// An empty book.\n    pub fn new() -> Book<'a> {\n        Book { pages: Vec::new() }\n    }\n\n    /// Adds `text` after its first byte.\n    pub fn add(&mut self, text: &'a str) -> usize {\n        let rest = &text[1..];\n        self.pages.push(rest);\n        self.pages.len()\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(
+        LIB,
+        "let rest = &text[1..];",
+        "let rest = text.get(1..).unwrap_or_default();",
+    ));
+    let (report, _repo) = run(
+        LIB,
+        vec![(14, "fixture::Book::add")],
+        "byte index 1 is out of bounds of ``",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert_eq!(
+        r.input.as_deref(),
+        Some("fixture::Book::add(&mut fixture::Book::new(), \"\")"),
+        "{json}"
+    );
+    assert_regression_proven(&report);
+}
