@@ -103,6 +103,15 @@ impl<'ast> Visit<'ast> for Seeds {
         }
     }
 
+    // A char the code compares against (`'{'`, `'\\'`) is a one-char seed
+    // the mutations splice into the others.
+    fn visit_lit_char(&mut self, l: &'ast syn::LitChar) {
+        let v = l.value().to_string();
+        if self.strings.len() < MAX_SEEDS && !self.strings.contains(&v) {
+            self.strings.push(v);
+        }
+    }
+
     fn visit_lit_int(&mut self, l: &'ast syn::LitInt) {
         if let Ok(v) = l.base10_parse::<i128>() {
             if self.ints.len() < MAX_SEEDS && !self.ints.contains(&v) {
@@ -742,6 +751,15 @@ mod tests {
             "{s:?}"
         );
         assert!(s.ints.contains(&300) && s.ints.contains(&7), "{s:?}");
+    }
+
+    #[test]
+    fn the_codes_char_literals_are_one_char_seeds() {
+        let s = Seeds::collect(["fn f(t: &str) -> bool { t.ends_with('\\\\') || t.starts_with('{') }"]);
+        assert!(
+            s.strings.contains(&"\\".to_string()) && s.strings.contains(&"{".to_string()),
+            "{s:?}"
+        );
     }
 
     #[test]

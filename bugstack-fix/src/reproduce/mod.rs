@@ -199,10 +199,16 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
     let mut seeds = Seeds::collect_for(sources.iter().map(String::as_str), name);
     // The panicking file's own constants, whatever the cap left out: an
     // overflow is often `x + K` for one of them.
+    // Its strings and chars too (the delimiters a parser compares against).
     let near = Seeds::collect(ctx.file(&target.path));
     for v in near.ints {
         if !seeds.ints.contains(&v) {
             seeds.ints.push(v);
+        }
+    }
+    for v in near.strings {
+        if !seeds.strings.contains(&v) {
+            seeds.strings.push(v);
         }
     }
     let expected = PanicClass::from_message(&ctx.incident.event.message);

@@ -147,7 +147,9 @@ impl Shape {
     }
 
     /// Code of a `BoxedStrategy<owned type>`: boundary values, the crate's
-    /// own literals (`ints`, `strings`) and mutations, then anything.
+    /// own literals (`ints`, `strings`, the code's char literals among them)
+    /// and mutations (one seed spliced into another: an escape character
+    /// before a delimiter), then anything.
     pub(crate) fn strategy(&self, ints: &[i128], strings: &[String]) -> String {
         match self {
             Shape::Int(t) => int_strategy(t, &[], ints),
@@ -171,6 +173,7 @@ impl Shape {
                      2 => (pick.clone(), pick.clone()).prop_map(|(a, b)| a + &b), \
                      2 => (pick.clone(), 0usize..64).prop_map(|(s, n)| s.chars().take(n).collect::<String>()), \
                      2 => (pick.clone(), any::<char>(), 0usize..64).prop_map(|(s, c, n)| {{ let mut v: Vec<char> = s.chars().collect(); let at = n.min(v.len()); v.insert(at, c); v.into_iter().collect::<String>() }}), \
+                     2 => (pick.clone(), pick.clone(), 0usize..64).prop_map(|(mut s, t, n)| {{ let at = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i); s.insert_str(at, &t); s }}), \
                      1 => \"\\\\PC{{0,40}}\", \
                      1 => any::<String>()].boxed() }}"
                 )
