@@ -165,42 +165,7 @@ impl SqliteStore {
         })
     }
 
-    /// Applies what the forge says happened to pull request `number`
-    /// (merged in a commit, or closed unmerged) with the same effect as
-    /// [`IncidentStore::merge_pull_request`](crate::store::IncidentStore::merge_pull_request)
-    /// / [`close_pull_request`](crate::store::IncidentStore::close_pull_request),
-    /// plus the merge commit kept on the pull request. Idempotent: a pull
-    /// request already in that state is [`ForgeSync::Unchanged`] (a webhook
-    /// and the poller may both report the same merge).
-    pub fn apply_forge_change(
-        &self,
-        number: i64,
-        change: &ForgeChange,
-        cause: &Cause,
-        now: Timestamp,
-    ) -> Result<ForgeSync> {
-        self.write(|tx| {
-            let raw = super::rows::pull_request(tx, number)?.ok_or(crate::Error::PullRequestNotFound(number))?;
-            let want = match change {
-                ForgeChange::Merged { .. } => PullRequestState::Merged,
-                ForgeChange::Closed => PullRequestState::Closed,
-            };
-            if crate::store::types::parse_pull_request_state(&raw.state)? == want {
-                return Ok(ForgeSync::Unchanged(raw.into_record()?));
-            }
-            let record = match change {
-                ForgeChange::Merged { commit } => {
-                    pulls::set_state(tx, number, PullRequestState::Merged, Some(commit), cause, now)?;
-                    record_merge_commit(tx, number, commit)?;
-                    super::rows::pull_request(tx, number)?
-                        .ok_or(crate::Error::PullRequestNotFound(number))?
-                        .into_record()?
-                }
-                ForgeChange::Closed => pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now)?,
-            };
-            Ok(ForgeSync::Applied(record))
-        })
-    }
+    shared_apply_forge_change!();
 }
 
 #[cfg(test)]
