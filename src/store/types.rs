@@ -617,6 +617,16 @@ impl IncidentFilter {
         };
         project_ok && status_ok && text_ok
     }
+
+    /// The text as a `LIKE` pattern with `\\` as its escape: `%text%`, the
+    /// text's own `\\`, `%` and `_` literal; `None` without (blank) text.
+    pub(crate) fn like_pattern(&self) -> Option<String> {
+        self.text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
+    }
 }
 
 /// One page of [`IncidentFilter`]'s matches.

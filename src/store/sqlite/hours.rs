@@ -5,20 +5,16 @@ use bugstack_core::Timestamp;
 use rusqlite::{params, Connection, Transaction};
 
 use super::ingest::saturating_add_sql;
-use super::rows::{all_rows, ms, ts, u64_of, RawIncident, INCIDENT_COLUMNS};
-use crate::store::grouping::{hour_of, HOUR_MS};
+use super::rows::{all_rows, ts, u64_of, RawIncident, INCIDENT_COLUMNS};
+use crate::store::grouping::{hour_start, retention_cutoff};
 use crate::store::types::{HourCount, IncidentFilter, IncidentSearch};
-use crate::store::HISTOGRAM_RETENTION_HOURS;
 use crate::Result;
 
 /// Adds `hours` (hour start, occurrences) to incident `id`'s counts and
 /// drops its hours older than the retention. Hours already past the
 /// retention are not written.
 pub(super) fn record_hours(tx: &Transaction<'_>, id: i64, hours: &[(i64, i64)], received_at: Timestamp) -> Result<()> {
-    let retention = i64::try_from(HISTOGRAM_RETENTION_HOURS)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(HOUR_MS);
-    let cutoff = hour_of(received_at, received_at).saturating_sub(retention);
+    let cutoff = retention_cutoff(received_at);
     let sql = format!(
         "INSERT INTO incident_hours (incident_id, hour, count) VALUES (?1, ?2, ?3)
          ON CONFLICT (incident_id, hour) DO UPDATE SET count = {}",
@@ -35,7 +31,7 @@ pub(super) fn record_hours(tx: &Transaction<'_>, id: i64, hours: &[(i64, i64)], 
 
 /// Incident `id`'s hours from the hour of `since` on, oldest first.
 pub(super) fn histogram(conn: &Connection, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
-    let since = ms(since) - ms(since) % HOUR_MS;
+    let since = hour_start(since);
     let mut stmt = conn
         .prepare_cached("SELECT hour, count FROM incident_hours WHERE incident_id = ?1 AND hour >= ?2 ORDER BY hour")?;
     let rows = stmt.query_map(params![id, since], |r| {
@@ -50,12 +46,7 @@ pub(super) fn histogram(conn: &Connection, id: i64, since: Timestamp) -> Result<
 /// One page of the incidents matching `filter` and the number matching.
 pub(super) fn search(conn: &Connection, filter: &IncidentFilter) -> Result<IncidentSearch> {
     let status = filter.status.map(|s| s.to_string());
-    let text = filter
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let text = filter.like_pattern();
     let condition = "(?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR i.title LIKE ?2 ESCAPE '\\' \
                      OR i.kind LIKE ?2 ESCAPE '\\' OR i.level LIKE ?2 ESCAPE '\\') \
                      AND (?3 IS NULL OR i.project_id = ?3)";
