@@ -10,7 +10,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
 use bugstack::sdk::{Level, Options};
@@ -56,13 +55,6 @@ fn run_client(name: &str) {
     drop(guard);
 }
 
-fn field(line: &str, key: &str) -> u64 {
-    line.split_whitespace()
-        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{key} missing in {line}"))
-}
-
 #[test]
 fn sdk_clients_under_load_every_acknowledged_occurrence_is_stored() {
     if let Ok(name) = std::env::var(ROLE) {
@@ -70,21 +62,9 @@ fn sdk_clients_under_load_every_acknowledged_occurrence_is_stored() {
         return;
     }
     let (_dir, data, server) = serve_fresh();
-    let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = CLIENTS
         .iter()
-        .map(|name| {
-            Command::new(&exe)
-                .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
-                .env(ROLE, name)
-                .env("BUGSTACK_ENDPOINT", format!("http://{}", server.addr))
-                .env("BUGSTACK_TOKEN", TOKEN)
-                .env_remove("BUGSTACK_RELEASE")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|name| spawn_sdk_client(TEST, ROLE, name, &server.addr))
         .collect();
     // All eight run at once; collect them afterwards.
     let children: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
@@ -100,14 +80,10 @@ fn sdk_clients_under_load_every_acknowledged_occurrence_is_stored() {
             .lines()
             .find_map(|l| l.find(&format!("SDK_STATS {name} ")).map(|at| &l[at..]))
             .unwrap_or_else(|| panic!("client {name} printed no stats: {stdout}"));
-        assert_eq!(field(line, "captured"), PER_CLIENT as u64, "{line}");
-        assert_eq!((field(line, "spooled"), field(line, "rejected")), (0, 0), "{line}");
-        assert_eq!(
-            field(line, "sent") + field(line, "dropped"),
-            PER_CLIENT as u64,
-            "{line}"
-        );
-        sent.insert(name, field(line, "sent"));
+        assert_eq!(kv(line, "captured"), PER_CLIENT as u64, "{line}");
+        assert_eq!((kv(line, "spooled"), kv(line, "rejected")), (0, 0), "{line}");
+        assert_eq!(kv(line, "sent") + kv(line, "dropped"), PER_CLIENT as u64, "{line}");
+        sent.insert(name, kv(line, "sent"));
     }
     let mut stored: BTreeMap<&str, u64> = BTreeMap::new();
     for i in incidents_json(&data) {

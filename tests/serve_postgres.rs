@@ -25,7 +25,6 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -344,14 +343,6 @@ fn pg_worker(url: &str, data: &std::path::Path) -> Worker {
     )
 }
 
-/// `key=value` of a line.
-fn kv(line: &str, key: &str) -> u64 {
-    line.split_whitespace()
-        .find_map(|f| f.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{key} missing in {line}"))
-}
-
 #[test]
 fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and_fix_exactly_once() {
     if let Ok(name) = std::env::var(ROLE) {
@@ -367,23 +358,10 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
     let mut workers: Vec<Worker> = dirs[3..5].iter().map(|d| pg_worker(&db.url, &data_path(d))).collect();
     let balancer = Balancer::start(collectors.iter().map(|c| c.addr.clone()).collect());
 
-    let exe = std::env::current_exe().unwrap();
     let mut clients = ClientProcesses(
         SDK_CLIENTS
             .iter()
-            .map(|name| {
-                Command::new(&exe)
-                    .args(["--exact", SCALE_TEST, "--nocapture", "--test-threads=1"])
-                    .env(ROLE, name)
-                    .env("BUGSTACK_ENDPOINT", format!("http://{}", balancer.addr))
-                    .env("BUGSTACK_TOKEN", TOKEN)
-                    .env_remove("BUGSTACK_RELEASE")
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .map(Some)
-                    .unwrap()
-            })
+            .map(|name| Some(spawn_sdk_client(SCALE_TEST, ROLE, name, &balancer.addr)))
             .collect(),
     );
 

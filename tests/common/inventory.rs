@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use bugstack::core::{Event, EventKind, Frame, Level, Location, Timestamp};
+use bugstack::store::{IncidentStore, SqliteStore};
 
 use super::git;
 
@@ -71,6 +72,13 @@ pub fn repo_with(dir: &Path, lib: &str, policy: &str) -> (PathBuf, PathBuf, Stri
     git(&root, &["push", "-q", "origin", "main"]);
     let release = git(&root, &["rev-parse", "HEAD"]);
     (root, remote, release)
+}
+
+/// Stores `n` occurrences of [`panic_event`] from `release` in the SQLite
+/// store at `data` (created when missing).
+pub fn store_panics(data: &Path, release: &str, n: usize) {
+    let store = SqliteStore::open(data).unwrap();
+    store.ingest(&vec![panic_event(release); n], Timestamp::now()).unwrap();
 }
 
 /// The panic as the SDK reports it.

@@ -16,6 +16,38 @@ pub const TOKEN: &str = "test-token-0123456789";
 /// The dashboard token `start_with_token` gives the server: the one that reads.
 pub const DASHBOARD_TOKEN: &str = "test-dashboard-token-9876543210";
 
+/// Spawns `cmd` (stdout piped), keeps its stdout lines and waits until
+/// `ready` finds a value in one of them; panics with `what` and the lines
+/// so far when none comes within 30 s (the child is killed).
+fn spawn_until_ready<T: Send + 'static>(
+    cmd: &mut Command,
+    what: &str,
+    ready: impl Fn(&str) -> Option<T> + Send + 'static,
+) -> (Child, Arc<Mutex<Vec<String>>>, T) {
+    let mut child = cmd.spawn().expect("spawn bugstack");
+    let stdout = child.stdout.take().unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(value) = ready(&line) {
+                let _ = tx.send(value);
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(value) => (child, lines, value),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}; stdout: {:?}", lines.lock().unwrap());
+        }
+    }
+}
+
 /// A running `bugstack serve`.
 pub struct Server {
     pub child: Child,
@@ -36,32 +68,10 @@ impl Server {
             .env_remove("BUGSTACK_DATA")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().expect("spawn bugstack serve");
-        let stdout = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("bugstack: listening on http://") {
-                    let _ = tx.send(addr.to_string());
-                }
-                sink.lock().unwrap().push(line);
-            }
+        let (child, stdout, addr) = spawn_until_ready(&mut cmd, "serve did not print its address", |line| {
+            line.strip_prefix("bugstack: listening on http://").map(str::to_string)
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("serve did not print its address; stdout: {:?}", lines.lock().unwrap());
-            }
-        };
-        Server {
-            child,
-            addr,
-            stdout: lines,
-        }
+        Server { child, addr, stdout }
     }
 
     /// Starts with the test token and the test dashboard token.
@@ -103,36 +113,19 @@ impl Worker {
     /// Starts `bugstack worker --data DIR` plus `extra` and waits until it
     /// says it is ready.
     pub fn start(data: &Path, extra: &[&str]) -> Worker {
-        let mut child = Command::new(BIN)
-            .args(["worker", "--data"])
+        let mut cmd = Command::new(BIN);
+        cmd.args(["worker", "--data"])
             .arg(data)
             .args(extra)
             .env_remove("BUGSTACK_DATA")
             .env_remove("BUGSTACK_STORE")
             .env_remove("BUGSTACK_REPO")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn bugstack worker");
-        let stdout = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.starts_with("bugstack: worker ready") {
-                    let _ = tx.send(());
-                }
-                sink.lock().unwrap().push(line);
-            }
+            .stderr(Stdio::inherit());
+        let (child, stdout, ()) = spawn_until_ready(&mut cmd, "worker did not get ready", |line| {
+            line.starts_with("bugstack: worker ready").then_some(())
         });
-        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("worker did not get ready; stdout: {:?}", lines.lock().unwrap());
-        }
-        Worker { child, stdout: lines }
+        Worker { child, stdout }
     }
 
     /// `kill -9`.
@@ -158,6 +151,30 @@ impl Drop for Worker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Re-runs this test binary as SDK client process `name`: only the test
+/// `test`, told its role by `role=name` in its environment, sending to
+/// `http://{addr}` with the test token; stdout and stderr piped.
+pub fn spawn_sdk_client(test: &str, role: &str, name: &str, addr: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(role, name)
+        .env("BUGSTACK_ENDPOINT", format!("http://{addr}"))
+        .env("BUGSTACK_TOKEN", TOKEN)
+        .env_remove("BUGSTACK_RELEASE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The number `key=value` of a line of `key=value` fields.
+pub fn kv(line: &str, key: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{key} missing in {line}"))
 }
 
 /// The test job runner's log lines in `data` (`start ...` / `finish ...`).
