@@ -1081,27 +1081,32 @@ fn the_store_keeps_the_local_forge_contract(b: &Backend) {
 
 /// Forge sync: a close on the forge reopens the incident and rejects the
 /// patch, a merge fixes it at its commit, a repeat changes nothing.
+/// An incident whose run proposed forge pull request `forge_number` with
+/// patch `hash`; returns (incident, store number).
+fn proposed_on_forge(s: &dyn ForgeStore, msg: &str, forge_number: i64, hash: &str) -> (i64, i64) {
+    s.ingest(&[ev(msg, None, 1)], T0).unwrap();
+    let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    let outcome = FixOutcome::Proposed {
+        pr: RunPullRequest {
+            url: format!("https://github.com/o/r/pull/{forge_number}"),
+            title: "Fix".into(),
+            branch: format!("bugstack/fix-{forge_number}"),
+            decision: "review".into(),
+            forge_number: Some(forge_number),
+            patch_hash: Some(hash.into()),
+            ..RunPullRequest::default()
+        },
+        report: serde_json::json!({}),
+    };
+    let run = s.complete_job(job.job.id, "w", &outcome, T0).unwrap();
+    (job.incident.id, run.pr_number.unwrap())
+}
+
 fn forge_changes_move_incidents_and_reject_patches(b: &Backend) {
     let s = b.open_forge();
-    let proposed = |msg: &str, forge_number: i64, hash: &str| {
-        s.ingest(&[ev(msg, None, 1)], T0).unwrap();
-        let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
-        let outcome = FixOutcome::Proposed {
-            pr: RunPullRequest {
-                title: "Fix".into(),
-                branch: format!("bugstack/fix-{forge_number}"),
-                decision: "review".into(),
-                forge_number: Some(forge_number),
-                patch_hash: Some(hash.into()),
-                ..RunPullRequest::default()
-            },
-            report: serde_json::json!({}),
-        };
-        let run = s.complete_job(job.job.id, "w", &outcome, T0).unwrap();
-        (job.incident.id, run.pr_number.unwrap())
-    };
-    let (a, pa) = proposed("boom", 41, "hash-a");
-    let (bb, pb) = proposed("bang", 42, "hash-b");
+    let s = s.as_ref();
+    let (a, pa) = proposed_on_forge(s, "boom", 41, "hash-a");
+    let (bb, pb) = proposed_on_forge(s, "bang", 42, "hash-b");
     let open: Vec<(i64, i64)> = s
         .forge_pull_requests()
         .unwrap()
@@ -1110,6 +1115,7 @@ fn forge_changes_move_incidents_and_reject_patches(b: &Backend) {
         .collect();
     assert_eq!(open, vec![(pa, 41), (pb, 42)]);
     assert_eq!(s.pull_request_by_forge_number(42).unwrap(), Some(pb));
+    assert_eq!(s.pull_request_by_forge_number(7).unwrap(), None);
     assert_eq!(s.forge_number_of(pa).unwrap(), Some(41));
     s.set_pull_request_etag(pa, "W/\"abc\"").unwrap();
     assert_eq!(s.forge_pull_requests().unwrap()[0].etag.as_deref(), Some("W/\"abc\""));
@@ -1120,6 +1126,8 @@ fn forge_changes_move_incidents_and_reject_patches(b: &Backend) {
         s.rejected_patches(a).unwrap().into_iter().collect::<Vec<_>>(),
         ["hash-a"]
     );
+    assert!(s.rejected_patches(bb).unwrap().is_empty());
+    // Reported again (webhook and poller): nothing changes.
     let again = s.apply_forge_change(pa, &ForgeChange::Closed, &tester(), T0).unwrap();
     assert!(matches!(again, ForgeSync::Unchanged(_)));
     let merge = ForgeChange::Merged {
@@ -1128,13 +1136,31 @@ fn forge_changes_move_incidents_and_reject_patches(b: &Backend) {
     let ForgeSync::Applied(record) = s.apply_forge_change(pb, &merge, &tester(), T0).unwrap() else {
         panic!("expected a change")
     };
-    assert_eq!(record.merge_commit.as_deref(), Some("c0ffee"));
-    assert_eq!(s.incident(bb).unwrap().status, Status::Fixed);
-    assert!(s.forge_pull_requests().unwrap().is_empty());
+    assert_eq!(
+        (record.state, record.merge_commit.as_deref()),
+        (PullRequestState::Merged, Some("c0ffee"))
+    );
+    let inc = s.incident(bb).unwrap();
+    assert_eq!(
+        (inc.status, inc.fixed_in_release.as_deref()),
+        (Status::Fixed, Some("c0ffee"))
+    );
+    assert!(
+        s.forge_pull_requests().unwrap().is_empty(),
+        "nothing open is left to poll"
+    );
     assert!(matches!(
         s.apply_forge_change(99, &ForgeChange::Closed, &tester(), T0),
         Err(Error::PullRequestNotFound(99))
     ));
+}
+
+/// Closing a forge pull request by hand rejects its patch too.
+fn closing_by_hand_rejects_the_patch_too(b: &Backend) {
+    let s = b.open_forge();
+    let (a, pa) = proposed_on_forge(s.as_ref(), "boom", 5, "hash-a");
+    s.close_pull_request(pa, &tester(), T0).unwrap();
+    assert_eq!(s.rejected_patches(a).unwrap().len(), 1);
 }
 
 fn tester() -> Cause {
@@ -1732,6 +1758,7 @@ on_both_stores!(
     copies_of_a_batch_at_several_collectors_count_once,
     the_store_keeps_the_local_forge_contract,
     forge_changes_move_incidents_and_reject_patches,
+    closing_by_hand_rejects_the_patch_too,
     hourly_counts_are_kept_per_incident_and_old_hours_dropped,
     concurrent_writers_add_to_one_hour,
     search_filters_by_status_and_text_and_pages,
