@@ -70,16 +70,7 @@ fn sdk_clients_under_load_every_acknowledged_occurrence_is_stored() {
     let children: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     let mut sent: BTreeMap<&str, u64> = BTreeMap::new();
     for (name, out) in CLIENTS.iter().zip(&children) {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "client {name}: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let line = stdout
-            .lines()
-            .find_map(|l| l.find(&format!("SDK_STATS {name} ")).map(|at| &l[at..]))
-            .unwrap_or_else(|| panic!("client {name} printed no stats: {stdout}"));
+        let line = &sdk_stats(name, out);
         assert_eq!(kv(line, "captured"), PER_CLIENT as u64, "{line}");
         assert_eq!((kv(line, "spooled"), kv(line, "rejected")), (0, 0), "{line}");
         assert_eq!(kv(line, "sent") + kv(line, "dropped"), PER_CLIENT as u64, "{line}");

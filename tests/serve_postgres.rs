@@ -413,16 +413,7 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
     let mut sent: BTreeMap<&str, u64> = BTreeMap::new();
     let mut failed_requests = 0;
     for (name, out) in SDK_CLIENTS.iter().zip(&outputs) {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "client {name}: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let line = stdout
-            .lines()
-            .find_map(|l| l.find(&format!("SDK_STATS {name} ")).map(|at| &l[at..]))
-            .unwrap_or_else(|| panic!("client {name} printed no stats: {stdout}"));
+        let line = &sdk_stats(name, out);
         assert_eq!(kv(line, "captured"), PER_CLIENT, "{line}");
         assert_eq!(
             (kv(line, "spooled"), kv(line, "rejected"), kv(line, "dropped")),

@@ -169,6 +169,21 @@ pub fn spawn_sdk_client(test: &str, role: &str, name: &str, addr: &str) -> Child
         .unwrap()
 }
 
+/// The `SDK_STATS {name} ...` line SDK client `name` printed (from
+/// `SDK_STATS` on), after checking that the client exited successfully.
+pub fn sdk_stats(name: &str, out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client {name}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .find_map(|l| l.find(&format!("SDK_STATS {name} ")).map(|at| l[at..].to_string()))
+        .unwrap_or_else(|| panic!("client {name} printed no stats: {stdout}"))
+}
+
 /// The number `key=value` of a line of `key=value` fields.
 pub fn kv(line: &str, key: &str) -> u64 {
     line.split_whitespace()
