@@ -45,9 +45,8 @@ fn assert_fix_job_proposes_one_pull_request(data: &Path) {
 #[test]
 fn fix_runs_the_pipeline_and_records_the_pull_request() {
     let dir = tempdir();
-    let (root, remote, release) = repo(dir.path());
     let data = data_path(&dir);
-    store_panics(&data, &release, 3);
+    let (root, remote) = repo_with_panics(dir.path(), &data, 3);
     let (report, stderr) = fix_incident_1(&root, &data);
     assert!(stderr.contains("check test"), "progress lines: {stderr}");
     assert_eq!(report["decision"]["kind"], "review", "{report}");
@@ -120,8 +119,7 @@ fn a_worker_turns_a_panic_a_collector_queued_into_a_pull_request() {
 #[test]
 fn an_auto_merged_fix_closes_the_loop_and_a_recurrence_regresses() {
     let dir = tempdir();
-    let permissive = POLICY.replace("auto_merge = false", "auto_merge = true\nconfidence_threshold = 0.5");
-    let (root, remote, release) = repo_with_policy(dir.path(), &permissive);
+    let (root, remote, release) = repo_with_policy(dir.path(), &auto_merge_policy());
     let data = data_path(&dir);
     store_panics(&data, &release, 1);
     let out = fix("1", &root, &data, &[]);

@@ -28,30 +28,10 @@ fn run_client(name: &str) {
             .release("1.0.0")
             .queue_capacity(PER_CLIENT),
     );
-    let threads: Vec<_> = (0..4)
-        .map(|t| {
-            let name = name.to_string();
-            std::thread::spawn(move || {
-                for i in 0..PER_CLIENT / 4 {
-                    let kind = KINDS[(t + i) % KINDS.len()];
-                    bugstack::sdk::capture_message(&format!("sdk client {name} failed: {kind}"), Level::Error);
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    assert!(bugstack::sdk::flush(Duration::from_secs(60)), "flush timed out");
-    let s = bugstack::sdk::stats();
-    println!(
-        "SDK_STATS {name} captured={} sent={} spooled={} rejected={} dropped={}",
-        s.captured,
-        s.sent,
-        s.spooled,
-        s.rejected,
-        s.dropped_queue_full + s.dropped_filtered + s.dropped_spool_full
-    );
+    capture_from_four_threads(name, PER_CLIENT, &KINDS, |name, kind| {
+        bugstack::sdk::capture_message(&format!("sdk client {name} failed: {kind}"), Level::Error);
+    });
+    flush_and_print_sdk_stats(name, Duration::from_secs(60));
     drop(guard);
 }
 

@@ -219,32 +219,11 @@ fn run_sdk_client(name: &str) {
             .aggregation_window(Duration::from_millis(50))
             .request_timeout(Duration::from_secs(10)),
     );
-    let threads: Vec<_> = (0..4)
-        .map(|t| {
-            let name = name.to_string();
-            std::thread::spawn(move || {
-                for i in 0..PER_CLIENT as usize / 4 {
-                    let kind = SDK_KINDS[(t + i) % SDK_KINDS.len()];
-                    bugstack::sdk::capture_error(&ClientError(format!("sdk client {name} failed: {kind}")));
-                    std::thread::sleep(Duration::from_millis(3));
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    assert!(bugstack::sdk::flush(Duration::from_secs(90)), "flush timed out");
-    let s = bugstack::sdk::stats();
-    println!(
-        "SDK_STATS {name} captured={} sent={} spooled={} rejected={} dropped={} failed_requests={}",
-        s.captured,
-        s.sent,
-        s.spooled,
-        s.rejected,
-        s.dropped_queue_full + s.dropped_filtered + s.dropped_spool_full,
-        s.failed_requests
-    );
+    capture_from_four_threads(name, PER_CLIENT as usize, &SDK_KINDS, |name, kind| {
+        bugstack::sdk::capture_error(&ClientError(format!("sdk client {name} failed: {kind}")));
+        std::thread::sleep(Duration::from_millis(3));
+    });
+    flush_and_print_sdk_stats(name, Duration::from_secs(90));
     drop(guard);
 }
 

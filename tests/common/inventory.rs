@@ -46,6 +46,20 @@ pub fn repo(dir: &Path) -> (PathBuf, PathBuf, String) {
     repo_with_policy(dir, POLICY)
 }
 
+/// [`POLICY`] with auto-merge on and a confidence threshold the pipeline's
+/// fix of the inventory crate passes.
+pub fn auto_merge_policy() -> String {
+    POLICY.replace("auto_merge = false", "auto_merge = true\nconfidence_threshold = 0.5")
+}
+
+/// [`repo`] with `n` occurrences of its panic stored in `data` (see
+/// [`store_panics`]); returns (root, remote).
+pub fn repo_with_panics(dir: &Path, data: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let (root, remote, release) = repo(dir);
+    store_panics(data, &release, n);
+    (root, remote)
+}
+
 pub fn repo_with_policy(dir: &Path, policy: &str) -> (PathBuf, PathBuf, String) {
     repo_with(dir, LIB, policy)
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bugstack::core::{encode_batch, Batch, Event, EventKind, Level, Timestamp};
+use bugstack::store::{FixOutcome, IncidentStore, RunPullRequest, SqliteStore};
 
 pub mod inventory;
 
@@ -84,23 +85,6 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
-
-    /// `kill -9`.
-    pub fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    pub fn stdout_text(&self) -> String {
-        self.stdout.lock().unwrap().join("\n")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A running `bugstack worker`.
@@ -128,28 +112,11 @@ impl Worker {
         Worker { child, stdout }
     }
 
-    /// `kill -9`.
-    pub fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
     /// SIGTERM, then waits for the exit; whether it exited successfully.
     pub fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         self.child.wait().unwrap().success()
-    }
-
-    pub fn stdout_text(&self) -> String {
-        self.stdout.lock().unwrap().join("\n")
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -167,6 +134,40 @@ pub fn spawn_sdk_client(test: &str, role: &str, name: &str, addr: &str) -> Child
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// SDK client `name`'s load: `capture(name, kind)` `total` times from 4
+/// threads, each taking the `kinds` in turn; returns when all are done.
+pub fn capture_from_four_threads(name: &str, total: usize, kinds: &'static [&'static str], capture: fn(&str, &str)) {
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let name = name.to_string();
+            std::thread::spawn(move || {
+                for i in 0..total / 4 {
+                    capture(&name, kinds[(t + i) % kinds.len()]);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+/// Flushes the SDK (asserting it finished within `timeout`) and prints
+/// client `name`'s counters as the `SDK_STATS` line [`sdk_stats`] reads.
+pub fn flush_and_print_sdk_stats(name: &str, timeout: Duration) {
+    assert!(bugstack::sdk::flush(timeout), "flush timed out");
+    let s = bugstack::sdk::stats();
+    println!(
+        "SDK_STATS {name} captured={} sent={} spooled={} rejected={} dropped={} failed_requests={}",
+        s.captured,
+        s.sent,
+        s.spooled,
+        s.rejected,
+        s.dropped_queue_full + s.dropped_filtered + s.dropped_spool_full,
+        s.failed_requests
+    );
 }
 
 /// The `SDK_STATS {name} ...` line SDK client `name` printed (from
@@ -190,6 +191,47 @@ pub fn kv(line: &str, key: &str) -> u64 {
         .find_map(|f| f.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("{key} missing in {line}"))
+}
+
+/// `kill9` and `stdout_text` for a running child (a type with `child` and
+/// `stdout` fields), killed when dropped.
+macro_rules! running_child {
+    ($t:ty) => {
+        impl $t {
+            /// `kill -9`.
+            pub fn kill9(mut self) {
+                self.child.kill().unwrap();
+                self.child.wait().unwrap();
+            }
+
+            /// Its stdout so far.
+            pub fn stdout_text(&self) -> String {
+                self.stdout.lock().unwrap().join("\n")
+            }
+        }
+
+        impl Drop for $t {
+            fn drop(&mut self) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    };
+}
+
+running_child!(Server);
+running_child!(Worker);
+
+/// Claims `store`'s next fix job as worker `w` and completes it with `pr`
+/// proposed and `report`; returns (incident id, pull request number).
+pub fn propose_next(store: &SqliteStore, pr: RunPullRequest, report: serde_json::Value) -> (i64, i64) {
+    let job = store
+        .claim_job("w", Duration::from_secs(60), Timestamp::now())
+        .unwrap()
+        .unwrap();
+    let outcome = FixOutcome::Proposed { pr, report };
+    let run = store.complete_job(job.job.id, "w", &outcome, Timestamp::now()).unwrap();
+    (job.incident.id, run.pr_number.unwrap())
 }
 
 /// The test job runner's log lines in `data` (`start ...` / `finish ...`).
@@ -227,14 +269,26 @@ pub fn gz_batch(events: Vec<Event>) -> Vec<u8> {
 
 /// POSTs a gzip'd body with the test token.
 pub fn post(client: &reqwest::blocking::Client, server: &Server, body: Vec<u8>) -> reqwest::blocking::Response {
-    client
-        .post(server.url("/v1/events"))
-        .bearer_auth(TOKEN)
-        .header("content-encoding", "gzip")
+    events_request(client, server, TOKEN, "gzip", body)
         .header("content-type", "application/json")
-        .body(body)
         .send()
         .unwrap()
+}
+
+/// `POST /v1/events` of `body` in `encoding` with bearer `token`, not sent
+/// yet.
+pub fn events_request(
+    client: &reqwest::blocking::Client,
+    server: &Server,
+    token: &str,
+    encoding: &str,
+    body: Vec<u8>,
+) -> reqwest::blocking::RequestBuilder {
+    client
+        .post(server.url("/v1/events"))
+        .bearer_auth(token)
+        .header("content-encoding", encoding)
+        .body(body)
 }
 
 /// Runs the binary with `args` (no BUGSTACK_* from the environment).
