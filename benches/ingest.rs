@@ -72,14 +72,11 @@ fn bench_ingest(c: &mut Criterion) {
     group.bench_function("one_event_batch", |b| {
         b.iter(|| store.ingest(&one, Timestamp::now()).expect("ingest"))
     });
-    group.finish();
 
     // Group commit (what the collector's committer does under concurrent
     // load): 16 one-event batches in one transaction.
     let sixteen: Vec<_> = (0..16).map(|_| one.clone()).collect();
-    let mut group = c.benchmark_group("collector_commit");
     group.throughput(Throughput::Elements(16));
-    group.sample_size(20);
     group.bench_function("sixteen_one_event_batches_grouped", |b| {
         b.iter(|| store.ingest_batches(&sixteen, Timestamp::now()).expect("ingest"))
     });

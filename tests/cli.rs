@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bugstack::core::{Location, Timestamp};
-use bugstack::store::{FixOutcome, IncidentStore, RunPullRequest, SqliteStore};
+use bugstack::store::{IncidentStore, RunPullRequest, SqliteStore};
 use common::*;
 
 fn text(b: &[u8]) -> String {
@@ -257,21 +257,14 @@ fn incidents_show_and_prs_read_the_store() {
         let mut hostile = event("hostile", Some("2.0"));
         hostile.message = "boom \u{1b}[2J\u{1b}]0;pwned\u{7} end".into();
         store.ingest(&[hostile.clone(), hostile], Timestamp::now()).unwrap();
-        let job = store
-            .claim_job("w", Duration::from_secs(60), Timestamp::now())
-            .unwrap()
-            .unwrap();
-        let outcome = FixOutcome::Proposed {
-            pr: RunPullRequest {
-                title: "Fix: boom".into(),
-                body: "Root cause: ...".into(),
-                branch: "bugstack/fix-abc".into(),
-                decision: "open-for-review".into(),
-                ..Default::default()
-            },
-            report: serde_json::json!({"decision": "open-for-review"}),
+        let pr = RunPullRequest {
+            title: "Fix: boom".into(),
+            body: "Root cause: ...".into(),
+            branch: "bugstack/fix-abc".into(),
+            decision: "open-for-review".into(),
+            ..Default::default()
         };
-        store.complete_job(job.job.id, "w", &outcome, Timestamp::now()).unwrap();
+        propose_next(&store, pr, serde_json::json!({"decision": "open-for-review"}));
     }
     // BUGSTACK_DATA works like --data.
     let out = Command::new(BIN)
@@ -336,11 +329,7 @@ fn serve_generates_a_token_once_and_stops_cleanly_on_sigterm() {
         assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
     }
     let send = |server: &Server, tok: &str| {
-        client()
-            .post(server.url("/v1/events"))
-            .bearer_auth(tok)
-            .header("content-encoding", "gzip")
-            .body(gz_batch(vec![event("tok", None)]))
+        events_request(&client(), server, tok, "gzip", gz_batch(vec![event("tok", None)]))
             .send()
             .unwrap()
             .status()

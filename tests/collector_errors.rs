@@ -16,6 +16,19 @@ fn read_response(s: &mut TcpStream) -> String {
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
+/// A connection to `server` that has sent the head of an authorized
+/// chunked `POST /v1/events` (no chunk yet); reads time out after `timeout`.
+fn chunked_post(server: &Server, timeout: Duration) -> TcpStream {
+    let mut tcp = TcpStream::connect(&server.addr).unwrap();
+    tcp.set_read_timeout(Some(timeout)).unwrap();
+    write!(
+        tcp,
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+    tcp
+}
+
 fn error_of(resp: reqwest::blocking::Response) -> (u16, String, String) {
     let status = resp.status().as_u16();
     let body: Value = resp.json().expect("error body is JSON");
@@ -55,11 +68,7 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
     let (s, kind, msg) = error_of(r);
     assert_eq!((s, kind.as_str()), (401, "unauthorized"));
     assert!(msg.contains("missing Authorization"), "{msg}");
-    let r = c
-        .post(server.url("/v1/events"))
-        .bearer_auth("test-token-0123456788")
-        .header("content-encoding", "gzip")
-        .body(good.clone())
+    let r = events_request(&c, &server, "test-token-0123456788", "gzip", good.clone())
         .send()
         .unwrap();
     let (s, kind, msg) = error_of(r);
@@ -74,13 +83,7 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
     assert!(msg.contains("65536"), "{msg}");
 
     // Oversize without a length (chunked): cut off at the limit, 413.
-    let mut tcp = TcpStream::connect(&server.addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        tcp,
-        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n"
-    )
-    .unwrap();
+    let mut tcp = chunked_post(&server, Duration::from_secs(10));
     for _ in 0..3 {
         // The server may answer and close before all chunks are written.
         let _ = write!(tcp, "9c40\r\n{}\r\n", "x".repeat(40_000));
@@ -136,13 +139,7 @@ fn bad_requests_get_clear_json_errors_and_lose_nothing() {
     assert_eq!((s, kind.as_str()), (400, "unsupported_schema"));
 
     // Unsupported content encoding: 415.
-    let r = c
-        .post(server.url("/v1/events"))
-        .bearer_auth(TOKEN)
-        .header("content-encoding", "br")
-        .body(good.clone())
-        .send()
-        .unwrap();
+    let r = events_request(&c, &server, TOKEN, "br", good.clone()).send().unwrap();
     let (s, kind, msg) = error_of(r);
     assert_eq!((s, kind.as_str()), (415, "unsupported_encoding"));
     assert!(msg.contains("br"), "{msg}");
@@ -493,13 +490,7 @@ fn a_40_mib_body_gets_a_readable_413() {
     assert!(text.to_ascii_lowercase().contains("connection: close"), "{text}");
     assert!(text.contains("too_large"), "{text}");
     // Chunked, whole body written before reading.
-    let mut tcp = TcpStream::connect(&server.addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        tcp,
-        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n"
-    )
-    .unwrap();
+    let mut tcp = chunked_post(&server, Duration::from_secs(30));
     for chunk in body.chunks(1024 * 1024) {
         write!(tcp, "{:x}\r\n", chunk.len()).unwrap();
         tcp.write_all(chunk).unwrap();

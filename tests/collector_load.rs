@@ -188,11 +188,7 @@ fn adversarial_bodies_do_not_starve_normal_clients_or_blow_memory() {
     let mut accepted = 0;
     let body = gz_batch(vec![event("normal", None)]);
     while accepted < NORMAL_BATCHES && std::time::Instant::now() < deadline {
-        let ok = c
-            .post(server.url("/v1/events"))
-            .bearer_auth(TOKEN)
-            .header("content-encoding", "gzip")
-            .body(body.clone())
+        let ok = events_request(&c, &server, TOKEN, "gzip", body.clone())
             .send()
             .is_ok_and(|r| r.status().as_u16() == 202);
         if ok {

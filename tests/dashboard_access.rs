@@ -37,6 +37,21 @@ fn form(c: &Client, url: String, cookie: Option<&str>, body: String) -> Response
     req.send().unwrap()
 }
 
+/// The actor and reason of the last entry of an incident's timeline
+/// (`detail` as `GET /v1/incidents/{id}` returns it).
+fn last_change(detail: &Value) -> (Option<&str>, Option<&str>) {
+    let last = detail["timeline"].as_array().unwrap().last().unwrap();
+    (last["actor"].as_str(), last["reason"].as_str())
+}
+
+/// `GET url` with the session cookie of `session`.
+fn get_signed_in(c: &Client, url: String, session: &str) -> Response {
+    c.get(url)
+        .header("cookie", format!("bugstack_session={session}"))
+        .send()
+        .unwrap()
+}
+
 #[test]
 fn sessions_csrf_and_escaping_over_http() {
     let (_dir, _, server) = serve_fresh();
@@ -91,11 +106,7 @@ fn sessions_csrf_and_escaping_over_http() {
     assert_eq!(location(&r), "/");
 
     // The page: event text escaped, no script allowed at all.
-    let r = c
-        .get(server.url("/incidents/1"))
-        .header("cookie", format!("bugstack_session={session}"))
-        .send()
-        .unwrap();
+    let r = get_signed_in(&c, server.url("/incidents/1"), &session);
     assert_eq!(r.status().as_u16(), 200);
     let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
     assert!(
@@ -138,11 +149,7 @@ fn sessions_csrf_and_escaping_over_http() {
     );
     let detail = api("/v1/incidents/1");
     assert_eq!(detail["status"], "ignored");
-    let last = detail["timeline"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(
-        (last["actor"].as_str(), last["reason"].as_str()),
-        (Some("dashboard"), Some("noise"))
-    );
+    assert_eq!(last_change(&detail), (Some("dashboard"), Some("noise")));
     // An action the lifecycle refuses says why.
     let r = form(&c, ignore, Some(&session), format!("csrf={csrf}"));
     assert_eq!(r.status().as_u16(), 409);
@@ -158,9 +165,8 @@ fn sessions_csrf_and_escaping_over_http() {
     }
     let detail = api("/v1/incidents/1");
     assert_eq!(detail["status"], "open");
-    let last = detail["timeline"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
-        (last["actor"].as_str(), last["reason"].as_str()),
+        last_change(&detail),
         (Some("dashboard"), Some("retry requested from the dashboard"))
     );
     assert!(detail["jobs"]
@@ -186,11 +192,7 @@ fn sessions_csrf_and_escaping_over_http() {
     // Signing out ends the session.
     let r = form(&c, server.url("/signout"), Some(&session), format!("csrf={csrf}"));
     assert_eq!(location(&r), "/signin");
-    let r = c
-        .get(server.url("/"))
-        .header("cookie", format!("bugstack_session={session}"))
-        .send()
-        .unwrap();
+    let r = get_signed_in(&c, server.url("/"), &session);
     assert_eq!(r.status().as_u16(), 303);
 }
 

@@ -29,15 +29,24 @@ fn prs_json(data: &Path) -> Vec<Value> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Waits for incident 1's fix job to finish, then checks that it proposed
+/// one pull request for review, linked to the incident.
+fn assert_fix_job_proposes_one_pull_request(data: &Path) {
+    wait_until(Duration::from_secs(150), "the fix job to finish", || {
+        show_json(data, 1)["jobs"][0]["state"] == "done"
+    });
+    let d = show_json(data, 1);
+    assert_eq!(d["status"], "fix-proposed", "{d}");
+    assert_eq!(d["runs"][0]["report"]["decision"]["kind"], "review");
+    let prs = prs_json(data);
+    assert_eq!((prs.len(), prs[0]["incident_id"].as_i64()), (1, Some(1)));
+}
+
 #[test]
 fn fix_runs_the_pipeline_and_records_the_pull_request() {
     let dir = tempdir();
-    let (root, remote, release) = repo(dir.path());
     let data = data_path(&dir);
-    {
-        let store = SqliteStore::open(&data).unwrap();
-        store.ingest(&vec![panic_event(&release); 3], Timestamp::now()).unwrap();
-    }
+    let (root, remote) = repo_with_panics(dir.path(), &data, 3);
     let (report, stderr) = fix_incident_1(&root, &data);
     assert!(stderr.contains("check test"), "progress lines: {stderr}");
     assert_eq!(report["decision"]["kind"], "review", "{report}");
@@ -73,14 +82,7 @@ fn serve_auto_fix_turns_a_posted_panic_into_a_pull_request() {
     let server = Server::start_with_token(&data, &["--auto-fix", "--repo", root.to_str().unwrap()]);
     let r = post(&client(), &server, gz_batch(vec![panic_event(&release); 5]));
     assert_eq!(r.status().as_u16(), 202);
-    wait_until(Duration::from_secs(150), "the fix job to finish", || {
-        show_json(&data, 1)["jobs"][0]["state"] == "done"
-    });
-    let d = show_json(&data, 1);
-    assert_eq!(d["status"], "fix-proposed", "{d}");
-    assert_eq!(d["runs"][0]["report"]["decision"]["kind"], "review");
-    let prs = prs_json(&data);
-    assert_eq!((prs.len(), prs[0]["incident_id"].as_i64()), (1, Some(1)));
+    assert_fix_job_proposes_one_pull_request(&data);
     assert!(
         server.stdout_text().contains("pull request #1 opened for review"),
         "{}",
@@ -100,14 +102,7 @@ fn a_worker_turns_a_panic_a_collector_queued_into_a_pull_request() {
     let r = post(&client(), &server, gz_batch(vec![panic_event(&release); 5]));
     assert_eq!(r.status().as_u16(), 202);
     let worker = Worker::start(&data, &["--repo", root.to_str().unwrap(), "--poll-ms", "100"]);
-    wait_until(Duration::from_secs(150), "the fix job to finish", || {
-        show_json(&data, 1)["jobs"][0]["state"] == "done"
-    });
-    let d = show_json(&data, 1);
-    assert_eq!(d["status"], "fix-proposed", "{d}");
-    assert_eq!(d["runs"][0]["report"]["decision"]["kind"], "review");
-    let prs = prs_json(&data);
-    assert_eq!((prs.len(), prs[0]["incident_id"].as_i64()), (1, Some(1)));
+    assert_fix_job_proposes_one_pull_request(&data);
     let out = worker.stdout_text();
     assert!(out.contains("fix jobs: pipeline runner"), "{out}");
     assert!(out.contains("pull request #1 opened for review"), "{out}");
@@ -124,13 +119,9 @@ fn a_worker_turns_a_panic_a_collector_queued_into_a_pull_request() {
 #[test]
 fn an_auto_merged_fix_closes_the_loop_and_a_recurrence_regresses() {
     let dir = tempdir();
-    let permissive = POLICY.replace("auto_merge = false", "auto_merge = true\nconfidence_threshold = 0.5");
-    let (root, remote, release) = repo_with_policy(dir.path(), &permissive);
+    let (root, remote, release) = repo_with_policy(dir.path(), &auto_merge_policy());
     let data = data_path(&dir);
-    {
-        let store = SqliteStore::open(&data).unwrap();
-        store.ingest(&[panic_event(&release)], Timestamp::now()).unwrap();
-    }
+    store_panics(&data, &release, 1);
     let out = fix("1", &root, &data, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

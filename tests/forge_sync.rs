@@ -5,9 +5,10 @@
 //! - the webhook: `POST /v1/forge/github` on the collector's router, with a
 //!   good, a bad and a missing `X-Hub-Signature-256`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,31 +19,24 @@ use bugstack::collector::{forge_hook_router, hmac_sha256, ForgeHookState, FORGE_
 use bugstack::core::{Event, EventKind, Level, Secret, Timestamp};
 use bugstack::fix::{GitHubConfig, GitHubForge};
 use bugstack::forge_sync::poll_once;
-use bugstack::store::{FixOutcome, IncidentStore, RunPullRequest, SqliteStore, Status};
+use bugstack::store::{IncidentStore, RunPullRequest, SqliteStore, Status};
+use common::propose_next;
 use serde_json::{json, Value};
 
 /// An incident whose run proposed GitHub pull request `forge_number`.
 fn proposed(s: &SqliteStore, msg: &str, forge_number: i64) -> (i64, i64) {
     let e = Event::new(EventKind::Panic, Level::Fatal, msg, Timestamp::now());
     s.ingest(&[e], Timestamp::now()).unwrap();
-    let job = s
-        .claim_job("w", Duration::from_secs(60), Timestamp::now())
-        .unwrap()
-        .unwrap();
-    let outcome = FixOutcome::Proposed {
-        pr: RunPullRequest {
-            url: format!("https://github.com/octo/shop/pull/{forge_number}"),
-            title: format!("bugstack: fix {msg}"),
-            branch: format!("bugstack/fix-{forge_number}"),
-            decision: "review".into(),
-            forge_number: Some(forge_number),
-            patch_hash: Some(format!("hash-{forge_number}")),
-            ..RunPullRequest::default()
-        },
-        report: json!({}),
+    let pr = RunPullRequest {
+        url: format!("https://github.com/octo/shop/pull/{forge_number}"),
+        title: format!("bugstack: fix {msg}"),
+        branch: format!("bugstack/fix-{forge_number}"),
+        decision: "review".into(),
+        forge_number: Some(forge_number),
+        patch_hash: Some(format!("hash-{forge_number}")),
+        ..RunPullRequest::default()
     };
-    let run = s.complete_job(job.job.id, "w", &outcome, Timestamp::now()).unwrap();
-    (job.incident.id, run.pr_number.unwrap())
+    propose_next(s, pr, json!({}))
 }
 
 /// The scripted GitHub: each pull request's state and ETag, and every

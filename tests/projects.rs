@@ -44,12 +44,8 @@ fn add_project(data: &Path, name: &str, repo: &Path, extra: &[&str]) -> (Value, 
 }
 
 fn post_with(server: &Server, token: &str, events: Vec<bugstack::core::Event>) -> reqwest::blocking::Response {
-    client()
-        .post(server.url("/v1/events"))
-        .bearer_auth(token)
-        .header("content-encoding", "gzip")
+    events_request(&client(), server, token, "gzip", gz_batch(events))
         .header("content-type", "application/json")
-        .body(gz_batch(events))
         .send()
         .unwrap()
 }

@@ -9,7 +9,6 @@ mod common;
 
 use std::path::Path;
 
-use bugstack::core::Timestamp;
 use bugstack::store::{IncidentStore, SqliteStore};
 use common::inventory::*;
 use common::*;
@@ -37,12 +36,8 @@ fn s(p: &Path) -> &str {
 #[test]
 fn dry_run_close_and_merge_drive_the_local_forge_and_a_closed_patch_is_not_proposed_again() {
     let dir = tempdir();
-    let (root, remote, release) = repo(dir.path());
     let data = data_path(&dir);
-    {
-        let store = SqliteStore::open(&data).unwrap();
-        store.ingest(&vec![panic_event(&release); 3], Timestamp::now()).unwrap();
-    }
+    let (root, remote) = repo_with_panics(dir.path(), &data, 3);
     let (root_s, data_s) = (s(&root), s(&data));
 
     // Dry run: a validated fix in the report, nothing delivered.

@@ -89,8 +89,7 @@ const WAIT: Duration = Duration::from_secs(60);
 #[test]
 fn a_descendant_commit_pushed_elsewhere_regresses_and_an_older_release_stays_fixed() {
     let dir = tempdir();
-    let permissive = POLICY.replace("auto_merge = false", "auto_merge = true\nconfidence_threshold = 0.5");
-    let (root, remote, before_fix) = repo_with_policy(dir.path(), &permissive);
+    let (root, remote, before_fix) = repo_with_policy(dir.path(), &auto_merge_policy());
     let data = data_path(&dir);
     SqliteStore::open(&data)
         .unwrap()

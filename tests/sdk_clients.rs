@@ -10,7 +10,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
 use bugstack::sdk::{Level, Options};
@@ -29,38 +28,11 @@ fn run_client(name: &str) {
             .release("1.0.0")
             .queue_capacity(PER_CLIENT),
     );
-    let threads: Vec<_> = (0..4)
-        .map(|t| {
-            let name = name.to_string();
-            std::thread::spawn(move || {
-                for i in 0..PER_CLIENT / 4 {
-                    let kind = KINDS[(t + i) % KINDS.len()];
-                    bugstack::sdk::capture_message(&format!("sdk client {name} failed: {kind}"), Level::Error);
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    assert!(bugstack::sdk::flush(Duration::from_secs(60)), "flush timed out");
-    let s = bugstack::sdk::stats();
-    println!(
-        "SDK_STATS {name} captured={} sent={} spooled={} rejected={} dropped={}",
-        s.captured,
-        s.sent,
-        s.spooled,
-        s.rejected,
-        s.dropped_queue_full + s.dropped_filtered + s.dropped_spool_full
-    );
+    capture_from_four_threads(name, PER_CLIENT, &KINDS, |name, kind| {
+        bugstack::sdk::capture_message(&format!("sdk client {name} failed: {kind}"), Level::Error);
+    });
+    flush_and_print_sdk_stats(name, Duration::from_secs(60));
     drop(guard);
-}
-
-fn field(line: &str, key: &str) -> u64 {
-    line.split_whitespace()
-        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{key} missing in {line}"))
 }
 
 #[test]
@@ -70,44 +42,19 @@ fn sdk_clients_under_load_every_acknowledged_occurrence_is_stored() {
         return;
     }
     let (_dir, data, server) = serve_fresh();
-    let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = CLIENTS
         .iter()
-        .map(|name| {
-            Command::new(&exe)
-                .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
-                .env(ROLE, name)
-                .env("BUGSTACK_ENDPOINT", format!("http://{}", server.addr))
-                .env("BUGSTACK_TOKEN", TOKEN)
-                .env_remove("BUGSTACK_RELEASE")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|name| spawn_sdk_client(TEST, ROLE, name, &server.addr))
         .collect();
     // All eight run at once; collect them afterwards.
     let children: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     let mut sent: BTreeMap<&str, u64> = BTreeMap::new();
     for (name, out) in CLIENTS.iter().zip(&children) {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "client {name}: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let line = stdout
-            .lines()
-            .find_map(|l| l.find(&format!("SDK_STATS {name} ")).map(|at| &l[at..]))
-            .unwrap_or_else(|| panic!("client {name} printed no stats: {stdout}"));
-        assert_eq!(field(line, "captured"), PER_CLIENT as u64, "{line}");
-        assert_eq!((field(line, "spooled"), field(line, "rejected")), (0, 0), "{line}");
-        assert_eq!(
-            field(line, "sent") + field(line, "dropped"),
-            PER_CLIENT as u64,
-            "{line}"
-        );
-        sent.insert(name, field(line, "sent"));
+        let line = &sdk_stats(name, out);
+        assert_eq!(kv(line, "captured"), PER_CLIENT as u64, "{line}");
+        assert_eq!((kv(line, "spooled"), kv(line, "rejected")), (0, 0), "{line}");
+        assert_eq!(kv(line, "sent") + kv(line, "dropped"), PER_CLIENT as u64, "{line}");
+        sent.insert(name, kv(line, "sent"));
     }
     let mut stored: BTreeMap<&str, u64> = BTreeMap::new();
     for i in incidents_json(&data) {

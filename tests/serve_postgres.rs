@@ -25,7 +25,6 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -220,32 +219,11 @@ fn run_sdk_client(name: &str) {
             .aggregation_window(Duration::from_millis(50))
             .request_timeout(Duration::from_secs(10)),
     );
-    let threads: Vec<_> = (0..4)
-        .map(|t| {
-            let name = name.to_string();
-            std::thread::spawn(move || {
-                for i in 0..PER_CLIENT as usize / 4 {
-                    let kind = SDK_KINDS[(t + i) % SDK_KINDS.len()];
-                    bugstack::sdk::capture_error(&ClientError(format!("sdk client {name} failed: {kind}")));
-                    std::thread::sleep(Duration::from_millis(3));
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    assert!(bugstack::sdk::flush(Duration::from_secs(90)), "flush timed out");
-    let s = bugstack::sdk::stats();
-    println!(
-        "SDK_STATS {name} captured={} sent={} spooled={} rejected={} dropped={} failed_requests={}",
-        s.captured,
-        s.sent,
-        s.spooled,
-        s.rejected,
-        s.dropped_queue_full + s.dropped_filtered + s.dropped_spool_full,
-        s.failed_requests
-    );
+    capture_from_four_threads(name, PER_CLIENT as usize, &SDK_KINDS, |name, kind| {
+        bugstack::sdk::capture_error(&ClientError(format!("sdk client {name} failed: {kind}")));
+        std::thread::sleep(Duration::from_millis(3));
+    });
+    flush_and_print_sdk_stats(name, Duration::from_secs(90));
     drop(guard);
 }
 
@@ -344,14 +322,6 @@ fn pg_worker(url: &str, data: &std::path::Path) -> Worker {
     )
 }
 
-/// `key=value` of a line.
-fn kv(line: &str, key: &str) -> u64 {
-    line.split_whitespace()
-        .find_map(|f| f.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{key} missing in {line}"))
-}
-
 #[test]
 fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and_fix_exactly_once() {
     if let Ok(name) = std::env::var(ROLE) {
@@ -367,23 +337,10 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
     let mut workers: Vec<Worker> = dirs[3..5].iter().map(|d| pg_worker(&db.url, &data_path(d))).collect();
     let balancer = Balancer::start(collectors.iter().map(|c| c.addr.clone()).collect());
 
-    let exe = std::env::current_exe().unwrap();
     let mut clients = ClientProcesses(
         SDK_CLIENTS
             .iter()
-            .map(|name| {
-                Command::new(&exe)
-                    .args(["--exact", SCALE_TEST, "--nocapture", "--test-threads=1"])
-                    .env(ROLE, name)
-                    .env("BUGSTACK_ENDPOINT", format!("http://{}", balancer.addr))
-                    .env("BUGSTACK_TOKEN", TOKEN)
-                    .env_remove("BUGSTACK_RELEASE")
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .map(Some)
-                    .unwrap()
-            })
+            .map(|name| Some(spawn_sdk_client(SCALE_TEST, ROLE, name, &balancer.addr)))
             .collect(),
     );
 
@@ -435,16 +392,7 @@ fn three_collectors_two_workers_eight_sdk_clients_one_collector_killed_count_and
     let mut sent: BTreeMap<&str, u64> = BTreeMap::new();
     let mut failed_requests = 0;
     for (name, out) in SDK_CLIENTS.iter().zip(&outputs) {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "client {name}: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let line = stdout
-            .lines()
-            .find_map(|l| l.find(&format!("SDK_STATS {name} ")).map(|at| &l[at..]))
-            .unwrap_or_else(|| panic!("client {name} printed no stats: {stdout}"));
+        let line = &sdk_stats(name, out);
         assert_eq!(kv(line, "captured"), PER_CLIENT, "{line}");
         assert_eq!(
             (kv(line, "spooled"), kv(line, "rejected"), kv(line, "dropped")),

@@ -9,7 +9,7 @@ use bugstack_fix::{FixReport, Policy, Progress};
 
 use super::args::FixArgs;
 use super::open_existing;
-use crate::fix_runner::{build_pipeline, outcome_from_report, PipelineOptions, StageDisplay, Stream};
+use crate::fix_runner::{build_pipeline, outcome_from_report, PipelineOptions, PipelineRunner, StageDisplay, Stream};
 use crate::jobs::worker_id;
 use crate::store::{FixOutcome, ForgeStore};
 use crate::terminal::sanitize;
@@ -45,25 +45,38 @@ pub(crate) fn fix(args: FixArgs) -> Result<()> {
     runtime.block_on(run(args, policy, store))
 }
 
-/// `bugstack fix ID --dry-run`: context, generate, validate, and the report;
-/// no job is claimed, nothing is pushed, no pull request is opened, and the
-/// incident does not change.
-async fn dry_run(args: FixArgs, policy: Policy, store: Arc<dyn ForgeStore>) -> Result<()> {
+/// The pipeline for `args.repo`, its progress shown on stderr by the
+/// returned display; `deliver: false` for a dry run (nothing pushed or
+/// opened).
+async fn pipeline(
+    args: &FixArgs,
+    policy: &Policy,
+    store: &Arc<dyn ForgeStore>,
+    deliver: bool,
+) -> Result<(Arc<StageDisplay>, PipelineRunner)> {
     let display = StageDisplay::new(Stream::Stderr, "bugstack: ");
     let shown = display.clone();
     let observer = move |p: &Progress| shown.show(p);
     let runner = build_pipeline(
         &args.repo,
-        &policy,
+        policy,
         store.clone(),
         &PipelineOptions {
             data_dir: std::fs::canonicalize(super::data_dir(&args.data)).ok(),
-            deliver: false,
+            deliver,
             ..PipelineOptions::default()
         },
         observer,
     )
     .await?;
+    Ok((display, runner))
+}
+
+/// `bugstack fix ID --dry-run`: context, generate, validate, and the report;
+/// no job is claimed, nothing is pushed, no pull request is opened, and the
+/// incident does not change.
+async fn dry_run(args: FixArgs, policy: Policy, store: Arc<dyn ForgeStore>) -> Result<()> {
+    let (display, runner) = pipeline(&args, &policy, &store, false).await?;
     let (s, id) = (store.clone(), args.id);
     let detail = blocking(move || s.incident_detail(id)).await?;
     let incident = bugstack_fix::Incident {
@@ -106,20 +119,7 @@ async fn run(args: FixArgs, policy: Policy, store: Arc<dyn ForgeStore>) -> Resul
     if args.dry_run {
         return dry_run(args, policy, store).await;
     }
-    let display = StageDisplay::new(Stream::Stderr, "bugstack: ");
-    let shown = display.clone();
-    let observer = move |p: &Progress| shown.show(p);
-    let runner = build_pipeline(
-        &args.repo,
-        &policy,
-        store.clone(),
-        &PipelineOptions {
-            data_dir: std::fs::canonicalize(super::data_dir(&args.data)).ok(),
-            ..PipelineOptions::default()
-        },
-        observer,
-    )
-    .await?;
+    let (display, runner) = pipeline(&args, &policy, &store, true).await?;
     let owner = format!("cli-{}", worker_id());
     let (s, o, id) = (store.clone(), owner.clone(), args.id);
     let job = blocking(move || s.claim_incident_job(id, &o, CLI_LEASE, Timestamp::now())).await?;

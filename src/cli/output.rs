@@ -14,13 +14,22 @@ fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     Ok(())
 }
 
+/// Prints `list` as JSON when `json`, else `none` when it is empty; whether
+/// it printed (otherwise the caller prints the table).
+fn printed_json_or_none<T: Serialize>(list: &[T], json: bool, none: &str) -> Result<bool> {
+    if json {
+        print_json(list)?;
+    } else if list.is_empty() {
+        println!("{none}");
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Prints the incident list.
 pub(crate) fn incidents(list: &[IncidentRecord], json: bool) -> Result<()> {
-    if json {
-        return print_json(list);
-    }
-    if list.is_empty() {
-        println!("no incidents yet");
+    if printed_json_or_none(list, json, "no incidents yet")? {
         return Ok(());
     }
     println!(
@@ -149,11 +158,7 @@ pub(crate) fn show(d: &IncidentDetail, json: bool) -> Result<()> {
 
 /// Prints the pull requests.
 pub(crate) fn prs(list: &[PullRequestRecord], json: bool) -> Result<()> {
-    if json {
-        return print_json(list);
-    }
-    if list.is_empty() {
-        println!("no pull requests yet");
+    if printed_json_or_none(list, json, "no pull requests yet")? {
         return Ok(());
     }
     println!(

@@ -158,15 +158,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             .local_addr()
             .map_err(|e| Error::io(format!("cannot read the address of {}", args.listen), e))?;
         println!("bugstack: store {store_name}");
-        if generated {
-            println!(
-                "bugstack: generated a collector token (shown once, stored in {}):",
-                dir.join(TOKEN_FILE).display()
-            );
-            println!("  BUGSTACK_TOKEN={token}");
-        } else if args.token.is_none() {
-            println!("bugstack: using the token stored in {}", dir.join(TOKEN_FILE).display());
-        }
+        announce_token("collector token", "the token", "BUGSTACK_TOKEN", &token, &dir.join(TOKEN_FILE), generated, args.token.is_some());
         let wake = Arc::new(Notify::new());
         let (stop_tx, stop_rx) = watch::channel(false);
         let poller = start_poller(&args, policy.as_ref(), &forge_store, Some(DEFAULT_PROJECT_ID), stop_rx.clone());
@@ -181,16 +173,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         }
         let release_checks = match (&args.repo, &policy) {
             (Some(repo), Some(policy)) => {
-                let resolver = ReleaseResolver::new(
-                    bugstack_fix::git::Git::new(repo),
-                    &policy.forge.remote,
-                    policy.releases.clone(),
-                );
-                let config = ReleaseCheckConfig {
-                    verify_window: args.verify_window.unwrap_or_else(|| policy.verify.window()),
-                    ..ReleaseCheckConfig::default()
-                };
-                let checker = ReleaseChecker::new(store.clone(), resolver, config).for_project(DEFAULT_PROJECT_ID);
+                let checker = release_checker(&store, repo, policy, args.verify_window, DEFAULT_PROJECT_ID);
                 println!("bugstack: releases of fixed incidents are checked against the fix in {}", repo.display());
                 Some(tokio::spawn(run_release_checks(checker, wake.clone(), stop_rx.clone())))
             }
@@ -198,16 +181,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         };
         let mut project_tasks = Vec::new();
         for p in &projects {
-            let resolver = ReleaseResolver::new(
-                bugstack_fix::git::Git::new(&p.repo),
-                &p.policy.forge.remote,
-                p.policy.releases.clone(),
-            );
-            let config = ReleaseCheckConfig {
-                verify_window: args.verify_window.unwrap_or_else(|| p.policy.verify.window()),
-                ..ReleaseCheckConfig::default()
-            };
-            let checker = ReleaseChecker::new(store.clone(), resolver, config).for_project(p.project.id);
+            let checker = release_checker(&store, &p.repo, &p.policy, args.verify_window, p.project.id);
             project_tasks.push(tokio::spawn(run_release_checks(checker, wake.clone(), stop_rx.clone())));
             if let Some(poller) = start_poller(&args, Some(&p.policy), &forge_store, Some(p.project.id), stop_rx.clone()) {
                 project_tasks.push(poller);
@@ -228,18 +202,15 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         if hook.secret.is_some() {
             println!("bugstack: GitHub webhook on POST {FORGE_HOOK_PATH} (signed with {WEBHOOK_SECRET_ENV})");
         }
-        if dashboard_generated {
-            println!(
-                "bugstack: generated a dashboard token (shown once, stored in {}):",
-                dir.join(DASHBOARD_TOKEN_FILE).display()
-            );
-            println!("  BUGSTACK_DASHBOARD_TOKEN={dashboard_token}");
-        } else if args.dashboard_token.is_none() {
-            println!(
-                "bugstack: using the dashboard token stored in {}",
-                dir.join(DASHBOARD_TOKEN_FILE).display()
-            );
-        }
+        announce_token(
+            "dashboard token",
+            "the dashboard token",
+            "BUGSTACK_DASHBOARD_TOKEN",
+            &dashboard_token,
+            &dir.join(DASHBOARD_TOKEN_FILE),
+            dashboard_generated,
+            args.dashboard_token.is_some(),
+        );
         let mut dashboard = DashboardState::new(store.clone(), dashboard_token.clone(), token.clone());
         dashboard.secure_cookies = args.secure_cookies;
         dashboard.local_forge = match (&args.repo, &policy) {
@@ -282,6 +253,43 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
 /// Links from the dashboard's stack frames to the repository's lines on
 /// GitHub, when the repository's forge is GitHub (`[forge] repository`);
 /// its files are listed once, now.
+/// Tells where `token` (the `kind`, called `name` when read back) comes
+/// from: shown once as `ENV=TOKEN` when it was just generated into `file`,
+/// else that it was read from `file` unless the command line gave it.
+fn announce_token(kind: &str, name: &str, env: &str, token: &str, file: &Path, generated: bool, given: bool) {
+    if generated {
+        println!(
+            "bugstack: generated a {kind} (shown once, stored in {}):",
+            file.display()
+        );
+        println!("  {env}={token}");
+    } else if !given {
+        println!("bugstack: using {name} stored in {}", file.display());
+    }
+}
+
+/// The release checks of `project`'s fixed incidents against the fix in
+/// `repo`, with `policy`'s releases and verify window (`verify_window`
+/// overrides it).
+fn release_checker(
+    store: &Arc<dyn IncidentStore>,
+    repo: &Path,
+    policy: &bugstack_fix::Policy,
+    verify_window: Option<Duration>,
+    project: i64,
+) -> ReleaseChecker {
+    let resolver = ReleaseResolver::new(
+        bugstack_fix::git::Git::new(repo),
+        &policy.forge.remote,
+        policy.releases.clone(),
+    );
+    let config = ReleaseCheckConfig {
+        verify_window: verify_window.unwrap_or_else(|| policy.verify.window()),
+        ..ReleaseCheckConfig::default()
+    };
+    ReleaseChecker::new(store.clone(), resolver, config).for_project(project)
+}
+
 fn source_links(repo: Option<&Path>, policy: Option<&bugstack_fix::Policy>) -> Option<SourceLinks> {
     let (repo, policy) = (repo?, policy?);
     if policy.forge.kind != bugstack_fix::ForgeKind::Github || policy.forge.api_url.is_some() {

@@ -237,6 +237,24 @@ pub const DEFAULT_PAGE_LIMIT: usize = 50;
 /// Most incidents one page may list.
 pub const MAX_PAGE_LIMIT: usize = 500;
 
+/// `value` of query parameter `name` as a number from 1 to `max`, or a
+/// `400 bad_request` that says so.
+fn number_param<T>(name: &str, value: &str, max: T) -> Result<T, ApiError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + From<u8> + Copy,
+{
+    value
+        .parse::<T>()
+        .ok()
+        .filter(|n| (T::from(1)..=max).contains(n))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_request",
+                format!("{name} must be a number from 1 to {max}, got {value:?}"),
+            )
+        })
+}
+
 /// `?limit=N&cursor=C` of `GET /v1/incidents` (unknown parameters ignored).
 fn page_params(query: Option<&str>) -> Result<(usize, Option<IncidentCursor>), ApiError> {
     let mut limit = DEFAULT_PAGE_LIMIT;
@@ -245,16 +263,7 @@ fn page_params(query: Option<&str>) -> Result<(usize, Option<IncidentCursor>), A
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
             "limit" => {
-                limit = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::bad_request(
-                            "bad_request",
-                            format!("limit must be a number from 1 to {MAX_PAGE_LIMIT}, got {value:?}"),
-                        )
-                    })?;
+                limit = number_param("limit", value, MAX_PAGE_LIMIT)?;
             }
             "cursor" => {
                 cursor = Some(
@@ -406,16 +415,7 @@ async fn incident_histogram(
     let mut days = DEFAULT_HISTOGRAM_DAYS;
     for pair in uri.query().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
         if let Some(v) = pair.strip_prefix("days=") {
-            days = v
-                .parse::<u64>()
-                .ok()
-                .filter(|d| (1..=max_days).contains(d))
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "bad_request",
-                        format!("days must be a number from 1 to {max_days}, got {v:?}"),
-                    )
-                })?;
+            days = number_param("days", v, max_days)?;
         }
     }
     let now = bugstack_core::Timestamp::now();

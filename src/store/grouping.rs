@@ -56,6 +56,20 @@ pub(crate) fn hour_of(at: Timestamp, received_at: Timestamp) -> i64 {
     at - at % HOUR_MS
 }
 
+/// The start (in ms) of the hour of `t`.
+pub(crate) fn hour_start(t: Timestamp) -> i64 {
+    ms(t) - ms(t) % HOUR_MS
+}
+
+/// The first hour (its start, in ms) kept in the histogram at `received_at`:
+/// older hours are past [`HISTOGRAM_RETENTION_HOURS`](super::HISTOGRAM_RETENTION_HOURS).
+pub(crate) fn retention_cutoff(received_at: Timestamp) -> i64 {
+    let retention = i64::try_from(super::HISTOGRAM_RETENTION_HOURS)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(HOUR_MS);
+    hour_of(received_at, received_at).saturating_sub(retention)
+}
+
 /// `events` grouped by fingerprint, in order of first appearance;
 /// `received_at` caps the hour an occurrence counts in.
 pub(crate) fn group_events(events: &[Event], received_at: Timestamp) -> Vec<Group<'_>> {

@@ -51,8 +51,10 @@ mod grouping;
 mod shared_methods;
 pub mod postgres;
 mod projects;
+mod quota;
 mod schema;
 mod sqlite;
+mod trigger_settings;
 mod types;
 
 use std::time::Duration;

@@ -19,10 +19,7 @@ macro_rules! shared_store_methods {
         }
 
         fn set_project_triggers(&self, project: i64, triggers: Triggers) {
-            self.project_triggers
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(project, triggers);
+            self.triggers.set_project(project, triggers);
         }
 
         fn add_project(&self, project: &NewProject, now: Timestamp) -> Result<ProjectRecord> {
@@ -38,12 +35,12 @@ macro_rules! shared_store_methods {
         }
 
         fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
-            let triggers = self.triggers_for(DEFAULT_PROJECT_ID);
+            let triggers = self.triggers.for_project(DEFAULT_PROJECT_ID);
             self.write(|tx| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
         }
 
         fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
-            let triggers = self.triggers_for(DEFAULT_PROJECT_ID);
+            let triggers = self.triggers.for_project(DEFAULT_PROJECT_ID);
             self.write(|tx| {
                 batches
                     .iter()
@@ -79,7 +76,7 @@ macro_rules! shared_store_methods {
                             )?;
                         }
                         let project = b.project.unwrap_or(DEFAULT_PROJECT_ID);
-                        let triggers = self.triggers_for(project);
+                        let triggers = self.triggers.for_project(project);
                         ingest::ingest_in(tx, project, &b.events, received_at, &triggers, b.quota.as_ref())
                     })
                     .collect()
@@ -143,7 +140,7 @@ macro_rules! shared_store_methods {
         }
 
         fn record_release_verdict(&self, incident: i64, verdict: &ReleaseVerdictRecord) -> Result<bool> {
-            let cap = self.job_cap();
+            let cap = self.triggers.cap();
             self.write(|tx| release_checks::record_release_verdict(tx, incident, verdict, cap))
         }
 
@@ -170,7 +167,7 @@ macro_rules! shared_store_methods {
             lease: Duration,
             now: Timestamp,
         ) -> Result<Option<ClaimedJob>> {
-            let cap = self.job_cap();
+            let cap = self.triggers.cap();
             self.write(|tx| jobs::claim_next(tx, projects, owner, lease, now, cap))
         }
 
@@ -244,6 +241,55 @@ macro_rules! shared_store_methods {
             self.read(|tx| {
                 rows::incident(tx, id)?;
                 hours::histogram(tx, id, since)
+            })
+        }
+    };
+}
+
+/// Expands to the inherent `apply_forge_change` both backends share: applies
+/// what the forge says happened to pull request `number` (merged in a
+/// commit, or closed unmerged) with the same effect as
+/// [`IncidentStore::merge_pull_request`](super::IncidentStore::merge_pull_request)
+/// / [`close_pull_request`](super::IncidentStore::close_pull_request), plus
+/// the merge commit kept on the pull request. Invoked inside the backend's
+/// `impl` block, in its `forge_sync` module: `super::rows::pull_request`,
+/// `pulls::set_state` and `record_merge_commit` resolve there.
+macro_rules! shared_apply_forge_change {
+    () => {
+        /// Applies what the forge says happened to pull request `number`
+        /// (merged in a commit, or closed unmerged) with the same effect as
+        /// [`IncidentStore::merge_pull_request`](crate::store::IncidentStore::merge_pull_request)
+        /// / [`close_pull_request`](crate::store::IncidentStore::close_pull_request),
+        /// plus the merge commit kept on the pull request. Idempotent: a pull
+        /// request already in that state is [`ForgeSync::Unchanged`] (a webhook
+        /// and the poller may both report the same merge).
+        pub fn apply_forge_change(
+            &self,
+            number: i64,
+            change: &ForgeChange,
+            cause: &Cause,
+            now: Timestamp,
+        ) -> Result<ForgeSync> {
+            self.write(|tx| {
+                let raw = super::rows::pull_request(tx, number)?.ok_or(crate::Error::PullRequestNotFound(number))?;
+                let want = match change {
+                    ForgeChange::Merged { .. } => PullRequestState::Merged,
+                    ForgeChange::Closed => PullRequestState::Closed,
+                };
+                if crate::store::types::parse_pull_request_state(&raw.state)? == want {
+                    return Ok(ForgeSync::Unchanged(raw.into_record()?));
+                }
+                let record = match change {
+                    ForgeChange::Merged { commit } => {
+                        pulls::set_state(tx, number, PullRequestState::Merged, Some(commit), cause, now)?;
+                        record_merge_commit(tx, number, commit)?;
+                        super::rows::pull_request(tx, number)?
+                            .ok_or(crate::Error::PullRequestNotFound(number))?
+                            .into_record()?
+                    }
+                    ForgeChange::Closed => pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now)?,
+                };
+                Ok(ForgeSync::Applied(record))
             })
         }
     };

@@ -1016,7 +1016,7 @@ fn local_url(n: u64) -> String {
 
 /// The local forge's contract (bugstack-fix's `PullRequestStore`): numbers,
 /// lookups, updates that keep the number, and the CLI's view of the same
-/// rows; a pull request the run links is fixed when the forge merges it.
+/// rows.
 fn the_store_keeps_the_local_forge_contract(b: &Backend) {
     use bugstack_fix::PullRequestStore;
     let s = b.open_forge();
@@ -1024,13 +1024,20 @@ fn the_store_keeps_the_local_forge_contract(b: &Backend) {
     let second = s.create(&forge_new("bugstack/fix-b"), &local_url).unwrap();
     assert_eq!((a.number, second.number), (1, 2));
     assert_eq!(a.url, "local://pulls/1");
+    assert_eq!(a.state, PullRequestState::Open);
+    assert_eq!(a.decision.as_ref().unwrap().kind, bugstack_fix::DecisionKind::Review);
     assert_eq!(PullRequestStore::get(s.as_ref(), 2).unwrap().unwrap(), second);
     assert!(PullRequestStore::get(s.as_ref(), 3).unwrap().is_none());
     assert_eq!(s.find_open("bugstack/fix-b").unwrap().unwrap().number, 2);
+    assert!(s.find_open("bugstack/fix-c").unwrap().is_none());
     let updated = s
         .update(1, &mut |p| {
-            p.number = 99;
+            p.number = 99; // the store keeps the number
             p.labels.push("bugstack".into());
+            p.comments.push(bugstack_fix::Comment {
+                at: Timestamp::from_millis(5),
+                body: "checks passed".into(),
+            });
             p.head_sha = "2222".into();
         })
         .unwrap();
@@ -1040,34 +1047,54 @@ fn the_store_keeps_the_local_forge_contract(b: &Backend) {
         (again.labels.clone(), again.head_sha.as_str()),
         (vec!["bugstack".to_string()], "2222")
     );
+    assert_eq!(again.comments[0].body, "checks passed");
+    assert!(again.updated_at >= a.updated_at);
     s.update(1, &mut |p| p.state = PullRequestState::Closed).unwrap();
     assert!(s.find_open("bugstack/fix-a").unwrap().is_none());
-    assert_eq!(s.list().unwrap().len(), 2);
+    let all = s.list().unwrap();
+    assert_eq!(all.iter().map(|p| p.number).collect::<Vec<_>>(), vec![1, 2]);
     assert!(s
         .update(7, &mut |_| {})
         .unwrap_err()
         .to_string()
         .contains("no pull request #7"));
+    // The CLI view sees the same records.
     let view = IncidentStore::pull_requests(s.as_ref()).unwrap();
+    assert_eq!(view.len(), 2);
     assert_eq!(
         (view[1].number, view[1].incident_id, view[1].state),
         (1, None, PullRequestState::Closed)
     );
+    assert_eq!(view[0].decision, "review");
+}
 
-    // A run links the forge's pull request; the forge's merge fixes the incident.
-    s.ingest(&[ev("boom", None, 1)], T0).unwrap();
-    let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
-    let outcome = FixOutcome::Proposed {
+/// A run's outcome naming the local forge's pull request `number`.
+fn proposed_local(number: u64) -> FixOutcome {
+    FixOutcome::Proposed {
         pr: RunPullRequest {
-            number: Some(2),
+            number: Some(i64::try_from(number).unwrap()),
             decision: "review".into(),
             ..RunPullRequest::default()
         },
         report: serde_json::json!({}),
-    };
-    s.complete_job(job.job.id, "w", &outcome, T0).unwrap();
+    }
+}
+
+/// The forge opens a pull request mid-run (no incident yet); the run links
+/// it, and the forge's merge later fixes the incident.
+fn a_forge_pull_request_is_linked_by_the_run_and_its_merge_fixes_the_incident(b: &Backend) {
+    let s = b.open_forge();
+    s.ingest(&[ev("boom", None, 1)], T0).unwrap();
+    let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    let pr = s.create(&forge_new("bugstack/fix-boom"), &local_url).unwrap();
+    assert_eq!(IncidentStore::pull_requests(s.as_ref()).unwrap()[0].incident_id, None);
+    s.complete_job(job.job.id, "w", &proposed_local(pr.number), T0).unwrap();
+    let view = &IncidentStore::pull_requests(s.as_ref()).unwrap()[0];
+    assert_eq!((view.number, view.incident_id), (1, Some(job.incident.id)));
     assert_eq!(s.incident(job.incident.id).unwrap().status, Status::FixProposed);
-    s.update(2, &mut |p| {
+    assert_eq!(s.runs(job.incident.id).unwrap()[0].pr_number, Some(1));
+    // Reviewed and merged later through the forge: the incident is fixed.
+    s.update(1, &mut |p| {
         p.state = PullRequestState::Merged;
         p.merge_commit = Some("abc123".into());
     })
@@ -1077,31 +1104,61 @@ fn the_store_keeps_the_local_forge_contract(b: &Backend) {
         (inc.status, inc.fixed_in_release.as_deref()),
         (Status::Fixed, Some("abc123"))
     );
+    let view = &IncidentStore::pull_requests(s.as_ref()).unwrap()[0];
+    assert_eq!(
+        (view.state, view.merge_commit.as_deref()),
+        (PullRequestState::Merged, Some("abc123"))
+    );
+    // A later comment changes nothing.
+    s.update(1, &mut |p| p.labels.push("merged".into())).unwrap();
+    assert_eq!(s.incident(job.incident.id).unwrap().status, Status::Fixed);
+}
+
+/// A run naming an unknown pull request is refused; a linked pull request
+/// closed on the forge reopens its incident.
+fn a_closed_forge_pull_request_reopens_and_unknown_numbers_are_refused(b: &Backend) {
+    let s = b.open_forge();
+    s.ingest(&[ev("boom", None, 1)], T0).unwrap();
+    let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    assert!(matches!(
+        s.complete_job(job.job.id, "w", &proposed_local(5), T0),
+        Err(Error::PullRequestNotFound(5))
+    ));
+    let pr = s.create(&forge_new("bugstack/fix-boom"), &local_url).unwrap();
+    s.complete_job(job.job.id, "w", &proposed_local(pr.number), T0).unwrap();
+    s.update(pr.number, &mut |p| p.state = PullRequestState::Closed)
+        .unwrap();
+    assert_eq!(s.incident(job.incident.id).unwrap().status, Status::Open);
 }
 
 /// Forge sync: a close on the forge reopens the incident and rejects the
 /// patch, a merge fixes it at its commit, a repeat changes nothing.
+/// An incident whose run proposed forge pull request `forge_number` with
+/// patch `hash`; returns (incident, store number).
+fn proposed_on_forge(s: &dyn ForgeStore, msg: &str, forge_number: i64, hash: &str) -> (i64, i64) {
+    s.ingest(&[ev(msg, None, 1)], T0).unwrap();
+    let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
+    let outcome = FixOutcome::Proposed {
+        pr: RunPullRequest {
+            url: format!("https://github.com/o/r/pull/{forge_number}"),
+            title: "Fix".into(),
+            branch: format!("bugstack/fix-{forge_number}"),
+            decision: "review".into(),
+            forge_number: Some(forge_number),
+            patch_hash: Some(hash.into()),
+            ..RunPullRequest::default()
+        },
+        report: serde_json::json!({}),
+    };
+    let run = s.complete_job(job.job.id, "w", &outcome, T0).unwrap();
+    (job.incident.id, run.pr_number.unwrap())
+}
+
 fn forge_changes_move_incidents_and_reject_patches(b: &Backend) {
     let s = b.open_forge();
-    let proposed = |msg: &str, forge_number: i64, hash: &str| {
-        s.ingest(&[ev(msg, None, 1)], T0).unwrap();
-        let job = s.claim_job("w", LEASE, T0).unwrap().unwrap();
-        let outcome = FixOutcome::Proposed {
-            pr: RunPullRequest {
-                title: "Fix".into(),
-                branch: format!("bugstack/fix-{forge_number}"),
-                decision: "review".into(),
-                forge_number: Some(forge_number),
-                patch_hash: Some(hash.into()),
-                ..RunPullRequest::default()
-            },
-            report: serde_json::json!({}),
-        };
-        let run = s.complete_job(job.job.id, "w", &outcome, T0).unwrap();
-        (job.incident.id, run.pr_number.unwrap())
-    };
-    let (a, pa) = proposed("boom", 41, "hash-a");
-    let (bb, pb) = proposed("bang", 42, "hash-b");
+    let s = s.as_ref();
+    let (a, pa) = proposed_on_forge(s, "boom", 41, "hash-a");
+    let (bb, pb) = proposed_on_forge(s, "bang", 42, "hash-b");
     let open: Vec<(i64, i64)> = s
         .forge_pull_requests()
         .unwrap()
@@ -1110,6 +1167,7 @@ fn forge_changes_move_incidents_and_reject_patches(b: &Backend) {
         .collect();
     assert_eq!(open, vec![(pa, 41), (pb, 42)]);
     assert_eq!(s.pull_request_by_forge_number(42).unwrap(), Some(pb));
+    assert_eq!(s.pull_request_by_forge_number(7).unwrap(), None);
     assert_eq!(s.forge_number_of(pa).unwrap(), Some(41));
     s.set_pull_request_etag(pa, "W/\"abc\"").unwrap();
     assert_eq!(s.forge_pull_requests().unwrap()[0].etag.as_deref(), Some("W/\"abc\""));
@@ -1120,6 +1178,8 @@ fn forge_changes_move_incidents_and_reject_patches(b: &Backend) {
         s.rejected_patches(a).unwrap().into_iter().collect::<Vec<_>>(),
         ["hash-a"]
     );
+    assert!(s.rejected_patches(bb).unwrap().is_empty());
+    // Reported again (webhook and poller): nothing changes.
     let again = s.apply_forge_change(pa, &ForgeChange::Closed, &tester(), T0).unwrap();
     assert!(matches!(again, ForgeSync::Unchanged(_)));
     let merge = ForgeChange::Merged {
@@ -1128,13 +1188,31 @@ fn forge_changes_move_incidents_and_reject_patches(b: &Backend) {
     let ForgeSync::Applied(record) = s.apply_forge_change(pb, &merge, &tester(), T0).unwrap() else {
         panic!("expected a change")
     };
-    assert_eq!(record.merge_commit.as_deref(), Some("c0ffee"));
-    assert_eq!(s.incident(bb).unwrap().status, Status::Fixed);
-    assert!(s.forge_pull_requests().unwrap().is_empty());
+    assert_eq!(
+        (record.state, record.merge_commit.as_deref()),
+        (PullRequestState::Merged, Some("c0ffee"))
+    );
+    let inc = s.incident(bb).unwrap();
+    assert_eq!(
+        (inc.status, inc.fixed_in_release.as_deref()),
+        (Status::Fixed, Some("c0ffee"))
+    );
+    assert!(
+        s.forge_pull_requests().unwrap().is_empty(),
+        "nothing open is left to poll"
+    );
     assert!(matches!(
         s.apply_forge_change(99, &ForgeChange::Closed, &tester(), T0),
         Err(Error::PullRequestNotFound(99))
     ));
+}
+
+/// Closing a forge pull request by hand rejects its patch too.
+fn closing_by_hand_rejects_the_patch_too(b: &Backend) {
+    let s = b.open_forge();
+    let (a, pa) = proposed_on_forge(s.as_ref(), "boom", 5, "hash-a");
+    s.close_pull_request(pa, &tester(), T0).unwrap();
+    assert_eq!(s.rejected_patches(a).unwrap().len(), 1);
 }
 
 fn tester() -> Cause {
@@ -1731,7 +1809,10 @@ on_both_stores!(
     a_retried_batch_is_counted_once,
     copies_of_a_batch_at_several_collectors_count_once,
     the_store_keeps_the_local_forge_contract,
+    a_forge_pull_request_is_linked_by_the_run_and_its_merge_fixes_the_incident,
+    a_closed_forge_pull_request_reopens_and_unknown_numbers_are_refused,
     forge_changes_move_incidents_and_reject_patches,
+    closing_by_hand_rejects_the_patch_too,
     hourly_counts_are_kept_per_incident_and_old_hours_dropped,
     concurrent_writers_add_to_one_hour,
     search_filters_by_status_and_text_and_pages,

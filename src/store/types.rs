@@ -353,6 +353,32 @@ pub struct StackDependencies {
     pub dependencies: Vec<Dependency>,
 }
 
+impl StackDependencies {
+    /// The crates on `event`'s stack with their versions, from the latest of
+    /// `releases` (in order of first sighting) that announced a dependency
+    /// list; `release` looks a release up by name.
+    pub(crate) fn of_latest(
+        releases: &[String],
+        event: &Event,
+        mut release: impl FnMut(&str) -> crate::Result<Option<ReleaseRecord>>,
+    ) -> crate::Result<Option<StackDependencies>> {
+        for name in releases.iter().rev() {
+            let Some(ReleaseRecord {
+                dependencies: Some(deps),
+                ..
+            }) = release(name)?
+            else {
+                continue;
+            };
+            return Ok(Some(StackDependencies {
+                release: name.clone(),
+                dependencies: bugstack_core::dependencies_on_stack(&event.frames, &deps),
+            }));
+        }
+        Ok(None)
+    }
+}
+
 /// A release an SDK announced live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseRecord {
@@ -616,6 +642,16 @@ impl IncidentFilter {
             }
         };
         project_ok && status_ok && text_ok
+    }
+
+    /// The text as a `LIKE` pattern with `\\` as its escape: `%text%`, the
+    /// text's own `\\`, `%` and `_` literal; `None` without (blank) text.
+    pub(crate) fn like_pattern(&self) -> Option<String> {
+        self.text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
     }
 }
 

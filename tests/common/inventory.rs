@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use bugstack::core::{Event, EventKind, Frame, Level, Location, Timestamp};
+use bugstack::store::{IncidentStore, SqliteStore};
 
 use super::git;
 
@@ -45,6 +46,20 @@ pub fn repo(dir: &Path) -> (PathBuf, PathBuf, String) {
     repo_with_policy(dir, POLICY)
 }
 
+/// [`POLICY`] with auto-merge on and a confidence threshold the pipeline's
+/// fix of the inventory crate passes.
+pub fn auto_merge_policy() -> String {
+    POLICY.replace("auto_merge = false", "auto_merge = true\nconfidence_threshold = 0.5")
+}
+
+/// [`repo`] with `n` occurrences of its panic stored in `data` (see
+/// [`store_panics`]); returns (root, remote).
+pub fn repo_with_panics(dir: &Path, data: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let (root, remote, release) = repo(dir);
+    store_panics(data, &release, n);
+    (root, remote)
+}
+
 pub fn repo_with_policy(dir: &Path, policy: &str) -> (PathBuf, PathBuf, String) {
     repo_with(dir, LIB, policy)
 }
@@ -71,6 +86,13 @@ pub fn repo_with(dir: &Path, lib: &str, policy: &str) -> (PathBuf, PathBuf, Stri
     git(&root, &["push", "-q", "origin", "main"]);
     let release = git(&root, &["rev-parse", "HEAD"]);
     (root, remote, release)
+}
+
+/// Stores `n` occurrences of [`panic_event`] from `release` in the SQLite
+/// store at `data` (created when missing).
+pub fn store_panics(data: &Path, release: &str, n: usize) {
+    let store = SqliteStore::open(data).unwrap();
+    store.ingest(&vec![panic_event(release); n], Timestamp::now()).unwrap();
 }
 
 /// The panic as the SDK reports it.

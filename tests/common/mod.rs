@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bugstack::core::{encode_batch, Batch, Event, EventKind, Level, Timestamp};
+use bugstack::store::{FixOutcome, IncidentStore, RunPullRequest, SqliteStore};
 
 pub mod inventory;
 
@@ -15,6 +16,38 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_bugstack");
 pub const TOKEN: &str = "test-token-0123456789";
 /// The dashboard token `start_with_token` gives the server: the one that reads.
 pub const DASHBOARD_TOKEN: &str = "test-dashboard-token-9876543210";
+
+/// Spawns `cmd` (stdout piped), keeps its stdout lines and waits until
+/// `ready` finds a value in one of them; panics with `what` and the lines
+/// so far when none comes within 30 s (the child is killed).
+fn spawn_until_ready<T: Send + 'static>(
+    cmd: &mut Command,
+    what: &str,
+    ready: impl Fn(&str) -> Option<T> + Send + 'static,
+) -> (Child, Arc<Mutex<Vec<String>>>, T) {
+    let mut child = cmd.spawn().expect("spawn bugstack");
+    let stdout = child.stdout.take().unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(value) = ready(&line) {
+                let _ = tx.send(value);
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(value) => (child, lines, value),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}; stdout: {:?}", lines.lock().unwrap());
+        }
+    }
+}
 
 /// A running `bugstack serve`.
 pub struct Server {
@@ -36,32 +69,10 @@ impl Server {
             .env_remove("BUGSTACK_DATA")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().expect("spawn bugstack serve");
-        let stdout = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("bugstack: listening on http://") {
-                    let _ = tx.send(addr.to_string());
-                }
-                sink.lock().unwrap().push(line);
-            }
+        let (child, stdout, addr) = spawn_until_ready(&mut cmd, "serve did not print its address", |line| {
+            line.strip_prefix("bugstack: listening on http://").map(str::to_string)
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("serve did not print its address; stdout: {:?}", lines.lock().unwrap());
-            }
-        };
-        Server {
-            child,
-            addr,
-            stdout: lines,
-        }
+        Server { child, addr, stdout }
     }
 
     /// Starts with the test token and the test dashboard token.
@@ -73,23 +84,6 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
-    }
-
-    /// `kill -9`.
-    pub fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    pub fn stdout_text(&self) -> String {
-        self.stdout.lock().unwrap().join("\n")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -103,42 +97,19 @@ impl Worker {
     /// Starts `bugstack worker --data DIR` plus `extra` and waits until it
     /// says it is ready.
     pub fn start(data: &Path, extra: &[&str]) -> Worker {
-        let mut child = Command::new(BIN)
-            .args(["worker", "--data"])
+        let mut cmd = Command::new(BIN);
+        cmd.args(["worker", "--data"])
             .arg(data)
             .args(extra)
             .env_remove("BUGSTACK_DATA")
             .env_remove("BUGSTACK_STORE")
             .env_remove("BUGSTACK_REPO")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn bugstack worker");
-        let stdout = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.starts_with("bugstack: worker ready") {
-                    let _ = tx.send(());
-                }
-                sink.lock().unwrap().push(line);
-            }
+            .stderr(Stdio::inherit());
+        let (child, stdout, ()) = spawn_until_ready(&mut cmd, "worker did not get ready", |line| {
+            line.starts_with("bugstack: worker ready").then_some(())
         });
-        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("worker did not get ready; stdout: {:?}", lines.lock().unwrap());
-        }
-        Worker { child, stdout: lines }
-    }
-
-    /// `kill -9`.
-    pub fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        Worker { child, stdout }
     }
 
     /// SIGTERM, then waits for the exit; whether it exited successfully.
@@ -147,17 +118,120 @@ impl Worker {
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         self.child.wait().unwrap().success()
     }
+}
 
-    pub fn stdout_text(&self) -> String {
-        self.stdout.lock().unwrap().join("\n")
+/// Re-runs this test binary as SDK client process `name`: only the test
+/// `test`, told its role by `role=name` in its environment, sending to
+/// `http://{addr}` with the test token; stdout and stderr piped.
+pub fn spawn_sdk_client(test: &str, role: &str, name: &str, addr: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(role, name)
+        .env("BUGSTACK_ENDPOINT", format!("http://{addr}"))
+        .env("BUGSTACK_TOKEN", TOKEN)
+        .env_remove("BUGSTACK_RELEASE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// SDK client `name`'s load: `capture(name, kind)` `total` times from 4
+/// threads, each taking the `kinds` in turn; returns when all are done.
+pub fn capture_from_four_threads(name: &str, total: usize, kinds: &'static [&'static str], capture: fn(&str, &str)) {
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let name = name.to_string();
+            std::thread::spawn(move || {
+                for i in 0..total / 4 {
+                    capture(&name, kinds[(t + i) % kinds.len()]);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
     }
 }
 
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Flushes the SDK (asserting it finished within `timeout`) and prints
+/// client `name`'s counters as the `SDK_STATS` line [`sdk_stats`] reads.
+pub fn flush_and_print_sdk_stats(name: &str, timeout: Duration) {
+    assert!(bugstack::sdk::flush(timeout), "flush timed out");
+    let s = bugstack::sdk::stats();
+    println!(
+        "SDK_STATS {name} captured={} sent={} spooled={} rejected={} dropped={} failed_requests={}",
+        s.captured,
+        s.sent,
+        s.spooled,
+        s.rejected,
+        s.dropped_queue_full + s.dropped_filtered + s.dropped_spool_full,
+        s.failed_requests
+    );
+}
+
+/// The `SDK_STATS {name} ...` line SDK client `name` printed (from
+/// `SDK_STATS` on), after checking that the client exited successfully.
+pub fn sdk_stats(name: &str, out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client {name}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .find_map(|l| l.find(&format!("SDK_STATS {name} ")).map(|at| l[at..].to_string()))
+        .unwrap_or_else(|| panic!("client {name} printed no stats: {stdout}"))
+}
+
+/// The number `key=value` of a line of `key=value` fields.
+pub fn kv(line: &str, key: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{key} missing in {line}"))
+}
+
+/// `kill9` and `stdout_text` for a running child (a type with `child` and
+/// `stdout` fields), killed when dropped.
+macro_rules! running_child {
+    ($t:ty) => {
+        impl $t {
+            /// `kill -9`.
+            pub fn kill9(mut self) {
+                self.child.kill().unwrap();
+                self.child.wait().unwrap();
+            }
+
+            /// Its stdout so far.
+            pub fn stdout_text(&self) -> String {
+                self.stdout.lock().unwrap().join("\n")
+            }
+        }
+
+        impl Drop for $t {
+            fn drop(&mut self) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    };
+}
+
+running_child!(Server);
+running_child!(Worker);
+
+/// Claims `store`'s next fix job as worker `w` and completes it with `pr`
+/// proposed and `report`; returns (incident id, pull request number).
+pub fn propose_next(store: &SqliteStore, pr: RunPullRequest, report: serde_json::Value) -> (i64, i64) {
+    let job = store
+        .claim_job("w", Duration::from_secs(60), Timestamp::now())
+        .unwrap()
+        .unwrap();
+    let outcome = FixOutcome::Proposed { pr, report };
+    let run = store.complete_job(job.job.id, "w", &outcome, Timestamp::now()).unwrap();
+    (job.incident.id, run.pr_number.unwrap())
 }
 
 /// The test job runner's log lines in `data` (`start ...` / `finish ...`).
@@ -195,14 +269,26 @@ pub fn gz_batch(events: Vec<Event>) -> Vec<u8> {
 
 /// POSTs a gzip'd body with the test token.
 pub fn post(client: &reqwest::blocking::Client, server: &Server, body: Vec<u8>) -> reqwest::blocking::Response {
-    client
-        .post(server.url("/v1/events"))
-        .bearer_auth(TOKEN)
-        .header("content-encoding", "gzip")
+    events_request(client, server, TOKEN, "gzip", body)
         .header("content-type", "application/json")
-        .body(body)
         .send()
         .unwrap()
+}
+
+/// `POST /v1/events` of `body` in `encoding` with bearer `token`, not sent
+/// yet.
+pub fn events_request(
+    client: &reqwest::blocking::Client,
+    server: &Server,
+    token: &str,
+    encoding: &str,
+    body: Vec<u8>,
+) -> reqwest::blocking::RequestBuilder {
+    client
+        .post(server.url("/v1/events"))
+        .bearer_auth(token)
+        .header("content-encoding", encoding)
+        .body(body)
 }
 
 /// Runs the binary with `args` (no BUGSTACK_* from the environment).

@@ -122,11 +122,8 @@ pub(crate) fn prepare(shop: &Path, sdk: &Path, base: &Path) -> Result<DemoRepo> 
     // The shop's Cargo.lock was written against the SDK of its time; let
     // cargo bring it up to date with this checkout's SDK before the release
     // is committed, so every later build can be `--locked`.
-    let status = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let status = super::service::cargo_in(&root)
         .args(["metadata", "--format-version", "1", "--quiet"])
-        .current_dir(&root)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
         .status()
         .map_err(|e| Error::io(format!("cannot run cargo metadata in {}", root.display()), e))?;
     if !status.success() {

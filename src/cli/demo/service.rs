@@ -7,21 +7,20 @@ use std::time::Duration;
 
 use crate::{Error, Result};
 
-/// The `cargo` to use: the one running us (`$CARGO` under `cargo run`), else
-/// `cargo` from `PATH`.
-fn cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+/// `cargo` in `dir`, its stdin and stdout null: the one running us
+/// (`$CARGO` under `cargo run`), else `cargo` from `PATH`.
+pub(super) fn cargo_in(dir: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(dir).stdin(Stdio::null()).stdout(Stdio::null());
+    cmd
 }
 
 /// `cargo build --locked` of the shop in `repo` into `target_dir`; the path
 /// of the built binary.
 pub(crate) fn build(repo: &Path, target_dir: &Path) -> Result<PathBuf> {
-    let status = Command::new(cargo())
+    let status = cargo_in(repo)
         .args(["build", "--locked", "--bin", "shop"])
-        .current_dir(repo)
         .env("CARGO_TARGET_DIR", target_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .status()
         .map_err(|e| Error::io(format!("cannot run cargo in {}", repo.display()), e))?;

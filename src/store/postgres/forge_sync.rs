@@ -11,7 +11,6 @@ use postgres::Transaction;
 
 use super::rows::{ms, ForgeExtra};
 use super::{pulls, PostgresStore};
-use crate::store::types::parse_pull_request_state;
 use crate::store::{Cause, ForgeChange, ForgePullRequest, ForgeSync, RunPullRequest};
 use crate::{Error, Result};
 
@@ -127,35 +126,5 @@ impl PostgresStore {
         })
     }
 
-    /// Applies what the forge says happened to pull request `number`, as
-    /// the SQLite store's `apply_forge_change` does (idempotent).
-    pub fn apply_forge_change(
-        &self,
-        number: i64,
-        change: &ForgeChange,
-        cause: &Cause,
-        now: Timestamp,
-    ) -> Result<ForgeSync> {
-        self.write(|tx| {
-            let raw = super::rows::pull_request(tx, number)?.ok_or(Error::PullRequestNotFound(number))?;
-            let want = match change {
-                ForgeChange::Merged { .. } => PullRequestState::Merged,
-                ForgeChange::Closed => PullRequestState::Closed,
-            };
-            if parse_pull_request_state(&raw.state)? == want {
-                return Ok(ForgeSync::Unchanged(raw.into_record()?));
-            }
-            let record = match change {
-                ForgeChange::Merged { commit } => {
-                    pulls::set_state(tx, number, PullRequestState::Merged, Some(commit), cause, now)?;
-                    record_merge_commit(tx, number, commit)?;
-                    super::rows::pull_request(tx, number)?
-                        .ok_or(Error::PullRequestNotFound(number))?
-                        .into_record()?
-                }
-                ForgeChange::Closed => pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now)?,
-            };
-            Ok(ForgeSync::Applied(record))
-        })
-    }
+    shared_apply_forge_change!();
 }

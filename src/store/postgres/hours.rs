@@ -6,10 +6,9 @@ use bugstack_core::Timestamp;
 use postgres::Transaction;
 
 use super::ingest::saturating_add_sql;
-use super::rows::{big, incident_of, ms, ts, u64_of, INCIDENT_COLUMNS};
-use crate::store::grouping::{hour_of, HOUR_MS};
+use super::rows::{big, incident_of, ts, u64_of, INCIDENT_COLUMNS};
+use crate::store::grouping::{hour_start, retention_cutoff};
 use crate::store::types::{HourCount, IncidentFilter, IncidentSearch};
-use crate::store::HISTOGRAM_RETENTION_HOURS;
 use crate::Result;
 
 /// Adds `hours` (hour start, occurrences) to incident `id`'s counts and
@@ -22,10 +21,7 @@ pub(super) fn record_hours(
     hours: &[(i64, i64)],
     received_at: Timestamp,
 ) -> Result<()> {
-    let retention = i64::try_from(HISTOGRAM_RETENTION_HOURS)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(HOUR_MS);
-    let cutoff = hour_of(received_at, received_at).saturating_sub(retention);
+    let cutoff = retention_cutoff(received_at);
     let (starts, counts): (Vec<i64>, Vec<i64>) = hours
         .iter()
         .filter(|(h, _)| *h >= cutoff)
@@ -44,11 +40,6 @@ pub(super) fn record_hours(
         &[&id, &starts, &counts, &cutoff],
     )?;
     Ok(())
-}
-
-/// The start (in ms) of the hour of `since`.
-fn hour_start(since: Timestamp) -> i64 {
-    ms(since) - ms(since) % HOUR_MS
 }
 
 /// Incident `id`'s hours from the hour of `since` on, oldest first.
@@ -93,12 +84,7 @@ pub(super) fn histograms(tx: &mut Transaction<'_>, ids: &[i64], since: Timestamp
 /// a non-C database locale other letters fold too.
 pub(super) fn search(tx: &mut Transaction<'_>, filter: &IncidentFilter) -> Result<IncidentSearch> {
     let status = filter.status.map(|s| s.to_string());
-    let text = filter
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let text = filter.like_pattern();
     let condition = "($1::TEXT IS NULL OR i.status = $1) AND ($2::TEXT IS NULL OR i.title ILIKE $2 ESCAPE '\\' \
                      OR i.kind ILIKE $2 ESCAPE '\\' OR i.level ILIKE $2 ESCAPE '\\') \
                      AND ($3::BIGINT IS NULL OR i.project_id = $3)";

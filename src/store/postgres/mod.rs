@@ -49,8 +49,6 @@ mod schema;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
-use std::collections::HashMap;
-use std::sync::RwLock;
 use std::time::Duration;
 
 use bugstack_core::{Dependency, Event, Timestamp};
@@ -59,6 +57,7 @@ use postgres::error::SqlState;
 use postgres::{IsolationLevel, NoTls, Transaction};
 use r2d2_postgres::{r2d2, PostgresConnectionManager};
 
+use super::trigger_settings::TriggerSettings;
 use super::types::{
     Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, IngestBatch,
     IngestSummary, JobState, PullRequestRecord, ReleaseCheck, ReleaseRecord, ReleaseVerdictRecord, Status,
@@ -87,9 +86,7 @@ pub struct PostgresStore {
     /// The database as messages name it (never the password).
     database: String,
     /// Which incidents get a fix job, and the queue's cap.
-    triggers: RwLock<Triggers>,
-    /// Triggers of the projects that have their own.
-    project_triggers: RwLock<HashMap<i64, Triggers>>,
+    triggers: TriggerSettings,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -162,8 +159,7 @@ impl PostgresStore {
         let store = PostgresStore {
             pool,
             database,
-            triggers: RwLock::new(Triggers::default()),
-            project_triggers: RwLock::new(HashMap::new()),
+            triggers: TriggerSettings::default(),
         };
         let mut conn = store.conn()?;
         if !create && schema::version(&mut *conn)? == 0 {
@@ -195,42 +191,12 @@ impl PostgresStore {
     /// Sets which incidents get a fix job (see the SQLite store's
     /// `set_triggers`).
     pub fn set_triggers(&self, triggers: Triggers) {
-        let cap = triggers.max_queued_jobs.max(1);
-        *self.triggers.write().unwrap_or_else(|p| p.into_inner()) = Triggers {
-            max_queued_jobs: cap,
-            ..triggers
-        };
+        self.triggers.set(triggers);
     }
 
     /// Caps the fix jobs queued at once (at least 1).
     pub fn set_max_queued_jobs(&self, cap: usize) {
-        self.triggers.write().unwrap_or_else(|p| p.into_inner()).max_queued_jobs = cap.max(1);
-    }
-
-    fn triggers(&self) -> Triggers {
-        self.triggers.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// The triggers of `project`'s incidents: its own when set, else the
-    /// store's; the queue cap is always the store's.
-    fn triggers_for(&self, project: i64) -> Triggers {
-        let global = self.triggers();
-        match self
-            .project_triggers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&project)
-        {
-            Some(own) => Triggers {
-                max_queued_jobs: global.max_queued_jobs,
-                ..own.clone()
-            },
-            None => global,
-        }
-    }
-
-    fn job_cap(&self) -> usize {
-        self.triggers.read().unwrap_or_else(|p| p.into_inner()).max_queued_jobs
+        self.triggers.set_cap(cap);
     }
 
     /// A pooled connection.

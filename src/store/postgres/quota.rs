@@ -1,74 +1,26 @@
-//! Per-sender quota on new incidents, as the SQLite store keeps it: at most
-//! [`IncidentQuota::new_incidents_per_hour`] incidents created by one
-//! token's batches in any hour (a sliding window over
-//! `incidents.created_at`); events of further new fingerprints are counted
-//! in the sender's one overflow incident, which has no fix job.
+//! The Postgres side of the per-sender quota on new incidents
+//! ([`crate::store::quota`] has the rules): the count it reads, the sender
+//! tag on each new incident, and the sender's overflow incident.
 //!
 //! With several collectors the count is read once per batch and transaction:
 //! two collectors admitting the same sender's new fingerprints at the same
 //! instant may each admit up to the quota's remainder (the quota bounds a
 //! flood; it is not an exact meter).
 
-use bugstack_core::{Fingerprint, Timestamp};
 use postgres::Transaction;
 
-use super::rows::ms;
-use crate::store::IncidentQuota;
+use crate::store::quota::{overflow_fingerprint, OVERFLOW_PREFIX};
 use crate::Result;
 
-/// The quota's window.
-const HOUR_MS: i64 = 60 * 60 * 1000;
-
-/// The prefix of an overflow incident's fingerprint (the SQLite store's).
-const OVERFLOW_PREFIX: &str = "quota-overflow:";
-
-/// The fingerprint of `source`'s overflow incident (never a real
-/// fingerprint: those are 64 hex digits).
-pub(super) fn overflow_fingerprint(source: &str) -> Fingerprint {
-    Fingerprint::from_hex(format!("{OVERFLOW_PREFIX}{source}"))
-}
-
-/// The title of `source`'s overflow incident.
-pub(super) fn overflow_title(source: &str, quota: u32) -> String {
-    format!("Quota exceeded: token {source} sent more than {quota} new incidents in an hour; events of further new fingerprints are counted here")
-}
-
-/// A batch's view of its sender's quota, read once per batch and counted on.
-pub(super) struct QuotaState<'q> {
-    quota: &'q IncidentQuota,
-    created: Option<u64>,
-}
-
-impl<'q> QuotaState<'q> {
-    /// The state for `quota`, not read yet.
-    pub(super) fn new(quota: &'q IncidentQuota) -> Self {
-        QuotaState { quota, created: None }
-    }
-
-    /// The sender.
-    pub(super) fn quota(&self) -> &IncidentQuota {
-        self.quota
-    }
-
-    /// Whether the sender may create one more incident now; if so it is
-    /// counted.
-    pub(super) fn admit(&mut self, tx: &mut Transaction<'_>, now: Timestamp) -> Result<bool> {
-        let created = match self.created {
-            Some(n) => n,
-            None => {
-                let n: i64 = tx
-                    .query_one(
-                        "SELECT COUNT(*) FROM incidents WHERE source = $1 AND created_at > $2",
-                        &[&self.quota.source, &(ms(now) - HOUR_MS)],
-                    )?
-                    .try_get(0)?;
-                u64::try_from(n).unwrap_or(0)
-            }
-        };
-        let ok = created < u64::from(self.quota.new_incidents_per_hour);
-        self.created = Some(if ok { created + 1 } else { created });
-        Ok(ok)
-    }
+/// How many incidents `source` created after `since_ms` (the count
+/// [`QuotaState::admit`](crate::store::quota::QuotaState::admit) asks for).
+pub(super) fn created_since(tx: &mut Transaction<'_>, source: &str, since_ms: i64) -> Result<i64> {
+    Ok(tx
+        .query_one(
+            "SELECT COUNT(*) FROM incidents WHERE source = $1 AND created_at > $2",
+            &[&source, &since_ms],
+        )?
+        .try_get(0)?)
 }
 
 /// Tags incident `id` as created by `source`'s batch.

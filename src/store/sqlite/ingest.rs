@@ -9,9 +9,10 @@ use bugstack_fix::Triggers;
 
 use super::jobs::enqueue_capped;
 use super::lifecycle::{record, set_status};
-use super::quota::{find_overflow, overflow_fingerprint, overflow_title, set_source, QuotaState};
+use super::quota::{created_since, find_overflow, set_source};
 use super::rows::{ms, u64_of};
 use crate::store::grouping::{count_i64, group_events, title_of, Group};
+use crate::store::quota::{overflow_fingerprint, overflow_title, QuotaState};
 use crate::store::{Cause, IncidentQuota, IngestSummary, Status, SAMPLE_SIZE};
 use crate::Result;
 
@@ -49,7 +50,7 @@ pub(super) fn ingest_in(
     for g in &group_events(events, received_at) {
         let id = match find_incident(tx, project, &g.fingerprint)? {
             None if match quota.as_mut() {
-                Some(q) => !q.admit(tx, received_at)?,
+                Some(q) => !q.admit(received_at, |source, since| created_since(tx, source, since))?,
                 None => false,
             } =>
             {

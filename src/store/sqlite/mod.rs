@@ -39,9 +39,8 @@ mod release_checks;
 mod releases;
 mod rows;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use bugstack_core::{Dependency, Event, Timestamp};
@@ -49,6 +48,7 @@ use bugstack_fix::{PullRequestState, Triggers};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::schema;
+use super::trigger_settings::TriggerSettings;
 use super::types::{
     Cause, ClaimedJob, FixJob, FixOutcome, FixRun, HourCount, IncidentCursor, IncidentDetail, IncidentFilter,
     IncidentRecord, IncidentSearch, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseCheck,
@@ -73,10 +73,7 @@ pub struct SqliteStore {
     reader: Mutex<Connection>,
     /// Which incidents get a fix job, and the queue's cap
     /// ([`SqliteStore::set_triggers`]).
-    triggers: RwLock<Triggers>,
-    /// Triggers of the projects that have their own
-    /// ([`IncidentStore::set_project_triggers`]).
-    project_triggers: RwLock<HashMap<i64, Triggers>>,
+    triggers: TriggerSettings,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -123,8 +120,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
-            triggers: RwLock::new(Triggers::default()),
-            project_triggers: RwLock::new(HashMap::new()),
+            triggers: TriggerSettings::default(),
         })
     }
 
@@ -132,33 +128,7 @@ impl SqliteStore {
     /// minimum count, environments left alone, queue cap). Default:
     /// [`Triggers::default`], errors and panics at once.
     pub fn set_triggers(&self, triggers: Triggers) {
-        let cap = triggers.max_queued_jobs.max(1);
-        *self.triggers.write().unwrap_or_else(|p| p.into_inner()) = Triggers {
-            max_queued_jobs: cap,
-            ..triggers
-        };
-    }
-
-    fn triggers(&self) -> Triggers {
-        self.triggers.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// The triggers of `project`'s incidents: its own when set, else the
-    /// store's; the queue cap is always the store's.
-    fn triggers_for(&self, project: i64) -> Triggers {
-        let global = self.triggers();
-        match self
-            .project_triggers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&project)
-        {
-            Some(own) => Triggers {
-                max_queued_jobs: global.max_queued_jobs,
-                ..own.clone()
-            },
-            None => global,
-        }
+        self.triggers.set(triggers);
     }
 
     /// Caps the fix jobs queued at once (at least 1; default
@@ -166,11 +136,7 @@ impl SqliteStore {
     /// cap waits and is queued when there is room, the most frequent first,
     /// so a flood of distinct fingerprints cannot queue a flood of jobs.
     pub fn set_max_queued_jobs(&self, cap: usize) {
-        self.triggers.write().unwrap_or_else(|p| p.into_inner()).max_queued_jobs = cap.max(1);
-    }
-
-    fn job_cap(&self) -> usize {
-        self.triggers.read().unwrap_or_else(|p| p.into_inner()).max_queued_jobs
+        self.triggers.set_cap(cap);
     }
 
     /// The database file.

@@ -1,64 +1,18 @@
-//! Per-sender quota on new incidents: at most
-//! [`IncidentQuota::new_incidents_per_hour`] incidents created by one token's
-//! batches in any hour (a sliding window over `incidents.created_at`, so it
-//! survives restarts). Events of further new fingerprints are counted in the
-//! sender's one overflow incident, which has no fix job.
+//! The SQLite side of the per-sender quota on new incidents
+//! ([`crate::store::quota`] has the rules): the count it reads, the sender
+//! tag on each new incident, and the sender's overflow incident.
 
-use bugstack_core::{Fingerprint, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::rows::ms;
-use crate::store::IncidentQuota;
+use crate::store::quota::{overflow_fingerprint, OVERFLOW_PREFIX};
 use crate::Result;
 
-/// The quota's window.
-const HOUR_MS: i64 = 60 * 60 * 1000;
-
-/// The fingerprint of `source`'s overflow incident (never a real
-/// fingerprint: those are 64 hex digits, the collector recomputes others).
-pub(super) fn overflow_fingerprint(source: &str) -> Fingerprint {
-    Fingerprint::from_hex(format!("quota-overflow:{source}"))
-}
-
-/// The title of `source`'s overflow incident.
-pub(super) fn overflow_title(source: &str, quota: u32) -> String {
-    format!("Quota exceeded: token {source} sent more than {quota} new incidents in an hour; events of further new fingerprints are counted here")
-}
-
-/// A batch's view of its sender's quota: how many incidents the sender
-/// created in the last hour, read once per batch and counted on.
-pub(super) struct QuotaState<'q> {
-    quota: &'q IncidentQuota,
-    created: Option<u64>,
-}
-
-impl<'q> QuotaState<'q> {
-    /// The state for `quota`, not read yet.
-    pub(super) fn new(quota: &'q IncidentQuota) -> Self {
-        QuotaState { quota, created: None }
-    }
-
-    /// The sender.
-    pub(super) fn quota(&self) -> &IncidentQuota {
-        self.quota
-    }
-
-    /// Whether the sender may create one more incident now; if so it is
-    /// counted.
-    pub(super) fn admit(&mut self, tx: &Transaction<'_>, now: Timestamp) -> Result<bool> {
-        let created = match self.created {
-            Some(n) => n,
-            None => {
-                let n: i64 = tx
-                    .prepare_cached("SELECT COUNT(*) FROM incidents WHERE source = ?1 AND created_at > ?2")?
-                    .query_row(params![self.quota.source, ms(now) - HOUR_MS], |r| r.get(0))?;
-                u64::try_from(n).unwrap_or(0)
-            }
-        };
-        let ok = created < u64::from(self.quota.new_incidents_per_hour);
-        self.created = Some(if ok { created + 1 } else { created });
-        Ok(ok)
-    }
+/// How many incidents `source` created after `since_ms` (the count
+/// [`QuotaState::admit`](crate::store::quota::QuotaState::admit) asks for).
+pub(super) fn created_since(tx: &Transaction<'_>, source: &str, since_ms: i64) -> Result<i64> {
+    Ok(tx
+        .prepare_cached("SELECT COUNT(*) FROM incidents WHERE source = ?1 AND created_at > ?2")?
+        .query_row(params![source, since_ms], |r| r.get(0))?)
 }
 
 /// Tags incident `id` as created by `source`'s batch.
@@ -84,5 +38,5 @@ pub(super) fn is_overflow(tx: &Transaction<'_>, id: i64) -> Result<bool> {
         .prepare_cached("SELECT fingerprint FROM incidents WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()?;
-    Ok(fp.is_some_and(|f| f.starts_with("quota-overflow:")))
+    Ok(fp.is_some_and(|f| f.starts_with(OVERFLOW_PREFIX)))
 }

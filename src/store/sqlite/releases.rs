@@ -1,7 +1,7 @@
 //! Releases announced live by SDKs (see
 //! [`IncidentStore::record_release_seen`](crate::store::IncidentStore::record_release_seen)).
 
-use bugstack_core::{dependencies_on_stack, Dependency, Event, Timestamp};
+use bugstack_core::{Dependency, Event, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::rows::{ms, ts};
@@ -91,18 +91,5 @@ pub(super) fn stack_dependencies(
     releases: &[String],
     event: &Event,
 ) -> Result<Option<StackDependencies>> {
-    for name in releases.iter().rev() {
-        let Some(ReleaseRecord {
-            dependencies: Some(deps),
-            ..
-        }) = release(conn, project, name)?
-        else {
-            continue;
-        };
-        return Ok(Some(StackDependencies {
-            release: name.clone(),
-            dependencies: dependencies_on_stack(&event.frames, &deps),
-        }));
-    }
-    Ok(None)
+    StackDependencies::of_latest(releases, event, |name| release(conn, project, name))
 }
