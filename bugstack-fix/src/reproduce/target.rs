@@ -498,6 +498,18 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// The public path of the item `name` defined in the library file
+    /// `rel` (relative to the crate's directory).
+    fn item_path(&mut self, rel: String, name: &str) -> Option<String> {
+        let repo_rel = if self.krate.dir.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.krate.dir)
+        };
+        let module = self.module_of(&repo_rel)?;
+        self.public_path(&module, true, name)
+    }
+
     fn crate_dir(&self) -> PathBuf {
         self.root.join(&self.krate.dir)
     }
@@ -677,13 +689,7 @@ impl<'a> Resolver<'a> {
         if !debug || !(default || new) {
             return None;
         }
-        let repo_rel = if self.krate.dir.is_empty() {
-            rel
-        } else {
-            format!("{}/{rel}", self.krate.dir)
-        };
-        let module = self.module_of(&repo_rel)?;
-        let path = self.public_path(&module, true, name)?;
+        let path = self.item_path(rel, name)?;
         let expr = format!("{path}::{}()", if default { "default" } else { "new" });
         Some(Shape::Built { path, expr })
     }
@@ -718,13 +724,7 @@ impl<'a> Resolver<'a> {
                 })?
             })
         })?;
-        let repo_rel = if self.krate.dir.is_empty() {
-            rel
-        } else {
-            format!("{}/{rel}", self.krate.dir)
-        };
-        let module = self.module_of(&repo_rel)?;
-        self.public_path(&module, true, &name)
+        self.item_path(rel, &name)
     }
 
     /// The crate's public trait named `name`: its public path and definition.
@@ -739,13 +739,7 @@ impl<'a> Resolver<'a> {
                 _ => None,
             })
         })?;
-        let repo_rel = if self.krate.dir.is_empty() {
-            rel
-        } else {
-            format!("{}/{rel}", self.krate.dir)
-        };
-        let module = self.module_of(&repo_rel)?;
-        let path = self.public_path(&module, true, name)?;
+        let path = self.item_path(rel, name)?;
         Some((path, def))
     }
 
@@ -1052,13 +1046,7 @@ impl<'a> Resolver<'a> {
             }
             fields.push((ident, shape));
         }
-        let repo_rel = if self.krate.dir.is_empty() {
-            rel
-        } else {
-            format!("{}/{rel}", self.krate.dir)
-        };
-        let module = self.module_of(&repo_rel)?;
-        let path = self.public_path(&module, true, name)?;
+        let path = self.item_path(rel, name)?;
         Some(StructShape { path, fields, default })
     }
 }

@@ -321,14 +321,17 @@ fn snippets_are_ranked_failing_callers_callees_types_imports_tests_manifest() {
     let (repo, _) = workspace();
     let ctx = build(&repo, &shop_incident(Some("1.2.0")));
     let order: Vec<SnippetKind> = ctx.snippets.iter().map(|s| s.kind).collect();
-    let rank = |k: SnippetKind| match k {
-        SnippetKind::FailingFunction => 0,
-        SnippetKind::Caller | SnippetKind::Callee => 1,
-        SnippetKind::Type | SnippetKind::Constant => 2,
-        SnippetKind::Imports => 3,
-        SnippetKind::Test => 4,
-        SnippetKind::Manifest => 5,
-    };
+    use SnippetKind::*;
+    // The ranks, best first; kinds in one group rank alike.
+    let groups: [&[SnippetKind]; 6] = [
+        &[FailingFunction],
+        &[Caller, Callee],
+        &[Type, Constant],
+        &[Imports],
+        &[Test],
+        &[Manifest],
+    ];
+    let rank = |k: SnippetKind| groups.iter().position(|g| g.contains(&k));
     assert!(order.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "{order:?}");
     // The caller is one frame away, like the callees; callers come first at equal distance.
     assert_eq!(order[1], SnippetKind::Caller);
