@@ -12,9 +12,7 @@ use common::{Collector, Mode};
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn options(c: &Collector) -> Options {
-    Options::new()
-        .endpoint(&c.endpoint)
-        .token(&c.token)
+    c.options()
         .aggregation_window(Duration::from_secs(60))
         .flush_timeout(Duration::from_millis(100))
 }
