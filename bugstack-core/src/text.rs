@@ -93,17 +93,23 @@ fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
 mod tests {
     use super::*;
 
+    /// `cut(text, max)` is the expected text of each case `(text, max, expected)`.
+    fn assert_cuts(cut: impl Fn(&str, usize) -> String, cases: &[(&str, usize, &str)]) {
+        for (text, max, expected) in cases {
+            assert_eq!(cut(text, *max), *expected, "{text:?} to {max}");
+        }
+    }
+
     #[test]
     fn truncation_respects_char_boundaries() {
-        for (text, max, cut) in [
+        let cases = [
             ("héllo", 2, "h"),
             ("héllo", 3, "hé"),
             ("abc", 10, "abc"),
             ("abc", 0, ""),
             ("€", 2, ""),
-        ] {
-            assert_eq!(truncate(text, max), cut, "{text:?} to {max}");
-        }
+        ];
+        assert_cuts(|text, max| truncate(text, max).to_owned(), &cases);
         assert_eq!(truncate_owned("héllo".to_string(), 2), "h");
         assert_eq!(truncate_owned("abc".to_string(), 3), "abc");
     }
@@ -118,16 +124,15 @@ mod tests {
 
     #[test]
     fn ellipsize_counts_characters_and_marks_the_cut() {
-        for (text, max, shown) in [
+        let cases = [
             ("short", 5, "short"),
             ("ééééé", 5, "ééééé"),
             ("éééééé", 5, "éééé…"),
             ("ab cd", 4, "ab…"),
             ("abc", 0, "…"),
             ("", 0, ""),
-        ] {
-            assert_eq!(ellipsize(text, max), shown, "{text:?} to {max}");
-        }
+        ];
+        assert_cuts(ellipsize, &cases);
         assert!(ellipsize(&"😀".repeat(100), 10).chars().count() <= 10);
     }
 
