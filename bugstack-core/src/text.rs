@@ -93,13 +93,23 @@ fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
 mod tests {
     use super::*;
 
+    /// `cut(text, max)` is the expected text of each case `(text, max, expected)`.
+    fn assert_cuts(cut: impl Fn(&str, usize) -> String, cases: &[(&str, usize, &str)]) {
+        for (text, max, expected) in cases {
+            assert_eq!(cut(text, *max), *expected, "{text:?} to {max}");
+        }
+    }
+
     #[test]
     fn truncation_respects_char_boundaries() {
-        assert_eq!(truncate("héllo", 2), "h");
-        assert_eq!(truncate("héllo", 3), "hé");
-        assert_eq!(truncate("abc", 10), "abc");
-        assert_eq!(truncate("abc", 0), "");
-        assert_eq!(truncate("€", 2), "");
+        let cases = [
+            ("héllo", 2, "h"),
+            ("héllo", 3, "hé"),
+            ("abc", 10, "abc"),
+            ("abc", 0, ""),
+            ("€", 2, ""),
+        ];
+        assert_cuts(|text, max| truncate(text, max).to_owned(), &cases);
         assert_eq!(truncate_owned("héllo".to_string(), 2), "h");
         assert_eq!(truncate_owned("abc".to_string(), 3), "abc");
     }
@@ -114,12 +124,15 @@ mod tests {
 
     #[test]
     fn ellipsize_counts_characters_and_marks_the_cut() {
-        assert_eq!(ellipsize("short", 5), "short");
-        assert_eq!(ellipsize("ééééé", 5), "ééééé");
-        assert_eq!(ellipsize("éééééé", 5), "éééé…");
-        assert_eq!(ellipsize("ab cd", 4), "ab…");
-        assert_eq!(ellipsize("abc", 0), "…");
-        assert_eq!(ellipsize("", 0), "");
+        let cases = [
+            ("short", 5, "short"),
+            ("ééééé", 5, "ééééé"),
+            ("éééééé", 5, "éééé…"),
+            ("ab cd", 4, "ab…"),
+            ("abc", 0, "…"),
+            ("", 0, ""),
+        ];
+        assert_cuts(ellipsize, &cases);
         assert!(ellipsize(&"😀".repeat(100), 10).chars().count() <= 10);
     }
 

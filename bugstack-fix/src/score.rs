@@ -78,6 +78,15 @@ pub struct Confidence {
 /// The signals read from untrusted input.
 const UNTRUSTED_SIGNALS: &[&str] = &["touches_panic_line", "model_rating"];
 
+/// A yes/no signal: `yes` and `weight` when `on`, else `no` and nothing.
+fn either(on: bool, yes: &str, no: &str, weight: f64) -> (String, f64) {
+    if on {
+        (yes.into(), weight)
+    } else {
+        (no.into(), 0.0)
+    }
+}
+
 /// Scores an accepted candidate, `reproduction` being what the search
 /// before any fix found.
 pub fn score(
@@ -108,15 +117,8 @@ pub fn score(
         })
     };
     let green = validation.passed();
-    push(
-        "checks_green",
-        if green {
-            "all checks passed".into()
-        } else {
-            "a check failed".into()
-        },
-        if green { 0.35 } else { 0.0 },
-    );
+    let (observed, c) = either(green, "all checks passed", "a check failed", 0.35);
+    push("checks_green", observed, c);
     push(
         "attempts",
         format!("{attempts} attempt(s)"),
@@ -138,15 +140,13 @@ pub fn score(
         },
     );
     let at_panic = touches_panic_line(ctx, patch);
-    push(
-        "touches_panic_line",
-        if at_panic {
-            "changes the panicking line".into()
-        } else {
-            "does not change the panicking line".into()
-        },
-        if at_panic { 0.15 } else { 0.0 },
+    let (observed, c) = either(
+        at_panic,
+        "changes the panicking line",
+        "does not change the panicking line",
+        0.15,
     );
+    push("touches_panic_line", observed, c);
     let template = patch.generator == TEMPLATE_GENERATOR && patch.class.is_some();
     push(
         "known_safe_template",

@@ -229,26 +229,16 @@ mod tests {
     #[test]
     fn status_classes() {
         assert_eq!(classify(StatusCode::ACCEPTED, None), Sent::Ok);
-        assert!(matches!(
-            classify(StatusCode::INTERNAL_SERVER_ERROR, None),
-            Sent::Retry { .. }
-        ));
-        assert!(matches!(
-            classify(StatusCode::REQUEST_TIMEOUT, None),
-            Sent::Retry { .. }
-        ));
+        for status in [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::REQUEST_TIMEOUT] {
+            assert!(matches!(classify(status, None), Sent::Retry { .. }), "{status}");
+        }
         assert!(matches!(
             classify(StatusCode::TOO_MANY_REQUESTS, Some(Duration::from_secs(3))),
             Sent::Retry { retry_after: Some(d), .. } if d == Duration::from_secs(3)
         ));
-        assert!(matches!(
-            classify(StatusCode::UNAUTHORIZED, None),
-            Sent::Rejected { .. }
-        ));
-        assert!(matches!(
-            classify(StatusCode::PAYLOAD_TOO_LARGE, None),
-            Sent::Rejected { .. }
-        ));
+        for status in [StatusCode::UNAUTHORIZED, StatusCode::PAYLOAD_TOO_LARGE] {
+            assert!(matches!(classify(status, None), Sent::Rejected { .. }), "{status}");
+        }
     }
 
     #[test]

@@ -58,11 +58,7 @@ fn errors_report_the_stack_they_carry() {
     // anyhow captures a backtrace only when asked to (read once per process).
     std::env::set_var("RUST_LIB_BACKTRACE", "1");
     let collector = Collector::start("tok-anyhow");
-    let guard = bugstack_sdk::init(
-        bugstack_sdk::Options::new()
-            .endpoint(&collector.endpoint)
-            .token(&collector.token),
-    );
+    let guard = bugstack_sdk::init(collector.options());
     let err = middle().unwrap_err();
     report_site(&err);
     std_report_site(&std_origin());

@@ -47,10 +47,7 @@ fn unwritable_spool_dir_falls_back_to_memory_and_still_delivers() {
     let file = std::env::temp_dir().join(format!("bugstack-not-a-dir-{}", std::process::id()));
     std::fs::write(&file, b"x").unwrap();
     let collector = Collector::start("tok-safety");
-    let options = Options::new()
-        .endpoint(&collector.endpoint)
-        .token(&collector.token)
-        .spool_dir(file.join("spool"));
+    let options = collector.options().spool_dir(file.join("spool"));
     let err = bugstack_sdk::try_init(options.clone()).unwrap_err();
     assert!(err.to_string().contains("spool directory"), "{err}");
     let guard = bugstack_sdk::init(options);
@@ -75,21 +72,16 @@ impl std::error::Error for PanickyDisplay {}
 fn panicking_before_send_and_display_never_reach_the_host() {
     let _s = serial();
     let collector = Collector::start("tok-safety");
-    let guard = bugstack_sdk::init(
-        Options::new()
-            .endpoint(&collector.endpoint)
-            .token(&collector.token)
-            .before_send(|mut e| {
-                if e.message.contains("boom") {
-                    panic!("before_send bug");
-                }
-                if e.message.contains("drop me") {
-                    return None;
-                }
-                e.tags.insert("checked".into(), "yes".into());
-                Some(e)
-            }),
-    );
+    let guard = bugstack_sdk::init(collector.options().before_send(|mut e| {
+        if e.message.contains("boom") {
+            panic!("before_send bug");
+        }
+        if e.message.contains("drop me") {
+            return None;
+        }
+        e.tags.insert("checked".into(), "yes".into());
+        Some(e)
+    }));
     bugstack_sdk::capture_message("boom goes the hook", Level::Error);
     bugstack_sdk::capture_message("drop me", Level::Error);
     bugstack_sdk::capture_message("tagged", Level::Error);

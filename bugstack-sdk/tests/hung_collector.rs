@@ -19,9 +19,8 @@ fn hung_collector_never_blocks_capture_and_memory_stays_bounded() {
     collector.set_mode(Mode::Hang);
     let capacity = 256;
     let guard = bugstack_sdk::init(
-        bugstack_sdk::Options::new()
-            .endpoint(&collector.endpoint)
-            .token(&collector.token)
+        collector
+            .options()
             .queue_capacity(capacity)
             .request_timeout(Duration::from_secs(120))
             .aggregation_window(Duration::from_millis(1))

@@ -37,9 +37,8 @@ fn panics_and_errors_from_four_threads_arrive_aggregated_and_authenticated() {
     }));
     let collector = Collector::start("tok-loopback-123");
     let guard = bugstack_sdk::init(
-        bugstack_sdk::Options::new()
-            .endpoint(&collector.endpoint)
-            .token(&collector.token)
+        collector
+            .options()
             .release("loopback@1.2.3")
             .dependencies(bugstack_sdk::dependencies!())
             .environment("test")

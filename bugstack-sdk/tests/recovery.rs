@@ -2,7 +2,7 @@
 //! nothing; 429 + Retry-After is honoured; a rejected token is not retried.
 mod common;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bugstack_sdk::{Level, Options};
@@ -11,19 +11,24 @@ use common::{Collector, Mode};
 /// The SDK is process-global: these tests take turns.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// This test's turn with the SDK, and a collector for `token` that
+/// answers per `mode`.
+fn failing_collector(token: &str, mode: Mode) -> (MutexGuard<'static, ()>, Collector) {
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let collector = Collector::start(token);
+    collector.set_mode(mode);
+    (serial, collector)
+}
+
 fn options(c: &Collector) -> Options {
-    Options::new()
-        .endpoint(&c.endpoint)
-        .token(&c.token)
+    c.options()
         .aggregation_window(Duration::from_secs(60))
         .flush_timeout(Duration::from_millis(100))
 }
 
 #[test]
 fn collector_returning_500_then_recovering_loses_nothing() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let collector = Collector::start("tok-500");
-    collector.set_mode(Mode::Fail500);
+    let (_serial, collector) = failing_collector("tok-500", Mode::Fail500);
     let guard = bugstack_sdk::init(options(&collector));
     for i in 0..30 {
         bugstack_sdk::capture_message(&format!("job {i} failed"), Level::Error);
@@ -55,9 +60,7 @@ fn collector_returning_500_then_recovering_loses_nothing() {
 /// every copy carries the same `batch_id`, so the collector counts it once.
 #[test]
 fn a_batch_whose_answer_was_lost_is_retried_with_the_same_id() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let collector = Collector::start("tok-lost");
-    collector.set_mode(Mode::StoreThen500);
+    let (_serial, collector) = failing_collector("tok-lost", Mode::StoreThen500);
     let guard = bugstack_sdk::init(options(&collector).aggregation_window(Duration::from_millis(1)));
     bugstack_sdk::capture_message("answer lost", Level::Error);
     assert!(collector.wait_for(Duration::from_secs(60), |c| c.batches().len() >= 2));
@@ -79,9 +82,7 @@ fn a_batch_whose_answer_was_lost_is_retried_with_the_same_id() {
 
 #[test]
 fn too_many_requests_honours_retry_after() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let collector = Collector::start("tok-429");
-    collector.set_mode(Mode::TooMany(1));
+    let (_serial, collector) = failing_collector("tok-429", Mode::TooMany(1));
     let guard = bugstack_sdk::init(options(&collector).aggregation_window(Duration::from_millis(1)));
     bugstack_sdk::capture_message("rate limited", Level::Error);
     assert!(collector.wait_for(Duration::from_secs(60), |c| c.requests() >= 1));
@@ -114,9 +115,7 @@ fn rejected_token_is_counted_and_not_retried() {
 
 #[test]
 fn oversize_batches_are_split_not_dropped() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let collector = Collector::start("tok-413");
-    collector.set_mode(Mode::MaxEvents(3));
+    let (_serial, collector) = failing_collector("tok-413", Mode::MaxEvents(3));
     let guard = bugstack_sdk::init(options(&collector));
     let words = [
         "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",

@@ -9,12 +9,7 @@ use common::Collector;
 #[test]
 fn sample_rate_zero_drops_everything_and_counts_it() {
     let collector = Collector::start("tok-sampling");
-    let guard = bugstack_sdk::init(
-        bugstack_sdk::Options::new()
-            .endpoint(&collector.endpoint)
-            .token(&collector.token)
-            .sample_rate(0.0),
-    );
+    let guard = bugstack_sdk::init(collector.options().sample_rate(0.0));
     for _ in 0..100 {
         bugstack_sdk::capture_message("sampled out", Level::Error);
         bugstack_sdk::capture_error(&std::io::Error::other("sampled out"));

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bugstack_sdk::{Level, Options, RequestContext};
+use bugstack_sdk::{Level, RequestContext};
 use common::Collector;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,9 +16,8 @@ struct ConnectError;
 fn secrets_never_reach_the_collector() {
     let collector = Collector::start("tok-secrets");
     let guard = bugstack_sdk::init(
-        Options::new()
-            .endpoint(&collector.endpoint)
-            .token(&collector.token)
+        collector
+            .options()
             .scrub_pattern(r"\bACCT-\d{6}\b")
             .scrub_header("x-tenant"),
     );

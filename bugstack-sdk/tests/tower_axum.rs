@@ -57,10 +57,7 @@ async fn handler_events_carry_their_own_request_context() {
     let collector = tokio::task::spawn_blocking(|| Collector::start("tok-tower"))
         .await
         .unwrap();
-    let options = bugstack_sdk::Options::new()
-        .endpoint(&collector.endpoint)
-        .token(&collector.token)
-        .aggregation_window(Duration::from_secs(60));
+    let options = collector.options().aggregation_window(Duration::from_secs(60));
     let guard = bugstack_sdk::init(options);
 
     let mut tasks = Vec::new();

@@ -12,12 +12,7 @@ use tracing_subscriber::layer::SubscriberExt;
 #[test]
 fn error_events_carry_span_fields_and_breadcrumbs() {
     let collector = Collector::start("tok-tracing");
-    let guard = bugstack_sdk::init(
-        bugstack_sdk::Options::new()
-            .endpoint(&collector.endpoint)
-            .token(&collector.token)
-            .max_breadcrumbs(5),
-    );
+    let guard = bugstack_sdk::init(collector.options().max_breadcrumbs(5));
     let subscriber = tracing_subscriber::registry().with(BugstackLayer::new().event_level(tracing::Level::WARN));
     tracing::subscriber::with_default(subscriber, || {
         let span = tracing::info_span!("checkout", order_id = 42, customer = tracing::field::Empty);

@@ -72,24 +72,42 @@ pub(crate) fn functions(file: &syn::File) -> Vec<FnInfo<'_>> {
     out
 }
 
+/// The function at `lines` with `sig` and `body` in `module`; a method's
+/// `owner` is the `Self` type's name (the trait's, in a `trait` block) and
+/// the lines of its block's header.
+fn fn_info<'a>(
+    lines: (u32, u32),
+    sig: &'a Signature,
+    body: Option<&'a Block>,
+    is_test: bool,
+    owner: Option<(Option<String>, (u32, u32))>,
+    module: &[String],
+) -> FnInfo<'a> {
+    let ident = sig.ident.to_string();
+    let (self_ty, header) = owner.map_or((None, None), |(t, h)| (t, Some(h)));
+    FnInfo {
+        qualified: match &self_ty {
+            Some(t) => format!("{t}::{ident}"),
+            None => ident.clone(),
+        },
+        ident,
+        start: lines.0,
+        end: lines.1,
+        header,
+        self_ty,
+        module: module.to_vec(),
+        is_test,
+        sig,
+        block: body,
+    }
+}
+
 fn walk_items<'a>(items: &'a [Item], module: &mut Vec<String>, out: &mut Vec<FnInfo<'a>>) {
     for item in items {
         match item {
             Item::Fn(f) => {
-                let (start, end) = lines_of(f);
-                let ident = f.sig.ident.to_string();
-                out.push(FnInfo {
-                    qualified: ident.clone(),
-                    ident,
-                    start,
-                    end,
-                    header: None,
-                    self_ty: None,
-                    module: module.clone(),
-                    is_test: is_test_attr(&f.attrs),
-                    sig: &f.sig,
-                    block: Some(&f.block),
-                });
+                let body = Some(&*f.block);
+                out.push(fn_info(lines_of(f), &f.sig, body, is_test_attr(&f.attrs), None, module));
                 walk_block_items(&f.block, module, out);
             }
             Item::Impl(imp) => {
@@ -97,23 +115,9 @@ fn walk_items<'a>(items: &'a [Item], module: &mut Vec<String>, out: &mut Vec<FnI
                 let header = (lines_of(imp).0, imp.brace_token.span.open().start().line as u32);
                 for ii in &imp.items {
                     if let ImplItem::Fn(f) = ii {
-                        let (start, end) = lines_of(f);
-                        let ident = f.sig.ident.to_string();
-                        out.push(FnInfo {
-                            qualified: match &self_ty {
-                                Some(t) => format!("{t}::{ident}"),
-                                None => ident.clone(),
-                            },
-                            ident,
-                            start,
-                            end,
-                            header: Some(header),
-                            self_ty: self_ty.clone(),
-                            module: module.clone(),
-                            is_test: is_test_attr(&f.attrs),
-                            sig: &f.sig,
-                            block: Some(&f.block),
-                        });
+                        let owner = Some((self_ty.clone(), header));
+                        let is_test = is_test_attr(&f.attrs);
+                        out.push(fn_info(lines_of(f), &f.sig, Some(&f.block), is_test, owner, module));
                         walk_block_items(&f.block, module, out);
                     }
                 }
@@ -123,20 +127,8 @@ fn walk_items<'a>(items: &'a [Item], module: &mut Vec<String>, out: &mut Vec<FnI
                 let header = (lines_of(tr).0, tr.brace_token.span.open().start().line as u32);
                 for ti in &tr.items {
                     if let TraitItem::Fn(f) = ti {
-                        let (start, end) = lines_of(f);
-                        let ident = f.sig.ident.to_string();
-                        out.push(FnInfo {
-                            qualified: format!("{name}::{ident}"),
-                            ident,
-                            start,
-                            end,
-                            header: Some(header),
-                            self_ty: Some(name.clone()),
-                            module: module.clone(),
-                            is_test: false,
-                            sig: &f.sig,
-                            block: f.default.as_ref(),
-                        });
+                        let owner = Some((Some(name.clone()), header));
+                        out.push(fn_info(lines_of(f), &f.sig, f.default.as_ref(), false, owner, module));
                     }
                 }
             }

@@ -439,6 +439,18 @@ impl GitHubForge {
         Ok(resp)
     }
 
+    /// [`Self::request_expecting`] sending the JSON `body`, without a
+    /// query.
+    async fn send_expecting(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        expected: StatusCode,
+    ) -> Result<ApiResponse> {
+        self.request_expecting(method, path, &[], Some(body), expected).await
+    }
+
     /// [`Self::request`] with `If-None-Match: etag` when given (a `304`
     /// answer does not count against GitHub's rate limit).
     async fn request_conditional(
@@ -551,13 +563,7 @@ impl GitHubForge {
     pub async fn close_pull_request(&self, number: u64) -> Result<PullRequest> {
         let path = self.repo_path(&format!("/pulls/{number}"));
         let resp = self
-            .request_expecting(
-                Method::PATCH,
-                &path,
-                &[],
-                Some(&json!({ "state": "closed" })),
-                StatusCode::OK,
-            )
+            .send_expecting(Method::PATCH, &path, &json!({ "state": "closed" }), StatusCode::OK)
             .await?;
         let pr: GhPull = resp.json("closing a pull request")?;
         Ok(pr.into())
@@ -625,27 +631,15 @@ impl Forge for GitHubForge {
 
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
         let path = self.repo_path(&format!("/issues/{number}/comments"));
-        self.request_expecting(
-            Method::POST,
-            &path,
-            &[],
-            Some(&json!({ "body": body })),
-            StatusCode::CREATED,
-        )
-        .await?;
+        self.send_expecting(Method::POST, &path, &json!({ "body": body }), StatusCode::CREATED)
+            .await?;
         Ok(())
     }
 
     async fn add_labels(&self, number: u64, labels: &[String]) -> Result<()> {
         let path = self.repo_path(&format!("/issues/{number}/labels"));
-        self.request_expecting(
-            Method::POST,
-            &path,
-            &[],
-            Some(&json!({ "labels": labels })),
-            StatusCode::OK,
-        )
-        .await?;
+        self.send_expecting(Method::POST, &path, &json!({ "labels": labels }), StatusCode::OK)
+            .await?;
         Ok(())
     }
 

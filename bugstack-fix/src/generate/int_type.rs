@@ -118,6 +118,16 @@ impl Evidence<'_> {
         path_name(e).as_deref() == Some(self.name)
     }
 
+    /// `left` and `right` have one type: when one is the name, the other's
+    /// type is found.
+    fn paired(&mut self, left: &Expr, right: &Expr) {
+        if self.is_name(left) {
+            self.found = self.type_of(right);
+        } else if self.is_name(right) {
+            self.found = self.type_of(left);
+        }
+    }
+
     fn returned(&mut self, e: &Expr) {
         let Some((wrapper, t)) = &self.ret else { return };
         let hit = match (wrapper, e) {
@@ -138,21 +148,13 @@ impl<'ast> Visit<'ast> for Evidence<'_> {
         let combines = !matches!(b.op, BinOp::And(_) | BinOp::Or(_) | BinOp::Shl(_) | BinOp::Shr(_))
             && !matches!(b.op, BinOp::ShlAssign(_) | BinOp::ShrAssign(_));
         if combines && self.found.is_none() {
-            if self.is_name(&b.left) {
-                self.found = self.type_of(&b.right);
-            } else if self.is_name(&b.right) {
-                self.found = self.type_of(&b.left);
-            }
+            self.paired(&b.left, &b.right);
         }
         syn::visit::visit_expr_binary(self, b);
     }
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
         if self.found.is_none() {
-            if self.is_name(&a.left) {
-                self.found = self.type_of(&a.right);
-            } else if self.is_name(&a.right) {
-                self.found = self.type_of(&a.left);
-            }
+            self.paired(&a.left, &a.right);
         }
         syn::visit::visit_expr_assign(self, a);
     }

@@ -269,6 +269,13 @@ mod tests {
         }
     }
 
+    /// rustc's E0689 suggestion `: i32` after `let mut acc` in `text`.
+    fn type_the_acc_binding(text: &str) -> CompilerSuggestion {
+        let at = text.find("let mut acc").unwrap() + "let mut acc".len();
+        let message = "you must specify a type for this binding, like `i32`";
+        suggestion("E0689", "MaybeIncorrect", message, at, at, ": i32")
+    }
+
     #[test]
     fn only_safe_suggestions_apply() {
         assert!(applicable(&suggestion("E0308", "MachineApplicable", "x", 0, 0, "y")));
@@ -379,15 +386,7 @@ mod tests {
             },
         ])
         .unwrap();
-        let at = after.find("let mut acc").unwrap() + "let mut acc".len();
-        let mut s = suggestion(
-            "E0689",
-            "MaybeIncorrect",
-            "you must specify a type for this binding, like `i32`",
-            at,
-            at,
-            ": i32",
-        );
+        let mut s = type_the_acc_binding(&after);
         s.source_line = Some("    let mut acc = 1;".into());
         let c = ctx(&[("src/lib.rs", before)]);
         let repaired = repair(&c, &patch, &failed_build(vec![s.clone()])).expect("repaired");
@@ -415,15 +414,7 @@ mod tests {
     #[test]
     fn e0689_binding_takes_the_functions_type() {
         let text = "fn total(n: u64) -> u64 {\n    let mut acc = 1;\n    acc = acc.saturating_mul(n);\n    acc\n}\n";
-        let at = text.find("let mut acc").unwrap() + "let mut acc".len();
-        let s = suggestion(
-            "E0689",
-            "MaybeIncorrect",
-            "you must specify a type for this binding, like `i32`",
-            at,
-            at,
-            ": i32",
-        );
+        let s = type_the_acc_binding(text);
         assert_eq!(typed_replacement(text, &s).as_deref(), Some(": u64"));
     }
 }

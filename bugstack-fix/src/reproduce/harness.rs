@@ -700,23 +700,13 @@ mod tests {
         let file = syn::parse_file(&src).unwrap_or_else(|e| panic!("{e}\n{src}"));
         assert!(!src.contains("evil(); (\""), "event text must be escaped:\n{src}");
         assert_eq!(file.items.iter().filter(|i| matches!(i, syn::Item::Fn(_))).count(), 3);
-        let test = regression_source(
-            &callee(),
-            &["\"é\"".into(), "255".into()],
-            "bugstack_repro_f_3",
-            &at,
-            Some("fixture"),
-            Placement::File,
-        );
+        let in_fixture = |placement| {
+            let args: [String; 2] = ["\"é\"".into(), "255".into()];
+            regression_source(&callee(), &args, "bugstack_repro_f_3", &at, Some("fixture"), placement)
+        };
+        let test = in_fixture(Placement::File);
         syn::parse_file(&test).unwrap_or_else(|e| panic!("{e}\n{test}"));
-        let appended = regression_source(
-            &callee(),
-            &["\"é\"".into(), "255".into()],
-            "bugstack_repro_f_3",
-            &at,
-            Some("fixture"),
-            Placement::Module { unit: None },
-        );
+        let appended = in_fixture(Placement::Module { unit: None });
         let unit = regression_source(
             &callee(),
             &["\"fixture::\"".into(), "255".into()],

@@ -508,6 +508,18 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// The public path of the item `name` defined in the library file
+    /// `rel` (relative to the crate's directory).
+    fn item_path(&mut self, rel: String, name: &str) -> Option<String> {
+        let repo_rel = if self.krate.dir.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.krate.dir)
+        };
+        let module = self.module_of(&repo_rel)?;
+        self.public_path(&module, true, name)
+    }
+
     fn crate_dir(&self) -> PathBuf {
         self.root.join(&self.krate.dir)
     }
@@ -683,13 +695,7 @@ impl<'a> Resolver<'a> {
         if !(default || new) {
             return None;
         }
-        let repo_rel = if self.krate.dir.is_empty() {
-            rel
-        } else {
-            format!("{}/{rel}", self.krate.dir)
-        };
-        let module = self.module_of(&repo_rel)?;
-        let path = self.public_path(&module, true, name)?;
+        let path = self.item_path(rel, name)?;
         let expr = format!("{path}::{}()", if default { "default" } else { "new" });
         Some(Shape::Built { path, expr })
     }
@@ -724,13 +730,7 @@ impl<'a> Resolver<'a> {
                 })?
             })
         })?;
-        let repo_rel = if self.krate.dir.is_empty() {
-            rel
-        } else {
-            format!("{}/{rel}", self.krate.dir)
-        };
-        let module = self.module_of(&repo_rel)?;
-        self.public_path(&module, true, &name)
+        self.item_path(rel, &name)
     }
 
     /// The crate's public trait named `name`: its public path and definition.
@@ -745,13 +745,7 @@ impl<'a> Resolver<'a> {
                 _ => None,
             })
         })?;
-        let repo_rel = if self.krate.dir.is_empty() {
-            rel
-        } else {
-            format!("{}/{rel}", self.krate.dir)
-        };
-        let module = self.module_of(&repo_rel)?;
-        let path = self.public_path(&module, true, name)?;
+        let path = self.item_path(rel, name)?;
         Some((path, def))
     }
 
@@ -1061,13 +1055,7 @@ impl<'a> Resolver<'a> {
             }
             fields.push((ident, shape));
         }
-        let repo_rel = if self.krate.dir.is_empty() {
-            rel
-        } else {
-            format!("{}/{rel}", self.krate.dir)
-        };
-        let module = self.module_of(&repo_rel)?;
-        let path = self.public_path(&module, true, name)?;
+        let path = self.item_path(rel, name)?;
         Some(StructShape { path, fields, default })
     }
 }

@@ -3,7 +3,7 @@
 use crate::support;
 
 use bugstack_fix::{ContextBuilder, Error, FixContext, RepoRef, RustContextBuilder, SnippetKind};
-use support::rust_context::{frame, incident, line_of, std_frames};
+use support::rust_context::{frame, incident, line_of, std_frames, std_frames_then};
 use support::Repo;
 
 const WORKSPACE_TOML: &str = "[workspace]\nmembers = [\"crates/shop\", \"crates/tax\"]\nresolver = \"2\"\n";
@@ -124,32 +124,24 @@ fn workspace() -> (Repo, String) {
 fn shop_incident(release: Option<&str>) -> bugstack_fix::Incident {
     let panic_line = line_of(CART_V1, "PANIC-V1");
     let caller_line = line_of(CART_V1, "// CALLER");
-    let mut frames = std_frames();
-    frames.push(frame(
+    let total = frame(
         "shop::cart::Cart::total",
         "/home/ci/build/crates/shop/src/cart.rs",
         panic_line,
         true,
-    ));
-    frames.push(frame(
-        "shop::cart::Cart::total",
-        "/home/ci/build/crates/shop/src/cart.rs",
-        panic_line,
-        true,
-    ));
-    frames.push(frame(
-        "shop::cart::checkout",
-        "crates/shop/src/cart.rs",
-        caller_line,
-        true,
-    ));
-    frames.push(frame(
-        "serde_json::de::from_str",
-        "/home/ci/.cargo/registry/src/index.crates.io-6f17d22bba15001f/serde_json-1.0.1/src/de.rs",
-        2100,
-        true,
-    ));
-    frames.push(frame("server::main", "/home/ci/build/server/src/main.rs", 12, true));
+    );
+    let frames = std_frames_then([
+        total.clone(),
+        total,
+        frame("shop::cart::checkout", "crates/shop/src/cart.rs", caller_line, true),
+        frame(
+            "serde_json::de::from_str",
+            "/home/ci/.cargo/registry/src/index.crates.io-6f17d22bba15001f/serde_json-1.0.1/src/de.rs",
+            2100,
+            true,
+        ),
+        frame("server::main", "/home/ci/build/server/src/main.rs", 12, true),
+    ]);
     incident(
         "called `Option::unwrap()` on a `None` value",
         Some(("crates/shop/src/cart.rs", panic_line)),
@@ -169,6 +161,14 @@ fn kinds(ctx: &FixContext) -> Vec<(SnippetKind, String)> {
         .iter()
         .map(|s| (s.kind, s.item.clone().unwrap_or_default()))
         .collect()
+}
+
+/// The context's manifest snippet.
+fn manifest_of(ctx: &FixContext) -> &bugstack_fix::Snippet {
+    ctx.snippets
+        .iter()
+        .find(|s| s.kind == SnippetKind::Manifest)
+        .expect("manifest")
 }
 
 fn snippet<'a>(ctx: &'a FixContext, kind: SnippetKind, item: &str) -> &'a bugstack_fix::Snippet {
@@ -214,24 +214,19 @@ fn absolute_and_workspace_paths_map_registry_and_std_frames_do_not() {
 #[test]
 fn path_dependency_frames_map_and_tests_in_a_tests_module_file_are_found() {
     let (repo, _) = workspace();
-    let mut frames = std_frames();
     // rustc records a path dependency's files through the dependent's directory.
-    frames.push(frame(
+    let frames = std_frames_then([frame(
         "tax::rate",
         "/home/ci/build/crates/shop/../tax/src/lib.rs",
         3,
         true,
-    ));
+    )]);
     let ctx = build(&repo, &incident("boom", None, frames, Some("1.2.0")));
     assert_eq!(ctx.frames[0].path, "crates/tax/src/lib.rs");
     assert_eq!(ctx.snippets[0].item.as_deref(), Some("rate"));
     let test = snippet(&ctx, SnippetKind::Test, "french_rate");
     assert_eq!(test.path, "crates/tax/src/tests.rs");
-    let manifest = ctx
-        .snippets
-        .iter()
-        .find(|s| s.kind == SnippetKind::Manifest)
-        .expect("manifest");
+    let manifest = manifest_of(&ctx);
     assert_eq!(manifest.path, "crates/tax/Cargo.toml");
 }
 
@@ -288,11 +283,7 @@ fn failing_method_comes_with_its_impl_header_callees_types_and_constants() {
     );
     let caller = snippet(&ctx, SnippetKind::Caller, "checkout");
     assert!(caller.text.contains("// CALLER"));
-    let manifest = ctx
-        .snippets
-        .iter()
-        .find(|s| s.kind == SnippetKind::Manifest)
-        .expect("manifest");
+    let manifest = manifest_of(&ctx);
     assert_eq!(manifest.path, "crates/shop/Cargo.toml");
     assert_eq!(manifest.text, SHOP_TOML);
 }
@@ -321,14 +312,17 @@ fn snippets_are_ranked_failing_callers_callees_types_imports_tests_manifest() {
     let (repo, _) = workspace();
     let ctx = build(&repo, &shop_incident(Some("1.2.0")));
     let order: Vec<SnippetKind> = ctx.snippets.iter().map(|s| s.kind).collect();
-    let rank = |k: SnippetKind| match k {
-        SnippetKind::FailingFunction => 0,
-        SnippetKind::Caller | SnippetKind::Callee => 1,
-        SnippetKind::Type | SnippetKind::Constant => 2,
-        SnippetKind::Imports => 3,
-        SnippetKind::Test => 4,
-        SnippetKind::Manifest => 5,
-    };
+    use SnippetKind::*;
+    // The ranks, best first; kinds in one group rank alike.
+    let groups: [&[SnippetKind]; 6] = [
+        &[FailingFunction],
+        &[Caller, Callee],
+        &[Type, Constant],
+        &[Imports],
+        &[Test],
+        &[Manifest],
+    ];
+    let rank = |k: SnippetKind| groups.iter().position(|g| g.contains(&k));
     assert!(order.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "{order:?}");
     // The caller is one frame away, like the callees; callers come first at equal distance.
     assert_eq!(order[1], SnippetKind::Caller);
@@ -505,8 +499,7 @@ fn clear_errors_for_unknown_revision_non_repository_and_unmapped_frames() {
         .expect_err("no commits");
     assert!(matches!(&err, Error::Repo(m) if m.contains("no commit")), "{err}");
 
-    let mut frames = std_frames();
-    frames.push(frame("other::run", "/home/ci/build/other/src/run.rs", 3, true));
+    let frames = std_frames_then([frame("other::run", "/home/ci/build/other/src/run.rs", 3, true)]);
     let foreign = incident("boom", Some(("/home/ci/build/other/src/run.rs", 3)), frames, None);
     let err = RustContextBuilder::new()
         .build_blocking(&foreign, &RepoRef::new(repo.path()))
@@ -568,13 +561,9 @@ async fn closure_in_a_method_of_a_nested_module_maps_to_the_method_via_the_async
     repo.write("src/orders.rs", ORDERS);
     repo.commit("orders");
     let line = line_of(ORDERS, "// CLOSURE");
-    let mut frames = std_frames();
-    frames.push(frame(
-        "orders::orders::inner::Book::apply::{{closure}}",
-        "/srv/build/orders/src/orders.rs",
-        line,
-        false, // in_app is wrong here on purpose: the path decides
-    ));
+    let closure = "orders::orders::inner::Book::apply::{{closure}}";
+    // in_app is wrong here on purpose: the path decides.
+    let frames = std_frames_then([frame(closure, "/srv/build/orders/src/orders.rs", line, false)]);
     let inc = incident("attempt to divide by zero", None, frames, None);
     let ctx = RustContextBuilder::new()
         .build(&inc, &RepoRef::new(repo.path()))
@@ -742,8 +731,7 @@ fn an_ambiguous_relative_location_follows_the_frame_that_mapped() {
         );
     }
     repo.commit("two services");
-    let mut frames = std_frames();
-    frames.push(frame("payments::payments", "/ci/checkout/svc-b/src/lib.rs", 2, true));
+    let frames = std_frames_then([frame("payments::payments", "/ci/checkout/svc-b/src/lib.rs", 2, true)]);
     let ctx = build(
         &repo,
         &incident("index out of bounds", Some(("src/lib.rs", 2)), frames, None),

@@ -8,7 +8,7 @@
 use crate::support;
 
 use bugstack_fix::{RepoRef, RustContextBuilder, SnippetKind};
-use support::rust_context::{frame, incident, std_frames};
+use support::rust_context::{frame, incident, std_frames_then};
 use support::{copy_dir, real_bugs, Repo};
 
 /// The function each known case panics in (found by reading the source).
@@ -55,13 +55,12 @@ fn real_panics_target_the_right_file_line_and_function() {
             krate.replace('-', "_"),
             expected_function(name).unwrap_or("f")
         );
-        let mut frames = std_frames();
-        frames.push(frame(
+        let frames = std_frames_then([frame(
             &function,
             &format!("/build/{krate}-{version}/{file}"),
             line,
             false,
-        ));
+        )]);
         let inc = incident(
             case["panic_message"].as_str().unwrap_or("panic"),
             Some((file, line)),

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bugstack_fix::{DecisionKind, Deployer, Forge, ForgeDeployer, ForgeKind, GitHubConfig, GitHubForge, Policy};
+use reqwest::Method;
 use serde_json::{json, Map, Value};
 use support::deploy::*;
 use support::prism::{peers, Prism};
@@ -157,32 +158,42 @@ fn policy(url: &str) -> Policy {
     p
 }
 
+/// `body` sent to `path` on `prism` as GitHub's REST API is called.
+async fn send(prism: &Prism, method: Method, path: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .request(method, format!("{}{path}", prism.url))
+        .header("accept", "application/vnd.github+json")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_forge_conforms_to_the_official_openapi_description() {
     let Some(peers) = peers("GitHub conformance") else {
         return;
     };
     let prism = github_prism(peers).await;
-    let http = reqwest::Client::new();
 
     // 1. Validation is on: requests that break GitHub's API get 422.
-    let bad = http
-        .post(format!("{}/repos/octo/shop/pulls", prism.url))
-        .header("accept", "application/vnd.github+json")
-        .json(&json!({ "title": "no head", "base": "main" }))
-        .send()
-        .await
-        .unwrap();
+    let bad = send(
+        &prism,
+        Method::POST,
+        "/repos/octo/shop/pulls",
+        json!({ "title": "no head", "base": "main" }),
+    )
+    .await;
     assert_eq!(bad.status(), 422, "missing `head` must be rejected");
     let why = bad.headers()["sl-violations"].to_str().unwrap().to_string();
     assert!(why.contains("head"), "{why}");
-    let bad = http
-        .put(format!("{}/repos/octo/shop/pulls/7/merge", prism.url))
-        .header("accept", "application/vnd.github+json")
-        .json(&json!({ "merge_method": "bogus" }))
-        .send()
-        .await
-        .unwrap();
+    let bad = send(
+        &prism,
+        Method::PUT,
+        "/repos/octo/shop/pulls/7/merge",
+        json!({ "merge_method": "bogus" }),
+    )
+    .await;
     assert_eq!(bad.status(), 422, "an unknown merge_method must be rejected");
 
     // 2. The whole deployment, auto-merge: every request the forge makes is
@@ -239,13 +250,13 @@ async fn github_forge_conforms_to_the_official_openapi_description() {
 
     // 4. Keeping incidents in step: the conditional poll of one pull request
     //    (with and without an ETag) and closing one are valid requests.
-    let bad = http
-        .patch(format!("{}/repos/octo/shop/pulls/1347", prism.url))
-        .header("accept", "application/vnd.github+json")
-        .json(&json!({ "state": "bogus" }))
-        .send()
-        .await
-        .unwrap();
+    let bad = send(
+        &prism,
+        Method::PATCH,
+        "/repos/octo/shop/pulls/1347",
+        json!({ "state": "bogus" }),
+    )
+    .await;
     assert_eq!(bad.status(), 422, "an unknown pull request state must be rejected");
     for etag in [None, Some("\"an-etag\"")] {
         let polled = forge

@@ -16,13 +16,32 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bugstack_fix::{
     render_markdown, ContextBuilder, DecisionKind, Error, Feedback, FileEdit, FixContext, FixGenerator, FixReport,
-    Incident, Patch, Pipeline, Policy, RepoFrame, RepoRef, ReproductionStatus, Result, ValidatorOptions,
+    Incident, Patch, Pipeline, Policy, RepoFrame, RepoRef, Reproduction, ReproductionStatus, Result, ValidatorOptions,
     WorktreeValidator, NOT_REPRODUCED_CAP,
 };
 use support::{bare_context, git, panic_event, slow_check, Repo};
 
 const MANIFEST: &str =
     "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n\n[workspace]\n";
+
+/// The panic of slicing `"é"` at byte 1.
+const CHAR_BOUNDARY: &str = "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`";
+
+/// `Codes::get(&self, code)`, whose `code - 1` overflows at 0 (line 10), a
+/// receiver with private fields and a derived `Default`.
+const CODES: &str = "/// One-based codes.\n#[derive(Debug, Default)]\npub struct Codes {\n    list: Vec<u64>,\n}\n\nimpl Codes {\n    /// The code at one-based position `code`.\n    pub fn get(&self, code: u64) -> Option<u64> {\n        let at = code as usize - 1;\n        self.list.get(at).copied()\n    }\n}\n";
+
+/// The fix of [`CODES`]'s overflow: (from, to).
+const CODES_FIX: (&str, &str) = (
+    "let at = code as usize - 1;",
+    "let at = (code as usize).checked_sub(1)?;",
+);
+
+/// The slicing in `f` of [`CHAR_BOUNDARY`]'s panic and its fix: (from, to).
+const HEAD_FIX: (&str, &str) = (
+    "    let head = &s[..1];\n    head.as_bytes()[0]",
+    "    s.as_bytes().first().copied().unwrap_or(0)",
+);
 
 /// A context whose frames are `frames` (innermost first) in `path`.
 struct Frames {
@@ -120,6 +139,33 @@ fn policy(budget: &str) -> Policy {
     p
 }
 
+/// The search reproduced the panic; its reproduction.
+fn assert_reproduced(report: &FixReport) -> &Reproduction {
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{}", report.to_json());
+    r
+}
+
+/// The search reproduced the panic by the call `input`.
+fn assert_input(report: &FixReport, input: &str) {
+    let found = assert_reproduced(report).input.as_deref();
+    assert_eq!(found, Some(input), "{}", report.to_json());
+}
+
+/// [`run`] with one candidate replacing `fix.0` by `fix.1` in `lib` and a
+/// 30 s budget; the search reproduced the panic.
+async fn reproduced(
+    lib: &'static str,
+    fix: (&'static str, &'static str),
+    frames: Vec<(u32, &'static str)>,
+    message: &str,
+) -> FixReport {
+    let generator = Arc::new(OneIdea::new(lib, fix.0, fix.1));
+    let (report, _repo) = run(lib, frames, message, generator, "30s").await;
+    assert_reproduced(&report);
+    report
+}
+
 /// The first attempt's regression test failed on the base and passed with
 /// the fix (the input found is proven by the validator).
 fn assert_regression_proven(report: &FixReport) {
@@ -205,22 +251,9 @@ async fn run_files(
 #[tokio::test]
 async fn a_found_reproduction_is_the_fixs_regression_test() {
     const LIB: &str = "/// The first byte of `s`, or 0.\npub fn f(s: &str) -> u8 {\n    let head = &s[..1];\n    head.as_bytes()[0]\n}\n";
-    let fix = Arc::new(OneIdea::new(
-        LIB,
-        "    let head = &s[..1];\n    head.as_bytes()[0]",
-        "    s.as_bytes().first().copied().unwrap_or(0)",
-    ));
-    let (report, _repo) = run(
-        LIB,
-        vec![(3, "fixture::f")],
-        "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
-        fix,
-        "30s",
-    )
-    .await;
+    let report = reproduced(LIB, HEAD_FIX, vec![(3, "fixture::f")], CHAR_BOUNDARY).await;
     let json = report.to_json();
     let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
     let input = r.input.as_deref().unwrap();
     assert!(input.starts_with("fixture::f(\""), "{input}");
     assert!(r.panic.as_deref().unwrap().contains("is not a char boundary"), "{json}");
@@ -238,14 +271,7 @@ async fn a_found_reproduction_is_the_fixs_regression_test() {
         fix.files
     );
     assert!(fix.diff.contains(input), "{}", fix.diff);
-    let regression = report.attempts[0]
-        .validation
-        .as_ref()
-        .unwrap()
-        .regression
-        .as_ref()
-        .unwrap();
-    assert!(regression.fails_on_base && regression.passes_with_fix, "{regression:?}");
+    assert_regression_proven(&report);
     let c = report.confidence.as_ref().unwrap();
     let signal = c.signals.iter().find(|s| s.name == "reproduction").unwrap();
     assert!(
@@ -270,17 +296,14 @@ async fn a_fix_that_hangs_is_caught_by_the_reproductions_timeout() {
         "    let unit = &s[at..at + 1];",
         "    let Some(unit) = s.get(at..at + 1) else { return 0 };",
     ));
-    let (report, _repo) = run(
-        LIB,
-        vec![(13, "fixture::advance"), (6, "fixture::units")],
-        "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
-        hang.clone(),
-        "30s",
-    )
-    .await;
+    let frames = vec![(13, "fixture::advance"), (6, "fixture::units")];
+    let (report, _repo) = run(LIB, frames, CHAR_BOUNDARY, hang.clone(), "30s").await;
     let json = report.to_json();
-    assert_eq!(report.reproduction.status, ReproductionStatus::Reproduced, "{json}");
-    assert_eq!(report.reproduction.call.as_deref(), Some("fixture::units"), "{json}");
+    assert_eq!(
+        assert_reproduced(&report).call.as_deref(),
+        Some("fixture::units"),
+        "{json}"
+    );
     assert!(report.fix.is_none(), "a hang is not a fix: {json}");
     assert_eq!(report.decision.kind, DecisionKind::NoFix, "{json}");
     let v = report.attempts[0].validation.as_ref().unwrap();
@@ -303,16 +326,10 @@ async fn a_fix_that_hangs_is_caught_by_the_reproductions_timeout() {
 async fn a_fix_that_moves_the_panic_is_blamed() {
     const LIB: &str = "/// Doubles `x` and pads it.\npub fn grow(x: u8) -> u8 {\n    let doubled = x * 2;\n    let padded = doubled + 10;\n    padded\n}\n";
     let moved = Arc::new(OneIdea::new(LIB, "x * 2", "x.saturating_mul(2)"));
-    let (report, _repo) = run(
-        LIB,
-        vec![(3, "fixture::grow")],
-        "attempt to multiply with overflow",
-        moved.clone(),
-        "30s",
-    )
-    .await;
+    let frames = vec![(3, "fixture::grow")];
+    let (report, _repo) = run(LIB, frames, "attempt to multiply with overflow", moved.clone(), "30s").await;
     let json = report.to_json();
-    assert_eq!(report.reproduction.status, ReproductionStatus::Reproduced, "{json}");
+    assert_reproduced(&report);
     assert!(report.fix.is_none(), "{json}");
     let v = report.attempts[0].validation.as_ref().unwrap();
     assert!(v.regression_blames_fix(), "{json}");
@@ -357,18 +374,11 @@ fn a_policy_cannot_set_the_threshold_below_the_cap() {
 #[tokio::test]
 async fn a_trait_method_written_by_a_macro_is_called_through_its_symbol() {
     const LIB: &str = "/// Division.\npub trait Per {\n    /// `self` per `by`.\n    fn per(&self, by: &Self) -> Self;\n}\n\nfn div(a: u32, b: u32) -> u32 {\n    a / b\n}\n\nmacro_rules! per {\n    ($t:ty) => {\n        impl Per for $t {\n            fn per(&self, by: &Self) -> Self {\n                div(*self, *by)\n            }\n        }\n    };\n}\n\nper!(u32);\n\n#[cfg(test)]\nmod unit {\n    #[test]\n    fn stale() {\n        let _: u8 = \"no longer compiles\";\n    }\n}\n";
-    let fix = Arc::new(OneIdea::new(LIB, "    a / b\n", "    a.checked_div(b).unwrap_or(0)\n"));
-    let (report, _repo) = run(
-        LIB,
-        vec![(8, "fixture::div"), (21, "<u32 as fixture::Per>::per")],
-        "attempt to divide by zero",
-        fix,
-        "30s",
-    )
-    .await;
+    let fix = ("    a / b\n", "    a.checked_div(b).unwrap_or(0)\n");
+    let frames = vec![(8, "fixture::div"), (21, "<u32 as fixture::Per>::per")];
+    let report = reproduced(LIB, fix, frames, "attempt to divide by zero").await;
     let json = report.to_json();
     let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
     assert_eq!(r.call.as_deref(), Some("<u32 as fixture::Per>::per"), "{json}");
     let test = r.test.as_ref().unwrap();
     assert!(
@@ -386,18 +396,11 @@ async fn a_trait_method_written_by_a_macro_is_called_through_its_symbol() {
 #[tokio::test]
 async fn a_default_trait_method_is_called_on_an_implementing_type() {
     const LIB: &str = "/// A byte source.\npub trait Take {\n    /// Bytes left.\n    fn left(&self) -> usize;\n\n    /// Bytes left after skipping `n`.\n    fn skip(&mut self, n: usize) -> usize {\n        self.left() - n\n    }\n}\n\nimpl Take for &[u8] {\n    fn left(&self) -> usize {\n        self.len()\n    }\n}\n";
-    let fix = Arc::new(OneIdea::new(LIB, "self.left() - n", "self.left().saturating_sub(n)"));
-    let (report, _repo) = run(
-        LIB,
-        vec![(8, "fixture::Take::skip")],
-        "attempt to subtract with overflow",
-        fix,
-        "30s",
-    )
-    .await;
+    let fix = ("self.left() - n", "self.left().saturating_sub(n)");
+    let frames = vec![(8, "fixture::Take::skip")];
+    let report = reproduced(LIB, fix, frames, "attempt to subtract with overflow").await;
     let json = report.to_json();
     let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
     assert_eq!(r.call.as_deref(), Some("<&[u8] as fixture::Take>::skip"), "{json}");
     assert!(r.input.as_deref().unwrap().contains("(&mut &["), "{json}");
     assert_regression_proven(&report);
@@ -407,28 +410,9 @@ async fn a_default_trait_method_is_called_on_an_implementing_type() {
 /// type's `Default` (derived), the receiver the crate's own users start from.
 #[tokio::test]
 async fn a_receiver_with_private_fields_is_built_by_its_constructor() {
-    const LIB: &str = "/// One-based codes.\n#[derive(Debug, Default)]\npub struct Codes {\n    list: Vec<u64>,\n}\n\nimpl Codes {\n    /// The code at one-based position `code`.\n    pub fn get(&self, code: u64) -> Option<u64> {\n        let at = code as usize - 1;\n        self.list.get(at).copied()\n    }\n}\n";
-    let fix = Arc::new(OneIdea::new(
-        LIB,
-        "let at = code as usize - 1;",
-        "let at = (code as usize).checked_sub(1)?;",
-    ));
-    let (report, _repo) = run(
-        LIB,
-        vec![(10, "fixture::Codes::get")],
-        "attempt to subtract with overflow",
-        fix,
-        "30s",
-    )
-    .await;
-    let json = report.to_json();
-    let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
-    assert_eq!(
-        r.input.as_deref(),
-        Some("fixture::Codes::get(&fixture::Codes::default(), 0)"),
-        "{json}"
-    );
+    let frames = vec![(10, "fixture::Codes::get")];
+    let report = reproduced(CODES, CODES_FIX, frames, "attempt to subtract with overflow").await;
+    assert_input(&report, "fixture::Codes::get(&fixture::Codes::default(), 0)");
     assert_regression_proven(&report);
 }
 
@@ -460,14 +444,7 @@ async fn a_frame_named_by_its_function_only_is_found_by_its_path() {
     })
     .collect();
     let (report, _repo) = run_event(LIB, vec![(8, "fixture::wrap")], event, fix, "30s").await;
-    let json = report.to_json();
-    let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
-    assert_eq!(
-        r.input.as_deref(),
-        Some("fixture::Ring::at(&fixture::Ring::default(), 0)"),
-        "{json}"
-    );
+    assert_input(&report, "fixture::Ring::at(&fixture::Ring::default(), 0)");
     assert_regression_proven(&report);
 }
 
@@ -478,26 +455,20 @@ async fn a_frame_named_by_its_function_only_is_found_by_its_path() {
 async fn a_type_re_exported_by_a_glob_is_named_by_its_public_path() {
     const LIB: &str = "/// Tables.\npub mod table;\n";
     const TABLE: &str = "//! Tables.\nmod codes;\npub use self::codes::*;\n";
-    const CODES: &str = "/// One-based codes.\n#[derive(Debug, Default)]\npub struct Codes {\n    list: Vec<u64>,\n}\n\nimpl Codes {\n    /// The code at one-based position `code`.\n    pub fn get(&self, code: u64) -> Option<u64> {\n        let at = code as usize - 1;\n        self.list.get(at).copied()\n    }\n}\n";
     let fix = Arc::new(OneIdea::new(LIB, "/// Tables.", "/// The tables."));
-    let event = panic_event("attempt to subtract with overflow");
     let (report, _repo) = run_files(
         LIB,
         &[("src/table/mod.rs", TABLE), ("src/table/codes.rs", CODES)],
         ("src/table/codes.rs", CODES),
         vec![(10, "fixture::table::codes::Codes::get")],
-        event,
+        panic_event("attempt to subtract with overflow"),
         fix,
         "30s",
     )
     .await;
-    let json = report.to_json();
-    let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
-    assert_eq!(
-        r.input.as_deref(),
-        Some("fixture::table::Codes::get(&fixture::table::Codes::default(), 0)"),
-        "{json}"
+    assert_input(
+        &report,
+        "fixture::table::Codes::get(&fixture::table::Codes::default(), 0)",
     );
 }
 
@@ -510,26 +481,18 @@ async fn a_type_re_exported_by_a_glob_is_named_by_its_public_path() {
 async fn with_listed_test_targets_the_regression_test_joins_an_existing_one() {
     const MANIFEST_LISTED: &str = "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\nautotests = false\n\n[[test]]\nname = \"api\"\npath = \"tests/api.rs\"\n\n[dependencies]\n\n[workspace]\n";
     const API: &str = "//! The API's tests.\nuse fixture::Codes;\n\n#[test]\nfn empty() {\n    assert_eq!(Codes::default().get(1), None);\n}\n";
-    const LIB: &str = "/// One-based codes.\n#[derive(Debug, Default)]\npub struct Codes {\n    list: Vec<u64>,\n}\n\nimpl Codes {\n    /// The code at one-based position `code`.\n    pub fn get(&self, code: u64) -> Option<u64> {\n        let at = code as usize - 1;\n        self.list.get(at).copied()\n    }\n}\n";
-    let fix = Arc::new(OneIdea::new(
-        LIB,
-        "let at = code as usize - 1;",
-        "let at = (code as usize).checked_sub(1)?;",
-    ));
     let (report, _repo) = run_files(
-        LIB,
+        CODES,
         &[("Cargo.toml", MANIFEST_LISTED), ("tests/api.rs", API)],
-        ("src/lib.rs", LIB),
+        ("src/lib.rs", CODES),
         vec![(10, "fixture::Codes::get")],
         panic_event("attempt to subtract with overflow"),
-        fix,
+        Arc::new(OneIdea::new(CODES, CODES_FIX.0, CODES_FIX.1)),
         "30s",
     )
     .await;
     let json = report.to_json();
-    let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
-    let test = r.test.as_ref().unwrap();
+    let test = assert_reproduced(&report).test.as_ref().unwrap();
     assert_eq!(test.path, "tests/api.rs", "{json}");
     assert_eq!(test.name, "bugstack_repro_get_10::bugstack_repro_get_10", "{json}");
     let fix = report.fix.as_ref().expect("a fix");
@@ -544,19 +507,10 @@ async fn with_listed_test_targets_the_regression_test_joins_an_existing_one() {
 #[tokio::test]
 async fn an_argument_the_panic_ignores_keeps_the_crates_own_value() {
     const LIB: &str = "/// Parses `s` in base `radix` after its first character.\n///\n/// ```\n/// assert_eq!(fixture::parse(\"+7\", 10), Some(7));\n/// ```\npub fn parse(s: &str, radix: u32) -> Option<u32> {\n    let rest = &s[1..];\n    assert!((2..=36).contains(&radix), \"radix out of range\");\n    u32::from_str_radix(rest, radix).ok()\n}\n";
-    let fix = Arc::new(OneIdea::new(LIB, "&s[1..]", "s.get(1..).unwrap_or_default()"));
-    let (report, _repo) = run(
-        LIB,
-        vec![(7, "fixture::parse")],
-        "byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`",
-        fix,
-        "30s",
-    )
-    .await;
-    let json = report.to_json();
-    let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
-    assert!(r.input.as_deref().unwrap().ends_with(", 10)"), "{json}");
+    let fix = ("&s[1..]", "s.get(1..).unwrap_or_default()");
+    let report = reproduced(LIB, fix, vec![(7, "fixture::parse")], CHAR_BOUNDARY).await;
+    let input = report.reproduction.input.as_deref().unwrap();
+    assert!(input.ends_with(", 10)"), "{}", report.to_json());
     assert_regression_proven(&report);
 }
 
@@ -566,22 +520,8 @@ async fn an_argument_the_panic_ignores_keeps_the_crates_own_value() {
 #[tokio::test]
 async fn an_overflow_past_a_constant_is_found_from_the_files_constants() {
     const LIB: &str = "/// A mixing constant.\nconst K: u32 = 0x1656_67B1;\n\n/// Mixes `data`'s length into `seed`.\npub fn mix(seed: u32, data: &[u8]) -> u32 {\n    let acc = seed.wrapping_add(K);\n    acc + data.len() as u32\n}\n";
-    let fix = Arc::new(OneIdea::new(
-        LIB,
-        "acc + data.len() as u32",
-        "acc.wrapping_add(data.len() as u32)",
-    ));
-    let (report, _repo) = run(
-        LIB,
-        vec![(7, "fixture::mix")],
-        "attempt to add with overflow",
-        fix,
-        "30s",
-    )
-    .await;
-    let json = report.to_json();
-    let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    let fix = ("acc + data.len() as u32", "acc.wrapping_add(data.len() as u32)");
+    let report = reproduced(LIB, fix, vec![(7, "fixture::mix")], "attempt to add with overflow").await;
     assert_regression_proven(&report);
 }
 
@@ -593,23 +533,10 @@ async fn an_overflow_past_a_constant_is_found_from_the_files_constants() {
 #[tokio::test]
 async fn a_standard_trait_function_without_receiver_is_called_by_its_paths() {
     const LIB: &str = "use std::str::FromStr;\n\n/// A percentage.\n#[derive(Debug)]\npub struct Pct {\n    value: u8,\n}\n\nimpl FromStr for Pct {\n    type Err = ();\n\n    fn from_str(s: &str) -> Result<Self, ()> {\n        let digits = &s[..s.len() - 1];\n        digits.parse().map(|value| Pct { value }).map_err(|_| ())\n    }\n}\n";
-    let fix = Arc::new(OneIdea::new(LIB, "s.len() - 1", "s.len().saturating_sub(1)"));
-    let (report, _repo) = run(
-        LIB,
-        vec![(13, "<fixture::Pct as core::str::traits::FromStr>::from_str")],
-        "attempt to subtract with overflow",
-        fix,
-        "30s",
-    )
-    .await;
-    let json = report.to_json();
-    let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
-    assert_eq!(
-        r.input.as_deref(),
-        Some("<fixture::Pct as std::str::FromStr>::from_str(\"\")"),
-        "{json}"
-    );
+    let fix = ("s.len() - 1", "s.len().saturating_sub(1)");
+    let frames = vec![(13, "<fixture::Pct as core::str::traits::FromStr>::from_str")];
+    let report = reproduced(LIB, fix, frames, "attempt to subtract with overflow").await;
+    assert_input(&report, "<fixture::Pct as std::str::FromStr>::from_str(\"\")");
     assert_regression_proven(&report);
 }
 
@@ -626,26 +553,20 @@ async fn without_a_test_target_to_join_the_regression_test_is_a_unit_test() {
     const HEAD: &str = "//! Heads.\n\n/// The first byte of `s`, or 0.\npub fn f(s: &str) -> u8 {\n    let head = &s[..1];\n    head.as_bytes()[0]\n}\n";
     let fix = Arc::new(OneIdea {
         path: "src/head.rs",
-        ..OneIdea::new(
-            HEAD,
-            "    let head = &s[..1];\n    head.as_bytes()[0]",
-            "    s.as_bytes().first().copied().unwrap_or(0)",
-        )
+        ..OneIdea::new(HEAD, HEAD_FIX.0, HEAD_FIX.1)
     });
     let (report, _repo) = run_files(
         LIB,
         &[("Cargo.toml", MANIFEST_NO_TESTS), ("src/head.rs", HEAD)],
         ("src/head.rs", HEAD),
         vec![(5, "fixture::head::f")],
-        panic_event("byte index 1 is not a char boundary; it is inside 'é' (bytes 0..2) of `é`"),
+        panic_event(CHAR_BOUNDARY),
         fix,
         "30s",
     )
     .await;
     let json = report.to_json();
-    let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
-    let test = r.test.as_ref().unwrap();
+    let test = assert_reproduced(&report).test.as_ref().unwrap();
     assert_eq!(test.path, "src/lib.rs", "{json}");
     assert!(
         test.source.contains("#[cfg(test)]") && test.source.contains("crate :: head :: f"),

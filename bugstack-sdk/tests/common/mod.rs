@@ -50,6 +50,11 @@ struct State {
 }
 
 impl Collector {
+    /// SDK options that deliver to this collector with its token.
+    pub fn options(&self) -> bugstack_sdk::Options {
+        bugstack_sdk::Options::new().endpoint(&self.endpoint).token(&self.token)
+    }
+
     pub fn start(token: &str) -> Collector {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind loopback"));
         let port = server.server_addr().to_ip().expect("ip addr").port();

@@ -60,10 +60,7 @@ impl ReturnKind {
     /// as a method-call suffix before `?` (e.g. `.ok_or("...")`), when the
     /// error type is one whose values can be written down.
     pub(crate) fn ok_or_suffix(&self, message: &str) -> Option<String> {
-        let ReturnKind::Result(err) = self else {
-            return None;
-        };
-        let lit = format!("{message:?}");
+        let (err, lit) = self.error_and_literal(message)?;
         Some(match err {
             ErrKind::String => format!(".ok_or_else(|| {lit}.to_string())"),
             ErrKind::StaticStr | ErrKind::BoxDynError => format!(".ok_or({lit})"),
@@ -78,13 +75,18 @@ impl ReturnKind {
 }
 
 impl ReturnKind {
-    /// A new `Err(..)` carrying `message`, when the error type is one whose
-    /// values can be written down.
-    pub(crate) fn err_value(&self, message: &str) -> Option<String> {
+    /// The error type of a `Result`, with `message` as a string literal.
+    fn error_and_literal(&self, message: &str) -> Option<(&ErrKind, String)> {
         let ReturnKind::Result(err) = self else {
             return None;
         };
-        let lit = format!("{message:?}");
+        Some((err, format!("{message:?}")))
+    }
+
+    /// A new `Err(..)` carrying `message`, when the error type is one whose
+    /// values can be written down.
+    pub(crate) fn err_value(&self, message: &str) -> Option<String> {
+        let (err, lit) = self.error_and_literal(message)?;
         Some(match err {
             ErrKind::String => format!("Err({lit}.to_string())"),
             ErrKind::StaticStr => format!("Err({lit})"),

@@ -19,6 +19,13 @@ pub(crate) fn frame(function: &str, file: &str, line: u32, in_app: bool) -> Fram
     }
 }
 
+/// [`std_frames`], then the frames `app` (innermost first).
+pub(crate) fn std_frames_then(app: impl IntoIterator<Item = Frame>) -> Vec<Frame> {
+    let mut frames = std_frames();
+    frames.extend(app);
+    frames
+}
+
 /// The standard library's panic frames that top every stack.
 pub(crate) fn std_frames() -> Vec<Frame> {
     vec![
