@@ -341,6 +341,23 @@ pub(crate) fn search_source(
     line == LINE && (file == FILE || file.ends_with(&format!("/{FILE}")) || FILE.ends_with(&format!("/{file}")))
 }
 
+// A panic raised inside the standard library (`str::split_at` is not
+// `#[track_caller]`) has its location there: the incident's frame is then
+// looked for in the panicking thread's stack.
+fn in_std(file: &str) -> bool {
+    let file = file.replace('\\', "/");
+    file.starts_with("/rustc/") || ["library/core/src/", "library/std/src/", "library/alloc/src/"].iter().any(|p| file.contains(p))
+}
+
+fn frame_at_location() -> Option<(String, u32)> {
+    let trace = std::backtrace::Backtrace::force_capture().to_string();
+    trace.lines().filter_map(|l| l.trim().strip_prefix("at ")).find_map(|at| {
+        let mut parts = at.rsplitn(3, ':');
+        let (_col, line, file) = (parts.next()?, parts.next()?.parse::<u32>().ok()?, parts.next()?);
+        at_location(file, line).then(|| (file.to_string(), line))
+    })
+}
+
 fn payload(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()
 }
@@ -348,7 +365,14 @@ fn payload(p: &(dyn std::any::Any + Send)) -> String {
 #[test]
 fn search() {
     std::panic::set_hook(Box::new(|info| {
-        let hit = info.location().map(|l| (l.file().to_string(), l.line(), payload(info.payload())));
+        let hit = info.location().map(|l| {
+            let in_crate = if in_std(l.file()) { frame_at_location() } else { None };
+            let (file, line) = match in_crate {
+                Some(at) => at,
+                None => (l.file().to_string(), l.line()),
+            };
+            (file, line, payload(info.payload()))
+        });
         if let Ok(mut h) = HIT.lock() {
             *h = hit;
         }
@@ -699,7 +723,7 @@ mod tests {
         let src = search_source(&callee(), &at, &["x\"y"], &Seeds::default(), Duration::from_secs(5));
         let file = syn::parse_file(&src).unwrap_or_else(|e| panic!("{e}\n{src}"));
         assert!(!src.contains("evil(); (\""), "event text must be escaped:\n{src}");
-        assert_eq!(file.items.iter().filter(|i| matches!(i, syn::Item::Fn(_))).count(), 3);
+        assert_eq!(file.items.iter().filter(|i| matches!(i, syn::Item::Fn(_))).count(), 5);
         let in_fixture = |placement| {
             let args: [String; 2] = ["\"é\"".into(), "255".into()];
             regression_source(&callee(), &args, "bugstack_repro_f_3", &at, Some("fixture"), placement)

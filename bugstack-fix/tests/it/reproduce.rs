@@ -604,3 +604,28 @@ async fn a_receiver_with_a_lifetime_and_no_debug_is_built_in_place() {
     );
     assert_regression_proven(&report);
 }
+
+/// `str::split_at` panics inside the standard library (its location is in
+/// `core`, not at the call): the search finds the incident's line in the
+/// panicking thread's stack instead.
+#[tokio::test]
+async fn a_panic_raised_inside_std_is_matched_by_the_callers_frame() {
+    const LIB: &str = "/// The length of `s` before `n`.\npub fn head_len(s: &str, n: usize) -> usize {\n    let (head, _) = s.split_at(n);\n    head.len()\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "s.split_at(n)", "s.split_at(n.min(s.len()))"));
+    let (report, _repo) = run(
+        LIB,
+        vec![(3, "fixture::head_len")],
+        "end byte index 1 is out of bounds of ``",
+        fix,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
+    assert!(
+        r.input.as_deref().unwrap_or_default().starts_with("fixture::head_len("),
+        "{json}"
+    );
+    assert_regression_proven(&report);
+}
