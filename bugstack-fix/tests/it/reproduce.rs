@@ -581,27 +581,18 @@ async fn without_a_test_target_to_join_the_regression_test_is_a_unit_test() {
 #[tokio::test]
 async fn a_receiver_with_a_lifetime_and_no_debug_is_built_in_place() {
     const LIB: &str = "/// Pages.\npub struct Book<'a> {\n    pages: Vec<&'a str>,\n}\n\nimpl<'a> Book<'a> {\n    /// An empty book.\n    pub fn new() -> Book<'a> {\n        Book { pages: Vec::new() }\n    }\n\n    /// Adds `text` after its first byte.\n    pub fn add(&mut self, text: &'a str) -> usize {\n        let rest = &text[1..];\n        self.pages.push(rest);\n        self.pages.len()\n    }\n}\n";
-    let fix = Arc::new(OneIdea::new(
-        LIB,
+    let fix = (
         "let rest = &text[1..];",
         "let rest = text.get(1..).unwrap_or_default();",
-    ));
-    let (report, _repo) = run(
+    );
+    let report = reproduced(
         LIB,
+        fix,
         vec![(14, "fixture::Book::add")],
         "byte index 1 is out of bounds of ``",
-        fix,
-        "30s",
     )
     .await;
-    let json = report.to_json();
-    let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
-    assert_eq!(
-        r.input.as_deref(),
-        Some("fixture::Book::add(&mut fixture::Book::new(), \"\")"),
-        "{json}"
-    );
+    assert_input(&report, "fixture::Book::add(&mut fixture::Book::new(), \"\")");
     assert_regression_proven(&report);
 }
 
@@ -611,21 +602,10 @@ async fn a_receiver_with_a_lifetime_and_no_debug_is_built_in_place() {
 #[tokio::test]
 async fn a_panic_raised_inside_std_is_matched_by_the_callers_frame() {
     const LIB: &str = "/// The length of `s` before `n`.\npub fn head_len(s: &str, n: usize) -> usize {\n    let (head, _) = s.split_at(n);\n    head.len()\n}\n";
-    let fix = Arc::new(OneIdea::new(LIB, "s.split_at(n)", "s.split_at(n.min(s.len()))"));
-    let (report, _repo) = run(
-        LIB,
-        vec![(3, "fixture::head_len")],
-        "end byte index 1 is out of bounds of ``",
-        fix,
-        "30s",
-    )
-    .await;
-    let json = report.to_json();
-    let r = &report.reproduction;
-    assert_eq!(r.status, ReproductionStatus::Reproduced, "{json}");
-    assert!(
-        r.input.as_deref().unwrap_or_default().starts_with("fixture::head_len("),
-        "{json}"
-    );
+    let fix = ("s.split_at(n)", "s.split_at(n.min(s.len()))");
+    let frames = vec![(3, "fixture::head_len")];
+    let report = reproduced(LIB, fix, frames, "end byte index 1 is out of bounds of ``").await;
+    let input = assert_reproduced(&report).input.as_deref().unwrap_or_default();
+    assert!(input.starts_with("fixture::head_len("), "{}", report.to_json());
     assert_regression_proven(&report);
 }
