@@ -176,8 +176,10 @@ impl Bubblewrap {
         let mut a: Vec<String> = vec![self.bwrap.to_string_lossy().into_owned()];
         let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
         push(&["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
-        push(&["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run"]);
-        let home = std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute());
+        for dir in EMPTIED_SYSTEM_DIRS {
+            push(&["--tmpfs", dir]);
+        }
+        let home = home_dir();
         let toolchain = toolchain_dirs(home.as_deref());
         let mut hidden: Vec<PathBuf> = home.iter().cloned().collect();
         hidden.extend(spec.hidden.iter().filter(|p| p.is_absolute()).cloned());
@@ -235,10 +237,19 @@ impl Bubblewrap {
 /// The directories a sandbox replaces with empty ones, `hidden` among
 /// them: a directory holding one of these is never bound back.
 pub(super) fn hidden_roots(hidden: &[PathBuf]) -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = ["/tmp", "/var/tmp", "/run"].iter().map(PathBuf::from).collect();
-    roots.extend(std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute()));
+    let mut roots: Vec<PathBuf> = EMPTIED_SYSTEM_DIRS.iter().map(PathBuf::from).collect();
+    roots.extend(home_dir());
     roots.extend(hidden.iter().filter(|p| p.is_absolute()).cloned());
     roots
+}
+
+/// System directories every sandbox replaces with empty ones (a private
+/// `/tmp`; `/run` holds service sockets).
+const EMPTIED_SYSTEM_DIRS: [&str; 3] = ["/tmp", "/var/tmp", "/run"];
+
+/// `HOME`, when it is an absolute path (the sandbox empties it).
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute())
 }
 
 /// The toolchain's directories: `RUSTUP_HOME`, `CARGO_HOME` (defaults under
