@@ -221,15 +221,11 @@ impl<'ast> Site<'_, 'ast> {
         let mut out = Vec::new();
         if self.class == PanicClass::CharBoundary {
             let (at, indent) = self.guard_point()?;
-            let (nl, unit) = (self.nl, &self.unit);
             let name = self.fresh("mid");
             out.push(Some(StrategyFix {
                 strategy: "floor-char-boundary",
                 edits: vec![
-                    Edit::insert(
-                        at,
-                        format!("{indent}let mut {name} = {idx};{nl}{indent}while !{recv}.is_char_boundary({name}) {{{nl}{indent}{unit}{name} -= 1;{nl}{indent}}}{nl}"),
-                    ),
+                    Edit::insert(at, self.floor_to_boundary(&recv, &name, idx, &indent)),
                     Edit::replace(self.range(index)?, name),
                 ],
                 explanation: format!("Moves the position of {what} down to the nearest char boundary (the end at most), so the string is split before the multi-byte character instead of panicking."),
@@ -249,6 +245,15 @@ impl<'ast> Site<'_, 'ast> {
         Some(out)
     }
 
+    /// The statements binding `name` to `start` moved down to a char
+    /// boundary of `recv` (the end at most), indented by `indent`.
+    fn floor_to_boundary(&self, recv: &str, name: &str, start: &str, indent: &str) -> String {
+        let (nl, unit) = (self.nl, &self.unit);
+        format!(
+            "{indent}let mut {name} = {start};{nl}{indent}while !{recv}.is_char_boundary({name}) {{{nl}{indent}{unit}{name} -= 1;{nl}{indent}}}{nl}"
+        )
+    }
+
     /// For a `str` range: moves each bound down to the nearest char
     /// boundary before slicing (keeps "at most N bytes" contracts).
     fn floor_bounds(&self, recv: &str, r: &'ast syn::ExprRange) -> Option<StrategyFix> {
@@ -257,8 +262,6 @@ impl<'ast> Site<'_, 'ast> {
             return None;
         }
         let (at, indent) = self.guard_point()?;
-        let nl = self.nl;
-        let inner = format!("{indent}{}", self.unit);
         let mut edits = Vec::new();
         let mut insert = String::new();
         let mut taken: HashSet<String> = HashSet::new();
@@ -273,9 +276,7 @@ impl<'ast> Site<'_, 'ast> {
             }
             taken.insert(name.clone());
             let text = self.text(b)?;
-            insert.push_str(&format!(
-                "{indent}let mut {name} = {text};{nl}{indent}while !{recv}.is_char_boundary({name}) {{{nl}{inner}{name} -= 1;{nl}{indent}}}{nl}"
-            ));
+            insert.push_str(&self.floor_to_boundary(recv, &name, text, &indent));
             edits.push(Edit::replace(self.range(b)?, name));
         }
         if edits.is_empty() {
