@@ -126,6 +126,9 @@ impl Default for ValidatorOptions {
 pub struct WorktreeValidator {
     options: ValidatorOptions,
     base_cache: Mutex<BaseCache>,
+    /// The outside directories of each repository and commit
+    /// ([`path_deps`]): read once, not for every attempt.
+    outside_dirs: Mutex<HashMap<(PathBuf, String), Vec<PathBuf>>>,
     scrubber: Scrubber,
     sandbox: tokio::sync::OnceCell<std::result::Result<Bubblewrap, String>>,
 }
@@ -175,6 +178,7 @@ impl WorktreeValidator {
         WorktreeValidator {
             options,
             base_cache: Mutex::new(BaseCache::default()),
+            outside_dirs: Mutex::new(HashMap::new()),
             scrubber: Scrubber::default(),
             sandbox: tokio::sync::OnceCell::new(),
         }
@@ -215,6 +219,24 @@ impl WorktreeValidator {
         if let Ok(mut c) = self.base_cache.lock() {
             c.insert(key, run);
         }
+    }
+
+    /// The directories outside `repo` its manifests at `commit` name,
+    /// remembered per repository and commit (at most
+    /// `BASE_CACHE_ENTRIES`, then forgotten all at once).
+    async fn outside_dirs(&self, git: &Git, repo: &Path, commit: &str) -> Vec<PathBuf> {
+        let key = (repo.to_path_buf(), commit.to_string());
+        if let Some(dirs) = self.outside_dirs.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return dirs;
+        }
+        let dirs = path_deps::outside_dirs(git, repo, commit, &hidden_roots(&self.options.hidden_paths)).await;
+        if let Ok(mut m) = self.outside_dirs.lock() {
+            if m.len() >= BASE_CACHE_ENTRIES {
+                m.clear();
+            }
+            m.insert(key, dirs.clone());
+        }
+        dirs
     }
 
     /// Where checks run under `mode`: the sandbox, or why there is none.
@@ -592,7 +614,7 @@ impl WorktreeValidator {
         let commit = git.resolve_commit(ctx.validation_commit()).await?;
         let (sandbox, sandbox_report) = self.sandbox_for(policy.sandbox).await;
         let readable = match sandbox {
-            Some(_) => path_deps::outside_dirs(&git, &repo, &commit, &hidden_roots(&self.options.hidden_paths)).await,
+            Some(_) => self.outside_dirs(&git, &repo, &commit).await,
             None => Vec::new(),
         };
         if self.options.target_dir.is_none() || self.options.work_root.is_none() {
