@@ -90,6 +90,28 @@ impl Seeds {
         seeds
     }
 
+    /// Adds `other`'s literals this does not have yet, past the cap (the
+    /// panicking file's own, whatever the other sources filled).
+    pub(crate) fn absorb(&mut self, other: Seeds) {
+        for v in other.ints {
+            if !self.ints.contains(&v) {
+                self.ints.push(v);
+            }
+        }
+        for v in other.strings {
+            if !self.strings.contains(&v) {
+                self.strings.push(v);
+            }
+        }
+    }
+
+    /// Keeps the string `v` when there is room and it is new.
+    fn keep_string(&mut self, v: String) {
+        if self.strings.len() < MAX_SEEDS && !self.strings.contains(&v) {
+            self.strings.push(v);
+        }
+    }
+
     fn full(&self) -> bool {
         self.strings.len() >= MAX_SEEDS && self.ints.len() >= MAX_SEEDS
     }
@@ -98,18 +120,15 @@ impl Seeds {
 impl<'ast> Visit<'ast> for Seeds {
     fn visit_lit_str(&mut self, l: &'ast syn::LitStr) {
         let v = l.value();
-        if v.len() <= MAX_SEED_LEN && self.strings.len() < MAX_SEEDS && !self.strings.contains(&v) {
-            self.strings.push(v);
+        if v.len() <= MAX_SEED_LEN {
+            self.keep_string(v);
         }
     }
 
     // A char the code compares against (`'{'`, `'\\'`) is a one-char seed
     // the mutations splice into the others.
     fn visit_lit_char(&mut self, l: &'ast syn::LitChar) {
-        let v = l.value().to_string();
-        if self.strings.len() < MAX_SEEDS && !self.strings.contains(&v) {
-            self.strings.push(v);
-        }
+        self.keep_string(l.value().to_string());
     }
 
     fn visit_lit_int(&mut self, l: &'ast syn::LitInt) {

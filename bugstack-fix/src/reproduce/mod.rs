@@ -197,20 +197,10 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
     sources.extend(ctx.file(&target.path).map(str::to_string));
     let name = callee.path.rsplit("::").next().unwrap_or_default();
     let mut seeds = Seeds::collect_for(sources.iter().map(String::as_str), name);
-    // The panicking file's own constants, whatever the cap left out: an
-    // overflow is often `x + K` for one of them.
-    // Its strings and chars too (the delimiters a parser compares against).
-    let near = Seeds::collect(ctx.file(&target.path));
-    for v in near.ints {
-        if !seeds.ints.contains(&v) {
-            seeds.ints.push(v);
-        }
-    }
-    for v in near.strings {
-        if !seeds.strings.contains(&v) {
-            seeds.strings.push(v);
-        }
-    }
+    // The panicking file's own literals, whatever the cap left out: an
+    // overflow is often `x + K` for one of its constants, a parser compares
+    // against its chars (the delimiters).
+    seeds.absorb(Seeds::collect(ctx.file(&target.path)));
     let expected = PanicClass::from_message(&ctx.incident.event.message);
     let dir = harness::HARNESS_DIR;
     let files = vec![
