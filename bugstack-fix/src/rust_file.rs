@@ -4,8 +4,9 @@
 //! (a bare `Fn(&T) -> R` trait object in a type alias, for one). Reading
 //! such a file item by item, and leaving out the items that do not parse,
 //! keeps every other function visible to the context builder, the template
-//! generator and the reproduction search. Only for reading: a file that must
-//! be valid Rust (a patched one) is still checked with `syn::parse_file`.
+//! generator and the reproduction search. A patched file must stay as
+//! readable as it was ([`still_parses`]): whole when it parsed whole, else
+//! with no item lost.
 
 use proc_macro2::{Delimiter, TokenTree};
 use syn::parse::discouraged::Speculative;

@@ -172,7 +172,12 @@ fn bin_kind(op: &BinOp) -> Option<BinKind> {
 /// Methods that slice at a position and panic as indexing does when it is
 /// past the end or inside a character (`str::split_at`: "byte index 9 is
 /// out of bounds of …").
-pub(crate) const SPLITTING: &[&str] = &["split_at", "split_at_mut"];
+const SPLITTING: &[&str] = &["split_at", "split_at_mut"];
+
+/// Whether `m` is a call of one of the [`SPLITTING`] methods.
+pub(crate) fn is_splitting(m: &syn::ExprMethodCall) -> bool {
+    SPLITTING.iter().any(|n| m.method == n)
+}
 
 fn want(class: Option<PanicClass>) -> Want {
     match class {
@@ -220,7 +225,7 @@ impl Finder<'_> {
         match (self.want, e) {
             (Want::Unwrap, Expr::MethodCall(m)) => m.method == "unwrap" || m.method == "expect",
             (Want::Index, Expr::Index(_)) => true,
-            (Want::Index, Expr::MethodCall(m)) => SPLITTING.iter().any(|n| m.method == n),
+            (Want::Index, Expr::MethodCall(m)) => is_splitting(m),
             (Want::Call(methods), Expr::MethodCall(m)) => methods.iter().any(|n| m.method == n),
             (Want::Binary(kinds), Expr::Binary(b)) => bin_kind(&b.op).is_some_and(|k| kinds.contains(&k)),
             (Want::Neg, Expr::Unary(u)) => matches!(u.op, syn::UnOp::Neg(_)),

@@ -55,7 +55,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Signature, Stmt};
 
-use super::locate::{Idents, Located, SPLITTING};
+use super::locate::{is_splitting, Idents, Located};
 use super::signature::ReturnKind;
 use super::source::{Edit, Source};
 use crate::panic_class::{OverflowOp, PanicClass};
@@ -220,7 +220,7 @@ impl<'a, 'ast> Site<'a, 'ast> {
             (c, Expr::Index(i)) if c.is_index() => self.index(i),
             (PanicClass::VecPosition, Expr::MethodCall(m)) => self.vec_position(m),
             (PanicClass::SliceRange | PanicClass::CharBoundary | PanicClass::IndexOob, Expr::MethodCall(m))
-                if SPLITTING.iter().any(|n| m.method == n) =>
+                if is_splitting(m) =>
             {
                 self.split_position(m)
             }
