@@ -520,7 +520,7 @@ pub(crate) fn parse_output(output: &str, arity: usize) -> Result<Outcome, String
 }
 
 /// Whether `expr` is data only: literals, paths, `&`/`&mut`, unary minus,
-/// arrays, `vec![…]`, `Some(…)`/`String::from(…)`/`f64::from_bits(…)` calls
+/// ranges of literals, arrays, `vec![…]`, `Some(…)`/`String::from(…)`/`f64::from_bits(…)` calls
 /// and struct literals — nothing that runs code of its own.
 pub(crate) fn is_plain_literal(expr: &str) -> bool {
     fn plain(e: &syn::Expr) -> bool {
@@ -530,6 +530,12 @@ pub(crate) fn is_plain_literal(expr: &str) -> bool {
             syn::Expr::Unary(u) => matches!(u.op, syn::UnOp::Neg(_)) && plain(&u.expr),
             syn::Expr::Array(a) => a.elems.iter().all(plain),
             syn::Expr::Paren(p) => plain(&p.expr),
+            // `1..2`: a range of literals.
+            syn::Expr::Range(r) => {
+                r.start.as_deref().is_some_and(plain)
+                    && r.end.as_deref().is_some_and(plain)
+                    && matches!(r.limits, syn::RangeLimits::HalfOpen(_))
+            }
             // `&[1, 2][..]`: a whole-range index.
             syn::Expr::Index(i) => {
                 plain(&i.expr) && matches!(&*i.index, syn::Expr::Range(r) if r.start.is_none() && r.end.is_none())

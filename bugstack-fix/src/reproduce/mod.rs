@@ -19,6 +19,7 @@
 //! candidate, so validation proves the fix on the failing input (fails on
 //! the base, passes with the fix, within a timeout).
 
+pub(crate) mod generics;
 pub(crate) mod harness;
 pub(crate) mod shape;
 pub(crate) mod target;

@@ -29,6 +29,8 @@ pub(crate) enum Shape {
     Vec(Box<Shape>),
     /// `Option<T>` of an owned `T`.
     Option(Box<Shape>),
+    /// `Range<T>` of an integer `T` (`0..len`).
+    Range(&'static str),
     /// `&T` / `&mut T` of an owned `T`.
     Ref {
         /// The referenced shape.
@@ -100,6 +102,7 @@ impl Shape {
             Shape::Str | Shape::String => "String".into(),
             Shape::Slice(i) | Shape::Vec(i) => format!("Vec<{}>", i.owned_type()),
             Shape::Option(i) => format!("Option<{}>", i.owned_type()),
+            Shape::Range(t) => format!("std::ops::Range<{t}>"),
             Shape::Ref { inner, .. } => inner.owned_type(),
             Shape::Struct(s) => s.path.clone(),
             // Built in place where it is passed ([`Shape::pass`]): the
@@ -120,6 +123,7 @@ impl Shape {
             Shape::Slice(i) => format!("&[{}]", i.type_code()),
             Shape::Vec(i) => format!("Vec<{}>", i.type_code()),
             Shape::Option(i) => format!("Option<{}>", i.type_code()),
+            Shape::Range(t) => format!("std::ops::Range<{t}>"),
             Shape::Ref { inner, mutable } => {
                 format!("&{}{}", if *mutable { "mut " } else { "" }, inner.type_code())
             }
@@ -154,7 +158,7 @@ impl Shape {
         match self {
             Shape::Int(t) => int_strategy(t, &[], ints),
             Shape::Float(t) => format!(
-                "prop_oneof![3 => proptest::sample::select(vec![0.0, -0.0, 1.0, -1.0, 0.5, {t}::NAN, {t}::INFINITY, {t}::NEG_INFINITY, {t}::MAX, {t}::MIN, {t}::EPSILON, {t}::MIN_POSITIVE]), 1 => any::<{t}>()].boxed()"
+                "prop_oneof![3 => proptest::sample::select(vec![0.0, -0.0, 1.0, -1.0, 0.5, {t}::NAN, {t}::INFINITY, {t}::NEG_INFINITY, {t}::MAX, {t}::MIN, {t}::EPSILON, {t}::MIN_POSITIVE, {t}::from_bits(1)]), 1 => any::<{t}>()].boxed()"
             ),
             Shape::Bool => "any::<bool>().boxed()".into(),
             Shape::Char => {
@@ -182,6 +186,12 @@ impl Shape {
                 format!("proptest::collection::vec({}, 0..8).boxed()", i.strategy(ints, strings))
             }
             Shape::Option(i) => format!("proptest::option::of({}).boxed()", i.strategy(ints, strings)),
+            // Short ranges near the start most often: the ranges a caller
+            // passes into the sequences generated beside them.
+            Shape::Range(t) => format!(
+                "prop_oneof![3 => (0{t}..4, 0{t}..6).prop_map(|(a, b)| a..b), 1 => ({any}, {any}).prop_map(|(a, b)| a..b)].boxed()",
+                any = int_strategy(t, &[], ints)
+            ),
             Shape::Ref { inner, .. } => inner.strategy(ints, strings),
             Shape::Built { .. } => "proptest::strategy::Just(()).boxed()".into(),
             Shape::Struct(s) => {
@@ -251,6 +261,7 @@ impl Shape {
                 let whole = if matches!(**inner, Shape::Slice(_)) { "[..]" } else { "" };
                 format!("format!(\"{amp}{{}}{whole}\", {})", inner.render(var, depth))
             }
+            Shape::Range(_) => format!("format!(\"{{:?}}..{{:?}}\", {var}.start, {var}.end)"),
             Shape::Built { expr, .. } => format!("{expr:?}.to_string()"),
             Shape::Struct(s) => {
                 let mut parts = Vec::new();
@@ -337,6 +348,10 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Sh
                     let inner = shape_of(t, lookup)?;
                     owned(&inner).then(|| Shape::Option(Box::new(inner)))
                 }
+                ("Range", Some(t)) => match shape_of(t, lookup)? {
+                    Shape::Int(t) => Some(Shape::Range(t)),
+                    _ => None,
+                },
                 (n, None) => lookup(n),
                 _ => None,
             }
@@ -375,6 +390,7 @@ mod tests {
         assert_eq!(shape("&str"), Some(Shape::Str));
         assert_eq!(shape("&[u8]"), Some(Shape::Slice(Box::new(Shape::Int("u8")))));
         assert_eq!(shape("Option<String>"), Some(Shape::Option(Box::new(Shape::String))));
+        assert_eq!(shape("std::ops::Range<usize>"), Some(Shape::Range("usize")));
         assert!(matches!(shape("&Cart"), Some(Shape::Ref { mutable: false, .. })));
         for bad in [
             "&mut str",
@@ -384,6 +400,7 @@ mod tests {
             "HashMap<u8, u8>",
             "Other",
             "(u8, u8)",
+            "Range<f64>",
         ] {
             assert_eq!(shape(bad), None, "{bad}");
         }
@@ -391,7 +408,16 @@ mod tests {
 
     #[test]
     fn rendered_code_parses() {
-        for s in ["&str", "String", "&[u8]", "Vec<Option<i32>>", "&Cart", "f64", "char"] {
+        for s in [
+            "&str",
+            "String",
+            "&[u8]",
+            "Vec<Option<i32>>",
+            "&Cart",
+            "f64",
+            "char",
+            "Range<usize>",
+        ] {
             let sh = shape(s).unwrap();
             let strategy = sh.strategy(&[5, -3], &["it's \"quoted\"".into()]);
             syn::parse_str::<syn::Expr>(&strategy).unwrap_or_else(|e| panic!("{s}: {e}\n{strategy}"));

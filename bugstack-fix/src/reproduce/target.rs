@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use syn::spanned::Spanned;
 
+use super::generics::{instantiate, pick, substitute, Binding};
 use super::shape::{shape_of, Shape, StructShape};
 use crate::FixContext;
 
@@ -241,6 +242,34 @@ struct FoundFn {
     owner: Owner,
     sig: syn::Signature,
     public: bool,
+    /// The generics of the inherent impl it is in (`impl<F: Float>
+    /// FisherF<F>`), and that impl's `Self` as written.
+    impl_generics: syn::Generics,
+    impl_self: Option<syn::Type>,
+}
+
+impl FoundFn {
+    fn new(module: &[String], public_chain: bool, owner: Owner, sig: &syn::Signature, public: bool) -> Self {
+        FoundFn {
+            module: module.to_vec(),
+            public_chain,
+            owner,
+            sig: sig.clone(),
+            public,
+            impl_generics: syn::Generics::default(),
+            impl_self: None,
+        }
+    }
+
+    /// The function as a method of `imp`: an inherent impl's generics and
+    /// `Self` (a trait impl's were checked to be lifetimes only).
+    fn in_impl(mut self, imp: &syn::ItemImpl) -> Self {
+        if imp.trait_.is_none() {
+            self.impl_generics = imp.generics.clone();
+            self.impl_self = Some((*imp.self_ty).clone());
+        }
+        self
+    }
 }
 
 /// What a found function belongs to.
@@ -271,6 +300,14 @@ fn lifetime_arguments_only(args: &syn::PathArguments) -> bool {
     }
 }
 
+/// How many type parameters `g` has.
+fn type_params(g: &syn::Generics) -> usize {
+    g.params
+        .iter()
+        .filter(|p| matches!(p, syn::GenericParam::Type(_)))
+        .count()
+}
+
 /// Whether every generic parameter is a lifetime.
 fn lifetimes_only(g: &syn::Generics) -> bool {
     g.params.iter().all(|p| matches!(p, syn::GenericParam::Lifetime(_)))
@@ -287,15 +324,16 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
         }
         match item {
             syn::Item::Fn(f) => {
-                return Some(FoundFn {
-                    module: module.to_vec(),
-                    public_chain: chain,
-                    owner: Owner::Free,
-                    sig: f.sig.clone(),
-                    public: matches!(f.vis, syn::Visibility::Public(_)),
-                })
+                return Some(FoundFn::new(
+                    module,
+                    chain,
+                    Owner::Free,
+                    &f.sig,
+                    matches!(f.vis, syn::Visibility::Public(_)),
+                ))
             }
-            syn::Item::Impl(imp) if lifetimes_only(&imp.generics) => {
+            // An inherent impl may be generic: the harness picks its types.
+            syn::Item::Impl(imp) if imp.trait_.is_none() || lifetimes_only(&imp.generics) => {
                 let owner = match &imp.trait_ {
                     None => {
                         let syn::Type::Path(tp) = &*imp.self_ty else {
@@ -313,14 +351,9 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
                 for ii in &imp.items {
                     if let syn::ImplItem::Fn(f) = ii {
                         if covers(f.span()) {
-                            return Some(FoundFn {
-                                module: module.to_vec(),
-                                public_chain: chain,
-                                owner,
-                                sig: f.sig.clone(),
-                                // A trait's methods are as public as the trait.
-                                public: trait_impl || matches!(f.vis, syn::Visibility::Public(_)),
-                            });
+                            // A trait's methods are as public as the trait.
+                            let public = trait_impl || matches!(f.vis, syn::Visibility::Public(_));
+                            return Some(FoundFn::new(module, chain, owner, &f.sig, public).in_impl(imp));
                         }
                     }
                 }
@@ -330,13 +363,13 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
                 for ti in &t.items {
                     if let syn::TraitItem::Fn(f) = ti {
                         if f.default.is_some() && covers(f.span()) {
-                            return Some(FoundFn {
-                                module: module.to_vec(),
-                                public_chain: chain,
-                                owner: Owner::TraitDefault(t.ident.to_string()),
-                                sig: f.sig.clone(),
-                                public: matches!(t.vis, syn::Visibility::Public(_)),
-                            });
+                            return Some(FoundFn::new(
+                                module,
+                                chain,
+                                Owner::TraitDefault(t.ident.to_string()),
+                                &f.sig,
+                                matches!(t.vis, syn::Visibility::Public(_)),
+                            ));
                         }
                     }
                 }
@@ -357,13 +390,7 @@ fn enclosing_fn(items: &[syn::Item], line: u32, module: &[String], chain: bool) 
 /// The function `names` (`[f]`, `[Type, f]`, `[Trait, f]`, inline modules
 /// first) among `items` of module `module`.
 fn named_fn(items: &[syn::Item], names: &[String], module: &[String], chain: bool) -> Option<FoundFn> {
-    let found = |owner: Owner, sig: &syn::Signature, public: bool| FoundFn {
-        module: module.to_vec(),
-        public_chain: chain,
-        owner,
-        sig: sig.clone(),
-        public,
-    };
+    let found = |owner: Owner, sig: &syn::Signature, public: bool| FoundFn::new(module, chain, owner, sig, public);
     let public = |v: &syn::Visibility| matches!(v, syn::Visibility::Public(_));
     match names {
         [f] => items.iter().find_map(|it| match it {
@@ -371,7 +398,7 @@ fn named_fn(items: &[syn::Item], names: &[String], module: &[String], chain: boo
             _ => None,
         }),
         [ty, f] => items.iter().find_map(|it| match it {
-            syn::Item::Impl(imp) if imp.trait_.is_none() && lifetimes_only(&imp.generics) => {
+            syn::Item::Impl(imp) if imp.trait_.is_none() => {
                 let syn::Type::Path(tp) = &*imp.self_ty else {
                     return None;
                 };
@@ -380,7 +407,7 @@ fn named_fn(items: &[syn::Item], names: &[String], module: &[String], chain: boo
                 }
                 imp.items.iter().find_map(|ii| match ii {
                     syn::ImplItem::Fn(x) if x.sig.ident == f => {
-                        Some(found(Owner::Inherent(ty.clone()), &x.sig, public(&x.vis)))
+                        Some(found(Owner::Inherent(ty.clone()), &x.sig, public(&x.vis)).in_impl(imp))
                     }
                     _ => None,
                 })
@@ -463,33 +490,6 @@ fn used_path(items: &[syn::Item], name: &str) -> Option<Vec<String>> {
         syn::Item::Use(u) => walk(&u.tree, &mut Vec::new(), name),
         _ => None,
     })
-}
-
-/// `ty` with every `Self` replaced by `self_ty`.
-fn replace_self(ty: &syn::Type, self_ty: &syn::Type) -> Option<syn::Type> {
-    use quote::ToTokens;
-    fn walk(ts: proc_macro2::TokenStream, with: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-        ts.into_iter()
-            .flat_map(|tt| -> Vec<proc_macro2::TokenTree> {
-                match tt {
-                    proc_macro2::TokenTree::Ident(i) if i == "Self" => {
-                        // Parenthesised: `&Self` with `Self = &[u8]` stays one type.
-                        vec![proc_macro2::TokenTree::Group(proc_macro2::Group::new(
-                            proc_macro2::Delimiter::Parenthesis,
-                            with.clone(),
-                        ))]
-                    }
-                    proc_macro2::TokenTree::Group(g) => {
-                        let mut out = proc_macro2::Group::new(g.delimiter(), walk(g.stream(), with));
-                        out.set_span(g.span());
-                        vec![proc_macro2::TokenTree::Group(out)]
-                    }
-                    other => vec![other],
-                }
-            })
-            .collect()
-    }
-    syn::parse2(walk(ty.to_token_stream(), &self_ty.to_token_stream())).ok()
 }
 
 /// Resolves module paths, visibility and struct shapes in one crate.
@@ -831,16 +831,11 @@ impl<'a> Resolver<'a> {
             syn::TraitItem::Fn(f) if f.sig.ident == method => Some(f.sig.clone()),
             _ => None,
         })?;
-        Some(FoundFn {
-            module: Vec::new(),
-            public_chain: true,
-            owner: Owner::TraitImpl {
-                self_ty: qself.ty.clone(),
-                trait_: syn::parse_str(&trait_path).ok()?,
-            },
-            sig,
-            public: true,
-        })
+        let owner = Owner::TraitImpl {
+            self_ty: qself.ty.clone(),
+            trait_: syn::parse_str(&trait_path).ok()?,
+        };
+        Some(FoundFn::new(&[], true, owner, &sig, true))
     }
 
     /// A type of the crate implementing its trait `name` (outside macros,
@@ -878,9 +873,35 @@ impl<'a> Resolver<'a> {
         if f.sig.asyncness.is_some() || f.sig.unsafety.is_some() || f.sig.variadic.is_some() {
             return Err(format!("`{name}` is async, unsafe or variadic"));
         }
-        if !lifetimes_only(&f.sig.generics) {
-            return Err(format!("`{name}` is generic"));
-        }
+        // Type parameters, the impl's then the function's, get the types
+        // their bounds suggest; the call names them (`FisherF::<f64>::new`,
+        // `diff::<[u8], [u8], Capture>`) unless an `impl Trait` argument
+        // forbids it, and every argument type is read with them.
+        let bindings = instantiate(&[&f.impl_generics, &f.sig.generics], &mut |n| self.implementing_type(n))
+            .map_err(|e| format!("`{name}` is generic, and {e}"))?;
+        let impl_params = type_params(&f.impl_generics);
+        let turbofish = |params: usize, skip: usize| {
+            let types: Vec<String> = bindings[skip..skip + params]
+                .iter()
+                .map(|(_, t)| quote_type(t))
+                .collect();
+            if types.is_empty() {
+                String::new()
+            } else {
+                format!("::<{}>", types.join(", "))
+            }
+        };
+        let impl_turbofish = turbofish(impl_params, 0);
+        let impl_trait_argument = f
+            .sig
+            .inputs
+            .iter()
+            .any(|a| matches!(a, syn::FnArg::Typed(t) if quote_type(&t.ty).contains("impl ")));
+        let fn_turbofish = if impl_trait_argument {
+            String::new()
+        } else {
+            turbofish(bindings.len() - impl_params, impl_params)
+        };
         let unreachable = || format!("`{name}` is not reachable from the crate root");
         // The path called, and `Self` with its shape (for a method).
         let (path, self_ty): (String, Option<(syn::Type, Option<Shape>)>) = match &f.owner {
@@ -893,9 +914,16 @@ impl<'a> Resolver<'a> {
                 let owner = self
                     .public_path(&f.module, f.public_chain, ty)
                     .ok_or_else(unreachable)?;
-                let self_ty: syn::Type = syn::parse_str(ty).map_err(|e| e.to_string())?;
-                let shape = self.type_shape(ty, 0);
-                (format!("{owner}::{name}"), Some((self_ty, shape)))
+                let self_ty: syn::Type = match (&f.impl_self, impl_params) {
+                    (Some(written), 1..) => {
+                        substitute(written, &bindings).ok_or("a `Self` type that cannot be written")?
+                    }
+                    _ => syn::parse_str(ty).map_err(|e| e.to_string())?,
+                };
+                // A generic type is not built as a receiver (its shape is
+                // looked up by name, without the parameters).
+                let shape = if impl_params == 0 { self.type_shape(ty, 0) } else { None };
+                (format!("{owner}{impl_turbofish}::{name}"), Some((self_ty, shape)))
             }
             Owner::TraitImpl { self_ty, trait_ } => {
                 let t = self
@@ -948,10 +976,17 @@ impl<'a> Resolver<'a> {
                     }
                 }
                 syn::FnArg::Typed(t) => {
-                    let ty = match &self_ty {
-                        Some((st, _)) => replace_self(&t.ty, st).ok_or("a `Self` type that cannot be written")?,
-                        None => (*t.ty).clone(),
-                    };
+                    let mut with: Vec<Binding> = bindings.clone();
+                    if let Some((st, _)) = &self_ty {
+                        with.push(("Self".into(), st.clone()));
+                    }
+                    let ty = substitute(&t.ty, &with).ok_or_else(|| {
+                        format!(
+                            "argument type `{}` cannot be written with concrete types",
+                            quote_type(&t.ty)
+                        )
+                    })?;
+                    let ty = self.impl_trait_argument(ty)?;
                     self.shape(&ty, 1).ok_or_else(|| {
                         let shown = quote_type(&ty);
                         format!("argument type `{shown}` is not one the harness generates")
@@ -960,7 +995,38 @@ impl<'a> Resolver<'a> {
             };
             args.push(shape);
         }
+        let path = match &f.owner {
+            Owner::Free | Owner::Inherent(_) => format!("{path}{fn_turbofish}"),
+            _ => path,
+        };
         Ok(Callee { path, args, frame })
+    }
+
+    /// A type of the crate implementing its trait `name`, by its public
+    /// path: a type parameter bounded by that trait.
+    fn implementing_type(&mut self, name: &str) -> Option<syn::Type> {
+        let (_, shape) = self.implementor(name)?;
+        syn::parse_str(&shape.type_code()).ok()
+    }
+
+    /// An `impl Trait` argument (or a reference to one) as the type its
+    /// bounds suggest.
+    fn impl_trait_argument(&mut self, ty: syn::Type) -> Result<syn::Type, String> {
+        let mut crate_type = |n: &str| self.implementing_type(n);
+        match ty {
+            syn::Type::ImplTrait(it) => {
+                let bounds: Vec<syn::TypeParamBound> = it.bounds.into_iter().collect();
+                pick(&bounds, &mut crate_type).map_err(|e| format!("an `impl Trait` argument: {e}"))
+            }
+            syn::Type::Reference(mut r) => {
+                if let syn::Type::ImplTrait(it) = &*r.elem {
+                    let bounds: Vec<syn::TypeParamBound> = it.bounds.iter().cloned().collect();
+                    *r.elem = pick(&bounds, &mut crate_type).map_err(|e| format!("an `impl Trait` argument: {e}"))?;
+                }
+                Ok(syn::Type::Reference(r))
+            }
+            other => Ok(other),
+        }
     }
 
     fn all_files(&mut self) -> &[(PathBuf, syn::File)] {
@@ -1066,14 +1132,47 @@ fn is_ident(s: &str) -> bool {
         && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
+/// A type as code names it: `fixture::Runs`, `[u8]`, `Vec<u8>`, `&mut T`.
 fn quote_type(ty: &syn::Type) -> String {
     use quote::ToTokens;
-    ty.to_token_stream().to_string()
+    let spaced = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(spaced.len());
+    let mut words = spaced.split(' ').peekable();
+    while let Some(w) = words.next() {
+        out.push_str(w);
+        // A space stays only between two words (`&mut T`, `dyn Fn`) and
+        // after a comma.
+        let next = words.peek().copied().unwrap_or("");
+        let word = |s: &str| {
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '\'')
+        };
+        if !next.is_empty() && ((word(w.trim_start_matches('&')) && word(next)) || w.ends_with(',')) {
+            out.push(' ');
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::callable_symbols;
+    use super::{callable_symbols, quote_type};
+
+    #[test]
+    fn types_are_quoted_as_code_writes_them() {
+        for ty in [
+            "fixture::Runs",
+            "[u8]",
+            "Vec<u8>",
+            "&mut T",
+            "&'a str",
+            "impl AsRef<str>",
+            "(u8, u8)",
+        ] {
+            assert_eq!(quote_type(&syn::parse_str(ty).unwrap()), ty);
+        }
+    }
 
     #[test]
     fn symbols_drop_closures_and_walk_out_of_nested_items() {

@@ -609,3 +609,38 @@ async fn a_panic_raised_inside_std_is_matched_by_the_callers_frame() {
     assert!(input.starts_with("fixture::head_len("), "{}", report.to_json());
     assert_regression_proven(&report);
 }
+
+/// A generic function (similar's `lcs::diff<Old, New, D>`): each type
+/// parameter gets a type by its bounds (`?Sized` sequences as `[u8]`, the
+/// crate's `Hook` as the crate's type implementing it), the ranges are
+/// generated short, and the call names the types.
+#[tokio::test]
+async fn a_generic_function_is_called_with_types_its_bounds_allow() {
+    const LIB: &str = "//! Sequences compared.\nuse std::ops::{Index, Range};\n\n/// Receives runs.\npub trait Hook {\n    /// `len` equal items at `at`.\n    fn equal(&mut self, at: usize, len: usize);\n}\n\n/// Records runs.\n#[derive(Debug, Default)]\npub struct Runs {\n    /// Lengths seen.\n    pub seen: Vec<usize>,\n}\n\nimpl Hook for Runs {\n    fn equal(&mut self, _at: usize, len: usize) {\n        self.seen.push(len);\n    }\n}\n\n/// Reports the common prefix of `a[ra]` and `b[rb]`; how many items of\n/// `b[rb]` differ between the common prefix and suffix.\npub fn diff<A, B, H>(h: &mut H, a: &A, ra: Range<usize>, b: &B, rb: Range<usize>) -> usize\nwhere\n    A: Index<usize> + ?Sized,\n    B: Index<usize> + ?Sized,\n    H: Hook,\n    B::Output: PartialEq<A::Output>,\n{\n    let n = ra.len().min(rb.len());\n    let prefix = (0..n).take_while(|&i| b[rb.start + i] == a[ra.start + i]).count();\n    h.equal(ra.start, prefix);\n    let suffix = (0..n).take_while(|&i| b[rb.end - 1 - i] == a[ra.end - 1 - i]).count();\n    rb.len() - prefix - suffix\n}\n";
+    let fix = ("rb.len() - prefix - suffix", "rb.len().saturating_sub(prefix + suffix)");
+    let frames = vec![(36, "fixture::diff")];
+    let report = reproduced(LIB, fix, frames, "attempt to subtract with overflow").await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(
+        r.call.as_deref(),
+        Some("fixture::diff::<[u8], [u8], fixture::Runs>"),
+        "{json}"
+    );
+    let input = r.input.as_deref().unwrap_or_default();
+    assert!(input.contains(".."), "{json}");
+    assert_regression_proven(&report);
+}
+
+/// A method of a generic inherent impl (`impl<T: Copy + PartialOrd>
+/// Sorted<T>`, like rand_distr's `impl<F: Float> FisherF<F>`): called as
+/// `Sorted::<u8>::rank_before`.
+#[tokio::test]
+async fn a_generic_impls_function_is_called_with_its_type_named() {
+    const LIB: &str = "//! Ranks.\n\n/// Values in order.\npub struct Sorted<T> {\n    values: Vec<T>,\n}\n\nimpl<T: Copy + PartialOrd> Sorted<T> {\n    /// How many of `values` lie below `x`, the smallest not counted.\n    pub fn rank_before(values: Vec<T>, x: T) -> usize {\n        let below = values.iter().filter(|v| **v < x).count();\n        below - 1\n    }\n}\n";
+    let fix = ("below - 1", "below.saturating_sub(1)");
+    let frames = vec![(12, "fixture::Sorted<T>::rank_before")];
+    let report = reproduced(LIB, fix, frames, "attempt to subtract with overflow").await;
+    assert_input(&report, "fixture::Sorted::<u8>::rank_before(vec![], 0)");
+    assert_regression_proven(&report);
+}
