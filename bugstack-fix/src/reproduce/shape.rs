@@ -68,7 +68,8 @@ pub(crate) const INTS: &[&str] = &[
 ];
 
 /// Seed strings every search starts from: empty, blank, multibyte, long,
-/// control and punctuation characters.
+/// control characters (the escape that starts a terminal colour code among
+/// them) and punctuation.
 pub(crate) const BOUNDARY_STRINGS: &[&str] = &[
     "",
     " ",
@@ -81,6 +82,9 @@ pub(crate) const BOUNDARY_STRINGS: &[&str] = &[
     "a\u{301}",
     "\0",
     "\n",
+    "\t",
+    "\r\n",
+    "\u{1b}",
     "$",
     "%",
     "\\",

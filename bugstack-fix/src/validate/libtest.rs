@@ -52,13 +52,28 @@ pub(crate) struct TestTally {
     /// More than [`MAX_TESTS`] tests: later ones were not kept.
     pub overflowed: bool,
     binary: String,
+    /// A `test NAME` line without its verdict: a doc test whose name spans
+    /// lines (an impl's generics written over several lines), continued by
+    /// the next line.
+    pending: Option<String>,
 }
+
+/// The longest test name held while waiting for its verdict.
+const MAX_PENDING: usize = 4096;
 
 impl TestTally {
     /// Reads one line of output (without its newline).
     pub(crate) fn line(&mut self, line: &str) {
         let line = line.trim_end_matches('\r');
         let trimmed = line.trim_start();
+        if let Some(head) = self.pending.take() {
+            let next_record = ["test ", "Running ", "Doc-tests "]
+                .iter()
+                .any(|p| trimmed.starts_with(p));
+            if !next_record && head.len() + line.len() <= MAX_PENDING {
+                return self.line(&format!("{head}{line}"));
+            }
+        }
         if let Some(rest) = trimmed.strip_prefix("Running ") {
             self.binary = binary_label(rest);
             return;
@@ -76,6 +91,7 @@ impl TestTally {
             return;
         };
         let Some((name, verdict)) = rest.rsplit_once(" ... ") else {
+            self.pending = Some(line.to_string());
             return;
         };
         let verdict = verdict.trim();
@@ -306,6 +322,28 @@ test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; fini
         // A doc test moved by the patch keeps its key.
         let moved = tally(&BASE.replace("(line 12)", "(line 15)"));
         assert!(judge(&base, &moved, false).broken.is_empty());
+    }
+
+    /// rustdoc names a doc test on an impl by the impl's generics as
+    /// written, line breaks included (textwrap 0.14's `Options<'a,
+    /// wrap_algorithms::OptimalFit,\n word_separators::…>`).
+    #[test]
+    fn a_doc_test_name_over_two_lines_is_one_test() {
+        let out = "   Doc-tests textwrap\n\
+            test src/lib.rs - Options<'a,wrap_algorithms::OptimalFit,\n\
+            word_separators::UnicodeBreakProperties,WordSplit>::with_word_splitter (line 414) ... ok\n\
+            test src/lib.rs - fill (line 703) ... FAILED\n\
+            test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.10s\n";
+        let t = tally(out);
+        assert!(t.consistent(), "{t:?}");
+        assert_eq!(t.tests.len(), 2, "{t:?}");
+        assert!(
+            t.tests.keys().any(|k| k.contains("OptimalFit,word_separators::")),
+            "{t:?}"
+        );
+        // A name that never gets its verdict is dropped at the next test.
+        let cut = tally("test a - (line 1\ntest b ... ok\ntest result: ok. 1 passed; 0 failed;\n");
+        assert!(cut.consistent() && cut.tests.len() == 1, "{cut:?}");
     }
 
     #[test]
