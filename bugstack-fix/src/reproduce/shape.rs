@@ -246,7 +246,12 @@ impl Shape {
         let x = format!("x{depth}");
         match self {
             Shape::Int(_) | Shape::Bool | Shape::Char | Shape::Str => format!("format!(\"{{:?}}\", {var})"),
-            Shape::Float(t) => format!("format!(\"{t}::from_bits({{:#x}})\", {var}.to_bits())"),
+            // As a maintainer writes it (`1.0f64`, `5e-324f64`: `{:?}` is
+            // the shortest text that reads back to the same value), the
+            // non-finite values by their constants.
+            Shape::Float(t) => format!(
+                "{{ let v: {t} = *{var}; if v.is_nan() {{ \"{t}::NAN\".to_string() }} else if v.is_infinite() {{ if v > 0.0 {{ \"{t}::INFINITY\".to_string() }} else {{ \"{t}::NEG_INFINITY\".to_string() }} }} else {{ format!(\"{{v:?}}{t}\") }} }}"
+            ),
             Shape::String => format!("format!(\"String::from({{:?}})\", {var})"),
             Shape::Slice(i) | Shape::Vec(i) => {
                 let open = if matches!(self, Shape::Slice(_)) { "&[" } else { "vec![" };

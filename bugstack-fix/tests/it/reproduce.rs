@@ -644,3 +644,15 @@ async fn a_generic_impls_function_is_called_with_its_type_named() {
     assert_input(&report, "fixture::Sorted::<u8>::rank_before(vec![], 0)");
     assert_regression_proven(&report);
 }
+
+/// A float argument: the smallest subnormal is a boundary value (half of it
+/// rounds to zero, rand_distr's `FisherF::new(5e-324, …)`), and the test
+/// writes it as a maintainer would, `5e-324f64`, not by its bits.
+#[tokio::test]
+async fn a_float_input_is_written_as_a_literal() {
+    const LIB: &str = "/// Half of `m`, which must stay positive.\npub fn half(m: f64) -> f64 {\n    let h = m * 0.5;\n    if m > 0.0 && !(h > 0.0) {\n        panic!(\"half of {m} is not positive\");\n    }\n    h\n}\n";
+    let fix = ("panic!(\"half of {m} is not positive\");", "return f64::MIN_POSITIVE;");
+    let report = reproduced(LIB, fix, vec![(5, "fixture::half")], "is not positive").await;
+    assert_input(&report, "fixture::half(5e-324f64)");
+    assert_regression_proven(&report);
+}
