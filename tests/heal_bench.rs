@@ -73,7 +73,8 @@ fn ci_cases_are_checked_and_healed() {
         let healed = heal.repro_on_fix == Some(heal_bench::process::Status::Passed)
             && heal.suite_on_fix == Some(heal_bench::process::Status::Passed);
         match c.outcome {
-            Outcome::Healed => assert!(healed, "{c:?}"),
+            // Both cases' panics are found by the search: the fix is proven.
+            Outcome::Healed => assert!(healed && heal.proven, "{c:?}"),
             Outcome::ProposedNotHealed => assert!(heal.branch.is_some() && !healed, "{c:?}"),
             Outcome::NoFix => assert!(heal.branch.is_none(), "{c:?}"),
             other => panic!("{}: {other:?}: {}", c.name, c.detail),
@@ -90,6 +91,9 @@ fn ci_cases_are_checked_and_healed() {
         "no_fix",
         "broken",
         "heal_rate",
+        "held",
+        "proven_healed",
+        "proven_not_healed",
         "wall_secs",
     ] {
         assert!(json["totals"].get(key).is_some(), "totals.{key} in {json}");
@@ -97,6 +101,10 @@ fn ci_cases_are_checked_and_healed() {
     let md = heal_bench::report::markdown(&bench);
     assert!(
         md.contains("| twox-hash-xxh32-length-overflow | twox-hash 2.1.2→2.1.3 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("with `review_threshold = 0.5` (only proven fixes proposed)"),
         "{md}"
     );
 }

@@ -392,7 +392,7 @@ impl Pipeline {
         if report.decision.kind == DecisionKind::AutoMerge {
             self.recheck_base(&mut report, policy).await;
         }
-        if report.decision.kind != DecisionKind::NoFix {
+        if report.decision.kind.delivers() {
             if let Some(deployer) = &self.deployer {
                 let t = Instant::now();
                 match deployer.deploy(&report.context, &report, policy).await {
@@ -551,6 +551,22 @@ pub(crate) fn decide(
         kind: DecisionKind::Review,
         reason,
     };
+    // What keeps the score down when the fix is not proven.
+    let unproven = confidence
+        .signals
+        .iter()
+        .find(|s| s.name == "reproduction" && s.contribution <= 0.0)
+        .map(|s| format!(" ({})", s.observed))
+        .unwrap_or_default();
+    if confidence.score < policy.review_threshold {
+        return Decision {
+            kind: DecisionKind::Held,
+            reason: format!(
+                "confidence {:.2} is below review_threshold {:.2}{unproven}: held in the report, not proposed",
+                confidence.score, policy.review_threshold
+            ),
+        };
+    }
     if !policy.auto_merge {
         return review("auto_merge is off in bugstack.toml: left for review".into());
     }
@@ -566,14 +582,8 @@ pub(crate) fn decide(
     // A policy built in code skips `Policy::from_toml_str`'s floor: apply it here.
     let threshold = policy.confidence_threshold.max(MIN_CONFIDENCE_THRESHOLD);
     if confidence.score < threshold {
-        let not_reproduced = confidence
-            .signals
-            .iter()
-            .find(|s| s.name == "reproduction" && s.contribution <= 0.0)
-            .map(|s| format!(" ({})", s.observed))
-            .unwrap_or_default();
         return review(format!(
-            "confidence {:.2} is below the threshold {:.2}{not_reproduced}: left for review",
+            "confidence {:.2} is below the threshold {:.2}{unproven}: left for review",
             confidence.score, threshold
         ));
     }

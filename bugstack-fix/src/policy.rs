@@ -22,6 +22,9 @@ pub const POLICY_TEMPLATE: &str = r#"# bugstack policy: how fixes for this repos
 
 # Auto-merge only at or above this confidence score (0.0 - 1.0).
 confidence_threshold = 0.8
+# Open a pull request at all only at or above this score; a fix below it is
+# held in the report. 0.5 holds every fix whose panic was not reproduced.
+review_threshold = 0.0
 # Off by default: fix pull requests stay open for review.
 auto_merge = false
 # Revised attempts after a candidate fails a check (0 = one attempt only).
@@ -311,6 +314,11 @@ pub const DEFAULT_EXCLUDED_PATHS: &[&str] = &[
 pub struct Policy {
     /// Auto-merge only at or above this confidence (0..=1).
     pub confidence_threshold: f64,
+    /// Deliver a fix at all (branch, pull request) only at or above this
+    /// confidence (0..=`confidence_threshold`); below it the fix is
+    /// [held](crate::DecisionKind::Held) in the report. 0.5 holds every fix
+    /// that is not proven (not reproduced and fixed).
+    pub review_threshold: f64,
     /// Whether auto-merge is allowed at all.
     pub auto_merge: bool,
     /// Revised attempts after a failed one.
@@ -365,6 +373,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             confidence_threshold: 0.8,
+            review_threshold: 0.0,
             auto_merge: false,
             retry_limit: 2,
             max_changed_lines: 40,
@@ -447,6 +456,12 @@ impl Policy {
                 "confidence_threshold must be at least {MIN_CONFIDENCE_THRESHOLD} (a fix whose panic was not reproduced scores at most {}, and must never be auto-merged), got {}",
                 crate::NOT_REPRODUCED_CAP,
                 self.confidence_threshold
+            ));
+        }
+        if !(0.0..=self.confidence_threshold).contains(&self.review_threshold) {
+            return Err(format!(
+                "review_threshold must be between 0 and confidence_threshold ({}), got {}",
+                self.confidence_threshold, self.review_threshold
             ));
         }
         match parse_duration(&self.reproduce.budget) {
@@ -826,6 +841,17 @@ mod tests {
     #[test]
     fn bad_values_are_errors() {
         assert!(Policy::from_toml_str("confidence_threshold = 1.5").is_err());
+        let e = Policy::from_toml_str("review_threshold = 0.9").unwrap_err().to_string();
+        assert!(
+            e.contains("review_threshold must be between 0 and confidence_threshold (0.8)"),
+            "{e}"
+        );
+        assert_eq!(
+            Policy::from_toml_str("review_threshold = 0.5")
+                .unwrap()
+                .review_threshold,
+            0.5
+        );
         let low = Policy::from_toml_str("confidence_threshold = 0.3")
             .unwrap_err()
             .to_string();

@@ -42,6 +42,11 @@ pub struct HealRun {
     pub branch: Option<String>,
     /// Whether the patch carries its own regression test.
     pub has_regression_test: bool,
+    /// Whether the fix is proven: its panic reproduced and the
+    /// reproduction's test failing on the base and passing with the fix
+    /// (the score's `reproduction` signal counted). An unproven fix scores
+    /// at most 0.45, and `review_threshold = 0.5` holds it.
+    pub proven: bool,
     /// `+`/`-` lines of the patch outside `tests/` (its non-test source; a
     /// test module inside a source file counts).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -303,13 +308,18 @@ pub fn heal(settings: &Settings, case: &Case, buggy: &Source, work: &Path) -> Re
         attempts: report["attempts"].as_array().map_or(0, Vec::len),
         branch: report["deployment"]["branch"].as_str().map(str::to_string),
         has_regression_test: !report["fix"]["regression_test"].is_null(),
+        proven: report["confidence"]["signals"].as_array().is_some_and(|signals| {
+            signals
+                .iter()
+                .any(|s| s["name"] == "reproduction" && s["contribution"].as_f64().is_some_and(|c| c > 0.0))
+        }),
         diff: report["fix"]["diff"].as_str().map(str::to_string),
         fix_secs,
         ..HealRun::default()
     };
     run.patch_lines = run.diff.as_deref().map(non_test_lines);
     let Some(branch) = run.branch.clone() else {
-        if run.decision != "no_fix" {
+        if run.decision != "no_fix" && run.decision != "held" {
             let why = report["deploy_error"].as_str().unwrap_or("no branch in the report");
             return Err(Error::Bugstack(format!(
                 "decision {} without a branch: {why}",

@@ -145,12 +145,13 @@ fn run_case_in(settings: &Settings, case: &Case, work: &Path, report: &mut CaseR
     }
     let run = heal::heal(settings, case, &buggy, work)?;
     report.outcome = match (&run.branch, run.repro_on_fix, run.suite_on_fix) {
+        (None, _, _) if run.decision == "held" => Outcome::Held,
         (None, _, _) => Outcome::NoFix,
         (Some(_), Some(process::Status::Passed), Some(process::Status::Passed)) => Outcome::Healed,
         (Some(_), _, _) => Outcome::ProposedNotHealed,
     };
     report.detail = match report.outcome {
-        Outcome::NoFix => run.reason.clone(),
+        Outcome::NoFix | Outcome::Held => run.reason.clone(),
         Outcome::Healed => format!(
             "{} ({}), reproducer and suite pass on the fix branch",
             run.generator.as_deref().unwrap_or("?"),

@@ -17,6 +17,9 @@ pub enum Outcome {
     ProposedNotHealed,
     /// bugstack proposed no fix.
     NoFix,
+    /// A validated fix held in the report, not proposed (below the
+    /// policy's `review_threshold`).
+    Held,
     /// bugstack (or the harness around it) failed before deciding; counted
     /// like a case not healed.
     Error,
@@ -35,6 +38,7 @@ impl Outcome {
             Outcome::Healed => "healed",
             Outcome::ProposedNotHealed => "proposed, NOT healed",
             Outcome::NoFix => "no fix",
+            Outcome::Held => "held (not proven)",
             Outcome::Error => "error",
             Outcome::Checked => "checked",
             Outcome::Broken => "broken case",
@@ -100,6 +104,14 @@ pub struct Totals {
     pub heal_rate: f64,
     /// Healed patches that carry their own regression test.
     pub healed_with_regression_test: usize,
+    /// Held fixes (below the bench policy's `review_threshold`).
+    pub held: usize,
+    /// What `review_threshold = 0.5` (only proven fixes proposed) makes of
+    /// this run: healed cases whose fix is proven.
+    pub proven_healed: usize,
+    /// The same: proven fixes that do not heal (the dangerous number when
+    /// only proven fixes are proposed).
+    pub proven_not_healed: usize,
     /// Wall time of the run in seconds.
     pub wall_secs: f64,
 }
@@ -120,6 +132,12 @@ pub struct BenchReport {
 /// Totals of `cases`.
 pub fn totals(cases: &[CaseReport], wall_secs: f64) -> Totals {
     let count = |o: Outcome| cases.iter().filter(|c| c.outcome == o).count();
+    let proven = |o: Outcome| {
+        cases
+            .iter()
+            .filter(|c| c.outcome == o && c.heal.as_ref().is_some_and(|h| h.proven))
+            .count()
+    };
     let mut t = Totals {
         cases: cases.len(),
         healed: count(Outcome::Healed),
@@ -132,6 +150,9 @@ pub fn totals(cases: &[CaseReport], wall_secs: f64) -> Totals {
             .filter(|c| c.outcome == Outcome::Healed)
             .filter(|c| c.heal.as_ref().is_some_and(|h| h.has_regression_test))
             .count(),
+        held: count(Outcome::Held),
+        proven_healed: proven(Outcome::Healed),
+        proven_not_healed: proven(Outcome::ProposedNotHealed),
         wall_secs,
         ..Totals::default()
     };
@@ -154,12 +175,13 @@ pub fn markdown(report: &BenchReport) -> String {
          | | count |\n|---|---|\n\
          | **healed** | **{}** of {} ({:.0}%) |\n\
          | proposed, NOT healed (the dangerous number) | {} |\n\
-         | no fix proposed | {} |\n| error before a decision | {} |\n\
+         | no fix proposed | {} |\n| held (not proven, not proposed) | {} |\n| error before a decision | {} |\n\
          | broken case (not counted) | {} |\n\
          | healed patches carrying a regression test | {} of {} |\n\
+         | with `review_threshold = 0.5` (only proven fixes proposed): healed, proposed NOT healed | {} ({:.0}%), {} |\n\
          | wall time | {:.0} s |\n\n\
-         | case | crate buggy→fixed | class | outcome | bugstack patch (lines) | upstream fix (lines) | fix s | total s |\n\
-         |---|---|---|---|---|---|---|---|\n",
+         | case | crate buggy→fixed | class | outcome | proven | bugstack patch (lines) | upstream fix (lines) | fix s | total s |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
         report.started,
         t.cases,
         t.counted,
@@ -169,10 +191,18 @@ pub fn markdown(report: &BenchReport) -> String {
         t.heal_rate * 100.0,
         t.proposed_not_healed,
         t.no_fix,
+        t.held,
         t.errors,
         t.broken,
         t.healed_with_regression_test,
         t.healed,
+        t.proven_healed,
+        if t.counted > 0 {
+            t.proven_healed as f64 * 100.0 / t.counted as f64
+        } else {
+            0.0
+        },
+        t.proven_not_healed,
         t.wall_secs,
     );
     for c in &report.cases {
@@ -191,13 +221,18 @@ pub fn markdown(report: &BenchReport) -> String {
             .as_ref()
             .map_or("–".to_string(), |h| format!("{:.0}", h.fix_secs));
         out.push_str(&format!(
-            "| {} | {} {}→{} | {} | {} | {} | {} | {} | {:.0} |\n",
+            "| {} | {} {}→{} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
             cell(&c.name),
             cell(&c.krate),
             cell(&c.buggy),
             cell(&c.fixed),
             cell(&c.class),
             c.outcome.label(),
+            match &c.heal {
+                Some(h) if h.proven => "yes",
+                Some(h) if h.branch.is_some() || h.decision == "held" => "no",
+                _ => "–",
+            },
             patch,
             upstream,
             fix_secs,

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bugstack_fix::{DecisionKind, Progress};
+use bugstack_fix::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::progress_line;
@@ -142,7 +142,7 @@ impl StageDisplay {
             }
             Progress::Scored { .. } => self.line(text),
             Progress::Decided { decision } => {
-                let next = (decision.kind != DecisionKind::NoFix).then(|| "delivering the fix".to_string());
+                let next = decision.kind.delivers().then(|| "delivering the fix".to_string());
                 self.stage(Some(text), next)
             }
             Progress::Deployed { .. } => self.stage(Some(format!("✓ {text}")), None),
@@ -188,7 +188,7 @@ mod tests {
         live.show(&Progress::AttemptStarted { attempt: 1 });
         live.show(&Progress::Decided {
             decision: bugstack_fix::Decision {
-                kind: DecisionKind::Review,
+                kind: bugstack_fix::DecisionKind::Review,
                 reason: "r".into(),
             },
         });

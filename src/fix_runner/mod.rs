@@ -26,9 +26,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bugstack_fix::{
-    forge_from_policy, render_markdown, resolve_base, DecisionKind, FixGenerator, FixReport, ForgeDeployer, ForgeKind,
-    LlmGenerator, ModelBackend, Observer, Pipeline, Policy, PullRequestStore, RepoRef, RustContextBuilder,
-    TemplateGenerator, ValidatorOptions, WorktreeValidator, POLICY_FILE,
+    forge_from_policy, render_markdown, resolve_base, FixGenerator, FixReport, ForgeDeployer, ForgeKind, LlmGenerator,
+    ModelBackend, Observer, Pipeline, Policy, PullRequestStore, RepoRef, RustContextBuilder, TemplateGenerator,
+    ValidatorOptions, WorktreeValidator, POLICY_FILE,
 };
 
 pub use display::{StageDisplay, Stream};
@@ -272,7 +272,7 @@ impl PipelineRunner {
 ///   patch is in the report).
 pub fn outcome_from_report(report: &FixReport, forge_records_in_store: bool) -> Result<FixOutcome> {
     let json = serde_json::to_value(report)?;
-    if report.decision.kind == DecisionKind::NoFix || report.fix.is_none() {
+    if !report.decision.kind.delivers() || report.fix.is_none() {
         return Ok(FixOutcome::NoFix {
             reason: report.decision.reason.clone(),
             report: json,
@@ -299,12 +299,7 @@ pub fn outcome_from_report(report: &FixReport, forge_records_in_store: bool) -> 
         title: format!("bugstack: fix {}", report.incident.title()),
         body: pr_body(report),
         branch: d.branch.clone(),
-        decision: match report.decision.kind {
-            DecisionKind::AutoMerge => "auto-merge",
-            DecisionKind::Review => "review",
-            DecisionKind::NoFix => "no-fix",
-        }
-        .into(),
+        decision: report.decision.kind.name().into(),
         // A remote forge's number, so its merge or close can be synced.
         forge_number: if forge_records_in_store {
             None
@@ -353,6 +348,7 @@ mod tests {
     use std::sync::Arc;
 
     use bugstack_core::{Event, EventKind, Level, Timestamp};
+    use bugstack_fix::DecisionKind;
     use bugstack_fix::{
         ContextBuilder, Decision, Deployment, Feedback, FixContext, FixGenerator, Incident, Patch, PullRequestRef,
         PullRequestState,

@@ -195,9 +195,10 @@ impl Deployer for ForgeDeployer {
             .fix
             .as_ref()
             .ok_or_else(|| Error::Deploy("the report has no validated fix to deploy".into()))?;
-        if report.decision.kind == DecisionKind::NoFix {
+        if !report.decision.kind.delivers() {
             return Err(Error::Deploy(format!(
-                "the decision is no-fix: {}",
+                "the decision is {}: {}",
+                report.decision.kind.name(),
                 report.decision.reason
             )));
         }

@@ -210,6 +210,7 @@ impl Renderer<'_> {
                 DecisionKind::AutoMerge => "**Policy allows merging it automatically.**",
                 DecisionKind::Review => "**It needs a human review.**",
                 DecisionKind::NoFix => "**No candidate passed the checks.**",
+                DecisionKind::Held => "**A candidate passed the checks but is not proven: it is held, not proposed.**",
             }
         ));
         self.line("");
@@ -420,6 +421,7 @@ impl Renderer<'_> {
             DecisionKind::AutoMerge => "auto-merge",
             DecisionKind::Review => "open for review",
             DecisionKind::NoFix => "no fix",
+            DecisionKind::Held => "held (not proven)",
         };
         self.line(&format!("### Decision: {kind}"));
         self.line("");

@@ -51,6 +51,28 @@ pub enum DecisionKind {
     Review,
     /// No validated fix: nothing to deliver.
     NoFix,
+    /// A validated fix below the policy's `review_threshold` (with 0.5:
+    /// not proven, its panic not reproduced and fixed): kept in the
+    /// report, not delivered.
+    Held,
+}
+
+impl DecisionKind {
+    /// Whether the fix is delivered (a branch and a pull request).
+    pub fn delivers(self) -> bool {
+        matches!(self, DecisionKind::AutoMerge | DecisionKind::Review)
+    }
+
+    /// Its name in stores and outputs: `auto-merge`, `review`, `no-fix`,
+    /// `held`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DecisionKind::AutoMerge => "auto-merge",
+            DecisionKind::Review => "review",
+            DecisionKind::NoFix => "no-fix",
+            DecisionKind::Held => "held",
+        }
+    }
 }
 
 /// The decision and why.

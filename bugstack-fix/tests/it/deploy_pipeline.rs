@@ -35,7 +35,9 @@ impl FixGenerator for FixedGenerator {
     }
 }
 
-struct GreenValidator;
+/// Green checks; the panic reproduced (or, with `false`, not: the fix is
+/// then not proven).
+struct GreenValidator(bool);
 
 #[async_trait]
 impl Validator for GreenValidator {
@@ -48,18 +50,30 @@ impl Validator for GreenValidator {
     }
 
     async fn reproduce(&self, _: &FixContext, _: &Policy) -> Result<bugstack_fix::Reproduction> {
-        Ok(crate::support::double_reproduction())
+        Ok(if self.0 {
+            crate::support::double_reproduction()
+        } else {
+            bugstack_fix::Reproduction::not_reproduced("no input among 900 cases")
+        })
     }
 }
 
 async fn run(fx: &Fixture, policy: &Policy) -> (bugstack_fix::FixReport, Arc<JsonPullRequestStore>) {
+    run_with(fx, policy, true).await
+}
+
+async fn run_with(
+    fx: &Fixture,
+    policy: &Policy,
+    reproduced: bool,
+) -> (bugstack_fix::FixReport, Arc<JsonPullRequestStore>) {
     let store = Arc::new(JsonPullRequestStore::open(fx.store_dir()).unwrap());
     let forge = forge_from_policy(policy, &fx.repo, store.clone()).await.unwrap();
     let ctx = context(fx, 5);
     let pipeline = Pipeline::new(
         Arc::new(FixedContext(ctx.clone())),
         Arc::new(FixedGenerator),
-        Arc::new(GreenValidator),
+        Arc::new(GreenValidator(reproduced)),
     )
     .with_deployer(Arc::new(ForgeDeployer::with_plain_body(forge)));
     let report = pipeline
@@ -97,6 +111,35 @@ async fn a_permissive_policy_merges_and_a_strict_one_leaves_the_pr_open() {
     assert!(!d.merged);
     assert!(d.reason.contains("auto_merge is off"), "{}", d.reason);
     assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+    assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
+}
+
+/// `review_threshold = 0.5`: a fix whose panic was not reproduced (capped at
+/// 0.45) is held — no branch, no pull request — and the report keeps the
+/// patch and says why; the same policy proposes a proven fix.
+#[tokio::test]
+async fn below_the_review_threshold_an_unproven_fix_is_held() {
+    let fx = Fixture::conventional();
+    let policy = Policy::from_toml_str("review_threshold = 0.5\n").unwrap();
+    let (report, store) = run_with(&fx, &policy, false).await;
+    assert_eq!(report.decision.kind, DecisionKind::Held, "{}", report.decision.reason);
+    assert!(
+        report
+            .decision
+            .reason
+            .contains("below review_threshold 0.50 (not reproduced"),
+        "{}",
+        report.decision.reason
+    );
+    assert!(report.fix.is_some() && report.deployment.is_none() && report.deploy_error.is_none());
+    assert!(store.list().unwrap().is_empty());
+    assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+    let md = bugstack_fix::render_markdown(&report);
+    assert!(md.contains("### Decision: held (not proven)"), "{md}");
+
+    let fx = Fixture::conventional();
+    let (report, store) = run_with(&fx, &policy, true).await;
+    assert_eq!(report.decision.kind, DecisionKind::Review, "{}", report.decision.reason);
     assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
 }
 

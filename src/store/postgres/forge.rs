@@ -5,7 +5,7 @@
 //! transaction).
 
 use bugstack_core::Timestamp;
-use bugstack_fix::{DecisionKind, NewPullRequest, PullRequest, PullRequestState, PullRequestStore};
+use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState, PullRequestStore};
 use postgres::Transaction;
 
 use super::jobs::commit_of;
@@ -17,15 +17,6 @@ use crate::store::{pull_request_state_name, Cause, Status, FORGE_ACTOR};
 
 fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
     bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
-}
-
-fn decision_name(d: Option<&bugstack_fix::Decision>) -> &'static str {
-    match d.map(|d| d.kind) {
-        Some(DecisionKind::AutoMerge) => "auto-merge",
-        Some(DecisionKind::Review) => "review",
-        Some(DecisionKind::NoFix) => "no-fix",
-        None => "",
-    }
 }
 
 fn to_forge(raw: RawPr) -> crate::Result<PullRequest> {
@@ -103,7 +94,7 @@ impl PullRequestStore for PostgresStore {
                         &new.title,
                         &new.body,
                         &new.branch,
-                        &decision_name(new.decision.as_ref()),
+                        &new.decision.as_ref().map_or("", |d| d.kind.name()),
                         &now,
                         &new.base,
                         &new.head_sha,

@@ -178,6 +178,9 @@ pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: 
                 DecisionKind::AutoMerge => "all checks green, confidence 0.90 ≥ threshold 0.80, auto_merge on".into(),
                 DecisionKind::Review => "auto_merge is off in bugstack.toml: left for review".into(),
                 DecisionKind::NoFix => "no fix".into(),
+                DecisionKind::Held => {
+                    "confidence 0.45 is below review_threshold 0.50: held in the report, not proposed".into()
+                }
             },
         },
         deployment: None,
