@@ -763,6 +763,10 @@ impl<'a> Resolver<'a> {
             } else if PRELUDE_TRAITS.contains(&segs[0].as_str()) {
                 return Some(segs[0].clone());
             }
+        } else if let Some(mut full) = used_path(items, &segs[0]) {
+            // `fmt::Display` under `use std::fmt;`.
+            full.extend(segs.drain(1..));
+            segs = full;
         }
         let first = segs.first()?.as_str();
         if path.leading_colon.is_none() && matches!(first, "std" | "core" | "alloc")
@@ -940,6 +944,24 @@ impl<'a> Resolver<'a> {
                         None,
                     ),
                 };
+                // `Display::fmt` needs a `Formatter`: the value is formatted
+                // the way callers do, by `ToString::to_string(&value)`.
+                if name == "fmt" && t.ends_with("fmt::Display") {
+                    let receiver =
+                        shape.ok_or_else(|| format!("cannot build a `{}` value to format", quote_type(self_ty)))?;
+                    let arg = match receiver {
+                        Shape::Ref { .. } | Shape::Str | Shape::Slice(_) => receiver,
+                        owned => Shape::Ref {
+                            inner: Box::new(owned),
+                            mutable: false,
+                        },
+                    };
+                    return Ok(Callee {
+                        path: "std::string::ToString::to_string".into(),
+                        args: vec![arg],
+                        frame,
+                    });
+                }
                 (format!("<{code} as {t}>::{name}"), Some(((**self_ty).clone(), shape)))
             }
             Owner::TraitDefault(tr) => {
