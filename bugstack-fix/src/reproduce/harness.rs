@@ -550,10 +550,15 @@ pub(crate) fn is_plain_literal(expr: &str) -> bool {
             {
                 true
             }
+            // `Some(…)`, `String::from(…)`, `f64::from_bits(…)`, and a tuple
+            // variant's constructor (`x::Op::Insert(…)`, capitalised).
             syn::Expr::Call(c) => {
-                let callee_ok = matches!(&*c.func, syn::Expr::Path(p) if {
+                let callee_ok = matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none() && {
                     let path: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
                     matches!(path.join("::").as_str(), "Some" | "String::from" | "f32::from_bits" | "f64::from_bits")
+                        || path.len() > 1
+                            && p.path.segments.iter().all(|s| s.arguments.is_none())
+                            && path.last().is_some_and(|l| l.starts_with(|c: char| c.is_ascii_uppercase()))
                 });
                 callee_ok && c.args.iter().all(plain)
             }
@@ -845,6 +850,7 @@ mod tests {
             "-0.0f64",
             "f64::NEG_INFINITY",
             "0..4",
+            "&[x::Op::Insert(1, 2), x::Op::Equal { at: 0 }, x::Op::Nothing]",
             "&mut x::Y { a: String::from(\"b\") }",
             "&mut &[1, 2][..]",
             "gimli::Abbreviations::default()",
@@ -865,6 +871,8 @@ mod tests {
             "new()",
             "x::run()",
             "&[1, 2][f()..]",
+            "x::Op::Insert(f())",
+            "x::Op::<T>::Insert(1)",
         ] {
             assert!(!is_plain_literal(bad), "{bad}");
         }

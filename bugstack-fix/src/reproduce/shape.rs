@@ -40,6 +40,9 @@ pub(crate) enum Shape {
     },
     /// A public struct with public named fields (and `Debug`).
     Struct(StructShape),
+    /// A public enum (and `Debug`) whose every variant's fields the
+    /// harness generates.
+    Enum(EnumShape),
     /// A value of a public `Debug` type built by its zero-argument
     /// constructor (`T::new()` or `T::default()`): a type whose fields are
     /// private, a method's receiver most often.
@@ -60,6 +63,50 @@ pub(crate) struct StructShape {
     pub fields: Vec<(String, Shape)>,
     /// It derives `Default` (its default value is a seed).
     pub default: bool,
+}
+
+/// An enum the harness builds variant by variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EnumShape {
+    /// Its public path from the harness (`similar::DiffOp`).
+    pub path: String,
+    /// Its variants, in order.
+    pub variants: Vec<Variant>,
+}
+
+/// One variant of an [`EnumShape`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Variant {
+    /// The variant's name.
+    pub name: String,
+    /// Named fields (`V { a, b }`), else positional (`V(a, b)`) or none.
+    pub named: bool,
+    /// Its fields: names (positions for a tuple variant) and shapes.
+    pub fields: Vec<(String, Shape)>,
+}
+
+impl Variant {
+    /// `path::V { a: <a>, b: <b> }`, `path::V(<0>, <1>)` or `path::V`, each
+    /// field written by `field(index, name)`.
+    fn construct(&self, path: &str, field: impl Fn(usize, &str) -> String) -> String {
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| {
+                if self.named {
+                    format!("{n}: {}", field(i, n))
+                } else {
+                    field(i, n)
+                }
+            })
+            .collect();
+        match (self.fields.is_empty(), self.named) {
+            (true, _) => format!("{path}::{}", self.name),
+            (false, true) => format!("{path}::{} {{ {} }}", self.name, parts.join(", ")),
+            (false, false) => format!("{path}::{}({})", self.name, parts.join(", ")),
+        }
+    }
 }
 
 /// The integer types.
@@ -109,6 +156,7 @@ impl Shape {
             Shape::Range(t) => format!("std::ops::Range<{t}>"),
             Shape::Ref { inner, .. } => inner.owned_type(),
             Shape::Struct(s) => s.path.clone(),
+            Shape::Enum(e) => e.path.clone(),
             // Built in place where it is passed ([`Shape::pass`]): the
             // generated value is a placeholder, so the type needs no `Debug`.
             Shape::Built { .. } => "()".into(),
@@ -132,6 +180,7 @@ impl Shape {
                 format!("&{}{}", if *mutable { "mut " } else { "" }, inner.type_code())
             }
             Shape::Struct(s) => s.path.clone(),
+            Shape::Enum(e) => e.path.clone(),
             Shape::Built { path, .. } => path.clone(),
         }
     }
@@ -198,6 +247,27 @@ impl Shape {
             ),
             Shape::Ref { inner, .. } => inner.strategy(ints, strings),
             Shape::Built { .. } => "proptest::strategy::Just(()).boxed()".into(),
+            // One strategy per variant, any of them.
+            Shape::Enum(e) => {
+                let arms: Vec<String> = e
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        let built = v.construct(&e.path, |i, _| format!("f{i}"));
+                        if v.fields.is_empty() {
+                            return format!("proptest::strategy::LazyJust::new(|| {built}).boxed()");
+                        }
+                        let strategies: Vec<String> = v.fields.iter().map(|(_, f)| f.strategy(ints, strings)).collect();
+                        let vars: Vec<String> = (0..v.fields.len()).map(|i| format!("f{i}")).collect();
+                        format!(
+                            "({},).prop_map(|({},)| {built}).boxed()",
+                            strategies.join(", "),
+                            vars.join(", ")
+                        )
+                    })
+                    .collect();
+                format!("proptest::strategy::Union::new(vec![{}]).boxed()", arms.join(", "))
+            }
             Shape::Struct(s) => {
                 let names: Vec<String> = (0..s.fields.len()).map(|i| format!("f{i}")).collect();
                 let strategies: Vec<String> = s.fields.iter().map(|(_, f)| f.strategy(ints, strings)).collect();
@@ -272,6 +342,28 @@ impl Shape {
             }
             Shape::Range(_) => format!("format!(\"{{:?}}..{{:?}}\", {var}.start, {var}.end)"),
             Shape::Built { expr, .. } => format!("{expr:?}.to_string()"),
+            // `match` on the reference: each field binds by reference.
+            Shape::Enum(e) => {
+                let arms: Vec<String> = e
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        let bind = |i: usize, _: &str| format!("v{depth}_{i}");
+                        let pattern = v.construct(&e.path, bind);
+                        // The literal's text: `{}` where each field goes.
+                        let shown = v.construct(&e.path, |_, _| "{}".into()).replace('{', "{{").replace('}', "}}");
+                        let shown = shown.replace("{{}}", "{}");
+                        let values: Vec<String> =
+                            (0..v.fields.len()).map(|i| v.fields[i].1.render(&bind(i, ""), depth + 1)).collect();
+                        if values.is_empty() {
+                            format!("{pattern} => {pattern:?}.to_string()")
+                        } else {
+                            format!("{pattern} => format!({shown:?}, {})", values.join(", "))
+                        }
+                    })
+                    .collect();
+                format!("match {var} {{ {} }}", arms.join(", "))
+            }
             Shape::Struct(s) => {
                 let mut parts = Vec::new();
                 for (field, f) in &s.fields {
@@ -383,14 +475,33 @@ mod tests {
 
     fn shape(src: &str) -> Option<Shape> {
         let ty: syn::Type = syn::parse_str(src).unwrap();
-        shape_of(&ty, &mut |n| {
-            (n == "Cart").then(|| {
-                Shape::Struct(StructShape {
-                    path: "shop::Cart".into(),
-                    fields: vec![("n".into(), Shape::Int("u64"))],
-                    default: true,
-                })
-            })
+        shape_of(&ty, &mut |n| match n {
+            "Cart" => Some(Shape::Struct(StructShape {
+                path: "shop::Cart".into(),
+                fields: vec![("n".into(), Shape::Int("u64"))],
+                default: true,
+            })),
+            "Op" => Some(Shape::Enum(EnumShape {
+                path: "shop::Op".into(),
+                variants: vec![
+                    Variant {
+                        name: "Add".into(),
+                        named: true,
+                        fields: vec![("at".into(), Shape::Int("usize")), ("text".into(), Shape::String)],
+                    },
+                    Variant {
+                        name: "Skip".into(),
+                        named: false,
+                        fields: vec![("0".into(), Shape::Int("u8"))],
+                    },
+                    Variant {
+                        name: "Stop".into(),
+                        named: false,
+                        fields: vec![],
+                    },
+                ],
+            })),
+            _ => None,
         })
     }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use syn::spanned::Spanned;
 
 use super::generics::{instantiate, pick, substitute, Binding};
-use super::shape::{shape_of, Shape, StructShape};
+use super::shape::{shape_of, EnumShape, Shape, StructShape, Variant};
 use crate::FixContext;
 
 /// The library crate a panic happened in.
@@ -51,6 +51,8 @@ const MAX_FILES: usize = 400;
 const MAX_DEPTH: usize = 4;
 /// Most fields of a struct the harness builds (proptest tuples stop at 12).
 const MAX_FIELDS: usize = 10;
+/// Most variants of an enum the harness builds.
+const MAX_VARIANTS: usize = 32;
 
 /// The library crate containing repository path `file`, read from the
 /// checkout at `root`.
@@ -634,6 +636,9 @@ impl<'a> Resolver<'a> {
         if let Some(s) = self.struct_shape(name, depth) {
             return Some(Shape::Struct(s));
         }
+        if let Some(e) = self.enum_shape(name, depth) {
+            return Some(Shape::Enum(e));
+        }
         self.built_shape(name)
     }
 
@@ -650,19 +655,7 @@ impl<'a> Resolver<'a> {
             for it in &file.items {
                 match it {
                     syn::Item::Struct(s) if s.ident == name => {
-                        let derives = |what: &str| {
-                            s.attrs.iter().any(|a| {
-                                a.path().is_ident("derive") && {
-                                    let mut hit = false;
-                                    let _ = a.parse_nested_meta(|m| {
-                                        hit |= m.path.segments.last().is_some_and(|l| l.ident == what);
-                                        Ok(())
-                                    });
-                                    hit
-                                }
-                            })
-                        };
-                        default |= derives("Default");
+                        default |= derives(&s.attrs, "Default");
                         if matches!(s.vis, syn::Visibility::Public(_)) && lifetimes_only(&s.generics) {
                             def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
                         }
@@ -1087,6 +1080,66 @@ impl<'a> Resolver<'a> {
 
     /// The shape of the crate's struct `name`: public, non-generic, `Debug`,
     /// named public fields the harness can build, reachable by a public path.
+    /// The shape of the crate's type `name` as a field: a struct or an
+    /// enum the harness generates (a constructor call is no field value).
+    fn field_type_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
+        if let Some(s) = self.struct_shape(name, depth) {
+            return Some(Shape::Struct(s));
+        }
+        self.enum_shape(name, depth).map(Shape::Enum)
+    }
+
+    /// The shape of the crate's enum `name`: public, non-generic, `Debug`,
+    /// exhaustive, every variant's fields of a shape the harness generates
+    /// (owned).
+    fn enum_shape(&mut self, name: &str, depth: usize) -> Option<EnumShape> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let src_root = self.crate_dir();
+        let (rel, e) = self.all_files().iter().find_map(|(path, file)| {
+            file.items.iter().find_map(|it| match it {
+                syn::Item::Enum(e) if e.ident == name => {
+                    let rel = path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned();
+                    Some((rel, e.clone()))
+                }
+                _ => None,
+            })
+        })?;
+        let non_exhaustive = e.attrs.iter().any(|a| a.path().is_ident("non_exhaustive"));
+        if !matches!(e.vis, syn::Visibility::Public(_))
+            || !e.generics.params.is_empty()
+            || !derives(&e.attrs, "Debug")
+            || non_exhaustive
+            || e.variants.is_empty()
+            || e.variants.len() > MAX_VARIANTS
+        {
+            return None;
+        }
+        let mut variants = Vec::new();
+        for v in &e.variants {
+            if v.fields.len() > MAX_FIELDS {
+                return None;
+            }
+            let mut fields = Vec::new();
+            for (i, f) in v.fields.iter().enumerate() {
+                let shape = shape_of(&f.ty, &mut |n| self.field_type_shape(n, depth + 1))?;
+                if matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
+                    return None;
+                }
+                let field = f.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string);
+                fields.push((field, shape));
+            }
+            variants.push(Variant {
+                name: v.ident.to_string(),
+                named: matches!(v.fields, syn::Fields::Named(_)),
+                fields,
+            });
+        }
+        let path = self.item_path(rel, name)?;
+        Some(EnumShape { path, variants })
+    }
+
     fn struct_shape(&mut self, name: &str, depth: usize) -> Option<StructShape> {
         if depth > MAX_DEPTH {
             return None;
@@ -1104,27 +1157,15 @@ impl<'a> Resolver<'a> {
             }
         }
         let (rel, s) = found?;
-        let derives = |what: &str| {
-            s.attrs.iter().any(|a| {
-                a.path().is_ident("derive") && {
-                    let mut hit = false;
-                    let _ = a.parse_nested_meta(|m| {
-                        hit |= m.path.is_ident(what) || m.path.segments.last().is_some_and(|l| l.ident == what);
-                        Ok(())
-                    });
-                    hit
-                }
-            })
-        };
         let non_exhaustive = s.attrs.iter().any(|a| a.path().is_ident("non_exhaustive"));
         if !matches!(s.vis, syn::Visibility::Public(_))
             || !s.generics.params.is_empty()
-            || !derives("Debug")
+            || !derives(&s.attrs, "Debug")
             || non_exhaustive
         {
             return None;
         }
-        let default = derives("Default");
+        let default = derives(&s.attrs, "Default");
         let syn::Fields::Named(named) = &s.fields else {
             return None;
         };
@@ -1137,7 +1178,7 @@ impl<'a> Resolver<'a> {
                 return None;
             }
             let ident = f.ident.as_ref()?.to_string();
-            let shape = shape_of(&f.ty, &mut |n| self.struct_shape(n, depth + 1).map(Shape::Struct))?;
+            let shape = shape_of(&f.ty, &mut |n| self.field_type_shape(n, depth + 1))?;
             if matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
                 return None;
             }
@@ -1146,6 +1187,20 @@ impl<'a> Resolver<'a> {
         let path = self.item_path(rel, name)?;
         Some(StructShape { path, fields, default })
     }
+}
+
+/// Whether `attrs` derive `what` (`Debug`, `Default`).
+fn derives(attrs: &[syn::Attribute], what: &str) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("derive") && {
+            let mut hit = false;
+            let _ = a.parse_nested_meta(|m| {
+                hit |= m.path.segments.last().is_some_and(|l| l.ident == what);
+                Ok(())
+            });
+            hit
+        }
+    })
 }
 
 fn is_ident(s: &str) -> bool {

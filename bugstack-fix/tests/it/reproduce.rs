@@ -674,3 +674,29 @@ async fn a_display_impl_is_called_by_formatting_the_value() {
     );
     assert_regression_proven(&report);
 }
+
+/// An argument of the crate's enum (similar's `&[DiffOp]`): each variant is
+/// generated with its fields, and the test writes the variant as code does
+/// (`fixture::Op::Drop(1)`).
+#[tokio::test]
+async fn an_enum_argument_is_generated_variant_by_variant() {
+    const LIB: &str = "/// An edit.\n#[derive(Debug, Clone, Copy)]\npub enum Op {\n    /// Keep `len` items.\n    Keep { len: usize },\n    /// Drop `n` items.\n    Drop(usize),\n    /// The end.\n    End,\n}\n\n/// Items left after `ops` run over `total` items.\npub fn left(total: usize, ops: &[Op]) -> usize {\n    let mut left = total;\n    for op in ops {\n        match op {\n            Op::Keep { .. } | Op::End => {}\n            Op::Drop(n) => left -= n,\n        }\n    }\n    left\n}\n";
+    let fix = (
+        "Op::Drop(n) => left -= n,",
+        "Op::Drop(n) => left = left.saturating_sub(*n),",
+    );
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(18, "fixture::left")],
+        "attempt to subtract with overflow",
+    )
+    .await;
+    let input = assert_reproduced(&report).input.as_deref().unwrap_or_default();
+    assert!(
+        input.starts_with("fixture::left(") && input.contains("fixture::Op::Drop("),
+        "{}",
+        report.to_json()
+    );
+    assert_regression_proven(&report);
+}
