@@ -552,13 +552,20 @@ pub(crate) fn is_plain_literal(expr: &str) -> bool {
             }
             // `Some(…)`, `String::from(…)`, `f64::from_bits(…)`, and a tuple
             // variant's constructor (`x::Op::Insert(…)`, capitalised).
+            // A constructor of the crate's type, unwrapped when fallible
+            // (`fancy_regex::Regex::new("a").unwrap()`).
+            syn::Expr::MethodCall(m) => {
+                m.method == "unwrap" && m.args.is_empty() && m.turbofish.is_none() && plain(&m.receiver)
+            }
             syn::Expr::Call(c) => {
                 let callee_ok = matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none() && {
                     let path: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                    let crate_path = path.len() > 2
+                        && p.path.segments.iter().all(|s| s.arguments.is_none())
+                        && !matches!(path[0].as_str(), "std" | "core" | "alloc" | "crate" | "self" | "super");
                     matches!(path.join("::").as_str(), "Some" | "String::from" | "f32::from_bits" | "f64::from_bits")
-                        || path.len() > 1
-                            && p.path.segments.iter().all(|s| s.arguments.is_none())
-                            && path.last().is_some_and(|l| l.starts_with(|c: char| c.is_ascii_uppercase()))
+                        || crate_path && path.last().is_some_and(|l| l.starts_with(|c: char| c.is_ascii_uppercase()))
+                        || crate_path && path.last().is_some_and(|l| l == "new" || l.starts_with("new_") || l.starts_with("from_") || l.starts_with("with_"))
                 });
                 callee_ok && c.args.iter().all(plain)
             }
@@ -850,7 +857,9 @@ mod tests {
             "-0.0f64",
             "f64::NEG_INFINITY",
             "0..4",
-            "&[x::Op::Insert(1, 2), x::Op::Equal { at: 0 }, x::Op::Nothing]",
+            "&[x::m::Op::Insert(1, 2), x::Op::Equal { at: 0 }, x::Op::Nothing]",
+            "&fancy_regex::Regex::new(\"(a)\\\\2\").unwrap()",
+            "x::Y::new(1)",
             "&mut x::Y { a: String::from(\"b\") }",
             "&mut &[1, 2][..]",
             "gimli::Abbreviations::default()",
@@ -867,11 +876,14 @@ mod tests {
             "unsafe { 1 }",
             "format!(\"{}\", 1)",
             "S { ..s() }",
-            "x::Y::new(1)",
+            "std::fs::File::create(\"x\")",
+            "std::process::Command::new(\"sh\")",
+            "x::Y::new(1).expect(\"\")",
+            "x::Y::run(1)",
             "new()",
             "x::run()",
             "&[1, 2][f()..]",
-            "x::Op::Insert(f())",
+            "x::m::Op::Insert(f())",
             "x::Op::<T>::Insert(1)",
         ] {
             assert!(!is_plain_literal(bad), "{bad}");

@@ -52,6 +52,20 @@ pub(crate) enum Shape {
         /// The constructor call (`gimli::read::Abbreviations::default()`).
         expr: String,
     },
+    /// A value of a public type built by a constructor taking arguments the
+    /// harness generates (`fancy_regex::Regex::new(&str)`): the arguments
+    /// are generated, the value is built where it is passed.
+    Constructed {
+        /// The type's public path.
+        path: String,
+        /// The constructor's path (`fancy_regex::Regex::new`).
+        ctor: String,
+        /// Its arguments.
+        args: Vec<Shape>,
+        /// It returns a `Result` or `Option`, unwrapped (a constructor
+        /// that fails is a panic elsewhere, not a reproduction).
+        fallible: bool,
+    },
 }
 
 /// A struct the harness builds field by field.
@@ -160,6 +174,13 @@ impl Shape {
             // Built in place where it is passed ([`Shape::pass`]): the
             // generated value is a placeholder, so the type needs no `Debug`.
             Shape::Built { .. } => "()".into(),
+            // The constructor's arguments.
+            Shape::Constructed { args, .. } => {
+                format!(
+                    "({},)",
+                    args.iter().map(Shape::owned_type).collect::<Vec<_>>().join(", ")
+                )
+            }
         }
     }
 
@@ -181,7 +202,7 @@ impl Shape {
             }
             Shape::Struct(s) => s.path.clone(),
             Shape::Enum(e) => e.path.clone(),
-            Shape::Built { path, .. } => path.clone(),
+            Shape::Built { path, .. } | Shape::Constructed { path, .. } => path.clone(),
         }
     }
 
@@ -194,7 +215,21 @@ impl Shape {
                 format!("&{}&{var}[..]", if *mutable { "mut " } else { "" })
             }
             Shape::Built { expr, .. } => expr.clone(),
-            Shape::Ref { inner, mutable } if matches!(**inner, Shape::Built { .. }) => {
+            Shape::Constructed {
+                ctor, args, fallible, ..
+            } => {
+                let passed: Vec<String> = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| a.pass(&format!("{var}.{i}")))
+                    .collect();
+                format!(
+                    "{ctor}({}){}",
+                    passed.join(", "),
+                    if *fallible { ".unwrap()" } else { "" }
+                )
+            }
+            Shape::Ref { inner, mutable } if matches!(**inner, Shape::Built { .. } | Shape::Constructed { .. }) => {
                 format!("&{}{}", if *mutable { "mut " } else { "" }, inner.pass(var))
             }
             Shape::Ref { mutable: true, .. } => format!("&mut {var}"),
@@ -247,6 +282,10 @@ impl Shape {
             ),
             Shape::Ref { inner, .. } => inner.strategy(ints, strings),
             Shape::Built { .. } => "proptest::strategy::Just(()).boxed()".into(),
+            Shape::Constructed { args, .. } => format!(
+                "({},).boxed()",
+                args.iter().map(|a| a.strategy(ints, strings)).collect::<Vec<_>>().join(", ")
+            ),
             // One strategy per variant, any of them.
             Shape::Enum(e) => {
                 let arms: Vec<String> = e
@@ -342,6 +381,17 @@ impl Shape {
             }
             Shape::Range(_) => format!("format!(\"{{:?}}..{{:?}}\", {var}.start, {var}.end)"),
             Shape::Built { expr, .. } => format!("{expr:?}.to_string()"),
+            Shape::Constructed {
+                ctor, args, fallible, ..
+            } => {
+                let parts: Vec<String> = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| a.render(&format!("(&{var}.{i})"), depth + 1))
+                    .collect();
+                let unwrap = if *fallible { ".unwrap()" } else { "" };
+                format!("format!(\"{ctor}({{}}){unwrap}\", [{}].join(\", \"))", parts.join(", "))
+            }
             // `match` on the reference: each field binds by reference.
             Shape::Enum(e) => {
                 let arms: Vec<String> = e
@@ -461,8 +511,13 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Sh
     }
 }
 
+/// Whether a shape can be an element or a payload: owned and generated as
+/// itself (a value built where it is passed cannot).
 fn owned(s: &Shape) -> bool {
-    !matches!(s, Shape::Ref { .. } | Shape::Str | Shape::Slice(_))
+    !matches!(
+        s,
+        Shape::Ref { .. } | Shape::Str | Shape::Slice(_) | Shape::Built { .. } | Shape::Constructed { .. }
+    )
 }
 
 fn is_ident(p: &syn::TypePath, name: &str) -> bool {

@@ -639,17 +639,21 @@ impl<'a> Resolver<'a> {
         if let Some(e) = self.enum_shape(name, depth) {
             return Some(Shape::Enum(e));
         }
-        self.built_shape(name)
+        self.built_shape(name, depth)
     }
 
     /// A value of the crate's public type `name` (lifetime parameters
     /// allowed) made by
     /// `Name::new()` (a public inherent function without arguments returning
-    /// `Self`) or `Name::default()` (derived or implemented).
-    fn built_shape(&mut self, name: &str) -> Option<Shape> {
+    /// `Self`) or `Name::default()` (derived or implemented); else by a
+    /// public constructor taking arguments the harness generates
+    /// (`Regex::new(&str) -> Result<Regex>`: `new` first, then the one
+    /// with fewest arguments; a fallible one is unwrapped).
+    fn built_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
         let src_root = self.crate_dir();
         let mut def = None;
         let (mut default, mut new) = (false, false);
+        let mut ctors: Vec<(String, Vec<syn::Type>, bool)> = Vec::new();
         let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name && lifetime_arguments_only(&l.arguments)));
         for (path, file) in self.all_files() {
             for it in &file.items {
@@ -668,6 +672,26 @@ impl<'a> Resolver<'a> {
                             }
                             Some(_) => {}
                             None => {
+                                for ii in &imp.items {
+                                    let syn::ImplItem::Fn(f) = ii else { continue };
+                                    let plain = matches!(f.vis, syn::Visibility::Public(_))
+                                        && lifetimes_only(&f.sig.generics)
+                                        && f.sig.asyncness.is_none()
+                                        && f.sig.unsafety.is_none()
+                                        && !f.sig.inputs.is_empty()
+                                        && f.sig.inputs.iter().all(|a| matches!(a, syn::FnArg::Typed(_)));
+                                    let returns = match &f.sig.output {
+                                        syn::ReturnType::Type(_, t) => constructs(t, &names_it),
+                                        syn::ReturnType::Default => None,
+                                    };
+                                    if let (true, Some(fallible)) = (plain, returns) {
+                                        let args = f.sig.inputs.iter().filter_map(|a| match a {
+                                            syn::FnArg::Typed(t) => Some((*t.ty).clone()),
+                                            syn::FnArg::Receiver(_) => None,
+                                        });
+                                        ctors.push((f.sig.ident.to_string(), args.collect(), fallible));
+                                    }
+                                }
                                 new |= imp.items.iter().any(|ii| {
                                 matches!(ii, syn::ImplItem::Fn(f) if f.sig.ident == "new"
                                     && matches!(f.vis, syn::Visibility::Public(_))
@@ -686,6 +710,22 @@ impl<'a> Resolver<'a> {
         }
         let rel = def?;
         if !(default || new) {
+            if depth >= MAX_DEPTH {
+                return None;
+            }
+            ctors.sort_by_key(|(n, args, _)| (n != "new", args.len()));
+            let path = self.item_path(rel, name)?;
+            for (ctor, args, fallible) in ctors {
+                let shapes: Option<Vec<Shape>> = args.iter().map(|t| self.shape(t, depth + 1)).collect();
+                if let Some(args) = shapes {
+                    return Some(Shape::Constructed {
+                        ctor: format!("{path}::{ctor}"),
+                        path,
+                        args,
+                        fallible,
+                    });
+                }
+            }
             return None;
         }
         let path = self.item_path(rel, name)?;
@@ -1186,6 +1226,27 @@ impl<'a> Resolver<'a> {
         }
         let path = self.item_path(rel, name)?;
         Some(StructShape { path, fields, default })
+    }
+}
+
+/// Whether a constructor's return type `ty` makes the type `names_it`
+/// recognises: `Some(false)` for `Self` or the type, `Some(true)` for a
+/// `Result` or `Option` of it (unwrapped by the harness).
+fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<bool> {
+    let syn::Type::Path(tp) = ty else { return None };
+    if tp.path.is_ident("Self") || names_it(ty) {
+        return Some(false);
+    }
+    let last = tp.path.segments.last()?;
+    if last.ident != "Result" && last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+        return None;
+    };
+    match a.args.first()? {
+        syn::GenericArgument::Type(t) if constructs(t, names_it) == Some(false) => Some(true),
+        _ => None,
     }
 }
 

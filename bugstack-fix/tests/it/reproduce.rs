@@ -700,3 +700,23 @@ async fn an_enum_argument_is_generated_variant_by_variant() {
     );
     assert_regression_proven(&report);
 }
+
+/// A receiver whose type is made only by a fallible constructor taking
+/// arguments (fancy-regex's `Regex::new(&str) -> Result<Regex>`): the
+/// constructor's arguments are generated with the method's, the value is
+/// built and unwrapped where it is passed (a constructor that fails panics
+/// elsewhere, which is not the incident's panic).
+#[tokio::test]
+async fn a_receiver_made_by_a_constructor_with_arguments_is_built_from_generated_ones() {
+    const LIB: &str = "/// A pattern of literal bytes and `?` wildcards.\npub struct Pattern {\n    parts: Vec<u8>,\n}\n\nimpl Pattern {\n    /// Parses `text`; an empty pattern is an error.\n    pub fn new(text: &str) -> Result<Pattern, String> {\n        if text.is_empty() {\n            return Err(\"empty pattern\".into());\n        }\n        Ok(Pattern { parts: text.bytes().collect() })\n    }\n\n    /// Whether `hay` starts with the pattern.\n    pub fn is_prefix(&self, hay: &str) -> bool {\n        let h = hay.as_bytes();\n        for i in 0..self.parts.len() {\n            if self.parts[i] != b'?' && self.parts[i] != h[i] {\n                return false;\n            }\n        }\n        true\n    }\n}\n";
+    let fix = ("self.parts[i] != h[i]", "Some(&self.parts[i]) != h.get(i)");
+    let frames = vec![(19, "fixture::Pattern::is_prefix")];
+    let report = reproduced(LIB, fix, frames, "index out of bounds: the len is 0 but the index is 0").await;
+    let input = assert_reproduced(&report).input.as_deref().unwrap_or_default();
+    assert!(
+        input.starts_with("fixture::Pattern::is_prefix(&fixture::Pattern::new(") && input.contains(").unwrap(), "),
+        "{}",
+        report.to_json()
+    );
+    assert_regression_proven(&report);
+}
