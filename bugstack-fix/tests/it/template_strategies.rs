@@ -647,6 +647,13 @@ fn the_same_overflow_on_the_next_line_gets_the_same_fix() {
     assert!(fixed.contains("let x = (a - pre).saturating_sub(suf);"), "{fixed}");
     assert!(fixed.contains("let y = (b - pre).saturating_sub(suf);"), "{fixed}");
     assert!(all[0].explanation.contains("on line 3"), "{}", all[0].explanation);
+    // The same operation again in the panicking statement (ropey's
+    // `size_hint`: `(n - i, Some(n - i))` over two lines).
+    let src = "fn hint(total: usize, at: usize) -> (usize, Option<usize>) {\n    (\n        total - at,\n        Some(total - at),\n    )\n}\n";
+    let all = patches(src, 3, "- at", SUB);
+    let fixed = apply(src, &all[0]);
+    assert_eq!(fixed.matches("total.saturating_sub(at)").count(), 2, "{fixed}");
+    assert!(all[0].explanation.contains("on line 4"), "{}", all[0].explanation);
     // A different operand is a different computation: left alone.
     let src = "fn lens(a: usize, pre: usize, suf: usize) -> (usize, usize) {\n    let x = a - suf;\n    let y = a - pre;\n    (x, y)\n}\n";
     let fixed = apply(src, &patches(src, 2, "- suf", SUB)[0]);

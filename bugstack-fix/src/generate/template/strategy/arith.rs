@@ -198,8 +198,9 @@ impl<'ast> Site<'_, 'ast> {
         let f = &self.fn_name;
         let what = format!("`{}`", short(self.text(self.loc.expr)?));
         let mut out = Vec::new();
-        // The same operation by the same operand in the next or previous
-        // statement overflows on the same input: it gets the same change.
+        // The same operation by the same operand in the same, the next or
+        // the previous statement overflows on the same input: it gets the
+        // same change.
         let siblings = if compound {
             Vec::new()
         } else {
@@ -305,9 +306,9 @@ impl<'ast> Site<'_, 'ast> {
     }
 
     /// Binary operations like `b` (same operator, same right operand) in
-    /// the statements right before and after the panicking one, in the
-    /// same block of the function's body: (range, left operand as a
-    /// receiver, 1-based line).
+    /// the panicking statement (besides `b`) and the statements right
+    /// before and after it, in the same block of the function's body:
+    /// (range, left operand as a receiver, 1-based line).
     fn sibling_operations(&self, b: &syn::ExprBinary, rhs: &str) -> Vec<(std::ops::Range<usize>, String, usize)> {
         struct Same<'r> {
             op: std::mem::Discriminant<syn::BinOp>,
@@ -329,7 +330,12 @@ impl<'ast> Site<'_, 'ast> {
         let Some(at) = body.stmts.iter().position(|s| std::ptr::eq(s, stmt)) else {
             return Vec::new();
         };
-        let neighbours = [at.checked_sub(1), at.checked_add(1)];
+        // The statement itself too: `(n - i, Some(n - i))` repeats the
+        // operation on the next line of one expression.
+        let neighbours = [at.checked_sub(1), Some(at), at.checked_add(1)];
+        let Some(own) = self.range(b) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for s in neighbours.into_iter().flatten().filter_map(|i| body.stmts.get(i)) {
             let mut same = Same {
@@ -342,7 +348,8 @@ impl<'ast> Site<'_, 'ast> {
                 let (Some(r), Some(l), Some(range)) = (self.text(&*e.right), self.text(&*e.left), self.range(e)) else {
                     continue;
                 };
-                if unparen(r) == same.rhs && !is_untyped_int(&e.left) {
+                let overlaps = range.start < own.end && own.start < range.end;
+                if unparen(r) == same.rhs && !is_untyped_int(&e.left) && !overlaps {
                     out.push((range, postfix(&e.left, l), e.span().start().line));
                 }
             }
