@@ -52,6 +52,11 @@ pub struct Patch {
     /// the one this patch is marked [`Candidate::chosen`] (empty when the
     /// generator does not rank; the template generator does).
     pub candidates: Vec<Candidate>,
+    /// The existing error the fix returns when none names the panic's
+    /// words (`Error::BacktrackLimitExceeded` for a slice out of range):
+    /// reused because it is the nearest, so callers may be told the wrong
+    /// cause. Such a fix is proposed for review, never auto-merged.
+    pub borrowed_error: Option<String>,
 }
 
 /// One candidate fix a generator considered for the site, in its ranking.

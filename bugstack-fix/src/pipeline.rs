@@ -590,6 +590,11 @@ pub(crate) fn decide(
     if let Err(v) = policy.check_patch(patch) {
         return review(format!("policy: {v}"));
     }
+    if let Some(e) = &patch.borrowed_error {
+        return review(format!(
+            "the fix returns `{e}`, an existing error that names none of the panic's words (callers may be told the wrong cause): auto-merge refused, left for review"
+        ));
+    }
     Decision {
         kind: DecisionKind::AutoMerge,
         reason: format!(

@@ -13,6 +13,7 @@
 //! | `regression_test` | a test that fails on the base and passes with the fix | fail→pass: +0.15; present otherwise: −0.10; none: 0 |
 //! | `files_touched` | files changed | 1: +0.05, 2: +0.02, more: 0 |
 //! | `model_rating` | the model's own confidence c | +0.20 × (c − 0.5), i.e. −0.10..+0.10 |
+//! | `error_choice` | only when the fix returns an existing error that names none of the panic's words ([`Patch::borrowed_error`]) | −0.10 (and the pipeline refuses to auto-merge it) |
 //! | `reproduction` | the search found an input raising the incident's panic, and its regression test fails on the base and passes with the fix | reproduced and fixed: +0.25; otherwise 0 and the total is capped at [`NOT_REPRODUCED_CAP`] |
 //!
 //! **Reproduced and fixed is the strongest signal.** Without it (nothing
@@ -206,6 +207,13 @@ pub fn score(
             }
         ),
     };
+    if let Some(e) = &patch.borrowed_error {
+        push(
+            "error_choice",
+            format!("returns `{e}`, an existing error that names none of the panic's words"),
+            -0.10,
+        );
+    }
     push("reproduction", repro_observed, if proven { 0.25 } else { 0.0 });
     let trusted: f64 = signals.iter().filter(|s| !s.untrusted).map(|s| s.contribution).sum();
     let untrusted: f64 = signals.iter().filter(|s| s.untrusted).map(|s| s.contribution).sum();

@@ -23,7 +23,9 @@ impl ContextBuilder for FixedContext {
     }
 }
 
-struct FixedGenerator;
+/// The cart fix; with `Some(error)`, one that returns an existing error
+/// borrowed from another failure.
+struct FixedGenerator(Option<&'static str>);
 
 #[async_trait]
 impl FixGenerator for FixedGenerator {
@@ -31,7 +33,10 @@ impl FixGenerator for FixedGenerator {
         "template".into()
     }
     async fn generate(&self, _: &FixContext, _: &[Feedback]) -> Result<Patch> {
-        Ok(cart_patch())
+        Ok(Patch {
+            borrowed_error: self.0.map(str::to_string),
+            ..cart_patch()
+        })
     }
 }
 
@@ -59,20 +64,21 @@ impl Validator for GreenValidator {
 }
 
 async fn run(fx: &Fixture, policy: &Policy) -> (bugstack_fix::FixReport, Arc<JsonPullRequestStore>) {
-    run_with(fx, policy, true).await
+    run_with(fx, policy, true, FixedGenerator(None)).await
 }
 
 async fn run_with(
     fx: &Fixture,
     policy: &Policy,
     reproduced: bool,
+    generator: FixedGenerator,
 ) -> (bugstack_fix::FixReport, Arc<JsonPullRequestStore>) {
     let store = Arc::new(JsonPullRequestStore::open(fx.store_dir()).unwrap());
     let forge = forge_from_policy(policy, &fx.repo, store.clone()).await.unwrap();
     let ctx = context(fx, 5);
     let pipeline = Pipeline::new(
         Arc::new(FixedContext(ctx.clone())),
-        Arc::new(FixedGenerator),
+        Arc::new(generator),
         Arc::new(GreenValidator(reproduced)),
     )
     .with_deployer(Arc::new(ForgeDeployer::with_plain_body(forge)));
@@ -121,7 +127,7 @@ async fn a_permissive_policy_merges_and_a_strict_one_leaves_the_pr_open() {
 async fn below_the_review_threshold_an_unproven_fix_is_held() {
     let fx = Fixture::conventional();
     let policy = Policy::from_toml_str("review_threshold = 0.5\n").unwrap();
-    let (report, store) = run_with(&fx, &policy, false).await;
+    let (report, store) = run_with(&fx, &policy, false, FixedGenerator(None)).await;
     assert_eq!(report.decision.kind, DecisionKind::Held, "{}", report.decision.reason);
     assert!(
         report
@@ -138,9 +144,41 @@ async fn below_the_review_threshold_an_unproven_fix_is_held() {
     assert!(md.contains("### Decision: held (not proven)"), "{md}");
 
     let fx = Fixture::conventional();
-    let (report, store) = run_with(&fx, &policy, true).await;
+    let (report, store) = run_with(&fx, &policy, true, FixedGenerator(None)).await;
     assert_eq!(report.decision.kind, DecisionKind::Review, "{}", report.decision.reason);
     assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
+}
+
+/// A reproduced fix that returns an existing error naming none of the
+/// panic's words (fancy-regex's matcher returning `BacktrackLimitExceeded`
+/// for a slice out of range) is proposed, never auto-merged, whatever its
+/// score.
+#[tokio::test]
+async fn a_fix_returning_a_borrowed_error_is_never_auto_merged() {
+    let fx = Fixture::conventional();
+    let permissive = Policy::from_toml_str("auto_merge = true\nconfidence_threshold = 0.5\n").unwrap();
+    let borrowing = FixedGenerator(Some("Error::BacktrackLimitExceeded"));
+    let (report, store) = run_with(&fx, &permissive, true, borrowing).await;
+    assert_eq!(report.decision.kind, DecisionKind::Review, "{}", report.decision.reason);
+    assert!(
+        report
+            .decision
+            .reason
+            .contains("returns `Error::BacktrackLimitExceeded`")
+            && report.decision.reason.contains("auto-merge refused"),
+        "{}",
+        report.decision.reason
+    );
+    let signal = report
+        .confidence
+        .as_ref()
+        .unwrap()
+        .signals
+        .iter()
+        .find(|s| s.name == "error_choice");
+    assert_eq!(signal.map(|s| s.contribution), Some(-0.10), "{:?}", report.confidence);
+    assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
+    assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
 }
 
 #[tokio::test]

@@ -94,12 +94,20 @@ fn unwrap_none_in_result_fn_uses_ok_or_when_the_error_is_writable() {
         out.contains("let p = v.first().ok_or_else(|| \"`first()` returned no value\".to_string())?;"),
         "{out}"
     );
+    // A new error, written from the panic: nothing borrowed.
+    assert!(patches(src, 2, "unwrap", NONE)
+        .iter()
+        .all(|p| p.borrowed_error.is_none()));
 }
 
 #[test]
 fn result_fn_with_opaque_error_reuses_an_existing_error_return() {
     let src = "enum E { Empty }\nfn head(v: &[u8]) -> Result<u8, E> {\n    if v.len() > 100 {\n        return Err(E::Empty);\n    }\n    let h = v.first().unwrap();\n    Ok(*h)\n}\n";
     let ps = patches(src, 6, "unwrap", NONE);
+    // `E::Empty` names none of the panic's words: the fixes returning it
+    // say it is borrowed; the default-value fix returns no error.
+    let borrowed: Vec<Option<&str>> = ps.iter().map(|p| p.borrowed_error.as_deref()).collect();
+    assert_eq!(borrowed, [Some("E::Empty"), Some("E::Empty"), None], "{ps:?}");
     // First the function's error through `?`, then the early return.
     assert!(
         apply(src, &ps[0]).contains("    let h = v.first().ok_or(E::Empty)?;\n"),

@@ -227,6 +227,9 @@ impl TemplateGenerator {
                 fixes.insert(0, (path, caller_text, fix));
             }
         }
+        // An error borrowed from another failure (none names the panic's
+        // words), which a fix at the site may return.
+        let borrowed = site.chosen_error().filter(|c| !c.matched);
         let mut patches: Vec<Patch> = Vec::new();
         let mut strategies: Vec<(&'static str, String)> = Vec::new();
         let mut formatters = std::collections::HashMap::new();
@@ -256,6 +259,13 @@ impl TemplateGenerator {
             p.class = Some(class.name().into());
             p.root_cause = root_cause.clone();
             p.explanation = format!("{} (template strategy: {})", c.explanation, c.strategy);
+            if let Some(b) = &borrowed {
+                let first = b.value.lines().next().unwrap_or_default().trim();
+                if p.files.contains(&target.path) && !first.is_empty() && c.edits.iter().any(|e| e.text.contains(first))
+                {
+                    p.borrowed_error = Some(short(&b.value));
+                }
+            }
             if !patches.iter().any(|q: &Patch| q.diff == p.diff) {
                 strategies.push((c.strategy, first_sentence(&c.explanation)));
                 patches.push(p);
