@@ -698,3 +698,45 @@ fn an_error_returned_again_near_the_panic_counts_where_it_is_nearest() {
     let out = apply(src, &ps[0]);
     assert!(out.contains("_ => return Err(E::Invalid),"), "{out}");
 }
+
+/// A guard just above already gives up on bad data of the same variables
+/// with `break 'fail` (fancy-regex's backref: `if lo == usize::MAX { break
+/// 'fail; }`): the fix guards the slice the same way, ranked before any
+/// error or default value, and says which guard it follows.
+#[test]
+fn a_guard_follows_the_codes_own_exit_for_the_same_data() {
+    let src = "fn backref(s: &str, saves: &[usize], slot: usize) -> bool {\n    'fail: loop {\n        let lo = saves[slot];\n        if lo == usize::MAX {\n            break 'fail;\n        }\n        let hi = saves[slot + 1];\n        let text = &s[lo..hi];\n        return !text.is_empty();\n    }\n    false\n}\n";
+    let ps = patches(
+        src,
+        8,
+        "&s[lo..hi]",
+        "byte index 18446744073709551615 is out of bounds of `ab`",
+    );
+    assert!(
+        ps[0].explanation.contains("as the guard on line 4 does"),
+        "{}",
+        ps[0].explanation
+    );
+    let out = apply(src, &ps[0]);
+    assert!(
+        out.contains(
+            "        if s.get(lo..hi).is_none() {\n            break 'fail;\n        }\n        let text = &s[lo..hi];"
+        ),
+        "{out}"
+    );
+    // Without such a guard, the usual early return.
+    let plain = src.replace(
+        "        if lo == usize::MAX {\n            break 'fail;\n        }\n",
+        "",
+    );
+    let ps = patches(
+        &plain,
+        5,
+        "&s[lo..hi]",
+        "byte index 18446744073709551615 is out of bounds of `ab`",
+    );
+    assert!(
+        ps.iter().all(|p| !p.explanation.contains("the code's own way")),
+        "{ps:?}"
+    );
+}

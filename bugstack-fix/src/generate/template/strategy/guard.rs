@@ -2,6 +2,8 @@
 //! statement, and a `let .. else` binding, both returning the function's
 //! natural empty value (or an error it already returns).
 
+use std::collections::BTreeSet;
+
 use syn::spanned::Spanned;
 use syn::{Pat, Stmt};
 
@@ -58,12 +60,28 @@ impl Site<'_, '_> {
         ))
     }
 
-    /// `if cond { return ..; }` before the statement.
+    /// `if cond { return ..; }` before the statement; or, when a guard
+    /// just before it already leaves this spot for bad data of the same
+    /// variables with a `break` or `continue` (`if lo == usize::MAX {
+    /// break 'fail; }`), `if cond { break 'fail; }`: the code's own way to
+    /// give up here, ranked first (see [`Site::fixes`]).
     pub(super) fn guard(&self, cond: &str, why: &str) -> Option<StrategyFix> {
         let (at, indent) = self.guard_point()?;
         let inner = format!("{indent}{}", self.unit);
-        let (ret, words) = self.early_return(&inner)?;
         let nl = self.nl;
+        if let Some((exit, line)) = self.sibling_exit() {
+            return Some(StrategyFix {
+                strategy: "guard-exit",
+                edits: vec![Edit::insert(
+                    at,
+                    format!("{indent}if {cond} {{{nl}{inner}{exit}{nl}{indent}}}{nl}"),
+                )],
+                explanation: format!(
+                    "Adds a guard before the statement: when {why}, it runs `{exit}` instead of panicking, as the guard on line {line} does for the same data: the code's own way to give up here."
+                ),
+            });
+        }
+        let (ret, words) = self.early_return(&inner)?;
         Some(StrategyFix {
             strategy: "guard-return",
             edits: vec![Edit::insert(
@@ -71,6 +89,51 @@ impl Site<'_, '_> {
                 format!("{indent}if {cond} {{{nl}{inner}{ret}{nl}{indent}}}{nl}"),
             )],
             explanation: format!("Adds a guard before the statement: when {why}, {words} instead of panicking."),
+        })
+    }
+
+    /// The `break`/`continue` (label included) of a guard among the three
+    /// statements before the panicking one, in its block: `if cond {
+    /// break 'l; }` with no `else`, whose condition names a variable the
+    /// panicking expression uses; with the guard's line.
+    fn sibling_exit(&self) -> Option<(String, usize)> {
+        struct Containing<'s, 'ast> {
+            stmt: &'s Stmt,
+            found: Option<&'ast syn::Block>,
+        }
+        impl<'s, 'ast> syn::visit::Visit<'ast> for Containing<'s, 'ast> {
+            fn visit_block(&mut self, b: &'ast syn::Block) {
+                if b.stmts.iter().any(|s| std::ptr::eq(s, self.stmt)) {
+                    self.found = Some(b);
+                }
+                syn::visit::visit_block(self, b);
+            }
+        }
+        let (stmt, _) = self.stmt?;
+        let mut containing = Containing { stmt, found: None };
+        syn::visit::Visit::visit_block(&mut containing, self.body?);
+        let block = containing.found?;
+        let at = block.stmts.iter().position(|s| std::ptr::eq(s, stmt))?;
+        let used = names(self.loc.expr);
+        block.stmts[at.saturating_sub(3)..at].iter().rev().find_map(|s| {
+            let Stmt::Expr(syn::Expr::If(i), _) = s else {
+                return None;
+            };
+            if i.else_branch.is_some() || i.then_branch.stmts.len() != 1 {
+                return None;
+            }
+            let exit = match &i.then_branch.stmts[0] {
+                Stmt::Expr(e @ (syn::Expr::Break(_) | syn::Expr::Continue(_)), _) => e,
+                _ => return None,
+            };
+            if matches!(exit, syn::Expr::Break(b) if b.expr.is_some()) {
+                return None;
+            }
+            if names(&i.cond).is_disjoint(&used) {
+                return None;
+            }
+            let text = self.text(exit)?;
+            Some((format!("{text};"), i.span().start().line))
         })
     }
 
@@ -160,6 +223,21 @@ fn reindent(text: &str, from: &str, to: &str, nl: &str) -> String {
         }
     }
     out
+}
+
+/// The single-segment paths (variables) an expression names.
+fn names(e: &syn::Expr) -> BTreeSet<String> {
+    struct Names(BTreeSet<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Names {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(id) = p.path.get_ident() {
+                self.0.insert(id.to_string());
+            }
+        }
+    }
+    let mut n = Names(BTreeSet::new());
+    syn::visit::Visit::visit_expr(&mut n, e);
+    n.0
 }
 
 #[cfg(test)]

@@ -230,6 +230,10 @@ impl<'a, 'ast> Site<'a, 'ast> {
             (PanicClass::ExplicitPanic, Expr::Macro(m)) => self.explicit(&m.mac),
             _ => None,
         };
-        out.unwrap_or_default().into_iter().flatten().collect()
+        let mut fixes: Vec<StrategyFix> = out.unwrap_or_default().into_iter().flatten().collect();
+        // The code's own way to give up here comes before any error or
+        // default value the template would choose.
+        fixes.sort_by_key(|f| f.strategy != "guard-exit");
+        fixes
     }
 }
