@@ -495,3 +495,47 @@ pub fn parse_escape(s: &str, pos: usize) -> Result<u8, EscapeError> {
     let tests = "\n#[test]\nfn t() { assert_eq!(parse_escape(\"a\", 0), Err(EscapeError::EscapeOutOfBounds)); assert_eq!(parse_escape(\"a7\", 0), Ok(7)); }\n";
     test_with_rustc(&(fixed + tests)).unwrap();
 }
+
+/// Up the stack, the only error the caller returns names none of the
+/// panic's words (fancy-regex's `run` returning `BacktrackLimitExceeded`
+/// for a slice out of range in a `-> bool` helper): the guard there would
+/// tell callers the wrong cause, so it ranks after the site's own fixes,
+/// and says the error is borrowed.
+#[test]
+fn a_caller_guard_with_a_borrowed_error_ranks_after_the_sites_own_fixes() {
+    let src = "#[derive(Debug, PartialEq)]
+pub enum LimitError {
+    TooDeep,
+}
+
+fn is_digit_at(bytes: &[u8], pos: usize) -> bool {
+    bytes[pos].is_ascii_digit()
+}
+
+pub fn scan(s: &str, pos: usize, depth: u32) -> Result<bool, LimitError> {
+    if depth > 100 {
+        return Err(LimitError::TooDeep);
+    }
+    let d = is_digit_at(s.as_bytes(), pos + 1);
+    Ok(d)
+}
+";
+    let (line, column) = at(src, "bytes[pos]");
+    let mut ctx = context(
+        PATH,
+        src,
+        line,
+        Some(column),
+        "index out of bounds: the len is 2 but the index is 2",
+    );
+    let (l, c) = at(src, "is_digit_at(s");
+    let mut frame = target_frame(PATH, l, Some(c), Some("scan"));
+    frame.frame_index = Some(1);
+    ctx.frames.push(frame);
+    let ps = TemplateGenerator::new().without_rustfmt().candidates(&ctx).unwrap();
+    assert_ne!(ps[0].candidates[0].strategy, "caller-guard", "{}", ps[0].explanation);
+    assert!(ps[0].borrowed_error.is_none(), "{:?}", ps[0]);
+    let last = ps.last().unwrap();
+    assert!(last.explanation.contains("caller-guard"), "{}", last.explanation);
+    assert_eq!(last.borrowed_error.as_deref(), Some("LimitError::TooDeep"));
+}

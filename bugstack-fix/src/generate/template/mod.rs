@@ -218,22 +218,29 @@ impl TemplateGenerator {
                 twin_edits(text, f, &twins);
             }
         }
-        let mut fixes: Vec<(String, &str, strategy::StrategyFix)> =
-            site_fixes.into_iter().map(|f| (target.path.clone(), text, f)).collect();
+        let mut fixes: Vec<(String, &str, strategy::StrategyFix, Option<String>)> = site_fixes
+            .into_iter()
+            .map(|f| {
+                let borrowed = site.borrowed_in(&f);
+                (target.path.clone(), text, f, borrowed)
+            })
+            .collect();
         // No error channel here: a guard one or more frames up, where an
-        // error can be returned, ranks before any default value.
+        // error can be returned, ranks before any default value; after
+        // every local fix when that error is borrowed from another failure.
         if !site.has_error_channel() {
-            if let Some((path, caller_text, fix)) = caller_guard(ctx, &site, message) {
-                fixes.insert(0, (path, caller_text, fix));
+            if let Some((path, caller_text, fix, borrowed)) = caller_guard(ctx, &site, message) {
+                if borrowed.is_some() {
+                    fixes.push((path, caller_text, fix, borrowed));
+                } else {
+                    fixes.insert(0, (path, caller_text, fix, borrowed));
+                }
             }
         }
-        // An error borrowed from another failure (none names the panic's
-        // words), which a fix at the site may return.
-        let borrowed = site.chosen_error().filter(|c| !c.matched);
         let mut patches: Vec<Patch> = Vec::new();
         let mut strategies: Vec<(&'static str, String)> = Vec::new();
         let mut formatters = std::collections::HashMap::new();
-        for (path, before, c) in fixes {
+        for (path, before, c, borrowed) in fixes {
             let Some(mut after) = source::apply_edits(before, &c.edits) else {
                 continue;
             };
@@ -259,13 +266,7 @@ impl TemplateGenerator {
             p.class = Some(class.name().into());
             p.root_cause = root_cause.clone();
             p.explanation = format!("{} (template strategy: {})", c.explanation, c.strategy);
-            if let Some(b) = &borrowed {
-                let first = b.value.lines().next().unwrap_or_default().trim();
-                if p.files.contains(&target.path) && !first.is_empty() && c.edits.iter().any(|e| e.text.contains(first))
-                {
-                    p.borrowed_error = Some(short(&b.value));
-                }
-            }
+            p.borrowed_error = borrowed;
             if !patches.iter().any(|q: &Patch| q.diff == p.diff) {
                 strategies.push((c.strategy, first_sentence(&c.explanation)));
                 patches.push(p);
@@ -349,7 +350,7 @@ fn caller_guard<'c>(
     ctx: &'c FixContext,
     site: &strategy::Site<'_, '_>,
     message: &str,
-) -> Option<(String, &'c str, strategy::StrategyFix)> {
+) -> Option<(String, &'c str, strategy::StrategyFix, Option<String>)> {
     let mut failing = site.failing_condition()?;
     for frame in ctx.frames.iter().skip(1) {
         let Some(text) = ctx.file(&frame.path) else { continue };
@@ -364,7 +365,8 @@ fn caller_guard<'c>(
         };
         let caller = strategy::Site::new(&src, site.class, &loc, &file, message);
         if let Some(fix) = caller.caller_guard(&failing) {
-            return Some((frame.path.clone(), text, fix));
+            let borrowed = caller.borrowed_in(&fix);
+            return Some((frame.path.clone(), text, fix, borrowed));
         }
         if caller.has_error_channel() {
             // The nearest caller that could return an error did not fit:

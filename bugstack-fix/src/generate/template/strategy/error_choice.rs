@@ -231,6 +231,16 @@ impl Site<'_, '_> {
         })
     }
 
+    /// The error `fix` returns when it is borrowed from another failure: an
+    /// existing error naming none of the panic's words, which the fix's
+    /// edits write (shortened, as explanations show it).
+    pub(crate) fn borrowed_in(&self, fix: &super::StrategyFix) -> Option<String> {
+        let chosen = self.chosen_error().filter(|c| !c.matched)?;
+        let first = chosen.value.lines().next().unwrap_or_default().trim();
+        (!first.is_empty() && fix.edits.iter().any(|e| e.text.contains(first)))
+            .then(|| crate::generate::template::short(&chosen.value))
+    }
+
     /// A method-call suffix turning an absent value into the function's
     /// error, before `?`: `.ok_or(<chosen error>)` when an existing error
     /// matches the panic (or is the only way to write one), else a new error
