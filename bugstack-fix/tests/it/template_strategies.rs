@@ -662,6 +662,10 @@ fn the_same_overflow_on_the_next_line_gets_the_same_fix() {
     let fixed = apply(src, &all[0]);
     assert_eq!(fixed.matches("total.saturating_sub(at)").count(), 2, "{fixed}");
     assert!(all[0].explanation.contains("on line 4"), "{}", all[0].explanation);
+    // The same, in a block nested in the function's tail expression.
+    let src = "fn hint(rev: bool, total: usize, at: usize) -> (usize, Option<usize>) {\n    if rev {\n        (at, Some(at))\n    } else {\n        (\n            total - at,\n            Some(total - at),\n        )\n    }\n}\n";
+    let fixed = apply(src, &patches(src, 6, "- at", SUB)[0]);
+    assert_eq!(fixed.matches("total.saturating_sub(at)").count(), 2, "{fixed}");
     // A different operand is a different computation: left alone.
     let src = "fn lens(a: usize, pre: usize, suf: usize) -> (usize, usize) {\n    let x = a - suf;\n    let y = a - pre;\n    (x, y)\n}\n";
     let fixed = apply(src, &patches(src, 2, "- suf", SUB)[0]);

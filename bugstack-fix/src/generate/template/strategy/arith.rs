@@ -324,10 +324,7 @@ impl<'ast> Site<'_, 'ast> {
             }
             fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
         }
-        let (Some(body), Some((stmt, _))) = (self.body, self.stmt) else {
-            return Vec::new();
-        };
-        let Some(at) = body.stmts.iter().position(|s| std::ptr::eq(s, stmt)) else {
+        let Some((body, at)) = self.containing_block() else {
             return Vec::new();
         };
         // The statement itself too: `(n - i, Some(n - i))` repeats the

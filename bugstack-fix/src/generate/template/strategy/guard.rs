@@ -12,7 +12,7 @@ use crate::generate::template::short;
 use crate::generate::template::signature::ReturnKind;
 use crate::generate::template::source::Edit;
 
-impl Site<'_, '_> {
+impl<'ast> Site<'_, 'ast> {
     /// `return <empty>;` when the function has an obvious value to return,
     /// with the words for the explanation.
     fn early_return(&self, indent: &str) -> Option<(String, String)> {
@@ -97,23 +97,7 @@ impl Site<'_, '_> {
     /// break 'l; }` with no `else`, whose condition names a variable the
     /// panicking expression uses; with the guard's line.
     fn sibling_exit(&self) -> Option<(String, usize)> {
-        struct Containing<'s, 'ast> {
-            stmt: &'s Stmt,
-            found: Option<&'ast syn::Block>,
-        }
-        impl<'s, 'ast> syn::visit::Visit<'ast> for Containing<'s, 'ast> {
-            fn visit_block(&mut self, b: &'ast syn::Block) {
-                if b.stmts.iter().any(|s| std::ptr::eq(s, self.stmt)) {
-                    self.found = Some(b);
-                }
-                syn::visit::visit_block(self, b);
-            }
-        }
-        let (stmt, _) = self.stmt?;
-        let mut containing = Containing { stmt, found: None };
-        syn::visit::Visit::visit_block(&mut containing, self.body?);
-        let block = containing.found?;
-        let at = block.stmts.iter().position(|s| std::ptr::eq(s, stmt))?;
+        let (block, at) = self.containing_block()?;
         let used = names(self.loc.expr);
         block.stmts[at.saturating_sub(3)..at].iter().rev().find_map(|s| {
             let Stmt::Expr(syn::Expr::If(i), _) = s else {
@@ -135,6 +119,29 @@ impl Site<'_, '_> {
             let text = self.text(exit)?;
             Some((format!("{text};"), i.span().start().line))
         })
+    }
+
+    /// The block holding the panicking statement, at any depth of the
+    /// function's body, and the statement's index in it.
+    pub(super) fn containing_block(&self) -> Option<(&'ast syn::Block, usize)> {
+        struct Containing<'s, 'ast> {
+            stmt: &'s Stmt,
+            found: Option<&'ast syn::Block>,
+        }
+        impl<'s, 'ast> syn::visit::Visit<'ast> for Containing<'s, 'ast> {
+            fn visit_block(&mut self, b: &'ast syn::Block) {
+                if b.stmts.iter().any(|s| std::ptr::eq(s, self.stmt)) {
+                    self.found = Some(b);
+                }
+                syn::visit::visit_block(self, b);
+            }
+        }
+        let (stmt, _) = self.stmt?;
+        let mut containing = Containing { stmt, found: None };
+        syn::visit::Visit::visit_block(&mut containing, self.body?);
+        let block = containing.found?;
+        let at = block.stmts.iter().position(|s| std::ptr::eq(s, stmt))?;
+        Some((block, at))
     }
 
     /// Binds `opt` (an `Option`/`Result` expression standing for the target)
