@@ -23,6 +23,7 @@ pub(crate) mod generics;
 pub(crate) mod harness;
 pub(crate) mod shape;
 pub(crate) mod target;
+mod values;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,0 +1,327 @@
+//! How the harness builds values of the crate's own types: a struct field
+//! by field, an enum variant by variant, a value made in place by its
+//! `new()` or `Default` or by a constructor from generated arguments, and a
+//! type implementing one of the crate's traits (for a type parameter or an
+//! `impl Trait` argument).
+
+use super::generics::pick;
+use super::shape::{shape_of, EnumShape, Shape, StructShape, Variant};
+use super::target::{lifetime_arguments_only, lifetimes_only, Resolver};
+
+/// Deepest nesting of struct fields the harness builds.
+const MAX_DEPTH: usize = 4;
+/// Most fields of a struct the harness builds (proptest tuples stop at 12).
+const MAX_FIELDS: usize = 10;
+/// Most variants of an enum the harness builds.
+const MAX_VARIANTS: usize = 32;
+
+impl Resolver<'_> {
+    /// The shape of the crate's type `name`: a struct built field by field,
+    /// an enum variant by variant, or else a value built in place by a
+    /// constructor.
+    pub(super) fn type_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
+        if let Some(s) = self.struct_shape(name, depth) {
+            return Some(Shape::Struct(s));
+        }
+        if let Some(e) = self.enum_shape(name, depth) {
+            return Some(Shape::Enum(e));
+        }
+        self.built_shape(name, depth)
+    }
+
+    /// A value of the crate's public type `name` (lifetime parameters
+    /// allowed) made by
+    /// `Name::new()` (a public inherent function without arguments returning
+    /// `Self`) or `Name::default()` (derived or implemented); else by a
+    /// public constructor taking arguments the harness generates
+    /// (`Regex::new(&str) -> Result<Regex>`: `new` first, then the one
+    /// with fewest arguments; a fallible one is unwrapped).
+    fn built_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
+        let src_root = self.crate_dir();
+        let mut def = None;
+        let (mut default, mut new) = (false, false);
+        let mut ctors: Vec<(String, Vec<syn::Type>, bool)> = Vec::new();
+        let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name && lifetime_arguments_only(&l.arguments)));
+        for (path, file) in self.all_files() {
+            for it in &file.items {
+                match it {
+                    syn::Item::Struct(s) if s.ident == name => {
+                        default |= derives(&s.attrs, "Default");
+                        if matches!(s.vis, syn::Visibility::Public(_)) && lifetimes_only(&s.generics) {
+                            def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
+                        }
+                    }
+                    syn::Item::Impl(imp) if lifetimes_only(&imp.generics) && names_it(&imp.self_ty) => {
+                        match &imp.trait_ {
+                            Some((None, t, _)) => {
+                                let last = t.segments.last().map(|l| l.ident.to_string()).unwrap_or_default();
+                                default |= last == "Default";
+                            }
+                            Some(_) => {}
+                            None => {
+                                for ii in &imp.items {
+                                    let syn::ImplItem::Fn(f) = ii else { continue };
+                                    let plain = matches!(f.vis, syn::Visibility::Public(_))
+                                        && lifetimes_only(&f.sig.generics)
+                                        && f.sig.asyncness.is_none()
+                                        && f.sig.unsafety.is_none()
+                                        && !f.sig.inputs.is_empty()
+                                        && f.sig.inputs.iter().all(|a| matches!(a, syn::FnArg::Typed(_)));
+                                    let returns = match &f.sig.output {
+                                        syn::ReturnType::Type(_, t) => constructs(t, &names_it),
+                                        syn::ReturnType::Default => None,
+                                    };
+                                    if let (true, Some(fallible)) = (plain, returns) {
+                                        let args = f.sig.inputs.iter().filter_map(|a| match a {
+                                            syn::FnArg::Typed(t) => Some((*t.ty).clone()),
+                                            syn::FnArg::Receiver(_) => None,
+                                        });
+                                        ctors.push((f.sig.ident.to_string(), args.collect(), fallible));
+                                    }
+                                }
+                                new |= imp.items.iter().any(|ii| {
+                                matches!(ii, syn::ImplItem::Fn(f) if f.sig.ident == "new"
+                                    && matches!(f.vis, syn::Visibility::Public(_))
+                                    && f.sig.inputs.is_empty()
+                                    && f.sig.generics.params.is_empty()
+                                    && f.sig.asyncness.is_none()
+                                    && f.sig.unsafety.is_none()
+                                    && matches!(&f.sig.output, syn::ReturnType::Type(_, t) if matches!(&**t, syn::Type::Path(p) if p.path.is_ident("Self") || names_it(t))))
+                            });
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let rel = def?;
+        if !(default || new) {
+            if depth >= MAX_DEPTH {
+                return None;
+            }
+            ctors.sort_by_key(|(n, args, _)| (n != "new", args.len()));
+            let path = self.item_path(rel, name)?;
+            for (ctor, args, fallible) in ctors {
+                let shapes: Option<Vec<Shape>> = args.iter().map(|t| self.shape(t, depth + 1)).collect();
+                if let Some(args) = shapes {
+                    return Some(Shape::Constructed {
+                        ctor: format!("{path}::{ctor}"),
+                        path,
+                        args,
+                        fallible,
+                    });
+                }
+            }
+            return None;
+        }
+        let path = self.item_path(rel, name)?;
+        let expr = format!("{path}::{}()", if default { "default" } else { "new" });
+        Some(Shape::Built { path, expr })
+    }
+
+    /// The shape of a type as a signature writes it, the crate's own types
+    /// included.
+    pub(super) fn shape(&mut self, ty: &syn::Type, depth: usize) -> Option<Shape> {
+        shape_of(ty, &mut |n| self.type_shape(n, depth))
+    }
+
+    /// A type of the crate implementing its trait `name` (outside macros,
+    /// without type parameters) whose values the harness builds: generated
+    /// values first (`&[u8]`, a struct), then constructed ones.
+    pub(super) fn implementor(&mut self, name: &str) -> Option<(syn::Type, Shape)> {
+        let mut types: Vec<syn::Type> = Vec::new();
+        for (_, file) in self.all_files() {
+            for it in &file.items {
+                if let syn::Item::Impl(imp) = it {
+                    let is_it =
+                        matches!(&imp.trait_, Some((None, p, _)) if p.segments.last().is_some_and(|l| l.ident == name));
+                    if is_it && lifetimes_only(&imp.generics) {
+                        types.push((*imp.self_ty).clone());
+                    }
+                }
+            }
+        }
+        let mut built = None;
+        for ty in types {
+            match self.shape(&ty, 0) {
+                Some(shape @ Shape::Built { .. }) => built = built.or(Some((ty, shape))),
+                Some(shape) => return Some((ty, shape)),
+                None => {}
+            }
+        }
+        built
+    }
+
+    /// A type of the crate implementing its trait `name`, by its public
+    /// path: a type parameter bounded by that trait.
+    pub(super) fn implementing_type(&mut self, name: &str) -> Option<syn::Type> {
+        let (_, shape) = self.implementor(name)?;
+        syn::parse_str(&shape.type_code()).ok()
+    }
+
+    /// An `impl Trait` argument (or a reference to one) as the type its
+    /// bounds suggest.
+    pub(super) fn impl_trait_argument(&mut self, ty: syn::Type) -> Result<syn::Type, String> {
+        let mut crate_type = |n: &str| self.implementing_type(n);
+        match ty {
+            syn::Type::ImplTrait(it) => {
+                let bounds: Vec<syn::TypeParamBound> = it.bounds.into_iter().collect();
+                pick(&bounds, &mut crate_type).map_err(|e| format!("an `impl Trait` argument: {e}"))
+            }
+            syn::Type::Reference(mut r) => {
+                if let syn::Type::ImplTrait(it) = &*r.elem {
+                    let bounds: Vec<syn::TypeParamBound> = it.bounds.iter().cloned().collect();
+                    *r.elem = pick(&bounds, &mut crate_type).map_err(|e| format!("an `impl Trait` argument: {e}"))?;
+                }
+                Ok(syn::Type::Reference(r))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The shape of the crate's struct `name`: public, non-generic, `Debug`,
+    /// named public fields the harness can build, reachable by a public path.
+    /// The shape of the crate's type `name` as a field: a struct or an
+    /// enum the harness generates (a constructor call is no field value).
+    fn field_type_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
+        if let Some(s) = self.struct_shape(name, depth) {
+            return Some(Shape::Struct(s));
+        }
+        self.enum_shape(name, depth).map(Shape::Enum)
+    }
+
+    /// The shape of the crate's enum `name`: public, non-generic, `Debug`,
+    /// exhaustive, every variant's fields of a shape the harness generates
+    /// (owned).
+    fn enum_shape(&mut self, name: &str, depth: usize) -> Option<EnumShape> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let src_root = self.crate_dir();
+        let (rel, e) = self.all_files().iter().find_map(|(path, file)| {
+            file.items.iter().find_map(|it| match it {
+                syn::Item::Enum(e) if e.ident == name => {
+                    let rel = path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned();
+                    Some((rel, e.clone()))
+                }
+                _ => None,
+            })
+        })?;
+        let non_exhaustive = e.attrs.iter().any(|a| a.path().is_ident("non_exhaustive"));
+        if !matches!(e.vis, syn::Visibility::Public(_))
+            || !e.generics.params.is_empty()
+            || !derives(&e.attrs, "Debug")
+            || non_exhaustive
+            || e.variants.is_empty()
+            || e.variants.len() > MAX_VARIANTS
+        {
+            return None;
+        }
+        let mut variants = Vec::new();
+        for v in &e.variants {
+            if v.fields.len() > MAX_FIELDS {
+                return None;
+            }
+            let mut fields = Vec::new();
+            for (i, f) in v.fields.iter().enumerate() {
+                let shape = shape_of(&f.ty, &mut |n| self.field_type_shape(n, depth + 1))?;
+                if matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
+                    return None;
+                }
+                let field = f.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string);
+                fields.push((field, shape));
+            }
+            variants.push(Variant {
+                name: v.ident.to_string(),
+                named: matches!(v.fields, syn::Fields::Named(_)),
+                fields,
+            });
+        }
+        let path = self.item_path(rel, name)?;
+        Some(EnumShape { path, variants })
+    }
+
+    fn struct_shape(&mut self, name: &str, depth: usize) -> Option<StructShape> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let src_root = self.crate_dir();
+        let mut found = None;
+        for (path, file) in self.all_files() {
+            if let Some(s) = file.items.iter().find_map(|it| match it {
+                syn::Item::Struct(s) if s.ident == name => Some(s.clone()),
+                _ => None,
+            }) {
+                let rel = path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned();
+                found = Some((rel, s));
+                break;
+            }
+        }
+        let (rel, s) = found?;
+        let non_exhaustive = s.attrs.iter().any(|a| a.path().is_ident("non_exhaustive"));
+        if !matches!(s.vis, syn::Visibility::Public(_))
+            || !s.generics.params.is_empty()
+            || !derives(&s.attrs, "Debug")
+            || non_exhaustive
+        {
+            return None;
+        }
+        let default = derives(&s.attrs, "Default");
+        let syn::Fields::Named(named) = &s.fields else {
+            return None;
+        };
+        if named.named.len() > MAX_FIELDS {
+            return None;
+        }
+        let mut fields = Vec::new();
+        for f in &named.named {
+            if !matches!(f.vis, syn::Visibility::Public(_)) {
+                return None;
+            }
+            let ident = f.ident.as_ref()?.to_string();
+            let shape = shape_of(&f.ty, &mut |n| self.field_type_shape(n, depth + 1))?;
+            if matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
+                return None;
+            }
+            fields.push((ident, shape));
+        }
+        let path = self.item_path(rel, name)?;
+        Some(StructShape { path, fields, default })
+    }
+}
+
+/// Whether a constructor's return type `ty` makes the type `names_it`
+/// recognises: `Some(false)` for `Self` or the type, `Some(true)` for a
+/// `Result` or `Option` of it (unwrapped by the harness).
+fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<bool> {
+    let syn::Type::Path(tp) = ty else { return None };
+    if tp.path.is_ident("Self") || names_it(ty) {
+        return Some(false);
+    }
+    let last = tp.path.segments.last()?;
+    if last.ident != "Result" && last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+        return None;
+    };
+    match a.args.first()? {
+        syn::GenericArgument::Type(t) if constructs(t, names_it) == Some(false) => Some(true),
+        _ => None,
+    }
+}
+
+/// Whether `attrs` derive `what` (`Debug`, `Default`).
+fn derives(attrs: &[syn::Attribute], what: &str) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("derive") && {
+            let mut hit = false;
+            let _ = a.parse_nested_meta(|m| {
+                hit |= m.path.segments.last().is_some_and(|l| l.ident == what);
+                Ok(())
+            });
+            hit
+        }
+    })
+}
