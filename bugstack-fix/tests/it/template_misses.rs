@@ -93,8 +93,8 @@ fn digit_at(bytes: &[u8], pos: usize) -> u8 {
 }
 ";
 
-/// The template candidates for an escape fixture's panic at `bytes[pos]`,
-/// with a frame for each caller: (frame index, the text of its call, its
+/// The template candidates for a fixture's panic at `bytes[pos]` (an
+/// escape fixture's, most), with a frame for each caller: (frame index, the text of its call, its
 /// function).
 fn escape_candidates(src: &str, callers: &[(usize, &str, Option<&str>)]) -> Vec<Patch> {
     let (line, column) = at(src, "bytes[pos]");
@@ -520,19 +520,7 @@ pub fn scan(s: &str, pos: usize, depth: u32) -> Result<bool, LimitError> {
     Ok(d)
 }
 ";
-    let (line, column) = at(src, "bytes[pos]");
-    let mut ctx = context(
-        PATH,
-        src,
-        line,
-        Some(column),
-        "index out of bounds: the len is 2 but the index is 2",
-    );
-    let (l, c) = at(src, "is_digit_at(s");
-    let mut frame = target_frame(PATH, l, Some(c), Some("scan"));
-    frame.frame_index = Some(1);
-    ctx.frames.push(frame);
-    let ps = TemplateGenerator::new().without_rustfmt().candidates(&ctx).unwrap();
+    let ps = escape_candidates(src, &[(1, "is_digit_at(s", Some("scan"))]);
     assert_ne!(ps[0].candidates[0].strategy, "caller-guard", "{}", ps[0].explanation);
     assert!(ps[0].borrowed_error.is_none(), "{:?}", ps[0]);
     let last = ps.last().unwrap();

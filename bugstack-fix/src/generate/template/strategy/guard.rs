@@ -69,26 +69,24 @@ impl<'ast> Site<'_, 'ast> {
         let (at, indent) = self.guard_point()?;
         let inner = format!("{indent}{}", self.unit);
         let nl = self.nl;
-        if let Some((exit, line)) = self.sibling_exit() {
-            return Some(StrategyFix {
-                strategy: "guard-exit",
-                edits: vec![Edit::insert(
-                    at,
-                    format!("{indent}if {cond} {{{nl}{inner}{exit}{nl}{indent}}}{nl}"),
-                )],
-                explanation: format!(
-                    "Adds a guard before the statement: when {why}, it runs `{exit}` instead of panicking, as the guard on line {line} does for the same data: the code's own way to give up here."
-                ),
-            });
-        }
-        let (ret, words) = self.early_return(&inner)?;
+        let (strategy, body, what) = match self.sibling_exit() {
+            Some((exit, line)) => (
+                "guard-exit",
+                exit.clone(),
+                format!("it runs `{exit}` instead of panicking, as the guard on line {line} does for the same data: the code's own way to give up here"),
+            ),
+            None => {
+                let (ret, words) = self.early_return(&inner)?;
+                ("guard-return", ret, format!("{words} instead of panicking"))
+            }
+        };
         Some(StrategyFix {
-            strategy: "guard-return",
+            strategy,
             edits: vec![Edit::insert(
                 at,
-                format!("{indent}if {cond} {{{nl}{inner}{ret}{nl}{indent}}}{nl}"),
+                format!("{indent}if {cond} {{{nl}{inner}{body}{nl}{indent}}}{nl}"),
             )],
-            explanation: format!("Adds a guard before the statement: when {why}, {words} instead of panicking."),
+            explanation: format!("Adds a guard before the statement: when {why}, {what}."),
         })
     }
 
