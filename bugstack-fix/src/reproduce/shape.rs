@@ -223,11 +223,7 @@ impl Shape {
                     .enumerate()
                     .map(|(i, a)| a.pass(&format!("{var}.{i}")))
                     .collect();
-                format!(
-                    "{ctor}({}){}",
-                    passed.join(", "),
-                    if *fallible { ".unwrap()" } else { "" }
-                )
+                constructor_call(ctor, &passed.join(", "), *fallible)
             }
             Shape::Ref { inner, mutable } if matches!(**inner, Shape::Built { .. } | Shape::Constructed { .. }) => {
                 format!("&{}{}", if *mutable { "mut " } else { "" }, inner.pass(var))
@@ -389,8 +385,9 @@ impl Shape {
                     .enumerate()
                     .map(|(i, a)| a.render(&format!("(&{var}.{i})"), depth + 1))
                     .collect();
-                let unwrap = if *fallible { ".unwrap()" } else { "" };
-                format!("format!(\"{ctor}({{}}){unwrap}\", [{}].join(\", \"))", parts.join(", "))
+                // The call with `{}` where the arguments' literals go.
+                let template = constructor_call(ctor, "{}", *fallible);
+                format!("format!({template:?}, [{}].join(\", \"))", parts.join(", "))
             }
             // `match` on the reference: each field binds by reference.
             Shape::Enum(e) => {
@@ -431,6 +428,12 @@ impl Shape {
             }
         }
     }
+}
+
+/// `ctor(args)`, unwrapped when the constructor is fallible: the code
+/// that builds a [`Shape::Constructed`] value, and its literal.
+fn constructor_call(ctor: &str, args: &str, fallible: bool) -> String {
+    format!("{ctor}({args}){}", if fallible { ".unwrap()" } else { "" })
 }
 
 /// The strategy of integer type `t`: the values `first`, boundary values,

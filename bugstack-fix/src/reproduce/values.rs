@@ -64,14 +64,18 @@ impl Resolver<'_> {
                                     let plain = matches!(f.vis, syn::Visibility::Public(_))
                                         && lifetimes_only(&f.sig.generics)
                                         && f.sig.asyncness.is_none()
-                                        && f.sig.unsafety.is_none()
-                                        && !f.sig.inputs.is_empty()
-                                        && f.sig.inputs.iter().all(|a| matches!(a, syn::FnArg::Typed(_)));
+                                        && f.sig.unsafety.is_none();
                                     let returns = match &f.sig.output {
                                         syn::ReturnType::Type(_, t) => constructs(t, &names_it),
                                         syn::ReturnType::Default => None,
                                     };
-                                    if let (true, Some(fallible)) = (plain, returns) {
+                                    let Some(fallible) = returns.filter(|_| plain) else {
+                                        continue;
+                                    };
+                                    if f.sig.inputs.is_empty() {
+                                        // `new()` returning the type itself.
+                                        new |= f.sig.ident == "new" && f.sig.generics.params.is_empty() && !fallible;
+                                    } else if f.sig.inputs.iter().all(|a| matches!(a, syn::FnArg::Typed(_))) {
                                         let args = f.sig.inputs.iter().filter_map(|a| match a {
                                             syn::FnArg::Typed(t) => Some((*t.ty).clone()),
                                             syn::FnArg::Receiver(_) => None,
@@ -79,15 +83,6 @@ impl Resolver<'_> {
                                         ctors.push((f.sig.ident.to_string(), args.collect(), fallible));
                                     }
                                 }
-                                new |= imp.items.iter().any(|ii| {
-                                matches!(ii, syn::ImplItem::Fn(f) if f.sig.ident == "new"
-                                    && matches!(f.vis, syn::Visibility::Public(_))
-                                    && f.sig.inputs.is_empty()
-                                    && f.sig.generics.params.is_empty()
-                                    && f.sig.asyncness.is_none()
-                                    && f.sig.unsafety.is_none()
-                                    && matches!(&f.sig.output, syn::ReturnType::Type(_, t) if matches!(&**t, syn::Type::Path(p) if p.path.is_ident("Self") || names_it(t))))
-                            });
                             }
                         }
                     }

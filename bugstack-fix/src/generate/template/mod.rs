@@ -218,11 +218,12 @@ impl TemplateGenerator {
                 twin_edits(text, f, &twins);
             }
         }
+        let borrowed = site.borrowed_error();
         let mut fixes: Vec<(String, &str, strategy::StrategyFix, Option<String>)> = site_fixes
             .into_iter()
             .map(|f| {
-                let borrowed = site.borrowed_in(&f);
-                (target.path.clone(), text, f, borrowed)
+                let returned = borrowed.as_ref().and_then(|b| b.returned_by(&f));
+                (target.path.clone(), text, f, returned)
             })
             .collect();
         // No error channel here: a guard one or more frames up, where an
@@ -365,7 +366,7 @@ fn caller_guard<'c>(
         };
         let caller = strategy::Site::new(&src, site.class, &loc, &file, message);
         if let Some(fix) = caller.caller_guard(&failing) {
-            let borrowed = caller.borrowed_in(&fix);
+            let borrowed = caller.borrowed_error().and_then(|b| b.returned_by(&fix));
             return Some((frame.path.clone(), text, fix, borrowed));
         }
         if caller.has_error_channel() {

@@ -163,6 +163,16 @@ struct Found {
     origin: Origin,
 }
 
+impl ChosenError {
+    /// This error, shortened as explanations show it, when `fix`'s edits
+    /// write it.
+    pub(crate) fn returned_by(&self, fix: &super::StrategyFix) -> Option<String> {
+        let first = self.value.lines().next().unwrap_or_default().trim();
+        (!first.is_empty() && fix.edits.iter().any(|e| e.text.contains(first)))
+            .then(|| crate::generate::template::short(&self.value))
+    }
+}
+
 impl Site<'_, '_> {
     /// The existing error to return for this panic (see the module docs),
     /// `None` when the function does not return a `Result` or no existing
@@ -231,14 +241,11 @@ impl Site<'_, '_> {
         })
     }
 
-    /// The error `fix` returns when it is borrowed from another failure: an
-    /// existing error naming none of the panic's words, which the fix's
-    /// edits write (shortened, as explanations show it).
-    pub(crate) fn borrowed_in(&self, fix: &super::StrategyFix) -> Option<String> {
-        let chosen = self.chosen_error().filter(|c| !c.matched)?;
-        let first = chosen.value.lines().next().unwrap_or_default().trim();
-        (!first.is_empty() && fix.edits.iter().any(|e| e.text.contains(first)))
-            .then(|| crate::generate::template::short(&chosen.value))
+    /// The existing error a fix here may return when it is borrowed from
+    /// another failure: it names none of the panic's words (see
+    /// [`ChosenError::returned_by`]).
+    pub(crate) fn borrowed_error(&self) -> Option<ChosenError> {
+        self.chosen_error().filter(|c| !c.matched)
     }
 
     /// A method-call suffix turning an absent value into the function's
