@@ -92,19 +92,19 @@ fn a_test_broken_behind_an_old_failure_is_blamed() {
         return;
     }
     let lib = LIB.replace(
-        "        assert_eq!(restock_ratio(10, 2), 5);\n    }\n",
-        "        assert_eq!(restock_ratio(10, 2), 5);\n    }\n\n    #[test]\n    fn known_bad() {\n        assert_eq!(restock_ratio(3, 1), 4);\n    }\n",
+        "        assert_eq!(restock_ratio(10, 2), Some(5));\n    }\n",
+        "        assert_eq!(restock_ratio(10, 2), Some(5));\n    }\n\n    #[test]\n    fn known_bad() {\n        assert_eq!(restock_ratio(3, 1), Some(4));\n    }\n",
     );
     let dir = tempdir();
     let (root, remote, release) = repo_with(dir.path(), &lib, "");
     let fixed = lib
-        .replace("    on_hand / sold\n", "    on_hand.checked_div(sold).map_or(0, |r| r * 2)\n")
+        .replace("    Some(on_hand / sold)\n", "    on_hand.checked_div(sold).map(|r| r * 2)\n")
         .replace(
             "    fn known_bad() {",
-            "    fn ratio_without_sales_is_zero() {\n        assert_eq!(restock_ratio(10, 0), 0);\n    }\n\n    #[test]\n    fn known_bad() {",
+            "    fn ratio_without_sales_is_none() {\n        assert_eq!(restock_ratio(10, 0), None);\n    }\n\n    #[test]\n    fn known_bad() {",
         );
     let diff = diff_to(&root, "src/lib.rs", &fixed);
-    let (url, _) = scripted_model(&model_reply(&diff, "tests::ratio_without_sales_is_zero"));
+    let (url, _) = scripted_model(&model_reply(&diff, "tests::ratio_without_sales_is_none"));
     commit_policy(&root, &format!("{TRUSTING}{}", model_table(&url)));
     let main_before = remote_main(&remote);
     let data = data_path(&dir);
@@ -149,22 +149,22 @@ fn a_regression_test_cannot_read_home_write_outside_or_connect() {
 
     let (root, remote, release) = repo(dir.path());
     let probe = format!(
-        "    #[test]\n    fn ratio_without_sales_is_zero() {{\n\
+        "    #[test]\n    fn ratio_without_sales_is_none() {{\n\
         let home = std::env::var(\"HOME\").unwrap_or_default();\n\
         let secret = std::fs::read_to_string(format!(\"{{home}}/secret.txt\")).unwrap_or_else(|e| e.to_string());\n\
         std::io::Write::write_all(&mut std::io::stdout(), format!(\"HOME-PROBE {{secret}}\\n\").as_bytes()).ok();\n\
         let _ = std::fs::write({outside:?}, \"escaped\");\n\
         let _ = std::net::TcpStream::connect(\"{addr}\");\n\
-        assert_eq!(restock_ratio(10, 0), 0);\n    }}\n"
+        assert_eq!(restock_ratio(10, 0), None);\n    }}\n"
     );
     let fixed = LIB
-        .replace("    on_hand / sold\n", "    on_hand.checked_div(sold).unwrap_or(0)\n")
+        .replace("    Some(on_hand / sold)\n", "    on_hand.checked_div(sold)\n")
         .replace(
             "    #[test]\n    fn ratio_of_stock",
             &format!("{probe}\n    #[test]\n    fn ratio_of_stock"),
         );
     let diff = diff_to(&root, "src/lib.rs", &fixed);
-    let (url, _) = scripted_model(&model_reply(&diff, "tests::ratio_without_sales_is_zero"));
+    let (url, _) = scripted_model(&model_reply(&diff, "tests::ratio_without_sales_is_none"));
     let mut policy = format!("{TRUSTING}{}", model_table(&url));
     policy = policy.replace("retry_limit = 0", "retry_limit = 0\nmax_changed_lines = 60");
     commit_policy(&root, &policy);
@@ -194,7 +194,7 @@ fn a_regression_test_cannot_read_home_write_outside_or_connect() {
 fn patches_touching_the_policy_or_the_manifest_are_refused_before_validation() {
     let dir = tempdir();
     let (root, remote, release) = repo(dir.path());
-    let fix_lib = LIB.replace("    on_hand / sold\n", "    on_hand.checked_div(sold).unwrap_or(0)\n");
+    let fix_lib = LIB.replace("    Some(on_hand / sold)\n", "    on_hand.checked_div(sold)\n");
     for (path, text, protected) in [
         ("bugstack.toml", "confidence_threshold = 0.0\nauto_merge = true\n", "bugstack.toml"),
         (
@@ -204,7 +204,7 @@ fn patches_touching_the_policy_or_the_manifest_are_refused_before_validation() {
         ),
     ] {
         let diff = format!("{}{}", diff_to(&root, "src/lib.rs", &fix_lib), diff_to(&root, path, text));
-        let (url, received) = scripted_model(&model_reply(&diff, "tests::ratio_without_sales_is_zero"));
+        let (url, received) = scripted_model(&model_reply(&diff, "tests::ratio_without_sales_is_none"));
         commit_policy(&root, &format!("{TRUSTING}{}", model_table(&url)));
         let original = std::fs::read_to_string(root.join(path)).unwrap_or_default();
         let data = dir.path().join(format!("data-{protected}").replace(['*', '/'], "_"));
@@ -262,7 +262,7 @@ fn the_event_never_chooses_the_base() {
     git(&root, &["push", "-q", "origin", "evil"]);
     git(&root, &["checkout", "-q", "main"]);
     git(&root, &["fetch", "-q", "origin"]);
-    let (url, _) = scripted_model(&model_reply(MODEL_DIFF, "tests::ratio_without_sales_is_zero"));
+    let (url, _) = scripted_model(&model_reply(MODEL_DIFF, "tests::ratio_without_sales_is_none"));
     commit_policy(&root, &format!("{TRUSTING}{}", model_table(&url)));
     let main_before = remote_main(&remote);
     let data = data_path(&dir);

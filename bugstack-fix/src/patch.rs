@@ -57,6 +57,14 @@ pub struct Patch {
     /// reused because it is the nearest, so callers may be told the wrong
     /// cause. Such a fix is proposed for review, never auto-merged.
     pub borrowed_error: Option<String>,
+    /// The value the fix makes up where the code panicked, when it gives
+    /// one the code never chose (`` `0` `` from a guard in a function
+    /// returning `usize`, a saturated bound, the type's default, a moved
+    /// cut): the panic is gone, but whether callers should get that value
+    /// is a maintainer's call. Such a fix is proposed for review, never
+    /// auto-merged. `None` when the fix returns the function's own error
+    /// or `None`, or gives up the code's own way.
+    pub invented_value: Option<String>,
 }
 
 /// One candidate fix a generator considered for the site, in its ranking.
@@ -75,7 +83,65 @@ pub struct Candidate {
     pub note: String,
 }
 
+/// Method calls whose added use gives a value the code did not compute: a
+/// fallback or a saturated bound.
+const FALLBACK_CALLS: [&str; 6] = [
+    ".unwrap_or(",
+    ".unwrap_or_default()",
+    ".unwrap_or_else(",
+    ".map_or(",
+    ".map_or_else(",
+    ".saturating_",
+];
+
 impl Patch {
+    /// The first added source line that writes a fallback value or a
+    /// saturated bound (`.unwrap_or(..)`, `.unwrap_or_default()`,
+    /// `.map_or(..)`, `saturating_*`, ...), read from the diff, for a fix
+    /// whose generator does not say what it makes up (a model's patch; see
+    /// [`Patch::invented_value`]). Files under a `tests/` directory are left
+    /// out, and so is every added line `is_test(path, line)` says is test
+    /// code (`line` is 1-based in the patched file); a line already in the
+    /// file is not added.
+    pub fn fallback_in_diff(&self, is_test: impl Fn(&str, usize) -> bool) -> Option<String> {
+        let (mut path, mut in_tests, mut line_no) = ("", false, 0usize);
+        for line in self.diff.lines() {
+            if let Some(p) = line.strip_prefix("+++ ") {
+                path = p.strip_prefix("b/").unwrap_or(p);
+                in_tests = path.split('/').any(|part| part == "tests");
+                continue;
+            }
+            if line.starts_with("--- ") {
+                continue;
+            }
+            if let Some(header) = line.strip_prefix("@@ ") {
+                line_no = header
+                    .split_whitespace()
+                    .find_map(|r| r.strip_prefix('+'))
+                    .and_then(parse_range_start)
+                    .unwrap_or(0);
+                continue;
+            }
+            if line.starts_with(' ') || line.is_empty() {
+                line_no += 1;
+                continue;
+            }
+            let Some(added) = line.strip_prefix('+') else {
+                continue;
+            };
+            let at = line_no;
+            line_no += 1;
+            let code = added.split("//").next().unwrap_or_default().trim();
+            if !in_tests && !is_test(path, at) && FALLBACK_CALLS.iter().any(|c| code.contains(c)) {
+                return Some(format!(
+                    "a fallback value (`{}`)",
+                    bugstack_core::text::ellipsize(code, 80).replace('`', "'")
+                ));
+            }
+        }
+        None
+    }
+
     /// Added + removed lines.
     pub fn changed_lines(&self) -> u32 {
         self.lines_added + self.lines_removed
@@ -399,6 +465,35 @@ fn find_block(haystack: &[String], needle: &[&str], expected: usize) -> Option<u
 
 #[cfg(test)]
 mod tests {
+    /// A model's fallback in source is found; the same call in a test
+    /// file, in a comment, or on a context line is not.
+    #[test]
+    fn fallbacks_are_read_from_added_source_lines() {
+        let patch = |diff: &str| super::Patch {
+            diff: diff.into(),
+            ..super::Patch::default()
+        };
+        let source = "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -4,3 +4,3 @@\n fn f(a: u32, b: u32) -> u32 {\n-    a / b\n+    a.checked_div(b).unwrap_or(0)\n }\n";
+        assert_eq!(
+            patch(source).fallback_in_diff(|_, _| false).as_deref(),
+            Some("a fallback value (`a.checked_div(b).unwrap_or(0)`)")
+        );
+        let saturating = source.replace("checked_div(b).unwrap_or(0)", "saturating_sub(b)");
+        assert!(patch(&saturating).fallback_in_diff(|_, _| false).is_some());
+        let in_tests = source.replace("src/lib.rs", "tests/ratio.rs");
+        assert_eq!(patch(&in_tests).fallback_in_diff(|_, _| false), None);
+        let commented = source.replace(
+            "a.checked_div(b).unwrap_or(0)",
+            "a.checked_div(b)? // not .unwrap_or(0)",
+        );
+        assert_eq!(patch(&commented).fallback_in_diff(|_, _| false), None);
+        // Line 5 of the patched file is the added line (the hunk starts at 4).
+        let test_code = |path: &str, line: usize| path == "src/lib.rs" && line == 5;
+        assert_eq!(patch(source).fallback_in_diff(test_code), None);
+        let context = "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,2 +1,3 @@\n let x = y.unwrap_or(0);\n+let z = x.checked_add(1)?;\n";
+        assert_eq!(patch(context).fallback_in_diff(|_, _| false), None);
+    }
+
     #[test]
     fn patch_hashes_ignore_rendering_but_not_the_change() {
         let a = "diff --git a/src/x.rs b/src/x.rs\nindex 111..222 100644\n--- a/src/x.rs\n+++ b/src/x.rs\n\

@@ -8,6 +8,7 @@ use std::time::Instant;
 use bugstack_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::generate::template::TEMPLATE_GENERATOR;
 use crate::policy::SandboxMode;
 use crate::report::{Attempt, Decision, DecisionKind, FixReport, REPORT_VERSION};
 use crate::{
@@ -248,7 +249,8 @@ impl Pipeline {
             let generated = match repaired.take() {
                 Some(p) => Ok(p),
                 None => self.generator.generate(&ctx, &feedback).await,
-            };
+            }
+            .map(|p| with_invented_value(&ctx, p));
             gen_ms += elapsed_ms(t);
             let mut repeat = false;
             // A patch a person rejected is skipped whether or not the
@@ -595,6 +597,11 @@ pub(crate) fn decide(
             "the fix returns `{e}`, an existing error that names none of the panic's words (callers may be told the wrong cause): auto-merge refused, left for review"
         ));
     }
+    if let Some(v) = &patch.invented_value {
+        return review(format!(
+            "where the code panicked the fix gives {v}, a value the code never chose (callers may want an error): auto-merge refused, left for review"
+        ));
+    }
     Decision {
         kind: DecisionKind::AutoMerge,
         reason: format!(
@@ -602,6 +609,28 @@ pub(crate) fn decide(
             confidence.score, threshold
         ),
     }
+}
+
+/// The patch with [`Patch::invented_value`] read from its diff when its
+/// generator does not say (any but the built-in template generator, which
+/// reads it from the syntax tree): a model's `unwrap_or(0)` is as made up as
+/// a template's.
+/// Test code it adds (a `#[cfg(test)]` module, a `#[test]` function) is
+/// left out: a test may fall back as it likes.
+fn with_invented_value(ctx: &crate::FixContext, mut patch: Patch) -> Patch {
+    if patch.invented_value.is_none() && patch.generator != TEMPLATE_GENERATOR {
+        let patched = patch.apply_to(&ctx.files).unwrap_or_default();
+        let tests: BTreeMap<&str, Vec<std::ops::RangeInclusive<usize>>> = patched
+            .iter()
+            .map(|(path, text)| (path.as_str(), crate::rust_file::test_lines(text)))
+            .collect();
+        patch.invented_value = patch.fallback_in_diff(|path, line| {
+            tests
+                .get(path)
+                .is_some_and(|ranges| ranges.iter().any(|r| r.contains(&line)))
+        });
+    }
+    patch
 }
 
 fn elapsed_ms(t: Instant) -> u64 {

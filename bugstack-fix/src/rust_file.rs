@@ -35,6 +35,51 @@ pub(crate) fn still_parses(before: &str, after: &str) -> bool {
     }
 }
 
+/// The 1-based line ranges (inclusive) of the file's test code: items
+/// marked `#[test]` or `#[cfg(test)]` (a `mod tests`), at any depth of
+/// inline modules. Empty when the file does not parse.
+pub(crate) fn test_lines(text: &str) -> Vec<std::ops::RangeInclusive<usize>> {
+    use syn::spanned::Spanned;
+    fn is_test(attrs: &[syn::Attribute]) -> bool {
+        attrs.iter().any(|a| {
+            a.path().is_ident("test")
+                || (a.path().is_ident("cfg")
+                    && a.meta
+                        .require_list()
+                        .is_ok_and(|l| l.tokens.clone().into_iter().any(|t| t.to_string() == "test")))
+        })
+    }
+    fn walk(items: &[syn::Item], out: &mut Vec<std::ops::RangeInclusive<usize>>) {
+        for item in items {
+            let attrs: &[syn::Attribute] = match item {
+                syn::Item::Fn(f) => &f.attrs,
+                syn::Item::Mod(m) => &m.attrs,
+                syn::Item::Impl(i) => &i.attrs,
+                syn::Item::Use(u) => &u.attrs,
+                syn::Item::Const(c) => &c.attrs,
+                syn::Item::Static(s) => &s.attrs,
+                syn::Item::Struct(s) => &s.attrs,
+                syn::Item::Enum(e) => &e.attrs,
+                _ => &[],
+            };
+            if is_test(attrs) {
+                out.push(item.span().start().line..=item.span().end().line);
+            } else if let syn::Item::Mod(syn::ItemMod {
+                content: Some((_, inner)),
+                ..
+            }) = item
+            {
+                walk(inner, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(file) = parse_file(text) {
+        walk(&file.items, &mut out);
+    }
+    out
+}
+
 /// The file's items that parse, and how many were left out.
 fn item_by_item(input: ParseStream<'_>) -> syn::Result<(syn::File, usize)> {
     let attrs = input.call(syn::Attribute::parse_inner)?;
@@ -80,6 +125,13 @@ fn skip_item(input: ParseStream<'_>) -> syn::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_code_is_found_at_any_depth() {
+        let text = "fn f() -> u32 {\n    1\n}\n\nmod inner {\n    #[test]\n    fn t() {}\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn u() {}\n}\n";
+        assert_eq!(test_lines(text), vec![6..=7, 10..=14]);
+        assert!(test_lines("fn broken( {").is_empty());
+    }
 
     #[test]
     fn an_item_of_an_old_edition_is_left_out_and_the_rest_kept() {

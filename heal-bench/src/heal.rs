@@ -47,6 +47,12 @@ pub struct HealRun {
     /// (the score's `reproduction` signal counted). An unproven fix scores
     /// at most 0.45, and `review_threshold = 0.5` holds it.
     pub proven: bool,
+    /// What the fix decides that a maintainer must confirm, when it does:
+    /// the value it makes up (the report's `fix.invented_value`) or the
+    /// error it borrows (`fix.borrowed_error`). bugstack never auto-merges
+    /// such a fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judgement_call: Option<String>,
     /// `+`/`-` lines of the patch outside `tests/` (its non-test source; a
     /// test module inside a source file counts).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,6 +71,22 @@ pub struct HealRun {
     pub failure: Option<String>,
     /// Seconds `bugstack fix` took.
     pub fix_secs: f64,
+}
+
+/// bugstack's default `confidence_threshold`, for what `auto_merge = true`
+/// would make of a run whose policy leaves it off.
+pub const DEFAULT_CONFIDENCE_THRESHOLD: f64 = 0.8;
+
+impl HealRun {
+    /// Whether `auto_merge = true` (at the default threshold) would have
+    /// merged this fix: delivered, proven, scored at or above the
+    /// threshold, and no judgement call left to a maintainer.
+    pub fn would_auto_merge(&self) -> bool {
+        self.branch.is_some()
+            && self.proven
+            && self.judgement_call.is_none()
+            && self.confidence.is_some_and(|c| c >= DEFAULT_CONFIDENCE_THRESHOLD)
+    }
 }
 
 /// The repository's policy: build + the crate's suite, offline templates,
@@ -313,6 +335,14 @@ pub fn heal(settings: &Settings, case: &Case, buggy: &Source, work: &Path) -> Re
                 .iter()
                 .any(|s| s["name"] == "reproduction" && s["contribution"].as_f64().is_some_and(|c| c > 0.0))
         }),
+        judgement_call: report["fix"]["invented_value"]
+            .as_str()
+            .map(|v| format!("makes up {v}"))
+            .or_else(|| {
+                report["fix"]["borrowed_error"]
+                    .as_str()
+                    .map(|e| format!("borrows `{e}`"))
+            }),
         diff: report["fix"]["diff"].as_str().map(str::to_string),
         fix_secs,
         ..HealRun::default()

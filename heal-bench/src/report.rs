@@ -112,6 +112,12 @@ pub struct Totals {
     /// The same: proven fixes that do not heal (the dangerous number when
     /// only proven fixes are proposed).
     pub proven_not_healed: usize,
+    /// What `auto_merge = true` (default threshold) makes of this run:
+    /// healed cases whose fix it would merge ([`crate::heal::HealRun::would_auto_merge`]).
+    pub auto_merged_healed: usize,
+    /// The same: fixes it would merge that do not heal (the number that
+    /// must stay 0 for a team to turn `auto_merge` on).
+    pub auto_merged_not_healed: usize,
     /// Wall time of the run in seconds.
     pub wall_secs: f64,
 }
@@ -138,6 +144,12 @@ pub fn totals(cases: &[CaseReport], wall_secs: f64) -> Totals {
             .filter(|c| c.outcome == o && c.heal.as_ref().is_some_and(|h| h.proven))
             .count()
     };
+    let merged = |o: Outcome| {
+        cases
+            .iter()
+            .filter(|c| c.outcome == o && c.heal.as_ref().is_some_and(|h| h.would_auto_merge()))
+            .count()
+    };
     let mut t = Totals {
         cases: cases.len(),
         healed: count(Outcome::Healed),
@@ -153,6 +165,8 @@ pub fn totals(cases: &[CaseReport], wall_secs: f64) -> Totals {
         held: count(Outcome::Held),
         proven_healed: proven(Outcome::Healed),
         proven_not_healed: proven(Outcome::ProposedNotHealed),
+        auto_merged_healed: merged(Outcome::Healed),
+        auto_merged_not_healed: merged(Outcome::ProposedNotHealed),
         wall_secs,
         ..Totals::default()
     };
@@ -179,6 +193,7 @@ pub fn markdown(report: &BenchReport) -> String {
          | broken case (not counted) | {} |\n\
          | healed patches carrying a regression test | {} of {} |\n\
          | with `review_threshold = 0.5` (only proven fixes proposed): healed, proposed NOT healed | {} ({:.0}%), {} |\n\
+         | with `auto_merge = true` (threshold 0.8): merged and healed, merged NOT healed | {}, {} |\n\
          | wall time | {:.0} s |\n\n\
          | case | crate buggy→fixed | class | outcome | proven | bugstack patch (lines) | upstream fix (lines) | fix s | total s |\n\
          |---|---|---|---|---|---|---|---|---|\n",
@@ -203,6 +218,8 @@ pub fn markdown(report: &BenchReport) -> String {
             0.0
         },
         t.proven_not_healed,
+        t.auto_merged_healed,
+        t.auto_merged_not_healed,
         t.wall_secs,
     );
     for c in &report.cases {
@@ -250,4 +267,64 @@ pub fn markdown(report: &BenchReport) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(outcome: Outcome, heal: HealRun) -> CaseReport {
+        CaseReport {
+            name: "c".into(),
+            krate: "k".into(),
+            buggy: "1.0.0".into(),
+            fixed: "1.0.1".into(),
+            class: "overflow".into(),
+            outcome,
+            detail: String::new(),
+            check: None,
+            heal: Some(heal),
+            upstream_fix_lines: None,
+            upstream_release_diff_lines: None,
+            check_secs: 0.0,
+            total_secs: 0.0,
+        }
+    }
+
+    /// `auto_merge = true` would merge a delivered, proven fix scored at
+    /// the threshold, never one that makes up a value, however it scores.
+    #[test]
+    fn auto_merge_totals_leave_out_judgement_calls() {
+        let merged = HealRun {
+            branch: Some("bugstack/fix-1".into()),
+            proven: true,
+            confidence: Some(1.0),
+            ..HealRun::default()
+        };
+        let invented = HealRun {
+            judgement_call: Some("makes up `0`".into()),
+            ..merged.clone()
+        };
+        let unproven = HealRun {
+            proven: false,
+            confidence: Some(0.45),
+            ..merged.clone()
+        };
+        let cases = [
+            case(Outcome::Healed, merged.clone()),
+            case(Outcome::Healed, unproven),
+            case(Outcome::ProposedNotHealed, invented),
+            case(Outcome::ProposedNotHealed, merged),
+        ];
+        let t = totals(&cases, 1.0);
+        assert_eq!((t.auto_merged_healed, t.auto_merged_not_healed), (1, 1));
+        assert_eq!((t.proven_healed, t.proven_not_healed), (1, 2));
+        let md = markdown(&BenchReport {
+            started: "now".into(),
+            bugstack: "bugstack".into(),
+            totals: t,
+            cases: cases.to_vec(),
+        });
+        assert!(md.contains("merged and healed, merged NOT healed | 1, 1 |"), "{md}");
+    }
 }

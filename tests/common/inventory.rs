@@ -11,9 +11,9 @@ use super::git;
 
 pub const LIB: &str = "//! Stock arithmetic.
 
-/// How many times the stock on hand covers what was sold.
-pub fn restock_ratio(on_hand: u32, sold: u32) -> u32 {
-    on_hand / sold
+/// How many times the stock on hand covers what was sold (`None` if nothing was).
+pub fn restock_ratio(on_hand: u32, sold: u32) -> Option<u32> {
+    Some(on_hand / sold)
 }
 
 #[cfg(test)]
@@ -22,7 +22,7 @@ mod tests {
 
     #[test]
     fn ratio_of_stock_to_sales() {
-        assert_eq!(restock_ratio(10, 2), 5);
+        assert_eq!(restock_ratio(10, 2), Some(5));
     }
 }
 ";
@@ -107,7 +107,7 @@ pub fn panic_event(release: &str) -> Event {
     e.location = Some(Location {
         file: "src/lib.rs".into(),
         line: 5,
-        column: Some(5),
+        column: Some(10),
     });
     e.frames = vec![
         Frame {
@@ -115,7 +115,7 @@ pub fn panic_event(release: &str) -> Event {
             module: Some("inventory".into()),
             file: Some("/build/inventory/src/lib.rs".into()),
             line: Some(5),
-            column: Some(5),
+            column: Some(10),
             in_app: true,
             address: None,
         },
@@ -136,18 +136,18 @@ diff --git a/src/lib.rs b/src/lib.rs
 +++ b/src/lib.rs
 @@ -2,5 +2,5 @@
  
- /// How many times the stock on hand covers what was sold.
- pub fn restock_ratio(on_hand: u32, sold: u32) -> u32 {
--    on_hand / sold
-+    on_hand.checked_div(sold).unwrap_or(0)
+ /// How many times the stock on hand covers what was sold (`None` if nothing was).
+ pub fn restock_ratio(on_hand: u32, sold: u32) -> Option<u32> {
+-    Some(on_hand / sold)
++    on_hand.checked_div(sold)
  }
 @@ -14,3 +14,8 @@ mod tests {
-         assert_eq!(restock_ratio(10, 2), 5);
+         assert_eq!(restock_ratio(10, 2), Some(5));
      }
 +
 +    #[test]
-+    fn ratio_without_sales_is_zero() {
-+        assert_eq!(restock_ratio(10, 0), 0);
++    fn ratio_without_sales_is_none() {
++        assert_eq!(restock_ratio(10, 0), None);
 +    }
  }
 ";

@@ -358,9 +358,33 @@ impl Renderer<'_> {
                     .unwrap_or_default()
             ));
             self.line("");
+            self.judgement_calls(p);
             self.candidates(p);
             let diff = self.block(&p.diff, "diff", self.diff_bytes);
             self.out.push_str(&diff);
+            self.line("");
+        }
+    }
+
+    /// What the fix decides that a maintainer should confirm (a made-up
+    /// value, an error borrowed from another failure): why it is never
+    /// auto-merged.
+    fn judgement_calls(&mut self, p: &crate::Patch) {
+        if let Some(v) = &p.invented_value {
+            let v = self.inline(v);
+            self.line(&format!(
+                "**Review the value:** where the code panicked, the fix now gives {v}, a value the code never chose. \
+                 The panic is gone; whether callers should get that value, or an error, is a maintainer's call, \
+                 so this fix is never auto-merged."
+            ));
+            self.line("");
+        }
+        if let Some(e) = &p.borrowed_error {
+            let e = self.inline(e);
+            self.line(&format!(
+                "**Review the error:** the fix returns {e}, an existing error that names none of the panic's words: \
+                 callers may be told the wrong cause, so this fix is never auto-merged."
+            ));
             self.line("");
         }
     }

@@ -23,9 +23,8 @@ impl ContextBuilder for FixedContext {
     }
 }
 
-/// The cart fix; with `Some(error)`, one that returns an existing error
-/// borrowed from another failure.
-struct FixedGenerator(Option<&'static str>);
+/// Always the same fix (the cart fix, or one of its variants).
+struct FixedGenerator(Patch);
 
 #[async_trait]
 impl FixGenerator for FixedGenerator {
@@ -33,10 +32,7 @@ impl FixGenerator for FixedGenerator {
         "template".into()
     }
     async fn generate(&self, _: &FixContext, _: &[Feedback]) -> Result<Patch> {
-        Ok(Patch {
-            borrowed_error: self.0.map(str::to_string),
-            ..cart_patch()
-        })
+        Ok(self.0.clone())
     }
 }
 
@@ -64,7 +60,7 @@ impl Validator for GreenValidator {
 }
 
 async fn run(fx: &Fixture, policy: &Policy) -> (bugstack_fix::FixReport, Arc<JsonPullRequestStore>) {
-    run_with(fx, policy, true, FixedGenerator(None)).await
+    run_with(fx, policy, true, FixedGenerator(cart_patch())).await
 }
 
 async fn run_with(
@@ -127,7 +123,7 @@ async fn a_permissive_policy_merges_and_a_strict_one_leaves_the_pr_open() {
 async fn below_the_review_threshold_an_unproven_fix_is_held() {
     let fx = Fixture::conventional();
     let policy = Policy::from_toml_str("review_threshold = 0.5\n").unwrap();
-    let (report, store) = run_with(&fx, &policy, false, FixedGenerator(None)).await;
+    let (report, store) = run_with(&fx, &policy, false, FixedGenerator(cart_patch())).await;
     assert_eq!(report.decision.kind, DecisionKind::Held, "{}", report.decision.reason);
     assert!(
         report
@@ -144,7 +140,7 @@ async fn below_the_review_threshold_an_unproven_fix_is_held() {
     assert!(md.contains("### Decision: held (not proven)"), "{md}");
 
     let fx = Fixture::conventional();
-    let (report, store) = run_with(&fx, &policy, true, FixedGenerator(None)).await;
+    let (report, store) = run_with(&fx, &policy, true, FixedGenerator(cart_patch())).await;
     assert_eq!(report.decision.kind, DecisionKind::Review, "{}", report.decision.reason);
     assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
 }
@@ -157,7 +153,10 @@ async fn below_the_review_threshold_an_unproven_fix_is_held() {
 async fn a_fix_returning_a_borrowed_error_is_never_auto_merged() {
     let fx = Fixture::conventional();
     let permissive = Policy::from_toml_str("auto_merge = true\nconfidence_threshold = 0.5\n").unwrap();
-    let borrowing = FixedGenerator(Some("Error::BacktrackLimitExceeded"));
+    let borrowing = FixedGenerator(Patch {
+        borrowed_error: Some("Error::BacktrackLimitExceeded".into()),
+        ..cart_patch()
+    });
     let (report, store) = run_with(&fx, &permissive, true, borrowing).await;
     assert_eq!(report.decision.kind, DecisionKind::Review, "{}", report.decision.reason);
     assert!(
@@ -179,6 +178,96 @@ async fn a_fix_returning_a_borrowed_error_is_never_auto_merged() {
     assert_eq!(signal.map(|s| s.contribution), Some(-0.10), "{:?}", report.confidence);
     assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
     assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+}
+
+/// A reproduced fix that makes up a value where the code panicked
+/// (fancy-regex's `get()` answering `0` for a slot past the end, which let
+/// a bad pattern compile) is proposed, never auto-merged, whatever its
+/// score; the pull request says which value to review.
+#[tokio::test]
+async fn a_fix_inventing_a_value_is_never_auto_merged() {
+    let fx = Fixture::conventional();
+    let permissive = Policy::from_toml_str("auto_merge = true\nconfidence_threshold = 0.5\n").unwrap();
+    let inventing = FixedGenerator(Patch {
+        invented_value: Some("`0`".into()),
+        ..cart_patch()
+    });
+    let (report, store) = run_with(&fx, &permissive, true, inventing).await;
+    assert_eq!(report.decision.kind, DecisionKind::Review, "{}", report.decision.reason);
+    assert!(
+        report
+            .decision
+            .reason
+            .contains("the fix gives `0`, a value the code never chose")
+            && report.decision.reason.contains("auto-merge refused"),
+        "{}",
+        report.decision.reason
+    );
+    assert!(
+        report.confidence.as_ref().unwrap().score >= 0.5,
+        "{:?}",
+        report.confidence
+    );
+    let prs = store.list().unwrap();
+    assert_eq!(prs[0].state, PullRequestState::Open);
+    assert!(prs[0].body.contains("a value the code never chose"), "{}", prs[0].body);
+    let md = bugstack_fix::render_markdown(&report);
+    assert!(
+        md.contains("**Review the value:** where the code panicked, the fix now gives \\`0\\`"),
+        "{md}"
+    );
+    assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+}
+
+/// A model's patch does not say what it makes up: the pipeline reads its
+/// fallback (`unwrap_or(0)`) from the diff, and the proven fix is proposed,
+/// never auto-merged. The same model's fix without a fallback merges.
+#[tokio::test]
+async fn a_models_fallback_value_is_read_from_its_diff_and_never_auto_merged() {
+    let permissive = Policy::from_toml_str("auto_merge = true\nconfidence_threshold = 0.5\n").unwrap();
+    let model = |after: &str| {
+        FixedGenerator(Patch {
+            generator: "llm:openai:scripted".into(),
+            ..support::described(
+                support::deploy::cart_edit(after),
+                "index-oob",
+                "`total` indexes `items[0]` of an empty cart.",
+                "Start from 0 when the cart is empty.",
+            )
+        })
+    };
+    let fallback = "pub fn total(items: &[u32]) -> u32 {\n    let first = items.first().copied().unwrap_or(0);\n    first + items.iter().skip(1).sum::<u32>()\n}\n";
+    let fx = Fixture::conventional();
+    let (report, store) = run_with(&fx, &permissive, true, model(fallback)).await;
+    assert_eq!(report.decision.kind, DecisionKind::Review, "{}", report.decision.reason);
+    let invented = report.fix.as_ref().and_then(|p| p.invented_value.clone());
+    assert_eq!(
+        invented.as_deref(),
+        Some("a fallback value (`let first = items.first().copied().unwrap_or(0);`)")
+    );
+    assert!(
+        report.decision.reason.contains("auto-merge refused"),
+        "{}",
+        report.decision.reason
+    );
+    assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
+
+    // A fallback in the test module it adds is the test's business.
+    let with_test = format!(
+        "{}\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn empty() {{\n        assert_eq!(super::total(&[]), std::env::var(\"N\").map_or(0, |_| 0));\n    }}\n}}\n",
+        support::deploy::AFTER
+    );
+    for after in [support::deploy::AFTER, with_test.as_str()] {
+        let fx = Fixture::conventional();
+        let (report, _) = run_with(&fx, &permissive, true, model(after)).await;
+        assert_eq!(report.fix.as_ref().and_then(|p| p.invented_value.clone()), None);
+        assert_eq!(
+            report.decision.kind,
+            DecisionKind::AutoMerge,
+            "{}",
+            report.decision.reason
+        );
+    }
 }
 
 #[tokio::test]

@@ -21,9 +21,9 @@ use support::{git, panic_event, push_to_new_remote, slow_check, snapshot, write_
 
 const LIB: &str = "//! Stock arithmetic.
 
-/// How many times the stock on hand covers what was sold.
-pub fn restock_ratio(on_hand: u32, sold: u32) -> u32 {
-    on_hand / sold
+/// How many times the stock on hand covers what was sold (`None` if nothing was).
+pub fn restock_ratio(on_hand: u32, sold: u32) -> Option<u32> {
+    Some(on_hand / sold)
 }
 
 #[cfg(test)]
@@ -32,7 +32,7 @@ mod tests {
 
     #[test]
     fn ratio_of_stock_to_sales() {
-        assert_eq!(restock_ratio(10, 2), 5);
+        assert_eq!(restock_ratio(10, 2), Some(5));
     }
 }
 ";

@@ -744,3 +744,38 @@ fn a_guard_follows_the_codes_own_exit_for_the_same_data() {
         "{ps:?}"
     );
 }
+
+/// Every candidate says whether it makes up a value where the code
+/// panicked: the function's own `None` or error is not made up; `0`, a
+/// saturated bound, a default and a skipped unit function are.
+#[test]
+fn each_candidate_says_whether_it_invents_a_value() {
+    const OOB: &str = "index out of bounds: the len is 2 but the index is 2";
+    let in_usize = "fn get(v: &[usize], slot: usize) -> usize {\n    v[slot]\n}\n";
+    let all = patches(in_usize, 2, "v[slot]", OOB);
+    assert!(!all.is_empty());
+    for p in &all {
+        assert!(p.invented_value.is_some(), "{}\n{:?}", p.diff, p.invented_value);
+    }
+    assert_eq!(all[0].invented_value.as_deref(), Some("`0`"), "{}", all[0].diff);
+
+    let in_option = "fn get(v: &[usize], slot: usize) -> Option<usize> {\n    Some(v[slot])\n}\n";
+    let first = &patches(in_option, 2, "v[slot]", OOB)[0];
+    assert!(first.diff.contains("v.get(slot)?"), "{}", first.diff);
+    assert_eq!(first.invented_value, None);
+
+    let sub = "fn rest(len: usize, used: usize) -> usize {\n    len - used\n}\n";
+    let saturating = patches(sub, 2, "len - used", "attempt to subtract with overflow");
+    let s = saturating.iter().find(|p| p.diff.contains("saturating_sub")).unwrap();
+    assert_eq!(
+        s.invented_value.as_deref(),
+        Some("the type's bound (a saturated result)")
+    );
+
+    let unit = "fn log_first(v: &[u32]) {\n    let x: &u32 = v.first().unwrap();\n    println!(\"{x}\");\n}\n";
+    let skip = &patches(unit, 2, "unwrap", NONE)[0];
+    assert_eq!(
+        skip.invented_value.as_deref(),
+        Some("nothing: `log_first` skips the rest of its work")
+    );
+}

@@ -32,10 +32,10 @@ impl Cart {
     }
 }
 
-/// Average price per unit, in cents.
-pub fn average_price_cents(cart: &Cart) -> u64 {
+/// Average price per unit, in cents; `None` when the cart holds no units.
+pub fn average_price_cents(cart: &Cart) -> Option<u64> {
     let units = cart.unit_count();
-    cart.total_cents() / units
+    Some(cart.total_cents() / units)
 }
 
 #[cfg(test)]
@@ -67,6 +67,6 @@ mod tests {
 
     #[test]
     fn average_is_per_unit() {
-        assert_eq!(average_price_cents(&cart()), 700);
+        assert_eq!(average_price_cents(&cart()), Some(700));
     }
 }

@@ -24,8 +24,8 @@ pub struct Summary {
     pub units: u64,
     /// Total in cents.
     pub total_cents: u64,
-    /// Average unit price in cents.
-    pub average_price_cents: u64,
+    /// Average unit price in cents (`null` for an empty cart).
+    pub average_price_cents: Option<u64>,
 }
 
 async fn create_cart(State(shop): State<Shop>) -> (StatusCode, Json<serde_json::Value>) {

@@ -219,29 +219,47 @@ impl TemplateGenerator {
             }
         }
         let borrowed = site.borrowed_error();
-        let mut fixes: Vec<(String, &str, strategy::StrategyFix, Option<String>)> = site_fixes
+        let mut fixes: Vec<FileFix> = site_fixes
             .into_iter()
-            .map(|f| {
-                let returned = borrowed.as_ref().and_then(|b| b.returned_by(&f));
-                (target.path.clone(), text, f, returned)
+            .map(|fix| FileFix {
+                path: target.path.clone(),
+                before: text,
+                borrowed: borrowed.as_ref().and_then(|b| b.returned_by(&fix)),
+                invented: site.invented_value(&fix),
+                fix,
             })
             .collect();
         // No error channel here: a guard one or more frames up, where an
         // error can be returned, ranks before any default value; after
         // every local fix when that error is borrowed from another failure.
         if !site.has_error_channel() {
-            if let Some((path, caller_text, fix, borrowed)) = caller_guard(ctx, &site, message) {
-                if borrowed.is_some() {
-                    fixes.push((path, caller_text, fix, borrowed));
+            if let Some((path, before, fix, borrowed)) = caller_guard(ctx, &site, message) {
+                let last = borrowed.is_some();
+                let caller = FileFix {
+                    path,
+                    before,
+                    fix,
+                    borrowed,
+                    invented: None,
+                };
+                if last {
+                    fixes.push(caller);
                 } else {
-                    fixes.insert(0, (path, caller_text, fix, borrowed));
+                    fixes.insert(0, caller);
                 }
             }
         }
         let mut patches: Vec<Patch> = Vec::new();
         let mut strategies: Vec<(&'static str, String)> = Vec::new();
         let mut formatters = std::collections::HashMap::new();
-        for (path, before, c, borrowed) in fixes {
+        for FileFix {
+            path,
+            before,
+            fix: c,
+            borrowed,
+            invented,
+        } in fixes
+        {
             let Some(mut after) = source::apply_edits(before, &c.edits) else {
                 continue;
             };
@@ -268,6 +286,7 @@ impl TemplateGenerator {
             p.root_cause = root_cause.clone();
             p.explanation = format!("{} (template strategy: {})", c.explanation, c.strategy);
             p.borrowed_error = borrowed;
+            p.invented_value = invented;
             if !patches.iter().any(|q: &Patch| q.diff == p.diff) {
                 strategies.push((c.strategy, first_sentence(&c.explanation)));
                 patches.push(p);
@@ -342,6 +361,20 @@ impl FixGenerator for TemplateGenerator {
             .await
             .map_err(|e| Error::Generate(format!("the template generator task failed: {e}")))?
     }
+}
+
+/// One candidate fix in the file it edits, with what the patch will say
+/// of it.
+struct FileFix<'t> {
+    /// Repository-relative path of the file the fix edits.
+    path: String,
+    /// The file's text before the fix.
+    before: &'t str,
+    fix: strategy::StrategyFix,
+    /// [`Patch::borrowed_error`].
+    borrowed: Option<String>,
+    /// [`Patch::invented_value`].
+    invented: Option<String>,
 }
 
 /// A guard at the nearest in-app caller on the stack that can return an

@@ -213,6 +213,26 @@ impl<'a, 'ast> Site<'a, 'ast> {
         }
     }
 
+    /// The value `fix` makes up where the code panicked, in words (see
+    /// [`Patch::invented_value`](crate::Patch::invented_value)); `None`
+    /// when it returns the function's error or `None`, answers by a
+    /// convention (`divisibility`), or gives up the code's own way
+    /// (`guard-exit`, `wrapping` where the file already wraps).
+    pub(crate) fn invented_value(&self, fix: &StrategyFix) -> Option<String> {
+        match fix.strategy {
+            "guard-return" | "let-else-return" => match &self.ret {
+                ReturnKind::Unit => Some(format!("nothing: `{}` skips the rest of its work", self.fn_name)),
+                ReturnKind::Default(v) => Some(format!("`{v}`")),
+                ReturnKind::Option | ReturnKind::Result(_) | ReturnKind::Other => None,
+            },
+            "checked-or-zero" => Some("`0`".into()),
+            "saturating" => Some("the type's bound (a saturated result)".into()),
+            "get-or-default" | "unwrap-or-default" => Some("the type's default value".into()),
+            "clamp-position" | "floor-char-boundary" => Some("a moved position (the cut falls elsewhere)".into()),
+            _ => None,
+        }
+    }
+
     /// Every strategy's fix that fits the site, best first.
     pub(crate) fn fixes(&self) -> Vec<StrategyFix> {
         let out = match (self.class, self.loc.expr) {
