@@ -472,9 +472,15 @@ pub(crate) enum Outcome {
     },
 }
 
-/// Reads the harness's output; `Err` when it did not finish or printed an
-/// input that is not a plain literal.
-pub(crate) fn parse_output(output: &str, arity: usize) -> Result<Outcome, String> {
+/// Reads the harness's output for a call taking `params`; `Err` when it did
+/// not finish or printed an input that is not a plain literal (calls
+/// allowed: the constructors `params` name, see [`Shape::calls`]).
+pub(crate) fn parse_output(output: &str, params: &[Shape]) -> Result<Outcome, String> {
+    let arity = params.len();
+    let mut calls = Vec::new();
+    for p in params {
+        p.calls(&mut calls);
+    }
     let mut args = Vec::new();
     let mut panic = None;
     // libtest's `test search ... ` may precede the first line.
@@ -504,7 +510,10 @@ pub(crate) fn parse_output(output: &str, arity: usize) -> Result<Outcome, String
                     args.len()
                 ));
             }
-            if let Some(bad) = args.iter().find(|a| a.len() > MAX_INPUT_LEN || !is_plain_literal(a)) {
+            if let Some(bad) = args
+                .iter()
+                .find(|a| a.len() > MAX_INPUT_LEN || !is_plain_literal(a, &calls))
+            {
                 let shown: String = bad.chars().take(80).collect();
                 return Err(format!("the shrunk input is not a plain literal: {shown:?}"));
             }
@@ -522,69 +531,85 @@ pub(crate) fn parse_output(output: &str, arity: usize) -> Result<Outcome, String
 /// Whether `expr` is data only: literals, paths, `&`/`&mut`, unary minus,
 /// ranges of literals, arrays, `vec![…]`, `Some(…)`/`String::from(…)`/`f64::from_bits(…)` calls
 /// and struct literals — nothing that runs code of its own.
-pub(crate) fn is_plain_literal(expr: &str) -> bool {
-    fn plain(e: &syn::Expr) -> bool {
-        match e {
-            syn::Expr::Lit(_) | syn::Expr::Path(_) => true,
-            syn::Expr::Reference(r) => plain(&r.expr),
-            syn::Expr::Unary(u) => matches!(u.op, syn::UnOp::Neg(_)) && plain(&u.expr),
-            syn::Expr::Array(a) => a.elems.iter().all(plain),
-            syn::Expr::Paren(p) => plain(&p.expr),
-            // `1..2`: a range of literals.
-            syn::Expr::Range(r) => {
-                r.start.as_deref().is_some_and(plain)
-                    && r.end.as_deref().is_some_and(plain)
-                    && matches!(r.limits, syn::RangeLimits::HalfOpen(_))
-            }
-            // `&[1, 2][..]`: a whole-range index.
-            syn::Expr::Index(i) => {
-                plain(&i.expr) && matches!(&*i.index, syn::Expr::Range(r) if r.start.is_none() && r.end.is_none())
-            }
-            // A type's zero-argument constructor (`x::Y::new()`, `x::Y::default()`).
-            syn::Expr::Call(c)
-                if c.args.is_empty()
-                    && matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none()
-                        && p.path.segments.len() > 1
-                        && p.path.segments.iter().all(|s| s.arguments.is_none())
-                        && p.path.segments.last().is_some_and(|l| l.ident == "new" || l.ident == "default")) =>
-            {
-                true
-            }
-            // `Some(…)`, `String::from(…)`, `f64::from_bits(…)`, and a tuple
-            // variant's constructor (`x::Op::Insert(…)`, capitalised).
-            // A constructor of the crate's type, unwrapped when fallible
-            // (`fancy_regex::Regex::new("a").unwrap()`).
-            syn::Expr::MethodCall(m) => {
-                m.method == "unwrap" && m.args.is_empty() && m.turbofish.is_none() && plain(&m.receiver)
-            }
-            syn::Expr::Call(c) => {
-                let callee_ok = matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none() && {
-                    let path: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
-                    let crate_path = path.len() > 2
-                        && p.path.segments.iter().all(|s| s.arguments.is_none())
-                        && !matches!(path[0].as_str(), "std" | "core" | "alloc" | "crate" | "self" | "super");
-                    matches!(path.join("::").as_str(), "Some" | "String::from" | "f32::from_bits" | "f64::from_bits")
-                        || crate_path && path.last().is_some_and(|l| l.starts_with(|c: char| c.is_ascii_uppercase()))
-                        || crate_path && path.last().is_some_and(|l| l == "new" || l.starts_with("new_") || l.starts_with("from_") || l.starts_with("with_"))
-                });
-                callee_ok && c.args.iter().all(plain)
-            }
-            syn::Expr::Struct(s) => s.rest.is_none() && s.fields.iter().all(|f| plain(&f.expr)),
-            syn::Expr::Macro(m) => {
-                m.mac.path.is_ident("vec")
-                    && syn::parse2::<syn::ExprArray>(
-                        std::iter::once(proc_macro2::TokenTree::Group(proc_macro2::Group::new(
-                            proc_macro2::Delimiter::Bracket,
-                            m.mac.tokens.clone(),
-                        )))
-                        .collect(),
-                    )
-                    .is_ok_and(|a| a.elems.iter().all(plain))
-            }
-            _ => false,
-        }
-    }
+///
+/// Calls of the paths `calls` are allowed too (written exactly so, each
+/// argument plain): the constructors bugstack itself chose for the
+/// argument's shape (`fixture::Doc::words`, `std::iter::Iterator::take`),
+/// never one the crate's output names.
+pub(crate) fn is_plain_literal(expr: &str, calls: &[String]) -> bool {
+    let plain = |e: &syn::Expr| plain_expr(e, calls);
     syn::parse_str::<syn::Expr>(expr).is_ok_and(|e| plain(&e))
+}
+
+fn plain_expr(e: &syn::Expr, calls: &[String]) -> bool {
+    let plain = |e: &syn::Expr| plain_expr(e, calls);
+    match e {
+        syn::Expr::Lit(_) | syn::Expr::Path(_) => true,
+        syn::Expr::Reference(r) => plain(&r.expr),
+        syn::Expr::Unary(u) => matches!(u.op, syn::UnOp::Neg(_)) && plain(&u.expr),
+        syn::Expr::Array(a) => a.elems.iter().all(plain),
+        syn::Expr::Paren(p) => plain(&p.expr),
+        // `1..2`: a range of literals.
+        syn::Expr::Range(r) => {
+            r.start.as_deref().is_some_and(plain)
+                && r.end.as_deref().is_some_and(plain)
+                && matches!(r.limits, syn::RangeLimits::HalfOpen(_))
+        }
+        // `&[1, 2][..]`: a whole-range index.
+        syn::Expr::Index(i) => {
+            plain(&i.expr) && matches!(&*i.index, syn::Expr::Range(r) if r.start.is_none() && r.end.is_none())
+        }
+        // A type's zero-argument constructor (`x::Y::new()`, `x::Y::default()`).
+        syn::Expr::Call(c)
+            if c.args.is_empty()
+                && matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none()
+                    && p.path.segments.len() > 1
+                    && p.path.segments.iter().all(|s| s.arguments.is_none())
+                    && p.path.segments.last().is_some_and(|l| l.ident == "new" || l.ident == "default")) =>
+        {
+            true
+        }
+        // `Some(…)`, `String::from(…)`, `f64::from_bits(…)`, and a tuple
+        // variant's constructor (`x::Op::Insert(…)`, capitalised).
+        // A constructor of the crate's type, unwrapped when fallible
+        // (`fancy_regex::Regex::new("a").unwrap()`).
+        syn::Expr::MethodCall(m) => {
+            m.method == "unwrap" && m.args.is_empty() && m.turbofish.is_none() && plain(&m.receiver)
+        }
+        syn::Expr::Call(c)
+            if matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none()
+                && p.path.leading_colon.is_none()
+                && p.path.segments.iter().all(|s| s.arguments.is_none())
+                && calls.contains(&p.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::"))) =>
+        {
+            c.args.iter().all(plain)
+        }
+        syn::Expr::Call(c) => {
+            let callee_ok = matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none() && {
+                let path: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                let crate_path = path.len() > 2
+                    && p.path.segments.iter().all(|s| s.arguments.is_none())
+                    && !matches!(path[0].as_str(), "std" | "core" | "alloc" | "crate" | "self" | "super");
+                matches!(path.join("::").as_str(), "Some" | "String::from" | "f32::from_bits" | "f64::from_bits")
+                    || crate_path && path.last().is_some_and(|l| l.starts_with(|c: char| c.is_ascii_uppercase()))
+                    || crate_path && path.last().is_some_and(|l| l == "new" || l.starts_with("new_") || l.starts_with("from_") || l.starts_with("with_"))
+            });
+            callee_ok && c.args.iter().all(plain)
+        }
+        syn::Expr::Struct(s) => s.rest.is_none() && s.fields.iter().all(|f| plain(&f.expr)),
+        syn::Expr::Macro(m) => {
+            m.mac.path.is_ident("vec")
+                && syn::parse2::<syn::ExprArray>(
+                    std::iter::once(proc_macro2::TokenTree::Group(proc_macro2::Group::new(
+                        proc_macro2::Delimiter::Bracket,
+                        m.mac.tokens.clone(),
+                    )))
+                    .collect(),
+                )
+                .is_ok_and(|a| a.elems.iter().all(plain))
+        }
+        _ => false,
+    }
 }
 
 /// The regression test: a plain `#[test]` calling `callee` with the shrunk
@@ -823,11 +848,29 @@ mod tests {
         assert!(s.strings.contains(&"+7".to_string()), "inside assert_eq!: {s:?}");
     }
 
+    /// A call bugstack chose for the shape is allowed with plain arguments,
+    /// written exactly as chosen; any other is not.
+    #[test]
+    fn the_shapes_own_calls_are_allowed_and_only_they() {
+        let calls = vec!["x::Doc::words".to_string(), "std::iter::Iterator::take".to_string()];
+        let ok = "std::iter::Iterator::take(x::Doc::words(&x::Doc::new(\"\")), 1000)";
+        assert!(is_plain_literal(ok, &calls));
+        assert!(!is_plain_literal(ok, &[]));
+        for bad in [
+            "std::iter::Iterator::take(x::Doc::words(&f()), 1000)",
+            "::std::iter::Iterator::take(x::Doc::new(\"\"), 1)",
+            "std::iter::Iterator::skip(x::Doc::new(\"\"), 1)",
+            "x::Doc::words::<u8>(&x::Doc::new(\"\"))",
+        ] {
+            assert!(!is_plain_literal(bad, &calls), "{bad}");
+        }
+    }
+
     #[test]
     fn output_is_parsed_and_checked() {
         let out = "noise\ntest search ... BUGSTACK-REPRO-ARG\t\"é\"\nBUGSTACK-REPRO-ARG\t255\nBUGSTACK-REPRO-PANIC\tsrc/lib.rs:3\t\"byte index 1 is not a char boundary\"\nBUGSTACK-REPRO-DONE\treproduced\t41\n";
         assert_eq!(
-            parse_output(out, 2),
+            parse_output(out, &[Shape::Str, Shape::Int("u8")]),
             Ok(Outcome::Reproduced {
                 args: vec!["\"é\"".into(), "255".into()],
                 at: "src/lib.rs:3".into(),
@@ -836,12 +879,12 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_output("BUGSTACK-REPRO-DONE\tnot-reproduced\t9000\n", 1),
+            parse_output("BUGSTACK-REPRO-DONE\tnot-reproduced\t9000\n", &[Shape::Str]),
             Ok(Outcome::NotReproduced { cases: 9000 })
         );
         let evil = out.replace("255", "{ std::process::exit(0) }");
-        assert!(parse_output(&evil, 2).is_err());
-        assert!(parse_output("", 1).is_err());
+        assert!(parse_output(&evil, &[Shape::Str, Shape::Int("u8")]).is_err());
+        assert!(parse_output("", &[Shape::Str]).is_err());
     }
 
     #[test]
@@ -865,7 +908,7 @@ mod tests {
             "gimli::Abbreviations::default()",
             "x::Y::new()",
         ] {
-            assert!(is_plain_literal(ok), "{ok}");
+            assert!(is_plain_literal(ok, &[]), "{ok}");
         }
         for bad in [
             "f()",
@@ -886,7 +929,7 @@ mod tests {
             "x::m::Op::Insert(f())",
             "x::Op::<T>::Insert(1)",
         ] {
-            assert!(!is_plain_literal(bad), "{bad}");
+            assert!(!is_plain_literal(bad, &[]), "{bad}");
         }
     }
 }

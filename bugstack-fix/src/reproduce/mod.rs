@@ -273,7 +273,7 @@ impl Plan {
     /// The reproduction the harness's `output` shows; `root` is the
     /// checkout (to name the test file).
     pub(crate) fn conclude(&self, root: &Path, output: &str) -> Reproduction {
-        let outcome = match harness::parse_output(output, self.callee.args.len()) {
+        let outcome = match harness::parse_output(output, &self.callee.args) {
             Ok(o) => o,
             Err(e) => {
                 return Reproduction {

@@ -66,6 +66,14 @@ pub(crate) enum Shape {
         /// that fails is a panic elsewhere, not a reproduction).
         fallible: bool,
     },
+    /// Code bugstack writes itself and passes as written, never generated
+    /// (the bound of the `take` that drives an iterator).
+    Literal {
+        /// The expression (`1000`).
+        code: &'static str,
+        /// Its type (`usize`).
+        ty: &'static str,
+    },
 }
 
 /// A struct the harness builds field by field.
@@ -158,6 +166,34 @@ pub(crate) const BOUNDARY_STRINGS: &[&str] = &[
 ];
 
 impl Shape {
+    /// The constructor paths this shape calls to build its value, at any
+    /// depth (`fixture::Doc::new`, `std::iter::Iterator::take`): the only
+    /// calls, besides plain constructors, its printed literal may make.
+    pub(crate) fn calls(&self, out: &mut Vec<String>) {
+        match self {
+            Shape::Constructed { ctor, args, .. } => {
+                out.push(ctor.clone());
+                args.iter().for_each(|a| a.calls(out));
+            }
+            Shape::Slice(i) | Shape::Vec(i) | Shape::Option(i) | Shape::Ref { inner: i, .. } => i.calls(out),
+            Shape::Struct(s) => s.fields.iter().for_each(|(_, f)| f.calls(out)),
+            Shape::Enum(e) => e
+                .variants
+                .iter()
+                .flat_map(|v| &v.fields)
+                .for_each(|(_, f)| f.calls(out)),
+            Shape::Int(_)
+            | Shape::Float(_)
+            | Shape::Bool
+            | Shape::Char
+            | Shape::Str
+            | Shape::String
+            | Shape::Range(_)
+            | Shape::Built { .. }
+            | Shape::Literal { .. } => {}
+        }
+    }
+
     /// The owned type a strategy yields for this shape.
     pub(crate) fn owned_type(&self) -> String {
         match self {
@@ -173,7 +209,7 @@ impl Shape {
             Shape::Enum(e) => e.path.clone(),
             // Built in place where it is passed ([`Shape::pass`]): the
             // generated value is a placeholder, so the type needs no `Debug`.
-            Shape::Built { .. } => "()".into(),
+            Shape::Built { .. } | Shape::Literal { .. } => "()".into(),
             // The constructor's arguments.
             Shape::Constructed { args, .. } => {
                 format!(
@@ -203,6 +239,7 @@ impl Shape {
             Shape::Struct(s) => s.path.clone(),
             Shape::Enum(e) => e.path.clone(),
             Shape::Built { path, .. } | Shape::Constructed { path, .. } => path.clone(),
+            Shape::Literal { ty, .. } => (*ty).to_string(),
         }
     }
 
@@ -215,6 +252,7 @@ impl Shape {
                 format!("&{}&{var}[..]", if *mutable { "mut " } else { "" })
             }
             Shape::Built { expr, .. } => expr.clone(),
+            Shape::Literal { code, .. } => (*code).to_string(),
             Shape::Constructed {
                 ctor, args, fallible, ..
             } => {
@@ -277,7 +315,7 @@ impl Shape {
                 any = int_strategy(t, &[], ints)
             ),
             Shape::Ref { inner, .. } => inner.strategy(ints, strings),
-            Shape::Built { .. } => "proptest::strategy::Just(()).boxed()".into(),
+            Shape::Built { .. } | Shape::Literal { .. } => "proptest::strategy::Just(()).boxed()".into(),
             Shape::Constructed { args, .. } => format!(
                 "({},).boxed()",
                 args.iter().map(|a| a.strategy(ints, strings)).collect::<Vec<_>>().join(", ")
@@ -377,6 +415,7 @@ impl Shape {
             }
             Shape::Range(_) => format!("format!(\"{{:?}}..{{:?}}\", {var}.start, {var}.end)"),
             Shape::Built { expr, .. } => format!("{expr:?}.to_string()"),
+            Shape::Literal { code, .. } => format!("{code:?}.to_string()"),
             Shape::Constructed {
                 ctor, args, fallible, ..
             } => {
@@ -480,7 +519,8 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Sh
             let last = p.path.segments.last()?;
             let name = last.ident.to_string();
             let generic = match &last.arguments {
-                syn::PathArguments::None => None,
+                // `Lines<'a>`: the crate's type, looked up by its name.
+                a if super::target::lifetime_arguments_only(a) => None,
                 syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match a.args.first() {
                     Some(syn::GenericArgument::Type(t)) => Some(t),
                     _ => return None,
@@ -519,7 +559,12 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Sh
 fn owned(s: &Shape) -> bool {
     !matches!(
         s,
-        Shape::Ref { .. } | Shape::Str | Shape::Slice(_) | Shape::Built { .. } | Shape::Constructed { .. }
+        Shape::Ref { .. }
+            | Shape::Str
+            | Shape::Slice(_)
+            | Shape::Built { .. }
+            | Shape::Constructed { .. }
+            | Shape::Literal { .. }
     )
 }
 

@@ -853,6 +853,31 @@ impl<'a> Resolver<'a> {
                         frame,
                     });
                 }
+                // An iterator's method runs as its users run it: driven by
+                // `collect` (`next` to the end, `size_hint` on the way), at
+                // most `DRIVEN_ITEMS` items (an endless iterator ends).
+                if is_std_iterator(&t) {
+                    let value = shape
+                        .filter(|s| !matches!(s, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)))
+                        .ok_or_else(|| format!("cannot build a `{}` value to iterate", quote_type(self_ty)))?;
+                    let taken = Shape::Constructed {
+                        path: format!("std::iter::Take<{}>", value.type_code()),
+                        ctor: "std::iter::Iterator::take".into(),
+                        args: vec![
+                            value,
+                            Shape::Literal {
+                                code: DRIVEN_ITEMS,
+                                ty: "usize",
+                            },
+                        ],
+                        fallible: false,
+                    };
+                    return Ok(Callee {
+                        path: "std::iter::Iterator::collect::<std::vec::Vec<_>>".into(),
+                        args: vec![taken],
+                        frame,
+                    });
+                }
                 (format!("<{code} as {t}>::{name}"), Some(((**self_ty).clone(), shape)))
             }
             Owner::TraitDefault(tr) => {
@@ -948,6 +973,15 @@ impl<'a> Resolver<'a> {
         }
         self.files.as_deref().unwrap_or_default()
     }
+}
+
+/// Most items a driven iterator yields (see [`Resolver::callee`]).
+const DRIVEN_ITEMS: &str = "1000";
+
+/// Whether trait path `t` (as [`Resolver::trait_path`] writes it) is the
+/// standard library's `Iterator`.
+fn is_std_iterator(t: &str) -> bool {
+    t == "Iterator" || ((t.starts_with("std::") || t.starts_with("core::")) && t.ends_with("::Iterator"))
 }
 
 fn is_ident(s: &str) -> bool {

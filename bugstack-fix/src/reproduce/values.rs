@@ -41,6 +41,7 @@ impl Resolver<'_> {
         let mut def = None;
         let (mut default, mut new) = (false, false);
         let mut ctors: Vec<(String, Vec<syn::Type>, bool)> = Vec::new();
+        let mut producers: Vec<Producer> = Vec::new();
         let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name && lifetime_arguments_only(&l.arguments)));
         for (path, file) in self.all_files() {
             for it in &file.items {
@@ -51,6 +52,12 @@ impl Resolver<'_> {
                             def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
                         }
                     }
+                    syn::Item::Impl(imp) if imp.trait_.is_none() && lifetimes_only(&imp.generics) => {
+                        producers.extend(imp.items.iter().filter_map(|ii| producer(imp, ii, &names_it)));
+                    }
+                    _ => {}
+                }
+                match it {
                     syn::Item::Impl(imp) if lifetimes_only(&imp.generics) && names_it(&imp.self_ty) => {
                         match &imp.trait_ {
                             Some((None, t, _)) => {
@@ -107,6 +114,28 @@ impl Resolver<'_> {
                         fallible,
                     });
                 }
+            }
+            // No constructor of its own: a method of another type that
+            // makes one (`Rope::lines(&self) -> Lines<'_>`), called on a
+            // value the harness builds.
+            producers.sort_by_key(|p| p.args.len());
+            for p in producers {
+                let Some(owner) = self.shape(&p.owner, depth + 1) else {
+                    continue;
+                };
+                let rest: Option<Vec<Shape>> = p.args.iter().map(|t| self.shape(t, depth + 1)).collect();
+                let Some(rest) = rest else { continue };
+                let ctor = format!("{}::{}", owner.type_code(), p.method);
+                let receiver = Shape::Ref {
+                    inner: Box::new(owner),
+                    mutable: p.mutable,
+                };
+                return Some(Shape::Constructed {
+                    ctor,
+                    path,
+                    args: std::iter::once(receiver).chain(rest).collect(),
+                    fallible: p.fallible,
+                });
             }
             return None;
         }
@@ -289,6 +318,55 @@ impl Resolver<'_> {
 /// Whether a constructor's return type `ty` makes the type `names_it`
 /// recognises: `Some(false)` for `Self` or the type, `Some(true)` for a
 /// `Result` or `Option` of it (unwrapped by the harness).
+/// A public method of another type's inherent impl that returns a value of
+/// the type looked for, from `&self` or `&mut self` and arguments.
+struct Producer {
+    /// The type whose method it is.
+    owner: syn::Type,
+    method: String,
+    /// `&mut self`.
+    mutable: bool,
+    /// The arguments after the receiver.
+    args: Vec<syn::Type>,
+    /// It returns a `Result` or `Option` of the type (unwrapped).
+    fallible: bool,
+}
+
+/// `ii` as a [`Producer`] of the type `names_it` recognises.
+fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<Producer> {
+    let syn::ImplItem::Fn(f) = ii else { return None };
+    if names_it(&imp.self_ty)
+        || !matches!(f.vis, syn::Visibility::Public(_))
+        || !lifetimes_only(&f.sig.generics)
+        || f.sig.asyncness.is_some()
+        || f.sig.unsafety.is_some()
+    {
+        return None;
+    }
+    let syn::ReturnType::Type(_, out) = &f.sig.output else {
+        return None;
+    };
+    let fallible = constructs(out, names_it)?;
+    let mut inputs = f.sig.inputs.iter();
+    let Some(syn::FnArg::Receiver(r)) = inputs.next() else {
+        return None;
+    };
+    r.reference.as_ref()?;
+    let args: Option<Vec<syn::Type>> = inputs
+        .map(|a| match a {
+            syn::FnArg::Typed(t) => Some((*t.ty).clone()),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    Some(Producer {
+        owner: (*imp.self_ty).clone(),
+        method: f.sig.ident.to_string(),
+        mutable: r.mutability.is_some(),
+        args: args?,
+        fallible,
+    })
+}
+
 fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<bool> {
     let syn::Type::Path(tp) = ty else { return None };
     if tp.path.is_ident("Self") || names_it(ty) {
