@@ -68,7 +68,7 @@ impl Resolver<'_> {
                             None => {
                                 for ii in &imp.items {
                                     let syn::ImplItem::Fn(f) = ii else { continue };
-                                    let plain = matches!(f.vis, syn::Visibility::Public(_))
+                                    let plain = public_api(&f.vis, &f.attrs)
                                         && lifetimes_only(&f.sig.generics)
                                         && f.sig.asyncness.is_none()
                                         && f.sig.unsafety.is_none();
@@ -336,7 +336,7 @@ struct Producer {
 fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<Producer> {
     let syn::ImplItem::Fn(f) = ii else { return None };
     if names_it(&imp.self_ty)
-        || !matches!(f.vis, syn::Visibility::Public(_))
+        || !public_api(&f.vis, &f.attrs)
         || !lifetimes_only(&f.sig.generics)
         || f.sig.asyncness.is_some()
         || f.sig.unsafety.is_some()
@@ -386,6 +386,20 @@ fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<b
 }
 
 /// Whether `attrs` derive `what` (`Debug`, `Default`).
+/// Public and documented: `#[doc(hidden)]` marks an item "not part of the
+/// public API" (ropey's `Lines::from_str_pt`, exposed for its own property
+/// tests), which a maintainer's regression test would not call.
+fn public_api(vis: &syn::Visibility, attrs: &[syn::Attribute]) -> bool {
+    let hidden = attrs.iter().any(|a| {
+        a.path().is_ident("doc")
+            && a
+                .meta
+                .require_list()
+                .is_ok_and(|l| l.tokens.clone().into_iter().any(|t| t.to_string() == "hidden"))
+    });
+    matches!(vis, syn::Visibility::Public(_)) && !hidden
+}
+
 fn derives(attrs: &[syn::Attribute], what: &str) -> bool {
     attrs.iter().any(|a| {
         a.path().is_ident("derive") && {
