@@ -118,26 +118,31 @@ impl Resolver<'_> {
             // No constructor of its own: a method of another type that
             // makes one (`Rope::lines(&self) -> Lines<'_>`), called on a
             // value the harness builds.
-            producers.sort_by_key(|p| p.args.len());
+            // The simplest first: one that cannot fail, on an owner built
+            // directly (not itself made by a method), with fewest arguments.
+            let mut viable = Vec::new();
             for p in producers {
                 let Some(owner) = self.shape(&p.owner, depth + 1) else {
                     continue;
                 };
                 let rest: Option<Vec<Shape>> = p.args.iter().map(|t| self.shape(t, depth + 1)).collect();
                 let Some(rest) = rest else { continue };
-                let ctor = format!("{}::{}", owner.type_code(), p.method);
-                let receiver = Shape::Ref {
-                    inner: Box::new(owner),
-                    mutable: p.mutable,
-                };
-                return Some(Shape::Constructed {
-                    ctor,
-                    path,
-                    args: std::iter::once(receiver).chain(rest).collect(),
-                    fallible: p.fallible,
-                });
+                let cost = (p.fallible, matches!(owner, Shape::Constructed { .. }), rest.len());
+                viable.push((cost, p, owner, rest));
             }
-            return None;
+            viable.sort_by_key(|(cost, ..)| *cost);
+            let (_, p, owner, rest) = viable.into_iter().next()?;
+            let ctor = format!("{}::{}", owner.type_code(), p.method);
+            let receiver = Shape::Ref {
+                inner: Box::new(owner),
+                mutable: p.mutable,
+            };
+            return Some(Shape::Constructed {
+                ctor,
+                path,
+                args: std::iter::once(receiver).chain(rest).collect(),
+                fallible: p.fallible,
+            });
         }
         let path = self.item_path(rel, name)?;
         let expr = format!("{path}::{}()", if default { "default" } else { "new" });
@@ -346,6 +351,10 @@ fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Typ
     let syn::ReturnType::Type(_, out) = &f.sig.output else {
         return None;
     };
+    // `Self` here is the owner, not the type looked for.
+    if names_self(out) {
+        return None;
+    }
     let fallible = constructs(out, names_it)?;
     let mut inputs = f.sig.inputs.iter();
     let Some(syn::FnArg::Receiver(r)) = inputs.next() else {
@@ -365,6 +374,19 @@ fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Typ
         args: args?,
         fallible,
     })
+}
+
+/// Whether `ty` is `Self`, or a `Result`/`Option` of it.
+fn names_self(ty: &syn::Type) -> bool {
+    let syn::Type::Path(tp) = ty else { return false };
+    if tp.path.is_ident("Self") {
+        return true;
+    }
+    matches!(
+        tp.path.segments.last().map(|l| &l.arguments),
+        Some(syn::PathArguments::AngleBracketed(a))
+            if matches!(a.args.first(), Some(syn::GenericArgument::Type(t)) if names_self(t))
+    )
 }
 
 fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<bool> {
@@ -392,8 +414,7 @@ fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<b
 fn public_api(vis: &syn::Visibility, attrs: &[syn::Attribute]) -> bool {
     let hidden = attrs.iter().any(|a| {
         a.path().is_ident("doc")
-            && a
-                .meta
+            && a.meta
                 .require_list()
                 .is_ok_and(|l| l.tokens.clone().into_iter().any(|t| t.to_string() == "hidden"))
     });

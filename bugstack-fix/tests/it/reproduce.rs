@@ -408,16 +408,17 @@ async fn a_default_trait_method_is_called_on_an_implementing_type() {
 
 /// `Words` has private fields and no constructor but a `#[doc(hidden)]` one
 /// (not public API, and it counts right): `Doc::words(&self)` makes one.
-/// Its `size_hint` underflows once `next` has yielded the empty doc's one
-/// empty word, as `collect` calls them: the search drives the iterator
-/// that way, over a `Doc` it builds.
+/// (`Doc::trimmed(&self) -> Self` makes a `Doc`, not a `Words`.) Its
+/// `size_hint` underflows once `next` has yielded the empty doc's one empty
+/// word, as `collect` calls them: the search drives the iterator that way,
+/// over a `Doc` it builds.
 #[tokio::test]
 async fn an_iterator_made_by_another_types_method_is_driven_by_collect() {
-    const LIB: &str = "/// A document.\npub struct Doc {\n    text: String,\n}\n\nimpl Doc {\n    /// A document of `text`.\n    pub fn new(text: &str) -> Doc {\n        Doc { text: text.to_string() }\n    }\n\n    /// Its words; an empty document has one, empty.\n    pub fn words(&self) -> Words<'_> {\n        let total = self.text.split_whitespace().count();\n        Words { rest: self.text.split_whitespace(), total, seen: 0 }\n    }\n}\n\n/// The words of a [`Doc`].\npub struct Words<'a> {\n    rest: std::str::SplitWhitespace<'a>,\n    total: usize,\n    seen: usize,\n}\n\nimpl<'a> Words<'a> {\n    /// Not part of the public API: for the crate's own property tests.\n    #[doc(hidden)]\n    pub fn from_text(text: &'a str) -> Words<'a> {\n        Words { rest: text.split_whitespace(), total: text.split_whitespace().count().max(1), seen: 0 }\n    }\n}\n\nimpl<'a> Iterator for Words<'a> {\n    type Item = &'a str;\n\n    fn next(&mut self) -> Option<&'a str> {\n        let word = self.rest.next().or(if self.seen == 0 { Some(\"\") } else { None })?;\n        self.seen += 1;\n        Some(word)\n    }\n\n    fn size_hint(&self) -> (usize, Option<usize>) {\n        let left = self.total - self.seen;\n        (left, Some(left))\n    }\n}\n";
-    assert_eq!(LIB.lines().nth(43), Some("        let left = self.total - self.seen;"));
+    const LIB: &str = "/// A document.\npub struct Doc {\n    text: String,\n}\n\nimpl Doc {\n    /// A document of `text`.\n    pub fn new(text: &str) -> Doc {\n        Doc { text: text.to_string() }\n    }\n\n    /// The document without surrounding blanks.\n    pub fn trimmed(&self) -> Self {\n        Doc { text: self.text.trim().to_string() }\n    }\n\n    /// Its words; an empty document has one, empty.\n    pub fn words(&self) -> Words<'_> {\n        let total = self.text.split_whitespace().count();\n        Words { rest: self.text.split_whitespace(), total, seen: 0 }\n    }\n}\n\n/// The words of a [`Doc`].\npub struct Words<'a> {\n    rest: std::str::SplitWhitespace<'a>,\n    total: usize,\n    seen: usize,\n}\n\nimpl<'a> Words<'a> {\n    /// Not part of the public API: for the crate's own property tests.\n    #[doc(hidden)]\n    pub fn from_text(text: &'a str) -> Words<'a> {\n        Words { rest: text.split_whitespace(), total: text.split_whitespace().count().max(1), seen: 0 }\n    }\n}\n\nimpl<'a> Iterator for Words<'a> {\n    type Item = &'a str;\n\n    fn next(&mut self) -> Option<&'a str> {\n        let word = self.rest.next().or(if self.seen == 0 { Some(\"\") } else { None })?;\n        self.seen += 1;\n        Some(word)\n    }\n\n    fn size_hint(&self) -> (usize, Option<usize>) {\n        let left = self.total - self.seen;\n        (left, Some(left))\n    }\n}\n";
+    assert_eq!(LIB.lines().nth(48), Some("        let left = self.total - self.seen;"));
     let fix = ("self.total - self.seen", "self.total.saturating_sub(self.seen)");
     let frames = vec![(
-        44,
+        49,
         "<fixture::Words as core::iter::traits::iterator::Iterator>::size_hint",
     )];
     let report = reproduced(LIB, fix, frames, "attempt to subtract with overflow").await;
