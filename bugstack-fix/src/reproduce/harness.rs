@@ -729,7 +729,10 @@ fn crate_relative(code: &str, lib: &str) -> String {
 /// its first test target's, the test goes at its end in a module of the
 /// test's name, and the name is `module::test`.
 pub(crate) fn regression_names(root: &Path, krate: &LibCrate, callee: &Callee, at: &Location) -> (String, String) {
-    let last = callee.path.rsplit("::").next().unwrap_or("call").to_ascii_lowercase();
+    // The function's own name, its turbofish left out (`diff::<[u8], ..>`,
+    // `collect::<Vec<_>>`).
+    let plain = callee.path.split("::<").next().unwrap_or(&callee.path);
+    let last = plain.rsplit("::").next().unwrap_or("call").to_ascii_lowercase();
     let last: String = last
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
