@@ -145,78 +145,57 @@ async fn below_the_review_threshold_an_unproven_fix_is_held() {
     assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
 }
 
-/// A reproduced fix that returns an existing error naming none of the
-/// panic's words (fancy-regex's matcher returning `BacktrackLimitExceeded`
-/// for a slice out of range) is proposed, never auto-merged, whatever its
-/// score.
+/// A reproduced fix that leaves a maintainer's call is proposed, never
+/// auto-merged, whatever its score, and its pull request says which call:
+/// an existing error naming none of the panic's words (fancy-regex's
+/// matcher returning `BacktrackLimitExceeded` for a slice out of range;
+/// the `error_choice` signal −0.10), or a value made up where the code
+/// panicked (fancy-regex's `get()` answering `0` for a slot past the end,
+/// which let a bad pattern compile).
 #[tokio::test]
-async fn a_fix_returning_a_borrowed_error_is_never_auto_merged() {
-    let fx = Fixture::conventional();
+async fn a_fix_leaving_a_maintainers_call_is_never_auto_merged() {
     let permissive = Policy::from_toml_str("auto_merge = true\nconfidence_threshold = 0.5\n").unwrap();
-    let borrowing = FixedGenerator(Patch {
+    let borrowing = Patch {
         borrowed_error: Some("Error::BacktrackLimitExceeded".into()),
         ..cart_patch()
-    });
-    let (report, store) = run_with(&fx, &permissive, true, borrowing).await;
-    assert_eq!(report.decision.kind, DecisionKind::Review, "{}", report.decision.reason);
-    assert!(
-        report
-            .decision
-            .reason
-            .contains("returns `Error::BacktrackLimitExceeded`")
-            && report.decision.reason.contains("auto-merge refused"),
-        "{}",
-        report.decision.reason
-    );
-    let signal = report
-        .confidence
-        .as_ref()
-        .unwrap()
-        .signals
-        .iter()
-        .find(|s| s.name == "error_choice");
-    assert_eq!(signal.map(|s| s.contribution), Some(-0.10), "{:?}", report.confidence);
-    assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
-    assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
-}
-
-/// A reproduced fix that makes up a value where the code panicked
-/// (fancy-regex's `get()` answering `0` for a slot past the end, which let
-/// a bad pattern compile) is proposed, never auto-merged, whatever its
-/// score; the pull request says which value to review.
-#[tokio::test]
-async fn a_fix_inventing_a_value_is_never_auto_merged() {
-    let fx = Fixture::conventional();
-    let permissive = Policy::from_toml_str("auto_merge = true\nconfidence_threshold = 0.5\n").unwrap();
-    let inventing = FixedGenerator(Patch {
+    };
+    let inventing = Patch {
         invented_value: Some("`0`".into()),
         ..cart_patch()
-    });
-    let (report, store) = run_with(&fx, &permissive, true, inventing).await;
-    assert_eq!(report.decision.kind, DecisionKind::Review, "{}", report.decision.reason);
-    assert!(
-        report
-            .decision
-            .reason
-            .contains("the fix gives `0`, a value the code never chose")
-            && report.decision.reason.contains("auto-merge refused"),
-        "{}",
-        report.decision.reason
-    );
-    assert!(
-        report.confidence.as_ref().unwrap().score >= 0.5,
-        "{:?}",
-        report.confidence
-    );
-    let prs = store.list().unwrap();
-    assert_eq!(prs[0].state, PullRequestState::Open);
-    assert!(prs[0].body.contains("a value the code never chose"), "{}", prs[0].body);
-    let md = bugstack_fix::render_markdown(&report);
-    assert!(
-        md.contains("**Review the value:** where the code panicked, the fix now gives \\`0\\`"),
-        "{md}"
-    );
-    assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+    };
+    for (patch, reason, review) in [
+        (
+            borrowing,
+            "returns `Error::BacktrackLimitExceeded`",
+            "**Review the error:** the fix returns Error\\:\\:BacktrackLimitExceeded",
+        ),
+        (
+            inventing,
+            "the fix gives `0`, a value the code never chose",
+            "**Review the value:** where the code panicked, the fix now gives \\`0\\`",
+        ),
+    ] {
+        let borrowed = patch.borrowed_error.is_some();
+        let fx = Fixture::conventional();
+        let (report, store) = run_with(&fx, &permissive, true, FixedGenerator(patch)).await;
+        let why = &report.decision.reason;
+        assert_eq!(report.decision.kind, DecisionKind::Review, "{why}");
+        assert!(why.contains(reason) && why.contains("auto-merge refused"), "{why}");
+        let confidence = report.confidence.as_ref().unwrap();
+        assert!(confidence.score >= 0.5, "{confidence:?}");
+        let signal = confidence.signals.iter().find(|s| s.name == "error_choice");
+        assert_eq!(
+            signal.map(|s| s.contribution),
+            borrowed.then_some(-0.10),
+            "{confidence:?}"
+        );
+        let prs = store.list().unwrap();
+        assert_eq!(prs[0].state, PullRequestState::Open);
+        assert!(prs[0].body.contains("auto-merge refused"), "{}", prs[0].body);
+        let md = bugstack_fix::render_markdown(&report);
+        assert!(md.contains(review), "{md}");
+        assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+    }
 }
 
 /// A model's patch does not say what it makes up: the pipeline reads its
