@@ -52,6 +52,7 @@ mod shared_methods;
 pub mod postgres;
 mod projects;
 mod quota;
+mod rows;
 mod schema;
 mod sqlite;
 mod trigger_settings;

@@ -10,34 +10,13 @@ use postgres::Transaction;
 
 use super::jobs::commit_of;
 use super::lifecycle::{mark_fixed, set_status, status_of};
-use super::rows::{ms, ts, ForgeExtra, RawPr, PR_COLUMNS};
+use super::rows::{ms, ForgeExtra, RawPr, PR_COLUMNS};
 use super::PostgresStore;
 use crate::store::types::parse_pull_request_state;
 use crate::store::{pull_request_state_name, Cause, Status, FORGE_ACTOR};
 
 fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
     bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
-}
-
-fn to_forge(raw: RawPr) -> crate::Result<PullRequest> {
-    let extra = raw.extra()?;
-    let state = parse_pull_request_state(&raw.state)?;
-    Ok(PullRequest {
-        number: u64::try_from(raw.number).unwrap_or(0),
-        url: raw.url,
-        title: raw.title,
-        body: raw.body,
-        branch: raw.branch,
-        base: raw.base,
-        head_sha: raw.head_sha,
-        state,
-        decision: extra.decision,
-        labels: extra.labels,
-        comments: extra.comments,
-        merge_commit: extra.merge_commit,
-        created_at: ts(raw.created_at),
-        updated_at: ts(raw.updated_at),
-    })
 }
 
 fn get_in(tx: &mut Transaction<'_>, number: u64) -> crate::Result<Option<RawPr>> {
@@ -105,13 +84,13 @@ impl PullRequestStore for PostgresStore {
             let url = url_for(u64::try_from(number).unwrap_or(0));
             tx.execute("UPDATE pull_requests SET url = $2 WHERE number = $1", &[&number, &url])?;
             let raw = super::rows::pull_request(tx, number)?.ok_or(crate::Error::PullRequestNotFound(number))?;
-            to_forge(raw)
+            raw.into_forge()
         })
         .map_err(fix_err)
     }
 
     fn get(&self, number: u64) -> bugstack_fix::Result<Option<PullRequest>> {
-        self.read(|tx| get_in(tx, number)?.map(to_forge).transpose())
+        self.read(|tx| get_in(tx, number)?.map(RawPr::into_forge).transpose())
             .map_err(fix_err)
     }
 
@@ -124,7 +103,7 @@ impl PullRequestStore for PostgresStore {
                 ),
                 &[&branch],
             )?
-            .map(|r| to_forge(RawPr::from_row(&r)?))
+            .map(|r| RawPr::from_row(&r)?.into_forge())
             .transpose()
         })
         .map_err(fix_err)
@@ -137,7 +116,7 @@ impl PullRequestStore for PostgresStore {
             tx.execute("SELECT 1 FROM pull_requests WHERE number = $1 FOR UPDATE", &[&wanted])?;
             let raw = get_in(tx, number)?.ok_or(crate::Error::PullRequestNotFound(wanted))?;
             let before = parse_pull_request_state(&raw.state)?;
-            let mut pr = to_forge(raw.clone())?;
+            let mut pr = raw.clone().into_forge()?;
             change(&mut pr);
             pr.number = number;
             let now = Timestamp::now();
@@ -174,7 +153,7 @@ impl PullRequestStore for PostgresStore {
         self.read(|tx| {
             tx.query(&format!("SELECT {PR_COLUMNS} FROM pull_requests ORDER BY number"), &[])?
                 .iter()
-                .map(|r| to_forge(RawPr::from_row(r)?))
+                .map(|r| RawPr::from_row(r)?.into_forge())
                 .collect()
         })
         .map_err(fix_err)

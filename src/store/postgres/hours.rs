@@ -103,7 +103,7 @@ pub(super) fn search(tx: &mut Transaction<'_>, filter: &IncidentFilter) -> Resul
             &[&status, &text, &filter.project, &big(filter.limit), &big(filter.offset)],
         )?
         .iter()
-        .map(incident_of)
+        .map(|r| incident_of(r))
         .collect::<Result<_>>()?;
     Ok(IncidentSearch {
         incidents,

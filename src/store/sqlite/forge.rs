@@ -13,38 +13,17 @@
 
 use bugstack_core::Timestamp;
 use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState, PullRequestStore};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
 use super::jobs::commit_of;
 use super::lifecycle::{mark_fixed, set_status, status_of};
-use super::rows::{all_rows, ms, ts, ForgeExtra, RawPr, PR_COLUMNS};
+use super::rows::{all_rows, first_row, ms, ForgeExtra, RawPr, PR_COLUMNS};
 use super::SqliteStore;
 use crate::store::types::parse_pull_request_state;
 use crate::store::{pull_request_state_name, Cause, Status, FORGE_ACTOR};
 
 fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
     bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
-}
-
-fn to_forge(raw: RawPr) -> crate::Result<PullRequest> {
-    let extra = raw.extra()?;
-    let state = parse_pull_request_state(&raw.state)?;
-    Ok(PullRequest {
-        number: u64::try_from(raw.number).unwrap_or(0),
-        url: raw.url,
-        title: raw.title,
-        body: raw.body,
-        branch: raw.branch,
-        base: raw.base,
-        head_sha: raw.head_sha,
-        state,
-        decision: extra.decision,
-        labels: extra.labels,
-        comments: extra.comments,
-        merge_commit: extra.merge_commit,
-        created_at: ts(raw.created_at),
-        updated_at: ts(raw.updated_at),
-    })
 }
 
 fn get_in(conn: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawPr>> {
@@ -115,29 +94,27 @@ impl PullRequestStore for SqliteStore {
             )?;
             let raw =
                 get_in(tx, u64::try_from(number).unwrap_or(0))?.ok_or(crate::Error::PullRequestNotFound(number))?;
-            to_forge(raw)
+            raw.into_forge()
         })
         .map_err(fix_err)
     }
 
     fn get(&self, number: u64) -> bugstack_fix::Result<Option<PullRequest>> {
-        self.read(|conn| get_in(conn, number)?.map(to_forge).transpose())
+        self.read(|conn| get_in(conn, number)?.map(RawPr::into_forge).transpose())
             .map_err(fix_err)
     }
 
     fn find_open(&self, branch: &str) -> bugstack_fix::Result<Option<PullRequest>> {
         self.read(|conn| {
-            let raw = conn
-                .query_row(
-                    &format!(
-                        "SELECT {PR_COLUMNS} FROM pull_requests WHERE branch = ?1 AND state = 'open'
-                         ORDER BY number DESC LIMIT 1"
-                    ),
-                    [branch],
-                    RawPr::from_row,
-                )
-                .optional()?;
-            raw.map(to_forge).transpose()
+            first_row(
+                conn,
+                &format!(
+                    "SELECT {PR_COLUMNS} FROM pull_requests WHERE branch = ?1 AND state = 'open'
+                     ORDER BY number DESC LIMIT 1"
+                ),
+                [branch],
+                |r| RawPr::from_row(r)?.into_forge(),
+            )
         })
         .map_err(fix_err)
     }
@@ -147,7 +124,7 @@ impl PullRequestStore for SqliteStore {
             let raw = get_in(tx, number)?
                 .ok_or_else(|| crate::Error::PullRequestNotFound(i64::try_from(number).unwrap_or(i64::MAX)))?;
             let before = parse_pull_request_state(&raw.state)?;
-            let mut pr = to_forge(raw.clone())?;
+            let mut pr = raw.clone().into_forge()?;
             change(&mut pr);
             pr.number = number;
             let now = Timestamp::now();
@@ -186,8 +163,7 @@ impl PullRequestStore for SqliteStore {
                 conn,
                 &format!("SELECT {PR_COLUMNS} FROM pull_requests ORDER BY number"),
                 [],
-                RawPr::from_row,
-                to_forge,
+                |r| RawPr::from_row(r)?.into_forge(),
             )
         })
         .map_err(fix_err)

@@ -5,7 +5,7 @@ use bugstack_core::Timestamp;
 use rusqlite::{params, Connection, Transaction};
 
 use super::ingest::saturating_add_sql;
-use super::rows::{all_rows, ts, u64_of, RawIncident, INCIDENT_COLUMNS};
+use super::rows::{all_rows, incident_of, ts, u64_of, INCIDENT_COLUMNS};
 use crate::store::grouping::{hour_start, retention_cutoff};
 use crate::store::types::{HourCount, IncidentFilter, IncidentSearch};
 use crate::Result;
@@ -64,8 +64,7 @@ pub(super) fn search(conn: &Connection, filter: &IncidentFilter) -> Result<Incid
              ORDER BY i.last_seen DESC, i.id DESC LIMIT ?4 OFFSET ?5"
         ),
         params![status, text, filter.project, limit, offset],
-        RawIncident::from_row,
-        RawIncident::into_record,
+        incident_of,
     )?;
     Ok(IncidentSearch {
         incidents,

@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::lifecycle::{mark_fixed, set_status, status_of};
 use super::pulls::record_run_pull_request;
-use super::rows::{after, ms, RawJob, RawRun, JOB_COLUMNS, RUN_COLUMNS};
+use super::rows::{after, first_row, job_of, ms, run_of, JOB_COLUMNS, RUN_COLUMNS};
 use crate::store::{Cause, ClaimedJob, FixJob, FixOutcome, FixRun, JobState, Status, DEFAULT_MAX_ATTEMPTS};
 use crate::{Error, Result};
 
@@ -124,26 +124,24 @@ pub(super) fn claim_next(
     // The projects as a JSON array (`json_each`), NULL for all of them.
     let projects = projects.map(serde_json::to_string).transpose()?;
     loop {
-        let raw = tx
-            .query_row(
-                &format!(
-                    "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,
-                         lease_expires_at = ?2, updated_at = ?3
-                     WHERE id = (SELECT j.id FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
-                                 WHERE ((j.state = 'queued' AND j.not_before <= ?3)
-                                        OR (j.state = 'running' AND j.lease_expires_at <= ?3))
-                                   AND (?4 IS NULL OR i.project_id IN (SELECT value FROM json_each(?4)))
-                                 ORDER BY i.count DESC, j.id LIMIT 1)
-                     RETURNING {JOB_COLUMNS}"
-                ),
-                params![owner, after(now, lease), ms(now), projects],
-                RawJob::from_row,
-            )
-            .optional()?;
-        let Some(raw) = raw else {
+        let job = first_row(
+            tx,
+            &format!(
+                "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,
+                     lease_expires_at = ?2, updated_at = ?3
+                 WHERE id = (SELECT j.id FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
+                             WHERE ((j.state = 'queued' AND j.not_before <= ?3)
+                                    OR (j.state = 'running' AND j.lease_expires_at <= ?3))
+                               AND (?4 IS NULL OR i.project_id IN (SELECT value FROM json_each(?4)))
+                             ORDER BY i.count DESC, j.id LIMIT 1)
+                 RETURNING {JOB_COLUMNS}"
+            ),
+            params![owner, after(now, lease), ms(now), projects],
+            |r| job_of(r),
+        )?;
+        let Some(job) = job else {
             return Ok(None);
         };
-        let job = raw.into_job()?;
         if job.attempts > job.max_attempts {
             give_up(tx, &job, now)?;
             continue;
@@ -248,16 +246,15 @@ pub(super) fn claim_incident(
             )))
         }
     };
-    let raw = tx.query_row(
+    let job = tx.query_row(
         &format!(
             "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?2,
                  lease_expires_at = ?3, updated_at = ?4, max_attempts = max(max_attempts, attempts + 1)
              WHERE id = ?1 RETURNING {JOB_COLUMNS}"
         ),
         params![job_id, owner, after(now, lease), ms(now)],
-        RawJob::from_row,
-    )?;
-    let job = raw.into_job()?;
+        |r| Ok(job_of(r)),
+    )??;
     if matches!(status, Status::Open | Status::Regressed) {
         let cause = Cause::new(owner, format!("fix job {} claimed", job.id));
         set_status(tx, incident, Status::Fixing, now, &cause)?;
@@ -409,7 +406,7 @@ struct Run<'a> {
 impl Run<'_> {
     /// Records the run, finished `now`.
     fn insert(&self, tx: &Transaction<'_>, now: Timestamp) -> Result<FixRun> {
-        let raw = tx.query_row(
+        tx.query_row(
             &format!(
                 "INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING {RUN_COLUMNS}"
@@ -424,8 +421,7 @@ impl Run<'_> {
                 ms(now),
                 self.pr_number
             ],
-            RawRun::from_row,
-        )?;
-        raw.into_run()
+            |r| Ok(run_of(r)),
+        )?
     }
 }

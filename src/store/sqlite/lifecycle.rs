@@ -11,7 +11,7 @@ use bugstack_core::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::jobs::enqueue_job;
-use super::rows::{ms, ts, RawJob, JOB_COLUMNS};
+use super::rows::{job_of, ms, ts, JOB_COLUMNS};
 use crate::store::{Cause, FixJob, IncidentRecord, Status, TimelineEntry};
 use crate::{Error, Result};
 
@@ -173,9 +173,8 @@ pub(super) fn retry(tx: &Transaction<'_>, id: i64, now: Timestamp, cause: &Cause
     tx.query_row(
         &format!("SELECT {JOB_COLUMNS} FROM fix_jobs WHERE id = ?1"),
         [job],
-        RawJob::from_row,
+        |r| Ok(job_of(r)),
     )?
-    .into_job()
 }
 
 /// See [`IncidentStore::resolve`](crate::store::IncidentStore::resolve): an
