@@ -53,6 +53,7 @@ pub mod postgres;
 mod projects;
 mod quota;
 mod rows;
+mod rules;
 mod schema;
 mod sqlite;
 mod trigger_settings;

@@ -109,6 +109,24 @@ pub(crate) fn release_of(r: &dyn StoredRow) -> Result<ReleaseRecord> {
     })
 }
 
+/// A fix run to record: one attempt of a job that reached an end.
+pub(crate) struct NewRun<'a> {
+    /// The job.
+    pub(crate) job: i64,
+    /// Its incident.
+    pub(crate) incident: i64,
+    /// Which attempt of the job.
+    pub(crate) attempt: i64,
+    /// The worker that ran it.
+    pub(crate) worker: &'a str,
+    /// The outcome's short name.
+    pub(crate) outcome: &'a str,
+    /// The machine-readable report.
+    pub(crate) report: &'a serde_json::Value,
+    /// The pull request it recorded.
+    pub(crate) pr_number: Option<i64>,
+}
+
 /// Raw columns of a pull request row ([`PR_COLUMNS`]).
 #[derive(Clone)]
 pub(crate) struct RawPr {

@@ -8,12 +8,12 @@ use bugstack_core::Timestamp;
 use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState, PullRequestStore};
 use postgres::Transaction;
 
-use super::jobs::commit_of;
-use super::lifecycle::{mark_fixed, set_status, status_of};
+use super::lifecycle::{apply, status_of};
 use super::rows::{ms, ForgeExtra, RawPr, PR_COLUMNS};
 use super::PostgresStore;
+use crate::store::rules;
 use crate::store::types::parse_pull_request_state;
-use crate::store::{pull_request_state_name, Cause, Status, FORGE_ACTOR};
+use crate::store::{pull_request_state_name, Status};
 
 fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
     bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
@@ -40,19 +40,9 @@ fn follow_pr(
     if before != PullRequestState::Open || status_of(tx, incident)? != Status::FixProposed {
         return Ok(());
     }
-    let number = raw.number;
-    match after.state {
-        PullRequestState::Merged => {
-            let release = after.merge_commit.as_deref().unwrap_or(&after.head_sha);
-            let cause = Cause::new(FORGE_ACTOR, format!("pull request #{number} merged at {release}"));
-            mark_fixed(tx, incident, release, commit_of(release), now, &cause)
-        }
-        PullRequestState::Closed => {
-            let cause = Cause::new(FORGE_ACTOR, format!("pull request #{number} closed unmerged"));
-            set_status(tx, incident, Status::Open, now, &cause)?;
-            super::forge_sync::reject_patch(tx, raw.number, now)
-        }
-        PullRequestState::Open => Ok(()),
+    match rules::pull_request_change(raw.number, after) {
+        Some(change) => apply(tx, incident, change, now),
+        None => Ok(()),
     }
 }
 

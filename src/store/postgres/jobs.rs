@@ -11,21 +11,14 @@
 use std::time::Duration;
 
 use bugstack_core::Timestamp;
-use bugstack_fix::PullRequestState;
 use postgres::Transaction;
 
-use super::lifecycle::{mark_fixed, set_status, status_of};
+use super::lifecycle::{apply, set_status, status_of};
 use super::pulls::record_run_pull_request;
-use super::rows::{after, big, job_of, ms, run_of, JOB_COLUMNS, RUN_COLUMNS};
-use crate::store::{Cause, ClaimedJob, FixJob, FixOutcome, FixRun, JobState, Status, DEFAULT_MAX_ATTEMPTS};
+use super::rows::{after, big, job_of, ms, run_of, NewRun, JOB_COLUMNS, RUN_COLUMNS};
+use crate::store::rules::{self, LiveJob};
+use crate::store::{ClaimedJob, FixJob, FixOutcome, FixRun, JobState, Status, DEFAULT_MAX_ATTEMPTS};
 use crate::{Error, Result};
-
-/// `release` as a fix commit when it is a full commit id; `None` for a
-/// release name, which is resolved to its commit later.
-pub(super) fn commit_of(release: &str) -> Option<&str> {
-    let hex = release.bytes().all(|b| b.is_ascii_hexdigit());
-    (hex && matches!(release.len(), 40 | 64)).then_some(release)
-}
 
 /// Enqueues a fix job for `incident` unless one is already queued or
 /// running; the new job's id.
@@ -160,7 +153,7 @@ pub(super) fn claim_next(
                 job.incident_id,
                 Status::Fixing,
                 now,
-                &Cause::new(owner, format!("fix job {} claimed", job.id)),
+                &rules::claim_cause(owner, job.id),
             )?,
             // Retry after a failed attempt or a crashed worker.
             Status::Fixing => {}
@@ -181,20 +174,13 @@ pub(super) fn claim_next(
 /// Fails a job whose workers kept dying rather than crash-loop; its
 /// incident goes back to `open`.
 fn give_up(tx: &mut Transaction<'_>, job: &FixJob, now: Timestamp) -> Result<()> {
-    let error = format!(
-        "gave up after {} attempts: the worker stopped before finishing (crash or lost lease)",
-        job.max_attempts
-    );
+    let (error, cause) = rules::give_up(job);
     tx.execute(
         "UPDATE fix_jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
              last_error = $2 WHERE id = $1",
         &[&job.id, &error],
     )?;
     if status_of(tx, job.incident_id)? == Status::Fixing {
-        let cause = Cause::bugstack(format!(
-            "fix job {} gave up after {} attempts (the worker stopped before finishing)",
-            job.id, job.max_attempts
-        ));
         set_status(tx, job.incident_id, Status::Open, now, &cause)?;
     }
     Ok(())
@@ -223,37 +209,30 @@ pub(super) fn claim_incident(
 ) -> Result<ClaimedJob> {
     let status = status_of(tx, incident)?;
     if super::quota::is_overflow(tx, incident)? {
-        return Err(Error::Config(format!(
-            "incident {incident} counts the events over a token's new-incident quota; it is not a bug to fix"
-        )));
+        return Err(Error::Config(rules::overflow_refusal(incident)));
     }
     let live = tx.query_opt(
         "SELECT id, state, lease_owner, lease_expires_at FROM fix_jobs
          WHERE incident_id = $1 AND state IN ('queued', 'running') FOR UPDATE",
         &[&incident],
     )?;
-    let live: Option<(i64, String, Option<String>, Option<i64>)> = live
-        .map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+    let live = live
+        .map(|r| {
+            Ok::<_, postgres::Error>(LiveJob {
+                id: r.try_get(0)?,
+                state: r.try_get(1)?,
+                lease_owner: r.try_get(2)?,
+                lease_expires_at: r.try_get(3)?,
+            })
+        })
         .transpose()?;
-    let job_id = match live {
-        Some((_, state, Some(holder), Some(until))) if state == "running" && until > ms(now) => {
-            return Err(Error::Config(format!(
-                "incident {incident} is being fixed right now by {holder}; try again when it finishes"
-            )))
-        }
-        Some((id, ..)) => id,
-        None if matches!(status, Status::Open | Status::Regressed) => {
-            enqueue_job(tx, incident, now)?.ok_or_else(|| {
-                Error::Config(format!(
-                    "incident {incident} got a fix job from another process; try again"
-                ))
-            })?
-        }
-        None => {
-            return Err(Error::Config(format!(
-                "incident {incident} is {status}; only an open or regressed incident can be fixed"
-            )))
-        }
+    let job_id = match rules::claim_plan(incident, status, live, ms(now))? {
+        Some(id) => id,
+        None => enqueue_job(tx, incident, now)?.ok_or_else(|| {
+            Error::Config(format!(
+                "incident {incident} got a fix job from another process; try again"
+            ))
+        })?,
     };
     let row = tx.query_one(
         &format!(
@@ -265,8 +244,7 @@ pub(super) fn claim_incident(
     )?;
     let job = job_of(&row)?;
     if matches!(status, Status::Open | Status::Regressed) {
-        let cause = Cause::new(owner, format!("fix job {} claimed", job.id));
-        set_status(tx, incident, Status::Fixing, now, &cause)?;
+        set_status(tx, incident, Status::Fixing, now, &rules::claim_cause(owner, job.id))?;
     }
     claimed(tx, job)
 }
@@ -281,15 +259,9 @@ fn held_job(tx: &mut Transaction<'_>, job: i64, owner: &str) -> Result<(i64, i64
             &[&job],
         )?
         .ok_or(Error::JobNotFound(job))?;
-    let state: JobState = row.try_get::<_, String>(3)?.parse()?;
+    let state: String = row.try_get(3)?;
     let lease_owner: Option<String> = row.try_get(4)?;
-    if state != JobState::Running || lease_owner.as_deref() != Some(owner) {
-        return Err(Error::LeaseLost {
-            job,
-            owner: owner.to_string(),
-            state,
-        });
-    }
+    rules::check_lease(job, owner, &state, lease_owner.as_deref())?;
     Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
 }
 
@@ -317,28 +289,14 @@ pub(super) fn complete(
              updated_at = $2 WHERE id = $1",
         &[&job, &ms(now)],
     )?;
-    let pr_number = match outcome {
-        FixOutcome::NoFix { reason, .. } => {
-            let cause = Cause::new(owner, format!("no fix: {reason}"));
-            set_status(tx, incident, Status::Open, now, &cause)?;
-            None
-        }
-        FixOutcome::Proposed { pr, .. } => {
-            let n = record_run_pull_request(tx, incident, pr, PullRequestState::Open, now)?;
-            let cause = Cause::new(owner, format!("pull request #{n} opened for review"));
-            set_status(tx, incident, Status::FixProposed, now, &cause)?;
-            Some(n)
-        }
-        FixOutcome::Merged { pr, release, .. } => {
-            let n = record_run_pull_request(tx, incident, pr, PullRequestState::Merged, now)?;
-            let cause = Cause::new(owner, format!("pull request #{n} opened"));
-            set_status(tx, incident, Status::FixProposed, now, &cause)?;
-            let cause = Cause::new(owner, format!("pull request #{n} merged at {release}"));
-            mark_fixed(tx, incident, release, commit_of(release), now, &cause)?;
-            Some(n)
-        }
+    let pr_number = match rules::outcome_pull_request(outcome) {
+        Some((pr, state)) => Some(record_run_pull_request(tx, incident, pr, state, now)?),
+        None => None,
     };
-    Run {
+    for change in rules::outcome_changes(owner, outcome, pr_number) {
+        apply(tx, incident, change, now)?;
+    }
+    let run = NewRun {
         job,
         incident,
         attempt: attempts,
@@ -346,8 +304,8 @@ pub(super) fn complete(
         outcome: outcome.name(),
         report: outcome.report(),
         pr_number,
-    }
-    .insert(tx, now)
+    };
+    insert_run(tx, &run, now)
 }
 
 /// See [`IncidentStore::fail_job`](crate::store::IncidentStore::fail_job).
@@ -360,24 +318,16 @@ pub(super) fn fail(
     now: Timestamp,
 ) -> Result<JobState> {
     let (incident, attempts, max) = held_job(tx, job, owner)?;
-    let state = if attempts < max {
-        JobState::Queued
-    } else {
-        JobState::Failed
-    };
+    let (state, change) = rules::after_failure(job, owner, attempts, max, error);
     tx.execute(
         "UPDATE fix_jobs SET state = $2, lease_owner = NULL, lease_expires_at = NULL, last_error = $3,
              not_before = $4, updated_at = $5 WHERE id = $1",
         &[&job, &state.as_str(), &error, &after(now, retry_after), &ms(now)],
     )?;
-    if state == JobState::Failed {
-        let cause = Cause::new(
-            owner,
-            format!("fix job {job} failed after {attempts} attempts: {error}"),
-        );
-        set_status(tx, incident, Status::Open, now, &cause)?;
+    if let Some(change) = change {
+        apply(tx, incident, change, now)?;
     }
-    Run {
+    let run = NewRun {
         job,
         incident,
         attempt: attempts,
@@ -385,8 +335,8 @@ pub(super) fn fail(
         outcome: "error",
         report: &serde_json::json!({ "error": error }),
         pr_number: None,
-    }
-    .insert(tx, now)?;
+    };
+    insert_run(tx, &run, now)?;
     Ok(state)
 }
 
@@ -401,36 +351,23 @@ pub(super) fn release(tx: &mut Transaction<'_>, job: i64, owner: &str, now: Time
     Ok(())
 }
 
-/// A fix run to record: one attempt of a job that reached an end.
-struct Run<'a> {
-    job: i64,
-    incident: i64,
-    attempt: i64,
-    worker: &'a str,
-    outcome: &'a str,
-    report: &'a serde_json::Value,
-    pr_number: Option<i64>,
-}
-
-impl Run<'_> {
-    /// Records the run, finished `now`.
-    fn insert(&self, tx: &mut Transaction<'_>, now: Timestamp) -> Result<FixRun> {
-        let row = tx.query_one(
-            &format!(
-                "INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {RUN_COLUMNS}"
-            ),
-            &[
-                &self.job,
-                &self.incident,
-                &self.attempt,
-                &self.worker,
-                &self.outcome,
-                &serde_json::to_string(self.report)?,
-                &ms(now),
-                &self.pr_number,
-            ],
-        )?;
-        run_of(&row)
-    }
+/// Records `run`, finished `now`.
+fn insert_run(tx: &mut Transaction<'_>, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun> {
+    let row = tx.query_one(
+        &format!(
+            "INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {RUN_COLUMNS}"
+        ),
+        &[
+            &run.job,
+            &run.incident,
+            &run.attempt,
+            &run.worker,
+            &run.outcome,
+            &serde_json::to_string(run.report)?,
+            &ms(now),
+            &run.pr_number,
+        ],
+    )?;
+    run_of(&row)
 }

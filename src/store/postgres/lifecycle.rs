@@ -12,6 +12,7 @@ use postgres::Transaction;
 
 use super::jobs::enqueue_job;
 use super::rows::{ms, ts};
+use crate::store::rules::{self, commit_of, Change, RetryPlan};
 use crate::store::{Cause, FixJob, IncidentRecord, Status, TimelineEntry};
 use crate::{Error, Result};
 
@@ -52,14 +53,24 @@ pub(super) fn record(
 /// records the change with `cause`.
 pub(super) fn set_status(tx: &mut Transaction<'_>, id: i64, to: Status, now: Timestamp, cause: &Cause) -> Result<()> {
     let from = status_of(tx, id)?;
-    if !from.can_become(to) {
-        return Err(Error::IllegalTransition { id, from, to });
-    }
+    rules::check_transition(id, from, to)?;
     tx.execute(
         "UPDATE incidents SET status = $2, updated_at = $3 WHERE id = $1",
         &[&id, &to.as_str(), &ms(now)],
     )?;
     record(tx, id, Some(from), to, now, cause)
+}
+
+/// Makes `change` to incident `id`.
+pub(super) fn apply(tx: &mut Transaction<'_>, id: i64, change: Change<'_>, now: Timestamp) -> Result<()> {
+    match change {
+        Change::Status(to, cause) => set_status(tx, id, to, now, &cause),
+        Change::Fixed { release, cause } => mark_fixed(tx, id, release, commit_of(release), now, &cause),
+        Change::Rejected { number, cause } => {
+            set_status(tx, id, Status::Open, now, &cause)?;
+            super::forge_sync::reject_patch(tx, number, now)
+        }
+    }
 }
 
 /// Marks `incident` fixed in `release` at `commit`: `release` becomes its
@@ -127,15 +138,9 @@ pub(super) fn transition(
 /// See [`IncidentStore::retry`](crate::store::IncidentStore::retry).
 pub(super) fn retry(tx: &mut Transaction<'_>, id: i64, now: Timestamp, cause: &Cause) -> Result<FixJob> {
     let status = status_of(tx, id)?;
-    if !matches!(status, Status::Open | Status::Regressed | Status::Fixing) {
-        return Err(Error::Refused(format!(
-            "incident {id} is {status}; only an open or regressed incident can be retried"
-        )));
-    }
+    rules::check_retry(id, status)?;
     if super::quota::is_overflow(tx, id)? {
-        return Err(Error::Refused(format!(
-            "incident {id} counts the events over a token's new-incident quota; it is not a bug to fix"
-        )));
+        return Err(Error::Refused(rules::overflow_refusal(id)));
     }
     let live: Option<(i64, String)> = tx
         .query_opt(
@@ -144,26 +149,16 @@ pub(super) fn retry(tx: &mut Transaction<'_>, id: i64, now: Timestamp, cause: &C
         )?
         .map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?)))
         .transpose()?;
-    let job = match live {
-        Some((_, state)) if state == "running" => {
-            return Err(Error::Refused(format!(
-                "incident {id} has a fix job running right now; wait for it to finish"
-            )))
-        }
-        Some((job, _)) => {
+    let job = match rules::retry_plan(id, status, live.as_ref().map(|(job, state)| (*job, state.as_str())))? {
+        RetryPlan::Hasten(job) => {
             tx.execute(
                 "UPDATE fix_jobs SET not_before = $2, updated_at = $2 WHERE id = $1",
                 &[&job, &ms(now)],
             )?;
             job
         }
-        None if status != Status::Fixing => enqueue_job(tx, id, now)?
+        RetryPlan::Enqueue => enqueue_job(tx, id, now)?
             .ok_or_else(|| Error::Refused(format!("incident {id} got a fix job from another process; try again")))?,
-        None => {
-            return Err(Error::Refused(format!(
-                "incident {id} is being fixed right now; wait for its job to finish"
-            )))
-        }
     };
     tx.execute("UPDATE incidents SET fix_wanted = FALSE WHERE id = $1", &[&id])?;
     record(tx, id, Some(status), status, now, cause)?;
@@ -179,19 +174,7 @@ pub(super) fn resolve(
     cause: &Cause,
 ) -> Result<IncidentRecord> {
     let status = status_of(tx, id)?;
-    if !matches!(status, Status::Open | Status::Regressed) {
-        return Err(Error::IllegalTransition {
-            id,
-            from: status,
-            to: Status::Fixed,
-        });
-    }
-    if release.trim().is_empty() {
-        return Err(Error::Config(
-            "the release of a fix made by hand is empty; name the release (a commit, tag or release name) that contains it"
-                .into(),
-        ));
-    }
+    rules::check_resolve(id, status, release)?;
     cancel_live_job(tx, id, now)?;
     mark_fixed(tx, id, release, None, now, cause)?;
     super::rows::incident(tx, id)
@@ -200,11 +183,7 @@ pub(super) fn resolve(
 /// Declares that `release` contains the fix of fixed incident `id`.
 pub(super) fn add_release_with_fix(tx: &mut Transaction<'_>, id: i64, release: &str) -> Result<()> {
     let status = status_of(tx, id)?;
-    if !(status.is_fixed() || status == Status::Regressed) {
-        return Err(Error::Config(format!(
-            "incident {id} is {status}; only a fixed incident has releases with the fix"
-        )));
-    }
+    rules::check_release_with_fix(id, status)?;
     add_release(tx, id, release)
 }
 

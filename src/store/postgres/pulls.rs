@@ -6,11 +6,10 @@ use bugstack_core::Timestamp;
 use bugstack_fix::PullRequestState;
 use postgres::Transaction;
 
-use super::jobs::commit_of;
-use super::lifecycle::{mark_fixed, set_status};
+use super::lifecycle::apply;
 use super::rows::ms;
-use crate::store::types::parse_pull_request_state;
-use crate::store::{pull_request_state_name, Cause, PullRequestRecord, RunPullRequest, Status};
+use crate::store::rules;
+use crate::store::{pull_request_state_name, Cause, PullRequestRecord, RunPullRequest};
 use crate::{Error, Result};
 
 /// Records the pull request a run of `incident`'s job produced, in `state`,
@@ -75,34 +74,19 @@ pub(super) fn set_state(
         )?
         .ok_or(Error::PullRequestNotFound(number))?;
     let incident: Option<i64> = row.try_get(0)?;
-    let state = parse_pull_request_state(&row.try_get::<_, String>(1)?)?;
-    if state != PullRequestState::Open {
-        return Err(Error::Config(format!(
-            "pull request #{number} is {}, only an open pull request can be {}",
-            pull_request_state_name(state),
-            if to == PullRequestState::Merged {
-                "merged"
-            } else {
-                "closed"
-            }
-        )));
-    }
+    let state: String = row.try_get(1)?;
+    rules::check_open_pull_request(number, &state, to)?;
     tx.execute(
         "UPDATE pull_requests SET state = $2, updated_at = $3 WHERE number = $1",
         &[&number, &pull_request_state_name(to), &ms(now)],
     )?;
     if let Some(incident) = incident {
-        match release {
-            Some(release) => {
-                let cause = cause.explained(format!("pull request #{number} merged in {release}"));
-                mark_fixed(tx, incident, release, commit_of(release), now, &cause)?
-            }
-            None => {
-                let cause = cause.explained(format!("pull request #{number} closed unmerged"));
-                set_status(tx, incident, Status::Open, now, &cause)?;
-                super::forge_sync::reject_patch(tx, number, now)?;
-            }
-        }
+        apply(
+            tx,
+            incident,
+            rules::manual_pull_request_change(number, release, cause),
+            now,
+        )?;
     }
     super::rows::pull_request(tx, number)?
         .ok_or(Error::PullRequestNotFound(number))?

@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::jobs::enqueue_job;
 use super::rows::{job_of, ms, ts, JOB_COLUMNS};
+use crate::store::rules::{self, commit_of, Change, RetryPlan};
 use crate::store::{Cause, FixJob, IncidentRecord, Status, TimelineEntry};
 use crate::{Error, Result};
 
@@ -52,12 +53,22 @@ pub(super) fn record(
 /// records the change with `cause`.
 pub(super) fn set_status(tx: &Transaction<'_>, id: i64, to: Status, now: Timestamp, cause: &Cause) -> Result<()> {
     let from = status_of(tx, id)?;
-    if !from.can_become(to) {
-        return Err(Error::IllegalTransition { id, from, to });
-    }
+    rules::check_transition(id, from, to)?;
     tx.prepare_cached("UPDATE incidents SET status = ?2, updated_at = ?3 WHERE id = ?1")?
         .execute(params![id, to.as_str(), ms(now)])?;
     record(tx, id, Some(from), to, now, cause)
+}
+
+/// Makes `change` to incident `id`.
+pub(super) fn apply(tx: &Transaction<'_>, id: i64, change: Change<'_>, now: Timestamp) -> Result<()> {
+    match change {
+        Change::Status(to, cause) => set_status(tx, id, to, now, &cause),
+        Change::Fixed { release, cause } => mark_fixed(tx, id, release, commit_of(release), now, &cause),
+        Change::Rejected { number, cause } => {
+            set_status(tx, id, Status::Open, now, &cause)?;
+            super::forge_sync::reject_patch(tx, number, now)
+        }
+    }
 }
 
 /// Marks `incident` fixed in `release` at `commit` (the merge or squash
@@ -127,16 +138,9 @@ pub(super) fn transition(
 /// is queued (past the cap and the triggers: a person asked).
 pub(super) fn retry(tx: &Transaction<'_>, id: i64, now: Timestamp, cause: &Cause) -> Result<FixJob> {
     let status = status_of(tx, id)?;
-    // `fixing` with a queued job: a failed attempt waiting for its retry time.
-    if !matches!(status, Status::Open | Status::Regressed | Status::Fixing) {
-        return Err(Error::Refused(format!(
-            "incident {id} is {status}; only an open or regressed incident can be retried"
-        )));
-    }
+    rules::check_retry(id, status)?;
     if super::quota::is_overflow(tx, id)? {
-        return Err(Error::Refused(format!(
-            "incident {id} counts the events over a token's new-incident quota; it is not a bug to fix"
-        )));
+        return Err(Error::Refused(rules::overflow_refusal(id)));
     }
     let live: Option<(i64, String)> = tx
         .query_row(
@@ -145,27 +149,17 @@ pub(super) fn retry(tx: &Transaction<'_>, id: i64, now: Timestamp, cause: &Cause
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let job = match live {
-        Some((_, state)) if state == "running" => {
-            return Err(Error::Refused(format!(
-                "incident {id} has a fix job running right now; wait for it to finish"
-            )))
-        }
-        Some((job, _)) => {
+    let job = match rules::retry_plan(id, status, live.as_ref().map(|(job, state)| (*job, state.as_str())))? {
+        RetryPlan::Hasten(job) => {
             tx.execute(
                 "UPDATE fix_jobs SET not_before = ?2, updated_at = ?2 WHERE id = ?1",
                 params![job, ms(now)],
             )?;
             job
         }
-        None if status != Status::Fixing => {
+        RetryPlan::Enqueue => {
             enqueue_job(tx, id, now)?;
             tx.last_insert_rowid()
-        }
-        None => {
-            return Err(Error::Refused(format!(
-                "incident {id} is being fixed right now; wait for its job to finish"
-            )))
         }
     };
     tx.execute("UPDATE incidents SET fix_wanted = 0 WHERE id = ?1", [id])?;
@@ -187,19 +181,7 @@ pub(super) fn resolve(
     cause: &Cause,
 ) -> Result<IncidentRecord> {
     let status = status_of(tx, id)?;
-    if !matches!(status, Status::Open | Status::Regressed) {
-        return Err(Error::IllegalTransition {
-            id,
-            from: status,
-            to: Status::Fixed,
-        });
-    }
-    if release.trim().is_empty() {
-        return Err(Error::Config(
-            "the release of a fix made by hand is empty; name the release (a commit, tag or release name) that contains it"
-                .into(),
-        ));
-    }
+    rules::check_resolve(id, status, release)?;
     cancel_live_job(tx, id, now)?;
     mark_fixed(tx, id, release, None, now, cause)?;
     super::rows::incident(tx, id)
@@ -208,11 +190,7 @@ pub(super) fn resolve(
 /// Declares that `release` contains the fix of fixed incident `id`.
 pub(super) fn add_release_with_fix(tx: &Transaction<'_>, id: i64, release: &str) -> Result<()> {
     let status = status_of(tx, id)?;
-    if !(status.is_fixed() || status == Status::Regressed) {
-        return Err(Error::Config(format!(
-            "incident {id} is {status}; only a fixed incident has releases with the fix"
-        )));
-    }
+    rules::check_release_with_fix(id, status)?;
     tx.execute(
         "INSERT OR IGNORE INTO releases_with_fix (incident_id, release) VALUES (?1, ?2)",
         params![id, release],
