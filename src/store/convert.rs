@@ -26,6 +26,14 @@ pub(crate) fn u64_of(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// `column + param` saturating at `i64::MAX`, for both stores: SQLite turns
+/// an overflowing integer sum into a REAL (which the store would then fail
+/// to read back), Postgres raises an error on an overflowing `BIGINT` sum.
+/// `param` must not be negative.
+pub(crate) fn saturating_add_sql(column: &str, param: &str) -> String {
+    format!("CASE WHEN {column} > 9223372036854775807 - {param} THEN 9223372036854775807 ELSE {column} + {param} END")
+}
+
 /// What the local forge records about a pull request beyond the columns
 /// (stored as JSON in `pull_requests.forge`).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]

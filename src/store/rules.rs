@@ -4,8 +4,11 @@
 //! job does to its incident, and the words recorded for each. A backend
 //! reads what a rule needs, asks the rule, and writes what it says.
 
-use bugstack_fix::{PullRequest, PullRequestState};
+use bugstack_fix::{PullRequest, PullRequestState, Triggers};
 
+use super::convert::u64_of;
+use super::grouping::Group;
+use super::rows::StoredRow;
 use super::types::parse_pull_request_state;
 use super::{pull_request_state_name, Cause, FixJob, FixOutcome, JobState, RunPullRequest, Status, FORGE_ACTOR};
 use crate::{Error, Result};
@@ -296,4 +299,75 @@ pub(crate) fn manual_pull_request_change<'a>(number: i64, release: Option<&'a st
             cause: cause.explained(format!("pull request #{number} closed unmerged")),
         },
     }
+}
+
+/// What ingest needs to know of an existing incident.
+pub(crate) struct Found {
+    /// The incident.
+    pub(crate) id: i64,
+    /// Its status.
+    pub(crate) status: Status,
+    /// Occurrences before this batch.
+    pub(crate) count: i64,
+    /// Its first event's kind, as stored.
+    pub(crate) kind: String,
+    /// Its first event's level, as stored.
+    pub(crate) level: String,
+}
+
+impl Found {
+    /// The columns `id, status, count, kind, level` of an incident row.
+    pub(crate) fn from_row(r: &dyn StoredRow) -> Result<Self> {
+        Ok(Found {
+            id: r.int(0)?,
+            status: r.text(1)?.parse()?,
+            count: r.int(2)?,
+            kind: r.text(3)?,
+            level: r.text(4)?,
+        })
+    }
+
+    /// Whether group `g` may bring this incident to the triggers'
+    /// `min_count`: it is `open`, the batch crosses the count, and its kind,
+    /// level and the batch's environment pass the triggers. (It does when,
+    /// besides, it counts no quota overflow and never had a fix job.)
+    pub(crate) fn may_reach_min_count(&self, g: &Group<'_>, triggers: &Triggers) -> bool {
+        let before = u64_of(self.count);
+        let after = before.saturating_add(u64_of(g.count));
+        if self.status != Status::Open || triggers.count_reached(before) || !triggers.count_reached(after) {
+            return false;
+        }
+        let (Ok(kind), Ok(level)) = (
+            serde_json::from_value(serde_json::Value::String(self.kind.clone())),
+            serde_json::from_value(serde_json::Value::String(self.level.clone())),
+        ) else {
+            return false;
+        };
+        triggers.wants(kind, level, g.first.environment.as_deref())
+    }
+}
+
+/// Why a new incident for group `g` was opened, and whether it gets a fix
+/// job now (its first event passes the `triggers` and its count reaches
+/// their `min_count`).
+pub(crate) fn first_seen(g: &Group<'_>, triggers: &Triggers) -> (Cause, bool) {
+    let wanted = triggers.wants_fix(g.first);
+    let reached = triggers.count_reached(u64_of(g.count));
+    let reason = match (wanted, reached) {
+        (false, _) => "first seen (below the fix triggers: recorded and counted, no fix job)",
+        (true, false) => "first seen (a fix job once it reaches the triggers' min_count)",
+        (true, true) => "first seen",
+    };
+    (Cause::bugstack(reason), wanted && reached)
+}
+
+/// Why a sender's overflow incident was opened.
+pub(crate) fn overflow_cause() -> Cause {
+    Cause::bugstack("counts the events of new fingerprints over a token's quota")
+}
+
+/// Why a fixed incident regressed: it was seen in `release`, which
+/// contains the fix.
+pub(crate) fn regression_cause(release: &str) -> Cause {
+    Cause::bugstack(format!("seen again in release {release}, which contains the fix"))
 }

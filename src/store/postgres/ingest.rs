@@ -15,14 +15,11 @@ use super::quota::{created_since, find_overflow, is_overflow, set_source};
 use super::rows::{ms, u64_of};
 use crate::store::grouping::{count_i64, group_events, title_of, Group};
 use crate::store::quota::{overflow_fingerprint, overflow_title, QuotaState};
-use crate::store::{Cause, IncidentQuota, IngestSummary, Status, SAMPLE_SIZE};
+use crate::store::rules::{self, Found};
+use crate::store::{IncidentQuota, IngestSummary, Status, SAMPLE_SIZE};
 use crate::Result;
 
-/// `column + $n` saturating at `i64::MAX` (Postgres raises an error on an
-/// overflowing `BIGINT` sum). `$n` must not be negative.
-pub(super) fn saturating_add_sql(column: &str, param: &str) -> String {
-    format!("CASE WHEN {column} > 9223372036854775807 - {param} THEN 9223372036854775807 ELSE {column} + {param} END")
-}
+pub(super) use crate::store::convert::saturating_add_sql;
 
 /// Records one batch of `project` inside `tx` (see the SQLite store's
 /// `ingest_in`, which this mirrors rule for rule).
@@ -60,9 +57,7 @@ pub(super) fn ingest_in(
                         let title = overflow_title(&q.source, q.new_incidents_per_hour);
                         match create_incident(tx, project, g, &overflow_fingerprint(&q.source), &title, received_at)? {
                             Some(id) => {
-                                let cause =
-                                    Cause::bugstack("counts the events of new fingerprints over a token's quota");
-                                record(tx, id, None, Status::Open, received_at, &cause)?;
+                                record(tx, id, None, Status::Open, received_at, &rules::overflow_cause())?;
                                 id
                             }
                             None => {
@@ -84,17 +79,9 @@ pub(super) fn ingest_in(
                         set_source(tx, id, &q.quota().source)?;
                     }
                     summary.new_incidents.push(id);
-                    let wanted = triggers.wants_fix(g.first);
-                    let reason = match (wanted, triggers.count_reached(u64_of(g.count))) {
-                        (false, _) => "first seen (below the fix triggers: recorded and counted, no fix job)",
-                        (true, false) => "first seen (a fix job once it reaches the triggers' min_count)",
-                        (true, true) => "first seen",
-                    };
-                    record(tx, id, None, Status::Open, received_at, &Cause::bugstack(reason))?;
-                    if wanted
-                        && triggers.count_reached(u64_of(g.count))
-                        && enqueue_capped(tx, id, received_at, max_queued_jobs)?
-                    {
+                    let (cause, enqueue) = rules::first_seen(g, triggers);
+                    record(tx, id, None, Status::Open, received_at, &cause)?;
+                    if enqueue && enqueue_capped(tx, id, received_at, max_queued_jobs)? {
                         summary.jobs_enqueued += 1;
                     }
                     id
@@ -165,7 +152,7 @@ fn existing(
     add_occurrences(tx, id, g, received_at)?;
     if found.status.is_fixed() {
         if let Some(rel) = seen_in_a_release_with_the_fix(tx, id, g)? {
-            let cause = Cause::bugstack(format!("seen again in release {rel}, which contains the fix"));
+            let cause = rules::regression_cause(rel);
             set_status(tx, id, Status::Regressed, received_at, &cause)?;
             summary.regressed.push(id);
             if enqueue_capped(tx, id, received_at, triggers.max_queued_jobs)? {
@@ -180,17 +167,6 @@ fn existing(
     Ok(id)
 }
 
-/// What ingest needs to know of an existing incident.
-struct Found {
-    id: i64,
-    status: Status,
-    /// Occurrences before this batch.
-    count: i64,
-    /// Its first event's kind and level.
-    kind: String,
-    level: String,
-}
-
 /// The incident of `project` with `fingerprint`, if there is one, its row
 /// locked until the transaction ends.
 fn find_incident(tx: &mut Transaction<'_>, project: i64, fingerprint: &Fingerprint) -> Result<Option<Found>> {
@@ -199,33 +175,13 @@ fn find_incident(tx: &mut Transaction<'_>, project: i64, fingerprint: &Fingerpri
          WHERE project_id = $1 AND fingerprint = $2 FOR UPDATE",
         &[&project, &fingerprint.as_str()],
     )?;
-    row.map(|r| {
-        Ok(Found {
-            id: r.try_get(0)?,
-            status: r.try_get::<_, String>(1)?.parse()?,
-            count: r.try_get(2)?,
-            kind: r.try_get(3)?,
-            level: r.try_get(4)?,
-        })
-    })
-    .transpose()
+    row.map(|r| Found::from_row(&r)).transpose()
 }
 
 /// Whether this batch brings an `open` incident that never had a fix job
 /// to the triggers' `min_count`.
 fn reaches_min_count(tx: &mut Transaction<'_>, found: &Found, g: &Group<'_>, triggers: &Triggers) -> Result<bool> {
-    let before = u64_of(found.count);
-    let after = before.saturating_add(u64_of(g.count));
-    if found.status != Status::Open || triggers.count_reached(before) || !triggers.count_reached(after) {
-        return Ok(false);
-    }
-    let (Ok(kind), Ok(level)) = (
-        serde_json::from_value(serde_json::Value::String(found.kind.clone())),
-        serde_json::from_value(serde_json::Value::String(found.level.clone())),
-    ) else {
-        return Ok(false);
-    };
-    if !triggers.wants(kind, level, g.first.environment.as_deref()) || is_overflow(tx, found.id)? {
+    if !found.may_reach_min_count(g, triggers) || is_overflow(tx, found.id)? {
         return Ok(false);
     }
     let jobs: i64 = tx
