@@ -8,7 +8,7 @@ use bugstack_fix::PullRequest;
 
 use super::convert::{ts, u64_of, ForgeExtra};
 use super::types::{parse_pull_request_state, FixJob, FixRun, IncidentRecord, PullRequestRecord};
-use super::ReleaseRecord;
+use super::{ReleaseCheck, ReleaseRecord, ReleaseVerdictRecord, TimelineEntry};
 use crate::Result;
 
 /// The columns of a fix job row, as [`job_of`] reads them.
@@ -106,6 +106,40 @@ pub(crate) fn release_of(r: &dyn StoredRow) -> Result<ReleaseRecord> {
         first_live_at: ts(r.int(1)?),
         last_live_at: ts(r.int(2)?),
         dependencies: r.opt_text(3)?.as_deref().map(serde_json::from_str).transpose()?,
+    })
+}
+
+/// A timeline row (`at, from_status, to_status, actor, reason`) as an entry.
+pub(crate) fn timeline_of(r: &dyn StoredRow) -> Result<TimelineEntry> {
+    Ok(TimelineEntry {
+        at: ts(r.int(0)?),
+        from: r.opt_text(1)?.map(|f| f.parse()).transpose()?,
+        to: r.text(2)?.parse()?,
+        actor: r.text(3)?,
+        reason: r.text(4)?,
+    })
+}
+
+/// A release verdict row (`release, verdict, commit_sha, note,
+/// checked_at`) as a record.
+pub(crate) fn verdict_of(r: &dyn StoredRow) -> Result<ReleaseVerdictRecord> {
+    Ok(ReleaseVerdictRecord {
+        release: r.text(0)?,
+        verdict: r.text(1)?.parse()?,
+        commit: r.opt_text(2)?,
+        note: r.text(3)?,
+        checked_at: ts(r.int(4)?),
+    })
+}
+
+/// A release to check (`incident id, release, fix commit, fixed in
+/// release`).
+pub(crate) fn release_check_of(r: &dyn StoredRow) -> Result<ReleaseCheck> {
+    Ok(ReleaseCheck {
+        incident_id: r.int(0)?,
+        release: r.text(1)?,
+        fix_commit: r.opt_text(2)?,
+        fixed_in_release: r.opt_text(3)?,
     })
 }
 

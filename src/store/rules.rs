@@ -6,11 +6,18 @@
 
 use bugstack_fix::{PullRequest, PullRequestState, Triggers};
 
-use super::convert::u64_of;
+use std::time::Duration;
+
+use bugstack_core::Timestamp;
+
+use super::convert::{ms, ts, u64_of};
 use super::grouping::Group;
 use super::rows::StoredRow;
 use super::types::parse_pull_request_state;
-use super::{pull_request_state_name, Cause, FixJob, FixOutcome, JobState, RunPullRequest, Status, FORGE_ACTOR};
+use super::{
+    pull_request_state_name, Cause, FixJob, FixOutcome, JobState, ReleaseVerdictRecord, RunPullRequest, Status,
+    FORGE_ACTOR,
+};
 use crate::{Error, Result};
 
 /// `release` as a fix commit when it is a full commit id (what the pipeline
@@ -370,4 +377,31 @@ pub(crate) fn overflow_cause() -> Cause {
 /// contains the fix.
 pub(crate) fn regression_cause(release: &str) -> Cause {
     Cause::bugstack(format!("seen again in release {release}, which contains the fix"))
+}
+
+/// The oldest check of a release classified `unknown` that is not checked
+/// again yet: `recheck_unknown_after` before `now`, as stored.
+pub(crate) fn recheck_before(now: Timestamp, recheck_unknown_after: Duration) -> i64 {
+    ms(now).saturating_sub(i64::try_from(recheck_unknown_after.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Why a fixed incident regressed: it was seen in the release of verdict
+/// `v`, which contains the fix.
+pub(crate) fn verdict_regression_cause(v: &ReleaseVerdictRecord) -> Cause {
+    let commit = v.commit.as_deref().unwrap_or("?");
+    Cause::bugstack(format!(
+        "seen again in release {} (commit {}), which contains the fix",
+        v.release,
+        commit.get(..12).unwrap_or(commit)
+    ))
+}
+
+/// Why a fixed incident is verified: live `release` contains the fix, live
+/// since `since` (as stored), and sent no occurrence for `window`.
+pub(crate) fn verification_cause(release: &str, since: i64, window: Duration) -> Cause {
+    Cause::bugstack(format!(
+        "release {release} contains the fix, live since {}, and sent no occurrence for {}s",
+        ts(since),
+        window.as_secs()
+    ))
 }

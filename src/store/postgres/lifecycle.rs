@@ -11,7 +11,7 @@ use bugstack_core::Timestamp;
 use postgres::Transaction;
 
 use super::jobs::enqueue_job;
-use super::rows::{ms, ts};
+use super::rows::{ms, timeline_of};
 use crate::store::rules::{self, commit_of, Change, RetryPlan};
 use crate::store::{Cause, FixJob, IncidentRecord, Status, TimelineEntry};
 use crate::{Error, Result};
@@ -195,14 +195,6 @@ pub(super) fn timeline(tx: &mut Transaction<'_>, id: i64) -> Result<Vec<Timeline
         &[&id],
     )?
     .iter()
-    .map(|r| {
-        Ok(TimelineEntry {
-            at: ts(r.try_get(0)?),
-            from: r.try_get::<_, Option<String>>(1)?.map(|f| f.parse()).transpose()?,
-            to: r.try_get::<_, String>(2)?.parse()?,
-            actor: r.try_get(3)?,
-            reason: r.try_get(4)?,
-        })
-    })
+    .map(|r| timeline_of(r))
     .collect()
 }

@@ -9,8 +9,9 @@ use postgres::{GenericClient, Transaction};
 
 use super::jobs::enqueue_capped;
 use super::lifecycle::{add_release, set_status, status_of};
-use super::rows::{big, ms, ts};
-use crate::store::{Cause, ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
+use super::rows::{big, ms, release_check_of, verdict_of};
+use crate::store::rules;
+use crate::store::{ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
 use crate::Result;
 
 /// See [`IncidentStore::releases_to_check`](crate::store::IncidentStore::releases_to_check).
@@ -21,7 +22,7 @@ pub(super) fn releases_to_check(
     recheck_unknown_after: Duration,
     now: Timestamp,
 ) -> Result<Vec<ReleaseCheck>> {
-    let recheck_before = ms(now).saturating_sub(i64::try_from(recheck_unknown_after.as_millis()).unwrap_or(i64::MAX));
+    let recheck_before = rules::recheck_before(now, recheck_unknown_after);
     tx.query(
         "SELECT id, release, MAX(fix_commit), MAX(fixed_in_release), MAX(seen) AS seen FROM (
              SELECT i.id, r.release, i.fix_commit, i.fixed_in_release, r.last_seen AS seen
@@ -42,14 +43,7 @@ pub(super) fn releases_to_check(
         &[&recheck_before, &big(limit), &project],
     )?
     .iter()
-    .map(|r| {
-        Ok(ReleaseCheck {
-            incident_id: r.try_get(0)?,
-            release: r.try_get(1)?,
-            fix_commit: r.try_get(2)?,
-            fixed_in_release: r.try_get(3)?,
-        })
-    })
+    .map(|r| release_check_of(r))
     .collect()
 }
 
@@ -101,13 +95,13 @@ pub(super) fn record_release_verdict(
     if seen.is_none() {
         return Ok(false);
     }
-    let commit = v.commit.as_deref().unwrap_or("?");
-    let cause = Cause::bugstack(format!(
-        "seen again in release {} (commit {}), which contains the fix",
-        v.release,
-        commit.get(..12).unwrap_or(commit)
-    ));
-    set_status(tx, incident, Status::Regressed, v.checked_at, &cause)?;
+    set_status(
+        tx,
+        incident,
+        Status::Regressed,
+        v.checked_at,
+        &rules::verdict_regression_cause(v),
+    )?;
     enqueue_capped(tx, incident, v.checked_at, max_queued_jobs)?;
     Ok(true)
 }
@@ -120,15 +114,7 @@ pub(super) fn verdicts(tx: &mut Transaction<'_>, id: i64) -> Result<Vec<ReleaseV
         &[&id],
     )?
     .iter()
-    .map(|r| {
-        Ok(ReleaseVerdictRecord {
-            release: r.try_get(0)?,
-            verdict: r.try_get::<_, String>(1)?.parse()?,
-            commit: r.try_get(2)?,
-            note: r.try_get(3)?,
-            checked_at: ts(r.try_get(4)?),
-        })
-    })
+    .map(|r| verdict_of(r))
     .collect()
 }
 
@@ -169,11 +155,7 @@ pub(super) fn verify_fixed(tx: &mut Transaction<'_>, window: Duration, now: Time
         if status_of(tx, id)? != Status::Fixed {
             continue;
         }
-        let cause = Cause::bugstack(format!(
-            "release {release} contains the fix, live since {}, and sent no occurrence for {}s",
-            ts(since),
-            window.as_secs()
-        ));
+        let cause = rules::verification_cause(&release, since, window);
         set_status(tx, id, Status::Verified, now, &cause)?;
         verified.push(id);
     }

@@ -11,8 +11,8 @@ use crate::{Error, Result};
 
 pub(super) use crate::store::convert::{after, ms, ts, u64_of, ForgeExtra};
 pub(super) use crate::store::rows::{
-    incident_of, job_of, release_of, run_of, NewRun, RawPr, StoredRow, JOB_COLUMNS, PR_COLUMNS, RELEASE_COLUMNS,
-    RUN_COLUMNS,
+    incident_of, job_of, release_check_of, release_of, run_of, timeline_of, verdict_of, NewRun, RawPr, StoredRow,
+    JOB_COLUMNS, PR_COLUMNS, RELEASE_COLUMNS, RUN_COLUMNS,
 };
 
 /// The columns of an incident (`i`), its releases in order of first

@@ -11,7 +11,7 @@ use bugstack_core::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::jobs::enqueue_job;
-use super::rows::{job_of, ms, ts, JOB_COLUMNS};
+use super::rows::{all_rows, job_of, ms, timeline_of, JOB_COLUMNS};
 use crate::store::rules::{self, commit_of, Change, RetryPlan};
 use crate::store::{Cause, FixJob, IncidentRecord, Status, TimelineEntry};
 use crate::{Error, Result};
@@ -200,28 +200,11 @@ pub(super) fn add_release_with_fix(tx: &Transaction<'_>, id: i64, release: &str)
 
 /// Incident `id`'s timeline, oldest first.
 pub(super) fn timeline(conn: &Connection, id: i64) -> Result<Vec<TimelineEntry>> {
-    let mut stmt = conn.prepare_cached(
+    all_rows(
+        conn,
         "SELECT at, from_status, to_status, actor, reason FROM incident_timeline
          WHERE incident_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([id], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (at, from, to, actor, reason) = row?;
-        Ok(TimelineEntry {
-            at: ts(at),
-            from: from.map(|f| f.parse()).transpose()?,
-            to: to.parse()?,
-            actor,
-            reason,
-        })
-    })
-    .collect()
+        [id],
+        timeline_of,
+    )
 }

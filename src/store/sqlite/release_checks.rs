@@ -11,8 +11,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::jobs::enqueue_capped;
 use super::lifecycle::{set_status, status_of};
-use super::rows::{ms, ts};
-use crate::store::{Cause, ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
+use super::rows::{all_rows, ms, release_check_of, verdict_of};
+use crate::store::rules;
+use crate::store::{ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
 use crate::Result;
 
 /// See [`IncidentStore::releases_to_check`](crate::store::IncidentStore::releases_to_check).
@@ -23,7 +24,7 @@ pub(super) fn releases_to_check(
     recheck_unknown_after: Duration,
     now: Timestamp,
 ) -> Result<Vec<ReleaseCheck>> {
-    let recheck_before = ms(now).saturating_sub(i64::try_from(recheck_unknown_after.as_millis()).unwrap_or(i64::MAX));
+    let recheck_before = rules::recheck_before(now, recheck_unknown_after);
     // The releases the incident was seen in, and the releases announced
     // live since it was fixed (for verification).
     let mut stmt = conn.prepare_cached(
@@ -46,16 +47,9 @@ pub(super) fn releases_to_check(
     )?;
     let rows = stmt.query_map(
         params![recheck_before, i64::try_from(limit).unwrap_or(i64::MAX), project],
-        |r| {
-            Ok(ReleaseCheck {
-                incident_id: r.get(0)?,
-                release: r.get(1)?,
-                fix_commit: r.get(2)?,
-                fixed_in_release: r.get(3)?,
-            })
-        },
+        |r| Ok(release_check_of(r)),
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    rows.map(|r| r?).collect()
 }
 
 /// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit).
@@ -118,48 +112,26 @@ pub(super) fn record_release_verdict(
     if seen.is_none() {
         return Ok(false);
     }
-    let commit = v.commit.as_deref().unwrap_or("?");
-    let cause = Cause::bugstack(format!(
-        "seen again in release {} (commit {}), which contains the fix",
-        v.release,
-        short(commit)
-    ));
-    set_status(tx, incident, Status::Regressed, v.checked_at, &cause)?;
+    set_status(
+        tx,
+        incident,
+        Status::Regressed,
+        v.checked_at,
+        &rules::verdict_regression_cause(v),
+    )?;
     enqueue_capped(tx, incident, v.checked_at, max_queued_jobs)?;
     Ok(true)
 }
 
-/// A commit id cut to 12 characters for messages.
-pub(super) fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
-}
-
 /// Incident `id`'s release classifications, in order of the check.
 pub(super) fn verdicts(conn: &Connection, id: i64) -> Result<Vec<ReleaseVerdictRecord>> {
-    let mut stmt = conn.prepare_cached(
+    all_rows(
+        conn,
         "SELECT release, verdict, commit_sha, note, checked_at FROM release_verdicts
          WHERE incident_id = ?1 ORDER BY checked_at, release",
-    )?;
-    let rows = stmt.query_map([id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (release, verdict, commit, note, at) = row?;
-        Ok(ReleaseVerdictRecord {
-            release,
-            verdict: verdict.parse()?,
-            commit,
-            note,
-            checked_at: ts(at),
-        })
-    })
-    .collect()
+        [id],
+        verdict_of,
+    )
 }
 
 /// The (incident, live release, silent since) due for verification.
@@ -194,11 +166,7 @@ pub(super) fn verify_fixed(tx: &Transaction<'_>, window: Duration, now: Timestam
         if verified.contains(&id) {
             continue;
         }
-        let cause = Cause::bugstack(format!(
-            "release {release} contains the fix, live since {}, and sent no occurrence for {}s",
-            ts(since),
-            window.as_secs()
-        ));
+        let cause = rules::verification_cause(&release, since, window);
         set_status(tx, id, Status::Verified, now, &cause)?;
         verified.push(id);
     }
