@@ -46,6 +46,7 @@
 //! `[triggers]` ([`SqliteStore::set_triggers`]).
 
 mod convert;
+mod flow;
 mod grouping;
 #[macro_use]
 mod shared_methods;

@@ -107,15 +107,15 @@ macro_rules! shared_store_methods {
                 ));
             }
             let now = Timestamp::now();
-            self.write(|tx| lifecycle::transition(tx, id, to, now, cause))
+            self.write(|tx| crate::store::flow::transition(tx, id, to, now, cause))
         }
 
         fn retry(&self, id: i64, cause: &Cause, now: Timestamp) -> Result<FixJob> {
-            self.write(|tx| lifecycle::retry(tx, id, now, cause))
+            self.write(|tx| crate::store::flow::retry(tx, id, now, cause))
         }
 
         fn resolve(&self, id: i64, release: &str, cause: &Cause, now: Timestamp) -> Result<IncidentRecord> {
-            self.write(|tx| lifecycle::resolve(tx, id, release, now, cause))
+            self.write(|tx| crate::store::flow::resolve(tx, id, release, now, cause))
         }
 
         fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>> {
@@ -157,7 +157,7 @@ macro_rules! shared_store_methods {
         }
 
         fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()> {
-            self.write(|tx| lifecycle::add_release_with_fix(tx, id, release))
+            self.write(|tx| crate::store::flow::add_release_with_fix(tx, id, release))
         }
 
         fn claim_project_job(
@@ -172,23 +172,23 @@ macro_rules! shared_store_methods {
         }
 
         fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {
-            self.write(|tx| jobs::claim_incident(tx, incident, owner, lease, now))
+            self.write(|tx| crate::store::flow::claim_incident(tx, incident, owner, lease, now))
         }
 
         fn renew_lease(&self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<()> {
-            self.write(|tx| jobs::renew(tx, job, owner, lease, now))
+            self.write(|tx| crate::store::flow::renew(tx, job, owner, lease, now))
         }
 
         fn complete_job(&self, job: i64, owner: &str, outcome: &FixOutcome, now: Timestamp) -> Result<FixRun> {
-            self.write(|tx| jobs::complete(tx, job, owner, outcome, now))
+            self.write(|tx| crate::store::flow::complete(tx, job, owner, outcome, now))
         }
 
         fn fail_job(&self, job: i64, owner: &str, error: &str, retry_after: Duration, now: Timestamp) -> Result<JobState> {
-            self.write(|tx| jobs::fail(tx, job, owner, error, retry_after, now))
+            self.write(|tx| crate::store::flow::fail(tx, job, owner, error, retry_after, now))
         }
 
         fn release_job(&self, job: i64, owner: &str, now: Timestamp) -> Result<()> {
-            self.write(|tx| jobs::release(tx, job, owner, now))
+            self.write(|tx| crate::store::flow::release(tx, job, owner, now))
         }
 
         fn jobs(&self) -> Result<Vec<FixJob>> {
@@ -210,11 +210,11 @@ macro_rules! shared_store_methods {
             cause: &Cause,
             now: Timestamp,
         ) -> Result<PullRequestRecord> {
-            self.write(|tx| pulls::set_state(tx, number, PullRequestState::Merged, Some(release), cause, now))
+            self.write(|tx| crate::store::flow::set_pull_request_state(tx, number, PullRequestState::Merged, Some(release), cause, now))
         }
 
         fn close_pull_request(&self, number: i64, cause: &Cause, now: Timestamp) -> Result<PullRequestRecord> {
-            self.write(|tx| pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now))
+            self.write(|tx| crate::store::flow::set_pull_request_state(tx, number, PullRequestState::Closed, None, cause, now))
         }
 
         fn totals(&self) -> Result<Totals> {
@@ -253,7 +253,7 @@ macro_rules! shared_store_methods {
 /// / [`close_pull_request`](super::IncidentStore::close_pull_request), plus
 /// the merge commit kept on the pull request. Invoked inside the backend's
 /// `impl` block, in its `forge_sync` module: `super::rows::pull_request`,
-/// `pulls::set_state` and `record_merge_commit` resolve there.
+/// and `record_merge_commit` resolve there.
 macro_rules! shared_apply_forge_change {
     () => {
         /// Applies what the forge says happened to pull request `number`
@@ -281,13 +281,27 @@ macro_rules! shared_apply_forge_change {
                 }
                 let record = match change {
                     ForgeChange::Merged { commit } => {
-                        pulls::set_state(tx, number, PullRequestState::Merged, Some(commit), cause, now)?;
+                        crate::store::flow::set_pull_request_state(
+                            tx,
+                            number,
+                            PullRequestState::Merged,
+                            Some(commit),
+                            cause,
+                            now,
+                        )?;
                         record_merge_commit(tx, number, commit)?;
                         super::rows::pull_request(tx, number)?
                             .ok_or(crate::Error::PullRequestNotFound(number))?
                             .into_record()?
                     }
-                    ForgeChange::Closed => pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now)?,
+                    ForgeChange::Closed => crate::store::flow::set_pull_request_state(
+                        tx,
+                        number,
+                        PullRequestState::Closed,
+                        None,
+                        cause,
+                        now,
+                    )?,
                 };
                 Ok(ForgeSync::Applied(record))
             })

@@ -5,15 +5,14 @@
 //! transaction).
 
 use bugstack_core::Timestamp;
-use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState, PullRequestStore};
+use bugstack_fix::{NewPullRequest, PullRequest, PullRequestStore};
 use postgres::Transaction;
 
-use super::lifecycle::{apply, status_of};
 use super::rows::{ms, ForgeExtra, RawPr, PR_COLUMNS};
 use super::PostgresStore;
-use crate::store::rules;
+use crate::store::flow;
+use crate::store::pull_request_state_name;
 use crate::store::types::parse_pull_request_state;
-use crate::store::{pull_request_state_name, Status};
 
 fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
     bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
@@ -24,26 +23,6 @@ fn get_in(tx: &mut Transaction<'_>, number: u64) -> crate::Result<Option<RawPr>>
         return Ok(None);
     };
     super::rows::pull_request(tx, number)
-}
-
-/// Moves a linked incident on when its pull request leaves `open`.
-fn follow_pr(
-    tx: &mut Transaction<'_>,
-    raw: &RawPr,
-    before: PullRequestState,
-    after: &PullRequest,
-    now: Timestamp,
-) -> crate::Result<()> {
-    let Some(incident) = raw.incident_id else {
-        return Ok(());
-    };
-    if before != PullRequestState::Open || status_of(tx, incident)? != Status::FixProposed {
-        return Ok(());
-    }
-    match rules::pull_request_change(raw.number, after) {
-        Some(change) => apply(tx, incident, change, now),
-        None => Ok(()),
-    }
 }
 
 impl PullRequestStore for PostgresStore {
@@ -133,7 +112,7 @@ impl PullRequestStore for PostgresStore {
                     &serde_json::to_string(&extra)?,
                 ],
             )?;
-            follow_pr(tx, &raw, before, &pr, now)?;
+            flow::follow_pull_request(tx, &raw, before, &pr, now)?;
             Ok(pr)
         })
         .map_err(fix_err)

@@ -10,7 +10,7 @@ use bugstack_fix::PullRequestState;
 use postgres::Transaction;
 
 use super::rows::{ms, ForgeExtra};
-use super::{pulls, PostgresStore};
+use super::PostgresStore;
 use crate::store::{Cause, ForgeChange, ForgePullRequest, ForgeSync, RunPullRequest};
 use crate::{Error, Result};
 

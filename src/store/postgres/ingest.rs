@@ -10,9 +10,9 @@ use bugstack_fix::Triggers;
 use postgres::Transaction;
 
 use super::jobs::enqueue_capped;
-use super::lifecycle::{record, set_status};
 use super::quota::{created_since, find_overflow, is_overflow, set_source};
 use super::rows::{ms, u64_of};
+use crate::store::flow::{set_status, StoreTx};
 use crate::store::grouping::{count_i64, group_events, title_of, Group};
 use crate::store::quota::{overflow_fingerprint, overflow_title, QuotaState};
 use crate::store::rules::{self, Found};
@@ -57,7 +57,7 @@ pub(super) fn ingest_in(
                         let title = overflow_title(&q.source, q.new_incidents_per_hour);
                         match create_incident(tx, project, g, &overflow_fingerprint(&q.source), &title, received_at)? {
                             Some(id) => {
-                                record(tx, id, None, Status::Open, received_at, &rules::overflow_cause())?;
+                                tx.record(id, None, Status::Open, received_at, &rules::overflow_cause())?;
                                 id
                             }
                             None => {
@@ -80,7 +80,7 @@ pub(super) fn ingest_in(
                     }
                     summary.new_incidents.push(id);
                     let (cause, enqueue) = rules::first_seen(g, triggers);
-                    record(tx, id, None, Status::Open, received_at, &cause)?;
+                    tx.record(id, None, Status::Open, received_at, &cause)?;
                     if enqueue && enqueue_capped(tx, id, received_at, max_queued_jobs)? {
                         summary.jobs_enqueued += 1;
                     }

@@ -13,12 +13,11 @@ use std::time::Duration;
 use bugstack_core::Timestamp;
 use postgres::Transaction;
 
-use super::lifecycle::{apply, set_status, status_of};
-use super::pulls::record_run_pull_request;
 use super::rows::{after, big, job_of, ms, run_of, NewRun, JOB_COLUMNS, RUN_COLUMNS};
-use crate::store::rules::{self, LiveJob};
-use crate::store::{ClaimedJob, FixJob, FixOutcome, FixRun, JobState, Status, DEFAULT_MAX_ATTEMPTS};
-use crate::{Error, Result};
+use crate::store::flow::{self, set_status, StoreTx};
+use crate::store::rules;
+use crate::store::{ClaimedJob, FixRun, Status, DEFAULT_MAX_ATTEMPTS};
+use crate::Result;
 
 /// Enqueues a fix job for `incident` unless one is already queued or
 /// running; the new job's id.
@@ -144,10 +143,10 @@ pub(super) fn claim_next(
         };
         let job = job_of(&row)?;
         if job.attempts > job.max_attempts {
-            give_up(tx, &job, now)?;
+            flow::give_up(tx, &job, now)?;
             continue;
         }
-        match status_of(tx, job.incident_id)? {
+        match tx.status_of(job.incident_id)? {
             Status::Open | Status::Regressed => set_status(
                 tx,
                 job.incident_id,
@@ -167,192 +166,12 @@ pub(super) fn claim_next(
                 continue;
             }
         }
-        return claimed(tx, job).map(Some);
+        return flow::claimed(tx, job).map(Some);
     }
-}
-
-/// Fails a job whose workers kept dying rather than crash-loop; its
-/// incident goes back to `open`.
-fn give_up(tx: &mut Transaction<'_>, job: &FixJob, now: Timestamp) -> Result<()> {
-    let (error, cause) = rules::give_up(job);
-    tx.execute(
-        "UPDATE fix_jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
-             last_error = $2 WHERE id = $1",
-        &[&job.id, &error],
-    )?;
-    if status_of(tx, job.incident_id)? == Status::Fixing {
-        set_status(tx, job.incident_id, Status::Open, now, &cause)?;
-    }
-    Ok(())
-}
-
-/// A claimed job with its incident and representative event.
-fn claimed(tx: &mut Transaction<'_>, job: FixJob) -> Result<ClaimedJob> {
-    let incident = super::rows::incident(tx, job.incident_id)?;
-    let event = super::rows::representative(tx, job.incident_id)?;
-    let stack_dependencies = super::releases::stack_dependencies(tx, incident.project, &incident.releases, &event)?;
-    Ok(ClaimedJob {
-        job,
-        incident,
-        event,
-        stack_dependencies,
-    })
-}
-
-/// See [`IncidentStore::claim_incident_job`](crate::store::IncidentStore::claim_incident_job).
-pub(super) fn claim_incident(
-    tx: &mut Transaction<'_>,
-    incident: i64,
-    owner: &str,
-    lease: Duration,
-    now: Timestamp,
-) -> Result<ClaimedJob> {
-    let status = status_of(tx, incident)?;
-    if super::quota::is_overflow(tx, incident)? {
-        return Err(Error::Config(rules::overflow_refusal(incident)));
-    }
-    let live = tx.query_opt(
-        "SELECT id, state, lease_owner, lease_expires_at FROM fix_jobs
-         WHERE incident_id = $1 AND state IN ('queued', 'running') FOR UPDATE",
-        &[&incident],
-    )?;
-    let live = live
-        .map(|r| {
-            Ok::<_, postgres::Error>(LiveJob {
-                id: r.try_get(0)?,
-                state: r.try_get(1)?,
-                lease_owner: r.try_get(2)?,
-                lease_expires_at: r.try_get(3)?,
-            })
-        })
-        .transpose()?;
-    let job_id = match rules::claim_plan(incident, status, live, ms(now))? {
-        Some(id) => id,
-        None => enqueue_job(tx, incident, now)?.ok_or_else(|| {
-            Error::Config(format!(
-                "incident {incident} got a fix job from another process; try again"
-            ))
-        })?,
-    };
-    let row = tx.query_one(
-        &format!(
-            "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = $2,
-                 lease_expires_at = $3, updated_at = $4, max_attempts = GREATEST(max_attempts, attempts + 1)
-             WHERE id = $1 RETURNING {JOB_COLUMNS}"
-        ),
-        &[&job_id, &owner, &after(now, lease), &ms(now)],
-    )?;
-    let job = job_of(&row)?;
-    if matches!(status, Status::Open | Status::Regressed) {
-        set_status(tx, incident, Status::Fixing, now, &rules::claim_cause(owner, job.id))?;
-    }
-    claimed(tx, job)
-}
-
-/// Checks that `owner` holds the lease of running job `job` (its row
-/// locked), returning (incident id, attempts, max attempts) — or
-/// [`Error::LeaseLost`].
-fn held_job(tx: &mut Transaction<'_>, job: i64, owner: &str) -> Result<(i64, i64, i64)> {
-    let row = tx
-        .query_opt(
-            "SELECT incident_id, attempts, max_attempts, state, lease_owner FROM fix_jobs WHERE id = $1 FOR UPDATE",
-            &[&job],
-        )?
-        .ok_or(Error::JobNotFound(job))?;
-    let state: String = row.try_get(3)?;
-    let lease_owner: Option<String> = row.try_get(4)?;
-    rules::check_lease(job, owner, &state, lease_owner.as_deref())?;
-    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
-}
-
-/// See [`IncidentStore::renew_lease`](crate::store::IncidentStore::renew_lease).
-pub(super) fn renew(tx: &mut Transaction<'_>, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<()> {
-    held_job(tx, job, owner)?;
-    tx.execute(
-        "UPDATE fix_jobs SET lease_expires_at = $2, updated_at = $3 WHERE id = $1",
-        &[&job, &after(now, lease), &ms(now)],
-    )?;
-    Ok(())
-}
-
-/// See [`IncidentStore::complete_job`](crate::store::IncidentStore::complete_job).
-pub(super) fn complete(
-    tx: &mut Transaction<'_>,
-    job: i64,
-    owner: &str,
-    outcome: &FixOutcome,
-    now: Timestamp,
-) -> Result<FixRun> {
-    let (incident, attempts, _) = held_job(tx, job, owner)?;
-    tx.execute(
-        "UPDATE fix_jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL,
-             updated_at = $2 WHERE id = $1",
-        &[&job, &ms(now)],
-    )?;
-    let pr_number = match rules::outcome_pull_request(outcome) {
-        Some((pr, state)) => Some(record_run_pull_request(tx, incident, pr, state, now)?),
-        None => None,
-    };
-    for change in rules::outcome_changes(owner, outcome, pr_number) {
-        apply(tx, incident, change, now)?;
-    }
-    let run = NewRun {
-        job,
-        incident,
-        attempt: attempts,
-        worker: owner,
-        outcome: outcome.name(),
-        report: outcome.report(),
-        pr_number,
-    };
-    insert_run(tx, &run, now)
-}
-
-/// See [`IncidentStore::fail_job`](crate::store::IncidentStore::fail_job).
-pub(super) fn fail(
-    tx: &mut Transaction<'_>,
-    job: i64,
-    owner: &str,
-    error: &str,
-    retry_after: Duration,
-    now: Timestamp,
-) -> Result<JobState> {
-    let (incident, attempts, max) = held_job(tx, job, owner)?;
-    let (state, change) = rules::after_failure(job, owner, attempts, max, error);
-    tx.execute(
-        "UPDATE fix_jobs SET state = $2, lease_owner = NULL, lease_expires_at = NULL, last_error = $3,
-             not_before = $4, updated_at = $5 WHERE id = $1",
-        &[&job, &state.as_str(), &error, &after(now, retry_after), &ms(now)],
-    )?;
-    if let Some(change) = change {
-        apply(tx, incident, change, now)?;
-    }
-    let run = NewRun {
-        job,
-        incident,
-        attempt: attempts,
-        worker: owner,
-        outcome: "error",
-        report: &serde_json::json!({ "error": error }),
-        pr_number: None,
-    };
-    insert_run(tx, &run, now)?;
-    Ok(state)
-}
-
-/// See [`IncidentStore::release_job`](crate::store::IncidentStore::release_job).
-pub(super) fn release(tx: &mut Transaction<'_>, job: i64, owner: &str, now: Timestamp) -> Result<()> {
-    held_job(tx, job, owner)?;
-    tx.execute(
-        "UPDATE fix_jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
-             lease_expires_at = NULL, not_before = $2, updated_at = $2 WHERE id = $1",
-        &[&job, &ms(now)],
-    )?;
-    Ok(())
 }
 
 /// Records `run`, finished `now`.
-fn insert_run(tx: &mut Transaction<'_>, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun> {
+pub(super) fn insert_run(tx: &mut Transaction<'_>, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun> {
     let row = tx.query_one(
         &format!(
             "INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)

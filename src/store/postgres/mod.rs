@@ -48,6 +48,7 @@ mod rows;
 mod schema;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
+mod tx;
 
 use std::time::Duration;
 

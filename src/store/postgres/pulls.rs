@@ -6,10 +6,8 @@ use bugstack_core::Timestamp;
 use bugstack_fix::PullRequestState;
 use postgres::Transaction;
 
-use super::lifecycle::apply;
 use super::rows::ms;
-use crate::store::rules;
-use crate::store::{pull_request_state_name, Cause, PullRequestRecord, RunPullRequest};
+use crate::store::{pull_request_state_name, RunPullRequest};
 use crate::{Error, Result};
 
 /// Records the pull request a run of `incident`'s job produced, in `state`,
@@ -55,40 +53,4 @@ pub(super) fn record_run_pull_request(
     };
     super::forge_sync::record_run_fields(tx, number, pr)?;
     Ok(number)
-}
-
-/// Moves open pull request `number` to `to` (merged in `release`, or
-/// closed) and its incident with it.
-pub(super) fn set_state(
-    tx: &mut Transaction<'_>,
-    number: i64,
-    to: PullRequestState,
-    release: Option<&str>,
-    cause: &Cause,
-    now: Timestamp,
-) -> Result<PullRequestRecord> {
-    let row = tx
-        .query_opt(
-            "SELECT incident_id, state FROM pull_requests WHERE number = $1 FOR UPDATE",
-            &[&number],
-        )?
-        .ok_or(Error::PullRequestNotFound(number))?;
-    let incident: Option<i64> = row.try_get(0)?;
-    let state: String = row.try_get(1)?;
-    rules::check_open_pull_request(number, &state, to)?;
-    tx.execute(
-        "UPDATE pull_requests SET state = $2, updated_at = $3 WHERE number = $1",
-        &[&number, &pull_request_state_name(to), &ms(now)],
-    )?;
-    if let Some(incident) = incident {
-        apply(
-            tx,
-            incident,
-            rules::manual_pull_request_change(number, release, cause),
-            now,
-        )?;
-    }
-    super::rows::pull_request(tx, number)?
-        .ok_or(Error::PullRequestNotFound(number))?
-        .into_record()
 }

@@ -8,8 +8,8 @@ use bugstack_core::Timestamp;
 use postgres::{GenericClient, Transaction};
 
 use super::jobs::enqueue_capped;
-use super::lifecycle::{add_release, set_status, status_of};
 use super::rows::{big, ms, release_check_of, verdict_of};
+use crate::store::flow::{set_status, StoreTx};
 use crate::store::rules;
 use crate::store::{ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
 use crate::Result;
@@ -49,7 +49,7 @@ pub(super) fn releases_to_check(
 
 /// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit).
 pub(super) fn record_fix_commit(tx: &mut Transaction<'_>, id: i64, commit: &str) -> Result<()> {
-    if !status_of(tx, id)?.is_fixed() {
+    if !tx.status_of(id)?.is_fixed() {
         return Ok(());
     }
     tx.execute(
@@ -66,7 +66,7 @@ pub(super) fn record_release_verdict(
     v: &ReleaseVerdictRecord,
     max_queued_jobs: usize,
 ) -> Result<bool> {
-    let status = status_of(tx, incident)?;
+    let status = tx.status_of(incident)?;
     if !status.is_fixed() {
         return Ok(false);
     }
@@ -87,7 +87,7 @@ pub(super) fn record_release_verdict(
     if v.verdict != ReleaseVerdict::ContainsFix {
         return Ok(false);
     }
-    add_release(tx, incident, &v.release)?;
+    tx.add_release(incident, &v.release)?;
     let seen = tx.query_opt(
         "SELECT 1 FROM incident_releases WHERE incident_id = $1 AND release = $2",
         &[&incident, &v.release],
@@ -152,7 +152,7 @@ pub(super) fn verify_fixed(tx: &mut Transaction<'_>, window: Duration, now: Time
             continue;
         }
         // Changed by another process since the look-up: skip it.
-        if status_of(tx, id)? != Status::Fixed {
+        if tx.status_of(id)? != Status::Fixed {
             continue;
         }
         let cause = rules::verification_cause(&release, since, window);

@@ -12,15 +12,14 @@
 //! so a pull request reviewed and merged later still closes the loop.
 
 use bugstack_core::Timestamp;
-use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState, PullRequestStore};
-use rusqlite::{params, Transaction};
+use bugstack_fix::{NewPullRequest, PullRequest, PullRequestStore};
+use rusqlite::params;
 
-use super::lifecycle::{apply, status_of};
 use super::rows::{all_rows, first_row, ms, ForgeExtra, RawPr, PR_COLUMNS};
 use super::SqliteStore;
-use crate::store::rules;
+use crate::store::flow;
+use crate::store::pull_request_state_name;
 use crate::store::types::parse_pull_request_state;
-use crate::store::{pull_request_state_name, Status};
 
 fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
     bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
@@ -31,26 +30,6 @@ fn get_in(conn: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawP
         return Ok(None);
     };
     super::rows::pull_request(conn, number)
-}
-
-/// Moves a linked incident on when its pull request leaves `open`.
-fn follow_pr(
-    tx: &Transaction<'_>,
-    raw: &RawPr,
-    before: PullRequestState,
-    after: &PullRequest,
-    now: Timestamp,
-) -> crate::Result<()> {
-    let Some(incident) = raw.incident_id else {
-        return Ok(());
-    };
-    if before != PullRequestState::Open || status_of(tx, incident)? != Status::FixProposed {
-        return Ok(());
-    }
-    match rules::pull_request_change(raw.number, after) {
-        Some(change) => apply(tx, incident, change, now),
-        None => Ok(()),
-    }
 }
 
 impl PullRequestStore for SqliteStore {
@@ -141,7 +120,7 @@ impl PullRequestStore for SqliteStore {
                     serde_json::to_string(&extra)?
                 ],
             )?;
-            follow_pr(tx, &raw, before, &pr, now)?;
+            flow::follow_pull_request(tx, &raw, before, &pr, now)?;
             Ok(pr)
         })
         .map_err(fix_err)
@@ -165,7 +144,7 @@ mod tests {
     use rusqlite::Connection;
 
     use super::*;
-    use crate::store::{schema, IncidentStore, DB_FILE};
+    use crate::store::{schema, IncidentStore, PullRequestState, Status, DB_FILE};
 
     #[test]
     fn migration_2_keeps_version_1_pull_requests_and_their_runs() {

@@ -13,7 +13,12 @@ use crate::Result;
 /// Adds `hours` (hour start, occurrences) to incident `id`'s counts and
 /// drops its hours older than the retention. Hours already past the
 /// retention are not written.
-pub(super) fn record_hours(tx: &Transaction<'_>, id: i64, hours: &[(i64, i64)], received_at: Timestamp) -> Result<()> {
+pub(super) fn record_hours(
+    tx: &mut Transaction<'_>,
+    id: i64,
+    hours: &[(i64, i64)],
+    received_at: Timestamp,
+) -> Result<()> {
     let cutoff = retention_cutoff(received_at);
     let sql = format!(
         "INSERT INTO incident_hours (incident_id, hour, count) VALUES (?1, ?2, ?3)

@@ -8,9 +8,9 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use bugstack_fix::Triggers;
 
 use super::jobs::enqueue_capped;
-use super::lifecycle::{record, set_status};
 use super::quota::{created_since, find_overflow, set_source};
 use super::rows::{first_row, ms, u64_of};
+use crate::store::flow::{set_status, StoreTx};
 use crate::store::grouping::{count_i64, group_events, title_of, Group};
 use crate::store::quota::{overflow_fingerprint, overflow_title, QuotaState};
 use crate::store::rules::{self, Found};
@@ -33,7 +33,7 @@ pub(super) use crate::store::convert::saturating_add_sql;
 /// Everything happens in `project`: its incidents are the only ones a
 /// fingerprint can match, and new incidents are created in it.
 pub(super) fn ingest_in(
-    tx: &Transaction<'_>,
+    tx: &mut Transaction<'_>,
     project: i64,
     events: &[Event],
     received_at: Timestamp,
@@ -63,7 +63,7 @@ pub(super) fn ingest_in(
                         let title = overflow_title(&q.source, q.new_incidents_per_hour);
                         let id =
                             create_incident(tx, project, g, &overflow_fingerprint(&q.source), &title, received_at)?;
-                        record(tx, id, None, Status::Open, received_at, &rules::overflow_cause())?;
+                        tx.record(id, None, Status::Open, received_at, &rules::overflow_cause())?;
                         id
                     }
                 }
@@ -75,7 +75,7 @@ pub(super) fn ingest_in(
                 }
                 summary.new_incidents.push(id);
                 let (cause, enqueue) = rules::first_seen(g, triggers);
-                record(tx, id, None, Status::Open, received_at, &cause)?;
+                tx.record(id, None, Status::Open, received_at, &cause)?;
                 if enqueue && enqueue_capped(tx, id, received_at, max_queued_jobs)? {
                     summary.jobs_enqueued += 1;
                 }
@@ -112,7 +112,7 @@ pub(super) fn ingest_in(
 }
 
 /// The incident of `project` with `fingerprint`, if there is one.
-fn find_incident(tx: &Transaction<'_>, project: i64, fingerprint: &Fingerprint) -> Result<Option<Found>> {
+fn find_incident(tx: &mut Transaction<'_>, project: i64, fingerprint: &Fingerprint) -> Result<Option<Found>> {
     first_row(
         tx,
         "SELECT id, status, count, kind, level FROM incidents WHERE project_id = ?1 AND fingerprint = ?2",
@@ -124,7 +124,7 @@ fn find_incident(tx: &Transaction<'_>, project: i64, fingerprint: &Fingerprint) 
 /// Whether this batch brings an `open` incident that never had a fix job
 /// to the triggers' `min_count` (its kind, level and the batch's
 /// environment passing the triggers).
-fn reaches_min_count(tx: &Transaction<'_>, found: &Found, g: &Group<'_>, triggers: &Triggers) -> Result<bool> {
+fn reaches_min_count(tx: &mut Transaction<'_>, found: &Found, g: &Group<'_>, triggers: &Triggers) -> Result<bool> {
     if !found.may_reach_min_count(g, triggers) || super::quota::is_overflow(tx, found.id)? {
         return Ok(false);
     }
@@ -137,7 +137,7 @@ fn reaches_min_count(tx: &Transaction<'_>, found: &Found, g: &Group<'_>, trigger
 /// A new `open` incident of `project` for the group with `fingerprint` and
 /// `title`, its first event the representative.
 fn create_incident(
-    tx: &Transaction<'_>,
+    tx: &mut Transaction<'_>,
     project: i64,
     g: &Group<'_>,
     fingerprint: &Fingerprint,
@@ -168,7 +168,7 @@ fn create_incident(
 }
 
 /// Adds the group's occurrences to incident `id`'s count and time span.
-fn add_occurrences(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
+fn add_occurrences(tx: &mut Transaction<'_>, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
     tx.prepare_cached(&format!(
         "UPDATE incidents SET count = {}, first_seen = min(first_seen, ?3),
              last_seen = max(last_seen, ?4), updated_at = ?5 WHERE id = ?1",
@@ -181,7 +181,7 @@ fn add_occurrences(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Ti
 /// The first of the group's releases known by name to contain incident
 /// `id`'s fix (releases named otherwise are classified by git ancestry
 /// after ingest, outside this transaction).
-fn seen_in_a_release_with_the_fix<'g>(tx: &Transaction<'_>, id: i64, g: &Group<'g>) -> Result<Option<&'g str>> {
+fn seen_in_a_release_with_the_fix<'g>(tx: &mut Transaction<'_>, id: i64, g: &Group<'g>) -> Result<Option<&'g str>> {
     for (rel, ..) in &g.releases {
         let hit: Option<i64> = tx
             .prepare_cached("SELECT 1 FROM releases_with_fix WHERE incident_id = ?1 AND release = ?2")?
@@ -210,7 +210,7 @@ pub(super) const RECORD_RELEASE_SQL: &str =
          last_seen = max(last_seen, excluded.last_seen)";
 
 /// Adds the group's releases to incident `id`'s, in order of first sighting.
-fn record_releases(tx: &Transaction<'_>, id: i64, g: &Group<'_>) -> Result<()> {
+fn record_releases(tx: &mut Transaction<'_>, id: i64, g: &Group<'_>) -> Result<()> {
     for (rel, count, first, last) in &g.releases {
         tx.prepare_cached(RECORD_RELEASE_SQL)?
             .execute(params![id, rel, count, first, last])?;
@@ -220,7 +220,7 @@ fn record_releases(tx: &Transaction<'_>, id: i64, g: &Group<'_>) -> Result<()> {
 
 /// Adds the group's recent events to incident `id`'s sample and drops all
 /// but the [`SAMPLE_SIZE`] most recent.
-fn record_samples(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
+fn record_samples(tx: &mut Transaction<'_>, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
     let mut insert =
         tx.prepare_cached("INSERT INTO event_samples (incident_id, received_at, event) VALUES (?1, ?2, ?3)")?;
     for e in &g.recent {
@@ -235,7 +235,7 @@ fn record_samples(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Tim
 }
 
 /// Counts the batch in the ingest totals.
-fn add_to_totals(tx: &Transaction<'_>, summary: &IngestSummary) -> Result<()> {
+fn add_to_totals(tx: &mut Transaction<'_>, summary: &IngestSummary) -> Result<()> {
     tx.execute(
         &format!(
             "UPDATE ingest_totals SET batches = {}, events = {}, occurrences = {}",

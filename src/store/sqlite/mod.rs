@@ -38,6 +38,7 @@ mod quota;
 mod release_checks;
 mod releases;
 mod rows;
+mod tx;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -160,10 +161,10 @@ impl SqliteStore {
 
     /// Runs `f` in one write transaction (`BEGIN IMMEDIATE` on the writer),
     /// committed when `f` succeeds and rolled back when it fails.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&mut tx)?;
         tx.commit()?;
         Ok(out)
     }

@@ -4,12 +4,10 @@
 
 use bugstack_core::Timestamp;
 use bugstack_fix::PullRequestState;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
-use super::lifecycle::apply;
 use super::rows::ms;
-use crate::store::rules;
-use crate::store::{pull_request_state_name, Cause, PullRequestRecord, RunPullRequest};
+use crate::store::{pull_request_state_name, RunPullRequest};
 use crate::{Error, Result};
 
 /// Records the pull request a run of `incident`'s job produced, in `state`,
@@ -17,7 +15,7 @@ use crate::{Error, Result};
 /// here ([`RunPullRequest::number`]) is linked to the incident, any other
 /// is inserted.
 pub(super) fn record_run_pull_request(
-    tx: &Transaction<'_>,
+    tx: &mut Transaction<'_>,
     incident: i64,
     pr: &RunPullRequest,
     state: PullRequestState,
@@ -54,41 +52,4 @@ pub(super) fn record_run_pull_request(
     )?;
     super::forge_sync::record_run_fields(tx, number, pr)?;
     Ok(number)
-}
-
-/// Moves open pull request `number` to `to` (merged in `release`, or
-/// closed) and its incident with it: fixed in `release`, or back to `open`,
-/// the change recorded as `cause`'s.
-pub(super) fn set_state(
-    tx: &Transaction<'_>,
-    number: i64,
-    to: PullRequestState,
-    release: Option<&str>,
-    cause: &Cause,
-    now: Timestamp,
-) -> Result<PullRequestRecord> {
-    let row: Option<(Option<i64>, String)> = tx
-        .query_row(
-            "SELECT incident_id, state FROM pull_requests WHERE number = ?1",
-            [number],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let (incident, state) = row.ok_or(Error::PullRequestNotFound(number))?;
-    rules::check_open_pull_request(number, &state, to)?;
-    tx.execute(
-        "UPDATE pull_requests SET state = ?2, updated_at = ?3 WHERE number = ?1",
-        params![number, pull_request_state_name(to), ms(now)],
-    )?;
-    if let Some(incident) = incident {
-        apply(
-            tx,
-            incident,
-            rules::manual_pull_request_change(number, release, cause),
-            now,
-        )?;
-    }
-    super::rows::pull_request(tx, number)?
-        .ok_or(Error::PullRequestNotFound(number))?
-        .into_record()
 }

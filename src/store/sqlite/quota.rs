@@ -9,21 +9,21 @@ use crate::Result;
 
 /// How many incidents `source` created after `since_ms` (the count
 /// [`QuotaState::admit`](crate::store::quota::QuotaState::admit) asks for).
-pub(super) fn created_since(tx: &Transaction<'_>, source: &str, since_ms: i64) -> Result<i64> {
+pub(super) fn created_since(tx: &mut Transaction<'_>, source: &str, since_ms: i64) -> Result<i64> {
     Ok(tx
         .prepare_cached("SELECT COUNT(*) FROM incidents WHERE source = ?1 AND created_at > ?2")?
         .query_row(params![source, since_ms], |r| r.get(0))?)
 }
 
 /// Tags incident `id` as created by `source`'s batch.
-pub(super) fn set_source(tx: &Transaction<'_>, id: i64, source: &str) -> Result<()> {
+pub(super) fn set_source(tx: &mut Transaction<'_>, id: i64, source: &str) -> Result<()> {
     tx.prepare_cached("UPDATE incidents SET source = ?2 WHERE id = ?1")?
         .execute(params![id, source])?;
     Ok(())
 }
 
 /// The id of `source`'s overflow incident, if it exists.
-pub(super) fn find_overflow(tx: &Transaction<'_>, project: i64, source: &str) -> Result<Option<i64>> {
+pub(super) fn find_overflow(tx: &mut Transaction<'_>, project: i64, source: &str) -> Result<Option<i64>> {
     Ok(tx
         .prepare_cached("SELECT id FROM incidents WHERE project_id = ?1 AND fingerprint = ?2")?
         .query_row(rusqlite::params![project, overflow_fingerprint(source).as_str()], |r| {
@@ -33,7 +33,7 @@ pub(super) fn find_overflow(tx: &Transaction<'_>, project: i64, source: &str) ->
 }
 
 /// Whether incident `id` is a sender's overflow incident.
-pub(super) fn is_overflow(tx: &Transaction<'_>, id: i64) -> Result<bool> {
+pub(super) fn is_overflow(tx: &mut Transaction<'_>, id: i64) -> Result<bool> {
     let fp: Option<String> = tx
         .prepare_cached("SELECT fingerprint FROM incidents WHERE id = ?1")?
         .query_row([id], |r| r.get(0))

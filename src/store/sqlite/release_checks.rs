@@ -10,8 +10,8 @@ use bugstack_core::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::jobs::enqueue_capped;
-use super::lifecycle::{set_status, status_of};
 use super::rows::{all_rows, ms, release_check_of, verdict_of};
+use crate::store::flow::{set_status, StoreTx};
 use crate::store::rules;
 use crate::store::{ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
 use crate::Result;
@@ -53,8 +53,8 @@ pub(super) fn releases_to_check(
 }
 
 /// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit).
-pub(super) fn record_fix_commit(tx: &Transaction<'_>, id: i64, commit: &str) -> Result<()> {
-    if !status_of(tx, id)?.is_fixed() {
+pub(super) fn record_fix_commit(tx: &mut Transaction<'_>, id: i64, commit: &str) -> Result<()> {
+    if !tx.status_of(id)?.is_fixed() {
         // Regressed (or reopened) since the check started: nothing to record.
         return Ok(());
     }
@@ -71,12 +71,12 @@ pub(super) fn record_fix_commit(tx: &Transaction<'_>, id: i64, commit: &str) -> 
 /// fixed or verified incident seen in it `regressed` with a fix job (at
 /// most `max_queued_jobs` queued).
 pub(super) fn record_release_verdict(
-    tx: &Transaction<'_>,
+    tx: &mut Transaction<'_>,
     incident: i64,
     v: &ReleaseVerdictRecord,
     max_queued_jobs: usize,
 ) -> Result<bool> {
-    let status = status_of(tx, incident)?;
+    let status = tx.status_of(incident)?;
     if !status.is_fixed() {
         // Fixed again (or regressed) since the check started: it no longer applies.
         return Ok(false);
@@ -159,7 +159,7 @@ pub(super) fn due_for_verification(
 }
 
 /// See [`IncidentStore::verify_fixed`](crate::store::IncidentStore::verify_fixed).
-pub(super) fn verify_fixed(tx: &Transaction<'_>, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
+pub(super) fn verify_fixed(tx: &mut Transaction<'_>, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
     let due = due_for_verification(tx, window, now)?;
     let mut verified = Vec::new();
     for (id, release, since) in due {

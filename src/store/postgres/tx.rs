@@ -1,0 +1,257 @@
+//! The statements of the shared write paths ([`crate::store::flow`]) in
+//! Postgres's SQL. The reads the paths decide on lock their rows
+//! (`FOR UPDATE`), so two processes changing one incident, job or pull
+//! request at once take turns and each sees the other's result.
+
+use std::time::Duration;
+
+use bugstack_core::{Event, Timestamp};
+use bugstack_fix::PullRequestState;
+use postgres::Transaction;
+
+use super::rows::{after, job_of, ms, NewRun, RawPr, JOB_COLUMNS};
+use crate::store::flow::{HeldJob, StoreTx};
+use crate::store::rules::LiveJob;
+use crate::store::{
+    pull_request_state_name, Cause, FixJob, FixRun, IncidentRecord, JobState, RunPullRequest, StackDependencies, Status,
+};
+use crate::{Error, Result};
+
+impl StoreTx for Transaction<'_> {
+    fn status_of(&mut self, id: i64) -> Result<Status> {
+        let s: Option<String> = self
+            .query_opt("SELECT status FROM incidents WHERE id = $1 FOR UPDATE", &[&id])?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        Ok(s.ok_or(Error::IncidentNotFound(id))?.parse()?)
+    }
+
+    fn write_status(&mut self, id: i64, to: Status, now: Timestamp) -> Result<()> {
+        self.execute(
+            "UPDATE incidents SET status = $2, updated_at = $3 WHERE id = $1",
+            &[&id, &to.as_str(), &ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn record(&mut self, id: i64, from: Option<Status>, to: Status, now: Timestamp, cause: &Cause) -> Result<()> {
+        self.execute(
+            "INSERT INTO incident_timeline (incident_id, at, from_status, to_status, actor, reason)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &id,
+                &ms(now),
+                &from.map(Status::as_str),
+                &to.as_str(),
+                &cause.actor,
+                &cause.reason,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn write_fixed(&mut self, id: i64, release: &str, commit: Option<&str>, now: Timestamp) -> Result<()> {
+        self.execute(
+            "UPDATE incidents SET fixed_in_release = $2, fix_commit = $3, fixed_at = $4 WHERE id = $1",
+            &[&id, &release, &commit, &ms(now)],
+        )?;
+        self.execute("DELETE FROM release_verdicts WHERE incident_id = $1", &[&id])?;
+        self.execute("DELETE FROM releases_with_fix WHERE incident_id = $1", &[&id])?;
+        Ok(())
+    }
+
+    fn add_release(&mut self, id: i64, release: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO releases_with_fix (incident_id, release) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&id, &release],
+        )?;
+        Ok(())
+    }
+
+    fn incident(&mut self, id: i64) -> Result<IncidentRecord> {
+        super::rows::incident(self, id)
+    }
+
+    fn representative(&mut self, id: i64) -> Result<Event> {
+        super::rows::representative(self, id)
+    }
+
+    fn stack_dependencies(
+        &mut self,
+        project: i64,
+        releases: &[String],
+        event: &Event,
+    ) -> Result<Option<StackDependencies>> {
+        super::releases::stack_dependencies(self, project, releases, event)
+    }
+
+    fn is_overflow(&mut self, id: i64) -> Result<bool> {
+        super::quota::is_overflow(self, id)
+    }
+
+    fn stop_wanting_fix(&mut self, id: i64) -> Result<()> {
+        self.execute("UPDATE incidents SET fix_wanted = FALSE WHERE id = $1", &[&id])?;
+        Ok(())
+    }
+
+    fn enqueue_job(&mut self, id: i64, now: Timestamp) -> Result<Option<i64>> {
+        super::jobs::enqueue_job(self, id, now)
+    }
+
+    fn live_job(&mut self, id: i64) -> Result<Option<LiveJob>> {
+        let row = self.query_opt(
+            "SELECT id, state, lease_owner, lease_expires_at FROM fix_jobs
+             WHERE incident_id = $1 AND state IN ('queued', 'running') FOR UPDATE",
+            &[&id],
+        )?;
+        let live = row.map(|r| {
+            Ok::<_, postgres::Error>(LiveJob {
+                id: r.try_get(0)?,
+                state: r.try_get(1)?,
+                lease_owner: r.try_get(2)?,
+                lease_expires_at: r.try_get(3)?,
+            })
+        });
+        Ok(live.transpose()?)
+    }
+
+    fn cancel_live_job(&mut self, id: i64, now: Timestamp) -> Result<()> {
+        self.execute(
+            "UPDATE fix_jobs SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL,
+                 updated_at = $2 WHERE incident_id = $1 AND state IN ('queued', 'running')",
+            &[&id, &ms(now)],
+        )?;
+        self.stop_wanting_fix(id)
+    }
+
+    fn hasten_job(&mut self, job: i64, now: Timestamp) -> Result<()> {
+        self.execute(
+            "UPDATE fix_jobs SET not_before = $2, updated_at = $2 WHERE id = $1",
+            &[&job, &ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn job(&mut self, id: i64) -> Result<FixJob> {
+        super::rows::job(self, id)
+    }
+
+    fn take_job(&mut self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<FixJob> {
+        let row = self.query_one(
+            &format!(
+                "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = $2,
+                     lease_expires_at = $3, updated_at = $4, max_attempts = GREATEST(max_attempts, attempts + 1)
+                 WHERE id = $1 RETURNING {JOB_COLUMNS}"
+            ),
+            &[&job, &owner, &after(now, lease), &ms(now)],
+        )?;
+        job_of(&row)
+    }
+
+    fn held_job(&mut self, job: i64) -> Result<Option<HeldJob>> {
+        let row = self.query_opt(
+            "SELECT incident_id, attempts, max_attempts, state, lease_owner FROM fix_jobs WHERE id = $1 FOR UPDATE",
+            &[&job],
+        )?;
+        let held = row.map(|r| {
+            Ok::<_, postgres::Error>(HeldJob {
+                incident: r.try_get(0)?,
+                attempts: r.try_get(1)?,
+                max_attempts: r.try_get(2)?,
+                state: r.try_get(3)?,
+                lease_owner: r.try_get(4)?,
+            })
+        });
+        Ok(held.transpose()?)
+    }
+
+    fn write_lease(&mut self, job: i64, lease: Duration, now: Timestamp) -> Result<()> {
+        self.execute(
+            "UPDATE fix_jobs SET lease_expires_at = $2, updated_at = $3 WHERE id = $1",
+            &[&job, &after(now, lease), &ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn finish_job(&mut self, job: i64, now: Timestamp) -> Result<()> {
+        self.execute(
+            "UPDATE fix_jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL,
+                 updated_at = $2 WHERE id = $1",
+            &[&job, &ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn fail_job(
+        &mut self,
+        job: i64,
+        state: JobState,
+        error: &str,
+        retry_after: Duration,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.execute(
+            "UPDATE fix_jobs SET state = $2, lease_owner = NULL, lease_expires_at = NULL, last_error = $3,
+                 not_before = $4, updated_at = $5 WHERE id = $1",
+            &[&job, &state.as_str(), &error, &after(now, retry_after), &ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn give_up_job(&mut self, job: i64, error: &str) -> Result<()> {
+        self.execute(
+            "UPDATE fix_jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
+                 last_error = $2 WHERE id = $1",
+            &[&job, &error],
+        )?;
+        Ok(())
+    }
+
+    fn requeue_job(&mut self, job: i64, now: Timestamp) -> Result<()> {
+        self.execute(
+            "UPDATE fix_jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
+                 lease_expires_at = NULL, not_before = $2, updated_at = $2 WHERE id = $1",
+            &[&job, &ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn insert_run(&mut self, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun> {
+        super::jobs::insert_run(self, run, now)
+    }
+
+    fn record_run_pull_request(
+        &mut self,
+        incident: i64,
+        pr: &RunPullRequest,
+        state: PullRequestState,
+        now: Timestamp,
+    ) -> Result<i64> {
+        super::pulls::record_run_pull_request(self, incident, pr, state, now)
+    }
+
+    fn pull_request_state(&mut self, number: i64) -> Result<Option<(Option<i64>, String)>> {
+        let row = self.query_opt(
+            "SELECT incident_id, state FROM pull_requests WHERE number = $1 FOR UPDATE",
+            &[&number],
+        )?;
+        let found = row.map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?)));
+        Ok(found.transpose()?)
+    }
+
+    fn write_pull_request_state(&mut self, number: i64, to: PullRequestState, now: Timestamp) -> Result<()> {
+        self.execute(
+            "UPDATE pull_requests SET state = $2, updated_at = $3 WHERE number = $1",
+            &[&number, &pull_request_state_name(to), &ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn pull_request(&mut self, number: i64) -> Result<Option<RawPr>> {
+        super::rows::pull_request(self, number)
+    }
+
+    fn reject_patch(&mut self, number: i64, now: Timestamp) -> Result<()> {
+        super::forge_sync::reject_patch(self, number, now)
+    }
+}
