@@ -98,7 +98,9 @@ pub(crate) trait StoreTx {
     /// Records `run`, finished `now`.
     fn insert_run(&mut self, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun>;
     /// Records the pull request a run of `incident`'s job produced, in
-    /// `state`, and returns its number (see each store's `pulls` module).
+    /// `state`, and returns its number: a pull request the run's forge
+    /// already recorded in the store ([`RunPullRequest::number`]) is linked
+    /// to the incident, any other is inserted.
     fn record_run_pull_request(
         &mut self,
         incident: i64,

@@ -10,7 +10,7 @@ use bugstack_fix::Triggers;
 use postgres::Transaction;
 
 use super::jobs::enqueue_capped;
-use super::quota::{created_since, find_overflow, is_overflow, set_source};
+use super::quota::{created_since, find_overflow, set_source};
 use super::rows::{ms, u64_of};
 use crate::store::flow::{set_status, StoreTx};
 use crate::store::grouping::{count_i64, group_events, title_of, Group};
@@ -181,7 +181,7 @@ fn find_incident(tx: &mut Transaction<'_>, project: i64, fingerprint: &Fingerpri
 /// Whether this batch brings an `open` incident that never had a fix job
 /// to the triggers' `min_count`.
 fn reaches_min_count(tx: &mut Transaction<'_>, found: &Found, g: &Group<'_>, triggers: &Triggers) -> Result<bool> {
-    if !found.may_reach_min_count(g, triggers) || is_overflow(tx, found.id)? {
+    if !found.may_reach_min_count(g, triggers) || tx.is_overflow(found.id)? {
         return Ok(false);
     }
     let jobs: i64 = tx

@@ -13,29 +13,11 @@ use std::time::Duration;
 use bugstack_core::Timestamp;
 use postgres::Transaction;
 
-use super::rows::{after, big, job_of, ms, run_of, NewRun, JOB_COLUMNS, RUN_COLUMNS};
+use super::rows::{after, big, job_of, ms, JOB_COLUMNS};
 use crate::store::flow::{self, set_status, StoreTx};
 use crate::store::rules;
-use crate::store::{ClaimedJob, FixRun, Status, DEFAULT_MAX_ATTEMPTS};
+use crate::store::{ClaimedJob, Status};
 use crate::Result;
-
-/// Enqueues a fix job for `incident` unless one is already queued or
-/// running; the new job's id.
-pub(super) fn enqueue_job(tx: &mut Transaction<'_>, incident: i64, now: Timestamp) -> Result<Option<i64>> {
-    let max = i64::from(DEFAULT_MAX_ATTEMPTS);
-    // `WHERE NOT EXISTS` first, so the usual no-op takes no id from the
-    // sequence; `ON CONFLICT` for a concurrent enqueue.
-    tx.query_opt(
-        "INSERT INTO fix_jobs (incident_id, state, attempts, max_attempts, not_before, created_at, updated_at)
-         SELECT $1, 'queued', 0, $2, $3, $3, $3
-         WHERE NOT EXISTS (SELECT 1 FROM fix_jobs WHERE incident_id = $1 AND state IN ('queued', 'running'))
-         ON CONFLICT DO NOTHING RETURNING id",
-        &[&incident, &max, &ms(now)],
-    )?
-    .map(|r| r.try_get(0))
-    .transpose()
-    .map_err(Into::into)
-}
 
 /// Jobs waiting in the queue.
 fn queued_jobs(tx: &mut Transaction<'_>) -> Result<usize> {
@@ -51,7 +33,7 @@ fn queued_jobs(tx: &mut Transaction<'_>) -> Result<usize> {
 /// passed by the number of concurrent writers, never more.)
 pub(super) fn enqueue_capped(tx: &mut Transaction<'_>, incident: i64, now: Timestamp, cap: usize) -> Result<bool> {
     if queued_jobs(tx)? < cap {
-        return Ok(enqueue_job(tx, incident, now)?.is_some());
+        return Ok(tx.enqueue_job(incident, now)?.is_some());
     }
     tx.execute("UPDATE incidents SET fix_wanted = TRUE WHERE id = $1", &[&incident])?;
     Ok(false)
@@ -81,7 +63,7 @@ fn fill_queue(tx: &mut Transaction<'_>, now: Timestamp, cap: usize) -> Result<()
 fn stop_waiting(tx: &mut Transaction<'_>, id: i64, status: &str, now: Timestamp) -> Result<()> {
     tx.execute("UPDATE incidents SET fix_wanted = FALSE WHERE id = $1", &[&id])?;
     if matches!(status.parse()?, Status::Open | Status::Regressed) {
-        enqueue_job(tx, id, now)?;
+        tx.enqueue_job(id, now)?;
     }
     Ok(())
 }
@@ -168,25 +150,4 @@ pub(super) fn claim_next(
         }
         return flow::claimed(tx, job).map(Some);
     }
-}
-
-/// Records `run`, finished `now`.
-pub(super) fn insert_run(tx: &mut Transaction<'_>, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun> {
-    let row = tx.query_one(
-        &format!(
-            "INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {RUN_COLUMNS}"
-        ),
-        &[
-            &run.job,
-            &run.incident,
-            &run.attempt,
-            &run.worker,
-            &run.outcome,
-            &serde_json::to_string(run.report)?,
-            &ms(now),
-            &run.pr_number,
-        ],
-    )?;
-    run_of(&row)
 }

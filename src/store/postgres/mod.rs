@@ -29,7 +29,8 @@
 //! The module mirrors the SQLite store's split: `schema` (migrations),
 //! `rows`, `ingest`, `hours` (occurrences per hour, the incident list's
 //! search), `lifecycle`, `quota`, `releases`, `release_checks`,
-//! `jobs`, `pulls`, `forge` and `forge_sync`; `testing` starts a throwaway
+//! `jobs`, `forge`, `forge_sync` and `tx` (the statements of the write
+//! paths both stores share, `crate::store::flow`); `testing` starts a throwaway
 //! cluster for tests.
 
 mod batches;
@@ -40,7 +41,6 @@ mod ingest;
 mod jobs;
 mod lifecycle;
 mod projects;
-mod pulls;
 mod quota;
 mod release_checks;
 mod releases;

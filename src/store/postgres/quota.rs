@@ -9,7 +9,7 @@
 
 use postgres::Transaction;
 
-use crate::store::quota::{overflow_fingerprint, OVERFLOW_PREFIX};
+use crate::store::quota::overflow_fingerprint;
 use crate::Result;
 
 /// How many incidents `source` created after `since_ms` (the count
@@ -38,13 +38,4 @@ pub(super) fn find_overflow(tx: &mut Transaction<'_>, project: i64, source: &str
     .map(|r| r.try_get(0))
     .transpose()
     .map_err(Into::into)
-}
-
-/// Whether incident `id` is a sender's overflow incident.
-pub(super) fn is_overflow(tx: &mut Transaction<'_>, id: i64) -> Result<bool> {
-    let fp: Option<String> = tx
-        .query_opt("SELECT fingerprint FROM incidents WHERE id = $1", &[&id])?
-        .map(|r| r.try_get(0))
-        .transpose()?;
-    Ok(fp.is_some_and(|f| f.starts_with(OVERFLOW_PREFIX)))
 }

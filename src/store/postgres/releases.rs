@@ -1,11 +1,11 @@
 //! Releases announced live by SDKs (see
 //! [`IncidentStore::record_release_seen`](crate::store::IncidentStore::record_release_seen)).
 
-use bugstack_core::{Dependency, Event, Timestamp};
+use bugstack_core::{Dependency, Timestamp};
 use postgres::Transaction;
 
 use super::rows::{ms, release_of, RELEASE_COLUMNS};
-use crate::store::{ReleaseRecord, StackDependencies};
+use crate::store::ReleaseRecord;
 use crate::Result;
 
 /// Upserts one release: `first_live_at` kept (or moved back), `last_live_at`
@@ -49,15 +49,4 @@ pub(super) fn releases(tx: &mut Transaction<'_>) -> Result<Vec<ReleaseRecord>> {
     .iter()
     .map(|r| release_of(r))
     .collect()
-}
-
-/// The crates on `event`'s stack with their versions, from the latest of
-/// `releases` (in order of first sighting) that announced a dependency list.
-pub(super) fn stack_dependencies(
-    tx: &mut Transaction<'_>,
-    project: i64,
-    releases: &[String],
-    event: &Event,
-) -> Result<Option<StackDependencies>> {
-    StackDependencies::of_latest(releases, event, |name| release(tx, project, name))
 }

@@ -6,6 +6,7 @@
 use bugstack_core::Event;
 use postgres::{Row, Transaction};
 
+use crate::store::flow::StoreTx;
 use crate::store::types::{FixJob, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, PullRequestRecord, Totals};
 use crate::{Error, Result};
 
@@ -98,19 +99,11 @@ pub(super) fn incident(tx: &mut Transaction<'_>, id: i64) -> Result<IncidentReco
     incident_of(&row)
 }
 
-/// The representative event of incident `id`.
-pub(super) fn representative(tx: &mut Transaction<'_>, id: i64) -> Result<Event> {
-    let event: String = tx
-        .query_one("SELECT representative FROM incidents WHERE id = $1", &[&id])?
-        .try_get(0)?;
-    Ok(serde_json::from_str(&event)?)
-}
-
 /// Incident `id` with everything the store knows about it (the caller's
 /// transaction is a consistent snapshot).
 pub(super) fn incident_detail(tx: &mut Transaction<'_>, id: i64) -> Result<IncidentDetail> {
     let incident = incident(tx, id)?;
-    let representative = representative(tx, id)?;
+    let representative = tx.representative(id)?;
     let samples = tx
         .query(
             "SELECT event FROM event_samples WHERE incident_id = $1 ORDER BY id DESC",
@@ -119,8 +112,7 @@ pub(super) fn incident_detail(tx: &mut Transaction<'_>, id: i64) -> Result<Incid
         .iter()
         .map(|r| Ok(serde_json::from_str(&r.try_get::<_, String>(0)?)?))
         .collect::<Result<Vec<Event>>>()?;
-    let stack_dependencies =
-        super::releases::stack_dependencies(tx, incident.project, &incident.releases, &representative)?;
+    let stack_dependencies = tx.stack_dependencies(incident.project, &incident.releases, &representative)?;
     Ok(IncidentDetail {
         jobs: jobs(tx, Some(id))?,
         runs: runs(tx, id)?,
@@ -143,14 +135,6 @@ pub(super) fn jobs(tx: &mut Transaction<'_>, incident: Option<i64>) -> Result<Ve
     .iter()
     .map(|r| job_of(r))
     .collect()
-}
-
-/// One fix job.
-pub(super) fn job(tx: &mut Transaction<'_>, id: i64) -> Result<FixJob> {
-    let row = tx
-        .query_opt(&format!("SELECT {JOB_COLUMNS} FROM fix_jobs WHERE id = $1"), &[&id])?
-        .ok_or(Error::JobNotFound(id))?;
-    job_of(&row)
 }
 
 /// The fix runs of `incident`, oldest first.

@@ -9,9 +9,11 @@ use bugstack_core::{Event, Timestamp};
 use bugstack_fix::PullRequestState;
 use postgres::Transaction;
 
-use super::rows::{after, job_of, ms, NewRun, RawPr, JOB_COLUMNS};
+use super::rows::{after, job_of, ms, run_of, NewRun, RawPr, JOB_COLUMNS, RUN_COLUMNS};
 use crate::store::flow::{HeldJob, StoreTx};
+use crate::store::quota::OVERFLOW_PREFIX;
 use crate::store::rules::LiveJob;
+use crate::store::DEFAULT_MAX_ATTEMPTS;
 use crate::store::{
     pull_request_state_name, Cause, FixJob, FixRun, IncidentRecord, JobState, RunPullRequest, StackDependencies, Status,
 };
@@ -73,7 +75,10 @@ impl StoreTx for Transaction<'_> {
     }
 
     fn representative(&mut self, id: i64) -> Result<Event> {
-        super::rows::representative(self, id)
+        let event: String = self
+            .query_one("SELECT representative FROM incidents WHERE id = $1", &[&id])?
+            .try_get(0)?;
+        Ok(serde_json::from_str(&event)?)
     }
 
     fn stack_dependencies(
@@ -82,11 +87,15 @@ impl StoreTx for Transaction<'_> {
         releases: &[String],
         event: &Event,
     ) -> Result<Option<StackDependencies>> {
-        super::releases::stack_dependencies(self, project, releases, event)
+        StackDependencies::of_latest(releases, event, |name| super::releases::release(self, project, name))
     }
 
     fn is_overflow(&mut self, id: i64) -> Result<bool> {
-        super::quota::is_overflow(self, id)
+        let fp: Option<String> = self
+            .query_opt("SELECT fingerprint FROM incidents WHERE id = $1", &[&id])?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        Ok(fp.is_some_and(|f| f.starts_with(OVERFLOW_PREFIX)))
     }
 
     fn stop_wanting_fix(&mut self, id: i64) -> Result<()> {
@@ -95,7 +104,19 @@ impl StoreTx for Transaction<'_> {
     }
 
     fn enqueue_job(&mut self, id: i64, now: Timestamp) -> Result<Option<i64>> {
-        super::jobs::enqueue_job(self, id, now)
+        let max = i64::from(DEFAULT_MAX_ATTEMPTS);
+        // `WHERE NOT EXISTS` first, so the usual no-op takes no id from the
+        // sequence; `ON CONFLICT` for a concurrent enqueue.
+        self.query_opt(
+            "INSERT INTO fix_jobs (incident_id, state, attempts, max_attempts, not_before, created_at, updated_at)
+             SELECT $1, 'queued', 0, $2, $3, $3, $3
+             WHERE NOT EXISTS (SELECT 1 FROM fix_jobs WHERE incident_id = $1 AND state IN ('queued', 'running'))
+             ON CONFLICT DO NOTHING RETURNING id",
+            &[&id, &max, &ms(now)],
+        )?
+        .map(|r| r.try_get(0))
+        .transpose()
+        .map_err(Into::into)
     }
 
     fn live_job(&mut self, id: i64) -> Result<Option<LiveJob>> {
@@ -133,7 +154,10 @@ impl StoreTx for Transaction<'_> {
     }
 
     fn job(&mut self, id: i64) -> Result<FixJob> {
-        super::rows::job(self, id)
+        let row = self
+            .query_opt(&format!("SELECT {JOB_COLUMNS} FROM fix_jobs WHERE id = $1"), &[&id])?
+            .ok_or(Error::JobNotFound(id))?;
+        job_of(&row)
     }
 
     fn take_job(&mut self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<FixJob> {
@@ -217,7 +241,23 @@ impl StoreTx for Transaction<'_> {
     }
 
     fn insert_run(&mut self, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun> {
-        super::jobs::insert_run(self, run, now)
+        let row = self.query_one(
+            &format!(
+                "INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {RUN_COLUMNS}"
+            ),
+            &[
+                &run.job,
+                &run.incident,
+                &run.attempt,
+                &run.worker,
+                &run.outcome,
+                &serde_json::to_string(run.report)?,
+                &ms(now),
+                &run.pr_number,
+            ],
+        )?;
+        run_of(&row)
     }
 
     fn record_run_pull_request(
@@ -227,7 +267,39 @@ impl StoreTx for Transaction<'_> {
         state: PullRequestState,
         now: Timestamp,
     ) -> Result<i64> {
-        super::pulls::record_run_pull_request(self, incident, pr, state, now)
+        let state = pull_request_state_name(state);
+        let number = match pr.number {
+            Some(number) => {
+                let n = self.execute(
+                    "UPDATE pull_requests SET incident_id = $2, decision = $3, updated_at = $5,
+                         state = CASE WHEN $4::TEXT = 'merged' THEN 'merged' ELSE state END
+                     WHERE number = $1 AND (incident_id IS NULL OR incident_id = $2)",
+                    &[&number, &incident, &pr.decision, &state, &ms(now)],
+                )?;
+                if n == 0 {
+                    return Err(Error::PullRequestNotFound(number));
+                }
+                number
+            }
+            None => self
+                .query_one(
+                    "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at, updated_at, url)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING number",
+                    &[
+                        &incident,
+                        &pr.title,
+                        &pr.body,
+                        &pr.branch,
+                        &state,
+                        &pr.decision,
+                        &ms(now),
+                        &pr.url,
+                    ],
+                )?
+                .try_get(0)?,
+        };
+        super::forge_sync::record_run_fields(self, number, pr)?;
+        Ok(number)
     }
 
     fn pull_request_state(&mut self, number: i64) -> Result<Option<(Option<i64>, String)>> {
@@ -252,6 +324,13 @@ impl StoreTx for Transaction<'_> {
     }
 
     fn reject_patch(&mut self, number: i64, now: Timestamp) -> Result<()> {
-        super::forge_sync::reject_patch(self, number, now)
+        self.execute(
+            "INSERT INTO rejected_patches (incident_id, patch_hash, pr_number, rejected_at)
+             SELECT incident_id, patch_hash, number, $2 FROM pull_requests
+             WHERE number = $1 AND incident_id IS NOT NULL AND patch_hash IS NOT NULL
+             ON CONFLICT DO NOTHING",
+            &[&number, &ms(now)],
+        )?;
+        Ok(())
     }
 }

@@ -125,7 +125,7 @@ fn find_incident(tx: &mut Transaction<'_>, project: i64, fingerprint: &Fingerpri
 /// to the triggers' `min_count` (its kind, level and the batch's
 /// environment passing the triggers).
 fn reaches_min_count(tx: &mut Transaction<'_>, found: &Found, g: &Group<'_>, triggers: &Triggers) -> Result<bool> {
-    if !found.may_reach_min_count(g, triggers) || super::quota::is_overflow(tx, found.id)? {
+    if !found.may_reach_min_count(g, triggers) || tx.is_overflow(found.id)? {
         return Ok(false);
     }
     let jobs: i64 = tx

@@ -6,10 +6,10 @@ use std::time::Duration;
 use bugstack_core::Timestamp;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::rows::{after, first_row, job_of, ms, run_of, NewRun, JOB_COLUMNS, RUN_COLUMNS};
+use super::rows::{after, first_row, job_of, ms, JOB_COLUMNS};
 use crate::store::flow::{self, set_status, StoreTx};
 use crate::store::rules;
-use crate::store::{ClaimedJob, FixRun, Status};
+use crate::store::{ClaimedJob, Status};
 use crate::Result;
 
 /// Jobs waiting in the queue.
@@ -149,25 +149,4 @@ pub(super) fn claim_next(
         }
         return flow::claimed(tx, job).map(Some);
     }
-}
-
-/// Records `run`, finished `now`.
-pub(super) fn insert_run(tx: &mut Transaction<'_>, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun> {
-    tx.query_row(
-        &format!(
-            "INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING {RUN_COLUMNS}"
-        ),
-        params![
-            run.job,
-            run.incident,
-            run.attempt,
-            run.worker,
-            run.outcome,
-            serde_json::to_string(run.report)?,
-            ms(now),
-            run.pr_number
-        ],
-        |r| Ok(run_of(r)),
-    )?
 }

@@ -16,10 +16,11 @@
 //! for the writer. A busy timeout lets the CLI read while `serve` writes.
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
-//! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
+//! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (timelines),
+//! `tx` (the statements of the write paths both stores share, `crate::store::flow`),
 //! `hours` (occurrences per hour, the incident list's search), `quota` (new incidents per sender), `releases` (releases announced live), `release_checks` (verdicts,
 //! verification), `jobs` (fix-job leases and runs),
-//! `pulls` (the store's pull requests), `batches` (batch ids already
+//! `batches` (batch ids already
 //! stored: exactly-once counting), `forge` (the local forge's
 //! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
 //! remote forge, rejected patches).
@@ -33,7 +34,6 @@ mod ingest;
 mod jobs;
 mod lifecycle;
 mod projects;
-mod pulls;
 mod quota;
 mod release_checks;
 mod releases;

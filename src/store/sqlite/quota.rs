@@ -4,7 +4,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use crate::store::quota::{overflow_fingerprint, OVERFLOW_PREFIX};
+use crate::store::quota::overflow_fingerprint;
 use crate::Result;
 
 /// How many incidents `source` created after `since_ms` (the count
@@ -30,13 +30,4 @@ pub(super) fn find_overflow(tx: &mut Transaction<'_>, project: i64, source: &str
             r.get(0)
         })
         .optional()?)
-}
-
-/// Whether incident `id` is a sender's overflow incident.
-pub(super) fn is_overflow(tx: &mut Transaction<'_>, id: i64) -> Result<bool> {
-    let fp: Option<String> = tx
-        .prepare_cached("SELECT fingerprint FROM incidents WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    Ok(fp.is_some_and(|f| f.starts_with(OVERFLOW_PREFIX)))
 }

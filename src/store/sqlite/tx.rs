@@ -8,8 +8,9 @@ use bugstack_core::{Event, Timestamp};
 use bugstack_fix::PullRequestState;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::rows::{after, first_row, job_of, ms, NewRun, RawPr, JOB_COLUMNS};
+use super::rows::{after, first_row, job_of, ms, run_of, NewRun, RawPr, JOB_COLUMNS, RUN_COLUMNS};
 use crate::store::flow::{HeldJob, StoreTx};
+use crate::store::quota::OVERFLOW_PREFIX;
 use crate::store::rules::LiveJob;
 use crate::store::{
     pull_request_state_name, Cause, FixJob, FixRun, IncidentRecord, JobState, RunPullRequest, StackDependencies, Status,
@@ -82,7 +83,11 @@ impl StoreTx for Transaction<'_> {
     }
 
     fn is_overflow(&mut self, id: i64) -> Result<bool> {
-        super::quota::is_overflow(self, id)
+        let fp: Option<String> = self
+            .prepare_cached("SELECT fingerprint FROM incidents WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(fp.is_some_and(|f| f.starts_with(OVERFLOW_PREFIX)))
     }
 
     fn stop_wanting_fix(&mut self, id: i64) -> Result<()> {
@@ -228,7 +233,23 @@ impl StoreTx for Transaction<'_> {
     }
 
     fn insert_run(&mut self, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun> {
-        super::jobs::insert_run(self, run, now)
+        self.query_row(
+            &format!(
+                "INSERT INTO fix_runs (job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING {RUN_COLUMNS}"
+            ),
+            params![
+                run.job,
+                run.incident,
+                run.attempt,
+                run.worker,
+                run.outcome,
+                serde_json::to_string(run.report)?,
+                ms(now),
+                run.pr_number
+            ],
+            |r| Ok(run_of(r)),
+        )?
     }
 
     fn record_run_pull_request(
@@ -238,7 +259,37 @@ impl StoreTx for Transaction<'_> {
         state: PullRequestState,
         now: Timestamp,
     ) -> Result<i64> {
-        super::pulls::record_run_pull_request(self, incident, pr, state, now)
+        if let Some(number) = pr.number {
+            // The run's forge already recorded it here: link it to the incident.
+            let n = self.execute(
+                "UPDATE pull_requests SET incident_id = ?2, decision = ?3, updated_at = ?5,
+                     state = CASE WHEN ?4 = 'merged' THEN 'merged' ELSE state END
+                 WHERE number = ?1 AND (incident_id IS NULL OR incident_id = ?2)",
+                params![number, incident, pr.decision, pull_request_state_name(state), ms(now)],
+            )?;
+            if n == 0 {
+                return Err(Error::PullRequestNotFound(number));
+            }
+            super::forge_sync::record_run_fields(self, number, pr)?;
+            return Ok(number);
+        }
+        let number = self.query_row(
+            "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at, updated_at, url)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING number",
+            params![
+                incident,
+                pr.title,
+                pr.body,
+                pr.branch,
+                pull_request_state_name(state),
+                pr.decision,
+                ms(now),
+                pr.url
+            ],
+            |r| r.get(0),
+        )?;
+        super::forge_sync::record_run_fields(self, number, pr)?;
+        Ok(number)
     }
 
     fn pull_request_state(&mut self, number: i64) -> Result<Option<(Option<i64>, String)>> {
@@ -264,6 +315,12 @@ impl StoreTx for Transaction<'_> {
     }
 
     fn reject_patch(&mut self, number: i64, now: Timestamp) -> Result<()> {
-        super::forge_sync::reject_patch(self, number, now)
+        self.execute(
+            "INSERT OR IGNORE INTO rejected_patches (incident_id, patch_hash, pr_number, rejected_at)
+             SELECT incident_id, patch_hash, number, ?2 FROM pull_requests
+             WHERE number = ?1 AND incident_id IS NOT NULL AND patch_hash IS NOT NULL",
+            params![number, ms(now)],
+        )?;
+        Ok(())
     }
 }
