@@ -33,6 +33,29 @@ pub(crate) struct HeldJob {
     pub(crate) lease_owner: Option<String>,
 }
 
+impl HeldJob {
+    /// The run that ends this attempt of job `job` by `worker`: `outcome`
+    /// with `report`, and the pull request it recorded.
+    fn run<'a>(
+        &self,
+        job: i64,
+        worker: &'a str,
+        outcome: &'a str,
+        report: &'a serde_json::Value,
+        pr_number: Option<i64>,
+    ) -> NewRun<'a> {
+        NewRun {
+            job,
+            incident: self.incident,
+            attempt: self.attempts,
+            worker,
+            outcome,
+            report,
+            pr_number,
+        }
+    }
+}
+
 /// The statements of one write transaction that the shared write paths
 /// run, each in the backend's own SQL. A read that the backend locks (the
 /// Postgres store's `FOR UPDATE`) stays locked until the transaction ends.
@@ -67,6 +90,31 @@ pub(crate) trait StoreTx {
     /// Takes incident `id` off the list of incidents waiting for room in
     /// the queue.
     fn stop_wanting_fix(&mut self, id: i64) -> Result<()>;
+    /// How many jobs wait in the queue.
+    fn queued_jobs(&mut self) -> Result<usize>;
+    /// Puts incident `id` on the list of incidents waiting for room in the
+    /// queue.
+    fn want_fix(&mut self, id: i64) -> Result<()>;
+    /// Up to `limit` waiting incidents as (id, status), the most frequent
+    /// first.
+    fn waiting(&mut self, limit: usize) -> Result<Vec<(i64, String)>>;
+    /// The most frequent waiting incident that still wants a fix, as (id,
+    /// status, count).
+    fn top_waiting(&mut self) -> Result<Option<(i64, String, i64)>>;
+    /// The count of the most frequent incident with a job runnable `now`.
+    fn best_queued_count(&mut self, now: Timestamp) -> Result<Option<i64>>;
+    /// Starts an attempt, by `owner` and leased for `lease`, of the runnable
+    /// job (queued and due, or running with its lease expired) of the most
+    /// frequent incident of `projects` (all when `None`).
+    fn take_runnable_job(
+        &mut self,
+        projects: Option<&[i64]>,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<FixJob>>;
+    /// Cancels job `job`.
+    fn cancel_job(&mut self, job: i64) -> Result<()>;
     /// Queues a fix job for incident `id` unless one is live; the new job.
     fn enqueue_job(&mut self, id: i64, now: Timestamp) -> Result<Option<i64>>;
     /// Incident `id`'s live (queued or running) job.
@@ -233,6 +281,102 @@ pub(crate) fn add_release_with_fix<T: StoreTx + ?Sized>(tx: &mut T, id: i64, rel
     tx.add_release(id, release)
 }
 
+/// Enqueues a fix job for `incident` if fewer than `cap` jobs are queued;
+/// otherwise the incident waits (`fix_wanted`) for [`fill_queue`]. Whether a
+/// job was queued now. (Postgres writers at the same instant may each see
+/// room: the cap can be passed by the number of concurrent writers, never
+/// more.)
+pub(crate) fn enqueue_capped<T: StoreTx + ?Sized>(
+    tx: &mut T,
+    incident: i64,
+    now: Timestamp,
+    cap: usize,
+) -> Result<bool> {
+    if tx.queued_jobs()? < cap {
+        return Ok(tx.enqueue_job(incident, now)?.is_some());
+    }
+    tx.want_fix(incident)?;
+    Ok(false)
+}
+
+/// Queues jobs for waiting incidents (`fix_wanted`) while fewer than `cap`
+/// are queued, the most frequent first; a waiting incident that no longer
+/// wants a fix (ignored, or fixed by hand) just stops waiting.
+fn fill_queue<T: StoreTx + ?Sized>(tx: &mut T, now: Timestamp, cap: usize) -> Result<()> {
+    let room = cap.saturating_sub(tx.queued_jobs()?);
+    if room == 0 {
+        return Ok(());
+    }
+    for (id, status) in tx.waiting(room)? {
+        stop_waiting(tx, id, &status, now)?;
+    }
+    Ok(())
+}
+
+/// Takes incident `id` (with `status`) off the waiting list, queuing its job
+/// if it still wants a fix.
+fn stop_waiting<T: StoreTx + ?Sized>(tx: &mut T, id: i64, status: &str, now: Timestamp) -> Result<()> {
+    tx.stop_wanting_fix(id)?;
+    if matches!(status.parse()?, Status::Open | Status::Regressed) {
+        tx.enqueue_job(id, now)?;
+    }
+    Ok(())
+}
+
+/// When the most frequent waiting incident is more frequent than every
+/// queued one, queues its job too (the claim that follows takes it at once,
+/// so the queue is back at its cap when the transaction commits).
+fn promote_most_frequent<T: StoreTx + ?Sized>(tx: &mut T, now: Timestamp) -> Result<()> {
+    let Some((id, status, count)) = tx.top_waiting()? else {
+        return Ok(());
+    };
+    if tx.best_queued_count(now)?.is_none_or(|best| count > best) {
+        stop_waiting(tx, id, &status, now)?;
+    }
+    Ok(())
+}
+
+/// See [`IncidentStore::claim_job`](crate::store::IncidentStore::claim_job):
+/// the queue is first topped up to `cap` from the waiting incidents, then
+/// the runnable job of the most frequent incident is claimed. A job whose
+/// workers kept dying is given up; one whose incident no longer wants a fix
+/// is cancelled.
+pub(crate) fn claim_next<T: StoreTx + ?Sized>(
+    tx: &mut T,
+    projects: Option<&[i64]>,
+    owner: &str,
+    lease: Duration,
+    now: Timestamp,
+    cap: usize,
+) -> Result<Option<ClaimedJob>> {
+    fill_queue(tx, now, cap)?;
+    promote_most_frequent(tx, now)?;
+    while let Some(job) = tx.take_runnable_job(projects, owner, lease, now)? {
+        if job.attempts > job.max_attempts {
+            give_up(tx, &job, now)?;
+            continue;
+        }
+        match tx.status_of(job.incident_id)? {
+            Status::Open | Status::Regressed => set_status(
+                tx,
+                job.incident_id,
+                Status::Fixing,
+                now,
+                &rules::claim_cause(owner, job.id),
+            )?,
+            // Retry after a failed attempt or a crashed worker.
+            Status::Fixing => {}
+            // The incident no longer wants a fix.
+            _ => {
+                tx.cancel_job(job.id)?;
+                continue;
+            }
+        }
+        return claimed(tx, job).map(Some);
+    }
+    Ok(None)
+}
+
 /// A claimed job with its incident and representative event.
 pub(crate) fn claimed<T: StoreTx + ?Sized>(tx: &mut T, job: FixJob) -> Result<ClaimedJob> {
     let incident = tx.incident(job.incident_id)?;
@@ -285,12 +429,12 @@ pub(crate) fn claim_incident<T: StoreTx + ?Sized>(
     claimed(tx, job)
 }
 
-/// Checks that `owner` holds the lease of running job `job`, returning
-/// (incident id, attempts, max attempts) — or [`Error::LeaseLost`].
-fn held_job<T: StoreTx + ?Sized>(tx: &mut T, job: i64, owner: &str) -> Result<(i64, i64, i64)> {
+/// Checks that `owner` holds the lease of running job `job`, returning its
+/// row — or [`Error::LeaseLost`].
+fn held_job<T: StoreTx + ?Sized>(tx: &mut T, job: i64, owner: &str) -> Result<HeldJob> {
     let held = tx.held_job(job)?.ok_or(Error::JobNotFound(job))?;
     rules::check_lease(job, owner, &held.state, held.lease_owner.as_deref())?;
-    Ok((held.incident, held.attempts, held.max_attempts))
+    Ok(held)
 }
 
 /// See [`IncidentStore::renew_lease`](crate::store::IncidentStore::renew_lease).
@@ -313,24 +457,16 @@ pub(crate) fn complete<T: StoreTx + ?Sized>(
     outcome: &FixOutcome,
     now: Timestamp,
 ) -> Result<FixRun> {
-    let (incident, attempts, _) = held_job(tx, job, owner)?;
+    let held = held_job(tx, job, owner)?;
     tx.finish_job(job, now)?;
     let pr_number = match rules::outcome_pull_request(outcome) {
-        Some((pr, state)) => Some(tx.record_run_pull_request(incident, pr, state, now)?),
+        Some((pr, state)) => Some(tx.record_run_pull_request(held.incident, pr, state, now)?),
         None => None,
     };
     for change in rules::outcome_changes(owner, outcome, pr_number) {
-        apply(tx, incident, change, now)?;
+        apply(tx, held.incident, change, now)?;
     }
-    let run = NewRun {
-        job,
-        incident,
-        attempt: attempts,
-        worker: owner,
-        outcome: outcome.name(),
-        report: outcome.report(),
-        pr_number,
-    };
+    let run = held.run(job, owner, outcome.name(), outcome.report(), pr_number);
     tx.insert_run(&run, now)
 }
 
@@ -343,22 +479,14 @@ pub(crate) fn fail<T: StoreTx + ?Sized>(
     retry_after: Duration,
     now: Timestamp,
 ) -> Result<JobState> {
-    let (incident, attempts, max) = held_job(tx, job, owner)?;
-    let (state, change) = rules::after_failure(job, owner, attempts, max, error);
+    let held = held_job(tx, job, owner)?;
+    let (state, change) = rules::after_failure(job, owner, held.attempts, held.max_attempts, error);
     tx.fail_job(job, state, error, retry_after, now)?;
     if let Some(change) = change {
-        apply(tx, incident, change, now)?;
+        apply(tx, held.incident, change, now)?;
     }
-    let run = NewRun {
-        job,
-        incident,
-        attempt: attempts,
-        worker: owner,
-        outcome: "error",
-        report: &serde_json::json!({ "error": error }),
-        pr_number: None,
-    };
-    tx.insert_run(&run, now)?;
+    let report = serde_json::json!({ "error": error });
+    tx.insert_run(&held.run(job, owner, "error", &report, None), now)?;
     Ok(state)
 }
 

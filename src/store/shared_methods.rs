@@ -168,7 +168,7 @@ macro_rules! shared_store_methods {
             now: Timestamp,
         ) -> Result<Option<ClaimedJob>> {
             let cap = self.triggers.cap();
-            self.write(|tx| jobs::claim_next(tx, projects, owner, lease, now, cap))
+            self.write(|tx| crate::store::flow::claim_next(tx, projects, owner, lease, now, cap))
         }
 
         fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {

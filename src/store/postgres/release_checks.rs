@@ -7,9 +7,8 @@ use std::time::Duration;
 use bugstack_core::Timestamp;
 use postgres::{GenericClient, Transaction};
 
-use super::jobs::enqueue_capped;
 use super::rows::{big, ms, release_check_of, verdict_of};
-use crate::store::flow::{set_status, StoreTx};
+use crate::store::flow::{enqueue_capped, set_status, StoreTx};
 use crate::store::rules;
 use crate::store::{ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
 use crate::Result;

@@ -2,6 +2,13 @@
 //! Postgres's SQL. The reads the paths decide on lock their rows
 //! (`FOR UPDATE`), so two processes changing one incident, job or pull
 //! request at once take turns and each sees the other's result.
+//!
+//! A claim picks the runnable job of the most frequent incident with
+//! `FOR UPDATE OF j SKIP LOCKED`: a job another worker is claiming right now
+//! is skipped (that worker gets it), never waited for and never handed out
+//! twice. A running job whose lease expired is runnable again (its worker
+//! died), and the claim counts a new attempt. Finishing checks the lease
+//! with the job's row locked, so a worker that lost its lease cannot finish.
 
 use std::time::Duration;
 
@@ -9,7 +16,7 @@ use bugstack_core::{Event, Timestamp};
 use bugstack_fix::PullRequestState;
 use postgres::Transaction;
 
-use super::rows::{after, job_of, ms, run_of, NewRun, RawPr, JOB_COLUMNS, RUN_COLUMNS};
+use super::rows::{after, big, job_of, ms, run_of, NewRun, RawPr, JOB_COLUMNS, RUN_COLUMNS};
 use crate::store::flow::{HeldJob, StoreTx};
 use crate::store::quota::OVERFLOW_PREFIX;
 use crate::store::rules::LiveJob;
@@ -100,6 +107,84 @@ impl StoreTx for Transaction<'_> {
 
     fn stop_wanting_fix(&mut self, id: i64) -> Result<()> {
         self.execute("UPDATE incidents SET fix_wanted = FALSE WHERE id = $1", &[&id])?;
+        Ok(())
+    }
+
+    fn queued_jobs(&mut self) -> Result<usize> {
+        let n: i64 = self
+            .query_one("SELECT COUNT(*) FROM fix_jobs WHERE state = 'queued'", &[])?
+            .try_get(0)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    fn want_fix(&mut self, id: i64) -> Result<()> {
+        self.execute("UPDATE incidents SET fix_wanted = TRUE WHERE id = $1", &[&id])?;
+        Ok(())
+    }
+
+    // Waiting rows another worker is promoting are skipped.
+    fn waiting(&mut self, limit: usize) -> Result<Vec<(i64, String)>> {
+        self.query(
+            "SELECT id, status FROM incidents WHERE fix_wanted ORDER BY count DESC, id LIMIT $1
+             FOR UPDATE SKIP LOCKED",
+            &[&big(limit)],
+        )?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
+    fn top_waiting(&mut self) -> Result<Option<(i64, String, i64)>> {
+        let top = self.query_opt(
+            "SELECT id, status, count FROM incidents WHERE fix_wanted
+             AND status IN ('open', 'regressed') ORDER BY count DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            &[],
+        )?;
+        let top = top.map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)));
+        Ok(top.transpose()?)
+    }
+
+    fn best_queued_count(&mut self, now: Timestamp) -> Result<Option<i64>> {
+        Ok(self
+            .query_one(
+                "SELECT MAX(i.count) FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
+                 WHERE j.state = 'queued' AND j.not_before <= $1",
+                &[&ms(now)],
+            )?
+            .try_get(0)?)
+    }
+
+    fn take_runnable_job(
+        &mut self,
+        projects: Option<&[i64]>,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<FixJob>> {
+        let projects: Option<Vec<i64>> = projects.map(<[i64]>::to_vec);
+        let row = self.query_opt(
+            &format!(
+                "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
+                     lease_expires_at = $2, updated_at = $3
+                 WHERE id = (SELECT j.id FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
+                             WHERE ((j.state = 'queued' AND j.not_before <= $3)
+                                    OR (j.state = 'running' AND j.lease_expires_at <= $3))
+                               AND ($4::BIGINT[] IS NULL OR i.project_id = ANY($4))
+                             ORDER BY i.count DESC, j.id LIMIT 1
+                             FOR UPDATE OF j SKIP LOCKED)
+                 RETURNING {JOB_COLUMNS}"
+            ),
+            &[&owner, &after(now, lease), &ms(now), &projects],
+        )?;
+        row.map(|r| job_of(&r)).transpose()
+    }
+
+    fn cancel_job(&mut self, job: i64) -> Result<()> {
+        self.execute(
+            "UPDATE fix_jobs SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = $1",
+            &[&job],
+        )?;
         Ok(())
     }
 

@@ -7,10 +7,9 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use bugstack_fix::Triggers;
 
-use super::jobs::enqueue_capped;
 use super::quota::{created_since, find_overflow, set_source};
 use super::rows::{first_row, ms, u64_of};
-use crate::store::flow::{set_status, StoreTx};
+use crate::store::flow::{enqueue_capped, set_status, StoreTx};
 use crate::store::grouping::{count_i64, group_events, title_of, Group};
 use crate::store::quota::{overflow_fingerprint, overflow_title, QuotaState};
 use crate::store::rules::{self, Found};

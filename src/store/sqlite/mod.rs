@@ -17,9 +17,10 @@
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
 //! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (timelines),
-//! `tx` (the statements of the write paths both stores share, `crate::store::flow`),
+//! `tx` (the statements of the write paths both stores share in `crate::store::flow`: status
+//! changes, fix-job leases and runs),
 //! `hours` (occurrences per hour, the incident list's search), `quota` (new incidents per sender), `releases` (releases announced live), `release_checks` (verdicts,
-//! verification), `jobs` (fix-job leases and runs),
+//! verification),
 //! `batches` (batch ids already
 //! stored: exactly-once counting), `forge` (the local forge's
 //! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
@@ -31,7 +32,6 @@ mod forge;
 mod forge_sync;
 mod hours;
 mod ingest;
-mod jobs;
 mod lifecycle;
 mod projects;
 mod quota;

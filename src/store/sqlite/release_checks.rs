@@ -9,9 +9,8 @@ use std::time::Duration;
 use bugstack_core::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::jobs::enqueue_capped;
 use super::rows::{all_rows, ms, release_check_of, verdict_of};
-use crate::store::flow::{set_status, StoreTx};
+use crate::store::flow::{enqueue_capped, set_status, StoreTx};
 use crate::store::rules;
 use crate::store::{ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
 use crate::Result;

@@ -96,6 +96,82 @@ impl StoreTx for Transaction<'_> {
         Ok(())
     }
 
+    fn queued_jobs(&mut self) -> Result<usize> {
+        let n: i64 = self
+            .prepare_cached("SELECT COUNT(*) FROM fix_jobs WHERE state = 'queued'")?
+            .query_row([], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    fn want_fix(&mut self, id: i64) -> Result<()> {
+        self.prepare_cached("UPDATE incidents SET fix_wanted = 1 WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+
+    fn waiting(&mut self, limit: usize) -> Result<Vec<(i64, String)>> {
+        Ok(self
+            .prepare_cached("SELECT id, status FROM incidents WHERE fix_wanted = 1 ORDER BY count DESC, id LIMIT ?1")?
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn top_waiting(&mut self) -> Result<Option<(i64, String, i64)>> {
+        Ok(self
+            .prepare_cached(
+                "SELECT id, status, count FROM incidents WHERE fix_wanted = 1
+                 AND status IN ('open', 'regressed') ORDER BY count DESC, id LIMIT 1",
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?)
+    }
+
+    fn best_queued_count(&mut self, now: Timestamp) -> Result<Option<i64>> {
+        Ok(self
+            .prepare_cached(
+                "SELECT MAX(i.count) FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
+                 WHERE j.state = 'queued' AND j.not_before <= ?1",
+            )?
+            .query_row([ms(now)], |r| r.get(0))?)
+    }
+
+    fn take_runnable_job(
+        &mut self,
+        projects: Option<&[i64]>,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<FixJob>> {
+        // The projects as a JSON array (`json_each`), NULL for all of them.
+        let projects = projects.map(serde_json::to_string).transpose()?;
+        first_row(
+            self,
+            &format!(
+                "UPDATE fix_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,
+                     lease_expires_at = ?2, updated_at = ?3
+                 WHERE id = (SELECT j.id FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
+                             WHERE ((j.state = 'queued' AND j.not_before <= ?3)
+                                    OR (j.state = 'running' AND j.lease_expires_at <= ?3))
+                               AND (?4 IS NULL OR i.project_id IN (SELECT value FROM json_each(?4)))
+                             ORDER BY i.count DESC, j.id LIMIT 1)
+                 RETURNING {JOB_COLUMNS}"
+            ),
+            params![owner, after(now, lease), ms(now), projects],
+            |r| job_of(r),
+        )
+    }
+
+    fn cancel_job(&mut self, job: i64) -> Result<()> {
+        self.execute(
+            "UPDATE fix_jobs SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = ?1",
+            [job],
+        )?;
+        Ok(())
+    }
+
     fn enqueue_job(&mut self, id: i64, now: Timestamp) -> Result<Option<i64>> {
         let n = self.execute(
             "INSERT OR IGNORE INTO fix_jobs (incident_id, state, attempts, max_attempts, not_before, created_at,
