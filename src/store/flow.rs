@@ -14,8 +14,8 @@ use bugstack_fix::{PullRequest, PullRequestState};
 use super::rows::{NewRun, RawPr};
 use super::rules::{self, commit_of, Change, LiveJob, RetryPlan};
 use super::{
-    Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentRecord, JobState, PullRequestRecord, RunPullRequest,
-    StackDependencies, Status,
+    Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentRecord, JobState, PullRequestRecord, ReleaseVerdict,
+    ReleaseVerdictRecord, RunPullRequest, StackDependencies, Status,
 };
 use crate::{Error, Result};
 
@@ -164,6 +164,16 @@ pub(crate) trait StoreTx {
     fn pull_request(&mut self, number: i64) -> Result<Option<RawPr>>;
     /// Rejects the patch of closed pull request `number` for its incident.
     fn reject_patch(&mut self, number: i64, now: Timestamp) -> Result<()>;
+    /// Writes incident `id`'s fix commit unless one is known.
+    fn write_fix_commit(&mut self, id: i64, commit: &str) -> Result<()>;
+    /// Writes (or replaces) how release `v.release` relates to incident
+    /// `incident`'s fix.
+    fn write_verdict(&mut self, incident: i64, v: &ReleaseVerdictRecord) -> Result<()>;
+    /// Whether incident `id` was seen in `release`.
+    fn seen_in(&mut self, id: i64, release: &str) -> Result<bool>;
+    /// The (incident, live release, silent since) due for verification with
+    /// `window` at `now`.
+    fn due_for_verification(&mut self, window: Duration, now: Timestamp) -> Result<Vec<(i64, String, i64)>>;
 }
 
 /// Moves incident `id` to `to`, enforcing the lifecycle, and records the
@@ -544,4 +554,58 @@ pub(crate) fn follow_pull_request<T: StoreTx + ?Sized>(
         Some(change) => apply(tx, incident, change, now),
         None => Ok(()),
     }
+}
+
+/// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit):
+/// nothing when the incident regressed (or was reopened) since the check
+/// started.
+pub(crate) fn record_fix_commit<T: StoreTx + ?Sized>(tx: &mut T, id: i64, commit: &str) -> Result<()> {
+    if !tx.status_of(id)?.is_fixed() {
+        return Ok(());
+    }
+    tx.write_fix_commit(id, commit)
+}
+
+/// See [`IncidentStore::record_release_verdict`](crate::store::IncidentStore::record_release_verdict):
+/// a release containing the fix joins the incident's releases with the fix
+/// (so later occurrences from it regress at ingest, by name), and makes a
+/// fixed or verified incident seen in it `regressed` with a fix job (at
+/// most `max_queued_jobs` queued). Nothing when the incident was fixed
+/// again (or regressed) since the check started.
+pub(crate) fn record_release_verdict<T: StoreTx + ?Sized>(
+    tx: &mut T,
+    incident: i64,
+    v: &ReleaseVerdictRecord,
+    max_queued_jobs: usize,
+) -> Result<bool> {
+    if !tx.status_of(incident)?.is_fixed() {
+        return Ok(false);
+    }
+    tx.write_verdict(incident, v)?;
+    if v.verdict != ReleaseVerdict::ContainsFix {
+        return Ok(false);
+    }
+    tx.add_release(incident, &v.release)?;
+    if !tx.seen_in(incident, &v.release)? {
+        return Ok(false);
+    }
+    let cause = rules::verdict_regression_cause(v);
+    set_status(tx, incident, Status::Regressed, v.checked_at, &cause)?;
+    enqueue_capped(tx, incident, v.checked_at, max_queued_jobs)?;
+    Ok(true)
+}
+
+/// See [`IncidentStore::verify_fixed`](crate::store::IncidentStore::verify_fixed)
+/// (an incident changed by another process since the look-up is skipped).
+pub(crate) fn verify_fixed<T: StoreTx + ?Sized>(tx: &mut T, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
+    let mut verified = Vec::new();
+    for (id, release, since) in tx.due_for_verification(window, now)? {
+        if verified.contains(&id) || tx.status_of(id)? != Status::Fixed {
+            continue;
+        }
+        let cause = rules::verification_cause(&release, since, window);
+        set_status(tx, id, Status::Verified, now, &cause)?;
+        verified.push(id);
+    }
+    Ok(verified)
 }

@@ -136,12 +136,12 @@ macro_rules! shared_store_methods {
         }
 
         fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {
-            self.write(|tx| release_checks::record_fix_commit(tx, id, commit))
+            self.write(|tx| crate::store::flow::record_fix_commit(tx, id, commit))
         }
 
         fn record_release_verdict(&self, incident: i64, verdict: &ReleaseVerdictRecord) -> Result<bool> {
             let cap = self.triggers.cap();
-            self.write(|tx| release_checks::record_release_verdict(tx, incident, verdict, cap))
+            self.write(|tx| crate::store::flow::record_release_verdict(tx, incident, verdict, cap))
         }
 
         fn verify_fixed(&self, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
@@ -153,7 +153,7 @@ macro_rules! shared_store_methods {
             {
                 return Ok(Vec::new());
             }
-            self.write(|tx| release_checks::verify_fixed(tx, window, now))
+            self.write(|tx| crate::store::flow::verify_fixed(tx, window, now))
         }
 
         fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()> {

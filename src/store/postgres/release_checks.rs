@@ -8,9 +8,8 @@ use bugstack_core::Timestamp;
 use postgres::{GenericClient, Transaction};
 
 use super::rows::{big, ms, release_check_of, verdict_of};
-use crate::store::flow::{enqueue_capped, set_status, StoreTx};
 use crate::store::rules;
-use crate::store::{ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
+use crate::store::{ReleaseCheck, ReleaseVerdictRecord};
 use crate::Result;
 
 /// See [`IncidentStore::releases_to_check`](crate::store::IncidentStore::releases_to_check).
@@ -44,65 +43,6 @@ pub(super) fn releases_to_check(
     .iter()
     .map(|r| release_check_of(r))
     .collect()
-}
-
-/// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit).
-pub(super) fn record_fix_commit(tx: &mut Transaction<'_>, id: i64, commit: &str) -> Result<()> {
-    if !tx.status_of(id)?.is_fixed() {
-        return Ok(());
-    }
-    tx.execute(
-        "UPDATE incidents SET fix_commit = $2 WHERE id = $1 AND fix_commit IS NULL",
-        &[&id, &commit],
-    )?;
-    Ok(())
-}
-
-/// See [`IncidentStore::record_release_verdict`](crate::store::IncidentStore::record_release_verdict).
-pub(super) fn record_release_verdict(
-    tx: &mut Transaction<'_>,
-    incident: i64,
-    v: &ReleaseVerdictRecord,
-    max_queued_jobs: usize,
-) -> Result<bool> {
-    let status = tx.status_of(incident)?;
-    if !status.is_fixed() {
-        return Ok(false);
-    }
-    tx.execute(
-        "INSERT INTO release_verdicts (incident_id, release, verdict, commit_sha, note, checked_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (incident_id, release) DO UPDATE SET verdict = excluded.verdict,
-             commit_sha = excluded.commit_sha, note = excluded.note, checked_at = excluded.checked_at",
-        &[
-            &incident,
-            &v.release,
-            &v.verdict.as_str(),
-            &v.commit,
-            &v.note,
-            &ms(v.checked_at),
-        ],
-    )?;
-    if v.verdict != ReleaseVerdict::ContainsFix {
-        return Ok(false);
-    }
-    tx.add_release(incident, &v.release)?;
-    let seen = tx.query_opt(
-        "SELECT 1 FROM incident_releases WHERE incident_id = $1 AND release = $2",
-        &[&incident, &v.release],
-    )?;
-    if seen.is_none() {
-        return Ok(false);
-    }
-    set_status(
-        tx,
-        incident,
-        Status::Regressed,
-        v.checked_at,
-        &rules::verdict_regression_cause(v),
-    )?;
-    enqueue_capped(tx, incident, v.checked_at, max_queued_jobs)?;
-    Ok(true)
 }
 
 /// Incident `id`'s release classifications, in order of the check.
@@ -140,23 +80,4 @@ pub(super) fn due_for_verification(
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .collect()
-}
-
-/// See [`IncidentStore::verify_fixed`](crate::store::IncidentStore::verify_fixed).
-pub(super) fn verify_fixed(tx: &mut Transaction<'_>, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
-    let due = due_for_verification(tx, window, now)?;
-    let mut verified = Vec::new();
-    for (id, release, since) in due {
-        if verified.contains(&id) {
-            continue;
-        }
-        // Changed by another process since the look-up: skip it.
-        if tx.status_of(id)? != Status::Fixed {
-            continue;
-        }
-        let cause = rules::verification_cause(&release, since, window);
-        set_status(tx, id, Status::Verified, now, &cause)?;
-        verified.push(id);
-    }
-    Ok(verified)
 }

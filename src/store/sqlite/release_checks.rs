@@ -7,12 +7,11 @@
 use std::time::Duration;
 
 use bugstack_core::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection};
 
 use super::rows::{all_rows, ms, release_check_of, verdict_of};
-use crate::store::flow::{enqueue_capped, set_status, StoreTx};
 use crate::store::rules;
-use crate::store::{ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
+use crate::store::{ReleaseCheck, ReleaseVerdictRecord};
 use crate::Result;
 
 /// See [`IncidentStore::releases_to_check`](crate::store::IncidentStore::releases_to_check).
@@ -51,77 +50,6 @@ pub(super) fn releases_to_check(
     rows.map(|r| r?).collect()
 }
 
-/// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit).
-pub(super) fn record_fix_commit(tx: &mut Transaction<'_>, id: i64, commit: &str) -> Result<()> {
-    if !tx.status_of(id)?.is_fixed() {
-        // Regressed (or reopened) since the check started: nothing to record.
-        return Ok(());
-    }
-    tx.execute(
-        "UPDATE incidents SET fix_commit = ?2 WHERE id = ?1 AND fix_commit IS NULL",
-        params![id, commit],
-    )?;
-    Ok(())
-}
-
-/// See [`IncidentStore::record_release_verdict`](crate::store::IncidentStore::record_release_verdict):
-/// a release containing the fix joins the incident's releases with the fix
-/// (so later occurrences from it regress at ingest, by name), and makes a
-/// fixed or verified incident seen in it `regressed` with a fix job (at
-/// most `max_queued_jobs` queued).
-pub(super) fn record_release_verdict(
-    tx: &mut Transaction<'_>,
-    incident: i64,
-    v: &ReleaseVerdictRecord,
-    max_queued_jobs: usize,
-) -> Result<bool> {
-    let status = tx.status_of(incident)?;
-    if !status.is_fixed() {
-        // Fixed again (or regressed) since the check started: it no longer applies.
-        return Ok(false);
-    }
-    tx.execute(
-        "INSERT INTO release_verdicts (incident_id, release, verdict, commit_sha, note, checked_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (incident_id, release) DO UPDATE SET verdict = excluded.verdict,
-             commit_sha = excluded.commit_sha, note = excluded.note, checked_at = excluded.checked_at",
-        params![
-            incident,
-            v.release,
-            v.verdict.as_str(),
-            v.commit,
-            v.note,
-            ms(v.checked_at)
-        ],
-    )?;
-    if v.verdict != ReleaseVerdict::ContainsFix {
-        return Ok(false);
-    }
-    tx.execute(
-        "INSERT OR IGNORE INTO releases_with_fix (incident_id, release) VALUES (?1, ?2)",
-        params![incident, v.release],
-    )?;
-    let seen: Option<i64> = tx
-        .query_row(
-            "SELECT 1 FROM incident_releases WHERE incident_id = ?1 AND release = ?2",
-            params![incident, v.release],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if seen.is_none() {
-        return Ok(false);
-    }
-    set_status(
-        tx,
-        incident,
-        Status::Regressed,
-        v.checked_at,
-        &rules::verdict_regression_cause(v),
-    )?;
-    enqueue_capped(tx, incident, v.checked_at, max_queued_jobs)?;
-    Ok(true)
-}
-
 /// Incident `id`'s release classifications, in order of the check.
 pub(super) fn verdicts(conn: &Connection, id: i64) -> Result<Vec<ReleaseVerdictRecord>> {
     all_rows(
@@ -155,19 +83,4 @@ pub(super) fn due_for_verification(
         .query_map(params![ms(now), window_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(due)
-}
-
-/// See [`IncidentStore::verify_fixed`](crate::store::IncidentStore::verify_fixed).
-pub(super) fn verify_fixed(tx: &mut Transaction<'_>, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
-    let due = due_for_verification(tx, window, now)?;
-    let mut verified = Vec::new();
-    for (id, release, since) in due {
-        if verified.contains(&id) {
-            continue;
-        }
-        let cause = rules::verification_cause(&release, since, window);
-        set_status(tx, id, Status::Verified, now, &cause)?;
-        verified.push(id);
-    }
-    Ok(verified)
 }

@@ -13,7 +13,8 @@ use crate::store::flow::{HeldJob, StoreTx};
 use crate::store::quota::OVERFLOW_PREFIX;
 use crate::store::rules::LiveJob;
 use crate::store::{
-    pull_request_state_name, Cause, FixJob, FixRun, IncidentRecord, JobState, RunPullRequest, StackDependencies, Status,
+    pull_request_state_name, Cause, FixJob, FixRun, IncidentRecord, JobState, ReleaseVerdictRecord, RunPullRequest,
+    StackDependencies, Status,
 };
 use crate::{Error, Result};
 
@@ -398,5 +399,46 @@ impl StoreTx for Transaction<'_> {
             params![number, ms(now)],
         )?;
         Ok(())
+    }
+
+    fn write_fix_commit(&mut self, id: i64, commit: &str) -> Result<()> {
+        self.execute(
+            "UPDATE incidents SET fix_commit = ?2 WHERE id = ?1 AND fix_commit IS NULL",
+            params![id, commit],
+        )?;
+        Ok(())
+    }
+
+    fn write_verdict(&mut self, incident: i64, v: &ReleaseVerdictRecord) -> Result<()> {
+        self.execute(
+            "INSERT INTO release_verdicts (incident_id, release, verdict, commit_sha, note, checked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (incident_id, release) DO UPDATE SET verdict = excluded.verdict,
+                 commit_sha = excluded.commit_sha, note = excluded.note, checked_at = excluded.checked_at",
+            params![
+                incident,
+                v.release,
+                v.verdict.as_str(),
+                v.commit,
+                v.note,
+                ms(v.checked_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn seen_in(&mut self, id: i64, release: &str) -> Result<bool> {
+        let seen: Option<i64> = self
+            .query_row(
+                "SELECT 1 FROM incident_releases WHERE incident_id = ?1 AND release = ?2",
+                params![id, release],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(seen.is_some())
+    }
+
+    fn due_for_verification(&mut self, window: Duration, now: Timestamp) -> Result<Vec<(i64, String, i64)>> {
+        super::release_checks::due_for_verification(self, window, now)
     }
 }
