@@ -34,6 +34,11 @@ pub(crate) fn saturating_add_sql(column: &str, param: &str) -> String {
     format!("CASE WHEN {column} > 9223372036854775807 - {param} THEN 9223372036854775807 ELSE {column} + {param} END")
 }
 
+/// A store error as the local forge reports it.
+pub(crate) fn forge_error(e: impl std::fmt::Display) -> bugstack_fix::Error {
+    bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
+}
+
 /// What the local forge records about a pull request beyond the columns
 /// (stored as JSON in `pull_requests.forge`).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -46,4 +51,16 @@ pub(crate) struct ForgeExtra {
     pub(crate) comments: Vec<bugstack_fix::Comment>,
     #[serde(default)]
     pub(crate) merge_commit: Option<String>,
+}
+
+impl ForgeExtra {
+    /// What the store keeps of `pr` beyond the columns.
+    pub(crate) fn of(pr: &bugstack_fix::PullRequest) -> Self {
+        ForgeExtra {
+            decision: pr.decision.clone(),
+            labels: pr.labels.clone(),
+            comments: pr.comments.clone(),
+            merge_commit: pr.merge_commit.clone(),
+        }
+    }
 }

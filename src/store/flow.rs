@@ -9,10 +9,12 @@
 use std::time::Duration;
 
 use bugstack_core::{Event, Timestamp};
-use bugstack_fix::{PullRequest, PullRequestState};
+use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState};
 
+use super::convert::ForgeExtra;
 use super::rows::{NewRun, RawPr};
 use super::rules::{self, commit_of, Change, LiveJob, RetryPlan};
+use super::types::parse_pull_request_state;
 use super::{
     Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentRecord, JobState, PullRequestRecord, ReleaseVerdict,
     ReleaseVerdictRecord, RunPullRequest, StackDependencies, Status,
@@ -164,6 +166,15 @@ pub(crate) trait StoreTx {
     fn pull_request(&mut self, number: i64) -> Result<Option<RawPr>>;
     /// Rejects the patch of closed pull request `number` for its incident.
     fn reject_patch(&mut self, number: i64, now: Timestamp) -> Result<()>;
+    /// Inserts the open pull request `new`, with `extra`, opened `now`; its
+    /// number.
+    fn insert_pull_request(&mut self, new: &NewPullRequest, extra: &ForgeExtra, now: Timestamp) -> Result<i64>;
+    /// Writes pull request `number`'s web address.
+    fn write_pull_request_url(&mut self, number: i64, url: &str) -> Result<()>;
+    /// Pull request `number`'s row, locked for an update.
+    fn pull_request_for_update(&mut self, number: i64) -> Result<Option<RawPr>>;
+    /// Writes pull request `number` as `pr` (with `extra`) changed `now`.
+    fn write_pull_request(&mut self, number: i64, pr: &PullRequest, extra: &ForgeExtra, now: Timestamp) -> Result<()>;
     /// Writes incident `id`'s fix commit unless one is known.
     fn write_fix_commit(&mut self, id: i64, commit: &str) -> Result<()>;
     /// Writes (or replaces) how release `v.release` relates to incident
@@ -533,6 +544,49 @@ pub(crate) fn set_pull_request_state<T: StoreTx + ?Sized>(
     tx.pull_request(number)?
         .ok_or(Error::PullRequestNotFound(number))?
         .into_record()
+}
+
+/// The local forge's new pull request (see
+/// [`PullRequestStore::create`](bugstack_fix::PullRequestStore::create)):
+/// open, its address from `url_for` its number.
+pub(crate) fn create_pull_request<T: StoreTx + ?Sized>(
+    tx: &mut T,
+    new: &NewPullRequest,
+    url_for: &dyn Fn(u64) -> String,
+) -> Result<PullRequest> {
+    let extra = ForgeExtra {
+        decision: new.decision.clone(),
+        ..ForgeExtra::default()
+    };
+    let number = tx.insert_pull_request(new, &extra, Timestamp::now())?;
+    tx.write_pull_request_url(number, &url_for(u64::try_from(number).unwrap_or(0)))?;
+    tx.pull_request(number)?
+        .ok_or(Error::PullRequestNotFound(number))?
+        .into_forge()
+}
+
+/// The local forge's update of pull request `number` (see
+/// [`PullRequestStore::update`](bugstack_fix::PullRequestStore::update)):
+/// `change` applied and written, and a linked incident moved on when the
+/// pull request leaves `open`.
+pub(crate) fn update_pull_request<T: StoreTx + ?Sized>(
+    tx: &mut T,
+    number: u64,
+    change: &mut dyn FnMut(&mut PullRequest),
+) -> Result<PullRequest> {
+    let wanted = i64::try_from(number).unwrap_or(i64::MAX);
+    let raw = tx
+        .pull_request_for_update(wanted)?
+        .ok_or(Error::PullRequestNotFound(wanted))?;
+    let before = parse_pull_request_state(&raw.state)?;
+    let mut pr = raw.clone().into_forge()?;
+    change(&mut pr);
+    pr.number = number;
+    let now = Timestamp::now();
+    pr.updated_at = now;
+    tx.write_pull_request(raw.number, &pr, &ForgeExtra::of(&pr), now)?;
+    follow_pull_request(tx, &raw, before, &pr, now)?;
+    Ok(pr)
 }
 
 /// Moves a linked incident on when its pull request (`raw`, `before` the

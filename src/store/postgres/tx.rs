@@ -13,10 +13,11 @@
 use std::time::Duration;
 
 use bugstack_core::{Event, Timestamp};
-use bugstack_fix::PullRequestState;
+use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState};
 use postgres::Transaction;
 
-use super::rows::{after, big, job_of, ms, run_of, NewRun, RawPr, JOB_COLUMNS, RUN_COLUMNS};
+use super::rows::{after, big, job_of, ms, run_of, NewRun, RawPr, JOB_COLUMNS, PR_COLUMNS, RUN_COLUMNS};
+use crate::store::convert::ForgeExtra;
 use crate::store::flow::{HeldJob, StoreTx};
 use crate::store::quota::OVERFLOW_PREFIX;
 use crate::store::rules::LiveJob;
@@ -456,5 +457,60 @@ impl StoreTx for Transaction<'_> {
 
     fn due_for_verification(&mut self, window: Duration, now: Timestamp) -> Result<Vec<(i64, String, i64)>> {
         super::release_checks::due_for_verification(self, window, now)
+    }
+
+    fn insert_pull_request(&mut self, new: &NewPullRequest, extra: &ForgeExtra, now: Timestamp) -> Result<i64> {
+        Ok(self
+            .query_one(
+                "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at,
+                     updated_at, base, head_sha, forge)
+                 VALUES (NULL, $1, $2, $3, 'open', $4, $5, $5, $6, $7, $8) RETURNING number",
+                &[
+                    &new.title,
+                    &new.body,
+                    &new.branch,
+                    &new.decision.as_ref().map_or("", |d| d.kind.name()),
+                    &ms(now),
+                    &new.base,
+                    &new.head_sha,
+                    &serde_json::to_string(extra)?,
+                ],
+            )?
+            .try_get(0)?)
+    }
+
+    fn write_pull_request_url(&mut self, number: i64, url: &str) -> Result<()> {
+        self.execute("UPDATE pull_requests SET url = $2 WHERE number = $1", &[&number, &url])?;
+        Ok(())
+    }
+
+    // Locked first: two updates of one pull request take turns.
+    fn pull_request_for_update(&mut self, number: i64) -> Result<Option<RawPr>> {
+        self.query_opt(
+            &format!("SELECT {PR_COLUMNS} FROM pull_requests WHERE number = $1 FOR UPDATE"),
+            &[&number],
+        )?
+        .map(|r| RawPr::from_row(&r))
+        .transpose()
+    }
+
+    fn write_pull_request(&mut self, number: i64, pr: &PullRequest, extra: &ForgeExtra, now: Timestamp) -> Result<()> {
+        self.execute(
+            "UPDATE pull_requests SET title = $2, body = $3, branch = $4, state = $5, updated_at = $6, url = $7,
+                 base = $8, head_sha = $9, forge = $10 WHERE number = $1",
+            &[
+                &number,
+                &pr.title,
+                &pr.body,
+                &pr.branch,
+                &pull_request_state_name(pr.state),
+                &ms(now),
+                &pr.url,
+                &pr.base,
+                &pr.head_sha,
+                &serde_json::to_string(extra)?,
+            ],
+        )?;
+        Ok(())
     }
 }

@@ -11,19 +11,12 @@
 //! `fix-proposed → fixed` in the merge commit; closed: `fix-proposed → open`),
 //! so a pull request reviewed and merged later still closes the loop.
 
-use bugstack_core::Timestamp;
 use bugstack_fix::{NewPullRequest, PullRequest, PullRequestStore};
-use rusqlite::params;
 
-use super::rows::{all_rows, first_row, ms, ForgeExtra, RawPr, PR_COLUMNS};
+use super::rows::{all_rows, first_row, RawPr, PR_COLUMNS};
 use super::SqliteStore;
+use crate::store::convert::forge_error;
 use crate::store::flow;
-use crate::store::pull_request_state_name;
-use crate::store::types::parse_pull_request_state;
-
-fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
-    bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
-}
 
 fn get_in(conn: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawPr>> {
     let Ok(number) = i64::try_from(number) else {
@@ -34,43 +27,13 @@ fn get_in(conn: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawP
 
 impl PullRequestStore for SqliteStore {
     fn create(&self, new: &NewPullRequest, url_for: &dyn Fn(u64) -> String) -> bugstack_fix::Result<PullRequest> {
-        self.write(|tx| {
-            let extra = ForgeExtra {
-                decision: new.decision.clone(),
-                ..ForgeExtra::default()
-            };
-            let now = ms(Timestamp::now());
-            let number: i64 = tx.query_row(
-                "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at, updated_at,
-                     base, head_sha, forge)
-                 VALUES (NULL, ?1, ?2, ?3, 'open', ?4, ?5, ?5, ?6, ?7, ?8) RETURNING number",
-                params![
-                    new.title,
-                    new.body,
-                    new.branch,
-                    new.decision.as_ref().map_or("", |d| d.kind.name()),
-                    now,
-                    new.base,
-                    new.head_sha,
-                    serde_json::to_string(&extra)?
-                ],
-                |r| r.get(0),
-            )?;
-            let url = url_for(u64::try_from(number).unwrap_or(0));
-            tx.execute(
-                "UPDATE pull_requests SET url = ?2 WHERE number = ?1",
-                params![number, url],
-            )?;
-            let raw =
-                get_in(tx, u64::try_from(number).unwrap_or(0))?.ok_or(crate::Error::PullRequestNotFound(number))?;
-            raw.into_forge()
-        })
-        .map_err(fix_err)
+        self.write(|tx| flow::create_pull_request(tx, new, url_for))
+            .map_err(forge_error)
     }
 
     fn get(&self, number: u64) -> bugstack_fix::Result<Option<PullRequest>> {
         self.read(|conn| get_in(conn, number)?.map(RawPr::into_forge).transpose())
-            .map_err(fix_err)
+            .map_err(forge_error)
     }
 
     fn find_open(&self, branch: &str) -> bugstack_fix::Result<Option<PullRequest>> {
@@ -85,45 +48,12 @@ impl PullRequestStore for SqliteStore {
                 |r| RawPr::from_row(r)?.into_forge(),
             )
         })
-        .map_err(fix_err)
+        .map_err(forge_error)
     }
 
     fn update(&self, number: u64, change: &mut dyn FnMut(&mut PullRequest)) -> bugstack_fix::Result<PullRequest> {
-        self.write(|tx| {
-            let raw = get_in(tx, number)?
-                .ok_or_else(|| crate::Error::PullRequestNotFound(i64::try_from(number).unwrap_or(i64::MAX)))?;
-            let before = parse_pull_request_state(&raw.state)?;
-            let mut pr = raw.clone().into_forge()?;
-            change(&mut pr);
-            pr.number = number;
-            let now = Timestamp::now();
-            pr.updated_at = now;
-            let extra = ForgeExtra {
-                decision: pr.decision.clone(),
-                labels: pr.labels.clone(),
-                comments: pr.comments.clone(),
-                merge_commit: pr.merge_commit.clone(),
-            };
-            tx.execute(
-                "UPDATE pull_requests SET title = ?2, body = ?3, branch = ?4, state = ?5, updated_at = ?6, url = ?7,
-                     base = ?8, head_sha = ?9, forge = ?10 WHERE number = ?1",
-                params![
-                    raw.number,
-                    pr.title,
-                    pr.body,
-                    pr.branch,
-                    pull_request_state_name(pr.state),
-                    ms(now),
-                    pr.url,
-                    pr.base,
-                    pr.head_sha,
-                    serde_json::to_string(&extra)?
-                ],
-            )?;
-            flow::follow_pull_request(tx, &raw, before, &pr, now)?;
-            Ok(pr)
-        })
-        .map_err(fix_err)
+        self.write(|tx| flow::update_pull_request(tx, number, &mut *change))
+            .map_err(forge_error)
     }
 
     fn list(&self) -> bugstack_fix::Result<Vec<PullRequest>> {
@@ -135,7 +65,7 @@ impl PullRequestStore for SqliteStore {
                 |r| RawPr::from_row(r)?.into_forge(),
             )
         })
-        .map_err(fix_err)
+        .map_err(forge_error)
     }
 }
 
