@@ -7,7 +7,6 @@ use bugstack_core::Timestamp;
 use serde::Serialize;
 
 use super::args::{ControlArgs, ResolveArgs};
-use super::open_existing;
 use crate::store::{FixJob, IncidentRecord, IncidentStore, Status, TimelineEntry};
 use crate::terminal::sanitize;
 use crate::Result;
@@ -37,8 +36,7 @@ pub(crate) enum Control {
 
 /// Runs `ignore`, `reopen` or `retry`.
 pub(crate) fn run(control: Control, args: &ControlArgs) -> Result<()> {
-    let store = open_existing(&args.data)?;
-    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    let (store, project) = super::project::open_in(&args.scope)?;
     super::project::incident_in(store.as_ref(), args.id, &project)?;
     let now = Timestamp::now();
     let (incident, job) = match control {
@@ -61,8 +59,7 @@ pub(crate) fn run(control: Control, args: &ControlArgs) -> Result<()> {
 
 /// Runs `resolve`.
 pub(crate) fn resolve(args: &ResolveArgs) -> Result<()> {
-    let store = open_existing(&args.data)?;
-    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    let (store, project) = super::project::open_in(&args.scope)?;
     super::project::incident_in(store.as_ref(), args.id, &project)?;
     let c = args.who.cause("fixed by hand");
     let incident = store.resolve(args.id, &args.release, &c, Timestamp::now())?;
