@@ -415,23 +415,15 @@ pub struct ControlArgs {
     pub json: bool,
 }
 
-/// `bugstack resolve`.
+/// `bugstack resolve`: a control with the release that contains the fix.
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
-    /// Incident id.
-    pub id: i64,
     /// The release that contains the fix: a commit, a tag, or a release name.
     #[arg(long, value_name = "R")]
     pub release: String,
-    /// Data directory and project.
+    /// The incident, where, who and why.
     #[command(flatten)]
-    pub scope: ScopeArgs,
-    /// Who and why.
-    #[command(flatten)]
-    pub who: ActorArgs,
-    /// Print the incident and the recorded change as JSON.
-    #[arg(long)]
-    pub json: bool,
+    pub control: ControlArgs,
 }
 
 /// `bugstack merge` / `bugstack close`.
