@@ -48,6 +48,7 @@
 mod convert;
 mod flow;
 mod grouping;
+mod ingest;
 #[macro_use]
 mod shared_methods;
 pub mod postgres;

@@ -36,7 +36,7 @@ macro_rules! shared_store_methods {
 
         fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
             let triggers = self.triggers.for_project(DEFAULT_PROJECT_ID);
-            self.write(|tx| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
+            self.write(|tx| crate::store::ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
         }
 
         fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
@@ -44,7 +44,7 @@ macro_rules! shared_store_methods {
             self.write(|tx| {
                 batches
                     .iter()
-                    .map(|events| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
+                    .map(|events| crate::store::ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
                     .collect()
             })
         }
@@ -77,7 +77,7 @@ macro_rules! shared_store_methods {
                         }
                         let project = b.project.unwrap_or(DEFAULT_PROJECT_ID);
                         let triggers = self.triggers.for_project(project);
-                        ingest::ingest_in(tx, project, &b.events, received_at, &triggers, b.quota.as_ref())
+                        crate::store::ingest::ingest_in(tx, project, &b.events, received_at, &triggers, b.quota.as_ref())
                     })
                     .collect()
             })

@@ -28,7 +28,7 @@
 //!
 //! The module mirrors the SQLite store's split: `schema` (migrations),
 //! `rows`, `ingest`, `hours` (occurrences per hour, the incident list's
-//! search), `lifecycle`, `quota`, `releases`, `release_checks`,
+//! search), `lifecycle`, `releases`, `release_checks`,
 //! `forge`, `forge_sync` and `tx` (the statements of the write
 //! paths both stores share, `crate::store::flow`); `testing` starts a throwaway
 //! cluster for tests.
@@ -40,7 +40,6 @@ mod hours;
 mod ingest;
 mod lifecycle;
 mod projects;
-mod quota;
 mod release_checks;
 mod releases;
 mod rows;

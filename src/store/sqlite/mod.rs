@@ -16,10 +16,10 @@
 //! for the writer. A busy timeout lets the CLI read while `serve` writes.
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
-//! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (timelines),
+//! reads), `files` (owner-only permissions), `ingest` (the statements of recording batches), `lifecycle` (timelines),
 //! `tx` (the statements of the write paths both stores share in `crate::store::flow`: status
 //! changes, fix-job leases and runs),
-//! `hours` (occurrences per hour, the incident list's search), `quota` (new incidents per sender), `releases` (releases announced live), `release_checks` (verdicts,
+//! `hours` (occurrences per hour, the incident list's search), `releases` (releases announced live), `release_checks` (verdicts,
 //! verification),
 //! `batches` (batch ids already
 //! stored: exactly-once counting), `forge` (the local forge's
@@ -34,7 +34,6 @@ mod hours;
 mod ingest;
 mod lifecycle;
 mod projects;
-mod quota;
 mod release_checks;
 mod releases;
 mod rows;
