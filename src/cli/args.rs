@@ -306,6 +306,18 @@ pub struct ProjectArg {
     pub project: Option<String>,
 }
 
+/// `--data` (or `--store`) and `--project`: the store a read command or a
+/// control opens and the project it works in.
+#[derive(Debug, Clone, Args)]
+pub struct ScopeArgs {
+    /// Data directory.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The project.
+    #[command(flatten)]
+    pub project: ProjectArg,
+}
+
 /// `bugstack project`.
 #[derive(Debug, Args)]
 pub struct ProjectArgs {
@@ -366,12 +378,9 @@ pub struct ProjectListArgs {
 /// `bugstack incidents` / `bugstack prs`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Data directory.
+    /// Data directory and project.
     #[command(flatten)]
-    pub data: DataArgs,
-    /// The project.
-    #[command(flatten)]
-    pub project: ProjectArg,
+    pub scope: ScopeArgs,
     /// Print JSON (stable, documented in docs/cli.md) instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -382,12 +391,9 @@ pub struct ListArgs {
 pub struct ShowArgs {
     /// Incident id (from `bugstack incidents`).
     pub id: i64,
-    /// Data directory.
+    /// Data directory and project.
     #[command(flatten)]
-    pub data: DataArgs,
-    /// The project.
-    #[command(flatten)]
-    pub project: ProjectArg,
+    pub scope: ScopeArgs,
     /// Print JSON (stable, documented in docs/cli.md).
     #[arg(long)]
     pub json: bool,
@@ -398,12 +404,9 @@ pub struct ShowArgs {
 pub struct ControlArgs {
     /// Incident id.
     pub id: i64,
-    /// Data directory.
+    /// Data directory and project.
     #[command(flatten)]
-    pub data: DataArgs,
-    /// The project.
-    #[command(flatten)]
-    pub project: ProjectArg,
+    pub scope: ScopeArgs,
     /// Who and why.
     #[command(flatten)]
     pub who: ActorArgs,
@@ -412,26 +415,15 @@ pub struct ControlArgs {
     pub json: bool,
 }
 
-/// `bugstack resolve`.
+/// `bugstack resolve`: a control with the release that contains the fix.
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
-    /// Incident id.
-    pub id: i64,
     /// The release that contains the fix: a commit, a tag, or a release name.
     #[arg(long, value_name = "R")]
     pub release: String,
-    /// Data directory.
+    /// The incident, where, who and why.
     #[command(flatten)]
-    pub data: DataArgs,
-    /// The project.
-    #[command(flatten)]
-    pub project: ProjectArg,
-    /// Who and why.
-    #[command(flatten)]
-    pub who: ActorArgs,
-    /// Print the incident and the recorded change as JSON.
-    #[arg(long)]
-    pub json: bool,
+    pub control: ControlArgs,
 }
 
 /// `bugstack merge` / `bugstack close`.
@@ -446,12 +438,9 @@ pub struct PullRequestArgs {
     /// Who and why.
     #[command(flatten)]
     pub who: ActorArgs,
-    /// Data directory.
+    /// Data directory and project.
     #[command(flatten)]
-    pub data: DataArgs,
-    /// The project.
-    #[command(flatten)]
-    pub project: ProjectArg,
+    pub scope: ScopeArgs,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -465,12 +454,9 @@ pub struct FixArgs {
     /// Repository to fix.
     #[arg(long, env = "BUGSTACK_REPO", value_name = "PATH")]
     pub repo: PathBuf,
-    /// Data directory.
+    /// Data directory and project.
     #[command(flatten)]
-    pub data: DataArgs,
-    /// The project.
-    #[command(flatten)]
-    pub project: ProjectArg,
+    pub scope: ScopeArgs,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -3,12 +3,13 @@
 //! incident's timeline with who (`--actor`, else `$USER`, else `cli`) and
 //! why (`--reason`).
 
+use std::sync::Arc;
+
 use bugstack_core::Timestamp;
 use serde::Serialize;
 
 use super::args::{ControlArgs, ResolveArgs};
-use super::open_existing;
-use crate::store::{FixJob, IncidentRecord, IncidentStore, Status, TimelineEntry};
+use crate::store::{FixJob, ForgeStore, IncidentRecord, IncidentStore, Status, TimelineEntry};
 use crate::terminal::sanitize;
 use crate::Result;
 
@@ -37,9 +38,7 @@ pub(crate) enum Control {
 
 /// Runs `ignore`, `reopen` or `retry`.
 pub(crate) fn run(control: Control, args: &ControlArgs) -> Result<()> {
-    let store = open_existing(&args.data)?;
-    let project = super::project::chosen(store.as_ref(), &args.project)?;
-    super::project::incident_in(store.as_ref(), args.id, &project)?;
+    let store = open_incident(args)?;
     let now = Timestamp::now();
     let (incident, job) = match control {
         Control::Ignore => {
@@ -61,12 +60,18 @@ pub(crate) fn run(control: Control, args: &ControlArgs) -> Result<()> {
 
 /// Runs `resolve`.
 pub(crate) fn resolve(args: &ResolveArgs) -> Result<()> {
-    let store = open_existing(&args.data)?;
-    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    let control = &args.control;
+    let store = open_incident(control)?;
+    let c = control.who.cause("fixed by hand");
+    let incident = store.resolve(control.id, &args.release, &c, Timestamp::now())?;
+    report(store.into_incident_store().as_ref(), &incident, None, control.json)
+}
+
+/// The store `args` names, its incident checked to be in its project.
+fn open_incident(args: &ControlArgs) -> Result<Arc<dyn ForgeStore>> {
+    let (store, project) = super::project::open_in(&args.scope)?;
     super::project::incident_in(store.as_ref(), args.id, &project)?;
-    let c = args.who.cause("fixed by hand");
-    let incident = store.resolve(args.id, &args.release, &c, Timestamp::now())?;
-    report(store.into_incident_store().as_ref(), &incident, None, args.json)
+    Ok(store)
 }
 
 /// Prints the change just made (the incident's last timeline entry).

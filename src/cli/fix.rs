@@ -8,7 +8,6 @@ use bugstack_core::Timestamp;
 use bugstack_fix::{FixReport, Policy, Progress};
 
 use super::args::FixArgs;
-use super::open_existing;
 use crate::fix_runner::{build_pipeline, outcome_from_report, PipelineOptions, PipelineRunner, StageDisplay, Stream};
 use crate::jobs::worker_id;
 use crate::store::{FixOutcome, ForgeStore};
@@ -34,8 +33,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 pub(crate) fn fix(args: FixArgs) -> Result<()> {
-    let store = open_existing(&args.data)?;
-    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    let (store, project) = super::project::open_in(&args.scope)?;
     super::project::incident_in(store.as_ref(), args.id, &project)?;
     let policy = super::project::policy_of(&args.repo, &project)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -62,7 +60,7 @@ async fn pipeline(
         policy,
         store.clone(),
         &PipelineOptions {
-            data_dir: std::fs::canonicalize(super::data_dir(&args.data)).ok(),
+            data_dir: std::fs::canonicalize(super::data_dir(&args.scope.data)).ok(),
             deliver,
             ..PipelineOptions::default()
         },

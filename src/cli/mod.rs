@@ -103,9 +103,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve::serve(a),
         Command::Worker(a) => worker::worker(a),
         Command::Incidents(a) => {
-            let store = open_existing(&a.data)?;
-            let project = project::chosen(store.as_ref(), &a.project)?;
-            project::note_default(store.as_ref(), &a.project, &project)?;
+            let (store, project) = project::open_in(&a.scope)?;
+            project::note_default(store.as_ref(), &a.scope.project, &project)?;
             let list: Vec<_> = store
                 .incidents()?
                 .into_iter()
@@ -114,15 +113,13 @@ pub fn run(cli: Cli) -> Result<()> {
             output::incidents(&list, a.json)
         }
         Command::Show(a) => {
-            let store = open_existing(&a.data)?;
-            let project = project::chosen(store.as_ref(), &a.project)?;
+            let (store, project) = project::open_in(&a.scope)?;
             project::incident_in(store.as_ref(), a.id, &project)?;
             output::show(&store.incident_detail(a.id)?, a.json)
         }
         Command::Prs(a) => {
-            let store = open_existing(&a.data)?;
-            let project = project::chosen(store.as_ref(), &a.project)?;
-            project::note_default(store.as_ref(), &a.project, &project)?;
+            let (store, project) = project::open_in(&a.scope)?;
+            project::note_default(store.as_ref(), &a.scope.project, &project)?;
             let mut list = Vec::new();
             for pr in store.pull_requests()? {
                 if project::pull_request_in(store.as_ref(), &pr, &project)? {

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use bugstack_core::Timestamp;
 use serde::Serialize;
 
-use super::args::{ProjectAddArgs, ProjectArg, ProjectListArgs};
+use super::args::{ProjectAddArgs, ProjectArg, ProjectListArgs, ScopeArgs};
 use super::data_dir;
 use crate::collector::generate_token;
 use crate::store::{
@@ -149,6 +150,13 @@ pub(crate) fn list(args: &ProjectListArgs) -> Result<()> {
 }
 
 /// The project a command works in: `--project NAME`, else the default one.
+/// The store `scope` names (it must exist) and the project it works in.
+pub(crate) fn open_in(scope: &ScopeArgs) -> Result<(Arc<dyn ForgeStore>, ProjectRecord)> {
+    let store = super::open_existing(&scope.data)?;
+    let project = chosen(store.as_ref(), &scope.project)?;
+    Ok((store, project))
+}
+
 pub(crate) fn chosen(store: &dyn IncidentStore, arg: &ProjectArg) -> Result<ProjectRecord> {
     match arg.project.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(name) => store.project_named(name),

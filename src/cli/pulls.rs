@@ -65,18 +65,18 @@ fn policy_for(args: &PullRequestArgs, store: &Arc<dyn ForgeStore>, why: &str) ->
             "{why} needs the repository whose bugstack.toml names the forge: pass --repo PATH (or set BUGSTACK_REPO)"
         ))
     })?;
-    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    let project = super::project::chosen(store.as_ref(), &args.scope.project)?;
     super::project::policy_of(repo, &project)
 }
 
 pub(crate) fn run(args: &PullRequestArgs, action: Action) -> Result<()> {
-    let store = open_existing(&args.data)?;
+    let store = open_existing(&args.scope.data)?;
     let record = store
         .pull_requests()?
         .into_iter()
         .find(|p| p.number == args.number)
         .ok_or(Error::PullRequestNotFound(args.number))?;
-    let project = super::project::chosen(store.as_ref(), &args.project)?;
+    let project = super::project::chosen(store.as_ref(), &args.scope.project)?;
     super::project::check_pull_request(store.as_ref(), &record, &project)?;
     if record.state != PullRequestState::Open {
         return Err(Error::Refused(format!(

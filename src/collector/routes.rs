@@ -2,7 +2,8 @@
 
 use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -45,20 +46,24 @@ async fn authorize(state: &CollectorState, headers: &HeaderMap) -> Result<Sender
             "missing Authorization header; send `Authorization: Bearer <token>` (BUGSTACK_TOKEN)",
         ));
     };
-    let presented = value.to_str().ok().and_then(bearer_token);
-    let sender = match presented {
-        Some(token) => state
-            .project_tokens
-            .sender(&state.store, &state.token, token)
-            .await
-            .map_err(|e| ApiError::unavailable(format!("cannot check the token: {e}")))?,
-        None => None,
-    };
+    let sender = token_sender(state, value.to_str().ok().and_then(bearer_token)).await?;
     sender.ok_or_else(|| {
         ApiError::unauthorized(
             "the bearer token is not accepted; use the token `bugstack serve` printed, or the one `bugstack project add` printed for the project (BUGSTACK_TOKEN)",
         )
     })
+}
+
+/// A handler's `_: Reader` argument: the request is authorized to read
+/// ([`authorize_read`]), or answered with the refusal before the handler runs.
+struct Reader;
+
+impl FromRequestParts<CollectorState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &CollectorState) -> Result<Self, ApiError> {
+        authorize_read(state, &parts.headers).await.map(|()| Reader)
+    }
 }
 
 /// Authorizes a read: the dashboard token only. An ingest token (the
@@ -74,15 +79,7 @@ async fn authorize_read(state: &CollectorState, headers: &HeaderMap) -> Result<(
     if state.read_token.as_deref().is_some_and(|t| token_matches(value, t)) {
         return Ok(());
     }
-    let ingest = match bearer_token(value) {
-        Some(token) => state
-            .project_tokens
-            .sender(&state.store, &state.token, token)
-            .await
-            .map_err(|e| ApiError::unavailable(format!("cannot check the token: {e}")))?,
-        None => None,
-    };
-    if ingest.is_some() {
+    if token_sender(state, bearer_token(value)).await?.is_some() {
         return Err(ApiError::forbidden(
             "an ingest token can send events but cannot read them (not even its own project's); use the dashboard token (BUGSTACK_DASHBOARD_TOKEN)",
         ));
@@ -90,6 +87,34 @@ async fn authorize_read(state: &CollectorState, headers: &HeaderMap) -> Result<(
     Err(ApiError::unauthorized(
         "the bearer token is not accepted; reads need the dashboard token `bugstack serve` printed (BUGSTACK_DASHBOARD_TOKEN)",
     ))
+}
+
+/// The project whose ingest token `token` is, if any (`None` without a
+/// bearer token).
+async fn token_sender(state: &CollectorState, token: Option<&str>) -> Result<Option<Sender>, ApiError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    state
+        .project_tokens
+        .sender(&state.store, &state.token, token)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("cannot check the token: {e}")))
+}
+
+/// The incident id in a path like `example` (which the error shows).
+fn incident_id(id: &str, example: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::bad_request("bad_request", format!("incident id must be a number, e.g. {example}")))
+}
+
+/// A store error reading one incident: `404` when there is no such
+/// incident, else `503`.
+fn incident_error(e: Error) -> ApiError {
+    match e {
+        Error::IncidentNotFound(id) => ApiError::not_found(format!("no incident with id {id}")),
+        e => ApiError::unavailable(e.to_string()),
+    }
 }
 
 /// The project `?project=NAME` names (`None` without the parameter).
@@ -341,12 +366,7 @@ fn drain_in_background(state: &CollectorState, headers: &HeaderMap, mut body: Bo
     });
 }
 
-async fn list_incidents(
-    State(state): State<CollectorState>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    authorize_read(&state, &headers).await?;
+async fn list_incidents(State(state): State<CollectorState>, _: Reader, uri: Uri) -> Result<Json<Value>, ApiError> {
     let (limit, after) = page_params(uri.query())?;
     let project = project_param(&state, uri.query()).await?;
     let store = state.store.clone();
@@ -377,22 +397,20 @@ async fn list_incidents(
 
 async fn show_incident(
     State(state): State<CollectorState>,
-    headers: HeaderMap,
+    _: Reader,
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    authorize_read(&state, &headers).await?;
     let project = project_param(&state, uri.query()).await?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("bad_request", "incident id must be a number, e.g. /v1/incidents/1"))?;
+    let id = incident_id(&id, "/v1/incidents/1")?;
     let store = state.store.clone();
-    match blocking(move || store.incident_detail(id)).await? {
-        Ok(detail) if project.is_none_or(|p| p == detail.incident.project) => Ok(Json(detail)),
-        Ok(_) => Err(ApiError::not_found(format!("no incident with id {id} in that project"))),
-        Err(Error::IncidentNotFound(id)) => Err(ApiError::not_found(format!("no incident with id {id}"))),
-        Err(e) => Err(ApiError::unavailable(e.to_string())),
+    let detail = blocking(move || store.incident_detail(id))
+        .await?
+        .map_err(incident_error)?;
+    if project.is_some_and(|p| p != detail.incident.project) {
+        return Err(ApiError::not_found(format!("no incident with id {id} in that project")));
     }
+    Ok(Json(detail))
 }
 
 /// Days of hourly counts `GET /v1/incidents/{id}/histogram` returns by default.
@@ -400,17 +418,11 @@ pub const DEFAULT_HISTOGRAM_DAYS: u64 = 14;
 
 async fn incident_histogram(
     State(state): State<CollectorState>,
-    headers: HeaderMap,
+    _: Reader,
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_read(&state, &headers).await?;
-    let id: i64 = id.parse().map_err(|_| {
-        ApiError::bad_request(
-            "bad_request",
-            "incident id must be a number, e.g. /v1/incidents/1/histogram",
-        )
-    })?;
+    let id = incident_id(&id, "/v1/incidents/1/histogram")?;
     let max_days = crate::store::HISTOGRAM_RETENTION_HOURS / 24;
     let mut days = DEFAULT_HISTOGRAM_DAYS;
     for pair in uri.query().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
@@ -421,11 +433,10 @@ async fn incident_histogram(
     let now = bugstack_core::Timestamp::now();
     let since = bugstack_core::Timestamp::from_millis(now.as_millis().saturating_sub(days * 86_400_000));
     let store = state.store.clone();
-    match blocking(move || store.histogram(id, since)).await? {
-        Ok(hours) => Ok(Json(
-            json!({ "incident": id, "days": days, "since": since, "hours": hours }),
-        )),
-        Err(Error::IncidentNotFound(id)) => Err(ApiError::not_found(format!("no incident with id {id}"))),
-        Err(e) => Err(ApiError::unavailable(e.to_string())),
-    }
+    let hours = blocking(move || store.histogram(id, since))
+        .await?
+        .map_err(incident_error)?;
+    Ok(Json(
+        json!({ "incident": id, "days": days, "since": since, "hours": hours }),
+    ))
 }

@@ -46,12 +46,16 @@
 //! `[triggers]` ([`SqliteStore::set_triggers`]).
 
 mod convert;
+mod flow;
 mod grouping;
+mod ingest;
 #[macro_use]
 mod shared_methods;
 pub mod postgres;
 mod projects;
 mod quota;
+mod rows;
+mod rules;
 mod schema;
 mod sqlite;
 mod trigger_settings;

@@ -36,7 +36,7 @@ macro_rules! shared_store_methods {
 
         fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
             let triggers = self.triggers.for_project(DEFAULT_PROJECT_ID);
-            self.write(|tx| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
+            self.write(|tx| crate::store::ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
         }
 
         fn ingest_batches(&self, batches: &[Vec<Event>], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
@@ -44,7 +44,7 @@ macro_rules! shared_store_methods {
             self.write(|tx| {
                 batches
                     .iter()
-                    .map(|events| ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
+                    .map(|events| crate::store::ingest::ingest_in(tx, DEFAULT_PROJECT_ID, events, received_at, &triggers, None))
                     .collect()
             })
         }
@@ -77,7 +77,7 @@ macro_rules! shared_store_methods {
                         }
                         let project = b.project.unwrap_or(DEFAULT_PROJECT_ID);
                         let triggers = self.triggers.for_project(project);
-                        ingest::ingest_in(tx, project, &b.events, received_at, &triggers, b.quota.as_ref())
+                        crate::store::ingest::ingest_in(tx, project, &b.events, received_at, &triggers, b.quota.as_ref())
                     })
                     .collect()
             })
@@ -107,15 +107,15 @@ macro_rules! shared_store_methods {
                 ));
             }
             let now = Timestamp::now();
-            self.write(|tx| lifecycle::transition(tx, id, to, now, cause))
+            self.write(|tx| crate::store::flow::transition(tx, id, to, now, cause))
         }
 
         fn retry(&self, id: i64, cause: &Cause, now: Timestamp) -> Result<FixJob> {
-            self.write(|tx| lifecycle::retry(tx, id, now, cause))
+            self.write(|tx| crate::store::flow::retry(tx, id, now, cause))
         }
 
         fn resolve(&self, id: i64, release: &str, cause: &Cause, now: Timestamp) -> Result<IncidentRecord> {
-            self.write(|tx| lifecycle::resolve(tx, id, release, now, cause))
+            self.write(|tx| crate::store::flow::resolve(tx, id, release, now, cause))
         }
 
         fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>> {
@@ -136,12 +136,12 @@ macro_rules! shared_store_methods {
         }
 
         fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {
-            self.write(|tx| release_checks::record_fix_commit(tx, id, commit))
+            self.write(|tx| crate::store::flow::record_fix_commit(tx, id, commit))
         }
 
         fn record_release_verdict(&self, incident: i64, verdict: &ReleaseVerdictRecord) -> Result<bool> {
             let cap = self.triggers.cap();
-            self.write(|tx| release_checks::record_release_verdict(tx, incident, verdict, cap))
+            self.write(|tx| crate::store::flow::record_release_verdict(tx, incident, verdict, cap))
         }
 
         fn verify_fixed(&self, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
@@ -153,11 +153,11 @@ macro_rules! shared_store_methods {
             {
                 return Ok(Vec::new());
             }
-            self.write(|tx| release_checks::verify_fixed(tx, window, now))
+            self.write(|tx| crate::store::flow::verify_fixed(tx, window, now))
         }
 
         fn add_release_with_fix(&self, id: i64, release: &str) -> Result<()> {
-            self.write(|tx| lifecycle::add_release_with_fix(tx, id, release))
+            self.write(|tx| crate::store::flow::add_release_with_fix(tx, id, release))
         }
 
         fn claim_project_job(
@@ -168,27 +168,27 @@ macro_rules! shared_store_methods {
             now: Timestamp,
         ) -> Result<Option<ClaimedJob>> {
             let cap = self.triggers.cap();
-            self.write(|tx| jobs::claim_next(tx, projects, owner, lease, now, cap))
+            self.write(|tx| crate::store::flow::claim_next(tx, projects, owner, lease, now, cap))
         }
 
         fn claim_incident_job(&self, incident: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<ClaimedJob> {
-            self.write(|tx| jobs::claim_incident(tx, incident, owner, lease, now))
+            self.write(|tx| crate::store::flow::claim_incident(tx, incident, owner, lease, now))
         }
 
         fn renew_lease(&self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<()> {
-            self.write(|tx| jobs::renew(tx, job, owner, lease, now))
+            self.write(|tx| crate::store::flow::renew(tx, job, owner, lease, now))
         }
 
         fn complete_job(&self, job: i64, owner: &str, outcome: &FixOutcome, now: Timestamp) -> Result<FixRun> {
-            self.write(|tx| jobs::complete(tx, job, owner, outcome, now))
+            self.write(|tx| crate::store::flow::complete(tx, job, owner, outcome, now))
         }
 
         fn fail_job(&self, job: i64, owner: &str, error: &str, retry_after: Duration, now: Timestamp) -> Result<JobState> {
-            self.write(|tx| jobs::fail(tx, job, owner, error, retry_after, now))
+            self.write(|tx| crate::store::flow::fail(tx, job, owner, error, retry_after, now))
         }
 
         fn release_job(&self, job: i64, owner: &str, now: Timestamp) -> Result<()> {
-            self.write(|tx| jobs::release(tx, job, owner, now))
+            self.write(|tx| crate::store::flow::release(tx, job, owner, now))
         }
 
         fn jobs(&self) -> Result<Vec<FixJob>> {
@@ -210,11 +210,11 @@ macro_rules! shared_store_methods {
             cause: &Cause,
             now: Timestamp,
         ) -> Result<PullRequestRecord> {
-            self.write(|tx| pulls::set_state(tx, number, PullRequestState::Merged, Some(release), cause, now))
+            self.write(|tx| crate::store::flow::set_pull_request_state(tx, number, PullRequestState::Merged, Some(release), cause, now))
         }
 
         fn close_pull_request(&self, number: i64, cause: &Cause, now: Timestamp) -> Result<PullRequestRecord> {
-            self.write(|tx| pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now))
+            self.write(|tx| crate::store::flow::set_pull_request_state(tx, number, PullRequestState::Closed, None, cause, now))
         }
 
         fn totals(&self) -> Result<Totals> {
@@ -253,7 +253,7 @@ macro_rules! shared_store_methods {
 /// / [`close_pull_request`](super::IncidentStore::close_pull_request), plus
 /// the merge commit kept on the pull request. Invoked inside the backend's
 /// `impl` block, in its `forge_sync` module: `super::rows::pull_request`,
-/// `pulls::set_state` and `record_merge_commit` resolve there.
+/// and `record_merge_commit` resolve there.
 macro_rules! shared_apply_forge_change {
     () => {
         /// Applies what the forge says happened to pull request `number`
@@ -281,13 +281,27 @@ macro_rules! shared_apply_forge_change {
                 }
                 let record = match change {
                     ForgeChange::Merged { commit } => {
-                        pulls::set_state(tx, number, PullRequestState::Merged, Some(commit), cause, now)?;
+                        crate::store::flow::set_pull_request_state(
+                            tx,
+                            number,
+                            PullRequestState::Merged,
+                            Some(commit),
+                            cause,
+                            now,
+                        )?;
                         record_merge_commit(tx, number, commit)?;
                         super::rows::pull_request(tx, number)?
                             .ok_or(crate::Error::PullRequestNotFound(number))?
                             .into_record()?
                     }
-                    ForgeChange::Closed => pulls::set_state(tx, number, PullRequestState::Closed, None, cause, now)?,
+                    ForgeChange::Closed => crate::store::flow::set_pull_request_state(
+                        tx,
+                        number,
+                        PullRequestState::Closed,
+                        None,
+                        cause,
+                        now,
+                    )?,
                 };
                 Ok(ForgeSync::Applied(record))
             })

@@ -4,28 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
-use bugstack::core::{Event, EventKind, Frame, Level, Location, Timestamp};
+use bugstack::core::{Event, Timestamp};
 use bugstack::store::{IncidentStore, SqliteStore};
 
 use super::git;
 
-pub const LIB: &str = "//! Stock arithmetic.
+/// The crate's source and its panic, shared with bugstack-fix's tests.
+#[path = "../../bugstack-fix/tests/it/support/inventory.rs"]
+mod shared;
 
-/// How many times the stock on hand covers what was sold (`None` if nothing was).
-pub fn restock_ratio(on_hand: u32, sold: u32) -> Option<u32> {
-    Some(on_hand / sold)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ratio_of_stock_to_sales() {
-        assert_eq!(restock_ratio(10, 2), Some(5));
-    }
-}
-";
+pub(crate) use shared::LIB;
 
 pub const POLICY: &str = r#"auto_merge = false
 retry_limit = 1
@@ -95,38 +83,9 @@ pub fn store_panics(data: &Path, release: &str, n: usize) {
     store.ingest(&vec![panic_event(release); n], Timestamp::now()).unwrap();
 }
 
-/// The panic as the SDK reports it.
+/// The panic as the SDK reports it, now.
 pub fn panic_event(release: &str) -> Event {
-    let mut e = Event::new(
-        EventKind::Panic,
-        Level::Fatal,
-        "attempt to divide by zero",
-        Timestamp::now(),
-    );
-    e.release = Some(release.to_string());
-    e.location = Some(Location {
-        file: "src/lib.rs".into(),
-        line: 5,
-        column: Some(10),
-    });
-    e.frames = vec![
-        Frame {
-            function: Some("inventory::restock_ratio".into()),
-            module: Some("inventory".into()),
-            file: Some("/build/inventory/src/lib.rs".into()),
-            line: Some(5),
-            column: Some(10),
-            in_app: true,
-            address: None,
-        },
-        Frame {
-            function: Some("core::panicking::panic_const::panic_const_div_by_zero".into()),
-            file: Some("/rustc/abc/library/core/src/panicking.rs".into()),
-            line: Some(175),
-            ..Frame::default()
-        },
-    ];
-    e
+    shared::panic_event(release, Timestamp::now())
 }
 
 /// The model's fix of `LIB`, with its regression test.

@@ -3,7 +3,6 @@
 //! top-level field).
 
 use std::fmt;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -11,7 +10,7 @@ use serde_json::{json, Value};
 
 use bugstack_core::Secret;
 
-use super::connection::{connection_methods, Connection};
+use super::connection::{connection_methods, Call, Connection};
 use super::http;
 use super::ModelConfig;
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError};
@@ -48,33 +47,23 @@ impl AnthropicModel {
         })
     }
 
-    /// From `[model]` in `bugstack.toml`, reading the key from the process
-    /// environment.
-    pub fn from_config(config: &ModelConfig) -> Result<Self, ModelError> {
-        Self::from_config_with_env(config, |name| std::env::var(name).ok())
-    }
-
     /// From `[model]`, reading environment variables through `env`. The key
     /// (from `api_key_env`, default `ANTHROPIC_API_KEY`) is required.
     pub fn from_config_with_env(
         config: &ModelConfig,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ModelError> {
-        let var = config.api_key_env.as_deref().unwrap_or(AnthropicModel::DEFAULT_KEY_ENV);
-        let key = env(var)
-            .and_then(|k| Secret::non_empty(&k))
-            .ok_or_else(|| ModelError::MissingApiKey(var.to_string()))?;
-        let model = config
-            .model
-            .clone()
-            .unwrap_or_else(|| AnthropicModel::DEFAULT_MODEL.to_string());
-        let mut client =
-            AnthropicModel::new(model, key.expose())?.with_timeout(Duration::from_secs(config.timeout_secs))?;
+        let settings = config.backend_settings(AnthropicModel::DEFAULT_MODEL, AnthropicModel::DEFAULT_KEY_ENV, env);
+        let api_key = settings
+            .key
+            .ok_or_else(|| ModelError::MissingApiKey(settings.key_env.clone()))?;
+        let mut conn = Connection::new(AnthropicModel::DEFAULT_BASE_URL.to_string(), settings.model)?;
+        conn.set_timeout(settings.timeout)?;
         if let Some(url) = &config.base_url {
-            client.conn.base_url = url.clone();
+            conn.base_url = url.clone();
         }
-        client.conn.key_env = Some(var.to_string());
-        Ok(client)
+        conn.key_env = Some(settings.key_env);
+        Ok(AnthropicModel { conn, api_key })
     }
 
     /// Another base URL (a proxy, a test server).
@@ -130,7 +119,7 @@ pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
 #[async_trait]
 impl LanguageModel for AnthropicModel {
     fn name(&self) -> String {
-        format!("anthropic:{}", self.conn.model)
+        self.conn.name("anthropic")
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
@@ -140,18 +129,13 @@ impl LanguageModel for AnthropicModel {
             "anthropic-version",
             HeaderValue::from_static(AnthropicModel::API_VERSION),
         );
-        let key_env = self.conn.key_env.as_deref().unwrap_or(AnthropicModel::DEFAULT_KEY_ENV);
-        let body = self
-            .conn
-            .post(
-                "v1/messages",
-                Some(&self.api_key),
-                Some(key_env),
-                headers,
-                &self.request_body(request),
-            )
-            .await?;
-        parse_response(&body)
+        let call = Call {
+            path: "v1/messages",
+            key: Some(&self.api_key),
+            key_env: Some(self.conn.key_env.as_deref().unwrap_or(AnthropicModel::DEFAULT_KEY_ENV)),
+            headers,
+        };
+        self.conn.chat(call, &self.request_body(request), parse_response).await
     }
 }
 

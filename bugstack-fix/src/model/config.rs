@@ -2,8 +2,11 @@
 //! ([`ModelConfig::language_model`]).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use bugstack_core::Secret;
 
 use super::{AnthropicModel, LanguageModel, ModelError, OpenAiCompatibleModel};
 
@@ -72,6 +75,37 @@ impl ModelConfig {
             ModelBackend::Anthropic => Some(Arc::new(AnthropicModel::from_config_with_env(self, env)?)),
         })
     }
+
+    /// What a built-in backend takes from this section: the model (else
+    /// `default_model`), the key variable (else `default_key_env`) and the
+    /// non-empty key `env` holds in it, the timeout.
+    pub(crate) fn backend_settings(
+        &self,
+        default_model: &str,
+        default_key_env: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> BackendSettings {
+        let key_env = self.api_key_env.clone().unwrap_or_else(|| default_key_env.to_string());
+        BackendSettings {
+            model: self.model.clone().unwrap_or_else(|| default_model.to_string()),
+            key: env(&key_env).and_then(|k| Secret::non_empty(&k)),
+            key_env,
+            timeout: Duration::from_secs(self.timeout_secs),
+        }
+    }
+}
+
+/// A built-in backend's settings, read from `[model]` and the environment
+/// ([`ModelConfig::backend_settings`]).
+pub(crate) struct BackendSettings {
+    /// The model name.
+    pub(crate) model: String,
+    /// The variable the key is read from.
+    pub(crate) key_env: String,
+    /// The key, when that variable holds a non-empty one.
+    pub(crate) key: Option<Secret>,
+    /// Per-request timeout.
+    pub(crate) timeout: Duration,
 }
 
 #[cfg(test)]

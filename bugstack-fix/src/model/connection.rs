@@ -11,7 +11,7 @@ use serde_json::Value;
 use bugstack_core::Secret;
 
 use super::http::{self, Endpoint, RetryPolicy};
-use super::{ModelConfig, ModelError};
+use super::{ChatResponse, ModelConfig, ModelError};
 
 /// A backend's connection to its server (never its key).
 #[derive(Clone)]
@@ -61,31 +61,54 @@ impl Connection {
         d.field("timeout", &self.timeout).field("retry", &self.retry).finish()
     }
 
-    /// POSTs `body` to `path` under the base URL with `headers`, retrying
-    /// per the policy ([`http::post_json`]); `key` is scrubbed from errors,
-    /// `key_env` named in a 401's hint.
-    pub(crate) async fn post(
+    /// The backend's [`LanguageModel::name`](super::LanguageModel::name):
+    /// `provider:model`.
+    pub(crate) fn name(&self, provider: &str) -> String {
+        format!("{provider}:{}", self.model)
+    }
+
+    /// One chat call: POSTs `body` as `call` says, retrying per the policy
+    /// ([`http::post_json`]), and reads the answer with `parse`. The key is
+    /// scrubbed from errors, its variable named in a 401's hint.
+    pub(crate) async fn chat(
         &self,
-        path: &str,
-        key: Option<&Secret>,
-        key_env: Option<&str>,
-        headers: HeaderMap,
+        call: Call<'_>,
         body: &Value,
-    ) -> Result<Value, ModelError> {
-        let url = http::join_url(&self.base_url, path);
+        parse: fn(&Value) -> Result<ChatResponse, ModelError>,
+    ) -> Result<ChatResponse, ModelError> {
+        let url = http::join_url(&self.base_url, call.path);
         let endpoint = Endpoint {
             url: &url,
-            key_env,
-            key,
+            key_env: call.key_env,
+            key: call.key,
         };
-        http::post_json(&self.client, &self.retry, endpoint, headers, body).await
+        let answer = http::post_json(&self.client, &self.retry, endpoint, call.headers, body).await?;
+        parse(&answer)
     }
+}
+
+/// Where and how a backend sends its chat request ([`Connection::chat`]).
+pub(crate) struct Call<'a> {
+    /// The path under the base URL.
+    pub(crate) path: &'a str,
+    /// The API key, if any.
+    pub(crate) key: Option<&'a Secret>,
+    /// The variable the key came from.
+    pub(crate) key_env: Option<&'a str>,
+    /// The headers, the key's among them.
+    pub(crate) headers: HeaderMap,
 }
 
 /// The public builder methods and accessors of a backend with a `conn:
 /// Connection` field, written once for all of them.
 macro_rules! connection_methods {
     () => {
+        /// From `[model]` in `bugstack.toml`, reading the key from the process
+        /// environment (see `from_config_with_env`).
+        pub fn from_config(config: &crate::model::ModelConfig) -> Result<Self, crate::model::ModelError> {
+            Self::from_config_with_env(config, |name| std::env::var(name).ok())
+        }
+
         /// Per-request timeout (connect timeout: the same, at most 10 s).
         pub fn with_timeout(mut self, timeout: std::time::Duration) -> Result<Self, crate::model::ModelError> {
             self.conn.set_timeout(timeout)?;

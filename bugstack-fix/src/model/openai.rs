@@ -4,7 +4,6 @@
 //! server (`http://host:8080/v1`), ...
 
 use std::fmt;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, AUTHORIZATION};
@@ -12,7 +11,7 @@ use serde_json::{json, Value};
 
 use bugstack_core::Secret;
 
-use super::connection::{connection_methods, Connection};
+use super::connection::{connection_methods, Call, Connection};
 use super::http;
 use super::ModelConfig;
 use super::{ChatRequest, ChatResponse, LanguageModel, ModelError};
@@ -83,12 +82,6 @@ impl OpenAiCompatibleModel {
         })
     }
 
-    /// From `[model]` in `bugstack.toml`, reading the key from the process
-    /// environment. See [`OpenAiCompatibleModel::from_config_with_env`].
-    pub fn from_config(config: &ModelConfig) -> Result<Self, ModelError> {
-        Self::from_config_with_env(config, |name| std::env::var(name).ok())
-    }
-
     /// From `[model]`, reading environment variables through `env`. The key
     /// comes from `api_key_env` (default `OPENAI_API_KEY`). It is required
     /// for OpenAI itself and when `api_key_env` is set explicitly; a local
@@ -101,25 +94,20 @@ impl OpenAiCompatibleModel {
             .base_url
             .clone()
             .unwrap_or_else(|| OpenAiCompatibleModel::DEFAULT_BASE_URL.to_string());
-        let model = config
-            .model
-            .clone()
-            .unwrap_or_else(|| OpenAiCompatibleModel::DEFAULT_MODEL.to_string());
-        let var = config
-            .api_key_env
-            .as_deref()
-            .unwrap_or(OpenAiCompatibleModel::DEFAULT_KEY_ENV);
-        let key = env(var).and_then(|k| Secret::non_empty(&k));
+        let settings = config.backend_settings(
+            OpenAiCompatibleModel::DEFAULT_MODEL,
+            OpenAiCompatibleModel::DEFAULT_KEY_ENV,
+            env,
+        );
         let key_required =
             config.api_key_env.is_some() || base_url.trim_end_matches('/') == OpenAiCompatibleModel::DEFAULT_BASE_URL;
-        let mut client =
-            OpenAiCompatibleModel::new(base_url, model)?.with_timeout(Duration::from_secs(config.timeout_secs))?;
-        match key {
+        let mut client = OpenAiCompatibleModel::new(base_url, settings.model)?.with_timeout(settings.timeout)?;
+        match settings.key {
             Some(k) => {
                 client.api_key = Some(k);
-                client.conn.key_env = Some(var.to_string());
+                client.conn.key_env = Some(settings.key_env);
             }
-            None if key_required => return Err(ModelError::MissingApiKey(var.to_string())),
+            None if key_required => return Err(ModelError::MissingApiKey(settings.key_env)),
             None => {}
         }
         Ok(client)
@@ -198,7 +186,7 @@ pub(crate) fn parse_response(body: &Value) -> Result<ChatResponse, ModelError> {
 #[async_trait]
 impl LanguageModel for OpenAiCompatibleModel {
     fn name(&self) -> String {
-        format!("openai:{}", self.conn.model)
+        self.conn.name("openai")
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
@@ -206,17 +194,13 @@ impl LanguageModel for OpenAiCompatibleModel {
         if let Some(key) = &self.api_key {
             headers.insert(AUTHORIZATION, http::secret_header(&format!("Bearer {}", key.expose()))?);
         }
-        let body = self
-            .conn
-            .post(
-                "chat/completions",
-                self.api_key.as_ref(),
-                self.conn.key_env.as_deref(),
-                headers,
-                &self.request_body(request),
-            )
-            .await?;
-        parse_response(&body)
+        let call = Call {
+            path: "chat/completions",
+            key: self.api_key.as_ref(),
+            key_env: self.conn.key_env.as_deref(),
+            headers,
+        };
+        self.conn.chat(call, &self.request_body(request), parse_response).await
     }
 }
 

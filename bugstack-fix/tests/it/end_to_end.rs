@@ -11,33 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use bugstack_core::{Frame, Location};
 use bugstack_fix::{
     render_markdown, DecisionKind, Feedback, FileEdit, FixContext, FixGenerator, ForgeDeployer, Incident, LocalForge,
     Patch, Pipeline, Policy, Progress, PullRequestState, RepoRef, RustContextBuilder, TemplateGenerator,
     ValidatorOptions, WorktreeValidator,
 };
-use support::{git, panic_event, push_to_new_remote, slow_check, snapshot, write_file};
-
-const LIB: &str = "//! Stock arithmetic.
-
-/// How many times the stock on hand covers what was sold (`None` if nothing was).
-pub fn restock_ratio(on_hand: u32, sold: u32) -> Option<u32> {
-    Some(on_hand / sold)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ratio_of_stock_to_sales() {
-        assert_eq!(restock_ratio(10, 2), Some(5));
-    }
-}
-";
-
-const PANIC_LINE: u32 = 5;
+use support::inventory::{self, LIB, PANIC_LINE};
+use support::{git, push_to_new_remote, slow_check, snapshot, write_file};
 
 struct Repo {
     _dir: tempfile::TempDir,
@@ -80,30 +60,7 @@ fn repo() -> Repo {
 }
 
 fn incident(release: &str) -> Incident {
-    let mut e = panic_event("attempt to divide by zero");
-    e.release = Some(release.to_string());
-    e.location = Some(Location {
-        file: "src/lib.rs".into(),
-        line: PANIC_LINE,
-        column: Some(5),
-    });
-    e.frames = vec![
-        Frame {
-            function: Some("inventory::restock_ratio".into()),
-            module: Some("inventory".into()),
-            file: Some("/build/inventory/src/lib.rs".into()),
-            line: Some(PANIC_LINE),
-            column: Some(5),
-            in_app: true,
-            address: None,
-        },
-        Frame {
-            function: Some("core::panicking::panic_const::panic_const_div_by_zero".into()),
-            file: Some("/rustc/abc/library/core/src/panicking.rs".into()),
-            line: Some(175),
-            ..Frame::default()
-        },
-    ];
+    let mut e = inventory::panic_event(release, support::T0);
     e.count = 500;
     Incident::from_event("7", e)
 }

@@ -5,7 +5,7 @@ use axum::response::{Html, IntoResponse, Response};
 use bugstack_core::{Event, Timestamp};
 use maud::{html, Markup};
 
-use super::{ago, csrf_field, cut, external_link, layout, serde_name, status_badge, when, Flash};
+use super::{ago, csrf_field, cut, external_link, layout, serde_name, status_badge, table, when, Flash};
 use crate::dashboard::auth::Viewer;
 use crate::dashboard::chart::{bars, buckets};
 use crate::dashboard::{blocking, DashboardError, DashboardState, SourceLinks};
@@ -106,19 +106,23 @@ fn render(
         (runs(d))
         (samples(d, now))
         h2 { "Timeline" }
-        table #timeline {
-            thead { tr { th { "When" } th { "From" } th { "To" } th { "Who" } th { "Why" } } }
-            tbody { @for t in &d.timeline {
-                tr {
-                    td { (when(t.at)) }
-                    td { @if let Some(f) = t.from { (status_badge(f.as_str())) } @else { span.muted { "new" } } }
-                    td { (status_badge(t.to.as_str())) }
-                    td.actor { (t.actor) }
-                    td { (t.reason) }
-                }
-            } }
-        }
+        (timeline(d))
     }
+}
+
+fn timeline(d: &IncidentDetail) -> Markup {
+    let rows = d.timeline.iter().map(|t| {
+        html! {
+            tr {
+                td { (when(t.at)) }
+                td { @if let Some(f) = t.from { (status_badge(f.as_str())) } @else { span.muted { "new" } } }
+                td { (status_badge(t.to.as_str())) }
+                td.actor { (t.actor) }
+                td { (t.reason) }
+            }
+        }
+    });
+    table("timeline", &["When", "From", "To", "Who", "Why"], rows)
 }
 
 /// The lifecycle controls the incident's status allows.
@@ -142,28 +146,28 @@ fn controls(viewer: &Viewer, id: i64, status: Status) -> Markup {
 
 fn stack(e: &Event, links: Option<&SourceLinks>) -> Markup {
     let rev = e.release.as_deref().unwrap_or("HEAD");
+    let rows = e.frames.iter().enumerate().map(|(n, f)| {
+        html! {
+            tr class=@if f.in_app { "in-app" } @else { "lib" } {
+                td.num { (n) }
+                td.fn {
+                    code { (f.function.as_deref().unwrap_or("?")) }
+                    @if f.in_app { span.tag { "in app" } }
+                }
+                td { @if let Some(file) = &f.file {
+                    @let place = html! { code { (file) @if let Some(l) = f.line { ":" (l) } } };
+                    @match links.filter(|_| f.in_app).and_then(|l| l.link(file, f.line, rev)) {
+                        Some(url) => a.source href=(url) rel="noopener noreferrer" { (place) },
+                        None => (place),
+                    }
+                } @else if let Some(a) = &f.address { code.muted { (a) } } }
+            }
+        }
+    });
     html! {
         @if !e.frames.is_empty() {
             h2 { "Stack" }
-            table #stack {
-                thead { tr { th { "#" } th { "Function" } th { "Where" } } }
-                tbody { @for (n, f) in e.frames.iter().enumerate() {
-                    tr class=@if f.in_app { "in-app" } @else { "lib" } {
-                        td.num { (n) }
-                        td.fn {
-                            code { (f.function.as_deref().unwrap_or("?")) }
-                            @if f.in_app { span.tag { "in app" } }
-                        }
-                        td { @if let Some(file) = &f.file {
-                            @let place = html! { code { (file) @if let Some(l) = f.line { ":" (l) } } };
-                            @match links.filter(|_| f.in_app).and_then(|l| l.link(file, f.line, rev)) {
-                                Some(url) => a.source href=(url) rel="noopener noreferrer" { (place) },
-                                None => (place),
-                            }
-                        } @else if let Some(a) = &f.address { code.muted { (a) } } }
-                    }
-                } }
-            }
+            (table("stack", &["#", "Function", "Where"], rows))
             @if e.omitted.frames > 0 { p.muted { (e.omitted.frames) " frames omitted" } }
         }
     }
@@ -210,43 +214,43 @@ fn environment(e: &Event) -> Markup {
 }
 
 fn breadcrumbs(e: &Event) -> Markup {
+    let rows = e.breadcrumbs.iter().map(|b| {
+        html! {
+            tr {
+                td { (when(b.timestamp)) }
+                td { (b.level.as_str()) }
+                td { (b.category.as_deref().unwrap_or("")) }
+                td { (b.message) }
+            }
+        }
+    });
     html! {
         @if !e.breadcrumbs.is_empty() {
             h2 { "Breadcrumbs" }
-            table #breadcrumbs {
-                thead { tr { th { "When" } th { "Level" } th { "Category" } th { "Message" } } }
-                tbody { @for b in &e.breadcrumbs {
-                    tr {
-                        td { (when(b.timestamp)) }
-                        td { (b.level.as_str()) }
-                        td { (b.category.as_deref().unwrap_or("")) }
-                        td { (b.message) }
-                    }
-                } }
-            }
+            (table("breadcrumbs", &["When", "Level", "Category", "Message"], rows))
         }
     }
 }
 
 fn runs(d: &IncidentDetail) -> Markup {
+    let rows = d.runs.iter().map(|r| {
+        html! {
+            tr {
+                td { a.run-link href=(format!("/incidents/{}/runs/{}", d.incident.id, r.id)) { "run " (r.id) } }
+                td.num { (r.attempt) }
+                td { (status_badge(&r.outcome)) }
+                td { (r.worker) }
+                td { (when(r.finished_at)) }
+                td { @if let Some(n) = r.pr_number { "#" (n) } }
+            }
+        }
+    });
     html! {
         @if !d.runs.is_empty() || !d.pull_requests.is_empty() || !d.jobs.is_empty() {
             h2 { "Fix runs" }
             @if d.runs.is_empty() { p.muted { "No run has finished yet." } }
             @else {
-                table #runs {
-                    thead { tr { th { "Run" } th { "Attempt" } th { "Outcome" } th { "Worker" } th { "Finished" } th { "Pull request" } } }
-                    tbody { @for r in &d.runs {
-                        tr {
-                            td { a.run-link href=(format!("/incidents/{}/runs/{}", d.incident.id, r.id)) { "run " (r.id) } }
-                            td.num { (r.attempt) }
-                            td { (status_badge(&r.outcome)) }
-                            td { (r.worker) }
-                            td { (when(r.finished_at)) }
-                            td { @if let Some(n) = r.pr_number { "#" (n) } }
-                        }
-                    } }
-                }
+                (table("runs", &["Run", "Attempt", "Outcome", "Worker", "Finished", "Pull request"], rows))
             }
             @for j in d.jobs.iter().filter(|j| matches!(j.state, JobState::Queued | JobState::Running)) {
                 p.muted { "Fix job " (j.id) ": " (j.state.as_str()) ", attempt " (j.attempts) " of " (j.max_attempts) }
@@ -260,20 +264,20 @@ fn runs(d: &IncidentDetail) -> Markup {
 }
 
 fn samples(d: &IncidentDetail, now: Timestamp) -> Markup {
+    let rows = d.samples.iter().map(|s| {
+        html! {
+            tr {
+                td { (when(s.timestamp)) " " span.muted { (ago(s.timestamp, now)) } }
+                td { code { (s.release.as_deref().unwrap_or("—")) } }
+                td.num { (s.count) }
+                td { (cut(&s.message, 200)) }
+            }
+        }
+    });
     html! {
         @if !d.samples.is_empty() {
             h2 { "Recent samples" }
-            table #samples {
-                thead { tr { th { "When" } th { "Release" } th { "Count" } th { "Message" } } }
-                tbody { @for s in &d.samples {
-                    tr {
-                        td { (when(s.timestamp)) " " span.muted { (ago(s.timestamp, now)) } }
-                        td { code { (s.release.as_deref().unwrap_or("—")) } }
-                        td.num { (s.count) }
-                        td { (cut(&s.message, 200)) }
-                    }
-                } }
-            }
+            (table("samples", &["When", "Release", "Count", "Message"], rows))
         }
     }
 }

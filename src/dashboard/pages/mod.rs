@@ -124,6 +124,17 @@ pub(crate) fn ago(t: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// A table `#id` with a header row naming `columns` and a body of `rows`
+/// (each a `tr`).
+pub(crate) fn table(id: &str, columns: &[&str], rows: impl IntoIterator<Item = Markup>) -> Markup {
+    html! {
+        table id=(id) {
+            thead { tr { @for c in columns { th { (c) } } } }
+            tbody { @for r in rows { (r) } }
+        }
+    }
+}
+
 /// A status badge.
 pub(crate) fn status_badge(status: &str) -> Markup {
     html! { span class=(format!("badge st-{status}")) { (status) } }

@@ -4,41 +4,13 @@
 //! it; once linked, a merge or close moves the incident on in the same
 //! transaction).
 
-use bugstack_core::Timestamp;
-use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState, PullRequestStore};
+use bugstack_fix::{NewPullRequest, PullRequest, PullRequestStore};
 use postgres::Transaction;
 
-use super::jobs::commit_of;
-use super::lifecycle::{mark_fixed, set_status, status_of};
-use super::rows::{ms, ts, ForgeExtra, RawPr, PR_COLUMNS};
+use super::rows::{RawPr, PR_COLUMNS};
 use super::PostgresStore;
-use crate::store::types::parse_pull_request_state;
-use crate::store::{pull_request_state_name, Cause, Status, FORGE_ACTOR};
-
-fn fix_err(e: impl std::fmt::Display) -> bugstack_fix::Error {
-    bugstack_fix::Error::Deploy(format!("pull request store: {e}"))
-}
-
-fn to_forge(raw: RawPr) -> crate::Result<PullRequest> {
-    let extra = raw.extra()?;
-    let state = parse_pull_request_state(&raw.state)?;
-    Ok(PullRequest {
-        number: u64::try_from(raw.number).unwrap_or(0),
-        url: raw.url,
-        title: raw.title,
-        body: raw.body,
-        branch: raw.branch,
-        base: raw.base,
-        head_sha: raw.head_sha,
-        state,
-        decision: extra.decision,
-        labels: extra.labels,
-        comments: extra.comments,
-        merge_commit: extra.merge_commit,
-        created_at: ts(raw.created_at),
-        updated_at: ts(raw.updated_at),
-    })
-}
+use crate::store::convert::forge_error;
+use crate::store::flow;
 
 fn get_in(tx: &mut Transaction<'_>, number: u64) -> crate::Result<Option<RawPr>> {
     let Ok(number) = i64::try_from(number) else {
@@ -47,72 +19,15 @@ fn get_in(tx: &mut Transaction<'_>, number: u64) -> crate::Result<Option<RawPr>>
     super::rows::pull_request(tx, number)
 }
 
-/// Moves a linked incident on when its pull request leaves `open`.
-fn follow_pr(
-    tx: &mut Transaction<'_>,
-    raw: &RawPr,
-    before: PullRequestState,
-    after: &PullRequest,
-    now: Timestamp,
-) -> crate::Result<()> {
-    let Some(incident) = raw.incident_id else {
-        return Ok(());
-    };
-    if before != PullRequestState::Open || status_of(tx, incident)? != Status::FixProposed {
-        return Ok(());
-    }
-    let number = raw.number;
-    match after.state {
-        PullRequestState::Merged => {
-            let release = after.merge_commit.as_deref().unwrap_or(&after.head_sha);
-            let cause = Cause::new(FORGE_ACTOR, format!("pull request #{number} merged at {release}"));
-            mark_fixed(tx, incident, release, commit_of(release), now, &cause)
-        }
-        PullRequestState::Closed => {
-            let cause = Cause::new(FORGE_ACTOR, format!("pull request #{number} closed unmerged"));
-            set_status(tx, incident, Status::Open, now, &cause)?;
-            super::forge_sync::reject_patch(tx, raw.number, now)
-        }
-        PullRequestState::Open => Ok(()),
-    }
-}
-
 impl PullRequestStore for PostgresStore {
     fn create(&self, new: &NewPullRequest, url_for: &dyn Fn(u64) -> String) -> bugstack_fix::Result<PullRequest> {
-        self.write(|tx| {
-            let extra = ForgeExtra {
-                decision: new.decision.clone(),
-                ..ForgeExtra::default()
-            };
-            let now = ms(Timestamp::now());
-            let number: i64 = tx
-                .query_one(
-                    "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at,
-                         updated_at, base, head_sha, forge)
-                     VALUES (NULL, $1, $2, $3, 'open', $4, $5, $5, $6, $7, $8) RETURNING number",
-                    &[
-                        &new.title,
-                        &new.body,
-                        &new.branch,
-                        &new.decision.as_ref().map_or("", |d| d.kind.name()),
-                        &now,
-                        &new.base,
-                        &new.head_sha,
-                        &serde_json::to_string(&extra)?,
-                    ],
-                )?
-                .try_get(0)?;
-            let url = url_for(u64::try_from(number).unwrap_or(0));
-            tx.execute("UPDATE pull_requests SET url = $2 WHERE number = $1", &[&number, &url])?;
-            let raw = super::rows::pull_request(tx, number)?.ok_or(crate::Error::PullRequestNotFound(number))?;
-            to_forge(raw)
-        })
-        .map_err(fix_err)
+        self.write(|tx| flow::create_pull_request(tx, new, url_for))
+            .map_err(forge_error)
     }
 
     fn get(&self, number: u64) -> bugstack_fix::Result<Option<PullRequest>> {
-        self.read(|tx| get_in(tx, number)?.map(to_forge).transpose())
-            .map_err(fix_err)
+        self.read(|tx| get_in(tx, number)?.map(RawPr::into_forge).transpose())
+            .map_err(forge_error)
     }
 
     fn find_open(&self, branch: &str) -> bugstack_fix::Result<Option<PullRequest>> {
@@ -124,59 +39,24 @@ impl PullRequestStore for PostgresStore {
                 ),
                 &[&branch],
             )?
-            .map(|r| to_forge(RawPr::from_row(&r)?))
+            .map(|r| RawPr::from_row(&r)?.into_forge())
             .transpose()
         })
-        .map_err(fix_err)
+        .map_err(forge_error)
     }
 
     fn update(&self, number: u64, change: &mut dyn FnMut(&mut PullRequest)) -> bugstack_fix::Result<PullRequest> {
-        self.write(|tx| {
-            let wanted = i64::try_from(number).unwrap_or(i64::MAX);
-            // Lock first: two updates of one pull request take turns.
-            tx.execute("SELECT 1 FROM pull_requests WHERE number = $1 FOR UPDATE", &[&wanted])?;
-            let raw = get_in(tx, number)?.ok_or(crate::Error::PullRequestNotFound(wanted))?;
-            let before = parse_pull_request_state(&raw.state)?;
-            let mut pr = to_forge(raw.clone())?;
-            change(&mut pr);
-            pr.number = number;
-            let now = Timestamp::now();
-            pr.updated_at = now;
-            let extra = ForgeExtra {
-                decision: pr.decision.clone(),
-                labels: pr.labels.clone(),
-                comments: pr.comments.clone(),
-                merge_commit: pr.merge_commit.clone(),
-            };
-            tx.execute(
-                "UPDATE pull_requests SET title = $2, body = $3, branch = $4, state = $5, updated_at = $6, url = $7,
-                     base = $8, head_sha = $9, forge = $10 WHERE number = $1",
-                &[
-                    &raw.number,
-                    &pr.title,
-                    &pr.body,
-                    &pr.branch,
-                    &pull_request_state_name(pr.state),
-                    &ms(now),
-                    &pr.url,
-                    &pr.base,
-                    &pr.head_sha,
-                    &serde_json::to_string(&extra)?,
-                ],
-            )?;
-            follow_pr(tx, &raw, before, &pr, now)?;
-            Ok(pr)
-        })
-        .map_err(fix_err)
+        self.write(|tx| flow::update_pull_request(tx, number, &mut *change))
+            .map_err(forge_error)
     }
 
     fn list(&self) -> bugstack_fix::Result<Vec<PullRequest>> {
         self.read(|tx| {
             tx.query(&format!("SELECT {PR_COLUMNS} FROM pull_requests ORDER BY number"), &[])?
                 .iter()
-                .map(|r| to_forge(RawPr::from_row(r)?))
+                .map(|r| RawPr::from_row(r)?.into_forge())
                 .collect()
         })
-        .map_err(fix_err)
+        .map_err(forge_error)
     }
 }

@@ -9,8 +9,8 @@ use bugstack_core::Timestamp;
 use bugstack_fix::PullRequestState;
 use postgres::Transaction;
 
-use super::rows::{ms, ForgeExtra};
-use super::{pulls, PostgresStore};
+use super::rows::ForgeExtra;
+use super::PostgresStore;
 use crate::store::{Cause, ForgeChange, ForgePullRequest, ForgeSync, RunPullRequest};
 use crate::{Error, Result};
 
@@ -23,19 +23,6 @@ pub(super) fn record_run_fields(tx: &mut Transaction<'_>, number: i64, pr: &RunP
         "UPDATE pull_requests SET forge_number = COALESCE($2, forge_number), patch_hash = COALESCE($3, patch_hash)
          WHERE number = $1",
         &[&number, &pr.forge_number, &pr.patch_hash],
-    )?;
-    Ok(())
-}
-
-/// Remembers pull request `number`'s patch as rejected for its incident
-/// (when it has both).
-pub(super) fn reject_patch(tx: &mut Transaction<'_>, number: i64, now: Timestamp) -> Result<()> {
-    tx.execute(
-        "INSERT INTO rejected_patches (incident_id, patch_hash, pr_number, rejected_at)
-         SELECT incident_id, patch_hash, number, $2 FROM pull_requests
-         WHERE number = $1 AND incident_id IS NOT NULL AND patch_hash IS NOT NULL
-         ON CONFLICT DO NOTHING",
-        &[&number, &ms(now)],
     )?;
     Ok(())
 }

@@ -5,42 +5,10 @@
 use bugstack_core::Timestamp;
 use postgres::Transaction;
 
-use super::ingest::saturating_add_sql;
 use super::rows::{big, incident_of, ts, u64_of, INCIDENT_COLUMNS};
-use crate::store::grouping::{hour_start, retention_cutoff};
+use crate::store::grouping::hour_start;
 use crate::store::types::{HourCount, IncidentFilter, IncidentSearch};
 use crate::Result;
-
-/// Adds `hours` (hour start, occurrences) to incident `id`'s counts and
-/// drops its hours older than the retention. Hours already past the
-/// retention are not written. The incident's row is locked by the caller,
-/// so concurrent collectors add to one hour's row one after the other.
-pub(super) fn record_hours(
-    tx: &mut Transaction<'_>,
-    id: i64,
-    hours: &[(i64, i64)],
-    received_at: Timestamp,
-) -> Result<()> {
-    let cutoff = retention_cutoff(received_at);
-    let (starts, counts): (Vec<i64>, Vec<i64>) = hours
-        .iter()
-        .filter(|(h, _)| *h >= cutoff)
-        .map(|&(h, c)| (h, c.max(0)))
-        .unzip();
-    // One round trip: the expired rows (before `cutoff`) and the upserted
-    // ones (from `cutoff` on) never meet.
-    tx.execute(
-        &format!(
-            "WITH expired AS (DELETE FROM incident_hours WHERE incident_id = $1 AND hour < $4)
-             INSERT INTO incident_hours AS h (incident_id, hour, count)
-             SELECT $1, u.hour, u.count FROM unnest($2::BIGINT[], $3::BIGINT[]) AS u(hour, count)
-             ON CONFLICT (incident_id, hour) DO UPDATE SET count = {}",
-            saturating_add_sql("h.count", "excluded.count")
-        ),
-        &[&id, &starts, &counts, &cutoff],
-    )?;
-    Ok(())
-}
 
 /// Incident `id`'s hours from the hour of `since` on, oldest first.
 pub(super) fn histogram(tx: &mut Transaction<'_>, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
@@ -103,7 +71,7 @@ pub(super) fn search(tx: &mut Transaction<'_>, filter: &IncidentFilter) -> Resul
             &[&status, &text, &filter.project, &big(filter.limit), &big(filter.offset)],
         )?
         .iter()
-        .map(incident_of)
+        .map(|r| incident_of(r))
         .collect::<Result<_>>()?;
     Ok(IncidentSearch {
         incidents,

@@ -16,7 +16,7 @@
 //! row before its lease is checked. A new fingerprint is inserted with
 //! `ON CONFLICT DO NOTHING`, so two collectors seeing it at once create one
 //! incident. Fix jobs are claimed with `FOR UPDATE SKIP LOCKED` (see
-//! `jobs`). A transaction that Postgres aborts as a deadlock victim or a
+//! `tx`). A transaction that Postgres aborts as a deadlock victim or a
 //! serialization failure is run again from the start, a few times, before
 //! the error is returned.
 //!
@@ -28,8 +28,9 @@
 //!
 //! The module mirrors the SQLite store's split: `schema` (migrations),
 //! `rows`, `ingest`, `hours` (occurrences per hour, the incident list's
-//! search), `lifecycle`, `quota`, `releases`, `release_checks`,
-//! `jobs`, `pulls`, `forge` and `forge_sync`; `testing` starts a throwaway
+//! search), `lifecycle`, `releases`, `release_checks`,
+//! `forge`, `forge_sync` and `tx` (the statements of the write
+//! paths both stores share, `crate::store::flow`); `testing` starts a throwaway
 //! cluster for tests.
 
 mod batches;
@@ -37,17 +38,15 @@ mod forge;
 mod forge_sync;
 mod hours;
 mod ingest;
-mod jobs;
 mod lifecycle;
 mod projects;
-mod pulls;
-mod quota;
 mod release_checks;
 mod releases;
 mod rows;
 mod schema;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
+mod tx;
 
 use std::time::Duration;
 

@@ -7,10 +7,9 @@ use std::time::Duration;
 use bugstack_core::Timestamp;
 use postgres::{GenericClient, Transaction};
 
-use super::jobs::enqueue_capped;
-use super::lifecycle::{add_release, set_status, status_of};
-use super::rows::{big, ms, ts};
-use crate::store::{Cause, ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
+use super::rows::{big, ms, release_check_of, verdict_of};
+use crate::store::rules;
+use crate::store::{ReleaseCheck, ReleaseVerdictRecord};
 use crate::Result;
 
 /// See [`IncidentStore::releases_to_check`](crate::store::IncidentStore::releases_to_check).
@@ -21,7 +20,7 @@ pub(super) fn releases_to_check(
     recheck_unknown_after: Duration,
     now: Timestamp,
 ) -> Result<Vec<ReleaseCheck>> {
-    let recheck_before = ms(now).saturating_sub(i64::try_from(recheck_unknown_after.as_millis()).unwrap_or(i64::MAX));
+    let recheck_before = rules::recheck_before(now, recheck_unknown_after);
     tx.query(
         "SELECT id, release, MAX(fix_commit), MAX(fixed_in_release), MAX(seen) AS seen FROM (
              SELECT i.id, r.release, i.fix_commit, i.fixed_in_release, r.last_seen AS seen
@@ -42,74 +41,8 @@ pub(super) fn releases_to_check(
         &[&recheck_before, &big(limit), &project],
     )?
     .iter()
-    .map(|r| {
-        Ok(ReleaseCheck {
-            incident_id: r.try_get(0)?,
-            release: r.try_get(1)?,
-            fix_commit: r.try_get(2)?,
-            fixed_in_release: r.try_get(3)?,
-        })
-    })
+    .map(|r| release_check_of(r))
     .collect()
-}
-
-/// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit).
-pub(super) fn record_fix_commit(tx: &mut Transaction<'_>, id: i64, commit: &str) -> Result<()> {
-    if !status_of(tx, id)?.is_fixed() {
-        return Ok(());
-    }
-    tx.execute(
-        "UPDATE incidents SET fix_commit = $2 WHERE id = $1 AND fix_commit IS NULL",
-        &[&id, &commit],
-    )?;
-    Ok(())
-}
-
-/// See [`IncidentStore::record_release_verdict`](crate::store::IncidentStore::record_release_verdict).
-pub(super) fn record_release_verdict(
-    tx: &mut Transaction<'_>,
-    incident: i64,
-    v: &ReleaseVerdictRecord,
-    max_queued_jobs: usize,
-) -> Result<bool> {
-    let status = status_of(tx, incident)?;
-    if !status.is_fixed() {
-        return Ok(false);
-    }
-    tx.execute(
-        "INSERT INTO release_verdicts (incident_id, release, verdict, commit_sha, note, checked_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (incident_id, release) DO UPDATE SET verdict = excluded.verdict,
-             commit_sha = excluded.commit_sha, note = excluded.note, checked_at = excluded.checked_at",
-        &[
-            &incident,
-            &v.release,
-            &v.verdict.as_str(),
-            &v.commit,
-            &v.note,
-            &ms(v.checked_at),
-        ],
-    )?;
-    if v.verdict != ReleaseVerdict::ContainsFix {
-        return Ok(false);
-    }
-    add_release(tx, incident, &v.release)?;
-    let seen = tx.query_opt(
-        "SELECT 1 FROM incident_releases WHERE incident_id = $1 AND release = $2",
-        &[&incident, &v.release],
-    )?;
-    if seen.is_none() {
-        return Ok(false);
-    }
-    let commit = v.commit.as_deref().unwrap_or("?");
-    let cause = Cause::bugstack(format!(
-        "seen again in release {} (commit {}), which contains the fix",
-        v.release,
-        commit.get(..12).unwrap_or(commit)
-    ));
-    set_status(tx, incident, Status::Regressed, v.checked_at, &cause)?;
-    enqueue_capped(tx, incident, v.checked_at, max_queued_jobs)?;
-    Ok(true)
 }
 
 /// Incident `id`'s release classifications, in order of the check.
@@ -120,15 +53,7 @@ pub(super) fn verdicts(tx: &mut Transaction<'_>, id: i64) -> Result<Vec<ReleaseV
         &[&id],
     )?
     .iter()
-    .map(|r| {
-        Ok(ReleaseVerdictRecord {
-            release: r.try_get(0)?,
-            verdict: r.try_get::<_, String>(1)?.parse()?,
-            commit: r.try_get(2)?,
-            note: r.try_get(3)?,
-            checked_at: ts(r.try_get(4)?),
-        })
-    })
+    .map(|r| verdict_of(r))
     .collect()
 }
 
@@ -155,27 +80,4 @@ pub(super) fn due_for_verification(
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .collect()
-}
-
-/// See [`IncidentStore::verify_fixed`](crate::store::IncidentStore::verify_fixed).
-pub(super) fn verify_fixed(tx: &mut Transaction<'_>, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
-    let due = due_for_verification(tx, window, now)?;
-    let mut verified = Vec::new();
-    for (id, release, since) in due {
-        if verified.contains(&id) {
-            continue;
-        }
-        // Changed by another process since the look-up: skip it.
-        if status_of(tx, id)? != Status::Fixed {
-            continue;
-        }
-        let cause = Cause::bugstack(format!(
-            "release {release} contains the fix, live since {}, and sent no occurrence for {}s",
-            ts(since),
-            window.as_secs()
-        ));
-        set_status(tx, id, Status::Verified, now, &cause)?;
-        verified.push(id);
-    }
-    Ok(verified)
 }

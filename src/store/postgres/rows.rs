@@ -3,15 +3,18 @@
 //! never a panic); timestamps are milliseconds in `BIGINT`, converted with
 //! the SQLite store's helpers so both stores agree to the millisecond.
 
-use bugstack_core::{Event, Fingerprint};
+use bugstack_core::Event;
 use postgres::{Row, Transaction};
 
-use crate::store::types::{
-    parse_pull_request_state, FixJob, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, PullRequestRecord, Totals,
-};
+use crate::store::flow::StoreTx;
+use crate::store::types::{FixJob, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, PullRequestRecord, Totals};
 use crate::{Error, Result};
 
-pub(super) use crate::store::convert::{after, ms, ts, u64_of};
+pub(super) use crate::store::convert::{after, ms, ts, u64_of, ForgeExtra};
+pub(super) use crate::store::rows::{
+    incident_of, job_of, release_check_of, release_of, run_of, timeline_of, verdict_of, NewRun, RawPr, StoredRow,
+    JOB_COLUMNS, PR_COLUMNS, RELEASE_COLUMNS, RUN_COLUMNS,
+};
 
 /// The columns of an incident (`i`), its releases in order of first
 /// sighting and its releases with the fix, sorted.
@@ -21,140 +24,33 @@ pub(super) const INCIDENT_COLUMNS: &str = "i.id, i.fingerprint, i.title, i.kind,
      ARRAY(SELECT w.release FROM releases_with_fix w WHERE w.incident_id = i.id ORDER BY w.release), \
      i.fix_commit, i.project_id";
 
-pub(super) const JOB_COLUMNS: &str = "id, incident_id, state, attempts, max_attempts, lease_owner, lease_expires_at, \
-     not_before, last_error, created_at, updated_at";
-
-pub(super) const PR_COLUMNS: &str =
-    "number, incident_id, title, body, branch, state, decision, created_at, updated_at, url, base, head_sha, forge";
-
-pub(super) const RUN_COLUMNS: &str =
-    "id, job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number";
-
-fn u32_of(v: i64) -> u32 {
-    u32::try_from(v).unwrap_or(0)
-}
-
 /// A `usize` as a `BIGINT` parameter.
 pub(super) fn big(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// An incident row ([`INCIDENT_COLUMNS`]) as a record.
-pub(super) fn incident_of(r: &Row) -> Result<IncidentRecord> {
-    let status: String = r.try_get(5)?;
-    Ok(IncidentRecord {
-        id: r.try_get(0)?,
-        fingerprint: Fingerprint::from_hex(r.try_get::<_, String>(1)?),
-        title: r.try_get(2)?,
-        kind: r.try_get(3)?,
-        level: r.try_get(4)?,
-        status: status.parse()?,
-        count: u64_of(r.try_get(6)?),
-        first_seen: ts(r.try_get(7)?),
-        last_seen: ts(r.try_get(8)?),
-        fixed_in_release: r.try_get(9)?,
-        releases: r.try_get(10)?,
-        releases_with_fix: r.try_get(11)?,
-        fix_commit: r.try_get(12)?,
-        project: r.try_get(13)?,
-    })
-}
-
-/// A fix job row ([`JOB_COLUMNS`]) as a record.
-pub(super) fn job_of(r: &Row) -> Result<FixJob> {
-    let state: String = r.try_get(2)?;
-    Ok(FixJob {
-        id: r.try_get(0)?,
-        incident_id: r.try_get(1)?,
-        state: state.parse()?,
-        attempts: u32_of(r.try_get(3)?),
-        max_attempts: u32_of(r.try_get(4)?),
-        lease_owner: r.try_get(5)?,
-        lease_expires_at: r.try_get::<_, Option<i64>>(6)?.map(ts),
-        not_before: ts(r.try_get(7)?),
-        last_error: r.try_get(8)?,
-        created_at: ts(r.try_get(9)?),
-        updated_at: ts(r.try_get(10)?),
-    })
-}
-
-/// Raw columns of a pull request row ([`PR_COLUMNS`]).
-#[derive(Clone)]
-pub(super) struct RawPr {
-    pub(super) number: i64,
-    pub(super) incident_id: Option<i64>,
-    pub(super) title: String,
-    pub(super) body: String,
-    pub(super) branch: String,
-    pub(super) state: String,
-    pub(super) decision: String,
-    pub(super) created_at: i64,
-    pub(super) updated_at: i64,
-    pub(super) url: String,
-    pub(super) base: String,
-    pub(super) head_sha: String,
-    pub(super) forge: String,
-}
-
-pub(super) use crate::store::convert::ForgeExtra;
-
-impl RawPr {
-    pub(super) fn from_row(r: &Row) -> Result<Self> {
-        Ok(RawPr {
-            number: r.try_get(0)?,
-            incident_id: r.try_get(1)?,
-            title: r.try_get(2)?,
-            body: r.try_get(3)?,
-            branch: r.try_get(4)?,
-            state: r.try_get(5)?,
-            decision: r.try_get(6)?,
-            created_at: r.try_get(7)?,
-            updated_at: r.try_get(8)?,
-            url: r.try_get(9)?,
-            base: r.try_get(10)?,
-            head_sha: r.try_get(11)?,
-            forge: r.try_get(12)?,
-        })
+/// A Postgres row, read by the shared conversions of [`crate::store::rows`]
+/// (an incident's release lists are `TEXT[]` here).
+impl StoredRow for Row {
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.try_get(i)?)
     }
 
-    pub(super) fn extra(&self) -> Result<ForgeExtra> {
-        Ok(serde_json::from_str(&self.forge)?)
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        Ok(self.try_get(i)?)
     }
 
-    pub(super) fn into_record(self) -> Result<PullRequestRecord> {
-        let extra = self.extra()?;
-        Ok(PullRequestRecord {
-            number: self.number,
-            incident_id: self.incident_id,
-            title: self.title,
-            body: self.body,
-            branch: self.branch,
-            state: parse_pull_request_state(&self.state)?,
-            decision: self.decision,
-            url: self.url,
-            base: self.base,
-            head_sha: self.head_sha,
-            merge_commit: extra.merge_commit,
-            created_at: ts(self.created_at),
-            updated_at: ts(self.updated_at),
-        })
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.try_get(i)?)
     }
-}
 
-/// A fix run row ([`RUN_COLUMNS`]) as a record.
-pub(super) fn run_of(r: &Row) -> Result<FixRun> {
-    let report: String = r.try_get(6)?;
-    Ok(FixRun {
-        id: r.try_get(0)?,
-        job_id: r.try_get(1)?,
-        incident_id: r.try_get(2)?,
-        attempt: u32_of(r.try_get(3)?),
-        worker: r.try_get(4)?,
-        outcome: r.try_get(5)?,
-        report: serde_json::from_str(&report)?,
-        finished_at: ts(r.try_get(7)?),
-        pr_number: r.try_get(8)?,
-    })
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn text_list(&self, i: usize) -> Result<Vec<String>> {
+        Ok(self.try_get::<_, Option<Vec<String>>>(i)?.unwrap_or_default())
+    }
 }
 
 /// All incidents, most recently seen first.
@@ -164,7 +60,7 @@ pub(super) fn incidents(tx: &mut Transaction<'_>) -> Result<Vec<IncidentRecord>>
         &[],
     )?
     .iter()
-    .map(incident_of)
+    .map(|r| incident_of(r))
     .collect()
 }
 
@@ -189,7 +85,7 @@ pub(super) fn incidents_page(
         ),
         &[&limit, &seen, &id, &project],
     )?;
-    rows.iter().map(incident_of).collect()
+    rows.iter().map(|r| incident_of(r)).collect()
 }
 
 /// Incident `id`.
@@ -203,19 +99,11 @@ pub(super) fn incident(tx: &mut Transaction<'_>, id: i64) -> Result<IncidentReco
     incident_of(&row)
 }
 
-/// The representative event of incident `id`.
-pub(super) fn representative(tx: &mut Transaction<'_>, id: i64) -> Result<Event> {
-    let event: String = tx
-        .query_one("SELECT representative FROM incidents WHERE id = $1", &[&id])?
-        .try_get(0)?;
-    Ok(serde_json::from_str(&event)?)
-}
-
 /// Incident `id` with everything the store knows about it (the caller's
 /// transaction is a consistent snapshot).
 pub(super) fn incident_detail(tx: &mut Transaction<'_>, id: i64) -> Result<IncidentDetail> {
     let incident = incident(tx, id)?;
-    let representative = representative(tx, id)?;
+    let representative = tx.representative(id)?;
     let samples = tx
         .query(
             "SELECT event FROM event_samples WHERE incident_id = $1 ORDER BY id DESC",
@@ -224,8 +112,7 @@ pub(super) fn incident_detail(tx: &mut Transaction<'_>, id: i64) -> Result<Incid
         .iter()
         .map(|r| Ok(serde_json::from_str(&r.try_get::<_, String>(0)?)?))
         .collect::<Result<Vec<Event>>>()?;
-    let stack_dependencies =
-        super::releases::stack_dependencies(tx, incident.project, &incident.releases, &representative)?;
+    let stack_dependencies = tx.stack_dependencies(incident.project, &incident.releases, &representative)?;
     Ok(IncidentDetail {
         jobs: jobs(tx, Some(id))?,
         runs: runs(tx, id)?,
@@ -246,16 +133,8 @@ pub(super) fn jobs(tx: &mut Transaction<'_>, incident: Option<i64>) -> Result<Ve
         &[&incident],
     )?
     .iter()
-    .map(job_of)
+    .map(|r| job_of(r))
     .collect()
-}
-
-/// One fix job.
-pub(super) fn job(tx: &mut Transaction<'_>, id: i64) -> Result<FixJob> {
-    let row = tx
-        .query_opt(&format!("SELECT {JOB_COLUMNS} FROM fix_jobs WHERE id = $1"), &[&id])?
-        .ok_or(Error::JobNotFound(id))?;
-    job_of(&row)
 }
 
 /// The fix runs of `incident`, oldest first.
@@ -265,7 +144,7 @@ pub(super) fn runs(tx: &mut Transaction<'_>, incident: i64) -> Result<Vec<FixRun
         &[&incident],
     )?
     .iter()
-    .map(run_of)
+    .map(|r| run_of(r))
     .collect()
 }
 

@@ -11,8 +11,8 @@ use bugstack_fix::PullRequestState;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
-use super::rows::{ms, ForgeExtra};
-use super::{pulls, SqliteStore};
+use super::rows::ForgeExtra;
+use super::SqliteStore;
 use crate::store::{Cause, PullRequestRecord, RunPullRequest};
 use crate::Result;
 
@@ -52,7 +52,7 @@ pub enum ForgeSync {
 }
 
 /// Records the remote-forge fields a run reports with its pull request.
-pub(super) fn record_run_fields(tx: &Transaction<'_>, number: i64, pr: &RunPullRequest) -> Result<()> {
+pub(super) fn record_run_fields(tx: &mut Transaction<'_>, number: i64, pr: &RunPullRequest) -> Result<()> {
     if pr.forge_number.is_none() && pr.patch_hash.is_none() {
         return Ok(());
     }
@@ -64,20 +64,8 @@ pub(super) fn record_run_fields(tx: &Transaction<'_>, number: i64, pr: &RunPullR
     Ok(())
 }
 
-/// Remembers pull request `number`'s patch as rejected for its incident
-/// (when it has both).
-pub(super) fn reject_patch(tx: &Transaction<'_>, number: i64, now: Timestamp) -> Result<()> {
-    tx.execute(
-        "INSERT OR IGNORE INTO rejected_patches (incident_id, patch_hash, pr_number, rejected_at)
-         SELECT incident_id, patch_hash, number, ?2 FROM pull_requests
-         WHERE number = ?1 AND incident_id IS NOT NULL AND patch_hash IS NOT NULL",
-        params![number, ms(now)],
-    )?;
-    Ok(())
-}
-
 /// Keeps the merge commit in the pull request's forge record.
-pub(super) fn record_merge_commit(tx: &Transaction<'_>, number: i64, commit: &str) -> Result<()> {
+pub(super) fn record_merge_commit(tx: &mut Transaction<'_>, number: i64, commit: &str) -> Result<()> {
     let forge: Option<String> = tx
         .query_row("SELECT forge FROM pull_requests WHERE number = ?1", [number], |r| {
             r.get(0)

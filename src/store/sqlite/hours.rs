@@ -2,32 +2,12 @@
 //! ingest transaction, read for charts and searches of the incident list.
 
 use bugstack_core::Timestamp;
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection};
 
-use super::ingest::saturating_add_sql;
-use super::rows::{all_rows, ts, u64_of, RawIncident, INCIDENT_COLUMNS};
-use crate::store::grouping::{hour_start, retention_cutoff};
+use super::rows::{all_rows, incident_of, ts, u64_of, INCIDENT_COLUMNS};
+use crate::store::grouping::hour_start;
 use crate::store::types::{HourCount, IncidentFilter, IncidentSearch};
 use crate::Result;
-
-/// Adds `hours` (hour start, occurrences) to incident `id`'s counts and
-/// drops its hours older than the retention. Hours already past the
-/// retention are not written.
-pub(super) fn record_hours(tx: &Transaction<'_>, id: i64, hours: &[(i64, i64)], received_at: Timestamp) -> Result<()> {
-    let cutoff = retention_cutoff(received_at);
-    let sql = format!(
-        "INSERT INTO incident_hours (incident_id, hour, count) VALUES (?1, ?2, ?3)
-         ON CONFLICT (incident_id, hour) DO UPDATE SET count = {}",
-        saturating_add_sql("count", "excluded.count")
-    );
-    let mut upsert = tx.prepare_cached(&sql)?;
-    for &(hour, count) in hours.iter().filter(|(h, _)| *h >= cutoff) {
-        upsert.execute(params![id, hour, count.max(0)])?;
-    }
-    tx.prepare_cached("DELETE FROM incident_hours WHERE incident_id = ?1 AND hour < ?2")?
-        .execute(params![id, cutoff])?;
-    Ok(())
-}
 
 /// Incident `id`'s hours from the hour of `since` on, oldest first.
 pub(super) fn histogram(conn: &Connection, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
@@ -64,8 +44,7 @@ pub(super) fn search(conn: &Connection, filter: &IncidentFilter) -> Result<Incid
              ORDER BY i.last_seen DESC, i.id DESC LIMIT ?4 OFFSET ?5"
         ),
         params![status, text, filter.project, limit, offset],
-        RawIncident::from_row,
-        RawIncident::into_record,
+        incident_of,
     )?;
     Ok(IncidentSearch {
         incidents,

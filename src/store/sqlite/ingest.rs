@@ -1,245 +1,18 @@
-//! Recording batches of events: grouping by fingerprint, creating or
-//! updating incidents, regressions, releases, the bounded sample and the
-//! totals (see [`IncidentStore::ingest`](crate::store::IncidentStore::ingest)).
+//! The statements of recording a batch of events in SQLite's SQL (the
+//! shared path is [`crate::store::ingest`]).
 
-use bugstack_core::{Event, Fingerprint, Timestamp};
+use bugstack_core::{Fingerprint, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use bugstack_fix::Triggers;
-
-use super::jobs::enqueue_capped;
-use super::lifecycle::{record, set_status};
-use super::quota::{created_since, find_overflow, set_source};
-use super::rows::{ms, u64_of};
-use crate::store::grouping::{count_i64, group_events, title_of, Group};
-use crate::store::quota::{overflow_fingerprint, overflow_title, QuotaState};
-use crate::store::{Cause, IncidentQuota, IngestSummary, Status, SAMPLE_SIZE};
+use super::rows::{first_row, ms};
+use crate::store::grouping::{count_i64, retention_cutoff, Group};
+use crate::store::ingest::IngestTx;
+use crate::store::quota::overflow_fingerprint;
+use crate::store::rules::Found;
+use crate::store::{IncidentQuota, IngestSummary, SAMPLE_SIZE};
 use crate::Result;
 
-/// `column + ?n` saturating at `i64::MAX` (SQLite turns an overflowing
-/// integer sum into a REAL, which the store would then fail to read back).
-/// `?n` must not be negative.
-pub(super) fn saturating_add_sql(column: &str, param: &str) -> String {
-    format!("CASE WHEN {column} > 9223372036854775807 - {param} THEN 9223372036854775807 ELSE {column} + {param} END")
-}
-
-/// Records one batch inside `tx`: each group updates (or creates) its
-/// incident, then its releases and samples; the totals count the batch.
-/// A new incident gets a fix job only when its first event passes the
-/// `triggers` (kind, level, environment) and its count reaches
-/// `triggers.min_count` (an incident reaching it later gets its job then);
-/// a regression always gets one. At most `triggers.max_queued_jobs` fix
-/// jobs are queued at once (see [`enqueue_capped`]).
-///
-/// With a `quota`, a new fingerprint over the sender's quota creates no
-/// incident: its events are counted in the sender's overflow incident.
-///
-/// Everything happens in `project`: its incidents are the only ones a
-/// fingerprint can match, and new incidents are created in it.
-pub(super) fn ingest_in(
-    tx: &Transaction<'_>,
-    project: i64,
-    events: &[Event],
-    received_at: Timestamp,
-    triggers: &Triggers,
-    quota: Option<&IncidentQuota>,
-) -> Result<IngestSummary> {
-    let max_queued_jobs = triggers.max_queued_jobs;
-    let mut summary = IngestSummary::default();
-    let mut quota = quota.map(QuotaState::new);
-    for g in &group_events(events, received_at) {
-        let id = match find_incident(tx, project, &g.fingerprint)? {
-            None if match quota.as_mut() {
-                Some(q) => !q.admit(received_at, |source, since| created_since(tx, source, since))?,
-                None => false,
-            } =>
-            {
-                let Some(q) = quota.as_ref().map(QuotaState::quota) else {
-                    continue;
-                };
-                summary.over_quota = summary.over_quota.saturating_add(u64_of(g.count));
-                match find_overflow(tx, project, &q.source)? {
-                    Some(id) => {
-                        add_occurrences(tx, id, g, received_at)?;
-                        id
-                    }
-                    None => {
-                        let title = overflow_title(&q.source, q.new_incidents_per_hour);
-                        let id =
-                            create_incident(tx, project, g, &overflow_fingerprint(&q.source), &title, received_at)?;
-                        let cause = Cause::bugstack("counts the events of new fingerprints over a token's quota");
-                        record(tx, id, None, Status::Open, received_at, &cause)?;
-                        id
-                    }
-                }
-            }
-            None => {
-                let id = create_incident(tx, project, g, &g.fingerprint, &title_of(&g.first.message), received_at)?;
-                if let Some(q) = &quota {
-                    set_source(tx, id, &q.quota().source)?;
-                }
-                summary.new_incidents.push(id);
-                let wanted = triggers.wants_fix(g.first);
-                let reason = match (wanted, triggers.count_reached(u64_of(g.count))) {
-                    (false, _) => "first seen (below the fix triggers: recorded and counted, no fix job)",
-                    (true, false) => "first seen (a fix job once it reaches the triggers' min_count)",
-                    (true, true) => "first seen",
-                };
-                record(tx, id, None, Status::Open, received_at, &Cause::bugstack(reason))?;
-                if wanted
-                    && triggers.count_reached(u64_of(g.count))
-                    && enqueue_capped(tx, id, received_at, max_queued_jobs)?
-                {
-                    summary.jobs_enqueued += 1;
-                }
-                id
-            }
-            Some(found) => {
-                let id = found.id;
-                add_occurrences(tx, id, g, received_at)?;
-                if found.status.is_fixed() {
-                    if let Some(rel) = seen_in_a_release_with_the_fix(tx, id, g)? {
-                        let cause = Cause::bugstack(format!("seen again in release {rel}, which contains the fix"));
-                        set_status(tx, id, Status::Regressed, received_at, &cause)?;
-                        summary.regressed.push(id);
-                        if enqueue_capped(tx, id, received_at, max_queued_jobs)? {
-                            summary.jobs_enqueued += 1;
-                        }
-                    }
-                } else if reaches_min_count(tx, &found, g, triggers)?
-                    && enqueue_capped(tx, id, received_at, max_queued_jobs)?
-                {
-                    summary.jobs_enqueued += 1;
-                }
-                id
-            }
-        };
-        record_releases(tx, id, g)?;
-        record_samples(tx, id, g, received_at)?;
-        super::hours::record_hours(tx, id, &g.hours, received_at)?;
-        summary.occurrences = summary.occurrences.saturating_add(u64_of(g.count));
-    }
-    summary.events = u64::try_from(events.len()).unwrap_or(u64::MAX);
-    add_to_totals(tx, &summary)?;
-    Ok(summary)
-}
-
-/// What ingest needs to know of an existing incident.
-struct Found {
-    id: i64,
-    status: Status,
-    /// Occurrences before this batch.
-    count: i64,
-    /// Its first event's kind and level.
-    kind: String,
-    level: String,
-}
-
-/// The incident of `project` with `fingerprint`, if there is one.
-fn find_incident(tx: &Transaction<'_>, project: i64, fingerprint: &Fingerprint) -> Result<Option<Found>> {
-    let row: Option<(i64, String, i64, String, String)> = tx
-        .prepare_cached(
-            "SELECT id, status, count, kind, level FROM incidents WHERE project_id = ?1 AND fingerprint = ?2",
-        )?
-        .query_row(params![project, fingerprint.as_str()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .optional()?;
-    row.map(|(id, status, count, kind, level)| {
-        Ok(Found {
-            id,
-            status: status.parse()?,
-            count,
-            kind,
-            level,
-        })
-    })
-    .transpose()
-}
-
-/// Whether this batch brings an `open` incident that never had a fix job
-/// to the triggers' `min_count` (its kind, level and the batch's
-/// environment passing the triggers).
-fn reaches_min_count(tx: &Transaction<'_>, found: &Found, g: &Group<'_>, triggers: &Triggers) -> Result<bool> {
-    let before = u64_of(found.count);
-    let after = before.saturating_add(u64_of(g.count));
-    if found.status != Status::Open || triggers.count_reached(before) || !triggers.count_reached(after) {
-        return Ok(false);
-    }
-    let (Ok(kind), Ok(level)) = (
-        serde_json::from_value(serde_json::Value::String(found.kind.clone())),
-        serde_json::from_value(serde_json::Value::String(found.level.clone())),
-    ) else {
-        return Ok(false);
-    };
-    if !triggers.wants(kind, level, g.first.environment.as_deref()) || super::quota::is_overflow(tx, found.id)? {
-        return Ok(false);
-    }
-    let jobs: i64 = tx
-        .prepare_cached("SELECT COUNT(*) FROM fix_jobs WHERE incident_id = ?1")?
-        .query_row([found.id], |r| r.get(0))?;
-    Ok(jobs == 0)
-}
-
-/// A new `open` incident of `project` for the group with `fingerprint` and
-/// `title`, its first event the representative.
-fn create_incident(
-    tx: &Transaction<'_>,
-    project: i64,
-    g: &Group<'_>,
-    fingerprint: &Fingerprint,
-    title: &str,
-    received_at: Timestamp,
-) -> Result<i64> {
-    Ok(tx
-        .prepare_cached(
-            "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
-                 last_seen, representative, created_at, updated_at, project_id)
-             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?9, ?10) RETURNING id",
-        )?
-        .query_row(
-            params![
-                fingerprint.as_str(),
-                title,
-                g.first.kind.as_str(),
-                g.first.level.as_str(),
-                g.count,
-                g.first_seen,
-                g.last_seen,
-                serde_json::to_string(g.first)?,
-                ms(received_at),
-                project
-            ],
-            |r| r.get(0),
-        )?)
-}
-
-/// Adds the group's occurrences to incident `id`'s count and time span.
-fn add_occurrences(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
-    tx.prepare_cached(&format!(
-        "UPDATE incidents SET count = {}, first_seen = min(first_seen, ?3),
-             last_seen = max(last_seen, ?4), updated_at = ?5 WHERE id = ?1",
-        saturating_add_sql("count", "?2")
-    ))?
-    .execute(params![id, g.count, g.first_seen, g.last_seen, ms(received_at)])?;
-    Ok(())
-}
-
-/// The first of the group's releases known by name to contain incident
-/// `id`'s fix (releases named otherwise are classified by git ancestry
-/// after ingest, outside this transaction).
-fn seen_in_a_release_with_the_fix<'g>(tx: &Transaction<'_>, id: i64, g: &Group<'g>) -> Result<Option<&'g str>> {
-    for (rel, ..) in &g.releases {
-        let hit: Option<i64> = tx
-            .prepare_cached("SELECT 1 FROM releases_with_fix WHERE incident_id = ?1 AND release = ?2")?
-            .query_row(params![id, rel], |r| r.get(0))
-            .optional()?;
-        if hit.is_some() {
-            return Ok(Some(rel));
-        }
-    }
-    Ok(None)
-}
+pub(super) use crate::store::convert::saturating_add_sql;
 
 /// Inserts or updates one release of an incident: `?1` incident, `?2`
 /// release, `?3` count, `?4` first seen, `?5` last seen. The next `seq` is
@@ -256,51 +29,167 @@ pub(super) const RECORD_RELEASE_SQL: &str =
          first_seen = min(first_seen, excluded.first_seen),
          last_seen = max(last_seen, excluded.last_seen)";
 
-/// Adds the group's releases to incident `id`'s, in order of first sighting.
-fn record_releases(tx: &Transaction<'_>, id: i64, g: &Group<'_>) -> Result<()> {
-    for (rel, count, first, last) in &g.releases {
-        tx.prepare_cached(RECORD_RELEASE_SQL)?
-            .execute(params![id, rel, count, first, last])?;
+impl IngestTx for Transaction<'_> {
+    // The store's one writer connection serializes batches.
+    fn lock_fingerprints(
+        &mut self,
+        _project: i64,
+        _groups: &[Group<'_>],
+        _quota: Option<&IncidentQuota>,
+    ) -> Result<()> {
+        Ok(())
     }
-    Ok(())
-}
 
-/// Adds the group's recent events to incident `id`'s sample and drops all
-/// but the [`SAMPLE_SIZE`] most recent.
-fn record_samples(tx: &Transaction<'_>, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
-    let mut insert =
-        tx.prepare_cached("INSERT INTO event_samples (incident_id, received_at, event) VALUES (?1, ?2, ?3)")?;
-    for e in &g.recent {
-        insert.execute(params![id, ms(received_at), serde_json::to_string(e)?])?;
+    fn find_incident(&mut self, project: i64, fingerprint: &Fingerprint) -> Result<Option<Found>> {
+        first_row(
+            self,
+            "SELECT id, status, count, kind, level FROM incidents WHERE project_id = ?1 AND fingerprint = ?2",
+            params![project, fingerprint.as_str()],
+            |r| Found::from_row(r),
+        )
     }
-    tx.prepare_cached(
-        "DELETE FROM event_samples WHERE incident_id = ?1 AND id <= (SELECT id FROM event_samples
-             WHERE incident_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-    )?
-    .execute(params![id, SAMPLE_SIZE])?;
-    Ok(())
-}
 
-/// Counts the batch in the ingest totals.
-fn add_to_totals(tx: &Transaction<'_>, summary: &IngestSummary) -> Result<()> {
-    tx.execute(
-        &format!(
-            "UPDATE ingest_totals SET batches = {}, events = {}, occurrences = {}",
-            saturating_add_sql("batches", "1"),
-            saturating_add_sql("events", "?1"),
-            saturating_add_sql("occurrences", "?2")
-        ),
-        params![
-            count_i64(summary.events),
-            i64::try_from(summary.occurrences).unwrap_or(i64::MAX)
-        ],
-    )?;
-    Ok(())
+    fn create_incident(
+        &mut self,
+        project: i64,
+        g: &Group<'_>,
+        fingerprint: &Fingerprint,
+        title: &str,
+        received_at: Timestamp,
+    ) -> Result<Option<i64>> {
+        // The one writer connection: no other writer can have created it.
+        Ok(Some(
+            self.prepare_cached(
+                "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
+                     last_seen, representative, created_at, updated_at, project_id)
+                 VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?9, ?10) RETURNING id",
+            )?
+            .query_row(
+                params![
+                    fingerprint.as_str(),
+                    title,
+                    g.first.kind.as_str(),
+                    g.first.level.as_str(),
+                    g.count,
+                    g.first_seen,
+                    g.last_seen,
+                    serde_json::to_string(g.first)?,
+                    ms(received_at),
+                    project
+                ],
+                |r| r.get(0),
+            )?,
+        ))
+    }
+
+    fn add_occurrences(&mut self, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
+        self.prepare_cached(&format!(
+            "UPDATE incidents SET count = {}, first_seen = min(first_seen, ?3),
+                 last_seen = max(last_seen, ?4), updated_at = ?5 WHERE id = ?1",
+            saturating_add_sql("count", "?2")
+        ))?
+        .execute(params![id, g.count, g.first_seen, g.last_seen, ms(received_at)])?;
+        Ok(())
+    }
+
+    fn seen_in_a_release_with_the_fix<'g>(&mut self, id: i64, g: &Group<'g>) -> Result<Option<&'g str>> {
+        for (rel, ..) in &g.releases {
+            let hit: Option<i64> = self
+                .prepare_cached("SELECT 1 FROM releases_with_fix WHERE incident_id = ?1 AND release = ?2")?
+                .query_row(params![id, rel], |r| r.get(0))
+                .optional()?;
+            if hit.is_some() {
+                return Ok(Some(rel));
+            }
+        }
+        Ok(None)
+    }
+
+    fn job_count(&mut self, id: i64) -> Result<i64> {
+        Ok(self
+            .prepare_cached("SELECT COUNT(*) FROM fix_jobs WHERE incident_id = ?1")?
+            .query_row([id], |r| r.get(0))?)
+    }
+
+    fn record_releases(&mut self, id: i64, g: &Group<'_>) -> Result<()> {
+        for (rel, count, first, last) in &g.releases {
+            self.prepare_cached(RECORD_RELEASE_SQL)?
+                .execute(params![id, rel, count, first, last])?;
+        }
+        Ok(())
+    }
+
+    fn record_samples(&mut self, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
+        let mut insert =
+            self.prepare_cached("INSERT INTO event_samples (incident_id, received_at, event) VALUES (?1, ?2, ?3)")?;
+        for e in &g.recent {
+            insert.execute(params![id, ms(received_at), serde_json::to_string(e)?])?;
+        }
+        self.prepare_cached(
+            "DELETE FROM event_samples WHERE incident_id = ?1 AND id <= (SELECT id FROM event_samples
+                 WHERE incident_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+        )?
+        .execute(params![id, SAMPLE_SIZE])?;
+        Ok(())
+    }
+
+    fn record_hours(&mut self, id: i64, hours: &[(i64, i64)], received_at: Timestamp) -> Result<()> {
+        let cutoff = retention_cutoff(received_at);
+        let sql = format!(
+            "INSERT INTO incident_hours (incident_id, hour, count) VALUES (?1, ?2, ?3)
+             ON CONFLICT (incident_id, hour) DO UPDATE SET count = {}",
+            saturating_add_sql("count", "excluded.count")
+        );
+        let mut upsert = self.prepare_cached(&sql)?;
+        for &(hour, count) in hours.iter().filter(|(h, _)| *h >= cutoff) {
+            upsert.execute(params![id, hour, count.max(0)])?;
+        }
+        self.prepare_cached("DELETE FROM incident_hours WHERE incident_id = ?1 AND hour < ?2")?
+            .execute(params![id, cutoff])?;
+        Ok(())
+    }
+
+    fn add_to_totals(&mut self, summary: &IngestSummary) -> Result<()> {
+        self.execute(
+            &format!(
+                "UPDATE ingest_totals SET batches = {}, events = {}, occurrences = {}",
+                saturating_add_sql("batches", "1"),
+                saturating_add_sql("events", "?1"),
+                saturating_add_sql("occurrences", "?2")
+            ),
+            params![
+                count_i64(summary.events),
+                i64::try_from(summary.occurrences).unwrap_or(i64::MAX)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn created_since(&mut self, source: &str, since_ms: i64) -> Result<i64> {
+        Ok(self
+            .prepare_cached("SELECT COUNT(*) FROM incidents WHERE source = ?1 AND created_at > ?2")?
+            .query_row(params![source, since_ms], |r| r.get(0))?)
+    }
+
+    fn set_source(&mut self, id: i64, source: &str) -> Result<()> {
+        self.prepare_cached("UPDATE incidents SET source = ?2 WHERE id = ?1")?
+            .execute(params![id, source])?;
+        Ok(())
+    }
+
+    fn find_overflow(&mut self, project: i64, source: &str) -> Result<Option<i64>> {
+        Ok(self
+            .prepare_cached("SELECT id FROM incidents WHERE project_id = ?1 AND fingerprint = ?2")?
+            .query_row(rusqlite::params![project, overflow_fingerprint(source).as_str()], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use bugstack_core::{EventKind, Level};
+    use bugstack_core::{Event, EventKind, Level};
     use rusqlite::{Connection, StatementStatus};
 
     use super::*;

@@ -16,10 +16,12 @@
 //! for the writer. A busy timeout lets the CLI read while `serve` writes.
 //!
 //! The module is split by what the code does: `rows` (rows, conversions,
-//! reads), `files` (owner-only permissions), `ingest` (recording batches), `lifecycle` (status changes),
-//! `hours` (occurrences per hour, the incident list's search), `quota` (new incidents per sender), `releases` (releases announced live), `release_checks` (verdicts,
-//! verification), `jobs` (fix-job leases and runs),
-//! `pulls` (the store's pull requests), `batches` (batch ids already
+//! reads), `files` (owner-only permissions), `ingest` (the statements of recording batches), `lifecycle` (timelines),
+//! `tx` (the statements of the write paths both stores share in `crate::store::flow`: status
+//! changes, fix-job leases and runs),
+//! `hours` (occurrences per hour, the incident list's search), `releases` (releases announced live), `release_checks` (verdicts,
+//! verification),
+//! `batches` (batch ids already
 //! stored: exactly-once counting), `forge` (the local forge's
 //! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
 //! remote forge, rejected patches).
@@ -30,14 +32,12 @@ mod forge;
 mod forge_sync;
 mod hours;
 mod ingest;
-mod jobs;
 mod lifecycle;
 mod projects;
-mod pulls;
-mod quota;
 mod release_checks;
 mod releases;
 mod rows;
+mod tx;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -160,10 +160,10 @@ impl SqliteStore {
 
     /// Runs `f` in one write transaction (`BEGIN IMMEDIATE` on the writer),
     /// committed when `f` succeeds and rolled back when it fails.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&mut tx)?;
         tx.commit()?;
         Ok(out)
     }

@@ -21,7 +21,7 @@ fn project_of(r: &Row<'_>) -> rusqlite::Result<ProjectRecord> {
 }
 
 /// Adds `project`; refused when its name or token hash is taken.
-pub(super) fn add(tx: &Transaction<'_>, project: &NewProject, now: Timestamp) -> Result<ProjectRecord> {
+pub(super) fn add(tx: &mut Transaction<'_>, project: &NewProject, now: Timestamp) -> Result<ProjectRecord> {
     let taken: Option<i64> = tx
         .prepare_cached("SELECT 1 FROM projects WHERE name = ?1 OR token_hash = ?2")?
         .query_row(params![project.name, project.token_hash], |r| r.get(0))

@@ -7,12 +7,11 @@
 use std::time::Duration;
 
 use bugstack_core::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection};
 
-use super::jobs::enqueue_capped;
-use super::lifecycle::{set_status, status_of};
-use super::rows::{ms, ts};
-use crate::store::{Cause, ReleaseCheck, ReleaseVerdict, ReleaseVerdictRecord, Status};
+use super::rows::{all_rows, ms, release_check_of, verdict_of};
+use crate::store::rules;
+use crate::store::{ReleaseCheck, ReleaseVerdictRecord};
 use crate::Result;
 
 /// See [`IncidentStore::releases_to_check`](crate::store::IncidentStore::releases_to_check).
@@ -23,7 +22,7 @@ pub(super) fn releases_to_check(
     recheck_unknown_after: Duration,
     now: Timestamp,
 ) -> Result<Vec<ReleaseCheck>> {
-    let recheck_before = ms(now).saturating_sub(i64::try_from(recheck_unknown_after.as_millis()).unwrap_or(i64::MAX));
+    let recheck_before = rules::recheck_before(now, recheck_unknown_after);
     // The releases the incident was seen in, and the releases announced
     // live since it was fixed (for verification).
     let mut stmt = conn.prepare_cached(
@@ -46,120 +45,20 @@ pub(super) fn releases_to_check(
     )?;
     let rows = stmt.query_map(
         params![recheck_before, i64::try_from(limit).unwrap_or(i64::MAX), project],
-        |r| {
-            Ok(ReleaseCheck {
-                incident_id: r.get(0)?,
-                release: r.get(1)?,
-                fix_commit: r.get(2)?,
-                fixed_in_release: r.get(3)?,
-            })
-        },
+        |r| Ok(release_check_of(r)),
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// See [`IncidentStore::record_fix_commit`](crate::store::IncidentStore::record_fix_commit).
-pub(super) fn record_fix_commit(tx: &Transaction<'_>, id: i64, commit: &str) -> Result<()> {
-    if !status_of(tx, id)?.is_fixed() {
-        // Regressed (or reopened) since the check started: nothing to record.
-        return Ok(());
-    }
-    tx.execute(
-        "UPDATE incidents SET fix_commit = ?2 WHERE id = ?1 AND fix_commit IS NULL",
-        params![id, commit],
-    )?;
-    Ok(())
-}
-
-/// See [`IncidentStore::record_release_verdict`](crate::store::IncidentStore::record_release_verdict):
-/// a release containing the fix joins the incident's releases with the fix
-/// (so later occurrences from it regress at ingest, by name), and makes a
-/// fixed or verified incident seen in it `regressed` with a fix job (at
-/// most `max_queued_jobs` queued).
-pub(super) fn record_release_verdict(
-    tx: &Transaction<'_>,
-    incident: i64,
-    v: &ReleaseVerdictRecord,
-    max_queued_jobs: usize,
-) -> Result<bool> {
-    let status = status_of(tx, incident)?;
-    if !status.is_fixed() {
-        // Fixed again (or regressed) since the check started: it no longer applies.
-        return Ok(false);
-    }
-    tx.execute(
-        "INSERT INTO release_verdicts (incident_id, release, verdict, commit_sha, note, checked_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (incident_id, release) DO UPDATE SET verdict = excluded.verdict,
-             commit_sha = excluded.commit_sha, note = excluded.note, checked_at = excluded.checked_at",
-        params![
-            incident,
-            v.release,
-            v.verdict.as_str(),
-            v.commit,
-            v.note,
-            ms(v.checked_at)
-        ],
-    )?;
-    if v.verdict != ReleaseVerdict::ContainsFix {
-        return Ok(false);
-    }
-    tx.execute(
-        "INSERT OR IGNORE INTO releases_with_fix (incident_id, release) VALUES (?1, ?2)",
-        params![incident, v.release],
-    )?;
-    let seen: Option<i64> = tx
-        .query_row(
-            "SELECT 1 FROM incident_releases WHERE incident_id = ?1 AND release = ?2",
-            params![incident, v.release],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if seen.is_none() {
-        return Ok(false);
-    }
-    let commit = v.commit.as_deref().unwrap_or("?");
-    let cause = Cause::bugstack(format!(
-        "seen again in release {} (commit {}), which contains the fix",
-        v.release,
-        short(commit)
-    ));
-    set_status(tx, incident, Status::Regressed, v.checked_at, &cause)?;
-    enqueue_capped(tx, incident, v.checked_at, max_queued_jobs)?;
-    Ok(true)
-}
-
-/// A commit id cut to 12 characters for messages.
-pub(super) fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
+    rows.map(|r| r?).collect()
 }
 
 /// Incident `id`'s release classifications, in order of the check.
 pub(super) fn verdicts(conn: &Connection, id: i64) -> Result<Vec<ReleaseVerdictRecord>> {
-    let mut stmt = conn.prepare_cached(
+    all_rows(
+        conn,
         "SELECT release, verdict, commit_sha, note, checked_at FROM release_verdicts
          WHERE incident_id = ?1 ORDER BY checked_at, release",
-    )?;
-    let rows = stmt.query_map([id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (release, verdict, commit, note, at) = row?;
-        Ok(ReleaseVerdictRecord {
-            release,
-            verdict: verdict.parse()?,
-            commit,
-            note,
-            checked_at: ts(at),
-        })
-    })
-    .collect()
+        [id],
+        verdict_of,
+    )
 }
 
 /// The (incident, live release, silent since) due for verification.
@@ -184,23 +83,4 @@ pub(super) fn due_for_verification(
         .query_map(params![ms(now), window_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(due)
-}
-
-/// See [`IncidentStore::verify_fixed`](crate::store::IncidentStore::verify_fixed).
-pub(super) fn verify_fixed(tx: &Transaction<'_>, window: Duration, now: Timestamp) -> Result<Vec<i64>> {
-    let due = due_for_verification(tx, window, now)?;
-    let mut verified = Vec::new();
-    for (id, release, since) in due {
-        if verified.contains(&id) {
-            continue;
-        }
-        let cause = Cause::bugstack(format!(
-            "release {release} contains the fix, live since {}, and sent no occurrence for {}s",
-            ts(since),
-            window.as_secs()
-        ));
-        set_status(tx, id, Status::Verified, now, &cause)?;
-        verified.push(id);
-    }
-    Ok(verified)
 }

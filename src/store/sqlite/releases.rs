@@ -2,13 +2,11 @@
 //! [`IncidentStore::record_release_seen`](crate::store::IncidentStore::record_release_seen)).
 
 use bugstack_core::{Dependency, Event, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection};
 
-use super::rows::{ms, ts};
+use super::rows::{all_rows, first_row, ms, release_of, RELEASE_COLUMNS};
 use crate::store::{ReleaseRecord, StackDependencies};
 use crate::Result;
-
-const COLUMNS: &str = "name, first_live_at, last_live_at, dependencies";
 
 /// Upserts one release: `first_live_at` kept (or moved back), `last_live_at`
 /// moved forward, dependencies replaced when `Some`.
@@ -32,55 +30,24 @@ pub(super) fn record_seen(
     Ok(())
 }
 
-struct RawRelease {
-    name: String,
-    first_live_at: i64,
-    last_live_at: i64,
-    dependencies: Option<String>,
-}
-
-impl RawRelease {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(RawRelease {
-            name: r.get(0)?,
-            first_live_at: r.get(1)?,
-            last_live_at: r.get(2)?,
-            dependencies: r.get(3)?,
-        })
-    }
-
-    fn into_record(self) -> Result<ReleaseRecord> {
-        let dependencies = self.dependencies.as_deref().map(serde_json::from_str).transpose()?;
-        Ok(ReleaseRecord {
-            name: self.name,
-            first_live_at: ts(self.first_live_at),
-            last_live_at: ts(self.last_live_at),
-            dependencies,
-        })
-    }
-}
-
 /// One release of `project` by name.
 pub(super) fn release(conn: &Connection, project: i64, name: &str) -> Result<Option<ReleaseRecord>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM releases WHERE project_id = ?1 AND name = ?2"),
+    first_row(
+        conn,
+        &format!("SELECT {RELEASE_COLUMNS} FROM releases WHERE project_id = ?1 AND name = ?2"),
         params![project, name],
-        RawRelease::from_row,
+        |r| release_of(r),
     )
-    .optional()?
-    .map(RawRelease::into_record)
-    .transpose()
 }
 
 /// Every release, most recently live first.
 pub(super) fn releases(conn: &Connection) -> Result<Vec<ReleaseRecord>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM releases ORDER BY last_live_at DESC, name"
-    ))?;
-    let raw = stmt
-        .query_map([], RawRelease::from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    raw.into_iter().map(RawRelease::into_record).collect()
+    all_rows(
+        conn,
+        &format!("SELECT {RELEASE_COLUMNS} FROM releases ORDER BY last_live_at DESC, name"),
+        [],
+        release_of,
+    )
 }
 
 /// The crates on `event`'s stack with their versions, from the latest of

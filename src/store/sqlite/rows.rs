@@ -1,15 +1,17 @@
-//! Rows as SQLite returns them and the records they become, the conversions
-//! between store values and SQLite integers, and the read queries.
+//! Rows as SQLite returns them (read by the shared conversions of
+//! [`crate::store::rows`]) and the read queries.
 
-use bugstack_core::{Event, Fingerprint};
+use bugstack_core::Event;
 use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 
-use crate::store::types::{
-    parse_pull_request_state, FixJob, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, PullRequestRecord, Totals,
-};
+use crate::store::types::{FixJob, FixRun, IncidentCursor, IncidentDetail, IncidentRecord, PullRequestRecord, Totals};
 use crate::{Error, Result};
 
 pub(super) use crate::store::convert::{after, ms, ts, u64_of, ForgeExtra};
+pub(super) use crate::store::rows::{
+    incident_of, job_of, release_check_of, release_of, run_of, timeline_of, verdict_of, NewRun, RawPr, StoredRow,
+    JOB_COLUMNS, PR_COLUMNS, RELEASE_COLUMNS, RUN_COLUMNS,
+};
 
 pub(super) const INCIDENT_COLUMNS: &str =
     "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, i.first_seen, \
@@ -19,248 +21,53 @@ pub(super) const INCIDENT_COLUMNS: &str =
      (SELECT json_group_array(release) FROM (SELECT release FROM releases_with_fix w \
         WHERE w.incident_id = i.id ORDER BY w.release)), i.fix_commit, i.project_id";
 
-pub(super) const JOB_COLUMNS: &str = "id, incident_id, state, attempts, max_attempts, lease_owner, lease_expires_at, \
-     not_before, last_error, created_at, updated_at";
-
-pub(super) const PR_COLUMNS: &str =
-    "number, incident_id, title, body, branch, state, decision, created_at, updated_at, url, base, head_sha, forge";
-
-pub(super) const RUN_COLUMNS: &str =
-    "id, job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number";
-
-fn u32_of(v: i64) -> u32 {
-    u32::try_from(v).unwrap_or(0)
-}
-
-/// Raw columns of an incident row, converted to a record with [`RawIncident::into_record`].
-pub(super) struct RawIncident {
-    id: i64,
-    fingerprint: String,
-    title: String,
-    kind: String,
-    level: String,
-    status: String,
-    count: i64,
-    first_seen: i64,
-    last_seen: i64,
-    fixed_in_release: Option<String>,
-    releases: Option<String>,
-    releases_with_fix: Option<String>,
-    fix_commit: Option<String>,
-    project: i64,
-}
-
-impl RawIncident {
-    pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(RawIncident {
-            id: r.get(0)?,
-            fingerprint: r.get(1)?,
-            title: r.get(2)?,
-            kind: r.get(3)?,
-            level: r.get(4)?,
-            status: r.get(5)?,
-            count: r.get(6)?,
-            first_seen: r.get(7)?,
-            last_seen: r.get(8)?,
-            fixed_in_release: r.get(9)?,
-            releases: r.get(10)?,
-            releases_with_fix: r.get(11)?,
-            fix_commit: r.get(12)?,
-            project: r.get(13)?,
-        })
+/// A SQLite row, read by the shared conversions of [`crate::store::rows`]
+/// (an incident's release lists are JSON arrays here).
+impl StoredRow for Row<'_> {
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.get(i)?)
     }
 
-    pub(super) fn into_record(self) -> Result<IncidentRecord> {
-        let list = |s: Option<String>| -> Result<Vec<String>> {
-            Ok(match s {
-                Some(s) => serde_json::from_str(&s)?,
-                None => Vec::new(),
-            })
-        };
-        Ok(IncidentRecord {
-            id: self.id,
-            fingerprint: Fingerprint::from_hex(self.fingerprint),
-            title: self.title,
-            kind: self.kind,
-            level: self.level,
-            status: self.status.parse()?,
-            count: u64_of(self.count),
-            first_seen: ts(self.first_seen),
-            last_seen: ts(self.last_seen),
-            releases: list(self.releases)?,
-            fixed_in_release: self.fixed_in_release,
-            releases_with_fix: list(self.releases_with_fix)?,
-            fix_commit: self.fix_commit,
-            project: self.project,
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        Ok(self.get(i)?)
+    }
+
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.get(i)?)
+    }
+
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.get(i)?)
+    }
+
+    fn text_list(&self, i: usize) -> Result<Vec<String>> {
+        Ok(match self.opt_text(i)? {
+            Some(s) => serde_json::from_str(&s)?,
+            None => Vec::new(),
         })
     }
 }
 
-/// Raw columns of a fix job row ([`JOB_COLUMNS`]).
-pub(super) struct RawJob {
-    id: i64,
-    incident_id: i64,
-    state: String,
-    attempts: i64,
-    max_attempts: i64,
-    lease_owner: Option<String>,
-    lease_expires_at: Option<i64>,
-    not_before: i64,
-    last_error: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl RawJob {
-    pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(RawJob {
-            id: r.get(0)?,
-            incident_id: r.get(1)?,
-            state: r.get(2)?,
-            attempts: r.get(3)?,
-            max_attempts: r.get(4)?,
-            lease_owner: r.get(5)?,
-            lease_expires_at: r.get(6)?,
-            not_before: r.get(7)?,
-            last_error: r.get(8)?,
-            created_at: r.get(9)?,
-            updated_at: r.get(10)?,
-        })
-    }
-
-    pub(super) fn into_job(self) -> Result<FixJob> {
-        Ok(FixJob {
-            id: self.id,
-            incident_id: self.incident_id,
-            state: self.state.parse()?,
-            attempts: u32_of(self.attempts),
-            max_attempts: u32_of(self.max_attempts),
-            lease_owner: self.lease_owner,
-            lease_expires_at: self.lease_expires_at.map(ts),
-            not_before: ts(self.not_before),
-            last_error: self.last_error,
-            created_at: ts(self.created_at),
-            updated_at: ts(self.updated_at),
-        })
-    }
-}
-
-/// Raw columns of a pull request row ([`PR_COLUMNS`]).
-#[derive(Clone)]
-pub(super) struct RawPr {
-    pub(super) number: i64,
-    pub(super) incident_id: Option<i64>,
-    pub(super) title: String,
-    pub(super) body: String,
-    pub(super) branch: String,
-    pub(super) state: String,
-    pub(super) decision: String,
-    pub(super) created_at: i64,
-    pub(super) updated_at: i64,
-    pub(super) url: String,
-    pub(super) base: String,
-    pub(super) head_sha: String,
-    pub(super) forge: String,
-}
-
-impl RawPr {
-    pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(RawPr {
-            number: r.get(0)?,
-            incident_id: r.get(1)?,
-            title: r.get(2)?,
-            body: r.get(3)?,
-            branch: r.get(4)?,
-            state: r.get(5)?,
-            decision: r.get(6)?,
-            created_at: r.get(7)?,
-            updated_at: r.get(8)?,
-            url: r.get(9)?,
-            base: r.get(10)?,
-            head_sha: r.get(11)?,
-            forge: r.get(12)?,
-        })
-    }
-
-    pub(super) fn extra(&self) -> Result<ForgeExtra> {
-        Ok(serde_json::from_str(&self.forge)?)
-    }
-
-    pub(super) fn into_record(self) -> Result<PullRequestRecord> {
-        let extra = self.extra()?;
-        Ok(PullRequestRecord {
-            number: self.number,
-            incident_id: self.incident_id,
-            title: self.title,
-            body: self.body,
-            branch: self.branch,
-            state: parse_pull_request_state(&self.state)?,
-            decision: self.decision,
-            url: self.url,
-            base: self.base,
-            head_sha: self.head_sha,
-            merge_commit: extra.merge_commit,
-            created_at: ts(self.created_at),
-            updated_at: ts(self.updated_at),
-        })
-    }
-}
-
-/// Raw columns of a fix run row ([`RUN_COLUMNS`]).
-pub(super) struct RawRun {
-    id: i64,
-    job_id: i64,
-    incident_id: i64,
-    attempt: i64,
-    worker: String,
-    outcome: String,
-    report: String,
-    finished_at: i64,
-    pr_number: Option<i64>,
-}
-
-impl RawRun {
-    pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(RawRun {
-            id: r.get(0)?,
-            job_id: r.get(1)?,
-            incident_id: r.get(2)?,
-            attempt: r.get(3)?,
-            worker: r.get(4)?,
-            outcome: r.get(5)?,
-            report: r.get(6)?,
-            finished_at: r.get(7)?,
-            pr_number: r.get(8)?,
-        })
-    }
-
-    pub(super) fn into_run(self) -> Result<FixRun> {
-        Ok(FixRun {
-            id: self.id,
-            job_id: self.job_id,
-            incident_id: self.incident_id,
-            attempt: u32_of(self.attempt),
-            worker: self.worker,
-            outcome: self.outcome,
-            report: serde_json::from_str(&self.report)?,
-            finished_at: ts(self.finished_at),
-            pr_number: self.pr_number,
-        })
-    }
-}
-
-/// Every row `sql` returns for `params`, read with `from_row` and converted
-/// with `convert`.
-pub(super) fn all_rows<Raw, T>(
+/// The first row `sql` returns for `params`, if any, read with `read`.
+pub(super) fn first_row<T>(
     conn: &Connection,
     sql: &str,
     params: impl Params,
-    from_row: fn(&Row<'_>) -> rusqlite::Result<Raw>,
-    convert: fn(Raw) -> Result<T>,
+    read: impl FnOnce(&Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    conn.query_row(sql, params, |r| Ok(read(r))).optional()?.transpose()
+}
+
+/// Every row `sql` returns for `params`, read with `read`.
+pub(super) fn all_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    read: fn(&dyn StoredRow) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params, from_row)?;
-    rows.map(|r| r.map_err(Error::from).and_then(convert)).collect()
+    let rows = stmt.query_map(params, |r| Ok(read(r)))?;
+    rows.map(|r| r?).collect()
 }
 
 /// All incidents, most recently seen first.
@@ -269,8 +76,7 @@ pub(super) fn incidents(conn: &Connection) -> Result<Vec<IncidentRecord>> {
         conn,
         &format!("SELECT {INCIDENT_COLUMNS} FROM incidents i ORDER BY i.last_seen DESC, i.id DESC"),
         [],
-        RawIncident::from_row,
-        RawIncident::into_record,
+        incident_of,
     )
 }
 
@@ -300,22 +106,19 @@ pub(super) fn incidents_page(
              ORDER BY i.last_seen DESC, i.id DESC LIMIT ?1"
         ),
         params![limit, seen, id, project],
-        RawIncident::from_row,
-        RawIncident::into_record,
+        incident_of,
     )
 }
 
 /// Incident `id`.
 pub(super) fn incident(conn: &Connection, id: i64) -> Result<IncidentRecord> {
-    let raw = conn
-        .query_row(
-            &format!("SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.id = ?1"),
-            [id],
-            RawIncident::from_row,
-        )
-        .optional()?
-        .ok_or(Error::IncidentNotFound(id))?;
-    raw.into_record()
+    first_row(
+        conn,
+        &format!("SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.id = ?1"),
+        [id],
+        |r| incident_of(r),
+    )?
+    .ok_or(Error::IncidentNotFound(id))
 }
 
 /// The representative event of incident `id`.
@@ -359,8 +162,7 @@ pub(super) fn jobs(conn: &Connection, incident: Option<i64>) -> Result<Vec<FixJo
         conn,
         &format!("SELECT {JOB_COLUMNS} FROM fix_jobs WHERE ?1 IS NULL OR incident_id = ?1 ORDER BY id"),
         [incident],
-        RawJob::from_row,
-        RawJob::into_job,
+        job_of,
     )
 }
 
@@ -370,8 +172,7 @@ pub(super) fn runs(conn: &Connection, incident: i64) -> Result<Vec<FixRun>> {
         conn,
         &format!("SELECT {RUN_COLUMNS} FROM fix_runs WHERE incident_id = ?1 ORDER BY id"),
         [incident],
-        RawRun::from_row,
-        RawRun::into_run,
+        run_of,
     )
 }
 
@@ -381,20 +182,18 @@ pub(super) fn pull_requests(conn: &Connection, incident: Option<i64>) -> Result<
         conn,
         &format!("SELECT {PR_COLUMNS} FROM pull_requests WHERE ?1 IS NULL OR incident_id = ?1 ORDER BY number DESC"),
         [incident],
-        RawPr::from_row,
-        RawPr::into_record,
+        |r| RawPr::from_row(r)?.into_record(),
     )
 }
 
 /// Pull request `number`'s row, if there is one.
 pub(super) fn pull_request(conn: &Connection, number: i64) -> Result<Option<RawPr>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {PR_COLUMNS} FROM pull_requests WHERE number = ?1"),
-            [number],
-            RawPr::from_row,
-        )
-        .optional()?)
+    first_row(
+        conn,
+        &format!("SELECT {PR_COLUMNS} FROM pull_requests WHERE number = ?1"),
+        [number],
+        |r| RawPr::from_row(r),
+    )
 }
 
 /// Totals of everything ingested.

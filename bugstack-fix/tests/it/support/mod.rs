@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod deploy;
+pub(crate) mod inventory;
 pub(crate) mod model;
 pub(crate) mod prism;
 pub(crate) mod real_bugs;
