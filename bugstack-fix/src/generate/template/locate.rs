@@ -99,9 +99,11 @@ impl<'ast> Visit<'ast> for MacroArgs {
             "dbg",
         ];
         // Other macros may not treat their tokens as expressions: opaque.
-        let known = m.path.segments.last().is_some_and(|s| {
-            STD.iter().chain(PANICKING).any(|n| s.ident == n) && s.ident != "unreachable"
-        });
+        let known = m
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| STD.iter().chain(PANICKING).any(|n| s.ident == n) && s.ident != "unreachable");
         if !known {
             return;
         }
