@@ -83,6 +83,13 @@ fn ci_cases_are_checked_and_healed() {
     }
     let t = &bench.totals;
     assert_eq!(t.healed + t.proposed_not_healed + t.no_fix, CI_CASES.len());
+    // Neither fix makes up a value (wrapping where the hash already wraps;
+    // only 0 is a multiple of 0): `auto_merge = true` would merge both.
+    assert_eq!(
+        (t.auto_merged_healed, t.auto_merged_not_healed),
+        (CI_CASES.len(), 0),
+        "{t:?}"
+    );
     // The JSON report carries the fields docs/heal-rate.md documents.
     let json = serde_json::to_value(&bench).unwrap();
     for key in [
@@ -94,6 +101,8 @@ fn ci_cases_are_checked_and_healed() {
         "held",
         "proven_healed",
         "proven_not_healed",
+        "auto_merged_healed",
+        "auto_merged_not_healed",
         "wall_secs",
     ] {
         assert!(json["totals"].get(key).is_some(), "totals.{key} in {json}");

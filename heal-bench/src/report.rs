@@ -259,8 +259,15 @@ pub fn markdown(report: &BenchReport) -> String {
     out.push_str("\nDetails:\n\n");
     for c in &report.cases {
         let first_line = c.detail.lines().next().unwrap_or_default();
+        // What a maintainer must confirm before it merges, when anything.
+        let call = c
+            .heal
+            .as_ref()
+            .and_then(|h| h.judgement_call.as_deref())
+            .map(|j| format!(" (for review: the fix {})", cell(j)))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "- `{}` ({}): {}\n",
+            "- `{}` ({}): {}{call}\n",
             c.name,
             c.outcome.label(),
             cell(first_line)
@@ -326,5 +333,6 @@ mod tests {
             cases: cases.to_vec(),
         });
         assert!(md.contains("merged and healed, merged NOT healed | 1, 1 |"), "{md}");
+        assert!(md.contains("(for review: the fix makes up `0`)"), "{md}");
     }
 }
