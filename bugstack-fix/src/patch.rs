@@ -104,39 +104,19 @@ impl Patch {
     /// code (`line` is 1-based in the patched file); a line already in the
     /// file is not added.
     pub fn fallback_in_diff(&self, is_test: impl Fn(&str, usize) -> bool) -> Option<String> {
-        let (mut path, mut in_tests, mut line_no) = ("", false, 0usize);
-        for line in self.diff.lines() {
-            if let Some(p) = line.strip_prefix("+++ ") {
-                path = p.strip_prefix("b/").unwrap_or(p);
-                in_tests = path.split('/').any(|part| part == "tests");
-                continue;
-            }
-            if line.starts_with("--- ") {
-                continue;
-            }
-            if let Some(header) = line.strip_prefix("@@ ") {
-                line_no = header
-                    .split_whitespace()
-                    .find_map(|r| r.strip_prefix('+'))
-                    .and_then(parse_range_start)
-                    .unwrap_or(0);
-                continue;
-            }
-            if line.starts_with(' ') || line.is_empty() {
-                line_no += 1;
-                continue;
-            }
-            let Some(added) = line.strip_prefix('+') else {
-                continue;
-            };
-            let at = line_no;
-            line_no += 1;
-            let code = added.split("//").next().unwrap_or_default().trim();
-            if !in_tests && !is_test(path, at) && FALLBACK_CALLS.iter().any(|c| code.contains(c)) {
-                return Some(format!(
-                    "a fallback value (`{}`)",
-                    bugstack_core::text::ellipsize(code, 80).replace('`', "'")
-                ));
+        let files = parse_diff(&self.diff).ok()?;
+        for f in files
+            .iter()
+            .filter(|f| !f.path().split('/').any(|part| part == "tests"))
+        {
+            for (at, added) in f.hunks.iter().flat_map(Hunk::added_lines) {
+                let code = added.split("//").next().unwrap_or_default().trim();
+                if FALLBACK_CALLS.iter().any(|c| code.contains(c)) && !is_test(f.path(), at) {
+                    return Some(format!(
+                        "a fallback value (`{}`)",
+                        bugstack_core::text::ellipsize(code, 80).replace('`', "'")
+                    ));
+                }
             }
         }
         None
@@ -255,6 +235,9 @@ pub(crate) enum HunkLine {
 pub(crate) struct Hunk {
     /// 1-based first line in the old file (0 for an empty old file).
     pub old_start: usize,
+    /// 1-based first line in the new file, as the header says (the old
+    /// start when the header gives none).
+    pub new_start: usize,
     /// The hunk's lines.
     pub lines: Vec<HunkLine>,
     /// Whether the new side ends without a newline at end of file.
@@ -282,6 +265,22 @@ impl Hunk {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The lines the hunk adds, each with its 1-based line in the new file.
+    pub(crate) fn added_lines(&self) -> impl Iterator<Item = (usize, &str)> {
+        let mut line = self.new_start;
+        self.lines.iter().filter_map(move |l| match l {
+            HunkLine::Context(_) => {
+                line += 1;
+                None
+            }
+            HunkLine::Remove(_) => None,
+            HunkLine::Add(text) => {
+                line += 1;
+                Some((line - 1, text.as_str()))
+            }
+        })
     }
 }
 
@@ -347,8 +346,14 @@ pub(crate) fn parse_diff(diff: &str) -> Result<Vec<FileDiff>> {
                 .ok_or_else(|| Error::PatchDoesNotApply(format!("bad hunk header: {line}")))?;
             let old_start = parse_range_start(old_spec)
                 .ok_or_else(|| Error::PatchDoesNotApply(format!("bad hunk header: {line}")))?;
+            let new_start = rest
+                .split_whitespace()
+                .find_map(|s| s.strip_prefix('+'))
+                .and_then(parse_range_start)
+                .unwrap_or(old_start);
             let mut hunk = Hunk {
                 old_start,
+                new_start,
                 lines: Vec::new(),
                 new_missing_newline: false,
             };

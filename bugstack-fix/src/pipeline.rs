@@ -616,18 +616,22 @@ pub(crate) fn decide(
 /// reads it from the syntax tree): a model's `unwrap_or(0)` is as made up as
 /// a template's.
 /// Test code it adds (a `#[cfg(test)]` module, a `#[test]` function) is
-/// left out: a test may fall back as it likes.
+/// left out: a test may fall back as it likes. The patched files are read
+/// only when a line falls back, each parsed once.
 fn with_invented_value(ctx: &crate::FixContext, mut patch: Patch) -> Patch {
     if patch.invented_value.is_none() && patch.generator != TEMPLATE_GENERATOR {
-        let patched = patch.apply_to(&ctx.files).unwrap_or_default();
-        let tests: BTreeMap<&str, Vec<std::ops::RangeInclusive<usize>>> = patched
-            .iter()
-            .map(|(path, text)| (path.as_str(), crate::rust_file::test_lines(text)))
-            .collect();
+        let patched = std::cell::OnceCell::new();
+        let tests = std::cell::RefCell::new(BTreeMap::<String, Vec<std::ops::RangeInclusive<usize>>>::new());
         patch.invented_value = patch.fallback_in_diff(|path, line| {
-            tests
-                .get(path)
-                .is_some_and(|ranges| ranges.iter().any(|r| r.contains(&line)))
+            let patched: &BTreeMap<String, String> =
+                patched.get_or_init(|| patch.apply_to(&ctx.files).unwrap_or_default());
+            let mut tests = tests.borrow_mut();
+            let ranges = tests.entry(path.to_string()).or_insert_with(|| {
+                patched
+                    .get(path)
+                    .map_or_else(Vec::new, |t| crate::rust_file::test_lines(t))
+            });
+            ranges.iter().any(|r| r.contains(&line))
         });
     }
     patch

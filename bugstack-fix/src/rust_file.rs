@@ -35,19 +35,35 @@ pub(crate) fn still_parses(before: &str, after: &str) -> bool {
     }
 }
 
+/// Whether `attrs` mark a test function (`#[test]`, `#[tokio::test]`,
+/// `#[rstest]`, `#[quickcheck]`).
+pub(crate) fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| matches!(s.ident.to_string().as_str(), "test" | "rstest" | "quickcheck"))
+    })
+}
+
+/// Whether `attrs` hold `#[name(.. word ..)]` (`#[cfg(test)]`,
+/// `#[doc(hidden)]`).
+pub(crate) fn has_attr_word(attrs: &[syn::Attribute], name: &str, word: &str) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident(name)
+            && a.meta
+                .require_list()
+                .is_ok_and(|l| l.tokens.clone().into_iter().any(|t| t.to_string() == word))
+    })
+}
+
 /// The 1-based line ranges (inclusive) of the file's test code: items
-/// marked `#[test]` or `#[cfg(test)]` (a `mod tests`), at any depth of
-/// inline modules. Empty when the file does not parse.
+/// marked as tests ([`is_test_attr`]) or `#[cfg(test)]` (a `mod tests`),
+/// at any depth of inline modules. Empty when the file does not parse.
 pub(crate) fn test_lines(text: &str) -> Vec<std::ops::RangeInclusive<usize>> {
     use syn::spanned::Spanned;
     fn is_test(attrs: &[syn::Attribute]) -> bool {
-        attrs.iter().any(|a| {
-            a.path().is_ident("test")
-                || (a.path().is_ident("cfg")
-                    && a.meta
-                        .require_list()
-                        .is_ok_and(|l| l.tokens.clone().into_iter().any(|t| t.to_string() == "test")))
-        })
+        is_test_attr(attrs) || has_attr_word(attrs, "cfg", "test")
     }
     fn walk(items: &[syn::Item], out: &mut Vec<std::ops::RangeInclusive<usize>>) {
         for item in items {

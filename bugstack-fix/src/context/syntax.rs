@@ -43,15 +43,6 @@ pub(crate) struct FnInfo<'a> {
     pub(crate) block: Option<&'a Block>,
 }
 
-fn is_test_attr(attrs: &[Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        a.path()
-            .segments
-            .last()
-            .is_some_and(|s| matches!(s.ident.to_string().as_str(), "test" | "rstest" | "quickcheck"))
-    })
-}
-
 /// The name of a type as written (`Cart` for `crate::cart::Cart<T>`).
 pub(crate) fn type_name(ty: &Type) -> Option<String> {
     match ty {
@@ -107,7 +98,14 @@ fn walk_items<'a>(items: &'a [Item], module: &mut Vec<String>, out: &mut Vec<FnI
         match item {
             Item::Fn(f) => {
                 let body = Some(&*f.block);
-                out.push(fn_info(lines_of(f), &f.sig, body, is_test_attr(&f.attrs), None, module));
+                out.push(fn_info(
+                    lines_of(f),
+                    &f.sig,
+                    body,
+                    crate::rust_file::is_test_attr(&f.attrs),
+                    None,
+                    module,
+                ));
                 walk_block_items(&f.block, module, out);
             }
             Item::Impl(imp) => {
@@ -116,7 +114,7 @@ fn walk_items<'a>(items: &'a [Item], module: &mut Vec<String>, out: &mut Vec<FnI
                 for ii in &imp.items {
                     if let ImplItem::Fn(f) = ii {
                         let owner = Some((self_ty.clone(), header));
-                        let is_test = is_test_attr(&f.attrs);
+                        let is_test = crate::rust_file::is_test_attr(&f.attrs);
                         out.push(fn_info(lines_of(f), &f.sig, Some(&f.block), is_test, owner, module));
                         walk_block_items(&f.block, module, out);
                     }

@@ -68,10 +68,7 @@ impl Resolver<'_> {
                             None => {
                                 for ii in &imp.items {
                                     let syn::ImplItem::Fn(f) = ii else { continue };
-                                    let plain = public_api(&f.vis, &f.attrs)
-                                        && lifetimes_only(&f.sig.generics)
-                                        && f.sig.asyncness.is_none()
-                                        && f.sig.unsafety.is_none();
+                                    let plain = plainly_callable(f);
                                     let returns = match &f.sig.output {
                                         syn::ReturnType::Type(_, t) => constructs(t, &names_it),
                                         syn::ReturnType::Default => None,
@@ -340,19 +337,15 @@ struct Producer {
 /// `ii` as a [`Producer`] of the type `names_it` recognises.
 fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<Producer> {
     let syn::ImplItem::Fn(f) = ii else { return None };
-    if names_it(&imp.self_ty)
-        || !public_api(&f.vis, &f.attrs)
-        || !lifetimes_only(&f.sig.generics)
-        || f.sig.asyncness.is_some()
-        || f.sig.unsafety.is_some()
-    {
+    if names_it(&imp.self_ty) || !plainly_callable(f) {
         return None;
     }
     let syn::ReturnType::Type(_, out) = &f.sig.output else {
         return None;
     };
-    // `Self` here is the owner, not the type looked for.
-    if names_self(out) {
+    // `Self` (or a `Result`/`Option` of it) here is the owner, not the
+    // type looked for.
+    if constructs(out, &|_| false).is_some() {
         return None;
     }
     let fallible = constructs(out, names_it)?;
@@ -376,19 +369,6 @@ fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Typ
     })
 }
 
-/// Whether `ty` is `Self`, or a `Result`/`Option` of it.
-fn names_self(ty: &syn::Type) -> bool {
-    let syn::Type::Path(tp) = ty else { return false };
-    if tp.path.is_ident("Self") {
-        return true;
-    }
-    matches!(
-        tp.path.segments.last().map(|l| &l.arguments),
-        Some(syn::PathArguments::AngleBracketed(a))
-            if matches!(a.args.first(), Some(syn::GenericArgument::Type(t)) if names_self(t))
-    )
-}
-
 fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<bool> {
     let syn::Type::Path(tp) = ty else { return None };
     if tp.path.is_ident("Self") || names_it(ty) {
@@ -408,17 +388,20 @@ fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<b
 }
 
 /// Whether `attrs` derive `what` (`Debug`, `Default`).
+/// A public API function a harness can call plainly: not hidden
+/// ([`public_api`]), no type parameters, neither async nor unsafe.
+fn plainly_callable(f: &syn::ImplItemFn) -> bool {
+    public_api(&f.vis, &f.attrs)
+        && lifetimes_only(&f.sig.generics)
+        && f.sig.asyncness.is_none()
+        && f.sig.unsafety.is_none()
+}
+
 /// Public and documented: `#[doc(hidden)]` marks an item "not part of the
 /// public API" (ropey's `Lines::from_str_pt`, exposed for its own property
 /// tests), which a maintainer's regression test would not call.
 fn public_api(vis: &syn::Visibility, attrs: &[syn::Attribute]) -> bool {
-    let hidden = attrs.iter().any(|a| {
-        a.path().is_ident("doc")
-            && a.meta
-                .require_list()
-                .is_ok_and(|l| l.tokens.clone().into_iter().any(|t| t.to_string() == "hidden"))
-    });
-    matches!(vis, syn::Visibility::Public(_)) && !hidden
+    matches!(vis, syn::Visibility::Public(_)) && !crate::rust_file::has_attr_word(attrs, "doc", "hidden")
 }
 
 fn derives(attrs: &[syn::Attribute], what: &str) -> bool {
