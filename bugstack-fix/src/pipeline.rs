@@ -370,6 +370,7 @@ impl Pipeline {
             &attempts,
             validator_broken,
         );
+        let decision = hold_made_up_value_after_accepting(decision, accepted.as_ref(), &reproduction, &ctx);
         self.emit(Progress::Decided {
             decision: decision.clone(),
         });
@@ -607,6 +608,37 @@ pub(crate) fn decide(
         reason: format!(
             "all checks green, reproduced and fixed, confidence {:.2} ≥ threshold {:.2}, auto_merge on",
             confidence.score, threshold
+        ),
+    }
+}
+
+/// A fix that makes up a value where the code panicked is held, not
+/// proposed, when the reproduction shows the crate's own fallible
+/// constructor accepted the input and the panic came later
+/// ([`Reproduction::accepted_by`]): `Regex::new` let in a pattern the
+/// matcher cannot run, and `0` from the matcher's slot reader would hide
+/// that the pattern should have been refused. The report keeps the fix and
+/// says where to look.
+fn hold_made_up_value_after_accepting(
+    decision: Decision,
+    fix: Option<&(Patch, Validation)>,
+    reproduction: &Reproduction,
+    ctx: &crate::FixContext,
+) -> Decision {
+    if !matches!(decision.kind, DecisionKind::Review | DecisionKind::AutoMerge) {
+        return decision;
+    }
+    let Some(value) = fix.and_then(|(p, _)| p.invented_value.as_deref()) else {
+        return decision;
+    };
+    let frames = ctx.incident.event.frames.iter().filter_map(|f| f.function.as_deref());
+    let Some(ctor) = reproduction.accepted_by(frames) else {
+        return decision;
+    };
+    Decision {
+        kind: DecisionKind::Held,
+        reason: format!(
+            "the reproducing input was accepted by `{ctor}`, which can refuse its input, and panicked later; where it panicked the fix gives {value}, which hides the bad value instead of refusing it: held in the report, not proposed (look at what `{ctor}` lets in)"
         ),
     }
 }

@@ -21,6 +21,7 @@
 
 pub(crate) mod generics;
 pub(crate) mod harness;
+mod relevance;
 pub(crate) mod shape;
 pub(crate) mod target;
 mod values;
@@ -64,6 +65,40 @@ pub struct ReproductionTest {
     /// listing its test targets): the file's diff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+}
+
+/// The paths of calls whose result is unwrapped (`a::B::new(..).unwrap()`,
+/// `.expect(..)`), turbofish left out.
+struct Unwrapped(Vec<String>);
+
+impl<'ast> syn::visit::Visit<'ast> for Unwrapped {
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if m.method == "unwrap" || m.method == "expect" {
+            if let syn::Expr::Call(c) = &*m.receiver {
+                if let syn::Expr::Path(p) = &*c.func {
+                    let path: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                    self.0.push(path.join("::"));
+                }
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+}
+
+/// A frame's function name without generic arguments
+/// (`diff_deadline<[usize; 8], ..>` → `diff_deadline`).
+fn strip_generics(f: &str) -> String {
+    let mut depth = 0usize;
+    let mut out = String::with_capacity(f.len());
+    for c in f.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim_end_matches("::").replace("::::", "::")
 }
 
 /// What the search for a reproducing input found.
@@ -115,6 +150,38 @@ impl Reproduction {
     /// Whether an input reproduced the panic (and a test was written).
     pub fn reproduced(&self) -> bool {
         self.status == ReproductionStatus::Reproduced && self.test.is_some()
+    }
+
+    /// The crate's own fallible constructor that accepted the reproducing
+    /// input before the panic came, later, outside it: `fancy_regex::Regex::new`
+    /// in `fancy_regex::Regex::is_match(&fancy_regex::Regex::new("\\1").unwrap(), "")`
+    /// when `new` is not on the panic's stack (`frames`: the event's
+    /// function names). The input was let in where it could have been
+    /// refused, so the bad value was made before the panic: a value made
+    /// up where it panicked hides that (see [`Pipeline`](crate::Pipeline)'s
+    /// decision).
+    pub fn accepted_by<'f>(&self, frames: impl IntoIterator<Item = &'f str>) -> Option<String> {
+        if !self.reproduced() {
+            return None;
+        }
+        let input: syn::Expr = syn::parse_str(self.input.as_deref()?).ok()?;
+        let krate = self.call.as_deref()?.split("::").next()?.to_string();
+        let mut found = Unwrapped(Vec::new());
+        syn::visit::Visit::visit_expr(&mut found, &input);
+        let frames: Vec<String> = frames.into_iter().map(strip_generics).collect();
+        found.0.into_iter().find(|path| {
+            let segments: Vec<&str> = path.split("::").collect();
+            let tail = segments[segments.len().saturating_sub(2)..].join("::");
+            let last = segments[segments.len() - 1];
+            // A frame may name the function bare (`new<&str>`): when unsure
+            // whether the constructor was on the stack, it was.
+            segments.len() >= 2
+                && segments[0] == krate
+                && self.call.as_deref() != Some(path.as_str())
+                && !frames
+                    .iter()
+                    .any(|f| f == path || f.ends_with(&format!("::{tail}")) || *f == tail || f == last)
+        })
     }
 
     /// `patch` with the reproduction's regression test added (a new file)
@@ -198,7 +265,9 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
     );
     sources.extend(ctx.file(&target.path).map(str::to_string));
     let name = callee.path.rsplit("::").next().unwrap_or_default();
-    let mut seeds = Seeds::collect_for(sources.iter().map(String::as_str), name);
+    // The tests about the code that panicked seed first (see `relevance`).
+    let related = relevance::related_tests(&sources, &relevance::site_words(ctx));
+    let mut seeds = Seeds::collect_for(related.iter().chain(&sources).map(String::as_str), name);
     // The panicking file's own literals, whatever the cap left out: an
     // overflow is often `x + K` for one of its constants, a parser compares
     // against its chars (the delimiters).
@@ -384,6 +453,41 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_constructor_that_accepted_the_input_is_named_unless_it_panicked() {
+        let r = |input: &str| super::Reproduction {
+            status: super::ReproductionStatus::Reproduced,
+            call: Some("fancy_regex::Regex::is_match".into()),
+            input: Some(input.into()),
+            test: Some(super::ReproductionTest {
+                path: "tests/r.rs".into(),
+                name: "r".into(),
+                source: String::new(),
+                diff: None,
+            }),
+            ..super::Reproduction::default()
+        };
+        let through = r(r#"fancy_regex::Regex::is_match(&fancy_regex::Regex::new("\\1").unwrap(), "")"#);
+        let frames = ["fancy_regex::vm::State::get", "fancy_regex::Regex::is_match"];
+        assert_eq!(through.accepted_by(frames).as_deref(), Some("fancy_regex::Regex::new"));
+        // The panic was in the constructor: it did not accept the input.
+        let in_ctor = ["fancy_regex::parse::Parser::parse", "fancy_regex::Regex::new"];
+        assert_eq!(through.accepted_by(in_ctor), None);
+        assert_eq!(through.accepted_by(["new<&str>"]), None);
+        assert_eq!(through.accepted_by(["Regex::new<&str>"]), None);
+        // Another crate's constructor, or none: nothing to say.
+        let other = r(
+            r#"fancy_regex::Regex::is_match(&fancy_regex::Regex::new("a").unwrap(), std::str::from_utf8(b"a").unwrap())"#,
+        );
+        assert_eq!(other.accepted_by(["x"]).as_deref(), Some("fancy_regex::Regex::new"));
+        let plain = r(r#"fancy_regex::escape(std::str::from_utf8(b"a").unwrap())"#);
+        assert_eq!(plain.accepted_by(["x"]), None);
+        // Nothing reproduced: nothing to say.
+        let mut not = through.clone();
+        not.test = None;
+        assert_eq!(not.accepted_by(frames), None);
+    }
+
     use super::*;
 
     #[test]

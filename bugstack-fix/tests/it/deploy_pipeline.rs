@@ -37,8 +37,8 @@ impl FixGenerator for FixedGenerator {
 }
 
 /// Green checks; the panic reproduced (or, with `false`, not: the fix is
-/// then not proven).
-struct GreenValidator(bool);
+/// then not proven), by the given input when there is one.
+struct GreenValidator(bool, Option<&'static str>);
 
 #[async_trait]
 impl Validator for GreenValidator {
@@ -52,7 +52,11 @@ impl Validator for GreenValidator {
 
     async fn reproduce(&self, _: &FixContext, _: &Policy) -> Result<bugstack_fix::Reproduction> {
         Ok(if self.0 {
-            crate::support::double_reproduction()
+            let mut r = crate::support::double_reproduction();
+            if let Some(input) = self.1 {
+                r.input = Some(input.into());
+            }
+            r
         } else {
             bugstack_fix::Reproduction::not_reproduced("no input among 900 cases")
         })
@@ -69,13 +73,24 @@ async fn run_with(
     reproduced: bool,
     generator: FixedGenerator,
 ) -> (bugstack_fix::FixReport, Arc<JsonPullRequestStore>) {
+    run_reproduced_by(fx, policy, reproduced.then_some(None), generator).await
+}
+
+/// `run_with`, the panic reproduced by `input` (`Some(None)`: the double's
+/// own input; `None`: not reproduced).
+async fn run_reproduced_by(
+    fx: &Fixture,
+    policy: &Policy,
+    input: Option<Option<&'static str>>,
+    generator: FixedGenerator,
+) -> (bugstack_fix::FixReport, Arc<JsonPullRequestStore>) {
     let store = Arc::new(JsonPullRequestStore::open(fx.store_dir()).unwrap());
     let forge = forge_from_policy(policy, &fx.repo, store.clone()).await.unwrap();
     let ctx = context(fx, 5);
     let pipeline = Pipeline::new(
         Arc::new(FixedContext(ctx.clone())),
         Arc::new(generator),
-        Arc::new(GreenValidator(reproduced)),
+        Arc::new(GreenValidator(input.is_some(), input.flatten())),
     )
     .with_deployer(Arc::new(ForgeDeployer::with_plain_body(forge)));
     let report = pipeline
@@ -195,6 +210,45 @@ async fn a_fix_leaving_a_maintainers_call_is_never_auto_merged() {
         let md = bugstack_fix::render_markdown(&report);
         assert!(md.contains(review), "{md}");
         assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
+    }
+}
+
+/// The reproducing input went through the crate's own fallible
+/// constructor (`fixture::Pattern::new(..).unwrap()`), which accepted it,
+/// and the panic came later: a fix that makes up a value at the panic
+/// hides the bad input, so it is held, not proposed, and the report says
+/// where to look. A fix that makes up nothing, or an input that takes no
+/// such constructor, is proposed as before.
+#[tokio::test]
+async fn a_made_up_value_after_a_constructor_accepted_the_input_is_held() {
+    const THROUGH_CTOR: &str = "fixture::f(&fixture::Pattern::new(\"\\\\1\").unwrap())";
+    let policy = Policy::default();
+    let inventing = Patch {
+        invented_value: Some("`0`".into()),
+        ..cart_patch()
+    };
+    let fx = Fixture::conventional();
+    let (report, store) = run_reproduced_by(
+        &fx,
+        &policy,
+        Some(Some(THROUGH_CTOR)),
+        FixedGenerator(inventing.clone()),
+    )
+    .await;
+    let why = &report.decision.reason;
+    assert_eq!(report.decision.kind, DecisionKind::Held, "{why}");
+    assert!(
+        why.contains("accepted by `fixture::Pattern::new`") && why.contains("gives `0`"),
+        "{why}"
+    );
+    assert!(report.fix.is_some() && report.deployment.is_none());
+    assert!(store.list().unwrap().is_empty());
+
+    for (patch, input) in [(cart_patch(), Some(THROUGH_CTOR)), (inventing, None)] {
+        let fx = Fixture::conventional();
+        let (report, store) = run_reproduced_by(&fx, &policy, Some(input), FixedGenerator(patch)).await;
+        assert_eq!(report.decision.kind, DecisionKind::Review, "{}", report.decision.reason);
+        assert_eq!(store.list().unwrap()[0].state, PullRequestState::Open);
     }
 }
 

@@ -672,6 +672,43 @@ fn the_same_overflow_on_the_next_line_gets_the_same_fix() {
     assert!(fixed.contains("let y = a - pre;"), "{fixed}");
 }
 
+/// `len - prefix - suffix` where the suffix is a `let` binding read again
+/// later (similar's LCS on identical input: prefix and suffix overlap).
+/// Saturating the difference would leave the later read with the old,
+/// overlapping suffix; the suffix is clamped to what is left instead,
+/// bounded by the same subtraction on the next line too.
+#[test]
+fn a_subtrahend_read_again_later_is_clamped_instead_of_saturating_the_result() {
+    const SUB: &str = "attempt to subtract with overflow";
+    let src = "fn runs(a: usize, b: usize, pre: usize, tail: &[usize]) -> Vec<usize> {\n    let suf = tail.len();\n    let x = a - pre - suf;\n    let y = b - pre - suf;\n    vec![pre, x, y, suf]\n}\n";
+    let all = patches(src, 3, "- suf", SUB);
+    assert!(
+        all[0].explanation.contains("template strategy: clamp-operand"),
+        "{}",
+        all[0].explanation
+    );
+    let fixed = apply(src, &all[0]);
+    assert!(
+        fixed.contains(
+            "    let suf = suf.min(a - pre).min(b - pre);\n    let x = a - pre - suf;\n    let y = b - pre - suf;\n"
+        ),
+        "{fixed}"
+    );
+    assert!(all[0].explanation.contains("(line 4, 5)"), "{}", all[0].explanation);
+    assert!(all[0].invented_value.is_some(), "a clamp is a made-up value: reviewed");
+    // Saturating stays offered, after it.
+    assert!(all.iter().any(|p| p.diff.contains("saturating_sub(suf)")));
+    // Not read after the statement: nothing to keep consistent, saturating
+    // comes first.
+    let src = "fn runs(a: usize, pre: usize, tail: &[usize]) -> usize {\n    let suf = tail.len();\n    let x = a - pre - suf;\n    x\n}\n";
+    let all = patches(src, 3, "- suf", SUB);
+    assert!(all[0].diff.contains("saturating_sub(suf)"), "{}", all[0].diff);
+    // A `mut` binding would stop compiling where it is assigned later.
+    let src = "fn runs(a: usize, pre: usize, tail: &[usize]) -> usize {\n    let mut suf = tail.len();\n    let x = a - pre - suf;\n    suf += x;\n    suf\n}\n";
+    let all = patches(src, 3, "- suf", SUB);
+    assert!(all.iter().all(|p| !p.diff.contains("suf.min(")), "{:?}", all);
+}
+
 /// A sibling macro generating the same method for other types carries the
 /// same bug: it gets the same change, and the explanation says so.
 #[test]

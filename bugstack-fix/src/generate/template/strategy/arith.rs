@@ -3,7 +3,10 @@
 
 use syn::spanned::Spanned;
 
+use syn::{Pat, Stmt};
+
 use super::expr::{binary_operand, is_assign_op, is_pure, is_untyped_int, postfix, unparen};
+use super::guard::stmt_names;
 use super::{Site, StrategyFix};
 use crate::generate::int_type;
 use crate::generate::template::short;
@@ -256,6 +259,9 @@ impl<'ast> Site<'_, 'ast> {
             OverflowOp::Sub => "at zero (or the type's minimum)",
             _ => "at the type's bounds",
         };
+        if matches!(op, OverflowOp::Sub) && !compound {
+            out.push(self.clamp_operand(b, &siblings));
+        }
         let (edits, note) = with_siblings("saturating", Edit::replace(target, call("saturating", "")));
         out.push(Some(StrategyFix {
             strategy: "saturating",
@@ -271,6 +277,70 @@ impl<'ast> Site<'_, 'ast> {
         ));
         self.type_receiver(left, &mut out);
         Some(out)
+    }
+
+    /// `a - c` overflowing where `c` is a `let` binding that later
+    /// statements read again (`len - prefix - suffix` when the suffix
+    /// overlaps the prefix): `let c = c.min(a);` before the statement
+    /// clamps `c` to what is left, so the difference stops at zero *and*
+    /// every later read of `c` agrees with it. Saturating the one result
+    /// would leave those reads with the old, too large `c`. Later siblings
+    /// (the same subtraction of `c` on the next line) bound it too.
+    fn clamp_operand(
+        &self,
+        b: &'ast syn::ExprBinary,
+        siblings: &[(std::ops::Range<usize>, String, usize)],
+    ) -> Option<StrategyFix> {
+        let syn::Expr::Path(p) = unparen_expr(&b.right) else {
+            return None;
+        };
+        let name = p.path.get_ident()?.to_string();
+        if !is_pure(&b.left) || is_untyped_int(&b.left) {
+            return None;
+        }
+        // A method call on an untyped integer does not compile (E0689).
+        if int_type::untyped_binding(self.body?, &name).is_some() {
+            return None;
+        }
+        let (block, at) = self.containing_block()?;
+        let (insert_at, indent) = self.guard_point()?;
+        let bound = block.stmts[..at].iter().rev().find_map(|s| match s {
+            Stmt::Local(l) => simple_binding(&l.pat).filter(|(n, _)| *n == name),
+            _ => None,
+        });
+        if !matches!(bound, Some((_, false))) {
+            return None;
+        }
+        let later: Vec<usize> = block.stmts[at + 1..]
+            .iter()
+            .filter(|s| stmt_names(s).contains(&name))
+            .map(|s| s.span().start().line)
+            .collect();
+        if later.is_empty() {
+            return None;
+        }
+        let own_line = self.stmt?.0.span().start().line;
+        let mut bounds = vec![unparen(self.text(&*b.left)?).to_string()];
+        bounds.extend(
+            siblings
+                .iter()
+                .filter(|(_, _, line)| *line >= own_line)
+                .map(|(_, left, _)| unparen(left).to_string()),
+        );
+        let clamp: String = bounds.iter().map(|x| format!(".min({x})")).collect();
+        let lines: Vec<String> = later.iter().map(usize::to_string).collect();
+        Some(StrategyFix {
+            strategy: "clamp-operand",
+            edits: vec![Edit::insert(
+                insert_at,
+                format!("{indent}let {name} = {name}{clamp};{}", self.nl),
+            )],
+            explanation: format!(
+                "Clamps `{name}` to what is left of {} before the statement: the subtraction now stops at zero instead of overflowing, and the later uses of `{name}` (line {}) agree with it, which saturating the one result would not.",
+                bounds.iter().map(|x| format!("`{}`", short(x))).collect::<Vec<_>>().join(" and "),
+                lines.join(", ")
+            ),
+        })
     }
 
     /// A method call on `let mut n = 0;` does not compile until `n` has a
@@ -422,5 +492,17 @@ impl<'ast> Site<'_, 'ast> {
             })
             .count();
         found > 1
+    }
+}
+
+/// The name a `let` pattern binds when it is one plain name (`n`,
+/// `n: usize`, `mut n`), with whether it is `mut`.
+fn simple_binding(p: &Pat) -> Option<(String, bool)> {
+    match p {
+        Pat::Ident(i) if i.by_ref.is_none() && i.subpat.is_none() => {
+            Some((i.ident.to_string(), i.mutability.is_some()))
+        }
+        Pat::Type(t) => simple_binding(&t.pat),
+        _ => None,
     }
 }

@@ -232,17 +232,42 @@ fn reindent(text: &str, from: &str, to: &str, nl: &str) -> String {
 
 /// The single-segment paths (variables) an expression names.
 fn names(e: &syn::Expr) -> BTreeSet<String> {
-    struct Names(BTreeSet<String>);
-    impl<'ast> syn::visit::Visit<'ast> for Names {
-        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-            if let Some(id) = p.path.get_ident() {
-                self.0.insert(id.to_string());
-            }
-        }
-    }
     let mut n = Names(BTreeSet::new());
     syn::visit::Visit::visit_expr(&mut n, e);
     n.0
+}
+
+/// The plain variable names statement `s` reads (paths of one segment).
+pub(super) fn stmt_names(s: &Stmt) -> BTreeSet<String> {
+    let mut n = Names(BTreeSet::new());
+    syn::visit::Visit::visit_stmt(&mut n, s);
+    n.0
+}
+
+struct Names(BTreeSet<String>);
+
+impl<'ast> syn::visit::Visit<'ast> for Names {
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(id) = p.path.get_ident() {
+            self.0.insert(id.to_string());
+        }
+    }
+    // A macro's arguments are tokens (`vec![a, b]`, `format!("{}", a)`):
+    // every identifier among them counts.
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        fn idents(tokens: proc_macro2::TokenStream, out: &mut BTreeSet<String>) {
+            for t in tokens {
+                match t {
+                    proc_macro2::TokenTree::Ident(i) => {
+                        out.insert(i.to_string());
+                    }
+                    proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
+                    _ => {}
+                }
+            }
+        }
+        idents(m.tokens.clone(), &mut self.0);
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 //! | char-boundary | `.get(..)?` · `.get(..).ok_or(<error>)?` · move the bound down to a char boundary · `is_char_boundary` guard · `.get(..)` with a default |
 //! | div-zero, rem-zero | `checked_*(..)?` · `checked_*(..).ok_or(<error>)?` · guard `if d == 0 { return <empty>; }` · `checked_*(..).unwrap_or(0)` |
 //! | overflow, shifts (`<<`, `>>`) | `checked_sh*(..)?` · `checked_sh*(..).unwrap_or(0)` (the amount through `u32::try_from`) · `let Some(..) = checked_sh*(..) else { return <empty>; }` (ranked before the 0 when the statement shifts by the same amount again) |
-//! | overflow (integers, and `Duration` `+ - *`) | `wrapping_*` (only where the file already computes with `wrapping_*` or `Wrapping`: a hash or checksum) · `checked_*(..)?` · `checked_*(..).ok_or(<error>)?` (the function can fail: preferred) · `saturating_*` (kept where it cannot) · `let Some(..) = checked_*(..) else { return <empty>; }` |
+//! | overflow (integers, and `Duration` `+ - *`) | `wrapping_*` (only where the file already computes with `wrapping_*` or `Wrapping`: a hash or checksum) · `checked_*(..)?` · `checked_*(..).ok_or(<error>)?` (the function can fail: preferred) · clamp the subtrahend `let c = c.min(a);` (a `let` binding read again after the statement, so later reads agree) · `saturating_*` (kept where it cannot) · `let Some(..) = checked_*(..) else { return <empty>; }` |
 //!
 //! `<error>` is the function's error chosen as a maintainer would
 //! ([`error_choice`]): the existing error whose variant or message shares
@@ -228,6 +228,7 @@ impl<'a, 'ast> Site<'a, 'ast> {
             "checked-or-zero" => Some("`0`".into()),
             "saturating" => Some("the type's bound (a saturated result)".into()),
             "get-or-default" | "unwrap-or-default" => Some("the type's default value".into()),
+            "clamp-operand" => Some("a clamped operand (it stops at what is left)".into()),
             "clamp-position" | "floor-char-boundary" => Some("a moved position (the cut falls elsewhere)".into()),
             _ => None,
         }
