@@ -17,8 +17,9 @@ pub enum Outcome {
     ProposedNotHealed,
     /// bugstack proposed no fix.
     NoFix,
-    /// A validated fix held in the report, not proposed (below the
-    /// policy's `review_threshold`).
+    /// A validated fix held in the report, not proposed: below the
+    /// policy's `review_threshold`, or a value made up after the crate's
+    /// own constructor accepted the reproducing input.
     Held,
     /// bugstack (or the harness around it) failed before deciding; counted
     /// like a case not healed.
@@ -38,7 +39,7 @@ impl Outcome {
             Outcome::Healed => "healed",
             Outcome::ProposedNotHealed => "proposed, NOT healed",
             Outcome::NoFix => "no fix",
-            Outcome::Held => "held (not proven)",
+            Outcome::Held => "held (not proposed)",
             Outcome::Error => "error",
             Outcome::Checked => "checked",
             Outcome::Broken => "broken case",
@@ -104,7 +105,7 @@ pub struct Totals {
     pub heal_rate: f64,
     /// Healed patches that carry their own regression test.
     pub healed_with_regression_test: usize,
-    /// Held fixes (below the bench policy's `review_threshold`).
+    /// Held fixes (see [`Outcome::Held`]).
     pub held: usize,
     /// What `review_threshold = 0.5` (only proven fixes proposed) makes of
     /// this run: healed cases whose fix is proven.
@@ -189,7 +190,7 @@ pub fn markdown(report: &BenchReport) -> String {
          | | count |\n|---|---|\n\
          | **healed** | **{}** of {} ({:.0}%) |\n\
          | proposed, NOT healed (the dangerous number) | {} |\n\
-         | no fix proposed | {} |\n| held (not proven, not proposed) | {} |\n| error before a decision | {} |\n\
+         | no fix proposed | {} |\n| held (not proposed) | {} |\n| error before a decision | {} |\n\
          | broken case (not counted) | {} |\n\
          | healed patches carrying a regression test | {} of {} |\n\
          | with `review_threshold = 0.5` (only proven fixes proposed): healed, proposed NOT healed | {} ({:.0}%), {} |\n\

@@ -445,7 +445,7 @@ impl Renderer<'_> {
             DecisionKind::AutoMerge => "auto-merge",
             DecisionKind::Review => "open for review",
             DecisionKind::NoFix => "no fix",
-            DecisionKind::Held => "held (not proven)",
+            DecisionKind::Held => "held (not proposed)",
         };
         self.line(&format!("### Decision: {kind}"));
         self.line("");

@@ -6,7 +6,7 @@
 //! with hundreds of test strings still offers the ones that exercise the
 //! failing path.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -51,12 +51,16 @@ pub(super) fn words(name: &str) -> Vec<String> {
     out
 }
 
-/// The words at the panic: for every frame of the repository, the name of
-/// the function its line is in and the names in the pattern of the
-/// innermost `match` arm around it.
-pub(super) fn site_words(ctx: &FixContext) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for frame in &ctx.frames {
+/// The words at the panic, each weighed by how near the panic it stands:
+/// for every frame of the repository, the name of the function its line is
+/// in and the names in the pattern of the innermost `match` arm around it.
+/// The innermost frame's words weigh most (as many as there are frames),
+/// the outermost's 1: `find` from the public `find_from_pos` relates many
+/// tests, `backref` from the matcher's arm the few that matter.
+pub(super) fn site_words(ctx: &FixContext) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    let n = ctx.frames.len();
+    for (i, frame) in ctx.frames.iter().enumerate() {
         let Some(file) = ctx.file(&frame.path).and_then(|t| crate::rust_file::parse_file(t).ok()) else {
             continue;
         };
@@ -66,11 +70,10 @@ pub(super) fn site_words(ctx: &FixContext) -> BTreeSet<String> {
             arm: None,
         };
         at.visit_file(&file);
-        if let Some(f) = at.function {
-            out.extend(words(&f));
-        }
-        if let Some(pat) = at.arm {
-            out.extend(pat.iter().flat_map(|n| words(n)));
+        let names = at.function.into_iter().chain(at.arm.into_iter().flatten());
+        for w in names.flat_map(|name| words(&name)) {
+            let weight = out.entry(w).or_insert(0);
+            *weight = (*weight).max(n - i);
         }
     }
     out
@@ -126,9 +129,10 @@ impl<'ast> Visit<'ast> for Names {
 }
 
 /// The text of the test functions in `sources` whose names share a word
-/// with `site`, the most shared words first (then in source order): each a
-/// file of one item, for [`Seeds::collect`](super::harness::Seeds::collect).
-pub(super) fn related_tests(sources: &[String], site: &BTreeSet<String>) -> Vec<String> {
+/// with `site`, the heaviest shared words first (then in source order):
+/// each a file of one item, for
+/// [`Seeds::collect`](super::harness::Seeds::collect).
+pub(super) fn related_tests(sources: &[String], site: &BTreeMap<String, usize>) -> Vec<String> {
     let mut found: Vec<(usize, String)> = Vec::new();
     for text in sources {
         let Ok(file) = crate::rust_file::parse_file(text) else {
@@ -138,10 +142,7 @@ pub(super) fn related_tests(sources: &[String], site: &BTreeSet<String>) -> Vec<
         fns.visit_file(&file);
         let lines: Vec<&str> = text.lines().collect();
         for f in fns.0 {
-            let shared = words(&f.sig.ident.to_string())
-                .iter()
-                .filter(|w| site.contains(*w))
-                .count();
+            let shared: usize = words(&f.sig.ident.to_string()).iter().filter_map(|w| site.get(w)).sum();
             let span = f.span();
             let (start, end) = (span.start().line, span.end().line);
             if shared > 0 && start >= 1 && end <= lines.len() {
@@ -185,11 +186,15 @@ mod tests {
             "mod t {\n    #[test]\n    fn backref_casei_multibyte() {\n        f(\"(?i)(.)\\\\1\", \"aé\");\n    }\n}\n"
                 .to_string(),
         ];
-        let site: BTreeSet<String> = ["backref", "casei", "slot"].iter().map(|s| s.to_string()).collect();
+        let site: BTreeMap<String, usize> = [("backref", 2), ("casei", 2), ("slot", 2), ("split", 1)]
+            .iter()
+            .map(|(s, w)| (s.to_string(), *w))
+            .collect();
         let related = related_tests(&sources, &site);
-        assert_eq!(related.len(), 2, "{related:?}");
+        assert_eq!(related.len(), 3, "{related:?}");
         assert!(related[0].contains("fn backref_casei_multibyte()"), "{related:?}");
         assert!(related[1].contains("fn backrefs()"), "{related:?}");
+        assert!(related[2].contains("fn split_left()"), "{related:?}");
     }
 
     #[test]

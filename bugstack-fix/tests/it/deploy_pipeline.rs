@@ -152,7 +152,7 @@ async fn below_the_review_threshold_an_unproven_fix_is_held() {
     assert!(store.list().unwrap().is_empty());
     assert_eq!(fx.remote_tip("main").unwrap(), fx.release);
     let md = bugstack_fix::render_markdown(&report);
-    assert!(md.contains("### Decision: held (not proven)"), "{md}");
+    assert!(md.contains("### Decision: held (not proposed)"), "{md}");
 
     let fx = Fixture::conventional();
     let (report, store) = run_with(&fx, &policy, true, FixedGenerator(cart_patch())).await;
