@@ -85,6 +85,36 @@ impl<'ast> syn::visit::Visit<'ast> for Unwrapped {
     }
 }
 
+/// Whether `e` is the emptiest value of its type, where shrinking ends: `""`,
+/// `0`, `0.0`, `false`, `None`, `[]`, `vec![]`, `Default::default()`,
+/// `String::new()`, behind any `&`.
+fn emptiest(e: &syn::Expr) -> bool {
+    use syn::{Expr, Lit};
+    match e {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Str(s) => s.value().is_empty(),
+            Lit::ByteStr(s) => s.value().is_empty(),
+            Lit::Int(i) => i.base10_digits() == "0",
+            Lit::Float(f) => f.base10_parse::<f64>().is_ok_and(|v| v == 0.0),
+            Lit::Bool(b) => !b.value,
+            _ => false,
+        },
+        Expr::Reference(r) => emptiest(&r.expr),
+        Expr::Paren(p) => emptiest(&p.expr),
+        Expr::Array(a) => a.elems.is_empty(),
+        Expr::Macro(m) => m.mac.path.is_ident("vec") && m.mac.tokens.is_empty(),
+        Expr::Path(p) => p.path.is_ident("None"),
+        Expr::Call(c) => {
+            c.args.is_empty()
+                && matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "default" || s.ident == "new"))
+        }
+        Expr::MethodCall(m) => {
+            m.args.is_empty() && (m.method == "to_string" || m.method == "to_vec") && emptiest(&m.receiver)
+        }
+        _ => false,
+    }
+}
+
 /// A frame's function name without generic arguments
 /// (`diff_deadline<[usize; 8], ..>` → `diff_deadline`).
 fn strip_generics(f: &str) -> String {
@@ -156,20 +186,24 @@ impl Reproduction {
     /// input before the panic came, later, outside it: `fancy_regex::Regex::new`
     /// in `fancy_regex::Regex::is_match(&fancy_regex::Regex::new("\\1").unwrap(), "")`
     /// when `new` is not on the panic's stack (`frames`: the event's
-    /// function names). The input was let in where it could have been
-    /// refused, so the bad value was made before the panic: a value made
-    /// up where it panicked hides that (see [`Pipeline`](crate::Pipeline)'s
-    /// decision).
+    /// function names), and the panic needs nothing else: every other
+    /// argument of the call shrank to its emptiest value (`""`, `0`,
+    /// `false`, `None`, `[]`). The constructed value alone panics, so the
+    /// input was let in where it could have been refused: a value made up
+    /// where it panicked hides that (see [`Pipeline`](crate::Pipeline)'s
+    /// decision). A panic that needs the other arguments too (a text to
+    /// match) is a bug where the value is used, not one the constructor let
+    /// in: `None`.
     pub fn accepted_by<'f>(&self, frames: impl IntoIterator<Item = &'f str>) -> Option<String> {
         if !self.reproduced() {
             return None;
         }
-        let input: syn::Expr = syn::parse_str(self.input.as_deref()?).ok()?;
+        let syn::Expr::Call(input) = syn::parse_str(self.input.as_deref()?).ok()? else {
+            return None;
+        };
         let krate = self.call.as_deref()?.split("::").next()?.to_string();
-        let mut found = Unwrapped(Vec::new());
-        syn::visit::Visit::visit_expr(&mut found, &input);
         let frames: Vec<String> = frames.into_iter().map(strip_generics).collect();
-        found.0.into_iter().find(|path| {
+        let accepting = |path: &String| {
             let segments: Vec<&str> = path.split("::").collect();
             let tail = segments[segments.len().saturating_sub(2)..].join("::");
             let last = segments[segments.len() - 1];
@@ -181,7 +215,18 @@ impl Reproduction {
                 && !frames
                     .iter()
                     .any(|f| f == path || f.ends_with(&format!("::{tail}")) || *f == tail || f == last)
-        })
+        };
+        let mut found = None;
+        for arg in &input.args {
+            let mut unwrapped = Unwrapped(Vec::new());
+            syn::visit::Visit::visit_expr(&mut unwrapped, arg);
+            match unwrapped.0.into_iter().find(|p| accepting(p)) {
+                Some(ctor) => found = found.or(Some(ctor)),
+                None if emptiest(arg) => {}
+                None => return None,
+            }
+        }
+        found
     }
 
     /// `patch` with the reproduction's regression test added (a new file)
@@ -475,11 +520,19 @@ mod tests {
         assert_eq!(through.accepted_by(in_ctor), None);
         assert_eq!(through.accepted_by(["new<&str>"]), None);
         assert_eq!(through.accepted_by(["Regex::new<&str>"]), None);
+        // The panic needs a text too: the matcher's bug, not the pattern's.
+        let with_text =
+            r(r#"fancy_regex::Regex::find_from_pos(&fancy_regex::Regex::new("(.)(?i:\\1)").unwrap(), "aé", 0)"#);
+        assert_eq!(with_text.accepted_by(frames), None);
+        let emptiest =
+            r(r#"fancy_regex::Regex::find_from_pos(&fancy_regex::Regex::new("\\1").unwrap(), &String::new(), 0)"#);
+        assert_eq!(emptiest.accepted_by(frames).as_deref(), Some("fancy_regex::Regex::new"));
         // Another crate's constructor, or none: nothing to say.
         let other = r(
-            r#"fancy_regex::Regex::is_match(&fancy_regex::Regex::new("a").unwrap(), std::str::from_utf8(b"a").unwrap())"#,
+            r#"fancy_regex::Regex::is_match(&fancy_regex::Regex::new("a").unwrap(), std::str::from_utf8(b"").unwrap())"#,
         );
-        assert_eq!(other.accepted_by(["x"]).as_deref(), Some("fancy_regex::Regex::new"));
+        assert_eq!(other.accepted_by(["x"]), None, "`from_utf8(..)` is no emptiest value");
+
         let plain = r(r#"fancy_regex::escape(std::str::from_utf8(b"a").unwrap())"#);
         assert_eq!(plain.accepted_by(["x"]), None);
         // Nothing reproduced: nothing to say.
