@@ -20,6 +20,11 @@ pub struct RegressionTest {
     pub path: String,
     /// Test name as `cargo test` filters it (e.g. `cart::tests::empty_cart`).
     pub name: String,
+    /// Cargo features the test needs (`--features`): the ones gating the
+    /// API it calls. The test file says so itself (`#![cfg(feature = ..)]`),
+    /// so the crate's own checks without them skip it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
 }
 
 /// A candidate fix.

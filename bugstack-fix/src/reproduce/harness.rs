@@ -278,7 +278,7 @@ pub(crate) struct Location {
 }
 
 /// The harness crate's manifest.
-pub(crate) fn manifest(krate: &LibCrate) -> String {
+pub(crate) fn manifest(krate: &LibCrate, features: &[String]) -> String {
     let mut dep = toml::map::Map::new();
     let path = if krate.dir.is_empty() {
         "..".to_string()
@@ -286,6 +286,10 @@ pub(crate) fn manifest(krate: &LibCrate) -> String {
         format!("../{}", krate.dir)
     };
     dep.insert("path".into(), toml::Value::String(path));
+    if !features.is_empty() {
+        let list = features.iter().map(|f| toml::Value::String(f.clone())).collect();
+        dep.insert("features".into(), toml::Value::Array(list));
+    }
     let mut deps = toml::map::Map::new();
     deps.insert(krate.package.clone(), toml::Value::Table(dep));
     deps.insert("proptest".into(), toml::Value::String("1".into()));
@@ -299,6 +303,29 @@ pub(crate) fn manifest(krate: &LibCrate) -> String {
     root.insert("dependencies".into(), toml::Value::Table(deps));
     root.insert("workspace".into(), toml::Value::Table(toml::map::Map::new()));
     toml::to_string(&toml::Value::Table(root)).unwrap_or_default()
+}
+
+/// The crate's Cargo features rustc says the harness needs: items "gated
+/// behind the `maths` feature" that the harness names but the default
+/// features leave out. Only names Cargo allows (letters, digits, `_`, `-`,
+/// `+`, `.`), each once.
+pub(crate) fn gated_features(build_output: &str) -> Vec<String> {
+    const SAYS: &str = "gated behind the `";
+    let mut out: Vec<String> = Vec::new();
+    for (i, _) in build_output.match_indices(SAYS) {
+        let rest = &build_output[i + SAYS.len()..];
+        let Some((name, after)) = rest.split_once('`') else {
+            continue;
+        };
+        let cargo_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '.'));
+        if cargo_name && after.starts_with(" feature") && !out.iter().any(|f| f == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
 }
 
 /// The search program: calls `callee` with generated inputs until a case
@@ -624,6 +651,7 @@ pub(crate) fn regression_source(
     at: &Location,
     extern_crate: Option<&str>,
     placement: Placement<'_>,
+    features: &[String],
 ) -> String {
     let shown_file: String = at
         .file
@@ -636,10 +664,24 @@ pub(crate) fn regression_source(
         call = crate_relative(&call, lib);
     }
     let extern_line = extern_crate.map_or_else(String::new, |c| format!("extern crate {c};\n\n"));
+    // Built only with the features the call needs: the crate's own checks
+    // without them skip it.
+    let gate = match features {
+        [] => None,
+        [one] => Some(format!("feature = {one:?}")),
+        many => Some(format!(
+            "all({})",
+            many.iter()
+                .map(|f| format!("feature = {f:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    };
+    let file_gate = gate.as_ref().map_or_else(String::new, |g| format!("#![cfg({g})]\n\n"));
     let test = format!(
         "//! Added by bugstack: the input that reproduced the panic at {shown_file}:{line} (found by search).\n\
          //! Fails while the call panics, or when it does not return within {secs} s.\n\
-         {extern_line}\
+         {file_gate}{extern_line}\
          #[test]\n\
          fn {name}() {{\n\
          \x20   let (done, finished) = std::sync::mpsc::channel();\n\
@@ -659,15 +701,18 @@ pub(crate) fn regression_source(
         Placement::File => return test,
         Placement::Module { unit } => unit.is_some(),
     };
+    let module_gate = gate.map_or_else(String::new, |g| format!("#[cfg({g})]\n"));
     let mut out = if unit {
         // `std` by name: the library may be `#![no_std]`.
         format!(
-            "\n#[cfg(test)]\n#[allow(missing_docs, unused_extern_crates)]\nmod {name} {{\n    extern crate std;\n\n"
+            "\n#[cfg(test)]\n{module_gate}#[allow(missing_docs, unused_extern_crates)]\nmod {name} {{\n    extern crate std;\n\n"
         )
     } else {
-        format!("\n#[allow(missing_docs)]\nmod {name} {{\n")
+        format!("\n{module_gate}#[allow(missing_docs)]\nmod {name} {{\n")
     };
-    for l in test.lines() {
+    // The module carries the gate, outside.
+    let body = test.replacen(&file_gate, "", 1);
+    for l in body.lines() {
         let l = l
             .strip_prefix("//!")
             .map_or_else(|| l.to_string(), |rest| format!("//{rest}"));
@@ -791,7 +836,15 @@ mod tests {
         assert_eq!(file.items.iter().filter(|i| matches!(i, syn::Item::Fn(_))).count(), 5);
         let in_fixture = |placement| {
             let args: [String; 2] = ["\"é\"".into(), "255".into()];
-            regression_source(&callee(), &args, "bugstack_repro_f_3", &at, Some("fixture"), placement)
+            regression_source(
+                &callee(),
+                &args,
+                "bugstack_repro_f_3",
+                &at,
+                Some("fixture"),
+                placement,
+                &[],
+            )
         };
         let test = in_fixture(Placement::File);
         syn::parse_file(&test).unwrap_or_else(|e| panic!("{e}\n{test}"));
@@ -803,6 +856,7 @@ mod tests {
             &at,
             None,
             Placement::Module { unit: Some("fixture") },
+            &[],
         );
         syn::parse_file(&unit).unwrap_or_else(|e| panic!("{e}\n{unit}"));
         assert!(
@@ -817,6 +871,57 @@ mod tests {
         assert!(
             test.contains("fixture::f(\"é\", 255)") && !test.contains("evil()"),
             "{test}"
+        );
+    }
+
+    /// rust_decimal's `MathematicalOps` is behind its `maths` feature: rustc
+    /// names the feature, the harness is built with it, and the regression
+    /// test says it needs it (a gate the crate's default checks skip).
+    #[test]
+    fn features_gating_the_callee_are_read_from_rustc_and_gate_the_test() {
+        let out = "error[E0405]: cannot find trait `MathematicalOps` in crate `rust_decimal`\n\
+                   note: found an item that was configured out\n\
+                   176 | #[cfg(feature = \"maths\")]\n    |       ----------------- the item is gated behind the `maths` feature\n\
+                   note: the item is gated behind the `maths` feature\n\
+                   = note: the item is gated behind the `db-x` feature\n\
+                   the item is gated behind the `a\"; evil` feature\n";
+        assert_eq!(gated_features(out), ["maths", "db-x"]);
+        assert!(gated_features("error[E0425]: cannot find value `x`").is_empty());
+        let at = Location {
+            file: "src/lib.rs".into(),
+            line: 3,
+        };
+        let args: [String; 2] = ["\"é\"".into(), "255".into()];
+        let features = ["maths".to_string()];
+        let test = regression_source(&callee(), &args, "t", &at, None, Placement::File, &features);
+        syn::parse_file(&test).unwrap_or_else(|e| panic!("{e}\n{test}"));
+        assert!(test.contains("#![cfg(feature = \"maths\")]"), "{test}");
+        let two = ["maths".to_string(), "std".to_string()];
+        let appended = regression_source(&callee(), &args, "t", &at, None, Placement::Module { unit: None }, &two);
+        let file = syn::parse_file(&appended).unwrap_or_else(|e| panic!("{e}\n{appended}"));
+        assert!(
+            appended.contains("#[cfg(all(feature = \"maths\", feature = \"std\"))]\n#[allow(missing_docs)]\nmod t {"),
+            "{appended}"
+        );
+        assert!(!appended.contains("#!["), "{appended}");
+        assert_eq!(file.items.len(), 1);
+        let manifest: toml::Value = manifest(
+            &LibCrate {
+                dir: String::new(),
+                package: "rust_decimal".into(),
+                lib_name: "rust_decimal".into(),
+                root_file: "src/lib.rs".into(),
+                edition_2015: false,
+                test_target: None,
+                autotests: true,
+            },
+            &features,
+        )
+        .parse()
+        .unwrap();
+        assert_eq!(
+            manifest["dependencies"]["rust_decimal"]["features"],
+            toml::Value::Array(vec![toml::Value::String("maths".into())])
         );
     }
 

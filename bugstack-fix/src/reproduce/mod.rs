@@ -65,6 +65,9 @@ pub struct ReproductionTest {
     /// listing its test targets): the file's diff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Cargo features the call needs (see [`RegressionTest::features`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
 }
 
 /// The paths of calls whose result is unwrapped (`a::B::new(..).unwrap()`,
@@ -265,6 +268,7 @@ impl Reproduction {
         out.regression_test = Some(RegressionTest {
             path: test.path.clone(),
             name: test.name.clone(),
+            features: test.features.clone(),
         });
         out
     }
@@ -279,6 +283,13 @@ pub(crate) struct Plan {
     expected: Option<PanicClass>,
     /// Files to write, relative to the checkout root.
     pub files: Vec<(String, String)>,
+}
+
+impl Plan {
+    /// The harness's manifest building the crate with `features` on.
+    pub(crate) fn manifest_with(&self, features: &[String]) -> String {
+        harness::manifest(&self.krate, features)
+    }
 }
 
 /// Plans the search for `ctx`'s panic in the checkout at `root`; why not,
@@ -320,7 +331,7 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
     let expected = PanicClass::from_message(&ctx.incident.event.message);
     let dir = harness::HARNESS_DIR;
     let files = vec![
-        (format!("{dir}/Cargo.toml"), harness::manifest(&krate)),
+        (format!("{dir}/Cargo.toml"), harness::manifest(&krate, &[])),
         (
             format!("{dir}/tests/{}.rs", harness::HARNESS_TEST),
             harness::search_source(&callee, &at, class_needles(expected), &seeds, budget),
@@ -386,7 +397,9 @@ impl Plan {
 
     /// The reproduction the harness's `output` shows; `root` is the
     /// checkout (to name the test file).
-    pub(crate) fn conclude(&self, root: &Path, output: &str) -> Reproduction {
+    /// `features`: the crate's Cargo features the harness was built with
+    /// (the ones gating the callee), which the regression test needs too.
+    pub(crate) fn conclude(&self, root: &Path, output: &str, features: &[String]) -> Reproduction {
         let outcome = match harness::parse_output(output, &self.callee.args) {
             Ok(o) => o,
             Err(e) => {
@@ -447,6 +460,7 @@ impl Plan {
                             &self.at,
                             extern_crate.filter(|_| unit.is_none()),
                             harness::Placement::Module { unit },
+                            features,
                         );
                         let mut after = before.clone();
                         if !after.is_empty() && !after.ends_with('\n') {
@@ -464,6 +478,7 @@ impl Plan {
                             &self.at,
                             extern_crate,
                             harness::Placement::File,
+                            features,
                         ),
                         None,
                     ),
@@ -487,6 +502,7 @@ impl Plan {
                         name,
                         source,
                         diff,
+                        features: features.to_vec(),
                     }),
                     cases,
                     duration_ms: 0,
@@ -509,6 +525,7 @@ mod tests {
                 name: "r".into(),
                 source: String::new(),
                 diff: None,
+                features: Vec::new(),
             }),
             ..super::Reproduction::default()
         };
@@ -552,6 +569,7 @@ mod tests {
                 name: "bugstack_repro_f_3".into(),
                 source: "#[test]\nfn bugstack_repro_f_3() {}\n".into(),
                 diff: None,
+                features: Vec::new(),
             }),
             ..Reproduction::default()
         };

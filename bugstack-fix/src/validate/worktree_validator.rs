@@ -532,8 +532,14 @@ fn apply_failure(output: String) -> CheckResult {
     }
 }
 
-fn cargo_test(name: &str) -> CommandLine {
-    CommandLine::Argv(vec!["cargo".into(), "test".into(), name.into()])
+fn cargo_test(test: &RegressionTest) -> CommandLine {
+    let mut argv: Vec<String> = vec!["cargo".into(), "test".into()];
+    if !test.features.is_empty() {
+        argv.push("--features".into());
+        argv.push(test.features.join(","));
+    }
+    argv.push(test.name.clone());
+    CommandLine::Argv(argv)
 }
 
 /// The command running a regression test: an integration test file
@@ -548,12 +554,16 @@ pub(crate) fn regression_command(test: &RegressionTest) -> CommandLine {
     let in_tests = dir.and_then(Path::file_name).is_some_and(|d| d == "tests");
     let plain_stem = !stem.is_empty() && stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !(in_tests && plain_stem && path.extension().is_some_and(|e| e == "rs")) {
-        return cargo_test(&test.name);
+        return cargo_test(test);
     }
     let mut argv: Vec<String> = vec!["cargo".into(), "test".into()];
     if let Some(krate) = dir.and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()) {
         argv.push("--manifest-path".into());
         argv.push(krate.join("Cargo.toml").to_string_lossy().into_owned());
+    }
+    if !test.features.is_empty() {
+        argv.push("--features".into());
+        argv.push(test.features.join(","));
     }
     argv.extend(["--test".into(), stem.to_string(), test.name.clone()]);
     CommandLine::Argv(argv)
@@ -793,7 +803,7 @@ impl WorktreeValidator {
                 reproduce::harness::HARNESS_TEST
             ))
         };
-        let build = self
+        let mut build = self
             .run(
                 env,
                 wt.path(),
@@ -802,6 +812,34 @@ impl WorktreeValidator {
                 Parse::Raw,
             )
             .await?;
+        // The callee is behind Cargo features the defaults leave out
+        // (rustc: "gated behind the `maths` feature"): built again with them.
+        let mut features = Vec::new();
+        if build.status == CheckStatus::Failed {
+            features = reproduce::harness::gated_features(&build.output);
+            if !features.is_empty() {
+                let path = harness.join("Cargo.toml");
+                std::fs::write(&path, plan.manifest_with(&features))
+                    .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+                let fetch = self.cargo_fetch(env, &harness).await?;
+                if fetch.status != CheckStatus::Passed {
+                    return Ok(with_call(Reproduction::not_reproduced(format!(
+                        "the harness's dependencies with features {} could not be fetched: {}",
+                        features.join(", "),
+                        bugstack_core::text::trim_middle(&fetch.output, 1024)
+                    ))));
+                }
+                build = self
+                    .run(
+                        env,
+                        wt.path(),
+                        cargo_test("--no-run"),
+                        self.options.regression_timeout,
+                        Parse::Raw,
+                    )
+                    .await?;
+            }
+        }
         if build.status != CheckStatus::Passed {
             return Ok(with_call(Reproduction::not_reproduced(format!(
                 "the harness did not build ({:?}): {}",
@@ -824,7 +862,7 @@ impl WorktreeValidator {
                 (budget + SEARCH_GRACE).as_secs()
             ))));
         }
-        Ok(plan.conclude(wt.path(), &run.output))
+        Ok(plan.conclude(wt.path(), &run.output, &features))
     }
 
     fn regression_result(&self, name: &str, base: Option<CommandRun>, with_fix: CommandRun) -> RegressionResult {
@@ -850,6 +888,30 @@ impl WorktreeValidator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_regression_test_runs_with_the_features_it_needs() {
+        let argv = |t: &RegressionTest| match regression_command(t) {
+            CommandLine::Argv(a) => a.join(" "),
+            CommandLine::Shell(s) => s,
+        };
+        let mut test = RegressionTest {
+            path: "tests/bugstack_repro_ln_1972.rs".into(),
+            name: "bugstack_repro_ln_1972".into(),
+            features: Vec::new(),
+        };
+        assert_eq!(
+            argv(&test),
+            "cargo test --test bugstack_repro_ln_1972 bugstack_repro_ln_1972"
+        );
+        test.features = vec!["maths".into(), "std".into()];
+        assert_eq!(
+            argv(&test),
+            "cargo test --features maths,std --test bugstack_repro_ln_1972 bugstack_repro_ln_1972"
+        );
+        test.path = "src/lib.rs".into();
+        assert_eq!(argv(&test), "cargo test --features maths,std bugstack_repro_ln_1972");
+    }
 
     #[test]
     fn base_cache_is_bounded_oldest_first() {

@@ -370,6 +370,7 @@ async fn regression_test_with_a_bad_name_is_not_run() {
     let s = setup(ValidatorOptions::default());
     let mut patch = fixed();
     patch.regression_test = Some(RegressionTest {
+        features: Vec::new(),
         path: "src/lib.txt".into(),
         name: "x; touch /tmp/pwned".into(),
     });

@@ -66,6 +66,7 @@ async fn cargo_fix_passes_with_regression_fail_to_pass_then_a_breaking_candidate
 
     let mut fix = guarded_fix();
     fix.regression_test = Some(RegressionTest {
+        features: Vec::new(),
         path: "tests/regression.rs".into(),
         name: "empty_cart_average_is_zero".into(),
     });

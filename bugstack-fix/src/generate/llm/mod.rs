@@ -182,6 +182,7 @@ impl LlmGenerator {
         patch.regression_test = Some(RegressionTest {
             path: reply.test_path,
             name: reply.test_name,
+            features: Vec::new(),
         });
         patch.model_confidence = Some(reply.confidence);
         Ok(patch)

@@ -438,6 +438,7 @@ pub(crate) fn double_reproduction() -> bugstack_fix::Reproduction {
             name: "bugstack_repro_double".into(),
             source: "#[test]\nfn bugstack_repro_double() {}\n".into(),
             diff: None,
+            features: Vec::new(),
         }),
         cases: 1,
         duration_ms: 0,
