@@ -527,3 +527,87 @@ pub fn scan(s: &str, pos: usize, depth: u32) -> Result<bool, LimitError> {
     assert!(last.explanation.contains("caller-guard"), "{}", last.explanation);
     assert_eq!(last.borrowed_error.as_deref(), Some("LimitError::TooDeep"));
 }
+
+/// A number type whose own `Div` panics on a zero divisor (rust_decimal's
+/// `Decimal::ZERO.ln()`): the operator must return a number, so the fix
+/// goes where the division is written, one frame up, with the type's own
+/// `is_zero()`. With no error channel there, the caller's answer for input
+/// outside its domain (its `else`) is returned, and the fix says it made
+/// that value up for one more input; with an `Option`, `None`.
+#[test]
+fn a_number_types_division_by_zero_is_guarded_where_the_division_is_written() {
+    const NUM: &str = "#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fixed(i64);
+
+impl Fixed {
+    pub const ZERO: Fixed = Fixed(0);
+    pub const ONE: Fixed = Fixed(1000);
+    pub fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl std::ops::Div for Fixed {
+    type Output = Fixed;
+    fn div(self, other: Fixed) -> Fixed {
+        match self.0.checked_mul(1000).and_then(|n| n.checked_div(other.0)) {
+            Some(q) => Fixed(q),
+            None => panic!(\"Division by zero\"),
+        }
+    }
+}
+
+/// The reciprocal of a number that is not negative; zero for the others.
+pub fn recip(x: Fixed) -> Fixed {
+    if x.0 >= 0 {
+        Fixed::ONE / x
+    } else {
+        Fixed::ZERO
+    }
+}
+
+/// The reciprocal, `None` where there is none.
+pub fn checked_recip(x: Fixed) -> Option<Fixed> {
+    let q = Fixed::ONE / x;
+    Some(q)
+}
+";
+    let candidates = |call: &str, function: &str| {
+        let (line, column) = at(NUM, "panic!(");
+        let mut ctx = context(PATH, NUM, line, Some(column), "Division by zero");
+        ctx.frames[0].function = Some("<demo::Fixed as core::ops::arith::Div>::div".into());
+        let (l, c) = at(NUM, call);
+        let mut frame = target_frame(PATH, l, Some(c), Some(function));
+        frame.frame_index = Some(1);
+        ctx.frames.push(frame);
+        TemplateGenerator::new().without_rustfmt().candidates(&ctx).unwrap()
+    };
+    let ps = candidates("Fixed::ONE / x", "demo::recip");
+    assert_eq!(
+        ps[0].candidates[0].strategy, "divisor-fallback",
+        "{}",
+        ps[0].explanation
+    );
+    let fixed = apply(NUM, &ps[0]);
+    assert!(
+        fixed.contains("    if x.0 >= 0 {\n        if x.is_zero() {\n            return Fixed::ZERO;\n        }\n        Fixed::ONE / x\n"),
+        "{fixed}"
+    );
+    assert_eq!(
+        ps[0].invented_value.as_deref(),
+        Some("`Fixed::ZERO`, the function's answer for other input it does not take")
+    );
+    let tests = "\n#[test]\nfn t() { assert_eq!(recip(Fixed::ZERO), Fixed::ZERO); assert_eq!(recip(Fixed(2000)), Fixed(500)); assert_eq!(recip(Fixed(-1)), Fixed::ZERO); }\n";
+    test_with_rustc(&(fixed + tests)).unwrap();
+
+    let ps = candidates("Fixed::ONE / x;", "demo::checked_recip");
+    assert_eq!(ps[0].candidates[0].strategy, "divisor-guard", "{}", ps[0].explanation);
+    assert_eq!(ps[0].invented_value, None);
+    let fixed = apply(NUM, &ps[0]);
+    assert!(
+        fixed.contains("    if x.is_zero() {\n        return None;\n    }\n    let q = Fixed::ONE / x;"),
+        "{fixed}"
+    );
+    let tests = "\n#[test]\nfn t() { assert_eq!(checked_recip(Fixed::ZERO), None); assert_eq!(checked_recip(Fixed(2000)), Some(Fixed(500))); }\n";
+    test_with_rustc(&(fixed + tests)).unwrap();
+}

@@ -249,6 +249,13 @@ impl TemplateGenerator {
                 }
             }
         }
+        // A number type's own division panicked on zero: guarded where the
+        // division is written, up the stack.
+        if fixes.is_empty() && strategy::is_operator_division_by_zero(&site.fn_name, message) {
+            if let Some(f) = divisor_guard(ctx, message) {
+                fixes.push(f);
+            }
+        }
         let mut patches: Vec<Patch> = Vec::new();
         let mut strategies: Vec<(&'static str, String)> = Vec::new();
         let mut formatters = std::collections::HashMap::new();
@@ -409,6 +416,40 @@ fn caller_guard<'c>(
         }
         // No error channel here either: carry the condition one frame up.
         failing = caller.lifted(&failing)?;
+    }
+    None
+}
+
+/// At the nearest frame up the stack whose line divides (`a / d`, `a % d`)
+/// with a divisor whose type has `is_zero()` in the crate: a guard on the
+/// divisor (see [`strategy::Site::divisor_guard`]).
+fn divisor_guard<'c>(ctx: &'c FixContext, message: &str) -> Option<FileFix<'c>> {
+    let has_is_zero = ctx.files.values().any(|t| t.contains("fn is_zero(&self) -> bool"));
+    if !has_is_zero {
+        return None;
+    }
+    for frame in ctx.frames.iter().skip(1) {
+        let Some(text) = ctx.file(&frame.path) else { continue };
+        let Ok(file) = crate::rust_file::parse_file(text) else {
+            continue;
+        };
+        let src = Source::new(text);
+        let macros = locate::MacroArgs::collect(&file);
+        let column = frame.column.map(|c| c as usize);
+        let class = PanicClass::DivZero;
+        let Some(loc) = locate::locate(&file, &macros, &src, Some(class), frame.line as usize, column) else {
+            continue;
+        };
+        let caller = strategy::Site::new(&src, class, &loc, &file, message);
+        let (fix, invented) = caller.divisor_guard()?;
+        let borrowed = caller.borrowed_error().and_then(|b| b.returned_by(&fix));
+        return Some(FileFix {
+            path: frame.path.clone(),
+            before: text,
+            fix,
+            borrowed,
+            invented,
+        });
     }
     None
 }

@@ -231,7 +231,7 @@ fn reindent(text: &str, from: &str, to: &str, nl: &str) -> String {
 }
 
 /// The single-segment paths (variables) an expression names.
-fn names(e: &syn::Expr) -> BTreeSet<String> {
+pub(super) fn names(e: &syn::Expr) -> BTreeSet<String> {
     let mut n = Names(BTreeSet::new());
     syn::visit::Visit::visit_expr(&mut n, e);
     n.0

@@ -8,6 +8,7 @@
 //! | unwrap-err, parse-unwrap | `.map_err(\|_\| <error>)?` (an existing error matches the panic's words) · `.map_err(..)?` / `?` (fn returns `Result`) · `.ok()?` (fn returns `Option`) · `let Ok(..) = .. else { return <empty>; }` · `.unwrap_or_default()` |
 //! | explicit-panic (`panic!`, `unreachable!`) | `return Err(<error>)` / `return None` in place of the macro |
 //! | explicit-panic (`assert!`, `assert_eq!`, `assert_ne!`) | `if <fails> { return Err(<error>); }` / `return None` in place of the assertion |
+//! | explicit-panic in a number type's `div`/`rem` ("Division by zero") | at the division up the stack: `if d.is_zero() { return <error>; }`, else the caller's own answer for input outside its domain ([`divisor`]) |
 //! | index-oob, slice-range | `.get(..)?` · `.get(..).ok_or(<error>)?` · guard `if .. { return <empty>; }` · `.get(..)` with a default |
 //! | vec-position (`Vec::remove`/`swap_remove`/`insert`) | guard `if i >= v.len() { return <empty>; }` (`>` for `insert`) |
 //! | missing-key (`map[&k]`) | `.get(..)?` · `.get(..).ok_or(<error>)?` · guard `if !map.contains_key(..) { return <empty>; }` · `.get(..)` with a default |
@@ -36,12 +37,14 @@
 //! One file per family: [`unwrap`] (unwrap-none, unwrap-err, parse-unwrap),
 //! [`index`] (index-oob, slice-range, missing-key, char-boundary,
 //! vec-position), [`arith`] (div-zero, rem-zero, overflow), [`explicit`]
-//! (explicit panics), [`caller`] (guards up the stack); the shapes they
+//! (explicit panics), [`caller`] (guards up the stack), [`divisor`] (a
+//! number type's division by zero, guarded where it is written); the shapes they
 //! share (guard, `let .. else`) are in [`guard`], the error choice in
 //! [`error_choice`], expression helpers in [`expr`].
 
 mod arith;
 mod caller;
+mod divisor;
 mod error_choice;
 mod explicit;
 mod expr;
@@ -54,6 +57,8 @@ use std::collections::HashSet;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Signature, Stmt};
+
+pub(crate) use divisor::is_operator_division_by_zero;
 
 use super::locate::{is_splitting, Idents, Located};
 use super::signature::ReturnKind;
