@@ -113,10 +113,27 @@ impl Worker {
     }
 
     /// SIGTERM, then waits for the exit; whether it exited successfully.
+    /// After a graceful exit, also waits (10 s at most) until the reader of
+    /// its stdout has its last line, `bugstack: stopped`: on a busy machine
+    /// the reader thread may lag behind the exit.
     pub fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        self.child.wait().unwrap().success()
+        let ok = self.child.wait().unwrap().success();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while ok && std::time::Instant::now() < deadline {
+            if self
+                .stdout
+                .lock()
+                .unwrap()
+                .last()
+                .is_some_and(|l| l == "bugstack: stopped")
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ok
     }
 }
 
