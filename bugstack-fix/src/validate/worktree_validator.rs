@@ -803,43 +803,36 @@ impl WorktreeValidator {
                 reproduce::harness::HARNESS_TEST
             ))
         };
-        let mut build = self
-            .run(
-                env,
-                wt.path(),
-                cargo_test("--no-run"),
-                self.options.regression_timeout,
-                Parse::Raw,
-            )
-            .await?;
-        // The callee is behind Cargo features the defaults leave out
+        // The callee may be behind Cargo features the defaults leave out
         // (rustc: "gated behind the `maths` feature"): built again with them.
         let mut features = Vec::new();
-        if build.status == CheckStatus::Failed {
-            features = reproduce::harness::gated_features(&build.output);
-            if !features.is_empty() {
-                let path = harness.join("Cargo.toml");
-                std::fs::write(&path, plan.manifest_with(&features))
-                    .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-                let fetch = self.cargo_fetch(env, &harness).await?;
-                if fetch.status != CheckStatus::Passed {
-                    return Ok(with_call(Reproduction::not_reproduced(format!(
-                        "the harness's dependencies with features {} could not be fetched: {}",
-                        features.join(", "),
-                        bugstack_core::text::trim_middle(&fetch.output, 1024)
-                    ))));
-                }
-                build = self
-                    .run(
-                        env,
-                        wt.path(),
-                        cargo_test("--no-run"),
-                        self.options.regression_timeout,
-                        Parse::Raw,
-                    )
-                    .await?;
+        let build = loop {
+            let build = self
+                .run(
+                    env,
+                    wt.path(),
+                    cargo_test("--no-run"),
+                    self.options.regression_timeout,
+                    Parse::Raw,
+                )
+                .await?;
+            let gated = reproduce::harness::gated_features(&build.output);
+            if build.status != CheckStatus::Failed || gated.is_empty() || !features.is_empty() {
+                break build;
             }
-        }
+            features = gated;
+            let path = harness.join("Cargo.toml");
+            std::fs::write(&path, plan.manifest_with(&features))
+                .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            let fetch = self.cargo_fetch(env, &harness).await?;
+            if fetch.status != CheckStatus::Passed {
+                return Ok(with_call(Reproduction::not_reproduced(format!(
+                    "the harness's dependencies with features {} could not be fetched: {}",
+                    features.join(", "),
+                    bugstack_core::text::trim_middle(&fetch.output, 1024)
+                ))));
+            }
+        };
         if build.status != CheckStatus::Passed {
             return Ok(with_call(Reproduction::not_reproduced(format!(
                 "the harness did not build ({:?}): {}",

@@ -384,6 +384,16 @@ struct FileFix<'t> {
     invented: Option<String>,
 }
 
+/// The frames up the stack (the panic's own left out) whose file the
+/// context holds and parses: (frame, text, syntax tree).
+fn caller_files(ctx: &FixContext) -> impl Iterator<Item = (&crate::RepoFrame, &str, syn::File)> {
+    ctx.frames.iter().skip(1).filter_map(|frame| {
+        let text = ctx.file(&frame.path)?;
+        let file = crate::rust_file::parse_file(text).ok()?;
+        Some((frame, text, file))
+    })
+}
+
 /// A guard at the nearest in-app caller on the stack that can return an
 /// error, when the failing expression names only the failing function's
 /// parameters: (the caller's file, its text, the fix).
@@ -393,11 +403,7 @@ fn caller_guard<'c>(
     message: &str,
 ) -> Option<(String, &'c str, strategy::StrategyFix, Option<String>)> {
     let mut failing = site.failing_condition()?;
-    for frame in ctx.frames.iter().skip(1) {
-        let Some(text) = ctx.file(&frame.path) else { continue };
-        let Ok(file) = crate::rust_file::parse_file(text) else {
-            continue;
-        };
+    for (frame, text, file) in caller_files(ctx) {
         let src = Source::new(text);
         let macros = locate::MacroArgs::collect(&file);
         let column = frame.column.map(|c| c as usize);
@@ -428,11 +434,7 @@ fn divisor_guard<'c>(ctx: &'c FixContext, message: &str) -> Option<FileFix<'c>> 
     if !has_is_zero {
         return None;
     }
-    for frame in ctx.frames.iter().skip(1) {
-        let Some(text) = ctx.file(&frame.path) else { continue };
-        let Ok(file) = crate::rust_file::parse_file(text) else {
-            continue;
-        };
+    for (frame, text, file) in caller_files(ctx) {
         let src = Source::new(text);
         let macros = locate::MacroArgs::collect(&file);
         let column = frame.column.map(|c| c as usize);
