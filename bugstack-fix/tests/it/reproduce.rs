@@ -754,3 +754,34 @@ async fn a_receiver_made_by_a_constructor_with_arguments_is_built_from_generated
     );
     assert_regression_proven(&report);
 }
+
+/// An API behind a Cargo feature the defaults leave out (rust_decimal's
+/// `MathematicalOps` behind `maths`): rustc names the feature when the
+/// harness does not build, the harness is built again with it, and the
+/// regression test is gated on it (the crate's default checks skip it) and
+/// run with `--features`: it fails on the base and passes with the fix.
+#[tokio::test]
+async fn an_api_behind_a_cargo_feature_is_searched_and_proven_with_it() {
+    const MANIFEST_FEATURES: &str = "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nmaths = []\n\n[dependencies]\n\n[workspace]\n";
+    const LIB: &str = "//! Lengths.\n\n/// The first char's length in bytes.\n#[cfg(feature = \"maths\")]\npub fn head_len(s: &str) -> usize {\n    s[..1].len()\n}\n";
+    let (report, _repo) = run_files(
+        LIB,
+        &[("Cargo.toml", MANIFEST_FEATURES)],
+        ("src/lib.rs", LIB),
+        vec![(6, "fixture::head_len")],
+        panic_event(CHAR_BOUNDARY),
+        Arc::new(OneIdea::new(LIB, "s[..1].len()", "s.get(..1).map_or(0, str::len)")),
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    let test = assert_reproduced(&report).test.as_ref().unwrap();
+    assert_eq!(test.features, ["maths"], "{json}");
+    assert!(test.source.contains("#![cfg(feature = \"maths\")]"), "{json}");
+    let fix = report.fix.as_ref().expect("a fix");
+    assert_eq!(
+        fix.regression_test.as_ref().map(|t| t.features.clone()),
+        Some(vec!["maths".to_string()])
+    );
+    assert_regression_proven(&report);
+}
