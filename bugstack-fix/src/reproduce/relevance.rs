@@ -154,12 +154,16 @@ pub(super) fn related_tests(sources: &[String], site: &BTreeMap<String, usize>) 
     found.into_iter().map(|(_, t)| t).collect()
 }
 
-/// Every free function, at any depth (test modules included).
+/// Every `#[test]` function, at any depth (test modules included): the
+/// crate's own functions are not tests of it, and their literals (a
+/// parser's delimiter chars) would crowd out the tests'.
 struct Fns<'ast>(Vec<&'ast syn::ItemFn>);
 
 impl<'ast> Visit<'ast> for Fns<'ast> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.0.push(f);
+        if crate::rust_file::is_test_attr(&f.attrs) {
+            self.0.push(f);
+        }
         syn::visit::visit_item_fn(self, f);
     }
 }
@@ -181,7 +185,7 @@ mod tests {
     #[test]
     fn tests_sharing_a_word_with_the_site_come_first_most_shared_first() {
         let sources = vec![
-            "#[test]\nfn split_left() {\n    f(\"a,b\");\n}\n#[test]\nfn backrefs() {\n    f(\"(.)\\\\1\");\n}\n"
+            "#[test]\nfn split_left() {\n    f(\"a,b\");\n}\n#[test]\nfn backrefs() {\n    f(\"(.)\\\\1\");\n}\nfn backref_helper() {\n    f(\"(\");\n}\n"
                 .to_string(),
             "mod t {\n    #[test]\n    fn backref_casei_multibyte() {\n        f(\"(?i)(.)\\\\1\", \"aé\");\n    }\n}\n"
                 .to_string(),
