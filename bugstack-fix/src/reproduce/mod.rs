@@ -321,9 +321,14 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
     );
     sources.extend(ctx.file(&target.path).map(str::to_string));
     let name = callee.path.rsplit("::").next().unwrap_or_default();
-    // The tests about the code that panicked seed first (see `relevance`).
+    // The tests about the code that panicked seed first (see `relevance`),
+    // then as many again from every source in file order: the related ones
+    // never crowd out what the file order offered before.
     let related = relevance::related_tests(&sources, &relevance::site_words(ctx));
-    let mut seeds = Seeds::collect_for(related.iter().chain(&sources).map(String::as_str), name);
+    let mut seeds = Seeds::collect(related.iter().map(String::as_str));
+    let mut all = Seeds::collect_for(sources.iter().map(String::as_str), name);
+    seeds.args = std::mem::take(&mut all.args);
+    seeds.absorb(all);
     // The panicking file's own literals, whatever the cap left out: an
     // overflow is often `x + K` for one of its constants, a parser compares
     // against its chars (the delimiters).
