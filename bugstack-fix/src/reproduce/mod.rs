@@ -519,20 +519,22 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_constructor_that_accepted_the_input_is_named_unless_it_panicked() {
-        let r = |input: &str| super::Reproduction {
-            status: super::ReproductionStatus::Reproduced,
+        let r = |input: &str| Reproduction {
+            status: ReproductionStatus::Reproduced,
             call: Some("fancy_regex::Regex::is_match".into()),
             input: Some(input.into()),
-            test: Some(super::ReproductionTest {
+            test: Some(ReproductionTest {
                 path: "tests/r.rs".into(),
                 name: "r".into(),
                 source: String::new(),
                 diff: None,
                 features: Vec::new(),
             }),
-            ..super::Reproduction::default()
+            ..Reproduction::default()
         };
         let through = r(r#"fancy_regex::Regex::is_match(&fancy_regex::Regex::new("\\1").unwrap(), "")"#);
         let frames = ["fancy_regex::vm::State::get", "fancy_regex::Regex::is_match"];
@@ -562,8 +564,6 @@ mod tests {
         not.test = None;
         assert_eq!(not.accepted_by(frames), None);
     }
-
-    use super::*;
 
     #[test]
     fn attach_adds_the_test_file_once() {

@@ -532,16 +532,6 @@ fn apply_failure(output: String) -> CheckResult {
     }
 }
 
-fn cargo_test(test: &RegressionTest) -> CommandLine {
-    let mut argv: Vec<String> = vec!["cargo".into(), "test".into()];
-    if !test.features.is_empty() {
-        argv.push("--features".into());
-        argv.push(test.features.join(","));
-    }
-    argv.push(test.name.clone());
-    CommandLine::Argv(argv)
-}
-
 /// The command running a regression test: an integration test file
 /// (`[CRATE/]tests/NAME.rs`) is built and run alone (`cargo test --test
 /// NAME`), so a crate whose other test targets no longer compile (an old
@@ -553,11 +543,12 @@ pub(crate) fn regression_command(test: &RegressionTest) -> CommandLine {
     let dir = path.parent();
     let in_tests = dir.and_then(Path::file_name).is_some_and(|d| d == "tests");
     let plain_stem = !stem.is_empty() && stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !(in_tests && plain_stem && path.extension().is_some_and(|e| e == "rs")) {
-        return cargo_test(test);
-    }
+    let integration = in_tests && plain_stem && path.extension().is_some_and(|e| e == "rs");
     let mut argv: Vec<String> = vec!["cargo".into(), "test".into()];
-    if let Some(krate) = dir.and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(krate) = dir
+        .and_then(Path::parent)
+        .filter(|d| integration && !d.as_os_str().is_empty())
+    {
         argv.push("--manifest-path".into());
         argv.push(krate.join("Cargo.toml").to_string_lossy().into_owned());
     }
@@ -565,7 +556,10 @@ pub(crate) fn regression_command(test: &RegressionTest) -> CommandLine {
         argv.push("--features".into());
         argv.push(test.features.join(","));
     }
-    argv.extend(["--test".into(), stem.to_string(), test.name.clone()]);
+    if integration {
+        argv.extend(["--test".into(), stem.to_string()]);
+    }
+    argv.push(test.name.clone());
     CommandLine::Argv(argv)
 }
 

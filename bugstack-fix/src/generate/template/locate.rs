@@ -694,18 +694,19 @@ impl<'ast> Visit<'ast> for Idents {
         self.0.insert(i.to_string());
     }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        fn walk(ts: proc_macro2::TokenStream, out: &mut std::collections::HashSet<String>) {
-            for t in ts {
-                match t {
-                    proc_macro2::TokenTree::Ident(i) => {
-                        out.insert(i.to_string());
-                    }
-                    proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
-                    _ => {}
-                }
-            }
-        }
-        walk(m.tokens.clone(), &mut self.0);
+        token_idents(m.tokens.clone(), &mut self.0);
         visit::visit_macro(self, m);
+    }
+}
+
+/// Every identifier among `tokens` (a macro's arguments, which `syn` does
+/// not parse), groups included, into `out`.
+pub(crate) fn token_idents(tokens: proc_macro2::TokenStream, out: &mut impl Extend<String>) {
+    for t in tokens {
+        match t {
+            proc_macro2::TokenTree::Ident(i) => out.extend([i.to_string()]),
+            proc_macro2::TokenTree::Group(g) => token_idents(g.stream(), out),
+            _ => {}
+        }
     }
 }

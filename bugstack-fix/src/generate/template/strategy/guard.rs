@@ -255,18 +255,7 @@ impl<'ast> syn::visit::Visit<'ast> for Names {
     // A macro's arguments are tokens (`vec![a, b]`, `format!("{}", a)`):
     // every identifier among them counts.
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        fn idents(tokens: proc_macro2::TokenStream, out: &mut BTreeSet<String>) {
-            for t in tokens {
-                match t {
-                    proc_macro2::TokenTree::Ident(i) => {
-                        out.insert(i.to_string());
-                    }
-                    proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
-                    _ => {}
-                }
-            }
-        }
-        idents(m.tokens.clone(), &mut self.0);
+        crate::generate::template::locate::token_idents(m.tokens.clone(), &mut self.0);
     }
 }
 
