@@ -48,7 +48,10 @@ impl SleepRunner {
             .append(true)
             .open(&self.log)
             .map_err(|e| Error::io(format!("cannot open {}", self.log.display()), e))?;
-        writeln!(f, "{line}").map_err(|e| Error::io(format!("cannot write {}", self.log.display()), e))?;
+        // One `write` per line: `writeln!` may split the text and its newline
+        // into two writes, and two jobs appending at once then interleave.
+        f.write_all(format!("{line}\n").as_bytes())
+            .map_err(|e| Error::io(format!("cannot write {}", self.log.display()), e))?;
         f.sync_all()
             .map_err(|e| Error::io(format!("cannot sync {}", self.log.display()), e))
     }
