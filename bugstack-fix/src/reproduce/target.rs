@@ -670,11 +670,42 @@ impl<'a> Resolver<'a> {
     /// The path a harness names trait `path` by, written in a file whose
     /// items are `items`: a standard trait by its public path, the crate's
     /// own by its public path.
+    ///
+    /// A trait with type arguments (`Index<usize>`, `PartialEq<str>`) is
+    /// written with one `_` each (`std::ops::Index<_>`): the compiler infers
+    /// them from the call's arguments, whose types the impl's signature
+    /// gives, so the argument types never have to be written in the harness.
     fn trait_path(&mut self, path: &syn::Path, items: &[syn::Item]) -> Option<String> {
-        let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-        if path.segments.iter().any(|s| !s.arguments.is_none()) {
+        let last = path.segments.last()?;
+        if path.segments.iter().rev().skip(1).any(|s| !s.arguments.is_none()) {
             return None;
         }
+        let inferred = match &last.arguments {
+            syn::PathArguments::None => String::new(),
+            syn::PathArguments::AngleBracketed(a) => {
+                let mut types = 0;
+                for arg in &a.args {
+                    match arg {
+                        syn::GenericArgument::Type(_) | syn::GenericArgument::Const(_) => types += 1,
+                        syn::GenericArgument::Lifetime(_) => {}
+                        // Associated-type bindings and bounds.
+                        _ => return None,
+                    }
+                }
+                match types {
+                    0 => String::new(),
+                    n => format!("<{}>", vec!["_"; n].join(", ")),
+                }
+            }
+            // `Fn(A) -> B`: no impl of the crate's is called through it.
+            syn::PathArguments::Parenthesized(_) => return None,
+        };
+        self.bare_trait_path(path, items).map(|p| p + &inferred)
+    }
+
+    /// [`Resolver::trait_path`] of `path` without its generic arguments.
+    fn bare_trait_path(&mut self, path: &syn::Path, items: &[syn::Item]) -> Option<String> {
+        let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
         if segs.len() == 1 {
             if let Some(full) = used_path(items, &segs[0]) {
                 segs = full;

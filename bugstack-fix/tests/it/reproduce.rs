@@ -574,6 +574,30 @@ async fn a_standard_trait_function_without_receiver_is_called_by_its_paths() {
     assert_regression_proven(&report);
 }
 
+/// `impl PartialEq<str> for Tag`: a trait with a type argument is named
+/// with `_` for it (`PartialEq<_>`), and the compiler infers it from the
+/// argument the impl's signature gives (`&str`).
+#[tokio::test]
+async fn a_trait_with_type_arguments_is_called_with_them_inferred() {
+    const LIB: &str = "/// A tag.\n#[derive(Debug, Default)]\npub struct Tag {\n    len: u8,\n}\n\nimpl PartialEq<str> for Tag {\n    fn eq(&self, other: &str) -> bool {\n        self.len - other.len() as u8 == 0\n    }\n}\n";
+    let fix = (
+        "self.len - other.len() as u8 == 0",
+        "self.len.checked_sub(other.len() as u8) == Some(0)",
+    );
+    let frames = vec![(9, "<fixture::Tag as core::cmp::PartialEq<str>>::eq")];
+    let report = reproduced(LIB, fix, frames, "attempt to subtract with overflow").await;
+    let json = report.to_json();
+    let r = &report.reproduction;
+    assert_eq!(r.call.as_deref(), Some("<fixture::Tag as PartialEq<_>>::eq"), "{json}");
+    assert!(
+        r.input
+            .as_deref()
+            .is_some_and(|i| i.starts_with("<fixture::Tag as PartialEq<_>>::eq(&fixture::Tag::default(), \"")),
+        "{json}"
+    );
+    assert_regression_proven(&report);
+}
+
 /// A crate listing its test targets (`autotests = false`) without one the
 /// regression test can join: a new file under `tests/` would never be
 /// built, so the test goes at the end of the library's root file, a
