@@ -574,6 +574,24 @@ async fn a_standard_trait_function_without_receiver_is_called_by_its_paths() {
     assert_regression_proven(&report);
 }
 
+/// The search is seeded the same on every run: the same incident on the
+/// same code finds the same input after the same number of cases, so a
+/// report can be re-run and gives what it said.
+#[tokio::test]
+async fn a_search_run_twice_finds_the_same_input_after_the_same_cases() {
+    const LIB: &str = "/// The midpoint of `a` and `b`.\npub fn mid(a: u32, b: u32, c: u32) -> u32 {\n    if c % 7 == 3 { (a + b) / 2 } else { a.min(b) }\n}\n";
+    let fix = ("(a + b) / 2", "a / 2 + b / 2 + (a % 2 + b % 2) / 2");
+    let search = || async {
+        let report = reproduced(LIB, fix, vec![(3, "fixture::mid")], "attempt to add with overflow").await;
+        assert_regression_proven(&report);
+        let r = report.reproduction;
+        (r.input, r.cases)
+    };
+    let (first, again) = (search().await, search().await);
+    assert!(first.1 > 1, "the first case does not panic: {first:?}");
+    assert_eq!(first, again);
+}
+
 /// `impl PartialEq<str> for Tag`: a trait with a type argument is named
 /// with `_` for it (`PartialEq<_>`), and the compiler infers it from the
 /// argument the impl's signature gives (`&str`).
