@@ -61,7 +61,7 @@ pub use context::{
 };
 pub use deploy::{
     fix_branch_name, forge_from_policy, local_remote_path, token_from_env, BodyRenderer, CiStatus, Comment,
-    CommitIdentity, Deployer, Forge, ForgeDeployer, GitHubConfig, GitHubForge, GitVcs, JsonPullRequestStore,
+    CommitIdentity, Deployer, FixCommit, Forge, ForgeDeployer, GitHubConfig, GitHubForge, GitVcs, JsonPullRequestStore,
     LocalForge, MergeOutcome, NewPullRequest, Opened, Person, PullRequest, PullRequestPoll, PullRequestStore, Vcs,
     FIX_BRANCH_PREFIX,
 };

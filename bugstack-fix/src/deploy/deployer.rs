@@ -12,7 +12,7 @@ use super::command::{run_deploy_command, Merged};
 use super::forge::{CiStatus, Forge, MergeOutcome, NewPullRequest, PullRequest};
 use super::git_vcs::GitVcs;
 use super::message::{fix_commit_message, CommitStyle};
-use super::vcs::{fix_branch_name, CommitIdentity, Vcs};
+use super::vcs::{fix_branch_name, CommitIdentity, FixCommit, Vcs};
 use crate::{DecisionKind, Deployer, Deployment, Error, FixContext, FixReport, Policy, PullRequestState, Result};
 
 /// Renders a report as a pull request body (Markdown).
@@ -209,9 +209,13 @@ impl Deployer for ForgeDeployer {
         let release = vcs.resolve_commit(ctx.validation_commit()).await?;
         let style = CommitStyle::detect(&vcs.recent_subjects(&release, STYLE_SAMPLE).await?);
         let message = fix_commit_message(&style, ctx, patch);
-        let commit = vcs
-            .prepare_fix_branch(&branch, &release, patch, &message, &self.identity)
-            .await?;
+        let fix = FixCommit {
+            base: &release,
+            patch,
+            message: &message,
+            identity: &self.identity,
+        };
+        let commit = vcs.prepare_fix_branch(&branch, &fix).await?;
         let remote = policy.forge.remote.as_str();
         vcs.push_fix_branch(remote, &branch, &commit).await?;
         let base = match &policy.forge.base_branch {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use super::base::BaseRef;
-use super::vcs::{CommitIdentity, Vcs, FIX_BRANCH_PREFIX};
+use super::vcs::{CommitIdentity, FixCommit, Vcs, FIX_BRANCH_PREFIX};
 use crate::git::Git;
 use crate::policy::ForgeConfig;
 use crate::{Error, Patch, Result};
@@ -139,17 +139,10 @@ impl Vcs for GitVcs {
     // that change on that base, its commit is kept (a re-run does not
     // rewrite the branch); when the branch is checked out in a work tree it
     // is not moved (the commit is still returned, for pushing).
-    async fn prepare_fix_branch(
-        &self,
-        branch: &str,
-        base: &str,
-        patch: &Patch,
-        message: &str,
-        identity: &CommitIdentity,
-    ) -> Result<String> {
+    async fn prepare_fix_branch(&self, branch: &str, fix: &FixCommit<'_>) -> Result<String> {
         ensure_fix_branch(branch)?;
-        let base = self.resolve_commit(base).await?;
-        let tree = self.patched_tree(&base, patch).await?;
+        let base = self.resolve_commit(fix.base).await?;
+        let tree = self.patched_tree(&base, fix.patch).await?;
         let old = self.branch_tip(branch).await?;
         if let Some(old) = &old {
             let (old_tree, parents) = self.commit_shape(old).await?;
@@ -157,7 +150,7 @@ impl Vcs for GitVcs {
                 return Ok(old.clone());
             }
         }
-        let commit = self.commit_tree(&tree, &base, message, identity).await?;
+        let commit = self.commit_tree(&tree, &base, fix.message, fix.identity).await?;
         let refname = format!("refs/heads/{branch}");
         if self.checked_out(&refname).await? {
             // Someone is looking at the branch in a work tree: moving it would

@@ -26,7 +26,7 @@ pub use github::{token_from_env, GitHubConfig, GitHubForge, PullRequestPoll};
 pub use local::LocalForge;
 pub use setup::{forge_from_policy, local_remote_path};
 pub use store::{JsonPullRequestStore, PullRequestStore};
-pub use vcs::{fix_branch_name, CommitIdentity, Person, Vcs, FIX_BRANCH_PREFIX};
+pub use vcs::{fix_branch_name, CommitIdentity, FixCommit, Person, Vcs, FIX_BRANCH_PREFIX};
 
 /// Stage 5: delivers a decided fix (a branch, a pull request, a merge only
 /// when policy allows).

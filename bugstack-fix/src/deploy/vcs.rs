@@ -42,7 +42,7 @@ use crate::{Patch, Result};
 /// use std::sync::{Arc, Mutex};
 ///
 /// use async_trait::async_trait;
-/// use bugstack_fix::{BaseRef, CommitIdentity, ForgeConfig, ForgeDeployer, GitVcs, LocalForge, Patch, Result, Vcs};
+/// use bugstack_fix::{BaseRef, FixCommit, ForgeConfig, ForgeDeployer, GitVcs, LocalForge, Result, Vcs};
 ///
 /// struct AuditedGit {
 ///     git: GitVcs,
@@ -60,15 +60,8 @@ use crate::{Patch, Result};
 ///     async fn recent_subjects(&self, rev: &str, n: usize) -> Result<Vec<String>> {
 ///         self.git.recent_subjects(rev, n).await
 ///     }
-///     async fn prepare_fix_branch(
-///         &self,
-///         branch: &str,
-///         base: &str,
-///         patch: &Patch,
-///         message: &str,
-///         identity: &CommitIdentity,
-///     ) -> Result<String> {
-///         self.git.prepare_fix_branch(branch, base, patch, message, identity).await
+///     async fn prepare_fix_branch(&self, branch: &str, commit: &FixCommit<'_>) -> Result<String> {
+///         self.git.prepare_fix_branch(branch, commit).await
 ///     }
 ///     async fn remote_default_branch(&self, remote: &str) -> Result<Option<String>> {
 ///         self.git.remote_default_branch(remote).await
@@ -98,19 +91,12 @@ pub trait Vcs: Send + Sync {
     /// newest first (to write the fix commit in the project's style).
     async fn recent_subjects(&self, rev: &str, n: usize) -> Result<Vec<String>>;
 
-    /// Creates or moves the fix branch `branch` to a commit of `base` plus
-    /// `patch` with `message`, and returns the commit. When the branch
-    /// already holds exactly that change on that base, its commit is kept;
-    /// when the branch is checked out somewhere it is not moved (the commit
-    /// is still returned, for pushing).
-    async fn prepare_fix_branch(
-        &self,
-        branch: &str,
-        base: &str,
-        patch: &Patch,
-        message: &str,
-        identity: &CommitIdentity,
-    ) -> Result<String>;
+    /// Creates or moves the fix branch `branch` to `commit` (its patch on
+    /// its base), and returns the commit's id. When the branch already
+    /// holds exactly that change on that base, its commit is kept; when the
+    /// branch is checked out somewhere it is not moved (the commit is still
+    /// returned, for pushing).
+    async fn prepare_fix_branch(&self, branch: &str, commit: &FixCommit<'_>) -> Result<String>;
 
     /// The remote's default branch, when it can be told.
     async fn remote_default_branch(&self, remote: &str) -> Result<Option<String>>;
@@ -118,6 +104,21 @@ pub trait Vcs: Send + Sync {
     /// Pushes `commit` to `branch` on `remote` with a lease; returns whether
     /// anything changed there.
     async fn push_fix_branch(&self, remote: &str, branch: &str, commit: &str) -> Result<bool>;
+}
+
+/// The commit [`Vcs::prepare_fix_branch`] puts on a fix branch: `patch` on
+/// `base`, with `message`, by `identity`.
+#[derive(Debug, Clone, Copy)]
+pub struct FixCommit<'a> {
+    /// The commit the patch applies to (any revision
+    /// [`Vcs::resolve_commit`] names).
+    pub base: &'a str,
+    /// The change.
+    pub patch: &'a Patch,
+    /// The commit message.
+    pub message: &'a str,
+    /// Author and committer.
+    pub identity: &'a CommitIdentity,
 }
 
 /// Every fix branch starts with this; bugstack only ever rewrites branches

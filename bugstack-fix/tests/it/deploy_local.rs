@@ -472,15 +472,10 @@ impl bugstack_fix::Vcs for RecordingVcs {
     async fn prepare_fix_branch(
         &self,
         branch: &str,
-        base: &str,
-        patch: &Patch,
-        message: &str,
-        identity: &bugstack_fix::CommitIdentity,
+        commit: &bugstack_fix::FixCommit<'_>,
     ) -> bugstack_fix::Result<String> {
         self.record("prepare_fix_branch");
-        self.git
-            .prepare_fix_branch(branch, base, patch, message, identity)
-            .await
+        self.git.prepare_fix_branch(branch, commit).await
     }
     async fn remote_default_branch(&self, remote: &str) -> bugstack_fix::Result<Option<String>> {
         self.record("remote_default_branch");
