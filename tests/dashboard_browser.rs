@@ -23,7 +23,7 @@ use std::time::Duration;
 use bugstack::core::Timestamp;
 use bugstack::fix::{
     Attempt, CheckResult, CheckStatus, Confidence, Decision, DecisionKind, FixContext, FixReport, Patch, Signal,
-    Validation, REPORT_VERSION,
+    Validation,
 };
 use bugstack::sdk::{Level, Options, RequestContext};
 use bugstack::store::{FixOutcome, IncidentStore, RunPullRequest, SqliteStore};
@@ -114,23 +114,16 @@ fn record_fix_run(data: &std::path::Path, id: i64) {
         regression: None,
         sandbox: None,
     };
+    let context = FixContext {
+        token_budget: 1000,
+        tokens_used: 100,
+        ..FixContext::new(incident, "/repo", "HEAD")
+    };
+    let decision = Decision {
+        kind: DecisionKind::Review,
+        reason: "confidence 0.42 is below the threshold 0.8: left for review".into(),
+    };
     let report = FixReport {
-        report_version: REPORT_VERSION,
-        context: FixContext {
-            base: None,
-            incident: incident.clone(),
-            repo_root: PathBuf::from("/repo"),
-            revision: "HEAD".into(),
-            frames: Vec::new(),
-            snippets: Vec::new(),
-            files: BTreeMap::new(),
-            token_budget: 1000,
-            tokens_used: 100,
-            warnings: Vec::new(),
-        },
-        incident,
-        generator: "template".into(),
-        reproduction: Default::default(),
         attempts: vec![
             Attempt {
                 number: 1,
@@ -168,15 +161,8 @@ fn record_fix_run(data: &std::path::Path, id: i64) {
                 },
             ],
         }),
-        decision: Decision {
-            kind: DecisionKind::Review,
-            reason: "confidence 0.42 is below the threshold 0.8: left for review".into(),
-        },
-        deployment: None,
-        deploy_error: None,
-        started_at: Timestamp::now(),
-        finished_at: Timestamp::now(),
         stage_ms: BTreeMap::from([("validate".to_string(), 9000)]),
+        ..FixReport::new(context, "template", decision, Timestamp::now())
     };
     let outcome = FixOutcome::Proposed {
         pr: RunPullRequest {

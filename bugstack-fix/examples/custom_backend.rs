@@ -158,10 +158,6 @@ impl ContextBuilder for InMemoryContext {
             .clone()
             .ok_or_else(|| bugstack_fix::Error::Context("the event has no location".into()))?;
         Ok(FixContext {
-            base: None,
-            incident: incident.clone(),
-            repo_root: repo.root.clone(),
-            revision: "in-memory".into(),
             frames: vec![RepoFrame {
                 frame_index: None,
                 path: PATH.into(),
@@ -181,7 +177,7 @@ impl ContextBuilder for InMemoryContext {
             files: BTreeMap::from([(PATH.to_string(), SOURCE.to_string())]),
             token_budget: 6000,
             tokens_used: SOURCE.len() / 4,
-            warnings: Vec::new(),
+            ..FixContext::new(incident.clone(), repo.root.clone(), "in-memory")
         })
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::generate::template::TEMPLATE_GENERATOR;
 use crate::policy::SandboxMode;
-use crate::report::{Attempt, Decision, DecisionKind, FixReport, REPORT_VERSION};
+use crate::report::{Attempt, Decision, DecisionKind, FixReport};
 use crate::{
     score, CheckResult, Confidence, ContextBuilder, Deployer, Feedback, FixGenerator, Incident, Patch, Policy, RepoRef,
     Reproduction, ReproductionStatus, Result, Validation, Validator, MIN_CONFIDENCE_THRESHOLD,
@@ -376,20 +376,13 @@ impl Pipeline {
         });
 
         let mut report = FixReport {
-            report_version: REPORT_VERSION,
             incident: incident.clone(),
-            context: ctx,
-            generator: self.generator.name(),
             reproduction,
             attempts,
             fix: accepted.map(|(p, _)| p),
             confidence,
-            decision,
-            deployment: None,
-            deploy_error: None,
-            started_at,
-            finished_at: started_at,
             stage_ms,
+            ..FixReport::new(ctx, self.generator.name(), decision, started_at)
         };
 
         if report.decision.kind == DecisionKind::AutoMerge {

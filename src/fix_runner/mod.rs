@@ -344,7 +344,6 @@ fn pr_body(report: &FixReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use bugstack_core::{Event, EventKind, Level, Timestamp};
@@ -368,44 +367,25 @@ mod tests {
         )
     }
 
-    fn context() -> FixContext {
-        FixContext {
-            base: None,
-            incident: incident(),
-            repo_root: PathBuf::from("/repo"),
-            revision: "HEAD".into(),
-            frames: Vec::new(),
-            snippets: Vec::new(),
-            files: BTreeMap::new(),
-            token_budget: 1000,
-            tokens_used: 0,
-            warnings: Vec::new(),
-        }
-    }
-
     fn report(kind: DecisionKind, fix: bool, deployment: Option<Deployment>, deploy_error: Option<&str>) -> FixReport {
+        let decision = Decision {
+            kind,
+            reason: "because".into(),
+        };
         FixReport {
-            report_version: 1,
-            incident: incident(),
-            context: context(),
-            generator: "template".into(),
-            reproduction: Default::default(),
-            attempts: Vec::new(),
             fix: fix.then(|| Patch {
                 files: vec!["src/cart.rs".into()],
                 root_cause: "unchecked divisor".into(),
                 ..Patch::default()
             }),
-            confidence: None,
-            decision: Decision {
-                kind,
-                reason: "because".into(),
-            },
             deployment,
             deploy_error: deploy_error.map(str::to_string),
-            started_at: Timestamp::from_millis(1),
-            finished_at: Timestamp::from_millis(2),
-            stage_ms: BTreeMap::new(),
+            ..FixReport::new(
+                FixContext::new(incident(), "/repo", "HEAD"),
+                "template",
+                decision,
+                Timestamp::from_millis(1),
+            )
         }
     }
 
@@ -591,7 +571,7 @@ mod tests {
     #[async_trait]
     impl ContextBuilder for Ctx {
         async fn build(&self, _: &Incident, _: &RepoRef) -> bugstack_fix::Result<FixContext> {
-            Ok(context())
+            Ok(FixContext::new(incident(), "/repo", "HEAD"))
         }
     }
 

@@ -119,39 +119,12 @@ mod tests {
             "attempt to divide by zero",
             Timestamp::from_millis(1),
         );
-        let report = FixReport {
-            report_version: 1,
-            incident: Incident::from_event("../7", event),
-            context: bugstack_fix::FixContext {
-                base: None,
-                incident: Incident::from_event(
-                    "7",
-                    Event::new(EventKind::Panic, Level::Fatal, "x", Timestamp::from_millis(1)),
-                ),
-                repo_root: PathBuf::from("/repo"),
-                revision: "HEAD".into(),
-                frames: Vec::new(),
-                snippets: Vec::new(),
-                files: Default::default(),
-                token_budget: 1000,
-                tokens_used: 0,
-                warnings: Vec::new(),
-            },
-            generator: "template".into(),
-            reproduction: Default::default(),
-            attempts: Vec::new(),
-            fix: None,
-            confidence: None,
-            decision: Decision {
-                kind: DecisionKind::NoFix,
-                reason: "no template matches".into(),
-            },
-            deployment: None,
-            deploy_error: None,
-            started_at: Timestamp::from_millis(1),
-            finished_at: Timestamp::from_millis(2),
-            stage_ms: Default::default(),
+        let context = bugstack_fix::FixContext::new(Incident::from_event("../7", event), "/repo", "HEAD");
+        let decision = Decision {
+            kind: DecisionKind::NoFix,
+            reason: "no template matches".into(),
         };
+        let report = FixReport::new(context, "template", decision, Timestamp::from_millis(1));
         let (json, md) = write_report(dir.path(), &report, "12 34").unwrap();
         assert_eq!(json, dir.path().join("reports").join("___7-12_34.json"));
         assert_eq!(md, dir.path().join("reports").join("___7-12_34.md"));

@@ -78,9 +78,6 @@ pub use rust::RustContextBuilder;
 ///             .filter(|l| l.file.ends_with(&self.path))
 ///             .ok_or_else(|| Error::Context(format!("the panic is not in {}", self.path)))?;
 ///         Ok(FixContext {
-///             incident: incident.clone(),
-///             repo_root: repo.root.clone(),
-///             revision: "in-memory".into(),
 ///             base: repo.base.clone(),
 ///             frames: vec![RepoFrame {
 ///                 frame_index: None,
@@ -89,11 +86,8 @@ pub use rust::RustContextBuilder;
 ///                 column: location.column,
 ///                 function: None,
 ///             }],
-///             snippets: Vec::new(),
 ///             files: BTreeMap::from([(self.path.clone(), self.text.clone())]),
-///             token_budget: 0,
-///             tokens_used: 0,
-///             warnings: Vec::new(),
+///             ..FixContext::new(incident.clone(), repo.root.clone(), "in-memory")
 ///         })
 ///     }
 /// }
@@ -243,6 +237,34 @@ pub struct FixContext {
 }
 
 impl FixContext {
+    /// The context of `incident` at commit `revision` of `repo_root`,
+    /// before anything is read: no frames, snippets, files or warnings, and
+    /// no token budget. A [`ContextBuilder`] fills in the rest:
+    ///
+    /// ```
+    /// # use bugstack_fix::{FixContext, Incident};
+    /// # fn read(incident: Incident) -> FixContext {
+    /// FixContext {
+    ///     token_budget: 6_000,
+    ///     ..FixContext::new(incident, "/srv/shop", "4f2c0d9")
+    /// }
+    /// # }
+    /// ```
+    pub fn new(incident: Incident, repo_root: impl Into<PathBuf>, revision: impl Into<String>) -> FixContext {
+        FixContext {
+            incident,
+            repo_root: repo_root.into(),
+            revision: revision.into(),
+            base: None,
+            frames: Vec::new(),
+            snippets: Vec::new(),
+            files: BTreeMap::new(),
+            token_budget: 0,
+            tokens_used: 0,
+            warnings: Vec::new(),
+        }
+    }
+
     /// The commit a candidate is applied to, validated on and committed
     /// onto: [`FixContext::base`], else [`FixContext::revision`].
     pub fn validation_commit(&self) -> &str {

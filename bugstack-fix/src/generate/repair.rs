@@ -331,16 +331,8 @@ mod tests {
         }))
         .expect("a minimal event parses");
         FixContext {
-            incident: crate::Incident::from_event("1", event),
-            repo_root: "/repo".into(),
-            revision: "0".repeat(40),
-            base: None,
-            frames: Vec::new(),
-            snippets: Vec::new(),
             files: files.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect(),
-            token_budget: 0,
-            tokens_used: 0,
-            warnings: Vec::new(),
+            ..FixContext::new(crate::Incident::from_event("1", event), "/repo", "0".repeat(40))
         }
     }
 

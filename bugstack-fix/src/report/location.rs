@@ -66,10 +66,6 @@ mod tests {
         }))
         .expect("a minimal event parses");
         FixContext {
-            incident: Incident::from_event("1", event),
-            repo_root: root.into(),
-            revision: "0".repeat(40),
-            base: None,
             frames: frames
                 .iter()
                 .map(|p| RepoFrame {
@@ -80,11 +76,7 @@ mod tests {
                     function: None,
                 })
                 .collect(),
-            snippets: Vec::new(),
-            files: Default::default(),
-            token_budget: 0,
-            tokens_used: 0,
-            warnings: Vec::new(),
+            ..FixContext::new(Incident::from_event("1", event), root, "0".repeat(40))
         }
     }
 

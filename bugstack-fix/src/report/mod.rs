@@ -123,6 +123,29 @@ pub struct FixReport {
 }
 
 impl FixReport {
+    /// The report of a run on `context` by `generator` that started `at`
+    /// and decided `decision` before any attempt: no reproduction,
+    /// attempts, fix, confidence or deployment yet. A run fills in what it
+    /// did; a run that stops early (no fix generated) is this.
+    pub fn new(context: FixContext, generator: impl Into<String>, decision: Decision, at: Timestamp) -> FixReport {
+        FixReport {
+            report_version: REPORT_VERSION,
+            incident: context.incident.clone(),
+            context,
+            generator: generator.into(),
+            reproduction: Reproduction::default(),
+            attempts: Vec::new(),
+            fix: None,
+            confidence: None,
+            decision,
+            deployment: None,
+            deploy_error: None,
+            started_at: at,
+            finished_at: at,
+            stage_ms: BTreeMap::new(),
+        }
+    }
+
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self)

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use bugstack_core::{Event, Location, Scrubber, Timestamp};
 use bugstack_fix::{
     render_markdown, score, Attempt, CheckResult, CheckSpec, CheckStatus, Decision, DecisionKind, FixContext,
-    FixReport, Incident, Patch, Policy, RegressionResult, Validation, Validator, REPORT_VERSION,
+    FixReport, Incident, Patch, Policy, RegressionResult, Validation, Validator,
 };
 use support::{context_at, described, edit_patch, request_panic_event, target_frame, validator, Repo, T0};
 
@@ -57,7 +57,6 @@ fn check(name: &str, status: CheckStatus, base: CheckStatus, output: &str) -> Ch
 fn report(event: Event, failing_output: &str, passing: Validation) -> FixReport {
     let incident = Incident::from_event("42", event);
     let ctx = FixContext {
-        base: None,
         tokens_used: 10,
         ..context_at(
             incident.clone(),
@@ -77,12 +76,11 @@ fn report(event: Event, failing_output: &str, passing: Validation) -> FixReport 
         ],
         regression: None,
     };
+    let decision = Decision {
+        kind: DecisionKind::Review,
+        reason: "auto_merge is off in bugstack.toml: left for review".into(),
+    };
     FixReport {
-        report_version: REPORT_VERSION,
-        incident,
-        context: ctx,
-        generator: "template".into(),
-        reproduction: Default::default(),
         attempts: vec![
             Attempt {
                 number: 1,
@@ -101,15 +99,8 @@ fn report(event: Event, failing_output: &str, passing: Validation) -> FixReport 
         ],
         fix: Some(fix),
         confidence: Some(confidence),
-        decision: Decision {
-            kind: DecisionKind::Review,
-            reason: "auto_merge is off in bugstack.toml: left for review".into(),
-        },
-        deployment: None,
-        deploy_error: None,
-        started_at: Timestamp::from_millis(1_700_004_000_000),
         finished_at: Timestamp::from_millis(1_700_004_010_000),
-        stage_ms: BTreeMap::new(),
+        ..FixReport::new(ctx, "template", decision, Timestamp::from_millis(1_700_004_000_000))
     }
 }
 

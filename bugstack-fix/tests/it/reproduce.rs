@@ -19,7 +19,7 @@ use bugstack_fix::{
     Incident, Patch, Pipeline, Policy, RepoFrame, RepoRef, Reproduction, ReproductionStatus, Result, ValidatorOptions,
     WorktreeValidator, NOT_REPRODUCED_CAP,
 };
-use support::{bare_context, git, panic_event, slow_check, Repo};
+use support::{git, panic_event, slow_check, Repo};
 
 const MANIFEST: &str =
     "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n\n[workspace]\n";
@@ -53,7 +53,7 @@ struct Frames {
 #[async_trait]
 impl ContextBuilder for Frames {
     async fn build(&self, incident: &Incident, repo: &RepoRef) -> Result<FixContext> {
-        let mut ctx = bare_context(
+        let mut ctx = FixContext::new(
             incident.clone(),
             repo.root.clone(),
             git(&repo.root, &["rev-parse", "HEAD"]),

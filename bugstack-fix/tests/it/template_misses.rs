@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use bugstack_core::{Location, Timestamp};
 use bugstack_fix::{
     render_markdown, ContextBuilder, Decision, DecisionKind, FixContext, FixReport, Incident, Patch, Policy, RepoRef,
-    Result, TemplateGenerator, REPORT_VERSION,
+    Result, TemplateGenerator,
 };
 use support::template::context;
 use support::{context_at, git, panic_event, slow_check, target_frame, validator, Repo};
@@ -321,25 +321,11 @@ fn the_pull_request_shows_locations_relative_to_the_repository() {
         target_frame(PATH, 2, Some(5), Some("shop::f")),
         src,
     );
-    let report = FixReport {
-        report_version: REPORT_VERSION,
-        incident: Incident::from_event("9", event),
-        context: ctx,
-        generator: "template".into(),
-        reproduction: Default::default(),
-        attempts: Vec::new(),
-        fix: None,
-        confidence: None,
-        decision: Decision {
-            kind: DecisionKind::NoFix,
-            reason: "none".into(),
-        },
-        deployment: None,
-        deploy_error: None,
-        started_at: Timestamp::from_millis(1),
-        finished_at: Timestamp::from_millis(2),
-        stage_ms: BTreeMap::new(),
+    let decision = Decision {
+        kind: DecisionKind::NoFix,
+        reason: "none".into(),
     };
+    let report = FixReport::new(ctx, "template", decision, Timestamp::from_millis(1));
     let md = render_markdown(&report);
     assert!(md.contains("| Location | src/lib.rs\\:2\\:5 |"), "{md}");
     assert!(!md.contains("/home/ci"), "{md}");

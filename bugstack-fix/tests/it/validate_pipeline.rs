@@ -22,7 +22,6 @@ struct Ctx;
 impl ContextBuilder for Ctx {
     async fn build(&self, incident: &Incident, repo: &RepoRef) -> Result<FixContext> {
         Ok(FixContext {
-            base: None,
             token_budget: 100,
             tokens_used: 10,
             ..context_at(

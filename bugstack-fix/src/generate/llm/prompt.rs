@@ -259,18 +259,7 @@ mod tests {
             Event::new(EventKind::Panic, Level::Fatal, "boom", Timestamp::from_millis(1)),
         );
         incident.stack_dependencies = vec![Dependency::new("tokio", "1.48.0")];
-        let ctx = FixContext {
-            incident,
-            repo_root: std::path::PathBuf::from("/repo"),
-            revision: "abc".into(),
-            base: None,
-            frames: Vec::new(),
-            snippets: Vec::new(),
-            files: Default::default(),
-            token_budget: 0,
-            tokens_used: 0,
-            warnings: Vec::new(),
-        };
+        let ctx = FixContext::new(incident, "/repo", "abc");
         let doc = event_document(&ctx);
         assert_eq!(
             doc["crates_on_the_failing_stack_and_their_versions"],

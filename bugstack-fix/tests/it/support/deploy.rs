@@ -2,7 +2,6 @@
 //! is pushed to a bare remote, the fix of its `src/cart.rs`, and hand-built
 //! contexts and reports.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bugstack_core::{Fingerprint, Timestamp};
@@ -157,12 +156,18 @@ pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: 
         ],
         regression: None,
     };
+    let decision = Decision {
+        reason: match kind {
+            DecisionKind::AutoMerge => "all checks green, confidence 0.90 ≥ threshold 0.80, auto_merge on".into(),
+            DecisionKind::Review => "auto_merge is off in bugstack.toml: left for review".into(),
+            DecisionKind::NoFix => "no fix".into(),
+            DecisionKind::Held => {
+                "confidence 0.45 is below review_threshold 0.50: held in the report, not proposed".into()
+            }
+        },
+        kind,
+    };
     FixReport {
-        report_version: bugstack_fix::REPORT_VERSION,
-        incident: ctx.incident.clone(),
-        context: ctx.clone(),
-        generator: "template".into(),
-        reproduction: Default::default(),
         attempts: vec![bugstack_fix::Attempt {
             number: 1,
             patch: Some(patch.clone()),
@@ -171,23 +176,8 @@ pub(crate) fn report(ctx: &FixContext, patch: Patch, kind: DecisionKind, green: 
             duration_ms: 5,
         }],
         fix: Some(patch),
-        confidence: None,
-        decision: Decision {
-            kind,
-            reason: match kind {
-                DecisionKind::AutoMerge => "all checks green, confidence 0.90 ≥ threshold 0.80, auto_merge on".into(),
-                DecisionKind::Review => "auto_merge is off in bugstack.toml: left for review".into(),
-                DecisionKind::NoFix => "no fix".into(),
-                DecisionKind::Held => {
-                    "confidence 0.45 is below review_threshold 0.50: held in the report, not proposed".into()
-                }
-            },
-        },
-        deployment: None,
-        deploy_error: None,
-        started_at: T0,
         finished_at: Timestamp::from_millis(1_700_000_001_000),
-        stage_ms: BTreeMap::new(),
+        ..FixReport::new(ctx.clone(), "template", decision, T0)
     }
 }
 

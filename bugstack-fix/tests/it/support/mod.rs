@@ -244,32 +244,11 @@ pub(crate) fn request_panic_event(message: &str, type_name: &str, method: &str, 
     event
 }
 
-/// A context for `incident` at `revision` of `repo_root` with nothing
-/// gathered: no frames, snippets or files, and no token budget.
-pub(crate) fn bare_context(
-    incident: Incident,
-    repo_root: impl Into<PathBuf>,
-    revision: impl Into<String>,
-) -> FixContext {
-    FixContext {
-        base: None,
-        incident,
-        repo_root: repo_root.into(),
-        revision: revision.into(),
-        frames: Vec::new(),
-        snippets: Vec::new(),
-        files: BTreeMap::new(),
-        token_budget: 0,
-        tokens_used: 0,
-        warnings: Vec::new(),
-    }
-}
-
-/// A bare context (see [`bare_context`]) for a panic saying `message`
+/// A bare context (see [`FixContext::new`]) for a panic saying `message`
 /// (incident `1`), at the commit `HEAD` of `repo` points at.
 pub(crate) fn head_context(repo: &Path, message: &str) -> FixContext {
     let incident = Incident::from_event("1", panic_event(message));
-    bare_context(incident, repo, git(repo, &["rev-parse", "HEAD"]))
+    FixContext::new(incident, repo, git(repo, &["rev-parse", "HEAD"]))
 }
 
 /// The innermost repository frame (index 0): `path:line[:column]`, in
@@ -294,11 +273,10 @@ pub(crate) fn context_at(
     text: &str,
 ) -> FixContext {
     FixContext {
-        base: None,
         files: BTreeMap::from([(target.path.clone(), text.to_string())]),
         frames: vec![target],
         token_budget: 1000,
-        ..bare_context(incident, repo_root, revision)
+        ..FixContext::new(incident, repo_root, revision)
     }
 }
 

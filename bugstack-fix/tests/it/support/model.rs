@@ -267,7 +267,6 @@ pub(crate) fn context(message: &str) -> FixContext {
     event.tags.insert("region".into(), "eu-1".into());
     event.release = Some("v1.2.3".into());
     FixContext {
-        base: None,
         snippets: vec![Snippet {
             kind: SnippetKind::FailingFunction,
             path: "src/lib.rs".into(),

@@ -12,7 +12,6 @@ use super::{context_at, panic_event, target_frame};
 /// that file's content and `message` as the panic message.
 pub(crate) fn context(path: &str, text: &str, line: u32, column: Option<u32>, message: &str) -> FixContext {
     FixContext {
-        base: None,
         token_budget: 4000,
         ..context_at(
             Incident::from_event("1", panic_event(message)),
