@@ -130,8 +130,14 @@ fn explicit_test_target(manifest: &toml::Value, dir: &Path) -> Option<String> {
 /// and takes the first one whose function is public, reachable from the
 /// crate root, not generic or async, with arguments the harness can build.
 /// The reasons each frame was passed over, when none fits.
+///
+/// An operator's impl (`<&Decimal as Div<_>>::div`) is called only when no
+/// frame above it can be: called directly it panics as its contract says
+/// (a division by zero), while the incident is the caller handing it that
+/// value, and the fix goes where the caller can be proven on it.
 pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Result<Callee, String> {
     let mut why = Vec::new();
+    let mut operator: Option<Callee> = None;
     let mut resolver = Resolver::new(root, krate);
     for (i, frame) in ctx.frames.iter().enumerate() {
         let text = match ctx.file(&frame.path) {
@@ -152,6 +158,10 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
         match enclosing_fn(&file.items, frame.line, &module, true) {
             None => why.push(format!("{}:{}: no function there", frame.path, frame.line)),
             Some(found) => match resolver.callee(&found, i, &file.items) {
+                Ok(c) if is_operator_call(&c.path) => {
+                    operator.get_or_insert(c);
+                    continue;
+                }
                 Ok(c) => return Ok(c),
                 Err(e) => why.push(format!("{}:{}: {e}", frame.path, frame.line)),
             },
@@ -162,6 +172,9 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
         let symbols = frame.function.as_deref().map(callable_symbols).unwrap_or_default();
         if let Some((symbol, found)) = symbols.iter().find_map(|f| Some((f, resolver.by_symbol(f)?))) {
             match resolver.callee(&found, i, &[]) {
+                Ok(c) if is_operator_call(&c.path) => {
+                    operator.get_or_insert(c);
+                }
                 Ok(c) => return Ok(c),
                 Err(e) => why.push(format!("{symbol}: {e}")),
             }
@@ -182,6 +195,9 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
             };
             if let Some((found, items)) = found {
                 match resolver.callee(&found, i, &items) {
+                    Ok(c) if is_operator_call(&c.path) => {
+                        operator.get_or_insert(c);
+                    }
                     Ok(c) => return Ok(c),
                     Err(e) => why.push(format!("{symbol}: {e}")),
                 }
@@ -192,7 +208,50 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
     if why.is_empty() {
         why.push("no in-repository frame".into());
     }
-    Err(why.join("; "))
+    operator.ok_or_else(|| why.join("; "))
+}
+
+/// The operator traits of `std::ops`: their impls panic by contract on
+/// some operands (a divisor of zero, an index past the end).
+const OPERATOR_TRAITS: &[&str] = &[
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Rem",
+    "Neg",
+    "Not",
+    "BitAnd",
+    "BitOr",
+    "BitXor",
+    "Shl",
+    "Shr",
+    "AddAssign",
+    "SubAssign",
+    "MulAssign",
+    "DivAssign",
+    "RemAssign",
+    "BitAndAssign",
+    "BitOrAssign",
+    "BitXorAssign",
+    "ShlAssign",
+    "ShrAssign",
+    "Index",
+    "IndexMut",
+];
+
+/// Whether call path `path` (`<T as core::ops::Div<_>>::div`) calls an
+/// impl of one of [`OPERATOR_TRAITS`].
+fn is_operator_call(path: &str) -> bool {
+    let Some((_, rest)) = path.split_once(" as ") else {
+        return false;
+    };
+    let trait_path = rest.split(">::").next().unwrap_or_default();
+    let bare = trait_path.split('<').next().unwrap_or_default();
+    let Some(name) = ["std::ops::", "core::ops::"].iter().find_map(|p| bare.strip_prefix(p)) else {
+        return false;
+    };
+    OPERATOR_TRAITS.contains(&name)
 }
 
 /// The paths a frame's function may be called by, innermost first:
@@ -1046,7 +1105,17 @@ fn quote_type(ty: &syn::Type) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{callable_symbols, quote_type};
+    use super::{callable_symbols, is_operator_call, quote_type};
+
+    #[test]
+    fn operator_impls_are_told_by_their_trait() {
+        assert!(is_operator_call("<&rust_decimal::Decimal as core::ops::Div<_>>::div"));
+        assert!(is_operator_call("<fixture::Ring as std::ops::Index<_>>::index"));
+        assert!(is_operator_call("<fixture::Count as std::ops::Div>::div"));
+        assert!(!is_operator_call("<fixture::Tag as PartialEq<_>>::eq"));
+        assert!(!is_operator_call("<u32 as fixture::ops::Div>::div"));
+        assert!(!is_operator_call("fixture::ops::div"));
+    }
 
     #[test]
     fn types_are_quoted_as_code_writes_them() {

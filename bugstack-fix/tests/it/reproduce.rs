@@ -592,6 +592,27 @@ async fn a_search_run_twice_finds_the_same_input_after_the_same_cases() {
     assert_eq!(first, again);
 }
 
+/// A panic in an operator's impl (`impl Div for Count`, "Division by zero")
+/// is searched through its caller (`share`): called directly, `Count / 0`
+/// panics as the operator's contract says, and no fix of the caller could
+/// ever pass that test; through the caller, the fix is proven.
+#[tokio::test]
+async fn an_operators_panic_is_searched_through_its_caller() {
+    const LIB: &str = "use std::ops::Div;\n\n/// A count.\n#[derive(Debug, Clone, Copy, Default)]\npub struct Count(pub u32);\n\nimpl Div for Count {\n    type Output = Count;\n\n    fn div(self, by: Count) -> Count {\n        if by.0 == 0 {\n            panic!(\"Division by zero\")\n        }\n        Count(self.0 / by.0)\n    }\n}\n\n/// The share of `part` in `whole`, in hundredths.\npub fn share(part: u32, whole: u32) -> u32 {\n    (Count(part.min(1000) * 100) / Count(whole)).0\n}\n";
+    let fix = (
+        "    (Count(part.min(1000) * 100) / Count(whole)).0\n",
+        "    if whole == 0 {\n        return 0;\n    }\n    (Count(part.min(1000) * 100) / Count(whole)).0\n",
+    );
+    let frames = vec![
+        (12, "<fixture::Count as core::ops::arith::Div>::div"),
+        (20, "fixture::share"),
+    ];
+    let report = reproduced(LIB, fix, frames, "Division by zero").await;
+    let json = report.to_json();
+    assert_eq!(report.reproduction.call.as_deref(), Some("fixture::share"), "{json}");
+    assert_regression_proven(&report);
+}
+
 /// `impl PartialEq<str> for Tag`: a trait with a type argument is named
 /// with `_` for it (`PartialEq<_>`), and the compiler infers it from the
 /// argument the impl's signature gives (`&str`).
