@@ -201,7 +201,12 @@ impl Reproduction {
         if !self.reproduced() {
             return None;
         }
-        let syn::Expr::Call(input) = syn::parse_str(self.input.as_deref()?).ok()? else {
+        // An `async fn`'s input reads `f(..).await`: the call is inside.
+        let input = match syn::parse_str(self.input.as_deref()?).ok()? {
+            syn::Expr::Await(a) => *a.base,
+            e => e,
+        };
+        let syn::Expr::Call(input) = input else {
             return None;
         };
         let krate = self.call.as_deref()?.split("::").next()?.to_string();
@@ -488,7 +493,7 @@ impl Plan {
                         None,
                     ),
                 };
-                let input = format!("{}({})", self.callee.path, args.join(", "));
+                let input = self.callee.shown(&args);
                 Reproduction {
                     status: ReproductionStatus::Reproduced,
                     detail: format!(
@@ -551,6 +556,8 @@ mod tests {
         let emptiest =
             r(r#"fancy_regex::Regex::find_from_pos(&fancy_regex::Regex::new("\\1").unwrap(), &String::new(), 0)"#);
         assert_eq!(emptiest.accepted_by(frames).as_deref(), Some("fancy_regex::Regex::new"));
+        let awaited = r(r#"fancy_regex::Regex::check(&fancy_regex::Regex::new("\\1").unwrap(), "").await"#);
+        assert_eq!(awaited.accepted_by(frames).as_deref(), Some("fancy_regex::Regex::new"));
         // Another crate's constructor, or none: nothing to say.
         let other = r(
             r#"fancy_regex::Regex::is_match(&fancy_regex::Regex::new("a").unwrap(), std::str::from_utf8(b"").unwrap())"#,

@@ -43,6 +43,33 @@ pub(crate) struct Callee {
     pub args: Vec<Shape>,
     /// The frame it was found at (0 = the panic's own function).
     pub frame: usize,
+    /// Whether it is an `async fn`: the call is a future, polled to its end
+    /// on the calling thread ([`BLOCK_ON`](super::harness::BLOCK_ON)).
+    pub is_async: bool,
+}
+
+impl Callee {
+    /// The call with `args` (Rust expressions) as generated code writes it:
+    /// an `async fn`'s future is driven by
+    /// [`BLOCK_ON`](super::harness::BLOCK_ON)'s function.
+    pub(crate) fn call(&self, args: &[String]) -> String {
+        let call = format!("{}({})", self.path, args.join(", "));
+        if self.is_async {
+            format!("bugstack_block_on({call})")
+        } else {
+            call
+        }
+    }
+
+    /// The call with `args` as a reader writes it (`f(1).await`).
+    pub(crate) fn shown(&self, args: &[String]) -> String {
+        let call = format!("{}({})", self.path, args.join(", "));
+        if self.is_async {
+            format!("{call}.await")
+        } else {
+            call
+        }
+    }
 }
 
 /// Most files read when looking for a struct's definition.
@@ -128,7 +155,8 @@ fn explicit_test_target(manifest: &toml::Value, dir: &Path) -> Option<String> {
 
 /// The function to call: walks the context's frames from the panic outward
 /// and takes the first one whose function is public, reachable from the
-/// crate root, not generic or async, with arguments the harness can build.
+/// crate root, with type parameters the harness can choose and arguments it
+/// can build (an `async fn` too: its future is polled to its end).
 /// The reasons each frame was passed over, when none fits.
 ///
 /// An operator's impl (`<&Decimal as Div<_>>::div`) is called only when no
@@ -855,8 +883,8 @@ impl<'a> Resolver<'a> {
         if !f.public {
             return Err(format!("`{name}` is not public"));
         }
-        if f.sig.asyncness.is_some() || f.sig.unsafety.is_some() || f.sig.variadic.is_some() {
-            return Err(format!("`{name}` is async, unsafe or variadic"));
+        if f.sig.unsafety.is_some() || f.sig.variadic.is_some() {
+            return Err(format!("`{name}` is unsafe or variadic"));
         }
         // Type parameters, the impl's then the function's, get the types
         // their bounds suggest; the call names them (`FisherF::<f64>::new`,
@@ -941,6 +969,7 @@ impl<'a> Resolver<'a> {
                         path: "std::string::ToString::to_string".into(),
                         args: vec![arg],
                         frame,
+                        is_async: false,
                     });
                 }
                 // An iterator's method runs as its users run it: driven by
@@ -966,6 +995,7 @@ impl<'a> Resolver<'a> {
                         path: "std::iter::Iterator::collect::<std::vec::Vec<_>>".into(),
                         args: vec![taken],
                         frame,
+                        is_async: false,
                     });
                 }
                 (format!("<{code} as {t}>::{name}"), Some(((**self_ty).clone(), shape)))
@@ -1027,7 +1057,12 @@ impl<'a> Resolver<'a> {
             Owner::Free | Owner::Inherent(_) => format!("{path}{fn_turbofish}"),
             _ => path,
         };
-        Ok(Callee { path, args, frame })
+        Ok(Callee {
+            path,
+            args,
+            frame,
+            is_async: f.sig.asyncness.is_some(),
+        })
     }
 
     pub(super) fn all_files(&mut self) -> &[(PathBuf, syn::File)] {

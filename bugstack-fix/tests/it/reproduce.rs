@@ -592,6 +592,31 @@ async fn a_search_run_twice_finds_the_same_input_after_the_same_cases() {
     assert_eq!(first, again);
 }
 
+/// An `async fn` (a service's handler code) is called too: its future is
+/// polled to its end on the harness's thread, no runtime needed, and the
+/// regression test drives it the same way. The input reads as the caller
+/// writes it, `fixture::mean(vec![]).await`.
+#[tokio::test]
+async fn an_async_function_is_called_and_its_future_driven() {
+    const LIB: &str = "/// The mean of `values`, for a handler.\npub async fn mean(values: Vec<u32>) -> u32 {\n    let total: u32 = values.iter().map(|v| v % 1000).sum();\n    total / values.len() as u32\n}\n";
+    let fix = (
+        "total / values.len() as u32",
+        "total.checked_div(values.len() as u32).unwrap_or(0)",
+    );
+    let frames = vec![(4, "fixture::mean::{{closure}}")];
+    let report = reproduced(LIB, fix, frames, "attempt to divide by zero").await;
+    let json = report.to_json();
+    assert_input(&report, "fixture::mean(vec![]).await");
+    let test = report
+        .reproduction
+        .test
+        .as_ref()
+        .map(|t| t.source.as_str())
+        .unwrap_or_default();
+    assert!(test.contains("bugstack_block_on(fixture::mean(vec![]))"), "{json}");
+    assert_regression_proven(&report);
+}
+
 /// A panic in an operator's impl (`impl Div for Count`, "Division by zero")
 /// is searched through its caller (`share`): called directly, `Count / 0`
 /// panics as the operator's contract says, and no fix of the caller could
