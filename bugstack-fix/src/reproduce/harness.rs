@@ -609,6 +609,7 @@ fn plain_expr(e: &syn::Expr, calls: &[String]) -> bool {
         syn::Expr::Reference(r) => plain(&r.expr),
         syn::Expr::Unary(u) => matches!(u.op, syn::UnOp::Neg(_)) && plain(&u.expr),
         syn::Expr::Array(a) => a.elems.iter().all(plain),
+        syn::Expr::Tuple(t) => t.elems.iter().all(plain),
         syn::Expr::Paren(p) => plain(&p.expr),
         // `1..2`: a range of literals.
         syn::Expr::Range(r) => {
@@ -932,7 +933,10 @@ mod tests {
                 .count()
         };
         assert_eq!(fns(&file.items), 1, "{src}");
-        assert!(src.contains("let _ = bugstack_block_on(fixture::f(&a0, a1.clone()));"), "{src}");
+        assert!(
+            src.contains("let _ = bugstack_block_on(fixture::f(&a0, a1.clone()));"),
+            "{src}"
+        );
         let args: [String; 2] = ["\"\"".into(), "0".into()];
         for placement in [Placement::File, Placement::Module { unit: None }] {
             let test = regression_source(&callee, &args, "bugstack_repro_f_3", &at, None, placement, &[]);

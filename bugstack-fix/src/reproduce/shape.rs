@@ -31,6 +31,10 @@ pub(crate) enum Shape {
     Option(Box<Shape>),
     /// `Range<T>` of an integer `T` (`0..len`).
     Range(&'static str),
+    /// `(A, B, …)` of owned elements, up to [`MAX_TUPLE`] of them.
+    Tuple(Vec<Shape>),
+    /// `[T; N]` of an owned `T`, `N` up to [`MAX_ARRAY`].
+    Array(Box<Shape>, usize),
     /// `&T` / `&mut T` of an owned `T`.
     Ref {
         /// The referenced shape.
@@ -131,6 +135,13 @@ impl Variant {
     }
 }
 
+/// Most elements of a tuple the harness generates (proptest's tuples of
+/// strategies go to 12).
+pub(crate) const MAX_TUPLE: usize = 12;
+
+/// Longest array the harness generates (`proptest::array::uniform32`).
+pub(crate) const MAX_ARRAY: usize = 32;
+
 /// The integer types.
 pub(crate) const INTS: &[&str] = &[
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
@@ -175,7 +186,10 @@ impl Shape {
                 out.push(ctor.clone());
                 args.iter().for_each(|a| a.calls(out));
             }
-            Shape::Slice(i) | Shape::Vec(i) | Shape::Option(i) | Shape::Ref { inner: i, .. } => i.calls(out),
+            Shape::Slice(i) | Shape::Vec(i) | Shape::Option(i) | Shape::Array(i, _) | Shape::Ref { inner: i, .. } => {
+                i.calls(out)
+            }
+            Shape::Tuple(items) => items.iter().for_each(|i| i.calls(out)),
             Shape::Struct(s) => s.fields.iter().for_each(|(_, f)| f.calls(out)),
             Shape::Enum(e) => e
                 .variants
@@ -204,6 +218,11 @@ impl Shape {
             Shape::Slice(i) | Shape::Vec(i) => format!("Vec<{}>", i.owned_type()),
             Shape::Option(i) => format!("Option<{}>", i.owned_type()),
             Shape::Range(t) => format!("std::ops::Range<{t}>"),
+            Shape::Tuple(items) => format!(
+                "({},)",
+                items.iter().map(Shape::owned_type).collect::<Vec<_>>().join(", ")
+            ),
+            Shape::Array(i, n) => format!("[{}; {n}]", i.owned_type()),
             Shape::Ref { inner, .. } => inner.owned_type(),
             Shape::Struct(s) => s.path.clone(),
             Shape::Enum(e) => e.path.clone(),
@@ -233,6 +252,11 @@ impl Shape {
             Shape::Vec(i) => format!("Vec<{}>", i.type_code()),
             Shape::Option(i) => format!("Option<{}>", i.type_code()),
             Shape::Range(t) => format!("std::ops::Range<{t}>"),
+            Shape::Tuple(items) => format!(
+                "({},)",
+                items.iter().map(Shape::type_code).collect::<Vec<_>>().join(", ")
+            ),
+            Shape::Array(i, n) => format!("[{}; {n}]", i.type_code()),
             Shape::Ref { inner, mutable } => {
                 format!("&{}{}", if *mutable { "mut " } else { "" }, inner.type_code())
             }
@@ -308,6 +332,11 @@ impl Shape {
                 format!("proptest::collection::vec({}, 0..8).boxed()", i.strategy(ints, strings))
             }
             Shape::Option(i) => format!("proptest::option::of({}).boxed()", i.strategy(ints, strings)),
+            Shape::Tuple(items) => format!(
+                "({},).boxed()",
+                items.iter().map(|i| i.strategy(ints, strings)).collect::<Vec<_>>().join(", ")
+            ),
+            Shape::Array(i, n) => format!("proptest::array::uniform{n}({}).boxed()", i.strategy(ints, strings)),
             // Short ranges near the start most often: the ranges a caller
             // passes into the sequences generated beside them.
             Shape::Range(t) => format!(
@@ -405,6 +434,19 @@ impl Shape {
             }
             Shape::Option(i) => format!(
                 "match {var} {{ Some({x}) => format!(\"Some({{}})\", {}), None => \"None\".to_string() }}",
+                i.render(&x, depth + 1)
+            ),
+            // `(1, "a".to_string(),)`: the trailing comma keeps a 1-tuple one.
+            Shape::Tuple(items) => {
+                let parts: Vec<String> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(k, i)| i.render(&format!("(&{var}.{k})"), depth + 1))
+                    .collect();
+                format!("format!(\"({{}},)\", [{}].join(\", \"))", parts.join(", "))
+            }
+            Shape::Array(i, _) => format!(
+                "format!(\"[{{}}]\", {var}.iter().map(|{x}| {}).collect::<Vec<String>>().join(\", \"))",
                 i.render(&x, depth + 1)
             ),
             Shape::Ref { inner, mutable } => {
@@ -515,6 +557,25 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Sh
             })
         }
         syn::Type::Paren(p) => shape_of(&p.elem, lookup),
+        syn::Type::Tuple(t) if !t.elems.is_empty() && t.elems.len() <= MAX_TUPLE => {
+            let items = t
+                .elems
+                .iter()
+                .map(|e| shape_of(e, lookup).filter(owned))
+                .collect::<Option<Vec<_>>>()?;
+            Some(Shape::Tuple(items))
+        }
+        syn::Type::Array(a) => {
+            let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(n), ..
+            }) = &a.len
+            else {
+                return None;
+            };
+            let n: usize = n.base10_parse().ok().filter(|n| (1..=MAX_ARRAY).contains(n))?;
+            let inner = shape_of(&a.elem, lookup)?;
+            owned(&inner).then(|| Shape::Array(Box::new(inner), n))
+        }
         syn::Type::Path(p) if p.qself.is_none() => {
             let last = p.path.segments.last()?;
             let name = last.ident.to_string();
@@ -612,6 +673,14 @@ mod tests {
     fn supported_and_unsupported_types() {
         assert_eq!(shape("&str"), Some(Shape::Str));
         assert_eq!(shape("&[u8]"), Some(Shape::Slice(Box::new(Shape::Int("u8")))));
+        assert_eq!(
+            shape("(u8, String)"),
+            Some(Shape::Tuple(vec![Shape::Int("u8"), Shape::String]))
+        );
+        assert_eq!(shape("(u8, &str)"), None, "a tuple holds owned values");
+        assert_eq!(shape("&[u8; 4]").map(|s| s.type_code()).as_deref(), Some("&[u8; 4]"));
+        assert_eq!(shape("[u8; 33]"), None, "proptest's arrays go to 32");
+        assert_eq!(shape("[u8; N]"), None, "a const parameter is not a length");
         assert_eq!(shape("Option<String>"), Some(Shape::Option(Box::new(Shape::String))));
         assert_eq!(shape("std::ops::Range<usize>"), Some(Shape::Range("usize")));
         assert!(matches!(shape("&Cart"), Some(Shape::Ref { mutable: false, .. })));
@@ -622,7 +691,7 @@ mod tests {
             "impl Fn()",
             "HashMap<u8, u8>",
             "Other",
-            "(u8, u8)",
+            "()",
             "Range<f64>",
         ] {
             assert_eq!(shape(bad), None, "{bad}");

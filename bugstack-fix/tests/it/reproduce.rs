@@ -617,6 +617,23 @@ async fn an_async_function_is_called_and_its_future_driven() {
     assert_regression_proven(&report);
 }
 
+/// Tuples and arrays are generated too (`&[u8; 4]`, `(u16, u16)`), and
+/// the input is written back as literals of the same types.
+#[tokio::test]
+async fn tuple_and_array_arguments_are_generated() {
+    const LIB: &str = "/// The port span of a rule for `ip`.\npub fn span(ip: &[u8; 4], ports: (u16, u16)) -> u16 {\n    let width = ports.1 - ports.0;\n    width / u16::from(ip[3].max(1))\n}\n";
+    let fix = ("ports.1 - ports.0", "ports.1.saturating_sub(ports.0)");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(3, "fixture::span")],
+        "attempt to subtract with overflow",
+    )
+    .await;
+    assert_input(&report, "fixture::span(&[0, 0, 0, 0], (1, 0,))");
+    assert_regression_proven(&report);
+}
+
 /// A panic in an operator's impl (`impl Div for Count`, "Division by zero")
 /// is searched through its caller (`share`): called directly, `Count / 0`
 /// panics as the operator's contract says, and no fix of the caller could
