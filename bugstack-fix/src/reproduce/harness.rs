@@ -9,6 +9,7 @@
 //! by the harness is parsed back with `syn` and must be a plain literal
 //! expression ([`is_plain_literal`]) before it is written into a test.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub(crate) const HARNESS_TEST: &str = "search";
 const MAX_SEEDS: usize = 48;
 /// Longest seed string kept, in bytes.
 const MAX_SEED_LEN: usize = 200;
+/// Longest byte-sequence seed kept (a parser's sample input).
+const MAX_SEED_BYTES: usize = 1024;
 /// Longest shrunk input written into a regression test, in bytes.
 const MAX_INPUT_LEN: usize = 4096;
 /// How long the regression test waits for the call to return.
@@ -42,6 +45,10 @@ pub(crate) struct Seeds {
     pub strings: Vec<String>,
     /// Integer literals.
     pub ints: Vec<i128>,
+    /// Byte sequences: byte-string literals (`b"\x7fELF"`) and arrays of
+    /// two or more byte-sized integer literals (`[0x1f, 0x8b, 8]`), the
+    /// sample inputs of a parser's tests.
+    pub bytes: Vec<Vec<u8>>,
     /// Integer literals the sources pass to that function, per argument
     /// position (the receiver first for a method call), first come first.
     pub args: Vec<Vec<i128>>,
@@ -87,6 +94,7 @@ impl Seeds {
         }));
         seeds.strings = other.strings;
         seeds.ints = other.ints;
+        seeds.bytes = other.bytes;
         seeds
     }
 
@@ -103,6 +111,18 @@ impl Seeds {
                 self.strings.push(v);
             }
         }
+        for v in other.bytes {
+            if !self.bytes.contains(&v) {
+                self.bytes.push(v);
+            }
+        }
+    }
+
+    /// Keeps the byte sequence `v` when there is room and it is new.
+    fn keep_bytes(&mut self, v: Vec<u8>) {
+        if self.bytes.len() < MAX_SEEDS && v.len() <= MAX_SEED_BYTES && !self.bytes.contains(&v) {
+            self.bytes.push(v);
+        }
     }
 
     /// Keeps the string `v` when there is room and it is new.
@@ -113,7 +133,7 @@ impl Seeds {
     }
 
     fn full(&self) -> bool {
-        self.strings.len() >= MAX_SEEDS && self.ints.len() >= MAX_SEEDS
+        self.strings.len() >= MAX_SEEDS && self.ints.len() >= MAX_SEEDS && self.bytes.len() >= MAX_SEEDS
     }
 }
 
@@ -129,6 +149,24 @@ impl<'ast> Visit<'ast> for Seeds {
     // the mutations splice into the others.
     fn visit_lit_char(&mut self, l: &'ast syn::LitChar) {
         self.keep_string(l.value().to_string());
+    }
+
+    fn visit_lit_byte_str(&mut self, l: &'ast syn::LitByteStr) {
+        self.keep_bytes(l.value());
+    }
+
+    // `[0x1f, 0x8b, 8]`, `&[1, 2]`, `vec![..]` (a macro's tokens are read
+    // as an array): the bytes, when every element is a byte-sized literal.
+    fn visit_expr_array(&mut self, a: &'ast syn::ExprArray) {
+        let bytes: Option<Vec<u8>> = a
+            .elems
+            .iter()
+            .map(|e| int_literal(e).and_then(|v| u8::try_from(v).ok()))
+            .collect();
+        if let Some(b) = bytes.filter(|b| b.len() >= 2) {
+            self.keep_bytes(b);
+        }
+        syn::visit::visit_expr_array(self, a);
     }
 
     fn visit_lit_int(&mut self, l: &'ast syn::LitInt) {
@@ -147,6 +185,13 @@ impl<'ast> Visit<'ast> for Seeds {
 
     // `assert_eq!(f("x"), 3)`: the literals of tests are mostly inside macros.
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if m.path.is_ident("vec") {
+            let bracketed = proc_macro2::Group::new(proc_macro2::Delimiter::Bracket, m.tokens.clone());
+            if let Ok(a) = syn::parse2::<syn::ExprArray>(proc_macro2::TokenTree::Group(bracketed).into()) {
+                self.visit_expr_array(&a);
+                return;
+            }
+        }
         if let Some(args) = macro_exprs(m) {
             for e in &args {
                 self.visit_expr(e);
@@ -371,7 +416,12 @@ pub(crate) fn search_source(
         .enumerate()
         .map(|(i, a)| {
             let first = seeds.args.get(i).map(Vec::as_slice).unwrap_or_default();
-            a.strategy_preferring(first, &seeds.ints, &seeds.strings)
+            let strategy = a.strategy_preferring(first, &seeds.ints, &seeds.strings);
+            if a.is_bytes() {
+                bytes_strategy(&seeds.bytes, &strategy)
+            } else {
+                strategy
+            }
         })
         .collect();
     let passes: Vec<String> = callee.args.iter().zip(&vars).map(|(a, v)| a.pass(v)).collect();
@@ -509,6 +559,28 @@ fn search() {
         "            println!(\"{PANIC}{{}}\", why.message());\n            println!(\"{DONE}reproduced\\t{{}}\", cases.get());\n            return;\n        }}\n    }}\n    println!(\"{DONE}not-reproduced\\t{{}}\", cases.get());\n}}\n"
     ));
     s
+}
+
+/// Code of a `BoxedStrategy<Vec<u8>>` for a byte-sequence argument: the
+/// crate's sample inputs (`seeds`) as they are, cut short (a truncated
+/// header), with one byte changed, or one after another; then `generic`
+/// (short sequences of boundary bytes) and anything up to 64 bytes.
+fn bytes_strategy(seeds: &[Vec<u8>], generic: &str) -> String {
+    let mut list = String::from("vec![], vec![0u8], vec![0xffu8; 8], ");
+    for s in seeds {
+        let _ = write!(list, "vec!{s:?}, ");
+    }
+    format!(
+        "{{ let seeds: Vec<Vec<u8>> = vec![{list}]; \
+         let pick = proptest::sample::select(seeds); \
+         prop_oneof![\
+         4 => pick.clone(), \
+         3 => (pick.clone(), 0usize..1024).prop_map(|(s, n)| s[..n.min(s.len())].to_vec()), \
+         3 => (pick.clone(), any::<u8>(), 0usize..1024).prop_map(|(mut s, b, n)| {{ if !s.is_empty() {{ let at = n % s.len(); s[at] = b; }} s }}), \
+         1 => (pick.clone(), pick.clone()).prop_map(|(mut a, b)| {{ a.extend(b); a }}), \
+         2 => {generic}, \
+         1 => proptest::collection::vec(any::<u8>(), 0..64)].boxed() }}"
+    )
 }
 
 /// What the harness printed.
@@ -1014,6 +1086,29 @@ mod tests {
             "{s:?}"
         );
         assert!(s.ints.contains(&300) && s.ints.contains(&7), "{s:?}");
+    }
+
+    #[test]
+    fn byte_strings_and_byte_arrays_are_byte_seeds() {
+        let s = Seeds::collect([
+            "#[test] fn t() { parse(b\"\\x7fELF\"); parse(&[0x1f, 0x8b, 8]); parse(&vec![1, 2]); parse(&[300, 1]); f(&[7]); }",
+        ]);
+        assert_eq!(s.bytes, [b"\x7fELF".to_vec(), vec![0x1f, 0x8b, 8], vec![1, 2]], "{s:?}");
+        assert!(
+            s.ints.contains(&300) && s.ints.contains(&0x8b),
+            "the elements are integer seeds too: {s:?}"
+        );
+        let callee = Callee {
+            args: vec![Shape::Slice(Box::new(Shape::Int("u8")))],
+            ..callee()
+        };
+        let at = Location {
+            file: "src/lib.rs".into(),
+            line: 3,
+        };
+        let src = search_source(&callee, &at, &[], &s, Duration::from_secs(5));
+        syn::parse_file(&src).unwrap_or_else(|e| panic!("{e}\n{src}"));
+        assert!(src.contains("vec![127, 69, 76, 70]"), "{src}");
     }
 
     #[test]

@@ -208,6 +208,16 @@ impl Shape {
         }
     }
 
+    /// Whether this is a byte sequence (`&[u8]`, `Vec<u8>`, a reference to
+    /// one): generated from the crate's sample inputs too.
+    pub(crate) fn is_bytes(&self) -> bool {
+        match self {
+            Shape::Slice(i) | Shape::Vec(i) => **i == Shape::Int("u8"),
+            Shape::Ref { inner, .. } => inner.is_bytes(),
+            _ => false,
+        }
+    }
+
     /// The owned type a strategy yields for this shape.
     pub(crate) fn owned_type(&self) -> String {
         match self {

@@ -634,6 +634,32 @@ async fn tuple_and_array_arguments_are_generated() {
     assert_regression_proven(&report);
 }
 
+/// A parser's panic needs its format's magic first (`BSv1`), which no
+/// random bytes give: the crate's tests' byte strings are seeds, cut short
+/// and changed byte by byte, and `b"BSv1\x02ab"` cut to its magic panics.
+#[tokio::test]
+async fn byte_inputs_start_from_the_tests_byte_strings() {
+    const LIB: &str = "/// The payload of a `BSv1` packet: the magic, a length byte, the payload.\npub fn payload(packet: &[u8]) -> Option<&[u8]> {\n    if !packet.starts_with(b\"BSv1\") {\n        return None;\n    }\n    let len = packet[4] as usize;\n    packet.get(5..5 + len)\n}\n";
+    const API: &str =
+        "#[test]\nfn two_bytes() {\n    assert_eq!(fixture::payload(b\"BSv1\\x02ab\"), Some(&b\"ab\"[..]));\n}\n";
+    let (report, _repo) = run_files(
+        LIB,
+        &[("tests/api.rs", API)],
+        ("src/lib.rs", LIB),
+        vec![(6, "fixture::payload")],
+        panic_event("index out of bounds: the len is 4 but the index is 4"),
+        Arc::new(OneIdea::new(
+            LIB,
+            "let len = packet[4] as usize;",
+            "let len = *packet.get(4)? as usize;",
+        )),
+        "30s",
+    )
+    .await;
+    assert_input(&report, "fixture::payload(&[66, 83, 118, 49])");
+    assert_regression_proven(&report);
+}
+
 /// A panic in an operator's impl (`impl Div for Count`, "Division by zero")
 /// is searched through its caller (`share`): called directly, `Count / 0`
 /// panics as the operator's contract says, and no fix of the caller could
