@@ -35,6 +35,17 @@ pub(crate) enum Shape {
     Tuple(Vec<Shape>),
     /// `[T; N]` of an owned `T`, `N` up to [`MAX_ARRAY`].
     Array(Box<Shape>, usize),
+    /// A `HashMap`, `BTreeMap`, `HashSet` or `BTreeSet` of keys that are
+    /// integers, `bool`, `char` or `String` (and of owned values, for a
+    /// map), as `std::collections` names it.
+    Collection {
+        /// Which one.
+        kind: CollectionKind,
+        /// The keys (a set's elements).
+        key: Box<Shape>,
+        /// The values, for a map.
+        value: Option<Box<Shape>>,
+    },
     /// `&T` / `&mut T` of an owned `T`.
     Ref {
         /// The referenced shape.
@@ -78,6 +89,52 @@ pub(crate) enum Shape {
         /// Its type (`usize`).
         ty: &'static str,
     },
+}
+
+/// The `std::collections` a [`Shape::Collection`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CollectionKind {
+    /// `HashMap<K, V>`.
+    HashMap,
+    /// `BTreeMap<K, V>`.
+    BTreeMap,
+    /// `HashSet<T>`.
+    HashSet,
+    /// `BTreeSet<T>`.
+    BTreeSet,
+}
+
+impl CollectionKind {
+    /// By the type's name.
+    fn named(name: &str) -> Option<CollectionKind> {
+        Some(match name {
+            "HashMap" => CollectionKind::HashMap,
+            "BTreeMap" => CollectionKind::BTreeMap,
+            "HashSet" => CollectionKind::HashSet,
+            "BTreeSet" => CollectionKind::BTreeSet,
+            _ => return None,
+        })
+    }
+
+    /// `std::collections::HashMap`, …
+    fn path(self) -> &'static str {
+        match self {
+            CollectionKind::HashMap => "std::collections::HashMap",
+            CollectionKind::BTreeMap => "std::collections::BTreeMap",
+            CollectionKind::HashSet => "std::collections::HashSet",
+            CollectionKind::BTreeSet => "std::collections::BTreeSet",
+        }
+    }
+
+    /// proptest's strategy function for it (`proptest::collection::hash_map`).
+    fn strategy_fn(self) -> &'static str {
+        match self {
+            CollectionKind::HashMap => "proptest::collection::hash_map",
+            CollectionKind::BTreeMap => "proptest::collection::btree_map",
+            CollectionKind::HashSet => "proptest::collection::hash_set",
+            CollectionKind::BTreeSet => "proptest::collection::btree_set",
+        }
+    }
 }
 
 /// A struct the harness builds field by field.
@@ -190,6 +247,13 @@ impl Shape {
                 i.calls(out)
             }
             Shape::Tuple(items) => items.iter().for_each(|i| i.calls(out)),
+            Shape::Collection { kind, key, value } => {
+                out.push(format!("{}::from", kind.path()));
+                key.calls(out);
+                if let Some(v) = value {
+                    v.calls(out);
+                }
+            }
             Shape::Struct(s) => s.fields.iter().for_each(|(_, f)| f.calls(out)),
             Shape::Enum(e) => e
                 .variants
@@ -233,6 +297,10 @@ impl Shape {
                 items.iter().map(Shape::owned_type).collect::<Vec<_>>().join(", ")
             ),
             Shape::Array(i, n) => format!("[{}; {n}]", i.owned_type()),
+            Shape::Collection { kind, key, value } => match value {
+                Some(v) => format!("{}<{}, {}>", kind.path(), key.owned_type(), v.owned_type()),
+                None => format!("{}<{}>", kind.path(), key.owned_type()),
+            },
             Shape::Ref { inner, .. } => inner.owned_type(),
             Shape::Struct(s) => s.path.clone(),
             Shape::Enum(e) => e.path.clone(),
@@ -267,6 +335,7 @@ impl Shape {
                 items.iter().map(Shape::type_code).collect::<Vec<_>>().join(", ")
             ),
             Shape::Array(i, n) => format!("[{}; {n}]", i.type_code()),
+            Shape::Collection { .. } => self.owned_type(),
             Shape::Ref { inner, mutable } => {
                 format!("&{}{}", if *mutable { "mut " } else { "" }, inner.type_code())
             }
@@ -347,6 +416,16 @@ impl Shape {
                 items.iter().map(|i| i.strategy(ints, strings)).collect::<Vec<_>>().join(", ")
             ),
             Shape::Array(i, n) => format!("proptest::array::uniform{n}({}).boxed()", i.strategy(ints, strings)),
+            Shape::Collection { kind, key, value } => {
+                let value = value
+                    .as_ref()
+                    .map_or_else(String::new, |v| format!("{}, ", v.strategy(ints, strings)));
+                format!(
+                    "{}({}, {value}0..6).boxed()",
+                    kind.strategy_fn(),
+                    key.strategy(ints, strings)
+                )
+            }
             // Short ranges near the start most often: the ranges a caller
             // passes into the sequences generated beside them.
             Shape::Range(t) => format!(
@@ -459,6 +538,25 @@ impl Shape {
                 "format!(\"[{{}}]\", {var}.iter().map(|{x}| {}).collect::<Vec<String>>().join(\", \"))",
                 i.render(&x, depth + 1)
             ),
+            // `HashMap::from([(k, v), …])`, entries sorted by their text: a
+            // hash map's order differs from run to run, its literal not.
+            Shape::Collection { kind, key, value } => {
+                let entry = match value {
+                    Some(v) => format!(
+                        "{var}.iter().map(|({x}, y{depth})| format!(\"({{}}, {{}})\", {}, {})).collect::<Vec<String>>()",
+                        key.render(&x, depth + 1),
+                        v.render(&format!("y{depth}"), depth + 1)
+                    ),
+                    None => format!(
+                        "{var}.iter().map(|{x}| {}).collect::<Vec<String>>()",
+                        key.render(&x, depth + 1)
+                    ),
+                };
+                format!(
+                    "{{ let mut e = {entry}; e.sort(); format!(\"{}::from([{{}}])\", e.join(\", \")) }}",
+                    kind.path()
+                )
+            }
             Shape::Ref { inner, mutable } => {
                 let amp = if *mutable { "&mut " } else { "&" };
                 // `&mut &[1, 2][..]`: a `&mut &[T]` the literal coerces to.
@@ -589,6 +687,9 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Sh
         syn::Type::Path(p) if p.qself.is_none() => {
             let last = p.path.segments.last()?;
             let name = last.ident.to_string();
+            if let Some(kind) = CollectionKind::named(&name) {
+                return collection(kind, &last.arguments, lookup);
+            }
             let generic = match &last.arguments {
                 // `Lines<'a>`: the crate's type, looked up by its name.
                 a if super::target::lifetime_arguments_only(a) => None,
@@ -623,6 +724,41 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Sh
         }
         _ => None,
     }
+}
+
+/// The [`Shape::Collection`] of `kind` with type arguments `args`: a
+/// map's two, a set's one (a custom hasher's third is not generated).
+fn collection(
+    kind: CollectionKind,
+    args: &syn::PathArguments,
+    lookup: &mut dyn FnMut(&str) -> Option<Shape>,
+) -> Option<Shape> {
+    let syn::PathArguments::AngleBracketed(a) = args else {
+        return None;
+    };
+    let types: Vec<&syn::Type> = a
+        .args
+        .iter()
+        .map(|g| match g {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let map = matches!(kind, CollectionKind::HashMap | CollectionKind::BTreeMap);
+    let (key, value) = match (map, types.as_slice()) {
+        (true, [k, v]) => (shape_of(k, lookup)?, Some(shape_of(v, lookup).filter(owned)?)),
+        (false, [k]) => (shape_of(k, lookup)?, None),
+        _ => return None,
+    };
+    // Hashable and ordered, by value.
+    if !matches!(key, Shape::Int(_) | Shape::Bool | Shape::Char | Shape::String) {
+        return None;
+    }
+    Some(Shape::Collection {
+        kind,
+        key: Box::new(key),
+        value: value.map(Box::new),
+    })
 }
 
 /// Whether a shape can be an element or a payload: owned and generated as
@@ -691,6 +827,19 @@ mod tests {
         assert_eq!(shape("&[u8; 4]").map(|s| s.type_code()).as_deref(), Some("&[u8; 4]"));
         assert_eq!(shape("[u8; 33]"), None, "proptest's arrays go to 32");
         assert_eq!(shape("[u8; N]"), None, "a const parameter is not a length");
+        assert_eq!(
+            shape("HashMap<String, u32>").map(|s| s.owned_type()).as_deref(),
+            Some("std::collections::HashMap<String, u32>")
+        );
+        assert_eq!(
+            shape("&std::collections::BTreeSet<char>")
+                .map(|s| s.type_code())
+                .as_deref(),
+            Some("&std::collections::BTreeSet<char>")
+        );
+        assert_eq!(shape("HashMap<f64, u8>"), None, "a float is no key");
+        assert_eq!(shape("HashMap<u8, u8, MyHasher>"), None);
+        assert_eq!(shape("HashSet<&str>"), None);
         assert_eq!(shape("Option<String>"), Some(Shape::Option(Box::new(Shape::String))));
         assert_eq!(shape("std::ops::Range<usize>"), Some(Shape::Range("usize")));
         assert!(matches!(shape("&Cart"), Some(Shape::Ref { mutable: false, .. })));
@@ -699,7 +848,6 @@ mod tests {
             "Option<&str>",
             "Vec<&str>",
             "impl Fn()",
-            "HashMap<u8, u8>",
             "Other",
             "()",
             "Range<f64>",

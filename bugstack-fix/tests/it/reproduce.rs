@@ -660,6 +660,27 @@ async fn byte_inputs_start_from_the_tests_byte_strings() {
     assert_regression_proven(&report);
 }
 
+/// A map argument (a request's query parameters) is generated with the
+/// file's own strings as keys, and written back as
+/// `HashMap::from([(key, value)])`.
+#[tokio::test]
+async fn map_arguments_are_generated_with_the_codes_keys() {
+    const LIB: &str = "use std::collections::HashMap;\n\n/// The 0-based page a request asks for (`page` counts from 1).\npub fn page(query: &HashMap<String, u32>) -> u32 {\n    match query.get(\"page\") {\n        Some(p) => p - 1,\n        None => 0,\n    }\n}\n";
+    let fix = ("Some(p) => p - 1,", "Some(p) => p.saturating_sub(1),");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(6, "fixture::page")],
+        "attempt to subtract with overflow",
+    )
+    .await;
+    assert_input(
+        &report,
+        "fixture::page(&std::collections::HashMap::from([(String::from(\"page\"), 0)]))",
+    );
+    assert_regression_proven(&report);
+}
+
 /// A panic in an operator's impl (`impl Div for Count`, "Division by zero")
 /// is searched through its caller (`share`): called directly, `Count / 0`
 /// panics as the operator's contract says, and no fix of the caller could
