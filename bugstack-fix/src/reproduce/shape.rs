@@ -718,12 +718,59 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Sh
                     Shape::Int(t) => Some(Shape::Range(t)),
                     _ => None,
                 },
+                // `Box<T>`: built where it is passed, `Box::new(<T>)`.
+                ("Box", Some(t)) => {
+                    let inner = shape_of(t, lookup).filter(owned)?;
+                    Some(Shape::Constructed {
+                        path: format!("Box<{}>", inner.type_code()),
+                        ctor: "Box::new".into(),
+                        args: vec![inner],
+                        fallible: false,
+                    })
+                }
+                (n, None) if std_path(&p.path) => std_value(n),
                 (n, None) => lookup(n),
                 _ => None,
             }
         }
         _ => None,
     }
+}
+
+/// The standard types [`std_value`] builds, by name.
+pub(crate) const STD_VALUES: &[&str] = &["Duration", "Path", "PathBuf"];
+
+/// Whether `path` is written from `std` or `core` (`std::time::Duration`).
+fn std_path(path: &syn::Path) -> bool {
+    path.segments.len() > 1
+        && path
+            .segments
+            .first()
+            .is_some_and(|s| s.ident == "std" || s.ident == "core")
+}
+
+/// A standard type (one of [`STD_VALUES`]), built by its constructor where
+/// it is passed: `Duration::new(secs, nanos)`, `PathBuf::from(text)` (a
+/// `&Path` too, by deref). Only where the signature names it from `std`,
+/// or its file imports it from there ([`Resolver::std_names`]).
+///
+/// [`Resolver::std_names`]: super::target::Resolver
+pub(crate) fn std_value(name: &str) -> Option<Shape> {
+    let (path, ctor, args) = match name {
+        "Duration" => (
+            "std::time::Duration",
+            "std::time::Duration::new",
+            vec![Shape::Int("u64"), Shape::Int("u32")],
+        ),
+        "PathBuf" | "Path" => ("std::path::PathBuf", "std::path::PathBuf::from", vec![Shape::String]),
+        _ => return None,
+    };
+    Some(Shape::Constructed {
+        path: path.into(),
+        ctor: ctor.into(),
+        args,
+        fallible: false,
+    })
 }
 
 /// The [`Shape::Collection`] of `kind` with type arguments `args`: a
@@ -837,6 +884,16 @@ mod tests {
                 .as_deref(),
             Some("&std::collections::BTreeSet<char>")
         );
+        assert_eq!(
+            shape("std::time::Duration").map(|s| s.type_code()).as_deref(),
+            Some("std::time::Duration")
+        );
+        assert_eq!(
+            shape("Duration"),
+            None,
+            "a bare name is std's only where the file imports it"
+        );
+        assert_eq!(shape("Box<u8>").map(|s| s.type_code()).as_deref(), Some("Box<u8>"));
         assert_eq!(shape("HashMap<f64, u8>"), None, "a float is no key");
         assert_eq!(shape("HashMap<u8, u8, MyHasher>"), None);
         assert_eq!(shape("HashSet<&str>"), None);

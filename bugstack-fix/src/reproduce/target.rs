@@ -580,6 +580,10 @@ pub(super) struct Resolver<'a> {
     root: &'a Path,
     krate: &'a LibCrate,
     files: Option<Vec<(PathBuf, syn::File)>>,
+    /// The standard types ([`shape::STD_VALUES`](super::shape::STD_VALUES))
+    /// the file being called into imports by their bare names (`use
+    /// std::time::Duration;`): a bare `Duration` there is std's.
+    pub(super) std_names: Vec<&'static str>,
 }
 
 impl<'a> Resolver<'a> {
@@ -588,6 +592,7 @@ impl<'a> Resolver<'a> {
             root,
             krate,
             files: None,
+            std_names: Vec::new(),
         }
     }
 
@@ -1013,6 +1018,13 @@ impl<'a> Resolver<'a> {
                 )
             }
         };
+        // `Duration` is std's only where the file says so: another crate's
+        // (`chrono::Duration`) is not built like it.
+        self.std_names = super::shape::STD_VALUES
+            .iter()
+            .copied()
+            .filter(|n| used_path(items, n).is_some_and(|p| matches!(p[0].as_str(), "std" | "core")))
+            .collect();
         let mut args = Vec::new();
         for input in &f.sig.inputs {
             let shape = match input {

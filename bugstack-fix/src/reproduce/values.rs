@@ -20,6 +20,9 @@ impl Resolver<'_> {
     /// an enum variant by variant, or else a value built in place by a
     /// constructor.
     pub(super) fn type_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
+        if self.std_names.contains(&name) {
+            return super::shape::std_value(name);
+        }
         if let Some(s) = self.struct_shape(name, depth) {
             return Some(Shape::Struct(s));
         }

@@ -681,6 +681,26 @@ async fn map_arguments_are_generated_with_the_codes_keys() {
     assert_regression_proven(&report);
 }
 
+/// `Duration` and `&Path` arguments (imported from `std` by the file) are
+/// built by their constructors from generated values.
+#[tokio::test]
+async fn std_durations_and_paths_are_built_by_their_constructors() {
+    const LIB: &str = "use std::path::Path;\nuse std::time::Duration;\n\n/// The delay before retry `attempt` (from 1) of the job logging to `log`.\npub fn backoff(base: Duration, attempt: u32, log: &Path) -> Duration {\n    let _ = log;\n    base * 2u32.pow((attempt - 1).min(8))\n}\n";
+    let fix = ("(attempt - 1)", "attempt.saturating_sub(1)");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(7, "fixture::backoff")],
+        "attempt to subtract with overflow",
+    )
+    .await;
+    assert_input(
+        &report,
+        "fixture::backoff(std::time::Duration::new(0, 0), 0, &std::path::PathBuf::from(String::from(\"\")))",
+    );
+    assert_regression_proven(&report);
+}
+
 /// A panic in an operator's impl (`impl Div for Count`, "Division by zero")
 /// is searched through its caller (`share`): called directly, `Count / 0`
 /// panics as the operator's contract says, and no fix of the caller could
