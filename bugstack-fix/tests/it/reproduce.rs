@@ -869,7 +869,13 @@ async fn a_float_input_is_written_as_a_literal() {
 #[tokio::test]
 async fn a_display_impl_is_called_by_formatting_the_value() {
     const LIB: &str = "use std::fmt;\n\n/// A span of lines.\n#[derive(Debug)]\npub struct Span {\n    /// First line.\n    pub start: usize,\n    /// One past the last line.\n    pub end: usize,\n}\n\nimpl fmt::Display for Span {\n    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {\n        let len = self.end - self.start;\n        write!(f, \"{},{}\", self.start + 1, len)\n    }\n}\n";
-    let fix = ("self.end - self.start", "self.end.saturating_sub(self.start)");
+    // The whole fix: with only the subtraction fixed, an input starting at
+    // `usize::MAX` overflows `start + 1` next, and the regression test
+    // blames it.
+    let fix = (
+        "self.end - self.start;\n        write!(f, \"{},{}\", self.start + 1, len)",
+        "self.end.saturating_sub(self.start);\n        write!(f, \"{},{}\", self.start.saturating_add(1), len)",
+    );
     let frames = vec![(14, "<fixture::Span as core::fmt::Display>::fmt")];
     let report = reproduced(LIB, fix, frames, "attempt to subtract with overflow").await;
     let input = assert_reproduced(&report).input.as_deref().unwrap_or_default();
