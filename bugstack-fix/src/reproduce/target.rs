@@ -63,12 +63,8 @@ impl Callee {
 
     /// The call with `args` as a reader writes it (`f(1).await`).
     pub(crate) fn shown(&self, args: &[String]) -> String {
-        let call = format!("{}({})", self.path, args.join(", "));
-        if self.is_async {
-            format!("{call}.await")
-        } else {
-            call
-        }
+        let awaited = if self.is_async { ".await" } else { "" };
+        format!("{}({}){awaited}", self.path, args.join(", "))
     }
 }
 
