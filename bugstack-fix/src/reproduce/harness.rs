@@ -185,12 +185,9 @@ impl<'ast> Visit<'ast> for Seeds {
 
     // `assert_eq!(f("x"), 3)`: the literals of tests are mostly inside macros.
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if m.path.is_ident("vec") {
-            let bracketed = proc_macro2::Group::new(proc_macro2::Delimiter::Bracket, m.tokens.clone());
-            if let Ok(a) = syn::parse2::<syn::ExprArray>(proc_macro2::TokenTree::Group(bracketed).into()) {
-                self.visit_expr_array(&a);
-                return;
-            }
+        if let Some(a) = vec_elements(m) {
+            self.visit_expr_array(&a);
+            return;
         }
         if let Some(args) = macro_exprs(m) {
             for e in &args {
@@ -264,6 +261,15 @@ impl<'ast> Visit<'ast> for CallArgs<'_> {
 
 /// The arguments of a macro call written like a function's
 /// (`assert_eq!(f(1), 2)`, `vec![..]`), when they parse as expressions.
+/// A `vec![a, b]` macro's elements, read as the array `[a, b]`.
+fn vec_elements(m: &syn::Macro) -> Option<syn::ExprArray> {
+    if !m.path.is_ident("vec") {
+        return None;
+    }
+    let bracketed = proc_macro2::Group::new(proc_macro2::Delimiter::Bracket, m.tokens.clone());
+    syn::parse2(proc_macro2::TokenTree::Group(bracketed).into()).ok()
+}
+
 fn macro_exprs(m: &syn::Macro) -> Option<Vec<syn::Expr>> {
     use syn::parse::Parser;
     let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
@@ -731,17 +737,7 @@ fn plain_expr(e: &syn::Expr, calls: &[String]) -> bool {
             callee_ok && c.args.iter().all(plain)
         }
         syn::Expr::Struct(s) => s.rest.is_none() && s.fields.iter().all(|f| plain(&f.expr)),
-        syn::Expr::Macro(m) => {
-            m.mac.path.is_ident("vec")
-                && syn::parse2::<syn::ExprArray>(
-                    std::iter::once(proc_macro2::TokenTree::Group(proc_macro2::Group::new(
-                        proc_macro2::Delimiter::Bracket,
-                        m.mac.tokens.clone(),
-                    )))
-                    .collect(),
-                )
-                .is_ok_and(|a| a.elems.iter().all(plain))
-        }
+        syn::Expr::Macro(m) => vec_elements(&m.mac).is_some_and(|a| a.elems.iter().all(plain)),
         _ => false,
     }
 }

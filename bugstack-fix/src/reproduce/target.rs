@@ -182,11 +182,10 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
         match enclosing_fn(&file.items, frame.line, &module, true) {
             None => why.push(format!("{}:{}: no function there", frame.path, frame.line)),
             Some(found) => match resolver.callee(&found, i, &file.items) {
-                Ok(c) if is_operator_call(&c.path) => {
-                    operator.get_or_insert(c);
-                    continue;
-                }
-                Ok(c) => return Ok(c),
+                Ok(c) => match unless_operator(c, &mut operator) {
+                    Some(c) => return Ok(c),
+                    None => continue,
+                },
                 Err(e) => why.push(format!("{}:{}: {e}", frame.path, frame.line)),
             },
         }
@@ -196,10 +195,11 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
         let symbols = frame.function.as_deref().map(callable_symbols).unwrap_or_default();
         if let Some((symbol, found)) = symbols.iter().find_map(|f| Some((f, resolver.by_symbol(f)?))) {
             match resolver.callee(&found, i, &[]) {
-                Ok(c) if is_operator_call(&c.path) => {
-                    operator.get_or_insert(c);
+                Ok(c) => {
+                    if let Some(c) = unless_operator(c, &mut operator) {
+                        return Ok(c);
+                    }
                 }
-                Ok(c) => return Ok(c),
                 Err(e) => why.push(format!("{symbol}: {e}")),
             }
         }
@@ -219,10 +219,11 @@ pub(crate) fn find_callee(ctx: &FixContext, root: &Path, krate: &LibCrate) -> Re
             };
             if let Some((found, items)) = found {
                 match resolver.callee(&found, i, &items) {
-                    Ok(c) if is_operator_call(&c.path) => {
-                        operator.get_or_insert(c);
+                    Ok(c) => {
+                        if let Some(c) = unless_operator(c, &mut operator) {
+                            return Ok(c);
+                        }
                     }
-                    Ok(c) => return Ok(c),
                     Err(e) => why.push(format!("{symbol}: {e}")),
                 }
                 break;
@@ -263,6 +264,17 @@ const OPERATOR_TRAITS: &[&str] = &[
     "Index",
     "IndexMut",
 ];
+
+/// `c`, unless it calls an operator's impl: that one is kept in `operator`
+/// (the first found) for when no frame above it can be called.
+fn unless_operator(c: Callee, operator: &mut Option<Callee>) -> Option<Callee> {
+    if is_operator_call(&c.path) {
+        operator.get_or_insert(c);
+        None
+    } else {
+        Some(c)
+    }
+}
 
 /// Whether call path `path` (`<T as core::ops::Div<_>>::div`) calls an
 /// impl of one of [`OPERATOR_TRAITS`].
@@ -887,6 +899,13 @@ impl<'a> Resolver<'a> {
         if f.sig.unsafety.is_some() || f.sig.variadic.is_some() {
             return Err(format!("`{name}` is unsafe or variadic"));
         }
+        // `Duration` is std's only where the file says so: another crate's
+        // (`chrono::Duration`) is not built like it.
+        self.std_names = super::shape::STD_VALUES
+            .iter()
+            .copied()
+            .filter(|n| used_path(items, n).is_some_and(|p| matches!(p[0].as_str(), "std" | "core")))
+            .collect();
         // Type parameters, the impl's then the function's, get the types
         // their bounds suggest; the call names them (`FisherF::<f64>::new`,
         // `diff::<[u8], [u8], Capture>`) unless an `impl Trait` argument
@@ -1014,13 +1033,6 @@ impl<'a> Resolver<'a> {
                 )
             }
         };
-        // `Duration` is std's only where the file says so: another crate's
-        // (`chrono::Duration`) is not built like it.
-        self.std_names = super::shape::STD_VALUES
-            .iter()
-            .copied()
-            .filter(|n| used_path(items, n).is_some_and(|p| matches!(p[0].as_str(), "std" | "core")))
-            .collect();
         let mut args = Vec::new();
         for input in &f.sig.inputs {
             let shape = match input {
