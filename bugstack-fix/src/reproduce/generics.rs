@@ -159,6 +159,12 @@ pub(crate) fn pick(
             Some("Path") | Some("PathBuf") => return Err("a path argument".into()),
             _ => return Err(format!("bound `{}`", p.to_token_stream())),
         }
+    } else if let Some(p) = traits.iter().find(|p| name(p) == "RangeBounds") {
+        // `R: RangeBounds<usize>` (a slice's or a drain's range): `a..b`.
+        match argument(p).as_deref() {
+            Some(int) if crate::reproduce::shape::INTS.contains(&int) => format!("std::ops::Range<{int}>"),
+            _ => return Err(format!("bound `{}`", p.to_token_stream())),
+        }
     } else if is(SEQUENCE_TRAITS) {
         sequence.into()
     } else if is(TEXT_TRAITS) {
@@ -245,6 +251,12 @@ mod tests {
             picked("<S: AsRef<str>, T: ?Sized + Display, U: Unsigned, K: Hash + Eq>()").unwrap(),
             ["S=String", "T=str", "U=u32", "K=u8"]
         );
+        assert_eq!(
+            picked("<R>(r: R) where R: std::ops::RangeBounds<usize>").unwrap(),
+            ["R=std::ops::Range<usize>"]
+        );
+        let why = picked("<R: RangeBounds<char>>()").unwrap_err();
+        assert!(why.contains("RangeBounds"), "{why}");
         let why = picked("<R: RngCore>()").unwrap_err();
         assert!(why.contains("`R`") && why.contains("RngCore"), "{why}");
         assert!(picked("<const N: usize>()").unwrap_err().contains("const"));

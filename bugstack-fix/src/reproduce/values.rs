@@ -33,12 +33,12 @@ impl Resolver<'_> {
     }
 
     /// A value of the crate's public type `name` (lifetime parameters
-    /// allowed) made by
-    /// `Name::new()` (a public inherent function without arguments returning
-    /// `Self`) or `Name::default()` (derived or implemented); else by a
-    /// public constructor taking arguments the harness generates
-    /// (`Regex::new(&str) -> Result<Regex>`: `new` first, then the one
-    /// with fewest arguments; a fallible one is unwrapped).
+    /// allowed) made by a public constructor taking arguments the harness
+    /// generates ([`Resolver::constructed`]: `Regex::new(&str) ->
+    /// Result<Regex>`, a fallible one unwrapped); else by `Name::new()` (a
+    /// public inherent function without arguments returning `Self`) or
+    /// `Name::default()` (derived or implemented); else by a method of
+    /// another type ([`Resolver::produced`]).
     fn built_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
         let src_root = self.crate_dir();
         let mut def = None;
@@ -98,55 +98,82 @@ impl Resolver<'_> {
             }
         }
         let rel = def?;
-        if !(default || new) {
-            if depth >= MAX_DEPTH {
-                return None;
+        let empty = default || new;
+        if depth < MAX_DEPTH {
+            let path = self.item_path(rel.clone(), name)?;
+            if let Some(made) = self.constructed(&path, ctors, empty, depth) {
+                return Some(made);
             }
-            ctors.sort_by_key(|(n, args, _)| (n != "new", args.len()));
-            let path = self.item_path(rel, name)?;
-            for (ctor, args, fallible) in ctors {
-                let shapes: Option<Vec<Shape>> = args.iter().map(|t| self.shape(t, depth + 1)).collect();
-                if let Some(args) = shapes {
-                    return Some(Shape::Constructed {
-                        ctor: format!("{path}::{ctor}"),
-                        path,
-                        args,
-                        fallible,
-                    });
-                }
+            if !empty {
+                return self.produced(path, producers, depth);
             }
-            // No constructor of its own: a method of another type that
-            // makes one (`Rope::lines(&self) -> Lines<'_>`), called on a
-            // value the harness builds.
-            // The simplest first: one that cannot fail, on an owner built
-            // directly (not itself made by a method), with fewest arguments.
-            let mut viable = Vec::new();
-            for p in producers {
-                let Some(owner) = self.shape(&p.owner, depth + 1) else {
-                    continue;
-                };
-                let rest: Option<Vec<Shape>> = p.args.iter().map(|t| self.shape(t, depth + 1)).collect();
-                let Some(rest) = rest else { continue };
-                let cost = (p.fallible, matches!(owner, Shape::Constructed { .. }), rest.len());
-                viable.push((cost, p, owner, rest));
-            }
-            viable.sort_by_key(|(cost, ..)| *cost);
-            let (_, p, owner, rest) = viable.into_iter().next()?;
-            let ctor = format!("{}::{}", owner.type_code(), p.method);
-            let receiver = Shape::Ref {
-                inner: Box::new(owner),
-                mutable: p.mutable,
-            };
-            return Some(Shape::Constructed {
-                ctor,
-                path,
-                args: std::iter::once(receiver).chain(rest).collect(),
-                fallible: p.fallible,
-            });
+        }
+        if !empty {
+            return None;
         }
         let path = self.item_path(rel, name)?;
         let expr = format!("{path}::{}()", if default { "default" } else { "new" });
         Some(Shape::Built { path, expr })
+    }
+
+    /// A value made by one of the type's own constructors (`ctors`: name,
+    /// argument types, fallible) from generated arguments: `new` first,
+    /// then the one with fewest arguments. When the type also has an empty
+    /// value (`new()` / `Default`, `empty`), only a constructor that takes
+    /// content and cannot fail is taken (`Rope::from_str(&str)`, not
+    /// `with_capacity(usize)`): its arguments' boundary values make the
+    /// empty value too, and every other one a value with something in it,
+    /// where a receiver built empty reaches little of its type's code.
+    fn constructed(
+        &mut self,
+        path: &str,
+        mut ctors: Vec<(String, Vec<syn::Type>, bool)>,
+        empty: bool,
+        depth: usize,
+    ) -> Option<Shape> {
+        if empty {
+            ctors.retain(|(n, _, fallible)| !fallible && !n.starts_with("with_capacity"));
+        }
+        ctors.sort_by_key(|(n, args, _)| (n != "new", args.len()));
+        ctors.into_iter().find_map(|(ctor, args, fallible)| {
+            let args: Vec<Shape> = args.iter().map(|t| self.shape(t, depth + 1)).collect::<Option<_>>()?;
+            Some(Shape::Constructed {
+                ctor: format!("{path}::{ctor}"),
+                path: path.to_string(),
+                args,
+                fallible,
+            })
+        })
+    }
+
+    /// A value made by a method of another type (`Rope::lines(&self) ->
+    /// Lines<'_>`), called on a value the harness builds: the simplest
+    /// first, one that cannot fail, on an owner built directly (not itself
+    /// made by a method), with fewest arguments.
+    fn produced(&mut self, path: String, producers: Vec<Producer>, depth: usize) -> Option<Shape> {
+        let mut viable = Vec::new();
+        for p in producers {
+            let Some(owner) = self.shape(&p.owner, depth + 1) else {
+                continue;
+            };
+            let rest: Option<Vec<Shape>> = p.args.iter().map(|t| self.shape(t, depth + 1)).collect();
+            let Some(rest) = rest else { continue };
+            let cost = (p.fallible, matches!(owner, Shape::Constructed { .. }), rest.len());
+            viable.push((cost, p, owner, rest));
+        }
+        viable.sort_by_key(|(cost, ..)| *cost);
+        let (_, p, owner, rest) = viable.into_iter().next()?;
+        let ctor = format!("{}::{}", owner.type_code(), p.method);
+        let receiver = Shape::Ref {
+            inner: Box::new(owner),
+            mutable: p.mutable,
+        };
+        Some(Shape::Constructed {
+            ctor,
+            path,
+            args: std::iter::once(receiver).chain(rest).collect(),
+            fallible: p.fallible,
+        })
     }
 
     /// The shape of a type as a signature writes it, the crate's own types

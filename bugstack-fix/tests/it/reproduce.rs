@@ -802,6 +802,53 @@ async fn a_receiver_with_a_lifetime_and_no_debug_is_built_in_place() {
     assert_regression_proven(&report);
 }
 
+/// A receiver whose type has an empty value (`new()`) and a constructor
+/// that takes content (`from_text(&str)`): the panic needs text in it, so
+/// the harness builds it from generated text (an empty one is
+/// `from_text("")`), never only `new()`.
+#[tokio::test]
+async fn a_receiver_with_a_content_constructor_is_built_from_generated_content() {
+    const LIB: &str = "/// A note.\n#[derive(Debug)]\npub struct Note {\n    text: String,\n}\n\nimpl Note {\n    /// An empty note.\n    pub fn new() -> Note {\n        Note { text: String::new() }\n    }\n\n    /// A note of `text`.\n    pub fn from_text(text: &str) -> Note {\n        Note { text: text.to_string() }\n    }\n\n    /// Its first two bytes, or all of it.\n    pub fn head(&self) -> &str {\n        if self.text.len() < 2 {\n            return &self.text;\n        }\n        &self.text[..2]\n    }\n}\n";
+    let fix = ("&self.text[..2]", "self.text.get(..2).unwrap_or(&self.text)");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(23, "fixture::Note::head")],
+        "byte index 2 is not a char boundary; it is inside 'é' (bytes 1..3) of `aé`",
+    )
+    .await;
+    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
+    assert!(
+        input.starts_with("fixture::Note::head(&fixture::Note::from_text(\""),
+        "{input}"
+    );
+    assert_regression_proven(&report);
+}
+
+/// A function generic over `R: RangeBounds<usize>` (a slice's range) is
+/// called with a `Range<usize>` the harness generates.
+#[tokio::test]
+async fn a_range_bounds_parameter_is_called_with_a_generated_range() {
+    const LIB: &str = "use std::ops::{Bound, RangeBounds};\n\n/// The bytes of `s` in `range`, the end clamped to its length.\npub fn part<R: RangeBounds<usize>>(s: &str, range: R) -> &str {\n    let start = match range.start_bound() {\n        Bound::Included(&n) => n,\n        Bound::Excluded(&n) => n.saturating_add(1),\n        Bound::Unbounded => 0,\n    };\n    let end = match range.end_bound() {\n        Bound::Included(&n) => n.saturating_add(1),\n        Bound::Excluded(&n) => n,\n        Bound::Unbounded => s.len(),\n    };\n    &s[start..end.min(s.len())]\n}\n";
+    let fix = (
+        "&s[start..end.min(s.len())]",
+        "s.get(start..end.min(s.len())).unwrap_or_default()",
+    );
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(15, "fixture::part")],
+        "begin <= end (1 <= 0) when slicing ``",
+    )
+    .await;
+    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
+    assert!(
+        input.starts_with("fixture::part::<std::ops::Range<usize>>(\"") && input.contains(".."),
+        "{input}"
+    );
+    assert_regression_proven(&report);
+}
+
 /// `str::split_at` panics inside the standard library (its location is in
 /// `core`, not at the call): the search finds the incident's line in the
 /// panicking thread's stack instead.
