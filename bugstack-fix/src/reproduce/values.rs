@@ -82,12 +82,8 @@ impl Resolver<'_> {
                                     if f.sig.inputs.is_empty() {
                                         // `new()` returning the type itself.
                                         new |= f.sig.ident == "new" && f.sig.generics.params.is_empty() && !fallible;
-                                    } else if f.sig.inputs.iter().all(|a| matches!(a, syn::FnArg::Typed(_))) {
-                                        let args = f.sig.inputs.iter().filter_map(|a| match a {
-                                            syn::FnArg::Typed(t) => Some((*t.ty).clone()),
-                                            syn::FnArg::Receiver(_) => None,
-                                        });
-                                        ctors.push((f.sig.ident.to_string(), args.collect(), fallible));
+                                    } else if let Some(args) = concrete_inputs(&f.sig, 0) {
+                                        ctors.push((f.sig.ident.to_string(), args, fallible));
                                     }
                                 }
                             }
@@ -136,7 +132,10 @@ impl Resolver<'_> {
         }
         ctors.sort_by_key(|(n, args, _)| (n != "new", args.len()));
         ctors.into_iter().find_map(|(ctor, args, fallible)| {
-            let args: Vec<Shape> = args.iter().map(|t| self.shape(t, depth + 1)).collect::<Option<_>>()?;
+            let args: Vec<Shape> = args
+                .into_iter()
+                .map(|t| self.argument_shape(t, depth + 1))
+                .collect::<Option<_>>()?;
             Some(Shape::Constructed {
                 ctor: format!("{path}::{ctor}"),
                 path: path.to_string(),
@@ -156,7 +155,11 @@ impl Resolver<'_> {
             let Some(owner) = self.shape(&p.owner, depth + 1) else {
                 continue;
             };
-            let rest: Option<Vec<Shape>> = p.args.iter().map(|t| self.shape(t, depth + 1)).collect();
+            let rest: Option<Vec<Shape>> = p
+                .args
+                .iter()
+                .map(|t| self.argument_shape(t.clone(), depth + 1))
+                .collect();
             let Some(rest) = rest else { continue };
             let cost = (p.fallible, matches!(owner, Shape::Constructed { .. }), rest.len());
             viable.push((cost, p, owner, rest));
@@ -180,6 +183,13 @@ impl Resolver<'_> {
     /// included.
     pub(super) fn shape(&mut self, ty: &syn::Type, depth: usize) -> Option<Shape> {
         shape_of(ty, &mut |n| self.type_shape(n, depth))
+    }
+
+    /// The shape of a constructor's argument, an `impl Trait` one given
+    /// the type its bounds pick.
+    fn argument_shape(&mut self, ty: syn::Type, depth: usize) -> Option<Shape> {
+        let ty = self.impl_trait_argument(ty).ok()?;
+        self.shape(&ty, depth)
     }
 
     /// A type of the crate implementing its trait `name` (outside macros,
@@ -379,24 +389,50 @@ fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Typ
         return None;
     }
     let fallible = constructs(out, names_it)?;
-    let mut inputs = f.sig.inputs.iter();
-    let Some(syn::FnArg::Receiver(r)) = inputs.next() else {
+    let Some(syn::FnArg::Receiver(r)) = f.sig.inputs.first() else {
         return None;
     };
     r.reference.as_ref()?;
-    let args: Option<Vec<syn::Type>> = inputs
-        .map(|a| match a {
-            syn::FnArg::Typed(t) => Some((*t.ty).clone()),
-            syn::FnArg::Receiver(_) => None,
-        })
-        .collect();
     Some(Producer {
         owner: (*imp.self_ty).clone(),
         method: f.sig.ident.to_string(),
         mutable: r.mutability.is_some(),
-        args: args?,
+        args: concrete_inputs(&f.sig, 1)?,
         fallible,
     })
+}
+
+/// The types of `sig`'s arguments after the first `skip` (a receiver),
+/// each a type the harness can name: a type parameter is given the type
+/// its bounds pick (`R: RangeBounds<usize>` → `Range<usize>`, `S:
+/// Into<String>` → `String`; see [`pick`]); an `impl Trait` argument stays
+/// for [`Resolver::impl_trait_argument`]. `None`: a receiver after `skip`,
+/// or a parameter no type is picked for (one bounded by the crate's own
+/// trait among them: the caller resolves those for a callee, not here).
+fn concrete_inputs(sig: &syn::Signature, skip: usize) -> Option<Vec<syn::Type>> {
+    use quote::ToTokens as _;
+    let bindings = super::generics::instantiate(&[&sig.generics], &mut |_| None).ok()?;
+    // A parameter no argument names (`fn parse<T>() -> T`) is not inferred
+    // at the call: such a function is left out, not guessed.
+    fn names(ts: proc_macro2::TokenStream, p: &str) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == p,
+            proc_macro2::TokenTree::Group(g) => names(g.stream(), p),
+            _ => false,
+        })
+    }
+    let named = |p: &str| sig.inputs.iter().any(|a| names(a.to_token_stream(), p));
+    if !bindings.iter().all(|(p, _)| named(p)) {
+        return None;
+    }
+    sig.inputs
+        .iter()
+        .skip(skip)
+        .map(|a| match a {
+            syn::FnArg::Typed(t) => super::generics::substitute(&t.ty, &bindings),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
 }
 
 fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<bool> {
@@ -419,12 +455,10 @@ fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<b
 
 /// Whether `attrs` derive `what` (`Debug`, `Default`).
 /// A public API function a harness can call plainly: not hidden
-/// ([`public_api`]), no type parameters, neither async nor unsafe.
+/// ([`public_api`]), neither async nor unsafe (type parameters are given
+/// types by [`concrete_inputs`]).
 fn plainly_callable(f: &syn::ImplItemFn) -> bool {
-    public_api(&f.vis, &f.attrs)
-        && lifetimes_only(&f.sig.generics)
-        && f.sig.asyncness.is_none()
-        && f.sig.unsafety.is_none()
+    public_api(&f.vis, &f.attrs) && f.sig.asyncness.is_none() && f.sig.unsafety.is_none()
 }
 
 /// Public and documented: `#[doc(hidden)]` marks an item "not part of the

@@ -849,6 +849,29 @@ async fn a_range_bounds_parameter_is_called_with_a_generated_range() {
     assert_regression_proven(&report);
 }
 
+/// Generic constructors and methods are called with the types their
+/// bounds pick: the receiver `Part<'_>` is made by `Text::part<R:
+/// RangeBounds<usize>>` on a `Text::new<S: Into<String>>` (not the empty
+/// `Default` one).
+#[tokio::test]
+async fn generic_constructors_and_producers_are_called_with_picked_types() {
+    const LIB: &str = "/// A text.\n#[derive(Debug, Default)]\npub struct Text {\n    s: String,\n}\n\n/// A part of a text.\n#[derive(Debug)]\npub struct Part<'a> {\n    s: &'a str,\n}\n\nimpl Text {\n    /// A text of `s`.\n    pub fn new<S: Into<String>>(s: S) -> Text {\n        Text { s: s.into() }\n    }\n\n    /// Its bytes in `range`, or nothing.\n    pub fn part<R: std::ops::RangeBounds<usize>>(&self, range: R) -> Part<'_> {\n        let start = match range.start_bound() {\n            std::ops::Bound::Included(&n) => n,\n            _ => 0,\n        };\n        Part { s: self.s.get(start..).unwrap_or_default() }\n    }\n}\n\nimpl Part<'_> {\n    /// Its first two bytes, or all of it.\n    pub fn head(&self) -> &str {\n        if self.s.len() < 2 {\n            return self.s;\n        }\n        &self.s[..2]\n    }\n}\n";
+    let fix = ("&self.s[..2]", "self.s.get(..2).unwrap_or(self.s)");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(35, "fixture::Part::head")],
+        "byte index 2 is not a char boundary; it is inside 'é' (bytes 1..3) of `aé`",
+    )
+    .await;
+    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
+    assert!(
+        input.starts_with("fixture::Part::head(&fixture::Text::part(&fixture::Text::new(String::from(\""),
+        "{input}"
+    );
+    assert_regression_proven(&report);
+}
+
 /// `str::split_at` panics inside the standard library (its location is in
 /// `core`, not at the call): the search finds the incident's line in the
 /// panicking thread's stack instead.
