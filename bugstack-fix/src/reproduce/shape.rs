@@ -204,6 +204,14 @@ pub(crate) const INTS: &[&str] = &[
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
 ];
 
+/// Lengths of the long texts a search tries (a seed repeated to that many
+/// bytes, then another seed): around the buffer and chunk sizes code
+/// splits its input at. Longer ones come from `0..MAX_LONG`.
+const LONG_SIZES: &str = "255, 256, 257, 511, 512, 1000, 1023, 1024, 1025, 2047, 2048, 4000";
+/// The longest of those (a shrunk input is kept only when its literal
+/// stays under the harness's limit).
+const MAX_LONG: usize = 4000;
+
 /// Seed strings every search starts from: empty, blank, multibyte, long,
 /// control characters (the escape that starts a terminal colour code among
 /// them) and punctuation.
@@ -403,6 +411,7 @@ impl Shape {
                      2 => (pick.clone(), 0usize..64).prop_map(|(s, n)| s.chars().take(n).collect::<String>()), \
                      2 => (pick.clone(), any::<char>(), 0usize..64).prop_map(|(s, c, n)| {{ let mut v: Vec<char> = s.chars().collect(); let at = n.min(v.len()); v.insert(at, c); v.into_iter().collect::<String>() }}), \
                      2 => (pick.clone(), pick.clone(), 0usize..64).prop_map(|(mut s, t, n)| {{ let at = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i); s.insert_str(at, &t); s }}), \
+                     1 => (pick.clone(), pick.clone(), prop_oneof![proptest::sample::select(vec![{LONG_SIZES}]), 0usize..{MAX_LONG}]).prop_map(|(fill, tail, n)| {{ let unit = if fill.is_empty() {{ \"a\".to_string() }} else {{ fill }}; let mut s = String::with_capacity(n + unit.len() + tail.len()); while s.len() < n {{ s.push_str(&unit); }} let mut end = n.min(s.len()); while !s.is_char_boundary(end) {{ end -= 1; }} s.truncate(end); s.push_str(&tail); s }}), \
                      1 => \"\\\\PC{{0,40}}\", \
                      1 => any::<String>()].boxed() }}"
                 )
