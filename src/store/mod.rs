@@ -47,18 +47,25 @@
 
 mod convert;
 mod flow;
+mod forge_sync;
 mod grouping;
 mod ingest;
 #[macro_use]
 mod shared_methods;
 pub mod postgres;
+mod project_rows;
 mod projects;
 mod quota;
+mod reads;
+mod release_checks;
+mod releases;
 mod rows;
 mod rules;
 mod schema;
+mod sql;
 mod sqlite;
 mod trigger_settings;
+mod tx;
 mod types;
 
 use std::time::Duration;

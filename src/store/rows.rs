@@ -7,6 +7,7 @@ use bugstack_core::Fingerprint;
 use bugstack_fix::PullRequest;
 
 use super::convert::{ts, u64_of, ForgeExtra};
+use super::sql::Dialect;
 use super::types::{parse_pull_request_state, FixJob, FixRun, IncidentRecord, PullRequestRecord};
 use super::{ReleaseCheck, ReleaseRecord, ReleaseVerdictRecord, TimelineEntry};
 use crate::Result;
@@ -22,6 +23,26 @@ pub(crate) const PR_COLUMNS: &str =
 /// The columns of a fix run row, as [`run_of`] reads them.
 pub(crate) const RUN_COLUMNS: &str =
     "id, job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number";
+
+/// The columns of an incident (`i`) as [`incident_of`] reads them: its
+/// releases in order of first sighting and its releases with the fix,
+/// sorted, aggregated the way `dialect` can (a JSON array on SQLite, a
+/// `TEXT[]` on Postgres; [`StoredRow::text_list`] reads either).
+pub(crate) fn incident_columns(dialect: Dialect) -> &'static str {
+    dialect.pick(
+        "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, i.first_seen, \
+         i.last_seen, i.fixed_in_release, \
+         (SELECT json_group_array(release) FROM (SELECT release FROM incident_releases r \
+            WHERE r.incident_id = i.id ORDER BY r.seq)), \
+         (SELECT json_group_array(release) FROM (SELECT release FROM releases_with_fix w \
+            WHERE w.incident_id = i.id ORDER BY w.release)), i.fix_commit, i.project_id",
+        "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, \
+         i.first_seen, i.last_seen, i.fixed_in_release, \
+         ARRAY(SELECT r.release FROM incident_releases r WHERE r.incident_id = i.id ORDER BY r.seq), \
+         ARRAY(SELECT w.release FROM releases_with_fix w WHERE w.incident_id = i.id ORDER BY w.release), \
+         i.fix_commit, i.project_id",
+    )
+}
 
 /// The columns of a release row, as [`release_of`] reads them.
 pub(crate) const RELEASE_COLUMNS: &str = "name, first_live_at, last_live_at, dependencies";
@@ -47,7 +68,7 @@ fn u32_of(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(0)
 }
 
-/// An incident row (each backend's `INCIDENT_COLUMNS`) as a record.
+/// An incident row ([`incident_columns`]) as a record.
 pub(crate) fn incident_of(r: &dyn StoredRow) -> Result<IncidentRecord> {
     Ok(IncidentRecord {
         id: r.int(0)?,

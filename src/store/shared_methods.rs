@@ -23,15 +23,15 @@ macro_rules! shared_store_methods {
         }
 
         fn add_project(&self, project: &NewProject, now: Timestamp) -> Result<ProjectRecord> {
-            self.write(|tx| projects::add(tx, project, now))
+            self.write(|tx| crate::store::project_rows::add(tx, project, now))
         }
 
         fn projects(&self) -> Result<Vec<ProjectRecord>> {
-            self.read(projects::list)
+            self.read(|tx| crate::store::project_rows::list(tx))
         }
 
         fn project_by_token_hash(&self, token_hash: &str) -> Result<Option<ProjectRecord>> {
-            self.read(|tx| projects::by_token_hash(tx, token_hash))
+            self.read(|tx| crate::store::project_rows::by_token_hash(tx, token_hash))
         }
 
         fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
@@ -67,7 +67,7 @@ macro_rules! shared_store_methods {
                             }
                         }
                         if let Some(r) = &b.release {
-                            releases::record_seen(
+                            crate::store::releases::record_seen(
                                 tx,
                                 b.project.unwrap_or(DEFAULT_PROJECT_ID),
                                 &r.name,
@@ -84,7 +84,7 @@ macro_rules! shared_store_methods {
         }
 
         fn incidents(&self) -> Result<Vec<IncidentRecord>> {
-            self.read(rows::incidents)
+            self.read(|tx| crate::store::reads::incidents(tx))
         }
 
         fn incidents_page(
@@ -93,11 +93,11 @@ macro_rules! shared_store_methods {
             limit: usize,
             after: Option<IncidentCursor>,
         ) -> Result<Vec<IncidentRecord>> {
-            self.read(|tx| rows::incidents_page(tx, project, limit, after))
+            self.read(|tx| crate::store::reads::incidents_page(tx, project, limit, after))
         }
 
         fn incident(&self, id: i64) -> Result<IncidentRecord> {
-            self.read(|tx| rows::incident(tx, id))
+            self.read(|tx| crate::store::reads::incident(tx, id))
         }
 
         fn transition(&self, id: i64, to: Status, cause: &Cause) -> Result<IncidentRecord> {
@@ -120,8 +120,8 @@ macro_rules! shared_store_methods {
 
         fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>> {
             self.read(|tx| {
-                rows::incident(tx, id)?;
-                lifecycle::timeline(tx, id)
+                crate::store::reads::incident(tx, id)?;
+                crate::store::reads::timeline(tx, id)
             })
         }
 
@@ -132,7 +132,7 @@ macro_rules! shared_store_methods {
             recheck_unknown_after: Duration,
             now: Timestamp,
         ) -> Result<Vec<ReleaseCheck>> {
-            self.read(|tx| release_checks::releases_to_check(tx, project, limit, recheck_unknown_after, now))
+            self.read(|tx| crate::store::release_checks::releases_to_check(tx, project, limit, recheck_unknown_after, now))
         }
 
         fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {
@@ -148,7 +148,7 @@ macro_rules! shared_store_methods {
             // Nothing due most of the time: found in a read first, without
             // taking the writer (this runs every poll of `serve`'s release checks).
             if self
-                .read(|tx| release_checks::due_for_verification(tx, window, now))?
+                .read(|tx| crate::store::release_checks::due_for_verification(tx, window, now))?
                 .is_empty()
             {
                 return Ok(Vec::new());
@@ -192,15 +192,15 @@ macro_rules! shared_store_methods {
         }
 
         fn jobs(&self) -> Result<Vec<FixJob>> {
-            self.read(|tx| rows::jobs(tx, None))
+            self.read(|tx| crate::store::reads::jobs(tx, None))
         }
 
         fn runs(&self, incident: i64) -> Result<Vec<FixRun>> {
-            self.read(|tx| rows::runs(tx, incident))
+            self.read(|tx| crate::store::reads::runs(tx, incident))
         }
 
         fn pull_requests(&self) -> Result<Vec<PullRequestRecord>> {
-            self.read(|tx| rows::pull_requests(tx, None))
+            self.read(|tx| crate::store::reads::pull_requests(tx, None))
         }
 
         fn merge_pull_request(
@@ -218,19 +218,19 @@ macro_rules! shared_store_methods {
         }
 
         fn totals(&self) -> Result<Totals> {
-            self.read(rows::totals)
+            self.read(|tx| crate::store::reads::totals(tx))
         }
 
         fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()> {
-            self.write(|tx| releases::record_seen(tx, DEFAULT_PROJECT_ID, name, at, dependencies))
+            self.write(|tx| crate::store::releases::record_seen(tx, DEFAULT_PROJECT_ID, name, at, dependencies))
         }
 
         fn release(&self, name: &str) -> Result<Option<ReleaseRecord>> {
-            self.read(|tx| releases::release(tx, DEFAULT_PROJECT_ID, name))
+            self.read(|tx| crate::store::releases::release(tx, DEFAULT_PROJECT_ID, name))
         }
 
         fn releases(&self) -> Result<Vec<ReleaseRecord>> {
-            self.read(releases::releases)
+            self.read(|tx| crate::store::releases::releases(tx))
         }
 
         fn search_incidents(&self, filter: &IncidentFilter) -> Result<IncidentSearch> {
@@ -239,7 +239,7 @@ macro_rules! shared_store_methods {
 
         fn histogram(&self, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
             self.read(|tx| {
-                rows::incident(tx, id)?;
+                crate::store::reads::incident(tx, id)?;
                 hours::histogram(tx, id, since)
             })
         }
@@ -271,7 +271,8 @@ macro_rules! shared_apply_forge_change {
             now: Timestamp,
         ) -> Result<ForgeSync> {
             self.write(|tx| {
-                let raw = super::rows::pull_request(tx, number)?.ok_or(crate::Error::PullRequestNotFound(number))?;
+                let raw = crate::store::reads::pull_request(tx, number, false)?
+                    .ok_or(crate::Error::PullRequestNotFound(number))?;
                 let want = match change {
                     ForgeChange::Merged { .. } => PullRequestState::Merged,
                     ForgeChange::Closed => PullRequestState::Closed,
@@ -289,8 +290,8 @@ macro_rules! shared_apply_forge_change {
                             cause,
                             now,
                         )?;
-                        record_merge_commit(tx, number, commit)?;
-                        super::rows::pull_request(tx, number)?
+                        crate::store::forge_sync::record_merge_commit(tx, number, commit)?;
+                        crate::store::reads::pull_request(tx, number, false)?
                             .ok_or(crate::Error::PullRequestNotFound(number))?
                             .into_record()?
                     }

@@ -16,7 +16,7 @@ fn get_in(tx: &mut Transaction<'_>, number: u64) -> crate::Result<Option<RawPr>>
     let Ok(number) = i64::try_from(number) else {
         return Ok(None);
     };
-    super::rows::pull_request(tx, number)
+    crate::store::reads::pull_request(tx, number, false)
 }
 
 impl PullRequestStore for PostgresStore {

@@ -7,39 +7,10 @@ use std::collections::BTreeSet;
 
 use bugstack_core::Timestamp;
 use bugstack_fix::PullRequestState;
-use postgres::Transaction;
 
-use super::rows::ForgeExtra;
 use super::PostgresStore;
-use crate::store::{Cause, ForgeChange, ForgePullRequest, ForgeSync, RunPullRequest};
+use crate::store::{Cause, ForgeChange, ForgePullRequest, ForgeSync};
 use crate::{Error, Result};
-
-/// Records the remote-forge fields a run reports with its pull request.
-pub(super) fn record_run_fields(tx: &mut Transaction<'_>, number: i64, pr: &RunPullRequest) -> Result<()> {
-    if pr.forge_number.is_none() && pr.patch_hash.is_none() {
-        return Ok(());
-    }
-    tx.execute(
-        "UPDATE pull_requests SET forge_number = COALESCE($2, forge_number), patch_hash = COALESCE($3, patch_hash)
-         WHERE number = $1",
-        &[&number, &pr.forge_number, &pr.patch_hash],
-    )?;
-    Ok(())
-}
-
-/// Keeps the merge commit in the pull request's forge record.
-fn record_merge_commit(tx: &mut Transaction<'_>, number: i64, commit: &str) -> Result<()> {
-    let Some(row) = tx.query_opt("SELECT forge FROM pull_requests WHERE number = $1", &[&number])? else {
-        return Ok(());
-    };
-    let mut extra: ForgeExtra = serde_json::from_str(&row.try_get::<_, String>(0)?)?;
-    extra.merge_commit = Some(commit.to_string());
-    tx.execute(
-        "UPDATE pull_requests SET forge = $2 WHERE number = $1",
-        &[&number, &serde_json::to_string(&extra)?],
-    )?;
-    Ok(())
-}
 
 impl PostgresStore {
     /// The open pull requests that live on a remote forge, oldest first.

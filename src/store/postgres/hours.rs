@@ -5,8 +5,10 @@
 use bugstack_core::Timestamp;
 use postgres::Transaction;
 
-use super::rows::{big, incident_of, ts, u64_of, INCIDENT_COLUMNS};
+use super::rows::{big, incident_of, ts, u64_of};
 use crate::store::grouping::hour_start;
+use crate::store::rows::incident_columns;
+use crate::store::sql::Dialect;
 use crate::store::types::{HourCount, IncidentFilter, IncidentSearch};
 use crate::Result;
 
@@ -65,8 +67,9 @@ pub(super) fn search(tx: &mut Transaction<'_>, filter: &IncidentFilter) -> Resul
     let incidents = tx
         .query(
             &format!(
-                "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE {condition}
-                 ORDER BY i.last_seen DESC, i.id DESC LIMIT $4 OFFSET $5"
+                "SELECT {} FROM incidents i WHERE {condition}
+                 ORDER BY i.last_seen DESC, i.id DESC LIMIT $4 OFFSET $5",
+                incident_columns(Dialect::Postgres)
             ),
             &[&status, &text, &filter.project, &big(filter.limit), &big(filter.offset)],
         )?

@@ -38,15 +38,11 @@ mod forge;
 mod forge_sync;
 mod hours;
 mod ingest;
-mod lifecycle;
-mod projects;
-mod release_checks;
-mod releases;
 mod rows;
 mod schema;
+mod sql;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
-mod tx;
 
 use std::time::Duration;
 
@@ -257,7 +253,7 @@ impl IncidentStore for PostgresStore {
     shared_store_methods!();
 
     fn incident_detail(&self, id: i64) -> Result<IncidentDetail> {
-        self.read(|tx| rows::incident_detail(tx, id))
+        self.read(|tx| crate::store::reads::incident_detail(tx, id))
     }
 
     fn histograms(&self, ids: &[i64], since: Timestamp) -> Result<Vec<Vec<HourCount>>> {

@@ -18,11 +18,11 @@ use super::SqliteStore;
 use crate::store::convert::forge_error;
 use crate::store::flow;
 
-fn get_in(conn: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawPr>> {
+fn get_in(conn: &mut rusqlite::Connection, number: u64) -> crate::Result<Option<RawPr>> {
     let Ok(number) = i64::try_from(number) else {
         return Ok(None);
     };
-    super::rows::pull_request(conn, number)
+    crate::store::reads::pull_request(conn, number, false)
 }
 
 impl PullRequestStore for SqliteStore {

@@ -8,12 +8,11 @@ use std::collections::BTreeSet;
 
 use bugstack_core::Timestamp;
 use bugstack_fix::PullRequestState;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::rows::ForgeExtra;
 use super::SqliteStore;
-use crate::store::{Cause, PullRequestRecord, RunPullRequest};
+use crate::store::{Cause, PullRequestRecord};
 use crate::Result;
 
 /// An open pull request that lives on a remote forge, as polling needs it.
@@ -49,36 +48,6 @@ pub enum ForgeSync {
     Applied(PullRequestRecord),
     /// It was already in that state: nothing changed.
     Unchanged(PullRequestRecord),
-}
-
-/// Records the remote-forge fields a run reports with its pull request.
-pub(super) fn record_run_fields(tx: &mut Transaction<'_>, number: i64, pr: &RunPullRequest) -> Result<()> {
-    if pr.forge_number.is_none() && pr.patch_hash.is_none() {
-        return Ok(());
-    }
-    tx.execute(
-        "UPDATE pull_requests SET forge_number = COALESCE(?2, forge_number), patch_hash = COALESCE(?3, patch_hash)
-         WHERE number = ?1",
-        params![number, pr.forge_number, pr.patch_hash],
-    )?;
-    Ok(())
-}
-
-/// Keeps the merge commit in the pull request's forge record.
-pub(super) fn record_merge_commit(tx: &mut Transaction<'_>, number: i64, commit: &str) -> Result<()> {
-    let forge: Option<String> = tx
-        .query_row("SELECT forge FROM pull_requests WHERE number = ?1", [number], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    let Some(forge) = forge else { return Ok(()) };
-    let mut extra: ForgeExtra = serde_json::from_str(&forge)?;
-    extra.merge_commit = Some(commit.to_string());
-    tx.execute(
-        "UPDATE pull_requests SET forge = ?2 WHERE number = ?1",
-        params![number, serde_json::to_string(&extra)?],
-    )?;
-    Ok(())
 }
 
 impl SqliteStore {

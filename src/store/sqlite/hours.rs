@@ -4,8 +4,10 @@
 use bugstack_core::Timestamp;
 use rusqlite::{params, Connection};
 
-use super::rows::{all_rows, incident_of, ts, u64_of, INCIDENT_COLUMNS};
+use super::rows::{all_rows, incident_of, ts, u64_of};
 use crate::store::grouping::hour_start;
+use crate::store::rows::incident_columns;
+use crate::store::sql::Dialect;
 use crate::store::types::{HourCount, IncidentFilter, IncidentSearch};
 use crate::Result;
 
@@ -40,8 +42,9 @@ pub(super) fn search(conn: &Connection, filter: &IncidentFilter) -> Result<Incid
     let incidents = all_rows(
         conn,
         &format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE {condition}
-             ORDER BY i.last_seen DESC, i.id DESC LIMIT ?4 OFFSET ?5"
+            "SELECT {} FROM incidents i WHERE {condition}
+             ORDER BY i.last_seen DESC, i.id DESC LIMIT ?4 OFFSET ?5",
+            incident_columns(Dialect::Sqlite)
         ),
         params![status, text, filter.project, limit, offset],
         incident_of,

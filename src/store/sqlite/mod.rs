@@ -32,12 +32,8 @@ mod forge;
 mod forge_sync;
 mod hours;
 mod ingest;
-mod lifecycle;
-mod projects;
-mod release_checks;
-mod releases;
 mod rows;
-mod tx;
+mod sql;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -84,6 +80,7 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(sql::STATEMENT_CACHE_CAPACITY);
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::Config(format!(
@@ -169,8 +166,8 @@ impl SqliteStore {
     }
 
     /// Runs `f` on the reader connection.
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        f(&lock(&self.reader))
+    fn read<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        f(&mut lock(&self.reader))
     }
 }
 
