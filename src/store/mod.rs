@@ -50,6 +50,7 @@ mod flow;
 mod forge_sync;
 mod grouping;
 mod ingest;
+mod ingest_tx;
 #[macro_use]
 mod shared_methods;
 pub mod postgres;
