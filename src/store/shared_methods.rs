@@ -52,14 +52,14 @@ macro_rules! shared_store_methods {
         fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
             self.write(|tx| {
                 if batches.iter().any(|b| b.batch_id.is_some()) {
-                    batches::forget_old(tx, received_at)?;
+                    crate::store::batches::forget_old(tx, received_at)?;
                 }
                 batches
                     .iter()
                     .map(|b| {
                         if let Some(id) = &b.batch_id {
                             let source = b.quota.as_ref().map_or("", |q| q.source.as_str());
-                            if !batches::remember(tx, source, id, received_at)? {
+                            if !crate::store::batches::remember(tx, source, id, received_at)? {
                                 return Ok(IngestSummary {
                                     duplicate: true,
                                     ..IngestSummary::default()
@@ -234,28 +234,59 @@ macro_rules! shared_store_methods {
         }
 
         fn search_incidents(&self, filter: &IncidentFilter) -> Result<IncidentSearch> {
-            self.read(|tx| hours::search(tx, filter))
+            self.read(|tx| crate::store::hours::search(tx, filter))
         }
 
         fn histogram(&self, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
             self.read(|tx| {
                 crate::store::reads::incident(tx, id)?;
-                hours::histogram(tx, id, since)
+                crate::store::hours::histogram(tx, id, since)
             })
         }
     };
 }
 
-/// Expands to the inherent `apply_forge_change` both backends share: applies
-/// what the forge says happened to pull request `number` (merged in a
-/// commit, or closed unmerged) with the same effect as
+/// Expands to the inherent forge-sync methods both backends share (what
+/// [`ForgeStore`](super::ForgeStore) delegates to), over
+/// [`super::forge_sync`] in the backend's read or write transaction.
+/// `apply_forge_change` applies what the forge says happened to pull
+/// request `number` (merged in a commit, or closed unmerged) with the same
+/// effect as
 /// [`IncidentStore::merge_pull_request`](super::IncidentStore::merge_pull_request)
 /// / [`close_pull_request`](super::IncidentStore::close_pull_request), plus
 /// the merge commit kept on the pull request. Invoked inside the backend's
-/// `impl` block, in its `forge_sync` module: `super::rows::pull_request`,
-/// and `record_merge_commit` resolve there.
-macro_rules! shared_apply_forge_change {
+/// `impl` block.
+macro_rules! shared_forge_sync_methods {
     () => {
+        /// The open pull requests that live on a remote forge (they have a
+        /// forge number), oldest first: what `serve` polls.
+        pub fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
+            self.read(|tx| crate::store::forge_sync::forge_pull_requests(tx))
+        }
+
+        /// The store's number of the pull request numbered `forge_number` on the
+        /// remote forge, if a run recorded one.
+        pub fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>> {
+            self.read(|tx| crate::store::forge_sync::pull_request_by_forge_number(tx, forge_number))
+        }
+
+        /// The remote forge's number of the store's pull request `number`
+        /// (`None`: a local-forge pull request).
+        pub fn forge_number_of(&self, number: i64) -> Result<Option<i64>> {
+            self.read(|tx| crate::store::forge_sync::forge_number_of(tx, number))
+        }
+
+        /// Remembers the ETag of the forge's last answer about pull request `number`.
+        pub fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()> {
+            self.write(|tx| crate::store::forge_sync::set_pull_request_etag(tx, number, etag))
+        }
+
+        /// The hashes of the patches rejected for `incident` (their pull request
+        /// was closed unmerged).
+        pub fn rejected_patches(&self, incident: i64) -> Result<std::collections::BTreeSet<String>> {
+            self.read(|tx| crate::store::forge_sync::rejected_patches(tx, incident))
+        }
+
         /// Applies what the forge says happened to pull request `number`
         /// (merged in a commit, or closed unmerged) with the same effect as
         /// [`IncidentStore::merge_pull_request`](crate::store::IncidentStore::merge_pull_request)
@@ -306,6 +337,50 @@ macro_rules! shared_apply_forge_change {
                 };
                 Ok(ForgeSync::Applied(record))
             })
+        }
+    };
+}
+
+/// Expands to the local forge's
+/// [`PullRequestStore`](bugstack_fix::PullRequestStore) for backend type
+/// `$store`: reads over [`super::forge`] in its read transaction, writes
+/// through the shared write paths of [`super::flow`] in its write
+/// transaction, store errors reported as the forge's.
+macro_rules! shared_pull_request_store {
+    ($store:ty) => {
+        impl bugstack_fix::PullRequestStore for $store {
+            fn create(
+                &self,
+                new: &bugstack_fix::NewPullRequest,
+                url_for: &dyn Fn(u64) -> String,
+            ) -> bugstack_fix::Result<bugstack_fix::PullRequest> {
+                self.write(|tx| crate::store::flow::create_pull_request(tx, new, url_for))
+                    .map_err(crate::store::convert::forge_error)
+            }
+
+            fn get(&self, number: u64) -> bugstack_fix::Result<Option<bugstack_fix::PullRequest>> {
+                self.read(|tx| crate::store::forge::get(tx, number))
+                    .map_err(crate::store::convert::forge_error)
+            }
+
+            fn find_open(&self, branch: &str) -> bugstack_fix::Result<Option<bugstack_fix::PullRequest>> {
+                self.read(|tx| crate::store::forge::find_open(tx, branch))
+                    .map_err(crate::store::convert::forge_error)
+            }
+
+            fn update(
+                &self,
+                number: u64,
+                change: &mut dyn FnMut(&mut bugstack_fix::PullRequest),
+            ) -> bugstack_fix::Result<bugstack_fix::PullRequest> {
+                self.write(|tx| crate::store::flow::update_pull_request(tx, number, &mut *change))
+                    .map_err(crate::store::convert::forge_error)
+            }
+
+            fn list(&self) -> bugstack_fix::Result<Vec<bugstack_fix::PullRequest>> {
+                self.read(|tx| crate::store::forge::list(tx))
+                    .map_err(crate::store::convert::forge_error)
+            }
         }
     };
 }

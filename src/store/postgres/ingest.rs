@@ -13,10 +13,11 @@
 use bugstack_core::Timestamp;
 use postgres::Transaction;
 
-use super::rows::ms;
+use crate::store::convert::ms;
 use crate::store::grouping::{retention_cutoff, Group};
 use crate::store::ingest_tx::IngestTx;
 use crate::store::quota::overflow_fingerprint;
+use crate::store::reads::big;
 use crate::store::{IncidentQuota, SAMPLE_SIZE};
 use crate::Result;
 
@@ -79,7 +80,7 @@ impl IngestTx for Transaction<'_> {
         self.execute(
             "DELETE FROM event_samples WHERE incident_id = $1 AND id <= (SELECT id FROM event_samples
                  WHERE incident_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
-            &[&id, &super::rows::big(SAMPLE_SIZE)],
+            &[&id, &big(SAMPLE_SIZE)],
         )?;
         Ok(())
     }

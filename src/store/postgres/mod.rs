@@ -33,9 +33,7 @@
 //! paths both stores share, `crate::store::flow`); `testing` starts a throwaway
 //! cluster for tests.
 
-mod batches;
 mod forge;
-mod forge_sync;
 mod hours;
 mod ingest;
 mod rows;

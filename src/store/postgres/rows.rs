@@ -5,12 +5,8 @@
 
 use postgres::Row;
 
+use crate::store::rows::StoredRow;
 use crate::Result;
-
-pub(super) use crate::store::convert::{ms, ts, u64_of};
-pub(super) use crate::store::rows::{incident_of, RawPr, StoredRow, PR_COLUMNS};
-
-pub(super) use crate::store::reads::big;
 
 /// A Postgres row, read by the shared conversions of [`crate::store::rows`]
 /// (an incident's release lists are `TEXT[]` here).

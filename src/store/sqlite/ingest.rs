@@ -4,7 +4,7 @@
 use bugstack_core::Timestamp;
 use rusqlite::{params, Transaction};
 
-use super::rows::ms;
+use crate::store::convert::ms;
 use crate::store::grouping::{retention_cutoff, Group};
 use crate::store::ingest_tx::IngestTx;
 use crate::store::SAMPLE_SIZE;

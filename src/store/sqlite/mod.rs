@@ -26,11 +26,8 @@
 //! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
 //! remote forge, rejected patches).
 
-mod batches;
 mod files;
 mod forge;
-mod forge_sync;
-mod hours;
 mod ingest;
 mod rows;
 mod sql;
@@ -52,7 +49,6 @@ use super::types::{
 };
 use super::{IncidentStore, NewProject, ProjectRecord, DEFAULT_PROJECT_ID};
 use crate::{Error, Result};
-pub use forge_sync::{ForgeChange, ForgePullRequest, ForgeSync};
 
 /// Default cap on fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`];
 /// `[triggers] max_queued_jobs` in `bugstack.toml`).
@@ -179,6 +175,10 @@ impl IncidentStore for SqliteStore {
     }
 
     fn histograms(&self, ids: &[i64], since: Timestamp) -> Result<Vec<Vec<HourCount>>> {
-        self.read(|conn| ids.iter().map(|&id| hours::histogram(conn, id, since)).collect())
+        self.read(|conn| {
+            ids.iter()
+                .map(|&id| crate::store::hours::histogram(conn, id, since))
+                .collect()
+        })
     }
 }

@@ -1,13 +1,11 @@
 //! Rows as SQLite returns them, read by the shared conversions of
 //! [`crate::store::rows`].
 
-use rusqlite::{Connection, OptionalExtension, Params, Row};
+use rusqlite::{Connection, Row};
 
+use crate::store::rows::StoredRow;
 use crate::store::types::IncidentDetail;
 use crate::Result;
-
-pub(super) use crate::store::convert::{ms, ts, u64_of};
-pub(super) use crate::store::rows::{incident_of, RawPr, StoredRow, PR_COLUMNS};
 
 /// A SQLite row, read by the shared conversions of [`crate::store::rows`]
 /// (an incident's release lists are JSON arrays here).
@@ -34,28 +32,6 @@ impl StoredRow for Row<'_> {
             None => Vec::new(),
         })
     }
-}
-
-/// The first row `sql` returns for `params`, if any, read with `read`.
-pub(super) fn first_row<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-    read: impl FnOnce(&Row<'_>) -> Result<T>,
-) -> Result<Option<T>> {
-    conn.query_row(sql, params, |r| Ok(read(r))).optional()?.transpose()
-}
-
-/// Every row `sql` returns for `params`, read with `read`.
-pub(super) fn all_rows<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-    read: fn(&dyn StoredRow) -> Result<T>,
-) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params, |r| Ok(read(r)))?;
-    rows.map(|r| r?).collect()
 }
 
 /// Incident `id` with its representative event, samples, jobs, runs and
