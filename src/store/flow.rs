@@ -12,51 +12,14 @@ use bugstack_core::{Event, Timestamp};
 use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState};
 
 use super::convert::ForgeExtra;
-use super::rows::{NewRun, RawPr};
-use super::rules::{self, commit_of, Change, LiveJob, RetryPlan};
+use super::rows::{HeldJob, LiveJob, NewRun, RawPr};
+use super::rules::{self, commit_of, Change, RetryPlan};
 use super::types::parse_pull_request_state;
 use super::{
     Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentRecord, JobState, PullRequestRecord, ReleaseVerdict,
     ReleaseVerdictRecord, RunPullRequest, StackDependencies, Status,
 };
 use crate::{Error, Result};
-
-/// A job's row as the lease check reads it.
-pub(crate) struct HeldJob {
-    /// The job's incident.
-    pub(crate) incident: i64,
-    /// Attempts so far (this one included).
-    pub(crate) attempts: i64,
-    /// Attempts allowed.
-    pub(crate) max_attempts: i64,
-    /// Its state, as stored.
-    pub(crate) state: String,
-    /// Who holds its lease.
-    pub(crate) lease_owner: Option<String>,
-}
-
-impl HeldJob {
-    /// The run that ends this attempt of job `job` by `worker`: `outcome`
-    /// with `report`, and the pull request it recorded.
-    fn run<'a>(
-        &self,
-        job: i64,
-        worker: &'a str,
-        outcome: &'a str,
-        report: &'a serde_json::Value,
-        pr_number: Option<i64>,
-    ) -> NewRun<'a> {
-        NewRun {
-            job,
-            incident: self.incident,
-            attempt: self.attempts,
-            worker,
-            outcome,
-            report,
-            pr_number,
-        }
-    }
-}
 
 /// The statements of one write transaction that the shared write paths
 /// run, each in the backend's own SQL. A read that the backend locks (the

@@ -182,6 +182,88 @@ pub(crate) struct NewRun<'a> {
     pub(crate) pr_number: Option<i64>,
 }
 
+/// An incident's live (queued or running) job, as a claim of the incident
+/// reads it.
+pub(crate) struct LiveJob {
+    /// The job.
+    pub(crate) id: i64,
+    /// Its state, as stored.
+    pub(crate) state: String,
+    /// Who holds its lease.
+    pub(crate) lease_owner: Option<String>,
+    /// When the lease expires, as stored.
+    pub(crate) lease_expires_at: Option<i64>,
+}
+
+/// The columns of a live job row, as [`LiveJob::from_row`] reads them.
+pub(crate) const LIVE_JOB_COLUMNS: &str = "id, state, lease_owner, lease_expires_at";
+
+impl LiveJob {
+    /// Reads the columns ([`LIVE_JOB_COLUMNS`]) of `r`.
+    pub(crate) fn from_row(r: &dyn StoredRow) -> Result<Self> {
+        Ok(LiveJob {
+            id: r.int(0)?,
+            state: r.text(1)?,
+            lease_owner: r.opt_text(2)?,
+            lease_expires_at: r.opt_int(3)?,
+        })
+    }
+}
+
+/// A job's row as the lease check reads it.
+pub(crate) struct HeldJob {
+    /// The job's incident.
+    pub(crate) incident: i64,
+    /// Attempts so far (this one included).
+    pub(crate) attempts: i64,
+    /// Attempts allowed.
+    pub(crate) max_attempts: i64,
+    /// Its state, as stored.
+    pub(crate) state: String,
+    /// Who holds its lease.
+    pub(crate) lease_owner: Option<String>,
+}
+
+impl HeldJob {
+    /// The run that ends this attempt of job `job` by `worker`: `outcome`
+    /// with `report`, and the pull request it recorded.
+    pub(crate) fn run<'a>(
+        &self,
+        job: i64,
+        worker: &'a str,
+        outcome: &'a str,
+        report: &'a serde_json::Value,
+        pr_number: Option<i64>,
+    ) -> NewRun<'a> {
+        NewRun {
+            job,
+            incident: self.incident,
+            attempt: self.attempts,
+            worker,
+            outcome,
+            report,
+            pr_number,
+        }
+    }
+}
+
+/// The columns of a job row as the lease check reads them
+/// ([`HeldJob::from_row`]).
+pub(crate) const HELD_JOB_COLUMNS: &str = "incident_id, attempts, max_attempts, state, lease_owner";
+
+impl HeldJob {
+    /// Reads the columns ([`HELD_JOB_COLUMNS`]) of `r`.
+    pub(crate) fn from_row(r: &dyn StoredRow) -> Result<Self> {
+        Ok(HeldJob {
+            incident: r.int(0)?,
+            attempts: r.int(1)?,
+            max_attempts: r.int(2)?,
+            state: r.text(3)?,
+            lease_owner: r.opt_text(4)?,
+        })
+    }
+}
+
 /// Raw columns of a pull request row ([`PR_COLUMNS`]).
 #[derive(Clone)]
 pub(crate) struct RawPr {

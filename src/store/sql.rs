@@ -141,15 +141,9 @@ pub(crate) trait Sql {
         params: &[&dyn Param],
         read: impl FnOnce(&dyn StoredRow) -> Result<T>,
     ) -> Result<Option<T>> {
-        let mut read = Some(read);
-        let mut first = None;
-        self.each_row(sql, params, &mut |r| {
-            if let Some(read) = read.take() {
-                first = Some(read(r)?);
-            }
-            Ok(())
-        })?;
-        Ok(first)
+        let mut first = First::new(read);
+        self.each_row(sql, params, &mut |r| first.take(r))?;
+        Ok(first.value)
     }
 
     /// The row `sql` returns for `params` ([`Sql::single_row`]), read with
@@ -160,15 +154,37 @@ pub(crate) trait Sql {
         params: &[&dyn Param],
         read: impl FnOnce(&dyn StoredRow) -> Result<T>,
     ) -> Result<T> {
-        let mut read = Some(read);
-        let mut one = None;
-        self.single_row(sql, params, &mut |r| {
-            if let Some(read) = read.take() {
-                one = Some(read(r)?);
-            }
-            Ok(())
-        })?;
-        one.ok_or_else(|| crate::Error::Config(format!("no row from {sql}")))
+        let mut one = First::new(read);
+        self.single_row(sql, params, &mut |r| one.take(r))?;
+        one.value
+            .ok_or_else(|| crate::Error::Config(format!("the store returned no row for {sql}")))
+    }
+}
+
+/// The first of a statement's rows, read once by `read`; later rows are
+/// passed over.
+struct First<F, T> {
+    /// What reads the first row (gone once it has).
+    read: Option<F>,
+    /// The first row, read.
+    value: Option<T>,
+}
+
+impl<F: FnOnce(&dyn StoredRow) -> Result<T>, T> First<F, T> {
+    /// Nothing read yet.
+    fn new(read: F) -> Self {
+        First {
+            read: Some(read),
+            value: None,
+        }
+    }
+
+    /// Reads `row` if it is the first.
+    fn take(&mut self, row: &dyn StoredRow) -> Result<()> {
+        if let Some(read) = self.read.take() {
+            self.value = Some(read(row)?);
+        }
+        Ok(())
     }
 }
 

@@ -21,11 +21,11 @@ use bugstack_core::{Event, Timestamp};
 use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState};
 
 use super::convert::{after, ms, ForgeExtra};
-use super::flow::{HeldJob, StoreTx};
+use super::flow::StoreTx;
 use super::quota::OVERFLOW_PREFIX;
 use super::reads::big;
-use super::rows::{job_of, run_of, NewRun, RawPr, JOB_COLUMNS, RUN_COLUMNS};
-use super::rules::LiveJob;
+use super::rows::RUN_COLUMNS;
+use super::rows::{job_of, run_of, HeldJob, LiveJob, NewRun, RawPr, HELD_JOB_COLUMNS, JOB_COLUMNS, LIVE_JOB_COLUMNS};
 use super::sql::{Dialect, Ids, Sql};
 use super::{
     pull_request_state_name, Cause, FixJob, FixRun, IncidentRecord, JobState, ReleaseVerdictRecord, RunPullRequest,
@@ -223,18 +223,11 @@ impl<T: Sql + ?Sized> StoreTx for T {
         let lock = self.dialect().for_update();
         self.first_row(
             &format!(
-                "SELECT id, state, lease_owner, lease_expires_at FROM fix_jobs
+                "SELECT {LIVE_JOB_COLUMNS} FROM fix_jobs
                  WHERE incident_id = ?1 AND state IN ('queued', 'running'){lock}"
             ),
             &[&id],
-            |r| {
-                Ok(LiveJob {
-                    id: r.int(0)?,
-                    state: r.text(1)?,
-                    lease_owner: r.opt_text(2)?,
-                    lease_expires_at: r.opt_int(3)?,
-                })
-            },
+            LiveJob::from_row,
         )
     }
 
@@ -280,19 +273,9 @@ impl<T: Sql + ?Sized> StoreTx for T {
     fn held_job(&mut self, job: i64) -> Result<Option<HeldJob>> {
         let lock = self.dialect().for_update();
         self.first_row(
-            &format!(
-                "SELECT incident_id, attempts, max_attempts, state, lease_owner FROM fix_jobs WHERE id = ?1{lock}"
-            ),
+            &format!("SELECT {HELD_JOB_COLUMNS} FROM fix_jobs WHERE id = ?1{lock}"),
             &[&job],
-            |r| {
-                Ok(HeldJob {
-                    incident: r.int(0)?,
-                    attempts: r.int(1)?,
-                    max_attempts: r.int(2)?,
-                    state: r.text(3)?,
-                    lease_owner: r.opt_text(4)?,
-                })
-            },
+            HeldJob::from_row,
         )
     }
 
