@@ -12,11 +12,11 @@
 use bugstack_core::{Fingerprint, Timestamp};
 
 use super::convert::{ms, saturating_add_sql};
-use super::flow::StoreTx;
 use super::grouping::{count_i64, Group};
 use super::quota::overflow_fingerprint;
 use super::rules::Found;
 use super::sql::Sql;
+use super::tx::StoreTx;
 use super::{IncidentQuota, IngestSummary};
 use crate::Result;
 

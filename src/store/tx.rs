@@ -1,5 +1,6 @@
-//! The statements of the shared write paths ([`super::flow`]), written once
-//! over [`Sql`]: every transaction of either backend is a [`StoreTx`].
+//! The statements of the shared write paths ([`super::flow`]): [`StoreTx`],
+//! one statement (or one read) a method, written once over [`Sql`], so
+//! every transaction of either backend is a [`StoreTx`].
 //!
 //! On Postgres the reads the paths decide on lock their rows
 //! ([`Dialect::for_update`]), so two processes changing one incident, job
@@ -21,7 +22,6 @@ use bugstack_core::{Event, Timestamp};
 use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState};
 
 use super::convert::{after, ms, ForgeExtra};
-use super::flow::StoreTx;
 use super::quota::OVERFLOW_PREFIX;
 use super::reads::big;
 use super::rows::RUN_COLUMNS;
@@ -33,7 +33,11 @@ use super::{
 };
 use crate::{Error, Result};
 
-impl<T: Sql + ?Sized> StoreTx for T {
+/// The statements of one write transaction that the shared write paths
+/// run, written once for both databases. A read that the dialect locks
+/// (Postgres's `FOR UPDATE`) stays locked until the transaction ends.
+pub(crate) trait StoreTx: Sql {
+    /// Incident `id`'s status.
     fn status_of(&mut self, id: i64) -> Result<Status> {
         let lock = self.dialect().for_update();
         let s = self.first_row(
@@ -44,6 +48,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(s.ok_or(Error::IncidentNotFound(id))?.parse()?)
     }
 
+    /// Writes incident `id`'s status (the lifecycle already checked).
     fn write_status(&mut self, id: i64, to: Status, now: Timestamp) -> Result<()> {
         self.run(
             "UPDATE incidents SET status = ?2, updated_at = ?3 WHERE id = ?1",
@@ -52,6 +57,8 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Appends a timeline entry for incident `id`: `from` → `to` by `cause`
+    /// (`from` is `None` when the incident was just created).
     fn record(&mut self, id: i64, from: Option<Status>, to: Status, now: Timestamp, cause: &Cause) -> Result<()> {
         self.run(
             "INSERT INTO incident_timeline (incident_id, at, from_status, to_status, actor, reason)
@@ -68,6 +75,9 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Writes that incident `id` was fixed in `release` at `commit` `now`,
+    /// and drops the releases classified or declared against an earlier fix
+    /// (its releases with the fix included).
     fn write_fixed(&mut self, id: i64, release: &str, commit: Option<&str>, now: Timestamp) -> Result<()> {
         self.run(
             "UPDATE incidents SET fixed_in_release = ?2, fix_commit = ?3, fixed_at = ?4 WHERE id = ?1",
@@ -78,6 +88,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Adds `release` to incident `id`'s releases with the fix (once).
     fn add_release(&mut self, id: i64, release: &str) -> Result<()> {
         let sql = self.dialect().pick(
             "INSERT OR IGNORE INTO releases_with_fix (incident_id, release) VALUES (?1, ?2)",
@@ -87,14 +98,18 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Incident `id`.
     fn incident(&mut self, id: i64) -> Result<IncidentRecord> {
         super::reads::incident(self, id)
     }
 
+    /// The representative event of incident `id`.
     fn representative(&mut self, id: i64) -> Result<Event> {
         super::reads::representative(self, id)
     }
 
+    /// The crates on `event`'s stack with their versions, from the latest of
+    /// `releases` of `project` that announced a dependency list.
     fn stack_dependencies(
         &mut self,
         project: i64,
@@ -104,17 +119,21 @@ impl<T: Sql + ?Sized> StoreTx for T {
         super::releases::stack_dependencies(self, project, releases, event)
     }
 
+    /// Whether incident `id` counts a sender's events over its quota.
     fn is_overflow(&mut self, id: i64) -> Result<bool> {
         let fp = self.first_row("SELECT fingerprint FROM incidents WHERE id = ?1", &[&id], |r| r.text(0))?;
         Ok(fp.is_some_and(|f| f.starts_with(OVERFLOW_PREFIX)))
     }
 
+    /// Takes incident `id` off the list of incidents waiting for room in
+    /// the queue.
     fn stop_wanting_fix(&mut self, id: i64) -> Result<()> {
         let no = self.dialect().pick("0", "FALSE");
         self.run(&format!("UPDATE incidents SET fix_wanted = {no} WHERE id = ?1"), &[&id])?;
         Ok(())
     }
 
+    /// How many jobs wait in the queue.
     fn queued_jobs(&mut self) -> Result<usize> {
         let n = self.one_row("SELECT COUNT(*) FROM fix_jobs WHERE state = 'queued'", &[], |r| {
             r.int(0)
@@ -122,6 +141,8 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
+    /// Puts incident `id` on the list of incidents waiting for room in the
+    /// queue.
     fn want_fix(&mut self, id: i64) -> Result<()> {
         let yes = self.dialect().pick("1", "TRUE");
         self.run(
@@ -131,6 +152,8 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Up to `limit` waiting incidents as (id, status), the most frequent
+    /// first.
     // On Postgres, waiting rows another worker is promoting are skipped.
     fn waiting(&mut self, limit: usize) -> Result<Vec<(i64, String)>> {
         let (wanted, skip) = wanted_skip_locked(self.dialect());
@@ -141,6 +164,8 @@ impl<T: Sql + ?Sized> StoreTx for T {
         )
     }
 
+    /// The most frequent waiting incident that still wants a fix, as (id,
+    /// status, count).
     fn top_waiting(&mut self) -> Result<Option<(i64, String, i64)>> {
         let (wanted, skip) = wanted_skip_locked(self.dialect());
         self.first_row(
@@ -153,6 +178,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         )
     }
 
+    /// The count of the most frequent incident with a job runnable `now`.
     fn best_queued_count(&mut self, now: Timestamp) -> Result<Option<i64>> {
         self.one_row(
             "SELECT MAX(i.count) FROM fix_jobs j JOIN incidents i ON i.id = j.incident_id
@@ -162,6 +188,9 @@ impl<T: Sql + ?Sized> StoreTx for T {
         )
     }
 
+    /// Starts an attempt, by `owner` and leased for `lease`, of the runnable
+    /// job (queued and due, or running with its lease expired) of the most
+    /// frequent incident of `projects` (all when `None`).
     fn take_runnable_job(
         &mut self,
         projects: Option<&[i64]>,
@@ -194,6 +223,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         )
     }
 
+    /// Cancels job `job`.
     fn cancel_job(&mut self, job: i64) -> Result<()> {
         self.run(
             "UPDATE fix_jobs SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
@@ -203,6 +233,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Queues a fix job for incident `id` unless one is live; the new job.
     fn enqueue_job(&mut self, id: i64, now: Timestamp) -> Result<Option<i64>> {
         let sql = self.dialect().pick(
             // The unique index on live jobs ignores a second one.
@@ -219,6 +250,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         self.first_row(sql, &[&id, &i64::from(DEFAULT_MAX_ATTEMPTS), &ms(now)], |r| r.int(0))
     }
 
+    /// Incident `id`'s live (queued or running) job.
     fn live_job(&mut self, id: i64) -> Result<Option<LiveJob>> {
         let lock = self.dialect().for_update();
         self.first_row(
@@ -231,6 +263,8 @@ impl<T: Sql + ?Sized> StoreTx for T {
         )
     }
 
+    /// Cancels incident `id`'s live job, if any, and takes the incident off
+    /// the waiting list.
     fn cancel_live_job(&mut self, id: i64, now: Timestamp) -> Result<()> {
         self.run(
             "UPDATE fix_jobs SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL,
@@ -240,6 +274,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         self.stop_wanting_fix(id)
     }
 
+    /// Makes queued job `job` runnable `now`.
     fn hasten_job(&mut self, job: i64, now: Timestamp) -> Result<()> {
         self.run(
             "UPDATE fix_jobs SET not_before = ?2, updated_at = ?2 WHERE id = ?1",
@@ -248,6 +283,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Job `id`.
     fn job(&mut self, id: i64) -> Result<FixJob> {
         self.first_row(
             &format!("SELECT {JOB_COLUMNS} FROM fix_jobs WHERE id = ?1"),
@@ -257,6 +293,8 @@ impl<T: Sql + ?Sized> StoreTx for T {
         .ok_or(Error::JobNotFound(id))
     }
 
+    /// Starts an attempt of job `job` by `owner`, leased for `lease` (a job
+    /// a person asked for gets one more attempt when it has run out).
     fn take_job(&mut self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<FixJob> {
         let greatest = self.dialect().greatest();
         self.one_row(
@@ -270,6 +308,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         )
     }
 
+    /// Job `job`'s row for the lease check, if there is one.
     fn held_job(&mut self, job: i64) -> Result<Option<HeldJob>> {
         let lock = self.dialect().for_update();
         self.first_row(
@@ -279,6 +318,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         )
     }
 
+    /// Moves `job`'s lease to expire `lease` after `now`.
     fn write_lease(&mut self, job: i64, lease: Duration, now: Timestamp) -> Result<()> {
         self.run(
             "UPDATE fix_jobs SET lease_expires_at = ?2, updated_at = ?3 WHERE id = ?1",
@@ -287,6 +327,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Marks job `job` done.
     fn finish_job(&mut self, job: i64, now: Timestamp) -> Result<()> {
         self.run(
             "UPDATE fix_jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL,
@@ -296,6 +337,8 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Writes a failed attempt of job `job`: `state`, `error`, runnable
+    /// again `retry_after` after `now`.
     fn fail_job(
         &mut self,
         job: i64,
@@ -312,6 +355,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Gives up on job `job` with `error`.
     fn give_up_job(&mut self, job: i64, error: &str) -> Result<()> {
         self.run(
             "UPDATE fix_jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
@@ -321,6 +365,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Puts running job `job` back in the queue, its attempt not counted.
     fn requeue_job(&mut self, job: i64, now: Timestamp) -> Result<()> {
         let greatest = self.dialect().greatest();
         self.run(
@@ -333,6 +378,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Records `run`, finished `now`.
     fn insert_run(&mut self, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun> {
         self.one_row(
             &format!(
@@ -353,6 +399,10 @@ impl<T: Sql + ?Sized> StoreTx for T {
         )
     }
 
+    /// Records the pull request a run of `incident`'s job produced, in
+    /// `state`, and returns its number: a pull request the run's forge
+    /// already recorded in the store ([`RunPullRequest::number`]) is linked
+    /// to the incident, any other is inserted.
     fn record_run_pull_request(
         &mut self,
         incident: i64,
@@ -398,6 +448,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(number)
     }
 
+    /// Pull request `number`'s incident and state (as stored).
     fn pull_request_state(&mut self, number: i64) -> Result<Option<(Option<i64>, String)>> {
         let lock = self.dialect().for_update();
         self.first_row(
@@ -407,6 +458,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         )
     }
 
+    /// Writes pull request `number`'s state.
     fn write_pull_request_state(&mut self, number: i64, to: PullRequestState, now: Timestamp) -> Result<()> {
         self.run(
             "UPDATE pull_requests SET state = ?2, updated_at = ?3 WHERE number = ?1",
@@ -415,10 +467,12 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Pull request `number`'s row.
     fn pull_request(&mut self, number: i64) -> Result<Option<RawPr>> {
         super::reads::pull_request(self, number, false)
     }
 
+    /// Rejects the patch of closed pull request `number` for its incident.
     fn reject_patch(&mut self, number: i64, now: Timestamp) -> Result<()> {
         let sql = self.dialect().pick(
             "INSERT OR IGNORE INTO rejected_patches (incident_id, patch_hash, pr_number, rejected_at)
@@ -433,6 +487,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Writes incident `id`'s fix commit unless one is known.
     fn write_fix_commit(&mut self, id: i64, commit: &str) -> Result<()> {
         self.run(
             "UPDATE incidents SET fix_commit = ?2 WHERE id = ?1 AND fix_commit IS NULL",
@@ -441,6 +496,8 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Writes (or replaces) how release `v.release` relates to incident
+    /// `incident`'s fix.
     fn write_verdict(&mut self, incident: i64, v: &ReleaseVerdictRecord) -> Result<()> {
         self.run(
             "INSERT INTO release_verdicts (incident_id, release, verdict, commit_sha, note, checked_at)
@@ -459,6 +516,7 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 
+    /// Whether incident `id` was seen in `release`.
     fn seen_in(&mut self, id: i64, release: &str) -> Result<bool> {
         let seen = self.first_row(
             "SELECT 1 FROM incident_releases WHERE incident_id = ?1 AND release = ?2",
@@ -468,10 +526,14 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(seen.is_some())
     }
 
+    /// The (incident, live release, silent since) due for verification with
+    /// `window` at `now`.
     fn due_for_verification(&mut self, window: Duration, now: Timestamp) -> Result<Vec<(i64, String, i64)>> {
         super::release_checks::due_for_verification(self, window, now)
     }
 
+    /// Inserts the open pull request `new`, with `extra`, opened `now`; its
+    /// number.
     fn insert_pull_request(&mut self, new: &NewPullRequest, extra: &ForgeExtra, now: Timestamp) -> Result<i64> {
         self.one_row(
             "INSERT INTO pull_requests (incident_id, title, body, branch, state, decision, created_at, updated_at,
@@ -491,16 +553,19 @@ impl<T: Sql + ?Sized> StoreTx for T {
         )
     }
 
+    /// Writes pull request `number`'s web address.
     fn write_pull_request_url(&mut self, number: i64, url: &str) -> Result<()> {
         self.run("UPDATE pull_requests SET url = ?2 WHERE number = ?1", &[&number, &url])?;
         Ok(())
     }
 
+    /// Pull request `number`'s row, locked for an update.
     // Locked first on Postgres: two updates of one pull request take turns.
     fn pull_request_for_update(&mut self, number: i64) -> Result<Option<RawPr>> {
         super::reads::pull_request(self, number, true)
     }
 
+    /// Writes pull request `number` as `pr` (with `extra`) changed `now`.
     fn write_pull_request(&mut self, number: i64, pr: &PullRequest, extra: &ForgeExtra, now: Timestamp) -> Result<()> {
         self.run(
             "UPDATE pull_requests SET title = ?2, body = ?3, branch = ?4, state = ?5, updated_at = ?6, url = ?7,
@@ -521,6 +586,10 @@ impl<T: Sql + ?Sized> StoreTx for T {
         Ok(())
     }
 }
+
+/// Every connection and transaction of either backend runs the shared write
+/// paths.
+impl<T: Sql + ?Sized> StoreTx for T {}
 
 /// How a read finds the incidents waiting for room in the queue
 /// (`fix_wanted`, an integer on SQLite, a boolean on Postgres), and what
