@@ -1,10 +1,12 @@
-//! The [`IncidentStore`](super::IncidentStore) methods both backends answer
-//! the same way: each is one call of the same-named function of the
-//! backend's own modules (`rows`, `jobs`, `lifecycle`, `ingest`, ...) in
-//! the backend's read or write transaction (`self.read`, `self.write`).
-//! A backend's `impl IncidentStore` invokes [`shared_store_methods!`] and
-//! writes only the methods where it differs. The paths in the macro resolve
-//! where it is invoked, so a backend must have those modules and helpers.
+//! The store methods both backends answer the same way: each is one call of
+//! a shared function of `crate::store` (`reads`, `flow`, `ingest`,
+//! `releases`, ...) in the backend's read or write transaction
+//! (`self.read`, `self.write`), which both backends' connections run
+//! through [`Sql`](super::sql::Sql). A backend's `impl IncidentStore`
+//! invokes [`shared_store_methods!`] and writes only the methods where it
+//! differs; its `forge` module invokes [`shared_pull_request_store!`] and
+//! [`shared_forge_sync_methods!`]. Names the macros use unqualified (types,
+//! `Result`) resolve where they are invoked.
 
 /// Expands to the [`IncidentStore`](super::IncidentStore) methods shared by
 /// the SQLite and Postgres backends (see the module docs).

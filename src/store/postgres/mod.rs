@@ -26,17 +26,18 @@
 //! `synchronous_commit = on`), so a batch the collector acknowledged
 //! survives `kill -9` of the collector and of the database server.
 //!
-//! The module mirrors the SQLite store's split: `schema` (migrations),
-//! `rows`, `ingest`, `hours` (occurrences per hour, the incident list's
-//! search), `lifecycle`, `releases`, `release_checks`,
-//! `forge`, `forge_sync` and `tx` (the statements of the write
-//! paths both stores share, `crate::store::flow`); `testing` starts a throwaway
-//! cluster for tests.
+//! The statements are the ones both stores share (`crate::store`'s `tx`,
+//! `reads`, `ingest_tx`, ...), run through `sql` (Postgres's `Sql` and
+//! rows: `?N` placeholders written `$N`, row locks where the dialect asks
+//! for them); this module keeps only what Postgres does its own way:
+//! `schema` (migrations), `ingest` (fingerprint locks; a batch's releases,
+//! samples and hourly counts in one round trip each), `hours` (a page's
+//! charts in one query), `forge` (the local forge and forge sync, from the
+//! shared macros); `testing` starts a throwaway cluster for tests.
 
 mod forge;
 mod hours;
 mod ingest;
-mod rows;
 mod schema;
 mod sql;
 #[cfg(any(test, feature = "test-support"))]

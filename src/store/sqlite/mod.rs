@@ -15,21 +15,19 @@
 //! lock upgrade; reads use a second connection and, thanks to WAL, never wait
 //! for the writer. A busy timeout lets the CLI read while `serve` writes.
 //!
-//! The module is split by what the code does: `rows` (rows, conversions,
-//! reads), `files` (owner-only permissions), `ingest` (the statements of recording batches), `lifecycle` (timelines),
-//! `tx` (the statements of the write paths both stores share in `crate::store::flow`: status
-//! changes, fix-job leases and runs),
-//! `hours` (occurrences per hour, the incident list's search), `releases` (releases announced live), `release_checks` (verdicts,
-//! verification),
-//! `batches` (batch ids already
-//! stored: exactly-once counting), `forge` (the local forge's
-//! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
-//! remote forge, rejected patches).
+//! The statements are the ones both stores share (`crate::store`'s `tx`,
+//! `reads`, `ingest_tx`, ...), run through `sql` (SQLite's [`Sql`] and rows);
+//! this module keeps only what SQLite does its own way: `ingest` (writing a
+//! batch's releases, samples and hourly counts), `files` (owner-only
+//! permissions) and `forge` (the local forge's
+//! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore) and forge
+//! sync, from the shared macros).
+//!
+//! [`Sql`]: crate::store::sql::Sql
 
 mod files;
 mod forge;
 mod ingest;
-mod rows;
 mod sql;
 
 use std::path::{Path, PathBuf};
@@ -171,7 +169,12 @@ impl IncidentStore for SqliteStore {
     shared_store_methods!();
 
     fn incident_detail(&self, id: i64) -> Result<IncidentDetail> {
-        rows::incident_detail(&mut lock(&self.reader), id)
+        // Read in one transaction: a consistent snapshot.
+        let mut conn = lock(&self.reader);
+        let mut tx = conn.transaction()?;
+        let detail = crate::store::reads::incident_detail(&mut tx, id)?;
+        tx.commit()?;
+        Ok(detail)
     }
 
     fn histograms(&self, ids: &[i64], since: Timestamp) -> Result<Vec<Vec<HourCount>>> {

@@ -1,8 +1,10 @@
-//! [`Sql`] on SQLite: each statement is prepared once per connection (the
-//! statement cache) and run with its parameters bound in order.
+//! The SQLite driver behind the shared statements: [`Sql`] (each statement
+//! prepared once per connection, the statement cache, and run with its
+//! parameters bound in order) and its rows as [`StoredRow`].
 
-use rusqlite::{params_from_iter, Connection, Transaction};
+use rusqlite::{params_from_iter, Connection, Row, Transaction};
 
+use crate::store::rows::StoredRow;
 use crate::store::sql::{Dialect, Param, RowReader, Sql};
 use crate::Result;
 
@@ -61,3 +63,30 @@ macro_rules! sqlite_sql {
 
 sqlite_sql!(Connection);
 sqlite_sql!(Transaction<'_>);
+
+/// A SQLite row, read by the shared conversions of [`crate::store::rows`]
+/// (an incident's release lists are JSON arrays here).
+impl StoredRow for Row<'_> {
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.get(i)?)
+    }
+
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        Ok(self.get(i)?)
+    }
+
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.get(i)?)
+    }
+
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.get(i)?)
+    }
+
+    fn text_list(&self, i: usize) -> Result<Vec<String>> {
+        Ok(match self.opt_text(i)? {
+            Some(s) => serde_json::from_str(&s)?,
+            None => Vec::new(),
+        })
+    }
+}
