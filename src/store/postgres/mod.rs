@@ -16,7 +16,7 @@
 //! row before its lease is checked. A new fingerprint is inserted with
 //! `ON CONFLICT DO NOTHING`, so two collectors seeing it at once create one
 //! incident. Fix jobs are claimed with `FOR UPDATE SKIP LOCKED` (see
-//! `tx`). A transaction that Postgres aborts as a deadlock victim or a
+//! `crate::store`'s `tx`). A transaction that Postgres aborts as a deadlock victim or a
 //! serialization failure is run again from the start, a few times, before
 //! the error is returned.
 //!
