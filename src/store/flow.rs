@@ -2,190 +2,25 @@
 //! status changes (the lifecycle enforced, each change in the timeline),
 //! the people's controls (ignore, reopen, retry, resolve, releases with the
 //! fix), claiming one incident's job, the lease and finishing a job, and a
-//! pull request leaving `open`. Each backend implements [`StoreTx`] with
-//! its own SQL, one statement (or one read) a method; the order of those
-//! statements and the decisions between them ([`rules`]) live here.
+//! pull request leaving `open`. [`StoreTx`] (`tx`) holds the statements,
+//! one statement (or one read) a method, for both databases; the order of
+//! those statements and the decisions between them ([`rules`]) live here.
 
 use std::time::Duration;
 
-use bugstack_core::{Event, Timestamp};
+use bugstack_core::Timestamp;
 use bugstack_fix::{NewPullRequest, PullRequest, PullRequestState};
 
 use super::convert::ForgeExtra;
-use super::rows::{NewRun, RawPr};
-use super::rules::{self, commit_of, Change, LiveJob, RetryPlan};
+use super::rows::{HeldJob, RawPr};
+use super::rules::{self, commit_of, Change, RetryPlan};
+use super::tx::StoreTx;
 use super::types::parse_pull_request_state;
 use super::{
     Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentRecord, JobState, PullRequestRecord, ReleaseVerdict,
-    ReleaseVerdictRecord, RunPullRequest, StackDependencies, Status,
+    ReleaseVerdictRecord, Status,
 };
 use crate::{Error, Result};
-
-/// A job's row as the lease check reads it.
-pub(crate) struct HeldJob {
-    /// The job's incident.
-    pub(crate) incident: i64,
-    /// Attempts so far (this one included).
-    pub(crate) attempts: i64,
-    /// Attempts allowed.
-    pub(crate) max_attempts: i64,
-    /// Its state, as stored.
-    pub(crate) state: String,
-    /// Who holds its lease.
-    pub(crate) lease_owner: Option<String>,
-}
-
-impl HeldJob {
-    /// The run that ends this attempt of job `job` by `worker`: `outcome`
-    /// with `report`, and the pull request it recorded.
-    fn run<'a>(
-        &self,
-        job: i64,
-        worker: &'a str,
-        outcome: &'a str,
-        report: &'a serde_json::Value,
-        pr_number: Option<i64>,
-    ) -> NewRun<'a> {
-        NewRun {
-            job,
-            incident: self.incident,
-            attempt: self.attempts,
-            worker,
-            outcome,
-            report,
-            pr_number,
-        }
-    }
-}
-
-/// The statements of one write transaction that the shared write paths
-/// run, each in the backend's own SQL. A read that the backend locks (the
-/// Postgres store's `FOR UPDATE`) stays locked until the transaction ends.
-pub(crate) trait StoreTx {
-    /// Incident `id`'s status.
-    fn status_of(&mut self, id: i64) -> Result<Status>;
-    /// Writes incident `id`'s status (the lifecycle already checked).
-    fn write_status(&mut self, id: i64, to: Status, now: Timestamp) -> Result<()>;
-    /// Appends a timeline entry for incident `id`: `from` → `to` by `cause`
-    /// (`from` is `None` when the incident was just created).
-    fn record(&mut self, id: i64, from: Option<Status>, to: Status, now: Timestamp, cause: &Cause) -> Result<()>;
-    /// Writes that incident `id` was fixed in `release` at `commit` `now`,
-    /// and drops the releases classified or declared against an earlier fix
-    /// (its releases with the fix included).
-    fn write_fixed(&mut self, id: i64, release: &str, commit: Option<&str>, now: Timestamp) -> Result<()>;
-    /// Adds `release` to incident `id`'s releases with the fix (once).
-    fn add_release(&mut self, id: i64, release: &str) -> Result<()>;
-    /// Incident `id`.
-    fn incident(&mut self, id: i64) -> Result<IncidentRecord>;
-    /// The representative event of incident `id`.
-    fn representative(&mut self, id: i64) -> Result<Event>;
-    /// The crates on `event`'s stack with their versions, from the latest of
-    /// `releases` of `project` that announced a dependency list.
-    fn stack_dependencies(
-        &mut self,
-        project: i64,
-        releases: &[String],
-        event: &Event,
-    ) -> Result<Option<StackDependencies>>;
-    /// Whether incident `id` counts a sender's events over its quota.
-    fn is_overflow(&mut self, id: i64) -> Result<bool>;
-    /// Takes incident `id` off the list of incidents waiting for room in
-    /// the queue.
-    fn stop_wanting_fix(&mut self, id: i64) -> Result<()>;
-    /// How many jobs wait in the queue.
-    fn queued_jobs(&mut self) -> Result<usize>;
-    /// Puts incident `id` on the list of incidents waiting for room in the
-    /// queue.
-    fn want_fix(&mut self, id: i64) -> Result<()>;
-    /// Up to `limit` waiting incidents as (id, status), the most frequent
-    /// first.
-    fn waiting(&mut self, limit: usize) -> Result<Vec<(i64, String)>>;
-    /// The most frequent waiting incident that still wants a fix, as (id,
-    /// status, count).
-    fn top_waiting(&mut self) -> Result<Option<(i64, String, i64)>>;
-    /// The count of the most frequent incident with a job runnable `now`.
-    fn best_queued_count(&mut self, now: Timestamp) -> Result<Option<i64>>;
-    /// Starts an attempt, by `owner` and leased for `lease`, of the runnable
-    /// job (queued and due, or running with its lease expired) of the most
-    /// frequent incident of `projects` (all when `None`).
-    fn take_runnable_job(
-        &mut self,
-        projects: Option<&[i64]>,
-        owner: &str,
-        lease: Duration,
-        now: Timestamp,
-    ) -> Result<Option<FixJob>>;
-    /// Cancels job `job`.
-    fn cancel_job(&mut self, job: i64) -> Result<()>;
-    /// Queues a fix job for incident `id` unless one is live; the new job.
-    fn enqueue_job(&mut self, id: i64, now: Timestamp) -> Result<Option<i64>>;
-    /// Incident `id`'s live (queued or running) job.
-    fn live_job(&mut self, id: i64) -> Result<Option<LiveJob>>;
-    /// Cancels incident `id`'s live job, if any, and takes the incident off
-    /// the waiting list.
-    fn cancel_live_job(&mut self, id: i64, now: Timestamp) -> Result<()>;
-    /// Makes queued job `job` runnable `now`.
-    fn hasten_job(&mut self, job: i64, now: Timestamp) -> Result<()>;
-    /// Job `id`.
-    fn job(&mut self, id: i64) -> Result<FixJob>;
-    /// Starts an attempt of job `job` by `owner`, leased for `lease` (a job
-    /// a person asked for gets one more attempt when it has run out).
-    fn take_job(&mut self, job: i64, owner: &str, lease: Duration, now: Timestamp) -> Result<FixJob>;
-    /// Job `job`'s row for the lease check, if there is one.
-    fn held_job(&mut self, job: i64) -> Result<Option<HeldJob>>;
-    /// Moves `job`'s lease to expire `lease` after `now`.
-    fn write_lease(&mut self, job: i64, lease: Duration, now: Timestamp) -> Result<()>;
-    /// Marks job `job` done.
-    fn finish_job(&mut self, job: i64, now: Timestamp) -> Result<()>;
-    /// Writes a failed attempt of job `job`: `state`, `error`, runnable
-    /// again `retry_after` after `now`.
-    fn fail_job(&mut self, job: i64, state: JobState, error: &str, retry_after: Duration, now: Timestamp)
-        -> Result<()>;
-    /// Gives up on job `job` with `error`.
-    fn give_up_job(&mut self, job: i64, error: &str) -> Result<()>;
-    /// Puts running job `job` back in the queue, its attempt not counted.
-    fn requeue_job(&mut self, job: i64, now: Timestamp) -> Result<()>;
-    /// Records `run`, finished `now`.
-    fn insert_run(&mut self, run: &NewRun<'_>, now: Timestamp) -> Result<FixRun>;
-    /// Records the pull request a run of `incident`'s job produced, in
-    /// `state`, and returns its number: a pull request the run's forge
-    /// already recorded in the store ([`RunPullRequest::number`]) is linked
-    /// to the incident, any other is inserted.
-    fn record_run_pull_request(
-        &mut self,
-        incident: i64,
-        pr: &RunPullRequest,
-        state: PullRequestState,
-        now: Timestamp,
-    ) -> Result<i64>;
-    /// Pull request `number`'s incident and state (as stored).
-    fn pull_request_state(&mut self, number: i64) -> Result<Option<(Option<i64>, String)>>;
-    /// Writes pull request `number`'s state.
-    fn write_pull_request_state(&mut self, number: i64, to: PullRequestState, now: Timestamp) -> Result<()>;
-    /// Pull request `number`'s row.
-    fn pull_request(&mut self, number: i64) -> Result<Option<RawPr>>;
-    /// Rejects the patch of closed pull request `number` for its incident.
-    fn reject_patch(&mut self, number: i64, now: Timestamp) -> Result<()>;
-    /// Inserts the open pull request `new`, with `extra`, opened `now`; its
-    /// number.
-    fn insert_pull_request(&mut self, new: &NewPullRequest, extra: &ForgeExtra, now: Timestamp) -> Result<i64>;
-    /// Writes pull request `number`'s web address.
-    fn write_pull_request_url(&mut self, number: i64, url: &str) -> Result<()>;
-    /// Pull request `number`'s row, locked for an update.
-    fn pull_request_for_update(&mut self, number: i64) -> Result<Option<RawPr>>;
-    /// Writes pull request `number` as `pr` (with `extra`) changed `now`.
-    fn write_pull_request(&mut self, number: i64, pr: &PullRequest, extra: &ForgeExtra, now: Timestamp) -> Result<()>;
-    /// Writes incident `id`'s fix commit unless one is known.
-    fn write_fix_commit(&mut self, id: i64, commit: &str) -> Result<()>;
-    /// Writes (or replaces) how release `v.release` relates to incident
-    /// `incident`'s fix.
-    fn write_verdict(&mut self, incident: i64, v: &ReleaseVerdictRecord) -> Result<()>;
-    /// Whether incident `id` was seen in `release`.
-    fn seen_in(&mut self, id: i64, release: &str) -> Result<bool>;
-    /// The (incident, live release, silent since) due for verification with
-    /// `window` at `now`.
-    fn due_for_verification(&mut self, window: Duration, now: Timestamp) -> Result<Vec<(i64, String, i64)>>;
-}
 
 /// Moves incident `id` to `to`, enforcing the lifecycle, and records the
 /// change with `cause`: the one way a status changes.

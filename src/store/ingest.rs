@@ -1,66 +1,20 @@
 //! Recording batches of events, written once for both stores over
 //! [`IngestTx`] (see [`IncidentStore::ingest`](crate::store::IncidentStore::ingest)):
 //! grouping by fingerprint, creating or updating incidents, regressions,
-//! releases, the bounded sample, the hourly counts and the totals. Each
-//! backend implements [`IngestTx`] with its own SQL.
+//! releases, the bounded sample, the hourly counts and the totals. The
+//! statements are [`IngestTx`]'s.
 
-use bugstack_core::{Event, Fingerprint, Timestamp};
+use bugstack_core::{Event, Timestamp};
 use bugstack_fix::Triggers;
 
 use super::convert::u64_of;
-use super::flow::{enqueue_capped, set_status, StoreTx};
+use super::flow::{enqueue_capped, set_status};
 use super::grouping::{group_events, title_of, Group};
+use super::ingest_tx::IngestTx;
 use super::quota::{overflow_fingerprint, overflow_title, QuotaState};
 use super::rules::{self, Found};
 use super::{IncidentQuota, IngestSummary, Status};
 use crate::{Error, Result};
-
-/// The statements of one ingest transaction, in the backend's own SQL.
-pub(crate) trait IngestTx: StoreTx {
-    /// Makes concurrent batches over the same fingerprints of `project` (and
-    /// the sender's overflow incident) take turns instead of deadlocking.
-    fn lock_fingerprints(&mut self, project: i64, groups: &[Group<'_>], quota: Option<&IncidentQuota>) -> Result<()>;
-    /// The incident of `project` with `fingerprint`, if there is one.
-    fn find_incident(&mut self, project: i64, fingerprint: &Fingerprint) -> Result<Option<Found>>;
-    /// A new `open` incident of `project` for group `g` with `fingerprint`
-    /// and `title`, its first event the representative (`None` when another
-    /// writer created that fingerprint first).
-    fn create_incident(
-        &mut self,
-        project: i64,
-        g: &Group<'_>,
-        fingerprint: &Fingerprint,
-        title: &str,
-        received_at: Timestamp,
-    ) -> Result<Option<i64>>;
-    /// Adds the group's occurrences to incident `id`'s count and time span.
-    fn add_occurrences(&mut self, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()>;
-    /// The first of the group's releases known by name to contain incident
-    /// `id`'s fix (releases named otherwise are classified by git ancestry
-    /// after ingest, outside this transaction).
-    fn seen_in_a_release_with_the_fix<'g>(&mut self, id: i64, g: &Group<'g>) -> Result<Option<&'g str>>;
-    /// How many fix jobs incident `id` ever had.
-    fn job_count(&mut self, id: i64) -> Result<i64>;
-    /// Adds the group's releases to incident `id`'s, in order of first
-    /// sighting.
-    fn record_releases(&mut self, id: i64, g: &Group<'_>) -> Result<()>;
-    /// Adds the group's recent events to incident `id`'s sample and drops
-    /// all but the [`SAMPLE_SIZE`](super::SAMPLE_SIZE) most recent.
-    fn record_samples(&mut self, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()>;
-    /// Adds `hours` (hour start, occurrences) to incident `id`'s counts and
-    /// drops its hours older than the retention. Hours already past the
-    /// retention are not written.
-    fn record_hours(&mut self, id: i64, hours: &[(i64, i64)], received_at: Timestamp) -> Result<()>;
-    /// Counts the batch in the ingest totals.
-    fn add_to_totals(&mut self, summary: &IngestSummary) -> Result<()>;
-    /// How many incidents `source` created after `since_ms` (the count
-    /// [`QuotaState::admit`] asks for).
-    fn created_since(&mut self, source: &str, since_ms: i64) -> Result<i64>;
-    /// Tags incident `id` as created by `source`'s batch.
-    fn set_source(&mut self, id: i64, source: &str) -> Result<()>;
-    /// The id of `source`'s overflow incident in `project`, if it exists.
-    fn find_overflow(&mut self, project: i64, source: &str) -> Result<Option<i64>>;
-}
 
 /// Records one batch of `project` inside `tx`: each group updates (or
 /// creates) its incident, then its releases and samples; the totals count

@@ -45,20 +45,31 @@
 //! counted. Which incidents get a fix job at all is the policy's
 //! `[triggers]` ([`SqliteStore::set_triggers`]).
 
+mod batches;
 mod convert;
 mod flow;
+mod forge;
+mod forge_sync;
 mod grouping;
+mod hours;
 mod ingest;
+mod ingest_tx;
 #[macro_use]
 mod shared_methods;
 pub mod postgres;
+mod project_rows;
 mod projects;
 mod quota;
+mod reads;
+mod release_checks;
+mod releases;
 mod rows;
 mod rules;
 mod schema;
+mod sql;
 mod sqlite;
 mod trigger_settings;
+mod tx;
 mod types;
 
 use std::time::Duration;
@@ -67,11 +78,12 @@ use bugstack_core::{Dependency, Event, Timestamp};
 
 pub use self::postgres::{is_postgres_url, PostgresStore};
 pub use bugstack_fix::PullRequestState;
+pub use forge_sync::{ForgeChange, ForgePullRequest, ForgeSync};
 pub use projects::{
     hash_token, hashes_match, validate_project_name, ForgeSpec, NewProject, ProjectRecord, DEFAULT_PROJECT_ID,
     DEFAULT_PROJECT_NAME, MAX_PROJECT_NAME_LEN,
 };
-pub use sqlite::{ForgeChange, ForgePullRequest, ForgeSync, SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
+pub use sqlite::{SqliteStore, DB_FILE, DEFAULT_MAX_QUEUED_JOBS};
 pub use types::{
     pull_request_state_name, Cause, ClaimedJob, FixJob, FixOutcome, FixRun, IncidentCursor, IncidentDetail,
     IncidentQuota, IncidentRecord, IngestBatch, IngestSummary, JobState, PullRequestRecord, ReleaseCheck,

@@ -7,6 +7,7 @@ use bugstack_core::Fingerprint;
 use bugstack_fix::PullRequest;
 
 use super::convert::{ts, u64_of, ForgeExtra};
+use super::sql::Dialect;
 use super::types::{parse_pull_request_state, FixJob, FixRun, IncidentRecord, PullRequestRecord};
 use super::{ReleaseCheck, ReleaseRecord, ReleaseVerdictRecord, TimelineEntry};
 use crate::Result;
@@ -22,6 +23,26 @@ pub(crate) const PR_COLUMNS: &str =
 /// The columns of a fix run row, as [`run_of`] reads them.
 pub(crate) const RUN_COLUMNS: &str =
     "id, job_id, incident_id, attempt, worker, outcome, report, finished_at, pr_number";
+
+/// The columns of an incident (`i`) as [`incident_of`] reads them: its
+/// releases in order of first sighting and its releases with the fix,
+/// sorted, aggregated the way `dialect` can (a JSON array on SQLite, a
+/// `TEXT[]` on Postgres; [`StoredRow::text_list`] reads either).
+pub(crate) fn incident_columns(dialect: Dialect) -> &'static str {
+    dialect.pick(
+        "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, i.first_seen, \
+         i.last_seen, i.fixed_in_release, \
+         (SELECT json_group_array(release) FROM (SELECT release FROM incident_releases r \
+            WHERE r.incident_id = i.id ORDER BY r.seq)), \
+         (SELECT json_group_array(release) FROM (SELECT release FROM releases_with_fix w \
+            WHERE w.incident_id = i.id ORDER BY w.release)), i.fix_commit, i.project_id",
+        "i.id, i.fingerprint, i.title, i.kind, i.level, i.status, i.count, \
+         i.first_seen, i.last_seen, i.fixed_in_release, \
+         ARRAY(SELECT r.release FROM incident_releases r WHERE r.incident_id = i.id ORDER BY r.seq), \
+         ARRAY(SELECT w.release FROM releases_with_fix w WHERE w.incident_id = i.id ORDER BY w.release), \
+         i.fix_commit, i.project_id",
+    )
+}
 
 /// The columns of a release row, as [`release_of`] reads them.
 pub(crate) const RELEASE_COLUMNS: &str = "name, first_live_at, last_live_at, dependencies";
@@ -47,7 +68,7 @@ fn u32_of(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(0)
 }
 
-/// An incident row (each backend's `INCIDENT_COLUMNS`) as a record.
+/// An incident row ([`incident_columns`]) as a record.
 pub(crate) fn incident_of(r: &dyn StoredRow) -> Result<IncidentRecord> {
     Ok(IncidentRecord {
         id: r.int(0)?,
@@ -159,6 +180,88 @@ pub(crate) struct NewRun<'a> {
     pub(crate) report: &'a serde_json::Value,
     /// The pull request it recorded.
     pub(crate) pr_number: Option<i64>,
+}
+
+/// An incident's live (queued or running) job, as a claim of the incident
+/// reads it.
+pub(crate) struct LiveJob {
+    /// The job.
+    pub(crate) id: i64,
+    /// Its state, as stored.
+    pub(crate) state: String,
+    /// Who holds its lease.
+    pub(crate) lease_owner: Option<String>,
+    /// When the lease expires, as stored.
+    pub(crate) lease_expires_at: Option<i64>,
+}
+
+/// The columns of a live job row, as [`LiveJob::from_row`] reads them.
+pub(crate) const LIVE_JOB_COLUMNS: &str = "id, state, lease_owner, lease_expires_at";
+
+impl LiveJob {
+    /// Reads the columns ([`LIVE_JOB_COLUMNS`]) of `r`.
+    pub(crate) fn from_row(r: &dyn StoredRow) -> Result<Self> {
+        Ok(LiveJob {
+            id: r.int(0)?,
+            state: r.text(1)?,
+            lease_owner: r.opt_text(2)?,
+            lease_expires_at: r.opt_int(3)?,
+        })
+    }
+}
+
+/// A job's row as the lease check reads it.
+pub(crate) struct HeldJob {
+    /// The job's incident.
+    pub(crate) incident: i64,
+    /// Attempts so far (this one included).
+    pub(crate) attempts: i64,
+    /// Attempts allowed.
+    pub(crate) max_attempts: i64,
+    /// Its state, as stored.
+    pub(crate) state: String,
+    /// Who holds its lease.
+    pub(crate) lease_owner: Option<String>,
+}
+
+impl HeldJob {
+    /// The run that ends this attempt of job `job` by `worker`: `outcome`
+    /// with `report`, and the pull request it recorded.
+    pub(crate) fn run<'a>(
+        &self,
+        job: i64,
+        worker: &'a str,
+        outcome: &'a str,
+        report: &'a serde_json::Value,
+        pr_number: Option<i64>,
+    ) -> NewRun<'a> {
+        NewRun {
+            job,
+            incident: self.incident,
+            attempt: self.attempts,
+            worker,
+            outcome,
+            report,
+            pr_number,
+        }
+    }
+}
+
+/// The columns of a job row as the lease check reads them
+/// ([`HeldJob::from_row`]).
+pub(crate) const HELD_JOB_COLUMNS: &str = "incident_id, attempts, max_attempts, state, lease_owner";
+
+impl HeldJob {
+    /// Reads the columns ([`HELD_JOB_COLUMNS`]) of `r`.
+    pub(crate) fn from_row(r: &dyn StoredRow) -> Result<Self> {
+        Ok(HeldJob {
+            incident: r.int(0)?,
+            attempts: r.int(1)?,
+            max_attempts: r.int(2)?,
+            state: r.text(3)?,
+            lease_owner: r.opt_text(4)?,
+        })
+    }
 }
 
 /// Raw columns of a pull request row ([`PR_COLUMNS`]).

@@ -12,7 +12,7 @@ use bugstack_core::Timestamp;
 
 use super::convert::{ms, ts, u64_of};
 use super::grouping::Group;
-use super::rows::StoredRow;
+use super::rows::{LiveJob, StoredRow};
 use super::types::parse_pull_request_state;
 use super::{
     pull_request_state_name, Cause, FixJob, FixOutcome, JobState, ReleaseVerdictRecord, RunPullRequest, Status,
@@ -129,19 +129,6 @@ pub(crate) fn give_up(job: &FixJob) -> (String, Cause) {
         job.id, job.max_attempts
     ));
     (error, cause)
-}
-
-/// An incident's live (queued or running) job, as a claim of the incident
-/// reads it.
-pub(crate) struct LiveJob {
-    /// The job.
-    pub(crate) id: i64,
-    /// Its state, as stored.
-    pub(crate) state: String,
-    /// Who holds its lease.
-    pub(crate) lease_owner: Option<String>,
-    /// When the lease expires, as stored.
-    pub(crate) lease_expires_at: Option<i64>,
 }
 
 /// Which job a person's claim of incident `incident` in `status` takes, at

@@ -1,10 +1,12 @@
-//! The [`IncidentStore`](super::IncidentStore) methods both backends answer
-//! the same way: each is one call of the same-named function of the
-//! backend's own modules (`rows`, `jobs`, `lifecycle`, `ingest`, ...) in
-//! the backend's read or write transaction (`self.read`, `self.write`).
-//! A backend's `impl IncidentStore` invokes [`shared_store_methods!`] and
-//! writes only the methods where it differs. The paths in the macro resolve
-//! where it is invoked, so a backend must have those modules and helpers.
+//! The store methods both backends answer the same way: each is one call of
+//! a shared function of `crate::store` (`reads`, `flow`, `ingest`,
+//! `releases`, ...) in the backend's read or write transaction
+//! (`self.read`, `self.write`), which both backends' connections run
+//! through [`Sql`](super::sql::Sql). A backend's `impl IncidentStore`
+//! invokes [`shared_store_methods!`] and writes only the methods where it
+//! differs; its `forge` module invokes [`shared_pull_request_store!`] and
+//! [`shared_forge_sync_methods!`]. Names the macros use unqualified (types,
+//! `Result`) resolve where they are invoked.
 
 /// Expands to the [`IncidentStore`](super::IncidentStore) methods shared by
 /// the SQLite and Postgres backends (see the module docs).
@@ -23,15 +25,15 @@ macro_rules! shared_store_methods {
         }
 
         fn add_project(&self, project: &NewProject, now: Timestamp) -> Result<ProjectRecord> {
-            self.write(|tx| projects::add(tx, project, now))
+            self.write(|tx| crate::store::project_rows::add(tx, project, now))
         }
 
         fn projects(&self) -> Result<Vec<ProjectRecord>> {
-            self.read(projects::list)
+            self.read(|tx| crate::store::project_rows::list(tx))
         }
 
         fn project_by_token_hash(&self, token_hash: &str) -> Result<Option<ProjectRecord>> {
-            self.read(|tx| projects::by_token_hash(tx, token_hash))
+            self.read(|tx| crate::store::project_rows::by_token_hash(tx, token_hash))
         }
 
         fn ingest(&self, events: &[Event], received_at: Timestamp) -> Result<IngestSummary> {
@@ -52,14 +54,14 @@ macro_rules! shared_store_methods {
         fn ingest_with_quotas(&self, batches: &[IngestBatch], received_at: Timestamp) -> Result<Vec<IngestSummary>> {
             self.write(|tx| {
                 if batches.iter().any(|b| b.batch_id.is_some()) {
-                    batches::forget_old(tx, received_at)?;
+                    crate::store::batches::forget_old(tx, received_at)?;
                 }
                 batches
                     .iter()
                     .map(|b| {
                         if let Some(id) = &b.batch_id {
                             let source = b.quota.as_ref().map_or("", |q| q.source.as_str());
-                            if !batches::remember(tx, source, id, received_at)? {
+                            if !crate::store::batches::remember(tx, source, id, received_at)? {
                                 return Ok(IngestSummary {
                                     duplicate: true,
                                     ..IngestSummary::default()
@@ -67,7 +69,7 @@ macro_rules! shared_store_methods {
                             }
                         }
                         if let Some(r) = &b.release {
-                            releases::record_seen(
+                            crate::store::releases::record_seen(
                                 tx,
                                 b.project.unwrap_or(DEFAULT_PROJECT_ID),
                                 &r.name,
@@ -84,7 +86,7 @@ macro_rules! shared_store_methods {
         }
 
         fn incidents(&self) -> Result<Vec<IncidentRecord>> {
-            self.read(rows::incidents)
+            self.read(|tx| crate::store::reads::incidents(tx))
         }
 
         fn incidents_page(
@@ -93,11 +95,11 @@ macro_rules! shared_store_methods {
             limit: usize,
             after: Option<IncidentCursor>,
         ) -> Result<Vec<IncidentRecord>> {
-            self.read(|tx| rows::incidents_page(tx, project, limit, after))
+            self.read(|tx| crate::store::reads::incidents_page(tx, project, limit, after))
         }
 
         fn incident(&self, id: i64) -> Result<IncidentRecord> {
-            self.read(|tx| rows::incident(tx, id))
+            self.read(|tx| crate::store::reads::incident(tx, id))
         }
 
         fn transition(&self, id: i64, to: Status, cause: &Cause) -> Result<IncidentRecord> {
@@ -120,8 +122,8 @@ macro_rules! shared_store_methods {
 
         fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>> {
             self.read(|tx| {
-                rows::incident(tx, id)?;
-                lifecycle::timeline(tx, id)
+                crate::store::reads::incident(tx, id)?;
+                crate::store::reads::timeline(tx, id)
             })
         }
 
@@ -132,7 +134,7 @@ macro_rules! shared_store_methods {
             recheck_unknown_after: Duration,
             now: Timestamp,
         ) -> Result<Vec<ReleaseCheck>> {
-            self.read(|tx| release_checks::releases_to_check(tx, project, limit, recheck_unknown_after, now))
+            self.read(|tx| crate::store::release_checks::releases_to_check(tx, project, limit, recheck_unknown_after, now))
         }
 
         fn record_fix_commit(&self, id: i64, commit: &str) -> Result<()> {
@@ -148,7 +150,7 @@ macro_rules! shared_store_methods {
             // Nothing due most of the time: found in a read first, without
             // taking the writer (this runs every poll of `serve`'s release checks).
             if self
-                .read(|tx| release_checks::due_for_verification(tx, window, now))?
+                .read(|tx| crate::store::release_checks::due_for_verification(tx, window, now))?
                 .is_empty()
             {
                 return Ok(Vec::new());
@@ -192,15 +194,15 @@ macro_rules! shared_store_methods {
         }
 
         fn jobs(&self) -> Result<Vec<FixJob>> {
-            self.read(|tx| rows::jobs(tx, None))
+            self.read(|tx| crate::store::reads::jobs(tx, None))
         }
 
         fn runs(&self, incident: i64) -> Result<Vec<FixRun>> {
-            self.read(|tx| rows::runs(tx, incident))
+            self.read(|tx| crate::store::reads::runs(tx, incident))
         }
 
         fn pull_requests(&self) -> Result<Vec<PullRequestRecord>> {
-            self.read(|tx| rows::pull_requests(tx, None))
+            self.read(|tx| crate::store::reads::pull_requests(tx, None))
         }
 
         fn merge_pull_request(
@@ -218,44 +220,75 @@ macro_rules! shared_store_methods {
         }
 
         fn totals(&self) -> Result<Totals> {
-            self.read(rows::totals)
+            self.read(|tx| crate::store::reads::totals(tx))
         }
 
         fn record_release_seen(&self, name: &str, at: Timestamp, dependencies: Option<&[Dependency]>) -> Result<()> {
-            self.write(|tx| releases::record_seen(tx, DEFAULT_PROJECT_ID, name, at, dependencies))
+            self.write(|tx| crate::store::releases::record_seen(tx, DEFAULT_PROJECT_ID, name, at, dependencies))
         }
 
         fn release(&self, name: &str) -> Result<Option<ReleaseRecord>> {
-            self.read(|tx| releases::release(tx, DEFAULT_PROJECT_ID, name))
+            self.read(|tx| crate::store::releases::release(tx, DEFAULT_PROJECT_ID, name))
         }
 
         fn releases(&self) -> Result<Vec<ReleaseRecord>> {
-            self.read(releases::releases)
+            self.read(|tx| crate::store::releases::releases(tx))
         }
 
         fn search_incidents(&self, filter: &IncidentFilter) -> Result<IncidentSearch> {
-            self.read(|tx| hours::search(tx, filter))
+            self.read(|tx| crate::store::hours::search(tx, filter))
         }
 
         fn histogram(&self, id: i64, since: Timestamp) -> Result<Vec<HourCount>> {
             self.read(|tx| {
-                rows::incident(tx, id)?;
-                hours::histogram(tx, id, since)
+                crate::store::reads::incident(tx, id)?;
+                crate::store::hours::histogram(tx, id, since)
             })
         }
     };
 }
 
-/// Expands to the inherent `apply_forge_change` both backends share: applies
-/// what the forge says happened to pull request `number` (merged in a
-/// commit, or closed unmerged) with the same effect as
+/// Expands to the inherent forge-sync methods both backends share (what
+/// [`ForgeStore`](super::ForgeStore) delegates to), over
+/// [`super::forge_sync`] in the backend's read or write transaction.
+/// `apply_forge_change` applies what the forge says happened to pull
+/// request `number` (merged in a commit, or closed unmerged) with the same
+/// effect as
 /// [`IncidentStore::merge_pull_request`](super::IncidentStore::merge_pull_request)
 /// / [`close_pull_request`](super::IncidentStore::close_pull_request), plus
 /// the merge commit kept on the pull request. Invoked inside the backend's
-/// `impl` block, in its `forge_sync` module: `super::rows::pull_request`,
-/// and `record_merge_commit` resolve there.
-macro_rules! shared_apply_forge_change {
+/// `impl` block.
+macro_rules! shared_forge_sync_methods {
     () => {
+        /// The open pull requests that live on a remote forge (they have a
+        /// forge number), oldest first: what `serve` polls.
+        pub fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
+            self.read(|tx| crate::store::forge_sync::forge_pull_requests(tx))
+        }
+
+        /// The store's number of the pull request numbered `forge_number` on the
+        /// remote forge, if a run recorded one.
+        pub fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>> {
+            self.read(|tx| crate::store::forge_sync::pull_request_by_forge_number(tx, forge_number))
+        }
+
+        /// The remote forge's number of the store's pull request `number`
+        /// (`None`: a local-forge pull request).
+        pub fn forge_number_of(&self, number: i64) -> Result<Option<i64>> {
+            self.read(|tx| crate::store::forge_sync::forge_number_of(tx, number))
+        }
+
+        /// Remembers the ETag of the forge's last answer about pull request `number`.
+        pub fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()> {
+            self.write(|tx| crate::store::forge_sync::set_pull_request_etag(tx, number, etag))
+        }
+
+        /// The hashes of the patches rejected for `incident` (their pull request
+        /// was closed unmerged).
+        pub fn rejected_patches(&self, incident: i64) -> Result<std::collections::BTreeSet<String>> {
+            self.read(|tx| crate::store::forge_sync::rejected_patches(tx, incident))
+        }
+
         /// Applies what the forge says happened to pull request `number`
         /// (merged in a commit, or closed unmerged) with the same effect as
         /// [`IncidentStore::merge_pull_request`](crate::store::IncidentStore::merge_pull_request)
@@ -271,7 +304,8 @@ macro_rules! shared_apply_forge_change {
             now: Timestamp,
         ) -> Result<ForgeSync> {
             self.write(|tx| {
-                let raw = super::rows::pull_request(tx, number)?.ok_or(crate::Error::PullRequestNotFound(number))?;
+                let raw = crate::store::reads::pull_request(tx, number, false)?
+                    .ok_or(crate::Error::PullRequestNotFound(number))?;
                 let want = match change {
                     ForgeChange::Merged { .. } => PullRequestState::Merged,
                     ForgeChange::Closed => PullRequestState::Closed,
@@ -289,8 +323,8 @@ macro_rules! shared_apply_forge_change {
                             cause,
                             now,
                         )?;
-                        record_merge_commit(tx, number, commit)?;
-                        super::rows::pull_request(tx, number)?
+                        crate::store::forge_sync::record_merge_commit(tx, number, commit)?;
+                        crate::store::reads::pull_request(tx, number, false)?
                             .ok_or(crate::Error::PullRequestNotFound(number))?
                             .into_record()?
                     }
@@ -305,6 +339,50 @@ macro_rules! shared_apply_forge_change {
                 };
                 Ok(ForgeSync::Applied(record))
             })
+        }
+    };
+}
+
+/// Expands to the local forge's
+/// [`PullRequestStore`](bugstack_fix::PullRequestStore) for backend type
+/// `$store`: reads over [`super::forge`] in its read transaction, writes
+/// through the shared write paths of [`super::flow`] in its write
+/// transaction, store errors reported as the forge's.
+macro_rules! shared_pull_request_store {
+    ($store:ty) => {
+        impl bugstack_fix::PullRequestStore for $store {
+            fn create(
+                &self,
+                new: &bugstack_fix::NewPullRequest,
+                url_for: &dyn Fn(u64) -> String,
+            ) -> bugstack_fix::Result<bugstack_fix::PullRequest> {
+                self.write(|tx| crate::store::flow::create_pull_request(tx, new, url_for))
+                    .map_err(crate::store::convert::forge_error)
+            }
+
+            fn get(&self, number: u64) -> bugstack_fix::Result<Option<bugstack_fix::PullRequest>> {
+                self.read(|tx| crate::store::forge::get(tx, number))
+                    .map_err(crate::store::convert::forge_error)
+            }
+
+            fn find_open(&self, branch: &str) -> bugstack_fix::Result<Option<bugstack_fix::PullRequest>> {
+                self.read(|tx| crate::store::forge::find_open(tx, branch))
+                    .map_err(crate::store::convert::forge_error)
+            }
+
+            fn update(
+                &self,
+                number: u64,
+                change: &mut dyn FnMut(&mut bugstack_fix::PullRequest),
+            ) -> bugstack_fix::Result<bugstack_fix::PullRequest> {
+                self.write(|tx| crate::store::flow::update_pull_request(tx, number, &mut *change))
+                    .map_err(crate::store::convert::forge_error)
+            }
+
+            fn list(&self) -> bugstack_fix::Result<Vec<bugstack_fix::PullRequest>> {
+                self.read(|tx| crate::store::forge::list(tx))
+                    .map_err(crate::store::convert::forge_error)
+            }
         }
     };
 }

@@ -10,15 +10,15 @@
 //! instant may each admit up to the quota's remainder (the quota bounds a
 //! flood; it is not an exact meter).
 
-use bugstack_core::{Fingerprint, Timestamp};
+use bugstack_core::Timestamp;
 use postgres::Transaction;
 
-use super::rows::ms;
-use crate::store::grouping::{count_i64, retention_cutoff, Group};
-use crate::store::ingest::IngestTx;
+use crate::store::convert::ms;
+use crate::store::grouping::{retention_cutoff, Group};
+use crate::store::ingest_tx::IngestTx;
 use crate::store::quota::overflow_fingerprint;
-use crate::store::rules::Found;
-use crate::store::{IncidentQuota, IngestSummary, SAMPLE_SIZE};
+use crate::store::reads::big;
+use crate::store::{IncidentQuota, SAMPLE_SIZE};
 use crate::Result;
 
 pub(super) use crate::store::convert::saturating_add_sql;
@@ -55,76 +55,6 @@ impl IngestTx for Transaction<'_> {
         Ok(())
     }
 
-    fn find_incident(&mut self, project: i64, fingerprint: &Fingerprint) -> Result<Option<Found>> {
-        let row = self.query_opt(
-            "SELECT id, status, count, kind, level FROM incidents
-             WHERE project_id = $1 AND fingerprint = $2 FOR UPDATE",
-            &[&project, &fingerprint.as_str()],
-        )?;
-        row.map(|r| Found::from_row(&r)).transpose()
-    }
-
-    fn create_incident(
-        &mut self,
-        project: i64,
-        g: &Group<'_>,
-        fingerprint: &Fingerprint,
-        title: &str,
-        received_at: Timestamp,
-    ) -> Result<Option<i64>> {
-        let representative = serde_json::to_string(g.first)?;
-        let row = self.query_opt(
-            "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
-                 last_seen, representative, created_at, updated_at, project_id)
-             VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $9, $10)
-             ON CONFLICT (project_id, fingerprint) DO NOTHING RETURNING id",
-            &[
-                &fingerprint.as_str(),
-                &title,
-                &g.first.kind.as_str(),
-                &g.first.level.as_str(),
-                &g.count,
-                &g.first_seen,
-                &g.last_seen,
-                &representative,
-                &ms(received_at),
-                &project,
-            ],
-        )?;
-        row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
-    }
-
-    fn add_occurrences(&mut self, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
-        self.execute(
-            &format!(
-                "UPDATE incidents SET count = {}, first_seen = LEAST(first_seen, $3),
-                     last_seen = GREATEST(last_seen, $4), updated_at = $5 WHERE id = $1",
-                saturating_add_sql("count", "$2")
-            ),
-            &[&id, &g.count, &g.first_seen, &g.last_seen, &ms(received_at)],
-        )?;
-        Ok(())
-    }
-
-    fn seen_in_a_release_with_the_fix<'g>(&mut self, id: i64, g: &Group<'g>) -> Result<Option<&'g str>> {
-        for (rel, ..) in &g.releases {
-            let hit = self.query_opt(
-                "SELECT 1 FROM releases_with_fix WHERE incident_id = $1 AND release = $2",
-                &[&id, rel],
-            )?;
-            if hit.is_some() {
-                return Ok(Some(rel));
-            }
-        }
-        Ok(None)
-    }
-
-    fn job_count(&mut self, id: i64) -> Result<i64> {
-        Ok(self
-            .query_one("SELECT COUNT(*) FROM fix_jobs WHERE incident_id = $1", &[&id])?
-            .try_get(0)?)
-    }
-
     fn record_releases(&mut self, id: i64, g: &Group<'_>) -> Result<()> {
         if g.releases.is_empty() {
             return Ok(());
@@ -150,7 +80,7 @@ impl IngestTx for Transaction<'_> {
         self.execute(
             "DELETE FROM event_samples WHERE incident_id = $1 AND id <= (SELECT id FROM event_samples
                  WHERE incident_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
-            &[&id, &super::rows::big(SAMPLE_SIZE)],
+            &[&id, &big(SAMPLE_SIZE)],
         )?;
         Ok(())
     }
@@ -175,44 +105,5 @@ impl IngestTx for Transaction<'_> {
             &[&id, &starts, &counts, &cutoff],
         )?;
         Ok(())
-    }
-
-    fn add_to_totals(&mut self, summary: &IngestSummary) -> Result<()> {
-        let events = count_i64(summary.events);
-        let occurrences = i64::try_from(summary.occurrences).unwrap_or(i64::MAX);
-        self.execute(
-            &format!(
-                "UPDATE ingest_totals SET batches = {}, events = {}, occurrences = {} WHERE id = 1",
-                saturating_add_sql("batches", "1"),
-                saturating_add_sql("events", "$1"),
-                saturating_add_sql("occurrences", "$2")
-            ),
-            &[&events, &occurrences],
-        )?;
-        Ok(())
-    }
-
-    fn created_since(&mut self, source: &str, since_ms: i64) -> Result<i64> {
-        Ok(self
-            .query_one(
-                "SELECT COUNT(*) FROM incidents WHERE source = $1 AND created_at > $2",
-                &[&source, &since_ms],
-            )?
-            .try_get(0)?)
-    }
-
-    fn set_source(&mut self, id: i64, source: &str) -> Result<()> {
-        self.execute("UPDATE incidents SET source = $2 WHERE id = $1", &[&id, &source])?;
-        Ok(())
-    }
-
-    fn find_overflow(&mut self, project: i64, source: &str) -> Result<Option<i64>> {
-        self.query_opt(
-            "SELECT id FROM incidents WHERE project_id = $1 AND fingerprint = $2 FOR UPDATE",
-            &[&project, &overflow_fingerprint(source).as_str()],
-        )?
-        .map(|r| r.try_get(0))
-        .transpose()
-        .map_err(Into::into)
     }
 }

@@ -16,7 +16,7 @@
 //! row before its lease is checked. A new fingerprint is inserted with
 //! `ON CONFLICT DO NOTHING`, so two collectors seeing it at once create one
 //! incident. Fix jobs are claimed with `FOR UPDATE SKIP LOCKED` (see
-//! `tx`). A transaction that Postgres aborts as a deadlock victim or a
+//! `crate::store`'s `tx`). A transaction that Postgres aborts as a deadlock victim or a
 //! serialization failure is run again from the start, a few times, before
 //! the error is returned.
 //!
@@ -26,27 +26,22 @@
 //! `synchronous_commit = on`), so a batch the collector acknowledged
 //! survives `kill -9` of the collector and of the database server.
 //!
-//! The module mirrors the SQLite store's split: `schema` (migrations),
-//! `rows`, `ingest`, `hours` (occurrences per hour, the incident list's
-//! search), `lifecycle`, `releases`, `release_checks`,
-//! `forge`, `forge_sync` and `tx` (the statements of the write
-//! paths both stores share, `crate::store::flow`); `testing` starts a throwaway
-//! cluster for tests.
+//! The statements are the ones both stores share (`crate::store`'s `tx`,
+//! `reads`, `ingest_tx`, ...), run through `sql` (Postgres's `Sql` and
+//! rows: `?N` placeholders written `$N`, row locks where the dialect asks
+//! for them); this module keeps only what Postgres does its own way:
+//! `schema` (migrations), `ingest` (fingerprint locks; a batch's releases,
+//! samples and hourly counts in one round trip each), `hours` (a page's
+//! charts in one query), `forge` (the local forge and forge sync, from the
+//! shared macros); `testing` starts a throwaway cluster for tests.
 
-mod batches;
 mod forge;
-mod forge_sync;
 mod hours;
 mod ingest;
-mod lifecycle;
-mod projects;
-mod release_checks;
-mod releases;
-mod rows;
 mod schema;
+mod sql;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
-mod tx;
 
 use std::time::Duration;
 
@@ -257,7 +252,7 @@ impl IncidentStore for PostgresStore {
     shared_store_methods!();
 
     fn incident_detail(&self, id: i64) -> Result<IncidentDetail> {
-        self.read(|tx| rows::incident_detail(tx, id))
+        self.read(|tx| crate::store::reads::incident_detail(tx, id))
     }
 
     fn histograms(&self, ids: &[i64], since: Timestamp) -> Result<Vec<Vec<HourCount>>> {

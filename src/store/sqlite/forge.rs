@@ -11,67 +11,26 @@
 //! `fix-proposed → fixed` in the merge commit; closed: `fix-proposed → open`),
 //! so a pull request reviewed and merged later still closes the loop.
 
-use bugstack_fix::{NewPullRequest, PullRequest, PullRequestStore};
+use bugstack_core::Timestamp;
+use bugstack_fix::PullRequestState;
 
-use super::rows::{all_rows, first_row, RawPr, PR_COLUMNS};
 use super::SqliteStore;
-use crate::store::convert::forge_error;
-use crate::store::flow;
+use crate::store::{Cause, ForgeChange, ForgePullRequest, ForgeSync};
+use crate::Result;
 
-fn get_in(conn: &rusqlite::Connection, number: u64) -> crate::Result<Option<RawPr>> {
-    let Ok(number) = i64::try_from(number) else {
-        return Ok(None);
-    };
-    super::rows::pull_request(conn, number)
-}
+shared_pull_request_store!(SqliteStore);
 
-impl PullRequestStore for SqliteStore {
-    fn create(&self, new: &NewPullRequest, url_for: &dyn Fn(u64) -> String) -> bugstack_fix::Result<PullRequest> {
-        self.write(|tx| flow::create_pull_request(tx, new, url_for))
-            .map_err(forge_error)
-    }
-
-    fn get(&self, number: u64) -> bugstack_fix::Result<Option<PullRequest>> {
-        self.read(|conn| get_in(conn, number)?.map(RawPr::into_forge).transpose())
-            .map_err(forge_error)
-    }
-
-    fn find_open(&self, branch: &str) -> bugstack_fix::Result<Option<PullRequest>> {
-        self.read(|conn| {
-            first_row(
-                conn,
-                &format!(
-                    "SELECT {PR_COLUMNS} FROM pull_requests WHERE branch = ?1 AND state = 'open'
-                     ORDER BY number DESC LIMIT 1"
-                ),
-                [branch],
-                |r| RawPr::from_row(r)?.into_forge(),
-            )
-        })
-        .map_err(forge_error)
-    }
-
-    fn update(&self, number: u64, change: &mut dyn FnMut(&mut PullRequest)) -> bugstack_fix::Result<PullRequest> {
-        self.write(|tx| flow::update_pull_request(tx, number, &mut *change))
-            .map_err(forge_error)
-    }
-
-    fn list(&self) -> bugstack_fix::Result<Vec<PullRequest>> {
-        self.read(|conn| {
-            all_rows(
-                conn,
-                &format!("SELECT {PR_COLUMNS} FROM pull_requests ORDER BY number"),
-                [],
-                |r| RawPr::from_row(r)?.into_forge(),
-            )
-        })
-        .map_err(forge_error)
-    }
+/// Keeping pull requests in step with a remote forge (see
+/// [`crate::store::forge_sync`]).
+impl SqliteStore {
+    shared_forge_sync_methods!();
 }
 
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
+
+    use bugstack_fix::PullRequestStore;
 
     use super::*;
     use crate::store::{schema, IncidentStore, PullRequestState, Status, DB_FILE};

@@ -1,15 +1,13 @@
 //! The statements of recording a batch of events in SQLite's SQL (the
 //! shared path is [`crate::store::ingest`]).
 
-use bugstack_core::{Fingerprint, Timestamp};
-use rusqlite::{params, OptionalExtension, Transaction};
+use bugstack_core::Timestamp;
+use rusqlite::{params, Transaction};
 
-use super::rows::{first_row, ms};
-use crate::store::grouping::{count_i64, retention_cutoff, Group};
-use crate::store::ingest::IngestTx;
-use crate::store::quota::overflow_fingerprint;
-use crate::store::rules::Found;
-use crate::store::{IncidentQuota, IngestSummary, SAMPLE_SIZE};
+use crate::store::convert::ms;
+use crate::store::grouping::{retention_cutoff, Group};
+use crate::store::ingest_tx::IngestTx;
+use crate::store::SAMPLE_SIZE;
 use crate::Result;
 
 pub(super) use crate::store::convert::saturating_add_sql;
@@ -30,87 +28,6 @@ pub(super) const RECORD_RELEASE_SQL: &str =
          last_seen = max(last_seen, excluded.last_seen)";
 
 impl IngestTx for Transaction<'_> {
-    // The store's one writer connection serializes batches.
-    fn lock_fingerprints(
-        &mut self,
-        _project: i64,
-        _groups: &[Group<'_>],
-        _quota: Option<&IncidentQuota>,
-    ) -> Result<()> {
-        Ok(())
-    }
-
-    fn find_incident(&mut self, project: i64, fingerprint: &Fingerprint) -> Result<Option<Found>> {
-        first_row(
-            self,
-            "SELECT id, status, count, kind, level FROM incidents WHERE project_id = ?1 AND fingerprint = ?2",
-            params![project, fingerprint.as_str()],
-            |r| Found::from_row(r),
-        )
-    }
-
-    fn create_incident(
-        &mut self,
-        project: i64,
-        g: &Group<'_>,
-        fingerprint: &Fingerprint,
-        title: &str,
-        received_at: Timestamp,
-    ) -> Result<Option<i64>> {
-        // The one writer connection: no other writer can have created it.
-        Ok(Some(
-            self.prepare_cached(
-                "INSERT INTO incidents (fingerprint, title, kind, level, status, count, first_seen,
-                     last_seen, representative, created_at, updated_at, project_id)
-                 VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?9, ?10) RETURNING id",
-            )?
-            .query_row(
-                params![
-                    fingerprint.as_str(),
-                    title,
-                    g.first.kind.as_str(),
-                    g.first.level.as_str(),
-                    g.count,
-                    g.first_seen,
-                    g.last_seen,
-                    serde_json::to_string(g.first)?,
-                    ms(received_at),
-                    project
-                ],
-                |r| r.get(0),
-            )?,
-        ))
-    }
-
-    fn add_occurrences(&mut self, id: i64, g: &Group<'_>, received_at: Timestamp) -> Result<()> {
-        self.prepare_cached(&format!(
-            "UPDATE incidents SET count = {}, first_seen = min(first_seen, ?3),
-                 last_seen = max(last_seen, ?4), updated_at = ?5 WHERE id = ?1",
-            saturating_add_sql("count", "?2")
-        ))?
-        .execute(params![id, g.count, g.first_seen, g.last_seen, ms(received_at)])?;
-        Ok(())
-    }
-
-    fn seen_in_a_release_with_the_fix<'g>(&mut self, id: i64, g: &Group<'g>) -> Result<Option<&'g str>> {
-        for (rel, ..) in &g.releases {
-            let hit: Option<i64> = self
-                .prepare_cached("SELECT 1 FROM releases_with_fix WHERE incident_id = ?1 AND release = ?2")?
-                .query_row(params![id, rel], |r| r.get(0))
-                .optional()?;
-            if hit.is_some() {
-                return Ok(Some(rel));
-            }
-        }
-        Ok(None)
-    }
-
-    fn job_count(&mut self, id: i64) -> Result<i64> {
-        Ok(self
-            .prepare_cached("SELECT COUNT(*) FROM fix_jobs WHERE incident_id = ?1")?
-            .query_row([id], |r| r.get(0))?)
-    }
-
     fn record_releases(&mut self, id: i64, g: &Group<'_>) -> Result<()> {
         for (rel, count, first, last) in &g.releases {
             self.prepare_cached(RECORD_RELEASE_SQL)?
@@ -147,43 +64,6 @@ impl IngestTx for Transaction<'_> {
         self.prepare_cached("DELETE FROM incident_hours WHERE incident_id = ?1 AND hour < ?2")?
             .execute(params![id, cutoff])?;
         Ok(())
-    }
-
-    fn add_to_totals(&mut self, summary: &IngestSummary) -> Result<()> {
-        self.execute(
-            &format!(
-                "UPDATE ingest_totals SET batches = {}, events = {}, occurrences = {}",
-                saturating_add_sql("batches", "1"),
-                saturating_add_sql("events", "?1"),
-                saturating_add_sql("occurrences", "?2")
-            ),
-            params![
-                count_i64(summary.events),
-                i64::try_from(summary.occurrences).unwrap_or(i64::MAX)
-            ],
-        )?;
-        Ok(())
-    }
-
-    fn created_since(&mut self, source: &str, since_ms: i64) -> Result<i64> {
-        Ok(self
-            .prepare_cached("SELECT COUNT(*) FROM incidents WHERE source = ?1 AND created_at > ?2")?
-            .query_row(params![source, since_ms], |r| r.get(0))?)
-    }
-
-    fn set_source(&mut self, id: i64, source: &str) -> Result<()> {
-        self.prepare_cached("UPDATE incidents SET source = ?2 WHERE id = ?1")?
-            .execute(params![id, source])?;
-        Ok(())
-    }
-
-    fn find_overflow(&mut self, project: i64, source: &str) -> Result<Option<i64>> {
-        Ok(self
-            .prepare_cached("SELECT id FROM incidents WHERE project_id = ?1 AND fingerprint = ?2")?
-            .query_row(rusqlite::params![project, overflow_fingerprint(source).as_str()], |r| {
-                r.get(0)
-            })
-            .optional()?)
     }
 }
 

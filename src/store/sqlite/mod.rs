@@ -15,29 +15,20 @@
 //! lock upgrade; reads use a second connection and, thanks to WAL, never wait
 //! for the writer. A busy timeout lets the CLI read while `serve` writes.
 //!
-//! The module is split by what the code does: `rows` (rows, conversions,
-//! reads), `files` (owner-only permissions), `ingest` (the statements of recording batches), `lifecycle` (timelines),
-//! `tx` (the statements of the write paths both stores share in `crate::store::flow`: status
-//! changes, fix-job leases and runs),
-//! `hours` (occurrences per hour, the incident list's search), `releases` (releases announced live), `release_checks` (verdicts,
-//! verification),
-//! `batches` (batch ids already
-//! stored: exactly-once counting), `forge` (the local forge's
-//! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore)) and `forge_sync` (pull requests kept in step with a
-//! remote forge, rejected patches).
+//! The statements are the ones both stores share (`crate::store`'s `tx`,
+//! `reads`, `ingest_tx`, ...), run through `sql` (SQLite's [`Sql`] and rows);
+//! this module keeps only what SQLite does its own way: `ingest` (writing a
+//! batch's releases, samples and hourly counts), `files` (owner-only
+//! permissions) and `forge` (the local forge's
+//! [`PullRequestStore`](bugstack_fix::deploy::PullRequestStore) and forge
+//! sync, from the shared macros).
+//!
+//! [`Sql`]: crate::store::sql::Sql
 
-mod batches;
 mod files;
 mod forge;
-mod forge_sync;
-mod hours;
 mod ingest;
-mod lifecycle;
-mod projects;
-mod release_checks;
-mod releases;
-mod rows;
-mod tx;
+mod sql;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -56,7 +47,6 @@ use super::types::{
 };
 use super::{IncidentStore, NewProject, ProjectRecord, DEFAULT_PROJECT_ID};
 use crate::{Error, Result};
-pub use forge_sync::{ForgeChange, ForgePullRequest, ForgeSync};
 
 /// Default cap on fix jobs queued at once ([`SqliteStore::set_max_queued_jobs`];
 /// `[triggers] max_queued_jobs` in `bugstack.toml`).
@@ -84,6 +74,7 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(sql::STATEMENT_CACHE_CAPACITY);
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::Config(format!(
@@ -169,8 +160,8 @@ impl SqliteStore {
     }
 
     /// Runs `f` on the reader connection.
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        f(&lock(&self.reader))
+    fn read<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        f(&mut lock(&self.reader))
     }
 }
 
@@ -178,10 +169,19 @@ impl IncidentStore for SqliteStore {
     shared_store_methods!();
 
     fn incident_detail(&self, id: i64) -> Result<IncidentDetail> {
-        rows::incident_detail(&mut lock(&self.reader), id)
+        // Read in one transaction: a consistent snapshot.
+        let mut conn = lock(&self.reader);
+        let mut tx = conn.transaction()?;
+        let detail = crate::store::reads::incident_detail(&mut tx, id)?;
+        tx.commit()?;
+        Ok(detail)
     }
 
     fn histograms(&self, ids: &[i64], since: Timestamp) -> Result<Vec<Vec<HourCount>>> {
-        self.read(|conn| ids.iter().map(|&id| hours::histogram(conn, id, since)).collect())
+        self.read(|conn| {
+            ids.iter()
+                .map(|&id| crate::store::hours::histogram(conn, id, since))
+                .collect()
+        })
     }
 }
