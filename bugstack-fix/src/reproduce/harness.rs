@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+use quote::ToTokens as _;
 use syn::visit::Visit;
 
 use super::shape::Shape;
@@ -699,12 +700,13 @@ fn plain_expr(e: &syn::Expr, calls: &[String]) -> bool {
         syn::Expr::Index(i) => {
             plain(&i.expr) && matches!(&*i.index, syn::Expr::Range(r) if r.start.is_none() && r.end.is_none())
         }
-        // A type's zero-argument constructor (`x::Y::new()`, `x::Y::default()`).
+        // A type's zero-argument constructor (`x::Y::new()`, `x::Y::default()`,
+        // `x::Y::<u8>::new()`).
         syn::Expr::Call(c)
             if c.args.is_empty()
                 && matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none()
                     && p.path.segments.len() > 1
-                    && p.path.segments.iter().all(|s| s.arguments.is_none())
+                    && p.path.segments.iter().all(|s| types_only(&s.arguments))
                     && p.path.segments.last().is_some_and(|l| l.ident == "new" || l.ident == "default")) =>
         {
             true
@@ -719,8 +721,8 @@ fn plain_expr(e: &syn::Expr, calls: &[String]) -> bool {
         syn::Expr::Call(c)
             if matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none()
                 && p.path.leading_colon.is_none()
-                && p.path.segments.iter().all(|s| s.arguments.is_none())
-                && calls.contains(&p.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::"))) =>
+                && p.path.segments.iter().all(|s| types_only(&s.arguments))
+                && calls.contains(&p.path.to_token_stream().to_string().replace(' ', ""))) =>
         {
             c.args.iter().all(plain)
         }
@@ -740,6 +742,38 @@ fn plain_expr(e: &syn::Expr, calls: &[String]) -> bool {
         syn::Expr::Macro(m) => vec_elements(&m.mac).is_some_and(|a| a.elems.iter().all(plain)),
         _ => false,
     }
+}
+
+/// Whether a path segment's arguments are none, or types only (the
+/// `::<u8>` of a generic type's constructor): no value, so no code.
+fn types_only(args: &syn::PathArguments) -> bool {
+    match args {
+        syn::PathArguments::None => true,
+        syn::PathArguments::AngleBracketed(a) => a.args.iter().all(|g| match g {
+            syn::GenericArgument::Type(t) => no_code(t.to_token_stream()),
+            _ => false,
+        }),
+        syn::PathArguments::Parenthesized(_) => false,
+    }
+}
+
+/// Whether a type's tokens hold no code: no block (`[u8; { f() }]`) and
+/// no call (`[u8; f()]`), at any depth.
+fn no_code(ts: proc_macro2::TokenStream) -> bool {
+    use proc_macro2::{Delimiter, TokenTree};
+    let mut after_ident = false;
+    ts.into_iter().all(|t| {
+        let ok = match &t {
+            TokenTree::Group(g) => match g.delimiter() {
+                Delimiter::Brace => false,
+                Delimiter::Parenthesis if after_ident => false,
+                _ => no_code(g.stream()),
+            },
+            _ => true,
+        };
+        after_ident = matches!(t, TokenTree::Ident(_));
+        ok
+    })
 }
 
 /// The regression test: a plain `#[test]` calling `callee` with the shrunk
@@ -1139,6 +1173,23 @@ mod tests {
             "::std::iter::Iterator::take(x::Doc::new(\"\"), 1)",
             "std::iter::Iterator::skip(x::Doc::new(\"\"), 1)",
             "x::Doc::words::<u8>(&x::Doc::new(\"\"))",
+        ] {
+            assert!(!is_plain_literal(bad, &calls), "{bad}");
+        }
+        // A generic type's constructors, with the types written.
+        let calls = vec!["x::Ring::<u8>::from_items".to_string()];
+        for ok in [
+            "x::Ring::<u8>::from_items(vec![0])",
+            "x::Ring::<u8>::new()",
+            "x::Ring::<Vec<(u8, [char; 4])>>::default()",
+        ] {
+            assert!(is_plain_literal(ok, &calls), "{ok}");
+        }
+        for bad in [
+            "x::Ring::<u16>::from_items(vec![0])",
+            "x::Ring::<[u8; { std::process::abort() }]>::new()",
+            "x::Ring::<[u8; f()]>::new()",
+            "x::Ring::<u8>::from_items(f())",
         ] {
             assert!(!is_plain_literal(bad, &calls), "{bad}");
         }

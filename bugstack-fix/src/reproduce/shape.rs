@@ -653,7 +653,7 @@ fn int_strategy(t: &str, first: &[i128], ints: &[i128]) -> String {
 /// The shape of a type written in a signature, when the harness supports
 /// it; `lookup` resolves the crate's own type names (a struct built field
 /// by field, or a value built by its constructor).
-pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Shape>) -> Option<Shape> {
+pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str, &[syn::Type]) -> Option<Shape>) -> Option<Shape> {
     match ty {
         syn::Type::Reference(r) => {
             let inner = match &*r.elem {
@@ -699,6 +699,12 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Sh
             if let Some(kind) = CollectionKind::named(&name) {
                 return collection(kind, &last.arguments, lookup);
             }
+            // The crate's generic type with its arguments (`Slab<u8>`).
+            if !matches!(name.as_str(), "Vec" | "Option" | "Range" | "Box") && !std_path(&p.path) {
+                if let Some(args) = type_arguments(&last.arguments).filter(|a| !a.is_empty()) {
+                    return lookup(&name, &args);
+                }
+            }
             let generic = match &last.arguments {
                 // `Lines<'a>`: the crate's type, looked up by its name.
                 a if super::target::lifetime_arguments_only(a) => None,
@@ -738,11 +744,30 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str) -> Option<Sh
                     })
                 }
                 (n, None) if std_path(&p.path) => std_value(n),
-                (n, None) => lookup(n),
+                (n, None) => lookup(n, &[]),
                 _ => None,
             }
         }
         _ => None,
+    }
+}
+
+/// The type arguments of a path segment, its lifetimes left out (`<'a,
+/// u8>` → `[u8]`); `None` for other arguments (a const, an associated
+/// type's binding, `Fn(..)` sugar).
+pub(crate) fn type_arguments(args: &syn::PathArguments) -> Option<Vec<syn::Type>> {
+    match args {
+        syn::PathArguments::None => Some(Vec::new()),
+        syn::PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .filter(|g| !matches!(g, syn::GenericArgument::Lifetime(_)))
+            .map(|g| match g {
+                syn::GenericArgument::Type(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect(),
+        syn::PathArguments::Parenthesized(_) => None,
     }
 }
 
@@ -787,7 +812,7 @@ pub(crate) fn std_value(name: &str) -> Option<Shape> {
 fn collection(
     kind: CollectionKind,
     args: &syn::PathArguments,
-    lookup: &mut dyn FnMut(&str) -> Option<Shape>,
+    lookup: &mut dyn FnMut(&str, &[syn::Type]) -> Option<Shape>,
 ) -> Option<Shape> {
     let syn::PathArguments::AngleBracketed(a) = args else {
         return None;
@@ -841,7 +866,7 @@ mod tests {
 
     fn shape(src: &str) -> Option<Shape> {
         let ty: syn::Type = syn::parse_str(src).unwrap();
-        shape_of(&ty, &mut |n| match n {
+        shape_of(&ty, &mut |n, _| match n {
             "Cart" => Some(Shape::Struct(StructShape {
                 path: "shop::Cart".into(),
                 fields: vec![("n".into(), Shape::Int("u64"))],

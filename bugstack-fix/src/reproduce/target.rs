@@ -953,9 +953,13 @@ impl<'a> Resolver<'a> {
                     }
                     _ => syn::parse_str(ty).map_err(|e| e.to_string())?,
                 };
-                // A generic type is not built as a receiver (its shape is
-                // looked up by name, without the parameters).
-                let shape = if impl_params == 0 { self.type_shape(ty, 0) } else { None };
+                // A generic type is built with the types picked for its
+                // parameters (`Slab<u8>`).
+                let shape = if impl_params == 0 {
+                    self.type_shape(ty, 0)
+                } else {
+                    self.shape(&self_ty, 0)
+                };
                 (format!("{owner}{impl_turbofish}::{name}"), Some((self_ty, shape)))
             }
             Owner::TraitImpl { self_ty, trait_ } => {

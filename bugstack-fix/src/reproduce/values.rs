@@ -4,6 +4,8 @@
 //! type implementing one of the crate's traits (for a type parameter or an
 //! `impl Trait` argument).
 
+use quote::ToTokens as _;
+
 use super::generics::pick;
 use super::shape::{shape_of, EnumShape, Shape, StructShape, Variant};
 use super::target::{lifetime_arguments_only, lifetimes_only, Resolver};
@@ -112,6 +114,98 @@ impl Resolver<'_> {
         Some(Shape::Built { path, expr })
     }
 
+    /// A value of the crate's generic type `name` with the type arguments
+    /// `args` (`Slab<u8>`: the types picked for a callee's parameters, put
+    /// into its `Self`): made by a constructor of an `impl<T> Name<T>`
+    /// block, `T` given its argument ([`Resolver::constructed`]'s rules),
+    /// else by `new()` or `Default`. Called with the arguments written
+    /// (`slab::Slab::<u8>::new()`); a struct's parameters after `args`
+    /// must have defaults (`S = RandomState`).
+    pub(super) fn generic_shape(&mut self, name: &str, args: &[syn::Type], depth: usize) -> Option<Shape> {
+        let src_root = self.crate_dir();
+        let mut def = None;
+        let (mut default, mut new) = (false, false);
+        let mut ctors: Vec<(String, Vec<syn::Type>, bool)> = Vec::new();
+        let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name));
+        for (path, file) in self.all_files() {
+            for it in &file.items {
+                match it {
+                    syn::Item::Struct(s) if s.ident == name && matches!(s.vis, syn::Visibility::Public(_)) => {
+                        let params: Vec<&syn::TypeParam> = s.generics.type_params().collect();
+                        let fits = s.generics.const_params().next().is_none()
+                            && params.len() >= args.len()
+                            && params[args.len()..].iter().all(|p| p.default.is_some());
+                        if fits {
+                            default |= derives(&s.attrs, "Default");
+                            def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
+                        }
+                    }
+                    syn::Item::Impl(imp) if names_it(&imp.self_ty) => {
+                        let Some(bindings) = impl_bindings(imp, args) else {
+                            continue;
+                        };
+                        match &imp.trait_ {
+                            Some((None, t, _)) => {
+                                default |= t.segments.last().is_some_and(|l| l.ident == "Default");
+                            }
+                            Some(_) => {}
+                            None => {
+                                for ii in &imp.items {
+                                    let syn::ImplItem::Fn(f) = ii else { continue };
+                                    let returns = match &f.sig.output {
+                                        syn::ReturnType::Type(_, t) => constructs(t, &names_it),
+                                        syn::ReturnType::Default => None,
+                                    };
+                                    let Some(fallible) = returns.filter(|_| plainly_callable(f)) else {
+                                        continue;
+                                    };
+                                    if f.sig.inputs.is_empty() {
+                                        new |= f.sig.ident == "new" && f.sig.generics.params.is_empty() && !fallible;
+                                    } else if let Some(inputs) = concrete_inputs(&f.sig, 0) {
+                                        let inputs: Option<Vec<syn::Type>> = inputs
+                                            .iter()
+                                            .map(|t| super::generics::substitute(t, &bindings))
+                                            .collect();
+                                        if let Some(inputs) = inputs {
+                                            ctors.push((f.sig.ident.to_string(), inputs, fallible));
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let rel = def?;
+        let path = self.item_path(rel, name)?;
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| a.to_token_stream().to_string().replace(' ', ""))
+            .collect();
+        let ty = format!("{path}<{}>", shown.join(", "));
+        let called = format!("{path}::<{}>", shown.join(", "));
+        let empty = default || new;
+        if depth < MAX_DEPTH {
+            if let Some(Shape::Constructed {
+                ctor, args, fallible, ..
+            }) = self.constructed(&called, ctors, empty, depth)
+            {
+                return Some(Shape::Constructed {
+                    path: ty,
+                    ctor,
+                    args,
+                    fallible,
+                });
+            }
+        }
+        empty.then(|| Shape::Built {
+            expr: format!("{called}::{}()", if default { "default" } else { "new" }),
+            path: ty,
+        })
+    }
+
     /// A value made by one of the type's own constructors (`ctors`: name,
     /// argument types, fallible) from generated arguments: `new` first,
     /// then the one with fewest arguments. When the type also has an empty
@@ -182,7 +276,13 @@ impl Resolver<'_> {
     /// The shape of a type as a signature writes it, the crate's own types
     /// included.
     pub(super) fn shape(&mut self, ty: &syn::Type, depth: usize) -> Option<Shape> {
-        shape_of(ty, &mut |n| self.type_shape(n, depth))
+        shape_of(ty, &mut |n, args| {
+            if args.is_empty() {
+                self.type_shape(n, depth)
+            } else {
+                self.generic_shape(n, args, depth)
+            }
+        })
     }
 
     /// The shape of a constructor's argument, an `impl Trait` one given
@@ -291,7 +391,13 @@ impl Resolver<'_> {
             }
             let mut fields = Vec::new();
             for (i, f) in v.fields.iter().enumerate() {
-                let shape = shape_of(&f.ty, &mut |n| self.field_type_shape(n, depth + 1))?;
+                let shape = shape_of(&f.ty, &mut |n, args| {
+                    if args.is_empty() {
+                        self.field_type_shape(n, depth + 1)
+                    } else {
+                        None
+                    }
+                })?;
                 if matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
                     return None;
                 }
@@ -346,7 +452,13 @@ impl Resolver<'_> {
                 return None;
             }
             let ident = f.ident.as_ref()?.to_string();
-            let shape = shape_of(&f.ty, &mut |n| self.field_type_shape(n, depth + 1))?;
+            let shape = shape_of(&f.ty, &mut |n, args| {
+                if args.is_empty() {
+                    self.field_type_shape(n, depth + 1)
+                } else {
+                    None
+                }
+            })?;
             if matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
                 return None;
             }
@@ -400,6 +512,33 @@ fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Typ
         args: concrete_inputs(&f.sig, 1)?,
         fallible,
     })
+}
+
+/// The impl's type parameters bound to `args` by where its `Self` names
+/// them (`impl<T> Slab<T>` with `[u8]`: `T = u8`); `None` when its `Self`
+/// is written with anything but its own parameters, one each (`impl
+/// Slab<u8>`, `impl<T> Slab<Vec<T>>`), or with fewer than `args`.
+fn impl_bindings(imp: &syn::ItemImpl, args: &[syn::Type]) -> Option<Vec<super::generics::Binding>> {
+    let syn::Type::Path(tp) = &*imp.self_ty else {
+        return None;
+    };
+    let written = super::shape::type_arguments(&tp.path.segments.last()?.arguments)?;
+    if imp.generics.const_params().next().is_some() || written.len() < args.len() {
+        return None;
+    }
+    let params: Vec<String> = imp.generics.type_params().map(|p| p.ident.to_string()).collect();
+    let mut out = Vec::new();
+    for (w, a) in written.iter().zip(args) {
+        let syn::Type::Path(wp) = w else { return None };
+        let ident = wp.path.get_ident()?.to_string();
+        if !params.contains(&ident) || out.iter().any(|(n, _): &super::generics::Binding| *n == ident) {
+            return None;
+        }
+        out.push((ident, a.clone()));
+    }
+    // Every parameter of the impl is bound (one the arguments do not reach,
+    // `impl<T, S> Map<T, S>` for `Map<u8>`, is not guessed).
+    (out.len() == params.len()).then_some(out)
 }
 
 /// The types of `sig`'s arguments after the first `skip` (a receiver),

@@ -897,6 +897,27 @@ async fn a_panic_at_a_block_boundary_is_found_with_a_long_text() {
     assert_regression_proven(&report);
 }
 
+/// A method of a generic type (`impl<T: Clone> Ring<T>`) is called on a
+/// `Ring<u8>` (the type its bound picks), made by its content constructor.
+#[tokio::test]
+async fn a_generic_types_method_is_called_on_a_value_of_picked_type() {
+    const LIB: &str = "/// A ring of `T`s.\n#[derive(Debug)]\npub struct Ring<T> {\n    items: Vec<T>,\n}\n\nimpl<T: Clone> Ring<T> {\n    /// An empty ring.\n    pub fn new() -> Ring<T> {\n        Ring { items: Vec::new() }\n    }\n\n    /// A ring of `items`.\n    pub fn from_items(items: Vec<T>) -> Ring<T> {\n        Ring { items }\n    }\n\n    /// The last item but one, if any.\n    pub fn second_last(&self) -> Option<T> {\n        if self.items.is_empty() {\n            return None;\n        }\n        Some(self.items[self.items.len() - 2].clone())\n    }\n}\n";
+    let fix = ("if self.items.is_empty() {", "if self.items.len() < 2 {");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(23, "fixture::Ring<T>::second_last")],
+        "attempt to subtract with overflow",
+    )
+    .await;
+    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
+    assert!(
+        input.starts_with("fixture::Ring::<u8>::second_last(&fixture::Ring::<u8>::from_items(vec!["),
+        "{input}"
+    );
+    assert_regression_proven(&report);
+}
+
 /// `str::split_at` panics inside the standard library (its location is in
 /// `core`, not at the call): the search finds the incident's line in the
 /// panicking thread's stack instead.
