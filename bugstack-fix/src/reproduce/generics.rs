@@ -159,6 +159,9 @@ pub(crate) fn pick(
             Some("Path") | Some("PathBuf") => return Err("a path argument".into()),
             _ => return Err(format!("bound `{}`", p.to_token_stream())),
         }
+    } else if is(&["BuildHasher"]) {
+        // A map's hasher parameter (`S: BuildHasher`): std's.
+        "std::collections::hash_map::RandomState".into()
     } else if let Some(p) = traits.iter().find(|p| name(p) == "RangeBounds") {
         // `R: RangeBounds<usize>` (a slice's or a drain's range): `a..b`.
         match argument(p).as_deref() {
@@ -254,6 +257,10 @@ mod tests {
         assert_eq!(
             picked("<R>(r: R) where R: std::ops::RangeBounds<usize>").unwrap(),
             ["R=std::ops::Range<usize>"]
+        );
+        assert_eq!(
+            picked("<K: Hash + Eq, S: BuildHasher + Default>()").unwrap(),
+            ["K=u8", "S=std::collections::hash_map::RandomState"]
         );
         let why = picked("<R: RangeBounds<char>>()").unwrap_err();
         assert!(why.contains("RangeBounds"), "{why}");

@@ -68,6 +68,7 @@ impl Resolver<'_> {
                             Some((None, t, _)) => {
                                 let last = t.segments.last().map(|l| l.ident.to_string()).unwrap_or_default();
                                 default |= last == "Default";
+                                ctors.extend(from_iterator(t, &[]));
                             }
                             Some(_) => {}
                             None => {
@@ -147,6 +148,7 @@ impl Resolver<'_> {
                         match &imp.trait_ {
                             Some((None, t, _)) => {
                                 default |= t.segments.last().is_some_and(|l| l.ident == "Default");
+                                ctors.extend(from_iterator(t, &bindings));
                             }
                             Some(_) => {}
                             None => {
@@ -231,7 +233,11 @@ impl Resolver<'_> {
                 .map(|t| self.argument_shape(t, depth + 1))
                 .collect::<Option<_>>()?;
             Some(Shape::Constructed {
-                ctor: format!("{path}::{ctor}"),
+                ctor: if ctor == FROM_ITERATOR {
+                    "std::iter::FromIterator::from_iter".into()
+                } else {
+                    format!("{path}::{ctor}")
+                },
                 path: path.to_string(),
                 args,
                 fallible,
@@ -512,6 +518,26 @@ fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Typ
         args: concrete_inputs(&f.sig, 1)?,
         fallible,
     })
+}
+
+/// The name [`from_iterator`] gives a type's `FromIterator` impl among its
+/// constructors (no function's name: it is called as
+/// `std::iter::FromIterator::from_iter(vec![..])`, the type inferred where
+/// the value is passed).
+const FROM_ITERATOR: &str = "<FromIterator>";
+
+/// A constructor from a `Vec` of items for the trait `t` when it is
+/// `FromIterator<X>` (`Slab<T>: FromIterator<(usize, T)>`): a container
+/// with items in it, where `new()` makes an empty one. `bindings` give the
+/// impl's parameters their types.
+fn from_iterator(t: &syn::Path, bindings: &[super::generics::Binding]) -> Option<(String, Vec<syn::Type>, bool)> {
+    let last = t.segments.last().filter(|l| l.ident == "FromIterator")?;
+    let [item] = &super::shape::type_arguments(&last.arguments)?[..] else {
+        return None;
+    };
+    let item = super::generics::substitute(item, bindings)?;
+    let items = syn::parse_str(&format!("Vec<{}>", item.to_token_stream())).ok()?;
+    Some((FROM_ITERATOR.to_string(), vec![items], false))
 }
 
 /// The impl's type parameters bound to `args` by where its `Self` names

@@ -918,6 +918,27 @@ async fn a_generic_types_method_is_called_on_a_value_of_picked_type() {
     assert_regression_proven(&report);
 }
 
+/// A container whose only way to hold items is its `FromIterator` impl
+/// (`new()` makes it empty) is built from a generated `Vec` of items.
+#[tokio::test]
+async fn a_container_is_filled_through_its_from_iterator_impl() {
+    const LIB: &str = "/// Values under keys, in the order they came.\n#[derive(Debug)]\npub struct Keyed<T> {\n    keys: Vec<usize>,\n    values: Vec<T>,\n}\n\nimpl<T> Keyed<T> {\n    /// None.\n    pub fn new() -> Keyed<T> {\n        Keyed { keys: Vec::new(), values: Vec::new() }\n    }\n\n    /// How far the second key is from the first.\n    pub fn gap(&self) -> usize {\n        if self.keys.is_empty() {\n            return 0;\n        }\n        self.keys[1].abs_diff(self.keys[0])\n    }\n}\n\nimpl<T> FromIterator<(usize, T)> for Keyed<T> {\n    fn from_iter<I: IntoIterator<Item = (usize, T)>>(iter: I) -> Self {\n        let mut out = Keyed::new();\n        for (k, v) in iter {\n            out.keys.push(k);\n            out.values.push(v);\n        }\n        out\n    }\n}\n";
+    let fix = ("if self.keys.is_empty() {", "if self.keys.len() < 2 {");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(19, "fixture::Keyed<T>::gap")],
+        "index out of bounds: the len is 1 but the index is 1",
+    )
+    .await;
+    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
+    assert!(
+        input.starts_with("fixture::Keyed::<u8>::gap(&std::iter::FromIterator::from_iter(vec![("),
+        "{input}"
+    );
+    assert_regression_proven(&report);
+}
+
 /// `str::split_at` panics inside the standard library (its location is in
 /// `core`, not at the call): the search finds the incident's line in the
 /// panicking thread's stack instead.
