@@ -354,6 +354,20 @@ impl Resolver<'_> {
 
     /// The shape of the crate's struct `name`: public, non-generic, `Debug`,
     /// named public fields the harness can build, reachable by a public path.
+    /// The shape of a field of type `ty` (of a struct or variant at
+    /// `depth`): an owned value, never a borrowed one, and no generic type
+    /// of the crate (its arguments are not picked here).
+    fn field_shape(&mut self, ty: &syn::Type, depth: usize) -> Option<Shape> {
+        let shape = shape_of(ty, &mut |n, args| {
+            if args.is_empty() {
+                self.field_type_shape(n, depth + 1)
+            } else {
+                None
+            }
+        })?;
+        (!matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_))).then_some(shape)
+    }
+
     /// The shape of the crate's type `name` as a field: a struct or an
     /// enum the harness generates (a constructor call is no field value).
     fn field_type_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
@@ -397,16 +411,7 @@ impl Resolver<'_> {
             }
             let mut fields = Vec::new();
             for (i, f) in v.fields.iter().enumerate() {
-                let shape = shape_of(&f.ty, &mut |n, args| {
-                    if args.is_empty() {
-                        self.field_type_shape(n, depth + 1)
-                    } else {
-                        None
-                    }
-                })?;
-                if matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
-                    return None;
-                }
+                let shape = self.field_shape(&f.ty, depth)?;
                 let field = f.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string);
                 fields.push((field, shape));
             }
@@ -458,16 +463,7 @@ impl Resolver<'_> {
                 return None;
             }
             let ident = f.ident.as_ref()?.to_string();
-            let shape = shape_of(&f.ty, &mut |n, args| {
-                if args.is_empty() {
-                    self.field_type_shape(n, depth + 1)
-                } else {
-                    None
-                }
-            })?;
-            if matches!(shape, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
-                return None;
-            }
+            let shape = self.field_shape(&f.ty, depth)?;
             fields.push((ident, shape));
         }
         let path = self.item_path(rel, name)?;
