@@ -38,6 +38,21 @@ pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 const ARG: &str = "BUGSTACK-REPRO-ARG\t";
 const PANIC: &str = "BUGSTACK-REPRO-PANIC\t";
 const DONE: &str = "BUGSTACK-REPRO-DONE\t";
+/// The line a round of the search starts with: its number and the cases
+/// run before it ([`resume_point`]).
+const ROUND: &str = "BUGSTACK-REPRO-ROUND\t";
+/// The round a resumed search starts at (environment of the harness run).
+pub(crate) const FROM_ROUND_ENV: &str = "BUGSTACK_REPRO_FROM_ROUND";
+/// The milliseconds left of the budget, for a resumed search.
+pub(crate) const BUDGET_ENV: &str = "BUGSTACK_REPRO_BUDGET_MS";
+/// The cases run before a resumed search.
+pub(crate) const CASES_ENV: &str = "BUGSTACK_REPRO_CASES";
+/// The line a round prints when it found a failing case and starts
+/// shrinking it.
+const SHRINKING: &str = "BUGSTACK-REPRO-SHRINKING\t";
+/// The round a resumed search runs without shrinking (its shrinking ended
+/// the process).
+pub(crate) const UNSHRUNK_ENV: &str = "BUGSTACK_REPRO_UNSHRUNK_ROUND";
 
 /// Literals from the crate's own tests and docs, seeds for the search.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -460,6 +475,9 @@ pub(crate) fn search_source(
     s.push_str("static HIT: Mutex<Option<(String, u32, String)>> = Mutex::new(None);\n");
     s.push_str(&format!("const FILE: &str = {file:?};\nconst LINE: u32 = {line};\n"));
     s.push_str(&format!("const BUDGET_MS: u128 = {budget_ms};\n"));
+    s.push_str(&format!(
+        "const ROUND: &str = {ROUND:?};\nconst SHRINKING: &str = {SHRINKING:?};\nconst FROM_ROUND_ENV: &str = {FROM_ROUND_ENV:?};\nconst BUDGET_ENV: &str = {BUDGET_ENV:?};\nconst CASES_ENV: &str = {CASES_ENV:?};\nconst UNSHRUNK_ENV: &str = {UNSHRUNK_ENV:?};\n"
+    ));
     s.push_str(&format!("const NEEDLES: &[&str] = &{needles:?};\n\n"));
     if callee.is_async {
         s.push_str(BLOCK_ON);
@@ -508,23 +526,33 @@ fn search() {
         }
     }));
     let started = std::time::Instant::now();
-    let cases = std::cell::Cell::new(0u64);
+    // A run resumed after a round ended the process (an allocation that
+    // failed, an abort): it starts at the next round, counting on.
+    let resumed = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let first_round = resumed(FROM_ROUND_ENV).unwrap_or(1).max(1);
+    let budget_ms = resumed(BUDGET_ENV).map_or(BUDGET_MS, u128::from).min(BUDGET_MS);
+    let cases = std::cell::Cell::new(resumed(CASES_ENV).unwrap_or(0));
+    let unshrunk = resumed(UNSHRUNK_ENV);
 "#,
     );
     s.push_str(&format!("    let strategy = ({},);\n", strategies.join(",\n        ")));
     s.push_str(
-        r#"    let mut round = 0u64;
-    while started.elapsed().as_millis() < BUDGET_MS {
+        r#"    let mut round = first_round - 1;
+    while started.elapsed().as_millis() < budget_ms {
         // A seed per round, the same on every run: a search finds the same
         // input, shrunk the same way, each time it is run.
         round += 1;
+        println!("{ROUND}{round}\t{}", cases.get());
+        let shrinking = std::cell::Cell::new(false);
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&round.to_le_bytes());
         let config = Config {
             cases: 512,
             failure_persistence: None,
             max_shrink_time: 20_000,
-            max_shrink_iters: 100_000,
+            // A round whose shrinking ended the process is run again
+            // without it: its first failing case, as found.
+            max_shrink_iters: if unshrunk == Some(round) { 0 } else { 100_000 },
             max_global_rejects: 1_000_000,
             ..Config::default()
         };
@@ -549,6 +577,9 @@ fn search() {
         r#"            if r.is_err() {
                 if let Some((f, l, m)) = HIT.lock().ok().and_then(|h| h.clone()) {
                     if at_location(&f, l) && (NEEDLES.is_empty() || NEEDLES.iter().any(|n| m.contains(n))) {
+                        if !shrinking.replace(true) {
+                            println!("{SHRINKING}{round}");
+                        }
                         return Err(TestCaseError::fail(format!("{f}:{l}\t{m:?}")));
                     }
                 }
@@ -666,6 +697,48 @@ pub(crate) fn parse_output(output: &str, params: &[Shape]) -> Result<Outcome, St
         }
     }
     Err("the harness did not finish (no result line)".into())
+}
+
+/// Where a search that ended without its result line stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resume {
+    /// The round that was running when the process ended (an allocation
+    /// that failed, an abort, a stack overflow).
+    pub(crate) round: u64,
+    /// The cases run before it.
+    pub(crate) cases: u64,
+    /// It had found a failing case and ended while shrinking it: run it
+    /// again without shrinking (else: go on from the next round).
+    pub(crate) shrinking: bool,
+}
+
+/// Where a search that ended without its result line stopped; `None` when
+/// it finished or never started a round.
+pub(crate) fn resume_point(output: &str) -> Option<Resume> {
+    if output.lines().any(|l| l.contains(DONE)) {
+        return None;
+    }
+    let after = |l: &str, tag: &str| l.find(tag).map(|i| l[i + tag.len()..].trim().to_string());
+    let mut found: Option<Resume> = None;
+    for l in output.lines() {
+        if let Some(rest) = after(l, ROUND) {
+            let Some((round, cases)) = rest.split_once('\t') else {
+                continue;
+            };
+            if let (Ok(round), Ok(cases)) = (round.parse(), cases.parse()) {
+                found = Some(Resume {
+                    round,
+                    cases,
+                    shrinking: false,
+                });
+            }
+        } else if let Some(rest) = after(l, SHRINKING) {
+            if let Some(r) = found.as_mut().filter(|r| rest.parse() == Ok(r.round)) {
+                r.shrinking = true;
+            }
+        }
+    }
+    found
 }
 
 /// Whether `expr` is data only: literals, paths, `&`/`&mut`, unary minus,
@@ -1193,6 +1266,20 @@ mod tests {
         ] {
             assert!(!is_plain_literal(bad, &calls), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_search_that_ended_the_process_resumes_where_it_stopped() {
+        let ended = format!("{ROUND}1\t0\n{ROUND}2\t512\nmemory allocation of 1099511627776 bytes failed\n");
+        let at = resume_point(&ended).unwrap();
+        assert_eq!((at.round, at.cases, at.shrinking), (2, 512, false));
+        let shrinking = format!("{ROUND}1\t0\n{SHRINKING}1\n");
+        assert!(resume_point(&shrinking).unwrap().shrinking);
+        // A shrinking line of an earlier round says nothing of the last.
+        let later = format!("{ROUND}1\t0\n{SHRINKING}1\n{ROUND}2\t9\n");
+        assert!(!resume_point(&later).unwrap().shrinking);
+        assert_eq!(resume_point(&format!("{ROUND}1\t0\n{DONE}not-reproduced\t3\n")), None);
+        assert_eq!(resume_point("error: could not compile"), None);
     }
 
     #[test]

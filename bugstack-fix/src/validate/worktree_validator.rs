@@ -746,6 +746,8 @@ impl Validator for WorktreeValidator {
 
 /// Time the search harness gets to start and report, beyond its budget.
 const SEARCH_GRACE: Duration = Duration::from_secs(30);
+/// Rounds of a search that may end the process before it gives up.
+const MAX_ENDED_ROUNDS: usize = 16;
 
 impl WorktreeValidator {
     /// Writes the search harness into the checkout `wt`, fetches its
@@ -790,9 +792,10 @@ impl WorktreeValidator {
         let manifest = harness.join("Cargo.toml").to_string_lossy().into_owned();
         // A shell line (the sandbox runs argv commands from elsewhere): the
         // manifest is our own path, single-quoted.
-        let cargo_test = |extra: &str| {
+        // `vars`: `NAME=value ` assignments for the harness (numbers only).
+        let cargo_test = |vars: &str, extra: &str| {
             CommandLine::Shell(format!(
-                "cargo test --offline --manifest-path '{}' --test {} {extra}",
+                "{vars}cargo test --offline --manifest-path '{}' --test {} {extra}",
                 manifest.replace('\'', "'\\''"),
                 reproduce::harness::HARNESS_TEST
             ))
@@ -805,7 +808,7 @@ impl WorktreeValidator {
                 .run(
                     env,
                     wt.path(),
-                    cargo_test("--no-run"),
+                    cargo_test("", "--no-run"),
                     self.options.regression_timeout,
                     Parse::Raw,
                 )
@@ -834,22 +837,55 @@ impl WorktreeValidator {
                 bugstack_core::text::trim_middle(&build.output, 2048)
             ))));
         }
-        let run = self
-            .run(
-                env,
-                wt.path(),
-                cargo_test("-- --nocapture --test-threads=1"),
-                budget + SEARCH_GRACE,
-                Parse::Raw,
-            )
-            .await?;
-        if run.status == CheckStatus::TimedOut {
-            return Ok(with_call(Reproduction::not_reproduced(format!(
-                "the search did not finish within {} s (a generated case may hang)",
-                (budget + SEARCH_GRACE).as_secs()
-            ))));
+        // A round that ends the process (an allocation that fails, an
+        // abort) costs that round, not the search: the harness is run again
+        // from the next round, with what is left of the budget.
+        let started = std::time::Instant::now();
+        let mut resume = String::new();
+        let mut ended = Vec::new();
+        let run = loop {
+            let left = budget.saturating_sub(started.elapsed());
+            let run = self
+                .run(
+                    env,
+                    wt.path(),
+                    cargo_test(&resume, "-- --nocapture --test-threads=1"),
+                    left + SEARCH_GRACE,
+                    Parse::Raw,
+                )
+                .await?;
+            if run.status == CheckStatus::TimedOut {
+                return Ok(with_call(Reproduction::not_reproduced(format!(
+                    "the search did not finish within {} s (a generated case may hang)",
+                    (budget + SEARCH_GRACE).as_secs()
+                ))));
+            }
+            match reproduce::harness::resume_point(&run.output) {
+                Some(at) if ended.len() < MAX_ENDED_ROUNDS && started.elapsed() < budget => {
+                    use reproduce::harness::{BUDGET_ENV, CASES_ENV, FROM_ROUND_ENV, UNSHRUNK_ENV};
+                    ended.push(at.round);
+                    let left = budget.saturating_sub(started.elapsed()).as_millis();
+                    // Ended while shrinking a failing case: that round
+                    // again, its case as found; else the next round.
+                    resume = if at.shrinking {
+                        format!("{FROM_ROUND_ENV}={0} {UNSHRUNK_ENV}={0} ", at.round)
+                    } else {
+                        format!("{FROM_ROUND_ENV}={} ", at.round + 1)
+                    };
+                    resume.push_str(&format!("{BUDGET_ENV}={left} {CASES_ENV}={} ", at.cases));
+                }
+                _ => break run,
+            }
+        };
+        let mut reproduction = plan.conclude(wt.path(), &run.output, &features);
+        if !ended.is_empty() {
+            reproduction.detail.push_str(&format!(
+                " (the process ended {} time(s), an allocation that failed or an abort, in round(s) {}: the search went on from the next round, or ran the round again without shrinking when it ended while shrinking)",
+                ended.len(),
+                ended.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+            ));
         }
-        Ok(plan.conclude(wt.path(), &run.output, &features))
+        Ok(reproduction)
     }
 
     fn regression_result(&self, name: &str, base: Option<CommandRun>, with_fix: CommandRun) -> RegressionResult {

@@ -939,6 +939,25 @@ async fn a_container_is_filled_through_its_from_iterator_impl() {
     assert_regression_proven(&report);
 }
 
+/// A generated case that ends the process (an abort, an allocation that
+/// fails) costs its round, not the search: the harness is run again from
+/// the next round and finds the panic.
+#[tokio::test]
+async fn a_round_that_aborts_the_process_is_skipped_and_the_search_goes_on() {
+    const LIB: &str = "/// Item `at` of the first `n` (at most 4) numbers.\npub fn pick(n: u32, at: usize) -> u32 {\n    if n % 2 == 0 {\n        // A stand-in for an allocation that fails: the process ends.\n        std::process::abort();\n    }\n    let table: Vec<u32> = (0..n.min(4)).collect();\n    table[at]\n}\n";
+    let fix = ("table[at]", "table.get(at).copied().unwrap_or(0)");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(8, "fixture::pick")],
+        "index out of bounds: the len is 0 but the index is 1",
+    )
+    .await;
+    let r = assert_reproduced(&report);
+    assert!(r.detail.contains("the process ended"), "{}", report.to_json());
+    assert_regression_proven(&report);
+}
+
 /// `str::split_at` panics inside the standard library (its location is in
 /// `core`, not at the call): the search finds the incident's line in the
 /// panicking thread's stack instead.
