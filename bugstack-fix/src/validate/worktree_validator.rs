@@ -748,6 +748,10 @@ impl Validator for WorktreeValidator {
 const SEARCH_GRACE: Duration = Duration::from_secs(30);
 /// Rounds of a search that may end the process before it gives up.
 const MAX_ENDED_ROUNDS: usize = 16;
+/// Address space of the search's process, in KiB (4 GiB): a generated case
+/// that asks for more (a length or key of 2^32) fails at once, ending its
+/// round, instead of filling the sandbox's 16 GiB first.
+const SEARCH_ADDRESS_SPACE_KB: u64 = 4 << 20;
 
 impl WorktreeValidator {
     /// Writes the search harness into the checkout `wt`, fetches its
@@ -849,7 +853,10 @@ impl WorktreeValidator {
                 .run(
                     env,
                     wt.path(),
-                    cargo_test(&resume, "-- --nocapture --test-threads=1"),
+                    cargo_test(
+                        &format!("ulimit -v {SEARCH_ADDRESS_SPACE_KB} 2>/dev/null; {resume}"),
+                        "-- --nocapture --test-threads=1",
+                    ),
                     left + SEARCH_GRACE,
                     Parse::Raw,
                 )

@@ -944,12 +944,12 @@ async fn a_container_is_filled_through_its_from_iterator_impl() {
 /// the next round and finds the panic.
 #[tokio::test]
 async fn a_round_that_aborts_the_process_is_skipped_and_the_search_goes_on() {
-    const LIB: &str = "/// Item `at` of the first `n` (at most 4) numbers.\npub fn pick(n: u32, at: usize) -> u32 {\n    if n % 2 == 0 {\n        // A stand-in for an allocation that fails: the process ends.\n        std::process::abort();\n    }\n    let table: Vec<u32> = (0..n.min(4)).collect();\n    table[at]\n}\n";
+    const LIB: &str = "/// Item `at` of the first `n` (at most 4) numbers.\npub fn pick(n: u32, at: usize) -> u32 {\n    if n % 2 == 0 {\n        // 8 TiB: the allocation fails, and the process ends.\n        let table: Vec<u64> = Vec::with_capacity(1 << 40);\n        return table.len() as u32;\n    }\n    let table: Vec<u32> = (0..n.min(4)).collect();\n    table[at]\n}\n";
     let fix = ("table[at]", "table.get(at).copied().unwrap_or(0)");
     let report = reproduced(
         LIB,
         fix,
-        vec![(8, "fixture::pick")],
+        vec![(9, "fixture::pick")],
         "index out of bounds: the len is 0 but the index is 1",
     )
     .await;
