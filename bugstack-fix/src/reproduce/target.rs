@@ -592,6 +592,10 @@ pub(super) struct Resolver<'a> {
     /// the file being called into imports by their bare names (`use
     /// std::time::Duration;`): a bare `Duration` there is std's.
     pub(super) std_names: Vec<&'static str>,
+    /// The crate's types the harness can only make by a method of another
+    /// type (`RopeSlice` by `Rope::slice`): an owner among them is a longer
+    /// way to a value than one made by its own constructor.
+    pub(super) made_by_method: std::collections::HashSet<String>,
 }
 
 impl<'a> Resolver<'a> {
@@ -601,6 +605,7 @@ impl<'a> Resolver<'a> {
             krate,
             files: None,
             std_names: Vec::new(),
+            made_by_method: std::collections::HashSet::new(),
         }
     }
 

@@ -104,7 +104,11 @@ impl Resolver<'_> {
                 return Some(made);
             }
             if !empty {
-                return self.produced(path, producers, depth);
+                let made = self.produced(path, producers, depth);
+                if made.is_some() {
+                    self.made_by_method.insert(name.to_string());
+                }
+                return made;
             }
         }
         if !empty {
@@ -247,8 +251,9 @@ impl Resolver<'_> {
 
     /// A value made by a method of another type (`Rope::lines(&self) ->
     /// Lines<'_>`), called on a value the harness builds: the simplest
-    /// first, one that cannot fail, on an owner built directly (not itself
-    /// made by a method), with fewest arguments.
+    /// first, one that cannot fail, on an owner made by its own
+    /// constructor (`Rope::from_str`, not a `RopeSlice` itself made by
+    /// `Rope::slice`), with fewest arguments.
     fn produced(&mut self, path: String, producers: Vec<Producer>, depth: usize) -> Option<Shape> {
         let mut viable = Vec::new();
         for p in producers {
@@ -261,7 +266,12 @@ impl Resolver<'_> {
                 .map(|t| self.argument_shape(t.clone(), depth + 1))
                 .collect();
             let Some(rest) = rest else { continue };
-            let cost = (p.fallible, matches!(owner, Shape::Constructed { .. }), rest.len());
+            let owner_name = match &p.owner {
+                syn::Type::Path(tp) => tp.path.segments.last().map(|l| l.ident.to_string()),
+                _ => None,
+            };
+            let by_method = owner_name.is_some_and(|n| self.made_by_method.contains(&n));
+            let cost = (p.fallible, by_method, rest.len());
             viable.push((cost, p, owner, rest));
         }
         viable.sort_by_key(|(cost, ..)| *cost);

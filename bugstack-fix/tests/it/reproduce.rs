@@ -958,6 +958,29 @@ async fn a_round_that_aborts_the_process_is_skipped_and_the_search_goes_on() {
     assert_regression_proven(&report);
 }
 
+/// A value two methods make (`Part::words`, `Text::words`) is made on the
+/// owner the crate's own constructor builds (`Text::from_str`), not on one
+/// itself made by a method (`Text::part`): the shorter way, as a
+/// maintainer's test takes it.
+#[tokio::test]
+async fn a_value_is_made_on_an_owner_built_by_its_own_constructor() {
+    const LIB: &str = "/// A text.\n#[derive(Debug)]\npub struct Text {\n    s: String,\n}\n\n/// A part of a text.\n#[derive(Debug)]\npub struct Part<'a> {\n    s: &'a str,\n}\n\n/// Words of a text or of a part.\n#[derive(Debug)]\npub struct Words<'a> {\n    s: &'a str,\n    whole: bool,\n}\n\nimpl<'a> Part<'a> {\n    /// Its words.\n    pub fn words(&self) -> Words<'a> {\n        Words { s: self.s, whole: false }\n    }\n}\n\nimpl Text {\n    /// No text.\n    pub fn new() -> Text {\n        Text { s: String::new() }\n    }\n\n    /// A text of `s`.\n    pub fn from_str(s: &str) -> Text {\n        Text { s: s.to_string() }\n    }\n\n    /// Its bytes from `at`, or none.\n    pub fn part(&self, at: usize) -> Part<'_> {\n        Part { s: self.s.get(at..).unwrap_or_default() }\n    }\n\n    /// Its words.\n    pub fn words(&self) -> Words<'_> {\n        Words { s: &self.s, whole: true }\n    }\n}\n\nimpl Words<'_> {\n    /// The index of the last byte.\n    pub fn last_index(&self) -> usize {\n        if self.whole {\n            self.s.len() - 1\n        } else {\n            self.s.len().saturating_sub(1)\n        }\n    }\n}\n";
+    let fix = ("self.s.len() - 1", "self.s.len().saturating_sub(1)");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(53, "fixture::Words::last_index")],
+        "attempt to subtract with overflow",
+    )
+    .await;
+    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
+    assert!(
+        input.starts_with("fixture::Words::last_index(&fixture::Text::words(&fixture::Text::from_str("),
+        "{input}"
+    );
+    assert_regression_proven(&report);
+}
+
 /// `str::split_at` panics inside the standard library (its location is in
 /// `core`, not at the call): the search finds the incident's line in the
 /// panicking thread's stack instead.
