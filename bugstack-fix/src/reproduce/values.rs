@@ -596,6 +596,16 @@ fn concrete_inputs(sig: &syn::Signature, skip: usize) -> Option<Vec<syn::Type>> 
     if !bindings.iter().all(|(p, _)| named(p)) {
         return None;
     }
+    // `Bytes::from_static(&'static [u8])`: a generated value never lives
+    // that long, so the call would not build.
+    if sig
+        .inputs
+        .iter()
+        .skip(skip)
+        .any(|a| a.to_token_stream().to_string().contains("'static"))
+    {
+        return None;
+    }
     sig.inputs
         .iter()
         .skip(skip)

@@ -981,6 +981,26 @@ async fn a_value_is_made_on_an_owner_built_by_its_own_constructor() {
     assert_regression_proven(&report);
 }
 
+/// A constructor taking a `'static` reference is never the one chosen: a
+/// generated value does not live that long, and the harness would not build.
+#[tokio::test]
+async fn a_constructor_that_needs_a_static_reference_is_passed_over() {
+    const LIB: &str = "/// A note.\n#[derive(Debug, Default)]\npub struct Note {\n    text: String,\n}\n\nimpl Note {\n    /// A note of a text that lives for ever.\n    pub fn from_static(text: &'static str) -> Note {\n        Note { text: text.to_string() }\n    }\n\n    /// A note of `text`.\n    pub fn from_text(text: &str) -> Note {\n        Note { text: text.to_string() }\n    }\n\n    /// Its first two bytes, or all of it.\n    pub fn head(&self) -> &str {\n        if self.text.len() < 2 {\n            return &self.text;\n        }\n        &self.text[..2]\n    }\n}\n";
+    let fix = ("&self.text[..2]", "self.text.get(..2).unwrap_or(&self.text)");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(23, "fixture::Note::head")],
+        "byte index 2 is not a char boundary; it is inside 'é' (bytes 1..3) of `aé`",
+    )
+    .await;
+    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
+    assert!(
+        input.starts_with("fixture::Note::head(&fixture::Note::from_text(\""),
+        "{input}"
+    );
+}
+
 /// `str::split_at` panics inside the standard library (its location is in
 /// `core`, not at the call): the search finds the incident's line in the
 /// panicking thread's stack instead.
