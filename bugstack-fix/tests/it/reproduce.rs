@@ -152,6 +152,13 @@ fn assert_input(report: &FixReport, input: &str) {
     assert_eq!(found, Some(input), "{}", report.to_json());
 }
 
+/// The search reproduced the panic by a call starting with `prefix` (the
+/// rest is what the seeded search shrank to).
+fn assert_input_starts(report: &FixReport, prefix: &str) {
+    let input = assert_reproduced(report).input.clone().unwrap_or_default();
+    assert!(input.starts_with(prefix), "{input}");
+}
+
 /// [`run`] with one candidate replacing `fix.0` by `fix.1` in `lib` and a
 /// 30 s budget; the search reproduced the panic.
 async fn reproduced(
@@ -821,11 +828,7 @@ async fn a_receiver_with_a_content_constructor_is_built_from_generated_content()
         "byte index 2 is not a char boundary; it is inside 'é' (bytes 1..3) of `aé`",
     )
     .await;
-    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
-    assert!(
-        input.starts_with("fixture::Note::head(&fixture::Note::from_text(\""),
-        "{input}"
-    );
+    assert_input_starts(&report, "fixture::Note::head(&fixture::Note::from_text(\"");
     assert_regression_proven(&report);
 }
 
@@ -868,10 +871,9 @@ async fn generic_constructors_and_producers_are_called_with_picked_types() {
         "byte index 2 is not a char boundary; it is inside 'é' (bytes 1..3) of `aé`",
     )
     .await;
-    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
-    assert!(
-        input.starts_with("fixture::Part::head(&fixture::Text::part(&fixture::Text::new(String::from(\""),
-        "{input}"
+    assert_input_starts(
+        &report,
+        "fixture::Part::head(&fixture::Text::part(&fixture::Text::new(String::from(\"",
     );
     assert_regression_proven(&report);
 }
@@ -910,10 +912,9 @@ async fn a_generic_types_method_is_called_on_a_value_of_picked_type() {
         "attempt to subtract with overflow",
     )
     .await;
-    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
-    assert!(
-        input.starts_with("fixture::Ring::<u8>::second_last(&fixture::Ring::<u8>::from_items(vec!["),
-        "{input}"
+    assert_input_starts(
+        &report,
+        "fixture::Ring::<u8>::second_last(&fixture::Ring::<u8>::from_items(vec![",
     );
     assert_regression_proven(&report);
 }
@@ -931,10 +932,9 @@ async fn a_container_is_filled_through_its_from_iterator_impl() {
         "index out of bounds: the len is 1 but the index is 1",
     )
     .await;
-    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
-    assert!(
-        input.starts_with("fixture::Keyed::<u8>::gap(&std::iter::FromIterator::from_iter(vec![("),
-        "{input}"
+    assert_input_starts(
+        &report,
+        "fixture::Keyed::<u8>::gap(&std::iter::FromIterator::from_iter(vec![(",
     );
     assert_regression_proven(&report);
 }
@@ -973,10 +973,9 @@ async fn a_value_is_made_on_an_owner_built_by_its_own_constructor() {
         "attempt to subtract with overflow",
     )
     .await;
-    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
-    assert!(
-        input.starts_with("fixture::Words::last_index(&fixture::Text::words(&fixture::Text::from_str("),
-        "{input}"
+    assert_input_starts(
+        &report,
+        "fixture::Words::last_index(&fixture::Text::words(&fixture::Text::from_str(",
     );
     assert_regression_proven(&report);
 }
@@ -994,11 +993,7 @@ async fn a_constructor_that_needs_a_static_reference_is_passed_over() {
         "byte index 2 is not a char boundary; it is inside 'é' (bytes 1..3) of `aé`",
     )
     .await;
-    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
-    assert!(
-        input.starts_with("fixture::Note::head(&fixture::Note::from_text(\""),
-        "{input}"
-    );
+    assert_input_starts(&report, "fixture::Note::head(&fixture::Note::from_text(\"");
 }
 
 /// `str::split_at` panics inside the standard library (its location is in
