@@ -44,15 +44,14 @@ impl Resolver<'_> {
     fn built_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
         let src_root = self.crate_dir();
         let mut def = None;
-        let (mut default, mut new) = (false, false);
-        let mut ctors: Vec<(String, Vec<syn::Type>, bool)> = Vec::new();
+        let mut makers = Makers::default();
         let mut producers: Vec<Producer> = Vec::new();
         let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name && lifetime_arguments_only(&l.arguments)));
         for (path, file) in self.all_files() {
             for it in &file.items {
                 match it {
                     syn::Item::Struct(s) if s.ident == name => {
-                        default |= derives(&s.attrs, "Default");
+                        makers.default |= derives(&s.attrs, "Default");
                         if matches!(s.vis, syn::Visibility::Public(_)) && lifetimes_only(&s.generics) {
                             def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
                         }
@@ -64,43 +63,16 @@ impl Resolver<'_> {
                 }
                 match it {
                     syn::Item::Impl(imp) if lifetimes_only(&imp.generics) && names_it(&imp.self_ty) => {
-                        match &imp.trait_ {
-                            Some((None, t, _)) => {
-                                let last = t.segments.last().map(|l| l.ident.to_string()).unwrap_or_default();
-                                default |= last == "Default";
-                                ctors.extend(from_iterator(t, &[]));
-                            }
-                            Some(_) => {}
-                            None => {
-                                for ii in &imp.items {
-                                    let syn::ImplItem::Fn(f) = ii else { continue };
-                                    let plain = plainly_callable(f);
-                                    let returns = match &f.sig.output {
-                                        syn::ReturnType::Type(_, t) => constructs(t, &names_it),
-                                        syn::ReturnType::Default => None,
-                                    };
-                                    let Some(fallible) = returns.filter(|_| plain) else {
-                                        continue;
-                                    };
-                                    if f.sig.inputs.is_empty() {
-                                        // `new()` returning the type itself.
-                                        new |= f.sig.ident == "new" && f.sig.generics.params.is_empty() && !fallible;
-                                    } else if let Some(args) = concrete_inputs(&f.sig, 0) {
-                                        ctors.push((f.sig.ident.to_string(), args, fallible));
-                                    }
-                                }
-                            }
-                        }
+                        makers.add_impl(imp, &names_it, &[]);
                     }
                     _ => {}
                 }
             }
         }
-        let rel = def?;
-        let empty = default || new;
+        let path = self.item_path(def?, name)?;
+        let empty = makers.empty();
         if depth < MAX_DEPTH {
-            let path = self.item_path(rel.clone(), name)?;
-            if let Some(made) = self.constructed(&path, ctors, empty, depth) {
+            if let Some(made) = self.constructed(&path, makers.ctors, empty, depth) {
                 return Some(made);
             }
             if !empty {
@@ -111,12 +83,8 @@ impl Resolver<'_> {
                 return made;
             }
         }
-        if !empty {
-            return None;
-        }
-        let path = self.item_path(rel, name)?;
-        let expr = format!("{path}::{}()", if default { "default" } else { "new" });
-        Some(Shape::Built { path, expr })
+        let expr = format!("{path}::{}()", if makers.default { "default" } else { "new" });
+        empty.then_some(Shape::Built { path, expr })
     }
 
     /// A value of the crate's generic type `name` with the type arguments
@@ -129,8 +97,7 @@ impl Resolver<'_> {
     pub(super) fn generic_shape(&mut self, name: &str, args: &[syn::Type], depth: usize) -> Option<Shape> {
         let src_root = self.crate_dir();
         let mut def = None;
-        let (mut default, mut new) = (false, false);
-        let mut ctors: Vec<(String, Vec<syn::Type>, bool)> = Vec::new();
+        let mut makers = Makers::default();
         let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name));
         for (path, file) in self.all_files() {
             for it in &file.items {
@@ -141,62 +108,31 @@ impl Resolver<'_> {
                             && params.len() >= args.len()
                             && params[args.len()..].iter().all(|p| p.default.is_some());
                         if fits {
-                            default |= derives(&s.attrs, "Default");
+                            makers.default |= derives(&s.attrs, "Default");
                             def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
                         }
                     }
                     syn::Item::Impl(imp) if names_it(&imp.self_ty) => {
-                        let Some(bindings) = impl_bindings(imp, args) else {
-                            continue;
-                        };
-                        match &imp.trait_ {
-                            Some((None, t, _)) => {
-                                default |= t.segments.last().is_some_and(|l| l.ident == "Default");
-                                ctors.extend(from_iterator(t, &bindings));
-                            }
-                            Some(_) => {}
-                            None => {
-                                for ii in &imp.items {
-                                    let syn::ImplItem::Fn(f) = ii else { continue };
-                                    let returns = match &f.sig.output {
-                                        syn::ReturnType::Type(_, t) => constructs(t, &names_it),
-                                        syn::ReturnType::Default => None,
-                                    };
-                                    let Some(fallible) = returns.filter(|_| plainly_callable(f)) else {
-                                        continue;
-                                    };
-                                    if f.sig.inputs.is_empty() {
-                                        new |= f.sig.ident == "new" && f.sig.generics.params.is_empty() && !fallible;
-                                    } else if let Some(inputs) = concrete_inputs(&f.sig, 0) {
-                                        let inputs: Option<Vec<syn::Type>> = inputs
-                                            .iter()
-                                            .map(|t| super::generics::substitute(t, &bindings))
-                                            .collect();
-                                        if let Some(inputs) = inputs {
-                                            ctors.push((f.sig.ident.to_string(), inputs, fallible));
-                                        }
-                                    }
-                                }
-                            }
+                        if let Some(bindings) = impl_bindings(imp, args) {
+                            makers.add_impl(imp, &names_it, &bindings);
                         }
                     }
                     _ => {}
                 }
             }
         }
-        let rel = def?;
-        let path = self.item_path(rel, name)?;
+        let path = self.item_path(def?, name)?;
         let shown: Vec<String> = args
             .iter()
             .map(|a| a.to_token_stream().to_string().replace(' ', ""))
             .collect();
         let ty = format!("{path}<{}>", shown.join(", "));
         let called = format!("{path}::<{}>", shown.join(", "));
-        let empty = default || new;
+        let empty = makers.empty();
         if depth < MAX_DEPTH {
             if let Some(Shape::Constructed {
                 ctor, args, fallible, ..
-            }) = self.constructed(&called, ctors, empty, depth)
+            }) = self.constructed(&called, makers.ctors, empty, depth)
             {
                 return Some(Shape::Constructed {
                     path: ty,
@@ -207,7 +143,7 @@ impl Resolver<'_> {
             }
         }
         empty.then(|| Shape::Built {
-            expr: format!("{called}::{}()", if default { "default" } else { "new" }),
+            expr: format!("{called}::{}()", if makers.default { "default" } else { "new" }),
             path: ty,
         })
     }
@@ -220,13 +156,7 @@ impl Resolver<'_> {
     /// `with_capacity(usize)`): its arguments' boundary values make the
     /// empty value too, and every other one a value with something in it,
     /// where a receiver built empty reaches little of its type's code.
-    fn constructed(
-        &mut self,
-        path: &str,
-        mut ctors: Vec<(String, Vec<syn::Type>, bool)>,
-        empty: bool,
-        depth: usize,
-    ) -> Option<Shape> {
+    fn constructed(&mut self, path: &str, mut ctors: Vec<Ctor>, empty: bool, depth: usize) -> Option<Shape> {
         if empty {
             ctors.retain(|(n, _, fallible)| !fallible && !n.starts_with("with_capacity"));
         }
@@ -362,8 +292,6 @@ impl Resolver<'_> {
         }
     }
 
-    /// The shape of the crate's struct `name`: public, non-generic, `Debug`,
-    /// named public fields the harness can build, reachable by a public path.
     /// The shape of a field of type `ty` (of a struct or variant at
     /// `depth`): an owned value, never a borrowed one, and no generic type
     /// of the crate (its arguments are not picked here).
@@ -435,6 +363,8 @@ impl Resolver<'_> {
         Some(EnumShape { path, variants })
     }
 
+    /// The shape of the crate's struct `name`: public, non-generic, `Debug`,
+    /// named public fields the harness can build, reachable by a public path.
     fn struct_shape(&mut self, name: &str, depth: usize) -> Option<StructShape> {
         if depth > MAX_DEPTH {
             return None;
@@ -526,6 +456,67 @@ fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Typ
     })
 }
 
+/// A constructor from arguments: its name, its argument types, and whether
+/// it returns a `Result` or `Option` of the type.
+type Ctor = (String, Vec<syn::Type>, bool);
+
+/// The ways a type's impl blocks offer to make one of its values.
+#[derive(Default)]
+struct Makers {
+    /// `Default`, derived or implemented.
+    default: bool,
+    /// A `new()` without arguments returning the type.
+    new: bool,
+    /// Constructors from arguments, a `FromIterator` impl among them.
+    ctors: Vec<Ctor>,
+}
+
+impl Makers {
+    /// What `imp`, an impl block of the type `names_it` recognises, offers;
+    /// its parameters are given the types of `bindings` (none for a type
+    /// without type parameters).
+    fn add_impl(
+        &mut self,
+        imp: &syn::ItemImpl,
+        names_it: &dyn Fn(&syn::Type) -> bool,
+        bindings: &[super::generics::Binding],
+    ) {
+        match &imp.trait_ {
+            Some((None, t, _)) => {
+                self.default |= t.segments.last().is_some_and(|l| l.ident == "Default");
+                self.ctors.extend(from_iterator(t, bindings));
+            }
+            Some(_) => {}
+            None => {
+                for ii in &imp.items {
+                    let syn::ImplItem::Fn(f) = ii else { continue };
+                    let returns = match &f.sig.output {
+                        syn::ReturnType::Type(_, t) => constructs(t, names_it),
+                        syn::ReturnType::Default => None,
+                    };
+                    let Some(fallible) = returns.filter(|_| plainly_callable(f)) else {
+                        continue;
+                    };
+                    if f.sig.inputs.is_empty() {
+                        // `new()` returning the type itself.
+                        self.new |= f.sig.ident == "new" && f.sig.generics.params.is_empty() && !fallible;
+                    } else if let Some(args) = concrete_inputs(&f.sig, 0) {
+                        let args: Option<Vec<syn::Type>> =
+                            args.iter().map(|t| super::generics::substitute(t, bindings)).collect();
+                        self.ctors
+                            .extend(args.map(|args| (f.sig.ident.to_string(), args, fallible)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the type has an empty value (`new()` or `Default`).
+    fn empty(&self) -> bool {
+        self.default || self.new
+    }
+}
+
 /// The name [`from_iterator`] gives a type's `FromIterator` impl among its
 /// constructors (no function's name: it is called as
 /// `std::iter::FromIterator::from_iter(vec![..])`, the type inferred where
@@ -536,7 +527,7 @@ const FROM_ITERATOR: &str = "<FromIterator>";
 /// `FromIterator<X>` (`Slab<T>: FromIterator<(usize, T)>`): a container
 /// with items in it, where `new()` makes an empty one. `bindings` give the
 /// impl's parameters their types.
-fn from_iterator(t: &syn::Path, bindings: &[super::generics::Binding]) -> Option<(String, Vec<syn::Type>, bool)> {
+fn from_iterator(t: &syn::Path, bindings: &[super::generics::Binding]) -> Option<Ctor> {
     let last = t.segments.last().filter(|l| l.ident == "FromIterator")?;
     let [item] = &super::shape::type_arguments(&last.arguments)?[..] else {
         return None;
@@ -581,7 +572,6 @@ fn impl_bindings(imp: &syn::ItemImpl, args: &[syn::Type]) -> Option<Vec<super::g
 /// or a parameter no type is picked for (one bounded by the crate's own
 /// trait among them: the caller resolves those for a callee, not here).
 fn concrete_inputs(sig: &syn::Signature, skip: usize) -> Option<Vec<syn::Type>> {
-    use quote::ToTokens as _;
     let bindings = super::generics::instantiate(&[&sig.generics], &mut |_| None).ok()?;
     // A parameter no argument names (`fn parse<T>() -> T`) is not inferred
     // at the call: such a function is left out, not guessed.
@@ -634,7 +624,6 @@ fn constructs(ty: &syn::Type, names_it: &dyn Fn(&syn::Type) -> bool) -> Option<b
     }
 }
 
-/// Whether `attrs` derive `what` (`Debug`, `Default`).
 /// A public API function a harness can call plainly: not hidden
 /// ([`public_api`]), neither async nor unsafe (type parameters are given
 /// types by [`concrete_inputs`]).
@@ -649,6 +638,7 @@ fn public_api(vis: &syn::Visibility, attrs: &[syn::Attribute]) -> bool {
     matches!(vis, syn::Visibility::Public(_)) && !crate::rust_file::has_attr_word(attrs, "doc", "hidden")
 }
 
+/// Whether `attrs` derive `what` (`Debug`, `Default`).
 fn derives(attrs: &[syn::Attribute], what: &str) -> bool {
     attrs.iter().any(|a| {
         a.path().is_ident("derive") && {
