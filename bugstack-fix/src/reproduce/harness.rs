@@ -446,6 +446,19 @@ pub(crate) fn search_source(
             }
         })
         .collect();
+    // A value its type's own methods change before the call (a
+    // `Shape::Prepared` receiver) is changed in every other round only,
+    // from the second on: the odd rounds search as if it had no steps.
+    let unstepped: Vec<String> = callee
+        .args
+        .iter()
+        .zip(&strategies)
+        .map(|(a, s)| {
+            a.unstepped_strategy(&seeds.ints, &seeds.strings)
+                .unwrap_or_else(|| s.clone())
+        })
+        .collect();
+    let stepped = callee.args.iter().any(Shape::is_prepared);
     let passes: Vec<String> = callee.args.iter().zip(&vars).map(|(a, v)| a.pass(v)).collect();
     let renders: Vec<String> = callee
         .args
@@ -535,7 +548,10 @@ fn search() {
     let unshrunk = resumed(UNSHRUNK_ENV);
 "#,
     );
-    s.push_str(&format!("    let strategy = ({},);\n", strategies.join(",\n        ")));
+    s.push_str(&format!("    let unstepped = ({},);\n", unstepped.join(",\n        ")));
+    if stepped {
+        s.push_str(&format!("    let stepped = ({},);\n", strategies.join(",\n        ")));
+    }
     s.push_str(
         r#"    let mut round = first_round - 1;
     while started.elapsed().as_millis() < budget_ms {
@@ -559,8 +575,13 @@ fn search() {
         let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
 "#,
     );
+    s.push_str(if stepped {
+        "        let strategy = if round % 2 == 0 { &stepped } else { &unstepped };\n"
+    } else {
+        "        let strategy = &unstepped;\n"
+    });
     s.push_str(&format!(
-        "        let outcome = runner.run(&strategy, |{mut_pat}: {tuple_ty}| {{\n"
+        "        let outcome = runner.run(strategy, |{mut_pat}: {tuple_ty}| {{\n"
     ));
     s.push_str(
         r#"            cases.set(cases.get() + 1);
@@ -791,14 +812,9 @@ fn plain_expr(e: &syn::Expr, calls: &[String]) -> bool {
         syn::Expr::MethodCall(m) => {
             m.method == "unwrap" && m.args.is_empty() && m.turbofish.is_none() && plain(&m.receiver)
         }
-        syn::Expr::Call(c)
-            if matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none()
-                && p.path.leading_colon.is_none()
-                && p.path.segments.iter().all(|s| types_only(&s.arguments))
-                && calls.contains(&p.path.to_token_stream().to_string().replace(' ', ""))) =>
-        {
-            c.args.iter().all(plain)
-        }
+        syn::Expr::Call(c) if listed(c, calls) => c.args.iter().all(plain),
+        // A value changed by its type's methods (`Shape::Prepared`).
+        syn::Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => prepared_block(&b.block.stmts, calls),
         syn::Expr::Call(c) => {
             let callee_ok = matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none() && {
                 let path: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
@@ -815,6 +831,41 @@ fn plain_expr(e: &syn::Expr, calls: &[String]) -> bool {
         syn::Expr::Macro(m) => vec_elements(&m.mac).is_some_and(|a| a.elems.iter().all(plain)),
         _ => false,
     }
+}
+
+/// Whether `c` calls one of the paths `calls`, written exactly so.
+fn listed(c: &syn::ExprCall, calls: &[String]) -> bool {
+    matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none()
+        && p.path.leading_colon.is_none()
+        && p.path.segments.iter().all(|s| types_only(&s.arguments))
+        && calls.contains(&p.path.to_token_stream().to_string().replace(' ', "")))
+}
+
+/// `{ let mut value = <plain>; let _ = <listed>(&mut value, <plain>…); …
+/// value }`: a value built, then changed by methods of its type bugstack
+/// chose (`calls`), each taking the value first.
+fn prepared_block(stmts: &[syn::Stmt], calls: &[String]) -> bool {
+    let [syn::Stmt::Local(first), steps @ .., syn::Stmt::Expr(syn::Expr::Path(last), None)] = stmts else {
+        return false;
+    };
+    fn init(l: &syn::Local) -> Option<&syn::Expr> {
+        l.init.as_ref().filter(|i| i.diverge.is_none()).map(|i| &*i.expr)
+    }
+    let is_value = |e: &syn::Expr| matches!(e, syn::Expr::Path(p) if p.qself.is_none() && p.path.is_ident("value"));
+    let built = matches!(&first.pat, syn::Pat::Ident(i) if i.ident == "value" && i.mutability.is_some() && i.by_ref.is_none() && i.subpat.is_none())
+        && init(first).is_some_and(|e| plain_expr(e, calls));
+    let changed = steps.iter().all(|s| match s {
+        syn::Stmt::Local(l) if matches!(l.pat, syn::Pat::Wild(_)) => match init(l) {
+            Some(syn::Expr::Call(c)) => {
+                listed(c, calls)
+                    && matches!(c.args.first(), Some(syn::Expr::Reference(r)) if r.mutability.is_some() && is_value(&r.expr))
+                    && c.args.iter().skip(1).all(|a| plain_expr(a, calls))
+            }
+            _ => false,
+        },
+        _ => false,
+    });
+    built && changed && last.attrs.is_empty() && last.qself.is_none() && last.path.is_ident("value")
 }
 
 /// Whether a path segment's arguments are none, or types only (the
@@ -1263,6 +1314,33 @@ mod tests {
             "x::Ring::<[u8; { std::process::abort() }]>::new()",
             "x::Ring::<[u8; f()]>::new()",
             "x::Ring::<u8>::from_items(f())",
+        ] {
+            assert!(!is_plain_literal(bad, &calls), "{bad}");
+        }
+    }
+
+    /// A prepared value: built, changed only by calls of its type's
+    /// methods bugstack chose, each taking the value first, then the
+    /// value; nothing else runs.
+    #[test]
+    fn a_prepared_value_calls_only_the_chosen_steps_on_itself() {
+        let calls = vec!["x::Slots::push".to_string(), "x::Slots::take".to_string()];
+        let ok = "&mut { let mut value = x::Slots::new(); let _ = x::Slots::push(&mut value, 7); let _ = x::Slots::take(&mut value, 0); value }";
+        assert!(is_plain_literal(ok, &calls));
+        assert!(!is_plain_literal(ok, &calls[..1]), "take is not a chosen step");
+        for bad in [
+            "{ let mut value = x::Slots::new(); let _ = x::Slots::push(&mut value, f()); value }",
+            "{ let mut value = x::Slots::new(); let _ = x::Slots::push(&mut other, 7); value }",
+            "{ let mut value = x::Slots::new(); let _ = x::Slots::push(&value, 7); value }",
+            "{ let mut value = x::Slots::new(); let _ = x::Slots::push(7, &mut value); value }",
+            "{ let mut value = x::Slots::new(); x::Slots::push(&mut value, 7); value }",
+            "{ let mut value = f(); let _ = x::Slots::push(&mut value, 7); value }",
+            "{ let mut value = x::Slots::new(); let _ = x::Slots::push(&mut value, 7); other }",
+            "{ let mut value = x::Slots::new(); let _ = x::Slots::push(&mut value, 7); value.clear() }",
+            "{ let mut other = x::Slots::new(); let _ = x::Slots::push(&mut other, 7); other }",
+            "{ let value = x::Slots::new(); value }",
+            "'a: { let mut value = x::Slots::new(); value }",
+            "{ let mut value = x::Slots::new(); let _ = loop {}; value }",
         ] {
             assert!(!is_plain_literal(bad, &calls), "{bad}");
         }

@@ -35,6 +35,7 @@ use crate::panic_class::PanicClass;
 use crate::{FixContext, Patch, RegressionTest};
 
 use harness::{Location, Outcome, Seeds};
+use shape::Shape;
 use target::{Callee, LibCrate};
 
 /// Whether the incident's panic was reproduced.
@@ -288,12 +289,31 @@ pub(crate) struct Plan {
     expected: Option<PanicClass>,
     /// Files to write, relative to the checkout root.
     pub files: Vec<(String, String)>,
+    /// When a value is changed by steps before the call
+    /// ([`Shape::Prepared`]): the callee and search program without them.
+    unstepped: Option<(Callee, String)>,
 }
 
 impl Plan {
     /// The harness's manifest building the crate with `features` on.
     pub(crate) fn manifest_with(&self, features: &[String]) -> String {
         harness::manifest(&self.krate, features)
+    }
+
+    /// The plan without steps, when it had some: a harness whose steps do
+    /// not build (a method's bound bugstack misread) is built again without
+    /// them, rather than losing the search. Returns the search program's
+    /// path (relative to the checkout) and its new text.
+    pub(crate) fn drop_steps(&mut self) -> Option<(String, String)> {
+        let (callee, source) = self.unstepped.take()?;
+        self.callee = callee;
+        let path = search_file();
+        for (p, text) in &mut self.files {
+            if *p == path {
+                text.clone_from(&source);
+            }
+        }
+        Some((path, source))
     }
 }
 
@@ -340,21 +360,36 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
     seeds.absorb(Seeds::collect(ctx.file(&target.path)));
     let expected = PanicClass::from_message(&ctx.incident.event.message);
     let dir = harness::HARNESS_DIR;
+    let needles = class_needles(expected);
     let files = vec![
         (format!("{dir}/Cargo.toml"), harness::manifest(&krate, &[])),
         (
-            format!("{dir}/tests/{}.rs", harness::HARNESS_TEST),
-            harness::search_source(&callee, &at, class_needles(expected), &seeds, budget),
+            search_file(),
+            harness::search_source(&callee, &at, needles, &seeds, budget),
         ),
         (format!("{dir}/src/lib.rs"), String::new()),
     ];
+    let unstepped = callee.args.iter().any(Shape::is_prepared).then(|| {
+        let callee = Callee {
+            args: callee.args.iter().map(Shape::without_steps).collect(),
+            ..callee.clone()
+        };
+        let source = harness::search_source(&callee, &at, needles, &seeds, budget);
+        (callee, source)
+    });
     Ok(Plan {
         krate,
         callee,
         at,
         expected,
         files,
+        unstepped,
     })
+}
+
+/// The search program's path, relative to the checkout.
+fn search_file() -> String {
+    format!("{}/tests/{}.rs", harness::HARNESS_DIR, harness::HARNESS_TEST)
 }
 
 /// Words a panic message of `class` contains (what

@@ -81,6 +81,18 @@ pub(crate) enum Shape {
         /// that fails is a panic elsewhere, not a reproduction).
         fallible: bool,
     },
+    /// A value built by `base` (a [`Shape::Built`] or
+    /// [`Shape::Constructed`]) then changed by calls of its type's own
+    /// `&mut self` methods (`map.pop_front()`, `map.insert(1, 2)`) before it
+    /// is passed: a state its constructors alone do not reach (a map with a
+    /// hole where an entry was). The generated value is the base's and a
+    /// list of steps, each one of `steps` with its arguments.
+    Prepared {
+        /// How the value is first built.
+        base: Box<Shape>,
+        /// The methods a step may call.
+        steps: Vec<Step>,
+    },
     /// Code bugstack writes itself and passes as written, never generated
     /// (the bound of the `take` that drives an iterator).
     Literal {
@@ -136,6 +148,38 @@ impl CollectionKind {
         }
     }
 }
+
+/// One `&mut self` method of a type a [`Shape::Prepared`] value may be
+/// changed by, called as a function with the value first
+/// (`hashlink::LinkedHashMap::<u8, u8>::insert(&mut value, 1, 2)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Step {
+    /// The method's path, its type's arguments written, no spaces
+    /// (`hashlink::LinkedHashMap::<u8,u8>::insert`).
+    pub path: String,
+    /// Its arguments after the receiver.
+    pub args: Vec<Shape>,
+}
+
+impl Step {
+    /// The owned type of its arguments (`(u8, u8,)`, `()` for none).
+    fn args_type(&self) -> String {
+        if self.args.is_empty() {
+            return "()".into();
+        }
+        format!(
+            "({},)",
+            self.args.iter().map(Shape::owned_type).collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+/// Most methods a [`Shape::Prepared`] value's steps choose among
+/// (proptest's tuples go to 12).
+pub(crate) const MAX_STEPS: usize = 12;
+
+/// Most steps one generated case takes.
+const MAX_STEPS_PER_CASE: usize = 4;
 
 /// A struct the harness builds field by field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,6 +307,13 @@ impl Shape {
                     v.calls(out);
                 }
             }
+            Shape::Prepared { base, steps } => {
+                base.calls(out);
+                for step in steps {
+                    out.push(step.path.clone());
+                    step.args.iter().for_each(|a| a.calls(out));
+                }
+            }
             Shape::Struct(s) => s.fields.iter().for_each(|(_, f)| f.calls(out)),
             Shape::Enum(e) => e
                 .variants
@@ -278,6 +329,54 @@ impl Shape {
             | Shape::Range(_)
             | Shape::Built { .. }
             | Shape::Literal { .. } => {}
+        }
+    }
+
+    /// Whether the value is built where it is passed, not generated as
+    /// itself (a constructor's call, a prepared value).
+    fn built_where_passed(&self) -> bool {
+        matches!(
+            self,
+            Shape::Built { .. } | Shape::Constructed { .. } | Shape::Prepared { .. }
+        )
+    }
+
+    /// Whether steps change this value, or the value behind this
+    /// reference, before it is passed ([`Shape::Prepared`]).
+    pub(crate) fn is_prepared(&self) -> bool {
+        match self {
+            Shape::Prepared { .. } => true,
+            Shape::Ref { inner, .. } => inner.is_prepared(),
+            _ => false,
+        }
+    }
+
+    /// This shape with no steps: a [`Shape::Prepared`] value as its base
+    /// builds it (behind a reference too); any other as it is.
+    pub(crate) fn without_steps(&self) -> Shape {
+        match self {
+            Shape::Prepared { base, .. } => (**base).clone(),
+            Shape::Ref { inner, mutable } => Shape::Ref {
+                inner: Box::new(inner.without_steps()),
+                mutable: *mutable,
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// The code of this argument's strategy without steps: a
+    /// [`Shape::Prepared`] value as its base builds it, and an empty list
+    /// of steps (the rounds of the search that leave it as built); `None`
+    /// for a shape without steps.
+    pub(crate) fn unstepped_strategy(&self, ints: &[i128], strings: &[String]) -> Option<String> {
+        match self {
+            Shape::Prepared { base, steps } => Some(format!(
+                "({}, proptest::strategy::Just(Vec::<{}>::new())).boxed()",
+                base.strategy(ints, strings),
+                step_type(steps)
+            )),
+            Shape::Ref { inner, .. } => inner.unstepped_strategy(ints, strings),
+            _ => None,
         }
     }
 
@@ -323,6 +422,9 @@ impl Shape {
                     args.iter().map(Shape::owned_type).collect::<Vec<_>>().join(", ")
                 )
             }
+            // The base's value, and the steps: one `Some` per step, for the
+            // method it calls.
+            Shape::Prepared { base, steps } => format!("({}, Vec<{}>)", base.owned_type(), step_type(steps)),
         }
     }
 
@@ -351,6 +453,7 @@ impl Shape {
             Shape::Struct(s) => s.path.clone(),
             Shape::Enum(e) => e.path.clone(),
             Shape::Built { path, .. } | Shape::Constructed { path, .. } => path.clone(),
+            Shape::Prepared { base, .. } => base.type_code(),
             Shape::Literal { ty, .. } => (*ty).to_string(),
         }
     }
@@ -375,7 +478,29 @@ impl Shape {
                     .collect();
                 constructor_call(ctor, &passed.join(", "), *fallible)
             }
-            Shape::Ref { inner, mutable } if matches!(**inner, Shape::Built { .. } | Shape::Constructed { .. }) => {
+            // Each step calls the method its `Some` names.
+            Shape::Prepared { base, steps } => {
+                let mut code = format!(
+                    "{{ let mut bugstack_value = {}; for bugstack_step in &{var}.1 {{ ",
+                    base.pass(&format!("{var}.0"))
+                );
+                for (k, step) in steps.iter().enumerate() {
+                    let passed: String = step
+                        .args
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| format!(", {}", a.pass(&format!("bugstack_args.{i}"))))
+                        .collect();
+                    let _ = write!(
+                        code,
+                        "if let Some(bugstack_args) = &bugstack_step.{k} {{ let _ = bugstack_args; let _ = {}(&mut bugstack_value{passed}); }} ",
+                        step.path
+                    );
+                }
+                code.push_str("} bugstack_value }");
+                code
+            }
+            Shape::Ref { inner, mutable } if inner.built_where_passed() => {
                 format!("&{}{}", if *mutable { "mut " } else { "" }, inner.pass(var))
             }
             Shape::Ref { mutable: true, .. } => format!("&mut {var}"),
@@ -448,6 +573,40 @@ impl Shape {
                 "({},).boxed()",
                 args.iter().map(|a| a.strategy(ints, strings)).collect::<Vec<_>>().join(", ")
             ),
+            // One to four steps, each any of the methods.
+            Shape::Prepared { base, steps } => {
+                let ty = step_type(steps);
+                let arms: Vec<String> = (0..steps.len())
+                    .map(|k| {
+                        let step = &steps[k];
+                        let args = if step.args.is_empty() {
+                            "proptest::strategy::Just(())".to_string()
+                        } else {
+                            format!(
+                                "({},)",
+                                step.args.iter().map(|a| a.strategy(ints, strings)).collect::<Vec<_>>().join(", ")
+                            )
+                        };
+                        let slots: Vec<String> = steps
+                            .iter()
+                            .enumerate()
+                            .map(|(j, other)| {
+                                if j == k {
+                                    "Some(a)".to_string()
+                                } else {
+                                    format!("None::<{}>", other.args_type())
+                                }
+                            })
+                            .collect();
+                        format!("{args}.prop_map(|a| -> {ty} {{ ({},) }}).boxed()", slots.join(", "))
+                    })
+                    .collect();
+                format!(
+                    "({}, proptest::collection::vec(proptest::strategy::Union::new(vec![{}]), 1..={MAX_STEPS_PER_CASE})).boxed()",
+                    base.strategy(ints, strings),
+                    arms.join(", ")
+                )
+            }
             // One strategy per variant, any of them.
             Shape::Enum(e) => {
                 let arms: Vec<String> = e
@@ -587,6 +746,38 @@ impl Shape {
                 // The call with `{}` where the arguments' literals go.
                 let template = constructor_call(ctor, "{}", *fallible);
                 format!("format!({template:?}, [{}].join(\", \"))", parts.join(", "))
+            }
+            // `{ let mut value = <base>; let _ = T::insert(&mut value, 1, 2); value }`.
+            Shape::Prepared { base, steps } => {
+                let step = format!("s{depth}");
+                let args = format!("p{depth}");
+                let built = base.render(&format!("(&{var}.0)"), depth + 1);
+                // No steps (a round that leaves the value as built): the
+                // base's literal alone.
+                let mut code = format!(
+                    "if {var}.1.is_empty() {{ {built} }} else {{ let mut out = format!(\"{{{{ let mut value = {{}}; \", {built}); for {step} in {var}.1.iter() {{ "
+                );
+                for (k, s) in steps.iter().enumerate() {
+                    let parts: Vec<String> = s
+                        .args
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| format!("format!(\", {{}}\", {})", a.render(&format!("(&{args}.{i})"), depth + 1)))
+                        .collect();
+                    let path = s.path.replace('{', "{{").replace('}', "}}");
+                    let line = if parts.is_empty() {
+                        format!("format!({:?})", format!("let _ = {path}(&mut value); "))
+                    } else {
+                        let template = format!("let _ = {path}(&mut value{{}}); ");
+                        format!("format!({template:?}, [{}].concat())", parts.join(", "))
+                    };
+                    let _ = write!(
+                        code,
+                        "if let Some({args}) = &{step}.{k} {{ let _ = {args}; out.push_str(&{line}); }} "
+                    );
+                }
+                code.push_str("} out.push_str(\"value }\"); out }");
+                code
             }
             // `match` on the reference: each field binds by reference.
             Shape::Enum(e) => {
@@ -853,7 +1044,21 @@ fn owned(s: &Shape) -> bool {
             | Shape::Slice(_)
             | Shape::Built { .. }
             | Shape::Constructed { .. }
+            | Shape::Prepared { .. }
             | Shape::Literal { .. }
+    )
+}
+
+/// The type of one step of a [`Shape::Prepared`] value: an `Option` of
+/// each method's arguments.
+fn step_type(steps: &[Step]) -> String {
+    format!(
+        "({},)",
+        steps
+            .iter()
+            .map(|s| format!("Option<{}>", s.args_type()))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 

@@ -965,7 +965,18 @@ impl<'a> Resolver<'a> {
                 } else {
                     self.shape(&self_ty, 0)
                 };
-                (format!("{owner}{impl_turbofish}::{name}"), Some((self_ty, shape)))
+                // The receiver may be changed by its type's own methods
+                // before the call (a prepared value).
+                let owner = format!("{owner}{impl_turbofish}");
+                let receives = matches!(f.sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
+                let shape = shape.map(|s| {
+                    if receives {
+                        self.prepared(s, &self_ty, &owner)
+                    } else {
+                        s
+                    }
+                });
+                (format!("{owner}::{name}"), Some((self_ty, shape)))
             }
             Owner::TraitImpl { self_ty, trait_ } => {
                 let t = self

@@ -7,7 +7,7 @@
 use quote::ToTokens as _;
 
 use super::generics::pick;
-use super::shape::{shape_of, EnumShape, Shape, StructShape, Variant};
+use super::shape::{shape_of, EnumShape, Shape, Step, StructShape, Variant};
 use super::target::{lifetime_arguments_only, lifetimes_only, Resolver};
 
 /// Deepest nesting of struct fields the harness builds.
@@ -217,6 +217,76 @@ impl Resolver<'_> {
             args: std::iter::once(receiver).chain(rest).collect(),
             fallible: p.fallible,
         })
+    }
+
+    /// `base`, a value of the crate's type `ty` built where it is passed,
+    /// with the steps that may change it before the call: its inherent
+    /// `&mut self` methods, called on `owner` (the type's path as the
+    /// callee's is written, `hashlink::LinkedHashMap::<u8, u8>`). A value
+    /// built by `new()` or a constructor reaches only the states those make;
+    /// a bug behind a sequence of calls (insert four, pop one, shrink) needs
+    /// the calls. `base` as it is when no method qualifies.
+    pub(super) fn prepared(&mut self, base: Shape, ty: &syn::Type, owner: &str) -> Shape {
+        if !matches!(base, Shape::Built { .. } | Shape::Constructed { .. }) {
+            return base;
+        }
+        let syn::Type::Path(tp) = ty else { return base };
+        let Some(last) = tp.path.segments.last() else {
+            return base;
+        };
+        let name = last.ident.to_string();
+        let Some(args) = super::shape::type_arguments(&last.arguments) else {
+            return base;
+        };
+        let names_it = |t: &syn::Type| matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|l| l.ident == name));
+        // (method, argument types) of every candidate, shaped after the scan.
+        let mut methods: Vec<(String, Vec<syn::Type>)> = Vec::new();
+        for (_, file) in self.all_files() {
+            for it in &file.items {
+                let syn::Item::Impl(imp) = it else { continue };
+                if imp.trait_.is_some() || !names_it(&imp.self_ty) || test_only(&imp.attrs) {
+                    continue;
+                }
+                let bindings = if args.is_empty() {
+                    if !lifetimes_only(&imp.generics) {
+                        continue;
+                    }
+                    Vec::new()
+                } else {
+                    match impl_bindings(imp, &args) {
+                        Some(b) => b,
+                        None => continue,
+                    }
+                };
+                methods.extend(imp.items.iter().filter_map(|ii| step_inputs(ii, &bindings, ty)));
+            }
+        }
+        // Fewest arguments first; a method named twice (two impl blocks
+        // under different bounds) once.
+        methods.sort_by_key(|(_, inputs)| inputs.len());
+        let mut seen = std::collections::BTreeSet::new();
+        methods.retain(|(m, _)| seen.insert(m.clone()));
+        let owner = owner.replace(' ', "");
+        let mut steps = Vec::new();
+        for (method, inputs) in methods {
+            if steps.len() == super::shape::MAX_STEPS {
+                break;
+            }
+            let shaped: Option<Vec<Shape>> = inputs.into_iter().map(|t| self.argument_shape(t, 1)).collect();
+            if let Some(args) = shaped {
+                steps.push(Step {
+                    path: format!("{owner}::{method}"),
+                    args,
+                });
+            }
+        }
+        if steps.is_empty() {
+            return base;
+        }
+        Shape::Prepared {
+            base: Box::new(base),
+            steps,
+        }
     }
 
     /// The shape of a type as a signature writes it, the crate's own types
@@ -453,6 +523,81 @@ fn producer(imp: &syn::ItemImpl, ii: &syn::ImplItem, names_it: &dyn Fn(&syn::Typ
         mutable: r.mutability.is_some(),
         args: concrete_inputs(&f.sig, 1)?,
         fallible,
+    })
+}
+
+/// A method that can change a value of its type, as a step of a prepared
+/// value ([`Resolver::prepared`]): public, `&mut self`, its arguments
+/// written with the impl's `bindings` (and `Self` = `ty`), handing nothing
+/// borrowed back (`iter_mut`, `entry` look, they do not change). A type
+/// parameter of its own is taken only when a bound names its type
+/// (`K: Borrow<Q>`: `Q` is `K`, the key a map's `remove(&Q)` takes);
+/// any other is left out, not guessed (a step that does not build costs
+/// the whole search its harness).
+fn step_inputs(
+    ii: &syn::ImplItem,
+    bindings: &[super::generics::Binding],
+    ty: &syn::Type,
+) -> Option<(String, Vec<syn::Type>)> {
+    let syn::ImplItem::Fn(f) = ii else { return None };
+    let mutable_self = matches!(f.sig.inputs.first(), Some(syn::FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_some() && r.colon_token.is_none());
+    if !plainly_callable(f) || !mutable_self || test_only(&f.attrs) || f.sig.generics.const_params().next().is_some() {
+        return None;
+    }
+    if let syn::ReturnType::Type(_, out) = &f.sig.output {
+        let out = out.to_token_stream().to_string();
+        if out.contains('&') || out.contains('\'') {
+            return None;
+        }
+    }
+    let mut with: Vec<super::generics::Binding> = bindings.to_vec();
+    with.push(("Self".into(), ty.clone()));
+    for p in f.sig.generics.type_params() {
+        let borrowed = f
+            .sig
+            .generics
+            .where_clause
+            .iter()
+            .flat_map(|w| &w.predicates)
+            .find_map(|pred| {
+                let syn::WherePredicate::Type(t) = pred else {
+                    return None;
+                };
+                t.bounds
+                    .iter()
+                    .any(|b| matches!(b, syn::TypeParamBound::Trait(tb) if borrows(&tb.path, &p.ident)))
+                    .then(|| t.bounded_ty.clone())
+            })?;
+        with.push((p.ident.to_string(), super::generics::substitute(&borrowed, bindings)?));
+    }
+    let inputs: Option<Vec<syn::Type>> = f
+        .sig
+        .inputs
+        .iter()
+        .skip(1)
+        .map(|a| match a {
+            syn::FnArg::Typed(t) if !t.ty.to_token_stream().to_string().contains("'static") => {
+                super::generics::substitute(&t.ty, &with)
+            }
+            _ => None,
+        })
+        .collect();
+    Some((f.sig.ident.to_string(), inputs?))
+}
+
+/// Whether `attrs` hold `#[cfg(test)]` (or another `cfg` naming `test`):
+/// code the crate's users do not get.
+fn test_only(attrs: &[syn::Attribute]) -> bool {
+    crate::rust_file::has_attr_word(attrs, "cfg", "test")
+}
+
+/// Whether `bound` is `Borrow<P>`.
+fn borrows(bound: &syn::Path, p: &syn::Ident) -> bool {
+    bound.segments.last().is_some_and(|l| {
+        l.ident == "Borrow"
+            && super::shape::type_arguments(&l.arguments).is_some_and(
+                |a| matches!(a.as_slice(), [syn::Type::Path(tp)] if tp.qself.is_none() && tp.path.is_ident(p)),
+            )
     })
 }
 

@@ -759,12 +759,13 @@ impl WorktreeValidator {
     /// builds and runs it inside the sandbox within the policy's budget.
     async fn reproduce_in(&self, wt: &Worktree, env: &Env, ctx: &FixContext, policy: &Policy) -> Result<Reproduction> {
         let budget = policy.reproduce.budget();
-        let plan = match reproduce::plan(ctx, wt.path(), budget) {
+        let mut plan = match reproduce::plan(ctx, wt.path(), budget) {
             Ok(p) => p,
             Err(why) => return Ok(Reproduction::not_reproduced(why)),
         };
+        let call = plan.call().to_string();
         let with_call = |r: Reproduction| Reproduction {
-            call: Some(plan.call().to_string()),
+            call: Some(call.clone()),
             ..r
         };
         for (rel, text) in &plan.files {
@@ -817,9 +818,19 @@ impl WorktreeValidator {
                     Parse::Raw,
                 )
                 .await?;
-            let gated = reproduce::harness::gated_features(&build.output);
-            if build.status != CheckStatus::Failed || gated.is_empty() || !features.is_empty() {
+            if build.status != CheckStatus::Failed {
                 break build;
+            }
+            let gated = reproduce::harness::gated_features(&build.output);
+            if gated.is_empty() || !features.is_empty() {
+                // Steps that do not build (a bound misread) are dropped,
+                // not the search.
+                let Some((rel, text)) = plan.drop_steps() else {
+                    break build;
+                };
+                let path = wt.path().join(rel);
+                std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+                continue;
             }
             features = gated;
             let path = harness.join("Cargo.toml");

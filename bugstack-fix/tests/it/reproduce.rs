@@ -941,6 +941,52 @@ async fn a_container_is_filled_through_its_from_iterator_impl() {
     assert_regression_proven(&report);
 }
 
+/// A panic behind a sequence of calls (push one, take it back, then look
+/// after the hole) is found by changing the receiver with its type's own
+/// `&mut self` methods before the call (one only the crate's tests have
+/// is left out); the regression test writes the steps out.
+#[tokio::test]
+async fn a_receiver_is_changed_by_its_own_methods_before_the_call() {
+    const LIB: &str = "/// Numbered slots; a freed slot is remembered.\n#[derive(Debug)]\npub struct Slots {\n    items: Vec<Option<u32>>,\n    free: Vec<usize>,\n}\n\nimpl Slots {\n    /// No slots.\n    pub fn new() -> Slots {\n        Slots { items: Vec::new(), free: Vec::new() }\n    }\n\n    /// Stores `v` in a new slot, and returns its number.\n    pub fn push(&mut self, v: u32) -> usize {\n        self.items.push(Some(v));\n        self.items.len() - 1\n    }\n\n    /// Frees slot `at`, and returns what it held.\n    pub fn take(&mut self, at: usize) -> Option<u32> {\n        let v = self.items.get_mut(at)?.take();\n        if v.is_some() {\n            self.free.push(at);\n        }\n        v\n    }\n\n    /// What the slot after the first freed one holds.\n    pub fn after_hole(&self) -> Option<u32> {\n        let hole = *self.free.first()?;\n        self.items[hole + 1]\n    }\n}\n\n#[cfg(test)]\nimpl Slots {\n    /// Only the crate's own tests have it: never a step.\n    pub fn reset(&mut self) {\n        self.items.clear();\n    }\n}\n";
+    let fix = ("self.items[hole + 1]", "self.items.get(hole + 1).copied().flatten()");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(32, "fixture::Slots::after_hole")],
+        "index out of bounds: the len is 1 but the index is 1",
+    )
+    .await;
+    assert_input_starts(
+        &report,
+        "fixture::Slots::after_hole(&{ let mut value = fixture::Slots::new(); let _ = fixture::Slots::push(&mut value, ",
+    );
+    let input = assert_reproduced(&report).input.as_deref().unwrap_or_default();
+    assert!(
+        input.contains("let _ = fixture::Slots::take(&mut value, "),
+        "{}",
+        report.to_json()
+    );
+    assert_regression_proven(&report);
+}
+
+/// A harness whose steps do not build (a method the build leaves out) is
+/// built again without them: the search goes on, and finds the panic the
+/// receiver as built reaches.
+#[tokio::test]
+async fn steps_that_do_not_build_are_dropped_not_the_search() {
+    const LIB: &str = "/// A count.\n#[derive(Debug)]\npub struct Counter {\n    n: u32,\n}\n\nimpl Counter {\n    /// Zero.\n    pub fn new() -> Counter {\n        Counter { n: 0 }\n    }\n\n    /// The count shared `by` ways.\n    pub fn share(&self, by: u32) -> u32 {\n        self.n / by\n    }\n}\n\n#[cfg(any())]\nimpl Counter {\n    /// In no build.\n    pub fn bump(&mut self) {\n        self.n += 1;\n    }\n}\n";
+    let fix = ("self.n / by", "self.n.checked_div(by).unwrap_or(0)");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(15, "fixture::Counter::share")],
+        "attempt to divide by zero",
+    )
+    .await;
+    assert_input_starts(&report, "fixture::Counter::share(&fixture::Counter::new(), 0)");
+    assert_regression_proven(&report);
+}
+
 /// A generated case that ends the process (an abort, an allocation that
 /// fails) costs its round, not the search: the harness is run again from
 /// the next round and finds the panic.
