@@ -399,6 +399,26 @@ fn type_params(g: &syn::Generics) -> usize {
         .count()
 }
 
+/// `ty` without the last `n` type arguments of its last segment
+/// (`Map<K, V, S>` → `Map<K, V>` for 1).
+fn drop_trailing_arguments(ty: &mut syn::Type, n: usize) {
+    let syn::Type::Path(tp) = ty else { return };
+    let Some(last) = tp.path.segments.last_mut() else {
+        return;
+    };
+    let syn::PathArguments::AngleBracketed(a) = &mut last.arguments else {
+        return;
+    };
+    for _ in 0..n {
+        if matches!(a.args.last(), Some(syn::GenericArgument::Type(_))) {
+            a.args.pop();
+        }
+    }
+    if a.args.is_empty() {
+        last.arguments = syn::PathArguments::None;
+    }
+}
+
 /// Whether every generic parameter is a lifetime.
 pub(super) fn lifetimes_only(g: &syn::Generics) -> bool {
     g.params.iter().all(|p| matches!(p, syn::GenericParam::Lifetime(_)))
@@ -929,7 +949,6 @@ impl<'a> Resolver<'a> {
                 format!("::<{}>", types.join(", "))
             }
         };
-        let impl_turbofish = turbofish(impl_params, 0);
         let impl_trait_argument = f
             .sig
             .inputs
@@ -952,9 +971,21 @@ impl<'a> Resolver<'a> {
                 let owner = self
                     .public_path(&f.module, f.public_chain, ty)
                     .ok_or_else(unreachable)?;
+                // A hasher-like parameter the impl leaves free and the type
+                // gives a default (`impl<K, V, S> Map<K, V, S>`, `S =
+                // DefaultHasher`) keeps its default: the call names the
+                // leading ones only (`Map::<u8, u8>`), where a picked type
+                // would make a value no other impl of the type serves.
+                let defaulted = match &f.impl_self {
+                    Some(written) => self.left_to_default(written, &f.impl_generics, &f.sig),
+                    None => 0,
+                };
+                let impl_turbofish = turbofish(impl_params - defaulted, 0);
                 let self_ty: syn::Type = match (&f.impl_self, impl_params) {
                     (Some(written), 1..) => {
-                        substitute(written, &bindings).ok_or("a `Self` type that cannot be written")?
+                        let mut written = written.clone();
+                        drop_trailing_arguments(&mut written, defaulted);
+                        substitute(&written, &bindings).ok_or("a `Self` type that cannot be written")?
                     }
                     _ => syn::parse_str(ty).map_err(|e| e.to_string())?,
                 };
@@ -1103,6 +1134,61 @@ impl<'a> Resolver<'a> {
             frame,
             is_async: f.sig.asyncness.is_some(),
         })
+    }
+
+    /// How many of the impl's last type parameters keep the type's
+    /// defaults when called: those `written` (the impl's `Self`) names
+    /// last, in order, where the type's definition gives a default, that
+    /// the impl bounds nowhere and `sig`'s arguments do not take.
+    fn left_to_default(&mut self, written: &syn::Type, generics: &syn::Generics, sig: &syn::Signature) -> usize {
+        let syn::Type::Path(tp) = written else { return 0 };
+        let Some(last) = tp.path.segments.last() else { return 0 };
+        let Some(args) = super::shape::type_arguments(&last.arguments) else {
+            return 0;
+        };
+        let name = last.ident.to_string();
+        let defaults = self
+            .all_files()
+            .iter()
+            .flat_map(|(_, file)| &file.items)
+            .find_map(|it| match it {
+                syn::Item::Struct(s) if s.ident == name => {
+                    let params: Vec<&syn::TypeParam> = s.generics.type_params().collect();
+                    Some(params.iter().rev().take_while(|p| p.default.is_some()).count())
+                }
+                _ => None,
+            })
+            .unwrap_or(0);
+        use quote::ToTokens as _;
+        let inputs: Vec<String> = sig.inputs.iter().map(|a| a.to_token_stream().to_string()).collect();
+        let free = |arg: &syn::Type| {
+            let syn::Type::Path(ap) = arg else { return false };
+            let Some(ident) = ap.path.get_ident() else { return false };
+            let Some(param) = generics.type_params().find(|p| p.ident == *ident) else {
+                return false;
+            };
+            let bounded_in_where = generics.where_clause.iter().flat_map(|w| &w.predicates).any(|p| {
+                p.to_token_stream()
+                    .into_iter()
+                    .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == *ident))
+            });
+            let named = |text: &String| {
+                text.split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|w| *ident == w)
+            };
+            param.bounds.is_empty() && !bounded_in_where && !inputs.iter().any(named)
+        };
+        let n = args.iter().rev().take(defaults).take_while(|a| free(a)).count();
+        // The turbofish lists the impl's parameters in order: the ones left
+        // out must be its last ones too.
+        let params: Vec<String> = generics.type_params().map(|p| p.ident.to_string()).collect();
+        let written: Vec<String> = args.iter().map(|a| a.to_token_stream().to_string()).collect();
+        let in_order = n <= params.len() && params[params.len() - n..] == written[written.len() - n..];
+        if in_order {
+            n
+        } else {
+            0
+        }
     }
 
     pub(super) fn all_files(&mut self) -> &[(PathBuf, syn::File)] {

@@ -704,8 +704,20 @@ fn impl_bindings(imp: &syn::ItemImpl, args: &[syn::Type]) -> Option<Vec<super::g
         }
         out.push((ident, a.clone()));
     }
-    // Every parameter of the impl is bound (one the arguments do not reach,
-    // `impl<T, S> Map<T, S>` for `Map<u8>`, is not guessed).
+    // A parameter written after them keeps the type's default (`Map<u8>`
+    // is `Map<u8, DefaultHasher>`): named by a type no crate has, so a
+    // function taking it is left out, while one that does not (`insert(K,
+    // V)` of `impl<K, V, S> Map<K, V, S>`) is kept.
+    for w in &written[args.len()..] {
+        let syn::Type::Path(wp) = w else { return None };
+        let ident = wp.path.get_ident()?.to_string();
+        if !params.contains(&ident) || out.iter().any(|(n, _): &super::generics::Binding| *n == ident) {
+            return None;
+        }
+        out.push((ident, syn::parse_quote!(BugstackTypeDefault)));
+    }
+    // Every parameter of the impl is bound (one the type's arguments do
+    // not reach, `impl<T, S> Map<T> where T: Into<S>`, is not guessed).
     (out.len() == params.len()).then_some(out)
 }
 

@@ -969,6 +969,28 @@ async fn a_receiver_is_changed_by_its_own_methods_before_the_call() {
     assert_regression_proven(&report);
 }
 
+/// A type parameter the impl leaves free and the type gives a default
+/// (`S = RandomState`, a hasher) keeps its default: the receiver is
+/// `Buckets::<u8>`, whose other impls (`add`, for `S: BuildHasher`) serve
+/// it, where a picked `u8` hasher would leave it empty for ever.
+#[tokio::test]
+async fn a_defaulted_type_parameter_keeps_its_default() {
+    const LIB: &str = "use std::collections::hash_map::RandomState;\nuse std::hash::BuildHasher;\n\n/// Items, and the hasher that will place them.\n#[derive(Debug)]\npub struct Buckets<T, S = RandomState> {\n    items: Vec<T>,\n    hasher: S,\n}\n\nimpl<T> Buckets<T> {\n    /// No items.\n    pub fn new() -> Self {\n        Buckets { items: Vec::new(), hasher: RandomState::new() }\n    }\n}\n\nimpl<T, S> Buckets<T, S> {\n    /// No items, placed by `hasher`.\n    pub fn with_hasher(hasher: S) -> Self {\n        Buckets { items: Vec::new(), hasher }\n    }\n\n    /// The second item, if there are any.\n    pub fn second(&self) -> Option<&T> {\n        if self.items.is_empty() {\n            return None;\n        }\n        Some(&self.items[1])\n    }\n}\n\nimpl<T, S: BuildHasher> Buckets<T, S> {\n    /// Adds `v`.\n    pub fn add(&mut self, v: T) {\n        let _ = self.hasher.hash_one(self.items.len());\n        self.items.push(v);\n    }\n}\n";
+    let fix = ("Some(&self.items[1])", "self.items.get(1)");
+    let report = reproduced(
+        LIB,
+        fix,
+        vec![(29, "fixture::Buckets<T,S>::second")],
+        "index out of bounds: the len is 1 but the index is 1",
+    )
+    .await;
+    assert_input_starts(
+        &report,
+        "fixture::Buckets::<u8>::second(&{ let mut value = fixture::Buckets::<u8>::new(); let _ = fixture::Buckets::<u8>::add(&mut value, ",
+    );
+    assert_regression_proven(&report);
+}
+
 /// A harness whose steps do not build (a method the build leaves out) is
 /// built again without them: the search goes on, and finds the panic the
 /// receiver as built reaches.
