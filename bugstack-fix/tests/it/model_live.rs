@@ -3,35 +3,22 @@
 //! `ANTHROPIC_API_KEY`; models from `OPENAI_MODEL` / `ANTHROPIC_MODEL`) and
 //! prints that it was skipped otherwise.
 
-use bugstack_fix::{
-    AnthropicModel, ChatMessage, ChatRequest, LanguageModel, ModelBackend, ModelConfig, ModelError,
-    OpenAiCompatibleModel,
-};
+use crate::support::model::ping;
 
-fn ping() -> ChatRequest {
-    ChatRequest {
-        system: "Answer with one word.".into(),
-        messages: vec![ChatMessage::user("Reply with the word pong.")],
-        max_tokens: 16,
-        temperature: Some(0.0),
+use bugstack_fix::{AnthropicModel, LanguageModel, ModelBackend, ModelConfig, ModelError, OpenAiCompatibleModel};
+
+/// `backend`'s config, its model from `model_env`, when `key_env` holds an
+/// API key; `None` (and says the test is skipped) when not.
+fn live_config(backend: ModelBackend, key_env: &str, model_env: &str) -> Option<ModelConfig> {
+    if std::env::var_os(key_env).is_none() {
+        println!("skipped: {key_env} not set");
+        return None;
     }
-}
-
-fn config(backend: ModelBackend, model_env: &str) -> ModelConfig {
-    ModelConfig {
+    Some(ModelConfig {
         backend,
         model: std::env::var(model_env).ok(),
         ..ModelConfig::default()
-    }
-}
-
-/// Whether `var` holds an API key; says the test is skipped when not.
-fn key_in_env(var: &str) -> bool {
-    let set = std::env::var_os(var).is_some();
-    if !set {
-        println!("skipped: {var} not set");
-    }
-    set
+    })
 }
 
 /// `model` answers the ping; `bad` (the same model with the invalid key
@@ -46,10 +33,10 @@ async fn assert_pongs_and_a_bad_key_is_refused(model: &impl LanguageModel, bad: 
 
 #[tokio::test]
 async fn openai_live() {
-    if !key_in_env("OPENAI_API_KEY") {
+    let Some(config) = live_config(ModelBackend::Openai, "OPENAI_API_KEY", "OPENAI_MODEL") else {
         return;
-    }
-    let model = OpenAiCompatibleModel::from_config(&config(ModelBackend::Openai, "OPENAI_MODEL")).unwrap();
+    };
+    let model = OpenAiCompatibleModel::from_config(&config).unwrap();
     let bad_key = "sk-bugstack-invalid-key-000";
     let bad = model.clone().with_api_key(bad_key);
     assert_pongs_and_a_bad_key_is_refused(&model, &bad, bad_key).await;
@@ -57,10 +44,10 @@ async fn openai_live() {
 
 #[tokio::test]
 async fn anthropic_live() {
-    if !key_in_env("ANTHROPIC_API_KEY") {
+    let Some(config) = live_config(ModelBackend::Anthropic, "ANTHROPIC_API_KEY", "ANTHROPIC_MODEL") else {
         return;
-    }
-    let model = AnthropicModel::from_config(&config(ModelBackend::Anthropic, "ANTHROPIC_MODEL")).unwrap();
+    };
+    let model = AnthropicModel::from_config(&config).unwrap();
     let bad_key = "sk-ant-bugstack-invalid-000";
     let bad = AnthropicModel::new(model.model(), bad_key).unwrap();
     assert_pongs_and_a_bad_key_is_refused(&model, &bad, bad_key).await;
