@@ -231,6 +231,17 @@ async fn run(kind: DecisionKind, script: impl Fn(&Req, usize) -> Reply + Send + 
     run_with(kind, |_| {}, script).await
 }
 
+/// `r`'s deployment left its pull request open, never asking to merge it,
+/// and its reason says each of `said`.
+fn assert_left_open(r: &Run, said: &[&str]) {
+    let d = r.result.as_ref().unwrap();
+    assert!(!d.merged, "{}", d.reason);
+    for words in said {
+        assert!(d.reason.contains(words), "{words:?} not in: {}", d.reason);
+    }
+    assert!(!r.server.keys().contains(&"PUT merge".to_string()));
+}
+
 #[tokio::test]
 async fn happy_path_opens_labels_waits_for_green_ci_and_merges() {
     let r = run(DecisionKind::AutoMerge, |req, n| {
@@ -308,14 +319,7 @@ async fn red_ci_leaves_the_pr_open_with_the_reason() {
         }
     })
     .await;
-    let d = r.result.unwrap();
-    assert!(!d.merged);
-    assert!(
-        d.reason.contains("CI failed") && d.reason.contains("check test failure"),
-        "{}",
-        d.reason
-    );
-    assert!(!r.server.keys().contains(&"PUT merge".to_string()));
+    assert_left_open(&r, &["CI failed", "check test failure"]);
 }
 
 #[tokio::test]
@@ -338,10 +342,7 @@ async fn a_failure_on_the_second_page_of_check_runs_blocks_the_merge() {
         }
     })
     .await;
-    let d = r.result.unwrap();
-    assert!(!d.merged, "{}", d.reason);
-    assert!(d.reason.contains("check late-test failure"), "{}", d.reason);
-    assert!(!r.server.keys().contains(&"PUT merge".to_string()));
+    assert_left_open(&r, &["check late-test failure"]);
 }
 
 #[tokio::test]
@@ -358,19 +359,12 @@ async fn pending_ci_times_out_and_leaves_the_pr_open() {
         },
     )
     .await;
-    let d = r.result.unwrap();
-    assert!(!d.merged);
-    assert!(
-        d.reason.contains("did not finish green within 1s") && d.reason.contains("check test in_progress"),
-        "{}",
-        d.reason
-    );
+    assert_left_open(&r, &["did not finish green within 1s", "check test in_progress"]);
     let keys = r.server.keys();
     assert!(
         keys.iter().filter(|k| *k == "GET status").count() >= 3,
         "polled: {keys:?}"
     );
-    assert!(!keys.contains(&"PUT merge".to_string()));
 }
 
 #[tokio::test]
@@ -385,8 +379,7 @@ async fn no_ci_at_all_is_never_green() {
         },
     )
     .await;
-    let d = r.result.unwrap();
-    assert!(!d.merged && d.reason.contains("no CI has reported"), "{}", d.reason);
+    assert_left_open(&r, &["no CI has reported"]);
 }
 
 async fn refused_merge(status: u16, message: &str) -> Deployment {
