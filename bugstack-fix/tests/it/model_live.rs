@@ -21,9 +21,23 @@ fn live_config(backend: ModelBackend, key_env: &str, model_env: &str) -> Option<
     })
 }
 
-/// `model` answers the ping; `bad` (the same model with the invalid key
-/// `bad_key`) gets a clear 401 that does not echo the key.
-async fn assert_pongs_and_a_bad_key_is_refused(model: &impl LanguageModel, bad: &impl LanguageModel, bad_key: &str) {
+/// The live check of `backend` when `key_env` holds an API key (skipped,
+/// saying so, when not): the model `connect` makes of its config (the model
+/// from `model_env`) answers the ping, and the one it makes with an invalid
+/// key gets a clear 401 that does not echo the key. `connect` is the
+/// backend's `from_config_with_env`.
+async fn live_check<M: LanguageModel>(
+    backend: ModelBackend,
+    key_env: &str,
+    model_env: &str,
+    connect: impl Fn(&ModelConfig, &dyn Fn(&str) -> Option<String>) -> Result<M, ModelError>,
+) {
+    let Some(config) = live_config(backend, key_env, model_env) else {
+        return;
+    };
+    let model = connect(&config, &|name| std::env::var(name).ok()).unwrap();
+    let bad_key = "sk-bugstack-invalid-key-000";
+    let bad = connect(&config, &|_| Some(bad_key.to_string())).unwrap();
     let answer = model.complete(&ping()).await.unwrap();
     assert!(answer.content.to_lowercase().contains("pong"), "{answer:?}");
     let err = bad.complete(&ping()).await.unwrap_err();
@@ -33,22 +47,19 @@ async fn assert_pongs_and_a_bad_key_is_refused(model: &impl LanguageModel, bad: 
 
 #[tokio::test]
 async fn openai_live() {
-    let Some(config) = live_config(ModelBackend::Openai, "OPENAI_API_KEY", "OPENAI_MODEL") else {
-        return;
-    };
-    let model = OpenAiCompatibleModel::from_config(&config).unwrap();
-    let bad_key = "sk-bugstack-invalid-key-000";
-    let bad = model.clone().with_api_key(bad_key);
-    assert_pongs_and_a_bad_key_is_refused(&model, &bad, bad_key).await;
+    live_check(ModelBackend::Openai, "OPENAI_API_KEY", "OPENAI_MODEL", |config, env| {
+        OpenAiCompatibleModel::from_config_with_env(config, env)
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn anthropic_live() {
-    let Some(config) = live_config(ModelBackend::Anthropic, "ANTHROPIC_API_KEY", "ANTHROPIC_MODEL") else {
-        return;
-    };
-    let model = AnthropicModel::from_config(&config).unwrap();
-    let bad_key = "sk-ant-bugstack-invalid-000";
-    let bad = AnthropicModel::new(model.model(), bad_key).unwrap();
-    assert_pongs_and_a_bad_key_is_refused(&model, &bad, bad_key).await;
+    live_check(
+        ModelBackend::Anthropic,
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_MODEL",
+        |config, env| AnthropicModel::from_config_with_env(config, env),
+    )
+    .await;
 }
