@@ -12,7 +12,6 @@
 
 use crate::support;
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -22,10 +21,8 @@ use bugstack_fix::{
     render_markdown, ContextBuilder, Decision, DecisionKind, FixContext, FixReport, Incident, Patch, Policy, RepoRef,
     Result, TemplateGenerator,
 };
-use support::template::context;
+use support::template::{apply, context, PATH};
 use support::{context_at, git, panic_event, slow_check, target_frame, validator, Repo};
-
-const PATH: &str = "src/lib.rs";
 
 /// 1-based line and column of the first `needle` in `src`.
 fn at(src: &str, needle: &str) -> (u32, u32) {
@@ -43,12 +40,6 @@ fn candidates(src: &str, needle: &str, message: &str) -> Vec<Patch> {
         .without_rustfmt()
         .candidates(&context(PATH, src, line, Some(column), message))
         .unwrap()
-}
-
-fn apply(src: &str, p: &Patch) -> String {
-    p.apply_to(&BTreeMap::from([(PATH.to_string(), src.to_string())]))
-        .unwrap()[PATH]
-        .clone()
 }
 
 /// Compiles `src` as a library with its `#[test]`s and runs them; the
