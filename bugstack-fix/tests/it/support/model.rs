@@ -129,6 +129,15 @@ pub(crate) fn anthropic_answer(content: &str, stop_reason: &str) -> Scripted {
     )
 }
 
+/// An Anthropic API error: `status` with the error envelope naming `kind`
+/// (`overloaded_error`, `authentication_error`, ...) and `message`.
+pub(crate) fn anthropic_error(status: u16, kind: &str, message: &str) -> Scripted {
+    Scripted::json(
+        status,
+        json!({"type": "error", "error": {"type": kind, "message": message}}),
+    )
+}
+
 #[derive(Default)]
 struct State {
     script: Mutex<VecDeque<Scripted>>,
