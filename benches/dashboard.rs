@@ -10,38 +10,27 @@
 
 use std::time::Duration;
 
-use bugstack::core::{Event, EventKind, Frame, Level, Timestamp};
+use bugstack::core::{Event, Level, Timestamp};
 use bugstack::dashboard::{render_incident_page, render_incidents_page, PAGE_SIZE};
 use bugstack::store::{IncidentFilter, IncidentStore, SqliteStore, Status};
 use criterion::{criterion_group, criterion_main, Criterion};
 
+#[path = "support/batch.rs"]
+#[allow(dead_code)] // `realistic_batch` is the ingest benches'
+mod batch;
+use batch::realistic_event;
+
 /// Incidents in the store.
 const INCIDENTS: usize = 10_000;
 
-/// An event of incident `i`, at `at`: frames, a request, breadcrumbs.
+/// An event of incident `i`, at `at`: [`realistic_event`]'s frames and
+/// request, its own fingerprint, one of 7 releases.
 fn event(i: usize, at: Timestamp) -> Event {
-    let mut e = Event::new(
-        EventKind::Panic,
-        if i % 3 == 0 { Level::Error } else { Level::Fatal },
-        format!("called `Option::unwrap()` on a `None` value in handler {i}"),
-        at,
-    );
+    let level = if i % 3 == 0 { Level::Error } else { Level::Fatal };
+    let message = format!("called `Option::unwrap()` on a `None` value in handler {i}");
+    let mut e = realistic_event(level, message, i, "shop", at);
     e.fingerprint_parts = vec![format!("bench-{i}")];
     e.release = Some(format!("1.{}.0", i % 7));
-    e.frames = (0..12)
-        .map(|f| Frame {
-            function: Some(format!("shop::handlers::h{i}::f{f}")),
-            file: Some(format!("src/handlers/h{}.rs", i % 50)),
-            line: Some(10 + f),
-            in_app: f < 4,
-            ..Default::default()
-        })
-        .collect();
-    e.request = Some(bugstack::core::RequestContext {
-        method: Some("GET".into()),
-        route: Some("/carts/{id}".into()),
-        ..Default::default()
-    });
     e
 }
 

@@ -63,31 +63,19 @@ fn init_writes_a_policy_the_fix_engine_accepts_and_never_overwrites_silently() {
 /// (line 3) and a policy whose check would fail loudly if it ever ran; with
 /// `remote`, pushed to a bare `dir/calc.git` added as `origin`.
 fn calc_repo(dir: &Path, remote: bool) -> PathBuf {
-    let root = dir.join("calc");
-    std::fs::create_dir_all(root.join("src")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[package]\nname = \"calc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("src/lib.rs"),
-        "/// Average of `total` over `parts`.\npub fn average(total: u64, parts: u64) -> u64 {\n    total / parts\n}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("bugstack.toml"),
-        "retry_limit = 1\n\n[[checks]]\nname = \"never\"\ncommand = \"false\"\n",
-    )
-    .unwrap();
-    git(&root, &["init", "-q", "-b", "main"]);
-    git(&root, &["add", "."]);
-    git(&root, &["commit", "-q", "-m", "calc"]);
+    let files = [
+        (
+            "src/lib.rs",
+            "/// Average of `total` over `parts`.\npub fn average(total: u64, parts: u64) -> u64 {\n    total / parts\n}\n",
+        ),
+        (
+            "bugstack.toml",
+            "retry_limit = 1\n\n[[checks]]\nname = \"never\"\ncommand = \"false\"\n",
+        ),
+    ];
+    let root = committed_crate(dir, "calc", &files, "calc");
     if remote {
-        git(dir, &["init", "-q", "--bare", "-b", "main", "calc.git"]);
-        let remote = dir.join("calc.git");
-        git(&root, &["remote", "add", "origin", remote.to_str().unwrap()]);
-        git(&root, &["push", "-q", "origin", "main"]);
+        push_to_bare(dir, "calc.git", &root);
     }
     root
 }

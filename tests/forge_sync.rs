@@ -19,7 +19,7 @@ use bugstack::collector::{forge_hook_router, hmac_sha256, ForgeHookState, FORGE_
 use bugstack::core::{Event, EventKind, Level, Secret, Timestamp};
 use bugstack::fix::{GitHubConfig, GitHubForge};
 use bugstack::forge_sync::poll_once;
-use bugstack::store::{IncidentStore, RunPullRequest, SqliteStore, Status};
+use bugstack::store::{ForgeStore, IncidentStore, RunPullRequest, SqliteStore, Status};
 use common::propose_next;
 use serde_json::{json, Value};
 

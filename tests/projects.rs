@@ -14,19 +14,12 @@ use serde_json::Value;
 
 /// A git repository `name` under `dir` with `policy` as its bugstack.toml.
 fn repo(dir: &Path, name: &str, policy: &str) -> PathBuf {
-    let root = dir.join(name);
-    std::fs::create_dir_all(root.join("src")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+    committed_crate(
+        dir,
+        name,
+        &[("src/lib.rs", "pub fn f() {}\n"), ("bugstack.toml", policy)],
+        "init",
     )
-    .unwrap();
-    std::fs::write(root.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
-    std::fs::write(root.join("bugstack.toml"), policy).unwrap();
-    git(&root, &["init", "-q", "-b", "main"]);
-    git(&root, &["add", "."]);
-    git(&root, &["commit", "-q", "-m", "init"]);
-    root
 }
 
 /// `bugstack project add NAME --repo REPO [extra] --json --data DATA`: the

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use bugstack::store::{IncidentStore, SqliteStore};
+use bugstack::store::{ForgeStore, IncidentStore, SqliteStore};
 use common::inventory::*;
 use common::*;
 use serde_json::Value;

@@ -257,6 +257,22 @@ fn summarise(report: &FixReport) {
     }
 }
 
+/// Runs `incident` through a pipeline of the example's context builder,
+/// `generator` and the example's validator, printing its progress, then a
+/// summary of its report.
+async fn run_pipeline(
+    generator: Arc<dyn FixGenerator>,
+    incident: &Incident,
+    repo: &RepoRef,
+    policy: &Policy,
+) -> bugstack_fix::Result<FixReport> {
+    let pipeline =
+        Pipeline::new(Arc::new(InMemoryContext), generator, Arc::new(TargetLineCheck)).with_observer(PrintProgress);
+    let report = pipeline.run(incident, repo, policy).await?;
+    summarise(&report);
+    Ok(report)
+}
+
 /// Runs the incident through two pipelines (the custom generator, then the
 /// custom model behind the built-in LLM generator) and returns their
 /// reports; an error when either produced no fix.
@@ -277,14 +293,7 @@ pub(crate) async fn run() -> Result<[FixReport; 2], Box<dyn std::error::Error>> 
     let policy = Policy::default();
 
     println!("1. A custom FixGenerator (a one-rule rewrite):");
-    let pipeline = Pipeline::new(
-        Arc::new(InMemoryContext),
-        Arc::new(UnwrapToDefault),
-        Arc::new(TargetLineCheck),
-    )
-    .with_observer(PrintProgress);
-    let rule = pipeline.run(&incident, &repo, &policy).await?;
-    summarise(&rule);
+    let rule = run_pipeline(Arc::new(UnwrapToDefault), &incident, &repo, &policy).await?;
 
     println!("2. A custom LanguageModel behind the built-in LLM generator:");
     let calls = AtomicU32::new(0);
@@ -293,14 +302,7 @@ pub(crate) async fn run() -> Result<[FixReport; 2], Box<dyn std::error::Error>> 
         answer: move |req: &ChatRequest| scripted_expert(&calls, req),
     };
     let generator = LlmGenerator::new(Arc::new(model), policy.clone());
-    let pipeline = Pipeline::new(
-        Arc::new(InMemoryContext),
-        Arc::new(generator),
-        Arc::new(TargetLineCheck),
-    )
-    .with_observer(PrintProgress);
-    let llm = pipeline.run(&incident, &repo, &policy).await?;
-    summarise(&llm);
+    let llm = run_pipeline(Arc::new(generator), &incident, &repo, &policy).await?;
     println!(
         "  (the full machine-readable report is {} bytes of JSON)",
         llm.to_json().len()

@@ -304,7 +304,7 @@ impl Worker {
             return true;
         }
         !matches!(
-            self.send_once(&[], &crate::batch_id::new(), None, deadline),
+            self.send(&[], &crate::batch_id::new(), None, deadline),
             Sent::Retry { .. }
         )
     }
@@ -340,35 +340,14 @@ impl Worker {
         deadline.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    /// Sends one batch with id `id`; a batch the collector finds too large
-    /// (413) is split in halves (ids derived from `id`) and sent again, so
-    /// only a single oversize event is ever rejected. `spooled` is the
-    /// announcement a spooled batch carries.
+    /// Sends one batch with id `id`; on a retryable failure schedules the
+    /// next attempt. A batch the collector finds too large (413) is split in
+    /// halves (ids derived from `id`) and sent again, so only a single
+    /// oversize event is ever rejected. The batch carries `spooled` (a
+    /// spooled batch's announcement), else this process's pending
+    /// announcement, which is done with once the batch is accepted (or
+    /// rejected for good with it).
     fn send(
-        &mut self,
-        events: &[Event],
-        id: &str,
-        spooled: Option<&ReleaseAnnouncement>,
-        deadline: Option<Instant>,
-    ) -> Sent {
-        let outcome = self.send_once(events, id, spooled, deadline);
-        match outcome {
-            Sent::Rejected { too_large: true, .. } if events.len() > 1 => {
-                let (a, b) = events.split_at(events.len() / 2);
-                match self.send(a, &crate::batch_id::part(id, 0), spooled, deadline) {
-                    retry @ Sent::Retry { .. } => retry,
-                    _ => self.send(b, &crate::batch_id::part(id, 1), spooled, deadline),
-                }
-            }
-            other => other,
-        }
-    }
-
-    /// Sends one batch as is; on a retryable failure schedules the next
-    /// attempt. The batch carries `spooled` (a spooled batch's
-    /// announcement), else this process's pending announcement, which is
-    /// done with once the batch is accepted (or rejected for good with it).
-    fn send_once(
         &mut self,
         events: &[Event],
         id: &str,
@@ -411,7 +390,13 @@ impl Worker {
                     .log
                     .log(|| format!("delivery failed ({reason}); attempt {failures}, retrying in {delay:?}"));
             }
-            Sent::Rejected { too_large: true, .. } if events.len() > 1 => {}
+            Sent::Rejected { too_large: true, .. } if events.len() > 1 => {
+                let (a, b) = events.split_at(events.len() / 2);
+                return match self.send(a, &crate::batch_id::part(id, 0), spooled, deadline) {
+                    retry @ Sent::Retry { .. } => retry,
+                    _ => self.send(b, &crate::batch_id::part(id, 1), spooled, deadline),
+                };
+            }
             Sent::Rejected { reason, .. } => {
                 Counters::add(&self.cfg.counters.rejected, n);
                 self.cfg

@@ -3,7 +3,7 @@
 //! suite is green on the buggy release (else "suite stays green" means
 //! nothing). A case failing any of this is a broken case, never counted.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -111,6 +111,19 @@ pub fn panic_site(output: &str) -> Option<(String, String)> {
         .find(|(f, _)| !foreign(f))
 }
 
+/// A copy of `release`'s sources in `work/name`; its path.
+fn release_tree(release: &Source, work: &Path, name: &str) -> Result<PathBuf> {
+    let dir = work.join(name);
+    source::copy_to(release, &dir)?;
+    Ok(dir)
+}
+
+/// A check's problem: `what` went wrong, then the last lines of `run`'s
+/// output.
+fn with_output_tail(what: &str, run: &Run) -> String {
+    format!("{what}:\n{}", run.tail(25))
+}
+
 /// Checks `case` with the two releases' sources, in `work`.
 pub fn check(settings: &Settings, case: &Case, buggy: &Source, fixed: &Source, work: &Path) -> Result<CaseCheck> {
     let mut result = CaseCheck {
@@ -119,45 +132,32 @@ pub fn check(settings: &Settings, case: &Case, buggy: &Source, fixed: &Source, w
         suite_green_on_buggy: false,
         problem: None,
     };
-    let buggy_dir = work.join("buggy");
-    source::copy_to(buggy, &buggy_dir)?;
+    let buggy_dir = release_tree(buggy, work, "buggy")?;
     let suite = run_suite(settings, case, &buggy_dir)?;
     result.suite_green_on_buggy = suite.status == Status::Passed;
     if !result.suite_green_on_buggy {
-        result.problem = Some(format!(
-            "the suite `{}` fails on {}:\n{}",
-            case.suite,
-            case.buggy,
-            suite.tail(25)
-        ));
+        let what = format!("the suite `{}` fails on {}", case.suite, case.buggy);
+        result.problem = Some(with_output_tail(&what, &suite));
         return Ok(result);
     }
     source::add_repro(case, &buggy_dir)?;
     let on_buggy = run_repro(settings, case, &buggy_dir)?;
     result.panics_on_buggy = shows_the_panic(case, &on_buggy);
     if !result.panics_on_buggy {
-        result.problem = Some(format!(
-            "the reproducer does not panic with {:?} at {} on {} ({:?}):\n{}",
-            case.panic_message,
-            case.panic_location,
-            case.buggy,
-            on_buggy.status,
-            on_buggy.tail(25)
-        ));
+        let what = format!(
+            "the reproducer does not panic with {:?} at {} on {} ({:?})",
+            case.panic_message, case.panic_location, case.buggy, on_buggy.status
+        );
+        result.problem = Some(with_output_tail(&what, &on_buggy));
         return Ok(result);
     }
-    let fixed_dir = work.join("fixed");
-    source::copy_to(fixed, &fixed_dir)?;
+    let fixed_dir = release_tree(fixed, work, "fixed")?;
     source::add_repro(case, &fixed_dir)?;
     let on_fixed = run_repro(settings, case, &fixed_dir)?;
     result.passes_on_fixed = on_fixed.status == Status::Passed;
     if !result.passes_on_fixed {
-        result.problem = Some(format!(
-            "the reproducer does not pass on {} ({:?}):\n{}",
-            case.fixed,
-            on_fixed.status,
-            on_fixed.tail(25)
-        ));
+        let what = format!("the reproducer does not pass on {} ({:?})", case.fixed, on_fixed.status);
+        result.problem = Some(with_output_tail(&what, &on_fixed));
     }
     Ok(result)
 }

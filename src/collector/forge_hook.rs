@@ -34,7 +34,7 @@ pub const FORGE_HOOK_PATH: &str = "/v1/forge/github";
 pub const WEBHOOK_SECRET_ENV: &str = "BUGSTACK_GITHUB_WEBHOOK_SECRET";
 
 /// What the webhook needs.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ForgeHookState {
     /// The store whose pull requests it updates.
     pub store: Arc<dyn ForgeStore>,
@@ -42,15 +42,6 @@ pub struct ForgeHookState {
     pub secret: Option<Secret>,
     /// Largest accepted body.
     pub max_body_bytes: usize,
-}
-
-impl std::fmt::Debug for ForgeHookState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ForgeHookState")
-            .field("secret", &self.secret)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The webhook route, to merge into the collector's router.

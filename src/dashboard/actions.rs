@@ -5,12 +5,11 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use bugstack_core::Timestamp;
 use bugstack_fix::{local_remote_path, Comment, Forge, LocalForge, MergeOutcome, PullRequestState};
 use serde::Deserialize;
 
-use super::auth::{check_csrf, Viewer};
+use super::auth::{CheckedForm, CsrfToken};
 use super::{blocking, DashboardError, DashboardState, DASHBOARD_ACTOR};
 use crate::store::{Cause, Status};
 
@@ -19,6 +18,12 @@ use crate::store::{Cause, Status};
 pub(crate) struct ActionForm {
     csrf: Option<String>,
     reason: Option<String>,
+}
+
+impl CsrfToken for ActionForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
 }
 
 impl ActionForm {
@@ -36,13 +41,9 @@ impl ActionForm {
 /// `POST /incidents/{id}/{ignore|reopen|retry}`.
 pub(crate) async fn incident_action(
     State(state): State<DashboardState>,
-    viewer: Viewer,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<ActionForm>,
+    CheckedForm { form, .. }: CheckedForm<ActionForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&viewer, form.csrf.as_deref()) {
-        return e.into_response();
-    }
     let Ok(id) = id.parse::<i64>() else {
         return DashboardError::BadRequest("an incident id is a number".into()).into_response();
     };
@@ -77,13 +78,9 @@ pub(crate) async fn incident_action(
 /// `POST /pulls/{number}/{merge|close}` (local forge only).
 pub(crate) async fn pull_action(
     State(state): State<DashboardState>,
-    viewer: Viewer,
     Path((number, action)): Path<(String, String)>,
-    Form(form): Form<ActionForm>,
+    CheckedForm { form, .. }: CheckedForm<ActionForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&viewer, form.csrf.as_deref()) {
-        return e.into_response();
-    }
     match pull_action_inner(&state, &number, &action, &form).await {
         Ok(()) => Redirect::to(&format!("/pulls?done={action}")).into_response(),
         Err(e) => e.into_response(),

@@ -10,11 +10,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
@@ -161,11 +162,47 @@ pub(crate) fn viewer(state: &DashboardState, headers: &HeaderMap, uri: &Uri) -> 
 
 /// Checks a form's CSRF token against the viewer's session (constant time).
 /// A bearer client needs none.
-pub(crate) fn check_csrf(viewer: &Viewer, presented: Option<&str>) -> Result<(), DashboardError> {
+fn check_csrf(viewer: &Viewer, presented: Option<&str>) -> Result<(), DashboardError> {
     match (&viewer.csrf, presented) {
         (None, _) => Ok(()),
         (Some(expected), Some(got)) if bool::from(got.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
         _ => Err(DashboardError::Csrf),
+    }
+}
+
+/// A form that carries the session's CSRF token.
+pub(crate) trait CsrfToken {
+    /// The token the form presents, if any.
+    fn csrf(&self) -> Option<&str>;
+}
+
+/// A handler's POST form `F`, taken only when its CSRF token is the
+/// viewer's session's ([`check_csrf`]): the viewer and the form, else the
+/// viewer's [`Denied`], the form's rejection or [`DashboardError::Csrf`] is
+/// the answer before the handler runs.
+pub(crate) struct CheckedForm<F> {
+    /// Who sent the form.
+    pub(crate) viewer: Viewer,
+    /// The form.
+    pub(crate) form: F,
+}
+
+impl<F> FromRequest<DashboardState> for CheckedForm<F>
+where
+    F: DeserializeOwned + CsrfToken + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &DashboardState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Form(form) = Form::<F>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        check_csrf(&viewer, form.csrf()).map_err(IntoResponse::into_response)?;
+        Ok(CheckedForm { viewer, form })
     }
 }
 
@@ -257,15 +294,17 @@ pub(crate) struct CsrfForm {
     csrf: Option<String>,
 }
 
+impl CsrfToken for CsrfForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
 /// `POST /signout`: ends the session.
 pub(crate) async fn signout(
     State(state): State<DashboardState>,
-    viewer: Viewer,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { viewer, .. }: CheckedForm<CsrfForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&viewer, form.csrf.as_deref()) {
-        return e.into_response();
-    }
     if let Some(id) = &viewer.session {
         state.sessions.remove(id);
     }

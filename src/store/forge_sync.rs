@@ -5,7 +5,7 @@
 //! kept in the pull request's forge record), and the patches a closed pull
 //! request rejected (never proposed again for that incident). Each backend
 //! answers [`ForgeStore`](super::ForgeStore) with these
-//! (`shared_forge_sync_methods!`).
+//! (`shared_forge_store!`).
 
 use std::collections::BTreeSet;
 

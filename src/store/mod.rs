@@ -394,8 +394,8 @@ pub trait IncidentStore: Send + Sync {
 /// forge's pull requests ([`PullRequestStore`](bugstack_fix::PullRequestStore))
 /// and keeping pull requests in step with a remote forge (polling, the
 /// webhook, rejected patches). Implemented by [`SqliteStore`] and
-/// [`PostgresStore`] with the same semantics (their inherent methods of the
-/// same names).
+/// [`PostgresStore`] alike (the same queries, in the backend's read or
+/// write transaction).
 pub trait ForgeStore: IncidentStore + bugstack_fix::PullRequestStore + std::fmt::Debug {
     /// This store as an [`IncidentStore`].
     fn into_incident_store(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn IncidentStore>;
@@ -423,61 +423,15 @@ pub trait ForgeStore: IncidentStore + bugstack_fix::PullRequestStore + std::fmt:
     fn rejected_patches(&self, incident: i64) -> Result<std::collections::BTreeSet<String>>;
 
     /// Applies what the forge says happened to pull request `number`
-    /// (merged in a commit, or closed unmerged); idempotent.
+    /// (merged in a commit, or closed unmerged) with the same effect as
+    /// [`IncidentStore::merge_pull_request`] /
+    /// [`close_pull_request`](IncidentStore::close_pull_request), plus the
+    /// merge commit kept on the pull request. Idempotent: a pull request
+    /// already in that state is [`ForgeSync::Unchanged`] (a webhook and the
+    /// poller may both report the same merge).
     fn apply_forge_change(&self, number: i64, change: &ForgeChange, cause: &Cause, now: Timestamp)
         -> Result<ForgeSync>;
 }
-
-/// Implements [`ForgeStore`] for a store type by delegating to its inherent
-/// methods of the same names.
-macro_rules! forge_store_by_inherent_methods {
-    ($store:ty) => {
-        impl ForgeStore for $store {
-            fn into_incident_store(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn IncidentStore> {
-                self
-            }
-
-            fn into_pull_request_store(
-                self: std::sync::Arc<Self>,
-            ) -> std::sync::Arc<dyn bugstack_fix::PullRequestStore> {
-                self
-            }
-
-            fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
-                <$store>::forge_pull_requests(self)
-            }
-
-            fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>> {
-                <$store>::pull_request_by_forge_number(self, forge_number)
-            }
-
-            fn forge_number_of(&self, number: i64) -> Result<Option<i64>> {
-                <$store>::forge_number_of(self, number)
-            }
-
-            fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()> {
-                <$store>::set_pull_request_etag(self, number, etag)
-            }
-
-            fn rejected_patches(&self, incident: i64) -> Result<std::collections::BTreeSet<String>> {
-                <$store>::rejected_patches(self, incident)
-            }
-
-            fn apply_forge_change(
-                &self,
-                number: i64,
-                change: &ForgeChange,
-                cause: &Cause,
-                now: Timestamp,
-            ) -> Result<ForgeSync> {
-                <$store>::apply_forge_change(self, number, change, cause, now)
-            }
-        }
-    };
-}
-
-forge_store_by_inherent_methods!(SqliteStore);
-forge_store_by_inherent_methods!(PostgresStore);
 
 #[cfg(test)]
 mod tests;

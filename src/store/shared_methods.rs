@@ -5,7 +5,7 @@
 //! through [`Sql`](super::sql::Sql). A backend's `impl IncidentStore`
 //! invokes [`shared_store_methods!`] and writes only the methods where it
 //! differs; its `forge` module invokes [`shared_pull_request_store!`] and
-//! [`shared_forge_sync_methods!`]. Names the macros use unqualified (types,
+//! [`shared_forge_store!`]. Names the macros use unqualified (types,
 //! `Result`) resolve where they are invoked.
 
 /// Expands to the [`IncidentStore`](super::IncidentStore) methods shared by
@@ -248,97 +248,85 @@ macro_rules! shared_store_methods {
     };
 }
 
-/// Expands to the inherent forge-sync methods both backends share (what
-/// [`ForgeStore`](super::ForgeStore) delegates to), over
-/// [`super::forge_sync`] in the backend's read or write transaction.
-/// `apply_forge_change` applies what the forge says happened to pull
-/// request `number` (merged in a commit, or closed unmerged) with the same
-/// effect as
-/// [`IncidentStore::merge_pull_request`](super::IncidentStore::merge_pull_request)
-/// / [`close_pull_request`](super::IncidentStore::close_pull_request), plus
-/// the merge commit kept on the pull request. Invoked inside the backend's
-/// `impl` block.
-macro_rules! shared_forge_sync_methods {
-    () => {
-        /// The open pull requests that live on a remote forge (they have a
-        /// forge number), oldest first: what `serve` polls.
-        pub fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
-            self.read(|tx| crate::store::forge_sync::forge_pull_requests(tx))
-        }
+/// Implements [`ForgeStore`](super::ForgeStore) for backend type `$store`,
+/// over [`super::forge_sync`] in its read or write transaction.
+macro_rules! shared_forge_store {
+    ($store:ty) => {
+        impl crate::store::ForgeStore for $store {
+            fn into_incident_store(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn crate::store::IncidentStore> {
+                self
+            }
 
-        /// The store's number of the pull request numbered `forge_number` on the
-        /// remote forge, if a run recorded one.
-        pub fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>> {
-            self.read(|tx| crate::store::forge_sync::pull_request_by_forge_number(tx, forge_number))
-        }
+            fn into_pull_request_store(
+                self: std::sync::Arc<Self>,
+            ) -> std::sync::Arc<dyn bugstack_fix::PullRequestStore> {
+                self
+            }
 
-        /// The remote forge's number of the store's pull request `number`
-        /// (`None`: a local-forge pull request).
-        pub fn forge_number_of(&self, number: i64) -> Result<Option<i64>> {
-            self.read(|tx| crate::store::forge_sync::forge_number_of(tx, number))
-        }
+            fn forge_pull_requests(&self) -> Result<Vec<ForgePullRequest>> {
+                self.read(|tx| crate::store::forge_sync::forge_pull_requests(tx))
+            }
 
-        /// Remembers the ETag of the forge's last answer about pull request `number`.
-        pub fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()> {
-            self.write(|tx| crate::store::forge_sync::set_pull_request_etag(tx, number, etag))
-        }
+            fn pull_request_by_forge_number(&self, forge_number: i64) -> Result<Option<i64>> {
+                self.read(|tx| crate::store::forge_sync::pull_request_by_forge_number(tx, forge_number))
+            }
 
-        /// The hashes of the patches rejected for `incident` (their pull request
-        /// was closed unmerged).
-        pub fn rejected_patches(&self, incident: i64) -> Result<std::collections::BTreeSet<String>> {
-            self.read(|tx| crate::store::forge_sync::rejected_patches(tx, incident))
-        }
+            fn forge_number_of(&self, number: i64) -> Result<Option<i64>> {
+                self.read(|tx| crate::store::forge_sync::forge_number_of(tx, number))
+            }
 
-        /// Applies what the forge says happened to pull request `number`
-        /// (merged in a commit, or closed unmerged) with the same effect as
-        /// [`IncidentStore::merge_pull_request`](crate::store::IncidentStore::merge_pull_request)
-        /// / [`close_pull_request`](crate::store::IncidentStore::close_pull_request),
-        /// plus the merge commit kept on the pull request. Idempotent: a pull
-        /// request already in that state is [`ForgeSync::Unchanged`] (a webhook
-        /// and the poller may both report the same merge).
-        pub fn apply_forge_change(
-            &self,
-            number: i64,
-            change: &ForgeChange,
-            cause: &Cause,
-            now: Timestamp,
-        ) -> Result<ForgeSync> {
-            self.write(|tx| {
-                let raw = crate::store::reads::pull_request(tx, number, false)?
-                    .ok_or(crate::Error::PullRequestNotFound(number))?;
-                let want = match change {
-                    ForgeChange::Merged { .. } => PullRequestState::Merged,
-                    ForgeChange::Closed => PullRequestState::Closed,
-                };
-                if crate::store::types::parse_pull_request_state(&raw.state)? == want {
-                    return Ok(ForgeSync::Unchanged(raw.into_record()?));
-                }
-                let record = match change {
-                    ForgeChange::Merged { commit } => {
-                        crate::store::flow::set_pull_request_state(
+            fn set_pull_request_etag(&self, number: i64, etag: &str) -> Result<()> {
+                self.write(|tx| crate::store::forge_sync::set_pull_request_etag(tx, number, etag))
+            }
+
+            fn rejected_patches(&self, incident: i64) -> Result<std::collections::BTreeSet<String>> {
+                self.read(|tx| crate::store::forge_sync::rejected_patches(tx, incident))
+            }
+
+            fn apply_forge_change(
+                &self,
+                number: i64,
+                change: &ForgeChange,
+                cause: &Cause,
+                now: Timestamp,
+            ) -> Result<ForgeSync> {
+                self.write(|tx| {
+                    let raw = crate::store::reads::pull_request(tx, number, false)?
+                        .ok_or(crate::Error::PullRequestNotFound(number))?;
+                    let want = match change {
+                        ForgeChange::Merged { .. } => PullRequestState::Merged,
+                        ForgeChange::Closed => PullRequestState::Closed,
+                    };
+                    if crate::store::types::parse_pull_request_state(&raw.state)? == want {
+                        return Ok(ForgeSync::Unchanged(raw.into_record()?));
+                    }
+                    let record = match change {
+                        ForgeChange::Merged { commit } => {
+                            crate::store::flow::set_pull_request_state(
+                                tx,
+                                number,
+                                PullRequestState::Merged,
+                                Some(commit),
+                                cause,
+                                now,
+                            )?;
+                            crate::store::forge_sync::record_merge_commit(tx, number, commit)?;
+                            crate::store::reads::pull_request(tx, number, false)?
+                                .ok_or(crate::Error::PullRequestNotFound(number))?
+                                .into_record()?
+                        }
+                        ForgeChange::Closed => crate::store::flow::set_pull_request_state(
                             tx,
                             number,
-                            PullRequestState::Merged,
-                            Some(commit),
+                            PullRequestState::Closed,
+                            None,
                             cause,
                             now,
-                        )?;
-                        crate::store::forge_sync::record_merge_commit(tx, number, commit)?;
-                        crate::store::reads::pull_request(tx, number, false)?
-                            .ok_or(crate::Error::PullRequestNotFound(number))?
-                            .into_record()?
-                    }
-                    ForgeChange::Closed => crate::store::flow::set_pull_request_state(
-                        tx,
-                        number,
-                        PullRequestState::Closed,
-                        None,
-                        cause,
-                        now,
-                    )?,
-                };
-                Ok(ForgeSync::Applied(record))
-            })
+                        )?,
+                    };
+                    Ok(ForgeSync::Applied(record))
+                })
+            }
         }
     };
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use bugstack::core::{Event, Timestamp};
 use bugstack::store::{IncidentStore, SqliteStore};
 
-use super::git;
+use super::{committed_crate, git, push_to_bare};
 
 /// The crate's source and its panic, shared with bugstack-fix's tests.
 #[path = "../../bugstack-fix/tests/it/support/inventory.rs"]
@@ -55,23 +55,13 @@ pub fn repo_with_policy(dir: &Path, policy: &str) -> (PathBuf, PathBuf, String) 
 /// The crate with `lib` as its `src/lib.rs` and `policy` as its
 /// `bugstack.toml`, committed and pushed; returns (root, remote, release).
 pub fn repo_with(dir: &Path, lib: &str, policy: &str) -> (PathBuf, PathBuf, String) {
-    let root = dir.join("inventory");
-    let remote = dir.join("remote.git");
-    std::fs::create_dir_all(root.join("src")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[package]\nname = \"inventory\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("src/lib.rs"), lib).unwrap();
-    std::fs::write(root.join("bugstack.toml"), policy).unwrap();
-    std::fs::write(root.join(".gitignore"), "/target\nCargo.lock\n").unwrap();
-    git(&root, &["init", "-q", "-b", "main"]);
-    git(&root, &["add", "."]);
-    git(&root, &["commit", "-q", "-m", "Add restock ratio"]);
-    git(dir, &["init", "-q", "--bare", "-b", "main", "remote.git"]);
-    git(&root, &["remote", "add", "origin", remote.to_str().unwrap()]);
-    git(&root, &["push", "-q", "origin", "main"]);
+    let files = [
+        ("src/lib.rs", lib),
+        ("bugstack.toml", policy),
+        (".gitignore", "/target\nCargo.lock\n"),
+    ];
+    let root = committed_crate(dir, "inventory", &files, "Add restock ratio");
+    let remote = push_to_bare(dir, "remote.git", &root);
     let release = git(&root, &["rev-parse", "HEAD"]);
     (root, remote, release)
 }

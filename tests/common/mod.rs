@@ -49,6 +49,23 @@ fn spawn_until_ready<T: Send + 'static>(
     }
 }
 
+/// `bugstack ARGS --data DATA EXTRA` for [`spawn_until_ready`]: without the
+/// environment variables `unset` (the test says what it means), stdout
+/// piped, stderr the test's.
+fn data_command(args: &[&str], data: &Path, extra: &[&str], unset: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .arg("--data")
+        .arg(data)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for var in unset {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// A running `bugstack serve`.
 pub struct Server {
     pub child: Child,
@@ -60,15 +77,8 @@ impl Server {
     /// Starts `bugstack serve --listen 127.0.0.1:0 --data DIR` plus `extra`
     /// and waits for the bound address on stdout.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .args(extra)
-            .env_remove("BUGSTACK_TOKEN")
-            .env_remove("BUGSTACK_DASHBOARD_TOKEN")
-            .env_remove("BUGSTACK_DATA")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        let unset = ["BUGSTACK_TOKEN", "BUGSTACK_DASHBOARD_TOKEN", "BUGSTACK_DATA"];
+        let mut cmd = data_command(&["serve", "--listen", "127.0.0.1:0"], data, extra, &unset);
         let (child, stdout, addr) = spawn_until_ready(&mut cmd, "serve did not print its address", |line| {
             line.strip_prefix("bugstack: listening on http://").map(str::to_string)
         });
@@ -97,15 +107,8 @@ impl Worker {
     /// Starts `bugstack worker --data DIR` plus `extra` and waits until it
     /// says it is ready.
     pub fn start(data: &Path, extra: &[&str]) -> Worker {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["worker", "--data"])
-            .arg(data)
-            .args(extra)
-            .env_remove("BUGSTACK_DATA")
-            .env_remove("BUGSTACK_STORE")
-            .env_remove("BUGSTACK_REPO")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        let unset = ["BUGSTACK_DATA", "BUGSTACK_STORE", "BUGSTACK_REPO"];
+        let mut cmd = data_command(&["worker"], data, extra, &unset);
         let (child, stdout, ()) = spawn_until_ready(&mut cmd, "worker did not get ready", |line| {
             line.starts_with("bugstack: worker ready").then_some(())
         });
@@ -354,6 +357,32 @@ pub fn timeline_steps(detail: &serde_json::Value) -> Vec<(Option<&str>, &str, &s
             )
         })
         .collect()
+}
+
+/// A crate `dir/name` (a workspace of its own) of `files` (`(path, text)`
+/// besides its `Cargo.toml`), committed on `main` with `message`; its root.
+pub fn committed_crate(dir: &Path, name: &str, files: &[(&str, &str)], message: &str) -> PathBuf {
+    let root = dir.join(name);
+    let manifest = format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
+    for (path, text) in [("Cargo.toml", manifest.as_str())].iter().chain(files) {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "."]);
+    git(&root, &["commit", "-q", "-m", message]);
+    root
+}
+
+/// A bare repository `dir/name` on `main`, added to `root` as `origin` and
+/// pushed to; its path.
+pub fn push_to_bare(dir: &Path, name: &str, root: &Path) -> PathBuf {
+    git(dir, &["init", "-q", "--bare", "-b", "main", name]);
+    let remote = dir.join(name);
+    git(root, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    git(root, &["push", "-q", "origin", "main"]);
+    remote
 }
 
 /// Runs `git -C dir args` with a fixed identity; its trimmed stdout (panics

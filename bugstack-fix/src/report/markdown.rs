@@ -176,6 +176,14 @@ impl Renderer<'_> {
         self.out.push('\n');
     }
 
+    /// A table's heading row and alignment row; its last column (of
+    /// numbers) is right-aligned.
+    fn table_head(&mut self, headings: &[&str]) {
+        self.line(&format!("| {} |", headings.join(" | ")));
+        let left = "---|".repeat(headings.len().saturating_sub(1));
+        self.line(&format!("|{left}---:|"));
+    }
+
     fn details(&mut self, summary: &str, content: &str) {
         // The summary is escaped text; the content is a fenced block.
         self.line(&format!("<details><summary>{summary}</summary>"));
@@ -424,8 +432,7 @@ impl Renderer<'_> {
         if let Some(c) = &r.confidence {
             self.line(&format!("### Confidence: {:.2}", c.score));
             self.line("");
-            self.line("| Signal | Observed | Contribution |");
-            self.line("|---|---|---:|");
+            self.table_head(&["Signal", "Observed", "Contribution"]);
             for s in &c.signals {
                 self.line(&format!(
                     "| {} | {} | {:+.2} |",
@@ -509,8 +516,7 @@ impl Renderer<'_> {
     }
 
     fn validation(&mut self, v: &Validation) {
-        self.line("| Check | Result | Base commit | Time |");
-        self.line("|---|---|---|---:|");
+        self.table_head(&["Check", "Result", "Base commit", "Time"]);
         for c in &v.checks {
             self.line(&format!(
                 "| {} | {} | {} | {:.1} s |",

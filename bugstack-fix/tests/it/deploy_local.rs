@@ -60,11 +60,22 @@ async fn deploy(
     deploy_for(deployer, &context(fx, count), patch, kind, true).await
 }
 
+/// The conventional fixture, its deployer and local forge, and the cart
+/// fix of incident 1 deployed for review (the pull request a later run
+/// reuses).
+async fn reviewed_fix() -> (Fixture, ForgeDeployer, Arc<LocalForge>, Deployment) {
+    let fx = Fixture::conventional();
+    let (deployer, forge) = deployer(&fx);
+    let first = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::Review)
+        .await
+        .unwrap();
+    (fx, deployer, forge, first)
+}
+
 #[tokio::test]
 async fn auto_merge_pushes_the_branch_records_the_pr_and_merges_it() {
     let fx = Fixture::conventional();
-    fx.make_dirty();
-    let before = fx.snapshot();
+    let before = fx.make_dirty();
     let ctx = context(&fx, 3);
     let report = report(&ctx, cart_patch(), DecisionKind::AutoMerge, true);
     let (deployer, forge) = deployer(&fx);
@@ -129,8 +140,7 @@ async fn auto_merge_pushes_the_branch_records_the_pr_and_merges_it() {
 #[tokio::test]
 async fn a_strict_decision_stays_open_and_a_second_run_reuses_the_pr() {
     let fx = Fixture::conventional();
-    fx.make_dirty();
-    let before = fx.snapshot();
+    let before = fx.make_dirty();
     let (deployer, forge) = deployer(&fx);
     let first = deploy(&deployer, &fx, 3, cart_patch(), DecisionKind::Review)
         .await
@@ -165,11 +175,7 @@ async fn a_strict_decision_stays_open_and_a_second_run_reuses_the_pr() {
 
 #[tokio::test]
 async fn a_revised_fix_moves_the_reused_pr_head() {
-    let fx = Fixture::conventional();
-    let (deployer, forge) = deployer(&fx);
-    let first = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::Review)
-        .await
-        .unwrap();
+    let (fx, deployer, forge, first) = reviewed_fix().await;
     let mut revised = cart_edit(
         &AFTER
             .replace("items.iter()", "items.iter().copied().map(u32::from)")
@@ -295,8 +301,7 @@ async fn red_validation_is_red_ci_and_blocks_the_merge() {
 #[tokio::test]
 async fn a_patch_that_does_not_apply_is_an_error_and_touches_nothing() {
     let fx = Fixture::conventional();
-    fx.make_dirty();
-    let before = fx.snapshot();
+    let before = fx.make_dirty();
     let (deployer, forge) = deployer(&fx);
     let ctx = context(&fx, 1);
     let bad = support::edit_patch("src/cart.rs", &BEFORE.replace("items[0]", "items[9]"), AFTER);
@@ -334,11 +339,7 @@ async fn an_unknown_remote_is_a_clear_error() {
 
 #[tokio::test]
 async fn commits_someone_added_to_the_fix_branch_are_never_overwritten() {
-    let fx = Fixture::conventional();
-    let (deployer, _) = deployer(&fx);
-    let first = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::Review)
-        .await
-        .unwrap();
+    let (fx, deployer, _, first) = reviewed_fix().await;
     // A reviewer pushes a commit of their own onto the fix branch.
     let reviewed = push_as_someone_else(
         &fx,
@@ -358,11 +359,7 @@ async fn commits_someone_added_to_the_fix_branch_are_never_overwritten() {
 
 #[tokio::test]
 async fn a_fix_branch_the_user_has_checked_out_is_not_moved() {
-    let fx = Fixture::conventional();
-    let (deployer, forge) = deployer(&fx);
-    let first = deploy(&deployer, &fx, 1, cart_patch(), DecisionKind::Review)
-        .await
-        .unwrap();
+    let (fx, deployer, forge, first) = reviewed_fix().await;
     // The user looks at the fix in a work tree of their own.
     let look = fx.tmp.path().join("look");
     git(

@@ -306,8 +306,7 @@ async fn a_models_fallback_value_is_read_from_its_diff_and_never_auto_merged() {
 #[tokio::test]
 async fn the_users_work_tree_is_untouched_by_a_pipeline_run() {
     let fx = Fixture::conventional();
-    fx.make_dirty();
-    let before = fx.snapshot();
+    let before = fx.make_dirty();
     let policy = Policy::from_toml_str("auto_merge = true\nconfidence_threshold = 0.5\n").unwrap();
     let (report, _) = run(&fx, &policy).await;
     assert!(report.deployment.unwrap().merged);

@@ -56,6 +56,7 @@ impl Req {
     }
 }
 
+#[derive(Clone)]
 struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
@@ -182,6 +183,21 @@ fn happy(req: &Req, _n: usize) -> Reply {
     }
 }
 
+/// The [`happy`] script, except that `method route` is answered `answer`.
+fn happy_except(
+    method: &'static str,
+    route: &'static str,
+    answer: Reply,
+) -> impl Fn(&Req, usize) -> Reply + Send + Sync + 'static {
+    move |req, n| {
+        if (req.method.as_str(), req.route()) == (method, route) {
+            answer.clone()
+        } else {
+            happy(req, n)
+        }
+    }
+}
+
 struct Run {
     fx: Fixture,
     server: Server,
@@ -229,6 +245,17 @@ async fn run_with(
 
 async fn run(kind: DecisionKind, script: impl Fn(&Req, usize) -> Reply + Send + Sync + 'static) -> Run {
     run_with(kind, |_| {}, script).await
+}
+
+/// `r`'s deployment left its pull request open, never asking to merge it,
+/// and its reason says each of `said`.
+fn assert_left_open(r: &Run, said: &[&str]) {
+    let d = r.result.as_ref().unwrap();
+    assert!(!d.merged, "{}", d.reason);
+    for words in said {
+        assert!(d.reason.contains(words), "{words:?} not in: {}", d.reason);
+    }
+    assert!(!r.server.keys().contains(&"PUT merge".to_string()));
 }
 
 #[tokio::test]
@@ -295,27 +322,16 @@ async fn happy_path_opens_labels_waits_for_green_ci_and_merges() {
 
 #[tokio::test]
 async fn red_ci_leaves_the_pr_open_with_the_reason() {
-    let r = run(DecisionKind::AutoMerge, |req, n| {
-        match (req.method.as_str(), req.route()) {
-            ("GET", "check-runs") => reply(
-                200,
-                json!({ "total_count": 2, "check_runs": [
-                { "name": "build", "status": "completed", "conclusion": "success" },
-                { "name": "test", "status": "completed", "conclusion": "failure" }
-            ] }),
-            ),
-            _ => happy(req, n),
-        }
-    })
+    let checks = json!({ "total_count": 2, "check_runs": [
+        { "name": "build", "status": "completed", "conclusion": "success" },
+        { "name": "test", "status": "completed", "conclusion": "failure" }
+    ] });
+    let r = run(
+        DecisionKind::AutoMerge,
+        happy_except("GET", "check-runs", reply(200, checks)),
+    )
     .await;
-    let d = r.result.unwrap();
-    assert!(!d.merged);
-    assert!(
-        d.reason.contains("CI failed") && d.reason.contains("check test failure"),
-        "{}",
-        d.reason
-    );
-    assert!(!r.server.keys().contains(&"PUT merge".to_string()));
+    assert_left_open(&r, &["CI failed", "check test failure"]);
 }
 
 #[tokio::test]
@@ -338,39 +354,21 @@ async fn a_failure_on_the_second_page_of_check_runs_blocks_the_merge() {
         }
     })
     .await;
-    let d = r.result.unwrap();
-    assert!(!d.merged, "{}", d.reason);
-    assert!(d.reason.contains("check late-test failure"), "{}", d.reason);
-    assert!(!r.server.keys().contains(&"PUT merge".to_string()));
+    assert_left_open(&r, &["check late-test failure"]);
 }
 
 #[tokio::test]
 async fn pending_ci_times_out_and_leaves_the_pr_open() {
-    let r = run_with(
-        DecisionKind::AutoMerge,
-        |p| p.forge.ci_timeout_secs = 1,
-        |req, n| match (req.method.as_str(), req.route()) {
-            ("GET", "check-runs") => reply(
-                200,
-                json!({ "total_count": 1, "check_runs": [{ "name": "test", "status": "in_progress", "conclusion": null }] }),
-            ),
-            _ => happy(req, n),
-        },
-    )
-    .await;
-    let d = r.result.unwrap();
-    assert!(!d.merged);
-    assert!(
-        d.reason.contains("did not finish green within 1s") && d.reason.contains("check test in_progress"),
-        "{}",
-        d.reason
-    );
+    let checks =
+        json!({ "total_count": 1, "check_runs": [{ "name": "test", "status": "in_progress", "conclusion": null }] });
+    let script = happy_except("GET", "check-runs", reply(200, checks));
+    let r = run_with(DecisionKind::AutoMerge, |p| p.forge.ci_timeout_secs = 1, script).await;
+    assert_left_open(&r, &["did not finish green within 1s", "check test in_progress"]);
     let keys = r.server.keys();
     assert!(
         keys.iter().filter(|k| *k == "GET status").count() >= 3,
         "polled: {keys:?}"
     );
-    assert!(!keys.contains(&"PUT merge".to_string()));
 }
 
 #[tokio::test]
@@ -385,21 +383,15 @@ async fn no_ci_at_all_is_never_green() {
         },
     )
     .await;
-    let d = r.result.unwrap();
-    assert!(!d.merged && d.reason.contains("no CI has reported"), "{}", d.reason);
+    assert_left_open(&r, &["no CI has reported"]);
 }
 
 async fn refused_merge(status: u16, message: &str) -> Deployment {
-    let message = message.to_string();
-    let r = run(DecisionKind::AutoMerge, move |req, n| {
-        match (req.method.as_str(), req.route()) {
-            ("PUT", "merge") => reply(
-                status,
-                json!({ "message": message, "documentation_url": "https://docs.github.com" }),
-            ),
-            _ => happy(req, n),
-        }
-    })
+    let refusal = json!({ "message": message, "documentation_url": "https://docs.github.com" });
+    let r = run(
+        DecisionKind::AutoMerge,
+        happy_except("PUT", "merge", reply(status, refusal)),
+    )
     .await;
     assert_eq!(r.server.keys().last().unwrap(), "PUT merge");
     r.result.unwrap()
@@ -583,16 +575,8 @@ async fn a_rate_limit_reset_too_far_away_is_an_error_not_a_hang() {
 
 #[tokio::test]
 async fn an_unexpected_answer_is_an_error_naming_the_endpoint() {
-    let r = run(DecisionKind::Review, |req, n| {
-        match (req.method.as_str(), req.route()) {
-            ("POST", "pulls") => reply(
-                422,
-                json!({ "message": "Validation Failed", "errors": [{ "message": "base does not exist" }] }),
-            ),
-            _ => happy(req, n),
-        }
-    })
-    .await;
+    let invalid = json!({ "message": "Validation Failed", "errors": [{ "message": "base does not exist" }] });
+    let r = run(DecisionKind::Review, happy_except("POST", "pulls", reply(422, invalid))).await;
     let err = r.result.unwrap_err().to_string();
     assert!(
         err.contains("POST /repos/octo/shop/pulls") && err.contains("422") && err.contains("base does not exist"),

@@ -352,10 +352,7 @@ async fn prompt_injection_stays_inside_the_untrusted_block_and_cannot_edit_ci() 
 async fn anthropic_backend_speaks_messages() {
     let key = "sk-ant-test-abcdef";
     let server = Server::start(vec![
-        Scripted::json(
-            529,
-            serde_json::json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
-        ),
+        anthropic_error(529, "overloaded_error", "Overloaded"),
         anthropic_answer(&reply_with(GOOD_DIFF), "end_turn"),
     ])
     .await;
@@ -384,7 +381,7 @@ async fn anthropic_backend_speaks_messages() {
     // Truncation by max_tokens, and a 401.
     let server = Server::start(vec![
         anthropic_answer("<root_cause>half", "max_tokens"),
-        Scripted::json(401, serde_json::json!({"type": "error", "error": {"type": "authentication_error", "message": format!("invalid x-api-key {key}")}})),
+        anthropic_error(401, "authentication_error", &format!("invalid x-api-key {key}")),
     ])
     .await;
     let g = LlmGenerator::new(

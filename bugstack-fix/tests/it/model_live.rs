@@ -3,40 +3,41 @@
 //! `ANTHROPIC_API_KEY`; models from `OPENAI_MODEL` / `ANTHROPIC_MODEL`) and
 //! prints that it was skipped otherwise.
 
-use bugstack_fix::{
-    AnthropicModel, ChatMessage, ChatRequest, LanguageModel, ModelBackend, ModelConfig, ModelError,
-    OpenAiCompatibleModel,
-};
+use crate::support::model::ping;
 
-fn ping() -> ChatRequest {
-    ChatRequest {
-        system: "Answer with one word.".into(),
-        messages: vec![ChatMessage::user("Reply with the word pong.")],
-        max_tokens: 16,
-        temperature: Some(0.0),
+use bugstack_fix::{AnthropicModel, LanguageModel, ModelBackend, ModelConfig, ModelError, OpenAiCompatibleModel};
+
+/// `backend`'s config, its model from `model_env`, when `key_env` holds an
+/// API key; `None` (and says the test is skipped) when not.
+fn live_config(backend: ModelBackend, key_env: &str, model_env: &str) -> Option<ModelConfig> {
+    if std::env::var_os(key_env).is_none() {
+        println!("skipped: {key_env} not set");
+        return None;
     }
-}
-
-fn config(backend: ModelBackend, model_env: &str) -> ModelConfig {
-    ModelConfig {
+    Some(ModelConfig {
         backend,
         model: std::env::var(model_env).ok(),
         ..ModelConfig::default()
-    }
+    })
 }
 
-/// Whether `var` holds an API key; says the test is skipped when not.
-fn key_in_env(var: &str) -> bool {
-    let set = std::env::var_os(var).is_some();
-    if !set {
-        println!("skipped: {var} not set");
-    }
-    set
-}
-
-/// `model` answers the ping; `bad` (the same model with the invalid key
-/// `bad_key`) gets a clear 401 that does not echo the key.
-async fn assert_pongs_and_a_bad_key_is_refused(model: &impl LanguageModel, bad: &impl LanguageModel, bad_key: &str) {
+/// The live check of `backend` when `key_env` holds an API key (skipped,
+/// saying so, when not): the model `connect` makes of its config (the model
+/// from `model_env`) answers the ping, and the one it makes with an invalid
+/// key gets a clear 401 that does not echo the key. `connect` is the
+/// backend's `from_config_with_env`.
+async fn live_check<M: LanguageModel>(
+    backend: ModelBackend,
+    key_env: &str,
+    model_env: &str,
+    connect: impl Fn(&ModelConfig, &dyn Fn(&str) -> Option<String>) -> Result<M, ModelError>,
+) {
+    let Some(config) = live_config(backend, key_env, model_env) else {
+        return;
+    };
+    let model = connect(&config, &|name| std::env::var(name).ok()).unwrap();
+    let bad_key = "sk-bugstack-invalid-key-000";
+    let bad = connect(&config, &|_| Some(bad_key.to_string())).unwrap();
     let answer = model.complete(&ping()).await.unwrap();
     assert!(answer.content.to_lowercase().contains("pong"), "{answer:?}");
     let err = bad.complete(&ping()).await.unwrap_err();
@@ -46,22 +47,19 @@ async fn assert_pongs_and_a_bad_key_is_refused(model: &impl LanguageModel, bad: 
 
 #[tokio::test]
 async fn openai_live() {
-    if !key_in_env("OPENAI_API_KEY") {
-        return;
-    }
-    let model = OpenAiCompatibleModel::from_config(&config(ModelBackend::Openai, "OPENAI_MODEL")).unwrap();
-    let bad_key = "sk-bugstack-invalid-key-000";
-    let bad = model.clone().with_api_key(bad_key);
-    assert_pongs_and_a_bad_key_is_refused(&model, &bad, bad_key).await;
+    live_check(ModelBackend::Openai, "OPENAI_API_KEY", "OPENAI_MODEL", |config, env| {
+        OpenAiCompatibleModel::from_config_with_env(config, env)
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn anthropic_live() {
-    if !key_in_env("ANTHROPIC_API_KEY") {
-        return;
-    }
-    let model = AnthropicModel::from_config(&config(ModelBackend::Anthropic, "ANTHROPIC_MODEL")).unwrap();
-    let bad_key = "sk-ant-bugstack-invalid-000";
-    let bad = AnthropicModel::new(model.model(), bad_key).unwrap();
-    assert_pongs_and_a_bad_key_is_refused(&model, &bad, bad_key).await;
+    live_check(
+        ModelBackend::Anthropic,
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_MODEL",
+        |config, env| AnthropicModel::from_config_with_env(config, env),
+    )
+    .await;
 }

@@ -11,10 +11,10 @@ use crate::support;
 use std::sync::Arc;
 
 use bugstack_fix::{
-    AnthropicModel, ChatMessage, ChatRequest, LanguageModel, LlmGenerator, MaxTokensField, ModelError,
-    OpenAiCompatibleModel, Policy, RetryPolicy,
+    AnthropicModel, LanguageModel, LlmGenerator, MaxTokensField, ModelError, OpenAiCompatibleModel, Policy, RetryPolicy,
 };
 use serde_json::json;
+use support::model::ping;
 use support::prism::{peers, Prism};
 
 /// Removes `nullable` from every schema that has no `type`: Prism cannot
@@ -79,36 +79,29 @@ async fn vendor_prism(vendor: &'static str, probe_path: &'static str) -> Option<
     Some(prism)
 }
 
-fn chat() -> ChatRequest {
-    ChatRequest {
-        system: "You are terse.".into(),
-        messages: vec![ChatMessage::user("Say pong.")],
-        max_tokens: 64,
-        temperature: Some(0.2),
-    }
-}
-
 fn no_retry() -> RetryPolicy {
     RetryPolicy::none()
 }
 
-/// POSTs `body` to `url` with `headers` and asserts Prism rejects it with
-/// 422 (`what` says what is wrong with it).
-async fn assert_rejected(url: &str, headers: &[(&str, &str)], body: serde_json::Value, what: &str) {
-    let mut req = reqwest::Client::new().post(url).json(&body);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
+/// POSTs each `(body, what)` of `cases` to `url` with `headers` and asserts
+/// Prism rejects it with 422 (`what` says what is wrong with the body).
+async fn assert_rejected(url: &str, headers: &[(&str, &str)], cases: &[(serde_json::Value, &str)]) {
+    for (body, what) in cases {
+        let mut req = reqwest::Client::new().post(url).json(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let violations = resp
+            .headers()
+            .get("sl-violations")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let why = violations + &resp.text().await.unwrap_or_default();
+        assert_eq!(status, 422, "{what} must be rejected: {why}");
     }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let violations = resp
-        .headers()
-        .get("sl-violations")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let why = violations + &resp.text().await.unwrap_or_default();
-    assert_eq!(status, 422, "{what} must be rejected: {why}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,7 +117,7 @@ async fn openai_chat_completions_conform_to_the_official_spec() {
             .with_api_key("sk-conformance-test")
             .with_retry(no_retry()),
     );
-    let answer = model.complete(&chat()).await.unwrap();
+    let answer = model.complete(&ping()).await.unwrap();
     assert!(!answer.content.is_empty());
     // OpenAI's current token-limit field validates too.
     let current = OpenAiCompatibleModel::new(&prism.url, "gpt-5")
@@ -132,8 +125,8 @@ async fn openai_chat_completions_conform_to_the_official_spec() {
         .with_api_key("sk-conformance-test")
         .with_max_tokens_field(MaxTokensField::MaxCompletionTokens)
         .with_retry(no_retry());
-    assert!(current.request_body(&chat()).get("max_completion_tokens").is_some());
-    current.complete(&chat()).await.unwrap();
+    assert!(current.request_body(&ping()).get("max_completion_tokens").is_some());
+    current.complete(&ping()).await.unwrap();
 
     // The generator's real request (long prompt, retry feedback) validates.
     let generator = LlmGenerator::new(model.clone(), Policy::default());
@@ -148,27 +141,24 @@ async fn openai_chat_completions_conform_to_the_official_spec() {
     // Validation is on: invalid bodies get 422.
     let url = format!("{}/chat/completions", prism.url);
     let auth = [("authorization", "Bearer sk-conformance-test")];
-    assert_rejected(
-        &url,
-        &auth,
-        json!({"messages": [{"role": "user", "content": "hi"}]}),
-        "missing `model`",
-    )
-    .await;
-    assert_rejected(&url, &auth, json!(5), "a non-object body").await;
-    assert_rejected(
-        &url,
-        &auth,
-        json!({"model": "gpt-4o-mini", "messages": [{"role": "wizard", "content": "hi"}]}),
-        "an unknown role",
-    )
-    .await;
+    let invalid = [
+        (
+            json!({"messages": [{"role": "user", "content": "hi"}]}),
+            "missing `model`",
+        ),
+        (json!(5), "a non-object body"),
+        (
+            json!({"model": "gpt-4o-mini", "messages": [{"role": "wizard", "content": "hi"}]}),
+            "an unknown role",
+        ),
+    ];
+    assert_rejected(&url, &auth, &invalid).await;
 
     // No key: the mock enforces the bearer scheme, and we report a 401.
     let keyless = OpenAiCompatibleModel::new(&prism.url, "gpt-4o-mini")
         .unwrap()
         .with_retry(no_retry());
-    let err = keyless.complete(&chat()).await.unwrap_err();
+    let err = keyless.complete(&ping()).await.unwrap_err();
     assert!(matches!(err, ModelError::Status { status: 401, .. }), "{err}");
 }
 
@@ -184,7 +174,7 @@ async fn anthropic_messages_conform_to_the_official_spec() {
             .with_base_url(&prism.url)
             .with_retry(no_retry()),
     );
-    let answer = model.complete(&chat()).await.unwrap();
+    let answer = model.complete(&ping()).await.unwrap();
     assert!(!answer.content.is_empty());
 
     let generator = LlmGenerator::new(model.clone(), Policy::default());
@@ -193,18 +183,15 @@ async fn anthropic_messages_conform_to_the_official_spec() {
 
     let url = format!("{}/v1/messages", prism.url);
     let headers = [("x-api-key", "sk-ant-conformance"), ("anthropic-version", "2023-06-01")];
-    assert_rejected(
-        &url,
-        &headers,
-        json!({"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}),
-        "missing `max_tokens`",
-    )
-    .await;
-    assert_rejected(
-        &url,
-        &headers,
-        json!({"model": "claude-sonnet-4-5", "max_tokens": "ten", "messages": [{"role": "user", "content": "hi"}]}),
-        "a non-integer `max_tokens`",
-    )
-    .await;
+    let invalid = [
+        (
+            json!({"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}),
+            "missing `max_tokens`",
+        ),
+        (
+            json!({"model": "claude-sonnet-4-5", "max_tokens": "ten", "messages": [{"role": "user", "content": "hi"}]}),
+            "a non-integer `max_tokens`",
+        ),
+    ];
+    assert_rejected(&url, &headers, &invalid).await;
 }

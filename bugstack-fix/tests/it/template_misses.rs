@@ -12,7 +12,6 @@
 
 use crate::support;
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -22,10 +21,8 @@ use bugstack_fix::{
     render_markdown, ContextBuilder, Decision, DecisionKind, FixContext, FixReport, Incident, Patch, Policy, RepoRef,
     Result, TemplateGenerator,
 };
-use support::template::context;
+use support::template::{apply, context, PATH};
 use support::{context_at, git, panic_event, slow_check, target_frame, validator, Repo};
-
-const PATH: &str = "src/lib.rs";
 
 /// 1-based line and column of the first `needle` in `src`.
 fn at(src: &str, needle: &str) -> (u32, u32) {
@@ -43,12 +40,6 @@ fn candidates(src: &str, needle: &str, message: &str) -> Vec<Patch> {
         .without_rustfmt()
         .candidates(&context(PATH, src, line, Some(column), message))
         .unwrap()
-}
-
-fn apply(src: &str, p: &Patch) -> String {
-    p.apply_to(&BTreeMap::from([(PATH.to_string(), src.to_string())]))
-        .unwrap()[PATH]
-        .clone()
 }
 
 /// Compiles `src` as a library with its `#[test]`s and runs them; the
@@ -216,20 +207,18 @@ pub fn parse_escape(s: &str, pos: usize) -> Result<u8, EscapeError> {
     .concat();
     let ps = escape_candidates(src, &[(1, "digit_at(s", Some("parse_escape"))]);
     assert!(ps[0].explanation.contains("caller-guard"), "{}", ps[0].explanation);
-    let fixed = apply(src, &ps[0]);
-    assert!(
-        fixed.contains(
-            "    if (pos + 1) >= s.as_bytes().len() {\n        return Err(EscapeError::EscapeOutOfBounds);\n    }\n    let d = digit_at(s.as_bytes(), pos + 1);"
-        ),
-        "{fixed}"
-    );
-    // The site itself is unchanged, and the other candidates rank after.
-    assert!(fixed.contains("    bytes[pos].wrapping_sub(b'0')\n"), "{fixed}");
+    // The other candidates rank after, and the site itself is unchanged.
     assert_eq!(ps[0].candidates[0].strategy, "caller-guard");
     assert!(ps[0].candidates[0].chosen);
     assert!(ps[0].candidates.len() > 1);
+    let fixed = apply(src, &ps[0]);
+    assert!(fixed.contains("    bytes[pos].wrapping_sub(b'0')\n"), "{fixed}");
     let tests = "\n#[test]\nfn t() { assert_eq!(parse_escape(\"a\", 0), Err(EscapeError::EscapeOutOfBounds)); assert_eq!(parse_escape(\"a5\", 0), Ok(5)); }\n";
-    test_with_rustc(&(fixed + tests)).unwrap();
+    assert_fixed(
+        fixed,
+        "    if (pos + 1) >= s.as_bytes().len() {\n        return Err(EscapeError::EscapeOutOfBounds);\n    }\n    let d = digit_at(s.as_bytes(), pos + 1);",
+        tests,
+    );
 }
 
 #[test]
@@ -471,15 +460,12 @@ pub fn parse_escape(s: &str, pos: usize) -> Result<u8, EscapeError> {
     .concat();
     let ps = escape_candidates(src, &[(1, "digit_at(s.", None), (2, "escape_digit(s, pos)", None)]);
     assert_eq!(ps[0].candidates[0].strategy, "caller-guard", "{}", ps[0].explanation);
-    let fixed = apply(src, &ps[0]);
-    assert!(
-        fixed.contains(
-            "    if (pos + 1) >= s.as_bytes().len() {\n        return Err(EscapeError::EscapeOutOfBounds);\n    }\n    let d = escape_digit(s, pos);"
-        ),
-        "{fixed}"
-    );
     let tests = "\n#[test]\nfn t() { assert_eq!(parse_escape(\"a\", 0), Err(EscapeError::EscapeOutOfBounds)); assert_eq!(parse_escape(\"a7\", 0), Ok(7)); }\n";
-    test_with_rustc(&(fixed + tests)).unwrap();
+    assert_fixed(
+        apply(src, &ps[0]),
+        "    if (pos + 1) >= s.as_bytes().len() {\n        return Err(EscapeError::EscapeOutOfBounds);\n    }\n    let d = escape_digit(s, pos);",
+        tests,
+    );
 }
 
 /// Up the stack, the only error the caller returns names none of the
@@ -574,26 +560,24 @@ pub fn checked_recip(x: Fixed) -> Option<Fixed> {
         "{}",
         ps[0].explanation
     );
-    let fixed = apply(NUM, &ps[0]);
-    assert!(
-        fixed.contains("    if x.0 >= 0 {\n        if x.is_zero() {\n            return Fixed::ZERO;\n        }\n        Fixed::ONE / x\n"),
-        "{fixed}"
-    );
     assert_eq!(
         ps[0].invented_value.as_deref(),
         Some("`Fixed::ZERO`, the function's answer for other input it does not take")
     );
     let tests = "\n#[test]\nfn t() { assert_eq!(recip(Fixed::ZERO), Fixed::ZERO); assert_eq!(recip(Fixed(2000)), Fixed(500)); assert_eq!(recip(Fixed(-1)), Fixed::ZERO); }\n";
-    test_with_rustc(&(fixed + tests)).unwrap();
+    assert_fixed(
+        apply(NUM, &ps[0]),
+        "    if x.0 >= 0 {\n        if x.is_zero() {\n            return Fixed::ZERO;\n        }\n        Fixed::ONE / x\n",
+        tests,
+    );
 
     let ps = candidates("Fixed::ONE / x;", "demo::checked_recip");
     assert_eq!(ps[0].candidates[0].strategy, "divisor-guard", "{}", ps[0].explanation);
     assert_eq!(ps[0].invented_value, None);
-    let fixed = apply(NUM, &ps[0]);
-    assert!(
-        fixed.contains("    if x.is_zero() {\n        return None;\n    }\n    let q = Fixed::ONE / x;"),
-        "{fixed}"
-    );
     let tests = "\n#[test]\nfn t() { assert_eq!(checked_recip(Fixed::ZERO), None); assert_eq!(checked_recip(Fixed(2000)), Some(Fixed(500))); }\n";
-    test_with_rustc(&(fixed + tests)).unwrap();
+    assert_fixed(
+        apply(NUM, &ps[0]),
+        "    if x.is_zero() {\n        return None;\n    }\n    let q = Fixed::ONE / x;",
+        tests,
+    );
 }

@@ -5,12 +5,8 @@
 
 use crate::support;
 
-use std::collections::BTreeMap;
-
 use bugstack_fix::{Feedback, FixGenerator, Patch, TemplateGenerator};
-use support::template::context;
-
-const PATH: &str = "src/lib.rs";
+use support::template::{apply, context, PATH};
 
 /// 1-based column of `needle` on 1-based `line` of `src`.
 fn col(src: &str, line: u32, needle: &str) -> u32 {
@@ -26,12 +22,6 @@ fn col(src: &str, line: u32, needle: &str) -> u32 {
 fn patches(src: &str, line: u32, needle: &str, msg: &str) -> Vec<Patch> {
     let ctx = context(PATH, src, line, Some(col(src, line, needle)), msg);
     TemplateGenerator::new().candidates(&ctx).unwrap()
-}
-
-fn apply(src: &str, p: &Patch) -> String {
-    p.apply_to(&BTreeMap::from([(PATH.to_string(), src.to_string())]))
-        .unwrap()[PATH]
-        .clone()
 }
 
 /// The best fix's new file text.

@@ -122,10 +122,7 @@ pub(crate) fn prepare(shop: &Path, sdk: &Path, base: &Path) -> Result<DemoRepo> 
     // The shop's Cargo.lock was written against the SDK of its time; let
     // cargo bring it up to date with this checkout's SDK before the release
     // is committed, so every later build can be `--locked`.
-    let status = super::service::cargo_in(&root)
-        .args(["metadata", "--format-version", "1", "--quiet"])
-        .status()
-        .map_err(|e| Error::io(format!("cannot run cargo metadata in {}", root.display()), e))?;
+    let status = super::service::cargo_in(&root, &["metadata", "--format-version", "1", "--quiet"], &[])?;
     if !status.success() {
         return Err(Error::Config(format!(
             "cargo could not resolve the shop's dependencies in {} ({status})",

@@ -2,28 +2,34 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use crate::{Error, Result};
 
-/// `cargo` in `dir`, its stdin and stdout null: the one running us
-/// (`$CARGO` under `cargo run`), else `cargo` from `PATH`.
-pub(super) fn cargo_in(dir: &Path) -> Command {
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(dir).stdin(Stdio::null()).stdout(Stdio::null());
-    cmd
+/// Runs `cargo ARGS` in `dir` with `envs` set, its stdin and stdout null:
+/// the cargo running us (`$CARGO` under `cargo run`), else `cargo` from
+/// `PATH`; its exit status.
+pub(super) fn cargo_in(dir: &Path, args: &[&str], envs: &[(&str, &Path)]) -> Result<ExitStatus> {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(dir)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| {
+            let command = args.first().copied().unwrap_or_default();
+            Error::io(format!("cannot run cargo {command} in {}", dir.display()), e)
+        })
 }
 
 /// `cargo build --locked` of the shop in `repo` into `target_dir`; the path
 /// of the built binary.
 pub(crate) fn build(repo: &Path, target_dir: &Path) -> Result<PathBuf> {
-    let status = cargo_in(repo)
-        .args(["build", "--locked", "--bin", "shop"])
-        .env("CARGO_TARGET_DIR", target_dir)
-        .stderr(Stdio::inherit())
-        .status()
-        .map_err(|e| Error::io(format!("cannot run cargo in {}", repo.display()), e))?;
+    let args = ["build", "--locked", "--bin", "shop"];
+    let status = cargo_in(repo, &args, &[("CARGO_TARGET_DIR", target_dir)])?;
     if !status.success() {
         return Err(Error::Task(format!(
             "cargo build of the shop in {} failed ({status})",

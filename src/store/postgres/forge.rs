@@ -13,8 +13,4 @@ use crate::Result;
 
 shared_pull_request_store!(PostgresStore);
 
-/// Keeping pull requests in step with a remote forge (see
-/// [`crate::store::forge_sync`]).
-impl PostgresStore {
-    shared_forge_sync_methods!();
-}
+shared_forge_store!(PostgresStore);

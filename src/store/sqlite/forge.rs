@@ -20,11 +20,7 @@ use crate::Result;
 
 shared_pull_request_store!(SqliteStore);
 
-/// Keeping pull requests in step with a remote forge (see
-/// [`crate::store::forge_sync`]).
-impl SqliteStore {
-    shared_forge_sync_methods!();
-}
+shared_forge_store!(SqliteStore);
 
 #[cfg(test)]
 mod tests {

@@ -75,12 +75,14 @@ impl Fixture {
     }
 
     /// A dirty working tree: an uncommitted edit, a staged file, and an
-    /// untracked one.
-    pub(crate) fn make_dirty(&self) {
+    /// untracked one. Returns its [`snapshot`](Self::snapshot): what a
+    /// deployment must leave as it is.
+    pub(crate) fn make_dirty(&self) -> super::Snapshot {
         std::fs::write(self.repo.join("src/cart.rs"), format!("{BEFORE}// work in progress\n")).unwrap();
         std::fs::write(self.repo.join("staged.txt"), "staged\n").unwrap();
         git(&self.repo, &["add", "staged.txt"]);
         std::fs::write(self.repo.join("untracked.txt"), "mine\n").unwrap();
+        self.snapshot()
     }
 
     /// The user's work tree, index and `HEAD` (see [`super::snapshot`]).

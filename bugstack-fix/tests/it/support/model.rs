@@ -10,10 +10,21 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bugstack_core::{Breadcrumb, Level, Timestamp};
-use bugstack_fix::{FixContext, Incident, Snippet, SnippetKind};
+use bugstack_fix::{ChatMessage, ChatRequest, FixContext, Incident, Snippet, SnippetKind};
 use serde_json::{json, Value};
 
 use super::{context_at, request_panic_event, target_frame};
+
+/// A short chat request a model answers with the word "pong" (the live
+/// and conformance tests' plain request).
+pub(crate) fn ping() -> ChatRequest {
+    ChatRequest {
+        system: "Answer with one word.".into(),
+        messages: vec![ChatMessage::user("Reply with the word pong.")],
+        max_tokens: 16,
+        temperature: Some(0.0),
+    }
+}
 
 /// One request the server received.
 #[derive(Debug, Clone)]
@@ -115,6 +126,15 @@ pub(crate) fn anthropic_answer(content: &str, stop_reason: &str) -> Scripted {
             "stop_reason": stop_reason, "stop_sequence": null,
             "usage": {"input_tokens": 100, "output_tokens": 50}
         }),
+    )
+}
+
+/// An Anthropic API error: `status` with the error envelope naming `kind`
+/// (`overloaded_error`, `authentication_error`, ...) and `message`.
+pub(crate) fn anthropic_error(status: u16, kind: &str, message: &str) -> Scripted {
+    Scripted::json(
+        status,
+        json!({"type": "error", "error": {"type": kind, "message": message}}),
     )
 }
 

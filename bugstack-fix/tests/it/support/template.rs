@@ -1,12 +1,23 @@
 //! The template generator tests' helpers: hand-built contexts, and running
 //! commands in copies of fixture crates and reading the panic they print.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use bugstack_fix::{FixContext, Incident};
+use bugstack_fix::{FixContext, Incident, Patch};
 
 use super::{context_at, panic_event, target_frame};
+
+/// The file the single-file template tests fix.
+pub(crate) const PATH: &str = "src/lib.rs";
+
+/// `src`, as the file at [`PATH`], with `p` applied.
+pub(crate) fn apply(src: &str, p: &Patch) -> String {
+    p.apply_to(&BTreeMap::from([(PATH.to_string(), src.to_string())]))
+        .unwrap()[PATH]
+        .clone()
+}
 
 /// A context whose target frame is `path:line:column`, holding `text` as
 /// that file's content and `message` as the panic message.
