@@ -1284,39 +1284,44 @@ mod tests {
         assert!(s.strings.contains(&"+7".to_string()), "inside assert_eq!: {s:?}");
     }
 
+    /// Every one of `ok` is a plain literal with `calls` allowed, none of
+    /// `bad` is.
+    fn assert_plain(calls: &[String], ok: &[&str], bad: &[&str]) {
+        for ok in ok {
+            assert!(is_plain_literal(ok, calls), "{ok}");
+        }
+        for bad in bad {
+            assert!(!is_plain_literal(bad, calls), "{bad}");
+        }
+    }
+
     /// A call bugstack chose for the shape is allowed with plain arguments,
     /// written exactly as chosen; any other is not.
     #[test]
     fn the_shapes_own_calls_are_allowed_and_only_they() {
         let calls = vec!["x::Doc::words".to_string(), "std::iter::Iterator::take".to_string()];
         let ok = "std::iter::Iterator::take(x::Doc::words(&x::Doc::new(\"\")), 1000)";
-        assert!(is_plain_literal(ok, &calls));
         assert!(!is_plain_literal(ok, &[]));
-        for bad in [
+        let bad = [
             "std::iter::Iterator::take(x::Doc::words(&f()), 1000)",
             "::std::iter::Iterator::take(x::Doc::new(\"\"), 1)",
             "std::iter::Iterator::skip(x::Doc::new(\"\"), 1)",
             "x::Doc::words::<u8>(&x::Doc::new(\"\"))",
-        ] {
-            assert!(!is_plain_literal(bad, &calls), "{bad}");
-        }
+        ];
+        assert_plain(&calls, &[ok], &bad);
         // A generic type's constructors, with the types written.
-        let calls = vec!["x::Ring::<u8>::from_items".to_string()];
-        for ok in [
+        let ok = [
             "x::Ring::<u8>::from_items(vec![0])",
             "x::Ring::<u8>::new()",
             "x::Ring::<Vec<(u8, [char; 4])>>::default()",
-        ] {
-            assert!(is_plain_literal(ok, &calls), "{ok}");
-        }
-        for bad in [
+        ];
+        let bad = [
             "x::Ring::<u16>::from_items(vec![0])",
             "x::Ring::<[u8; { std::process::abort() }]>::new()",
             "x::Ring::<[u8; f()]>::new()",
             "x::Ring::<u8>::from_items(f())",
-        ] {
-            assert!(!is_plain_literal(bad, &calls), "{bad}");
-        }
+        ];
+        assert_plain(&["x::Ring::<u8>::from_items".to_string()], &ok, &bad);
     }
 
     /// A prepared value: built, changed only by calls of its type's
@@ -1326,9 +1331,8 @@ mod tests {
     fn a_prepared_value_calls_only_the_chosen_steps_on_itself() {
         let calls = vec!["x::Slots::push".to_string(), "x::Slots::take".to_string()];
         let ok = "&mut { let mut value = x::Slots::new(); let _ = x::Slots::push(&mut value, 7); let _ = x::Slots::take(&mut value, 0); value }";
-        assert!(is_plain_literal(ok, &calls));
         assert!(!is_plain_literal(ok, &calls[..1]), "take is not a chosen step");
-        for bad in [
+        let bad = [
             "{ let mut value = x::Slots::new(); let _ = x::Slots::push(&mut value, f()); value }",
             "{ let mut value = x::Slots::new(); let _ = x::Slots::push(&mut other, 7); value }",
             "{ let mut value = x::Slots::new(); let _ = x::Slots::push(&value, 7); value }",
@@ -1341,9 +1345,8 @@ mod tests {
             "{ let value = x::Slots::new(); value }",
             "'a: { let mut value = x::Slots::new(); value }",
             "{ let mut value = x::Slots::new(); let _ = loop {}; value }",
-        ] {
-            assert!(!is_plain_literal(bad, &calls), "{bad}");
-        }
+        ];
+        assert_plain(&calls, &[ok], &bad);
     }
 
     #[test]
@@ -1383,7 +1386,7 @@ mod tests {
 
     #[test]
     fn plain_literals_only() {
-        for ok in [
+        let ok = [
             "\"a\"",
             "-5",
             "&[1, 2]",
@@ -1401,10 +1404,8 @@ mod tests {
             "&mut &[1, 2][..]",
             "gimli::Abbreviations::default()",
             "x::Y::new()",
-        ] {
-            assert!(is_plain_literal(ok, &[]), "{ok}");
-        }
-        for bad in [
+        ];
+        let bad = [
             "f()",
             "evil::from(1)",
             "{ 1 }",
@@ -1422,8 +1423,7 @@ mod tests {
             "&[1, 2][f()..]",
             "x::m::Op::Insert(f())",
             "x::Op::<T>::Insert(1)",
-        ] {
-            assert!(!is_plain_literal(bad, &[]), "{bad}");
-        }
+        ];
+        assert_plain(&[], &ok, &bad);
     }
 }

@@ -167,10 +167,7 @@ impl Step {
         if self.args.is_empty() {
             return "()".into();
         }
-        format!(
-            "({},)",
-            self.args.iter().map(Shape::owned_type).collect::<Vec<_>>().join(", ")
-        )
+        tuple(self.args.iter().map(Shape::owned_type))
     }
 }
 
@@ -400,10 +397,7 @@ impl Shape {
             Shape::Slice(i) | Shape::Vec(i) => format!("Vec<{}>", i.owned_type()),
             Shape::Option(i) => format!("Option<{}>", i.owned_type()),
             Shape::Range(t) => format!("std::ops::Range<{t}>"),
-            Shape::Tuple(items) => format!(
-                "({},)",
-                items.iter().map(Shape::owned_type).collect::<Vec<_>>().join(", ")
-            ),
+            Shape::Tuple(items) => tuple(items.iter().map(Shape::owned_type)),
             Shape::Array(i, n) => format!("[{}; {n}]", i.owned_type()),
             Shape::Collection { kind, key, value } => match value {
                 Some(v) => format!("{}<{}, {}>", kind.path(), key.owned_type(), v.owned_type()),
@@ -416,12 +410,7 @@ impl Shape {
             // generated value is a placeholder, so the type needs no `Debug`.
             Shape::Built { .. } | Shape::Literal { .. } => "()".into(),
             // The constructor's arguments.
-            Shape::Constructed { args, .. } => {
-                format!(
-                    "({},)",
-                    args.iter().map(Shape::owned_type).collect::<Vec<_>>().join(", ")
-                )
-            }
+            Shape::Constructed { args, .. } => tuple(args.iter().map(Shape::owned_type)),
             // The base's value, and the steps: one `Some` per step, for the
             // method it calls.
             Shape::Prepared { base, steps } => format!("({}, Vec<{}>)", base.owned_type(), step_type(steps)),
@@ -441,10 +430,7 @@ impl Shape {
             Shape::Vec(i) => format!("Vec<{}>", i.type_code()),
             Shape::Option(i) => format!("Option<{}>", i.type_code()),
             Shape::Range(t) => format!("std::ops::Range<{t}>"),
-            Shape::Tuple(items) => format!(
-                "({},)",
-                items.iter().map(Shape::type_code).collect::<Vec<_>>().join(", ")
-            ),
+            Shape::Tuple(items) => tuple(items.iter().map(Shape::type_code)),
             Shape::Array(i, n) => format!("[{}; {n}]", i.type_code()),
             Shape::Collection { .. } => self.owned_type(),
             Shape::Ref { inner, mutable } => {
@@ -546,10 +532,7 @@ impl Shape {
                 format!("proptest::collection::vec({}, 0..8).boxed()", i.strategy(ints, strings))
             }
             Shape::Option(i) => format!("proptest::option::of({}).boxed()", i.strategy(ints, strings)),
-            Shape::Tuple(items) => format!(
-                "({},).boxed()",
-                items.iter().map(|i| i.strategy(ints, strings)).collect::<Vec<_>>().join(", ")
-            ),
+            Shape::Tuple(items) => tuple(items.iter().map(|i| i.strategy(ints, strings))) + ".boxed()",
             Shape::Array(i, n) => format!("proptest::array::uniform{n}({}).boxed()", i.strategy(ints, strings)),
             Shape::Collection { kind, key, value } => {
                 let value = value
@@ -569,10 +552,7 @@ impl Shape {
             ),
             Shape::Ref { inner, .. } => inner.strategy(ints, strings),
             Shape::Built { .. } | Shape::Literal { .. } => "proptest::strategy::Just(()).boxed()".into(),
-            Shape::Constructed { args, .. } => format!(
-                "({},).boxed()",
-                args.iter().map(|a| a.strategy(ints, strings)).collect::<Vec<_>>().join(", ")
-            ),
+            Shape::Constructed { args, .. } => tuple(args.iter().map(|a| a.strategy(ints, strings))) + ".boxed()",
             // One to four steps, each any of the methods.
             Shape::Prepared { base, steps } => {
                 let ty = step_type(steps);
@@ -582,10 +562,7 @@ impl Shape {
                         let args = if step.args.is_empty() {
                             "proptest::strategy::Just(())".to_string()
                         } else {
-                            format!(
-                                "({},)",
-                                step.args.iter().map(|a| a.strategy(ints, strings)).collect::<Vec<_>>().join(", ")
-                            )
+                            tuple(step.args.iter().map(|a| a.strategy(ints, strings)))
                         };
                         let slots: Vec<String> = steps
                             .iter()
@@ -1049,17 +1026,16 @@ fn owned(s: &Shape) -> bool {
     )
 }
 
+/// `(a, b,)`: a tuple of `parts`, its trailing comma keeping a 1-tuple
+/// one (types, strategies and values alike).
+fn tuple(parts: impl Iterator<Item = String>) -> String {
+    format!("({},)", parts.collect::<Vec<_>>().join(", "))
+}
+
 /// The type of one step of a [`Shape::Prepared`] value: an `Option` of
 /// each method's arguments.
 fn step_type(steps: &[Step]) -> String {
-    format!(
-        "({},)",
-        steps
-            .iter()
-            .map(|s| format!("Option<{}>", s.args_type()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    tuple(steps.iter().map(|s| format!("Option<{}>", s.args_type())))
 }
 
 fn is_ident(p: &syn::TypePath, name: &str) -> bool {

@@ -49,6 +49,17 @@ pub(crate) struct Callee {
 }
 
 impl Callee {
+    /// A plain (not `async`) function `path` called with `args`, found at
+    /// `frame`.
+    fn sync(path: &str, args: Vec<Shape>, frame: usize) -> Callee {
+        Callee {
+            path: path.to_string(),
+            args,
+            frame,
+            is_async: false,
+        }
+    }
+
     /// The call with `args` (Rust expressions) as generated code writes it:
     /// an `async fn`'s future is driven by
     /// [`BLOCK_ON`](super::harness::BLOCK_ON)'s function.
@@ -1036,12 +1047,7 @@ impl<'a> Resolver<'a> {
                             mutable: false,
                         },
                     };
-                    return Ok(Callee {
-                        path: "std::string::ToString::to_string".into(),
-                        args: vec![arg],
-                        frame,
-                        is_async: false,
-                    });
+                    return Ok(Callee::sync("std::string::ToString::to_string", vec![arg], frame));
                 }
                 // An iterator's method runs as its users run it: driven by
                 // `collect` (`next` to the end, `size_hint` on the way), at
@@ -1062,12 +1068,11 @@ impl<'a> Resolver<'a> {
                         ],
                         fallible: false,
                     };
-                    return Ok(Callee {
-                        path: "std::iter::Iterator::collect::<std::vec::Vec<_>>".into(),
-                        args: vec![taken],
+                    return Ok(Callee::sync(
+                        "std::iter::Iterator::collect::<std::vec::Vec<_>>",
+                        vec![taken],
                         frame,
-                        is_async: false,
-                    });
+                    ));
                 }
                 (format!("<{code} as {t}>::{name}"), Some(((**self_ty).clone(), shape)))
             }
