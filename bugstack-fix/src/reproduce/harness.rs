@@ -53,6 +53,19 @@ const SHRINKING: &str = "BUGSTACK-REPRO-SHRINKING\t";
 /// The round a resumed search runs without shrinking (its shrinking ended
 /// the process).
 pub(crate) const UNSHRUNK_ENV: &str = "BUGSTACK_REPRO_UNSHRUNK_ROUND";
+/// Set (to anything): the rounds that would change a prepared value by
+/// steps leave it as built (its steps ended the process too often).
+pub(crate) const STEPS_OFF_ENV: &str = "BUGSTACK_REPRO_STEPS_OFF";
+
+/// Whether `round` of a search changes its prepared values by steps
+/// ([`Shape::Prepared`]): every other round, from the second, so the
+/// others search as a plan without steps would, case for case.
+pub(crate) fn stepped_round(round: u64) -> bool {
+    round % STEPPED_EVERY == 0
+}
+
+/// See [`stepped_round`].
+const STEPPED_EVERY: u64 = 2;
 
 /// Literals from the crate's own tests and docs, seeds for the search.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -489,7 +502,7 @@ pub(crate) fn search_source(
     s.push_str(&format!("const FILE: &str = {file:?};\nconst LINE: u32 = {line};\n"));
     s.push_str(&format!("const BUDGET_MS: u128 = {budget_ms};\n"));
     s.push_str(&format!(
-        "const ROUND: &str = {ROUND:?};\nconst SHRINKING: &str = {SHRINKING:?};\nconst FROM_ROUND_ENV: &str = {FROM_ROUND_ENV:?};\nconst BUDGET_ENV: &str = {BUDGET_ENV:?};\nconst CASES_ENV: &str = {CASES_ENV:?};\nconst UNSHRUNK_ENV: &str = {UNSHRUNK_ENV:?};\n"
+        "const ROUND: &str = {ROUND:?};\nconst SHRINKING: &str = {SHRINKING:?};\nconst FROM_ROUND_ENV: &str = {FROM_ROUND_ENV:?};\nconst BUDGET_ENV: &str = {BUDGET_ENV:?};\nconst CASES_ENV: &str = {CASES_ENV:?};\nconst UNSHRUNK_ENV: &str = {UNSHRUNK_ENV:?};\nconst STEPS_OFF_ENV: &str = {STEPS_OFF_ENV:?};\n"
     ));
     s.push_str(&format!("const NEEDLES: &[&str] = &{needles:?};\n\n"));
     if callee.is_async {
@@ -575,10 +588,10 @@ fn search() {
         let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
 "#,
     );
-    s.push_str(if stepped {
-        "        let strategy = if round % 2 == 0 { &stepped } else { &unstepped };\n"
+    s.push_str(&if stepped {
+        format!("        let strategy = if round % {STEPPED_EVERY} == 0 && std::env::var_os(STEPS_OFF_ENV).is_none() {{ &stepped }} else {{ &unstepped }};\n")
     } else {
-        "        let strategy = &unstepped;\n"
+        "        let strategy = &unstepped;\n".to_string()
     });
     s.push_str(&format!(
         "        let outcome = runner.run(strategy, |{mut_pat}: {tuple_ty}| {{\n"

@@ -300,6 +300,12 @@ impl Plan {
         harness::manifest(&self.krate, features)
     }
 
+    /// Whether a value of the call is changed by steps
+    /// ([`Shape::Prepared`]).
+    pub(crate) fn has_steps(&self) -> bool {
+        self.unstepped.is_some()
+    }
+
     /// The plan without steps, when it had some: a harness whose steps do
     /// not build (a method's bound bugstack misread) is built again without
     /// them, rather than losing the search. Returns the search program's

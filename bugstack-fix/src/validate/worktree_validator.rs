@@ -748,6 +748,10 @@ impl Validator for WorktreeValidator {
 const SEARCH_GRACE: Duration = Duration::from_secs(30);
 /// Rounds of a search that may end the process before it gives up.
 const MAX_ENDED_ROUNDS: usize = 16;
+/// Rounds with steps that may end the process before the search turns
+/// steps off (a `reserve(n)` step asking for gigabytes): the rounds
+/// without them are not given up for them.
+const MAX_ENDED_STEPPED_ROUNDS: usize = 4;
 /// Address space of the search's process, in KiB (4 GiB): a generated case
 /// that asks for more (a length or key of 2^32) fails at once, ending its
 /// round, instead of filling the sandbox's 16 GiB first.
@@ -858,6 +862,7 @@ impl WorktreeValidator {
         let started = std::time::Instant::now();
         let mut resume = String::new();
         let mut ended = Vec::new();
+        let mut steps_off = false;
         let run = loop {
             let left = budget.saturating_sub(started.elapsed());
             let run = self
@@ -880,8 +885,12 @@ impl WorktreeValidator {
             }
             match reproduce::harness::resume_point(&run.output) {
                 Some(at) if ended.len() < MAX_ENDED_ROUNDS && started.elapsed() < budget => {
-                    use reproduce::harness::{BUDGET_ENV, CASES_ENV, FROM_ROUND_ENV, UNSHRUNK_ENV};
+                    use reproduce::harness::{
+                        stepped_round, BUDGET_ENV, CASES_ENV, FROM_ROUND_ENV, STEPS_OFF_ENV, UNSHRUNK_ENV,
+                    };
                     ended.push(at.round);
+                    let stepped_ended = ended.iter().filter(|r| stepped_round(**r)).count();
+                    steps_off |= plan.has_steps() && stepped_ended >= MAX_ENDED_STEPPED_ROUNDS;
                     let left = budget.saturating_sub(started.elapsed()).as_millis();
                     // Ended while shrinking a failing case: that round
                     // again, its case as found; else the next round.
@@ -891,6 +900,9 @@ impl WorktreeValidator {
                         format!("{FROM_ROUND_ENV}={} ", at.round + 1)
                     };
                     resume.push_str(&format!("{BUDGET_ENV}={left} {CASES_ENV}={} ", at.cases));
+                    if steps_off {
+                        resume.push_str(&format!("{STEPS_OFF_ENV}=1 "));
+                    }
                 }
                 _ => break run,
             }
@@ -901,6 +913,11 @@ impl WorktreeValidator {
                 " (the process ended {} time(s), an allocation that failed or an abort, in round(s) {}: the search went on from the next round, or ran the round again without shrinking when it ended while shrinking)",
                 ended.len(),
                 ended.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if steps_off {
+            reproduction.detail.push_str(&format!(
+                " (rounds with steps ended the process {MAX_ENDED_STEPPED_ROUNDS} times: the search went on without them)"
             ));
         }
         Ok(reproduction)

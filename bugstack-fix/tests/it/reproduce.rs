@@ -991,6 +991,22 @@ async fn a_defaulted_type_parameter_keeps_its_default() {
     assert_regression_proven(&report);
 }
 
+/// Steps that end the process every time (a method asking for 8 TiB) are
+/// turned off after a few rounds: the rounds without them go on to the end
+/// of the budget, rather than the search giving up when too many rounds
+/// have ended.
+#[tokio::test]
+async fn steps_that_keep_ending_the_process_are_turned_off() {
+    const LIB: &str = "/// A count.\n#[derive(Debug)]\npub struct Counter {\n    n: usize,\n}\n\nimpl Counter {\n    /// Zero.\n    pub fn new() -> Counter {\n        Counter { n: 0 }\n    }\n\n    /// Makes room for more than the search may hold: the process ends.\n    pub fn grow(&mut self) {\n        let room: Vec<u64> = Vec::with_capacity(1 << 40);\n        self.n += room.capacity();\n    }\n\n    /// The count shared `by` ways; none when `by` is 0.\n    pub fn share(&self, by: usize) -> usize {\n        if by == 0 {\n            return 0;\n        }\n        self.n / by\n    }\n}\n";
+    let generator = Arc::new(OneIdea::new(LIB, "self.n / by", "self.n.checked_div(by).unwrap_or(0)"));
+    let frames = vec![(24, "fixture::Counter::share")];
+    let (report, _repo) = run(LIB, frames, "attempt to divide by zero", generator, "20s").await;
+    let r = &report.reproduction;
+    assert_eq!(r.status, ReproductionStatus::NotReproduced, "{}", report.to_json());
+    assert!(r.detail.starts_with("no input among"), "{}", r.detail);
+    assert!(r.detail.contains("the search went on without them"), "{}", r.detail);
+}
+
 /// A harness whose steps do not build (a method the build leaves out) is
 /// built again without them: the search goes on, and finds the panic the
 /// receiver as built reaches.
