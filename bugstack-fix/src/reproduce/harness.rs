@@ -846,12 +846,22 @@ fn plain_expr(e: &syn::Expr, calls: &[String]) -> bool {
     }
 }
 
-/// Whether `c` calls one of the paths `calls`, written exactly so.
+/// Whether `c` calls one of the paths `calls`, written exactly so (white
+/// space aside: `Map::<u8, u8>::new` is `Map::<u8,u8>::new`).
 fn listed(c: &syn::ExprCall, calls: &[String]) -> bool {
-    matches!(&*c.func, syn::Expr::Path(p) if p.qself.is_none()
-        && p.path.leading_colon.is_none()
-        && p.path.segments.iter().all(|s| types_only(&s.arguments))
-        && calls.contains(&p.path.to_token_stream().to_string().replace(' ', "")))
+    let Some(called) = (match &*c.func {
+        syn::Expr::Path(p)
+            if p.qself.is_none()
+                && p.path.leading_colon.is_none()
+                && p.path.segments.iter().all(|s| types_only(&s.arguments)) =>
+        {
+            Some(p.path.to_token_stream().to_string().replace(' ', ""))
+        }
+        _ => None,
+    }) else {
+        return false;
+    };
+    calls.iter().any(|c| c.replace(' ', "") == called)
 }
 
 /// `{ let mut value = <plain>; let _ = <listed>(&mut value, <plain>…); …
@@ -1335,6 +1345,13 @@ mod tests {
             "x::Ring::<u8>::from_items(f())",
         ];
         assert_plain(&["x::Ring::<u8>::from_items".to_string()], &ok, &bad);
+        // Written with spaces (`quote_type`'s `, `), read without.
+        let calls = ["x::Map::<u8, String>::from_pairs".to_string()];
+        assert_plain(
+            &calls,
+            &["x::Map::<u8,String>::from_pairs(vec![])"],
+            &["x::Map::<u8, u8>::from_pairs(vec![])"],
+        );
     }
 
     /// A prepared value: built, changed only by calls of its type's

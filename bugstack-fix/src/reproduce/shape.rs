@@ -154,8 +154,8 @@ impl CollectionKind {
 /// (`hashlink::LinkedHashMap::<u8, u8>::insert(&mut value, 1, 2)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Step {
-    /// The method's path, its type's arguments written, no spaces
-    /// (`hashlink::LinkedHashMap::<u8,u8>::insert`).
+    /// The method's path, its type's arguments written
+    /// (`hashlink::LinkedHashMap::<u8, u8>::insert`).
     pub path: String,
     /// Its arguments after the receiver.
     pub args: Vec<Shape>,

@@ -266,7 +266,6 @@ impl Resolver<'_> {
         methods.sort_by_key(|(_, inputs)| inputs.len());
         let mut seen = std::collections::BTreeSet::new();
         methods.retain(|(m, _)| seen.insert(m.clone()));
-        let owner = owner.replace(' ', "");
         let mut steps = Vec::new();
         for (method, inputs) in methods {
             if steps.len() == super::shape::MAX_STEPS {
