@@ -812,6 +812,7 @@ impl WorktreeValidator {
         // The callee may be behind Cargo features the defaults leave out
         // (rustc: "gated behind the `maths` feature"): built again with them.
         let mut features = Vec::new();
+        let mut steps_dropped = false;
         let build = loop {
             let build = self
                 .run(
@@ -832,6 +833,7 @@ impl WorktreeValidator {
                 let Some((rel, text)) = plan.drop_steps() else {
                     break build;
                 };
+                steps_dropped = true;
                 let path = wt.path().join(rel);
                 std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
                 continue;
@@ -914,6 +916,11 @@ impl WorktreeValidator {
                 ended.len(),
                 ended.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
             ));
+        }
+        if steps_dropped {
+            reproduction.detail.push_str(
+                " (the harness did not build with steps, calls that change the receiver first: searched without them)",
+            );
         }
         if steps_off {
             reproduction.detail.push_str(&format!(

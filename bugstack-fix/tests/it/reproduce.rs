@@ -1022,6 +1022,8 @@ async fn steps_that_do_not_build_are_dropped_not_the_search() {
     )
     .await;
     assert_input_starts(&report, "fixture::Counter::share(&fixture::Counter::new(), 0)");
+    let detail = &assert_reproduced(&report).detail;
+    assert!(detail.contains("did not build with steps"), "{detail}");
     assert_regression_proven(&report);
 }
 
