@@ -1003,7 +1003,7 @@ impl<'a> Resolver<'a> {
                 // A generic type is built with the types picked for its
                 // parameters (`Slab<u8>`).
                 let shape = if impl_params == 0 {
-                    self.type_shape(ty, 0)
+                    self.receiver_shape(ty, &owner)
                 } else {
                     self.shape(&self_ty, 0)
                 };
@@ -1225,6 +1225,9 @@ impl<'a> Resolver<'a> {
                     }
                 }
             }
+            // In path order, whatever order the file system lists them in:
+            // the same crate gives the same harness.
+            out.sort_by(|a, b| a.0.cmp(&b.0));
             self.files = Some(out);
         }
         self.files.as_deref().unwrap_or_default()

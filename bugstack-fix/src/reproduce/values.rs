@@ -42,8 +42,31 @@ impl Resolver<'_> {
     /// `Name::default()` (derived or implemented); else by a method of
     /// another type ([`Resolver::produced`]).
     fn built_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
+        self.built_shape_of(name, None, depth)
+    }
+
+    /// The shape of a method's receiver: [`Resolver::type_shape`], the
+    /// type being the one at the public path `owner` when several public
+    /// types share its name (`regex_syntax::Parser` beside
+    /// `regex_syntax::ast::parse::Parser`).
+    pub(super) fn receiver_shape(&mut self, name: &str, owner: &str) -> Option<Shape> {
+        if self.std_names.contains(&name) {
+            return super::shape::std_value(name);
+        }
+        if let Some(s) = self.struct_shape(name, 0) {
+            return Some(Shape::Struct(s));
+        }
+        if let Some(e) = self.enum_shape(name, 0) {
+            return Some(Shape::Enum(e));
+        }
+        self.built_shape_of(name, Some(owner), 0)
+    }
+
+    /// [`Resolver::built_shape`]; `owner`: the public path wanted when
+    /// several public types share the name (else the last one found).
+    fn built_shape_of(&mut self, name: &str, owner: Option<&str>, depth: usize) -> Option<Shape> {
         let src_root = self.crate_dir();
-        let mut def = None;
+        let mut defs = Vec::new();
         let mut makers = Makers::default();
         let mut producers: Vec<Producer> = Vec::new();
         let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name && lifetime_arguments_only(&l.arguments)));
@@ -53,7 +76,7 @@ impl Resolver<'_> {
                     syn::Item::Struct(s) if s.ident == name => {
                         makers.default |= derives(&s.attrs, "Default");
                         if matches!(s.vis, syn::Visibility::Public(_)) && lifetimes_only(&s.generics) {
-                            def = Some(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
+                            defs.push(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
                         }
                     }
                     syn::Item::Impl(imp) if imp.trait_.is_none() && lifetimes_only(&imp.generics) => {
@@ -69,7 +92,11 @@ impl Resolver<'_> {
                 }
             }
         }
-        let path = self.item_path(def?, name)?;
+        let paths: Vec<String> = defs.into_iter().filter_map(|d| self.item_path(d, name)).collect();
+        let path = owner
+            .and_then(|want| paths.iter().find(|p| *p == want))
+            .or(paths.last())?
+            .clone();
         let empty = makers.empty();
         if depth < MAX_DEPTH {
             if let Some(made) = self.constructed(&path, makers.ctors, empty, depth) {

@@ -513,6 +513,31 @@ async fn a_type_re_exported_by_a_glob_is_named_by_its_public_path() {
     );
 }
 
+/// Two public types share a name (`parser::Parser`, `syntax::Parser`): the
+/// receiver is the one the method belongs to, whichever the crate's files
+/// list last.
+#[tokio::test]
+async fn a_receiver_is_the_type_of_its_method_among_types_of_one_name() {
+    const LIB: &str = "/// Parsers.\npub mod parser;\npub mod syntax;\n";
+    const PARSER: &str = "/// Reads patterns.\n#[derive(Debug)]\npub struct Parser {\n    depth: usize,\n}\n\nimpl Parser {\n    /// A parser at depth 0.\n    pub fn new() -> Parser {\n        Parser { depth: 0 }\n    }\n\n    /// The byte after the first of `pattern`.\n    pub fn parse(&mut self, pattern: &str) -> u8 {\n        self.depth += 1;\n        pattern.as_bytes()[1]\n    }\n}\n";
+    const SYNTAX: &str = "/// Reads syntax trees.\n#[derive(Debug)]\npub struct Parser {\n    nodes: Vec<u8>,\n}\n\nimpl Parser {\n    /// No nodes.\n    pub fn new() -> Parser {\n        Parser { nodes: Vec::new() }\n    }\n}\n";
+    let fix = Arc::new(OneIdea::new(LIB, "/// Parsers.", "/// The parsers."));
+    let (report, _repo) = run_files(
+        LIB,
+        &[("src/parser.rs", PARSER), ("src/syntax.rs", SYNTAX)],
+        ("src/parser.rs", PARSER),
+        vec![(16, "fixture::parser::Parser::parse")],
+        panic_event("index out of bounds: the len is 0 but the index is 1"),
+        fix,
+        "30s",
+    )
+    .await;
+    assert_input_starts(
+        &report,
+        "fixture::parser::Parser::parse(&mut fixture::parser::Parser::new(), ",
+    );
+}
+
 /// A crate listing its test targets (`autotests = false`, as crates.io
 /// normalises manifests) would not build a new file under `tests/`: the
 /// regression test goes at the end of its first test target's file, in a
