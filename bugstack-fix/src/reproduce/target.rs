@@ -1003,7 +1003,7 @@ impl<'a> Resolver<'a> {
                 // A generic type is built with the types picked for its
                 // parameters (`Slab<u8>`).
                 let shape = if impl_params == 0 {
-                    self.receiver_shape(ty, &owner)
+                    self.type_shape(ty, Some(&owner), 0)
                 } else {
                     self.shape(&self_ty, 0)
                 };

@@ -20,8 +20,11 @@ const MAX_VARIANTS: usize = 32;
 impl Resolver<'_> {
     /// The shape of the crate's type `name`: a struct built field by field,
     /// an enum variant by variant, or else a value built in place by a
-    /// constructor.
-    pub(super) fn type_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
+    /// constructor. `owner`: the type's public path, when known (a
+    /// method's receiver), picks the type when several public types share
+    /// its name (`regex_syntax::Parser` beside
+    /// `regex_syntax::ast::parse::Parser`).
+    pub(super) fn type_shape(&mut self, name: &str, owner: Option<&str>, depth: usize) -> Option<Shape> {
         if self.std_names.contains(&name) {
             return super::shape::std_value(name);
         }
@@ -31,7 +34,7 @@ impl Resolver<'_> {
         if let Some(e) = self.enum_shape(name, depth) {
             return Some(Shape::Enum(e));
         }
-        self.built_shape(name, depth)
+        self.built_shape(name, owner, depth)
     }
 
     /// A value of the crate's public type `name` (lifetime parameters
@@ -40,31 +43,9 @@ impl Resolver<'_> {
     /// Result<Regex>`, a fallible one unwrapped); else by `Name::new()` (a
     /// public inherent function without arguments returning `Self`) or
     /// `Name::default()` (derived or implemented); else by a method of
-    /// another type ([`Resolver::produced`]).
-    fn built_shape(&mut self, name: &str, depth: usize) -> Option<Shape> {
-        self.built_shape_of(name, None, depth)
-    }
-
-    /// The shape of a method's receiver: [`Resolver::type_shape`], the
-    /// type being the one at the public path `owner` when several public
-    /// types share its name (`regex_syntax::Parser` beside
-    /// `regex_syntax::ast::parse::Parser`).
-    pub(super) fn receiver_shape(&mut self, name: &str, owner: &str) -> Option<Shape> {
-        if self.std_names.contains(&name) {
-            return super::shape::std_value(name);
-        }
-        if let Some(s) = self.struct_shape(name, 0) {
-            return Some(Shape::Struct(s));
-        }
-        if let Some(e) = self.enum_shape(name, 0) {
-            return Some(Shape::Enum(e));
-        }
-        self.built_shape_of(name, Some(owner), 0)
-    }
-
-    /// [`Resolver::built_shape`]; `owner`: the public path wanted when
-    /// several public types share the name (else the last one found).
-    fn built_shape_of(&mut self, name: &str, owner: Option<&str>, depth: usize) -> Option<Shape> {
+    /// another type ([`Resolver::produced`]). Of several public types named
+    /// `name`, the one at `owner`, else the last one found.
+    fn built_shape(&mut self, name: &str, owner: Option<&str>, depth: usize) -> Option<Shape> {
         let src_root = self.crate_dir();
         let mut defs = Vec::new();
         let mut makers = Makers::default();
@@ -320,7 +301,7 @@ impl Resolver<'_> {
     pub(super) fn shape(&mut self, ty: &syn::Type, depth: usize) -> Option<Shape> {
         shape_of(ty, &mut |n, args| {
             if args.is_empty() {
-                self.type_shape(n, depth)
+                self.type_shape(n, None, depth)
             } else {
                 self.generic_shape(n, args, depth)
             }
@@ -596,19 +577,7 @@ fn step_inputs(
             })?;
         with.push((p.ident.to_string(), super::generics::substitute(&borrowed, bindings)?));
     }
-    let inputs: Option<Vec<syn::Type>> = f
-        .sig
-        .inputs
-        .iter()
-        .skip(1)
-        .map(|a| match a {
-            syn::FnArg::Typed(t) if !t.ty.to_token_stream().to_string().contains("'static") => {
-                super::generics::substitute(&t.ty, &with)
-            }
-            _ => None,
-        })
-        .collect();
-    Some((f.sig.ident.to_string(), inputs?))
+    Some((f.sig.ident.to_string(), written_inputs(&f.sig, 1, &with)?))
 }
 
 /// Whether `attrs` hold `#[cfg(test)]` (or another `cfg` naming `test`):
@@ -769,22 +738,22 @@ fn concrete_inputs(sig: &syn::Signature, skip: usize) -> Option<Vec<syn::Type>> 
     if !bindings.iter().all(|(p, _)| named(p)) {
         return None;
     }
-    // `Bytes::from_static(&'static [u8])`: a generated value never lives
-    // that long, so the call would not build.
-    if sig
-        .inputs
-        .iter()
-        .skip(skip)
-        .any(|a| a.to_token_stream().to_string().contains("'static"))
-    {
-        return None;
-    }
+    written_inputs(sig, skip, &bindings)
+}
+
+/// The types of `sig`'s arguments after the first `skip`, written with
+/// `bindings`; `None` for a receiver after `skip`, or an argument taking a
+/// `'static` reference (`Bytes::from_static(&'static [u8])`: a generated
+/// value never lives that long, so the call would not build).
+fn written_inputs(sig: &syn::Signature, skip: usize, bindings: &[super::generics::Binding]) -> Option<Vec<syn::Type>> {
     sig.inputs
         .iter()
         .skip(skip)
         .map(|a| match a {
-            syn::FnArg::Typed(t) => super::generics::substitute(&t.ty, &bindings),
-            syn::FnArg::Receiver(_) => None,
+            syn::FnArg::Typed(t) if !t.ty.to_token_stream().to_string().contains("'static") => {
+                super::generics::substitute(&t.ty, bindings)
+            }
+            _ => None,
         })
         .collect()
 }
