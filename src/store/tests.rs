@@ -133,6 +133,24 @@ fn migrations_are_versioned_and_idempotent() {
     }
 }
 
+/// Processes that start together (`serve` and its workers) open a new
+/// database at once: every open succeeds and finds the schema migrated.
+#[test]
+fn concurrent_opens_of_a_new_store_all_succeed() {
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let opened: Vec<crate::Result<i64>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| SqliteStore::open(dir.path()).and_then(|s| s.schema_version())))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for version in opened {
+            assert_eq!(version.unwrap(), schema::latest_version());
+        }
+    }
+}
+
 #[test]
 fn store_runs_in_wal_with_full_sync() {
     let (_dir, s) = store();
@@ -349,13 +367,16 @@ fn concurrent_claims_from_two_connections_get_the_job_once(b: &Backend) {
     b.open().ingest(&[ev("x", None, 1)], T0).unwrap();
     let workers = 4;
     let barrier = Barrier::new(workers);
+    // Each worker has its own store, as separate processes would (opened
+    // first, so no worker waits at the barrier for one that failed).
+    let stores: Vec<_> = (0..workers).map(|_| b.open()).collect();
     let claimed: Vec<i64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
+        let handles: Vec<_> = stores
+            .into_iter()
+            .enumerate()
+            .map(|(w, s)| {
                 let barrier = &barrier;
                 scope.spawn(move || {
-                    // Each worker has its own store, as separate processes would.
-                    let s = b.open();
                     barrier.wait();
                     s.claim_job(&format!("w{w}"), LEASE, T0).unwrap().map(|c| c.job.id)
                 })
@@ -382,12 +403,14 @@ fn many_workers_claim_every_job_exactly_once(b: &Backend) {
     s.ingest(&events, T0).unwrap();
     let workers = 4;
     let barrier = Barrier::new(workers);
+    let stores: Vec<_> = (0..workers).map(|_| b.open()).collect();
     let mut claimed: Vec<i64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
+        let handles: Vec<_> = stores
+            .into_iter()
+            .enumerate()
+            .map(|(w, s)| {
                 let barrier = &barrier;
                 scope.spawn(move || {
-                    let s = b.open();
                     s.set_max_queued_jobs(100);
                     barrier.wait();
                     let mut mine = Vec::new();
@@ -1424,11 +1447,13 @@ fn hourly_counts_are_kept_per_incident_and_old_hours_dropped(b: &Backend) {
 fn concurrent_writers_add_to_one_hour(b: &Backend) {
     let writers = 4;
     let barrier = Barrier::new(writers);
+    // Opened before the threads start: a thread that failed to open would
+    // leave the others waiting at the barrier for ever.
+    let stores: Vec<_> = (0..writers).map(|_| b.open()).collect();
     std::thread::scope(|scope| {
-        for _ in 0..writers {
+        for s in stores {
             let barrier = &barrier;
             scope.spawn(move || {
-                let s = b.open();
                 barrier.wait();
                 for _ in 0..10 {
                     s.ingest(&[ev("hot", None, 1_700_000_000_000)], T0).unwrap();

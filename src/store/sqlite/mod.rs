@@ -32,11 +32,11 @@ mod sql;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bugstack_core::{Dependency, Event, Timestamp};
 use bugstack_fix::{PullRequestState, Triggers};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::schema;
 use super::trigger_settings::TriggerSettings;
@@ -73,9 +73,9 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 }
 
 fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(sql::STATEMENT_CACHE_CAPACITY);
-    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    let mode: String = retry_busy(|| conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::Config(format!(
             "the store could not switch to WAL mode (got {mode}); is the data directory on a network filesystem?"
@@ -83,6 +83,31 @@ fn configure(conn: &Connection) -> Result<()> {
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(())
+}
+
+/// How long a statement waits for another connection's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `f` again while SQLite answers "busy" or "locked", for up to
+/// [`BUSY_TIMEOUT`]. Where waiting could deadlock (two connections that
+/// both read a new database and then switch it to WAL), SQLite answers
+/// busy at once instead of waiting, busy timeout or not: processes that
+/// start together on a new data directory would fail to open it.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 impl SqliteStore {
