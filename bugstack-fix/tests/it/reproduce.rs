@@ -1025,7 +1025,7 @@ async fn steps_that_keep_ending_the_process_are_turned_off() {
     const LIB: &str = "/// A count.\n#[derive(Debug)]\npub struct Counter {\n    n: usize,\n}\n\nimpl Counter {\n    /// Zero.\n    pub fn new() -> Counter {\n        Counter { n: 0 }\n    }\n\n    /// Makes room for more than the search may hold: the process ends.\n    pub fn grow(&mut self) {\n        let room: Vec<u64> = Vec::with_capacity(1 << 40);\n        self.n += room.capacity();\n    }\n\n    /// The count shared `by` ways; none when `by` is 0.\n    pub fn share(&self, by: usize) -> usize {\n        if by == 0 {\n            return 0;\n        }\n        self.n / by\n    }\n}\n";
     let generator = Arc::new(OneIdea::new(LIB, "self.n / by", "self.n.checked_div(by).unwrap_or(0)"));
     let frames = vec![(24, "fixture::Counter::share")];
-    let (report, _repo) = run(LIB, frames, "attempt to divide by zero", generator, "20s").await;
+    let (report, _repo) = run(LIB, frames, "attempt to divide by zero", generator, "10s").await;
     let r = &report.reproduction;
     assert_eq!(r.status, ReproductionStatus::NotReproduced, "{}", report.to_json());
     assert!(r.detail.starts_with("no input among"), "{}", r.detail);

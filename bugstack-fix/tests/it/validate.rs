@@ -35,7 +35,7 @@ fn check(name: &str, command: &str) -> CheckSpec {
 
 /// These tests watch the checks' processes and files from outside (pid
 /// files, grandchildren), so their checks run unsandboxed; the sandbox has
-/// its own cases in the root `tests/adversarial.rs`.
+/// its own cases in the root `tests/long/adversarial.rs`.
 fn policy(checks: Vec<CheckSpec>) -> Policy {
     Policy {
         sandbox: bugstack_fix::SandboxMode::Off,

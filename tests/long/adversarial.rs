@@ -5,7 +5,7 @@
 //! case asserts the exact decision and its reason. docs/security.md lists the
 //! threats these stand for.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! The collector under concurrent load, and `kill -9` mid-load: every
 //! acknowledged event is in the store.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

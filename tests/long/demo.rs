@@ -3,7 +3,7 @@
 //! merges, rebuilds, replays). Slow on a cold target directory (~1 min on 2
 //! cores); warm ~15 s.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};

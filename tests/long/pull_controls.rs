@@ -5,7 +5,7 @@
 //! remote and fixes the incident at the merge commit; unknown and finished
 //! pull requests are refused with the documented exit codes.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! a git worktree, local forge over the incident store) on a real crate with a
 //! latent divide-by-zero, in a real git repository with a bare remote.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;
