@@ -11,7 +11,8 @@
 use crate::support;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use bugstack_fix::{
@@ -121,10 +122,36 @@ impl FixGenerator for OneIdea {
     }
 }
 
-/// A target directory shared by this module's tests (the harness's
-/// `proptest` is built once).
-fn shared_target() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reproduce-target")
+/// The indices of this module's target directories no test is using.
+static FREE_TARGETS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// How many target directories this module's tests have made.
+static TARGETS: AtomicUsize = AtomicUsize::new(0);
+
+/// A target directory no other test of this module is using, until it is
+/// dropped: one per test running at once, each reused by the tests that
+/// follow (the harness's `proptest` is built once in each). Tests running
+/// side by side then never wait on each other's target lock.
+struct SharedTarget(usize);
+
+impl SharedTarget {
+    fn take() -> SharedTarget {
+        let mut free = FREE_TARGETS.lock().unwrap_or_else(PoisonError::into_inner);
+        let lowest = (0..free.len()).min_by_key(|&i| free[i]);
+        SharedTarget(match lowest {
+            Some(i) => free.swap_remove(i),
+            None => TARGETS.fetch_add(1, Ordering::SeqCst),
+        })
+    }
+
+    fn path(&self) -> PathBuf {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("reproduce-target-{}", self.0))
+    }
+}
+
+impl Drop for SharedTarget {
+    fn drop(&mut self) {
+        FREE_TARGETS.lock().unwrap_or_else(PoisonError::into_inner).push(self.0);
+    }
 }
 
 fn policy(budget: &str) -> Policy {
@@ -224,9 +251,10 @@ async fn run_files(
     files.extend_from_slice(more);
     let repo = Repo::with_files(&files, "base");
     let work = tempfile::TempDir::new().unwrap();
+    let target = SharedTarget::take();
     let validator = WorktreeValidator::new(ValidatorOptions {
         work_root: Some(work.path().join("worktrees")),
-        target_dir: Some(shared_target()),
+        target_dir: Some(target.path()),
         ..ValidatorOptions::default()
     });
     let ctx = Frames {
