@@ -4,6 +4,8 @@
 //! type implementing one of the crate's traits (for a type parameter or an
 //! `impl Trait` argument).
 
+use std::collections::BTreeSet;
+
 use quote::ToTokens as _;
 
 use super::generics::pick;
@@ -51,11 +53,14 @@ impl Resolver<'_> {
         let mut makers = Makers::default();
         let mut producers: Vec<Producer> = Vec::new();
         let names_it = |ty: &syn::Type| matches!(ty, syn::Type::Path(tp) if tp.qself.is_none() && tp.path.segments.last().is_some_and(|l| l.ident == name && lifetime_arguments_only(&l.arguments)));
-        for (path, file) in self.all_files() {
+        // The other types of this name make no value of this one.
+        let others = owner.map(|o| self.files_of_other_types(name, o)).unwrap_or_default();
+        for (i, (path, file)) in self.all_files().iter().enumerate() {
+            let other = others.contains(&i);
             for it in &file.items {
                 match it {
                     syn::Item::Struct(s) if s.ident == name => {
-                        makers.default |= derives(&s.attrs, "Default");
+                        makers.default |= !other && derives(&s.attrs, "Default");
                         if matches!(s.vis, syn::Visibility::Public(_)) && lifetimes_only(&s.generics) {
                             defs.push(path.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned());
                         }
@@ -66,7 +71,7 @@ impl Resolver<'_> {
                     _ => {}
                 }
                 match it {
-                    syn::Item::Impl(imp) if lifetimes_only(&imp.generics) && names_it(&imp.self_ty) => {
+                    syn::Item::Impl(imp) if !other && lifetimes_only(&imp.generics) && names_it(&imp.self_ty) => {
                         makers.add_impl(imp, &names_it, &[]);
                     }
                     _ => {}
@@ -227,6 +232,38 @@ impl Resolver<'_> {
         })
     }
 
+    /// The indices (in [`Resolver::all_files`]) of the files that define a
+    /// type named `name` other than the one at the public path `owner`
+    /// (type arguments left out). An impl block beside a type's definition
+    /// is that type's: `regex_syntax::ast::parse::Parser`'s methods are not
+    /// `regex_syntax::Parser`'s. Empty when one file defines the name.
+    fn files_of_other_types(&mut self, name: &str, owner: &str) -> BTreeSet<usize> {
+        let want = owner.split("::<").next().unwrap_or(owner);
+        let src_root = self.crate_dir();
+        let defines = |f: &syn::File| {
+            f.items.iter().any(|it| match it {
+                syn::Item::Struct(s) => s.ident == name,
+                syn::Item::Enum(e) => e.ident == name,
+                _ => false,
+            })
+        };
+        let defining: Vec<(usize, String)> = self
+            .all_files()
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, f))| defines(f))
+            .filter_map(|(i, (p, _))| Some((i, p.strip_prefix(&src_root).ok()?.to_string_lossy().into_owned())))
+            .collect();
+        if defining.len() < 2 {
+            return BTreeSet::new();
+        }
+        defining
+            .into_iter()
+            .filter(|(_, rel)| self.item_path(rel.clone(), name).as_deref() != Some(want))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// `base`, a value of the crate's type `ty` built where it is passed,
     /// with the steps that may change it before the call: its inherent
     /// `&mut self` methods, called on `owner` (the type's path as the
@@ -249,8 +286,9 @@ impl Resolver<'_> {
         let names_it = |t: &syn::Type| matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|l| l.ident == name));
         // (method, argument types) of every candidate, shaped after the scan.
         let mut methods: Vec<(String, Vec<syn::Type>)> = Vec::new();
-        for (_, file) in self.all_files() {
-            for it in &file.items {
+        let others = self.files_of_other_types(&name, owner);
+        for (_, file) in self.all_files().iter().enumerate().filter(|(i, _)| !others.contains(i)) {
+            for it in &file.1.items {
                 let syn::Item::Impl(imp) = it else { continue };
                 if imp.trait_.is_some() || !names_it(&imp.self_ty) || test_only(&imp.attrs) {
                     continue;

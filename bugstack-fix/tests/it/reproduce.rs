@@ -566,6 +566,40 @@ async fn a_receiver_is_the_type_of_its_method_among_types_of_one_name() {
     );
 }
 
+/// The steps that change a receiver are its own type's methods, not those
+/// of another public type of the same name (`syntax::Parser::push`, which
+/// `parser::Parser` lacks: with it the steps did not build, were dropped,
+/// and the depth the panic needs was never reached).
+#[tokio::test]
+async fn steps_are_the_methods_of_the_receivers_type_among_types_of_one_name() {
+    const LIB: &str = "/// Parsers.\npub mod parser;\npub mod syntax;\n";
+    const PARSER: &str = "/// How deep a parser may go.\nconst MAX_DEPTH: u32 = 2;\n\n/// Reads patterns.\n#[derive(Debug)]\npub struct Parser {\n    depth: u32,\n}\n\nimpl Parser {\n    /// A parser at depth 0.\n    pub fn new() -> Parser {\n        Parser { depth: 0 }\n    }\n\n    /// One group deeper, up to the limit.\n    pub fn enter(&mut self) {\n        if self.depth < MAX_DEPTH {\n            self.depth += 1;\n        }\n    }\n\n    /// The room each of `n` groups has left.\n    pub fn room(&self, n: u32) -> u32 {\n        n / (MAX_DEPTH - self.depth)\n    }\n}\n";
+    const SYNTAX: &str = "/// Reads syntax trees.\n#[derive(Debug)]\npub struct Parser {\n    nodes: Vec<u8>,\n}\n\nimpl Parser {\n    /// No nodes.\n    pub fn new() -> Parser {\n        Parser { nodes: Vec::new() }\n    }\n\n    /// Adds a node.\n    pub fn push(&mut self, node: u8) {\n        self.nodes.push(node);\n    }\n}\n";
+    let fix = Arc::new(OneIdea {
+        path: "src/parser.rs",
+        ..OneIdea::new(
+            PARSER,
+            "n / (MAX_DEPTH - self.depth)",
+            "n.checked_div(MAX_DEPTH - self.depth).unwrap_or(0)",
+        )
+    });
+    let (report, _repo) = run_files(
+        LIB,
+        &[("src/parser.rs", PARSER), ("src/syntax.rs", SYNTAX)],
+        ("src/parser.rs", PARSER),
+        vec![(25, "fixture::parser::Parser::room")],
+        panic_event("attempt to divide by zero"),
+        fix,
+        "30s",
+    )
+    .await;
+    let r = assert_reproduced(&report);
+    let input = r.input.clone().unwrap_or_default();
+    assert!(input.contains("fixture::parser::Parser::enter(&mut value)"), "{input}");
+    assert!(!r.detail.contains("did not build with steps"), "{}", r.detail);
+    assert_regression_proven(&report);
+}
+
 /// A crate listing its test targets (`autotests = false`, as crates.io
 /// normalises manifests) would not build a new file under `tests/`: the
 /// regression test goes at the end of its first test target's file, in a
