@@ -363,27 +363,38 @@ fn every_lifecycle_edge_is_listed() {
     );
 }
 
-fn concurrent_claims_from_two_connections_get_the_job_once(b: &Backend) {
-    b.open().ingest(&[ev("x", None, 1)], T0).unwrap();
-    let workers = 4;
-    let barrier = Barrier::new(workers);
-    // Each worker has its own store, as separate processes would (opened
-    // first, so no worker waits at the barrier for one that failed).
-    let stores: Vec<_> = (0..workers).map(|_| b.open()).collect();
-    let claimed: Vec<i64> = std::thread::scope(|scope| {
+/// Runs `work(w, store)` for `n` workers `w` at once, each on a store of
+/// its own (its own connections, as separate processes would have), started
+/// together at a barrier; their results in worker order. The stores are
+/// opened before the threads start: a worker that failed to open would
+/// leave the others waiting at the barrier for ever.
+fn side_by_side<T: Send>(b: &Backend, n: usize, work: impl Fn(usize, &dyn IncidentStore) -> T + Sync) -> Vec<T> {
+    let barrier = Barrier::new(n);
+    let stores: Vec<_> = (0..n).map(|_| b.open()).collect();
+    std::thread::scope(|scope| {
         let handles: Vec<_> = stores
             .into_iter()
             .enumerate()
             .map(|(w, s)| {
-                let barrier = &barrier;
+                let (barrier, work) = (&barrier, &work);
                 scope.spawn(move || {
                     barrier.wait();
-                    s.claim_job(&format!("w{w}"), LEASE, T0).unwrap().map(|c| c.job.id)
+                    work(w, &*s)
                 })
             })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().unwrap()).collect()
-    });
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn concurrent_claims_from_two_connections_get_the_job_once(b: &Backend) {
+    b.open().ingest(&[ev("x", None, 1)], T0).unwrap();
+    let claimed: Vec<i64> = side_by_side(b, 4, |w, s| {
+        s.claim_job(&format!("w{w}"), LEASE, T0).unwrap().map(|c| c.job.id)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     assert_eq!(claimed.len(), 1, "{claimed:?}");
 }
 
@@ -401,28 +412,17 @@ fn many_workers_claim_every_job_exactly_once(b: &Backend) {
         })
         .collect();
     s.ingest(&events, T0).unwrap();
-    let workers = 4;
-    let barrier = Barrier::new(workers);
-    let stores: Vec<_> = (0..workers).map(|_| b.open()).collect();
-    let mut claimed: Vec<i64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = stores
-            .into_iter()
-            .enumerate()
-            .map(|(w, s)| {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    s.set_max_queued_jobs(100);
-                    barrier.wait();
-                    let mut mine = Vec::new();
-                    while let Some(c) = s.claim_job(&format!("w{w}"), LEASE, T0).unwrap() {
-                        mine.push(c.job.id);
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
-    });
+    let mut claimed: Vec<i64> = side_by_side(b, 4, |w, s| {
+        s.set_max_queued_jobs(100);
+        let mut mine = Vec::new();
+        while let Some(c) = s.claim_job(&format!("w{w}"), LEASE, T0).unwrap() {
+            mine.push(c.job.id);
+        }
+        mine
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     claimed.sort_unstable();
     let all: Vec<i64> = s.jobs().unwrap().iter().map(|j| j.id).collect();
     assert_eq!(claimed, all, "each of the 30 jobs claimed once");
@@ -1445,20 +1445,9 @@ fn hourly_counts_are_kept_per_incident_and_old_hours_dropped(b: &Backend) {
 /// Several writers adding to the same incident's hour at once lose no
 /// occurrence.
 fn concurrent_writers_add_to_one_hour(b: &Backend) {
-    let writers = 4;
-    let barrier = Barrier::new(writers);
-    // Opened before the threads start: a thread that failed to open would
-    // leave the others waiting at the barrier for ever.
-    let stores: Vec<_> = (0..writers).map(|_| b.open()).collect();
-    std::thread::scope(|scope| {
-        for s in stores {
-            let barrier = &barrier;
-            scope.spawn(move || {
-                barrier.wait();
-                for _ in 0..10 {
-                    s.ingest(&[ev("hot", None, 1_700_000_000_000)], T0).unwrap();
-                }
-            });
+    side_by_side(b, 4, |_, s| {
+        for _ in 0..10 {
+            s.ingest(&[ev("hot", None, 1_700_000_000_000)], T0).unwrap();
         }
     });
     let s = b.open();

@@ -541,23 +541,32 @@ async fn a_type_re_exported_by_a_glob_is_named_by_its_public_path() {
     );
 }
 
+/// The root of a crate with two public types named `Parser`.
+const PARSERS: &str = "/// Parsers.\npub mod parser;\npub mod syntax;\n";
+/// `syntax::Parser`, beside `parser::Parser`.
+const SYNTAX_PARSER: &str = "/// Reads syntax trees.\n#[derive(Debug)]\npub struct Parser {\n    nodes: Vec<u8>,\n}\n\nimpl Parser {\n    /// No nodes.\n    pub fn new() -> Parser {\n        Parser { nodes: Vec::new() }\n    }\n\n    /// Adds a node.\n    pub fn push(&mut self, node: u8) {\n        self.nodes.push(node);\n    }\n}\n";
+
+/// [`run_files`] on the crate [`PARSERS`] with `src/parser.rs` = `parser`,
+/// the panic `message` at `frame` in it, and a 30 s budget.
+async fn two_parsers(parser: &'static str, frame: (u32, &'static str), message: &str, fix: Arc<OneIdea>) -> FixReport {
+    let files = [("src/parser.rs", parser), ("src/syntax.rs", SYNTAX_PARSER)];
+    let at = ("src/parser.rs", parser);
+    let (report, _repo) = run_files(PARSERS, &files, at, vec![frame], panic_event(message), fix, "30s").await;
+    report
+}
+
 /// Two public types share a name (`parser::Parser`, `syntax::Parser`): the
 /// receiver is the one the method belongs to, whichever the crate's files
 /// list last.
 #[tokio::test]
 async fn a_receiver_is_the_type_of_its_method_among_types_of_one_name() {
-    const LIB: &str = "/// Parsers.\npub mod parser;\npub mod syntax;\n";
     const PARSER: &str = "/// Reads patterns.\n#[derive(Debug)]\npub struct Parser {\n    depth: usize,\n}\n\nimpl Parser {\n    /// A parser at depth 0.\n    pub fn new() -> Parser {\n        Parser { depth: 0 }\n    }\n\n    /// The byte after the first of `pattern`.\n    pub fn parse(&mut self, pattern: &str) -> u8 {\n        self.depth += 1;\n        pattern.as_bytes()[1]\n    }\n}\n";
-    const SYNTAX: &str = "/// Reads syntax trees.\n#[derive(Debug)]\npub struct Parser {\n    nodes: Vec<u8>,\n}\n\nimpl Parser {\n    /// No nodes.\n    pub fn new() -> Parser {\n        Parser { nodes: Vec::new() }\n    }\n}\n";
-    let fix = Arc::new(OneIdea::new(LIB, "/// Parsers.", "/// The parsers."));
-    let (report, _repo) = run_files(
-        LIB,
-        &[("src/parser.rs", PARSER), ("src/syntax.rs", SYNTAX)],
-        ("src/parser.rs", PARSER),
-        vec![(16, "fixture::parser::Parser::parse")],
-        panic_event("index out of bounds: the len is 0 but the index is 1"),
+    let fix = Arc::new(OneIdea::new(PARSERS, "/// Parsers.", "/// The parsers."));
+    let report = two_parsers(
+        PARSER,
+        (16, "fixture::parser::Parser::parse"),
+        "index out of bounds: the len is 0 but the index is 1",
         fix,
-        "30s",
     )
     .await;
     assert_input_starts(
@@ -572,9 +581,7 @@ async fn a_receiver_is_the_type_of_its_method_among_types_of_one_name() {
 /// and the depth the panic needs was never reached).
 #[tokio::test]
 async fn steps_are_the_methods_of_the_receivers_type_among_types_of_one_name() {
-    const LIB: &str = "/// Parsers.\npub mod parser;\npub mod syntax;\n";
     const PARSER: &str = "/// How deep a parser may go.\nconst MAX_DEPTH: u32 = 2;\n\n/// Reads patterns.\n#[derive(Debug)]\npub struct Parser {\n    depth: u32,\n}\n\nimpl Parser {\n    /// A parser at depth 0.\n    pub fn new() -> Parser {\n        Parser { depth: 0 }\n    }\n\n    /// One group deeper, up to the limit.\n    pub fn enter(&mut self) {\n        if self.depth < MAX_DEPTH {\n            self.depth += 1;\n        }\n    }\n\n    /// The room each of `n` groups has left.\n    pub fn room(&self, n: u32) -> u32 {\n        n / (MAX_DEPTH - self.depth)\n    }\n}\n";
-    const SYNTAX: &str = "/// Reads syntax trees.\n#[derive(Debug)]\npub struct Parser {\n    nodes: Vec<u8>,\n}\n\nimpl Parser {\n    /// No nodes.\n    pub fn new() -> Parser {\n        Parser { nodes: Vec::new() }\n    }\n\n    /// Adds a node.\n    pub fn push(&mut self, node: u8) {\n        self.nodes.push(node);\n    }\n}\n";
     let fix = Arc::new(OneIdea {
         path: "src/parser.rs",
         ..OneIdea::new(
@@ -583,14 +590,11 @@ async fn steps_are_the_methods_of_the_receivers_type_among_types_of_one_name() {
             "n.checked_div(MAX_DEPTH - self.depth).unwrap_or(0)",
         )
     });
-    let (report, _repo) = run_files(
-        LIB,
-        &[("src/parser.rs", PARSER), ("src/syntax.rs", SYNTAX)],
-        ("src/parser.rs", PARSER),
-        vec![(25, "fixture::parser::Parser::room")],
-        panic_event("attempt to divide by zero"),
+    let report = two_parsers(
+        PARSER,
+        (25, "fixture::parser::Parser::room"),
+        "attempt to divide by zero",
         fix,
-        "30s",
     )
     .await;
     let r = assert_reproduced(&report);
