@@ -259,8 +259,7 @@ impl Resolver<'_> {
         }
         defining
             .into_iter()
-            .filter(|(_, rel)| self.item_path(rel.clone(), name).as_deref() != Some(want))
-            .map(|(i, _)| i)
+            .filter_map(|(i, rel)| (self.item_path(rel, name).as_deref() != Some(want)).then_some(i))
             .collect()
     }
 
@@ -287,8 +286,8 @@ impl Resolver<'_> {
         // (method, argument types) of every candidate, shaped after the scan.
         let mut methods: Vec<(String, Vec<syn::Type>)> = Vec::new();
         let others = self.files_of_other_types(&name, owner);
-        for (_, file) in self.all_files().iter().enumerate().filter(|(i, _)| !others.contains(i)) {
-            for it in &file.1.items {
+        for (_, (_, file)) in self.all_files().iter().enumerate().filter(|(i, _)| !others.contains(i)) {
+            for it in &file.items {
                 let syn::Item::Impl(imp) = it else { continue };
                 if imp.trait_.is_some() || !names_it(&imp.self_ty) || test_only(&imp.attrs) {
                     continue;
