@@ -8,8 +8,10 @@
 //! API reaches with arguments a harness can build ([`shape`]) — and writes a
 //! small harness crate ([`harness`]) that depends on the target crate by
 //! path and on `proptest`. Its strategies start from boundary values (empty,
-//! zero, `MAX`, `MIN`, multibyte and long strings), the literals of the
-//! crate's own tests and doc examples, and mutations of these, then anything;
+//! zero, `MAX`, `MIN`, multibyte and long strings), bodies of the failing
+//! request's payload shape when the event has one ([`payload`]), the
+//! literals of the crate's own tests and doc examples, and mutations of
+//! these, then anything;
 //! proptest shrinks the first case that panics at the location. The
 //! validator runs it inside the checks' sandbox within the policy's budget
 //! (`[reproduce] budget`, see [`Validator::reproduce`](crate::Validator::reproduce)).
@@ -21,6 +23,7 @@
 
 pub(crate) mod generics;
 pub(crate) mod harness;
+mod payload;
 mod relevance;
 pub(crate) mod shape;
 pub(crate) mod target;
@@ -356,7 +359,9 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
     // then as many again from every source in file order: the related ones
     // never crowd out what the file order offered before.
     let related = relevance::related_tests(&sources, &relevance::site_words(ctx));
-    let mut seeds = Seeds::collect(related.iter().map(String::as_str));
+    // Bodies of the failing request's shape first, when the event has one.
+    let mut seeds = request_seeds(ctx);
+    seeds.absorb(Seeds::collect(related.iter().map(String::as_str)));
     let mut all = Seeds::collect_for(sources.iter().map(String::as_str), name);
     seeds.args = std::mem::take(&mut all.args);
     seeds.absorb(all);
@@ -391,6 +396,18 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
         files,
         unstepped,
     })
+}
+
+/// Seeds from the request the service was handling, when the event says
+/// which JSON body it had ([`payload::seeds`]); none otherwise.
+fn request_seeds(ctx: &FixContext) -> Seeds {
+    let shape = ctx
+        .incident
+        .event
+        .request
+        .as_ref()
+        .and_then(|r| r.payload_shape.as_ref());
+    shape.map(payload::seeds).unwrap_or_default()
 }
 
 /// The search program's path, relative to the checkout.

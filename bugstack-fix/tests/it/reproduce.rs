@@ -672,6 +672,43 @@ async fn a_standard_trait_function_without_receiver_is_called_by_its_paths() {
     assert_regression_proven(&report);
 }
 
+/// A handler's parser of the raw body divides by a field that is `0` only
+/// in a whole object of both keys (`{"count":0,"total":…}`), which the
+/// crate's literals (`"\"count\""`, `"\"total\""`) do not spell: the event's
+/// payload shape (keys and types, no values) seeds the search with bodies
+/// of that shape holding boundary values, and `{"count":0,"total":0}`
+/// reproduces the panic. The same search without the shape does not find
+/// it in 10 s.
+#[tokio::test]
+async fn the_requests_payload_shape_seeds_the_search_with_bodies_of_that_shape() {
+    const LIB: &str = "/// The price per item of an order body (`{\"total\": 10, \"count\": 2}`).\npub fn unit_price(body: &str) -> Option<u64> {\n    let fields = body.strip_prefix('{')?.strip_suffix('}')?;\n    let (mut total, mut count) = (None, None);\n    for pair in fields.split(',') {\n        let (key, value) = pair.split_once(':')?;\n        let value: u64 = value.trim().parse().ok()?;\n        match key.trim() {\n            \"\\\"total\\\"\" => total = Some(value),\n            \"\\\"count\\\"\" => count = Some(value),\n            _ => return None,\n        }\n    }\n    Some(total? / count?)\n}\n";
+    let fix = ("Some(total? / count?)", "total?.checked_div(count?)");
+    let frames = || vec![(14, "fixture::unit_price")];
+    let message = "attempt to divide by zero";
+    let mut event = panic_event(message);
+    let body = serde_json::json!({"total": 10, "count": 2});
+    event.request = Some(bugstack_core::RequestContext {
+        method: Some("POST".into()),
+        route: Some("/orders/price".into()),
+        payload_shape: Some(bugstack_core::Shape::of(&body, &Default::default())),
+        ..Default::default()
+    });
+    let generator = Arc::new(OneIdea::new(LIB, fix.0, fix.1));
+    let (report, _repo) = run_event(LIB, frames(), event, generator, "20s").await;
+    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
+    assert!(input.contains(r#"\"count\":0"#), "{input}");
+    assert_regression_proven(&report);
+
+    let generator = Arc::new(OneIdea::new(LIB, fix.0, fix.1));
+    let (report, _repo) = run(LIB, frames(), message, generator, "10s").await;
+    assert_eq!(
+        report.reproduction.status,
+        ReproductionStatus::NotReproduced,
+        "{}",
+        report.to_json()
+    );
+}
+
 /// The search is seeded the same on every run: the same incident on the
 /// same code finds the same input after the same number of cases, so a
 /// report can be re-run and gives what it said.
