@@ -83,7 +83,7 @@ pub use policy::{
     CheckSpec, DeployConfig, ForgeConfig, ForgeKind, MergeMethod, Policy, ReproduceConfig, MIN_CONFIDENCE_THRESHOLD,
     POLICY_FILE, POLICY_TEMPLATE,
 };
-pub use policy::{Judge, SandboxMode, DEFAULT_EXCLUDED_PATHS, PROTECTED_PATHS};
+pub use policy::{Judge, SandboxMode, DEFAULT_EXCLUDED_PATHS, DEFAULT_REVIEW_THRESHOLD, PROTECTED_PATHS};
 pub use report::markdown::{render_markdown, MAX_BODY_CHARS};
 pub use report::{
     Attempt, Decision, DecisionKind, DeployRun, Deployment, FixReport, PullRequestRef, PullRequestState, REPORT_VERSION,

@@ -23,8 +23,9 @@ pub const POLICY_TEMPLATE: &str = r#"# bugstack policy: how fixes for this repos
 # Auto-merge only at or above this confidence score (0.0 - 1.0).
 confidence_threshold = 0.8
 # Open a pull request at all only at or above this score; a fix below it is
-# held in the report. 0.5 holds every fix whose panic was not reproduced.
-review_threshold = 0.0
+# held in the report. 0.5 holds every fix whose panic was not reproduced and
+# fixed; 0.0 also proposes those, marked "not reproduced", for review.
+review_threshold = 0.5
 # Off by default: fix pull requests stay open for review.
 auto_merge = false
 # Revised attempts after a candidate fails a check (0 = one attempt only).
@@ -308,6 +309,13 @@ pub const DEFAULT_EXCLUDED_PATHS: &[&str] = &[
     ".config/**",
 ];
 
+/// The default `review_threshold`: a fix is delivered only when it is
+/// proven (its panic reproduced, the reproduction failing on the base and
+/// passing with the fix). An unproven fix scores at most
+/// [`NOT_REPRODUCED_CAP`](crate::NOT_REPRODUCED_CAP) (0.45), so it is held
+/// in the report, never pushed.
+pub const DEFAULT_REVIEW_THRESHOLD: f64 = 0.5;
+
 /// The whole `bugstack.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -316,8 +324,9 @@ pub struct Policy {
     pub confidence_threshold: f64,
     /// Deliver a fix at all (branch, pull request) only at or above this
     /// confidence (0..=`confidence_threshold`); below it the fix is
-    /// [held](crate::DecisionKind::Held) in the report. 0.5 holds every fix
-    /// that is not proven (not reproduced and fixed).
+    /// [held](crate::DecisionKind::Held) in the report. The default,
+    /// [`DEFAULT_REVIEW_THRESHOLD`] (0.5), holds every fix that is not
+    /// proven (not reproduced and fixed); 0.0 proposes those too.
     pub review_threshold: f64,
     /// Whether auto-merge is allowed at all.
     pub auto_merge: bool,
@@ -373,7 +382,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             confidence_threshold: 0.8,
-            review_threshold: 0.0,
+            review_threshold: DEFAULT_REVIEW_THRESHOLD,
             auto_merge: false,
             retry_limit: 2,
             max_changed_lines: 40,

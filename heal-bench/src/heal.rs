@@ -60,13 +60,14 @@ pub struct HealRun {
     /// The patch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
-    /// The case's reproducer on the fix branch.
+    /// The case's reproducer on the fix branch (for a fix held below the
+    /// review threshold: with its patch applied to the base).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repro_on_fix: Option<Status>,
-    /// The crate's suite on the fix branch.
+    /// The crate's suite on the fix branch (or with the held patch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suite_on_fix: Option<Status>,
-    /// Output tail of whatever failed on the fix branch.
+    /// Output tail of whatever failed on the fix branch (or the held patch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
     /// Seconds `bugstack fix` took.
@@ -78,6 +79,21 @@ pub struct HealRun {
 pub const DEFAULT_CONFIDENCE_THRESHOLD: f64 = 0.8;
 
 impl HealRun {
+    /// Whether the fix was held only for scoring below the policy's
+    /// `review_threshold` (unproven, by default): `review_threshold = 0.0`
+    /// would have proposed it. A fix held for another reason (a value made
+    /// up after the crate's constructor accepted the input) is held at any
+    /// threshold.
+    pub fn held_below_threshold(&self) -> bool {
+        self.decision == "held" && self.reason.contains("below review_threshold")
+    }
+
+    /// Whether the fix heals: the case's reproducer and the crate's suite
+    /// pass with it (on its branch, or with a held patch applied).
+    pub fn heals(&self) -> bool {
+        self.repro_on_fix == Some(Status::Passed) && self.suite_on_fix == Some(Status::Passed)
+    }
+
     /// Whether `auto_merge = true` (at the default threshold) would have
     /// merged this fix: delivered, proven, scored at or above the
     /// threshold, and no judgement call left to a maintainer.
@@ -348,43 +364,48 @@ pub fn heal(settings: &Settings, case: &Case, buggy: &Source, work: &Path) -> Re
         ..HealRun::default()
     };
     run.patch_lines = run.diff.as_deref().map(non_test_lines);
-    let Some(branch) = run.branch.clone() else {
-        if run.decision != "no_fix" && run.decision != "held" {
+    let remote = work.join("remote.git").display().to_string();
+    let healed = work.join("healed");
+    match (run.branch.clone(), run.diff.clone()) {
+        (Some(branch), _) => {
+            git(work, &["clone", "-q", "--branch", &branch, &remote, "healed"])?;
+        }
+        // What `review_threshold = 0.0` would have proposed: the held patch
+        // on the base, judged the same way.
+        (None, Some(diff)) if run.held_below_threshold() => {
+            git(work, &["clone", "-q", "--branch", "main", &remote, "healed"])?;
+            let patch = work.join("held.diff");
+            source::write(&patch, &diff)?;
+            git(&healed, &["apply", &patch.display().to_string()])?;
+        }
+        (None, _) if run.decision == "no_fix" || run.decision == "held" => return Ok(run),
+        (None, _) => {
             let why = report["deploy_error"].as_str().unwrap_or("no branch in the report");
             return Err(Error::Bugstack(format!(
                 "decision {} without a branch: {why}",
                 run.decision
             )));
         }
-        return Ok(run);
-    };
-    // The proposal, judged by the case's own reproducer (not the test the
-    // patch added) and the crate's suite.
-    let healed = work.join("healed");
-    let remote = work.join("remote.git");
-    git(
-        work,
-        &[
-            "clone",
-            "-q",
-            "--branch",
-            &branch,
-            &remote.display().to_string(),
-            "healed",
-        ],
-    )?;
-    let suite = check::run_suite(settings, case, &healed)?;
+    }
+    judge(settings, case, &healed, &mut run)?;
+    Ok(run)
+}
+
+/// Judges the fix in `healed` by the case's own reproducer (not the test
+/// the patch added) and the crate's suite.
+fn judge(settings: &Settings, case: &Case, healed: &Path, run: &mut HealRun) -> Result<()> {
+    let suite = check::run_suite(settings, case, healed)?;
     run.suite_on_fix = Some(suite.status);
     if suite.status != Status::Passed {
         run.failure = Some(suite.tail(25));
     }
-    source::add_repro(case, &healed)?;
-    let repro = check::run_repro(settings, case, &healed)?;
+    source::add_repro(case, healed)?;
+    let repro = check::run_repro(settings, case, healed)?;
     run.repro_on_fix = Some(repro.status);
     if repro.status != Status::Passed {
         run.failure = Some(summarize_failure(&repro));
     }
-    Ok(run)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -105,14 +105,19 @@ pub struct Totals {
     pub heal_rate: f64,
     /// Healed patches that carry their own regression test.
     pub healed_with_regression_test: usize,
+    /// Healed cases whose fix is proven: its panic reproduced, and the
+    /// reproduction's regression test failing on the base and passing with
+    /// the fix.
+    pub proven_healed: usize,
     /// Held fixes (see [`Outcome::Held`]).
     pub held: usize,
-    /// What `review_threshold = 0.5` (only proven fixes proposed) makes of
-    /// this run: healed cases whose fix is proven.
-    pub proven_healed: usize,
-    /// The same: proven fixes that do not heal (the dangerous number when
-    /// only proven fixes are proposed).
-    pub proven_not_healed: usize,
+    /// What `review_threshold = 0.0` (unproven fixes proposed too) makes of
+    /// this run: the healed cases, and the fixes held below the threshold
+    /// whose patch heals when applied.
+    pub with_unproven_healed: usize,
+    /// The same: the fixes proposed that do not heal, and the held ones
+    /// that would not (the dangerous number with unproven fixes proposed).
+    pub with_unproven_not_healed: usize,
     /// What `auto_merge = true` (default threshold) makes of this run:
     /// healed cases whose fix it would merge ([`crate::heal::HealRun::would_auto_merge`]).
     pub auto_merged_healed: usize,
@@ -145,6 +150,14 @@ pub fn totals(cases: &[CaseReport], wall_secs: f64) -> Totals {
             .filter(|c| c.outcome == o && c.heal.as_ref().is_some_and(|h| h.proven))
             .count()
     };
+    let held_judged = |heals: bool| {
+        cases
+            .iter()
+            .filter(|c| c.outcome == Outcome::Held)
+            .filter_map(|c| c.heal.as_ref())
+            .filter(|h| h.held_below_threshold() && h.repro_on_fix.is_some() && h.heals() == heals)
+            .count()
+    };
     let merged = |o: Outcome| {
         cases
             .iter()
@@ -165,7 +178,8 @@ pub fn totals(cases: &[CaseReport], wall_secs: f64) -> Totals {
             .count(),
         held: count(Outcome::Held),
         proven_healed: proven(Outcome::Healed),
-        proven_not_healed: proven(Outcome::ProposedNotHealed),
+        with_unproven_healed: count(Outcome::Healed) + held_judged(true),
+        with_unproven_not_healed: count(Outcome::ProposedNotHealed) + held_judged(false),
         auto_merged_healed: merged(Outcome::Healed),
         auto_merged_not_healed: merged(Outcome::ProposedNotHealed),
         wall_secs,
@@ -193,7 +207,8 @@ pub fn markdown(report: &BenchReport) -> String {
          | no fix proposed | {} |\n| held (not proposed) | {} |\n| error before a decision | {} |\n\
          | broken case (not counted) | {} |\n\
          | healed patches carrying a regression test | {} of {} |\n\
-         | with `review_threshold = 0.5` (only proven fixes proposed): healed, proposed NOT healed | {} ({:.0}%), {} |\n\
+         | healed and proven (a regression test that fails before and passes after) | {} of {} |\n\
+         | with `review_threshold = 0.0` (unproven fixes proposed too): healed, proposed NOT healed | {} ({:.0}%), {} |\n\
          | with `auto_merge = true` (threshold 0.8): merged and healed, merged NOT healed | {}, {} |\n\
          | wall time | {:.0} s |\n\n\
          | case | crate buggy→fixed | class | outcome | proven | bugstack patch (lines) | upstream fix (lines) | fix s | total s |\n\
@@ -213,12 +228,14 @@ pub fn markdown(report: &BenchReport) -> String {
         t.healed_with_regression_test,
         t.healed,
         t.proven_healed,
+        t.healed,
+        t.with_unproven_healed,
         if t.counted > 0 {
-            t.proven_healed as f64 * 100.0 / t.counted as f64
+            t.with_unproven_healed as f64 * 100.0 / t.counted as f64
         } else {
             0.0
         },
-        t.proven_not_healed,
+        t.with_unproven_not_healed,
         t.auto_merged_healed,
         t.auto_merged_not_healed,
         t.wall_secs,
@@ -326,7 +343,7 @@ mod tests {
         ];
         let t = totals(&cases, 1.0);
         assert_eq!((t.auto_merged_healed, t.auto_merged_not_healed), (1, 1));
-        assert_eq!((t.proven_healed, t.proven_not_healed), (1, 2));
+        assert_eq!(t.proven_healed, 1);
         let md = markdown(&BenchReport {
             started: "now".into(),
             bugstack: "bugstack".into(),
@@ -335,5 +352,54 @@ mod tests {
         });
         assert!(md.contains("merged and healed, merged NOT healed | 1, 1 |"), "{md}");
         assert!(md.contains("(for review: the fix makes up `0`)"), "{md}");
+    }
+
+    /// What `review_threshold = 0.0` would make of a run: the fixes held
+    /// below the threshold count by what their patch does on the base; a
+    /// fix held for another reason (held at any threshold) does not count.
+    #[test]
+    fn fixes_held_below_the_threshold_count_by_their_patch() {
+        use crate::process::Status;
+        let proven = HealRun {
+            branch: Some("bugstack/fix-1".into()),
+            proven: true,
+            repro_on_fix: Some(Status::Passed),
+            suite_on_fix: Some(Status::Passed),
+            ..HealRun::default()
+        };
+        let held = |reason: &str, repro: Status| HealRun {
+            decision: "held".into(),
+            reason: reason.into(),
+            repro_on_fix: Some(repro),
+            suite_on_fix: Some(Status::Passed),
+            ..HealRun::default()
+        };
+        let below = "confidence 0.45 is below review_threshold 0.50 (not reproduced): held in the report, not proposed";
+        let cases = [
+            case(Outcome::Healed, proven),
+            case(Outcome::Held, held(below, Status::Passed)),
+            case(Outcome::Held, held(below, Status::Failed)),
+            case(
+                Outcome::Held,
+                held("the reproducing input was accepted by `X::new`", Status::Passed),
+            ),
+        ];
+        let t = totals(&cases, 1.0);
+        assert_eq!((t.healed, t.proven_healed, t.held), (1, 1, 3));
+        assert_eq!((t.with_unproven_healed, t.with_unproven_not_healed), (2, 1));
+        let md = markdown(&BenchReport {
+            started: "now".into(),
+            bugstack: "bugstack".into(),
+            totals: t,
+            cases: cases.to_vec(),
+        });
+        assert!(
+            md.contains("| with `review_threshold = 0.0` (unproven fixes proposed too): healed, proposed NOT healed | 2 (50%), 1 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| healed and proven (a regression test that fails before and passes after) | 1 of 1 |"),
+            "{md}"
+        );
     }
 }

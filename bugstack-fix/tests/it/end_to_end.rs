@@ -106,6 +106,9 @@ fn policy(threshold: f64, reproduce: bool) -> Policy {
         },
         auto_merge: true,
         confidence_threshold: threshold,
+        // Unproven fixes are proposed too (the default holds them): the
+        // strict run checks that one is left for review.
+        review_threshold: 0.0,
         retry_limit: 2,
         checks: vec![
             slow_check("build", "cargo build --offline"),

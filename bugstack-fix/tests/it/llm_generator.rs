@@ -104,7 +104,9 @@ async fn failed_attempts_then_successful_retry_with_feedback_in_the_prompt() {
     let rejected = report.attempts[0].rejected.as_deref().unwrap();
     assert!(rejected.contains("<diff> section is missing"), "{rejected}");
     assert!(report.attempts[1].validation.as_ref().is_some_and(|v| !v.passed()));
-    assert_eq!(report.decision.kind, DecisionKind::Review, "{:?}", report.decision);
+    // The fake validator reproduces nothing: by default an unproven fix is
+    // held in the report, not proposed.
+    assert_eq!(report.decision.kind, DecisionKind::Held, "{:?}", report.decision);
 
     // The first prompt has no feedback; the second has the parse failure,
     // the third the check output and the failed diff.

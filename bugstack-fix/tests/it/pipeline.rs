@@ -188,6 +188,7 @@ async fn permissive_policy_merges_and_strict_policy_leaves_for_review() {
     let strict = Policy {
         auto_merge: true,
         confidence_threshold: 0.5,
+        review_threshold: 0.0,
         reproduce: bugstack_fix::ReproduceConfig {
             enabled: false,
             ..Default::default()

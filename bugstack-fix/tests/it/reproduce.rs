@@ -387,7 +387,13 @@ async fn nothing_reproduced_caps_the_confidence() {
     assert!(report.fix.is_some(), "{json}");
     let c = report.confidence.as_ref().unwrap();
     assert!(c.score <= NOT_REPRODUCED_CAP, "{c:?}");
-    assert_eq!(report.decision.kind, DecisionKind::Review, "{:?}", report.decision);
+    // Below the default review threshold: held in the report, not proposed.
+    assert_eq!(report.decision.kind, DecisionKind::Held, "{:?}", report.decision);
+    assert!(
+        report.decision.reason.contains("not reproduced"),
+        "{:?}",
+        report.decision
+    );
     let md = render_markdown(&report);
     assert!(md.contains("### Reproduction: not reproduced"), "{md}");
 }

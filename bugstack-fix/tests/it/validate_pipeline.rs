@@ -79,6 +79,8 @@ async fn failed_check_output_drives_a_successful_retry() {
         ],
         auto_merge: true,
         confidence_threshold: 0.5,
+        // Propose unproven fixes too (the default holds them).
+        review_threshold: 0.0,
         ..Policy::default()
     };
     let pipeline = bugstack_fix::Pipeline::new(Arc::new(Ctx), generator.clone(), validator);
