@@ -555,10 +555,16 @@ pub(crate) fn decide(
         .map(|s| format!(" ({})", s.observed))
         .unwrap_or_default();
     if confidence.score < policy.review_threshold {
+        // An unproven fix can still be had for review, by asking.
+        let hint = if unproven.is_empty() {
+            ""
+        } else {
+            " (review_threshold = 0.0 in bugstack.toml proposes unproven fixes for review)"
+        };
         return Decision {
             kind: DecisionKind::Held,
             reason: format!(
-                "confidence {:.2} is below review_threshold {:.2}{unproven}: held in the report, not proposed",
+                "confidence {:.2} is below review_threshold {:.2}{unproven}: held in the report, not proposed{hint}",
                 confidence.score, policy.review_threshold
             ),
         };

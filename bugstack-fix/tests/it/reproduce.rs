@@ -394,6 +394,14 @@ async fn nothing_reproduced_caps_the_confidence() {
         "{:?}",
         report.decision
     );
+    assert!(
+        report
+            .decision
+            .reason
+            .contains("review_threshold = 0.0 in bugstack.toml proposes unproven fixes"),
+        "{:?}",
+        report.decision
+    );
     let md = render_markdown(&report);
     assert!(md.contains("### Reproduction: not reproduced"), "{md}");
 }
