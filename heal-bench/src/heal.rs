@@ -94,6 +94,20 @@ impl HealRun {
         self.repro_on_fix == Some(Status::Passed) && self.suite_on_fix == Some(Status::Passed)
     }
 
+    /// Why the fix was held and, when it was held below the threshold and
+    /// judged with its patch applied to the base, whether that heals.
+    pub fn held_detail(&self) -> String {
+        match self.repro_on_fix {
+            None => self.reason.clone(),
+            Some(_) if self.heals() => format!("{}; its patch, applied to the base, heals", self.reason),
+            Some(_) => format!(
+                "{}; its patch, applied to the base, does NOT heal: {}",
+                self.reason,
+                self.failure.as_deref().and_then(|f| f.lines().next()).unwrap_or("?")
+            ),
+        }
+    }
+
     /// Whether `auto_merge = true` (at the default threshold) would have
     /// merged this fix: delivered, proven, scored at or above the
     /// threshold, and no judgement call left to a maintainer.
@@ -411,6 +425,34 @@ fn judge(settings: &Settings, case: &Case, healed: &Path, run: &mut HealRun) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_fix_says_what_its_patch_does_on_the_base() {
+        let held = HealRun {
+            decision: "held".into(),
+            reason: "below review_threshold".into(),
+            ..HealRun::default()
+        };
+        assert_eq!(held.held_detail(), "below review_threshold");
+        let heals = HealRun {
+            repro_on_fix: Some(Status::Passed),
+            suite_on_fix: Some(Status::Passed),
+            ..held.clone()
+        };
+        assert_eq!(
+            heals.held_detail(),
+            "below review_threshold; its patch, applied to the base, heals"
+        );
+        let hangs = HealRun {
+            repro_on_fix: Some(Status::TimedOut),
+            failure: Some("the reproducer hangs (killed after 60 s)\n…".into()),
+            ..heals
+        };
+        assert_eq!(
+            hangs.held_detail(),
+            "below review_threshold; its patch, applied to the base, does NOT heal: the reproducer hangs (killed after 60 s)"
+        );
+    }
 
     #[test]
     fn patch_lines_leave_out_files_under_tests() {

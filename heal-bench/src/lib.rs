@@ -151,7 +151,8 @@ fn run_case_in(settings: &Settings, case: &Case, work: &Path, report: &mut CaseR
         (Some(_), _, _) => Outcome::ProposedNotHealed,
     };
     report.detail = match report.outcome {
-        Outcome::NoFix | Outcome::Held => run.reason.clone(),
+        Outcome::NoFix => run.reason.clone(),
+        Outcome::Held => run.held_detail(),
         Outcome::Healed => format!(
             "{} ({}), reproducer and suite pass on the fix branch",
             run.generator.as_deref().unwrap_or("?"),
