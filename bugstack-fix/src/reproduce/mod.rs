@@ -23,6 +23,7 @@
 
 pub(crate) mod generics;
 pub(crate) mod harness;
+mod message;
 mod payload;
 mod relevance;
 pub(crate) mod shape;
@@ -359,8 +360,11 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
     // then as many again from every source in file order: the related ones
     // never crowd out what the file order offered before.
     let related = relevance::related_tests(&sources, &relevance::site_words(ctx));
-    // Bodies of the failing request's shape first, when the event has one.
-    let mut seeds = request_seeds(ctx);
+    // The values the panic message quotes first (the text a slice was cut
+    // from, the index), then bodies of the failing request's shape, when
+    // the event has one.
+    let mut seeds = message::seeds(&ctx.incident.event.message);
+    seeds.absorb(request_seeds(ctx));
     seeds.absorb(Seeds::collect(related.iter().map(String::as_str)));
     let mut all = Seeds::collect_for(sources.iter().map(String::as_str), name);
     seeds.args = std::mem::take(&mut all.args);

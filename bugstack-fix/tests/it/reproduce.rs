@@ -723,6 +723,32 @@ async fn the_requests_payload_shape_seeds_the_search_with_bodies_of_that_shape()
     );
 }
 
+/// The panic message quotes the text a `str` was sliced from, and the
+/// search tries it first. Here the text is a whole sentence whose checksum
+/// gates the slice, so made-up inputs do not reach it: the same search
+/// without the quoted text does not find it in 10 s.
+#[tokio::test]
+async fn the_text_a_panic_message_quotes_seeds_the_search() {
+    const LIB: &str = "/// The talker of a sentence `$<body>*<hhhh>`, whose four hex digits check the body.\npub fn talker(sentence: &str) -> Option<&str> {\n    let (body, sum) = sentence.strip_prefix('$')?.rsplit_once('*')?;\n    let sum = u16::from_str_radix(sum, 16).ok()?;\n    let check = body.bytes().fold(7u16, |h, b| h.wrapping_mul(31).wrapping_add(u16::from(b)));\n    if check != sum {\n        return None;\n    }\n    Some(&sentence[1..3])\n}\n";
+    let fix = ("Some(&sentence[1..3])", "sentence.get(1..3)");
+    let frames = || vec![(9, "fixture::talker")];
+    let quoting = "byte index 3 is not a char boundary; it is inside 'é' (bytes 2..4) of `$AéGGA,1*55C6`";
+    let generator = Arc::new(OneIdea::new(LIB, fix.0, fix.1));
+    let (report, _repo) = run(LIB, frames(), quoting, generator, "20s").await;
+    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
+    assert!(input.contains("*55C6"), "{input}");
+    assert_regression_proven(&report);
+
+    let generator = Arc::new(OneIdea::new(LIB, fix.0, fix.1));
+    let (report, _repo) = run(LIB, frames(), "byte index 3 is not a char boundary", generator, "10s").await;
+    assert_eq!(
+        report.reproduction.status,
+        ReproductionStatus::NotReproduced,
+        "{}",
+        report.to_json()
+    );
+}
+
 /// The search is seeded the same on every run: the same incident on the
 /// same code finds the same input after the same number of cases, so a
 /// report can be re-run and gives what it said.
