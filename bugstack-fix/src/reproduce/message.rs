@@ -216,6 +216,20 @@ mod tests {
         assert_eq!(s.ints, [4]);
     }
 
+    /// What a hostile message quotes is data: written as the harness
+    /// writes it (`{:?}`), each value reads back as one string literal of
+    /// the same value, never as code.
+    #[test]
+    fn a_hostile_messages_values_stay_literals() {
+        let message = "x of `\"); std::process::exit(1); (\"` \"a\\\"); drop(0); //\" '\\''";
+        let s = seeds(message);
+        assert!(s.strings.iter().any(|t| t.contains("exit(1)")), "{:?}", s.strings);
+        for text in &s.strings {
+            let lit: syn::LitStr = syn::parse_str(&format!("{text:?}")).expect("one string literal");
+            assert_eq!(&lit.value(), text);
+        }
+    }
+
     #[test]
     fn values_are_bounded() {
         let long = "a".repeat(MAX_TEXT + 1);
