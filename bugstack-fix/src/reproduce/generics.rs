@@ -79,6 +79,27 @@ const MARKER_TRAITS: &[&str] = &[
     "RefUnwindSafe",
 ];
 
+/// `std::io`'s traits of readers and writers (and `fmt::Write`).
+const IO_TRAITS: &[&str] = &["Read", "BufRead", "Seek", "Write"];
+
+/// The type for a parameter bounded by `std::io`'s traits: a reader is
+/// `&[u8]` (its bytes are generated like any byte input), a seeking one an
+/// in-memory `Cursor<Vec<u8>>`, a writer `Vec<u8>` (`String` for
+/// `fmt::Write`); `None` when no bound is one of these.
+fn io_type(traits: &[&syn::Path]) -> Option<&'static str> {
+    let named = |n: &str| traits.iter().find(|p| p.segments.last().is_some_and(|s| s.ident == n));
+    if named("Seek").is_some() {
+        Some("std::io::Cursor<Vec<u8>>")
+    } else if named("Read").or_else(|| named("BufRead")).is_some() {
+        Some("&[u8]")
+    } else if let Some(w) = named("Write") {
+        let fmt = w.segments.iter().any(|s| s.ident == "fmt");
+        Some(if fmt { "String" } else { "Vec<u8>" })
+    } else {
+        None
+    }
+}
+
 /// Concrete types for the type parameters of `generics` (an impl's, then
 /// its method's), picked by their bounds; `crate_type` names a type of the
 /// crate implementing the crate's trait of that name. A const parameter,
@@ -162,6 +183,14 @@ pub(crate) fn pick(
     } else if is(&["BuildHasher"]) {
         // A map's hasher parameter (`S: BuildHasher`): std's.
         "std::collections::hash_map::RandomState".into()
+    } else if let Some(io) = io_type(&traits) {
+        // A decoder's input or an encoder's output, unless the crate has a
+        // type of its own implementing a trait of that name.
+        let own = traits.iter().find(|p| IO_TRAITS.contains(&name(p).as_str()));
+        if let Some(t) = own.and_then(|p| crate_type(&name(p))) {
+            return Ok(t);
+        }
+        io.into()
     } else if let Some(p) = traits.iter().find(|p| name(p) == "RangeBounds") {
         // `R: RangeBounds<usize>` (a slice's or a drain's range): `a..b`.
         match argument(p).as_deref() {
@@ -262,6 +291,21 @@ mod tests {
             picked("<K: Hash + Eq, S: BuildHasher + Default>()").unwrap(),
             ["K=u8", "S=std::collections::hash_map::RandomState"]
         );
+        assert_eq!(
+            picked("<R: Read, B: BufRead + ?Sized, S: Read + Seek, W: io::Write, F: fmt::Write>()").unwrap(),
+            [
+                "R=&[u8]",
+                "B=&[u8]",
+                "S=std::io::Cursor<Vec<u8>>",
+                "W=Vec<u8>",
+                "F=String"
+            ]
+        );
+        // The crate's own type implementing a trait of that name comes first.
+        let item: syn::ItemFn = syn::parse_str("fn f<W: Write>() {}").unwrap();
+        let mut own = |n: &str| (n == "Write").then(|| syn::parse_str("Sink").unwrap());
+        let t = instantiate(&[&item.sig.generics], &mut own).unwrap();
+        assert_eq!(t[0].1.to_token_stream().to_string(), "Sink");
         let why = picked("<R: RangeBounds<char>>()").unwrap_err();
         assert!(why.contains("RangeBounds"), "{why}");
         let why = picked("<R: RngCore>()").unwrap_err();

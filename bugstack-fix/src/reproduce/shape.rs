@@ -834,7 +834,10 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str, &[syn::Type]
                 }
                 other => shape_of(other, lookup)?,
             };
-            if matches!(inner, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) {
+            // `&mut &[u8]` / `&mut &str` (a reader, a parser's cursor) are
+            // passed as `&mut &v[..]`; other references to references are not.
+            let cursor = r.mutability.is_some() && matches!(inner, Shape::Str | Shape::Slice(_));
+            if matches!(inner, Shape::Ref { .. } | Shape::Str | Shape::Slice(_)) && !cursor {
                 return None;
             }
             Some(Shape::Ref {
@@ -908,6 +911,17 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str, &[syn::Type]
                     Some(Shape::Constructed {
                         path: format!("Box<{}>", inner.type_code()),
                         ctor: "Box::new".into(),
+                        args: vec![inner],
+                        fallible: false,
+                    })
+                }
+                // `std::io::Cursor<Vec<u8>>` (a seeking reader): built
+                // from its bytes where it is passed.
+                ("Cursor", Some(t)) if std_path(&p.path) => {
+                    let inner = shape_of(t, lookup).filter(owned)?;
+                    Some(Shape::Constructed {
+                        path: format!("std::io::Cursor<{}>", inner.type_code()),
+                        ctor: "std::io::Cursor::new".into(),
                         args: vec![inner],
                         fallible: false,
                     })

@@ -1272,6 +1272,50 @@ async fn a_generic_function_is_called_with_types_its_bounds_allow() {
     assert_regression_proven(&report);
 }
 
+/// A decoder generic over its input (`R: Read`, `&mut R`, `R: Read +
+/// Seek`) or its output (`W: Write`) is called with bytes: a reader is
+/// `&[u8]` (a seeking one an in-memory `Cursor`), a writer `Vec<u8>`.
+#[tokio::test]
+async fn io_type_parameters_are_called_with_bytes() {
+    const LIB: &str = "//! A record stream.\nuse std::io::{Read, Seek, SeekFrom, Write};\n\n/// Records per block, from a stream's two-byte header.\npub fn per_block<R: Read>(mut input: R) -> std::io::Result<u32> {\n    let mut head = [0u8; 2];\n    input.read_exact(&mut head)?;\n    Ok(u32::from(head[0]) / u32::from(head[1]))\n}\n\n/// The same, read through a borrowed reader.\npub fn per_block_from<R: Read + ?Sized>(input: &mut R) -> std::io::Result<u32> {\n    let mut head = [0u8; 2];\n    input.read_exact(&mut head)?;\n    Ok(u32::from(head[1]) / u32::from(head[0]))\n}\n\n/// The trailer's record count, from the stream's last byte.\npub fn trailer<R: Read + Seek>(input: &mut R) -> std::io::Result<u32> {\n    input.seek(SeekFrom::End(-1))?;\n    let mut last = [0u8; 1];\n    input.read_exact(&mut last)?;\n    Ok(100 / u32::from(last[0]))\n}\n\n/// Writes `count` records of `width` bytes, then the width per record.\npub fn write_block<W: Write>(out: &mut W, count: u8, width: u8) -> std::io::Result<u8> {\n    out.write_all(&[count, width])?;\n    Ok(width / count)\n}\n";
+    let cases = [
+        (
+            "fixture::per_block::<&[u8]>",
+            (
+                "Ok(u32::from(head[0]) / u32::from(head[1]))",
+                "Ok(u32::from(head[0]).checked_div(u32::from(head[1])).unwrap_or(0))",
+            ),
+            (8, "fixture::per_block"),
+        ),
+        (
+            "fixture::per_block_from::<&[u8]>",
+            (
+                "Ok(u32::from(head[1]) / u32::from(head[0]))",
+                "Ok(u32::from(head[1]).checked_div(u32::from(head[0])).unwrap_or(0))",
+            ),
+            (15, "fixture::per_block_from"),
+        ),
+        (
+            "fixture::trailer::<std::io::Cursor<Vec<u8>>>",
+            (
+                "Ok(100 / u32::from(last[0]))",
+                "Ok(100u32.checked_div(u32::from(last[0])).unwrap_or(0))",
+            ),
+            (23, "fixture::trailer"),
+        ),
+        (
+            "fixture::write_block::<Vec<u8>>",
+            ("Ok(width / count)", "Ok(width.checked_div(count).unwrap_or(0))"),
+            (29, "fixture::write_block"),
+        ),
+    ];
+    for (call, fix, frame) in cases {
+        let report = reproduced(LIB, fix, vec![frame], "attempt to divide by zero").await;
+        assert_eq!(report.reproduction.call.as_deref(), Some(call), "{}", report.to_json());
+        assert_regression_proven(&report);
+    }
+}
+
 /// A method of a generic inherent impl (`impl<T: Copy + PartialOrd>
 /// Sorted<T>`, like rand_distr's `impl<F: Float> FisherF<F>`): called as
 /// `Sorted::<u8>::rank_before`.
