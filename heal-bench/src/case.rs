@@ -135,8 +135,23 @@ pub fn load_all(cases_dir: &Path, only: &[String]) -> Result<Vec<Case>> {
 
 /// The reproducer as a plain function callable from the SDK host
 /// (`pub fn repro()`, without `#[test]`).
+///
+/// The host `include!`s it inside a module, where a file's inner doc
+/// comments (`//!`) and inner attributes (`#![allow(..)]`) are not allowed:
+/// they become plain comments.
 pub fn repro_as_function(repro: &str) -> String {
-    repro
+    let lines: Vec<String> = repro
+        .lines()
+        .map(|line| {
+            let code = line.trim_start();
+            if code.starts_with("//!") || code.starts_with("#![") {
+                format!("// {code}")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    (lines.join("\n") + "\n")
         .replace("#[test]", "")
         .replace("pub fn repro()", "fn repro()")
         .replace("fn repro()", "pub fn repro()")
@@ -151,5 +166,10 @@ mod tests {
         let f = repro_as_function("use x::y;\n#[test]\nfn repro() {\n    y(0);\n}\n");
         assert!(f.contains("pub fn repro()"), "{f}");
         assert!(!f.contains("#[test]"), "{f}");
+        let f = repro_as_function("//! Found by fuzzing.\n#![allow(unused)]\nuse x::y;\n#[test]\nfn repro() {}\n");
+        assert!(
+            f.starts_with("// //! Found by fuzzing.\n// #![allow(unused)]\nuse x::y;\n"),
+            "{f}"
+        );
     }
 }
