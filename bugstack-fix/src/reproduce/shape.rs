@@ -906,26 +906,10 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str, &[syn::Type]
                     _ => None,
                 },
                 // `Box<T>`: built where it is passed, `Box::new(<T>)`.
-                ("Box", Some(t)) => {
-                    let inner = shape_of(t, lookup).filter(owned)?;
-                    Some(Shape::Constructed {
-                        path: format!("Box<{}>", inner.type_code()),
-                        ctor: "Box::new".into(),
-                        args: vec![inner],
-                        fallible: false,
-                    })
-                }
+                ("Box", Some(t)) => wrapping("Box", t, lookup),
                 // `std::io::Cursor<Vec<u8>>` (a seeking reader): built
                 // from its bytes where it is passed.
-                ("Cursor", Some(t)) if std_path(&p.path) => {
-                    let inner = shape_of(t, lookup).filter(owned)?;
-                    Some(Shape::Constructed {
-                        path: format!("std::io::Cursor<{}>", inner.type_code()),
-                        ctor: "std::io::Cursor::new".into(),
-                        args: vec![inner],
-                        fallible: false,
-                    })
-                }
+                ("Cursor", Some(t)) if std_path(&p.path) => wrapping("std::io::Cursor", t, lookup),
                 (n, None) if std_path(&p.path) => std_value(n),
                 (n, None) => lookup(n, &[]),
                 _ => None,
@@ -933,6 +917,22 @@ pub(crate) fn shape_of(ty: &syn::Type, lookup: &mut dyn FnMut(&str, &[syn::Type]
         }
         _ => None,
     }
+}
+
+/// `Wrapper<T>` for a generated `T`, built where it is passed by
+/// `Wrapper::new(<T>)` (`Box`, `std::io::Cursor`).
+fn wrapping(
+    wrapper: &str,
+    t: &syn::Type,
+    lookup: &mut dyn FnMut(&str, &[syn::Type]) -> Option<Shape>,
+) -> Option<Shape> {
+    let inner = shape_of(t, lookup).filter(owned)?;
+    Some(Shape::Constructed {
+        path: format!("{wrapper}<{}>", inner.type_code()),
+        ctor: format!("{wrapper}::new"),
+        args: vec![inner],
+        fallible: false,
+    })
 }
 
 /// The type arguments of a path segment, its lifetimes left out (`<'a,

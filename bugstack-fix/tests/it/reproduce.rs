@@ -696,8 +696,6 @@ async fn a_standard_trait_function_without_receiver_is_called_by_its_paths() {
 #[tokio::test]
 async fn the_requests_payload_shape_seeds_the_search_with_bodies_of_that_shape() {
     const LIB: &str = "/// The price per item of an order body (`{\"total\": 10, \"count\": 2}`).\npub fn unit_price(body: &str) -> Option<u64> {\n    let fields = body.strip_prefix('{')?.strip_suffix('}')?;\n    let (mut total, mut count) = (None, None);\n    for pair in fields.split(',') {\n        let (key, value) = pair.split_once(':')?;\n        let value: u64 = value.trim().parse().ok()?;\n        match key.trim() {\n            \"\\\"total\\\"\" => total = Some(value),\n            \"\\\"count\\\"\" => count = Some(value),\n            _ => return None,\n        }\n    }\n    Some(total? / count?)\n}\n";
-    let fix = ("Some(total? / count?)", "total?.checked_div(count?)");
-    let frames = || vec![(14, "fixture::unit_price")];
     let message = "attempt to divide by zero";
     let mut event = panic_event(message);
     let body = serde_json::json!({"total": 10, "count": 2});
@@ -707,14 +705,29 @@ async fn the_requests_payload_shape_seeds_the_search_with_bodies_of_that_shape()
         payload_shape: Some(bugstack_core::Shape::of(&body, &Default::default())),
         ..Default::default()
     });
-    let generator = Arc::new(OneIdea::new(LIB, fix.0, fix.1));
-    let (report, _repo) = run_event(LIB, frames(), event, generator, "20s").await;
+    let fix = ("Some(total? / count?)", "total?.checked_div(count?)");
+    let frames = vec![(14, "fixture::unit_price")];
+    seeded_only_by_the_event(LIB, fix, frames, (event, panic_event(message)), r#"\"count\":0"#).await;
+}
+
+/// The event `events.0` reproduces the panic, with an input containing
+/// `found` and proven by the fix; `events.1`, the same event without what
+/// seeds the search, does not in 10 s.
+async fn seeded_only_by_the_event(
+    lib: &'static str,
+    fix: (&'static str, &'static str),
+    frames: Vec<(u32, &'static str)>,
+    events: (bugstack_core::Event, bugstack_core::Event),
+    found: &str,
+) {
+    let generator = Arc::new(OneIdea::new(lib, fix.0, fix.1));
+    let (report, _repo) = run_event(lib, frames.clone(), events.0, generator, "20s").await;
     let input = assert_reproduced(&report).input.clone().unwrap_or_default();
-    assert!(input.contains(r#"\"count\":0"#), "{input}");
+    assert!(input.contains(found), "{input}");
     assert_regression_proven(&report);
 
-    let generator = Arc::new(OneIdea::new(LIB, fix.0, fix.1));
-    let (report, _repo) = run(LIB, frames(), message, generator, "10s").await;
+    let generator = Arc::new(OneIdea::new(lib, fix.0, fix.1));
+    let (report, _repo) = run_event(lib, frames, events.1, generator, "10s").await;
     assert_eq!(
         report.reproduction.status,
         ReproductionStatus::NotReproduced,
@@ -730,23 +743,10 @@ async fn the_requests_payload_shape_seeds_the_search_with_bodies_of_that_shape()
 #[tokio::test]
 async fn the_text_a_panic_message_quotes_seeds_the_search() {
     const LIB: &str = "/// The talker of a sentence `$<body>*<hhhh>`, whose four hex digits check the body.\npub fn talker(sentence: &str) -> Option<&str> {\n    let (body, sum) = sentence.strip_prefix('$')?.rsplit_once('*')?;\n    let sum = u16::from_str_radix(sum, 16).ok()?;\n    let check = body.bytes().fold(7u16, |h, b| h.wrapping_mul(31).wrapping_add(u16::from(b)));\n    if check != sum {\n        return None;\n    }\n    Some(&sentence[1..3])\n}\n";
+    let quoting = panic_event("byte index 3 is not a char boundary; it is inside 'é' (bytes 2..4) of `$AéGGA,1*55C6`");
+    let unquoted = panic_event("byte index 3 is not a char boundary");
     let fix = ("Some(&sentence[1..3])", "sentence.get(1..3)");
-    let frames = || vec![(9, "fixture::talker")];
-    let quoting = "byte index 3 is not a char boundary; it is inside 'é' (bytes 2..4) of `$AéGGA,1*55C6`";
-    let generator = Arc::new(OneIdea::new(LIB, fix.0, fix.1));
-    let (report, _repo) = run(LIB, frames(), quoting, generator, "20s").await;
-    let input = assert_reproduced(&report).input.clone().unwrap_or_default();
-    assert!(input.contains("*55C6"), "{input}");
-    assert_regression_proven(&report);
-
-    let generator = Arc::new(OneIdea::new(LIB, fix.0, fix.1));
-    let (report, _repo) = run(LIB, frames(), "byte index 3 is not a char boundary", generator, "10s").await;
-    assert_eq!(
-        report.reproduction.status,
-        ReproductionStatus::NotReproduced,
-        "{}",
-        report.to_json()
-    );
+    seeded_only_by_the_event(LIB, fix, vec![(9, "fixture::talker")], (quoting, unquoted), "*55C6").await;
 }
 
 /// The search is seeded the same on every run: the same incident on the
