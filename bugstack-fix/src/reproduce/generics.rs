@@ -79,6 +79,10 @@ const MARKER_TRAITS: &[&str] = &[
     "RefUnwindSafe",
 ];
 
+/// Crates whose types [`pick`] may name; the harness then depends on them
+/// (the crate under test does, or it could not name their traits).
+pub(crate) const DEPENDENCY_CRATES: &[&str] = &["serde"];
+
 /// `std::io`'s traits of readers and writers (and `fmt::Write`).
 const IO_TRAITS: &[&str] = &["Read", "BufRead", "Seek", "Write"];
 
@@ -191,6 +195,10 @@ pub(crate) fn pick(
             return Ok(t);
         }
         io.into()
+    } else if is(&["Deserialize", "DeserializeOwned"]) {
+        // What a format's `from_str::<T>` reads: a type that takes any
+        // input the format parses, so the whole grammar is reached.
+        "serde::de::IgnoredAny".into()
     } else if let Some(p) = traits.iter().find(|p| name(p) == "RangeBounds") {
         // `R: RangeBounds<usize>` (a slice's or a drain's range): `a..b`.
         match argument(p).as_deref() {
@@ -300,6 +308,10 @@ mod tests {
                 "W=Vec<u8>",
                 "F=String"
             ]
+        );
+        assert_eq!(
+            picked("<'de, T: serde::Deserialize<'de>, U: DeserializeOwned>()").unwrap(),
+            ["T=serde::de::IgnoredAny", "U=serde::de::IgnoredAny"]
         );
         // The crate's own type implementing a trait of that name comes first.
         let item: syn::ItemFn = syn::parse_str("fn f<W: Write>() {}").unwrap();

@@ -358,7 +358,10 @@ pub(crate) struct Location {
 }
 
 /// The harness crate's manifest.
-pub(crate) fn manifest(krate: &LibCrate, features: &[String]) -> String {
+/// `crates`: other crates the harness names (a type a generic parameter
+/// was given, `serde::de::IgnoredAny`), at any version: the crate's own
+/// lock file, copied beside it, picks the one the crate uses.
+pub(crate) fn manifest(krate: &LibCrate, features: &[String], crates: &[&str]) -> String {
     let mut dep = toml::map::Map::new();
     let path = if krate.dir.is_empty() {
         "..".to_string()
@@ -373,6 +376,10 @@ pub(crate) fn manifest(krate: &LibCrate, features: &[String]) -> String {
     let mut deps = toml::map::Map::new();
     deps.insert(krate.package.clone(), toml::Value::Table(dep));
     deps.insert("proptest".into(), toml::Value::String("1".into()));
+    for name in crates {
+        deps.entry(name.to_string())
+            .or_insert_with(|| toml::Value::String("*".into()));
+    }
     let mut package = toml::map::Map::new();
     package.insert("name".into(), toml::Value::String("bugstack-repro-harness".into()));
     package.insert("version".into(), toml::Value::String("0.0.0".into()));
@@ -1244,6 +1251,7 @@ mod tests {
                 autotests: true,
             },
             &features,
+            &["serde"],
         )
         .parse()
         .unwrap();
@@ -1251,6 +1259,8 @@ mod tests {
             manifest["dependencies"]["rust_decimal"]["features"],
             toml::Value::Array(vec![toml::Value::String("maths".into())])
         );
+        // A crate a picked type names, at the version the lock file gives.
+        assert_eq!(manifest["dependencies"]["serde"].as_str(), Some("*"));
     }
 
     #[test]

@@ -301,7 +301,7 @@ pub(crate) struct Plan {
 impl Plan {
     /// The harness's manifest building the crate with `features` on.
     pub(crate) fn manifest_with(&self, features: &[String]) -> String {
-        harness::manifest(&self.krate, features)
+        harness::manifest(&self.krate, features, &named_crates(&self.callee.path))
     }
 
     /// Whether a value of the call is changed by steps
@@ -377,7 +377,10 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
     let dir = harness::HARNESS_DIR;
     let needles = class_needles(expected);
     let files = vec![
-        (format!("{dir}/Cargo.toml"), harness::manifest(&krate, &[])),
+        (
+            format!("{dir}/Cargo.toml"),
+            harness::manifest(&krate, &[], &named_crates(&callee.path)),
+        ),
         (
             search_file(),
             harness::search_source(&callee, &at, needles, &seeds, budget),
@@ -400,6 +403,16 @@ pub(crate) fn plan(ctx: &FixContext, root: &Path, budget: Duration) -> Result<Pl
         files,
         unstepped,
     })
+}
+
+/// The crates a call names besides the target, through the types its
+/// generic parameters were given ([`generics::pick`]): `serde`.
+fn named_crates(call: &str) -> Vec<&'static str> {
+    generics::DEPENDENCY_CRATES
+        .iter()
+        .copied()
+        .filter(|c| call.contains(&format!("<{c}::")) || call.contains(&format!(" {c}::")))
+        .collect()
 }
 
 /// Seeds from the request the service was handling, when the event says

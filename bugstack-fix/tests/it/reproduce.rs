@@ -1316,6 +1316,46 @@ async fn io_type_parameters_are_called_with_bytes() {
     }
 }
 
+/// A format's entry point generic over what it reads (`from_str::<T:
+/// Deserialize>`) is called with `serde::de::IgnoredAny`, which takes any
+/// input the format parses; the harness depends on serde for it.
+#[tokio::test]
+async fn a_deserialize_parameter_is_given_a_type_that_reads_anything() {
+    const LIB: &str = "//! A format of `n:<digits>` numbers and `s:<text>` strings.\nuse serde::de::{self, Visitor};\n\n/// What went wrong.\n#[derive(Debug)]\npub struct Error(String);\n\nimpl std::fmt::Display for Error {\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n        f.write_str(&self.0)\n    }\n}\n\nimpl std::error::Error for Error {}\n\nimpl de::Error for Error {\n    fn custom<T: std::fmt::Display>(msg: T) -> Self {\n        Error(msg.to_string())\n    }\n}\n\n/// Reads values from a text.\npub struct Deserializer<'de> {\n    input: &'de str,\n}\n\nimpl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {\n    type Error = Error;\n\n    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {\n        let tag = &self.input[..2];\n        let body = &self.input[2..];\n        match tag {\n            \"n:\" => visitor.visit_u64(body.parse().map_err(de::Error::custom)?),\n            _ => visitor.visit_borrowed_str(body),\n        }\n    }\n\n    serde::forward_to_deserialize_any! {\n        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string\n        bytes byte_buf option unit unit_struct newtype_struct seq tuple\n        tuple_struct map struct enum identifier ignored_any\n    }\n}\n\n/// Reads a `T` from `input`.\npub fn from_str<'de, T: de::Deserialize<'de>>(input: &'de str) -> Result<T, Error> {\n    let mut d = Deserializer { input };\n    T::deserialize(&mut d)\n}\n";
+    const MANIFEST_SERDE: &str = "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nserde = \"1\"\n\n[workspace]\n";
+    let fix = (
+        "let tag = &self.input[..2];",
+        "let tag = self.input.get(..2).ok_or_else(|| Error(\"too short\".into()))?;",
+    );
+    let generator = Arc::new(OneIdea::new(LIB, fix.0, fix.1));
+    let frames = vec![
+        (
+            31,
+            "<&mut fixture::Deserializer as serde::de::Deserializer>::deserialize_any",
+        ),
+        (49, "fixture::from_str"),
+    ];
+    let event = panic_event("byte index 2 is out of bounds of `a`");
+    let (report, _repo) = run_files(
+        LIB,
+        &[("Cargo.toml", MANIFEST_SERDE)],
+        ("src/lib.rs", LIB),
+        frames,
+        event,
+        generator,
+        "30s",
+    )
+    .await;
+    let json = report.to_json();
+    assert_reproduced(&report);
+    assert_eq!(
+        report.reproduction.call.as_deref(),
+        Some("fixture::from_str::<serde::de::IgnoredAny>"),
+        "{json}"
+    );
+    assert_regression_proven(&report);
+}
+
 /// A method of a generic inherent impl (`impl<T: Copy + PartialOrd>
 /// Sorted<T>`, like rand_distr's `impl<F: Float> FisherF<F>`): called as
 /// `Sorted::<u8>::rank_before`.
