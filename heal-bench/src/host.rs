@@ -39,14 +39,15 @@ fn used_dependencies(repo: &Path, repro: &str, krate: &str) -> String {
     else {
         return String::new();
     };
-    let mut lines: Vec<String> = Vec::new();
+    let mut lines = String::new();
+    let mut seen = std::collections::BTreeSet::new();
     for section in ["dependencies", "dev-dependencies"] {
         let Some(deps) = manifest.get(section).and_then(toml::Value::as_table) else {
             continue;
         };
         for (key, spec) in deps {
             let code_name = key.replace('-', "_");
-            if key == krate || key == "bugstack-sdk" || !names_crate(repro, &code_name) {
+            if key == krate || key == "bugstack-sdk" || !names_crate(repro, &code_name) || seen.contains(key) {
                 continue;
             }
             let (version, package) = match spec {
@@ -58,13 +59,11 @@ fn used_dependencies(repo: &Path, repro: &str, krate: &str) -> String {
                 _ => continue,
             };
             let package = package.map(|p| format!(", package = {p:?}")).unwrap_or_default();
-            let line = format!("{key} = {{ version = {version:?}{package} }}");
-            if !lines.iter().any(|l| l.starts_with(&format!("{key} = "))) {
-                lines.push(line);
-            }
+            lines.push_str(&format!("{key} = {{ version = {version:?}{package} }}\n"));
+            seen.insert(key);
         }
     }
-    lines.iter().map(|l| format!("{l}\n")).collect()
+    lines
 }
 
 /// Whether `code` names the crate `name` as a path's first segment

@@ -86,22 +86,33 @@ pub(crate) const DEPENDENCY_CRATES: &[&str] = &["serde"];
 /// `std::io`'s traits of readers and writers (and `fmt::Write`).
 const IO_TRAITS: &[&str] = &["Read", "BufRead", "Seek", "Write"];
 
-/// The type for a parameter bounded by `std::io`'s traits: a reader is
-/// `&[u8]` (its bytes are generated like any byte input), a seeking one an
-/// in-memory `Cursor<Vec<u8>>`, a writer `Vec<u8>` (`String` for
-/// `fmt::Write`); `None` when no bound is one of these.
-fn io_type(traits: &[&syn::Path]) -> Option<&'static str> {
-    let named = |n: &str| traits.iter().find(|p| p.segments.last().is_some_and(|s| s.ident == n));
-    if named("Seek").is_some() {
-        Some("std::io::Cursor<Vec<u8>>")
+/// The type for a parameter bounded by `std::io`'s traits, with the first
+/// of those bounds (a type of the crate implementing it is preferred): a
+/// reader is `&[u8]` (its bytes are generated like any byte input), a
+/// seeking one an in-memory `Cursor<Vec<u8>>`, a writer `Vec<u8>`
+/// (`String` for `fmt::Write`); `None` when no bound is one of these.
+fn io_type<'p>(traits: &[&'p syn::Path]) -> Option<(&'p syn::Path, &'static str)> {
+    let named = |n: &str| -> Option<&'p syn::Path> {
+        traits
+            .iter()
+            .copied()
+            .find(|p| p.segments.last().is_some_and(|s| s.ident == n))
+    };
+    let first = traits.iter().copied().find(|p| {
+        p.segments
+            .last()
+            .is_some_and(|s| IO_TRAITS.iter().any(|t| s.ident == t))
+    })?;
+    let ty = if named("Seek").is_some() {
+        "std::io::Cursor<Vec<u8>>"
     } else if named("Read").or_else(|| named("BufRead")).is_some() {
-        Some("&[u8]")
-    } else if let Some(w) = named("Write") {
-        let fmt = w.segments.iter().any(|s| s.ident == "fmt");
-        Some(if fmt { "String" } else { "Vec<u8>" })
+        "&[u8]"
+    } else if first.segments.iter().any(|s| s.ident == "fmt") {
+        "String"
     } else {
-        None
-    }
+        "Vec<u8>"
+    };
+    Some((first, ty))
 }
 
 /// Concrete types for the type parameters of `generics` (an impl's, then
@@ -187,11 +198,10 @@ pub(crate) fn pick(
     } else if is(&["BuildHasher"]) {
         // A map's hasher parameter (`S: BuildHasher`): std's.
         "std::collections::hash_map::RandomState".into()
-    } else if let Some(io) = io_type(&traits) {
+    } else if let Some((bound, io)) = io_type(&traits) {
         // A decoder's input or an encoder's output, unless the crate has a
         // type of its own implementing a trait of that name.
-        let own = traits.iter().find(|p| IO_TRAITS.contains(&name(p).as_str()));
-        if let Some(t) = own.and_then(|p| crate_type(&name(p))) {
+        if let Some(t) = crate_type(&name(bound)) {
             return Ok(t);
         }
         io.into()
